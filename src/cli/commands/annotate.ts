@@ -1,0 +1,7 @@
+// `previrt annotate`: not built yet (issue #5).
+import { UserError } from "../../guest-isa/diagnostics.js";
+import type { CommandRunner } from "../main.js";
+
+export const run: CommandRunner = () => {
+  throw new UserError("'annotate' is not available yet");
+};

@@ -1,0 +1,161 @@
+// The `previrt` command (DESIGN.md §6). Commands are declared here, in one
+// place, with their options; each implementation lives in commands/NAME.ts
+// and is loaded only when that command runs. Errors are caught here and
+// turned into one line, `previrt: error: …`, and a non-zero status.
+
+import { Command, CommanderError, Option } from "commander";
+import { DiagnosticError, UserError, formatDiagnostic } from "../guest-isa/diagnostics.js";
+import { processIO, type CliIO } from "./io.js";
+
+/** Each command module exports `run(args, options, io)` and returns the exit status. */
+export type CommandRunner = (args: string[], options: Record<string, unknown>, io: CliIO) => Promise<number> | number;
+
+const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
+  cc: () => import("./commands/cc.js"),
+  annotate: () => import("./commands/annotate.js"),
+  as: () => import("./commands/as.js"),
+  build: () => import("./commands/build.js"),
+  objdump: () => import("./commands/objdump.js"),
+  verify: () => import("./commands/verify.js"),
+  load: () => import("./commands/load.js"),
+  run: () => import("./commands/run.js"),
+  matrix: () => import("./commands/matrix.js"),
+  bench: () => import("./commands/bench.js"),
+  demo: () => import("./commands/demo.js"),
+};
+
+const collect = (value: string, previous: string[] = []) => previous.concat(value.split(",").filter(Boolean));
+const integer = (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UserError(`not a non-negative integer: '${value}'`);
+  return n;
+};
+
+function declareCommands(program: Command, dispatch: (name: string, args: string[], opts: Record<string, unknown>) => void): void {
+  const cmd = (name: string, description: string) => program.command(name).description(description);
+  const hv = () => new Option("--hv <backend>", "back end: bare, xen, l4, hvm, trap").makeOptionMandatory();
+  const act = (name: string) => (...a: unknown[]) => {
+    const command = a[a.length - 1] as Command;
+    dispatch(name, command.args, command.opts());
+  };
+
+  cmd("cc", "compile TypeScript-dialect guest code to G32 assembly")
+    .argument("<files...>")
+    .requiredOption("-o, --output <file>", "output assembly file")
+    .option("--paravirt <hv>", "compile intrinsics straight to hypercalls for a hypervisor (xen)")
+    .action(act("cc"));
+  cmd("annotate", "the afterburner pass: wrap sensitive instructions in padded sites")
+    .argument("<input>")
+    .requiredOption("-o, --output <file>", "annotated assembly file")
+    .option("--map [file]", "write a source map (default: OUTPUT.map)")
+    .action(act("annotate"));
+  cmd("as", "assemble and link G32 assembly into an ELF executable")
+    .argument("<files...>")
+    .requiredOption("-o, --output <file>", "output ELF file")
+    .action(act("as"));
+  cmd("build", "cc + annotate + as: build guest sources into one ELF")
+    .argument("<files...>")
+    .requiredOption("-o, --output <file>", "output ELF file")
+    .option("--no-annotate", "do not annotate (a plain binary)")
+    .option("--paravirt <hv>", "para-virtualized build for a hypervisor (xen)")
+    .option("-D, --define <name=value>", "define an assembler symbol (repeatable)", collect)
+    .action(act("build"));
+  cmd("objdump", "show an ELF: headers, disassembly, sites")
+    .argument("<elf>")
+    .option("-d, --disassemble", "disassemble .text")
+    .option("--sites", "list the soft-layer sites")
+    .action(act("objdump"));
+  cmd("verify", "check that every sensitive instruction is covered by a well-formed site")
+    .argument("<elf>")
+    .action(act("verify"));
+  cmd("load", "rewrite an ELF for a back end without running it")
+    .argument("<elf>")
+    .addOption(hv())
+    .option("--show-sites", "show what each site became")
+    .action(act("load"));
+  cmd("run", "rewrite and run an ELF on a back end")
+    .argument("<elf>")
+    .addOption(hv())
+    .option("--stats", "print counters after the run (stderr)")
+    .option("--json", "print counters as JSON (stderr)")
+    .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
+    .option("--disk <image>", "disk image file")
+    .option("--cost-model <file>", "cost model JSON replacing the default")
+    .action(act("run"));
+  cmd("matrix", "run one ELF on every back end and compare")
+    .argument("<elf>")
+    .option("--hv <list>", "back ends to run (comma-separated)", collect)
+    .option("--allow-diverge <list>", "back ends allowed to diverge from bare", collect)
+    .option("--max-cycles <n>", "cycle limit per run", integer)
+    .option("--disk <image>", "disk image file")
+    .option("--cost-model <file>", "cost model JSON replacing the default")
+    .action(act("matrix"));
+  cmd("bench", "the benchmark suite and its report")
+    .option("--workloads <list>", "workloads to run", collect)
+    .option("--hv <list>", "configurations to run", collect)
+    .option("--json <file>", "write results as JSON")
+    .option("--html <file>", "write a self-contained HTML report")
+    .option("--cost-model <file>", "cost model JSON replacing the default")
+    .action(act("bench"));
+  cmd("demo", "build the bundled guest once and run it on every back end").action(act("demo"));
+}
+
+/** Runs the CLI; returns the exit status. Never throws for bad input. */
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  let selected: { name: string; args: string[]; opts: Record<string, unknown> } | undefined;
+  const program = new Command("previrt")
+    .description("pre-virtualization toolchain for the G32 guest machine")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      outputError: (s, write) => write(`previrt: ${s.replace(/^error: /, "error: ").trimEnd()}\n`),
+    });
+  declareCommands(program, (name, args, opts) => (selected = { name, args, opts }));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    return reportError(e, io);
+  }
+  if (!selected) return 0;
+  try {
+    const { run } = await loaders[selected.name]();
+    return await run(selected.args, selected.opts, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+function reportError(e: unknown, io: CliIO): number {
+  if (e instanceof DiagnosticError) {
+    for (const d of e.diagnostics) io.err(formatDiagnostic(d) + "\n");
+    return 1;
+  }
+  if (e instanceof UserError) {
+    io.err(`previrt: error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === "string" && err.path) {
+    io.err(`previrt: error: ${err.path}: ${describeFsError(err.code)}\n`);
+    return 1;
+  }
+  // An internal bug: still one line first, then the stack for whoever files the issue.
+  io.err(`previrt: error: internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env.PREVIRT_DEBUG) io.err(`${err?.stack ?? ""}\n`);
+  return 70;
+}
+
+function describeFsError(code: string): string {
+  switch (code) {
+    case "ENOENT":
+      return "no such file or directory";
+    case "EACCES":
+      return "permission denied";
+    case "EISDIR":
+      return "is a directory";
+    default:
+      return code;
+  }
+}

@@ -1,0 +1,6 @@
+// Public surface of the guest ISA package.
+export * from "./isa-table.js";
+export * from "./registers.js";
+export * from "./encoding.js";
+export * from "./diagnostics.js";
+export * from "./elf-types.js";
