@@ -1,0 +1,27 @@
+// `npm run bench`: runs every bench/*.bench.ts (compiled to dist/bench) and
+// prints one line per figure. `npm run bench -- NAME` runs the benchmarks
+// whose name contains NAME.
+
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Benchmark } from "./harness.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const filter = process.argv[2];
+
+const files = readdirSync(here).filter((f) => f.endsWith(".bench.js")).sort();
+for (const file of files) {
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as { benchmarks: Benchmark[] };
+  for (const b of mod.benchmarks) {
+    if (filter && !b.name.includes(filter)) continue;
+    for (const r of await b.run()) {
+      const target = r.target === undefined ? "" : `  (target ≥ ${fmt(r.target)} ${r.unit}: ${r.value >= r.target ? "met" : "MISSED"})`;
+      console.log(`${b.name}: ${r.metric}: ${fmt(r.value)} ${r.unit}${target}${r.detail ? `  [${r.detail}]` : ""}`);
+    }
+  }
+}
+
+function fmt(v: number): string {
+  return v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(2);
+}
