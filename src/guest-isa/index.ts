@@ -4,3 +4,7 @@ export * from "./registers.js";
 export * from "./encoding.js";
 export * from "./diagnostics.js";
 export * from "./elf-types.js";
+export * from "./pseudo-table.js";
+export * from "./softlayer.js";
+export type * from "./assembler/ast.js";
+export { parseAssembly } from "./assembler/parser.js";

@@ -1,0 +1,444 @@
+// Parser for G32 assembly: text → statements (ast.ts), with every node's
+// position. One statement per line; `#` or `;` starts a comment; labels
+// (`name:`) may precede a statement on the same line. Errors are collected as
+// diagnostics and the parser moves on to the next line, so one run reports
+// every syntax error of a file.
+//
+// The scanner works on character codes, line by line, without regular
+// expressions in the per-token path: the assembler's throughput target is
+// half a million lines a second.
+
+import type { Diagnostic } from "../diagnostics.js";
+import { parseRegister } from "../registers.js";
+import type { BinaryOp, Expr, Loc, Operand, ParsedSource, Statement } from "./ast.js";
+
+const enum Ch {
+  Tab = 9,
+  Space = 32,
+  Bang = 33,
+  Quote = 34,
+  Hash = 35,
+  Dollar = 36,
+  Percent = 37,
+  Amp = 38,
+  Apos = 39,
+  LParen = 40,
+  RParen = 41,
+  Star = 42,
+  Plus = 43,
+  Comma = 44,
+  Minus = 45,
+  Dot = 46,
+  Slash = 47,
+  Zero = 48,
+  Nine = 57,
+  Colon = 58,
+  Semi = 59,
+  Lt = 60,
+  Gt = 62,
+  A = 65,
+  Z = 90,
+  Backslash = 92,
+  Caret = 94,
+  Underscore = 95,
+  a = 97,
+  z = 122,
+  Pipe = 124,
+  Tilde = 126,
+  CR = 13,
+}
+
+const isIdentStart = (c: number) => (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || c === Ch.Underscore || c === Ch.Dot || c === Ch.Dollar;
+const isIdentPart = (c: number) => isIdentStart(c) || (c >= Ch.Zero && c <= Ch.Nine);
+const isDigit = (c: number) => c >= Ch.Zero && c <= Ch.Nine;
+
+/** Binary operators by precedence level, loosest first (C's order). */
+const PRECEDENCE: readonly (readonly BinaryOp[])[] = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
+
+class SyntaxError_ {
+  constructor(
+    readonly message: string,
+    readonly offset: number,
+  ) {}
+}
+
+/** Parses one file. Never throws for bad input: problems come back as diagnostics. */
+export function parseAssembly(file: string, text: string): { source: ParsedSource; diagnostics: Diagnostic[] } {
+  const p = new LineParser(file, text);
+  return p.parseAll();
+}
+
+class LineParser {
+  private pos = 0;
+  private lineEnd = 0;
+  private lineStart = 0;
+  private lineNo = 0;
+  readonly statements: Statement[] = [];
+  readonly diagnostics: Diagnostic[] = [];
+  readonly lineStarts: number[] = [];
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {}
+
+  parseAll(): { source: ParsedSource; diagnostics: Diagnostic[] } {
+    const text = this.text;
+    let start = 0;
+    while (start <= text.length) {
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      this.lineStarts.push(start);
+      this.lineNo++;
+      this.lineStart = start;
+      this.lineEnd = end > start && text.charCodeAt(end - 1) === Ch.CR ? end - 1 : end;
+      this.pos = start;
+      try {
+        this.parseLine();
+      } catch (e) {
+        if (!(e instanceof SyntaxError_)) throw e;
+        this.diagnostics.push(this.diag(e.offset, e.message));
+      }
+      if (end === text.length) break;
+      start = end + 1;
+    }
+    return {
+      source: { file: this.file, text, statements: this.statements, lineStarts: this.lineStarts },
+      diagnostics: this.diagnostics,
+    };
+  }
+
+  private loc(offset: number): Loc {
+    return { file: this.file, line: this.lineNo, col: offset - this.lineStart + 1, offset };
+  }
+
+  private diag(offset: number, message: string): Diagnostic {
+    return {
+      file: this.file,
+      line: this.lineNo,
+      col: offset - this.lineStart + 1,
+      message,
+      sourceLine: this.text.slice(this.lineStart, this.lineEnd),
+    };
+  }
+
+  private fail(message: string, offset = this.pos): never {
+    throw new SyntaxError_(message, offset);
+  }
+
+  private peek(): number {
+    return this.pos < this.lineEnd ? this.text.charCodeAt(this.pos) : -1;
+  }
+
+  private skipSpace(): void {
+    const t = this.text;
+    while (this.pos < this.lineEnd) {
+      const c = t.charCodeAt(this.pos);
+      if (c !== Ch.Space && c !== Ch.Tab) break;
+      this.pos++;
+    }
+  }
+
+  /** At end of statement: end of line or a comment. */
+  private atEnd(): boolean {
+    const c = this.peek();
+    return c === -1 || c === Ch.Hash || c === Ch.Semi;
+  }
+
+  private readIdent(): string {
+    const t = this.text;
+    const s = this.pos;
+    while (this.pos < this.lineEnd && isIdentPart(t.charCodeAt(this.pos))) this.pos++;
+    return t.slice(s, this.pos);
+  }
+
+  private parseLine(): void {
+    for (;;) {
+      this.skipSpace();
+      if (this.atEnd()) return;
+      const start = this.pos;
+      const c = this.peek();
+      if (!isIdentStart(c)) {
+        if (isDigit(c)) this.fail("expected a label, instruction or directive (labels cannot start with a digit)");
+        this.fail(`unexpected character '${String.fromCharCode(c)}'`);
+      }
+      const name = this.readIdent();
+      // A label: name followed directly (or after spaces) by ':'
+      const afterName = this.pos;
+      this.skipSpace();
+      if (this.peek() === Ch.Colon) {
+        this.pos++;
+        if (name === ".") this.fail("'.' is not a valid label name", start);
+        if (parseRegister(name) !== undefined) this.fail(`'${name}' is a register name and cannot be a label`, start);
+        this.statements.push({ kind: "label", name, loc: this.loc(start) });
+        continue;
+      }
+      this.pos = afterName;
+      if (name.charCodeAt(0) === Ch.Dot) this.parseDirective(name, start);
+      else this.parseInstruction(name, start);
+      return;
+    }
+  }
+
+  private parseInstruction(name: string, start: number): void {
+    const operands = this.parseOperands(false);
+    this.statements.push({ kind: "instruction", mnemonic: name.toLowerCase(), operands, loc: this.loc(start), end: this.statementEnd() });
+  }
+
+  private parseDirective(name: string, start: number): void {
+    const args = this.parseOperands(true);
+    this.statements.push({ kind: "directive", name: name.toLowerCase(), args, loc: this.loc(start), end: this.statementEnd() });
+  }
+
+  /** Offset just past the statement's last non-space character. */
+  private statementEnd(): number {
+    let e = this.pos;
+    while (e > this.lineStart && (this.text.charCodeAt(e - 1) === Ch.Space || this.text.charCodeAt(e - 1) === Ch.Tab)) e--;
+    return e;
+  }
+
+  private parseOperands(allowStrings: boolean): Operand[] {
+    const ops: Operand[] = [];
+    this.skipSpace();
+    if (this.atEnd()) return ops;
+    for (;;) {
+      this.skipSpace();
+      ops.push(this.parseOperand(allowStrings));
+      this.skipSpace();
+      if (this.atEnd()) return ops;
+      if (this.peek() !== Ch.Comma) this.fail(`expected ',' or end of line, found '${String.fromCharCode(this.peek())}'`);
+      this.pos++;
+    }
+  }
+
+  private parseOperand(allowStrings: boolean): Operand {
+    const start = this.pos;
+    const c = this.peek();
+    if (c === -1 || c === Ch.Hash || c === Ch.Semi || c === Ch.Comma) this.fail("expected an operand");
+    if (c === Ch.Quote) {
+      const bytes = this.parseString();
+      if (!allowStrings) this.fail("a string is not allowed here", start);
+      return { kind: "string", bytes, loc: this.loc(start) };
+    }
+    // `(reg)` with no offset
+    if (c === Ch.LParen) {
+      const base = this.tryBase();
+      if (base !== undefined) return { kind: "mem", offset: undefined, base, loc: this.loc(start) };
+    }
+    // A bare register
+    if (isIdentStart(c)) {
+      const save = this.pos;
+      const name = this.readIdent();
+      const reg = parseRegister(name);
+      if (reg !== undefined) {
+        this.skipSpace();
+        if (this.atEnd() || this.peek() === Ch.Comma) return { kind: "reg", reg, loc: this.loc(start) };
+        this.fail(`unexpected text after register '${name}'`);
+      }
+      this.pos = save;
+    }
+    const expr = this.parseExpr(0);
+    this.skipSpace();
+    if (this.peek() === Ch.LParen) {
+      const at = this.pos;
+      const base = this.tryBase();
+      if (base === undefined) this.fail("expected '(register)' after the offset", at);
+      return { kind: "mem", offset: expr, base, loc: this.loc(start) };
+    }
+    return { kind: "expr", expr, loc: this.loc(start) };
+  }
+
+  /** At '(': parses `(reg)` and returns the register, or restores the position and returns undefined. */
+  private tryBase(): number | undefined {
+    const save = this.pos;
+    this.pos++;
+    this.skipSpace();
+    if (isIdentStart(this.peek())) {
+      const reg = parseRegister(this.readIdent());
+      this.skipSpace();
+      if (reg !== undefined && this.peek() === Ch.RParen) {
+        this.pos++;
+        return reg;
+      }
+    }
+    this.pos = save;
+    return undefined;
+  }
+
+  private parseExpr(level: number): Expr {
+    if (level === PRECEDENCE.length) return this.parseUnary();
+    let left = this.parseExpr(level + 1);
+    for (;;) {
+      this.skipSpace();
+      const op = this.matchOp(PRECEDENCE[level]);
+      if (!op) return left;
+      const right = this.parseExpr(level + 1);
+      left = { kind: "binary", op, left, right, loc: left.loc };
+    }
+  }
+
+  private matchOp(ops: readonly BinaryOp[]): BinaryOp | undefined {
+    const t = this.text;
+    for (const op of ops) {
+      if (this.pos + op.length > this.lineEnd) continue;
+      if (op.length === 1 ? t.charCodeAt(this.pos) === op.charCodeAt(0) : t.startsWith(op, this.pos)) {
+        this.pos += op.length;
+        return op;
+      }
+    }
+    return undefined;
+  }
+
+  private parseUnary(): Expr {
+    this.skipSpace();
+    const start = this.pos;
+    const c = this.peek();
+    if (c === Ch.Minus || c === Ch.Tilde || c === Ch.Plus) {
+      this.pos++;
+      const arg = this.parseUnary();
+      return { kind: "unary", op: String.fromCharCode(c) as "-" | "~" | "+", arg, loc: this.loc(start) };
+    }
+    return this.parsePrimary();
+  }
+
+  private parsePrimary(): Expr {
+    this.skipSpace();
+    const start = this.pos;
+    const c = this.peek();
+    if (isDigit(c)) return { kind: "num", value: this.parseNumber(), loc: this.loc(start) };
+    if (c === Ch.Apos) return { kind: "num", value: this.parseChar(), loc: this.loc(start) };
+    if (c === Ch.LParen) {
+      this.pos++;
+      const e = this.parseExpr(0);
+      this.skipSpace();
+      if (this.peek() !== Ch.RParen) this.fail("expected ')'");
+      this.pos++;
+      return e;
+    }
+    if (c === Ch.Percent) {
+      this.pos++;
+      const fn = this.readIdent().toLowerCase();
+      if (fn !== "hi" && fn !== "lo") this.fail(`unknown operator '%${fn}' (expected %hi or %lo)`, start);
+      this.skipSpace();
+      if (this.peek() !== Ch.LParen) this.fail(`expected '(' after %${fn}`);
+      this.pos++;
+      const arg = this.parseExpr(0);
+      this.skipSpace();
+      if (this.peek() !== Ch.RParen) this.fail("expected ')'");
+      this.pos++;
+      return { kind: "reloc", fn, arg, loc: this.loc(start) };
+    }
+    if (isIdentStart(c)) {
+      const name = this.readIdent();
+      if (name === ".") return { kind: "here", loc: this.loc(start) };
+      if (parseRegister(name) !== undefined) this.fail(`register '${name}' is not allowed in an expression`, start);
+      return { kind: "sym", name, loc: this.loc(start) };
+    }
+    if (c === -1 || c === Ch.Hash || c === Ch.Semi) this.fail("expected an expression");
+    if (c === Ch.Quote) this.fail("a string is not allowed here");
+    this.fail(`unexpected character '${String.fromCharCode(c)}' in expression`);
+  }
+
+  private parseNumber(): number {
+    const t = this.text;
+    const start = this.pos;
+    let radix = 10;
+    if (t.charCodeAt(this.pos) === Ch.Zero && this.pos + 1 < this.lineEnd) {
+      const x = t.charCodeAt(this.pos + 1) | 0x20;
+      if (x === 0x78 /* x */) radix = 16;
+      else if (x === 0x62 /* b */) radix = 2;
+      else if (x === 0x6f /* o */) radix = 8;
+      if (radix !== 10) this.pos += 2;
+    }
+    const digitsStart = this.pos;
+    let value = 0;
+    while (this.pos < this.lineEnd) {
+      const ch = t.charCodeAt(this.pos);
+      let d: number;
+      if (ch >= Ch.Zero && ch <= Ch.Nine) d = ch - Ch.Zero;
+      else if ((ch | 0x20) >= Ch.a && (ch | 0x20) <= 0x66) d = (ch | 0x20) - Ch.a + 10;
+      else if (ch === Ch.Underscore) {
+        this.pos++;
+        continue;
+      } else break;
+      if (d >= radix) this.fail(`invalid digit '${String.fromCharCode(ch)}' in number`, this.pos);
+      value = value * radix + d;
+      this.pos++;
+    }
+    if (this.pos === digitsStart) this.fail("expected digits after the number prefix", start);
+    if (isIdentPart(this.peek())) this.fail(`invalid character '${String.fromCharCode(this.peek())}' in number`);
+    if (value > 0xffffffff) this.fail("number does not fit in 32 bits", start);
+    return value;
+  }
+
+  private parseChar(): number {
+    const start = this.pos;
+    this.pos++; // opening '
+    if (this.peek() === -1) this.fail("unterminated character literal", start);
+    const v = this.peek() === Ch.Backslash ? this.parseEscape(start) : this.text.charCodeAt(this.pos++);
+    if (this.peek() !== Ch.Apos) this.fail("unterminated character literal", start);
+    this.pos++;
+    if (v > 0xff) this.fail("character literal is not a single byte", start);
+    return v;
+  }
+
+  /** At a backslash: returns the escaped byte value. */
+  private parseEscape(literalStart: number): number {
+    this.pos++;
+    const c = this.peek();
+    if (c === -1) this.fail("unterminated string", literalStart);
+    this.pos++;
+    switch (String.fromCharCode(c)) {
+      case "n":
+        return 10;
+      case "t":
+        return 9;
+      case "r":
+        return 13;
+      case "0":
+        return 0;
+      case "\\":
+        return 92;
+      case '"':
+        return 34;
+      case "'":
+        return 39;
+      case "x": {
+        const hex = this.text.slice(this.pos, Math.min(this.pos + 2, this.lineEnd));
+        if (!/^[0-9a-fA-F]{2}$/.test(hex)) this.fail("expected two hex digits after \\x", this.pos - 2);
+        this.pos += 2;
+        return parseInt(hex, 16);
+      }
+      default:
+        this.fail(`unknown escape sequence '\\${String.fromCharCode(c)}'`, this.pos - 2);
+    }
+  }
+
+  private parseString(): Uint8Array {
+    const start = this.pos;
+    this.pos++;
+    const out: number[] = [];
+    for (;;) {
+      const c = this.peek();
+      if (c === -1) this.fail("unterminated string", start);
+      if (c === Ch.Quote) {
+        this.pos++;
+        return Uint8Array.from(out);
+      }
+      if (c === Ch.Backslash) {
+        out.push(this.parseEscape(start));
+        continue;
+      }
+      // Non-ASCII characters are stored as UTF-8.
+      if (c < 0x80) {
+        out.push(c);
+        this.pos++;
+      } else {
+        const cp = this.text.codePointAt(this.pos)!;
+        const ch = String.fromCodePoint(cp);
+        out.push(...new TextEncoder().encode(ch));
+        this.pos += ch.length;
+      }
+    }
+  }
+}

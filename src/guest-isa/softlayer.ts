@@ -1,0 +1,210 @@
+// The `.softlayer` table: the record of every annotated site in an ELF
+// (DESIGN.md §3). The annotator writes it as assembly data (one table per
+// file), the linker merges the per-file tables into one sorted table, and the
+// rewriter and `previrt verify` read it. docs/softlayer.md describes the
+// layout for people; this file is the layout for programs.
+//
+// Table (little-endian):
+//   header, 16 bytes:
+//     u32 magic         SOFTLAYER_MAGIC ("SLAY")
+//     u16 version       SOFTLAYER_VERSION
+//     u16 recordSize    SOFTLAYER_RECORD_SIZE
+//     u32 count         number of records
+//     u32 stringsOffset offset of the string area from the start of the table
+//   count records, recordSize bytes each:
+//     u32 addr    site address (first byte of the original instruction)
+//     u16 length  site length in bytes (original instruction + padding), ≥ 4, multiple of 4
+//     u8  kind    SiteKind
+//     u8  flags   SITE_FLAG_*
+//     u8  regA    the instruction's field A (rd) — what the rewriter needs to rebuild it
+//     u8  regB    the instruction's field B (rs1)
+//     u16 imm     port number, control-register number or memory offset (low 16 bits)
+//     u32 line    1-based source line the site came from (0 = unknown)
+//     u32 file    offset of the source file name (NUL-terminated) in the string area
+//   string area: NUL-terminated file names.
+//
+// Unlike the Afterburner's `.afterburn` ({start, end} pairs), records carry
+// their kind and operands, and the table is versioned.
+
+import { BY_OPCODE, INSTRUCTIONS } from "./isa-table.js";
+
+export const SOFTLAYER_MAGIC = 0x59414c53; // "SLAY" in little-endian byte order
+export const SOFTLAYER_VERSION = 1;
+export const SOFTLAYER_HEADER_SIZE = 16;
+export const SOFTLAYER_RECORD_SIZE = 20;
+
+/** The record covers a `.noannotate` region (left native on purpose), not a site. */
+export const SITE_FLAG_EXEMPT = 1 << 0;
+
+/**
+ * Site kinds. An instruction site's kind is the opcode of its sensitive
+ * instruction (so every sensitive row of the ISA table is a kind, with no
+ * second list to keep in step); memory-sensitive sites use kinds above the
+ * opcode space.
+ */
+export const MEMORY_SITE_KINDS = {
+  "pte-load": 64,
+  "pte-store": 65,
+  "mmio-load": 66,
+  "mmio-store": 67,
+} as const;
+export type MemorySiteKind = keyof typeof MEMORY_SITE_KINDS;
+
+/** Kind number → name ("cli", "wrpsr", "pte-store", …). */
+export const SITE_KIND_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
+  ...INSTRUCTIONS.filter((r) => r.sensitive).map((r) => [r.opcode, r.mnemonic] as [number, string]),
+  ...Object.entries(MEMORY_SITE_KINDS).map(([name, k]) => [k, name] as [number, string]),
+]);
+
+/** Kind name → number. */
+export const SITE_KINDS: ReadonlyMap<string, number> = new Map([...SITE_KIND_NAMES].map(([k, n]) => [n, k]));
+
+export function siteKindName(kind: number): string {
+  return SITE_KIND_NAMES.get(kind) ?? `unknown(${kind})`;
+}
+
+/** The instruction-site kind of an opcode, if that instruction is sensitive. */
+export function instructionSiteKind(opcode: number): number | undefined {
+  return BY_OPCODE[opcode]?.sensitive ? opcode : undefined;
+}
+
+export interface SiteRecord {
+  addr: number;
+  length: number;
+  kind: number;
+  flags: number;
+  regA: number;
+  regB: number;
+  imm: number;
+  line: number;
+  file: string;
+}
+
+export interface SoftlayerTable {
+  version: number;
+  records: SiteRecord[];
+}
+
+/** A problem with a table's bytes; `record` is the index of the first bad record, if any. */
+export class SoftlayerFormatError extends Error {
+  constructor(
+    message: string,
+    readonly record?: number,
+  ) {
+    super(message);
+    this.name = "SoftlayerFormatError";
+  }
+}
+
+/**
+ * Parses one or more tables laid end to end (what the linker sees before
+ * merging: one per input file). Checks only the byte-level format; the
+ * rewriter's validator checks addresses against .text.
+ */
+export function parseSoftlayerTables(bytes: Uint8Array): SoftlayerTable[] {
+  const tables: SoftlayerTable[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const { table, size } = parseOne(bytes, at);
+    tables.push(table);
+    at += size;
+  }
+  return tables;
+}
+
+/** Parses exactly one table occupying all of `bytes`. */
+export function parseSoftlayerTable(bytes: Uint8Array): SoftlayerTable {
+  const { table, size } = parseOne(bytes, 0);
+  if (size !== bytes.length) throw new SoftlayerFormatError(`${bytes.length - size} stray bytes after the table`);
+  return table;
+}
+
+function parseOne(bytes: Uint8Array, base: number): { table: SoftlayerTable; size: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const avail = bytes.length - base;
+  if (avail < SOFTLAYER_HEADER_SIZE) throw new SoftlayerFormatError(`truncated header (${avail} of ${SOFTLAYER_HEADER_SIZE} bytes)`);
+  const magic = view.getUint32(base, true);
+  if (magic !== SOFTLAYER_MAGIC) throw new SoftlayerFormatError(`bad magic 0x${magic.toString(16).padStart(8, "0")}`);
+  const version = view.getUint16(base + 4, true);
+  if (version !== SOFTLAYER_VERSION) throw new SoftlayerFormatError(`unknown version ${version} (this previrt reads version ${SOFTLAYER_VERSION})`);
+  const recordSize = view.getUint16(base + 6, true);
+  if (recordSize !== SOFTLAYER_RECORD_SIZE) throw new SoftlayerFormatError(`record size ${recordSize}, expected ${SOFTLAYER_RECORD_SIZE}`);
+  const count = view.getUint32(base + 8, true);
+  const stringsOffset = view.getUint32(base + 12, true);
+  const recordsEnd = SOFTLAYER_HEADER_SIZE + count * recordSize;
+  if (recordsEnd > avail) throw new SoftlayerFormatError(`truncated: ${count} records need ${recordsEnd} bytes, ${avail} present`);
+  if (stringsOffset < recordsEnd || stringsOffset > avail) throw new SoftlayerFormatError(`string area offset ${stringsOffset} out of bounds`);
+  // The string area runs to the next table's magic or the end of the bytes.
+  let end = stringsOffset;
+  let maxString = stringsOffset;
+  const records: SiteRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = base + SOFTLAYER_HEADER_SIZE + i * recordSize;
+    const fileOff = view.getUint32(r + 16, true);
+    const nameStart = stringsOffset + fileOff;
+    if (nameStart >= avail) throw new SoftlayerFormatError(`record ${i}: file name offset ${fileOff} out of bounds`, i);
+    const nul = bytes.indexOf(0, base + nameStart);
+    if (nul < 0) throw new SoftlayerFormatError(`record ${i}: file name not terminated`, i);
+    maxString = Math.max(maxString, nul - base + 1);
+    records.push({
+      addr: view.getUint32(r, true),
+      length: view.getUint16(r + 4, true),
+      kind: view.getUint8(r + 6),
+      flags: view.getUint8(r + 7),
+      regA: view.getUint8(r + 8),
+      regB: view.getUint8(r + 9),
+      imm: view.getUint16(r + 10, true),
+      line: view.getUint32(r + 12, true),
+      file: new TextDecoder().decode(bytes.subarray(base + nameStart, nul)),
+    });
+  }
+  end = Math.max(end, maxString);
+  // Skip the padding that aligns the next table (zeros) up to a 4-byte boundary.
+  while (end < avail && (end & 3) !== 0 && bytes[base + end] === 0) end++;
+  return { table: { version, records }, size: end };
+}
+
+/** Serialises records as one table (the linker's output, and tests'). */
+export function serializeSoftlayerTable(records: readonly SiteRecord[]): Uint8Array {
+  const files = [...new Set(records.map((r) => r.file))];
+  const encoder = new TextEncoder();
+  const fileOffsets = new Map<string, number>();
+  const strings: number[] = [];
+  for (const f of files) {
+    fileOffsets.set(f, strings.length);
+    strings.push(...encoder.encode(f), 0);
+  }
+  while (strings.length & 3) strings.push(0);
+  const stringsOffset = SOFTLAYER_HEADER_SIZE + records.length * SOFTLAYER_RECORD_SIZE;
+  const out = new Uint8Array(stringsOffset + strings.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, SOFTLAYER_MAGIC, true);
+  view.setUint16(4, SOFTLAYER_VERSION, true);
+  view.setUint16(6, SOFTLAYER_RECORD_SIZE, true);
+  view.setUint32(8, records.length, true);
+  view.setUint32(12, stringsOffset, true);
+  records.forEach((rec, i) => {
+    const r = SOFTLAYER_HEADER_SIZE + i * SOFTLAYER_RECORD_SIZE;
+    view.setUint32(r, rec.addr >>> 0, true);
+    view.setUint16(r + 4, rec.length, true);
+    view.setUint8(r + 6, rec.kind);
+    view.setUint8(r + 7, rec.flags);
+    view.setUint8(r + 8, rec.regA);
+    view.setUint8(r + 9, rec.regB);
+    view.setUint16(r + 10, rec.imm & 0xffff, true);
+    view.setUint32(r + 12, rec.line >>> 0, true);
+    view.setUint32(r + 16, fileOffsets.get(rec.file)!, true);
+  });
+  out.set(strings, stringsOffset);
+  return out;
+}
+
+/**
+ * The linker's step: the per-file tables laid end to end in the linked
+ * `.softlayer` section become one table, records sorted by address.
+ */
+export function mergeSoftlayerTables(bytes: Uint8Array): Uint8Array {
+  const records = parseSoftlayerTables(bytes).flatMap((t) => t.records);
+  records.sort((a, b) => a.addr - b.addr || a.flags - b.flags);
+  return serializeSoftlayerTable(records);
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import {
+  MEMORY_SITE_KINDS,
+  SITE_KINDS,
+  SoftlayerFormatError,
+  mergeSoftlayerTables,
+  parseSoftlayerTable,
+  parseSoftlayerTables,
+  serializeSoftlayerTable,
+  type SiteRecord,
+} from "../../src/guest-isa/index.js";
+
+const rec = (addr: number, file: string, kind = SITE_KINDS.get("cli")!): SiteRecord => ({
+  addr, length: 12, kind, flags: 0, regA: 1, regB: 2, imm: 0x10, line: addr >> 2, file,
+});
+
+describe(".softlayer table format", () => {
+  it("has a kind for every sensitive instruction and the memory kinds", () => {
+    for (const name of ["cli", "sti", "hlt", "iret", "tlbflush", "tlbinv", "mfcr", "mtcr", "in", "out", "rdpsr", "wrpsr"]) {
+      expect(SITE_KINDS.has(name), name).toBe(true);
+    }
+    for (const name of Object.keys(MEMORY_SITE_KINDS)) expect(SITE_KINDS.has(name)).toBe(true);
+    expect(SITE_KINDS.has("add")).toBe(false);
+  });
+
+  it("round-trips records through bytes", () => {
+    const records = [rec(0x1000, "a.s"), rec(0x1010, "b.ts", MEMORY_SITE_KINDS["pte-store"])];
+    expect(parseSoftlayerTable(serializeSoftlayerTable(records)).records).toEqual(records);
+  });
+
+  it("merges per-file tables laid end to end into one sorted table", () => {
+    const a = serializeSoftlayerTable([rec(0x2000, "a.s"), rec(0x2010, "a.s")]);
+    const b = serializeSoftlayerTable([rec(0x1000, "b.s")]);
+    const both = new Uint8Array(a.length + b.length);
+    both.set(a);
+    both.set(b, a.length);
+    expect(parseSoftlayerTables(both)).toHaveLength(2);
+    const merged = parseSoftlayerTable(mergeSoftlayerTables(both));
+    expect(merged.records.map((r) => [r.addr, r.file])).toEqual([[0x1000, "b.s"], [0x2000, "a.s"], [0x2010, "a.s"]]);
+  });
+
+  it("refuses truncated, unversioned and corrupt tables with a format error", () => {
+    const good = serializeSoftlayerTable([rec(0x1000, "a.s")]);
+    expect(() => parseSoftlayerTable(good.subarray(0, 10))).toThrow(/truncated header/);
+    expect(() => parseSoftlayerTable(good.subarray(0, 30))).toThrow(/truncated/);
+    const v2 = good.slice();
+    v2[4] = 2;
+    expect(() => parseSoftlayerTable(v2)).toThrow(/unknown version 2/);
+    const badMagic = good.slice();
+    badMagic[0] ^= 0xff;
+    expect(() => parseSoftlayerTable(badMagic)).toThrow(SoftlayerFormatError);
+    // Every truncation is refused with a format error, never another exception.
+    for (let n = 0; n < good.length; n++) {
+      expect(() => parseSoftlayerTable(good.subarray(0, n))).toThrow(SoftlayerFormatError);
+    }
+  });
+});
