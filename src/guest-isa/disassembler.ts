@@ -1,0 +1,310 @@
+// The G32 disassembler: instruction words → assembly text that re-assembles.
+//
+// Consumes instruction words (disassembleInstruction) or an ElfImage's .text
+// (disassembleText) and produces G32 assembly in the syntax of DESIGN.md §2.
+// It is driven entirely by the ISA table: the decoder (encoding.ts) finds the
+// row, and the row's format's operand specs (isa-table.ts FORMATS) say how to
+// print each operand — there is no per-mnemonic code here.
+//
+// The listing is meant to go back through `previrt as` and give the same
+// .text bytes: symbols become `name:` lines (`.global name` for globals),
+// branch and jal targets print as labels (the symbol at the target, else a
+// generated `.L_<hex address>` label emitted at the target), words that do not
+// decode print as `.word 0x…`, and addresses and raw words sit in `#` comments.
+// Pseudo-instruction aliases (`nop`, `mv`, `ret`, `j`, `call`, `beqz`, …) come
+// from the pseudo-instruction table (pseudo-table.ts): a pseudo whose
+// expansion is one instruction with at least one fixed operand is printed in
+// place of the canonical line it matches (the most specific one wins), so the
+// assembler's own expansion gives back the same word. Pure operand swaps
+// (`bgt` for `blt`) are not used: they would rename every `blt`. Pass
+// `{ aliases: false }` for canonical-only output.
+
+import { decodeInstruction, type DecodedInstruction } from "./encoding.js";
+import { SHT_NOBITS, type ElfImage, type ElfSymbol } from "./elf-types.js";
+import { FORMATS, type OperandSpec } from "./isa-table.js";
+import { PSEUDO_INSTRUCTIONS } from "./pseudo-table.js";
+import { CR_NAMES, parseRegister, registerName } from "./registers.js";
+
+export interface DisassemblyOptions {
+  /** Print pseudo-instruction aliases where one matches exactly (default true). */
+  aliases?: boolean;
+}
+
+/** The address `.text` starts at when the linker is not told otherwise. */
+export const DEFAULT_TEXT_BASE = 0x1000;
+
+/** Names a branch/jal target; undefined when there is no name for it. */
+export type SymbolAt = (address: number) => string | undefined;
+
+const hex = (n: number) => "0x" + (n >>> 0).toString(16);
+const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+
+/** The label generated for an unnamed branch target. */
+export function generatedLabel(address: number): string {
+  return `.L_${(address >>> 0).toString(16)}`;
+}
+
+/** Prints one operand of a decoded instruction from its operand spec. */
+function formatOperand(op: OperandSpec, d: DecodedInstruction, pc: number, symbolAt: SymbolAt | undefined): string {
+  const reg = (field: OperandSpec["field"]) => registerName(field === "A" ? d.a : field === "B" ? d.b : d.c);
+  switch (op.kind) {
+    case "reg":
+      return reg(op.field);
+    case "mem":
+      return `${d.imm}(${reg("B")})`;
+    case "imm":
+      // lui's operand is the raw 20-bit field: hex reads as the upper bits of an address.
+      return op.field === "imm20" ? hex(d.imm) : String(d.imm);
+    case "label": {
+      const target = (pc + d.imm) >>> 0;
+      return symbolAt?.(target) ?? generatedLabel(target);
+    }
+    case "cr":
+      return CR_NAMES[d.imm] ?? String(d.imm);
+    case "port":
+      return hex(d.imm);
+  }
+}
+
+/**
+ * Disassembles one word at address `pc`: "mnemonic operands", or
+ * `.word 0x…` when the word is not a valid instruction. Branch and jal targets
+ * are named by `symbolAt`, else by the generated `.L_<hex>` label.
+ */
+export function disassembleInstruction(word: number, pc: number, symbolAt?: SymbolAt, options: DisassemblyOptions = {}): string {
+  const d = decodeInstruction(word);
+  if (!d) return `.word ${hex(word)}`;
+  const operands = FORMATS[d.row.format].operands.map((op) => formatOperand(op, d, pc, symbolAt));
+  if (options.aliases !== false) {
+    const alias = matchAlias(d.row.mnemonic, operands);
+    if (alias) return alias;
+  }
+  return formatLine(d.row.mnemonic, operands);
+}
+
+function formatLine(mnemonic: string, operands: readonly string[]): string {
+  return operands.length === 0 ? mnemonic : `${mnemonic.padEnd(7)} ${operands.join(", ")}`;
+}
+
+/** A one-instruction pseudo as a pattern over the canonical operand texts. */
+interface AliasPattern {
+  pseudo: string;
+  /** Number of pseudo operands ($1 … $n). */
+  arity: number;
+  /** Per canonical operand: a regular expression whose groups are pseudo operand numbers. */
+  operands: { re: RegExp; slots: number[] }[];
+  /** Placeholders used: fewer means more specific. */
+  placeholders: number;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Builds alias patterns from the pseudo table: one-instruction expansions with at least one fixed operand. */
+function buildAliases(): Map<string, AliasPattern[]> {
+  const byMnemonic = new Map<string, AliasPattern[]>();
+  for (const p of PSEUDO_INSTRUCTIONS) {
+    if (p.expansion.length !== 1) continue;
+    const m = /^(\S+)\s*(.*)$/.exec(p.expansion[0].trim());
+    if (!m) continue;
+    const target = m[1].toLowerCase();
+    const templateOps = m[2] === "" ? [] : m[2].split(",").map((t) => t.trim());
+    let placeholders = 0;
+    let fixed = 0;
+    const operands = templateOps.map((t) => {
+      const slots: number[] = [];
+      // Split into placeholders and literal pieces; literal registers take their printed (ABI) name.
+      const pieces = t.split(/(\$\d+)/).filter((x) => x !== "");
+      const re = pieces
+        .map((piece) => {
+          const slot = /^\$(\d+)$/.exec(piece);
+          if (slot) {
+            slots.push(Number(slot[1]));
+            placeholders++;
+            return "(.+?)";
+          }
+          fixed++;
+          return piece
+            .split(/([()])/)
+            .map((w) => {
+              const reg = parseRegister(w.trim());
+              return escapeRe(reg === undefined ? w : registerName(reg));
+            })
+            .join("");
+        })
+        .join("");
+      return { re: new RegExp(`^${re}$`), slots };
+    });
+    if (fixed === 0) continue; // a pure operand permutation (bgt = blt swapped): never an alias
+    const list = byMnemonic.get(target) ?? [];
+    list.push({ pseudo: p.mnemonic, arity: p.operands.length, operands, placeholders });
+    byMnemonic.set(target, list);
+  }
+  for (const list of byMnemonic.values()) list.sort((a, b) => a.placeholders - b.placeholders);
+  return byMnemonic;
+}
+
+let aliasTable: Map<string, AliasPattern[]> | undefined;
+
+/** The pseudo-instruction line that assembles to this canonical instruction, if any. */
+function matchAlias(mnemonic: string, operands: readonly string[]): string | undefined {
+  aliasTable ??= buildAliases();
+  for (const pattern of aliasTable.get(mnemonic) ?? []) {
+    if (pattern.operands.length !== operands.length) continue;
+    const values: (string | undefined)[] = new Array(pattern.arity + 1);
+    const ok = pattern.operands.every((op, i) => {
+      const m = op.re.exec(operands[i]);
+      if (!m) return false;
+      return op.slots.every((slot, k) => {
+        if (values[slot] !== undefined && values[slot] !== m[k + 1]) return false;
+        values[slot] = m[k + 1];
+        return true;
+      });
+    });
+    if (!ok) continue;
+    const args = values.slice(1);
+    if (args.length !== pattern.arity || args.some((v) => v === undefined)) continue;
+    return formatLine(pattern.pseudo, args as string[]);
+  }
+  return undefined;
+}
+
+/**
+ * The pc-relative target of a word, if it is a branch or jal: pc + offset,
+ * not wrapped (a result outside 0…0xFFFFFFFF means the branch wraps around
+ * the address space, which no label can express).
+ */
+export function branchTarget(word: number, pc: number): number | undefined {
+  const d = decodeInstruction(word);
+  if (!d) return undefined;
+  return FORMATS[d.row.format].operands.some((op) => op.kind === "label") ? (pc >>> 0) + d.imm : undefined;
+}
+
+const wraps = (target: number) => target < 0 || target > 0xffffffff;
+
+const COMMENT_COLUMN = 36;
+
+function line(code: string, comment: string): string {
+  const text = "    " + code;
+  return `${text.padEnd(COMMENT_COLUMN)} # ${comment}`;
+}
+
+/**
+ * Picks the printed name of each symbol in .text, so that the listing never
+ * defines a name twice: two file-local symbols with the same name (from two
+ * linked files) get distinct printed names. Renaming changes no .text byte.
+ */
+function assignLabelNames(symbols: readonly ElfSymbol[]): Map<ElfSymbol, string> {
+  const used = new Set<string>();
+  const names = new Map<ElfSymbol, string>();
+  const seenAt = new Map<string, number>();
+  // Globals first: they keep their names.
+  const ordered = [...symbols].sort((a, b) => Number(b.global) - Number(a.global));
+  for (const s of ordered) {
+    if (seenAt.get(s.name) === s.value) continue; // the same label twice: print it once
+    let name = s.name;
+    for (let n = 2; used.has(name); n++) name = `${s.name}__${n}`;
+    used.add(name);
+    seenAt.set(s.name, s.value);
+    names.set(s, name);
+  }
+  return names;
+}
+
+/**
+ * The listing of an image's .text: a `.text` line, labels for every symbol in
+ * .text and every branch target, then one instruction (or `.word`/`.byte`)
+ * per line with its address and raw bytes in a comment. Re-assembling it gives
+ * the same .text bytes. Targets outside .text are defined with `.equ`.
+ */
+export function disassembleText(image: ElfImage, options: DisassemblyOptions = {}): string {
+  const text = image.sections.find((s) => s.name === ".text");
+  const out: string[] = [".text"];
+  if (!text) {
+    out.push("# (this image has no .text section)");
+    return out.join("\n") + "\n";
+  }
+  const base = text.addr >>> 0;
+  const data = text.type === SHT_NOBITS ? new Uint8Array(text.size) : text.data;
+  const end = base + data.length;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (base !== DEFAULT_TEXT_BASE) out.push(`# .text starts at ${hex(base)}, not at the default ${hex(DEFAULT_TEXT_BASE)}: link the listing there to get the same addresses`);
+  out.push(`# ${data.length} bytes at ${hex(base)}–${hex(end)}, entry ${hex(image.entry)}`);
+
+  // Labels: the symbols of .text, by address.
+  const textSymbols = image.symbols.filter((s) => s.section === ".text");
+  const names = assignLabelNames(textSymbols);
+  const labelsAt = new Map<number, { name: string; global: boolean }[]>();
+  const addLabel = (addr: number, name: string, global: boolean) => {
+    const list = labelsAt.get(addr) ?? [];
+    list.push({ name, global });
+    labelsAt.set(addr, list);
+  };
+  for (const s of textSymbols) {
+    const name = names.get(s);
+    if (name !== undefined) addLabel(s.value >>> 0, name, s.global);
+  }
+  const usedNames = new Set([...names.values()]);
+
+  // Which byte offsets decode as a word: 4-aligned within .text with no label strictly inside.
+  const wordAt = (off: number) =>
+    off % 4 === 0 && off + 4 <= data.length && ![1, 2, 3].some((k) => labelsAt.has(base + off + k));
+
+  // Branch targets: a symbol of .text when there is one, else a generated label.
+  const targetName = new Map<number, string>();
+  const outside = new Map<number, string>();
+  const fresh = (addr: number) => {
+    let name = generatedLabel(addr);
+    for (let n = 2; usedNames.has(name); n++) name = `${generatedLabel(addr)}_${n}`;
+    usedNames.add(name);
+    return name;
+  };
+  for (let off = 0; off < data.length; off += 4) {
+    if (!wordAt(off)) continue;
+    const target = branchTarget(view.getUint32(off, true), base + off);
+    if (target === undefined || wraps(target) || targetName.has(target)) continue;
+    const here = labelsAt.get(target);
+    if (here) {
+      targetName.set(target, (here.find((l) => l.global) ?? here[0]).name);
+    } else if (target >= base && target <= end) {
+      const name = fresh(target);
+      targetName.set(target, name);
+      addLabel(target, name, false);
+    } else {
+      const name = fresh(target);
+      targetName.set(target, name);
+      outside.set(target, name);
+    }
+  }
+  // (Targets are pc + 4k, so a generated label never falls strictly inside a word.)
+  for (const [addr, name] of outside) out.push(`.equ ${name}, ${hex(addr)}    # a branch target outside .text`);
+
+  const symbolAt: SymbolAt = (addr) => targetName.get(addr >>> 0);
+  const emitLabels = (addr: number) => {
+    for (const l of labelsAt.get(addr) ?? []) {
+      if (l.global) out.push(`.global ${l.name}`);
+      out.push(`${l.name}:`);
+    }
+  };
+  let off = 0;
+  while (off < data.length) {
+    const addr = base + off;
+    emitLabels(addr);
+    if (wordAt(off)) {
+      const word = view.getUint32(off, true);
+      const target = branchTarget(word, addr);
+      if (target !== undefined && wraps(target)) {
+        // Keep the bytes; say what it is in the comment.
+        const what = disassembleInstruction(word, addr, undefined, { aliases: false });
+        out.push(line(`.word ${hex(word)}`, `${hex8(addr)}: ${what} (target wraps around the address space)`));
+      } else {
+        out.push(line(disassembleInstruction(word, addr, symbolAt, options), `${hex8(addr)}: ${hex8(word)}`));
+      }
+      off += 4;
+    } else {
+      out.push(line(`.byte ${hex(data[off])}`, `${hex8(addr)}`));
+      off += 1;
+    }
+  }
+  emitLabels(end);
+  return out.join("\n") + "\n";
+}
