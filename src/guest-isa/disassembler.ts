@@ -270,7 +270,11 @@ export function disassembleText(image: ElfImage, options: DisassemblyOptions = {
       targetName.set(target, name);
       addLabel(target, name, false);
     } else {
-      const name = fresh(target);
+      // Outside .text: keep the name of a symbol there (another section's label) if it is free.
+      const named = image.symbols.filter((s) => s.value >>> 0 === target && s.section !== ".text").sort((a, b) => Number(b.global) - Number(a.global));
+      const free = named.find((s) => !usedNames.has(s.name));
+      const name = free ? free.name : fresh(target);
+      usedNames.add(name);
       targetName.set(target, name);
       outside.set(target, name);
     }

@@ -8,5 +8,5 @@ export * from "./pseudo-table.js";
 export * from "./softlayer.js";
 export type * from "./assembler/ast.js";
 export { parseAssembly } from "./assembler/parser.js";
-export { EM_G32, readElf, writeElf } from "./elf.js";
+export { EM_G32, readElf, readElfFile, writeElf } from "./elf.js";
 export { disassembleInstruction, disassembleText, type DisassemblyOptions, type SymbolAt } from "./disassembler.js";

@@ -138,6 +138,16 @@ describe("disassembleText re-assembles to the same .text", () => {
     expect(listing).toContain(".equ .L_3fffc, 0x3fffc");
   });
 
+  it("defines a target outside .text with .equ, under its symbol's name when it has one", () => {
+    const image = textImage([encodeInstruction("jal", { imm: 0x1000 }), encodeInstruction("jal", { a: 15, imm: 0x1000 })], [
+      { name: "value", value: 0x2000, size: 4, global: false, kind: "object", section: ".data" },
+    ]);
+    const listing = roundTrip(image);
+    expect(listing).toContain(".equ value, 0x2000");
+    expect(listing).toContain(".equ .L_2004, 0x2004");
+    expect(listing).toMatch(/j +value/);
+  });
+
   it("gives distinct names to same-named locals from different files", () => {
     const words = [encodeInstruction("beq", { imm: 4 }), encodeInstruction("beq", { imm: -4 })];
     const image = textImage(words, [

@@ -8,10 +8,10 @@
 //   --sites   the soft-layer sites (the annotator's listing; see below).
 // A malformed file is `previrt: error: FILE: <what is wrong>`.
 
-import { readFile } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { disassembleText } from "../../guest-isa/disassembler.js";
-import { EM_G32, readElf } from "../../guest-isa/elf.js";
+import { EM_G32, readElfFile } from "../../guest-isa/elf.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SOFTLAYER_SECTION, findSection, type ElfImage } from "../../guest-isa/elf-types.js";
 import { SOFTLAYER_MAGIC } from "../../guest-isa/softlayer.js";
 import type { CommandRunner } from "../main.js";
@@ -20,17 +20,10 @@ const hex8 = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
 export const run: CommandRunner = async (args, options, io) => {
   const file = args[0];
-  const bytes = new Uint8Array(await readFile(file));
-  let image: ElfImage;
-  try {
-    image = readElf(bytes);
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.exitCode);
-    throw e;
-  }
+  const image = await readElfFile(file);
   const disassemble = Boolean(options.disassemble);
   const sites = Boolean(options.sites);
-  if (!disassemble && !sites) io.out(formatSummary(file, bytes.length, image));
+  if (!disassemble && !sites) io.out(formatSummary(file, (await stat(file)).size, image));
   if (disassemble) io.out(disassembleText(image));
   if (sites) io.out(formatSites(file, image));
   return 0;
