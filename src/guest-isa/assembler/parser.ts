@@ -62,9 +62,18 @@ class SyntaxError_ {
   ) {}
 }
 
+export interface ParseOptions {
+  /**
+   * Template mode, for the pseudo-instruction table (pseudo-table.ts): `$1`–`$9`
+   * are operand placeholders. They parse as symbols named "$1"…, except as the
+   * base register of a memory operand (`0($1)`), where `base` is -N.
+   */
+  placeholders?: boolean;
+}
+
 /** Parses one file. Never throws for bad input: problems come back as diagnostics. */
-export function parseAssembly(file: string, text: string): { source: ParsedSource; diagnostics: Diagnostic[] } {
-  const p = new LineParser(file, text);
+export function parseAssembly(file: string, text: string, options: ParseOptions = {}): { source: ParsedSource; diagnostics: Diagnostic[] } {
+  const p = new LineParser(file, text, options.placeholders === true);
   return p.parseAll();
 }
 
@@ -80,6 +89,7 @@ class LineParser {
   constructor(
     readonly file: string,
     readonly text: string,
+    readonly placeholders = false,
   ) {}
 
   parseAll(): { source: ParsedSource; diagnostics: Diagnostic[] } {
@@ -254,7 +264,8 @@ class LineParser {
     this.pos++;
     this.skipSpace();
     if (isIdentStart(this.peek())) {
-      const reg = parseRegister(this.readIdent());
+      const name = this.readIdent();
+      const reg = this.placeholders && /^\$[1-9]$/.test(name) ? -Number(name[1]) : parseRegister(name);
       this.skipSpace();
       if (reg !== undefined && this.peek() === Ch.RParen) {
         this.pos++;

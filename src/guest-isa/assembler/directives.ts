@@ -1,0 +1,207 @@
+// Pass 1's handling of directives (statements starting with '.'): section
+// switches, symbol definitions (.equ/.set, .global/.globl), data (.word,
+// .half, .byte, .ascii, .asciz, .space, .align) and the annotation directives
+// (.sensitive, .noannotate, .annotate), which the assembler only validates —
+// the annotator (src/annotator) acts on them. Sizes are final here; values of
+// data expressions are pass 2's (encode-statement.ts).
+//
+// Data directives never align themselves (as GNU as): the annotator emits
+// packed records that rely on it.
+
+import type { DirectiveStatement, Operand } from "./ast.js";
+import { constValue } from "./expressions.js";
+import { BSS, TEXT, type FilePass1 } from "./pass1.js";
+import { ItemKind, SymKind } from "./units.js";
+
+/** Directive aliases → canonical names. */
+const ALIASES: Record<string, string> = {
+  ".globl": ".global",
+  ".set": ".equ",
+  ".string": ".asciz",
+  ".zero": ".space",
+  ".short": ".half",
+  ".long": ".word",
+  ".int": ".word",
+  ".balign": ".align",
+};
+
+/** Largest `.align` / `.space` accepted (a typo should not allocate gigabytes). */
+const MAX_ALIGN = 0x10000;
+const MAX_SPACE = 0x10000000;
+
+const SECTION_DIRECTIVES = new Set([".text", ".rodata", ".data", ".bss"]);
+
+function argCount(p: FilePass1, st: DirectiveStatement, min: number, max: number, syntax: string): boolean {
+  const n = st.args.length;
+  if (n >= min && n <= max) return true;
+  const expected = min === max ? `${min} argument${min === 1 ? "" : "s"}` : max === Infinity ? `at least ${min} argument${min === 1 ? "" : "s"}` : `${min} or ${max} arguments`;
+  p.report.error(st.loc, min === 0 && max === 0 ? `'${st.name}' takes no arguments, got ${n}` : `'${st.name}' expects ${expected} (${syntax}), got ${n}`);
+  return false;
+}
+
+/** A symbol-name argument: a bare identifier. */
+function nameArg(p: FilePass1, op: Operand, what: string): string | undefined {
+  if (op.kind === "expr" && op.expr.kind === "sym") return op.expr.name;
+  p.report.error(op.loc, `expected ${what}`);
+  return undefined;
+}
+
+/** A constant needed now (sizes): numbers and `.equ`s defined above. */
+function constArg(p: FilePass1, st: DirectiveStatement, op: Operand): number | undefined {
+  if (op.kind !== "expr") {
+    p.report.error(op.loc, `'${st.name}' expects an expression here`);
+    return undefined;
+  }
+  const v = constValue(op.expr, p.lookup);
+  if (v === undefined) p.report.error(op.loc, `'${st.name}' needs a constant (numbers and symbols defined above with .equ)`);
+  return v;
+}
+
+function checkNotBss(p: FilePass1, st: DirectiveStatement): boolean {
+  if (p.cur.section !== BSS) return true;
+  p.report.error(st.loc, `'${st.name}' is not allowed in .bss (only labels, .space/.zero and .align)`);
+  return false;
+}
+
+export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
+  const name = ALIASES[st.name] ?? st.name;
+  const cur = p.cur;
+  if (SECTION_DIRECTIVES.has(name)) {
+    if (argCount(p, st, 0, 0, "")) p.switchSection(name, st.loc);
+    return;
+  }
+  switch (name) {
+    case ".section": {
+      if (!argCount(p, st, 1, 1, "NAME")) return;
+      const op = st.args[0];
+      const section = op.kind === "string" ? new TextDecoder().decode(op.bytes) : nameArg(p, op, "a section name");
+      if (section === undefined) return;
+      if (section === "" || section === ".") {
+        p.report.error(op.loc, "expected a section name");
+        return;
+      }
+      p.switchSection(section, st.loc);
+      return;
+    }
+    case ".global":
+      if (!argCount(p, st, 1, Infinity, "NAME, …")) return;
+      for (const op of st.args) {
+        const n = nameArg(p, op, "a symbol name");
+        if (n !== undefined) p.unit.globals.push({ name: n, loc: op.loc });
+      }
+      return;
+    case ".equ": {
+      if (!argCount(p, st, 2, 2, "NAME, expr")) return;
+      const [nameOp, valueOp] = st.args;
+      const n = nameArg(p, nameOp, "a symbol name");
+      if (n === undefined) return;
+      if (valueOp.kind !== "expr") {
+        p.report.error(valueOp.loc, `'${st.name}' expects an expression`);
+        return;
+      }
+      const v = constValue(valueOp.expr, p.lookup);
+      if (v !== undefined) p.defineSymbol(n, nameOp.loc, SymKind.Abs, v);
+      else {
+        const sym = p.defineSymbol(n, nameOp.loc, SymKind.Deferred);
+        if (sym) sym.expr = valueOp.expr;
+      }
+      return;
+    }
+    case ".word":
+    case ".half":
+    case ".byte": {
+      if (!argCount(p, st, 1, Infinity, "expr, …") || !checkNotBss(p, st)) return;
+      const width = name === ".word" ? 4 : name === ".half" ? 2 : 1;
+      for (const op of st.args) {
+        if (op.kind !== "expr") {
+          p.report.error(op.loc, `'${st.name}' expects expressions`);
+          return;
+        }
+      }
+      cur.items.push({ kind: ItemKind.Data, width, args: st.args, offset: cur.size, loc: st.loc });
+      cur.size += width * st.args.length;
+      return;
+    }
+    case ".ascii":
+    case ".asciz": {
+      if (!argCount(p, st, 1, Infinity, '"string", …') || !checkNotBss(p, st)) return;
+      const nul = name === ".asciz" ? 1 : 0;
+      for (const op of st.args) {
+        if (op.kind !== "string") {
+          p.report.error(op.loc, `'${st.name}' expects a string`);
+          continue;
+        }
+        if (op.bytes.length > 0) cur.items.push({ kind: ItemKind.Bytes, bytes: op.bytes, offset: cur.size });
+        cur.size += op.bytes.length + nul;
+      }
+      return;
+    }
+    case ".space": {
+      if (!argCount(p, st, 1, 2, "size [, fill]")) return;
+      const size = constArg(p, st, st.args[0]);
+      if (size === undefined) return;
+      if (size < 0 || size > MAX_SPACE) {
+        p.report.error(st.args[0].loc, `'${st.name}' size ${size} out of range (0..${MAX_SPACE})`);
+        return;
+      }
+      let fill = 0;
+      if (st.args.length === 2) {
+        const f = constArg(p, st, st.args[1]);
+        if (f === undefined) return;
+        if (f < -128 || f > 255) {
+          p.report.error(st.args[1].loc, `fill value ${f} does not fit in a byte (-128..255)`);
+          return;
+        }
+        fill = f & 0xff;
+        if (fill !== 0 && cur.section === BSS) {
+          p.report.error(st.args[1].loc, ".bss holds only zeros: a fill value is not allowed");
+          return;
+        }
+      }
+      if (fill !== 0 && size > 0) cur.items.push({ kind: ItemKind.Fill, size, value: fill, offset: cur.size });
+      cur.size += size;
+      return;
+    }
+    case ".align": {
+      if (!argCount(p, st, 1, 1, "bytes")) return;
+      const n = constArg(p, st, st.args[0]);
+      if (n === undefined) return;
+      if (n < 1 || n > MAX_ALIGN || (n & (n - 1)) !== 0) {
+        p.report.error(st.args[0].loc, `alignment ${n} is not a power of two in 1..${MAX_ALIGN} (.align takes bytes)`);
+        return;
+      }
+      if (n > cur.align) cur.align = n;
+      const target = (cur.size + n - 1) & -n;
+      if (target === cur.size) return;
+      if (cur.section === TEXT) {
+        // Zeros up to a word boundary, then `nop`s.
+        const firstWord = (cur.size + 3) & -4;
+        if (target > firstWord) cur.items.push({ kind: ItemKind.Nops, count: (target - firstWord) >> 2, offset: firstWord });
+      }
+      cur.size = target;
+      return;
+    }
+    case ".sensitive": {
+      if (!argCount(p, st, 1, 1, "pte|mmio")) return;
+      const op = st.args[0];
+      const what = op.kind === "expr" && op.expr.kind === "sym" ? op.expr.name : undefined;
+      if (what !== "pte" && what !== "mmio") {
+        p.report.error(op.loc, "'.sensitive' expects 'pte' or 'mmio'");
+        return;
+      }
+      if (cur.pendingSensitive) p.report.error(cur.pendingSensitive, "'.sensitive' is not followed by a load or store");
+      cur.pendingSensitive = st.loc;
+      return;
+    }
+    case ".noannotate":
+      if (argCount(p, st, 0, 0, "")) p.noAnnotate.push(st.loc);
+      return;
+    case ".annotate":
+      if (!argCount(p, st, 0, 0, "")) return;
+      if (p.noAnnotate.length === 0) p.report.error(st.loc, "'.annotate' without a preceding '.noannotate'");
+      else p.noAnnotate.pop();
+      return;
+    default:
+      p.report.error(st.loc, `unknown directive '${st.name}'`);
+  }
+}

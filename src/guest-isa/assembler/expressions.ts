@@ -1,0 +1,143 @@
+// Expression evaluation (ast.ts Expr → 32-bit value), in two flavours:
+//
+//  - constValue(): pass 1, for what must be known before layout (`li`'s
+//    length, `.space`, `.align`, `.equ` of constants): numbers and absolute
+//    symbols already defined above; undefined for anything else.
+//  - evalExpr(): pass 2, after layout; every symbol has a value. Throws
+//    AsmError (undefined symbol, division by zero, circular `.equ`), which the
+//    caller turns into a diagnostic at that node.
+//
+// Arithmetic is 32-bit and wraps (values are int32); `/` and `%` truncate
+// like C; `>>` is arithmetic; shifts by 32 or more give 0 (`<<`) or the sign
+// (`>>`). %hi(x) = ((x + 0x800) >>> 12) & 0xFFFFF and %lo(x) = the
+// sign-extended low 12 bits, so (%hi(x) << 12) + %lo(x) == x.
+
+import type { BinaryOp, Expr, Loc } from "./ast.js";
+import { AsmError, SymKind, type FileUnit, type Sym } from "./units.js";
+
+export function hi20(x: number): number {
+  return ((x + 0x800) >>> 12) & 0xfffff;
+}
+
+export function lo12(x: number): number {
+  return (x << 20) >> 20;
+}
+
+function binary(op: BinaryOp, a: number, b: number, loc: Loc | undefined): number | undefined {
+  switch (op) {
+    case "+":
+      return (a + b) | 0;
+    case "-":
+      return (a - b) | 0;
+    case "*":
+      return Math.imul(a, b);
+    case "/":
+      if (b === 0) {
+        if (loc) throw new AsmError(loc, "division by zero in expression");
+        return undefined;
+      }
+      return (a / b) | 0;
+    case "%":
+      if (b === 0) {
+        if (loc) throw new AsmError(loc, "division by zero in expression");
+        return undefined;
+      }
+      return a % b | 0;
+    case "<<":
+      return b >>> 0 >= 32 ? 0 : a << b;
+    case ">>":
+      return b >>> 0 >= 32 ? a >> 31 : a >> b;
+    case "&":
+      return a & b;
+    case "^":
+      return a ^ b;
+    case "|":
+      return a | b;
+  }
+}
+
+/** Pass 1: the value if it is computable now (numbers, absolute symbols in `lookup`), else undefined. */
+export function constValue(e: Expr, lookup: (name: string) => Sym | undefined): number | undefined {
+  switch (e.kind) {
+    case "num":
+      return e.value | 0;
+    case "sym": {
+      const s = lookup(e.name);
+      return s && s.kind === SymKind.Abs ? s.value : undefined;
+    }
+    case "here":
+      return undefined;
+    case "unary": {
+      const v = constValue(e.arg, lookup);
+      if (v === undefined) return undefined;
+      return e.op === "-" ? -v | 0 : e.op === "~" ? ~v : v;
+    }
+    case "binary": {
+      const a = constValue(e.left, lookup);
+      if (a === undefined) return undefined;
+      const b = constValue(e.right, lookup);
+      if (b === undefined) return undefined;
+      return binary(e.op, a, b, undefined);
+    }
+    case "reloc": {
+      const v = constValue(e.arg, lookup);
+      if (v === undefined) return undefined;
+      return e.fn === "hi" ? hi20(v) : lo12(v);
+    }
+  }
+}
+
+/** What pass 2 needs to evaluate: symbol lookup from one file's point of view, and `.`. */
+export interface EvalContext {
+  unit: FileUnit;
+  /** The address of the current statement. */
+  here: number;
+  /** Finds a symbol as seen from `unit` (its own, then other files' globals, then defines). */
+  lookup(unit: FileUnit, name: string): Sym | undefined;
+  /** Explains a miss (e.g. "defined in b.s but not .global"), for the error message. */
+  explainUndefined(unit: FileUnit, name: string): string;
+}
+
+/** Pass 2: the int32 value of `e`. Throws AsmError. */
+export function evalExpr(e: Expr, ctx: EvalContext): number {
+  switch (e.kind) {
+    case "num":
+      return e.value | 0;
+    case "sym":
+      return symbolValue(e.name, e.loc, ctx);
+    case "here":
+      return ctx.here;
+    case "unary": {
+      const v = evalExpr(e.arg, ctx);
+      return e.op === "-" ? -v | 0 : e.op === "~" ? ~v : v;
+    }
+    case "binary":
+      return binary(e.op, evalExpr(e.left, ctx), evalExpr(e.right, ctx), e.loc)!;
+    case "reloc": {
+      const v = evalExpr(e.arg, ctx);
+      return e.fn === "hi" ? hi20(v) : lo12(v);
+    }
+  }
+}
+
+function symbolValue(name: string, loc: Loc, ctx: EvalContext): number {
+  const s = ctx.lookup(ctx.unit, name);
+  if (!s) throw new AsmError(loc, `undefined symbol '${name}'${ctx.explainUndefined(ctx.unit, name)}`);
+  if (s.resolved) return s.value;
+  if (s.kind !== SymKind.Deferred || !s.expr || !s.unit) throw new AsmError(loc, `symbol '${name}' has no value yet`);
+  // An `.equ` that needs addresses: evaluate it in its own file, with its own `.`.
+  if (s.resolving) throw new AsmError(loc, `circular definition of '${name}'`);
+  s.resolving = true;
+  const saved = { unit: ctx.unit, here: ctx.here };
+  try {
+    ctx.unit = s.unit;
+    ctx.here = (s.contrib ? s.contrib.base : 0) + s.offset;
+    s.value = evalExpr(s.expr, ctx);
+    s.resolved = true;
+    return s.value;
+  } finally {
+    s.resolving = false;
+    ctx.unit = saved.unit;
+    ctx.here = saved.here;
+  }
+}

@@ -1,0 +1,212 @@
+// Pass 1 of the assembler: one file's statements (parser.ts) → a FileUnit
+// (units.ts): its symbols (labels at section offsets, `.equ`s) and, per
+// section, a Contribution whose size is final and whose items pass 2 turns
+// into bytes. Everything whose size depends on a value is decided here, from
+// what is known at this point (numbers and `.equ`s defined above): `li`'s
+// length, `.space`, `.align`. Operand kinds and counts are checked here too,
+// against the ISA table's FORMATS and the pseudo table; values and ranges are
+// pass 2's (encode-statement.ts). Directives are in directives.ts.
+
+import { BY_MNEMONIC, FORMATS, type InstructionRow, type OperandKind } from "../isa-table.js";
+import type { InstructionStatement, Loc, Operand, ParsedSource } from "./ast.js";
+import { constValue } from "./expressions.js";
+import { handleDirective } from "./directives.js";
+import { PSEUDOS, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
+import { DEFAULT_ALIGN, ItemKind, SymKind, type Contribution, type FileUnit, type Reporter, type Sym } from "./units.js";
+
+export const TEXT = ".text";
+export const BSS = ".bss";
+
+/** Per row: the operand kinds of its format, in assembly order. */
+const OPERAND_KINDS: ReadonlyMap<InstructionRow, readonly OperandKind[]> = new Map(
+  [...BY_MNEMONIC.values()].map((row) => [row, FORMATS[row.format].operands.map((o) => o.kind)]),
+);
+
+const KIND_WORDS: Record<OperandKind, string> = {
+  reg: "a register",
+  imm: "an immediate expression",
+  mem: "a memory operand off(reg)",
+  label: "a label",
+  cr: "a control register name or number 0–7",
+  port: "a port number",
+};
+
+export function formatLoc(loc: Loc): string {
+  return `${loc.file}:${loc.line}:${loc.col}`;
+}
+
+export function countMessage(mnemonic: string, expected: number, syntax: string, got: number): string {
+  if (expected === 0) return `'${mnemonic}' expects no operands, got ${got}`;
+  return `'${mnemonic}' expects ${expected} operand${expected === 1 ? "" : "s"} (${syntax}), got ${got}`;
+}
+
+export class FilePass1 {
+  readonly unit: FileUnit;
+  cur: Contribution;
+  /** Locations of open `.noannotate`s. */
+  readonly noAnnotate: Loc[] = [];
+  readonly lookup: (name: string) => Sym | undefined;
+
+  constructor(
+    index: number,
+    source: ParsedSource,
+    readonly defines: ReadonlyMap<string, Sym>,
+    readonly report: Reporter,
+  ) {
+    this.unit = { index, file: source.file, source, symbols: new Map(), contributions: new Map(), globals: [] };
+    const symbols = this.unit.symbols;
+    this.lookup = (name) => symbols.get(name) ?? defines.get(name);
+    this.cur = this.contribution(TEXT, { file: source.file, line: 1, col: 1, offset: 0 });
+  }
+
+  run(): FileUnit {
+    const statements = this.unit.source.statements;
+    for (let i = 0; i < statements.length; i++) {
+      const st = statements[i];
+      if (st.kind === "instruction") this.instruction(st);
+      else if (st.kind === "label") this.defineLabel(st.name, st.loc);
+      else handleDirective(this, st);
+    }
+    this.finish();
+    return this.unit;
+  }
+
+  contribution(section: string, loc: Loc): Contribution {
+    let c = this.unit.contributions.get(section);
+    if (!c) {
+      c = { section, size: 0, align: DEFAULT_ALIGN, items: [], base: 0, firstLoc: loc };
+      this.unit.contributions.set(section, c);
+    }
+    return c;
+  }
+
+  switchSection(section: string, loc: Loc): void {
+    this.cur = this.contribution(section, loc);
+  }
+
+  /** Records a symbol unless the name is taken; returns it, or undefined after reporting. */
+  defineSymbol(name: string, loc: Loc, kind: SymKind, value = 0): Sym | undefined {
+    const prev = this.unit.symbols.get(name);
+    if (prev) {
+      this.report.error(loc, `symbol '${name}' is already defined at ${formatLoc(prev.loc!)}`);
+      return undefined;
+    }
+    if (this.defines.has(name)) {
+      this.report.error(loc, `symbol '${name}' is already defined on the command line (-D ${name})`);
+      return undefined;
+    }
+    const sym: Sym = {
+      name,
+      kind,
+      unit: this.unit,
+      loc,
+      contrib: this.cur,
+      offset: this.cur.size,
+      value,
+      resolved: kind === SymKind.Abs,
+      global: false,
+    };
+    this.unit.symbols.set(name, sym);
+    return sym;
+  }
+
+  defineLabel(name: string, loc: Loc): void {
+    if (this.defineSymbol(name, loc, SymKind.Label)) this.cur.hasLabels = true;
+  }
+
+  private instruction(st: InstructionStatement): void {
+    const cur = this.cur;
+    if (cur.section === BSS) {
+      this.report.error(st.loc, "instructions are not allowed in .bss");
+      return;
+    }
+    const row = BY_MNEMONIC.get(st.mnemonic);
+    if (cur.pendingSensitive) this.checkSensitive(st, row);
+    if ((cur.size & 3) !== 0) {
+      this.report.error(st.loc, `instruction is not 4-byte aligned (offset ${cur.size} in ${cur.section}; use .align 4)`);
+      return;
+    }
+    if (row) {
+      if (this.checkOperands(row, st)) cur.items.push({ kind: ItemKind.Insn, row, ops: st.operands, offset: cur.size, here: cur.size, loc: st.loc });
+      cur.size += 4;
+      return;
+    }
+    const pseudo = PSEUDOS.get(st.mnemonic);
+    if (!pseudo) {
+      this.report.error(st.loc, `unknown instruction '${st.mnemonic}'`);
+      return;
+    }
+    const prow = pseudo.row;
+    const ops = st.operands;
+    if (ops.length !== prow.operands.length) {
+      this.report.error(st.loc, countMessage(st.mnemonic, prow.operands.length, prow.syntax, ops.length));
+      return;
+    }
+    let ok = true;
+    for (let i = 0; i < ops.length; i++) {
+      const want = prow.operands[i];
+      const isReg = ops[i].kind === "reg";
+      if (want === "reg" ? !isReg : ops[i].kind !== "expr") {
+        this.report.error(ops[i].loc, `operand ${i + 1} of '${st.mnemonic}' must be ${KIND_WORDS[want]}`);
+        ok = false;
+      }
+    }
+    let templates: TemplateInstruction[] = pseudo.expansion;
+    if (pseudo.short && ok) {
+      const last = ops[ops.length - 1];
+      if (last.kind === "expr" && shortFormFits(constValue(last.expr, this.lookup))) templates = pseudo.short;
+    }
+    const here = cur.size;
+    for (const t of templates) {
+      if (ok) {
+        const tops = t.ops;
+        const sub = t.substitute;
+        const out: Operand[] = new Array(tops.length);
+        for (let i = 0; i < tops.length; i++) out[i] = sub[i] ? substituteOperand(tops[i], ops, st.loc) : tops[i];
+        cur.items.push({ kind: ItemKind.Insn, row: t.row, ops: out, offset: cur.size, here, loc: st.loc });
+      }
+      cur.size += 4;
+    }
+  }
+
+  /** Operand count and kinds against the row's format; reports and returns false on a mismatch. */
+  private checkOperands(row: InstructionRow, st: InstructionStatement): boolean {
+    const kinds = OPERAND_KINDS.get(row)!;
+    const ops = st.operands;
+    if (ops.length !== kinds.length) {
+      this.report.error(st.loc, countMessage(st.mnemonic, kinds.length, FORMATS[row.format].syntax, ops.length));
+      return false;
+    }
+    let ok = true;
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[i];
+      const op = ops[i];
+      const good = k === "reg" ? op.kind === "reg" : k === "mem" ? op.kind === "mem" : op.kind === "expr";
+      if (!good) {
+        this.report.error(op.loc, `operand ${i + 1} of '${st.mnemonic}' must be ${KIND_WORDS[k]}`);
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  private checkSensitive(st: InstructionStatement, row: InstructionRow | undefined): void {
+    const at = this.cur.pendingSensitive!;
+    this.cur.pendingSensitive = undefined;
+    if (row && (row.group === "load" || row.group === "store")) return;
+    this.report.error(at, `'.sensitive' must be followed by a load or store, found '${st.mnemonic}'`);
+  }
+
+  private finish(): void {
+    for (const c of this.unit.contributions.values()) {
+      if (c.pendingSensitive) this.report.error(c.pendingSensitive, "'.sensitive' is not followed by a load or store");
+    }
+    if (this.noAnnotate.length > 0) this.report.error(this.noAnnotate[0], "'.noannotate' without a matching '.annotate'");
+    for (const g of this.unit.globals) {
+      const sym = this.unit.symbols.get(g.name);
+      if (!sym) this.report.error(g.loc, `'.global' of undefined symbol '${g.name}'`);
+      else if (g.name.startsWith(".L")) this.report.error(g.loc, `'${g.name}' is a file-local .L label and cannot be .global`);
+      else sym.global = true;
+    }
+  }
+}
