@@ -10,3 +10,5 @@ export type * from "./assembler/ast.js";
 export { parseAssembly } from "./assembler/parser.js";
 export { EM_G32, readElf, readElfFile, writeElf } from "./elf.js";
 export { disassembleInstruction, disassembleText, type DisassemblyOptions, type SymbolAt } from "./disassembler.js";
+export { assemble, TEXT_BASE, PAGE_SIZE, type AssemblySource, type AssembleOptions } from "./assembler/index.js";
+export type { ParseOptions } from "./assembler/parser.js";

@@ -1,7 +1,17 @@
-// `previrt as`: not built yet (issue #2).
-import { UserError } from "../../guest-isa/diagnostics.js";
+// `previrt as FILE.s… -o OUT.elf` (DESIGN.md §6): reads the sources, assembles
+// and links them (src/guest-isa/assembler) and writes the ELF (elf.ts).
+// A missing input is `previrt: error: FILE: no such file or directory`;
+// assembly errors come back as a DiagnosticError that main.ts prints as
+// `file:line:col: error: message` with the source line and a caret.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { assemble } from "../../guest-isa/assembler/index.js";
+import { writeElf } from "../../guest-isa/elf.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = () => {
-  throw new UserError("'as' is not available yet");
+export const run: CommandRunner = (files, options) => {
+  const sources = files.map((file) => ({ file, text: readFileSync(file, "utf8") }));
+  const image = assemble(sources);
+  writeFileSync(String(options.output), writeElf(image));
+  return 0;
 };
