@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { disassembleText } from "../../src/guest-isa/disassembler.js";
-import { writeElf } from "../../src/guest-isa/elf.js";
-import { SHF_ALLOC, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, type ElfImage } from "../../src/guest-isa/elf-types.js";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
+import { SHF_ALLOC, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, findSection, type ElfImage } from "../../src/guest-isa/elf-types.js";
 import { encodeInstruction } from "../../src/guest-isa/encoding.js";
 import { serializeSoftlayerTable } from "../../src/guest-isa/softlayer.js";
 import { textImage } from "../guest-isa/disasm-helpers.js";
@@ -88,6 +88,23 @@ describe("previrt objdump", () => {
     const t = await objdump(cut, "-d");
     expect(t.stderr).toMatch(new RegExp(`^previrt: error: ${cut}: truncated ELF file: .*\\n$`));
     expect(t.stderr.split("\n")).toHaveLength(2);
+  });
+
+  it("previrt as → objdump -d → previrt as gives the same .text", async () => {
+    const src = file("prog.s", new TextEncoder().encode(
+      [".text", ".global _start", "_start:", "    li a0, 0x12345678", "    call f", "    out 0xf0, a0", "f:", "    addi a0, a0, -1", "    bnez a0, f", "    ret", ""].join("\n"),
+    ));
+    const elf1 = join(dir, "prog.elf"), elf2 = join(dir, "prog2.elf");
+    const io = bufferIO();
+    expect(await main(["as", src, "-o", elf1], io), io.stderr).toBe(0);
+    const d = await objdump(elf1, "-d");
+    expect(d.status).toBe(0);
+    const listing = file("prog.lst.s", new TextEncoder().encode(d.stdout));
+    expect(await main(["as", listing, "-o", elf2], io), io.stderr).toBe(0);
+    const text = (p: string) => findSection(readElf(new Uint8Array(readFileSync(p))), ".text")!.data;
+    expect(text(elf2)).toEqual(text(elf1));
+    expect(d.stdout).toMatch(/call +f\b/);
+    expect(d.stdout).toMatch(/bnez +a0, f\b/);
   });
 
   it("reports a missing file", async () => {
