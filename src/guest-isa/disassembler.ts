@@ -19,6 +19,7 @@
 // (`bgt` for `blt`) are not used: they would rename every `blt`. Pass
 // `{ aliases: false }` for canonical-only output.
 
+import { TEXT_BASE } from "./assembler/layout.js";
 import { decodeInstruction, type DecodedInstruction } from "./encoding.js";
 import { SHT_NOBITS, type ElfImage, type ElfSymbol } from "./elf-types.js";
 import { FORMATS, type OperandSpec } from "./isa-table.js";
@@ -30,8 +31,8 @@ export interface DisassemblyOptions {
   aliases?: boolean;
 }
 
-/** The address `.text` starts at when the linker is not told otherwise. */
-export const DEFAULT_TEXT_BASE = 0x1000;
+/** The address the assembler's linker puts `.text` at. */
+const DEFAULT_TEXT_BASE = TEXT_BASE;
 
 /** Names a branch/jal target; undefined when there is no name for it. */
 export type SymbolAt = (address: number) => string | undefined;

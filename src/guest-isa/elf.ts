@@ -296,7 +296,7 @@ interface RawSection extends SectionHeader {
   label: string;
 }
 
-const latin1OrUtf8 = new TextDecoder("utf-8");
+const utf8Decoder = new TextDecoder("utf-8");
 
 /** Reads a NUL-terminated string at `offset` inside a string-table section. */
 function readString(r: ByteReader, table: RawSection, offset: number, what: string): string {
@@ -306,7 +306,7 @@ function readString(r: ByteReader, table: RawSection, offset: number, what: stri
   const start = table.offset + offset;
   const end = table.offset + table.size;
   for (let p = start; p < end; p++) {
-    if (r.bytes[p] === 0) return latin1OrUtf8.decode(r.bytes.subarray(start, p));
+    if (r.bytes[p] === 0) return utf8Decoder.decode(r.bytes.subarray(start, p));
   }
   throw new UserError(`${what}: name at string-table offset ${offset} is not NUL-terminated`);
 }
