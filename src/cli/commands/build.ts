@@ -1,7 +1,32 @@
-// `previrt build`: not built yet (issue #4).
+// `previrt build FILE.ts/.s… -o OUT.elf`: compile the .ts inputs, add the
+// start-up when no input defines `_start`, assemble and link everything
+// (src/compiler/build.ts). The annotate step joins in prepareAssembly().
+import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
+import { writeElf } from "../../guest-isa/elf.js";
+import { buildSources } from "../../compiler/build.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = () => {
-  throw new UserError("'build' is not available yet");
+export const run: CommandRunner = (args, options) => {
+  const output = options.output as string;
+  for (const f of args) if (!/\.(ts|mts|s|S|asm)$/.test(f)) throw new UserError(`${f}: unknown input type (expected .ts or .s)`);
+  const inputs = args.map((file) => ({ file, text: readFileSync(file, "utf8") }));
+  const { image } = buildSources(inputs, {
+    defines: parseDefines((options.define as string[] | undefined) ?? []),
+    paravirt: options.paravirt as string | undefined,
+    annotate: options.annotate as boolean | undefined,
+  });
+  writeFileSync(output, writeElf(image));
+  return 0;
 };
+
+function parseDefines(list: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of list) {
+    const m = /^([A-Za-z_.$][\w.$]*)(?:=(.*))?$/.exec(d);
+    const value = m ? Number(m[2] ?? "1") : NaN;
+    if (!m || !Number.isInteger(value)) throw new UserError(`bad -D value '${d}' (expected NAME=INTEGER)`);
+    out[m[1]] = value;
+  }
+  return out;
+}

@@ -1,7 +1,17 @@
-// `previrt cc`: not built yet (issue #4).
+// `previrt cc FILE.ts… -o OUT.s`: compile guest TypeScript to one assembly
+// file (src/compiler). Several inputs compile together (they may import each
+// other) and are written one after the other; no start-up is added (that is
+// `previrt build`'s job, see docs/abi.md).
+import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
+import { compile } from "../../compiler/index.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = () => {
-  throw new UserError("'cc' is not available yet");
+export const run: CommandRunner = (args, options) => {
+  const output = options.output as string;
+  for (const f of args) if (!/\.(ts|mts)$/.test(f)) throw new UserError(`${f}: not a TypeScript file (cc compiles .ts)`);
+  const sources = args.map((file) => ({ file, text: readFileSync(file, "utf8") }));
+  const compiled = compile(sources, { paravirt: options.paravirt as string | undefined });
+  writeFileSync(output, compiled.map((c) => c.asm).join("\n"));
+  return 0;
 };

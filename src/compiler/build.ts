@@ -1,0 +1,62 @@
+// The pipeline behind `previrt build`: guest sources (.ts and .s, mixed) →
+// one linked ElfImage.
+//
+//   compileSources()     every .ts through compile() (index.ts); .s as is
+//   prepareAssembly()    adds the start-up/stack (startup.ts) when needed —
+//                        the annotate pass joins here (annotator issue)
+//   assemble()           src/guest-isa/assembler, then writeElf() in the CLI
+//
+// Consumed by src/cli/commands/build.ts, tests and benchmarks.
+
+import { assemble } from "../guest-isa/assembler/index.js";
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { UserError } from "../guest-isa/diagnostics.js";
+import { compile, type CompiledFile } from "./index.js";
+import { runtimeSources, type AsmSource } from "./startup.js";
+
+export interface BuildOptions {
+  /** Assembler symbols (`-D NAME=VALUE`). */
+  defines?: Record<string, number>;
+  /** `--paravirt xen`: not supported yet. */
+  paravirt?: string;
+  /** Whether to annotate (default true once the annotator exists; ignored until then). */
+  annotate?: boolean;
+}
+
+export interface BuildResult {
+  image: ElfImage;
+  /** The assembly sources that were assembled, in order (compiled .ts, .s inputs, start-up). */
+  assembly: AsmSource[];
+  compiled: CompiledFile[];
+}
+
+/** Compiles the .ts inputs (all together, so they may import each other); keeps .s inputs in place. */
+export function compileSources(inputs: readonly AsmSource[], options: BuildOptions = {}): { assembly: AsmSource[]; compiled: CompiledFile[] } {
+  if (options.paravirt !== undefined) throw new UserError("--paravirt is not supported yet");
+  const tsInputs = inputs.filter((s) => isTypeScript(s.file));
+  const compiled = tsInputs.length ? compile(tsInputs) : [];
+  const byName = new Map(compiled.map((c) => [c.source, c]));
+  const assembly = inputs.map((s) => {
+    const c = byName.get(s.file);
+    return c ? { file: c.file, text: c.asm } : s;
+  });
+  return { assembly, compiled };
+}
+
+/**
+ * The assembly that gets assembled: the inputs plus the start-up and stack
+ * when no input defines them. The annotate pass (annotator issue) goes here.
+ */
+export function prepareAssembly(assembly: readonly AsmSource[], _options: BuildOptions = {}): AsmSource[] {
+  return [...assembly, ...runtimeSources(assembly)];
+}
+
+export function buildSources(inputs: readonly AsmSource[], options: BuildOptions = {}): BuildResult {
+  const { assembly, compiled } = compileSources(inputs, options);
+  const prepared = prepareAssembly(assembly, options);
+  return { image: assemble(prepared, { defines: options.defines }), assembly: prepared, compiled };
+}
+
+export function isTypeScript(file: string): boolean {
+  return /\.(ts|mts)$/.test(file) && !file.endsWith(".d.ts");
+}

@@ -1,0 +1,67 @@
+// `previrt cc`: the TypeScript-dialect compiler (DESIGN.md §5), end to end.
+//
+//   parse.ts          text → Babel AST (syntax errors as diagnostics)
+//   check.ts          every construct outside the dialect → diagnostics
+//   lower/symbols.ts  top-level names of all inputs, imports, constants
+//   lower/codegen.ts  functions and data → G32 assembly (+ source map),
+//                     with regalloc.ts and the intrinsic table intrinsics.ts
+//   startup.ts        the start-up and stack a program build adds
+//
+// compile() takes every input at once (files may import each other) and
+// returns one assembly text per input, or throws DiagnosticError with every
+// diagnostic of every file.
+
+import { DiagnosticError, UserError, type Diagnostic } from "../guest-isa/diagnostics.js";
+import { checkFile } from "./check.js";
+import { NATIVE_INTRINSICS } from "./intrinsics.js";
+import { FileCompiler, LabelCounter, type SourceMapping } from "./lower/codegen.js";
+import { collectSymbols } from "./lower/symbols.js";
+import { parseSource, type ParsedFile, type SourceFile } from "./parse.js";
+
+export type { SourceMapping } from "./lower/codegen.js";
+export { runtimeSources, STARTUP_ASM, STACK_ASM, definesLabel } from "./startup.js";
+
+export interface CompileOptions {
+  /**
+   * Lower intrinsics straight to hypercalls for a hypervisor (`--paravirt
+   * xen`). Not implemented yet: any value throws UserError.
+   */
+  paravirt?: string;
+}
+
+export interface CompiledFile {
+  /** The TypeScript input. */
+  source: string;
+  /** The suggested assembly file name (input with `.s`). */
+  file: string;
+  asm: string;
+  /** Assembly line (1-based) → TypeScript position, for every generated instruction line. */
+  sourceMap: SourceMapping[];
+  /** Symbols this file defines (functions and globals, by assembly name). */
+  defines: string[];
+}
+
+export function compile(sources: readonly SourceFile[], options: CompileOptions = {}): CompiledFile[] {
+  if (options.paravirt !== undefined) throw new UserError("--paravirt is not supported yet");
+  const diagnostics: Diagnostic[] = [];
+  const parsed: ParsedFile[] = [];
+  for (const s of sources) {
+    const p = parseSource(s, diagnostics);
+    if (p) parsed.push(p);
+  }
+  for (const p of parsed) checkFile(p, diagnostics);
+  const scopes = collectSymbols(parsed, diagnostics);
+  const labels = new LabelCounter();
+  const outputs: CompiledFile[] = [];
+  for (const scope of scopes) {
+    const out = new FileCompiler(scope, labels, diagnostics, { intrinsics: NATIVE_INTRINSICS }).compile();
+    outputs.push({ source: scope.file.file, file: scope.file.file.replace(/\.(ts|mts)$/, "") + ".s", ...out });
+  }
+  if (diagnostics.length) throw new DiagnosticError(sortDiagnostics(diagnostics, sources));
+  return outputs;
+}
+
+function sortDiagnostics(ds: Diagnostic[], sources: readonly SourceFile[]): Diagnostic[] {
+  const order = new Map(sources.map((s, i) => [s.file, i]));
+  return [...ds].sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col);
+}

@@ -1,0 +1,401 @@
+// Program-wide names of a `previrt cc` compilation: what every top-level
+// name of every input file refers to (a function, an assembly-defined
+// function, a scalar global, a folded constant, a typed-array global, an
+// intrinsic, a constant namespace such as CR), the assembly symbol each one
+// gets, and constant evaluation with JavaScript `|0` semantics.
+//
+// Consumes the checked ParsedFiles (check.ts); produces one FileScope per
+// file for lower/codegen.ts. Imports between input files resolve here:
+// `import { f } from "./b.js"` finds b.ts among the inputs; a module that is
+// not among the inputs makes its names external functions (linked later).
+
+import type * as t from "@babel/types";
+import type { Diagnostic } from "../../guest-isa/diagnostics.js";
+import { parseRegister } from "../../guest-isa/registers.js";
+import { diagnosticAt, unsupportedMessage } from "../check.js";
+import { GUEST_CONSTANTS, isIntrinsicName, type IntrinsicName } from "../intrinsics.js";
+import type { ParsedFile } from "../parse.js";
+
+/** A typed-array element type: how indexing loads and stores. */
+export interface ElemType {
+  readonly name: string;
+  readonly size: 1 | 2 | 4;
+  readonly shift: 0 | 1 | 2;
+  readonly load: string;
+  readonly store: string;
+}
+
+export const TYPED_ARRAYS: Readonly<Record<string, ElemType>> = {
+  Int32Array: { name: "Int32Array", size: 4, shift: 2, load: "lw", store: "sw" },
+  Uint8Array: { name: "Uint8Array", size: 1, shift: 0, load: "lbu", store: "sb" },
+  Int8Array: { name: "Int8Array", size: 1, shift: 0, load: "lb", store: "sb" },
+  Uint16Array: { name: "Uint16Array", size: 2, shift: 1, load: "lhu", store: "sh" },
+  Int16Array: { name: "Int16Array", size: 2, shift: 1, load: "lh", store: "sh" },
+};
+
+/** The initial value of a scalar global word. */
+export type DataInit = { kind: "word"; value: number } | { kind: "string"; text: string } | { kind: "symbol"; name: string };
+
+export type GlobalSymbol =
+  | { kind: "function"; asmName: string; params: number; node?: t.FunctionDeclaration; external: boolean; exported: boolean }
+  | { kind: "scalar"; asmName: string; init?: DataInit; external: boolean; exported: boolean; constant: boolean }
+  | { kind: "const"; value: number; asmName?: string; exported: boolean }
+  | { kind: "array"; asmName: string; elem: ElemType; length: number; init?: number[]; exported: boolean; external: boolean }
+  | { kind: "intrinsic"; name: IntrinsicName }
+  | { kind: "namespace"; name: string; members: Readonly<Record<string, number>> }
+  | { kind: "math" };
+
+export interface FileScope {
+  file: ParsedFile;
+  index: number;
+  /** Every top-level name visible in the file (definitions and imports). */
+  names: Map<string, GlobalSymbol>;
+  /** Names this file exports. */
+  exports: Map<string, GlobalSymbol>;
+  /** Symbols defined here, in source order, for the data sections. */
+  defined: { name: string; symbol: GlobalSymbol; node: t.Node }[];
+  /** Exported names defined in this file (become `.global`). */
+  globals: Set<string>;
+}
+
+const GUEST_MODULE = "previrt/guest";
+
+/** Builds the scopes of all files; reports bad declarations and imports. */
+export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): FileScope[] {
+  const scopes: FileScope[] = files.map((file, index) => ({
+    file,
+    index,
+    names: new Map(),
+    exports: new Map(),
+    defined: [],
+    globals: new Set(),
+  }));
+
+  // Which names are exported, including `export { a, b }` lists.
+  const exportedNames = scopes.map((s) => {
+    const set = new Set<string>();
+    for (const stmt of s.file.ast.program.body) {
+      if (stmt.type === "ExportNamedDeclaration" && !stmt.source) {
+        for (const spec of stmt.specifiers) if (spec.type === "ExportSpecifier") set.add(spec.local.name);
+      }
+    }
+    return set;
+  });
+
+  // Symbol names: exported names keep their own; a file-local name that
+  // another input also defines, or that reads as a register, gets a suffix.
+  const definedCount = new Map<string, number>();
+  for (const s of scopes) for (const name of topLevelNames(s.file)) definedCount.set(name, (definedCount.get(name) ?? 0) + 1);
+  const asmNameFor = (s: FileScope, name: string, exported: boolean): string => {
+    if (parseRegister(name) !== undefined) return `${name}.g`;
+    if (exported) return name;
+    return (definedCount.get(name) ?? 0) > 1 ? `${name}.f${s.index}` : name;
+  };
+
+  // Pass 1: previrt/guest imports (global initializers may use CR.x, addressOf).
+  for (const s of scopes) resolveImports(scopes, s, diagnostics, true);
+
+  // Pass 2: definitions.
+  for (const s of scopes) {
+    const report = (node: t.Node, message: string) => diagnostics.push(diagnosticAt(s.file, node, message));
+    const define = (name: string, symbol: GlobalSymbol, node: t.Node, exported: boolean) => {
+      if (s.names.has(name)) {
+        report(node, `'${name}' is already defined`);
+        return;
+      }
+      s.names.set(name, symbol);
+      if (symbol.kind !== "const" || symbol.asmName) s.defined.push({ name, symbol, node });
+      if (exported) {
+        s.exports.set(name, symbol);
+        s.globals.add(name);
+      }
+    };
+    for (const stmt0 of s.file.ast.program.body) {
+      const exportedDecl = stmt0.type === "ExportNamedDeclaration";
+      const stmt = stmt0.type === "ExportNamedDeclaration" ? stmt0.declaration : stmt0;
+      if (!stmt) continue;
+      if (stmt.type === "FunctionDeclaration" || stmt.type === "TSDeclareFunction") {
+        if (!stmt.id) continue;
+        const name = stmt.id.name;
+        const exported = exportedDecl || exportedNames[s.index].has(name);
+        const external = stmt.type === "TSDeclareFunction";
+        if (external && s.names.get(name)?.kind === "function") continue; // overload signatures
+        if (!external && s.names.get(name)?.kind === "function" && (s.names.get(name) as { external: boolean }).external) {
+          s.names.delete(name); // overloads followed by the implementation
+          s.defined = s.defined.filter((d) => d.name !== name);
+        }
+        define(
+          name,
+          { kind: "function", asmName: external ? name : asmNameFor(s, name, exported), params: stmt.params.length, node: external ? undefined : stmt, external, exported },
+          stmt,
+          exported && !external,
+        );
+      } else if (stmt.type === "VariableDeclaration") {
+        for (const decl of stmt.declarations) {
+          if (decl.id.type !== "Identifier") continue; // reported by check.ts
+          const name = decl.id.name;
+          const exported = exportedDecl || exportedNames[s.index].has(name);
+          const symbol = declareGlobal(s, stmt, decl, exported, asmNameFor(s, name, exported), report);
+          if (symbol) define(name, symbol, decl, exported);
+        }
+      }
+    }
+  }
+
+  // Pass 3: imports between input files.
+  for (const s of scopes) resolveImports(scopes, s, diagnostics, false);
+  return scopes;
+}
+
+function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnostic[], guest: boolean): void {
+    const report = (node: t.Node, message: string) => diagnostics.push(diagnosticAt(s.file, node, message));
+    for (const stmt of s.file.ast.program.body) {
+      if (stmt.type !== "ImportDeclaration" || stmt.importKind === "type") continue;
+      const from = stmt.source.value;
+      if ((from === GUEST_MODULE) !== guest) continue;
+      const target = from === GUEST_MODULE ? undefined : findModule(scopes, s.file.file, from);
+      for (const spec of stmt.specifiers) {
+        if (spec.type !== "ImportSpecifier" || spec.importKind === "type") continue;
+        const imported = spec.imported.type === "Identifier" ? spec.imported.name : spec.imported.value;
+        const local = spec.local.name;
+        let symbol: GlobalSymbol | undefined;
+        if (from === GUEST_MODULE) {
+          if (isIntrinsicName(imported)) symbol = { kind: "intrinsic", name: imported };
+          else if (imported in GUEST_CONSTANTS) symbol = { kind: "namespace", name: imported, members: GUEST_CONSTANTS[imported] };
+          else if (imported === "ControlRegister") continue;
+          else {
+            report(spec, `'${imported}' is not exported by previrt/guest`);
+            continue;
+          }
+        } else if (target) {
+          symbol = target.exports.get(imported);
+          if (!symbol) {
+            report(spec, `'${imported}' is not exported by '${from}'`);
+            continue;
+          }
+        } else if (from.startsWith(".")) {
+          // Not among the inputs: an external function, resolved at link time.
+          symbol = { kind: "function", asmName: imported, params: -1, external: true, exported: false };
+        } else {
+          report(stmt.source, unsupportedMessage(`imports from '${from}' (only previrt/guest and other guest files)`));
+          continue;
+        }
+        if (s.names.has(local)) report(spec, `'${local}' is already defined`);
+        else s.names.set(local, symbol);
+      }
+    }
+  }
+
+function topLevelNames(file: ParsedFile): string[] {
+  const names: string[] = [];
+  for (const stmt0 of file.ast.program.body) {
+    const stmt = stmt0.type === "ExportNamedDeclaration" ? stmt0.declaration : stmt0;
+    if (stmt?.type === "FunctionDeclaration" && stmt.id) names.push(stmt.id.name);
+    if (stmt?.type === "VariableDeclaration") for (const d of stmt.declarations) if (d.id.type === "Identifier") names.push(d.id.name);
+  }
+  return [...new Set(names)];
+}
+
+function findModule(scopes: FileScope[], importer: string, spec: string): FileScope | undefined {
+  if (!spec.startsWith(".")) return undefined;
+  const dir = importer.includes("/") ? importer.slice(0, importer.lastIndexOf("/") + 1) : "";
+  const wanted = normalizePath(dir + spec).replace(/\.(ts|js|mts|mjs)$/, "");
+  return scopes.find((s) => normalizePath(s.file.file).replace(/\.(ts|mts)$/, "") === wanted);
+}
+
+function normalizePath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "." || part === "") continue;
+    if (part === ".." && out.length && out[out.length - 1] !== "..") out.pop();
+    else out.push(part);
+  }
+  return (p.startsWith("/") ? "/" : "") + out.join("/");
+}
+
+function declareGlobal(
+  s: FileScope,
+  stmt: t.VariableDeclaration,
+  decl: t.VariableDeclarator,
+  exported: boolean,
+  asmName: string,
+  report: (node: t.Node, message: string) => void,
+): GlobalSymbol | undefined {
+  const constant = stmt.kind === "const";
+  const init = decl.init ? unwrap(decl.init) : undefined;
+  if (stmt.declare) {
+    return { kind: "scalar", asmName: (decl.id as t.Identifier).name, external: true, exported: false, constant };
+  }
+  if (init?.type === "NewExpression") {
+    const ctor = init.callee.type === "Identifier" ? init.callee.name : "";
+    const elem = TYPED_ARRAYS[ctor];
+    if (!elem) {
+      report(init, unsupportedMessage(`\`new ${ctor || "…"}\` (only Int32Array, Uint8Array, Int8Array, Uint16Array, Int16Array)`));
+      return undefined;
+    }
+    if (init.arguments.length !== 1) {
+      report(init, `new ${ctor} takes one argument: a constant length or an array of constants`);
+      return undefined;
+    }
+    const arg = init.arguments[0];
+    if (arg.type === "ArrayExpression") {
+      const values: number[] = [];
+      for (const el of arg.elements) {
+        const v = el && el.type !== "SpreadElement" ? evalConst(el as t.Expression, (n) => s.names.get(n)) : undefined;
+        if (v === undefined) {
+          report(el ?? arg, "typed-array initializers must be constant integers");
+          return undefined;
+        }
+        values.push(v);
+      }
+      return { kind: "array", asmName, elem, length: values.length, init: values, exported, external: false };
+    }
+    const length = evalConst(arg as t.Expression, (n) => s.names.get(n));
+    if (length === undefined || length < 0 || length > 1 << 26) {
+      report(arg, `the length of a typed array must be a constant between 0 and ${1 << 26}`);
+      return undefined;
+    }
+    return { kind: "array", asmName, elem, length, exported, external: false };
+  }
+  if (!init) return { kind: "scalar", asmName, init: undefined, external: false, exported, constant };
+  if (init.type === "StringLiteral" || (init.type === "TemplateLiteral" && init.expressions.length === 0)) {
+    const text = init.type === "StringLiteral" ? init.value : init.quasis.map((q) => q.value.cooked ?? "").join("");
+    return { kind: "scalar", asmName, init: { kind: "string", text }, external: false, exported, constant };
+  }
+  const value = evalConst(init, (n) => s.names.get(n));
+  if (value !== undefined) {
+    if (constant) return { kind: "const", value, asmName: exported ? asmName : undefined, exported };
+    return { kind: "scalar", asmName, init: { kind: "word", value }, external: false, exported, constant };
+  }
+  if (init.type === "CallExpression" && init.callee.type === "Identifier" && init.arguments.length === 1 && init.arguments[0].type === "Identifier") {
+    const callee = s.names.get(init.callee.name);
+    if (callee?.kind === "intrinsic" && callee.name === "addressOf") {
+      return { kind: "scalar", asmName, init: { kind: "symbol", name: init.arguments[0].name }, external: false, exported, constant };
+    }
+  }
+  report(init, unsupportedMessage("non-constant global initializers"));
+  return undefined;
+}
+
+/** Strips parentheses-free TypeScript wrappers (`x as number`, `x!`). */
+export function unwrap(e: t.Expression): t.Expression {
+  while (e.type === "TSAsExpression" || e.type === "TSNonNullExpression" || e.type === "TSSatisfiesExpression" || e.type === "TSTypeAssertion" || e.type === "ParenthesizedExpression") {
+    e = e.expression;
+  }
+  return e;
+}
+
+/**
+ * Evaluates a constant expression with the dialect's semantics (every
+ * result is an int32, like `(expr) | 0`); undefined when not constant.
+ * Comparisons follow JavaScript on the values as written, so a literal
+ * 0xFFFFFFFF compares as 4294967295, exactly as Node would.
+ */
+export function evalConst(e: t.Expression, lookup: (name: string) => GlobalSymbol | { kind: "const"; value: number } | undefined): number | undefined {
+  const v = evalJs(e, lookup);
+  return v === undefined ? undefined : v | 0;
+}
+
+function evalJs(e0: t.Expression, lookup: (name: string) => GlobalSymbol | { kind: "const"; value: number } | undefined): number | undefined {
+  const e = unwrap(e0);
+  const ev = (x: t.Expression | t.PrivateName) => (x.type === "PrivateName" ? undefined : evalJs(x, lookup));
+  switch (e.type) {
+    case "NumericLiteral":
+      return Number.isInteger(e.value) && e.value >= -(2 ** 31) && e.value < 2 ** 32 ? e.value : undefined;
+    case "BooleanLiteral":
+      return e.value ? 1 : 0;
+    case "Identifier": {
+      const sym = lookup(e.name);
+      return sym?.kind === "const" ? sym.value : undefined;
+    }
+    case "MemberExpression": {
+      if (e.object.type !== "Identifier") return undefined;
+      const sym = lookup(e.object.name);
+      const prop = !e.computed && e.property.type === "Identifier" ? e.property.name : e.property.type === "StringLiteral" ? e.property.value : undefined;
+      if (prop === undefined) return undefined;
+      if (sym?.kind === "namespace") return sym.members[prop];
+      if (sym?.kind === "array" && prop === "length") return sym.length;
+      return undefined;
+    }
+    case "UnaryExpression": {
+      const a = ev(e.argument);
+      if (a === undefined) return undefined;
+      switch (e.operator) {
+        case "-":
+          return -a;
+        case "+":
+          return a;
+        case "~":
+          return ~a;
+        case "!":
+          return a === 0 ? 1 : 0;
+        default:
+          return undefined;
+      }
+    }
+    case "BinaryExpression": {
+      if (e.left.type === "PrivateName") return undefined;
+      const a = ev(e.left);
+      const b = ev(e.right);
+      if (a === undefined || b === undefined) return undefined;
+      return foldBinary(e.operator, a, b);
+    }
+    case "LogicalExpression": {
+      const a = ev(e.left);
+      if (a === undefined) return undefined;
+      if (e.operator === "&&") return a === 0 ? a : ev(e.right);
+      if (e.operator === "||") return a !== 0 ? a : ev(e.right);
+      return undefined;
+    }
+    case "ConditionalExpression": {
+      const c = ev(e.test);
+      if (c === undefined) return undefined;
+      return c !== 0 ? ev(e.consequent) : ev(e.alternate);
+    }
+    default:
+      return undefined;
+  }
+}
+
+export function foldBinary(op: string, a: number, b: number): number | undefined {
+  switch (op) {
+    case "+":
+      return (a + b) | 0;
+    case "-":
+      return (a - b) | 0;
+    case "*":
+      return Math.imul(a, b);
+    case "/":
+      return b === 0 ? 0 : (a / b) | 0;
+    case "%":
+      return b === 0 ? 0 : (a % b) | 0;
+    case "&":
+      return a & b;
+    case "|":
+      return a | b;
+    case "^":
+      return a ^ b;
+    case "<<":
+      return a << b;
+    case ">>":
+      return a >> b;
+    case ">>>":
+      return a >>> b;
+    case "<":
+      return a < b ? 1 : 0;
+    case ">":
+      return a > b ? 1 : 0;
+    case "<=":
+      return a <= b ? 1 : 0;
+    case ">=":
+      return a >= b ? 1 : 0;
+    case "==":
+    case "===":
+      return a === b ? 1 : 0;
+    case "!=":
+    case "!==":
+      return a !== b ? 1 : 0;
+    default:
+      return undefined;
+  }
+}
