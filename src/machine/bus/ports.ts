@@ -1,0 +1,89 @@
+// The I/O port bus: `in`/`out` reach devices through here, never through the
+// CPU. Each device (devices/*.ts) claims its ports; the bus also keeps the
+// interrupt lines (level-triggered pending bits) and the device event
+// schedule the CPU consults between instructions.
+//
+// Unknown ports: reads return 0xFFFFFFFF (-1, an open bus) and writes are
+// ignored — no fault, as on a PC's ISA bus. Each access still counts as a
+// device access.
+
+/** The port numbers of DESIGN.md §2. */
+export const PORT = {
+  CONSOLE_DATA: 0x10,
+  CONSOLE_STATUS: 0x11,
+  TIMER_PERIOD: 0x20,
+  TIMER_ACK: 0x21,
+  CYCLE_COUNTER: 0x22,
+  DISK_SECTOR: 0x30,
+  DISK_DMA: 0x31,
+  DISK_COMMAND: 0x32,
+  DISK_STATUS: 0x33,
+  POWER: 0xf0,
+} as const;
+
+/** What a read of an unclaimed port returns. */
+export const OPEN_BUS = -1;
+
+/** Level-triggered interrupt lines: bit n set while line n is asserted. */
+export class InterruptLines {
+  pending = 0;
+  raise(line: number): void {
+    this.pending |= 1 << line;
+  }
+  lower(line: number): void {
+    this.pending &= ~(1 << line);
+  }
+  /** The lowest asserted line, or undefined. */
+  lowest(): number | undefined {
+    if (this.pending === 0) return undefined;
+    return 31 - Math.clz32(this.pending & -this.pending);
+  }
+}
+
+export interface Device {
+  readonly name: string;
+  readonly ports: readonly number[];
+  /** `in rd, port`; `now` is the cycle count at the instruction. */
+  read(port: number, now: number): number;
+  /** `out port, rs`. */
+  write(port: number, value: number, now: number): void;
+  /** Absolute cycle of this device's next event, or Infinity. */
+  nextEvent(): number;
+  /** Called once `now` has reached nextEvent(). */
+  onEvent(now: number): void;
+}
+
+export class PortBus {
+  private readonly byPort = new Map<number, Device>();
+  readonly devices: Device[] = [];
+
+  attach(device: Device): void {
+    for (const p of device.ports) {
+      const other = this.byPort.get(p);
+      if (other) throw new Error(`port 0x${p.toString(16)} claimed by ${other.name} and ${device.name}`);
+      this.byPort.set(p, device);
+    }
+    this.devices.push(device);
+  }
+
+  read(port: number, now: number): number {
+    const d = this.byPort.get(port);
+    return d ? d.read(port, now) | 0 : OPEN_BUS;
+  }
+
+  write(port: number, value: number, now: number): void {
+    this.byPort.get(port)?.write(port, value | 0, now);
+  }
+
+  /** The earliest pending device event, or Infinity. */
+  nextEvent(): number {
+    let t = Infinity;
+    for (const d of this.devices) t = Math.min(t, d.nextEvent());
+    return t;
+  }
+
+  /** Fires every event due at or before `now`. */
+  fireDue(now: number): void {
+    for (const d of this.devices) if (d.nextEvent() <= now) d.onEvent(now);
+  }
+}

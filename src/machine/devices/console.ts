@@ -1,0 +1,131 @@
+// The console: port 0x10 data, 0x11 status (DESIGN.md §2).
+//
+//   out 0x10, rs   writes the low byte of rs to the output sink (stdout).
+//   in  rd, 0x10   reads the next input byte (0–255), or -1 when there is none.
+//   in  rd, 0x11   status: bit 0 = input ready; bit 1 = receive interrupt enabled.
+//   out 0x11, rs   bit 1 enables the receive interrupt: line 1 is asserted
+//                  while enabled and input is ready (level-triggered; reading
+//                  the data drains it). Off at reset.
+//
+// Input comes from a byte string (tests, `io.stdin`) or lazily from the
+// process's stdin: nothing is read until the guest first asks, so a guest
+// that never reads never waits for EOF. A read from stdin blocks until some
+// input or EOF arrives.
+
+import { readSync } from "node:fs";
+import { PORT, type Device, type InterruptLines } from "../bus/ports.js";
+import { IRQ } from "../../guest-isa/registers.js";
+
+export const CONSOLE_STATUS_READY = 1 << 0;
+export const CONSOLE_STATUS_RX_IRQ = 1 << 1;
+const NO_INPUT = -1;
+
+/** A source of console input bytes. */
+export interface ConsoleInput {
+  /** Whether a byte can be read now (may block to find out, for stdin). */
+  ready(): boolean;
+  /** The next byte, or -1 at end of input. */
+  read(): number;
+}
+
+export function bytesInput(bytes: Uint8Array | string): ConsoleInput {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  let pos = 0;
+  return {
+    ready: () => pos < data.length,
+    read: () => (pos < data.length ? data[pos++] : NO_INPUT),
+  };
+}
+
+/** Process stdin, read on first demand in chunks. */
+export function stdinInput(fd = 0): ConsoleInput {
+  let buf = new Uint8Array(0);
+  let pos = 0;
+  let eof = false;
+  const fill = () => {
+    if (pos < buf.length || eof) return;
+    const chunk = new Uint8Array(4096);
+    for (;;) {
+      try {
+        const n = readSync(fd, chunk, 0, chunk.length, null);
+        if (n === 0) eof = true;
+        buf = chunk.subarray(0, n);
+        pos = 0;
+        return;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EAGAIN") return; // non-blocking stream with nothing yet: not ready
+        if (code === "EOF") {
+          eof = true;
+          return;
+        }
+        throw e;
+      }
+    }
+  };
+  return {
+    ready: () => {
+      fill();
+      return pos < buf.length;
+    },
+    read: () => {
+      fill();
+      return pos < buf.length ? buf[pos++] : NO_INPUT;
+    },
+  };
+}
+
+export class ConsoleDevice implements Device {
+  readonly name = "console";
+  readonly ports = [PORT.CONSOLE_DATA, PORT.CONSOLE_STATUS];
+  private rxIrq = false;
+  private pendingOut: number[] = [];
+
+  /** `sink` receives output text, flushed at each newline and at `flush()`. */
+  constructor(
+    private readonly input: ConsoleInput,
+    private readonly sink: (text: string) => void,
+    private readonly lines: InterruptLines,
+  ) {}
+
+  read(port: number): number {
+    if (port === PORT.CONSOLE_DATA) {
+      const b = this.input.read();
+      this.updateLine();
+      return b;
+    }
+    return (this.input.ready() ? CONSOLE_STATUS_READY : 0) | (this.rxIrq ? CONSOLE_STATUS_RX_IRQ : 0);
+  }
+
+  write(port: number, value: number): void {
+    if (port === PORT.CONSOLE_DATA) {
+      this.pendingOut.push(value & 0xff);
+      if ((value & 0xff) === 0x0a || this.pendingOut.length >= 4096) this.flush();
+      return;
+    }
+    this.rxIrq = (value & CONSOLE_STATUS_RX_IRQ) !== 0;
+    this.updateLine();
+  }
+
+  nextEvent(): number {
+    return Infinity;
+  }
+  onEvent(): void {}
+
+  /** Whether console input could still wake a halted CPU. */
+  canWake(): boolean {
+    return this.rxIrq && this.input.ready();
+  }
+
+  flush(): void {
+    if (this.pendingOut.length === 0) return;
+    const text = Buffer.from(this.pendingOut).toString("latin1");
+    this.pendingOut = [];
+    this.sink(text);
+  }
+
+  private updateLine(): void {
+    if (this.rxIrq && this.input.ready()) this.lines.raise(IRQ.CONSOLE);
+    else this.lines.lower(IRQ.CONSOLE);
+  }
+}

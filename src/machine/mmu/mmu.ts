@@ -1,0 +1,144 @@
+// Address translation (DESIGN.md §2 "Paging"): the slow path behind the TLB.
+//
+// Consumes a virtual address, an access kind and the mode; produces a
+// physical address or a Fault value. On a TLB miss it asks the monitor
+// first (if one translates), else — with paging off — maps identity, else
+// walks the guest's two-level page table at `ptbr`:
+//
+//    31        22 21        12 11           0
+//   +------------+------------+--------------+
+//   |  PD index  |  PT index  | page offset  |      virtual address
+//   +------------+------------+--------------+
+//   PDE: frame[31:12] of the page table, bit 0 V
+//   PTE: frame[31:12] of the page, bit 0 V, bit 1 W, bit 2 U
+//
+// The low 12 bits of ptbr are ignored. A PDE/PTE/frame outside guest RAM is
+// a bus error (cause 9) with badva = the virtual address. A walk counts as a
+// TLB miss and is charged `tlbMissWalk`; identity fills with paging off are
+// not TLB misses (there is no TLB with paging off — the emulator just caches).
+
+import { CAUSE, PGCTL_ENABLE } from "../../guest-isa/registers.js";
+import type { PhysicalMemory } from "../memory.js";
+import { ACCESS, Fault, type Access, type Monitor } from "../monitor.js";
+import { PAGE_MASK, PERM, Tlb } from "./tlb.js";
+
+const PTE_PERM_MASK = PERM.V | PERM.W | PERM.U;
+const PD_SHIFT = 22;
+const PT_INDEX_MASK = 0x3ff;
+
+const PAGE_FAULT_CAUSE: Record<Access, number> = {
+  [ACCESS.FETCH]: CAUSE.PAGE_FAULT_FETCH,
+  [ACCESS.LOAD]: CAUSE.PAGE_FAULT_LOAD,
+  [ACCESS.STORE]: CAUSE.PAGE_FAULT_STORE,
+};
+
+/** What the MMU needs from the machine around it. */
+export interface MmuHost {
+  readonly memory: PhysicalMemory;
+  /** Control registers (ptbr, pgctl are read here). */
+  readonly cr: Int32Array;
+  monitor: Monitor | undefined;
+  /** Counts a TLB miss and charges its walk. */
+  noteTlbMiss(): void;
+}
+
+export interface WalkResult {
+  frame: number;
+  perm: number;
+}
+
+export class Mmu {
+  readonly tlb: Tlb;
+  /** Per physical frame: 1 when a monitor watches stores to it. */
+  readonly watched: Uint8Array;
+
+  constructor(
+    private readonly host: MmuHost,
+    private readonly ptbrIndex: number,
+    private readonly pgctlIndex: number,
+  ) {
+    this.watched = new Uint8Array(host.memory.size >>> 12);
+    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1);
+  }
+
+  pagingEnabled(): boolean {
+    return (this.host.cr[this.pgctlIndex] & PGCTL_ENABLE) !== 0;
+  }
+
+  /** Translates through the TLB, filling it on a miss. */
+  translate(va: number, access: Access, user: boolean): number | Fault {
+    let s = this.tlb.lookup(va);
+    if (s < 0) {
+      const r = this.fill(va, access, user);
+      if (r instanceof Fault) return r;
+      s = r;
+    }
+    const perm = this.tlb.perm[s];
+    if ((user && (perm & PERM.U) === 0) || (access === ACCESS.STORE && (perm & PERM.W) === 0)) {
+      return new Fault(PAGE_FAULT_CAUSE[access], va);
+    }
+    return (va + this.tlb.addend[s]) >>> 0;
+  }
+
+  /**
+   * The translation the hardware would find, without touching the TLB or the
+   * counters (for monitors, the loader, diagnoses). Ignores the monitor.
+   */
+  probe(va: number, access: Access, user: boolean): number | Fault {
+    const w = this.pagingEnabled() ? this.walk(va, access) : this.identity(va);
+    if (w instanceof Fault) return w;
+    if ((user && (w.perm & PERM.U) === 0) || (access === ACCESS.STORE && (w.perm & PERM.W) === 0)) {
+      return new Fault(PAGE_FAULT_CAUSE[access], va);
+    }
+    return (w.frame + (va & ~PAGE_MASK)) >>> 0;
+  }
+
+  private fill(va: number, access: Access, user: boolean): number | Fault {
+    const monitor = this.host.monitor;
+    if (monitor?.translate) {
+      const t = monitor.translate(va, access, user);
+      if (t instanceof Fault) return t;
+      if (t !== undefined) {
+        if (t.frame & ~PAGE_MASK || !this.host.memory.contains(t.frame, 4096)) return new Fault(CAUSE.BUS_ERROR, va);
+        this.host.noteTlbMiss();
+        return this.tlb.fill(va, t.frame, PERM.V | (t.writable ? PERM.W : 0) | (t.user ? PERM.U : 0));
+      }
+    }
+    if (!this.pagingEnabled()) {
+      const w = this.identity(va);
+      return w instanceof Fault ? w : this.tlb.fill(va, w.frame, w.perm);
+    }
+    this.host.noteTlbMiss();
+    const w = this.walk(va, access);
+    return w instanceof Fault ? w : this.tlb.fill(va, w.frame, w.perm);
+  }
+
+  private identity(va: number): WalkResult | Fault {
+    const frame = (va & PAGE_MASK) >>> 0;
+    if (frame + 4096 > this.host.memory.guestLimit) return new Fault(CAUSE.BUS_ERROR, va);
+    return { frame, perm: PTE_PERM_MASK };
+  }
+
+  /** The two-level walk. */
+  walk(va: number, access: Access): WalkResult | Fault {
+    const mem = this.host.memory;
+    const limit = mem.guestLimit;
+    const pdeAddr = ((this.host.cr[this.ptbrIndex] & PAGE_MASK) >>> 0) + (va >>> PD_SHIFT) * 4;
+    if (pdeAddr + 4 > limit) return new Fault(CAUSE.BUS_ERROR, va);
+    const pde = mem.i32[pdeAddr >>> 2];
+    if ((pde & PERM.V) === 0) return new Fault(PAGE_FAULT_CAUSE[access], va);
+    const pteAddr = ((pde & PAGE_MASK) >>> 0) + ((va >>> 12) & PT_INDEX_MASK) * 4;
+    if (pteAddr + 4 > limit) return new Fault(CAUSE.BUS_ERROR, va);
+    const pte = mem.i32[pteAddr >>> 2];
+    if ((pte & PERM.V) === 0) return new Fault(PAGE_FAULT_CAUSE[access], va);
+    const frame = (pte & PAGE_MASK) >>> 0;
+    if (frame + 4096 > limit) return new Fault(CAUSE.BUS_ERROR, va);
+    return { frame, perm: pte & PTE_PERM_MASK };
+  }
+
+  /** Starts or stops write-watching a physical frame (address of any byte in it). */
+  setWatched(pa: number, on: boolean): void {
+    this.watched[pa >>> 12] = on ? 1 : 0;
+    this.tlb.refreshFrame((pa & PAGE_MASK) >>> 0);
+  }
+}

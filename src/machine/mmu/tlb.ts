@@ -1,0 +1,99 @@
+// The software TLB: a direct-mapped cache of translations, as typed arrays.
+//
+// Consumed by the CPU's hot loop (the `tag*` arrays and `addend`) and filled
+// by the MMU (mmu.ts) after a page walk or a monitor's translation. Like a
+// real TLB it keeps a translation until `tlbinv`/`tlbflush`/a `ptbr` or
+// `pgctl` write — or until another page that maps to the same slot evicts
+// it. A guest that edits its page tables without invalidating keeps using
+// the stale entry: deterministic, as DESIGN.md §2 requires.
+//
+// Per slot the architectural entry is (page, frame, perm). From it we derive
+// four fast-path tags, one per (mode, access): the tag equals the page's
+// base address when that access is allowed, else TAG_INVALID. The CPU then
+// checks an access with one compare, folding the alignment test in:
+//
+//     (va & 0xFFFFF003) === tagRead[slot]     // lw: aligned and allowed
+//
+// TAG_INVALID has bits 2–11 set, which no masked address has, so it never
+// matches. Stores to watched frames (a monitor's write-protected pages) get
+// no write tag: they take the slow path, which calls the monitor.
+
+export const TLB_BITS = 10;
+export const TLB_SIZE = 1 << TLB_BITS;
+export const TLB_MASK = TLB_SIZE - 1;
+export const PAGE_MASK = 0xfffff000 | 0;
+export const TAG_INVALID = 0xffc;
+
+/** Permission bits of a TLB entry (the PTE's, plus V). */
+export const PERM = { V: 1, W: 2, U: 4 } as const;
+
+export class Tlb {
+  /** Architectural entry: page base address (TAG_INVALID when empty), frame base, PERM bits. */
+  readonly page = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly frame = new Int32Array(TLB_SIZE);
+  readonly perm = new Int32Array(TLB_SIZE);
+  /** physical = virtual + addend[slot] (mod 2^32). */
+  readonly addend = new Int32Array(TLB_SIZE);
+  readonly tagReadSup = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly tagWriteSup = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly tagReadUser = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  readonly tagWriteUser = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+
+  constructor(private readonly isWatched: (frame: number) => boolean) {}
+
+  static slot(va: number): number {
+    return (va >>> 12) & TLB_MASK;
+  }
+
+  /** The slot holding `va`'s page, or -1. */
+  lookup(va: number): number {
+    const s = Tlb.slot(va);
+    return this.page[s] === (va & PAGE_MASK) ? s : -1;
+  }
+
+  fill(va: number, frame: number, perm: number): number {
+    const s = Tlb.slot(va);
+    const page = va & PAGE_MASK;
+    this.page[s] = page;
+    this.frame[s] = frame;
+    this.perm[s] = perm;
+    this.addend[s] = (frame - page) | 0;
+    this.setTags(s);
+    return s;
+  }
+
+  /** Drops the entry for `va`'s page, if cached. */
+  invalidate(va: number): void {
+    const s = this.lookup(va);
+    if (s >= 0) this.clear(s);
+  }
+
+  flush(): void {
+    this.page.fill(TAG_INVALID);
+    this.tagReadSup.fill(TAG_INVALID);
+    this.tagWriteSup.fill(TAG_INVALID);
+    this.tagReadUser.fill(TAG_INVALID);
+    this.tagWriteUser.fill(TAG_INVALID);
+  }
+
+  /** Re-derives the fast tags of entries mapping `frame` (after it became watched or unwatched). */
+  refreshFrame(frame: number): void {
+    for (let s = 0; s < TLB_SIZE; s++) if (this.page[s] !== TAG_INVALID && this.frame[s] === frame) this.setTags(s);
+  }
+
+  private clear(s: number): void {
+    this.page[s] = TAG_INVALID;
+    this.tagReadSup[s] = this.tagWriteSup[s] = this.tagReadUser[s] = this.tagWriteUser[s] = TAG_INVALID;
+  }
+
+  private setTags(s: number): void {
+    const page = this.page[s];
+    const p = this.perm[s];
+    const writable = (p & PERM.W) !== 0 && !this.isWatched(this.frame[s]);
+    const user = (p & PERM.U) !== 0;
+    this.tagReadSup[s] = page;
+    this.tagWriteSup[s] = writable ? page : TAG_INVALID;
+    this.tagReadUser[s] = user ? page : TAG_INVALID;
+    this.tagWriteUser[s] = user && writable ? page : TAG_INVALID;
+  }
+}

@@ -1,0 +1,101 @@
+// The monitor hook interface: how a back end (hvm, trap, xen, l4) sits
+// under a guest without the CPU core knowing it exists.
+//
+// A Monitor is attached to a Machine before it runs. The machine calls it
+// only on slow paths — exceptions, privileged/sensitive instructions, hcall,
+// TLB misses, stores to watched pages — so a machine without a monitor (bare)
+// pays nothing for the hooks, and one with a monitor pays only where it asked
+// to. In the other direction the monitor drives the machine through the
+// Machine's public methods: CPU state (`regs`, `pc`, `psr`, `cr`), physical
+// memory, `translate`, `tlbFlush`/`tlbInvalidate`, `watchFrame`,
+// `raiseLine`/`lowerLine`, `deliverException`, `charge`/`count`, `portRead`/
+// `portWrite`, `reserveTop`, `stop`. test/machine/monitor.test.ts is the
+// contract test: a small monitor exercising every hook.
+//
+// Costs: the machine charges what the hardware does (instruction classes,
+// exception entry when it delivers to the guest's tvec, TLB walks, device
+// accesses). A monitor charges what *it* represents — `vmExit`, `hypercall`,
+// `shadowUpdate`, `ipc`, … — with `machine.charge(event, n)`.
+
+import type { Mnemonic } from "../guest-isa/isa-table.js";
+import type { Machine } from "./machine.js";
+
+/** Kinds of memory access, for translation and page-fault causes. */
+export const ACCESS = { FETCH: 0, LOAD: 1, STORE: 2 } as const;
+export type Access = (typeof ACCESS)[keyof typeof ACCESS];
+
+/** A guest-visible fault, as a value (never thrown). */
+export class Fault {
+  constructor(
+    readonly cause: number,
+    /** The faulting virtual address, for memory faults. */
+    readonly badva?: number,
+  ) {}
+}
+
+/** An exception about to be delivered: `epc` follows DESIGN.md §2's rules. */
+export interface TrapInfo {
+  readonly cause: number;
+  readonly epc: number;
+  /** Set for memory faults (page faults, misaligned, bus error). */
+  readonly badva?: number;
+}
+
+/**
+ * What the monitor did with an intercepted exception:
+ * - "deliver": not mine — the machine delivers it to the guest's tvec as on bare metal;
+ * - "resume": handled — execution continues at the machine's current `pc`
+ *   (unchanged: retry the faulting instruction; or wherever the monitor set it).
+ */
+export type TrapDisposition = "deliver" | "resume";
+
+/**
+ * What the monitor did with an exiting instruction (or an hcall):
+ * - "advance": emulated it — the machine continues at pc + 4;
+ * - "resume": continue at the machine's current pc, which the monitor may have set;
+ * - "native": execute it as the hardware would (for hcall: illegal instruction).
+ */
+export type ExitAction = "advance" | "resume" | "native";
+
+/** A translation a monitor supplies on a TLB miss. `frame` may lie in monitor-reserved RAM. */
+export interface MonitorTranslation {
+  /** Physical base address of the 4 KiB frame. */
+  readonly frame: number;
+  readonly writable: boolean;
+  /** Accessible in user mode (SU=0). */
+  readonly user: boolean;
+}
+
+export interface Monitor {
+  readonly name: string;
+  /**
+   * Instructions that exit to `onExit` before any privilege check, in any
+   * mode (hvm: every sensitive instruction; trap: none — privileged ones
+   * reach it as cause-2 exceptions, rdpsr/wrpsr run natively). Only
+   * privileged and sensitive instructions (the "system" slow path) can exit.
+   */
+  readonly exits?: readonly Mnemonic[];
+  /** Called once by `machine.attach(monitor)`: reserve memory, watch frames, set state. */
+  attach?(machine: Machine): void;
+  /** An instruction in `exits` is about to execute at `pc`; the machine's pc still points at it. */
+  onExit?(mnemonic: Mnemonic, word: number, pc: number): ExitAction;
+  /** Every exception and interrupt, before the guest's tvec sees it. */
+  onException?(trap: TrapInfo): TrapDisposition;
+  /** `hcall n` at `pc`. Without this hook (bare metal) hcall is an illegal instruction. */
+  onHcall?(n: number, pc: number): ExitAction;
+  /**
+   * Every TLB miss, before the guest's page tables are walked: return a
+   * translation (cached in the TLB until the guest or the monitor flushes
+   * it), a Fault to raise, or undefined for the native walk. A monitor
+   * whose answer depends on its own state (e.g. the soft-layer window,
+   * visible only while the virtual CPU is in guest supervisor mode) must
+   * call `machine.tlbInvalidate(va)` when that state changes.
+   */
+  translate?(va: number, access: Access, user: boolean): MonitorTranslation | Fault | undefined;
+  /**
+   * A store to a watched frame (`machine.watchFrame`) instead of the write:
+   * the machine then continues at pc + 4, so the monitor emulates the store
+   * (or not). `pa` is the physical address the store would have written.
+   */
+  onWatchedStore?(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void;
+}

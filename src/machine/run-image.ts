@@ -1,0 +1,56 @@
+// Builds a machine for one image, runs it, and returns the result, the
+// counters and the console output: the in-process entry point the CLI,
+// `previrt matrix`, tests and benchmarks use (through src/hypervisors'
+// runElf, which adds the back end).
+
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import type { CostModel } from "./cost-model.js";
+import { bytesInput, type ConsoleInput } from "./devices/console.js";
+import { memoryDisk, type DiskBacking } from "./devices/disk.js";
+import type { RunResult } from "./diagnosis.js";
+import { loadImage } from "./loader.js";
+import { Machine } from "./machine.js";
+import type { Monitor } from "./monitor.js";
+import type { MachineStats } from "./stats.js";
+
+export interface RunImageOptions {
+  monitor?: Monitor;
+  maxCycles?: number;
+  /** Console input: bytes, a string, or a ConsoleInput (e.g. stdinInput()). Default: none. */
+  stdin?: Uint8Array | string | ConsoleInput;
+  /** A disk: an in-memory image (modified in place by writes) or a backing. */
+  disk?: Uint8Array | DiskBacking;
+  costModel?: CostModel;
+  ramSize?: number;
+  diskLatency?: number;
+  /** Streams console output as it is produced (it is also returned). */
+  onOutput?: (text: string) => void;
+}
+
+export interface RunOutcome {
+  result: RunResult;
+  stats: MachineStats;
+  /** Everything the guest wrote to the console. */
+  console: string;
+  machine: Machine;
+}
+
+export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOutcome {
+  let consoleText = "";
+  const stdin = options.stdin;
+  const machine = new Machine({
+    ramSize: options.ramSize,
+    costModel: options.costModel,
+    consoleInput: stdin === undefined ? undefined : typeof stdin === "string" || stdin instanceof Uint8Array ? bytesInput(stdin) : stdin,
+    consoleOutput: (t) => {
+      consoleText += t;
+      options.onOutput?.(t);
+    },
+    disk: options.disk instanceof Uint8Array ? memoryDisk(options.disk) : options.disk,
+    diskLatency: options.diskLatency,
+  });
+  if (options.monitor) machine.attach(options.monitor);
+  loadImage(machine, image);
+  const result = machine.run(options.maxCycles ?? Infinity);
+  return { result, stats: machine.stats(), console: consoleText, machine };
+}

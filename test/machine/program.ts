@@ -1,0 +1,102 @@
+// A tiny program builder for machine tests and benchmarks: instructions
+// encoded with encodeInstruction (the ISA table), labels resolved for
+// branches and jal, sections placed at fixed addresses. Independent of the
+// assembler on purpose: the machine is tested before and apart from it.
+
+import { encodeInstruction, type InstructionFields } from "../../src/guest-isa/encoding.js";
+import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_PROGBITS, type ElfImage, type ElfSection } from "../../src/guest-isa/elf-types.js";
+import { REG } from "../../src/guest-isa/registers.js";
+
+export const R = REG;
+
+type Fields = Partial<InstructionFields> & { to?: string };
+export type Item = string | [string, Fields?] | { word: number };
+
+/** `li rd, value` as lui + ori (two instructions, any 32-bit value). */
+export function li(rd: number, value: number): Item[] {
+  const v = value >>> 0;
+  return [
+    ["lui", { a: rd, imm: v >>> 12 }],
+    ["ori", { a: rd, b: rd, imm: v & 0xfff }],
+  ];
+}
+
+/** Assembles items (label strings, instructions, raw words) at `base`. */
+export function assembleItems(items: Item[], base: number): Uint8Array {
+  const labels = new Map<string, number>();
+  let pc = base;
+  for (const it of items) {
+    if (typeof it === "string") labels.set(it, pc);
+    else pc += 4;
+  }
+  const words: number[] = [];
+  pc = base;
+  for (const it of items) {
+    if (typeof it === "string") continue;
+    if ("word" in it) words.push(it.word >>> 0);
+    else {
+      const [m, f = {}] = it;
+      const fields: Partial<InstructionFields> = { ...f };
+      if (f.to !== undefined) {
+        const t = labels.get(f.to);
+        if (t === undefined) throw new Error(`no label ${f.to}`);
+        fields.imm = t - pc;
+      }
+      delete (fields as Fields).to;
+      words.push(encodeInstruction(m, fields));
+    }
+    pc += 4;
+  }
+  const bytes = new Uint8Array(words.length * 4);
+  new DataView(bytes.buffer).setUint32(0, 0, true);
+  words.forEach((w, i) => new DataView(bytes.buffer).setUint32(i * 4, w, true));
+  return bytes;
+}
+
+export interface DataBlock {
+  addr: number;
+  bytes: Uint8Array;
+}
+
+/** An ElfImage with .text at `base` (entry = base) and optional data blocks. */
+export function image(items: Item[], base = 0x1000, data: DataBlock[] = []): ElfImage {
+  const text = assembleItems(items, base);
+  const sections: ElfSection[] = [
+    { name: ".text", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_EXECINSTR, addr: base, data: text, size: text.length, align: 4 },
+  ];
+  data.forEach((d, i) =>
+    sections.push({ name: i === 0 ? ".data" : `.data${i}`, type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, addr: d.addr, data: d.bytes, size: d.bytes.length, align: 4 }),
+  );
+  return { entry: base, sections, symbols: [] };
+}
+
+/** Words → little-endian bytes. */
+export function wordsToBytes(words: number[]): Uint8Array {
+  const b = new Uint8Array(words.length * 4);
+  const dv = new DataView(b.buffer);
+  words.forEach((w, i) => dv.setUint32(i * 4, w >>> 0, true));
+  return b;
+}
+
+/**
+ * A page directory at `pd` and page tables right after it, mapping each
+ * [va, pa, flags] page (flags: bit 1 W, bit 2 U; V is added). Returns the
+ * data block covering the directory and its tables.
+ */
+export function pageTables(pd: number, mappings: [number, number, number][]): DataBlock {
+  const tables = new Map<number, number>(); // pd index → table index
+  for (const [va] of mappings) {
+    const i = va >>> 22;
+    if (!tables.has(i)) tables.set(i, tables.size);
+  }
+  const words = new Array(1024 * (1 + tables.size)).fill(0);
+  for (const [i, t] of tables) words[i] = (pd + 4096 * (1 + t)) | 1;
+  for (const [va, pa, flags] of mappings) {
+    const t = tables.get(va >>> 22)!;
+    words[1024 * (1 + t) + ((va >>> 12) & 1023)] = ((pa & ~0xfff) | flags | 1) >>> 0;
+  }
+  return { addr: pd, bytes: wordsToBytes(words) };
+}
+
+/** Power off with the value of register `rs`. */
+export const powerOff = (rs: number): Item => ["out", { imm: 0xf0, b: rs }];
