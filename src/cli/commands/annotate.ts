@@ -1,7 +1,43 @@
-// `previrt annotate`: not built yet (issue #5).
-import { UserError } from "../../guest-isa/diagnostics.js";
+// `previrt annotate IN.s -o OUT.s [--map [OUT.s.map]]` (DESIGN.md §6): the
+// afterburner pass (src/annotator). Reads one assembly file, writes the
+// annotated file and, with --map, a v3 source map from the output back to
+// the input — or, for `previrt cc` output, to the TypeScript lines named by
+// its `# FILE.ts:LINE` comments (docs/annotator.md). Problems come back as a
+// DiagnosticError (`file:line:col: error: …`, every one of them).
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+import { annotate } from "../../annotator/annotate.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = () => {
-  throw new UserError("'annotate' is not available yet");
+export const run: CommandRunner = (args, options) => {
+  const input = args[0];
+  const output = String(options.output);
+  const result = annotate(input, readFileSync(input, "utf8"));
+  writeFileSync(output, result.text);
+  if (options.map !== undefined && options.map !== false) {
+    const mapPath = typeof options.map === "string" ? options.map : `${output}.map`;
+    writeFileSync(mapPath, JSON.stringify(annotatedSourceMap(result, input, output, mapPath)) + "\n");
+  }
+  return 0;
 };
+
+/**
+ * The map as written next to the output: `file` and `sources` relative to the
+ * map's folder. Origin `.ts` names are resolved against the input's folder
+ * (where `previrt cc` wrote the `.s`), and their text is included when found.
+ */
+export function annotatedSourceMap(result: ReturnType<typeof annotate>, input: string, output: string, mapPath: string) {
+  const mapDir = dirname(resolve(mapPath));
+  const rel = (p: string) => relative(mapDir, resolve(p)).split("\\").join("/");
+  const originPath = (f: string) => (isAbsolute(f) ? f : resolve(dirname(input), f));
+  const map = result.sourceMap({ file: basename(output), source: rel(input), originSource: (f) => rel(originPath(f)) });
+  if (result.chained && map.sourcesContent) {
+    map.sources.forEach((s, i) => {
+      if (i === 0 || map.sourcesContent![i] !== null) return;
+      const p = resolve(mapDir, s);
+      if (existsSync(p)) map.sourcesContent![i] = readFileSync(p, "utf8");
+    });
+  }
+  return map;
+}

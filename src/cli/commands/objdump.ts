@@ -9,11 +9,10 @@
 // A malformed file is `previrt: error: FILE: <what is wrong>`.
 
 import { stat } from "node:fs/promises";
-import { UserError } from "../../guest-isa/diagnostics.js";
 import { disassembleText } from "../../guest-isa/disassembler.js";
 import { EM_G32, readElfFile } from "../../guest-isa/elf.js";
-import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SOFTLAYER_SECTION, findSection, type ElfImage } from "../../guest-isa/elf-types.js";
-import { SOFTLAYER_MAGIC } from "../../guest-isa/softlayer.js";
+import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, type ElfImage } from "../../guest-isa/elf-types.js";
+import { formatSiteListing } from "../../annotator/site-listing.js";
 import type { CommandRunner } from "../main.js";
 
 const hex8 = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
@@ -53,18 +52,10 @@ export function formatSummary(file: string, fileSize: number, image: ElfImage): 
   return lines.join("\n") + "\n";
 }
 
-// ─── --sites ─────────────────────────────────────────────────────────────────
-// Placeholder until the annotator provides the real site listing: it checks
-// that the table exists and prints the record count from the table's 16-byte
-// header (u32 magic, u16 version, u16 record size, u32 count, …; see
-// guest-isa/softlayer.ts). The annotator replaces formatSites.
+// ─── --sites (annotator, issue 5) ───────────────────────────────────────────
+// The listing is the annotator's: src/annotator/site-listing.ts.
 
 function formatSites(file: string, image: ElfImage): string {
-  const table = findSection(image, SOFTLAYER_SECTION);
-  if (!table) throw new UserError(`${file}: this binary has no ${SOFTLAYER_SECTION} table`);
-  if (table.data.length < 16) throw new UserError(`${file}: the ${SOFTLAYER_SECTION} table is truncated (${table.data.length} bytes, header is 16)`);
-  const view = new DataView(table.data.buffer, table.data.byteOffset, table.data.byteLength);
-  if (view.getUint32(0, true) !== SOFTLAYER_MAGIC) throw new UserError(`${file}: the ${SOFTLAYER_SECTION} section does not start with the table's magic number`);
-  const count = view.getUint32(8, true);
-  return `${SOFTLAYER_SECTION}: ${count} site record${count === 1 ? "" : "s"}\n`;
+  return formatSiteListing(image, file);
 }
+// ─── end --sites ────────────────────────────────────────────────────────────

@@ -1,0 +1,13 @@
+// The annotator's reserved label namespace. Every label it writes starts with
+// LABEL_PREFIX: `.L` makes it local to the file (no clash across files, not in
+// the symbol table), `__` follows C's reserved-identifier convention so no
+// hand-written or compiled label uses it. Input that defines a label with this
+// prefix is treated as already annotated (annotate.ts refuses it).
+
+export const LABEL_PREFIX = ".L__sl_";
+
+/** Label on site n's original instruction. */
+export const siteLabel = (n: number): string => `${LABEL_PREFIX}${n}`;
+/** Labels bracketing exempt (`.noannotate`) piece n. */
+export const regionStartLabel = (n: number): string => `${LABEL_PREFIX}x${n}`;
+export const regionEndLabel = (n: number): string => `${LABEL_PREFIX}x${n}_end`;

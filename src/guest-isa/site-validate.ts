@@ -1,0 +1,134 @@
+// The `.softlayer` table validator, shared by `previrt verify` and the
+// load-time rewriter (DESIGN.md §3: validate the whole table, then patch).
+//
+// Consumes: an ElfImage (its .text and .softlayer sections). Produces: every
+// problem found, as data — `{record?, addr?, message}` — never an exception
+// for a bad binary. No .softlayer section means a plain binary: no problems
+// here (whether that is acceptable is the caller's decision).
+//
+// Checks, per record (exempt records — `.noannotate` regions — only need
+// bounds and ordering):
+//   - the table parses (magic, version, record size, counts, strings);
+//   - the record lies inside .text;
+//   - a site is word-aligned, its length ≥ 4 and a multiple of 4;
+//   - records are sorted by address and do not overlap;
+//   - the site's original word decodes to its recorded kind: an instruction
+//     kind's opcode is the word's opcode; pte-/mmio-load is a load and
+//     -store a store;
+//   - regA/regB/imm agree with the word (A, B, and the cr/port number or the
+//     low 16 bits of the memory offset);
+//   - the original instruction does not use k0 (the rewriter clobbers it).
+
+import { decodeInstruction, type DecodedInstruction } from "./encoding.js";
+import { findSection, SOFTLAYER_SECTION, type ElfImage } from "./elf-types.js";
+import { FORMATS } from "./isa-table.js";
+import { K0 } from "./registers.js";
+import {
+  MEMORY_SITE_KINDS,
+  parseSoftlayerTable,
+  SITE_FLAG_EXEMPT,
+  SoftlayerFormatError,
+  siteKindName,
+  type SoftlayerTable,
+} from "./softlayer.js";
+
+export interface SiteProblem {
+  /** Index of the record the problem is about. */
+  record?: number;
+  addr?: number;
+  message: string;
+}
+
+export interface SiteValidation {
+  problems: SiteProblem[];
+  /** The parsed table, when the section exists and parses. */
+  table?: SoftlayerTable;
+}
+
+const KNOWN_FLAGS = SITE_FLAG_EXEMPT;
+const MEMORY_KIND_GROUP: ReadonlyMap<number, "load" | "store"> = new Map(
+  Object.entries(MEMORY_SITE_KINDS).map(([name, k]) => [k, name.endsWith("-load") ? "load" : "store"] as [number, "load" | "store"]),
+);
+
+export function validateSiteTable(image: ElfImage): SiteValidation {
+  const section = findSection(image, SOFTLAYER_SECTION);
+  if (!section) return { problems: [] };
+  let table: SoftlayerTable;
+  try {
+    table = parseSoftlayerTable(section.data.subarray(0, section.size));
+  } catch (e) {
+    if (!(e instanceof SoftlayerFormatError)) throw e;
+    return { problems: [{ record: e.record, message: `malformed ${SOFTLAYER_SECTION} table: ${e.message}` }] };
+  }
+  const problems: SiteProblem[] = [];
+  const text = findSection(image, ".text");
+  if (!text) {
+    if (table.records.length) problems.push({ message: `${table.records.length} records but no .text section` });
+    return { problems, table };
+  }
+  const textStart = text.addr >>> 0;
+  const textEnd = textStart + text.size;
+  const view = new DataView(text.data.buffer, text.data.byteOffset, text.data.byteLength);
+
+  let reach: { index: number; end: number } | undefined;
+  table.records.forEach((rec, index) => {
+    const problem = (message: string) => problems.push({ record: index, addr: rec.addr, message });
+    const exempt = (rec.flags & SITE_FLAG_EXEMPT) !== 0;
+    if (rec.flags & ~KNOWN_FLAGS) problem(`unknown flags 0x${rec.flags.toString(16)}`);
+    const addr = rec.addr >>> 0;
+    const inBounds = addr >= textStart && addr + rec.length <= textEnd && (rec.length > 0 || addr < textEnd || exempt);
+    if (!inBounds) problem(`${exempt ? "exempt region" : "site"} [${hex(addr)}, ${hex(addr + rec.length)}) is outside .text [${hex(textStart)}, ${hex(textEnd)})`);
+    // Sorted against the previous record; overlap against the furthest-reaching one before it.
+    if (index > 0 && addr < table.records[index - 1].addr >>> 0) {
+      problem(`not sorted: below record ${index - 1} (${hex(table.records[index - 1].addr)})`);
+    } else if (reach && addr < reach.end) {
+      problem(`overlaps record ${reach.index} (${hex(table.records[reach.index].addr)}, ${table.records[reach.index].length} bytes)`);
+    }
+    if (!reach || addr + rec.length > reach.end) reach = { index, end: addr + rec.length };
+    if (exempt) return;
+
+    if ((addr & 3) !== 0) problem("site address is not word-aligned");
+    if (rec.length < 4 || (rec.length & 3) !== 0) problem(`site length ${rec.length} is not a positive multiple of 4`);
+    if (!inBounds || (addr & 3) !== 0) return;
+    const word = view.getUint32(addr - textStart, true);
+    const insn = decodeInstruction(word);
+    const kindName = siteKindName(rec.kind);
+    if (!insn) {
+      problem(`${kindName} site: word 0x${word.toString(16).padStart(8, "0")} is not a valid instruction`);
+      return;
+    }
+    const memGroup = MEMORY_KIND_GROUP.get(rec.kind);
+    if (memGroup) {
+      if (insn.row.group !== memGroup) problem(`${kindName} site holds '${insn.row.mnemonic}', not a ${memGroup}`);
+    } else if (insn.row.opcode !== rec.kind || !insn.row.sensitive) {
+      problem(`${kindName} site holds '${insn.row.mnemonic}'`);
+    }
+    const expect = recordFields(insn);
+    if (rec.regA !== expect.regA || rec.regB !== expect.regB || rec.imm !== expect.imm) {
+      problem(
+        `operands disagree with the instruction: record has regA=${rec.regA} regB=${rec.regB} imm=${rec.imm}, ` +
+          `'${insn.row.mnemonic}' has regA=${expect.regA} regB=${expect.regB} imm=${expect.imm}`,
+      );
+    }
+    if (usesK0(insn)) problem(`the original '${insn.row.mnemonic}' uses k0, which the soft layer clobbers`);
+  });
+  return { problems, table };
+}
+
+/** What a record's regA/regB/imm must be for an instruction: fields A and B, and the cr/port/offset (low 16 bits). */
+export function recordFields(insn: DecodedInstruction): { regA: number; regB: number; imm: number } {
+  const ops = FORMATS[insn.row.format].operands;
+  const hasImm = ops.some((o) => o.kind === "cr" || o.kind === "port" || o.kind === "mem");
+  return { regA: insn.a, regB: insn.b, imm: hasImm ? insn.imm & 0xffff : 0 };
+}
+
+function usesK0(insn: DecodedInstruction): boolean {
+  const fmt = FORMATS[insn.row.format];
+  return fmt.operands.some(
+    (o) =>
+      (o.kind === "reg" && ((o.field === "A" && insn.a === K0) || (o.field === "B" && insn.b === K0) || (o.field === "C" && insn.c === K0))) ||
+      (o.kind === "mem" && insn.b === K0),
+  );
+}
+
+const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
