@@ -2,16 +2,18 @@
 // switches, symbol definitions (.equ/.set, .global/.globl), data (.word,
 // .half, .byte, .ascii, .asciz, .space, .align) and the annotation directives
 // (.sensitive, .noannotate, .annotate), which the assembler only validates —
-// the annotator (src/annotator) acts on them. Sizes are final here; values of
-// data expressions are pass 2's (encode-statement.ts).
+// the annotator (src/annotator) acts on them. Sizes are final here; bytes
+// are written now when known (strings, fills, constant data, alignment
+// nops), else data becomes an item for pass 2 (encode-statement.ts).
 //
 // Data directives never align themselves (as GNU as): the annotator emits
 // packed records that rely on it.
 
 import type { DirectiveStatement, Operand } from "./ast.js";
+import { emitData, NOP_WORD } from "./encode-statement.js";
 import { constValue } from "./expressions.js";
 import { BSS, TEXT, type FilePass1 } from "./pass1.js";
-import { ItemKind, SymKind } from "./units.js";
+import { ItemKind, reserve, SymKind, writeWord } from "./units.js";
 
 /** Directive aliases → canonical names. */
 const ALIASES: Record<string, string> = {
@@ -118,8 +120,13 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
           return;
         }
       }
-      cur.items.push({ kind: ItemKind.Data, width, args: st.args, offset: cur.size, loc: st.loc });
-      cur.size += width * st.args.length;
+      const size = width * st.args.length;
+      if (st.args.every((op) => op.kind === "expr" && constValue(op.expr, p.lookup) !== undefined)) {
+        emitData(width, st.args, reserve(cur, size), cur.size, p, p.report);
+      } else {
+        cur.items.push({ kind: ItemKind.Data, width, args: st.args, offset: cur.size, loc: st.loc });
+      }
+      cur.size += size;
       return;
     }
     case ".ascii":
@@ -131,7 +138,7 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
           p.report.error(op.loc, `'${st.name}' expects a string`);
           continue;
         }
-        if (op.bytes.length > 0) cur.items.push({ kind: ItemKind.Bytes, bytes: op.bytes, offset: cur.size });
+        reserve(cur, op.bytes.length + nul).set(op.bytes, cur.size);
         cur.size += op.bytes.length + nul;
       }
       return;
@@ -158,7 +165,7 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
           return;
         }
       }
-      if (fill !== 0 && size > 0) cur.items.push({ kind: ItemKind.Fill, size, value: fill, offset: cur.size });
+      if (fill !== 0) reserve(cur, size).fill(fill, cur.size, cur.size + size);
       cur.size += size;
       return;
     }
@@ -176,7 +183,8 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       if (cur.section === TEXT) {
         // Zeros up to a word boundary, then `nop`s.
         const firstWord = (cur.size + 3) & -4;
-        if (target > firstWord) cur.items.push({ kind: ItemKind.Nops, count: (target - firstWord) >> 2, offset: firstWord });
+        const buf = reserve(cur, target - cur.size);
+        for (let a = firstWord; a < target; a += 4) writeWord(buf, a, NOP_WORD);
       }
       cur.size = target;
       return;

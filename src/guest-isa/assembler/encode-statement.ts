@@ -1,6 +1,7 @@
-// Pass 2 of the assembler: a file's Contribution items (pass1.ts), after
-// layout and symbol resolution, → bytes in the output section's buffer.
-// Here every value is known: expressions are evaluated (expressions.ts),
+// Instruction and data encoding, for both passes: pass 1 (pass1.ts) encodes
+// what needs no address at once; pass 2 finishes a Contribution's remaining
+// items, after layout and symbol resolution, in the output section's buffer.
+// Expressions are evaluated (expressions.ts),
 // immediates are checked against the ISA table's ranges (immRange), branch
 // and jump targets become byte offsets from the instruction (checked for
 // range and 4-alignment), and each instruction is encoded with the field
@@ -11,16 +12,18 @@
 import { FORMATS, PORT_RANGE, CR_RANGE, immRange, type Field, type ImmRange, type InstructionRow, type OperandKind } from "../isa-table.js";
 import { encodeInstruction, pcRelativeRange } from "../encoding.js";
 import { parseControlRegister } from "../registers.js";
-import type { Operand } from "./ast.js";
-import { evalExpr } from "./expressions.js";
+import type { Expr, Operand } from "./ast.js";
+import { constValue } from "./expressions.js";
 import type { SymbolResolver } from "./link.js";
-import { AsmError, ItemKind, type Contribution, type InsnItem, type Reporter } from "./units.js";
+import { AsmError, ItemKind, writeWord, type Contribution, type Reporter, type Sym } from "./units.js";
 
 /** `nop` (addi zero, zero, 0): the filler of `.align` in .text. */
 export const NOP_WORD = encodeInstruction("addi", { a: 0, b: 0, imm: 0 });
 
 /** Pass 1 checked the kinds: these casts restate what it guaranteed. */
 type ExprOperand = Extract<Operand, { kind: "expr" }>;
+type MemOperand = Extract<Operand, { kind: "mem" }>;
+type RegOperand = Extract<Operand, { kind: "reg" }>;
 
 interface OperandPlan {
   kind: OperandKind;
@@ -53,38 +56,71 @@ function placeImmediate(field: Field, v: number): number {
   return field === "imm18" ? (v & 0x3ffff) << 14 : field === "imm22" ? (v & 0x3fffff) << 10 : (v & 0xfffff) << 12;
 }
 
-function checkRange(v: number, r: ImmRange, what: string, item: InsnItem, op: Operand): void {
-  if (v < r.min || v > r.max) throw new AsmError(op.loc, `${what} ${v} out of range for '${item.row.mnemonic}' (${r.min}..${r.max})`);
+function checkRange(v: number, r: ImmRange, what: string, row: InstructionRow, op: Operand): void {
+  if (v < r.min || v > r.max) throw new AsmError(op.loc, `${what} ${v} out of range for '${row.mnemonic}' (${r.min}..${r.max})`);
 }
 
-/** Encodes one instruction item at `addr`. Throws AsmError. */
-function encodeItem(item: InsnItem, addr: number, ctx: SymbolResolver): number {
-  const row = item.row;
+/** Where an encoder gets operand values: pass 1 (constants only) or pass 2 (everything). */
+export interface OperandValues {
+  value(e: Expr): number;
+  /** Whether `name` is a symbol (a `cr` operand that is neither a CR name nor a symbol is "unknown control register"). */
+  isSymbol(name: string): boolean;
+}
+
+/** Pass 1: can `ops` be encoded now, without addresses? (No label operands; every expression a constant.) */
+export function operandsAreConstant(row: InstructionRow, ops: readonly Operand[], lookup: (name: string) => Sym | undefined): boolean {
+  const plan = planOf(row);
+  for (let i = 0; i < plan.ops.length; i++) {
+    const op = ops[i];
+    switch (plan.ops[i].kind) {
+      case "reg":
+        break;
+      case "label":
+        return false;
+      case "mem": {
+        const off = (op as MemOperand).offset;
+        if (off !== undefined && constValue(off, lookup) === undefined) return false;
+        break;
+      }
+      case "cr": {
+        const e = (op as ExprOperand).expr;
+        if (e.kind === "sym" && parseControlRegister(e.name) !== undefined) break;
+        if (constValue(e, lookup) === undefined) return false;
+        break;
+      }
+      default:
+        if (constValue((op as ExprOperand).expr, lookup) === undefined) return false;
+    }
+  }
+  return true;
+}
+
+/** Encodes one instruction at `addr`. Throws AsmError (ranges, alignment, undefined symbols). */
+export function encodeOperands(row: InstructionRow, ops: readonly Operand[], addr: number, values: OperandValues): number {
   const plan = planOf(row);
   let word = row.opcode;
-  const ops = item.ops;
   for (let i = 0; i < plan.ops.length; i++) {
     const spec = plan.ops[i];
     const op = ops[i];
     switch (spec.kind) {
       case "reg":
-        word |= placeRegister(spec.field, (op as { reg: number }).reg);
+        word |= placeRegister(spec.field, (op as RegOperand).reg);
         break;
       case "mem": {
-        const m = op as Extract<Operand, { kind: "mem" }>;
-        const v = m.offset ? evalExpr(m.offset, ctx) : 0;
-        checkRange(v, plan.range, "offset", item, op);
+        const m = op as MemOperand;
+        const v = m.offset ? values.value(m.offset) : 0;
+        checkRange(v, plan.range, "offset", row, op);
         word |= placeImmediate(spec.field, v) | (m.base << 10);
         break;
       }
       case "imm": {
-        const v = evalExpr((op as ExprOperand).expr, ctx);
-        checkRange(v, plan.range, "immediate", item, op);
+        const v = values.value((op as ExprOperand).expr);
+        checkRange(v, plan.range, "immediate", row, op);
         word |= placeImmediate(spec.field, v);
         break;
       }
       case "label": {
-        const target = evalExpr((op as ExprOperand).expr, ctx);
+        const target = values.value((op as ExprOperand).expr);
         const off = (target - addr) | 0;
         const jump = spec.field === "imm22";
         if ((off & 3) !== 0) {
@@ -100,16 +136,16 @@ function encodeItem(item: InsnItem, addr: number, ctx: SymbolResolver): number {
         let v: number | undefined;
         if (e.kind === "sym") {
           v = parseControlRegister(e.name);
-          if (v === undefined && !ctx.lookup(ctx.unit, e.name)) throw new AsmError(op.loc, `unknown control register '${e.name}'`);
+          if (v === undefined && !values.isSymbol(e.name)) throw new AsmError(op.loc, `unknown control register '${e.name}'`);
         }
-        if (v === undefined) v = evalExpr(e, ctx);
+        if (v === undefined) v = values.value(e);
         if (v < CR_RANGE.min || v > CR_RANGE.max) throw new AsmError(op.loc, `control register ${v} out of range (${CR_RANGE.min}..${CR_RANGE.max})`);
         word |= placeImmediate(spec.field, v);
         break;
       }
       case "port": {
-        const v = evalExpr((op as ExprOperand).expr, ctx);
-        checkRange(v, PORT_RANGE, "port", item, op);
+        const v = values.value((op as ExprOperand).expr);
+        checkRange(v, PORT_RANGE, "port", row, op);
         word |= placeImmediate(spec.field, v);
         break;
       }
@@ -119,8 +155,9 @@ function encodeItem(item: InsnItem, addr: number, ctx: SymbolResolver): number {
 }
 
 /**
- * Writes a contribution's items into `buf` (the output section's bytes, whose
- * first byte is at `sectionBase`). Reports each bad item and moves on.
+ * Pass 2: finishes a contribution's items in `buf` (the output section's
+ * bytes, whose first byte is at `sectionBase`; the contribution's pass-1
+ * bytes are already there). Reports each bad item and moves on.
  */
 export function emitContribution(c: Contribution, buf: Uint8Array, sectionBase: number, ctx: SymbolResolver, report: Reporter): void {
   const start = c.base - sectionBase;
@@ -128,53 +165,30 @@ export function emitContribution(c: Contribution, buf: Uint8Array, sectionBase: 
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     const pos = start + item.offset;
-    try {
-      switch (item.kind) {
-        case ItemKind.Insn: {
-          ctx.here = (c.base + item.here) | 0;
-          const word = encodeItem(item, (c.base + item.offset) | 0, ctx);
-          buf[pos] = word;
-          buf[pos + 1] = word >>> 8;
-          buf[pos + 2] = word >>> 16;
-          buf[pos + 3] = word >>> 24;
-          break;
-        }
-        case ItemKind.Data:
-          ctx.here = (c.base + item.offset) | 0;
-          emitData(item.width, item.args, buf, pos, ctx, report);
-          break;
-        case ItemKind.Bytes:
-          buf.set(item.bytes, pos);
-          break;
-        case ItemKind.Fill:
-          buf.fill(item.value, pos, pos + item.size);
-          break;
-        case ItemKind.Nops:
-          for (let k = 0; k < item.count; k++) writeWord(buf, pos + 4 * k, NOP_WORD);
-          break;
+    if (item.kind === ItemKind.Insn) {
+      ctx.here = (c.base + item.here) | 0;
+      try {
+        writeWord(buf, pos, encodeOperands(item.row, item.ops, (c.base + item.offset) | 0, ctx));
+      } catch (e) {
+        if (!(e instanceof AsmError)) throw e;
+        report.error(e.loc, e.message);
       }
-    } catch (e) {
-      if (!(e instanceof AsmError)) throw e;
-      report.error(e.loc, e.message);
+    } else {
+      ctx.here = (c.base + item.offset) | 0;
+      emitData(item.width, item.args, buf, pos, ctx, report);
     }
   }
-}
-
-export function writeWord(buf: Uint8Array, pos: number, word: number): void {
-  buf[pos] = word;
-  buf[pos + 1] = word >>> 8;
-  buf[pos + 2] = word >>> 16;
-  buf[pos + 3] = word >>> 24;
 }
 
 const HALF_RANGE: ImmRange = { min: -0x8000, max: 0xffff };
 const BYTE_RANGE: ImmRange = { min: -0x80, max: 0xff };
 
-function emitData(width: number, args: readonly Operand[], buf: Uint8Array, pos: number, ctx: SymbolResolver, report: Reporter): void {
+/** Writes `.word`/`.half`/`.byte` values at `pos`, range-checked; each bad value is reported. */
+export function emitData(width: number, args: readonly Operand[], buf: Uint8Array, pos: number, values: OperandValues, report: Reporter): void {
   for (let i = 0; i < args.length; i++, pos += width) {
     const op = args[i];
     try {
-      const v = evalExpr((op as ExprOperand).expr, ctx);
+      const v = values.value((op as ExprOperand).expr);
       if (width === 4) writeWord(buf, pos, v);
       else {
         const r = width === 2 ? HALF_RANGE : BYTE_RANGE;

@@ -1,9 +1,11 @@
 // The assembler and linker: G32 assembly sources → one linked ElfImage
 // (elf-types.ts; elf.ts writes it to bytes). The stages, in order:
 //
-//   parser.ts            each file's text → statements (syntax errors collected)
+//   parser.ts            each file's text → statements (syntax errors collected),
+//                        streamed into
 //   pass1.ts (+ directives.ts, pseudo.ts)
-//                        statements → symbols and per-section contributions with final sizes
+//                        statements → symbols and per-section contributions with
+//                        final sizes and the bytes known without addresses
 //   layout.ts            contributions → output sections at addresses
 //   link.ts              global symbols across files, label values, deferred .equs
 //   encode-statement.ts  pass 2: values, ranges, instruction words, data bytes
@@ -17,12 +19,12 @@
 import { DiagnosticError, type Diagnostic } from "../diagnostics.js";
 import { SHT_NOBITS, SOFTLAYER_SECTION, type ElfImage, type ElfSection } from "../elf-types.js";
 import { mergeSoftlayerTables, parseSoftlayerTables, SoftlayerFormatError } from "../softlayer.js";
-import { emitContribution, NOP_WORD, writeWord } from "./encode-statement.js";
+import { emitContribution, NOP_WORD } from "./encode-statement.js";
 import { SymbolResolver } from "./link.js";
 import { layoutSections, type OutputSection } from "./layout.js";
 import { parseAssembly } from "./parser.js";
 import { FilePass1, TEXT } from "./pass1.js";
-import { Reporter, SymKind, type FileUnit, type Sym } from "./units.js";
+import { Reporter, SymKind, writeWord, type FileUnit, type Sym } from "./units.js";
 
 export interface AssemblySource {
   file: string;
@@ -48,10 +50,11 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
 
   const units: FileUnit[] = [];
   sources.forEach((src, i) => {
-    const { source, diagnostics } = parseAssembly(src.file, src.text);
+    const pass1 = new FilePass1(i, src.file, defines, report);
+    const { source, diagnostics } = parseAssembly(src.file, src.text, { onStatement: pass1.statement });
     report.addSource(source);
     report.diagnostics.push(...diagnostics);
-    units.push(new FilePass1(i, source, defines, report).run());
+    units.push(pass1.finish());
   });
 
   const sections = layoutSections(units);
@@ -64,6 +67,7 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
     if (out.type !== SHT_NOBITS) {
       if (out.name === TEXT) fillGapsWithNops(out, data);
       for (const c of out.contributions) {
+        data.set(c.bytes.subarray(0, Math.min(c.size, c.bytes.length)), c.base - out.addr);
         resolver.unit = units.find((u) => u.contributions.get(out.name) === c)!;
         emitContribution(c, data, out.addr, resolver, report);
       }
@@ -80,7 +84,7 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
     report.diagnostics.push({ file: first, line: 1, col: 1, message: entry.error, sourceLine: report.sourceLine(first, 1) });
   }
 
-  if (report.diagnostics.length > 0) throw new DiagnosticError(sortDiagnostics(report.diagnostics, sources));
+  if (report.diagnostics.length > 0) throw new DiagnosticError(sortDiagnostics(report.withSourceLines(), sources));
   return {
     entry: "value" in entry ? entry.value : 0,
     sections: elfSections,

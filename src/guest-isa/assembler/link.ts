@@ -8,12 +8,14 @@
 //  - the entry point (`_start`) and the .symtab entries for the ELF image.
 
 import type { ElfSymbol } from "../elf-types.js";
-import type { EvalContext } from "./expressions.js";
-import { evalExpr } from "./expressions.js";
+import type { Expr } from "./ast.js";
+import type { OperandValues } from "./encode-statement.js";
+import { evalExpr, type EvalContext } from "./expressions.js";
 import { formatLoc } from "./pass1.js";
 import { AsmError, SymKind, type FileUnit, type Reporter, type Sym } from "./units.js";
 
-export class SymbolResolver implements EvalContext {
+/** Symbol lookup and pass-2 values (the EvalContext of expressions.ts, the OperandValues of encode-statement.ts). */
+export class SymbolResolver implements EvalContext, OperandValues {
   readonly globals = new Map<string, Sym>();
   unit: FileUnit;
   here = 0;
@@ -36,6 +38,14 @@ export class SymbolResolver implements EvalContext {
 
   lookup(unit: FileUnit, name: string): Sym | undefined {
     return unit.symbols.get(name) ?? this.globals.get(name) ?? this.defines.get(name);
+  }
+
+  value(e: Expr): number {
+    return evalExpr(e, this);
+  }
+
+  isSymbol(name: string): boolean {
+    return this.lookup(this.unit, name) !== undefined;
   }
 
   explainUndefined(unit: FileUnit, name: string): string {

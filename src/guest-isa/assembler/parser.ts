@@ -9,7 +9,6 @@
 // half a million lines a second.
 
 import type { Diagnostic } from "../diagnostics.js";
-import { parseRegister } from "../registers.js";
 import type { BinaryOp, Expr, Loc, Operand, ParsedSource, Statement } from "./ast.js";
 
 const enum Ch {
@@ -52,6 +51,57 @@ const isIdentStart = (c: number) => (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c 
 const isIdentPart = (c: number) => isIdentStart(c) || (c >= Ch.Zero && c <= Ch.Nine);
 const isDigit = (c: number) => c >= Ch.Zero && c <= Ch.Nine;
 
+/**
+ * The register named by text[start, end) — `r0`–`r15` or an ABI name, any
+ * case, as registers.ts's parseRegister — or NO_REG. Works on character codes so
+ * the per-operand path allocates nothing. (Negative, not -1..-9: those are
+ * template placeholders' bases.)
+ */
+const NO_REG = -100;
+
+function registerAt(t: string, start: number, end: number): number {
+  const len = end - start;
+  if (len < 2 || len > 4) return NO_REG;
+  const c0 = t.charCodeAt(start) | 0x20;
+  const c1 = t.charCodeAt(start + 1);
+  const l1 = c1 | 0x20;
+  if (len === 4) {
+    return c0 === 0x7a && l1 === 0x65 && (t.charCodeAt(start + 2) | 0x20) === 0x72 && (t.charCodeAt(start + 3) | 0x20) === 0x6f ? 0 : NO_REG; // zero
+  }
+  if (c0 === 0x72 /* r */) {
+    if (!isDigit(c1)) return NO_REG;
+    if (len === 2) return c1 - Ch.Zero;
+    const c2 = t.charCodeAt(start + 2);
+    if (c1 !== 0x31 /* 1 */ || c2 < Ch.Zero || c2 > 0x35 /* 5 */) return NO_REG;
+    return 10 + c2 - Ch.Zero;
+  }
+  if (len !== 2) return NO_REG;
+  const d = c1 - Ch.Zero;
+  switch (c0) {
+    case 0x61: // a0–a3
+      return d >= 0 && d <= 3 ? 1 + d : NO_REG;
+    case 0x74: // t0–t4
+      return d >= 0 && d <= 4 ? 5 + d : NO_REG;
+    case 0x73: // s0–s2, sp
+      return d >= 0 && d <= 2 ? 10 + d : l1 === 0x70 ? 14 : NO_REG;
+    case 0x6b: // k0
+      return d === 0 ? 13 : NO_REG;
+    case 0x6c: // lr
+      return l1 === 0x72 ? 15 : NO_REG;
+    default:
+      return NO_REG;
+  }
+}
+
+/** Lower-cases an identifier only when it has upper-case letters (the common case allocates nothing). */
+function lower(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= Ch.A && c <= Ch.Z) return name.toLowerCase();
+  }
+  return name;
+}
+
 /** Binary operators by precedence level, loosest first (C's order). */
 const PRECEDENCE: readonly (readonly BinaryOp[])[] = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
 
@@ -69,11 +119,17 @@ export interface ParseOptions {
    * base register of a memory operand (`0($1)`), where `base` is -N.
    */
   placeholders?: boolean;
+  /**
+   * Streaming: each statement is handed over as soon as it is parsed and not
+   * kept (`source.statements` stays empty). The assembler uses this so that
+   * statements it has finished with are garbage at once.
+   */
+  onStatement?: (statement: Statement) => void;
 }
 
 /** Parses one file. Never throws for bad input: problems come back as diagnostics. */
 export function parseAssembly(file: string, text: string, options: ParseOptions = {}): { source: ParsedSource; diagnostics: Diagnostic[] } {
-  const p = new LineParser(file, text, options.placeholders === true);
+  const p = new LineParser(file, text, options.placeholders === true, options.onStatement);
   return p.parseAll();
 }
 
@@ -90,7 +146,13 @@ class LineParser {
     readonly file: string,
     readonly text: string,
     readonly placeholders = false,
+    readonly onStatement?: (statement: Statement) => void,
   ) {}
+
+  private emit(st: Statement): void {
+    if (this.onStatement) this.onStatement(st);
+    else this.statements.push(st);
+  }
 
   parseAll(): { source: ParsedSource; diagnostics: Diagnostic[] } {
     const text = this.text;
@@ -156,10 +218,14 @@ class LineParser {
   }
 
   private readIdent(): string {
-    const t = this.text;
     const s = this.pos;
+    this.skipIdent();
+    return this.text.slice(s, this.pos);
+  }
+
+  private skipIdent(): void {
+    const t = this.text;
     while (this.pos < this.lineEnd && isIdentPart(t.charCodeAt(this.pos))) this.pos++;
-    return t.slice(s, this.pos);
   }
 
   private parseLine(): void {
@@ -179,8 +245,8 @@ class LineParser {
       if (this.peek() === Ch.Colon) {
         this.pos++;
         if (name === ".") this.fail("'.' is not a valid label name", start);
-        if (parseRegister(name) !== undefined) this.fail(`'${name}' is a register name and cannot be a label`, start);
-        this.statements.push({ kind: "label", name, loc: this.loc(start) });
+        if (registerAt(this.text, start, afterName) >= 0) this.fail(`'${name}' is a register name and cannot be a label`, start);
+        this.emit({ kind: "label", name, loc: this.loc(start) });
         continue;
       }
       this.pos = afterName;
@@ -192,12 +258,12 @@ class LineParser {
 
   private parseInstruction(name: string, start: number): void {
     const operands = this.parseOperands(false);
-    this.statements.push({ kind: "instruction", mnemonic: name.toLowerCase(), operands, loc: this.loc(start), end: this.statementEnd() });
+    this.emit({ kind: "instruction", mnemonic: lower(name), operands, loc: this.loc(start), end: this.statementEnd() });
   }
 
   private parseDirective(name: string, start: number): void {
     const args = this.parseOperands(true);
-    this.statements.push({ kind: "directive", name: name.toLowerCase(), args, loc: this.loc(start), end: this.statementEnd() });
+    this.emit({ kind: "directive", name: lower(name), args, loc: this.loc(start), end: this.statementEnd() });
   }
 
   /** Offset just past the statement's last non-space character. */
@@ -237,25 +303,26 @@ class LineParser {
     }
     // A bare register
     if (isIdentStart(c)) {
-      const save = this.pos;
-      const name = this.readIdent();
-      const reg = parseRegister(name);
-      if (reg !== undefined) {
+      this.skipIdent();
+      const reg = registerAt(this.text, start, this.pos);
+      if (reg >= 0) {
         this.skipSpace();
         if (this.atEnd() || this.peek() === Ch.Comma) return { kind: "reg", reg, loc: this.loc(start) };
-        this.fail(`unexpected text after register '${name}'`);
+        this.fail(`unexpected text after register '${this.text.slice(start, this.pos).trim()}'`);
       }
-      this.pos = save;
+      this.pos = start;
     }
     const expr = this.parseExpr(0);
+    // The operand and its expression usually start at the same place: share the Loc.
+    const loc = expr.loc.offset === start ? expr.loc : this.loc(start);
     this.skipSpace();
     if (this.peek() === Ch.LParen) {
       const at = this.pos;
       const base = this.tryBase();
       if (base === undefined) this.fail("expected '(register)' after the offset", at);
-      return { kind: "mem", offset: expr, base, loc: this.loc(start) };
+      return { kind: "mem", offset: expr, base, loc };
     }
-    return { kind: "expr", expr, loc: this.loc(start) };
+    return { kind: "expr", expr, loc };
   }
 
   /** At '(': parses `(reg)` and returns the register, or restores the position and returns undefined. */
@@ -264,10 +331,15 @@ class LineParser {
     this.pos++;
     this.skipSpace();
     if (isIdentStart(this.peek())) {
-      const name = this.readIdent();
-      const reg = this.placeholders && /^\$[1-9]$/.test(name) ? -Number(name[1]) : parseRegister(name);
+      const s = this.pos;
+      this.skipIdent();
+      const t = this.text;
+      const reg =
+        this.placeholders && this.pos - s === 2 && t.charCodeAt(s) === Ch.Dollar && isDigit(t.charCodeAt(s + 1)) && t.charCodeAt(s + 1) !== Ch.Zero
+          ? Ch.Zero - t.charCodeAt(s + 1)
+          : registerAt(t, s, this.pos);
       this.skipSpace();
-      if (reg !== undefined && this.peek() === Ch.RParen) {
+      if (reg !== NO_REG && this.peek() === Ch.RParen) {
         this.pos++;
         return reg;
       }
@@ -342,7 +414,7 @@ class LineParser {
     if (isIdentStart(c)) {
       const name = this.readIdent();
       if (name === ".") return { kind: "here", loc: this.loc(start) };
-      if (parseRegister(name) !== undefined) this.fail(`register '${name}' is not allowed in an expression`, start);
+      if (registerAt(this.text, start, this.pos) >= 0) this.fail(`register '${name}' is not allowed in an expression`, start);
       return { kind: "sym", name, loc: this.loc(start) };
     }
     if (c === -1 || c === Ch.Hash || c === Ch.Semi) this.fail("expected an expression");

@@ -1,18 +1,20 @@
-// Pass 1 of the assembler: one file's statements (parser.ts) → a FileUnit
-// (units.ts): its symbols (labels at section offsets, `.equ`s) and, per
-// section, a Contribution whose size is final and whose items pass 2 turns
-// into bytes. Everything whose size depends on a value is decided here, from
-// what is known at this point (numbers and `.equ`s defined above): `li`'s
-// length, `.space`, `.align`. Operand kinds and counts are checked here too,
-// against the ISA table's FORMATS and the pseudo table; values and ranges are
-// pass 2's (encode-statement.ts). Directives are in directives.ts.
+// Pass 1 of the assembler: one file's statements, streamed from parser.ts as
+// they are parsed → a FileUnit (units.ts): its symbols (labels at section
+// offsets, `.equ`s) and, per section, a Contribution whose size is final.
+// Everything whose size depends on a value is decided here, from what is
+// known at this point (numbers and `.equ`s defined above): `li`'s length,
+// `.space`, `.align`. Operand kinds and counts are checked against the ISA
+// table's FORMATS and the pseudo table. Instructions whose operands are all
+// registers and constants are encoded at once (encode-statement.ts); the
+// others (labels, `.`) become items for pass 2. Directives are in directives.ts.
 
 import { BY_MNEMONIC, FORMATS, type InstructionRow, type OperandKind } from "../isa-table.js";
-import type { InstructionStatement, Loc, Operand, ParsedSource } from "./ast.js";
+import type { Expr, InstructionStatement, Loc, Operand, Statement } from "./ast.js";
 import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
+import { encodeOperands, operandsAreConstant, type OperandValues } from "./encode-statement.js";
 import { PSEUDOS, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
-import { DEFAULT_ALIGN, ItemKind, SymKind, type Contribution, type FileUnit, type Reporter, type Sym } from "./units.js";
+import { AsmError, DEFAULT_ALIGN, ItemKind, reserve, SymKind, writeWord, type Contribution, type FileUnit, type Reporter, type Sym } from "./units.js";
 
 export const TEXT = ".text";
 export const BSS = ".bss";
@@ -40,41 +42,45 @@ export function countMessage(mnemonic: string, expected: number, syntax: string,
   return `'${mnemonic}' expects ${expected} operand${expected === 1 ? "" : "s"} (${syntax}), got ${got}`;
 }
 
-export class FilePass1 {
+export class FilePass1 implements OperandValues {
   readonly unit: FileUnit;
   cur: Contribution;
   /** Locations of open `.noannotate`s. */
   readonly noAnnotate: Loc[] = [];
   readonly lookup: (name: string) => Sym | undefined;
+  /** Feed the parser's statements here (ParseOptions.onStatement), in order. */
+  readonly statement: (st: Statement) => void;
 
   constructor(
     index: number,
-    source: ParsedSource,
+    file: string,
     readonly defines: ReadonlyMap<string, Sym>,
     readonly report: Reporter,
   ) {
-    this.unit = { index, file: source.file, source, symbols: new Map(), contributions: new Map(), globals: [] };
+    this.unit = { index, file, symbols: new Map(), contributions: new Map(), globals: [] };
     const symbols = this.unit.symbols;
     this.lookup = (name) => symbols.get(name) ?? defines.get(name);
-    this.cur = this.contribution(TEXT, { file: source.file, line: 1, col: 1, offset: 0 });
-  }
-
-  run(): FileUnit {
-    const statements = this.unit.source.statements;
-    for (let i = 0; i < statements.length; i++) {
-      const st = statements[i];
+    this.cur = this.contribution(TEXT, { file, line: 1, col: 1, offset: 0 });
+    this.statement = (st) => {
       if (st.kind === "instruction") this.instruction(st);
       else if (st.kind === "label") this.defineLabel(st.name, st.loc);
       else handleDirective(this, st);
-    }
-    this.finish();
-    return this.unit;
+    };
+  }
+
+  /** Pass-1 values: constants only (callers check with constValue / operandsAreConstant first). */
+  value(e: Expr): number {
+    return constValue(e, this.lookup)!;
+  }
+
+  isSymbol(name: string): boolean {
+    return this.lookup(name) !== undefined;
   }
 
   contribution(section: string, loc: Loc): Contribution {
     let c = this.unit.contributions.get(section);
     if (!c) {
-      c = { section, size: 0, align: DEFAULT_ALIGN, items: [], base: 0, firstLoc: loc };
+      c = { section, size: 0, bytes: new Uint8Array(0), align: DEFAULT_ALIGN, items: [], base: 0, firstLoc: loc };
       this.unit.contributions.set(section, c);
     }
     return c;
@@ -127,7 +133,7 @@ export class FilePass1 {
       return;
     }
     if (row) {
-      if (this.checkOperands(row, st)) cur.items.push({ kind: ItemKind.Insn, row, ops: st.operands, offset: cur.size, here: cur.size, loc: st.loc });
+      if (this.checkOperands(row, st)) this.emitInstruction(row, st.operands, cur.size, st.loc);
       cur.size += 4;
       return;
     }
@@ -163,9 +169,24 @@ export class FilePass1 {
         const sub = t.substitute;
         const out: Operand[] = new Array(tops.length);
         for (let i = 0; i < tops.length; i++) out[i] = sub[i] ? substituteOperand(tops[i], ops, st.loc) : tops[i];
-        cur.items.push({ kind: ItemKind.Insn, row: t.row, ops: out, offset: cur.size, here, loc: st.loc });
+        this.emitInstruction(t.row, out, here, st.loc);
       }
       cur.size += 4;
+    }
+  }
+
+  /** The instruction at cur.size: encoded now if it needs no address, else left for pass 2. */
+  private emitInstruction(row: InstructionRow, ops: Operand[], here: number, loc: Loc): void {
+    const cur = this.cur;
+    if (operandsAreConstant(row, ops, this.lookup)) {
+      try {
+        writeWord(reserve(cur, 4), cur.size, encodeOperands(row, ops, 0, this));
+      } catch (e) {
+        if (!(e instanceof AsmError)) throw e;
+        this.report.error(e.loc, e.message);
+      }
+    } else {
+      cur.items.push({ kind: ItemKind.Insn, row, ops, offset: cur.size, here, loc });
     }
   }
 
@@ -197,7 +218,8 @@ export class FilePass1 {
     this.report.error(at, `'.sensitive' must be followed by a load or store, found '${st.mnemonic}'`);
   }
 
-  private finish(): void {
+  /** After the last statement: checks that need the whole file. */
+  finish(): FileUnit {
     for (const c of this.unit.contributions.values()) {
       if (c.pendingSensitive) this.report.error(c.pendingSensitive, "'.sensitive' is not followed by a load or store");
     }
@@ -208,5 +230,6 @@ export class FilePass1 {
       else if (g.name.startsWith(".L")) this.report.error(g.loc, `'${g.name}' is a file-local .L label and cannot be .global`);
       else sym.global = true;
     }
+    return this.unit;
   }
 }

@@ -1,16 +1,20 @@
 // The assembler's internal data, shared by its stages:
 //
 //   parser.ts      text → statements (ast.ts)
-//   pass1.ts       statements → per-file FileUnit: symbols, and per section a
-//                  Contribution (size, alignment, items to emit)
+//   pass1.ts       statements (streamed from the parser) → per-file FileUnit:
+//                  symbols, and per section a Contribution: its bytes as far
+//                  as pass 1 can know them, and items to finish in pass 2
 //   layout.ts      contributions → output sections with addresses
 //   link.ts        symbol resolution across files, .symtab, entry point
 //   encode-statement.ts  items → bytes (pass 2: values, ranges, encodings)
 //   index.ts       assemble(): the stages in order, diagnostics collected
 //
-// An Item is what pass 1 leaves for pass 2 at a fixed offset: an instruction
-// with checked operand kinds, a data directive's expressions, literal bytes,
-// a fill, or alignment nops.
+// Pass 1 writes every byte whose value it knows (instructions whose operands
+// are registers and constants, constant data, strings, fills, alignment
+// nops) straight into the contribution's buffer. An Item is what it leaves
+// for pass 2 at a fixed offset: an instruction or a data directive whose
+// value needs addresses (labels, `.`). Keeping only those keeps the
+// assembler's memory (and its garbage collector's work) small.
 
 import type { Diagnostic } from "../diagnostics.js";
 import type { InstructionRow } from "../isa-table.js";
@@ -19,9 +23,6 @@ import type { Expr, Loc, Operand, ParsedSource } from "./ast.js";
 export const enum ItemKind {
   Insn,
   Data,
-  Bytes,
-  Fill,
-  Nops,
 }
 
 export interface InsnItem {
@@ -44,31 +45,14 @@ export interface DataItem {
   loc: Loc;
 }
 
-export interface BytesItem {
-  kind: ItemKind.Bytes;
-  bytes: Uint8Array;
-  offset: number;
-}
-
-export interface FillItem {
-  kind: ItemKind.Fill;
-  size: number;
-  value: number;
-  offset: number;
-}
-
-export interface NopsItem {
-  kind: ItemKind.Nops;
-  count: number;
-  offset: number;
-}
-
-export type Item = InsnItem | DataItem | BytesItem | FillItem | NopsItem;
+export type Item = InsnItem | DataItem;
 
 /** One file's part of one output section. */
 export interface Contribution {
   section: string;
   size: number;
+  /** The contents known after pass 1 (capacity ≥ size; unused for .bss). */
+  bytes: Uint8Array;
   /** The largest `.align` seen (at least DEFAULT_ALIGN). */
   align: number;
   items: Item[];
@@ -84,6 +68,24 @@ export interface Contribution {
 
 /** Contributions start on this boundary unless a `.align` asks for more. */
 export const DEFAULT_ALIGN = 4;
+
+/** Makes room for `extra` more bytes after `c.size` in `c.bytes`. */
+export function reserve(c: Contribution, extra: number): Uint8Array {
+  const need = c.size + extra;
+  if (need > c.bytes.length) {
+    const grown = new Uint8Array(Math.max(need, c.bytes.length * 2, 256));
+    grown.set(c.bytes.subarray(0, c.size));
+    c.bytes = grown;
+  }
+  return c.bytes;
+}
+
+export function writeWord(buf: Uint8Array, pos: number, word: number): void {
+  buf[pos] = word;
+  buf[pos + 1] = word >>> 8;
+  buf[pos + 2] = word >>> 16;
+  buf[pos + 3] = word >>> 24;
+}
 
 export const enum SymKind {
   /** A label: contribution + offset, an address after layout. */
@@ -114,7 +116,6 @@ export interface Sym {
 export interface FileUnit {
   index: number;
   file: string;
-  source: ParsedSource;
   symbols: Map<string, Sym>;
   /** In order of first use. */
   contributions: Map<string, Contribution>;
@@ -122,7 +123,7 @@ export interface FileUnit {
   globals: { name: string; loc: Loc }[];
 }
 
-/** Collects diagnostics with their source lines. */
+/** Collects diagnostics; their source lines are filled in at the end (withSourceLines). */
 export class Reporter {
   readonly diagnostics: Diagnostic[] = [];
   private readonly sources = new Map<string, ParsedSource>();
@@ -132,7 +133,12 @@ export class Reporter {
   }
 
   error(loc: Loc, message: string): void {
-    this.diagnostics.push({ file: loc.file, line: loc.line, col: loc.col, message, sourceLine: this.sourceLine(loc.file, loc.line) });
+    this.diagnostics.push({ file: loc.file, line: loc.line, col: loc.col, message });
+  }
+
+  /** The diagnostics, each with its source line (for the caret display). */
+  withSourceLines(): Diagnostic[] {
+    return this.diagnostics.map((d) => (d.sourceLine !== undefined ? d : { ...d, sourceLine: this.sourceLine(d.file, d.line) }));
   }
 
   sourceLine(file: string, line: number): string | undefined {
