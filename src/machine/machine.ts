@@ -223,6 +223,15 @@ export class Machine implements CpuHost, MmuHost {
     this.charge("exceptionEntry");
   }
 
+  /**
+   * Waits as `hlt` does, for a monitor emulating it (pc already past the
+   * instruction): returns at once if a line is pending, else fast-forwards to
+   * the next device event, or stops the run when nothing can ever wake the CPU.
+   */
+  idle(): void {
+    this.halt();
+  }
+
   /** Stops the run with a reason (a monitor's verdict, or the machine's own). */
   stop(reason: StopReason, message: string, pcHasRun = false): void {
     if (this.result) return;
@@ -252,6 +261,10 @@ export class Machine implements CpuHost, MmuHost {
     this.cpu.psr = PSR.SU;
     this.cpu.pc = entry | 0;
     this.mmu.tlb.flush();
+    // The trace starts with a transfer to the entry point (from: nothing ran before it).
+    this.cpu.trace.fill(-1);
+    this.cpu.traceIdx = 0;
+    this.cpu.noteTransfer(entry | 1, entry);
   }
 
   /** Runs until power-off, a stop, or `maxCycles`. */

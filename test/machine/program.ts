@@ -25,16 +25,24 @@ export function li(rd: number, value: number): Item[] {
 export function assembleItems(items: Item[], base: number): Uint8Array {
   const labels = new Map<string, number>();
   let pc = base;
+  const size = (it: Item) => (typeof it === "string" ? 0 : !("word" in it) && it[0] === "la" ? 8 : 4);
   for (const it of items) {
     if (typeof it === "string") labels.set(it, pc);
-    else pc += 4;
+    pc += size(it);
   }
   const words: number[] = [];
   pc = base;
   for (const it of items) {
     if (typeof it === "string") continue;
     if ("word" in it) words.push(it.word >>> 0);
-    else {
+    else if (it[0] === "la") {
+      // la rd, label: lui + ori of the label's absolute address
+      const t = labels.get(it[1]!.to!);
+      if (t === undefined) throw new Error(`no label ${it[1]!.to}`);
+      const rd = it[1]!.a!;
+      words.push(encodeInstruction("lui", { a: rd, imm: t >>> 12 }), encodeInstruction("ori", { a: rd, b: rd, imm: t & 0xfff }));
+      pc += 4;
+    } else {
       const [m, f = {}] = it;
       const fields: Partial<InstructionFields> = { ...f };
       if (f.to !== undefined) {

@@ -3,34 +3,19 @@
 // Consumes a virtual address, an access kind and the mode; produces a
 // physical address or a Fault value. On a TLB miss it asks the monitor
 // first (if one translates), else — with paging off — maps identity, else
-// walks the guest's two-level page table at `ptbr`:
-//
-//    31        22 21        12 11           0
-//   +------------+------------+--------------+
-//   |  PD index  |  PT index  | page offset  |      virtual address
-//   +------------+------------+--------------+
-//   PDE: frame[31:12] of the page table, bit 0 V
-//   PTE: frame[31:12] of the page, bit 0 V, bit 1 W, bit 2 U
-//
-// The low 12 bits of ptbr are ignored. A PDE/PTE/frame outside guest RAM is
-// a bus error (cause 9) with badva = the virtual address. A walk counts as a
-// TLB miss and is charged `tlbMissWalk`; identity fills with paging off are
-// not TLB misses (there is no TLB with paging off — the emulator just caches).
+// walks the guest's two-level page table at `ptbr` (walk.ts). A walk counts
+// as a TLB miss and is charged `tlbMissWalk`; identity fills with paging off
+// are not TLB misses (there is no TLB with paging off — the emulator just
+// caches). A monitor's translation counts as a miss (the hardware walks the
+// monitor's shadow tables).
 
 import { CAUSE, PGCTL_ENABLE } from "../../guest-isa/registers.js";
 import type { PhysicalMemory } from "../memory.js";
 import { ACCESS, Fault, type Access, type Monitor } from "../monitor.js";
 import { PAGE_MASK, PERM, Tlb } from "./tlb.js";
+import { pageFaultCause, walkPageTable } from "./walk.js";
 
 const PTE_PERM_MASK = PERM.V | PERM.W | PERM.U;
-const PD_SHIFT = 22;
-const PT_INDEX_MASK = 0x3ff;
-
-const PAGE_FAULT_CAUSE: Record<Access, number> = {
-  [ACCESS.FETCH]: CAUSE.PAGE_FAULT_FETCH,
-  [ACCESS.LOAD]: CAUSE.PAGE_FAULT_LOAD,
-  [ACCESS.STORE]: CAUSE.PAGE_FAULT_STORE,
-};
 
 /** What the MMU needs from the machine around it. */
 export interface MmuHost {
@@ -75,7 +60,7 @@ export class Mmu {
     }
     const perm = this.tlb.perm[s];
     if ((user && (perm & PERM.U) === 0) || (access === ACCESS.STORE && (perm & PERM.W) === 0)) {
-      return new Fault(PAGE_FAULT_CAUSE[access], va);
+      return new Fault(pageFaultCause(access), va);
     }
     return (va + this.tlb.addend[s]) >>> 0;
   }
@@ -88,7 +73,7 @@ export class Mmu {
     const w = this.pagingEnabled() ? this.walk(va, access) : this.identity(va);
     if (w instanceof Fault) return w;
     if ((user && (w.perm & PERM.U) === 0) || (access === ACCESS.STORE && (w.perm & PERM.W) === 0)) {
-      return new Fault(PAGE_FAULT_CAUSE[access], va);
+      return new Fault(pageFaultCause(access), va);
     }
     return (w.frame + (va & ~PAGE_MASK)) >>> 0;
   }
@@ -119,21 +104,9 @@ export class Mmu {
     return { frame, perm: PTE_PERM_MASK };
   }
 
-  /** The two-level walk. */
+  /** The two-level walk of the guest's own page tables (walk.ts). */
   walk(va: number, access: Access): WalkResult | Fault {
-    const mem = this.host.memory;
-    const limit = mem.guestLimit;
-    const pdeAddr = ((this.host.cr[this.ptbrIndex] & PAGE_MASK) >>> 0) + (va >>> PD_SHIFT) * 4;
-    if (pdeAddr + 4 > limit) return new Fault(CAUSE.BUS_ERROR, va);
-    const pde = mem.i32[pdeAddr >>> 2];
-    if ((pde & PERM.V) === 0) return new Fault(PAGE_FAULT_CAUSE[access], va);
-    const pteAddr = ((pde & PAGE_MASK) >>> 0) + ((va >>> 12) & PT_INDEX_MASK) * 4;
-    if (pteAddr + 4 > limit) return new Fault(CAUSE.BUS_ERROR, va);
-    const pte = mem.i32[pteAddr >>> 2];
-    if ((pte & PERM.V) === 0) return new Fault(PAGE_FAULT_CAUSE[access], va);
-    const frame = (pte & PAGE_MASK) >>> 0;
-    if (frame + 4096 > limit) return new Fault(CAUSE.BUS_ERROR, va);
-    return { frame, perm: pte & PTE_PERM_MASK };
+    return walkPageTable(this.host.memory, this.host.cr[this.ptbrIndex], va, access);
   }
 
   /** Starts or stops write-watching a physical frame (address of any byte in it). */
