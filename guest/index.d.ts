@@ -87,3 +87,21 @@ export declare function mmioWrite32(addr: number, value: number): void;
 export declare function addressOf(target: ((...args: never[]) => unknown) | string | Int32Array | Uint8Array | Int8Array | Uint16Array | Int16Array): number;
 /** Inserts assembly lines verbatim (they may use t0–t4 freely and must preserve every other register). */
 export declare function asm(code: string): void;
+
+// ---- Host control: only for running guest code under Node (guest/index.js) ----
+// Not intrinsics: `previrt cc` rejects imports of these names.
+
+/** Thrown by `outPort(PORT.power, code)` on the host. */
+export declare class PowerOff extends Error {
+  readonly code: number;
+  constructor(code: number);
+}
+export declare const HOST_MEMORY_SIZE: number;
+export declare const HOST_STRING_BASE: number;
+/** The host machine behind the intrinsics when guest code runs under Node. */
+export declare const host: {
+  reset(options?: { stdin?: string | Uint8Array }): void;
+  console(): string;
+  memory(): Uint8Array;
+  run(main: () => number | boolean | void, options?: { stdin?: string | Uint8Array }): { exitCode: number; console: string };
+};

@@ -61,6 +61,8 @@ type Held = { op: Operand } | { slot: number };
 interface Local extends LocalInfo {
   /** Folded constant (a `const` with a constant initializer). */
   constValue?: number;
+  /** A promoted typed-array base address (the array's symbol). */
+  arrayBase?: string;
 }
 
 type Binding = { kind: "local"; local: Local } | GlobalSymbol;
@@ -220,6 +222,8 @@ class FunctionCompiler {
   /** Registers holding locals (never used as a multi-step destination). */
   private readonly homeRegs = new Set<string>();
   private readonly isStart: boolean;
+  /** Typed-array symbol → register holding its address for the whole function. */
+  private readonly arrayBases = new Map<string, string>();
 
   constructor(
     private readonly fc: FileCompiler,
@@ -261,6 +265,7 @@ class FunctionCompiler {
       if (p.type === "Identifier") add(p, i);
     });
     const weights = new Map<string, number>();
+    const arrayRefs = new Map<string, number>();
     let usesAsm = false;
     const constDecls: { id: t.Identifier; init: t.Expression }[] = [];
     const walk = (n: t.Node | null | undefined, depth: number) => {
@@ -274,6 +279,7 @@ class FunctionCompiler {
           break;
         case "Identifier":
           weights.set(n.name, (weights.get(n.name) ?? 0) + 8 ** Math.min(depth, 4));
+          if (depth > 0 && this.fc.scope.names.get(n.name)?.kind === "array") arrayRefs.set(n.name, (arrayRefs.get(n.name) ?? 0) + 8 ** Math.min(depth, 4));
           break;
         case "CallExpression": {
           const callee = n.callee.type === "Identifier" ? this.fc.scope.names.get(n.callee.name) : undefined;
@@ -310,8 +316,17 @@ class FunctionCompiler {
     }
     for (const l of this.locals) l.weight = l.constValue !== undefined ? 0 : (weights.get(l.name) ?? 0) / (declared.get(l.name) ?? 1);
     const real = this.locals.filter((l) => l.constValue === undefined);
+    // A global typed array indexed inside a loop keeps its address in a
+    // register (set once in the prologue), when one is free.
+    const bases: Local[] = [];
+    for (const [name, weight] of arrayRefs) {
+      const sym = this.fc.scope.names.get(name);
+      if (declared.has(name) || sym?.kind !== "array") continue;
+      bases.push({ name: `&${name}`, weight, param: -1, arrayBase: sym.asmName });
+    }
     if (this.isStart) this.leaf = false;
-    const alloc = assignHomes(real, { leaf: this.leaf, keepTemps: usesAsm });
+    const alloc = assignHomes([...real, ...bases], { leaf: this.leaf, keepTemps: usesAsm });
+    for (const b of bases) if (b.home?.kind === "reg") this.arrayBases.set(b.arrayBase!, b.home.reg);
     this.saved = alloc.saved;
     this.localSlots = alloc.slots;
     this.pool = new TempPool(alloc.temps);
@@ -337,6 +352,7 @@ class FunctionCompiler {
       if (l.home.kind === "reg" && l.home.reg !== from) at(`    mv ${l.home.reg}, ${from}`);
       if (l.home.kind === "slot") at(`    sw ${from}, ${4 * l.home.index}(sp)`);
     }
+    for (const [sym, reg] of this.arrayBases) at(`    la ${reg}, ${sym}`);
     // `return` jumps to the epilogue; a frameless function returns in place.
     const simpleRet = frame === 0 && !this.isStart;
     for (const l of this.body) {
@@ -735,8 +751,9 @@ class FunctionCompiler {
         if (COMPARISONS.has(e.operator)) return this.genCompareValue(e, dest);
         if ((e.operator === "|" || e.operator === ">>>") && this.constant(e.right) === 0) return this.gen(e.left, dest); // x|0, x>>>0: same bits
         if (e.operator === "/" || e.operator === "%") this.checkUnsignedMix(e);
+        const unsigned = this.unsignedOperands(e.left, e.right);
         const l = this.stabilize(this.gen(e.left), [e.right]);
-        return this.binop(e.operator, l, e.right, dest, this.isUnsigned(e.left) && this.isUnsigned(e.right));
+        return this.binop(e.operator, l, e.right, dest, unsigned);
       }
       case "LogicalExpression": {
         if (e.operator === "??") {
@@ -846,6 +863,17 @@ class FunctionCompiler {
     if (e.type !== "BinaryExpression" || e.operator !== ">>>") return false;
     const c = this.constant(e.right);
     return c === undefined || (c & 31) === 0;
+  }
+
+  /** Unsigned division/remainder: both operands `>>>` values, or one of them with a non-negative constant. */
+  private unsignedOperands(left: t.Expression | t.PrivateName, right: t.Expression): boolean {
+    if (left.type === "PrivateName") return false;
+    const lu = this.isUnsigned(left);
+    const ru = this.isUnsigned(right);
+    if (lu && ru) return true;
+    if (lu) return this.constant(right) !== undefined && this.literalValue(right) >= 0;
+    if (ru) return this.constant(left) !== undefined && this.literalValue(left) >= 0;
+    return false;
   }
 
   private checkUnsignedMix(e: t.BinaryExpression): void {
@@ -1116,8 +1144,10 @@ class FunctionCompiler {
   /** Address of arr[index]: base register + constant offset. */
   private elementAddress(arr: Extract<GlobalSymbol, { kind: "array" }>, index0: t.Expression): LValue {
     const { elem } = arr;
+    const promoted = this.arrayBases.get(arr.asmName);
     const ci = this.constant(index0);
     if (ci !== undefined && fitsImm(ci * elem.size)) {
+      if (promoted) return { kind: "elem", base: { reg: promoted, temp: false }, off: ci * elem.size, elem };
       const base = this.alloc();
       this.emit(`la ${base}, ${arr.asmName}`);
       return { kind: "elem", base: { reg: base, temp: true }, off: ci * elem.size, elem };
@@ -1136,6 +1166,10 @@ class FunctionCompiler {
     this.free(i);
     const addr = this.alloc();
     if (elem.shift) this.emit(`slli ${addr}, ${i.reg}, ${elem.shift}`);
+    if (promoted) {
+      this.emit(`add ${addr}, ${promoted}, ${elem.shift ? addr : i.reg}`);
+      return { kind: "elem", base: { reg: addr, temp: true }, off, elem };
+    }
     const base = this.alloc();
     this.emit(`la ${base}, ${arr.asmName}`);
     this.emit(`add ${addr}, ${base}, ${elem.shift ? addr : i.reg}`);
