@@ -1,0 +1,75 @@
+// The commands: previrt annotate (output + --map), previrt verify (exit
+// status and report), previrt objdump --sites (the listing).
+
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+import { FIXTURES } from "./helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "previrt-annotate-"));
+const previrt = async (...args: string[]) => {
+  const io = bufferIO();
+  const status = await main(args, io);
+  return { status, stdout: io.stdout, stderr: io.stderr };
+};
+
+describe("previrt annotate / verify / objdump --sites", () => {
+  const src = join(FIXTURES, "kernel.s");
+  const out = join(dir, "kernel.annotated.s");
+  const elf = join(dir, "kernel.elf");
+
+  it("annotates to a file and writes the map next to it", async () => {
+    expect(await previrt("annotate", src, "-o", out, "--map")).toEqual({ status: 0, stdout: "", stderr: "" });
+    expect(readFileSync(out, "utf8")).toContain(".L__sl_0: mtcr tvec, t0");
+    const map = JSON.parse(readFileSync(`${out}.map`, "utf8"));
+    expect(map).toMatchObject({ version: 3, file: "kernel.annotated.s" });
+    expect(map.sources).toHaveLength(1);
+    expect(map.sources[0]).toMatch(/test\/annotator\/fixtures\/kernel\.s$/);
+    const named = join(dir, "other.map");
+    expect((await previrt("annotate", src, "-o", out, "--map", named)).status).toBe(0);
+    expect(JSON.parse(readFileSync(named, "utf8")).file).toBe("kernel.annotated.s");
+  });
+
+  it("verify: 0 for the annotated build, 1 with a list for a plain one", async () => {
+    expect((await previrt("as", out, "-o", elf)).status).toBe(0);
+    const ok = await previrt("verify", elf);
+    expect(ok).toEqual({ status: 0, stdout: `${elf}: ok: 18 sites, 1 exempt region, 16 sensitive instructions in .text\n`, stderr: "" });
+    const plainElf = join(dir, "plain.elf");
+    expect((await previrt("as", src, "-o", plainElf)).status).toBe(0);
+    const bad = await previrt("verify", plainElf);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain("0x00001008: mtcr is not covered by a site\n");
+    expect(bad.stdout.trimEnd().split("\n").at(-1)).toBe(`${plainElf}: 17 problems (0 sites, 0 exempt regions, 16 sensitive instructions in .text)`);
+  });
+
+  it("verify: a file that is not an ELF is one error line", async () => {
+    const junk = join(dir, "junk.elf");
+    writeFileSync(junk, "nope");
+    const r = await previrt("verify", junk);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^previrt: error: ${junk}: .*\\n$`));
+  });
+
+  it("objdump --sites lists each record with kind, length, operands and source line", async () => {
+    const r = await previrt("objdump", elf, "--sites");
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toBe(".softlayer: 19 site records (table version 1)");
+    // Records name the input as it was given on the command line.
+    expect(lines).toContain(`     0  0x00001008  mtcr             8  tvec, t0            ${src}:10`);
+    expect(lines).toContain(`    10  0x00001068  pte-store       24  t1, 8(t0)           ${src}:23`);
+    expect(lines.find((l) => l.includes("exempt"))).toMatch(/exempt\s+8\s+\(\.noannotate\)\s+\S*kernel\.s:36$/);
+    expect(lines.at(-2)).toMatch(/^18 sites \(.*\), 80 bytes of padding, 1 exempt region$/);
+  });
+
+  it("annotate errors are file:line:col diagnostics with a caret", async () => {
+    const bad = join(dir, "bad.s");
+    writeFileSync(bad, "\tmv k0, a0\n");
+    const r = await previrt("annotate", bad, "-o", join(dir, "bad.out.s"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`${bad}:1:5: error: k0 is reserved for the soft layer\n  \tmv k0, a0\n      ^\n`);
+  });
+});
