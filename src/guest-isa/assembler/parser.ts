@@ -93,6 +93,10 @@ function registerAt(t: string, start: number, end: number): number {
   }
 }
 
+/** Characters that start a binary operator (a register followed by one was meant in an expression). */
+const isOperatorChar = (c: number) =>
+  c === Ch.Plus || c === Ch.Minus || c === Ch.Star || c === Ch.Slash || c === Ch.Percent || c === Ch.Amp || c === Ch.Pipe || c === Ch.Caret || c === Ch.Lt || c === Ch.Gt;
+
 /** Lower-cases an identifier only when it has upper-case letters (the common case allocates nothing). */
 function lower(name: string): string {
   for (let i = 0; i < name.length; i++) {
@@ -308,6 +312,7 @@ class LineParser {
       if (reg >= 0) {
         this.skipSpace();
         if (this.atEnd() || this.peek() === Ch.Comma) return { kind: "reg", reg, loc: this.loc(start) };
+        if (isOperatorChar(this.peek())) this.fail(`register '${this.text.slice(start, this.pos).trim()}' is not allowed in an expression`, start);
         this.fail(`unexpected text after register '${this.text.slice(start, this.pos).trim()}'`);
       }
       this.pos = start;

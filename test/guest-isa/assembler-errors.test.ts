@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import { assemble, DiagnosticError, formatDiagnostic, serializeSoftlayerTable } from "../../src/guest-isa/index.js";
+
+/** The diagnostics of assembling `files` (name → text), as `file:line:col: error: message` lines. */
+function errorsOf(files: Record<string, string>): string[] {
+  try {
+    assemble(Object.entries(files).map(([file, text]) => ({ file, text })));
+  } catch (e) {
+    if (!(e instanceof DiagnosticError)) throw e;
+    return e.diagnostics.map((d) => formatDiagnostic(d, false));
+  }
+  return [];
+}
+
+/** Errors of one file t.s that defines _start first (so only the error under test is reported). */
+const errors = (text: string) => errorsOf({ "t.s": `_start:\n${text}` });
+
+describe("assembler diagnostics", () => {
+  const cases: [string, string, string][] = [
+    ["unknown instruction", "  foo a0\n", "t.s:2:3: error: unknown instruction 'foo'"],
+    ["wrong operand count", "add a0, a1\n", "t.s:2:1: error: 'add' expects 3 operands (rd, rs1, rs2), got 2"],
+    ["operands to a no-operand instruction", "syscall 1\n", "t.s:2:1: error: 'syscall' expects no operands, got 1"],
+    ["one-operand count", "hcall\n", "t.s:2:1: error: 'hcall' expects 1 operand (imm), got 0"],
+    ["pseudo operand count", "mv a0\n", "t.s:2:1: error: 'mv' expects 2 operands (rd, rs), got 1"],
+    ["register expected", "add a0, a1, 5\n", "t.s:2:13: error: operand 3 of 'add' must be a register"],
+    ["memory operand expected", "lw a0, a1\n", "t.s:2:8: error: operand 2 of 'lw' must be a memory operand off(reg)"],
+    ["immediate expected", "addi a0, a1, a2\n", "t.s:2:14: error: operand 3 of 'addi' must be an immediate expression"],
+    ["pseudo register expected", "mv a0, 3\n", "t.s:2:8: error: operand 2 of 'mv' must be a register"],
+    ["label expected", "beq a0, a1, (a2)\n", "t.s:2:13: error: operand 3 of 'beq' must be a label"],
+    ["immediate out of range", "addi a0, a0, 200000\n", "t.s:2:14: error: immediate 200000 out of range for 'addi' (-131072..131071)"],
+    ["shift amount out of range", "slli a0, a0, 32\n", "t.s:2:14: error: immediate 32 out of range for 'slli' (0..31)"],
+    ["lui out of range", "lui a0, 0x100000\n", "t.s:2:9: error: immediate 1048576 out of range for 'lui' (0..1048575)"],
+    ["hcall out of range", "hcall -1\n", "t.s:2:7: error: immediate -1 out of range for 'hcall' (0..262143)"],
+    ["offset out of range", "sw a0, 131072(sp)\n", "t.s:2:8: error: offset 131072 out of range for 'sw' (-131072..131071)"],
+    ["port out of range", "out 0x10000, a0\n", "t.s:2:5: error: port 65536 out of range for 'out' (0..65535)"],
+    ["unknown control register", "mfcr a0, flags\n", "t.s:2:10: error: unknown control register 'flags'"],
+    ["control register number out of range", "mtcr 8, a0\n", "t.s:2:6: error: control register 8 out of range (0..7)"],
+    ["branch out of range", "beq a0, a1, far\n.space 524288\nfar: nop\n", "t.s:2:13: error: branch target out of range (±512 KiB)"],
+    ["jump out of range", "jal lr, 0x1000 + 8 * 1024 * 1024 + 4\n", "t.s:2:9: error: jump target out of range (±8 MiB)"],
+    ["misaligned branch target", "bne a0, a1, . + 2\n", "t.s:2:13: error: branch target 0x1002 is not 4-byte aligned"],
+    ["undefined symbol", "la a0, nowhere\n", "t.s:2:8: error: undefined symbol 'nowhere'"],
+    ["undefined symbol in an expression", ".word 4 + nowhere * 2\n", "t.s:2:11: error: undefined symbol 'nowhere'"],
+    ["duplicate label", "x: nop\n  x: nop\n", "t.s:3:3: error: symbol 'x' is already defined at t.s:2:1"],
+    ["duplicate .equ", ".equ K, 1\n.equ K, 2\n", "t.s:3:6: error: symbol 'K' is already defined at t.s:2:6"],
+    [".global of an undefined symbol", ".global _start, missing\n", "t.s:2:17: error: '.global' of undefined symbol 'missing'"],
+    ["unknown directive", ".foo 1\n", "t.s:2:1: error: unknown directive '.foo'"],
+    ["directive argument count", ".equ K\n", "t.s:2:1: error: '.equ' expects 2 arguments (NAME, expr), got 1"],
+    ["unterminated string", '.ascii "abc\n', "t.s:2:8: error: unterminated string"],
+    ["data in .bss", ".bss\n.word 1\n", "t.s:3:1: error: '.word' is not allowed in .bss (only labels, .space/.zero and .align)"],
+    ["string in .bss", ".bss\n.asciz \"x\"\n", "t.s:3:1: error: '.asciz' is not allowed in .bss (only labels, .space/.zero and .align)"],
+    ["instruction in .bss", ".bss\nnop\n", "t.s:3:1: error: instructions are not allowed in .bss"],
+    ["fill in .bss", ".bss\n.space 4, 1\n", "t.s:3:11: error: .bss holds only zeros: a fill value is not allowed"],
+    [".byte out of range", ".data\n.byte 1, 256\n", "t.s:3:10: error: value 256 does not fit in a byte (-128..255)"],
+    [".half out of range", ".data\n.half -32769\n", "t.s:3:7: error: value -32769 does not fit in a half-word (-32768..65535)"],
+    ["division by zero", ".word 1 / (2 - 2)\n", "t.s:2:7: error: division by zero in expression"],
+    ["misaligned instruction", ".byte 1\nnop\n", "t.s:3:1: error: instruction is not 4-byte aligned (offset 1 in .text; use .align 4)"],
+    [".align not a power of two", ".align 3\n", "t.s:2:8: error: alignment 3 is not a power of two in 1..65536 (.align takes bytes)"],
+    [".space needs a constant", ".space later\nlater:\n", "t.s:2:8: error: '.space' needs a constant (numbers and symbols defined above with .equ)"],
+    ["circular .equ", ".equ A, B + lbl\n.equ B, A\nlbl: .word A\n", "t.s:3:9: error: circular definition of 'A'"],
+    [".sensitive before a non-memory instruction", ".sensitive pte\nadd a0, a0, a0\n", "t.s:2:1: error: '.sensitive' must be followed by a load or store, found 'add'"],
+    [".sensitive at the end", "nop\n.sensitive mmio\n", "t.s:3:1: error: '.sensitive' is not followed by a load or store"],
+    [".sensitive argument", ".sensitive io\nsw a0, 0(a1)\n", "t.s:2:12: error: '.sensitive' expects 'pte' or 'mmio'"],
+    ["unclosed .noannotate", ".noannotate\ncli\n", "t.s:2:1: error: '.noannotate' without a matching '.annotate'"],
+    ["stray .annotate", ".annotate\n", "t.s:2:1: error: '.annotate' without a preceding '.noannotate'"],
+    ["register in an expression", ".word a0 + 1\n", "t.s:2:7: error: register 'a0' is not allowed in an expression"],
+    ["bad number", "addi a0, a0, 12z\n", "t.s:2:16: error: invalid character 'z' in number"],
+    ["global .L label", ".Lx: nop\n.global .Lx\n", "t.s:3:9: error: '.Lx' is a file-local .L label and cannot be .global"],
+  ];
+
+  for (const [what, text, expected] of cases) {
+    it(what, () => expect(errors(text)).toEqual([expected]));
+  }
+
+  it("reports a missing entry point at the first file's 1:1", () => {
+    expect(errorsOf({ "a.s": "nop\n", "b.s": "nop\n" })).toEqual(["a.s:1:1: error: undefined entry symbol '_start'"]);
+  });
+
+  it("reports a duplicate global at the second definition, naming the first", () => {
+    expect(errorsOf({ "a.s": ".global _start, f\n_start:\nf: nop\n", "b.s": "nop\n.global f\n  f: ret\n" })).toEqual([
+      "b.s:3:3: error: duplicate global symbol 'f' (first defined at a.s:3:1)",
+    ]);
+  });
+
+  it("says when an undefined symbol exists in another file but is not .global", () => {
+    expect(errorsOf({ "a.s": "_start: call helper\n", "b.s": "helper: ret\n" })).toEqual([
+      "a.s:1:14: error: undefined symbol 'helper' (defined in b.s but not .global)",
+    ]);
+  });
+
+  it("rejects a -D name that a file defines again", () => {
+    expect(() => assemble([{ file: "t.s", text: "_start:\n.equ N, 1\n" }], { defines: { N: 2 } })).toThrow(
+      "t.s:2:6: error: symbol 'N' is already defined on the command line (-D N)",
+    );
+  });
+
+  it("reports a malformed .softlayer table at its file's .section", () => {
+    const good = serializeSoftlayerTable([]);
+    expect(
+      errorsOf({
+        "a.s": `_start: nop\n.section .softlayer\n.byte ${[...good].join(", ")}\n`,
+        "b.s": ".section .softlayer\n.word 0x12345678, 0, 0, 0\n",
+      }),
+    ).toEqual(["b.s:1:1: error: invalid .softlayer table: bad magic 0x12345678"]);
+  });
+
+  it("reports every error of a file, in line order, syntax and semantic alike", () => {
+    const text = [
+      "_start:",
+      "  addi a0, a0, 999999",
+      "  foo",
+      "  add a0, a1",
+      '  .ascii "open',
+      "  beq a0, a1, missing",
+      "  .bogus",
+      "  lw a0, 0(a1",
+      "  .data",
+      "  .byte 300",
+      "  .text",
+      "  li t0, ok",
+      "ok: ret",
+    ].join("\n");
+    expect(errorsOf({ "many.s": text })).toEqual([
+      "many.s:2:16: error: immediate 999999 out of range for 'addi' (-131072..131071)",
+      "many.s:3:3: error: unknown instruction 'foo'",
+      "many.s:4:3: error: 'add' expects 3 operands (rd, rs1, rs2), got 2",
+      "many.s:5:10: error: unterminated string",
+      "many.s:6:15: error: undefined symbol 'missing'",
+      "many.s:7:3: error: unknown directive '.bogus'",
+      "many.s:8:11: error: expected '(register)' after the offset",
+      "many.s:10:9: error: value 300 does not fit in a byte (-128..255)",
+    ]);
+  });
+
+  it("reports errors of every file, in input order", () => {
+    expect(errorsOf({ "b.s": "_start: bad1\n", "a.s": "nop\n  bad2\n" })).toEqual([
+      "b.s:1:9: error: unknown instruction 'bad1'",
+      "a.s:2:3: error: unknown instruction 'bad2'",
+    ]);
+  });
+
+  it("formats with the source line and a caret", () => {
+    try {
+      assemble([{ file: "t.s", text: "_start:\n\taddi a0, a0, 1 << 20  # too big\n" }]);
+      expect.unreachable();
+    } catch (e) {
+      const d = (e as DiagnosticError).diagnostics[0];
+      expect(formatDiagnostic(d)).toBe(
+        "t.s:2:15: error: immediate 1048576 out of range for 'addi' (-131072..131071)\n  \taddi a0, a0, 1 << 20  # too big\n                ^",
+      );
+    }
+  });
+});
