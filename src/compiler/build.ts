@@ -2,8 +2,8 @@
 // one linked ElfImage.
 //
 //   compileSources()     every .ts through compile() (index.ts); .s as is
-//   prepareAssembly()    adds the start-up/stack (startup.ts) when needed —
-//                        the annotate pass joins here (annotator issue)
+//   prepareAssembly()    adds the start-up/stack (startup.ts) when needed,
+//                        then the annotate pass (src/annotator/build-pass.ts)
 //   assemble()           src/guest-isa/assembler, then writeElf() in the CLI
 //
 // Consumed by src/cli/commands/build.ts, tests and benchmarks.
@@ -13,13 +13,14 @@ import type { ElfImage } from "../guest-isa/elf-types.js";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { compile, type CompiledFile } from "./index.js";
 import { runtimeSources, type AsmSource } from "./startup.js";
+import { annotateSources, toInputPositions } from "../annotator/build-pass.js";
 
 export interface BuildOptions {
   /** Assembler symbols (`-D NAME=VALUE`). */
   defines?: Record<string, number>;
   /** `--paravirt xen`: not supported yet. */
   paravirt?: string;
-  /** Whether to annotate (default true once the annotator exists; ignored until then). */
+  /** Whether to annotate (default true; `--no-annotate` passes false). */
   annotate?: boolean;
 }
 
@@ -45,16 +46,27 @@ export function compileSources(inputs: readonly AsmSource[], options: BuildOptio
 
 /**
  * The assembly that gets assembled: the inputs plus the start-up and stack
- * when no input defines them. The annotate pass (annotator issue) goes here.
+ * when no input defines them, annotated unless `annotate: false`.
  */
-export function prepareAssembly(assembly: readonly AsmSource[], _options: BuildOptions = {}): AsmSource[] {
-  return [...assembly, ...runtimeSources(assembly)];
+export function prepareAssembly(assembly: readonly AsmSource[], options: BuildOptions = {}): AsmSource[] {
+  const all = [...assembly, ...runtimeSources(assembly)];
+  // ─── annotate pass (annotator, issue 5): src/annotator/build-pass.ts ───
+  return options.annotate === false ? all : annotateSources(all);
+  // ─── end annotate pass ───
 }
 
 export function buildSources(inputs: readonly AsmSource[], options: BuildOptions = {}): BuildResult {
   const { assembly, compiled } = compileSources(inputs, options);
   const prepared = prepareAssembly(assembly, options);
-  return { image: assemble(prepared, { defines: options.defines }), assembly: prepared, compiled };
+  // ─── annotate pass (annotator, issue 5): assembler errors reported at the input's lines ───
+  let image: ElfImage;
+  try {
+    image = assemble(prepared, { defines: options.defines });
+  } catch (e) {
+    throw toInputPositions(prepared, e);
+  }
+  // ─── end annotate pass ───
+  return { image, assembly: prepared, compiled };
 }
 
 export function isTypeScript(file: string): boolean {

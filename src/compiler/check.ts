@@ -222,6 +222,15 @@ function binaryName(op: string): string {
   }
 }
 
+/** The construct name for a node type, as check.ts reports it (codegen reuses it). */
+export function constructName(type: string): string {
+  return UNSUPPORTED_TYPES[type] ?? describeNodeType(type);
+}
+
+export function isSupportedBinary(op: string): boolean {
+  return SUPPORTED_BINARY.has(op);
+}
+
 function describeNodeType(type: string): string {
   // "TSEnumDeclaration" → "TS enum declaration"; good enough for rare nodes.
   return type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase() + " (" + type + ")";

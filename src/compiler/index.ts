@@ -61,7 +61,15 @@ export function compile(sources: readonly SourceFile[], options: CompileOptions 
   return outputs;
 }
 
+/** In source order; one error per position (the first stage's, usually the most precise). */
 function sortDiagnostics(ds: Diagnostic[], sources: readonly SourceFile[]): Diagnostic[] {
   const order = new Map(sources.map((s, i) => [s.file, i]));
-  return [...ds].sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col);
+  const seen = new Set<string>();
+  const unique = ds.filter((d) => {
+    const key = `${d.file}:${d.line}:${d.col}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col);
 }

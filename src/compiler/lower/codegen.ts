@@ -17,7 +17,7 @@
 import type * as t from "@babel/types";
 import type { Diagnostic } from "../../guest-isa/diagnostics.js";
 import { S18 } from "../../guest-isa/isa-table.js";
-import { diagnosticAt, unsupportedMessage } from "../check.js";
+import { constructName, diagnosticAt, isSupportedBinary, unsupportedMessage } from "../check.js";
 import { NATIVE_INTRINSICS, type EmittedArg, type IntrinsicName, type IntrinsicSpec } from "../intrinsics.js";
 import { assignHomes, TempPool, type Home, type LocalInfo } from "../regalloc.js";
 import { evalConst, foldBinary, unwrap, type ElemType, type FileScope, type GlobalSymbol } from "./symbols.js";
@@ -144,7 +144,15 @@ export class FileCompiler {
     for (const d of functions) {
       const sym = d.symbol as Extract<GlobalSymbol, { kind: "function" }>;
       const fc = new FunctionCompiler(this, sym, sym.node!);
-      const lines = fc.compile();
+      let lines: Line[];
+      try {
+        lines = fc.compile();
+      } catch (e) {
+        // Code generation over a file with reported errors may trip on the
+        // constructs it refused; only a failure on valid input is a bug.
+        if (this.diagnostics.some((x) => x.file === scope.file.file)) continue;
+        throw e;
+      }
       if (scope.globals.has(d.name)) push(`    .global ${sym.asmName}`);
       for (const l of lines) {
         if (l.src) map.push({ asmLine: out.length + 1, file: scope.file.file, line: l.src.line, col: l.src.col });
@@ -747,7 +755,7 @@ class FunctionCompiler {
       case "Identifier":
         return this.genIdentifier(e, dest);
       case "BinaryExpression": {
-        if (e.left.type === "PrivateName") return ZERO;
+        if (e.left.type === "PrivateName" || !isSupportedBinary(e.operator)) return ZERO; // reported by check.ts
         if (COMPARISONS.has(e.operator)) return this.genCompareValue(e, dest);
         if ((e.operator === "|" || e.operator === ">>>") && this.constant(e.right) === 0) return this.gen(e.left, dest); // x|0, x>>>0: same bits
         if (e.operator === "/" || e.operator === "%") this.checkUnsignedMix(e);
@@ -925,7 +933,7 @@ class FunctionCompiler {
     } else if (mn[op]) {
       this.emit(`${mn[op]} ${r}, ${lv.reg}, ${rv.reg}`);
     } else {
-      throw new Error(`internal: binary operator ${op}`);
+      this.fc.unsupported(this.node, `the \`${op}\` operator`); // check.ts reports it at the operator
     }
     return { reg: r, temp: dest === undefined };
   }
@@ -1541,7 +1549,7 @@ export function asmString(text: string): string {
 }
 
 function describe(type: string): string {
-  return type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return constructName(type);
 }
 
 export { foldBinary };

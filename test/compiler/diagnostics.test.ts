@@ -1,0 +1,123 @@
+// Every construct outside the dialect is `file:line:col: error: <construct>
+// is not supported in guest code`, at the construct; intrinsic misuse and
+// name errors use the same format. All errors are reported, not the first.
+
+import { describe, expect, it } from "vitest";
+import { DiagnosticError, formatDiagnostic } from "../../src/guest-isa/diagnostics.js";
+import { compile } from "../../src/compiler/index.js";
+
+function errors(text: string, file = "g.ts"): string[] {
+  try {
+    compile([{ file, text }]);
+  } catch (e) {
+    if (e instanceof DiagnosticError) return e.diagnostics.map((d) => formatDiagnostic(d, false));
+    throw e;
+  }
+  return [];
+}
+
+const wrap = (body: string) => `export function main(): number {\n  ${body}\n  return 0;\n}\n`;
+
+describe("unsupported constructs", () => {
+  const cases: [string, string, string][] = [
+    ["class declarations", "class A {}\n", "g.ts:1:1"],
+    ["object literals", wrap("const o = { a: 1 };"), "g.ts:2:13"],
+    ["floating-point literals", wrap("let x = 1.5;"), "g.ts:2:11"],
+    ["arrow functions", wrap("const f = () => 1;"), "g.ts:2:13"],
+    ["closures (nested functions)", wrap("function inner() {}"), "g.ts:2:3"],
+    ["function expressions (closures)", wrap("const f = function () {};"), "g.ts:2:13"],
+    ["try/catch", wrap("try { main(); } catch (e) {}"), "g.ts:2:3"],
+    ["throw statements (exceptions)", wrap("throw 1;"), "g.ts:2:3"],
+    ["async functions", "export async function f() {}\n", "g.ts:1:8"],
+    ["generator functions", "export function* f() {}\n", "g.ts:1:8"],
+    ["template literals with expressions", wrap("const n = 1; const s = `a${n}`;"), "g.ts:2:26"],
+    ["array literals", wrap("const a = [1, 2];"), "g.ts:2:13"],
+    ["null", wrap("let x = null;"), "g.ts:2:11"],
+    ["this", wrap("let x = this;"), "g.ts:2:11"],
+    ["`var` declarations (use let or const)", wrap("var x = 1;"), "g.ts:2:3"],
+    ["for-of loops", wrap("for (const x of main) {}"), "g.ts:2:3"],
+    ["for-in loops", wrap("for (const x in main) {}"), "g.ts:2:3"],
+    ["exponentiation (**)", wrap("let x = 2 ** 3;"), "g.ts:2:11"],
+    ["the `typeof` operator", wrap("let x = typeof main;"), "g.ts:2:11"],
+    ["nullish coalescing (??)", wrap("let x = 1; let y = x ?? 2;"), "g.ts:2:22"],
+    ["optional chaining", wrap("let x = main?.();"), "g.ts:2:11"],
+    ["property access", "let o = 1;\n" + wrap("let x = o.y;"), "g.ts:3:11"],
+    ["spread syntax", "function f(a: number): number { return a; }\n" + wrap("f(...[]);"), "g.ts:3:5"],
+    ["default parameter values", "export function f(a = 1): number { return a; }\n", "g.ts:1:19"],
+    ["enums", "enum E { A }\n", "g.ts:1:1"],
+    ["namespaces", "namespace N {}\n", "g.ts:1:1"],
+    ["default exports", "export default function f() {}\n", "g.ts:1:1"],
+    ["top-level statements (code outside functions)", "main();\n" + wrap(""), "g.ts:1:1"],
+    ["integer literals wider than 32 bits", wrap("let x = 4294967296;"), "g.ts:2:11"],
+    ["bigint literals", wrap("let x = 1n;"), "g.ts:2:11"],
+    ["regular expressions", wrap("let x = /a/;"), "g.ts:2:11"],
+    ["`new` outside a global typed-array declaration", wrap("let a = new Int32Array(4);"), "g.ts:2:11"],
+    ["non-constant global initializers", "function f(): number { return 1; }\nlet g = f();\n", "g.ts:2:9"],
+    ["calls through variables (closures)", "let f = 1;\n" + wrap("f();"), "g.ts:3:3"],
+    ["more than 4 parameters", "export function f(a: number, b: number, c: number, d: number, e: number) { return 0; }\n", "g.ts:1:63"],
+  ];
+  for (const [construct, text, at] of cases) {
+    it(construct, () => {
+      expect(errors(text)).toContain(`${at}: error: ${construct} is not supported in guest code`);
+    });
+  }
+
+  it("reports every error of every file, in order, once per position", () => {
+    const es = errors("class A {}\nlet o = { a: 1 };\nexport function f(): number { try { return 1; } finally {} }\n");
+    expect(es).toEqual([
+      "g.ts:1:1: error: class declarations is not supported in guest code",
+      "g.ts:2:9: error: object literals is not supported in guest code",
+      "g.ts:3:31: error: try/catch is not supported in guest code",
+    ]);
+  });
+
+  it("reports syntax errors with their position", () => {
+    expect(errors("let x = ;\n")[0]).toBe("g.ts:1:9: error: syntax error: Unexpected token");
+  });
+
+  it("carries the source line for the caret display", () => {
+    try {
+      compile([{ file: "g.ts", text: "class A {}\n" }]);
+    } catch (e) {
+      expect(formatDiagnostic((e as DiagnosticError).diagnostics[0])).toBe(
+        "g.ts:1:1: error: class declarations is not supported in guest code\n  class A {}\n  ^",
+      );
+    }
+  });
+});
+
+describe("intrinsic misuse and names", () => {
+  const imp = 'import { outPort, inPort, readCr, writeCr, hypercall, asm, load32, addressOf, CR } from "previrt/guest";\n';
+  const cases: [string, string][] = [
+    [wrap("let p = 16; outPort(p, 1);"), "g.ts:3:23: error: the port number of 'outPort' must be a compile-time constant"],
+    [wrap("outPort(16);"), "g.ts:3:3: error: 'outPort' expects 2 arguments, got 1"],
+    [wrap("inPort(16, 2);"), "g.ts:3:3: error: 'inPort' expects 1 argument, got 2"],
+    [wrap("readCr(8);"), "g.ts:3:10: error: the control register (CR.name) of 'readCr' must be between 0 and 7, got 8"],
+    [wrap("let c = 1; writeCr(c, 0);"), "g.ts:3:22: error: the control register (CR.name) of 'writeCr' must be a compile-time constant"],
+    [wrap("let n = 1; hypercall(n);"), "g.ts:3:24: error: the hypercall number of 'hypercall' must be a compile-time constant"],
+    [wrap("hypercall(300000);"), "g.ts:3:13: error: the hypercall number of 'hypercall' must be between 0 and 262143, got 300000"],
+    [wrap("const s = 'nop'; asm(s);"), "g.ts:3:24: error: the argument of 'asm' must be a string literal"],
+    [wrap("asm('mv k0, a0');"), "g.ts:3:3: error: asm() must not use k0 (reserved for the soft layer)"],
+    [wrap("load32();"), "g.ts:3:3: error: 'load32' expects 1 argument, got 0"],
+    [wrap("addressOf(1);"), "g.ts:3:13: error: the argument of 'addressOf' must be a function, a global or a string literal"],
+    [wrap("return nope;"), "g.ts:3:10: error: unknown name 'nope'"],
+    [wrap("let x = CR.nope;"), "g.ts:3:11: error: property access is not supported in guest code"],
+  ];
+  for (const [text, message] of cases) {
+    it(message.replace(/^g\.ts:\d+:\d+: error: /, ""), () => {
+      expect(errors(imp + text)).toContain(message);
+    });
+  }
+
+  it("rejects unknown imports from previrt/guest", () => {
+    expect(errors('import { frobnicate } from "previrt/guest";\n')).toEqual(["g.ts:1:10: error: 'frobnicate' is not exported by previrt/guest"]);
+  });
+
+  it("rejects mixing unsigned and signed operands in comparisons", () => {
+    expect(errors(wrap("let a = 1; let b = 2; if ((a >>> 0) < b) return 1;"))[0]).toMatch(/g\.ts:2:29: error: comparing an unsigned/);
+  });
+
+  it("rejects a call with the wrong number of arguments", () => {
+    expect(errors("function f(a: number): number { return a; }\n" + wrap("f(1, 2);"))).toContain("g.ts:3:3: error: 'f' expects 1 argument, got 2");
+  });
+});
