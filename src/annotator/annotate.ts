@@ -67,6 +67,12 @@ export interface AnnotateResult {
   chained: boolean;
   /** Number of input lines. */
   lines: number;
+  /**
+   * The input position of a 1-based (line, col) in `text` — for reporting the
+   * assembler's errors against the file the user wrote. A padding line maps
+   * to its site's line; the appended table maps to undefined.
+   */
+  originalPosition(line: number, col: number): { line: number; col: number } | undefined;
   /** A v3 source map from `text` back to the input (or its .ts origins). */
   sourceMap(options?: MapOptions): SourceMap;
 }
@@ -146,23 +152,34 @@ export function annotate(file: string, text: string): AnnotateResult {
   let labels: string[] = []; // labels on the next emitting statement
   let addedLines = 0; // newlines inserted so far (all insertions are made in source order)
   const paddingLines: PaddingLines[] = [];
+  const insertedLines: InsertedLines[] = []; // every inserted line, for originalPosition()
+  const insertedText = new Map<number, { col: number; width: number }[]>(); // labels written into an original line
+  const insertInLine = (loc: Loc, content: string) => {
+    ms.appendLeft(loc.offset, content);
+    let list = insertedText.get(loc.line);
+    if (!list) insertedText.set(loc.line, (list = []));
+    list.push({ col: loc.col, width: content.length });
+  };
 
   const openPiece = (loc: Loc, insertAt: number, onNewLine: boolean) => {
     const n = exempt.length;
     const p = { startLabel: regionStartLabel(n), endLabel: regionEndLabel(n), loc, origin: originOf(loc.line), content: false };
     exempt.push(p);
-    ms.appendLeft(insertAt, onNewLine ? `${nl}${p.startLabel}:` : `${p.startLabel}: `);
-    if (onNewLine) addedLines++;
+    if (onNewLine) {
+      ms.appendLeft(insertAt, `${nl}${p.startLabel}:`);
+      insertedLines.push({ generatedLine: loc.line + addedLines + 1, count: 1, line: loc.line });
+      addedLines++;
+    } else insertInLine(loc, `${p.startLabel}: `);
     records.push({
       addrLabel: p.startLabel, length: `${p.endLabel} - ${p.startLabel}`, kind: 0, flags: SITE_FLAG_EXEMPT,
       regA: 0, regB: 0, imm: 0, line: p.origin.line, file: p.origin.file, piece: p,
     });
     piece = p;
   };
-  const closePiece = (insertAt: number | undefined) => {
+  const closePiece = (at: Loc | undefined) => {
     if (!piece) return;
-    if (insertAt === undefined) ms.append(`${piece.endLabel}:${nl}`);
-    else ms.appendLeft(insertAt, `${piece.endLabel}: `);
+    if (at === undefined) ms.append(`${piece.endLabel}:${nl}`);
+    else insertInLine(at, `${piece.endLabel}: `);
     piece = undefined;
   };
   const sensitiveMisplaced = (what: string) => {
@@ -196,12 +213,12 @@ export function annotate(file: string, text: string): AnnotateResult {
       } else if (name === ".annotate") {
         if (!region) error(s.loc, ".annotate without a matching .noannotate");
         else {
-          closePiece(s.loc.offset);
+          closePiece(s.loc);
           region = undefined;
         }
       } else if (SECTION_DIRECTIVES.has(name)) {
         sensitiveMisplaced(`a section change (${name})`);
-        closePiece(s.loc.offset);
+        closePiece(s.loc);
         inText = name === ".text" || (name === ".section" && sectionName(s.args) === ".text");
         if (region && inText) openPiece(s.loc, lineEnd(s.loc.line), true);
         labels = [];
@@ -258,7 +275,7 @@ export function annotate(file: string, text: string): AnnotateResult {
     sites.push(site);
     const span: SiteSpan = { length: site.length, kindName: site.kindName, line: s.loc.line };
     for (const l of labels) siteByLabel.set(l, span);
-    ms.appendLeft(s.loc.offset, `${label}: `);
+    insertInLine(s.loc, `${label}: `);
     if (words > 1) {
       const ls = lineStarts[s.loc.line - 1];
       let i = ls;
@@ -266,6 +283,7 @@ export function annotate(file: string, text: string): AnnotateResult {
       const indent = i > ls ? text.slice(ls, i) : "\t";
       ms.appendLeft(lineEnd(s.loc.line), `${nl}${indent}nop`.repeat(words - 1));
       paddingLines.push({ generatedLine: s.loc.line + addedLines + 1, count: words - 1, line: s.loc.line, col: s.loc.col });
+      insertedLines.push({ generatedLine: s.loc.line + addedLines + 1, count: words - 1, line: s.loc.line });
       addedLines += words - 1;
     }
     records.push({ addrLabel: label, length: site.length, kind, flags: 0, regA: f.regA, regB: f.regB, imm: f.imm, line: origin.line, file: origin.file });
@@ -291,8 +309,47 @@ export function annotate(file: string, text: string): AnnotateResult {
     records: finalRecords,
     chained: origins !== undefined,
     lines: lineStarts.length,
+    originalPosition: (line: number, col: number) => originalPosition(insertedLines, insertedText, lineStarts.length, line, col),
     sourceMap: (options: MapOptions = {}) => buildSourceMap(ms, origins, paddingLines, { source: file, ...options }),
   };
+}
+
+interface InsertedLines {
+  /** First inserted line in the output (1-based). */
+  generatedLine: number;
+  count: number;
+  /** The input line it belongs to. */
+  line: number;
+}
+
+function originalPosition(
+  inserted: readonly InsertedLines[],
+  insertedText: ReadonlyMap<number, readonly { col: number; width: number }[]>,
+  inputLines: number,
+  line: number,
+  col: number,
+): { line: number; col: number } | undefined {
+  // inserted[] is in output order; count the lines inserted before `line`.
+  let lo = 0, hi = inserted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (inserted[mid].generatedLine <= line) lo = mid + 1;
+    else hi = mid;
+  }
+  let before = 0;
+  for (let i = 0; i < lo; i++) {
+    const span = inserted[i];
+    if (line < span.generatedLine + span.count) return { line: span.line, col: 1 };
+    before += span.count;
+  }
+  const original = line - before;
+  if (original < 1 || original > inputLines) return undefined;
+  let c = col;
+  for (const ins of insertedText.get(original) ?? []) {
+    if (c >= ins.col + ins.width) c -= ins.width;
+    else if (c >= ins.col) c = ins.col;
+  }
+  return { line: original, col: c };
 }
 
 /**

@@ -6,8 +6,8 @@
 // from the annotated output back to the input `.s` — or, for compiled input,
 // to the `.ts` lines the compiler's comments name.
 //
-// The chaining rule: `previrt cc` writes a comment line `# FILE.ts:LINE` before
-// the code it generates for a TypeScript line. An assembly line's origin is
+// The chaining rule: `previrt cc` writes a comment line `# FILE.ts:LINE: text`
+// before the code it generates for a TypeScript line. An assembly line's origin is
 // the NEAREST PRECEDING such comment (only whole-line comments count). Lines
 // before the first comment keep mapping to the `.s` itself. Records in the
 // `.softlayer` table name the same origin (file and line), so `objdump
@@ -20,8 +20,8 @@ export interface Origin {
   line: number;
 }
 
-/** A whole-line comment naming a TypeScript origin: `# kernel.ts:42` (a `:col` suffix is allowed and ignored). */
-const ORIGIN_COMMENT = /^[ \t]*#[ \t]*(\S+\.[cm]?tsx?):(\d+)(?::\d+)?[ \t]*(?:$|[ \t#])/;
+/** A whole-line comment naming a TypeScript origin: `# kernel.ts:42` or `# kernel.ts:42: the source text`. */
+const ORIGIN_COMMENT = /^[ \t]*#[ \t]*(\S+?\.[cm]?tsx?):(\d+)(?!\d)/;
 
 /**
  * For each 1-based line of `text`, the origin named by the nearest preceding

@@ -24,13 +24,14 @@ export const run: CommandRunner = (args, options) => {
 
 /**
  * The map as written next to the output: `file` and `sources` relative to the
- * map's folder. Origin `.ts` names are resolved against the input's folder
- * (where `previrt cc` wrote the `.s`), and their text is included when found.
+ * map's folder. Origin `.ts` names are as `previrt cc` was given them: they
+ * are resolved against the working directory, else the input's folder, and
+ * their text is included when found.
  */
 export function annotatedSourceMap(result: ReturnType<typeof annotate>, input: string, output: string, mapPath: string) {
   const mapDir = dirname(resolve(mapPath));
   const rel = (p: string) => relative(mapDir, resolve(p)).split("\\").join("/");
-  const originPath = (f: string) => (isAbsolute(f) ? f : resolve(dirname(input), f));
+  const originPath = (f: string) => (isAbsolute(f) || existsSync(f) ? resolve(f) : resolve(dirname(input), f));
   const map = result.sourceMap({ file: basename(output), source: rel(input), originSource: (f) => rel(originPath(f)) });
   if (result.chained && map.sourcesContent) {
     map.sources.forEach((s, i) => {
