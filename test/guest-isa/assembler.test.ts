@@ -224,6 +224,13 @@ describe("assemble: data directives", () => {
     expect(findSection(image, ".text")!.align).toBe(16);
   });
 
+  it("accepts the directive aliases and both .section spellings", () => {
+    const image = asm('.section ".rodata"\n.long 1\n.int 2\n.short 3\n.section .bss\nb: .zero 4\n.section .custom\n.set Q, 5\n.byte Q\n');
+    expect(bytesOf(image, ".rodata")).toEqual([1, 0, 0, 0, 2, 0, 0, 0, 3, 0]);
+    expect(findSection(image, ".bss")).toMatchObject({ type: SHT_NOBITS, size: 4 });
+    expect(bytesOf(image, ".custom")).toEqual([5]);
+  });
+
   it("reserves .bss without bytes", () => {
     const image = asm("nop\n.bss\nbuf: .space 100\n.align 8\nbuf2: .zero 8\n");
     const bss = findSection(image, ".bss")!;
