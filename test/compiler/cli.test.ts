@@ -1,0 +1,73 @@
+// `previrt cc` and `previrt build` through the CLI entry point, in-process.
+
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { bufferIO } from "../../src/cli/io.js";
+import { readElf } from "../../src/guest-isa/elf.js";
+import { runImage } from "../../src/machine/index.js";
+import { PROGRAMS } from "./helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "previrt-cc-"));
+
+describe("previrt cc", () => {
+  it("compiles several files into one assembly file", async () => {
+    const out = join(dir, "out.s");
+    const io = bufferIO();
+    const status = await main(["cc", join(PROGRAMS, "fib.ts"), join(PROGRAMS, "lib/print.ts"), "-o", out], io);
+    expect(io.stderr).toBe("");
+    expect(status).toBe(0);
+    const asm = readFileSync(out, "utf8");
+    expect(asm).toMatch(/^fib:/m);
+    expect(asm).toMatch(/^printInt:/m);
+    expect(asm).not.toMatch(/^_start:/m);
+  });
+
+  it("prints file:line:col diagnostics and fails", async () => {
+    const bad = join(dir, "bad.ts");
+    writeFileSync(bad, "export function f(): number {\n  const o = { a: 1 };\n  return 0;\n}\n");
+    const io = bufferIO();
+    expect(await main(["cc", bad, "-o", join(dir, "bad.s")], io)).toBe(1);
+    expect(io.stderr).toBe(`${bad}:2:13: error: object literals is not supported in guest code\n    const o = { a: 1 };\n              ^\n`);
+  });
+
+  it("refuses --paravirt for now", async () => {
+    const io = bufferIO();
+    expect(await main(["cc", join(PROGRAMS, "fib.ts"), "-o", join(dir, "x.s"), "--paravirt", "xen"], io)).toBe(1);
+    expect(io.stderr).toBe("previrt: error: --paravirt is not supported yet\n");
+  });
+});
+
+describe("previrt build", () => {
+  it("builds .ts and .s inputs into one runnable ELF", async () => {
+    const s = join(dir, "answer.s");
+    writeFileSync(s, "    .text\n    .global answer\nanswer:\n    li a0, 42\n    ret\n");
+    const t = join(dir, "prog.ts");
+    writeFileSync(t, "declare function answer(): number;\nexport function main(): number { return answer() + 1; }\n");
+    const elf = join(dir, "prog.elf");
+    const io = bufferIO();
+    expect(await main(["build", t, s, "-o", elf], io)).toBe(0);
+    expect(io.stderr).toBe("");
+    const run = runImage(readElf(readFileSync(elf)), { maxCycles: 1e6 });
+    expect(run.result).toEqual({ kind: "poweroff", exitCode: 43 });
+  });
+
+  it("passes -D defines to the assembler", async () => {
+    const s = join(dir, "value.s");
+    writeFileSync(s, "    .text\n    .global value\nvalue:\n    li a0, VALUE\n    ret\n");
+    const t = join(dir, "prog2.ts");
+    writeFileSync(t, "declare function value(): number;\nexport function main(): number { return value(); }\n");
+    const elf = join(dir, "prog2.elf");
+    const io = bufferIO();
+    expect(await main(["build", t, s, "-D", "VALUE=9", "-o", elf], io)).toBe(0);
+    expect(runImage(readElf(readFileSync(elf)), { maxCycles: 1e6 }).result).toEqual({ kind: "poweroff", exitCode: 9 });
+  });
+
+  it("refuses --paravirt for now", async () => {
+    const io = bufferIO();
+    expect(await main(["build", join(PROGRAMS, "fib.ts"), "-o", join(dir, "x.elf"), "--paravirt", "xen"], io)).toBe(1);
+    expect(io.stderr).toBe("previrt: error: --paravirt is not supported yet\n");
+  });
+});
