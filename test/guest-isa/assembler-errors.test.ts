@@ -149,4 +149,25 @@ describe("assembler diagnostics", () => {
       );
     }
   });
+
+  it("never fails with anything but a DiagnosticError on random token soup", () => {
+    const tokens = [
+      "add", "addi", "lw", "sw", "beq", "jal", "li", "la", "call", "ret", "push", "mfcr", "out", "hcall", "lui", "jr",
+      "a0", "sp", "zero", "r15", "epc", "x", "_start", ".L1", "1", "-5", "0x7fffffff", "%hi(x)", "%lo(", "(", ")", "(sp)",
+      ",", ",", ",", ":", "+", "<<", "/", "0", ".", '"s"', "'c'", ".word", ".byte", ".half", ".space", ".align", ".equ",
+      ".global", ".section", ".softlayer", ".bss", ".data", ".text", ".sensitive", "pte", ".noannotate", ".annotate", "#",
+    ];
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    for (let round = 0; round < 300; round++) {
+      const lines = Array.from({ length: 1 + rnd(12) }, () => Array.from({ length: rnd(6) }, () => tokens[rnd(tokens.length)]).join(" "));
+      const text = lines.join("\n");
+      try {
+        assemble([{ file: "soup.s", text }, { file: "b.s", text: "x: .word 1\n" }]);
+      } catch (e) {
+        if (!(e instanceof DiagnosticError)) throw new Error(`${String(e)} on:\n${text}`);
+        for (const d of e.diagnostics) expect(d.line).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
 });
