@@ -1,0 +1,143 @@
+// Annotator benchmarks (issue 5):
+//  - throughput: annotate() over a generated 200,000-line kernel-like source
+//    (ALU/memory code, branches on labels, comments, and about 16% sensitive
+//    instructions and `.sensitive` accesses — far denser than real kernels), median lines/s; target ≥ 300,000.
+//    The same with the hi-res source map, for information (no target).
+//  - code growth: for each fixture that builds, the sites by kind and the
+//    growth of .text (bytes and %) of the annotated build over the plain one.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { annotate } from "../src/annotator/annotate.js";
+import { verifyImage } from "../src/annotator/verify.js";
+import { buildSources } from "../src/compiler/build.js";
+import { assemble } from "../src/guest-isa/assembler/index.js";
+import type { ElfImage } from "../src/guest-isa/elf-types.js";
+import type { Benchmark, BenchResult } from "./harness.js";
+import { timeMedian } from "./harness.js";
+
+const LINES = 200_000;
+
+/** A deterministic kernel-like source of about `lines` lines that annotates and assembles. */
+export function generateKernelSource(lines: number): string {
+  const out: string[] = ["# generated annotator benchmark source", ".equ CONSOLE, 0x10", ".text", ".global _start", "_start:", "    li sp, 0x80000"];
+  let seed = 4242;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const regs = ["a0", "a1", "a2", "a3", "t0", "t1", "t2", "t3", "t4", "s0", "s1", "s2"];
+  const r = () => regs[rnd(regs.length)];
+  const crs = ["tvec", "epc", "epsr", "cause", "badva", "ptbr", "scratch", "pgctl"];
+  let fn = 0;
+  while (out.length < lines) {
+    const name = `kfn${fn}`;
+    out.push("", `# function ${fn}`, `${name}:`, "    push lr", "    la t0, page_table");
+    const body = 30 + rnd(30);
+    for (let i = 0; i < body; i++) {
+      switch (rnd(32)) {
+        case 0: out.push("    cli"); break;
+        case 1: out.push("    sti"); break;
+        case 2: out.push(`    mfcr ${r()}, ${crs[rnd(8)]}`); break;
+        case 3: out.push(`    out CONSOLE, ${r()}    # console`); break;
+        case 4: out.push("    .sensitive pte", `    sw ${r()}, ${rnd(1024) * 4}(t0)`); break;
+        case 5: out.push(`    rdpsr ${r()}`, `    wrpsr ${r()}`); break;
+        case 6: out.push(`.L${name}_${i}:`, `    bne ${r()}, zero, .L${name}_${i}`); break;
+        case 7: out.push(`    lw ${r()}, ${rnd(64) * 4}(t0)`); break;
+        case 8: out.push(`    sw ${r()}, ${rnd(64) * 4}(t0)`); break;
+        case 9: out.push(`    li ${r()}, ${rnd(100000)}`); break;
+        case 10: out.push(`    beqz ${r()}, .L${name}_end`); break;
+        case 11: out.push("    ; a comment line"); break;
+        case 12: out.push(`    slli ${r()}, ${r()}, ${rnd(31)}`); break;
+        case 13: out.push(`    mv ${r()}, ${r()}`); break;
+        default: out.push(`    add ${r()}, ${r()}, ${r()}`); break;
+      }
+    }
+    if (fn > 0) out.push(`    call kfn${rnd(fn)}`);
+    out.push(`.L${name}_end:`, "    pop lr", "    ret");
+    fn++;
+  }
+  out.push("    .data", "    .align 4", "page_table:", "    .space 4096", "");
+  return out.join("\n");
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = here.endsWith(join("dist", "bench")) ? join(here, "..", "..") : join(here, "..");
+
+function textSize(image: ElfImage): number {
+  return image.sections.find((s) => s.name === ".text")?.size ?? 0;
+}
+
+/** The fixtures this benchmark builds: every fixtures/programs/*.ts, and the hand-written test kernel. */
+function fixtures(): { name: string; inputs: { file: string; text: string }[] }[] {
+  const out: { name: string; inputs: { file: string; text: string }[] }[] = [];
+  const programs = join(root, "fixtures", "programs");
+  const lib = join(programs, "lib");
+  const libs = (() => {
+    try {
+      return readdirSync(lib).filter((f) => f.endsWith(".ts")).map((f) => ({ file: join(lib, f), text: readFileSync(join(lib, f), "utf8") }));
+    } catch {
+      return [];
+    }
+  })();
+  for (const f of readdirSync(programs).filter((f) => f.endsWith(".ts")).sort()) {
+    out.push({ name: `programs/${f}`, inputs: [{ file: join(programs, f), text: readFileSync(join(programs, f), "utf8") }, ...libs] });
+  }
+  const k = join(root, "test", "annotator", "fixtures", "kernel.s");
+  out.push({ name: "test/annotator/fixtures/kernel.s", inputs: [{ file: k, text: readFileSync(k, "utf8") }] });
+  return out;
+}
+
+export const benchmarks: Benchmark[] = [
+  {
+    name: "annotator",
+    run(): BenchResult[] {
+      const text = generateKernelSource(LINES);
+      const lines = text.split("\n").length;
+      let sites = 0;
+      const t = timeMedian(() => (sites = annotate("bench.s", text).sites.length), 5);
+      const tMap = timeMedian(() => annotate("bench.s", text).sourceMap({ file: "bench.annotated.s" }).toString(), 3);
+      return [
+        { metric: "annotation throughput", value: lines / t, unit: "lines/s", target: 300_000, detail: `${lines} lines, ${sites} sites, median ${(t * 1000).toFixed(1)} ms` },
+        { metric: "annotation + hi-res source map", value: lines / tMap, unit: "lines/s", detail: `median ${(tMap * 1000).toFixed(1)} ms` },
+      ];
+    },
+  },
+  {
+    name: "annotator-growth",
+    run(): BenchResult[] {
+      const results: BenchResult[] = [];
+      for (const fx of fixtures()) {
+        let plain: ElfImage, annotated: ElfImage;
+        try {
+          plain = buildSources(fx.inputs, { annotate: false }).image;
+          annotated = buildSources(fx.inputs).image;
+        } catch (e) {
+          results.push({ metric: `code growth ${fx.name}`, value: NaN, unit: "%", detail: `does not build: ${(e as Error).message.split("\n")[0]}` });
+          continue;
+        }
+        const report = verifyImage(annotated);
+        const a = textSize(annotated), p = textSize(plain);
+        results.push({
+          metric: `code growth ${fx.name}`,
+          value: p ? ((a - p) / p) * 100 : 0,
+          unit: "%",
+          detail: `${report.sites} sites, .text ${p} → ${a} bytes (+${a - p}), verify ${report.problems.length === 0 ? "ok" : `${report.problems.length} problems`}`,
+        });
+      }
+      const gen = generateKernelSource(20_000);
+      const plain = assemble([{ file: "gen.s", text: gen }]);
+      const annotated = assemble([{ file: "gen.s", text: annotate("gen.s", gen).text }]);
+      const report = verifyImage(annotated);
+      const a = textSize(annotated), p = textSize(plain);
+      results.push({
+        metric: "code growth generated 20k-line kernel",
+        value: ((a - p) / p) * 100,
+        unit: "%",
+        detail: `${report.sites} sites, .text ${p} → ${a} bytes (+${a - p}), verify ${report.problems.length === 0 ? "ok" : `${report.problems.length} problems`}`,
+      });
+      return results;
+    },
+  },
+];
