@@ -12,7 +12,7 @@ import { assemble } from "../guest-isa/assembler/index.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { compile, type CompiledFile } from "./index.js";
-import { runtimeSources, type AsmSource } from "./startup.js";
+import { runtimeSources, STARTUP_FILE, type AsmSource } from "./startup.js";
 import { annotateSources, toInputPositions } from "../annotator/build-pass.js";
 
 export interface BuildOptions {
@@ -49,7 +49,11 @@ export function compileSources(inputs: readonly AsmSource[], options: BuildOptio
  * when no input defines them, annotated unless `annotate: false`.
  */
 export function prepareAssembly(assembly: readonly AsmSource[], options: BuildOptions = {}): AsmSource[] {
-  const all = [...assembly, ...runtimeSources(assembly)];
+  const extra = runtimeSources(assembly);
+  if (extra.some((s) => s.file === STARTUP_FILE) && !assembly.some((s) => /^\s*\.global\s+main\s*$/m.test(s.text))) {
+    throw new UserError("no input defines _start or an exported main() (export function main(): number { … })");
+  }
+  const all = [...assembly, ...extra];
   // ─── annotate pass (annotator, issue 5): src/annotator/build-pass.ts ───
   return options.annotate === false ? all : annotateSources(all);
   // ─── end annotate pass ───

@@ -25,6 +25,10 @@ describe("kernels", () => {
     expect(assembly[0].text).toMatch(/_start:\n\s+la sp, __stack_top/);
   });
 
+  it("refuses a program without _start or an exported main()", () => {
+    expect(() => buildSources([{ file: "p.ts", text: "function main(): number { return 3; }" }])).toThrow(/no input defines _start or an exported main\(\)/);
+  });
+
   it("adds the start-up to a program", () => {
     const { assembly } = buildSources([{ file: "p.ts", text: "export function main(): number { return 3; }" }]);
     expect(assembly.map((a) => a.file)).toEqual(["p.s", "<startup>.s", "<stack>.s"]);

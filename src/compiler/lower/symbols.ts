@@ -148,43 +148,43 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
 }
 
 function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnostic[], guest: boolean): void {
-    const report = (node: t.Node, message: string) => diagnostics.push(diagnosticAt(s.file, node, message));
-    for (const stmt of s.file.ast.program.body) {
-      if (stmt.type !== "ImportDeclaration" || stmt.importKind === "type") continue;
-      const from = stmt.source.value;
-      if ((from === GUEST_MODULE) !== guest) continue;
-      const target = from === GUEST_MODULE ? undefined : findModule(scopes, s.file.file, from);
-      for (const spec of stmt.specifiers) {
-        if (spec.type !== "ImportSpecifier" || spec.importKind === "type") continue;
-        const imported = spec.imported.type === "Identifier" ? spec.imported.name : spec.imported.value;
-        const local = spec.local.name;
-        let symbol: GlobalSymbol | undefined;
-        if (from === GUEST_MODULE) {
-          if (isIntrinsicName(imported)) symbol = { kind: "intrinsic", name: imported };
-          else if (imported in GUEST_CONSTANTS) symbol = { kind: "namespace", name: imported, members: GUEST_CONSTANTS[imported] };
-          else if (imported === "ControlRegister") continue;
-          else {
-            report(spec, `'${imported}' is not exported by previrt/guest`);
-            continue;
-          }
-        } else if (target) {
-          symbol = target.exports.get(imported);
-          if (!symbol) {
-            report(spec, `'${imported}' is not exported by '${from}'`);
-            continue;
-          }
-        } else if (from.startsWith(".")) {
-          // Not among the inputs: an external function, resolved at link time.
-          symbol = { kind: "function", asmName: imported, params: -1, external: true, exported: false };
-        } else {
-          report(stmt.source, unsupportedMessage(`imports from '${from}' (only previrt/guest and other guest files)`));
+  const report = (node: t.Node, message: string) => diagnostics.push(diagnosticAt(s.file, node, message));
+  for (const stmt of s.file.ast.program.body) {
+    if (stmt.type !== "ImportDeclaration" || stmt.importKind === "type") continue;
+    const from = stmt.source.value;
+    if ((from === GUEST_MODULE) !== guest) continue;
+    const target = from === GUEST_MODULE ? undefined : findModule(scopes, s.file.file, from);
+    for (const spec of stmt.specifiers) {
+      if (spec.type !== "ImportSpecifier" || spec.importKind === "type") continue;
+      const imported = spec.imported.type === "Identifier" ? spec.imported.name : spec.imported.value;
+      const local = spec.local.name;
+      let symbol: GlobalSymbol | undefined;
+      if (from === GUEST_MODULE) {
+        if (isIntrinsicName(imported)) symbol = { kind: "intrinsic", name: imported };
+        else if (imported in GUEST_CONSTANTS) symbol = { kind: "namespace", name: imported, members: GUEST_CONSTANTS[imported] };
+        else if (imported === "ControlRegister") continue;
+        else {
+          report(spec, `'${imported}' is not exported by previrt/guest`);
           continue;
         }
-        if (s.names.has(local)) report(spec, `'${local}' is already defined`);
-        else s.names.set(local, symbol);
+      } else if (target) {
+        symbol = target.exports.get(imported);
+        if (!symbol) {
+          report(spec, `'${imported}' is not exported by '${from}'`);
+          continue;
+        }
+      } else if (from.startsWith(".")) {
+        // Not among the inputs: an external function, resolved at link time.
+        symbol = { kind: "function", asmName: imported, params: -1, external: true, exported: false };
+      } else {
+        report(stmt.source, unsupportedMessage(`imports from '${from}' (only previrt/guest and other guest files)`));
+        continue;
       }
+      if (s.names.has(local)) report(spec, `'${local}' is already defined`);
+      else s.names.set(local, symbol);
     }
   }
+}
 
 function topLevelNames(file: ParsedFile): string[] {
   const names: string[] = [];
