@@ -51,7 +51,9 @@ export const PLANNED_SITE_WORDS: Readonly<Record<string, PaddingRow>> = {
   "pte-load": { words: 2, plan: "lw rd, off(rs1); jalr k0, PTE_READ(zero) — shadow back ends translate the entry read" },
   "pte-store": {
     words: 6,
-    plan: "lw k0, QTAIL(zero); sw rs2, 4(k0); ...; queue (address, value) for a batched mmu_update, flush when full — or a call",
+    plan:
+      "queue (address, value) for a batched mmu_update: lw k0, QTAIL(zero); sw rs1, 0(k0); sw rs2, 4(k0); addi k0, k0, 8; " +
+      "sw k0, QTAIL(zero); + 1 word to fold a non-zero offset into the entry (the queue is flushed at the VMM's next exit); shadow back ends: one call",
   },
   "mmio-load": { words: 2, plan: "lw rd, off(rs1) on a mapped register, or jalr k0, MMIO_READ(zero) — room for either plus fix-up" },
   "mmio-store": { words: 2, plan: "sw rs2, off(rs1) on a mapped register, or jalr k0, MMIO_WRITE(zero) — room for either plus fix-up" },
