@@ -1,24 +1,27 @@
-// The back-end registry (`--hv NAME`). A Backend prepares the image before
-// boot (the load-time rewriter of DESIGN.md §3 plugs in there) and may supply
-// the Monitor the machine runs under. The machine itself knows no back end.
-// Later issues add xen, l4, hvm and trap here.
+// The back-end registry (`--hv NAME`). A Backend is data for the load-time
+// rewriter (what each site kind becomes, DESIGN.md §3) plus, where the guest
+// runs under a hypervisor, the Monitor the machine calls on its slow paths.
+// The machine itself knows no back end.
 
 import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import type { Monitor } from "../machine/monitor.js";
 import { runImage, type RunImageOptions, type RunOutcome } from "../machine/run-image.js";
+import { rewriteImage, type RewriteResult, type RewriteTarget } from "../rewriter/index.js";
 import { bare } from "./bare/index.js";
+import { hvm } from "./hvm/index.js";
+import { trap } from "./trap/index.js";
 
 export interface Backend {
   readonly name: string;
   readonly description: string;
-  /** Load-time step: returns the image to load (the rewriter patches sites here). */
-  prepare(image: ElfImage): ElfImage;
-  /** The monitor this back end runs the guest under; none on bare metal. */
-  createMonitor?(): Monitor;
+  /** The rewriter's view of this back end: its replacement table (and soft-layer window). */
+  readonly target: RewriteTarget;
+  /** The monitor this back end runs the guest under, given what the rewriter did; none on bare metal. */
+  createMonitor?(rewrite: RewriteResult): Monitor;
 }
 
-export const backends: ReadonlyMap<string, Backend> = new Map([[bare.name, bare]]);
+export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap].map((b) => [b.name, b]));
 
 /** Looks a back end up by its --hv name; a UserError listing the valid names otherwise. */
 export function getBackend(name: string): Backend {
@@ -27,14 +30,25 @@ export function getBackend(name: string): Backend {
   return b;
 }
 
+/** The load-time step: validates the site table and rewrites every site for the back end. */
+export function prepareImage(backend: Backend, image: ElfImage): RewriteResult {
+  return rewriteImage(image, backend.target);
+}
+
 export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
   /** A back-end name or object; default "bare". */
   backend?: string | Backend;
 }
 
-/** Prepares `image` for a back end and runs it: result, counters, console output. */
-export function runElf(image: ElfImage, options: RunElfOptions = {}): RunOutcome {
+export interface RunElfOutcome extends RunOutcome {
+  /** What the load-time rewriter did (sites by strategy). */
+  rewrite: RewriteResult;
+}
+
+/** Rewrites `image` for a back end and runs it: result, counters, console output. */
+export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
-  const prepared = backend.prepare(image);
-  return runImage(prepared, { ...options, monitor: backend.createMonitor?.() });
+  const rewrite = prepareImage(backend, image);
+  const outcome = runImage(rewrite.image, { ...options, monitor: backend.createMonitor?.(rewrite) });
+  return { ...outcome, rewrite };
 }

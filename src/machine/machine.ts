@@ -265,6 +265,7 @@ export class Machine implements CpuHost, MmuHost {
     this.cpu.trace.fill(-1);
     this.cpu.traceIdx = 0;
     this.cpu.noteTransfer(entry | 1, entry);
+    this.monitor?.onReset?.(entry);
   }
 
   /** Runs until power-off, a stop, or `maxCycles`. */

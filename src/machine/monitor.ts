@@ -77,6 +77,12 @@ export interface Monitor {
   readonly exits?: readonly Mnemonic[];
   /** Called once by `machine.attach(monitor)`: reserve memory, watch frames, set state. */
   attach?(machine: Machine): void;
+  /**
+   * Called by `machine.reset(entry)` after the architectural reset state is
+   * set: a monitor whose guest does not run on the bare CPU state (a
+   * deprivileged kernel, a virtual CPU) sets up its own here.
+   */
+  onReset?(entry: number): void;
   /** An instruction in `exits` is about to execute at `pc`; the machine's pc still points at it. */
   onExit?(mnemonic: Mnemonic, word: number, pc: number): ExitAction;
   /** Every exception and interrupt, before the guest's tvec sees it. */

@@ -1,0 +1,92 @@
+// The hvm back end's monitor: hardware-assisted virtualization in the style
+// of VT-x with shadow paging. The guest runs unmodified, its kernel in
+// "non-root" supervisor mode — so the CPU's own psr, trap vector and
+// exception delivery are the guest's (as in a VMCS guest-state area) — and
+// every sensitive instruction, rdpsr and wrpsr included, exits to the
+// monitor first. Most exits are then executed as the hardware would (the
+// exit's cost is what matters); ptbr and pgctl are virtual, because the
+// real MMU runs on shadow translations the monitor builds from the guest's
+// page tables (common/shadow-paging.ts).
+//
+// Charged: vmExit per exit (instruction, external interrupt, guest page
+// fault, shadow fill, page-table write) + interruptInjection per injected
+// interrupt + shadowUpdate per emulated page-table write.
+
+import { INSTRUCTIONS, type Mnemonic } from "../../guest-isa/isa-table.js";
+import { CAUSE, CR } from "../../guest-isa/registers.js";
+import type { Machine } from "../../machine/machine.js";
+import { Fault, type Access, type ExitAction, type Monitor, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
+import { ShadowPager } from "../common/shadow-paging.js";
+
+/** Every sensitive instruction exits: the hardware closes the virtualization hole. */
+export const HVM_EXITS: readonly Mnemonic[] = INSTRUCTIONS.filter((r) => r.sensitive).map((r) => r.mnemonic as Mnemonic);
+
+export class HvmMonitor implements Monitor {
+  readonly name = "hvm";
+  readonly exits = HVM_EXITS;
+  private machine!: Machine;
+  private shadow!: ShadowPager;
+
+  attach(machine: Machine): void {
+    this.machine = machine;
+    this.shadow = new ShadowPager(machine, "vmExit");
+  }
+
+  onExit(mnemonic: Mnemonic, word: number, pc: number): ExitAction {
+    const m = this.machine;
+    m.count(`exit:${mnemonic}`);
+    m.charge("vmExit");
+    if (mnemonic === "mfcr" || mnemonic === "mtcr") {
+      const cr = word >>> 14;
+      if (cr === CR.ptbr || cr === CR.pgctl) {
+        // Privilege first: in guest user mode the hardware would fault.
+        if ((m.psr & 2) === 0) return "native";
+        if (mnemonic === "mfcr") {
+          const rd = (word >>> 6) & 15;
+          if (rd !== 0) m.regs[rd] = cr === CR.ptbr ? this.shadow.ptbr : this.shadow.pgctl;
+        } else {
+          const v = m.regs[(word >>> 10) & 15];
+          if (cr === CR.ptbr) this.shadow.setRoot(v, this.shadow.pgctl);
+          else this.shadow.setRoot(this.shadow.ptbr, v);
+        }
+        void pc;
+        return "advance";
+      }
+    }
+    if (mnemonic === "tlbflush" && (m.psr & 2) !== 0) {
+      this.shadow.dropAll();
+      return "advance";
+    }
+    if (mnemonic === "tlbinv" && (m.psr & 2) !== 0) {
+      this.shadow.dropPage(m.regs[(word >>> 10) & 15]);
+      return "advance";
+    }
+    return "native";
+  }
+
+  onException(trap: TrapInfo): TrapDisposition {
+    const m = this.machine;
+    if (trap.cause >= CAUSE.INTERRUPT_BASE) {
+      // An external interrupt exits; the monitor injects it into the guest.
+      m.count("exit:interrupt");
+      m.charge("vmExit");
+      m.charge("interruptInjection");
+    } else if (trap.cause >= CAUSE.PAGE_FAULT_FETCH && trap.cause <= CAUSE.PAGE_FAULT_STORE) {
+      // Under shadow paging every guest page fault passes through the monitor first.
+      m.count("exit:pagefault");
+      m.charge("vmExit");
+    }
+    return "deliver";
+  }
+
+  translate(va: number, access: Access): MonitorTranslation | Fault {
+    const e = this.shadow.lookup(va, access);
+    if (e instanceof Fault) return e;
+    return { frame: e.frame, writable: e.writable, user: e.user };
+  }
+
+  onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
+    this.machine.count("exit:ptwrite");
+    this.shadow.emulateStore(pa, value, size);
+  }
+}

@@ -1,0 +1,14 @@
+// `--hv hvm`: hardware-assisted virtualization (VT-x style) with shadow
+// paging. Runs any binary unmodified: sites stay native (their padding
+// jumped over, as on bare metal) and every sensitive instruction exits to
+// the monitor (hvm-monitor.ts).
+
+import type { Backend } from "../index.js";
+import { HvmMonitor } from "./hvm-monitor.js";
+
+export const hvm: Backend = {
+  name: "hvm",
+  description: "hardware-assisted: every sensitive instruction exits to the VMM; shadow paging",
+  target: { name: "hvm", replacements: {} },
+  createMonitor: () => new HvmMonitor(),
+};

@@ -1,0 +1,13 @@
+// `--hv trap`: classic trap-and-emulate on a machine that is not classically
+// virtualizable. Runs any binary unmodified, the guest kernel deprivileged;
+// privileged instructions trap, rdpsr/wrpsr do not (trap-monitor.ts).
+
+import type { Backend } from "../index.js";
+import { TrapMonitor } from "./trap-monitor.js";
+
+export const trap: Backend = {
+  name: "trap",
+  description: "trap-and-emulate, no hardware assist: rdpsr/wrpsr do not trap (guests may misbehave)",
+  target: { name: "trap", replacements: {} },
+  createMonitor: () => new TrapMonitor(),
+};

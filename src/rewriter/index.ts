@@ -1,0 +1,4 @@
+// The load-time rewriter: a pure transform of an ElfImage for a back end.
+export * from "./replacements.js";
+export * from "./rewrite.js";
+export { compileTemplate, type CompiledTemplate, type SiteFields } from "./template.js";

@@ -1,0 +1,188 @@
+// The load-time rewriter: ElfImage + a back end's replacement table →
+// a patched image, the out-of-line stubs for the soft-layer window, and a
+// record of every site (before/after words, strategy) from which a site can
+// be restored or re-patched for another back end later.
+//
+// Validate-then-patch, like Linux's alternatives: the whole `.softlayer`
+// table is checked first (validateSiteTable) and a bad binary is refused,
+// naming the first bad record, before a byte is written. The input image is
+// never modified; the patched image has its own copy of `.text`.
+
+import { UserError } from "../guest-isa/diagnostics.js";
+import { encodeInstruction } from "../guest-isa/encoding.js";
+import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
+import { K0, REG } from "../guest-isa/registers.js";
+import { validateSiteTable } from "../guest-isa/site-validate.js";
+import { SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
+import { checkReplacementTable, STRATEGIES, type RewriteTarget, type Strategy } from "./replacements.js";
+import { compileTemplate, type CompiledTemplate } from "./template.js";
+
+export interface SiteOutcome {
+  readonly record: SiteRecord;
+  readonly kindName: string;
+  readonly strategy: Strategy;
+  /** The site's words before rewriting (original instruction + padding): what restoring writes back. */
+  readonly before: Uint32Array;
+  /** The site's words after rewriting. */
+  readonly after: Uint32Array;
+  /** For strategy "stub": where its out-of-line code lives. */
+  readonly stubAddr?: number;
+}
+
+export interface Stub {
+  readonly addr: number;
+  readonly words: Uint32Array;
+}
+
+export interface RewriteResult {
+  readonly target: string;
+  /** The patched image (shares every section but `.text` with the input). */
+  readonly image: ElfImage;
+  readonly sites: readonly SiteOutcome[];
+  readonly stubs: readonly Stub[];
+  readonly counts: Readonly<Record<Strategy, number>>;
+  /** `.noannotate` regions recorded in the table (left native on purpose). */
+  readonly exemptRegions: number;
+  /** Whether the binary had a `.softlayer` table at all. */
+  readonly annotated: boolean;
+}
+
+const JAL_ZERO = (offset: number) => encodeInstruction("jal", { a: REG.zero, imm: offset });
+
+/** Compiled templates per target, so a target's templates are parsed once per process. */
+const compiledByTarget = new WeakMap<RewriteTarget, Map<string, CompiledTemplate>>();
+
+function templatesOf(target: RewriteTarget): Map<string, CompiledTemplate> {
+  let m = compiledByTarget.get(target);
+  if (!m) {
+    checkReplacementTable(target);
+    m = new Map();
+    for (const [kind, r] of Object.entries(target.replacements)) {
+      if (!r || r.strategy === "native") continue;
+      const lines = r.strategy === "inline" ? r.code : [`jalr k0, ${r.entry}(zero)`];
+      m.set(kind, compileTemplate(`${target.name}/${kind}`, lines, target.window!.symbols));
+    }
+    compiledByTarget.set(target, m);
+  }
+  return m;
+}
+
+/** Reads and validates the table; throws UserError naming the first bad record. */
+export function readSiteTable(image: ElfImage): SiteRecord[] | undefined {
+  const section = findSection(image, SOFTLAYER_SECTION);
+  if (!section) return undefined;
+  const { problems, table } = validateSiteTable(image);
+  if (problems.length) {
+    const p = problems[0];
+    const where = p.record !== undefined ? `record ${p.record}${p.addr !== undefined ? ` (0x${(p.addr >>> 0).toString(16).padStart(8, "0")})` : ""}: ` : "";
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})` : "";
+    throw new UserError(`bad .softlayer table: ${where}${p.message}${more}`);
+  }
+  return table!.records;
+}
+
+export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteResult {
+  const records = readSiteTable(image);
+  const templates = templatesOf(target);
+  const counts = Object.fromEntries(STRATEGIES.map((s) => [s, 0])) as Record<Strategy, number>;
+  if (!records) return { target: target.name, image, sites: [], stubs: [], counts, exemptRegions: 0, annotated: false };
+
+  const textIndex = image.sections.findIndex((s) => s.name === ".text");
+  const text = image.sections[textIndex];
+  const patched = text.data.slice();
+  const words = new DataView(patched.buffer, patched.byteOffset, patched.byteLength);
+  const sites: SiteOutcome[] = [];
+  const stubs: Stub[] = [];
+  let stubNext = target.window?.stubBase ?? 0;
+  let exemptRegions = 0;
+
+  for (const rec of records) {
+    if (rec.flags & SITE_FLAG_EXEMPT) {
+      exemptRegions++;
+      continue;
+    }
+    const kindName = siteKindName(rec.kind);
+    const slotWords = rec.length >>> 2;
+    const at = rec.addr - text.addr;
+    const before = new Uint32Array(slotWords);
+    for (let i = 0; i < slotWords; i++) before[i] = words.getUint32(at + 4 * i, true);
+
+    const template = templates.get(kindName);
+    const replacement = target.replacements[kindName];
+    let strategy: Strategy;
+    let code: Uint32Array;
+    let stubAddr: number | undefined;
+    if (!template || !replacement) {
+      strategy = "native";
+      code = before.subarray(0, 1);
+    } else {
+      const fields = { a: rec.regA, b: rec.regB, imm: rec.imm };
+      const body = template.encode(fields);
+      if (body.length <= slotWords) {
+        strategy = replacement.strategy === "call" ? "call" : "inline";
+        code = body;
+      } else {
+        strategy = "stub";
+        const stub = buildStub(target, body, stubNext);
+        stubAddr = stubNext;
+        stubNext += stub.length * 4;
+        if (stubNext > target.window!.stubLimit) throw new UserError(`${target.name}: out of stub space in the soft-layer window at site 0x${rec.addr.toString(16)}`);
+        stubs.push({ addr: stubAddr, words: stub });
+        code = Uint32Array.of(encodeInstruction("jalr", { a: K0, b: REG.zero, imm: stubAddr | 0 }));
+      }
+    }
+
+    // Replacement, then one jump over whatever padding is left (none if it fills the slot).
+    const after = new Uint32Array(slotWords);
+    after.set(code);
+    if (code.length < slotWords) after[code.length] = JAL_ZERO((slotWords - code.length) * 4);
+    for (let i = code.length + 1; i < slotWords; i++) after[i] = before[i];
+    for (let i = 0; i < slotWords; i++) words.setUint32(at + 4 * i, after[i], true);
+    for (let i = 0; i < slotWords; i++) {
+      if (words.getUint32(at + 4 * i, true) !== after[i]) throw new Error(`rewriter: read-back mismatch at 0x${(rec.addr + 4 * i).toString(16)}`);
+    }
+    counts[strategy]++;
+    sites.push({ record: rec, kindName, strategy, before, after, stubAddr });
+    if (process.env.PREVIRT_DEBUG_REWRITE) debugDump(rec, kindName, strategy, before, after);
+  }
+
+  const sections = image.sections.slice();
+  sections[textIndex] = { ...text, data: patched };
+  return { target: target.name, image: { ...image, sections }, sites, stubs, counts, exemptRegions, annotated: true };
+}
+
+/**
+ * An out-of-line stub: saves the return address (k0) so the template may use
+ * k0 as scratch, runs the template, restores k0 and returns to the site.
+ */
+function buildStub(target: RewriteTarget, body: Uint32Array, addr: number): Uint32Array {
+  const save = target.window!.symbols[target.window!.stubSaveSymbol];
+  if (save === undefined) throw new Error(`back end ${target.name}: unknown stub save symbol`);
+  const out = new Uint32Array(body.length + 3);
+  out[0] = encodeInstruction("sw", { a: K0, b: REG.zero, imm: save | 0 });
+  out.set(body, 1);
+  out[body.length + 1] = encodeInstruction("lw", { a: K0, b: REG.zero, imm: save | 0 });
+  out[body.length + 2] = encodeInstruction("jalr", { a: REG.zero, b: K0, imm: 0 });
+  void addr;
+  return out;
+}
+
+/** Writes a site's original words back: the inverse of rewriting it. */
+export function restoreSites(result: RewriteResult): ElfImage {
+  const textIndex = result.image.sections.findIndex((s) => s.name === ".text");
+  const text = result.image.sections[textIndex];
+  const data = text.data.slice();
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (const s of result.sites) {
+    const at = s.record.addr - text.addr;
+    s.before.forEach((w, i) => view.setUint32(at + 4 * i, w, true));
+  }
+  const sections = result.image.sections.slice();
+  sections[textIndex] = { ...text, data };
+  return { ...result.image, sections };
+}
+
+function debugDump(rec: SiteRecord, kind: string, strategy: Strategy, before: Uint32Array, after: Uint32Array): void {
+  const hex = (a: Uint32Array) => [...a].map((w) => w.toString(16).padStart(8, "0")).join(" ");
+  process.stderr.write(`rewrite 0x${rec.addr.toString(16).padStart(8, "0")} ${kind} ${strategy}: ${hex(before)} -> ${hex(after)}\n`);
+}
