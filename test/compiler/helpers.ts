@@ -2,16 +2,21 @@
 // assemble) and run them on the emulated machine, or run the same sources
 // natively under Node against the host implementation of previrt/guest.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { buildSources } from "../../src/compiler/build.js";
 import { compile } from "../../src/compiler/index.js";
 import { runImage } from "../../src/machine/index.js";
-import * as guest from "../../guest/index.js";
+import * as guest from "previrt/guest";
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+/** The repository root (this file also runs compiled, from dist/test/compiler). */
+export const ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const PROGRAMS = join(ROOT, "fixtures/programs");
 
 export interface Source {
@@ -81,12 +86,19 @@ export function functionBody(asm: string, name: string): string[] {
 export interface HostRun {
   exitCode: number;
   console: string;
-  seconds: number;
 }
 
 /** Runs a program natively: each file transpiled to CommonJS, previrt/guest = guest/index.js. */
-export function runOnHost(sources: Source[], repeat = 1): HostRun {
-  const byFile = new Map(sources.map((s) => [s.file, s]));
+export function runOnHost(sources: Source[]): HostRun {
+  return loadOnHost(sources)();
+}
+
+/**
+ * Loads a program for native runs (transpiled to CommonJS, previrt/guest =
+ * guest/index.js); each call of the result runs main() on a fresh host machine.
+ */
+export function loadOnHost(sources: Source[]): () => HostRun {
+  const byFile = new Map(sources.map((s) => [resolve(s.file), s]));
   const compiled = new Map<string, string>();
   const js = (file: string) => {
     let code = compiled.get(file);
@@ -112,14 +124,8 @@ export function runOnHost(sources: Source[], repeat = 1): HostRun {
       }
       return exports;
     };
-    return requireFrom(sources[0].file)(sources[0].file) as { main: () => number };
+    const entry = resolve(sources[0].file);
+    return requireFrom(entry)(entry) as { main: () => number };
   };
-  let result = { exitCode: -1, console: "" };
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < repeat; i++) {
-    const mod = load();
-    result = guest.host.run(mod.main);
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9 / repeat;
-  return { ...result, seconds };
+  return () => guest.host.run(load().main);
 }
