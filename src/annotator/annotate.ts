@@ -24,7 +24,7 @@ import { DiagnosticError, type Diagnostic } from "../guest-isa/diagnostics.js";
 import { FORMATS, lookupInstruction, type InstructionRow } from "../guest-isa/isa-table.js";
 import { parseControlRegister } from "../guest-isa/registers.js";
 import { MEMORY_SITE_KINDS, SITE_FLAG_EXEMPT, siteKindName } from "../guest-isa/softlayer.js";
-import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k0Uses, type SiteSpan, type TargetRef } from "./checks.js";
+import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k0Uses, usesK0, type SiteSpan, type TargetRef } from "./checks.js";
 import { evalConst, printExpr } from "./expr.js";
 import { LABEL_PREFIX, regionEndLabel, regionStartLabel, siteLabel } from "./labels.js";
 import { siteWords } from "./padding.js";
@@ -84,6 +84,7 @@ const SENSITIVE_CLASSES = ["pte", "mmio"] as const;
 
 /** Whether the text was written by `annotate` (defines a reserved label or a .softlayer section). */
 export function isAnnotated(file: string, text: string): boolean {
+  if (!text.includes(LABEL_PREFIX) && !text.includes(".softlayer")) return false;
   return findAnnotationMarker(parseAssembly(file, text).source.statements) !== undefined;
 }
 
@@ -115,7 +116,7 @@ export function annotate(file: string, text: string): AnnotateResult {
   const diags: Diagnostic[] = [];
   const error = (loc: Loc, message: string) => diags.push(diagnosticAt(loc, message, text, lineStarts));
 
-  const marker = findAnnotationMarker(statements);
+  const marker = text.includes(LABEL_PREFIX) || text.includes(".softlayer") ? findAnnotationMarker(statements) : undefined;
   if (marker) {
     error(marker.loc, `input is already annotated (it ${marker.what}); annotate the original source instead`);
     throw new DiagnosticError(diags);
@@ -141,7 +142,8 @@ export function annotate(file: string, text: string): AnnotateResult {
   const ms = new MagicString(text);
   const sites: AnnotatedSite[] = [];
   const exempt: (ExemptRegion & { content: boolean })[] = [];
-  const records: (PlannedRecord & { piece?: ExemptRegion & { content: boolean } })[] = [];
+  const records: PlannedRecord[] = [];
+  const pieceRecords: number[] = []; // index in records of each exempt piece
   const siteByLabel = new Map<string, SiteSpan>();
   const refs: TargetRef[] = [];
 
@@ -153,13 +155,14 @@ export function annotate(file: string, text: string): AnnotateResult {
   let addedLines = 0; // newlines inserted so far (all insertions are made in source order)
   const paddingLines: PaddingLines[] = [];
   const insertedLines: InsertedLines[] = []; // every inserted line, for originalPosition()
-  const insertedText = new Map<number, { col: number; width: number }[]>(); // labels written into an original line
+  const insertedText: InsertedText = { line: [], col: [], width: [] }; // labels written into original lines, in order
   const insertInLine = (loc: Loc, content: string) => {
     ms.appendLeft(loc.offset, content);
-    let list = insertedText.get(loc.line);
-    if (!list) insertedText.set(loc.line, (list = []));
-    list.push({ col: loc.col, width: content.length });
+    insertedText.line.push(loc.line);
+    insertedText.col.push(loc.col);
+    insertedText.width.push(content.length);
   };
+  const paddingText = new Map<string, string>(); // by indent and length
 
   const openPiece = (loc: Loc, insertAt: number, onNewLine: boolean) => {
     const n = exempt.length;
@@ -172,8 +175,9 @@ export function annotate(file: string, text: string): AnnotateResult {
     } else insertInLine(loc, `${p.startLabel}: `);
     records.push({
       addrLabel: p.startLabel, length: `${p.endLabel} - ${p.startLabel}`, kind: 0, flags: SITE_FLAG_EXEMPT,
-      regA: 0, regB: 0, imm: 0, line: p.origin.line, file: p.origin.file, piece: p,
+      regA: 0, regB: 0, imm: 0, line: p.origin.line, file: p.origin.file,
     });
+    pieceRecords.push(records.length - 1);
     piece = p;
   };
   const closePiece = (at: Loc | undefined) => {
@@ -221,12 +225,12 @@ export function annotate(file: string, text: string): AnnotateResult {
         closePiece(s.loc);
         inText = name === ".text" || (name === ".section" && sectionName(s.args) === ".text");
         if (region && inText) openPiece(s.loc, lineEnd(s.loc.line), true);
-        labels = [];
+        if (labels.length) labels = [];
       } else if (!NON_EMITTING.has(name)) {
         sensitiveMisplaced(name);
         if (piece) piece.content = true;
         if (name === ".word") collectTargetRefs(s.args, equs, refs);
-        labels = [];
+        if (labels.length) labels = [];
       }
       continue;
     }
@@ -237,10 +241,10 @@ export function annotate(file: string, text: string): AnnotateResult {
     const row = lookupInstruction(s.mnemonic);
     if (region) {
       sensitiveMisplaced(`an instruction inside .noannotate`);
-      labels = [];
+      if (labels.length) labels = [];
       continue;
     }
-    for (const loc of k0Uses(s, text)) error(loc, K0_MESSAGE);
+    if (usesK0(s)) for (const loc of k0Uses(s, text)) error(loc, K0_MESSAGE);
 
     let kind: number | undefined;
     if (pendingSensitive) {
@@ -262,7 +266,7 @@ export function annotate(file: string, text: string): AnnotateResult {
         else addSite(s, kind, fields);
       }
     }
-    labels = [];
+    if (labels.length) labels = [];
   }
   sensitiveMisplaced("the end of the file");
   if (piece) closePiece(undefined);
@@ -281,7 +285,10 @@ export function annotate(file: string, text: string): AnnotateResult {
       let i = ls;
       while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
       const indent = i > ls ? text.slice(ls, i) : "\t";
-      ms.appendLeft(lineEnd(s.loc.line), `${nl}${indent}nop`.repeat(words - 1));
+      const key = `${words}${indent}`;
+      let pad = paddingText.get(key);
+      if (pad === undefined) paddingText.set(key, (pad = `${nl}${indent}nop`.repeat(words - 1)));
+      ms.appendLeft(lineEnd(s.loc.line), pad);
       paddingLines.push({ generatedLine: s.loc.line + addedLines + 1, count: words - 1, line: s.loc.line, col: s.loc.col });
       insertedLines.push({ generatedLine: s.loc.line + addedLines + 1, count: words - 1, line: s.loc.line });
       addedLines += words - 1;
@@ -295,7 +302,9 @@ export function annotate(file: string, text: string): AnnotateResult {
     throw new DiagnosticError(diags);
   }
 
-  const finalRecords: PlannedRecord[] = records.filter((r) => !r.piece || r.piece.content).map(({ piece: _p, ...r }) => r);
+  // Exempt pieces that turned out empty (no code or data) are not recorded.
+  const dropped = new Set(pieceRecords.filter((_, n) => !exempt[n].content));
+  const finalRecords = dropped.size ? records.filter((_, i) => !dropped.has(i)) : records;
   const finalExempt = exempt.filter((p) => p.content).map(({ content: _c, ...p }) => p);
   const summary = `${sites.length} site${sites.length === 1 ? "" : "s"}, ${finalExempt.length} exempt region${finalExempt.length === 1 ? "" : "s"}`;
   const table = emitSoftlayerTable(finalRecords, nl, summary);
@@ -314,6 +323,13 @@ export function annotate(file: string, text: string): AnnotateResult {
   };
 }
 
+/** Labels written into original lines: parallel arrays, in output order. */
+interface InsertedText {
+  line: number[];
+  col: number[];
+  width: number[];
+}
+
 interface InsertedLines {
   /** First inserted line in the output (1-based). */
   generatedLine: number;
@@ -324,7 +340,7 @@ interface InsertedLines {
 
 function originalPosition(
   inserted: readonly InsertedLines[],
-  insertedText: ReadonlyMap<number, readonly { col: number; width: number }[]>,
+  insertedText: InsertedText,
   inputLines: number,
   line: number,
   col: number,
@@ -345,9 +361,11 @@ function originalPosition(
   const original = line - before;
   if (original < 1 || original > inputLines) return undefined;
   let c = col;
-  for (const ins of insertedText.get(original) ?? []) {
-    if (c >= ins.col + ins.width) c -= ins.width;
-    else if (c >= ins.col) c = ins.col;
+  let i = insertedText.line.indexOf(original);
+  for (; i >= 0 && i < insertedText.line.length && insertedText.line[i] === original; i++) {
+    const at = insertedText.col[i], width = insertedText.width[i];
+    if (c >= at + width) c -= width;
+    else if (c >= at) c = at;
   }
   return { line: original, col: c };
 }

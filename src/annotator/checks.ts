@@ -29,6 +29,12 @@ export function diagnosticAt(loc: Loc, message: string, text: string, lineStarts
 
 export const K0_MESSAGE = "k0 is reserved for the soft layer";
 
+/** Whether an instruction names k0 anywhere (the cheap test; k0Uses() finds where). */
+export function usesK0(stmt: InstructionStatement): boolean {
+  for (const op of stmt.operands) if ((op.kind === "reg" && op.reg === K0) || (op.kind === "mem" && op.base === K0)) return true;
+  return false;
+}
+
 /** The locations of every k0 operand of an instruction (a register, or the base of a memory operand — pointing at the register). */
 export function k0Uses(stmt: InstructionStatement, text: string): Loc[] {
   const out: Loc[] = [];
@@ -57,7 +63,8 @@ export interface TargetRef {
 export function collectTargetRefs(operands: readonly Operand[], equs: EquTable, refs: TargetRef[]): void {
   for (const op of operands) {
     const e: Expr | undefined = op.kind === "expr" ? op.expr : undefined;
-    if (!e || e.kind === "num") continue;
+    // Plain numbers and plain labels (k = 0) cannot land inside padding.
+    if (!e || e.kind === "num" || e.kind === "sym") continue;
     const lin = evalLinear(e, equs);
     if (lin?.sym !== undefined && lin.k !== 0) refs.push({ sym: lin.sym, k: lin.k, loc: op.loc });
   }

@@ -54,11 +54,8 @@ export function emitSoftlayerTable(records: readonly PlannedRecord[], nl = "\n",
   for (const r of records) {
     const imm = typeof r.imm === "number" ? String(r.imm & 0xffff) : `(${r.imm}) & 0xffff`;
     out.push(
-      `\t.word ${r.addrLabel}`,
-      `\t.half ${r.length}`,
-      `\t.byte ${r.kind}, ${r.flags}, ${r.regA}, ${r.regB}`,
-      `\t.half ${imm}`,
-      `\t.word ${r.line >>> 0}, ${fileOffsets.get(r.file)!}`,
+      `\t.word ${r.addrLabel}${nl}\t.half ${r.length}${nl}\t.byte ${r.kind}, ${r.flags}, ${r.regA}, ${r.regB}${nl}` +
+        `\t.half ${imm}${nl}\t.word ${r.line >>> 0}, ${fileOffsets.get(r.file)!}`,
     );
   }
   out.push(`${STRINGS_LABEL}:`);
