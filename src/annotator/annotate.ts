@@ -262,7 +262,7 @@ export function annotate(file: string, text: string): AnnotateResult {
         error(s.loc, `sensitive instruction '${s.mnemonic}' outside .text cannot be annotated (move it to .text or bracket it with .noannotate/.annotate)`);
       } else {
         const fields = siteFields(row, s, equs);
-        if (typeof fields === "string") error(s.loc, fields);
+        if ("message" in fields) error(fields.loc, fields.message);
         else addSite(s, kind, fields);
       }
     }
@@ -373,35 +373,40 @@ function originalPosition(
 /**
  * The record fields of a site, read from the instruction's operands in the
  * ISA table's operand order (A/B registers; cr, port or memory offset as the
- * immediate). A string is an error message.
+ * immediate), or what is wrong with them.
  */
-function siteFields(row: InstructionRow, s: InstructionStatement, equs: ReadonlyMap<string, Expr>): { regA: number; regB: number; imm: number | string } | string {
+function siteFields(
+  row: InstructionRow,
+  s: InstructionStatement,
+  equs: ReadonlyMap<string, Expr>,
+): { regA: number; regB: number; imm: number | string } | { message: string; loc: Loc } {
   const fmt = FORMATS[row.format];
   if (s.operands.length !== fmt.operands.length) {
-    return `'${row.mnemonic}' takes ${fmt.operands.length === 0 ? "no operands" : `operands ${fmt.syntax}`}`;
+    return { loc: s.loc, message: `'${row.mnemonic}' takes ${fmt.operands.length === 0 ? "no operands" : `operands ${fmt.syntax}`}` };
   }
   let regA = 0, regB = 0;
   let imm: number | string = 0;
   for (let i = 0; i < fmt.operands.length; i++) {
     const spec = fmt.operands[i];
     const op = s.operands[i];
+    const bad = (message: string) => ({ loc: op.loc, message });
     if (spec.kind === "reg") {
-      if (op.kind !== "reg") return `operand ${i + 1} of '${row.mnemonic}' must be a register`;
+      if (op.kind !== "reg") return bad(`operand ${i + 1} of '${row.mnemonic}' must be a register`);
       if (spec.field === "A") regA = op.reg;
       else regB = op.reg;
     } else if (spec.kind === "mem") {
-      if (op.kind !== "mem") return `operand ${i + 1} of '${row.mnemonic}' must be a memory operand off(reg)`;
+      if (op.kind !== "mem") return bad(`operand ${i + 1} of '${row.mnemonic}' must be a memory operand off(reg)`);
       regB = op.base;
       if (op.offset) {
         const v = valueOf(op.offset);
-        if (v === undefined) return `the offset of a site's memory operand cannot use '.'`;
+        if (v === undefined) return bad(`the offset of a site's memory operand cannot use '.'`);
         imm = v;
       }
     } else if (spec.kind === "cr" || spec.kind === "port") {
-      if (op.kind !== "expr") return `operand ${i + 1} of '${row.mnemonic}' must be a ${spec.kind === "cr" ? "control register" : "port number"}`;
+      if (op.kind !== "expr") return bad(`operand ${i + 1} of '${row.mnemonic}' must be a ${spec.kind === "cr" ? "control register" : "port number"}`);
       const cr = spec.kind === "cr" && op.expr.kind === "sym" ? parseControlRegister(op.expr.name) : undefined;
       const v = cr ?? valueOf(op.expr);
-      if (v === undefined) return `the ${spec.kind === "cr" ? "control register" : "port"} of a site cannot use '.'`;
+      if (v === undefined) return bad(`the ${spec.kind === "cr" ? "control register" : "port"} of a site cannot use '.'`);
       imm = v;
     }
   }

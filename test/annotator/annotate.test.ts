@@ -223,3 +223,13 @@ describe("annotate: origins from previrt cc", () => {
     expect(a.text).toContain('.asciz "kernel.s"\n\t.asciz "kernel.ts"\n');
   });
 });
+
+describe("annotate: malformed site operands", () => {
+  it("points at the operand that is wrong", () => {
+    expect(annotateErrors("o.s", "\tout 0x10, 5\n\tmfcr t0\n\tin a0, .\n")).toEqual([
+      "o.s:1:12: error: operand 2 of 'out' must be a register",
+      "o.s:2:2: error: 'mfcr' takes operands rd, cr",
+      "o.s:3:9: error: the port of a site cannot use '.'",
+    ]);
+  });
+});
