@@ -769,27 +769,26 @@ class FunctionCompiler {
           return ZERO;
         }
         // JS value semantics: a && b is a when a is 0, else b; a || b is a unless a is 0.
-        const safe = dest !== undefined && !this.homeRegs.has(dest) ? dest : undefined;
-        const r = safe ?? this.alloc();
         const end = this.fc.label(e.operator === "&&" ? "and" : "or");
-        this.gen(e.left, r);
-        this.emit(`${e.operator === "&&" ? "beqz" : "bnez"} ${r}, ${end}`);
-        this.gen(e.right, r);
-        this.emitLabel(end);
-        return safe ? { reg: r, temp: false } : this.into({ reg: r, temp: true }, dest);
+        const skip = e.operator === "&&" ? "beqz" : "bnez";
+        return this.genJoin(dest, (into) => {
+          const v = into(e.left);
+          this.emit(`${skip} ${v}, ${end}`);
+          into(e.right);
+          this.emitLabel(end);
+        });
       }
       case "ConditionalExpression": {
-        const safe = dest !== undefined && !this.homeRegs.has(dest) ? dest : undefined;
-        const r = safe ?? this.alloc();
         const other = this.fc.label("else");
         const end = this.fc.label("endif");
-        this.genCond(e.test, other, false);
-        this.gen(e.consequent, r);
-        this.emit(`j ${end}`);
-        this.emitLabel(other);
-        this.gen(e.alternate, r);
-        this.emitLabel(end);
-        return safe ? { reg: r, temp: false } : this.into({ reg: r, temp: true }, dest);
+        return this.genJoin(dest, (into) => {
+          this.genCond(e.test, other, false);
+          into(e.consequent);
+          this.emit(`j ${end}`);
+          this.emitLabel(other);
+          into(e.alternate);
+          this.emitLabel(end);
+        });
       }
       case "UnaryExpression": {
         const a = this.gen(e.argument);
@@ -835,6 +834,33 @@ class FunctionCompiler {
         this.fc.unsupported(e, describe(e.type));
         return ZERO;
     }
+  }
+
+  /**
+   * Expressions whose branches each produce the result (&&, ||, ?:): `body`
+   * evaluates each branch with `into`, which leaves the value in one place —
+   * a register when one can be spared, else a frame slot — and returns the
+   * register that held it (for a branch on it right after).
+   */
+  private genJoin(dest: string | undefined, body: (into: (e: t.Expression) => string) => void): Operand {
+    const safe = dest !== undefined && !this.homeRegs.has(dest) ? dest : undefined;
+    if (safe || this.pool.freeCount() >= 3) {
+      const r = safe ?? this.alloc();
+      body((x) => this.gen(x, r).reg);
+      return safe ? { reg: r, temp: false } : this.into({ reg: r, temp: true }, dest);
+    }
+    // Registers are scarce: keep the result in memory rather than hold one.
+    const slot = this.spillSlot();
+    body((x) => {
+      const v = this.gen(x);
+      this.emit(`sw ${v.reg}, ${slot}(sp)`);
+      this.free(v);
+      return v.reg;
+    });
+    const r = this.target(dest);
+    this.emit(`lw ${r}, ${slot}(sp)`);
+    this.spillDepth--;
+    return { reg: r, temp: dest === undefined };
   }
 
   private genIdentifier(e: t.Identifier, dest?: string): Operand {
@@ -1289,15 +1315,9 @@ class FunctionCompiler {
       return want ? this.into({ reg: lv.reg, temp: false }, dest) : ZERO;
     }
     const cur = this.readLValue(lv, undefined, false);
-    if (post) {
-      const n = this.alloc();
-      this.emit(`addi ${n}, ${cur.reg}, ${delta}`);
-      this.writeLValue(lv, { reg: n, temp: true });
-      this.pool.release(n);
-    } else {
-      this.emit(`addi ${cur.reg}, ${cur.reg}, ${delta}`);
-      this.writeLValue(lv, cur);
-    }
+    this.emit(`addi ${cur.reg}, ${cur.reg}, ${delta}`);
+    this.writeLValue(lv, cur);
+    if (post) this.emit(`addi ${cur.reg}, ${cur.reg}, ${-delta}`, "the old value");
     if (lv.kind === "elem") this.free(lv.base);
     if (!want) {
       this.free(cur);
