@@ -22,7 +22,7 @@ export const run: CommandRunner = async (args, options, io) => {
 const hex8 = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
 function words(ws: Uint32Array, addr: number): string {
-  return [...ws].map((w, i) => disassembleInstruction(w, addr + 4 * i)).join("; ");
+  return [...ws].map((w, i) => disassembleInstruction(w, addr + 4 * i).replace(/\s+/g, " ")).join("; ");
 }
 
 export function formatSiteOutcomes(result: RewriteResult): string {

@@ -1,7 +1,79 @@
-// `previrt matrix`: not built yet (issue #8).
+// `previrt matrix FILE.elf [--hv a,b,…] [--allow-diverge a,…]`: the same
+// binary on every back end, one table. Each row: verdict against bare (same,
+// or where it diverged), simulated cycles and the overhead over bare, what
+// the monitor was entered for (VM exits, hypercalls, IPCs, traps), what the
+// rewriter made of the sites, and host speed. Exit status 1 when a back end
+// not allowed to diverge did.
+
+import { readFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
+import { readElfFile } from "../../guest-isa/elf.js";
+import { backends } from "../../hypervisors/index.js";
+import { runMatrix, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
+import { loadCostModel } from "../../machine/cost-model.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = () => {
-  throw new UserError("'matrix' is not available yet");
+export const run: CommandRunner = async (args, options, io) => {
+  const [file] = args;
+  const names = (options.hv as string[] | undefined) ?? [...backends.keys()];
+  const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
+  for (const n of [...names, ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
+  const ordered = names.includes("bare") ? ["bare", ...names.filter((n) => n !== "bare")] : names;
+  const image = await readElfFile(file);
+  const diskBytes = typeof options.disk === "string" ? new Uint8Array(readFileSync(options.disk)) : undefined;
+  const rows = runMatrix(image, {
+    backends: ordered,
+    maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
+    costModel: typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined,
+    disk: diskBytes ? () => diskBytes.slice() : undefined,
+  });
+  io.out(formatMatrix(rows));
+  const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));
+  for (const r of bad) io.err(`previrt: error: ${r.backend} diverged from ${rows[0].backend}: ${describeVerdict(r.verdict)}\n`);
+  return bad.length ? 1 : 0;
 };
+
+export function isDivergence(v: Verdict): boolean {
+  return v.kind === "diverged" || v.kind === "ended-differently";
+}
+
+export function describeVerdict(v: Verdict): string {
+  switch (v.kind) {
+    case "reference":
+      return "reference";
+    case "same":
+      return "same";
+    case "diverged":
+      return `diverged at line ${v.line}`;
+    case "ended-differently":
+      return `ended differently: ${v.actual}`;
+  }
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+export function formatMatrix(rows: readonly MatrixRow[]): string {
+  const ref = rows[0];
+  const header = ["back end", "verdict", "ending", "cycles", "vs " + ref.backend, "exits", "hcalls", "IPCs", "traps", "sites i/c/s", "host MIPS"];
+  const body = rows.map((r) => {
+    const e = r.stats.events;
+    const overhead = r === ref ? "1.00×" : `${(r.stats.cycles / Math.max(1, ref.stats.cycles)).toFixed(2)}×`;
+    return [
+      r.backend,
+      describeVerdict(r.verdict),
+      r.result.kind === "poweroff" ? `exit ${r.result.exitCode}` : r.result.reason,
+      fmt(r.stats.cycles),
+      overhead,
+      fmt(e.vmExit ?? 0),
+      fmt(e.hypercall ?? 0),
+      fmt(e.ipc ?? 0),
+      fmt(e.exceptionEntry ?? 0),
+      `${r.sites.inline}/${r.sites.call}/${r.sites.stub}`,
+      (r.stats.instructions / Math.max(1e-9, r.seconds) / 1e6).toFixed(1),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const right = new Set([3, 4, 5, 6, 7, 8, 10]);
+  const line = (cells: string[]) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n";
+}
