@@ -6,19 +6,33 @@
 // class) and the state changes of DESIGN.md §2.
 //
 // Shape of the loop (why it looks like this):
-// - `run(limit)` keeps pc, cycles and the instruction count in locals and
-//   returns at `limit` (the next device event or the cycle budget) or right
-//   after any instruction that may change what the machine must check between
-//   instructions (system instructions, traps, port I/O): the machine loop then
-//   fires device events, takes interrupts and calls `run` again.
+// - `run(limit)` returns at `limit` (the next device event or the cycle
+//   budget) or right after any instruction that may change what the machine
+//   must check between instructions (system instructions, traps, port I/O):
+//   the machine loop then fires device events, takes interrupts and calls
+//   `run` again.
+// - The hot loop is `exec`, with pc, cycles and the instruction count in
+//   (untagged) locals. No path that loops back in it calls out: a TLB miss
+//   on fetch, load or store *returns* an EXIT code to `run`, which does the
+//   slow path (walk, fault, watched store) and calls `exec` again. V8 then
+//   keeps the loop's knowledge of its arrays across iterations (with a call
+//   on a back edge it re-checked every typed array's map at every use).
+// - One Int32Array, `heap32`, holds the registers (indexes 0–15, so a
+//   register is `H[r]`), the TLB's fast tags and addends, the trace ring,
+//   the legality table, and RAM (memory.ts): one map check per instruction.
+//   TLB addends and the code-page cache give heap byte indexes, not
+//   physical addresses (physical + RAM_BASE).
 // - Instruction fetch goes through a one-entry code-page cache (`codeTag`,
-//   `codeAdd`), refilled from the TLB when pc leaves the page; it is reset at
-//   every entry to `run`, so anything that changes translations or the mode —
-//   all slow paths, which return — invalidates it for free.
+//   `codeAdd`), refilled from the TLB when pc leaves the page; `run` resets
+//   it at every entry and after every slow path, so anything that changes
+//   translations or the mode invalidates it for free. Fetch reads the word
+//   from RAM each time (no predecoded copy), so stores — the guest's own,
+//   the loader's, a monitor's through `machine.memory` — are seen by the
+//   next fetch with nothing to invalidate.
 // - Loads and stores check one TLB tag per access; the tag compare also
 //   rejects misaligned addresses, so the fast path is one compare and one
-//   typed-array access. Everything else is a method call (the slow path).
-// - Legality: `ILLEGAL_BITS[op]` (decode.ts) plus the `default:` case.
+//   typed-array access.
+// - Legality: `ILLEGAL_BITS[op]` (decode.ts, copied into the heap) plus the `default:` case.
 // - The `case` labels are literal opcode numbers so V8 compiles the switch to
 //   a jump table (imported constants would make it a chain of compares);
 //   `HANDLED` below names each one and is checked against the ISA table at
@@ -30,9 +44,9 @@
 import { OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, PSR } from "../guest-isa/registers.js";
 import { ILLEGAL_BITS } from "./decode.js";
-import type { PhysicalMemory } from "./memory.js";
+import { RAM_BASE, type PhysicalMemory } from "./memory.js";
 import { ACCESS, type Access, type Fault } from "./monitor.js";
-import { TAG_INVALID, type Tlb } from "./mmu/tlb.js";
+import { PAGE_MASK, TAG_INVALID, Tlb } from "./mmu/tlb.js";
 import { div, divu, mulhu, rem, remu } from "./semantics.js";
 
 /** Opcode of every instruction as the switch below spells it (checked against the table at load). */
@@ -54,6 +68,29 @@ for (const [m, op] of Object.entries(HANDLED)) {
 export const TRACE_PAIRS = 32;
 const TRACE_MASK = TRACE_PAIRS * 2 - 1;
 
+/** Why `exec` returned to `run`. */
+const EXIT = {
+  /** `run` returns to the machine loop (limit reached, system instruction done, exception raised). */
+  RETURN: 0,
+  /** The fetch at `pc` missed the TLB's fast tag. */
+  FETCH: 1,
+  /** The load at `pc` (`exitWord`) needs the slow path; the instruction is charged. */
+  LOAD: 2,
+  /** The store at `pc` (`exitWord`) needs the slow path; the instruction is charged. */
+  STORE: 3,
+} as const;
+
+/** The value a load opcode reads at physical `pa` (the load slow path). */
+function loadValue(mem: PhysicalMemory, op: number, pa: number): number {
+  switch (op) {
+    case 27: return mem.i32[pa >> 2]; // lw
+    case 28: return (mem.u16[pa >> 1] << 16) >> 16; // lh
+    case 29: return mem.u16[pa >> 1]; // lhu
+    case 30: return (mem.u8[pa] << 24) >> 24; // lb
+    default: return mem.u8[pa]; // lbu
+  }
+}
+
 /** What the CPU needs from the machine: the slow paths. All may change CPU state. */
 export interface CpuHost {
   /** Raises an exception (after undoing the faulting instruction's charge). */
@@ -69,7 +106,8 @@ export interface CpuHost {
 }
 
 export class Cpu {
-  readonly regs = new Int32Array(16);
+  /** r0–r15: a view into physical memory's tail (memory.ts), so the loop reaches it through `heap32`. */
+  readonly regs: Int32Array;
   pc = 0;
   psr: number = PSR.SU;
   /** Control registers, indexed by CR number. */
@@ -79,8 +117,13 @@ export class Cpu {
   /** Instructions completed. */
   instret = 0;
   /** (from, to) pairs of taken branches, jumps and traps; `traceIdx` is the next slot. */
-  readonly trace = new Int32Array(TRACE_PAIRS * 2).fill(-1);
+  readonly trace: Int32Array;
   traceIdx = 0;
+  /** The one-entry code-page cache: `pc & 0xFFFFF003` of the cached page (TAG_INVALID: none) and its addend. */
+  private codeTag = TAG_INVALID;
+  private codeAdd = 0;
+  /** The instruction word `exec` left for a slow path. */
+  private exitWord = 0;
 
   constructor(
     private readonly mem: PhysicalMemory,
@@ -88,7 +131,16 @@ export class Cpu {
     private readonly host: CpuHost,
     /** Cycles per opcode (decode.ts costTable). */
     readonly cost: Float64Array,
-  ) {}
+  ) {
+    this.regs = mem.regs;
+    if (this.regs.byteOffset !== 0) throw new Error("cpu.ts: the registers must sit at heap32[0]");
+    this.trace = mem.allocState(TRACE_PAIRS * 2).fill(-1);
+    this.illegal = mem.allocState(64);
+    this.illegal.set(ILLEGAL_BITS);
+  }
+
+  /** ILLEGAL_BITS (decode.ts), copied into the tail. */
+  private readonly illegal: Int32Array;
 
   /** Records a control transfer that is not a branch or jump (trap entry, iret). */
   noteTransfer(from: number, to: number): void {
@@ -108,48 +160,91 @@ export class Cpu {
    * completes. The caller checks interrupts, events and stop conditions.
    */
   run(limit: number): void {
-    const regs = this.regs;
-    const i32 = this.mem.i32;
-    const u16 = this.mem.u16;
-    const u8 = this.mem.u8;
+    this.codeTag = TAG_INVALID;
+    let force = false;
+    for (;;) {
+      const exit = this.exec(limit, force);
+      force = false;
+      if (exit === EXIT.RETURN) return;
+      const pc = this.pc;
+      const w = this.exitWord;
+      const user = (this.psr & PSR.SU) === 0;
+      // Any TLB fill may have evicted the code page's entry: re-check it on the next fetch.
+      this.codeTag = TAG_INVALID;
+      if (exit === EXIT.FETCH) {
+        if (pc & 3) return this.host.raise(CAUSE.MISALIGNED, pc, pc);
+        const r = this.host.translateAccess(pc, ACCESS.FETCH, user);
+        if (typeof r !== "number") return this.host.raise(r.cause, pc, r.badva);
+        this.codeTag = pc & PAGE_MASK;
+        this.codeAdd = (r + RAM_BASE - pc) | 0;
+        force = true; // the instruction runs even if the walk's charge reached the limit
+        continue;
+      }
+      const op = w & 63;
+      const a = (w >>> 6) & 15;
+      const va = (this.regs[(w >>> 10) & 15] + (w >> 14)) | 0;
+      if (exit === EXIT.LOAD) {
+        const size = op === 27 ? 4 : op <= 29 ? 2 : 1;
+        const pa = this.dataSlow(va, size, ACCESS.LOAD, user, op);
+        if (pa < 0) return;
+        this.regs[a] = loadValue(this.mem, op, pa);
+        this.regs[0] = 0;
+      } else {
+        const size = op === 32 ? 4 : op === 33 ? 2 : 1;
+        if (!this.storeSlow(va, this.regs[a], size, user, op)) return;
+      }
+      this.pc = (pc + 4) | 0;
+    }
+  }
+
+  /**
+   * The hot loop. Returns EXIT.RETURN when `run` must return (the limit,
+   * a system instruction, a raised exception), or another EXIT code with
+   * `pc` at an instruction whose fetch or data access needs the slow path
+   * (the instruction is charged; `exitWord` holds it). Nothing on a path
+   * that loops back calls out, so V8 keeps the typed arrays' checks out of
+   * the loop.
+   */
+  private exec(limit: number, force: boolean): number {
+    // One Int32Array for RAM, registers, TLB tags and the trace ring: V8
+    // checks its map once per instruction instead of once per table.
+    const H = this.mem.heap32;
+    const u16 = this.mem.heap16;
+    const u8 = this.mem.heap8;
     const cost = this.cost;
     const tlb = this.tlb;
     const user = (this.psr & PSR.SU) === 0;
-    const tagR = user ? tlb.tagReadUser : tlb.tagReadSup;
-    const tagW = user ? tlb.tagWriteUser : tlb.tagWriteSup;
-    const addend = tlb.addend;
-    const host = this.host;
-    const trace = this.trace;
-    let tr = this.traceIdx;
-    let pc = this.pc;
-    let cyc = this.cycles;
-    let n = this.instret;
-    const illegal = ILLEGAL_BITS;
-    const INVALID = TAG_INVALID;
-    let codeTag = INVALID;
-    let codeAdd = 0;
+    const tagR = Tlb.at(user ? tlb.tagReadUser : tlb.tagReadSup);
+    const tagW = Tlb.at(user ? tlb.tagWriteUser : tlb.tagWriteSup);
+    const ADD = Tlb.at(tlb.addend);
+    const T = Tlb.at(this.trace);
+    const ILL = Tlb.at(this.illegal);
+    // Coerced so V8 keeps them untagged (int32 / float64) in the loop.
+    let tr = this.traceIdx | 0;
+    let pc = this.pc | 0;
+    let cyc = +this.cycles;
+    let n = +this.instret;
+    let codeTag = this.codeTag | 0;
+    let codeAdd = this.codeAdd | 0;
+    if (!force && !(cyc < limit)) return EXIT.RETURN;
 
-    while (cyc < limit) {
+    for (;;) {
       // ---- fetch
       if ((pc & 0xfffff003) !== codeTag) {
         const s = (pc >>> 12) & 1023;
-        if ((pc & 0xfffff003) === tagR[s]) {
-          codeAdd = addend[s];
-        } else {
+        if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) {
           this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-          if (pc & 3) return host.raise(CAUSE.MISALIGNED, pc, pc);
-          const r = host.translateAccess(pc, ACCESS.FETCH, user);
-          if (typeof r !== "number") return host.raise(r.cause, pc, r.badva);
-          cyc = this.cycles;
-          codeAdd = (r - pc) | 0;
+          return EXIT.FETCH;
         }
+        codeAdd = H[(ADD + s) | 0];
         codeTag = pc & 0xfffff000;
       }
-      const w = i32[((pc + codeAdd) | 0) >> 2];
+      const w = H[((pc + codeAdd) | 0) >> 2];
       const op = w & 63;
-      if ((w & illegal[op]) !== 0) {
+      if ((w & H[(ILL + op) | 0]) !== 0) {
         this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-        return host.raise(CAUSE.ILLEGAL_INSTRUCTION, pc);
+        this.host.raise(CAUSE.ILLEGAL_INSTRUCTION, pc);
+        return EXIT.RETURN;
       }
       cyc += cost[op];
       n++;
@@ -158,135 +253,127 @@ export class Cpu {
 
       switch (op) {
         // ---- ALU, register-register: rd = A, rs1 = B, rs2 = C
-        case 1: regs[a] = (regs[b] + regs[(w >>> 14) & 15]) | 0; regs[0] = 0; pc = (pc + 4) | 0; break; // add
-        case 2: regs[a] = (regs[b] - regs[(w >>> 14) & 15]) | 0; regs[0] = 0; pc = (pc + 4) | 0; break; // sub
-        case 3: regs[a] = regs[b] & regs[(w >>> 14) & 15]; regs[0] = 0; pc = (pc + 4) | 0; break; // and
-        case 4: regs[a] = regs[b] | regs[(w >>> 14) & 15]; regs[0] = 0; pc = (pc + 4) | 0; break; // or
-        case 5: regs[a] = regs[b] ^ regs[(w >>> 14) & 15]; regs[0] = 0; pc = (pc + 4) | 0; break; // xor
-        case 6: regs[a] = regs[b] << (regs[(w >>> 14) & 15] & 31); regs[0] = 0; pc = (pc + 4) | 0; break; // sll
-        case 7: regs[a] = regs[b] >>> (regs[(w >>> 14) & 15] & 31); regs[0] = 0; pc = (pc + 4) | 0; break; // srl
-        case 8: regs[a] = regs[b] >> (regs[(w >>> 14) & 15] & 31); regs[0] = 0; pc = (pc + 4) | 0; break; // sra
-        case 9: regs[a] = regs[b] < regs[(w >>> 14) & 15] ? 1 : 0; regs[0] = 0; pc = (pc + 4) | 0; break; // slt
-        case 10: regs[a] = regs[b] >>> 0 < regs[(w >>> 14) & 15] >>> 0 ? 1 : 0; regs[0] = 0; pc = (pc + 4) | 0; break; // sltu
-        case 11: regs[a] = Math.imul(regs[b], regs[(w >>> 14) & 15]); regs[0] = 0; pc = (pc + 4) | 0; break; // mul
-        case 12: regs[a] = mulhu(regs[b], regs[(w >>> 14) & 15]); regs[0] = 0; pc = (pc + 4) | 0; break; // mulhu
-        case 13: regs[a] = div(regs[b], regs[(w >>> 14) & 15]); regs[0] = 0; pc = (pc + 4) | 0; break; // div
-        case 14: regs[a] = divu(regs[b], regs[(w >>> 14) & 15]); regs[0] = 0; pc = (pc + 4) | 0; break; // divu
-        case 15: regs[a] = rem(regs[b], regs[(w >>> 14) & 15]); regs[0] = 0; pc = (pc + 4) | 0; break; // rem
-        case 16: regs[a] = remu(regs[b], regs[(w >>> 14) & 15]); regs[0] = 0; pc = (pc + 4) | 0; break; // remu
+        case 1: H[a] = (H[b] + H[((w >>> 14) & 15)]) | 0; H[0] = 0; pc = (pc + 4) | 0; break; // add
+        case 2: H[a] = (H[b] - H[((w >>> 14) & 15)]) | 0; H[0] = 0; pc = (pc + 4) | 0; break; // sub
+        case 3: H[a] = H[b] & H[((w >>> 14) & 15)]; H[0] = 0; pc = (pc + 4) | 0; break; // and
+        case 4: H[a] = H[b] | H[((w >>> 14) & 15)]; H[0] = 0; pc = (pc + 4) | 0; break; // or
+        case 5: H[a] = H[b] ^ H[((w >>> 14) & 15)]; H[0] = 0; pc = (pc + 4) | 0; break; // xor
+        case 6: H[a] = H[b] << (H[((w >>> 14) & 15)] & 31); H[0] = 0; pc = (pc + 4) | 0; break; // sll
+        case 7: H[a] = H[b] >>> (H[((w >>> 14) & 15)] & 31); H[0] = 0; pc = (pc + 4) | 0; break; // srl
+        case 8: H[a] = H[b] >> (H[((w >>> 14) & 15)] & 31); H[0] = 0; pc = (pc + 4) | 0; break; // sra
+        case 9: H[a] = H[b] < H[((w >>> 14) & 15)] ? 1 : 0; H[0] = 0; pc = (pc + 4) | 0; break; // slt
+        case 10: H[a] = H[b] >>> 0 < H[((w >>> 14) & 15)] >>> 0 ? 1 : 0; H[0] = 0; pc = (pc + 4) | 0; break; // sltu
+        case 11: H[a] = Math.imul(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; break; // mul
+        case 12: H[a] = mulhu(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; break; // mulhu
+        case 13: H[a] = div(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; break; // div
+        case 14: H[a] = divu(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; break; // divu
+        case 15: H[a] = rem(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; break; // rem
+        case 16: H[a] = remu(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; break; // remu
 
         // ---- ALU, immediate: rd = A, rs1 = B, imm18 (signed, or 0–31 for shifts)
-        case 17: regs[a] = (regs[b] + (w >> 14)) | 0; regs[0] = 0; pc = (pc + 4) | 0; break; // addi
-        case 18: regs[a] = regs[b] & (w >> 14); regs[0] = 0; pc = (pc + 4) | 0; break; // andi
-        case 19: regs[a] = regs[b] | (w >> 14); regs[0] = 0; pc = (pc + 4) | 0; break; // ori
-        case 20: regs[a] = regs[b] ^ (w >> 14); regs[0] = 0; pc = (pc + 4) | 0; break; // xori
-        case 21: regs[a] = regs[b] << (w >>> 14); regs[0] = 0; pc = (pc + 4) | 0; break; // slli
-        case 22: regs[a] = regs[b] >>> (w >>> 14); regs[0] = 0; pc = (pc + 4) | 0; break; // srli
-        case 23: regs[a] = regs[b] >> (w >>> 14); regs[0] = 0; pc = (pc + 4) | 0; break; // srai
-        case 24: regs[a] = regs[b] < w >> 14 ? 1 : 0; regs[0] = 0; pc = (pc + 4) | 0; break; // slti
-        case 25: regs[a] = regs[b] >>> 0 < (w >> 14) >>> 0 ? 1 : 0; regs[0] = 0; pc = (pc + 4) | 0; break; // sltiu
-        case 26: regs[a] = w & 0xfffff000; regs[0] = 0; pc = (pc + 4) | 0; break; // lui
+        case 17: H[a] = (H[b] + (w >> 14)) | 0; H[0] = 0; pc = (pc + 4) | 0; break; // addi
+        case 18: H[a] = H[b] & (w >> 14); H[0] = 0; pc = (pc + 4) | 0; break; // andi
+        case 19: H[a] = H[b] | (w >> 14); H[0] = 0; pc = (pc + 4) | 0; break; // ori
+        case 20: H[a] = H[b] ^ (w >> 14); H[0] = 0; pc = (pc + 4) | 0; break; // xori
+        case 21: H[a] = H[b] << (w >>> 14); H[0] = 0; pc = (pc + 4) | 0; break; // slli
+        case 22: H[a] = H[b] >>> (w >>> 14); H[0] = 0; pc = (pc + 4) | 0; break; // srli
+        case 23: H[a] = H[b] >> (w >>> 14); H[0] = 0; pc = (pc + 4) | 0; break; // srai
+        case 24: H[a] = H[b] < w >> 14 ? 1 : 0; H[0] = 0; pc = (pc + 4) | 0; break; // slti
+        case 25: H[a] = H[b] >>> 0 < (w >> 14) >>> 0 ? 1 : 0; H[0] = 0; pc = (pc + 4) | 0; break; // sltiu
+        case 26: H[a] = w & 0xfffff000; H[0] = 0; pc = (pc + 4) | 0; break; // lui
 
         // ---- loads: rd = A, base = B, signed imm18 offset
         case 27: { // lw
-          const va = (regs[b] + (w >> 14)) | 0;
+          const va = (H[b] + (w >> 14)) | 0;
           const s = (va >>> 12) & 1023;
           let pa: number;
-          if ((va & 0xfffff003) === tagR[s]) pa = (va + addend[s]) | 0;
+          if ((va & 0xfffff003) === H[(tagR + s) | 0]) pa = (va + H[(ADD + s) | 0]) | 0;
           else {
-            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-            const r = this.dataSlow(va, 4, ACCESS.LOAD, user, op);
-            if (r < 0) return;
-            pa = r; cyc = this.cycles; codeTag = INVALID;
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
+            return EXIT.LOAD;
           }
-          regs[a] = i32[pa >> 2]; regs[0] = 0; pc = (pc + 4) | 0; break;
+          H[a] = H[pa >> 2]; H[0] = 0; pc = (pc + 4) | 0; break;
         }
         case 28: case 29: { // lh, lhu
-          const va = (regs[b] + (w >> 14)) | 0;
+          const va = (H[b] + (w >> 14)) | 0;
           const s = (va >>> 12) & 1023;
           let pa: number;
-          if ((va & 0xfffff001) === tagR[s]) pa = (va + addend[s]) | 0;
+          if ((va & 0xfffff001) === H[(tagR + s) | 0]) pa = (va + H[(ADD + s) | 0]) | 0;
           else {
-            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-            const r = this.dataSlow(va, 2, ACCESS.LOAD, user, op);
-            if (r < 0) return;
-            pa = r; cyc = this.cycles; codeTag = INVALID;
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
+            return EXIT.LOAD;
           }
-          regs[a] = op === 28 ? (u16[pa >> 1] << 16) >> 16 : u16[pa >> 1]; regs[0] = 0; pc = (pc + 4) | 0; break;
+          H[a] = op === 28 ? (u16[pa >> 1] << 16) >> 16 : u16[pa >> 1]; H[0] = 0; pc = (pc + 4) | 0; break;
         }
         case 30: case 31: { // lb, lbu
-          const va = (regs[b] + (w >> 14)) | 0;
+          const va = (H[b] + (w >> 14)) | 0;
           const s = (va >>> 12) & 1023;
           let pa: number;
-          if ((va & 0xfffff000) === tagR[s]) pa = (va + addend[s]) | 0;
+          if ((va & 0xfffff000) === H[(tagR + s) | 0]) pa = (va + H[(ADD + s) | 0]) | 0;
           else {
-            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-            const r = this.dataSlow(va, 1, ACCESS.LOAD, user, op);
-            if (r < 0) return;
-            pa = r; cyc = this.cycles; codeTag = INVALID;
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
+            return EXIT.LOAD;
           }
-          regs[a] = op === 30 ? (u8[pa] << 24) >> 24 : u8[pa]; regs[0] = 0; pc = (pc + 4) | 0; break;
+          H[a] = op === 30 ? (u8[pa] << 24) >> 24 : u8[pa]; H[0] = 0; pc = (pc + 4) | 0; break;
         }
 
         // ---- stores: value = A, base = B, signed imm18 offset
         case 32: { // sw
-          const va = (regs[b] + (w >> 14)) | 0;
+          const va = (H[b] + (w >> 14)) | 0;
           const s = (va >>> 12) & 1023;
-          if ((va & 0xfffff003) === tagW[s]) i32[((va + addend[s]) | 0) >> 2] = regs[a];
+          if ((va & 0xfffff003) === H[(tagW + s) | 0]) H[((va + H[(ADD + s) | 0]) | 0) >> 2] = H[a];
           else {
-            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-            if (!this.storeSlow(va, regs[a], 4, user, op)) return;
-            cyc = this.cycles; codeTag = INVALID;
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
+            return EXIT.STORE;
           }
           pc = (pc + 4) | 0; break;
         }
         case 33: { // sh
-          const va = (regs[b] + (w >> 14)) | 0;
+          const va = (H[b] + (w >> 14)) | 0;
           const s = (va >>> 12) & 1023;
-          if ((va & 0xfffff001) === tagW[s]) u16[((va + addend[s]) | 0) >> 1] = regs[a];
+          if ((va & 0xfffff001) === H[(tagW + s) | 0]) u16[((va + H[(ADD + s) | 0]) | 0) >> 1] = H[a];
           else {
-            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-            if (!this.storeSlow(va, regs[a], 2, user, op)) return;
-            cyc = this.cycles; codeTag = INVALID;
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
+            return EXIT.STORE;
           }
           pc = (pc + 4) | 0; break;
         }
         case 34: { // sb
-          const va = (regs[b] + (w >> 14)) | 0;
+          const va = (H[b] + (w >> 14)) | 0;
           const s = (va >>> 12) & 1023;
-          if ((va & 0xfffff000) === tagW[s]) u8[(va + addend[s]) | 0] = regs[a];
+          if ((va & 0xfffff000) === H[(tagW + s) | 0]) u8[(va + H[(ADD + s) | 0]) | 0] = H[a];
           else {
-            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-            if (!this.storeSlow(va, regs[a], 1, user, op)) return;
-            cyc = this.cycles; codeTag = INVALID;
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
+            return EXIT.STORE;
           }
           pc = (pc + 4) | 0; break;
         }
 
         // ---- branches: rs1 = A, rs2 = B, word offset in imm18
-        case 35: if (regs[a] === regs[b]) { const t = (pc + ((w >> 14) << 2)) | 0; trace[tr] = pc; trace[tr + 1] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // beq
-        case 36: if (regs[a] !== regs[b]) { const t = (pc + ((w >> 14) << 2)) | 0; trace[tr] = pc; trace[tr + 1] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bne
-        case 37: if (regs[a] < regs[b]) { const t = (pc + ((w >> 14) << 2)) | 0; trace[tr] = pc; trace[tr + 1] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // blt
-        case 38: if (regs[a] >= regs[b]) { const t = (pc + ((w >> 14) << 2)) | 0; trace[tr] = pc; trace[tr + 1] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bge
-        case 39: if (regs[a] >>> 0 < regs[b] >>> 0) { const t = (pc + ((w >> 14) << 2)) | 0; trace[tr] = pc; trace[tr + 1] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bltu
-        case 40: if (regs[a] >>> 0 >= regs[b] >>> 0) { const t = (pc + ((w >> 14) << 2)) | 0; trace[tr] = pc; trace[tr + 1] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bgeu
+        case 35: if (H[a] === H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // beq
+        case 36: if (H[a] !== H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bne
+        case 37: if (H[a] < H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // blt
+        case 38: if (H[a] >= H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bge
+        case 39: if (H[a] >>> 0 < H[b] >>> 0) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bltu
+        case 40: if (H[a] >>> 0 >= H[b] >>> 0) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bgeu
 
         // ---- jumps
         case 41: { // jal: rd = A, word offset in imm22
           const t = (pc + ((w >> 10) << 2)) | 0;
-          regs[a] = (pc + 4) | 0; regs[0] = 0;
-          trace[tr] = pc; trace[tr + 1] = t; tr = (tr + 2) & TRACE_MASK;
+          H[a] = (pc + 4) | 0; H[0] = 0;
+          H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK;
           pc = t; break;
         }
         case 42: { // jalr: rd = A, base = B, imm18; a misaligned target faults at the jalr
-          const t = (regs[b] + (w >> 14)) | 0;
+          const t = (H[b] + (w >> 14)) | 0;
           if (t & 3) {
             this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
             this.refund(op);
-            return host.raise(CAUSE.MISALIGNED, pc, t);
+            this.host.raise(CAUSE.MISALIGNED, pc, t);
+            return EXIT.RETURN;
           }
-          regs[a] = (pc + 4) | 0; regs[0] = 0;
-          trace[tr] = pc; trace[tr + 1] = t; tr = (tr + 2) & TRACE_MASK;
+          H[a] = (pc + 4) | 0; H[0] = 0;
+          H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK;
           pc = t; break;
         }
 
@@ -295,13 +382,14 @@ export class Cpu {
           this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
           if (op < HANDLED.syscall || op > HANDLED.wrpsr) {
             this.refund(op); // cost 0 for unused opcodes, but keep the count right
-            return host.raise(CAUSE.ILLEGAL_INSTRUCTION, pc);
-          }
-          host.system(op, w);
-          return;
+            this.host.raise(CAUSE.ILLEGAL_INSTRUCTION, pc);
+          } else this.host.system(op, w);
+          return EXIT.RETURN;
       }
+      if (!(cyc < limit)) break;
     }
     this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
+    return EXIT.RETURN;
   }
 
   /** Load slow path: alignment, TLB miss, permissions. A physical address, or -1 once the fault is raised. */

@@ -2,6 +2,16 @@
 // views the CPU's hot loop indexes directly (little-endian host assumed, as
 // every supported Node platform is).
 //
+// The buffer also holds, *before* RAM, a small region of CPU state (the
+// registers at heap index 0–15, then the TLB's fast tags and addends, the
+// control-transfer ring, the legality table): the interpreter reaches RAM and
+// that state through one Int32Array (`heap32`), as asm.js code does, so V8
+// checks one array instead of one per table, and a register is `heap32[r]`
+// with no offset to add (see cpu.ts). RAM starts at byte `RAM_BASE` of the
+// buffer; the public views `u8`/`u16`/`i32` cover RAM only (index = physical
+// address), so nothing outside the CPU and the TLB sees the state region,
+// and no guest physical address reaches it.
+//
 // A monitor may reserve the top of RAM for itself (`reserveTop`): the guest's
 // own translations (paging off, or its page tables) then see `guestLimit`
 // bytes and get a bus error above; only translations a monitor supplies may
@@ -9,13 +19,23 @@
 
 export const DEFAULT_RAM_SIZE = 64 * 1024 * 1024;
 export const PAGE_SIZE = 4096;
+/** Bytes of CPU state before RAM in the buffer (registers, tlb.ts tags, cpu.ts tables): `allocState` checks it suffices. */
+export const RAM_BASE = 32 * 1024;
 
 export class PhysicalMemory {
   readonly buffer: ArrayBuffer;
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
   readonly i32: Int32Array;
+  /** Views over the whole buffer, state region and RAM, for the interpreter's hot loop (RAM at byte RAM_BASE). */
+  readonly heap32: Int32Array;
+  readonly heap16: Uint16Array;
+  readonly heap8: Uint8Array;
   readonly size: number;
+  /** The CPU's r0–r15, at heap32[0..15]. */
+  readonly regs: Int32Array;
+  /** Next free byte of the state region. */
+  private stateNext = 0;
   /** First byte the guest cannot address itself (= size unless a monitor reserved the top). */
   guestLimit: number;
 
@@ -24,12 +44,24 @@ export class PhysicalMemory {
       throw new RangeError(`RAM size must be a positive multiple of ${PAGE_SIZE} up to 2 GiB, got ${size}`);
     }
     // Lazily committed by the OS: untouched pages cost no resident memory.
-    this.buffer = new ArrayBuffer(size);
-    this.u8 = new Uint8Array(this.buffer);
-    this.u16 = new Uint16Array(this.buffer);
-    this.i32 = new Int32Array(this.buffer);
+    this.buffer = new ArrayBuffer(RAM_BASE + size);
+    this.u8 = new Uint8Array(this.buffer, RAM_BASE, size);
+    this.u16 = new Uint16Array(this.buffer, RAM_BASE, size >>> 1);
+    this.i32 = new Int32Array(this.buffer, RAM_BASE, size >>> 2);
+    this.heap8 = new Uint8Array(this.buffer);
+    this.heap16 = new Uint16Array(this.buffer);
+    this.heap32 = new Int32Array(this.buffer);
     this.size = size;
+    this.regs = this.allocState(16);
     this.guestLimit = size;
+  }
+
+  /** `words` int32s of CPU state before RAM, as a view; its index in `heap32` is `view.byteOffset >> 2`. */
+  allocState(words: number): Int32Array {
+    if (this.stateNext + words * 4 > RAM_BASE) throw new Error(`memory: CPU state region exhausted (${words} words more)`);
+    const v = new Int32Array(this.buffer, this.stateNext, words);
+    this.stateNext += words * 4;
+    return v;
   }
 
   /** Reserves `bytes` (rounded up to pages) at the top of RAM; returns the physical base. */
@@ -47,7 +79,7 @@ export class PhysicalMemory {
 
   read32(pa: number): number {
     this.check(pa, 4);
-    return pa & 3 ? new DataView(this.buffer).getInt32(pa, true) : this.i32[pa >>> 2];
+    return pa & 3 ? new DataView(this.buffer).getInt32(RAM_BASE + pa, true) : this.i32[pa >>> 2];
   }
   read16(pa: number): number {
     this.check(pa, 2);
@@ -59,7 +91,7 @@ export class PhysicalMemory {
   }
   write32(pa: number, v: number): void {
     this.check(pa, 4);
-    if (pa & 3) new DataView(this.buffer).setInt32(pa, v, true);
+    if (pa & 3) new DataView(this.buffer).setInt32(RAM_BASE + pa, v, true);
     else this.i32[pa >>> 2] = v;
   }
   write16(pa: number, v: number): void {

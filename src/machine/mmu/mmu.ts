@@ -10,7 +10,7 @@
 // monitor's shadow tables).
 
 import { CAUSE, PGCTL_ENABLE } from "../../guest-isa/registers.js";
-import type { PhysicalMemory } from "../memory.js";
+import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, Fault, type Access, type Monitor } from "../monitor.js";
 import { PAGE_MASK, PERM, Tlb } from "./tlb.js";
 import { pageFaultCause, walkPageTable } from "./walk.js";
@@ -43,7 +43,7 @@ export class Mmu {
     private readonly pgctlIndex: number,
   ) {
     this.watched = new Uint8Array(host.memory.size >>> 12);
-    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1);
+    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE);
   }
 
   pagingEnabled(): boolean {
@@ -62,7 +62,7 @@ export class Mmu {
     if ((user && (perm & PERM.U) === 0) || (access === ACCESS.STORE && (perm & PERM.W) === 0)) {
       return new Fault(pageFaultCause(access), va);
     }
-    return (va + this.tlb.addend[s]) >>> 0;
+    return (this.tlb.frame[s] + (va & ~PAGE_MASK)) >>> 0;
   }
 
   /**

@@ -32,14 +32,35 @@ export class Tlb {
   readonly page = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
   readonly frame = new Int32Array(TLB_SIZE);
   readonly perm = new Int32Array(TLB_SIZE);
-  /** physical = virtual + addend[slot] (mod 2^32). */
-  readonly addend = new Int32Array(TLB_SIZE);
-  readonly tagReadSup = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
-  readonly tagWriteSup = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
-  readonly tagReadUser = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
-  readonly tagWriteUser = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
+  /** Index in the CPU's byte view of the host buffer = virtual + addend[slot] (mod 2^32); = physical + `base`. */
+  readonly tagReadSup: Int32Array;
+  readonly tagWriteSup: Int32Array;
+  readonly tagReadUser: Int32Array;
+  readonly tagWriteUser: Int32Array;
+  readonly addend: Int32Array;
 
-  constructor(private readonly isWatched: (frame: number) => boolean) {}
+  /**
+   * `alloc` places the fast arrays (tags, addend) — in the machine, in the
+   * state region of physical memory's buffer so the CPU indexes them
+   * through `heap32` (memory.ts); `Tlb.at` gives their index there.
+   */
+  constructor(
+    private readonly isWatched: (frame: number) => boolean,
+    alloc: (words: number) => Int32Array = (words) => new Int32Array(words),
+    /** Where physical address 0 sits in the buffer the CPU indexes (memory.ts RAM_BASE). */
+    private readonly base = 0,
+  ) {
+    this.tagReadSup = alloc(TLB_SIZE).fill(TAG_INVALID);
+    this.tagWriteSup = alloc(TLB_SIZE).fill(TAG_INVALID);
+    this.tagReadUser = alloc(TLB_SIZE).fill(TAG_INVALID);
+    this.tagWriteUser = alloc(TLB_SIZE).fill(TAG_INVALID);
+    this.addend = alloc(TLB_SIZE);
+  }
+
+  /** Int32 index of a fast array in the buffer it lives in. */
+  static at(a: Int32Array): number {
+    return a.byteOffset >> 2;
+  }
 
   static slot(va: number): number {
     return (va >>> 12) & TLB_MASK;
@@ -57,7 +78,7 @@ export class Tlb {
     this.page[s] = page;
     this.frame[s] = frame;
     this.perm[s] = perm;
-    this.addend[s] = (frame - page) | 0;
+    this.addend[s] = (frame + this.base - page) | 0;
     this.setTags(s);
     return s;
   }
