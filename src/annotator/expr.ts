@@ -9,6 +9,7 @@
 // which the table then carries as an expression for the assembler to fold).
 
 import type { Expr } from "../guest-isa/assembler/ast.js";
+import { foldExpr } from "../guest-isa/assembler/expressions.js";
 
 export type EquTable = ReadonlyMap<string, Expr>;
 
@@ -20,54 +21,14 @@ export interface Linear {
 
 /** Folds an expression to a 32-bit constant (signed view), or undefined when it needs a label's address. */
 export function evalConst(e: Expr, equs: EquTable, seen: Set<string> = new Set()): number | undefined {
-  switch (e.kind) {
-    case "num":
-      return e.value | 0;
-    case "sym": {
-      const def = equs.get(e.name);
-      if (!def || seen.has(e.name)) return undefined;
-      seen.add(e.name);
-      const v = evalConst(def, equs, seen);
-      seen.delete(e.name);
-      return v;
-    }
-    case "here":
-    case "reloc":
-      return undefined;
-    case "unary": {
-      const a = evalConst(e.arg, equs, seen);
-      if (a === undefined) return undefined;
-      return e.op === "-" ? -a | 0 : e.op === "~" ? ~a : a;
-    }
-    case "binary": {
-      const a = evalConst(e.left, equs, seen);
-      if (a === undefined) return undefined;
-      const b = evalConst(e.right, equs, seen);
-      if (b === undefined) return undefined;
-      switch (e.op) {
-        case "+":
-          return (a + b) | 0;
-        case "-":
-          return (a - b) | 0;
-        case "*":
-          return Math.imul(a, b);
-        case "/":
-          return b === 0 ? undefined : (a / b) | 0;
-        case "%":
-          return b === 0 ? undefined : a % b | 0;
-        case "<<":
-          return a << (b & 31);
-        case ">>":
-          return a >> (b & 31);
-        case "&":
-          return a & b;
-        case "^":
-          return a ^ b;
-        case "|":
-          return a | b;
-      }
-    }
-  }
+  return foldExpr(e, (name) => {
+    const def = equs.get(name);
+    if (!def || seen.has(name)) return undefined;
+    seen.add(name);
+    const v = evalConst(def, equs, seen);
+    seen.delete(name);
+    return v;
+  });
 }
 
 /** `label ± constant` (or a constant): the shape a branch target or `.word` address takes. */

@@ -12,6 +12,7 @@
 
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import type { Expr, InstructionStatement, Operand } from "../guest-isa/assembler/ast.js";
+import { foldExpr } from "../guest-isa/assembler/expressions.js";
 import { formatDiagnostic } from "../guest-isa/diagnostics.js";
 import { encodeInstruction, immField } from "../guest-isa/encoding.js";
 import { FORMATS, lookupInstruction, type InstructionRow } from "../guest-isa/isa-table.js";
@@ -171,40 +172,7 @@ function encodeStatement(name: string, st: InstructionStatement, pc: number, sym
 }
 
 function evaluate(name: string, e: Expr, pc: number, symbols: Record<string, number>): number {
-  switch (e.kind) {
-    case "num":
-      return e.value | 0;
-    case "sym": {
-      const v = symbols[e.name];
-      if (v === undefined) throw new Error(`template ${name}: unknown symbol '${e.name}'`);
-      return v | 0;
-    }
-    case "here":
-      return pc;
-    case "unary": {
-      const v = evaluate(name, e.arg, pc, symbols);
-      return e.op === "-" ? -v | 0 : e.op === "~" ? ~v : v;
-    }
-    case "binary": {
-      const l = evaluate(name, e.left, pc, symbols);
-      const r = evaluate(name, e.right, pc, symbols);
-      switch (e.op) {
-        case "+": return (l + r) | 0;
-        case "-": return (l - r) | 0;
-        case "*": return Math.imul(l, r);
-        case "/": return (l / r) | 0;
-        case "%": return l % r | 0;
-        case "<<": return l << r;
-        case ">>": return l >> r;
-        case "&": return l & r;
-        case "|": return l | r;
-        case "^": return l ^ r;
-      }
-    }
-    // eslint-disable-next-line no-fallthrough
-    case "reloc": {
-      const v = evaluate(name, e.arg, pc, symbols);
-      return e.fn === "hi" ? ((v + 0x800) >>> 12) & 0xfffff : (v << 20) >> 20;
-    }
-  }
+  const v = foldExpr(e, (sym) => symbols[sym], pc);
+  if (v === undefined) throw new Error(`template ${name}: cannot evaluate '${exprText(e)}' (unknown symbol or division by zero)`);
+  return v;
 }

@@ -56,35 +56,49 @@ function binary(op: BinaryOp, a: number, b: number, loc: Loc | undefined): numbe
   }
 }
 
-/** Pass 1: the value if it is computable now (numbers, absolute symbols in `lookup`), else undefined. */
-export function constValue(e: Expr, lookup: (name: string) => Sym | undefined): number | undefined {
+/**
+ * Folds an expression to its int32 value when every symbol it names has a
+ * value (`value(name)`), `.` is known (`here`) and nothing divides by zero;
+ * undefined otherwise. The one definition of expression arithmetic outside
+ * the assembler's pass 2: pass 1, the annotator and the rewriter's templates
+ * all fold with it.
+ */
+export function foldExpr(e: Expr, value: (name: string) => number | undefined, here?: number): number | undefined {
   switch (e.kind) {
     case "num":
       return e.value | 0;
     case "sym": {
-      const s = lookup(e.name);
-      return s && s.kind === SymKind.Abs ? s.value : undefined;
+      const v = value(e.name);
+      return v === undefined ? undefined : v | 0;
     }
     case "here":
-      return undefined;
+      return here;
     case "unary": {
-      const v = constValue(e.arg, lookup);
+      const v = foldExpr(e.arg, value, here);
       if (v === undefined) return undefined;
       return e.op === "-" ? -v | 0 : e.op === "~" ? ~v : v;
     }
     case "binary": {
-      const a = constValue(e.left, lookup);
+      const a = foldExpr(e.left, value, here);
       if (a === undefined) return undefined;
-      const b = constValue(e.right, lookup);
+      const b = foldExpr(e.right, value, here);
       if (b === undefined) return undefined;
       return binary(e.op, a, b, undefined);
     }
     case "reloc": {
-      const v = constValue(e.arg, lookup);
+      const v = foldExpr(e.arg, value, here);
       if (v === undefined) return undefined;
       return e.fn === "hi" ? hi20(v) : lo12(v);
     }
   }
+}
+
+/** Pass 1: the value if it is computable now (numbers, absolute symbols in `lookup`), else undefined. */
+export function constValue(e: Expr, lookup: (name: string) => Sym | undefined): number | undefined {
+  return foldExpr(e, (name) => {
+    const s = lookup(name);
+    return s && s.kind === SymKind.Abs ? s.value : undefined;
+  });
 }
 
 /** What pass 2 needs to evaluate: symbol lookup from one file's point of view, and `.`. */
