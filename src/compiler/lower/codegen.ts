@@ -153,8 +153,8 @@ export class FileCompiler {
         if (this.diagnostics.some((x) => x.file === scope.file.file)) continue;
         throw e;
       }
-      if (scope.globals.has(d.name)) push(`    .global ${sym.asmName}`);
       for (const l of lines) {
+        if (l.text === `${sym.asmName}:` && scope.globals.has(d.name)) push(`    .global ${sym.asmName}`);
         if (l.src) map.push({ asmLine: out.length + 1, file: scope.file.file, line: l.src.line, col: l.src.col });
         push(l.text);
       }
@@ -350,6 +350,8 @@ class FunctionCompiler {
     const slotsBytes = 4 * (this.localSlots + this.maxSpill);
     const saveList = [...(this.leaf ? [] : ["lr"]), ...this.saved];
     const frame = slotsBytes + 4 * saveList.length;
+    // The function's own `# file:line` comment goes above its label.
+    if (this.body[0]?.text.startsWith("    # ")) lines.push({ text: this.body.shift()!.text.trimStart(), src: this.firstSrc() });
     lines.push({ text: `${this.name}:` });
     if (this.isStart) at("    la sp, __stack_top");
     if (frame) at(`    addi sp, sp, -${frame}`);
