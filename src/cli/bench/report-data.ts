@@ -75,9 +75,25 @@ export function makeReport(args: {
   };
 }
 
+/** The package's root folder: the nearest parent holding previrt's package.json (from src/ or dist/src/). */
+function packageRoot(): string | undefined {
+  let dir = new URL("./", import.meta.url);
+  for (let i = 0; i < 8; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string };
+      if (pkg.name === "previrt") return fileURLToPath(dir);
+    } catch {
+      // not here: go up
+    }
+    dir = new URL("../", dir);
+  }
+  return undefined;
+}
+
 function gitCommit(): string {
+  const root = packageRoot();
+  if (!root) return "unknown";
   try {
-    const root = fileURLToPath(new URL("../../../../", import.meta.url));
     return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "unknown";
@@ -85,10 +101,7 @@ function gitCommit(): string {
 }
 
 function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as { version: string };
-    return pkg.version;
-  } catch {
-    return "unknown";
-  }
+  const root = packageRoot();
+  if (!root) return "unknown";
+  return (JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as { version: string }).version;
 }

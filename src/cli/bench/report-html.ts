@@ -72,7 +72,7 @@ function overheadChart(report: BenchReport, colorOf: Map<string, string>): strin
   const W = 1060, H = 360, left = 56, bottom = 40, top = 12;
   const plotW = W - left - 10, plotH = H - top - bottom;
   const values = cells.filter((c) => Number.isFinite(c.overhead) && c.overhead > 0).map((c) => c.overhead);
-  const max = Math.max(1.1, ...values);
+  const max = niceCeiling(Math.max(1.1, ...values), report.logScale);
   const log = report.logScale;
   const y = (v: number) => top + plotH - (log ? (Math.log10(Math.max(v, 1)) / Math.log10(max)) * plotH : (v / max) * plotH);
   const groupW = plotW / Math.max(1, workloads.length);
@@ -93,6 +93,10 @@ function overheadChart(report: BenchReport, colorOf: Map<string, string>): strin
       parts.push(
         `<rect class="bar" data-config="${c.id}" data-workload="${esc(w)}" x="${x.toFixed(1)}" y="${yTop.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${Math.max(0.5, top + plotH - yTop).toFixed(1)}" fill="${colorOf.get(c.id)}"${cell.status === "diverged" || cell.status === "failed" ? ' stroke="#b00020" stroke-width="1.5"' : ""}><title>${esc(title)}</title></rect>`,
       );
+      if (barW >= 14) {
+        const label = cell.overhead < 10 ? cell.overhead.toFixed(2) : cell.overhead.toFixed(0);
+        parts.push(`<text x="${(x + (barW - 1) / 2).toFixed(1)}" y="${(yTop - 3).toFixed(1)}" text-anchor="middle" font-size="9">${label}</text>`);
+      }
     });
     parts.push(`<text x="${(left + wi * groupW + groupW / 2).toFixed(1)}" y="${H - bottom + 18}" text-anchor="middle">${esc(w)}</text>`);
   });
@@ -150,15 +154,21 @@ function usedParts(cells: readonly BenchCell[]): string[] {
   return ["instructions", "idle", ...Object.keys(PART_COLORS)].filter((p, i, a) => seen.has(p) && a.indexOf(p) === i);
 }
 
+/** The axis top: the next 1-2-5 step at or above the largest value. */
+function niceCeiling(v: number, log: boolean): number {
+  const mag = 10 ** Math.floor(Math.log10(v));
+  const steps = log ? [1, 2, 5, 10] : [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
+  return steps.map((s) => s * mag).find((s) => s >= v * 1.02) ?? 10 * mag;
+}
+
 function logTicks(max: number): number[] {
-  const t = [1];
-  for (let v = 10; v <= max * 1.0001; v *= 10) t.push(v);
-  for (const v of [2, 5]) if (v < max) t.push(v);
-  return t.sort((a, b) => a - b);
+  const t: number[] = [];
+  for (let mag = 1; mag <= max * 1.0001; mag *= 10) for (const s of [1, 2, 5]) if (s * mag <= max * 1.0001) t.push(s * mag);
+  return t;
 }
 
 function linearTicks(max: number): number[] {
-  const step = max <= 2 ? 0.25 : max <= 5 ? 0.5 : 1;
+  const step = max <= 2 ? 0.25 : max <= 5 ? 0.5 : max <= 10 ? 1 : 2;
   const t: number[] = [];
   for (let v = 0; v <= max + 1e-9; v += step) t.push(Number(v.toFixed(2)));
   return t;
