@@ -10,7 +10,10 @@ import { runImage, type RunImageOptions, type RunOutcome } from "../machine/run-
 import { rewriteImage, type RewriteResult, type RewriteTarget } from "../rewriter/index.js";
 import { bare } from "./bare/index.js";
 import { hvm } from "./hvm/index.js";
+import { l4 } from "./l4/index.js";
+import { isParavirtImage } from "./paravirt.js";
 import { trap } from "./trap/index.js";
+import { xen } from "./xen/index.js";
 
 export interface Backend {
   readonly name: string;
@@ -21,7 +24,7 @@ export interface Backend {
   createMonitor?(rewrite: RewriteResult): Monitor;
 }
 
-export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap].map((b) => [b.name, b]));
+export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap, xen, l4].map((b) => [b.name, b]));
 
 /** Looks a back end up by its --hv name; a UserError listing the valid names otherwise. */
 export function getBackend(name: string): Backend {
@@ -30,8 +33,13 @@ export function getBackend(name: string): Backend {
   return b;
 }
 
-/** The load-time step: validates the site table and rewrites every site for the back end. */
+/**
+ * The load-time step: validates the site table and rewrites every site for
+ * the back end. A para-virtualized image runs on xen only: elsewhere it is
+ * refused (a UserError the CLI prefixes with the file name).
+ */
 export function prepareImage(backend: Backend, image: ElfImage): RewriteResult {
+  if (backend.name !== "xen" && isParavirtImage(image)) throw new UserError("para-virtualized for xen; run it with --hv xen");
   return rewriteImage(image, backend.target);
 }
 

@@ -165,6 +165,16 @@ export class Machine implements CpuHost, MmuHost {
     this.charge("tlbFlush");
   }
 
+  /**
+   * Drops every cached translation without charging a TLB flush: for a
+   * monitor whose own protection state changed where the hardware it models
+   * would need no flush (e.g. a deprivileged kernel's ring-1 pages when its
+   * virtual mode changes). Refills are charged as usual.
+   */
+  tlbDrop(): void {
+    this.mmu.tlb.flush();
+  }
+
   /** Drops the cached translation of one virtual page (not charged). */
   tlbInvalidate(va: number): void {
     this.mmu.tlb.invalidate(va);

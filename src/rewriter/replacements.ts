@@ -8,6 +8,9 @@
 //   call    replace it with `jalr k0, ENTRY(zero)` into an entry of the
 //           in-place VMM, which decodes the site from its return address
 //
+// An entry may choose per operand (`byImm`: keyed by the site's recorded
+// control-register or port number).
+//
 // A template that does not fit the site's slot is still correct: the slot
 // gets one `jalr k0, STUB(zero)` into an out-of-line copy in the window
 // (strategy "stub"). Every site can always be rewritten; padding buys speed.
@@ -15,9 +18,21 @@
 import { SITE_KINDS } from "../guest-isa/softlayer.js";
 
 export type Replacement =
-  | { readonly strategy: "native" }
-  | { readonly strategy: "inline"; readonly code: readonly string[] }
-  | { readonly strategy: "call"; readonly entry: string };
+  | { readonly strategy: "native"; readonly byImm?: ByImm }
+  | { readonly strategy: "inline"; readonly code: readonly string[]; readonly byImm?: ByImm }
+  | { readonly strategy: "call"; readonly entry: string; readonly byImm?: ByImm };
+
+/**
+ * Per-operand exceptions: the replacement for a site whose recorded `imm`
+ * (control-register number, port) is the key. E.g. `mtcr` is one store to the
+ * window for most control registers, but a call into the VMM for ptbr/pgctl.
+ */
+export type ByImm = Readonly<Record<number, Replacement>>;
+
+/** The replacement that applies to a site with this recorded imm. */
+export function replacementFor(r: Replacement, imm: number): Replacement {
+  return r.byImm?.[imm] ?? r;
+}
 
 /** Replacements by site-kind name ("cli", "pte-store", …); kinds not listed stay native. */
 export type ReplacementTable = Readonly<Partial<Record<string, Replacement>>>;
@@ -50,6 +65,10 @@ export function checkReplacementTable(target: RewriteTarget): void {
   for (const kind of Object.keys(target.replacements)) {
     if (!SITE_KINDS.has(kind)) throw new Error(`back end ${target.name}: replacement for unknown site kind '${kind}'`);
   }
-  const needsWindow = Object.values(target.replacements).some((r) => r && r.strategy !== "native");
+  const all = Object.values(target.replacements).flatMap((r) => (r ? [r, ...Object.values(r.byImm ?? {})] : []));
+  for (const [kind, r] of Object.entries(target.replacements)) {
+    if (Object.values(r?.byImm ?? {}).some((sub) => sub.byImm)) throw new Error(`back end ${target.name}: byImm entries of '${kind}' cannot nest`);
+  }
+  const needsWindow = all.some((r) => r.strategy !== "native");
   if (needsWindow && !target.window) throw new Error(`back end ${target.name}: non-native replacements need a window layout`);
 }

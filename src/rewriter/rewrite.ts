@@ -14,7 +14,7 @@ import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-
 import { K0, REG } from "../guest-isa/registers.js";
 import { validateSiteTable } from "../guest-isa/site-validate.js";
 import { SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
-import { checkReplacementTable, STRATEGIES, type RewriteTarget, type Strategy } from "./replacements.js";
+import { checkReplacementTable, replacementFor, STRATEGIES, type Replacement, type RewriteTarget, type Strategy } from "./replacements.js";
 import { compileTemplate, type CompiledTemplate } from "./template.js";
 
 export interface SiteOutcome {
@@ -56,11 +56,17 @@ function templatesOf(target: RewriteTarget): Map<string, CompiledTemplate> {
   let m = compiledByTarget.get(target);
   if (!m) {
     checkReplacementTable(target);
-    m = new Map();
-    for (const [kind, r] of Object.entries(target.replacements)) {
-      if (!r || r.strategy === "native") continue;
+    const compiled = new Map<string, CompiledTemplate>();
+    m = compiled;
+    const add = (key: string, r: Replacement) => {
+      if (r.strategy === "native") return;
       const lines = r.strategy === "inline" ? r.code : [`jalr k0, ${r.entry}(zero)`];
-      m.set(kind, compileTemplate(`${target.name}/${kind}`, lines, target.window!.symbols));
+      compiled.set(key, compileTemplate(`${target.name}/${key}`, lines, target.window!.symbols));
+    };
+    for (const [kind, r] of Object.entries(target.replacements)) {
+      if (!r) continue;
+      add(kind, r);
+      for (const [imm, sub] of Object.entries(r.byImm ?? {})) add(`${kind}#${imm}`, sub);
     }
     compiledByTarget.set(target, m);
   }
@@ -94,6 +100,7 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
   const sites: SiteOutcome[] = [];
   const stubs: Stub[] = [];
   let stubNext = target.window?.stubBase ?? 0;
+  const stubByCode = new Map<string, number>();
   let exemptRegions = 0;
 
   for (const rec of records) {
@@ -107,27 +114,35 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
     const before = new Uint32Array(slotWords);
     for (let i = 0; i < slotWords; i++) before[i] = words.getUint32(at + 4 * i, true);
 
-    const template = templates.get(kindName);
-    const replacement = target.replacements[kindName];
+    const declared = target.replacements[kindName];
+    const replacement = declared && replacementFor(declared, rec.imm);
+    const template = templates.get(replacement !== declared ? `${kindName}#${rec.imm}` : kindName);
     let strategy: Strategy;
     let code: Uint32Array;
     let stubAddr: number | undefined;
-    if (!template || !replacement) {
+    if (!template || !replacement || replacement.strategy === "native") {
       strategy = "native";
       code = before.subarray(0, 1);
     } else {
-      const fields = { a: rec.regA, b: rec.regB, imm: rec.imm };
+      // The record keeps the low 16 bits of imm: memory offsets are signed (port and CR numbers are small).
+      const fields = { a: rec.regA, b: rec.regB, imm: (rec.imm << 16) >> 16 };
       const body = template.encode(fields);
       if (body.length <= slotWords) {
         strategy = replacement.strategy === "call" ? "call" : "inline";
         code = body;
       } else {
         strategy = "stub";
-        const stub = buildStub(target, body, stubNext);
-        stubAddr = stubNext;
-        stubNext += stub.length * 4;
-        if (stubNext > target.window!.stubLimit) throw new UserError(`${target.name}: out of stub space in the soft-layer window at site 0x${rec.addr.toString(16)}`);
-        stubs.push({ addr: stubAddr, words: stub });
+        // Stubs are position-independent: sites that need the same code share one.
+        const key = `${kindName}:${body.join(",")}`;
+        stubAddr = stubByCode.get(key);
+        if (stubAddr === undefined) {
+          const stub = buildStub(target, body);
+          stubAddr = stubNext;
+          stubNext += stub.length * 4;
+          if (stubNext > target.window!.stubLimit) throw new UserError(`${target.name}: out of stub space in the soft-layer window at site 0x${rec.addr.toString(16)}`);
+          stubs.push({ addr: stubAddr, words: stub });
+          stubByCode.set(key, stubAddr);
+        }
         code = Uint32Array.of(encodeInstruction("jalr", { a: K0, b: REG.zero, imm: stubAddr | 0 }));
       }
     }
@@ -155,7 +170,7 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
  * An out-of-line stub: saves the return address (k0) so the template may use
  * k0 as scratch, runs the template, restores k0 and returns to the site.
  */
-function buildStub(target: RewriteTarget, body: Uint32Array, addr: number): Uint32Array {
+function buildStub(target: RewriteTarget, body: Uint32Array): Uint32Array {
   const save = target.window!.symbols[target.window!.stubSaveSymbol];
   if (save === undefined) throw new Error(`back end ${target.name}: unknown stub save symbol`);
   const out = new Uint32Array(body.length + 3);
@@ -163,7 +178,6 @@ function buildStub(target: RewriteTarget, body: Uint32Array, addr: number): Uint
   out.set(body, 1);
   out[body.length + 1] = encodeInstruction("lw", { a: K0, b: REG.zero, imm: save | 0 });
   out[body.length + 2] = encodeInstruction("jalr", { a: REG.zero, b: K0, imm: 0 });
-  void addr;
   return out;
 }
 

@@ -241,6 +241,14 @@ describe("assemble: data directives", () => {
 });
 
 describe("assemble: layout and linking", () => {
+  it("links .text at a given textBase, other sections following, even at the top of the address space", () => {
+    const image = assemble([{ file: "t.s", text: ".global _start\n_start:\n lw t0, v(zero)\n .align 16\nnext: jal zero, next\n.data\nv: .word 7\n" }], { textBase: 0xfffe0000 });
+    expect(image.sections.map((s) => [s.name, s.addr >>> 0])).toEqual([[".text", 0xfffe0000], [".data", 0xfffe1000]]);
+    expect(sectionWords(image)[0]).toBe(encodeInstruction("lw", { a: 5, b: 0, imm: 0xfffe1000 | 0 }) >>> 0);
+    expect(sectionWords(image)[1]).toBe(encodeInstruction("addi") >>> 0); // alignment gap: nop
+    expect(() => assemble([{ file: "t.s", text: ".global _start\n_start: nop\n" }], { textBase: 0x1234 })).toThrow(/not a page-aligned/);
+  });
+
   it("places .text at 0x1000 and every section on its own page, in the fixed order", () => {
     const image = asm("nop\n.section .extra\n.byte 9\n.bss\n.space 5000\n.data\n.word 1\n.rodata\n.byte 2\n.section .text\nnop\n");
     const info = image.sections.map((s) => [s.name, s.addr, s.size]);

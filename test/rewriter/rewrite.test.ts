@@ -108,3 +108,40 @@ describe("rewriter", () => {
     expect(out.image).toBe(plain);
   });
 });
+
+describe("per-operand replacements (byImm)", () => {
+  // mtcr tvec, t0 and mtcr ptbr, t0: one kind, two operands.
+  const words = [encodeInstruction("mtcr", { b: 5, imm: 0 }), encodeInstruction("mtcr", { b: 5, imm: 5 })];
+  const records = [site(0x1000, "mtcr", 4, { regB: 5, imm: 0 }), site(0x1004, "mtcr", 4, { regB: 5, imm: 5 })];
+  const target: RewriteTarget = {
+    name: "byimm",
+    window: WINDOW,
+    replacements: {
+      mtcr: { strategy: "inline", code: ["sw {B}, VIE+4*{IMM}(zero)"], byImm: { 5: { strategy: "call", entry: "VMM_ENTRY" } } },
+    },
+  };
+
+  it("chooses the replacement by the site's recorded imm", () => {
+    const out = rewriteImage(image(words, records), target);
+    expect(out.sites.map((s) => s.strategy)).toEqual(["inline", "call"]);
+    const t = textWords(out.image);
+    expect(t[0]).toBe(encodeInstruction("sw", { a: 5, b: 0, imm: 0xfffff000 | 0 }));
+    expect(decodeInstruction(t[1])!.imm >>> 0).toBe(0xfffff800);
+  });
+
+  it("refuses nested byImm tables", () => {
+    const nested: RewriteTarget = {
+      name: "nested",
+      window: WINDOW,
+      replacements: { mtcr: { strategy: "native", byImm: { 5: { strategy: "native", byImm: {} } } } },
+    };
+    expect(() => rewriteImage(image(words, records), nested)).toThrow(/cannot nest/);
+  });
+
+  it("sign-extends a recorded memory offset for {IMM}", () => {
+    const sw = encodeInstruction("sw", { a: 5, b: 6, imm: -8 });
+    const rec = site(0x1000, "pte-store", 4, { regA: 5, regB: 6, imm: -8 & 0xffff });
+    const out = rewriteImage(image([sw], [rec]), { name: "s", window: WINDOW, replacements: { "pte-store": { strategy: "inline", code: ["addi k0, {B}, {IMM}"] } } });
+    expect(decodeInstruction(textWords(out.image)[0])!.imm).toBe(-8);
+  });
+});

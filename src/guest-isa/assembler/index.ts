@@ -21,7 +21,7 @@ import { SHT_NOBITS, SOFTLAYER_SECTION, type ElfImage, type ElfSection } from ".
 import { mergeSoftlayerTables, parseSoftlayerTables, SoftlayerFormatError } from "../softlayer.js";
 import { emitContribution, NOP_WORD } from "./encode-statement.js";
 import { SymbolResolver } from "./link.js";
-import { layoutSections, type OutputSection } from "./layout.js";
+import { layoutSections, TEXT_BASE as TEXT_BASE_DEFAULT, type OutputSection } from "./layout.js";
 import { parseAssembly } from "./parser.js";
 import { FilePass1, TEXT } from "./pass1.js";
 import { Reporter, SymKind, writeWord, type FileUnit, type Sym } from "./units.js";
@@ -34,6 +34,8 @@ export interface AssemblySource {
 export interface AssembleOptions {
   /** Absolute symbols visible in every file (`previrt build -D NAME=VALUE`). */
   defines?: Record<string, number>;
+  /** Where .text starts (a page-aligned address; default TEXT_BASE); .rodata, .data, .bss follow it. */
+  textBase?: number;
 }
 
 export { TEXT_BASE, PAGE_SIZE } from "./layout.js";
@@ -57,7 +59,11 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
     units.push(pass1.finish());
   });
 
-  const sections = layoutSections(units);
+  const textBase = options.textBase ?? TEXT_BASE_DEFAULT;
+  if (!Number.isInteger(textBase) || textBase < 0 || textBase > 0xffffffff || textBase % 0x1000 !== 0) {
+    throw new DiagnosticError([{ file: "previrt", line: 1, col: 1, message: `text base 0x${textBase.toString(16)} is not a page-aligned 32-bit address` }]);
+  }
+  const sections = layoutSections(units, textBase);
   const resolver = new SymbolResolver(units, defines, report);
   resolver.resolveValues();
 
@@ -96,7 +102,7 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
 function fillGapsWithNops(out: OutputSection, data: Uint8Array): void {
   let end = out.addr;
   for (const c of out.contributions) {
-    for (let a = (end + 3) & -4; a + 4 <= c.base; a += 4) writeWord(data, a - out.addr, NOP_WORD);
+    for (let a = Math.ceil(end / 4) * 4; a + 4 <= c.base; a += 4) writeWord(data, a - out.addr, NOP_WORD);
     end = c.base + c.size;
   }
 }

@@ -44,8 +44,11 @@ export function sectionFlags(name: string): { type: number; flags: number } {
 
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 
-/** Places every section. A section exists in the output if some file switched to it (or for .text, always). */
-export function layoutSections(units: readonly FileUnit[]): OutputSection[] {
+/**
+ * Places every section. A section exists in the output if some file switched to it (or for .text, always).
+ * `textBase` (page-aligned; default TEXT_BASE) is where .text starts; the other sections follow it.
+ */
+export function layoutSections(units: readonly FileUnit[], textBase = TEXT_BASE): OutputSection[] {
   const byName = new Map<string, OutputSection>();
   const order: string[] = [...STANDARD_ORDER];
   for (const u of units) {
@@ -62,7 +65,7 @@ export function layoutSections(units: readonly FileUnit[]): OutputSection[] {
   order.push(SOFTLAYER_SECTION);
 
   const sections: OutputSection[] = [];
-  let cursor = TEXT_BASE;
+  let cursor = textBase;
   for (const name of order) {
     const out = byName.get(name);
     if (!out) continue;

@@ -18,30 +18,26 @@
 // the virtual CPU is in supervisor mode, and a virtual mode switch flushes
 // the TLB — the classic price of deprivileging.
 //
+// The virtual-CPU logic (reflect, emulate, mode switches) is shared with
+// xen and l4: common/virtual-cpu.ts.
+//
 // Charged: every trap into the monitor costs exceptionEntry + exceptionReturn
 // (the round trip); injected interrupts interruptInjection; shadow fills and
 // page-table writes as in shadow-paging.ts; port I/O deviceAccess.
 
-import { decodeInstruction } from "../../guest-isa/encoding.js";
 import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
-import { ACCESS, Fault, type Access, type Monitor, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
-import { causeName } from "../../machine/stats.js";
+import { ACCESS, Fault, type Access, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import { permissionFault, ShadowPager } from "../common/shadow-paging.js";
+import { VirtualCpu } from "../common/virtual-cpu.js";
 
-const FAULTS = new Set<number>([
-  CAUSE.ILLEGAL_INSTRUCTION, CAUSE.PRIVILEGED_INSTRUCTION, CAUSE.MISALIGNED,
-  CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR,
-]);
-
-export class TrapMonitor implements Monitor {
+export class TrapMonitor extends VirtualCpu {
   readonly name = "trap";
-  private machine!: Machine;
   private shadow!: ShadowPager;
   /** Virtual SU and IE (the UF bits live in the real psr, which user-mode wrpsr may change). */
   private vpsr = PSR.SU;
   /** Virtual control registers; ptbr and pgctl live in the shadow pager. */
-  private readonly vcr = new Int32Array(8);
+  protected readonly vcr = new Int32Array(8);
 
   attach(machine: Machine): void {
     this.machine = machine;
@@ -57,20 +53,40 @@ export class TrapMonitor implements Monitor {
   }
 
   /** The guest-visible psr: virtual SU/IE with the real UF bits. */
-  private get guestPsr(): number {
+  get guestPsr(): number {
     return this.vpsr | (this.machine.psr & PSR.UF_MASK);
   }
 
-  private setGuestPsr(v: number): void {
-    const m = this.machine;
-    const modeChanged = ((this.vpsr ^ v) & PSR.SU) !== 0;
+  protected storePsr(v: number): void {
     this.vpsr = v & (PSR.SU | PSR.IE);
-    m.psr = (v & (PSR.IE | PSR.UF_MASK)) & ~PSR.SU; // the real CPU stays in user mode
-    if (modeChanged) {
-      // Shadows granted for one virtual mode are wrong for the other.
-      m.count("modeSwitchFlushes");
-      this.shadow.dropAll();
-    }
+    this.machine.psr = (v & (PSR.IE | PSR.UF_MASK)) & ~PSR.SU; // the real CPU stays in user mode
+  }
+
+  protected modeSwitched(): void {
+    // Shadows granted for one virtual mode are wrong for the other.
+    this.machine.count("modeSwitchFlushes");
+    this.shadow.dropAll();
+  }
+
+  protected deliveryTarget(): number {
+    return this.vcr[CR.tvec];
+  }
+
+  protected readPagingCr(cr: number): number {
+    return cr === CR.ptbr ? this.shadow.ptbr : this.shadow.pgctl;
+  }
+
+  protected writePagingCr(cr: number, value: number): void {
+    if (cr === CR.ptbr) this.shadow.setRoot(value, this.shadow.pgctl);
+    else this.shadow.setRoot(this.shadow.ptbr, value);
+  }
+
+  protected flushTlb(): void {
+    this.shadow.dropAll();
+  }
+
+  protected invalidateTlb(va: number): void {
+    this.shadow.dropPage(va);
   }
 
   onException(trap: TrapInfo): TrapDisposition {
@@ -92,65 +108,8 @@ export class TrapMonitor implements Monitor {
     return "resume";
   }
 
-  /** Delivers an exception to the guest's virtual trap vector, as the hardware would on bare metal. */
-  private reflect(cause: number, epc: number, badva?: number): void {
-    const m = this.machine;
-    const tvec = this.vcr[CR.tvec];
-    if (tvec === 0) return m.stop("crash", `${causeName(cause)} with no trap vector (tvec = 0) in the guest`);
-    if (FAULTS.has(cause) && epc === tvec) return m.stop("crash", `${causeName(cause)} at the guest's trap handler entry`);
-    this.vcr[CR.epc] = epc;
-    this.vcr[CR.epsr] = this.guestPsr;
-    this.vcr[CR.cause] = cause;
-    if (badva !== undefined) this.vcr[CR.badva] = badva;
-    this.setGuestPsr((this.guestPsr | PSR.SU) & ~PSR.IE);
-    m.pc = tvec;
-  }
-
-  /** Emulates the privileged instruction at `pc` for the guest kernel. */
-  private emulate(pc: number): void {
-    const m = this.machine;
-    const word = this.fetch(pc);
-    const insn = word === undefined ? undefined : decodeInstruction(word);
-    if (!insn) return m.stop("crash", `monitor could not read the trapping instruction at 0x${(pc >>> 0).toString(16)}`);
-    const regs = m.regs;
-    const setReg = (r: number, v: number) => {
-      if (r !== 0) regs[r] = v;
-    };
-    m.pc = (pc + 4) | 0;
-    switch (insn.row.mnemonic) {
-      case "cli":
-        return this.setGuestPsr(this.guestPsr & ~PSR.IE);
-      case "sti":
-        return this.setGuestPsr(this.guestPsr | PSR.IE);
-      case "hlt":
-        return m.idle();
-      case "iret":
-        m.pc = this.vcr[CR.epc];
-        return this.setGuestPsr(this.vcr[CR.epsr]);
-      case "tlbflush":
-        return this.shadow.dropAll();
-      case "tlbinv":
-        return this.shadow.dropPage(regs[insn.b]);
-      case "mfcr":
-        return setReg(insn.a, insn.imm === CR.ptbr ? this.shadow.ptbr : insn.imm === CR.pgctl ? this.shadow.pgctl : this.vcr[insn.imm]);
-      case "mtcr":
-        if (insn.imm === CR.ptbr) return this.shadow.setRoot(regs[insn.b], this.shadow.pgctl);
-        if (insn.imm === CR.pgctl) return this.shadow.setRoot(this.shadow.ptbr, regs[insn.b]);
-        this.vcr[insn.imm] = regs[insn.b];
-        return;
-      case "in":
-        m.charge("deviceAccess");
-        return setReg(insn.a, m.portRead(insn.imm));
-      case "out":
-        m.charge("deviceAccess");
-        return m.portWrite(insn.imm, regs[insn.b]);
-      default:
-        return m.stop("crash", `monitor cannot emulate '${insn.row.mnemonic}'`);
-    }
-  }
-
   /** Reads the guest's instruction word at a virtual address (it was just fetched, so it is mapped). */
-  private fetch(va: number): number | undefined {
+  protected fetch(va: number): number | undefined {
     const e = this.shadow.lookup(va, ACCESS.FETCH);
     if (e instanceof Fault) return undefined;
     const pa = e.frame + (va & 0xfff);

@@ -1,0 +1,50 @@
+// The hypercall interface of the xen back end (and, as IPC labels, of l4):
+// `hcall N` with arguments in a0–a3 and the result in a0. The in-place VMM
+// uses these numbers (common/vmm-core.s repeats the ones it calls), and so
+// does the para-virtualized build (src/compiler's paravirt intrinsics).
+// docs/xen.md is the table for people.
+
+export const HC = {
+  /** a0 = byte: write it to the console. */
+  CONSOLE_WRITE: 0,
+  /** a0 = address of the event callback (0: the in-place VMM's EVENT entry, which jumps to the virtual tvec). */
+  SET_CALLBACKS: 1,
+  /** a0 = virtual address of (address, value) pairs, a1 = count (≤ MAX_BATCH): apply them; a0 ← number applied. */
+  MMU_UPDATE: 2,
+  /** a0 = physical address of the new page directory (applies queued updates first; flushes the TLB). */
+  NEW_BASEPTR: 3,
+  /** a0 = new pgctl (paging on/off). */
+  SET_PAGING: 4,
+  /** Flush the whole TLB (applies queued updates first). */
+  TLB_FLUSH: 5,
+  /** a0 = virtual address: invalidate its translation (applies queued updates first). */
+  TLB_INVLPG: 6,
+  /** a0 = timer period in cycles (0 = off). */
+  SET_TIMER: 7,
+  /** Block the vCPU until an event is pending (hlt). */
+  BLOCK: 8,
+  /** Return from the event callback: psr ← VCR.epsr, pc ← VCR.epc; held events are then delivered. */
+  IRET: 9,
+  /** a0 = exit code: power the domain off. */
+  SHUTDOWN: 10,
+  /** a0 = virtual address of {op, a0, a1, a2} entries, a1 = count (≤ MAX_MULTICALL): one hypercall for all; each entry's a0 slot ← its result. */
+  MULTICALL: 11,
+  /** The guest unmasked events while some were held: re-enable delivery. */
+  EVENTS: 12,
+  /** In-place VMM only: emulate the original instruction of the site that called (k0 = its return address). */
+  EMULATE: 13,
+  /** a0 = port: a0 ← the device's value. */
+  PORT_READ: 14,
+  /** a0 = port, a1 = value. */
+  PORT_WRITE: 15,
+  /** Give up the CPU (a no-op with one vCPU). */
+  YIELD: 16,
+} as const;
+
+export type HypercallName = keyof typeof HC;
+export const HYPERCALL_NAMES: ReadonlyMap<number, HypercallName> = new Map(Object.entries(HC).map(([k, v]) => [v, k as HypercallName]));
+
+/** Largest mmu_update batch a hypercall accepts. */
+export const MAX_BATCH = 64;
+/** Largest multicall. */
+export const MAX_MULTICALL = 16;

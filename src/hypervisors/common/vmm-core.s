@@ -1,0 +1,117 @@
+# The in-place VMM's core, shared by the xen and l4 back ends (DESIGN.md §3).
+# Guest code: assembled by previrt's own assembler at load time, linked at
+# the top of the soft-layer window (.text at 0xFFFE0000, .data on the next
+# page) and copied into monitor-reserved frames. Every address below is in
+# the top 128 KiB, so a site reaches any of it with one `lw/sw rX, SYM(zero)`
+# or `jalr k0, SYM(zero)` (sign-extended 18-bit offsets), and an entry
+# returns with `jr k0`. The VMM never touches the guest's stack: the words it
+# needs live in SAVE below.
+#
+# Rules every entry keeps (docs/in-place-vmm.md):
+#  - k0 holds the return address on entry; guest registers are preserved
+#    (spilled to SAVE and restored) unless the site's original instruction
+#    writes them;
+#  - a call to the VMM is the last instruction of a site's template, so the
+#    site continues at k0 when the entry returns;
+#  - the monitor never delivers an event while pc is inside the window or
+#    inside a site: it finishes the path first (so k0 is never live across
+#    an event).
+#
+# HC_* (the hypercall numbers of common/hypercalls.ts) and QMAX (entries in
+# the page-table update queue) are defined by the loader (window.ts), so
+# there is one table.
+
+    .text
+    .global _start
+_start:
+# EVENT: the event callback the monitor registers for a pre-virtualized
+# guest. The monitor has already done the virtual trap entry (VCR epc, epsr,
+# cause, badva; VPSR: SU=1, IE=0); all that is left is the guest's own trap
+# vector.
+    .global EVENT
+EVENT:
+    lw   k0, VCR(zero)           # tvec
+    jalr zero, 0(k0)
+
+# DELIVER: an sti/wrpsr site enabled virtual interrupts and found events
+# held back (VPEND). The monitor re-enables delivery; the event is injected
+# as soon as pc is back in the guest (at the site's continuation).
+    .global DELIVER
+DELIVER:
+    hcall HC_EVENTS
+    jalr zero, 0(k0)
+
+# EMULATE: a "call" site (hlt, in, out, tlbflush, tlbinv, mtcr ptbr/pgctl,
+# pte-load, mmio-*). The monitor finds the site from k0, emulates its
+# original instruction with the guest's registers, and we return past it.
+    .global EMULATE
+EMULATE:
+    hcall HC_EMULATE
+    jalr zero, 0(k0)
+
+# IRET: return from a trap. A return to supervisor mode with no event held
+# is done here without a hypercall; a return to user mode needs the monitor
+# (it switches the virtual mode and applies queued page-table updates).
+    .global IRET
+IRET:
+    lw   k0, VCR+8(zero)         # epsr
+    andi k0, k0, 2               # SU
+    beqz k0, .Liret_slow
+    lw   k0, VPEND(zero)
+    bnez k0, .Liret_slow
+    lw   k0, VCR+8(zero)
+    sw   k0, VPSR(zero)
+    lw   k0, VCR+4(zero)         # epc
+    jalr zero, 0(k0)
+.Liret_slow:
+    hcall HC_IRET                # the monitor sets pc = epc
+
+# PTE_PUSH: a pte-store site staged (address, value) in QPA/QPV. Append it to
+# the queue; a full queue is applied with one mmu_update.
+    .global PTE_PUSH
+PTE_PUSH:
+    sw   t0, SAVE(zero)
+    sw   t1, SAVE+4(zero)
+    lw   t0, QCOUNT(zero)
+    andi t0, t0, QMAX-1          # a scribbled count only hurts the guest's own queue
+    slli t1, t0, 3
+    addi t0, t0, 1
+    sw   t0, QCOUNT(zero)
+    lw   t0, QPA(zero)
+    sw   t0, QUEUE(t1)
+    lw   t0, QPV(zero)
+    sw   t0, QUEUE+4(t1)
+    lw   t0, QCOUNT(zero)
+    addi t0, t0, -QMAX
+    lw   t1, SAVE+4(zero)
+    beqz t0, .Lpush_full
+    lw   t0, SAVE(zero)
+    jalr zero, 0(k0)
+.Lpush_full:
+    lw   t0, SAVE(zero)
+# FLUSH: apply the queued updates with one mmu_update(QUEUE, QCOUNT).
+    .global FLUSH
+FLUSH:
+    sw   a0, SAVE+8(zero)
+    sw   a1, SAVE+12(zero)
+    addi a0, zero, QUEUE
+    lw   a1, QCOUNT(zero)
+    hcall HC_MMU_UPDATE
+    sw   zero, QCOUNT(zero)
+    lw   a0, SAVE+8(zero)
+    lw   a1, SAVE+12(zero)
+    jalr zero, 0(k0)
+
+# The shared-info page: the virtual CPU, read and written by inline sites,
+# by the code above and by the monitor (which validates what it reads).
+    .data
+    .global VPSR, VPEND, VCR, QCOUNT, QPA, QPV, QUEUE, SAVE, STUB_SAVE
+VPSR:      .word 2               # the guest's psr: IE, SU (a mirror: the monitor's is authoritative), UF
+VPEND:     .word 0               # 1 while the monitor holds an event back (virtual IE was 0)
+VCR:       .space 32             # virtual tvec, epc, epsr, cause, badva, ptbr*, scratch, pgctl* (*mirrors)
+QCOUNT:    .word 0               # queued page-table updates
+QPA:       .word 0               # a pte-store site's staged entry: address…
+QPV:       .word 0               # …and value
+QUEUE:     .space 8 * QMAX       # (virtual address, value) pairs
+SAVE:      .space 64             # the vCPU's save area (never the guest stack)
+STUB_SAVE: .word 0               # an out-of-line stub's return address

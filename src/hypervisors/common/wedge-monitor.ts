@@ -1,0 +1,638 @@
+// The host side of a pre-virtualized back end (xen, l4): a monitor under
+// which the guest kernel runs deprivileged (real SU=0) with a virtual CPU
+// whose state lives in the soft-layer window, shared with the in-place VMM
+// (guest code, common/vmm-core.s). Rewritten sites read and write that state
+// without trapping; the monitor is entered only by hypercalls (`hcall`),
+// exceptions and interrupts. xen-monitor.ts and l4-monitor.ts say what each
+// entry costs and how guest memory reaches the task (direct paging with
+// validated updates; map/unmap).
+//
+// What the monitor does (docs/in-place-vmm.md has the whole story):
+// - translate: the window (only while the virtual CPU is in supervisor
+//   mode; from virtual user mode it is a page fault for the guest kernel),
+//   then the guest's own page tables with the permissions of its virtual
+//   mode. Paging off: the machine's identity map.
+// - events: an interrupt is delivered through the event callback when the
+//   virtual IE (VPSR bit 0) is set and pc is outside the soft layer (the
+//   window and the inside of every rewritten site: the monitor first lets
+//   the CPU finish that path, a few instructions). Otherwise it is held:
+//   VPEND=1 and the real IE off, until the guest unmasks (its sti/wrpsr
+//   sites see VPEND and call DELIVER; iret and the monitor's own psr writes
+//   release it too).
+// - sites in virtual user mode: a rewritten site touches the window, which
+//   faults in user mode; the monitor recognises the site and executes its
+//   original instruction with user-mode semantics (rdpsr shows SU=0, wrpsr
+//   changes UF only, a privileged instruction is a privileged-instruction
+//   fault for the guest kernel). A window access that is not a site is the
+//   guest's page fault.
+// - page-table updates queued by the VMM are applied (validated) by
+//   mmu_update, and by the monitor itself before anything that could observe
+//   them: a TLB flush/invalidate, a ptbr/pgctl write, a pte-load, a return to
+//   user mode, a direct write to a page-table frame, and any page fault (the
+//   access is retried once the queue is applied).
+// - privileged instructions that were not rewritten trap (cause 2) and are
+//   emulated, as under trap: plain binaries run, slowly (and with the
+//   rdpsr/wrpsr hole, which only annotation closes).
+//
+// Everything read from the window is treated as guest data: counts are
+// bounded, addresses translated and checked, so a guest scribbling on its
+// shared-info page only hurts itself.
+
+import { decodeInstruction, type DecodedInstruction } from "../../guest-isa/encoding.js";
+import { CAUSE, CR, PGCTL_ENABLE, PSR, REG } from "../../guest-isa/registers.js";
+import type { Machine } from "../../machine/machine.js";
+import { walkPageTable, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
+import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
+import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
+import { HC, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
+import { VirtualCpu } from "./virtual-cpu.js";
+import { buildVmm, inWindow, QUEUE_ENTRIES, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
+
+const PAGE_MASK = 0xfffff000 | 0;
+const PTE_V = 1;
+/** Instructions the monitor lets the CPU run to leave the soft layer before it delivers an event. */
+const MAX_FINISH_STEPS = 256;
+const MEMORY_KINDS = new Set(["pte-load", "pte-store", "mmio-load", "mmio-store"]);
+
+export abstract class WedgeMonitor extends VirtualCpu {
+  protected readonly vmm: VmmImage;
+  /** Physical base of the backed window (monitor-reserved RAM). */
+  protected windowPa = 0;
+  /** Authoritative virtual mode (VPSR.SU in the window is the guest's mirror of it). */
+  protected su = true;
+  /** The real IE is off because an event is held back. */
+  private holding = false;
+  /** The event callback (0 = the VMM's EVENT entry). */
+  private callback = 0;
+  protected ptbr = 0;
+  protected pgctl = 0;
+  private iVpsr = 0;
+  private iVpend = 0;
+  private iQcount = 0;
+  protected vcr: Int32Array = new Int32Array(8);
+  /** Rewritten sites, sorted: start and end addresses, and the outcome. */
+  private readonly siteStart: Int32Array;
+  private readonly siteEnd: Int32Array;
+  private readonly siteList: SiteOutcome[];
+  /** Site by the return address its call (or its stub's call) leaves in k0. */
+  private readonly byReturn = new Map<number, SiteOutcome>();
+  /** Whether the image was para-virtualized (no sites; the guest calls hypercalls itself). */
+  protected readonly paravirt: boolean;
+
+  constructor(
+    backend: string,
+    protected readonly rewrite: RewriteResult,
+    options: { paravirt?: boolean } = {},
+  ) {
+    super();
+    this.vmm = buildVmm(backend);
+    this.paravirt = options.paravirt ?? false;
+    this.siteList = rewrite.sites.filter((s) => s.strategy !== "native").slice().sort((a, b) => a.record.addr - b.record.addr);
+    this.siteStart = Int32Array.from(this.siteList, (s) => s.record.addr);
+    this.siteEnd = Int32Array.from(this.siteList, (s) => s.record.addr + s.record.length);
+    for (const s of this.siteList) {
+      this.byReturn.set((s.record.addr + 4) >>> 0, s);
+      if (s.stubAddr !== undefined) {
+        const stub = rewrite.stubs.find((x) => x.addr === s.stubAddr)!;
+        for (let i = 1; i <= stub.words.length; i++) this.byReturn.set((s.stubAddr + 4 * i) >>> 0, s);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- costs (per back end)
+
+  /** An exception, interrupt or page-table write fault reached the monitor. */
+  protected abstract chargeEntry(): void;
+  /** A hypercall (or, on l4, an IPC from the VMM). */
+  protected abstract chargeCall(): void;
+  /** A TLB miss walked the guest's tables for `va` (l4: first touch → map). */
+  protected abstract noteFill(va: number, walk: PageWalk): void;
+  /** The guest's TLB operation (after queued updates are applied): drop what it drops. */
+  protected abstract tlbOperation(va: number | "all"): void;
+  /** A new page-table root (or paging switched): drop everything derived from the old one. */
+  protected abstract rootChanged(): void;
+  /** A direct store hit a write-protected page-table frame (xen only). */
+  protected ptWriteFault?(pa: number, value: number, size: 1 | 2 | 4): void;
+
+  // ---------------------------------------------------------------- setup
+
+  attach(machine: Machine): void {
+    this.machine = machine;
+    this.windowPa = machine.reserveTop(WINDOW_BACKED_BYTES);
+    const s = this.vmm.symbols;
+    const idx = (name: string) => {
+      const va = s[name];
+      if (va === undefined) throw new Error(`in-place VMM: no symbol ${name}`);
+      return (this.windowPa + (va - WINDOW_BACKED)) >>> 2;
+    };
+    this.iVpsr = idx("VPSR");
+    this.iVpend = idx("VPEND");
+    this.iQcount = idx("QCOUNT");
+    this.vcr = machine.memory.i32.subarray(idx("VCR"), idx("VCR") + 8);
+  }
+
+  onReset(): void {
+    const m = this.machine;
+    const mem = m.memory;
+    mem.u8.fill(0, this.windowPa, this.windowPa + WINDOW_BACKED_BYTES);
+    for (const sec of this.vmm.image.sections) {
+      if (sec.addr >= WINDOW_BACKED && sec.data.length) mem.writeBytes(this.windowPa + (sec.addr - WINDOW_BACKED), sec.data);
+    }
+    for (const stub of this.rewrite.stubs) {
+      const bytes = new Uint8Array(stub.words.buffer, stub.words.byteOffset, stub.words.byteLength);
+      mem.writeBytes(this.windowPa + (stub.addr - WINDOW_BACKED), bytes);
+    }
+    this.su = true;
+    this.holding = false;
+    this.callback = 0;
+    this.ptbr = 0;
+    this.pgctl = 0;
+    m.cr[CR.ptbr] = 0;
+    m.cr[CR.pgctl] = 0;
+    this.rootChanged();
+    mem.i32[this.iVpsr] = PSR.SU;
+    // The real CPU: user mode, interrupts on (an interrupt the guest has masked is held by the monitor).
+    m.psr = PSR.IE;
+  }
+
+  // ---------------------------------------------------------------- the virtual psr
+
+  get guestPsr(): number {
+    const w = this.machine.memory.i32[this.iVpsr];
+    const uf = this.su ? w & PSR.UF_MASK : this.machine.psr & PSR.UF_MASK;
+    return (w & PSR.IE) | (this.su ? PSR.SU : 0) | uf;
+  }
+
+  protected storePsr(v: number): void {
+    const m = this.machine;
+    this.su = (v & PSR.SU) !== 0;
+    m.memory.i32[this.iVpsr] = v & (PSR.IE | PSR.SU | PSR.UF_MASK);
+    if (v & PSR.IE) this.release();
+    m.psr = (this.holding ? 0 : PSR.IE) | (v & PSR.UF_MASK);
+  }
+
+  protected modeSwitched(toSupervisor: boolean): void {
+    const m = this.machine;
+    m.count(`${this.name}:modeSwitch`);
+    if (!toSupervisor) this.applyQueue();
+    // Kernel pages and the window were granted for supervisor mode only: drop the cached
+    // translations (what ring protection does on the hardware this models; refills are charged).
+    m.tlbDrop();
+  }
+
+  private get vie(): boolean {
+    return (this.machine.memory.i32[this.iVpsr] & PSR.IE) !== 0;
+  }
+
+  /** Stops holding events back: the machine delivers a pending line at its next check. */
+  private release(): void {
+    this.machine.memory.i32[this.iVpend] = 0;
+    if (this.holding) {
+      this.holding = false;
+      this.machine.psr |= PSR.IE;
+    }
+  }
+
+  private hold(): void {
+    const m = this.machine;
+    m.memory.i32[this.iVpend] = 1;
+    this.holding = true;
+    m.psr &= ~PSR.IE;
+  }
+
+  /** The kernel may have cleared VPSR.SU with an inline wrpsr: honour it at the next entry. */
+  private syncFromWindow(): void {
+    if (this.su && (this.machine.memory.i32[this.iVpsr] & PSR.SU) === 0) this.setGuestPsr(this.guestPsr & ~PSR.SU);
+  }
+
+  protected deliveryTarget(): number {
+    return this.callback !== 0 ? this.callback : this.vmm.symbols.EVENT;
+  }
+
+  override reflect(cause: number, epc: number, badva?: number): void {
+    const m = this.machine;
+    if (this.callback !== 0) {
+      if (epc === this.callback) return m.stop("crash", `fault at the guest's event callback 0x${(epc >>> 0).toString(16)}`);
+      const psr = this.guestPsr;
+      this.vcr[CR.epc] = epc;
+      this.vcr[CR.epsr] = psr;
+      this.vcr[CR.cause] = cause;
+      if (badva !== undefined) this.vcr[CR.badva] = badva;
+      this.setGuestPsr((psr | PSR.SU) & ~PSR.IE);
+      m.pc = this.callback;
+      return;
+    }
+    super.reflect(cause, epc, badva);
+  }
+
+  protected override returnFromTrap(): void {
+    if ((this.vcr[CR.epsr] & PSR.SU) === 0) this.applyQueue();
+    super.returnFromTrap();
+  }
+
+  protected override halt(): void {
+    if (this.vie) this.release();
+    this.machine.idle();
+  }
+
+  // ---------------------------------------------------------------- paging
+
+  protected readPagingCr(cr: number): number {
+    return cr === CR.ptbr ? this.ptbr : this.pgctl;
+  }
+
+  protected writePagingCr(cr: number, value: number): void {
+    const m = this.machine;
+    this.applyQueue();
+    const old = this.pgctl;
+    if (cr === CR.ptbr) this.ptbr = value;
+    else this.pgctl = value;
+    this.vcr[CR.ptbr] = this.ptbr;
+    this.vcr[CR.pgctl] = this.pgctl;
+    m.cr[CR.ptbr] = this.ptbr;
+    m.cr[CR.pgctl] = this.pgctl & PGCTL_ENABLE;
+    this.rootChanged();
+    // As on the hardware: a new root, or paging switched on/off, flushes the TLB.
+    if (cr === CR.ptbr || ((old ^ value) & PGCTL_ENABLE) !== 0) m.tlbFlush();
+  }
+
+  protected flushTlb(): void {
+    this.applyQueue();
+    this.tlbOperation("all");
+    this.machine.tlbFlush();
+  }
+
+  protected invalidateTlb(va: number): void {
+    this.applyQueue();
+    this.tlbOperation(va);
+    this.machine.tlbInvalidate(va);
+  }
+
+  private get pagingOn(): boolean {
+    return (this.pgctl & PGCTL_ENABLE) !== 0;
+  }
+
+  translate(va: number, access: Access): MonitorTranslation | Fault | undefined {
+    if (inWindow(va)) return this.windowTranslation(va, access);
+    if (!this.pagingOn) return undefined; // the machine's identity map, as on bare metal
+    const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
+    if (w instanceof Fault) return w;
+    if (!this.su && (w.perm & 4) === 0) return new Fault(pageFaultCause(access), va);
+    if (access === ACCESS.STORE && (w.perm & 2) === 0) return new Fault(pageFaultCause(access), va);
+    this.noteFill(va, w);
+    return { frame: w.frame, writable: (w.perm & 2) !== 0, user: true };
+  }
+
+  private windowTranslation(va: number, access: Access): MonitorTranslation | Fault {
+    const off = (va >>> 0) - WINDOW_BACKED;
+    if (!this.su || off < 0) return new Fault(pageFaultCause(access), va);
+    const writable = this.vmm.writablePages[off >>> 12] === 1;
+    if (access === ACCESS.STORE && !writable) return new Fault(pageFaultCause(access), va);
+    return { frame: this.windowPa + (off & PAGE_MASK), writable, user: true };
+  }
+
+  /** A guest virtual address as the virtual CPU would reach it now: physical address or the fault. */
+  protected guestPhysical(va: number, access: Access, size: number, asUser = !this.su): number | Fault {
+    if (va & (size - 1)) return new Fault(CAUSE.MISALIGNED, va);
+    if (inWindow(va)) {
+      if (asUser) return new Fault(pageFaultCause(access), va);
+      const t = this.windowTranslation(va, access);
+      return t instanceof Fault ? t : t.frame + (va & 0xfff);
+    }
+    if (!this.pagingOn) {
+      const pa = va >>> 0;
+      return pa + size <= this.machine.memory.guestLimit ? pa : new Fault(CAUSE.BUS_ERROR, va);
+    }
+    const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
+    if (w instanceof Fault) return w;
+    if ((asUser && (w.perm & 4) === 0) || (access === ACCESS.STORE && (w.perm & 2) === 0)) return new Fault(pageFaultCause(access), va);
+    return w.frame + (va & 0xfff);
+  }
+
+  protected fetch(va: number): number | undefined {
+    const pa = this.guestPhysical(va, ACCESS.FETCH, 4, false);
+    return pa instanceof Fault ? undefined : this.machine.memory.i32[pa >>> 2];
+  }
+
+  // ---------------------------------------------------------------- the page-table update queue
+
+  /** Applies the VMM's queued page-table updates (the monitor is already entered: no extra hypercall). */
+  protected applyQueue(): void {
+    const mem = this.machine.memory;
+    const raw = mem.i32[this.iQcount];
+    if (raw === 0) return;
+    mem.i32[this.iQcount] = 0;
+    if (raw < 0 || raw > QUEUE_ENTRIES) {
+      this.machine.count(`${this.name}:mmu_update.bad_count`);
+      return;
+    }
+    this.applyBatch(this.vmm.symbols.QUEUE, raw);
+  }
+
+  /** mmu_update: `count` (address, value) pairs at virtual `va`; returns the number applied. */
+  protected applyBatch(va: number, count: number): number {
+    const m = this.machine;
+    m.count(`${this.name}:mmu_update.batches`);
+    let applied = 0;
+    for (let i = 0; i < count; i++) {
+      const at = this.guestPhysical((va + 8 * i) | 0, ACCESS.LOAD, 4, false);
+      const at2 = this.guestPhysical((va + 8 * i + 4) | 0, ACCESS.LOAD, 4, false);
+      if (at instanceof Fault || at2 instanceof Fault) {
+        m.count(`${this.name}:mmu_update.refused`);
+        break;
+      }
+      if (this.applyUpdate(m.memory.i32[at >>> 2], m.memory.i32[at2 >>> 2])) applied++;
+    }
+    m.count(`${this.name}:mmu_update.entries`, applied);
+    return applied;
+  }
+
+  /** One validated page-table update: the entry must be guest RAM, the frame it maps too. */
+  protected applyUpdate(ptrVa: number, value: number): boolean {
+    const m = this.machine;
+    const pa = this.guestPhysical(ptrVa, ACCESS.STORE, 4, false);
+    const limit = m.memory.guestLimit;
+    if (pa instanceof Fault || pa + 4 > limit || inWindow(ptrVa) || ((value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > limit)) {
+      m.count(`${this.name}:mmu_update.refused`);
+      return false;
+    }
+    this.writePageTable(pa, value, 4);
+    return true;
+  }
+
+  /** Writes a page-table word (the back end hears about it: l4 tracks mappings). */
+  protected writePageTable(pa: number, value: number, size: 1 | 2 | 4): void {
+    const mem = this.machine.memory;
+    if (size === 4) mem.i32[pa >>> 2] = value;
+    else if (size === 2) mem.u16[pa >>> 1] = value;
+    else mem.u8[pa] = value;
+  }
+
+  onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
+    this.chargeEntry();
+    this.applyQueue(); // queued updates were written first
+    this.ptWriteFault?.(pa, value, size);
+  }
+
+  // ---------------------------------------------------------------- the soft layer
+
+  private siteIndexAt(pc: number): number {
+    let lo = 0;
+    let hi = this.siteStart.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.siteStart[mid] <= pc) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && pc < this.siteEnd[hi] ? hi : -1;
+  }
+
+  /** Inside the window, or past the first word of a rewritten site (k0 may be live). */
+  inSoftLayer(pc: number): boolean {
+    if (inWindow(pc)) return true;
+    const i = this.siteIndexAt(pc);
+    return i >= 0 && pc !== this.siteStart[i];
+  }
+
+  /** Lets the CPU run until pc has left the soft layer (a few instructions of a site or a VMM path). */
+  private finishSoftLayerPath(): void {
+    const m = this.machine;
+    for (let i = 0; i < MAX_FINISH_STEPS && !m.stopped && this.inSoftLayer(m.pc); i++) {
+      m.count(`${this.name}:event.finishSteps`);
+      m.cpu.run(m.cycles + 1e-6);
+    }
+  }
+
+  // ---------------------------------------------------------------- exceptions and interrupts
+
+  onException(trap: TrapInfo): TrapDisposition {
+    const m = this.machine;
+    this.chargeEntry();
+    this.syncFromWindow();
+    const cause = trap.cause;
+    if (cause >= CAUSE.INTERRUPT_BASE) return this.onInterrupt();
+
+    if (cause >= CAUSE.PAGE_FAULT_FETCH && cause <= CAUSE.PAGE_FAULT_STORE && m.memory.i32[this.iQcount] !== 0) {
+      // A queued update may be what this access needs: apply the queue and retry.
+      m.count(`${this.name}:fault.retried`);
+      this.applyQueue();
+      if (trap.badva !== undefined) m.tlbInvalidate(trap.badva);
+      return "resume";
+    }
+    if (!this.su) {
+      const site = this.userModeSite(trap);
+      if (site) {
+        m.count(`${this.name}:site.user`);
+        this.executeUserSite(site);
+        return "resume";
+      }
+    }
+    if (cause === CAUSE.PRIVILEGED_INSTRUCTION && this.su) {
+      m.count(`${this.name}:trap.emulated`);
+      this.emulate(trap.epc);
+      return "resume";
+    }
+    m.count(`${this.name}:trap.reflected`);
+    this.reflect(cause, trap.epc, trap.badva);
+    return "resume";
+  }
+
+  private onInterrupt(): TrapDisposition {
+    const m = this.machine;
+    // Never inject inside the soft layer: let the site or VMM path finish first.
+    if (this.inSoftLayer(m.pc)) this.finishSoftLayerPath();
+    if (m.stopped) return "resume";
+    const line = m.lines.lowest();
+    if (line === undefined) return "resume"; // acknowledged meanwhile
+    if (this.vie && !this.inSoftLayer(m.pc)) {
+      m.count(`${this.name}:event.delivered`);
+      m.charge("interruptInjection");
+      this.reflect(CAUSE.INTERRUPT_BASE + line, m.pc);
+    } else {
+      m.count(`${this.name}:event.held`);
+      this.hold();
+    }
+    return "resume";
+  }
+
+  /** A window fault from virtual user mode that comes from a rewritten site (not a genuine poke). */
+  private userModeSite(trap: TrapInfo): SiteOutcome | undefined {
+    const windowFault = inWindow(trap.epc) || (trap.badva !== undefined && inWindow(trap.badva) && trap.cause >= CAUSE.PAGE_FAULT_FETCH && trap.cause <= CAUSE.PAGE_FAULT_STORE);
+    if (!windowFault) return undefined;
+    if (inWindow(trap.epc)) {
+      const s = this.byReturn.get(this.machine.regs[REG.k0] >>> 0);
+      return s && s.record.addr + 4 === this.machine.regs[REG.k0] ? s : undefined;
+    }
+    const i = this.siteIndexAt(trap.epc);
+    return i >= 0 ? this.siteList[i] : undefined;
+  }
+
+  /** Runs a site's original instruction in virtual user mode, then continues after the site. */
+  private executeUserSite(site: SiteOutcome): void {
+    const m = this.machine;
+    const insn = decodeInstruction(site.before[0])!;
+    const rec = site.record;
+    const next = (rec.addr + rec.length) | 0;
+    if (MEMORY_KINDS.has(site.kindName)) {
+      if (this.emulateMemory(insn, rec.addr, true)) m.pc = next;
+      return;
+    }
+    switch (insn.row.mnemonic) {
+      case "rdpsr":
+        if (insn.a !== 0) m.regs[insn.a] = this.guestPsr;
+        m.pc = next;
+        return;
+      case "wrpsr":
+        m.psr = (m.psr & ~PSR.UF_MASK) | (m.regs[insn.b] & PSR.UF_MASK);
+        m.pc = next;
+        return;
+      default:
+        this.reflect(CAUSE.PRIVILEGED_INSTRUCTION, rec.addr);
+    }
+  }
+
+  /** The original load/store of a memory-sensitive site; false when it faulted (reflected with epc = the site). */
+  private emulateMemory(insn: DecodedInstruction, siteAddr: number, asUser: boolean): boolean {
+    const m = this.machine;
+    const name = insn.row.mnemonic;
+    const va = (m.regs[insn.b] + insn.imm) | 0;
+    const size = name === "lw" || name === "sw" ? 4 : name === "lh" || name === "lhu" || name === "sh" ? 2 : 1;
+    const store = name === "sw" || name === "sh" || name === "sb";
+    const pa = this.guestPhysical(va, store ? ACCESS.STORE : ACCESS.LOAD, size, asUser);
+    if (pa instanceof Fault) {
+      this.reflect(pa.cause, siteAddr, pa.badva);
+      return false;
+    }
+    const mem = m.memory;
+    if (store) {
+      const v = m.regs[insn.a];
+      if (m.watched[pa >>> 12] === 1) this.onWatchedStore(pa, size === 4 ? v : size === 2 ? v & 0xffff : v & 0xff, size);
+      else if (size === 4) mem.i32[pa >>> 2] = v;
+      else if (size === 2) mem.u16[pa >>> 1] = v;
+      else mem.u8[pa] = v;
+    } else if (insn.a !== 0) {
+      m.regs[insn.a] =
+        name === "lw" ? mem.i32[pa >>> 2] : name === "lh" ? (mem.u16[pa >>> 1] << 16) >> 16 : name === "lhu" ? mem.u16[pa >>> 1] : name === "lb" ? (mem.u8[pa] << 24) >> 24 : mem.u8[pa];
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- hypercalls
+
+  onHcall(n: number): ExitAction {
+    const m = this.machine;
+    this.chargeCall();
+    this.syncFromWindow();
+    const name = HYPERCALL_NAMES.get(n);
+    m.count(`${this.name}:hcall.${name ?? n}`);
+    if (name === undefined) return "native"; // an illegal instruction for the guest
+    const pc = m.pc;
+    const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1]);
+    if (r === "resume") return "resume";
+    if (r !== undefined) m.regs[REG.a0] = r;
+    return m.pc !== pc ? "resume" : "advance";
+  }
+
+  /** One hypercall; returns a0's new value, undefined to leave a0, or "resume" when pc was set. */
+  private hypercall(n: number, a0: number, a1: number): number | undefined | "resume" {
+    const m = this.machine;
+    switch (n) {
+      case HC.CONSOLE_WRITE:
+        m.portWrite(0x10, a0);
+        return undefined;
+      case HC.SET_CALLBACKS:
+        if (a0 & 3) return -1;
+        this.callback = a0;
+        return 0;
+      case HC.MMU_UPDATE:
+        if (a1 < 0 || a1 > MAX_BATCH) {
+          m.count(`${this.name}:mmu_update.refused`);
+          return -1;
+        }
+        return this.applyBatch(a0, a1);
+      case HC.NEW_BASEPTR:
+        this.writePagingCr(CR.ptbr, a0);
+        return 0;
+      case HC.SET_PAGING:
+        this.writePagingCr(CR.pgctl, a0);
+        return 0;
+      case HC.TLB_FLUSH:
+        this.flushTlb();
+        return 0;
+      case HC.TLB_INVLPG:
+        this.invalidateTlb(a0);
+        return 0;
+      case HC.SET_TIMER:
+        m.charge("deviceAccess");
+        m.portWrite(0x20, a0);
+        return 0;
+      case HC.BLOCK:
+      case HC.YIELD:
+        if (n === HC.BLOCK) this.halt();
+        return undefined;
+      case HC.IRET:
+        this.returnFromTrap();
+        return "resume";
+      case HC.SHUTDOWN:
+        m.powerOff(a0);
+        return undefined;
+      case HC.MULTICALL:
+        return this.multicall(a0, a1);
+      case HC.EVENTS:
+        this.release();
+        return undefined;
+      case HC.EMULATE:
+        return this.emulateSite();
+      case HC.PORT_READ:
+        m.charge("deviceAccess");
+        return m.portRead(a0 & 0xff);
+      case HC.PORT_WRITE:
+        m.charge("deviceAccess");
+        m.portWrite(a0 & 0xff, a1);
+        return 0;
+      default:
+        return -1;
+    }
+  }
+
+  private multicall(va: number, count: number): number {
+    const m = this.machine;
+    if (count < 0 || count > MAX_MULTICALL) return -1;
+    let done = 0;
+    for (let i = 0; i < count; i++) {
+      const w = (k: number) => this.guestPhysical((va + 16 * i + 4 * k) | 0, ACCESS.LOAD, 4, false);
+      const at = [w(0), w(1), w(2)];
+      if (at.some((x) => x instanceof Fault)) return -1;
+      const [op, x, y] = (at as number[]).map((pa) => m.memory.i32[pa >>> 2]);
+      if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return -1;
+      m.count(`${this.name}:multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
+      const r = this.hypercall(op, x, y);
+      if (typeof r === "number") {
+        const slot = w(1);
+        if (!(slot instanceof Fault)) m.memory.i32[slot >>> 2] = r;
+      }
+      done++;
+      if (m.stopped) break;
+    }
+    return done;
+  }
+
+  /** EMULATE: the site that called is found by k0; its original instruction runs on the virtual CPU. */
+  private emulateSite(): number | undefined | "resume" {
+    const m = this.machine;
+    const site = this.byReturn.get(m.regs[REG.k0] >>> 0);
+    if (!site || !this.su) {
+      m.count(`${this.name}:emulate.unknown_site`);
+      return -1;
+    }
+    const insn = decodeInstruction(site.before[0])!;
+    m.count(`${this.name}:emulate.${site.kindName}`);
+    if (MEMORY_KINDS.has(site.kindName)) {
+      if (site.kindName === "pte-load") this.applyQueue();
+      return this.emulateMemory(insn, site.record.addr, false) ? undefined : "resume";
+    }
+    const pc = m.pc;
+    this.execute(insn);
+    return m.pc !== pc ? "resume" : undefined;
+  }
+}

@@ -1,0 +1,52 @@
+// The site replacements of the pre-virtualized back ends (xen, l4): data for
+// the rewriter (src/rewriter/replacements.ts), written against the in-place
+// VMM's window symbols (common/vmm-core.s). Each inline template obeys two
+// rules the monitor relies on (docs/in-place-vmm.md):
+//  - its first access to the window comes before it writes any guest
+//    register, so in virtual user mode (where the window faults) the monitor
+//    can run the site's original instruction instead;
+//  - a call into the VMM, if any, is its last instruction.
+//
+// Virtual psr: one word VPSR (IE, SU, UF) — rdpsr is one load, cli a
+// read-modify-write; enabling interrupts also checks VPEND (events held back
+// by the monitor) and calls DELIVER when there are any.
+
+import { CR } from "../../guest-isa/registers.js";
+import type { Replacement, ReplacementTable } from "../../rewriter/index.js";
+
+const inline = (...code: string[]): Replacement => ({ strategy: "inline", code });
+const call = (entry: string): Replacement => ({ strategy: "call", entry });
+const NATIVE: Replacement = { strategy: "native" };
+
+/** What both wedge back ends do with the instruction sites. */
+export const INSTRUCTION_REPLACEMENTS: ReplacementTable = {
+  cli: inline("lw k0, VPSR(zero)", "andi k0, k0, -2", "sw k0, VPSR(zero)"),
+  sti: inline("lw k0, VPSR(zero)", "ori k0, k0, 1", "sw k0, VPSR(zero)", "lw k0, VPEND(zero)", "beqz k0, .Ldone", "jalr k0, DELIVER(zero)", ".Ldone:"),
+  rdpsr: inline("lw {A}, VPSR(zero)"),
+  wrpsr: inline("sw {B}, VPSR(zero)", "lw k0, VPEND(zero)", "beqz k0, .Ldone", "jalr k0, DELIVER(zero)", ".Ldone:"),
+  mfcr: inline("lw {A}, VCR+4*{IMM}(zero)"),
+  // Most control registers are plain words of the virtual CPU; ptbr and pgctl change the address space.
+  mtcr: { strategy: "inline", code: ["sw {B}, VCR+4*{IMM}(zero)"], byImm: { [CR.ptbr]: call("EMULATE"), [CR.pgctl]: call("EMULATE") } },
+  iret: call("IRET"),
+  hlt: call("EMULATE"),
+  tlbflush: call("EMULATE"),
+  tlbinv: call("EMULATE"),
+  in: call("EMULATE"),
+  out: call("EMULATE"),
+  "mmio-load": call("EMULATE"),
+  "mmio-store": call("EMULATE"),
+};
+
+/** xen: page-table writes are queued in the window and applied by one mmu_update per batch. */
+export const XEN_REPLACEMENTS: ReplacementTable = {
+  ...INSTRUCTION_REPLACEMENTS,
+  "pte-store": inline("addi k0, {B}, {IMM}", "sw k0, QPA(zero)", "sw {A}, QPV(zero)", "jalr k0, PTE_PUSH(zero)"),
+  "pte-load": call("EMULATE"),
+};
+
+/** l4: the guest's page tables are its own memory, read by the monitor when the task faults: page-table accesses stay native. */
+export const L4_REPLACEMENTS: ReplacementTable = {
+  ...INSTRUCTION_REPLACEMENTS,
+  "pte-store": NATIVE,
+  "pte-load": NATIVE,
+};

@@ -1,0 +1,21 @@
+// `--hv l4`: an L4-like microkernel (l4-monitor.ts) running the guest kernel
+// as a user task, with its in-place VMM (common/vmm-core.s + vmm.s) in the
+// soft-layer window; faults and interrupts reach the monitor as IPC, memory
+// is granted with map/unmap. docs/l4.md.
+
+import type { RewriteTarget } from "../../rewriter/index.js";
+import { L4_REPLACEMENTS } from "../common/wedge-replacements.js";
+import { buildVmm } from "../common/window.js";
+import type { Backend } from "../index.js";
+import { L4Monitor } from "./l4-monitor.js";
+
+let target: RewriteTarget | undefined;
+
+export const l4: Backend = {
+  name: "l4",
+  description: "L4-like microkernel: guest kernel as a user task, in-place VMM, faults as IPC, map/unmap",
+  get target(): RewriteTarget {
+    return (target ??= { name: "l4", replacements: L4_REPLACEMENTS, window: buildVmm("l4").layout });
+  },
+  createMonitor: (rewrite) => new L4Monitor(rewrite),
+};

@@ -1,0 +1,82 @@
+// The l4 back end's microkernel: an L4-like kernel (L4Ka::Pistachio) under
+// which the guest kernel is a user task and the monitor is its pager and
+// exception handler. The shared machinery — virtual CPU in the soft-layer
+// window, event delivery, the VMM's requests — is common/wedge-monitor.ts;
+// this file is what makes it L4:
+//
+// - Every exception, fault and interrupt that reaches the monitor is an IPC
+//   (the kernel sends the faulting thread's state to its handler, which
+//   replies: one `ipc` event is that round trip, the figure the cost model
+//   cites). A request from the in-place VMM (`hcall`) is an IPC too.
+// - Memory is granted with map/unmap. The task's address space starts
+//   empty; the first touch of a guest page (a TLB miss walking the guest's
+//   own page tables, which stay plain guest memory) is a page fault whose
+//   reply maps the frame: one `map`. Guest user processes run in their own
+//   address space (separate from the guest kernel's), so a page touched in
+//   both modes is mapped in both. The guest's TLB operations are where the
+//   VMM learns of page-table changes: tlbinv unmaps that page (one `unmap`
+//   if it was mapped), tlbflush and a new ptbr unmap the whole space (one
+//   `unmap` of the space's flexpage). A TLB refill that finds a different
+//   frame than the one mapped is an unmap + map.
+// - Counters: l4:map, l4:unmap, l4:ipc.*, l4:event.delivered / .held, …
+
+import type { PageWalk } from "../../machine/mmu/walk.js";
+import type { RewriteResult } from "../../rewriter/index.js";
+import { WedgeMonitor } from "../common/wedge-monitor.js";
+
+export class L4Monitor extends WedgeMonitor {
+  readonly name = "l4";
+  /** The task's mappings: (space << 20 | virtual page) → frame | perm. Space 1 = guest kernel, 0 = guest user. */
+  private readonly mapped = new Map<number, number>();
+
+  constructor(rewrite: RewriteResult) {
+    super("l4", rewrite);
+  }
+
+  protected chargeEntry(): void {
+    this.machine.count("l4:ipc.exception");
+    this.machine.charge("ipc");
+  }
+
+  protected chargeCall(): void {
+    this.machine.count("l4:ipc.vmm");
+    this.machine.charge("ipc");
+  }
+
+  protected noteFill(va: number, w: PageWalk): void {
+    const key = ((this.su ? 1 : 0) << 20) | (va >>> 12);
+    const want = w.frame | w.perm;
+    const have = this.mapped.get(key);
+    if (have === want) return;
+    const m = this.machine;
+    if (have !== undefined) {
+      m.count("l4:unmap");
+      m.charge("unmap");
+    }
+    m.count("l4:map");
+    m.charge("map");
+    this.mapped.set(key, want);
+  }
+
+  protected tlbOperation(va: number | "all"): void {
+    const m = this.machine;
+    if (va === "all") return this.unmapAll();
+    let any = false;
+    for (const space of [0, 1]) any = this.mapped.delete((space << 20) | (va >>> 12)) || any;
+    if (any) {
+      m.count("l4:unmap");
+      m.charge("unmap");
+    }
+  }
+
+  private unmapAll(): void {
+    if (this.mapped.size === 0) return;
+    this.machine.count("l4:unmap");
+    this.machine.charge("unmap");
+    this.mapped.clear();
+  }
+
+  protected rootChanged(): void {
+    this.unmapAll();
+  }
+}

@@ -1,0 +1,25 @@
+// `--hv xen`: a Xen-like hypervisor (xen-monitor.ts) and its in-place VMM
+// (common/vmm-core.s + vmm.s, loaded into the soft-layer window). Runs a
+// pre-virtualized (annotated) binary with its sites rewritten into inline
+// shared-memory operations and calls into the VMM; runs a para-virtualized
+// build (`previrt build --paravirt xen`) as it is; runs a plain binary too,
+// trapping every privileged instruction (slowly, and with the rdpsr/wrpsr
+// hole that only annotation closes). docs/xen.md.
+
+import type { RewriteTarget } from "../../rewriter/index.js";
+import { XEN_REPLACEMENTS } from "../common/wedge-replacements.js";
+import { buildVmm } from "../common/window.js";
+import type { Backend } from "../index.js";
+import { XenMonitor } from "./xen-monitor.js";
+import { isParavirtImage } from "../paravirt.js";
+
+let target: RewriteTarget | undefined;
+
+export const xen: Backend = {
+  name: "xen",
+  description: "Xen-like hypervisor: in-place VMM, shared-memory virtual IE, batched mmu_update hypercalls",
+  get target(): RewriteTarget {
+    return (target ??= { name: "xen", replacements: XEN_REPLACEMENTS, window: buildVmm("xen").layout });
+  },
+  createMonitor: (rewrite) => new XenMonitor(rewrite, { paravirt: isParavirtImage(rewrite.image) }),
+};
