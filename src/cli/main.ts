@@ -22,6 +22,7 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   matrix: () => import("./commands/matrix.js"),
   bench: () => import("./commands/bench.js"),
   demo: () => import("./commands/demo.js"),
+  kernel: () => import("./commands/kernel.js"),
 };
 
 const collect = (value: string, previous: string[] = []) => previous.concat(value.split(",").filter(Boolean));
@@ -97,6 +98,16 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--html <file>", "write a self-contained HTML report")
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .action(act("bench"));
+  cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
+    .option("-o, --output <file>", "output ELF file")
+    .option("--workload <name>", "syscall, ctxsw, pagetable, io, compute, mixed (default) or faults")
+    .option("--scale <n>", "multiply the workload's iterations", integer)
+    .option("--timer-period <n>", "timer period in cycles", integer)
+    .option("--no-annotate", "do not annotate (a plain binary)")
+    .option("--paravirt <hv>", "para-virtualized build for a hypervisor (xen)")
+    .option("--user-programs <file>", "also write the generated assembly embedding the user programs")
+    .option("--disk <file>", "also write a zeroed disk image big enough for the io workload")
+    .action(act("kernel"));
   cmd("demo", "build the bundled guest once and run it on every back end").action(act("demo"));
 }
 

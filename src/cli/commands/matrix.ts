@@ -2,8 +2,9 @@
 // binary on every back end, one table. Each row: verdict against bare (same,
 // or where it diverged), simulated cycles and the overhead over bare, what
 // the monitor was entered for (VM exits, hypercalls, IPCs, traps), what the
-// rewriter made of the sites, and host speed. Exit status 1 when a back end
-// not allowed to diverge did.
+// rewriter made of the sites, and host speed (emulated MIPS, "-" for runs
+// shorter than MIN_SECONDS_FOR_MIPS). Exit status 1 when a back end not
+// allowed to diverge did. `--disk FILE`: every back end gets its own copy.
 
 import { readFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
@@ -52,6 +53,14 @@ export function describeVerdict(v: Verdict): string {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
+/** Below this much wall time a run is mostly set-up (RAM, rewriting): its speed says nothing. */
+export const MIN_SECONDS_FOR_MIPS = 0.05;
+
+/** Emulated instructions per host second, or "-" for runs too short to measure. */
+export function hostMips(r: Pick<MatrixRow, "stats" | "seconds">): string {
+  return r.seconds < MIN_SECONDS_FOR_MIPS ? "-" : (r.stats.instructions / r.seconds / 1e6).toFixed(1);
+}
+
 export function formatMatrix(rows: readonly MatrixRow[]): string {
   const ref = rows[0];
   const header = ["back end", "verdict", "ending", "cycles", "vs " + ref.backend, "exits", "hcalls", "IPCs", "traps", "sites i/c/s", "host MIPS"];
@@ -69,7 +78,7 @@ export function formatMatrix(rows: readonly MatrixRow[]): string {
       fmt(e.ipc ?? 0),
       fmt(e.exceptionEntry ?? 0),
       `${r.sites.inline}/${r.sites.call}/${r.sites.stub}`,
-      (r.stats.instructions / Math.max(1e-9, r.seconds) / 1e6).toFixed(1),
+      hostMips(r),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

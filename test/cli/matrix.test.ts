@@ -1,0 +1,103 @@
+// `previrt matrix`: one ELF, every back end, one table; verdicts against bare
+// and the exit status with and without --allow-diverge. On the bundled
+// kernel, whose local_irq_restore (wrpsr) trap-and-emulate cannot virtualize.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
+import { formatMatrix, hostMips } from "../../src/cli/commands/matrix.js";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+import { writeElf } from "../../src/guest-isa/elf.js";
+import { compareRuns, runMatrix } from "../../src/hypervisors/matrix.js";
+
+const dir = mkdtempSync(join(tmpdir(), "previrt-matrix-"));
+const elf = join(dir, "kernel.elf");
+writeFileSync(elf, writeElf(buildKernel({ workload: "syscall" }).image));
+
+async function matrix(...args: string[]) {
+  const io = bufferIO();
+  const status = await main(["matrix", elf, ...args], io);
+  return { status, out: io.stdout, err: io.stderr };
+}
+
+const row = (table: string, backend: string) => table.split("\n").find((l) => l.startsWith(backend + " ")) ?? "";
+
+describe("previrt matrix", () => {
+  it("prints one table: verdict, ending, cycles, overhead, exits/hypercalls/IPCs, sites, host speed", async () => {
+    const { status, out } = await matrix("--hv", "bare,hvm", "--allow-diverge", "trap");
+    expect(status).toBe(0);
+    const [header, rule] = out.split("\n");
+    expect(header.split(/\s{2,}/)).toEqual(["back end", "verdict", "ending", "cycles", "vs bare", "exits", "hcalls", "IPCs", "traps", "sites i/c/s", "host MIPS"]);
+    expect(rule).toMatch(/^-+( +-+)+$/);
+    expect(row(out, "bare")).toMatch(/^bare +reference +exit 0 +[\d,]+ +1\.00× /);
+    expect(row(out, "hvm")).toMatch(/^hvm +same +exit 0 +[\d,]+ +\d+\.\d\d× +[1-9][\d,]* /); // hvm pays VM exits
+  });
+
+  it("fails when a back end diverges, unless it is allowed to", async () => {
+    const strict = await matrix("--hv", "bare,hvm,trap");
+    expect(strict.status).toBe(1);
+    expect(row(strict.out, "trap")).toMatch(/^trap +diverged at line 3 +exit 1 /);
+    expect(strict.err).toBe("previrt: error: trap diverged from bare: diverged at line 3\n");
+
+    const allowed = await matrix("--hv", "bare,hvm,trap", "--allow-diverge", "trap");
+    expect(allowed.status).toBe(0);
+    expect(allowed.err).toBe("");
+    expect(row(allowed.out, "trap")).toMatch(/diverged at line 3/);
+  });
+
+  it("puts bare first: it is the reference", async () => {
+    const { status, out } = await matrix("--hv", "hvm,bare", "--allow-diverge", "trap");
+    expect(status).toBe(0);
+    expect(out.split("\n").slice(2, 4).map((l) => l.split(" ")[0])).toEqual(["bare", "hvm"]);
+  });
+
+  it("refuses unknown back ends", async () => {
+    const { status, err } = await matrix("--hv", "bare,vmware");
+    expect(status).toBe(1);
+    expect(err).toMatch(/^previrt: error: unknown back end 'vmware' \(valid: bare, hvm, trap/);
+  });
+
+  it("gives every back end its own copy of --disk", async () => {
+    const ioElf = join(dir, "io.elf");
+    const disk = join(dir, "disk.img");
+    expect(await main(["kernel", "--workload", "io", "-o", ioElf, "--disk", disk], bufferIO())).toBe(0);
+    const io = bufferIO();
+    expect(await main(["matrix", ioElf, "--hv", "bare,hvm", "--disk", disk], io)).toBe(0);
+    expect(row(io.stdout, "hvm")).toMatch(/same +exit 0/);
+    expect(readFileSync(disk).every((b) => b === 0)).toBe(true); // the file itself was never written
+  });
+
+  it("compares console first (the first differing line), then the ending", () => {
+    const ok = { kind: "poweroff", exitCode: 0 } as const;
+    expect(compareRuns({ console: "a\nb\n", result: ok }, { console: "a\nb\n", result: ok })).toEqual({ kind: "same" });
+    expect(compareRuns({ console: "a\nb\nc\n", result: ok }, { console: "a\nx\nc\n", result: ok })).toMatchObject({ kind: "diverged", line: 2, expected: "b", actual: "x" });
+    expect(compareRuns({ console: "a\n", result: ok }, { console: "a\n", result: { kind: "poweroff", exitCode: 1 } })).toEqual({
+      kind: "ended-differently", expected: "exit 0", actual: "exit 1",
+    });
+  });
+
+  it("shows host MIPS only for runs long enough to measure", () => {
+    const stats = { instructions: 5_000_000 } as never;
+    expect(hostMips({ stats, seconds: 0.01 })).toBe("-");
+    expect(hostMips({ stats, seconds: 0.1 })).toBe("50.0");
+    const rows = runMatrix(buildKernel({ workload: "compute" }).image, { backends: ["bare", "hvm"], disk: () => kernelDisk() });
+    expect(formatMatrix(rows).split("\n")).toHaveLength(5);
+  });
+});
+
+describe("previrt demo", () => {
+  it("builds the bundled kernel once, runs the matrix with trap allowed to diverge, and explains the table", async () => {
+    const io = bufferIO();
+    expect(await main(["demo"], io)).toBe(0);
+    expect(io.stderr).toBe("");
+    expect(io.stdout).toMatch(/^Built the bundled kernel \(fixtures\/kernel, workload 'mixed'\) once from source/);
+    expect(io.stdout).toMatch(/\d+ annotated sites in the kernel \(/);
+    expect(row(io.stdout, "bare")).toMatch(/reference +exit 0/);
+    expect(row(io.stdout, "hvm")).toMatch(/same +exit 0/);
+    expect(row(io.stdout, "trap")).toMatch(/diverged at line 3/);
+    expect(io.stdout).toContain("'same' = identical console output and exit status to bare metal");
+    expect(io.stdout).toContain("trap diverged at line 3, as it must: classic trap-and-emulate cannot virtualize rdpsr/wrpsr");
+  });
+});
