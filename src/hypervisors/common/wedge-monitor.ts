@@ -45,7 +45,8 @@ import { walkPageTable, pageFaultCause, type PageWalk } from "../../machine/mmu/
 import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
 import { HC, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
-import { VirtualCpu } from "./virtual-cpu.js";
+import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
+import { causeName } from "../../machine/stats.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
@@ -417,6 +418,11 @@ export abstract class WedgeMonitor extends VirtualCpu {
       m.count(`${this.name}:fault.retried`);
       this.applyQueue();
       if (trap.badva !== undefined) m.tlbInvalidate(trap.badva);
+      return "resume";
+    }
+    if (this.su && inWindow(trap.epc) && FAULT_CAUSES.has(cause)) {
+      // The VMM's own code faulted: only guest-corrupted window state can do that. The guest is lost, not the host.
+      m.stop("crash", `the in-place VMM faulted (${causeName(cause)} at 0x${(trap.epc >>> 0).toString(16)}): the guest corrupted its soft-layer window`);
       return "resume";
     }
     if (!this.su) {
