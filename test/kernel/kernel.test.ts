@@ -111,3 +111,24 @@ describe.each([...backends.keys()].filter((b) => b !== "bare"))("the bundled ker
     }
   });
 });
+
+// A para-virtualized build (`paravirt: "xen"`) runs only on xen — the
+// comparison point the papers measured pre-virtualization against. Active
+// once the compiler supports --paravirt xen and xen is registered.
+const paravirtBuild = (() => {
+  if (!backends.has("xen")) return undefined;
+  try {
+    return buildKernel({ workload: "mixed", paravirt: "xen" }).image;
+  } catch (e) {
+    if (/not supported yet/.test(String((e as Error).message))) return undefined;
+    throw e;
+  }
+})();
+
+describe.skipIf(!paravirtBuild)("the bundled kernel, para-virtualized for xen", () => {
+  it("prints exactly what the annotated kernel prints on bare metal, exit 0", () => {
+    const out = runElf(paravirtBuild!, { backend: "xen", maxCycles: MAX_CYCLES, disk: kernelDisk() });
+    expect(out.console).toBe(run("mixed", "bare").console);
+    expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
+  });
+});
