@@ -7,6 +7,7 @@
 // configurations, the cost model. Produces: BenchCell values — the data the
 // table, the JSON and the HTML report are all made from.
 
+import { DiagnosticError, UserError } from "../../guest-isa/diagnostics.js";
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { backends, runElf } from "../../hypervisors/index.js";
 import { compareRuns } from "../../hypervisors/matrix.js";
@@ -73,7 +74,9 @@ export function runBench(options: RunBenchOptions): BenchCell[] {
       try {
         images.set(key, options.build(workload, binary));
       } catch (e) {
-        images.set(key, e as Error);
+        // A build the toolchain refuses (e.g. no para-virtualized variant) is a skipped cell; a bug is not.
+        if (!(e instanceof UserError || e instanceof DiagnosticError)) throw e;
+        images.set(key, e);
       }
     }
     return images.get(key)!;
@@ -103,7 +106,9 @@ export function runBench(options: RunBenchOptions): BenchCell[] {
           walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
         }
       } catch (e) {
-        cell.note = (e as Error).message.split("\n")[0];
+        // A back end that refuses this binary (e.g. a para-virtualized one) is a skipped cell; a bug is not.
+        if (!(e instanceof UserError)) throw e;
+        cell.note = e.message.split("\n")[0];
         continue;
       }
       const run = out!;
