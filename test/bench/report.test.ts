@@ -10,12 +10,13 @@ import { renderHtmlReport } from "../../src/cli/bench/report-html.js";
 import { renderTextReport } from "../../src/cli/bench/report-text.js";
 import { breakdown, runBench } from "../../src/cli/bench/run-bench.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
+import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { defaultCostModel } from "../../src/machine/cost-model.js";
 
 const file = "fixtures/guests/psr-hole.s";
 const text = readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
 const build = (_w: string, binary: KernelBinary) => {
-  if (binary === "paravirt-xen") throw new Error("no para-virtualized build of this guest");
+  if (binary === "paravirt-xen") throw new UserError("no para-virtualized build of this guest");
   return assemble([{ file, text: binary === "annotated" ? annotate(file, text).text : text }]);
 };
 
