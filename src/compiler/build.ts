@@ -12,13 +12,14 @@ import { assemble } from "../guest-isa/assembler/index.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { compile, type CompiledFile } from "./index.js";
+import { paravirtStartup } from "./paravirt.js";
 import { runtimeSources, STARTUP_FILE, type AsmSource } from "./startup.js";
 import { annotateSources, toInputPositions } from "../annotator/build-pass.js";
 
 export interface BuildOptions {
   /** Assembler symbols (`-D NAME=VALUE`). */
   defines?: Record<string, number>;
-  /** `--paravirt xen`: not supported yet. */
+  /** `--paravirt xen`: intrinsics lowered to hypercalls and shared memory (paravirt.ts); no annotation. */
   paravirt?: string;
   /** Whether to annotate (default true; `--no-annotate` passes false). */
   annotate?: boolean;
@@ -33,9 +34,11 @@ export interface BuildResult {
 
 /** Compiles the .ts inputs (all together, so they may import each other); keeps .s inputs in place. */
 export function compileSources(inputs: readonly AsmSource[], options: BuildOptions = {}): { assembly: AsmSource[]; compiled: CompiledFile[] } {
-  if (options.paravirt !== undefined) throw new UserError("--paravirt is not supported yet");
   const tsInputs = inputs.filter((s) => isTypeScript(s.file));
-  const compiled = tsInputs.length ? compile(tsInputs) : [];
+  if (options.paravirt !== undefined && tsInputs.length === 0) {
+    throw new UserError("--paravirt needs TypeScript inputs: hand-written assembly cannot be para-virtualized automatically");
+  }
+  const compiled = tsInputs.length ? compile(tsInputs, { paravirt: options.paravirt }) : [];
   const byName = new Map(compiled.map((c) => [c.source, c]));
   const assembly = inputs.map((s) => {
     const c = byName.get(s.file);
@@ -52,6 +55,10 @@ export function prepareAssembly(assembly: readonly AsmSource[], options: BuildOp
   const extra = runtimeSources(assembly);
   if (extra.some((s) => s.file === STARTUP_FILE) && !assembly.some((s) => /^\s*\.global\s+main\s*$/m.test(s.text))) {
     throw new UserError("no input defines _start or an exported main() (export function main(): number { … })");
+  }
+  if (options.paravirt !== undefined) {
+    // Para-virtualized: no sites to annotate; the start-up powers off with a hypercall.
+    return [...assembly, ...extra.map((s) => (s.file === STARTUP_FILE ? { ...s, text: paravirtStartup(s.text) } : s))];
   }
   const all = [...assembly, ...extra];
   // ─── annotate pass (annotator, issue 5): src/annotator/build-pass.ts ───

@@ -38,14 +38,16 @@ export function getBackend(name: string): Backend {
  * the back end. A para-virtualized image runs on xen only: elsewhere it is
  * refused (a UserError the CLI prefixes with the file name).
  */
-export function prepareImage(backend: Backend, image: ElfImage): RewriteResult {
-  if (backend.name !== "xen" && isParavirtImage(image)) throw new UserError("para-virtualized for xen; run it with --hv xen");
+export function prepareImage(backend: Backend, image: ElfImage, file?: string): RewriteResult {
+  if (backend.name !== "xen" && isParavirtImage(image)) throw new UserError(`${file ? `${file}: ` : ""}para-virtualized for xen; run it with --hv xen`);
   return rewriteImage(image, backend.target);
 }
 
 export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
   /** A back-end name or object; default "bare". */
   backend?: string | Backend;
+  /** The ELF file's name, for error messages about the binary. */
+  file?: string;
 }
 
 export interface RunElfOutcome extends RunOutcome {
@@ -56,7 +58,7 @@ export interface RunElfOutcome extends RunOutcome {
 /** Rewrites `image` for a back end and runs it: result, counters, console output. */
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
-  const rewrite = prepareImage(backend, image);
+  const rewrite = prepareImage(backend, image, options.file);
   const outcome = runImage(rewrite.image, { ...options, monitor: backend.createMonitor?.(rewrite) });
   return { ...outcome, rewrite };
 }

@@ -33,10 +33,13 @@ describe("previrt cc", () => {
     expect(io.stderr).toBe(`${bad}:2:13: error: object literals is not supported in guest code\n    const o = { a: 1 };\n              ^\n`);
   });
 
-  it("refuses --paravirt for now", async () => {
+  it("--paravirt xen lowers intrinsics to the xen ABI; another hypervisor is refused (test/hypervisors/paravirt.test.ts runs it)", async () => {
     const io = bufferIO();
-    expect(await main(["cc", join(PROGRAMS, "fib.ts"), "-o", join(dir, "x.s"), "--paravirt", "xen"], io)).toBe(1);
-    expect(io.stderr).toBe("previrt: error: --paravirt is not supported yet\n");
+    expect(await main(["cc", join(PROGRAMS, "fib.ts"), "-o", join(dir, "x.s"), "--paravirt", "xen"], io)).toBe(0);
+    expect(readFileSync(join(dir, "x.s"), "utf8")).toMatch(/__previrt_paravirt_xen/);
+    const bad = bufferIO();
+    expect(await main(["cc", join(PROGRAMS, "fib.ts"), "-o", join(dir, "x.s"), "--paravirt", "kvm"], bad)).toBe(1);
+    expect(bad.stderr).toBe("previrt: error: --paravirt: unknown hypervisor 'kvm' (supported: xen)\n");
   });
 });
 
@@ -65,9 +68,9 @@ describe("previrt build", () => {
     expect(runImage(readElf(readFileSync(elf)), { maxCycles: 1e6 }).result).toEqual({ kind: "poweroff", exitCode: 9 });
   });
 
-  it("refuses --paravirt for now", async () => {
+  it("--paravirt xen builds a para-virtualized image (refused off xen: test/hypervisors/paravirt.test.ts)", async () => {
     const io = bufferIO();
-    expect(await main(["build", join(PROGRAMS, "fib.ts"), "-o", join(dir, "x.elf"), "--paravirt", "xen"], io)).toBe(1);
-    expect(io.stderr).toBe("previrt: error: --paravirt is not supported yet\n");
+    expect(await main(["build", join(PROGRAMS, "fib.ts"), join(PROGRAMS, "lib/print.ts"), "-o", join(dir, "x.elf"), "--paravirt", "xen"], io)).toBe(0);
+    expect(readElf(readFileSync(join(dir, "x.elf"))).symbols.some((s) => s.name === "__previrt_paravirt_xen")).toBe(true);
   });
 });

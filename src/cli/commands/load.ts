@@ -13,7 +13,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
   const backend = getBackend(String(options.hv));
   const image = await readElfFile(file);
-  const result = prepareImage(backend, image);
+  const result = prepareImage(backend, image, file);
   if (options.showSites) io.out(formatSiteOutcomes(result));
   io.out(formatRewriteSummary(result) + "\n");
   return 0;

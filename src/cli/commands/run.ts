@@ -34,6 +34,7 @@ export const run: CommandRunner = (args, options, io) => {
   try {
     const outcome = runElf(image, {
       backend,
+      file,
       costModel,
       maxCycles,
       disk,

@@ -33,6 +33,8 @@ export interface SourceMapping {
 
 export interface CodegenOptions {
   intrinsics?: Readonly<Record<IntrinsicName, IntrinsicSpec>>;
+  /** Rewrites each line of `asm("…")` (the para-virtualized build turns iret/hlt into hypercalls). */
+  asmLine?: (line: string) => string;
 }
 
 export interface FileOutput {
@@ -96,6 +98,7 @@ export class FileCompiler {
   private readonly strings = new Map<string, string>();
   readonly map: SourceMapping[] = [];
   readonly intrinsics: Readonly<Record<IntrinsicName, IntrinsicSpec>>;
+  readonly asmLine: (line: string) => string;
 
   constructor(
     readonly scope: FileScope,
@@ -104,6 +107,7 @@ export class FileCompiler {
     options: CodegenOptions = {},
   ) {
     this.intrinsics = options.intrinsics ?? NATIVE_INTRINSICS;
+    this.asmLine = options.asmLine ?? ((l) => l);
   }
 
   report(node: t.Node, message: string): void {
@@ -1492,7 +1496,7 @@ class FunctionCompiler {
       const l = line.trim();
       if (!l) continue;
       if (/^[\w.$]+:$/.test(l)) this.emitLabel(l.slice(0, -1));
-      else this.emit(l);
+      else this.emit(this.fc.asmLine(l));
     }
     return undefined;
   }

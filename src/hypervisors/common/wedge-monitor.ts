@@ -544,6 +544,7 @@ export abstract class WedgeMonitor extends VirtualCpu {
     const m = this.machine;
     switch (n) {
       case HC.CONSOLE_WRITE:
+        m.charge("deviceAccess"); // the device model still drives the console
         m.portWrite(0x10, a0);
         return undefined;
       case HC.SET_CALLBACKS:
