@@ -53,10 +53,10 @@ describe("l4", () => {
 });
 
 describe.each(["xen", "l4"])("the soft-layer window on %s", (hv) => {
-  it("faults for a user process (read, write, jump), delivered to its kernel, which survives", () => {
+  it("faults for a user process (read, write, jump, hypercall), delivered to its kernel, which survives", () => {
     const out = runBytes(buildAsm("fixtures/guests/window-poke.s"), hv, 5_000_000);
-    // cause 5 (load), 6 (store), 4 (fetch), each with badva in the window; then the syscall.
-    expect(out.console).toBe("5w\n6w\n4w\nkernel survived\n");
+    // cause 5 (load), 6 (store), 4 (fetch), each with badva in the window; the user's hcall: 1; then the syscall.
+    expect(out.console).toBe("5w\n6w\n4w\n1\nkernel survived\n");
     expect(out.verdict).toBe("exit 0"); // the user's psr: SU=0 — the forged write did not stick
   });
 

@@ -169,7 +169,11 @@ export abstract class WedgeMonitor extends VirtualCpu {
     this.su = (v & PSR.SU) !== 0;
     m.memory.i32[this.iVpsr] = v & (PSR.IE | PSR.SU | PSR.UF_MASK);
     if (v & PSR.IE) this.release();
-    m.psr = (this.holding ? 0 : PSR.IE) | (v & PSR.UF_MASK);
+    // Supervisor: real IE on (inline sites change the virtual IE without the monitor; it holds
+    // what they masked). User: only the monitor changes the virtual IE, so the real one follows it —
+    // and an unannotated rdpsr in a user process sees the IE its kernel gave it.
+    const ie = this.su ? (this.holding ? 0 : PSR.IE) : v & PSR.IE;
+    m.psr = ie | (v & PSR.UF_MASK);
   }
 
   protected modeSwitched(toSupervisor: boolean): void {
@@ -190,7 +194,7 @@ export abstract class WedgeMonitor extends VirtualCpu {
     this.machine.memory.i32[this.iVpend] = 0;
     if (this.holding) {
       this.holding = false;
-      this.machine.psr |= PSR.IE;
+      if (this.su || this.vie) this.machine.psr |= PSR.IE;
     }
   }
 
@@ -531,7 +535,9 @@ export abstract class WedgeMonitor extends VirtualCpu {
     this.syncFromWindow();
     const name = HYPERCALL_NAMES.get(n);
     m.count(`${this.name}:hcall.${name ?? n}`);
-    if (name === undefined) return "native"; // an illegal instruction for the guest
+    // Unknown, or from a guest user process (only the guest kernel may call its hypervisor):
+    // an illegal instruction, delivered to the guest kernel.
+    if (name === undefined || !this.su) return "native";
     const pc = m.pc;
     const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1]);
     if (r === "resume") return "resume";
