@@ -3,7 +3,7 @@
 // same field positions inline for speed; test/guest-isa/encoding.test.ts keeps
 // the two in step by round-tripping every row.
 
-import { BY_OPCODE, FORMATS, immRange, lookupInstruction, type Field, type FormatName, type InstructionRow } from "./isa-table.js";
+import { BY_OPCODE, FORMATS, immRange, lookupInstruction, type Field, type InstructionRow } from "./isa-table.js";
 
 /** The raw fields of an instruction word. Unused fields are 0. */
 export interface InstructionFields {
@@ -73,38 +73,81 @@ export function encodeInstruction(mnemonicOrRow: string | InstructionRow, f: Par
   return (word & (FORMATS[row.format].usedMask | 0x3f)) >>> 0;
 }
 
-/** Decodes a word; undefined for an illegal instruction (unknown opcode or non-zero unused bits). */
-export function decodeInstruction(word: number): DecodedInstruction | undefined {
-  word >>>= 0;
-  const row = BY_OPCODE[word & 0x3f];
-  if (!row) return undefined;
-  const fmt = FORMATS[row.format];
-  if ((word & ~(fmt.usedMask | 0x3f)) !== 0) return undefined;
-  let imm = 0;
-  const imf = immField(row);
-  if (imf) {
-    if (imf.field === "imm22") imm = (word >> 10) * 4;
-    else if (imf.field === "imm20") imm = word >>> 12;
-    else if (imf.pcRelative) imm = (word >> 14) * 4;
-    else imm = immRange(row).min < 0 ? word >> 14 : word >>> 14;
-    if (!imf.pcRelative) {
-      const r = immRange(row);
-      if (imm < r.min || imm > r.max) return undefined; // e.g. a shift amount above 31
-    }
-  }
-  // Report only the register fields the format has: C overlaps imm18, B overlaps imm20 and imm22.
-  const regs = REGISTER_FIELDS[row.format];
-  const a = regs.A ? fieldA(word) : 0;
-  const b = regs.B ? fieldB(word) : 0;
-  const c = regs.C ? fieldC(word) : 0;
-  return { row, word, a, b, c, imm };
+/** How to decode one opcode, worked out once from its row: what `decodeInstruction` does per word. */
+interface DecodePlan {
+  readonly row: InstructionRow;
+  /** Bits that must be zero. */
+  readonly mustBeZero: number;
+  readonly imm: "none" | "imm22" | "imm20" | "pcrel18" | "signed18" | "unsigned18";
+  readonly min: number;
+  readonly max: number;
+  readonly a: boolean;
+  readonly b: boolean;
+  readonly c: boolean;
 }
 
-/** Per format: which of the register fields A, B, C hold registers ("mem" keeps its base in B). */
-const REGISTER_FIELDS = Object.fromEntries(
-  Object.entries(FORMATS).map(([name, fmt]) => {
-    const has = (f: Field) => fmt.operands.some((o) => (o.kind === "reg" && o.field === f) || (o.kind === "mem" && f === "B"));
-    return [name, { A: has("A"), B: has("B"), C: has("C") }];
-  }),
-) as Record<FormatName, { A: boolean; B: boolean; C: boolean }>;
+const DECODE_PLANS: readonly (DecodePlan | undefined)[] = BY_OPCODE.map((row) => {
+  if (!row) return undefined;
+  const fmt = FORMATS[row.format];
+  const imf = immField(row);
+  const range = immRange(row);
+  const has = (f: Field) => fmt.operands.some((o) => (o.kind === "reg" && o.field === f) || (o.kind === "mem" && f === "B"));
+  const imm: DecodePlan["imm"] = !imf
+    ? "none"
+    : imf.field === "imm22"
+      ? "imm22"
+      : imf.field === "imm20"
+        ? "imm20"
+        : imf.pcRelative
+          ? "pcrel18"
+          : range.min < 0
+            ? "signed18"
+            : "unsigned18";
+  // Report only the register fields the format has: C overlaps imm18, B overlaps imm20 and imm22.
+  return { row, mustBeZero: ~(fmt.usedMask | 0x3f), imm, min: range.min, max: range.max, a: has("A"), b: has("B"), c: has("C") };
+});
 
+/** Decodes a word; undefined for an illegal instruction (unknown opcode or non-zero unused bits). */
+export function decodeInstruction(word: number): DecodedInstruction | undefined {
+  const d: MutableDecoded = { row: undefined!, word: 0, a: 0, b: 0, c: 0, imm: 0 };
+  return decodeInstructionInto(word, d) ? d : undefined;
+}
+
+export type MutableDecoded = { -readonly [K in keyof DecodedInstruction]: DecodedInstruction[K] };
+
+/**
+ * decodeInstruction without allocating: fills `d` and returns true, or
+ * returns false for an illegal word (leaving `d` unspecified). For loops
+ * over many words (the site-table validator).
+ */
+export function decodeInstructionInto(word: number, d: MutableDecoded): boolean {
+  word >>>= 0;
+  const plan = DECODE_PLANS[word & 0x3f];
+  if (!plan || (word & plan.mustBeZero) !== 0) return false;
+  let imm = 0;
+  switch (plan.imm) {
+    case "none":
+      break;
+    case "imm22":
+      imm = (word >> 10) * 4;
+      break;
+    case "imm20":
+      imm = word >>> 12;
+      break;
+    case "pcrel18":
+      imm = (word >> 14) * 4;
+      break;
+    case "signed18":
+    case "unsigned18":
+      imm = plan.imm === "signed18" ? word >> 14 : word >>> 14;
+      if (imm < plan.min || imm > plan.max) return false; // e.g. a shift amount above 31
+      break;
+  }
+  d.row = plan.row;
+  d.word = word;
+  d.a = plan.a ? fieldA(word) : 0;
+  d.b = plan.b ? fieldB(word) : 0;
+  d.c = plan.c ? fieldC(word) : 0;
+  d.imm = imm;
+  return true;
+}

@@ -19,9 +19,9 @@
 //     low 16 bits of the memory offset);
 //   - the original instruction does not use k0 (the rewriter clobbers it).
 
-import { decodeInstruction, type DecodedInstruction } from "./encoding.js";
+import { decodeInstructionInto, type DecodedInstruction, type MutableDecoded } from "./encoding.js";
 import { findSection, SOFTLAYER_SECTION, type ElfImage } from "./elf-types.js";
-import { FORMATS } from "./isa-table.js";
+import { FORMATS, type FormatName } from "./isa-table.js";
 import { K0 } from "./registers.js";
 import {
   MEMORY_SITE_KINDS,
@@ -70,65 +70,81 @@ export function validateSiteTable(image: ElfImage): SiteValidation {
   const textEnd = textStart + text.size;
   const view = new DataView(text.data.buffer, text.data.byteOffset, text.data.byteLength);
 
-  let reach: { index: number; end: number } | undefined;
-  table.records.forEach((rec, index) => {
-    const problem = (message: string) => problems.push({ record: index, addr: rec.addr, message });
+  // Sorted against the previous record; overlap against the furthest-reaching one before it.
+  let reachIndex = -1;
+  let reachEnd = 0;
+  const records = table.records;
+  let index = 0;
+  let rec = records[0];
+  const insn: MutableDecoded = { row: undefined!, word: 0, a: 0, b: 0, c: 0, imm: 0 };
+  const problem = (message: string) => problems.push({ record: index, addr: rec.addr, message });
+  for (; index < records.length; index++) {
+    rec = records[index];
     const exempt = (rec.flags & SITE_FLAG_EXEMPT) !== 0;
     if (rec.flags & ~KNOWN_FLAGS) problem(`unknown flags 0x${rec.flags.toString(16)}`);
     const addr = rec.addr >>> 0;
     const inBounds = addr >= textStart && addr + rec.length <= textEnd && (rec.length > 0 || addr < textEnd || exempt);
     if (!inBounds) problem(`${exempt ? "exempt region" : "site"} [${hex(addr)}, ${hex(addr + rec.length)}) is outside .text [${hex(textStart)}, ${hex(textEnd)})`);
-    // Sorted against the previous record; overlap against the furthest-reaching one before it.
-    if (index > 0 && addr < table.records[index - 1].addr >>> 0) {
-      problem(`not sorted: below record ${index - 1} (${hex(table.records[index - 1].addr)})`);
-    } else if (reach && addr < reach.end) {
-      problem(`overlaps record ${reach.index} (${hex(table.records[reach.index].addr)}, ${table.records[reach.index].length} bytes)`);
+    if (index > 0 && addr < records[index - 1].addr >>> 0) {
+      problem(`not sorted: below record ${index - 1} (${hex(records[index - 1].addr)})`);
+    } else if (reachIndex >= 0 && addr < reachEnd) {
+      problem(`overlaps record ${reachIndex} (${hex(records[reachIndex].addr)}, ${records[reachIndex].length} bytes)`);
     }
-    if (!reach || addr + rec.length > reach.end) reach = { index, end: addr + rec.length };
-    if (exempt) return;
+    if (reachIndex < 0 || addr + rec.length > reachEnd) {
+      reachIndex = index;
+      reachEnd = addr + rec.length;
+    }
+    if (exempt) continue;
 
     if ((addr & 3) !== 0) problem("site address is not word-aligned");
     if (rec.length < 4 || (rec.length & 3) !== 0) problem(`site length ${rec.length} is not a positive multiple of 4`);
-    if (!inBounds || (addr & 3) !== 0) return;
+    if (!inBounds || (addr & 3) !== 0) continue;
     const word = view.getUint32(addr - textStart, true);
-    const insn = decodeInstruction(word);
-    const kindName = siteKindName(rec.kind);
-    if (!insn) {
-      problem(`${kindName} site: word 0x${word.toString(16).padStart(8, "0")} is not a valid instruction`);
-      return;
+    if (!decodeInstructionInto(word, insn)) {
+      problem(`${siteKindName(rec.kind)} site: word 0x${word.toString(16).padStart(8, "0")} is not a valid instruction`);
+      continue;
     }
     const memGroup = MEMORY_KIND_GROUP.get(rec.kind);
     if (memGroup) {
-      if (insn.row.group !== memGroup) problem(`${kindName} site holds '${insn.row.mnemonic}', not a ${memGroup}`);
+      if (insn.row.group !== memGroup) problem(`${siteKindName(rec.kind)} site holds '${insn.row.mnemonic}', not a ${memGroup}`);
     } else if (insn.row.opcode !== rec.kind || !insn.row.sensitive) {
-      problem(`${kindName} site holds '${insn.row.mnemonic}'`);
+      problem(`${siteKindName(rec.kind)} site holds '${insn.row.mnemonic}'`);
     }
-    const expect = recordFields(insn);
-    if (rec.regA !== expect.regA || rec.regB !== expect.regB || rec.imm !== expect.imm) {
+    const recordImm = FORMAT_FACTS[insn.row.format].recordsImm ? insn.imm & 0xffff : 0;
+    if (rec.regA !== insn.a || rec.regB !== insn.b || rec.imm !== recordImm) {
       problem(
         `operands disagree with the instruction: record has regA=${rec.regA} regB=${rec.regB} imm=${rec.imm}, ` +
-          `'${insn.row.mnemonic}' has regA=${expect.regA} regB=${expect.regB} imm=${expect.imm}`,
+          `'${insn.row.mnemonic}' has regA=${insn.a} regB=${insn.b} imm=${recordImm}`,
       );
     }
     if (usesK0(insn)) problem(`the original '${insn.row.mnemonic}' uses k0, which the soft layer clobbers`);
-  });
+  }
   return { problems, table };
 }
 
+/** Per format, what the checks need, worked out once from the ISA table. */
+const FORMAT_FACTS = Object.fromEntries(
+  Object.entries(FORMATS).map(([name, fmt]) => [
+    name,
+    {
+      /** Whether a record carries the instruction's cr/port number or memory offset in `imm`. */
+      recordsImm: fmt.operands.some((o) => o.kind === "cr" || o.kind === "port" || o.kind === "mem"),
+      /** Which fields hold registers (a memory operand's base is in B). */
+      regA: fmt.operands.some((o) => o.kind === "reg" && o.field === "A"),
+      regB: fmt.operands.some((o) => (o.kind === "reg" && o.field === "B") || o.kind === "mem"),
+      regC: fmt.operands.some((o) => o.kind === "reg" && o.field === "C"),
+    },
+  ]),
+) as Record<FormatName, { recordsImm: boolean; regA: boolean; regB: boolean; regC: boolean }>;
+
 /** What a record's regA/regB/imm must be for an instruction: fields A and B, and the cr/port/offset (low 16 bits). */
 export function recordFields(insn: DecodedInstruction): { regA: number; regB: number; imm: number } {
-  const ops = FORMATS[insn.row.format].operands;
-  const hasImm = ops.some((o) => o.kind === "cr" || o.kind === "port" || o.kind === "mem");
-  return { regA: insn.a, regB: insn.b, imm: hasImm ? insn.imm & 0xffff : 0 };
+  return { regA: insn.a, regB: insn.b, imm: FORMAT_FACTS[insn.row.format].recordsImm ? insn.imm & 0xffff : 0 };
 }
 
 function usesK0(insn: DecodedInstruction): boolean {
-  const fmt = FORMATS[insn.row.format];
-  return fmt.operands.some(
-    (o) =>
-      (o.kind === "reg" && ((o.field === "A" && insn.a === K0) || (o.field === "B" && insn.b === K0) || (o.field === "C" && insn.c === K0))) ||
-      (o.kind === "mem" && insn.b === K0),
-  );
+  const f = FORMAT_FACTS[insn.row.format];
+  return (f.regA && insn.a === K0) || (f.regB && insn.b === K0) || (f.regC && insn.c === K0);
 }
 
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");

@@ -137,16 +137,24 @@ function parseOne(bytes: Uint8Array, base: number): { table: SoftlayerTable; siz
   // The string area runs to the next table's magic or the end of the bytes.
   let end = stringsOffset;
   let maxString = stringsOffset;
-  const records: SiteRecord[] = [];
+  const records: SiteRecord[] = new Array(count);
+  // Records share a handful of file names: decode each once.
+  const names = new Map<number, string>();
+  const decoder = new TextDecoder();
   for (let i = 0; i < count; i++) {
     const r = base + SOFTLAYER_HEADER_SIZE + i * recordSize;
     const fileOff = view.getUint32(r + 16, true);
-    const nameStart = stringsOffset + fileOff;
-    if (nameStart >= avail) throw new SoftlayerFormatError(`record ${i}: file name offset ${fileOff} out of bounds`, i);
-    const nul = bytes.indexOf(0, base + nameStart);
-    if (nul < 0) throw new SoftlayerFormatError(`record ${i}: file name not terminated`, i);
-    maxString = Math.max(maxString, nul - base + 1);
-    records.push({
+    let file = names.get(fileOff);
+    if (file === undefined) {
+      const nameStart = stringsOffset + fileOff;
+      if (nameStart >= avail) throw new SoftlayerFormatError(`record ${i}: file name offset ${fileOff} out of bounds`, i);
+      const nul = bytes.indexOf(0, base + nameStart);
+      if (nul < 0) throw new SoftlayerFormatError(`record ${i}: file name not terminated`, i);
+      maxString = Math.max(maxString, nul - base + 1);
+      file = decoder.decode(bytes.subarray(base + nameStart, nul));
+      names.set(fileOff, file);
+    }
+    records[i] = {
       addr: view.getUint32(r, true),
       length: view.getUint16(r + 4, true),
       kind: view.getUint8(r + 6),
@@ -155,8 +163,8 @@ function parseOne(bytes: Uint8Array, base: number): { table: SoftlayerTable; siz
       regB: view.getUint8(r + 9),
       imm: view.getUint16(r + 10, true),
       line: view.getUint32(r + 12, true),
-      file: new TextDecoder().decode(bytes.subarray(base + nameStart, nul)),
-    });
+      file,
+    };
   }
   end = Math.max(end, maxString);
   // Skip the padding that aligns the next table (zeros) up to a 4-byte boundary.

@@ -10,6 +10,7 @@
 
 import { UserError } from "../guest-isa/diagnostics.js";
 import { encodeInstruction } from "../guest-isa/encoding.js";
+import { BY_OPCODE } from "../guest-isa/isa-table.js";
 import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
 import { K0, REG } from "../guest-isa/registers.js";
 import { validateSiteTable } from "../guest-isa/site-validate.js";
@@ -27,6 +28,28 @@ export interface SiteOutcome {
   readonly after: Uint32Array;
   /** For strategy "stub": where its out-of-line code lives. */
   readonly stubAddr?: number;
+}
+
+/**
+ * A site's outcome, its words read on demand from the original and patched
+ * .text (one object per site, no copies: rewriting is on the load path).
+ */
+class SiteView implements SiteOutcome {
+  constructor(
+    readonly record: SiteRecord,
+    readonly kindName: string,
+    readonly strategy: Strategy,
+    readonly stubAddr: number | undefined,
+    private readonly original: Uint32Array,
+    private readonly patched: Uint32Array,
+    private readonly word: number,
+  ) {}
+  get before(): Uint32Array {
+    return this.original.subarray(this.word, this.word + (this.record.length >>> 2));
+  }
+  get after(): Uint32Array {
+    return this.patched.subarray(this.word, this.word + (this.record.length >>> 2));
+  }
 }
 
 export interface Stub {
@@ -47,7 +70,16 @@ export interface RewriteResult {
   readonly annotated: boolean;
 }
 
-const JAL_ZERO = (offset: number) => encodeInstruction("jal", { a: REG.zero, imm: offset });
+/** `j .+4n`, which skips n words of padding from the first of them: encoded once per length. */
+const JUMPS = new Map<number, number>();
+function jumpOver(words: number): number {
+  let w = JUMPS.get(words);
+  if (w === undefined) {
+    w = encodeInstruction("jal", { a: REG.zero, imm: words * 4 });
+    JUMPS.set(words, w);
+  }
+  return w;
+}
 
 /** Compiled templates per target, so a target's templates are parsed once per process. */
 const compiledByTarget = new WeakMap<RewriteTarget, Map<string, CompiledTemplate>>();
@@ -95,12 +127,24 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
 
   const textIndex = image.sections.findIndex((s) => s.name === ".text");
   const text = image.sections[textIndex];
+  // Word views of the original and the patched .text (G32 and every host Node runs on are little-endian).
   const patched = text.data.slice();
-  const words = new DataView(patched.buffer, patched.byteOffset, patched.byteLength);
+  const out = new Uint32Array(patched.buffer, 0, patched.length >>> 2);
+  const original = (text.data.byteOffset & 3) === 0 ? new Uint32Array(text.data.buffer, text.data.byteOffset, text.data.length >>> 2) : new Uint32Array(patched.slice().buffer);
   const sites: SiteOutcome[] = [];
   const stubs: Stub[] = [];
   let stubNext = target.window?.stubBase ?? 0;
-  const stubByCode = new Map<string, number>();
+  const stubByBody = new Map<Uint32Array, number>();
+  const debug = Boolean(process.env.PREVIRT_DEBUG_REWRITE);
+  // Per site kind (a byte), resolved once: its name, the back end's entry, its compiled template.
+  const kindNames: string[] = [];
+  const declaredByKind: (Replacement | undefined)[] = [];
+  const templateByKind: (CompiledTemplate | undefined)[] = [];
+  for (let k = 0; k < 256; k++) {
+    kindNames.push(siteKindName(k));
+    declaredByKind.push(target.replacements[kindNames[k]]);
+    templateByKind.push(templates.get(kindNames[k]));
+  }
   let exemptRegions = 0;
 
   for (const rec of records) {
@@ -108,62 +152,74 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
       exemptRegions++;
       continue;
     }
-    const kindName = siteKindName(rec.kind);
+    const kindName = kindNames[rec.kind];
     const slotWords = rec.length >>> 2;
-    const at = rec.addr - text.addr;
-    const before = new Uint32Array(slotWords);
-    for (let i = 0; i < slotWords; i++) before[i] = words.getUint32(at + 4 * i, true);
+    const at = (rec.addr - text.addr) >>> 2;
 
-    const declared = target.replacements[kindName];
-    const replacement = declared && replacementFor(declared, rec.imm);
-    const template = templates.get(replacement !== declared ? `${kindName}#${rec.imm}` : kindName);
+    const declared = declaredByKind[rec.kind];
+    const replacement = declared && (declared.byImm ? replacementFor(declared, rec.imm) : declared);
+    const template = replacement === declared ? templateByKind[rec.kind] : templates.get(`${kindName}#${rec.imm}`);
     let strategy: Strategy;
-    let code: Uint32Array;
     let stubAddr: number | undefined;
+    let used: number; // words of the slot the replacement occupies
     if (!template || !replacement || replacement.strategy === "native") {
       strategy = "native";
-      code = before.subarray(0, 1);
+      used = 1;
     } else {
       // The record keeps the low 16 bits of imm: memory offsets are signed (port and CR numbers are small).
-      const fields = { a: rec.regA, b: rec.regB, imm: (rec.imm << 16) >> 16 };
-      const body = template.encode(fields);
+      const body = template.encode(rec.regA, rec.regB, (rec.imm << 16) >> 16);
       if (body.length <= slotWords) {
         strategy = replacement.strategy === "call" ? "call" : "inline";
-        code = body;
+        out.set(body, at);
+        used = body.length;
       } else {
         strategy = "stub";
-        // Stubs are position-independent: sites that need the same code share one.
-        const key = `${kindName}:${body.join(",")}`;
-        stubAddr = stubByCode.get(key);
+        // Stubs are position-independent, and a template's words for equal fields are one cached array:
+        // sites that need the same code share one stub.
+        stubAddr = stubByBody.get(body);
         if (stubAddr === undefined) {
           const stub = buildStub(target, body);
           stubAddr = stubNext;
           stubNext += stub.length * 4;
           if (stubNext > target.window!.stubLimit) throw new UserError(`${target.name}: out of stub space in the soft-layer window at site 0x${rec.addr.toString(16)}`);
           stubs.push({ addr: stubAddr, words: stub });
-          stubByCode.set(key, stubAddr);
+          stubByBody.set(body, stubAddr);
         }
-        code = Uint32Array.of(encodeInstruction("jalr", { a: K0, b: REG.zero, imm: stubAddr | 0 }));
+        out[at] = encodeInstruction("jalr", { a: K0, b: REG.zero, imm: stubAddr | 0 });
+        used = 1;
       }
     }
-
-    // Replacement, then one jump over whatever padding is left (none if it fills the slot).
-    const after = new Uint32Array(slotWords);
-    after.set(code);
-    if (code.length < slotWords) after[code.length] = JAL_ZERO((slotWords - code.length) * 4);
-    for (let i = code.length + 1; i < slotWords; i++) after[i] = before[i];
-    for (let i = 0; i < slotWords; i++) words.setUint32(at + 4 * i, after[i], true);
-    for (let i = 0; i < slotWords; i++) {
-      if (words.getUint32(at + 4 * i, true) !== after[i]) throw new Error(`rewriter: read-back mismatch at 0x${(rec.addr + 4 * i).toString(16)}`);
-    }
+    // One jump over whatever padding is left (none if the replacement fills the slot).
+    if (used < slotWords) out[at + used] = jumpOver(slotWords - used);
     counts[strategy]++;
-    sites.push({ record: rec, kindName, strategy, before, after, stubAddr });
-    if (process.env.PREVIRT_DEBUG_REWRITE) debugDump(rec, kindName, strategy, before, after);
+    const site = new SiteView(rec, kindName, strategy, stubAddr, original, out, at);
+    sites.push(site);
+    if (debug) debugDump(rec, kindName, strategy, site.before, site.after);
   }
+  checkPatch(original, out, sites, text.addr);
 
   const sections = image.sections.slice();
   sections[textIndex] = { ...text, data: patched };
   return { target: target.name, image: { ...image, sections }, sites, stubs, counts, exemptRegions, annotated: true };
+}
+
+/**
+ * Reads the patched .text back: every word outside the sites is the original
+ * one, and every site now begins with a known opcode. A failure is a
+ * rewriter bug, so it throws a plain Error.
+ */
+function checkPatch(original: Uint32Array, out: Uint32Array, sites: readonly SiteOutcome[], textAddr: number): void {
+  let w = 0;
+  const untouchedUpTo = (end: number) => {
+    for (; w < end; w++) if (out[w] !== original[w]) throw new Error(`rewriter: word 0x${(textAddr + 4 * w).toString(16)} outside every site changed`);
+  };
+  for (const site of sites) {
+    const start = (site.record.addr - textAddr) >>> 2;
+    untouchedUpTo(start);
+    if (!BY_OPCODE[out[start] & 0x3f]) throw new Error(`rewriter: site 0x${site.record.addr.toString(16)} does not begin with a valid instruction`);
+    w = start + (site.record.length >>> 2);
+  }
+  untouchedUpTo(out.length);
 }
 
 /**

@@ -29,8 +29,11 @@ export interface SiteFields {
 export interface CompiledTemplate {
   /** Number of words the template always produces. */
   readonly length: number;
-  /** Encodes the template for one site's fields (cached by the caller). */
-  encode(fields: SiteFields): Uint32Array;
+  /**
+   * Encodes the template for one site's fields. Equal fields give the same
+   * (cached) array: callers must not modify it, and may key on its identity.
+   */
+  encode(a: number, b: number, imm: number): Uint32Array;
 }
 
 /**
@@ -45,11 +48,11 @@ export function compileTemplate(name: string, lines: readonly string[], symbols:
   const cache = new Map<number, Uint32Array>();
   return {
     length,
-    encode(fields: SiteFields): Uint32Array {
-      const key = (fields.a & 15) | ((fields.b & 15) << 4) | ((fields.imm & 0xffff) << 8);
+    encode(a: number, b: number, imm: number): Uint32Array {
+      const key = (a & 15) | ((b & 15) << 4) | ((imm & 0xffff) << 8);
       let words = cache.get(key);
       if (!words) {
-        const { instructions, labels } = expandStatements(name, substitute(lines, fields));
+        const { instructions, labels } = expandStatements(name, substitute(lines, { a, b, imm }));
         words = new Uint32Array(instructions.length);
         instructions.forEach((ins, i) => {
           words![i] = encodeStatement(name, ins, i * 4, { ...symbols, ...labels });
