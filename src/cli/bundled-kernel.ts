@@ -19,6 +19,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toInputPositions } from "../annotator/build-pass.js";
 import { buildSources, compileSources, prepareAssembly } from "../compiler/build.js";
+import { paravirtEpilogue } from "../compiler/paravirt.js";
 import type { AsmSource } from "../compiler/startup.js";
 import { assemble } from "../guest-isa/assembler/index.js";
 import { UserError } from "../guest-isa/diagnostics.js";
@@ -155,7 +156,13 @@ export function buildKernel(options: KernelBuildOptions = {}): KernelBuild {
   const scale = options.scale ?? 1;
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`scale must be an integer from 1 to 1000, not ${scale}`);
   const defines = { WORKLOAD: index, SCALE: scale, TIMER_PERIOD: options.timerPeriod ?? DEFAULT_TIMER_PERIOD };
-  const { image, assembly } = buildSources([...readSources("", KERNEL_FILES), userProgramsSource()], {
+  // A para-virtualized kernel brings its hand-ported trap path (entry-xen.s), as a real port does,
+  // with the xen ABI's symbols defined in it (what including the hypervisor's header gives C code).
+  const paravirtXen = options.paravirt === "xen";
+  const kernelSources = readSources("", paravirtXen ? KERNEL_FILES.map((f) => (f === "entry.s" ? "entry-xen.s" : f)) : KERNEL_FILES).map((s) =>
+    paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(false) } : s,
+  );
+  const { image, assembly } = buildSources([...kernelSources, userProgramsSource()], {
     defines,
     annotate: options.annotate ?? true,
     paravirt: options.paravirt,
