@@ -83,7 +83,7 @@ describe("annotate: sites", () => {
   it("writes the table in the softlayer.ts layout, records in source order", () => {
     const table = r.text.slice(r.text.indexOf("\t.section .softlayer"));
     expect(table).toContain("\t.word 0x59414c53\n\t.half 1, 20\n\t.word 19\n\t.word .L__sl_strings - .L__sl_table\n");
-    expect(table).toContain(`\t.word .L__sl_0\n\t.half 8\n\t.byte ${SITE_KINDS.get("mtcr")}, 0, 0, 5\n\t.half 0\n\t.word 10, 0\n`);
+    expect(table).toContain(`\t.word .L__sl_0\n\t.half 4\n\t.byte ${SITE_KINDS.get("mtcr")}, 0, 0, 5\n\t.half 0\n\t.word 10, 0\n`);
     expect(table).toContain(`\t.word .L__sl_x0\n\t.half .L__sl_x0_end - .L__sl_x0\n\t.byte 0, ${SITE_FLAG_EXEMPT}, 0, 0\n`);
     expect(table.trimEnd().endsWith('.L__sl_strings:\n\t.asciz "kernel.s"\n\t.align 4')).toBe(true);
   });
@@ -102,13 +102,13 @@ describe("annotate: sites", () => {
 
   it("keeps CRLF line endings", () => {
     const a = annotate("crlf.s", "_start:\r\n\tsti\r\n\tadd a0, a0, a1\r\n");
-    expect(a.text).toMatch(/^_start:\r\n\t\.L__sl_0: sti\r\n(\tnop\r\n){4}\tadd a0, a0, a1\r\n/);
+    expect(a.text).toMatch(/^_start:\r\n\t\.L__sl_0: sti\r\n(\tnop\r\n){5}\tadd a0, a0, a1\r\n/);
     expect(a.text.replace(/\r\n/g, "")).not.toContain("\n");
   });
 
   it("puts the padding after a trailing comment, indented like the instruction", () => {
     const a = annotate("c.s", "f:  sti   # enable\n    ret\n");
-    expect(a.text.startsWith("f:  .L__sl_0: sti   # enable\n\tnop\n\tnop\n\tnop\n\tnop\n    ret\n")).toBe(true);
+    expect(a.text.startsWith("f:  .L__sl_0: sti   # enable\n\tnop\n\tnop\n\tnop\n\tnop\n\tnop\n    ret\n")).toBe(true);
     const b = annotate("c.s", "    sti   # enable\n");
     expect(b.text.startsWith("    .L__sl_0: sti   # enable\n    nop\n")).toBe(true);
   });
@@ -170,14 +170,14 @@ describe("annotate: safety checks and misuse", () => {
   });
 
   it("rejects a branch, jump or .word target inside a site's padding", () => {
-    const text = ["crit: sti", "\tbeq a0, a1, crit + 4", "\tj crit+16", "\tj crit + 20", "\t.word crit + 8", "\tj crit"].join("\n");
+    const text = ["crit: sti", "\tbeq a0, a1, crit + 4", "\tj crit+16", "\tj crit + 24", "\t.word crit + 8", "\tj crit"].join("\n");
     expect(annotateErrors("b.s", text)).toEqual([
-      "b.s:2:14: error: target 'crit + 4' lands inside the padding of the sti site at line 1 (20 bytes)",
-      "b.s:3:4: error: target 'crit + 16' lands inside the padding of the sti site at line 1 (20 bytes)",
-      "b.s:5:8: error: target 'crit + 8' lands inside the padding of the sti site at line 1 (20 bytes)",
+      "b.s:2:14: error: target 'crit + 4' lands inside the padding of the sti site at line 1 (24 bytes)",
+      "b.s:3:4: error: target 'crit + 16' lands inside the padding of the sti site at line 1 (24 bytes)",
+      "b.s:5:8: error: target 'crit + 8' lands inside the padding of the sti site at line 1 (24 bytes)",
     ]);
     // A one-word site has no padding to land in.
-    expect(annotateErrors("b.s", "crit: cli\n\tj crit + 4\n")).toEqual([]);
+    expect(annotateErrors("b.s", "crit: rdpsr a0\n\tj crit + 4\n")).toEqual([]);
   });
 
   it("refuses input that is already annotated", () => {

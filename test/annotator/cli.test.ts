@@ -59,10 +59,10 @@ describe("previrt annotate / verify / objdump --sites", () => {
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe(".softlayer: 19 site records (table version 1)");
     // Records name the input as it was given on the command line.
-    expect(lines).toContain(`     0  0x00001008  mtcr             8  tvec, t0            ${src}:10`);
-    expect(lines).toContain(`    10  0x00001068  pte-store       24  t1, 8(t0)           ${src}:23`);
+    expect(lines).toContain(`     0  0x00001008  mtcr             4  tvec, t0            ${src}:10`);
+    expect(lines).toContain(`    10  0x00001060  pte-store       20  t1, 8(t0)           ${src}:23`);
     expect(lines.find((l) => l.includes("exempt"))).toMatch(/exempt\s+8\s+\(\.noannotate\)\s+\S*kernel\.s:36$/);
-    expect(lines.at(-2)).toMatch(/^18 sites \(.*\), 80 bytes of padding, 1 exempt region$/);
+    expect(lines.at(-2)).toMatch(/^18 sites \(.*\), 56 bytes of padding, 1 exempt region$/);
   });
 
   it("annotate errors are file:line:col diagnostics with a caret", async () => {

@@ -36,7 +36,7 @@ const CASES: [string, (v: DataView, b: Uint8Array) => Uint8Array | void, RegExp]
   ["truncated", (_v, b) => b.subarray(0, record(1) + 7), /truncated/],
   ["unknown version", (v) => v.setUint16(4, 7, true), /unknown version 7/],
   ["out of bounds", (v) => v.setUint32(record(2), 0x00900000, true), /record 2 .*outside \.text/],
-  ["overlapping", (v) => v.setUint32(record(1), v.getUint32(record(0), true) + 4, true), /record 1 .*overlaps record 0/],
+  ["overlapping", (v) => v.setUint16(record(0) + 4, 8, true), /record 1 .*overlaps record 0/],
   ["unsorted", (v) => v.setUint32(record(3), v.getUint32(record(0), true) - 8, true), /record 3 .*not sorted/],
   ["wrong kind", (v) => v.setUint8(record(0) + 6, SITE_KINDS.get("hlt")!), /record 0 .*hlt site holds/],
 ];

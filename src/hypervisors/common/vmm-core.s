@@ -66,6 +66,22 @@ IRET:
 .Liret_slow:
     hcall HC_IRET                # the monitor sets pc = epc
 
+# PTE_COMMIT: a pte-store site with offset 0 wrote its entry at QUEUE[QCOUNT]
+# itself; count it, and apply a full queue with one mmu_update.
+    .global PTE_COMMIT
+PTE_COMMIT:
+    sw   t0, SAVE(zero)
+    lw   t0, QCOUNT(zero)
+    addi t0, t0, 1
+    sw   t0, QCOUNT(zero)
+    addi t0, t0, -QMAX
+    beqz t0, .Lcommit_full
+    lw   t0, SAVE(zero)
+    jalr zero, 0(k0)
+.Lcommit_full:
+    lw   t0, SAVE(zero)
+    j    FLUSH
+
 # PTE_PUSH: a pte-store site staged (address, value) in QPA/QPV. Append it to
 # the queue; a full queue is applied with one mmu_update.
     .global PTE_PUSH

@@ -432,8 +432,15 @@ export abstract class WedgeMonitor extends VirtualCpu {
     if (!this.su) {
       const site = this.userModeSite(trap);
       if (site) {
-        m.count(`${this.name}:site.user`);
-        this.executeUserSite(site);
+        if (inWindow(trap.epc) || trap.epc === site.record.addr) {
+          m.count(`${this.name}:site.user`);
+          this.executeUserSite(site);
+        } else {
+          // A later word of the template: the guest resumed past the site's original instruction
+          // (its handler skipped a privileged instruction, as on bare metal): continue after the site.
+          m.count(`${this.name}:site.skipped`);
+          m.pc = (site.record.addr + site.record.length) | 0;
+        }
         return "resume";
       }
     }

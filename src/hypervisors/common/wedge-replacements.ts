@@ -2,9 +2,11 @@
 // the rewriter (src/rewriter/replacements.ts), written against the in-place
 // VMM's window symbols (common/vmm-core.s). Each inline template obeys two
 // rules the monitor relies on (docs/in-place-vmm.md):
-//  - its first access to the window comes before it writes any guest
-//    register, so in virtual user mode (where the window faults) the monitor
-//    can run the site's original instruction instead;
+//  - its first instruction accesses the window, so in virtual user mode
+//    (where the window faults) the monitor runs the site's original
+//    instruction instead; a fault at a later word means the guest resumed
+//    past that instruction (its handler skipped a privileged instruction,
+//    as bare-metal kernels do), and the monitor continues after the site;
 //  - a call into the VMM, if any, is its last instruction.
 //
 // Virtual psr: one word VPSR (IE, SU, UF) — rdpsr is one load, cli a
@@ -40,7 +42,13 @@ export const INSTRUCTION_REPLACEMENTS: ReplacementTable = {
 /** xen: page-table writes are queued in the window and applied by one mmu_update per batch. */
 export const XEN_REPLACEMENTS: ReplacementTable = {
   ...INSTRUCTION_REPLACEMENTS,
-  "pte-store": inline("addi k0, {B}, {IMM}", "sw k0, QPA(zero)", "sw {A}, QPV(zero)", "jalr k0, PTE_PUSH(zero)"),
+  // `sw value, off(base)`: stage (base + off, value) and let the VMM append it; with off = 0 (the
+  // usual writePte) the site appends the entry itself and the VMM only counts it.
+  "pte-store": {
+    strategy: "inline",
+    code: ["sw {A}, QPV(zero)", "addi k0, {B}, {IMM}", "sw k0, QPA(zero)", "jalr k0, PTE_PUSH(zero)"],
+    byImm: { 0: inline("lw k0, QCOUNT(zero)", "slli k0, k0, 3", "sw {B}, QUEUE(k0)", "sw {A}, QUEUE+4(k0)", "jalr k0, PTE_COMMIT(zero)") },
+  },
   "pte-load": call("EMULATE"),
 };
 
