@@ -128,9 +128,10 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
   const textIndex = image.sections.findIndex((s) => s.name === ".text");
   const text = image.sections[textIndex];
   // Word views of the original and the patched .text (G32 and every host Node runs on are little-endian).
-  const patched = text.data.slice();
+  // A fresh copy (not .slice(): on a Node Buffer — readElf(readFileSync(f)) — that is a view into the file's bytes).
+  const patched = new Uint8Array(text.data);
   const out = new Uint32Array(patched.buffer, 0, patched.length >>> 2);
-  const original = (text.data.byteOffset & 3) === 0 ? new Uint32Array(text.data.buffer, text.data.byteOffset, text.data.length >>> 2) : new Uint32Array(patched.slice().buffer);
+  const original = (text.data.byteOffset & 3) === 0 ? new Uint32Array(text.data.buffer, text.data.byteOffset, text.data.length >>> 2) : new Uint32Array(new Uint8Array(text.data).buffer);
   const sites: SiteOutcome[] = [];
   const stubs: Stub[] = [];
   let stubNext = target.window?.stubBase ?? 0;
@@ -241,7 +242,7 @@ function buildStub(target: RewriteTarget, body: Uint32Array): Uint32Array {
 export function restoreSites(result: RewriteResult): ElfImage {
   const textIndex = result.image.sections.findIndex((s) => s.name === ".text");
   const text = result.image.sections[textIndex];
-  const data = text.data.slice();
+  const data = new Uint8Array(text.data);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (const s of result.sites) {
     const at = s.record.addr - text.addr;

@@ -1,12 +1,15 @@
 // What the xen and l4 back ends add beyond "same output": batched
 // page-table updates, inline sites, isolation of the soft-layer window,
 // robustness against a guest that scribbles over it, the CLI's view.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { annotate } from "../../src/annotator/index.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
+import { assemble } from "../../src/guest-isa/assembler/index.js";
+import { writeElf } from "../../src/guest-isa/elf.js";
 import { backends } from "../../src/hypervisors/index.js";
 import { buildAsm, buildTs, runBytes } from "./helpers.js";
 
@@ -72,10 +75,26 @@ describe("the CLI", () => {
   const elf = join(dir, "psr-hole.elf");
   writeFileSync(elf, buildAsm("fixtures/guests/psr-hole.s").bytes);
 
+  // A binary annotated with one-word slots (as by an annotator older than today's padding):
+  // sti no longer fits inline and goes out of line into a stub — still correct.
+  const oldElf = join(dir, "old-slots.elf");
+  const annotated = annotate("old.s", "\t.global _start\n_start:\n\tsti\n\trdpsr a0\n\tandi a0, a0, 3\n\tout 0xF0, a0\n").text;
+  const oneWordSlots = annotated.replace(/^\tnop\n/gm, "").replace(/(\t\.word \.L__sl_\d+\n)\t\.half \d+\n/g, "$1\t.half 4\n");
+  writeFileSync(oldElf, writeElf(assemble([{ file: "old.s", text: oneWordSlots }])));
+
   it("previrt load --hv xen --show-sites shows inline, call and stub strategies", async () => {
     const io = bufferIO();
-    expect(await main(["load", elf, "--hv", "xen", "--show-sites"], io)).toBe(0);
-    for (const s of ["inline", "call", "stub"]) expect(io.stdout).toMatch(new RegExp(`\\b${s}\\b`));
+    expect(await main(["load", oldElf, "--hv", "xen", "--show-sites"], io)).toBe(0);
+    const rows = io.stdout.split("\n");
+    expect(rows.find((l) => /\bsti\b/.test(l))).toMatch(/\bstub\b/);
+    expect(rows.find((l) => /\brdpsr\b/.test(l))).toMatch(/\binline\b/);
+    expect(rows.find((l) => /\bout\b/.test(l))).toMatch(/\bcall\b/);
+  });
+
+  it.each(["bare", "xen", "l4"])("runs the stubbed binary correctly on %s", (hv) => {
+    const out = runBytes({ bytes: new Uint8Array(readFileSync(oldElf)), input: "", sectors: 0 }, hv, 1_000_000);
+    expect(out.verdict).toBe("exit 3"); // SU|IE after sti
+    if (hv !== "bare") expect(out.rewrite.counts.stub).toBe(1);
   });
 
   it.each(["xen", "l4"])("previrt run --hv %s --stats shows the back end's counters", async (hv) => {

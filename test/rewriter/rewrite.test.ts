@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   decodeInstruction,
   encodeInstruction,
+  readElf,
+  writeElf,
   SHF_ALLOC,
   SHF_EXECINSTR,
   SHT_PROGBITS,
@@ -143,5 +145,17 @@ describe("per-operand replacements (byImm)", () => {
     const rec = site(0x1000, "pte-store", 4, { regA: 5, regB: 6, imm: -8 & 0xffff });
     const out = rewriteImage(image([sw], [rec]), { name: "s", window: WINDOW, replacements: { "pte-store": { strategy: "inline", code: ["addi k0, {B}, {IMM}"] } } });
     expect(decodeInstruction(textWords(out.image)[0])!.imm).toBe(-8);
+  });
+});
+
+describe("input held in a Node Buffer", () => {
+  it("rewrites an image read from a Buffer (whose slice() is a view) and leaves the Buffer's bytes alone", () => {
+    const add = encodeInstruction("add", { a: 1, b: 1, c: 2 });
+    const words = [encodeInstruction("cli"), NOP, NOP, add];
+    const bytes = Buffer.from(writeElf(image(words, [site(0x1000, "cli", 12)])));
+    const before = Buffer.from(bytes);
+    const out = rewriteImage(readElf(bytes), { name: "bare", replacements: {} });
+    expect(decodeInstruction(textWords(out.image)[1])!.row.mnemonic).toBe("jal");
+    expect(bytes.equals(before)).toBe(true);
   });
 });
