@@ -642,8 +642,9 @@ export abstract class WedgeMonitor extends VirtualCpu {
     const m = this.machine;
     const site = this.byReturn.get(m.regs[REG.k0] >>> 0);
     if (!site || !this.su) {
+      // Not called from a rewritten site: nothing to emulate (the guest's registers are left alone).
       m.count(`${this.name}:emulate.unknown_site`);
-      return -1;
+      return undefined;
     }
     const insn = decodeInstruction(site.before[0])!;
     m.count(`${this.name}:emulate.${site.kindName}`);
