@@ -13,8 +13,9 @@
 // driver allocates (`returns: true`, result unused): guest registers survive
 // an event, so a read-modify-write of the shared psr is safe without k0.
 // Page-table writes are queued in the shared-info queue by a runtime routine
-// (PARAVIRT_RUNTIME_ASM) and applied with one mmu_update per full queue, or
-// by the hypervisor before any TLB operation, root change or page fault.
+// (PARAVIRT_RUNTIME_ASM, with events masked while it runs) and applied with
+// one mmu_update per full queue, or by the hypervisor before any TLB
+// operation, root change or page fault.
 
 import { CR_NAMES } from "../guest-isa/registers.js";
 import { NATIVE_INTRINSICS, type EmittedArg, type IntrinsicName, type IntrinsicSpec } from "./intrinsics.js";
@@ -111,9 +112,13 @@ export const PARAVIRT_RUNTIME_ASM = `# previrt para-virtualized runtime for xen:
     .global ${PARAVIRT_MARKER}
     .equ ${PARAVIRT_MARKER}, 1
     .text
-# __pv_pte_queue(a0 = address, a1 = value)
+# __pv_pte_queue(a0 = address, a1 = value), with events masked (an event
+# handler that applied the queue half-way through would lose or repeat an entry)
     .global __pv_pte_queue
 __pv_pte_queue:
+    lw   t2, __xen_VPSR(zero)
+    andi t0, t2, -2
+    sw   t0, __xen_VPSR(zero)
     lw   t0, __xen_QCOUNT(zero)
     slli t1, t0, 3
     sw   a0, __xen_QUEUE(t1)
@@ -121,7 +126,16 @@ __pv_pte_queue:
     addi t0, t0, 1
     sw   t0, __xen_QCOUNT(zero)
     addi t0, t0, -__xen_QMAX
-    beqz t0, __pv_pte_flush
+    bnez t0, .Lpv_queued
+    mv   t3, lr
+    call __pv_pte_flush
+    mv   lr, t3
+.Lpv_queued:
+    sw   t2, __xen_VPSR(zero)
+    lw   t0, __xen_VPEND(zero)
+    beqz t0, .Lpv_unmasked
+    hcall __xen_HC_EVENTS
+.Lpv_unmasked:
     ret
 # __pv_pte_flush(): one mmu_update for the queued entries
     .global __pv_pte_flush
@@ -129,8 +143,7 @@ __pv_pte_flush:
     lw   a1, __xen_QCOUNT(zero)
     beqz a1, .Lpv_flushed
     addi a0, zero, __xen_QUEUE
-    hcall __xen_HC_MMU_UPDATE
-    sw   zero, __xen_QCOUNT(zero)
+    hcall __xen_HC_MMU_UPDATE     # on the shared queue it also empties it (QCOUNT = 0), atomically
 .Lpv_flushed:
     ret
 # __pv_pte_read(a0 = address): the entry, once queued updates are applied

@@ -9,7 +9,7 @@ export const HC = {
   CONSOLE_WRITE: 0,
   /** a0 = address of the event callback (0: the in-place VMM's EVENT entry, which jumps to the virtual tvec). */
   SET_CALLBACKS: 1,
-  /** a0 = virtual address of (address, value) pairs, a1 = count (≤ MAX_BATCH): apply them; a0 ← number applied. */
+  /** a0 = virtual address of (address, value) pairs, a1 = count (≤ MAX_BATCH): apply them; a0 ← number applied. On the shared queue (a0 = QUEUE, a1 = QCOUNT) it also empties the queue. */
   MMU_UPDATE: 2,
   /** a0 = physical address of the new page directory (applies queued updates first; flushes the TLB). */
   NEW_BASEPTR: 3,

@@ -569,6 +569,9 @@ export abstract class WedgeMonitor extends VirtualCpu {
           m.count(`${this.name}:mmu_update.refused`);
           return -1;
         }
+        if ((a0 >>> 0) === this.vmm.symbols.QUEUE && a1 === m.memory.i32[this.iQcount]) {
+          m.memory.i32[this.iQcount] = 0; // the shared queue: consumed in the same hypercall
+        }
         return this.applyBatch(a0, a1);
       case HC.NEW_BASEPTR:
         this.writePagingCr(CR.ptbr, a0);
