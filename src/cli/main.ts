@@ -97,6 +97,8 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--json <file>", "write results as JSON")
     .option("--html <file>", "write a self-contained HTML report")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
+    .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")

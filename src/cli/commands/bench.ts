@@ -1,4 +1,4 @@
-// `previrt bench [--workloads …] [--hv …] [--json FILE] [--html FILE] [--cost-model FILE]`:
+// `previrt bench [--workloads …] [--hv …] [--json FILE] [--html FILE] [--cost-model FILE] [--scale N] [--repeats N]`:
 // the papers' comparison, measured. Builds the bundled kernel for every
 // workload (plain, annotated, para-virtualized for xen), runs every workload
 // on every configuration (src/cli/bench/configurations.ts), prints the
@@ -18,8 +18,8 @@ import type { CommandRunner } from "../main.js";
 
 /** The workloads the benchmark runs by default (the kernel's `faults` is a robustness test, not a benchmark). */
 export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed"];
-/** Workload size for the benchmark: large enough that boot does not dominate, small enough for a minute or two. */
-export const BENCH_SCALE = 8;
+/** Default workload size: large enough that boot does not dominate and host time is measurable, small enough for about a minute. */
+export const BENCH_SCALE = 24;
 
 export const run: CommandRunner = (_args, options, io) => {
   const workloads = (options.workloads as string[] | undefined) ?? [...BENCH_WORKLOADS];
@@ -35,7 +35,8 @@ export const run: CommandRunner = (_args, options, io) => {
   const configurations = wanted ? CONFIGURATIONS.filter((c) => wanted.includes(c.id) || wanted.includes(c.backend)) : CONFIGURATIONS;
   const costModelName = typeof options.costModel === "string" ? options.costModel : "default (docs/cost-model.md)";
   const costModel = typeof options.costModel === "string" ? loadCostModel(options.costModel) : defaultCostModel();
-  const scale = BENCH_SCALE;
+  const scale = (options.scale as number | undefined) ?? BENCH_SCALE;
+  const repeats = (options.repeats as number | undefined) ?? 3;
 
   const build = (workload: string, binary: KernelBinary) =>
     buildKernel({
@@ -53,7 +54,7 @@ export const run: CommandRunner = (_args, options, io) => {
     configurations,
     build,
     costModel,
-    repeats: 3,
+    repeats,
     maxCycles: 4_000_000_000,
     disk: () => new Uint8Array(kernelDiskBytes(scale)),
     progress,

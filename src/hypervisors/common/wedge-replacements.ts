@@ -7,7 +7,8 @@
 //    instruction instead; a fault at a later word means the guest resumed
 //    past that instruction (its handler skipped a privileged instruction,
 //    as bare-metal kernels do), and the monitor continues after the site;
-//  - a call into the VMM, if any, is its last instruction.
+//  - a call into the VMM returns to k0, the template's next word: the site's
+//    code continues there (for every entry but FLUSH the call is the last word).
 //
 // Virtual psr: one word VPSR (IE, SU, UF) — rdpsr is one load, cli a
 // read-modify-write; enabling interrupts also checks VPEND (events held back
@@ -49,7 +50,9 @@ export const XEN_REPLACEMENTS: ReplacementTable = {
     code: ["sw {A}, QPV(zero)", "addi k0, {B}, {IMM}", "sw k0, QPA(zero)", "jalr k0, PTE_PUSH(zero)"],
     byImm: { 0: inline("lw k0, QCOUNT(zero)", "slli k0, k0, 3", "sw {B}, QUEUE(k0)", "sw {A}, QUEUE+4(k0)", "jalr k0, PTE_COMMIT(zero)") },
   },
-  "pte-load": call("EMULATE"),
+  // `lw rd, off(base)` of a page-table entry: the entry in memory is current once the queue is applied,
+  // so the site applies it if anything is queued (FLUSH: one mmu_update) and then reads the entry itself.
+  "pte-load": inline("lw k0, QCOUNT(zero)", "beqz k0, .Lread", "jalr k0, FLUSH(zero)", ".Lread:", "lw {A}, {IMM}({B})"),
 };
 
 /** l4: the guest's page tables are its own memory, read by the monitor when the task faults: page-table accesses stay native. */
