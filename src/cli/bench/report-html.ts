@@ -94,7 +94,7 @@ function overheadChart(report: BenchReport, colorOf: Map<string, string>): strin
         `<rect class="bar" data-config="${c.id}" data-workload="${esc(w)}" x="${x.toFixed(1)}" y="${yTop.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${Math.max(0.5, top + plotH - yTop).toFixed(1)}" fill="${colorOf.get(c.id)}"${cell.status === "diverged" || cell.status === "failed" ? ' stroke="#b00020" stroke-width="1.5"' : ""}><title>${esc(title)}</title></rect>`,
       );
       if (barW >= 14) {
-        const label = cell.overhead < 10 ? cell.overhead.toFixed(2) : cell.overhead.toFixed(0);
+        const label = cell.overhead < 10 ? cell.overhead.toFixed(1) : cell.overhead.toFixed(0); // the table has the precision
         parts.push(`<text x="${(x + (barW - 1) / 2).toFixed(1)}" y="${(yTop - 3).toFixed(1)}" text-anchor="middle" font-size="9">${label}</text>`);
       }
     });
