@@ -9,7 +9,7 @@
 // which the table then carries as an expression for the assembler to fold).
 
 import type { Expr } from "../guest-isa/assembler/ast.js";
-import { foldExpr } from "../guest-isa/assembler/expressions.js";
+import { foldExpr, formatExpr, usesHere } from "../guest-isa/assembler/expressions.js";
 
 export type EquTable = ReadonlyMap<string, Expr>;
 
@@ -57,25 +57,5 @@ export function evalLinear(e: Expr, equs: EquTable): Linear | undefined {
 
 /** Prints an expression back as assembly, fully parenthesised; undefined if it uses `.` (whose value depends on where it is written). */
 export function printExpr(e: Expr): string | undefined {
-  switch (e.kind) {
-    case "num":
-      return String(e.value);
-    case "sym":
-      return e.name;
-    case "here":
-      return undefined;
-    case "unary": {
-      const a = printExpr(e.arg);
-      return a === undefined ? undefined : `${e.op}(${a})`;
-    }
-    case "binary": {
-      const a = printExpr(e.left);
-      const b = printExpr(e.right);
-      return a === undefined || b === undefined ? undefined : `(${a} ${e.op} ${b})`;
-    }
-    case "reloc": {
-      const a = printExpr(e.arg);
-      return a === undefined ? undefined : `%${e.fn}(${a})`;
-    }
-  }
+  return usesHere(e) ? undefined : formatExpr(e);
 }

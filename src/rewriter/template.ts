@@ -12,7 +12,7 @@
 
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import type { Expr, InstructionStatement, Operand } from "../guest-isa/assembler/ast.js";
-import { foldExpr } from "../guest-isa/assembler/expressions.js";
+import { foldExpr, formatExpr } from "../guest-isa/assembler/expressions.js";
 import { formatDiagnostic } from "../guest-isa/diagnostics.js";
 import { encodeInstruction, immField } from "../guest-isa/encoding.js";
 import { FORMATS, lookupInstruction, type InstructionRow } from "../guest-isa/isa-table.js";
@@ -107,30 +107,14 @@ function operandText(o: Operand): string {
     case "reg":
       return registerName(o.reg);
     case "expr":
-      return exprText(o.expr);
+      return formatExpr(o.expr);
     case "mem":
-      return `${o.offset ? exprText(o.offset) : "0"}(${registerName(o.base)})`;
+      return `${o.offset ? formatExpr(o.offset) : "0"}(${registerName(o.base)})`;
     case "string":
       throw new Error("strings are not allowed in templates");
   }
 }
 
-function exprText(e: Expr): string {
-  switch (e.kind) {
-    case "num":
-      return String(e.value);
-    case "sym":
-      return e.name;
-    case "here":
-      return ".";
-    case "unary":
-      return `${e.op}(${exprText(e.arg)})`;
-    case "binary":
-      return `(${exprText(e.left)} ${e.op} ${exprText(e.right)})`;
-    case "reloc":
-      return `%${e.fn}(${exprText(e.arg)})`;
-  }
-}
 
 /** Encodes one real instruction at byte offset `pc` of the template. */
 function encodeStatement(name: string, st: InstructionStatement, pc: number, symbols: Record<string, number>): number {
@@ -176,6 +160,6 @@ function encodeStatement(name: string, st: InstructionStatement, pc: number, sym
 
 function evaluate(name: string, e: Expr, pc: number, symbols: Record<string, number>): number {
   const v = foldExpr(e, (sym) => symbols[sym], pc);
-  if (v === undefined) throw new Error(`template ${name}: cannot evaluate '${exprText(e)}' (unknown symbol or division by zero)`);
+  if (v === undefined) throw new Error(`template ${name}: cannot evaluate '${formatExpr(e)}' (unknown symbol or division by zero)`);
   return v;
 }

@@ -93,6 +93,39 @@ export function foldExpr(e: Expr, value: (name: string) => number | undefined, h
   }
 }
 
+/** Prints an expression back as assembly, fully parenthesised (so it parses back to the same tree). */
+export function formatExpr(e: Expr): string {
+  switch (e.kind) {
+    case "num":
+      return String(e.value);
+    case "sym":
+      return e.name;
+    case "here":
+      return ".";
+    case "unary":
+      return `${e.op}(${formatExpr(e.arg)})`;
+    case "binary":
+      return `(${formatExpr(e.left)} ${e.op} ${formatExpr(e.right)})`;
+    case "reloc":
+      return `%${e.fn}(${formatExpr(e.arg)})`;
+  }
+}
+
+/** Whether an expression uses `.` (its value then depends on where it is written). */
+export function usesHere(e: Expr): boolean {
+  switch (e.kind) {
+    case "here":
+      return true;
+    case "unary":
+    case "reloc":
+      return usesHere(e.arg);
+    case "binary":
+      return usesHere(e.left) || usesHere(e.right);
+    default:
+      return false;
+  }
+}
+
 /** Pass 1: the value if it is computable now (numbers, absolute symbols in `lookup`), else undefined. */
 export function constValue(e: Expr, lookup: (name: string) => Sym | undefined): number | undefined {
   return foldExpr(e, (name) => {

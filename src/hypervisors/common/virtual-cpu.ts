@@ -74,13 +74,18 @@ export abstract class VirtualCpu implements Monitor {
     const tvec = this.vcr[CR.tvec];
     if (tvec === 0) return m.stop("crash", `${causeName(cause)} with no trap vector (tvec = 0) in the guest`);
     if (FAULT_CAUSES.has(cause) && epc === tvec) return m.stop("crash", `${causeName(cause)} at the guest's trap handler entry`);
+    this.enterTrap(cause, epc, badva);
+    m.pc = this.deliveryTarget();
+  }
+
+  /** The virtual CPU's half of a trap entry: epc, epsr, cause, badva; supervisor mode, interrupts off. */
+  protected enterTrap(cause: number, epc: number, badva?: number): void {
     const psr = this.guestPsr;
     this.vcr[CR.epc] = epc;
     this.vcr[CR.epsr] = psr;
     this.vcr[CR.cause] = cause;
     if (badva !== undefined) this.vcr[CR.badva] = badva;
     this.setGuestPsr((psr | PSR.SU) & ~PSR.IE);
-    m.pc = this.deliveryTarget();
   }
 
   /** iret on the virtual CPU: psr ← epsr, pc ← epc. */

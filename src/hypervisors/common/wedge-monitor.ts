@@ -218,12 +218,7 @@ export abstract class WedgeMonitor extends VirtualCpu {
     const m = this.machine;
     if (this.callback !== 0) {
       if (epc === this.callback) return m.stop("crash", `fault at the guest's event callback 0x${(epc >>> 0).toString(16)}`);
-      const psr = this.guestPsr;
-      this.vcr[CR.epc] = epc;
-      this.vcr[CR.epsr] = psr;
-      this.vcr[CR.cause] = cause;
-      if (badva !== undefined) this.vcr[CR.badva] = badva;
-      this.setGuestPsr((psr | PSR.SU) & ~PSR.IE);
+      this.enterTrap(cause, epc, badva);
       m.pc = this.callback;
       return;
     }
