@@ -24,6 +24,15 @@ describe("previrt bench", () => {
     expect(readFileSync(join(dir, "r.html"), "utf8")).toMatch(/<figure id="chart-overhead"><svg/);
   });
 
+  it("shows which cell is running and how many are left on a terminal", async () => {
+    const io = bufferIO();
+    io.isTTY = true;
+    expect(await main(["bench", "--workloads", "compute,io", "--hv", "bare-plain", "--repeats", "1"], io)).toBe(0);
+    expect(io.stderr).toContain("[0/2] compute on bare, plain binary");
+    expect(io.stderr).toContain("[1/2] io on bare, plain binary");
+    expect(io.stderr).toMatch(/\[2\/2\] done\n$/);
+  });
+
   it("refuses unknown workloads and configurations in one line", async () => {
     for (const argv of [["bench", "--workloads", "nope"], ["bench", "--hv", "vmware"]]) {
       const io = bufferIO();
