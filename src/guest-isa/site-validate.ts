@@ -25,7 +25,9 @@ import { FORMATS, type FormatName } from "./isa-table.js";
 import { K0 } from "./registers.js";
 import {
   MEMORY_SITE_KINDS,
+  parseSoftlayerColumns,
   parseSoftlayerTable,
+  type SiteColumns,
   SITE_FLAG_EXEMPT,
   SoftlayerFormatError,
   siteKindName,
@@ -41,30 +43,41 @@ export interface SiteProblem {
 
 export interface SiteValidation {
   problems: SiteProblem[];
-  /** The parsed table, when the section exists and parses. */
+  /** The parsed table as columns, when the section exists and parses (what the rewriter reads). */
+  columns?: SiteColumns;
+  /** The same table as record objects, built on first use. */
   table?: SoftlayerTable;
 }
 
 const KNOWN_FLAGS = SITE_FLAG_EXEMPT;
-const MEMORY_KIND_GROUP: ReadonlyMap<number, "load" | "store"> = new Map(
-  Object.entries(MEMORY_SITE_KINDS).map(([name, k]) => [k, name.endsWith("-load") ? "load" : "store"] as [number, "load" | "store"]),
-);
+/** Per site kind: 1 when it must hold a load, 2 a store, 0 an instruction of its own opcode. */
+const MEMORY_KIND_GROUP = new Uint8Array(256);
+for (const [name, k] of Object.entries(MEMORY_SITE_KINDS)) MEMORY_KIND_GROUP[k] = name.endsWith("-load") ? 1 : 2;
+const GROUP_NAME = ["", "load", "store"] as const;
 
 export function validateSiteTable(image: ElfImage): SiteValidation {
   const section = findSection(image, SOFTLAYER_SECTION);
   if (!section) return { problems: [] };
-  let table: SoftlayerTable;
+  let c: SiteColumns;
   try {
-    table = parseSoftlayerTable(section.data.subarray(0, section.size));
+    c = parseSoftlayerColumns(section.data.subarray(0, section.size));
   } catch (e) {
     if (!(e instanceof SoftlayerFormatError)) throw e;
     return { problems: [{ record: e.record, message: `malformed ${SOFTLAYER_SECTION} table: ${e.message}` }] };
   }
   const problems: SiteProblem[] = [];
+  let table: SoftlayerTable | undefined;
+  const result: SiteValidation = {
+    problems,
+    columns: c,
+    get table() {
+      return (table ??= parseSoftlayerTable(section.data.subarray(0, section.size)));
+    },
+  };
   const text = findSection(image, ".text");
   if (!text) {
-    if (table.records.length) problems.push({ message: `${table.records.length} records but no .text section` });
-    return { problems, table };
+    if (c.count) problems.push({ message: `${c.count} records but no .text section` });
+    return result;
   }
   const textStart = text.addr >>> 0;
   const textEnd = textStart + text.size;
@@ -73,53 +86,53 @@ export function validateSiteTable(image: ElfImage): SiteValidation {
   // Sorted against the previous record; overlap against the furthest-reaching one before it.
   let reachIndex = -1;
   let reachEnd = 0;
-  const records = table.records;
   let index = 0;
-  let rec = records[0];
+  const problem = (message: string) => problems.push({ record: index, addr: c.addr[index], message });
   const insn: MutableDecoded = { row: undefined!, word: 0, a: 0, b: 0, c: 0, imm: 0 };
-  const problem = (message: string) => problems.push({ record: index, addr: rec.addr, message });
-  for (; index < records.length; index++) {
-    rec = records[index];
-    const exempt = (rec.flags & SITE_FLAG_EXEMPT) !== 0;
-    if (rec.flags & ~KNOWN_FLAGS) problem(`unknown flags 0x${rec.flags.toString(16)}`);
-    const addr = rec.addr >>> 0;
-    const inBounds = addr >= textStart && addr + rec.length <= textEnd && (rec.length > 0 || addr < textEnd || exempt);
-    if (!inBounds) problem(`${exempt ? "exempt region" : "site"} [${hex(addr)}, ${hex(addr + rec.length)}) is outside .text [${hex(textStart)}, ${hex(textEnd)})`);
-    if (index > 0 && addr < records[index - 1].addr >>> 0) {
-      problem(`not sorted: below record ${index - 1} (${hex(records[index - 1].addr)})`);
+  for (; index < c.count; index++) {
+    const flags = c.flags[index];
+    const length = c.length[index];
+    const kind = c.kind[index];
+    const exempt = (flags & SITE_FLAG_EXEMPT) !== 0;
+    if (flags & ~KNOWN_FLAGS) problem(`unknown flags 0x${flags.toString(16)}`);
+    const addr = c.addr[index];
+    const inBounds = addr >= textStart && addr + length <= textEnd && (length > 0 || addr < textEnd || exempt);
+    if (!inBounds) problem(`${exempt ? "exempt region" : "site"} [${hex(addr)}, ${hex(addr + length)}) is outside .text [${hex(textStart)}, ${hex(textEnd)})`);
+    if (index > 0 && addr < c.addr[index - 1]) {
+      problem(`not sorted: below record ${index - 1} (${hex(c.addr[index - 1])})`);
     } else if (reachIndex >= 0 && addr < reachEnd) {
-      problem(`overlaps record ${reachIndex} (${hex(records[reachIndex].addr)}, ${records[reachIndex].length} bytes)`);
+      problem(`overlaps record ${reachIndex} (${hex(c.addr[reachIndex])}, ${c.length[reachIndex]} bytes)`);
     }
-    if (reachIndex < 0 || addr + rec.length > reachEnd) {
+    if (reachIndex < 0 || addr + length > reachEnd) {
       reachIndex = index;
-      reachEnd = addr + rec.length;
+      reachEnd = addr + length;
     }
     if (exempt) continue;
 
     if ((addr & 3) !== 0) problem("site address is not word-aligned");
-    if (rec.length < 4 || (rec.length & 3) !== 0) problem(`site length ${rec.length} is not a positive multiple of 4`);
+    if (length < 4 || (length & 3) !== 0) problem(`site length ${length} is not a positive multiple of 4`);
     if (!inBounds || (addr & 3) !== 0) continue;
     const word = view.getUint32(addr - textStart, true);
     if (!decodeInstructionInto(word, insn)) {
-      problem(`${siteKindName(rec.kind)} site: word 0x${word.toString(16).padStart(8, "0")} is not a valid instruction`);
+      problem(`${siteKindName(kind)} site: word 0x${word.toString(16).padStart(8, "0")} is not a valid instruction`);
       continue;
     }
-    const memGroup = MEMORY_KIND_GROUP.get(rec.kind);
+    const memGroup = MEMORY_KIND_GROUP[kind];
     if (memGroup) {
-      if (insn.row.group !== memGroup) problem(`${siteKindName(rec.kind)} site holds '${insn.row.mnemonic}', not a ${memGroup}`);
-    } else if (insn.row.opcode !== rec.kind || !insn.row.sensitive) {
-      problem(`${siteKindName(rec.kind)} site holds '${insn.row.mnemonic}'`);
+      if (insn.row.group !== GROUP_NAME[memGroup]) problem(`${siteKindName(kind)} site holds '${insn.row.mnemonic}', not a ${GROUP_NAME[memGroup]}`);
+    } else if (insn.row.opcode !== kind || !insn.row.sensitive) {
+      problem(`${siteKindName(kind)} site holds '${insn.row.mnemonic}'`);
     }
     const recordImm = FORMAT_FACTS[insn.row.format].recordsImm ? insn.imm & 0xffff : 0;
-    if (rec.regA !== insn.a || rec.regB !== insn.b || rec.imm !== recordImm) {
+    if (c.regA[index] !== insn.a || c.regB[index] !== insn.b || c.imm[index] !== recordImm) {
       problem(
-        `operands disagree with the instruction: record has regA=${rec.regA} regB=${rec.regB} imm=${rec.imm}, ` +
+        `operands disagree with the instruction: record has regA=${c.regA[index]} regB=${c.regB[index]} imm=${c.imm[index]}, ` +
           `'${insn.row.mnemonic}' has regA=${insn.a} regB=${insn.b} imm=${recordImm}`,
       );
     }
     if (usesK0(insn)) problem(`the original '${insn.row.mnemonic}' uses k0, which the soft layer clobbers`);
   }
-  return { problems, table };
+  return result;
 }
 
 /** Per format, what the checks need, worked out once from the ISA table. */

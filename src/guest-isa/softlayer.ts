@@ -97,6 +97,40 @@ export class SoftlayerFormatError extends Error {
 }
 
 /**
+ * A table's records as columns, one typed array per field: what the load
+ * path (validator, rewriter) reads, with no object per record.
+ */
+export interface SiteColumns {
+  readonly version: number;
+  readonly count: number;
+  readonly addr: Uint32Array;
+  readonly length: Uint16Array;
+  readonly kind: Uint8Array;
+  readonly flags: Uint8Array;
+  readonly regA: Uint8Array;
+  readonly regB: Uint8Array;
+  readonly imm: Uint16Array;
+  readonly line: Uint32Array;
+  /** Per record, its file name's index in `files`. */
+  readonly fileIndex: Uint32Array;
+  readonly files: readonly string[];
+}
+
+/** Record `i` of a table as an object. */
+export function recordAt(c: SiteColumns, i: number): SiteRecord {
+  return {
+    addr: c.addr[i], length: c.length[i], kind: c.kind[i], flags: c.flags[i], regA: c.regA[i], regB: c.regB[i],
+    imm: c.imm[i], line: c.line[i], file: c.files[c.fileIndex[i]],
+  };
+}
+
+function toTable(c: SiteColumns): SoftlayerTable {
+  const records = new Array<SiteRecord>(c.count);
+  for (let i = 0; i < c.count; i++) records[i] = recordAt(c, i);
+  return { version: c.version, records };
+}
+
+/**
  * Parses one or more tables laid end to end (what the linker sees before
  * merging: one per input file). Checks only the byte-level format; the
  * rewriter's validator checks addresses against .text.
@@ -105,8 +139,8 @@ export function parseSoftlayerTables(bytes: Uint8Array): SoftlayerTable[] {
   const tables: SoftlayerTable[] = [];
   let at = 0;
   while (at < bytes.length) {
-    const { table, size } = parseOne(bytes, at);
-    tables.push(table);
+    const { columns, size } = parseOne(bytes, at);
+    tables.push(toTable(columns));
     at += size;
   }
   return tables;
@@ -114,12 +148,17 @@ export function parseSoftlayerTables(bytes: Uint8Array): SoftlayerTable[] {
 
 /** Parses exactly one table occupying all of `bytes`. */
 export function parseSoftlayerTable(bytes: Uint8Array): SoftlayerTable {
-  const { table, size } = parseOne(bytes, 0);
-  if (size !== bytes.length) throw new SoftlayerFormatError(`${bytes.length - size} stray bytes after the table`);
-  return table;
+  return toTable(parseSoftlayerColumns(bytes));
 }
 
-function parseOne(bytes: Uint8Array, base: number): { table: SoftlayerTable; size: number } {
+/** Parses exactly one table occupying all of `bytes`, as columns. */
+export function parseSoftlayerColumns(bytes: Uint8Array): SiteColumns {
+  const { columns, size } = parseOne(bytes, 0);
+  if (size !== bytes.length) throw new SoftlayerFormatError(`${bytes.length - size} stray bytes after the table`);
+  return columns;
+}
+
+function parseOne(bytes: Uint8Array, base: number): { columns: SiteColumns; size: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const avail = bytes.length - base;
   if (avail < SOFTLAYER_HEADER_SIZE) throw new SoftlayerFormatError(`truncated header (${avail} of ${SOFTLAYER_HEADER_SIZE} bytes)`);
@@ -134,42 +173,43 @@ function parseOne(bytes: Uint8Array, base: number): { table: SoftlayerTable; siz
   const recordsEnd = SOFTLAYER_HEADER_SIZE + count * recordSize;
   if (recordsEnd > avail) throw new SoftlayerFormatError(`truncated: ${count} records need ${recordsEnd} bytes, ${avail} present`);
   if (stringsOffset < recordsEnd || stringsOffset > avail) throw new SoftlayerFormatError(`string area offset ${stringsOffset} out of bounds`);
-  // The string area runs to the next table's magic or the end of the bytes.
+  const c = {
+    version, count,
+    addr: new Uint32Array(count), length: new Uint16Array(count), kind: new Uint8Array(count), flags: new Uint8Array(count),
+    regA: new Uint8Array(count), regB: new Uint8Array(count), imm: new Uint16Array(count), line: new Uint32Array(count),
+    fileIndex: new Uint32Array(count), files: [] as string[],
+  };
+  // The string area runs to the end of the last name a record uses (then zero padding to a word).
   let end = stringsOffset;
-  let maxString = stringsOffset;
-  const records: SiteRecord[] = new Array(count);
   // Records share a handful of file names: decode each once.
-  const names = new Map<number, string>();
+  const indexByOffset = new Map<number, number>();
   const decoder = new TextDecoder();
   for (let i = 0; i < count; i++) {
     const r = base + SOFTLAYER_HEADER_SIZE + i * recordSize;
     const fileOff = view.getUint32(r + 16, true);
-    let file = names.get(fileOff);
-    if (file === undefined) {
+    let fi = indexByOffset.get(fileOff);
+    if (fi === undefined) {
       const nameStart = stringsOffset + fileOff;
       if (nameStart >= avail) throw new SoftlayerFormatError(`record ${i}: file name offset ${fileOff} out of bounds`, i);
       const nul = bytes.indexOf(0, base + nameStart);
       if (nul < 0) throw new SoftlayerFormatError(`record ${i}: file name not terminated`, i);
-      maxString = Math.max(maxString, nul - base + 1);
-      file = decoder.decode(bytes.subarray(base + nameStart, nul));
-      names.set(fileOff, file);
+      end = Math.max(end, nul - base + 1);
+      fi = c.files.push(decoder.decode(bytes.subarray(base + nameStart, nul))) - 1;
+      indexByOffset.set(fileOff, fi);
     }
-    records[i] = {
-      addr: view.getUint32(r, true),
-      length: view.getUint16(r + 4, true),
-      kind: view.getUint8(r + 6),
-      flags: view.getUint8(r + 7),
-      regA: view.getUint8(r + 8),
-      regB: view.getUint8(r + 9),
-      imm: view.getUint16(r + 10, true),
-      line: view.getUint32(r + 12, true),
-      file,
-    };
+    c.addr[i] = view.getUint32(r, true);
+    c.length[i] = view.getUint16(r + 4, true);
+    c.kind[i] = bytes[r + 6];
+    c.flags[i] = bytes[r + 7];
+    c.regA[i] = bytes[r + 8];
+    c.regB[i] = bytes[r + 9];
+    c.imm[i] = view.getUint16(r + 10, true);
+    c.line[i] = view.getUint32(r + 12, true);
+    c.fileIndex[i] = fi;
   }
-  end = Math.max(end, maxString);
   // Skip the padding that aligns the next table (zeros) up to a 4-byte boundary.
   while (end < avail && (end & 3) !== 0 && bytes[base + end] === 0) end++;
-  return { table: { version, records }, size: end };
+  return { columns: c, size: end };
 }
 
 /** Serialises records as one table (the linker's output, and tests'). */

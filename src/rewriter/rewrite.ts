@@ -14,7 +14,7 @@ import { BY_OPCODE } from "../guest-isa/isa-table.js";
 import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
 import { K0, REG } from "../guest-isa/registers.js";
 import { validateSiteTable } from "../guest-isa/site-validate.js";
-import { SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
+import { recordAt, SITE_FLAG_EXEMPT, siteKindName, type SiteColumns, type SiteRecord } from "../guest-isa/softlayer.js";
 import { checkReplacementTable, replacementFor, STRATEGIES, type Replacement, type RewriteTarget, type Strategy } from "./replacements.js";
 import { compileTemplate, type CompiledTemplate } from "./template.js";
 
@@ -105,25 +105,36 @@ function templatesOf(target: RewriteTarget): Map<string, CompiledTemplate> {
   return m;
 }
 
-/** Reads and validates the table; throws UserError naming the first bad record. */
-export function readSiteTable(image: ElfImage): SiteRecord[] | undefined {
+/** Reads and validates the table as columns; throws UserError naming the first bad record. */
+export function readSiteColumns(image: ElfImage): SiteColumns | undefined {
   const section = findSection(image, SOFTLAYER_SECTION);
   if (!section) return undefined;
-  const { problems, table } = validateSiteTable(image);
+  const { problems, columns } = validateSiteTable(image);
   if (problems.length) {
     const p = problems[0];
     const where = p.record !== undefined ? `record ${p.record}${p.addr !== undefined ? ` (0x${(p.addr >>> 0).toString(16).padStart(8, "0")})` : ""}: ` : "";
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})` : "";
     throw new UserError(`bad .softlayer table: ${where}${p.message}${more}`);
   }
-  return table!.records;
+  return columns!;
 }
 
+/** Reads and validates the table as record objects; throws UserError naming the first bad record. */
+export function readSiteTable(image: ElfImage): SiteRecord[] | undefined {
+  const c = readSiteColumns(image);
+  if (!c) return undefined;
+  const records: SiteRecord[] = [];
+  for (let i = 0; i < c.count; i++) records.push(recordAt(c, i));
+  return records;
+}
+
+const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { native: 0, inline: 1, call: 2, stub: 3 };
+
 export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteResult {
-  const records = readSiteTable(image);
+  const c = readSiteColumns(image);
   const templates = templatesOf(target);
   const counts = Object.fromEntries(STRATEGIES.map((s) => [s, 0])) as Record<Strategy, number>;
-  if (!records) return { target: target.name, image, sites: [], stubs: [], counts, exemptRegions: 0, annotated: false };
+  if (!c) return { target: target.name, image, sites: [], stubs: [], counts, exemptRegions: 0, annotated: false };
 
   const textIndex = image.sections.findIndex((s) => s.name === ".text");
   const text = image.sections[textIndex];
@@ -132,11 +143,9 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
   const patched = new Uint8Array(text.data);
   const out = new Uint32Array(patched.buffer, 0, patched.length >>> 2);
   const original = (text.data.byteOffset & 3) === 0 ? new Uint32Array(text.data.buffer, text.data.byteOffset, text.data.length >>> 2) : new Uint32Array(new Uint8Array(text.data).buffer);
-  const sites: SiteOutcome[] = [];
   const stubs: Stub[] = [];
   let stubNext = target.window?.stubBase ?? 0;
   const stubByBody = new Map<Uint32Array, number>();
-  const debug = Boolean(process.env.PREVIRT_DEBUG_REWRITE);
   // Per site kind (a byte), resolved once: its name, the back end's entry, its compiled template.
   const kindNames: string[] = [];
   const declaredByKind: (Replacement | undefined)[] = [];
@@ -146,46 +155,50 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
     declaredByKind.push(target.replacements[kindNames[k]]);
     templateByKind.push(templates.get(kindNames[k]));
   }
+  // What was done, per record, as columns; the SiteOutcome objects are made only if someone asks.
+  const strategyOf = new Uint8Array(c.count);
+  const stubOf = new Map<number, number>();
   let exemptRegions = 0;
+  const textAddr = text.addr >>> 0;
 
-  for (const rec of records) {
-    if (rec.flags & SITE_FLAG_EXEMPT) {
+  for (let i = 0; i < c.count; i++) {
+    if (c.flags[i] & SITE_FLAG_EXEMPT) {
       exemptRegions++;
       continue;
     }
-    const kindName = kindNames[rec.kind];
-    const slotWords = rec.length >>> 2;
-    const at = (rec.addr - text.addr) >>> 2;
-
-    const declared = declaredByKind[rec.kind];
-    const replacement = declared && (declared.byImm ? replacementFor(declared, rec.imm) : declared);
-    const template = replacement === declared ? templateByKind[rec.kind] : templates.get(`${kindName}#${rec.imm}`);
+    const kind = c.kind[i];
+    const imm = c.imm[i];
+    const slotWords = c.length[i] >>> 2;
+    const at = (c.addr[i] - textAddr) >>> 2;
+    const declared = declaredByKind[kind];
+    const replacement = declared && (declared.byImm ? replacementFor(declared, imm) : declared);
+    const template = replacement === declared ? templateByKind[kind] : templates.get(`${kindNames[kind]}#${imm}`);
     let strategy: Strategy;
-    let stubAddr: number | undefined;
     let used: number; // words of the slot the replacement occupies
     if (!template || !replacement || replacement.strategy === "native") {
       strategy = "native";
       used = 1;
     } else {
       // The record keeps the low 16 bits of imm: memory offsets are signed (port and CR numbers are small).
-      const body = template.encode(rec.regA, rec.regB, (rec.imm << 16) >> 16);
+      const body = template.encode(c.regA[i], c.regB[i], (imm << 16) >> 16);
       if (body.length <= slotWords) {
         strategy = replacement.strategy === "call" ? "call" : "inline";
-        out.set(body, at);
+        for (let k = 0; k < body.length; k++) out[at + k] = body[k]; // (TypedArray.set is slow for a few words)
         used = body.length;
       } else {
         strategy = "stub";
         // Stubs are position-independent, and a template's words for equal fields are one cached array:
         // sites that need the same code share one stub.
-        stubAddr = stubByBody.get(body);
+        let stubAddr = stubByBody.get(body);
         if (stubAddr === undefined) {
           const stub = buildStub(target, body);
           stubAddr = stubNext;
           stubNext += stub.length * 4;
-          if (stubNext > target.window!.stubLimit) throw new UserError(`${target.name}: out of stub space in the soft-layer window at site 0x${rec.addr.toString(16)}`);
+          if (stubNext > target.window!.stubLimit) throw new UserError(`${target.name}: out of stub space in the soft-layer window at site 0x${c.addr[i].toString(16)}`);
           stubs.push({ addr: stubAddr, words: stub });
           stubByBody.set(body, stubAddr);
         }
+        stubOf.set(i, stubAddr);
         out[at] = encodeInstruction("jalr", { a: K0, b: REG.zero, imm: stubAddr | 0 });
         used = 1;
       }
@@ -193,15 +206,36 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
     // One jump over whatever padding is left (none if the replacement fills the slot).
     if (used < slotWords) out[at + used] = jumpOver(slotWords - used);
     counts[strategy]++;
-    const site = new SiteView(rec, kindName, strategy, stubAddr, original, out, at);
-    sites.push(site);
-    if (debug) debugDump(rec, kindName, strategy, site.before, site.after);
+    strategyOf[i] = STRATEGY_CODE[strategy];
   }
-  checkPatch(original, out, sites, text.addr);
+  checkPatch(original, out, c, textAddr);
+
+  let sites: SiteOutcome[] | undefined;
+  const siteOutcomes = (): SiteOutcome[] => {
+    if (sites) return sites;
+    sites = [];
+    for (let i = 0; i < c.count; i++) {
+      if (c.flags[i] & SITE_FLAG_EXEMPT) continue;
+      const at = (c.addr[i] - textAddr) >>> 2;
+      sites.push(new SiteView(recordAt(c, i), kindNames[c.kind[i]], STRATEGIES[strategyOf[i]], stubOf.get(i), original, out, at));
+    }
+    return sites;
+  };
+  if (process.env.PREVIRT_DEBUG_REWRITE) for (const s of siteOutcomes()) debugDump(s.record, s.kindName, s.strategy, s.before, s.after);
 
   const sections = image.sections.slice();
   sections[textIndex] = { ...text, data: patched };
-  return { target: target.name, image: { ...image, sections }, sites, stubs, counts, exemptRegions, annotated: true };
+  return {
+    target: target.name,
+    image: { ...image, sections },
+    get sites() {
+      return siteOutcomes();
+    },
+    stubs,
+    counts,
+    exemptRegions,
+    annotated: true,
+  };
 }
 
 /**
@@ -209,16 +243,17 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
  * one, and every site now begins with a known opcode. A failure is a
  * rewriter bug, so it throws a plain Error.
  */
-function checkPatch(original: Uint32Array, out: Uint32Array, sites: readonly SiteOutcome[], textAddr: number): void {
+function checkPatch(original: Uint32Array, out: Uint32Array, c: SiteColumns, textAddr: number): void {
   let w = 0;
   const untouchedUpTo = (end: number) => {
     for (; w < end; w++) if (out[w] !== original[w]) throw new Error(`rewriter: word 0x${(textAddr + 4 * w).toString(16)} outside every site changed`);
   };
-  for (const site of sites) {
-    const start = (site.record.addr - textAddr) >>> 2;
+  for (let i = 0; i < c.count; i++) {
+    if (c.flags[i] & SITE_FLAG_EXEMPT) continue;
+    const start = (c.addr[i] - textAddr) >>> 2;
     untouchedUpTo(start);
-    if (!BY_OPCODE[out[start] & 0x3f]) throw new Error(`rewriter: site 0x${site.record.addr.toString(16)} does not begin with a valid instruction`);
-    w = start + (site.record.length >>> 2);
+    if (!BY_OPCODE[out[start] & 0x3f]) throw new Error(`rewriter: site 0x${c.addr[i].toString(16)} does not begin with a valid instruction`);
+    w = start + (c.length[i] >>> 2);
   }
   untouchedUpTo(out.length);
 }
