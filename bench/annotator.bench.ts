@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { annotate } from "../src/annotator/annotate.js";
 import { verifyImage } from "../src/annotator/verify.js";
-import { buildSources } from "../src/compiler/build.js";
+import { buildSources } from "../src/cli/build-pipeline.js";
 import { assemble } from "../src/guest-isa/assembler/index.js";
 import type { ElfImage } from "../src/guest-isa/elf-types.js";
 import type { Benchmark, BenchResult } from "./harness.js";

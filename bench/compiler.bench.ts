@@ -5,7 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildSources } from "../src/compiler/build.js";
+import { buildSources } from "../src/cli/build-pipeline.js";
 import { runImage } from "../src/machine/index.js";
 import { loadOnHost, PROGRAMS, programFiles } from "../test/compiler/helpers.js";
 import { median, timeMedian, type Benchmark, type BenchResult } from "./harness.js";

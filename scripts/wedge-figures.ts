@@ -7,7 +7,7 @@
 
 import { readFileSync, readdirSync } from "node:fs";
 import { annotate } from "../src/annotator/index.js";
-import { buildSources } from "../src/compiler/build.js";
+import { buildSources } from "../src/cli/build-pipeline.js";
 import { assemble } from "../src/guest-isa/assembler/index.js";
 import type { ElfImage } from "../src/guest-isa/elf-types.js";
 import { runElf } from "../src/hypervisors/index.js";

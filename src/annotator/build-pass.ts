@@ -1,4 +1,4 @@
-// The annotate pass inside `previrt build` (src/compiler/build.ts calls it
+// The annotate pass inside `previrt build` (src/cli/build-pipeline.ts calls it
 // between compiling and assembling, unless --no-annotate).
 //
 // Consumes: the assembly sources of a build (compiled .ts, .s inputs, the

@@ -18,8 +18,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toInputPositions } from "../annotator/build-pass.js";
-import { buildSources, compileSources, prepareAssembly } from "../compiler/build.js";
+import { buildSources, compileSources, prepareAssembly } from "./build-pipeline.js";
 import { paravirtEpilogue } from "../compiler/paravirt.js";
+import { paravirtTarget } from "../hypervisors/paravirt.js";
 import type { AsmSource } from "../compiler/startup.js";
 import { assemble } from "../guest-isa/assembler/index.js";
 import { UserError } from "../guest-isa/diagnostics.js";
@@ -160,7 +161,7 @@ export function buildKernel(options: KernelBuildOptions = {}): KernelBuild {
   // with the xen ABI's symbols defined in it (what including the hypervisor's header gives C code).
   const paravirtXen = options.paravirt === "xen";
   const kernelSources = readSources("", paravirtXen ? KERNEL_FILES.map((f) => (f === "entry.s" ? "entry-xen.s" : f)) : KERNEL_FILES).map((s) =>
-    paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(false) } : s,
+    paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(paravirtTarget("xen").abi, false) } : s,
   );
   const { image, assembly } = buildSources([...kernelSources, userProgramsSource()], {
     defines,

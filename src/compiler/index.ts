@@ -15,6 +15,7 @@ import { DiagnosticError, UserError, type Diagnostic } from "../guest-isa/diagno
 import { checkFile } from "./check.js";
 import { NATIVE_INTRINSICS } from "./intrinsics.js";
 import { PARAVIRT_XEN_INTRINSICS, paravirtAsmLine, paravirtEpilogue } from "./paravirt.js";
+import type { ParavirtTarget } from "../guest-isa/paravirt.js";
 import { FileCompiler, LabelCounter, type SourceMapping } from "./lower/codegen.js";
 import { collectSymbols } from "./lower/symbols.js";
 import { parseSource, type ParsedFile, type SourceFile } from "./parse.js";
@@ -25,11 +26,12 @@ export { runtimeSources, STARTUP_ASM, STACK_ASM, definesLabel } from "./startup.
 export interface CompileOptions {
   /**
    * Lower intrinsics straight to hypercalls for a hypervisor (`--paravirt
-   * xen`, paravirt.ts): every output file also defines the xen ABI's
-   * `__xen_*` symbols it uses, and the first one carries the para-virtual
+   * xen`, paravirt.ts), whose guest ABI the caller supplies (the hypervisor
+   * owns it: src/hypervisors/paravirt.ts): every output file also defines the
+   * ABI's `__xen_*` symbols, and the first one carries the para-virtual
    * runtime (page-table queue) and the marker symbol.
    */
-  paravirt?: string;
+  paravirt?: ParavirtTarget;
 }
 
 export interface CompiledFile {
@@ -45,10 +47,8 @@ export interface CompiledFile {
 }
 
 export function compile(sources: readonly SourceFile[], options: CompileOptions = {}): CompiledFile[] {
-  if (options.paravirt !== undefined && options.paravirt !== "xen") {
-    throw new UserError(`--paravirt: unknown hypervisor '${options.paravirt}' (supported: xen)`);
-  }
-  const paravirt = options.paravirt === "xen";
+  const target = options.paravirt;
+  if (target && target.hypervisor !== "xen") throw new UserError(`--paravirt: the compiler has no lowering for '${target.hypervisor}' (supported: xen)`);
   const diagnostics: Diagnostic[] = [];
   const parsed: ParsedFile[] = [];
   for (const s of sources) {
@@ -60,10 +60,10 @@ export function compile(sources: readonly SourceFile[], options: CompileOptions 
   const labels = new LabelCounter();
   const outputs: CompiledFile[] = [];
   for (const scope of scopes) {
-    const codegen = paravirt ? { intrinsics: PARAVIRT_XEN_INTRINSICS, asmLine: paravirtAsmLine } : { intrinsics: NATIVE_INTRINSICS };
+    const codegen = target ? { intrinsics: PARAVIRT_XEN_INTRINSICS, asmLine: paravirtAsmLine } : { intrinsics: NATIVE_INTRINSICS };
     const out = new FileCompiler(scope, labels, diagnostics, codegen).compile();
     // Appended, so the source map's line numbers stay right.
-    if (paravirt) out.asm += paravirtEpilogue(outputs.length === 0);
+    if (target) out.asm += paravirtEpilogue(target.abi, outputs.length === 0);
     outputs.push({ source: scope.file.file, file: scope.file.file.replace(/\.(ts|mts)$/, "") + ".s", ...out });
   }
   if (diagnostics.length) throw new DiagnosticError(sortDiagnostics(diagnostics, sources));

@@ -20,9 +20,7 @@
 import { CR_NAMES } from "../guest-isa/registers.js";
 import { NATIVE_INTRINSICS, type EmittedArg, type IntrinsicName, type IntrinsicSpec } from "./intrinsics.js";
 
-import { PARAVIRT_MARKER } from "../hypervisors/paravirt.js";
-import { HC } from "../hypervisors/common/hypercalls.js";
-import { xenGuestDefines } from "../hypervisors/xen/abi.js";
+import { PARAVIRT_MARKER } from "../guest-isa/paravirt.js";
 
 export { PARAVIRT_MARKER };
 export const PARAVIRT_RUNTIME_FILE = "<paravirt-xen>.s";
@@ -161,13 +159,13 @@ __pv_pte_read:
     ret
 `;
 
-/** What a para-virtualized file ends with: the xen ABI's symbols (and, in the first file, the runtime). */
-export function paravirtEpilogue(withRuntime: boolean): string {
-  const equs = Object.entries(xenGuestDefines()).map(([k, v]) => `    .equ ${k}, ${v}`);
+/** What a para-virtualized file ends with: the hypervisor ABI's symbols (and, in the first file, the runtime). */
+export function paravirtEpilogue(abi: Readonly<Record<string, number>>, withRuntime: boolean): string {
+  const equs = Object.entries(abi).map(([k, v]) => `    .equ ${k}, ${v}`);
   return `\n# xen ABI (src/hypervisors/xen/abi.ts)\n${equs.join("\n")}\n${withRuntime ? PARAVIRT_RUNTIME_ASM : ""}`;
 }
 
 /** The start-up for a para-virtualized program: powers off with the SHUTDOWN hypercall. */
-export function paravirtStartup(startup: string): string {
-  return startup.replace(/^(\s*)out 0xF0, a0(.*)$/m, `$1hcall ${HC.SHUTDOWN}$2`);
+export function paravirtStartup(startup: string, abi: Readonly<Record<string, number>>): string {
+  return startup.replace(/^(\s*)out 0xF0, a0(.*)$/m, `$1hcall ${abi.__xen_HC_SHUTDOWN}$2`);
 }

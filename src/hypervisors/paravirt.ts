@@ -1,11 +1,17 @@
-// Para-virtualized images (`previrt build --paravirt xen`): the compiler marks
-// them with the absolute symbol PARAVIRT_MARKER; they call hypercalls and use
-// the shared-info page directly, have no sites, and run on xen only.
+// The hypervisors that accept para-virtualized guests, and the guest ABI each
+// hands the compiler (`--paravirt NAME`). Only xen has one.
 
-import type { ElfImage } from "../guest-isa/elf-types.js";
+import { UserError } from "../guest-isa/diagnostics.js";
+import type { ParavirtTarget } from "../guest-isa/paravirt.js";
+import { xenGuestDefines } from "./xen/abi.js";
 
-export const PARAVIRT_MARKER = "__previrt_paravirt_xen";
+export { isParavirtImage, PARAVIRT_MARKER } from "../guest-isa/paravirt.js";
 
-export function isParavirtImage(image: ElfImage): boolean {
-  return image.symbols.some((s) => s.name === PARAVIRT_MARKER);
+const TARGETS: Readonly<Record<string, () => Readonly<Record<string, number>>>> = { xen: xenGuestDefines };
+
+/** The para-virtualization target for `--paravirt NAME`; a UserError for a hypervisor without one. */
+export function paravirtTarget(name: string): ParavirtTarget {
+  const abi = TARGETS[name];
+  if (!abi) throw new UserError(`--paravirt: unknown hypervisor '${name}' (supported: ${Object.keys(TARGETS).join(", ")})`);
+  return { hypervisor: name, abi: abi() };
 }

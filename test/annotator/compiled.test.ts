@@ -9,7 +9,7 @@ import { annotate } from "../../src/annotator/annotate.js";
 import { verifyImage } from "../../src/annotator/verify.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
-import { buildSources } from "../../src/compiler/build.js";
+import { buildSources } from "../../src/cli/build-pipeline.js";
 import { compile } from "../../src/compiler/index.js";
 import { DiagnosticError } from "../../src/guest-isa/diagnostics.js";
 import { decodeMappings } from "./helpers.js";

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { buildSources } from "../../src/compiler/build.js";
+import { buildSources } from "../../src/cli/build-pipeline.js";
 import { compile } from "../../src/compiler/index.js";
 import { runImage } from "../../src/machine/index.js";
 import * as guest from "previrt/guest";

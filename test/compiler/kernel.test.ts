@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildSources } from "../../src/compiler/build.js";
+import { buildSources } from "../../src/cli/build-pipeline.js";
 import { PROGRAMS, runSources } from "./helpers.js";
 
 const KERNEL = join(PROGRAMS, "kernel");

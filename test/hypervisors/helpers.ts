@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { annotate } from "../../src/annotator/index.js";
-import { buildSources } from "../../src/compiler/build.js";
+import { buildSources } from "../../src/cli/build-pipeline.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";

@@ -2,6 +2,7 @@
 // kernel, its intrinsics compiled straight to shared-memory operations and
 // hypercalls — no sites — runs on xen with the same output as the
 // pre-virtualized build everywhere, and is refused by every other back end.
+import { paravirtTarget } from "../../src/hypervisors/paravirt.js";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +22,7 @@ describe("previrt build --paravirt xen", () => {
     const image = readElf(para.bytes);
     expect(findSection(image, ".softlayer")).toBeUndefined();
     expect(image.symbols.some((s) => s.name === "__previrt_paravirt_xen")).toBe(true);
-    const asm = compile([{ file: KERNEL, text: readFileSync(KERNEL, "utf8") }], { paravirt: "xen" })[0].asm;
+    const asm = compile([{ file: KERNEL, text: readFileSync(KERNEL, "utf8") }], { paravirt: paravirtTarget("xen") })[0].asm;
     const code = asm.split("\n").map((l) => l.replace(/#.*$/, "").trim().split(/\s+/)[0]);
     for (const m of ["cli", "sti", "rdpsr", "wrpsr", "mfcr", "mtcr", "hlt", "iret", "in", "out", "tlbflush", "tlbinv"]) expect(code, m).not.toContain(m);
     expect(asm).not.toMatch(/\.sensitive/);
@@ -51,7 +52,10 @@ describe("previrt build --paravirt xen", () => {
   });
 
   it("refuses an unknown hypervisor and assembly-only inputs", () => {
-    expect(() => compile([{ file: "a.ts", text: "export function main(): number { return 0; }" }], { paravirt: "kvm" })).toThrow(/unknown hypervisor 'kvm'/);
+    expect(() => paravirtTarget("kvm")).toThrow(/unknown hypervisor 'kvm'/);
+    expect(() => compile([{ file: "a.ts", text: "export function main(): number { return 0; }" }], { paravirt: { hypervisor: "kvm", abi: {} } })).toThrow(
+      /no lowering for 'kvm'/,
+    );
     expect(() => buildTs(["fixtures/guests/psr-hole.s"], { paravirt: "xen" })).toThrow(/cannot be para-virtualized automatically/);
   });
 

@@ -1,10 +1,10 @@
 // `previrt build FILE.ts/.s… -o OUT.elf`: compile the .ts inputs, add the
 // start-up when no input defines `_start`, assemble and link everything
-// (src/compiler/build.ts). The annotate step joins in prepareAssembly().
+// (src/cli/build-pipeline.ts). The annotate step joins in prepareAssembly().
 import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
-import { buildSources } from "../../compiler/build.js";
+import { buildSources } from "../build-pipeline.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (args, options) => {

@@ -5,13 +5,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { compile } from "../../compiler/index.js";
+import { paravirtTarget } from "../../hypervisors/paravirt.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (args, options) => {
   const output = options.output as string;
   for (const f of args) if (!/\.(ts|mts)$/.test(f)) throw new UserError(`${f}: not a TypeScript file (cc compiles .ts)`);
   const sources = args.map((file) => ({ file, text: readFileSync(file, "utf8") }));
-  const compiled = compile(sources, { paravirt: options.paravirt as string | undefined });
+  const paravirt = typeof options.paravirt === "string" ? paravirtTarget(options.paravirt) : undefined;
+  const compiled = compile(sources, { paravirt });
   writeFileSync(output, compiled.map((c) => c.asm).join("\n"));
   return 0;
 };

@@ -1,20 +1,23 @@
 // The pipeline behind `previrt build`: guest sources (.ts and .s, mixed) →
-// one linked ElfImage.
+// one linked ElfImage. It sits above the parts it chains (compiler,
+// annotator, assembler, and the hypervisor that owns a para-virtual ABI),
+// so none of them depends on another.
 //
-//   compileSources()     every .ts through compile() (index.ts); .s as is
-//   prepareAssembly()    adds the start-up/stack (startup.ts) when needed,
+//   compileSources()     every .ts through compile() (src/compiler); .s as is
+//   prepareAssembly()    adds the start-up/stack (compiler/startup.ts) when needed,
 //                        then the annotate pass (src/annotator/build-pass.ts)
 //   assemble()           src/guest-isa/assembler, then writeElf() in the CLI
 //
-// Consumed by src/cli/commands/build.ts, tests and benchmarks.
+// Consumed by src/cli/commands/build.ts, the bundled kernel, tests and benchmarks.
 
-import { assemble } from "../guest-isa/assembler/index.js";
-import type { ElfImage } from "../guest-isa/elf-types.js";
-import { UserError } from "../guest-isa/diagnostics.js";
-import { compile, type CompiledFile } from "./index.js";
-import { paravirtStartup } from "./paravirt.js";
-import { runtimeSources, STARTUP_FILE, type AsmSource } from "./startup.js";
 import { annotateSources, toInputPositions } from "../annotator/build-pass.js";
+import { compile, type CompiledFile } from "../compiler/index.js";
+import { paravirtStartup } from "../compiler/paravirt.js";
+import { runtimeSources, STARTUP_FILE, type AsmSource } from "../compiler/startup.js";
+import { assemble } from "../guest-isa/assembler/index.js";
+import { UserError } from "../guest-isa/diagnostics.js";
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { paravirtTarget } from "../hypervisors/paravirt.js";
 
 export interface BuildOptions {
   /** Assembler symbols (`-D NAME=VALUE`). */
@@ -38,7 +41,8 @@ export function compileSources(inputs: readonly AsmSource[], options: BuildOptio
   if (options.paravirt !== undefined && tsInputs.length === 0) {
     throw new UserError("--paravirt needs TypeScript inputs: hand-written assembly cannot be para-virtualized automatically");
   }
-  const compiled = tsInputs.length ? compile(tsInputs, { paravirt: options.paravirt }) : [];
+  const paravirt = options.paravirt === undefined ? undefined : paravirtTarget(options.paravirt);
+  const compiled = tsInputs.length ? compile(tsInputs, { paravirt }) : [];
   const byName = new Map(compiled.map((c) => [c.source, c]));
   const assembly = inputs.map((s) => {
     const c = byName.get(s.file);
@@ -58,7 +62,7 @@ export function prepareAssembly(assembly: readonly AsmSource[], options: BuildOp
   }
   if (options.paravirt !== undefined) {
     // Para-virtualized: no sites to annotate; the start-up powers off with a hypercall.
-    return [...assembly, ...extra.map((s) => (s.file === STARTUP_FILE ? { ...s, text: paravirtStartup(s.text) } : s))];
+    return [...assembly, ...extra.map((s) => (s.file === STARTUP_FILE ? { ...s, text: paravirtStartup(s.text, paravirtTarget(options.paravirt!).abi) } : s))];
   }
   const all = [...assembly, ...extra];
   // ─── annotate pass (annotator, issue 5): src/annotator/build-pass.ts ───
