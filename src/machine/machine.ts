@@ -187,11 +187,13 @@ export class Machine implements CpuHost, MmuHost {
     this.lines.lower(line);
   }
 
-  /** Port I/O on the machine's devices (for a monitor forwarding a guest's access). */
+  /** Port I/O on the machine's devices, for a monitor forwarding a guest's access: counted and charged like `in`/`out`. */
   portRead(port: number): number {
+    this.noteDeviceAccess();
     return this.bus.read(port, this.cpu.cycles);
   }
   portWrite(port: number, value: number): void {
+    this.noteDeviceAccess();
     this.bus.write(port, value, this.cpu.cycles);
   }
 

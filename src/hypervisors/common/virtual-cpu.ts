@@ -140,10 +140,8 @@ export abstract class VirtualCpu implements Monitor {
         this.vcr[insn.imm] = regs[insn.b];
         return;
       case "in":
-        m.charge("deviceAccess");
         return setReg(insn.a, m.portRead(insn.imm));
       case "out":
-        m.charge("deviceAccess");
         return m.portWrite(insn.imm, regs[insn.b]);
       default:
         return m.stop("crash", `monitor cannot emulate '${insn.row.mnemonic}'`);

@@ -552,7 +552,6 @@ export abstract class WedgeMonitor extends VirtualCpu {
     const m = this.machine;
     switch (n) {
       case HC.CONSOLE_WRITE:
-        m.charge("deviceAccess"); // the device model still drives the console
         m.portWrite(0x10, a0);
         return undefined;
       case HC.SET_CALLBACKS:
@@ -581,7 +580,6 @@ export abstract class WedgeMonitor extends VirtualCpu {
         this.invalidateTlb(a0);
         return 0;
       case HC.SET_TIMER:
-        m.charge("deviceAccess");
         m.portWrite(0x20, a0);
         return 0;
       case HC.BLOCK:
@@ -602,10 +600,8 @@ export abstract class WedgeMonitor extends VirtualCpu {
       case HC.EMULATE:
         return this.emulateSite();
       case HC.PORT_READ:
-        m.charge("deviceAccess");
         return m.portRead(a0 & 0xff);
       case HC.PORT_WRITE:
-        m.charge("deviceAccess");
         m.portWrite(a0 & 0xff, a1);
         return 0;
       default:

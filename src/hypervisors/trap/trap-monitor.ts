@@ -23,7 +23,7 @@
 //
 // Charged: every trap into the monitor costs exceptionEntry + exceptionReturn
 // (the round trip); injected interrupts interruptInjection; shadow fills and
-// page-table writes as in shadow-paging.ts; port I/O deviceAccess.
+// page-table writes as in shadow-paging.ts; port I/O is counted and charged by the machine.
 
 import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
