@@ -36,6 +36,7 @@ export const run: CommandRunner = (_args, options, io) => {
   const costModelName = typeof options.costModel === "string" ? options.costModel : "default (docs/cost-model.md)";
   const costModel = typeof options.costModel === "string" ? loadCostModel(options.costModel) : defaultCostModel();
   const scale = (options.scale as number | undefined) ?? BENCH_SCALE;
+  if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
   const repeats = (options.repeats as number | undefined) ?? 3;
 
   const build = (workload: string, binary: KernelBinary) =>

@@ -7,9 +7,8 @@
 // handler, fault loop, hlt deadlock), after `previrt: error: <reason>` and
 // the diagnosis on stderr. --stats / --json print the counters to stderr.
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { readElf } from "../../guest-isa/elf.js";
+import { readElfFile } from "../../guest-isa/elf.js";
 import { getBackend, runElf } from "../../hypervisors/index.js";
 import { loadCostModel } from "../../machine/cost-model.js";
 import { stdinInput } from "../../machine/devices/console.js";
@@ -17,12 +16,12 @@ import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import { formatStats } from "../../machine/stats.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (args, options, io) => {
+export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
   const backend = getBackend(String(options.hv));
   const costModel = typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined;
   const maxCycles = typeof options.maxCycles === "number" ? options.maxCycles : undefined;
-  const image = readElf(new Uint8Array(readFileSync(file)));
+  const image = await readElfFile(file);
   let disk: DiskBacking | undefined;
   if (typeof options.disk === "string") {
     try {
