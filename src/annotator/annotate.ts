@@ -249,7 +249,12 @@ export function annotate(file: string, text: string): AnnotateResult {
     let kind: number | undefined;
     if (pendingSensitive) {
       if (row && (row.group === "load" || row.group === "store")) {
-        kind = MEMORY_SITE_KINDS[`${pendingSensitive.cls}-${row.group}`];
+        // A page-table entry is a word: the back ends read and write whole entries (xen's mmu_update).
+        if (pendingSensitive.cls === "pte" && row.mnemonic !== "lw" && row.mnemonic !== "sw") {
+          error(s.loc, `.sensitive pte marks a page-table entry access, which is a word: use lw or sw, not '${s.mnemonic}'`);
+        } else {
+          kind = MEMORY_SITE_KINDS[`${pendingSensitive.cls}-${row.group}`];
+        }
       } else {
         error(pendingSensitive.loc, `.sensitive ${pendingSensitive.cls} must be followed by a load or store, not '${s.mnemonic}'`);
       }

@@ -39,7 +39,7 @@ export const PLANNED_SITE_WORDS: Readonly<Record<string, PaddingRow>> = {
   in: { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },
   out: { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },
   rdpsr: { words: 1, plan: "xen, l4: lw rd, VPSR(zero)" },
-  wrpsr: { words: 4, plan: "xen, l4: sw rs, VPSR(zero); lw k0, VPEND(zero); beqz k0, +8; jalr k0, DELIVER(zero)" },
+  wrpsr: { words: 6, plan: "xen, l4: sw rs, VPSR(zero); andi k0, rs, 0xff03; sw k0, VPSR(zero); lw k0, VPEND(zero); beqz k0, +8; jalr k0, DELIVER(zero) — only IE, SU and UF are kept" },
   "pte-load": { words: 4, plan: "xen: lw k0, QCOUNT(zero); beqz k0, +8; jalr k0, FLUSH(zero); lw rd, off(rs1) — applies the queue if anything is queued, then reads in place; l4: native" },
   "pte-store": { words: 5, plan: "xen, offset 0: lw k0, QCOUNT(zero); slli k0, k0, 3; sw rs1, QUEUE(k0); sw rs2, QUEUE+4(k0); jalr k0, PTE_COMMIT(zero) (other offsets: 4 words via QPA/QPV and PTE_PUSH); l4: native" },
   "mmio-load": { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },

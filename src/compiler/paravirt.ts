@@ -17,7 +17,7 @@
 // one mmu_update per full queue, or by the hypervisor before any TLB
 // operation, root change or page fault.
 
-import { CR_NAMES } from "../guest-isa/registers.js";
+import { CR_NAMES, PSR } from "../guest-isa/registers.js";
 import { NATIVE_INTRINSICS, type EmittedArg, type IntrinsicName, type IntrinsicSpec } from "./intrinsics.js";
 
 import { PARAVIRT_MARKER } from "../guest-isa/paravirt.js";
@@ -63,7 +63,8 @@ export const PARAVIRT_XEN_INTRINSICS: Readonly<Record<IntrinsicName, IntrinsicSp
     args: [{ kind: "value" }],
     minArgs: 1,
     returns: true,
-    emit: (a, rd) => [`sw ${reg(a[0])}, __xen_VPSR(zero)`, `lw ${rd}, __xen_VPEND(zero)`, skipIfZero(rd), "hcall __xen_HC_EVENTS"],
+    // psr keeps only its defined bits (IE, SU, UF), as the hardware's wrpsr does.
+    emit: (a, rd) => [`andi ${rd}, ${reg(a[0])}, ${PSR.IE | PSR.SU | PSR.UF_MASK}`, `sw ${rd}, __xen_VPSR(zero)`, `lw ${rd}, __xen_VPEND(zero)`, skipIfZero(rd), "hcall __xen_HC_EVENTS"],
   },
   readCr: { ...N.readCr, emit: (a, rd) => [`lw ${rd}, __xen_VCR+${4 * num(a[0])}(zero)`] },
   // The value goes to a0: ptbr and pgctl are hypercalls (which apply queued page-table updates first).

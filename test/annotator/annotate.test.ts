@@ -199,6 +199,11 @@ describe("annotate: safety checks and misuse", () => {
       "s.s:3:2: error: .sensitive takes one argument: pte or mmio",
       "s.s:4:2: error: .sensitive pte must be followed by a load or store, not the end of the file",
     ]);
+    // Page-table entries are words; device registers may be any width.
+    expect(annotateErrors("s.s", "\t.sensitive pte\n\tsh a0, 0(a1)\n")).toEqual([
+      "s.s:2:2: error: .sensitive pte marks a page-table entry access, which is a word: use lw or sw, not 'sh'",
+    ]);
+    expect(annotate("s.s", "\t.sensitive mmio\n\tlbu a0, 0(a1)\n").sites[0].kindName).toBe("mmio-load");
     // Labels between the directive and the access are fine.
     expect(annotate("s.s", "\t.sensitive pte\nx:\n\tsw a0, 0(a1)\n").sites[0].kindName).toBe("pte-store");
   });

@@ -14,7 +14,10 @@
 // read-modify-write; enabling interrupts also checks VPEND (events held back
 // by the monitor) and calls DELIVER when there are any.
 
-import { CR } from "../../guest-isa/registers.js";
+import { CR, PSR } from "../../guest-isa/registers.js";
+
+/** The psr bits a write keeps (IE, SU, UF): the rest read as zero. */
+const PSR_DEFINED = PSR.IE | PSR.SU | PSR.UF_MASK;
 import type { Replacement, ReplacementTable } from "../../rewriter/index.js";
 
 const inline = (...code: string[]): Replacement => ({ strategy: "inline", code });
@@ -26,7 +29,9 @@ export const INSTRUCTION_REPLACEMENTS: ReplacementTable = {
   cli: inline("lw k0, VPSR(zero)", "andi k0, k0, -2", "sw k0, VPSR(zero)"),
   sti: inline("lw k0, VPSR(zero)", "ori k0, k0, 1", "sw k0, VPSR(zero)", "lw k0, VPEND(zero)", "beqz k0, .Ldone", "jalr k0, DELIVER(zero)", ".Ldone:"),
   rdpsr: inline("lw {A}, VPSR(zero)"),
-  wrpsr: inline("sw {B}, VPSR(zero)", "lw k0, VPEND(zero)", "beqz k0, .Ldone", "jalr k0, DELIVER(zero)", ".Ldone:"),
+  // psr keeps only its defined bits (IE, SU, UF), as the hardware's wrpsr does. The raw store comes first so the
+  // template's first word is its window access (rule 1 above); no event can land between the two stores.
+  wrpsr: inline("sw {B}, VPSR(zero)", `andi k0, {B}, ${PSR_DEFINED}`, "sw k0, VPSR(zero)", "lw k0, VPEND(zero)", "beqz k0, .Ldone", "jalr k0, DELIVER(zero)", ".Ldone:"),
   mfcr: inline("lw {A}, VCR+4*{IMM}(zero)"),
   // Most control registers are plain words of the virtual CPU; ptbr and pgctl change the address space.
   mtcr: { strategy: "inline", code: ["sw {B}, VCR+4*{IMM}(zero)"], byImm: { [CR.ptbr]: call("EMULATE"), [CR.pgctl]: call("EMULATE") } },
