@@ -67,3 +67,69 @@ export function costTable(model: CostModel): Float64Array {
   }
   return t;
 }
+
+// ---- The predecoded code cache (cpu.ts's block loop)
+//
+// Physical code pages are cached, direct-mapped by frame number, in a region
+// after RAM in physical memory's buffer (memory.ts), so the hot loop reads
+// them through the same `heap32` as RAM. One cached page is CODE_STRIDE
+// int32s:
+//
+//     [2k]     the word at slot k (0–1023), or 0 (an unused opcode: the CPU
+//              raises illegal instruction, uncharged) when the word is illegal
+//     [2k+1]   meta: (cycles of slots k..end) << META_LEN_BITS | (end - k + 1),
+//              `end` = the first slot ≥ k that ends a block (a branch, jump,
+//              trap/system/illegal word, or slot 1023)
+//     [2048]   OP_PAGE_END: a pseudo-instruction that sends the loop to the
+//              next page's block entry;  [2049] unused
+//
+// Meta depends only on the words of the page, so a store into a cached page
+// re-decodes the words it touched and the metas before them back to the
+// previous block end (`predecode`'s backward pass).
+
+/** Cached pages (a power of two). */
+export const CODE_SLOTS = 128;
+/** Int32s per cached page. */
+export const CODE_STRIDE = 2 * 1024 + 2;
+export const CODE_CACHE_WORDS = CODE_SLOTS * CODE_STRIDE;
+/** The page-end pseudo-opcode (63 is unused; a real word with opcode 63 is stored as 0). */
+export const OP_PAGE_END = 63;
+/** Low bits of meta holding the block length (up to 1024). */
+export const META_LEN_BITS = 11;
+const META_LEN_MASK = (1 << META_LEN_BITS) - 1;
+/** Opcodes 1–34 (ALU, loads, stores) never end a block. */
+const LAST_STRAIGHT_OP = 34;
+
+/**
+ * Whether block accounting is exact for this cost table: every cost an
+ * integer small enough for meta (sums of integers are exact in float64, so
+ * charging a block at once equals charging its instructions one by one).
+ */
+export function blockCostsExact(cost: Float64Array): boolean {
+  return cost.every((c) => Number.isInteger(c) && c >= 0 && c <= 2047);
+}
+
+/**
+ * Re-decodes slots [lo, hi) of a cached page at heap index `base` from the
+ * page in RAM at heap index `ram`, then recomputes the metas that can depend
+ * on them: from hi-1 down to the first block end below lo.
+ */
+export function predecode(H: Int32Array, base: number, ram: number, lo: number, hi: number, cost: Float64Array): void {
+  for (let k = lo; k < hi; k++) {
+    const w = H[ram + k];
+    const op = w & OPCODE_BITS;
+    H[base + 2 * k] = op === OP_PAGE_END || (w & ILLEGAL_BITS[op]) !== 0 ? 0 : w;
+  }
+  H[base + 2048] = OP_PAGE_END;
+  for (let k = hi - 1; k >= 0; k--) {
+    const op = H[base + 2 * k] & OPCODE_BITS;
+    const c = cost[op];
+    const ends = op === 0 || op > LAST_STRAIGHT_OP || k === 1023;
+    if (ends) H[base + 2 * k + 1] = (c << META_LEN_BITS) | 1;
+    else {
+      const next = H[base + 2 * k + 3];
+      H[base + 2 * k + 1] = (((next >>> META_LEN_BITS) + c) << META_LEN_BITS) | ((next & META_LEN_MASK) + 1);
+    }
+    if (ends && k < lo) break;
+  }
+}
