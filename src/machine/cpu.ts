@@ -22,26 +22,13 @@
 //   the legality table, and RAM (memory.ts): one map check per instruction.
 //   TLB addends and the code-page cache give heap byte indexes, not
 //   physical addresses (physical + RAM_BASE).
-// - Blocks (decode.ts, `exec`): code runs from a predecoded cache of
-//   physical code pages (in the same buffer, after RAM). Each slot holds the
-//   word (illegal words already turned into an unused opcode) and the cost
-//   and length of the rest of its block (up to the next branch, jump,
-//   system instruction or page end). A block is charged at its entry when
-//   it ends below the limit; straight-line instructions then run with no
-//   fetch, legality, charge or limit work. A block that would reach the
-//   limit, and the instruction after a fetch's TLB fill, run in `step` —
-//   the previous one-instruction-at-a-time loop, reading RAM — so cycles,
-//   instruction counts and interrupt points are exactly those of `step`
-//   (test/machine/differential.test.ts compares the two).
-// - The cache is kept exact, not merely flushed now and then: cached frames
-//   have no fast-path write tag (tlb.ts `codeFrames`), so every guest store
-//   to one reaches `storeSlow`, which re-decodes the stored words;
-//   PhysicalMemory's write methods (loader, disk DMA, monitors) call
-//   `invalidateCode`, and code writing its `u8`/`u16`/`i32` views directly
-//   calls `machine.invalidateCode` (the hypervisors' emulated stores);
-//   `Machine.run` empties the cache on entry, which covers any other write
-//   made between runs. `step` fetches through a one-entry code-page cache
-//   (`codeTag`, `codeAdd`) that `run` resets at every entry and slow path.
+// - Instruction fetch goes through a one-entry code-page cache (`codeTag`,
+//   `codeAdd`), refilled from the TLB when pc leaves the page; `run` resets
+//   it at every entry and after every slow path, so anything that changes
+//   translations or the mode invalidates it for free. Fetch reads the word
+//   from RAM each time (no predecoded copy), so stores — the guest's own,
+//   the loader's, a monitor's through `machine.memory` — are seen by the
+//   next fetch with nothing to invalidate.
 // - Loads and stores check one TLB tag per access; the tag compare also
 //   rejects misaligned addresses, so the fast path is one compare and one
 //   typed-array access.
@@ -56,7 +43,7 @@
 
 import { OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, PSR } from "../guest-isa/registers.js";
-import { CODE_SLOTS, CODE_STRIDE, ILLEGAL_BITS, META_LEN_BITS, blockCostsExact, predecode } from "./decode.js";
+import { ILLEGAL_BITS } from "./decode.js";
 import { RAM_BASE, type PhysicalMemory } from "./memory.js";
 import { ACCESS, type Access, type Fault } from "./monitor.js";
 import { PAGE_MASK, TAG_INVALID, Tlb } from "./mmu/tlb.js";
@@ -91,14 +78,7 @@ const EXIT = {
   LOAD: 2,
   /** The store at `pc` (`exitWord`) needs the slow path; the instruction is charged. */
   STORE: 3,
-  /** `exec`: the block at `pc` would reach the limit; `step` runs it instruction by instruction. */
-  CAREFUL: 4,
-  /** `exec`: the code page at `pc` (frame `exitFrame`) is not in the code cache. */
-  DECODE: 5,
 } as const;
-
-const CODE_SLOT_MASK = CODE_SLOTS - 1;
-const META_LEN_MASK = (1 << META_LEN_BITS) - 1;
 
 /** The value a load opcode reads at physical `pa` (the load slow path). */
 function loadValue(mem: PhysicalMemory, op: number, pa: number): number {
@@ -144,15 +124,6 @@ export class Cpu {
   private codeAdd = 0;
   /** The instruction word `exec` left for a slow path. */
   private exitWord = 0;
-  /** The frame number `exec` found missing from the code cache (EXIT.DECODE). */
-  private exitFrame = 0;
-  /** Whether the block loop may run (the cost table allows exact per-block charging); else `step` only. */
-  private readonly blocks: boolean;
-  /** Code cache (decode.ts): per slot, the cached frame number or -1 (state region); data after RAM. */
-  private readonly codeTags: Int32Array;
-  private readonly codeData: number;
-  /** Per physical frame number: 1 while cached (shared with the TLB: such frames get no write tag). */
-  private readonly codeFrames: Uint8Array;
 
   constructor(
     private readonly mem: PhysicalMemory,
@@ -166,70 +137,6 @@ export class Cpu {
     this.trace = mem.allocState(TRACE_PAIRS * 2).fill(-1);
     this.illegal = mem.allocState(64);
     this.illegal.set(ILLEGAL_BITS);
-    this.blocks = blockCostsExact(cost);
-    this.codeTags = mem.allocState(CODE_SLOTS).fill(-1);
-    this.codeData = mem.codeCacheIndex;
-    this.codeFrames = new Uint8Array(mem.size >>> 12);
-    tlb.codeFrames = this.codeFrames;
-    mem.onWrite = (pa, len) => this.invalidateCode(pa, len);
-  }
-
-  /**
-   * Physical memory [pa, pa+len) was written outside the CPU's own stores:
-   * cached code there is re-decoded. Every writer of guest memory other than
-   * the CPU calls this (memory.ts's write methods do it themselves).
-   */
-  invalidateCode(pa: number, len: number): void {
-    if (len <= 0) return;
-    const first = Math.max(0, Math.floor(pa / 4096));
-    const last = Math.min(this.codeFrames.length - 1, Math.floor((pa + len - 1) / 4096));
-    for (let f = first; f <= last; f++) {
-      if (this.codeFrames[f] !== 1) continue;
-      const lo = Math.max(0, pa - f * 4096) >>> 2;
-      const hi = (Math.min(4096, pa + len - f * 4096) + 3) >>> 2;
-      this.decodeRange(f, lo, hi);
-    }
-  }
-
-  /** Empties the code cache (every cached frame gets its write tags back). */
-  invalidateAllCode(): void {
-    for (let slot = 0; slot < CODE_SLOTS; slot++) this.releaseSlot(slot);
-  }
-
-  /** Caches frame `frame` (evicting the slot's previous frame): EXIT.DECODE. */
-  private decodePage(frame: number): void {
-    const slot = frame & CODE_SLOT_MASK;
-    this.releaseSlot(slot);
-    this.codeTags[slot] = frame;
-    this.codeFrames[frame] = 1;
-    this.tlb.refreshFrame(frame * 4096); // its fast write tags go: stores to it take the slow path
-    this.decodeRange(frame, 0, 1024);
-  }
-
-  private releaseSlot(slot: number): void {
-    const old = this.codeTags[slot];
-    if (old < 0) return;
-    this.codeTags[slot] = -1;
-    this.codeFrames[old] = 0;
-    this.tlb.refreshFrame(old * 4096);
-  }
-
-  /** Re-decodes word slots [lo, hi) of cached frame `frame`. */
-  private decodeRange(frame: number, lo: number, hi: number): void {
-    const base = this.codeData + (frame & CODE_SLOT_MASK) * CODE_STRIDE;
-    predecode(this.mem.heap32, base, (RAM_BASE >>> 2) + frame * 1024, lo, hi, this.cost);
-  }
-
-  /**
-   * Leaves the block loop at an instruction in the middle of a block: the
-   * block was charged in full at its entry; keep the charge up to and
-   * including this instruction (`meta` is its slot's, `op` its opcode).
-   */
-  private leaveBlock(pc: number, cyc: number, n: number, tr: number, meta: number, op: number): void {
-    this.pc = pc;
-    this.cycles = cyc - ((meta >>> META_LEN_BITS) - this.cost[op]);
-    this.instret = n - ((meta & META_LEN_MASK) - 1);
-    this.traceIdx = tr;
   }
 
   /** ILLEGAL_BITS (decode.ts), copied into the tail. */
@@ -256,14 +163,9 @@ export class Cpu {
     this.codeTag = TAG_INVALID;
     let force = false;
     for (;;) {
-      let exit = this.blocks ? this.exec(limit) : EXIT.CAREFUL;
-      if (exit === EXIT.CAREFUL) exit = this.step(limit, force);
+      const exit = this.exec(limit, force);
       force = false;
       if (exit === EXIT.RETURN) return;
-      if (exit === EXIT.DECODE) {
-        this.decodePage(this.exitFrame);
-        continue;
-      }
       const pc = this.pc;
       const w = this.exitWord;
       const user = (this.psr & PSR.SU) === 0;
@@ -275,7 +177,7 @@ export class Cpu {
         if (typeof r !== "number") return this.host.raise(r.cause, pc, r.badva);
         this.codeTag = pc & PAGE_MASK;
         this.codeAdd = (r + RAM_BASE - pc) | 0;
-        force = true; // the instruction runs even if the walk's charge reached the limit (exec defers to step then)
+        force = true; // the instruction runs even if the walk's charge reached the limit
         continue;
       }
       const op = w & 63;
@@ -296,229 +198,14 @@ export class Cpu {
   }
 
   /**
-   * The hot loop, by blocks of the predecoded code cache (decode.ts). At a
-   * block entry (the exec entry, after a branch or jump, at a page end) it
-   * finds pc's page in the code cache and charges the whole block (cycles
-   * and instruction count, from the slot's meta) if that stays below
-   * `limit`; else it returns EXIT.CAREFUL and `step` runs the block one
-   * instruction at a time, so the limit is met at exactly the same
-   * instruction. Inside a block the straight-line instructions (ALU, loads,
-   * stores) run with no fetch check, legality check, charge or limit test;
-   * an exit in the middle of a block gives back the charge of the rest
-   * (`leaveBlock`). Code pages have no fast-path write tag (tlb.ts), so no
-   * store inside this loop can change cached code. Returns as `step` does,
-   * plus EXIT.CAREFUL and EXIT.DECODE.
+   * The hot loop. Returns EXIT.RETURN when `run` must return (the limit,
+   * a system instruction, a raised exception), or another EXIT code with
+   * `pc` at an instruction whose fetch or data access needs the slow path
+   * (the instruction is charged; `exitWord` holds it). Nothing on a path
+   * that loops back calls out, so V8 keeps the typed arrays' checks out of
+   * the loop.
    */
-  private exec(limit: number): number {
-    const H = this.mem.heap32;
-    const u16 = this.mem.heap16;
-    const u8 = this.mem.heap8;
-    const cost = this.cost;
-    const tlb = this.tlb;
-    const user = (this.psr & PSR.SU) === 0;
-    const tagR = Tlb.at(user ? tlb.tagReadUser : tlb.tagReadSup);
-    const tagW = Tlb.at(user ? tlb.tagWriteUser : tlb.tagWriteSup);
-    const ADD = Tlb.at(tlb.addend);
-    const T = Tlb.at(this.trace);
-    const CT = Tlb.at(this.codeTags);
-    const CD = this.codeData | 0;
-    let tr = this.traceIdx | 0;
-    let pc = this.pc | 0;
-    let cyc = +this.cycles;
-    let n = +this.instret;
-    let codeTag = TAG_INVALID | 0;
-    let codeBase = 0;
-    let i = 0;
-
-    for (;;) {
-      // ---- block entry at pc
-      if ((pc & 0xfffff003) !== codeTag) {
-        const s = (pc >>> 12) & 1023;
-        if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) {
-          this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-          return EXIT.FETCH;
-        }
-        const frame = (((pc + H[(ADD + s) | 0]) | 0) - RAM_BASE) >>> 12;
-        const slot = frame & CODE_SLOT_MASK;
-        if (H[(CT + slot) | 0] !== frame) {
-          this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitFrame = frame;
-          return EXIT.DECODE;
-        }
-        codeTag = pc & 0xfffff000;
-        codeBase = (CD + slot * CODE_STRIDE) | 0;
-      }
-      i = (codeBase + ((pc >>> 1) & 0x7fe)) | 0; // slot (pc >> 2) & 1023, two int32s per slot
-      const meta = H[(i + 1) | 0];
-      const blockCost = meta >>> META_LEN_BITS;
-      if (!(cyc + blockCost < limit)) {
-        this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-        return EXIT.CAREFUL;
-      }
-      cyc += blockCost;
-      n += meta & META_LEN_MASK;
-
-      // ---- the block: straight-line instructions `continue`, its last one `break`s to the next entry
-      for (;;) {
-        const w = H[i];
-        const op = w & 63;
-        const a = (w >>> 6) & 15;
-        const b = (w >>> 10) & 15;
-
-        switch (op) {
-          // ---- ALU, register-register: rd = A, rs1 = B, rs2 = C
-          case 1: H[a] = (H[b] + H[((w >>> 14) & 15)]) | 0; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // add
-          case 2: H[a] = (H[b] - H[((w >>> 14) & 15)]) | 0; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // sub
-          case 3: H[a] = H[b] & H[((w >>> 14) & 15)]; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // and
-          case 4: H[a] = H[b] | H[((w >>> 14) & 15)]; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // or
-          case 5: H[a] = H[b] ^ H[((w >>> 14) & 15)]; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // xor
-          case 6: H[a] = H[b] << (H[((w >>> 14) & 15)] & 31); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // sll
-          case 7: H[a] = H[b] >>> (H[((w >>> 14) & 15)] & 31); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // srl
-          case 8: H[a] = H[b] >> (H[((w >>> 14) & 15)] & 31); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // sra
-          case 9: H[a] = H[b] < H[((w >>> 14) & 15)] ? 1 : 0; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // slt
-          case 10: H[a] = H[b] >>> 0 < H[((w >>> 14) & 15)] >>> 0 ? 1 : 0; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // sltu
-          case 11: H[a] = Math.imul(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // mul
-          case 12: H[a] = mulhu(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // mulhu
-          case 13: H[a] = div(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // div
-          case 14: H[a] = divu(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // divu
-          case 15: H[a] = rem(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // rem
-          case 16: H[a] = remu(H[b], H[((w >>> 14) & 15)]); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // remu
-
-          // ---- ALU, immediate: rd = A, rs1 = B, imm18 (signed, or 0–31 for shifts)
-          case 17: H[a] = (H[b] + (w >> 14)) | 0; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // addi
-          case 18: H[a] = H[b] & (w >> 14); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // andi
-          case 19: H[a] = H[b] | (w >> 14); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // ori
-          case 20: H[a] = H[b] ^ (w >> 14); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // xori
-          case 21: H[a] = H[b] << (w >>> 14); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // slli
-          case 22: H[a] = H[b] >>> (w >>> 14); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // srli
-          case 23: H[a] = H[b] >> (w >>> 14); H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // srai
-          case 24: H[a] = H[b] < w >> 14 ? 1 : 0; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // slti
-          case 25: H[a] = H[b] >>> 0 < (w >> 14) >>> 0 ? 1 : 0; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // sltiu
-          case 26: H[a] = w & 0xfffff000; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue; // lui
-
-          // ---- loads: rd = A, base = B, signed imm18 offset
-          case 27: { // lw
-            const va = (H[b] + (w >> 14)) | 0;
-            const s = (va >>> 12) & 1023;
-            let pa: number;
-            if ((va & 0xfffff003) === H[(tagR + s) | 0]) pa = (va + H[(ADD + s) | 0]) | 0;
-            else {
-              this.leaveBlock(pc, cyc, n, tr, H[(i + 1) | 0], op); this.exitWord = w;
-              return EXIT.LOAD;
-            }
-            H[a] = H[pa >> 2]; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue;
-          }
-          case 28: case 29: { // lh, lhu
-            const va = (H[b] + (w >> 14)) | 0;
-            const s = (va >>> 12) & 1023;
-            let pa: number;
-            if ((va & 0xfffff001) === H[(tagR + s) | 0]) pa = (va + H[(ADD + s) | 0]) | 0;
-            else {
-              this.leaveBlock(pc, cyc, n, tr, H[(i + 1) | 0], op); this.exitWord = w;
-              return EXIT.LOAD;
-            }
-            H[a] = op === 28 ? (u16[pa >> 1] << 16) >> 16 : u16[pa >> 1]; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue;
-          }
-          case 30: case 31: { // lb, lbu
-            const va = (H[b] + (w >> 14)) | 0;
-            const s = (va >>> 12) & 1023;
-            let pa: number;
-            if ((va & 0xfffff000) === H[(tagR + s) | 0]) pa = (va + H[(ADD + s) | 0]) | 0;
-            else {
-              this.leaveBlock(pc, cyc, n, tr, H[(i + 1) | 0], op); this.exitWord = w;
-              return EXIT.LOAD;
-            }
-            H[a] = op === 30 ? (u8[pa] << 24) >> 24 : u8[pa]; H[0] = 0; pc = (pc + 4) | 0; i = (i + 2) | 0; continue;
-          }
-
-          // ---- stores: value = A, base = B, signed imm18 offset
-          case 32: { // sw
-            const va = (H[b] + (w >> 14)) | 0;
-            const s = (va >>> 12) & 1023;
-            if ((va & 0xfffff003) === H[(tagW + s) | 0]) H[((va + H[(ADD + s) | 0]) | 0) >> 2] = H[a];
-            else {
-              this.leaveBlock(pc, cyc, n, tr, H[(i + 1) | 0], op); this.exitWord = w;
-              return EXIT.STORE;
-            }
-            pc = (pc + 4) | 0; i = (i + 2) | 0; continue;
-          }
-          case 33: { // sh
-            const va = (H[b] + (w >> 14)) | 0;
-            const s = (va >>> 12) & 1023;
-            if ((va & 0xfffff001) === H[(tagW + s) | 0]) u16[((va + H[(ADD + s) | 0]) | 0) >> 1] = H[a];
-            else {
-              this.leaveBlock(pc, cyc, n, tr, H[(i + 1) | 0], op); this.exitWord = w;
-              return EXIT.STORE;
-            }
-            pc = (pc + 4) | 0; i = (i + 2) | 0; continue;
-          }
-          case 34: { // sb
-            const va = (H[b] + (w >> 14)) | 0;
-            const s = (va >>> 12) & 1023;
-            if ((va & 0xfffff000) === H[(tagW + s) | 0]) u8[(va + H[(ADD + s) | 0]) | 0] = H[a];
-            else {
-              this.leaveBlock(pc, cyc, n, tr, H[(i + 1) | 0], op); this.exitWord = w;
-              return EXIT.STORE;
-            }
-            pc = (pc + 4) | 0; i = (i + 2) | 0; continue;
-          }
-
-          // ---- branches: rs1 = A, rs2 = B, word offset in imm18
-          case 35: if (H[a] === H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // beq
-          case 36: if (H[a] !== H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bne
-          case 37: if (H[a] < H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // blt
-          case 38: if (H[a] >= H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bge
-          case 39: if (H[a] >>> 0 < H[b] >>> 0) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bltu
-          case 40: if (H[a] >>> 0 >= H[b] >>> 0) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bgeu
-
-          // ---- jumps
-          case 41: { // jal: rd = A, word offset in imm22
-            const t = (pc + ((w >> 10) << 2)) | 0;
-            H[a] = (pc + 4) | 0; H[0] = 0;
-            H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK;
-            pc = t; break;
-          }
-          case 42: { // jalr: rd = A, base = B, imm18; a misaligned target faults at the jalr
-            const t = (H[b] + (w >> 14)) | 0;
-            if (t & 3) {
-              this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-              this.refund(op);
-              this.host.raise(CAUSE.MISALIGNED, pc, t);
-              return EXIT.RETURN;
-            }
-            H[a] = (pc + 4) | 0; H[0] = 0;
-            H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK;
-            pc = t; break;
-          }
-
-          // ---- the page's last slot ran: next page's block entry (pc is already there)
-          case 63: break;
-
-          // ---- traps, privileged and sensitive instructions: the machine's slow path
-          default:
-            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-            if (op < HANDLED.syscall || op > HANDLED.wrpsr) {
-              this.refund(op); // cost 0 for unused opcodes, but keep the count right
-              this.host.raise(CAUSE.ILLEGAL_INSTRUCTION, pc);
-            } else this.host.system(op, w);
-            return EXIT.RETURN;
-        }
-        break;
-      }
-    }
-  }
-
-  /**
-   * The reference loop, one instruction at a time from RAM (no code cache):
-   * used for a block that reaches the limit, right after a fetch's TLB fill
-   * (`force`), and for cost tables that blocks cannot charge exactly.
-   * Returns EXIT.RETURN when `run` must return (the limit, a system
-   * instruction, a raised exception), or another EXIT code with `pc` at an
-   * instruction whose fetch or data access needs the slow path (the
-   * instruction is charged; `exitWord` holds it). Nothing on a path that
-   * loops back calls out, so V8 keeps the typed arrays' checks out of the
-   * loop.
-   */
-  private step(limit: number, force: boolean): number {
+  private exec(limit: number, force: boolean): number {
     // One Int32Array for RAM, registers, TLB tags and the trace ring: V8
     // checks its map once per instruction instead of once per table.
     const H = this.mem.heap32;
@@ -727,15 +414,12 @@ export class Cpu {
     if (pa < 0) return false;
     if (this.host.watched[pa >>> 12] === 1) {
       this.host.watchedStore(pa, value, size, va, this.pc);
-      if (this.codeFrames[pa >>> 12] === 1) this.invalidateCode(pa, size); // the monitor may have done the store
       this.pc = (this.pc + 4) | 0;
       return false;
     }
     if (size === 4) this.mem.i32[pa >>> 2] = value;
     else if (size === 2) this.mem.u16[pa >>> 1] = value;
     else this.mem.u8[pa] = value;
-    // Stores to cached code pages always come here (no fast write tag): self-modifying code.
-    if (this.codeFrames[pa >>> 12] === 1) this.invalidateCode(pa, size);
     return true;
   }
 }

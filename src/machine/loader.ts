@@ -19,7 +19,7 @@ export function loadImage(machine: Machine, image: ElfImage): void {
         `section ${s.name} at 0x${(s.addr >>> 0).toString(16)} (${size} bytes) does not fit in ${mem.guestLimit} bytes of guest RAM`,
       );
     }
-    if (s.type === SHT_NOBITS) mem.fill(s.addr, size); // (memory's write methods refresh the CPU's code cache)
+    if (s.type === SHT_NOBITS) mem.u8.fill(0, s.addr, s.addr + size);
     else mem.writeBytes(s.addr, s.data);
   }
   if ((image.entry & 3) !== 0) throw new UserError(`entry point 0x${(image.entry >>> 0).toString(16)} is not 4-aligned`);

@@ -175,15 +175,6 @@ export class Machine implements CpuHost, MmuHost {
     this.mmu.tlb.flush();
   }
 
-  /**
-   * Physical memory [pa, pa+len) was written other than through the CPU or
-   * `memory`'s write methods (e.g. through `memory.i32`): the CPU's
-   * predecoded code there is refreshed. Not charged.
-   */
-  invalidateCode(pa: number, len: number): void {
-    this.cpu.invalidateCode(pa, len);
-  }
-
   /** Drops the cached translation of one virtual page (not charged). */
   tlbInvalidate(va: number): void {
     this.mmu.tlb.invalidate(va);
@@ -293,8 +284,6 @@ export class Machine implements CpuHost, MmuHost {
   run(maxCycles = Infinity): RunResult {
     this.maxCycles = maxCycles;
     const cpu = this.cpu;
-    // Memory may have been written through its views since the last run: decode code afresh.
-    cpu.invalidateAllCode();
     const bus = this.bus;
     while (!this.result) {
       const now = cpu.cycles;

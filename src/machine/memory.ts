@@ -12,18 +12,10 @@
 // address), so nothing outside the CPU and the TLB sees the state region,
 // and no guest physical address reaches it.
 //
-// After RAM the buffer holds the CPU's predecoded code cache (decode.ts):
-// `codeCacheIndex` is its heap32 index. Every write method below reports the
-// range to `onWrite` (the CPU re-decodes cached code there); code writing the
-// `u8`/`u16`/`i32` views directly must call `machine.invalidateCode(pa, len)`
-// when it may write instructions.
-//
 // A monitor may reserve the top of RAM for itself (`reserveTop`): the guest's
 // own translations (paging off, or its page tables) then see `guestLimit`
 // bytes and get a bus error above; only translations a monitor supplies may
 // point into the reserved part.
-
-import { CODE_CACHE_WORDS } from "./decode.js";
 
 export const DEFAULT_RAM_SIZE = 64 * 1024 * 1024;
 export const PAGE_SIZE = 4096;
@@ -44,10 +36,6 @@ export class PhysicalMemory {
   readonly regs: Int32Array;
   /** Next free byte of the state region. */
   private stateNext = 0;
-  /** heap32 index of the predecoded code cache (after RAM). */
-  readonly codeCacheIndex: number;
-  /** Called after every write through the methods below (the CPU's code-cache invalidation). */
-  onWrite: ((pa: number, len: number) => void) | undefined;
   /** First byte the guest cannot address itself (= size unless a monitor reserved the top). */
   guestLimit: number;
 
@@ -56,7 +44,7 @@ export class PhysicalMemory {
       throw new RangeError(`RAM size must be a positive multiple of ${PAGE_SIZE} up to 2 GiB, got ${size}`);
     }
     // Lazily committed by the OS: untouched pages cost no resident memory.
-    this.buffer = new ArrayBuffer(RAM_BASE + size + CODE_CACHE_WORDS * 4);
+    this.buffer = new ArrayBuffer(RAM_BASE + size);
     this.u8 = new Uint8Array(this.buffer, RAM_BASE, size);
     this.u16 = new Uint16Array(this.buffer, RAM_BASE, size >>> 1);
     this.i32 = new Int32Array(this.buffer, RAM_BASE, size >>> 2);
@@ -64,7 +52,6 @@ export class PhysicalMemory {
     this.heap16 = new Uint16Array(this.buffer);
     this.heap32 = new Int32Array(this.buffer);
     this.size = size;
-    this.codeCacheIndex = (RAM_BASE + size) >>> 2;
     this.regs = this.allocState(16);
     this.guestLimit = size;
   }
@@ -106,30 +93,20 @@ export class PhysicalMemory {
     this.check(pa, 4);
     if (pa & 3) new DataView(this.buffer).setInt32(RAM_BASE + pa, v, true);
     else this.i32[pa >>> 2] = v;
-    this.onWrite?.(pa, 4);
   }
   write16(pa: number, v: number): void {
     this.check(pa, 2);
     this.u8[pa] = v;
     this.u8[pa + 1] = v >>> 8;
-    this.onWrite?.(pa, 2);
   }
   write8(pa: number, v: number): void {
     this.check(pa, 1);
     this.u8[pa] = v;
-    this.onWrite?.(pa, 1);
   }
   /** Copies bytes in (the loader, the disk's DMA, monitors). */
   writeBytes(pa: number, bytes: Uint8Array): void {
     this.check(pa, bytes.length);
     this.u8.set(bytes, pa);
-    if (bytes.length > 0) this.onWrite?.(pa, bytes.length);
-  }
-  /** Fills [pa, pa+len) with `value` (the loader's NOBITS sections). */
-  fill(pa: number, len: number, value = 0): void {
-    this.check(pa, len);
-    this.u8.fill(value, pa, pa + len);
-    if (len > 0) this.onWrite?.(pa, len);
   }
   readBytes(pa: number, len: number): Uint8Array {
     this.check(pa, len);

@@ -93,7 +93,6 @@ export class ShadowPager {
     if (size === 4) mem.i32[pa >>> 2] = value;
     else if (size === 2) mem.u16[pa >>> 1] = value;
     else mem.u8[pa] = value;
-    this.machine.invalidateCode(pa, size); // the guest's store, done here: keep the CPU's code cache exact
     this.machine.count("pageTableWrites");
     this.machine.charge(this.exitEvent);
     this.machine.charge("shadowUpdate");

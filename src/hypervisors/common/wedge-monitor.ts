@@ -366,7 +366,6 @@ export abstract class WedgeMonitor extends VirtualCpu {
     if (size === 4) mem.i32[pa >>> 2] = value;
     else if (size === 2) mem.u16[pa >>> 1] = value;
     else mem.u8[pa] = value;
-    this.machine.invalidateCode(pa, size); // a direct write: keep the CPU's code cache exact
   }
 
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
@@ -520,12 +519,9 @@ export abstract class WedgeMonitor extends VirtualCpu {
     if (store) {
       const v = m.regs[insn.a];
       if (m.watched[pa >>> 12] === 1) this.onWatchedStore(pa, size === 4 ? v : size === 2 ? v & 0xffff : v & 0xff, size);
-      else {
-        if (size === 4) mem.i32[pa >>> 2] = v;
-        else if (size === 2) mem.u16[pa >>> 1] = v;
-        else mem.u8[pa] = v;
-        m.invalidateCode(pa, size); // the guest's store, emulated: keep the CPU's code cache exact
-      }
+      else if (size === 4) mem.i32[pa >>> 2] = v;
+      else if (size === 2) mem.u16[pa >>> 1] = v;
+      else mem.u8[pa] = v;
     } else if (insn.a !== 0) {
       m.regs[insn.a] =
         name === "lw" ? mem.i32[pa >>> 2] : name === "lh" ? (mem.u16[pa >>> 1] << 16) >> 16 : name === "lhu" ? mem.u16[pa >>> 1] : name === "lb" ? (mem.u8[pa] << 24) >> 24 : mem.u8[pa];
@@ -627,10 +623,7 @@ export abstract class WedgeMonitor extends VirtualCpu {
       const r = this.hypercall(op, x, y);
       if (typeof r === "number") {
         const slot = w(1);
-        if (!(slot instanceof Fault)) {
-          m.memory.i32[slot >>> 2] = r;
-          m.invalidateCode(slot, 4); // a direct write into guest memory: keep the CPU's code cache exact
-        }
+        if (!(slot instanceof Fault)) m.memory.i32[slot >>> 2] = r;
       }
       done++;
       if (m.stopped) break;

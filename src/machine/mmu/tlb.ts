@@ -16,9 +16,7 @@
 //
 // TAG_INVALID has bits 2–11 set, which no masked address has, so it never
 // matches. Stores to watched frames (a monitor's write-protected pages) get
-// no write tag: they take the slow path, which calls the monitor. So do
-// frames held in the CPU's predecoded code cache (`codeFrames`): a store to
-// one takes the store slow path, which re-decodes what it wrote (cpu.ts).
+// no write tag: they take the slow path, which calls the monitor.
 
 export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
@@ -40,8 +38,6 @@ export class Tlb {
   readonly tagReadUser: Int32Array;
   readonly tagWriteUser: Int32Array;
   readonly addend: Int32Array;
-  /** Per physical frame number: 1 while the CPU's code cache holds it (no fast-path write tag). Set by the CPU. */
-  codeFrames: Uint8Array | undefined;
 
   /**
    * `alloc` places the fast arrays (tags, addend) — in the machine, in the
@@ -114,8 +110,7 @@ export class Tlb {
   private setTags(s: number): void {
     const page = this.page[s];
     const p = this.perm[s];
-    const frame = this.frame[s];
-    const writable = (p & PERM.W) !== 0 && !this.isWatched(frame) && (this.codeFrames === undefined || this.codeFrames[frame >>> 12] !== 1);
+    const writable = (p & PERM.W) !== 0 && !this.isWatched(this.frame[s]);
     const user = (p & PERM.U) !== 0;
     this.tagReadSup[s] = page;
     this.tagWriteSup[s] = writable ? page : TAG_INVALID;
