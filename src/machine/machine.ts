@@ -37,6 +37,12 @@ export const FAULT_LOOP_LIMIT = 256;
 export interface MachineOptions {
   /** Physical RAM in bytes (multiple of 4 KiB); default 64 MiB. */
   ramSize?: number;
+  /**
+   * Run the CPU one instruction per slice, checking events and interrupts
+   * between every two instructions: the reference the normal run must match
+   * exactly (test/machine/slicing.test.ts). Slow; for tests only.
+   */
+  referenceSlicing?: boolean;
   costModel?: CostModel;
   /** Console input; default: none (reads return -1). */
   consoleInput?: ConsoleInput;
@@ -69,11 +75,13 @@ export class Machine implements CpuHost, MmuHost {
   private readonly counters: MachineStats = emptyStats();
   private result: RunResult | undefined;
   private maxCycles = Infinity;
+  private readonly referenceSlicing: boolean;
   private lastFault = { cause: -1, epc: 0, badva: 0, repeats: 0 };
 
   constructor(options: MachineOptions = {}) {
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
     this.costModel = options.costModel ?? defaultCostModel();
+    this.referenceSlicing = options.referenceSlicing ?? false;
     this.mmu = new Mmu(this, CR.ptbr, CR.pgctl);
     this.cpu = new Cpu(this.memory, this.mmu.tlb, this, costTable(this.costModel));
 
@@ -301,8 +309,11 @@ export class Machine implements CpuHost, MmuHost {
         this.counters.interrupts[line] = (this.counters.interrupts[line] ?? 0) + 1;
         this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
         if (this.result) break;
+        // Check again before the next instruction: a monitor may resume with IE on and the
+        // line still asserted (the guest has not acknowledged the device yet), as hardware would.
+        continue;
       }
-      cpu.run(Math.min(next, maxCycles));
+      cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, justAbove(cpu.cycles)) : Math.min(next, maxCycles));
     }
     this.console.flush();
     return this.result!;
@@ -484,6 +495,11 @@ export class Machine implements CpuHost, MmuHost {
     this.counters.deviceAccesses++;
     this.charge("deviceAccess");
   }
+}
+
+/** The smallest limit above `cycles` that float64 can tell from it: one instruction per slice, at any clock. */
+function justAbove(cycles: number): number {
+  return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
 }
 
 function hex(n: number): string {

@@ -23,6 +23,8 @@ export interface RunImageOptions {
   costModel?: CostModel;
   ramSize?: number;
   diskLatency?: number;
+  /** See MachineOptions.referenceSlicing (tests only). */
+  referenceSlicing?: boolean;
   /** Streams console output as it is produced (it is also returned). */
   onOutput?: (text: string) => void;
 }
@@ -48,6 +50,7 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     },
     disk: options.disk instanceof Uint8Array ? memoryDisk(options.disk) : options.disk,
     diskLatency: options.diskLatency,
+    referenceSlicing: options.referenceSlicing,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);

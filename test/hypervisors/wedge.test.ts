@@ -25,9 +25,11 @@ describe("xen", () => {
     expect(c["xen:mmu_update.entries"] / c["xen:mmu_update.batches"]).toBeGreaterThan(20);
     expect(c["xen:hcall.MMU_UPDATE"]).toBeLessThan(c["xen:mmu_update.entries"] / 16);
     expect(c["xen:mmu_update.refused"] ?? 0).toBe(0);
-    // Kernel-to-kernel trap returns are done by the VMM without a hypercall.
-    expect(c["xen:hcall.IRET"] ?? 0).toBe(0);
+    // Kernel-to-kernel trap returns are done by the VMM without a hypercall, except the one after each
+    // delivered event: its device line is still asserted until the handler acknowledges it, so the
+    // interrupt comes again at once, is held (virtual IE is off) and the return must release it.
     expect(c["xen:event.delivered"]).toBe(3);
+    expect(c["xen:hcall.IRET"] ?? 0).toBe(c["xen:event.delivered"]);
   });
 
   it("rewrites most sites inline, the rest into calls and stubs", () => {
