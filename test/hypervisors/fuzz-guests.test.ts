@@ -23,6 +23,18 @@ function rng(seed: number): () => number {
   };
 }
 
+
+/** Seeds from `first`: `count` of them, or PREVIRT_FUZZ_SEEDS for a longer campaign (opt-in). */
+function seeds(first: number, count: number): number[] {
+  return Array.from({ length: Number(process.env.PREVIRT_FUZZ_SEEDS ?? count) }, (_, i) => first + i);
+}
+
+/** The host survived: the run powered off or stopped with a diagnosis. */
+function expectEnded(out: ReturnType<typeof runElf>, seed: number): void {
+  const r = out.result;
+  expect(r.kind === "poweroff" || (r.kind === "stopped" && r.diagnosis.length > 0), `seed ${seed}`).toBe(true);
+}
+
 const TEXT = 0x1000;
 const enc = (m: string, f: { a?: number; b?: number; c?: number; imm?: number } = {}) => encodeInstruction(m, f);
 
@@ -62,8 +74,8 @@ function randomGuest(seed: number, length = 160): ElfImage {
   }
   words.push(enc("out", { b: 0, imm: 0xf0 }));
   const data = new Uint8Array(words.length * 4);
-  new DataView(data.buffer).setUint32(0, 0, true);
-  words.forEach((w, i) => new DataView(data.buffer).setUint32(i * 4, w >>> 0, true));
+  const view = new DataView(data.buffer);
+  words.forEach((w, i) => view.setUint32(i * 4, w >>> 0, true));
   return {
     entry: TEXT,
     sections: [{ name: ".text", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_EXECINSTR, addr: TEXT, data, size: data.length, align: 4 }],
@@ -72,13 +84,11 @@ function randomGuest(seed: number, length = 160): ElfImage {
 }
 
 describe("random guests on every back end", () => {
-  // PREVIRT_FUZZ_SEEDS=N runs a longer campaign (opt-in); the suite runs 150.
-  const SEEDS = Array.from({ length: Number(process.env.PREVIRT_FUZZ_SEEDS ?? 150) }, (_, i) => 1000 + i);
+  const SEEDS = seeds(1000, 150);
   it.each([...backends.keys()])("%s: every run ends in a result, never a host exception", (backend) => {
     for (const seed of SEEDS) {
       const out = runElf(randomGuest(seed), { backend, maxCycles: 300_000, ramSize: 4 * 1024 * 1024 });
-      const r = out.result;
-      expect(r.kind === "poweroff" || (r.kind === "stopped" && r.diagnosis.length > 0), `seed ${seed}`).toBe(true);
+      expectEnded(out, seed);
     }
   });
 });
@@ -121,12 +131,11 @@ function randomAnnotatedGuest(seed: number, length = 120): ElfImage {
 }
 
 describe("random annotated guests on every back end", () => {
-  const SEEDS = Array.from({ length: Number(process.env.PREVIRT_FUZZ_SEEDS ?? 60) }, (_, i) => 5000 + i);
+  const SEEDS = seeds(5000, 60);
   it.each([...backends.keys()])("%s: rewritten sites and the in-place VMM never crash the host", (backend) => {
     for (const seed of SEEDS) {
       const out = runElf(randomAnnotatedGuest(seed), { backend, maxCycles: 300_000, ramSize: 4 * 1024 * 1024 });
-      const r = out.result;
-      expect(r.kind === "poweroff" || (r.kind === "stopped" && r.diagnosis.length > 0), `seed ${seed}`).toBe(true);
+      expectEnded(out, seed);
       if (backend === "xen" || backend === "l4") expect(out.rewrite.sites.length, `seed ${seed}`).toBeGreaterThan(0);
     }
   });
@@ -188,7 +197,7 @@ function randomDeterministicGuest(seed: number, length = 100): ElfImage {
 }
 
 describe("random annotated guests agree on bare, hvm, xen and l4", () => {
-  const SEEDS = Array.from({ length: Number(process.env.PREVIRT_FUZZ_SEEDS ?? 60) }, (_, i) => 9000 + i);
+  const SEEDS = seeds(9000, 60);
   it("prints the same registers and exit status everywhere", () => {
     let poweredOff = 0;
     for (const seed of SEEDS) {
