@@ -150,11 +150,6 @@ const FORMAT_FACTS = Object.fromEntries(
   ]),
 ) as Record<FormatName, { recordsImm: boolean; regA: boolean; regB: boolean; regC: boolean }>;
 
-/** What a record's regA/regB/imm must be for an instruction: fields A and B, and the cr/port/offset (low 16 bits). */
-export function recordFields(insn: DecodedInstruction): { regA: number; regB: number; imm: number } {
-  return { regA: insn.a, regB: insn.b, imm: FORMAT_FACTS[insn.row.format].recordsImm ? insn.imm & 0xffff : 0 };
-}
-
 function usesK0(insn: DecodedInstruction): boolean {
   const f = FORMAT_FACTS[insn.row.format];
   return (f.regA && insn.a === K0) || (f.regB && insn.b === K0) || (f.regC && insn.c === K0);

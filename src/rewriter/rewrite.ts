@@ -119,15 +119,6 @@ export function readSiteColumns(image: ElfImage): SiteColumns | undefined {
   return columns!;
 }
 
-/** Reads and validates the table as record objects; throws UserError naming the first bad record. */
-export function readSiteTable(image: ElfImage): SiteRecord[] | undefined {
-  const c = readSiteColumns(image);
-  if (!c) return undefined;
-  const records: SiteRecord[] = [];
-  for (let i = 0; i < c.count; i++) records.push(recordAt(c, i));
-  return records;
-}
-
 const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { native: 0, inline: 1, call: 2, stub: 3 };
 
 export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteResult {
