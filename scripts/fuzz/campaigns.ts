@@ -10,9 +10,12 @@ export const CAMPAIGNS: Readonly<Record<string, () => Promise<Campaign<any>>>> =
   cc: async () => (await import("./cc.js")).ccCampaign,
   guests: async () => (await import("./guests.js")).guestsCampaign,
   differential: async () => (await import("./differential.js")).differentialCampaign,
+  selftest: async () => (await import("./selftest.js")).selftestCampaign,
 };
 
 export const CAMPAIGN_NAMES = Object.keys(CAMPAIGNS);
+/** What `npm run fuzz` runs without campaign names: every front door (not the fuzzer's self-test). */
+export const DEFAULT_CAMPAIGNS = CAMPAIGN_NAMES.filter((n) => n !== "selftest");
 
 const loaded = new Map<string, Campaign<any>>();
 

@@ -10,7 +10,7 @@
 
 import { writeFileSync } from "node:fs";
 import { runInput } from "./campaign.js";
-import { CAMPAIGN_NAMES, loadCampaign } from "./campaigns.js";
+import { CAMPAIGN_NAMES, DEFAULT_CAMPAIGNS, loadCampaign } from "./campaigns.js";
 import { Rng } from "./generators/rng.js";
 import { failed, formatSummary, runCampaign, type CampaignSummary, type RunOptions } from "./runner.js";
 
@@ -57,7 +57,7 @@ function parseArgs(argv: string[]) {
     shrinkSeconds: num("shrink-seconds", 30),
     out: opts.out ?? "fuzz-out",
   };
-  return { campaigns: campaigns.length ? campaigns : CAMPAIGN_NAMES, options, json: opts.json, replay: opts.replay === undefined ? undefined : num("replay", 0) };
+  return { campaigns: campaigns.length ? campaigns : DEFAULT_CAMPAIGNS, options, json: opts.json, replay: opts.replay === undefined ? undefined : num("replay", 0) };
 }
 
 async function main(): Promise<number> {

@@ -55,6 +55,8 @@ export interface CampaignSummary {
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
+const hangMessage = (ms: number) => `no result within the watchdog's ${ms / 1000} s`;
+
 /** A worker for single inputs (the shrinker's), replaced when an input hangs. */
 class Executor {
   private worker?: Worker;
@@ -69,7 +71,7 @@ class Executor {
         cleanup();
         void w.terminate();
         this.worker = undefined;
-        resolve({ class: "hang", message: `no answer after ${timeoutMs} ms` });
+        resolve({ class: "hang", message: hangMessage(timeoutMs) });
       }, timeoutMs);
       const onMessage = (m: { type: string; id?: number; outcome?: Outcome; message?: string }) => {
         if (m.type === "result" && m.id === id) {
@@ -197,7 +199,7 @@ export async function runCampaign(name: string, options: RunOptions): Promise<Ca
     if (end.hungAt !== undefined) {
       Atomics.add(hb, HB.counts + OUTCOMES.indexOf("hang"), 1);
       Atomics.add(hb, HB.done, 1);
-      note(end.hungAt, { class: "hang", message: `input ran for more than ${options.hangSeconds} s` });
+      note(end.hungAt, { class: "hang", message: hangMessage(hangMs) });
     }
     next = end.next;
   }

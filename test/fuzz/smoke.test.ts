@@ -1,0 +1,73 @@
+// A short run of every fuzz campaign (scripts/fuzz, docs/reliability.md),
+// with a fixed seed and a fixed number of inputs, through the command
+// `npm run fuzz` runs (dist/scripts/fuzz/run.js: `npm test` compiles first).
+// Every front door must hold: 0 host exceptions, 0 hangs, 0 wrong results.
+// The fuzzer itself is checked first, on planted failures (the selftest
+// campaign): the watchdog catches an endless loop, the classifier tells a
+// TypeError from a clean refusal, and each failure shrinks to its culprit.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { CampaignSummary } from "../../scripts/fuzz/runner.js";
+
+const ROOT = new URL("../../", import.meta.url);
+const RUN = new URL("dist/scripts/fuzz/run.js", ROOT).pathname;
+
+function fuzz(args: string[]): { status: number | null; summary: CampaignSummary[]; out: string; stdout: string; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), "previrt-fuzz-"));
+  const out = join(dir, "out");
+  const json = join(dir, "summary.json");
+  const r = spawnSync(process.execPath, [RUN, ...args, "--seed", "1", "--out", out, "--json", json, "--shrink-seconds", "10"], { encoding: "utf8", cwd: ROOT.pathname });
+  let summary: CampaignSummary[] = [];
+  try {
+    summary = JSON.parse(readFileSync(json, "utf8"));
+  } catch {
+    // No summary: the assertions below show stdout and stderr.
+  }
+  return { status: r.status, summary, out, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("the fuzzer finds what was planted", () => {
+  it("classifies a hang, a host exception, a refusal and a wrong result, and shrinks each to its culprit", { timeout: 120_000 }, () => {
+    const r = fuzz(["selftest", "--inputs", "40", "--hang-seconds", "2"]);
+    expect(r.summary, r.stderr).toHaveLength(1);
+    const s = r.summary[0];
+    expect(s.inputs).toBe(40);
+    expect(s.counts).toEqual({ accepted: 36, refused: 1, "host-exception": 1, hang: 1, wrong: 1 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^selftest\s+40\s+36\s+1\s+1\s+1\s+1\s/m);
+    const written = readdirSync(r.out).filter((f) => f.endsWith(".json")).map((f) => JSON.parse(readFileSync(join(r.out, f), "utf8")));
+    const byClass = Object.fromEntries(written.map((w) => [w.class, w]));
+    expect(byClass.hang.units).toEqual([13]);
+    expect(byClass["host-exception"].units).toEqual([7]);
+    expect(byClass["host-exception"].message).toMatch(/^TypeError: /);
+    expect(byClass.wrong.units).toEqual([3]);
+    expect(byClass.refused).toBeUndefined(); // a clean refusal is not a failure
+  });
+});
+
+/** Inputs per campaign: a few seconds each on an idle machine. */
+const SMOKE: [string, number][] = [
+  ["elf", 1500],
+  ["softlayer", 600],
+  ["asm", 150],
+  ["cc", 40],
+  ["guests", 500],
+  ["differential", 100],
+];
+
+describe("smoke run of every campaign (seed 1): 0 host exceptions, 0 hangs, 0 wrong", () => {
+  it.each(SMOKE)("%s: %i inputs", { timeout: 300_000 }, (campaign, inputs) => {
+    const r = fuzz([campaign, "--inputs", String(inputs)]);
+    expect(r.summary, r.stderr).toHaveLength(1);
+    const s = r.summary[0];
+    expect(s.inputs).toBe(inputs);
+    const failures = s.failures.map((f) => `${f.class}: ${f.message} (${f.file})`).join("\n");
+    expect({ "host-exception": s.counts["host-exception"], hang: s.counts.hang, wrong: s.counts.wrong }, failures).toEqual({ "host-exception": 0, hang: 0, wrong: 0 });
+    expect(s.counts.accepted + s.counts.refused).toBe(inputs);
+    expect(r.status).toBe(0);
+  });
+});
