@@ -55,8 +55,8 @@ function deepNesting(r: Rng): string[] {
     () => ["    .text", "_start:", `    li a0, ${e}`, "    out 0xF0, a0"],
     () => ["    .data", `    .word ${e}`],
     () => [`    .equ X, ${e}`],
-    () => ["    .equ E0, 1", ...Array.from({ length: Math.min(d, 20_000) }, (_, i) => `    .equ E${i + 1}, E${i} + 1`), "    .word E" + Math.min(d, 20_000)],
-    () => ["    .equ E0, 1", ...Array.from({ length: Math.min(d, 20_000) }, (_, i) => `    .equ E${i + 1}, E${Math.min(d, 20_000) - i} + 1`)], // forward references
+    () => ["    .equ E0, 1", ...Array.from({ length: Math.min(d, 6000) }, (_, i) => `    .equ E${i + 1}, E${i} + 1`), "    .word E" + Math.min(d, 6000)],
+    () => ["    .equ E0, 1", ...Array.from({ length: Math.min(d, 6000) }, (_, i) => `    .equ E${i + 1}, E${Math.min(d, 6000) - i} + 1`)], // forward references
   ])();
 }
 
@@ -97,7 +97,7 @@ export const asmCampaign: Campaign<string> = {
   name: "asm",
   description: "token soup, mutated real .s files, deep nesting and huge numbers through the annotator and the assembler",
   generate(r) {
-    const kind = r.weighted([[30, "soup"], [45, "mutated"], [10, "nesting"], [15, "huge"]] as const);
+    const kind = r.weighted([[30, "soup"], [45, "mutated"], [6, "nesting"], [15, "huge"]] as const);
     if (kind === "mutated") {
       const src = r.pick(assemblySources());
       return { base: src.file, units: mutateLines(r, src.text.split("\n"), TOKENS, r.range(1, 6)), aux: 0 };

@@ -108,7 +108,8 @@ export const ccCampaign: Campaign<string> = {
   generate(r) {
     const kind = r.weighted([[45, 0], [45, 1], [10, 2]] as const);
     if (kind === 0) {
-      const src = r.pick(typescriptSources());
+      // Small programs more often than the kernel: the compiler's time grows with the input.
+      const src = r.weighted(typescriptSources().map((t) => [1 / Math.sqrt(t.text.length), t] as const));
       return { base: src.file, units: mutateLines(r, src.text.split("\n"), TS_TOKENS, r.range(1, 5)), aux: 0 };
     }
     if (kind === 2) return { base: "nesting", units: deepNesting(r), aux: 2 };
