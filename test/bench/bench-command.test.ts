@@ -26,7 +26,7 @@ describe("previrt bench", () => {
 
   it("shows which cell is running and how many are left on a terminal", async () => {
     const io = bufferIO();
-    io.isTTY = true;
+    io.stderrIsTTY = true;
     expect(await main(["bench", "--workloads", "compute,io", "--hv", "bare-plain", "--repeats", "1"], io)).toBe(0);
     expect(io.stderr).toContain("[0/2] compute on bare, plain binary");
     expect(io.stderr).toContain("[1/2] io on bare, plain binary");

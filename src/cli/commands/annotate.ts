@@ -5,19 +5,20 @@
 // its `# FILE.ts:LINE` comments (docs/annotator.md). Problems come back as a
 // DiagnosticError (`file:line:col: error: …`, every one of them).
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { annotate } from "../../annotator/annotate.js";
+import { readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (args, options) => {
+export const run: CommandRunner = (args, options, io) => {
   const input = args[0];
   const output = String(options.output);
-  const result = annotate(input, readFileSync(input, "utf8"));
-  writeFileSync(output, result.text);
+  const result = annotate(input, readInputText(input));
+  writeOutput(output, result.text, io);
   if (options.map !== undefined && options.map !== false) {
     const mapPath = typeof options.map === "string" ? options.map : `${output}.map`;
-    writeFileSync(mapPath, JSON.stringify(annotatedSourceMap(result, input, output, mapPath)) + "\n");
+    writeOutput(mapPath, JSON.stringify(annotatedSourceMap(result, input, output, mapPath)) + "\n", io);
   }
   return 0;
 };

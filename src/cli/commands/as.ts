@@ -4,14 +4,14 @@
 // assembly errors come back as a DiagnosticError that main.ts prints as
 // `file:line:col: error: message` with the source line and a caret.
 
-import { readFileSync, writeFileSync } from "node:fs";
 import { assemble } from "../../guest-isa/assembler/index.js";
 import { writeElf } from "../../guest-isa/elf.js";
+import { readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (files, options) => {
-  const sources = files.map((file) => ({ file, text: readFileSync(file, "utf8") }));
+export const run: CommandRunner = (files, options, io) => {
+  const sources = files.map((file) => ({ file, text: readInputText(file) }));
   const image = assemble(sources);
-  writeFileSync(String(options.output), writeElf(image));
+  writeOutput(String(options.output), writeElf(image), io);
   return 0;
 };
