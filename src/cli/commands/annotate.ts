@@ -1,4 +1,4 @@
-// `previrt annotate IN.s -o OUT.s [--map [OUT.s.map]]` (DESIGN.md §6): the
+// `previrt annotate IN.s -o OUT.s [--map [OUT.s.map]]` (docs/design.md §6): the
 // afterburner pass (src/annotator). Reads one assembly file, writes the
 // annotated file and, with --map, a v3 source map from the output back to
 // the input — or, for `previrt cc` output, to the TypeScript lines named by

@@ -1,4 +1,4 @@
-// `previrt as FILE.s… -o OUT.elf` (DESIGN.md §6): reads the sources, assembles
+// `previrt as FILE.s… -o OUT.elf` (docs/design.md §6): reads the sources, assembles
 // and links them (src/guest-isa/assembler) and writes the ELF (elf.ts).
 // A missing input is `previrt: error: FILE: no such file or directory`;
 // assembly errors come back as a DiagnosticError that main.ts prints as

@@ -1,4 +1,4 @@
-// `previrt objdump OUT.elf [-d] [--sites]` (DESIGN.md §6).
+// `previrt objdump OUT.elf [-d] [--sites]` (docs/design.md §6).
 //
 // Reads an ELF with readElf (guest-isa/elf.ts) and prints, to stdout:
 //   no flag   a summary: file type, entry point, sections (address, size,

@@ -1,4 +1,4 @@
-// `previrt verify OUT.elf` (DESIGN.md §6) — the objtool of previrt: every
+// `previrt verify OUT.elf` (docs/design.md §6) — the objtool of previrt: every
 // sensitive instruction in .text covered by a site (or by a recorded
 // `.noannotate` region), and the `.softlayer` table well formed
 // (src/annotator/verify.ts over guest-isa/site-validate.ts). Prints one line
