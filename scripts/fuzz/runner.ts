@@ -218,14 +218,17 @@ export async function runCampaign(name: string, options: RunOptions): Promise<Ca
       const fails = async (units: unknown[]) => signature(await executor.run({ ...input, units }, timeout)) === sig;
       const shrunk = await shrinkUnits(input.units, fails, Date.now() + options.shrinkSeconds * 1000);
       const small = { ...input, units: shrunk };
+      // The smallest input's own outcome (same signature; its message names what it does).
+      const final = shrunk === input.units ? outcome : await executor.run(small, timeout);
       const m = campaign.materialize(small);
       const stem = join(options.out, `${name}-${outcome.class}-${++n}`);
       writeFileSync(stem + m.ext, m.data);
       const report = {
         campaign: name,
         class: outcome.class,
-        message: outcome.message,
-        stack: outcome.stack,
+        message: final.message,
+        stack: final.stack,
+        messageAsFound: outcome.message,
         signature: sig,
         seed: options.seed,
         index,
@@ -238,7 +241,7 @@ export async function runCampaign(name: string, options: RunOptions): Promise<Ca
         replay: `npm run fuzz -- ${name} --seed ${options.seed} --replay ${index}`,
       };
       writeFileSync(stem + ".json", JSON.stringify(report, null, 2) + "\n");
-      failures.push({ class: outcome.class, message: outcome.message, signature: sig, index, units: input.units.length, shrunkUnits: shrunk.length, file: stem + m.ext });
+      failures.push({ class: outcome.class, message: final.message, signature: sig, index, units: input.units.length, shrunkUnits: shrunk.length, file: stem + m.ext });
       log(`${name}: wrote ${stem + m.ext} (${input.units.length} → ${shrunk.length} units)`);
     }
   } finally {
