@@ -30,7 +30,7 @@ const SECTION_NAMES = [".text", ".data", ".bss", ".rodata", ".softlayer", ".symt
 export const TOKENS: readonly string[] = [...MNEMONICS, ...DIRECTIVES, ...ABI_NAMES, ...CR_NAMES, "r0", "r15", "r16", "x1", ...PUNCT, ...HUGE_NUMBERS, ...STRINGS, ...LABELS, "0", "1", "4", "-4", "0x10", "0xF0"];
 
 function tokenSoup(r: Rng): string[] {
-  const lines: string[] = [];
+  const lines: string[] = r.chance(0.5) ? [...START] : [];
   const n = r.range(1, 30);
   for (let i = 0; i < n; i++) {
     const k = r.range(1, 7);
@@ -40,6 +40,9 @@ function tokenSoup(r: Rng): string[] {
   }
   return lines;
 }
+
+/** An entry point, so that what follows is judged on its own (a program without `_start` is refused anyway). */
+const START = ["    .text", "    .global _start", "_start:", "    out 0xF0, zero"];
 
 /** Nesting that a recursive-descent parser might take on the host stack. */
 function deepNesting(r: Rng): string[] {
@@ -53,23 +56,25 @@ function deepNesting(r: Rng): string[] {
   ])();
   return r.pick([
     () => ["    .text", "_start:", `    li a0, ${e}`, "    out 0xF0, a0"],
-    () => ["    .data", `    .word ${e}`],
-    () => [`    .equ X, ${e}`],
-    () => ["    .equ E0, 1", ...Array.from({ length: Math.min(d, 6000) }, (_, i) => `    .equ E${i + 1}, E${i} + 1`), "    .word E" + Math.min(d, 6000)],
-    () => ["    .equ E0, 1", ...Array.from({ length: Math.min(d, 6000) }, (_, i) => `    .equ E${i + 1}, E${Math.min(d, 6000) - i} + 1`)], // forward references
+    () => [...START, "    .data", `    .word ${e}`],
+    () => [...START, `    .equ X, ${e}`],
+    () => [...START, "    .equ E0, 1", ...Array.from({ length: Math.min(d, 6000) }, (_, i) => `    .equ E${i + 1}, E${i} + 1`), "    .word E" + Math.min(d, 6000)],
+    () => [...START, "    .equ E0, 1", ...Array.from({ length: Math.min(d, 6000) }, (_, i) => `    .equ E${i + 1}, E${Math.min(d, 6000) - i} + 1`)], // forward references
   ])();
 }
 
 /** Sizes and addresses at the edges of 32 bits. */
 function hugeNumbers(r: Rng): string[] {
   const n = () => r.pick(HUGE_NUMBERS);
-  const lines = [r.pick(["    .text", "    .data", "    .bss", "    .rodata", `    .section ${r.pick(SECTION_NAMES)}`])];
+  // Sizes that add up past 4 GiB, 256 MiB at a time (in .data rarely: its bytes are allocated).
+  if (r.chance(0.1)) return [...START, r.chance(0.1) ? "    .data" : "    .bss", ...Array.from({ length: r.range(15, 17) }, () => "    .space 0x10000000"), `    .space ${r.pick(["4", "0xFFFF000", "0xFFFFFFC"])}`, "after: .space 4"];
+  const lines = [...START, r.pick(["    .text", "    .data", "    .bss", "    .rodata", `    .section ${r.pick(SECTION_NAMES)}`])];
   const k = r.range(1, 8);
   for (let i = 0; i < k; i++) {
     lines.push(
       r.pick([
         () => `    .space ${n()}`,
-        () => (r.chance(0.3) ? `    .space 0x10000000` : `    .space ${r.range(0, 64)}`), // 256 MiB at a time: sizes that overflow 32 bits when repeated (slow in .data, so not too often)
+        () => (r.chance(0.05) ? `    .space 0x10000000` : `    .space ${r.range(0, 64)}`), // 256 MiB at a time: sizes that overflow 32 bits when repeated (slow in .data, so not too often)
         () => `    .zero ${n()}`,
         () => `    .space ${n()}, ${n()}`,
         () => `    .align ${n()}`,
