@@ -67,7 +67,7 @@ function deepNesting(r: Rng): string[] {
 function hugeNumbers(r: Rng): string[] {
   const n = () => r.pick(HUGE_NUMBERS);
   // Sizes that add up past 4 GiB, 256 MiB at a time (in .data rarely: its bytes are allocated).
-  if (r.chance(0.1)) return [...START, r.chance(0.1) ? "    .data" : "    .bss", ...Array.from({ length: r.range(15, 17) }, () => "    .space 0x10000000"), `    .space ${r.pick(["4", "0xFFFF000", "0xFFFFFFC"])}`, "after: .space 4"];
+  if (r.chance(0.1)) return [...START, r.chance(0.02) ? "    .data" : "    .bss", ...Array.from({ length: r.range(15, 17) }, () => "    .space 0x10000000"), `    .space ${r.pick(["4", "0xFFFF000", "0xFFFFFFC"])}`, "after: .space 4"];
   const lines = [...START, r.pick(["    .text", "    .data", "    .bss", "    .rodata", `    .section ${r.pick(SECTION_NAMES)}`])];
   const k = r.range(1, 8);
   for (let i = 0; i < k; i++) {
