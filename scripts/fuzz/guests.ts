@@ -4,7 +4,8 @@
 //   - random instruction streams (scripts/fuzz/generators/guests.ts);
 //   - attacks on the soft-layer window (0xFFC00000 and up: the VMM's code,
 //     its shared-info page, the stubs, the unbacked part, the last word):
-//     loads, stores of every width, jumps into it;
+//     loads, stores of every width, jumps into it, from supervisor and from
+//     user mode;
 //   - every hcall number with hostile arguments: window addresses, addresses
 //     outside RAM, unaligned, wrapping past 2^32, huge counts, and
 //     multicall/mmu_update batches in guest memory full of the same;
@@ -107,6 +108,9 @@ function pagedAccess(r: Rng, maps: readonly GuestUnit[]): GuestUnit {
   return { words: [...li(REG.t0, (va + 4 * r.int(8)) >>> 0), ...li(REG.t1, r.u32()), enc(r.pick(["sw", "lw", "sb", "lbu"]), { a: REG.t1, b: REG.t0, imm: 0 })] };
 }
 
+/** psr ← 0: user mode, interrupts off (the trap handler runs in supervisor mode and returns to user mode). */
+const USER_MODE: GuestUnit = { words: [enc("addi", { a: REG.t0, b: REG.zero, imm: 0 }), enc("wrpsr", { b: REG.t0 })] };
+
 const PAGING_ON: number[] = [...li(REG.t0, PD), enc("mtcr", { b: REG.t0, imm: 5 }), ...li(REG.t0, 1), enc("mtcr", { b: REG.t0, imm: 7 })];
 
 /** The page directory and tables for a guest: identity for its code and data, plus the hostile mappings. */
@@ -149,6 +153,8 @@ export const guestsCampaign: Campaign<GuestUnit> = {
       const maps = Array.from({ length: r.range(1, 6) }, () => pageTableAttack(r));
       units = [...maps, ...Array.from({ length: r.range(1, 10) }, () => (r.chance(0.8) ? pagedAccess(r, maps) : hcallAttack(r)))];
     }
+    // Sometimes from user mode: the window belongs to the VMM only while the virtual CPU is in supervisor mode.
+    if ((kind === "window" || kind === "hcalls") && r.chance(0.3)) units.unshift(USER_MODE);
     return { base: kind, units, aux };
   },
   execute(input, limits) {
