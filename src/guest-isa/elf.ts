@@ -25,6 +25,7 @@
 
 import { readFile } from "node:fs/promises";
 import { UserError } from "./diagnostics.js";
+import { imageLayoutProblem } from "./image-check.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, type ElfImage, type ElfSection, type ElfSymbol } from "./elf-types.js";
 
 /** e_machine of G32 executables: unassigned in the ELF registry, chosen for previrt. */
@@ -298,17 +299,43 @@ interface RawSection extends SectionHeader {
 
 const utf8Decoder = new TextDecoder("utf-8");
 
-/** Reads a NUL-terminated string at `offset` inside a string-table section. */
-function readString(r: ByteReader, table: RawSection, offset: number, what: string): string {
-  if (offset >= table.size) {
-    throw new UserError(`${what}: name offset ${offset} is outside its string table (section ${table.index}, ${table.size} bytes)`);
+/**
+ * Reads names out of string tables, each distinct (table, offset) decoded
+ * once. Symbols and sections may point into the middle of a name or share
+ * one, so a hostile file could make the names it asks for far longer in total
+ * than the file (16,000 symbols at one 250 KB name): what the reader scans and
+ * decodes is charged to a budget proportional to the file's size, and a file
+ * that exceeds it is refused, so reading costs time and memory in proportion
+ * to the file.
+ */
+class NameReader {
+  private readonly cache = new Map<number, string>();
+  private budget: number;
+  constructor(private readonly r: ByteReader) {
+    this.budget = 2 * r.length + 0x10000;
   }
-  const start = table.offset + offset;
-  const end = table.offset + table.size;
-  for (let p = start; p < end; p++) {
-    if (r.bytes[p] === 0) return utf8Decoder.decode(r.bytes.subarray(start, p));
+
+  /** The NUL-terminated string at `offset` inside `table`. */
+  read(table: RawSection, offset: number, what: string): string {
+    if (offset >= table.size) {
+      throw new UserError(`${what}: name offset ${offset} is outside its string table (section ${table.index}, ${table.size} bytes)`);
+    }
+    const start = table.offset + offset;
+    const key = start; // tables may overlap in the file: the bytes, not the table, decide the name
+    const known = this.cache.get(key);
+    if (known !== undefined) return known;
+    const end = table.offset + table.size;
+    const nul = this.r.bytes.subarray(start, end).indexOf(0);
+    const scanned = nul < 0 ? end - start : nul + 1;
+    this.budget -= scanned;
+    if (this.budget < 0) {
+      throw new UserError(`${what}: the names of this file's symbols and sections overlap so much that reading them would take far more memory than the file's ${this.r.length} bytes`);
+    }
+    if (nul < 0) throw new UserError(`${what}: name at string-table offset ${offset} is not NUL-terminated`);
+    const name = utf8Decoder.decode(this.r.bytes.subarray(start, start + nul));
+    this.cache.set(key, name);
+    return name;
   }
-  throw new UserError(`${what}: name at string-table offset ${offset} is not NUL-terminated`);
 }
 
 /**
@@ -387,12 +414,12 @@ export function readElf(bytes: Uint8Array): ElfImage {
   }
   const shstr = raw[shstrndx];
   if (shstr.type !== SHT_STRTAB) throw new UserError(`section-name string table (section ${shstrndx}) is not a string table (type ${shstr.type})`);
-  for (const h of raw.slice(1)) h.label = readString(r, shstr, h.name, `section ${h.index}`);
+  const names = new NameReader(r);
+  for (const h of raw.slice(1)) h.label = names.read(shstr, h.name, `section ${h.index}`);
 
   // The image's sections: PROGBITS and NOBITS, in file order.
   const sections: ElfSection[] = [];
   const byIndex = new Map<number, ElfSection>();
-  const names = new Set<string>();
   let symtab: RawSection | undefined;
   for (const h of raw.slice(1)) {
     const what = `section ${h.index} (${h.label})`;
@@ -404,17 +431,14 @@ export function readElf(bytes: Uint8Array): ElfImage {
     if (h.type === SHT_STRTAB) continue;
     if (h.type !== SHT_PROGBITS && h.type !== SHT_NOBITS) throw new UserError(`${what}: unsupported section type ${h.type}`);
     if (h.label === "") throw new UserError(`section ${h.index} has no name`);
-    if (names.has(h.label)) throw new UserError(`two sections named ${h.label}`);
-    names.add(h.label);
-    if (h.align > 1 && (h.align & (h.align - 1)) !== 0) throw new UserError(`${what}: alignment ${h.align} is not a power of two`);
-    if (h.align > 1 && h.addr % h.align !== 0) throw new UserError(`${what}: address ${hex(h.addr)} is not aligned to ${h.align}`);
-    if (h.addr + h.size > 2 ** 32) throw new UserError(`${what}: ${hex(h.addr)} + ${hex(h.size)} bytes wraps past the end of the address space`);
     const data = h.type === SHT_NOBITS ? new Uint8Array(0) : bytes.slice(h.offset, h.offset + h.size);
     const s: ElfSection = { name: h.label, type: h.type, flags: h.flags, addr: h.addr, data, size: h.size, align: h.align };
     sections.push(s);
     byIndex.set(h.index, s);
   }
-  checkOverlaps(sections);
+  // Names, alignment, bounds, code placement: the rules every reader of an image relies on (image-check.ts).
+  const layout = imageLayoutProblem({ entry, sections, symbols: [] });
+  if (layout !== undefined) throw new UserError(layout);
 
   checkSegments(r, phoff, phnum, raw, bytes.length);
 
@@ -442,7 +466,7 @@ export function readElf(bytes: Uint8Array): ElfImage {
         if (nameOff !== 0 || value !== 0 || size !== 0 || info !== 0 || shndx !== 0) throw new UserError("symbol table: entry 0 is not the null symbol");
         continue;
       }
-      const name = readString(r, strs, nameOff, what);
+      const name = names.read(strs, nameOff, what);
       const label = `symbol ${i} (${name})`;
       if (name === "") throw new UserError(`${what} has no name`);
       const bind = info >> 4;
@@ -467,14 +491,6 @@ export function readElf(bytes: Uint8Array): ElfImage {
     }
   }
   return { entry, sections, symbols };
-}
-
-function checkOverlaps(sections: ElfSection[]): void {
-  const alloc = sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.size > 0).sort((a, b) => a.addr - b.addr);
-  for (let i = 1; i < alloc.length; i++) {
-    const a = alloc[i - 1], b = alloc[i];
-    if (a.addr + a.size > b.addr) throw new UserError(`sections ${a.name} and ${b.name} overlap in memory (${hex(a.addr)}+${hex(a.size)} and ${hex(b.addr)})`);
-  }
 }
 
 interface Segment {
@@ -504,9 +520,27 @@ function checkSegments(r: ByteReader, phoff: number, phnum: number, raw: RawSect
     }
     loads.push(seg);
   }
+  // The segment covering a section: among those starting at or below it, the one reaching furthest.
+  // Sorted once and binary-searched, so a file with thousands of sections and segments costs n log n, not n².
+  loads.sort((a, b) => a.vaddr - b.vaddr);
+  const furthest: Segment[] = [];
+  for (const s of loads) {
+    const prev = furthest[furthest.length - 1];
+    furthest.push(prev && prev.vaddr + prev.memsz >= s.vaddr + s.memsz ? prev : s);
+  }
+  const covering = (addr: number, end: number): Segment | undefined => {
+    let lo = 0, hi = loads.length; // first index with vaddr > addr
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (loads[mid].vaddr <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    const seg = lo > 0 ? furthest[lo - 1] : undefined;
+    return seg && end <= seg.vaddr + seg.memsz ? seg : undefined;
+  };
   for (const h of raw.slice(1)) {
     if ((h.flags & SHF_ALLOC) === 0 || h.size === 0 || (h.type !== SHT_PROGBITS && h.type !== SHT_NOBITS)) continue;
-    const seg = loads.find((s) => s.vaddr <= h.addr && h.addr + h.size <= s.vaddr + s.memsz);
+    const seg = covering(h.addr, h.addr + h.size);
     const range = `${hex(h.addr)}–${hex(h.addr + h.size)}`;
     if (!seg) throw new UserError(`section ${h.label} (${range}) is not covered by a PT_LOAD segment`);
     if (h.type === SHT_PROGBITS) {
