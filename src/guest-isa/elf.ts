@@ -160,7 +160,7 @@ export function writeElf(image: ElfImage): Uint8Array {
   const strtabBytes = strtab.bytes();
 
   // Program headers: one PT_LOAD per allocated section with a size, by address.
-  const loadable = sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.size > 0).sort((a, b) => a.addr - b.addr);
+  const loadable = loadSegments(sections);
   const phoff = loadable.length > 0 ? ELF_HEADER_SIZE : 0;
   let pos = ELF_HEADER_SIZE + PROGRAM_HEADER_SIZE * loadable.length;
 
@@ -173,10 +173,10 @@ export function writeElf(image: ElfImage): Uint8Array {
     const alloc = (s.flags & SHF_ALLOC) !== 0;
     const offset = alloc ? congruent(pos, s.addr) : alignUp(pos, Math.max(1, s.align));
     offsetOf.set(s, offset);
-    if (s.type !== SHT_NOBITS) {
-      chunks.push({ offset, bytes: s.data });
-      pos = offset + s.size;
-    }
+    if (s.type !== SHT_NOBITS) chunks.push({ offset, bytes: s.data });
+    // A NOBITS section takes no bytes, but what follows starts at its offset: the file then reaches
+    // every PT_LOAD's p_offset (eu-elflint flags a segment whose offset lies past the end of the file).
+    pos = offset + (s.type === SHT_NOBITS ? 0 : s.size);
   };
   for (const s of sections) if ((s.flags & SHF_ALLOC) !== 0) place(s);
   for (const s of sections) if ((s.flags & SHF_ALLOC) === 0) place(s);
@@ -229,16 +229,16 @@ export function writeElf(image: ElfImage): Uint8Array {
   v.setUint16(48, shnum, true);
   v.setUint16(50, shstrtabIndex, true);
 
-  loadable.forEach((s, i) => {
+  loadable.forEach((seg, i) => {
     const p = ELF_HEADER_SIZE + PROGRAM_HEADER_SIZE * i;
-    const filesz = s.type === SHT_NOBITS ? 0 : s.size;
-    const flags = PF_R | (s.flags & SHF_WRITE ? PF_W : 0) | (s.flags & SHF_EXECINSTR ? PF_X : 0);
+    const first = seg.members[0];
+    const flags = PF_R | (first.flags & SHF_WRITE ? PF_W : 0) | (first.flags & SHF_EXECINSTR ? PF_X : 0);
     v.setUint32(p, PT_LOAD, true);
-    v.setUint32(p + 4, offsetOf.get(s)!, true);
-    v.setUint32(p + 8, s.addr >>> 0, true);
-    v.setUint32(p + 12, s.addr >>> 0, true);
-    v.setUint32(p + 16, filesz, true);
-    v.setUint32(p + 20, s.size >>> 0, true);
+    v.setUint32(p + 4, offsetOf.get(first)!, true);
+    v.setUint32(p + 8, first.addr >>> 0, true);
+    v.setUint32(p + 12, first.addr >>> 0, true);
+    v.setUint32(p + 16, seg.fileEnd - first.addr, true);
+    v.setUint32(p + 20, seg.memEnd - first.addr, true);
     v.setUint32(p + 24, flags, true);
     v.setUint32(p + 28, ELF_PAGE_SIZE, true);
   });
@@ -259,6 +259,46 @@ export function writeElf(image: ElfImage): Uint8Array {
     v.setUint32(p + 36, h.entsize, true);
   });
   return out;
+}
+
+/** A PT_LOAD segment being planned: its sections, where its file bytes and its memory end. */
+interface PlannedSegment {
+  members: ElfSection[];
+  fileEnd: number;
+  memEnd: number;
+}
+
+/**
+ * The PT_LOAD segments: one per allocated section, by address (an empty one for an empty section) —
+ * except that a NOBITS section (.bss) joins the segment of the writable
+ * PROGBITS section (.data) just before it, even an empty one, as GNU ld does:
+ * its memory then follows that segment's file bytes (the gap between them is
+ * zero-filled like the rest). A writable segment holding only NOBITS
+ * sections is one eu-elflint rejects ("writable but contains no writable
+ * sections"); the linker gives every image with .bss a .data (layout.ts).
+ */
+function loadSegments(sections: readonly ElfSection[]): PlannedSegment[] {
+  const alloc = sections
+    .filter((s) => (s.flags & SHF_ALLOC) !== 0)
+    // By address; at one address, empty sections first (eu-elflint matches an empty section to the first
+    // segment starting at its offset), NOBITS last (it follows .data's bytes).
+    .sort((a, b) => a.addr - b.addr || Number(a.size > 0) - Number(b.size > 0) || Number(a.type === SHT_NOBITS) - Number(b.type === SHT_NOBITS));
+  const segments: PlannedSegment[] = [];
+  let open: PlannedSegment | undefined; // the segment a NOBITS section may still join
+  alloc.forEach((s, i) => {
+    const writableProgbits = s.type !== SHT_NOBITS && (s.flags & SHF_WRITE) !== 0;
+    if (s.type === SHT_NOBITS && open && (s.flags & (SHF_WRITE | SHF_EXECINSTR)) === (open.members[0].flags & (SHF_WRITE | SHF_EXECINSTR))) {
+      open.members.push(s);
+      open.memEnd = s.addr + s.size;
+      return;
+    }
+    // An empty section still gets a segment (an empty one) of its own flags: eu-elflint wants every
+    // allocated section inside a loaded segment whose permissions match it.
+    const seg: PlannedSegment = { members: [s], fileEnd: s.addr + (s.type === SHT_NOBITS ? 0 : s.size), memEnd: s.addr + s.size };
+    segments.push(seg);
+    open = writableProgbits ? seg : undefined;
+  });
+  return segments;
 }
 
 // ─── reader ──────────────────────────────────────────────────────────────────

@@ -85,6 +85,11 @@ export function layoutSections(units: readonly FileUnit[], textBase = TEXT_BASE,
     }
   }
   order.push(SOFTLAYER_SECTION);
+  // An image with .bss has a .data, even an empty one: the ELF writer puts .bss in .data's PT_LOAD
+  // segment, since a writable segment with no writable contents is one eu-elflint rejects (elf.ts).
+  const bss = byName.get(".bss");
+  const dataForBss = bss !== undefined && bss.contributions.some((c) => c.size > 0 || c.hasLabels);
+  if (dataForBss && !byName.has(".data")) byName.set(".data", { name: ".data", ...sectionFlags(".data"), addr: 0, size: 0, align: 1, contributions: [] });
 
   const sections: OutputSection[] = [];
   let cursor = textBase;
@@ -92,7 +97,7 @@ export function layoutSections(units: readonly FileUnit[], textBase = TEXT_BASE,
     const out = byName.get(name);
     if (!out) continue;
     // Files that only passed through a section (e.g. the implicit .text) add nothing.
-    const used = name === ".text" || out.contributions.some((c) => c.size > 0 || c.hasLabels);
+    const used = name === ".text" || (name === ".data" && dataForBss) || out.contributions.some((c) => c.size > 0 || c.hasLabels);
     if (!used) continue;
     const allocated = (out.flags & SHF_ALLOC) !== 0;
     let offset = 0;
