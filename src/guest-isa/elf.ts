@@ -10,9 +10,11 @@
 // File layout written (offsets grow downwards):
 //
 //   ELF header (52 bytes)
-//   program headers: one PT_LOAD per allocated, non-empty section, sorted by
-//                    address (p_offset ≡ p_vaddr mod 0x1000, p_align 0x1000,
-//                    p_flags R + W if SHF_WRITE + X if SHF_EXECINSTR)
+//   program headers: one PT_LOAD per allocated section, sorted by address
+//                    (p_offset ≡ p_vaddr mod 0x1000, p_align 0x1000, p_flags
+//                    R + W if SHF_WRITE + X if SHF_EXECINSTR), except that
+//                    .bss shares .data's (see loadSegments); readelf and
+//                    eu-elflint accept the result
 //   allocated section contents (file offset ≡ address mod 0x1000)
 //   non-allocated section contents (.softlayer, …)
 //   .symtab (null symbol, locals, then globals; sh_info = first global)
