@@ -17,7 +17,7 @@
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
 import { InterruptLines, PortBus } from "./bus/ports.js";
-import { defaultCostModel, type CostEvent, type CostModel } from "./cost-model.js";
+import { defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
 import { Cpu, type CpuHost } from "./cpu.js";
 import { costTable } from "./decode.js";
 import { ConsoleDevice, bytesInput, type ConsoleInput } from "./devices/console.js";
@@ -81,6 +81,7 @@ export class Machine implements CpuHost, MmuHost {
   constructor(options: MachineOptions = {}) {
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
     this.costModel = options.costModel ?? defaultCostModel();
+    validateCostModel(this.costModel);
     this.referenceSlicing = options.referenceSlicing ?? false;
     this.mmu = new Mmu(this, CR.ptbr, CR.pgctl);
     this.cpu = new Cpu(this.memory, this.mmu.tlb, this, costTable(this.costModel));
