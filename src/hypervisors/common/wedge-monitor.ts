@@ -215,14 +215,8 @@ export abstract class WedgeMonitor extends VirtualCpu {
   }
 
   override reflect(cause: number, epc: number, badva?: number): void {
-    const m = this.machine;
-    if (this.callback !== 0) {
-      if (epc === this.callback) return m.stop("crash", `fault at the guest's event callback 0x${(epc >>> 0).toString(16)}`);
-      this.enterTrap(cause, epc, badva);
-      m.pc = this.callback;
-      return;
-    }
-    super.reflect(cause, epc, badva);
+    // The handler is the registered event callback, or (through the VMM's EVENT entry) the virtual tvec.
+    this.reflectTo(this.callback !== 0 ? this.callback : this.vcr[CR.tvec], cause, epc, badva);
   }
 
   protected override returnFromTrap(): void {
