@@ -141,19 +141,19 @@ describe("MULTICALL (hcall 11) with hostile arguments", () => {
     expectOnWedges(mc, HC_ERROR.FAULT);
   });
 
-  it("cannot write into a page table xen validates (l4 has none: the guest's own memory)", () => {
-    // The entry {SET_CALLBACKS, 2} sits in the page table's frame (0x11000, mapped writable), which xen
-    // write-protects once walked; its result (INVAL) would land in the page table, unvalidated.
+  it("cannot write into a page directory xen write-protects (l4 has none: the guest's own memory)", () => {
+    // The entry {SET_CALLBACKS, 2} sits in the page directory's unused tail (0x10F00): xen emulates each
+    // direct store there; the result (INVAL) of the call would land in the directory, unvalidated.
     const text = kernel(`
-    li   t0, 0x11F00
+    li   t0, 0x10F00
     li   t1, ${HC.SET_CALLBACKS}
-    sw   t1, 0(t0)              # (xen: a trapped, validated page-table write: not a valid PTE, so stored)
+    sw   t1, 0(t0)              # (xen: a trapped, emulated page-directory write)
     li   t1, 2
     sw   t1, 4(t0)
     mv   a0, t0
     li   a1, 1
     hcall HC_MULTICALL
-    li   t0, 0x11F04
+    li   t0, 0x10F04
     lw   t1, 0(t0)
     li   t2, 2
     beq  t1, t2, .Lsame         # the slot still holds what the guest wrote
@@ -162,6 +162,7 @@ describe("MULTICALL (hcall 11) with hostile arguments", () => {
 `, { paging: true });
     const xen = run(text, "xen");
     expect(xen.result).toEqual(exit(HC_ERROR.FAULT));
+    expect(xen.stats.counts["xen:ptwrite.emulated"]).toBe(2);
     expectVmmIntact(xen, "xen");
     // l4 does not protect page tables: the result lands, as the guest's own store would; 1 entry done.
     expect(run(text, "l4").result).toEqual(exit(1 + 0x80));
@@ -363,19 +364,22 @@ describe("hostile guests on every back end", () => {
     }
   });
 
-  it("xen refuses a direct page-table write mapping a frame outside guest RAM (validated: dropped and counted)", () => {
-    const text = kernel(`
-    li   t0, 0x11000+4*0x30     # PTE of page 0x30000, in a page table xen has walked
-    li   t1, 0x03FE0007         # -> the window's frames
+  it("a direct write into a live page table or directory mapping a frame outside RAM: a bus error at use everywhere", () => {
+    for (const [entry, va] of [["0x11000+4*0x30", "0x30000"], ["0x10000+4*2", "0x800000"]]) {
+      const text = kernel(`
+    li   t0, ${entry}           # in a page table (directory) xen has walked: write-protected
+    li   t1, 0x7FFFF007
     sw   t1, 0(t0)
-    li   t0, 0x30000
+    li   t0, ${va}
     tlbinv t0
-    lw   a0, 0(t0)              # still the old mapping: guest RAM (zeros)
+    lw   a0, 0(t0)
 `, { paging: true });
-    const out = run(text, "xen");
-    expect(out.result).toEqual(exit(0));
-    expect(out.stats.counts["xen:mmu_update.refused"]).toBe(1);
-    expectVmmIntact(out, "xen");
+      for (const hv of ALL) expect(run(text, hv).result, `${hv} ${entry}`).toEqual(exit(109));
+      const xen = run(text, "xen");
+      // xen let the write through (an unhooked page table, or an emulated directory write) and counted it invalid.
+      expect(xen.stats.counts["xen:ptwr.invalid"], entry).toBe(1);
+      expectVmmIntact(xen, "xen");
+    }
   });
 
   it("a trap vector in the window: the first fault is diagnosed, the VMM never runs as the handler", () => {

@@ -25,11 +25,12 @@
 //   changes UF only, a privileged instruction is a privileged-instruction
 //   fault for the guest kernel). A window access that is not a site is the
 //   guest's page fault.
-// - page-table updates queued by the VMM are applied (validated) by
-//   mmu_update, and by the monitor itself before anything that could observe
-//   them: a TLB flush/invalidate, a ptbr/pgctl write, a pte-load, a return to
-//   user mode, a direct write to a page-table frame, and any page fault (the
-//   access is retried once the queue is applied).
+// - page-table updates a para-virtualized guest queues in the shared-info
+//   page are applied (validated) by mmu_update, and by the monitor itself
+//   before a TLB flush/invalidate, a ptbr/pgctl write, a return to user
+//   mode, a direct write to a page-table frame, and any page fault (the
+//   access is retried once the queue is applied). Pre-virtualized page-table
+//   accesses run natively (xen: writable page tables, xen-monitor.ts).
 // - privileged instructions that were not rewritten trap (cause 2) and are
 //   emulated, as under trap: plain binaries run, slowly (and with the
 //   rdpsr/wrpsr hole, which only annotation closes).
@@ -123,6 +124,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView {
   protected abstract tlbOperation(va: number | "all"): void;
   /** A new page-table root (or paging switched): drop everything derived from the old one. */
   protected abstract rootChanged(): void;
+  /** A TLB miss is about to walk the guest's tables for `va` (xen: revalidate an unhooked page table on the way). */
+  protected beforeWalk(_va: number): void {}
   /** A direct store hit a write-protected page-table frame (xen only). */
   protected ptWriteFault?(pa: number, value: number, size: 1 | 2 | 4): void;
 
@@ -281,6 +284,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView {
   translate(va: number, access: Access): MonitorTranslation | Fault | undefined {
     if (inWindow(va)) return this.windowTranslation(va, access);
     if (!this.pagingOn) return undefined; // the machine's identity map, as on bare metal
+    this.beforeWalk(va);
     const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
     if (w instanceof Fault) return w;
     if (!this.su && (w.perm & 4) === 0) return new Fault(pageFaultCause(access), va);
