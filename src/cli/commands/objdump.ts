@@ -3,13 +3,16 @@
 // Reads an ELF with readElf (guest-isa/elf.ts) and prints, to stdout:
 //   no flag   a summary: file type, entry point, sections (address, size,
 //             alignment, flags), symbol counts;
-//   -d        the disassembly listing of .text (guest-isa/disassembler.ts),
-//             which `previrt as` re-assembles to the same .text bytes;
+//   -d        the whole image as assembly (guest-isa/disassembler.ts
+//             disassembleImage): .text as instructions, data sections as
+//             .word/.byte, .bss as .space, the .softlayer table, every
+//             symbol; `previrt as` turns it back into a program that
+//             behaves the same;
 //   --sites   the soft-layer sites (the annotator's listing; see below).
 // A malformed file is `previrt: error: FILE: <what is wrong>`.
 
 import { statSync } from "node:fs";
-import { disassembleText } from "../../guest-isa/disassembler.js";
+import { disassembleImage } from "../../guest-isa/disassembler.js";
 import { EM_G32 } from "../../guest-isa/elf.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, type ElfImage } from "../../guest-isa/elf-types.js";
 import { formatSiteListing } from "../../annotator/site-listing.js";
@@ -24,7 +27,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const disassemble = Boolean(options.disassemble);
   const sites = Boolean(options.sites);
   if (!disassemble && !sites) io.out(formatSummary(file, statSync(file).size, image));
-  if (disassemble) io.out(disassembleText(image));
+  if (disassemble) io.out(disassembleImage(image));
   if (sites) io.out(formatSites(file, image));
   return 0;
 };

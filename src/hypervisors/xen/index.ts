@@ -17,7 +17,7 @@ let target: RewriteTarget | undefined;
 
 export const xen: Backend = {
   name: "xen",
-  description: "Xen-like hypervisor: in-place VMM, shared-memory virtual IE, batched mmu_update hypercalls",
+  description: "Xen-like hypervisor: in-place VMM, shared-memory virtual IE, writable page tables, mmu_update hypercalls",
   get target(): RewriteTarget {
     return (target ??= { name: "xen", replacements: XEN_REPLACEMENTS, window: buildVmm("xen").layout });
   },
