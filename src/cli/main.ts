@@ -90,6 +90,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--max-cycles <n>", "cycle limit per run", integer)
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer)
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", collect)
@@ -99,6 +100,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
+    .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")

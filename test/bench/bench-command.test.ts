@@ -27,9 +27,18 @@ describe("previrt bench", () => {
   it("shows which cell is running and how many are left on a terminal", async () => {
     const io = bufferIO();
     io.isTTY = true;
-    expect(await main(["bench", "--workloads", "compute,io", "--hv", "bare-plain", "--repeats", "1"], io)).toBe(0);
+    expect(await main(["bench", "--workloads", "compute,io", "--hv", "bare-plain", "--repeats", "1", "--jobs", "1"], io)).toBe(0);
     expect(io.stderr).toContain("[0/2] compute on bare, plain binary");
     expect(io.stderr).toContain("[1/2] io on bare, plain binary");
+    expect(io.stderr).toMatch(/\[2\/2\] done\n$/);
+  });
+
+  it("shows progress as cells complete when they run in worker threads", async () => {
+    const io = bufferIO();
+    io.isTTY = true;
+    expect(await main(["bench", "--workloads", "compute,io", "--hv", "bare-plain", "--repeats", "1", "--scale", "1", "--jobs", "2"], io)).toBe(0);
+    expect(io.stderr).toContain("[0/2] compute on bare, plain binary");
+    expect(io.stderr).toMatch(/\[1\/2\] (compute|io) on bare, plain binary/);
     expect(io.stderr).toMatch(/\[2\/2\] done\n$/);
   });
 

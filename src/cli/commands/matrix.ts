@@ -5,12 +5,15 @@
 // rewriter made of the sites, and host speed (emulated MIPS, "-" for runs
 // shorter than MIN_SECONDS_FOR_MIPS). Exit status 1 when a back end not
 // allowed to diverge did. `--disk FILE`: every back end gets its own copy.
+// `--jobs N` (default: the number of cores) runs the back ends in N worker
+// threads; the table is the same as with `--jobs 1` (serial, in-process).
 
 import { readFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { readElfFile } from "../../guest-isa/elf.js";
 import { backends } from "../../hypervisors/index.js";
-import { runMatrix, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
+import { runMatrixJobs, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
+import { defaultJobs } from "../../hypervisors/parallel/pool.js";
 import { loadCostModel } from "../../machine/cost-model.js";
 import type { CommandRunner } from "../main.js";
 
@@ -22,7 +25,9 @@ export const run: CommandRunner = async (args, options, io) => {
   const ordered = names.includes("bare") ? ["bare", ...names.filter((n) => n !== "bare")] : names;
   const image = await readElfFile(file);
   const diskBytes = typeof options.disk === "string" ? new Uint8Array(readFileSync(options.disk)) : undefined;
-  const rows = runMatrix(image, {
+  const jobs = jobsOption(options.jobs);
+  const rows = await runMatrixJobs(image, {
+    jobs,
     backends: ordered,
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
     costModel: typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined,
@@ -33,6 +38,14 @@ export const run: CommandRunner = async (args, options, io) => {
   for (const r of bad) io.err(`previrt: error: ${r.backend} diverged from ${rows[0].backend}: ${describeVerdict(r.verdict)}\n`);
   return bad.length ? 1 : 0;
 };
+
+/** `--jobs N`: 1 or more worker threads; default one per core. */
+export function jobsOption(value: unknown): number {
+  if (value === undefined) return defaultJobs();
+  const n = value as number;
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--jobs must be a positive integer, not ${n}`);
+  return n;
+}
 
 export function isDivergence(v: Verdict): boolean {
   return v.kind === "diverged" || v.kind === "ended-differently";
