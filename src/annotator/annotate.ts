@@ -206,7 +206,9 @@ export function canStream(text: string): boolean {
   return text.length === 0 || text.endsWith("\n");
 }
 
-function annotateFile(file: string, text: string, sink: ((s: Statement) => void) | undefined): AnnotateResult & { lineStarts: number[] } {
+function annotateFile(file: string, text: string, statementSink: ((s: Statement) => void) | undefined): AnnotateResult & { lineStarts: number[] } {
+  // Cleared once the table is streamed: the result's closures must not keep the assembler alive.
+  let sink = statementSink;
   if (sink && !canStream(text)) throw new Error("annotateStatements: the input must end with a newline");
   // One streamed pass over the parser's statements: none is kept once handled,
   // so memory follows the output (the edits, the sites), not the input's lines.
@@ -401,7 +403,10 @@ function annotateFile(file: string, text: string, sink: ((s: Statement) => void)
       let pad = paddingText.get(key);
       if (pad === undefined) paddingText.set(key, (pad = `${nl}${indent}nop`.repeat(words - 1)));
       ms.appendLeft(lineEnd(s.loc.line), pad);
-      if (sink) for (let k = 1; k < words; k++) after.push({ kind: "instruction", mnemonic: "nop", operands: [], loc: s.loc, end: s.end });
+      if (sink) {
+        const nop: Statement = { kind: "instruction", mnemonic: "nop", operands: [], loc: s.loc, end: s.end }; // pass 1 keeps no constant instruction
+        for (let k = 1; k < words; k++) after.push(nop);
+      }
       insertedLines.add(s.loc.line + addedLines + 1, words - 1, s.loc.line, s.loc.col);
       addedLines += words - 1;
     }
@@ -435,6 +440,7 @@ function annotateFile(file: string, text: string, sink: ((s: Statement) => void)
   if (sink) {
     const linesBefore = lineStarts.length - (endsWithNl ? 1 : 0) + addedLines + (closedAtEnd ? 1 : 0);
     streamSoftlayerTable(finalRecords, summary, file, linesBefore + 1, sink);
+    sink = undefined;
   } else textOut();
 
   return {

@@ -9,7 +9,7 @@
 // the assembler can fold). Produces: the text appended to the annotated file
 // — or, for the build, the same table as statements (streamSoftlayerTable).
 
-import type { DirectiveStatement, Expr, Loc, Statement } from "../guest-isa/assembler/ast.js";
+import type { DirectiveStatement, Expr, Loc, Operand, Statement } from "../guest-isa/assembler/ast.js";
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { SOFTLAYER_MAGIC, SOFTLAYER_RECORD_SIZE, SOFTLAYER_VERSION } from "../guest-isa/softlayer.js";
 import { LABEL_PREFIX } from "./labels.js";
@@ -95,11 +95,18 @@ export function emitSoftlayerTable(records: RecordList, nl = "\n", comment = "")
 }
 
 /**
- * The statements parsing emitSoftlayerTable's text gives (without its first,
- * empty line), streamed into `sink` without writing or parsing the records'
- * text — for the build, which assembles the annotated statements directly.
- * `firstLine` is the line the table's comment would have in the annotated
- * text: every statement's location is its line there (column 1).
+ * The table as statements that assemble to exactly the bytes of
+ * emitSoftlayerTable's text (without its first, empty line), streamed into
+ * `sink` without writing or parsing the records' text — for the build, which
+ * assembles the annotated statements directly (build-pass.ts). A record whose
+ * fields are all numbers is its address word (`.word label`, resolved in
+ * pass 2) and one `.ascii` of its 16 constant bytes — the `.half`, `.byte`,
+ * `.half`, `.word` of the text, little-endian; their values are in range by
+ * construction. That `.ascii` statement and its buffer are reused for every
+ * record: pass 1 copies a string's bytes when it handles the statement, and
+ * the sink handles each statement before it is given the next.
+ * `firstLine` is the line the table's comment has in the annotated text:
+ * every statement is located at its line there.
  */
 export function streamSoftlayerTable(
   records: RecordList,
@@ -116,6 +123,10 @@ export function streamSoftlayerTable(
     line += lines.length;
   };
   parseLines(header.slice(1));
+  const bytes = new Uint8Array(SOFTLAYER_RECORD_SIZE - 4);
+  const view = new DataView(bytes.buffer);
+  const constLoc: Loc = { file, line, col: 2, offset: 0 };
+  const constant: DirectiveStatement = { kind: "directive", name: ".ascii", args: [{ kind: "string", bytes, loc: constLoc }], loc: constLoc, end: 0 };
   for (let i = 0; i < records.length; i++) {
     const r = records.at(i)!;
     const fileOffset = fileOffsets.get(r.file)!;
@@ -123,27 +134,46 @@ export function streamSoftlayerTable(
       parseLines(recordText(r, fileOffset, "\n").split("\n"));
       continue;
     }
-    const loc = (k: number): Loc => ({ file, line: line + k, col: 2, offset: 0 });
-    const l0 = loc(0), l1 = loc(1), l2 = loc(2), l3 = loc(3), l4 = loc(4);
-    sink(directive(".word", l0, [{ kind: "sym", name: r.addrLabel, loc: l0 }]));
-    sink(directive(".half", l1, [num(r.length, l1)]));
-    sink(directive(".byte", l2, [num(r.kind, l2), num(r.flags, l2), num(r.regA, l2), num(r.regB, l2)]));
-    sink(directive(".half", l3, [num(r.imm & 0xffff, l3)]));
-    sink(directive(".word", l4, [num(r.line >>> 0, l4), num(fileOffset, l4)]));
+    const loc: Loc = { file, line, col: 2, offset: 0 };
+    const expr: Expr = { kind: "sym", name: r.addrLabel, loc };
+    sink({ kind: "directive", name: ".word", args: [{ kind: "expr", expr, loc }], loc, end: 0 });
+    view.setUint16(0, r.length, true);
+    bytes[2] = r.kind;
+    bytes[3] = r.flags;
+    bytes[4] = r.regA;
+    bytes[5] = r.regB;
+    view.setUint16(6, r.imm & 0xffff, true);
+    view.setUint32(8, r.line >>> 0, true);
+    view.setUint32(12, fileOffset, true);
+    constLoc.line = line + 1;
+    sink(constant);
     line += 5;
   }
   parseLines(footer.slice(0, -1));
 }
 
-const num = (value: number, loc: Loc): Expr => ({ kind: "num", value, loc });
-
-function directive(name: string, loc: Loc, exprs: Expr[]): DirectiveStatement {
-  return { kind: "directive", name, args: exprs.map((expr) => ({ kind: "expr", expr, loc: expr.loc })), loc, end: 0 };
-}
-
-/** A statement parsed from a snippet, moved to the snippet's first line in the annotated text. */
+/** A statement parsed from a snippet, every location in it moved to the snippet's first line in the annotated text. */
 function relocate(s: Statement, firstLine: number): Statement {
-  return { ...s, loc: { ...s.loc, line: s.loc.line + firstLine - 1 } };
+  const at = (loc: Loc): Loc => ({ ...loc, line: loc.line + firstLine - 1 });
+  const expr = (e: Expr): Expr => {
+    switch (e.kind) {
+      case "unary":
+      case "reloc":
+        return { ...e, arg: expr(e.arg), loc: at(e.loc) };
+      case "binary":
+        return { ...e, left: expr(e.left), right: expr(e.right), loc: at(e.loc) };
+      default:
+        return { ...e, loc: at(e.loc) };
+    }
+  };
+  const operand = (o: Operand): Operand => {
+    if (o.kind === "expr") return { ...o, expr: expr(o.expr), loc: at(o.loc) };
+    if (o.kind === "mem") return { ...o, offset: o.offset && expr(o.offset), loc: at(o.loc) };
+    return { ...o, loc: at(o.loc) };
+  };
+  if (s.kind === "label") return { ...s, loc: at(s.loc) };
+  if (s.kind === "directive") return { ...s, args: s.args.map(operand), loc: at(s.loc) };
+  return { ...s, operands: s.operands.map(operand), loc: at(s.loc) };
 }
 
 /** Escapes a file name for `.asciz` (the parser's escapes: \\ \" \xHH). */
