@@ -135,15 +135,20 @@ class EditLog {
   private readonly inserts: string[] = [];
   private readonly appended: string[] = [];
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    /** false: record nothing (the annotated statements are streamed instead). */
+    private readonly keep = true,
+  ) {}
 
   appendLeft(offset: number, content: string): void {
+    if (!this.keep) return;
     this.offsets.push(offset);
     this.inserts.push(content);
   }
 
   append(content: string): void {
-    this.appended.push(content);
+    if (this.keep) this.appended.push(content);
   }
 
   output(): string {
@@ -228,7 +233,10 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     return e;
   };
 
-  const ms = new EditLog(text);
+  // Streaming into the assembler, nothing needs the edits: the text, map and
+  // positions then come from annotate() itself, only if asked for (below).
+  const keepEdits = sink === undefined;
+  const ms = new EditLog(text, keepEdits);
   const store = new SiteStore(file, originOf);
   const exempt: (ExemptRegion & { content: boolean })[] = [];
   const siteByLabel = new Map<string, SiteSpan>();
@@ -241,12 +249,13 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   let labels: string[] = []; // labels on the next emitting statement
   let closedAtEnd = false; // an exempt piece's end label was appended after the last line
   let addedLines = 0; // newlines inserted so far (all insertions are made in source order)
-  const insertedLines = new InsertedLines(); // every inserted line (padding too), for originalPosition() and the map
+  const insertedLines = new InsertedLines(keepEdits); // every inserted line (padding too), for originalPosition() and the map
   const insertedText: InsertedText = { line: [], col: [], width: [] }; // labels written into original lines, in order
   const after: Statement[] = []; // what follows the current statement (sink only)
   const insertInLine = (loc: Loc, content: string) => {
     ms.appendLeft(loc.offset, content);
     if (sink) sink({ kind: "label", name: content.slice(0, -2), loc });
+    if (!keepEdits) return;
     insertedText.line.push(loc.line);
     insertedText.col.push(loc.col);
     insertedText.width.push(content.length);
@@ -434,6 +443,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   };
   let output: string | undefined;
   const textOut = () => {
+    if (!keepEdits) return "";
     writeTable();
     return (output ??= ms.output());
   };
@@ -443,9 +453,11 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     sink = undefined;
   } else textOut();
 
+  let full: AnnotateResult | undefined;
+  const asText = () => (full ??= annotate(file, text)); // the streamed case
   return {
     get text() {
-      return textOut();
+      return keepEdits ? textOut() : asText().text;
     },
     get sites() {
       return store.sites();
@@ -457,8 +469,10 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     chained: origins !== undefined,
     lines: lineStarts.length,
     lineStarts,
-    originalPosition: (line: number, col: number) => originalPosition(insertedLines, insertedText, lineStarts.length, line, col),
-    sourceMap: (options: MapOptions = {}) => buildSourceMap((writeTable(), ms.replay()), origins, insertedLines.padding(), { source: file, ...options }),
+    originalPosition: (line: number, col: number) =>
+      keepEdits ? originalPosition(insertedLines, insertedText, lineStarts.length, line, col) : asText().originalPosition(line, col),
+    sourceMap: (options: MapOptions = {}) =>
+      keepEdits ? buildSourceMap((writeTable(), ms.replay()), origins, insertedLines.padding(), { source: file, ...options }) : asText().sourceMap(options),
   };
 }
 

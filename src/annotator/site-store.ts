@@ -120,7 +120,11 @@ export class InsertedLines {
   /** For padding: the site instruction's column (1-based); -1 for other lines. */
   readonly paddingCol: number[] = [];
 
+  /** keep = false: record nothing (nothing will ask). */
+  constructor(private readonly keep = true) {}
+
   add(generatedLine: number, count: number, line: number, paddingCol: number): void {
+    if (!this.keep) return;
     this.generatedLine.push(generatedLine);
     this.count.push(count);
     this.line.push(line);
