@@ -30,12 +30,11 @@ import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k
 import { evalConst, printExpr } from "./expr.js";
 import { LABEL_PREFIX, regionEndLabel, regionStartLabel, siteLabel } from "./labels.js";
 import { siteWords } from "./padding.js";
-import { buildSourceMap, scanOrigins, type MapOptions, type Origin, type PaddingLines } from "./source-map.js";
-import { InsertedLines, SiteStore } from "./site-store.js";
+import { buildSourceMap, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
+import { InsertedLines, SiteStore, type AnnotatedSite } from "./site-store.js";
 import { emitSoftlayerTable, streamSoftlayerTable, type PlannedRecord } from "./table-emit.js";
 
 export type { AnnotatedSite } from "./site-store.js";
-import type { AnnotatedSite } from "./site-store.js";
 
 export interface ExemptRegion {
   startLabel: string;
