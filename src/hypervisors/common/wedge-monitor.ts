@@ -46,6 +46,7 @@ import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, t
 import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
 import { HC, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
+import type { MigratableMonitor, NeutralState } from "./neutral-state.js";
 import { causeName } from "../../machine/stats.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
@@ -55,7 +56,7 @@ const PTE_V = 1;
 const MAX_FINISH_STEPS = 256;
 const MEMORY_KINDS = new Set(["pte-load", "pte-store", "mmio-load", "mmio-store"]);
 
-export abstract class WedgeMonitor extends VirtualCpu {
+export abstract class WedgeMonitor extends VirtualCpu implements MigratableMonitor {
   protected readonly vmm: VmmImage;
   /** Physical base of the backed window (monitor-reserved RAM). */
   protected windowPa = 0;
@@ -135,14 +136,7 @@ export abstract class WedgeMonitor extends VirtualCpu {
   onReset(): void {
     const m = this.machine;
     const mem = m.memory;
-    mem.u8.fill(0, this.windowPa, this.windowPa + WINDOW_BACKED_BYTES);
-    for (const sec of this.vmm.image.sections) {
-      if (sec.addr >= WINDOW_BACKED && sec.data.length) mem.writeBytes(this.windowPa + (sec.addr - WINDOW_BACKED), sec.data);
-    }
-    for (const stub of this.rewrite.stubs) {
-      const bytes = new Uint8Array(stub.words.buffer, stub.words.byteOffset, stub.words.byteLength);
-      mem.writeBytes(this.windowPa + (stub.addr - WINDOW_BACKED), bytes);
-    }
+    this.installWindow();
     this.su = true;
     this.holding = false;
     this.callback = 0;
@@ -155,6 +149,68 @@ export abstract class WedgeMonitor extends VirtualCpu {
     // The real CPU: user mode, interrupts on (an interrupt the guest has masked is held by the monitor).
     m.psr = PSR.IE;
   }
+
+  /** Loads the in-place VMM and the rewriter's stubs into the (zeroed) window. */
+  private installWindow(): void {
+    const mem = this.machine.memory;
+    mem.u8.fill(0, this.windowPa, this.windowPa + WINDOW_BACKED_BYTES);
+    for (const sec of this.vmm.image.sections) {
+      if (sec.addr >= WINDOW_BACKED && sec.data.length) mem.writeBytes(this.windowPa + (sec.addr - WINDOW_BACKED), sec.data);
+    }
+    for (const stub of this.rewrite.stubs) {
+      const bytes = new Uint8Array(stub.words.buffer, stub.words.byteOffset, stub.words.byteLength);
+      mem.writeBytes(this.windowPa + (stub.addr - WINDOW_BACKED), bytes);
+    }
+  }
+
+  // ---------------------------------------------------------------- migration (common/neutral-state.ts)
+
+  /** Virtual psr from the window (SU is the monitor's), control registers from the window, ptbr/pgctl from the monitor. */
+  exportNeutral(): NeutralState {
+    const cr = Array.from(this.vcr);
+    cr[CR.ptbr] = this.ptbr;
+    cr[CR.pgctl] = this.pgctl;
+    return { psr: this.guestPsr, cr };
+  }
+
+  /** Installs the VMM in the window, then the virtual CPU: the guest continues deprivileged. */
+  importNeutral(s: NeutralState): void {
+    const m = this.machine;
+    this.installWindow();
+    this.holding = false;
+    this.callback = 0;
+    this.ptbr = s.cr[CR.ptbr];
+    this.pgctl = s.cr[CR.pgctl];
+    this.vcr.set(s.cr);
+    m.cr.fill(0);
+    m.cr[CR.ptbr] = this.ptbr;
+    m.cr[CR.pgctl] = this.pgctl & PGCTL_ENABLE;
+    this.rootChanged();
+    this.storePsr(s.psr);
+  }
+
+  /** A queued page-table update the monitor has not applied yet: the guest's memory is not its whole state. */
+  unsafeReason(): string | undefined {
+    const q = this.machine.memory.i32[this.iQcount];
+    return q !== 0 ? `${q} page-table update${q === 1 ? "" : "s"} queued` : undefined;
+  }
+
+  saveExact(): Record<string, unknown> {
+    return { su: this.su, holding: this.holding, callback: this.callback, ptbr: this.ptbr, pgctl: this.pgctl, ...this.saveBackend() };
+  }
+
+  restoreExact(s: Record<string, unknown>): void {
+    this.su = s.su as boolean;
+    this.holding = s.holding as boolean;
+    this.callback = s.callback as number;
+    this.ptbr = s.ptbr as number;
+    this.pgctl = s.pgctl as number;
+    this.restoreBackend(s);
+  }
+
+  /** The back end's own bookkeeping (xen: write-protected frames; l4: the task's mappings). */
+  protected abstract saveBackend(): Record<string, unknown>;
+  protected abstract restoreBackend(s: Record<string, unknown>): void;
 
   // ---------------------------------------------------------------- the virtual psr
 
@@ -362,10 +418,11 @@ export abstract class WedgeMonitor extends VirtualCpu {
 
   /** Writes a page-table word (the back end hears about it: l4 tracks mappings). */
   protected writePageTable(pa: number, value: number, size: 1 | 2 | 4): void {
+    // Through the memory API: a live migration's dirty log sees monitor writes too.
     const mem = this.machine.memory;
-    if (size === 4) mem.i32[pa >>> 2] = value;
-    else if (size === 2) mem.u16[pa >>> 1] = value;
-    else mem.u8[pa] = value;
+    if (size === 4) mem.write32(pa, value);
+    else if (size === 2) mem.write16(pa, value);
+    else mem.write8(pa, value);
   }
 
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
@@ -518,10 +575,11 @@ export abstract class WedgeMonitor extends VirtualCpu {
     const mem = m.memory;
     if (store) {
       const v = m.regs[insn.a];
-      if (m.watched[pa >>> 12] === 1) this.onWatchedStore(pa, size === 4 ? v : size === 2 ? v & 0xffff : v & 0xff, size);
-      else if (size === 4) mem.i32[pa >>> 2] = v;
-      else if (size === 2) mem.u16[pa >>> 1] = v;
-      else mem.u8[pa] = v;
+      // A watched frame: the machine's store slow path (the dirty log, then this monitor's onWatchedStore).
+      if (m.watched[pa >>> 12] === 1) m.watchedStore(pa, size === 4 ? v : size === 2 ? v & 0xffff : v & 0xff, size, va, siteAddr);
+      else if (size === 4) mem.write32(pa, v);
+      else if (size === 2) mem.write16(pa, v);
+      else mem.write8(pa, v);
     } else if (insn.a !== 0) {
       m.regs[insn.a] =
         name === "lw" ? mem.i32[pa >>> 2] : name === "lh" ? (mem.u16[pa >>> 1] << 16) >> 16 : name === "lhu" ? mem.u16[pa >>> 1] : name === "lb" ? (mem.u8[pa] << 24) >> 24 : mem.u8[pa];
@@ -623,7 +681,7 @@ export abstract class WedgeMonitor extends VirtualCpu {
       const r = this.hypercall(op, x, y);
       if (typeof r === "number") {
         const slot = w(1);
-        if (!(slot instanceof Fault)) m.memory.i32[slot >>> 2] = r;
+        if (!(slot instanceof Fault)) m.memory.write32(slot, r);
       }
       done++;
       if (m.stopped) break;

@@ -30,8 +30,9 @@ import type { Machine } from "../../machine/machine.js";
 import { ACCESS, Fault, type Access, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import { permissionFault, ShadowPager } from "../common/shadow-paging.js";
 import { VirtualCpu } from "../common/virtual-cpu.js";
+import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
 
-export class TrapMonitor extends VirtualCpu {
+export class TrapMonitor extends VirtualCpu implements MigratableMonitor {
   readonly name = "trap";
   private shadow!: ShadowPager;
   /** Virtual SU and IE (the UF bits live in the real psr, which user-mode wrpsr may change). */
@@ -128,5 +129,32 @@ export class TrapMonitor extends VirtualCpu {
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
     this.machine.count("trap:ptwrite");
     this.shadow.emulateStore(pa, value, size);
+  }
+
+  // ---------------------------------------------------------------- migration (common/neutral-state.ts)
+
+  exportNeutral(): NeutralState {
+    const cr = Array.from(this.vcr);
+    cr[CR.ptbr] = this.shadow.ptbr;
+    cr[CR.pgctl] = this.shadow.pgctl;
+    return { psr: this.guestPsr, cr };
+  }
+
+  importNeutral(s: NeutralState): void {
+    this.vpsr = s.psr & (PSR.SU | PSR.IE);
+    this.machine.psr = s.psr & (PSR.IE | PSR.UF_MASK);
+    this.vcr.set(s.cr);
+    this.machine.cr.fill(0);
+    this.shadow.adopt(s.cr[CR.ptbr], s.cr[CR.pgctl]);
+  }
+
+  saveExact(): Record<string, unknown> {
+    return { vpsr: this.vpsr, vcr: this.vcr.slice(), shadow: this.shadow.saveState() };
+  }
+
+  restoreExact(s: Record<string, unknown>): void {
+    this.vpsr = s.vpsr as number;
+    this.vcr.set(s.vcr as Int32Array);
+    this.shadow.restoreState(s.shadow as ReturnType<ShadowPager["saveState"]>);
   }
 }
