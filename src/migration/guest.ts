@@ -46,7 +46,8 @@ export class Guest {
     readonly machine: Machine,
     readonly monitor: Monitor | undefined,
     readonly disk: DiskBacking | undefined,
-    options: GuestOptions,
+    /** What the guest was made with (a migration gives the target the same console and disk). */
+    readonly options: GuestOptions,
   ) {
     this.costModel = options.costModel ?? defaultCostModel();
     this.ramSize = options.ramSize ?? DEFAULT_RAM_SIZE;

@@ -65,12 +65,15 @@ export function exportNeutral(guest: Guest): NeutralState {
   return isMigratable(guest.monitor) ? guest.monitor.exportNeutral() : bareExport(guest.machine);
 }
 
-/** A stopped guest (at a safe point) as a snapshot. */
-export function captureSnapshot(guest: Guest): Snapshot {
+/**
+ * A stopped guest (at a safe point) as a snapshot. `withMemory: false` leaves
+ * RAM out (live migration has sent it already, page by page).
+ */
+export function captureSnapshot(guest: Guest, withMemory = true): Snapshot {
   const m = guest.machine;
   const state = m.saveState();
   const mem = m.memory;
-  const pages = nonZeroPages(mem.u8, 0, mem.size >>> 12);
+  const pages = withMemory ? nonZeroPages(mem.u8, 0, mem.size >>> 12) : [];
   const pageData = new Uint8Array(pages.length * PAGE_SIZE);
   pages.forEach((f, i) => pageData.set(mem.u8.subarray(f * PAGE_SIZE, (f + 1) * PAGE_SIZE), i * PAGE_SIZE));
   return {
@@ -127,7 +130,7 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
   guest.console = snap.console;
   const m = guest.machine;
   const mem = m.memory;
-  const exact = backendName === snap.backend && snap.exact !== null === isMigratable(guest.monitor);
+  const exact = backendName === snap.backend && (snap.exact !== null) === isMigratable(guest.monitor);
   const pages = options.memory?.pages ?? snap.pages;
   const pageOf = options.memory?.data ?? ((i: number) => snap.pageData.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
   let sitesRepatched = 0;
@@ -136,7 +139,14 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
     if (mem.guestLimit !== snap.machine.guestLimit) throw new UserError(`snapshot: guest RAM limit 0x${snap.machine.guestLimit.toString(16)} does not match ${backendName}'s 0x${mem.guestLimit.toString(16)}`);
     for (let i = 0; i < pages.length; i++) mem.writeBytes(pages[i] * PAGE_SIZE, pageOf(i));
     m.restoreState(snap.machine, true);
-    (guest.monitor as ReturnType<typeof asMigratable>)?.restoreExact(snap.exact!);
+    const monitor = asMigratable(guest);
+    if (monitor) {
+      try {
+        monitor.restoreExact(snap.exact!);
+      } catch (e) {
+        throw new UserError(`malformed snapshot: the ${snap.backend} monitor's state (${(e as Error).message})`);
+      }
+    }
   } else {
     // Guest memory only: the source monitor's reserved pages stay behind.
     const srcLimit = snap.machine.guestLimit >>> 12;

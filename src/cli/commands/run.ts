@@ -1,4 +1,5 @@
-// `previrt run FILE.elf --hv X [--stats] [--json] [--max-cycles N] [--disk IMG] [--cost-model F]`
+// `previrt run FILE.elf --hv X [--stats] [--json] [--max-cycles N] [--disk IMG] [--cost-model F]
+//  [--snapshot-at N --snapshot FILE]` (the snapshot options: resume.ts, docs/migration.md)
 //
 // Reads the ELF, prepares it for the back end, runs it on the machine with
 // the guest console on stdout (input from io.stdin, else the process's
@@ -15,9 +16,11 @@ import { stdinInput } from "../../machine/devices/console.js";
 import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import { formatStats } from "../../machine/stats.js";
 import type { CommandRunner } from "../main.js";
+import { runWithSnapshot } from "./resume.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
+  if (options.snapshotAt !== undefined || options.snapshot !== undefined) return runWithSnapshot(file, options, io);
   const backend = getBackend(String(options.hv));
   const costModel = typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined;
   const maxCycles = typeof options.maxCycles === "number" ? options.maxCycles : undefined;
