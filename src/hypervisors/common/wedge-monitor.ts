@@ -187,6 +187,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements MigratableMonit
     m.cr[CR.pgctl] = this.pgctl & PGCTL_ENABLE;
     this.rootChanged();
     this.storePsr(s.psr);
+    this.resumeFixups = new Map(this.siteList.filter((x) => x.record.length > 4).map((x) => [(x.record.addr + 4) >>> 0, (x.record.addr + x.record.length) | 0]));
   }
 
   /** A queued page-table update the monitor has not applied yet: the guest's memory is not its whole state. */
@@ -196,7 +197,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements MigratableMonit
   }
 
   saveExact(): Record<string, unknown> {
-    return { su: this.su, holding: this.holding, callback: this.callback, ptbr: this.ptbr, pgctl: this.pgctl, ...this.saveBackend() };
+    return { su: this.su, holding: this.holding, callback: this.callback, ptbr: this.ptbr, pgctl: this.pgctl, resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null, ...this.saveBackend() };
   }
 
   restoreExact(s: Record<string, unknown>): void {
@@ -205,6 +206,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements MigratableMonit
     this.callback = s.callback as number;
     this.ptbr = s.ptbr as number;
     this.pgctl = s.pgctl as number;
+    this.resumeFixups = s.resumeFixups ? new Map(s.resumeFixups as [number, number][]) : undefined;
     this.restoreBackend(s);
   }
 
@@ -284,7 +286,23 @@ export abstract class WedgeMonitor extends VirtualCpu implements MigratableMonit
   protected override returnFromTrap(): void {
     if ((this.vcr[CR.epsr] & PSR.SU) === 0) this.applyQueue();
     super.returnFromTrap();
+    const to = this.resumeFixups?.get(this.machine.pc >>> 0);
+    if (to !== undefined) {
+      this.machine.count(`${this.name}:migration.resumeFixup`);
+      this.machine.pc = to;
+    }
   }
+
+  /**
+   * For a guest migrated here from a back end whose sites are native (bare,
+   * hvm, trap): there an interrupt can be taken right after a site's native
+   * instruction, saving pc = site + 4 (the jump over the padding) in epc and
+   * in the guest's trap frames. Here that word is part of the rewritten
+   * sequence, so an iret to it continues after the site instead — what the
+   * jump would have done. This back end never saves such a pc itself (it
+   * delivers events only outside the soft layer), so the map is exact.
+   */
+  private resumeFixups: Map<number, number> | undefined;
 
   protected override halt(): void {
     if (this.vie) this.release();
