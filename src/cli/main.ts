@@ -115,6 +115,8 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .argument("<elf>")
     .option("--hv <list>", "back ends to run (comma-separated)", collect)
     .option("--allow-diverge <list>", "back ends allowed to diverge from bare", collect)
+    .option("--migrate", "the migration matrix: every ordered pair of back ends, migrated at several points")
+    .option("--at <list>", "with --migrate: the migration points in cycles (default: 1/4, 1/2, 3/4 of the bare run)", collect)
     .option("--max-cycles <n>", "cycle limit per run", integer)
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
