@@ -141,12 +141,12 @@ describe("previrt migrate", () => {
 
 describe("previrt matrix --migrate", () => {
   it("every ordered pair at each point, verdict against bare; trap's divergence fails unless allowed", async () => {
-    const ok = await previrt("matrix", elf, "--migrate", "--hv", "bare,xen,l4,trap", "--at", "300000,900000", "--allow-diverge", "trap", "--disk", disk());
+    const ok = await previrt("matrix", elf, "--migrate", "--hv", "bare,xen,l4,trap", "--at", "300000,900000", "--allow-diverge", "trap", "--max-cycles", "40000000", "--disk", disk());
     expect(ok.status).toBe(0);
     const rows = ok.out.split("\n").slice(3).filter(Boolean);
     expect(rows.length).toBe(12);
     for (const r of rows.filter((x) => !x.includes("trap"))) expect(r).toMatch(/^\w+ +\w+ +same +same$/);
-    const strict = await previrt("matrix", elf, "--migrate", "--hv", "bare,trap", "--at", "300000", "--disk", disk());
+    const strict = await previrt("matrix", elf, "--migrate", "--hv", "bare,trap", "--at", "300000", "--max-cycles", "40000000", "--disk", disk());
     expect(strict.status).toBe(1);
     expect(strict.err).toMatch(/^previrt: error: trap -> bare at 300000 diverged from bare: diverged at line \d+\n/);
   });
