@@ -23,11 +23,16 @@ import { guestPages, STATE_PAGES, type MoveResult } from "./stop-and-copy.js";
 /** Xen's default iteration limit (xc_domain_save: max_iters 29, plus the last round). */
 export const MAX_ROUNDS = 30;
 
+/** Non-shrinking rounds tolerated: a dirty set of a few pages fluctuates; one more round often shrinks it again. */
+export const PATIENCE = 0;
+
 export interface LiveOptions {
   maxCycles?: number;
   maxRounds?: number;
   /** Called after each pre-copy round with the frames logged dirty in it (tests compare memory). */
   onRound?: (round: number, dirty: readonly number[], guest: Guest) => void;
+  /** Rounds whose dirty set did not shrink that pre-copy tolerates before it stops (default PATIENCE). */
+  patience?: number;
   /** Called when pre-copy starts, before the first round's copy (tests take their reference there). */
   onStart?: (guest: Guest) => void;
 }
@@ -36,6 +41,8 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   const m = source.machine;
   const maxCycles = options.maxCycles ?? Infinity;
   const maxRounds = options.maxRounds ?? MAX_ROUNDS;
+  const patience = options.patience ?? PATIENCE;
+  let strikes = 0;
   const cost = source.costModel.pageTransfer;
   const received = new Map<number, Uint8Array>();
   const base = { from: source.backend.name, to, mode: "live" as const, at };
@@ -68,8 +75,8 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
       m.stopDirtyLog();
       return ended(rounds);
     }
-    const shrinking = dirty.length < toSend.length;
-    if (dirty.length === 0 || !shrinking || rounds.length >= maxRounds) break;
+    if (dirty.length >= toSend.length) strikes++;
+    if (dirty.length === 0 || strikes > patience || rounds.length >= maxRounds) break;
     toSend = dirty;
   }
 
