@@ -30,11 +30,11 @@ describe("previrt run", () => {
     expect(io.stderr).toBe("");
   });
 
-  it("--stats and --json print counters to stderr", async () => {
+  it("--stats prints counters to stderr; --json the document to stdout (the console then to stderr)", async () => {
     const io = bufferIO(new Uint8Array());
     expect(await main(["run", hello, "--hv", "bare", "--stats", "--json"], io)).toBe(7);
     expect(io.stderr).toMatch(/instructions\s+7/);
-    const json = JSON.parse(io.stderr.trim().split("\n").pop()!);
+    const json = JSON.parse(io.stdout);
     expect(json).toMatchObject({ backend: "bare", instructions: 7, deviceAccesses: 4, result: { kind: "poweroff", exitCode: 7 } });
   });
 
@@ -73,7 +73,7 @@ describe("previrt run", () => {
     writeFileSync(good, JSON.stringify({ alu: 5, deviceAccess: 0 }));
     const io = bufferIO(new Uint8Array());
     expect(await main(["run", hello, "--hv", "bare", "--json", "--cost-model", good], io)).toBe(7);
-    expect(JSON.parse(io.stderr).cycles).toBe(3 * 5 + 4 * 2); // addi, lui, ori + in, out, out, out (system)
+    expect(JSON.parse(io.stdout).cycles).toBe(3 * 5 + 4 * 2); // addi, lui, ori + in, out, out, out (system)
     const bad = join(dir, "cm-bad.json");
     writeFileSync(bad, JSON.stringify({ aluu: 5 }));
     const io2 = bufferIO(new Uint8Array());

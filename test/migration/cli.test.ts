@@ -43,8 +43,10 @@ describe("previrt run --snapshot-at / resume", () => {
 
     const whole = await previrt("run", elf, "--hv", "xen", "--disk", disk(), "--json");
     const resumed = await previrt("resume", snap, "--hv", "xen", "--json");
-    const cycles = (s: string) => JSON.parse(s.trim().split("\n").pop()!).cycles;
-    expect(cycles(resumed.err)).toBe(cycles(whole.err));
+    // --json alone: the document on stdout, the console on stderr (run's rule).
+    expect(resumed.err).toBe(k.bare.console.slice(first.out.length));
+    expect(JSON.parse(resumed.out).cycles).toBe(JSON.parse(whole.out).cycles);
+    expect(JSON.parse(resumed.out).result).toEqual({ kind: "poweroff", exitCode: 0 });
   });
 
   it("--snapshot-at beyond the end: the guest ends normally and no snapshot is written", async () => {

@@ -5,19 +5,19 @@
 // (src/migration, docs/migration.md). `--route` chains several moves, at
 // the cycles of --at (one per move, or one N meaning N, 2N, …).
 // Stdout: the guest console of the whole run. Stderr: the migration report
-// (and --stats); --json F writes the reports as JSON. Exit status: the
+// (and --stats); --json F writes the reports as JSON (`-`: to stdout, the
+// console then going to stderr). Exit status: the
 // guest's. A guest that ends before N ends normally, and the report says
 // that no migration happened.
 
-import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { readElf } from "../../guest-isa/elf.js";
 import { getBackend } from "../../hypervisors/index.js";
-import { loadCostModel } from "../../machine/cost-model.js";
 import { bytesInput, stdinInput } from "../../machine/devices/console.js";
 import { formatReport } from "../../migration/report.js";
 import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
+import { readCostModel, readInput, writeOutput } from "../files.js";
 import { finishRun, maxCyclesOf, openDisk } from "./resume.js";
 
 export const run: CommandRunner = async (args, options, io) => {
@@ -26,7 +26,7 @@ export const run: CommandRunner = async (args, options, io) => {
   for (const name of route) getBackend(name);
   const points = (options.at as string[] | undefined)?.map(point);
   if (!points?.length) throw new UserError("missing --at N (the cycle to migrate at)");
-  const elf = new Uint8Array(readFileSync(file));
+  const elf = readInput(file);
   let image;
   try {
     image = readElf(elf);
@@ -34,7 +34,7 @@ export const run: CommandRunner = async (args, options, io) => {
     if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.exitCode);
     throw e;
   }
-  const costModel = typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined;
+  const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
   try {
     const r = migrateRoute(elf, image, route, points, {
@@ -44,10 +44,11 @@ export const run: CommandRunner = async (args, options, io) => {
       live: Boolean(options.live),
       maxCycles: maxCyclesOf(options),
       stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(),
-      onOutput: (t) => io.out(t),
+      // `--json -`: the report takes stdout, the console goes to stderr (run's rule).
+      onOutput: options.json === "-" ? (t) => io.err(t) : (t) => io.out(t),
       onHop: (report) => io.err(formatReport(report)),
     });
-    if (typeof options.json === "string") writeFileSync(options.json, JSON.stringify(r.reports.length === 1 ? r.reports[0] : r.reports, null, 2) + "\n");
+    if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(r.reports.length === 1 ? r.reports[0] : r.reports, null, 2) + "\n", io);
     return finishRun(r.guest, r.result, { ...options, json: undefined }, io);
   } finally {
     disk?.close?.();

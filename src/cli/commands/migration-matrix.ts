@@ -5,12 +5,11 @@
 // pair, one column per point; exit status 1 when a pair not involving an
 // --allow-diverge back end diverged.
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { readElf } from "../../guest-isa/elf.js";
 import { backends } from "../../hypervisors/index.js";
-import { loadCostModel } from "../../machine/cost-model.js";
 import { migrationMatrix, type MigrationCell } from "../../migration/matrix.js";
+import { readCostModel, readInput } from "../files.js";
 import type { CliIO } from "../io.js";
 import { describeVerdict, isDivergence } from "./matrix.js";
 
@@ -25,7 +24,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
     if (!Number.isSafeInteger(n) || n < 0) throw new UserError(`--at: not a non-negative integer: '${s}'`);
     return n;
   });
-  const elf = new Uint8Array(readFileSync(file));
+  const elf = readInput(file);
   let image;
   try {
     image = readElf(elf);
@@ -33,12 +32,12 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
     if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.exitCode);
     throw e;
   }
-  const diskBytes = typeof options.disk === "string" ? new Uint8Array(readFileSync(options.disk)) : undefined;
+  const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
   const m = migrationMatrix(elf, image, {
     backends: names,
     points,
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
-    costModel: typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined,
+    costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
   });
   const verdict = (c: MigrationCell) => (c.verdict.kind === "not-migrated" ? "ended first" : describeVerdict(c.verdict));

@@ -1,6 +1,6 @@
 // The hypercall interface of the xen back end (and, as IPC labels, of l4):
 // `hcall N` with arguments in a0–a3 and the result in a0. The in-place VMM
-// uses these numbers (common/vmm-core.s repeats the ones it calls), and so
+// uses these numbers (common/vmm-core.s.ts repeats the ones it calls), and so
 // does the para-virtualized build (src/compiler's paravirt intrinsics).
 // docs/xen.md is the table for people.
 

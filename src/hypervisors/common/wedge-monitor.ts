@@ -1,7 +1,7 @@
 // The host side of a pre-virtualized back end (xen, l4): a monitor under
 // which the guest kernel runs deprivileged (real SU=0) with a virtual CPU
 // whose state lives in the soft-layer window, shared with the in-place VMM
-// (guest code, common/vmm-core.s). Rewritten sites read and write that state
+// (guest code, common/vmm-core.s.ts). Rewritten sites read and write that state
 // without trapping; the monitor is entered only by hypercalls (`hcall`),
 // exceptions and interrupts. xen-monitor.ts and l4-monitor.ts say what each
 // entry costs and how guest memory reaches the task (direct paging with

@@ -1,6 +1,6 @@
 // The site replacements of the pre-virtualized back ends (xen, l4): data for
 // the rewriter (src/rewriter/replacements.ts), written against the in-place
-// VMM's window symbols (common/vmm-core.s). Each inline template obeys two
+// VMM's window symbols (common/vmm-core.s.ts). Each inline template obeys two
 // rules the monitor relies on (docs/in-place-vmm.md):
 //  - its first instruction accesses the window, so in virtual user mode
 //    (where the window faults) the monitor runs the site's original

@@ -1,5 +1,5 @@
 // `--hv xen`: a Xen-like hypervisor (xen-monitor.ts) and its in-place VMM
-// (common/vmm-core.s + vmm.s, loaded into the soft-layer window). Runs a
+// (common/vmm-core.s.ts + vmm.s.ts, loaded into the soft-layer window). Runs a
 // pre-virtualized (annotated) binary with its sites rewritten into inline
 // shared-memory operations and calls into the VMM; runs a para-virtualized
 // build (`previrt build --paravirt xen`) as it is; runs a plain binary too,
