@@ -444,9 +444,10 @@ export class Machine implements CpuHost, MmuHost {
       this.count("dirtyFaults");
       this.charge("dirtyFault");
       if (this.mmu.monitorWatched[f] === 0) {
-        if (size === 4) this.memory.i32[pa >>> 2] = value;
-        else if (size === 2) this.memory.u16[pa >>> 1] = value;
-        else this.memory.u8[pa] = value;
+        // Through the memory API, so anything caching the frame's contents (decoded code) hears of it.
+        if (size === 4) this.memory.write32(pa, value);
+        else if (size === 2) this.memory.write16(pa, value);
+        else this.memory.write8(pa, value);
         return;
       }
     }
