@@ -92,7 +92,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
 
   // The target gets what the rounds delivered (guest RAM) and the state; the
   // monitor's own reserved pages travel with its state when it is the same back end.
-  const snap = captureSnapshot(source, false);
+  const snap = captureSnapshot(source, false, false);
   const mem = m.memory;
   for (let f = mem.guestLimit / PAGE_SIZE; f < mem.size / PAGE_SIZE; f++) {
     const page = mem.u8.subarray(f * PAGE_SIZE, (f + 1) * PAGE_SIZE);

@@ -67,9 +67,10 @@ export function exportNeutral(guest: Guest): NeutralState {
 
 /**
  * A stopped guest (at a safe point) as a snapshot. `withMemory: false` leaves
- * RAM out (live migration has sent it already, page by page).
+ * RAM out (live migration has sent it already, page by page); `withDisk:
+ * false` the disk image (an in-process move hands the disk itself over).
  */
-export function captureSnapshot(guest: Guest, withMemory = true): Snapshot {
+export function captureSnapshot(guest: Guest, withMemory = true, withDisk = true): Snapshot {
   const m = guest.machine;
   const state = m.saveState();
   const mem = m.memory;
@@ -89,7 +90,7 @@ export function captureSnapshot(guest: Guest, withMemory = true): Snapshot {
     exact: isMigratable(guest.monitor) ? guest.monitor.saveExact() : null,
     pages: Uint32Array.from(pages),
     pageData,
-    disk: guest.disk ? readWholeDisk(guest.disk) : null,
+    disk: guest.disk && withDisk ? readWholeDisk(guest.disk) : null,
   };
 }
 

@@ -35,7 +35,7 @@ export function stopAndCopy(source: Guest, to: string, at: number, maxCycles = I
   }
   const pages = guestPages(source).length + STATE_PAGES;
   const downtime = pages * source.costModel.pageTransfer;
-  const snap = captureSnapshot(source);
+  const snap = captureSnapshot(source, true, false); // the disk itself moves with the guest
   const { guest, info } = restoreGuest(snap, to, { ...source.options, disk: source.disk, image: source.image });
   return {
     guest,
