@@ -5,15 +5,18 @@
 // rewriter made of the sites, and host speed (emulated MIPS, "-" for runs
 // shorter than MIN_SECONDS_FOR_MIPS). Exit status 1 when a back end not
 // allowed to diverge did. `--disk FILE`: every back end gets its own copy.
+// `--migrate [--at N,…]`: the migration matrix instead (migration-matrix.ts).
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { backends } from "../../hypervisors/index.js";
 import { runMatrix, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
+import { runMigrationMatrix } from "./migration-matrix.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
+  if (options.migrate) return runMigrationMatrix(file, options, io);
   const names = (options.hv as string[] | undefined) ?? [...backends.keys()];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...names, ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);

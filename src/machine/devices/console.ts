@@ -112,6 +112,15 @@ export class ConsoleDevice implements Device {
   }
   onEvent(): void {}
 
+  /** The receive-interrupt enable, for a snapshot (output is flushed first; input is the new run's own). */
+  saveState(): { rxIrq: boolean } {
+    this.flush();
+    return { rxIrq: this.rxIrq };
+  }
+  restoreState(s: { rxIrq: boolean }): void {
+    this.rxIrq = s.rxIrq;
+  }
+
   /** Whether console input could still wake a halted CPU. */
   canWake(): boolean {
     return this.rxIrq && this.input.ready();

@@ -102,6 +102,22 @@ export class Tlb {
     for (let s = 0; s < TLB_SIZE; s++) if (this.page[s] !== TAG_INVALID && this.frame[s] === frame) this.setTags(s);
   }
 
+  /** The architectural entries (page, frame, perm per slot), for a snapshot. */
+  save(): { page: Int32Array; frame: Int32Array; perm: Int32Array } {
+    return { page: this.page.slice(), frame: this.frame.slice(), perm: this.perm.slice() };
+  }
+
+  /** Reloads saved entries and re-derives every fast tag and addend from them. */
+  restore(saved: { page: Int32Array; frame: Int32Array; perm: Int32Array }): void {
+    this.flush();
+    for (let s = 0; s < TLB_SIZE; s++) if (saved.page[s] !== TAG_INVALID) this.fill(saved.page[s], saved.frame[s], saved.perm[s]);
+  }
+
+  /** Re-derives the fast tags of every entry (after many frames changed watch state at once). */
+  refreshAll(): void {
+    for (let s = 0; s < TLB_SIZE; s++) if (this.page[s] !== TAG_INVALID) this.setTags(s);
+  }
+
   private clear(s: number): void {
     this.page[s] = TAG_INVALID;
     this.tagReadSup[s] = this.tagWriteSup[s] = this.tagReadUser[s] = this.tagWriteUser[s] = TAG_INVALID;
