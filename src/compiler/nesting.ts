@@ -9,9 +9,10 @@
 //                  token, how many levels the parser is inside — one per
 //                  open bracket, one per operator of the chain being read
 //                  (`a + b + c` is left-nested: the parser recurses per
-//                  operator), one per statement keyword that nests
-//                  (`if`, `else`, `while`, …). Chains restart at `,`, `;` and
-//                  where a new statement starts.
+//                  operator, and an operand's tighter operators — the `*` of
+//                  `a + b * c` — are done when the next `+` comes), one per
+//                  statement keyword that nests (`if`, `else`, `while`, …).
+//                  Chains restart at `,`, `;` and where a new statement starts.
 //   astDepth()     after Babel: the depth of the tree (member and call chains
 //                  `a[0][0]…`, which the parser reads in a loop, still nest
 //                  in the tree).
@@ -56,16 +57,35 @@ interface Level {
   kind: "block" | "object" | "paren" | "bracket" | "template";
   /** The depth inside this level before its own chain. */
   base: number;
-  /** Operators and nesting keywords read since the chain started. */
-  chain: number;
+  /**
+   * The precedences of the operators and nesting keywords the parser is
+   * still inside, since the chain started (statement keywords 0, prefix
+   * operators 100): an operator first ends the tighter ones before it.
+   */
+  chain: number[];
   /** A `do` body (a following `while` continues the statement). */
   doBody?: boolean;
 }
 
+/** Precedence of prefix operators (ended by any binary operator that follows the operand). */
+const PREFIX = 100;
+
+/** Binary precedence of punctuators (assignment and arrows lowest; the rest, prefix operators). */
+const PRECEDENCE: ReadonlyMap<string, number> = new Map([
+  ...["=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", ">>>=", "&=", "|=", "^=", "&&=", "||=", "??=", "=>"].map((p) => [p, 1] as const),
+  ["?", 2], [":", 2], ["??", 3], ["||", 3], ["&&", 4], ["|", 5], ["^", 6], ["&", 7],
+  ...["==", "!=", "===", "!=="].map((p) => [p, 8] as const),
+  ...["<", ">", "<=", ">="].map((p) => [p, 9] as const),
+  ...["<<", ">>", ">>>"].map((p) => [p, 10] as const),
+  ["+", 11], ["-", 11], ["*", 12], ["/", 12], ["%", 12], ["**", 13],
+]);
+
 /** Keywords the parser recurses on (statement nesting, prefix operators, type operators). */
-const NESTING_KEYWORDS = new Set([
-  "if", "else", "for", "while", "do", "with", "switch", "new", "typeof", "void", "delete", "await", "yield", "keyof", "infer", "extends",
-  "function", "class", "in", "instanceof", "as", "satisfies", "is", "asserts", "unique", "readonly",
+const NESTING_KEYWORDS: ReadonlyMap<string, number> = new Map([
+  ...["if", "else", "for", "while", "do", "with", "switch", "function", "class", "extends"].map((k) => [k, 0] as const),
+  ...["new", "typeof", "void", "delete", "await", "keyof", "infer", "unique", "readonly"].map((k) => [k, PREFIX] as const),
+  ["yield", 1],
+  ...["in", "instanceof", "as", "satisfies", "is", "asserts"].map((k) => [k, 9] as const),
 ]);
 /** Keywords that continue an expression across a line break. */
 const CONTINUING_KEYWORDS = new Set(["in", "instanceof", "as", "satisfies", "extends", "is"]);
@@ -102,7 +122,7 @@ export function scanNesting(text: string, limit = NESTING_LIMIT): NestingScan {
   let i = 0;
   let line = 1;
   let lineStart = 0;
-  const levels: Level[] = [{ kind: "block", base: 0, chain: 0 }];
+  const levels: Level[] = [{ kind: "block", base: 0, chain: [] }];
   let top = levels[0];
   /** The previous token ended an expression (a `/` is division; a line break may end a statement). */
   let prevValue = false;
@@ -120,7 +140,13 @@ export function scanNesting(text: string, limit = NESTING_LIMIT): NestingScan {
     lineStart = at + 1;
     return at + 1;
   };
-  const depth = () => top.base + top.chain;
+  const depth = () => top.base + top.chain.length;
+  /** One more operator or keyword of precedence `prec` in the current chain. */
+  const push = (prec: number) => {
+    const c = top.chain;
+    while (c.length && c[c.length - 1] > prec) c.pop();
+    c.push(prec);
+  };
   const mark = (start: number) => {
     const d = depth();
     if (d > deepest.depth) Object.assign(deepest, { line, col: start - lineStart + 1, depth: d });
@@ -130,15 +156,15 @@ export function scanNesting(text: string, limit = NESTING_LIMIT): NestingScan {
   const startToken = (token: string, word: boolean) => {
     if (pendingReset) {
       const continues = token === "else" || token === "catch" || token === "finally" || (token === "while" && pendingReset.doBody);
-      if (!continues) top.chain = 0;
+      if (!continues) top.chain.length = 0;
       pendingReset = undefined;
     } else if (newlineBefore && prevValue && top.kind === "block" && (word ? !CONTINUING_KEYWORDS.has(token) : STATEMENT_STARTERS.has(token) || token === "'" || token === '"' || isDigit(token.charCodeAt(0)))) {
-      top.chain = 0;
+      top.chain.length = 0;
     }
     newlineBefore = false;
   };
   const open = (kind: Level["kind"], start: number, doBody = false) => {
-    const l: Level = { kind, base: depth() + 1, chain: 0, doBody };
+    const l: Level = { kind, base: depth() + 1, chain: [], doBody };
     levels.push(l);
     top = l;
     mark(start);
@@ -203,7 +229,8 @@ export function scanNesting(text: string, limit = NESTING_LIMIT): NestingScan {
       while (i < n && isIdentPart(text.charCodeAt(i))) i++;
       const word = text.slice(start, i);
       startToken(word, true);
-      if (NESTING_KEYWORDS.has(word) && prevWord !== "." && prevWord !== "?.") top.chain++;
+      const prec = NESTING_KEYWORDS.get(word);
+      if (prec !== undefined && prevWord !== "." && prevWord !== "?.") push(prec);
       mark(start);
       prevValue = !RESERVED.has(word) || VALUE_KEYWORDS.has(word);
       prevWord = word;
@@ -307,7 +334,7 @@ export function scanNesting(text: string, limit = NESTING_LIMIT): NestingScan {
         continue;
       }
       case ",":
-        top.chain = 0;
+        top.chain.length = 0;
         prevValue = false;
         mark(start);
         continue;
@@ -322,14 +349,17 @@ export function scanNesting(text: string, limit = NESTING_LIMIT): NestingScan {
         continue;
       case "++":
       case "--":
-        top.chain++;
+        push(PREFIX);
         mark(start);
         // `a++` ends an expression; `++a` does not (the operand follows).
         continue;
-      default:
-        top.chain++;
+      default: {
+        const binary = PRECEDENCE.get(p);
+        // `-` and `+` after an operand are binary; `!` after one is TypeScript's non-null (postfix).
+        push(binary !== undefined && (prevValue || (p !== "-" && p !== "+")) ? binary : PREFIX);
         mark(start);
         prevValue = false;
+      }
     }
   }
   return { tooDeep, deepest };
