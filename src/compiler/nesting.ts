@@ -230,7 +230,10 @@ export function scanNesting(text: string, limit = NESTING_LIMIT): NestingScan {
       const word = text.slice(start, i);
       startToken(word, true);
       const prec = NESTING_KEYWORDS.get(word);
-      if (prec !== undefined && prevWord !== "." && prevWord !== "?.") push(prec);
+      const property = prevWord === "." || prevWord === "?.";
+      // A switch reads its clauses in a loop: `case 1: case 2: …` does not nest.
+      if ((word === "case" || word === "default") && !property) top.chain.length = 0;
+      else if (prec !== undefined && !property) push(prec);
       mark(start);
       prevValue = !RESERVED.has(word) || VALUE_KEYWORDS.has(word);
       prevWord = word;

@@ -103,6 +103,28 @@ describe("the nesting limit", () => {
   });
 });
 
+describe("names", () => {
+  it("non-ASCII names of globals and functions get assembler-safe symbols, the same in every file", () => {
+    const run = runSources([
+      { file: "p.ts", text: 'import { 変数 } from "./q.js";\nlet ñ = 5;\nexport function main(): number {\n  return 変数() + ñ;\n}\n' },
+      { file: "q.ts", text: "export function 変数(): number {\n  return 2;\n}\n" },
+    ]);
+    expect(run.stopped).toBeUndefined();
+    expect(run.exitCode).toBe(7);
+  });
+
+  it("a file-local global named like a run-time symbol (__stack_top) does not replace it", () => {
+    const run = runSources([{ file: "p.ts", text: "let __stack_top = 1;\nexport function main(): number {\n  return __stack_top + 2;\n}\n" }]);
+    expect(run.stopped).toBeUndefined();
+    expect(run.exitCode).toBe(3);
+  });
+
+  it("a switch with many empty case labels does not count as nesting", () => {
+    const cases = Array.from({ length: 1000 }, (_, i) => `    case ${i * 3}:`).join("\n");
+    expect(messages(`export function f(x: number): number {\n  switch (x) {\n${cases}\n      return 1;\n    default:\n      return 0;\n  }\n}\n`)).toEqual([]);
+  });
+});
+
 describe("duplicate declarations are located errors", () => {
   const cases: [string, string, string][] = [
     ["an import of the file's own function", 'import { main } from "./g.js";\n' + fn(""), "1:10: 'main' is already defined"],

@@ -729,8 +729,13 @@ class FunctionCompiler {
     const known = values.map((v, i) => ({ v, i })).filter((x): x is { v: number; i: number } => x.v !== undefined);
     const distinct = new Map<number, number>();
     for (const k of known) if (!distinct.has(k.v)) distinct.set(k.v, k.i);
-    const min = Math.min(...distinct.keys());
-    const max = Math.max(...distinct.keys());
+    // A loop, not Math.min(...keys): a switch may have more cases than a call has arguments.
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of distinct.keys()) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
     const range = max - min + 1;
     if (distinct.size >= 5 && range <= 3 * distinct.size && range <= 1024) {
       // Jump table in .rodata.

@@ -86,10 +86,12 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
   // another input also defines, or that reads as a register, gets a suffix.
   const definedCount = new Map<string, number>();
   for (const s of scopes) for (const name of topLevelNames(s.file)) definedCount.set(name, (definedCount.get(name) ?? 0) + 1);
+  // A file-local name that could be a run-time symbol (`__stack_top`,
+  // `__xen_*`) gets a suffix too.
   const asmNameFor = (s: FileScope, name: string, exported: boolean): string => {
-    if (parseRegister(name) !== undefined) return `${name}.g`;
-    if (exported) return name;
-    return (definedCount.get(name) ?? 0) > 1 ? `${name}.f${s.index}` : name;
+    if (parseRegister(name) !== undefined || (!exported && name.startsWith("__"))) return `${asmSymbol(name)}.g`;
+    if (exported) return asmSymbol(name);
+    return (definedCount.get(name) ?? 0) > 1 ? `${asmSymbol(name)}.f${s.index}` : asmSymbol(name);
   };
 
   // Pass 1: previrt/guest imports (global initializers may use CR.x, addressOf).
@@ -126,7 +128,7 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
         }
         define(
           name,
-          { kind: "function", asmName: external ? name : asmNameFor(s, name, exported), params: stmt.params.length, node: external ? undefined : stmt, external, exported },
+          { kind: "function", asmName: external ? asmSymbol(name) : asmNameFor(s, name, exported), params: stmt.params.length, node: external ? undefined : stmt, external, exported },
           stmt,
           exported && !external,
         );
@@ -145,6 +147,20 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
   // Pass 3: imports between input files.
   for (const s of scopes) resolveImports(scopes, s, diagnostics, false);
   return scopes;
+}
+
+/**
+ * The assembly symbol for a TypeScript name. The assembler takes
+ * `[A-Za-z_.$][A-Za-z0-9_.$]*`; a name with other characters (`ñ`, `変数`)
+ * spells each as `$u<hex code point>` and ends in `.u`, which no TypeScript
+ * name contains, so it cannot collide with a name written that way.
+ * Every file (and a separately compiled one) derives the same symbol.
+ */
+export function asmSymbol(name: string): string {
+  if (/^[A-Za-z_$][\w$]*$/.test(name)) return name;
+  let out = "";
+  for (const ch of name) out += /^[\w$]$/.test(ch) ? ch : `$u${ch.codePointAt(0)!.toString(16)}`;
+  return `${out}.u`;
 }
 
 function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnostic[], guest: boolean): void {
@@ -175,7 +191,7 @@ function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnost
         }
       } else if (from.startsWith(".")) {
         // Not among the inputs: an external function, resolved at link time.
-        symbol = { kind: "function", asmName: imported, params: -1, external: true, exported: false };
+        symbol = { kind: "function", asmName: asmSymbol(imported), params: -1, external: true, exported: false };
       } else {
         report(stmt.source, unsupportedMessage(`an import from '${from}' (only previrt/guest and other guest files)`));
         continue;
@@ -224,7 +240,7 @@ function declareGlobal(
   const constant = stmt.kind === "const";
   const init = decl.init ? unwrap(decl.init) : undefined;
   if (stmt.declare) {
-    return { kind: "scalar", asmName: (decl.id as t.Identifier).name, external: true, exported: false, constant, string: isStringTyped(decl.id) };
+    return { kind: "scalar", asmName: asmSymbol((decl.id as t.Identifier).name), external: true, exported: false, constant, string: isStringTyped(decl.id) };
   }
   if (init?.type === "NewExpression") {
     const ctor = init.callee.type === "Identifier" ? init.callee.name : "";
