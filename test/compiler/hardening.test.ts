@@ -87,6 +87,33 @@ describe("the nesting limit", () => {
     expect(run.exitCode).toBe(expected);
   });
 
+  it("the deepest accepted input of each shape compiles (every later stage survives the limit), one more level is refused", () => {
+    const shapes: [string, (n: number) => string, number][] = [
+      // [shape, program of nesting n, levels per n]
+      ["left-nested sum", (n) => `export function f(x: number): number {\n  return ${sum(n, "x")};\n}\n`, 1],
+      ["right-nested sum", (n) => `export function f(x: number): number {\n  return ${"x + (".repeat(n)}x${")".repeat(n)};\n}\n`, 2],
+      ["nested ifs", (n) => `export function f(x: number): number {\n  ${"if (x) ".repeat(n)}return 1;\n  return 0;\n}\n`, 1],
+      ["nested blocks with loops", (n) => `export function f(x: number): number {\n  ${"while (x) {".repeat(n)} x--; ${"}".repeat(n)}\n  return x;\n}\n`, 2],
+      ["unary chain", (n) => `export function f(x: number): number {\n  return ${"-~".repeat(n)}x;\n}\n`, 2],
+      ["nested calls", (n) => `export function f(x: number): number {\n  return ${"f(".repeat(n)}x${")".repeat(n)};\n}\n`, 1],
+      ["nested conditionals", (n) => `export function f(x: number): number {\n  return ${"x ? x : ".repeat(n)}x;\n}\n`, 2],
+      ["a global initializer", (n) => `const K = ${"(1 + ".repeat(n)}1${")".repeat(n)};\nexport function f(): number {\n  return K;\n}\n`, 2],
+    ];
+    for (const [name, program, perLevel] of shapes) {
+      const refused = (n: number) => diagnostics(program(n)).some((d) => DEEP.test(d.message));
+      let lo = 1;
+      let hi = 400;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (refused(mid)) hi = mid - 1;
+        else lo = mid;
+      }
+      expect(lo * perLevel, name).toBeGreaterThanOrEqual(NESTING_LIMIT - 10);
+      expect(lo * perLevel, name).toBeLessThanOrEqual(NESTING_LIMIT + 2);
+      expect(diagnostics(program(lo)), name).toEqual([]);
+    }
+  });
+
   it("does not count brackets in strings, comments, templates and regular expressions", () => {
     const noise = "(".repeat(1000);
     const text = `// ${noise}\n/* ${noise} */\nconst s = "${noise}";\nconst t = \`${noise}\`;\n` + fn("");
