@@ -1,10 +1,14 @@
-# The in-place VMM's core, shared by the xen and l4 back ends (DESIGN.md §3).
+// G32 assembly: the in-place VMM's core (shared by xen and l4), as a module exporting its text so the
+// package (and any bundle) carries it and nothing reads it from disk at run
+// time. common/window.ts assembles it. The text below is the one source:
+// edit the assembly in place (String.raw: backslashes stay as written).
+export const VMM_CORE_SOURCE = String.raw`# The in-place VMM's core, shared by the xen and l4 back ends (DESIGN.md §3).
 # Guest code: assembled by previrt's own assembler at load time, linked at
 # the top of the soft-layer window (.text at 0xFFFE0000, .data on the next
 # page) and copied into monitor-reserved frames. Every address below is in
-# the top 128 KiB, so a site reaches any of it with one `lw/sw rX, SYM(zero)`
-# or `jalr k0, SYM(zero)` (sign-extended 18-bit offsets), and an entry
-# returns with `jr k0`. The VMM never touches the guest's stack: the words it
+# the top 128 KiB, so a site reaches any of it with one 'lw/sw rX, SYM(zero)'
+# or 'jalr k0, SYM(zero)' (sign-extended 18-bit offsets), and an entry
+# returns with 'jr k0'. The VMM never touches the guest's stack: the words it
 # needs live in SAVE below.
 #
 # Rules every entry keeps (docs/in-place-vmm.md):
@@ -131,3 +135,4 @@ QPV:       .word 0               # …and value
 QUEUE:     .space 8 * QMAX       # (virtual address, value) pairs
 SAVE:      .space 64             # the vCPU's save area (never the guest stack)
 STUB_SAVE: .word 0               # an out-of-line stub's return address
+`;
