@@ -290,7 +290,7 @@ export class Machine implements CpuHost, MmuHost {
 
   // ---------------------------------------------------------------- running
 
-  /** Sets the entry state (DESIGN.md §2 reset: SU=1, IE=0, paging off, registers 0). */
+  /** Sets the entry state (docs/design.md §2 reset: SU=1, IE=0, paging off, registers 0). */
   reset(entry: number): void {
     this.cpu.regs.fill(0);
     this.cpu.cr.fill(0);

@@ -1,4 +1,4 @@
-// The migration report (DESIGN.md §8 as docs/design.md numbers it): what one
+// The migration report (docs/design.md §8): what one
 // move of a running guest cost, in simulated cycles, for stderr and --json.
 // Produced by stop-and-copy.ts and live.ts; consumed by the CLI.
 

@@ -1,4 +1,4 @@
-// DESIGN.md §3: rewriting is validate-then-patch. Real annotated output,
+// docs/design.md §3: rewriting is validate-then-patch. Real annotated output,
 // corrupted one way at a time, is refused — naming the bad record — before a
 // byte of the image is written, by the library and by the CLI.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";

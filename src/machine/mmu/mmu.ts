@@ -1,4 +1,4 @@
-// Address translation (DESIGN.md §2 "Paging"): the slow path behind the TLB.
+// Address translation (docs/design.md §2 "Paging"): the slow path behind the TLB.
 //
 // Consumes a virtual address, an access kind and the mode; produces a
 // physical address or a Fault value. On a TLB miss it asks the monitor

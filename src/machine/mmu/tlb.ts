@@ -5,7 +5,7 @@
 // real TLB it keeps a translation until `tlbinv`/`tlbflush`/a `ptbr` or
 // `pgctl` write — or until another page that maps to the same slot evicts
 // it. A guest that edits its page tables without invalidating keeps using
-// the stale entry: deterministic, as DESIGN.md §2 requires.
+// the stale entry: deterministic, as docs/design.md §2 requires.
 //
 // Per slot the architectural entry is (page, frame, perm). From it we derive
 // four fast-path tags, one per (mode, access): the tag equals the page's
