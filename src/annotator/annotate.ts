@@ -1,4 +1,4 @@
-// The afterburner pass (DESIGN.md §3): G32 assembly in, annotated G32
+// The afterburner pass (docs/design.md §3): G32 assembly in, annotated G32
 // assembly out. Every instruction whose ISA row is sensitive, and every load
 // or store marked `.sensitive pte|mmio`, becomes a *site*: a reserved local
 // label on the original instruction, then padding `nop`s up to the length the

@@ -40,6 +40,8 @@ export const COST_EVENTS = [
   "shadowUpdate",
   "interruptInjection",
   "worldSwitch",
+  "pageTransfer",
+  "dirtyFault",
 ] as const;
 export type CostEvent = (typeof COST_EVENTS)[number];
 
@@ -111,6 +113,15 @@ export const DEFAULT_COSTS: Readonly<Record<CostKey, CostEntry>> = {
     cycles: 2000,
     source: "assumed: an address-space switch between monitor and guest including TLB refills (cf. Barham et al. SOSP 2003 on Xen's domain switch)",
   },
+  pageTransfer: {
+    cycles: 6554,
+    source:
+      "derived: one 4 KiB page over a 10 Gbit/s link = 3.28 µs = 6,554 cycles at 2 GHz (Clark et al., NSDI 2005, migrate over gigabit Ethernet, 10× slower; zero pages are sent as a marker, as QEMU's migration does, and cost nothing here)",
+  },
+  dirtyFault: {
+    cycles: 342,
+    source: `derived: log-dirty mode write-protects the guest's pages; a page's first write in a round traps into the hypervisor, which marks it dirty and makes it writable (Clark et al., NSDI 2005, §4.2 shadow page tables) — a trap round trip, exceptionEntry + exceptionReturn on the ${P4} (Adams & Agesen 2006)`,
+  },
 };
 
 /** The effective prices: cycles only, by key. */
@@ -123,9 +134,31 @@ export function defaultCostModel(): CostModel {
 }
 
 /**
- * Validates overrides (a JSON object of key → non-negative number, or key →
- * {cycles}) and applies them to the default table. Unknown keys and
- * non-numbers are UserErrors naming the key.
+ * The largest price of one entry. A price is cycles per instruction or per
+ * event; far above the dearest real figure (a VM exit, thousands) but small
+ * enough that no run's cycle count leaves float64's exact integers.
+ */
+export const MAX_ENTRY_CYCLES = 1_000_000;
+
+/**
+ * Whether `value` is a valid price: a whole number of cycles from 1 to
+ * MAX_ENTRY_CYCLES. Zero is refused because the machine's cycle budget
+ * (`--max-cycles`, the next device event) must advance with every
+ * instruction: with a 0-cycle class a loop of such instructions would never
+ * reach it.
+ */
+function validPrice(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_ENTRY_CYCLES;
+}
+
+function priceError(what: string, key: string): UserError {
+  return new UserError(`${what}: entry '${key}' must be a whole number of cycles from 1 to ${MAX_ENTRY_CYCLES}`);
+}
+
+/**
+ * Validates overrides (a JSON object of key → cycles, or key → {cycles}) and
+ * applies them to the default table. Unknown keys and invalid prices (not a
+ * whole number from 1 to MAX_ENTRY_CYCLES) are UserErrors naming the key.
  */
 export function parseCostModel(json: unknown, what = "cost model"): CostModel {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
@@ -137,12 +170,18 @@ export function parseCostModel(json: unknown, what = "cost model"): CostModel {
       throw new UserError(`${what}: unknown entry '${key}' (known: ${COST_KEYS.join(", ")})`);
     }
     const value = typeof raw === "object" && raw !== null && "cycles" in raw ? (raw as { cycles: unknown }).cycles : raw;
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw new UserError(`${what}: entry '${key}' must be a non-negative number of cycles`);
-    }
+    if (!validPrice(value)) throw priceError(what, key);
     model[key] = value;
   }
   return model as CostModel;
+}
+
+/**
+ * Checks a complete model built in code (the machine checks the one it is
+ * given, so no caller can hand it a price the cost-model file would refuse).
+ */
+export function validateCostModel(model: CostModel, what = "cost model"): void {
+  for (const key of COST_KEYS) if (!validPrice(model[key])) throw priceError(what, key);
 }
 
 /** Reads and validates `--cost-model FILE`. */

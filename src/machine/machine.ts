@@ -17,7 +17,7 @@
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
 import { InterruptLines, PortBus } from "./bus/ports.js";
-import { defaultCostModel, type CostEvent, type CostModel } from "./cost-model.js";
+import { defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
 import { Cpu, type CpuHost } from "./cpu.js";
 import { costTable } from "./decode.js";
 import { ConsoleDevice, bytesInput, type ConsoleInput } from "./devices/console.js";
@@ -28,6 +28,7 @@ import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
+import type { MachineState } from "./machine-state.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, type MachineStats } from "./stats.js";
 
@@ -54,7 +55,8 @@ export interface MachineOptions {
 }
 
 const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
-const FAULT_CAUSES = new Set<number>([
+/** Causes that are faults (epc = the faulting instruction): the ones the crash rules look at. */
+export const FAULT_CAUSES: ReadonlySet<number> = new Set<number>([
   CAUSE.ILLEGAL_INSTRUCTION, CAUSE.PRIVILEGED_INSTRUCTION, CAUSE.MISALIGNED,
   CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR,
 ]);
@@ -81,6 +83,7 @@ export class Machine implements CpuHost, MmuHost {
   constructor(options: MachineOptions = {}) {
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
     this.costModel = options.costModel ?? defaultCostModel();
+    validateCostModel(this.costModel);
     this.referenceSlicing = options.referenceSlicing ?? false;
     this.mmu = new Mmu(this, CR.ptbr, CR.pgctl);
     this.cpu = new Cpu(this.memory, this.mmu.tlb, this, costTable(this.costModel));
@@ -214,25 +217,7 @@ export class Machine implements CpuHost, MmuHost {
   deliverException(cause: number, epc: number, badva?: number): void {
     const cpu = this.cpu;
     const tvec = cpu.cr[CR.tvec];
-    if (tvec === 0) {
-      this.stopCrash("crash", `${causeName(cause)} with no trap vector (tvec = 0)`, cause, epc, badva);
-      return;
-    }
-    if (FAULT_CAUSES.has(cause)) {
-      if (epc === tvec) {
-        this.stopCrash("crash", `${causeName(cause)} at the trap handler entry 0x${hex(tvec)}`, cause, epc, badva);
-        return;
-      }
-      const lf = this.lastFault;
-      if (lf.cause === cause && lf.epc === epc && lf.badva === (badva ?? 0)) {
-        if (++lf.repeats >= FAULT_LOOP_LIMIT) {
-          this.stopCrash("fault-loop", `the same ${causeName(cause)} ${FAULT_LOOP_LIMIT} times in a row without progress`, cause, epc, badva);
-          return;
-        }
-      } else {
-        Object.assign(lf, { cause, epc, badva: badva ?? 0, repeats: 1 });
-      }
-    }
+    if (this.crashInsteadOfDelivery(cause, epc, badva, tvec)) return;
     cpu.cr[CR.epc] = epc;
     cpu.cr[CR.epsr] = cpu.psr;
     cpu.cr[CR.cause] = cause;
@@ -241,6 +226,37 @@ export class Machine implements CpuHost, MmuHost {
     cpu.noteTransfer(cause >= CAUSE.INTERRUPT_BASE ? epc | 1 : epc, tvec);
     cpu.pc = tvec;
     this.charge("exceptionEntry");
+  }
+
+  /**
+   * The crash rules for an exception about to enter the guest's handler at
+   * `handler` (docs/machine.md "Run results"): no handler (0), a fault at the
+   * handler's own entry, or the same fault (cause, epc, badva) FAULT_LOOP_LIMIT
+   * times in a row. Stops the machine and returns true when one applies.
+   * Every delivery goes through here — the machine's own, and a monitor's
+   * that reflects an exception into a virtual CPU (trap, xen, l4) — so there
+   * is one loop detector and every back end gives the same diagnosis.
+   */
+  crashInsteadOfDelivery(cause: number, epc: number, badva: number | undefined, handler: number): boolean {
+    if (handler === 0) {
+      this.stopCrash("crash", `${causeName(cause)} with no trap vector (tvec = 0)`, cause, epc, badva);
+      return true;
+    }
+    if (!FAULT_CAUSES.has(cause)) return false;
+    if (epc === handler) {
+      this.stopCrash("crash", `${causeName(cause)} at the trap handler entry 0x${hex(handler)}`, cause, epc, badva);
+      return true;
+    }
+    const lf = this.lastFault;
+    if (lf.cause === cause && lf.epc === epc && lf.badva === (badva ?? 0)) {
+      if (++lf.repeats >= FAULT_LOOP_LIMIT) {
+        this.stopCrash("fault-loop", `the same ${causeName(cause)} ${FAULT_LOOP_LIMIT} times in a row without progress`, cause, epc, badva);
+        return true;
+      }
+    } else {
+      Object.assign(lf, { cause, epc, badva: badva ?? 0, repeats: 1 });
+    }
+    return false;
   }
 
   /**
@@ -274,7 +290,7 @@ export class Machine implements CpuHost, MmuHost {
 
   // ---------------------------------------------------------------- running
 
-  /** Sets the entry state (DESIGN.md §2 reset: SU=1, IE=0, paging off, registers 0). */
+  /** Sets the entry state (docs/design.md §2 reset: SU=1, IE=0, paging off, registers 0). */
   reset(entry: number): void {
     this.cpu.regs.fill(0);
     this.cpu.cr.fill(0);
@@ -290,11 +306,24 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Runs until power-off, a stop, or `maxCycles`. */
   run(maxCycles = Infinity): RunResult {
+    this.runUntil(Infinity, maxCycles);
+    return this.result!;
+  }
+
+  /**
+   * Runs until power-off, a stop, `maxCycles` (a stop), or until the clock
+   * reaches `pause` at an instruction boundary (returns false: the run can go
+   * on with another call, exactly as if it had not paused — pausing is one
+   * more slice, which test/machine/slicing.test.ts shows changes nothing).
+   * Returns true once the run has ended (`result()` then says how).
+   */
+  runUntil(pause: number, maxCycles = Infinity): boolean {
     this.maxCycles = maxCycles;
     const cpu = this.cpu;
     const bus = this.bus;
     while (!this.result) {
       const now = cpu.cycles;
+      if (now >= pause) return false;
       if (now >= maxCycles) {
         this.stop("max-cycles", `stopped after ${Math.floor(now)} cycles (--max-cycles ${maxCycles})`);
         break;
@@ -313,10 +342,15 @@ export class Machine implements CpuHost, MmuHost {
         // line still asserted (the guest has not acknowledged the device yet), as hardware would.
         continue;
       }
-      cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, justAbove(cpu.cycles)) : Math.min(next, maxCycles));
+      cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, pause, justAbove(cpu.cycles)) : Math.min(next, maxCycles, pause));
     }
     this.console.flush();
-    return this.result!;
+    return true;
+  }
+
+  /** How the run ended (undefined while it can go on). */
+  get outcome(): RunResult | undefined {
+    return this.result;
   }
 
   /** The counters so far. */
@@ -325,6 +359,81 @@ export class Machine implements CpuHost, MmuHost {
     s.instructions = this.cpu.instret;
     s.cycles = this.cpu.cycles;
     return s;
+  }
+
+  // ---------------------------------------------------------------- snapshots and dirty logging (src/migration)
+
+  /** Everything but RAM and the monitor's own state (docs/migration.md). */
+  saveState(): MachineState {
+    const cpu = this.cpu;
+    return {
+      cpu: { regs: cpu.regs.slice(), pc: cpu.pc, psr: cpu.psr, cr: cpu.cr.slice(), cycles: cpu.cycles, instret: cpu.instret, trace: cpu.trace.slice(), traceIdx: cpu.traceIdx },
+      tlb: this.mmu.tlb.save(),
+      watched: this.mmu.monitorWatched.slice(),
+      lines: this.lines.pending,
+      counters: structuredClone(this.counters),
+      lastFault: { ...this.lastFault },
+      guestLimit: this.memory.guestLimit,
+      timer: this.timer.saveState(),
+      disk: this.disk.saveState(),
+      console: this.console.saveState(),
+    };
+  }
+
+  /**
+   * Loads saved state into this machine (its monitor attached, RAM already
+   * loaded). `exact`: also the TLB, the watched frames, psr and the control
+   * registers — resuming on the back end that saved them. Otherwise those
+   * stay as the new back end's monitor sets them from the neutral form.
+   */
+  restoreState(s: MachineState, exact: boolean): void {
+    const cpu = this.cpu;
+    cpu.regs.set(s.cpu.regs);
+    cpu.pc = s.cpu.pc;
+    cpu.cycles = s.cpu.cycles;
+    cpu.instret = s.cpu.instret;
+    cpu.trace.set(s.cpu.trace);
+    cpu.traceIdx = s.cpu.traceIdx;
+    this.lines.pending = s.lines;
+    Object.assign(this.counters, structuredClone(s.counters));
+    Object.assign(this.lastFault, s.lastFault);
+    this.timer.restoreState(s.timer);
+    this.disk.restoreState(s.disk);
+    this.console.restoreState(s.console);
+    if (exact) {
+      cpu.psr = s.cpu.psr;
+      cpu.cr.set(s.cpu.cr);
+      for (let f = 0; f < s.watched.length; f++) if (s.watched[f] !== this.mmu.monitorWatched[f]) this.mmu.setWatched(f << 12, s.watched[f] === 1);
+      this.mmu.tlb.restore(s.tlb);
+    } else {
+      this.mmu.tlb.flush();
+    }
+  }
+
+  /**
+   * Starts (or restarts, for a new round) dirty logging: every guest frame is
+   * write-protected; its first store is logged and charged `dirtyFault`, as a
+   * hypervisor's log-dirty mode does. Writes by devices and monitors through
+   * the memory API are logged by PhysicalMemory. Read the log with `takeDirty`.
+   */
+  startDirtyLog(): void {
+    this.memory.dirty = new Uint8Array(this.memory.size >>> 12);
+    this.mmu.protectAll(this.memory.guestLimit);
+  }
+
+  /** The frames written since the log was (re)started, ascending; restarts the log for the next round. */
+  takeDirty(): number[] {
+    const d = this.memory.dirty!;
+    const out: number[] = [];
+    const limit = this.memory.guestLimit >>> 12;
+    for (let f = 0; f < limit; f++) if (d[f] === 1) out.push(f);
+    this.startDirtyLog();
+    return out;
+  }
+
+  stopDirtyLog(): void {
+    this.memory.dirty = undefined;
+    this.mmu.stopLogging();
   }
 
   // ---------------------------------------------------------------- CpuHost (slow paths)
@@ -342,6 +451,21 @@ export class Machine implements CpuHost, MmuHost {
   }
 
   watchedStore(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void {
+    const f = pa >>> 12;
+    if (this.mmu.logProtected?.[f] === 1) {
+      // The frame's first store since the dirty log was (re)started: log it, let later stores run fast.
+      this.memory.dirty![f] = 1;
+      this.mmu.unprotect(f);
+      this.count("dirtyFaults");
+      this.charge("dirtyFault");
+      if (this.mmu.monitorWatched[f] === 0) {
+        // Through the memory API, so anything caching the frame's contents (decoded code) hears of it.
+        if (size === 4) this.memory.write32(pa, value);
+        else if (size === 2) this.memory.write16(pa, value);
+        else this.memory.write8(pa, value);
+        return;
+      }
+    }
     const m = this.monitor;
     if (m?.onWatchedStore) m.onWatchedStore(pa, value, size, va, pc);
     else throw new Error(`internal: store to watched frame 0x${hex(pa)} with no monitor hook`);
@@ -498,7 +622,7 @@ export class Machine implements CpuHost, MmuHost {
 }
 
 /** The smallest limit above `cycles` that float64 can tell from it: one instruction per slice, at any clock. */
-function justAbove(cycles: number): number {
+export function justAbove(cycles: number): number {
   return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
 }
 

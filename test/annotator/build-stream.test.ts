@@ -11,13 +11,14 @@ import { generateKernelSource } from "../../bench/annotator.bench.js";
 import { generateScaleSource } from "../../bench/scale-source.js";
 import { annotateSources, toInputPositions } from "../../src/annotator/build-pass.js";
 import { buildSources, compileSources, prepareAssembly, type BuildOptions } from "../../src/cli/build-pipeline.js";
-import { packageRoot, userProgramsSource } from "../../src/cli/bundled-kernel.js";
+import { userProgramsSource } from "../../src/cli/bundled-kernel.js";
+import { packageRoot } from "../../src/cli/package-info.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { DiagnosticError } from "../../src/guest-isa/diagnostics.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
 import type { AsmSource } from "../../src/compiler/startup.js";
 
-const root = packageRoot();
+const root = packageRoot()!;
 
 /** The text path: annotated text written, then assembled (what the build did before streaming). */
 function textBuild(inputs: AsmSource[], options: BuildOptions = {}) {

@@ -7,30 +7,31 @@
 // allowed to diverge did. `--disk FILE`: every back end gets its own copy.
 // `--jobs N` (default: the number of cores) runs the back ends in N worker
 // threads; the table is the same as with `--jobs 1` (serial, in-process).
+// `--migrate [--at N,…]`: the migration matrix instead (migration-matrix.ts).
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { readElfFile } from "../../guest-isa/elf.js";
 import { backends } from "../../hypervisors/index.js";
 import { runMatrixJobs, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
 import { defaultJobs } from "../../hypervisors/parallel/pool.js";
-import { loadCostModel } from "../../machine/cost-model.js";
+import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
+import { runMigrationMatrix } from "./migration-matrix.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
+  if (options.migrate) return runMigrationMatrix(file, options, io);
   const names = (options.hv as string[] | undefined) ?? [...backends.keys()];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...names, ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
   const ordered = names.includes("bare") ? ["bare", ...names.filter((n) => n !== "bare")] : names;
-  const image = await readElfFile(file);
-  const diskBytes = typeof options.disk === "string" ? new Uint8Array(readFileSync(options.disk)) : undefined;
+  const image = readElfInput(file);
+  const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
   const jobs = jobsOption(options.jobs);
   const rows = await runMatrixJobs(image, {
     jobs,
     backends: ordered,
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
-    costModel: typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined,
+    costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
   });
   io.out(formatMatrix(rows));

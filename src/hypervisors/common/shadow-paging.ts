@@ -46,7 +46,12 @@ export class ShadowPager {
 
   /** The guest's translation of `va`, or the fault the guest would see. Permissions are the caller's to check. */
   lookup(va: number, access: Access): ShadowEntry | Fault {
-    if (!this.pagingEnabled) return { frame: (va & PAGE_MASK) >>> 0, writable: true, user: true };
+    if (!this.pagingEnabled) {
+      // The identity map ends where guest RAM does, as on bare metal (a bus error above).
+      const frame = (va & PAGE_MASK) >>> 0;
+      if (frame + 4096 > this.machine.memory.guestLimit) return new Fault(CAUSE.BUS_ERROR, va);
+      return { frame, writable: true, user: true };
+    }
     const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
     if (w instanceof Fault) return w;
     this.watch(w.pdeAddr);
@@ -74,6 +79,32 @@ export class ShadowPager {
     for (const f of this.watched) this.machine.watchFrame(f << 12, false);
     this.watched.clear();
     this.dropAll();
+  }
+
+  /**
+   * Takes over a migrated guest's page-table root without charging anything:
+   * the shadow starts empty and is rebuilt from the guest's tables on demand
+   * (each first miss is a shadow fill, as after a guest TLB flush).
+   */
+  adopt(ptbr: number, pgctl: number): void {
+    this.ptbr = ptbr;
+    this.pgctl = pgctl;
+    for (const f of this.watched) this.machine.watchFrame(f << 12, false);
+    this.watched.clear();
+    this.filled.clear();
+  }
+
+  /** Root, filled pages and watched frames, for an exact snapshot (the machine restores its watch bits itself). */
+  saveState(): { ptbr: number; pgctl: number; filled: number[]; watched: number[] } {
+    return { ptbr: this.ptbr, pgctl: this.pgctl, filled: [...this.filled], watched: [...this.watched] };
+  }
+  restoreState(s: { ptbr: number; pgctl: number; filled: number[]; watched: number[] }): void {
+    this.ptbr = s.ptbr;
+    this.pgctl = s.pgctl;
+    this.filled.clear();
+    for (const p of s.filled) this.filled.add(p);
+    this.watched.clear();
+    for (const f of s.watched) this.watched.add(f);
   }
 
   /** The guest flushed its TLB: shadows are rebuilt on demand. */

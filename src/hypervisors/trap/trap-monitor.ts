@@ -28,12 +28,16 @@
 import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { ACCESS, Fault, type Access, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
+import { GuestMemory, type AccessSize, type GuestView } from "../common/guest-memory.js";
 import { permissionFault, ShadowPager } from "../common/shadow-paging.js";
 import { VirtualCpu } from "../common/virtual-cpu.js";
+import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
 
-export class TrapMonitor extends VirtualCpu {
+export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMonitor {
   readonly name = "trap";
   private shadow!: ShadowPager;
+  /** Guest memory as the monitor reads it for the guest (guest-memory.ts). */
+  private guest!: GuestMemory;
   /** Virtual SU and IE (the UF bits live in the real psr, which user-mode wrpsr may change). */
   private vpsr = PSR.SU;
   /** Virtual control registers; ptbr and pgctl live in the shadow pager. */
@@ -42,6 +46,7 @@ export class TrapMonitor extends VirtualCpu {
   attach(machine: Machine): void {
     this.machine = machine;
     this.shadow = new ShadowPager(machine, "exceptionEntry");
+    this.guest = new GuestMemory(machine, this);
   }
 
   onReset(): void {
@@ -110,10 +115,21 @@ export class TrapMonitor extends VirtualCpu {
 
   /** Reads the guest's instruction word at a virtual address (it was just fetched, so it is mapped). */
   protected fetch(va: number): number | undefined {
-    const e = this.shadow.lookup(va, ACCESS.FETCH);
-    if (e instanceof Fault) return undefined;
+    const w = this.guest.read(va, 4, ACCESS.FETCH, false);
+    return w instanceof Fault ? undefined : w;
+  }
+
+  get guestIsUser(): boolean {
+    return (this.vpsr & PSR.SU) === 0;
+  }
+
+  /** GuestView: the guest's translation (its page tables through the shadow pager) with its permissions. */
+  guestPhysical(va: number, access: Access, _size: AccessSize, asUser: boolean): number | Fault {
+    const e = this.shadow.lookup(va, access);
+    if (e instanceof Fault) return e;
+    if ((asUser && !e.user) || (access === ACCESS.STORE && !e.writable)) return permissionFault(access, va);
     const pa = e.frame + (va & 0xfff);
-    return this.machine.memory.contains(pa, 4) ? this.machine.memory.i32[pa >>> 2] : undefined;
+    return pa < this.machine.memory.guestLimit ? pa : new Fault(CAUSE.BUS_ERROR, va);
   }
 
   translate(va: number, access: Access): MonitorTranslation | Fault {
@@ -128,5 +144,32 @@ export class TrapMonitor extends VirtualCpu {
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
     this.machine.count("trap:ptwrite");
     this.shadow.emulateStore(pa, value, size);
+  }
+
+  // ---------------------------------------------------------------- migration (common/neutral-state.ts)
+
+  exportNeutral(): NeutralState {
+    const cr = Array.from(this.vcr);
+    cr[CR.ptbr] = this.shadow.ptbr;
+    cr[CR.pgctl] = this.shadow.pgctl;
+    return { psr: this.guestPsr, cr };
+  }
+
+  importNeutral(s: NeutralState): void {
+    this.vpsr = s.psr & (PSR.SU | PSR.IE);
+    this.machine.psr = s.psr & (PSR.IE | PSR.UF_MASK);
+    this.vcr.set(s.cr);
+    this.machine.cr.fill(0);
+    this.shadow.adopt(s.cr[CR.ptbr], s.cr[CR.pgctl]);
+  }
+
+  saveExact(): Record<string, unknown> {
+    return { vpsr: this.vpsr, vcr: this.vcr.slice(), shadow: this.shadow.saveState() };
+  }
+
+  restoreExact(s: Record<string, unknown>): void {
+    this.vpsr = s.vpsr as number;
+    this.vcr.set(s.vcr as Int32Array);
+    this.shadow.restoreState(s.shadow as ReturnType<ShadowPager["saveState"]>);
   }
 }
