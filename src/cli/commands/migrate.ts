@@ -11,13 +11,12 @@
 // that no migration happened.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { readElf } from "../../guest-isa/elf.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { bytesInput, stdinInput } from "../../machine/devices/console.js";
 import { formatReport } from "../../migration/report.js";
 import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
-import { readCostModel, readInput, writeOutput } from "../files.js";
+import { readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { finishRun, maxCyclesOf, openDisk } from "./resume.js";
 
 export const run: CommandRunner = async (args, options, io) => {
@@ -26,14 +25,7 @@ export const run: CommandRunner = async (args, options, io) => {
   for (const name of route) getBackend(name);
   const points = (options.at as string[] | undefined)?.map(point);
   if (!points?.length) throw new UserError("missing --at N (the cycle to migrate at)");
-  const elf = readInput(file);
-  let image;
-  try {
-    image = readElf(elf);
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.exitCode);
-    throw e;
-  }
+  const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
   try {
@@ -65,7 +57,8 @@ function routeOf(options: Record<string, unknown>): string[] {
   return [options.from, options.to];
 }
 
-function point(s: string): number {
+/** One `--at` value: a cycle count from reset. */
+export function point(s: string): number {
   const n = Number(s);
   if (s.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new UserError(`--at: not a non-negative integer: '${s}'`);
   return n;

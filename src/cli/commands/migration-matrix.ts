@@ -6,10 +6,10 @@
 // --allow-diverge back end diverged.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { readElf } from "../../guest-isa/elf.js";
 import { backends } from "../../hypervisors/index.js";
 import { migrationMatrix, type MigrationCell } from "../../migration/matrix.js";
-import { readCostModel, readInput } from "../files.js";
+import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
+import { point } from "./migrate.js";
 import type { CliIO } from "../io.js";
 import { describeVerdict, isDivergence } from "./matrix.js";
 
@@ -19,19 +19,8 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   const names = options.hv as string[] | undefined;
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...(names ?? []), ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
-  const points = (options.at as string[] | undefined)?.map((s) => {
-    const n = Number(s);
-    if (!Number.isSafeInteger(n) || n < 0) throw new UserError(`--at: not a non-negative integer: '${s}'`);
-    return n;
-  });
-  const elf = readInput(file);
-  let image;
-  try {
-    image = readElf(elf);
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.exitCode);
-    throw e;
-  }
+  const points = (options.at as string[] | undefined)?.map(point);
+  const { bytes: elf, image } = readElfInputWithBytes(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
   const m = migrationMatrix(elf, image, {
     backends: names,

@@ -13,7 +13,6 @@
 // alone, the guest console then going to stderr.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { readElf } from "../../guest-isa/elf.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { bytesInput, stdinInput } from "../../machine/devices/console.js";
 import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
@@ -22,7 +21,7 @@ import { formatStats } from "../../machine/stats.js";
 import { bootGuest, type Guest } from "../../migration/guest.js";
 import { runToSafePoint } from "../../migration/safe-point.js";
 import { captureSnapshot, readSnapshotFile, restoreGuest, writeSnapshotFile } from "../../migration/snapshot.js";
-import { checkInputFile, fileError, readCostModel, readInput, writeOutput } from "../files.js";
+import { checkInputFile, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import type { CliIO } from "../io.js";
 import type { CommandRunner } from "../main.js";
 
@@ -113,14 +112,7 @@ export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, 
 /** `previrt run ELF --hv X --snapshot-at N --snapshot FILE` (run.ts delegates here). */
 export async function runWithSnapshot(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
   const backend = getBackend(String(options.hv));
-  const elf = readInput(file);
-  let image;
-  try {
-    image = readElf(elf);
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.exitCode);
-    throw e;
-  }
+  const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
   try {
