@@ -357,3 +357,11 @@ describe("readElf costs time and memory in proportion to the file (issue 12)", (
     expect(readElf(bytes).sections).toHaveLength(20_000);
   });
 });
+
+describe("section names previrt's writer owns (issue 12)", () => {
+  it("an ELF with a PROGBITS section named .symtab is refused on reading, as the assembler refuses writing one", () => {
+    const image = sampleImage();
+    image.sections.push({ name: ".symtab", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, addr: 0x3000, data: new Uint8Array(4), size: 4, align: 4 });
+    expectUserError(writeElf(image), /section name \.symtab is reserved/);
+  });
+});

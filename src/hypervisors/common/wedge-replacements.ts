@@ -8,7 +8,7 @@
 //    past that instruction (its handler skipped a privileged instruction,
 //    as bare-metal kernels do), and the monitor continues after the site;
 //  - a call into the VMM returns to k0, the template's next word: the site's
-//    code continues there (for every entry but FLUSH the call is the last word).
+//    code continues there (the call is the template's last word).
 //
 // Virtual psr: one word VPSR (IE, SU, UF) — rdpsr is one load, cli a
 // read-modify-write; enabling interrupts also checks VPEND (events held back
