@@ -52,7 +52,9 @@ export function parseSource(source: SourceFile, diagnostics: Diagnostic[]): Pars
     const err = e as SyntaxError & { loc?: { line: number; column: number } };
     if (!err.loc) throw e;
     const { line, column } = err.loc;
-    at(line, column + 1, `syntax error: ${err.message.replace(/\s*\(\d+:\d+\)\s*$/, "")}`);
+    // Babel appends the position, and some messages carry a hint on a second line ("- Did you mean …"): one line.
+    const message = err.message.replace(/\s*\(\d+:\d+\)\s*$/, "").replace(/\s*\n[\s-]*/g, " ");
+    at(line, column + 1, `syntax error: ${message}`);
     return undefined;
   }
   const deep: Node | undefined = firstTooDeep(ast);
