@@ -14,7 +14,7 @@ import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
 import { encodeOperands, fixupMeta, fixupOperand, operandsAreConstant, type OperandValues } from "./encode-statement.js";
 import { PSEUDOS, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
-import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, reserve, SymKind, writeWord, type Contribution, type FileUnit, type Reporter, type Sym } from "./units.js";
+import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, reserve, Sym, SymKind, writeWord, type Contribution, type FileUnit, type Reporter } from "./units.js";
 
 export const TEXT = ".text";
 export const BSS = ".bss";
@@ -101,17 +101,7 @@ export class FilePass1 implements OperandValues {
       this.report.error(loc, `symbol '${name}' is already defined on the command line (-D ${name})`);
       return undefined;
     }
-    const sym: Sym = {
-      name,
-      kind,
-      unit: this.unit,
-      loc,
-      contrib: this.cur,
-      offset: this.cur.size,
-      value,
-      resolved: kind === SymKind.Abs,
-      global: false,
-    };
+    const sym = new Sym(name, kind, this.unit, loc, this.cur, this.cur.size, value, false);
     this.unit.symbols.set(name, sym);
     return sym;
   }

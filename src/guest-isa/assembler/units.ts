@@ -156,21 +156,50 @@ export const enum SymKind {
   Deferred,
 }
 
-export interface Sym {
-  name: string;
-  kind: SymKind;
-  /** Defining file; undefined for command-line defines. */
-  unit: FileUnit | undefined;
-  loc: Loc | undefined;
-  contrib?: Contribution;
-  offset: number;
+/**
+ * A symbol. Its location is kept as two numbers, not a Loc (a label per site
+ * in a million-line build: the Loc objects were a tenth of the assembler's
+ * memory); `loc` builds one for the (rare) diagnostics that need it.
+ * `expr` and `resolving` are only ever set on deferred `.equ`s.
+ */
+export class Sym {
+  contrib: Contribution | undefined;
+  resolved: boolean;
+  global: boolean;
   /** The value once known (Abs: from the start; Label: after layout; Deferred: once evaluated). */
   value: number;
-  resolved: boolean;
   /** Under evaluation (cycle detection for Deferred). */
   resolving?: boolean;
-  global: boolean;
   expr?: Expr;
+  private readonly file: string | undefined;
+  private readonly line: number;
+  private readonly col: number;
+
+  constructor(
+    readonly name: string,
+    readonly kind: SymKind,
+    /** Defining file; undefined for command-line defines. */
+    readonly unit: FileUnit | undefined,
+    loc: Loc | undefined,
+    contrib: Contribution | undefined,
+    readonly offset: number,
+    value: number,
+    global: boolean,
+  ) {
+    this.contrib = contrib;
+    this.value = value;
+    this.resolved = kind === SymKind.Abs;
+    this.global = global;
+    this.file = loc && unit && loc.file === unit.file ? undefined : loc?.file;
+    this.line = loc ? loc.line : 0;
+    this.col = loc ? loc.col : 0;
+  }
+
+  /** Where it is defined (file, line, column; offset 0: diagnostics do not use it). */
+  get loc(): Loc | undefined {
+    if (this.line === 0) return undefined;
+    return { file: this.file ?? this.unit!.file, line: this.line, col: this.col, offset: 0 };
+  }
 }
 
 export interface FileUnit {
