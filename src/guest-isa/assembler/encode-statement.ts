@@ -98,34 +98,6 @@ export interface OperandValues {
   isSymbol(name: string): boolean;
 }
 
-/** Pass 1: can `ops` be encoded now, without addresses? (No label operands; every expression a constant.) */
-export function operandsAreConstant(row: InstructionRow, ops: readonly Operand[], lookup: (name: string) => Sym | undefined): boolean {
-  const plan = planOf(row);
-  for (let i = 0; i < plan.ops.length; i++) {
-    const op = ops[i];
-    switch (plan.ops[i].kind) {
-      case "reg":
-        break;
-      case "label":
-        return false;
-      case "mem": {
-        const off = (op as MemOperand).offset;
-        if (off !== undefined && constValue(off, lookup) === undefined) return false;
-        break;
-      }
-      case "cr": {
-        const e = (op as ExprOperand).expr;
-        if (e.kind === "sym" && parseControlRegister(e.name) !== undefined) break;
-        if (constValue(e, lookup) === undefined) return false;
-        break;
-      }
-      default:
-        if (constValue((op as ExprOperand).expr, lookup) === undefined) return false;
-    }
-  }
-  return true;
-}
-
 /** Encodes one instruction at `addr`. Throws AsmError (ranges, alignment, undefined symbols). */
 export function encodeOperands(row: InstructionRow, ops: readonly Operand[], addr: number, values: OperandValues): number {
   const plan = planOf(row);
@@ -227,14 +199,20 @@ function emitFixups(c: Contribution, buf: Uint8Array, start: number, ctx: Symbol
   }
 }
 
+/** operandClass(): every operand is known in pass 1 (no label operand, every expression a constant). */
+export const CONSTANT = -1;
+/** operandClass(): pass 2 must evaluate the statement's nodes (an Item). */
+export const NEEDS_ITEM = -2;
+
 /**
- * Pass 1, for an instruction that needs an address: the one operand that
- * does, when it is a plain symbol or %hi/%lo of one (a `label` operand: a
- * plain symbol) and every other operand is constant; else undefined (an item).
+ * Pass 1: how `ops` can be encoded. CONSTANT: now, without addresses.
+ * Else the index of the one operand that needs an address, when it is a
+ * plain symbol or %hi/%lo of one (a `label` operand: a plain symbol) and
+ * every other operand is constant (a Fixups row); else NEEDS_ITEM.
  */
-export function fixupOperand(row: InstructionRow, ops: readonly Operand[], lookup: (name: string) => Sym | undefined): { index: number; expr: Expr; sym: SymExpr } | undefined {
+export function operandClass(row: InstructionRow, ops: readonly Operand[], lookup: (name: string) => Sym | undefined): number {
   const plan = planOf(row);
-  let found: { index: number; expr: Expr; sym: SymExpr } | undefined;
+  let found = CONSTANT;
   for (let i = 0; i < plan.ops.length; i++) {
     const op = ops[i];
     const kind = plan.ops[i].kind;
@@ -243,15 +221,21 @@ export function fixupOperand(row: InstructionRow, ops: readonly Operand[], looku
     if (e === undefined) continue;
     if (kind === "cr" || kind === "port") {
       if (kind === "cr" && e.kind === "sym" && parseControlRegister(e.name) !== undefined) continue;
-      if (constValue(e, lookup) === undefined) return undefined;
+      if (constValue(e, lookup) === undefined) return NEEDS_ITEM;
       continue;
     }
     if (kind !== "label" && constValue(e, lookup) !== undefined) continue;
-    const sym = kind === "label" ? (e.kind === "sym" ? e : undefined) : symbolIn(e);
-    if (found || !sym) return undefined;
-    found = { index: i, expr: e, sym };
+    if (found !== CONSTANT || (kind === "label" ? e.kind !== "sym" : symbolIn(e) === undefined)) return NEEDS_ITEM;
+    found = i;
   }
   return found;
+}
+
+/** The expression of operand `index` (a `mem` operand's offset), and the symbol in it (operandClass() chose it). */
+export function fixupExpr(row: InstructionRow, ops: readonly Operand[], index: number): { expr: Expr; sym: SymExpr } {
+  const op = ops[index];
+  const expr = planOf(row).ops[index].kind === "mem" ? (op as MemOperand).offset! : (op as ExprOperand).expr;
+  return { expr, sym: symbolIn(expr)! };
 }
 
 /** Fixups.meta of an instruction's operand `index` whose expression is `expr`. */

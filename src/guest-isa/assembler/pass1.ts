@@ -12,7 +12,7 @@ import { BY_MNEMONIC, FORMATS, type InstructionRow, type OperandKind } from "../
 import type { Expr, InstructionStatement, Loc, Operand, Statement } from "./ast.js";
 import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
-import { encodeOperands, fixupMeta, fixupOperand, operandsAreConstant, type OperandValues } from "./encode-statement.js";
+import { CONSTANT, encodeOperands, fixupExpr, fixupMeta, NEEDS_ITEM, operandClass, type OperandValues } from "./encode-statement.js";
 import { PSEUDOS, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
 import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, reserve, Sym, SymKind, writeWord, type Contribution, type FileUnit, type Reporter } from "./units.js";
 
@@ -68,7 +68,7 @@ export class FilePass1 implements OperandValues {
     };
   }
 
-  /** Pass-1 values: constants only (callers check with constValue / operandsAreConstant first). */
+  /** Pass-1 values: constants only (callers check with constValue / operandClass first). */
   value(e: Expr): number {
     return constValue(e, this.lookup)!;
   }
@@ -168,14 +168,15 @@ export class FilePass1 implements OperandValues {
   /** The instruction at cur.size: encoded now if it needs no address, else left for pass 2. */
   private emitInstruction(row: InstructionRow, ops: Operand[], here: number, loc: Loc): void {
     const cur = this.cur;
-    if (operandsAreConstant(row, ops, this.lookup)) {
+    const cls = operandClass(row, ops, this.lookup);
+    if (cls === CONSTANT) {
       try {
         writeWord(reserve(cur, 4), cur.size, encodeOperands(row, ops, 0, this));
       } catch (e) {
         if (!(e instanceof AsmError)) throw e;
         this.report.error(e.loc, e.message);
       }
-    } else if (!this.fixup(row, ops)) {
+    } else if (cls === NEEDS_ITEM || !this.fixup(row, ops, cls)) {
       cur.items.push({ kind: ItemKind.Insn, row, ops, offset: cur.size, here, loc });
     }
   }
@@ -193,10 +194,9 @@ export class FilePass1 implements OperandValues {
    * without error; false (make it an item) otherwise, so that the error
    * reported, if any, is the one the item would give.
    */
-  private fixup(row: InstructionRow, ops: Operand[]): boolean {
-    const f = fixupOperand(row, ops, this.lookup);
-    if (!f) return false;
-    const op = ops[f.index];
+  private fixup(row: InstructionRow, ops: Operand[], index: number): boolean {
+    const f = fixupExpr(row, ops, index);
+    const op = ops[index];
     const file = this.unit.file;
     if (f.sym.loc.file !== file || op.loc.file !== file || op.loc.line !== f.sym.loc.line) return false;
     let word: number;
@@ -210,7 +210,7 @@ export class FilePass1 implements OperandValues {
       this.zeroed = undefined;
     }
     const cur = this.cur;
-    cur.fixups.push(cur.size, word, fixupMeta(row, f.index, f.expr), op.loc.line, f.sym.loc.col, op.loc.col, this.unit.symbols.get(f.sym.name) ?? f.sym.name);
+    cur.fixups.push(cur.size, word, fixupMeta(row, index, f.expr), op.loc.line, f.sym.loc.col, op.loc.col, this.unit.symbols.get(f.sym.name) ?? f.sym.name);
     return true;
   }
 
