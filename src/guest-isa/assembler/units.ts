@@ -168,9 +168,11 @@ export class Sym {
   global: boolean;
   /** The value once known (Abs: from the start; Label: after layout; Deferred: once evaluated). */
   value: number;
+  // Declared, not initialised: only deferred `.equ`s get them (a field on
+  // every label would cost 16 bytes each).
   /** Under evaluation (cycle detection for Deferred). */
-  resolving?: boolean;
-  expr?: Expr;
+  declare resolving?: boolean;
+  declare expr?: Expr;
   private readonly file: string | undefined;
   private readonly line: number;
   private readonly col: number;
