@@ -1,6 +1,7 @@
 // Instruction and data encoding, for both passes: pass 1 (pass1.ts) encodes
 // what needs no address at once; pass 2 finishes a Contribution's remaining
-// items, after layout and symbol resolution, in the output section's buffer.
+// items and Fixups rows (units.ts), after layout and symbol resolution, in
+// the output section's buffer.
 // Expressions are evaluated (expressions.ts),
 // immediates are checked against the ISA table's ranges (immRange), branch
 // and jump targets become byte offsets from the instruction (checked for
