@@ -249,3 +249,37 @@ describe("hostile input from the fuzzers (issue 12): located errors, never a hos
     expect(image.sections.find((s) => s.name === ".softlayer")!.data).toEqual(table);
   });
 });
+
+// A value that is a plain symbol (or %hi/%lo of one) with every other operand
+// constant is finished from pass 1's Fixups columns rather than from the
+// statement's nodes (units.ts): its diagnostics must be the ones the nodes
+// gave, at the same place, and the rest of the statement still written.
+describe("assembler diagnostics of symbol fixups", () => {
+  const cases: [string, string, string[]][] = [
+    [".byte of a label", ".data\nx: .byte 1, x\n", ["t.s:3:13: error: value 4096 does not fit in a byte (-128..255)"]],
+    [".half of a later label, beside constants", ".data\n.half 1, 70000, y, 2\n.space 65536\ny: .word 0\n", [
+      "t.s:3:10: error: value 70000 does not fit in a half-word (-32768..65535)",
+      "t.s:3:17: error: value 69640 does not fit in a half-word (-32768..65535)",
+    ]],
+    [".word of undefined symbols among constants", ".word 1, nowhere, 2,   gone\n", ["t.s:2:10: error: undefined symbol 'nowhere'", "t.s:2:24: error: undefined symbol 'gone'"]],
+    ["%lo of an undefined symbol as a memory offset", "lw a0, %lo(nowhere)(a1)\n", ["t.s:2:12: error: undefined symbol 'nowhere'"]],
+    ["a label as a shift amount", "slli a0, a0, lbl\nlbl: nop\n", ["t.s:2:14: error: immediate 4100 out of range for 'slli' (0..31)"]],
+    ["branch to a misaligned label", "beq a0, a1, odd\n.byte 1\nodd: .byte 2\n", ["t.s:2:13: error: branch target 0x1005 is not 4-byte aligned"]],
+    ["an out-of-range constant before the label wins", "sw a0, 131072(sp)\nbeq a0, a1, nowhere\n", [
+      "t.s:2:8: error: offset 131072 out of range for 'sw' (-131072..131071)",
+      "t.s:3:13: error: undefined symbol 'nowhere'",
+    ]],
+    ["a label not .global in another file", "call helper\n", ["t.s:2:6: error: undefined symbol 'helper'"]],
+  ];
+  for (const [what, text, expected] of cases) {
+    it(what, () => expect(errors(text)).toEqual(expected));
+  }
+
+  it("places each value as the statement would (a .word of labels, la, a branch back)", () => {
+    const image = assemble([{ file: "t.s", text: "_start: la a0, tab\nback: beq a0, a1, back\n.data\ntab: .word back, 7, _start\n.byte 1\n.half tab - 8188\n" }]);
+    const data = image.sections.find((s) => s.name === ".data")!.data;
+    expect([...data]).toEqual([0x08, 0x10, 0, 0, 7, 0, 0, 0, 0, 0x10, 0, 0, 1, 4, 0]);
+    // lui a0, %hi(tab); addi a0, a0, %lo(tab); beq a0, a1, back (offset 0)
+    expect([...image.sections.find((s) => s.name === ".text")!.data]).toEqual([90, 32, 0, 0, 81, 4, 0, 0, 99, 8, 0, 0]);
+  });
+});

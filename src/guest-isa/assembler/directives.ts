@@ -146,6 +146,16 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       const size = width * st.args.length;
       if (st.args.every((op) => op.kind === "expr" && constValue(op.expr, p.lookup) !== undefined)) {
         emitData(width, st.args, reserve(cur, size), cur.size, p, p.report);
+      } else if (st.args.every((op) => op.kind === "expr" && (op.expr.kind === "sym" ? op.loc.file === p.unit.file : constValue(op.expr, p.lookup) !== undefined))) {
+        // Plain symbols become Fixups rows (units.ts); the constants among them are written now.
+        const buf = reserve(cur, size);
+        for (let i = 0, pos = cur.size; i < st.args.length; i++, pos += width) {
+          const op = st.args[i] as Extract<Operand, { kind: "expr" }>;
+          const e = op.expr;
+          if (e.kind === "sym" && constValue(e, p.lookup) === undefined) {
+            cur.fixups.push(pos, 0, width, e.loc.line, e.loc.col, op.loc.col, p.unit.symbols.get(e.name) ?? e.name);
+          } else emitData(width, [op], buf, pos, p, p.report);
+        }
       } else {
         cur.items.push({ kind: ItemKind.Data, width, args: st.args, offset: cur.size, loc: st.loc });
       }

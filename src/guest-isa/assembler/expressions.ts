@@ -167,6 +167,19 @@ export function evalExpr(e: Expr, ctx: EvalContext): number {
   }
 }
 
+/**
+ * Pass 2: the value of a fixup's symbol (units.ts Fixups) — a Sym pass 1
+ * found in the file, or a name — exactly as evalExpr gives it for a `sym`
+ * node at file:line:col; the node is built only when there is no value yet
+ * (a deferred `.equ`, an error).
+ */
+export function symbolTargetValue(target: Sym | string, ctx: EvalContext, file: string, line: number, col: number): number {
+  const s = typeof target === "string" ? ctx.lookup(ctx.unit, target) : target;
+  if (s !== undefined && s.resolved) return s.value;
+  const name = typeof target === "string" ? target : target.name;
+  return symbolValue(name, { file, line, col, offset: 0 }, ctx);
+}
+
 function symbolValue(name: string, loc: Loc, ctx: EvalContext): number {
   const s = ctx.lookup(ctx.unit, name);
   if (!s) throw new AsmError(loc, `undefined symbol '${name}'${ctx.explainUndefined(ctx.unit, name)}`);

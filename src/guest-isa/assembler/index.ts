@@ -25,7 +25,7 @@ import { layoutSections, TEXT_BASE as TEXT_BASE_DEFAULT, type OutputSection } fr
 import type { ParsedSource, Statement } from "./ast.js";
 import { parseAssembly } from "./parser.js";
 import { FilePass1, TEXT } from "./pass1.js";
-import { Reporter, SymKind, writeWord, type FileUnit, type Sym } from "./units.js";
+import { Reporter, Sym, SymKind, writeWord, type FileUnit } from "./units.js";
 
 export interface AssemblySource {
   file: string;
@@ -55,7 +55,7 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
 
   const defines = new Map<string, Sym>();
   for (const [name, value] of Object.entries(options.defines ?? {})) {
-    defines.set(name, { name, kind: SymKind.Abs, unit: undefined, loc: undefined, offset: 0, value: value | 0, resolved: true, global: true });
+    defines.set(name, new Sym(name, SymKind.Abs, undefined, undefined, undefined, 0, value | 0, true));
   }
 
   const units: FileUnit[] = [];

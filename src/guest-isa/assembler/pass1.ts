@@ -12,9 +12,9 @@ import { BY_MNEMONIC, FORMATS, type InstructionRow, type OperandKind } from "../
 import type { Expr, InstructionStatement, Loc, Operand, Statement } from "./ast.js";
 import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
-import { encodeOperands, operandsAreConstant, type OperandValues } from "./encode-statement.js";
+import { CONSTANT, encodeOperands, fixupExpr, fixupMeta, NEEDS_ITEM, operandClass, type OperandValues } from "./encode-statement.js";
 import { PSEUDOS, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
-import { AsmError, DEFAULT_ALIGN, ItemKind, reserve, SymKind, writeWord, type Contribution, type FileUnit, type Reporter, type Sym } from "./units.js";
+import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, reserve, Sym, SymKind, writeWord, type Contribution, type FileUnit, type Reporter } from "./units.js";
 
 export const TEXT = ".text";
 export const BSS = ".bss";
@@ -68,7 +68,7 @@ export class FilePass1 implements OperandValues {
     };
   }
 
-  /** Pass-1 values: constants only (callers check with constValue / operandsAreConstant first). */
+  /** Pass-1 values: constants only (callers check with constValue / operandClass first). */
   value(e: Expr): number {
     return constValue(e, this.lookup)!;
   }
@@ -80,7 +80,7 @@ export class FilePass1 implements OperandValues {
   contribution(section: string, loc: Loc): Contribution {
     let c = this.unit.contributions.get(section);
     if (!c) {
-      c = { section, size: 0, bytes: new Uint8Array(0), align: DEFAULT_ALIGN, items: [], base: 0, firstLoc: loc };
+      c = { section, size: 0, bytes: new Uint8Array(0), align: DEFAULT_ALIGN, items: [], fixups: new Fixups(), base: 0, firstLoc: loc };
       this.unit.contributions.set(section, c);
     }
     return c;
@@ -101,17 +101,7 @@ export class FilePass1 implements OperandValues {
       this.report.error(loc, `symbol '${name}' is already defined on the command line (-D ${name})`);
       return undefined;
     }
-    const sym: Sym = {
-      name,
-      kind,
-      unit: this.unit,
-      loc,
-      contrib: this.cur,
-      offset: this.cur.size,
-      value,
-      resolved: kind === SymKind.Abs,
-      global: false,
-    };
+    const sym = new Sym(name, kind, this.unit, loc, this.cur, this.cur.size, value, false);
     this.unit.symbols.set(name, sym);
     return sym;
   }
@@ -178,16 +168,50 @@ export class FilePass1 implements OperandValues {
   /** The instruction at cur.size: encoded now if it needs no address, else left for pass 2. */
   private emitInstruction(row: InstructionRow, ops: Operand[], here: number, loc: Loc): void {
     const cur = this.cur;
-    if (operandsAreConstant(row, ops, this.lookup)) {
+    const cls = operandClass(row, ops, this.lookup);
+    if (cls === CONSTANT) {
       try {
         writeWord(reserve(cur, 4), cur.size, encodeOperands(row, ops, 0, this));
       } catch (e) {
         if (!(e instanceof AsmError)) throw e;
         this.report.error(e.loc, e.message);
       }
-    } else {
+    } else if (cls === NEEDS_ITEM || !this.fixup(row, ops, cls)) {
       cur.items.push({ kind: ItemKind.Insn, row, ops, offset: cur.size, here, loc });
     }
+  }
+
+  /** The operand pass-1 values leave as 0 (encoding a Fixups row's word). */
+  private zeroed: Expr | undefined;
+  private readonly withZero: OperandValues = {
+    value: (e) => (e === this.zeroed ? 0 : this.value(e)),
+    isSymbol: (name) => this.isSymbol(name),
+  };
+
+  /**
+   * The instruction at cur.size as a Fixups row (units.ts) when its one
+   * address is a plain symbol or %hi/%lo of one and the rest encodes now
+   * without error; false (make it an item) otherwise, so that the error
+   * reported, if any, is the one the item would give.
+   */
+  private fixup(row: InstructionRow, ops: Operand[], index: number): boolean {
+    const f = fixupExpr(row, ops, index);
+    const op = ops[index];
+    const file = this.unit.file;
+    if (f.sym.loc.file !== file || op.loc.file !== file || op.loc.line !== f.sym.loc.line) return false;
+    let word: number;
+    this.zeroed = f.expr;
+    try {
+      word = encodeOperands(row, ops, 0, this.withZero);
+    } catch (e) {
+      if (!(e instanceof AsmError)) throw e;
+      return false;
+    } finally {
+      this.zeroed = undefined;
+    }
+    const cur = this.cur;
+    cur.fixups.push(cur.size, word, fixupMeta(row, index, f.expr), op.loc.line, f.sym.loc.col, op.loc.col, this.unit.symbols.get(f.sym.name) ?? f.sym.name);
+    return true;
   }
 
   /** Operand count and kinds against the row's format; reports and returns false on a mismatch. */

@@ -14,7 +14,11 @@
 // nops) straight into the contribution's buffer. An Item is what it leaves
 // for pass 2 at a fixed offset: an instruction or a data directive whose
 // value needs addresses (labels, `.`). Keeping only those keeps the
-// assembler's memory (and its garbage collector's work) small.
+// assembler's memory (and its garbage collector's work) small. The commonest
+// of them — one operand or data value that is a plain symbol or %hi/%lo of
+// one (a branch to a label, `la`'s halves, a site table's `.word label`) —
+// are not items at all but a row of Fixups: a few numbers in typed-array
+// columns and the symbol, instead of the statement's objects.
 
 import type { Diagnostic } from "../diagnostics.js";
 import type { InstructionRow } from "../isa-table.js";
@@ -56,6 +60,8 @@ export interface Contribution {
   /** The largest `.align` seen (at least DEFAULT_ALIGN). */
   align: number;
   items: Item[];
+  /** The symbol fixups (one per value): pass 2 finishes them after the items. */
+  fixups: Fixups;
   /** Assigned by layout: the address (or, for non-allocated sections, the section offset) of offset 0. */
   base: number;
   /** Where the file first switched to this section (for diagnostics about the contribution). */
@@ -64,6 +70,60 @@ export interface Contribution {
   hasLabels?: boolean;
   /** A `.sensitive` waiting for its load/store in this section. */
   pendingSensitive?: Loc;
+}
+
+/**
+ * Pass-2 work in columns, one row per value that is a plain symbol (or
+ * %hi/%lo of one) at `offset`: either data (`meta` = its width, 1, 2 or 4) or
+ * one instruction operand (`meta` = (row id + 1) << 8 | operand index << 2 |
+ * FixupFn; `word` = the instruction with that operand 0 and every other one
+ * encoded). `target` is the Sym pass 1 found in the file (which pass 2's
+ * lookup would find first), else its name. `line`, `symCol`, `opCol` place
+ * the diagnostics exactly where the statement's nodes would have.
+ */
+export class Fixups {
+  length = 0;
+  offset = new Int32Array(0);
+  word = new Int32Array(0);
+  meta = new Int32Array(0);
+  line = new Int32Array(0);
+  symCol = new Int32Array(0);
+  opCol = new Int32Array(0);
+  readonly target: (Sym | string)[] = [];
+
+  push(offset: number, word: number, meta: number, line: number, symCol: number, opCol: number, target: Sym | string): void {
+    const n = this.length;
+    if (n === this.offset.length) this.grow(Math.max(16, n * 2));
+    this.offset[n] = offset;
+    this.word[n] = word;
+    this.meta[n] = meta;
+    this.line[n] = line;
+    this.symCol[n] = symCol;
+    this.opCol[n] = opCol;
+    this.target.push(target);
+    this.length = n + 1;
+  }
+
+  private grow(cap: number): void {
+    const g = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.offset = g(this.offset);
+    this.word = g(this.word);
+    this.meta = g(this.meta);
+    this.line = g(this.line);
+    this.symCol = g(this.symCol);
+    this.opCol = g(this.opCol);
+  }
+}
+
+/** What a fixup applies to its symbol's value before placing it. */
+export const enum FixupFn {
+  None,
+  Hi,
+  Lo,
 }
 
 /** Contributions start on this boundary unless a `.align` asks for more. */
@@ -96,21 +156,52 @@ export const enum SymKind {
   Deferred,
 }
 
-export interface Sym {
-  name: string;
-  kind: SymKind;
-  /** Defining file; undefined for command-line defines. */
-  unit: FileUnit | undefined;
-  loc: Loc | undefined;
-  contrib?: Contribution;
-  offset: number;
+/**
+ * A symbol. Its location is kept as two numbers, not a Loc (a label per site
+ * in a million-line build: the Loc objects were a tenth of the assembler's
+ * memory); `loc` builds one for the (rare) diagnostics that need it.
+ * `expr` and `resolving` are only ever set on deferred `.equ`s.
+ */
+export class Sym {
+  contrib: Contribution | undefined;
+  resolved: boolean;
+  global: boolean;
   /** The value once known (Abs: from the start; Label: after layout; Deferred: once evaluated). */
   value: number;
-  resolved: boolean;
+  // Declared, not initialised: only deferred `.equ`s get them (a field on
+  // every label would cost 16 bytes each).
   /** Under evaluation (cycle detection for Deferred). */
-  resolving?: boolean;
-  global: boolean;
-  expr?: Expr;
+  declare resolving?: boolean;
+  declare expr?: Expr;
+  private readonly file: string | undefined;
+  private readonly line: number;
+  private readonly col: number;
+
+  constructor(
+    readonly name: string,
+    readonly kind: SymKind,
+    /** Defining file; undefined for command-line defines. */
+    readonly unit: FileUnit | undefined,
+    loc: Loc | undefined,
+    contrib: Contribution | undefined,
+    readonly offset: number,
+    value: number,
+    global: boolean,
+  ) {
+    this.contrib = contrib;
+    this.value = value;
+    this.resolved = kind === SymKind.Abs;
+    this.global = global;
+    this.file = loc && unit && loc.file === unit.file ? undefined : loc?.file;
+    this.line = loc ? loc.line : 0;
+    this.col = loc ? loc.col : 0;
+  }
+
+  /** Where it is defined (file, line, column; offset 0: diagnostics do not use it). */
+  get loc(): Loc | undefined {
+    if (this.line === 0) return undefined;
+    return { file: this.file ?? this.unit!.file, line: this.line, col: this.col, offset: 0 };
+  }
 }
 
 export interface FileUnit {
