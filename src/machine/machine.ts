@@ -26,6 +26,7 @@ import { DiskDevice, DISK_LATENCY_CYCLES, type DiskBacking } from "./devices/dis
 import { PowerDevice } from "./devices/power.js";
 import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
+import { JitEngine, type JitCounters } from "./jit/engine.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
@@ -51,6 +52,31 @@ export interface MachineOptions {
   disk?: DiskBacking;
   /** Modelled disk latency in cycles (default DISK_LATENCY_CYCLES). */
   diskLatency?: number;
+  /**
+   * How guest code is executed: "interp" (the interpreter, the reference) or
+   * "jit" (translated blocks, jit/engine.ts; identical results). Default: the
+   * PREVIRT_ENGINE environment variable, else "jit". The JIT is used only
+   * where it is exact — an all-integer cost model, no reference slicing —
+   * and the interpreter otherwise (`engine` tells which one runs).
+   */
+  engine?: Engine;
+}
+
+export const ENGINES = ["interp", "jit"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** The engine asked for by PREVIRT_ENGINE, or "jit"; a RangeError for any other value. */
+export function defaultEngine(): Engine {
+  const v = process.env.PREVIRT_ENGINE;
+  if (v === undefined || v === "") return "jit";
+  if (!(ENGINES as readonly string[]).includes(v)) throw new RangeError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
+  return v as Engine;
+}
+
+/** Host-side facts about a run: how the emulator executed it, never a simulated result. */
+export interface HostStats {
+  engine: Engine;
+  jit?: JitCounters;
 }
 
 const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
@@ -77,6 +103,9 @@ export class Machine implements CpuHost, MmuHost {
   private maxCycles = Infinity;
   private readonly referenceSlicing: boolean;
   private lastFault = { cause: -1, epc: 0, badva: 0, repeats: 0 };
+  /** The engine that runs guest code (see MachineOptions.engine). */
+  readonly engine: Engine;
+  private readonly jit: JitEngine | undefined;
 
   constructor(options: MachineOptions = {}) {
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
@@ -84,6 +113,10 @@ export class Machine implements CpuHost, MmuHost {
     this.referenceSlicing = options.referenceSlicing ?? false;
     this.mmu = new Mmu(this, CR.ptbr, CR.pgctl);
     this.cpu = new Cpu(this.memory, this.mmu.tlb, this, costTable(this.costModel));
+    const wanted = options.engine ?? defaultEngine();
+    const exact = !this.referenceSlicing && Object.values(this.costModel).every((c) => Number.isInteger(c));
+    this.engine = wanted === "jit" && exact ? "jit" : "interp";
+    this.jit = this.engine === "jit" ? new JitEngine(this.cpu, this.memory, this.mmu.tlb) : undefined;
 
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.lines);
     this.timer = new TimerDevice(this.lines);
@@ -313,7 +346,8 @@ export class Machine implements CpuHost, MmuHost {
         // line still asserted (the guest has not acknowledged the device yet), as hardware would.
         continue;
       }
-      cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, justAbove(cpu.cycles)) : Math.min(next, maxCycles));
+      if (this.jit) this.jit.run(Math.min(next, maxCycles));
+      else cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, justAbove(cpu.cycles)) : Math.min(next, maxCycles));
     }
     this.console.flush();
     return this.result!;
@@ -325,6 +359,11 @@ export class Machine implements CpuHost, MmuHost {
     s.instructions = this.cpu.instret;
     s.cycles = this.cpu.cycles;
     return s;
+  }
+
+  /** How the emulator ran the guest (engine, translation counters): host facts, not simulated results. */
+  hostStats(): HostStats {
+    return this.jit ? { engine: this.engine, jit: this.jit.counters() } : { engine: this.engine };
   }
 
   // ---------------------------------------------------------------- CpuHost (slow paths)

@@ -1,0 +1,125 @@
+// The translation cache: translations (translate.ts) by the physical
+// address of their entry, grouped per physical page, and what keeps them
+// exact when code changes.
+//
+// Consumes heap byte indexes (physical + RAM_BASE, memory.ts) from the
+// engine. Produces the translation to run at an address — translating an
+// entry once it has been reached HOT times, so code that runs once is
+// interpreted, not compiled — and the host-side counters.
+//
+// Invalidation, two ways, so that no write path can be missed:
+// 1. Writes the translated code does not see happen only while something
+//    else runs: the interpreter, the machine loop (device events: disk DMA),
+//    a monitor (its stores, raw or through machine.memory), the loader, a
+//    migration re-patching sites, … The engine bumps `epoch` whenever control
+//    comes back from any of them. A translation records the epoch in which
+//    its words last matched memory; reached in a newer epoch, it compares
+//    them again (`get`), and is dropped and made anew if any differs. So a
+//    write through any API, or straight into a typed-array view, is seen
+//    before the next fetch from the translation it changed, and only the
+//    translations whose words changed go.
+// 2. While translated code runs, only its own stores write memory. Each
+//    store checks `codePages` (one byte per heap page): a store into a page
+//    holding translations exits at once and the engine starts a new epoch.
+
+import type { Heap, Translation } from "./translate.js";
+import { translate } from "./translate.js";
+
+/** Times an entry address is reached before it is translated. */
+export const HOT = 32;
+
+/** Marks an entry address where the interpreter must run (a slow-path instruction). */
+export const INTERPRET = null;
+
+export interface Entry extends Translation {
+  /** A copy of heap32[lo, hi) as translated. */
+  readonly words: Int32Array;
+  /** The epoch in which the words last matched memory. */
+  epoch: number;
+}
+
+class Page {
+  /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
+  readonly byOffset: (Entry | null | undefined)[] = new Array(1024);
+  /** For INTERPRET slots: the word that was there (a different word is looked at again); else how often it was reached. */
+  readonly seen = new Int32Array(1024);
+}
+
+export interface CacheCounters {
+  /** Translations made (each covers one or more basic blocks). */
+  translations: number;
+  /** Basic blocks translated. */
+  blocks: number;
+  /** Guest instructions translated. */
+  instructions: number;
+  /** Characters of JavaScript generated. */
+  codeBytes: number;
+  /** Translations dropped because their words changed. */
+  invalidations: number;
+  /** Comparisons of a translation's words with memory (after something else ran). */
+  verifications: number;
+}
+
+export class TranslationCache {
+  private readonly pages: (Page | undefined)[];
+  /** Bumped by the engine whenever something other than translated code may have written memory. */
+  epoch = 1;
+  readonly counters: CacheCounters = { translations: 0, blocks: 0, instructions: 0, codeBytes: 0, invalidations: 0, verifications: 0 };
+
+  constructor(
+    private readonly heap: Heap,
+    private readonly cost: Float64Array,
+  ) {
+    this.pages = new Array(heap.heap8.length >>> 12);
+  }
+
+  /**
+   * The translation entered at heap byte `at`; INTERPRET when the
+   * instruction there is the interpreter's, or the address is not hot yet.
+   */
+  get(at: number): Entry | null {
+    const pageNo = at >>> 12;
+    let page = this.pages[pageNo];
+    if (page === undefined) page = this.pages[pageNo] = new Page();
+    const slot = (at & 4095) >>> 2;
+    const e = page.byOffset[slot];
+    if (e !== undefined) {
+      if (e === INTERPRET) {
+        if (this.heap.heap32[at >> 2] === page.seen[slot]) return e;
+      } else {
+        if (e.epoch === this.epoch) return e;
+        this.counters.verifications++;
+        if (matches(this.heap.heap32, e)) {
+          e.epoch = this.epoch;
+          return e;
+        }
+        this.counters.invalidations++;
+      }
+      page.byOffset[slot] = undefined;
+      page.seen[slot] = 0;
+    }
+    if (++page.seen[slot] < HOT) return INTERPRET;
+    const t = translate(this.heap, pageNo << 12, at, this.cost);
+    if (t === null) {
+      page.byOffset[slot] = INTERPRET;
+      page.seen[slot] = this.heap.heap32[at >> 2];
+      return INTERPRET;
+    }
+    const entry: Entry = { ...t, words: this.heap.heap32.slice(t.lo, t.hi), epoch: this.epoch };
+    page.byOffset[slot] = entry;
+    this.heap.codePages[pageNo] = 1;
+    const c = this.counters;
+    c.translations++;
+    c.blocks += t.blocks;
+    c.instructions += t.insns;
+    c.codeBytes += t.codeBytes;
+    return entry;
+  }
+}
+
+function matches(H: Int32Array, e: Entry): boolean {
+  const w = e.words;
+  const lo = e.lo;
+  for (let i = 0; i < w.length; i++) if (H[lo + i] !== w[i]) return false;
+  return true;
+}
