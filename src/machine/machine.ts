@@ -60,6 +60,8 @@ export interface MachineOptions {
    * and the interpreter otherwise (`engine` tells which one runs).
    */
   engine?: Engine;
+  /** JIT only: times an address is reached before it is translated (default 32; tests use 1 to translate everything). */
+  jitThreshold?: number;
 }
 
 export const ENGINES = ["interp", "jit"] as const;
@@ -116,7 +118,7 @@ export class Machine implements CpuHost, MmuHost {
     const wanted = options.engine ?? defaultEngine();
     const exact = !this.referenceSlicing && Object.values(this.costModel).every((c) => Number.isInteger(c));
     this.engine = wanted === "jit" && exact ? "jit" : "interp";
-    this.jit = this.engine === "jit" ? new JitEngine(this.cpu, this.memory, this.mmu.tlb) : undefined;
+    this.jit = this.engine === "jit" ? new JitEngine(this.cpu, this.memory, this.mmu.tlb, options.jitThreshold) : undefined;
 
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.lines);
     this.timer = new TimerDevice(this.lines);

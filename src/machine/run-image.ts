@@ -27,6 +27,8 @@ export interface RunImageOptions {
   referenceSlicing?: boolean;
   /** See MachineOptions.engine: "interp" or "jit" (default: PREVIRT_ENGINE, else "jit"). */
   engine?: Engine;
+  /** See MachineOptions.jitThreshold (tests). */
+  jitThreshold?: number;
   /** Streams console output as it is produced (it is also returned). */
   onOutput?: (text: string) => void;
 }
@@ -56,6 +58,7 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     diskLatency: options.diskLatency,
     referenceSlicing: options.referenceSlicing,
     engine: options.engine,
+    jitThreshold: options.jitThreshold,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);

@@ -25,7 +25,7 @@
 import type { Heap, Translation } from "./translate.js";
 import { translate } from "./translate.js";
 
-/** Times an entry address is reached before it is translated. */
+/** Times an entry address is reached before it is translated (default). */
 export const HOT = 32;
 
 /** Marks an entry address where the interpreter must run (a slow-path instruction). */
@@ -69,6 +69,7 @@ export class TranslationCache {
   constructor(
     private readonly heap: Heap,
     private readonly cost: Float64Array,
+    private readonly hot = HOT,
   ) {
     this.pages = new Array(heap.heap8.length >>> 12);
   }
@@ -98,7 +99,7 @@ export class TranslationCache {
       page.byOffset[slot] = undefined;
       page.seen[slot] = 0;
     }
-    if (++page.seen[slot] < HOT) return INTERPRET;
+    if (++page.seen[slot] < this.hot) return INTERPRET;
     const t = translate(this.heap, pageNo << 12, at, this.cost);
     if (t === null) {
       page.byOffset[slot] = INTERPRET;

@@ -71,12 +71,13 @@ export class JitEngine {
     private readonly cpu: Cpu,
     memory: PhysicalMemory,
     tlb: Tlb,
+    threshold?: number,
   ) {
     this.H = memory.heap32;
     this.H16 = memory.heap16;
     this.H8 = memory.heap8;
     this.codePages = new Uint8Array(Math.ceil(memory.heap8.length / 4096));
-    this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost);
+    this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost, threshold);
     this.tagRS = Tlb.at(tlb.tagReadSup);
     this.tagRU = Tlb.at(tlb.tagReadUser);
     this.tagWS = Tlb.at(tlb.tagWriteSup);
