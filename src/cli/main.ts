@@ -35,6 +35,7 @@ const integer = (value: string) => {
 function declareCommands(program: Command, dispatch: (name: string, args: string[], opts: Record<string, unknown>) => void): void {
   const cmd = (name: string, description: string) => program.command(name).description(description);
   const hv = () => new Option("--hv <backend>", "back end: bare, xen, l4, hvm, trap").makeOptionMandatory();
+  const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else jit)").choices(["interp", "jit"]);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());
@@ -82,6 +83,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .addOption(engine())
     .action(act("run"));
   cmd("matrix", "run one ELF on every back end and compare")
     .argument("<elf>")
@@ -90,6 +92,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--max-cycles <n>", "cycle limit per run", integer)
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .addOption(engine())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", collect)
@@ -99,6 +102,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
+    .addOption(engine())
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")

@@ -14,6 +14,7 @@
 // (lowest line first, epc = the next instruction). System instructions and
 // exceptions are executed here, on the slow path, where the monitor hooks sit.
 
+import { UserError } from "../guest-isa/diagnostics.js";
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
 import { InterruptLines, PortBus } from "./bus/ports.js";
@@ -67,11 +68,11 @@ export interface MachineOptions {
 export const ENGINES = ["interp", "jit"] as const;
 export type Engine = (typeof ENGINES)[number];
 
-/** The engine asked for by PREVIRT_ENGINE, or "jit"; a RangeError for any other value. */
+/** The engine asked for by PREVIRT_ENGINE, or "jit"; a UserError for any other value. */
 export function defaultEngine(): Engine {
   const v = process.env.PREVIRT_ENGINE;
   if (v === undefined || v === "") return "jit";
-  if (!(ENGINES as readonly string[]).includes(v)) throw new RangeError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
+  if (!(ENGINES as readonly string[]).includes(v)) throw new UserError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
   return v as Engine;
 }
 
@@ -79,6 +80,14 @@ export function defaultEngine(): Engine {
 export interface HostStats {
   engine: Engine;
   jit?: JitCounters;
+  /** Resident memory of the whole process when the run ended (bytes). */
+  residentBytes: number;
+}
+
+/** The `--stats` block of HostStats, marked as host facts (they may differ by engine; simulated counters never do). */
+export function formatHostStats(h: HostStats): string {
+  const jit = h.jit ? ` ${Object.entries(h.jit).map(([k, n]) => `${k}=${n}`).join(" ")}` : "";
+  return `host (not simulated): engine=${h.engine} residentMiB=${Math.round(h.residentBytes / 2 ** 20)}${jit}\n`;
 }
 
 const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
@@ -365,7 +374,8 @@ export class Machine implements CpuHost, MmuHost {
 
   /** How the emulator ran the guest (engine, translation counters): host facts, not simulated results. */
   hostStats(): HostStats {
-    return this.jit ? { engine: this.engine, jit: this.jit.counters() } : { engine: this.engine };
+    const residentBytes = process.memoryUsage.rss();
+    return this.jit ? { engine: this.engine, jit: this.jit.counters(), residentBytes } : { engine: this.engine, residentBytes };
   }
 
   // ---------------------------------------------------------------- CpuHost (slow paths)

@@ -10,6 +10,7 @@
 import { DiagnosticError, UserError } from "../../guest-isa/diagnostics.js";
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { backends, runElf } from "../../hypervisors/index.js";
+import type { Engine } from "../../machine/machine.js";
 import { compareRuns } from "../../hypervisors/matrix.js";
 import { COST_EVENTS, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
@@ -58,6 +59,8 @@ export interface RunBenchOptions {
   /** A fresh disk image for each run. */
   disk?: () => Uint8Array | undefined;
   progress?: BenchProgress;
+  /** The machine's engine (same results either way; default: PREVIRT_ENGINE, else jit). */
+  engine?: Engine;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -102,7 +105,7 @@ export function runBench(options: RunBenchOptions): BenchCell[] {
       try {
         for (let i = 0; i < repeats; i++) {
           const t0 = process.hrtime.bigint();
-          out = runElf(image, { backend: config.backend, costModel, maxCycles: options.maxCycles, disk: options.disk?.() });
+          out = runElf(image, { backend: config.backend, costModel, maxCycles: options.maxCycles, disk: options.disk?.(), engine: options.engine });
           walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
         }
       } catch (e) {

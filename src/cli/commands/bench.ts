@@ -8,6 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { defaultCostModel, loadCostModel } from "../../machine/cost-model.js";
+import type { Engine } from "../../machine/machine.js";
 import { CONFIGURATIONS, type KernelBinary } from "../bench/configurations.js";
 import { makeReport } from "../bench/report-data.js";
 import { renderHtmlReport } from "../bench/report-html.js";
@@ -57,6 +58,7 @@ export const run: CommandRunner = (_args, options, io) => {
     costModel,
     repeats,
     maxCycles: 4_000_000_000,
+    engine: options.engine as Engine | undefined,
     disk: () => new Uint8Array(kernelDiskBytes(scale)),
     progress,
   });

@@ -12,6 +12,7 @@ import { readElfFile } from "../../guest-isa/elf.js";
 import { backends } from "../../hypervisors/index.js";
 import { runMatrix, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
 import { loadCostModel } from "../../machine/cost-model.js";
+import type { Engine } from "../../machine/machine.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
@@ -27,6 +28,7 @@ export const run: CommandRunner = async (args, options, io) => {
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
     costModel: typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
+    engine: options.engine as Engine | undefined,
   });
   io.out(formatMatrix(rows));
   const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));

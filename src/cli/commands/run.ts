@@ -5,7 +5,9 @@
 // stdin, read lazily). Exit status: the guest's power-off code; 124 when
 // --max-cycles stopped a runaway; 125 for a guest crash (fault with no
 // handler, fault loop, hlt deadlock), after `previrt: error: <reason>` and
-// the diagnosis on stderr. --stats / --json print the counters to stderr.
+// the diagnosis on stderr. --stats / --json print the counters to stderr,
+// then (under "host", not simulated) how the emulator ran the guest.
+// --engine interp|jit picks the interpreter or the JIT: same results.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { readElfFile } from "../../guest-isa/elf.js";
@@ -14,6 +16,7 @@ import { loadCostModel } from "../../machine/cost-model.js";
 import { stdinInput } from "../../machine/devices/console.js";
 import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import { formatStats } from "../../machine/stats.js";
+import { formatHostStats, type Engine } from "../../machine/machine.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
@@ -38,17 +41,18 @@ export const run: CommandRunner = async (args, options, io) => {
       maxCycles,
       disk,
       stdin: io.stdin ?? stdinInput(),
+      engine: options.engine as Engine | undefined,
       onOutput: (t) => io.out(t),
     });
-    const { result, stats } = outcome;
+    const { result, stats, host } = outcome;
     let status: number;
     if (result.kind === "poweroff") status = result.exitCode;
     else {
       io.err(`previrt: error: ${result.message}\n${result.diagnosis}`);
       status = result.exitCode;
     }
-    if (options.stats) io.err(formatStats(stats));
-    if (options.json) io.err(JSON.stringify({ backend: backend.name, result: summary(result), ...stats }) + "\n");
+    if (options.stats) io.err(formatStats(stats) + formatHostStats(host));
+    if (options.json) io.err(JSON.stringify({ backend: backend.name, result: summary(result), ...stats, host }) + "\n");
     return status;
   } finally {
     disk?.close?.();
