@@ -45,6 +45,8 @@ export interface JitCounters extends CacheCounters {
   limitSlices: number;
   /** Exits after a store into a page holding translations. */
   storeExits: number;
+  /** Instructions the interpreter executed (the rest ran translated). */
+  interpreted: number;
 }
 
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
@@ -66,6 +68,7 @@ export class JitEngine {
   private steps = 0;
   private limitSlices = 0;
   private storeExits = 0;
+  private interpreted = 0;
 
   constructor(
     private readonly cpu: Cpu,
@@ -112,26 +115,32 @@ export class JitEngine {
       }
       if (ex === EXIT.LIMIT) {
         this.limitSlices++;
-        cpu.run(limit);
-        return;
+        return this.interpretTo(limit);
       }
       return this.step(limit);
     }
   }
 
   counters(): JitCounters {
-    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits };
+    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted };
   }
 
   /** No translation at pc (cold, or a slow-path instruction): the interpreter runs a short slice. */
   private interpret(limit: number): void {
     this.steps++;
-    this.cpu.run(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
+    this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
   }
 
+  /** One instruction by the interpreter (its slow paths), as the reference slicing does. */
   private step(limit: number): void {
     this.steps++;
     const c = this.cpu.cycles;
-    this.cpu.run(Math.min(limit, c + Math.max(1e-9, Math.abs(c) * 4 * Number.EPSILON)));
+    this.interpretTo(Math.min(limit, c + Math.max(1e-9, Math.abs(c) * 4 * Number.EPSILON)));
+  }
+
+  private interpretTo(limit: number): void {
+    const n = this.cpu.instret;
+    this.cpu.run(limit);
+    this.interpreted += this.cpu.instret - n;
   }
 }
