@@ -23,7 +23,7 @@
 //    holding translations exits at once and the engine starts a new epoch.
 
 import type { Heap, Translation } from "./translate.js";
-import { translate } from "./translate.js";
+import { costTableKey, translate } from "./translate.js";
 
 /** Times an entry address is reached before it is translated (default). */
 export const HOT = 32;
@@ -62,6 +62,7 @@ export interface CacheCounters {
 
 export class TranslationCache {
   private readonly pages: (Page | undefined)[];
+  private readonly costKey: string;
   /** Bumped by the engine whenever something other than translated code may have written memory. */
   epoch = 1;
   readonly counters: CacheCounters = { translations: 0, blocks: 0, instructions: 0, codeBytes: 0, invalidations: 0, verifications: 0 };
@@ -72,6 +73,7 @@ export class TranslationCache {
     private readonly hot = HOT,
   ) {
     this.pages = new Array(heap.heap8.length >>> 12);
+    this.costKey = costTableKey(cost);
   }
 
   /**
@@ -100,7 +102,7 @@ export class TranslationCache {
       page.seen[slot] = 0;
     }
     if (++page.seen[slot] < this.hot) return INTERPRET;
-    const t = translate(this.heap, pageNo << 12, at, this.cost);
+    const t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
     if (t === null) {
       page.byOffset[slot] = INTERPRET;
       page.seen[slot] = this.heap.heap32[at >> 2];

@@ -214,7 +214,7 @@ const ALIGN_MASK: Record<number, number> = { 4: 0xfffff003 | 0, 2: 0xfffff001 | 
  * at heap byte `page`). Returns null when the entry itself is an
  * instruction only the interpreter runs.
  */
-export function translate(heap: Heap, page: number, entry: number, cost: Float64Array): Translation | null {
+export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey = costTableKey(cost)): Translation | null {
   const H = heap.heap32;
   const wordAt = (off: number) => H[(page + off) >> 2];
   if (!translatable(wordAt(entry - page))) return null;
@@ -288,6 +288,12 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   written.delete(0);
   used.delete(0);
   for (const r of written) used.add(r);
+
+  // ---- the same blocks translated before (by any machine of the process): reuse the function
+  const key = `${costKey}|${entry - page}|${blocks.map((b) => `${b.start}:${b.words.join(",")}`).join(";")}`;
+  const known = shared.get(key);
+  const result = (c: Compiled): Translation => ({ fn: c.fn, lo: (page + lo) >> 2, hi: (page + hi) >> 2, insns: total, blocks: blocks.length, codeBytes: c.codeBytes });
+  if (known !== undefined) return result(known);
 
   // ---- code
   const out: string[] = [];
@@ -390,27 +396,32 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
 
   const body = out.join("\n");
   const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP) { "use strict"; let va = 0, s = 0, p = 0;\n${body}\n};`;
-  const fn = compiled(src);
-  return { fn, lo: (page + lo) >> 2, hi: (page + hi) >> 2, insns: total, blocks: blocks.length, codeBytes: src.length };
+  const fn = (new Function("mulhu", "div", "divu", "rem", "remu", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu);
+  const c: Compiled = { fn, codeBytes: src.length };
+  if (shared.size >= SHARED_MAX) shared.clear();
+  shared.set(key, c);
+  return result(c);
+}
+
+/** The cost table as a key: translations embed its figures. */
+export function costTableKey(cost: Float64Array): string {
+  return Array.from(cost).join(",");
+}
+
+interface Compiled {
+  fn: BlockFn;
+  codeBytes: number;
 }
 
 /**
- * Compiled functions by source text, shared by every machine in the process:
- * the same guest code at the same physical address (the same kernel run
- * again, by tests, `matrix`, `bench`) reuses the function V8 has already
- * optimized instead of warming a new one up. The code depends only on its
- * source (machine state comes in as arguments), so sharing cannot change a
- * result. Bounded: emptied when it reaches SHARED_MAX entries.
+ * Compiled functions by what they were made from (cost table, entry offset,
+ * the blocks' offsets and words), shared by every machine in the process:
+ * the same guest code at the same page offsets (the same kernel run again,
+ * by tests, `matrix`, `bench`) reuses the function V8 has already optimized
+ * instead of generating and warming up a new one. The code depends only on
+ * that key (machine state, the heap and the page's virtual base come in as
+ * arguments), so sharing cannot change a result. Bounded: emptied when it
+ * reaches SHARED_MAX entries.
  */
-const shared = new Map<string, BlockFn>();
+const shared = new Map<string, Compiled>();
 const SHARED_MAX = 20_000;
-
-function compiled(src: string): BlockFn {
-  let fn = shared.get(src);
-  if (fn === undefined) {
-    if (shared.size >= SHARED_MAX) shared.clear();
-    fn = (new Function("mulhu", "div", "divu", "rem", "remu", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu);
-    shared.set(src, fn);
-  }
-  return fn;
-}
