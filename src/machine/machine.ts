@@ -127,7 +127,7 @@ export class Machine implements CpuHost, MmuHost {
     const wanted = options.engine ?? defaultEngine();
     const exact = !this.referenceSlicing && Object.values(this.costModel).every((c) => Number.isInteger(c));
     this.engine = wanted === "jit" && exact ? "jit" : "interp";
-    this.jit = this.engine === "jit" ? new JitEngine(this.cpu, this.memory, this.mmu.tlb, options.jitThreshold) : undefined;
+    this.jit = this.engine === "jit" ? new JitEngine(this.cpu, this.memory, this.mmu.tlb, this, options.jitThreshold) : undefined;
 
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.lines);
     this.timer = new TimerDevice(this.lines);
@@ -337,6 +337,8 @@ export class Machine implements CpuHost, MmuHost {
     this.maxCycles = maxCycles;
     const cpu = this.cpu;
     const bus = this.bus;
+    const jit = this.jit;
+    jit?.memoryMayHaveChanged(); // the loader, a monitor, a test: anything may have written since
     while (!this.result) {
       const now = cpu.cycles;
       if (now >= maxCycles) {
@@ -347,17 +349,19 @@ export class Machine implements CpuHost, MmuHost {
       if (now >= next) {
         bus.fireDue(now);
         next = bus.nextEvent();
+        jit?.memoryMayHaveChanged(); // disk DMA
       }
       if ((cpu.psr & PSR.IE) !== 0 && this.lines.pending !== 0) {
         const line = this.lines.lowest()!;
         this.counters.interrupts[line] = (this.counters.interrupts[line] ?? 0) + 1;
         this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
+        jit?.memoryMayHaveChanged(); // a monitor saw it
         if (this.result) break;
         // Check again before the next instruction: a monitor may resume with IE on and the
         // line still asserted (the guest has not acknowledged the device yet), as hardware would.
         continue;
       }
-      if (this.jit) this.jit.run(Math.min(next, maxCycles));
+      if (jit) jit.run(Math.min(next, maxCycles));
       else cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, justAbove(cpu.cycles)) : Math.min(next, maxCycles));
     }
     this.console.flush();

@@ -118,6 +118,39 @@ describe("jit = interpreter on self-modifying code", () => {
     expect(r.result).toEqual({ kind: "poweroff", exitCode: 420 & 0xff });
   });
 
+  it("the interpreter's slow-path store rewrites a translated function (no monitor)", () => {
+    // Paging on. f at 0x3000 is also mapped at Y = 0x405000, whose TLB slot (5) a load from Z = 0x805000
+    // takes over on every pass: so every store through Y misses the TLB and the interpreter performs it,
+    // while f's own TLB entry (slot 3) stays — nothing but that store tells the JIT f changed.
+    const Y = 0x0040_5000, Z = 0x0080_5000, PD = 0x10_0000;
+    const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+    const r = same({
+      items: [
+        ...li(R.t0, PD),
+        ["mtcr", { imm: 5, b: R.t0 }],
+        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+        ["mtcr", { imm: 7, b: R.t0 }],
+        ...li(R.s0, 0x3000),
+        ...li(R.s1, Y),
+        ...li(R.s2, Z),
+        ...li(R.t0, 10),
+        ...li(R.t2, f(1)[0]),
+        "loop",
+        ["lw", { a: R.t4, b: R.s2, imm: 0 }],
+        ["sw", { a: R.t2, b: R.s1, imm: 0 }],
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["addi", { a: R.t2, b: R.t2, imm: 1 << 14 }],
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        powerOff(R.a0),
+      ],
+      data: [pageTables(PD, [[0x1000, 0x1000, 2], [0x3000, 0x3000, 2], [Y, 0x3000, 2], [Z, 0x6000, 2]]), { addr: 0x3000, bytes: wordsToBytes(f(0)) }],
+    });
+    // Σ k for k = 1..10.
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 55 });
+    expect(r.stats.tlbMisses).toBeGreaterThan(20);
+  });
+
   it("disk DMA overwrites translated code", () => {
     // Sector i holds `addi a0, a0, 10^i; jalr zero, ra`; the guest loads sector (pass & 1) to 0x5000 and calls it 3 times.
     const disk = new Uint8Array(2 * 512);

@@ -30,12 +30,16 @@ export const HOT = 32;
 
 /** Marks an entry address where the interpreter must run (a slow-path instruction). */
 export const INTERPRET = null;
+/** What `get` returns for an address not hot enough to translate yet. */
+export const COLD = undefined;
 
-export interface Entry extends Translation {
-  /** A copy of heap32[lo, hi) as translated. */
-  readonly words: Int32Array;
-  /** The epoch in which the words last matched memory. */
-  epoch: number;
+/** A translation in the cache: when its words last matched memory. */
+export class Entry {
+  constructor(
+    readonly t: Translation,
+    /** The epoch in which the words last matched memory. */
+    public epoch: number,
+  ) {}
 }
 
 class Page {
@@ -76,11 +80,17 @@ export class TranslationCache {
     this.costKey = costTableKey(cost);
   }
 
-  /**
-   * The translation entered at heap byte `at`; INTERPRET when the
-   * instruction there is the interpreter's, or the address is not hot yet.
-   */
-  get(at: number): Entry | null {
+  /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet. */
+  get(at: number): Entry | null | undefined {
+    const page = this.pages[at >>> 12];
+    if (page !== undefined) {
+      const e = page.byOffset[(at & 4095) >>> 2];
+      if (e !== undefined && e !== null && e.epoch === this.epoch) return e;
+    }
+    return this.lookup(at);
+  }
+
+  private lookup(at: number): Entry | null | undefined {
     const pageNo = at >>> 12;
     let page = this.pages[pageNo];
     if (page === undefined) page = this.pages[pageNo] = new Page();
@@ -90,9 +100,8 @@ export class TranslationCache {
       if (e === INTERPRET) {
         if (this.heap.heap32[at >> 2] === page.seen[slot]) return e;
       } else {
-        if (e.epoch === this.epoch) return e;
         this.counters.verifications++;
-        if (matches(this.heap.heap32, e)) {
+        if (matches(this.heap.heap32, e.t)) {
           e.epoch = this.epoch;
           return e;
         }
@@ -101,14 +110,14 @@ export class TranslationCache {
       page.byOffset[slot] = undefined;
       page.seen[slot] = 0;
     }
-    if (++page.seen[slot] < this.hot) return INTERPRET;
+    if (++page.seen[slot] < this.hot) return COLD;
     const t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
     if (t === null) {
       page.byOffset[slot] = INTERPRET;
       page.seen[slot] = this.heap.heap32[at >> 2];
       return INTERPRET;
     }
-    const entry: Entry = { ...t, words: this.heap.heap32.slice(t.lo, t.hi), epoch: this.epoch };
+    const entry = new Entry(t, this.epoch);
     page.byOffset[slot] = entry;
     this.heap.codePages[pageNo] = 1;
     const c = this.counters;
@@ -120,9 +129,10 @@ export class TranslationCache {
   }
 }
 
-function matches(H: Int32Array, e: Entry): boolean {
-  const w = e.words;
-  const lo = e.lo;
-  for (let i = 0; i < w.length; i++) if (H[lo + i] !== w[i]) return false;
+/** Whether every word a translation was made from is still in memory. */
+function matches(H: Int32Array, t: Translation): boolean {
+  const at = t.at;
+  const w = t.words;
+  for (let i = 0; i < w.length; i++) if (H[at[i]] !== w[i]) return false;
   return true;
 }

@@ -25,8 +25,11 @@
 // instructions: the loop fires events and takes interrupts at the same
 // instruction boundaries (returning *more* often than the interpreter is
 // harmless: test/machine/slicing.test.ts). Anything other than translated
-// code may write memory while we are away, so each `run` starts a new
-// verification epoch (cache.ts).
+// code may write memory while the engine is not running translations: after
+// the interpreter ran (unless it was one non-store instruction with no
+// monitor attached), and when the machine reports device events,
+// interrupts or a new run (`memoryMayHaveChanged`), a new verification
+// epoch starts (cache.ts).
 
 import { PSR } from "../../guest-isa/registers.js";
 import type { Cpu } from "../cpu.js";
@@ -74,6 +77,8 @@ export class JitEngine {
     private readonly cpu: Cpu,
     memory: PhysicalMemory,
     tlb: Tlb,
+    /** The machine: whether a monitor is attached. */
+    private readonly host: { readonly monitor: unknown },
     threshold?: number,
   ) {
     this.H = memory.heap32;
@@ -94,19 +99,19 @@ export class JitEngine {
     const cpu = this.cpu;
     const H = this.H;
     const cache = this.cache;
-    cache.epoch++;
     for (;;) {
       if (!(cpu.cycles < limit)) return;
       const pc = cpu.pc | 0;
       const user = (cpu.psr & PSR.SU) === 0;
       const s = (pc >>> 12) & 1023;
       const tagR = user ? this.tagRU : this.tagRS;
-      if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) return this.step(limit);
+      if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) return this.step(limit, false);
       const at = (pc + H[(this.add + s) | 0]) | 0;
       const e = cache.get(at);
-      if (e === null) return this.interpret(limit);
+      if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
+      if (e === undefined) return this.interpret(limit);
       this.dispatches++;
-      const ex = e.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages);
+      const ex = e.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages);
       if (ex === EXIT.NEXT) continue;
       if (ex === EXIT.STORE) {
         this.storeExits++;
@@ -117,8 +122,20 @@ export class JitEngine {
         this.limitSlices++;
         return this.interpretTo(limit);
       }
-      return this.step(limit);
+      // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
+      const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
+      return this.step(limit, op < 32 || op > 34);
     }
+  }
+
+  /**
+   * Something other than the CPU may have written memory (the machine loop
+   * fired device events — disk DMA — or took an interrupt a monitor saw, or
+   * a new run starts after the loader, a test or a monitor wrote): every
+   * translation verifies its words before it runs again.
+   */
+  memoryMayHaveChanged(): void {
+    this.cache.epoch++;
   }
 
   counters(): JitCounters {
@@ -131,16 +148,28 @@ export class JitEngine {
     this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
   }
 
-  /** One instruction by the interpreter (its slow paths), as the reference slicing does. */
-  private step(limit: number): void {
+  /**
+   * One instruction by the interpreter (its slow paths), as the reference
+   * slicing does. `storeFree`: the instruction is known not to be a store;
+   * with no monitor either (whose hooks may write memory), nothing can have
+   * written memory and the translations stay verified.
+   */
+  private step(limit: number, storeFree: boolean): void {
     this.steps++;
     const c = this.cpu.cycles;
-    this.interpretTo(Math.min(limit, c + Math.max(1e-9, Math.abs(c) * 4 * Number.EPSILON)));
+    this.interpretTo(Math.min(limit, c + Math.max(1e-9, Math.abs(c) * 4 * Number.EPSILON)), storeFree && this.host.monitor === undefined);
   }
 
-  private interpretTo(limit: number): void {
+  /**
+   * The interpreter up to `limit`; then a new epoch (its stores, its
+   * monitor's writes) unless `clean` and it ran at most the one instruction
+   * (with zero-cost instructions one slice can run several).
+   */
+  private interpretTo(limit: number, clean = false): void {
     const n = this.cpu.instret;
     this.cpu.run(limit);
-    this.interpreted += this.cpu.instret - n;
+    const ran = this.cpu.instret - n;
+    this.interpreted += ran;
+    if (!clean || ran > 1) this.cache.epoch++;
   }
 }

@@ -77,9 +77,9 @@ export type BlockFn = (
 
 export interface Translation {
   fn: BlockFn;
-  /** Heap word index range [lo, hi) of the guest words the code was generated from. */
-  lo: number;
-  hi: number;
+  /** Heap word indexes of the guest words the code was generated from, and those words. */
+  at: Int32Array;
+  words: Int32Array;
   /** Instructions translated (over all blocks) and blocks. */
   insns: number;
   blocks: number;
@@ -224,8 +224,6 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   const byStart = new Map<number, Block>();
   const queue: number[] = [entry - page];
   let total = 0;
-  let lo = entry - page;
-  let hi = lo;
   while (queue.length && total < MAX_INSNS) {
     const start = queue.shift()!;
     if (byStart.has(start)) continue;
@@ -266,8 +264,6 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       byStart.delete(start);
       continue;
     }
-    lo = Math.min(lo, start);
-    hi = Math.max(hi, off);
   }
 
   // ---- registers the code reads or writes
@@ -292,7 +288,16 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   // ---- the same blocks translated before (by any machine of the process): reuse the function
   const key = `${costKey}|${entry - page}|${blocks.map((b) => `${b.start}:${b.words.join(",")}`).join(";")}`;
   const known = shared.get(key);
-  const result = (c: Compiled): Translation => ({ fn: c.fn, lo: (page + lo) >> 2, hi: (page + hi) >> 2, insns: total, blocks: blocks.length, codeBytes: c.codeBytes });
+  const at = new Int32Array(total);
+  const words = new Int32Array(total);
+  let k = 0;
+  for (const b of blocks) {
+    for (let i = 0; i < b.words.length; i++, k++) {
+      at[k] = (page + b.start) / 4 + i;
+      words[k] = b.words[i];
+    }
+  }
+  const result = (c: Compiled): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, codeBytes: c.codeBytes });
   if (known !== undefined) return result(known);
 
   // ---- code
