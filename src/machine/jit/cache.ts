@@ -33,14 +33,29 @@ export const INTERPRET = null;
 /** What `get` returns for an address not hot enough to translate yet. */
 export const COLD = undefined;
 
-/** A translation in the cache: when its words last matched memory. */
+/** A translation in the cache: when its words last matched memory, and how much it ran. */
 export class Entry {
+  /** Calls, and guest instructions they ran (the engine counts them until it judges the translation). */
+  calls = 0;
+  insns = 0;
   constructor(
     readonly t: Translation,
     /** The epoch in which the words last matched memory. */
     public epoch: number,
+    /** Heap byte index of its entry. */
+    readonly at: number,
   ) {}
 }
+
+/**
+ * A translation whose calls run fewer guest instructions than this on
+ * average (kernel code between two system instructions) costs more to call
+ * than the interpreter takes to run it: it is dropped and its address left
+ * to the interpreter for good.
+ */
+export const MIN_INSNS_PER_CALL = 12;
+/** Calls after which a translation is judged. */
+export const JUDGE_AFTER = 32;
 
 class Page {
   /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
@@ -62,6 +77,8 @@ export interface CacheCounters {
   invalidations: number;
   /** Comparisons of a translation's words with memory (after something else ran). */
   verifications: number;
+  /** Translations left to the interpreter because their calls ran too few instructions. */
+  demoted: number;
 }
 
 export class TranslationCache {
@@ -69,7 +86,7 @@ export class TranslationCache {
   private readonly costKey: string;
   /** Bumped by the engine whenever something other than translated code may have written memory. */
   epoch = 1;
-  readonly counters: CacheCounters = { translations: 0, blocks: 0, instructions: 0, codeBytes: 0, invalidations: 0, verifications: 0 };
+  readonly counters: CacheCounters = { translations: 0, blocks: 0, instructions: 0, codeBytes: 0, invalidations: 0, verifications: 0, demoted: 0 };
 
   constructor(
     private readonly heap: Heap,
@@ -117,7 +134,7 @@ export class TranslationCache {
       page.seen[slot] = this.heap.heap32[at >> 2];
       return INTERPRET;
     }
-    const entry = new Entry(t, this.epoch);
+    const entry = new Entry(t, this.epoch, at);
     page.byOffset[slot] = entry;
     this.heap.codePages[pageNo] = 1;
     const c = this.counters;
@@ -126,6 +143,16 @@ export class TranslationCache {
     c.instructions += t.insns;
     c.codeBytes += t.codeBytes;
     return entry;
+  }
+
+  /** The engine judged a translation not worth calling: its address is interpreted from now on. */
+  demote(e: Entry): void {
+    const page = this.pages[e.at >>> 12]!;
+    const slot = (e.at & 4095) >>> 2;
+    if (page.byOffset[slot] !== e) return;
+    page.byOffset[slot] = undefined;
+    page.seen[slot] = -0x4000_0000; // never hot again
+    this.counters.demoted++;
   }
 }
 

@@ -35,7 +35,7 @@ import { PSR } from "../../guest-isa/registers.js";
 import type { Cpu } from "../cpu.js";
 import type { PhysicalMemory } from "../memory.js";
 import { Tlb } from "../mmu/tlb.js";
-import { TranslationCache, type CacheCounters } from "./cache.js";
+import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
 
 /** Host-side counters of the JIT: about the emulator's work, never simulated results. */
@@ -111,7 +111,12 @@ export class JitEngine {
       if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
       if (e === undefined) return this.interpret(limit);
       this.dispatches++;
+      const n0 = cpu.instret;
       const ex = e.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages);
+      if (e.calls < JUDGE_AFTER) {
+        e.insns += cpu.instret - n0;
+        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
+      }
       if (ex === EXIT.NEXT) continue;
       if (ex === EXIT.STORE) {
         this.storeExits++;
