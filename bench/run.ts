@@ -1,6 +1,7 @@
 // `npm run bench`: runs every bench/*.bench.ts (compiled to dist/bench) and
 // prints one line per figure. `npm run bench -- NAME` runs the benchmarks
-// whose name contains NAME.
+// whose name contains NAME; a NAME that matches none is an error listing the
+// names (status 2), not a silent run of nothing.
 
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -11,14 +12,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2];
 
 const files = readdirSync(here).filter((f) => f.endsWith(".bench.js")).sort();
+const all: Benchmark[] = [];
 for (const file of files) {
   const mod = (await import(pathToFileURL(join(here, file)).href)) as { benchmarks: Benchmark[] };
-  for (const b of mod.benchmarks) {
-    if (filter && !b.name.includes(filter)) continue;
-    for (const r of await b.run()) {
-      const target = r.target === undefined ? "" : `  (target ≥ ${fmt(r.target)} ${r.unit}: ${r.value >= r.target ? "met" : "MISSED"})`;
-      console.log(`${b.name}: ${r.metric}: ${fmt(r.value)} ${r.unit}${target}${r.detail ? `  [${r.detail}]` : ""}`);
-    }
+  all.push(...mod.benchmarks);
+}
+const selected = filter ? all.filter((b) => b.name.includes(filter)) : all;
+if (selected.length === 0) {
+  process.stderr.write(`bench: no benchmark name contains '${filter ?? ""}' (benchmarks: ${all.map((b) => b.name).join(", ")})\n`);
+  process.exit(2);
+}
+for (const b of selected) {
+  for (const r of await b.run()) {
+    const target = r.target === undefined ? "" : `  (target ≥ ${fmt(r.target)} ${r.unit}: ${r.value >= r.target ? "met" : "MISSED"})`;
+    console.log(`${b.name}: ${r.metric}: ${fmt(r.value)} ${r.unit}${target}${r.detail ? `  [${r.detail}]` : ""}`);
   }
 }
 

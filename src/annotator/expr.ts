@@ -20,15 +20,56 @@ export interface Linear {
 }
 
 /** Folds an expression to a 32-bit constant (signed view), or undefined when it needs a label's address. */
-export function evalConst(e: Expr, equs: EquTable, seen: Set<string> = new Set()): number | undefined {
-  return foldExpr(e, (name) => {
-    const def = equs.get(name);
-    if (!def || seen.has(name)) return undefined;
-    seen.add(name);
-    const v = evalConst(def, equs, seen);
-    seen.delete(name);
-    return v;
-  });
+export function evalConst(e: Expr, equs: EquTable): number | undefined {
+  return foldExpr(e, (name) => equValue(name, equs));
+}
+
+/** Per `.equ` table, the value of each name evaluated so far (undefined: needs an address, or circular). */
+const equValues = new WeakMap<EquTable, Map<string, number | undefined>>();
+
+/**
+ * The value of `.equ` `name`, evaluated once per table and with an explicit
+ * stack: a chain of thousands of `.equ`s each naming the next must neither
+ * overflow the host's stack nor (when each names the one before twice) take
+ * exponential time. A name met again while it is being evaluated is circular:
+ * undefined, as is everything that depends on it.
+ */
+function equValue(name: string, equs: EquTable): number | undefined {
+  let values = equValues.get(equs);
+  if (!values) equValues.set(equs, (values = new Map()));
+  if (values.has(name) || !equs.has(name)) return values.get(name);
+  const known = values;
+  const stack = [name];
+  const onStack = new Set(stack);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const def = equs.get(top)!;
+    const dep = firstUnevaluated(def, equs, known, onStack);
+    if (dep !== undefined) {
+      stack.push(dep);
+      onStack.add(dep);
+      continue;
+    }
+    known.set(top, foldExpr(def, (n) => known.get(n)));
+    stack.pop();
+    onStack.delete(top);
+  }
+  return known.get(name);
+}
+
+/** The first `.equ` name in `e` with no value yet that is not already being evaluated. */
+function firstUnevaluated(e: Expr, equs: EquTable, known: ReadonlyMap<string, number | undefined>, onStack: ReadonlySet<string>): string | undefined {
+  switch (e.kind) {
+    case "sym":
+      return equs.has(e.name) && !known.has(e.name) && !onStack.has(e.name) ? e.name : undefined;
+    case "unary":
+    case "reloc":
+      return firstUnevaluated(e.arg, equs, known, onStack);
+    case "binary":
+      return firstUnevaluated(e.left, equs, known, onStack) ?? firstUnevaluated(e.right, equs, known, onStack);
+    default:
+      return undefined;
+  }
 }
 
 /** `label ± constant` (or a constant): the shape a branch target or `.word` address takes. */

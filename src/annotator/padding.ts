@@ -14,7 +14,7 @@
 //
 // The sequences use the in-place VMM's window (docs/in-place-vmm.md): VPSR =
 // the virtual psr word, VPEND = events held, VCR+4n = virtual control
-// register n, QCOUNT/QUEUE = the page-table update queue; `k0` is free
+// register n, `k0` is free
 // scratch at every site; a call into the VMM is one `jalr k0, -off(zero)`.
 
 import { SITE_KIND_NAMES, SITE_KINDS } from "../guest-isa/softlayer.js";
@@ -40,8 +40,8 @@ export const PLANNED_SITE_WORDS: Readonly<Record<string, PaddingRow>> = {
   out: { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },
   rdpsr: { words: 1, plan: "xen, l4: lw rd, VPSR(zero)" },
   wrpsr: { words: 6, plan: "xen, l4: sw rs, VPSR(zero); andi k0, rs, 0xff03; sw k0, VPSR(zero); lw k0, VPEND(zero); beqz k0, +8; jalr k0, DELIVER(zero) — only IE, SU and UF are kept" },
-  "pte-load": { words: 4, plan: "xen: lw k0, QCOUNT(zero); beqz k0, +8; jalr k0, FLUSH(zero); lw rd, off(rs1) — applies the queue if anything is queued, then reads in place; l4: native" },
-  "pte-store": { words: 5, plan: "xen, offset 0: lw k0, QCOUNT(zero); slli k0, k0, 3; sw rs1, QUEUE(k0); sw rs2, QUEUE+4(k0); jalr k0, PTE_COMMIT(zero) (other offsets: 4 words via QPA/QPV and PTE_PUSH); l4: native" },
+  "pte-load": { words: 1, plan: "xen, l4: native — xen's writable page tables and l4's task memory let page-table entries be read in place" },
+  "pte-store": { words: 1, plan: "xen, l4: native — xen's writable page tables (the first write to a live page table unhooks it) and l4's task memory let entries be written in place" },
   "mmio-load": { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },
   "mmio-store": { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },
 };

@@ -42,7 +42,19 @@ export function verifyImage(image: ElfImage): VerifyReport {
       if (r.length > 4) padding.push({ start: a + 4, end: a + r.length, index });
     }
   });
-  const inRange = (ranges: readonly { start: number; end: number }[], a: number) => ranges.some((r) => a >= r.start && a < r.end);
+  // .text is scanned in address order; each list is swept once alongside it (sorted by start, with the
+  // furthest-reaching range so far), so a table with many records costs n log n, not n × records.
+  const sweep = <R extends { start: number; end: number }>(ranges: R[]) => {
+    ranges.sort((a, b) => a.start - b.start);
+    let next = 0;
+    let reach: R | undefined;
+    return (a: number): R | undefined => {
+      for (; next < ranges.length && ranges[next].start <= a; next++) if (!reach || ranges[next].end > reach.end) reach = ranges[next];
+      return reach && a < reach.end ? reach : undefined;
+    };
+  };
+  const exemptAt = sweep(exempt);
+  const paddingAt = sweep(padding);
 
   const uncovered: SiteProblem[] = [];
   let sensitive = 0;
@@ -57,8 +69,8 @@ export function verifyImage(image: ElfImage): VerifyReport {
       if (!row?.sensitive) continue;
       sensitive++;
       const addr = base + off;
-      if (siteStarts.has(addr) || inRange(exempt, addr)) continue;
-      const pad = padding.find((p) => addr >= p.start && addr < p.end);
+      const pad = paddingAt(addr);
+      if (siteStarts.has(addr) || exemptAt(addr)) continue;
       uncovered.push({
         addr,
         message: `${row.mnemonic} is not covered by a site${pad ? ` (it is inside the padding of record ${pad.index})` : ""}`,

@@ -14,11 +14,11 @@
 // buildKernel({ workload }) → ElfImage. By hand: `previrt kernel -o k.elf
 // --workload mixed` (src/cli/commands/kernel.ts), or the steps in docs/kernel.md.
 
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { toInputPositions } from "../annotator/build-pass.js";
 import { buildSources, compileSources, prepareAssembly } from "./build-pipeline.js";
+import { packageRoot } from "./package-info.js";
 import { paravirtEpilogue } from "../compiler/paravirt.js";
 import { paravirtTarget } from "../hypervisors/paravirt.js";
 import type { AsmSource } from "../compiler/startup.js";
@@ -57,22 +57,12 @@ export interface KernelBuildOptions {
   timerPeriod?: number;
 }
 
-/** The package root (where fixtures/ is), from this module's location in src/ or dist/src/. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "fixtures", "kernel", "kernel.ts"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new UserError("cannot find fixtures/kernel (the bundled kernel's sources)");
-    dir = up;
-  }
-  return dir;
-}
-
 const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "kprint.ts"];
 const USER_LIB = ["crt0.s", "ulib.ts"];
 
 function readSources(dir: string, names: readonly string[]): AsmSource[] {
   const root = packageRoot();
+  if (!root) throw new UserError("cannot find previrt's package folder (which holds fixtures/kernel, the bundled kernel's sources)");
   return names.map((n) => ({ file: `fixtures/kernel/${dir}${n}`, text: readFileSync(join(root, "fixtures", "kernel", dir, n), "utf8") }));
 }
 

@@ -1,11 +1,15 @@
-// The `previrt` command (DESIGN.md §6). Commands are declared here, in one
+// The `previrt` command (docs/design.md §6). Commands are declared here, in one
 // place, with their options; each implementation lives in commands/NAME.ts
 // and is loaded only when that command runs. Errors are caught here and
-// turned into one line, `previrt: error: …`, and a non-zero status.
+// turned into one line, `previrt: error: …`, and a non-zero status; a closed
+// stdout (io.ts's OutputClosed) ends the command quietly with status 141.
 
 import { Command, CommanderError, Option } from "commander";
 import { DiagnosticError, UserError, formatDiagnostic } from "../guest-isa/diagnostics.js";
-import { processIO, type CliIO } from "./io.js";
+import { backends } from "../hypervisors/index.js";
+import { fileError } from "./files.js";
+import { OUTPUT_CLOSED_STATUS, OutputClosed, processIO, type CliIO } from "./io.js";
+import { packageVersion } from "./package-info.js";
 
 /** Each command module exports `run(args, options, io)` and returns the exit status. */
 export type CommandRunner = (args: string[], options: Record<string, unknown>, io: CliIO) => Promise<number> | number;
@@ -34,7 +38,8 @@ const integer = (value: string) => {
 
 function declareCommands(program: Command, dispatch: (name: string, args: string[], opts: Record<string, unknown>) => void): void {
   const cmd = (name: string, description: string) => program.command(name).description(description);
-  const hv = () => new Option("--hv <backend>", "back end: bare, xen, l4, hvm, trap").makeOptionMandatory();
+  const names = [...backends.keys()].join(", ");
+  const hv = () => new Option("--hv <backend>", `back end: ${names} (listed in previrt --help)`).makeOptionMandatory();
   const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else jit)").choices(["interp", "jit"]);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
@@ -76,10 +81,12 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--show-sites", "show what each site became")
     .action(act("load"));
   cmd("run", "rewrite and run an ELF on a back end")
-    .argument("<elf>")
+    // Optional here only so that `run --json k.elf` (the flag, then the file) works; run.ts requires it.
+    .argument("[elf]")
+    .usage("[options] <elf>")
     .addOption(hv())
     .option("--stats", "print counters after the run (stderr)")
-    .option("--json", "print counters as JSON (stderr)")
+    .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
@@ -87,7 +94,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .action(act("run"));
   cmd("matrix", "run one ELF on every back end and compare")
     .argument("<elf>")
-    .option("--hv <list>", "back ends to run (comma-separated)", collect)
+    .option("--hv <list>", `back ends to run (comma-separated; default all: ${names})`, collect)
     .option("--allow-diverge <list>", "back ends allowed to diverge from bare", collect)
     .option("--max-cycles <n>", "cycle limit per run", integer)
     .option("--disk <image>", "disk image file")
@@ -97,8 +104,8 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", collect)
     .option("--hv <list>", "configurations to run", collect)
-    .option("--json <file>", "write results as JSON")
-    .option("--html <file>", "write a self-contained HTML report")
+    .option("--json <file>", "write results as JSON (- for stdout; the table then goes to stderr)")
+    .option("--html <file>", "write a self-contained HTML report (- for stdout)")
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
@@ -122,6 +129,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   let selected: { name: string; args: string[]; opts: Record<string, unknown> } | undefined;
   const program = new Command("previrt")
     .description("pre-virtualization toolchain for the G32 guest machine")
+    .version(packageVersion(), "-V, --version", "print previrt's version")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s),
@@ -129,6 +137,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       outputError: (s, write) => write(`previrt: ${s.replace(/^error: /, "error: ").trimEnd()}\n`),
     });
   declareCommands(program, (name, args, opts) => (selected = { name, args, opts }));
+  // The back ends, each with its registry description (src/hypervisors/index.ts): a new one shows up by itself.
+  const width = Math.max(...[...backends.keys()].map((n) => n.length));
+  program.addHelpText("after", `\nBack ends (--hv):\n${[...backends.values()].map((b) => `  ${b.name.padEnd(width)}  ${b.description}`).join("\n")}\n`);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {
@@ -145,6 +156,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 }
 
 function reportError(e: unknown, io: CliIO): number {
+  // The reader went away (`previrt objdump -d k.elf | head`): stop quietly, as any Unix tool does.
+  if (e instanceof OutputClosed) return OUTPUT_CLOSED_STATUS;
   if (e instanceof DiagnosticError) {
     for (const d of e.diagnostics) io.err(formatDiagnostic(d) + "\n");
     return 1;
@@ -154,25 +167,10 @@ function reportError(e: unknown, io: CliIO): number {
     return e.exitCode;
   }
   const err = e as NodeJS.ErrnoException;
-  if (err && typeof err.code === "string" && err.path) {
-    io.err(`previrt: error: ${err.path}: ${describeFsError(err.code)}\n`);
-    return 1;
-  }
+  // Files are read and written through files.ts, which names the path; this catches a path that slipped past it.
+  if (err && typeof err.code === "string" && err.path) return reportError(fileError(err.path, err), io);
   // An internal bug: still one line first, then the stack for whoever files the issue.
   io.err(`previrt: error: internal error: ${err?.message ?? String(e)}\n`);
   if (process.env.PREVIRT_DEBUG) io.err(`${err?.stack ?? ""}\n`);
   return 70;
-}
-
-function describeFsError(code: string): string {
-  switch (code) {
-    case "ENOENT":
-      return "no such file or directory";
-    case "EACCES":
-      return "permission denied";
-    case "EISDIR":
-      return "is a directory";
-    default:
-      return code;
-  }
 }

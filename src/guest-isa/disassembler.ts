@@ -21,7 +21,7 @@
 
 import { TEXT_BASE } from "./assembler/layout.js";
 import { decodeInstruction, type DecodedInstruction } from "./encoding.js";
-import { SHT_NOBITS, type ElfImage, type ElfSymbol } from "./elf-types.js";
+import { SHF_ALLOC, SHT_NOBITS, SOFTLAYER_SECTION, type ElfImage, type ElfSection, type ElfSymbol } from "./elf-types.js";
 import { FORMATS, type OperandSpec } from "./isa-table.js";
 import { PSEUDO_INSTRUCTIONS } from "./pseudo-table.js";
 import { CR_NAMES, parseRegister, registerName } from "./registers.js";
@@ -211,54 +211,81 @@ function assignLabelNames(symbols: readonly ElfSymbol[]): Map<ElfSymbol, string>
   return names;
 }
 
+/** Labels by address, shared by every section of a listing (so names are unique across the file). */
+interface Label {
+  name: string;
+  global: boolean;
+  /** The section the symbol is in (undefined for a generated label: wherever its address is listed). */
+  section?: string;
+}
+
+interface LabelState {
+  labelsAt: Map<number, Label[]>;
+  usedNames: Set<string>;
+  /** A label to define at `addr` in whatever section holds it (a branch target with no symbol). */
+  fresh(addr: number): string;
+  /** Whether an address lies inside a section the listing defines (so a label there can be emitted). */
+  listed(addr: number): boolean;
+}
+
+function newLabelState(symbols: readonly ElfSymbol[], listed: (addr: number) => boolean): LabelState {
+  const names = assignLabelNames(symbols);
+  const labelsAt = new Map<number, Label[]>();
+  const state: LabelState = {
+    labelsAt,
+    usedNames: new Set([...names.values()]),
+    fresh(addr) {
+      let name = generatedLabel(addr);
+      for (let n = 2; state.usedNames.has(name); n++) name = `${generatedLabel(addr)}_${n}`;
+      state.usedNames.add(name);
+      return name;
+    },
+    listed,
+  };
+  for (const s of symbols) {
+    const name = names.get(s);
+    if (name !== undefined) addLabel(labelsAt, s.value >>> 0, name, s.global, s.section);
+  }
+  return state;
+}
+
+function addLabel(labelsAt: LabelState["labelsAt"], addr: number, name: string, global: boolean, section?: string): void {
+  const list = labelsAt.get(addr) ?? [];
+  list.push({ name, global, section });
+  labelsAt.set(addr, list);
+}
+
 /**
  * The listing of an image's .text: a `.text` line, labels for every symbol in
  * .text and every branch target, then one instruction (or `.word`/`.byte`)
  * per line with its address and raw bytes in a comment. Re-assembling it gives
  * the same .text bytes. Targets outside .text are defined with `.equ`.
+ * (`disassembleImage` lists every section.)
  */
 export function disassembleText(image: ElfImage, options: DisassemblyOptions = {}): string {
   const text = image.sections.find((s) => s.name === ".text");
+  if (!text) return ".text\n# (this image has no .text section)\n";
+  const state = newLabelState(image.symbols.filter((s) => s.section === ".text"), () => false);
+  return textListing(image, text, state, options).join("\n") + "\n";
+}
+
+function textListing(image: ElfImage, text: ElfSection, state: LabelState, options: DisassemblyOptions): string[] {
   const out: string[] = [".text"];
-  if (!text) {
-    out.push("# (this image has no .text section)");
-    return out.join("\n") + "\n";
-  }
   const base = text.addr >>> 0;
   const data = text.type === SHT_NOBITS ? new Uint8Array(text.size) : text.data;
   const end = base + data.length;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (base !== DEFAULT_TEXT_BASE) out.push(`# .text starts at ${hex(base)}, not at the default ${hex(DEFAULT_TEXT_BASE)}: link the listing there to get the same addresses`);
   out.push(`# ${data.length} bytes at ${hex(base)}–${hex(end)}, entry ${hex(image.entry)}`);
-
-  // Labels: the symbols of .text, by address.
-  const textSymbols = image.symbols.filter((s) => s.section === ".text");
-  const names = assignLabelNames(textSymbols);
-  const labelsAt = new Map<number, { name: string; global: boolean }[]>();
-  const addLabel = (addr: number, name: string, global: boolean) => {
-    const list = labelsAt.get(addr) ?? [];
-    list.push({ name, global });
-    labelsAt.set(addr, list);
-  };
-  for (const s of textSymbols) {
-    const name = names.get(s);
-    if (name !== undefined) addLabel(s.value >>> 0, name, s.global);
-  }
-  const usedNames = new Set([...names.values()]);
+  const { labelsAt, usedNames } = state;
 
   // Which byte offsets decode as a word: 4-aligned within .text with no label strictly inside.
   const wordAt = (off: number) =>
     off % 4 === 0 && off + 4 <= data.length && ![1, 2, 3].some((k) => labelsAt.has(base + off + k));
 
-  // Branch targets: a symbol of .text when there is one, else a generated label.
+  // Branch targets: a symbol when there is one, else a generated label.
   const targetName = new Map<number, string>();
   const outside = new Map<number, string>();
-  const fresh = (addr: number) => {
-    let name = generatedLabel(addr);
-    for (let n = 2; usedNames.has(name); n++) name = `${generatedLabel(addr)}_${n}`;
-    usedNames.add(name);
-    return name;
-  };
   for (let off = 0; off < data.length; off += 4) {
     if (!wordAt(off)) continue;
     const target = branchTarget(view.getUint32(off, true), base + off);
@@ -266,15 +293,15 @@ export function disassembleText(image: ElfImage, options: DisassemblyOptions = {
     const here = labelsAt.get(target);
     if (here) {
       targetName.set(target, (here.find((l) => l.global) ?? here[0]).name);
-    } else if (target >= base && target <= end) {
-      const name = fresh(target);
+    } else if ((target >= base && target <= end) || state.listed(target)) {
+      const name = state.fresh(target);
       targetName.set(target, name);
-      addLabel(target, name, false);
+      addLabel(labelsAt, target, name, false);
     } else {
-      // Outside .text: keep the name of a symbol there (another section's label) if it is free.
+      // Outside every listed section: keep the name of a symbol there (another section's label) if it is free.
       const named = image.symbols.filter((s) => s.value >>> 0 === target && s.section !== ".text").sort((a, b) => Number(b.global) - Number(a.global));
       const free = named.find((s) => !usedNames.has(s.name));
-      const name = free ? free.name : fresh(target);
+      const name = free ? free.name : state.fresh(target);
       usedNames.add(name);
       targetName.set(target, name);
       outside.set(target, name);
@@ -284,12 +311,7 @@ export function disassembleText(image: ElfImage, options: DisassemblyOptions = {
   for (const [addr, name] of outside) out.push(`.equ ${name}, ${hex(addr)}    # a branch target outside .text`);
 
   const symbolAt: SymbolAt = (addr) => targetName.get(addr >>> 0);
-  const emitLabels = (addr: number) => {
-    for (const l of labelsAt.get(addr) ?? []) {
-      if (l.global) out.push(`.global ${l.name}`);
-      out.push(`${l.name}:`);
-    }
-  };
+  const emitLabels = (addr: number) => emitLabelLines(out, state, addr, ".text");
   let off = 0;
   while (off < data.length) {
     const addr = base + off;
@@ -311,5 +333,151 @@ export function disassembleText(image: ElfImage, options: DisassemblyOptions = {
     }
   }
   emitLabels(end);
+  return out;
+}
+
+// ─── the whole image ─────────────────────────────────────────────────────────
+
+/** The standard sections, in the order the linker places them (layout.ts), each with the directive that selects it. */
+const STANDARD_SECTIONS = [".text", ".rodata", ".data", ".bss"];
+const IDENT = /^[A-Za-z_.$][A-Za-z0-9_.$]*$/;
+
+/** `.section NAME`, quoting a name that is not an identifier. */
+function sectionDirective(name: string): string {
+  if (STANDARD_SECTIONS.includes(name)) return name;
+  if (IDENT.test(name)) return `.section ${name}`;
+  return `.section "${[...new TextEncoder().encode(name)].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("")}"`;
+}
+
+/**
+ * The listing of a whole image, which `previrt as` turns back into a program
+ * that behaves the same: .text as instructions (disassembleText), then every
+ * other section in the order the linker places them — .rodata, .data and
+ * other data sections as `.word`/`.byte` data, .bss as `.space`, the
+ * `.softlayer` table as its words (the assembler merges it back into the same
+ * table) — each preceded by its `.align`, with every symbol as a label
+ * (`.global` kept) and absolute symbols as `.equ`. Sections land at the same
+ * addresses when the image was laid out by previrt's linker (.text at
+ * 0x1000, each section on the next page); the header comment says when the
+ * image differs.
+ */
+export function disassembleImage(image: ElfImage, options: DisassemblyOptions = {}): string {
+  const order = [...STANDARD_SECTIONS, ...image.sections.map((s) => s.name).filter((n) => !STANDARD_SECTIONS.includes(n) && n !== SOFTLAYER_SECTION), SOFTLAYER_SECTION];
+  const sections = order.map((n) => image.sections.find((s) => s.name === n)).filter((s): s is ElfSection => s !== undefined);
+  const allocated = sections.filter((s) => (s.flags & SHF_ALLOC) !== 0);
+  const listed = (addr: number) => allocated.some((s) => s.name !== ".text" && addr >= s.addr && addr < s.addr + s.size);
+  // Symbol names that cannot be written as labels are renamed (the bytes do not depend on names).
+  const symbols = image.symbols.map((s) => (IDENT.test(s.name) && !s.name.startsWith(".L_") ? s : { ...s, name: `.L_sym_${(s.value >>> 0).toString(16)}` }));
+  const state = newLabelState(symbols.filter((s) => s.section !== undefined), listed);
+  const out: string[] = [
+    "# previrt objdump -d: the whole image as assembly. `previrt as` on this text gives a program that",
+    "# behaves the same: the same bytes in every section, at the same addresses, the same symbols.",
+  ];
+  if (!image.sections.some((s) => s.name === ".text")) out.push("# (this image has no .text section)");
+  const absolute = symbols.filter((s) => s.section === undefined);
+  for (const s of absolute) {
+    if (s.global) out.push(`.global ${s.name}`);
+    out.push(`.equ ${s.name}, ${hex(s.value)}`);
+  }
+  let cursor = DEFAULT_TEXT_BASE;
+  const text = sections.find((s) => s.name === ".text");
+  for (const s of sections) {
+    const alloc = (s.flags & SHF_ALLOC) !== 0;
+    if (alloc) {
+      // Where previrt's linker would put this section: the next page (or the section's alignment) after the last.
+      const expect = Math.ceil(cursor / Math.max(0x1000, s.align || 1)) * Math.max(0x1000, s.align || 1);
+      if (s.addr >>> 0 !== expect && !(s.size === 0 && s.addr >>> 0 === cursor)) {
+        out.push(`# note: ${s.name} is at ${hex(s.addr)}; re-assembled it would be at ${hex(expect)}`);
+      }
+      cursor = Math.max(cursor, (s.addr >>> 0) + s.size);
+    }
+    if (s === text) {
+      out.push(...textListing(image, s, state, options));
+      continue;
+    }
+    out.push("", sectionDirective(s.name));
+    if (s.align > 1) out.push(`.align ${s.align}`);
+    out.push(`# ${s.size} bytes${alloc ? ` at ${hex(s.addr)}–${hex((s.addr >>> 0) + s.size)}` : " (not loaded)"}`);
+    if (s.type === SHT_NOBITS) out.push(...spaceListing(s, state));
+    else out.push(...dataListing(s, state));
+  }
+  if (image.entry !== 0 && !image.symbols.some((s) => s.name === "_start" && s.value >>> 0 === image.entry >>> 0)) {
+    out.push(`# note: the entry point is ${hex(image.entry)}; the assembler starts at '_start'`);
+  }
   return out.join("\n") + "\n";
+}
+
+/** Every label between `from` and `to` (exclusive) of a section, by address. */
+function labelPoints(state: LabelState, from: number, to: number): number[] {
+  const points: number[] = [];
+  for (const addr of state.labelsAt.keys()) if (addr >= from && addr < to) points.push(addr);
+  return points.sort((a, b) => a - b);
+}
+
+/**
+ * Defines the labels at `addr` that belong to `section` (its symbols, and generated labels), each
+ * once: an address at the end of one section and the start of the next is listed in the right one.
+ */
+function emitLabelLines(out: string[], state: LabelState, addr: number, section: string): void {
+  const list = state.labelsAt.get(addr);
+  if (!list) return;
+  const rest: Label[] = [];
+  for (const l of list) {
+    if (l.section !== undefined && l.section !== section) {
+      rest.push(l);
+      continue;
+    }
+    if (l.global) out.push(`.global ${l.name}`);
+    out.push(`${l.name}:`);
+  }
+  if (rest.length) state.labelsAt.set(addr, rest);
+  else state.labelsAt.delete(addr);
+}
+
+/** A data section: runs of bytes between labels, as `.word`s (4 to a line) where 4-aligned, else `.byte`s. */
+function dataListing(s: ElfSection, state: LabelState): string[] {
+  const out: string[] = [];
+  const alloc = (s.flags & SHF_ALLOC) !== 0;
+  const base = alloc ? s.addr >>> 0 : 0;
+  const data = s.data;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const points = alloc ? labelPoints(state, base, base + s.size) : [];
+  let p = 0;
+  let off = 0;
+  while (off < data.length) {
+    if (alloc) emitLabelLines(out, state, base + off, s.name);
+    while (p < points.length && points[p] <= base + off) p++;
+    const stop = Math.min(data.length, p < points.length ? points[p] - base : data.length);
+    while (off < stop) {
+      if (off % 4 === 0 && off + 4 <= stop) {
+        const words: string[] = [];
+        const at = off;
+        while (words.length < 4 && off + 4 <= stop) {
+          words.push(hex(view.getUint32(off, true)));
+          off += 4;
+        }
+        out.push(line(`.word ${words.join(", ")}`, alloc ? hex8(base + at) : `+${hex(at)}`));
+      } else {
+        const bytes: string[] = [];
+        const at = off;
+        while (off < stop && (bytes.length === 0 || off % 4 !== 0) && bytes.length < 4) bytes.push(hex(data[off++]));
+        out.push(line(`.byte ${bytes.join(", ")}`, alloc ? hex8(base + at) : `+${hex(at)}`));
+      }
+    }
+  }
+  if (alloc) emitLabelLines(out, state, base + data.length, s.name);
+  return out;
+}
+
+/** A NOBITS section: `.space` between its labels. */
+function spaceListing(s: ElfSection, state: LabelState): string[] {
+  const out: string[] = [];
+  const base = s.addr >>> 0;
+  let at = base;
+  for (const point of [...labelPoints(state, base, base + s.size), base + s.size]) {
+    if (point > at) out.push(line(`.space ${point - at}`, hex8(at)));
+    at = point;
+    emitLabelLines(out, state, point, s.name);
+  }
+  return out;
 }

@@ -10,9 +10,11 @@
 // File layout written (offsets grow downwards):
 //
 //   ELF header (52 bytes)
-//   program headers: one PT_LOAD per allocated, non-empty section, sorted by
-//                    address (p_offset ≡ p_vaddr mod 0x1000, p_align 0x1000,
-//                    p_flags R + W if SHF_WRITE + X if SHF_EXECINSTR)
+//   program headers: one PT_LOAD per allocated section, sorted by address
+//                    (p_offset ≡ p_vaddr mod 0x1000, p_align 0x1000, p_flags
+//                    R + W if SHF_WRITE + X if SHF_EXECINSTR), except that
+//                    .bss shares .data's (see loadSegments); readelf and
+//                    eu-elflint accept the result
 //   allocated section contents (file offset ≡ address mod 0x1000)
 //   non-allocated section contents (.softlayer, …)
 //   .symtab (null symbol, locals, then globals; sh_info = first global)
@@ -25,6 +27,7 @@
 
 import { readFile } from "node:fs/promises";
 import { UserError } from "./diagnostics.js";
+import { imageLayoutProblem } from "./image-check.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, type ElfImage, type ElfSection, type ElfSymbol } from "./elf-types.js";
 
 /** e_machine of G32 executables: unassigned in the ELF registry, chosen for previrt. */
@@ -159,7 +162,7 @@ export function writeElf(image: ElfImage): Uint8Array {
   const strtabBytes = strtab.bytes();
 
   // Program headers: one PT_LOAD per allocated section with a size, by address.
-  const loadable = sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.size > 0).sort((a, b) => a.addr - b.addr);
+  const loadable = loadSegments(sections);
   const phoff = loadable.length > 0 ? ELF_HEADER_SIZE : 0;
   let pos = ELF_HEADER_SIZE + PROGRAM_HEADER_SIZE * loadable.length;
 
@@ -172,10 +175,10 @@ export function writeElf(image: ElfImage): Uint8Array {
     const alloc = (s.flags & SHF_ALLOC) !== 0;
     const offset = alloc ? congruent(pos, s.addr) : alignUp(pos, Math.max(1, s.align));
     offsetOf.set(s, offset);
-    if (s.type !== SHT_NOBITS) {
-      chunks.push({ offset, bytes: s.data });
-      pos = offset + s.size;
-    }
+    if (s.type !== SHT_NOBITS) chunks.push({ offset, bytes: s.data });
+    // A NOBITS section takes no bytes, but what follows starts at its offset: the file then reaches
+    // every PT_LOAD's p_offset (eu-elflint flags a segment whose offset lies past the end of the file).
+    pos = offset + (s.type === SHT_NOBITS ? 0 : s.size);
   };
   for (const s of sections) if ((s.flags & SHF_ALLOC) !== 0) place(s);
   for (const s of sections) if ((s.flags & SHF_ALLOC) === 0) place(s);
@@ -228,16 +231,16 @@ export function writeElf(image: ElfImage): Uint8Array {
   v.setUint16(48, shnum, true);
   v.setUint16(50, shstrtabIndex, true);
 
-  loadable.forEach((s, i) => {
+  loadable.forEach((seg, i) => {
     const p = ELF_HEADER_SIZE + PROGRAM_HEADER_SIZE * i;
-    const filesz = s.type === SHT_NOBITS ? 0 : s.size;
-    const flags = PF_R | (s.flags & SHF_WRITE ? PF_W : 0) | (s.flags & SHF_EXECINSTR ? PF_X : 0);
+    const first = seg.members[0];
+    const flags = PF_R | (first.flags & SHF_WRITE ? PF_W : 0) | (first.flags & SHF_EXECINSTR ? PF_X : 0);
     v.setUint32(p, PT_LOAD, true);
-    v.setUint32(p + 4, offsetOf.get(s)!, true);
-    v.setUint32(p + 8, s.addr >>> 0, true);
-    v.setUint32(p + 12, s.addr >>> 0, true);
-    v.setUint32(p + 16, filesz, true);
-    v.setUint32(p + 20, s.size >>> 0, true);
+    v.setUint32(p + 4, offsetOf.get(first)!, true);
+    v.setUint32(p + 8, first.addr >>> 0, true);
+    v.setUint32(p + 12, first.addr >>> 0, true);
+    v.setUint32(p + 16, seg.fileEnd - first.addr, true);
+    v.setUint32(p + 20, seg.memEnd - first.addr, true);
     v.setUint32(p + 24, flags, true);
     v.setUint32(p + 28, ELF_PAGE_SIZE, true);
   });
@@ -258,6 +261,46 @@ export function writeElf(image: ElfImage): Uint8Array {
     v.setUint32(p + 36, h.entsize, true);
   });
   return out;
+}
+
+/** A PT_LOAD segment being planned: its sections, where its file bytes and its memory end. */
+interface PlannedSegment {
+  members: ElfSection[];
+  fileEnd: number;
+  memEnd: number;
+}
+
+/**
+ * The PT_LOAD segments: one per allocated section, by address (an empty one for an empty section) —
+ * except that a NOBITS section (.bss) joins the segment of the writable
+ * PROGBITS section (.data) just before it, even an empty one, as GNU ld does:
+ * its memory then follows that segment's file bytes (the gap between them is
+ * zero-filled like the rest). A writable segment holding only NOBITS
+ * sections is one eu-elflint rejects ("writable but contains no writable
+ * sections"); the linker gives every image with .bss a .data (layout.ts).
+ */
+function loadSegments(sections: readonly ElfSection[]): PlannedSegment[] {
+  const alloc = sections
+    .filter((s) => (s.flags & SHF_ALLOC) !== 0)
+    // By address; at one address, empty sections first (eu-elflint matches an empty section to the first
+    // segment starting at its offset), NOBITS last (it follows .data's bytes).
+    .sort((a, b) => a.addr - b.addr || Number(a.size > 0) - Number(b.size > 0) || Number(a.type === SHT_NOBITS) - Number(b.type === SHT_NOBITS));
+  const segments: PlannedSegment[] = [];
+  let open: PlannedSegment | undefined; // the segment a NOBITS section may still join
+  alloc.forEach((s, i) => {
+    const writableProgbits = s.type !== SHT_NOBITS && (s.flags & SHF_WRITE) !== 0;
+    if (s.type === SHT_NOBITS && open && (s.flags & (SHF_WRITE | SHF_EXECINSTR)) === (open.members[0].flags & (SHF_WRITE | SHF_EXECINSTR))) {
+      open.members.push(s);
+      open.memEnd = s.addr + s.size;
+      return;
+    }
+    // An empty section still gets a segment (an empty one) of its own flags: eu-elflint wants every
+    // allocated section inside a loaded segment whose permissions match it.
+    const seg: PlannedSegment = { members: [s], fileEnd: s.addr + (s.type === SHT_NOBITS ? 0 : s.size), memEnd: s.addr + s.size };
+    segments.push(seg);
+    open = writableProgbits ? seg : undefined;
+  });
+  return segments;
 }
 
 // ─── reader ──────────────────────────────────────────────────────────────────
@@ -298,17 +341,43 @@ interface RawSection extends SectionHeader {
 
 const utf8Decoder = new TextDecoder("utf-8");
 
-/** Reads a NUL-terminated string at `offset` inside a string-table section. */
-function readString(r: ByteReader, table: RawSection, offset: number, what: string): string {
-  if (offset >= table.size) {
-    throw new UserError(`${what}: name offset ${offset} is outside its string table (section ${table.index}, ${table.size} bytes)`);
+/**
+ * Reads names out of string tables, each distinct (table, offset) decoded
+ * once. Symbols and sections may point into the middle of a name or share
+ * one, so a hostile file could make the names it asks for far longer in total
+ * than the file (16,000 symbols at one 250 KB name): what the reader scans and
+ * decodes is charged to a budget proportional to the file's size, and a file
+ * that exceeds it is refused, so reading costs time and memory in proportion
+ * to the file.
+ */
+class NameReader {
+  private readonly cache = new Map<number, string>();
+  private budget: number;
+  constructor(private readonly r: ByteReader) {
+    this.budget = 2 * r.length + 0x10000;
   }
-  const start = table.offset + offset;
-  const end = table.offset + table.size;
-  for (let p = start; p < end; p++) {
-    if (r.bytes[p] === 0) return utf8Decoder.decode(r.bytes.subarray(start, p));
+
+  /** The NUL-terminated string at `offset` inside `table`. */
+  read(table: RawSection, offset: number, what: string): string {
+    if (offset >= table.size) {
+      throw new UserError(`${what}: name offset ${offset} is outside its string table (section ${table.index}, ${table.size} bytes)`);
+    }
+    const start = table.offset + offset;
+    const key = start; // tables may overlap in the file: the bytes, not the table, decide the name
+    const known = this.cache.get(key);
+    if (known !== undefined) return known;
+    const end = table.offset + table.size;
+    const nul = this.r.bytes.subarray(start, end).indexOf(0);
+    const scanned = nul < 0 ? end - start : nul + 1;
+    this.budget -= scanned;
+    if (this.budget < 0) {
+      throw new UserError(`${what}: the names of this file's symbols and sections overlap so much that reading them would take far more memory than the file's ${this.r.length} bytes`);
+    }
+    if (nul < 0) throw new UserError(`${what}: name at string-table offset ${offset} is not NUL-terminated`);
+    const name = utf8Decoder.decode(this.r.bytes.subarray(start, start + nul));
+    this.cache.set(key, name);
+    return name;
   }
-  throw new UserError(`${what}: name at string-table offset ${offset} is not NUL-terminated`);
 }
 
 /**
@@ -387,12 +456,12 @@ export function readElf(bytes: Uint8Array): ElfImage {
   }
   const shstr = raw[shstrndx];
   if (shstr.type !== SHT_STRTAB) throw new UserError(`section-name string table (section ${shstrndx}) is not a string table (type ${shstr.type})`);
-  for (const h of raw.slice(1)) h.label = readString(r, shstr, h.name, `section ${h.index}`);
+  const names = new NameReader(r);
+  for (const h of raw.slice(1)) h.label = names.read(shstr, h.name, `section ${h.index}`);
 
   // The image's sections: PROGBITS and NOBITS, in file order.
   const sections: ElfSection[] = [];
   const byIndex = new Map<number, ElfSection>();
-  const names = new Set<string>();
   let symtab: RawSection | undefined;
   for (const h of raw.slice(1)) {
     const what = `section ${h.index} (${h.label})`;
@@ -404,17 +473,14 @@ export function readElf(bytes: Uint8Array): ElfImage {
     if (h.type === SHT_STRTAB) continue;
     if (h.type !== SHT_PROGBITS && h.type !== SHT_NOBITS) throw new UserError(`${what}: unsupported section type ${h.type}`);
     if (h.label === "") throw new UserError(`section ${h.index} has no name`);
-    if (names.has(h.label)) throw new UserError(`two sections named ${h.label}`);
-    names.add(h.label);
-    if (h.align > 1 && (h.align & (h.align - 1)) !== 0) throw new UserError(`${what}: alignment ${h.align} is not a power of two`);
-    if (h.align > 1 && h.addr % h.align !== 0) throw new UserError(`${what}: address ${hex(h.addr)} is not aligned to ${h.align}`);
-    if (h.addr + h.size > 2 ** 32) throw new UserError(`${what}: ${hex(h.addr)} + ${hex(h.size)} bytes wraps past the end of the address space`);
     const data = h.type === SHT_NOBITS ? new Uint8Array(0) : bytes.slice(h.offset, h.offset + h.size);
     const s: ElfSection = { name: h.label, type: h.type, flags: h.flags, addr: h.addr, data, size: h.size, align: h.align };
     sections.push(s);
     byIndex.set(h.index, s);
   }
-  checkOverlaps(sections);
+  // Names, alignment, bounds, code placement: the rules every reader of an image relies on (image-check.ts).
+  const layout = imageLayoutProblem({ entry, sections, symbols: [] });
+  if (layout !== undefined) throw new UserError(layout);
 
   checkSegments(r, phoff, phnum, raw, bytes.length);
 
@@ -442,7 +508,7 @@ export function readElf(bytes: Uint8Array): ElfImage {
         if (nameOff !== 0 || value !== 0 || size !== 0 || info !== 0 || shndx !== 0) throw new UserError("symbol table: entry 0 is not the null symbol");
         continue;
       }
-      const name = readString(r, strs, nameOff, what);
+      const name = names.read(strs, nameOff, what);
       const label = `symbol ${i} (${name})`;
       if (name === "") throw new UserError(`${what} has no name`);
       const bind = info >> 4;
@@ -467,14 +533,6 @@ export function readElf(bytes: Uint8Array): ElfImage {
     }
   }
   return { entry, sections, symbols };
-}
-
-function checkOverlaps(sections: ElfSection[]): void {
-  const alloc = sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.size > 0).sort((a, b) => a.addr - b.addr);
-  for (let i = 1; i < alloc.length; i++) {
-    const a = alloc[i - 1], b = alloc[i];
-    if (a.addr + a.size > b.addr) throw new UserError(`sections ${a.name} and ${b.name} overlap in memory (${hex(a.addr)}+${hex(a.size)} and ${hex(b.addr)})`);
-  }
 }
 
 interface Segment {
@@ -504,9 +562,27 @@ function checkSegments(r: ByteReader, phoff: number, phnum: number, raw: RawSect
     }
     loads.push(seg);
   }
+  // The segment covering a section: among those starting at or below it, the one reaching furthest.
+  // Sorted once and binary-searched, so a file with thousands of sections and segments costs n log n, not n².
+  loads.sort((a, b) => a.vaddr - b.vaddr);
+  const furthest: Segment[] = [];
+  for (const s of loads) {
+    const prev = furthest[furthest.length - 1];
+    furthest.push(prev && prev.vaddr + prev.memsz >= s.vaddr + s.memsz ? prev : s);
+  }
+  const covering = (addr: number, end: number): Segment | undefined => {
+    let lo = 0, hi = loads.length; // first index with vaddr > addr
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (loads[mid].vaddr <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    const seg = lo > 0 ? furthest[lo - 1] : undefined;
+    return seg && end <= seg.vaddr + seg.memsz ? seg : undefined;
+  };
   for (const h of raw.slice(1)) {
     if ((h.flags & SHF_ALLOC) === 0 || h.size === 0 || (h.type !== SHT_PROGBITS && h.type !== SHT_NOBITS)) continue;
-    const seg = loads.find((s) => s.vaddr <= h.addr && h.addr + h.size <= s.vaddr + s.memsz);
+    const seg = covering(h.addr, h.addr + h.size);
     const range = `${hex(h.addr)}–${hex(h.addr + h.size)}`;
     if (!seg) throw new UserError(`section ${h.label} (${range}) is not covered by a PT_LOAD segment`);
     if (h.type === SHT_PROGBITS) {

@@ -17,10 +17,19 @@
 //     -store a store;
 //   - regA/regB/imm agree with the word (A, B, and the cr/port number or the
 //     low 16 bits of the memory offset);
-//   - the original instruction does not use k0 (the rewriter clobbers it).
+//   - the original instruction does not use k0 (the rewriter clobbers it);
+//   - the padding after it holds exactly what the annotator writes there:
+//     `nop`s (so nothing in the slot touches k0, and a record stretched
+//     over real instructions is refused instead of having them replaced).
+//
+// Before any of that, the image's layout (image-check.ts: .text is
+// allocated PROGBITS at a word-aligned address, sections in bounds, …) is
+// checked, so the offsets computed here are the ones the rewriter uses.
 
-import { decodeInstructionInto, type DecodedInstruction, type MutableDecoded } from "./encoding.js";
+import { disassembleInstruction } from "./disassembler.js";
+import { decodeInstructionInto, encodeInstruction, type DecodedInstruction, type MutableDecoded } from "./encoding.js";
 import { findSection, SOFTLAYER_SECTION, type ElfImage } from "./elf-types.js";
+import { imageLayoutProblem } from "./image-check.js";
 import { FORMATS, type FormatName } from "./isa-table.js";
 import { K0 } from "./registers.js";
 import {
@@ -55,7 +64,12 @@ const MEMORY_KIND_GROUP = new Uint8Array(256);
 for (const [name, k] of Object.entries(MEMORY_SITE_KINDS)) MEMORY_KIND_GROUP[k] = name.endsWith("-load") ? 1 : 2;
 const GROUP_NAME = ["", "load", "store"] as const;
 
+/** The padding word the annotator writes after a site's instruction (`nop` = `addi zero, zero, 0`). */
+export const PADDING_WORD = encodeInstruction("addi", { a: 0, b: 0, imm: 0 });
+
 export function validateSiteTable(image: ElfImage): SiteValidation {
+  const layout = imageLayoutProblem(image);
+  if (layout !== undefined) return { problems: [{ message: layout }] };
   const section = findSection(image, SOFTLAYER_SECTION);
   if (!section) return { problems: [] };
   let c: SiteColumns;
@@ -131,6 +145,18 @@ export function validateSiteTable(image: ElfImage): SiteValidation {
       );
     }
     if (usesK0(insn)) problem(`the original '${insn.row.mnemonic}' uses k0, which the soft layer clobbers`);
+    // The padding: up to the next record (a record reaching into it is reported as an overlap there).
+    const next = index + 1 < c.count ? c.addr[index + 1] : textEnd;
+    const padEnd = Math.min(addr + (length & ~3), next > addr ? next : textEnd);
+    for (let a = addr + 4; a + 4 <= padEnd; a += 4) {
+      const w = view.getUint32(a - textStart, true);
+      if (w === PADDING_WORD) continue;
+      problem(
+        `padding word at ${hex(a)} is '${disassembleInstruction(w, a)}' (0x${w.toString(16).padStart(8, "0")}), not the 'nop' the annotator writes ` +
+          `(the padding was changed, or the record's ${length}-byte length reaches over real code the rewriter would overwrite)`,
+      );
+      break;
+    }
   }
   return result;
 }

@@ -184,6 +184,9 @@ function parseOne(bytes: Uint8Array, base: number): { columns: SiteColumns; size
   // Records share a handful of file names: decode each once.
   const indexByOffset = new Map<number, number>();
   const decoder = new TextDecoder();
+  // Records may point into the middle of a name: bound what distinct offsets cost in total, so a
+  // table's names never take more than a small multiple of its own size to read.
+  let nameBudget = 2 * avail + 0x10000;
   for (let i = 0; i < count; i++) {
     const r = base + SOFTLAYER_HEADER_SIZE + i * recordSize;
     const fileOff = view.getUint32(r + 16, true);
@@ -193,6 +196,8 @@ function parseOne(bytes: Uint8Array, base: number): { columns: SiteColumns; size
       if (nameStart >= avail) throw new SoftlayerFormatError(`record ${i}: file name offset ${fileOff} out of bounds`, i);
       const nul = bytes.indexOf(0, base + nameStart);
       if (nul < 0) throw new SoftlayerFormatError(`record ${i}: file name not terminated`, i);
+      nameBudget -= nul - (base + nameStart) + 1;
+      if (nameBudget < 0) throw new SoftlayerFormatError(`record ${i}: the records' file names overlap so much that reading them would take far more memory than the table`, i);
       end = Math.max(end, nul - base + 1);
       fi = c.files.push(decoder.decode(bytes.subarray(base + nameStart, nul))) - 1;
       indexByOffset.set(fileOff, fi);

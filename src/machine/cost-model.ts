@@ -123,9 +123,31 @@ export function defaultCostModel(): CostModel {
 }
 
 /**
- * Validates overrides (a JSON object of key → non-negative number, or key →
- * {cycles}) and applies them to the default table. Unknown keys and
- * non-numbers are UserErrors naming the key.
+ * The largest price of one entry. A price is cycles per instruction or per
+ * event; far above the dearest real figure (a VM exit, thousands) but small
+ * enough that no run's cycle count leaves float64's exact integers.
+ */
+export const MAX_ENTRY_CYCLES = 1_000_000;
+
+/**
+ * Whether `value` is a valid price: a whole number of cycles from 1 to
+ * MAX_ENTRY_CYCLES. Zero is refused because the machine's cycle budget
+ * (`--max-cycles`, the next device event) must advance with every
+ * instruction: with a 0-cycle class a loop of such instructions would never
+ * reach it.
+ */
+function validPrice(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_ENTRY_CYCLES;
+}
+
+function priceError(what: string, key: string): UserError {
+  return new UserError(`${what}: entry '${key}' must be a whole number of cycles from 1 to ${MAX_ENTRY_CYCLES}`);
+}
+
+/**
+ * Validates overrides (a JSON object of key → cycles, or key → {cycles}) and
+ * applies them to the default table. Unknown keys and invalid prices (not a
+ * whole number from 1 to MAX_ENTRY_CYCLES) are UserErrors naming the key.
  */
 export function parseCostModel(json: unknown, what = "cost model"): CostModel {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
@@ -137,12 +159,18 @@ export function parseCostModel(json: unknown, what = "cost model"): CostModel {
       throw new UserError(`${what}: unknown entry '${key}' (known: ${COST_KEYS.join(", ")})`);
     }
     const value = typeof raw === "object" && raw !== null && "cycles" in raw ? (raw as { cycles: unknown }).cycles : raw;
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw new UserError(`${what}: entry '${key}' must be a non-negative number of cycles`);
-    }
+    if (!validPrice(value)) throw priceError(what, key);
     model[key] = value;
   }
   return model as CostModel;
+}
+
+/**
+ * Checks a complete model built in code (the machine checks the one it is
+ * given, so no caller can hand it a price the cost-model file would refuse).
+ */
+export function validateCostModel(model: CostModel, what = "cost model"): void {
+  for (const key of COST_KEYS) if (!validPrice(model[key])) throw priceError(what, key);
 }
 
 /** Reads and validates `--cost-model FILE`. */

@@ -58,12 +58,18 @@ export const branchOffset = (w: number): number => (w >> 14) << 2;
 export const jalOffset = (w: number): number => (w >> 10) << 2;
 export const luiValue = (w: number): number => w & 0xfffff000;
 
-/** Cycles per opcode from the cost model (0 for unused opcodes). */
+/**
+ * Cycles per opcode from the cost model (0 for unused opcodes, which never
+ * complete). Every instruction costs at least one cycle, whatever the model
+ * says: the CPU's loop runs until the cycle budget, which a 0-cycle
+ * instruction would never advance (cost-model.ts refuses such a model; this
+ * is the second line of defence).
+ */
 export function costTable(model: CostModel): Float64Array {
   const t = new Float64Array(64);
   for (let op = 0; op < 64; op++) {
     const row = BY_OPCODE[op];
-    if (row) t[op] = model[row.cost];
+    if (row) t[op] = Math.max(1, model[row.cost]);
   }
   return t;
 }

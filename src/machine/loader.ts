@@ -7,9 +7,12 @@
 
 import { UserError } from "../guest-isa/diagnostics.js";
 import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
+import { checkImageLayout } from "../guest-isa/image-check.js";
 import type { Machine } from "./machine.js";
 
 export function loadImage(machine: Machine, image: ElfImage): void {
+  // Alignment, bounds, code placement, entry alignment: the rules shared with the ELF reader and the rewriter.
+  checkImageLayout(image);
   const mem = machine.memory;
   for (const s of image.sections) {
     if ((s.flags & SHF_ALLOC) === 0) continue;
@@ -22,6 +25,5 @@ export function loadImage(machine: Machine, image: ElfImage): void {
     if (s.type === SHT_NOBITS) mem.u8.fill(0, s.addr, s.addr + size);
     else mem.writeBytes(s.addr, s.data);
   }
-  if ((image.entry & 3) !== 0) throw new UserError(`entry point 0x${(image.entry >>> 0).toString(16)} is not 4-aligned`);
   machine.reset(image.entry);
 }

@@ -18,7 +18,7 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
 import { InterruptLines, PortBus } from "./bus/ports.js";
-import { defaultCostModel, type CostEvent, type CostModel } from "./cost-model.js";
+import { defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
 import { Cpu, type CpuHost } from "./cpu.js";
 import { costTable } from "./decode.js";
 import { ConsoleDevice, bytesInput, type ConsoleInput } from "./devices/console.js";
@@ -91,7 +91,8 @@ export function formatHostStats(h: HostStats): string {
 }
 
 const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
-const FAULT_CAUSES = new Set<number>([
+/** Causes that are faults (epc = the faulting instruction): the ones the crash rules look at. */
+export const FAULT_CAUSES: ReadonlySet<number> = new Set<number>([
   CAUSE.ILLEGAL_INSTRUCTION, CAUSE.PRIVILEGED_INSTRUCTION, CAUSE.MISALIGNED,
   CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR,
 ]);
@@ -121,6 +122,7 @@ export class Machine implements CpuHost, MmuHost {
   constructor(options: MachineOptions = {}) {
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
     this.costModel = options.costModel ?? defaultCostModel();
+    validateCostModel(this.costModel);
     this.referenceSlicing = options.referenceSlicing ?? false;
     this.mmu = new Mmu(this, CR.ptbr, CR.pgctl);
     this.cpu = new Cpu(this.memory, this.mmu.tlb, this, costTable(this.costModel));
@@ -258,25 +260,7 @@ export class Machine implements CpuHost, MmuHost {
   deliverException(cause: number, epc: number, badva?: number): void {
     const cpu = this.cpu;
     const tvec = cpu.cr[CR.tvec];
-    if (tvec === 0) {
-      this.stopCrash("crash", `${causeName(cause)} with no trap vector (tvec = 0)`, cause, epc, badva);
-      return;
-    }
-    if (FAULT_CAUSES.has(cause)) {
-      if (epc === tvec) {
-        this.stopCrash("crash", `${causeName(cause)} at the trap handler entry 0x${hex(tvec)}`, cause, epc, badva);
-        return;
-      }
-      const lf = this.lastFault;
-      if (lf.cause === cause && lf.epc === epc && lf.badva === (badva ?? 0)) {
-        if (++lf.repeats >= FAULT_LOOP_LIMIT) {
-          this.stopCrash("fault-loop", `the same ${causeName(cause)} ${FAULT_LOOP_LIMIT} times in a row without progress`, cause, epc, badva);
-          return;
-        }
-      } else {
-        Object.assign(lf, { cause, epc, badva: badva ?? 0, repeats: 1 });
-      }
-    }
+    if (this.crashInsteadOfDelivery(cause, epc, badva, tvec)) return;
     cpu.cr[CR.epc] = epc;
     cpu.cr[CR.epsr] = cpu.psr;
     cpu.cr[CR.cause] = cause;
@@ -285,6 +269,37 @@ export class Machine implements CpuHost, MmuHost {
     cpu.noteTransfer(cause >= CAUSE.INTERRUPT_BASE ? epc | 1 : epc, tvec);
     cpu.pc = tvec;
     this.charge("exceptionEntry");
+  }
+
+  /**
+   * The crash rules for an exception about to enter the guest's handler at
+   * `handler` (docs/machine.md "Run results"): no handler (0), a fault at the
+   * handler's own entry, or the same fault (cause, epc, badva) FAULT_LOOP_LIMIT
+   * times in a row. Stops the machine and returns true when one applies.
+   * Every delivery goes through here — the machine's own, and a monitor's
+   * that reflects an exception into a virtual CPU (trap, xen, l4) — so there
+   * is one loop detector and every back end gives the same diagnosis.
+   */
+  crashInsteadOfDelivery(cause: number, epc: number, badva: number | undefined, handler: number): boolean {
+    if (handler === 0) {
+      this.stopCrash("crash", `${causeName(cause)} with no trap vector (tvec = 0)`, cause, epc, badva);
+      return true;
+    }
+    if (!FAULT_CAUSES.has(cause)) return false;
+    if (epc === handler) {
+      this.stopCrash("crash", `${causeName(cause)} at the trap handler entry 0x${hex(handler)}`, cause, epc, badva);
+      return true;
+    }
+    const lf = this.lastFault;
+    if (lf.cause === cause && lf.epc === epc && lf.badva === (badva ?? 0)) {
+      if (++lf.repeats >= FAULT_LOOP_LIMIT) {
+        this.stopCrash("fault-loop", `the same ${causeName(cause)} ${FAULT_LOOP_LIMIT} times in a row without progress`, cause, epc, badva);
+        return true;
+      }
+    } else {
+      Object.assign(lf, { cause, epc, badva: badva ?? 0, repeats: 1 });
+    }
+    return false;
   }
 
   /**

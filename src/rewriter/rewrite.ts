@@ -12,6 +12,7 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import { encodeInstruction } from "../guest-isa/encoding.js";
 import { BY_OPCODE } from "../guest-isa/isa-table.js";
 import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
+import { checkImageLayout } from "../guest-isa/image-check.js";
 import { K0, REG } from "../guest-isa/registers.js";
 import { validateSiteTable } from "../guest-isa/site-validate.js";
 import { recordAt, SITE_FLAG_EXEMPT, siteKindName, type SiteColumns, type SiteRecord } from "../guest-isa/softlayer.js";
@@ -122,6 +123,9 @@ export function readSiteColumns(image: ElfImage): SiteColumns | undefined {
 const STRATEGY_CODE: Readonly<Record<Strategy, number>> = { native: 0, inline: 1, call: 2, stub: 3 };
 
 export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteResult {
+  // The layout rules the offsets below rely on (.text allocated PROGBITS at a word-aligned address, …):
+  // the same check the ELF reader, the validator and the loader make.
+  checkImageLayout(image);
   const c = readSiteColumns(image);
   const templates = templatesOf(target);
   const counts = Object.fromEntries(STRATEGIES.map((s) => [s, 0])) as Record<Strategy, number>;

@@ -238,3 +238,28 @@ describe("annotate: malformed site operands", () => {
     ]);
   });
 });
+
+describe("hostile .equ chains (issue 12)", () => {
+  const portOf = (text: string) => annotate("t.s", text).records.find((r) => r.kind === SITE_KINDS.get("out"))!.imm;
+
+  it("a 5,000-deep chain of .equs folds without recursing once per link", () => {
+    const n = 5000;
+    const chain = Array.from({ length: n }, (_, i) => (i === 0 ? ".equ e0, 0x10" : `.equ e${i}, e${i - 1} + 1`)).join("\n");
+    expect(portOf(`${chain}\n_start:\n\tout e${n - 1}, a0\n`)).toBe(0x10 + n - 1);
+    // Defined in the other order (each naming the next), too.
+    const back = Array.from({ length: n }, (_, i) => (i === n - 1 ? `.equ f${i}, 0x10` : `.equ f${i}, f${i + 1} + 1`)).join("\n");
+    expect(portOf(`_start:\n\tout f0, a0\n${back}\n`)).toBe(0x10 + n - 1);
+  });
+
+  it("a chain where each .equ names the previous one twice takes linear time (it was 2^n)", () => {
+    const chain = Array.from({ length: 41 }, (_, i) => (i === 0 ? ".equ d0, 1" : `.equ d${i}, d${i - 1} + d${i - 1}`)).join("\n");
+    // d40 = 2^40, which wraps to 0 in 32 bits.
+    expect(portOf(`${chain}\n_start:\n\tout (d40 & 0xff) + 0x10, a0\n`)).toBe(0x10);
+  });
+
+  it("a circular chain folds to nothing (the assembler reports it), without looping", () => {
+    const r = annotate("t.s", ".equ p, q + 1\n.equ q, p\n_start:\n\tout p, a0\n");
+    // The port is left as an expression for the assembler, which reports the cycle.
+    expect(r.records.find((x) => x.kind === SITE_KINDS.get("out"))!.imm).toBe("p");
+  });
+});

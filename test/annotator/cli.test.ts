@@ -63,7 +63,7 @@ describe("previrt annotate / verify / objdump --sites", () => {
     // Records name the input as it was given on the command line.
     expect(lines).toContain(`     0  0x00001008  mtcr             4  tvec, t0            ${src}:10`);
     // (Its address depends on the derived padding of the sites before it.)
-    expect(lines.find((l) => l.includes("pte-store"))).toMatch(new RegExp(`^    10  0x0000[0-9a-f]{4}  pte-store       20  t1, 8\\(t0\\)           ${src.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:23$`));
+    expect(lines.find((l) => l.includes("pte-store"))).toMatch(new RegExp(`^    10  0x0000[0-9a-f]{4}  pte-store        4  t1, 8\\(t0\\)           ${src.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:23$`));
     expect(lines.find((l) => l.includes("exempt"))).toMatch(/exempt\s+8\s+\(\.noannotate\)\s+\S*kernel\.s:36$/);
     // The padding is what the derived table gives the 18 sites (one of each kind, two mfcr and two out).
     const kinds = [...SITE_KINDS.keys()].flatMap((k) => (k === "mfcr" || k === "out" ? [k, k] : [k]));

@@ -59,7 +59,12 @@ describe("verify", () => {
     const at = recs[sti].addr + 8 - text.addr;
     padded.set([0x2e, 0, 0, 0], at); // a cli in the sti site's padding
     const img = { ...image, sections: image.sections.map((s) => (s.name === ".text" ? { ...s, data: padded } : s)) };
-    expect(verifyImage(img).problems).toEqual([{ addr: recs[sti].addr + 8, message: `cli is not covered by a site (it is inside the padding of record ${sti})` }]);
+    expect(verifyImage(img).problems).toEqual([
+      // The table check: the padding is not the annotator's nops ...
+      { record: sti, addr: recs[sti].addr, message: expect.stringMatching(/^padding word at 0x[0-9a-f]{8} is 'cli' \(0x0000002e\), not the 'nop' the annotator writes/) },
+      // ... and the coverage check: that cli is no site.
+      { addr: recs[sti].addr + 8, message: `cli is not covered by a site (it is inside the padding of record ${sti})` },
+    ]);
     // The same word, excused by an exempt record over it:
     const exempt: SiteRecord = { ...recs[sti], addr: recs[sti].addr + 8, length: 4, kind: 0, flags: SITE_FLAG_EXEMPT, regA: 0, regB: 0, imm: 0 };
     const fixed = withTable(img, [...recs.slice(0, sti), { ...recs[sti], length: 8 }, exempt, ...recs.slice(sti + 1)]);

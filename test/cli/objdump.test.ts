@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { runElf } from "../../src/hypervisors/index.js";
 import { bufferIO } from "../../src/cli/io.js";
-import { disassembleText } from "../../src/guest-isa/disassembler.js";
+import { disassembleImage, disassembleText } from "../../src/guest-isa/disassembler.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { SHF_ALLOC, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, findSection, type ElfImage } from "../../src/guest-isa/elf-types.js";
 import { encodeInstruction } from "../../src/guest-isa/encoding.js";
@@ -58,13 +59,15 @@ describe("previrt objdump", () => {
     expect(r.stdout).toContain("Symbols: 3 (1 global, 2 local, 1 absolute)");
   });
 
-  it("-d prints the disassembly listing", async () => {
-    const img = image(false);
+  it("-d prints the whole image: .text as instructions, every other section and symbol as data", async () => {
+    const img = image(true);
     const r = await objdump(file("d.elf", writeElf(img)), "-d");
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(disassembleText(img));
-    expect(r.stdout).toMatch(/^\.text\n/);
-    expect(r.stdout).toContain("_start:");
+    expect(r.stdout).toBe(disassembleImage(readElf(writeElf(img))));
+    expect(r.stdout).toContain(disassembleText(img).split("\n").slice(2).join("\n")); // the .text listing, labels and all
+    expect(r.stdout).toMatch(/\n\.bss\n\.align 4\n.*\nbuf:\n {4}\.space 64 /);
+    expect(r.stdout).toMatch(/\n\.section \.softlayer\n\.align 4\n/);
+    expect(r.stdout).toMatch(/\n\.equ N, 0x3\n/);
   });
 
   // --sites belongs to the annotator (src/annotator/site-listing.ts, its own tests);
@@ -109,5 +112,94 @@ describe("previrt objdump", () => {
     const r = await objdump(join(dir, "nope.elf"));
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/^previrt: error: .*nope\.elf: no such file or directory\n$/);
+  });
+});
+
+// Issue 12: `objdump -d` promised re-assemblable output but listed only .text (a re-assembled hello
+// printed nothing). The whole image now goes through `previrt as` and behaves the same.
+describe("objdump -d → previrt as: the same program", () => {
+  const HELLO = `    .text
+    .global _start
+_start:
+    la   a0, msg
+.Lloop:
+    lbu  t0, 0(a0)
+    beqz t0, .Ldone
+    out  0x10, t0        # console
+    addi a0, a0, 1
+    j    .Lloop
+.Ldone:
+    out  0xF0, zero      # power off, exit status 0
+    .rodata
+msg: .asciz "hello from G32\\n"
+`;
+
+  async function cli(argv: string[]) {
+    const io = bufferIO();
+    const status = await main(argv, io);
+    expect(status, `${argv.join(" ")}: ${io.stderr}`).toBe(0);
+    return io.stdout;
+  }
+
+  /** objdump -d of `elf`, re-assembled; both images, as read back from their files. */
+  async function roundTrip(elf: string) {
+    const listing = join(dir, `${elf.split("/").pop()}.dis.s`);
+    writeFileSync(listing, await cli(["objdump", "-d", elf]));
+    const again = `${listing}.elf`;
+    await cli(["as", listing, "-o", again]);
+    return { before: readElf(new Uint8Array(readFileSync(elf))), after: readElf(new Uint8Array(readFileSync(again))) };
+  }
+
+  function expectSameProgram(before: ElfImage, after: ElfImage, disk?: Uint8Array) {
+    // Every section's bytes at the same address (the .softlayer table included), the same entry and symbols' values.
+    expect(after.entry).toBe(before.entry);
+    const sections = (img: ElfImage) => img.sections.filter((s) => s.size > 0).map((s) => ({ name: s.name, addr: s.addr, size: s.size, type: s.type, data: [...s.data] }));
+    expect(sections(after)).toEqual(sections(before));
+    const values = (img: ElfImage) => new Map(img.symbols.map((s) => [s.name, s.value]));
+    expect(values(after)).toEqual(values(before));
+    for (const backend of ["bare", "xen"]) {
+      const a = runElf(before, { backend, maxCycles: 500_000_000, disk: disk?.slice() });
+      const b = runElf(after, { backend, maxCycles: 500_000_000, disk: disk?.slice() });
+      expect(a.result.kind, backend).toBe("poweroff");
+      expect(b.result, backend).toEqual(a.result);
+      expect(b.console, backend).toBe(a.console);
+    }
+  }
+
+  it("hello from the README, built with previrt build (annotated)", async () => {
+    const src = file("hello.s", new TextEncoder().encode(HELLO));
+    const elf = join(dir, "hello.elf");
+    await cli(["build", src, "-o", elf]);
+    const { before, after } = await roundTrip(elf);
+    expect(runElf(after, { backend: "xen" }).console).toBe("hello from G32\n");
+    expectSameProgram(before, after);
+  });
+
+  it("the bundled kernel, from previrt kernel (data, .bss, many sites, defines)", async () => {
+    const elf = join(dir, "kernel.elf");
+    const disk = join(dir, "kernel.disk");
+    await cli(["kernel", "-o", elf, "--disk", disk]);
+    const { before, after } = await roundTrip(elf);
+    expect(findSection(after, ".softlayer")!.data).toEqual(findSection(before, ".softlayer")!.data);
+    expectSameProgram(before, after, new Uint8Array(readFileSync(disk)));
+  }, 60_000);
+
+  it("labels at section boundaries, a custom section, unnamed branch targets in data, odd sizes", async () => {
+    const src = file("odd.s", new TextEncoder().encode(
+      [
+        ".global _start", "_start:", "\tla a0, tbl", "\tlw a1, 0(a0)", "\tjal lr, tbl2", "\tout 0xf0, a1", "\t.byte 1, 2, 3",
+        ".rodata", "tbl: .word 7", "\t.half 9", "end_ro:",
+        ".data", ".align 8", "d: .byte 5", "mid: .byte 6, 7", "\t.word d",
+        ".bss", "b0: .space 10", "b1: .space 3", "bend:",
+        ".section .mine", "tbl2: .word 1", "",
+      ].join("\n"),
+    ));
+    const elf = join(dir, "odd.elf");
+    await cli(["as", src, "-o", elf]);
+    const { before, after } = await roundTrip(elf);
+    const sections = (img: ElfImage) => img.sections.filter((s) => s.size > 0).map((s) => ({ name: s.name, addr: s.addr, size: s.size, data: [...s.data] }));
+    expect(sections(after)).toEqual(sections(before));
+    const symbols = (img: ElfImage) => img.symbols.map((s) => `${s.name}=${s.value.toString(16)}@${s.section ?? "abs"}${s.global ? "!" : ""}`).sort();
+    expect(symbols(after)).toEqual(symbols(before));
   });
 });

@@ -171,3 +171,80 @@ describe("assembler diagnostics", () => {
     }
   });
 });
+
+describe("hostile input from the fuzzers (issue 12): located errors, never a host crash", () => {
+  /** The one diagnostic of assembling `text` as t.s (with `_start` defined), or a failure naming what came instead. */
+  function oneError(text: string): string {
+    const out = errors(text);
+    expect(out, out.join("\n")).toHaveLength(1);
+    return out[0];
+  }
+
+  it("1,000 nested parentheses: nested too deeply, at the parenthesis past the limit", () => {
+    const line = `.word ${"(".repeat(1000)}1${")".repeat(1000)}`;
+    expect(oneError(`${line}\n`)).toBe(`t.s:2:${7 + 256}: error: expression nested too deeply (more than 256 levels of parentheses, operators or terms)`);
+  });
+
+  it("10,000 unary operators, a 10,000-term sum, %hi of %lo of …: nested too deeply", () => {
+    expect(oneError(`.word ${"-~".repeat(5000)}1\n`)).toMatch(/^t\.s:2:\d+: error: expression nested too deeply/);
+    expect(oneError(`.word ${Array(10_000).fill("1").join(" + ")}\n`)).toMatch(/^t\.s:2:\d+: error: expression nested too deeply/);
+    expect(oneError(`lui a0, ${"%hi(".repeat(600)}1${")".repeat(600)}\n`)).toMatch(/^t\.s:2:\d+: error: expression nested too deeply/);
+  });
+
+  it("right at the limit is fine: 255 parentheses, a 256-term sum", () => {
+    const image = assemble([{ file: "t.s", text: `_start:\n.word ${"(".repeat(255)}7${")".repeat(255)}\n.word ${Array(256).fill("1").join("+")}\n` }]);
+    const text = image.sections.find((s) => s.name === ".text")!.data;
+    expect([...text.subarray(0, 8)]).toEqual([7, 0, 0, 0, 0, 1, 0, 0]);
+  });
+
+  it("a 5,000-deep chain of .equs that need addresses evaluates without recursing", () => {
+    // Each names the next, the last a label: every one is evaluated after layout.
+    const n = 5000;
+    const lines = Array.from({ length: n }, (_, i) => (i < n - 1 ? `.equ e${i}, e${i + 1} + 1` : `.equ e${i}, here`));
+    const image = assemble([{ file: "t.s", text: `_start:\n.word e0\nhere: nop\n${lines.join("\n")}\n` }]);
+    const word = new DataView(image.sections[0].data.buffer).getUint32(0, true);
+    expect(word).toBe(0x1004 + n - 1);
+  });
+
+  it("a circular chain is still reported where the cycle closes", () => {
+    expect(errors(".word c0\n.equ c0, c1 + here\n.equ c1, c2\n.equ c2, c0\nhere: nop\n")).toEqual(["t.s:5:10: error: circular definition of 'c0'"]);
+  });
+
+  it(".space 0x10000000 seventeen times in .bss: past the 32-bit address space, at the .space that crosses it", () => {
+    const text = ".bss\n" + ".space 0x10000000\n".repeat(17);
+    // The 16th makes the section 4 GiB, which no 32-bit size holds (this was a silent wrap to 0, or a crash);
+    // reported once, not again for the 17th.
+    expect(errors(text)).toEqual([`t.s:${2 + 16}:8: error: section .bss would hold 4294967296 bytes, more than a 32-bit size`]);
+  });
+
+  it("4 GiB of .bss from two files: the second file's .bss is past the end of the address space", () => {
+    const half = ".bss\n" + ".space 0x10000000\n".repeat(8);
+    expect(errorsOf({ "a.s": `_start:\n${half}`, "b.s": `${half}x: .space 4\n` })).toEqual([
+      "b.s:1:1: error: section .bss would end at 0x100001004, past the end of the 32-bit address space",
+    ]);
+  });
+
+  it("a section with contents past 256 MiB, by .space with a fill or by .align", () => {
+    expect(errors(".data\n.space 0x10000000, 1\n.space 16, 1\n")).toEqual([
+      "t.s:4:8: error: section .data would hold 268435472 bytes, more than the 268435456 (256 MiB) a section with contents may (use .bss for zeros)",
+    ]);
+    // One byte over by data (not .space): found at layout, at the file's .data line; the .align after it at its own line.
+    expect(errors(".data\n.space 0x10000000\n.byte 1\n.align 0x10000\n")).toEqual([
+      "t.s:2:1: error: section .data would hold 268435457 bytes, more than the 268435456 (256 MiB) a section with contents may (use .bss for zeros)",
+      "t.s:5:8: error: section .data would hold 268500992 bytes, more than the 268435456 (256 MiB) a section with contents may (use .bss for zeros)",
+    ]);
+  });
+
+  it.each([".symtab", ".strtab", ".shstrtab", '"a\\x00b"'])("refuses .section %s (a name previrt's ELF writer owns, or one no ELF can hold)", (name) => {
+    const out = errors(`.section ${name}\n.word 1\n`);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^t\.s:2:10: error: section name .* (is reserved \(previrt's ELF writer makes that section itself\)|contains a NUL byte)$/);
+  });
+
+  it("accepts a hand-written .softlayer holding a valid table (what objdump -d prints for an annotated binary)", () => {
+    const table = serializeSoftlayerTable([]);
+    const words = Array.from({ length: table.length / 4 }, (_, i) => new DataView(table.buffer).getUint32(4 * i, true));
+    const image = assemble([{ file: "t.s", text: `_start: nop\n.section .softlayer\n.word ${words.join(", ")}\n` }]);
+    expect(image.sections.find((s) => s.name === ".softlayer")!.data).toEqual(table);
+  });
+});

@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { EM_G32, ELF_HEADER_SIZE, ELF_PAGE_SIZE, PROGRAM_HEADER_SIZE, SECTION_HEADER_SIZE, readElf, writeElf } from "../../src/guest-isa/elf.js";
-import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, type ElfImage } from "../../src/guest-isa/elf-types.js";
+import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, type ElfImage, type ElfSymbol } from "../../src/guest-isa/elf-types.js";
 import { encodeInstruction } from "../../src/guest-isa/encoding.js";
 import { serializeSoftlayerTable } from "../../src/guest-isa/softlayer.js";
+import { verifyImage } from "../../src/annotator/verify.js";
+import { rewriteImage } from "../../src/rewriter/index.js";
 import { wordsToBytes } from "./disasm-helpers.js";
 
 function sampleImage(): ElfImage {
@@ -98,7 +100,7 @@ describe("writeElf → readElf", () => {
     expect(u16(b, 40)).toBe(ELF_HEADER_SIZE);
   });
 
-  it("writes one PT_LOAD per allocated section with page-congruent offsets and R/W/X flags", () => {
+  it("writes one PT_LOAD per allocated section (.bss in .data's) with page-congruent offsets and R/W/X flags", () => {
     const b = writeElf(sampleImage());
     const phoff = u32(b, 28), phnum = u16(b, 44);
     const segs = Array.from({ length: phnum }, (_, i) => {
@@ -108,8 +110,7 @@ describe("writeElf → readElf", () => {
     expect(segs.map((s) => [s.vaddr, s.filesz, s.memsz, s.flags])).toEqual([
       [0x1000, 20, 20, 5], // R X
       [0x1014, 3, 3, 4], // R
-      [0x2000, 8, 8, 6], // R W
-      [0x2008, 0, 0x400, 6], // .bss: R W, no file bytes
+      [0x2000, 8, 0x408, 6], // R W: .data's 8 bytes, then .bss's 0x400 zeros (as GNU ld; eu-elflint refuses a .bss-only writable segment)
     ]);
     for (const s of segs) {
       expect(s.type).toBe(1);
@@ -249,7 +250,7 @@ describe("readElf refuses malformed files with a precise UserError", () => {
 
   it("allocated sections and PT_LOAD segments that disagree", () => {
     let b = good();
-    put16(b, 44, 3); // drop the .bss segment
+    put32(b, ELF_HEADER_SIZE + 2 * PROGRAM_HEADER_SIZE + 20, 8); // the .data+.bss segment without .bss's memory
     expectUserError(b, /section \.bss \(0x2008–0x2408\) is not covered by a PT_LOAD segment/);
     b = good();
     put32(b, ELF_HEADER_SIZE + 4, 0x2000); // .text segment offset moved by a page
@@ -265,11 +266,15 @@ describe("readElf refuses malformed files with a precise UserError", () => {
     expectUserError(b, /overlap in memory/);
   });
 
-  it("fuzz: every truncation and many corruptions either parse or throw UserError", () => {
+  it("fuzz: every truncation and many corruptions either parse or throw UserError — and what parses, verify and the rewriter take without a host exception", () => {
     const original = good();
     const check = (bytes: Uint8Array) => {
       try {
-        readElf(bytes);
+        const image = readElf(bytes);
+        // What the reader accepts goes on to the validator, verify and the rewriter (issue 12: a
+        // NOBITS .text crashed the validator after the reader let it through).
+        verifyImage(image);
+        rewriteImage(image, { name: "bare", replacements: {} });
       } catch (e) {
         if (!(e instanceof UserError)) throw new Error(`host exception ${String(e)} for a corrupted file`);
         expect(e.message.length).toBeGreaterThan(10);
@@ -303,5 +308,60 @@ describe("readElf refuses malformed files with a precise UserError", () => {
         check(b);
       }
     }
+  });
+});
+
+describe("readElf costs time and memory in proportion to the file (issue 12)", () => {
+  const text = wordsToBytes([encodeInstruction("addi", { a: 1, imm: 5 })]);
+  const withSymbols = (names: string[]): ElfImage => ({
+    entry: 0x1000,
+    sections: [{ name: ".text", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_EXECINSTR, addr: 0x1000, data: text, size: 4, align: 4 }],
+    symbols: names.map((name): ElfSymbol => ({ name, value: 0x1000, size: 0, global: false, kind: "func", section: ".text" })),
+  });
+
+  it("16,000 symbols sharing one 250 KB name: the name is decoded once (this ran the host out of memory)", () => {
+    const long = "n".repeat(250_000);
+    const bytes = writeElf(withSymbols(Array.from({ length: 16_000 }, () => long)));
+    expect(bytes.length).toBeLessThan(600_000); // the writer stores the name once: ~515 KB
+    const before = process.memoryUsage().heapUsed;
+    const image = readElf(bytes);
+    expect(image.symbols).toHaveLength(16_000);
+    expect(image.symbols.every((s) => s.name === long)).toBe(true);
+    // 16,000 separate copies would be 4 GB; one shared string is a few hundred KB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("symbols pointing into the middle of one long name each: refused once the names outgrow the file", () => {
+    const long = "m".repeat(100_000);
+    const bytes = writeElf(withSymbols(Array.from({ length: 4_000 }, (_, i) => (i === 0 ? long : `s${i}`))));
+    // Point symbol i at offset i of the long name: 4,000 distinct names of ~100 KB each (400 MB) from a 170 KB file.
+    const h = sectionHeader(bytes, ".symtab");
+    const off = u32(bytes, h + 16), n = u32(bytes, h + 20) / 16;
+    const first = u32(bytes, off + 16); // symbol 1's name offset: the long name
+    for (let i = 1; i < n; i++) put32(bytes, off + 16 * i, first + i - 1);
+    expectUserError(bytes, /overlap so much that reading them would take far more memory than the file's \d+ bytes/);
+  });
+
+  it("a few names sharing a tail (as some linkers write them) still read", () => {
+    const bytes = writeElf(withSymbols(["main_loop", "other"]));
+    const h = sectionHeader(bytes, ".symtab");
+    const off = u32(bytes, h + 16);
+    put32(bytes, off + 32, u32(bytes, off + 16) + 5); // symbol 2 -> "loop", the tail of "main_loop"
+    expect(readElf(bytes).symbols.map((s) => s.name)).toEqual(["main_loop", "loop"]);
+  });
+
+  it("20,000 sections, each in its own PT_LOAD segment, read back (segments are found by binary search)", () => {
+    const sections: ElfImage["sections"] = [];
+    for (let i = 0; i < 20_000; i++) sections.push({ name: `.d${i}`, type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, addr: 0x10000 + 16 * i, data: new Uint8Array(4), size: 4, align: 4 });
+    const bytes = writeElf({ entry: 0, sections, symbols: [] });
+    expect(readElf(bytes).sections).toHaveLength(20_000);
+  });
+});
+
+describe("section names previrt's writer owns (issue 12)", () => {
+  it("an ELF with a PROGBITS section named .symtab is refused on reading, as the assembler refuses writing one", () => {
+    const image = sampleImage();
+    image.sections.push({ name: ".symtab", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, addr: 0x3000, data: new Uint8Array(4), size: 4, align: 4 });
+    expectUserError(writeElf(image), /section name \.symtab is reserved/);
   });
 });

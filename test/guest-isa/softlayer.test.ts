@@ -55,3 +55,23 @@ describe(".softlayer table format", () => {
     }
   });
 });
+
+describe(".softlayer file names cost memory in proportion to the table (issue 12)", () => {
+  it("records pointing at distinct offsets inside one long file name are refused, not decoded one by one", () => {
+    // 20,000 records (400 KB) whose names each start one byte further into a 100 KB name: 2 GB of strings.
+    const long = "f".repeat(100_000);
+    const records = Array.from({ length: 20_000 }, (_, i) => rec(0x1000 + 4 * i, long));
+    const bytes = serializeSoftlayerTable(records);
+    const v = new DataView(bytes.buffer);
+    for (let i = 0; i < records.length; i++) v.setUint32(16 + 20 * i + 16, i, true);
+    expect(() => parseSoftlayerTable(bytes)).toThrow(SoftlayerFormatError);
+    expect(() => parseSoftlayerTable(bytes)).toThrow(/file names overlap so much/);
+  });
+
+  it("any number of records naming the same long file read fine (each distinct name is decoded once)", () => {
+    const long = "g".repeat(100_000);
+    const table = parseSoftlayerTable(serializeSoftlayerTable(Array.from({ length: 20_000 }, (_, i) => rec(0x1000 + 4 * i, long))));
+    expect(table.records).toHaveLength(20_000);
+    expect(table.records[19_999].file).toBe(long);
+  });
+});

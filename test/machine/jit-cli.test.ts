@@ -16,9 +16,9 @@ writeFileSync(loop, writeElf(aluLoop(20_000)));
 
 async function runJson(engine: string) {
   const io = bufferIO(new Uint8Array());
-  expect(await main(["run", loop, "--hv", "bare", "--json", "--stats", "--engine", engine], io)).toBe(0);
+  expect(await main(["run", loop, "--hv", "bare", "--json", "-", "--stats", "--engine", engine], io)).toBe(0);
   expect(io.stderr).toContain(`host (not simulated): engine=${engine}`);
-  return JSON.parse(io.stderr.trim().split("\n").pop()!);
+  return JSON.parse(io.stdout.trim().split("\n").pop()!);
 }
 
 describe("previrt run --engine", () => {

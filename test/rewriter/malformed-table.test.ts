@@ -10,8 +10,14 @@ import { main } from "../../src/cli/main.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { UserError } from "../../src/guest-isa/diagnostics.js";
-import { writeElf } from "../../src/guest-isa/elf.js";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
+import { SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS } from "../../src/guest-isa/elf-types.js";
+import { encodeInstruction } from "../../src/guest-isa/encoding.js";
+import { imageLayoutProblem } from "../../src/guest-isa/image-check.js";
 import { findSection, SITE_KINDS, SOFTLAYER_HEADER_SIZE, SOFTLAYER_RECORD_SIZE, type ElfImage } from "../../src/guest-isa/index.js";
+import { validateSiteTable } from "../../src/guest-isa/site-validate.js";
+import { verifyImage } from "../../src/annotator/index.js";
+import { runElf } from "../../src/hypervisors/index.js";
 import { rewriteImage } from "../../src/rewriter/index.js";
 
 const file = "fixtures/guests/psr-hole.s";
@@ -65,5 +71,140 @@ describe("the rewriter refuses a malformed .softlayer table before patching", ()
       expect(io.stderr.trim().split("\n")).toHaveLength(1);
       expect(io.stdout).toBe("");
     }
+  });
+});
+
+// Issue 12: hostile binaries found by fuzzing. Each is refused before anything is patched or run,
+// by the reader, the validator, the rewriter and the loader alike (image-check.ts holds the rules).
+const HELLO = `    .text
+    .global _start
+_start:
+    la   a0, msg
+.Lloop:
+    lbu  t0, 0(a0)
+    beqz t0, .Ldone
+    out  0x10, t0        # console
+    addi a0, a0, 1
+    j    .Lloop
+.Ldone:
+    out  0xF0, zero      # power off, exit status 0
+    .rodata
+msg: .asciz "hello from G32\\n"
+`;
+const hello = () => assemble([{ file: "hello.s", text: annotate("hello.s", HELLO).text }]);
+
+/** Each command on FILE: status 1 and one `previrt: error:` line matching `message` (verify: its report), nothing run. */
+async function refusedByEveryCommand(bytes: Uint8Array, message: RegExp) {
+  const dir = mkdtempSync(join(tmpdir(), "previrt-"));
+  const elf = join(dir, "bad.elf");
+  writeFileSync(elf, bytes);
+  for (const argv of [["verify", elf], ["load", elf, "--hv", "bare"], ["load", elf, "--hv", "xen"], ["run", elf, "--hv", "hvm"], ["run", elf, "--hv", "l4"]]) {
+    const io = bufferIO();
+    expect(await main(argv, io), argv.join(" ")).toBe(1);
+    if (argv[0] === "verify" && io.stderr === "") {
+      // A table problem is verify's report (stdout), not an error.
+      expect(io.stdout).toMatch(message);
+      continue;
+    }
+    expect(io.stderr, argv.join(" ")).toMatch(message);
+    expect(io.stderr.startsWith("previrt: error: "), io.stderr).toBe(true);
+    expect(io.stderr.trim().split("\n"), argv.join(" ")).toHaveLength(1);
+    expect(io.stdout).toBe("");
+  }
+}
+
+describe("issue 12: code-section layout is checked once, for every reader", () => {
+  it("an ELF whose .text is SHT_NOBITS is refused cleanly (it used to crash the validator)", async () => {
+    const bytes = writeElf(hello());
+    // Flip .text's sh_type to SHT_NOBITS: the one field the fuzzer changed.
+    const v = new DataView(bytes.buffer);
+    const shoff = v.getUint32(32, true);
+    v.setUint32(shoff + 40 * 1 + 4, 8, true); // section 1 is .text
+    expect(() => readElf(bytes)).toThrow(UserError);
+    expect(() => readElf(bytes)).toThrow(/section \.text holds code but is SHT_NOBITS/);
+    await refusedByEveryCommand(bytes, /\.text holds code but is SHT_NOBITS/);
+    // The same image built in memory (no reader in the way): validator, verifier, rewriter and loader refuse it.
+    const img = hello();
+    const text = findSection(img, ".text")!;
+    Object.assign(text, { type: SHT_NOBITS, data: new Uint8Array(0) });
+    expect(validateSiteTable(img).problems).toEqual([{ message: expect.stringMatching(/\.text holds code but is SHT_NOBITS/) }]);
+    expect(verifyImage(img).problems[0].message).toMatch(/SHT_NOBITS/);
+    expect(() => rewriteImage(img, { name: "bare", replacements: {} })).toThrow(/SHT_NOBITS/);
+    expect(() => runElf(img, { backend: "bare", maxCycles: 1000 })).toThrow(UserError);
+  });
+
+  it("a .text at a non-word-aligned address (0x0ffe, alignment 2) is refused, never patched two bytes off", async () => {
+    const img = hello();
+    const text = findSection(img, ".text")!;
+    text.addr = 0x0ffe;
+    text.align = 2;
+    const bytes = writeElf(img);
+    expect(() => readElf(bytes)).toThrow(/section \.text holds code but starts at 0xffe, which is not 4-byte aligned/);
+    await refusedByEveryCommand(bytes, /not 4-byte aligned/);
+    expect(validateSiteTable(img).problems).toEqual([{ message: expect.stringMatching(/not 4-byte aligned/) }]);
+    for (const backend of ["bare", "hvm", "trap", "xen", "l4"]) {
+      let caught: unknown;
+      try {
+        runElf(img, { backend, maxCycles: 1000 });
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, backend).toBeInstanceOf(UserError);
+      expect((caught as Error).message, backend).toMatch(/not 4-byte aligned/);
+    }
+  });
+
+  it("the same rules hold for any executable section, and for the entry point", () => {
+    const img = hello();
+    img.sections.push({ name: ".text.more", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_EXECINSTR, addr: 0x9002, data: new Uint8Array(4), size: 4, align: 2 });
+    expect(imageLayoutProblem(img)).toMatch(/section \.text\.more holds code but starts at 0x9002/);
+    expect(() => readElf(writeElf(img))).toThrow(/\.text\.more holds code/);
+    const odd = { ...hello(), entry: 0x1002 };
+    expect(imageLayoutProblem(odd)).toMatch(/entry point 0x1002 is not 4-byte aligned/);
+    expect(() => readElf(writeElf(odd))).toThrow(/entry point/);
+  });
+});
+
+describe("issue 12: a record's padding holds exactly what the annotator wrote", () => {
+  /** Hello with the record of the console `out` stretched from 4 to 8 bytes, over the `addi` after it. */
+  function stretched(): ElfImage {
+    return withRecord(hello(), (v, at) => v.setUint16(at + 4, 8, true));
+  }
+  function withRecord(img: ElfImage, edit: (v: DataView, at: number) => void): ElfImage {
+    const sl = findSection(img, ".softlayer")!;
+    const v = new DataView(sl.data.buffer, sl.data.byteOffset, sl.data.byteLength);
+    // Record 0 is the console `out` (the first site in address order).
+    expect(v.getUint8(record(0) + 6)).toBe(SITE_KINDS.get("out"));
+    edit(v, record(0));
+    return img;
+  }
+
+  it("the program itself prints hello (the stretched copy below differs only in that record)", () => {
+    expect(runElf(hello(), { backend: "bare" }).console).toBe("hello from G32\n");
+  });
+
+  it("verify and the rewriter refuse a record stretched over real instructions", async () => {
+    const img = stretched();
+    const problems = verifyImage(img).problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ record: 0, message: expect.stringMatching(/^padding word at 0x[0-9a-f]{8} is 'addi\s+a0, a0, 1' \(0x[0-9a-f]{8}\), not the 'nop' the annotator writes/) });
+    const before = textBytes(img);
+    for (const backend of ["bare", "hvm", "trap", "xen", "l4"]) expect(() => runElf(img, { backend }), backend).toThrow(/bad \.softlayer table: record 0 .*padding word/);
+    expect(textBytes(img)).toEqual(before);
+    await refusedByEveryCommand(writeElf(img), /record 0 \(0x[0-9a-f]{8}\): padding word/);
+  });
+
+  it("padding that is nops is accepted, whatever the kind (k0 is then untouched in the slot)", () => {
+    // A cli site: 3 words, the instruction and two nops.
+    const img = assemble([{ file: "c.s", text: annotate("c.s", "_start:\n\tcli\n\tli a0, 0\n\tout 0xF0, a0\n").text }]);
+    expect(verifyImage(img).problems).toEqual([]);
+    // Any other word there — here one that writes k0 — is refused.
+    const text = findSection(img, ".text")!;
+    const table = validateSiteTable(img).table!.records;
+    const cli = table.find((r) => r.kind === SITE_KINDS.get("cli"))!;
+    new DataView(text.data.buffer, text.data.byteOffset).setUint32(cli.addr + 4 - text.addr, encodeInstruction("addi", { a: 13, b: 0, imm: 1 }), true);
+    expect(validateSiteTable(img).problems).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/padding word at .* is 'addi\s+k0, zero, 1'/) }),
+    ]);
   });
 });

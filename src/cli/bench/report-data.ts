@@ -3,10 +3,8 @@
 // model that priced them, the commit and versions, and the verdict on the
 // issue's goals — computed from the cells, never typed in.
 
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { CostModel } from "../../machine/cost-model.js";
+import { buildIdentity, packageVersion } from "../package-info.js";
 import type { BenchConfiguration } from "./configurations.js";
 import type { BenchCell } from "./run-bench.js";
 
@@ -21,6 +19,7 @@ export interface GoalCheck {
 
 export interface BenchReport {
   generated: string;
+  /** previrt's own checkout commit, or `v` + its package version when it is not run from a checkout (package-info.ts). */
   commit: string;
   versions: { node: string; previrt: string };
   costModelName: string;
@@ -63,7 +62,7 @@ export function makeReport(args: {
   const maxOverhead = Math.max(1, ...args.cells.map((c) => (Number.isFinite(c.overhead) ? c.overhead : 1)));
   return {
     generated: new Date().toISOString(),
-    commit: gitCommit(),
+    commit: buildIdentity(),
     versions: { node: process.version, previrt: packageVersion() },
     costModelName: args.costModelName,
     costModel: args.costModel,
@@ -73,35 +72,4 @@ export function makeReport(args: {
     goals: checkGoals(args.cells, args.workloads),
     logScale: maxOverhead > 8,
   };
-}
-
-/** The package's root folder: the nearest parent holding previrt's package.json (from src/ or dist/src/). */
-function packageRoot(): string | undefined {
-  let dir = new URL("./", import.meta.url);
-  for (let i = 0; i < 8; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string };
-      if (pkg.name === "previrt") return fileURLToPath(dir);
-    } catch {
-      // not here: go up
-    }
-    dir = new URL("../", dir);
-  }
-  return undefined;
-}
-
-function gitCommit(): string {
-  const root = packageRoot();
-  if (!root) return "unknown";
-  try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return "unknown";
-  }
-}
-
-function packageVersion(): string {
-  const root = packageRoot();
-  if (!root) return "unknown";
-  return (JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as { version: string }).version;
 }

@@ -1,23 +1,24 @@
-// `previrt annotate IN.s -o OUT.s [--map [OUT.s.map]]` (DESIGN.md §6): the
+// `previrt annotate IN.s -o OUT.s [--map [OUT.s.map]]` (docs/design.md §6): the
 // afterburner pass (src/annotator). Reads one assembly file, writes the
 // annotated file and, with --map, a v3 source map from the output back to
 // the input — or, for `previrt cc` output, to the TypeScript lines named by
 // its `# FILE.ts:LINE` comments (docs/annotator.md). Problems come back as a
 // DiagnosticError (`file:line:col: error: …`, every one of them).
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { annotate } from "../../annotator/annotate.js";
+import { readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (args, options) => {
+export const run: CommandRunner = (args, options, io) => {
   const input = args[0];
   const output = String(options.output);
-  const result = annotate(input, readFileSync(input, "utf8"));
-  writeFileSync(output, result.text);
+  const result = annotate(input, readInputText(input));
+  writeOutput(output, result.text, io);
   if (options.map !== undefined && options.map !== false) {
     const mapPath = typeof options.map === "string" ? options.map : `${output}.map`;
-    writeFileSync(mapPath, JSON.stringify(annotatedSourceMap(result, input, output, mapPath)) + "\n");
+    writeOutput(mapPath, JSON.stringify(annotatedSourceMap(result, input, output, mapPath)) + "\n", io);
   }
   return 0;
 };

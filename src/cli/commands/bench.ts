@@ -2,12 +2,13 @@
 // the papers' comparison, measured. Builds the bundled kernel for every
 // workload (plain, annotated, para-virtualized for xen), runs every workload
 // on every configuration (src/cli/bench/configurations.ts), prints the
-// terminal report and writes the JSON and HTML reports when asked. Progress
-// goes to stderr on a terminal only.
+// terminal report and writes the JSON and HTML reports when asked (`-`: to
+// stdout, and the terminal report then goes to stderr). Progress goes to
+// stderr: one line redrawn in place when stderr is a terminal, plain lines
+// otherwise (a log gets no escape codes).
 
-import { writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { defaultCostModel, loadCostModel } from "../../machine/cost-model.js";
+import { defaultCostModel } from "../../machine/cost-model.js";
 import type { Engine } from "../../machine/machine.js";
 import { CONFIGURATIONS, type KernelBinary } from "../bench/configurations.js";
 import { makeReport } from "../bench/report-data.js";
@@ -15,6 +16,7 @@ import { renderHtmlReport } from "../bench/report-html.js";
 import { renderTextReport } from "../bench/report-text.js";
 import { runBench } from "../bench/run-bench.js";
 import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundled-kernel.js";
+import { readCostModel, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 /** The workloads the benchmark runs by default (the kernel's `faults` is a robustness test, not a benchmark). */
@@ -35,7 +37,7 @@ export const run: CommandRunner = (_args, options, io) => {
   }
   const configurations = wanted ? CONFIGURATIONS.filter((c) => wanted.includes(c.id) || wanted.includes(c.backend)) : CONFIGURATIONS;
   const costModelName = typeof options.costModel === "string" ? options.costModel : "default (docs/cost-model.md)";
-  const costModel = typeof options.costModel === "string" ? loadCostModel(options.costModel) : defaultCostModel();
+  const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : defaultCostModel();
   const scale = (options.scale as number | undefined) ?? BENCH_SCALE;
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
   const repeats = (options.repeats as number | undefined) ?? 3;
@@ -47,9 +49,11 @@ export const run: CommandRunner = (_args, options, io) => {
       annotate: binary !== "plain",
       paravirt: binary === "paravirt-xen" ? "xen" : undefined,
     }).image;
-  const progress = io.isTTY
+  const toStdout = [options.json, options.html].filter((f) => f === "-").length;
+  if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
+  const progress = io.stderrIsTTY
     ? (done: number, total: number, label: string) => io.err(`\r\x1b[K[${done}/${total}] ${done < total ? label : "done"}${done < total ? "" : "\n"}`)
-    : undefined;
+    : (done: number, total: number, label: string) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
 
   const cells = runBench({
     workloads,
@@ -63,9 +67,10 @@ export const run: CommandRunner = (_args, options, io) => {
     progress,
   });
   const report = makeReport({ cells, configurations, workloads, costModel, costModelName });
-  io.out(renderTextReport(report));
-  if (typeof options.json === "string") writeFileSync(options.json, JSON.stringify(report, null, 2) + "\n");
-  if (typeof options.html === "string") writeFileSync(options.html, renderHtmlReport(report));
+  if (toStdout) io.err(renderTextReport(report));
+  else io.out(renderTextReport(report));
+  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(report, null, 2) + "\n", io);
+  if (typeof options.html === "string") writeOutput(options.html, renderHtmlReport(report), io);
   // A guest that diverges or fails on a back end is a result, shown in the report, not an error of the command.
   return 0;
 };

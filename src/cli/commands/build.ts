@@ -1,22 +1,22 @@
 // `previrt build FILE.ts/.s… -o OUT.elf`: compile the .ts inputs, add the
 // start-up when no input defines `_start`, assemble and link everything
 // (src/cli/build-pipeline.ts). The annotate step joins in prepareAssembly().
-import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { buildSources } from "../build-pipeline.js";
+import { readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (args, options) => {
+export const run: CommandRunner = (args, options, io) => {
   const output = options.output as string;
   for (const f of args) if (!/\.(ts|mts|s|S|asm)$/.test(f)) throw new UserError(`${f}: unknown input type (expected .ts or .s)`);
-  const inputs = args.map((file) => ({ file, text: readFileSync(file, "utf8") }));
+  const inputs = args.map((file) => ({ file, text: readInputText(file) }));
   const { image } = buildSources(inputs, {
     defines: parseDefines((options.define as string[] | undefined) ?? []),
     paravirt: options.paravirt as string | undefined,
     annotate: options.annotate as boolean | undefined,
   });
-  writeFileSync(output, writeElf(image));
+  writeOutput(output, writeElf(image), io);
   return 0;
 };
 

@@ -2,18 +2,18 @@
 // file (src/compiler). Several inputs compile together (they may import each
 // other) and are written one after the other; no start-up is added (that is
 // `previrt build`'s job, see docs/abi.md).
-import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { compile } from "../../compiler/index.js";
 import { paravirtTarget } from "../../hypervisors/paravirt.js";
+import { readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (args, options) => {
+export const run: CommandRunner = (args, options, io) => {
   const output = options.output as string;
   for (const f of args) if (!/\.(ts|mts)$/.test(f)) throw new UserError(`${f}: not a TypeScript file (cc compiles .ts)`);
-  const sources = args.map((file) => ({ file, text: readFileSync(file, "utf8") }));
+  const sources = args.map((file) => ({ file, text: readInputText(file) }));
   const paravirt = typeof options.paravirt === "string" ? paravirtTarget(options.paravirt) : undefined;
   const compiled = compile(sources, { paravirt });
-  writeFileSync(output, compiled.map((c) => c.asm).join("\n"));
+  writeOutput(output, compiled.map((c) => c.asm).join("\n"), io);
   return 0;
 };

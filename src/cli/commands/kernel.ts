@@ -5,18 +5,18 @@
 // annotated — and optionally writes the generated user-program assembly (for
 // building the kernel by hand with `previrt build`) and a zeroed disk image
 // big enough for the io workload.
-import { writeFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { buildKernel, kernelDisk, userProgramsSource, WORKLOADS, type Workload } from "../bundled-kernel.js";
+import { writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (_args, options, io) => {
   const workload = (options.workload as string | undefined) ?? "mixed";
   if (!(WORKLOADS as readonly string[]).includes(workload)) throw new UserError(`unknown workload '${workload}' (valid: ${WORKLOADS.join(", ")})`);
   const scale = (options.scale as number | undefined) ?? 1;
-  if (typeof options.userPrograms === "string") writeFileSync(options.userPrograms, userProgramsSource().text);
-  if (typeof options.disk === "string") writeFileSync(options.disk, kernelDisk(scale));
+  if (typeof options.userPrograms === "string") writeOutput(options.userPrograms, userProgramsSource().text, io);
+  if (typeof options.disk === "string") writeOutput(options.disk, kernelDisk(scale), io);
   if (typeof options.output === "string") {
     const { image, defines } = buildKernel({
       workload: workload as Workload,
@@ -25,7 +25,7 @@ export const run: CommandRunner = (_args, options, io) => {
       annotate: options.annotate as boolean | undefined,
       paravirt: options.paravirt as string | undefined,
     });
-    writeFileSync(options.output, writeElf(image));
+    writeOutput(options.output, writeElf(image), io);
     io.err(`${options.output}: bundled kernel, ${Object.entries(defines).map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
   } else if (options.userPrograms === undefined && options.disk === undefined) {
     throw new UserError("nothing to do: give -o OUT.elf (or --user-programs FILE.s, --disk FILE)");

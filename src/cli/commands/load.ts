@@ -4,15 +4,15 @@
 // before and after, and the strategy; always the counts per strategy.
 
 import { disassembleInstruction } from "../../guest-isa/disassembler.js";
-import { readElfFile } from "../../guest-isa/elf.js";
 import { getBackend, prepareImage } from "../../hypervisors/index.js";
 import { STRATEGIES, type RewriteResult, type SiteOutcome } from "../../rewriter/index.js";
+import { readElfInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
   const backend = getBackend(String(options.hv));
-  const image = await readElfFile(file);
+  const image = readElfInput(file);
   const result = prepareImage(backend, image, file);
   if (options.showSites) io.out(formatSiteOutcomes(result));
   io.out(formatRewriteSummary(result) + "\n");

@@ -6,13 +6,11 @@
 // shorter than MIN_SECONDS_FOR_MIPS). Exit status 1 when a back end not
 // allowed to diverge did. `--disk FILE`: every back end gets its own copy.
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { readElfFile } from "../../guest-isa/elf.js";
 import { backends } from "../../hypervisors/index.js";
 import { runMatrix, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
-import { loadCostModel } from "../../machine/cost-model.js";
 import type { Engine } from "../../machine/machine.js";
+import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
@@ -21,12 +19,12 @@ export const run: CommandRunner = async (args, options, io) => {
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...names, ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
   const ordered = names.includes("bare") ? ["bare", ...names.filter((n) => n !== "bare")] : names;
-  const image = await readElfFile(file);
-  const diskBytes = typeof options.disk === "string" ? new Uint8Array(readFileSync(options.disk)) : undefined;
+  const image = readElfInput(file);
+  const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
   const rows = runMatrix(image, {
     backends: ordered,
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
-    costModel: typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined,
+    costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     engine: options.engine as Engine | undefined,
   });

@@ -1,29 +1,33 @@
-// `previrt objdump OUT.elf [-d] [--sites]` (DESIGN.md §6).
+// `previrt objdump OUT.elf [-d] [--sites]` (docs/design.md §6).
 //
 // Reads an ELF with readElf (guest-isa/elf.ts) and prints, to stdout:
 //   no flag   a summary: file type, entry point, sections (address, size,
 //             alignment, flags), symbol counts;
-//   -d        the disassembly listing of .text (guest-isa/disassembler.ts),
-//             which `previrt as` re-assembles to the same .text bytes;
+//   -d        the whole image as assembly (guest-isa/disassembler.ts
+//             disassembleImage): .text as instructions, data sections as
+//             .word/.byte, .bss as .space, the .softlayer table, every
+//             symbol; `previrt as` turns it back into a program that
+//             behaves the same;
 //   --sites   the soft-layer sites (the annotator's listing; see below).
 // A malformed file is `previrt: error: FILE: <what is wrong>`.
 
-import { stat } from "node:fs/promises";
-import { disassembleText } from "../../guest-isa/disassembler.js";
-import { EM_G32, readElfFile } from "../../guest-isa/elf.js";
+import { statSync } from "node:fs";
+import { disassembleImage } from "../../guest-isa/disassembler.js";
+import { EM_G32 } from "../../guest-isa/elf.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, type ElfImage } from "../../guest-isa/elf-types.js";
 import { formatSiteListing } from "../../annotator/site-listing.js";
+import { readElfInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 const hex8 = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
 export const run: CommandRunner = async (args, options, io) => {
   const file = args[0];
-  const image = await readElfFile(file);
+  const image = readElfInput(file);
   const disassemble = Boolean(options.disassemble);
   const sites = Boolean(options.sites);
-  if (!disassemble && !sites) io.out(formatSummary(file, (await stat(file)).size, image));
-  if (disassemble) io.out(disassembleText(image));
+  if (!disassemble && !sites) io.out(formatSummary(file, statSync(file).size, image));
+  if (disassemble) io.out(disassembleImage(image));
   if (sites) io.out(formatSites(file, image));
   return 0;
 };

@@ -1,36 +1,48 @@
-// `previrt run FILE.elf --hv X [--stats] [--json] [--max-cycles N] [--disk IMG] [--cost-model F]`
+// `previrt run FILE.elf --hv X [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--cost-model F]`
 //
 // Reads the ELF, prepares it for the back end, runs it on the machine with
 // the guest console on stdout (input from io.stdin, else the process's
 // stdin, read lazily). Exit status: the guest's power-off code; 124 when
 // --max-cycles stopped a runaway; 125 for a guest crash (fault with no
 // handler, fault loop, hlt deadlock), after `previrt: error: <reason>` and
-// the diagnosis on stderr. --stats / --json print the counters to stderr,
-// then (under "host", not simulated) how the emulator ran the guest.
-// --engine interp|jit picks the interpreter or the JIT: same results.
+// the diagnosis on stderr. --stats prints the counters to stderr, then (a
+// "host (not simulated)" line; `host` in --json) how the emulator ran the
+// guest. --engine interp|jit picks the interpreter or the JIT: same results.
+//
+// --json writes one JSON document (back end, how the run ended, counters)
+// for every ending, so a script can parse it whatever the guest did:
+// `--json FILE` to FILE (the console stays on stdout); bare `--json` or
+// `--json -` to stdout, alone — the guest console then goes to stderr with
+// everything else. (README.md, "previrt run --json".)
 
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { readElfFile } from "../../guest-isa/elf.js";
 import { getBackend, runElf } from "../../hypervisors/index.js";
-import { loadCostModel } from "../../machine/cost-model.js";
 import { stdinInput } from "../../machine/devices/console.js";
 import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
+import type { RunResult } from "../../machine/diagnosis.js";
 import { formatStats } from "../../machine/stats.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
+import { checkInputFile, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
-  const [file] = args;
+  let [file] = args;
+  let json = options.json as string | boolean | undefined;
+  // `previrt run --json k.elf --hv X`: the option's optional value took the ELF; --json was meant as the flag.
+  if (file === undefined && typeof json === "string") [file, json] = [json, true];
+  if (file === undefined) throw new UserError("missing required argument 'elf'");
+  const jsonTo = json === true || json === "-" ? "-" : typeof json === "string" ? json : undefined;
   const backend = getBackend(String(options.hv));
-  const costModel = typeof options.costModel === "string" ? loadCostModel(options.costModel) : undefined;
+  const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const maxCycles = typeof options.maxCycles === "number" ? options.maxCycles : undefined;
-  const image = await readElfFile(file);
+  const image = readElfInput(file);
   let disk: DiskBacking | undefined;
   if (typeof options.disk === "string") {
+    checkInputFile(options.disk);
     try {
       disk = fileDisk(options.disk);
     } catch (e) {
-      throw new UserError(`${options.disk}: cannot open disk image: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw fileError(options.disk, e);
     }
   }
   try {
@@ -42,7 +54,7 @@ export const run: CommandRunner = async (args, options, io) => {
       disk,
       stdin: io.stdin ?? stdinInput(),
       engine: options.engine as Engine | undefined,
-      onOutput: (t) => io.out(t),
+      onOutput: jsonTo === "-" ? (t) => io.err(t) : (t) => io.out(t),
     });
     const { result, stats, host } = outcome;
     let status: number;
@@ -52,13 +64,15 @@ export const run: CommandRunner = async (args, options, io) => {
       status = result.exitCode;
     }
     if (options.stats) io.err(formatStats(stats) + formatHostStats(host));
-    if (options.json) io.err(JSON.stringify({ backend: backend.name, result: summary(result), ...stats, host }) + "\n");
+    if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify({ backend: backend.name, file, result: summary(result), ...stats, host }) + "\n", io);
     return status;
   } finally {
     disk?.close?.();
   }
 };
 
-function summary(r: { kind: string; exitCode: number; reason?: string }) {
-  return r.kind === "poweroff" ? { kind: "poweroff", exitCode: r.exitCode } : { kind: "stopped", reason: r.reason, exitCode: r.exitCode };
+function summary(r: RunResult) {
+  return r.kind === "poweroff"
+    ? { kind: "poweroff", exitCode: r.exitCode }
+    : { kind: "stopped", reason: r.reason, message: r.message, exitCode: r.exitCode };
 }

@@ -1,4 +1,4 @@
-// `previrt verify OUT.elf` (DESIGN.md §6) — the objtool of previrt: every
+// `previrt verify OUT.elf` (docs/design.md §6) — the objtool of previrt: every
 // sensitive instruction in .text covered by a site (or by a recorded
 // `.noannotate` region), and the `.softlayer` table well formed
 // (src/annotator/verify.ts over guest-isa/site-validate.ts). Prints one line
@@ -6,12 +6,12 @@
 // that is not a readable ELF is `previrt: error: FILE: …`.
 
 import { formatVerifyReport, verifyImage } from "../../annotator/verify.js";
-import { readElfFile } from "../../guest-isa/elf.js";
+import { readElfInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, _options, io) => {
   const file = args[0];
-  const report = verifyImage(await readElfFile(file));
+  const report = verifyImage(readElfInput(file));
   io.out(formatVerifyReport(report, file));
   return report.problems.length === 0 ? 0 : 1;
 };

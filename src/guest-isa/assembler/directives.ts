@@ -9,11 +9,13 @@
 // Data directives never align themselves (as GNU as): the annotator emits
 // packed records that rely on it.
 
-import type { DirectiveStatement, Operand } from "./ast.js";
+import type { DirectiveStatement, Loc, Operand } from "./ast.js";
 import { emitData, NOP_WORD } from "./encode-statement.js";
 import { constValue } from "./expressions.js";
+import { sectionNameProblem } from "../image-check.js";
+import { sectionFlags, sectionSizeProblem } from "./layout.js";
 import { BSS, TEXT, type FilePass1 } from "./pass1.js";
-import { ItemKind, reserve, SymKind, writeWord } from "./units.js";
+import { ItemKind, reserve, SymKind, writeWord, type Contribution } from "./units.js";
 
 /** Directive aliases → canonical names. */
 const ALIASES: Record<string, string> = {
@@ -59,6 +61,21 @@ function constArg(p: FilePass1, st: DirectiveStatement, op: Operand): number | u
   return v;
 }
 
+/**
+ * Whether the current section may grow by `extra` bytes (`.space`, `.align`:
+ * the directives that grow it cheaply); reports at `loc` when not. The whole
+ * output section is checked again at layout, with its address.
+ */
+function roomFor(p: FilePass1, loc: Loc, extra: number): boolean {
+  const cur = p.cur;
+  const problem = sectionSizeProblem(cur.section, sectionFlags(cur.section).type, false, 0, cur.size + extra);
+  if (problem === undefined) return true;
+  if (!overfull.has(cur)) p.report.error(loc, problem); // once per file and section: the rest would say the same
+  overfull.add(cur);
+  return false;
+}
+const overfull = new WeakSet<Contribution>();
+
 function checkNotBss(p: FilePass1, st: DirectiveStatement): boolean {
   if (p.cur.section !== BSS) return true;
   p.report.error(st.loc, `'${st.name}' is not allowed in .bss (only labels, .space/.zero and .align)`);
@@ -80,6 +97,12 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       if (section === undefined) return;
       if (section === "" || section === ".") {
         p.report.error(op.loc, "expected a section name");
+        return;
+      }
+      // Names previrt's ELF writer makes itself (.symtab, …) would give a file no tool reads back.
+      const reserved = sectionNameProblem(section);
+      if (reserved !== undefined) {
+        p.report.error(op.loc, reserved);
         return;
       }
       p.switchSection(section, st.loc);
@@ -165,6 +188,7 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
           return;
         }
       }
+      if (!roomFor(p, st.args[0].loc, size)) return;
       if (fill !== 0) reserve(cur, size).fill(fill, cur.size, cur.size + size);
       cur.size += size;
       return;
@@ -179,7 +203,7 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       }
       if (n > cur.align) cur.align = n;
       const target = (cur.size + n - 1) & -n;
-      if (target === cur.size) return;
+      if (target === cur.size || !roomFor(p, st.args[0].loc, target - cur.size)) return;
       if (cur.section === TEXT) {
         // Zeros up to a word boundary, then `nop`s.
         const firstWord = (cur.size + 3) & -4;

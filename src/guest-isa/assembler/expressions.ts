@@ -172,19 +172,60 @@ function symbolValue(name: string, loc: Loc, ctx: EvalContext): number {
   if (!s) throw new AsmError(loc, `undefined symbol '${name}'${ctx.explainUndefined(ctx.unit, name)}`);
   if (s.resolved) return s.value;
   if (s.kind !== SymKind.Deferred || !s.expr || !s.unit) throw new AsmError(loc, `symbol '${name}' has no value yet`);
-  // An `.equ` that needs addresses: evaluate it in its own file, with its own `.`.
   if (s.resolving) throw new AsmError(loc, `circular definition of '${name}'`);
-  s.resolving = true;
+  resolveDeferred(s, ctx);
+  return s.value;
+}
+
+/**
+ * Evaluates a deferred `.equ` and every deferred `.equ` it depends on, with
+ * an explicit stack rather than recursion: a chain of thousands of `.equ`s
+ * each naming the next must not overflow the host's stack. Each symbol is
+ * evaluated in its own file with its own `.`, once the symbols it names have
+ * values; a symbol met again while on the stack is a circular definition,
+ * reported where it is named (as before).
+ */
+function resolveDeferred(root: Sym, ctx: EvalContext): void {
+  const stack: Sym[] = [root];
+  root.resolving = true;
   const saved = { unit: ctx.unit, here: ctx.here };
   try {
-    ctx.unit = s.unit;
-    ctx.here = (s.contrib ? s.contrib.base : 0) + s.offset;
-    s.value = evalExpr(s.expr, ctx);
-    s.resolved = true;
-    return s.value;
+    while (stack.length > 0) {
+      const s = stack[stack.length - 1];
+      const pending = firstPendingSymbol(s.expr!, s.unit!, ctx);
+      if (pending) {
+        if (pending.sym.resolving) throw new AsmError(pending.loc, `circular definition of '${pending.sym.name}'`);
+        pending.sym.resolving = true;
+        stack.push(pending.sym);
+        continue;
+      }
+      ctx.unit = s.unit!;
+      ctx.here = (s.contrib ? s.contrib.base : 0) + s.offset;
+      s.value = evalExpr(s.expr!, ctx);
+      s.resolved = true;
+      s.resolving = false;
+      stack.pop();
+    }
   } finally {
-    s.resolving = false;
+    for (const s of stack) s.resolving = false;
     ctx.unit = saved.unit;
     ctx.here = saved.here;
+  }
+}
+
+/** The first symbol `e` names (seen from `unit`) that is a deferred `.equ` without a value yet. */
+function firstPendingSymbol(e: Expr, unit: FileUnit, ctx: EvalContext): { sym: Sym; loc: Loc } | undefined {
+  switch (e.kind) {
+    case "sym": {
+      const s = ctx.lookup(unit, e.name);
+      return s && !s.resolved && s.kind === SymKind.Deferred && s.expr && s.unit ? { sym: s, loc: e.loc } : undefined;
+    }
+    case "unary":
+    case "reloc":
+      return firstPendingSymbol(e.arg, unit, ctx);
+    case "binary":
+      return firstPendingSymbol(e.left, unit, ctx) ?? firstPendingSymbol(e.right, unit, ctx);
+    default:
+      return undefined;
   }
 }

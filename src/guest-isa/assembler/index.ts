@@ -63,7 +63,7 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
   if (!Number.isInteger(textBase) || textBase < 0 || textBase > 0xffffffff || textBase % 0x1000 !== 0) {
     throw new DiagnosticError([{ file: "previrt", line: 1, col: 1, message: `text base 0x${textBase.toString(16)} is not a page-aligned 32-bit address` }]);
   }
-  const sections = layoutSections(units, textBase);
+  const sections = layoutSections(units, textBase, report);
   const resolver = new SymbolResolver(units, defines, report);
   resolver.resolveValues();
 

@@ -106,6 +106,18 @@ function lower(name: string): string {
   return name;
 }
 
+/**
+ * How deeply an expression may nest: parentheses, unary operators and
+ * %hi/%lo count one level each, and so does every binary operator on the
+ * way from the root to the deepest leaf (a 300-term sum is 299 levels deep).
+ * Every stage walks expressions recursively (folding, printing, the
+ * annotator's checks), so the limit keeps them all far from the host's stack
+ * limit; deeper input is a located "nested too deeply" error
+ * (docs/assembly.md, "Limits").
+ */
+export const MAX_EXPRESSION_DEPTH = 256;
+const TOO_DEEP = `expression nested too deeply (more than ${MAX_EXPRESSION_DEPTH} levels of parentheses, operators or terms)`;
+
 /** Binary operators by precedence level, loosest first (C's order). */
 const PRECEDENCE: readonly (readonly BinaryOp[])[] = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
 
@@ -139,6 +151,10 @@ export function parseAssembly(file: string, text: string, options: ParseOptions 
 
 class LineParser {
   private pos = 0;
+  /** Parentheses, unary operators and %hi/%lo open around the current position (the parser's recursion). */
+  private nesting = 0;
+  /** The depth of the expression tree the last parse* call returned (leaf = 1). */
+  private lastDepth = 0;
   private lineEnd = 0;
   private lineStart = 0;
   private lineNo = 0;
@@ -292,6 +308,7 @@ class LineParser {
   }
 
   private parseOperand(allowStrings: boolean): Operand {
+    this.nesting = 0; // a syntax error may have left the previous operand's count behind
     const start = this.pos;
     const c = this.peek();
     if (c === -1 || c === Ch.Hash || c === Ch.Semi || c === Ch.Comma) this.fail("expected an operand");
@@ -356,13 +373,25 @@ class LineParser {
   private parseExpr(level: number): Expr {
     if (level === PRECEDENCE.length) return this.parseUnary();
     let left = this.parseExpr(level + 1);
+    let depth = this.lastDepth;
     for (;;) {
       this.skipSpace();
+      const at = this.pos;
       const op = this.matchOp(PRECEDENCE[level]);
-      if (!op) return left;
+      if (!op) {
+        this.lastDepth = depth;
+        return left;
+      }
       const right = this.parseExpr(level + 1);
+      depth = Math.max(depth, this.lastDepth) + 1;
+      if (depth > MAX_EXPRESSION_DEPTH) this.fail(TOO_DEEP, at);
       left = { kind: "binary", op, left, right, loc: left.loc };
     }
+  }
+
+  /** Enters a parenthesis, unary operator or %hi/%lo at `at`: refused past the depth limit. */
+  private enter(at: number): void {
+    if (++this.nesting > MAX_EXPRESSION_DEPTH) this.fail(TOO_DEEP, at);
   }
 
   private matchOp(ops: readonly BinaryOp[]): BinaryOp | undefined {
@@ -382,8 +411,11 @@ class LineParser {
     const start = this.pos;
     const c = this.peek();
     if (c === Ch.Minus || c === Ch.Tilde || c === Ch.Plus) {
+      this.enter(start);
       this.pos++;
       const arg = this.parseUnary();
+      this.nesting--;
+      if (++this.lastDepth > MAX_EXPRESSION_DEPTH) this.fail(TOO_DEEP, start);
       return { kind: "unary", op: String.fromCharCode(c) as "-" | "~" | "+", arg, loc: this.loc(start) };
     }
     return this.parsePrimary();
@@ -393,14 +425,17 @@ class LineParser {
     this.skipSpace();
     const start = this.pos;
     const c = this.peek();
+    this.lastDepth = 1;
     if (isDigit(c)) return { kind: "num", value: this.parseNumber(), loc: this.loc(start) };
     if (c === Ch.Apos) return { kind: "num", value: this.parseChar(), loc: this.loc(start) };
     if (c === Ch.LParen) {
+      this.enter(start);
       this.pos++;
       const e = this.parseExpr(0);
       this.skipSpace();
       if (this.peek() !== Ch.RParen) this.fail("expected ')'");
       this.pos++;
+      this.nesting--;
       return e;
     }
     if (c === Ch.Percent) {
@@ -409,11 +444,14 @@ class LineParser {
       if (fn !== "hi" && fn !== "lo") this.fail(`unknown operator '%${fn}' (expected %hi or %lo)`, start);
       this.skipSpace();
       if (this.peek() !== Ch.LParen) this.fail(`expected '(' after %${fn}`);
+      this.enter(start);
       this.pos++;
       const arg = this.parseExpr(0);
       this.skipSpace();
       if (this.peek() !== Ch.RParen) this.fail("expected ')'");
       this.pos++;
+      this.nesting--;
+      if (++this.lastDepth > MAX_EXPRESSION_DEPTH) this.fail(TOO_DEEP, start);
       return { kind: "reloc", fn, arg, loc: this.loc(start) };
     }
     if (isIdentStart(c)) {

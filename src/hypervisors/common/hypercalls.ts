@@ -1,6 +1,6 @@
 // The hypercall interface of the xen back end (and, as IPC labels, of l4):
 // `hcall N` with arguments in a0–a3 and the result in a0. The in-place VMM
-// uses these numbers (common/vmm-core.s repeats the ones it calls), and so
+// uses these numbers (common/vmm-core.s.ts repeats the ones it calls), and so
 // does the para-virtualized build (src/compiler's paravirt intrinsics).
 // docs/xen.md is the table for people.
 
@@ -43,6 +43,19 @@ export const HC = {
 
 export type HypercallName = keyof typeof HC;
 export const HYPERCALL_NAMES: ReadonlyMap<number, HypercallName> = new Map(Object.entries(HC).map(([k, v]) => [v, k as HypercallName]));
+
+/**
+ * Error results (a0), Xen's errno values negated: a hypercall refuses a
+ * hostile argument with one of these and changes nothing else.
+ */
+export const HC_ERROR = {
+  /** An address the call cannot access as it needs to (unmapped, outside guest RAM, the window's read-only parts, a validated page table, misaligned, wrapping around 2^32). */
+  FAULT: -14,
+  /** A bad value: a count out of range, a port above 0xFFFF, a misaligned callback, a page directory outside guest RAM. */
+  INVAL: -22,
+  /** No such hypercall (inside a multicall: a top-level unknown number is an illegal instruction). */
+  NOSYS: -38,
+} as const;
 
 /** Largest mmu_update batch a hypercall accepts. */
 export const MAX_BATCH = 64;

@@ -46,7 +46,12 @@ export class ShadowPager {
 
   /** The guest's translation of `va`, or the fault the guest would see. Permissions are the caller's to check. */
   lookup(va: number, access: Access): ShadowEntry | Fault {
-    if (!this.pagingEnabled) return { frame: (va & PAGE_MASK) >>> 0, writable: true, user: true };
+    if (!this.pagingEnabled) {
+      // The identity map ends where guest RAM does, as on bare metal (a bus error above).
+      const frame = (va & PAGE_MASK) >>> 0;
+      if (frame + 4096 > this.machine.memory.guestLimit) return new Fault(CAUSE.BUS_ERROR, va);
+      return { frame, writable: true, user: true };
+    }
     const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
     if (w instanceof Fault) return w;
     this.watch(w.pdeAddr);

@@ -26,11 +26,7 @@ import type { Machine } from "../../machine/machine.js";
 import type { Access, Fault, Monitor, MonitorTranslation, TrapDisposition, TrapInfo } from "../../machine/monitor.js";
 import { causeName } from "../../machine/stats.js";
 
-/** Causes that are faults (epc = the faulting instruction): one at the handler's own entry is a crash. */
-export const FAULT_CAUSES = new Set<number>([
-  CAUSE.ILLEGAL_INSTRUCTION, CAUSE.PRIVILEGED_INSTRUCTION, CAUSE.MISALIGNED,
-  CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR,
-]);
+export { FAULT_CAUSES } from "../../machine/machine.js";
 
 export abstract class VirtualCpu implements Monitor {
   abstract readonly name: string;
@@ -68,12 +64,20 @@ export abstract class VirtualCpu implements Monitor {
     if (modeChanged) this.modeSwitched((v & PSR.SU) !== 0);
   }
 
-  /** Delivers an exception to the guest, as the hardware would on bare metal. */
+  /**
+   * Delivers an exception to the guest, as the hardware would on bare metal.
+   * The machine's crash rules (no handler, a fault at its entry, a fault
+   * loop) apply first, with the guest's own handler: a guest whose handler
+   * retries the same fault forever is stopped here as on bare metal.
+   */
   reflect(cause: number, epc: number, badva?: number): void {
+    this.reflectTo(this.vcr[CR.tvec], cause, epc, badva);
+  }
+
+  /** reflect() with the handler entry the crash rules check (xen/l4: the registered event callback, if any). */
+  protected reflectTo(handler: number, cause: number, epc: number, badva?: number): void {
     const m = this.machine;
-    const tvec = this.vcr[CR.tvec];
-    if (tvec === 0) return m.stop("crash", `${causeName(cause)} with no trap vector (tvec = 0) in the guest`);
-    if (FAULT_CAUSES.has(cause) && epc === tvec) return m.stop("crash", `${causeName(cause)} at the guest's trap handler entry`);
+    if (m.crashInsteadOfDelivery(cause, epc, badva, handler)) return;
     this.enterTrap(cause, epc, badva);
     m.pc = this.deliveryTarget();
   }

@@ -1,7 +1,7 @@
 // The host side of a pre-virtualized back end (xen, l4): a monitor under
 // which the guest kernel runs deprivileged (real SU=0) with a virtual CPU
 // whose state lives in the soft-layer window, shared with the in-place VMM
-// (guest code, common/vmm-core.s). Rewritten sites read and write that state
+// (guest code, common/vmm-core.s.ts). Rewritten sites read and write that state
 // without trapping; the monitor is entered only by hypercalls (`hcall`),
 // exceptions and interrupts. xen-monitor.ts and l4-monitor.ts say what each
 // entry costs and how guest memory reaches the task (direct paging with
@@ -25,18 +25,25 @@
 //   changes UF only, a privileged instruction is a privileged-instruction
 //   fault for the guest kernel). A window access that is not a site is the
 //   guest's page fault.
-// - page-table updates queued by the VMM are applied (validated) by
-//   mmu_update, and by the monitor itself before anything that could observe
-//   them: a TLB flush/invalidate, a ptbr/pgctl write, a pte-load, a return to
-//   user mode, a direct write to a page-table frame, and any page fault (the
-//   access is retried once the queue is applied).
+// - page-table updates a para-virtualized guest queues in the shared-info
+//   page are applied (validated) by mmu_update, and by the monitor itself
+//   before a TLB flush/invalidate, a ptbr/pgctl write, a return to user
+//   mode, a direct write to a page-table frame, and any page fault (the
+//   access is retried once the queue is applied). Pre-virtualized page-table
+//   accesses run natively (xen: writable page tables, xen-monitor.ts).
 // - privileged instructions that were not rewritten trap (cause 2) and are
 //   emulated, as under trap: plain binaries run, slowly (and with the
 //   rdpsr/wrpsr hole, which only annotation closes).
 //
 // Everything read from the window is treated as guest data: counts are
 // bounded, addresses translated and checked, so a guest scribbling on its
-// shared-info page only hurts itself.
+// shared-info page only hurts itself. Every access the monitor makes to
+// guest memory on the guest's behalf goes through one accessor
+// (guest-memory.ts: copy_from_guest / copy_to_guest), checked as the access
+// it is — a write as a write, with the guest's own permissions, never into
+// the window's read-only parts or a page table xen validates — and a hostile
+// hypercall argument gets an HC_ERROR result (hypercalls.ts), never a
+// host exception.
 
 import { decodeInstruction, type DecodedInstruction } from "../../guest-isa/encoding.js";
 import { CAUSE, CR, PGCTL_ENABLE, PSR, REG } from "../../guest-isa/registers.js";
@@ -44,10 +51,11 @@ import type { Machine } from "../../machine/machine.js";
 import { walkPageTable, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
 import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
-import { HC, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
+import { GuestMemory, type AccessSize, type GuestView } from "./guest-memory.js";
+import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
 import { causeName } from "../../machine/stats.js";
-import { buildVmm, inWindow, QUEUE_ENTRIES, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
+import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
 const PTE_V = 1;
@@ -55,8 +63,12 @@ const PTE_V = 1;
 const MAX_FINISH_STEPS = 256;
 const MEMORY_KINDS = new Set(["pte-load", "pte-store", "mmio-load", "mmio-store"]);
 
-export abstract class WedgeMonitor extends VirtualCpu {
+export abstract class WedgeMonitor extends VirtualCpu implements GuestView {
   protected readonly vmm: VmmImage;
+  /** Guest memory as the monitor reaches it on the guest's behalf (set by attach). */
+  protected guest!: GuestMemory;
+  /** Scratch for the words a hypercall copies from the guest (no allocation per call). */
+  private readonly words = new Int32Array(4);
   /** Physical base of the backed window (monitor-reserved RAM). */
   protected windowPa = 0;
   /** Authoritative virtual mode (VPSR.SU in the window is the guest's mirror of it). */
@@ -112,6 +124,8 @@ export abstract class WedgeMonitor extends VirtualCpu {
   protected abstract tlbOperation(va: number | "all"): void;
   /** A new page-table root (or paging switched): drop everything derived from the old one. */
   protected abstract rootChanged(): void;
+  /** A TLB miss is about to walk the guest's tables for `va` (xen: revalidate an unhooked page table on the way). */
+  protected beforeWalk(_va: number): void {}
   /** A direct store hit a write-protected page-table frame (xen only). */
   protected ptWriteFault?(pa: number, value: number, size: 1 | 2 | 4): void;
 
@@ -119,6 +133,7 @@ export abstract class WedgeMonitor extends VirtualCpu {
 
   attach(machine: Machine): void {
     this.machine = machine;
+    this.guest = new GuestMemory(machine, this);
     this.windowPa = machine.reserveTop(WINDOW_BACKED_BYTES);
     const s = this.vmm.symbols;
     const idx = (name: string) => {
@@ -215,14 +230,8 @@ export abstract class WedgeMonitor extends VirtualCpu {
   }
 
   override reflect(cause: number, epc: number, badva?: number): void {
-    const m = this.machine;
-    if (this.callback !== 0) {
-      if (epc === this.callback) return m.stop("crash", `fault at the guest's event callback 0x${(epc >>> 0).toString(16)}`);
-      this.enterTrap(cause, epc, badva);
-      m.pc = this.callback;
-      return;
-    }
-    super.reflect(cause, epc, badva);
+    // The handler is the registered event callback, or (through the VMM's EVENT entry) the virtual tvec.
+    this.reflectTo(this.callback !== 0 ? this.callback : this.vcr[CR.tvec], cause, epc, badva);
   }
 
   protected override returnFromTrap(): void {
@@ -275,6 +284,7 @@ export abstract class WedgeMonitor extends VirtualCpu {
   translate(va: number, access: Access): MonitorTranslation | Fault | undefined {
     if (inWindow(va)) return this.windowTranslation(va, access);
     if (!this.pagingOn) return undefined; // the machine's identity map, as on bare metal
+    this.beforeWalk(va);
     const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
     if (w instanceof Fault) return w;
     if (!this.su && (w.perm & 4) === 0) return new Fault(pageFaultCause(access), va);
@@ -285,14 +295,19 @@ export abstract class WedgeMonitor extends VirtualCpu {
 
   private windowTranslation(va: number, access: Access): MonitorTranslation | Fault {
     const off = (va >>> 0) - WINDOW_BACKED;
-    if (!this.su || off < 0) return new Fault(pageFaultCause(access), va);
+    // Below the backed part and the page above the stubs: unmapped.
+    if (!this.su || off < 0 || off >= STUB_LIMIT - WINDOW_BACKED) return new Fault(pageFaultCause(access), va);
     const writable = this.vmm.writablePages[off >>> 12] === 1;
     if (access === ACCESS.STORE && !writable) return new Fault(pageFaultCause(access), va);
     return { frame: this.windowPa + (off & PAGE_MASK), writable, user: true };
   }
 
-  /** A guest virtual address as the virtual CPU would reach it now: physical address or the fault. */
-  protected guestPhysical(va: number, access: Access, size: number, asUser = !this.su): number | Fault {
+  get guestIsUser(): boolean {
+    return !this.su;
+  }
+
+  /** GuestView: a guest virtual address as the virtual CPU would reach it (physical address or the fault). Use `this.guest`. */
+  guestPhysical(va: number, access: Access, size: AccessSize, asUser: boolean): number | Fault {
     if (va & (size - 1)) return new Fault(CAUSE.MISALIGNED, va);
     if (inWindow(va)) {
       if (asUser) return new Fault(pageFaultCause(access), va);
@@ -310,8 +325,13 @@ export abstract class WedgeMonitor extends VirtualCpu {
   }
 
   protected fetch(va: number): number | undefined {
-    const pa = this.guestPhysical(va, ACCESS.FETCH, 4, false);
-    return pa instanceof Fault ? undefined : this.machine.memory.i32[pa >>> 2];
+    const w = this.guest.read(va, 4, ACCESS.FETCH, false);
+    return w instanceof Fault ? undefined : w;
+  }
+
+  /** GuestView: the guest's own store into a write-protected frame, emulated (a site's original store). */
+  protectedStore(pa: number, value: number, size: AccessSize): void {
+    this.onWatchedStore(pa, value, size);
   }
 
   // ---------------------------------------------------------------- the page-table update queue
@@ -326,31 +346,47 @@ export abstract class WedgeMonitor extends VirtualCpu {
       this.machine.count(`${this.name}:mmu_update.bad_count`);
       return;
     }
-    this.applyBatch(this.vmm.symbols.QUEUE, raw);
+    // The kernel queued them: applied with its permissions, even after a switch to user mode.
+    this.applyBatch(this.vmm.symbols.QUEUE, raw, false);
   }
 
-  /** mmu_update: `count` (address, value) pairs at virtual `va`; returns the number applied. */
-  protected applyBatch(va: number, count: number): number {
+  /**
+   * mmu_update: `count` (address, value) pairs at virtual `va`, read with the
+   * guest's read permission (`asUser`: its user or supervisor mode); returns
+   * the number applied, or HC_ERROR.FAULT when the array is misaligned or
+   * wraps around 2^32 (nothing applied). An entry that cannot be read ends
+   * the batch.
+   */
+  protected applyBatch(va: number, count: number, asUser = !this.su): number {
     const m = this.machine;
     m.count(`${this.name}:mmu_update.batches`);
+    if (!GuestMemory.validRange(va, 8 * count, 4)) {
+      m.count(`${this.name}:mmu_update.refused`);
+      return HC_ERROR.FAULT;
+    }
     let applied = 0;
+    const pair = this.words;
     for (let i = 0; i < count; i++) {
-      const at = this.guestPhysical((va + 8 * i) | 0, ACCESS.LOAD, 4, false);
-      const at2 = this.guestPhysical((va + 8 * i + 4) | 0, ACCESS.LOAD, 4, false);
-      if (at instanceof Fault || at2 instanceof Fault) {
+      if (this.guest.readWords((va + 8 * i) | 0, 2, pair, asUser) !== undefined) {
         m.count(`${this.name}:mmu_update.refused`);
         break;
       }
-      if (this.applyUpdate(m.memory.i32[at >>> 2], m.memory.i32[at2 >>> 2])) applied++;
+      if (this.applyUpdate(pair[0], pair[1], asUser)) applied++;
     }
     m.count(`${this.name}:mmu_update.entries`, applied);
     return applied;
   }
 
-  /** One validated page-table update: the entry must be guest RAM, the frame it maps too. */
-  protected applyUpdate(ptrVa: number, value: number): boolean {
+  /**
+   * One validated page-table update: the entry's address must be writable
+   * by the guest (its own page tables and permissions), in guest RAM and
+   * outside the window; a valid entry's frame must be guest RAM. The write
+   * itself is the hypervisor's validated one, so it may land in a
+   * write-protected page table.
+   */
+  protected applyUpdate(ptrVa: number, value: number, asUser = !this.su): boolean {
     const m = this.machine;
-    const pa = this.guestPhysical(ptrVa, ACCESS.STORE, 4, false);
+    const pa = this.guest.physical(ptrVa, ACCESS.STORE, 4, asUser);
     const limit = m.memory.guestLimit;
     if (pa instanceof Fault || pa + 4 > limit || inWindow(ptrVa) || ((value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > limit)) {
       m.count(`${this.name}:mmu_update.refused`);
@@ -508,23 +544,16 @@ export abstract class WedgeMonitor extends VirtualCpu {
     const m = this.machine;
     const name = insn.row.mnemonic;
     const va = (m.regs[insn.b] + insn.imm) | 0;
-    const size = name === "lw" || name === "sw" ? 4 : name === "lh" || name === "lhu" || name === "sh" ? 2 : 1;
+    const size: AccessSize = name === "lw" || name === "sw" ? 4 : name === "lh" || name === "lhu" || name === "sh" ? 2 : 1;
     const store = name === "sw" || name === "sh" || name === "sb";
-    const pa = this.guestPhysical(va, store ? ACCESS.STORE : ACCESS.LOAD, size, asUser);
-    if (pa instanceof Fault) {
-      this.reflect(pa.cause, siteAddr, pa.badva);
+    // The guest's own access: a store into a protected page table goes where its direct store would (validated).
+    const r = store ? this.guest.write(va, m.regs[insn.a], size, true, asUser) : this.guest.read(va, size, ACCESS.LOAD, asUser);
+    if (r instanceof Fault) {
+      this.reflect(r.cause, siteAddr, r.badva);
       return false;
     }
-    const mem = m.memory;
-    if (store) {
-      const v = m.regs[insn.a];
-      if (m.watched[pa >>> 12] === 1) this.onWatchedStore(pa, size === 4 ? v : size === 2 ? v & 0xffff : v & 0xff, size);
-      else if (size === 4) mem.i32[pa >>> 2] = v;
-      else if (size === 2) mem.u16[pa >>> 1] = v;
-      else mem.u8[pa] = v;
-    } else if (insn.a !== 0) {
-      m.regs[insn.a] =
-        name === "lw" ? mem.i32[pa >>> 2] : name === "lh" ? (mem.u16[pa >>> 1] << 16) >> 16 : name === "lhu" ? mem.u16[pa >>> 1] : name === "lb" ? (mem.u8[pa] << 24) >> 24 : mem.u8[pa];
+    if (!store && insn.a !== 0) {
+      m.regs[insn.a] = name === "lh" ? (r! << 16) >> 16 : name === "lb" ? (r! << 24) >> 24 : r!;
     }
     return true;
   }
@@ -555,19 +584,21 @@ export abstract class WedgeMonitor extends VirtualCpu {
         m.portWrite(0x10, a0);
         return undefined;
       case HC.SET_CALLBACKS:
-        if (a0 & 3) return -1;
+        if (a0 & 3) return HC_ERROR.INVAL;
         this.callback = a0;
         return 0;
       case HC.MMU_UPDATE:
         if (a1 < 0 || a1 > MAX_BATCH) {
           m.count(`${this.name}:mmu_update.refused`);
-          return -1;
+          return HC_ERROR.INVAL;
         }
         if ((a0 >>> 0) === this.vmm.symbols.QUEUE && a1 === m.memory.i32[this.iQcount]) {
           m.memory.i32[this.iQcount] = 0; // the shared queue: consumed in the same hypercall
         }
         return this.applyBatch(a0, a1);
       case HC.NEW_BASEPTR:
+        // Xen checks the new page directory: a frame outside guest RAM is refused (and nothing changes).
+        if (((a0 & PAGE_MASK) >>> 0) + 4096 > m.memory.guestLimit) return HC_ERROR.INVAL;
         this.writePagingCr(CR.ptbr, a0);
         return 0;
       case HC.SET_PAGING:
@@ -600,33 +631,44 @@ export abstract class WedgeMonitor extends VirtualCpu {
       case HC.EMULATE:
         return this.emulateSite();
       case HC.PORT_READ:
-        return m.portRead(a0 & 0xff);
+        // The port is the guest's `in` immediate: 0–0xFFFF (never truncated into another device's port).
+        return a0 >>> 0 > 0xffff ? HC_ERROR.INVAL : m.portRead(a0);
       case HC.PORT_WRITE:
-        m.portWrite(a0 & 0xff, a1);
+        if (a0 >>> 0 > 0xffff) return HC_ERROR.INVAL;
+        m.portWrite(a0, a1);
         return 0;
       default:
-        return -1;
+        return HC_ERROR.NOSYS;
     }
   }
 
+  /**
+   * MULTICALL: `count` entries {op, a0, a1, a2} at `va`, each read with the
+   * guest's read permission; an entry's result goes back into its a0 slot,
+   * a write checked as a write (the slot must be writable by the guest and
+   * not a page table the hypervisor validates) before the entry runs and
+   * again after it (the call may have changed the address space). Returns
+   * the number of entries done, or an HC_ERROR: INVAL for a bad count or a
+   * nested MULTICALL/IRET/EMULATE, FAULT for an array that is misaligned,
+   * wraps, or cannot be read or written back.
+   */
   private multicall(va: number, count: number): number {
     const m = this.machine;
-    if (count < 0 || count > MAX_MULTICALL) return -1;
+    if (count < 0 || count > MAX_MULTICALL) return HC_ERROR.INVAL;
+    if (!GuestMemory.validRange(va, 16 * count, 4)) return HC_ERROR.FAULT;
+    const entry = this.words;
     let done = 0;
     for (let i = 0; i < count; i++) {
-      const w = (k: number) => this.guestPhysical((va + 16 * i + 4 * k) | 0, ACCESS.LOAD, 4, false);
-      const at = [w(0), w(1), w(2)];
-      if (at.some((x) => x instanceof Fault)) return -1;
-      const [op, x, y] = (at as number[]).map((pa) => m.memory.i32[pa >>> 2]);
-      if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return -1;
+      const at = (va + 16 * i) | 0;
+      const slot = (at + 4) | 0;
+      if (this.guest.readWords(at, 4, entry) !== undefined || !this.guest.canWrite(slot, 4)) return HC_ERROR.FAULT;
+      const op = entry[0];
+      if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return HC_ERROR.INVAL;
       m.count(`${this.name}:multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
-      const r = this.hypercall(op, x, y);
-      if (typeof r === "number") {
-        const slot = w(1);
-        if (!(slot instanceof Fault)) m.memory.i32[slot >>> 2] = r;
-      }
+      const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2]) : HC_ERROR.NOSYS;
+      if (typeof r === "number" && this.guest.write(slot, r, 4) !== undefined) return HC_ERROR.FAULT;
       done++;
-      if (m.stopped) break;
+      if (m.stopped || !this.su) break;
     }
     return done;
   }

@@ -1,6 +1,6 @@
 // The site replacements of the pre-virtualized back ends (xen, l4): data for
 // the rewriter (src/rewriter/replacements.ts), written against the in-place
-// VMM's window symbols (common/vmm-core.s). Each inline template obeys two
+// VMM's window symbols (common/vmm-core.s.ts). Each inline template obeys two
 // rules the monitor relies on (docs/in-place-vmm.md):
 //  - its first instruction accesses the window, so in virtual user mode
 //    (where the window faults) the monitor runs the site's original
@@ -8,7 +8,7 @@
 //    past that instruction (its handler skipped a privileged instruction,
 //    as bare-metal kernels do), and the monitor continues after the site;
 //  - a call into the VMM returns to k0, the template's next word: the site's
-//    code continues there (for every entry but FLUSH the call is the last word).
+//    code continues there (the call is the template's last word).
 //
 // Virtual psr: one word VPSR (IE, SU, UF) — rdpsr is one load, cli a
 // read-modify-write; enabling interrupts also checks VPEND (events held back
@@ -45,19 +45,18 @@ export const INSTRUCTION_REPLACEMENTS: ReplacementTable = {
   "mmio-store": call("EMULATE"),
 };
 
-/** xen: page-table writes are queued in the window and applied by one mmu_update per batch. */
+/**
+ * xen: page-table accesses run natively too — Xen's writable page tables
+ * (xen-monitor.ts): the first store into a live page table traps and unhooks
+ * it, the rest land directly, so a page-table write is visible to every
+ * later load at once (a queued one would not be), and the page table is
+ * revalidated before the next walk through it. The VMM's update queue and
+ * mmu_update serve para-virtualized guests.
+ */
 export const XEN_REPLACEMENTS: ReplacementTable = {
   ...INSTRUCTION_REPLACEMENTS,
-  // `sw value, off(base)`: stage (base + off, value) and let the VMM append it; with off = 0 (the
-  // usual writePte) the site appends the entry itself and the VMM only counts it.
-  "pte-store": {
-    strategy: "inline",
-    code: ["sw {A}, QPV(zero)", "addi k0, {B}, {IMM}", "sw k0, QPA(zero)", "jalr k0, PTE_PUSH(zero)"],
-    byImm: { 0: inline("lw k0, QCOUNT(zero)", "slli k0, k0, 3", "sw {B}, QUEUE(k0)", "sw {A}, QUEUE+4(k0)", "jalr k0, PTE_COMMIT(zero)") },
-  },
-  // `lw rd, off(base)` of a page-table entry: the entry in memory is current once the queue is applied,
-  // so the site applies it if anything is queued (FLUSH: one mmu_update) and then reads the entry itself.
-  "pte-load": inline("lw k0, QCOUNT(zero)", "beqz k0, .Lread", "jalr k0, FLUSH(zero)", ".Lread:", "lw {A}, {IMM}({B})"),
+  "pte-store": NATIVE,
+  "pte-load": NATIVE,
 };
 
 /** l4: the guest's page tables are its own memory, read by the monitor when the task faults: page-table accesses stay native. */

@@ -10,16 +10,18 @@
 //   0xFFFF0000  out-of-line stubs (the rewriter's)                read-only
 //   0xFFFFF000  unused (unmapped)
 //
-// The VMM is G32 assembly (common/vmm-core.s + the back end's vmm.s),
-// assembled here by previrt's own assembler at `textBase` WINDOW_BACKED on
-// first use and cached; its symbols are the rewriter's window symbols.
+// The VMM is G32 assembly (common/vmm-core.s.ts + the back end's vmm.s.ts,
+// modules exporting the text, so nothing is read from disk), assembled here
+// by previrt's own assembler at `textBase` WINDOW_BACKED on first use and
+// cached; its symbols are the rewriter's window symbols.
 
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { assemble } from "../../guest-isa/assembler/index.js";
 import { SHF_ALLOC, SHF_WRITE, SHT_NOBITS, type ElfImage } from "../../guest-isa/elf-types.js";
 import type { WindowLayout } from "../../rewriter/index.js";
+import { L4_VMM_SOURCE } from "../l4/vmm.s.js";
+import { XEN_VMM_SOURCE } from "../xen/vmm.s.js";
 import { HC } from "./hypercalls.js";
+import { VMM_CORE_SOURCE } from "./vmm-core.s.js";
 
 export const WINDOW_BASE = 0xffc00000;
 /** First backed window address: everything from here reaches with a sign-extended 18-bit offset from zero. */
@@ -42,24 +44,27 @@ export interface VmmImage {
 
 const cache = new Map<string, VmmImage>();
 
-/** Finds a VMM source next to the module (src/) or, when running from dist/, in the package's src/. */
+/** The VMM sources, by path under src/hypervisors (the name assembler diagnostics give). */
+const VMM_SOURCES: Readonly<Record<string, string>> = {
+  "common/vmm-core.s.ts": VMM_CORE_SOURCE,
+  "xen/vmm.s.ts": XEN_VMM_SOURCE,
+  "l4/vmm.s.ts": L4_VMM_SOURCE,
+};
+
+/** One VMM source as the assembler takes it; a back end without one is a bug in the registry. */
 function readVmmSource(rel: string): { file: string; text: string } {
-  const here = new URL(`../${rel}`, import.meta.url);
-  const fromDist = new URL(`../../../../src/hypervisors/${rel}`, import.meta.url);
-  for (const u of [here, fromDist]) {
-    const p = fileURLToPath(u);
-    if (existsSync(p)) return { file: `src/hypervisors/${rel}`, text: readFileSync(p, "utf8") };
-  }
-  throw new Error(`in-place VMM source src/hypervisors/${rel} not found`);
+  const text = VMM_SOURCES[rel];
+  if (text === undefined) throw new Error(`no in-place VMM source src/hypervisors/${rel}`);
+  return { file: `src/hypervisors/${rel}`, text };
 }
 
-/** Assembles (once per process) the in-place VMM of a back end: common/vmm-core.s + BACKEND/vmm.s. */
+/** Assembles (once per process) the in-place VMM of a back end: common/vmm-core.s.ts + BACKEND/vmm.s.ts. */
 export function buildVmm(backend: string): VmmImage {
   let v = cache.get(backend);
   if (v) return v;
   const defines: Record<string, number> = { QMAX: QUEUE_ENTRIES };
   for (const [name, n] of Object.entries(HC)) defines[`HC_${name}`] = n;
-  const image = assemble([readVmmSource("common/vmm-core.s"), readVmmSource(`${backend}/vmm.s`)], { textBase: WINDOW_BACKED, defines });
+  const image = assemble([readVmmSource("common/vmm-core.s.ts"), readVmmSource(`${backend}/vmm.s.ts`)], { textBase: WINDOW_BACKED, defines });
   const symbols: Record<string, number> = {};
   for (const s of image.symbols) if (s.name && !s.name.startsWith(".")) symbols[s.name] = s.value >>> 0;
   const writablePages = new Uint8Array(WINDOW_BACKED_BYTES >>> 12);

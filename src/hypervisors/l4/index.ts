@@ -1,5 +1,5 @@
 // `--hv l4`: an L4-like microkernel (l4-monitor.ts) running the guest kernel
-// as a user task, with its in-place VMM (common/vmm-core.s + vmm.s) in the
+// as a user task, with its in-place VMM (common/vmm-core.s.ts + vmm.s.ts) in the
 // soft-layer window; faults and interrupts reach the monitor as IPC, memory
 // is granted with map/unmap. docs/l4.md.
 

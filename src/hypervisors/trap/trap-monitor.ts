@@ -28,12 +28,15 @@
 import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { ACCESS, Fault, type Access, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
+import { GuestMemory, type AccessSize, type GuestView } from "../common/guest-memory.js";
 import { permissionFault, ShadowPager } from "../common/shadow-paging.js";
 import { VirtualCpu } from "../common/virtual-cpu.js";
 
-export class TrapMonitor extends VirtualCpu {
+export class TrapMonitor extends VirtualCpu implements GuestView {
   readonly name = "trap";
   private shadow!: ShadowPager;
+  /** Guest memory as the monitor reads it for the guest (guest-memory.ts). */
+  private guest!: GuestMemory;
   /** Virtual SU and IE (the UF bits live in the real psr, which user-mode wrpsr may change). */
   private vpsr = PSR.SU;
   /** Virtual control registers; ptbr and pgctl live in the shadow pager. */
@@ -42,6 +45,7 @@ export class TrapMonitor extends VirtualCpu {
   attach(machine: Machine): void {
     this.machine = machine;
     this.shadow = new ShadowPager(machine, "exceptionEntry");
+    this.guest = new GuestMemory(machine, this);
   }
 
   onReset(): void {
@@ -110,10 +114,21 @@ export class TrapMonitor extends VirtualCpu {
 
   /** Reads the guest's instruction word at a virtual address (it was just fetched, so it is mapped). */
   protected fetch(va: number): number | undefined {
-    const e = this.shadow.lookup(va, ACCESS.FETCH);
-    if (e instanceof Fault) return undefined;
+    const w = this.guest.read(va, 4, ACCESS.FETCH, false);
+    return w instanceof Fault ? undefined : w;
+  }
+
+  get guestIsUser(): boolean {
+    return (this.vpsr & PSR.SU) === 0;
+  }
+
+  /** GuestView: the guest's translation (its page tables through the shadow pager) with its permissions. */
+  guestPhysical(va: number, access: Access, _size: AccessSize, asUser: boolean): number | Fault {
+    const e = this.shadow.lookup(va, access);
+    if (e instanceof Fault) return e;
+    if ((asUser && !e.user) || (access === ACCESS.STORE && !e.writable)) return permissionFault(access, va);
     const pa = e.frame + (va & 0xfff);
-    return this.machine.memory.contains(pa, 4) ? this.machine.memory.i32[pa >>> 2] : undefined;
+    return pa < this.machine.memory.guestLimit ? pa : new Fault(CAUSE.BUS_ERROR, va);
   }
 
   translate(va: number, access: Access): MonitorTranslation | Fault {

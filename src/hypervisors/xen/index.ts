@@ -1,5 +1,5 @@
 // `--hv xen`: a Xen-like hypervisor (xen-monitor.ts) and its in-place VMM
-// (common/vmm-core.s + vmm.s, loaded into the soft-layer window). Runs a
+// (common/vmm-core.s.ts + vmm.s.ts, loaded into the soft-layer window). Runs a
 // pre-virtualized (annotated) binary with its sites rewritten into inline
 // shared-memory operations and calls into the VMM; runs a para-virtualized
 // build (`previrt build --paravirt xen`) as it is; runs a plain binary too,
@@ -17,7 +17,7 @@ let target: RewriteTarget | undefined;
 
 export const xen: Backend = {
   name: "xen",
-  description: "Xen-like hypervisor: in-place VMM, shared-memory virtual IE, batched mmu_update hypercalls",
+  description: "Xen-like hypervisor: in-place VMM, shared-memory virtual IE, writable page tables, mmu_update hypercalls",
   get target(): RewriteTarget {
     return (target ??= { name: "xen", replacements: XEN_REPLACEMENTS, window: buildVmm("xen").layout });
   },

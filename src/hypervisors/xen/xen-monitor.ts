@@ -5,15 +5,25 @@
 //
 // - Direct paging: the guest's page tables are the real ones. The monitor
 //   walks them on a TLB miss (the hardware walk: tlbMissWalk, charged by the
-//   machine) and write-protects every page-table frame it walks through. A
-//   direct store by the guest into one traps and is emulated (validated) —
-//   correct, and charged as a trap into the hypervisor. Sites queue their
-//   updates instead: one mmu_update hypercall per batch.
+//   machine) and write-protects every page-table frame it walks through.
+// - Writable page tables (Xen 2/3's VMASST_TYPE_writable_pagetables): a
+//   guest store into a write-protected page table (a page directory's
+//   entries point to it) traps once; the hypervisor then *unhooks* that page
+//   table — the guest writes it directly, and reads it directly, so every
+//   write is visible at once — and revalidates it (write-protected again)
+//   before the next walk goes through it. A store into a page directory is
+//   emulated and validated one by one (Xen never unhooks a directory).
+//   Translations cached before the unhook stay valid until the guest
+//   invalidates them, as on bare metal. Annotated page-table accesses
+//   (`pte-store`, `pte-load` sites) therefore run natively; the shared
+//   update queue and `mmu_update` remain for para-virtualized guests.
 // - Costs: a hypercall per `hcall` (a multicall is one); exceptionEntry +
-//   exceptionReturn per exception, interrupt or page-table write fault that
-//   enters the hypervisor; interruptInjection per event delivered through
-//   the callback. Counters: xen:mmu_update.batches / .entries / .refused,
-//   xen:ptwrite.emulated, xen:event.delivered / .held, xen:hcall.NAME, …
+//   exceptionReturn per exception, interrupt, page-table write fault (an
+//   unhook or an emulated directory write) and revalidation (the fault Xen
+//   takes on the unhooked range); interruptInjection per event delivered
+//   through the callback. Counters: xen:ptwr.unhook / .rehook / .invalid,
+//   xen:ptwrite.emulated, xen:mmu_update.batches / .entries / .refused,
+//   xen:event.delivered / .held, xen:hcall.NAME, …
 
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
@@ -24,8 +34,12 @@ const PAGE_MASK = 0xfffff000 | 0;
 
 export class XenMonitor extends WedgeMonitor {
   readonly name = "xen";
-  /** Frames holding guest page tables (write-protected). */
+  /** Frames holding guest page tables and directories (write-protected). */
   private readonly watched = new Set<number>();
+  /** Of those, the page directories: never unhooked, every write to one is emulated. */
+  private readonly directories = new Set<number>();
+  /** Page tables unhooked by a write: the guest's to write until the next walk through them revalidates them. */
+  private readonly unhooked = new Set<number>();
 
   constructor(rewrite: RewriteResult, options: { paravirt?: boolean } = {}) {
     super("xen", rewrite, options);
@@ -40,16 +54,45 @@ export class XenMonitor extends WedgeMonitor {
     this.machine.charge("hypercall");
   }
 
-  protected noteFill(_va: number, w: PageWalk): void {
-    this.protect(w.pdeAddr);
-    this.protect(w.pteAddr);
+  /** A walk through an unhooked page table: Xen revalidates it first (the guest hit the zapped range), fault or not. */
+  protected override beforeWalk(va: number): void {
+    if (this.unhooked.size === 0) return;
+    const mem = this.machine.memory;
+    const pdeAddr = ((this.ptbr & PAGE_MASK) >>> 0) + (va >>> 22) * 4;
+    if (pdeAddr + 4 > mem.guestLimit) return;
+    if (this.unhooked.has(pdeAddr >>> 12)) this.rehook(pdeAddr >>> 12);
+    const pde = mem.i32[pdeAddr >>> 2];
+    if ((pde & PTE_V) !== 0 && this.unhooked.has(pde >>> 12 & 0xfffff)) this.rehook(pde >>> 12 & 0xfffff);
   }
 
-  private protect(pa: number): void {
-    const f = pa >>> 12;
+  protected noteFill(_va: number, w: PageWalk): void {
+    const pd = w.pdeAddr >>> 12;
+    const pt = w.pteAddr >>> 12;
+    this.directories.add(pd);
+    this.protect(pd);
+    this.protect(pt);
+  }
+
+  private protect(f: number): void {
     if (this.watched.has(f)) return;
     this.watched.add(f);
-    this.machine.watchFrame(pa, true);
+    this.machine.watchFrame(f << 12, true);
+  }
+
+  /** Revalidates an unhooked page table: its valid entries must map guest RAM; write-protected again. */
+  private rehook(f: number): void {
+    const m = this.machine;
+    this.unhooked.delete(f);
+    m.count("xen:ptwr.rehook");
+    this.chargeEntry();
+    const mem = m.memory;
+    const limit = mem.guestLimit;
+    for (let i = 0; i < 1024; i++) {
+      const pte = mem.i32[(f << 10) + i];
+      // An entry mapping a frame outside guest RAM is never used: the walk refuses it (a bus error, as on bare metal).
+      if ((pte & PTE_V) !== 0 && ((pte & PAGE_MASK) >>> 0) + 4096 > limit) m.count("xen:ptwr.invalid");
+    }
+    this.protect(f);
   }
 
   protected tlbOperation(): void {}
@@ -57,15 +100,26 @@ export class XenMonitor extends WedgeMonitor {
   protected rootChanged(): void {
     for (const f of this.watched) this.machine.watchFrame(f << 12, false);
     this.watched.clear();
+    this.directories.clear();
+    this.unhooked.clear();
   }
 
   protected override ptWriteFault(pa: number, value: number, size: 1 | 2 | 4): void {
     const m = this.machine;
-    m.count("xen:ptwrite.emulated");
-    if (size === 4 && (value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > m.memory.guestLimit) {
-      m.count("xen:mmu_update.refused");
+    const f = pa >>> 12;
+    if (!this.directories.has(f)) {
+      // A page table: unhook it; this write and the next ones land directly (and are read back directly).
+      m.count("xen:ptwr.unhook");
+      this.watched.delete(f);
+      m.watchFrame(pa, false);
+      this.unhooked.add(f);
+      this.writePageTable(pa, value, size);
       return;
     }
+    // A page directory: emulated, and checked as a revalidation checks a page table (an entry
+    // pointing outside guest RAM is counted; the walk never uses it: a bus error, as on bare metal).
+    m.count("xen:ptwrite.emulated");
+    if (size === 4 && (value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > m.memory.guestLimit) m.count("xen:ptwr.invalid");
     this.writePageTable(pa, value, size);
   }
 }

@@ -1,10 +1,14 @@
-# The in-place VMM's core, shared by the xen and l4 back ends (DESIGN.md §3).
+// G32 assembly: the in-place VMM's core (shared by xen and l4), as a module exporting its text so the
+// package (and any bundle) carries it and nothing reads it from disk at run
+// time. common/window.ts assembles it. The text below is the one source:
+// edit the assembly in place (String.raw: backslashes stay as written).
+export const VMM_CORE_SOURCE = String.raw`# The in-place VMM's core, shared by the xen and l4 back ends (DESIGN.md §3).
 # Guest code: assembled by previrt's own assembler at load time, linked at
 # the top of the soft-layer window (.text at 0xFFFE0000, .data on the next
 # page) and copied into monitor-reserved frames. Every address below is in
-# the top 128 KiB, so a site reaches any of it with one `lw/sw rX, SYM(zero)`
-# or `jalr k0, SYM(zero)` (sign-extended 18-bit offsets), and an entry
-# returns with `jr k0`. The VMM never touches the guest's stack: the words it
+# the top 128 KiB, so a site reaches any of it with one 'lw/sw rX, SYM(zero)'
+# or 'jalr k0, SYM(zero)' (sign-extended 18-bit offsets), and an entry
+# returns with 'jr k0'. The VMM never touches the guest's stack: the words it
 # needs live in SAVE below.
 #
 # Rules every entry keeps (docs/in-place-vmm.md):
@@ -66,68 +70,19 @@ IRET:
 .Liret_slow:
     hcall HC_IRET                # the monitor sets pc = epc
 
-# PTE_COMMIT: a pte-store site with offset 0 wrote its entry at QUEUE[QCOUNT]
-# itself; count it, and apply a full queue with one mmu_update.
-    .global PTE_COMMIT
-PTE_COMMIT:
-    sw   t0, SAVE(zero)
-    lw   t0, QCOUNT(zero)
-    addi t0, t0, 1
-    sw   t0, QCOUNT(zero)
-    addi t0, t0, -QMAX
-    beqz t0, .Lcommit_full
-    lw   t0, SAVE(zero)
-    jalr zero, 0(k0)
-.Lcommit_full:
-    lw   t0, SAVE(zero)
-    j    FLUSH
-
-# PTE_PUSH: a pte-store site staged (address, value) in QPA/QPV. Append it to
-# the queue; a full queue is applied with one mmu_update.
-    .global PTE_PUSH
-PTE_PUSH:
-    sw   t0, SAVE(zero)
-    sw   t1, SAVE+4(zero)
-    lw   t0, QCOUNT(zero)
-    andi t0, t0, QMAX-1          # a scribbled count only hurts the guest's own queue
-    slli t1, t0, 3
-    addi t0, t0, 1
-    sw   t0, QCOUNT(zero)
-    lw   t0, QPA(zero)
-    sw   t0, QUEUE(t1)
-    lw   t0, QPV(zero)
-    sw   t0, QUEUE+4(t1)
-    lw   t0, QCOUNT(zero)
-    addi t0, t0, -QMAX
-    lw   t1, SAVE+4(zero)
-    beqz t0, .Lpush_full
-    lw   t0, SAVE(zero)
-    jalr zero, 0(k0)
-.Lpush_full:
-    lw   t0, SAVE(zero)
-# FLUSH: apply the queued updates with one mmu_update(QUEUE, QCOUNT).
-    .global FLUSH
-FLUSH:
-    sw   a0, SAVE+8(zero)
-    sw   a1, SAVE+12(zero)
-    addi a0, zero, QUEUE
-    lw   a1, QCOUNT(zero)
-    hcall HC_MMU_UPDATE
-    sw   zero, QCOUNT(zero)
-    lw   a0, SAVE+8(zero)
-    lw   a1, SAVE+12(zero)
-    jalr zero, 0(k0)
+# (Page-table writes need no entry: pre-virtualized sites write page tables
+# in place — xen's writable page tables, l4's task memory. The update queue
+# below is a para-virtualized guest's, applied by its own MMU_UPDATE.)
 
 # The shared-info page: the virtual CPU, read and written by inline sites,
 # by the code above and by the monitor (which validates what it reads).
     .data
-    .global VPSR, VPEND, VCR, QCOUNT, QPA, QPV, QUEUE, SAVE, STUB_SAVE
+    .global VPSR, VPEND, VCR, QCOUNT, QUEUE, SAVE, STUB_SAVE
 VPSR:      .word 2               # the guest's psr: IE, SU (a mirror: the monitor's is authoritative), UF
 VPEND:     .word 0               # 1 while the monitor holds an event back (virtual IE was 0)
 VCR:       .space 32             # virtual tvec, epc, epsr, cause, badva, ptbr*, scratch, pgctl* (*mirrors)
-QCOUNT:    .word 0               # queued page-table updates
-QPA:       .word 0               # a pte-store site's staged entry: address…
-QPV:       .word 0               # …and value
+QCOUNT:    .word 0               # queued page-table updates (a para-virtualized guest's)
 QUEUE:     .space 8 * QMAX       # (virtual address, value) pairs
 SAVE:      .space 64             # the vCPU's save area (never the guest stack)
 STUB_SAVE: .word 0               # an out-of-line stub's return address
+`;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The published package, checked as a new user meets it: `npm pack` (which
+# runs `prepare`, the shipped build), the tarball installed into an empty
+# project of its own (a git repository, so the report's commit must not be
+# that project's), and the commands run from there with npx: --version, the
+# demo, a kernel on xen and l4, the matrix, a small bench. Also checks what
+# the tarball holds: no compiled tests, no source maps, a LICENSE.
+# Run by .ci/run after `npm test`; needs the npm registry for the package's
+# dependencies.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+fail() { echo "check-package: $*" >&2; exit 1; }
+
+cd "$root"
+version="$(node -p 'require("./package.json").version')"
+tgz="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
+[ -f "$work/$tgz" ] || fail "npm pack wrote no tarball"
+listing="$(tar -tzf "$work/$tgz")"
+if grep -E '^package/dist/(test|bench|scripts)/|\.map$' <<<"$listing"; then fail "the tarball ships compiled tests, benchmarks or source maps (above)"; fi
+grep -qx 'package/LICENSE' <<<"$listing" || fail "the tarball has no LICENSE"
+if tar -xzOf "$work/$tgz" --wildcards 'package/dist/src/*.js' | grep -q 'sourceMappingURL'; then fail "shipped JavaScript points at source maps"; fi
+
+mkdir "$work/app"
+cd "$work/app"
+git init -q
+git -c user.name=ci -c user.email=ci@localhost commit -q --allow-empty -m "the user's project"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --silent "$work/$tgz"
+
+set -x
+[ "$(npx previrt --version)" = "$version" ] || fail "previrt --version does not print $version"
+npx previrt demo
+npx previrt kernel -o k.elf --disk disk.img
+npx previrt run k.elf --hv xen --disk disk.img > xen.out
+npx previrt run k.elf --hv l4 --disk disk.img > l4.out
+cmp xen.out l4.out
+npx previrt matrix k.elf --disk disk.img --allow-diverge trap
+npx previrt bench --workloads compute --hv bare-plain,xen-pre,xen-para,l4-pre --scale 1 --repeats 1 --json report.json
+set +x
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("report.json", "utf8"));
+  if (r.commit !== "v'"$version"'") throw new Error("report commit is " + r.commit + ", not v'"$version"' (previrt is not a checkout here)");
+  const bad = r.cells.filter((c) => c.status !== "ok");
+  if (bad.length) throw new Error("cells not ok: " + bad.map((c) => c.config + " " + c.status + " " + (c.note ?? "")).join("; "));
+'
+echo "check-package: $tgz installs and runs (demo, xen, l4, matrix, bench)"

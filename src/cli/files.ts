@@ -1,0 +1,91 @@
+// The CLI's files: every path a command reads (sources, ELF files, disk
+// images, cost models) and every output it writes (-o, --json, --html,
+// --map) goes through here, so a bad path is always one line —
+// `previrt: error: PATH: is a directory` (no such file or directory,
+// permission denied, …) — and `-` always means standard output for an output.
+
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { UserError } from "../guest-isa/diagnostics.js";
+import { readElf } from "../guest-isa/elf.js";
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { parseCostModel, type CostModel } from "../machine/cost-model.js";
+import type { CliIO } from "./io.js";
+
+const REASONS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a component of the path is not a directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "is a directory",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "file name too long",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EMFILE: "too many open files",
+};
+
+/** A file-system error as the one-line UserError the CLI prints; anything else is rethrown as is. */
+export function fileError(path: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== "string" || !code.startsWith("E")) return e as Error;
+  return new UserError(`${path}: ${REASONS[code] ?? code.toLowerCase()}`);
+}
+
+/** Checks that `path` names a readable regular file (a directory or a device is refused) before something opens it. */
+export function checkInputFile(path: string): void {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  if (!isFile) throw new UserError(`${path}: ${statSync(path).isDirectory() ? "is a directory" : "not a regular file"}`);
+}
+
+/** Reads an input file's bytes. */
+export function readInput(path: string): Uint8Array {
+  checkInputFile(path);
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw fileError(path, e);
+  }
+}
+
+/** Reads an input file as UTF-8 text. */
+export function readInputText(path: string): string {
+  return new TextDecoder().decode(readInput(path));
+}
+
+/** Reads and parses an ELF file; a malformed one is `PATH: what is wrong`. */
+export function readElfInput(path: string): ElfImage {
+  const bytes = readInput(path);
+  try {
+    return readElf(bytes);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${path}: ${e.message}`, e.exitCode);
+    throw e;
+  }
+}
+
+/** Reads and validates `--cost-model FILE` (docs/cost-model.md). */
+export function readCostModel(path: string): CostModel {
+  const text = readInputText(path);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+  return parseCostModel(json, path);
+}
+
+/** Writes an output: to the file `path`, or to standard output when `path` is `-`. */
+export function writeOutput(path: string, data: string | Uint8Array, io: CliIO): void {
+  if (path === "-") return io.out(data);
+  try {
+    writeFileSync(path, data);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+}

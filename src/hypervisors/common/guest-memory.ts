@@ -1,0 +1,130 @@
+// The one way a monitor reaches guest memory on the guest's behalf: Xen's
+// copy_from_guest / copy_to_guest. Every hypercall argument that names guest
+// memory (xen's mmu_update and multicall arrays, the page-table entry an
+// update writes, a site's original load or store, the instruction word a
+// trapped privileged instruction is read from) goes through here, so each
+// access is checked as the access it really is:
+//
+// - a read is translated as a read, a write as a write, a fetch as a fetch,
+//   with the permissions the guest itself would have in its current virtual
+//   mode (its own page tables, or the identity map up to guest RAM's end
+//   with paging off; the soft-layer window's read-only parts are never
+//   written);
+// - addresses are aligned to the access size, and a range never wraps
+//   around 2^32;
+// - a write into a frame the hypervisor write-protects (a page table xen
+//   validates, a shadowed one under trap) is refused, unless it is the
+//   guest's own store being emulated, which then takes the same path as a
+//   direct store by the guest (the monitor validates it).
+//
+// Consumes a `GuestView` (the monitor's translation of a guest address for
+// an access, and its handling of protected frames) and the machine's
+// physical memory. Produces values, or the Fault the guest would have taken
+// (never an exception): the caller turns it into a hypercall's error result
+// or reflects it to the guest.
+
+import { CAUSE } from "../../guest-isa/registers.js";
+import type { Machine } from "../../machine/machine.js";
+import { ACCESS, Fault, type Access } from "../../machine/monitor.js";
+
+export type AccessSize = 1 | 2 | 4;
+
+/** What the accessor needs from a monitor. */
+export interface GuestView {
+  /** Whether the guest is in (virtual) user mode now: the default permissions of an access. */
+  readonly guestIsUser: boolean;
+  /**
+   * The physical address the guest reaches at `va` for `access`, with the
+   * permissions of its user (`asUser`) or supervisor mode (alignment already
+   * checked), or the fault it would take. Only guest RAM or the window's
+   * backing frames, never beyond.
+   */
+  guestPhysical(va: number, access: Access, size: AccessSize, asUser: boolean): number | Fault;
+  /** A store by the guest itself into a write-protected frame (`machine.watched`): what the monitor does with it. */
+  protectedStore?(pa: number, value: number, size: AccessSize): void;
+}
+
+/** A refused access that is not the guest's fault to take: a write the hypervisor does not let through (page-table frame). */
+function protectedFault(va: number): Fault {
+  return new Fault(CAUSE.PAGE_FAULT_STORE, va);
+}
+
+export class GuestMemory {
+  constructor(
+    private readonly machine: Machine,
+    private readonly view: GuestView,
+  ) {}
+
+  /** Whether [va, va + bytes) is a range of the 32-bit address space (no wrap-around), `va` aligned to `align`. */
+  static validRange(va: number, bytes: number, align: number): boolean {
+    const start = va >>> 0;
+    return Number.isInteger(bytes) && bytes >= 0 && start % align === 0 && start + bytes <= 0x1_0000_0000;
+  }
+
+  /**
+   * The physical address of one access, checked as that access (alignment,
+   * translation, permissions of the guest's current mode, or of its user or
+   * supervisor mode when `asUser` is given).
+   */
+  physical(va: number, access: Access, size: AccessSize, asUser = this.view.guestIsUser): number | Fault {
+    if ((va & (size - 1)) !== 0) return new Fault(CAUSE.MISALIGNED, va);
+    const pa = this.view.guestPhysical(va, access, size, asUser);
+    if (pa instanceof Fault) return pa;
+    // A monitor's translation that leaves physical memory would be a bug: refuse it rather than touch the host.
+    if (!this.machine.memory.contains(pa, size)) return new Fault(CAUSE.BUS_ERROR, va);
+    return pa;
+  }
+
+  /** copy_from_guest of one value (unsigned for sizes 1 and 2, as `lbu`/`lhu`; signed 32-bit for 4). */
+  read(va: number, size: AccessSize, access: Access = ACCESS.LOAD, asUser = this.view.guestIsUser): number | Fault {
+    const pa = this.physical(va, access, size, asUser);
+    if (pa instanceof Fault) return pa;
+    const mem = this.machine.memory;
+    return size === 4 ? mem.i32[pa >>> 2] : size === 2 ? mem.u16[pa >>> 1] : mem.u8[pa];
+  }
+
+  /**
+   * copy_from_guest of `count` words at `va` into `out` (from index 0).
+   * The whole range must be aligned and must not wrap; each word is
+   * translated on its own (the range may cross pages). The first refused
+   * word's Fault, or undefined when all were read.
+   */
+  readWords(va: number, count: number, out: Int32Array, asUser = this.view.guestIsUser): Fault | undefined {
+    if (count > out.length || !GuestMemory.validRange(va, 4 * count, 4)) return new Fault(CAUSE.MISALIGNED, va);
+    for (let i = 0; i < count; i++) {
+      const v = this.read((va + 4 * i) | 0, 4, ACCESS.LOAD, asUser);
+      if (v instanceof Fault) return v;
+      out[i] = v;
+    }
+    return undefined;
+  }
+
+  /**
+   * copy_to_guest of one value, checked as a write with the guest's own
+   * permissions. A write-protected frame (a page table the hypervisor
+   * validates) is refused — unless `asGuestStore`: the guest's own store
+   * being emulated, which goes where a direct store would (the monitor's
+   * `protectedStore`). Undefined when written, else the Fault.
+   */
+  write(va: number, value: number, size: AccessSize, asGuestStore = false, asUser = this.view.guestIsUser): Fault | undefined {
+    const pa = this.physical(va, ACCESS.STORE, size, asUser);
+    if (pa instanceof Fault) return pa;
+    const m = this.machine;
+    if (m.watched[pa >>> 12] === 1) {
+      if (!asGuestStore || !this.view.protectedStore) return protectedFault(va);
+      this.view.protectedStore(pa, size === 4 ? value : size === 2 ? value & 0xffff : value & 0xff, size);
+      return undefined;
+    }
+    const mem = m.memory;
+    if (size === 4) mem.i32[pa >>> 2] = value;
+    else if (size === 2) mem.u16[pa >>> 1] = value;
+    else mem.u8[pa] = value;
+    return undefined;
+  }
+
+  /** Whether a write of `size` at `va` would be let through now (checked before a call whose result goes there). */
+  canWrite(va: number, size: AccessSize): boolean {
+    const pa = this.physical(va, ACCESS.STORE, size);
+    return !(pa instanceof Fault) && this.machine.watched[pa >>> 12] !== 1;
+  }
+}
