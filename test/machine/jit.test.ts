@@ -318,9 +318,10 @@ describe("jit = interpreter with timer interrupts", () => {
 });
 
 describe("engine selection", () => {
-  it("uses the interpreter for a cost model with fractions (sums would not be exact)", () => {
-    const m = new Machine({ ramSize: 1024 * 1024, engine: "jit", costModel: { ...defaultCostModel(), alu: 1.5 } });
-    expect(m.engine).toBe("interp");
+  it("runs the JIT for every valid cost model (whole cycles); the interpreter when asked", () => {
+    // Block costs are summed ahead: exact for whole numbers, which are all the cost model admits.
+    expect(() => new Machine({ ramSize: 1024 * 1024, engine: "jit", costModel: { ...defaultCostModel(), alu: 1.5 } })).toThrow(/whole number/);
+    expect(new Machine({ ramSize: 1024 * 1024, engine: "jit", costModel: { ...defaultCostModel(), alu: 3, load: 7 } }).engine).toBe("jit");
     expect(new Machine({ ramSize: 1024 * 1024, engine: "jit" }).engine).toBe("jit");
     expect(new Machine({ ramSize: 1024 * 1024, engine: "interp" }).engine).toBe("interp");
   });
