@@ -61,7 +61,7 @@ export interface MachineOptions {
    * and the interpreter otherwise (`engine` tells which one runs).
    */
   engine?: Engine;
-  /** JIT only: times an address is reached before it is translated (default 32; tests use 1 to translate everything). */
+  /** JIT only: times a page is reached before code in it is translated (default 512; tests use 1 to translate everything). */
   jitThreshold?: number;
 }
 

@@ -25,8 +25,8 @@
 import type { Heap, Translation } from "./translate.js";
 import { costTableKey, translate } from "./translate.js";
 
-/** Times an entry address is reached before it is translated (default). */
-export const HOT = 32;
+/** Times a page is reached with nothing translated before code in it is translated (default). */
+export const HOT = 512;
 
 /** Marks an entry address where the interpreter must run (a slow-path instruction). */
 export const INTERPRET = null;
@@ -62,6 +62,8 @@ class Page {
   readonly byOffset: (Entry | null | undefined)[] = new Array(1024);
   /** For INTERPRET slots: the word that was there (a different word is looked at again); else how often it was reached. */
   readonly seen = new Int32Array(1024);
+  /** Times the page was reached where nothing was translated (code in a hot page is translated where reached). */
+  hits = 0;
 }
 
 export interface CacheCounters {
@@ -127,7 +129,9 @@ export class TranslationCache {
       page.byOffset[slot] = undefined;
       page.seen[slot] = 0;
     }
-    if (++page.seen[slot] < this.hot) return COLD;
+    // Hotness by page: the interpreter's slices end at scattered addresses of a hot loop, and a
+    // translation from any of them covers the loop (its in-page branch targets).
+    if (page.seen[slot] < 0 || ++page.hits < this.hot) return COLD;
     const t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
     if (t === null) {
       page.byOffset[slot] = INTERPRET;

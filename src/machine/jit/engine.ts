@@ -53,7 +53,7 @@ export interface JitCounters extends CacheCounters {
 }
 
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
-const INTERPRET_SLICE = 512;
+const INTERPRET_SLICE = 4096;
 
 export class JitEngine {
   private readonly cache: TranslationCache;
