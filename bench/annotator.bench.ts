@@ -5,10 +5,17 @@
 //    The same with the hi-res source map, for information (no target).
 //  - code growth: for each fixture that builds, the sites by kind and the
 //    growth of .text (bytes and %) of the annotated build over the plain one.
+//  - the build at scale (issue 16): `previrt annotate`, `as` (of the annotated
+//    output) and `build` of the generated 250k/500k/1M-line file
+//    (bench/scale-source.ts, a quarter of its lines sites), each in a child
+//    process of its own: wall time and peak resident memory (maxRSS). Goal for
+//    the 1M-line build: ≤ 3 s and ≤ 400 MB, linear in the input.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { annotate } from "../src/annotator/annotate.js";
 import { verifyImage } from "../src/annotator/verify.js";
 import { buildSources } from "../src/cli/build-pipeline.js";
@@ -16,6 +23,7 @@ import { assemble } from "../src/guest-isa/assembler/index.js";
 import type { ElfImage } from "../src/guest-isa/elf-types.js";
 import type { Benchmark, BenchResult } from "./harness.js";
 import { timeMedian } from "./harness.js";
+import { generateScaleSource } from "./scale-source.js";
 
 const LINES = 200_000;
 
@@ -140,4 +148,49 @@ export const benchmarks: Benchmark[] = [
       return results;
     },
   },
+  {
+    name: "annotator-scale",
+    run(): BenchResult[] {
+      const dir = mkdtempSync(join(tmpdir(), "previrt-scale-"));
+      const results: BenchResult[] = [];
+      try {
+        for (const lines of SCALE_LINES) {
+          const input = join(dir, `scale-${lines}.s`);
+          writeFileSync(input, generateScaleSource(lines));
+          const k = `${lines / 1000}k`;
+          const steps: [string, string[]][] = [
+            ["annotate", ["annotate", input, "-o", join(dir, "annotated.s")]],
+            ["as (annotated output)", ["as", join(dir, "annotated.s"), "-o", join(dir, "as.elf")]],
+            ["build", ["build", input, "-o", join(dir, "build.elf")]],
+          ];
+          for (const [what, argv] of steps) {
+            const { seconds, maxRssMB } = childRun(argv);
+            const goal = lines === 1_000_000 && what === "build" ? "; goal ≤ 3 s, ≤ 400 MB" : "";
+            results.push({ metric: `${what} ${k} lines`, value: seconds, unit: "s", detail: `peak RSS ${maxRssMB.toFixed(0)} MB, ${Math.round(lines / seconds).toLocaleString("en-US")} lines/s${goal}` });
+          }
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      return results;
+    },
+  },
 ];
+
+/** The input sizes of the build-at-scale figures (linearity: each twice the last). */
+const SCALE_LINES = [250_000, 500_000, 1_000_000];
+
+/** Runs `previrt ARGV…` (the compiled CLI) in a child process: wall seconds and its peak resident memory. */
+function childRun(argv: string[]): { seconds: number; maxRssMB: number } {
+  const main = pathToFileURL(join(root, "dist", "src", "cli", "main.js")).href;
+  const script =
+    `const { main } = await import(${JSON.stringify(main)}); const t0 = process.hrtime.bigint();` +
+    `const status = await main(${JSON.stringify(argv)});` +
+    `const seconds = Number(process.hrtime.bigint() - t0) / 1e9;` +
+    `console.log(JSON.stringify({ status, seconds, maxRss: process.resourceUsage().maxRSS }));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  const out = JSON.parse(last || "{}") as { status?: number; seconds?: number; maxRss?: number };
+  if (out.status !== 0) throw new Error(`previrt ${argv[0]} failed: ${r.stderr.trim().split("\n")[0]}`);
+  return { seconds: out.seconds!, maxRssMB: out.maxRss! / 1024 };
+}

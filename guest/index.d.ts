@@ -1,4 +1,4 @@
-// previrt/guest: the intrinsics of guest code (DESIGN.md §5), declared for the
+// previrt/guest: the intrinsics of guest code (docs/design.md §5), declared for the
 // TypeScript checker so guest sources type-check in an editor and with tsc.
 // `previrt cc` lowers each call to G32 instructions (src/compiler/intrinsics.ts);
 // guest/index.js implements them on the host (Node) for differential tests.
@@ -48,7 +48,7 @@ export declare function tlbFlush(): void;
 /** Drops the cached translation of a virtual address (`tlbinv`). */
 export declare function tlbInvalidate(va: number): void;
 
-/** I/O port numbers of the G32 machine (DESIGN.md §2). */
+/** I/O port numbers of the G32 machine (docs/design.md §2). */
 export declare const PORT: {
   readonly console: 0x10;
   readonly consoleStatus: 0x11;

@@ -1,4 +1,4 @@
-// The afterburner pass (DESIGN.md §3): G32 assembly in, annotated G32
+// The afterburner pass (docs/design.md §3): G32 assembly in, annotated G32
 // assembly out. Every instruction whose ISA row is sensitive, and every load
 // or store marked `.sensitive pte|mmio`, becomes a *site*: a reserved local
 // label on the original instruction, then padding `nop`s up to the length the
@@ -7,9 +7,11 @@
 // regions are left alone and recorded as exempt records.
 //
 // Consumes: one file's text, parsed by guest-isa's parseAssembly (no second
-// parser). Produces: the annotated text (edits made with magic-string over
-// original coordinates, so a source map comes for free — source-map.ts), the
-// sites and exempt regions, and diagnostics (thrown together as one
+// parser), its statements streamed and dropped as they are handled.
+// Produces: the annotated text (edits recorded as insertions at original
+// offsets, EditLog below; replayed into magic-string only when a source map
+// is asked for — source-map.ts), the sites and exempt regions, and
+// diagnostics (thrown together as one
 // DiagnosticError: k0 uses and branch-into-padding from checks.ts, misuse of
 // the annotation directives, re-annotation).
 //
@@ -18,7 +20,7 @@
 // it (after any trailing comment).
 
 import { MagicString, type SourceMap } from "magic-string";
-import type { Expr, InstructionStatement, Loc, Operand, Statement } from "../guest-isa/assembler/ast.js";
+import type { Expr, InstructionStatement, Loc, Operand, ParsedSource, Statement } from "../guest-isa/assembler/ast.js";
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { DiagnosticError, type Diagnostic } from "../guest-isa/diagnostics.js";
 import { FORMATS, lookupInstruction, type InstructionRow } from "../guest-isa/isa-table.js";
@@ -28,25 +30,11 @@ import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k
 import { evalConst, printExpr } from "./expr.js";
 import { LABEL_PREFIX, regionEndLabel, regionStartLabel, siteLabel } from "./labels.js";
 import { siteWords } from "./padding.js";
-import { buildSourceMap, scanOrigins, type MapOptions, type Origin, type PaddingLines } from "./source-map.js";
-import { emitSoftlayerTable, type PlannedRecord } from "./table-emit.js";
+import { buildSourceMap, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
+import { InsertedLines, SiteStore, type AnnotatedSite } from "./site-store.js";
+import { emitSoftlayerTable, streamSoftlayerTable, type PlannedRecord } from "./table-emit.js";
 
-export interface AnnotatedSite {
-  /** The reserved label on the site's first word. */
-  label: string;
-  kind: number;
-  kindName: string;
-  /** Site length in bytes (original instruction + padding). */
-  length: number;
-  /** Where the original instruction is in the input. */
-  loc: Loc;
-  /** What the table records as the site's source: the input line, or the `.ts` line it was compiled from. */
-  origin: Origin;
-  regA: number;
-  regB: number;
-  /** Port/control-register number or memory offset; an expression when only the assembler knows it. */
-  imm: number | string;
-}
+export type { AnnotatedSite } from "./site-store.js";
 
 export interface ExemptRegion {
   startLabel: string;
@@ -85,17 +73,107 @@ const SENSITIVE_CLASSES = ["pte", "mmio"] as const;
 /** Whether the text was written by `annotate` (defines a reserved label or a .softlayer section). */
 export function isAnnotated(file: string, text: string): boolean {
   if (!text.includes(LABEL_PREFIX) && !text.includes(".softlayer")) return false;
-  return findAnnotationMarker(parseAssembly(file, text).source.statements) !== undefined;
+  let found = false;
+  parseAssembly(file, text, { onStatement: (s) => (found ||= annotationMarker(s) !== undefined) });
+  return found;
 }
 
-function findAnnotationMarker(statements: readonly Statement[]): { loc: Loc; what: string } | undefined {
-  for (const s of statements) {
-    if (s.kind === "label" && s.name.startsWith(LABEL_PREFIX)) return { loc: s.loc, what: `defines the reserved label '${s.name}'` };
-    if (s.kind === "directive" && s.name === ".section" && sectionName(s.args) === ".softlayer") {
-      return { loc: s.loc, what: "has a .softlayer section" };
-    }
+/** Whether a statement shows annotator output: a reserved label or a .softlayer section. */
+function annotationMarker(s: Statement): { loc: Loc; what: string } | undefined {
+  if (s.kind === "label" && s.name.startsWith(LABEL_PREFIX)) return { loc: s.loc, what: `defines the reserved label '${s.name}'` };
+  if (s.kind === "directive" && s.name === ".section" && sectionName(s.args) === ".softlayer") {
+    return { loc: s.loc, what: "has a .softlayer section" };
   }
   return undefined;
+}
+
+/** Offset of the first character of each line (as the parser counts lines). */
+function computeLineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/**
+ * The file's `.equ` definitions (a later one wins), found before the
+ * streamed pass because a use may precede its definition: only the lines
+ * naming `.equ` are parsed (one statement per line, so alone they parse the same).
+ */
+function collectEqus(file: string, text: string): Map<string, Expr> {
+  const equs = new Map<string, Expr>();
+  const re = /\.equ\b/gi;
+  let lastLine = -1;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const start = text.lastIndexOf("\n", m.index) + 1;
+    if (start === lastLine) continue;
+    lastLine = start;
+    let end = text.indexOf("\n", m.index);
+    if (end < 0) end = text.length;
+    parseAssembly(file, text.slice(start, end), {
+      onStatement: (s) => {
+        if (s.kind === "directive" && s.name === ".equ" && s.args.length === 2) {
+          const name = s.args[0].kind === "expr" && s.args[0].expr.kind === "sym" ? s.args[0].expr.name : undefined;
+          if (name && s.args[1].kind === "expr") equs.set(name, s.args[1].expr);
+        }
+      },
+    });
+    re.lastIndex = end;
+  }
+  return equs;
+}
+
+/**
+ * The annotator's edits: text inserted at offsets of the input, in
+ * non-decreasing offset order (every insertion is made in source order), then
+ * text appended at the end. output() writes the annotated text in one pass;
+ * replay() rebuilds the same edits in a MagicString, only when a source map
+ * is asked for (its per-character chunks would cost far more than the text).
+ */
+class EditLog {
+  private readonly offsets: number[] = [];
+  private readonly inserts: string[] = [];
+  private readonly appended: string[] = [];
+
+  constructor(
+    private readonly text: string,
+    /** false: record nothing (the annotated statements are streamed instead). */
+    private readonly keep = true,
+  ) {}
+
+  appendLeft(offset: number, content: string): void {
+    if (!this.keep) return;
+    this.offsets.push(offset);
+    this.inserts.push(content);
+  }
+
+  append(content: string): void {
+    if (this.keep) this.appended.push(content);
+  }
+
+  output(): string {
+    const { text, offsets, inserts } = this;
+    const parts: string[] = [];
+    const batches: string[] = [];
+    let pos = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      const at = offsets[i];
+      if (at > pos) parts.push(text.slice(pos, at));
+      parts.push(inserts[i]);
+      pos = at;
+      // Joined in batches: one array of a million slices would outweigh the text.
+      if (parts.length >= 4096) batches.push(parts.splice(0).join(""));
+    }
+    parts.push(text.slice(pos), ...this.appended);
+    batches.push(parts.join(""));
+    return batches.join("");
+  }
+
+  replay(): MagicString {
+    const ms = new MagicString(this.text);
+    for (let i = 0; i < this.offsets.length; i++) ms.appendLeft(this.offsets[i], this.inserts[i]);
+    for (const a of this.appended) ms.append(a);
+    return ms;
+  }
 }
 
 function sectionName(args: readonly Operand[]): string | undefined {
@@ -110,26 +188,41 @@ function sectionName(args: readonly Operand[]): string | undefined {
  * docs/annotator.md).
  */
 export function annotate(file: string, text: string): AnnotateResult {
-  const parsed = parseAssembly(file, text);
-  if (parsed.diagnostics.length) throw new DiagnosticError(parsed.diagnostics);
-  const { statements, lineStarts } = parsed.source;
-  const diags: Diagnostic[] = [];
-  const error = (loc: Loc, message: string) => diags.push(diagnosticAt(loc, message, text, lineStarts));
+  const { lineStarts: _l, ...result } = annotateFile(file, text, undefined);
+  return result;
+}
 
-  const marker = text.includes(LABEL_PREFIX) || text.includes(".softlayer") ? findAnnotationMarker(statements) : undefined;
-  if (marker) {
-    error(marker.loc, `input is already annotated (it ${marker.what}); annotate the original source instead`);
-    throw new DiagnosticError(diags);
-  }
+/**
+ * annotate() for the build (build-pass.ts): the annotated file's statements —
+ * the input's, the site labels, the padding `nop`s, the table — go straight
+ * into `sink` (the assembler's pass 1) in the order parsing the annotated
+ * text would give them, located at the input's positions (the table at its
+ * lines in the annotated text). The text itself is written only if `text` is
+ * read. Only for input that ends with a newline (see canStream).
+ */
+export function annotateStatements(file: string, text: string, sink: (s: Statement) => void): AnnotateResult & { source: ParsedSource } {
+  const result = annotateFile(file, text, sink);
+  return Object.assign(result, { source: { file, text, statements: [], lineStarts: result.lineStarts } });
+}
 
-  const equs = new Map<string, Expr>();
-  for (const s of statements) {
-    if (s.kind === "directive" && s.name === ".equ" && s.args.length === 2) {
-      const name = s.args[0].kind === "expr" && s.args[0].expr.kind === "sym" ? s.args[0].expr.name : undefined;
-      if (name && s.args[1].kind === "expr") equs.set(name, s.args[1].expr);
-    }
-  }
+/** Whether annotateStatements() takes this text (else annotate it as text). */
+export function canStream(text: string): boolean {
+  return text.length === 0 || text.endsWith("\n");
+}
 
+function annotateFile(file: string, text: string, statementSink: ((s: Statement) => void) | undefined): AnnotateResult & { lineStarts: number[] } {
+  // Cleared once the table is streamed: the result's closures must not keep the assembler alive.
+  let sink = statementSink;
+  if (sink && !canStream(text)) throw new Error("annotateStatements: the input must end with a newline");
+  // One streamed pass over the parser's statements: none is kept once handled,
+  // so memory follows the output (the edits, the sites), not the input's lines.
+  const lineStarts = computeLineStarts(text);
+  const pending: { loc: Loc; message: string }[] = [];
+  const error = (loc: Loc, message: string) => pending.push({ loc, message });
+  const markable = text.includes(LABEL_PREFIX) || text.includes(".softlayer");
+  let marker: { loc: Loc; what: string } | undefined;
+
+  const equs = collectEqus(file, text);
   const origins = scanOrigins(text, lineStarts);
   const originOf = (line: number): Origin => origins?.[line] ?? { file, line };
   const nl = text.includes("\r\n") ? "\r\n" : "\n";
@@ -139,11 +232,12 @@ export function annotate(file: string, text: string): AnnotateResult {
     return e;
   };
 
-  const ms = new MagicString(text);
-  const sites: AnnotatedSite[] = [];
+  // Streaming into the assembler, nothing needs the edits: the text, map and
+  // positions then come from annotate() itself, only if asked for (below).
+  const keepEdits = sink === undefined;
+  const ms = new EditLog(text, keepEdits);
+  const store = new SiteStore(file, originOf);
   const exempt: (ExemptRegion & { content: boolean })[] = [];
-  const records: PlannedRecord[] = [];
-  const pieceRecords: number[] = []; // index in records of each exempt piece
   const siteByLabel = new Map<string, SiteSpan>();
   const refs: TargetRef[] = [];
 
@@ -152,12 +246,15 @@ export function annotate(file: string, text: string): AnnotateResult {
   let piece: (ExemptRegion & { content: boolean }) | undefined; // its open piece in .text
   let pendingSensitive: { cls: (typeof SENSITIVE_CLASSES)[number]; loc: Loc } | undefined;
   let labels: string[] = []; // labels on the next emitting statement
+  let closedAtEnd = false; // an exempt piece's end label was appended after the last line
   let addedLines = 0; // newlines inserted so far (all insertions are made in source order)
-  const paddingLines: PaddingLines[] = [];
-  const insertedLines: InsertedLines[] = []; // every inserted line, for originalPosition()
+  const insertedLines = new InsertedLines(keepEdits); // every inserted line (padding too), for originalPosition() and the map
   const insertedText: InsertedText = { line: [], col: [], width: [] }; // labels written into original lines, in order
+  const after: Statement[] = []; // what follows the current statement (sink only)
   const insertInLine = (loc: Loc, content: string) => {
     ms.appendLeft(loc.offset, content);
+    if (sink) sink({ kind: "label", name: content.slice(0, -2), loc });
+    if (!keepEdits) return;
     insertedText.line.push(loc.line);
     insertedText.col.push(loc.col);
     insertedText.width.push(content.length);
@@ -170,20 +267,23 @@ export function annotate(file: string, text: string): AnnotateResult {
     exempt.push(p);
     if (onNewLine) {
       ms.appendLeft(insertAt, `${nl}${p.startLabel}:`);
-      insertedLines.push({ generatedLine: loc.line + addedLines + 1, count: 1, line: loc.line });
+      if (sink) after.push({ kind: "label", name: p.startLabel, loc });
+      insertedLines.add(loc.line + addedLines + 1, 1, loc.line, -1);
       addedLines++;
     } else insertInLine(loc, `${p.startLabel}: `);
-    records.push({
+    store.addPiece({
       addrLabel: p.startLabel, length: `${p.endLabel} - ${p.startLabel}`, kind: 0, flags: SITE_FLAG_EXEMPT,
       regA: 0, regB: 0, imm: 0, line: p.origin.line, file: p.origin.file,
     });
-    pieceRecords.push(records.length - 1);
     piece = p;
   };
   const closePiece = (at: Loc | undefined) => {
     if (!piece) return;
-    if (at === undefined) ms.append(`${piece.endLabel}:${nl}`);
-    else insertInLine(at, `${piece.endLabel}: `);
+    if (at === undefined) {
+      ms.append(`${piece.endLabel}:${nl}`);
+      closedAtEnd = true;
+      if (sink) sink({ kind: "label", name: piece.endLabel, loc: piece.loc });
+    } else insertInLine(at, `${piece.endLabel}: `);
     piece = undefined;
   };
   const sensitiveMisplaced = (what: string) => {
@@ -192,10 +292,19 @@ export function annotate(file: string, text: string): AnnotateResult {
     pendingSensitive = undefined;
   };
 
-  for (const s of statements) {
+  const onStatement = (s: Statement): void => {
+    handle(s);
+    if (sink) {
+      sink(s);
+      for (const a of after) sink(a);
+      after.length = 0;
+    }
+  };
+  const handle = (s: Statement): void => {
+    if (markable && !marker) marker = annotationMarker(s);
     if (s.kind === "label") {
       labels.push(s.name);
-      continue;
+      return;
     }
     if (s.kind === "directive") {
       const name = s.name;
@@ -232,7 +341,7 @@ export function annotate(file: string, text: string): AnnotateResult {
         if (name === ".word") collectTargetRefs(s.args, equs, refs);
         if (labels.length) labels = [];
       }
-      continue;
+      return;
     }
 
     // An instruction (real or pseudo).
@@ -242,7 +351,7 @@ export function annotate(file: string, text: string): AnnotateResult {
     if (region) {
       sensitiveMisplaced(`an instruction inside .noannotate`);
       if (labels.length) labels = [];
-      continue;
+      return;
     }
     if (usesK0(s)) for (const loc of k0Uses(s, text)) error(loc, K0_MESSAGE);
 
@@ -272,18 +381,26 @@ export function annotate(file: string, text: string): AnnotateResult {
       }
     }
     if (labels.length) labels = [];
+  };
+
+  const parsed = parseAssembly(file, text, { onStatement });
+  if (parsed.diagnostics.length) throw new DiagnosticError(parsed.diagnostics);
+  const diags: Diagnostic[] = [];
+  if (marker) {
+    diags.push(diagnosticAt(marker.loc, `input is already annotated (it ${marker.what}); annotate the original source instead`, text, lineStarts));
+    throw new DiagnosticError(diags);
   }
   sensitiveMisplaced("the end of the file");
   if (piece) closePiece(undefined);
 
   function addSite(s: InstructionStatement, kind: number, f: { regA: number; regB: number; imm: number | string }): void {
-    const label = siteLabel(sites.length);
+    const label = siteLabel(store.count);
     const words = siteWords(kind);
-    const origin = originOf(s.loc.line);
-    const site: AnnotatedSite = { label, kind, kindName: siteKindName(kind), length: words * 4, loc: s.loc, origin, ...f };
-    sites.push(site);
-    const span: SiteSpan = { length: site.length, kindName: site.kindName, line: s.loc.line };
-    for (const l of labels) siteByLabel.set(l, span);
+    store.addSite(kind, s.loc, f.regA, f.regB, f.imm);
+    if (labels.length) {
+      const span: SiteSpan = { length: words * 4, kindName: siteKindName(kind), line: s.loc.line };
+      for (const l of labels) siteByLabel.set(l, span);
+    }
     insertInLine(s.loc, `${label}: `);
     if (words > 1) {
       const ls = lineStarts[s.loc.line - 1];
@@ -294,37 +411,67 @@ export function annotate(file: string, text: string): AnnotateResult {
       let pad = paddingText.get(key);
       if (pad === undefined) paddingText.set(key, (pad = `${nl}${indent}nop`.repeat(words - 1)));
       ms.appendLeft(lineEnd(s.loc.line), pad);
-      paddingLines.push({ generatedLine: s.loc.line + addedLines + 1, count: words - 1, line: s.loc.line, col: s.loc.col });
-      insertedLines.push({ generatedLine: s.loc.line + addedLines + 1, count: words - 1, line: s.loc.line });
+      if (sink) {
+        const nop: Statement = { kind: "instruction", mnemonic: "nop", operands: [], loc: s.loc, end: s.end }; // pass 1 keeps no constant instruction
+        for (let k = 1; k < words; k++) after.push(nop);
+      }
+      insertedLines.add(s.loc.line + addedLines + 1, words - 1, s.loc.line, s.loc.col);
       addedLines += words - 1;
     }
-    records.push({ addrLabel: label, length: site.length, kind, flags: 0, regA: f.regA, regB: f.regB, imm: f.imm, line: origin.line, file: origin.file });
   }
 
   for (const { ref, message } of checkTargetsIntoPadding(refs, siteByLabel)) error(ref.loc, message);
+  for (const d of pending) diags.push(diagnosticAt(d.loc, d.message, text, lineStarts));
   if (diags.length) {
     diags.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new DiagnosticError(diags);
   }
 
   // Exempt pieces that turned out empty (no code or data) are not recorded.
-  const dropped = new Set(pieceRecords.filter((_, n) => !exempt[n].content));
-  const finalRecords = dropped.size ? records.filter((_, i) => !dropped.has(i)) : records;
+  const finalRecords = store.records((n) => exempt[n].content);
   const finalExempt = exempt.filter((p) => p.content).map(({ content: _c, ...p }) => p);
-  const summary = `${sites.length} site${sites.length === 1 ? "" : "s"}, ${finalExempt.length} exempt region${finalExempt.length === 1 ? "" : "s"}`;
-  const table = emitSoftlayerTable(finalRecords, nl, summary);
+  const sites = store.count;
+  const summary = `${sites} site${sites === 1 ? "" : "s"}, ${finalExempt.length} exempt region${finalExempt.length === 1 ? "" : "s"}`;
   const endsWithNl = text.length === 0 || text.endsWith("\n");
-  ms.append((endsWithNl ? "" : nl) + table.slice(nl.length));
+  let tableWritten = false;
+  const writeTable = () => {
+    if (tableWritten) return;
+    tableWritten = true;
+    const table = emitSoftlayerTable(finalRecords, nl, summary);
+    ms.append((endsWithNl ? "" : nl) + table.slice(nl.length));
+  };
+  let output: string | undefined;
+  const textOut = () => {
+    if (!keepEdits) return "";
+    writeTable();
+    return (output ??= ms.output());
+  };
+  if (sink) {
+    const linesBefore = lineStarts.length - (endsWithNl ? 1 : 0) + addedLines + (closedAtEnd ? 1 : 0);
+    streamSoftlayerTable(finalRecords, summary, file, linesBefore + 1, sink);
+    sink = undefined;
+  } else textOut();
 
+  let full: AnnotateResult | undefined;
+  const asText = () => (full ??= annotate(file, text)); // the streamed case
   return {
-    text: ms.toString(),
-    sites,
+    get text() {
+      return keepEdits ? textOut() : asText().text;
+    },
+    get sites() {
+      return store.sites();
+    },
     exempt: finalExempt,
-    records: finalRecords,
+    get records() {
+      return Array.from({ length: finalRecords.length }, (_, i) => finalRecords.at(i)!);
+    },
     chained: origins !== undefined,
     lines: lineStarts.length,
-    originalPosition: (line: number, col: number) => originalPosition(insertedLines, insertedText, lineStarts.length, line, col),
-    sourceMap: (options: MapOptions = {}) => buildSourceMap(ms, origins, paddingLines, { source: file, ...options }),
+    lineStarts,
+    originalPosition: (line: number, col: number) =>
+      keepEdits ? originalPosition(insertedLines, insertedText, lineStarts.length, line, col) : asText().originalPosition(line, col),
+    sourceMap: (options: MapOptions = {}) =>
+      keepEdits ? buildSourceMap((writeTable(), ms.replay()), origins, insertedLines.padding(), { source: file, ...options }) : asText().sourceMap(options),
   };
 }
 
@@ -335,33 +482,25 @@ interface InsertedText {
   width: number[];
 }
 
-interface InsertedLines {
-  /** First inserted line in the output (1-based). */
-  generatedLine: number;
-  count: number;
-  /** The input line it belongs to. */
-  line: number;
-}
-
 function originalPosition(
-  inserted: readonly InsertedLines[],
+  inserted: InsertedLines,
   insertedText: InsertedText,
   inputLines: number,
   line: number,
   col: number,
 ): { line: number; col: number } | undefined {
   // inserted[] is in output order; count the lines inserted before `line`.
-  let lo = 0, hi = inserted.length;
+  const { generatedLine, count } = inserted;
+  let lo = 0, hi = generatedLine.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (inserted[mid].generatedLine <= line) lo = mid + 1;
+    if (generatedLine[mid] <= line) lo = mid + 1;
     else hi = mid;
   }
   let before = 0;
   for (let i = 0; i < lo; i++) {
-    const span = inserted[i];
-    if (line < span.generatedLine + span.count) return { line: span.line, col: 1 };
-    before += span.count;
+    if (line < generatedLine[i] + count[i]) return { line: inserted.line[i], col: 1 };
+    before += count[i];
   }
   const original = line - before;
   if (original < 1 || original > inputLines) return undefined;

@@ -1,4 +1,4 @@
-// The annotator's safety checks (DESIGN.md §3): things that would make a
+// The annotator's safety checks (docs/design.md §3): things that would make a
 // site unsafe to rewrite, reported as `file:line:col: error:` diagnostics
 // (collected; annotate.ts throws them all at once).
 //

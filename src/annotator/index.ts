@@ -1,4 +1,4 @@
-// Public surface of the annotator (the afterburner pass, DESIGN.md §3):
+// Public surface of the annotator (the afterburner pass, docs/design.md §3):
 // annotate() turns assembly into annotated assembly with its .softlayer
 // table; verifyImage() and formatSiteListing() read the table back out of a
 // linked ELF. The table validator itself lives in guest-isa/site-validate.ts,

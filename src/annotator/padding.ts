@@ -2,7 +2,7 @@
 // (the original instruction plus padding `nop`s). The annotator reads it to
 // size every site; nothing else decides a site's length.
 //
-// DESIGN.md §3: a site's length is the longest *inline* replacement any
+// docs/design.md §3: a site's length is the longest *inline* replacement any
 // registered back end has for that kind (Linux's alternatives size a slot by
 // its longest replacement), at least one word. The lengths below are that
 // maximum over the registered back ends (bare, hvm, trap: none; xen and l4:

@@ -6,8 +6,11 @@
 //
 // Consumes: the annotator's planned records (addresses as labels, lengths as
 // numbers or label differences, immediates as numbers or expressions only
-// the assembler can fold). Produces: the text appended to the annotated file.
+// the assembler can fold). Produces: the text appended to the annotated file
+// — or, for the build, the same table as statements (streamSoftlayerTable).
 
+import type { DirectiveStatement, Expr, Loc, Operand, Statement } from "../guest-isa/assembler/ast.js";
+import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { SOFTLAYER_MAGIC, SOFTLAYER_RECORD_SIZE, SOFTLAYER_VERSION } from "../guest-isa/softlayer.js";
 import { LABEL_PREFIX } from "./labels.js";
 
@@ -26,21 +29,33 @@ export interface PlannedRecord {
   file: string;
 }
 
+/** The records in address order: an array, or a list that makes each record when read. */
+export interface RecordList {
+  readonly length: number;
+  at(i: number): PlannedRecord | undefined;
+}
+
 export const TABLE_LABEL = `${LABEL_PREFIX}table`;
 export const STRINGS_LABEL = `${LABEL_PREFIX}strings`;
 
-/** The table as assembly text (starts and ends with a newline). */
-export function emitSoftlayerTable(records: readonly PlannedRecord[], nl = "\n", comment = ""): string {
+interface TableParts {
+  header: string[];
+  footer: string[];
+  fileOffsets: Map<string, number>;
+}
+
+function tableParts(records: RecordList, comment: string): TableParts {
   const fileOffsets = new Map<string, number>();
   const names: string[] = [];
   let stringBytes = 0;
-  for (const r of records) {
+  for (let i = 0; i < records.length; i++) {
+    const r = records.at(i)!;
     if (fileOffsets.has(r.file)) continue;
     fileOffsets.set(r.file, stringBytes);
     names.push(r.file);
     stringBytes += Buffer.byteLength(r.file, "utf8") + 1;
   }
-  const out: string[] = [
+  const header: string[] = [
     "",
     `# .softlayer table${comment ? `: ${comment}` : ""} (written by previrt annotate; layout: docs/softlayer.md)`,
     "\t.section .softlayer",
@@ -51,17 +66,114 @@ export function emitSoftlayerTable(records: readonly PlannedRecord[], nl = "\n",
     `\t.word ${records.length}`,
     `\t.word ${STRINGS_LABEL} - ${TABLE_LABEL}`,
   ];
-  for (const r of records) {
-    const imm = typeof r.imm === "number" ? String(r.imm & 0xffff) : `(${r.imm}) & 0xffff`;
-    out.push(
-      `\t.word ${r.addrLabel}${nl}\t.half ${r.length}${nl}\t.byte ${r.kind}, ${r.flags}, ${r.regA}, ${r.regB}${nl}` +
-        `\t.half ${imm}${nl}\t.word ${r.line >>> 0}, ${fileOffsets.get(r.file)!}`,
-    );
+  const footer = [`${STRINGS_LABEL}:`];
+  for (const name of names) footer.push(`\t.asciz "${escapeString(name)}"`);
+  footer.push("\t.align 4", "");
+  return { header, footer, fileOffsets };
+}
+
+const immText = (r: PlannedRecord) => (typeof r.imm === "number" ? String(r.imm & 0xffff) : `(${r.imm}) & 0xffff`);
+
+/** One record's five lines. */
+function recordText(r: PlannedRecord, fileOffset: number, nl: string): string {
+  return (
+    `\t.word ${r.addrLabel}${nl}\t.half ${r.length}${nl}\t.byte ${r.kind}, ${r.flags}, ${r.regA}, ${r.regB}${nl}` +
+    `\t.half ${immText(r)}${nl}\t.word ${r.line >>> 0}, ${fileOffset}`
+  );
+}
+
+/** The table as assembly text (starts and ends with a newline). */
+export function emitSoftlayerTable(records: RecordList, nl = "\n", comment = ""): string {
+  const { header, footer, fileOffsets } = tableParts(records, comment);
+  const out = header;
+  for (let i = 0; i < records.length; i++) {
+    const r = records.at(i)!;
+    out.push(recordText(r, fileOffsets.get(r.file)!, nl));
   }
-  out.push(`${STRINGS_LABEL}:`);
-  for (const name of names) out.push(`\t.asciz "${escapeString(name)}"`);
-  out.push("\t.align 4", "");
+  out.push(...footer);
   return out.join(nl);
+}
+
+/**
+ * The table as statements that assemble to exactly the bytes of
+ * emitSoftlayerTable's text (without its first, empty line), streamed into
+ * `sink` without writing or parsing the records' text — for the build, which
+ * assembles the annotated statements directly (build-pass.ts). A record whose
+ * fields are all numbers is its address word (`.word label`, resolved in
+ * pass 2) and one `.ascii` of its 16 constant bytes — the `.half`, `.byte`,
+ * `.half`, `.word` of the text, little-endian; their values are in range by
+ * construction. That `.ascii` statement and its buffer are reused for every
+ * record: pass 1 copies a string's bytes when it handles the statement, and
+ * the sink handles each statement before it is given the next.
+ * `firstLine` is the line the table's comment has in the annotated text:
+ * every statement is located at its line there.
+ */
+export function streamSoftlayerTable(
+  records: RecordList,
+  comment: string,
+  file: string,
+  firstLine: number,
+  sink: (s: Statement) => void,
+): void {
+  const { header, footer, fileOffsets } = tableParts(records, comment);
+  let line = firstLine;
+  const parseLines = (lines: readonly string[]) => {
+    const at = line;
+    parseAssembly(file, lines.join("\n"), { onStatement: (s) => sink(relocate(s, at)) });
+    line += lines.length;
+  };
+  parseLines(header.slice(1));
+  const bytes = new Uint8Array(SOFTLAYER_RECORD_SIZE - 4);
+  const view = new DataView(bytes.buffer);
+  const constLoc: Loc = { file, line, col: 2, offset: 0 };
+  const constant: DirectiveStatement = { kind: "directive", name: ".ascii", args: [{ kind: "string", bytes, loc: constLoc }], loc: constLoc, end: 0 };
+  for (let i = 0; i < records.length; i++) {
+    const r = records.at(i)!;
+    const fileOffset = fileOffsets.get(r.file)!;
+    if (typeof r.length !== "number" || typeof r.imm !== "number") {
+      parseLines(recordText(r, fileOffset, "\n").split("\n"));
+      continue;
+    }
+    const loc: Loc = { file, line, col: 2, offset: 0 };
+    const expr: Expr = { kind: "sym", name: r.addrLabel, loc };
+    sink({ kind: "directive", name: ".word", args: [{ kind: "expr", expr, loc }], loc, end: 0 });
+    view.setUint16(0, r.length, true);
+    bytes[2] = r.kind;
+    bytes[3] = r.flags;
+    bytes[4] = r.regA;
+    bytes[5] = r.regB;
+    view.setUint16(6, r.imm & 0xffff, true);
+    view.setUint32(8, r.line >>> 0, true);
+    view.setUint32(12, fileOffset, true);
+    constLoc.line = line + 1;
+    sink(constant);
+    line += 5;
+  }
+  parseLines(footer.slice(0, -1));
+}
+
+/** A statement parsed from a snippet, every location in it moved to the snippet's first line in the annotated text. */
+function relocate(s: Statement, firstLine: number): Statement {
+  const at = (loc: Loc): Loc => ({ ...loc, line: loc.line + firstLine - 1 });
+  const expr = (e: Expr): Expr => {
+    switch (e.kind) {
+      case "unary":
+      case "reloc":
+        return { ...e, arg: expr(e.arg), loc: at(e.loc) };
+      case "binary":
+        return { ...e, left: expr(e.left), right: expr(e.right), loc: at(e.loc) };
+      default:
+        return { ...e, loc: at(e.loc) };
+    }
+  };
+  const operand = (o: Operand): Operand => {
+    if (o.kind === "expr") return { ...o, expr: expr(o.expr), loc: at(o.loc) };
+    if (o.kind === "mem") return { ...o, offset: o.offset && expr(o.offset), loc: at(o.loc) };
+    return { ...o, loc: at(o.loc) };
+  };
+  if (s.kind === "label") return { ...s, loc: at(s.loc) };
+  if (s.kind === "directive") return { ...s, args: s.args.map(operand), loc: at(s.loc) };
+  return { ...s, operands: s.operands.map(operand), loc: at(s.loc) };
 }
 
 /** Escapes a file name for `.asciz` (the parser's escapes: \\ \" \xHH). */

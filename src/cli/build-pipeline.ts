@@ -10,7 +10,7 @@
 //
 // Consumed by src/cli/commands/build.ts, the bundled kernel, tests and benchmarks.
 
-import { annotateSources, toInputPositions } from "../annotator/build-pass.js";
+import { annotateSources, streamAnnotation, toInputPositions } from "../annotator/build-pass.js";
 import { compile, type CompiledFile } from "../compiler/index.js";
 import { paravirtStartup } from "../compiler/paravirt.js";
 import { runtimeSources, STARTUP_FILE, type AsmSource } from "../compiler/startup.js";
@@ -56,6 +56,14 @@ export function compileSources(inputs: readonly AsmSource[], options: BuildOptio
  * when no input defines them, annotated unless `annotate: false`.
  */
 export function prepareAssembly(assembly: readonly AsmSource[], options: BuildOptions = {}): AsmSource[] {
+  const all = withRuntime(assembly, options);
+  // ─── annotate pass (annotator, issue 5): src/annotator/build-pass.ts ───
+  return options.annotate === false || options.paravirt !== undefined ? all : annotateSources(all);
+  // ─── end annotate pass ───
+}
+
+/** The inputs plus the start-up and stack when no input defines them (para-virtualized: its start-up). */
+function withRuntime(assembly: readonly AsmSource[], options: BuildOptions): AsmSource[] {
   const extra = runtimeSources(assembly);
   if (extra.some((s) => s.file === STARTUP_FILE) && !assembly.some((s) => /^\s*\.global\s+main\s*$/m.test(s.text))) {
     throw new UserError("no input defines _start or an exported main() (export function main(): number { … })");
@@ -64,14 +72,25 @@ export function prepareAssembly(assembly: readonly AsmSource[], options: BuildOp
     // Para-virtualized: no sites to annotate; the start-up powers off with a hypercall.
     return [...assembly, ...extra.map((s) => (s.file === STARTUP_FILE ? { ...s, text: paravirtStartup(s.text, paravirtTarget(options.paravirt!).abi) } : s))];
   }
-  const all = [...assembly, ...extra];
-  // ─── annotate pass (annotator, issue 5): src/annotator/build-pass.ts ───
-  return options.annotate === false ? all : annotateSources(all);
-  // ─── end annotate pass ───
+  return [...assembly, ...extra];
 }
 
 export function buildSources(inputs: readonly AsmSource[], options: BuildOptions = {}): BuildResult {
   const { assembly, compiled } = compileSources(inputs, options);
+  if (options.annotate !== false && options.paravirt === undefined) {
+    // The annotate pass streamed into the assembler (build-pass.ts): the same
+    // image as assembling annotateSources()'s text, without writing or
+    // re-parsing that text (issue 16: a million-line input in bounded memory).
+    const streamed = streamAnnotation(withRuntime(assembly, options));
+    let image: ElfImage | undefined;
+    try {
+      image = assemble(streamed.sources, { defines: options.defines });
+    } catch (e) {
+      streamed.finish(e);
+    }
+    streamed.finish();
+    return { image: image!, assembly: streamed.sources, compiled };
+  }
   const prepared = prepareAssembly(assembly, options);
   // ─── annotate pass (annotator, issue 5): assembler errors reported at the input's lines ───
   let image: ElfImage;

@@ -59,9 +59,14 @@ export function readInputText(path: string): string {
 
 /** Reads and parses an ELF file; a malformed one is `PATH: what is wrong`. */
 export function readElfInput(path: string): ElfImage {
+  return readElfInputWithBytes(path).image;
+}
+
+/** readElfInput, keeping the file's bytes too (a snapshot carries the binary). */
+export function readElfInputWithBytes(path: string): { bytes: Uint8Array; image: ElfImage } {
   const bytes = readInput(path);
   try {
-    return readElf(bytes);
+    return { bytes, image: readElf(bytes) };
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`${path}: ${e.message}`, e.exitCode);
     throw e;

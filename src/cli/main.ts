@@ -27,6 +27,8 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   bench: () => import("./commands/bench.js"),
   demo: () => import("./commands/demo.js"),
   kernel: () => import("./commands/kernel.js"),
+  resume: () => import("./commands/resume.js"),
+  migrate: () => import("./commands/migrate.js"),
 };
 
 const collect = (value: string, previous: string[] = []) => previous.concat(value.split(",").filter(Boolean));
@@ -40,7 +42,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const cmd = (name: string, description: string) => program.command(name).description(description);
   const names = [...backends.keys()].join(", ");
   const hv = () => new Option("--hv <backend>", `back end: ${names} (listed in previrt --help)`).makeOptionMandatory();
-  const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else jit)").choices(["interp", "jit"]);
+  const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else interp)").choices(["interp", "jit"]);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());
@@ -90,15 +92,45 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .option("--snapshot-at <n>", "stop at the first safe point at or after cycle N and write a snapshot", integer)
+    .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
     .addOption(engine())
     .action(act("run"));
+  cmd("resume", "continue a snapshot on a back end")
+    .argument("[snapshot]")
+    .usage("[options] <snapshot>")
+    .addOption(hv())
+    .option("--stats", "print counters after the run (stderr)")
+    .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
+    .option("--max-cycles <n>", "stop a runaway guest after N cycles (counted from the guest's reset)", integer)
+    .option("--disk <image>", "write the snapshot's disk into this image file and run on it")
+    .option("--cost-model <file>", "cost model JSON replacing the snapshot's")
+    .option("--snapshot-at <n>", "snapshot again at the first safe point at or after cycle N", integer)
+    .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
+    .action(act("resume"));
+  cmd("migrate", "move a running guest from one back end to another")
+    .argument("<elf>")
+    .option("--from <backend>", "the back end the guest starts on")
+    .option("--to <backend>", "the back end it moves to")
+    .option("--route <list>", "a chain of back ends instead of --from/--to", collect)
+    .option("--at <n>", "migrate at the first safe point at or after cycle N (one per move of a route, comma-separated)", collect)
+    .option("--live", "live migration: iterative pre-copy while the guest runs")
+    .option("--json <file>", "write the migration report as JSON (- for stdout; the guest console then goes to stderr)")
+    .option("--stats", "print counters after the run (stderr)")
+    .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
+    .option("--disk <image>", "disk image file")
+    .option("--cost-model <file>", "cost model JSON replacing the default")
+    .action(act("migrate"));
   cmd("matrix", "run one ELF on every back end and compare")
     .argument("<elf>")
     .option("--hv <list>", `back ends to run (comma-separated; default all: ${names})`, collect)
     .option("--allow-diverge <list>", "back ends allowed to diverge from bare", collect)
+    .option("--migrate", "the migration matrix: every ordered pair of back ends, migrated at several points")
+    .option("--at <list>", "with --migrate: the migration points in cycles (default: 1/4, 1/2, 3/4 of the bare run)", collect)
     .option("--max-cycles <n>", "cycle limit per run", integer)
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer)
     .addOption(engine())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
@@ -109,6 +141,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
+    .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
     .addOption(engine())
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")

@@ -1,21 +1,21 @@
-// Stage 2 of `previrt cc`: the dialect check. Walks each parsed file with
-// @babel/traverse and reports every construct outside the guest dialect of
-// DESIGN.md §5 as `<construct> is not supported in guest code`, at the
-// construct's exact position. All of them, not just the first.
+// Stage 2 of `previrt cc`: the dialect check. Walks each parsed file (the
+// iterative walk of ast.ts, which skips type-only syntax) and reports every
+// construct outside the guest dialect of docs/guest-language.md as
+// `<construct> is not supported in guest code`, at the construct's exact
+// position. All of them, not just the first.
 //
 // Consumes ParsedFile (parse.ts); produces diagnostics. Structural rules live
 // here; rules that need name resolution (what a call refers to, intrinsic
-// arity and constant arguments, property access) are checked by
-// lower/codegen.ts, which reports through the same `unsupported()` wording.
+// arity and constant arguments, property access, operators on strings) are
+// checked by lower/codegen.ts, which reports through the same
+// `unsupportedMessage()` wording. A construct is named in the singular with
+// its article ("a class declaration", "the `**` operator", "spread syntax"),
+// so every message reads "<construct> is not supported in guest code".
 
-import traverseModule, { type NodePath } from "@babel/traverse";
 import type { Node } from "@babel/types";
 import type { Diagnostic } from "../guest-isa/diagnostics.js";
+import { walk, type Visit } from "./ast.js";
 import type { ParsedFile } from "./parse.js";
-
-type TraverseFn = (typeof traverseModule)["default"];
-const traverse: TraverseFn =
-  typeof traverseModule === "function" ? (traverseModule as unknown as TraverseFn) : (traverseModule as unknown as { default: TraverseFn }).default;
 
 /** A diagnostic at a node. */
 export function diagnosticAt(file: ParsedFile, node: Node, message: string): Diagnostic {
@@ -30,47 +30,49 @@ export function unsupportedMessage(construct: string): string {
 
 /** Names for node types that are never part of the dialect. */
 const UNSUPPORTED_TYPES: Readonly<Record<string, string>> = {
-  ClassDeclaration: "class declarations",
-  ClassExpression: "class expressions",
-  FunctionExpression: "function expressions (closures)",
-  ArrowFunctionExpression: "arrow functions",
-  ObjectExpression: "object literals",
-  ArrayExpression: "array literals",
+  ClassDeclaration: "a class declaration",
+  ClassExpression: "a class expression",
+  FunctionExpression: "a function expression (closure)",
+  ArrowFunctionExpression: "an arrow function",
+  ObjectExpression: "an object literal",
+  ArrayExpression: "an array literal",
   ObjectPattern: "destructuring",
   ArrayPattern: "destructuring",
-  RestElement: "rest parameters",
+  RestElement: "a rest parameter",
   SpreadElement: "spread syntax",
-  AssignmentPattern: "default parameter values",
+  AssignmentPattern: "a default parameter value",
   TryStatement: "try/catch",
-  ThrowStatement: "throw statements (exceptions)",
-  AwaitExpression: "await",
-  YieldExpression: "yield",
-  ForInStatement: "for-in loops",
-  ForOfStatement: "for-of loops",
-  WithStatement: "with statements",
-  DebuggerStatement: "debugger statements",
-  ThisExpression: "this",
-  Super: "super",
-  NullLiteral: "null",
-  RegExpLiteral: "regular expressions",
-  BigIntLiteral: "bigint literals",
-  DecimalLiteral: "decimal literals",
-  TaggedTemplateExpression: "tagged templates",
+  ThrowStatement: "a throw statement (exceptions)",
+  AwaitExpression: "`await`",
+  YieldExpression: "`yield`",
+  ForInStatement: "a for-in loop",
+  ForOfStatement: "a for-of loop",
+  WithStatement: "a `with` statement",
+  DebuggerStatement: "a `debugger` statement",
+  ThisExpression: "`this`",
+  Super: "`super`",
+  NullLiteral: "`null`",
+  RegExpLiteral: "a regular expression",
+  BigIntLiteral: "a bigint literal",
+  DecimalLiteral: "a decimal literal",
+  TaggedTemplateExpression: "a tagged template",
   OptionalMemberExpression: "optional chaining",
   OptionalCallExpression: "optional chaining",
-  MetaProperty: "import.meta / new.target",
-  Import: "dynamic import",
-  ImportExpression: "dynamic import",
-  ImportDefaultSpecifier: "default imports",
-  ImportNamespaceSpecifier: "namespace imports",
-  ExportDefaultDeclaration: "default exports",
-  ExportAllDeclaration: "re-exports",
-  ExportNamespaceSpecifier: "re-exports",
-  TSEnumDeclaration: "enums",
-  TSModuleDeclaration: "namespaces",
-  TSImportEqualsDeclaration: "import = require",
-  TSExportAssignment: "export =",
-  TSParameterProperty: "parameter properties",
+  MetaProperty: "a meta property",
+  Import: "dynamic `import()`",
+  ImportExpression: "dynamic `import()`",
+  ImportDefaultSpecifier: "a default import",
+  ImportNamespaceSpecifier: "a namespace import",
+  ImportAttribute: "an import attribute",
+  ExportDefaultDeclaration: "a default export",
+  ExportAllDeclaration: "a re-export",
+  ExportNamespaceSpecifier: "a re-export",
+  TSEnumDeclaration: "an enum",
+  TSModuleDeclaration: "a namespace or module declaration",
+  TSImportEqualsDeclaration: "`import … = require(…)`",
+  TSExportAssignment: "`export =`",
+  TSNamespaceExportDeclaration: "`export as namespace`",
+  TSParameterProperty: "a parameter property",
 };
 
 /** Node types the dialect accepts (more checks apply to some of them). */
@@ -84,12 +86,7 @@ const SUPPORTED_TYPES = new Set([
   "BinaryExpression", "LogicalExpression", "UnaryExpression", "UpdateExpression", "AssignmentExpression",
   "ConditionalExpression", "CallExpression", "MemberExpression", "SequenceExpression", "NewExpression",
   "ParenthesizedExpression", "TSAsExpression", "TSNonNullExpression", "TSSatisfiesExpression", "TSTypeAssertion",
-]);
-
-/** TypeScript type-level nodes: ignored (types do not change code), their subtrees skipped. */
-const TYPE_ONLY = new Set([
-  "TSTypeAnnotation", "TSTypeParameterDeclaration", "TSTypeParameterInstantiation", "TSInterfaceDeclaration",
-  "TSTypeAliasDeclaration", "TSDeclareMethod",
+  "TSInstantiationExpression",
 ]);
 
 const TOP_LEVEL_TYPES = new Set([
@@ -107,131 +104,139 @@ export function checkFile(file: ParsedFile, diagnostics: Diagnostic[]): void {
   const report = (node: Node, construct: string) => diagnostics.push(diagnosticAt(file, node, unsupportedMessage(construct)));
 
   for (const stmt of file.ast.program.body) {
-    if (!TOP_LEVEL_TYPES.has(stmt.type) && !(stmt.type in UNSUPPORTED_TYPES)) report(stmt, "top-level statements (code outside functions)");
+    if (!TOP_LEVEL_TYPES.has(stmt.type) && !(stmt.type in UNSUPPORTED_TYPES)) report(stmt, "a top-level statement (code outside functions)");
   }
 
-  traverse(file.ast, {
-    enter(path: NodePath) {
-      const node = path.node;
-      if (TYPE_ONLY.has(node.type)) {
-        path.skip();
-        return;
-      }
-      const name = UNSUPPORTED_TYPES[node.type];
-      if (name !== undefined && !isTypedArrayInitializer(path)) {
-        report(node, name);
-        path.skip();
-        return;
-      }
-      if (!SUPPORTED_TYPES.has(node.type) && name === undefined) {
-        report(node, describeNodeType(node.type));
-        path.skip();
-        return;
-      }
-      checkNode(path, report);
-    },
+  walk(file.ast, (v) => {
+    const node = v.node;
+    const name = Object.hasOwn(UNSUPPORTED_TYPES, node.type) ? UNSUPPORTED_TYPES[node.type] : undefined;
+    if (name !== undefined && !isTypedArrayInitializer(v)) {
+      report(node, node.type === "MetaProperty" ? `\`${node.meta.name}.${node.property.name}\`` : name);
+      return false;
+    }
+    if (!SUPPORTED_TYPES.has(node.type) && name === undefined) {
+      report(node, describeNodeType(node.type));
+      return false;
+    }
+    return checkNode(v, report);
   });
 }
 
 /** `new Int32Array([1, 2, 3])` at global scope: the one place an array literal is allowed. */
-function isTypedArrayInitializer(path: NodePath): boolean {
-  const parent = path.parentPath;
+function isTypedArrayInitializer(v: Visit): boolean {
+  const parent = v.up;
   return (
-    path.node.type === "ArrayExpression" &&
+    v.node.type === "ArrayExpression" &&
     parent?.node.type === "NewExpression" &&
-    parent.node.arguments[0] === path.node &&
-    parent.parentPath?.node.type === "VariableDeclarator" &&
-    !parent.getFunctionParent()
+    parent.node.arguments[0] === v.node &&
+    parent.parent?.type === "VariableDeclarator" &&
+    !parent.inFunction
   );
 }
 
-function checkNode(path: NodePath, report: (node: Node, construct: string) => void): void {
-  const node = path.node;
+/** Whether an identifier is a reference (not a property name, label or key). */
+function isReference(v: Visit): boolean {
+  const p = v.parent;
+  if (!p) return true;
+  if (v.key === "label") return false;
+  if ((p.type === "MemberExpression" || p.type === "OptionalMemberExpression") && v.key === "property") return p.computed;
+  if ((p.type === "ObjectProperty" || p.type === "ObjectMethod" || p.type === "ClassProperty" || p.type === "ClassMethod") && v.key === "key") return p.computed;
+  return p.type !== "ImportSpecifier" && p.type !== "ExportSpecifier";
+}
+
+/** Checks one node; false skips its children. */
+function checkNode(v: Visit, report: (node: Node, construct: string) => void): boolean {
+  const node = v.node;
   switch (node.type) {
     case "FunctionDeclaration":
     case "TSDeclareFunction":
-      if (node.type === "FunctionDeclaration" && path.getFunctionParent()) report(node, "closures (nested functions)");
-      if (node.async) report(node, "async functions");
-      if (node.generator) report(node, "generator functions");
+      if (v.inFunction) report(node, node.type === "FunctionDeclaration" ? "a nested function (closure)" : "a `declare` statement inside a function");
+      if (node.async) report(node, "an async function");
+      if (node.generator) report(node, "a generator function");
       for (const p of node.params) {
-        if (p.type === "Identifier" && p.optional && node.type === "FunctionDeclaration") report(p, "optional parameters");
-        if (p.type === "Identifier" && p.name === "this") report(p, "this parameters");
+        if (p.type === "Identifier" && p.optional && node.type === "FunctionDeclaration") report(p, "an optional parameter");
+        if (p.type === "Identifier" && p.name === "this") report(p, "a `this` parameter");
       }
-      if (node.params.length > 4) report(node.params[4], "more than 4 parameters");
-      return;
+      if (node.params.length > 4) report(node.params[4], "a function with more than 4 parameters");
+      return true;
     case "VariableDeclaration":
-      if (node.kind === "var") report(node, "`var` declarations (use let or const)");
-      else if (node.kind !== "let" && node.kind !== "const") report(node, `\`${node.kind}\` declarations`);
-      return;
+      if (node.kind === "var") report(node, "a `var` declaration (use let or const)");
+      else if (node.kind !== "let" && node.kind !== "const") report(node, `a \`${node.kind}\` declaration`);
+      else if (node.declare && v.inFunction) report(node, "a `declare` statement inside a function");
+      return true;
     case "Identifier":
-      if (node.name === "arguments" && path.isReferencedIdentifier()) report(node, "the arguments object");
-      return;
+      if (node.name === "arguments" && isReference(v)) report(node, "the `arguments` object");
+      return true;
     case "NumericLiteral": {
-      const v = node.value;
-      if (!Number.isInteger(v)) report(node, "floating-point literals");
-      else if (v < MIN_INT32 || v > MAX_UINT32) report(node, "integer literals wider than 32 bits");
-      return;
+      const n = node.value;
+      if (!Number.isInteger(n)) report(node, "a floating-point literal");
+      else if (n < MIN_INT32 || n > MAX_UINT32) report(node, "an integer literal wider than 32 bits");
+      return true;
     }
     case "TemplateLiteral":
-      if (node.expressions.length > 0) report(node, "template literals with expressions");
-      return;
+      if (node.expressions.length > 0) report(node, "a template literal with expressions");
+      return true;
     case "BinaryExpression":
-      if (!SUPPORTED_BINARY.has(node.operator)) report(node, binaryName(node.operator));
-      return;
+      if (!SUPPORTED_BINARY.has(node.operator)) report(node, operatorName(node.operator));
+      return true;
     case "LogicalExpression":
-      if (node.operator === "??") report(node, "nullish coalescing (??)");
-      return;
+      if (node.operator === "??") report(node, operatorName("??"));
+      return true;
     case "UnaryExpression":
-      if (!["-", "+", "~", "!"].includes(node.operator)) report(node, `the \`${node.operator}\` operator`);
-      return;
+      if (!["-", "+", "~", "!"].includes(node.operator)) report(node, operatorName(node.operator));
+      return true;
     case "AssignmentExpression":
-      if (!SUPPORTED_ASSIGN.has(node.operator)) {
-        report(node, ["&&=", "||=", "??="].includes(node.operator) ? "logical assignment" : `the \`${node.operator}\` operator`);
-      }
-      return;
+      if (!SUPPORTED_ASSIGN.has(node.operator)) report(node, operatorName(node.operator));
+      return true;
     case "NewExpression":
-      if (path.getFunctionParent() || path.parentPath?.node.type !== "VariableDeclarator") {
+      if (v.inFunction || v.parent?.type !== "VariableDeclarator") {
         report(node, "`new` outside a global typed-array declaration");
-        path.skip();
+        return false;
       }
-      return;
+      return true;
     case "ExportNamedDeclaration":
-      if (node.source) report(node, "re-exports");
-      return;
+      if (node.source) report(node, "a re-export");
+      return true;
     case "ExportSpecifier":
-      if (node.exported.type !== "Identifier" || node.exported.name !== node.local.name) report(node, "renamed exports");
-      return;
-    case "ImportSpecifier":
-      if (node.importKind === "type" || path.parentPath?.node.type !== "ImportDeclaration") return;
-      return;
+      if (node.exported.type !== "Identifier" || node.exported.name !== node.local.name) report(node, "a renamed export");
+      return true;
     default:
-      return;
+      return true;
   }
 }
 
-function binaryName(op: string): string {
-  switch (op) {
-    case "**":
-      return "exponentiation (**)";
-    case "in":
-      return "the `in` operator";
-    case "instanceof":
-      return "instanceof";
-    default:
-      return `the \`${op}\` operator`;
-  }
+/** "the `**` operator". */
+export function operatorName(op: string): string {
+  return `the \`${op}\` operator`;
 }
 
 /** The construct name for a node type, as check.ts reports it (codegen reuses it). */
 export function constructName(type: string): string {
-  return UNSUPPORTED_TYPES[type] ?? describeNodeType(type);
+  return Object.hasOwn(UNSUPPORTED_TYPES, type) ? UNSUPPORTED_TYPES[type] : describeNodeType(type);
 }
 
 export function isSupportedBinary(op: string): boolean {
   return SUPPORTED_BINARY.has(op);
 }
 
-function describeNodeType(type: string): string {
-  // "TSEnumDeclaration" → "TS enum declaration"; good enough for rare nodes.
-  return type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase() + " (" + type + ")";
+/** Words of Babel node type names that keep their capitals. */
+const KEEP_CASE = new Set(["JSX", "V8", "TypeScript"]);
+
+/**
+ * A readable name for any Babel node type, for the rare ones without a
+ * hand-written name: "ClassPrivateProperty" → "a class private property",
+ * "TSTypeReference" → "a TypeScript type reference", "JSXElement" → "a JSX
+ * element", "UnaryExpression" → "a unary expression".
+ */
+export function describeNodeType(type: string): string {
+  const words = type
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/^TS(?=[A-Z])/, "TypeScript ")
+    .replace(/^JSX(?=[A-Z])/, "JSX ")
+    .split(" ")
+    .filter(Boolean)
+    .map((w) => (KEEP_CASE.has(w) ? w : w.toLowerCase()));
+  const first = words[0] ?? "";
+  const vowelSound = /^[aeio]/.test(first) || (/^u/.test(first) && !/^u[nsr][aeiou]/.test(first)) || /^[AEIO]/.test(first);
+  return `${vowelSound ? "an" : "a"} ${words.join(" ")}`;
 }

@@ -1,7 +1,9 @@
-// `previrt cc`: the TypeScript-dialect compiler (DESIGN.md §5), end to end.
+// `previrt cc`: the TypeScript-dialect compiler (docs/design.md §5), end to end.
 //
-//   parse.ts          text → Babel AST (syntax errors as diagnostics)
+//   parse.ts          text → Babel AST (syntax errors as diagnostics), within
+//                     the nesting limit of nesting.ts
 //   check.ts          every construct outside the dialect → diagnostics
+//                     (walking the tree with ast.ts, which skips types)
 //   lower/symbols.ts  top-level names of all inputs, imports, constants
 //   lower/codegen.ts  functions and data → G32 assembly (+ source map),
 //                     with regalloc.ts and the intrinsic table intrinsics.ts

@@ -1,4 +1,4 @@
-// The intrinsics of `previrt/guest` (DESIGN.md §5) as data: for each name,
+// The intrinsics of `previrt/guest` (docs/design.md §5) as data: for each name,
 // the arguments it takes (run-time values, addresses, or compile-time
 // constants with their range) and how it lowers to G32 instructions.
 //

@@ -14,7 +14,7 @@
 //   non-leaf function:  locals (parameters included) take s0–s2 by weight,
 //                       the rest live in frame slots; temporaries are t0–t4.
 //
-// k0 is never allocated (DESIGN.md §2: reserved for the soft layer).
+// k0 is never allocated (docs/design.md §2: reserved for the soft layer).
 
 export type Home = { kind: "reg"; reg: string } | { kind: "slot"; index: number };
 

@@ -1,7 +1,7 @@
 // The G32 disassembler: instruction words → assembly text that re-assembles.
 //
 // Consumes instruction words (disassembleInstruction) or an ElfImage's .text
-// (disassembleText) and produces G32 assembly in the syntax of DESIGN.md §2.
+// (disassembleText) and produces G32 assembly in the syntax of docs/design.md §2.
 // It is driven entirely by the ISA table: the decoder (encoding.ts) finds the
 // row, and the row's format's operand specs (isa-table.ts FORMATS) say how to
 // print each operand — there is no per-mnemonic code here.

@@ -9,7 +9,7 @@ export const SHF_WRITE = 0x1;
 export const SHF_ALLOC = 0x2;
 export const SHF_EXECINSTR = 0x4;
 
-/** The annotation table's section name (DESIGN.md §3). Not loaded into guest memory. */
+/** The annotation table's section name (docs/design.md §3). Not loaded into guest memory. */
 export const SOFTLAYER_SECTION = ".softlayer";
 
 export interface ElfSection {

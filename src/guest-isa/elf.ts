@@ -1,4 +1,4 @@
-// ELF32 writer and reader for G32 executables (DESIGN.md §2, "Object format").
+// ELF32 writer and reader for G32 executables (docs/design.md §2, "Object format").
 //
 // Consumes / produces the in-memory ElfImage (elf-types.ts) that the linker
 // builds and the machine loader, rewriter, verifier and disassembler read.

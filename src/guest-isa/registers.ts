@@ -1,4 +1,4 @@
-// Register and control-register names of G32 (DESIGN.md §2). The assembler,
+// Register and control-register names of G32 (docs/design.md §2). The assembler,
 // disassembler, compiler and emulator all read these tables.
 
 /** ABI names by register number; index = register number. */
@@ -12,7 +12,7 @@ export const REG = {
   t3: 8, t4: 9, s0: 10, s1: 11, s2: 12, k0: 13, sp: 14, lr: 15,
 } as const satisfies Record<(typeof ABI_NAMES)[number], number>;
 
-/** The soft layer's scratch register: guest code never uses it (DESIGN.md §3). */
+/** The soft layer's scratch register: guest code never uses it (docs/design.md §3). */
 export const K0 = REG.k0;
 
 /** Parses `r0`–`r15` or an ABI name; undefined when it is not a register. */
@@ -56,7 +56,7 @@ export const PSR = {
 /** pgctl bits. */
 export const PGCTL_ENABLE = 1;
 
-/** Trap cause codes (DESIGN.md §2). */
+/** Trap cause codes (docs/design.md §2). */
 export const CAUSE = {
   ILLEGAL_INSTRUCTION: 1,
   PRIVILEGED_INSTRUCTION: 2,

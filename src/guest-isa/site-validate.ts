@@ -1,5 +1,5 @@
 // The `.softlayer` table validator, shared by `previrt verify` and the
-// load-time rewriter (DESIGN.md §3: validate the whole table, then patch).
+// load-time rewriter (docs/design.md §3: validate the whole table, then patch).
 //
 // Consumes: an ElfImage (its .text and .softlayer sections). Produces: every
 // problem found, as data — `{record?, addr?, message}` — never an exception

@@ -1,5 +1,5 @@
 // The `.softlayer` table: the record of every annotated site in an ELF
-// (DESIGN.md §3). The annotator writes it as assembly data (one table per
+// (docs/design.md §3). The annotator writes it as assembly data (one table per
 // file), the linker merges the per-file tables into one sorted table, and the
 // rewriter and `previrt verify` read it. docs/softlayer.md describes the
 // layout for people; this file is the layout for programs.

@@ -1,5 +1,5 @@
 // The back-end registry (`--hv NAME`). A Backend is data for the load-time
-// rewriter (what each site kind becomes, DESIGN.md §3) plus, where the guest
+// rewriter (what each site kind becomes, docs/design.md §3) plus, where the guest
 // runs under a hypervisor, the Monitor the machine calls on its slow paths.
 // The machine itself knows no back end.
 

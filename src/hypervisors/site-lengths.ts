@@ -1,4 +1,4 @@
-// DESIGN.md §3: a site's length is the longest inline replacement any
+// docs/design.md §3: a site's length is the longest inline replacement any
 // registered back end has for its kind (≥ 1 word: the original instruction).
 // This computes that maximum from the registry; the annotator's padding
 // table (src/annotator/padding.ts) must equal it, and

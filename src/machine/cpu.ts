@@ -3,7 +3,7 @@
 // Consumes physical memory, the TLB (for the fast paths) and the machine
 // around it (`CpuHost`: exceptions, the MMU slow path, ports, monitor exits).
 // Produces: executed instructions, cycles (each instruction charged its cost
-// class) and the state changes of DESIGN.md §2.
+// class) and the state changes of docs/design.md §2.
 //
 // Shape of the loop (why it looks like this):
 // - `run(limit)` returns at `limit` (the next device event or the cycle

@@ -30,6 +30,7 @@ import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from ".
 import { JitEngine, type JitCounters } from "./jit/engine.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
+import type { MachineState } from "./machine-state.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, type MachineStats } from "./stats.js";
 
@@ -71,7 +72,8 @@ export type Engine = (typeof ENGINES)[number];
 /** The engine asked for by PREVIRT_ENGINE, or "jit"; a UserError for any other value. */
 export function defaultEngine(): Engine {
   const v = process.env.PREVIRT_ENGINE;
-  if (v === undefined || v === "") return "jit";
+  // The interpreter, until the JIT wins end to end (docs/machine.md, "Measured speed").
+  if (v === undefined || v === "") return "interp";
   if (!(ENGINES as readonly string[]).includes(v)) throw new UserError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
   return v as Engine;
 }
@@ -333,7 +335,7 @@ export class Machine implements CpuHost, MmuHost {
 
   // ---------------------------------------------------------------- running
 
-  /** Sets the entry state (DESIGN.md §2 reset: SU=1, IE=0, paging off, registers 0). */
+  /** Sets the entry state (docs/design.md §2 reset: SU=1, IE=0, paging off, registers 0). */
   reset(entry: number): void {
     this.cpu.regs.fill(0);
     this.cpu.cr.fill(0);
@@ -349,6 +351,18 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Runs until power-off, a stop, or `maxCycles`. */
   run(maxCycles = Infinity): RunResult {
+    this.runUntil(Infinity, maxCycles);
+    return this.result!;
+  }
+
+  /**
+   * Runs until power-off, a stop, `maxCycles` (a stop), or until the clock
+   * reaches `pause` at an instruction boundary (returns false: the run can go
+   * on with another call, exactly as if it had not paused — pausing is one
+   * more slice, which test/machine/slicing.test.ts shows changes nothing).
+   * Returns true once the run has ended (`result()` then says how).
+   */
+  runUntil(pause: number, maxCycles = Infinity): boolean {
     this.maxCycles = maxCycles;
     const cpu = this.cpu;
     const bus = this.bus;
@@ -356,6 +370,7 @@ export class Machine implements CpuHost, MmuHost {
     jit?.memoryMayHaveChanged(); // the loader, a monitor, a test: anything may have written since
     while (!this.result) {
       const now = cpu.cycles;
+      if (now >= pause) return false;
       if (now >= maxCycles) {
         this.stop("max-cycles", `stopped after ${Math.floor(now)} cycles (--max-cycles ${maxCycles})`);
         break;
@@ -376,11 +391,16 @@ export class Machine implements CpuHost, MmuHost {
         // line still asserted (the guest has not acknowledged the device yet), as hardware would.
         continue;
       }
-      if (jit) jit.run(Math.min(next, maxCycles));
-      else cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, justAbove(cpu.cycles)) : Math.min(next, maxCycles));
+      if (jit) jit.run(Math.min(next, maxCycles, pause));
+      else cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, pause, justAbove(cpu.cycles)) : Math.min(next, maxCycles, pause));
     }
     this.console.flush();
-    return this.result!;
+    return true;
+  }
+
+  /** How the run ended (undefined while it can go on). */
+  get outcome(): RunResult | undefined {
+    return this.result;
   }
 
   /** The counters so far. */
@@ -395,6 +415,81 @@ export class Machine implements CpuHost, MmuHost {
   hostStats(): HostStats {
     const residentBytes = process.memoryUsage.rss();
     return this.jit ? { engine: this.engine, jit: this.jit.counters(), residentBytes } : { engine: this.engine, residentBytes };
+  }
+
+  // ---------------------------------------------------------------- snapshots and dirty logging (src/migration)
+
+  /** Everything but RAM and the monitor's own state (docs/migration.md). */
+  saveState(): MachineState {
+    const cpu = this.cpu;
+    return {
+      cpu: { regs: cpu.regs.slice(), pc: cpu.pc, psr: cpu.psr, cr: cpu.cr.slice(), cycles: cpu.cycles, instret: cpu.instret, trace: cpu.trace.slice(), traceIdx: cpu.traceIdx },
+      tlb: this.mmu.tlb.save(),
+      watched: this.mmu.monitorWatched.slice(),
+      lines: this.lines.pending,
+      counters: structuredClone(this.counters),
+      lastFault: { ...this.lastFault },
+      guestLimit: this.memory.guestLimit,
+      timer: this.timer.saveState(),
+      disk: this.disk.saveState(),
+      console: this.console.saveState(),
+    };
+  }
+
+  /**
+   * Loads saved state into this machine (its monitor attached, RAM already
+   * loaded). `exact`: also the TLB, the watched frames, psr and the control
+   * registers — resuming on the back end that saved them. Otherwise those
+   * stay as the new back end's monitor sets them from the neutral form.
+   */
+  restoreState(s: MachineState, exact: boolean): void {
+    const cpu = this.cpu;
+    cpu.regs.set(s.cpu.regs);
+    cpu.pc = s.cpu.pc;
+    cpu.cycles = s.cpu.cycles;
+    cpu.instret = s.cpu.instret;
+    cpu.trace.set(s.cpu.trace);
+    cpu.traceIdx = s.cpu.traceIdx;
+    this.lines.pending = s.lines;
+    Object.assign(this.counters, structuredClone(s.counters));
+    Object.assign(this.lastFault, s.lastFault);
+    this.timer.restoreState(s.timer);
+    this.disk.restoreState(s.disk);
+    this.console.restoreState(s.console);
+    if (exact) {
+      cpu.psr = s.cpu.psr;
+      cpu.cr.set(s.cpu.cr);
+      for (let f = 0; f < s.watched.length; f++) if (s.watched[f] !== this.mmu.monitorWatched[f]) this.mmu.setWatched(f << 12, s.watched[f] === 1);
+      this.mmu.tlb.restore(s.tlb);
+    } else {
+      this.mmu.tlb.flush();
+    }
+  }
+
+  /**
+   * Starts (or restarts, for a new round) dirty logging: every guest frame is
+   * write-protected; its first store is logged and charged `dirtyFault`, as a
+   * hypervisor's log-dirty mode does. Writes by devices and monitors through
+   * the memory API are logged by PhysicalMemory. Read the log with `takeDirty`.
+   */
+  startDirtyLog(): void {
+    this.memory.dirty = new Uint8Array(this.memory.size >>> 12);
+    this.mmu.protectAll(this.memory.guestLimit);
+  }
+
+  /** The frames written since the log was (re)started, ascending; restarts the log for the next round. */
+  takeDirty(): number[] {
+    const d = this.memory.dirty!;
+    const out: number[] = [];
+    const limit = this.memory.guestLimit >>> 12;
+    for (let f = 0; f < limit; f++) if (d[f] === 1) out.push(f);
+    this.startDirtyLog();
+    return out;
+  }
+
+  stopDirtyLog(): void {
+    this.memory.dirty = undefined;
+    this.mmu.stopLogging();
   }
 
   // ---------------------------------------------------------------- CpuHost (slow paths)
@@ -412,6 +507,21 @@ export class Machine implements CpuHost, MmuHost {
   }
 
   watchedStore(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void {
+    const f = pa >>> 12;
+    if (this.mmu.logProtected?.[f] === 1) {
+      // The frame's first store since the dirty log was (re)started: log it, let later stores run fast.
+      this.memory.dirty![f] = 1;
+      this.mmu.unprotect(f);
+      this.count("dirtyFaults");
+      this.charge("dirtyFault");
+      if (this.mmu.monitorWatched[f] === 0) {
+        // Through the memory API, so anything caching the frame's contents (decoded code) hears of it.
+        if (size === 4) this.memory.write32(pa, value);
+        else if (size === 2) this.memory.write16(pa, value);
+        else this.memory.write8(pa, value);
+        return;
+      }
+    }
     const m = this.monitor;
     if (m?.onWatchedStore) m.onWatchedStore(pa, value, size, va, pc);
     else throw new Error(`internal: store to watched frame 0x${hex(pa)} with no monitor hook`);
@@ -568,7 +678,7 @@ export class Machine implements CpuHost, MmuHost {
 }
 
 /** The smallest limit above `cycles` that float64 can tell from it: one instruction per slice, at any clock. */
-function justAbove(cycles: number): number {
+export function justAbove(cycles: number): number {
   return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
 }
 

@@ -38,6 +38,12 @@ export class PhysicalMemory {
   private stateNext = 0;
   /** First byte the guest cannot address itself (= size unless a monitor reserved the top). */
   guestLimit: number;
+  /**
+   * While the machine logs dirty pages (live migration): per frame, set by
+   * every write through this API (DMA, monitors). The CPU's own stores are
+   * caught by write protection instead (machine.ts startDirtyLog).
+   */
+  dirty: Uint8Array | undefined;
 
   constructor(size = DEFAULT_RAM_SIZE) {
     if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > 0x8000_0000) {
@@ -91,22 +97,30 @@ export class PhysicalMemory {
   }
   write32(pa: number, v: number): void {
     this.check(pa, 4);
+    if (this.dirty) this.markDirty(pa, 4);
     if (pa & 3) new DataView(this.buffer).setInt32(RAM_BASE + pa, v, true);
     else this.i32[pa >>> 2] = v;
   }
   write16(pa: number, v: number): void {
     this.check(pa, 2);
+    if (this.dirty) this.markDirty(pa, 2);
     this.u8[pa] = v;
     this.u8[pa + 1] = v >>> 8;
   }
   write8(pa: number, v: number): void {
     this.check(pa, 1);
+    if (this.dirty) this.markDirty(pa, 1);
     this.u8[pa] = v;
   }
   /** Copies bytes in (the loader, the disk's DMA, monitors). */
   writeBytes(pa: number, bytes: Uint8Array): void {
     this.check(pa, bytes.length);
+    if (this.dirty) this.markDirty(pa, bytes.length);
     this.u8.set(bytes, pa);
+  }
+
+  private markDirty(pa: number, len: number): void {
+    for (let f = pa >>> 12; f <= (pa + len - 1) >>> 12; f++) this.dirty![f] = 1;
   }
   readBytes(pa: number, len: number): Uint8Array {
     this.check(pa, len);

@@ -33,7 +33,7 @@ export class Fault {
   ) {}
 }
 
-/** An exception about to be delivered: `epc` follows DESIGN.md §2's rules. */
+/** An exception about to be delivered: `epc` follows docs/design.md §2's rules. */
 export interface TrapInfo {
   readonly cause: number;
   readonly epc: number;

@@ -1,6 +1,6 @@
 // Instruction semantics with edge cases, as pure functions on int32 values:
 // the interpreter (cpu.ts) calls them, and a later block-translating JIT
-// shares them. Division never traps (DESIGN.md §2): by zero, div/divu give
+// shares them. Division never traps (docs/design.md §2): by zero, div/divu give
 // all ones and rem/remu give the dividend; the one signed overflow,
 // -2^31 / -1, gives -2^31 with remainder 0 (as RISC-V does).
 

@@ -76,6 +76,6 @@ describe("previrt annotate / verify / objdump --sites", () => {
     writeFileSync(bad, "\tmv k0, a0\n");
     const r = await previrt("annotate", bad, "-o", join(dir, "bad.out.s"));
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`${bad}:1:5: error: k0 is reserved for the soft layer\n  \tmv k0, a0\n      ^\n`);
+    expect(r.stderr).toBe(`${bad}:1:5: error: k0 is reserved for the soft layer\n> 1 | \tmv k0, a0\n    | \t   ^\n`);
   });
 });

@@ -14,8 +14,8 @@ describe("previrt bench", () => {
   it("measures the kernel and writes the terminal, JSON and HTML reports", async () => {
     const dir = mkdtempSync(join(tmpdir(), "previrt-bench-"));
     const io = bufferIO();
-    const status = await main(["bench", "--workloads", "compute", "--hv", "bare-plain,bare-annotated,hvm", "--json", join(dir, "r.json"), "--html", join(dir, "r.html")], io);
-    // stderr is not a terminal: plain progress lines, no escape codes.
+    const status = await main(["bench", "--workloads", "compute", "--hv", "bare-plain,bare-annotated,hvm", "--jobs", "1", "--json", join(dir, "r.json"), "--html", join(dir, "r.html")], io);
+    // stderr is not a terminal: plain progress lines, no escape codes (serial: one line per cell, in order).
     expect(io.stderr).toBe("[0/3] compute on bare, plain binary\n[1/3] compute on bare, annotated binary\n[2/3] compute on hvm (same annotated binary)\n[3/3] done\n");
     expect(status).toBe(0);
     expect(io.stdout).toMatch(/^compute\s+1\.000×\s+1\.0\d\d×\s+\d+\.\d{3}×$/m);
@@ -31,7 +31,7 @@ describe("previrt bench", () => {
   it("shows which cell is running and how many are left, on one redrawn line when stderr is a terminal", async () => {
     const io = bufferIO();
     io.stderrIsTTY = true;
-    expect(await main(["bench", "--workloads", "compute,io", "--hv", "bare-plain", "--repeats", "1", "--scale", "1"], io)).toBe(0);
+    expect(await main(["bench", "--workloads", "compute,io", "--hv", "bare-plain", "--repeats", "1", "--scale", "1", "--jobs", "1"], io)).toBe(0);
     expect(io.stderr).toBe("\r\x1b[K[0/2] compute on bare, plain binary\r\x1b[K[1/2] io on bare, plain binary\r\x1b[K[2/2] done\n");
   });
 
@@ -48,6 +48,15 @@ describe("previrt bench", () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/^bench: no benchmark name contains 'nosuch' \(benchmarks: .*\bassembler\b.*\bmachine\b.*\)\n$/);
+  });
+
+  it("shows progress as cells complete when they run in worker threads", async () => {
+    const io = bufferIO();
+    io.stderrIsTTY = true;
+    expect(await main(["bench", "--workloads", "compute,io", "--hv", "bare-plain", "--repeats", "1", "--scale", "1", "--jobs", "2"], io)).toBe(0);
+    expect(io.stderr).toContain("[0/2] compute on bare, plain binary");
+    expect(io.stderr).toMatch(/\[1\/2\] (compute|io) on bare, plain binary/);
+    expect(io.stderr).toMatch(/\[2\/2\] done\n$/);
   });
 
   it("refuses unknown workloads and configurations in one line", async () => {

@@ -45,11 +45,11 @@ describe("previrt as", () => {
     expect(await main(["as", bad, "-o", join(dir, "bad.elf")], io)).toBe(1);
     expect(io.stderr).toBe(
       `${bad}:2:16: error: immediate 200000 out of range for 'addi' (-131072..131071)\n` +
-        "    addi a0, a0, 200000\n" +
-        "                 ^\n" +
+        "> 2 |   addi a0, a0, 200000\n" +
+        "    |                ^\n" +
         `${bad}:3:3: error: unknown instruction 'frob'\n` +
-        "    frob a1\n" +
-        "    ^\n",
+        "> 3 |   frob a1\n" +
+        "    |   ^\n",
     );
     expect(io.stderr).not.toMatch(/at .*\.ts:\d+/);
   });

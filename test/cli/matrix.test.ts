@@ -1,6 +1,7 @@
 // `previrt matrix`: one ELF, every back end, one table; verdicts against bare
 // and the exit status with and without --allow-diverge. On the bundled
 // kernel, whose local_irq_restore (wrpsr) trap-and-emulate cannot virtualize.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,8 @@ import { formatMatrix, hostMips } from "../../src/cli/commands/matrix.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
-import { compareRuns, runMatrix } from "../../src/hypervisors/matrix.js";
+import { compareRuns, runMatrix, runMatrixJobs, type MatrixRow } from "../../src/hypervisors/matrix.js";
+import { workersAvailable } from "../../src/hypervisors/parallel/pool.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-matrix-"));
 const elf = join(dir, "kernel.elf");
@@ -84,6 +86,40 @@ describe("previrt matrix", () => {
     expect(hostMips({ stats, seconds: 0.1 })).toBe("50.0");
     const rows = runMatrix(buildKernel({ workload: "compute" }).image, { backends: ["bare", "hvm"], disk: () => kernelDisk() });
     expect(formatMatrix(rows).split("\n")).toHaveLength(5);
+  });
+});
+
+describe("previrt matrix --jobs", () => {
+  // Host seconds are the only thing a worker thread may change.
+  const simulated = (rows: MatrixRow[]) => rows.map(({ seconds: _s, ...r }) => r);
+  const bin = join(import.meta.dirname, "..", "..", "bin", "previrt.js");
+  const withoutMips = (table: string) => table.split("\n").map((l) => l.replace(/ +(\d+\.\d|-)$/, "")).join("\n");
+
+  it("runs the back ends in worker threads with exactly the rows of a serial run", async () => {
+    expect(workersAvailable(new URL("../../src/hypervisors/matrix.ts", import.meta.url).href)).toBe(true); // not silently serial
+    const image = buildKernel({ workload: "io" }).image;
+    const options = { backends: ["bare", "hvm", "xen", "l4", "trap"], disk: () => kernelDisk() };
+    const serial = runMatrix(image, options);
+    const done: string[] = [];
+    const parallel = await runMatrixJobs(image, { ...options, jobs: 2, onDone: (b) => done.push(b) });
+    expect(simulated(parallel)).toEqual(simulated(serial));
+    expect(parallel.map((r) => r.backend)).toEqual(["bare", "hvm", "xen", "l4", "trap"]);
+    expect([...done].sort()).toEqual(["bare", "hvm", "l4", "trap", "xen"]);
+    expect(serial[4].verdict.kind).toBe("diverged"); // trap: the comparison happened, in order
+  });
+
+  it("prints the same table from the compiled CLI with --jobs 1 and --jobs 2", () => {
+    const run = (jobs: string) =>
+      execFileSync(process.execPath, [bin, "matrix", elf, "--hv", "bare,hvm,xen,l4,trap", "--allow-diverge", "trap", "--jobs", jobs], { encoding: "utf8" });
+    const one = run("1");
+    expect(one).toMatch(/^xen +same +exit 0/m);
+    expect(withoutMips(run("2"))).toBe(withoutMips(one));
+  });
+
+  it("refuses --jobs 0", async () => {
+    const { status, err } = await matrix("--jobs", "0");
+    expect(status).toBe(1);
+    expect(err).toBe("previrt: error: --jobs must be a positive integer, not 0\n");
   });
 });
 

@@ -118,21 +118,7 @@ describe("previrt objdump", () => {
 // Issue 12: `objdump -d` promised re-assemblable output but listed only .text (a re-assembled hello
 // printed nothing). The whole image now goes through `previrt as` and behaves the same.
 describe("objdump -d → previrt as: the same program", () => {
-  const HELLO = `    .text
-    .global _start
-_start:
-    la   a0, msg
-.Lloop:
-    lbu  t0, 0(a0)
-    beqz t0, .Ldone
-    out  0x10, t0        # console
-    addi a0, a0, 1
-    j    .Lloop
-.Ldone:
-    out  0xF0, zero      # power off, exit status 0
-    .rodata
-msg: .asciz "hello from G32\\n"
-`;
+  const HELLO = readFileSync(new URL("../../fixtures/guests/hello.s", import.meta.url), "utf8");
 
   async function cli(argv: string[]) {
     const io = bufferIO();

@@ -62,7 +62,8 @@ describe("symbols and sections", () => {
       "const buf = new Int32Array(10);",
       "export const bytes = new Uint8Array([1, 2, 3]);",
       "const msg = 'hi';",
-      "function local(): number { return counter + FOLDED + msg; }",
+      "declare function strlen(s: string): number;",
+      "function local(): number { return counter + FOLDED + strlen(msg); }",
       "export function api(): number { return local() + buf[2] + bytes[1] + zeroed + shared + EXPORTED; }",
     ].join("\n"),
   );

@@ -5,7 +5,7 @@
 // Each tool's test is skipped, saying so, where the tool is not installed
 // (.ci/run installs binutils and elfutils).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,21 +18,7 @@ const ELFLINT = has("eu-elflint", "--version");
 const dir = mkdtempSync(join(tmpdir(), "previrt-lint-"));
 
 const SOURCES: Record<string, string> = {
-  "hello.s": `    .text
-    .global _start
-_start:
-    la   a0, msg
-.Lloop:
-    lbu  t0, 0(a0)
-    beqz t0, .Ldone
-    out  0x10, t0        # console
-    addi a0, a0, 1
-    j    .Lloop
-.Ldone:
-    out  0xF0, zero      # power off, exit status 0
-    .rodata
-msg: .asciz "hello from G32\\n"
-`,
+  "hello.s": readFileSync(new URL("../../fixtures/guests/hello.s", import.meta.url), "utf8"),
   "data-bss.s": "_start: la a0, buf\n\tsw a0, 0(a0)\n\thlt\n.data\nv: .word 1, 2\n.bss\nbuf: .space 4096\n",
   "bss-only.s": "_start: la a0, buf\n\thlt\n.bss\n.align 16\nbuf: .space 100\n",
   "custom.s": "_start: hlt\n.section .mydata\nx: .word 1\n.bss\n.space 8\n.rodata\n.byte 1\n.section .bss_label_only\n",

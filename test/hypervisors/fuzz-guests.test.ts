@@ -1,4 +1,4 @@
-// Nothing a guest does may crash or escape the host (DESIGN.md §3, the
+// Nothing a guest does may crash or escape the host (docs/design.md §3, the
 // engineering standards): random streams of valid instructions — privileged,
 // sensitive, memory, jumps, hypercalls — run on every back end, with a trap
 // handler that skips whatever faults. Every run must end in a RunResult

@@ -1,4 +1,4 @@
-// DESIGN.md §3: padding is derived, never hand-tuned. The annotator's padding
+// docs/design.md §3: padding is derived, never hand-tuned. The annotator's padding
 // table (src/annotator/padding.ts) must equal, kind by kind, the longest
 // inline replacement of any registered back end (at least one word) — so
 // adding or changing a back end's template shows up here. A template longer

@@ -1,4 +1,4 @@
-// DESIGN.md §4: trap-and-emulate cannot virtualize G32, because rdpsr and
+// docs/design.md §4: trap-and-emulate cannot virtualize G32, because rdpsr and
 // wrpsr are sensitive but do not trap. One real guest, three back ends.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";

@@ -12,7 +12,7 @@ import { INSTRUCTIONS } from "../../src/guest-isa/isa-table.js";
 import { backends, runElf } from "../../src/hypervisors/index.js";
 
 const MAX_CYCLES = 400_000_000;
-/** Back ends that cannot run this kernel correctly, by design (DESIGN.md §4). */
+/** Back ends that cannot run this kernel correctly, by design (docs/design.md §4). */
 const EXPECTED_TO_DIVERGE = new Set(["trap"]);
 
 const built = new Map<Workload, ReturnType<typeof buildKernel>>();

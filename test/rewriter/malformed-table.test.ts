@@ -1,4 +1,4 @@
-// DESIGN.md §3: rewriting is validate-then-patch. Real annotated output,
+// docs/design.md §3: rewriting is validate-then-patch. Real annotated output,
 // corrupted one way at a time, is refused — naming the bad record — before a
 // byte of the image is written, by the library and by the CLI.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -76,21 +76,7 @@ describe("the rewriter refuses a malformed .softlayer table before patching", ()
 
 // Issue 12: hostile binaries found by fuzzing. Each is refused before anything is patched or run,
 // by the reader, the validator, the rewriter and the loader alike (image-check.ts holds the rules).
-const HELLO = `    .text
-    .global _start
-_start:
-    la   a0, msg
-.Lloop:
-    lbu  t0, 0(a0)
-    beqz t0, .Ldone
-    out  0x10, t0        # console
-    addi a0, a0, 1
-    j    .Lloop
-.Ldone:
-    out  0xF0, zero      # power off, exit status 0
-    .rodata
-msg: .asciz "hello from G32\\n"
-`;
+const HELLO = readFileSync(new URL("../../fixtures/guests/hello.s", import.meta.url), "utf8");
 const hello = () => assemble([{ file: "hello.s", text: annotate("hello.s", HELLO).text }]);
 
 /** Each command on FILE: status 1 and one `previrt: error:` line matching `message` (verify: its report), nothing run. */

@@ -6,12 +6,18 @@
 // Consumes: a kernel builder (workload × binary kind → ElfImage), the
 // configurations, the cost model. Produces: BenchCell values — the data the
 // table, the JSON and the HTML report are all made from.
+//
+// runBenchJobs() spreads the cells over worker threads (`--jobs`,
+// hypervisors/parallel/pool.ts): each cell is one task (benchCell), the
+// baseline comparisons are made afterwards in cell order, so the result is
+// that of a serial run except for host times.
 
 import { DiagnosticError, UserError } from "../../guest-isa/diagnostics.js";
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { backends, runElf } from "../../hypervisors/index.js";
 import type { Engine } from "../../machine/machine.js";
 import { compareRuns } from "../../hypervisors/matrix.js";
+import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/parallel/pool.js";
 import { COST_EVENTS, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Strategy } from "../../rewriter/index.js";
@@ -65,17 +71,99 @@ export interface RunBenchOptions {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-export function runBench(options: RunBenchOptions): BenchCell[] {
-  const costModel = options.costModel ?? defaultCostModel();
-  const repeats = Math.max(1, options.repeats ?? 3);
-  const total = options.workloads.length * options.configurations.length;
-  const cells: BenchCell[] = [];
+/** What one cell's runs produced, before it is compared with its workload's baseline. */
+export interface CellRun {
+  cell: BenchCell;
+  /** Console output and ending of the last run (for the baseline comparison); undefined when the cell did not run. */
+  run?: { console: string; result: RunResult };
+}
+
+interface CellSettings {
+  costModel: CostModel;
+  repeats: number;
+  maxCycles?: number;
+  disk?: () => Uint8Array | undefined;
+  engine?: Engine;
+}
+
+/** Runs one cell (`repeats` times) on an image (or records why it cannot run). The same code serially and in a worker. */
+export function runCell(workload: string, config: BenchConfiguration, image: ElfImage | Error, settings: CellSettings): CellRun {
+  const { costModel, repeats } = settings;
+  const cell = blankCell(workload, config);
+  if (!backends.has(config.backend)) {
+    cell.note = `back end '${config.backend}' is not available`;
+    return { cell };
+  }
+  if (image instanceof Error) {
+    cell.note = `build failed: ${image.message.split("\n")[0]}`;
+    return { cell };
+  }
+  const walls: number[] = [];
+  let out: ReturnType<typeof runElf> | undefined;
+  try {
+    for (let i = 0; i < repeats; i++) {
+      const t0 = process.hrtime.bigint();
+      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine });
+      walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+  } catch (e) {
+    // A back end that refuses this binary (e.g. a para-virtualized one) is a skipped cell; a bug is not.
+    if (!(e instanceof UserError)) throw e;
+    cell.note = e.message.split("\n")[0];
+    return { cell };
+  }
+  const run = out!;
+  const s = run.stats;
+  cell.cycles = s.cycles;
+  cell.instructions = s.instructions;
+  cell.events = s.events;
+  cell.counts = s.counts;
+  cell.sites = { ...run.rewrite.counts };
+  cell.tlbFlushes = s.tlbFlushes;
+  cell.wallSeconds = median(walls);
+  cell.hostMips = s.instructions / Math.max(1e-9, cell.wallSeconds) / 1e6;
+  cell.breakdown = breakdown(s.cycles, s.events, s.counts, costModel);
+  const entries = s.counts["xen:mmu_update.entries"];
+  const batches = s.counts["xen:mmu_update.batches"];
+  if (entries !== undefined && batches) cell.updatesPerBatch = entries / batches;
+  if (run.result.kind !== "poweroff" || run.result.exitCode !== 0) {
+    cell.status = "failed";
+    cell.note = run.result.kind === "poweroff" ? `exit ${run.result.exitCode}` : `${run.result.reason}: ${run.result.message}`;
+  }
+  return { cell, run: { console: run.console, result: run.result } };
+}
+
+/** Compares each cell that ran with its workload's reference (bare-plain, or the first configuration when bare-plain was not asked for), in order. */
+function compareWithBaselines(runs: readonly CellRun[], configurations: readonly BenchConfiguration[]): BenchCell[] {
+  let baseline: { console: string; result: RunResult; cycles: number } | undefined;
+  return runs.map(({ cell, run }, i) => {
+    if (i % configurations.length === 0) baseline = undefined; // a new workload
+    if (!run) return cell;
+    const isReference = cell.config === BASELINE || (!baseline && !configurations.some((c) => c.id === BASELINE));
+    if (isReference) {
+      baseline = { console: run.console, result: run.result, cycles: cell.cycles };
+      if (cell.status !== "failed") cell.status = "ok";
+    } else if (baseline) {
+      const v = compareRuns(baseline, run);
+      if (cell.status !== "failed") cell.status = v.kind === "same" ? "ok" : "diverged";
+      if (v.kind === "diverged") cell.note = `diverged at console line ${v.line}`;
+    } else if (cell.status !== "failed") {
+      cell.status = "ok";
+      cell.note = "no baseline run to compare with";
+    }
+    cell.overhead = baseline ? cell.cycles / baseline.cycles : NaN;
+    return cell;
+  });
+}
+
+/** Builds each image once (a build the toolchain refuses is recorded as the cell's error). */
+function imageCache(build: KernelBuilder): (workload: string, binary: KernelBinary) => ElfImage | Error {
   const images = new Map<string, ElfImage | Error>();
-  const imageFor = (workload: string, binary: KernelBinary) => {
+  return (workload, binary) => {
     const key = `${workload}/${binary}`;
     if (!images.has(key)) {
       try {
-        images.set(key, options.build(workload, binary));
+        images.set(key, build(workload, binary));
       } catch (e) {
         // A build the toolchain refuses (e.g. no para-virtualized variant) is a skipped cell; a bug is not.
         if (!(e instanceof UserError || e instanceof DiagnosticError)) throw e;
@@ -84,72 +172,148 @@ export function runBench(options: RunBenchOptions): BenchCell[] {
     }
     return images.get(key)!;
   };
+}
 
+export function runBench(options: RunBenchOptions): BenchCell[] {
+  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine };
+  const total = options.workloads.length * options.configurations.length;
+  const imageFor = imageCache(options.build);
+  const runs: CellRun[] = [];
   for (const workload of options.workloads) {
-    let baseline: { console: string; result: RunResult; cycles: number } | undefined;
     for (const config of options.configurations) {
-      options.progress?.(cells.length, total, `${workload} on ${config.label}`);
-      const cell = blankCell(workload, config);
-      cells.push(cell);
-      if (!backends.has(config.backend)) {
-        cell.note = `back end '${config.backend}' is not available`;
-        continue;
-      }
-      const image = imageFor(workload, config.binary);
-      if (image instanceof Error) {
-        cell.note = `build failed: ${image.message.split("\n")[0]}`;
-        continue;
-      }
-      const walls: number[] = [];
-      let out: ReturnType<typeof runElf> | undefined;
-      try {
-        for (let i = 0; i < repeats; i++) {
-          const t0 = process.hrtime.bigint();
-          out = runElf(image, { backend: config.backend, costModel, maxCycles: options.maxCycles, disk: options.disk?.(), engine: options.engine });
-          walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
-        }
-      } catch (e) {
-        // A back end that refuses this binary (e.g. a para-virtualized one) is a skipped cell; a bug is not.
-        if (!(e instanceof UserError)) throw e;
-        cell.note = e.message.split("\n")[0];
-        continue;
-      }
-      const run = out!;
-      const s = run.stats;
-      cell.cycles = s.cycles;
-      cell.instructions = s.instructions;
-      cell.events = s.events;
-      cell.counts = s.counts;
-      cell.sites = { ...run.rewrite.counts };
-      cell.tlbFlushes = s.tlbFlushes;
-      cell.wallSeconds = median(walls);
-      cell.hostMips = s.instructions / Math.max(1e-9, cell.wallSeconds) / 1e6;
-      cell.breakdown = breakdown(s.cycles, s.events, s.counts, costModel);
-      const entries = s.counts["xen:mmu_update.entries"];
-      const batches = s.counts["xen:mmu_update.batches"];
-      if (entries !== undefined && batches) cell.updatesPerBatch = entries / batches;
-      if (run.result.kind !== "poweroff" || run.result.exitCode !== 0) {
-        cell.status = "failed";
-        cell.note = run.result.kind === "poweroff" ? `exit ${run.result.exitCode}` : `${run.result.reason}: ${run.result.message}`;
-      }
-      // The reference: bare-plain, or the first configuration when bare-plain was not asked for.
-      const isReference = config.id === BASELINE || (!baseline && !options.configurations.some((c) => c.id === BASELINE));
-      if (isReference) {
-        baseline = { console: run.console, result: run.result, cycles: s.cycles };
-        if (cell.status !== "failed") cell.status = "ok";
-      } else if (baseline) {
-        const v = compareRuns(baseline, run);
-        if (cell.status !== "failed") cell.status = v.kind === "same" ? "ok" : "diverged";
-        if (v.kind === "diverged") cell.note = `diverged at console line ${v.line}`;
-      } else if (cell.status !== "failed") {
-        cell.status = "ok";
-        cell.note = "no baseline run to compare with";
-      }
-      cell.overhead = baseline ? s.cycles / baseline.cycles : NaN;
+      options.progress?.(runs.length, total, `${workload} on ${config.label}`);
+      const image = backends.has(config.backend) ? imageFor(workload, config.binary) : new Error("unused");
+      runs.push(runCell(workload, config, image, settings));
     }
   }
   options.progress?.(total, total, "done");
-  return cells;
+  return compareWithBaselines(runs, options.configurations);
+}
+
+/**
+ * Where a worker thread gets the kernel builder and disk from: module URL and
+ * export name of a factory `(arg) => BenchEnvironment` (functions cannot be
+ * sent to a worker; the factory is called there).
+ */
+export interface BenchEnvironmentSource {
+  module: string;
+  name: string;
+  arg: unknown;
+}
+
+export interface BenchEnvironment {
+  build: KernelBuilder;
+  disk?: () => Uint8Array | undefined;
+}
+
+export interface RunBenchJobsOptions extends Omit<RunBenchOptions, "build" | "disk"> {
+  environment: BenchEnvironmentSource;
+  /** Worker threads; 1 runs serially in this thread. */
+  jobs: number;
+}
+
+interface BenchImageArg {
+  environment: BenchEnvironmentSource;
+  workload: string;
+  binary: KernelBinary;
+}
+
+interface BenchCellArg {
+  environment: BenchEnvironmentSource;
+  workload: string;
+  config: BenchConfiguration;
+  /** The image, or the message of the build's refusal. */
+  image: ElfImage | { buildError: string };
+  costModel: CostModel;
+  repeats: number;
+  maxCycles?: number;
+  engine?: Engine;
+}
+
+/** Per worker thread: each environment's factory result. */
+const workerEnvironments = new Map<string, Promise<BenchEnvironment>>();
+
+function loadEnvironment(source: BenchEnvironmentSource): Promise<BenchEnvironment> {
+  const key = JSON.stringify(source);
+  let loaded = workerEnvironments.get(key);
+  if (!loaded) {
+    loaded = import(source.module).then((mod: Record<string, (arg: unknown) => BenchEnvironment>) => mod[source.name](source.arg));
+    workerEnvironments.set(key, loaded);
+  }
+  return loaded;
+}
+
+/** The task of a bench worker that builds one image (a build the toolchain refuses comes back as its message). */
+export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { buildError: string }> {
+  const env = await loadEnvironment(arg.environment);
+  const image = imageCache(env.build)(arg.workload, arg.binary);
+  return image instanceof Error ? { buildError: image.message } : image;
+}
+
+/** The task of a bench worker that runs one cell. */
+export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
+  const env = await loadEnvironment(arg.environment);
+  const image = "buildError" in arg.image ? new Error(arg.image.buildError) : arg.image;
+  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine });
+}
+
+/**
+ * runBench with the cells spread over `jobs` worker threads (each builds the
+ * images its cells need). The cells, their order and every simulated figure
+ * are those of a serial run; only host times differ. Progress is reported as
+ * cells complete: `[done/total]` and the first cell not yet finished.
+ */
+export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchCell[]> {
+  const costModel = options.costModel ?? defaultCostModel();
+  const repeats = Math.max(1, options.repeats ?? 3);
+  const module = runnableModule(options.environment.module);
+  if (options.jobs <= 1 || !module || !workersAvailable(import.meta.url)) {
+    const mod = (await import(options.environment.module)) as Record<string, (arg: unknown) => BenchEnvironment>;
+    const env = mod[options.environment.name](options.environment.arg);
+    return runBench({ ...options, costModel, repeats, build: env.build, disk: env.disk });
+  }
+  const environment = { ...options.environment, module };
+  const total = options.workloads.length * options.configurations.length;
+  const labels: string[] = [];
+  for (const workload of options.workloads) for (const config of options.configurations) labels.push(`${workload} on ${config.label}`);
+  if (total) options.progress?.(0, total, labels[0]);
+  const pool = new WorkerPool(options.jobs);
+  let runs: CellRun[];
+  try {
+    // Every image once, built in parallel; then the cells, each sent its image.
+    const wanted = new Map<string, BenchImageArg>();
+    for (const workload of options.workloads) {
+      for (const config of options.configurations) {
+        if (backends.has(config.backend)) wanted.set(`${workload}/${config.binary}`, { environment, workload, binary: config.binary });
+      }
+    }
+    const keys = [...wanted.keys()];
+    const built = await pool.run<BenchImageArg, ElfImage | { buildError: string }>(keys.map((k) => ({ module: import.meta.url, name: "benchImage", arg: wanted.get(k)! })));
+    const images = new Map(keys.map((k, i) => [k, built[i]]));
+    const args: BenchCellArg[] = [];
+    for (const workload of options.workloads) {
+      for (const config of options.configurations) {
+        const image = images.get(`${workload}/${config.binary}`) ?? { buildError: "unused" };
+        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine });
+      }
+    }
+    const finished = new Array<boolean>(total).fill(false);
+    let done = 0;
+    let firstOpen = 0;
+    runs = await pool.run<BenchCellArg, CellRun>(
+      args.map((arg) => ({ module: import.meta.url, name: "benchCell", arg })),
+      (i) => {
+        finished[i] = true;
+        done++;
+        while (firstOpen < total && finished[firstOpen]) firstOpen++;
+        if (firstOpen < total) options.progress?.(done, total, labels[firstOpen]);
+      },
+    );
+  } finally {
+    await pool.close();
+  }
+  options.progress?.(total, total, "done");
+  return compareWithBaselines(runs, options.configurations);
 }
 
 function blankCell(workload: string, config: BenchConfiguration): BenchCell {

@@ -5,7 +5,9 @@
 // terminal report and writes the JSON and HTML reports when asked (`-`: to
 // stdout, and the terminal report then goes to stderr). Progress goes to
 // stderr: one line redrawn in place when stderr is a terminal, plain lines
-// otherwise (a log gets no escape codes).
+// otherwise (a log gets no escape codes). `--jobs N` (default: the number of
+// cores) runs the cells in N worker threads; `--jobs 1` runs them serially
+// here. The simulated figures do not depend on it.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { defaultCostModel } from "../../machine/cost-model.js";
@@ -14,17 +16,32 @@ import { CONFIGURATIONS, type KernelBinary } from "../bench/configurations.js";
 import { makeReport } from "../bench/report-data.js";
 import { renderHtmlReport } from "../bench/report-html.js";
 import { renderTextReport } from "../bench/report-text.js";
-import { runBench } from "../bench/run-bench.js";
+import { runBenchJobs, type BenchEnvironment } from "../bench/run-bench.js";
 import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundled-kernel.js";
 import { readCostModel, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
+import { jobsOption } from "./matrix.js";
 
 /** The workloads the benchmark runs by default (the kernel's `faults` is a robustness test, not a benchmark). */
 export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed"];
 /** Default workload size: large enough that boot does not dominate and host time is measurable, small enough for about a minute. */
 export const BENCH_SCALE = 24;
 
-export const run: CommandRunner = (_args, options, io) => {
+/** The kernel builds and disk of a bench at `scale` (called in each worker thread: see runBenchJobs). */
+export function benchEnvironment(scale: number): BenchEnvironment {
+  return {
+    build: (workload: string, binary: KernelBinary) =>
+      buildKernel({
+        workload: workload as Workload,
+        scale,
+        annotate: binary !== "plain",
+        paravirt: binary === "paravirt-xen" ? "xen" : undefined,
+      }).image,
+    disk: () => new Uint8Array(kernelDiskBytes(scale)),
+  };
+}
+
+export const run: CommandRunner = async (_args, options, io) => {
   const workloads = (options.workloads as string[] | undefined) ?? [...BENCH_WORKLOADS];
   for (const w of workloads) {
     if (!(WORKLOADS as readonly string[]).includes(w)) throw new UserError(`unknown workload '${w}' (known: ${WORKLOADS.join(", ")})`);
@@ -42,28 +59,23 @@ export const run: CommandRunner = (_args, options, io) => {
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
   const repeats = (options.repeats as number | undefined) ?? 3;
 
-  const build = (workload: string, binary: KernelBinary) =>
-    buildKernel({
-      workload: workload as Workload,
-      scale,
-      annotate: binary !== "plain",
-      paravirt: binary === "paravirt-xen" ? "xen" : undefined,
-    }).image;
   const toStdout = [options.json, options.html].filter((f) => f === "-").length;
   if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
   const progress = io.stderrIsTTY
     ? (done: number, total: number, label: string) => io.err(`\r\x1b[K[${done}/${total}] ${done < total ? label : "done"}${done < total ? "" : "\n"}`)
     : (done: number, total: number, label: string) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
 
-  const cells = runBench({
+  const jobs = jobsOption(options.jobs);
+
+  const cells = await runBenchJobs({
     workloads,
     configurations,
-    build,
+    environment: { module: import.meta.url, name: "benchEnvironment", arg: scale },
+    jobs,
     costModel,
     repeats,
     maxCycles: 4_000_000_000,
     engine: options.engine as Engine | undefined,
-    disk: () => new Uint8Array(kernelDiskBytes(scale)),
     progress,
   });
   const report = makeReport({ cells, configurations, workloads, costModel, costModelName });

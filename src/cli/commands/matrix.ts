@@ -5,23 +5,31 @@
 // rewriter made of the sites, and host speed (emulated MIPS, "-" for runs
 // shorter than MIN_SECONDS_FOR_MIPS). Exit status 1 when a back end not
 // allowed to diverge did. `--disk FILE`: every back end gets its own copy.
+// `--jobs N` (default: the number of cores) runs the back ends in N worker
+// threads; the table is the same as with `--jobs 1` (serial, in-process).
+// `--migrate [--at N,…]`: the migration matrix instead (migration-matrix.ts).
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { backends } from "../../hypervisors/index.js";
-import { runMatrix, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
+import { runMatrixJobs, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
+import { defaultJobs } from "../../hypervisors/parallel/pool.js";
 import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
+import { runMigrationMatrix } from "./migration-matrix.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
+  if (options.migrate) return runMigrationMatrix(file, options, io);
   const names = (options.hv as string[] | undefined) ?? [...backends.keys()];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...names, ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
   const ordered = names.includes("bare") ? ["bare", ...names.filter((n) => n !== "bare")] : names;
   const image = readElfInput(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
-  const rows = runMatrix(image, {
+  const jobs = jobsOption(options.jobs);
+  const rows = await runMatrixJobs(image, {
+    jobs,
     backends: ordered,
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
@@ -33,6 +41,14 @@ export const run: CommandRunner = async (args, options, io) => {
   for (const r of bad) io.err(`previrt: error: ${r.backend} diverged from ${rows[0].backend}: ${describeVerdict(r.verdict)}\n`);
   return bad.length ? 1 : 0;
 };
+
+/** `--jobs N`: 1 or more worker threads; default one per core. */
+export function jobsOption(value: unknown): number {
+  if (value === undefined) return defaultJobs();
+  const n = value as number;
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--jobs must be a positive integer, not ${n}`);
+  return n;
+}
 
 export function isDivergence(v: Verdict): boolean {
   return v.kind === "diverged" || v.kind === "ended-differently";

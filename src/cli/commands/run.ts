@@ -1,4 +1,5 @@
-// `previrt run FILE.elf --hv X [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--cost-model F]`
+// `previrt run FILE.elf --hv X [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--cost-model F]
+//  [--snapshot-at N --snapshot FILE]` (the snapshot options: resume.ts, docs/migration.md)
 //
 // Reads the ELF, prepares it for the back end, runs it on the machine with
 // the guest console on stdout (input from io.stdin, else the process's
@@ -24,6 +25,7 @@ import { formatStats } from "../../machine/stats.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkInputFile, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
+import { runWithSnapshot } from "./resume.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   let [file] = args;
@@ -32,6 +34,7 @@ export const run: CommandRunner = async (args, options, io) => {
   if (file === undefined && typeof json === "string") [file, json] = [json, true];
   if (file === undefined) throw new UserError("missing required argument 'elf'");
   const jsonTo = json === true || json === "-" ? "-" : typeof json === "string" ? json : undefined;
+  if (options.snapshotAt !== undefined || options.snapshot !== undefined) return runWithSnapshot(file, { ...options, json: jsonTo }, io);
   const backend = getBackend(String(options.hv));
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const maxCycles = typeof options.maxCycles === "number" ? options.maxCycles : undefined;

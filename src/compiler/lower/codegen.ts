@@ -17,10 +17,11 @@
 import type * as t from "@babel/types";
 import type { Diagnostic } from "../../guest-isa/diagnostics.js";
 import { S18 } from "../../guest-isa/isa-table.js";
-import { constructName, diagnosticAt, isSupportedBinary, unsupportedMessage } from "../check.js";
+import { codeChildren, isTypeOnly, someNode, walk as walkTree } from "../ast.js";
+import { constructName, diagnosticAt, isSupportedBinary, operatorName, unsupportedMessage } from "../check.js";
 import { NATIVE_INTRINSICS, type EmittedArg, type IntrinsicName, type IntrinsicSpec } from "../intrinsics.js";
 import { assignHomes, TempPool, type Home, type LocalInfo } from "../regalloc.js";
-import { evalConst, foldBinary, unwrap, type ElemType, type FileScope, type GlobalSymbol } from "./symbols.js";
+import { evalConst, foldBinary, isStringLiteral, isStringTyped, unwrap, type ElemType, type FileScope, type GlobalSymbol } from "./symbols.js";
 
 /** One assembly line's origin in the TypeScript source (1-based line and column). */
 export interface SourceMapping {
@@ -85,8 +86,6 @@ const ZERO: Operand = { reg: "zero", temp: false };
 const fitsImm = (v: number) => v >= S18.min && v <= S18.max;
 const isPow2 = (v: number) => v > 0 && (v & (v - 1)) === 0;
 
-/** AST keys that never hold code. */
-const SKIP_KEYS = new Set(["loc", "type", "typeAnnotation", "returnType", "typeParameters", "leadingComments", "trailingComments", "innerComments", "extra", "start", "end", "range"]);
 
 const COMPARISONS = new Set(["<", ">", "<=", ">=", "==", "===", "!=", "!=="]);
 const NEGATE: Record<string, string> = { "<": ">=", ">=": "<", ">": "<=", "<=": ">", "==": "!=", "!=": "==" };
@@ -179,7 +178,9 @@ export class FileCompiler {
         else if (s.init!.kind === "string") sect.push(`    .word ${this.stringLabel(s.init!.text)}`);
         else {
           const target = scope.names.get(s.init!.name);
-          const name = target && "asmName" in target && target.asmName ? target.asmName : s.init!.name;
+          let name = target && "asmName" in target && target.asmName ? target.asmName : s.init!.name;
+          // addressOf(aStringGlobal): the string's address, as in a function.
+          if (target?.kind === "scalar" && target.init?.kind === "string") name = this.stringLabel(target.init.text);
           if (!target || (target.kind !== "function" && target.kind !== "array" && target.kind !== "scalar")) {
             this.report(d.node, `addressOf: '${s.init!.name}' is not a function or global`);
           }
@@ -267,11 +268,14 @@ class FunctionCompiler {
   /** Pre-pass: locals, their weights, leafness, folded constants. */
   private analyse(): void {
     const declared = new Map<string, number>();
-    const add = (id: t.Identifier, param: number) => {
+    /** Names declared in this function, and how many of those declarations hold strings. */
+    const stringDecls = new Map<string, number>();
+    const add = (id: t.Identifier, param: number, init?: t.Expression | null) => {
       const local: Local = { name: id.name, weight: 0, param };
       this.locals.push(local);
       this.localByDecl.set(id, local);
       declared.set(id.name, (declared.get(id.name) ?? 0) + 1);
+      if (isStringTyped(id) || (init && isStringLiteral(init))) stringDecls.set(id.name, (stringDecls.get(id.name) ?? 0) + 1);
     };
     this.node.params.forEach((p, i) => {
       if (p.type === "Identifier") add(p, i);
@@ -284,7 +288,7 @@ class FunctionCompiler {
       if (!n || typeof n !== "object") return;
       switch (n.type) {
         case "VariableDeclarator":
-          if (n.id.type === "Identifier") add(n.id, -1);
+          if (n.id.type === "Identifier") add(n.id, -1, n.init);
           break;
         case "VariableDeclaration":
           if (n.kind === "const") for (const d of n.declarations) if (d.id.type === "Identifier" && d.init) constDecls.push({ id: d.id, init: d.init });
@@ -308,14 +312,11 @@ class FunctionCompiler {
           break;
       }
       const loop = n.type === "WhileStatement" || n.type === "DoWhileStatement" || n.type === "ForStatement";
-      for (const key of Object.keys(n)) {
-        if (SKIP_KEYS.has(key)) continue;
-        const v = (n as unknown as Record<string, unknown>)[key];
-        if (Array.isArray(v)) for (const c of v) walk(c as t.Node, loop ? depth + 1 : depth);
-        else if (v && typeof v === "object" && typeof (v as t.Node).type === "string") walk(v as t.Node, loop ? depth + 1 : depth);
-      }
+      // Recursion is bounded: parse.ts refuses trees deeper than the nesting limit.
+      for (const { child } of codeChildren(n)) if (!isTypeOnly(child)) walk(child, loop ? depth + 1 : depth);
     };
     walk(this.node.body, 0);
+    this.checkStringOperators((name) => (declared.has(name) ? stringDecls.get(name) === declared.get(name) : undefined));
     // Fold `const x = <constant>` when x is declared once (no shadowing doubts).
     const folded = new Map<string, number>();
     for (const { id, init } of constDecls) {
@@ -346,6 +347,67 @@ class FunctionCompiler {
   }
 
   private saved: string[] = [];
+
+  /**
+   * A string's value is its address, so an operator applied to a string
+   * would compute on addresses where JavaScript concatenates, converts or
+   * compares contents (`"a" + "b"`, `1 + "2"`, `s === "x"`, `if (s)`): each
+   * is an error. A string is a string literal, a name declared `: string`
+   * or initialized with a string literal, or `?:`, `,` or `=` producing one.
+   */
+  private checkStringOperators(localIsString: (name: string) => boolean | undefined): void {
+    const isString = (e0: t.Expression | t.PrivateName | t.LVal): boolean => {
+      if (e0.type === "PrivateName") return false;
+      const e = unwrap(e0 as t.Expression);
+      switch (e.type) {
+        case "StringLiteral":
+          return true;
+        case "TemplateLiteral":
+          return true;
+        case "Identifier": {
+          const local = localIsString(e.name);
+          if (local !== undefined) return local;
+          const g = this.fc.scope.names.get(e.name);
+          return g?.kind === "scalar" && g.string === true;
+        }
+        case "ConditionalExpression":
+          return isString(e.consequent) || isString(e.alternate);
+        case "SequenceExpression":
+          return isString(e.expressions[e.expressions.length - 1]);
+        case "AssignmentExpression":
+          return e.operator === "=" && isString(e.right);
+        default:
+          return false;
+      }
+    };
+    const onString = (node: t.Node, op: string) => this.fc.unsupported(node, `${operatorName(op)} on a string`);
+    walkTree(this.node.body, ({ node: n }) => {
+      switch (n.type) {
+        case "BinaryExpression":
+          if (isString(n.left) || isString(n.right)) onString(n, n.operator);
+          break;
+        case "LogicalExpression":
+          if (isString(n.left)) onString(n, n.operator);
+          break;
+        case "UnaryExpression":
+          if (isString(n.argument)) onString(n, n.operator);
+          break;
+        case "UpdateExpression":
+          if (isString(n.argument)) onString(n, n.operator);
+          break;
+        case "AssignmentExpression":
+          if (n.operator !== "=" && (isString(n.left) || isString(n.right))) onString(n, n.operator);
+          break;
+        case "IfStatement":
+        case "WhileStatement":
+        case "DoWhileStatement":
+        case "ForStatement":
+        case "ConditionalExpression":
+          if (n.test && isString(n.test)) this.fc.unsupported(n.test, "a string as a condition");
+          break;
+      }
+    });
+  }
 
   /** Prologue + body + epilogue, now that the frame size is known. */
   private assemble(endsWithReturn: boolean): Line[] {
@@ -617,8 +679,11 @@ class FunctionCompiler {
         this.genSwitch(s, label);
         return;
       case "FunctionDeclaration":
-        this.fc.unsupported(s, "closures (nested functions)");
+        this.fc.unsupported(s, "a nested function (closure)");
         return;
+      case "TSTypeAliasDeclaration":
+      case "TSInterfaceDeclaration":
+        return; // types only
       default:
         this.fc.unsupported(s, describe(s.type));
     }
@@ -634,7 +699,7 @@ class FunctionCompiler {
         scope.set(d.id.name, { kind: "local", local });
         continue;
       }
-      if (d.init && unwrap(d.init).type === "NewExpression") this.fc.unsupported(d.init, "typed arrays outside global declarations");
+      if (d.init && unwrap(d.init).type === "NewExpression") this.fc.unsupported(d.init, "a typed array outside a global declaration");
       // The initializer sees the outer binding (TDZ aside), so bind afterwards.
       const home = local.home!;
       if (home.kind === "reg") {
@@ -664,8 +729,13 @@ class FunctionCompiler {
     const known = values.map((v, i) => ({ v, i })).filter((x): x is { v: number; i: number } => x.v !== undefined);
     const distinct = new Map<number, number>();
     for (const k of known) if (!distinct.has(k.v)) distinct.set(k.v, k.i);
-    const min = Math.min(...distinct.keys());
-    const max = Math.max(...distinct.keys());
+    // A loop, not Math.min(...keys): a switch may have more cases than a call has arguments.
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of distinct.keys()) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
     const range = max - min + 1;
     if (distinct.size >= 5 && range <= 3 * distinct.size && range <= 1024) {
       // Jump table in .rodata.
@@ -750,7 +820,7 @@ class FunctionCompiler {
       case "StringLiteral":
       case "TemplateLiteral": {
         if (e.type === "TemplateLiteral" && e.expressions.length) {
-          this.fc.unsupported(e, "template literals with expressions");
+          this.fc.unsupported(e, "a template literal with expressions");
           return ZERO;
         }
         const text = e.type === "StringLiteral" ? e.value : e.quasis.map((q) => q.value.cooked ?? "").join("");
@@ -771,7 +841,7 @@ class FunctionCompiler {
       }
       case "LogicalExpression": {
         if (e.operator === "??") {
-          this.fc.unsupported(e, "nullish coalescing (??)");
+          this.fc.unsupported(e, operatorName("??"));
           return ZERO;
         }
         // JS value semantics: a && b is a when a is 0, else b; a || b is a unless a is 0.
@@ -814,7 +884,7 @@ class FunctionCompiler {
             if (r !== a.reg) this.emit(`mv ${r}, ${a.reg}`);
             break;
           default:
-            this.fc.unsupported(e, `the \`${e.operator}\` operator`);
+            this.fc.unsupported(e, operatorName(e.operator));
         }
         return { reg: r, temp: dest === undefined };
       }
@@ -872,7 +942,7 @@ class FunctionCompiler {
   private genIdentifier(e: t.Identifier, dest?: string): Operand {
     const b = this.lookup(e.name);
     if (!b) {
-      this.fc.report(e, e.name === "undefined" ? unsupportedMessage("undefined") : `unknown name '${e.name}'`);
+      this.fc.report(e, e.name === "undefined" ? unsupportedMessage("`undefined`") : `unknown name '${e.name}'`);
       return ZERO;
     }
     if (b.kind === "local") {
@@ -889,7 +959,7 @@ class FunctionCompiler {
       return { reg: r, temp: dest === undefined };
     }
     if (b.kind === "function" || b.kind === "array") {
-      this.fc.unsupported(e, `${b.kind === "function" ? "functions" : "typed arrays"} as values (use addressOf)`);
+      this.fc.unsupported(e, `${b.kind === "function" ? "a function" : "a typed array"} as a value (use addressOf)`);
       return ZERO;
     }
     this.fc.report(e, `'${e.name}' is not a value`);
@@ -965,7 +1035,7 @@ class FunctionCompiler {
     } else if (mn[op]) {
       this.emit(`${mn[op]} ${r}, ${lv.reg}, ${rv.reg}`);
     } else {
-      this.fc.unsupported(this.node, `the \`${op}\` operator`); // check.ts reports it at the operator
+      // An operator outside the dialect (`**=`): check.ts reported it at the operator.
     }
     return { reg: r, temp: dest === undefined };
   }
@@ -1138,7 +1208,7 @@ class FunctionCompiler {
   // ---- assignment --------------------------------------------------------
 
   private lvalue(e0: t.Expression | t.LVal): LValue | undefined {
-    const e = e0.type === "TSAsExpression" || e0.type === "TSNonNullExpression" ? unwrap(e0 as t.Expression) : e0;
+    const e = unwrap(e0 as t.Expression) as t.Expression | t.LVal;
     if (e.type === "Identifier") {
       const b = this.lookup(e.name);
       if (!b) {
@@ -1168,7 +1238,9 @@ class FunctionCompiler {
       const obj = unwrap(e.object as t.Expression);
       const b = obj.type === "Identifier" ? this.lookup(obj.name) : undefined;
       if (!e.computed) {
-        this.fc.unsupported(e, "property access");
+        const prop = e.property.type === "Identifier" ? e.property.name : "";
+        if (b?.kind === "namespace") this.fc.report(e.property, `'${prop}' is not a member of ${b.name}`);
+        else this.fc.unsupported(e, "property access");
         return undefined;
       }
       if (b?.kind !== "array") {
@@ -1177,7 +1249,7 @@ class FunctionCompiler {
       }
       return this.elementAddress(b, e.property as t.Expression);
     }
-    this.fc.unsupported(e, "this assignment target");
+    this.fc.unsupported(e, "assigning to this kind of expression");
     return undefined;
   }
 
@@ -1335,18 +1407,18 @@ class FunctionCompiler {
   // ---- calls -------------------------------------------------------------
 
   private genCall(e: t.CallExpression, dest: string | undefined, want: boolean): Operand | undefined {
-    const callee = e.callee;
+    const callee = e.callee.type === "V8IntrinsicIdentifier" ? e.callee : unwrap(e.callee);
     if (callee.type === "MemberExpression" && callee.object.type === "Identifier" && callee.object.name === "Math" && !callee.computed && callee.property.type === "Identifier" && !this.lookup("Math")) {
       if (callee.property.name === "imul" && e.arguments.length === 2) {
         const [a, b] = e.arguments as t.Expression[];
         const l = this.stabilize(this.gen(a), [b]);
         return this.binop("*", l, b, dest, false);
       }
-      this.fc.unsupported(e, `Math.${callee.property.name}`);
+      this.fc.unsupported(e, `\`Math.${callee.property.name}\``);
       return ZERO;
     }
     if (callee.type !== "Identifier") {
-      this.fc.unsupported(e, "calls through expressions");
+      this.fc.unsupported(e, "a call through an expression");
       return ZERO;
     }
     const b = this.lookup(callee.name);
@@ -1356,7 +1428,7 @@ class FunctionCompiler {
     }
     if (b.kind === "intrinsic") return this.genIntrinsic(b.name, e, dest, want);
     if (b.kind !== "function") {
-      this.fc.unsupported(callee, "calls through variables (closures)");
+      this.fc.unsupported(callee, "a call through a variable (closure)");
       return ZERO;
     }
     for (const a of e.arguments) if (a.type === "SpreadElement" || a.type === "ArgumentPlaceholder") this.fc.unsupported(a, "spread syntax");
@@ -1365,7 +1437,7 @@ class FunctionCompiler {
       this.fc.report(e, `'${callee.name}' expects ${b.params} argument${b.params === 1 ? "" : "s"}, got ${args.length}`);
     }
     if (args.length > 4) {
-      this.fc.unsupported(args[4], "more than 4 arguments");
+      this.fc.unsupported(args[4], "a call with more than 4 arguments");
       return ZERO;
     }
     return this.callSequence(args.map((a) => ({ expr: a, reg: `a${args.indexOf(a)}` })), [`call ${b.asmName}`], dest, want);
@@ -1509,7 +1581,9 @@ class FunctionCompiler {
     }
     if (a.type === "Identifier") {
       const b = this.lookup(a.name);
-      if (b?.kind === "local") return this.gen(a, dest); // a string parameter: already an address
+      // A string parameter or string global holds the string's address already
+      // (JavaScript's addressOf takes the string, not the variable).
+      if (b?.kind === "local" || (b?.kind === "scalar" && b.string)) return this.gen(a, dest);
       if (b && (b.kind === "function" || b.kind === "array" || b.kind === "scalar")) {
         const reg = r();
         this.emit(`la ${reg}, ${b.asmName}`);
@@ -1531,18 +1605,6 @@ function hasAssignment(n: t.Node): boolean {
 
 function hasCallOrAssignment(n: t.Node): boolean {
   return someNode(n, (x) => x.type === "AssignmentExpression" || x.type === "UpdateExpression" || x.type === "CallExpression");
-}
-
-function someNode(n: t.Node, pred: (n: t.Node) => boolean): boolean {
-  if (pred(n)) return true;
-  for (const key of Object.keys(n)) {
-    if (SKIP_KEYS.has(key)) continue;
-    const v = (n as unknown as Record<string, unknown>)[key];
-    if (Array.isArray(v)) {
-      for (const c of v) if (c && typeof c === "object" && typeof c.type === "string" && someNode(c as t.Node, pred)) return true;
-    } else if (v && typeof v === "object" && typeof (v as t.Node).type === "string" && someNode(v as t.Node, pred)) return true;
-  }
-  return false;
 }
 
 /** Drops `j L` immediately followed by `L:` (loops and returns produce them). */

@@ -38,7 +38,7 @@ export type DataInit = { kind: "word"; value: number } | { kind: "string"; text:
 
 export type GlobalSymbol =
   | { kind: "function"; asmName: string; params: number; node?: t.FunctionDeclaration; external: boolean; exported: boolean }
-  | { kind: "scalar"; asmName: string; init?: DataInit; external: boolean; exported: boolean; constant: boolean }
+  | { kind: "scalar"; asmName: string; init?: DataInit; external: boolean; exported: boolean; constant: boolean; string?: boolean }
   | { kind: "const"; value: number; asmName?: string; exported: boolean }
   | { kind: "array"; asmName: string; elem: ElemType; length: number; init?: number[]; exported: boolean; external: boolean }
   | { kind: "intrinsic"; name: IntrinsicName }
@@ -86,10 +86,12 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
   // another input also defines, or that reads as a register, gets a suffix.
   const definedCount = new Map<string, number>();
   for (const s of scopes) for (const name of topLevelNames(s.file)) definedCount.set(name, (definedCount.get(name) ?? 0) + 1);
+  // A file-local name that could be a run-time symbol (`__stack_top`,
+  // `__xen_*`) gets a suffix too.
   const asmNameFor = (s: FileScope, name: string, exported: boolean): string => {
-    if (parseRegister(name) !== undefined) return `${name}.g`;
-    if (exported) return name;
-    return (definedCount.get(name) ?? 0) > 1 ? `${name}.f${s.index}` : name;
+    if (parseRegister(name) !== undefined || (!exported && name.startsWith("__"))) return `${asmSymbol(name)}.g`;
+    if (exported) return asmSymbol(name);
+    return (definedCount.get(name) ?? 0) > 1 ? `${asmSymbol(name)}.f${s.index}` : asmSymbol(name);
   };
 
   // Pass 1: previrt/guest imports (global initializers may use CR.x, addressOf).
@@ -126,7 +128,7 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
         }
         define(
           name,
-          { kind: "function", asmName: external ? name : asmNameFor(s, name, exported), params: stmt.params.length, node: external ? undefined : stmt, external, exported },
+          { kind: "function", asmName: external ? asmSymbol(name) : asmNameFor(s, name, exported), params: stmt.params.length, node: external ? undefined : stmt, external, exported },
           stmt,
           exported && !external,
         );
@@ -147,6 +149,20 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
   return scopes;
 }
 
+/**
+ * The assembly symbol for a TypeScript name. The assembler takes
+ * `[A-Za-z_.$][A-Za-z0-9_.$]*`; a name with other characters (`ñ`, `変数`)
+ * spells each as `$u<hex code point>` and ends in `.u`, which no TypeScript
+ * name contains, so it cannot collide with a name written that way.
+ * Every file (and a separately compiled one) derives the same symbol.
+ */
+export function asmSymbol(name: string): string {
+  if (/^[A-Za-z_$][\w$]*$/.test(name)) return name;
+  let out = "";
+  for (const ch of name) out += /^[\w$]$/.test(ch) ? ch : `$u${ch.codePointAt(0)!.toString(16)}`;
+  return `${out}.u`;
+}
+
 function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnostic[], guest: boolean): void {
   const report = (node: t.Node, message: string) => diagnostics.push(diagnosticAt(s.file, node, message));
   for (const stmt of s.file.ast.program.body) {
@@ -161,7 +177,7 @@ function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnost
       let symbol: GlobalSymbol | undefined;
       if (from === GUEST_MODULE) {
         if (isIntrinsicName(imported)) symbol = { kind: "intrinsic", name: imported };
-        else if (imported in GUEST_CONSTANTS) symbol = { kind: "namespace", name: imported, members: GUEST_CONSTANTS[imported] };
+        else if (Object.hasOwn(GUEST_CONSTANTS, imported)) symbol = { kind: "namespace", name: imported, members: GUEST_CONSTANTS[imported] };
         else if (imported === "ControlRegister") continue;
         else {
           report(spec, `'${imported}' is not exported by previrt/guest`);
@@ -175,9 +191,9 @@ function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnost
         }
       } else if (from.startsWith(".")) {
         // Not among the inputs: an external function, resolved at link time.
-        symbol = { kind: "function", asmName: imported, params: -1, external: true, exported: false };
+        symbol = { kind: "function", asmName: asmSymbol(imported), params: -1, external: true, exported: false };
       } else {
-        report(stmt.source, unsupportedMessage(`imports from '${from}' (only previrt/guest and other guest files)`));
+        report(stmt.source, unsupportedMessage(`an import from '${from}' (only previrt/guest and other guest files)`));
         continue;
       }
       if (s.names.has(local)) report(spec, `'${local}' is already defined`);
@@ -224,11 +240,11 @@ function declareGlobal(
   const constant = stmt.kind === "const";
   const init = decl.init ? unwrap(decl.init) : undefined;
   if (stmt.declare) {
-    return { kind: "scalar", asmName: (decl.id as t.Identifier).name, external: true, exported: false, constant };
+    return { kind: "scalar", asmName: asmSymbol((decl.id as t.Identifier).name), external: true, exported: false, constant, string: isStringTyped(decl.id) };
   }
   if (init?.type === "NewExpression") {
     const ctor = init.callee.type === "Identifier" ? init.callee.name : "";
-    const elem = TYPED_ARRAYS[ctor];
+    const elem = Object.hasOwn(TYPED_ARRAYS, ctor) ? TYPED_ARRAYS[ctor] : undefined;
     if (!elem) {
       report(init, unsupportedMessage(`\`new ${ctor || "…"}\` (only Int32Array, Uint8Array, Int8Array, Uint16Array, Int16Array)`));
       return undefined;
@@ -257,10 +273,10 @@ function declareGlobal(
     }
     return { kind: "array", asmName, elem, length, exported, external: false };
   }
-  if (!init) return { kind: "scalar", asmName, init: undefined, external: false, exported, constant };
+  if (!init) return { kind: "scalar", asmName, init: undefined, external: false, exported, constant, string: isStringTyped(decl.id) };
   if (init.type === "StringLiteral" || (init.type === "TemplateLiteral" && init.expressions.length === 0)) {
     const text = init.type === "StringLiteral" ? init.value : init.quasis.map((q) => q.value.cooked ?? "").join("");
-    return { kind: "scalar", asmName, init: { kind: "string", text }, external: false, exported, constant };
+    return { kind: "scalar", asmName, init: { kind: "string", text }, external: false, exported, constant, string: true };
   }
   const value = evalConst(init, (n) => s.names.get(n));
   if (value !== undefined) {
@@ -273,13 +289,28 @@ function declareGlobal(
       return { kind: "scalar", asmName, init: { kind: "symbol", name: init.arguments[0].name }, external: false, exported, constant };
     }
   }
-  report(init, unsupportedMessage("non-constant global initializers"));
+  report(init, unsupportedMessage("a non-constant global initializer"));
   return undefined;
 }
 
-/** Strips parentheses-free TypeScript wrappers (`x as number`, `x!`). */
+/** Whether a declaration is annotated `: string` (its value is a string's address). */
+export function isStringTyped(id: t.Node): boolean {
+  const ann = "typeAnnotation" in id ? id.typeAnnotation : undefined;
+  return ann?.type === "TSTypeAnnotation" && ann.typeAnnotation.type === "TSStringKeyword";
+}
+
+/** Whether an expression is a string literal (a template literal without expressions counts). */
+export function isStringLiteral(e: t.Expression): boolean {
+  const u = unwrap(e);
+  return u.type === "StringLiteral" || (u.type === "TemplateLiteral" && u.expressions.length === 0);
+}
+
+/** Strips what only the type checker sees (`x as T`, `x satisfies T`, `<T>x`, `x!`, `f<T>`) and parentheses. */
 export function unwrap(e: t.Expression): t.Expression {
-  while (e.type === "TSAsExpression" || e.type === "TSNonNullExpression" || e.type === "TSSatisfiesExpression" || e.type === "TSTypeAssertion" || e.type === "ParenthesizedExpression") {
+  while (
+    e.type === "TSAsExpression" || e.type === "TSNonNullExpression" || e.type === "TSSatisfiesExpression" || e.type === "TSTypeAssertion" ||
+    e.type === "TSInstantiationExpression" || e.type === "ParenthesizedExpression"
+  ) {
     e = e.expression;
   }
   return e;
@@ -313,7 +344,7 @@ function evalJs(e0: t.Expression, lookup: (name: string) => GlobalSymbol | { kin
       const sym = lookup(e.object.name);
       const prop = !e.computed && e.property.type === "Identifier" ? e.property.name : e.property.type === "StringLiteral" ? e.property.value : undefined;
       if (prop === undefined) return undefined;
-      if (sym?.kind === "namespace") return sym.members[prop];
+      if (sym?.kind === "namespace") return Object.hasOwn(sym.members, prop) ? sym.members[prop] : undefined;
       if (sym?.kind === "array" && prop === "length") return sym.length;
       return undefined;
     }

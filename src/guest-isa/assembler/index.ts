@@ -22,6 +22,7 @@ import { mergeSoftlayerTables, parseSoftlayerTables, SoftlayerFormatError } from
 import { emitContribution, NOP_WORD } from "./encode-statement.js";
 import { SymbolResolver } from "./link.js";
 import { layoutSections, TEXT_BASE as TEXT_BASE_DEFAULT, type OutputSection } from "./layout.js";
+import type { ParsedSource, Statement } from "./ast.js";
 import { parseAssembly } from "./parser.js";
 import { FilePass1, TEXT } from "./pass1.js";
 import { Reporter, SymKind, writeWord, type FileUnit, type Sym } from "./units.js";
@@ -29,6 +30,13 @@ import { Reporter, SymKind, writeWord, type FileUnit, type Sym } from "./units.j
 export interface AssemblySource {
   file: string;
   text: string;
+  /**
+   * Produces the file's statements instead of parsing `text`: called with
+   * pass 1's statement handler, returns what parseAssembly would (the source
+   * for error lines, syntax errors). The build uses it to assemble the
+   * annotator's statements without writing and re-parsing the annotated text.
+   */
+  statements?: (onStatement: (st: Statement) => void) => { source: ParsedSource; diagnostics: Diagnostic[] };
 }
 
 export interface AssembleOptions {
@@ -53,7 +61,7 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
   const units: FileUnit[] = [];
   sources.forEach((src, i) => {
     const pass1 = new FilePass1(i, src.file, defines, report);
-    const { source, diagnostics } = parseAssembly(src.file, src.text, { onStatement: pass1.statement });
+    const { source, diagnostics } = src.statements ? src.statements(pass1.statement) : parseAssembly(src.file, src.text, { onStatement: pass1.statement });
     report.addSource(source);
     report.diagnostics.push(...diagnostics);
     units.push(pass1.finish());

@@ -110,15 +110,25 @@ export class GuestMemory {
     const pa = this.physical(va, ACCESS.STORE, size, asUser);
     if (pa instanceof Fault) return pa;
     const m = this.machine;
-    if (m.watched[pa >>> 12] === 1) {
-      if (!asGuestStore || !this.view.protectedStore) return protectedFault(va);
-      this.view.protectedStore(pa, size === 4 ? value : size === 2 ? value & 0xffff : value & 0xff, size);
-      return undefined;
+    const frame = pa >>> 12;
+    const v = size === 4 ? value : size === 2 ? value & 0xffff : value & 0xff;
+    if (m.watched[frame] === 1) {
+      const monitorWatched = m.mmu.monitorWatched[frame] === 1;
+      if (monitorWatched && (!asGuestStore || !this.view.protectedStore)) return protectedFault(va);
+      // The guest's own store takes the machine's store slow path, as a direct
+      // store would: the dirty log first (live migration), then the monitor.
+      if (asGuestStore) {
+        m.watchedStore(pa, v, size, va, m.pc);
+        return undefined;
+      }
+      // A monitor write into a frame only the dirty log protects: written
+      // below through the memory API, which logs it.
     }
+    // Through the memory API, so decoded-code caches and the dirty log see it.
     const mem = m.memory;
-    if (size === 4) mem.i32[pa >>> 2] = value;
-    else if (size === 2) mem.u16[pa >>> 1] = value;
-    else mem.u8[pa] = value;
+    if (size === 4) mem.write32(pa, v);
+    else if (size === 2) mem.write16(pa, v);
+    else mem.write8(pa, v);
     return undefined;
   }
 

@@ -81,6 +81,32 @@ export class ShadowPager {
     this.dropAll();
   }
 
+  /**
+   * Takes over a migrated guest's page-table root without charging anything:
+   * the shadow starts empty and is rebuilt from the guest's tables on demand
+   * (each first miss is a shadow fill, as after a guest TLB flush).
+   */
+  adopt(ptbr: number, pgctl: number): void {
+    this.ptbr = ptbr;
+    this.pgctl = pgctl;
+    for (const f of this.watched) this.machine.watchFrame(f << 12, false);
+    this.watched.clear();
+    this.filled.clear();
+  }
+
+  /** Root, filled pages and watched frames, for an exact snapshot (the machine restores its watch bits itself). */
+  saveState(): { ptbr: number; pgctl: number; filled: number[]; watched: number[] } {
+    return { ptbr: this.ptbr, pgctl: this.pgctl, filled: [...this.filled], watched: [...this.watched] };
+  }
+  restoreState(s: { ptbr: number; pgctl: number; filled: number[]; watched: number[] }): void {
+    this.ptbr = s.ptbr;
+    this.pgctl = s.pgctl;
+    this.filled.clear();
+    for (const p of s.filled) this.filled.add(p);
+    this.watched.clear();
+    for (const f of s.watched) this.watched.add(f);
+  }
+
   /** The guest flushed its TLB: shadows are rebuilt on demand. */
   dropAll(): void {
     this.filled.clear();

@@ -2,7 +2,7 @@
 // package (and any bundle) carries it and nothing reads it from disk at run
 // time. common/window.ts assembles it. The text below is the one source:
 // edit the assembly in place (String.raw: backslashes stay as written).
-export const VMM_CORE_SOURCE = String.raw`# The in-place VMM's core, shared by the xen and l4 back ends (DESIGN.md §3).
+export const VMM_CORE_SOURCE = String.raw`# The in-place VMM's core, shared by the xen and l4 back ends (docs/design.md §3).
 # Guest code: assembled by previrt's own assembler at load time, linked at
 # the top of the soft-layer window (.text at 0xFFFE0000, .data on the next
 # page) and copied into monitor-reserved frames. Every address below is in

@@ -54,6 +54,7 @@ import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
 import { GuestMemory, type AccessSize, type GuestView } from "./guest-memory.js";
 import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
+import type { MigratableMonitor, NeutralState } from "./neutral-state.js";
 import { causeName } from "../../machine/stats.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
@@ -63,7 +64,7 @@ const PTE_V = 1;
 const MAX_FINISH_STEPS = 256;
 const MEMORY_KINDS = new Set(["pte-load", "pte-store", "mmio-load", "mmio-store"]);
 
-export abstract class WedgeMonitor extends VirtualCpu implements GuestView {
+export abstract class WedgeMonitor extends VirtualCpu implements GuestView, MigratableMonitor {
   protected readonly vmm: VmmImage;
   /** Guest memory as the monitor reaches it on the guest's behalf (set by attach). */
   protected guest!: GuestMemory;
@@ -150,14 +151,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView {
   onReset(): void {
     const m = this.machine;
     const mem = m.memory;
-    mem.u8.fill(0, this.windowPa, this.windowPa + WINDOW_BACKED_BYTES);
-    for (const sec of this.vmm.image.sections) {
-      if (sec.addr >= WINDOW_BACKED && sec.data.length) mem.writeBytes(this.windowPa + (sec.addr - WINDOW_BACKED), sec.data);
-    }
-    for (const stub of this.rewrite.stubs) {
-      const bytes = new Uint8Array(stub.words.buffer, stub.words.byteOffset, stub.words.byteLength);
-      mem.writeBytes(this.windowPa + (stub.addr - WINDOW_BACKED), bytes);
-    }
+    this.installWindow();
     this.su = true;
     this.holding = false;
     this.callback = 0;
@@ -170,6 +164,70 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView {
     // The real CPU: user mode, interrupts on (an interrupt the guest has masked is held by the monitor).
     m.psr = PSR.IE;
   }
+
+  /** Loads the in-place VMM and the rewriter's stubs into the (zeroed) window. */
+  private installWindow(): void {
+    const mem = this.machine.memory;
+    mem.u8.fill(0, this.windowPa, this.windowPa + WINDOW_BACKED_BYTES);
+    for (const sec of this.vmm.image.sections) {
+      if (sec.addr >= WINDOW_BACKED && sec.data.length) mem.writeBytes(this.windowPa + (sec.addr - WINDOW_BACKED), sec.data);
+    }
+    for (const stub of this.rewrite.stubs) {
+      const bytes = new Uint8Array(stub.words.buffer, stub.words.byteOffset, stub.words.byteLength);
+      mem.writeBytes(this.windowPa + (stub.addr - WINDOW_BACKED), bytes);
+    }
+  }
+
+  // ---------------------------------------------------------------- migration (common/neutral-state.ts)
+
+  /** Virtual psr from the window (SU is the monitor's), control registers from the window, ptbr/pgctl from the monitor. */
+  exportNeutral(): NeutralState {
+    const cr = Array.from(this.vcr);
+    cr[CR.ptbr] = this.ptbr;
+    cr[CR.pgctl] = this.pgctl;
+    return { psr: this.guestPsr, cr };
+  }
+
+  /** Installs the VMM in the window, then the virtual CPU: the guest continues deprivileged. */
+  importNeutral(s: NeutralState): void {
+    const m = this.machine;
+    this.installWindow();
+    this.holding = false;
+    this.callback = 0;
+    this.ptbr = s.cr[CR.ptbr];
+    this.pgctl = s.cr[CR.pgctl];
+    this.vcr.set(s.cr);
+    m.cr.fill(0);
+    m.cr[CR.ptbr] = this.ptbr;
+    m.cr[CR.pgctl] = this.pgctl & PGCTL_ENABLE;
+    this.rootChanged();
+    this.storePsr(s.psr);
+    this.resumeFixups = new Map(this.siteList.filter((x) => x.record.length > 4).map((x) => [(x.record.addr + 4) >>> 0, (x.record.addr + x.record.length) | 0]));
+  }
+
+  /** A queued page-table update the monitor has not applied yet: the guest's memory is not its whole state. */
+  unsafeReason(): string | undefined {
+    const q = this.machine.memory.i32[this.iQcount];
+    return q !== 0 ? `${q} page-table update${q === 1 ? "" : "s"} queued` : undefined;
+  }
+
+  saveExact(): Record<string, unknown> {
+    return { su: this.su, holding: this.holding, callback: this.callback, ptbr: this.ptbr, pgctl: this.pgctl, resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null, ...this.saveBackend() };
+  }
+
+  restoreExact(s: Record<string, unknown>): void {
+    this.su = s.su as boolean;
+    this.holding = s.holding as boolean;
+    this.callback = s.callback as number;
+    this.ptbr = s.ptbr as number;
+    this.pgctl = s.pgctl as number;
+    this.resumeFixups = s.resumeFixups ? new Map(s.resumeFixups as [number, number][]) : undefined;
+    this.restoreBackend(s);
+  }
+
+  /** The back end's own bookkeeping (xen: write-protected frames; l4: the task's mappings). */
+  protected abstract saveBackend(): Record<string, unknown>;
+  protected abstract restoreBackend(s: Record<string, unknown>): void;
 
   // ---------------------------------------------------------------- the virtual psr
 
@@ -237,7 +295,23 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView {
   protected override returnFromTrap(): void {
     if ((this.vcr[CR.epsr] & PSR.SU) === 0) this.applyQueue();
     super.returnFromTrap();
+    const to = this.resumeFixups?.get(this.machine.pc >>> 0);
+    if (to !== undefined) {
+      this.machine.count(`${this.name}:migration.resumeFixup`);
+      this.machine.pc = to;
+    }
   }
+
+  /**
+   * For a guest migrated here from a back end whose sites are native (bare,
+   * hvm, trap): there an interrupt can be taken right after a site's native
+   * instruction, saving pc = site + 4 (the jump over the padding) in epc and
+   * in the guest's trap frames. Here that word is part of the rewritten
+   * sequence, so an iret to it continues after the site instead — what the
+   * jump would have done. This back end never saves such a pc itself (it
+   * delivers events only outside the soft layer), so the map is exact.
+   */
+  private resumeFixups: Map<number, number> | undefined;
 
   protected override halt(): void {
     if (this.vie) this.release();
@@ -398,10 +472,11 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView {
 
   /** Writes a page-table word (the back end hears about it: l4 tracks mappings). */
   protected writePageTable(pa: number, value: number, size: 1 | 2 | 4): void {
+    // Through the memory API: a live migration's dirty log sees monitor writes too.
     const mem = this.machine.memory;
-    if (size === 4) mem.i32[pa >>> 2] = value;
-    else if (size === 2) mem.u16[pa >>> 1] = value;
-    else mem.u8[pa] = value;
+    if (size === 4) mem.write32(pa, value);
+    else if (size === 2) mem.write16(pa, value);
+    else mem.write8(pa, value);
   }
 
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {

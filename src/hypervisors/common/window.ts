@@ -1,4 +1,4 @@
-// The soft-layer window (DESIGN.md §3) as the xen and l4 back ends build it:
+// The soft-layer window (docs/design.md §3) as the xen and l4 back ends build it:
 // virtual 0xFFC00000–0xFFFFFFFF belongs to the in-place VMM; its top 128 KiB
 // (WINDOW_BACKED…) are backed by monitor-reserved physical frames, the rest
 // is unmapped. The monitor answers TLB misses there itself (the guest never

@@ -17,11 +17,12 @@ import { CAUSE, CR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { Fault, type Access, type ExitAction, type Monitor, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import { ShadowPager } from "../common/shadow-paging.js";
+import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
 
 /** Every sensitive instruction exits: the hardware closes the virtualization hole. */
 export const HVM_EXITS: readonly Mnemonic[] = INSTRUCTIONS.filter((r) => r.sensitive).map((r) => r.mnemonic as Mnemonic);
 
-export class HvmMonitor implements Monitor {
+export class HvmMonitor implements Monitor, MigratableMonitor {
   readonly name = "hvm";
   readonly exits = HVM_EXITS;
   private machine!: Machine;
@@ -88,5 +89,34 @@ export class HvmMonitor implements Monitor {
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
     this.machine.count("exit:ptwrite");
     this.shadow.emulateStore(pa, value, size);
+  }
+
+  // ---------------------------------------------------------------- migration (common/neutral-state.ts)
+
+  /** The guest's psr and control registers are the CPU's (a VMCS guest area), but for the virtual ptbr/pgctl. */
+  exportNeutral(): NeutralState {
+    const m = this.machine;
+    const cr = Array.from(m.cr);
+    cr[CR.ptbr] = this.shadow.ptbr;
+    cr[CR.pgctl] = this.shadow.pgctl;
+    return { psr: m.psr, cr };
+  }
+
+  /** The shadow page tables are rebuilt from the guest's own, on demand. */
+  importNeutral(s: NeutralState): void {
+    const m = this.machine;
+    m.psr = s.psr;
+    m.cr.set(s.cr);
+    m.cr[CR.ptbr] = 0;
+    m.cr[CR.pgctl] = 0;
+    this.shadow.adopt(s.cr[CR.ptbr], s.cr[CR.pgctl]);
+  }
+
+  saveExact(): Record<string, unknown> {
+    return { shadow: this.shadow.saveState() };
+  }
+
+  restoreExact(s: Record<string, unknown>): void {
+    this.shadow.restoreState(s.shadow as ReturnType<ShadowPager["saveState"]>);
   }
 }

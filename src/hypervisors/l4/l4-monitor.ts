@@ -69,6 +69,15 @@ export class L4Monitor extends WedgeMonitor {
     }
   }
 
+  protected saveBackend(): Record<string, unknown> {
+    return { mapped: [...this.mapped] };
+  }
+
+  protected restoreBackend(s: Record<string, unknown>): void {
+    this.mapped.clear();
+    for (const [k, v] of s.mapped as [number, number][]) this.mapped.set(k, v);
+  }
+
   private unmapAll(): void {
     if (this.mapped.size === 0) return;
     this.machine.count("l4:unmap");

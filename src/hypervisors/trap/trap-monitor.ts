@@ -31,8 +31,9 @@ import { ACCESS, Fault, type Access, type MonitorTranslation, type TrapDispositi
 import { GuestMemory, type AccessSize, type GuestView } from "../common/guest-memory.js";
 import { permissionFault, ShadowPager } from "../common/shadow-paging.js";
 import { VirtualCpu } from "../common/virtual-cpu.js";
+import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
 
-export class TrapMonitor extends VirtualCpu implements GuestView {
+export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMonitor {
   readonly name = "trap";
   private shadow!: ShadowPager;
   /** Guest memory as the monitor reads it for the guest (guest-memory.ts). */
@@ -143,5 +144,32 @@ export class TrapMonitor extends VirtualCpu implements GuestView {
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
     this.machine.count("trap:ptwrite");
     this.shadow.emulateStore(pa, value, size);
+  }
+
+  // ---------------------------------------------------------------- migration (common/neutral-state.ts)
+
+  exportNeutral(): NeutralState {
+    const cr = Array.from(this.vcr);
+    cr[CR.ptbr] = this.shadow.ptbr;
+    cr[CR.pgctl] = this.shadow.pgctl;
+    return { psr: this.guestPsr, cr };
+  }
+
+  importNeutral(s: NeutralState): void {
+    this.vpsr = s.psr & (PSR.SU | PSR.IE);
+    this.machine.psr = s.psr & (PSR.IE | PSR.UF_MASK);
+    this.vcr.set(s.cr);
+    this.machine.cr.fill(0);
+    this.shadow.adopt(s.cr[CR.ptbr], s.cr[CR.pgctl]);
+  }
+
+  saveExact(): Record<string, unknown> {
+    return { vpsr: this.vpsr, vcr: this.vcr.slice(), shadow: this.shadow.saveState() };
+  }
+
+  restoreExact(s: Record<string, unknown>): void {
+    this.vpsr = s.vpsr as number;
+    this.vcr.set(s.vcr as Int32Array);
+    this.shadow.restoreState(s.shadow as ReturnType<ShadowPager["saveState"]>);
   }
 }

@@ -97,6 +97,15 @@ export class XenMonitor extends WedgeMonitor {
 
   protected tlbOperation(): void {}
 
+  protected saveBackend(): Record<string, unknown> {
+    return { watched: [...this.watched] };
+  }
+
+  protected restoreBackend(s: Record<string, unknown>): void {
+    this.watched.clear();
+    for (const f of s.watched as number[]) this.watched.add(f);
+  }
+
   protected rootChanged(): void {
     for (const f of this.watched) this.machine.watchFrame(f << 12, false);
     this.watched.clear();

@@ -7,7 +7,7 @@
 // ignored — no fault, as on a PC's ISA bus. Each access still counts as a
 // device access.
 
-/** The port numbers of DESIGN.md §2. */
+/** The port numbers of docs/design.md §2. */
 export const PORT = {
   CONSOLE_DATA: 0x10,
   CONSOLE_STATUS: 0x11,

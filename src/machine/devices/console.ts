@@ -1,4 +1,4 @@
-// The console: port 0x10 data, 0x11 status (DESIGN.md §2).
+// The console: port 0x10 data, 0x11 status (docs/design.md §2).
 //
 //   out 0x10, rs   writes the low byte of rs to the output sink (stdout).
 //   in  rd, 0x10   reads the next input byte (0–255), or -1 when there is none.
@@ -111,6 +111,15 @@ export class ConsoleDevice implements Device {
     return Infinity;
   }
   onEvent(): void {}
+
+  /** The receive-interrupt enable, for a snapshot (output is flushed first; input is the new run's own). */
+  saveState(): { rxIrq: boolean } {
+    this.flush();
+    return { rxIrq: this.rxIrq };
+  }
+  restoreState(s: { rxIrq: boolean }): void {
+    this.rxIrq = s.rxIrq;
+  }
 
   /** Whether console input could still wake a halted CPU. */
   canWake(): boolean {

@@ -1,5 +1,5 @@
 // The cycle counter: `in rd, 0x22` reads the low 32 bits of the machine's
-// cycle count at that instruction (the cost-model cycles, DESIGN.md §4).
+// cycle count at that instruction (the cost-model cycles, docs/design.md §4).
 // Writes are ignored.
 
 import { PORT, type Device } from "../bus/ports.js";

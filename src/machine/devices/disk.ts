@@ -59,6 +59,22 @@ export function fileDisk(path: string): DiskBacking {
   };
 }
 
+export interface DiskState {
+  sector: number;
+  dma: number;
+  status: number;
+  command: number;
+  completesAt: number;
+  transfers: number;
+}
+
+/** Every sector of a backing, as one image (for a snapshot). */
+export function readWholeDisk(b: DiskBacking): Uint8Array {
+  const out = new Uint8Array(b.sectors * SECTOR_SIZE);
+  for (let s = 0; s < b.sectors; s++) b.readSector(s, out.subarray(s * SECTOR_SIZE, (s + 1) * SECTOR_SIZE));
+  return out;
+}
+
 export class DiskDevice implements Device {
   readonly name = "disk";
   readonly ports = [PORT.DISK_SECTOR, PORT.DISK_DMA, PORT.DISK_COMMAND, PORT.DISK_STATUS];
@@ -71,7 +87,7 @@ export class DiskDevice implements Device {
   transfers = 0;
 
   constructor(
-    private readonly backing: DiskBacking | undefined,
+    readonly backing: DiskBacking | undefined,
     private readonly memory: PhysicalMemory,
     private readonly lines: InterruptLines,
     private readonly latency = DISK_LATENCY_CYCLES,
@@ -109,6 +125,14 @@ export class DiskDevice implements Device {
 
   nextEvent(): number {
     return this.completesAt;
+  }
+
+  /** Registers and the pending completion (absolute cycle), for a snapshot; the image is saved apart. */
+  saveState(): DiskState {
+    return { sector: this.sector, dma: this.dma, status: this.status, command: this.command, completesAt: this.completesAt, transfers: this.transfers };
+  }
+  restoreState(s: DiskState): void {
+    ({ sector: this.sector, dma: this.dma, status: this.status, command: this.command, completesAt: this.completesAt, transfers: this.transfers } = s);
   }
 
   onEvent(): void {

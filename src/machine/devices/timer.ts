@@ -13,6 +13,12 @@
 import { IRQ } from "../../guest-isa/registers.js";
 import { PORT, type Device, type InterruptLines } from "../bus/ports.js";
 
+export interface TimerState {
+  period: number;
+  next: number;
+  ticks: number;
+}
+
 export class TimerDevice implements Device {
   readonly name = "timer";
   readonly ports = [PORT.TIMER_PERIOD, PORT.TIMER_ACK];
@@ -38,6 +44,16 @@ export class TimerDevice implements Device {
 
   nextEvent(): number {
     return this.next;
+  }
+
+  /** Period, the absolute cycle of the next tick (the timer's phase) and the tick count, for a snapshot. */
+  saveState(): TimerState {
+    return { period: this.period, next: this.next, ticks: this.ticks };
+  }
+  restoreState(s: TimerState): void {
+    this.period = s.period;
+    this.next = s.next;
+    this.ticks = s.ticks;
   }
 
   onEvent(now: number): void {

@@ -1,4 +1,4 @@
-// Address translation (DESIGN.md §2 "Paging"): the slow path behind the TLB.
+// Address translation (docs/design.md §2 "Paging"): the slow path behind the TLB.
 //
 // Consumes a virtual address, an access kind and the mode; produces a
 // physical address or a Fault value. On a TLB miss it asks the monitor
@@ -34,8 +34,15 @@ export interface WalkResult {
 
 export class Mmu {
   readonly tlb: Tlb;
-  /** Per physical frame: 1 when a monitor watches stores to it. */
+  /**
+   * Per physical frame: 1 when stores to it take the slow path — a monitor
+   * watches it (`monitorWatched`) or the dirty log protects it (`logProtected`).
+   */
   readonly watched: Uint8Array;
+  /** Per frame: 1 when a monitor watches stores to it (machine.watchFrame). */
+  readonly monitorWatched: Uint8Array;
+  /** Per frame, while dirty logging (machine.startDirtyLog): 1 until the frame's first store of the round. */
+  logProtected: Uint8Array | undefined;
 
   constructor(
     private readonly host: MmuHost,
@@ -43,6 +50,7 @@ export class Mmu {
     private readonly pgctlIndex: number,
   ) {
     this.watched = new Uint8Array(host.memory.size >>> 12);
+    this.monitorWatched = new Uint8Array(host.memory.size >>> 12);
     this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE);
   }
 
@@ -111,7 +119,32 @@ export class Mmu {
 
   /** Starts or stops write-watching a physical frame (address of any byte in it). */
   setWatched(pa: number, on: boolean): void {
-    this.watched[pa >>> 12] = on ? 1 : 0;
+    const f = pa >>> 12;
+    this.monitorWatched[f] = on ? 1 : 0;
+    this.watched[f] = this.monitorWatched[f] | (this.logProtected?.[f] ?? 0);
     this.tlb.refreshFrame((pa & PAGE_MASK) >>> 0);
+  }
+
+  /** Dirty logging: write-protects every frame below `limit` (their first store each round takes the slow path). */
+  protectAll(limit: number): void {
+    const frames = limit >>> 12;
+    this.logProtected ??= new Uint8Array(this.watched.length);
+    this.logProtected.fill(1, 0, frames);
+    this.watched.fill(1, 0, frames);
+    this.tlb.refreshAll();
+  }
+
+  /** Dirty logging: a logged frame was written: stores to it go fast again (unless a monitor watches it). */
+  unprotect(frame: number): void {
+    this.logProtected![frame] = 0;
+    this.watched[frame] = this.monitorWatched[frame];
+    this.tlb.refreshFrame(frame << 12);
+  }
+
+  /** Ends dirty logging: only the monitor's watches remain. */
+  stopLogging(): void {
+    this.logProtected = undefined;
+    this.watched.set(this.monitorWatched);
+    this.tlb.refreshAll();
   }
 }

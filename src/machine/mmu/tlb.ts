@@ -5,7 +5,7 @@
 // real TLB it keeps a translation until `tlbinv`/`tlbflush`/a `ptbr` or
 // `pgctl` write — or until another page that maps to the same slot evicts
 // it. A guest that edits its page tables without invalidating keeps using
-// the stale entry: deterministic, as DESIGN.md §2 requires.
+// the stale entry: deterministic, as docs/design.md §2 requires.
 //
 // Per slot the architectural entry is (page, frame, perm). From it we derive
 // four fast-path tags, one per (mode, access): the tag equals the page's
@@ -100,6 +100,22 @@ export class Tlb {
   /** Re-derives the fast tags of entries mapping `frame` (after it became watched or unwatched). */
   refreshFrame(frame: number): void {
     for (let s = 0; s < TLB_SIZE; s++) if (this.page[s] !== TAG_INVALID && this.frame[s] === frame) this.setTags(s);
+  }
+
+  /** The architectural entries (page, frame, perm per slot), for a snapshot. */
+  save(): { page: Int32Array; frame: Int32Array; perm: Int32Array } {
+    return { page: this.page.slice(), frame: this.frame.slice(), perm: this.perm.slice() };
+  }
+
+  /** Reloads saved entries and re-derives every fast tag and addend from them. */
+  restore(saved: { page: Int32Array; frame: Int32Array; perm: Int32Array }): void {
+    this.flush();
+    for (let s = 0; s < TLB_SIZE; s++) if (saved.page[s] !== TAG_INVALID) this.fill(saved.page[s], saved.frame[s], saved.perm[s]);
+  }
+
+  /** Re-derives the fast tags of every entry (after many frames changed watch state at once). */
+  refreshAll(): void {
+    for (let s = 0; s < TLB_SIZE; s++) if (this.page[s] !== TAG_INVALID) this.setTags(s);
   }
 
   private clear(s: number): void {

@@ -1,4 +1,4 @@
-// The two-level page walk of DESIGN.md §2, as a pure function over physical
+// The two-level page walk of docs/design.md §2, as a pure function over physical
 // memory: the MMU uses it on a TLB miss, and monitors use it to walk a
 // guest's page tables under a virtual ptbr (shadow paging).
 //

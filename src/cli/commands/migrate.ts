@@ -1,0 +1,65 @@
+// `previrt migrate ELF --from X --to Y --at N [--live] [--json F] [--route
+// a,b,c,…] [--disk IMG] [--max-cycles N] [--cost-model F] [--stats]`: runs the
+// guest on X, moves it to Y at the first safe point at or after cycle N
+// (stop-and-copy, or with --live iterative pre-copy), finishes on Y
+// (src/migration, docs/migration.md). `--route` chains several moves, at
+// the cycles of --at (one per move, or one N meaning N, 2N, …).
+// Stdout: the guest console of the whole run. Stderr: the migration report
+// (and --stats); --json F writes the reports as JSON (`-`: to stdout, the
+// console then going to stderr). Exit status: the
+// guest's. A guest that ends before N ends normally, and the report says
+// that no migration happened.
+
+import { UserError } from "../../guest-isa/diagnostics.js";
+import { getBackend } from "../../hypervisors/index.js";
+import { bytesInput, stdinInput } from "../../machine/devices/console.js";
+import { formatReport } from "../../migration/report.js";
+import { migrateRoute } from "../../migration/route.js";
+import type { CommandRunner } from "../main.js";
+import { readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
+import { finishRun, maxCyclesOf, openDisk } from "./resume.js";
+
+export const run: CommandRunner = async (args, options, io) => {
+  const [file] = args;
+  const route = routeOf(options);
+  for (const name of route) getBackend(name);
+  const points = (options.at as string[] | undefined)?.map(point);
+  if (!points?.length) throw new UserError("missing --at N (the cycle to migrate at)");
+  const { bytes: elf, image } = readElfInputWithBytes(file);
+  const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
+  const disk = openDisk(options.disk);
+  try {
+    const r = migrateRoute(elf, image, route, points, {
+      file,
+      costModel,
+      disk,
+      live: Boolean(options.live),
+      maxCycles: maxCyclesOf(options),
+      stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(),
+      // `--json -`: the report takes stdout, the console goes to stderr (run's rule).
+      onOutput: options.json === "-" ? (t) => io.err(t) : (t) => io.out(t),
+      onHop: (report) => io.err(formatReport(report)),
+    });
+    if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(r.reports.length === 1 ? r.reports[0] : r.reports, null, 2) + "\n", io);
+    return finishRun(r.guest, r.result, { ...options, json: undefined }, io);
+  } finally {
+    disk?.close?.();
+  }
+};
+
+function routeOf(options: Record<string, unknown>): string[] {
+  const route = options.route as string[] | undefined;
+  if (route) {
+    if (options.from !== undefined || options.to !== undefined) throw new UserError("give either --route or --from/--to");
+    return route;
+  }
+  if (typeof options.from !== "string" || typeof options.to !== "string") throw new UserError("missing --from X --to Y (or --route a,b,…)");
+  return [options.from, options.to];
+}
+
+/** One `--at` value: a cycle count from reset. */
+export function point(s: string): number {
+  const n = Number(s);
+  if (s.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new UserError(`--at: not a non-negative integer: '${s}'`);
+  return n;
+}

@@ -1,0 +1,53 @@
+// `previrt matrix ELF --migrate [--hv a,b,…] [--at N,…] [--allow-diverge a,…]
+// [--disk IMG]`: every ordered pair of back ends that accept the binary,
+// migrated at each point (default: 1/4, 1/2, 3/4 of the bare run), verdict
+// against the unmigrated bare run (src/migration/matrix.ts). One row per
+// pair, one column per point; exit status 1 when a pair not involving an
+// --allow-diverge back end diverged.
+
+import { UserError } from "../../guest-isa/diagnostics.js";
+import { backends } from "../../hypervisors/index.js";
+import { migrationMatrix, type MigrationCell } from "../../migration/matrix.js";
+import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
+import { point } from "./migrate.js";
+import type { CliIO } from "../io.js";
+import { describeVerdict, isDivergence } from "./matrix.js";
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+export async function runMigrationMatrix(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
+  const names = options.hv as string[] | undefined;
+  const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
+  for (const n of [...(names ?? []), ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
+  const points = (options.at as string[] | undefined)?.map(point);
+  const { bytes: elf, image } = readElfInputWithBytes(file);
+  const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
+  const m = migrationMatrix(elf, image, {
+    backends: names,
+    points,
+    maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
+    costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
+    disk: diskBytes ? () => diskBytes.slice() : undefined,
+  });
+  const verdict = (c: MigrationCell) => (c.verdict.kind === "not-migrated" ? "ended first" : describeVerdict(c.verdict));
+  const header = ["from", "to", ...m.points.map((p) => `at ${fmt(p)}`)];
+  const body: string[][] = [];
+  for (const from of m.backends) {
+    for (const to of m.backends) {
+      if (to === from) continue;
+      const cells = m.cells.filter((c) => c.from === from && c.to === to);
+      body.push([from, to, ...cells.map(verdict)]);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  io.out(`migration matrix: reference bare (${describeEnding(m.reference.result)}, ${fmt(m.reference.cycles)} cycles); stop-and-copy at each point\n`);
+  io.out([line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n");
+  const bad = m.cells.filter((c) => c.verdict.kind !== "not-migrated" && isDivergence(c.verdict) && !allow.has(c.from) && !allow.has(c.to));
+  for (const c of bad) io.err(`previrt: error: ${c.from} -> ${c.to} at ${c.at} diverged from bare: ${verdict(c)}\n`);
+  return bad.length ? 1 : 0;
+}
+
+function describeEnding(r: { kind: string; exitCode: number }): string {
+  return r.kind === "poweroff" ? `exit ${r.exitCode}` : `stopped, status ${r.exitCode}`;
+}

@@ -1,0 +1,124 @@
+// `previrt resume FILE --hv Y [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG]
+// [--cost-model F] [--snapshot-at M --snapshot F2]`: continues a snapshot
+// (src/migration, docs/migration.md) on any back end that can run its
+// binary. The snapshot is read and checked completely before anything runs
+// (a damaged, truncated or newer-format file is one error line). The console
+// continues where it stopped; the exit status is the guest's. On the back end
+// that took the snapshot the run continues cycle-exactly; elsewhere the sites
+// are re-patched and the monitor takes the neutral virtual state.
+//
+// Also home of what `run --snapshot-at` does (snapshotAndExit) and of the
+// end-of-run reporting both share (finishRun). --json follows run's rule:
+// `--json FILE` writes the document there, bare `--json` (or `-`) to stdout
+// alone, the guest console then going to stderr.
+
+import { UserError } from "../../guest-isa/diagnostics.js";
+import { getBackend } from "../../hypervisors/index.js";
+import { bytesInput, stdinInput } from "../../machine/devices/console.js";
+import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
+import type { RunResult } from "../../machine/diagnosis.js";
+import { formatStats } from "../../machine/stats.js";
+import { bootGuest, type Guest } from "../../migration/guest.js";
+import { runToSafePoint } from "../../migration/safe-point.js";
+import { captureSnapshot, readSnapshotFile, restoreGuest, writeSnapshotFile } from "../../migration/snapshot.js";
+import { checkInputFile, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
+import type { CliIO } from "../io.js";
+import type { CommandRunner } from "../main.js";
+
+export const run: CommandRunner = async (args, options, io) => {
+  let [file] = args;
+  let json = options.json as string | boolean | undefined;
+  if (file === undefined && typeof json === "string") [file, json] = [json, true]; // `resume --json F.snap`: as run does
+  if (file === undefined) throw new UserError("missing required argument 'snapshot'");
+  options = { ...options, json: json === true || json === "-" ? "-" : json };
+  const backend = getBackend(String(options.hv));
+  checkInputFile(file);
+  const snap = readSnapshotFile(file);
+  const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
+  const disk = openDisk(options.disk);
+  try {
+    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
+    if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io);
+    return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io);
+  } finally {
+    disk?.close?.();
+  }
+};
+
+export function maxCyclesOf(options: Record<string, unknown>): number {
+  return typeof options.maxCycles === "number" ? options.maxCycles : Infinity;
+}
+
+export function openDisk(path: unknown): DiskBacking | undefined {
+  if (typeof path !== "string") return undefined;
+  checkInputFile(path);
+  try {
+    return fileDisk(path);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+}
+
+/** Where the guest console goes: stdout, or stderr when the JSON document takes stdout (run's rule). */
+export function consoleSink(options: Record<string, unknown>, io: CliIO): (t: string) => void {
+  return options.json === "-" ? (t) => io.err(t) : (t) => io.out(t);
+}
+
+/** The end of a run, as `previrt run` reports it: diagnosis for a stop, --stats/--json, the guest's status. */
+export function finishRun(guest: Guest, result: RunResult, options: Record<string, unknown>, io: CliIO): number {
+  let status: number;
+  if (result.kind === "poweroff") status = result.exitCode;
+  else {
+    io.err(`previrt: error: ${result.message}\n${result.diagnosis}`);
+    status = result.exitCode;
+  }
+  const stats = guest.machine.stats();
+  if (options.stats) io.err(formatStats(stats));
+  if (typeof options.json === "string") {
+    const summary = result.kind === "poweroff" ? { kind: "poweroff", exitCode: result.exitCode } : { kind: "stopped", reason: result.reason, message: result.message, exitCode: result.exitCode };
+    writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, result: summary, ...stats }) + "\n", io);
+  }
+  return status;
+}
+
+/**
+ * `--snapshot-at N --snapshot FILE`: runs to the first safe point at or after
+ * cycle N, writes the snapshot, says so in one line (stderr) and exits 0; a
+ * guest that ends first ends normally, with a line saying no snapshot was taken.
+ */
+export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, io: CliIO): number {
+  const at = options.snapshotAt;
+  const file = options.snapshot;
+  if (typeof at !== "number") throw new UserError("--snapshot needs --snapshot-at N");
+  if (typeof file !== "string") throw new UserError("--snapshot-at needs --snapshot FILE");
+  const sp = runToSafePoint(guest, at, maxCyclesOf(options));
+  if (!sp.reached) {
+    const status = finishRun(guest, guest.machine.outcome!, options, io);
+    io.err(`previrt: no snapshot written: the guest ended at cycle ${Math.floor(sp.cycle)}, before cycle ${at}\n`);
+    return status;
+  }
+  const snap = captureSnapshot(guest);
+  let bytes: number;
+  try {
+    bytes = writeSnapshotFile(file, snap);
+  } catch (e) {
+    throw fileError(file, e);
+  }
+  const deferred = sp.deferredSteps ? ` (${sp.deferredSteps} instructions past ${at}: ${sp.deferredBecause})` : "";
+  io.err(`${file}: snapshot of ${guest.backend.name} at cycle ${Math.floor(sp.cycle)}${deferred}, ${snap.pages.length} pages, ${bytes} bytes\n`);
+  return 0;
+}
+
+/** `previrt run ELF --hv X --snapshot-at N --snapshot FILE` (run.ts delegates here). */
+export async function runWithSnapshot(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
+  const backend = getBackend(String(options.hv));
+  const { bytes: elf, image } = readElfInputWithBytes(file);
+  const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
+  const disk = openDisk(options.disk);
+  try {
+    const guest = bootGuest(elf, image, backend.name, { costModel, disk, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
+    return snapshotAndExit(guest, options, io);
+  } finally {
+    disk?.close?.();
+  }
+}

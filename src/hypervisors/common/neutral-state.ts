@@ -1,0 +1,55 @@
+// The back-end-neutral form of a guest's virtual state (docs/migration.md):
+// what the guest would see in the CPU's psr and control registers if it ran
+// on bare metal. Every monitor exports its own representation into this form
+// and imports it back — hvm keeps ptbr/pgctl virtual under its shadow pager,
+// trap keeps a virtual psr and control registers in monitor memory, xen and
+// l4 keep them in the soft-layer window — so a running guest can leave one
+// back end for another (src/migration). Pending interrupts are the machine's
+// interrupt lines, saved with the machine (machine-state.ts); a held event
+// (xen/l4 VPEND) is re-derived from them and the virtual IE on import.
+//
+// Besides the neutral form each monitor saves its exact private state
+// (shadow sets, mappings, held events, the window's bytes are in RAM) so a
+// snapshot resumed on the same back end continues cycle-exactly.
+
+import type { Machine } from "../../machine/machine.js";
+import type { Monitor } from "../../machine/monitor.js";
+
+export interface NeutralState {
+  /** The psr bare metal would hold: SU, IE and UF bits. */
+  psr: number;
+  /** The control registers bare metal would hold, by CR number (tvec, epc, epsr, cause, badva, ptbr, scratch, pgctl). */
+  cr: number[];
+}
+
+/** A monitor that can hand its guest over to another back end, and be snapshotted exactly. */
+export interface MigratableMonitor extends Monitor {
+  /** The guest's virtual state in the neutral form (called at a safe point). */
+  exportNeutral(): NeutralState;
+  /**
+   * Takes over a guest whose RAM, registers, pc and devices are already in
+   * the machine: installs what the back end needs (the in-place VMM in the
+   * window, the virtual CPU) and sets the virtual state; charges nothing.
+   */
+  importNeutral(state: NeutralState): void;
+  /** Why the guest may not be stopped now (a queued page-table update, …), or undefined. */
+  unsafeReason?(): string | undefined;
+  /** The monitor's private state, as plain data (numbers, arrays, typed arrays). */
+  saveExact(): Record<string, unknown>;
+  /** Restores `saveExact`'s data into a freshly attached monitor (RAM and machine state already restored). */
+  restoreExact(state: Record<string, unknown>): void;
+}
+
+export function isMigratable(m: Monitor | undefined): m is MigratableMonitor {
+  return m !== undefined && typeof (m as Partial<MigratableMonitor>).exportNeutral === "function";
+}
+
+/** Bare metal: the neutral form is the machine's own psr and control registers. */
+export function bareExport(machine: Machine): NeutralState {
+  return { psr: machine.psr, cr: Array.from(machine.cr) };
+}
+
+export function bareImport(machine: Machine, s: NeutralState): void {
+  machine.psr = s.psr;
+  machine.cr.set(s.cr);
+}

@@ -1,0 +1,99 @@
+// A running guest as migration sees it: the original binary (the snapshot
+// keeps it, and every back end re-patches from it), the back end, what the
+// rewriter did for it, the machine, the disk and the console so far.
+//
+// Consumes an ELF (bytes and parsed image) and a back-end name; produces a
+// booted (reset, not yet run) Guest, or — from snapshot.ts — a restored one.
+// Sits between the CLI and src/hypervisors: the CLI's run/resume/migrate
+// commands drive a Guest; it drives a Machine and a Monitor.
+
+import { prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { defaultCostModel, type CostModel } from "../machine/cost-model.js";
+import { bytesInput, type ConsoleInput } from "../machine/devices/console.js";
+import { DISK_LATENCY_CYCLES, type DiskBacking } from "../machine/devices/disk.js";
+import type { RunResult } from "../machine/diagnosis.js";
+import { loadImage } from "../machine/loader.js";
+import { Machine } from "../machine/machine.js";
+import { DEFAULT_RAM_SIZE } from "../machine/memory.js";
+import type { Monitor } from "../machine/monitor.js";
+import type { RewriteResult } from "../rewriter/index.js";
+
+export interface GuestOptions {
+  costModel?: CostModel;
+  ramSize?: number;
+  diskLatency?: number;
+  disk?: DiskBacking;
+  stdin?: ConsoleInput;
+  /** Receives console output as the guest produces it. */
+  onOutput?: (text: string) => void;
+  /** The binary's file name, for error messages. */
+  file?: string;
+}
+
+export class Guest {
+  /** Everything the guest printed so far (across migrations). */
+  console = "";
+  readonly costModel: CostModel;
+  readonly ramSize: number;
+  readonly diskLatency: number;
+
+  constructor(
+    readonly elf: Uint8Array,
+    readonly image: ElfImage,
+    readonly backend: Backend,
+    readonly rewrite: RewriteResult,
+    readonly machine: Machine,
+    readonly monitor: Monitor | undefined,
+    readonly disk: DiskBacking | undefined,
+    /** What the guest was made with (a migration gives the target the same console and disk). */
+    readonly options: GuestOptions,
+  ) {
+    this.costModel = options.costModel ?? defaultCostModel();
+    this.ramSize = options.ramSize ?? DEFAULT_RAM_SIZE;
+    this.diskLatency = options.diskLatency ?? DISK_LATENCY_CYCLES;
+  }
+
+  get cycles(): number {
+    return this.machine.cycles;
+  }
+
+  /** Runs on to the end (power-off, a stop, or maxCycles). */
+  finish(maxCycles = Infinity): RunResult {
+    return this.machine.run(maxCycles);
+  }
+}
+
+/**
+ * Builds a machine for `backendName` with its monitor attached — nothing
+ * loaded yet. The rewriter runs first, so a binary the back end refuses
+ * (para-virtualized for another hypervisor, a bad site table) is a UserError
+ * before any machine exists.
+ */
+export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
+  const backend = getBackend(backendName);
+  const rewrite = prepareImage(backend, image, options.file);
+  const holder: { guest?: Guest } = {};
+  const machine = new Machine({
+    ramSize: options.ramSize,
+    costModel: options.costModel,
+    consoleInput: options.stdin ?? bytesInput(""),
+    consoleOutput: (t) => {
+      holder.guest!.console += t;
+      options.onOutput?.(t);
+    },
+    disk: options.disk,
+    diskLatency: options.diskLatency,
+  });
+  const monitor = backend.createMonitor?.(rewrite);
+  if (monitor) machine.attach(monitor);
+  holder.guest = new Guest(elf, image, backend, rewrite, machine, monitor, options.disk, options);
+  return holder.guest;
+}
+
+/** A guest booted from its binary: loaded, at the reset state, not yet run. */
+export function bootGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
+  const g = newGuest(elf, image, backendName, options);
+  loadImage(g.machine, g.rewrite.image);
+  return g;
+}

@@ -1,0 +1,80 @@
+// The migration matrix (`previrt matrix ELF --migrate`): every ordered pair
+// of back ends that accept the binary, each migrated (stop-and-copy) at
+// several points, each migrated run compared with the unmigrated bare run —
+// the invariant of docs/migration.md: the same console, the same ending.
+// Snapshots are taken once per source and point (pausing the source run;
+// pauses change nothing) and restored on every target.
+
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { backends, getBackend, prepareImage } from "../hypervisors/index.js";
+import { compareRuns, type Verdict } from "../hypervisors/matrix.js";
+import type { CostModel } from "../machine/cost-model.js";
+import { memoryDisk } from "../machine/devices/disk.js";
+import type { RunResult } from "../machine/diagnosis.js";
+import { bootGuest } from "./guest.js";
+import { runToSafePoint } from "./safe-point.js";
+import { captureSnapshot, restoreGuest } from "./snapshot.js";
+
+export interface MigrationMatrixOptions {
+  /** Back ends to pair (default: every registered one that accepts the binary). */
+  backends?: readonly string[];
+  /** Migration points in cycles (default: 1/4, 1/2 and 3/4 of the bare run). */
+  points?: readonly number[];
+  maxCycles?: number;
+  costModel?: CostModel;
+  /** A fresh copy of the disk image for each run. */
+  disk?: () => Uint8Array;
+}
+
+export interface MigrationCell {
+  from: string;
+  to: string;
+  /** The requested point and the safe point the guest was moved at (undefined: it ended first). */
+  at: number;
+  movedAt?: number;
+  verdict: Verdict | { kind: "not-migrated" };
+  result: RunResult;
+}
+
+export interface MigrationMatrix {
+  reference: { console: string; result: RunResult; cycles: number };
+  backends: string[];
+  points: number[];
+  cells: MigrationCell[];
+}
+
+export function migrationMatrix(elf: Uint8Array, image: ElfImage, options: MigrationMatrixOptions = {}): MigrationMatrix {
+  const names = (options.backends ?? [...backends.keys()]).filter((n) => {
+    try {
+      prepareImage(getBackend(n), image);
+      return true;
+    } catch {
+      return false; // e.g. a para-virtualized binary elsewhere than xen
+    }
+  });
+  const fresh = () => ({ costModel: options.costModel, disk: options.disk ? memoryDisk(options.disk()) : undefined });
+  const maxCycles = options.maxCycles ?? Infinity;
+  const bare = bootGuest(elf, image, "bare", fresh());
+  const refResult = bare.finish(maxCycles);
+  const reference = { console: bare.console, result: refResult, cycles: bare.cycles };
+  const points = [...(options.points ?? [0.25, 0.5, 0.75].map((f) => Math.floor(reference.cycles * f)))];
+  const cells: MigrationCell[] = [];
+  for (const from of names) {
+    const g = bootGuest(elf, image, from, fresh());
+    for (const at of points) {
+      const sp = runToSafePoint(g, at, maxCycles);
+      if (!sp.reached) {
+        for (const to of names) if (to !== from) cells.push({ from, to, at, verdict: { kind: "not-migrated" }, result: g.machine.outcome! });
+        continue;
+      }
+      const snap = captureSnapshot(g);
+      for (const to of names) {
+        if (to === from) continue;
+        const { guest } = restoreGuest(snap, to, { image, ...fresh() });
+        const result = guest.finish(maxCycles);
+        cells.push({ from, to, at, movedAt: sp.cycle, verdict: compareRuns(reference, { console: guest.console, result }), result });
+      }
+    }
+  }
+  return { reference, backends: names, points, cells };
+}

@@ -1,0 +1,59 @@
+// The migration report (docs/design.md §8): what one
+// move of a running guest cost, in simulated cycles, for stderr and --json.
+// Produced by stop-and-copy.ts and live.ts; consumed by the CLI.
+
+export interface RoundReport {
+  /** Pages sent in this round (round 1: every non-zero guest page; later: those dirtied in the round before). */
+  pages: number;
+  /** Cycles the round lasted (pages × pageTransfer); the guest ran on meanwhile. */
+  cycles: number;
+  /** Pages the guest dirtied during the round (sent in the next round, or in the final stop). */
+  dirtied: number;
+}
+
+export interface MigrationReport {
+  from: string;
+  to: string;
+  mode: "stop-and-copy" | "live";
+  /** The requested cycle N. */
+  at: number;
+  /** false: the guest ended before it could be moved (no migration happened). */
+  migrated: boolean;
+  /** The cycle the guest was stopped at (live: after the rounds), or where it ended. */
+  stoppedAt: number;
+  /** Instructions run past the requested point to reach a safe point, and the first reason a point was refused. */
+  deferredSteps: number;
+  deferredBecause?: string;
+  /** Pre-copy rounds (live only). */
+  rounds: RoundReport[];
+  /** Pages sent in all (rounds + the final stop). */
+  totalPages: number;
+  /** Pages sent while the guest was stopped (plus one page of CPU, device and neutral state). */
+  downtimePages: number;
+  /** Cycles the guest was stopped: downtimePages × pageTransfer. */
+  downtimeCycles: number;
+  /** Cycles from the start of the migration to the guest running on the target. */
+  totalCycles: number;
+  /** Sites restored and rewritten for the target (0 when the target is the same back end). */
+  sitesRepatched: number;
+  /** Stop-and-copy at the same starting point, for comparison. */
+  stopAndCopy: { pages: number; downtimeCycles: number };
+}
+
+const n = (x: number) => Math.round(x).toLocaleString("en-US");
+
+/** One or two lines for stderr. */
+export function formatReport(r: MigrationReport): string {
+  if (!r.migrated) return `previrt: no migration ${r.from} -> ${r.to}: the guest ended at cycle ${n(r.stoppedAt)}, before cycle ${n(r.at)}\n`;
+  const deferred = r.deferredSteps ? ` (${r.deferredSteps} instruction${r.deferredSteps === 1 ? "" : "s"} past a point that was not safe: ${r.deferredBecause})` : "";
+  const head = `migration ${r.from} -> ${r.to} at cycle ${n(r.stoppedAt)}${deferred}`;
+  const sites = r.sitesRepatched ? `, ${r.sitesRepatched} sites re-patched` : "";
+  if (r.mode === "stop-and-copy") {
+    return `${head}: stop-and-copy, ${n(r.totalPages)} pages, downtime ${n(r.downtimeCycles)} cycles${sites}\n`;
+  }
+  return (
+    `${head}: live, ${r.rounds.length} round${r.rounds.length === 1 ? "" : "s"} (pages ${r.rounds.map((x) => n(x.pages)).join(", ")}), ` +
+    `${n(r.totalPages)} pages in all, downtime ${n(r.downtimeCycles)} cycles (${n(r.downtimePages)} pages), total ${n(r.totalCycles)} cycles${sites}\n` +
+    `  stop-and-copy from cycle ${n(r.at)} would stop the guest for ${n(r.stopAndCopy.downtimeCycles)} cycles (${n(r.stopAndCopy.pages)} pages)\n`
+  );
+}

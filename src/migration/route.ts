@@ -1,0 +1,57 @@
+// A chain of migrations: boot on route[0], move to route[1] at the first
+// safe point at or after points[0], and so on; finish on the last back end.
+// `previrt migrate --from X --to Y` is the route [X, Y]. Every back end of
+// the route is checked against the binary (getBackend, the rewriter's
+// refusal of a para-virtualized binary elsewhere than xen) before the guest
+// runs a single instruction.
+
+import { UserError } from "../guest-isa/diagnostics.js";
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { getBackend, prepareImage } from "../hypervisors/index.js";
+import type { RunResult } from "../machine/diagnosis.js";
+import { bootGuest, type Guest, type GuestOptions } from "./guest.js";
+import { liveMigrate } from "./live.js";
+import type { MigrationReport } from "./report.js";
+import { stopAndCopy } from "./stop-and-copy.js";
+
+export interface RouteOptions extends GuestOptions {
+  live?: boolean;
+  maxCycles?: number;
+  /** Called after each hop (the CLI prints the report as it happens). */
+  onHop?: (report: MigrationReport) => void;
+}
+
+export interface RouteResult {
+  reports: MigrationReport[];
+  result: RunResult;
+  /** The guest as it ended (on the last back end it reached). */
+  guest: Guest;
+}
+
+/** The migration points of a route: one per hop; a single N means N, 2N, 3N, … */
+export function routePoints(hops: number, points: readonly number[]): number[] {
+  if (points.length === 1) return Array.from({ length: hops }, (_, i) => points[0] * (i + 1));
+  if (points.length !== hops) throw new UserError(`--at gives ${points.length} points for a route of ${hops} migration${hops === 1 ? "" : "s"} (give one, or one per migration)`);
+  for (let i = 1; i < points.length; i++) if (points[i] < points[i - 1]) throw new UserError(`--at points must not decrease (${points[i - 1]} then ${points[i]})`);
+  return [...points];
+}
+
+export function checkRoute(image: ElfImage, route: readonly string[], file?: string): void {
+  if (route.length < 2) throw new UserError("a route needs at least two back ends");
+  for (const name of route) prepareImage(getBackend(name), image, file);
+}
+
+export function migrateRoute(elf: Uint8Array, image: ElfImage, route: readonly string[], points: readonly number[], options: RouteOptions = {}): RouteResult {
+  checkRoute(image, route, options.file);
+  const at = routePoints(route.length - 1, points);
+  let guest = bootGuest(elf, image, route[0], options);
+  const reports: MigrationReport[] = [];
+  for (let hop = 0; hop + 1 < route.length; hop++) {
+    const moved = options.live ? liveMigrate(guest, route[hop + 1], at[hop], { maxCycles: options.maxCycles }) : stopAndCopy(guest, route[hop + 1], at[hop], options.maxCycles);
+    reports.push(moved.report);
+    options.onHop?.(moved.report);
+    if (!moved.guest) return { reports, result: guest.machine.outcome!, guest };
+    guest = moved.guest;
+  }
+  return { reports, result: guest.finish(options.maxCycles), guest };
+}

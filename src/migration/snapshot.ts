@@ -1,0 +1,294 @@
+// Snapshots (docs/migration.md): a stopped guest as one self-contained value
+// — its binary, the machine's state, RAM, the disk, the console so far, and
+// its virtual state in the back-end-neutral form plus, for resuming on the
+// same back end cycle-exactly, the monitor's private state.
+//
+// captureSnapshot(guest) → Snapshot (at a safe point: safe-point.ts);
+// restoreGuest(snapshot, backend) → a Guest ready to run on. On another back
+// end the sites are restored to the binary's original words and rewritten for
+// the new back end (through the machine's memory API, so any cache of decoded
+// code sees them), the new monitor takes the neutral form (installing its
+// in-place VMM; hvm rebuilds its shadow from the guest's page tables), and
+// the TLB starts empty. writeSnapshotFile/readSnapshotFile add the container
+// of codec.ts; every field is checked before anything is restored.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { UserError } from "../guest-isa/diagnostics.js";
+import { readElf } from "../guest-isa/elf.js";
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { backends } from "../hypervisors/index.js";
+import { bareExport, bareImport, isMigratable, type NeutralState } from "../hypervisors/common/neutral-state.js";
+import { COST_KEYS, type CostModel } from "../machine/cost-model.js";
+import { memoryDisk, readWholeDisk, type DiskBacking } from "../machine/devices/disk.js";
+import type { MachineState } from "../machine/machine-state.js";
+import { PAGE_SIZE } from "../machine/memory.js";
+import { prepareImage, getBackend } from "../hypervisors/index.js";
+import { decodeSnapshot, encodeSnapshot } from "./codec.js";
+import { newGuest, type Guest, type GuestOptions } from "./guest.js";
+
+export interface Snapshot {
+  /** The back end the guest was running on. */
+  backend: string;
+  /** The original (unrewritten) ELF file. */
+  elf: Uint8Array;
+  /** The guest's cycle count (N counts from reset across snapshots). */
+  cycle: number;
+  ramSize: number;
+  diskLatency: number;
+  costModel: Record<string, number>;
+  /** The console output before the snapshot. */
+  console: string;
+  machine: MachineState;
+  neutral: NeutralState;
+  /** The source monitor's private state (null on bare metal). */
+  exact: Record<string, unknown> | null;
+  /** Frame numbers of the non-zero pages of RAM (monitor-reserved pages included), ascending. */
+  pages: Uint32Array;
+  /** Their contents, PAGE_SIZE bytes each, in the same order. */
+  pageData: Uint8Array;
+  /** The disk image (null: no disk). */
+  disk: Uint8Array | null;
+}
+
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
+/** Frame numbers of the non-zero pages among frames [from, to). */
+export function nonZeroPages(mem: Uint8Array, from: number, to: number): number[] {
+  const out: number[] = [];
+  const buf = Buffer.from(mem.buffer, mem.byteOffset, mem.byteLength);
+  for (let f = from; f < to; f++) if (ZERO_PAGE.compare(buf, f * PAGE_SIZE, (f + 1) * PAGE_SIZE) !== 0) out.push(f);
+  return out;
+}
+
+/** The guest's neutral virtual state, from whatever back end runs it. */
+export function exportNeutral(guest: Guest): NeutralState {
+  return isMigratable(guest.monitor) ? guest.monitor.exportNeutral() : bareExport(guest.machine);
+}
+
+/**
+ * A stopped guest (at a safe point) as a snapshot. `withMemory: false` leaves
+ * RAM out (live migration has sent it already, page by page); `withDisk:
+ * false` the disk image (an in-process move hands the disk itself over).
+ */
+export function captureSnapshot(guest: Guest, withMemory = true, withDisk = true): Snapshot {
+  const m = guest.machine;
+  const state = m.saveState();
+  const mem = m.memory;
+  const pages = withMemory ? nonZeroPages(mem.u8, 0, mem.size >>> 12) : [];
+  const pageData = new Uint8Array(pages.length * PAGE_SIZE);
+  pages.forEach((f, i) => pageData.set(mem.u8.subarray(f * PAGE_SIZE, (f + 1) * PAGE_SIZE), i * PAGE_SIZE));
+  return {
+    backend: guest.backend.name,
+    elf: guest.elf,
+    cycle: m.cycles,
+    ramSize: guest.ramSize,
+    diskLatency: guest.diskLatency,
+    costModel: { ...guest.costModel },
+    console: guest.console,
+    machine: state,
+    neutral: exportNeutral(guest),
+    exact: isMigratable(guest.monitor) ? guest.monitor.saveExact() : null,
+    pages: Uint32Array.from(pages),
+    pageData,
+    disk: guest.disk && withDisk ? readWholeDisk(guest.disk) : null,
+  };
+}
+
+export interface RestoreOptions extends Omit<GuestOptions, "costModel" | "ramSize" | "diskLatency"> {
+  /** Replaces the snapshot's cost model for the rest of the run. */
+  costModel?: CostModel;
+  /** The parsed ELF, when the caller has it already. */
+  image?: ElfImage;
+  /**
+   * Pages to load instead of the snapshot's (live migration: what the pre-copy
+   * rounds delivered). Frame → contents.
+   */
+  memory?: { pages: ArrayLike<number>; data: (i: number) => Uint8Array };
+}
+
+/** What restoreGuest did, for reports and tests. */
+export interface RestoreInfo {
+  /** Resumed on the back end that saved the snapshot: its exact state was restored. */
+  exact: boolean;
+  /** Sites whose words were restored and rewritten for the new back end. */
+  sitesRepatched: number;
+}
+
+/**
+ * Builds a guest on `backendName` from a snapshot, ready to run on. The
+ * binary is checked against the back end first (a para-virtualized binary
+ * elsewhere than xen is refused), before any state is loaded.
+ */
+export function restoreGuest(snap: Snapshot, backendName: string, options: RestoreOptions = {}): { guest: Guest; info: RestoreInfo } {
+  const image = options.image ?? readElf(snap.elf);
+  const disk: DiskBacking | undefined = options.disk ?? (snap.disk ? memoryDisk(new Uint8Array(snap.disk)) : undefined);
+  if (options.disk && snap.disk) {
+    // The snapshot's disk contents go to the backing the caller gave (e.g. a --disk file).
+    for (let s = 0; s < Math.min(options.disk.sectors, snap.disk.length / 512); s++) options.disk.writeSector(s, snap.disk.subarray(s * 512, (s + 1) * 512));
+  }
+  const costModel = options.costModel ?? (snap.costModel as CostModel);
+  const guest = newGuest(snap.elf, image, backendName, { ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency });
+  guest.console = snap.console;
+  const m = guest.machine;
+  const mem = m.memory;
+  const exact = backendName === snap.backend && (snap.exact !== null) === isMigratable(guest.monitor);
+  const pages = options.memory?.pages ?? snap.pages;
+  const pageOf = options.memory?.data ?? ((i: number) => snap.pageData.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+  let sitesRepatched = 0;
+
+  if (exact) {
+    if (mem.guestLimit !== snap.machine.guestLimit) throw new UserError(`snapshot: guest RAM limit 0x${snap.machine.guestLimit.toString(16)} does not match ${backendName}'s 0x${mem.guestLimit.toString(16)}`);
+    for (let i = 0; i < pages.length; i++) mem.writeBytes(pages[i] * PAGE_SIZE, pageOf(i));
+    m.restoreState(snap.machine, true);
+    const monitor = asMigratable(guest);
+    if (monitor) {
+      try {
+        monitor.restoreExact(snap.exact!);
+      } catch (e) {
+        throw new UserError(`malformed snapshot: the ${snap.backend} monitor's state (${(e as Error).message})`);
+      }
+    }
+  } else {
+    // Guest memory only: the source monitor's reserved pages stay behind.
+    const srcLimit = snap.machine.guestLimit >>> 12;
+    const dstLimit = mem.guestLimit >>> 12;
+    for (let i = 0; i < pages.length; i++) {
+      const f = pages[i];
+      if (f >= srcLimit) continue;
+      if (f >= dstLimit) throw new UserError(`cannot move the guest to ${backendName}: it uses physical page 0x${(f * PAGE_SIZE).toString(16)}, which ${backendName} reserves for itself`);
+      mem.writeBytes(f * PAGE_SIZE, pageOf(i));
+    }
+    sitesRepatched = repatchSites(guest, image, snap.backend);
+    m.restoreState(snap.machine, false);
+    if (isMigratable(guest.monitor)) guest.monitor.importNeutral(snap.neutral);
+    else if (guest.monitor) throw new Error(`internal: back end ${backendName} cannot take a migrated guest`);
+    else bareImport(m, snap.neutral);
+  }
+  return { guest, info: { exact, sitesRepatched } };
+}
+
+function asMigratable(g: Guest) {
+  return isMigratable(g.monitor) ? g.monitor : undefined;
+}
+
+/**
+ * Re-patching at run time: each site's words, as the source back end's
+ * rewriter left them, are put back to the binary's original words, then
+ * rewritten as the target's rewriter does. Through `memory.writeBytes` (the
+ * machine's memory API), so caches of decoded or translated code see it.
+ * A site whose words are not what the source wrote (self-modified code) is
+ * refused.
+ */
+function repatchSites(guest: Guest, image: ElfImage, sourceBackend: string): number {
+  const source = prepareImage(getBackend(sourceBackend), image);
+  const target = guest.rewrite;
+  if (!target.annotated) return 0;
+  const mem = guest.machine.memory;
+  const bytes = (w: Uint32Array) => new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  const tSites = target.sites;
+  let n = 0;
+  source.sites.forEach((s, i) => {
+    const t = tSites[i];
+    const at = s.record.addr >>> 0;
+    if (t.record.addr >>> 0 !== at) throw new Error("internal: source and target site lists differ");
+    const now = mem.readBytes(at, s.record.length);
+    if (Buffer.compare(Buffer.from(now), Buffer.from(bytes(s.after))) !== 0) {
+      throw new UserError(`cannot move the guest: the site at 0x${at.toString(16)} was modified while it ran (self-modifying code)`);
+    }
+    mem.writeBytes(at, bytes(s.before)); // the rewriter's restore: the original instruction and padding
+    mem.writeBytes(at, bytes(t.after)); // rewritten for the target
+    n++;
+  });
+  return n;
+}
+
+// ---------------------------------------------------------------- files
+
+export function writeSnapshotFile(file: string, snap: Snapshot): number {
+  const bytes = encodeSnapshot(snap);
+  writeFileSync(file, bytes);
+  return bytes.length;
+}
+
+/** Reads, checks and parses a snapshot file; a UserError naming the file for anything wrong. */
+export function readSnapshotFile(file: string): Snapshot {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: cannot read snapshot: ${code === "ENOENT" ? "no such file or directory" : (code ?? (e as Error).message)}`);
+  }
+  return parseSnapshot(bytes, file);
+}
+
+export function parseSnapshot(bytes: Uint8Array, what: string): Snapshot {
+  const doc = decodeSnapshot(bytes, what);
+  validateSnapshot(doc, what);
+  return doc;
+}
+
+/** Checks every field's type and size, so restoring cannot fail half-way or read outside an array. */
+function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
+  const bad = (msg: string): never => {
+    throw new UserError(`${what}: malformed snapshot: ${msg}`);
+  };
+  const obj = (v: unknown, name: string): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) && !ArrayBuffer.isView(v) ? (v as Record<string, unknown>) : bad(`${name} is not an object`));
+  const num = (v: unknown, name: string, int = true): number =>
+    typeof v === "number" && (int ? Number.isSafeInteger(v) || v === Infinity : !Number.isNaN(v)) ? v : bad(`${name} is not a number`);
+  const typed = <T>(v: unknown, ctor: new (...a: never[]) => T, name: string, length?: number): T => {
+    if (!(v instanceof ctor)) return bad(`${name} has the wrong type`);
+    if (length !== undefined && (v as unknown as { length: number }).length !== length) bad(`${name} has the wrong length`);
+    return v;
+  };
+  const s = obj(doc, "the document");
+  if (typeof s.backend !== "string" || !backends.has(s.backend)) bad(`unknown back end '${String(s.backend)}'`);
+  typed(s.elf, Uint8Array, "elf");
+  num(s.cycle, "cycle", false);
+  const ram = num(s.ramSize, "ramSize");
+  if (ram <= 0 || ram % PAGE_SIZE !== 0 || ram > 0x8000_0000) bad("ramSize");
+  num(s.diskLatency, "diskLatency", false);
+  const cm = obj(s.costModel, "costModel");
+  for (const k of COST_KEYS) if (typeof cm[k] !== "number" || !(cm[k] as number >= 0)) bad(`cost model entry ${k}`);
+  if (typeof s.console !== "string") bad("console");
+  const mc = obj(s.machine, "machine");
+  const cpu = obj(mc.cpu, "machine.cpu");
+  typed(cpu.regs, Int32Array, "cpu.regs", 16);
+  typed(cpu.cr, Int32Array, "cpu.cr", 8);
+  typed(cpu.trace, Int32Array, "cpu.trace", 64);
+  for (const k of ["pc", "psr", "instret", "traceIdx"]) num(cpu[k], `cpu.${k}`);
+  num(cpu.cycles, "cpu.cycles", false);
+  if ((cpu.traceIdx as number) < 0 || (cpu.traceIdx as number) >= 64 || (cpu.traceIdx as number) % 2) bad("cpu.traceIdx");
+  const tlb = obj(mc.tlb, "machine.tlb");
+  for (const k of ["page", "frame", "perm"]) typed(tlb[k], Int32Array, `tlb.${k}`, 1024);
+  for (const f of tlb.frame as Int32Array) if (f < 0 || f + PAGE_SIZE > ram || f % PAGE_SIZE) bad("tlb.frame outside RAM");
+  typed(mc.watched, Uint8Array, "machine.watched", ram >>> 12);
+  num(mc.lines, "machine.lines");
+  const counters = obj(mc.counters, "machine.counters");
+  for (const k of ["exceptions", "interrupts", "events", "counts"]) obj(counters[k], `counters.${k}`);
+  const lf = obj(mc.lastFault, "machine.lastFault");
+  for (const k of ["cause", "epc", "badva", "repeats"]) num(lf[k], `lastFault.${k}`);
+  const limit = num(mc.guestLimit, "machine.guestLimit");
+  if (limit <= 0 || limit > ram || limit % PAGE_SIZE) bad("machine.guestLimit");
+  const timer = obj(mc.timer, "machine.timer");
+  for (const k of ["period", "next", "ticks"]) num(timer[k], `timer.${k}`, false);
+  const disk = obj(mc.disk, "machine.disk");
+  for (const k of ["sector", "dma", "status", "command", "completesAt", "transfers"]) num(disk[k], `disk.${k}`, false);
+  if (typeof obj(mc.console, "machine.console").rxIrq !== "boolean") bad("machine.console.rxIrq");
+  const neutral = obj(s.neutral, "neutral");
+  num(neutral.psr, "neutral.psr");
+  if (!Array.isArray(neutral.cr) || neutral.cr.length !== 8) bad("neutral.cr");
+  (neutral.cr as unknown[]).forEach((v, i) => num(v, `neutral.cr[${i}]`));
+  if (s.exact !== null) obj(s.exact, "exact");
+  const pages = typed(s.pages, Uint32Array, "pages");
+  typed(s.pageData, Uint8Array, "pageData", pages.length * PAGE_SIZE);
+  let last = -1;
+  for (const f of pages) {
+    if (f <= last || f >= ram >>> 12) bad("pages are not ascending frames of RAM");
+    last = f;
+  }
+  if (s.disk !== null) {
+    const d = typed(s.disk, Uint8Array, "disk");
+    if (d.length % 512) bad("disk is not whole sectors");
+  }
+}

@@ -1,0 +1,96 @@
+// Snapshots: resuming on the back end that took one continues to exactly
+// the cycles and counters of the uninterrupted run (differential, through
+// the file format: encode, decode, restore); resuming on another back end
+// gives bare's console and exit status; a snapshot of a snapshot's resume
+// continues the same clock; and a damaged, truncated, future-version or
+// malformed file is refused before anything is restored.
+import { describe, expect, it } from "vitest";
+import { UserError } from "../../src/guest-isa/diagnostics.js";
+import { encodeSnapshot, HEADER_BYTES } from "../../src/migration/codec.js";
+import { runToSafePoint } from "../../src/migration/safe-point.js";
+import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
+import { boot, kernel, MAX_CYCLES, snapshotsAt } from "./helpers.js";
+
+const BACKENDS = ["bare", "hvm", "xen", "l4", "trap"];
+
+describe("snapshot → resume on the same back end", () => {
+  it.each(BACKENDS)("%s: the same cycles, counters, console and ending as the uninterrupted run", (hv) => {
+    const k = kernel("mixed");
+    const ref = boot(k, hv);
+    const refResult = ref.finish(MAX_CYCLES);
+    const refStats = ref.machine.stats();
+    // Two snapshots in a row (the second of the first's resume), at points spread over the run.
+    const g = boot(k, hv);
+    const first = runToSafePoint(g, Math.floor(refStats.cycles * 0.3));
+    expect(first.reached).toBe(true);
+    const bytes1 = encodeSnapshot(captureSnapshot(g));
+    const { guest: r1, info } = restoreGuest(parseSnapshot(bytes1, "s1"), hv);
+    expect(info.exact).toBe(true);
+    expect(runToSafePoint(r1, Math.floor(refStats.cycles * 0.7)).reached).toBe(true);
+    const { guest: r2 } = restoreGuest(parseSnapshot(encodeSnapshot(captureSnapshot(r1)), "s2"), hv);
+    const result = r2.finish(MAX_CYCLES);
+    expect(result).toEqual(refResult);
+    expect(r2.machine.stats()).toEqual(refStats);
+    expect(r2.console).toBe(ref.console);
+  });
+});
+
+describe("snapshot → resume on another back end", () => {
+  it.each(["bare", "hvm", "xen", "l4"])("from %s: bare's console and exit status everywhere else", (hv) => {
+    const k = kernel("io");
+    const [snap] = snapshotsAt(k, hv, [Math.floor(k.bare.cycles / 2)]);
+    const decoded = parseSnapshot(encodeSnapshot(snap), "s");
+    for (const to of ["bare", "hvm", "xen", "l4"].filter((b) => b !== hv)) {
+      const { guest } = restoreGuest(decoded, to);
+      expect(guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(guest.console).toBe(k.bare.console);
+    }
+  });
+});
+
+describe("a damaged snapshot is refused before anything is restored", () => {
+  const k = kernel("syscall");
+  const [snap] = snapshotsAt(k, "xen", [200_000]);
+  const good = encodeSnapshot(snap);
+  const refuse = (bytes: Uint8Array) => {
+    try {
+      parseSnapshot(bytes, "x.snap");
+    } catch (e) {
+      expect(e).toBeInstanceOf(UserError);
+      expect((e as Error).message).not.toContain("\n");
+      return (e as Error).message;
+    }
+    throw new Error("accepted");
+  };
+
+  it("round-trips", () => {
+    const back = parseSnapshot(good, "x.snap");
+    expect(back.cycle).toBe(snap.cycle);
+    expect(back.neutral).toEqual(snap.neutral);
+    expect(Buffer.compare(Buffer.from(back.pageData), Buffer.from(snap.pageData))).toBe(0);
+  });
+  it("not a snapshot", () => expect(refuse(new TextEncoder().encode("hello, world, this is not a snapshot"))).toMatch(/^x\.snap: not a previrt snapshot/));
+  it("truncated", () => {
+    expect(refuse(good.subarray(0, good.length - 100))).toMatch(/truncated snapshot/);
+    expect(refuse(good.subarray(0, 10))).toMatch(/x\.snap: /);
+  });
+  it("a flipped byte in the payload", () => {
+    const bad = good.slice();
+    bad[HEADER_BYTES + 200] ^= 0x40;
+    expect(refuse(bad)).toMatch(/corrupted snapshot \(checksum mismatch\)/);
+  });
+  it("a future format version", () => {
+    const bad = good.slice();
+    new DataView(bad.buffer).setUint32(8, 2, true);
+    expect(refuse(bad)).toMatch(/format version 2 is newer/);
+  });
+  it("a well-formed container with a malformed document", () => {
+    expect(refuse(encodeSnapshot({ ...snap, backend: "vmware" }))).toMatch(/malformed snapshot: unknown back end 'vmware'/);
+    expect(refuse(encodeSnapshot({ ...snap, pages: Uint32Array.of(5, 3) }))).toMatch(/malformed snapshot/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpu: { ...snap.machine.cpu, regs: new Int32Array(3) } } }))).toMatch(/cpu\.regs has the wrong length/);
+  });
+  it("the bundled kernel's snapshot is small (goal: at most 1 MB)", () => {
+    const [big] = snapshotsAt(kernel("mixed"), "xen", [2_000_000]);
+    expect(encodeSnapshot(big).length).toBeLessThan(1_000_000);
+  });
+});
