@@ -42,6 +42,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const cmd = (name: string, description: string) => program.command(name).description(description);
   const names = [...backends.keys()].join(", ");
   const hv = () => new Option("--hv <backend>", `back end: ${names} (listed in previrt --help)`).makeOptionMandatory();
+  const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else interp)").choices(["interp", "jit"]);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());
@@ -93,6 +94,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--snapshot-at <n>", "stop at the first safe point at or after cycle N and write a snapshot", integer)
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
+    .addOption(engine())
     .action(act("run"));
   cmd("resume", "continue a snapshot on a back end")
     .argument("[snapshot]")
@@ -129,6 +131,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer)
+    .addOption(engine())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", collect)
@@ -139,6 +142,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
+    .addOption(engine())
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")

@@ -14,6 +14,7 @@
 // (lowest line first, epc = the next instruction). System instructions and
 // exceptions are executed here, on the slow path, where the monitor hooks sit.
 
+import { UserError } from "../guest-isa/diagnostics.js";
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
 import { InterruptLines, PortBus } from "./bus/ports.js";
@@ -26,6 +27,7 @@ import { DiskDevice, DISK_LATENCY_CYCLES, type DiskBacking } from "./devices/dis
 import { PowerDevice } from "./devices/power.js";
 import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
+import { JitEngine, type JitCounters } from "./jit/engine.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { MachineState } from "./machine-state.js";
@@ -52,6 +54,42 @@ export interface MachineOptions {
   disk?: DiskBacking;
   /** Modelled disk latency in cycles (default DISK_LATENCY_CYCLES). */
   diskLatency?: number;
+  /**
+   * How guest code is executed: "interp" (the interpreter, the reference) or
+   * "jit" (translated blocks, jit/engine.ts; identical results). Default: the
+   * PREVIRT_ENGINE environment variable, else "jit". The JIT is used only
+   * where it is exact — an all-integer cost model, no reference slicing —
+   * and the interpreter otherwise (`engine` tells which one runs).
+   */
+  engine?: Engine;
+  /** JIT only: times a page is reached before code in it is translated (default 512; tests use 1 to translate everything). */
+  jitThreshold?: number;
+}
+
+export const ENGINES = ["interp", "jit"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** The engine asked for by PREVIRT_ENGINE, or "jit"; a UserError for any other value. */
+export function defaultEngine(): Engine {
+  const v = process.env.PREVIRT_ENGINE;
+  // The interpreter, until the JIT wins end to end (docs/machine.md, "Measured speed").
+  if (v === undefined || v === "") return "interp";
+  if (!(ENGINES as readonly string[]).includes(v)) throw new UserError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
+  return v as Engine;
+}
+
+/** Host-side facts about a run: how the emulator executed it, never a simulated result. */
+export interface HostStats {
+  engine: Engine;
+  jit?: JitCounters;
+  /** Resident memory of the whole process when the run ended (bytes). */
+  residentBytes: number;
+}
+
+/** The `--stats` block of HostStats, marked as host facts (they may differ by engine; simulated counters never do). */
+export function formatHostStats(h: HostStats): string {
+  const jit = h.jit ? ` ${Object.entries(h.jit).map(([k, n]) => `${k}=${n}`).join(" ")}` : "";
+  return `host (not simulated): engine=${h.engine} residentMiB=${Math.round(h.residentBytes / 2 ** 20)}${jit}\n`;
 }
 
 const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
@@ -79,6 +117,9 @@ export class Machine implements CpuHost, MmuHost {
   private maxCycles = Infinity;
   private readonly referenceSlicing: boolean;
   private lastFault = { cause: -1, epc: 0, badva: 0, repeats: 0 };
+  /** The engine that runs guest code (see MachineOptions.engine). */
+  readonly engine: Engine;
+  private readonly jit: JitEngine | undefined;
 
   constructor(options: MachineOptions = {}) {
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
@@ -87,6 +128,10 @@ export class Machine implements CpuHost, MmuHost {
     this.referenceSlicing = options.referenceSlicing ?? false;
     this.mmu = new Mmu(this, CR.ptbr, CR.pgctl);
     this.cpu = new Cpu(this.memory, this.mmu.tlb, this, costTable(this.costModel));
+    const wanted = options.engine ?? defaultEngine();
+    const exact = !this.referenceSlicing && Object.values(this.costModel).every((c) => Number.isInteger(c));
+    this.engine = wanted === "jit" && exact ? "jit" : "interp";
+    this.jit = this.engine === "jit" ? new JitEngine(this.cpu, this.memory, this.mmu.tlb, this, options.jitThreshold) : undefined;
 
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.lines);
     this.timer = new TimerDevice(this.lines);
@@ -321,6 +366,8 @@ export class Machine implements CpuHost, MmuHost {
     this.maxCycles = maxCycles;
     const cpu = this.cpu;
     const bus = this.bus;
+    const jit = this.jit;
+    jit?.memoryMayHaveChanged(); // the loader, a monitor, a test: anything may have written since
     while (!this.result) {
       const now = cpu.cycles;
       if (now >= pause) return false;
@@ -332,17 +379,20 @@ export class Machine implements CpuHost, MmuHost {
       if (now >= next) {
         bus.fireDue(now);
         next = bus.nextEvent();
+        jit?.memoryMayHaveChanged(); // disk DMA
       }
       if ((cpu.psr & PSR.IE) !== 0 && this.lines.pending !== 0) {
         const line = this.lines.lowest()!;
         this.counters.interrupts[line] = (this.counters.interrupts[line] ?? 0) + 1;
         this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
+        jit?.memoryMayHaveChanged(); // a monitor saw it
         if (this.result) break;
         // Check again before the next instruction: a monitor may resume with IE on and the
         // line still asserted (the guest has not acknowledged the device yet), as hardware would.
         continue;
       }
-      cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, pause, justAbove(cpu.cycles)) : Math.min(next, maxCycles, pause));
+      if (jit) jit.run(Math.min(next, maxCycles, pause));
+      else cpu.run(this.referenceSlicing ? Math.min(next, maxCycles, pause, justAbove(cpu.cycles)) : Math.min(next, maxCycles, pause));
     }
     this.console.flush();
     return true;
@@ -359,6 +409,12 @@ export class Machine implements CpuHost, MmuHost {
     s.instructions = this.cpu.instret;
     s.cycles = this.cpu.cycles;
     return s;
+  }
+
+  /** How the emulator ran the guest (engine, translation counters): host facts, not simulated results. */
+  hostStats(): HostStats {
+    const residentBytes = process.memoryUsage.rss();
+    return this.jit ? { engine: this.engine, jit: this.jit.counters(), residentBytes } : { engine: this.engine, residentBytes };
   }
 
   // ---------------------------------------------------------------- snapshots and dirty logging (src/migration)

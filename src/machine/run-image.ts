@@ -9,7 +9,7 @@ import { bytesInput, type ConsoleInput } from "./devices/console.js";
 import { memoryDisk, type DiskBacking } from "./devices/disk.js";
 import type { RunResult } from "./diagnosis.js";
 import { loadImage } from "./loader.js";
-import { Machine } from "./machine.js";
+import { Machine, type Engine, type HostStats } from "./machine.js";
 import type { Monitor } from "./monitor.js";
 import type { MachineStats } from "./stats.js";
 
@@ -25,6 +25,10 @@ export interface RunImageOptions {
   diskLatency?: number;
   /** See MachineOptions.referenceSlicing (tests only). */
   referenceSlicing?: boolean;
+  /** See MachineOptions.engine: "interp" or "jit" (default: PREVIRT_ENGINE, else "jit"). */
+  engine?: Engine;
+  /** See MachineOptions.jitThreshold (tests). */
+  jitThreshold?: number;
   /** Streams console output as it is produced (it is also returned). */
   onOutput?: (text: string) => void;
 }
@@ -32,6 +36,8 @@ export interface RunImageOptions {
 export interface RunOutcome {
   result: RunResult;
   stats: MachineStats;
+  /** How the emulator ran it (engine, JIT counters): host facts that may differ by engine, unlike `stats`. */
+  host: HostStats;
   /** Everything the guest wrote to the console. */
   console: string;
   machine: Machine;
@@ -51,9 +57,11 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     disk: options.disk instanceof Uint8Array ? memoryDisk(options.disk) : options.disk,
     diskLatency: options.diskLatency,
     referenceSlicing: options.referenceSlicing,
+    engine: options.engine,
+    jitThreshold: options.jitThreshold,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);
   const result = machine.run(options.maxCycles ?? Infinity);
-  return { result, stats: machine.stats(), console: consoleText, machine };
+  return { result, stats: machine.stats(), host: machine.hostStats(), console: consoleText, machine };
 }

@@ -15,6 +15,7 @@
 import { DiagnosticError, UserError } from "../../guest-isa/diagnostics.js";
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { backends, runElf } from "../../hypervisors/index.js";
+import type { Engine } from "../../machine/machine.js";
 import { compareRuns } from "../../hypervisors/matrix.js";
 import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/parallel/pool.js";
 import { COST_EVENTS, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
@@ -64,6 +65,8 @@ export interface RunBenchOptions {
   /** A fresh disk image for each run. */
   disk?: () => Uint8Array | undefined;
   progress?: BenchProgress;
+  /** The machine's engine (same results either way; default: PREVIRT_ENGINE, else jit). */
+  engine?: Engine;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -80,6 +83,7 @@ interface CellSettings {
   repeats: number;
   maxCycles?: number;
   disk?: () => Uint8Array | undefined;
+  engine?: Engine;
 }
 
 /** Runs one cell (`repeats` times) on an image (or records why it cannot run). The same code serially and in a worker. */
@@ -99,7 +103,7 @@ export function runCell(workload: string, config: BenchConfiguration, image: Elf
   try {
     for (let i = 0; i < repeats; i++) {
       const t0 = process.hrtime.bigint();
-      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.() });
+      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine });
       walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
   } catch (e) {
@@ -171,7 +175,7 @@ function imageCache(build: KernelBuilder): (workload: string, binary: KernelBina
 }
 
 export function runBench(options: RunBenchOptions): BenchCell[] {
-  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk };
+  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine };
   const total = options.workloads.length * options.configurations.length;
   const imageFor = imageCache(options.build);
   const runs: CellRun[] = [];
@@ -223,6 +227,7 @@ interface BenchCellArg {
   costModel: CostModel;
   repeats: number;
   maxCycles?: number;
+  engine?: Engine;
 }
 
 /** Per worker thread: each environment's factory result. */
@@ -249,7 +254,7 @@ export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { build
 export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
   const env = await loadEnvironment(arg.environment);
   const image = "buildError" in arg.image ? new Error(arg.image.buildError) : arg.image;
-  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk });
+  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine });
 }
 
 /**
@@ -289,7 +294,7 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
     for (const workload of options.workloads) {
       for (const config of options.configurations) {
         const image = images.get(`${workload}/${config.binary}`) ?? { buildError: "unused" };
-        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles });
+        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine });
       }
     }
     const finished = new Array<boolean>(total).fill(false);

@@ -11,6 +11,7 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { defaultCostModel } from "../../machine/cost-model.js";
+import type { Engine } from "../../machine/machine.js";
 import { CONFIGURATIONS, type KernelBinary } from "../bench/configurations.js";
 import { makeReport } from "../bench/report-data.js";
 import { renderHtmlReport } from "../bench/report-html.js";
@@ -74,6 +75,7 @@ export const run: CommandRunner = async (_args, options, io) => {
     costModel,
     repeats,
     maxCycles: 4_000_000_000,
+    engine: options.engine as Engine | undefined,
     progress,
   });
   const report = makeReport({ cells, configurations, workloads, costModel, costModelName });

@@ -13,6 +13,7 @@ import { UserError } from "../../guest-isa/diagnostics.js";
 import { backends } from "../../hypervisors/index.js";
 import { runMatrixJobs, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
 import { defaultJobs } from "../../hypervisors/parallel/pool.js";
+import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { runMigrationMatrix } from "./migration-matrix.js";
@@ -33,6 +34,7 @@ export const run: CommandRunner = async (args, options, io) => {
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
+    engine: options.engine as Engine | undefined,
   });
   io.out(formatMatrix(rows));
   const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));

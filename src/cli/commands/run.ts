@@ -6,7 +6,9 @@
 // stdin, read lazily). Exit status: the guest's power-off code; 124 when
 // --max-cycles stopped a runaway; 125 for a guest crash (fault with no
 // handler, fault loop, hlt deadlock), after `previrt: error: <reason>` and
-// the diagnosis on stderr. --stats prints the counters to stderr.
+// the diagnosis on stderr. --stats prints the counters to stderr, then (a
+// "host (not simulated)" line; `host` in --json) how the emulator ran the
+// guest. --engine interp|jit picks the interpreter or the JIT: same results.
 //
 // --json writes one JSON document (back end, how the run ended, counters)
 // for every ending, so a script can parse it whatever the guest did:
@@ -20,6 +22,7 @@ import { stdinInput } from "../../machine/devices/console.js";
 import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import { formatStats } from "../../machine/stats.js";
+import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkInputFile, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { runWithSnapshot } from "./resume.js";
@@ -53,17 +56,18 @@ export const run: CommandRunner = async (args, options, io) => {
       maxCycles,
       disk,
       stdin: io.stdin ?? stdinInput(),
+      engine: options.engine as Engine | undefined,
       onOutput: jsonTo === "-" ? (t) => io.err(t) : (t) => io.out(t),
     });
-    const { result, stats } = outcome;
+    const { result, stats, host } = outcome;
     let status: number;
     if (result.kind === "poweroff") status = result.exitCode;
     else {
       io.err(`previrt: error: ${result.message}\n${result.diagnosis}`);
       status = result.exitCode;
     }
-    if (options.stats) io.err(formatStats(stats));
-    if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify({ backend: backend.name, file, result: summary(result), ...stats }) + "\n", io);
+    if (options.stats) io.err(formatStats(stats) + formatHostStats(host));
+    if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify({ backend: backend.name, file, result: summary(result), ...stats, host }) + "\n", io);
     return status;
   } finally {
     disk?.close?.();

@@ -1,0 +1,169 @@
+// The translation cache: translations (translate.ts) by the physical
+// address of their entry, grouped per physical page, and what keeps them
+// exact when code changes.
+//
+// Consumes heap byte indexes (physical + RAM_BASE, memory.ts) from the
+// engine. Produces the translation to run at an address — translating an
+// entry once it has been reached HOT times, so code that runs once is
+// interpreted, not compiled — and the host-side counters.
+//
+// Invalidation, two ways, so that no write path can be missed:
+// 1. Writes the translated code does not see happen only while something
+//    else runs: the interpreter, the machine loop (device events: disk DMA),
+//    a monitor (its stores, raw or through machine.memory), the loader, a
+//    migration re-patching sites, … The engine bumps `epoch` whenever control
+//    comes back from any of them. A translation records the epoch in which
+//    its words last matched memory; reached in a newer epoch, it compares
+//    them again (`get`), and is dropped and made anew if any differs. So a
+//    write through any API, or straight into a typed-array view, is seen
+//    before the next fetch from the translation it changed, and only the
+//    translations whose words changed go.
+// 2. While translated code runs, only its own stores write memory. Each
+//    store checks `codePages` (one byte per heap page): a store into a page
+//    holding translations exits at once and the engine starts a new epoch.
+
+import type { Heap, Translation } from "./translate.js";
+import { costTableKey, translate } from "./translate.js";
+
+/** Times a page is reached with nothing translated before code in it is translated (default). */
+export const HOT = 512;
+
+/** Marks an entry address where the interpreter must run (a slow-path instruction). */
+export const INTERPRET = null;
+/** What `get` returns for an address not hot enough to translate yet. */
+export const COLD = undefined;
+
+/** A translation in the cache: when its words last matched memory, and how much it ran. */
+export class Entry {
+  /** Calls, and guest instructions they ran (the engine counts them until it judges the translation). */
+  calls = 0;
+  insns = 0;
+  constructor(
+    readonly t: Translation,
+    /** The epoch in which the words last matched memory. */
+    public epoch: number,
+    /** Heap byte index of its entry. */
+    readonly at: number,
+  ) {}
+}
+
+/**
+ * A translation whose calls run fewer guest instructions than this on
+ * average (kernel code between two system instructions) costs more to call
+ * than the interpreter takes to run it: it is dropped and its address left
+ * to the interpreter for good.
+ */
+export const MIN_INSNS_PER_CALL = 12;
+/** Calls after which a translation is judged. */
+export const JUDGE_AFTER = 32;
+
+class Page {
+  /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
+  readonly byOffset: (Entry | null | undefined)[] = new Array(1024);
+  /** For INTERPRET slots: the word that was there (a different word is looked at again); else how often it was reached. */
+  readonly seen = new Int32Array(1024);
+  /** Times the page was reached where nothing was translated (code in a hot page is translated where reached). */
+  hits = 0;
+}
+
+export interface CacheCounters {
+  /** Translations made (each covers one or more basic blocks). */
+  translations: number;
+  /** Basic blocks translated. */
+  blocks: number;
+  /** Guest instructions translated. */
+  instructions: number;
+  /** Characters of JavaScript generated. */
+  codeBytes: number;
+  /** Translations dropped because their words changed. */
+  invalidations: number;
+  /** Comparisons of a translation's words with memory (after something else ran). */
+  verifications: number;
+  /** Translations left to the interpreter because their calls ran too few instructions. */
+  demoted: number;
+}
+
+export class TranslationCache {
+  private readonly pages: (Page | undefined)[];
+  private readonly costKey: string;
+  /** Bumped by the engine whenever something other than translated code may have written memory. */
+  epoch = 1;
+  readonly counters: CacheCounters = { translations: 0, blocks: 0, instructions: 0, codeBytes: 0, invalidations: 0, verifications: 0, demoted: 0 };
+
+  constructor(
+    private readonly heap: Heap,
+    private readonly cost: Float64Array,
+    private readonly hot = HOT,
+  ) {
+    this.pages = new Array(heap.heap8.length >>> 12);
+    this.costKey = costTableKey(cost);
+  }
+
+  /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet. */
+  get(at: number): Entry | null | undefined {
+    const page = this.pages[at >>> 12];
+    if (page !== undefined) {
+      const e = page.byOffset[(at & 4095) >>> 2];
+      if (e !== undefined && e !== null && e.epoch === this.epoch) return e;
+    }
+    return this.lookup(at);
+  }
+
+  private lookup(at: number): Entry | null | undefined {
+    const pageNo = at >>> 12;
+    let page = this.pages[pageNo];
+    if (page === undefined) page = this.pages[pageNo] = new Page();
+    const slot = (at & 4095) >>> 2;
+    const e = page.byOffset[slot];
+    if (e !== undefined) {
+      if (e === INTERPRET) {
+        if (this.heap.heap32[at >> 2] === page.seen[slot]) return e;
+      } else {
+        this.counters.verifications++;
+        if (matches(this.heap.heap32, e.t)) {
+          e.epoch = this.epoch;
+          return e;
+        }
+        this.counters.invalidations++;
+      }
+      page.byOffset[slot] = undefined;
+      page.seen[slot] = 0;
+    }
+    // Hotness by page: the interpreter's slices end at scattered addresses of a hot loop, and a
+    // translation from any of them covers the loop (its in-page branch targets).
+    if (page.seen[slot] < 0 || ++page.hits < this.hot) return COLD;
+    const t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+    if (t === null) {
+      page.byOffset[slot] = INTERPRET;
+      page.seen[slot] = this.heap.heap32[at >> 2];
+      return INTERPRET;
+    }
+    const entry = new Entry(t, this.epoch, at);
+    page.byOffset[slot] = entry;
+    this.heap.codePages[pageNo] = 1;
+    const c = this.counters;
+    c.translations++;
+    c.blocks += t.blocks;
+    c.instructions += t.insns;
+    c.codeBytes += t.codeBytes;
+    return entry;
+  }
+
+  /** The engine judged a translation not worth calling: its address is interpreted from now on. */
+  demote(e: Entry): void {
+    const page = this.pages[e.at >>> 12]!;
+    const slot = (e.at & 4095) >>> 2;
+    if (page.byOffset[slot] !== e) return;
+    page.byOffset[slot] = undefined;
+    page.seen[slot] = -0x4000_0000; // never hot again
+    this.counters.demoted++;
+  }
+}
+
+/** Whether every word a translation was made from is still in memory. */
+function matches(H: Int32Array, t: Translation): boolean {
+  const at = t.at;
+  const w = t.words;
+  for (let i = 0; i < w.length; i++) if (H[at[i]] !== w[i]) return false;
+  return true;
+}

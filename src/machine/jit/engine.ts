@@ -1,0 +1,180 @@
+// The JIT engine: what the machine loop calls instead of the interpreter's
+// `cpu.run(limit)` when the engine is "jit" (machine.ts).
+//
+// Consumes the CPU (cpu.ts), the TLB's fast arrays (mmu/tlb.ts) and the
+// heap views of physical memory (memory.ts). Produces the same state
+// changes, cycles, counters and trace as `cpu.run(limit)` would — the
+// interpreter is the reference, test/machine/jit*.test.ts the proof — and
+// the host-side counters of `hostStats()` (translations, invalidations, …),
+// which are about the emulator, not the guest, and may differ by engine.
+//
+// The loop, per dispatch:
+// 1. cycles >= limit: return (the interpreter would not start another instruction).
+// 2. Fetch as the interpreter does: the TLB fast tag of pc's page for the
+//    current mode. A miss (TLB miss, misaligned pc, no permission): step.
+// 3. The translation entered at that physical address (cache.ts, which
+//    translates on a miss and verifies words written since); none (a trap,
+//    privileged or sensitive instruction, an illegal word): step.
+// 4. Run it. It returns NEXT (dispatch again), STORE (it wrote into a code
+//    page: new epoch, dispatch again), LIMIT (its next block
+//    would reach the limit: the interpreter runs up to the limit), or STEP
+//    (the instruction at pc needs a slow path).
+// "Step" is the interpreter for one instruction (`cpu.run` with a limit just
+// above the current cycle count), and then a return to the machine loop,
+// exactly as after the interpreter's own slow paths and system
+// instructions: the loop fires events and takes interrupts at the same
+// instruction boundaries (returning *more* often than the interpreter is
+// harmless: test/machine/slicing.test.ts). Anything other than translated
+// code may write memory while the engine is not running translations: after
+// the interpreter ran (unless it was one non-store instruction with no
+// monitor attached), and when the machine reports device events,
+// interrupts or a new run (`memoryMayHaveChanged`), a new verification
+// epoch starts (cache.ts).
+
+import { PSR } from "../../guest-isa/registers.js";
+import type { Cpu } from "../cpu.js";
+import type { PhysicalMemory } from "../memory.js";
+import { Tlb } from "../mmu/tlb.js";
+import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
+import { EXIT } from "./translate.js";
+
+/** Host-side counters of the JIT: about the emulator's work, never simulated results. */
+export interface JitCounters extends CacheCounters {
+  /** Translations run (calls from the dispatcher). */
+  dispatches: number;
+  /** Instructions handed to the interpreter one at a time (slow paths, fetch misses). */
+  steps: number;
+  /** Slices the interpreter finished because a block did not fit before the next event. */
+  limitSlices: number;
+  /** Exits after a store into a page holding translations. */
+  storeExits: number;
+  /** Instructions the interpreter executed (the rest ran translated). */
+  interpreted: number;
+}
+
+/** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
+const INTERPRET_SLICE = 4096;
+
+export class JitEngine {
+  private readonly cache: TranslationCache;
+  private readonly H: Int32Array;
+  private readonly H16: Uint16Array;
+  private readonly H8: Uint8Array;
+  private readonly codePages: Uint8Array;
+  private readonly tagRS: number;
+  private readonly tagRU: number;
+  private readonly tagWS: number;
+  private readonly tagWU: number;
+  private readonly add: number;
+  private readonly trace: number;
+  private dispatches = 0;
+  private steps = 0;
+  private limitSlices = 0;
+  private storeExits = 0;
+  private interpreted = 0;
+
+  constructor(
+    private readonly cpu: Cpu,
+    memory: PhysicalMemory,
+    tlb: Tlb,
+    /** The machine: whether a monitor is attached. */
+    private readonly host: { readonly monitor: unknown },
+    threshold?: number,
+  ) {
+    this.H = memory.heap32;
+    this.H16 = memory.heap16;
+    this.H8 = memory.heap8;
+    this.codePages = new Uint8Array(Math.ceil(memory.heap8.length / 4096));
+    this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost, threshold);
+    this.tagRS = Tlb.at(tlb.tagReadSup);
+    this.tagRU = Tlb.at(tlb.tagReadUser);
+    this.tagWS = Tlb.at(tlb.tagWriteSup);
+    this.tagWU = Tlb.at(tlb.tagWriteUser);
+    this.add = Tlb.at(tlb.addend);
+    this.trace = Tlb.at(cpu.trace);
+  }
+
+  /** Runs like `cpu.run(limit)`: until `cycles >= limit`, or after an instruction the machine loop must look at. */
+  run(limit: number): void {
+    const cpu = this.cpu;
+    const H = this.H;
+    const cache = this.cache;
+    for (;;) {
+      if (!(cpu.cycles < limit)) return;
+      const pc = cpu.pc | 0;
+      const user = (cpu.psr & PSR.SU) === 0;
+      const s = (pc >>> 12) & 1023;
+      const tagR = user ? this.tagRU : this.tagRS;
+      if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) return this.step(limit, false);
+      const at = (pc + H[(this.add + s) | 0]) | 0;
+      const e = cache.get(at);
+      if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
+      if (e === undefined) return this.interpret(limit);
+      this.dispatches++;
+      const n0 = cpu.instret;
+      const ex = e.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages);
+      if (e.calls < JUDGE_AFTER) {
+        e.insns += cpu.instret - n0;
+        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
+      }
+      if (ex === EXIT.NEXT) continue;
+      if (ex === EXIT.STORE) {
+        this.storeExits++;
+        cache.epoch++; // its own page, or another translation's: every block checks its words again
+        continue;
+      }
+      if (ex === EXIT.LIMIT) {
+        this.limitSlices++;
+        return this.interpretTo(limit);
+      }
+      // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
+      const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
+      return this.step(limit, op < 32 || op > 34);
+    }
+  }
+
+  /**
+   * Something other than the CPU may have written memory (the machine loop
+   * fired device events — disk DMA — or took an interrupt a monitor saw, or
+   * a new run starts after the loader, a test or a monitor wrote): every
+   * translation verifies its words before it runs again.
+   */
+  memoryMayHaveChanged(): void {
+    this.cache.epoch++;
+  }
+
+  counters(): JitCounters {
+    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted };
+  }
+
+  /** No translation at pc (cold, or a slow-path instruction): the interpreter runs a short slice. */
+  private interpret(limit: number): void {
+    this.steps++;
+    this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
+  }
+
+  /**
+   * One instruction by the interpreter (its slow paths), as the reference
+   * slicing does. `storeFree`: the instruction is known not to be a store;
+   * with no monitor either (whose hooks may write memory), nothing can have
+   * written memory and the translations stay verified.
+   */
+  private step(limit: number, storeFree: boolean): void {
+    this.steps++;
+    const c = this.cpu.cycles;
+    this.interpretTo(Math.min(limit, c + Math.max(1e-9, Math.abs(c) * 4 * Number.EPSILON)), storeFree && this.host.monitor === undefined);
+  }
+
+  /**
+   * The interpreter up to `limit`; then a new epoch (its stores, its
+   * monitor's writes) unless `clean` and it ran at most the one instruction
+   * (with zero-cost instructions one slice can run several).
+   */
+  private interpretTo(limit: number, clean = false): void {
+    const n = this.cpu.instret;
+    this.cpu.run(limit);
+    const ran = this.cpu.instret - n;
+    this.interpreted += ran;
+    if (!clean || ran > 1) this.cache.epoch++;
+  }
+}

@@ -1,0 +1,432 @@
+// The block translator: guest code of one physical page → one JavaScript
+// function, which V8 then compiles like any other code.
+//
+// Consumes the instruction words of a page (a heap view, memory.ts), an
+// entry offset, and the per-opcode cost table the interpreter charges
+// (decode.ts costTable). Produces a `Translation`: the function, the range
+// of words it was made from (the cache verifies them, cache.ts) and its size.
+// The engine (engine.ts) calls it; nothing else does.
+//
+// What a translation covers. Starting at the entry, the basic blocks
+// reachable by direct branches and jumps *inside the same page* (up to
+// MAX_INSNS instructions), each a straight line ending at a branch or jump,
+// at the page end, or just before an instruction only the interpreter runs
+// (the trap, privileged and sensitive groups of the ISA table, and illegal
+// words — the decoder's legality table, decode.ts). The blocks become the
+// cases of a `switch` in a loop, so a loop in the guest stays a loop in JS;
+// a block that branches to itself becomes an inner `for (;;)`. Registers
+// live in JS locals (int32) while the function runs and are written back on
+// every exit.
+//
+// Why the results are the interpreter's, instruction for instruction:
+// - Each instruction's effect is the interpreter's expression (cpu.ts; the
+//   edge cases from semantics.ts), chosen by ISA-table row: `EMIT` is a
+//   Record<Mnemonic, …>, so a new instruction is a type error until it is
+//   translated or sent to the interpreter.
+// - Cycles: every block first checks that its cost up to its LAST
+//   instruction stays below `limit` (the next device event or the budget):
+//   exactly the condition under which the interpreter, which stops as soon
+//   as `cycles >= limit` after an instruction, would run the whole block.
+//   Otherwise the block exits untouched (EXIT.LIMIT) and the interpreter
+//   runs up to the limit. The block then adds its summed cost — exact, since
+//   the engine runs translations only for an all-integer cost model.
+// - Fetch: a translation runs only after the engine found the entry's page
+//   in the TLB exactly as the interpreter's fetch does; everything it runs
+//   is in that page, and nothing it does changes the TLB.
+// - Loads and stores use the TLB's fast tags as the interpreter does; any
+//   miss (TLB miss, misaligned, no permission, watched frame) exits *before*
+//   the instruction (EXIT.STEP) with everything before it charged, and the
+//   interpreter executes it on its slow path. A misaligned jalr target the
+//   same way. The trace ring gets the same (from, to) pairs.
+// - A store into a page that holds translations exits right after it
+//   (EXIT.STORE): the engine starts a new epoch, so every block verifies its
+//   words before it runs again (cache.ts).
+
+import { BY_OPCODE, type Mnemonic } from "../../guest-isa/isa-table.js";
+import { ILLEGAL_BITS } from "../decode.js";
+import { div, divu, mulhu, rem, remu } from "../semantics.js";
+
+/** Why a translation returned to the engine. */
+export const EXIT = {
+  /** pc is the next instruction to run: dispatch again. */
+  NEXT: 0,
+  /** The block at pc does not fit before `limit`: the interpreter runs up to it. */
+  LIMIT: 1,
+  /** The instruction at pc needs the interpreter's slow path (uncharged). */
+  STEP: 2,
+  /** A store just wrote into a page holding translations; pc is after it. */
+  STORE: 3,
+} as const;
+
+/** The CPU state a translation reads and writes (cpu.ts Cpu). */
+export interface CpuState {
+  pc: number;
+  cycles: number;
+  instret: number;
+  traceIdx: number;
+}
+
+/**
+ * A compiled translation: (cpu, virtual page base, read tags, write tags,
+ * TLB addends, trace ring, limit, heap views, code-page marks) → EXIT code.
+ */
+export type BlockFn = (
+  cpu: CpuState, vbase: number, tagR: number, tagW: number, add: number, trace: number, limit: number,
+  heap32: Int32Array, heap16: Uint16Array, heap8: Uint8Array, codePages: Uint8Array,
+) => number;
+
+export interface Translation {
+  fn: BlockFn;
+  /** Heap word indexes of the guest words the code was generated from, and those words. */
+  at: Int32Array;
+  words: Int32Array;
+  /** Instructions translated (over all blocks) and blocks. */
+  insns: number;
+  blocks: number;
+  /** Characters of generated JavaScript. */
+  codeBytes: number;
+}
+
+/** Heap arrays the generated code closes over. */
+export interface Heap {
+  heap32: Int32Array;
+  heap16: Uint16Array;
+  heap8: Uint8Array;
+  /** Per heap page (byte index >>> 12): nonzero when translations were made from it. */
+  codePages: Uint8Array;
+}
+
+/** Most instructions one translation covers (all its blocks): bounds compile time. */
+export const MAX_INSNS = 64;
+const TRACE_MASK = 63;
+
+type Kind = "alu" | "load" | "store" | "branch" | "jal" | "jalr";
+
+/** Per mnemonic: how the translator emits it, or null when only the interpreter runs it. */
+interface Emit {
+  kind: Kind;
+  /** alu: the int32 expression of the result from B, C (registers as JS expressions) and the immediate fields. */
+  expr?: (b: string, c: string, w: number) => string;
+  /** load/store: access size, alignment mask for the tag compare, and the heap access. */
+  size?: 1 | 2 | 4;
+  /** branch: the condition on (A, B). */
+  cond?: (a: string, b: string) => string;
+}
+
+const imm = (w: number) => w >> 14;
+const uimm = (w: number) => w >>> 14;
+const alu = (expr: (b: string, c: string, w: number) => string): Emit => ({ kind: "alu", expr });
+
+/** The interpreter's expressions (cpu.ts exec), as code. */
+const EMIT: Readonly<Record<Mnemonic, Emit | null>> = {
+  add: alu((b, c) => `(${b} + ${c}) | 0`),
+  sub: alu((b, c) => `(${b} - ${c}) | 0`),
+  and: alu((b, c) => `${b} & ${c}`),
+  or: alu((b, c) => `${b} | ${c}`),
+  xor: alu((b, c) => `${b} ^ ${c}`),
+  sll: alu((b, c) => `${b} << (${c} & 31)`),
+  srl: alu((b, c) => `(${b} >>> (${c} & 31)) | 0`),
+  sra: alu((b, c) => `${b} >> (${c} & 31)`),
+  slt: alu((b, c) => `${b} < ${c} ? 1 : 0`),
+  sltu: alu((b, c) => `${b} >>> 0 < ${c} >>> 0 ? 1 : 0`),
+  mul: alu((b, c) => `Math.imul(${b}, ${c})`),
+  mulhu: alu((b, c) => `mulhu(${b}, ${c})`),
+  div: alu((b, c) => `div(${b}, ${c})`),
+  divu: alu((b, c) => `divu(${b}, ${c})`),
+  rem: alu((b, c) => `rem(${b}, ${c})`),
+  remu: alu((b, c) => `remu(${b}, ${c})`),
+  addi: alu((b, _, w) => `(${b} + ${imm(w)}) | 0`),
+  andi: alu((b, _, w) => `${b} & ${imm(w)}`),
+  ori: alu((b, _, w) => `${b} | ${imm(w)}`),
+  xori: alu((b, _, w) => `${b} ^ ${imm(w)}`),
+  slli: alu((b, _, w) => `${b} << ${uimm(w)}`),
+  srli: alu((b, _, w) => `(${b} >>> ${uimm(w)}) | 0`),
+  srai: alu((b, _, w) => `${b} >> ${uimm(w)}`),
+  slti: alu((b, _, w) => `${b} < ${imm(w)} ? 1 : 0`),
+  sltiu: alu((b, _, w) => `${b} >>> 0 < ${imm(w) >>> 0} ? 1 : 0`),
+  lui: alu((_, __, w) => `${w & 0xfffff000}`),
+  lw: { kind: "load", size: 4 },
+  lh: { kind: "load", size: 2 },
+  lhu: { kind: "load", size: 2 },
+  lb: { kind: "load", size: 1 },
+  lbu: { kind: "load", size: 1 },
+  sw: { kind: "store", size: 4 },
+  sh: { kind: "store", size: 2 },
+  sb: { kind: "store", size: 1 },
+  beq: { kind: "branch", cond: (a, b) => `${a} === ${b}` },
+  bne: { kind: "branch", cond: (a, b) => `${a} !== ${b}` },
+  blt: { kind: "branch", cond: (a, b) => `${a} < ${b}` },
+  bge: { kind: "branch", cond: (a, b) => `${a} >= ${b}` },
+  bltu: { kind: "branch", cond: (a, b) => `${a} >>> 0 < ${b} >>> 0` },
+  bgeu: { kind: "branch", cond: (a, b) => `${a} >>> 0 >= ${b} >>> 0` },
+  jal: { kind: "jal" },
+  jalr: { kind: "jalr" },
+  // Traps, privileged and sensitive instructions: the machine's slow path, always.
+  syscall: null, brk: null, hcall: null,
+  cli: null, sti: null, hlt: null, iret: null, tlbflush: null, tlbinv: null, mfcr: null, mtcr: null, in: null, out: null,
+  rdpsr: null, wrpsr: null,
+};
+
+/** Per opcode: the Emit of its row, null for the interpreter only (and for unused opcodes). */
+const BY_OP: readonly (Emit | null)[] = Array.from({ length: 64 }, (_, op) => {
+  const row = BY_OPCODE[op];
+  return row ? EMIT[row.mnemonic as Mnemonic] : null;
+});
+for (const row of BY_OPCODE) {
+  if (!row) continue;
+  const e = EMIT[row.mnemonic as Mnemonic];
+  const slow = row.group === "trap" || row.privileged || row.sensitive;
+  if ((e === null) !== slow) throw new Error(`jit: ${row.mnemonic} is ${slow ? "a slow-path" : "an ordinary"} instruction in the ISA table but ${e ? "translated" : "not"}`);
+}
+
+/** Whether the translator emits the word (legal and not a slow-path instruction). */
+export function translatable(word: number): boolean {
+  const op = word & 63;
+  return BY_OP[op] !== null && (word & ILLEGAL_BITS[op]) === 0;
+}
+
+interface Block {
+  id: number;
+  /** Byte offset of the first instruction in the page. */
+  start: number;
+  words: number[];
+  /** Whether the last word is a branch/jump (else the block falls out: page end or a slow-path instruction next). */
+  terminated: boolean;
+}
+
+const reg = (r: number) => (r === 0 ? "0" : `r${r}`);
+const LOAD_EXPR: Record<number, (p: string) => string> = {
+  27: (p) => `H[${p} >> 2]`,
+  28: (p) => `(U16[${p} >> 1] << 16) >> 16`,
+  29: (p) => `U16[${p} >> 1]`,
+  30: (p) => `(U8[${p}] << 24) >> 24`,
+  31: (p) => `U8[${p}]`,
+};
+const STORE_STMT: Record<number, (p: string, v: string) => string> = {
+  32: (p, v) => `H[${p} >> 2] = ${v};`,
+  33: (p, v) => `U16[${p} >> 1] = ${v};`,
+  34: (p, v) => `U8[${p}] = ${v};`,
+};
+const ALIGN_MASK: Record<number, number> = { 4: 0xfffff003 | 0, 2: 0xfffff001 | 0, 1: 0xfffff000 | 0 };
+
+/**
+ * Translates the code at heap byte index `entry` (inside the page starting
+ * at heap byte `page`). Returns null when the entry itself is an
+ * instruction only the interpreter runs.
+ */
+export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey = costTableKey(cost)): Translation | null {
+  const H = heap.heap32;
+  const wordAt = (off: number) => H[(page + off) >> 2];
+  if (!translatable(wordAt(entry - page))) return null;
+
+  // ---- discover the blocks reachable inside the page
+  const blocks: Block[] = [];
+  const byStart = new Map<number, Block>();
+  const queue: number[] = [entry - page];
+  let total = 0;
+  while (queue.length && total < MAX_INSNS) {
+    const start = queue.shift()!;
+    if (byStart.has(start)) continue;
+    const b: Block = { id: blocks.length, start, words: [], terminated: false };
+    blocks.push(b);
+    byStart.set(start, b);
+    let off = start;
+    while (off < 4096 && total < MAX_INSNS) {
+      const w = wordAt(off);
+      if (!translatable(w)) break;
+      b.words.push(w);
+      total++;
+      off += 4;
+      const k = BY_OP[w & 63]!.kind;
+      if (k === "branch") {
+        b.terminated = true;
+        const t = off - 4 + ((w >> 14) << 2);
+        if (t >= 0 && t < 4096) queue.push(t);
+        if (off < 4096) queue.push(off);
+        break;
+      }
+      if (k === "jal") {
+        b.terminated = true;
+        const t = off - 4 + ((w >> 10) << 2);
+        if (t >= 0 && t < 4096) queue.push(t);
+        // A call: where it returns is an entry too.
+        if (((w >>> 6) & 15) !== 0 && off < 4096) queue.push(off);
+        break;
+      }
+      if (k === "jalr") {
+        b.terminated = true;
+        break;
+      }
+    }
+    if (b.words.length === 0) {
+      // A branch target that is a slow-path instruction: no block, the engine steps it.
+      blocks.pop();
+      byStart.delete(start);
+      continue;
+    }
+  }
+
+  // ---- registers the code reads or writes
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const b of blocks) {
+    for (const w of b.words) {
+      const e = BY_OP[w & 63]!;
+      const a = (w >>> 6) & 15, rb = (w >>> 10) & 15, c = (w >>> 14) & 15;
+      const op = w & 63;
+      const rrr = BY_OPCODE[op]!.format === "rrr";
+      if (e.kind === "alu" || e.kind === "load" || e.kind === "jal" || e.kind === "jalr") written.add(a);
+      if (e.kind === "store" || e.kind === "branch") used.add(a);
+      if (e.kind !== "jal" && BY_OPCODE[op]!.format !== "lui") used.add(rb);
+      if (rrr) used.add(c);
+    }
+  }
+  written.delete(0);
+  used.delete(0);
+  for (const r of written) used.add(r);
+
+  // ---- the same blocks translated before (by any machine of the process): reuse the function
+  const key = `${costKey}|${entry - page}|${blocks.map((b) => `${b.start}:${b.words.join(",")}`).join(";")}`;
+  const known = shared.get(key);
+  const at = new Int32Array(total);
+  const words = new Int32Array(total);
+  let k = 0;
+  for (const b of blocks) {
+    for (let i = 0; i < b.words.length; i++, k++) {
+      at[k] = (page + b.start) / 4 + i;
+      words[k] = b.words[i];
+    }
+  }
+  const result = (c: Compiled): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, codeBytes: c.codeBytes });
+  if (known !== undefined) return result(known);
+
+  // ---- code
+  const out: string[] = [];
+  const regs = [...used].sort((x, y) => x - y);
+  const writeBack = [...written].sort((x, y) => x - y).map((r) => `H[${r}] = r${r};`).join(" ");
+  // Exits only assign constants (pc as an offset from the page base, the exit code, the cycles and
+  // instructions of the block's executed part): a path V8 never saw run then needs no type feedback,
+  // so taking it for the first time does not deoptimize the function. The epilogue does the arithmetic.
+  const pcAt = (off: number) => `(vb + ${off}) | 0`;
+  const exit = (off: number, code: number, c = 0, k = 0) => `{ pc = ${off}; ex = ${code}; ${k ? `xc = ${c}; xn = ${k}; ` : ""}break out; }`;
+  const charge = (c: number, k: number) => (k ? `cyc += ${c}; n += ${k}; ` : "");
+  const traced = (from: string, to: string) => `H[(T + tr) | 0] = ${from}; H[(T + tr + 1) | 0] = ${to}; tr = (tr + 2) & ${TRACE_MASK};`;
+
+  out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "pc = 0", "ex = 0", "xc = 0", "xn = 0", `L = ${byStart.get(entry - page)!.id}`).join(", ")};`);
+  out.push("out: for (;;) { switch (L) {");
+  for (const b of blocks) {
+    const costs = b.words.map((w) => cost[w & 63]);
+    const before = (k: number) => costs.slice(0, k).reduce((x, y) => x + y, 0);
+    const m = b.words.length;
+    const selfLoop = b.terminated && (() => {
+      const w = b.words[m - 1];
+      const off = b.start + (m - 1) * 4;
+      const k = BY_OP[w & 63]!.kind;
+      return (k === "branch" && off + ((w >> 14) << 2) === b.start) || (k === "jal" && off + ((w >> 10) << 2) === b.start);
+    })();
+    const goTo = (t: number | null, tExpr: string): string => {
+      if (t !== null && t >= 0 && t < 4096) {
+        if (selfLoop && t === b.start) return "continue;";
+        const tb = byStart.get(t);
+        if (tb) return `{ L = ${tb.id}; continue out; }`;
+      }
+      return exit(t ?? 0, EXIT.NEXT);
+    };
+    out.push(`case ${b.id}: ${selfLoop ? "for (;;) " : ""}{`);
+    out.push(`if (!(cyc + ${before(m - 1)} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
+    for (let k = 0; k < m; k++) {
+      const w = b.words[k];
+      const off = b.start + k * 4;
+      const op = w & 63;
+      const e = BY_OP[op]!;
+      const A = (w >>> 6) & 15, B = (w >>> 10) & 15, C = (w >>> 14) & 15;
+      const last = k === m - 1;
+      switch (e.kind) {
+        case "alu": {
+          const x = e.expr!(reg(B), reg(C), w);
+          if (A !== 0) out.push(`r${A} = ${x};`);
+          break;
+        }
+        case "load": {
+          const size = e.size!;
+          out.push(`va = (${reg(B)} + ${imm(w)}) | 0; s = (va >>> 12) & 1023;`);
+          out.push(`if ((va & ${ALIGN_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before(k), k)}`);
+          const p = "((va + H[(ADD + s) | 0]) | 0)";
+          out.push(A !== 0 ? `r${A} = ${LOAD_EXPR[op](p)};` : `${LOAD_EXPR[op](p)};`);
+          break;
+        }
+        case "store": {
+          const size = e.size!;
+          out.push(`va = (${reg(B)} + ${imm(w)}) | 0; s = (va >>> 12) & 1023;`);
+          out.push(`if ((va & ${ALIGN_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before(k), k)}`);
+          out.push(`p = (va + H[(ADD + s) | 0]) | 0; ${STORE_STMT[op]("p", reg(A))}`);
+          out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before(k + 1), k + 1)}`);
+          break;
+        }
+        case "branch": {
+          out.push(charge(before(m), m));
+          const t = off + ((w >> 14) << 2);
+          const tExpr = pcAt(t);
+          out.push(`if (${e.cond!(reg(A), reg(B))}) { ${traced(pcAt(off), tExpr)} ${goTo(t, tExpr)} }`);
+          out.push(goTo(off + 4, pcAt(off + 4)));
+          break;
+        }
+        case "jal": {
+          out.push(charge(before(m), m));
+          const t = off + ((w >> 10) << 2);
+          if (A !== 0) out.push(`r${A} = ${pcAt(off + 4)};`);
+          out.push(traced(pcAt(off), pcAt(t)));
+          out.push(goTo(t, pcAt(t)));
+          break;
+        }
+        case "jalr": {
+          out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
+          out.push(`if ((va & 3) !== 0) ${exit(off, EXIT.STEP, before(k), k)}`);
+          out.push(charge(before(m), m));
+          if (A !== 0) out.push(`r${A} = ${pcAt(off + 4)};`);
+          out.push(traced(pcAt(off), "va"));
+          out.push(`{ pc = (va - vb) | 0; ex = ${EXIT.NEXT}; break out; }`);
+          break;
+        }
+      }
+      if (last && !b.terminated) {
+        out.push(charge(before(m), m));
+        out.push(goTo(off + 4, pcAt(off + 4)));
+      }
+    }
+    out.push("}");
+  }
+  out.push("} }");
+  out.push(`${writeBack} cpu.cycles = cyc + xc; cpu.instret = n + xn; cpu.traceIdx = tr; cpu.pc = (vb + pc) | 0; return ex;`);
+
+  const body = out.join("\n");
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP) { "use strict"; let va = 0, s = 0, p = 0;\n${body}\n};`;
+  const fn = (new Function("mulhu", "div", "divu", "rem", "remu", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu);
+  const c: Compiled = { fn, codeBytes: src.length };
+  if (shared.size >= SHARED_MAX) shared.clear();
+  shared.set(key, c);
+  return result(c);
+}
+
+/** The cost table as a key: translations embed its figures. */
+export function costTableKey(cost: Float64Array): string {
+  return Array.from(cost).join(",");
+}
+
+interface Compiled {
+  fn: BlockFn;
+  codeBytes: number;
+}
+
+/**
+ * Compiled functions by what they were made from (cost table, entry offset,
+ * the blocks' offsets and words), shared by every machine in the process:
+ * the same guest code at the same page offsets (the same kernel run again,
+ * by tests, `matrix`, `bench`) reuses the function V8 has already optimized
+ * instead of generating and warming up a new one. The code depends only on
+ * that key (machine state, the heap and the page's virtual base come in as
+ * arguments), so sharing cannot change a result. Bounded: emptied when it
+ * reaches SHARED_MAX entries.
+ */
+const shared = new Map<string, Compiled>();
+const SHARED_MAX = 20_000;

@@ -1,0 +1,328 @@
+// The JIT (src/machine/jit) against the interpreter, on the machine alone:
+// random programs, self-modifying code (in the running block and in
+// another page), code written by disk DMA, code re-patched by a monitor at
+// run time (raw typed-array writes and machine.memory writes), page-table
+// changes under code, and timer interrupts with periods of 1, 7 and 10,000
+// cycles. Each runs under both engines — the JIT translating every address
+// the first time it is reached (jitThreshold 1), the harshest setting — and
+// everything the guest or a user can observe must be identical: result and
+// diagnosis, registers, pc, psr, control registers, the trace ring, every
+// counter, the console and the data memory.
+import { describe, expect, it } from "vitest";
+import { loadImage } from "../../src/machine/loader.js";
+import { Machine, type Engine, type MachineOptions } from "../../src/machine/machine.js";
+import type { Monitor } from "../../src/machine/monitor.js";
+import { memoryDisk } from "../../src/machine/devices/disk.js";
+import { defaultCostModel } from "../../src/machine/cost-model.js";
+import { R, assembleItems, image, li, pageTables, powerOff, wordsToBytes, type DataBlock, type Item } from "./program.js";
+import { DATA_PA, DATA_PAGES, DATA_VA, randomProgram } from "./random-program.js";
+
+interface Setup {
+  items: Item[];
+  data?: DataBlock[];
+  options?: MachineOptions;
+  monitor?: (m: Machine) => Monitor;
+  maxCycles?: number;
+}
+
+function runOn(engine: Engine, s: Setup) {
+  const m = new Machine({ ramSize: 4 * 1024 * 1024, ...s.options, engine, jitThreshold: 1 });
+  if (s.monitor) m.attach(s.monitor(m));
+  loadImage(m, image(s.items, 0x1000, s.data ?? []));
+  const result = m.run(s.maxCycles ?? 50_000_000);
+  return {
+    observed: {
+      result,
+      regs: Array.from(m.regs),
+      pc: m.pc,
+      psr: m.psr,
+      cr: Array.from(m.cr),
+      trace: Array.from(m.cpu.trace),
+      stats: m.stats(),
+      data: Array.from(m.memory.i32.subarray(DATA_PA >>> 2, (DATA_PA + DATA_PAGES * 4096) >>> 2)),
+    },
+    host: m.hostStats(),
+  };
+}
+
+/** Runs under both engines, expects identical observations and that the JIT really ran translations. */
+function same(s: Setup) {
+  const interp = runOn("interp", s);
+  const jit = runOn("jit", s);
+  expect(jit.host.engine).toBe("jit");
+  expect(jit.host.jit!.dispatches).toBeGreaterThan(0);
+  expect(jit.observed).toEqual(interp.observed);
+  return { ...jit.observed, host: jit.host };
+}
+
+const enc = (items: Item[]) => Array.from(new Int32Array(assembleItems(items, 0).buffer));
+
+describe("jit = interpreter on random programs", () => {
+  for (const paging of [false, true]) {
+    it(`40 random ALU/load/store/branch programs, paging ${paging ? "on" : "off"}`, () => {
+      const map: [number, number, number][] = [[0x1000, 0x1000, 2], [0x2000, 0x2000, 2]];
+      for (let p = 0; p < DATA_PAGES; p++) map.push([DATA_VA + p * 4096, DATA_PA + p * 4096, 2]);
+      let translations = 0;
+      for (let seed = 1; seed <= 40; seed++) {
+        const r = same({ items: randomProgram(seed * 104_729 + (paging ? 1 : 0), paging), data: paging ? [pageTables(0x10_0000, map)] : [] });
+        expect(r.result.kind, `seed ${seed}`).toBe("poweroff");
+        translations += r.host.jit!.translations;
+      }
+      expect(translations).toBeGreaterThan(40);
+    });
+  }
+});
+
+describe("jit = interpreter on self-modifying code", () => {
+  it("a store rewrites the very next instruction of the running block", () => {
+    // `patch` follows the store in the same basic block: the JIT must leave the block after the store.
+    const r = same({
+      items: [
+        ...li(R.t0, 3),
+        ["la", { a: R.t1, to: "patch" }],
+        ...li(R.t3, enc([["addi", { a: R.a0, b: R.a0, imm: 100 }]])[0]),
+        "loop",
+        ["sw", { a: R.t3, b: R.t1, imm: 0 }],
+        "patch",
+        ["addi", { a: R.a0, b: R.a0, imm: 1 }],
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        powerOff(R.a0),
+      ],
+    });
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 300 & 0xff });
+    expect(r.host.jit!.storeExits).toBeGreaterThan(0);
+  });
+
+  it("a loop rewrites a function in another page between calls", () => {
+    // f at 0x3000: `addi a0, a0, k; jalr zero, ra`; each pass calls f twice, then sets k = k + 1.
+    const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+    const r = same({
+      items: [
+        ...li(R.s0, 0x3000),
+        ...li(R.t0, 20),
+        ...li(R.t2, f(1)[0]),
+        "loop",
+        ["sw", { a: R.t2, b: R.s0, imm: 0 }],
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["addi", { a: R.t2, b: R.t2, imm: 1 << 14 }], // imm field of the addi: k + 1
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        ["andi", { a: R.a0, b: R.a0, imm: 255 }],
+        powerOff(R.a0),
+      ],
+      data: [{ addr: 0x3000, bytes: wordsToBytes(f(1)) }],
+    });
+    // Σ 2k for k = 1..20 = 420.
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 420 & 0xff });
+  });
+
+  it("the interpreter's slow-path store rewrites a translated function (no monitor)", () => {
+    // Paging on. f at 0x3000 is also mapped at Y = 0x405000, whose TLB slot (5) a load from Z = 0x805000
+    // takes over on every pass: so every store through Y misses the TLB and the interpreter performs it,
+    // while f's own TLB entry (slot 3) stays — nothing but that store tells the JIT f changed.
+    const Y = 0x0040_5000, Z = 0x0080_5000, PD = 0x10_0000;
+    const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+    const r = same({
+      items: [
+        ...li(R.t0, PD),
+        ["mtcr", { imm: 5, b: R.t0 }],
+        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+        ["mtcr", { imm: 7, b: R.t0 }],
+        ...li(R.s0, 0x3000),
+        ...li(R.s1, Y),
+        ...li(R.s2, Z),
+        ...li(R.t0, 10),
+        ...li(R.t2, f(1)[0]),
+        "loop",
+        ["lw", { a: R.t4, b: R.s2, imm: 0 }],
+        ["sw", { a: R.t2, b: R.s1, imm: 0 }],
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["addi", { a: R.t2, b: R.t2, imm: 1 << 14 }],
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        powerOff(R.a0),
+      ],
+      data: [pageTables(PD, [[0x1000, 0x1000, 2], [0x3000, 0x3000, 2], [Y, 0x3000, 2], [Z, 0x6000, 2]]), { addr: 0x3000, bytes: wordsToBytes(f(0)) }],
+    });
+    // Σ k for k = 1..10.
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 55 });
+    expect(r.stats.tlbMisses).toBeGreaterThan(20);
+  });
+
+  it("disk DMA overwrites translated code", () => {
+    // Sector i holds `addi a0, a0, 10^i; jalr zero, ra`; the guest loads sector (pass & 1) to 0x5000 and calls it 3 times.
+    const disk = new Uint8Array(2 * 512);
+    for (const [i, k] of [[0, 1], [1, 10]]) {
+      new Int32Array(disk.buffer, i * 512, 2).set(enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]));
+    }
+    const r = same({
+      items: [
+        ...li(R.s0, 0x5000),
+        ...li(R.s1, 6), // passes
+        "pass",
+        ["andi", { a: R.t0, b: R.s1, imm: 1 }],
+        ["out", { imm: 0x30, b: R.t0 }], // sector
+        ["out", { imm: 0x31, b: R.s0 }], // DMA address
+        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+        ["out", { imm: 0x32, b: R.t0 }], // read
+        "wait",
+        ["in", { a: R.t1, imm: 0x33 }],
+        ["andi", { a: R.t1, b: R.t1, imm: 2 }],
+        ["beq", { a: R.t1, b: R.zero, to: "wait" }],
+        ["out", { imm: 0x33, b: R.zero }], // acknowledge
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["addi", { a: R.s1, b: R.s1, imm: -1 }],
+        ["bne", { a: R.s1, b: R.zero, to: "pass" }],
+        powerOff(R.a0),
+      ],
+      options: { disk: memoryDisk(disk), diskLatency: 500 },
+    });
+    // Passes 6..1: odd passes load sector 1 (+10 × 3), even ones sector 0 (+1 × 3): 3 × 30 + 3 × 3 = 99.
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 99 });
+  });
+
+  for (const how of ["raw typed-array writes", "machine.memory.write32"] as const) {
+    it(`a monitor re-patches a called function at run time (${how})`, () => {
+      // hcall 1: the monitor replaces f's first instruction with `addi a0, a0, k`, k = its call count.
+      const monitor = (m: Machine): Monitor => {
+        let k = 0;
+        return {
+          name: "patcher",
+          onHcall: () => {
+            const w = enc([["addi", { a: R.a0, b: R.a0, imm: ++k }]])[0];
+            if (how === "machine.memory.write32") m.memory.write32(0x3000, w);
+            else m.memory.i32[0x3000 >>> 2] = w;
+            return "advance";
+          },
+        };
+      };
+      const f = enc([["addi", { a: R.a0, b: R.a0, imm: 0 }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+      const r = same({
+        items: [
+          ...li(R.s0, 0x3000),
+          ...li(R.t0, 10),
+          "loop",
+          ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+          ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+          ["hcall", { imm: 1 }],
+          ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+          ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+          powerOff(R.a0),
+        ],
+        data: [{ addr: 0x3000, bytes: wordsToBytes(f) }],
+        monitor,
+      });
+      // Pass p (0-based) calls f twice with k = p: Σ 2p for p = 0..9 = 90.
+      expect(r.result).toEqual({ kind: "poweroff", exitCode: 90 });
+    });
+  }
+});
+
+describe("jit = interpreter when the page tables change under code", () => {
+  // Virtual page 0x400000 maps frame A (`addi a0, a0, 1; jalr`) or frame B (`addi a0, a0, 10; jalr`); the guest
+  // switches the PTE between calls, sometimes invalidating the TLB entry (the new frame runs) and sometimes not
+  // (the stale translation keeps running, deterministically).
+  const V = 0x0040_0000, A = 0x0020_0000, B = 0x0020_1000, PD = 0x10_0000;
+  const snippet = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+  // The tables themselves are mapped (identity) so the guest can store into them.
+  const pts = pageTables(PD, [[0x1000, 0x1000, 2], [V, A, 2], [PD, PD, 2], [PD + 0x1000, PD + 0x1000, 2], [PD + 0x2000, PD + 0x2000, 2]]);
+  const pteAddr = (() => {
+    // pageTables puts the first page table right after the directory.
+    const pde = new DataView(pts.bytes.buffer).getInt32((V >>> 22) * 4, true);
+    return ((pde & ~0xfff) >>> 0) + ((V >>> 12) & 0x3ff) * 4;
+  })();
+  for (const flush of ["tlbinv", "none", "ptbr"] as const) {
+    it(`PTE switched between calls, invalidation: ${flush}`, () => {
+      const items: Item[] = [
+        ...li(R.t0, PD),
+        ["mtcr", { imm: 5, b: R.t0 }],
+        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+        ["mtcr", { imm: 7, b: R.t0 }],
+        ...li(R.s0, V),
+        ...li(R.s1, pteAddr),
+        ...li(R.s2, (A | 7) >>> 0),
+        ...li(R.a3, (B | 7) >>> 0),
+        ...li(R.t0, 8),
+        "loop",
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["andi", { a: R.t1, b: R.t0, imm: 1 }],
+        ["beq", { a: R.t1, b: R.zero, to: "even" }],
+        ["sw", { a: R.s2, b: R.s1, imm: 0 }],
+        ["jal", { a: R.zero, to: "switched" }],
+        "even",
+        ["sw", { a: R.a3, b: R.s1, imm: 0 }],
+        "switched",
+        ...(flush === "tlbinv" ? ([["tlbinv", { b: R.s0 }]] as Item[]) : flush === "ptbr" ? ([...li(R.t2, PD), ["mtcr", { imm: 5, b: R.t2 }]] as Item[]) : []),
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        powerOff(R.a0),
+      ];
+      const r = same({ items, data: [pts, { addr: A, bytes: wordsToBytes(snippet(1)) }, { addr: B, bytes: wordsToBytes(snippet(10)) }] });
+      expect(r.result.kind).toBe("poweroff");
+      if (flush !== "none") expect(r.result).toEqual({ kind: "poweroff", exitCode: (2 * (1 + 10 + 1 + 10 + 1 + 10 + 1 + 10)) & 0xff });
+    });
+  }
+});
+
+describe("jit = interpreter with timer interrupts", () => {
+  // The handler acknowledges (and, re-arming, stops) the timer and counts; the main loop does ALU work and
+  // memory traffic. Re-armed before each inner loop, a short period lands the interrupt at a different
+  // instruction each time; a long one ticks periodically through the loops.
+  const program = (period: number, rearm: boolean): Item[] => [
+    ["jal", { a: R.zero, to: "start" }],
+    "handler",
+    ["out", { imm: 0x21, b: R.zero }],
+    ...(rearm ? ([["out", { imm: 0x20, b: R.zero }]] as Item[]) : []),
+    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+    ["iret"],
+    "start",
+    ["la", { a: R.t0, to: "handler" }],
+    ["mtcr", { imm: 0, b: R.t0 }],
+    ...li(R.a3, period),
+    ...li(R.s0, DATA_PA),
+    ...li(R.s1, 60),
+    ...(rearm ? [] : ([["out", { imm: 0x20, b: R.a3 }]] as Item[])),
+    ["sti"],
+    "outer",
+    ...(rearm ? ([["out", { imm: 0x20, b: R.a3 }]] as Item[]) : []),
+    ["addi", { a: R.t0, b: R.s1, imm: 40 }],
+    "inner",
+    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
+    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
+    ["add", { a: R.t3, b: R.t3, c: R.t2 }],
+    ["andi", { a: R.t4, b: R.t1, imm: 1020 }],
+    ["add", { a: R.t4, b: R.t4, c: R.s0 }],
+    ["sw", { a: R.t3, b: R.t4, imm: 0 }],
+    ["lw", { a: R.a1, b: R.t4, imm: 4 }],
+    ["add", { a: R.a2, b: R.a2, c: R.a1 }],
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["bne", { a: R.t0, b: R.zero, to: "inner" }],
+    ["addi", { a: R.s1, b: R.s1, imm: -1 }],
+    ["bne", { a: R.s1, b: R.zero, to: "outer" }],
+    ["cli"],
+    powerOff(R.s2),
+  ];
+  for (const period of [1, 7, 10_000]) {
+    it(`period ${period}`, () => {
+      for (const rearm of period === 10_000 ? [false] : [true, false]) {
+        const r = same({ items: program(period, rearm), maxCycles: 3_000_000 });
+        expect(r.stats.interrupts[0] ?? 0).toBeGreaterThan(rearm || period === 10_000 ? 5 : 100);
+      }
+    });
+  }
+});
+
+describe("engine selection", () => {
+  it("runs the JIT for every valid cost model (whole cycles); the interpreter when asked", () => {
+    // Block costs are summed ahead: exact for whole numbers, which are all the cost model admits.
+    expect(() => new Machine({ ramSize: 1024 * 1024, engine: "jit", costModel: { ...defaultCostModel(), alu: 1.5 } })).toThrow(/whole number/);
+    expect(new Machine({ ramSize: 1024 * 1024, engine: "jit", costModel: { ...defaultCostModel(), alu: 3, load: 7 } }).engine).toBe("jit");
+    expect(new Machine({ ramSize: 1024 * 1024, engine: "jit" }).engine).toBe("jit");
+    expect(new Machine({ ramSize: 1024 * 1024, engine: "interp" }).engine).toBe("interp");
+  });
+});
