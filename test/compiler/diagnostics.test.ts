@@ -3,29 +3,12 @@
 // name errors use the same format. All errors are reported, not the first.
 
 import { describe, expect, it } from "vitest";
-import { DiagnosticError, formatDiagnostic, type Diagnostic } from "../../src/guest-isa/diagnostics.js";
+import { DiagnosticError, formatDiagnostic } from "../../src/guest-isa/diagnostics.js";
 import { compile } from "../../src/compiler/index.js";
+import { compileDiagnostics } from "./helpers.js";
 
-function errors(text: string, file = "g.ts"): string[] {
-  try {
-    compile([{ file, text }]);
-  } catch (e) {
-    if (e instanceof DiagnosticError) return e.diagnostics.map((d) => formatDiagnostic(d, false));
-    throw e;
-  }
-  return [];
-}
-
-/** The diagnostics of a compile (none when it succeeds; anything else thrown fails the test). */
-function compileErrors(text: string, file = "g.ts"): Diagnostic[] {
-  try {
-    compile([{ file, text }]);
-  } catch (e) {
-    if (e instanceof DiagnosticError) return [...e.diagnostics];
-    throw e;
-  }
-  return [];
-}
+const errors = (text: string, file = "g.ts"): string[] => compileDiagnostics(text, file).map((d) => formatDiagnostic(d, false));
+const compileErrors = compileDiagnostics;
 
 const wrap = (body: string) => `export function main(): number {\n  ${body}\n  return 0;\n}\n`;
 

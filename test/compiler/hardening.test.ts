@@ -8,21 +8,10 @@
 import { VISITOR_KEYS } from "@babel/types";
 import { describe, expect, it } from "vitest";
 import { constructName } from "../../src/compiler/check.js";
-import { compile } from "../../src/compiler/index.js";
 import { NESTING_LIMIT, scanNesting } from "../../src/compiler/nesting.js";
-import { DiagnosticError, type Diagnostic } from "../../src/guest-isa/diagnostics.js";
-import { runOnHost, runSources } from "./helpers.js";
+import { compileDiagnostics, runOnHost, runSources } from "./helpers.js";
 
-/** The diagnostics of a compile: [] when it succeeds; anything but a DiagnosticError fails the test. */
-function diagnostics(text: string, file = "g.ts"): Diagnostic[] {
-  try {
-    compile([{ file, text }]);
-  } catch (e) {
-    if (e instanceof DiagnosticError) return [...e.diagnostics];
-    throw e;
-  }
-  return [];
-}
+const diagnostics = compileDiagnostics;
 
 const messages = (text: string) => diagnostics(text).map((d) => `${d.line}:${d.col}: ${d.message}`);
 const fn = (body: string) => `export function main(): number {\n  ${body}\n  return 0;\n}\n`;

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { compile } from "../../src/compiler/index.js";
+import { DiagnosticError, type Diagnostic } from "../../src/guest-isa/diagnostics.js";
 import { runImage } from "../../src/machine/index.js";
 import * as guest from "previrt/guest";
 
@@ -128,4 +129,15 @@ export function loadOnHost(sources: Source[]): () => HostRun {
     return requireFrom(entry)(entry) as { main: () => number };
   };
   return () => guest.host.run(load().main);
+}
+
+/** The diagnostics of a compile: [] when it succeeds; anything but a DiagnosticError thrown fails the test. */
+export function compileDiagnostics(text: string, file = "g.ts"): Diagnostic[] {
+  try {
+    compile([{ file, text }]);
+  } catch (e) {
+    if (e instanceof DiagnosticError) return [...e.diagnostics];
+    throw e;
+  }
+  return [];
 }
