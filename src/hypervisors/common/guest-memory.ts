@@ -40,8 +40,6 @@ export interface GuestView {
    * backing frames, never beyond.
    */
   guestPhysical(va: number, access: Access, size: AccessSize, asUser: boolean): number | Fault;
-  /** A store by the guest itself into a write-protected frame (`machine.watched`): what the monitor does with it. */
-  protectedStore?(pa: number, value: number, size: AccessSize): void;
 }
 
 /** A refused access that is not the guest's fault to take: a write the hypervisor does not let through (page-table frame). */
@@ -103,8 +101,9 @@ export class GuestMemory {
    * copy_to_guest of one value, checked as a write with the guest's own
    * permissions. A write-protected frame (a page table the hypervisor
    * validates) is refused — unless `asGuestStore`: the guest's own store
-   * being emulated, which goes where a direct store would (the monitor's
-   * `protectedStore`). Undefined when written, else the Fault.
+   * being emulated, which goes where a direct store would (the machine's
+   * store slow path, then the monitor's `onWatchedStore`). Undefined when
+   * written, else the Fault.
    */
   write(va: number, value: number, size: AccessSize, asGuestStore = false, asUser = this.view.guestIsUser): Fault | undefined {
     const pa = this.physical(va, ACCESS.STORE, size, asUser);
@@ -114,7 +113,7 @@ export class GuestMemory {
     const v = size === 4 ? value : size === 2 ? value & 0xffff : value & 0xff;
     if (m.watched[frame] === 1) {
       const monitorWatched = m.mmu.monitorWatched[frame] === 1;
-      if (monitorWatched && (!asGuestStore || !this.view.protectedStore)) return protectedFault(va);
+      if (monitorWatched && !asGuestStore) return protectedFault(va);
       // The guest's own store takes the machine's store slow path, as a direct
       // store would: the dirty log first (live migration), then the monitor.
       if (asGuestStore) {

@@ -403,11 +403,6 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     return w instanceof Fault ? undefined : w;
   }
 
-  /** GuestView: the guest's own store into a write-protected frame, emulated (a site's original store). */
-  protectedStore(pa: number, value: number, size: AccessSize): void {
-    this.onWatchedStore(pa, value, size);
-  }
-
   // ---------------------------------------------------------------- the page-table update queue
 
   /** Applies the VMM's queued page-table updates (the monitor is already entered: no extra hypercall). */
