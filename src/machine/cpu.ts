@@ -101,6 +101,10 @@ export interface CpuHost {
   watchedStore(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void;
   /** Per physical frame: 1 if watched. */
   readonly watched: Uint8Array;
+  /** Per physical frame: 1 if a protection domain restricts a word in it (protection/). */
+  readonly checked: Uint8Array;
+  /** Whether the instruction at `pc` may load (`write` false) or store at physical `pa`: the protection check. */
+  allows(pc: number, pa: number, write: boolean): boolean;
   /** Privileged and sensitive instructions, syscall/brk/hcall: executed by the machine at this.pc. */
   system(op: number, word: number): void;
 }
@@ -392,7 +396,7 @@ export class Cpu {
     return EXIT.RETURN;
   }
 
-  /** Load slow path: alignment, TLB miss, permissions. A physical address, or -1 once the fault is raised. */
+  /** Load slow path: alignment, TLB miss, permissions, protection domains. A physical address, or -1 once the fault is raised. */
   private dataSlow(va: number, size: number, access: Access, user: boolean, op: number): number {
     if (va & (size - 1)) {
       this.refund(op);
@@ -403,6 +407,12 @@ export class Cpu {
     if (typeof r !== "number") {
       this.refund(op);
       this.host.raise(r.cause, this.pc, r.badva);
+      return -1;
+    }
+    // A frame some protection domain restricts never has a fast tag, so its every access is checked here.
+    if (this.host.checked[r >>> 12] === 1 && !this.host.allows(this.pc, r, access === ACCESS.STORE)) {
+      this.refund(op);
+      this.host.raise(CAUSE.PROTECTION_FAULT, this.pc, va);
       return -1;
     }
     return r;

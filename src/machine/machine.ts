@@ -31,6 +31,7 @@ import { JitEngine, type JitCounters } from "./jit/engine.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { MachineState } from "./machine-state.js";
+import { Protection } from "./protection/protection.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, type MachineStats } from "./stats.js";
 
@@ -96,7 +97,7 @@ const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
 /** Causes that are faults (epc = the faulting instruction): the ones the crash rules look at. */
 export const FAULT_CAUSES: ReadonlySet<number> = new Set<number>([
   CAUSE.ILLEGAL_INSTRUCTION, CAUSE.PRIVILEGED_INSTRUCTION, CAUSE.MISALIGNED,
-  CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR,
+  CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR, CAUSE.PROTECTION_FAULT,
 ]);
 
 export class Machine implements CpuHost, MmuHost {
@@ -109,6 +110,8 @@ export class Machine implements CpuHost, MmuHost {
   readonly console: ConsoleDevice;
   readonly timer: TimerDevice;
   readonly disk: DiskDevice;
+  /** Protection domains (protection/): the monitor-facing API, `defineDomain`, `grant`. */
+  readonly protection: Protection;
   monitor: Monitor | undefined;
   /** Per opcode: 1 when the monitor wants that instruction to exit. */
   private readonly exitMask = new Uint8Array(64);
@@ -126,7 +129,16 @@ export class Machine implements CpuHost, MmuHost {
     this.costModel = options.costModel ?? defaultCostModel();
     validateCostModel(this.costModel);
     this.referenceSlicing = options.referenceSlicing ?? false;
-    this.mmu = new Mmu(this, CR.ptbr, CR.pgctl);
+    const memory = this.memory;
+    this.protection = new Protection({
+      memorySize: memory.size,
+      get guestLimit() {
+        return memory.guestLimit;
+      },
+      framesChanged: (first, last) => this.mmu.refreshFrames(first, last),
+      chargeRefs: (refs) => this.charge("permissionRef", refs),
+    });
+    this.mmu = new Mmu(this, CR.ptbr, CR.pgctl, this.protection.checked);
     this.cpu = new Cpu(this.memory, this.mmu.tlb, this, costTable(this.costModel));
     const wanted = options.engine ?? defaultEngine();
     const exact = !this.referenceSlicing && Object.values(this.costModel).every((c) => Number.isInteger(c));
@@ -145,6 +157,16 @@ export class Machine implements CpuHost, MmuHost {
 
   get watched(): Uint8Array {
     return this.mmu.watched;
+  }
+
+  /** CpuHost: frames a protection domain restricts. */
+  get checked(): Uint8Array {
+    return this.protection.checked;
+  }
+
+  /** CpuHost: the protection check of a load or store to a restricted frame. */
+  allows(pc: number, pa: number, write: boolean): boolean {
+    return this.protection.allows(pc, pa, write);
   }
 
   // ---------------------------------------------------------------- monitor API
@@ -406,6 +428,12 @@ export class Machine implements CpuHost, MmuHost {
   /** The counters so far. */
   stats(): MachineStats {
     const s = structuredClone(this.counters);
+    const p = this.protection.counters;
+    if (p.checks > 0) {
+      s.counts["protection.checks"] = p.checks;
+      s.counts["protection.plbMisses"] = p.plbMisses;
+      s.counts["protection.extraRefs"] = p.extraRefs;
+    }
     s.instructions = this.cpu.instret;
     s.cycles = this.cpu.cycles;
     return s;
@@ -456,6 +484,7 @@ export class Machine implements CpuHost, MmuHost {
     this.timer.restoreState(s.timer);
     this.disk.restoreState(s.disk);
     this.console.restoreState(s.console);
+    this.protection.flushPlb();
     if (exact) {
       cpu.psr = s.cpu.psr;
       cpu.cr.set(s.cpu.cr);

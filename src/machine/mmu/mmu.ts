@@ -48,10 +48,23 @@ export class Mmu {
     private readonly host: MmuHost,
     private readonly ptbrIndex: number,
     private readonly pgctlIndex: number,
+    /** Per frame: 1 when a protection domain restricts it (protection/protection.ts): no fast tag at all. */
+    private readonly checked?: Uint8Array,
   ) {
     this.watched = new Uint8Array(host.memory.size >>> 12);
     this.monitorWatched = new Uint8Array(host.memory.size >>> 12);
-    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE);
+    this.tlb = new Tlb(
+      (frame) => this.watched[frame >>> 12] === 1,
+      (words) => host.memory.allocState(words),
+      RAM_BASE,
+      checked ? (frame) => checked[frame >>> 12] === 1 : undefined,
+    );
+  }
+
+  /** Frames [first, last] changed protection state: re-derive the fast tags of entries mapping them. */
+  refreshFrames(first: number, last: number): void {
+    if (last - first >= 4) this.tlb.refreshAll();
+    else for (let f = first; f <= last; f++) this.tlb.refreshFrame(f << 12);
   }
 
   pagingEnabled(): boolean {
