@@ -42,6 +42,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const cmd = (name: string, description: string) => program.command(name).description(description);
   const names = [...backends.keys()].join(", ");
   const hv = () => new Option("--hv <backend>", `back end: ${names} (listed in previrt --help)`).makeOptionMandatory();
+  const noProtect = () => new Option("--no-protect", "no protection domain for the in-place VMM on xen and l4 (docs/protection.md), to compare");
   const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else interp)").choices(["interp", "jit"]);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
@@ -95,6 +96,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--snapshot-at <n>", "stop at the first safe point at or after cycle N and write a snapshot", integer)
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
     .addOption(engine())
+    .addOption(noProtect())
     .action(act("run"));
   cmd("resume", "continue a snapshot on a back end")
     .argument("[snapshot]")
@@ -132,6 +134,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer)
     .addOption(engine())
+    .addOption(noProtect())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", collect)
@@ -143,6 +146,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
     .addOption(engine())
+    .addOption(noProtect())
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")

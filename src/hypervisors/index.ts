@@ -21,7 +21,13 @@ export interface Backend {
   /** The rewriter's view of this back end: its replacement table (and soft-layer window). */
   readonly target: RewriteTarget;
   /** The monitor this back end runs the guest under, given what the rewriter did; none on bare metal. */
-  createMonitor?(rewrite: RewriteResult): Monitor;
+  createMonitor?(rewrite: RewriteResult, options?: MonitorOptions): Monitor;
+}
+
+/** Choices a run makes about its monitor. */
+export interface MonitorOptions {
+  /** The in-place VMM's protection domain on xen and l4 (docs/protection.md); default true, `--no-protect` turns it off. */
+  protect?: boolean;
 }
 
 export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap, xen, l4].map((b) => [b.name, b]));
@@ -48,6 +54,8 @@ export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
   backend?: string | Backend;
   /** The ELF file's name, for error messages about the binary. */
   file?: string;
+  /** See MonitorOptions.protect (default true). */
+  protect?: boolean;
 }
 
 export interface RunElfOutcome extends RunOutcome {
@@ -59,6 +67,6 @@ export interface RunElfOutcome extends RunOutcome {
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
   const rewrite = prepareImage(backend, image, options.file);
-  const outcome = runImage(rewrite.image, { ...options, monitor: backend.createMonitor?.(rewrite) });
+  const outcome = runImage(rewrite.image, { ...options, monitor: backend.createMonitor?.(rewrite, { protect: options.protect }) });
   return { ...outcome, rewrite };
 }

@@ -57,6 +57,7 @@ export const run: CommandRunner = async (args, options, io) => {
       disk,
       stdin: io.stdin ?? stdinInput(),
       engine: options.engine as Engine | undefined,
+      protect: options.protect !== false,
       onOutput: jsonTo === "-" ? (t) => io.err(t) : (t) => io.out(t),
     });
     const { result, stats, host } = outcome;
