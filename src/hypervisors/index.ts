@@ -54,8 +54,6 @@ export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
   backend?: string | Backend;
   /** The ELF file's name, for error messages about the binary. */
   file?: string;
-  /** See MonitorOptions.protect (default true). */
-  protect?: boolean;
 }
 
 export interface RunElfOutcome extends RunOutcome {

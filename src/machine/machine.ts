@@ -32,6 +32,7 @@ import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { MachineState } from "./machine-state.js";
 import { Protection } from "./protection/protection.js";
+import { SupervisorDevice } from "./protection/supervisor.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, type MachineStats } from "./stats.js";
 
@@ -65,6 +66,8 @@ export interface MachineOptions {
   engine?: Engine;
   /** JIT only: times a page is reached before code in it is translated (default 512; tests use 1 to translate everything). */
   jitThreshold?: number;
+  /** Whether the guest's memory-supervisor calls take effect (protection/supervisor.ts; default true). */
+  protection?: boolean;
 }
 
 export const ENGINES = ["interp", "jit"] as const;
@@ -112,6 +115,10 @@ export class Machine implements CpuHost, MmuHost {
   readonly disk: DiskDevice;
   /** Protection domains (protection/): the monitor-facing API, `defineDomain`, `grant`. */
   readonly protection: Protection;
+  /** The guest kernel's interface to them (ports 0x50–0x54). */
+  readonly supervisor: SupervisorDevice;
+  /** The pc of the `in`/`out` being executed (the memory supervisor asks who calls it). */
+  ioPc = 0;
   monitor: Monitor | undefined;
   /** Per opcode: 1 when the monitor wants that instruction to exit. */
   private readonly exitMask = new Uint8Array(64);
@@ -130,6 +137,8 @@ export class Machine implements CpuHost, MmuHost {
     validateCostModel(this.costModel);
     this.referenceSlicing = options.referenceSlicing ?? false;
     const memory = this.memory;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the supervisor's host getters read live machine state
+    const machine = this;
     this.protection = new Protection({
       memorySize: memory.size,
       get guestLimit() {
@@ -153,6 +162,21 @@ export class Machine implements CpuHost, MmuHost {
     this.bus.attach(new CycleCounterDevice());
     this.bus.attach(this.disk);
     this.bus.attach(new PowerDevice((code) => this.powerOff(code)));
+    this.supervisor = new SupervisorDevice({
+      protection: this.protection,
+      get ioPc() {
+        return machine.ioPc;
+      },
+      get guestLimit() {
+        return memory.guestLimit;
+      },
+      translate: (va) => {
+        const r = this.mmu.probe(va, ACCESS.LOAD, false);
+        return typeof r === "number" ? r : undefined;
+      },
+    });
+    this.supervisor.enabled = options.protection ?? true;
+    this.bus.attach(this.supervisor);
   }
 
   get watched(): Uint8Array {
@@ -267,10 +291,12 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Port I/O on the machine's devices, for a monitor forwarding a guest's access: counted and charged like `in`/`out`. */
   portRead(port: number): number {
+    this.ioPc = this.cpu.pc;
     this.noteDeviceAccess();
     return this.bus.read(port, this.cpu.cycles);
   }
   portWrite(port: number, value: number): void {
+    this.ioPc = this.cpu.pc;
     this.noteDeviceAccess();
     this.bus.write(port, value, this.cpu.cycles);
   }
@@ -461,6 +487,7 @@ export class Machine implements CpuHost, MmuHost {
       timer: this.timer.saveState(),
       disk: this.disk.saveState(),
       console: this.console.saveState(),
+      protection: this.protection.saveState(),
     };
   }
 
@@ -484,7 +511,7 @@ export class Machine implements CpuHost, MmuHost {
     this.timer.restoreState(s.timer);
     this.disk.restoreState(s.disk);
     this.console.restoreState(s.console);
-    this.protection.flushPlb();
+    this.protection.restoreState(s.protection, exact);
     if (exact) {
       cpu.psr = s.cpu.psr;
       cpu.cr.set(s.cpu.cr);
@@ -638,11 +665,13 @@ export class Machine implements CpuHost, MmuHost {
         return;
       }
       case OP.in:
+        this.ioPc = pc;
         this.noteDeviceAccess();
         regs[rd] = this.bus.read(imm, cpu.cycles);
         regs[0] = 0;
         return;
       case OP.out:
+        this.ioPc = pc;
         this.noteDeviceAccess();
         this.bus.write(imm, regs[rs], cpu.cycles);
         return;

@@ -29,6 +29,8 @@ export interface RunImageOptions {
   engine?: Engine;
   /** See MachineOptions.jitThreshold (tests). */
   jitThreshold?: number;
+  /** Whether protection domains the guest asks for take effect (default true; docs/protection.md). */
+  protect?: boolean;
   /** Streams console output as it is produced (it is also returned). */
   onOutput?: (text: string) => void;
 }
@@ -59,6 +61,7 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     referenceSlicing: options.referenceSlicing,
     engine: options.engine,
     jitThreshold: options.jitThreshold,
+    protection: options.protect,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);

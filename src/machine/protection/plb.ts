@@ -20,6 +20,13 @@ export const PLB_BLOCKS = 32;
 const FRAME_SPAN = 1 << 19;
 const EMPTY = -1;
 
+export interface PlbState {
+  frameTag: Float64Array;
+  framePerm: Uint8Array;
+  blockTag: Float64Array;
+  blockBits: Int32Array;
+}
+
 export class Plb {
   private readonly frameTag = new Float64Array(PLB_FRAMES).fill(EMPTY);
   private readonly framePerm = new Uint8Array(PLB_FRAMES);
@@ -60,6 +67,26 @@ export class Plb {
     this.blockBits[bs] = bits;
     this.refs = 2;
     return ((bits >>> ((w & 15) << 1)) & 3) as Perm;
+  }
+
+  /** The entries, for a snapshot. */
+  save(): PlbState {
+    return { frameTag: this.frameTag.slice(), framePerm: this.framePerm.slice(), blockTag: this.blockTag.slice(), blockBits: this.blockBits.slice() };
+  }
+
+  /** Reloads saved entries; anything not of the right shape leaves the PLB empty (a cold PLB is always correct). */
+  restore(s: Partial<PlbState> | undefined): void {
+    this.flush();
+    if (
+      !(s?.frameTag instanceof Float64Array && s.frameTag.length === PLB_FRAMES) ||
+      !(s.framePerm instanceof Uint8Array && s.framePerm.length === PLB_FRAMES) ||
+      !(s.blockTag instanceof Float64Array && s.blockTag.length === PLB_BLOCKS) ||
+      !(s.blockBits instanceof Int32Array && s.blockBits.length === PLB_BLOCKS)
+    ) return;
+    this.frameTag.set(s.frameTag);
+    this.framePerm.set(s.framePerm);
+    this.blockTag.set(s.blockTag);
+    this.blockBits.set(s.blockBits);
   }
 
   /** Drops every entry (after any permission change: the hardware's PLB shootdown). */

@@ -33,7 +33,7 @@
 //   monitor-owned domain (supervisor.ts refuses the rest).
 
 import { PERM, PermissionTable, type Perm } from "./table.js";
-import { Plb } from "./plb.js";
+import { Plb, type PlbState } from "./plb.js";
 
 export { PERM, type Perm } from "./table.js";
 
@@ -63,6 +63,11 @@ export interface ProtectionCounters {
   extraRefs: number;
   /** Accesses refused (cause 10 raised). */
   faults: number;
+}
+
+export interface ProtectionState {
+  plb: PlbState;
+  counters: ProtectionCounters;
 }
 
 /** What the protection unit needs from the machine around it. */
@@ -221,9 +226,23 @@ export class Protection {
     return n;
   }
 
-  /** Drops the PLB's contents (a restored snapshot starts with a cold PLB). */
-  flushPlb(): void {
-    this.plb.flush();
+  /** What a snapshot keeps (the domains themselves are the monitor's or the guest's to set up again). */
+  saveState(): ProtectionState {
+    return { plb: this.plb.save(), counters: { ...this.counters } };
+  }
+
+  /**
+   * Restores the counters and — `exact`, resuming where the snapshot was
+   * taken — the PLB's entries, so the resumed run charges what the
+   * uninterrupted one would; otherwise the PLB starts cold.
+   */
+  restoreState(s: ProtectionState | undefined, exact: boolean): void {
+    this.plb.restore(exact ? s?.plb : undefined);
+    const c = s?.counters;
+    for (const k of Object.keys(this.counters) as (keyof ProtectionCounters)[]) {
+      const v = c?.[k];
+      this.counters[k] = typeof v === "number" && Number.isFinite(v) ? v : 0;
+    }
   }
 
   private rangeOwner(start: number, end: number): number {
