@@ -27,6 +27,7 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   bench: () => import("./commands/bench.js"),
   demo: () => import("./commands/demo.js"),
   kernel: () => import("./commands/kernel.js"),
+  inject: () => import("./commands/inject.js"),
   resume: () => import("./commands/resume.js"),
   migrate: () => import("./commands/migrate.js"),
 };
@@ -158,6 +159,12 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--user-programs <file>", "also write the generated assembly embedding the user programs")
     .option("--disk <file>", "also write a zeroed disk image big enough for the io workload")
     .action(act("kernel"));
+  cmd("inject", "fault injection into the Mondrix kernel's isolated disk driver, with and without protection (docs/protection.md)")
+    .option("--runs <n>", "seeded runs per arm (default 30)", integer)
+    .option("--seed <n>", "the first seed (default 1)", integer)
+    .option("--json <file>", "write every run's record as JSON (- for stdout; the table then goes to stderr)")
+    .addOption(noProtect())
+    .action(act("inject"));
   cmd("demo", "build the bundled guest once and run it on every back end").action(act("demo"));
 }
 
