@@ -43,7 +43,7 @@ function run(image: ElfImage, hv: string, protect: boolean, disk: Uint8Array, co
   const rewrite = prepareImage(backend, image);
   let console = "";
   const m = new Machine({ disk: memoryDisk(disk), costModel: defaultCostModel(), protection: protect, consoleOutput: (t) => (console += t), engine: "interp" });
-  const monitor = backend.createMonitor?.(rewrite, { protect });
+  const monitor = backend.createMonitor?.(rewrite, { cpus: 1, protect });
   if (monitor) m.attach(monitor);
   if (countRefs) {
     const d = m.protection.defineDomain("count", []);
