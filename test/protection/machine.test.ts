@@ -273,3 +273,43 @@ describe("guest loads and stores under two domains", () => {
     expect(with_.stats.counts["protection.checks"]).toBeUndefined();
   });
 });
+
+describe("atomics under protection", () => {
+  // amoadd needs both permissions on its word: write-only and read-only words refuse it.
+  const text = (addr: number) => `
+    .text
+    .global _start
+_start:
+    la   t0, handler
+    mtcr tvec, t0
+    li   a1, ${addr}
+    li   t1, 5
+    amoadd t2, t1, 0(a1)
+    li   a0, 0
+    out  0xF0, a0
+handler:
+    mfcr a0, cause
+    out  0xF0, a0
+`;
+  const setup = (perm: Perm): Monitor => ({
+    name: "atomics",
+    attach(m: Machine) {
+      m.protection.grant(0, 0x40000, 4, perm);
+    },
+  });
+  for (const engine of ["interp", "jit"] as const) {
+    it(`read-write: allowed; read-only or write-only: cause 10 (${engine})`, async () => {
+      const { assemble } = await import("../../src/guest-isa/assembler/index.js");
+      const img = assemble([{ file: "amo.s", text: text(0x40000) }]);
+      const go = (perm: Perm) => runImage(img, { monitor: setup(perm), engine, jitThreshold: 1, maxCycles: 100_000 });
+      const rw = go(PERM.RW);
+      expect(rw.result).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(rw.machine.memory.i32[0x40000 >> 2]).toBe(5);
+      for (const perm of [PERM.R, PERM.W, PERM.NONE] as Perm[]) {
+        const out = go(perm);
+        expect(out.result).toEqual({ kind: "poweroff", exitCode: CAUSE.PROTECTION_FAULT });
+        expect(out.machine.memory.i32[0x40000 >> 2]).toBe(0);
+      }
+    });
+  }
+});
