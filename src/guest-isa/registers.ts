@@ -67,9 +67,11 @@ export const CAUSE = {
   SYSCALL: 7,
   BREAKPOINT: 8,
   BUS_ERROR: 9,
+  /** A load or store its protection domain does not permit (docs/protection.md); badva = the address. */
+  PROTECTION_FAULT: 10,
   /** Interrupt line n is cause INTERRUPT_BASE + n. */
   INTERRUPT_BASE: 0x80,
 } as const;
 
 /** Interrupt lines. */
-export const IRQ = { TIMER: 0, CONSOLE: 1, DISK: 2 } as const;
+export const IRQ = { TIMER: 0, CONSOLE: 1, DISK: 2, /** An inter-processor interrupt (ports 0x44/0x45, docs/machine.md "Multiprocessor"). */ IPI: 3 } as const;

@@ -23,7 +23,7 @@ export interface CostEntry {
   readonly source: string;
 }
 
-export const COST_CLASSES = ["alu", "mul", "div", "load", "store", "branch", "jump", "trap", "system"] as const satisfies readonly CostClass[];
+export const COST_CLASSES = ["alu", "mul", "div", "load", "store", "atomic", "branch", "jump", "trap", "system"] as const satisfies readonly CostClass[];
 
 /** Events the machine or a monitor charges with `machine.charge(event, n)`. */
 export const COST_EVENTS = [
@@ -42,6 +42,7 @@ export const COST_EVENTS = [
   "worldSwitch",
   "pageTransfer",
   "dirtyFault",
+  "permissionRef",
 ] as const;
 export type CostEvent = (typeof COST_EVENTS)[number];
 
@@ -56,6 +57,10 @@ export const DEFAULT_COSTS: Readonly<Record<CostKey, CostEntry>> = {
   div: { cycles: 26, source: "Agner Fog, Instruction tables: DIV r32 latency ≈ 26 cycles (Skylake; 20–40 on older cores)" },
   load: { cycles: 4, source: "Intel Optimization Reference Manual: L1 data cache load-to-use latency 4 cycles" },
   store: { cycles: 1, source: "Intel Optimization Reference Manual: one store per cycle retires into the store buffer" },
+  atomic: {
+    cycles: 20,
+    source: "Agner Fog, Instruction tables: XCHG r32,m32 and LOCK XADD (a locked read-modify-write) ≈ 18–20 cycles latency (Skylake; more on older cores)",
+  },
   branch: { cycles: 1, source: "assumed: a correctly predicted branch, 1 cycle (no branch predictor is modelled)" },
   jump: { cycles: 2, source: "assumed: an unconditional/indirect jump with a short front-end bubble" },
   trap: { cycles: 1, source: "assumed: the syscall/brk/hcall instruction itself; the trap costs exceptionEntry/hypercall" },
@@ -121,6 +126,11 @@ export const DEFAULT_COSTS: Readonly<Record<CostKey, CostEntry>> = {
   dirtyFault: {
     cycles: 342,
     source: `derived: log-dirty mode write-protects the guest's pages; a page's first write in a round traps into the hypervisor, which marks it dirty and makes it writable (Clark et al., NSDI 2005, §4.2 shadow page tables) — a trap round trip, exceptionEntry + exceptionReturn on the ${P4} (Adams & Agesen 2006)`,
+  },
+  permissionRef: {
+    cycles: 4,
+    source:
+      "derived: one permissions-table reference after a protection-lookaside-buffer miss is one extra memory reference (Witchel et al., ASPLOS 2002, count table references); priced as an L1 data-cache load, 4 cycles (Intel Optimization Reference Manual). A PLB hit is free: it is looked up beside the TLB",
   },
 };
 

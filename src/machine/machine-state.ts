@@ -5,6 +5,7 @@
 
 import type { DiskState, } from "./devices/disk.js";
 import type { TimerState } from "./devices/timer.js";
+import type { ProtectionState } from "./protection/protection.js";
 import type { MachineStats } from "./stats.js";
 
 export interface CpuState {
@@ -33,4 +34,6 @@ export interface MachineState {
   timer: TimerState;
   disk: DiskState;
   console: { rxIrq: boolean };
+  /** The protection unit's PLB and counters (absent in snapshots from before protection domains). */
+  protection?: ProtectionState;
 }

@@ -67,6 +67,8 @@ export interface RunBenchOptions {
   progress?: BenchProgress;
   /** The machine's engine (same results either way; default: PREVIRT_ENGINE, else jit). */
   engine?: Engine;
+  /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
+  protect?: boolean;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -84,6 +86,8 @@ interface CellSettings {
   maxCycles?: number;
   disk?: () => Uint8Array | undefined;
   engine?: Engine;
+  /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
+  protect?: boolean;
 }
 
 /** Runs one cell (`repeats` times) on an image (or records why it cannot run). The same code serially and in a worker. */
@@ -103,7 +107,7 @@ export function runCell(workload: string, config: BenchConfiguration, image: Elf
   try {
     for (let i = 0; i < repeats; i++) {
       const t0 = process.hrtime.bigint();
-      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine });
+      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, protect: settings.protect });
       walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
   } catch (e) {
@@ -175,7 +179,7 @@ function imageCache(build: KernelBuilder): (workload: string, binary: KernelBina
 }
 
 export function runBench(options: RunBenchOptions): BenchCell[] {
-  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine };
+  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine, protect: options.protect };
   const total = options.workloads.length * options.configurations.length;
   const imageFor = imageCache(options.build);
   const runs: CellRun[] = [];
@@ -228,6 +232,8 @@ interface BenchCellArg {
   repeats: number;
   maxCycles?: number;
   engine?: Engine;
+  /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
+  protect?: boolean;
 }
 
 /** Per worker thread: each environment's factory result. */
@@ -254,7 +260,7 @@ export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { build
 export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
   const env = await loadEnvironment(arg.environment);
   const image = "buildError" in arg.image ? new Error(arg.image.buildError) : arg.image;
-  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine });
+  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine, protect: arg.protect });
 }
 
 /**
@@ -294,7 +300,7 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
     for (const workload of options.workloads) {
       for (const config of options.configurations) {
         const image = images.get(`${workload}/${config.binary}`) ?? { buildError: "unused" };
-        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine });
+        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, protect: options.protect });
       }
     }
     const finished = new Array<boolean>(total).fill(false);

@@ -76,6 +76,7 @@ export const run: CommandRunner = async (_args, options, io) => {
     repeats,
     maxCycles: 4_000_000_000,
     engine: options.engine as Engine | undefined,
+    protect: options.protect !== false,
     progress,
   });
   const report = makeReport({ cells, configurations, workloads, costModel, costModelName });

@@ -35,6 +35,7 @@ export const run: CommandRunner = async (args, options, io) => {
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     engine: options.engine as Engine | undefined,
+    protect: options.protect !== false,
   });
   io.out(formatMatrix(rows));
   const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));

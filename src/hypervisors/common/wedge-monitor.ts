@@ -56,6 +56,7 @@ import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hyper
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
 import type { MigratableMonitor, NeutralState } from "./neutral-state.js";
 import { causeName } from "../../machine/stats.js";
+import { protectVmm } from "./vmm-protection.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
@@ -92,15 +93,18 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private readonly byReturn = new Map<number, SiteOutcome>();
   /** Whether the image was para-virtualized (no sites; the guest calls hypercalls itself). */
   protected readonly paravirt: boolean;
+  /** Whether the VMM gets its own protection domain (common/vmm-protection.ts; off with --no-protect). */
+  private readonly protectVmm: boolean;
 
   constructor(
     backend: string,
     protected readonly rewrite: RewriteResult,
-    options: { paravirt?: boolean } = {},
+    options: { paravirt?: boolean; protect?: boolean } = {},
   ) {
     super();
     this.vmm = buildVmm(backend);
     this.paravirt = options.paravirt ?? false;
+    this.protectVmm = options.protect ?? true;
     this.siteList = rewrite.sites.filter((s) => s.strategy !== "native").slice().sort((a, b) => a.record.addr - b.record.addr);
     this.siteStart = Int32Array.from(this.siteList, (s) => s.record.addr);
     this.siteEnd = Int32Array.from(this.siteList, (s) => s.record.addr + s.record.length);
@@ -136,6 +140,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.machine = machine;
     this.guest = new GuestMemory(machine, this);
     this.windowPa = machine.reserveTop(WINDOW_BACKED_BYTES);
+    if (this.protectVmm) protectVmm(machine, this.windowPa, this.vmm, this.rewrite, this.paravirt);
     const s = this.vmm.symbols;
     const idx = (name: string) => {
       const va = s[name];

@@ -29,8 +29,8 @@ export class L4Monitor extends WedgeMonitor {
   /** The task's mappings: (space << 20 | virtual page) → frame | perm. Space 1 = guest kernel, 0 = guest user. */
   private readonly mapped = new Map<number, number>();
 
-  constructor(rewrite: RewriteResult) {
-    super("l4", rewrite);
+  constructor(rewrite: RewriteResult, options: { protect?: boolean } = {}) {
+    super("l4", rewrite, options);
   }
 
   protected chargeEntry(): void {

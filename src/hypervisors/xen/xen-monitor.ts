@@ -41,7 +41,7 @@ export class XenMonitor extends WedgeMonitor {
   /** Page tables unhooked by a write: the guest's to write until the next walk through them revalidates them. */
   private readonly unhooked = new Set<number>();
 
-  constructor(rewrite: RewriteResult, options: { paravirt?: boolean } = {}) {
+  constructor(rewrite: RewriteResult, options: { paravirt?: boolean; protect?: boolean } = {}) {
     super("xen", rewrite, options);
   }
 

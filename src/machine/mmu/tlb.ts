@@ -16,7 +16,9 @@
 //
 // TAG_INVALID has bits 2–11 set, which no masked address has, so it never
 // matches. Stores to watched frames (a monitor's write-protected pages) get
-// no write tag: they take the slow path, which calls the monitor.
+// no write tag: they take the slow path, which calls the monitor. Frames
+// that a protection domain restricts (protection/protection.ts) get no tag
+// at all: their loads and stores take the slow path, which checks them.
 
 export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
@@ -49,6 +51,8 @@ export class Tlb {
     alloc: (words: number) => Int32Array = (words) => new Int32Array(words),
     /** Where physical address 0 sits in the buffer the CPU indexes (memory.ts RAM_BASE). */
     private readonly base = 0,
+    /** Whether a frame's words need a permission check (no fast tag for any access). */
+    private readonly isChecked: (frame: number) => boolean = () => false,
   ) {
     this.tagReadSup = alloc(TLB_SIZE).fill(TAG_INVALID);
     this.tagWriteSup = alloc(TLB_SIZE).fill(TAG_INVALID);
@@ -126,6 +130,10 @@ export class Tlb {
   private setTags(s: number): void {
     const page = this.page[s];
     const p = this.perm[s];
+    if (this.isChecked(this.frame[s])) {
+      this.tagReadSup[s] = this.tagWriteSup[s] = this.tagReadUser[s] = this.tagWriteUser[s] = TAG_INVALID;
+      return;
+    }
     const writable = (p & PERM.W) !== 0 && !this.isWatched(this.frame[s]);
     const user = (p & PERM.U) !== 0;
     this.tagReadSup[s] = page;
