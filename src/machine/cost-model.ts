@@ -12,7 +12,6 @@
 // docs/cost-model.md lists every entry with its source; a test checks it
 // mentions every key.
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../guest-isa/diagnostics.js";
 import type { CostClass } from "../guest-isa/isa-table.js";
 
@@ -182,16 +181,4 @@ export function parseCostModel(json: unknown, what = "cost model"): CostModel {
  */
 export function validateCostModel(model: CostModel, what = "cost model"): void {
   for (const key of COST_KEYS) if (!validPrice(model[key])) throw priceError(what, key);
-}
-
-/** Reads and validates `--cost-model FILE`. */
-export function loadCostModel(file: string): CostModel {
-  const text = readFileSync(file, "utf8");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${file}: not valid JSON: ${(e as Error).message}`);
-  }
-  return parseCostModel(json, file);
 }

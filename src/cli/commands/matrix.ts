@@ -11,7 +11,8 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { backends } from "../../hypervisors/index.js";
-import { runMatrixJobs, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
+import type { MatrixRow, Verdict } from "../../hypervisors/matrix.js";
+import { runMatrixJobs } from "../../hypervisors/parallel/matrix-jobs.js";
 import { defaultJobs } from "../../hypervisors/parallel/pool.js";
 import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
