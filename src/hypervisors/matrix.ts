@@ -40,6 +40,24 @@ export interface MatrixRow {
   seconds: number;
 }
 
+/** Whether a verdict says the run differed from the reference. */
+export function isDivergence(v: Verdict): boolean {
+  return v.kind === "diverged" || v.kind === "ended-differently";
+}
+
+export function describeVerdict(v: Verdict): string {
+  switch (v.kind) {
+    case "reference":
+      return "reference";
+    case "same":
+      return "same";
+    case "diverged":
+      return `diverged at line ${v.line}`;
+    case "ended-differently":
+      return `ended differently: ${v.actual}`;
+  }
+}
+
 /** How a run ended, as one comparable string. */
 export function describeEnding(r: RunResult): string {
   return r.kind === "poweroff" ? `exit ${r.exitCode}` : `${r.reason} (${r.message})`;

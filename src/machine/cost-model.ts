@@ -182,3 +182,22 @@ export function parseCostModel(json: unknown, what = "cost model"): CostModel {
 export function validateCostModel(model: CostModel, what = "cost model"): void {
   for (const key of COST_KEYS) if (!validPrice(model[key])) throw priceError(what, key);
 }
+
+/** Splits a run's cycles: each event's count × its price, idle time, and the rest (executed instructions). */
+export function cycleBreakdown(cycles: number, events: Partial<Record<CostEvent, number>>, counts: Record<string, number>, model: CostModel): Record<string, number> {
+  const out: Record<string, number> = {};
+  let rest = cycles;
+  for (const e of COST_EVENTS) {
+    const n = events[e] ?? 0;
+    if (!n) continue;
+    out[e] = n * model[e];
+    rest -= out[e];
+  }
+  const idle = counts.idleCycles ?? 0;
+  if (idle) {
+    out.idle = idle;
+    rest -= idle;
+  }
+  out.instructions = rest;
+  return out;
+}
