@@ -5,6 +5,7 @@
 // kernel.ts). The texts are the repository's fixtures, bundled as strings.
 
 import { FIXTURES } from "previrt-web:fixtures";
+import { KERNEL_WORKLOADS } from "./workloads.js";
 
 export interface Sample {
   name: string;
@@ -16,8 +17,6 @@ export interface Sample {
   note: string;
 }
 
-/** The bundled kernel's workloads (src/cli/kernel-recipe.ts WORKLOADS; checked against it by test/web). */
-export const KERNEL_WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults"] as const;
 
 export const SAMPLES: readonly Sample[] = [
   { name: "hello", title: "hello (assembly)", file: "fixtures/guests/hello.s", note: "prints a string and powers off" },

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
+import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
 import { DiagnosticError } from "../../src/guest-isa/diagnostics.js";
 import { findSection, SOFTLAYER_SECTION } from "../../src/guest-isa/elf-types.js";
 import { parseSoftlayerTable, SITE_FLAG_EXEMPT } from "../../src/guest-isa/softlayer.js";
@@ -105,6 +106,19 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     timings.helloFirstResultMs = Number(await page.$eval("body", (b) => b.getAttribute("data-first-result-ms")));
     expect(await matrixRows(page)).toEqual(expectedRows("fixtures/guests/hello.s"));
     await page.screenshot({ path: join(outDir, "hello-run-800.png") });
+  });
+
+  it("the bundled kernel, built in the worker from bundled sources: the verdicts and cycles of the CLI's recipe", async () => {
+    const started = Date.now();
+    await page.goto(`${url}?sample=kernel-mixed&run=1`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    timings.kernelMixedLoadToMatrixMs = Date.now() - started;
+    timings.kernelMixedMatrixInPageMs = Number(/matrix in ([\d.]+) s/.exec(await page.$eval("#status", (e) => e.textContent ?? ""))![1]) * 1000;
+    const { image } = buildKernel({ workload: "mixed" });
+    const expected = runMatrix(image, { backends: BACKENDS, maxCycles: 400_000_000, disk: () => kernelDisk() });
+    expect(await matrixRows(page)).toEqual(expected.map((r) => ({ backend: r.backend, verdict: describeVerdict(r.verdict), cycles: r.stats.cycles })));
+    expect(expected.find((r) => r.backend === "trap")!.verdict.kind).toBe("diverged");
+    await page.screenshot({ path: join(outDir, "kernel-mixed-run-800.png"), fullPage: true });
   });
 
   it("the psr-hole guest: trap diverges and the page says why; the sites are marked and rewritten per back end", async () => {
