@@ -71,14 +71,6 @@ function readSources(sources: KernelSources, dir: string, names: readonly string
   return names.map((n) => ({ file: `fixtures/kernel/${dir}${n}`, text: sources(`${dir}${n}`) }));
 }
 
-/** Every file the recipe reads, by its path under fixtures/kernel (what a bundle must carry). */
-export const KERNEL_SOURCE_FILES: readonly string[] = [
-  ...KERNEL_FILES,
-  "entry-xen.s",
-  ...USER_LIB.map((f) => `user/${f}`),
-  ...USER_PROGRAMS.map((p) => `user/${p}.ts`),
-];
-
 /** Compiles and links one user program at USER_BASE, without annotation. */
 export function buildUserProgramFrom(sources: KernelSources, name: (typeof USER_PROGRAMS)[number]): ElfImage {
   const inputs = readSources(sources, "user/", [...USER_LIB, `${name}.ts`]);

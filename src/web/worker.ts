@@ -143,7 +143,9 @@ function build(program: Program): BuildReply {
       inputs = ["kernel.ts", "mm.ts", "kprint.ts"].map((f) => ({ file: `fixtures/kernel/${f}`, text: sources(f) }));
       edited = inputs[0];
     }
-    const texts = new Map(inputs.map((s) => [s.file, s.text]));
+    // Every file a site can come from: the inputs, and for the kernel its other bundled sources (entry.s, user programs).
+    const texts = new Map(program.kind === "kernel" ? Object.entries(FIXTURES).filter(([f]) => f.startsWith("fixtures/kernel/")) : []);
+    for (const s of inputs) texts.set(s.file, s.text);
     const compiled = isTypeScript(edited.file) ? compileSources(inputs).assembly.find((a) => a.file.replace(/\.s$/, ".ts") === edited.file || a.file === edited.file.replace(/\.ts$/, ".s"))! : edited;
     const annotated = annotate(compiled.file, compiled.text);
     built = { program, image, disk, texts };
