@@ -27,7 +27,14 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 // ------------------------------------------------------------------ the worker
 
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+declare global {
+  interface Window {
+    /** Started by index.html before this script loads (the toolchain loads in parallel with the editor). */
+    previrtWorker?: Worker;
+  }
+}
+
+const worker = window.previrtWorker ?? new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 let nextId = 1;
 const pending = new Map<number, { resolve: (r: Reply) => void; progress?: (r: Reply) => void }>();
 worker.onmessage = (e: MessageEvent<Reply>) => {
