@@ -25,9 +25,9 @@ import { assemble } from "../guest-isa/assembler/index.js";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
 
-/** Workloads, by their -D WORKLOAD number (fixtures/kernel/kernel.ts startWorkload). */
-export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults"] as const;
-export type Workload = (typeof WORKLOADS)[number];
+import { WORKLOADS, type Workload } from "./workloads.js";
+
+export { WORKLOADS, type Workload };
 
 /** The embedded user programs, in the order the kernel numbers them (kernel.ts PROG_*). */
 export const USER_PROGRAMS = ["syscall", "ctxsw", "pagetable", "io", "compute", "faults"] as const;

@@ -5,7 +5,7 @@
 // kernel.ts). The texts are the repository's fixtures, bundled as strings.
 
 import { FIXTURES } from "previrt-web:fixtures";
-import { KERNEL_WORKLOADS } from "./workloads.js";
+import { WORKLOADS } from "../cli/workloads.js";
 
 export interface Sample {
   name: string;
@@ -22,7 +22,7 @@ export const SAMPLES: readonly Sample[] = [
   { name: "hello", title: "hello (assembly)", file: "fixtures/guests/hello.s", note: "prints a string and powers off" },
   { name: "psr-hole", title: "psr-hole: the virtualization hole", file: "fixtures/guests/psr-hole.s", note: "rdpsr/wrpsr do not trap: trap-and-emulate diverges" },
   { name: "page-tables", title: "page tables (TypeScript)", file: "fixtures/guests/pv-kernel.ts", note: "builds page tables, maps an alias, takes timer interrupts" },
-  ...KERNEL_WORKLOADS.map((w) => ({
+  ...WORKLOADS.map((w) => ({
     name: `kernel-${w}`,
     title: `bundled kernel: ${w}`,
     file: "fixtures/kernel/kernel.ts",

@@ -11,7 +11,6 @@ import { createContext, runInContext } from "node:vm";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
-import { WORKLOADS } from "../../src/cli/kernel-recipe.js";
 import { runMatrix } from "../../src/hypervisors/matrix.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -49,10 +48,5 @@ describe("the core bundled for the browser", () => {
     expect(rows.map((r) => r.backend)).toEqual(BACKENDS);
     expect(rows[0].console).toBe("hello from G32\n");
     expect(rows.map((r) => [r.verdict, r.console, r.cycles])).toEqual(inNode.map((r) => [r.verdict.kind, r.console, r.stats.cycles]));
-  });
-
-  it("the playground offers every workload of the bundled kernel", async () => {
-    const { KERNEL_WORKLOADS } = await import("../../src/web/workloads.js");
-    expect([...KERNEL_WORKLOADS]).toEqual([...WORKLOADS]);
   });
 });
