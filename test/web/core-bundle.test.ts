@@ -49,4 +49,16 @@ describe("the core bundled for the browser", () => {
     expect(rows[0].console).toBe("hello from G32\n");
     expect(rows.map((r) => [r.verdict, r.console, r.cycles])).toEqual(inNode.map((r) => [r.verdict.kind, r.console, r.stats.cycles]));
   });
+
+  it("console bytes are Latin-1 characters, as Node's Buffer made them (0x80–0x9f included, unlike TextDecoder's latin1)", async () => {
+    const sandbox = createContext({ TextEncoder, TextDecoder, performance, structuredClone, console });
+    runInContext(await bundleCore(), sandbox);
+    const text = [
+      "    .text", "    .global _start", "_start:", "    la   a0, msg", ".Lloop:", "    lbu  t0, 0(a0)", "    beqz t0, .Ldone",
+      "    out  0x10, t0", "    addi a0, a0, 1", "    j    .Lloop", ".Ldone:", "    out  0xF0, zero", "    .rodata",
+      "msg: .byte 0x41, 0x80, 0x9f, 0xe9, 0xff, 0x0a, 0", "",
+    ].join("\n");
+    const out = runInContext(`previrt.runElf(previrt.buildSources([{ file: "bytes.s", text: ${JSON.stringify(text)} }]).image).console`, sandbox) as string;
+    expect(out).toBe("A\x80\x9f\xe9\xff\n");
+  });
 });
