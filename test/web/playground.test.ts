@@ -47,6 +47,11 @@ async function matrixRows(page: Page): Promise<{ backend: string; verdict: strin
   );
 }
 
+/** Whether the page scrolls sideways (it must not, at 800 px: wide tables scroll inside their own box). */
+async function scrollsSideways(page: Page): Promise<boolean> {
+  return page.$eval("html", (h) => h.scrollWidth > h.clientWidth);
+}
+
 /** The library's own matrix for a fixture, in the same shape. */
 function expectedRows(file: string): { backend: string; verdict: string; cycles: number }[] {
   const { image } = buildSources([{ file, text: readFileSync(join(root, file), "utf8") }]);
@@ -110,15 +115,15 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
 
   it("the bundled kernel, built in the worker from bundled sources: the verdicts and cycles of the CLI's recipe", async () => {
     const started = Date.now();
-    await page.goto(`${url}?sample=kernel-mixed&run=1`);
+    await page.goto(`${url}?sample=kernel-syscall&run=1`);
     await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
-    timings.kernelMixedLoadToMatrixMs = Date.now() - started;
-    timings.kernelMixedMatrixInPageMs = Number(/matrix in ([\d.]+) s/.exec(await page.$eval("#status", (e) => e.textContent ?? ""))![1]) * 1000;
-    const { image } = buildKernel({ workload: "mixed" });
+    timings.kernelSyscallLoadToMatrixMs = Date.now() - started;
+    timings.kernelSyscallMatrixInPageMs = Number(/matrix in ([\d.]+) s/.exec(await page.$eval("#status", (e) => e.textContent ?? ""))![1]) * 1000;
+    const { image } = buildKernel({ workload: "syscall" });
     const expected = runMatrix(image, { backends: BACKENDS, maxCycles: 400_000_000, disk: () => kernelDisk() });
     expect(await matrixRows(page)).toEqual(expected.map((r) => ({ backend: r.backend, verdict: describeVerdict(r.verdict), cycles: r.stats.cycles })));
     expect(expected.find((r) => r.backend === "trap")!.verdict.kind).toBe("diverged");
-    await page.screenshot({ path: join(outDir, "kernel-mixed-run-800.png"), fullPage: true });
+    await page.screenshot({ path: join(outDir, "kernel-syscall-run-800.png"), fullPage: true });
   });
 
   it("the psr-hole guest: trap diverges and the page says why; the sites are marked and rewritten per back end", async () => {
@@ -130,6 +135,7 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     expect(await page.$eval("#explain-trap", (e) => e.textContent)).toMatch(/rdpsr and wrpsr are sensitive but not privileged/);
     expect(await page.$$("#chart-overhead rect.bar")).toHaveLength(BACKENDS.length);
     expect((await page.$$("#chart-breakdown rect.segment")).length).toBeGreaterThan(BACKENDS.length);
+    expect(await scrollsSideways(page)).toBe(false);
     await page.screenshot({ path: join(outDir, "psr-hole-run-800.png"), fullPage: true });
 
     // Build view: every record of the image's table counted, each site of the file marked with its record.
@@ -151,6 +157,7 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     await page.click('[data-hv="hvm"]');
     const hvm = await page.$$eval("#sites-table tbody tr", (trs) => trs.map((tr) => tr.children[2].textContent));
     expect(hvm.every((s) => s === "native")).toBe(true);
+    expect(await scrollsSideways(page)).toBe(false);
     await page.screenshot({ path: join(outDir, "psr-hole-sites-800.png"), fullPage: true });
 
     // Step view: xen's machine one instruction at a time, its virtual CPU and window shown.
@@ -162,6 +169,15 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     await page.waitForFunction(`document.querySelector("#step-where")?.textContent !== ${JSON.stringify(before)}`);
     expect(await page.$eval("#step-where", (e) => e.textContent)).toMatch(/instructions 1\b/);
     expect(await page.$$("#step-window tr")).not.toHaveLength(0);
+    // Run to the wrpsr site (local_irq_restore): the machine stops with pc on it.
+    const options = await page.$$eval("#step-site option", (os) => os.map((o) => [o.getAttribute("value"), o.textContent]));
+    const wrpsr = options.find(([, t]) => / wrpsr /.test(t ?? ""));
+    expect(wrpsr).toBeDefined();
+    await page.select("#step-site", wrpsr![0]!);
+    await page.click("#step-to");
+    const target = `pc 0x${Number(wrpsr![0]).toString(16).padStart(8, "0")}`;
+    await page.waitForFunction(`document.querySelector("#step-where")?.textContent.includes(${JSON.stringify(target)})`);
+    expect(await scrollsSideways(page)).toBe(false);
     await page.screenshot({ path: join(outDir, "psr-hole-step-800.png"), fullPage: true });
   });
 
@@ -196,5 +212,13 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
       expect(line).toBeGreaterThan(0);
     }
     await page.screenshot({ path: join(outDir, "diagnostic-800.png") });
+    // The edited program is in the URL: the link reopens it.
+    await page.waitForFunction(`location.search.includes("code=")`);
+    const link = page.url();
+    expect(link).toMatch(/[?&]sample=page-tables&code=/);
+    await page.goto(link);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+    expect(await page.$eval(".cm-content", (e) => e.textContent)).toBe(cases[1].text.replace(/\n/g, ""));
+    expect(await page.$$("#problems li")).toHaveLength(1);
   });
 });
