@@ -195,8 +195,11 @@ function toCm(d: Diagnostic): CmDiagnostic | undefined {
   const doc = editor.state.doc;
   const line = doc.line(Math.min(Math.max(1, d.line), doc.lines));
   const from = Math.min(line.from + Math.max(0, d.col - 1), line.to);
-  const to = Math.min(Math.max(from + 1, line.to), doc.length);
-  return { from, to: to > from ? to : from, severity: d.severity ?? "error", message: d.message, source: "previrt" };
+  // Underline the word (name, mnemonic, number) the column points at, else one character.
+  const rest = line.text.slice(from - line.from);
+  const word = /^[\w.$]+/.exec(rest);
+  const to = from + (word ? word[0].length : Math.min(1, rest.length));
+  return { from, to, severity: d.severity ?? "error", message: d.message, source: "previrt" };
 }
 
 function showDiagnostics(diags: readonly Diagnostic[]): void {
@@ -285,8 +288,8 @@ function renderSites(): void {
     )
     .join("")}</tbody></table></div>`;
   const chosen = sitesData.find((b) => b.backend === sitesBackend) ?? sitesData[0];
-  const picker = `<div class="controls" role="radiogroup" aria-label="back end">${sitesData
-    .map((b) => `<button data-hv="${esc(b.backend)}" role="radio" aria-checked="${b.backend === chosen.backend}">${esc(b.backend)}</button>`)
+  const picker = `<div class="controls" role="group" aria-label="back end">${sitesData
+    .map((b) => `<button data-hv="${esc(b.backend)}" aria-pressed="${b.backend === chosen.backend}">${esc(b.backend)}</button>`)
     .join("")}</div>`;
   const rows = chosen.rows
     .map(

@@ -204,12 +204,11 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
       }
       expect(expected.length).toBeGreaterThan(0);
       expect(await page.$$eval("#problems li", (lis) => lis.map((li) => li.textContent))).toEqual(expected);
-      // The editor underlines the range and marks the gutter at that line.
-      expect((await page.$$(".cm-lintRange-error")).length).toBeGreaterThan(0);
-      const line = Number(/:(\d+):\d+: error/.exec(expected[0])![1]);
-      const marked = await page.$$eval(".cm-gutter-lint .cm-gutterElement", (els) => els.filter((e) => e.querySelector(".cm-lint-marker-error")).length);
-      expect(marked).toBeGreaterThan(0);
-      expect(line).toBeGreaterThan(0);
+      // The editor underlines what is at that line:col (the word there) and marks the gutter.
+      const [, line, col] = /:(\d+):(\d+): error/.exec(expected[0])!.map(Number);
+      const word = /^[\w.$]+/.exec(c.text.split("\n")[line - 1].slice(col - 1))?.[0] ?? c.text.split("\n")[line - 1][col - 1];
+      expect(await page.$eval(".cm-lintRange-error", (e) => e.textContent)).toBe(word);
+      expect(await page.$$(".cm-gutter-lint .cm-lint-marker-error")).toHaveLength(1);
     }
     await page.screenshot({ path: join(outDir, "diagnostic-800.png") });
     // The edited program is in the URL: the link reopens it.
