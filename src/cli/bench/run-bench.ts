@@ -18,7 +18,7 @@ import { backends, runElf } from "../../hypervisors/index.js";
 import type { Engine } from "../../machine/machine.js";
 import { compareRuns } from "../../hypervisors/matrix.js";
 import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/parallel/pool.js";
-import { COST_EVENTS, cycleBreakdown, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
+import { cycleBreakdown, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Strategy } from "../../rewriter/index.js";
 import { BASELINE, type BenchConfiguration, type KernelBinary } from "./configurations.js";
