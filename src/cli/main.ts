@@ -31,6 +31,7 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   inject: () => import("./commands/inject.js"),
   resume: () => import("./commands/resume.js"),
   migrate: () => import("./commands/migrate.js"),
+  playground: () => import("./commands/playground.js"),
 };
 
 const collect = (value: string, previous: string[] = []) => previous.concat(value.split(",").filter(Boolean));
@@ -185,6 +186,10 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(noProtect())
     .action(act("inject"));
   cmd("demo", "build the bundled guest once and run it on every back end").action(act("demo"));
+  cmd("playground", "serve the browser playground on 127.0.0.1 (or --export it as static files)")
+    .option("--port <n>", "port to listen on (default 8089; 0 = any free port)", integer)
+    .option("--export <dir>", "write the playground's files to DIR instead of serving them")
+    .action(act("playground"));
 }
 
 /** Runs the CLI; returns the exit status. Never throws for bad input. */

@@ -12,7 +12,6 @@
 // docs/cost-model.md lists every entry with its source; a test checks it
 // mentions every key.
 
-import { readFileSync } from "node:fs";
 import { UserError } from "../guest-isa/diagnostics.js";
 import type { CostClass } from "../guest-isa/isa-table.js";
 
@@ -194,14 +193,21 @@ export function validateCostModel(model: CostModel, what = "cost model"): void {
   for (const key of COST_KEYS) if (!validPrice(model[key])) throw priceError(what, key);
 }
 
-/** Reads and validates `--cost-model FILE`. */
-export function loadCostModel(file: string): CostModel {
-  const text = readFileSync(file, "utf8");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${file}: not valid JSON: ${(e as Error).message}`);
+/** Splits a run's cycles: each event's count × its price, idle time, and the rest (executed instructions). */
+export function cycleBreakdown(cycles: number, events: Partial<Record<CostEvent, number>>, counts: Record<string, number>, model: CostModel): Record<string, number> {
+  const out: Record<string, number> = {};
+  let rest = cycles;
+  for (const e of COST_EVENTS) {
+    const n = events[e] ?? 0;
+    if (!n) continue;
+    out[e] = n * model[e];
+    rest -= out[e];
   }
-  return parseCostModel(json, file);
+  const idle = counts.idleCycles ?? 0;
+  if (idle) {
+    out.idle = idle;
+    rest -= idle;
+  }
+  out.instructions = rest;
+  return out;
 }

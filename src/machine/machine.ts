@@ -93,6 +93,16 @@ export interface MachineOptions {
   cpus?: number;
   /** Cycles per interleaving epoch of a multiprocessor (default DEFAULT_QUANTUM); ignored with one CPU. */
   quantum?: number;
+  /**
+   * The host's resident memory in bytes, for hostStats (a host fact, never a
+   * simulated one). Default: the Node process's resident set where there is
+   * one, else 0 (a browser has no such figure).
+   */
+  residentBytes?: () => number;
+}
+
+function processResidentBytes(): number {
+  return globalThis.process?.memoryUsage?.rss() ?? 0;
 }
 
 /** Checks `cpus` and `quantum` (UserErrors, so the CLI and back ends report them in one line). */
@@ -108,9 +118,10 @@ export function checkSmpOptions(cpus: number | undefined, quantum: number | unde
 export const ENGINES = ["interp", "jit"] as const;
 export type Engine = (typeof ENGINES)[number];
 
-/** The engine asked for by PREVIRT_ENGINE, or "jit"; a UserError for any other value. */
+/** The engine asked for by PREVIRT_ENGINE, or "interp"; a UserError for any other value. */
 export function defaultEngine(): Engine {
-  const v = process.env.PREVIRT_ENGINE;
+  // Guarded: in a browser (the playground) there is no process and no environment.
+  const v = globalThis.process?.env?.PREVIRT_ENGINE;
   // The interpreter, until the JIT wins end to end (docs/machine.md, "Measured speed").
   if (v === undefined || v === "") return "interp";
   if (!(ENGINES as readonly string[]).includes(v)) throw new UserError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
@@ -172,8 +183,10 @@ export class Machine implements CpuHost, MmuHost {
   /** The engine that runs guest code (see MachineOptions.engine). */
   readonly engine: Engine;
   private readonly jit: JitEngine | undefined;
+  private readonly residentBytes: () => number;
 
   constructor(options: MachineOptions = {}) {
+    this.residentBytes = options.residentBytes ?? processResidentBytes;
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
     this.costModel = options.costModel ?? defaultCostModel();
     validateCostModel(this.costModel);
@@ -781,7 +794,7 @@ export class Machine implements CpuHost, MmuHost {
 
   /** How the emulator ran the guest (engine, translation counters): host facts, not simulated results. */
   hostStats(): HostStats {
-    const residentBytes = process.memoryUsage.rss();
+    const residentBytes = this.residentBytes();
     return this.jit ? { engine: this.engine, jit: this.jit.counters(), residentBytes } : { engine: this.engine, residentBytes };
   }
 

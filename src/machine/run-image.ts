@@ -16,7 +16,7 @@ import type { MachineStats } from "./stats.js";
 export interface RunImageOptions {
   monitor?: Monitor;
   maxCycles?: number;
-  /** Console input: bytes, a string, or a ConsoleInput (e.g. stdinInput()). Default: none. */
+  /** Console input: bytes, a string, or a ConsoleInput (e.g. the CLI's stdinInput()). Default: none. */
   stdin?: Uint8Array | string | ConsoleInput;
   /** A disk: an in-memory image (modified in place by writes) or a backing. */
   disk?: Uint8Array | DiskBacking;

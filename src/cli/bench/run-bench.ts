@@ -18,7 +18,7 @@ import { backends, runElf } from "../../hypervisors/index.js";
 import type { Engine } from "../../machine/machine.js";
 import { compareRuns } from "../../hypervisors/matrix.js";
 import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/parallel/pool.js";
-import { COST_EVENTS, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
+import { cycleBreakdown, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Strategy } from "../../rewriter/index.js";
 import { BASELINE, type BenchConfiguration, type KernelBinary } from "./configurations.js";
@@ -342,21 +342,5 @@ function blankCell(workload: string, config: BenchConfiguration): BenchCell {
   };
 }
 
-/** Splits a run's cycles: each event's count × its price, idle time, and the rest (executed instructions). */
-export function breakdown(cycles: number, events: Partial<Record<CostEvent, number>>, counts: Record<string, number>, model: CostModel): Record<string, number> {
-  const out: Record<string, number> = {};
-  let rest = cycles;
-  for (const e of COST_EVENTS) {
-    const n = events[e] ?? 0;
-    if (!n) continue;
-    out[e] = n * model[e];
-    rest -= out[e];
-  }
-  const idle = counts.idleCycles ?? 0;
-  if (idle) {
-    out.idle = idle;
-    rest -= idle;
-  }
-  out.instructions = rest;
-  return out;
-}
+/** Splits a run's cycles (machine/cost-model.ts, shared with the playground). */
+export const breakdown = cycleBreakdown;

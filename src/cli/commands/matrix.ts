@@ -11,12 +11,16 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { backends } from "../../hypervisors/index.js";
-import { runMatrixJobs, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
+import { describeVerdict, isDivergence, type MatrixRow } from "../../hypervisors/matrix.js";
+import { runMatrixJobs } from "../../hypervisors/parallel/matrix-jobs.js";
 import { defaultJobs } from "../../hypervisors/parallel/pool.js";
 import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { runMigrationMatrix } from "./migration-matrix.js";
+
+// The verdict's words live with the matrix (the playground shows them too).
+export { describeVerdict, isDivergence };
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
@@ -49,23 +53,6 @@ export function jobsOption(value: unknown): number {
   const n = value as number;
   if (!Number.isInteger(n) || n < 1) throw new UserError(`--jobs must be a positive integer, not ${n}`);
   return n;
-}
-
-export function isDivergence(v: Verdict): boolean {
-  return v.kind === "diverged" || v.kind === "ended-differently";
-}
-
-export function describeVerdict(v: Verdict): string {
-  switch (v.kind) {
-    case "reference":
-      return "reference";
-    case "same":
-      return "same";
-    case "diverged":
-      return `diverged at line ${v.line}`;
-    case "ended-differently":
-      return `ended differently: ${v.actual}`;
-  }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
