@@ -69,6 +69,15 @@ export interface RunBenchOptions {
   engine?: Engine;
   /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
   protect?: boolean;
+  /** CPUs, interleaving quantum and physical CPUs of every run (`--cpus`, `--quantum`, `--pcpus`). */
+  smp?: SmpSettings;
+}
+
+/** The multiprocessor options of a bench (absent: one CPU). */
+export interface SmpSettings {
+  cpus?: number;
+  quantum?: number;
+  pcpus?: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -88,6 +97,7 @@ interface CellSettings {
   engine?: Engine;
   /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
   protect?: boolean;
+  smp?: SmpSettings;
 }
 
 /** Runs one cell (`repeats` times) on an image (or records why it cannot run). The same code serially and in a worker. */
@@ -107,7 +117,7 @@ export function runCell(workload: string, config: BenchConfiguration, image: Elf
   try {
     for (let i = 0; i < repeats; i++) {
       const t0 = process.hrtime.bigint();
-      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, protect: settings.protect });
+      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, ...settings.smp, protect: settings.protect });
       walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
   } catch (e) {
@@ -179,7 +189,7 @@ function imageCache(build: KernelBuilder): (workload: string, binary: KernelBina
 }
 
 export function runBench(options: RunBenchOptions): BenchCell[] {
-  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine, protect: options.protect };
+  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine, smp: options.smp, protect: options.protect };
   const total = options.workloads.length * options.configurations.length;
   const imageFor = imageCache(options.build);
   const runs: CellRun[] = [];
@@ -234,6 +244,7 @@ interface BenchCellArg {
   engine?: Engine;
   /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
   protect?: boolean;
+  smp?: SmpSettings;
 }
 
 /** Per worker thread: each environment's factory result. */
@@ -260,7 +271,7 @@ export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { build
 export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
   const env = await loadEnvironment(arg.environment);
   const image = "buildError" in arg.image ? new Error(arg.image.buildError) : arg.image;
-  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine, protect: arg.protect });
+  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine, smp: arg.smp, protect: arg.protect });
 }
 
 /**
@@ -300,7 +311,7 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
     for (const workload of options.workloads) {
       for (const config of options.configurations) {
         const image = images.get(`${workload}/${config.binary}`) ?? { buildError: "unused" };
-        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, protect: options.protect });
+        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect });
       }
     }
     const finished = new Array<boolean>(total).fill(false);
