@@ -32,17 +32,30 @@ export const HOT = 512;
 export const INTERPRET = null;
 /** What `get` returns for an address not hot enough to translate yet. */
 export const COLD = undefined;
+/** What `get` returns for an address whose translation was judged not worth calling (`demote`). */
+export const DEMOTED = false;
 
-/** A translation in the cache: when its words last matched memory, and how much it ran. */
-export class Entry {
-  /** Calls, and guest instructions they ran (the engine counts them until it judges the translation). */
-  calls = 0;
-  insns = 0;
+/** A translation in the cache, and every entry address it serves (one per block start). */
+export class Live {
+  /** The entries registered for it (dropped together when its words change). */
+  readonly entries: Entry[] = [];
   constructor(
     readonly t: Translation,
     /** The epoch in which the words last matched memory. */
     public epoch: number,
-    /** Heap byte index of its entry. */
+  ) {}
+}
+
+/** An entry address served by a translation: which block it starts at, and how much its calls ran. */
+export class Entry {
+  /** Calls, and guest instructions they ran (the engine counts them until it judges the entry). */
+  calls = 0;
+  insns = 0;
+  constructor(
+    readonly live: Live,
+    /** The block the translation starts at for this entry (its last argument). */
+    readonly block: number,
+    /** Heap byte index of the entry. */
     readonly at: number,
   ) {}
 }
@@ -99,17 +112,17 @@ export class TranslationCache {
     this.costKey = costTableKey(cost);
   }
 
-  /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet. */
-  get(at: number): Entry | null | undefined {
+  /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet, DEMOTED. */
+  get(at: number): Entry | null | undefined | false {
     const page = this.pages[at >>> 12];
     if (page !== undefined) {
       const e = page.byOffset[(at & 4095) >>> 2];
-      if (e !== undefined && e !== null && e.epoch === this.epoch) return e;
+      if (e !== undefined && e !== null && e.live.epoch === this.epoch) return e;
     }
     return this.lookup(at);
   }
 
-  private lookup(at: number): Entry | null | undefined {
+  private lookup(at: number): Entry | null | undefined | false {
     const pageNo = at >>> 12;
     let page = this.pages[pageNo];
     if (page === undefined) page = this.pages[pageNo] = new Page();
@@ -120,36 +133,61 @@ export class TranslationCache {
         if (this.heap.heap32[at >> 2] === page.seen[slot]) return e;
       } else {
         this.counters.verifications++;
-        if (matches(this.heap.heap32, e.t)) {
-          e.epoch = this.epoch;
+        if (matches(this.heap.heap32, e.live.t)) {
+          e.live.epoch = this.epoch;
           return e;
         }
         this.counters.invalidations++;
+        this.drop(e.live);
       }
       page.byOffset[slot] = undefined;
       page.seen[slot] = 0;
     }
     // Hotness by page: the interpreter's slices end at scattered addresses of a hot loop, and a
     // translation from any of them covers the loop (its in-page branch targets).
-    if (page.seen[slot] < 0 || ++page.hits < this.hot) return COLD;
+    if (page.seen[slot] < 0) return DEMOTED;
+    if (++page.hits < this.hot) return COLD;
     const t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
     if (t === null) {
       page.byOffset[slot] = INTERPRET;
       page.seen[slot] = this.heap.heap32[at >> 2];
       return INTERPRET;
     }
-    const entry = new Entry(t, this.epoch, at);
-    page.byOffset[slot] = entry;
+    // Every block start of the translation is an entry into it (where nothing else is registered).
+    const live = new Live(t, this.epoch);
+    const base = pageNo << 12;
+    let entry: Entry | undefined;
+    for (let b = 0; b < t.starts.length; b++) {
+      const i = t.starts[b] >>> 2;
+      const mine = base + t.starts[b] === at;
+      if (!mine && (page.byOffset[i] !== undefined || page.seen[i] < 0)) continue;
+      const e = new Entry(live, b, base + t.starts[b]);
+      page.byOffset[i] = e;
+      live.entries.push(e);
+      if (mine) entry = e;
+    }
     this.heap.codePages[pageNo] = 1;
     const c = this.counters;
     c.translations++;
     c.blocks += t.blocks;
     c.instructions += t.insns;
     c.codeBytes += t.codeBytes;
-    return entry;
+    return entry!;
   }
 
-  /** The engine judged a translation not worth calling: its address is interpreted from now on. */
+  /** Unregisters every entry of a translation whose words changed. */
+  private drop(live: Live): void {
+    for (const e of live.entries) {
+      const page = this.pages[e.at >>> 12]!;
+      const slot = (e.at & 4095) >>> 2;
+      if (page.byOffset[slot] === e) {
+        page.byOffset[slot] = undefined;
+        page.seen[slot] = 0;
+      }
+    }
+  }
+
+  /** The engine judged an entry not worth calling: its address is interpreted from now on. */
   demote(e: Entry): void {
     const page = this.pages[e.at >>> 12]!;
     const slot = (e.at & 4095) >>> 2;

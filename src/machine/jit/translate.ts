@@ -72,7 +72,7 @@ export interface CpuState {
  */
 export type BlockFn = (
   cpu: CpuState, vbase: number, tagR: number, tagW: number, add: number, trace: number, limit: number,
-  heap32: Int32Array, heap16: Uint16Array, heap8: Uint8Array, codePages: Uint8Array,
+  heap32: Int32Array, heap16: Uint16Array, heap8: Uint8Array, codePages: Uint8Array, block: number,
 ) => number;
 
 export interface Translation {
@@ -83,6 +83,12 @@ export interface Translation {
   /** Instructions translated (over all blocks) and blocks. */
   insns: number;
   blocks: number;
+  /**
+   * Byte offset in the page of each block's first instruction, by block
+   * number: the function can be entered at any of them (its last argument),
+   * so one translation serves every entry it covers (cache.ts).
+   */
+  starts: readonly number[];
   /** Characters of generated JavaScript. */
   codeBytes: number;
 }
@@ -286,7 +292,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   for (const r of written) used.add(r);
 
   // ---- the same blocks translated before (by any machine of the process): reuse the function
-  const key = `${costKey}|${entry - page}|${blocks.map((b) => `${b.start}:${b.words.join(",")}`).join(";")}`;
+  const key = `${costKey}|${blocks.map((b) => `${b.start}:${b.words.join(",")}`).join(";")}`;
   const known = shared.get(key);
   const at = new Int32Array(total);
   const words = new Int32Array(total);
@@ -297,7 +303,8 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       words[k] = b.words[i];
     }
   }
-  const result = (c: Compiled): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, codeBytes: c.codeBytes });
+  const starts = blocks.map((b) => b.start);
+  const result = (c: Compiled): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes });
   if (known !== undefined) return result(known);
 
   // ---- code
@@ -312,7 +319,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   const charge = (c: number, k: number) => (k ? `cyc += ${c}; n += ${k}; ` : "");
   const traced = (from: string, to: string) => `H[(T + tr) | 0] = ${from}; H[(T + tr + 1) | 0] = ${to}; tr = (tr + 2) & ${TRACE_MASK};`;
 
-  out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "pc = 0", "ex = 0", "xc = 0", "xn = 0", `L = ${byStart.get(entry - page)!.id}`).join(", ")};`);
+  out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "pc = 0", "ex = 0", "xc = 0", "xn = 0", "L = block | 0").join(", ")};`);
   out.push("out: for (;;) { switch (L) {");
   for (const b of blocks) {
     const costs = b.words.map((w) => cost[w & 63]);
@@ -400,7 +407,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   out.push(`${writeBack} cpu.cycles = cyc + xc; cpu.instret = n + xn; cpu.traceIdx = tr; cpu.pc = (vb + pc) | 0; return ex;`);
 
   const body = out.join("\n");
-  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP) { "use strict"; let va = 0, s = 0, p = 0;\n${body}\n};`;
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block) { "use strict"; let va = 0, s = 0, p = 0;\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu);
   const c: Compiled = { fn, codeBytes: src.length };
   if (shared.size >= SHARED_MAX) shared.clear();
