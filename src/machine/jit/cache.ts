@@ -77,6 +77,32 @@ class Page {
   readonly seen = new Int32Array(1024);
   /** Times the page was reached where nothing was translated (code in a hot page is translated where reached). */
   hits = 0;
+  /**
+   * For a page whose contents were hot before in this process (`hotPages`):
+   * per word offset, 1 once the process-wide translations were looked up
+   * there. Undefined for other pages.
+   */
+  probed: Uint8Array | undefined;
+}
+
+/**
+ * Hashes of the contents of pages in which a translation was made, by any
+ * machine of the process. A machine reaching a page with the same contents
+ * (the same kernel run again: `bench` repeats, `matrix`, tests) looks for
+ * the translations already compiled (translate.ts `shared`) at each entry
+ * the first time it is reached, instead of interpreting until the page is
+ * hot: the compiled code is already there and warm, so waiting gains
+ * nothing. A hash collision costs one look-up; a translation is still only
+ * reused for exactly the words it was made from.
+ */
+const hotPages = new Set<number>();
+
+/** FNV-1a over the page's words (heap page number `pageNo`). */
+function pageHash(H: Int32Array, pageNo: number): number {
+  let h = 0x811c9dc5 | 0;
+  const end = (pageNo + 1) << 10;
+  for (let i = pageNo << 10; i < end; i++) h = Math.imul(h ^ H[i], 16777619);
+  return h;
 }
 
 export interface CacheCounters {
@@ -125,7 +151,10 @@ export class TranslationCache {
   private lookup(at: number): Entry | null | undefined | false {
     const pageNo = at >>> 12;
     let page = this.pages[pageNo];
-    if (page === undefined) page = this.pages[pageNo] = new Page();
+    if (page === undefined) {
+      page = this.pages[pageNo] = new Page();
+      if (hotPages.has(pageHash(this.heap.heap32, pageNo))) page.probed = new Uint8Array(1024);
+    }
     const slot = (at & 4095) >>> 2;
     const e = page.byOffset[slot];
     if (e !== undefined) {
@@ -146,8 +175,16 @@ export class TranslationCache {
     // Hotness by page: the interpreter's slices end at scattered addresses of a hot loop, and a
     // translation from any of them covers the loop (its in-page branch targets).
     if (page.seen[slot] < 0) return DEMOTED;
-    if (++page.hits < this.hot) return COLD;
-    const t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+    let t: Translation | null | undefined;
+    if (page.probed !== undefined && page.probed[slot] === 0 && page.hits < this.hot) {
+      page.probed[slot] = 1;
+      t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
+      if (t === undefined) return COLD; // not compiled before: this entry waits for the page to get hot
+    } else {
+      if (++page.hits < this.hot) return COLD;
+      t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+      if (t !== null) hotPages.add(pageHash(this.heap.heap32, pageNo));
+    }
     if (t === null) {
       page.byOffset[slot] = INTERPRET;
       page.seen[slot] = this.heap.heap32[at >> 2];

@@ -89,6 +89,8 @@ export interface Translation {
    * so one translation serves every entry it covers (cache.ts).
    */
   starts: readonly number[];
+  /** Whether the function was compiled for this call (false: reused from `shared`). */
+  fresh: boolean;
   /** Characters of generated JavaScript. */
   codeBytes: number;
 }
@@ -218,9 +220,12 @@ const ALIGN_MASK: Record<number, number> = { 4: 0xfffff003 | 0, 2: 0xfffff001 | 
 /**
  * Translates the code at heap byte index `entry` (inside the page starting
  * at heap byte `page`). Returns null when the entry itself is an
- * instruction only the interpreter runs.
+ * instruction only the interpreter runs. `onlyKnown`: returns undefined
+ * instead of compiling when the process has not compiled these blocks before.
  */
-export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey = costTableKey(cost)): Translation | null {
+export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: true): Translation | null | undefined;
+export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey?: string): Translation | null;
+export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey = costTableKey(cost), onlyKnown = false): Translation | null | undefined {
   const H = heap.heap32;
   const wordAt = (off: number) => H[(page + off) >> 2];
   if (!translatable(wordAt(entry - page))) return null;
@@ -310,8 +315,9 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
     }
   }
   const starts = blocks.map((b) => b.start);
-  const result = (c: Compiled): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes });
-  if (known !== undefined) return result(known);
+  const result = (c: Compiled, fresh: boolean): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes, fresh });
+  if (known !== undefined) return result(known, false);
+  if (onlyKnown) return undefined;
 
   // ---- code
   const out: string[] = [];
@@ -434,7 +440,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   const c: Compiled = { fn, codeBytes: src.length };
   if (shared.size >= SHARED_MAX) shared.clear();
   shared.set(key, c);
-  return result(c);
+  return result(c, true);
 }
 
 /** The cost table as a key: translations embed its figures. */
