@@ -38,6 +38,12 @@ export class Tlb {
   readonly tagReadUser: Int32Array;
   readonly tagWriteUser: Int32Array;
   readonly addend: Int32Array;
+  /** `Tlb.at` of the fast arrays, computed once (the CPU looks them up at every entry to its loop). */
+  readonly atReadSup: number;
+  readonly atWriteSup: number;
+  readonly atReadUser: number;
+  readonly atWriteUser: number;
+  readonly atAddend: number;
   /**
    * The slots filled since the last flush (`filled[0..nFilled)`, each once:
    * `isFilled`): a flush clears only those, where clearing all 1,024 slots
@@ -64,6 +70,11 @@ export class Tlb {
     this.tagReadUser = alloc(TLB_SIZE).fill(TAG_INVALID);
     this.tagWriteUser = alloc(TLB_SIZE).fill(TAG_INVALID);
     this.addend = alloc(TLB_SIZE);
+    this.atReadSup = Tlb.at(this.tagReadSup);
+    this.atWriteSup = Tlb.at(this.tagWriteSup);
+    this.atReadUser = Tlb.at(this.tagReadUser);
+    this.atWriteUser = Tlb.at(this.tagWriteUser);
+    this.atAddend = Tlb.at(this.addend);
   }
 
   /** Int32 index of a fast array in the buffer it lives in. */
