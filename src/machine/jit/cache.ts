@@ -1,11 +1,13 @@
 // The translation cache: translations (translate.ts) by the physical
-// address of their entry, grouped per physical page, and what keeps them
-// exact when code changes.
+// addresses of the blocks they can be entered at, grouped per physical
+// page, and what keeps them exact when code changes.
 //
 // Consumes heap byte indexes (physical + RAM_BASE, memory.ts) from the
-// engine. Produces the translation to run at an address — translating an
-// entry once it has been reached HOT times, so code that runs once is
-// interpreted, not compiled — and the host-side counters.
+// engine. Produces the translation (and the block to start at) to run at an
+// address — translating once its page has been reached HOT times with
+// nothing translated there, so code that runs once is interpreted, not
+// compiled; at once where the process compiled it before (`hotPages`) —
+// and the host-side counters.
 //
 // Invalidation, two ways, so that no write path can be missed:
 // 1. Writes the translated code does not see happen only while something
