@@ -145,10 +145,15 @@ export class Cpu {
     this.trace = mem.allocState(TRACE_PAIRS * 2).fill(-1);
     this.illegal = mem.allocState(64);
     this.illegal.set(ILLEGAL_BITS);
+    this.traceAt = Tlb.at(this.trace);
+    this.illegalAt = Tlb.at(this.illegal);
   }
 
   /** ILLEGAL_BITS (decode.ts), copied into the tail. */
   private readonly illegal: Int32Array;
+  /** Heap indexes of the trace ring and the legality table (`Tlb.at`), for the loop's entry. */
+  private readonly traceAt: number;
+  private readonly illegalAt: number;
 
   /** Records a control transfer that is not a branch or jump (trap entry, iret). */
   noteTransfer(from: number, to: number): void {
@@ -226,11 +231,11 @@ export class Cpu {
     const cost = this.cost;
     const tlb = this.tlb;
     const user = (this.psr & PSR.SU) === 0;
-    const tagR = Tlb.at(user ? tlb.tagReadUser : tlb.tagReadSup);
-    const tagW = Tlb.at(user ? tlb.tagWriteUser : tlb.tagWriteSup);
-    const ADD = Tlb.at(tlb.addend);
-    const T = Tlb.at(this.trace);
-    const ILL = Tlb.at(this.illegal);
+    const tagR = user ? tlb.atReadUser : tlb.atReadSup;
+    const tagW = user ? tlb.atWriteUser : tlb.atWriteSup;
+    const ADD = tlb.atAddend;
+    const T = this.traceAt;
+    const ILL = this.illegalAt;
     // Coerced so V8 keeps them untagged (int32 / float64) in the loop.
     let tr = this.traceIdx | 0;
     let pc = this.pc | 0;
