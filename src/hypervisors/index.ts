@@ -15,13 +15,22 @@ import { isParavirtImage } from "./paravirt.js";
 import { trap } from "./trap/index.js";
 import { xen } from "./xen/index.js";
 
+/** What a back end's monitor is built for (the guest's CPUs; `--pcpus`, `--timeslice`: common/vcpu-scheduler.ts). */
+export interface MonitorOptions {
+  cpus?: number;
+  /** Physical CPUs the hypervisor time-slices the vCPUs on (fewer than the vCPUs; default: one per vCPU). */
+  pcpus?: number;
+  /** The scheduler's time slice in cycles (a multiple of the machine's quantum). */
+  timeslice?: number;
+}
+
 export interface Backend {
   readonly name: string;
   readonly description: string;
   /** The rewriter's view of this back end: its replacement table (and soft-layer window). */
   readonly target: RewriteTarget;
   /** The monitor this back end runs the guest under, given what the rewriter did; none on bare metal. */
-  createMonitor?(rewrite: RewriteResult): Monitor;
+  createMonitor?(rewrite: RewriteResult, options?: MonitorOptions): Monitor;
 }
 
 export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap, xen, l4].map((b) => [b.name, b]));

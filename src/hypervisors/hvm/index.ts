@@ -10,5 +10,5 @@ export const hvm: Backend = {
   name: "hvm",
   description: "hardware-assisted: every sensitive instruction exits to the VMM; shadow paging",
   target: { name: "hvm", replacements: {} },
-  createMonitor: () => new HvmMonitor(),
+  createMonitor: (_rewrite, options) => new HvmMonitor(options),
 };

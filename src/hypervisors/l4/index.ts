@@ -17,5 +17,5 @@ export const l4: Backend = {
   get target(): RewriteTarget {
     return (target ??= { name: "l4", replacements: L4_REPLACEMENTS, window: buildVmm("l4").layout });
   },
-  createMonitor: (rewrite) => new L4Monitor(rewrite),
+  createMonitor: (rewrite, options) => new L4Monitor(rewrite, options),
 };

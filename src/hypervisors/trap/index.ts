@@ -9,5 +9,5 @@ export const trap: Backend = {
   name: "trap",
   description: "trap-and-emulate, no hardware assist: rdpsr/wrpsr do not trap (guests may misbehave)",
   target: { name: "trap", replacements: {} },
-  createMonitor: () => new TrapMonitor(),
+  createMonitor: (_rewrite, options) => new TrapMonitor(options),
 };

@@ -21,5 +21,5 @@ export const xen: Backend = {
   get target(): RewriteTarget {
     return (target ??= { name: "xen", replacements: XEN_REPLACEMENTS, window: buildVmm("xen").layout });
   },
-  createMonitor: (rewrite) => new XenMonitor(rewrite, { paravirt: isParavirtImage(rewrite.image) }),
+  createMonitor: (rewrite, options) => new XenMonitor(rewrite, { ...options, paravirt: isParavirtImage(rewrite.image) }),
 };
