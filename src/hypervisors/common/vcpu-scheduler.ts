@@ -96,23 +96,35 @@ export class VcpuScheduler {
     this.picked = new Uint8Array(this.n);
   }
 
-  /** The machine's hook: whether vCPU `cpu` holds a physical CPU in the epoch starting at `epochStart`. */
+  /**
+   * The machine's hook, called in vCPU `cpu`'s context: whether it holds a
+   * physical CPU in the epoch starting at `epochStart`. A vCPU started
+   * during the epoch takes a physical CPU nobody holds at once.
+   */
   runnable(cpu: number, epochStart: number): boolean {
     if (epochStart !== this.epoch) this.decide(epochStart);
-    if (this.onPcpu[cpu] < 0) return false;
+    if (this.onPcpu[cpu] < 0) {
+      const free = this.holder.indexOf(-1);
+      if (free < 0 || !this.ready(cpu)) return false;
+      this.place(cpu, free);
+    }
     if (this.owesSwitch[cpu] === 1) {
       this.owesSwitch[cpu] = 0;
       const m = this.machine;
       m.count("vcpuSwitches");
-      m.chargeCpu(cpu, "vcpuSwitch");
+      m.charge("vcpuSwitch"); // on the incoming vCPU's clock: this is its context
     }
     return true;
   }
 
-  /** Will run: running, or halted with an interrupt pending (it wakes). */
+  /**
+   * Will run this epoch: running, or halted with something that wakes it by
+   * the epoch's start (an interrupt pending, or its own device event — its
+   * timer — due: a hypervisor's virtual timer fires whether the vCPU runs or not).
+   */
   private ready(v: number): boolean {
     const s = this.machine.cpuState(v);
-    return s === "running" || (s === "halted" && this.machine.interruptPending(v));
+    return s === "running" || (s === "halted" && this.machine.wakeTime(v) <= this.epoch);
   }
 
   private decide(epochStart: number): void {

@@ -110,8 +110,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   /** Window pages of the VMM's .data (the shared-info page), copied per vCPU: first page and count. */
   private dataPage = 0;
   private dataPages = 0;
-  /** The address the guest last wrote to port 0x43: where the next vCPU it starts begins. */
-  private startAddress = 0;
+  /** Per vCPU, the address it last wrote to port 0x43: where the next vCPU it starts begins (as the machine's port is per CPU). */
+  private vStartAddress = new Int32Array(1);
   private scheduler: VcpuScheduler | undefined;
   /** Rewritten sites, sorted: start and end addresses, and the outcome. */
   private readonly siteStart: Int32Array;
@@ -229,6 +229,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vHolding = new Uint8Array(n);
     this.vPtbr = new Int32Array(n);
     this.vPgctl = new Int32Array(n);
+    this.vStartAddress = new Int32Array(n);
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
   }
 
@@ -245,6 +246,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vHolding.fill(0);
     this.vPtbr.fill(0);
     this.vPgctl.fill(0);
+    this.vStartAddress.fill(0);
     this.su = true;
     this.holding = false;
     this.callback = 0;
@@ -315,12 +317,17 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     return { psr: this.guestPsr, cr };
   }
 
-  /** Installs the VMM in the window, then the virtual CPU: the guest continues deprivileged. */
+  /** Installs the VMM in the window (and a shared-info page per vCPU). */
+  beginImport(): void {
+    this.installWindow();
+    this.callback = 0;
+    this.resumeFixups = new Map(this.siteList.filter((x) => x.record.length > 4).map((x) => [(x.record.addr + 4) >>> 0, (x.record.addr + x.record.length) | 0]));
+  }
+
+  /** The running vCPU's virtual CPU: the guest continues deprivileged. */
   importNeutral(s: NeutralState): void {
     const m = this.machine;
-    this.installWindow();
     this.holding = false;
-    this.callback = 0;
     this.ptbr = s.cr[CR.ptbr];
     this.pgctl = s.cr[CR.pgctl];
     this.vcr.set(s.cr);
@@ -329,7 +336,6 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     m.cr[CR.pgctl] = this.pgctl & PGCTL_ENABLE;
     this.rootChanged();
     this.storePsr(s.psr);
-    this.resumeFixups = new Map(this.siteList.filter((x) => x.record.length > 4).map((x) => [(x.record.addr + 4) >>> 0, (x.record.addr + x.record.length) | 0]));
   }
 
   /** A queued page-table update the monitor has not applied yet: the guest's memory is not its whole state. */
@@ -339,16 +345,34 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   }
 
   saveExact(): Record<string, unknown> {
-    return { su: this.su, holding: this.holding, callback: this.callback, ptbr: this.ptbr, pgctl: this.pgctl, resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null, ...this.saveBackend() };
+    return {
+      su: Array.from(this.vSu),
+      holding: Array.from(this.vHolding),
+      ptbr: Array.from(this.vPtbr),
+      pgctl: Array.from(this.vPgctl),
+      startAddress: Array.from(this.vStartAddress),
+      callback: this.callback,
+      resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null,
+      scheduler: this.scheduler?.save() ?? null,
+      ...this.saveBackend(),
+    };
   }
 
   restoreExact(s: Record<string, unknown>): void {
-    this.su = s.su as boolean;
-    this.holding = s.holding as boolean;
+    const n = this.machine.cpuCount;
+    const per = (k: string): number[] => {
+      const a = s[k];
+      if (!Array.isArray(a) || a.length !== n || !a.every((x) => typeof x === "number")) throw new Error(`${k} is not one number per vCPU`);
+      return a as number[];
+    };
+    this.vSu.set(per("su"));
+    this.vHolding.set(per("holding"));
+    this.vPtbr.set(per("ptbr"));
+    this.vPgctl.set(per("pgctl"));
+    this.vStartAddress.set(per("startAddress"));
     this.callback = s.callback as number;
-    this.ptbr = s.ptbr as number;
-    this.pgctl = s.pgctl as number;
     this.resumeFixups = s.resumeFixups ? new Map(s.resumeFixups as [number, number][]) : undefined;
+    if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
     this.restoreBackend(s);
   }
 
@@ -887,11 +911,11 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   protected override portOut(port: number, value: number): void {
     const m = this.machine;
     if (port === PORT_START_ADDRESS) {
-      this.startAddress = value;
+      this.vStartAddress[m.cpuId] = value;
       m.portWrite(port, value);
       return;
     }
-    if (port === PORT_START_CPU && this.startVcpu(value, this.startAddress)) return;
+    if (port === PORT_START_CPU && this.startVcpu(value, this.vStartAddress[m.cpuId])) return;
     m.portWrite(port, value);
   }
 

@@ -39,13 +39,14 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
   private machine!: Machine;
   /** Per vCPU. */
   private shadows: ShadowPager[] = [];
+  private watch!: PageTableWatch;
   private scheduler: VcpuScheduler | undefined;
 
   constructor(private readonly options: MonitorOptions = {}) {}
 
   attach(machine: Machine): void {
     this.machine = machine;
-    const watch = new PageTableWatch(machine);
+    const watch = (this.watch = new PageTableWatch(machine));
     this.shadows = Array.from({ length: machine.cpuCount }, (_, cpu) => new ShadowPager(machine, "vmExit", watch, cpu));
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
   }
@@ -144,10 +145,14 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
   }
 
   saveExact(): Record<string, unknown> {
-    return { shadow: this.shadow.saveState() };
+    return { shadows: this.shadows.map((p) => p.saveState()), scheduler: this.scheduler?.save() ?? null };
   }
 
   restoreExact(s: Record<string, unknown>): void {
-    this.shadow.restoreState(s.shadow as ReturnType<ShadowPager["saveState"]>);
+    const shadows = s.shadows as ReturnType<ShadowPager["saveState"]>[];
+    if (!Array.isArray(shadows) || shadows.length !== this.shadows.length) throw new Error("not one shadow per vCPU");
+    shadows.forEach((x, cpu) => this.shadows[cpu].restoreState(x));
+    this.watch.rebuild(this.shadows);
+    if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
   }
 }

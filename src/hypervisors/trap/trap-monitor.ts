@@ -46,6 +46,7 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
   readonly name = "trap";
   /** Per vCPU: shadow pager, virtual SU and IE (the UF bits live in the real psr, which user-mode wrpsr may change), virtual control registers (ptbr and pgctl live in the shadow pager). */
   private shadows: ShadowPager[] = [];
+  private watch!: PageTableWatch;
   private vpsrs = new Int32Array(1);
   private vcrs: Int32Array[] = [];
   /** Guest memory as the monitor reads it for the guest (guest-memory.ts). */
@@ -59,7 +60,7 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
   attach(machine: Machine): void {
     this.machine = machine;
     const n = machine.cpuCount;
-    const watch = new PageTableWatch(machine);
+    const watch = (this.watch = new PageTableWatch(machine));
     this.shadows = Array.from({ length: n }, (_, cpu) => new ShadowPager(machine, "exceptionEntry", watch, cpu));
     this.vpsrs = new Int32Array(n).fill(PSR.SU);
     this.vcrs = Array.from({ length: n }, () => new Int32Array(8));
@@ -207,12 +208,24 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
   }
 
   saveExact(): Record<string, unknown> {
-    return { vpsr: this.vpsr, vcr: this.vcr.slice(), shadow: this.shadow.saveState() };
+    return {
+      vpsr: Array.from(this.vpsrs),
+      vcr: this.vcrs.map((v) => v.slice()),
+      shadows: this.shadows.map((p) => p.saveState()),
+      scheduler: this.scheduler?.save() ?? null,
+    };
   }
 
   restoreExact(s: Record<string, unknown>): void {
-    this.vpsr = s.vpsr as number;
-    this.vcr.set(s.vcr as Int32Array);
-    this.shadow.restoreState(s.shadow as ReturnType<ShadowPager["saveState"]>);
+    const n = this.shadows.length;
+    const vpsr = s.vpsr as number[];
+    const vcr = s.vcr as Int32Array[];
+    const shadows = s.shadows as ReturnType<ShadowPager["saveState"]>[];
+    if (![vpsr, vcr, shadows].every((a) => Array.isArray(a) && a.length === n)) throw new Error("not one virtual CPU per vCPU");
+    this.vpsrs.set(vpsr);
+    vcr.forEach((v, cpu) => this.vcrs[cpu].set(v));
+    shadows.forEach((x, cpu) => this.shadows[cpu].restoreState(x));
+    this.watch.rebuild(this.shadows);
+    if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
   }
 }
