@@ -6,7 +6,7 @@
 // charged, deterministic, and with M = N the very run of no scheduler.
 import { describe, expect, it } from "vitest";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
-import { VcpuScheduler, DEFAULT_SLICE_QUANTA } from "../../src/hypervisors/common/vcpu-scheduler.js";
+import { VcpuScheduler, defaultTimeslice } from "../../src/hypervisors/common/vcpu-scheduler.js";
 import { loadImage } from "../../src/machine/loader.js";
 import { Machine } from "../../src/machine/machine.js";
 import type { Monitor } from "../../src/machine/monitor.js";
@@ -55,8 +55,8 @@ secondary:
     amoadd zero, t4, 0(a3)
     bnez s0, .Lpark
 .Lwait:
-    lw   t5, 0(a3)
-    bne  t5, s1, .Lwait
+    lw   t3, 0(a3)
+    bne  t3, s1, .Lwait
     li   a0, 0
     la   a1, work
     li   t1, 0
@@ -131,7 +131,7 @@ describe("the vCPU scheduler (--pcpus)", () => {
 
   it("shares the physical CPUs round robin: equal work gets equal descheduled time (within two slices)", () => {
     const r = run([4000, 4000, 4000], 2);
-    const slice = DEFAULT_SLICE_QUANTA * QUANTUM;
+    const slice = defaultTimeslice(QUANTUM, 2000);
     const per = r.stats.perCpu!.map((c) => c.descheduledCycles);
     // CPUs 1 and 2 start a little after CPU 0, and CPU 0 keeps running (it waits for the others) after its own work.
     for (const d of per) expect(d).toBeGreaterThan(0);
@@ -155,7 +155,7 @@ describe("the vCPU scheduler (--pcpus)", () => {
   });
 
   it("a longer time slice switches less", () => {
-    const short = run([3000, 3000, 3000], 1, QUANTUM);
+    const short = run([3000, 3000, 3000], 1, 3 * QUANTUM);
     const long = run([3000, 3000, 3000], 1, 20 * QUANTUM);
     expect(short.stats.counts.vcpuSwitches).toBeGreaterThan(long.stats.counts.vcpuSwitches!);
   });
@@ -179,6 +179,7 @@ describe("the vCPU scheduler (--pcpus)", () => {
     const attach = (pcpus: number, timeslice?: number) => new Machine({ cpus: 2, quantum: QUANTUM }).attach(new SchedMonitor(pcpus, timeslice));
     expect(() => attach(1, 1500)).toThrow(/--timeslice must be a positive multiple of the quantum \(1000 cycles\), not 1500/);
     expect(() => attach(1, 0)).toThrow(/--timeslice/);
+    expect(() => attach(1, 2 * QUANTUM)).toThrow(/--timeslice 2000 is not longer than a vCPU switch \(vcpuSwitch: 2000 cycles\)/);
     expect(() => attach(3)).toThrow(/--pcpus must be a whole number from 1 to --cpus \(2\), not 3/);
     expect(() => runElf(image, { backend: "xen", cpus: 2, pcpus: 3 })).toThrow(/--pcpus must be a whole number from 1 to --cpus \(2\), not 3/);
   });

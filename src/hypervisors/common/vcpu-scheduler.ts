@@ -12,8 +12,10 @@
 //
 // The policy (docs/design.md §7, "--pcpus"):
 //   - time is cut into slices of `timeslice` cycles (a multiple of the
-//     machine's quantum, so a slice is a whole number of epochs; default
-//     DEFAULT_SLICE_QUANTA quanta); slices start at multiples of the slice;
+//     machine's quantum, so a slice is a whole number of epochs, and longer
+//     than a vCPU switch, or a slice would be spent switching; default
+//     DEFAULT_SLICE_QUANTA quanta, or more quanta if that is not ten
+//     switches long); slices start at multiples of the slice;
 //   - round robin: at each slice's start the M physical CPUs go to the next
 //     M vCPUs in circular order after the last one picked, taking first the
 //     *ready* ones (running, or halted with an interrupt pending: it wakes)
@@ -46,20 +48,28 @@ export interface SchedulerOptions {
   timeslice?: number;
 }
 
-/** Checks `--pcpus` and `--timeslice` against the guest's CPUs and the machine's quantum (UserErrors). */
-export function checkSchedulerOptions(cpus: number, quantum: number, pcpus: number | undefined, timeslice: number | undefined): void {
+/** The default slice: DEFAULT_SLICE_QUANTA quanta, or the fewest quanta that last ten vCPU switches. */
+export function defaultTimeslice(quantum: number, switchCost: number): number {
+  return Math.max(DEFAULT_SLICE_QUANTA, Math.ceil((10 * switchCost) / quantum)) * quantum;
+}
+
+/** Checks `--pcpus` and `--timeslice` against the guest's CPUs, the machine's quantum and the price of a switch (UserErrors). */
+export function checkSchedulerOptions(cpus: number, quantum: number, switchCost: number, pcpus: number | undefined, timeslice: number | undefined): void {
   if (pcpus !== undefined && (!Number.isInteger(pcpus) || pcpus < 1 || pcpus > cpus)) {
     throw new UserError(`--pcpus must be a whole number from 1 to --cpus (${cpus}), not ${pcpus}`);
   }
   if (timeslice !== undefined && (!Number.isInteger(timeslice) || timeslice < quantum || timeslice % quantum !== 0)) {
     throw new UserError(`--timeslice must be a positive multiple of the quantum (${quantum} cycles), not ${timeslice}`);
   }
+  if (timeslice !== undefined && timeslice <= switchCost) {
+    throw new UserError(`--timeslice ${timeslice} is not longer than a vCPU switch (vcpuSwitch: ${switchCost} cycles): every slice would be spent switching`);
+  }
 }
 
 export class VcpuScheduler {
   /** The scheduler a monitor needs for `options`, or undefined when every vCPU has a physical CPU of its own. */
   static forMonitor(machine: Machine, options: { pcpus?: number; timeslice?: number }): VcpuScheduler | undefined {
-    checkSchedulerOptions(machine.cpuCount, machine.quantum, options.pcpus, options.timeslice);
+    checkSchedulerOptions(machine.cpuCount, machine.quantum, machine.costModel.vcpuSwitch, options.pcpus, options.timeslice);
     if (options.pcpus === undefined || options.pcpus >= machine.cpuCount) return undefined;
     return new VcpuScheduler(machine, { pcpus: options.pcpus, timeslice: options.timeslice });
   }
@@ -86,9 +96,9 @@ export class VcpuScheduler {
     options: SchedulerOptions,
   ) {
     this.n = machine.cpuCount;
-    checkSchedulerOptions(this.n, machine.quantum, options.pcpus, options.timeslice);
+    checkSchedulerOptions(this.n, machine.quantum, machine.costModel.vcpuSwitch, options.pcpus, options.timeslice);
     this.pcpus = options.pcpus;
-    this.timeslice = options.timeslice ?? DEFAULT_SLICE_QUANTA * machine.quantum;
+    this.timeslice = options.timeslice ?? defaultTimeslice(machine.quantum, machine.costModel.vcpuSwitch);
     this.onPcpu = new Int8Array(this.n).fill(-1);
     this.holder = new Int8Array(this.pcpus).fill(-1);
     this.lastRan = new Int8Array(this.pcpus).fill(-1);

@@ -125,7 +125,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   constructor(
     backend: string,
     protected readonly rewrite: RewriteResult,
-    private readonly options: MonitorOptions & { paravirt?: boolean } = {},
+    private readonly options: MonitorOptions & { paravirt?: boolean } = { cpus: 1 },
   ) {
     super();
     this.vmm = buildVmm(backend);

@@ -42,7 +42,7 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
   private watch!: PageTableWatch;
   private scheduler: VcpuScheduler | undefined;
 
-  constructor(private readonly options: MonitorOptions = {}) {}
+  constructor(private readonly options: MonitorOptions = { cpus: 1 }) {}
 
   attach(machine: Machine): void {
     this.machine = machine;

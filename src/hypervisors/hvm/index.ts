@@ -9,6 +9,8 @@ import { HvmMonitor } from "./hvm-monitor.js";
 export const hvm: Backend = {
   name: "hvm",
   description: "hardware-assisted: every sensitive instruction exits to the VMM; shadow paging",
+  // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
+  maxCpus: 8,
   target: { name: "hvm", replacements: {} },
   createMonitor: (_rewrite, options) => new HvmMonitor(options),
 };

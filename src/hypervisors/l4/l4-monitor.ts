@@ -39,7 +39,7 @@ export class L4Monitor extends WedgeMonitor {
   /** The task's mappings: (space << 20 | virtual page) → frame | perm. Space 1 = guest kernel, 0 = guest user. */
   private readonly mapped = new Map<number, number>();
 
-  constructor(rewrite: RewriteResult, options: MonitorOptions = {}) {
+  constructor(rewrite: RewriteResult, options: MonitorOptions = { cpus: 1 }) {
     super("l4", rewrite, options);
   }
 

@@ -8,6 +8,8 @@ import { TrapMonitor } from "./trap-monitor.js";
 export const trap: Backend = {
   name: "trap",
   description: "trap-and-emulate, no hardware assist: rdpsr/wrpsr do not trap (guests may misbehave)",
+  // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
+  maxCpus: 8,
   target: { name: "trap", replacements: {} },
   createMonitor: (_rewrite, options) => new TrapMonitor(options),
 };

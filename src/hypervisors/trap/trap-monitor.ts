@@ -53,7 +53,7 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
   private guest!: GuestMemory;
   private scheduler: VcpuScheduler | undefined;
 
-  constructor(private readonly options: MonitorOptions = {}) {
+  constructor(private readonly options: MonitorOptions = { cpus: 1 }) {
     super();
   }
 

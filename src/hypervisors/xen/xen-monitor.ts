@@ -47,7 +47,7 @@ export class XenMonitor extends WedgeMonitor {
   /** Page tables unhooked by a write (with their vCPUs): the guest's to write until the next walk through them revalidates them. */
   private readonly unhooked = new Map<number, number>();
 
-  constructor(rewrite: RewriteResult, options: MonitorOptions & { paravirt?: boolean } = {}) {
+  constructor(rewrite: RewriteResult, options: MonitorOptions & { paravirt?: boolean } = { cpus: 1 }) {
     super("xen", rewrite, options);
   }
 
