@@ -61,6 +61,8 @@ export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
   backend?: string | Backend;
   /** The ELF file's name, for error messages about the binary. */
   file?: string;
+  /** The --pcpus scheduler's time slice in cycles (`--timeslice`; docs/vcpus.md). */
+  timeslice?: number;
 }
 
 export interface RunElfOutcome extends RunOutcome {
@@ -73,7 +75,7 @@ export interface RunElfOutcome extends RunOutcome {
  * CLI options): cpus 1–8 and within what the back end runs, pcpus 1–cpus
  * and only under a hypervisor.
  */
-export function checkCpuOptions(backend: Backend, o: { cpus?: number; quantum?: number; pcpus?: number }): MonitorOptions {
+export function checkCpuOptions(backend: Backend, o: { cpus?: number; quantum?: number; pcpus?: number; timeslice?: number }): MonitorOptions {
   const cpus = o.cpus ?? 1;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) throw new UserError(`--cpus must be a whole number from 1 to ${MAX_CPUS}, not ${o.cpus}`);
   if (o.quantum !== undefined && (!Number.isInteger(o.quantum) || o.quantum < 1 || o.quantum > 1e9)) {
@@ -86,7 +88,8 @@ export function checkCpuOptions(backend: Backend, o: { cpus?: number; quantum?: 
     if (!backend.createMonitor) throw new UserError("--pcpus needs a hypervisor back end (bare has one physical CPU per CPU)");
     if (!Number.isInteger(o.pcpus) || o.pcpus < 1 || o.pcpus > cpus) throw new UserError(`--pcpus must be a whole number from 1 to --cpus (${cpus}), not ${o.pcpus}`);
   }
-  return { cpus, pcpus: o.pcpus };
+  if (o.timeslice !== undefined && o.pcpus === undefined) throw new UserError("--timeslice needs --pcpus (it is the time slice of the hypervisor's vCPU scheduler)");
+  return { cpus, pcpus: o.pcpus, timeslice: o.timeslice };
 }
 
 /** Rewrites `image` for a back end and runs it: result, counters, console output. */
