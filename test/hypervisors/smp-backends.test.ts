@@ -10,6 +10,10 @@ import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readElf } from "../../src/guest-isa/elf.js";
 import { runElf } from "../../src/hypervisors/index.js";
+import { annotate } from "../../src/annotator/index.js";
+import { assemble } from "../../src/guest-isa/assembler/index.js";
+import { buildVmm } from "../../src/hypervisors/common/window.js";
+import { ACCESS } from "../../src/machine/monitor.js";
 import { buildAsm, ROOT, type Built } from "./helpers.js";
 
 const FIXTURES = readdirSync(new URL("fixtures/smp/", ROOT)).filter((f) => f.endsWith(".s") && f !== "counter-racy.s").sort();
@@ -77,6 +81,85 @@ describe("SMP runs are deterministic on every back end", () => {
         const a = run(build(file, true), hv, 4, pcpus);
         const b = run(build(file, true), hv, 4, pcpus);
         expect(b, `${file} --pcpus ${pcpus}`).toEqual(a);
+      }
+    }
+  });
+});
+
+// Each CPU's interrupt flag is its own: CPU 0 enables interrupts and starts
+// CPU 1, which must see IE = 0 (rdpsr) and enables its own; CPU 0 then
+// disables its own and must see IE = 0 while CPU 1 still sees IE = 1.
+// Annotated, so that on xen and l4 every cli/sti/rdpsr is an inline access
+// to the shared-info page (no trap): the vCPUs' pages must be apart.
+const OWN_PSR = `
+    .text
+    .global _start
+_start:
+    la   s0, flags
+    sti
+    la   t0, second
+    out  0x43, t0
+    li   t0, 1
+    out  0x42, t0
+.Lw1:
+    lw   t0, 0(s0)
+    beqz t0, .Lw1
+    cli
+    rdpsr t0
+    andi t0, t0, 1
+    li   a0, 1
+    bnez t0, .Lout
+    li   t0, 2
+    sw   t0, 4(s0)
+.Lw3:
+    lw   t0, 0(s0)
+    li   t1, 3
+    bne  t0, t1, .Lw3
+    lw   a0, 8(s0)
+.Lout:
+    out  0xF0, a0
+second:
+    la   s0, flags
+    rdpsr t0
+    li   a0, 11
+    andi t1, t0, 1
+    bnez t1, .Lfail
+    sti
+    li   t0, 1
+    sw   t0, 0(s0)
+.Lw2:
+    lw   t0, 4(s0)
+    beqz t0, .Lw2
+    rdpsr t0
+    andi t0, t0, 1
+    li   a0, 12
+    beqz t0, .Lfail
+    li   a0, 0
+.Lfail:
+    sw   a0, 8(s0)
+    cli
+    li   t0, 3
+    sw   t0, 0(s0)
+.Lpark:
+    hlt
+    j    .Lpark
+    .data
+flags: .word 0, 0, 0
+`;
+
+describe("per-vCPU virtual CPU state", () => {
+  it("each vCPU's virtual interrupt flag is its own (xen and l4: inline sites on per-vCPU shared-info pages), as on bare and hvm", () => {
+    const image = assemble([{ file: "own-psr.s", text: annotate("own-psr.s", OWN_PSR).text }]);
+    for (const hv of ["bare", "hvm", "xen", "l4"]) {
+      const out = runElf(image, { backend: hv, cpus: 2, maxCycles: 20_000_000 });
+      expect(out.result, hv).toEqual({ kind: "poweroff", exitCode: 0 });
+      if (hv === "xen" || hv === "l4") {
+        expect(out.stats.counts[`${hv}:trap.emulated`] ?? 0, hv).toBe(0); // every psr access was a site
+        // The shared-info page's address reaches a different frame from each vCPU (CPU 1 is halted in the guest kernel).
+        const m = out.machine;
+        const vpsr = buildVmm(hv).symbols.VPSR;
+        const frames = [0, 1].map((n) => m.inCpu(n, () => m.monitor!.translate!(vpsr, ACCESS.LOAD, false)));
+        expect(frames[0], hv).not.toEqual(frames[1]);
       }
     }
   });
