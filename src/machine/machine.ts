@@ -408,6 +408,7 @@ export class Machine implements CpuHost, MmuHost {
     const s = structuredClone(this.counters);
     s.instructions = this.cpu.instret;
     s.cycles = this.cpu.cycles;
+    if (this.cpu.pauses !== 0) s.counts.pauses = (s.counts.pauses ?? 0) + this.cpu.pauses;
     return s;
   }
 

@@ -129,7 +129,7 @@ export class JitEngine {
       }
       // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
       const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
-      return this.step(limit, op < 32 || op > 34);
+      return this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59); // stores and atomics write
     }
   }
 
