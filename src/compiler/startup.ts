@@ -72,7 +72,7 @@ ${START_CPU_SYMBOL}:
 __previrt_cpu_trampoline:
     in   t0, 0x${SMP_PORTS.cpuId.toString(16)}                # n = this CPU's number
     slli t1, t0, ${Math.log2(CPU_STACK_SIZE)}
-    la   sp, __previrt_cpu_stacks - ${CPU_STACK_SIZE}
+    la   sp, __previrt_cpu_stacks
     add  sp, sp, t1                # top of stack n
     slli t1, t0, 2
     la   t2, __previrt_cpu_entry
