@@ -27,11 +27,11 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
 
 /** Workloads, by their -D WORKLOAD number (fixtures/kernel/kernel.ts startWorkload). */
-export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults"] as const;
+export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults", "smp"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /** The embedded user programs, in the order the kernel numbers them (kernel.ts PROG_*). */
-export const USER_PROGRAMS = ["syscall", "ctxsw", "pagetable", "io", "compute", "faults"] as const;
+export const USER_PROGRAMS = ["syscall", "ctxsw", "pagetable", "io", "compute", "faults", "smp"] as const;
 
 /** Where user programs are linked (and mapped): the bottom of user space. */
 export const USER_BASE = 0x00800000;
@@ -57,7 +57,7 @@ export interface KernelBuildOptions {
   timerPeriod?: number;
 }
 
-const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "kprint.ts"];
+const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "kprint.ts"];
 const USER_LIB = ["crt0.s", "ulib.ts"];
 
 function readSources(dir: string, names: readonly string[]): AsmSource[] {
