@@ -130,7 +130,8 @@ export class Cpu {
 
   constructor(
     private readonly mem: PhysicalMemory,
-    private readonly tlb: Tlb,
+    /** The TLB of the CPU whose context is loaded (machine.ts re-points it; `exec` reads it at entry). */
+    public tlb: Tlb,
     private readonly host: CpuHost,
     /** Cycles per opcode (decode.ts costTable). */
     readonly cost: Float64Array,

@@ -85,7 +85,7 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
     disk: options.disk,
     diskLatency: options.diskLatency,
   });
-  const monitor = backend.createMonitor?.(rewrite);
+  const monitor = backend.createMonitor?.(rewrite, { cpus: 1 });
   if (monitor) machine.attach(monitor);
   holder.guest = new Guest(elf, image, backend, rewrite, machine, monitor, options.disk, options);
   return holder.guest;
