@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { verifyImage } from "../../src/annotator/verify.js";
 import { buildSources } from "../../src/cli/build-pipeline.js";
-import { runElf } from "../../src/hypervisors/index.js";
+import { backends, runElf } from "../../src/hypervisors/index.js";
 import { formatDiagnostic } from "../../src/guest-isa/diagnostics.js";
 import { runtimeSources, SMP_STARTUP_FILE } from "../../src/compiler/startup.js";
 import * as guest from "../../guest/index.js";
@@ -160,5 +160,20 @@ describe("on the multiprocessor machine (fixtures/programs/smp/counter.ts)", () 
     const out = runElf(img, { backend: "bare", cpus: 2, maxCycles: 50_000_000 });
     expect(out.rewrite.sites.filter((s) => s.kindName === "lock").map((s) => s.strategy)).toEqual(["native"]);
     expect(out.rewrite.sites.filter((s) => s.kindName === "unlock").map((s) => s.strategy)).toEqual(["native"]);
+  });
+});
+
+// Back ends join when they run N-CPU guests (Backend.maxCpus ≥ 4: hw/smp-backends).
+const MULTI = [...backends.values()].filter((b) => b.name !== "bare" && (b.maxCpus ?? 1) >= 4).map((b) => b.name);
+
+describe.runIf(MULTI.length > 0)("the counter on every back end that runs N CPUs", () => {
+  it("4 CPUs: the atomic and the locked totals are exact everywhere", () => {
+    const image = buildSources(programFiles(join(PROGRAMS, "smp/counter.ts"))).image;
+    for (const backend of MULTI) {
+      const out = runElf(image, { backend, cpus: 4, maxCycles: 200_000_000 });
+      expect(out.console, backend).toBe("cpus x increments 40000\natomic 40000\nlocked 40000\n");
+      expect(out.result.kind, backend).toBe("poweroff");
+      expect(out.result.kind === "poweroff" ? out.result.exitCode & 3 : -1, backend).toBe(0);
+    }
   });
 });

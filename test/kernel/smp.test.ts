@@ -6,7 +6,7 @@
 // the CPUs the kernel starts.
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "../../src/cli/bundled-kernel.js";
-import { runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
+import { backends, runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 
 const MAX_CYCLES = 400_000_000;
@@ -94,5 +94,41 @@ describe("the SMP kernel on bare metal", () => {
     expect(out.stats.perCpu?.slice(1).every((c) => c.instructions === 0)).toBe(true);
     expect(() => buildKernel({ workload: "smp", cpus: 0 })).toThrow(/--cpus must be an integer from 1 to 8, not 0/);
     expect(() => buildKernel({ workload: "smp", cpus: 9 })).toThrow(/--cpus must be an integer from 1 to 8, not 9/);
+  });
+});
+
+// Back ends join when they run N-CPU guests (Backend.maxCpus ≥ 4: hw/smp-backends).
+const MULTI = [...backends.values()].filter((b) => b.name !== "bare" && (b.maxCpus ?? 1) >= 4).map((b) => b.name);
+
+describe.runIf(MULTI.length > 0)("the SMP kernel on every back end that runs N CPUs", () => {
+  const bare = new Map<Workload, string>();
+  const reference = (w: Workload) => {
+    if (!bare.has(w)) bare.set(w, run(w, "bare", 1).console);
+    return bare.get(w)!;
+  };
+
+  it.each(WORKLOADS)("%s: 2 and 4 CPUs print what bare prints on one (trap still diverges)", (workload) => {
+    for (const backend of MULTI) {
+      for (const cpus of [2, 4]) {
+        const out = run(workload, backend, cpus);
+        if (backend === "trap") {
+          expect(out.console, `${backend} ${cpus}`).toContain("selfcheck: no timer tick with interrupts on (interrupt state lost)\n");
+          continue;
+        }
+        expect(out.result, `${backend} ${cpus} CPUs`).toEqual({ kind: "poweroff", exitCode: 0 });
+        expect(out.console, `${backend} ${cpus} CPUs`).toBe(reference(workload));
+      }
+    }
+  });
+
+  it("--pcpus below --cpus: the same output, and the same run twice", () => {
+    for (const backend of MULTI.filter((b) => b !== "trap")) {
+      const go = () => runElf(kernel("smp"), { backend, cpus: 4, pcpus: 2, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+      const a = go();
+      const b = go();
+      expect(a.console, backend).toBe(reference("smp"));
+      expect(b.console, backend).toBe(a.console);
+      expect(b.stats, backend).toEqual(a.stats);
+    }
   });
 });
