@@ -11,6 +11,7 @@ export const hvm: Backend = {
   description: "hardware-assisted: every sensitive instruction exits to the VMM; shadow paging",
   // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
   maxCpus: 8,
-  target: { name: "hvm", replacements: {} },
+  // Spinlock sites (docs/design.md §3) run their native amoswap / store.
+  target: { name: "hvm", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
   createMonitor: (_rewrite, options) => new HvmMonitor(options),
 };

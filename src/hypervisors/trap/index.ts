@@ -10,6 +10,7 @@ export const trap: Backend = {
   description: "trap-and-emulate, no hardware assist: rdpsr/wrpsr do not trap (guests may misbehave)",
   // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
   maxCpus: 8,
-  target: { name: "trap", replacements: {} },
+  // Spinlock sites (docs/design.md §3) run their native amoswap / store.
+  target: { name: "trap", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
   createMonitor: (_rewrite, options) => new TrapMonitor(options),
 };
