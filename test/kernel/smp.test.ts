@@ -5,7 +5,9 @@
 // shootdowns are sent and answered; runs are deterministic; `--cpus` caps
 // the CPUs the kernel starts.
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { bufferIO } from "../../src/cli/io.js";
+import { CPU_STACK_SIZE } from "../../src/compiler/startup.js";
 import { main } from "../../src/cli/main.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "../../src/cli/bundled-kernel.js";
 import { backends, runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
@@ -98,6 +100,14 @@ describe("the SMP kernel on bare metal", () => {
     expect(out.stats.perCpu?.slice(1).every((c) => c.instructions === 0)).toBe(true);
     expect(() => buildKernel({ workload: "smp", cpus: 0 })).toThrow(/--cpus must be an integer from 1 to 8, not 0/);
     expect(() => buildKernel({ workload: "smp", cpus: 9 })).toThrow(/--cpus must be an integer from 1 to 8, not 9/);
+  });
+
+  it("entry.s's cpu_stack_top agrees with the start-up's stack size", () => {
+    for (const f of ["entry.s", "entry-xen.s"]) {
+      const text = readFileSync(new URL(`../../fixtures/kernel/${f}`, import.meta.url), "utf8");
+      const shift = /cpu_stack_top:[\s\S]*?slli a0, a0, (\d+)/.exec(text)?.[1];
+      expect(1 << Number(shift), f).toBe(CPU_STACK_SIZE);
+    }
   });
 
   it("previrt kernel --cpus: one error line for a bad count, the define for a good one", async () => {
