@@ -71,20 +71,33 @@ export interface RunElfOutcome extends RunOutcome {
  * CLI options): cpus 1–8 and within what the back end runs, pcpus 1–cpus
  * and only under a hypervisor.
  */
-export function checkCpuOptions(backend: Backend, o: { cpus?: number; quantum?: number; pcpus?: number }): MonitorOptions {
+export function checkCpuOptions(backend: Backend, o: CpuOptions): MonitorOptions {
+  const cpus = checkCpuValues(o);
+  if (cpus > (backend.maxCpus ?? 1)) {
+    throw new UserError(`--hv ${backend.name} runs at most ${backend.maxCpus ?? 1} CPU${(backend.maxCpus ?? 1) === 1 ? "" : "s"} (asked for --cpus ${cpus})`);
+  }
+  if (o.pcpus !== undefined && !backend.createMonitor) throw new UserError("--pcpus needs a hypervisor back end (bare has one physical CPU per CPU)");
+  return { cpus, pcpus: o.pcpus };
+}
+
+/** The multiprocessor options of a run (`--cpus`, `--quantum`, `--pcpus`). */
+export interface CpuOptions {
+  cpus?: number;
+  quantum?: number;
+  pcpus?: number;
+}
+
+/** The checks of checkCpuOptions that need no back end (for commands that run several); returns the CPUs. */
+export function checkCpuValues(o: CpuOptions): number {
   const cpus = o.cpus ?? 1;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) throw new UserError(`--cpus must be a whole number from 1 to ${MAX_CPUS}, not ${o.cpus}`);
   if (o.quantum !== undefined && (!Number.isInteger(o.quantum) || o.quantum < 1 || o.quantum > 1e9)) {
     throw new UserError(`--quantum must be a whole number of cycles from 1 to 1000000000, not ${o.quantum}`);
   }
-  if (cpus > (backend.maxCpus ?? 1)) {
-    throw new UserError(`--hv ${backend.name} runs at most ${backend.maxCpus ?? 1} CPU${(backend.maxCpus ?? 1) === 1 ? "" : "s"} (asked for --cpus ${cpus})`);
+  if (o.pcpus !== undefined && (!Number.isInteger(o.pcpus) || o.pcpus < 1 || o.pcpus > cpus)) {
+    throw new UserError(`--pcpus must be a whole number from 1 to --cpus (${cpus}), not ${o.pcpus}`);
   }
-  if (o.pcpus !== undefined) {
-    if (!backend.createMonitor) throw new UserError("--pcpus needs a hypervisor back end (bare has one physical CPU per CPU)");
-    if (!Number.isInteger(o.pcpus) || o.pcpus < 1 || o.pcpus > cpus) throw new UserError(`--pcpus must be a whole number from 1 to --cpus (${cpus}), not ${o.pcpus}`);
-  }
-  return { cpus, pcpus: o.pcpus };
+  return cpus;
 }
 
 /** Rewrites `image` for a back end and runs it: result, counters, console output. */

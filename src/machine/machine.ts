@@ -40,7 +40,7 @@ import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from ".
 import { JitEngine, type JitCounters } from "./jit/engine.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
-import type { MachineState } from "./machine-state.js";
+import type { CpuState, MachineState } from "./machine-state.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, type MachineStats } from "./stats.js";
 
@@ -191,7 +191,7 @@ export class Machine implements CpuHost, MmuHost {
       bus.attach(counter);
       bus.attach(this.disk, cpu === 0);
       bus.attach(power);
-      bus.attach(smp);
+      bus.attach(smp, false); // no events: the uniprocessor's event loop sees the devices it always had
       return timer;
     };
     this.curTimer = busFor(0, this.curBus, this.curLines);
@@ -302,6 +302,11 @@ export class Machine implements CpuHost, MmuHost {
   /** A CPU's architectural state whether or not it is loaded (for stats, snapshots, diagnoses). */
   private cpuView(n: number): { regs: Int32Array; pc: number; psr: number; cr: Int32Array; cycles: number; instret: number; pauses: number; trace: Int32Array; traceIdx: number } {
     return n === this.current ? this.cpu : this.contexts![n];
+  }
+
+  /** CPU `n`'s pc, whether or not it is the executing one (safe points, schedulers). */
+  pcOf(n: number): number {
+    return this.contexts ? this.cpuView(n).pc : this.cpu.pc;
   }
 
   /** Every CPU's TLB (index = CPU), for a monitor that must keep all of them coherent. */
@@ -535,7 +540,8 @@ export class Machine implements CpuHost, MmuHost {
     if (this.contexts) return this.runEpochs(pause, maxCycles);
     this.maxCycles = maxCycles;
     const cpu = this.cpu;
-    const bus = this.bus;
+    const bus = this.curBus;
+    const lines = this.curLines; // one CPU: never switched
     const jit = this.jit;
     jit?.memoryMayHaveChanged(); // the loader, a monitor, a test: anything may have written since
     while (!this.result) {
@@ -551,8 +557,8 @@ export class Machine implements CpuHost, MmuHost {
         next = bus.nextEvent();
         jit?.memoryMayHaveChanged(); // disk DMA
       }
-      if ((cpu.psr & PSR.IE) !== 0 && this.lines.pending !== 0) {
-        const line = this.lines.lowest()!;
+      if ((cpu.psr & PSR.IE) !== 0 && lines.pending !== 0) {
+        const line = lines.lowest()!;
         this.counters.interrupts[line] = (this.counters.interrupts[line] ?? 0) + 1;
         this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
         jit?.memoryMayHaveChanged(); // a monitor saw it
@@ -733,18 +739,33 @@ export class Machine implements CpuHost, MmuHost {
 
   // ---------------------------------------------------------------- snapshots and dirty logging (src/migration)
 
-  /** Everything but RAM and the monitor's own state (docs/migration.md). */
+  /** Everything but RAM and the monitor's own state (docs/migration.md): every CPU's. */
   saveState(): MachineState {
-    const cpu = this.cpu;
+    const cpus: CpuState[] = [];
+    for (let n = 0; n < this.cpuCount; n++) {
+      const v = this.cpuView(n);
+      const c = this.contexts?.[n];
+      const tlb = c ? c.tlb : this.mmu.tlb;
+      cpus.push({
+        regs: v.regs.slice(), pc: v.pc, psr: v.psr, cr: v.cr.slice(), cycles: v.cycles, instret: v.instret, trace: v.trace.slice(), traceIdx: v.traceIdx,
+        pauses: v.pauses,
+        run: c ? c.state : "running",
+        tlb: tlb.save(),
+        lines: (c ? c.lines : this.curLines).pending,
+        timer: (c ? c.timer : this.curTimer).saveState(),
+        lastFault: { ...(c ? c.lastFault : this.lastFault) },
+        startAddress: c ? c.startAddress : this.startAddress1,
+        idleCycles: c ? c.idleCycles : 0,
+        descheduledCycles: c ? c.descheduledCycles : 0,
+      });
+    }
     return {
-      cpu: { regs: cpu.regs.slice(), pc: cpu.pc, psr: cpu.psr, cr: cpu.cr.slice(), cycles: cpu.cycles, instret: cpu.instret, trace: cpu.trace.slice(), traceIdx: cpu.traceIdx },
-      tlb: this.mmu.tlb.save(),
+      cpus,
+      current: this.current,
+      quantum: this.quantum,
       watched: this.mmu.monitorWatched.slice(),
-      lines: this.lines.pending,
       counters: structuredClone(this.counters),
-      lastFault: { ...this.lastFault },
       guestLimit: this.memory.guestLimit,
-      timer: this.timer.saveState(),
       disk: this.disk.saveState(),
       console: this.console.saveState(),
     };
@@ -752,31 +773,46 @@ export class Machine implements CpuHost, MmuHost {
 
   /**
    * Loads saved state into this machine (its monitor attached, RAM already
-   * loaded). `exact`: also the TLB, the watched frames, psr and the control
-   * registers — resuming on the back end that saved them. Otherwise those
-   * stay as the new back end's monitor sets them from the neutral form.
+   * loaded; as many CPUs as the state has: a UserError otherwise). `exact`:
+   * also the TLBs, the watched frames, psr and the control registers —
+   * resuming on the back end that saved them. Otherwise those stay as the
+   * new back end's monitor sets them from the neutral form (the TLBs empty).
+   * The quantum is this machine's own (a resume may change it).
    */
   restoreState(s: MachineState, exact: boolean): void {
-    const cpu = this.cpu;
-    cpu.regs.set(s.cpu.regs);
-    cpu.pc = s.cpu.pc;
-    cpu.cycles = s.cpu.cycles;
-    cpu.instret = s.cpu.instret;
-    cpu.trace.set(s.cpu.trace);
-    cpu.traceIdx = s.cpu.traceIdx;
-    this.lines.pending = s.lines;
+    if (s.cpus.length !== this.cpuCount) throw new UserError(`snapshot has ${s.cpus.length} CPUs, the machine ${this.cpuCount}`);
+    for (let n = 0; n < this.cpuCount; n++) {
+      const c = s.cpus[n];
+      if (this.contexts) this.switchTo(n);
+      const cpu = this.cpu;
+      cpu.regs.set(c.regs);
+      cpu.pc = c.pc;
+      cpu.cycles = c.cycles;
+      cpu.instret = c.instret;
+      cpu.pauses = c.pauses;
+      cpu.trace.set(c.trace);
+      cpu.traceIdx = c.traceIdx;
+      this.curLines.pending = c.lines;
+      this.curTimer.restoreState(c.timer);
+      Object.assign(this.lastFault, c.lastFault);
+      this.startAddress = c.startAddress;
+      const ctx = this.contexts?.[n];
+      if (ctx) Object.assign(ctx, { state: c.run, idleCycles: c.idleCycles, descheduledCycles: c.descheduledCycles });
+      if (exact) {
+        cpu.psr = c.psr;
+        cpu.cr.set(c.cr);
+        this.mmu.tlb.restore(c.tlb);
+      } else {
+        this.mmu.tlb.flush();
+      }
+    }
+    if (this.contexts) this.switchTo(s.current);
     Object.assign(this.counters, structuredClone(s.counters));
-    Object.assign(this.lastFault, s.lastFault);
-    this.timer.restoreState(s.timer);
     this.disk.restoreState(s.disk);
     this.console.restoreState(s.console);
     if (exact) {
-      cpu.psr = s.cpu.psr;
-      cpu.cr.set(s.cpu.cr);
       for (let f = 0; f < s.watched.length; f++) if (s.watched[f] !== this.mmu.monitorWatched[f]) this.mmu.setWatched(f << 12, s.watched[f] === 1);
-      this.mmu.tlb.restore(s.tlb);
-    } else {
-      this.mmu.tlb.flush();
+      // setWatched re-derived the tags of entries already restored; nothing else to do.
     }
   }
 
