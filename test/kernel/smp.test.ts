@@ -151,6 +151,17 @@ describe.runIf(MULTI.length > 0)("the SMP kernel on every back end that runs N C
     }
   });
 
+  it.runIf(MULTI.includes("xen"))("the para-virtualized kernel (--paravirt xen) on 2 and 4 vCPUs prints what bare prints", () => {
+    for (const workload of ["mixed", "smp"] as const) {
+      const image = buildKernel({ workload, paravirt: "xen" }).image;
+      for (const cpus of [2, 4]) {
+        const out = runElf(image, { backend: "xen", cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+        expect(out.result, `${workload} ${cpus}`).toEqual({ kind: "poweroff", exitCode: 0 });
+        expect(out.console, `${workload} ${cpus}`).toBe(reference(workload));
+      }
+    }
+  });
+
   it("--pcpus below --cpus: the same output, and the same run twice", () => {
     for (const backend of MULTI.filter((b) => b !== "trap")) {
       const go = () => runElf(kernel("smp"), { backend, cpus: 4, pcpus: 2, maxCycles: MAX_CYCLES, disk: kernelDisk() });
