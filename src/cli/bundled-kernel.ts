@@ -15,7 +15,7 @@ import { buildKernelFrom, buildUserProgramFrom, userProgramsSourceFrom, type Ker
 import { packageRoot } from "./package-info.js";
 
 export {
-  DEFAULT_TIMER_PERIOD, USER_BASE, USER_PROGRAMS, WORKLOADS, embedPrograms, flattenImage, kernelDisk, kernelDiskBytes,
+  DEFAULT_TIMER_PERIOD, MAX_KERNEL_CPUS, USER_BASE, USER_PROGRAMS, WORKLOADS, embedPrograms, flattenImage, kernelDisk, kernelDiskBytes,
   type KernelBuild, type KernelBuildOptions, type Workload,
 } from "./kernel-recipe.js";
 

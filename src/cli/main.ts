@@ -51,6 +51,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${MAX_CPUS} (default 1)`).argParser(integer);
   const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${DEFAULT_QUANTUM})`).argParser(integer);
   const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer);
+  const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());
@@ -107,6 +108,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(quantum())
     .addOption(pcpus())
     .addOption(noProtect())
+    .addOption(timeslice())
     .action(act("run"));
   cmd("resume", "continue a snapshot on a back end")
     .argument("[snapshot]")
@@ -121,6 +123,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(timeslice())
     .action(act("resume"));
   cmd("migrate", "move a running guest from one back end to another")
     .argument("<elf>")
@@ -137,6 +140,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(timeslice())
     .action(act("migrate"));
   cmd("matrix", "run one ELF on every back end and compare")
     .argument("<elf>")
@@ -171,9 +175,10 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")
-    .option("--workload <name>", "syscall, ctxsw, pagetable, io, compute, mixed (default) or faults")
+    .option("--workload <name>", "syscall, ctxsw, pagetable, io, compute, mixed (default), faults or smp")
     .option("--scale <n>", "multiply the workload's iterations", integer)
     .option("--timer-period <n>", "timer period in cycles", integer)
+    .option("--cpus <n>", "use at most N CPUs, 1-8 (default 8: every CPU the machine has)", integer)
     .option("--no-annotate", "do not annotate (a plain binary)")
     .option("--paravirt <hv>", "para-virtualized build for a hypervisor (xen)")
     .option("--user-programs <file>", "also write the generated assembly embedding the user programs")

@@ -42,6 +42,7 @@ export const COST_EVENTS = [
   "pageTransfer",
   "dirtyFault",
   "permissionRef",
+  "vcpuSwitch",
 ] as const;
 export type CostEvent = (typeof COST_EVENTS)[number];
 
@@ -130,6 +131,11 @@ export const DEFAULT_COSTS: Readonly<Record<CostKey, CostEntry>> = {
     cycles: 4,
     source:
       "derived: one permissions-table reference after a protection-lookaside-buffer miss is one extra memory reference (Witchel et al., ASPLOS 2002, count table references); priced as an L1 data-cache load, 4 cycles (Intel Optimization Reference Manual). A PLB hit is free: it is looked up beside the TLB",
+  },
+  vcpuSwitch: {
+    cycles: 2000,
+    source:
+      "assumed: a hypervisor's scheduler switching a physical CPU to another vCPU of the same guest (save one vCPU's registers, load the other's — for hvm a VMCS switch — with tagged TLBs, no address-space change): the order of an OS thread context switch, ≈ 1 µs at 2 GHz (cf. worldSwitch). Charged by the --pcpus scheduler (src/hypervisors/common/vcpu-scheduler.ts)",
   },
 };
 
