@@ -253,7 +253,7 @@ function stepStart(name: string): void {
   // The interpreter: a step is one instruction (or one exception entry), which the JIT's blocks are not.
   const disk = b.disk?.();
   session.machine = new Machine({ engine: "interp", consoleOutput: (t) => (session.console += t), disk: disk ? memoryDisk(disk) : undefined });
-  session.monitor = backend.createMonitor?.(rewrite);
+  session.monitor = backend.createMonitor?.(rewrite, { cpus: 1 });
   if (session.monitor) session.machine.attach(session.monitor);
   loadImage(session.machine, rewrite.image);
   session.sites = rewrite.sites.map((s) => ({ addr: s.record.addr, label: `${hex(s.record.addr)} ${s.kindName} (${s.strategy}) ${s.record.file}:${s.record.line}` }));
