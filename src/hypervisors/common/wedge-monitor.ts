@@ -218,7 +218,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (this.dataPage < 0 || this.dataPage + n * this.dataPages > (STUB_BASE - WINDOW_BACKED) >>> 12) {
       throw new Error(`in-place VMM: no room for ${n} shared-info pages below the stubs`);
     }
-    if (this.protectVmm) protectVmm(machine, this.windowPa, this.vmm, this.rewrite, this.paravirt);
+    if (this.protectVmm) protectVmm(machine, this.windowPa, this.rewrite, this.paravirt, { first: this.dataPage, count: n * this.dataPages });
     const s = this.vmm.symbols;
     const idx = (name: string, cpu: number) => {
       const va = s[name];
