@@ -62,7 +62,8 @@ export interface KernelBuildOptions {
 /** CPUs the bundled kernel can run on (the machine's maximum). */
 export const MAX_KERNEL_CPUS = 8;
 
-const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "kprint.ts"];
+/** The kernel's own source files (fixtures/kernel), in build order. */
+export const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "kprint.ts"] as const;
 const USER_LIB = ["crt0.s", "ulib.ts"];
 
 /**

@@ -10,7 +10,7 @@
 import { FIXTURES } from "previrt-web:fixtures";
 import { annotate, formatRecordOperands } from "../annotator/index.js";
 import { buildSources, compileSources, isTypeScript } from "../cli/build-pipeline.js";
-import { buildKernelFrom, kernelDisk, WORKLOADS, type KernelSources, type Workload } from "../cli/kernel-recipe.js";
+import { buildKernelFrom, KERNEL_FILES, kernelDisk, WORKLOADS, type KernelSources, type Workload } from "../cli/kernel-recipe.js";
 import type { AsmSource } from "../compiler/startup.js";
 import { disassembleInstruction } from "../guest-isa/disassembler.js";
 import { DiagnosticError, UserError, type Diagnostic } from "../guest-isa/diagnostics.js";
@@ -140,7 +140,7 @@ function build(program: Program): BuildReply {
       image = buildKernelFrom(sources, { workload: program.workload as Workload }).image;
       disk = () => kernelDisk();
       // The kernel's TypeScript files compiled together (as the recipe does), for the compiled view of kernel.ts.
-      inputs = ["kernel.ts", "mm.ts", "kprint.ts"].map((f) => ({ file: `fixtures/kernel/${f}`, text: sources(f) }));
+      inputs = KERNEL_FILES.filter((f) => f.endsWith(".ts")).map((f) => ({ file: `fixtures/kernel/${f}`, text: sources(f) }));
       edited = inputs[0];
     }
     // Every file a site can come from: the inputs, and for the kernel its other bundled sources (entry.s, user programs).
