@@ -4,7 +4,8 @@
 // (worker.ts, the whole toolchain) answers: Build (compiled and annotated
 // assembly, every site marked, errors as editor diagnostics), Sites (each
 // site before/after rewriting per back end), Run (the matrix as a chart and a
-// table) and Step (a back end's machine one instruction at a time). The
+// table; the run options CPUs, physical CPUs, protect) and Step (a back
+// end's machine one instruction at a time, one CPU). The
 // program and the options live in the URL; `?sample=NAME&run=1` builds and
 // runs a sample on load. Consumes Replies, produces Requests (protocol.ts).
 
@@ -16,7 +17,7 @@ import type { Diagnostic } from "../guest-isa/diagnostics.js";
 import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
 import { g32Assembly, g32Highlight, tokenizeLine } from "./asm-language.js";
 import { breakdownChart, overheadChart } from "./chart.js";
-import type { BackendSites, BuildReply, Program, Reply, Request, RunRow, SiteMark, StepState } from "./protocol.js";
+import type { BackendSites, BuildReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepState } from "./protocol.js";
 import { findSample, SAMPLES, sampleText, type Sample } from "./samples.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
@@ -69,6 +70,9 @@ let sitesData: BackendSites[] | undefined;
 let sitesBackend = "xen";
 let stepBackend = "xen";
 let tab = "build";
+/** The matrix's run options (the CLI's --cpus, --pcpus, --no-protect); pcpus undefined: one physical CPU per CPU. */
+let runOptions: RunOptions = { cpus: 1, protect: true };
+const CPU_CHOICES = [1, 2, 4];
 let generation = 0; // bumped by every edit: results of an older program are stale
 
 const language = new Compartment();
@@ -119,6 +123,9 @@ function currentUrl(): string {
   if (tab !== "build") p.set("tab", tab);
   if (sitesBackend !== "xen") p.set("sites", sitesBackend);
   if (stepBackend !== "xen") p.set("step", stepBackend);
+  if (runOptions.cpus !== 1) p.set("cpus", String(runOptions.cpus));
+  if (runOptions.pcpus !== undefined) p.set("pcpus", String(runOptions.pcpus));
+  if (!runOptions.protect) p.set("protect", "0");
   return `${location.pathname}?${p}`;
 }
 
@@ -311,13 +318,41 @@ ${chosen.rows.length ? `<div class="table-wrap"><table id="sites-table"><thead><
 
 // ------------------------------------------------------------------ run
 
+/** Shows runOptions in the header's controls: the physical-CPU choices are "= CPUs" and the fewer ones. */
+function showRunOptions(): void {
+  ($("cpus") as HTMLSelectElement).value = String(runOptions.cpus);
+  const pc = $("pcpus") as HTMLSelectElement;
+  pc.innerHTML = `<option value="">= CPUs</option>${CPU_CHOICES.filter((n) => n < runOptions.cpus).map((n) => `<option>${n}</option>`).join("")}`;
+  pc.value = runOptions.pcpus === undefined ? "" : String(runOptions.pcpus);
+  pc.disabled = runOptions.cpus === 1;
+  ($("protect") as HTMLInputElement).checked = runOptions.protect;
+}
+
+/** The options from the URL: cpus one of 1, 2, 4; pcpus fewer than cpus (else one per CPU); protect=0 turns protection off. */
+function runOptionsFrom(params: URLSearchParams): RunOptions {
+  const cpus = CPU_CHOICES.includes(Number(params.get("cpus"))) ? Number(params.get("cpus")) : 1;
+  const pcpus = Number(params.get("pcpus"));
+  return { cpus, pcpus: CPU_CHOICES.includes(pcpus) && pcpus < cpus ? pcpus : undefined, protect: params.get("protect") !== "0" };
+}
+
+function changeRunOptions(): void {
+  const cpus = Number(($("cpus") as HTMLSelectElement).value);
+  const pcpus = Number(($("pcpus") as HTMLSelectElement).value) || undefined;
+  runOptions = { cpus, pcpus: pcpus !== undefined && pcpus < cpus ? pcpus : undefined, protect: ($("protect") as HTMLInputElement).checked };
+  showRunOptions();
+  scheduleUrl();
+  // Results of other options are stale.
+  runRows = undefined;
+  renderRun();
+}
+
 async function runMatrix(): Promise<void> {
   if (!built?.ok) return;
   status("running the matrix…");
   const rows: RunRow[] = [];
   runRows = rows;
   renderRun();
-  const reply = await call({ op: "run", backends: BACKENDS }, (r) => {
+  const reply = await call({ op: "run", backends: BACKENDS, options: runOptions }, (r) => {
     if (r.op !== "run-row") return;
     rows[r.index] = r.row;
     status(`ran ${r.row.backend} (${r.index + 1}/${r.total})…`);
@@ -360,10 +395,27 @@ function renderRun(): void {
     )
     .join("")}</tbody></table></div>`;
   const { svg, legend } = breakdownChart(rows);
+  const o = runOptions;
+  const options = `<p class="note" id="run-options">${o.cpus} CPU${o.cpus > 1 ? "s" : ""}${o.pcpus !== undefined ? `, time-sliced on ${o.pcpus} physical CPU${o.pcpus > 1 ? "s" : ""} by the hypervisors` : ""}; the in-place VMM ${o.protect ? "in its protection domain" : "unprotected"} (previrt matrix${o.cpus !== 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}).</p>${rows
+    .filter((r) => r.note)
+    .map((r) => `<p class="note" data-note="${esc(r.backend)}">${esc(r.note!)}</p>`)
+    .join("")}`;
+  const cpuCount = Math.max(0, ...rows.map((r) => r.perCpu?.length ?? 0));
+  const perCpu = cpuCount
+    ? `<h2>Cycles per CPU</h2><div class="table-wrap"><table id="per-cpu"><thead><tr><th>back end</th>${Array.from({ length: cpuCount }, (_, i) => `<th class="num">cpu ${i}</th>`).join("")}</tr></thead><tbody>${rows
+        .map((r) => `<tr data-backend="${esc(r.backend)}"><td>${esc(r.backend)}</td>${(r.perCpu ?? []).map((c) => `<td class="num" title="${fmt(c.instructions)} instructions, idle ${fmt(c.idle)}, descheduled ${fmt(c.descheduled)}">${fmt(c.cycles)}</td>`).join("")}</tr>`)
+        .join("")}</tbody></table></div><p class="note">Each CPU's clock when the run ended (the matrix's cycles are the largest); hover for its instructions, idle cycles, and cycles descheduled by the hypervisor's time-slicing.</p>`
+    : "";
+  const guarded = rows.filter((r) => r.protection);
+  const protection = guarded.length
+    ? `<h2>The in-place VMM's protection domain</h2><div class="table-wrap"><table id="protection"><thead><tr><th>back end</th><th class="num">checks</th><th class="num">PLB misses</th><th class="num">extra refs</th></tr></thead><tbody>${guarded
+        .map((r) => `<tr data-backend="${esc(r.backend)}"><td>${esc(r.backend)}</td><td class="num">${fmt(r.protection!.checks)}</td><td class="num">${fmt(r.protection!.plbMisses)}</td><td class="num">${fmt(r.protection!.extraRefs)}</td></tr>`)
+        .join("")}</tbody></table></div><p class="note">Loads and stores checked against the domains, protection-lookaside-buffer misses, and the permissions-table references they cost (docs/protection.md).</p>`
+    : "";
   const consoles = rows
     .map((r) => `<details${r.divergent ? " open" : ""}><summary>${esc(r.backend)} console (${r.console.split("\n").length - 1} lines)</summary><pre class="listing console" data-backend="${esc(r.backend)}">${esc(r.console)}</pre></details>`)
     .join("");
-  panel.innerHTML = `<h2>The matrix</h2>${table}${rows.filter((r) => r.divergent).map((r) => explainDivergence(r, ref)).join("")}
+  panel.innerHTML = `<h2>The matrix</h2>${options}${table}${perCpu}${protection}${rows.filter((r) => r.divergent).map((r) => explainDivergence(r, ref)).join("")}
 <h2>Simulated cycles vs ${esc(ref.backend)}</h2>${overheadChart(rows)}
 <h2>Where the cycles go</h2>${legend}${svg}
 <p class="note">Cycles are the emulated machine's cost model (docs/cost-model.md): each priced event (VM exit, hypercall, IPC, exception entry, …) times its price; "instructions" is the rest.</p>
@@ -377,7 +429,7 @@ function renderStepIdle(): void {
   if (panel.dataset.started === String(generation) && panel.dataset.builtFor === String(buildCount)) return;
   panel.dataset.started = "";
   panel.innerHTML = `<div class="controls"><label>back end <select id="step-hv">${BACKENDS.map((b) => `<option${b === stepBackend ? " selected" : ""}>${b}</option>`).join("")}</select></label>
-<button id="step-start">Start</button></div><p class="note">Start a machine on the chosen back end (the program rewritten for it, as the loader does) and step it one instruction at a time.</p>`;
+<button id="step-start">Start</button></div>${runOptions.cpus > 1 ? `<p class="note">Stepping runs one CPU (the Run view's options are not applied here).</p>` : ""}<p class="note">Start a machine on the chosen back end (the program rewritten for it, as the loader does) and step it one instruction at a time.</p>`;
   $("step-hv").addEventListener("change", (e) => {
     stepBackend = (e.target as HTMLSelectElement).value;
     scheduleUrl();
@@ -409,6 +461,7 @@ function renderStep(s: StepState): void {
   panel.innerHTML = `<div class="controls"><label>back end <select id="step-hv">${BACKENDS.map((b) => `<option${b === s.backend ? " selected" : ""}>${b}</option>`).join("")}</select></label>
 <button id="step-start">Restart</button><button id="step-1" title="one instruction (or exception entry)">Step</button><button id="step-100">Step 100</button>
 ${s.sites.length ? `<label>site <select id="step-site">${siteOptions}</select></label><button id="step-to">Run to site</button>` : ""}<button id="step-run">Run to end</button></div>
+${runOptions.cpus > 1 ? `<p class="note">Stepping runs one CPU (the Run view's options are not applied here).</p>` : ""}
 <p class="mono" id="step-where">${esc(s.backend)} · pc ${hex(s.pc)} · psr ${hex(s.psr)} (${PSR_BITS(s.psr)}) · cycles ${fmt(s.cycles)} · instructions ${fmt(s.instructions)}${s.ended ? ` · <strong>ended: ${esc(s.ended)}</strong>` : ""}</p>
 <div class="grid2"><div><h3>at pc</h3><pre class="listing" id="step-around">${s.around.map(esc).join("\n")}</pre></div>
 <div><h3>last instructions</h3><pre class="listing" id="step-last">${s.last.map(esc).join("\n") || "(none yet)"}</pre></div></div>
@@ -465,6 +518,7 @@ select.addEventListener("change", () => {
   void buildAndMaybeRun(false);
 });
 $("build").addEventListener("click", () => void buildAndMaybeRun(false));
+for (const id of ["cpus", "pcpus", "protect"]) $(id).addEventListener("change", changeRunOptions);
 $("run").addEventListener("click", () => void buildAndMaybeRun(true));
 $("share").addEventListener("click", () => {
   history.replaceState(null, "", currentUrl());
@@ -492,6 +546,8 @@ async function start(): Promise<void> {
   }
   sitesBackend = BACKENDS.includes(params.get("sites") ?? "") ? params.get("sites")! : "xen";
   stepBackend = BACKENDS.includes(params.get("step") ?? "") ? params.get("step")! : "xen";
+  runOptions = runOptionsFrom(params);
+  showRunOptions();
   loadSample(s, text);
   const wanted = params.get("tab");
   if (wanted && TABS.includes(wanted)) selectTab(wanted);

@@ -13,11 +13,20 @@ export type Program =
 export type Request =
   | { id: number; op: "build"; program: Program }
   | { id: number; op: "sites" }
-  | { id: number; op: "run"; backends: string[] }
+  | { id: number; op: "run"; backends: string[]; options: RunOptions }
   | { id: number; op: "step-start"; backend: string }
   | { id: number; op: "step"; count: number }
   | { id: number; op: "step-to"; addr: number }
   | { id: number; op: "step-run" };
+
+/** The run options of the matrix, as the CLI's `matrix --cpus N --pcpus M --no-protect` (docs/vcpus.md, docs/protection.md). */
+export interface RunOptions {
+  cpus: number;
+  /** Physical CPUs the hypervisors time-slice the vCPUs on; undefined: one per CPU. Bare has one per CPU (the library refuses pcpus there). */
+  pcpus?: number;
+  /** The in-place VMM's protection domain on xen and l4 (default on). */
+  protect: boolean;
+}
 
 /** One site of the annotated assembly: where it is, its `.softlayer` record, its source line. */
 export interface SiteMark {
@@ -87,6 +96,12 @@ export interface RunRow {
   /** Cycles by where they went: each priced event, idle, and the instructions themselves. */
   breakdown: Record<string, number>;
   seconds: number;
+  /** A multiprocessor run's CPUs (stats.perCpu): each one's clock, instructions, idle and descheduled cycles. */
+  perCpu?: { cycles: number; instructions: number; idle: number; descheduled: number }[];
+  /** The protection counters (stats.counts `protection.*`), present when something was checked. */
+  protection?: { checks: number; plbMisses: number; extraRefs: number };
+  /** Why an option did not apply to this back end (the library's refusal), e.g. pcpus on bare. */
+  note?: string;
 }
 
 export interface StepState {

@@ -19,7 +19,7 @@ import { parseSoftlayerTable, SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } 
 import type { GuestView } from "../hypervisors/common/guest-memory.js";
 import { isMigratable } from "../hypervisors/common/neutral-state.js";
 import { buildVmm, WINDOW_BACKED } from "../hypervisors/common/window.js";
-import { backends, getBackend, prepareImage } from "../hypervisors/index.js";
+import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
 import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
 import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
 import { memoryDisk } from "../machine/devices/disk.js";
@@ -27,7 +27,7 @@ import { recentInstructions } from "../machine/diagnosis.js";
 import { loadImage } from "../machine/loader.js";
 import { Machine } from "../machine/machine.js";
 import { ACCESS, type Monitor } from "../machine/monitor.js";
-import type { BackendSites, BuildReply, Program, Reply, Request, RunRow, SiteMark, StepState } from "./protocol.js";
+import type { BackendSites, BuildReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepState } from "./protocol.js";
 
 /** A runaway guest stops here (the CLI's matrix default is 2·10⁹; a page should answer sooner). */
 const MAX_CYCLES = 400_000_000;
@@ -224,19 +224,43 @@ function runRow(run: MatrixRun, reference: MatrixRun | undefined): RunRow {
     sites: { ...run.sites },
     breakdown: cycleBreakdown(run.stats.cycles, run.stats.events, run.stats.counts, defaultCostModel()),
     seconds: run.seconds,
+    perCpu: run.stats.perCpu?.map((c) => ({ cycles: c.cycles, instructions: c.instructions, idle: c.idleCycles, descheduled: c.descheduledCycles })),
+    protection:
+      run.stats.counts["protection.checks"] !== undefined
+        ? { checks: run.stats.counts["protection.checks"], plbMisses: run.stats.counts["protection.plbMisses"] ?? 0, extraRefs: run.stats.counts["protection.extraRefs"] ?? 0 }
+        : undefined,
   };
 }
 
-/** The matrix, one back end at a time (the first is the reference), each row posted as it finishes. */
-function runMatrixRows(id: number, names: string[]): void {
+/**
+ * The matrix, one back end at a time (the first is the reference), each row
+ * posted as it finishes: runMatrix's own loop (matrixCell, then the verdict
+ * against the first run) with the CLI's options `--cpus`, `--pcpus`,
+ * `--no-protect`. The library refuses `pcpus` on bare, which has one physical
+ * CPU per CPU: there bare runs without it (still the reference) and its row
+ * carries the library's refusal as a note.
+ */
+function runMatrixRows(id: number, names: string[], o: RunOptions): void {
   const b = requireBuilt();
+  checkCpuValues({ cpus: o.cpus, pcpus: o.pcpus });
   const started = performance.now();
   const runs: MatrixRun[] = [];
   const rows: RunRow[] = [];
   for (const name of names) {
-    const run = matrixCell({ image: b.image, backend: name, options: { maxCycles: MAX_CYCLES }, disk: b.disk?.() });
+    let pcpus = o.pcpus;
+    let note: string | undefined;
+    try {
+      checkCpuOptions(getBackend(name), { cpus: o.cpus, pcpus });
+    } catch (e) {
+      if (!(e instanceof UserError) || pcpus === undefined) throw e;
+      note = `${e.message}: ${name} ran ${o.cpus} CPUs on ${o.cpus} physical CPUs`;
+      pcpus = undefined;
+    }
+    // Only what differs from the defaults, as the CLI passes only the options given.
+    const options = { maxCycles: MAX_CYCLES, ...(o.cpus !== 1 ? { cpus: o.cpus } : {}), ...(pcpus !== undefined ? { pcpus } : {}), ...(o.protect ? {} : { protect: false }) };
+    const run = matrixCell({ image: b.image, backend: name, options, disk: b.disk?.() });
     runs.push(run);
-    const row = runRow(run, runs.length > 1 ? runs[0] : undefined);
+    const row = { ...runRow(run, runs.length > 1 ? runs[0] : undefined), ...(note ? { note } : {}) };
     rows.push(row);
     post({ id, op: "run-row", row, index: rows.length - 1, total: names.length });
   }
@@ -326,7 +350,7 @@ function handle(req: Request): void {
     case "sites":
       return post({ id: req.id, op: "sites", sites: sites() });
     case "run":
-      return runMatrixRows(req.id, req.backends);
+      return runMatrixRows(req.id, req.backends, req.options);
     case "step-start":
       stepStart(req.backend);
       return post({ id: req.id, op: "step", state: stepState() });

@@ -17,6 +17,8 @@ import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
 import { DiagnosticError } from "../../src/guest-isa/diagnostics.js";
 import { findSection, SOFTLAYER_SECTION } from "../../src/guest-isa/elf-types.js";
 import { parseSoftlayerTable, SITE_FLAG_EXEMPT } from "../../src/guest-isa/softlayer.js";
+import { UserError } from "../../src/guest-isa/diagnostics.js";
+import { checkCpuOptions, getBackend } from "../../src/hypervisors/index.js";
 import { describeVerdict, runMatrix } from "../../src/hypervisors/matrix.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -124,6 +126,48 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     expect(await matrixRows(page)).toEqual(expected.map((r) => ({ backend: r.backend, verdict: describeVerdict(r.verdict), cycles: r.stats.cycles })));
     expect(expected.find((r) => r.backend === "trap")!.verdict.kind).toBe("diverged");
     await page.screenshot({ path: join(outDir, "kernel-syscall-run-800.png"), fullPage: true });
+  });
+
+  it("the SMP kernel on 2 CPUs (cpus=2): the verdicts, cycles, per-CPU cycles and protection counters of runMatrix({ cpus: 2 }); the options round-trip through the URL", async () => {
+    await page.goto(`${url}?sample=kernel-smp&cpus=2&run=1`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    const { image } = buildKernel({ workload: "smp" });
+    const expected = runMatrix(image, { backends: BACKENDS, maxCycles: 400_000_000, cpus: 2, disk: () => kernelDisk() });
+    expect(await matrixRows(page)).toEqual(expected.map((r) => ({ backend: r.backend, verdict: describeVerdict(r.verdict), cycles: r.stats.cycles })));
+    const perCpu = await page.$$eval("#per-cpu tbody tr", (trs) => trs.map((tr) => [...tr.children].slice(1).map((td) => Number(td.textContent!.replace(/,/g, "")))));
+    expect(perCpu).toEqual(expected.map((r) => r.stats.perCpu!.map((c) => c.cycles)));
+    expect(perCpu.every((cpus) => cpus.length === 2)).toBe(true);
+    const checks = await page.$$eval("#protection tbody tr", (trs) => trs.map((tr) => [tr.children[0].textContent, Number(tr.children[1].textContent!.replace(/,/g, ""))]));
+    expect(checks).toEqual(expected.filter((r) => r.stats.counts["protection.checks"] !== undefined).map((r) => [r.backend, r.stats.counts["protection.checks"]]));
+    expect(checks.map(([b]) => b)).toEqual(["xen", "l4"]);
+    await page.screenshot({ path: join(outDir, "kernel-smp-run-800.png"), fullPage: true });
+
+    // Time-sliced on one physical CPU, unprotected: the URL keeps the options, the link reopens them.
+    await page.select("#pcpus", "1");
+    await page.click("#protect");
+    await page.waitForFunction(`location.search.includes("pcpus=1") && location.search.includes("protect=0")`);
+    const link = page.url();
+    expect(link).toMatch(/[?&]sample=kernel-smp&.*cpus=2&pcpus=1&protect=0/);
+    await page.goto(link);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    expect(await page.evaluate(`[document.querySelector("#cpus").value, document.querySelector("#pcpus").value, document.querySelector("#protect").checked]`)).toEqual(["2", "1", false]);
+    await page.click("#run");
+    await page.waitForFunction(`/^matrix in/.test(document.querySelector("#status")?.textContent ?? "")`, { timeout: 30_000 });
+    // The hypervisors ran as `matrix --cpus 2 --pcpus 1 --no-protect`; bare, which refuses --pcpus, ran its 2 CPUs and says why.
+    const sliced = runMatrix(image, { backends: BACKENDS.slice(1), maxCycles: 400_000_000, cpus: 2, pcpus: 1, protect: false, disk: () => kernelDisk() });
+    const shown = await matrixRows(page);
+    expect(shown.slice(1).map((r) => r.cycles)).toEqual(sliced.map((r) => r.stats.cycles));
+    expect(shown[0].cycles).toBe(expected[0].stats.cycles);
+    let refusal = "";
+    try {
+      checkCpuOptions(getBackend("bare"), { cpus: 2, pcpus: 1 });
+    } catch (e) {
+      expect(e).toBeInstanceOf(UserError);
+      refusal = (e as Error).message;
+    }
+    expect(refusal).not.toBe("");
+    expect(await page.$eval('[data-note="bare"]', (e) => e.textContent)).toContain(refusal);
+    expect(await page.$$("#protection tbody tr")).toHaveLength(0);
   });
 
   it("the psr-hole guest: trap diverges and the page says why; the sites are marked and rewritten per back end", async () => {
