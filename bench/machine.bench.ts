@@ -16,7 +16,7 @@
 
 import { loadavg } from "node:os";
 import { runImage } from "../src/machine/run-image.js";
-import type { Engine } from "../src/machine/machine.js";
+import { DEFAULT_QUANTUM, type Engine } from "../src/machine/machine.js";
 import type { ElfImage } from "../src/guest-isa/elf-types.js";
 import { R, image, li, pageTables, powerOff, type Item } from "../test/machine/program.js";
 import { median, type Benchmark } from "./harness.js";
@@ -152,6 +152,50 @@ export function sieveLoop(rounds = 40): ElfImage {
   ]);
 }
 
+/**
+ * The ALU loop of (a) on every CPU of a `cpus`-CPU machine: CPU 0 starts the
+ * others at `entry` (ports 0x43/0x42); each runs `iterations` iterations,
+ * then adds 1 to `done` with amoadd; CPU 0 then waits for all and powers off.
+ */
+export function smpAluLoop(iterations: number): ElfImage {
+  const DONE = 0x8000;
+  return image([
+    ["in", { a: R.s1, imm: 0x41 }],
+    ["la", { a: R.t0, to: "entry" }],
+    ["out", { imm: 0x43, b: R.t0 }],
+    ["addi", { a: R.t1, b: R.zero, imm: 1 }],
+    "start",
+    ["bge", { a: R.t1, b: R.s1, to: "entry" }],
+    ["out", { imm: 0x42, b: R.t1 }],
+    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
+    ["jal", { a: R.zero, to: "start" }],
+    "entry",
+    ...li(R.t0, iterations),
+    "loop",
+    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
+    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
+    ["add", { a: R.t3, b: R.t3, c: R.t2 }],
+    ["slli", { a: R.t4, b: R.t1, imm: 3 }],
+    ["sub", { a: R.t3, b: R.t3, c: R.t4 }],
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    ...li(R.s0, DONE),
+    ["addi", { a: R.t1, b: R.zero, imm: 1 }],
+    ["amoadd", { a: R.zero, b: R.s0, c: R.t1, imm: 0 }],
+    ["in", { a: R.t0, imm: 0x40 }],
+    ["beq", { a: R.t0, b: R.zero, to: "wait" }],
+    "park",
+    ["hlt"],
+    ["jal", { a: R.zero, to: "park" }],
+    "wait",
+    ["in", { a: R.s1, imm: 0x41 }],
+    "again",
+    ["lw", { a: R.t1, b: R.s0, imm: 0 }],
+    ["bne", { a: R.t1, b: R.s1, to: "again" }],
+    powerOff(R.zero),
+  ]);
+}
+
 interface Rate {
   mips: number;
   cpuMips: number;
@@ -160,7 +204,7 @@ interface Rate {
 }
 
 /** Interleaved A/B: `repeats` timed runs per engine (after one warm-up each), alternating. */
-function mipsAB(img: ElfImage, exitCode: number, repeats = 5): Record<Engine, Rate> {
+function mipsAB(img: ElfImage, exitCode: number, repeats = 5, cpus = 1): Record<Engine, Rate> {
   const rates: Record<Engine, number[]> = { interp: [], jit: [] };
   const cpuRates: Record<Engine, number[]> = { interp: [], jit: [] };
   const out: Partial<Record<Engine, Rate>> = {};
@@ -169,7 +213,7 @@ function mipsAB(img: ElfImage, exitCode: number, repeats = 5): Record<Engine, Ra
     for (const engine of ["interp", "jit"] as const) {
       const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      const run = runImage(img, { engine });
+      const run = runImage(img, { engine, cpus });
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       const cpu = process.cpuUsage(c0);
       if (run.result.kind !== "poweroff" || run.result.exitCode !== exitCode) throw new Error(`benchmark guest failed: ${JSON.stringify(run.result)}`);
@@ -196,6 +240,27 @@ function mipsAB(img: ElfImage, exitCode: number, repeats = 5): Record<Engine, Ra
 }
 
 export const benchmarks: Benchmark[] = [
+  {
+    // Not "machine…": `npm run bench -- machine` stays the uniprocessor A/B.
+    name: "smp",
+    run() {
+      // Same total work: 4 CPUs × ITER/2 iterations against 1 CPU × ITER × 2.
+      const one = mipsAB(aluLoop(ITER * 2), 0);
+      const four = mipsAB(smpAluLoop(ITER / 2), 0, 5, 4);
+      const results = [];
+      for (const e of ["interp", "jit"] as const) {
+        const ratio = four[e].cpuMips / one[e].cpuMips;
+        results.push({
+          metric: `4-CPU ALU loop (every CPU), ${e === "jit" ? "JIT" : "interpreter"}`,
+          value: (100 * four[e].mips) / one[e].mips,
+          unit: "% of one CPU's MIPS",
+          target: 90,
+          detail: `${four[e].mips.toFixed(0)} vs ${one[e].mips.toFixed(0)} MIPS wall; in CPU time ${(100 * ratio).toFixed(0)} %; quantum ${DEFAULT_QUANTUM}; ${four[e].detail}`,
+        });
+      }
+      return results;
+    },
+  },
   {
     name: "machine",
     run() {

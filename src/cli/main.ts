@@ -7,6 +7,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { DiagnosticError, UserError, formatDiagnostic } from "../guest-isa/diagnostics.js";
 import { backends } from "../hypervisors/index.js";
+import { DEFAULT_QUANTUM, MAX_CPUS } from "../machine/machine.js";
 import { fileError } from "./files.js";
 import { OUTPUT_CLOSED_STATUS, OutputClosed, processIO, type CliIO } from "./io.js";
 import { packageVersion } from "./package-info.js";
@@ -43,6 +44,10 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const names = [...backends.keys()].join(", ");
   const hv = () => new Option("--hv <backend>", `back end: ${names} (listed in previrt --help)`).makeOptionMandatory();
   const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else interp)").choices(["interp", "jit"]);
+  // The multiprocessor (docs/machine.md "Multiprocessor"); runElf checks the values (one-line errors).
+  const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${MAX_CPUS} (default 1)`).argParser(integer);
+  const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${DEFAULT_QUANTUM})`).argParser(integer);
+  const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());
@@ -95,6 +100,9 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--snapshot-at <n>", "stop at the first safe point at or after cycle N and write a snapshot", integer)
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
     .addOption(engine())
+    .addOption(cpus())
+    .addOption(quantum())
+    .addOption(pcpus())
     .action(act("run"));
   cmd("resume", "continue a snapshot on a back end")
     .argument("[snapshot]")
@@ -107,6 +115,8 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--cost-model <file>", "cost model JSON replacing the snapshot's")
     .option("--snapshot-at <n>", "snapshot again at the first safe point at or after cycle N", integer)
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
+    .addOption(quantum())
+    .addOption(pcpus())
     .action(act("resume"));
   cmd("migrate", "move a running guest from one back end to another")
     .argument("<elf>")
@@ -120,6 +130,9 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .addOption(cpus())
+    .addOption(quantum())
+    .addOption(pcpus())
     .action(act("migrate"));
   cmd("matrix", "run one ELF on every back end and compare")
     .argument("<elf>")
@@ -132,6 +145,9 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer)
     .addOption(engine())
+    .addOption(cpus())
+    .addOption(quantum())
+    .addOption(pcpus())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", collect)
@@ -143,6 +159,9 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
     .addOption(engine())
+    .addOption(cpus())
+    .addOption(quantum())
+    .addOption(pcpus())
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")

@@ -27,7 +27,7 @@ export const fieldC = (word: number): number => (word >>> 14) & 0xf;
 /** Which immediate field a row uses, if any, and whether it is pc-relative (a word offset). */
 export function immField(row: InstructionRow): { field: Field; pcRelative: boolean } | undefined {
   for (const op of FORMATS[row.format].operands) {
-    if (op.field === "imm18" || op.field === "imm22" || op.field === "imm20") {
+    if (op.field === "imm18" || op.field === "imm22" || op.field === "imm20" || op.field === "imm14") {
       return { field: op.field, pcRelative: op.kind === "label" };
     }
   }
@@ -65,7 +65,7 @@ export function encodeInstruction(mnemonicOrRow: string | InstructionRow, f: Par
       if (!Number.isInteger(imm) || imm < r.min || imm > r.max) {
         throw new Error(`encodeInstruction: ${row.mnemonic}: immediate ${imm} out of range ${r.min}..${r.max}`);
       }
-      word |= imf.field === "imm20" ? (imm & 0xfffff) << 12 : (imm & 0x3ffff) << 14;
+      word |= imf.field === "imm20" ? (imm & 0xfffff) << 12 : imf.field === "imm14" ? (imm & 0x3fff) << 18 : (imm & 0x3ffff) << 14;
     }
   } else if (imm !== 0) {
     throw new Error(`encodeInstruction: ${row.mnemonic} takes no immediate`);
@@ -78,7 +78,7 @@ interface DecodePlan {
   readonly row: InstructionRow;
   /** Bits that must be zero. */
   readonly mustBeZero: number;
-  readonly imm: "none" | "imm22" | "imm20" | "pcrel18" | "signed18" | "unsigned18";
+  readonly imm: "none" | "imm22" | "imm20" | "pcrel18" | "signed18" | "unsigned18" | "signed14";
   readonly min: number;
   readonly max: number;
   readonly a: boolean;
@@ -98,12 +98,14 @@ const DECODE_PLANS: readonly (DecodePlan | undefined)[] = BY_OPCODE.map((row) =>
       ? "imm22"
       : imf.field === "imm20"
         ? "imm20"
-        : imf.pcRelative
+        : imf.field === "imm14"
+          ? "signed14"
+          : imf.pcRelative
           ? "pcrel18"
           : range.min < 0
             ? "signed18"
             : "unsigned18";
-  // Report only the register fields the format has: C overlaps imm18, B overlaps imm20 and imm22.
+  // Report only the register fields the format has: C overlaps imm18, B overlaps imm20 and imm22 (imm14 overlaps none).
   return { row, mustBeZero: ~(fmt.usedMask | 0x3f), imm, min: range.min, max: range.max, a: has("A"), b: has("B"), c: has("C") };
 });
 
@@ -136,6 +138,9 @@ export function decodeInstructionInto(word: number, d: MutableDecoded): boolean 
       break;
     case "pcrel18":
       imm = (word >> 14) * 4;
+      break;
+    case "signed14":
+      imm = word >> 18;
       break;
     case "signed18":
     case "unsigned18":

@@ -18,20 +18,22 @@
 //   |            imm22            |   A    |  opcode  |   J-type (format jal)
 //   +---------------------+-------+--------+----------+
 //   |        imm20        |  00   |   A    |  opcode  |   U-type (format lui; imm20 = bits 31:12)
-//   +---------------------+-------+--------+----------+
+//   +-------------+-------+-------+--------+----------+
+//   |    imm14    |   C   |   B    |   A    |  opcode  |   A-type (format amo; imm14 = bits 31:18)
+//   +-------------+-------+--------+--------+----------+
 //
 // Opcode 0 is unused, so the all-zero word is never a valid instruction.
 // Fields an instruction does not use must be zero; any other word is an
 // illegal instruction (this keeps disassembly → assembly byte-exact).
 
 /** Where an operand lives in the instruction word. */
-export type Field = "A" | "B" | "C" | "imm18" | "imm22" | "imm20";
+export type Field = "A" | "B" | "C" | "imm18" | "imm22" | "imm20" | "imm14";
 
 /** What an operand looks like in assembly. */
 export type OperandKind =
   | "reg" // a register name: r0–r15 or an ABI name
   | "imm" // an expression
-  | "mem" // off(reg): imm18 offset + register in field B
+  | "mem" // off(reg): an imm18 (imm14 for atomics) offset + register in field B
   | "label" // a pc-relative target, stored as a word offset from the instruction's own address
   | "cr" // a control-register name or number 0–7
   | "port"; // an I/O port number
@@ -62,7 +64,8 @@ export type FormatName =
   | "rd_cr"
   | "cr_rs"
   | "rd_port"
-  | "port_rs";
+  | "port_rs"
+  | "amo";
 
 export interface FormatSpec {
   /** Operands in assembly order. */
@@ -80,6 +83,7 @@ const C_MASK = 0xf << 14;
 const IMM18_MASK = 0x3ffff << 14;
 const IMM22_MASK = 0x3fffff << 10;
 const IMM20_MASK = 0xfffff << 12;
+const IMM14_MASK = 0x3fff << 18;
 
 const rd: OperandSpec = { kind: "reg", field: "A", role: "def" };
 const rsA: OperandSpec = { kind: "reg", field: "A", role: "use" };
@@ -88,6 +92,7 @@ const rs2C: OperandSpec = { kind: "reg", field: "C", role: "use" };
 const rs2B: OperandSpec = { kind: "reg", field: "B", role: "use" };
 const imm18: OperandSpec = { kind: "imm", field: "imm18" };
 const mem: OperandSpec = { kind: "mem", field: "imm18", role: "use" };
+const mem14: OperandSpec = { kind: "mem", field: "imm14", role: "use" };
 
 export const FORMATS: Readonly<Record<FormatName, FormatSpec>> = {
   rrr: { operands: [rd, rs1, rs2C], usedMask: A_MASK | B_MASK | C_MASK, syntax: "rd, rs1, rs2" },
@@ -109,13 +114,14 @@ export const FORMATS: Readonly<Record<FormatName, FormatSpec>> = {
   cr_rs: { operands: [{ kind: "cr", field: "imm18" }, rs1], usedMask: B_MASK | IMM18_MASK, syntax: "cr, rs" },
   rd_port: { operands: [rd, { kind: "port", field: "imm18" }], usedMask: A_MASK | IMM18_MASK, syntax: "rd, port" },
   port_rs: { operands: [{ kind: "port", field: "imm18" }, rs1], usedMask: B_MASK | IMM18_MASK, syntax: "port, rs" },
+  amo: { operands: [rd, rs2C, mem14], usedMask: A_MASK | B_MASK | C_MASK | IMM14_MASK, syntax: "rd, rs2, off(rs1)" },
 };
 
 /**
  * Cost classes: the emulator charges each executed instruction the cycles of
  * its class, from the cost model (src/machine/cost-model.ts).
  */
-export type CostClass = "alu" | "mul" | "div" | "load" | "store" | "branch" | "jump" | "trap" | "system";
+export type CostClass = "alu" | "mul" | "div" | "load" | "store" | "atomic" | "branch" | "jump" | "trap" | "system";
 
 export type Group =
   | "alu-reg"
@@ -123,6 +129,8 @@ export type Group =
   | "upper"
   | "load"
   | "store"
+  | "atomic"
+  | "hint"
   | "branch"
   | "jump"
   | "trap"
@@ -136,6 +144,7 @@ export interface ImmRange {
 }
 
 export const S18: ImmRange = { min: -(1 << 17), max: (1 << 17) - 1 };
+export const S14: ImmRange = { min: -(1 << 13), max: (1 << 13) - 1 };
 export const U5: ImmRange = { min: 0, max: 31 };
 export const U18: ImmRange = { min: 0, max: (1 << 18) - 1 };
 export const U20: ImmRange = { min: 0, max: (1 << 20) - 1 };
@@ -208,6 +217,21 @@ const ROWS = [
   { mnemonic: "sw", opcode: 32, format: "store", group: "store", imm: S18, cost: "store", description: "word at rs1 + off = rs2 (4-aligned)" },
   { mnemonic: "sh", opcode: 33, format: "store", group: "store", imm: S18, cost: "store", description: "half-word at rs1 + off = low 16 bits of rs2 (2-aligned)" },
   { mnemonic: "sb", opcode: 34, format: "store", group: "store", imm: S18, cost: "store", description: "byte at rs1 + off = low 8 bits of rs2" },
+
+  // Atomic read-modify-write of an aligned word: one instruction, so no other CPU's access falls
+  // between the read and the write (docs/machine.md "Multiprocessor"). They fault as a store would.
+  {
+    mnemonic: "amoswap", opcode: 58, format: "amo", group: "atomic", imm: S14, cost: "atomic",
+    description: "atomically: rd = word at rs1 + off; word at rs1 + off = rs2 (4-aligned)",
+  },
+  {
+    mnemonic: "amoadd", opcode: 59, format: "amo", group: "atomic", imm: S14, cost: "atomic",
+    description: "atomically: rd = word at rs1 + off; that word += rs2 (4-aligned)",
+  },
+  {
+    mnemonic: "pause", opcode: 60, format: "none", group: "hint", cost: "alu",
+    description: "spin-wait hint: no architectural effect; counted (`pauses`) so a hypervisor can see spinning",
+  },
 
   { mnemonic: "beq", opcode: 35, format: "branch", group: "branch", cost: "branch", description: "if rs1 == rs2 goto label (±512 KiB)" },
   { mnemonic: "bne", opcode: 36, format: "branch", group: "branch", cost: "branch", description: "if rs1 != rs2 goto label" },

@@ -72,4 +72,4 @@ export const CAUSE = {
 } as const;
 
 /** Interrupt lines. */
-export const IRQ = { TIMER: 0, CONSOLE: 1, DISK: 2 } as const;
+export const IRQ = { TIMER: 0, CONSOLE: 1, DISK: 2, /** An inter-processor interrupt (ports 0x44/0x45, docs/machine.md "Multiprocessor"). */ IPI: 3 } as const;

@@ -7,6 +7,7 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import type { Monitor } from "../machine/monitor.js";
 import { runImage, type RunImageOptions, type RunOutcome } from "../machine/run-image.js";
+import { MAX_CPUS } from "../machine/machine.js";
 import { rewriteImage, type RewriteResult, type RewriteTarget } from "../rewriter/index.js";
 import { bare } from "./bare/index.js";
 import { hvm } from "./hvm/index.js";
@@ -15,13 +16,23 @@ import { isParavirtImage } from "./paravirt.js";
 import { trap } from "./trap/index.js";
 import { xen } from "./xen/index.js";
 
+/** What a back end's monitor is told about the machine it will run on. */
+export interface MonitorOptions {
+  /** CPUs of the machine (1 when not given). */
+  cpus: number;
+  /** Physical CPUs to time-slice them on (`--pcpus`); undefined: one per CPU. */
+  pcpus?: number;
+}
+
 export interface Backend {
   readonly name: string;
   readonly description: string;
   /** The rewriter's view of this back end: its replacement table (and soft-layer window). */
   readonly target: RewriteTarget;
   /** The monitor this back end runs the guest under, given what the rewriter did; none on bare metal. */
-  createMonitor?(rewrite: RewriteResult): Monitor;
+  createMonitor?(rewrite: RewriteResult, options: MonitorOptions): Monitor;
+  /** The most CPUs this back end runs a guest on (default 1). */
+  readonly maxCpus?: number;
 }
 
 export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap, xen, l4].map((b) => [b.name, b]));
@@ -55,10 +66,45 @@ export interface RunElfOutcome extends RunOutcome {
   rewrite: RewriteResult;
 }
 
+/**
+ * Checks `cpus`, `quantum` and `pcpus` for a back end (UserErrors naming the
+ * CLI options): cpus 1–8 and within what the back end runs, pcpus 1–cpus
+ * and only under a hypervisor.
+ */
+export function checkCpuOptions(backend: Backend, o: CpuOptions): MonitorOptions {
+  const cpus = checkCpuValues(o);
+  if (cpus > (backend.maxCpus ?? 1)) {
+    throw new UserError(`--hv ${backend.name} runs at most ${backend.maxCpus ?? 1} CPU${(backend.maxCpus ?? 1) === 1 ? "" : "s"} (asked for --cpus ${cpus})`);
+  }
+  if (o.pcpus !== undefined && !backend.createMonitor) throw new UserError("--pcpus needs a hypervisor back end (bare has one physical CPU per CPU)");
+  return { cpus, pcpus: o.pcpus };
+}
+
+/** The multiprocessor options of a run (`--cpus`, `--quantum`, `--pcpus`). */
+export interface CpuOptions {
+  cpus?: number;
+  quantum?: number;
+  pcpus?: number;
+}
+
+/** The checks of checkCpuOptions that need no back end (for commands that run several); returns the CPUs. */
+export function checkCpuValues(o: CpuOptions): number {
+  const cpus = o.cpus ?? 1;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) throw new UserError(`--cpus must be a whole number from 1 to ${MAX_CPUS}, not ${o.cpus}`);
+  if (o.quantum !== undefined && (!Number.isInteger(o.quantum) || o.quantum < 1 || o.quantum > 1e9)) {
+    throw new UserError(`--quantum must be a whole number of cycles from 1 to 1000000000, not ${o.quantum}`);
+  }
+  if (o.pcpus !== undefined && (!Number.isInteger(o.pcpus) || o.pcpus < 1 || o.pcpus > cpus)) {
+    throw new UserError(`--pcpus must be a whole number from 1 to --cpus (${cpus}), not ${o.pcpus}`);
+  }
+  return cpus;
+}
+
 /** Rewrites `image` for a back end and runs it: result, counters, console output. */
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
+  const monitorOptions = checkCpuOptions(backend, options);
   const rewrite = prepareImage(backend, image, options.file);
-  const outcome = runImage(rewrite.image, { ...options, monitor: backend.createMonitor?.(rewrite) });
+  const outcome = runImage(rewrite.image, { ...options, monitor: backend.createMonitor?.(rewrite, monitorOptions) });
   return { ...outcome, rewrite };
 }

@@ -23,7 +23,7 @@ export interface CostEntry {
   readonly source: string;
 }
 
-export const COST_CLASSES = ["alu", "mul", "div", "load", "store", "branch", "jump", "trap", "system"] as const satisfies readonly CostClass[];
+export const COST_CLASSES = ["alu", "mul", "div", "load", "store", "atomic", "branch", "jump", "trap", "system"] as const satisfies readonly CostClass[];
 
 /** Events the machine or a monitor charges with `machine.charge(event, n)`. */
 export const COST_EVENTS = [
@@ -56,6 +56,10 @@ export const DEFAULT_COSTS: Readonly<Record<CostKey, CostEntry>> = {
   div: { cycles: 26, source: "Agner Fog, Instruction tables: DIV r32 latency ≈ 26 cycles (Skylake; 20–40 on older cores)" },
   load: { cycles: 4, source: "Intel Optimization Reference Manual: L1 data cache load-to-use latency 4 cycles" },
   store: { cycles: 1, source: "Intel Optimization Reference Manual: one store per cycle retires into the store buffer" },
+  atomic: {
+    cycles: 20,
+    source: "Agner Fog, Instruction tables: XCHG r32,m32 and LOCK XADD (a locked read-modify-write) ≈ 18–20 cycles latency (Skylake; more on older cores)",
+  },
   branch: { cycles: 1, source: "assumed: a correctly predicted branch, 1 cycle (no branch predictor is modelled)" },
   jump: { cycles: 2, source: "assumed: an unconditional/indirect jump with a short front-end bubble" },
   trap: { cycles: 1, source: "assumed: the syscall/brk/hcall instruction itself; the trap costs exceptionEntry/hypercall" },

@@ -59,6 +59,7 @@ export const HANDLED: Readonly<Record<Mnemonic, number>> = {
   syscall: 43, brk: 44, hcall: 45,
   cli: 46, sti: 47, hlt: 48, iret: 49, tlbflush: 50, tlbinv: 51, mfcr: 52, mtcr: 53, in: 54, out: 55,
   rdpsr: 56, wrpsr: 57,
+  amoswap: 58, amoadd: 59, pause: 60,
 };
 for (const [m, op] of Object.entries(HANDLED)) {
   if (OP[m as Mnemonic] !== op) throw new Error(`cpu.ts: opcode of ${m} is ${OP[m as Mnemonic]} in the ISA table, ${op} in the interpreter`);
@@ -116,6 +117,8 @@ export class Cpu {
   cycles = 0;
   /** Instructions completed. */
   instret = 0;
+  /** `pause` instructions completed (a hypervisor may look at spinning; no architectural effect). */
+  pauses = 0;
   /** (from, to) pairs of taken branches, jumps and traps; `traceIdx` is the next slot. */
   readonly trace: Int32Array;
   traceIdx = 0;
@@ -127,7 +130,8 @@ export class Cpu {
 
   constructor(
     private readonly mem: PhysicalMemory,
-    private readonly tlb: Tlb,
+    /** The TLB of the CPU whose context is loaded (machine.ts re-points it; `exec` reads it at entry). */
+    public tlb: Tlb,
     private readonly host: CpuHost,
     /** Cycles per opcode (decode.ts costTable). */
     readonly cost: Float64Array,
@@ -182,6 +186,10 @@ export class Cpu {
       }
       const op = w & 63;
       const a = (w >>> 6) & 15;
+      if (op >= 58) {
+        if (!this.atomicSlow(w, user)) return;
+        continue;
+      }
       const va = (this.regs[(w >>> 10) & 15] + (w >> 14)) | 0;
       if (exit === EXIT.LOAD) {
         const size = op === 27 ? 4 : op <= 29 ? 2 : 1;
@@ -349,6 +357,25 @@ export class Cpu {
           pc = (pc + 4) | 0; break;
         }
 
+        // ---- atomics: rd = A, base = B, value = C, signed imm14 offset (bits 31:18). The write
+        // tag (a store's check) implies the read; the whole read-modify-write is one instruction,
+        // so no other CPU runs between its read and its write (machine.ts interleaves at instruction boundaries).
+        case 58: case 59: { // amoswap, amoadd
+          const va = (H[b] + (w >> 18)) | 0;
+          const s = (va >>> 12) & 1023;
+          if ((va & 0xfffff003) === H[(tagW + s) | 0]) {
+            const p = ((va + H[(ADD + s) | 0]) | 0) >> 2;
+            const old = H[p];
+            H[p] = op === 58 ? H[((w >>> 14) & 15)] : (old + H[((w >>> 14) & 15)]) | 0;
+            H[a] = old; H[0] = 0;
+          } else {
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
+            return EXIT.STORE;
+          }
+          pc = (pc + 4) | 0; break;
+        }
+        case 60: this.pauses++; pc = (pc + 4) | 0; break; // pause
+
         // ---- branches: rs1 = A, rs2 = B, word offset in imm18
         case 35: if (H[a] === H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // beq
         case 36: if (H[a] !== H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // bne
@@ -406,6 +433,34 @@ export class Cpu {
       return -1;
     }
     return r;
+  }
+
+  /**
+   * Atomic slow path (amoswap, amoadd at `this.pc`): checked and faulting as
+   * a store (misaligned: cause 3; page fault: the store cause). A watched
+   * frame (a monitor's, the dirty log) gets the new value through
+   * `watchedStore` after the read, and rd the old value. False when the loop must return.
+   */
+  private atomicSlow(w: number, user: boolean): boolean {
+    const op = w & 63;
+    const va = (this.regs[(w >>> 10) & 15] + (w >> 18)) | 0;
+    const pa = this.dataSlow(va, 4, ACCESS.STORE, user, op);
+    if (pa < 0) return false;
+    const old = this.mem.i32[pa >>> 2];
+    const value = op === 58 ? this.regs[(w >>> 14) & 15] : (old + this.regs[(w >>> 14) & 15]) | 0;
+    const pc = this.pc;
+    if (this.host.watched[pa >>> 12] === 1) {
+      this.host.watchedStore(pa, value, 4, va, pc);
+      this.regs[(w >>> 6) & 15] = old;
+      this.regs[0] = 0;
+      this.pc = (pc + 4) | 0;
+      return false;
+    }
+    this.mem.i32[pa >>> 2] = value;
+    this.regs[(w >>> 6) & 15] = old;
+    this.regs[0] = 0;
+    this.pc = (pc + 4) | 0;
+    return true;
   }
 
   /** Store slow path: also stores to watched frames. False when the loop must return. */

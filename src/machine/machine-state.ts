@@ -6,7 +6,9 @@
 import type { DiskState, } from "./devices/disk.js";
 import type { TimerState } from "./devices/timer.js";
 import type { MachineStats } from "./stats.js";
+import type { CpuRunState } from "./cpu-context.js";
 
+/** One CPU: its architectural state and what it owns (TLB, interrupt lines, timer). */
 export interface CpuState {
   regs: Int32Array;
   pc: number;
@@ -16,21 +18,34 @@ export interface CpuState {
   instret: number;
   trace: Int32Array;
   traceIdx: number;
+  /** `pause` instructions completed. */
+  pauses: number;
+  /** stopped (not started yet), running, or halted (after hlt, until a line is pending). */
+  run: CpuRunState;
+  /** The TLB's architectural entries (page, frame, perm per slot). */
+  tlb: { page: Int32Array; frame: Int32Array; perm: Int32Array };
+  /** Asserted interrupt lines (bit n = line n). */
+  lines: number;
+  timer: TimerState;
+  lastFault: { cause: number; epc: number; badva: number; repeats: number };
+  /** Port 0x43. */
+  startAddress: number;
+  idleCycles: number;
+  descheduledCycles: number;
 }
 
 export interface MachineState {
-  cpu: CpuState;
-  /** The TLB's architectural entries (page, frame, perm per slot). */
-  tlb: { page: Int32Array; frame: Int32Array; perm: Int32Array };
+  /** Every CPU (one for a uniprocessor), by number. */
+  cpus: CpuState[];
+  /** The CPU that was executing (the machine's `cpuId`). */
+  current: number;
+  /** The interleaving quantum in cycles (part of the schedule). */
+  quantum: number;
   /** Per frame: 1 when the monitor watches it (its write-protected page tables). */
   watched: Uint8Array;
-  /** Asserted interrupt lines (bit n = line n). */
-  lines: number;
   counters: MachineStats;
-  lastFault: { cause: number; epc: number; badva: number; repeats: number };
   /** The first byte the guest cannot address (a monitor's reservation lowers it). */
   guestLimit: number;
-  timer: TimerState;
   disk: DiskState;
   console: { rxIrq: boolean };
 }

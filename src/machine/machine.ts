@@ -13,11 +13,21 @@
 // machine fires due device events and takes a pending interrupt when IE=1
 // (lowest line first, epc = the next instruction). System instructions and
 // exceptions are executed here, on the slow path, where the monitor hooks sit.
+//
+// A multiprocessor (`cpus` > 1, docs/machine.md "Multiprocessor") has one
+// Cpu object whose loop is the uniprocessor's, and a CpuContext per CPU
+// (cpu-context.ts) switched into it: CPUs run in a fixed order (0, 1, …) in
+// epochs of `quantum` cycles, each from its own clock up to the epoch's end
+// (`runEpochs`). With one CPU none of that exists: the loop below is the
+// uniprocessor's, unchanged.
 
 import { UserError } from "../guest-isa/diagnostics.js";
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
 import { InterruptLines, PortBus } from "./bus/ports.js";
+import { CpuContext, type CpuRunState, type LastFault } from "./cpu-context.js";
+import { SmpDevice } from "./devices/smp.js";
+import type { Tlb } from "./mmu/tlb.js";
 import { defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
 import { Cpu, type CpuHost } from "./cpu.js";
 import { costTable } from "./decode.js";
@@ -30,12 +40,23 @@ import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from ".
 import { JitEngine, type JitCounters } from "./jit/engine.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
-import type { MachineState } from "./machine-state.js";
+import type { CpuState, MachineState } from "./machine-state.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, type MachineStats } from "./stats.js";
 
 /** The same fault (cause, epc, badva) this many times in a row, with no other fault between, is a fault loop. */
 export const FAULT_LOOP_LIMIT = 256;
+
+/** The most CPUs a machine has. */
+export const MAX_CPUS = 8;
+/**
+ * Default interleaving quantum in cycles (docs/machine.md "Multiprocessor"):
+ * short enough that CPUs interleave many times per timer tick and lock hold
+ * time of the kernel, long enough that switching CPUs (16 registers, 8
+ * control registers and a 64-word ring copied, the TLB re-pointed) costs the
+ * emulator under 10 % of a 4-CPU run (bench: machine-smp).
+ */
+export const DEFAULT_QUANTUM = 10_000;
 
 export interface MachineOptions {
   /** Physical RAM in bytes (multiple of 4 KiB); default 64 MiB. */
@@ -64,6 +85,20 @@ export interface MachineOptions {
   engine?: Engine;
   /** JIT only: times a page is reached before code in it is translated (default 512; tests use 1 to translate everything). */
   jitThreshold?: number;
+  /** CPUs sharing physical memory, 1–MAX_CPUS (default 1). CPU 0 starts at the entry; the others when started (port 0x42). */
+  cpus?: number;
+  /** Cycles per interleaving epoch of a multiprocessor (default DEFAULT_QUANTUM); ignored with one CPU. */
+  quantum?: number;
+}
+
+/** Checks `cpus` and `quantum` (UserErrors, so the CLI and back ends report them in one line). */
+export function checkSmpOptions(cpus: number | undefined, quantum: number | undefined): void {
+  if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS)) {
+    throw new UserError(`the number of CPUs must be a whole number from 1 to ${MAX_CPUS}, not ${cpus}`);
+  }
+  if (quantum !== undefined && (!Number.isInteger(quantum) || quantum < 1 || quantum > 1e9)) {
+    throw new UserError(`the quantum must be a whole number of cycles from 1 to 1000000000, not ${quantum}`);
+  }
 }
 
 export const ENGINES = ["interp", "jit"] as const;
@@ -103,12 +138,19 @@ export class Machine implements CpuHost, MmuHost {
   readonly memory: PhysicalMemory;
   readonly cpu: Cpu;
   readonly mmu: Mmu;
-  readonly bus = new PortBus();
-  readonly lines = new InterruptLines();
   readonly costModel: CostModel;
   readonly console: ConsoleDevice;
-  readonly timer: TimerDevice;
   readonly disk: DiskDevice;
+  /** CPUs (1–MAX_CPUS) and the interleaving quantum in cycles. */
+  readonly cpuCount: number;
+  readonly quantum: number;
+  /** The executing CPU's port bus, interrupt lines and timer (its own on a multiprocessor; shared devices are on every bus). */
+  private curBus = new PortBus();
+  private curLines = new InterruptLines();
+  private curTimer!: TimerDevice;
+  /** A multiprocessor's CPUs (undefined with one CPU); `current` is the one loaded into `cpu`. */
+  private readonly contexts: CpuContext[] | undefined;
+  private current = 0;
   monitor: Monitor | undefined;
   /** Per opcode: 1 when the monitor wants that instruction to exit. */
   private readonly exitMask = new Uint8Array(64);
@@ -116,7 +158,7 @@ export class Machine implements CpuHost, MmuHost {
   private result: RunResult | undefined;
   private maxCycles = Infinity;
   private readonly referenceSlicing: boolean;
-  private lastFault = { cause: -1, epc: 0, badva: 0, repeats: 0 };
+  private lastFault: LastFault = { cause: -1, epc: 0, badva: 0, repeats: 0 };
   /** The engine that runs guest code (see MachineOptions.engine). */
   readonly engine: Engine;
   private readonly jit: JitEngine | undefined;
@@ -133,14 +175,143 @@ export class Machine implements CpuHost, MmuHost {
     this.engine = wanted === "jit" && exact ? "jit" : "interp";
     this.jit = this.engine === "jit" ? new JitEngine(this.cpu, this.memory, this.mmu.tlb, this, options.jitThreshold) : undefined;
 
-    this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.lines);
-    this.timer = new TimerDevice(this.lines);
-    this.disk = new DiskDevice(options.disk, this.memory, this.lines, options.diskLatency ?? DISK_LATENCY_CYCLES);
-    this.bus.attach(this.console);
-    this.bus.attach(this.timer);
-    this.bus.attach(new CycleCounterDevice());
-    this.bus.attach(this.disk);
-    this.bus.attach(new PowerDevice((code) => this.powerOff(code)));
+    checkSmpOptions(options.cpus, options.quantum);
+    this.cpuCount = options.cpus ?? 1;
+    this.quantum = options.quantum ?? DEFAULT_QUANTUM;
+    // Shared devices interrupt CPU 0: they hold CPU 0's lines.
+    this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.curLines);
+    this.disk = new DiskDevice(options.disk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES);
+    const counter = new CycleCounterDevice();
+    const power = new PowerDevice((code) => this.powerOff(code));
+    const smp = new SmpDevice(this);
+    const busFor = (cpu: number, bus: PortBus, lines: InterruptLines): TimerDevice => {
+      const timer = new TimerDevice(lines);
+      bus.attach(this.console, cpu === 0);
+      bus.attach(timer);
+      bus.attach(counter);
+      bus.attach(this.disk, cpu === 0);
+      bus.attach(power);
+      bus.attach(smp, false); // no events: the uniprocessor's event loop sees the devices it always had
+      return timer;
+    };
+    this.curTimer = busFor(0, this.curBus, this.curLines);
+    if (this.cpuCount > 1) {
+      this.contexts = [new CpuContext(0, this.mmu.tlb, this.curLines, this.curTimer, this.curBus)];
+      for (let n = 1; n < this.cpuCount; n++) {
+        const bus = new PortBus();
+        const lines = new InterruptLines();
+        this.contexts.push(new CpuContext(n, this.mmu.addTlb(), lines, busFor(n, bus, lines), bus));
+      }
+      this.lastFault = this.contexts[0].lastFault;
+    }
+  }
+
+  /** The executing CPU's port bus (its timer; the shared devices). */
+  get bus(): PortBus {
+    return this.curBus;
+  }
+  /** The executing CPU's interrupt lines. */
+  get lines(): InterruptLines {
+    return this.curLines;
+  }
+  /** The executing CPU's timer. */
+  get timer(): TimerDevice {
+    return this.curTimer;
+  }
+
+  // ---------------------------------------------------------------- multiprocessor
+
+  /** The CPU executing now: `regs`, `pc`, `psr`, `cr`, `cycles` and every monitor hook refer to it. */
+  get cpuId(): number {
+    return this.current;
+  }
+
+  /** A CPU's run state (a read-only view for schedulers). */
+  cpuState(n: number): CpuRunState {
+    if (!this.contexts) return "running";
+    return this.contexts[n].state;
+  }
+
+  /** Port 0x43 of the executing CPU (devices/smp.ts). */
+  get startAddress(): number {
+    return this.contexts ? this.contexts[this.current].startAddress : this.startAddress1;
+  }
+  set startAddress(v: number) {
+    if (this.contexts) this.contexts[this.current].startAddress = v;
+    else this.startAddress1 = v;
+  }
+  private startAddress1 = 0;
+
+  /**
+   * Starts CPU `n` at `entry` (what port 0x42 does, and what a hypervisor's
+   * start-vCPU hypercall calls): supervisor mode, IE=0, paging off,
+   * registers and control registers 0, its TLB empty, its clock no earlier
+   * than the starter's. Then `monitor.onCpuStart(n, entry)` in n's context.
+   * False (nothing happens) when n does not exist or is not stopped.
+   */
+  startCpu(n: number, entry: number): boolean {
+    const ctxs = this.contexts;
+    if (!ctxs || !Number.isInteger(n) || n < 0 || n >= ctxs.length || ctxs[n].state !== "stopped") return false;
+    const from = this.current;
+    const now = this.cpu.cycles;
+    this.switchTo(n);
+    const cpu = this.cpu;
+    cpu.regs.fill(0);
+    cpu.cr.fill(0);
+    cpu.psr = PSR.SU;
+    cpu.pc = entry | 0;
+    if (cpu.cycles < now) cpu.cycles = now;
+    this.mmu.tlb.flush();
+    cpu.trace.fill(-1);
+    cpu.traceIdx = 0;
+    cpu.noteTransfer(entry | 1, entry);
+    Object.assign(this.lastFault, { cause: -1, epc: 0, badva: 0, repeats: 0 });
+    ctxs[n].state = "running";
+    this.monitor?.onCpuStart?.(n, entry);
+    this.switchTo(from);
+    return true;
+  }
+
+  /** Raises the IPI line (3) on CPU `n` (itself included). False when n does not exist. */
+  sendIpi(n: number): boolean {
+    if (!Number.isInteger(n) || n < 0 || n >= this.cpuCount) return false;
+    this.raiseLine(IRQ.IPI, n);
+    return true;
+  }
+
+  /**
+   * Loads CPU `n`'s context into the one Cpu (saving the executing one's).
+   * Only the machine switches, at epoch boundaries and around startCpu; a
+   * monitor hook always runs in the context of the CPU that caused it.
+   */
+  private switchTo(n: number): void {
+    if (n === this.current) return;
+    const ctxs = this.contexts!;
+    ctxs[this.current].saveFrom(this.cpu);
+    const c = ctxs[n];
+    c.loadInto(this.cpu);
+    this.mmu.tlb = c.tlb;
+    this.jit?.useTlb(c.tlb);
+    this.curBus = c.bus;
+    this.curLines = c.lines;
+    this.curTimer = c.timer;
+    this.lastFault = c.lastFault;
+    this.current = n;
+  }
+
+  /** A CPU's architectural state whether or not it is loaded (for stats, snapshots, diagnoses). */
+  private cpuView(n: number): { regs: Int32Array; pc: number; psr: number; cr: Int32Array; cycles: number; instret: number; pauses: number; trace: Int32Array; traceIdx: number } {
+    return n === this.current ? this.cpu : this.contexts![n];
+  }
+
+  /** CPU `n`'s pc, whether or not it is the executing one (safe points, schedulers). */
+  pcOf(n: number): number {
+    return this.contexts ? this.cpuView(n).pc : this.cpu.pc;
+  }
+
+  /** Every CPU's TLB (index = CPU), for a monitor that must keep all of them coherent. */
+  get tlbs(): readonly Tlb[] {
+    return this.mmu.tlbs;
   }
 
   get watched(): Uint8Array {
@@ -236,11 +407,12 @@ export class Machine implements CpuHost, MmuHost {
     this.mmu.tlb.invalidate(va);
   }
 
-  raiseLine(line: number): void {
-    this.lines.raise(line);
+  /** Asserts interrupt line `line` of CPU `cpu` (default: the executing one). */
+  raiseLine(line: number, cpu = this.current): void {
+    (this.contexts ? this.contexts[cpu].lines : this.curLines).raise(line);
   }
-  lowerLine(line: number): void {
-    this.lines.lower(line);
+  lowerLine(line: number, cpu = this.current): void {
+    (this.contexts ? this.contexts[cpu].lines : this.curLines).lower(line);
   }
 
   /** Port I/O on the machine's devices, for a monitor forwarding a guest's access: counted and charged like `in`/`out`. */
@@ -316,12 +488,13 @@ export class Machine implements CpuHost, MmuHost {
   /** Stops the run with a reason (a monitor's verdict, or the machine's own). */
   stop(reason: StopReason, message: string, pcHasRun = false): void {
     if (this.result) return;
+    if (this.contexts && reason !== "max-cycles") message = `cpu ${this.current}: ${message}`;
     this.result = {
       kind: "stopped",
       reason,
       message,
       exitCode: EXIT_STATUS[reason],
-      diagnosis: formatDiagnosis(this, { message, inclusive: pcHasRun }),
+      diagnosis: formatDiagnosis(this, { message, inclusive: pcHasRun }) + this.otherCpus(),
     };
   }
 
@@ -337,6 +510,7 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Sets the entry state (docs/design.md §2 reset: SU=1, IE=0, paging off, registers 0). */
   reset(entry: number): void {
+    if (this.contexts) this.switchTo(0);
     this.cpu.regs.fill(0);
     this.cpu.cr.fill(0);
     this.cpu.psr = PSR.SU;
@@ -363,9 +537,11 @@ export class Machine implements CpuHost, MmuHost {
    * Returns true once the run has ended (`result()` then says how).
    */
   runUntil(pause: number, maxCycles = Infinity): boolean {
+    if (this.contexts) return this.runEpochs(pause, maxCycles);
     this.maxCycles = maxCycles;
     const cpu = this.cpu;
-    const bus = this.bus;
+    const bus = this.curBus;
+    const lines = this.curLines; // one CPU: never switched
     const jit = this.jit;
     jit?.memoryMayHaveChanged(); // the loader, a monitor, a test: anything may have written since
     while (!this.result) {
@@ -381,8 +557,8 @@ export class Machine implements CpuHost, MmuHost {
         next = bus.nextEvent();
         jit?.memoryMayHaveChanged(); // disk DMA
       }
-      if ((cpu.psr & PSR.IE) !== 0 && this.lines.pending !== 0) {
-        const line = this.lines.lowest()!;
+      if ((cpu.psr & PSR.IE) !== 0 && lines.pending !== 0) {
+        const line = lines.lowest()!;
         this.counters.interrupts[line] = (this.counters.interrupts[line] ?? 0) + 1;
         this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
         jit?.memoryMayHaveChanged(); // a monitor saw it
@@ -398,6 +574,134 @@ export class Machine implements CpuHost, MmuHost {
     return true;
   }
 
+  /**
+   * The multiprocessor's run loop. Epoch boundaries are the multiples of the
+   * quantum; each epoch ends at the first boundary above the lowest CPU
+   * clock, so the schedule is a function of the clocks alone (a snapshot
+   * resumes it exactly). In each epoch the CPUs take turns in order: a
+   * stopped CPU's clock moves to the epoch's end; a CPU the monitor does not
+   * let run (`runnable`) too, counted as descheduled; every other CPU runs
+   * `slice` up to the end. `pause` is honoured at epoch boundaries only.
+   */
+  private runEpochs(pause: number, maxCycles: number): boolean {
+    this.maxCycles = maxCycles;
+    const ctxs = this.contexts!;
+    const q = this.quantum;
+    this.jit?.memoryMayHaveChanged();
+    while (!this.result) {
+      let low = Infinity;
+      for (let n = 0; n < ctxs.length; n++) low = Math.min(low, this.cpuView(n).cycles);
+      const start = Math.floor(low / q) * q;
+      const end = start + q;
+      if (low >= pause) return false;
+      let anyRunning = false;
+      for (let n = 0; n < ctxs.length && !this.result; n++) {
+        const c = ctxs[n];
+        if (c.state === "stopped") {
+          if (n === this.current) this.cpu.cycles = Math.max(this.cpu.cycles, end);
+          else c.cycles = Math.max(c.cycles, end);
+          continue;
+        }
+        this.switchTo(n);
+        const cpu = this.cpu;
+        if (this.monitor?.runnable && !this.monitor.runnable(n, start)) {
+          if (cpu.cycles < end) {
+            c.descheduledCycles += end - cpu.cycles;
+            this.count("descheduledCycles", end - cpu.cycles);
+            cpu.cycles = end;
+          }
+          if (c.state === "running") anyRunning = true;
+          continue;
+        }
+        this.slice(c, end, maxCycles);
+        if (c.state === "running") anyRunning = true;
+      }
+      if (!this.result && !anyRunning && !this.anyCpuCanWake()) {
+        this.stopAll("hlt-deadlock", "every CPU is halted or stopped, and no interrupt can ever wake one");
+      }
+    }
+    this.console.flush();
+    return true;
+  }
+
+  /**
+   * One CPU's turn in an epoch (its context loaded): the uniprocessor loop
+   * up to `end` — device events, interrupts, the interpreter or the JIT —
+   * with hlt as a state: a halted CPU's clock moves to its next device
+   * event (or the end) as idle cycles, and it wakes when a line is pending
+   * for it (IE=1: the interrupt is taken; IE=0: execution goes on).
+   */
+  private slice(c: CpuContext, end: number, maxCycles: number): void {
+    const cpu = this.cpu;
+    const jit = this.jit;
+    while (!this.result) {
+      const now = cpu.cycles;
+      if (now >= end) return;
+      if (now >= maxCycles) {
+        this.stop("max-cycles", `stopped after ${Math.floor(now)} cycles (--max-cycles ${maxCycles})`);
+        return;
+      }
+      const bus = this.curBus;
+      let next = bus.nextEvent();
+      if (now >= next) {
+        bus.fireDue(now);
+        next = bus.nextEvent();
+        jit?.memoryMayHaveChanged(); // disk DMA
+      }
+      const lines = this.curLines;
+      if (c.state === "halted") {
+        if (lines.pending === 0) {
+          const target = Math.min(next, end, maxCycles);
+          c.idleCycles += target - now;
+          this.count("idleCycles", target - now);
+          cpu.cycles = target;
+          continue;
+        }
+        c.state = "running";
+      }
+      if ((cpu.psr & PSR.IE) !== 0 && lines.pending !== 0) {
+        const line = lines.lowest()!;
+        this.counters.interrupts[line] = (this.counters.interrupts[line] ?? 0) + 1;
+        this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
+        jit?.memoryMayHaveChanged(); // a monitor saw it
+        continue;
+      }
+      if (c.state !== "running") return; // a monitor's idle() halted it, or it stopped
+      const limit = Math.min(next, maxCycles, end);
+      if (jit) jit.run(limit);
+      else cpu.run(this.referenceSlicing ? Math.min(limit, justAbove(cpu.cycles)) : limit);
+    }
+  }
+
+  /** Whether some halted CPU has a line pending, or a device event or console input can still come. */
+  private anyCpuCanWake(): boolean {
+    for (const c of this.contexts!) {
+      if (c.state !== "halted") continue;
+      if (c.lines.pending !== 0 || c.bus.nextEvent() !== Infinity) return true;
+    }
+    if (this.contexts![0].state === "halted" && this.console.canWake()) {
+      this.console.read(0x11); // refreshes line 1
+      if (this.contexts![0].lines.pending !== 0) return true;
+    }
+    return false;
+  }
+
+  /** Ends a multiprocessor run for a reason that is no one CPU's (the diagnosis shows the executing CPU). */
+  private stopAll(reason: StopReason, message: string): void {
+    if (this.result) return;
+    this.result = { kind: "stopped", reason, message, exitCode: EXIT_STATUS[reason], diagnosis: formatDiagnosis(this, { message }) + this.otherCpus() };
+  }
+
+  /** The diagnosis line naming the other CPUs of a multiprocessor (empty with one CPU). */
+  private otherCpus(): string {
+    if (!this.contexts) return "";
+    const others = this.contexts.filter((c) => c.id !== this.current).map((c) => {
+      const v = this.cpuView(c.id);
+      return `cpu ${c.id} ${c.state}${c.state === "stopped" ? "" : ` pc=${hex(v.pc)}`}`;
+    });
+    return `  this is cpu ${this.current}; ${others.join(", ")}\n`;
+  }
+
   /** How the run ended (undefined while it can go on). */
   get outcome(): RunResult | undefined {
     return this.result;
@@ -406,8 +710,24 @@ export class Machine implements CpuHost, MmuHost {
   /** The counters so far. */
   stats(): MachineStats {
     const s = structuredClone(this.counters);
-    s.instructions = this.cpu.instret;
-    s.cycles = this.cpu.cycles;
+    if (!this.contexts) {
+      s.instructions = this.cpu.instret;
+      s.cycles = this.cpu.cycles;
+      if (this.cpu.pauses !== 0) s.counts.pauses = (s.counts.pauses ?? 0) + this.cpu.pauses;
+      return s;
+    }
+    // The machine's elapsed time is its furthest clock; work adds up.
+    s.instructions = 0;
+    s.cycles = 0;
+    let pauses = 0;
+    s.perCpu = this.contexts.map((c) => {
+      const v = this.cpuView(c.id);
+      s.instructions += v.instret;
+      s.cycles = Math.max(s.cycles, v.cycles);
+      pauses += v.pauses;
+      return { cycles: v.cycles, instructions: v.instret, idleCycles: c.idleCycles, descheduledCycles: c.descheduledCycles };
+    });
+    if (pauses !== 0) s.counts.pauses = (s.counts.pauses ?? 0) + pauses;
     return s;
   }
 
@@ -419,18 +739,33 @@ export class Machine implements CpuHost, MmuHost {
 
   // ---------------------------------------------------------------- snapshots and dirty logging (src/migration)
 
-  /** Everything but RAM and the monitor's own state (docs/migration.md). */
+  /** Everything but RAM and the monitor's own state (docs/migration.md): every CPU's. */
   saveState(): MachineState {
-    const cpu = this.cpu;
+    const cpus: CpuState[] = [];
+    for (let n = 0; n < this.cpuCount; n++) {
+      const v = this.cpuView(n);
+      const c = this.contexts?.[n];
+      const tlb = c ? c.tlb : this.mmu.tlb;
+      cpus.push({
+        regs: v.regs.slice(), pc: v.pc, psr: v.psr, cr: v.cr.slice(), cycles: v.cycles, instret: v.instret, trace: v.trace.slice(), traceIdx: v.traceIdx,
+        pauses: v.pauses,
+        run: c ? c.state : "running",
+        tlb: tlb.save(),
+        lines: (c ? c.lines : this.curLines).pending,
+        timer: (c ? c.timer : this.curTimer).saveState(),
+        lastFault: { ...(c ? c.lastFault : this.lastFault) },
+        startAddress: c ? c.startAddress : this.startAddress1,
+        idleCycles: c ? c.idleCycles : 0,
+        descheduledCycles: c ? c.descheduledCycles : 0,
+      });
+    }
     return {
-      cpu: { regs: cpu.regs.slice(), pc: cpu.pc, psr: cpu.psr, cr: cpu.cr.slice(), cycles: cpu.cycles, instret: cpu.instret, trace: cpu.trace.slice(), traceIdx: cpu.traceIdx },
-      tlb: this.mmu.tlb.save(),
+      cpus,
+      current: this.current,
+      quantum: this.quantum,
       watched: this.mmu.monitorWatched.slice(),
-      lines: this.lines.pending,
       counters: structuredClone(this.counters),
-      lastFault: { ...this.lastFault },
       guestLimit: this.memory.guestLimit,
-      timer: this.timer.saveState(),
       disk: this.disk.saveState(),
       console: this.console.saveState(),
     };
@@ -438,31 +773,46 @@ export class Machine implements CpuHost, MmuHost {
 
   /**
    * Loads saved state into this machine (its monitor attached, RAM already
-   * loaded). `exact`: also the TLB, the watched frames, psr and the control
-   * registers — resuming on the back end that saved them. Otherwise those
-   * stay as the new back end's monitor sets them from the neutral form.
+   * loaded; as many CPUs as the state has: a UserError otherwise). `exact`:
+   * also the TLBs, the watched frames, psr and the control registers —
+   * resuming on the back end that saved them. Otherwise those stay as the
+   * new back end's monitor sets them from the neutral form (the TLBs empty).
+   * The quantum is this machine's own (a resume may change it).
    */
   restoreState(s: MachineState, exact: boolean): void {
-    const cpu = this.cpu;
-    cpu.regs.set(s.cpu.regs);
-    cpu.pc = s.cpu.pc;
-    cpu.cycles = s.cpu.cycles;
-    cpu.instret = s.cpu.instret;
-    cpu.trace.set(s.cpu.trace);
-    cpu.traceIdx = s.cpu.traceIdx;
-    this.lines.pending = s.lines;
+    if (s.cpus.length !== this.cpuCount) throw new UserError(`snapshot has ${s.cpus.length} CPUs, the machine ${this.cpuCount}`);
+    for (let n = 0; n < this.cpuCount; n++) {
+      const c = s.cpus[n];
+      if (this.contexts) this.switchTo(n);
+      const cpu = this.cpu;
+      cpu.regs.set(c.regs);
+      cpu.pc = c.pc;
+      cpu.cycles = c.cycles;
+      cpu.instret = c.instret;
+      cpu.pauses = c.pauses;
+      cpu.trace.set(c.trace);
+      cpu.traceIdx = c.traceIdx;
+      this.curLines.pending = c.lines;
+      this.curTimer.restoreState(c.timer);
+      Object.assign(this.lastFault, c.lastFault);
+      this.startAddress = c.startAddress;
+      const ctx = this.contexts?.[n];
+      if (ctx) Object.assign(ctx, { state: c.run, idleCycles: c.idleCycles, descheduledCycles: c.descheduledCycles });
+      if (exact) {
+        cpu.psr = c.psr;
+        cpu.cr.set(c.cr);
+        this.mmu.tlb.restore(c.tlb);
+      } else {
+        this.mmu.tlb.flush();
+      }
+    }
+    if (this.contexts) this.switchTo(s.current);
     Object.assign(this.counters, structuredClone(s.counters));
-    Object.assign(this.lastFault, s.lastFault);
-    this.timer.restoreState(s.timer);
     this.disk.restoreState(s.disk);
     this.console.restoreState(s.console);
     if (exact) {
-      cpu.psr = s.cpu.psr;
-      cpu.cr.set(s.cpu.cr);
       for (let f = 0; f < s.watched.length; f++) if (s.watched[f] !== this.mmu.monitorWatched[f]) this.mmu.setWatched(f << 12, s.watched[f] === 1);
-      this.mmu.tlb.restore(s.tlb);
-    } else {
-      this.mmu.tlb.flush();
+      // setWatched re-derived the tags of entries already restored; nothing else to do.
     }
   }
 
@@ -635,6 +985,11 @@ export class Machine implements CpuHost, MmuHost {
   private halt(): void {
     const cpu = this.cpu;
     if (this.lines.pending !== 0) return;
+    if (this.contexts) {
+      // A multiprocessor waits in its run loop (slice), where another CPU's IPI can wake it.
+      this.contexts[this.current].state = "halted";
+      return;
+    }
     const next = this.bus.nextEvent();
     if (next === Infinity) {
       if (this.console.canWake()) {
@@ -656,12 +1011,13 @@ export class Machine implements CpuHost, MmuHost {
   private stopCrash(reason: StopReason, message: string, cause: number, epc: number, badva?: number): void {
     if (this.result) return;
     this.cpu.pc = epc;
+    if (this.contexts) message = `cpu ${this.current}: ${message}`;
     this.result = {
       kind: "stopped",
       reason,
       message,
       exitCode: EXIT_STATUS[reason],
-      diagnosis: formatDiagnosis(this, { message, cause, badva, faultPc: FAULT_CAUSES.has(cause) ? epc : undefined }),
+      diagnosis: formatDiagnosis(this, { message, cause, badva, faultPc: FAULT_CAUSES.has(cause) ? epc : undefined }) + this.otherCpus(),
     };
   }
 

@@ -19,8 +19,11 @@
 
 export const DEFAULT_RAM_SIZE = 64 * 1024 * 1024;
 export const PAGE_SIZE = 4096;
-/** Bytes of CPU state before RAM in the buffer (registers, tlb.ts tags, cpu.ts tables): `allocState` checks it suffices. */
-export const RAM_BASE = 32 * 1024;
+/**
+ * Bytes of CPU state before RAM in the buffer (registers, tlb.ts tags, cpu.ts tables, and the
+ * fast arrays of one TLB per further CPU of a multiprocessor, 20 KiB each): `allocState` checks it suffices.
+ */
+export const RAM_BASE = 192 * 1024;
 
 export class PhysicalMemory {
   readonly buffer: ArrayBuffer;

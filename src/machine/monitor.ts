@@ -83,6 +83,20 @@ export interface Monitor {
    * deprivileged kernel, a virtual CPU) sets up its own here.
    */
   onReset?(entry: number): void;
+  /**
+   * A multiprocessor's CPU `n` was started at `entry` (port 0x42 or
+   * `machine.startCpu`): called in CPU n's context (machine.cpuId = n) after
+   * its architectural reset state is set, as `onReset` is for CPU 0.
+   */
+  onCpuStart?(n: number, entry: number): void;
+  /**
+   * Scheduling of virtual CPUs on fewer physical ones (`--pcpus`): asked at
+   * the start of each interleaving epoch for every running or halted CPU.
+   * False: the CPU holds no physical CPU this epoch — it does not execute,
+   * its clock moves to the epoch's end, counted as descheduled cycles.
+   * Without this hook every CPU runs every epoch.
+   */
+  runnable?(cpu: number, epochStart: number): boolean;
   /** An instruction in `exits` is about to execute at `pc`; the machine's pc still points at it. */
   onExit?(mnemonic: Mnemonic, word: number, pc: number): ExitAction;
   /** Every exception and interrupt, before the guest's tvec sees it. */

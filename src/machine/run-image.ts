@@ -31,6 +31,15 @@ export interface RunImageOptions {
   jitThreshold?: number;
   /** Streams console output as it is produced (it is also returned). */
   onOutput?: (text: string) => void;
+  /** CPUs (MachineOptions.cpus, 1–8) and the interleaving quantum (MachineOptions.quantum). */
+  cpus?: number;
+  quantum?: number;
+  /**
+   * Physical CPUs a hypervisor time-slices the CPUs on (`--pcpus`, fewer than
+   * `cpus`): for the back end's monitor (src/hypervisors runElf passes it to
+   * Backend.createMonitor); the machine itself does not read it.
+   */
+  pcpus?: number;
 }
 
 export interface RunOutcome {
@@ -59,6 +68,8 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     referenceSlicing: options.referenceSlicing,
     engine: options.engine,
     jitThreshold: options.jitThreshold,
+    cpus: options.cpus,
+    quantum: options.quantum,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);

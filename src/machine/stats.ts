@@ -23,6 +23,18 @@ export interface MachineStats {
   events: Partial<Record<CostEvent, number>>;
   /** Free-form counts a monitor adds (exits by reason, …). Not priced. */
   counts: Record<string, number>;
+  /** A multiprocessor's CPUs (absent with one CPU): `cycles` above is the largest of their clocks, `instructions` their sum. */
+  perCpu?: PerCpuStats[];
+}
+
+export interface PerCpuStats {
+  /** The CPU's clock when the run ended. */
+  cycles: number;
+  instructions: number;
+  /** Cycles halted (waiting for an interrupt). */
+  idleCycles: number;
+  /** Cycles without a physical CPU (a hypervisor's vCPU scheduler, `--pcpus`). */
+  descheduledCycles: number;
 }
 
 export function emptyStats(): MachineStats {
@@ -72,6 +84,9 @@ export function formatStats(s: MachineStats): string {
   if (events.length) lines.push(`events           ${events.map(([k, n]) => `${k}=${n}`).join(" ")}`);
   const counts = Object.entries(s.counts);
   if (counts.length) lines.push(`counts           ${counts.map(([k, n]) => `${k}=${n}`).join(" ")}`);
+  s.perCpu?.forEach((c, n) => {
+    lines.push(`cpu ${n}            cycles=${c.cycles} instructions=${c.instructions} idle=${c.idleCycles} descheduled=${c.descheduledCycles}`);
+  });
   return lines.join("\n") + "\n";
 }
 

@@ -3,7 +3,8 @@
 // arrays are stored as raw bytes after it.
 //
 //   0   8  magic "PVSNAP\r\n"   (the \r\n catches text-mode mangling, as PNG's does)
-//   8   4  format version       (u32 little-endian; this previrt writes and reads 1)
+//   8   4  format version       (u32 little-endian; this previrt writes and reads 2:
+//                                 version 1 was the one-CPU machine state, before multiprocessors)
 //   12  4  payload length       (bytes of deflated payload that follow the header)
 //   16  4  CRC-32 of the payload (IEEE, as zlib/PNG)
 //   20  4  inflated length
@@ -18,7 +19,7 @@ import { deflateSync, inflateSync } from "node:zlib";
 import { UserError } from "../guest-isa/diagnostics.js";
 
 export const SNAPSHOT_MAGIC = "PVSNAP\r\n";
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 export const HEADER_BYTES = 24;
 
 const TYPED = { Int32Array, Uint32Array, Uint8Array, Float64Array } as const;
@@ -93,6 +94,7 @@ export function decodeSnapshot(bytes: Uint8Array, what: string): unknown {
   const version = dv.getUint32(8, true);
   if (version > SNAPSHOT_VERSION) fail(`snapshot format version ${version} is newer than this previrt reads (${SNAPSHOT_VERSION})`);
   if (version < 1) fail(`bad snapshot format version ${version}`);
+  if (version < SNAPSHOT_VERSION) fail(`snapshot format version ${version} is older than this previrt reads (${SNAPSHOT_VERSION}): take the snapshot again`);
   const length = dv.getUint32(12, true);
   if (bytes.length < HEADER_BYTES + length) fail(`truncated snapshot (${bytes.length} of ${HEADER_BYTES + length} bytes)`);
   if (bytes.length > HEADER_BYTES + length) fail(`${bytes.length - HEADER_BYTES - length} stray bytes after the snapshot`);

@@ -7,7 +7,7 @@
 // Sits between the CLI and src/hypervisors: the CLI's run/resume/migrate
 // commands drive a Guest; it drives a Machine and a Monitor.
 
-import { prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
+import { checkCpuOptions, prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { defaultCostModel, type CostModel } from "../machine/cost-model.js";
 import { bytesInput, type ConsoleInput } from "../machine/devices/console.js";
@@ -29,6 +29,10 @@ export interface GuestOptions {
   onOutput?: (text: string) => void;
   /** The binary's file name, for error messages. */
   file?: string;
+  /** CPUs, interleaving quantum and physical CPUs (MachineOptions.cpus/quantum; the back end's --pcpus). */
+  cpus?: number;
+  quantum?: number;
+  pcpus?: number;
 }
 
 export class Guest {
@@ -72,6 +76,7 @@ export class Guest {
  */
 export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
   const backend = getBackend(backendName);
+  const monitorOptions = checkCpuOptions(backend, options);
   const rewrite = prepareImage(backend, image, options.file);
   const holder: { guest?: Guest } = {};
   const machine = new Machine({
@@ -84,8 +89,10 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
     },
     disk: options.disk,
     diskLatency: options.diskLatency,
+    cpus: options.cpus,
+    quantum: options.quantum,
   });
-  const monitor = backend.createMonitor?.(rewrite);
+  const monitor = backend.createMonitor?.(rewrite, monitorOptions);
   if (monitor) machine.attach(monitor);
   holder.guest = new Guest(elf, image, backend, rewrite, machine, monitor, options.disk, options);
   return holder.guest;

@@ -51,10 +51,16 @@ export class SiteMap {
 
 /** Why the guest may not be stopped at its current instruction, or undefined at a safe point. */
 export function unsafeReason(guest: Guest, sites: SiteMap): string | undefined {
-  const pc = guest.machine.pc >>> 0;
-  if (pc >= WINDOW_BASE) return `pc 0x${pc.toString(16)} is in the soft-layer window`;
-  const site = sites.inside(pc);
-  if (site >= 0) return `pc 0x${pc.toString(16)} is inside the site at 0x${site.toString(16)}`;
+  const m0 = guest.machine;
+  // Every started CPU of a multiprocessor must be at a safe point (its pc; one CPU: as before).
+  for (let n = 0; n < m0.cpuCount; n++) {
+    if (m0.cpuState(n) === "stopped") continue;
+    const pc = m0.pcOf(n) >>> 0;
+    const who = m0.cpuCount > 1 ? `cpu ${n}: ` : "";
+    if (pc >= WINDOW_BASE) return `${who}pc 0x${pc.toString(16)} is in the soft-layer window`;
+    const site = sites.inside(pc);
+    if (site >= 0) return `${who}pc 0x${pc.toString(16)} is inside the site at 0x${site.toString(16)}`;
+  }
   const m = guest.monitor;
   return isMigratable(m) ? m.unsafeReason?.() : undefined;
 }

@@ -22,6 +22,7 @@ import { COST_KEYS, type CostModel } from "../machine/cost-model.js";
 import { memoryDisk, readWholeDisk, type DiskBacking } from "../machine/devices/disk.js";
 import type { MachineState } from "../machine/machine-state.js";
 import { PAGE_SIZE } from "../machine/memory.js";
+import { MAX_CPUS } from "../machine/machine.js";
 import { prepareImage, getBackend } from "../hypervisors/index.js";
 import { decodeSnapshot, encodeSnapshot } from "./codec.js";
 import { newGuest, type Guest, type GuestOptions } from "./guest.js";
@@ -94,7 +95,7 @@ export function captureSnapshot(guest: Guest, withMemory = true, withDisk = true
   };
 }
 
-export interface RestoreOptions extends Omit<GuestOptions, "costModel" | "ramSize" | "diskLatency"> {
+export interface RestoreOptions extends Omit<GuestOptions, "costModel" | "ramSize" | "diskLatency" | "cpus"> {
   /** Replaces the snapshot's cost model for the rest of the run. */
   costModel?: CostModel;
   /** The parsed ELF, when the caller has it already. */
@@ -127,7 +128,11 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
     for (let s = 0; s < Math.min(options.disk.sectors, snap.disk.length / 512); s++) options.disk.writeSector(s, snap.disk.subarray(s * 512, (s + 1) * 512));
   }
   const costModel = options.costModel ?? (snap.costModel as CostModel);
-  const guest = newGuest(snap.elf, image, backendName, { ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency });
+  // As many CPUs as were saved; the quantum may be changed (options.quantum), the physical CPUs too.
+  const guest = newGuest(snap.elf, image, backendName, {
+    ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency,
+    cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,
+  });
   guest.console = snap.console;
   const m = guest.machine;
   const mem = m.memory;
@@ -252,26 +257,35 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
   for (const k of COST_KEYS) if (typeof cm[k] !== "number" || !(cm[k] as number >= 0)) bad(`cost model entry ${k}`);
   if (typeof s.console !== "string") bad("console");
   const mc = obj(s.machine, "machine");
-  const cpu = obj(mc.cpu, "machine.cpu");
-  typed(cpu.regs, Int32Array, "cpu.regs", 16);
-  typed(cpu.cr, Int32Array, "cpu.cr", 8);
-  typed(cpu.trace, Int32Array, "cpu.trace", 64);
-  for (const k of ["pc", "psr", "instret", "traceIdx"]) num(cpu[k], `cpu.${k}`);
-  num(cpu.cycles, "cpu.cycles", false);
-  if ((cpu.traceIdx as number) < 0 || (cpu.traceIdx as number) >= 64 || (cpu.traceIdx as number) % 2) bad("cpu.traceIdx");
-  const tlb = obj(mc.tlb, "machine.tlb");
-  for (const k of ["page", "frame", "perm"]) typed(tlb[k], Int32Array, `tlb.${k}`, 1024);
-  for (const f of tlb.frame as Int32Array) if (f < 0 || f + PAGE_SIZE > ram || f % PAGE_SIZE) bad("tlb.frame outside RAM");
+  if (!Array.isArray(mc.cpus) || mc.cpus.length < 1 || mc.cpus.length > MAX_CPUS) bad(`machine.cpus must hold 1 to ${MAX_CPUS} CPUs`);
+  const cpus = mc.cpus as unknown[];
+  const current = num(mc.current, "machine.current");
+  if (current < 0 || current >= cpus.length) bad("machine.current is not one of the CPUs");
+  const quantum = num(mc.quantum, "machine.quantum");
+  if (quantum < 1 || quantum > 1e9) bad("machine.quantum");
+  cpus.forEach((v, n) => {
+    const at = `cpus[${n}]`;
+    const cpu = obj(v, at);
+    typed(cpu.regs, Int32Array, `${at}.regs`, 16);
+    typed(cpu.cr, Int32Array, `${at}.cr`, 8);
+    typed(cpu.trace, Int32Array, `${at}.trace`, 64);
+    for (const k of ["pc", "psr", "instret", "traceIdx", "pauses", "lines", "startAddress"]) num(cpu[k], `${at}.${k}`);
+    for (const k of ["cycles", "idleCycles", "descheduledCycles"]) num(cpu[k], `${at}.${k}`, false);
+    if ((cpu.traceIdx as number) < 0 || (cpu.traceIdx as number) >= 64 || (cpu.traceIdx as number) % 2) bad(`${at}.traceIdx`);
+    if (!["stopped", "running", "halted"].includes(cpu.run as string)) bad(`${at}.run`);
+    const tlb = obj(cpu.tlb, `${at}.tlb`);
+    for (const k of ["page", "frame", "perm"]) typed(tlb[k], Int32Array, `${at}.tlb.${k}`, 1024);
+    for (const f of tlb.frame as Int32Array) if (f < 0 || f + PAGE_SIZE > ram || f % PAGE_SIZE) bad(`${at}.tlb.frame outside RAM`);
+    const lf = obj(cpu.lastFault, `${at}.lastFault`);
+    for (const k of ["cause", "epc", "badva", "repeats"]) num(lf[k], `${at}.lastFault.${k}`);
+    const timer = obj(cpu.timer, `${at}.timer`);
+    for (const k of ["period", "next", "ticks"]) num(timer[k], `${at}.timer.${k}`, false);
+  });
   typed(mc.watched, Uint8Array, "machine.watched", ram >>> 12);
-  num(mc.lines, "machine.lines");
   const counters = obj(mc.counters, "machine.counters");
   for (const k of ["exceptions", "interrupts", "events", "counts"]) obj(counters[k], `counters.${k}`);
-  const lf = obj(mc.lastFault, "machine.lastFault");
-  for (const k of ["cause", "epc", "badva", "repeats"]) num(lf[k], `lastFault.${k}`);
   const limit = num(mc.guestLimit, "machine.guestLimit");
   if (limit <= 0 || limit > ram || limit % PAGE_SIZE) bad("machine.guestLimit");
-  const timer = obj(mc.timer, "machine.timer");
-  for (const k of ["period", "next", "ticks"]) num(timer[k], `timer.${k}`, false);
   const disk = obj(mc.disk, "machine.disk");
   for (const k of ["sector", "dma", "status", "command", "completesAt", "transfers"]) num(disk[k], `disk.${k}`, false);
   if (typeof obj(mc.console, "machine.console").rxIrq !== "boolean") bad("machine.console.rxIrq");

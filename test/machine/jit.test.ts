@@ -94,6 +94,67 @@ describe("jit = interpreter on self-modifying code", () => {
     expect(r.host.jit!.storeExits).toBeGreaterThan(0);
   });
 
+  it("amoadd rewrites the very next instruction of the running block (and amoswap puts it back)", () => {
+    // amoadd adds 1 << 14 to the immediate of `patch` (imm 1, 2, 3, …); the JIT must leave the block after it.
+    const r = same({
+      items: [
+        ...li(R.t0, 5),
+        ["la", { a: R.t1, to: "patch" }],
+        ...li(R.t3, 1 << 14),
+        "loop",
+        ["amoadd", { a: R.t2, b: R.t1, c: R.t3, imm: 0 }],
+        "patch",
+        ["addi", { a: R.a0, b: R.a0, imm: 1 }],
+        ["pause"],
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        ["amoswap", { a: R.t4, b: R.t1, c: R.t2, imm: 0 }],
+        "again",
+        ["jal", { a: R.lr, to: "patch2" }],
+        powerOff(R.a0),
+        "patch2",
+        ["jalr", { a: R.zero, b: R.lr, imm: 0 }],
+      ],
+    });
+    // 2 + 3 + 4 + 5 + 6 = 20.
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 20 });
+    expect(r.host.jit!.storeExits).toBeGreaterThan(0);
+    expect(r.stats.counts.pauses).toBe(5);
+  });
+
+  it("an atomic on a monitor-watched frame reaches onWatchedStore with the new value, rd gets the old one", () => {
+    const seen: number[] = [];
+    const monitor = (m: Machine): Monitor => ({
+      name: "watcher",
+      attach: () => m.watchFrame(0x5000),
+      onWatchedStore: (pa, value, size) => {
+        seen.push(pa, value, size);
+        m.memory.write32(pa, value ^ 1);
+      },
+    });
+    const r = same({
+      items: [
+        ...li(R.s0, 0x5000),
+        ...li(R.t0, 10),
+        ...li(R.t1, 3),
+        "loop",
+        ["amoadd", { a: R.a1, b: R.s0, c: R.t1, imm: 8 }],
+        ["add", { a: R.a0, b: R.a0, c: R.a1 }],
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        ["andi", { a: R.a0, b: R.a0, imm: 255 }],
+        powerOff(R.a0),
+      ],
+      monitor: (m) => {
+        seen.length = 0;
+        return monitor(m);
+      },
+    });
+    // The word goes 0 → 3^1=2 → 5^1=4 → 7^1=6 …: old values 0, 2, 4, …, 18 sum to 90.
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 90 });
+    expect(seen.slice(0, 6)).toEqual([0x5008, 3, 4, 0x5008, 5, 4]);
+  });
+
   it("a loop rewrites a function in another page between calls", () => {
     // f at 0x3000: `addi a0, a0, k; jalr zero, ra`; each pass calls f twice, then sets k = k + 1.
     const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);

@@ -1,4 +1,4 @@
-// Random machine-level programs (ALU, loads/stores into a data area, forward
+// Random machine-level programs (ALU, loads/stores/atomics into a data area, pause, forward
 // branches, a loop), shared by the interpreter's stepped differential test
 // (differential.test.ts) and the JIT's (jit.test.ts).
 import { R, li, powerOff, type Item } from "./program.js";
@@ -55,7 +55,15 @@ export function randomProgram(seed: number, paging: boolean): Item[] {
       const off = (next() % (DATA_PAGES * 4096)) & ~(size - 1);
       items.push([m, { a: reg(), b: R.s0, imm: off }]);
     } else if (k < 9) {
-      const m = pick(["sw", "sh", "sb"]);
+      const m = pick(["sw", "sh", "sb", "amoswap", "amoadd", "pause"]);
+      if (m === "pause") {
+        items.push(["pause"]);
+        continue;
+      }
+      if (m === "amoswap" || m === "amoadd") {
+        items.push([m, { a: reg(), b: R.s0, c: reg(), imm: (next() % 8192) & ~3 }]); // imm14 reaches 8 KiB
+        continue;
+      }
       const size = m === "sw" ? 4 : m === "sb" ? 1 : 2;
       const off = (next() % (DATA_PAGES * 4096)) & ~(size - 1);
       items.push([m, { a: reg(), b: R.s0, imm: off }]);

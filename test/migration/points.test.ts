@@ -35,7 +35,7 @@ describe("migration at awkward points (mixed)", () => {
     const points = scan(k, from, CONDITIONS);
     expect(points.map((p) => p.kind).sort()).toEqual(Object.keys(CONDITIONS).sort());
     for (const p of points) {
-      if (p.kind === "timer interrupt pending") expect(p.snapshot.machine.lines & 1).toBe(1);
+      if (p.kind === "timer interrupt pending") expect(p.snapshot.machine.cpus[0].lines & 1).toBe(1);
       if (p.kind === "during a disk transfer") expect(p.snapshot.machine.disk.completesAt).toBeGreaterThan(p.snapshot.cycle);
       for (const to of PAIR_BACKENDS.filter((b) => b !== from)) {
         const out = finishOn(p.snapshot, to, k.image);

@@ -81,13 +81,20 @@ describe("a damaged snapshot is refused before anything is restored", () => {
   });
   it("a future format version", () => {
     const bad = good.slice();
-    new DataView(bad.buffer).setUint32(8, 2, true);
-    expect(refuse(bad)).toMatch(/format version 2 is newer/);
+    new DataView(bad.buffer).setUint32(8, 3, true);
+    expect(refuse(bad)).toMatch(/format version 3 is newer/);
+  });
+  it("an older format version (one CPU, before multiprocessors)", () => {
+    const bad = good.slice();
+    new DataView(bad.buffer).setUint32(8, 1, true);
+    expect(refuse(bad)).toMatch(/snapshot format version 1 is older than this previrt reads \(2\)/);
   });
   it("a well-formed container with a malformed document", () => {
     expect(refuse(encodeSnapshot({ ...snap, backend: "vmware" }))).toMatch(/malformed snapshot: unknown back end 'vmware'/);
     expect(refuse(encodeSnapshot({ ...snap, pages: Uint32Array.of(5, 3) }))).toMatch(/malformed snapshot/);
-    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpu: { ...snap.machine.cpu, regs: new Int32Array(3) } } }))).toMatch(/cpu\.regs has the wrong length/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpus: [{ ...snap.machine.cpus[0], regs: new Int32Array(3) }] } }))).toMatch(/cpus\[0\]\.regs has the wrong length/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpus: [] } }))).toMatch(/machine\.cpus must hold 1 to 8 CPUs/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, current: 1 } }))).toMatch(/machine\.current/);
   });
   it("the bundled kernel's snapshot is small (goal: at most 1 MB)", () => {
     const [big] = snapshotsAt(kernel("mixed"), "xen", [2_000_000]);

@@ -6,7 +6,14 @@
 import type { CostModel } from "../../machine/cost-model.js";
 import { buildIdentity, packageVersion } from "../package-info.js";
 import type { BenchConfiguration } from "./configurations.js";
-import type { BenchCell } from "./run-bench.js";
+import type { BenchCell, SmpSettings } from "./run-bench.js";
+
+/** How the report names the machine: "1 CPU", or "4 CPUs (quantum 10000 cycles, 2 physical)". */
+export function describeSmp(s: SmpSettings): string {
+  const cpus = s.cpus ?? 1;
+  const extra = [s.quantum !== undefined ? `quantum ${s.quantum} cycles` : "", s.pcpus !== undefined ? `${s.pcpus} physical` : ""].filter(Boolean);
+  return `${cpus} CPU${cpus === 1 ? "" : "s"}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+}
 
 export interface GoalCheck {
   goal: string;
@@ -24,6 +31,8 @@ export interface BenchReport {
   versions: { node: string; previrt: string };
   costModelName: string;
   costModel: CostModel;
+  /** The guest machine's CPUs (`--cpus`, default 1), quantum and physical CPUs (`--pcpus`), when given. */
+  smp: SmpSettings;
   configurations: BenchConfiguration[];
   workloads: string[];
   cells: BenchCell[];
@@ -58,6 +67,7 @@ export function makeReport(args: {
   workloads: readonly string[];
   costModel: CostModel;
   costModelName: string;
+  smp?: SmpSettings;
 }): BenchReport {
   const maxOverhead = Math.max(1, ...args.cells.map((c) => (Number.isFinite(c.overhead) ? c.overhead : 1)));
   return {
@@ -66,6 +76,7 @@ export function makeReport(args: {
     versions: { node: process.version, previrt: packageVersion() },
     costModelName: args.costModelName,
     costModel: args.costModel,
+    smp: { cpus: 1, ...args.smp },
     configurations: [...args.configurations],
     workloads: [...args.workloads],
     cells: args.cells,

@@ -12,7 +12,7 @@
 // headless Chromium at 800 and 1280 px (test/bench/report-chromium.test.ts).
 
 import type { BenchConfiguration } from "./configurations.js";
-import type { BenchReport } from "./report-data.js";
+import { describeSmp, type BenchReport } from "./report-data.js";
 import type { BenchCell } from "./run-bench.js";
 
 /** Per back end, the shades its configurations take, in order (darkest first). */
@@ -88,7 +88,7 @@ svg text{font-family:system-ui,sans-serif;fill:#333}
 @media (max-width:900px){body{padding:0 .5rem;margin-top:1rem} th,td{padding:.2rem .22rem} table{font-size:.76rem}}
 </style></head><body>
 <h1>previrt bench</h1>
-<p class="meta">${esc(report.generated)} · commit ${esc(report.commit)} · Node ${esc(report.versions.node)} · previrt ${esc(report.versions.previrt)} · cost model: ${esc(report.costModelName)}</p>
+<p class="meta">${esc(report.generated)} · commit ${esc(report.commit)} · Node ${esc(report.versions.node)} · previrt ${esc(report.versions.previrt)} · cost model: ${esc(report.costModelName)} · ${esc(describeSmp(report.smp))}</p>
 <p>Every workload of the bundled kernel, built once per kind of binary, run on every configuration. Simulated cycles are
 executed instructions × their class cost plus counted events × their cost (docs/cost-model.md); nothing is special-cased
 per back end. Overheads are relative to the plain kernel on bare metal.</p>

@@ -2,7 +2,7 @@
 // (workloads down, configurations across), one of what the monitors were
 // entered for, and the goals with their measured ratios.
 
-import type { BenchReport } from "./report-data.js";
+import { describeSmp, type BenchReport } from "./report-data.js";
 
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 
@@ -51,7 +51,7 @@ export function renderTextReport(r: BenchReport): string {
   const skipped = r.cells.filter((k) => k.status === "skipped");
   const goals = r.goals.map((g) => `  ${g.met ? "met   " : "MISSED"}  ${g.goal}: ${g.workload} ${g.ratio.toFixed(4)}× (limit ${g.limit}×)`);
   return [
-    `Overhead over bare (plain binary), simulated cycles, cost model: ${r.costModelName}`,
+    `Overhead over bare (plain binary), simulated cycles, cost model: ${r.costModelName}, ${describeSmp(r.smp)}`,
     overhead,
     "",
     "Simulated cycles",

@@ -67,6 +67,15 @@ export interface RunBenchOptions {
   progress?: BenchProgress;
   /** The machine's engine (same results either way; default: PREVIRT_ENGINE, else jit). */
   engine?: Engine;
+  /** CPUs, interleaving quantum and physical CPUs of every run (`--cpus`, `--quantum`, `--pcpus`). */
+  smp?: SmpSettings;
+}
+
+/** The multiprocessor options of a bench (absent: one CPU). */
+export interface SmpSettings {
+  cpus?: number;
+  quantum?: number;
+  pcpus?: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -84,6 +93,7 @@ interface CellSettings {
   maxCycles?: number;
   disk?: () => Uint8Array | undefined;
   engine?: Engine;
+  smp?: SmpSettings;
 }
 
 /** Runs one cell (`repeats` times) on an image (or records why it cannot run). The same code serially and in a worker. */
@@ -103,7 +113,7 @@ export function runCell(workload: string, config: BenchConfiguration, image: Elf
   try {
     for (let i = 0; i < repeats; i++) {
       const t0 = process.hrtime.bigint();
-      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine });
+      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, ...settings.smp });
       walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
   } catch (e) {
@@ -175,7 +185,7 @@ function imageCache(build: KernelBuilder): (workload: string, binary: KernelBina
 }
 
 export function runBench(options: RunBenchOptions): BenchCell[] {
-  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine };
+  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine, smp: options.smp };
   const total = options.workloads.length * options.configurations.length;
   const imageFor = imageCache(options.build);
   const runs: CellRun[] = [];
@@ -228,6 +238,7 @@ interface BenchCellArg {
   repeats: number;
   maxCycles?: number;
   engine?: Engine;
+  smp?: SmpSettings;
 }
 
 /** Per worker thread: each environment's factory result. */
@@ -254,7 +265,7 @@ export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { build
 export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
   const env = await loadEnvironment(arg.environment);
   const image = "buildError" in arg.image ? new Error(arg.image.buildError) : arg.image;
-  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine });
+  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine, smp: arg.smp });
 }
 
 /**
@@ -294,7 +305,7 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
     for (const workload of options.workloads) {
       for (const config of options.configurations) {
         const image = images.get(`${workload}/${config.binary}`) ?? { buildError: "unused" };
-        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine });
+        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp });
       }
     }
     const finished = new Array<boolean>(total).fill(false);

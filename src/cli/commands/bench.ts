@@ -20,7 +20,7 @@ import { runBenchJobs, type BenchEnvironment } from "../bench/run-bench.js";
 import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundled-kernel.js";
 import { readCostModel, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
-import { jobsOption } from "./matrix.js";
+import { jobsOption, smpOptions } from "./matrix.js";
 
 /** The workloads the benchmark runs by default (the kernel's `faults` is a robustness test, not a benchmark). */
 export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed"];
@@ -66,6 +66,8 @@ export const run: CommandRunner = async (_args, options, io) => {
     : (done: number, total: number, label: string) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
 
   const jobs = jobsOption(options.jobs);
+  // Bad values are refused before anything runs; a back end that cannot run them is a skipped cell.
+  const smp = smpOptions(options);
 
   const cells = await runBenchJobs({
     workloads,
@@ -76,9 +78,10 @@ export const run: CommandRunner = async (_args, options, io) => {
     repeats,
     maxCycles: 4_000_000_000,
     engine: options.engine as Engine | undefined,
+    smp,
     progress,
   });
-  const report = makeReport({ cells, configurations, workloads, costModel, costModelName });
+  const report = makeReport({ cells, configurations, workloads, costModel, costModelName, smp });
   if (toStdout) io.err(renderTextReport(report));
   else io.out(renderTextReport(report));
   if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(report, null, 2) + "\n", io);

@@ -10,13 +10,14 @@
 // `--migrate [--at N,…]`: the migration matrix instead (migration-matrix.ts).
 
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { backends } from "../../hypervisors/index.js";
+import { backends, checkCpuOptions, checkCpuValues, getBackend, type CpuOptions } from "../../hypervisors/index.js";
 import { runMatrixJobs, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
 import { defaultJobs } from "../../hypervisors/parallel/pool.js";
 import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { runMigrationMatrix } from "./migration-matrix.js";
+import { describeSmp } from "../bench/report-data.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
@@ -28,7 +29,10 @@ export const run: CommandRunner = async (args, options, io) => {
   const image = readElfInput(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
   const jobs = jobsOption(options.jobs);
+  const smp = smpOptions(options);
+  for (const n of ordered) checkCpuOptions(getBackend(n), smp); // every back end must run them: refused before anything runs
   const rows = await runMatrixJobs(image, {
+    ...smp,
     jobs,
     backends: ordered,
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
@@ -36,11 +40,20 @@ export const run: CommandRunner = async (args, options, io) => {
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     engine: options.engine as Engine | undefined,
   });
+  if (smp.cpus !== undefined || smp.pcpus !== undefined) io.out(`${describeSmp(smp)}\n`);
   io.out(formatMatrix(rows));
   const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));
   for (const r of bad) io.err(`previrt: error: ${r.backend} diverged from ${rows[0].backend}: ${describeVerdict(r.verdict)}\n`);
   return bad.length ? 1 : 0;
 };
+
+/** `--cpus`, `--quantum`, `--pcpus` of a command that runs several back ends: checked (one-line errors), only those given. */
+export function smpOptions(options: Record<string, unknown>): CpuOptions {
+  const o: CpuOptions = {};
+  for (const k of ["cpus", "quantum", "pcpus"] as const) if (options[k] !== undefined) o[k] = options[k] as number;
+  checkCpuValues(o);
+  return o;
+}
 
 /** `--jobs N`: 1 or more worker threads; default one per core. */
 export function jobsOption(value: unknown): number {

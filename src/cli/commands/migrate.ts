@@ -17,7 +17,7 @@ import { formatReport } from "../../migration/report.js";
 import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
 import { readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
-import { finishRun, maxCyclesOf, openDisk } from "./resume.js";
+import { cpuOptionsOf, finishRun, maxCyclesOf, openDisk } from "./resume.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
@@ -34,6 +34,7 @@ export const run: CommandRunner = async (args, options, io) => {
       costModel,
       disk,
       live: Boolean(options.live),
+      ...cpuOptionsOf(options),
       maxCycles: maxCyclesOf(options),
       stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(),
       // `--json -`: the report takes stdout, the console goes to stderr (run's rule).

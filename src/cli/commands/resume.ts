@@ -1,5 +1,5 @@
 // `previrt resume FILE --hv Y [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG]
-// [--cost-model F] [--snapshot-at M --snapshot F2]`: continues a snapshot
+// [--cost-model F] [--quantum C] [--pcpus M] [--snapshot-at M --snapshot F2]` (the CPUs are the snapshot's): continues a snapshot
 // (src/migration, docs/migration.md) on any back end that can run its
 // binary. The snapshot is read and checked completely before anything runs
 // (a damaged, truncated or newer-format file is one error line). The console
@@ -37,13 +37,18 @@ export const run: CommandRunner = async (args, options, io) => {
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
   try {
-    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
+    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
     if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io);
     return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io);
   } finally {
     disk?.close?.();
   }
 };
+
+/** `--cpus`, `--quantum`, `--pcpus` as given (checked where the guest is made: checkCpuOptions). */
+export function cpuOptionsOf(options: Record<string, unknown>): { cpus?: number; quantum?: number; pcpus?: number } {
+  return { cpus: options.cpus as number | undefined, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined };
+}
 
 export function maxCyclesOf(options: Record<string, unknown>): number {
   return typeof options.maxCycles === "number" ? options.maxCycles : Infinity;
@@ -116,7 +121,7 @@ export async function runWithSnapshot(file: string, options: Record<string, unkn
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
   try {
-    const guest = bootGuest(elf, image, backend.name, { costModel, disk, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
+    const guest = bootGuest(elf, image, backend.name, { costModel, disk, ...cpuOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
     return snapshotAndExit(guest, options, io);
   } finally {
     disk?.close?.();

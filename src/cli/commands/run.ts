@@ -1,5 +1,5 @@
 // `previrt run FILE.elf --hv X [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--cost-model F]
-//  [--snapshot-at N --snapshot FILE]` (the snapshot options: resume.ts, docs/migration.md)
+//  [--cpus N [--quantum C] [--pcpus M]] [--snapshot-at N --snapshot FILE]` (the snapshot options: resume.ts, docs/migration.md)
 //
 // Reads the ELF, prepares it for the back end, runs it on the machine with
 // the guest console on stdout (input from io.stdin, else the process's
@@ -57,6 +57,9 @@ export const run: CommandRunner = async (args, options, io) => {
       disk,
       stdin: io.stdin ?? stdinInput(),
       engine: options.engine as Engine | undefined,
+      cpus: options.cpus as number | undefined,
+      quantum: options.quantum as number | undefined,
+      pcpus: options.pcpus as number | undefined,
       onOutput: jsonTo === "-" ? (t) => io.err(t) : (t) => io.out(t),
     });
     const { result, stats, host } = outcome;

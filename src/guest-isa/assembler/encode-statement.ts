@@ -54,6 +54,7 @@ function placeRegister(field: Field, reg: number): number {
 }
 
 function placeImmediate(field: Field, v: number): number {
+  if (field === "imm14") return (v & 0x3fff) << 18;
   return field === "imm18" ? (v & 0x3ffff) << 14 : field === "imm22" ? (v & 0x3fffff) << 10 : (v & 0xfffff) << 12;
 }
 

@@ -9,4 +9,6 @@ export const bare: Backend = {
   name: "bare",
   description: "bare metal: native execution, no monitor",
   target: { name: "bare", replacements: {} },
+  // The machine's CPUs are the physical ones: as many as it has, and no --pcpus.
+  maxCpus: 8,
 };

@@ -18,6 +18,12 @@ export const PORT = {
   DISK_DMA: 0x31,
   DISK_COMMAND: 0x32,
   DISK_STATUS: 0x33,
+  CPU_ID: 0x40,
+  CPU_COUNT: 0x41,
+  CPU_START: 0x42,
+  CPU_START_ADDRESS: 0x43,
+  IPI_SEND: 0x44,
+  IPI_ACK: 0x45,
   POWER: 0xf0,
 } as const;
 
@@ -57,13 +63,18 @@ export class PortBus {
   private readonly byPort = new Map<number, Device>();
   readonly devices: Device[] = [];
 
-  attach(device: Device): void {
+  /**
+   * Attaches a device: its ports, and its events unless `events` is false (a
+   * multiprocessor's shared device is on every CPU's bus, but its events fire
+   * on CPU 0's alone, the CPU it interrupts: machine.ts).
+   */
+  attach(device: Device, events = true): void {
     for (const p of device.ports) {
       const other = this.byPort.get(p);
       if (other) throw new Error(`port 0x${p.toString(16)} claimed by ${other.name} and ${device.name}`);
       this.byPort.set(p, device);
     }
-    this.devices.push(device);
+    if (events) this.devices.push(device);
   }
 
   read(port: number, now: number): number {

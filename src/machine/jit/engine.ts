@@ -61,11 +61,11 @@ export class JitEngine {
   private readonly H16: Uint16Array;
   private readonly H8: Uint8Array;
   private readonly codePages: Uint8Array;
-  private readonly tagRS: number;
-  private readonly tagRU: number;
-  private readonly tagWS: number;
-  private readonly tagWU: number;
-  private readonly add: number;
+  private tagRS = 0;
+  private tagRU = 0;
+  private tagWS = 0;
+  private tagWU = 0;
+  private add = 0;
   private readonly trace: number;
   private dispatches = 0;
   private steps = 0;
@@ -86,12 +86,22 @@ export class JitEngine {
     this.H8 = memory.heap8;
     this.codePages = new Uint8Array(Math.ceil(memory.heap8.length / 4096));
     this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost, threshold);
+    this.useTlb(tlb);
+    this.trace = Tlb.at(cpu.trace);
+  }
+
+  /**
+   * Points the engine at the TLB of the CPU whose context is now loaded
+   * (machine.ts, at a CPU switch). Translations are keyed by physical
+   * address and take the TLB's arrays as arguments, so nothing else is
+   * keyed on the CPU: this is all a switch needs.
+   */
+  useTlb(tlb: Tlb): void {
     this.tagRS = Tlb.at(tlb.tagReadSup);
     this.tagRU = Tlb.at(tlb.tagReadUser);
     this.tagWS = Tlb.at(tlb.tagWriteSup);
     this.tagWU = Tlb.at(tlb.tagWriteUser);
     this.add = Tlb.at(tlb.addend);
-    this.trace = Tlb.at(cpu.trace);
   }
 
   /** Runs like `cpu.run(limit)`: until `cycles >= limit`, or after an instruction the machine loop must look at. */
@@ -129,7 +139,7 @@ export class JitEngine {
       }
       // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
       const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
-      return this.step(limit, op < 32 || op > 34);
+      return this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59); // stores and atomics write
     }
   }
 

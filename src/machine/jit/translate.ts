@@ -61,6 +61,7 @@ export const EXIT = {
 /** The CPU state a translation reads and writes (cpu.ts Cpu). */
 export interface CpuState {
   pc: number;
+  pauses: number;
   cycles: number;
   instret: number;
   traceIdx: number;
@@ -100,7 +101,7 @@ export interface Heap {
 export const MAX_INSNS = 64;
 const TRACE_MASK = 63;
 
-type Kind = "alu" | "load" | "store" | "branch" | "jal" | "jalr";
+type Kind = "alu" | "load" | "store" | "amo" | "pause" | "branch" | "jal" | "jalr";
 
 /** Per mnemonic: how the translator emits it, or null when only the interpreter runs it. */
 interface Emit {
@@ -153,6 +154,9 @@ const EMIT: Readonly<Record<Mnemonic, Emit | null>> = {
   sw: { kind: "store", size: 4 },
   sh: { kind: "store", size: 2 },
   sb: { kind: "store", size: 1 },
+  amoswap: { kind: "amo" },
+  amoadd: { kind: "amo" },
+  pause: { kind: "pause" },
   beq: { kind: "branch", cond: (a, b) => `${a} === ${b}` },
   bne: { kind: "branch", cond: (a, b) => `${a} !== ${b}` },
   blt: { kind: "branch", cond: (a, b) => `${a} < ${b}` },
@@ -275,10 +279,11 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       const a = (w >>> 6) & 15, rb = (w >>> 10) & 15, c = (w >>> 14) & 15;
       const op = w & 63;
       const rrr = BY_OPCODE[op]!.format === "rrr";
-      if (e.kind === "alu" || e.kind === "load" || e.kind === "jal" || e.kind === "jalr") written.add(a);
+      if (e.kind === "pause") continue;
+      if (e.kind === "alu" || e.kind === "load" || e.kind === "amo" || e.kind === "jal" || e.kind === "jalr") written.add(a);
       if (e.kind === "store" || e.kind === "branch") used.add(a);
       if (e.kind !== "jal" && BY_OPCODE[op]!.format !== "lui") used.add(rb);
-      if (rrr) used.add(c);
+      if (rrr || e.kind === "amo") used.add(c);
     }
   }
   written.delete(0);
@@ -363,6 +368,19 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
           out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before(k + 1), k + 1)}`);
           break;
         }
+        case "amo": {
+          // The interpreter's read-modify-write (cpu.ts): the write tag, then old value to rd.
+          out.push(`va = (${reg(B)} + ${w >> 18}) | 0; s = (va >>> 12) & 1023;`);
+          out.push(`if ((va & ${ALIGN_MASK[4]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before(k), k)}`);
+          out.push(`p = (va + H[(ADD + s) | 0]) | 0; o = H[p >> 2];`);
+          out.push(`H[p >> 2] = ${op === 58 ? reg(C) : `(o + ${reg(C)}) | 0`};`);
+          if (A !== 0) out.push(`r${A} = o;`);
+          out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before(k + 1), k + 1)}`);
+          break;
+        }
+        case "pause":
+          out.push("cpu.pauses++;");
+          break;
         case "branch": {
           out.push(charge(before(m), m));
           const t = off + ((w >> 14) << 2);
@@ -400,7 +418,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   out.push(`${writeBack} cpu.cycles = cyc + xc; cpu.instret = n + xn; cpu.traceIdx = tr; cpu.pc = (vb + pc) | 0; return ex;`);
 
   const body = out.join("\n");
-  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP) { "use strict"; let va = 0, s = 0, p = 0;\n${body}\n};`;
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP) { "use strict"; let va = 0, s = 0, p = 0, o = 0;\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu);
   const c: Compiled = { fn, codeBytes: src.length };
   if (shared.size >= SHARED_MAX) shared.clear();

@@ -33,7 +33,10 @@ export interface WalkResult {
 }
 
 export class Mmu {
-  readonly tlb: Tlb;
+  /** The executing CPU's TLB (machine.ts re-points it when it switches CPUs). */
+  tlb: Tlb;
+  /** Every CPU's TLB: watch-state changes re-derive the fast tags of all of them. */
+  readonly tlbs: Tlb[];
   /**
    * Per physical frame: 1 when stores to it take the slow path — a monitor
    * watches it (`monitorWatched`) or the dirty log protects it (`logProtected`).
@@ -52,6 +55,14 @@ export class Mmu {
     this.watched = new Uint8Array(host.memory.size >>> 12);
     this.monitorWatched = new Uint8Array(host.memory.size >>> 12);
     this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE);
+    this.tlbs = [this.tlb];
+  }
+
+  /** A TLB for one more CPU (its fast arrays in the state region too). */
+  addTlb(): Tlb {
+    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE);
+    this.tlbs.push(t);
+    return t;
   }
 
   pagingEnabled(): boolean {
@@ -122,7 +133,7 @@ export class Mmu {
     const f = pa >>> 12;
     this.monitorWatched[f] = on ? 1 : 0;
     this.watched[f] = this.monitorWatched[f] | (this.logProtected?.[f] ?? 0);
-    this.tlb.refreshFrame((pa & PAGE_MASK) >>> 0);
+    for (const t of this.tlbs) t.refreshFrame((pa & PAGE_MASK) >>> 0);
   }
 
   /** Dirty logging: write-protects every frame below `limit` (their first store each round takes the slow path). */
@@ -131,20 +142,20 @@ export class Mmu {
     this.logProtected ??= new Uint8Array(this.watched.length);
     this.logProtected.fill(1, 0, frames);
     this.watched.fill(1, 0, frames);
-    this.tlb.refreshAll();
+    for (const t of this.tlbs) t.refreshAll();
   }
 
   /** Dirty logging: a logged frame was written: stores to it go fast again (unless a monitor watches it). */
   unprotect(frame: number): void {
     this.logProtected![frame] = 0;
     this.watched[frame] = this.monitorWatched[frame];
-    this.tlb.refreshFrame(frame << 12);
+    for (const t of this.tlbs) t.refreshFrame(frame << 12);
   }
 
   /** Ends dirty logging: only the monitor's watches remain. */
   stopLogging(): void {
     this.logProtected = undefined;
     this.watched.set(this.monitorWatched);
-    this.tlb.refreshAll();
+    for (const t of this.tlbs) t.refreshAll();
   }
 }
