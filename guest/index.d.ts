@@ -60,6 +60,12 @@ export declare const PORT: {
   readonly diskCommand: 0x32;
   readonly diskStatus: 0x33;
   readonly power: 0xf0;
+  readonly cpuId: 0x40;
+  readonly cpuCount: 0x41;
+  readonly cpuStart: 0x42;
+  readonly cpuStartAddress: 0x43;
+  readonly ipi: 0x44;
+  readonly ipiAck: 0x45;
 };
 /** PSR bits. */
 export declare const PSR: { readonly IE: 1; readonly SU: 2; readonly UF_MASK: 0xff00 };
@@ -87,6 +93,34 @@ export declare function mmioWrite32(addr: number, value: number): void;
 export declare function addressOf(target: ((...args: never[]) => unknown) | string | Int32Array | Uint8Array | Int8Array | Uint16Array | Int16Array): number;
 /** Inserts assembly lines verbatim (they may use t0–t4 freely and must preserve every other register). */
 export declare function asm(code: string): void;
+
+// ---- Multiprocessor (docs/guest-language.md "Multiprocessor intrinsics") ----
+// The machine is sequentially consistent: no fences. Addresses are word-aligned
+// (a misaligned atomic faults, cause 3).
+
+/** Atomically writes `value` to the word at `addr` (`amoswap`); returns the old word. */
+export declare function atomicSwap(addr: number, value: number): number;
+/** Atomically adds `value` to the word at `addr` (`amoadd`); returns the old word. */
+export declare function atomicAdd(addr: number, value: number): number;
+/** A spin-wait hint (`pause`): no effect but time; counted, so a hypervisor can see spinning. */
+export declare function cpuPause(): void;
+/** This CPU's number, 0 … cpuCount() − 1 (port 0x40; privileged). */
+export declare function cpuId(): number;
+/** The number of CPUs of the machine (port 0x41; privileged). */
+export declare function cpuCount(): number;
+/**
+ * Starts CPU `n` running `fn` (ports 0x43, 0x42; privileged) on a stack of its
+ * own (the start-up's, docs/abi.md), in supervisor mode with interrupts and
+ * paging off. `fn` is a function name, takes no arguments and must not return.
+ * Starting a CPU that does not exist or is running is ignored by the machine.
+ */
+export declare function startCpu(n: number, fn: () => void): void;
+/** Sends an inter-processor interrupt to CPU `n` (port 0x44: IRQ line 3 on that CPU; privileged). */
+export declare function sendIpi(n: number): void;
+/** Takes the spinlock at `addr` (a word: 0 free, 1 held), spinning with `pause` (an annotated `lock` site). */
+export declare function spinLock(addr: number): void;
+/** Releases the spinlock at `addr` (stores 0: an annotated `unlock` site). */
+export declare function spinUnlock(addr: number): void;
 
 // ---- Host control: only for running guest code under Node (guest/index.js) ----
 // Not intrinsics: `previrt cc` rejects imports of these names.

@@ -11,6 +11,12 @@
 // UTF-8 bytes (NUL-terminated) into memory at HOST_STRING_BASE and up.
 // Privileged operations that need a real machine (page tables, control
 // registers, interrupts, hypercalls, asm) throw "… is not available on the host".
+//
+// The host is one CPU: cpuId() is 0, cpuCount() 1, the atomics are plain
+// read-modify-writes (nothing runs in between on one thread), spinLock takes a
+// free lock and throws on a held one (with one CPU nobody could release it:
+// the emulated machine would spin forever), startCpu and sendIpi throw (there
+// is no other CPU to start or interrupt).
 
 export const HOST_MEMORY_SIZE = 4 << 20;
 export const HOST_STRING_BASE = 0x300000;
@@ -88,6 +94,7 @@ export const CR = Object.freeze({ tvec: 0, epc: 1, epsr: 2, cause: 3, badva: 4, 
 export const PORT = Object.freeze({
   console: 0x10, consoleStatus: 0x11, timerPeriod: 0x20, timerAck: 0x21, cycles: 0x22,
   diskSector: 0x30, diskAddress: 0x31, diskCommand: 0x32, diskStatus: 0x33, power: 0xf0,
+  cpuId: 0x40, cpuCount: 0x41, cpuStart: 0x42, cpuStartAddress: 0x43, ipi: 0x44, ipiAck: 0x45,
 });
 export const PSR = Object.freeze({ IE: 1, SU: 2, UF_MASK: 0xff00 });
 
@@ -109,6 +116,10 @@ export function inPort(port) {
       return inputPos < input.length ? input[inputPos++] : -1;
     case PORT.consoleStatus:
       return inputPos < input.length ? 1 : 0;
+    case PORT.cpuId:
+      return 0;
+    case PORT.cpuCount:
+      return 1;
     default:
       throw new Error(`inPort(0x${port.toString(16)}) is not available on the host`);
   }
@@ -151,3 +162,30 @@ export const readPte = unavailable("readPte");
 export const mmioRead32 = unavailable("mmioRead32");
 export const mmioWrite32 = unavailable("mmioWrite32");
 export const asm = unavailable("asm");
+
+// ---- multiprocessor: one CPU on the host ----
+export const atomicSwap = (a, v) => {
+  const at = addr(a, 4);
+  const old = view.getInt32(at, true);
+  view.setInt32(at, v | 0, true);
+  return old;
+};
+export const atomicAdd = (a, v) => {
+  const at = addr(a, 4);
+  const old = view.getInt32(at, true);
+  view.setInt32(at, (old + v) | 0, true);
+  return old;
+};
+export const cpuPause = () => {};
+export const cpuId = () => 0;
+export const cpuCount = () => 1;
+export function startCpu(n) {
+  throw new Error(`startCpu(${n}): the host has one CPU (cpuCount() is 1); run on the emulated machine with --cpus N`);
+}
+export function sendIpi(n) {
+  throw new Error(`sendIpi(${n}): the host has one CPU and no inter-processor interrupts`);
+}
+export function spinLock(a) {
+  if (atomicSwap(a, 1) !== 0) throw new Error(`spinLock: the lock at 0x${(a >>> 0).toString(16)} is already held, and the host's one CPU would spin forever`);
+}
+export const spinUnlock = (a) => store32(a, 0);

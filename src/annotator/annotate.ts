@@ -1,6 +1,7 @@
 // The afterburner pass (docs/design.md §3): G32 assembly in, annotated G32
-// assembly out. Every instruction whose ISA row is sensitive, and every load
-// or store marked `.sensitive pte|mmio`, becomes a *site*: a reserved local
+// assembly out. Every instruction whose ISA row is sensitive, every load
+// or store marked `.sensitive pte|mmio`, and every spinlock acquire/release
+// marked `.sensitive lock|unlock` (amoswap / sw) becomes a *site*: a reserved local
 // label on the original instruction, then padding `nop`s up to the length the
 // padding table (padding.ts) gives its kind. The file's `.softlayer` table is
 // appended as assembly data (table-emit.ts). `.noannotate` … `.annotate`
@@ -25,7 +26,7 @@ import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { DiagnosticError, type Diagnostic } from "../guest-isa/diagnostics.js";
 import { FORMATS, lookupInstruction, type InstructionRow } from "../guest-isa/isa-table.js";
 import { parseControlRegister } from "../guest-isa/registers.js";
-import { MEMORY_SITE_KINDS, SITE_FLAG_EXEMPT, siteKindName } from "../guest-isa/softlayer.js";
+import { LOCK_SITE_INSTRUCTION, LOCK_SITE_KINDS, MEMORY_SITE_KINDS, SITE_FLAG_EXEMPT, siteKindName } from "../guest-isa/softlayer.js";
 import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k0Uses, usesK0, type SiteSpan, type TargetRef } from "./checks.js";
 import { evalConst, printExpr } from "./expr.js";
 import { LABEL_PREFIX, regionEndLabel, regionStartLabel, siteLabel } from "./labels.js";
@@ -68,7 +69,9 @@ export interface AnnotateResult {
 const SECTION_DIRECTIVES = new Set([".text", ".data", ".rodata", ".bss", ".section"]);
 /** Directives that emit nothing and do not move the location counter. */
 const NON_EMITTING = new Set([".global", ".globl", ".equ", ".sensitive", ".noannotate", ".annotate"]);
-const SENSITIVE_CLASSES = ["pte", "mmio"] as const;
+const SENSITIVE_CLASSES = ["pte", "mmio", "lock", "unlock"] as const;
+type SensitiveClass = (typeof SENSITIVE_CLASSES)[number];
+const isSensitiveClass = (c: string | undefined): c is SensitiveClass => (SENSITIVE_CLASSES as readonly (string | undefined)[]).includes(c);
 
 /** Whether the text was written by `annotate` (defines a reserved label or a .softlayer section). */
 export function isAnnotated(file: string, text: string): boolean {
@@ -244,7 +247,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   let inText = true;
   let region: Loc | undefined; // the open .noannotate
   let piece: (ExemptRegion & { content: boolean }) | undefined; // its open piece in .text
-  let pendingSensitive: { cls: (typeof SENSITIVE_CLASSES)[number]; loc: Loc } | undefined;
+  let pendingSensitive: { cls: SensitiveClass; loc: Loc } | undefined;
   let labels: string[] = []; // labels on the next emitting statement
   let closedAtEnd = false; // an exempt piece's end label was appended after the last line
   let addedLines = 0; // newlines inserted so far (all insertions are made in source order)
@@ -310,8 +313,8 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       const name = s.name;
       if (name === ".sensitive") {
         const cls = sectionName(s.args);
-        if (s.args.length !== 1 || (cls !== "pte" && cls !== "mmio")) {
-          error(s.loc, ".sensitive takes one argument: pte or mmio");
+        if (s.args.length !== 1 || !isSensitiveClass(cls)) {
+          error(s.loc, ".sensitive takes one argument: pte, mmio, lock or unlock");
         } else if (!region) {
           sensitiveMisplaced("another .sensitive");
           pendingSensitive = { cls, loc: s.loc };
@@ -356,13 +359,24 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     if (usesK0(s)) for (const loc of k0Uses(s, text)) error(loc, K0_MESSAGE);
 
     let kind: number | undefined;
-    if (pendingSensitive) {
+    let lockCheck: string | undefined; // a lock site's amoswap must have rd = rs2 (checked with the operands)
+    if (pendingSensitive && (pendingSensitive.cls === "lock" || pendingSensitive.cls === "unlock")) {
+      const cls = pendingSensitive.cls;
+      const want = LOCK_SITE_INSTRUCTION[cls];
+      if (row?.mnemonic === want) {
+        kind = LOCK_SITE_KINDS[cls];
+        if (cls === "lock") lockCheck = want;
+      } else {
+        error(pendingSensitive.loc, `.sensitive ${cls} must be followed by '${want}', not '${s.mnemonic}'`);
+      }
+      pendingSensitive = undefined;
+    } else if (pendingSensitive) {
       if (row && (row.group === "load" || row.group === "store")) {
         // A page-table entry is a word: the back ends read and write whole entries (xen's mmu_update).
         if (pendingSensitive.cls === "pte" && row.mnemonic !== "lw" && row.mnemonic !== "sw") {
           error(s.loc, `.sensitive pte marks a page-table entry access, which is a word: use lw or sw, not '${s.mnemonic}'`);
         } else {
-          kind = MEMORY_SITE_KINDS[`${pendingSensitive.cls}-${row.group}`];
+          kind = MEMORY_SITE_KINDS[`${pendingSensitive.cls as "pte" | "mmio"}-${row.group}`];
         }
       } else {
         error(pendingSensitive.loc, `.sensitive ${pendingSensitive.cls} must be followed by a load or store, not '${s.mnemonic}'`);
@@ -377,7 +391,9 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       } else {
         const fields = siteFields(row, s, equs);
         if ("message" in fields) error(fields.loc, fields.message);
-        else addSite(s, kind, fields);
+        else if (lockCheck && fields.regC !== fields.regA) {
+          error(s.loc, `.sensitive lock marks 'amoswap rd, rd, off(rs1)': the register swapped in must be the destination (the site's record carries only rd)`);
+        } else addSite(s, kind, fields);
       }
     }
     if (labels.length) labels = [];
@@ -523,12 +539,12 @@ function siteFields(
   row: InstructionRow,
   s: InstructionStatement,
   equs: ReadonlyMap<string, Expr>,
-): { regA: number; regB: number; imm: number | string } | { message: string; loc: Loc } {
+): { regA: number; regB: number; regC: number; imm: number | string } | { message: string; loc: Loc } {
   const fmt = FORMATS[row.format];
   if (s.operands.length !== fmt.operands.length) {
     return { loc: s.loc, message: `'${row.mnemonic}' takes ${fmt.operands.length === 0 ? "no operands" : `operands ${fmt.syntax}`}` };
   }
-  let regA = 0, regB = 0;
+  let regA = 0, regB = 0, regC = 0;
   let imm: number | string = 0;
   for (let i = 0; i < fmt.operands.length; i++) {
     const spec = fmt.operands[i];
@@ -537,6 +553,7 @@ function siteFields(
     if (spec.kind === "reg") {
       if (op.kind !== "reg") return bad(`operand ${i + 1} of '${row.mnemonic}' must be a register`);
       if (spec.field === "A") regA = op.reg;
+      else if (spec.field === "C") regC = op.reg;
       else regB = op.reg;
     } else if (spec.kind === "mem") {
       if (op.kind !== "mem") return bad(`operand ${i + 1} of '${row.mnemonic}' must be a memory operand off(reg)`);
@@ -554,7 +571,7 @@ function siteFields(
       imm = v;
     }
   }
-  return { regA, regB, imm };
+  return { regA, regB, regC, imm };
 
   function valueOf(e: Expr): number | string | undefined {
     // Folded here when the text alone decides it (numbers, .equ constants);

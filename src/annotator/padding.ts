@@ -44,6 +44,8 @@ export const PLANNED_SITE_WORDS: Readonly<Record<string, PaddingRow>> = {
   "pte-store": { words: 1, plan: "xen, l4: native — xen's writable page tables (the first write to a live page table unhooks it) and l4's task memory let entries be written in place" },
   "mmio-load": { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },
   "mmio-store": { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },
+  lock: { words: 1, plan: "every back end: native — the amoswap that tries to take a spinlock (unprivileged)" },
+  unlock: { words: 1, plan: "every back end: native — the store that releases a spinlock (unprivileged)" },
 };
 
 /** Site length in words by kind number. */

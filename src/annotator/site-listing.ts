@@ -12,7 +12,7 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
 import { BY_OPCODE, FORMATS } from "../guest-isa/isa-table.js";
 import { CR_NAMES, registerName } from "../guest-isa/registers.js";
-import { MEMORY_SITE_KINDS, parseSoftlayerTable, SITE_FLAG_EXEMPT, SoftlayerFormatError, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
+import { LOCK_SITE_KINDS, MEMORY_SITE_KINDS, parseSoftlayerTable, SITE_FLAG_EXEMPT, SoftlayerFormatError, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
 
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 const MEMORY_KINDS = new Set<number>(Object.values(MEMORY_SITE_KINDS));
@@ -21,7 +21,9 @@ const MEMORY_KINDS = new Set<number>(Object.values(MEMORY_SITE_KINDS));
 export function formatRecordOperands(r: SiteRecord): string {
   if (r.flags & SITE_FLAG_EXEMPT) return "";
   const off = (r.imm << 16) >> 16; // the low 16 bits of the offset, shown signed
-  if (MEMORY_KINDS.has(r.kind)) return `${registerName(r.regA)}, ${off}(${registerName(r.regB)})`;
+  if (MEMORY_KINDS.has(r.kind) || r.kind === LOCK_SITE_KINDS.unlock) return `${registerName(r.regA)}, ${off}(${registerName(r.regB)})`;
+  // A lock site's amoswap swaps its destination register in (rd = rs2).
+  if (r.kind === LOCK_SITE_KINDS.lock) return `${registerName(r.regA)}, ${registerName(r.regA)}, ${off}(${registerName(r.regB)})`;
   const row = BY_OPCODE[r.kind];
   if (!row) return `regA=${r.regA} regB=${r.regB} imm=${r.imm}`;
   return FORMATS[row.format].operands

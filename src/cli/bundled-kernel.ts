@@ -9,7 +9,8 @@
 //      name) and a table of them (`uprog_table_addr`, `uprog_count`);
 //   3. the kernel (entry.s + kernel.ts + mm.ts + kprint.ts) and that file are
 //      built like `previrt build` does — compiled, annotated (unless
-//      `annotate: false`), assembled — with -D WORKLOAD, SCALE, TIMER_PERIOD.
+//      `annotate: false`), assembled — with -D WORKLOAD, SCALE, TIMER_PERIOD,
+//      CPUS (the most CPUs it starts; it runs on min(CPUS, the machine's)).
 //
 // buildKernel({ workload }) → ElfImage. By hand: `previrt kernel -o k.elf
 // --workload mixed` (src/cli/commands/kernel.ts), or the steps in docs/kernel.md.
@@ -27,11 +28,11 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
 
 /** Workloads, by their -D WORKLOAD number (fixtures/kernel/kernel.ts startWorkload). */
-export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults"] as const;
+export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults", "smp"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /** The embedded user programs, in the order the kernel numbers them (kernel.ts PROG_*). */
-export const USER_PROGRAMS = ["syscall", "ctxsw", "pagetable", "io", "compute", "faults"] as const;
+export const USER_PROGRAMS = ["syscall", "ctxsw", "pagetable", "io", "compute", "faults", "smp"] as const;
 
 /** Where user programs are linked (and mapped): the bottom of user space. */
 export const USER_BASE = 0x00800000;
@@ -55,9 +56,14 @@ export interface KernelBuildOptions {
   scale?: number;
   /** Timer period in cycles (default DEFAULT_TIMER_PERIOD). */
   timerPeriod?: number;
+  /** The most CPUs the kernel uses, 1–MAX_KERNEL_CPUS (default: all; it uses min(this, the machine's CPU count)). */
+  cpus?: number;
 }
 
-const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "kprint.ts"];
+/** CPUs the bundled kernel can run on (the machine's maximum). */
+export const MAX_KERNEL_CPUS = 8;
+
+const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "kprint.ts"];
 const USER_LIB = ["crt0.s", "ulib.ts"];
 
 function readSources(dir: string, names: readonly string[]): AsmSource[] {
@@ -146,7 +152,9 @@ export function buildKernel(options: KernelBuildOptions = {}): KernelBuild {
   if (index < 0) throw new UserError(`unknown workload '${workload}' (valid: ${WORKLOADS.join(", ")})`);
   const scale = options.scale ?? 1;
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`scale must be an integer from 1 to 1000, not ${scale}`);
-  const defines = { WORKLOAD: index, SCALE: scale, TIMER_PERIOD: options.timerPeriod ?? DEFAULT_TIMER_PERIOD };
+  const cpus = options.cpus ?? MAX_KERNEL_CPUS;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_KERNEL_CPUS) throw new UserError(`--cpus must be an integer from 1 to ${MAX_KERNEL_CPUS}, not ${cpus}`);
+  const defines = { WORKLOAD: index, SCALE: scale, TIMER_PERIOD: options.timerPeriod ?? DEFAULT_TIMER_PERIOD, CPUS: cpus };
   // A para-virtualized kernel brings its hand-ported trap path (entry-xen.s), as a real port does,
   // with the xen ABI's symbols defined in it (what including the hypervisor's header gives C code).
   const paravirtXen = options.paravirt === "xen";

@@ -165,9 +165,10 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")
-    .option("--workload <name>", "syscall, ctxsw, pagetable, io, compute, mixed (default) or faults")
+    .option("--workload <name>", "syscall, ctxsw, pagetable, io, compute, mixed (default), faults or smp")
     .option("--scale <n>", "multiply the workload's iterations", integer)
     .option("--timer-period <n>", "timer period in cycles", integer)
+    .option("--cpus <n>", "use at most N CPUs, 1-8 (default 8: every CPU the machine has)", integer)
     .option("--no-annotate", "do not annotate (a plain binary)")
     .option("--paravirt <hv>", "para-virtualized build for a hypervisor (xen)")
     .option("--user-programs <file>", "also write the generated assembly embedding the user programs")

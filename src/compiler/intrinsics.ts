@@ -16,12 +16,24 @@
 import { CR_NAMES, PSR } from "../guest-isa/registers.js";
 import { CR_RANGE, PORT_RANGE, U18, type ImmRange } from "../guest-isa/isa-table.js";
 
+/** The memory offset of amoswap/amoadd: signed 14 bits (docs/isa.md, format "amo"). */
+export const AMO_OFFSET: ImmRange = { min: -(1 << 13), max: (1 << 13) - 1 };
+
+/** The ports of the multiprocessor (docs/machine.md): read this CPU's number / the CPU count; start a CPU; send an IPI. */
+export const SMP_PORTS = { cpuId: 0x40, cpuCount: 0x41, cpuStart: 0x42, cpuStartAddress: 0x43, ipi: 0x44, ipiAck: 0x45 } as const;
+
+/** The start-up routine startCpu() calls (src/compiler/startup.ts SMP_STARTUP_ASM). */
+export const START_CPU_SYMBOL = "__previrt_start_cpu";
+
 /** How one argument is passed to the emitter. */
 export type IntrinsicArg =
   /** Evaluated into a register. */
   | { kind: "value" }
-  /** A memory address: evaluated into `off(reg)` (folds `base + constant`). */
-  | { kind: "address" }
+  /**
+   * A memory address: evaluated into `off(reg)` (folds `base + constant`
+   * when the constant is in `offset`, default the loads' signed 18 bits).
+   */
+  | { kind: "address"; offset?: ImmRange }
   /** A compile-time constant in a range; `what` names it in diagnostics. */
   | { kind: "const"; range: ImmRange; what: string }
   /** A string literal (asm). */
@@ -45,8 +57,16 @@ export interface IntrinsicSpec {
    * skipping constant arguments), and takes the result from a0.
    */
   readonly argRegs?: readonly string[];
-  /** Assembly lines; `rd` is the result register when `returns`. */
-  emit(args: readonly EmittedArg[], rd: string): string[];
+  /**
+   * The emitter needs a scratch register of its own (passed as `rd`, distinct
+   * from every argument register; only for intrinsics that return nothing).
+   */
+  readonly scratch?: boolean;
+  /**
+   * Assembly lines; `rd` is the result (or scratch) register. A line ending
+   * in ':' is a label; `label()` gives a fresh one, unique in the file.
+   */
+  emit(args: readonly EmittedArg[], rd: string, label: () => string): string[];
 }
 
 const reg = (a: EmittedArg | undefined): string => {
@@ -81,12 +101,20 @@ const store = (mnemonic: string, sensitive?: "pte" | "mmio"): IntrinsicSpec => (
   emit: (a) => [...(sensitive ? [`.sensitive ${sensitive}`] : []), `${mnemonic} ${reg(a[1])}, ${mem(a[0])}`],
 });
 const plain = (mnemonic: string): IntrinsicSpec => ({ args: [], minArgs: 0, returns: false, emit: () => [mnemonic] });
+const amoAddress: IntrinsicArg = { kind: "address", offset: AMO_OFFSET };
+const atomic = (mnemonic: string): IntrinsicSpec => ({
+  args: [amoAddress, value],
+  minArgs: 2,
+  returns: true,
+  emit: (a, rd) => [`${mnemonic} ${rd}, ${reg(a[1])}, ${mem(a[0])}`],
+});
 
 export const INTRINSIC_NAMES = [
   "load32", "load16", "load8", "store32", "store16", "store8",
   "cli", "sti", "halt", "readPsr", "writePsr", "readCr", "writeCr",
   "tlbFlush", "tlbInvalidate", "inPort", "outPort", "syscall", "hypercall",
   "writePte", "readPte", "mmioRead32", "mmioWrite32", "addressOf", "asm",
+  "atomicSwap", "atomicAdd", "cpuPause", "cpuId", "cpuCount", "startCpu", "sendIpi", "spinLock", "spinUnlock",
 ] as const;
 export type IntrinsicName = (typeof INTRINSIC_NAMES)[number];
 
@@ -127,6 +155,34 @@ export const NATIVE_INTRINSICS: Readonly<Record<IntrinsicName, IntrinsicSpec>> =
   mmioWrite32: store("sw", "mmio"),
   addressOf: { args: [{ kind: "symbol" }], minArgs: 1, returns: true, emit: () => [] /* codegen handles it */ },
   asm: { args: [{ kind: "string" }], minArgs: 1, returns: false, emit: () => [] /* codegen handles it */ },
+  // ---- multiprocessor (docs/guest-language.md "Multiprocessor intrinsics") ----
+  // Both return the old word; the machine is sequentially consistent, so no fences exist.
+  atomicSwap: atomic("amoswap"),
+  atomicAdd: atomic("amoadd"),
+  cpuPause: plain("pause"),
+  cpuId: { args: [], minArgs: 0, returns: true, emit: (_a, rd) => [`in ${rd}, ${hex(SMP_PORTS.cpuId)}`] },
+  cpuCount: { args: [], minArgs: 0, returns: true, emit: (_a, rd) => [`in ${rd}, ${hex(SMP_PORTS.cpuCount)}`] },
+  // startCpu(n, fn): a call into the start-up's routine, which records fn for CPU n and starts it at
+  // a trampoline that gives it its own stack (startup.ts). codegen checks fn and puts its address in a1.
+  startCpu: { args: [value, { kind: "symbol" }], minArgs: 2, returns: false, argRegs: ["a0", "a1"], emit: () => [`call ${START_CPU_SYMBOL}`] },
+  sendIpi: { args: [value], minArgs: 1, returns: false, emit: (a) => [`out ${hex(SMP_PORTS.ipi)}, ${reg(a[0])}`] },
+  // A test-and-set loop around one annotated `lock` site (the swap that tries to take the lock: 0
+  // left in the scratch register means taken), spinning with `pause`. The site holds
+  // `amoswap rd, rd, off(base)` (rd = rs2, so the record's fields rebuild it); a back end may replace
+  // it with any code that returns with rd = 0 once it holds the lock (docs/design.md §3).
+  spinLock: {
+    args: [amoAddress],
+    minArgs: 1,
+    returns: false,
+    scratch: true,
+    emit: (a, rd, label) => {
+      const retry = label();
+      const taken = label();
+      return [`${retry}:`, `li ${rd}, 1`, ".sensitive lock", `amoswap ${rd}, ${rd}, ${mem(a[0])}`, `beqz ${rd}, ${taken}`, "pause", `j ${retry}`, `${taken}:`];
+    },
+  },
+  // The release: one `unlock` site, a store of zero (sequential consistency makes it a release).
+  spinUnlock: { args: [amoAddress], minArgs: 1, returns: false, emit: (a) => [".sensitive unlock", `sw zero, ${mem(a[0])}`] },
 };
 
 /** Constant namespaces exported by previrt/guest: `CR.ptbr`, `PORT.console`, `PSR.IE`. */
@@ -143,6 +199,7 @@ export const GUEST_CONSTANTS: Readonly<Record<string, Readonly<Record<string, nu
     diskCommand: 0x32,
     diskStatus: 0x33,
     power: 0xf0,
+    ...SMP_PORTS,
   },
   PSR: { IE: PSR.IE, SU: PSR.SU, UF_MASK: PSR.UF_MASK },
 };

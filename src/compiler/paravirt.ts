@@ -18,7 +18,7 @@
 // operation, root change or page fault.
 
 import { CR_NAMES, PSR } from "../guest-isa/registers.js";
-import { NATIVE_INTRINSICS, type EmittedArg, type IntrinsicName, type IntrinsicSpec } from "./intrinsics.js";
+import { NATIVE_INTRINSICS, SMP_PORTS, type EmittedArg, type IntrinsicName, type IntrinsicSpec } from "./intrinsics.js";
 
 import { PARAVIRT_MARKER } from "../guest-isa/paravirt.js";
 
@@ -95,6 +95,17 @@ export const PARAVIRT_XEN_INTRINSICS: Readonly<Record<IntrinsicName, IntrinsicSp
   mmioWrite32: { args: [{ kind: "value" }, { kind: "value" }], minArgs: 2, returns: false, argRegs: ["a0", "a1"], emit: () => ["sw a1, 0(a0)"] },
   addressOf: N.addressOf,
   asm: N.asm,
+  // Multiprocessor: the atomics and spinlocks are unprivileged (the same code); the CPU ports go
+  // through the port hypercalls like every other port.
+  atomicSwap: N.atomicSwap,
+  atomicAdd: N.atomicAdd,
+  cpuPause: N.cpuPause,
+  cpuId: { ...N.cpuId, argRegs: [], emit: () => [`addi a0, zero, ${SMP_PORTS.cpuId}`, "hcall __xen_HC_PORT_READ"] },
+  cpuCount: { ...N.cpuCount, argRegs: [], emit: () => [`addi a0, zero, ${SMP_PORTS.cpuCount}`, "hcall __xen_HC_PORT_READ"] },
+  startCpu: N.startCpu,
+  sendIpi: { ...N.sendIpi, argRegs: ["a1"], emit: () => [`addi a0, zero, ${SMP_PORTS.ipi}`, "hcall __xen_HC_PORT_WRITE"] },
+  spinLock: N.spinLock,
+  spinUnlock: N.spinUnlock,
 };
 
 /** Lines of `asm("…")` in a para-virtualized build: the trap-return and halt instructions become hypercalls. */

@@ -14,7 +14,8 @@
 //   - records are sorted by address and do not overlap;
 //   - the site's original word decodes to its recorded kind: an instruction
 //     kind's opcode is the word's opcode; pte-/mmio-load is a load and
-//     -store a store;
+//     -store a store; lock is `amoswap rd, rd, off(rs1)` (rd = rs2) and
+//     unlock `sw`;
 //   - regA/regB/imm agree with the word (A, B, and the cr/port number or the
 //     low 16 bits of the memory offset);
 //   - the original instruction does not use k0 (the rewriter clobbers it);
@@ -33,6 +34,8 @@ import { imageLayoutProblem } from "./image-check.js";
 import { FORMATS, type FormatName } from "./isa-table.js";
 import { K0 } from "./registers.js";
 import {
+  LOCK_SITE_INSTRUCTION,
+  LOCK_SITE_KINDS,
   MEMORY_SITE_KINDS,
   parseSoftlayerColumns,
   parseSoftlayerTable,
@@ -63,6 +66,9 @@ const KNOWN_FLAGS = SITE_FLAG_EXEMPT;
 const MEMORY_KIND_GROUP = new Uint8Array(256);
 for (const [name, k] of Object.entries(MEMORY_SITE_KINDS)) MEMORY_KIND_GROUP[k] = name.endsWith("-load") ? 1 : 2;
 const GROUP_NAME = ["", "load", "store"] as const;
+/** Per site kind: the mnemonic a lock kind must hold ("" for the other kinds). */
+const LOCK_KIND_MNEMONIC: string[] = new Array<string>(256).fill("");
+for (const [name, k] of Object.entries(LOCK_SITE_KINDS)) LOCK_KIND_MNEMONIC[k] = LOCK_SITE_INSTRUCTION[name as keyof typeof LOCK_SITE_KINDS];
 
 /** The padding word the annotator writes after a site's instruction (`nop` = `addi zero, zero, 0`). */
 export const PADDING_WORD = encodeInstruction("addi", { a: 0, b: 0, imm: 0 });
@@ -132,7 +138,13 @@ export function validateSiteTable(image: ElfImage): SiteValidation {
       continue;
     }
     const memGroup = MEMORY_KIND_GROUP[kind];
-    if (memGroup) {
+    const lockMnemonic = LOCK_KIND_MNEMONIC[kind];
+    if (lockMnemonic) {
+      if (insn.row.mnemonic !== lockMnemonic) problem(`${siteKindName(kind)} site holds '${insn.row.mnemonic}', not '${lockMnemonic}'`);
+      else if (FORMAT_FACTS[insn.row.format].regC && insn.c !== insn.a) {
+        problem(`${siteKindName(kind)} site's '${insn.row.mnemonic}' swaps a register other than its destination (rs2 must be rd: the record carries only rd)`);
+      }
+    } else if (memGroup) {
       if (insn.row.group !== GROUP_NAME[memGroup]) problem(`${siteKindName(kind)} site holds '${insn.row.mnemonic}', not a ${GROUP_NAME[memGroup]}`);
     } else if (insn.row.opcode !== kind || !insn.row.sensitive) {
       problem(`${siteKindName(kind)} site holds '${insn.row.mnemonic}'`);

@@ -39,8 +39,8 @@ export const SITE_FLAG_EXEMPT = 1 << 0;
 /**
  * Site kinds. An instruction site's kind is the opcode of its sensitive
  * instruction (so every sensitive row of the ISA table is a kind, with no
- * second list to keep in step); memory-sensitive sites use kinds above the
- * opcode space.
+ * second list to keep in step); memory-sensitive and spinlock sites use
+ * kinds above the opcode space.
  */
 export const MEMORY_SITE_KINDS = {
   "pte-load": 64,
@@ -50,10 +50,29 @@ export const MEMORY_SITE_KINDS = {
 } as const;
 export type MemorySiteKind = keyof typeof MEMORY_SITE_KINDS;
 
+/**
+ * Spinlock sites (`.sensitive lock` / `.sensitive unlock`, emitted by the
+ * compiler's spinLock/spinUnlock): `lock` is the swap that tries to take the
+ * lock inside the test-and-set loop, `unlock` the store that releases it
+ * (docs/design.md §3). Unprivileged, so native everywhere today; they are
+ * sites so that a back end can replace them (lock-holder preemption, issue 15).
+ */
+export const LOCK_SITE_KINDS = {
+  lock: 68,
+  unlock: 69,
+} as const;
+export type LockSiteKind = keyof typeof LOCK_SITE_KINDS;
+/**
+ * The one instruction each lock kind holds. A lock site's amoswap has rd = rs2
+ * (`amoswap rd, rd, off(rs1)`), so the record's regA, regB and imm rebuild it.
+ */
+export const LOCK_SITE_INSTRUCTION: Readonly<Record<LockSiteKind, string>> = { lock: "amoswap", unlock: "sw" };
+
 /** Kind number → name ("cli", "wrpsr", "pte-store", …). */
 export const SITE_KIND_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
   ...INSTRUCTIONS.filter((r) => r.sensitive).map((r) => [r.opcode, r.mnemonic] as [number, string]),
   ...Object.entries(MEMORY_SITE_KINDS).map(([name, k]) => [k, name] as [number, string]),
+  ...Object.entries(LOCK_SITE_KINDS).map(([name, k]) => [k, name] as [number, string]),
 ]);
 
 /** Kind name → number. */

@@ -1,8 +1,9 @@
 // `previrt kernel -o OUT.elf [--workload W] [--scale N] [--timer-period N]
-// [--no-annotate] [--paravirt xen] [--user-programs FILE.s] [--disk FILE]`:
+// [--cpus N] [--no-annotate] [--paravirt xen] [--user-programs FILE.s] [--disk FILE]`:
 // builds the bundled kernel (fixtures/kernel, src/cli/bundled-kernel.ts) —
 // the user programs unannotated at their user address, embedded; the kernel
-// annotated — and optionally writes the generated user-program assembly (for
+// annotated; --cpus N caps the CPUs it starts (it uses every CPU the machine
+// has, up to N) — and optionally writes the generated user-program assembly (for
 // building the kernel by hand with `previrt build`) and a zeroed disk image
 // big enough for the io workload.
 import { UserError } from "../../guest-isa/diagnostics.js";
@@ -22,6 +23,7 @@ export const run: CommandRunner = (_args, options, io) => {
       workload: workload as Workload,
       scale,
       timerPeriod: options.timerPeriod as number | undefined,
+      cpus: options.cpus as number | undefined,
       annotate: options.annotate as boolean | undefined,
       paravirt: options.paravirt as string | undefined,
     });

@@ -16,7 +16,7 @@
 
 import type * as t from "@babel/types";
 import type { Diagnostic } from "../../guest-isa/diagnostics.js";
-import { S18 } from "../../guest-isa/isa-table.js";
+import { S18, type ImmRange } from "../../guest-isa/isa-table.js";
 import { codeChildren, isTypeOnly, someNode, walk as walkTree } from "../ast.js";
 import { constructName, diagnosticAt, isSupportedBinary, operatorName, unsupportedMessage } from "../check.js";
 import { NATIVE_INTRINSICS, type EmittedArg, type IntrinsicName, type IntrinsicSpec } from "../intrinsics.js";
@@ -1495,6 +1495,7 @@ class FunctionCompiler {
     }
     if (name === "asm") return this.genAsm(e, args[0]);
     if (name === "addressOf") return this.genAddressOf(args[0], dest);
+    const label = () => this.fc.label(name);
     // Constant arguments first: they are checked, not evaluated.
     const consts: (number | undefined)[] = args.map((a, i) => {
       const kind = spec.args[i];
@@ -1506,8 +1507,15 @@ class FunctionCompiler {
     });
     if (spec.argRegs) {
       const regs = [...spec.argRegs];
-      const valueArgs = args.map((a, i) => ({ a, i })).filter(({ i }) => spec.args[i].kind !== "const");
-      const lines = spec.emit(args.map((_, i) => (consts[i] !== undefined ? { value: consts[i]! } : { reg: "" })), "a0");
+      // A function argument (startCpu's fn) is not evaluated: its address goes into its register after the others.
+      const symbolLines: string[] = [];
+      args.forEach((a, i) => {
+        if (spec.args[i].kind !== "symbol") return;
+        const fn = this.functionArgument(name, a);
+        if (fn) symbolLines.push(`la ${regs[i]}, ${fn}`);
+      });
+      const valueArgs = args.map((a, i) => ({ a, i })).filter(({ i }) => spec.args[i].kind !== "const" && spec.args[i].kind !== "symbol");
+      const lines = [...symbolLines, ...spec.emit(args.map((_, i) => (consts[i] !== undefined ? { value: consts[i]! } : { reg: "" })), "a0", label)];
       return this.callSequence(valueArgs.map(({ a }, k) => ({ expr: a, reg: regs[k] })), lines, dest, want);
     }
     const emitted: EmittedArg[] = [];
@@ -1518,7 +1526,7 @@ class FunctionCompiler {
         emitted.push({ value: consts[i]! });
         held.push(undefined);
       } else if (kind.kind === "address") {
-        const { op, off } = this.genAddress(a);
+        const { op, off } = this.genAddress(a, kind.offset);
         emitted.push({ reg: op.reg, off });
         held.push(this.hold(this.stabilize(op, args.slice(i + 1))));
       } else {
@@ -1532,9 +1540,15 @@ class FunctionCompiler {
     ops.forEach((op, i) => {
       if (op) (emitted[i] as { reg: string }).reg = op.reg;
     });
+    // A scratch register is taken while the arguments' registers are still held, so it is none of them.
+    const scratch = spec.scratch ? this.alloc() : undefined;
     for (const op of ops) if (op) this.free(op);
-    const rd = spec.returns ? this.target(dest) : "zero";
-    for (const l of spec.emit(emitted, rd)) this.emit(l);
+    const rd = spec.returns ? this.target(dest) : (scratch ?? "zero");
+    for (const l of spec.emit(emitted, rd, label)) {
+      if (l.endsWith(":")) this.emitLabel(l.slice(0, -1));
+      else this.emit(l);
+    }
+    if (scratch) this.pool.release(scratch);
     if (!spec.returns) return want ? ZERO : undefined;
     const result = { reg: rd, temp: dest === undefined };
     if (!want) {
@@ -1544,16 +1558,32 @@ class FunctionCompiler {
     return result;
   }
 
-  /** An address operand: `base + constant` folds into the offset. */
-  private genAddress(a0: t.Expression): { op: Operand; off: number } {
+  /** An address operand: `base + constant` folds into the offset when it fits `range` (default: 18 bits signed). */
+  private genAddress(a0: t.Expression, range?: ImmRange): { op: Operand; off: number } {
+    const fits = range ? (v: number) => v >= range.min && v <= range.max : fitsImm;
     const a = unwrap(a0);
     if (a.type === "BinaryExpression" && (a.operator === "+" || a.operator === "-")) {
       const k = this.constant(a.right);
-      if (k !== undefined && fitsImm(a.operator === "+" ? k : -k)) return { op: this.gen(a.left as t.Expression), off: a.operator === "+" ? k : -k };
+      if (k !== undefined && fits(a.operator === "+" ? k : -k)) return { op: this.gen(a.left as t.Expression), off: a.operator === "+" ? k : -k };
     }
     const c = this.constant(a);
-    if (c !== undefined && fitsImm(c)) return { op: ZERO, off: c };
+    if (c !== undefined && fits(c)) return { op: ZERO, off: c };
     return { op: this.gen(a), off: 0 };
+  }
+
+  /** The assembly name of a function passed to an intrinsic (startCpu's fn): one with no parameters, named directly. */
+  private functionArgument(name: string, arg: t.Expression): string | undefined {
+    const a = unwrap(arg);
+    const b = a.type === "Identifier" ? this.lookup(a.name) : undefined;
+    if (!b || b.kind !== "function") {
+      this.fc.report(arg, `the second argument of '${name}' must be the name of a function`);
+      return undefined;
+    }
+    if (b.params > 0) {
+      this.fc.report(arg, `the function passed to '${name}' must take no parameters (it starts on a fresh CPU), not ${b.params}`);
+      return undefined;
+    }
+    return b.asmName;
   }
 
   private genAsm(e: t.CallExpression, arg: t.Expression): undefined {

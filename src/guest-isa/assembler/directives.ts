@@ -224,11 +224,12 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       return;
     }
     case ".sensitive": {
-      if (!argCount(p, st, 1, 1, "pte|mmio")) return;
+      if (!argCount(p, st, 1, 1, "pte|mmio|lock|unlock")) return;
       const op = st.args[0];
       const what = op.kind === "expr" && op.expr.kind === "sym" ? op.expr.name : undefined;
-      if (what !== "pte" && what !== "mmio") {
-        p.report.error(op.loc, "'.sensitive' expects 'pte' or 'mmio'");
+      // lock/unlock mark a spinlock's acquire (amoswap) and release (sw): docs/design.md §3.
+      if (what !== "pte" && what !== "mmio" && what !== "lock" && what !== "unlock") {
+        p.report.error(op.loc, "'.sensitive' expects 'pte', 'mmio', 'lock' or 'unlock'");
         return;
       }
       if (cur.pendingSensitive) p.report.error(cur.pendingSensitive, "'.sensitive' is not followed by a load or store");

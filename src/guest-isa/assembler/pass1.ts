@@ -238,7 +238,8 @@ export class FilePass1 implements OperandValues {
   private checkSensitive(st: InstructionStatement, row: InstructionRow | undefined): void {
     const at = this.cur.pendingSensitive!;
     this.cur.pendingSensitive = undefined;
-    if (row && (row.group === "load" || row.group === "store")) return;
+    // (`.sensitive lock` marks an amoswap; the annotator checks which access each class takes.)
+    if (row && (row.group === "load" || row.group === "store" || row.mnemonic === "amoswap")) return;
     this.report.error(at, `'.sensitive' must be followed by a load or store, found '${st.mnemonic}'`);
   }
 

@@ -8,7 +8,8 @@ import type { Backend } from "../index.js";
 export const bare: Backend = {
   name: "bare",
   description: "bare metal: native execution, no monitor",
-  target: { name: "bare", replacements: {} },
+  // Spinlock sites (docs/design.md §3) run their native amoswap / store.
+  target: { name: "bare", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
   // The machine's CPUs are the physical ones: as many as it has, and no --pcpus.
   maxCpus: 8,
 };

@@ -57,6 +57,9 @@ export const XEN_REPLACEMENTS: ReplacementTable = {
   ...INSTRUCTION_REPLACEMENTS,
   "pte-store": NATIVE,
   "pte-load": NATIVE,
+  // Spinlock sites (docs/design.md §3): the native amoswap / store, for now (issue 15 replaces them).
+  lock: NATIVE,
+  unlock: NATIVE,
 };
 
 /** l4: the guest's page tables are its own memory, read by the monitor when the task faults: page-table accesses stay native. */
@@ -64,4 +67,7 @@ export const L4_REPLACEMENTS: ReplacementTable = {
   ...INSTRUCTION_REPLACEMENTS,
   "pte-store": NATIVE,
   "pte-load": NATIVE,
+  // Spinlock sites (docs/design.md §3): the native amoswap / store, for now (issue 15 replaces them).
+  lock: NATIVE,
+  unlock: NATIVE,
 };

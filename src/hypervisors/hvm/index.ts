@@ -9,6 +9,7 @@ import { HvmMonitor } from "./hvm-monitor.js";
 export const hvm: Backend = {
   name: "hvm",
   description: "hardware-assisted: every sensitive instruction exits to the VMM; shadow paging",
-  target: { name: "hvm", replacements: {} },
+  // Spinlock sites (docs/design.md §3) run their native amoswap / store.
+  target: { name: "hvm", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
   createMonitor: () => new HvmMonitor(),
 };

@@ -8,6 +8,7 @@ import { TrapMonitor } from "./trap-monitor.js";
 export const trap: Backend = {
   name: "trap",
   description: "trap-and-emulate, no hardware assist: rdpsr/wrpsr do not trap (guests may misbehave)",
-  target: { name: "trap", replacements: {} },
+  // Spinlock sites (docs/design.md §3) run their native amoswap / store.
+  target: { name: "trap", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
   createMonitor: () => new TrapMonitor(),
 };

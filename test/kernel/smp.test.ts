@@ -1,0 +1,134 @@
+// The bundled kernel on several CPUs (docs/kernel.md, "CPUs and locking"):
+// every workload prints on 2 and 4 CPUs exactly what it prints on one, on
+// bare and on every back end that runs an N-CPU guest; the smp workload's
+// processes really contend for the kernel's locks (pauses counted); TLB
+// shootdowns are sent and answered; runs are deterministic; `--cpus` caps
+// the CPUs the kernel starts.
+import { describe, expect, it } from "vitest";
+import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "../../src/cli/bundled-kernel.js";
+import { backends, runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
+import type { ElfImage } from "../../src/guest-isa/elf-types.js";
+
+const MAX_CYCLES = 400_000_000;
+const built = new Map<Workload, ElfImage>();
+const kernel = (workload: Workload) => {
+  if (!built.has(workload)) built.set(workload, buildKernel({ workload }).image);
+  return built.get(workload)!;
+};
+const run = (workload: Workload, backend: string, cpus: number, image = kernel(workload)) =>
+  runElf(image, { backend, cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+
+/** A kernel word (the kernel is identity-mapped: its symbol's value is the physical address). */
+const kernelWord = (image: ElfImage, out: RunElfOutcome, name: string) => {
+  const sym = image.symbols.find((s) => s.name === name);
+  if (!sym) throw new Error(`no symbol ${name}`);
+  return out.machine.memory.read32(sym.value) | 0;
+};
+
+describe("the SMP kernel on bare metal", () => {
+  const reference = new Map<Workload, string>();
+  const one = (w: Workload) => {
+    if (!reference.has(w)) {
+      const out = run(w, "bare", 1);
+      expect(out.result, w).toEqual({ kind: "poweroff", exitCode: 0 });
+      reference.set(w, out.console);
+    }
+    return reference.get(w)!;
+  };
+
+  it.each(WORKLOADS)("%s: 2 and 4 CPUs print what 1 CPU prints, and the self-check passes", (workload) => {
+    for (const cpus of [2, 4]) {
+      const out = run(workload, "bare", cpus);
+      expect(out.result, `${cpus} CPUs`).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(out.console, `${cpus} CPUs`).toBe(one(workload));
+      expect(out.stats.perCpu?.length, `${cpus} CPUs`).toBe(cpus);
+      // Every CPU ran kernel or user code (it came online and scheduled).
+      for (const [i, c] of (out.stats.perCpu ?? []).entries()) expect(c.instructions, `cpu ${i} of ${cpus}`).toBeGreaterThan(0);
+    }
+  });
+
+  it("smp: the shared counter and queue are exact, and on 4 CPUs the processes really contend for the locks", () => {
+    const text = one("smp");
+    expect(text).toContain("[1] smp 0: 50 increments, 50 pushed, 50 popped, 0 wrong\n");
+    expect(text).toContain("[4] smp 3: 50 increments, 50 pushed, 50 popped, 0 wrong\n");
+    expect(text).toContain("smp: shared counter 200, queue 200 in, 200 out, 0 left\n");
+    const image = kernel("smp");
+    const single = run("smp", "bare", 1, image);
+    const four = run("smp", "bare", 4, image);
+    expect(kernelWord(image, single, "lock_contended")).toBe(0); // one CPU: a lock is never found held
+    expect(kernelWord(image, four, "lock_contended")).toBeGreaterThan(0); // a CPU found a lock another held
+    // The processes ran in parallel: the 4-CPU run takes fewer machine cycles.
+    expect(four.stats.cycles).toBeLessThan(single.stats.cycles);
+  });
+
+  it("TLB shootdowns: a page table that loses mappings or dies on one CPU is dropped by the others that had it loaded", () => {
+    // pagetable: the parent waits for its child on one CPU while the child runs (and exits) on another.
+    const image = kernel("pagetable");
+    const single = run("pagetable", "bare", 1, image);
+    expect(kernelWord(image, single, "shootdowns_sent")).toBe(0);
+    for (const cpus of [2, 4]) {
+      const out = run("pagetable", "bare", cpus, image);
+      const sent = kernelWord(image, out, "shootdowns_sent");
+      expect(sent, `${cpus} CPUs`).toBeGreaterThan(0);
+      expect(kernelWord(image, out, "shootdowns_answered"), `${cpus} CPUs`).toBe(sent);
+      expect(out.stats.interrupts[3] ?? 0, `${cpus} CPUs`).toBeGreaterThanOrEqual(sent); // delivered as IPIs
+    }
+  });
+
+  it("idle CPUs are woken by an IPI when work arrives (mixed: disk completions, exits)", () => {
+    expect(run("mixed", "bare", 1).stats.interrupts[3] ?? 0).toBe(0);
+    expect(run("mixed", "bare", 4).stats.interrupts[3] ?? 0).toBeGreaterThan(0);
+  });
+
+  it("is deterministic: the same 4-CPU run twice gives the same console, cycles and counters", () => {
+    const a = run("mixed", "bare", 4);
+    const b = run("mixed", "bare", 4);
+    expect(b.console).toBe(a.console);
+    expect(b.stats).toEqual(a.stats);
+  });
+
+  it("-D CPUS caps the CPUs the kernel starts (previrt kernel --cpus)", () => {
+    const capped = buildKernel({ workload: "smp", cpus: 1 }).image;
+    const out = run("smp", "bare", 4, capped);
+    expect(out.console).toBe(one("smp"));
+    expect(out.stats.perCpu?.slice(1).every((c) => c.instructions === 0)).toBe(true);
+    expect(() => buildKernel({ workload: "smp", cpus: 0 })).toThrow(/--cpus must be an integer from 1 to 8, not 0/);
+    expect(() => buildKernel({ workload: "smp", cpus: 9 })).toThrow(/--cpus must be an integer from 1 to 8, not 9/);
+  });
+});
+
+// Back ends join when they run N-CPU guests (Backend.maxCpus ≥ 4: hw/smp-backends).
+const MULTI = [...backends.values()].filter((b) => b.name !== "bare" && (b.maxCpus ?? 1) >= 4).map((b) => b.name);
+
+describe.runIf(MULTI.length > 0)("the SMP kernel on every back end that runs N CPUs", () => {
+  const bare = new Map<Workload, string>();
+  const reference = (w: Workload) => {
+    if (!bare.has(w)) bare.set(w, run(w, "bare", 1).console);
+    return bare.get(w)!;
+  };
+
+  it.each(WORKLOADS)("%s: 2 and 4 CPUs print what bare prints on one (trap still diverges)", (workload) => {
+    for (const backend of MULTI) {
+      for (const cpus of [2, 4]) {
+        const out = run(workload, backend, cpus);
+        if (backend === "trap") {
+          expect(out.console, `${backend} ${cpus}`).toContain("selfcheck: no timer tick with interrupts on (interrupt state lost)\n");
+          continue;
+        }
+        expect(out.result, `${backend} ${cpus} CPUs`).toEqual({ kind: "poweroff", exitCode: 0 });
+        expect(out.console, `${backend} ${cpus} CPUs`).toBe(reference(workload));
+      }
+    }
+  });
+
+  it("--pcpus below --cpus: the same output, and the same run twice", () => {
+    for (const backend of MULTI.filter((b) => b !== "trap")) {
+      const go = () => runElf(kernel("smp"), { backend, cpus: 4, pcpus: 2, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+      const a = go();
+      const b = go();
+      expect(a.console, backend).toBe(reference("smp"));
+      expect(b.console, backend).toBe(a.console);
+      expect(b.stats, backend).toEqual(a.stats);
+    }
+  });
+});
