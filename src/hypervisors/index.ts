@@ -22,6 +22,8 @@ export interface MonitorOptions {
   cpus: number;
   /** Physical CPUs to time-slice them on (`--pcpus`); undefined: one per CPU. */
   pcpus?: number;
+  /** The --pcpus scheduler's time slice in cycles (`--timeslice`, a multiple of the quantum: common/vcpu-scheduler.ts). */
+  timeslice?: number;
 }
 
 export interface Backend {
@@ -59,6 +61,8 @@ export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
   backend?: string | Backend;
   /** The ELF file's name, for error messages about the binary. */
   file?: string;
+  /** The --pcpus scheduler's time slice in cycles (`--timeslice`; docs/vcpus.md). */
+  timeslice?: number;
 }
 
 export interface RunElfOutcome extends RunOutcome {
@@ -77,14 +81,16 @@ export function checkCpuOptions(backend: Backend, o: CpuOptions): MonitorOptions
     throw new UserError(`--hv ${backend.name} runs at most ${backend.maxCpus ?? 1} CPU${(backend.maxCpus ?? 1) === 1 ? "" : "s"} (asked for --cpus ${cpus})`);
   }
   if (o.pcpus !== undefined && !backend.createMonitor) throw new UserError("--pcpus needs a hypervisor back end (bare has one physical CPU per CPU)");
-  return { cpus, pcpus: o.pcpus };
+  return { cpus, pcpus: o.pcpus, timeslice: o.timeslice };
 }
 
-/** The multiprocessor options of a run (`--cpus`, `--quantum`, `--pcpus`). */
+/** The multiprocessor options of a run (`--cpus`, `--quantum`, `--pcpus`, `--timeslice`). */
 export interface CpuOptions {
   cpus?: number;
   quantum?: number;
   pcpus?: number;
+  /** The --pcpus scheduler's time slice in cycles (docs/vcpus.md). */
+  timeslice?: number;
 }
 
 /** The checks of checkCpuOptions that need no back end (for commands that run several); returns the CPUs. */
@@ -97,6 +103,7 @@ export function checkCpuValues(o: CpuOptions): number {
   if (o.pcpus !== undefined && (!Number.isInteger(o.pcpus) || o.pcpus < 1 || o.pcpus > cpus)) {
     throw new UserError(`--pcpus must be a whole number from 1 to --cpus (${cpus}), not ${o.pcpus}`);
   }
+  if (o.timeslice !== undefined && o.pcpus === undefined) throw new UserError("--timeslice needs --pcpus (it is the time slice of the hypervisor's vCPU scheduler)");
   return cpus;
 }
 

@@ -42,6 +42,7 @@ export const COST_EVENTS = [
   "worldSwitch",
   "pageTransfer",
   "dirtyFault",
+  "vcpuSwitch",
 ] as const;
 export type CostEvent = (typeof COST_EVENTS)[number];
 
@@ -125,6 +126,11 @@ export const DEFAULT_COSTS: Readonly<Record<CostKey, CostEntry>> = {
   dirtyFault: {
     cycles: 342,
     source: `derived: log-dirty mode write-protects the guest's pages; a page's first write in a round traps into the hypervisor, which marks it dirty and makes it writable (Clark et al., NSDI 2005, §4.2 shadow page tables) — a trap round trip, exceptionEntry + exceptionReturn on the ${P4} (Adams & Agesen 2006)`,
+  },
+  vcpuSwitch: {
+    cycles: 2000,
+    source:
+      "assumed: a hypervisor's scheduler switching a physical CPU to another vCPU of the same guest (save one vCPU's registers, load the other's — for hvm a VMCS switch — with tagged TLBs, no address-space change): the order of an OS thread context switch, ≈ 1 µs at 2 GHz (cf. worldSwitch). Charged by the --pcpus scheduler (src/hypervisors/common/vcpu-scheduler.ts)",
   },
 };
 

@@ -272,6 +272,33 @@ export class Machine implements CpuHost, MmuHost {
     return true;
   }
 
+  /**
+   * Runs `fn` in CPU `n`'s context and switches back: for code that looks at
+   * every CPU between runs (snapshots, migration's safe points), never from
+   * a monitor hook.
+   */
+  inCpu<T>(n: number, fn: () => T): T {
+    if (!this.contexts || n === this.current) return fn();
+    const from = this.current;
+    this.switchTo(n);
+    try {
+      return fn();
+    } finally {
+      this.switchTo(from);
+    }
+  }
+
+  /**
+   * When CPU `n`, halted, would wake (for a hypervisor's scheduler): its
+   * clock if a line is pending for it, else its next device event (its
+   * timer; CPU 0's shared devices too), Infinity when nothing is due.
+   */
+  wakeTime(n: number): number {
+    if (!this.contexts) return this.lines.pending !== 0 ? this.cpu.cycles : this.curBus.nextEvent();
+    const c = this.contexts[n];
+    return c.lines.pending !== 0 ? this.cpuView(n).cycles : c.bus.nextEvent();
+  }
+
   /** Raises the IPI line (3) on CPU `n` (itself included). False when n does not exist. */
   sendIpi(n: number): boolean {
     if (!Number.isInteger(n) || n < 0 || n >= this.cpuCount) return false;
@@ -594,6 +621,11 @@ export class Machine implements CpuHost, MmuHost {
       const start = Math.floor(low / q) * q;
       const end = start + q;
       if (low >= pause) return false;
+      if (low >= maxCycles) {
+        // Every CPU is past the budget without having run into it (descheduled by a monitor's `runnable`, or stopped).
+        this.stop("max-cycles", `stopped after ${Math.floor(low)} cycles (--max-cycles ${maxCycles})`);
+        break;
+      }
       let anyRunning = false;
       for (let n = 0; n < ctxs.length && !this.result; n++) {
         const c = ctxs[n];

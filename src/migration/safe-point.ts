@@ -12,11 +12,22 @@
 //     are not yet what the guest believes them to be).
 // `runToSafePoint` runs to cycle N, then one instruction at a time (each step
 // is one more machine slice: nothing else changes) to the first safe point.
+//
+// With several CPUs (docs/migration.md, "Several CPUs") the point must be
+// safe for every started CPU at once, each checked in its own context; the
+// machine pauses only at epoch boundaries, so the search steps one epoch at
+// a time (pausing there is what the run does anyway: nothing changes). A
+// *halted* CPU is safe where it halted even inside a site or the window —
+// after a `hlt` (bare, hvm, trap: the native instruction, pc = the site's
+// next word) or in the in-place VMM's return from the EMULATE that halted it
+// (xen, l4: the site's return address in k0): it resumes, on any back end,
+// after that site (`haltedResume`), which the neutral form records.
 
 import { readSiteColumns } from "../rewriter/index.js";
 import { SITE_FLAG_EXEMPT } from "../guest-isa/softlayer.js";
 import { isMigratable } from "../hypervisors/common/neutral-state.js";
-import { justAbove } from "../machine/machine.js";
+import { REG } from "../guest-isa/registers.js";
+import { justAbove, type Machine } from "../machine/machine.js";
 import type { Guest } from "./guest.js";
 
 const WINDOW_BASE = 0xffc00000;
@@ -35,6 +46,19 @@ export class SiteMap {
     this.end = Int32Array.from(pairs, (p) => p[1]);
   }
 
+  /** The end of the site whose first word ends at or before `addr` and whose end is at or after it (start < addr ≤ end), or -1. */
+  endAfter(addr: number): number {
+    const u = addr >>> 0;
+    let lo = 0;
+    let hi = this.start.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.start[mid] >>> 0 < u) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && u <= this.end[hi] >>> 0 ? this.end[hi] >>> 0 : -1;
+  }
+
   /** The start of the site `pc` is strictly inside, or -1. */
   inside(pc: number): number {
     let lo = 0;
@@ -49,20 +73,44 @@ export class SiteMap {
   }
 }
 
-/** Why the guest may not be stopped at its current instruction, or undefined at a safe point. */
+/** Why the CPU executing now may not be stopped at its current instruction, or undefined. */
+function cpuUnsafeReason(guest: Guest, sites: SiteMap): string | undefined {
+  const m = guest.machine;
+  if (m.cpuState(m.cpuId) === "halted" && haltedResume(guest, sites) !== undefined) return undefined;
+  const pc = m.pc >>> 0;
+  if (pc >= WINDOW_BASE) return `pc 0x${pc.toString(16)} is in the soft-layer window`;
+  const site = sites.inside(pc);
+  if (site >= 0) return `pc 0x${pc.toString(16)} is inside the site at 0x${site.toString(16)}`;
+  const mon = guest.monitor;
+  return isMigratable(mon) ? mon.unsafeReason?.() : undefined;
+}
+
+/**
+ * For the halted CPU executing now, stopped inside a site or the window:
+ * where it resumes on any back end — after the site that halted it (the
+ * site holding pc, or, in the window, the site whose call left its return
+ * address in k0). Undefined when pc is at a safe point anyway, or not at a
+ * point a halt leaves it.
+ */
+export function haltedResume(guest: Guest, sites: SiteMap): number | undefined {
+  const m = guest.machine;
+  const pc = m.pc >>> 0;
+  const at = pc >= WINDOW_BASE ? m.regs[REG.k0] >>> 0 : pc;
+  if (pc < WINDOW_BASE && sites.inside(pc) < 0) return undefined;
+  const end = sites.endAfter(at);
+  return end >= 0 ? end : undefined;
+}
+
+/** Why the guest may not be stopped now, or undefined at a point safe for every started CPU. */
 export function unsafeReason(guest: Guest, sites: SiteMap): string | undefined {
-  const m0 = guest.machine;
-  // Every started CPU of a multiprocessor must be at a safe point (its pc; one CPU: as before).
-  for (let n = 0; n < m0.cpuCount; n++) {
-    if (m0.cpuState(n) === "stopped") continue;
-    const pc = m0.pcOf(n) >>> 0;
-    const who = m0.cpuCount > 1 ? `cpu ${n}: ` : "";
-    if (pc >= WINDOW_BASE) return `${who}pc 0x${pc.toString(16)} is in the soft-layer window`;
-    const site = sites.inside(pc);
-    if (site >= 0) return `${who}pc 0x${pc.toString(16)} is inside the site at 0x${site.toString(16)}`;
+  const m = guest.machine;
+  if (m.cpuCount === 1) return cpuUnsafeReason(guest, sites);
+  for (let n = 0; n < m.cpuCount; n++) {
+    if (m.cpuState(n) === "stopped") continue;
+    const why = m.inCpu(n, () => cpuUnsafeReason(guest, sites));
+    if (why !== undefined) return `cpu ${n}: ${why}`;
   }
-  const m = guest.monitor;
-  return isMigratable(m) ? m.unsafeReason?.() : undefined;
+  return undefined;
 }
 
 export interface SafePointResult {
@@ -85,7 +133,16 @@ export function runToSafePoint(guest: Guest, n: number, maxCycles = Infinity, si
   for (let why = unsafeReason(guest, sites); why !== undefined; why = unsafeReason(guest, sites)) {
     first ??= why;
     steps++;
-    if (m.runUntil(justAbove(m.cycles), maxCycles)) return { reached: false, cycle: m.cycles, deferredSteps: steps, deferredBecause: first };
+    // One CPU: one instruction; several: one epoch (the machine pauses at epoch boundaries only).
+    const next = m.cpuCount === 1 ? justAbove(m.cycles) : nextEpoch(m);
+    if (m.runUntil(next, maxCycles)) return { reached: false, cycle: m.cycles, deferredSteps: steps, deferredBecause: first };
   }
   return { reached: true, cycle: m.cycles, deferredSteps: steps, deferredBecause: first };
+}
+
+/** The first epoch boundary above the lowest started CPU's clock: where a multiprocessor run pauses next. */
+function nextEpoch(m: Machine): number {
+  let low = Infinity;
+  for (let n = 0; n < m.cpuCount; n++) low = Math.min(low, m.inCpu(n, () => m.cycles));
+  return (Math.floor(low / m.quantum) + 1) * m.quantum;
 }

@@ -327,8 +327,9 @@ describe("the other hypercalls with hostile arguments", () => {
     }
   });
 
-  it("an unknown number (17, the largest immediate) or any hcall from a user process is an illegal instruction for the kernel", () => {
-    for (const n of ["17", "0x3FFFF"]) expectOnWedges(kernel(`    hcall ${n}`), 101);
+  it("an unknown number (the first unused one, the largest immediate) or any hcall from a user process is an illegal instruction for the kernel", () => {
+    const unused = Math.max(...Object.values(HC)) + 1;
+    for (const n of [String(unused), "0x3FFFF"]) expectOnWedges(kernel(`    hcall ${n}`), 101);
     const user = kernel(`
     la   t0, .Luser
     mtcr epc, t0

@@ -37,8 +37,10 @@ export const HC = {
   PORT_READ: 14,
   /** a0 = port, a1 = value. */
   PORT_WRITE: 15,
-  /** Give up the CPU (a no-op with one vCPU). */
+  /** Give up the CPU (a no-op: the --pcpus scheduler hands physical CPUs over at slice ends and when a vCPU blocks). */
   YIELD: 16,
+  /** a0 = vCPU number, a1 = entry: start that vCPU there (virtual supervisor mode, IE=0, paging off, registers zero) → 0; EINVAL (no such vCPU, misaligned entry), EEXIST (already up). Xen's VCPUOP_initialise + VCPUOP_up. */
+  VCPU_UP: 17,
 } as const;
 
 export type HypercallName = keyof typeof HC;
@@ -53,6 +55,8 @@ export const HC_ERROR = {
   FAULT: -14,
   /** A bad value: a count out of range, a port above 0xFFFF, a misaligned callback, a page directory outside guest RAM. */
   INVAL: -22,
+  /** The vCPU is already up (VCPU_UP). */
+  EXIST: -17,
   /** No such hypercall (inside a multicall: a top-level unknown number is an illegal instruction). */
   NOSYS: -38,
 } as const;

@@ -8,6 +8,11 @@
 // interrupt lines, saved with the machine (machine-state.ts); a held event
 // (xen/l4 VPEND) is re-derived from them and the virtual IE on import.
 //
+// With several CPUs the neutral form is per vCPU (one NeutralState per
+// machine CPU, index = CPU): exportNeutral, importNeutral and unsafeReason
+// are called in the context of each CPU in turn (machine.inCpu), after one
+// beginImport for what the guest's vCPUs share (xen/l4: the window).
+//
 // Besides the neutral form each monitor saves its exact private state
 // (shadow sets, mappings, held events, the window's bytes are in RAM) so a
 // snapshot resumed on the same back end continues cycle-exactly.
@@ -20,19 +25,31 @@ export interface NeutralState {
   psr: number;
   /** The control registers bare metal would hold, by CR number (tvec, epc, epsr, cause, badva, ptbr, scratch, pgctl). */
   cr: number[];
+  /**
+   * Where a *halted* vCPU resumes on any back end when its own pc is a point
+   * only the source continues from (inside the site whose `hlt` halted it,
+   * or in the in-place VMM's return from it): the end of that site
+   * (src/migration/safe-point.ts). Absent: at its pc.
+   */
+  pc?: number;
 }
 
 /** A monitor that can hand its guest over to another back end, and be snapshotted exactly. */
 export interface MigratableMonitor extends Monitor {
-  /** The guest's virtual state in the neutral form (called at a safe point). */
+  /** The running vCPU's virtual state in the neutral form (called at a safe point, in each CPU's context). */
   exportNeutral(): NeutralState;
   /**
+   * Before importNeutral: installs what the guest's vCPUs share (the
+   * in-place VMM in the window). Called once.
+   */
+  beginImport?(): void;
+  /**
    * Takes over a guest whose RAM, registers, pc and devices are already in
-   * the machine: installs what the back end needs (the in-place VMM in the
-   * window, the virtual CPU) and sets the virtual state; charges nothing.
+   * the machine: sets the running vCPU's virtual state (in each CPU's
+   * context, after beginImport); charges nothing.
    */
   importNeutral(state: NeutralState): void;
-  /** Why the guest may not be stopped now (a queued page-table update, …), or undefined. */
+  /** Why the running vCPU may not be stopped now (a queued page-table update, …), or undefined. */
   unsafeReason?(): string | undefined;
   /** The monitor's private state, as plain data (numbers, arrays, typed arrays). */
   saveExact(): Record<string, unknown>;
@@ -44,7 +61,7 @@ export function isMigratable(m: Monitor | undefined): m is MigratableMonitor {
   return m !== undefined && typeof (m as Partial<MigratableMonitor>).exportNeutral === "function";
 }
 
-/** Bare metal: the neutral form is the machine's own psr and control registers. */
+/** Bare metal: the neutral form is the machine's own psr and control registers (of the CPU executing now). */
 export function bareExport(machine: Machine): NeutralState {
   return { psr: machine.psr, cr: Array.from(machine.cr) };
 }

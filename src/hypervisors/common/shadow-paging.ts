@@ -5,6 +5,16 @@
 // (watched frames): each store to one exits to the monitor, which performs it
 // and charges the update — correct, and as slow as it was on real hardware.
 //
+// With several vCPUs (docs/design.md §7) each vCPU has its own pager — its
+// own virtual ptbr/pgctl and its own shadow (the pages filled since its last
+// flush, as its own TLB) — while the write protection is the guest's, shared
+// (PageTableWatch): a page-table frame stays write-protected as long as any
+// vCPU's shadow was built through it, so a page-table write on one vCPU
+// always reaches the monitor and every vCPU's next walk sees it (the shadows
+// stay coherent; each vCPU's TLB keeps a stale entry only until the guest
+// invalidates it there, as on bare metal). A vCPU's new root releases only
+// its own claims.
+//
 // Costs charged here, by the cost model's names:
 //   shadow fill (the first TLB miss on a page since the shadow was dropped,
 //   a "hidden page fault")          → the monitor's exit event
@@ -25,20 +35,62 @@ export interface ShadowEntry {
 
 const PAGE_MASK = 0xfffff000 | 0;
 
+/**
+ * The guest's write-protected page-table frames, shared by its vCPUs' pagers:
+ * per frame, a bit per vCPU whose shadow was built through it. The frame is
+ * watched (stores exit to the monitor) while any bit is set.
+ */
+export class PageTableWatch {
+  private readonly users = new Map<number, number>();
+
+  constructor(private readonly machine: Machine) {}
+
+  /** vCPU `cpu`'s shadow goes through frame `f`. */
+  claim(f: number, cpu: number): void {
+    const mask = this.users.get(f) ?? 0;
+    if (mask === 0) this.machine.watchFrame(f << 12, true);
+    this.users.set(f, mask | (1 << cpu));
+  }
+
+  /** vCPU `cpu` no longer needs frame `f` protected; released when no vCPU does. */
+  release(f: number, cpu: number): void {
+    const mask = (this.users.get(f) ?? 0) & ~(1 << cpu);
+    if (mask !== 0) return void this.users.set(f, mask);
+    this.users.delete(f);
+    this.machine.watchFrame(f << 12, false);
+  }
+
+  /** Rebuilds the claims from the pagers' own sets (after an exact restore; the machine restores its watch bits itself). */
+  rebuild(pagers: readonly ShadowPager[]): void {
+    this.users.clear();
+    pagers.forEach((p, cpu) => {
+      for (const f of p.watchedFrames()) this.users.set(f, (this.users.get(f) ?? 0) | (1 << cpu));
+    });
+  }
+}
+
 export class ShadowPager {
   /** The guest's view of ptbr and pgctl. */
   ptbr = 0;
   pgctl = 0;
   /** Pages with a shadow entry since the last drop (a later TLB miss on them is a plain hardware walk). */
   private readonly filled = new Set<number>();
-  /** Frames holding guest page tables, write-protected. */
+  /** Frames holding guest page tables this vCPU's shadow was built through (write-protected through `watch`). */
   private readonly watched = new Set<number>();
 
   constructor(
     private readonly machine: Machine,
     /** What one exit to the monitor costs on this back end (vmExit for hvm, exceptionEntry for trap). */
     private readonly exitEvent: CostEvent,
+    /** The guest's shared write protection (one per guest). */
+    private readonly pageTables: PageTableWatch = new PageTableWatch(machine),
+    /** The vCPU this pager belongs to. */
+    private readonly cpu = 0,
   ) {}
+
+  watchedFrames(): Iterable<number> {
+    return this.watched;
+  }
 
   get pagingEnabled(): boolean {
     return (this.pgctl & PGCTL_ENABLE) !== 0;
@@ -69,15 +121,20 @@ export class ShadowPager {
     const f = pa >>> 12;
     if (this.watched.has(f)) return;
     this.watched.add(f);
-    this.machine.watchFrame(pa, true);
+    this.pageTables.claim(f, this.cpu);
+  }
+
+  /** Releases this vCPU's claims on page-table frames. */
+  private unwatchAll(): void {
+    for (const f of this.watched) this.pageTables.release(f, this.cpu);
+    this.watched.clear();
   }
 
   /** The guest wrote ptbr or pgctl: drop every shadow and write protection. */
   setRoot(ptbr: number, pgctl: number): void {
     this.ptbr = ptbr;
     this.pgctl = pgctl;
-    for (const f of this.watched) this.machine.watchFrame(f << 12, false);
-    this.watched.clear();
+    this.unwatchAll();
     this.dropAll();
   }
 
@@ -89,12 +146,11 @@ export class ShadowPager {
   adopt(ptbr: number, pgctl: number): void {
     this.ptbr = ptbr;
     this.pgctl = pgctl;
-    for (const f of this.watched) this.machine.watchFrame(f << 12, false);
-    this.watched.clear();
+    this.unwatchAll();
     this.filled.clear();
   }
 
-  /** Root, filled pages and watched frames, for an exact snapshot (the machine restores its watch bits itself). */
+  /** Root, filled pages and watched frames, for an exact snapshot (the machine restores its watch bits itself; the caller rebuilds the PageTableWatch). */
   saveState(): { ptbr: number; pgctl: number; filled: number[]; watched: number[] } {
     return { ptbr: this.ptbr, pgctl: this.pgctl, filled: [...this.filled], watched: [...this.watched] };
   }

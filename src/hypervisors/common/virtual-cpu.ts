@@ -113,6 +113,11 @@ export abstract class VirtualCpu implements Monitor {
     this.execute(insn);
   }
 
+  /** An emulated `out` (xen/l4 turn the CPU-start ports into their vCPU start). */
+  protected portOut(port: number, value: number): void {
+    this.machine.portWrite(port, value);
+  }
+
   /** Executes one privileged (or sensitive) instruction on the virtual CPU, in virtual supervisor mode. */
   protected execute(insn: DecodedInstruction): void {
     const m = this.machine;
@@ -146,7 +151,7 @@ export abstract class VirtualCpu implements Monitor {
       case "in":
         return setReg(insn.a, m.portRead(insn.imm));
       case "out":
-        return m.portWrite(insn.imm, regs[insn.b]);
+        return this.portOut(insn.imm, regs[insn.b]);
       default:
         return m.stop("crash", `monitor cannot emulate '${insn.row.mnemonic}'`);
     }

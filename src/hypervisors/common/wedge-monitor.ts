@@ -35,6 +35,20 @@
 //   emulated, as under trap: plain binaries run, slowly (and with the
 //   rdpsr/wrpsr hole, which only annotation closes).
 //
+// - several vCPUs (docs/design.md §7; docs/in-place-vmm.md "Several
+//   vCPUs"): each vCPU (a machine CPU) has its own shared-info page — the
+//   VMM's .data (VPSR, VPEND, VCR, the queue, SAVE, STUB_SAVE) at the same
+//   virtual address, backed by a frame of its own — so every site and VMM
+//   path works on the vCPU that runs it, and the re-entrancy rules (k0, the
+//   save area, no event inside the soft layer) hold per vCPU. The monitor's
+//   own per-vCPU state (virtual mode, held events, ptbr/pgctl) is indexed by
+//   the machine CPU running now. The kernel's port writes 0x43/0x42 (start
+//   a CPU), which reach the monitor through EMULATE, become the VCPU_UP
+//   hypercall, which a para-virtualized guest calls itself; a started vCPU
+//   begins as CPU 0 did at reset (virtual supervisor mode, IE=0, paging
+//   off), on a real CPU in user mode. The event callback is the guest's
+//   (one for all vCPUs).
+//
 // Everything read from the window is treated as guest data: counts are
 // bounded, addresses translated and checked, so a guest scribbling on its
 // shared-info page only hurts itself. Every access the monitor makes to
@@ -55,11 +69,16 @@ import { GuestMemory, type AccessSize, type GuestView } from "./guest-memory.js"
 import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
 import type { MigratableMonitor, NeutralState } from "./neutral-state.js";
+import { VcpuScheduler } from "./vcpu-scheduler.js";
+import type { MonitorOptions } from "../index.js";
 import { causeName } from "../../machine/stats.js";
-import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
+import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
 const PTE_V = 1;
+/** The machine's CPU-start ports (docs/machine.md): start address, start CPU. */
+const PORT_START_ADDRESS = 0x43;
+const PORT_START_CPU = 0x42;
 /** Instructions the monitor lets the CPU run to leave the soft layer before it delivers an event. */
 const MAX_FINISH_STEPS = 256;
 const MEMORY_KINDS = new Set(["pte-load", "pte-store", "mmio-load", "mmio-store"]);
@@ -72,18 +91,28 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private readonly words = new Int32Array(4);
   /** Physical base of the backed window (monitor-reserved RAM). */
   protected windowPa = 0;
-  /** Authoritative virtual mode (VPSR.SU in the window is the guest's mirror of it). */
-  protected su = true;
-  /** The real IE is off because an event is held back. */
-  private holding = false;
-  /** The event callback (0 = the VMM's EVENT entry). */
+  /** The event callback (0 = the VMM's EVENT entry): the guest's, one for all vCPUs. */
   private callback = 0;
-  protected ptbr = 0;
-  protected pgctl = 0;
-  private iVpsr = 0;
-  private iVpend = 0;
-  private iQcount = 0;
-  protected vcr: Int32Array = new Int32Array(8);
+  /**
+   * Per vCPU (index = machine CPU): the authoritative virtual mode (VPSR.SU
+   * in the window is the guest's mirror of it), whether the real IE is off
+   * because an event is held back, the virtual ptbr/pgctl, and the word
+   * indexes of its shared-info page's VPSR, VPEND and QCOUNT.
+   */
+  private vSu = Uint8Array.of(1);
+  private vHolding = new Uint8Array(1);
+  private vPtbr = new Int32Array(1);
+  private vPgctl = new Int32Array(1);
+  private vIVpsr = new Int32Array(1);
+  private vIVpend = new Int32Array(1);
+  private vIQcount = new Int32Array(1);
+  private vcrs: Int32Array[] = [new Int32Array(8)];
+  /** Window pages of the VMM's .data (the shared-info page), copied per vCPU: first page and count. */
+  private dataPage = 0;
+  private dataPages = 0;
+  /** Per vCPU, the address it last wrote to port 0x43: where the next vCPU it starts begins (as the machine's port is per CPU). */
+  private vStartAddress = new Int32Array(1);
+  private scheduler: VcpuScheduler | undefined;
   /** Rewritten sites, sorted: start and end addresses, and the outcome. */
   private readonly siteStart: Int32Array;
   private readonly siteEnd: Int32Array;
@@ -96,7 +125,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   constructor(
     backend: string,
     protected readonly rewrite: RewriteResult,
-    options: { paravirt?: boolean } = {},
+    private readonly options: MonitorOptions & { paravirt?: boolean } = { cpus: 1 },
   ) {
     super();
     this.vmm = buildVmm(backend);
@@ -111,6 +140,45 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
         for (let i = 1; i <= stub.words.length; i++) this.byReturn.set((s.stubAddr + 4 * i) >>> 0, s);
       }
     }
+  }
+
+  // ---------------------------------------------------------------- per-vCPU state (the vCPU running now)
+
+  protected get su(): boolean {
+    return this.vSu[this.machine.cpuId] === 1;
+  }
+  protected set su(v: boolean) {
+    this.vSu[this.machine.cpuId] = v ? 1 : 0;
+  }
+  private get holding(): boolean {
+    return this.vHolding[this.machine.cpuId] === 1;
+  }
+  private set holding(v: boolean) {
+    this.vHolding[this.machine.cpuId] = v ? 1 : 0;
+  }
+  protected get ptbr(): number {
+    return this.vPtbr[this.machine.cpuId];
+  }
+  protected set ptbr(v: number) {
+    this.vPtbr[this.machine.cpuId] = v;
+  }
+  protected get pgctl(): number {
+    return this.vPgctl[this.machine.cpuId];
+  }
+  protected set pgctl(v: number) {
+    this.vPgctl[this.machine.cpuId] = v;
+  }
+  private get iVpsr(): number {
+    return this.vIVpsr[this.machine.cpuId];
+  }
+  private get iVpend(): number {
+    return this.vIVpend[this.machine.cpuId];
+  }
+  private get iQcount(): number {
+    return this.vIQcount[this.machine.cpuId];
+  }
+  protected get vcr(): Int32Array {
+    return this.vcrs[this.machine.cpuId];
   }
 
   // ---------------------------------------------------------------- costs (per back end)
@@ -129,6 +197,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   protected beforeWalk(_va: number): void {}
   /** A direct store hit a write-protected page-table frame (xen only). */
   protected ptWriteFault?(pa: number, value: number, size: 1 | 2 | 4): void;
+  /** vCPU `cpu` was started (in its context): l4 creates its thread. */
+  protected vcpuStarted(_cpu: number): void {}
 
   // ---------------------------------------------------------------- setup
 
@@ -136,22 +206,47 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.machine = machine;
     this.guest = new GuestMemory(machine, this);
     this.windowPa = machine.reserveTop(WINDOW_BACKED_BYTES);
+    const n = machine.cpuCount;
+    // The shared-info page(s): vCPU k's copy is the k-th run of data pages from the first one.
+    const w = this.vmm.writablePages;
+    this.dataPage = w.indexOf(1);
+    this.dataPages = w.lastIndexOf(1) + 1 - this.dataPage;
+    if (this.dataPage < 0 || this.dataPage + n * this.dataPages > (STUB_BASE - WINDOW_BACKED) >>> 12) {
+      throw new Error(`in-place VMM: no room for ${n} shared-info pages below the stubs`);
+    }
     const s = this.vmm.symbols;
-    const idx = (name: string) => {
+    const idx = (name: string, cpu: number) => {
       const va = s[name];
       if (va === undefined) throw new Error(`in-place VMM: no symbol ${name}`);
-      return (this.windowPa + (va - WINDOW_BACKED)) >>> 2;
+      return (this.windowPa + (va - WINDOW_BACKED) + cpu * this.dataPages * 4096) >>> 2;
     };
-    this.iVpsr = idx("VPSR");
-    this.iVpend = idx("VPEND");
-    this.iQcount = idx("QCOUNT");
-    this.vcr = machine.memory.i32.subarray(idx("VCR"), idx("VCR") + 8);
+    const per = (name: string) => Int32Array.from({ length: n }, (_, cpu) => idx(name, cpu));
+    this.vIVpsr = per("VPSR");
+    this.vIVpend = per("VPEND");
+    this.vIQcount = per("QCOUNT");
+    this.vcrs = Array.from({ length: n }, (_, cpu) => machine.memory.i32.subarray(idx("VCR", cpu), idx("VCR", cpu) + 8));
+    this.vSu = new Uint8Array(n).fill(1);
+    this.vHolding = new Uint8Array(n);
+    this.vPtbr = new Int32Array(n);
+    this.vPgctl = new Int32Array(n);
+    this.vStartAddress = new Int32Array(n);
+    this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
+  }
+
+  runnable(cpu: number, epochStart: number): boolean {
+    return this.scheduler === undefined || this.scheduler.runnable(cpu, epochStart);
   }
 
   onReset(): void {
     const m = this.machine;
     const mem = m.memory;
     this.installWindow();
+    // Every vCPU starts afresh (the others are stopped until the guest starts them).
+    this.vSu.fill(1);
+    this.vHolding.fill(0);
+    this.vPtbr.fill(0);
+    this.vPgctl.fill(0);
+    this.vStartAddress.fill(0);
     this.su = true;
     this.holding = false;
     this.callback = 0;
@@ -165,13 +260,47 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     m.psr = PSR.IE;
   }
 
-  /** Loads the in-place VMM and the rewriter's stubs into the (zeroed) window. */
+  /**
+   * A vCPU the guest started (called in its context, after the machine set
+   * its architectural reset state): a fresh shared-info page, virtual
+   * supervisor mode with IE=0 and paging off, on a real CPU in user mode.
+   */
+  onCpuStart(cpu: number): void {
+    const m = this.machine;
+    this.installSharedInfo(cpu);
+    this.su = true;
+    this.holding = false;
+    this.ptbr = 0;
+    this.pgctl = 0;
+    m.cr[CR.ptbr] = 0;
+    m.cr[CR.pgctl] = 0;
+    m.memory.i32[this.iVpsr] = PSR.SU;
+    m.psr = PSR.IE;
+    m.count(`${this.name}:vcpu.started`);
+    this.vcpuStarted(cpu);
+  }
+
+  /** Copies the VMM image's .data into vCPU `cpu`'s shared-info page(s). */
+  private installSharedInfo(cpu: number): void {
+    const mem = this.machine.memory;
+    const shift = cpu * this.dataPages * 4096;
+    const base = this.windowPa + this.dataPage * 4096 + shift;
+    mem.u8.fill(0, base, base + this.dataPages * 4096);
+    for (const sec of this.vmm.image.sections) {
+      if (sec.addr >= WINDOW_BACKED && sec.data.length && this.vmm.writablePages[(sec.addr - WINDOW_BACKED) >>> 12] === 1) {
+        mem.writeBytes(this.windowPa + (sec.addr - WINDOW_BACKED) + shift, sec.data);
+      }
+    }
+  }
+
+  /** Loads the in-place VMM and the rewriter's stubs into the (zeroed) window, and a shared-info page per vCPU. */
   private installWindow(): void {
     const mem = this.machine.memory;
     mem.u8.fill(0, this.windowPa, this.windowPa + WINDOW_BACKED_BYTES);
     for (const sec of this.vmm.image.sections) {
       if (sec.addr >= WINDOW_BACKED && sec.data.length) mem.writeBytes(this.windowPa + (sec.addr - WINDOW_BACKED), sec.data);
     }
+    for (let cpu = 1; cpu < this.machine.cpuCount; cpu++) this.installSharedInfo(cpu);
     for (const stub of this.rewrite.stubs) {
       const bytes = new Uint8Array(stub.words.buffer, stub.words.byteOffset, stub.words.byteLength);
       mem.writeBytes(this.windowPa + (stub.addr - WINDOW_BACKED), bytes);
@@ -188,12 +317,17 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     return { psr: this.guestPsr, cr };
   }
 
-  /** Installs the VMM in the window, then the virtual CPU: the guest continues deprivileged. */
+  /** Installs the VMM in the window (and a shared-info page per vCPU). */
+  beginImport(): void {
+    this.installWindow();
+    this.callback = 0;
+    this.resumeFixups = new Map(this.siteList.filter((x) => x.record.length > 4).map((x) => [(x.record.addr + 4) >>> 0, (x.record.addr + x.record.length) | 0]));
+  }
+
+  /** The running vCPU's virtual CPU: the guest continues deprivileged. */
   importNeutral(s: NeutralState): void {
     const m = this.machine;
-    this.installWindow();
     this.holding = false;
-    this.callback = 0;
     this.ptbr = s.cr[CR.ptbr];
     this.pgctl = s.cr[CR.pgctl];
     this.vcr.set(s.cr);
@@ -202,7 +336,6 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     m.cr[CR.pgctl] = this.pgctl & PGCTL_ENABLE;
     this.rootChanged();
     this.storePsr(s.psr);
-    this.resumeFixups = new Map(this.siteList.filter((x) => x.record.length > 4).map((x) => [(x.record.addr + 4) >>> 0, (x.record.addr + x.record.length) | 0]));
   }
 
   /** A queued page-table update the monitor has not applied yet: the guest's memory is not its whole state. */
@@ -212,16 +345,34 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   }
 
   saveExact(): Record<string, unknown> {
-    return { su: this.su, holding: this.holding, callback: this.callback, ptbr: this.ptbr, pgctl: this.pgctl, resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null, ...this.saveBackend() };
+    return {
+      su: Array.from(this.vSu),
+      holding: Array.from(this.vHolding),
+      ptbr: Array.from(this.vPtbr),
+      pgctl: Array.from(this.vPgctl),
+      startAddress: Array.from(this.vStartAddress),
+      callback: this.callback,
+      resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null,
+      scheduler: this.scheduler?.save() ?? null,
+      ...this.saveBackend(),
+    };
   }
 
   restoreExact(s: Record<string, unknown>): void {
-    this.su = s.su as boolean;
-    this.holding = s.holding as boolean;
+    const n = this.machine.cpuCount;
+    const per = (k: string): number[] => {
+      const a = s[k];
+      if (!Array.isArray(a) || a.length !== n || !a.every((x) => typeof x === "number")) throw new Error(`${k} is not one number per vCPU`);
+      return a as number[];
+    };
+    this.vSu.set(per("su"));
+    this.vHolding.set(per("holding"));
+    this.vPtbr.set(per("ptbr"));
+    this.vPgctl.set(per("pgctl"));
+    this.vStartAddress.set(per("startAddress"));
     this.callback = s.callback as number;
-    this.ptbr = s.ptbr as number;
-    this.pgctl = s.pgctl as number;
     this.resumeFixups = s.resumeFixups ? new Map(s.resumeFixups as [number, number][]) : undefined;
+    if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
     this.restoreBackend(s);
   }
 
@@ -371,8 +522,13 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const off = (va >>> 0) - WINDOW_BACKED;
     // Below the backed part and the page above the stubs: unmapped.
     if (!this.su || off < 0 || off >= STUB_LIMIT - WINDOW_BACKED) return new Fault(pageFaultCause(access), va);
-    const writable = this.vmm.writablePages[off >>> 12] === 1;
+    const page = off >>> 12;
+    const writable = this.vmm.writablePages[page] === 1;
     if (access === ACCESS.STORE && !writable) return new Fault(pageFaultCause(access), va);
+    // The shared-info page is the running vCPU's own; the frames backing the other vCPUs' copies have no address of their own.
+    if (writable) return { frame: this.windowPa + (off & PAGE_MASK) + this.machine.cpuId * this.dataPages * 4096, writable, user: true };
+    const extra = page - (this.dataPage + this.dataPages);
+    if (extra >= 0 && extra < (this.machine.cpuCount - 1) * this.dataPages) return new Fault(pageFaultCause(access), va);
     return { frame: this.windowPa + (off & PAGE_MASK), writable, user: true };
   }
 
@@ -705,8 +861,10 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
         return a0 >>> 0 > 0xffff ? HC_ERROR.INVAL : m.portRead(a0);
       case HC.PORT_WRITE:
         if (a0 >>> 0 > 0xffff) return HC_ERROR.INVAL;
-        m.portWrite(a0, a1);
+        this.portOut(a0, a1);
         return 0;
+      case HC.VCPU_UP:
+        return this.vcpuUp(a0, a1);
       default:
         return HC_ERROR.NOSYS;
     }
@@ -741,6 +899,43 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       if (m.stopped || !this.su) break;
     }
     return done;
+  }
+
+  /**
+   * The guest's port writes, from an emulated `out` or PORT_WRITE: the
+   * CPU-start ports become VCPU_UP (0x43 sets the start address, 0x42 starts
+   * that vCPU); a start the hypervisor refuses (no such vCPU, already
+   * running) goes to the machine's port, which ignores and counts it as it
+   * does on bare metal. Everything else is the device's.
+   */
+  protected override portOut(port: number, value: number): void {
+    const m = this.machine;
+    if (port === PORT_START_ADDRESS) {
+      this.vStartAddress[m.cpuId] = value;
+      m.portWrite(port, value);
+      return;
+    }
+    if (port === PORT_START_CPU && this.startVcpu(value, this.vStartAddress[m.cpuId])) return;
+    m.portWrite(port, value);
+  }
+
+  /**
+   * VCPU_UP (Xen's VCPUOP_initialise + VCPUOP_up in one): vCPU `cpu` begins
+   * at `entry` in virtual supervisor mode, IE=0, paging off, registers zero.
+   * 0, or EINVAL (no such vCPU, a misaligned entry), EEXIST (already up).
+   */
+  private vcpuUp(cpu: number, entry: number): number {
+    const m = this.machine;
+    if (cpu < 0 || cpu >= m.cpuCount || (entry & 3) !== 0) return HC_ERROR.INVAL;
+    return this.startVcpu(cpu, entry) ? 0 : HC_ERROR.EXIST;
+  }
+
+  /** Starts a stopped vCPU (onCpuStart then sets it up); false when `cpu` does not exist or is not stopped. */
+  private startVcpu(cpu: number, entry: number): boolean {
+    const m = this.machine;
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= m.cpuCount || m.cpuState(cpu) !== "stopped") return false;
+    m.count(`${this.name}:vcpu.up`);
+    return m.startCpu(cpu, entry);
   }
 
   /** EMULATE: the site that called is found by k0; its original instruction runs on the virtual CPU. */

@@ -8,6 +8,15 @@
 // real MMU runs on shadow translations the monitor builds from the guest's
 // page tables (common/shadow-paging.ts).
 //
+// Several vCPUs (docs/design.md §7): each vCPU is a machine CPU with its
+// own VMCS (the CPU's psr and control registers) and exits; the monitor
+// keeps a shadow pager per vCPU (its virtual ptbr/pgctl and shadow) over
+// the guest's shared write protection, so a page-table write on one vCPU
+// exits and every vCPU's shadow sees it (common/shadow-paging.ts). A vCPU
+// the guest starts (port 0x42, an exit executed natively) begins with
+// paging off and an empty shadow. With --pcpus the vCPUs are time-sliced by
+// common/vcpu-scheduler.ts.
+//
 // Charged: vmExit per exit (instruction, external interrupt, guest page
 // fault, shadow fill, page-table write) + interruptInjection per injected
 // interrupt + shadowUpdate per emulated page-table write.
@@ -16,8 +25,10 @@ import { INSTRUCTIONS, type Mnemonic } from "../../guest-isa/isa-table.js";
 import { CAUSE, CR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { Fault, type Access, type ExitAction, type Monitor, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
-import { ShadowPager } from "../common/shadow-paging.js";
+import { PageTableWatch, ShadowPager } from "../common/shadow-paging.js";
 import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
+import { VcpuScheduler } from "../common/vcpu-scheduler.js";
+import type { MonitorOptions } from "../index.js";
 
 /** Every sensitive instruction exits: the hardware closes the virtualization hole. */
 export const HVM_EXITS: readonly Mnemonic[] = INSTRUCTIONS.filter((r) => r.sensitive).map((r) => r.mnemonic as Mnemonic);
@@ -26,11 +37,32 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
   readonly name = "hvm";
   readonly exits = HVM_EXITS;
   private machine!: Machine;
-  private shadow!: ShadowPager;
+  /** Per vCPU. */
+  private shadows: ShadowPager[] = [];
+  private watch!: PageTableWatch;
+  private scheduler: VcpuScheduler | undefined;
+
+  constructor(private readonly options: MonitorOptions = { cpus: 1 }) {}
 
   attach(machine: Machine): void {
     this.machine = machine;
-    this.shadow = new ShadowPager(machine, "vmExit");
+    const watch = (this.watch = new PageTableWatch(machine));
+    this.shadows = Array.from({ length: machine.cpuCount }, (_, cpu) => new ShadowPager(machine, "vmExit", watch, cpu));
+    this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
+  }
+
+  /** The shadow of the vCPU running now. */
+  private get shadow(): ShadowPager {
+    return this.shadows[this.machine.cpuId];
+  }
+
+  /** A vCPU the guest started: paging off, empty shadow. */
+  onCpuStart(cpu: number): void {
+    this.shadows[cpu].adopt(0, 0);
+  }
+
+  runnable(cpu: number, epochStart: number): boolean {
+    return this.scheduler === undefined || this.scheduler.runnable(cpu, epochStart);
   }
 
   onExit(mnemonic: Mnemonic, word: number, pc: number): ExitAction {
@@ -113,10 +145,14 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
   }
 
   saveExact(): Record<string, unknown> {
-    return { shadow: this.shadow.saveState() };
+    return { shadows: this.shadows.map((p) => p.saveState()), scheduler: this.scheduler?.save() ?? null };
   }
 
   restoreExact(s: Record<string, unknown>): void {
-    this.shadow.restoreState(s.shadow as ReturnType<ShadowPager["saveState"]>);
+    const shadows = s.shadows as ReturnType<ShadowPager["saveState"]>[];
+    if (!Array.isArray(shadows) || shadows.length !== this.shadows.length) throw new Error("not one shadow per vCPU");
+    shadows.forEach((x, cpu) => this.shadows[cpu].restoreState(x));
+    this.watch.rebuild(this.shadows);
+    if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
   }
 }

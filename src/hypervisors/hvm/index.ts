@@ -9,7 +9,9 @@ import { HvmMonitor } from "./hvm-monitor.js";
 export const hvm: Backend = {
   name: "hvm",
   description: "hardware-assisted: every sensitive instruction exits to the VMM; shadow paging",
+  // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
+  maxCpus: 8,
   // Spinlock sites (docs/design.md §3) run their native amoswap / store.
   target: { name: "hvm", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
-  createMonitor: () => new HvmMonitor(),
+  createMonitor: (_rewrite, options) => new HvmMonitor(options),
 };

@@ -14,8 +14,10 @@ let target: RewriteTarget | undefined;
 export const l4: Backend = {
   name: "l4",
   description: "L4-like microkernel: guest kernel as a user task, in-place VMM, faults as IPC, map/unmap",
+  // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
+  maxCpus: 8,
   get target(): RewriteTarget {
     return (target ??= { name: "l4", replacements: L4_REPLACEMENTS, window: buildVmm("l4").layout });
   },
-  createMonitor: (rewrite) => new L4Monitor(rewrite),
+  createMonitor: (rewrite, options) => new L4Monitor(rewrite, options),
 };

@@ -18,19 +18,35 @@
 //   if it was mapped), tlbflush and a new ptbr unmap the whole space (one
 //   `unmap` of the space's flexpage). A TLB refill that finds a different
 //   frame than the one mapped is an unmap + map.
+// - A thread per vCPU: the guest kernel's task has one thread per virtual
+//   CPU, all in the task's one address space (the mappings above are the
+//   task's, shared by its threads); each thread has its own virtual CPU
+//   state (common/wedge-monitor.ts keeps it per vCPU). CPU 0's thread exists
+//   from the start; a vCPU the guest starts (port 0x42 through the VMM, or
+//   VCPU_UP) is a new thread the monitor creates and starts in the task
+//   (L4's ThreadControl + ExchangeRegisters: one `ipc`, counted
+//   l4:thread.start). With --pcpus the threads are time-sliced on the
+//   physical CPUs by common/vcpu-scheduler.ts.
 // - Counters: l4:map, l4:unmap, l4:ipc.*, l4:event.delivered / .held, …
 
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
+import type { MonitorOptions } from "../index.js";
 
 export class L4Monitor extends WedgeMonitor {
   readonly name = "l4";
   /** The task's mappings: (space << 20 | virtual page) → frame | perm. Space 1 = guest kernel, 0 = guest user. */
   private readonly mapped = new Map<number, number>();
 
-  constructor(rewrite: RewriteResult) {
-    super("l4", rewrite);
+  constructor(rewrite: RewriteResult, options: MonitorOptions = { cpus: 1 }) {
+    super("l4", rewrite, options);
+  }
+
+  /** A started vCPU: the monitor creates its thread in the guest kernel's task and starts it. */
+  protected override vcpuStarted(): void {
+    this.machine.count("l4:thread.start");
+    this.machine.charge("ipc");
   }
 
   protected chargeEntry(): void {

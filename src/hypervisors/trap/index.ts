@@ -8,7 +8,9 @@ import { TrapMonitor } from "./trap-monitor.js";
 export const trap: Backend = {
   name: "trap",
   description: "trap-and-emulate, no hardware assist: rdpsr/wrpsr do not trap (guests may misbehave)",
+  // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
+  maxCpus: 8,
   // Spinlock sites (docs/design.md §3) run their native amoswap / store.
   target: { name: "trap", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
-  createMonitor: () => new TrapMonitor(),
+  createMonitor: (_rewrite, options) => new TrapMonitor(options),
 };

@@ -21,6 +21,13 @@
 // The virtual-CPU logic (reflect, emulate, mode switches) is shared with
 // xen and l4: common/virtual-cpu.ts.
 //
+// Several vCPUs (docs/design.md §7): the virtual psr, control registers and
+// shadow pager are per vCPU (indexed by the machine CPU running now), the
+// page-table write protection is the guest's (common/shadow-paging.ts). A
+// vCPU the guest starts (its emulated `out` to port 0x42) begins as CPU 0
+// did at reset: virtual supervisor mode, interrupts off, paging off — on a
+// real CPU in user mode. The hole is per vCPU too.
+//
 // Charged: every trap into the monitor costs exceptionEntry + exceptionReturn
 // (the round trip); injected interrupts interruptInjection; shadow fills and
 // page-table writes as in shadow-paging.ts; port I/O is counted and charged by the machine.
@@ -29,24 +36,49 @@ import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { ACCESS, Fault, type Access, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import { GuestMemory, type AccessSize, type GuestView } from "../common/guest-memory.js";
-import { permissionFault, ShadowPager } from "../common/shadow-paging.js";
+import { PageTableWatch, permissionFault, ShadowPager } from "../common/shadow-paging.js";
 import { VirtualCpu } from "../common/virtual-cpu.js";
 import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
+import { VcpuScheduler } from "../common/vcpu-scheduler.js";
+import type { MonitorOptions } from "../index.js";
 
 export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMonitor {
   readonly name = "trap";
-  private shadow!: ShadowPager;
+  /** Per vCPU: shadow pager, virtual SU and IE (the UF bits live in the real psr, which user-mode wrpsr may change), virtual control registers (ptbr and pgctl live in the shadow pager). */
+  private shadows: ShadowPager[] = [];
+  private watch!: PageTableWatch;
+  private vpsrs = new Int32Array(1);
+  private vcrs: Int32Array[] = [];
   /** Guest memory as the monitor reads it for the guest (guest-memory.ts). */
   private guest!: GuestMemory;
-  /** Virtual SU and IE (the UF bits live in the real psr, which user-mode wrpsr may change). */
-  private vpsr = PSR.SU;
-  /** Virtual control registers; ptbr and pgctl live in the shadow pager. */
-  protected readonly vcr = new Int32Array(8);
+  private scheduler: VcpuScheduler | undefined;
+
+  constructor(private readonly options: MonitorOptions = { cpus: 1 }) {
+    super();
+  }
 
   attach(machine: Machine): void {
     this.machine = machine;
-    this.shadow = new ShadowPager(machine, "exceptionEntry");
+    const n = machine.cpuCount;
+    const watch = (this.watch = new PageTableWatch(machine));
+    this.shadows = Array.from({ length: n }, (_, cpu) => new ShadowPager(machine, "exceptionEntry", watch, cpu));
+    this.vpsrs = new Int32Array(n).fill(PSR.SU);
+    this.vcrs = Array.from({ length: n }, () => new Int32Array(8));
     this.guest = new GuestMemory(machine, this);
+    this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
+  }
+
+  private get shadow(): ShadowPager {
+    return this.shadows[this.machine.cpuId];
+  }
+  private get vpsr(): number {
+    return this.vpsrs[this.machine.cpuId];
+  }
+  private set vpsr(v: number) {
+    this.vpsrs[this.machine.cpuId] = v;
+  }
+  protected get vcr(): Int32Array {
+    return this.vcrs[this.machine.cpuId];
   }
 
   onReset(): void {
@@ -55,6 +87,18 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
     this.vcr.fill(0);
     this.shadow.setRoot(0, 0);
     this.machine.psr = 0;
+  }
+
+  /** A started vCPU (called in its context, its TLB empty): the same reset state, for that vCPU. */
+  onCpuStart(): void {
+    this.vpsr = PSR.SU;
+    this.vcr.fill(0);
+    this.shadow.adopt(0, 0);
+    this.machine.psr = 0;
+  }
+
+  runnable(cpu: number, epochStart: number): boolean {
+    return this.scheduler === undefined || this.scheduler.runnable(cpu, epochStart);
   }
 
   /** The guest-visible psr: virtual SU/IE with the real UF bits. */
@@ -164,12 +208,24 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
   }
 
   saveExact(): Record<string, unknown> {
-    return { vpsr: this.vpsr, vcr: this.vcr.slice(), shadow: this.shadow.saveState() };
+    return {
+      vpsr: Array.from(this.vpsrs),
+      vcr: this.vcrs.map((v) => v.slice()),
+      shadows: this.shadows.map((p) => p.saveState()),
+      scheduler: this.scheduler?.save() ?? null,
+    };
   }
 
   restoreExact(s: Record<string, unknown>): void {
-    this.vpsr = s.vpsr as number;
-    this.vcr.set(s.vcr as Int32Array);
-    this.shadow.restoreState(s.shadow as ReturnType<ShadowPager["saveState"]>);
+    const n = this.shadows.length;
+    const vpsr = s.vpsr as number[];
+    const vcr = s.vcr as Int32Array[];
+    const shadows = s.shadows as ReturnType<ShadowPager["saveState"]>[];
+    if (![vpsr, vcr, shadows].every((a) => Array.isArray(a) && a.length === n)) throw new Error("not one virtual CPU per vCPU");
+    this.vpsrs.set(vpsr);
+    vcr.forEach((v, cpu) => this.vcrs[cpu].set(v));
+    shadows.forEach((x, cpu) => this.shadows[cpu].restoreState(x));
+    this.watch.rebuild(this.shadows);
+    if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
   }
 }

@@ -18,8 +18,10 @@ let target: RewriteTarget | undefined;
 export const xen: Backend = {
   name: "xen",
   description: "Xen-like hypervisor: in-place VMM, shared-memory virtual IE, writable page tables, mmu_update hypercalls",
+  // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
+  maxCpus: 8,
   get target(): RewriteTarget {
     return (target ??= { name: "xen", replacements: XEN_REPLACEMENTS, window: buildVmm("xen").layout });
   },
-  createMonitor: (rewrite) => new XenMonitor(rewrite, { paravirt: isParavirtImage(rewrite.image) }),
+  createMonitor: (rewrite, options) => new XenMonitor(rewrite, { ...options, paravirt: isParavirtImage(rewrite.image) }),
 };

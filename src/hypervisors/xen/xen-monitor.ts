@@ -24,24 +24,30 @@
 //   through the callback. Counters: xen:ptwr.unhook / .rehook / .invalid,
 //   xen:ptwrite.emulated, xen:mmu_update.batches / .entries / .refused,
 //   xen:event.delivered / .held, xen:hcall.NAME, …
+// - Several vCPUs share the guest's page tables: a frame stays
+//   write-protected (and a directory known as one, an unhooked page table
+//   due for revalidation) while any vCPU's walks went through it — a bit
+//   per vCPU — so one vCPU's new root releases only its own claims, and a
+//   write by any vCPU into a page table another one uses is still seen.
 
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
+import type { MonitorOptions } from "../index.js";
 
 const PTE_V = 1;
 const PAGE_MASK = 0xfffff000 | 0;
 
 export class XenMonitor extends WedgeMonitor {
   readonly name = "xen";
-  /** Frames holding guest page tables and directories (write-protected). */
-  private readonly watched = new Set<number>();
+  /** Frames holding guest page tables and directories (write-protected), each with the vCPUs (a bit each) whose walks went through it. */
+  private readonly watched = new Map<number, number>();
   /** Of those, the page directories: never unhooked, every write to one is emulated. */
   private readonly directories = new Set<number>();
-  /** Page tables unhooked by a write: the guest's to write until the next walk through them revalidates them. */
-  private readonly unhooked = new Set<number>();
+  /** Page tables unhooked by a write (with their vCPUs): the guest's to write until the next walk through them revalidates them. */
+  private readonly unhooked = new Map<number, number>();
 
-  constructor(rewrite: RewriteResult, options: { paravirt?: boolean } = {}) {
+  constructor(rewrite: RewriteResult, options: MonitorOptions & { paravirt?: boolean } = { cpus: 1 }) {
     super("xen", rewrite, options);
   }
 
@@ -73,15 +79,22 @@ export class XenMonitor extends WedgeMonitor {
     this.protect(pt);
   }
 
-  private protect(f: number): void {
-    if (this.watched.has(f)) return;
-    this.watched.add(f);
+  /** Write-protects frame `f` for the running vCPU (and the vCPUs of `more`). */
+  private protect(f: number, more = 0): void {
+    const bit = (1 << this.machine.cpuId) | more;
+    const mask = this.watched.get(f);
+    if (mask !== undefined) {
+      if ((mask | bit) !== mask) this.watched.set(f, mask | bit);
+      return;
+    }
+    this.watched.set(f, bit);
     this.machine.watchFrame(f << 12, true);
   }
 
   /** Revalidates an unhooked page table: its valid entries must map guest RAM; write-protected again. */
   private rehook(f: number): void {
     const m = this.machine;
+    const users = this.unhooked.get(f) ?? 0;
     this.unhooked.delete(f);
     m.count("xen:ptwr.rehook");
     this.chargeEntry();
@@ -92,25 +105,42 @@ export class XenMonitor extends WedgeMonitor {
       // An entry mapping a frame outside guest RAM is never used: the walk refuses it (a bus error, as on bare metal).
       if ((pte & PTE_V) !== 0 && ((pte & PAGE_MASK) >>> 0) + 4096 > limit) m.count("xen:ptwr.invalid");
     }
-    this.protect(f);
+    this.protect(f, users);
   }
 
   protected tlbOperation(): void {}
 
   protected saveBackend(): Record<string, unknown> {
-    return { watched: [...this.watched] };
+    return { watched: [...this.watched], directories: [...this.directories], unhooked: [...this.unhooked] };
   }
 
   protected restoreBackend(s: Record<string, unknown>): void {
     this.watched.clear();
-    for (const f of s.watched as number[]) this.watched.add(f);
+    for (const [f, mask] of s.watched as [number, number][]) this.watched.set(f, mask);
+    this.directories.clear();
+    for (const f of s.directories as number[]) this.directories.add(f);
+    this.unhooked.clear();
+    for (const [f, mask] of s.unhooked as [number, number][]) this.unhooked.set(f, mask);
   }
 
+  /** The running vCPU's new root: its claims are released; a frame no vCPU walks through any more is unprotected. */
   protected rootChanged(): void {
-    for (const f of this.watched) this.machine.watchFrame(f << 12, false);
-    this.watched.clear();
-    this.directories.clear();
-    this.unhooked.clear();
+    const bit = 1 << this.machine.cpuId;
+    for (const [f, mask] of this.watched) {
+      if ((mask & bit) === 0) continue;
+      if (mask !== bit) {
+        this.watched.set(f, mask & ~bit);
+        continue;
+      }
+      this.machine.watchFrame(f << 12, false);
+      this.watched.delete(f);
+      this.directories.delete(f);
+    }
+    for (const [f, mask] of this.unhooked) {
+      if ((mask & bit) === 0) continue;
+      if (mask !== bit) this.unhooked.set(f, mask & ~bit);
+      else this.unhooked.delete(f);
+    }
   }
 
   protected override ptWriteFault(pa: number, value: number, size: 1 | 2 | 4): void {
@@ -119,9 +149,10 @@ export class XenMonitor extends WedgeMonitor {
     if (!this.directories.has(f)) {
       // A page table: unhook it; this write and the next ones land directly (and are read back directly).
       m.count("xen:ptwr.unhook");
+      const users = this.watched.get(f) ?? 0;
       this.watched.delete(f);
       m.watchFrame(pa, false);
-      this.unhooked.add(f);
+      this.unhooked.set(f, users);
       this.writePageTable(pa, value, size);
       return;
     }

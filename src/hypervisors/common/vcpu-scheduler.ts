@@ -1,0 +1,248 @@
+// The hypervisor's vCPU scheduler for `--pcpus M`: a guest's N virtual CPUs
+// (the machine's N CPUs) time-sliced on M < N physical CPUs. Every back end
+// with a monitor (hvm, trap, xen, l4) answers the machine's scheduling hook
+// `monitor.runnable(cpu, epochStart)` with one of these.
+//
+// Consumes the machine's per-CPU run states (running / halted / stopped, and
+// whether a halted CPU has an interrupt pending) at the start of each epoch
+// of the machine's interleaving; produces, per epoch, which vCPUs hold a
+// physical CPU. A vCPU that holds none does not execute in that epoch: the
+// machine moves its clock to the epoch's end and counts the cycles as
+// `descheduledCycles`.
+//
+// The policy (docs/design.md §7, "--pcpus"):
+//   - time is cut into slices of `timeslice` cycles (a multiple of the
+//     machine's quantum, so a slice is a whole number of epochs, and longer
+//     than a vCPU switch, or a slice would be spent switching; default
+//     DEFAULT_SLICE_QUANTA quanta, or more quanta if that is not ten
+//     switches long); slices start at multiples of the slice;
+//   - round robin: at each slice's start the M physical CPUs go to the next
+//     M vCPUs in circular order after the last one picked, taking first the
+//     *ready* ones (running, or halted with an interrupt pending: it wakes)
+//     and only then, for physical CPUs left over, halted ones (they idle, but
+//     wake at once when an interrupt reaches them); stopped vCPUs never run;
+//   - a vCPU that keeps its physical CPU into the next slice stays on the
+//     same one; newcomers take the freed ones in ascending order;
+//   - blocking yields: within a slice, at each epoch, a physical CPU whose
+//     vCPU is halted with nothing pending (or stopped) is handed to the next
+//     ready vCPU that waits, as Xen's scheduler runs on a block;
+//   - a physical CPU that starts running a different vCPU than the last one
+//     it ran pays a `vcpuSwitch` (the hypervisor saving one vCPU's state and
+//     loading another's), charged to the incoming vCPU's clock, and counts
+//     `vcpuSwitches`. The TLB is taken as tagged (VPID/ASID): a vCPU keeps
+//     its translations across a switch.
+// Everything is a function of the machine's state at epoch starts, so a
+// run is deterministic; with M ≥ N every vCPU always holds a physical CPU
+// and nothing is charged (the same run as without --pcpus).
+
+import { UserError } from "../../guest-isa/diagnostics.js";
+import type { Machine } from "../../machine/machine.js";
+
+/** The default time slice, in machine quanta. */
+export const DEFAULT_SLICE_QUANTA = 10;
+
+export interface SchedulerOptions {
+  /** Physical CPUs (1 ≤ pcpus ≤ the machine's CPUs). */
+  pcpus: number;
+  /** Slice length in cycles: a positive multiple of the machine's quantum (default DEFAULT_SLICE_QUANTA quanta). */
+  timeslice?: number;
+}
+
+/** The default slice: DEFAULT_SLICE_QUANTA quanta, or the fewest quanta that last ten vCPU switches. */
+export function defaultTimeslice(quantum: number, switchCost: number): number {
+  return Math.max(DEFAULT_SLICE_QUANTA, Math.ceil((10 * switchCost) / quantum)) * quantum;
+}
+
+/** Checks `--pcpus` and `--timeslice` against the guest's CPUs, the machine's quantum and the price of a switch (UserErrors). */
+export function checkSchedulerOptions(cpus: number, quantum: number, switchCost: number, pcpus: number | undefined, timeslice: number | undefined): void {
+  if (pcpus !== undefined && (!Number.isInteger(pcpus) || pcpus < 1 || pcpus > cpus)) {
+    throw new UserError(`--pcpus must be a whole number from 1 to --cpus (${cpus}), not ${pcpus}`);
+  }
+  if (timeslice !== undefined && (!Number.isInteger(timeslice) || timeslice < quantum || timeslice % quantum !== 0)) {
+    throw new UserError(`--timeslice must be a positive multiple of the quantum (${quantum} cycles), not ${timeslice}`);
+  }
+  if (timeslice !== undefined && timeslice <= switchCost) {
+    throw new UserError(`--timeslice ${timeslice} is not longer than a vCPU switch (vcpuSwitch: ${switchCost} cycles): every slice would be spent switching`);
+  }
+}
+
+export class VcpuScheduler {
+  /** The scheduler a monitor needs for `options`, or undefined when every vCPU has a physical CPU of its own. */
+  static forMonitor(machine: Machine, options: { pcpus?: number; timeslice?: number }): VcpuScheduler | undefined {
+    checkSchedulerOptions(machine.cpuCount, machine.quantum, machine.costModel.vcpuSwitch, options.pcpus, options.timeslice);
+    if (options.pcpus === undefined || options.pcpus >= machine.cpuCount) return undefined;
+    return new VcpuScheduler(machine, { pcpus: options.pcpus, timeslice: options.timeslice });
+  }
+
+  readonly pcpus: number;
+  readonly timeslice: number;
+  private readonly n: number;
+  /** Per vCPU: the physical CPU it holds, or -1. */
+  private readonly onPcpu: Int8Array;
+  /** Per physical CPU: the vCPU it runs this epoch (-1: idle), and the last one it ran (-1: none yet). */
+  private readonly holder: Int8Array;
+  private readonly lastRan: Int8Array;
+  /** Per vCPU: a switch cost to charge when it next runs (charged in its own context). */
+  private readonly owesSwitch: Uint8Array;
+  /** Scratch: the vCPUs picked for a slice. */
+  private readonly picked: Uint8Array;
+  /** Where the round robin looks first. */
+  private next = 0;
+  private sliceEnd = 0;
+  private epoch = -1;
+
+  constructor(
+    private readonly machine: Machine,
+    options: SchedulerOptions,
+  ) {
+    this.n = machine.cpuCount;
+    checkSchedulerOptions(this.n, machine.quantum, machine.costModel.vcpuSwitch, options.pcpus, options.timeslice);
+    this.pcpus = options.pcpus;
+    this.timeslice = options.timeslice ?? defaultTimeslice(machine.quantum, machine.costModel.vcpuSwitch);
+    this.onPcpu = new Int8Array(this.n).fill(-1);
+    this.holder = new Int8Array(this.pcpus).fill(-1);
+    this.lastRan = new Int8Array(this.pcpus).fill(-1);
+    this.owesSwitch = new Uint8Array(this.n);
+    this.picked = new Uint8Array(this.n);
+  }
+
+  /**
+   * The machine's hook, called in vCPU `cpu`'s context: whether it holds a
+   * physical CPU in the epoch starting at `epochStart`. A vCPU started
+   * during the epoch takes a physical CPU nobody holds at once.
+   */
+  runnable(cpu: number, epochStart: number): boolean {
+    if (epochStart !== this.epoch) this.decide(epochStart);
+    if (this.onPcpu[cpu] < 0) {
+      const free = this.holder.indexOf(-1);
+      if (free < 0 || !this.ready(cpu)) return false;
+      this.place(cpu, free);
+    }
+    if (this.owesSwitch[cpu] === 1) {
+      this.owesSwitch[cpu] = 0;
+      const m = this.machine;
+      m.count("vcpuSwitches");
+      m.charge("vcpuSwitch"); // on the incoming vCPU's clock: this is its context
+    }
+    return true;
+  }
+
+  /**
+   * Will run this epoch: running, or halted with something that wakes it by
+   * the epoch's start (an interrupt pending, or its own device event — its
+   * timer — due: a hypervisor's virtual timer fires whether the vCPU runs or not).
+   */
+  private ready(v: number): boolean {
+    const s = this.machine.cpuState(v);
+    return s === "running" || (s === "halted" && this.machine.wakeTime(v) <= this.epoch);
+  }
+
+  private decide(epochStart: number): void {
+    this.epoch = epochStart;
+    if (epochStart >= this.sliceEnd) this.newSlice(epochStart);
+    else this.handOverBlocked();
+  }
+
+  private newSlice(epochStart: number): void {
+    const n = this.n;
+    const m = this.machine;
+    this.sliceEnd = (Math.floor(epochStart / this.timeslice) + 1) * this.timeslice;
+    // Who runs this slice: ready vCPUs in circular order from `next`, then halted ones.
+    const picked = this.picked.fill(0);
+    let count = 0;
+    let lastReady = -1;
+    for (let i = 0; i < n && count < this.pcpus; i++) {
+      const v = (this.next + i) % n;
+      if (this.ready(v)) {
+        picked[v] = 1;
+        count++;
+        lastReady = v;
+      }
+    }
+    for (let i = 0; i < n && count < this.pcpus; i++) {
+      const v = (this.next + i) % n;
+      if (picked[v] === 0 && m.cpuState(v) === "halted") {
+        picked[v] = 1;
+        count++;
+      }
+    }
+    if (lastReady >= 0) this.next = (lastReady + 1) % n;
+    // Those that keep running stay where they are; the others leave.
+    for (let p = 0; p < this.pcpus; p++) {
+      const v = this.holder[p];
+      if (v >= 0 && picked[v] === 0) {
+        this.onPcpu[v] = -1;
+        this.holder[p] = -1;
+      }
+    }
+    // Newcomers, in ascending vCPU order, take the free physical CPUs in ascending order.
+    let p = 0;
+    for (let v = 0; v < n; v++) {
+      if (picked[v] === 0 || this.onPcpu[v] >= 0) continue;
+      while (this.holder[p] >= 0) p++;
+      this.place(v, p);
+    }
+  }
+
+  /** Within a slice: a physical CPU whose vCPU blocked goes to the next ready vCPU waiting. */
+  private handOverBlocked(): void {
+    const n = this.n;
+    for (let p = 0; p < this.pcpus; p++) {
+      const v = this.holder[p];
+      if (v >= 0 && this.ready(v)) continue;
+      let to = -1;
+      for (let i = 0; i < n; i++) {
+        const w = (this.next + i) % n;
+        if (this.onPcpu[w] < 0 && this.ready(w)) {
+          to = w;
+          break;
+        }
+      }
+      if (to < 0) continue;
+      if (v >= 0) this.onPcpu[v] = -1;
+      this.holder[p] = -1;
+      this.place(to, p);
+      this.next = (to + 1) % n;
+    }
+  }
+
+  private place(v: number, p: number): void {
+    this.holder[p] = v;
+    this.onPcpu[v] = p;
+    if (this.lastRan[p] !== v) {
+      // The first vCPU a physical CPU ever runs is loaded as the domain is built: no switch.
+      if (this.lastRan[p] >= 0) this.owesSwitch[v] = 1;
+      this.lastRan[p] = v;
+    }
+  }
+
+  /** The scheduler's state as plain data (an exact snapshot resumes the same schedule). */
+  save(): Record<string, unknown> {
+    return {
+      pcpus: this.pcpus,
+      timeslice: this.timeslice,
+      onPcpu: Array.from(this.onPcpu),
+      holder: Array.from(this.holder),
+      lastRan: Array.from(this.lastRan),
+      owesSwitch: Array.from(this.owesSwitch),
+      next: this.next,
+      sliceEnd: this.sliceEnd,
+      epoch: this.epoch,
+    };
+  }
+
+  restore(s: Record<string, unknown>): void {
+    const arr = (k: string, len: number): number[] => {
+      const a = s[k];
+      if (!Array.isArray(a) || a.length !== len || !a.every((x) => Number.isInteger(x))) throw new Error(`scheduler.${k}`);
+      return a as number[];
+    };
+    this.onPcpu.set(arr("onPcpu", this.n));
+    this.holder.set(arr("holder", this.pcpus));
+    this.lastRan.set(arr("lastRan", this.pcpus));
+    this.owesSwitch.set(arr("owesSwitch", this.n));
+    this.next = s.next as number;
+    this.sliceEnd = s.sliceEnd as number;
+    this.epoch = s.epoch as number;
+  }
+}
