@@ -28,7 +28,7 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
 
 /** Workloads, by their -D WORKLOAD number (fixtures/kernel/kernel.ts startWorkload). */
-export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults", "smp"] as const;
+export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults", "smp", "spinlock"] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /** The embedded user programs, in the order the kernel numbers them (kernel.ts PROG_*). */

@@ -112,6 +112,7 @@ export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutc
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
   const monitorOptions = checkCpuOptions(backend, options);
   const rewrite = prepareImage(backend, image, options.file);
-  const outcome = runImage(rewrite.image, { ...options, monitor: backend.createMonitor?.(rewrite, monitorOptions) });
+  const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
+  const outcome = runImage(rewrite.image, { ...options, lockSites, monitor: backend.createMonitor?.(rewrite, monitorOptions) });
   return { ...outcome, rewrite };
 }

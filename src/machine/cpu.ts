@@ -119,6 +119,13 @@ export class Cpu {
   instret = 0;
   /** `pause` instructions completed (a hypervisor may look at spinning; no architectural effect). */
   pauses = 0;
+  /**
+   * Called after every amoswap/amoadd when set (spin accounting, spin-accounting.ts):
+   * pc, the word's index in `heap32`, old and new value, the cycles so far (the atomic charged).
+   */
+  amoHook: ((pc: number, word: number, old: number, value: number, cycles: number) => void) | null = null;
+  /** Called after every `pause` when set (a monitor's pause-loop exiting): pc, the cycles so far. */
+  pauseHook: ((pc: number, cycles: number) => void) | null = null;
   /** (from, to) pairs of taken branches, jumps and traps; `traceIdx` is the next slot. */
   readonly trace: Int32Array;
   traceIdx = 0;
@@ -368,13 +375,14 @@ export class Cpu {
             const old = H[p];
             H[p] = op === 58 ? H[((w >>> 14) & 15)] : (old + H[((w >>> 14) & 15)]) | 0;
             H[a] = old; H[0] = 0;
+            if (this.amoHook !== null) this.amoHook(pc, p, old, H[p], cyc);
           } else {
             this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
             return EXIT.STORE;
           }
           pc = (pc + 4) | 0; break;
         }
-        case 60: this.pauses++; pc = (pc + 4) | 0; break; // pause
+        case 60: this.pauses++; if (this.pauseHook !== null) this.pauseHook(pc, cyc); pc = (pc + 4) | 0; break; // pause
 
         // ---- branches: rs1 = A, rs2 = B, word offset in imm18
         case 35: if (H[a] === H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // beq
@@ -454,9 +462,11 @@ export class Cpu {
       this.regs[(w >>> 6) & 15] = old;
       this.regs[0] = 0;
       this.pc = (pc + 4) | 0;
+      if (this.amoHook !== null) this.amoHook(pc, (pa + RAM_BASE) >> 2, old, value, this.cycles);
       return false;
     }
     this.mem.i32[pa >>> 2] = value;
+    if (this.amoHook !== null) this.amoHook(pc, (pa + RAM_BASE) >> 2, old, value, this.cycles);
     this.regs[(w >>> 6) & 15] = old;
     this.regs[0] = 0;
     this.pc = (pc + 4) | 0;

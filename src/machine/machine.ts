@@ -38,6 +38,7 @@ import { PowerDevice } from "./devices/power.js";
 import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
 import { JitEngine, type JitCounters } from "./jit/engine.js";
+import { SpinAccounting } from "./spin-accounting.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { CpuState, MachineState } from "./machine-state.js";
@@ -67,6 +68,12 @@ export interface MachineOptions {
    * exactly (test/machine/slicing.test.ts). Slow; for tests only.
    */
   referenceSlicing?: boolean;
+  /**
+   * Addresses of the image's `lock` sites (the rewriter's site table): turns
+   * on spin accounting (spin-accounting.ts; counters spinCycles,
+   * lockHolderPreemptions). Default: none.
+   */
+  lockSites?: readonly number[];
   costModel?: CostModel;
   /** Console input; default: none (reads return -1). */
   consoleInput?: ConsoleInput;
@@ -162,6 +169,8 @@ export class Machine implements CpuHost, MmuHost {
   /** The engine that runs guest code (see MachineOptions.engine). */
   readonly engine: Engine;
   private readonly jit: JitEngine | undefined;
+  /** Spin cycles and lock-holder preemptions (spin-accounting.ts); active once lock sites are known. */
+  readonly spin: SpinAccounting;
 
   constructor(options: MachineOptions = {}) {
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
@@ -177,6 +186,8 @@ export class Machine implements CpuHost, MmuHost {
 
     checkSmpOptions(options.cpus, options.quantum);
     this.cpuCount = options.cpus ?? 1;
+    this.spin = new SpinAccounting(this.cpuCount, this.memory.heap32);
+    if (options.lockSites && options.lockSites.length > 0) this.watchLocks(options.lockSites);
     this.quantum = options.quantum ?? DEFAULT_QUANTUM;
     // Shared devices interrupt CPU 0: they hold CPU 0's lines.
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.curLines);
@@ -286,6 +297,37 @@ export class Machine implements CpuHost, MmuHost {
     } finally {
       this.switchTo(from);
     }
+  }
+
+  /**
+   * Turns on spin accounting for these lock-site addresses (and a cure's
+   * extra range of attempt addresses): every amoswap is then reported to
+   * `spin` (spin-accounting.ts).
+   */
+  watchLocks(sites: readonly number[], range?: readonly [number, number]): void {
+    this.spin.addSites(sites);
+    if (range) this.spin.addRange(range[0], range[1]);
+    this.cpu.amoHook = (pc, word, old, value, cycles) => this.spin.amo(this.current, pc, word, old, value, this.executedCycles(cycles));
+  }
+
+  /**
+   * The executing CPU's clock less the cycles it spent halted or
+   * descheduled: what it has executed (`clock`: its clock now, when the
+   * caller has a fresher value than cpu.cycles, e.g. inside the run loop).
+   */
+  executedCycles(clock: number = this.cpu.cycles): number {
+    if (!this.contexts) return clock - (this.counters.counts.idleCycles ?? 0);
+    const c = this.contexts[this.current];
+    return clock - c.idleCycles - c.descheduledCycles;
+  }
+
+  /**
+   * Wakes CPU `n` if it is halted (a hypervisor's kick of a vCPU blocked in
+   * it, e.g. a para-virtual spinlock's waiter): it runs on from where it halted.
+   */
+  wake(n: number): void {
+    const c = this.contexts?.[n];
+    if (c && c.state === "halted") c.state = "running";
   }
 
   /**
@@ -636,7 +678,9 @@ export class Machine implements CpuHost, MmuHost {
         }
         this.switchTo(n);
         const cpu = this.cpu;
-        if (this.monitor?.runnable && !this.monitor.runnable(n, start)) {
+        const runs = !this.monitor?.runnable || this.monitor.runnable(n, start);
+        if (this.spin.active) this.spin.scheduled(n, runs);
+        if (!runs) {
           if (cpu.cycles < end) {
             c.descheduledCycles += end - cpu.cycles;
             this.count("descheduledCycles", end - cpu.cycles);
@@ -742,6 +786,11 @@ export class Machine implements CpuHost, MmuHost {
   /** The counters so far. */
   stats(): MachineStats {
     const s = structuredClone(this.counters);
+    if (this.spin.active) {
+      s.counts.spinCycles = this.spin.spinCycles;
+      s.counts.lockHolderPreemptions = this.spin.lockHolderPreemptions;
+      s.counts.lockAttempts = this.spin.attempts;
+    }
     if (!this.contexts) {
       s.instructions = this.cpu.instret;
       s.cycles = this.cpu.cycles;

@@ -40,6 +40,8 @@ export interface RunImageOptions {
    * Backend.createMonitor); the machine itself does not read it.
    */
   pcpus?: number;
+  /** Addresses of the image's `lock` sites: spin accounting (MachineOptions.lockSites). */
+  lockSites?: readonly number[];
 }
 
 export interface RunOutcome {
@@ -70,6 +72,7 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     jitThreshold: options.jitThreshold,
     cpus: options.cpus,
     quantum: options.quantum,
+    lockSites: options.lockSites,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);
