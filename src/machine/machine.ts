@@ -726,6 +726,8 @@ export class Machine implements CpuHost, MmuHost {
       }
       const lines = this.curLines;
       if (c.state === "halted") {
+        // As the uniprocessor's hlt: with no device event to wait for, console input may wake CPU 0.
+        if (lines.pending === 0 && c.id === 0 && next === Infinity && this.console.canWake()) this.console.read(0x11);
         if (lines.pending === 0) {
           const target = Math.min(next, end, maxCycles);
           c.idleCycles += target - now;

@@ -6,7 +6,7 @@
 // pauses change nothing) and restored on every target.
 
 import type { ElfImage } from "../guest-isa/elf-types.js";
-import { backends, getBackend, prepareImage } from "../hypervisors/index.js";
+import { backends, checkCpuOptions, getBackend, prepareImage } from "../hypervisors/index.js";
 import { compareRuns, type Verdict } from "../hypervisors/matrix.js";
 import type { CostModel } from "../machine/cost-model.js";
 import { memoryDisk } from "../machine/devices/disk.js";
@@ -24,6 +24,9 @@ export interface MigrationMatrixOptions {
   costModel?: CostModel;
   /** A fresh copy of the disk image for each run. */
   disk?: () => Uint8Array;
+  /** CPUs and quantum of every run (back ends that cannot run that many CPUs are left out). */
+  cpus?: number;
+  quantum?: number;
 }
 
 export interface MigrationCell {
@@ -47,12 +50,13 @@ export function migrationMatrix(elf: Uint8Array, image: ElfImage, options: Migra
   const names = (options.backends ?? [...backends.keys()]).filter((n) => {
     try {
       prepareImage(getBackend(n), image);
+      checkCpuOptions(getBackend(n), { cpus: options.cpus });
       return true;
     } catch {
       return false; // e.g. a para-virtualized binary elsewhere than xen
     }
   });
-  const fresh = () => ({ costModel: options.costModel, disk: options.disk ? memoryDisk(options.disk()) : undefined });
+  const fresh = () => ({ costModel: options.costModel, disk: options.disk ? memoryDisk(options.disk()) : undefined, cpus: options.cpus, quantum: options.quantum });
   const maxCycles = options.maxCycles ?? Infinity;
   const bare = bootGuest(elf, image, "bare", fresh());
   const refResult = bare.finish(maxCycles);

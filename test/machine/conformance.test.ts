@@ -17,7 +17,7 @@ function header(text: string, key: string): string | undefined {
 
 describe("conformance (fixtures/isa-tests)", () => {
   it("has a program for every instruction group", () => {
-    for (const g of ["alu-reg", "alu-imm", "load-store", "branch", "jump", "traps", "privilege", "paging", "timer", "disk", "console", "power"]) {
+    for (const g of ["alu-reg", "alu-imm", "load-store", "branch", "jump", "traps", "privilege", "paging", "timer", "disk", "console", "power", "atomic"]) {
       expect(files).toContain(`${g}.s`);
     }
   });

@@ -9,6 +9,7 @@ import { readElf } from "../../src/guest-isa/elf.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { loadImage } from "../../src/machine/loader.js";
 import { Machine } from "../../src/machine/machine.js";
+import { bytesInput } from "../../src/machine/devices/console.js";
 import type { Monitor } from "../../src/machine/monitor.js";
 import { buildAsm } from "../hypervisors/helpers.js";
 import { R, image, li, powerOff, type Item } from "./program.js";
@@ -118,6 +119,30 @@ describe("the run ends", () => {
     expect(per[1].idleCycles).toBeGreaterThan(30_000); // CPU 1 waited for CPU 0's delay loop
     expect(m.cpuState(0)).toBe("halted");
     expect(m.cpuState(1)).toBe("halted");
+  });
+});
+
+describe("shared devices interrupt CPU 0", () => {
+  it("console input interrupts CPU 0, halted, while CPU 1 runs", () => {
+    // CPU 0: receive interrupt on, sti, hlt; the handler powers off with the byte read. CPU 1 spins.
+    const main: Item[] = [
+      ["la", { a: R.t0, to: "handler" }],
+      ["mtcr", { imm: 0, b: R.t0 }],
+      ["addi", { a: R.t0, b: R.zero, imm: 2 }],
+      ["out", { imm: 0x11, b: R.t0 }],
+      ["sti"],
+      "wait",
+      ["hlt"],
+      ["jal", { a: R.zero, to: "wait" }],
+      "handler",
+      ["in", { a: R.a0, imm: 0x10 }],
+      powerOff(R.a0),
+    ];
+    const m = new Machine({ cpus: 2, ramSize: 1 << 20, consoleInput: bytesInput("Z") });
+    loadImage(m, image(smp(main, spin)));
+    expect(m.run(10_000_000)).toEqual({ kind: "poweroff", exitCode: 0x5a });
+    expect(m.cpuId).toBe(0);
+    expect(m.stats().interrupts).toEqual({ 1: 1 });
   });
 });
 

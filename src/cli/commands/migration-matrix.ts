@@ -11,7 +11,7 @@ import { migrationMatrix, type MigrationCell } from "../../migration/matrix.js";
 import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
 import { point } from "./migrate.js";
 import type { CliIO } from "../io.js";
-import { describeVerdict, isDivergence } from "./matrix.js";
+import { describeVerdict, isDivergence, smpOptions } from "./matrix.js";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -28,6 +28,8 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
+    cpus: smpOptions(options).cpus,
+    quantum: options.quantum as number | undefined,
   });
   const verdict = (c: MigrationCell) => (c.verdict.kind === "not-migrated" ? "ended first" : describeVerdict(c.verdict));
   const header = ["from", "to", ...m.points.map((p) => `at ${fmt(p)}`)];
