@@ -26,6 +26,7 @@ import { MAX_CPUS } from "../machine/machine.js";
 import { prepareImage, getBackend } from "../hypervisors/index.js";
 import { decodeSnapshot, encodeSnapshot } from "./codec.js";
 import { newGuest, type Guest, type GuestOptions } from "./guest.js";
+import { haltedResume, SiteMap } from "./safe-point.js";
 
 export interface Snapshot {
   /** The back end the guest was running on. */
@@ -40,7 +41,8 @@ export interface Snapshot {
   /** The console output before the snapshot. */
   console: string;
   machine: MachineState;
-  neutral: NeutralState;
+  /** The virtual state of every CPU in the neutral form, by CPU number (docs/migration.md, "Several CPUs"). */
+  neutral: NeutralState[];
   /** The source monitor's private state (null on bare metal). */
   exact: Record<string, unknown> | null;
   /** Frame numbers of the non-zero pages of RAM (monitor-reserved pages included), ascending. */
@@ -61,9 +63,41 @@ export function nonZeroPages(mem: Uint8Array, from: number, to: number): number[
   return out;
 }
 
-/** The guest's neutral virtual state, from whatever back end runs it. */
-export function exportNeutral(guest: Guest): NeutralState {
-  return isMigratable(guest.monitor) ? guest.monitor.exportNeutral() : bareExport(guest.machine);
+/**
+ * The guest's neutral virtual state, one per CPU, from whatever back end
+ * runs it (each exported in its CPU's context). A halted CPU stopped where
+ * only its back end can continue (after a `hlt` site, or in the VMM's return
+ * from one) also records where it resumes elsewhere (safe-point.ts).
+ */
+export function exportNeutral(guest: Guest): NeutralState[] {
+  const m = guest.machine;
+  const mon = guest.monitor;
+  const sites = new SiteMap(guest);
+  return Array.from({ length: m.cpuCount }, (_, n) =>
+    m.inCpu(n, () => {
+      const s = isMigratable(mon) ? mon.exportNeutral() : bareExport(m);
+      if (m.cpuState(n) === "halted") {
+        const pc = haltedResume(guest, sites);
+        if (pc !== undefined) s.pc = pc | 0;
+      }
+      return s;
+    }),
+  );
+}
+
+/** Sets every CPU's virtual state on the guest's new back end (its RAM, registers and devices restored already). */
+function importNeutral(guest: Guest, states: readonly NeutralState[]): void {
+  const m = guest.machine;
+  const mon = guest.monitor;
+  if (isMigratable(mon)) mon.beginImport?.();
+  else if (mon) throw new Error(`internal: back end ${guest.backend.name} cannot take a migrated guest`);
+  states.forEach((s, n) =>
+    m.inCpu(n, () => {
+      if (isMigratable(mon)) mon.importNeutral(s);
+      else bareImport(m, s);
+      if (s.pc !== undefined) m.pc = s.pc;
+    }),
+  );
 }
 
 /**
@@ -165,9 +199,7 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
     }
     sitesRepatched = repatchSites(guest, image, snap.backend);
     m.restoreState(snap.machine, false);
-    if (isMigratable(guest.monitor)) guest.monitor.importNeutral(snap.neutral);
-    else if (guest.monitor) throw new Error(`internal: back end ${backendName} cannot take a migrated guest`);
-    else bareImport(m, snap.neutral);
+    importNeutral(guest, snap.neutral);
   }
   return { guest, info: { exact, sitesRepatched } };
 }
@@ -289,10 +321,14 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
   const disk = obj(mc.disk, "machine.disk");
   for (const k of ["sector", "dma", "status", "command", "completesAt", "transfers"]) num(disk[k], `disk.${k}`, false);
   if (typeof obj(mc.console, "machine.console").rxIrq !== "boolean") bad("machine.console.rxIrq");
-  const neutral = obj(s.neutral, "neutral");
-  num(neutral.psr, "neutral.psr");
-  if (!Array.isArray(neutral.cr) || neutral.cr.length !== 8) bad("neutral.cr");
-  (neutral.cr as unknown[]).forEach((v, i) => num(v, `neutral.cr[${i}]`));
+  if (!Array.isArray(s.neutral) || s.neutral.length !== cpus.length) bad("neutral must hold one virtual CPU per CPU");
+  (s.neutral as unknown[]).forEach((v, n) => {
+    const neutral = obj(v, `neutral[${n}]`);
+    num(neutral.psr, `neutral[${n}].psr`);
+    if (!Array.isArray(neutral.cr) || neutral.cr.length !== 8) bad(`neutral[${n}].cr`);
+    (neutral.cr as unknown[]).forEach((x, i) => num(x, `neutral[${n}].cr[${i}]`));
+    if (neutral.pc !== undefined && (num(neutral.pc, `neutral[${n}].pc`) & 3) !== 0) bad(`neutral[${n}].pc is not word-aligned`);
+  });
   if (s.exact !== null) obj(s.exact, "exact");
   const pages = typed(s.pages, Uint32Array, "pages");
   typed(s.pageData, Uint8Array, "pageData", pages.length * PAGE_SIZE);

@@ -5,6 +5,10 @@
 // shootdowns are sent and answered; runs are deterministic; `--cpus` caps
 // the CPUs the kernel starts.
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { bufferIO } from "../../src/cli/io.js";
+import { CPU_STACK_SIZE } from "../../src/compiler/startup.js";
+import { main } from "../../src/cli/main.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "../../src/cli/bundled-kernel.js";
 import { backends, runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
@@ -57,6 +61,8 @@ describe("the SMP kernel on bare metal", () => {
     const four = run("smp", "bare", 4, image);
     expect(kernelWord(image, single, "lock_contended")).toBe(0); // one CPU: a lock is never found held
     expect(kernelWord(image, four, "lock_contended")).toBeGreaterThan(0); // a CPU found a lock another held
+    expect(single.stats.counts.pauses ?? 0).toBe(0);
+    expect(four.stats.counts.pauses ?? 0).toBeGreaterThan(0); // …and spun on it (spinLock's pause)
     // The processes ran in parallel: the 4-CPU run takes fewer machine cycles.
     expect(four.stats.cycles).toBeLessThan(single.stats.cycles);
   });
@@ -94,6 +100,30 @@ describe("the SMP kernel on bare metal", () => {
     expect(out.stats.perCpu?.slice(1).every((c) => c.instructions === 0)).toBe(true);
     expect(() => buildKernel({ workload: "smp", cpus: 0 })).toThrow(/--cpus must be an integer from 1 to 8, not 0/);
     expect(() => buildKernel({ workload: "smp", cpus: 9 })).toThrow(/--cpus must be an integer from 1 to 8, not 9/);
+  });
+
+  it("entry.s's cpu_stack_top agrees with the start-up's stack size", () => {
+    for (const f of ["entry.s", "entry-xen.s"]) {
+      const text = readFileSync(new URL(`../../fixtures/kernel/${f}`, import.meta.url), "utf8");
+      const shift = /cpu_stack_top:[\s\S]*?slli a0, a0, (\d+)/.exec(text)?.[1];
+      expect(1 << Number(shift), f).toBe(CPU_STACK_SIZE);
+    }
+  });
+
+  it("previrt kernel --cpus: one error line for a bad count, the define for a good one", async () => {
+    const cli = async (argv: string[]) => {
+      const io = bufferIO(new Uint8Array());
+      const status = await main(argv, io);
+      return { status, err: io.stderr };
+    };
+    for (const bad of ["0", "9"]) {
+      const r = await cli(["kernel", "-o", "-", "--cpus", bad]);
+      expect(r.status).not.toBe(0);
+      expect(r.err).toBe(`previrt: error: --cpus must be an integer from 1 to 8, not ${bad}\n`);
+    }
+    const ok = await cli(["kernel", "-o", "-", "--workload", "smp", "--cpus", "2"]);
+    expect(ok.status).toBe(0);
+    expect(ok.err).toContain("WORKLOAD=7 SCALE=1 TIMER_PERIOD=500000 CPUS=2");
   });
 });
 

@@ -20,7 +20,7 @@ import { finishOn, kernel, PAIR_BACKENDS, scan } from "./helpers.js";
 
 const k = kernel("mixed");
 const sym = (name: string) => k.image.symbols.find((s) => s.name === name)!.value >>> 0;
-const trapEntry = sym("trap_entry");
+const trapEntry = sym("trap_cpu0"); // the first per-CPU trap entry: the trap path runs from there to resume_frame
 const resumeFrame = sym("resume_frame");
 
 const CONDITIONS: Record<string, (g: Guest) => boolean> = {
@@ -70,7 +70,7 @@ describe("an interrupt taken right after a native site (io: the idle loop's sti)
   const after = new Set(xenSites.filter((s) => s.kindName === "sti" && s.record.length > 4).map((s) => (s.record.addr + 4) >>> 0));
   // (hvm: its exits widen the window between cli and sti, so a tick lands there; on bare it may never.)
   it.each(["hvm"])("from %s to xen and l4", (from) => {
-    const [p] = scan(io, from, { "epc just after a native sti": (g) => after.has(exportNeutral(g).cr[CR.epc] >>> 0) }, 50);
+    const [p] = scan(io, from, { "epc just after a native sti": (g) => after.has(exportNeutral(g)[0].cr[CR.epc] >>> 0) }, 50);
     expect(p).toBeDefined();
     for (const to of ["xen", "l4"]) {
       const out = finishOn(p.snapshot, to, io.image);
