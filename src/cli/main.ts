@@ -48,6 +48,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${MAX_CPUS} (default 1)`).argParser(integer);
   const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${DEFAULT_QUANTUM})`).argParser(integer);
   const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer);
+  const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());
@@ -103,6 +104,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(timeslice())
     .action(act("run"));
   cmd("resume", "continue a snapshot on a back end")
     .argument("[snapshot]")
@@ -117,6 +119,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(timeslice())
     .action(act("resume"));
   cmd("migrate", "move a running guest from one back end to another")
     .argument("<elf>")
@@ -133,6 +136,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(timeslice())
     .action(act("migrate"));
   cmd("matrix", "run one ELF on every back end and compare")
     .argument("<elf>")

@@ -33,6 +33,8 @@ export interface GuestOptions {
   cpus?: number;
   quantum?: number;
   pcpus?: number;
+  /** The --pcpus scheduler's time slice (`--timeslice`; docs/vcpus.md). */
+  timeslice?: number;
 }
 
 export class Guest {

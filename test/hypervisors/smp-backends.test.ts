@@ -177,6 +177,18 @@ describe("starting vCPUs", () => {
     expect(run(b, "l4", 4).stats.counts["l4:thread.start"]).toBe(3);
   });
 
+  it("--timeslice sets the scheduler's slice: a shorter one switches more, the result is the same; it needs --pcpus", () => {
+    const b = build("counter-lock.s", true);
+    const short = run(b, "xen", 4, 2, 20_000);
+    const long = run(b, "xen", 4, 2, 200_000);
+    expect(short.verdict).toBe("exit 0");
+    expect(long.console).toBe(short.console);
+    expect(short.stats.counts.vcpuSwitches!).toBeGreaterThan(long.stats.counts.vcpuSwitches!);
+    expect(short.stats.events.vcpuSwitch).toBe(short.stats.counts.vcpuSwitches);
+    expect(() => run(b, "xen", 4, undefined, 20_000)).toThrow(/^--timeslice needs --pcpus/);
+    expect(() => run(b, "xen", 4, 2, 15_000)).toThrow(/^--timeslice must be a positive multiple of the quantum \(10000 cycles\), not 15000$/);
+  });
+
   it("--pcpus above --cpus, or on bare, is refused in one line", () => {
     const b = build("counter-amoadd.s", true);
     for (const hv of HYPERVISORS) expect(() => run(b, hv, 2, 3)).toThrow(/^--pcpus must be a whole number from 1 to --cpus \(2\), not 3$/);

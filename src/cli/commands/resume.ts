@@ -37,7 +37,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
   try {
-    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
+    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
     if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io);
     return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io);
   } finally {
@@ -46,8 +46,8 @@ export const run: CommandRunner = async (args, options, io) => {
 };
 
 /** `--cpus`, `--quantum`, `--pcpus` as given (checked where the guest is made: checkCpuOptions). */
-export function cpuOptionsOf(options: Record<string, unknown>): { cpus?: number; quantum?: number; pcpus?: number } {
-  return { cpus: options.cpus as number | undefined, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined };
+export function cpuOptionsOf(options: Record<string, unknown>): { cpus?: number; quantum?: number; pcpus?: number; timeslice?: number } {
+  return { cpus: options.cpus as number | undefined, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined };
 }
 
 export function maxCyclesOf(options: Record<string, unknown>): number {

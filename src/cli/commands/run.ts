@@ -60,6 +60,7 @@ export const run: CommandRunner = async (args, options, io) => {
       cpus: options.cpus as number | undefined,
       quantum: options.quantum as number | undefined,
       pcpus: options.pcpus as number | undefined,
+      timeslice: options.timeslice as number | undefined,
       onOutput: jsonTo === "-" ? (t) => io.err(t) : (t) => io.out(t),
     });
     const { result, stats, host } = outcome;

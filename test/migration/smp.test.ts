@@ -1,0 +1,130 @@
+// Migration of a multiprocessor guest (docs/migration.md, "Several CPUs"):
+// the bundled kernel on 2 CPUs, stopped at a point safe for both, moved
+// between bare, hvm, xen and l4 (stop-and-copy and live pre-copy, and a
+// chain), prints what bare prints and ends as bare does; the snapshot holds
+// one neutral virtual CPU per CPU; a CPU halted in its idle loop (after the
+// hlt site: in the in-place VMM's return on xen and l4) is a safe point and
+// resumes after that site on the other back end; an exact resume on the same
+// back end continues the same run, with --pcpus too.
+import { describe, expect, it } from "vitest";
+import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-kernel.js";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
+import type { ElfImage } from "../../src/guest-isa/elf-types.js";
+import { memoryDisk } from "../../src/machine/devices/disk.js";
+import { bootGuest, type Guest } from "../../src/migration/guest.js";
+import { liveMigrate } from "../../src/migration/live.js";
+import { migrateRoute } from "../../src/migration/route.js";
+import { runToSafePoint } from "../../src/migration/safe-point.js";
+import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
+import { encodeSnapshot } from "../../src/migration/codec.js";
+import { stopAndCopy } from "../../src/migration/stop-and-copy.js";
+import { MAX_CYCLES, PAIR_BACKENDS } from "./helpers.js";
+
+const CPUS = 2;
+
+interface SmpKernel {
+  elf: Uint8Array;
+  image: ElfImage;
+  bare: { console: string; exitCode: number; cycles: number };
+}
+
+const kernels = new Map<Workload, SmpKernel>();
+function smpKernel(workload: Workload): SmpKernel {
+  let k = kernels.get(workload);
+  if (!k) {
+    const elf = writeElf(buildKernel({ workload }).image);
+    const image = readElf(elf);
+    const g = boot({ elf, image }, "bare");
+    const r = g.finish(MAX_CYCLES);
+    k = { elf, image, bare: { console: g.console, exitCode: r.exitCode, cycles: g.cycles } };
+    kernels.set(workload, k);
+  }
+  return k;
+}
+
+function boot(k: Pick<SmpKernel, "elf" | "image">, backend: string, pcpus?: number): Guest {
+  return bootGuest(k.elf, k.image, backend, { disk: memoryDisk(kernelDisk()), cpus: CPUS, pcpus });
+}
+
+describe("a 2-CPU guest migrated between back ends", () => {
+  it.each(PAIR_BACKENDS)("smp kernel, from %s at two points to every other back end: bare's console and exit status", (from) => {
+    const k = smpKernel("smp");
+    for (const f of [0.3, 0.7]) {
+      const g = boot(k, from);
+      const sp = runToSafePoint(g, Math.floor(k.bare.cycles * f), MAX_CYCLES);
+      expect(sp.reached).toBe(true);
+      const snap = captureSnapshot(g);
+      expect(snap.machine.cpus.length).toBe(CPUS);
+      expect(snap.neutral.length).toBe(CPUS);
+      // Through the file format, as `previrt resume` would read it.
+      const back = parseSnapshot(encodeSnapshot(snap), "snapshot");
+      for (const to of PAIR_BACKENDS.filter((b) => b !== from)) {
+        const { guest, info } = restoreGuest(back, to, { image: k.image });
+        expect(info.exact).toBe(false);
+        const r = guest.finish(MAX_CYCLES);
+        expect({ from, to, at: snap.cycle, console: guest.console }).toEqual({ from, to, at: snap.cycle, console: k.bare.console });
+        expect(r).toEqual({ kind: "poweroff", exitCode: k.bare.exitCode });
+      }
+    }
+  });
+
+  it("a CPU halted in the idle loop is at a safe point on xen (in the VMM's return from its hlt site) and resumes after that site on bare and hvm", () => {
+    const k = smpKernel("io");
+    const g = boot(k, "xen");
+    const m = g.machine;
+    // Pause until CPU 1 is halted in the window (its hlt site's EMULATE returns there).
+    let found = false;
+    for (let n = 20_000; n < k.bare.cycles && !found; n += 20_000) {
+      if (m.runUntil(n, MAX_CYCLES)) break;
+      found = m.cpuState(1) === "halted" && m.inCpu(1, () => m.pc >>> 0) >= 0xffc00000;
+    }
+    expect(found).toBe(true);
+    const sp = runToSafePoint(g, m.cycles, MAX_CYCLES);
+    expect(sp.reached).toBe(true);
+    const snap = captureSnapshot(g);
+    const halted = snap.neutral.findIndex((s, n) => s.pc !== undefined && snap.machine.cpus[n].pc >>> 0 >= 0xffc00000);
+    expect(halted).toBeGreaterThanOrEqual(0);
+    for (const to of ["bare", "hvm", "l4"]) {
+      const { guest } = restoreGuest(snap, to, { image: k.image });
+      expect(guest.machine.inCpu(halted, () => guest.machine.pc)).toBe(snap.neutral[halted].pc);
+      const r = guest.finish(MAX_CYCLES);
+      expect({ to, console: guest.console }).toEqual({ to, console: k.bare.console });
+      expect(r).toEqual({ kind: "poweroff", exitCode: 0 });
+    }
+  });
+
+  it("stop-and-copy, live pre-copy and a chain: bare's console", () => {
+    const k = smpKernel("mixed");
+    const at = Math.floor(k.bare.cycles * 0.4);
+    const sc = stopAndCopy(boot(k, "hvm"), "xen", at, MAX_CYCLES);
+    expect(sc.report.migrated).toBe(true);
+    expect(sc.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(sc.guest!.console).toBe(k.bare.console);
+    const live = liveMigrate(boot(k, "xen"), "l4", at, { maxCycles: MAX_CYCLES });
+    expect(live.report.migrated).toBe(true);
+    expect(live.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(live.guest!.console).toBe(k.bare.console);
+    const chain = migrateRoute(k.elf, k.image, ["l4", "bare", "hvm", "xen"], [Math.floor(k.bare.cycles / 4)], { disk: memoryDisk(kernelDisk()), cpus: CPUS, maxCycles: MAX_CYCLES });
+    expect(chain.reports.every((r) => r.migrated)).toBe(true);
+    expect(chain.result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(chain.guest.console).toBe(k.bare.console);
+  });
+
+  it.each(["hvm", "xen", "l4"])("%s: a snapshot resumed on the same back end continues the same run, cycle for cycle (--pcpus 1 too)", (hv) => {
+    const k = smpKernel("smp");
+    for (const pcpus of [undefined, 1]) {
+      const whole = boot(k, hv, pcpus);
+      const wr = whole.finish(MAX_CYCLES);
+      const g = boot(k, hv, pcpus);
+      const sp = runToSafePoint(g, Math.floor(wr.kind === "poweroff" ? whole.cycles / 2 : 0), MAX_CYCLES);
+      expect(sp.reached).toBe(true);
+      const snap = parseSnapshot(encodeSnapshot(captureSnapshot(g)), "snapshot");
+      const { guest, info } = restoreGuest(snap, hv, { image: k.image, pcpus });
+      expect(info.exact).toBe(true);
+      const r = guest.finish(MAX_CYCLES);
+      expect(r, `${hv} --pcpus ${pcpus}`).toEqual(wr);
+      expect(guest.console).toBe(whole.console);
+      expect(guest.machine.stats().cycles, `${hv} --pcpus ${pcpus}`).toBe(whole.machine.stats().cycles);
+    }
+  });
+});
