@@ -678,8 +678,10 @@ export class Machine implements CpuHost, MmuHost {
         }
         this.switchTo(n);
         const cpu = this.cpu;
+        const clock = cpu.cycles;
         const runs = !this.monitor?.runnable || this.monitor.runnable(n, start);
-        if (this.spin.active) this.spin.scheduled(n, runs);
+        // The scheduler may charge the vCPU (a switch): hypervisor time, not the guest spinning.
+        if (this.spin.active) this.spin.scheduled(n, runs, cpu.cycles - clock);
         if (!runs) {
           if (cpu.cycles < end) {
             c.descheduledCycles += end - cpu.cycles;
@@ -789,7 +791,11 @@ export class Machine implements CpuHost, MmuHost {
   stats(): MachineStats {
     const s = structuredClone(this.counters);
     if (this.spin.active) {
-      s.counts.spinCycles = this.spin.spinCycles;
+      s.counts.spinCycles = this.spin.total((n) => {
+        if (!this.contexts) return this.executedCycles();
+        const c = this.contexts[n];
+        return this.cpuView(n).cycles - c.idleCycles - c.descheduledCycles;
+      });
       s.counts.lockHolderPreemptions = this.spin.lockHolderPreemptions;
       s.counts.lockAttempts = this.spin.attempts;
     }

@@ -21,7 +21,8 @@
 //   - a CPU *waits* from its first failed attempt on a lock until its next
 //     acquiring attempt; spinCycles adds, per wait, the CPU's executed
 //     cycles in between: its clock's advance less the cycles it was halted
-//     (idle) or descheduled. So a waiter that blocks in the hypervisor (a
+//     (idle) or descheduled, or was charged a vCPU switch by the hypervisor's
+//     scheduler. So a waiter that blocks in the hypervisor (a
 //     para-virtual spinlock) or loses its physical CPU stops spinning;
 //   - the lock a CPU acquired is *held* by it while its word is non-zero
 //     and no other CPU has acquired it since (a release is a store of 0 —
@@ -99,6 +100,13 @@ export class SpinAccounting {
     this.onAcquire?.(cpu);
   }
 
+  /** spinCycles including the waits still open (a CPU spinning when the run ends), given each CPU's executed cycles now. */
+  total(executed: (cpu: number) => number): number {
+    let t = this.spinCycles;
+    for (let c = 0; c < this.waitStart.length; c++) if (this.waitStart[c] >= 0) t += executed(c) - this.waitStart[c];
+    return t;
+  }
+
   /** Whether `cpu` holds a lock now. */
   holdsLock(cpu: number): boolean {
     for (const [word, c] of this.owner) if (c === cpu && this.words[word] !== 0) return true;
@@ -106,7 +114,8 @@ export class SpinAccounting {
   }
 
   /** The machine's scheduling decision for `cpu` in an epoch: counts a preemption of a lock holder. */
-  scheduled(cpu: number, runs: boolean): void {
+  scheduled(cpu: number, runs: boolean, charged = 0): void {
+    if (this.waitStart[cpu] >= 0) this.waitStart[cpu] += charged; // a vCPU switch is not spinning
     if (!runs && this.ranLast[cpu] === 1 && this.holdsLock(cpu)) this.lockHolderPreemptions++;
     this.ranLast[cpu] = runs ? 1 : 0;
   }
