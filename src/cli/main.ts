@@ -48,6 +48,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${MAX_CPUS} (default 1)`).argParser(integer);
   const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${DEFAULT_QUANTUM})`).argParser(integer);
   const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer);
+  const spinlocks = () => new Option("--spinlocks <cure>", "lock-holder preemption cure for the lock/unlock sites: native, pv (xen, l4), delayed (xen, l4), ple (hvm); docs/smp-virtualization.md");
   const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
@@ -105,6 +106,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(quantum())
     .addOption(pcpus())
     .addOption(timeslice())
+    .addOption(spinlocks())
     .action(act("run"));
   cmd("resume", "continue a snapshot on a back end")
     .argument("[snapshot]")
@@ -152,6 +154,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(spinlocks())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", collect)

@@ -124,8 +124,13 @@ export class Cpu {
    * pc, the word's index in `heap32`, old and new value, the cycles so far (the atomic charged).
    */
   amoHook: ((pc: number, word: number, old: number, value: number, cycles: number) => void) | null = null;
-  /** Called after every `pause` when set (a monitor's pause-loop exiting): pc, the cycles so far. */
-  pauseHook: ((pc: number, cycles: number) => void) | null = null;
+  /**
+   * Called after every `pause` when set (a monitor's pause-loop exiting): pc, the cycles so far.
+   * True: the CPU leaves its run loop at once (the hook set `leaveTurn`).
+   */
+  pauseHook: ((pc: number, cycles: number) => boolean) | null = null;
+  /** Set by the machine when the CPU gives up the rest of its turn (machine.endTurn): run loops return. */
+  leaveTurn = false;
   /** (from, to) pairs of taken branches, jumps and traps; `traceIdx` is the next slot. */
   readonly trace: Int32Array;
   traceIdx = 0;
@@ -382,7 +387,14 @@ export class Cpu {
           }
           pc = (pc + 4) | 0; break;
         }
-        case 60: this.pauses++; if (this.pauseHook !== null) this.pauseHook(pc, cyc); pc = (pc + 4) | 0; break; // pause
+        case 60: // pause
+          this.pauses++;
+          pc = (pc + 4) | 0;
+          if (this.pauseHook !== null && this.pauseHook((pc - 4) | 0, cyc)) {
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
+            return EXIT.RETURN;
+          }
+          break;
 
         // ---- branches: rs1 = A, rs2 = B, word offset in imm18
         case 35: if (H[a] === H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // beq

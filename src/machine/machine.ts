@@ -322,6 +322,16 @@ export class Machine implements CpuHost, MmuHost {
   }
 
   /**
+   * The executing vCPU gives up its physical CPU for the rest of the epoch
+   * (a hypervisor's pause-loop exit, or a vCPU yielding at unlock): the run
+   * loop returns after the current instruction, and its clock moves to the
+   * epoch's end as descheduled cycles. No effect with one CPU.
+   */
+  endTurn(): void {
+    if (this.contexts) this.cpu.leaveTurn = true;
+  }
+
+  /**
    * Wakes CPU `n` if it is halted (a hypervisor's kick of a vCPU blocked in
    * it, e.g. a para-virtual spinlock's waiter): it runs on from where it halted.
    */
@@ -713,6 +723,17 @@ export class Machine implements CpuHost, MmuHost {
     const cpu = this.cpu;
     const jit = this.jit;
     while (!this.result) {
+      if (cpu.leaveTurn) {
+        // The hypervisor took the physical CPU away for the rest of the epoch (endTurn).
+        cpu.leaveTurn = false;
+        const d = end - cpu.cycles;
+        if (d > 0) {
+          c.descheduledCycles += d;
+          this.count("descheduledCycles", d);
+          cpu.cycles = end;
+        }
+        return;
+      }
       const now = cpu.cycles;
       if (now >= end) return;
       if (now >= maxCycles) {

@@ -380,7 +380,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
           break;
         }
         case "pause":
-          out.push(`cpu.pauses++; if (cpu.pauseHook !== null) cpu.pauseHook(${pcAt(off)}, cyc + ${before(k + 1)});`);
+          out.push(`cpu.pauses++; if (cpu.pauseHook !== null && cpu.pauseHook(${pcAt(off)}, cyc + ${before(k + 1)})) ${exit(off + 4, EXIT.NEXT, before(k + 1), k + 1)}`);
           break;
         case "branch": {
           out.push(charge(before(m), m));
