@@ -704,7 +704,8 @@ export class Machine implements CpuHost, MmuHost {
         this.slice(c, end, maxCycles);
         if (c.state === "running") anyRunning = true;
       }
-      if (!this.result && !anyRunning && !this.anyCpuCanWake()) {
+      // (A CPU may have been woken after its turn: a hypervisor's kick, machine.wake.)
+      if (!this.result && !anyRunning && !ctxs.some((c) => c.state === "running") && !this.anyCpuCanWake()) {
         this.stopAll("hlt-deadlock", "every CPU is halted or stopped, and no interrupt can ever wake one");
       }
     }
