@@ -165,6 +165,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
+    .option("--smp", "lock-holder preemption: spinlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, every back end and --spinlocks cure (docs/smp-virtualization.md)")
     .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())

@@ -19,8 +19,6 @@ const MAX = 400_000_000;
 const CURES: ReadonlyArray<[string, string]> = [
   ["xen", "pv"],
   ["xen", "delayed"],
-  ["l4", "pv"],
-  ["l4", "delayed"],
   ["hvm", "ple"],
 ];
 const built = new Map<Workload, ElfImage>();
@@ -82,7 +80,7 @@ describe("the cures act", () => {
   }, 300_000);
 
   it("the same run with the interpreter and the JIT: identical counters and cycles", () => {
-    for (const [backend, cure] of [["xen", "pv"], ["hvm", "ple"], ["l4", "delayed"]] as const) {
+    for (const [backend, cure] of [["xen", "pv"], ["hvm", "ple"], ["xen", "delayed"]] as const) {
       const a = run("smp", backend, cure, 2, { engine: "interp" });
       const b = run("smp", backend, cure, 2, { engine: "jit" });
       expect(b.stats, `${backend} ${cure}`).toEqual(a.stats);
@@ -96,7 +94,7 @@ describe("pv spinlocks: the lost-wakeup race", () => {
   // so that unlock and block cross at every distance. A lost wakeup leaves a vCPU asleep for ever: the machine
   // stops with hlt-deadlock (or the cycle limit) and the failure carries its diagnosis.
   const image = buildSources(programFiles(join(PROGRAMS, "smp/counter.ts"))).image;
-  for (const backend of ["xen", "l4"]) {
+  for (const backend of ["xen"]) {
     it(`${backend}: quanta 200…7,919 cycles, slices 2–7 quanta, --pcpus 1–3: never deadlocks, totals exact`, () => {
       let blocks = 0;
       for (const quantum of [200, 331, 1000, 2003, 7919]) {
