@@ -9,7 +9,9 @@ import { describe, expect, it } from "vitest";
 import { verifyImage } from "../../src/annotator/verify.js";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { backends, runElf } from "../../src/hypervisors/index.js";
+import { compile } from "../../src/compiler/index.js";
 import { formatDiagnostic } from "../../src/guest-isa/diagnostics.js";
+import { paravirtTarget } from "../../src/hypervisors/paravirt.js";
 import { runtimeSources, SMP_STARTUP_FILE } from "../../src/compiler/startup.js";
 import * as guest from "../../guest/index.js";
 import { asmOf, compileDiagnostics, functionBody, programFiles, PROGRAMS, runOnHost } from "./helpers.js";
@@ -80,6 +82,23 @@ describe("lowering", () => {
     expect(smp.text).toMatch(/in\s+t0, 0x40/);
     // Not pulled in when nothing starts a CPU.
     expect(runtimeSources([{ file: "g.s", text: asmOf(IMPORTS + "export function main(): number { return cpuId(); }\n") }]).map((s) => s.file)).not.toContain(SMP_STARTUP_FILE);
+  });
+});
+
+describe("para-virtualized lowering (--paravirt xen)", () => {
+  it("the CPU ports become port hypercalls; atomics and locks are the native code", () => {
+    const text = IMPORTS + "export function f(a: number): number { spinLock(a); sendIpi(2); spinUnlock(a); return cpuId() + cpuCount() + atomicAdd(a + 4, 1); }\n";
+    const asm = compile([{ file: "p.ts", text }], { paravirt: paravirtTarget("xen") })[0].asm;
+    const body = functionBody(asm, "f");
+    expect(body).toContain("hcall __xen_HC_PORT_WRITE");
+    expect(body.filter((l) => l === "hcall __xen_HC_PORT_READ").length).toBe(2);
+    expect(body).toContain("addi a0, zero, 64"); // port 0x40
+    expect(body).toContain("addi a0, zero, 65"); // port 0x41
+    expect(body).toContain("addi a0, zero, 68"); // port 0x44
+    expect(asm).toContain(".sensitive lock");
+    expect(asm).toContain(".sensitive unlock");
+    expect(body.some((l) => l.startsWith("amoadd "))).toBe(true);
+    expect(body.some((l) => /^(in|out) /.test(l))).toBe(false);
   });
 });
 

@@ -13,6 +13,7 @@ import { runElf } from "../../src/hypervisors/index.js";
 import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { buildVmm } from "../../src/hypervisors/common/window.js";
+import { HC, HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
 import { ACCESS } from "../../src/machine/monitor.js";
 import { buildAsm, ROOT, type Built } from "./helpers.js";
 
@@ -175,6 +176,61 @@ describe("starting vCPUs", () => {
       expect(r.stats.counts[`${hv}:vcpu.started`], hv).toBe(3);
     }
     expect(run(b, "l4", 4).stats.counts["l4:thread.start"]).toBe(3);
+  });
+
+  it("VCPU_UP (hypercall 17): starts a stopped vCPU; no such vCPU or a misaligned entry is EINVAL, a vCPU that is up EEXIST", () => {
+    // CPU 0 calls VCPU_UP with hostile arguments, then starts CPU 1 for real; CPU 1 (at `second`) stores 7 and halts.
+    // Exit code: the results' low bytes folded together, checked below.
+    const text = `
+    .text
+    .global _start
+_start:
+    la   s0, results
+    li   a0, 2                  # no such vCPU (2 CPUs)
+    la   a1, second
+    hcall ${HC.VCPU_UP}
+    sw   a0, 0(s0)
+    li   a0, -1
+    hcall ${HC.VCPU_UP}
+    sw   a0, 4(s0)
+    li   a0, 1
+    addi a1, a1, 2              # misaligned entry
+    hcall ${HC.VCPU_UP}
+    sw   a0, 8(s0)
+    li   a0, 0                  # itself: up
+    la   a1, second
+    hcall ${HC.VCPU_UP}
+    sw   a0, 12(s0)
+    li   a0, 1
+    hcall ${HC.VCPU_UP}         # for real
+    sw   a0, 16(s0)
+    li   a0, 1
+    hcall ${HC.VCPU_UP}         # again: up already
+    sw   a0, 20(s0)
+.Lwait:
+    lw   t0, 24(s0)
+    beqz t0, .Lwait
+    li   a0, 0
+    hcall ${HC.SHUTDOWN}
+second:
+    la   s0, results
+    li   t0, 7
+    sw   t0, 24(s0)
+.Lpark:
+    hcall ${HC.BLOCK}
+    j    .Lpark
+    .data
+results: .space 28
+`;
+    const image = assemble([{ file: "vcpu-up.s", text }]);
+    for (const hv of ["xen", "l4"]) {
+      const out = runElf(image, { backend: hv, cpus: 2, maxCycles: 10_000_000 });
+      expect(out.result, hv).toEqual({ kind: "poweroff", exitCode: 0 });
+      const results = image.symbols.find((x) => x.name === "results")!.value;
+      const words = Array.from({ length: 7 }, (_, i) => out.machine.memory.read32(results + 4 * i) | 0);
+      expect(words, hv).toEqual([HC_ERROR.INVAL, HC_ERROR.INVAL, HC_ERROR.INVAL, HC_ERROR.EXIST, 0, HC_ERROR.EXIST, 7]);
+      expect(out.stats.counts[`${hv}:vcpu.up`], hv).toBe(1);
+    }
   });
 
   it("--timeslice sets the scheduler's slice: a shorter one switches more, the result is the same; it needs --pcpus", () => {

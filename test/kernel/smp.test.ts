@@ -93,6 +93,18 @@ describe("the SMP kernel on bare metal", () => {
     expect(b.stats).toEqual(a.stats);
   });
 
+  it("the 4-CPU results are the same with the JIT and with one-instruction slices (a function of the binary, not the engine)", () => {
+    for (const workload of ["mixed", "smp"] as const) {
+      const go = (extra: { engine?: "interp" | "jit"; referenceSlicing?: boolean }) =>
+        runElf(kernel(workload), { backend: "bare", cpus: 4, maxCycles: MAX_CYCLES, disk: kernelDisk(), ...extra });
+      const interp = go({ engine: "interp" });
+      for (const other of [go({ engine: "jit" }), go({ referenceSlicing: true })]) {
+        expect(other.console, workload).toBe(interp.console);
+        expect(other.stats, workload).toEqual(interp.stats);
+      }
+    }
+  });
+
   it("-D CPUS caps the CPUs the kernel starts (previrt kernel --cpus)", () => {
     const capped = buildKernel({ workload: "smp", cpus: 1 }).image;
     const out = run("smp", "bare", 4, capped);
@@ -147,6 +159,17 @@ describe.runIf(MULTI.length > 0)("the SMP kernel on every back end that runs N C
         }
         expect(out.result, `${backend} ${cpus} CPUs`).toEqual({ kind: "poweroff", exitCode: 0 });
         expect(out.console, `${backend} ${cpus} CPUs`).toBe(reference(workload));
+      }
+    }
+  });
+
+  it.runIf(MULTI.includes("xen"))("the para-virtualized kernel (--paravirt xen) on 2 and 4 vCPUs prints what bare prints", () => {
+    for (const workload of ["mixed", "smp"] as const) {
+      const image = buildKernel({ workload, paravirt: "xen" }).image;
+      for (const cpus of [2, 4]) {
+        const out = runElf(image, { backend: "xen", cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+        expect(out.result, `${workload} ${cpus}`).toEqual({ kind: "poweroff", exitCode: 0 });
+        expect(out.console, `${workload} ${cpus}`).toBe(reference(workload));
       }
     }
   });

@@ -13,7 +13,7 @@ import { runElf } from "../../src/hypervisors/index.js";
 
 // A short timer period: many interrupts, landing at many different instructions.
 const WORKLOADS = ["syscall", "io", "mixed"] as const;
-const images = Object.fromEntries(WORKLOADS.map((w) => [w, buildKernel({ workload: w, timerPeriod: 60_000 }).image]));
+const images = Object.fromEntries(WORKLOADS.map((w) => [w, buildKernel({ workload: w, timerPeriod: 50_000 }).image]));
 const cases = ["bare", "hvm", "trap", "xen", "l4"].flatMap((b) => WORKLOADS.map((w) => [b, w] as const));
 
 describe("normal run = one-instruction slices", () => {

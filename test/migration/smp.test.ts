@@ -110,6 +110,19 @@ describe("a 2-CPU guest migrated between back ends", () => {
     expect(chain.guest.console).toBe(k.bare.console);
   });
 
+  it("a snapshot taken with --pcpus 1 resumes on the same back end with other --pcpus (a fresh schedule) and prints what bare prints", () => {
+    const k = smpKernel("smp");
+    const g = boot(k, "xen", 1);
+    expect(runToSafePoint(g, Math.floor(k.bare.cycles / 3), MAX_CYCLES).reached).toBe(true);
+    const snap = captureSnapshot(g);
+    for (const pcpus of [undefined, 2]) {
+      const { guest, info } = restoreGuest(snap, "xen", { image: k.image, pcpus });
+      expect(info.exact).toBe(true);
+      expect(guest.finish(MAX_CYCLES), `--pcpus ${pcpus}`).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(guest.console).toBe(k.bare.console);
+    }
+  });
+
   it.each(["hvm", "xen", "l4"])("%s: a snapshot resumed on the same back end continues the same run, cycle for cycle (--pcpus 1 too)", (hv) => {
     const k = smpKernel("smp");
     for (const pcpus of [undefined, 1]) {

@@ -285,7 +285,9 @@ export class VcpuScheduler {
     };
   }
 
+  /** Restores `save()`'s state; a schedule saved with other --pcpus or --timeslice is not continued (this one starts afresh). */
   restore(s: Record<string, unknown>): void {
+    if (s.pcpus !== this.pcpus || s.timeslice !== this.timeslice) return;
     const arr = (k: string, len: number): number[] => {
       const a = s[k];
       if (!Array.isArray(a) || a.length !== len || !a.every((x) => Number.isInteger(x))) throw new Error(`scheduler.${k}`);
