@@ -115,6 +115,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
       migrated: true,
       stoppedAt: sp.cycle,
       deferredSteps: sp.deferredSteps,
+      ...(sp.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}),
       deferredBecause: sp.deferredBecause,
       rounds,
       totalPages,

@@ -24,6 +24,8 @@ export interface MigrationReport {
   /** Instructions run past the requested point to reach a safe point, and the first reason a point was refused. */
   deferredSteps: number;
   deferredBecause?: string;
+  /** What a deferred step is: an instruction (one CPU, the default) or an epoch of a multiprocessor's interleaving. */
+  deferredUnit?: "instruction" | "epoch";
   /** Pre-copy rounds (live only). */
   rounds: RoundReport[];
   /** Pages sent in all (rounds + the final stop). */
@@ -45,7 +47,8 @@ const n = (x: number) => Math.round(x).toLocaleString("en-US");
 /** One or two lines for stderr. */
 export function formatReport(r: MigrationReport): string {
   if (!r.migrated) return `previrt: no migration ${r.from} -> ${r.to}: the guest ended at cycle ${n(r.stoppedAt)}, before cycle ${n(r.at)}\n`;
-  const deferred = r.deferredSteps ? ` (${r.deferredSteps} instruction${r.deferredSteps === 1 ? "" : "s"} past a point that was not safe: ${r.deferredBecause})` : "";
+  const unit = r.deferredUnit ?? "instruction";
+  const deferred = r.deferredSteps ? ` (${r.deferredSteps} ${unit}${r.deferredSteps === 1 ? "" : "s"} past a point that was not safe: ${r.deferredBecause})` : "";
   const head = `migration ${r.from} -> ${r.to} at cycle ${n(r.stoppedAt)}${deferred}`;
   const sites = r.sitesRepatched ? `, ${r.sitesRepatched} sites re-patched` : "";
   if (r.mode === "stop-and-copy") {

@@ -118,8 +118,10 @@ export interface SafePointResult {
   reached: boolean;
   /** The cycle the guest stopped at (≥ N when reached). */
   cycle: number;
-  /** Instructions (machine steps) run past N to find the safe point. */
+  /** Steps run past N to find the safe point: instructions (one CPU) or epochs (several; `deferredUnit`). */
   deferredSteps: number;
+  /** What a step is: one instruction, or (several CPUs) one epoch of the interleaving. */
+  deferredUnit: "instruction" | "epoch";
   /** The first reason a point was refused, if any was. */
   deferredBecause?: string;
 }
@@ -127,7 +129,8 @@ export interface SafePointResult {
 /** Runs the guest to the first safe point at or after cycle `n` (or to its end). */
 export function runToSafePoint(guest: Guest, n: number, maxCycles = Infinity, sites = new SiteMap(guest)): SafePointResult {
   const m = guest.machine;
-  if (m.runUntil(n, maxCycles)) return { reached: false, cycle: m.cycles, deferredSteps: 0 };
+  const deferredUnit = m.cpuCount === 1 ? "instruction" : "epoch";
+  if (m.runUntil(n, maxCycles)) return { reached: false, cycle: m.cycles, deferredSteps: 0, deferredUnit };
   let steps = 0;
   let first: string | undefined;
   for (let why = unsafeReason(guest, sites); why !== undefined; why = unsafeReason(guest, sites)) {
@@ -135,9 +138,9 @@ export function runToSafePoint(guest: Guest, n: number, maxCycles = Infinity, si
     steps++;
     // One CPU: one instruction; several: one epoch (the machine pauses at epoch boundaries only).
     const next = m.cpuCount === 1 ? justAbove(m.cycles) : nextEpoch(m);
-    if (m.runUntil(next, maxCycles)) return { reached: false, cycle: m.cycles, deferredSteps: steps, deferredBecause: first };
+    if (m.runUntil(next, maxCycles)) return { reached: false, cycle: m.cycles, deferredSteps: steps, deferredUnit, deferredBecause: first };
   }
-  return { reached: true, cycle: m.cycles, deferredSteps: steps, deferredBecause: first };
+  return { reached: true, cycle: m.cycles, deferredSteps: steps, deferredUnit, deferredBecause: first };
 }
 
 /** The first epoch boundary above the lowest started CPU's clock: where a multiprocessor run pauses next. */

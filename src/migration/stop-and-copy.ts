@@ -29,7 +29,7 @@ export interface MoveResult {
 
 export function stopAndCopy(source: Guest, to: string, at: number, maxCycles = Infinity): MoveResult {
   const sp = runToSafePoint(source, at, maxCycles);
-  const base = { from: source.backend.name, to, mode: "stop-and-copy" as const, at, stoppedAt: sp.cycle, deferredSteps: sp.deferredSteps, deferredBecause: sp.deferredBecause, rounds: [] };
+  const base = { from: source.backend.name, to, mode: "stop-and-copy" as const, at, stoppedAt: sp.cycle, deferredSteps: sp.deferredSteps, deferredBecause: sp.deferredBecause, ...(sp.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}), rounds: [] };
   if (!sp.reached) {
     return { guest: undefined, source, report: { ...base, migrated: false, totalPages: 0, downtimePages: 0, downtimeCycles: 0, totalCycles: 0, sitesRepatched: 0, stopAndCopy: { pages: 0, downtimeCycles: 0 } } };
   }

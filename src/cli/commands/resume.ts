@@ -109,7 +109,7 @@ export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, 
   } catch (e) {
     throw fileError(file, e);
   }
-  const deferred = sp.deferredSteps ? ` (${sp.deferredSteps} instructions past ${at}: ${sp.deferredBecause})` : "";
+  const deferred = sp.deferredSteps ? ` (${sp.deferredSteps} ${sp.deferredUnit}s past ${at}: ${sp.deferredBecause})` : "";
   io.err(`${file}: snapshot of ${guest.backend.name} at cycle ${Math.floor(sp.cycle)}${deferred}, ${snap.pages.length} pages, ${bytes} bytes\n`);
   return 0;
 }
