@@ -22,9 +22,7 @@ export const l4: Backend = {
     return (target ??= { name: "l4", replacements: L4_REPLACEMENTS, window: buildVmm("l4").layout });
   },
   // Lock-holder preemption cures (common/spinlock-cures.ts): rows for the lock/unlock sites, chosen at load time.
-  // pv and delayed (targetFor) run every workload but mixed, where the kernel panics on l4 only (not yet
-  // understood: docs/smp-virtualization.md, "Known problems"); offered once that is fixed.
-  spinlocks: ["native"],
+  spinlocks: ["native", "pv", "delayed"],
   targetFor(cure: SpinlockCure): RewriteTarget {
     return (cureTargets[cure] ??= { name: "l4", replacements: { ...L4_REPLACEMENTS, ...wedgeLockReplacements(cure) }, window: buildVmm("l4").layout });
   },
