@@ -3,8 +3,10 @@
 # runs `prepare`, the shipped build), the tarball installed into an empty
 # project of its own (a git repository, so the report's commit must not be
 # that project's), and the commands run from there with npx: --version, the
-# demo, a kernel on xen and l4, the matrix, a small bench. Also checks what
-# the tarball holds: no compiled tests, no source maps, a LICENSE.
+# demo, a kernel on xen and l4, the matrix, a small bench, the playground
+# (served on a free port: the page, the app and its worker answer; and
+# exported as static files). Also checks what the tarball holds: no compiled
+# tests, no source maps, a LICENSE, the playground's bundle (dist/web).
 # Run by .ci/run after `npm test`; needs the npm registry for the package's
 # dependencies.
 set -euo pipefail
@@ -20,6 +22,9 @@ tgz="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 listing="$(tar -tzf "$work/$tgz")"
 if grep -E '^package/dist/(test|bench|scripts)/|\.map$' <<<"$listing"; then fail "the tarball ships compiled tests, benchmarks or source maps (above)"; fi
 grep -qx 'package/LICENSE' <<<"$listing" || fail "the tarball has no LICENSE"
+for f in index.html style.css app.js worker.js; do
+  grep -qx "package/dist/web/$f" <<<"$listing" || fail "the tarball has no dist/web/$f (the playground's bundle: scripts/build-web.mjs in prepare)"
+done
 if tar -xzOf "$work/$tgz" --wildcards 'package/dist/src/*.js' | grep -q 'sourceMappingURL'; then fail "shipped JavaScript points at source maps"; fi
 
 mkdir "$work/app"
@@ -38,11 +43,23 @@ npx previrt run k.elf --hv l4 --disk disk.img > l4.out
 cmp xen.out l4.out
 npx previrt matrix k.elf --disk disk.img --allow-diverge trap
 npx previrt bench --workloads compute --hv bare-plain,xen-pre,xen-para,l4-pre --scale 1 --repeats 1 --json report.json
+npx previrt playground --export site
+for f in index.html app.js worker.js; do cmp "site/$f" "node_modules/previrt/dist/web/$f"; done
+node_modules/.bin/previrt playground --port 0 > playground.out &  # not npx: $! must be previrt itself, for the SIGTERM below
+playground=$!
 set +x
+for _ in $(seq 50); do grep -q 'http://' playground.out 2>/dev/null && break; sleep 0.2; done
+url="$(grep -o 'http://127.0.0.1:[0-9]*/' playground.out)" || { kill "$playground"; fail "previrt playground printed no URL"; }
+for path in "" app.js worker.js style.css; do
+  curl -fsS -o /dev/null "$url$path" || { kill "$playground"; fail "previrt playground does not serve /$path"; }
+done
+curl -fsS "$url" | grep -q '<script type="module" src="app.js">' || { kill "$playground"; fail "previrt playground's page is not the app"; }
+kill "$playground"
+wait "$playground" || fail "previrt playground did not stop cleanly on SIGTERM"
 node -e '
   const r = JSON.parse(require("fs").readFileSync("report.json", "utf8"));
   if (r.commit !== "v'"$version"'") throw new Error("report commit is " + r.commit + ", not v'"$version"' (previrt is not a checkout here)");
   const bad = r.cells.filter((c) => c.status !== "ok");
   if (bad.length) throw new Error("cells not ok: " + bad.map((c) => c.config + " " + c.status + " " + (c.note ?? "")).join("; "));
 '
-echo "check-package: $tgz installs and runs (demo, xen, l4, matrix, bench)"
+echo "check-package: $tgz installs and runs (demo, xen, l4, matrix, bench, playground)"

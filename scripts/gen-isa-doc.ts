@@ -38,6 +38,7 @@ const CAUSE_MEANING: Record<keyof typeof CAUSE, string> = {
   SYSCALL: "`syscall`",
   BREAKPOINT: "`brk`",
   BUS_ERROR: "bus error: no such physical address",
+  PROTECTION_FAULT: "protection fault: the executing code's protection domain may not read or write this word (docs/protection.md); badva = the address",
   INTERRUPT_BASE: "interrupt line n is cause 0x80 + n (0 timer, 1 console, 2 disk)",
 };
 

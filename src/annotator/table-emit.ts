@@ -44,6 +44,9 @@ interface TableParts {
   fileOffsets: Map<string, number>;
 }
 
+/** (TextEncoder, not Node's Buffer: the annotator runs in a browser too.) */
+const UTF8 = new TextEncoder();
+
 function tableParts(records: RecordList, comment: string): TableParts {
   const fileOffsets = new Map<string, number>();
   const names: string[] = [];
@@ -53,7 +56,7 @@ function tableParts(records: RecordList, comment: string): TableParts {
     if (fileOffsets.has(r.file)) continue;
     fileOffsets.set(r.file, stringBytes);
     names.push(r.file);
-    stringBytes += Buffer.byteLength(r.file, "utf8") + 1;
+    stringBytes += UTF8.encode(r.file).length + 1;
   }
   const header: string[] = [
     "",

@@ -1,176 +1,42 @@
-// The bundled guest kernel (fixtures/kernel, docs/kernel.md), built from
-// source: the one recipe the demo, the tests and the benchmark use.
-//
-//   1. each user program (fixtures/kernel/user: crt0.s + ulib.ts + PROGRAM.ts)
-//      is compiled and linked on its own at USER_BASE, NOT annotated — it
-//      runs in user mode, where a sensitive instruction would be a bug;
-//   2. the linked programs become one generated assembly file of `.word`s,
-//      a small header per program (entry, address, file size, memory size,
-//      name) and a table of them (`uprog_table_addr`, `uprog_count`);
-//   3. the kernel (entry.s + kernel.ts + mm.ts + kprint.ts) and that file are
-//      built like `previrt build` does — compiled, annotated (unless
-//      `annotate: false`), assembled — with -D WORKLOAD, SCALE, TIMER_PERIOD,
-//      CPUS (the most CPUs it starts; it runs on min(CPUS, the machine's)).
+// The bundled guest kernel (fixtures/kernel, docs/kernel.md), built from the
+// package's source files: the one recipe (kernel-recipe.ts) the demo, the
+// tests and the benchmark use, with its sources read from disk. The
+// playground runs the same recipe on sources bundled as strings.
 //
 // buildKernel({ workload }) → ElfImage. By hand: `previrt kernel -o k.elf
 // --workload mixed` (src/cli/commands/kernel.ts), or the steps in docs/kernel.md.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { toInputPositions } from "../annotator/build-pass.js";
-import { buildSources, compileSources, prepareAssembly } from "./build-pipeline.js";
-import { packageRoot } from "./package-info.js";
-import { paravirtEpilogue } from "../compiler/paravirt.js";
-import { paravirtTarget } from "../hypervisors/paravirt.js";
 import type { AsmSource } from "../compiler/startup.js";
-import { assemble } from "../guest-isa/assembler/index.js";
 import { UserError } from "../guest-isa/diagnostics.js";
-import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { buildKernelFrom, buildUserProgramFrom, userProgramsSourceFrom, type KernelBuild, type KernelBuildOptions, type USER_PROGRAMS } from "./kernel-recipe.js";
+import { packageRoot } from "./package-info.js";
 
-/** Workloads, by their -D WORKLOAD number (fixtures/kernel/kernel.ts startWorkload). */
-export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults", "smp", "spinlock"] as const;
-export type Workload = (typeof WORKLOADS)[number];
+export {
+  DEFAULT_TIMER_PERIOD, MAX_KERNEL_CPUS, USER_BASE, USER_PROGRAMS, WORKLOADS, embedPrograms, flattenImage, kernelDisk, kernelDiskBytes,
+  type KernelBuild, type KernelBuildOptions, type Workload,
+} from "./kernel-recipe.js";
 
-/** The embedded user programs, in the order the kernel numbers them (kernel.ts PROG_*). */
-export const USER_PROGRAMS = ["syscall", "ctxsw", "pagetable", "io", "compute", "faults", "smp"] as const;
-
-/** Where user programs are linked (and mapped): the bottom of user space. */
-export const USER_BASE = 0x00800000;
-/**
- * Default timer period in cycles (250 µs at 2 GHz). A tick that preempts costs a
- * context switch, which under shadow paging (hvm) refills every shadow entry:
- * below ~50,000 cycles hvm spends whole periods switching (an interrupt storm).
- */
-export const DEFAULT_TIMER_PERIOD = 500_000;
-/** Bytes of disk the io workload needs at `scale` (instance i uses 8 × scale sectors from 2048 × i). */
-export const kernelDiskBytes = (scale = 1) => 512 * (2048 + 8 * scale);
-
-export interface KernelBuildOptions {
-  /** Which workload the kernel starts (default "mixed"). */
-  workload?: Workload;
-  /** Annotate the kernel (default true); false gives a plain binary (bare metal, hvm, trap only). */
-  annotate?: boolean;
-  /** A para-virtualized build for this hypervisor (`--paravirt xen`), passed to the compiler. */
-  paravirt?: string;
-  /** Multiplies every workload's iterations (default 1: the small size the tests use). */
-  scale?: number;
-  /** Timer period in cycles (default DEFAULT_TIMER_PERIOD). */
-  timerPeriod?: number;
-  /** The most CPUs the kernel uses, 1–MAX_KERNEL_CPUS (default: all; it uses min(this, the machine's CPU count)). */
-  cpus?: number;
-}
-
-/** CPUs the bundled kernel can run on (the machine's maximum). */
-export const MAX_KERNEL_CPUS = 8;
-
-const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "kprint.ts"];
-const USER_LIB = ["crt0.s", "ulib.ts"];
-
-function readSources(dir: string, names: readonly string[]): AsmSource[] {
+/** The package's fixtures/kernel files. */
+const fileSources = (path: string): string => {
   const root = packageRoot();
   if (!root) throw new UserError("cannot find previrt's package folder (which holds fixtures/kernel, the bundled kernel's sources)");
-  return names.map((n) => ({ file: `fixtures/kernel/${dir}${n}`, text: readFileSync(join(root, "fixtures", "kernel", dir, n), "utf8") }));
-}
+  return readFileSync(join(root, "fixtures", "kernel", path), "utf8");
+};
 
 /** Compiles and links one user program at USER_BASE, without annotation. */
 export function buildUserProgram(name: (typeof USER_PROGRAMS)[number]): ElfImage {
-  const inputs = readSources("user/", [...USER_LIB, `${name}.ts`]);
-  const { assembly } = compileSources(inputs);
-  const prepared = prepareAssembly(assembly, { annotate: false });
-  let image: ElfImage;
-  try {
-    // textBase: the assembler's base-address option (AssembleOptions.textBase).
-    const options: Parameters<typeof assemble>[1] & { textBase?: number } = { textBase: USER_BASE };
-    image = assemble(prepared, options);
-  } catch (e) {
-    throw toInputPositions(prepared, e);
-  }
-  const text = image.sections.find((s) => s.name === ".text");
-  if (!text || text.addr !== USER_BASE) {
-    throw new UserError(`user program ${name} was linked at 0x${(text?.addr ?? 0).toString(16)}, not 0x${USER_BASE.toString(16)} (the assembler has no textBase option?)`);
-  }
-  return image;
-}
-
-/** One linked program as a flat memory image: its bytes from the lowest section on, and its size in memory. */
-export function flattenImage(image: ElfImage): { vaddr: number; bytes: Uint8Array; memsz: number; entry: number } {
-  const alloc = image.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && (s.type === SHT_NOBITS ? s.size : s.data.length) > 0);
-  const vaddr = Math.min(...alloc.map((s) => s.addr));
-  const memEnd = Math.max(...alloc.map((s) => s.addr + (s.type === SHT_NOBITS ? s.size : s.data.length)));
-  const fileEnd = Math.max(...alloc.filter((s) => s.type !== SHT_NOBITS).map((s) => s.addr + s.data.length));
-  const bytes = new Uint8Array(Math.ceil((fileEnd - vaddr) / 4) * 4);
-  for (const s of alloc) if (s.type !== SHT_NOBITS) bytes.set(s.data, s.addr - vaddr);
-  return { vaddr, bytes, memsz: memEnd - vaddr, entry: image.entry };
+  return buildUserProgramFrom(fileSources, name);
 }
 
 /** The generated assembly embedding every user program (built once per process). */
-let userProgramsAsm: string | undefined;
-
 export function userProgramsSource(): AsmSource {
-  userProgramsAsm ??= embedPrograms(USER_PROGRAMS.map((name) => ({ name, ...flattenImage(buildUserProgram(name)) })));
-  return { file: "<user-programs>.s", text: userProgramsAsm };
-}
-
-const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
-
-/** Assembly: per program a header (entry, vaddr, filesz, memsz, name) and its bytes; then the table. */
-export function embedPrograms(programs: readonly { name: string; vaddr: number; bytes: Uint8Array; memsz: number; entry: number }[]): string {
-  const out = [
-    "# Generated by src/cli/bundled-kernel.ts: the bundled kernel's user programs,",
-    "# each linked at its user address, not annotated. Header words: entry,",
-    "# vaddr, filesz, memsz, name; then filesz bytes.",
-    "    .rodata",
-    "    .align 4",
-  ];
-  programs.forEach((p, i) => {
-    out.push(`uprog_${i}:    # ${p.name}`, `    .word ${hex(p.entry)}, ${hex(p.vaddr)}, ${p.bytes.length}, ${p.memsz}, uprog_name_${i}`);
-    const words = new DataView(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length);
-    for (let o = 0; o < p.bytes.length; o += 32) {
-      const row: string[] = [];
-      for (let k = o; k < Math.min(o + 32, p.bytes.length); k += 4) row.push(hex(words.getUint32(k, true)));
-      out.push(`    .word ${row.join(", ")}`);
-    }
-  });
-  out.push("uprog_table:");
-  programs.forEach((_, i) => out.push(`    .word uprog_${i}`));
-  programs.forEach((p, i) => out.push(`uprog_name_${i}: .asciz "${p.name}"`));
-  out.push("    .align 4", "    .global uprog_table_addr", "uprog_table_addr: .word uprog_table", "    .global uprog_count", `uprog_count: .word ${programs.length}`, "");
-  return out.join("\n");
-}
-
-export interface KernelBuild {
-  image: ElfImage;
-  /** The assembly that was assembled (annotated unless annotate: false). */
-  assembly: AsmSource[];
-  defines: Record<string, number>;
+  return userProgramsSourceFrom(fileSources);
 }
 
 /** Builds the bundled kernel for one workload: user programs embedded, kernel annotated by default. */
 export function buildKernel(options: KernelBuildOptions = {}): KernelBuild {
-  const workload = options.workload ?? "mixed";
-  const index = WORKLOADS.indexOf(workload);
-  if (index < 0) throw new UserError(`unknown workload '${workload}' (valid: ${WORKLOADS.join(", ")})`);
-  const scale = options.scale ?? 1;
-  if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`scale must be an integer from 1 to 1000, not ${scale}`);
-  const cpus = options.cpus ?? MAX_KERNEL_CPUS;
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_KERNEL_CPUS) throw new UserError(`--cpus must be an integer from 1 to ${MAX_KERNEL_CPUS}, not ${cpus}`);
-  const defines = { WORKLOAD: index, SCALE: scale, TIMER_PERIOD: options.timerPeriod ?? DEFAULT_TIMER_PERIOD, CPUS: cpus };
-  // A para-virtualized kernel brings its hand-ported trap path (entry-xen.s), as a real port does,
-  // with the xen ABI's symbols defined in it (what including the hypervisor's header gives C code).
-  const paravirtXen = options.paravirt === "xen";
-  const kernelSources = readSources("", paravirtXen ? KERNEL_FILES.map((f) => (f === "entry.s" ? "entry-xen.s" : f)) : KERNEL_FILES).map((s) =>
-    paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(paravirtTarget("xen").abi, false) } : s,
-  );
-  const { image, assembly } = buildSources([...kernelSources, userProgramsSource()], {
-    defines,
-    annotate: options.annotate ?? true,
-    paravirt: options.paravirt,
-  });
-  return { image, assembly, defines };
+  return buildKernelFrom(fileSources, options);
 }
-
-/** A fresh, zeroed disk image big enough for the io workload at `scale`. */
-export function kernelDisk(scale = 1): Uint8Array {
-  return new Uint8Array(kernelDiskBytes(scale));
-}
-

@@ -28,8 +28,10 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   bench: () => import("./commands/bench.js"),
   demo: () => import("./commands/demo.js"),
   kernel: () => import("./commands/kernel.js"),
+  inject: () => import("./commands/inject.js"),
   resume: () => import("./commands/resume.js"),
   migrate: () => import("./commands/migrate.js"),
+  playground: () => import("./commands/playground.js"),
 };
 
 const collect = (value: string, previous: string[] = []) => previous.concat(value.split(",").filter(Boolean));
@@ -43,6 +45,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const cmd = (name: string, description: string) => program.command(name).description(description);
   const names = [...backends.keys()].join(", ");
   const hv = () => new Option("--hv <backend>", `back end: ${names} (listed in previrt --help)`).makeOptionMandatory();
+  const noProtect = () => new Option("--no-protect", "no protection domain for the in-place VMM on xen and l4 (docs/protection.md), to compare");
   const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else interp)").choices(["interp", "jit"]);
   // The multiprocessor (docs/machine.md "Multiprocessor"); runElf checks the values (one-line errors).
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${MAX_CPUS} (default 1)`).argParser(integer);
@@ -105,6 +108,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(noProtect())
     .addOption(timeslice())
     .addOption(spinlocks())
     .action(act("run"));
@@ -155,6 +159,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(quantum())
     .addOption(pcpus())
     .addOption(spinlocks())
+    .addOption(noProtect())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", collect)
@@ -170,6 +175,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(noProtect())
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")
@@ -182,7 +188,17 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--user-programs <file>", "also write the generated assembly embedding the user programs")
     .option("--disk <file>", "also write a zeroed disk image big enough for the io workload")
     .action(act("kernel"));
+  cmd("inject", "fault injection into the Mondrix kernel's isolated disk driver, with and without protection (docs/protection.md)")
+    .option("--runs <n>", "seeded runs per arm (default 30)", integer)
+    .option("--seed <n>", "the first seed (default 1)", integer)
+    .option("--json <file>", "write every run's record as JSON (- for stdout; the table then goes to stderr)")
+    .addOption(noProtect())
+    .action(act("inject"));
   cmd("demo", "build the bundled guest once and run it on every back end").action(act("demo"));
+  cmd("playground", "serve the browser playground on 127.0.0.1 (or --export it as static files)")
+    .option("--port <n>", "port to listen on (default 8089; 0 = any free port)", integer)
+    .option("--export <dir>", "write the playground's files to DIR instead of serving them")
+    .action(act("playground"));
 }
 
 /** Runs the CLI; returns the exit status. Never throws for bad input. */

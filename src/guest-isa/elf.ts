@@ -25,7 +25,6 @@
 // e_machine is EM_G32 = 0x3347 (not assigned by the ELF registry; its two
 // bytes read "G3" in a hex dump). readelf prints it as "<unknown>: 0x3347".
 
-import { readFile } from "node:fs/promises";
 import { UserError } from "./diagnostics.js";
 import { imageLayoutProblem } from "./image-check.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, type ElfImage, type ElfSection, type ElfSymbol } from "./elf-types.js";
@@ -592,20 +591,5 @@ function checkSegments(r: ByteReader, phoff: number, phnum: number, raw: RawSect
         throw new UserError(`section ${h.label}: file offset ${hex(h.offset)} disagrees with its PT_LOAD segment (which puts it at ${hex(expected)})`);
       }
     }
-  }
-}
-
-/**
- * Reads and parses an ELF file; a malformed file is a UserError prefixed with
- * the path (`FILE: not an ELF file (bad magic number)`). File-system errors
- * (ENOENT, …) propagate for the CLI to report.
- */
-export async function readElfFile(path: string): Promise<ElfImage> {
-  const bytes = new Uint8Array(await readFile(path));
-  try {
-    return readElf(bytes);
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(`${path}: ${e.message}`, e.exitCode);
-    throw e;
   }
 }

@@ -8,7 +8,7 @@ export * from "./pseudo-table.js";
 export * from "./softlayer.js";
 export type * from "./assembler/ast.js";
 export { parseAssembly } from "./assembler/parser.js";
-export { EM_G32, readElf, readElfFile, writeElf } from "./elf.js";
+export { EM_G32, readElf, writeElf } from "./elf.js";
 export { disassembleImage, disassembleInstruction, disassembleText, type DisassemblyOptions, type SymbolAt } from "./disassembler.js";
 export { checkImageLayout, imageLayoutProblem, sectionNameProblem, CODE_ALIGN, RESERVED_SECTION_NAMES } from "./image-check.js";
 export { MAX_EXPRESSION_DEPTH } from "./assembler/parser.js";

@@ -67,6 +67,8 @@ export const CAUSE = {
   SYSCALL: 7,
   BREAKPOINT: 8,
   BUS_ERROR: 9,
+  /** A load or store its protection domain does not permit (docs/protection.md); badva = the address. */
+  PROTECTION_FAULT: 10,
   /** Interrupt line n is cause INTERRUPT_BASE + n. */
   INTERRUPT_BASE: 0x80,
 } as const;

@@ -23,6 +23,8 @@ export interface MonitorOptions {
   cpus: number;
   /** Physical CPUs to time-slice them on (`--pcpus`); undefined: one per CPU. */
   pcpus?: number;
+  /** The in-place VMM's protection domain on xen and l4 (docs/protection.md); default true, `--no-protect` turns it off. */
+  protect?: boolean;
   /** The --pcpus scheduler's time slice in cycles (`--timeslice`, a multiple of the quantum: common/vcpu-scheduler.ts). */
   timeslice?: number;
   /** The lock-holder preemption cure (`--spinlocks`, common/spinlock-cures.ts; default native). */
@@ -123,6 +125,6 @@ export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutc
   const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks };
   const rewrite = prepareImage(backend, image, options.file, spinlocks);
   const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
-  const outcome = runImage(rewrite.image, { ...options, lockSites, monitor: backend.createMonitor?.(rewrite, monitorOptions) });
+  const outcome = runImage(rewrite.image, { ...options, lockSites, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
   return { ...outcome, rewrite };
 }

@@ -3,16 +3,16 @@
 // modified), compares console output and exit status with the reference
 // back end (bare), and collects what each run cost. Formatting is the CLI's
 // (src/cli/commands/matrix.ts); this module only runs and compares.
-// runMatrixJobs() runs the back ends in worker threads (parallel/pool.ts,
-// `--jobs`): each back end is one task (matrixCell), the verdicts are made
-// afterwards in back-end order, so the rows are those of a serial run.
+// runMatrixJobs() (parallel/matrix-jobs.ts, Node only) runs the back ends in
+// worker threads (`--jobs`): each back end is one task (matrixCell), the
+// verdicts are made afterwards in back-end order, so the rows are those of a
+// serial run. This module itself uses no Node API: it runs in a browser too.
 
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import type { RunResult } from "../machine/diagnosis.js";
 import type { MachineStats } from "../machine/stats.js";
 import type { Strategy } from "../rewriter/index.js";
 import { getBackend, runElf, type RunElfOptions } from "./index.js";
-import { runPool, workersAvailable } from "./parallel/pool.js";
 
 export interface MatrixOptions extends Omit<RunElfOptions, "backend" | "onOutput" | "disk"> {
   /** Back ends to run, in order; the first is the reference. */
@@ -38,6 +38,24 @@ export interface MatrixRow {
   sites: Readonly<Record<Strategy, number>>;
   /** Wall-clock seconds of the run (host speed, not the simulated cost). */
   seconds: number;
+}
+
+/** Whether a verdict says the run differed from the reference. */
+export function isDivergence(v: Verdict): boolean {
+  return v.kind === "diverged" || v.kind === "ended-differently";
+}
+
+export function describeVerdict(v: Verdict): string {
+  switch (v.kind) {
+    case "reference":
+      return "reference";
+    case "same":
+      return "same";
+    case "diverged":
+      return `diverged at line ${v.line}`;
+    case "ended-differently":
+      return `ended differently: ${v.actual}`;
+  }
 }
 
 /** How a run ended, as one comparable string. */
@@ -74,18 +92,18 @@ export interface MatrixCellArg {
 /** Runs the image on one back end (the task of a matrix worker, and the serial loop's body). */
 export function matrixCell(arg: MatrixCellArg): MatrixRun {
   const backend = getBackend(arg.backend);
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   const out = runElf(arg.image, { ...arg.options, backend, disk: arg.disk });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = (performance.now() - started) / 1e3;
   return { backend: arg.backend, result: out.result, console: out.console, stats: out.stats, sites: { ...out.rewrite.counts }, seconds };
 }
 
 /** Verdicts against the first run, in order. */
-function withVerdicts(runs: readonly MatrixRun[]): MatrixRow[] {
+export function withVerdicts(runs: readonly MatrixRun[]): MatrixRow[] {
   return runs.map((r, i) => ({ ...r, verdict: i === 0 ? { kind: "reference" } : compareRuns(runs[0], r) }));
 }
 
-function cellArgs(image: ElfImage, options: MatrixOptions): MatrixCellArg[] {
+export function cellArgs(image: ElfImage, options: MatrixOptions): MatrixCellArg[] {
   const { backends, disk, ...rest } = options;
   return backends.map((name) => {
     getBackend(name); // an unknown name is refused before anything runs
@@ -97,26 +115,5 @@ export function runMatrix(image: ElfImage, options: MatrixOptions): MatrixRow[] 
   const { backends, disk, ...rest } = options;
   const runs: MatrixRun[] = [];
   for (const name of backends) runs.push(matrixCell({ image, backend: name, options: name === "bare" ? { ...rest, spinlocks: undefined } : rest, disk: disk?.() }));
-  return withVerdicts(runs);
-}
-
-/**
- * runMatrix on `jobs` worker threads (one back end per task); `jobs` ≤ 1, a
- * single back end, or no compiled worker (sources run without tsc) runs
- * serially in this thread. Same rows as runMatrix, in the same order.
- */
-export async function runMatrixJobs(image: ElfImage, options: MatrixOptions & { jobs: number; onDone?: (backend: string) => void }): Promise<MatrixRow[]> {
-  const { jobs, onDone, ...matrixOptions } = options;
-  if (jobs <= 1 || options.backends.length <= 1 || !workersAvailable(import.meta.url)) {
-    const rows = runMatrix(image, matrixOptions);
-    for (const r of rows) onDone?.(r.backend);
-    return rows;
-  }
-  const args = cellArgs(image, matrixOptions);
-  const runs = await runPool<MatrixCellArg, MatrixRun>(
-    args.map((arg) => ({ module: import.meta.url, name: "matrixCell", arg })),
-    jobs,
-    (i) => onDone?.(args[i].backend),
-  );
   return withVerdicts(runs);
 }

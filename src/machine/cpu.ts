@@ -102,6 +102,10 @@ export interface CpuHost {
   watchedStore(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void;
   /** Per physical frame: 1 if watched. */
   readonly watched: Uint8Array;
+  /** Per physical frame: 1 if a protection domain restricts a word in it (protection/). */
+  readonly checked: Uint8Array;
+  /** Whether the instruction at `pc` may load (`write` false) or store at physical `pa`: the protection check. */
+  allows(pc: number, pa: number, write: boolean): boolean;
   /** Privileged and sensitive instructions, syscall/brk/hcall: executed by the machine at this.pc. */
   system(op: number, word: number): void;
 }
@@ -153,10 +157,15 @@ export class Cpu {
     this.trace = mem.allocState(TRACE_PAIRS * 2).fill(-1);
     this.illegal = mem.allocState(64);
     this.illegal.set(ILLEGAL_BITS);
+    this.traceAt = Tlb.at(this.trace);
+    this.illegalAt = Tlb.at(this.illegal);
   }
 
   /** ILLEGAL_BITS (decode.ts), copied into the tail. */
   private readonly illegal: Int32Array;
+  /** Heap indexes of the trace ring and the legality table (`Tlb.at`), for the loop's entry. */
+  private readonly traceAt: number;
+  private readonly illegalAt: number;
 
   /** Records a control transfer that is not a branch or jump (trap entry, iret). */
   noteTransfer(from: number, to: number): void {
@@ -234,11 +243,11 @@ export class Cpu {
     const cost = this.cost;
     const tlb = this.tlb;
     const user = (this.psr & PSR.SU) === 0;
-    const tagR = Tlb.at(user ? tlb.tagReadUser : tlb.tagReadSup);
-    const tagW = Tlb.at(user ? tlb.tagWriteUser : tlb.tagWriteSup);
-    const ADD = Tlb.at(tlb.addend);
-    const T = Tlb.at(this.trace);
-    const ILL = Tlb.at(this.illegal);
+    const tagR = user ? tlb.atReadUser : tlb.atReadSup;
+    const tagW = user ? tlb.atWriteUser : tlb.atWriteSup;
+    const ADD = tlb.atAddend;
+    const T = this.traceAt;
+    const ILL = this.illegalAt;
     // Coerced so V8 keeps them untagged (int32 / float64) in the loop.
     let tr = this.traceIdx | 0;
     let pc = this.pc | 0;
@@ -439,7 +448,7 @@ export class Cpu {
     return EXIT.RETURN;
   }
 
-  /** Load slow path: alignment, TLB miss, permissions. A physical address, or -1 once the fault is raised. */
+  /** Load slow path: alignment, TLB miss, permissions, protection domains. A physical address, or -1 once the fault is raised. */
   private dataSlow(va: number, size: number, access: Access, user: boolean, op: number): number {
     if (va & (size - 1)) {
       this.refund(op);
@@ -450,6 +459,12 @@ export class Cpu {
     if (typeof r !== "number") {
       this.refund(op);
       this.host.raise(r.cause, this.pc, r.badva);
+      return -1;
+    }
+    // A frame some protection domain restricts never has a fast tag, so its every access is checked here.
+    if (this.host.checked[r >>> 12] === 1 && !this.host.allows(this.pc, r, access === ACCESS.STORE)) {
+      this.refund(op);
+      this.host.raise(CAUSE.PROTECTION_FAULT, this.pc, va);
       return -1;
     }
     return r;
@@ -466,6 +481,12 @@ export class Cpu {
     const va = (this.regs[(w >>> 10) & 15] + (w >> 18)) | 0;
     const pa = this.dataSlow(va, 4, ACCESS.STORE, user, op);
     if (pa < 0) return false;
+    // dataSlow checked the write; a protection domain must allow the atomic's read too.
+    if (this.host.checked[pa >>> 12] === 1 && !this.host.allows(this.pc, pa, false)) {
+      this.refund(op);
+      this.host.raise(CAUSE.PROTECTION_FAULT, this.pc, va);
+      return false;
+    }
     const old = this.mem.i32[pa >>> 2];
     const value = op === 58 ? this.regs[(w >>> 14) & 15] : (old + this.regs[(w >>> 14) & 15]) | 0;
     const pc = this.pc;

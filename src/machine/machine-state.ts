@@ -5,6 +5,7 @@
 
 import type { DiskState, } from "./devices/disk.js";
 import type { TimerState } from "./devices/timer.js";
+import type { ProtectionState } from "./protection/protection.js";
 import type { MachineStats } from "./stats.js";
 import type { CpuRunState } from "./cpu-context.js";
 
@@ -48,4 +49,6 @@ export interface MachineState {
   guestLimit: number;
   disk: DiskState;
   console: { rxIrq: boolean };
+  /** The protection unit's PLB and counters (absent in snapshots from before protection domains). */
+  protection?: ProtectionState;
 }

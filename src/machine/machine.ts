@@ -42,6 +42,8 @@ import { SpinAccounting } from "./spin-accounting.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { CpuState, MachineState } from "./machine-state.js";
+import { Protection } from "./protection/protection.js";
+import { SupervisorDevice } from "./protection/supervisor.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, type MachineStats } from "./stats.js";
 
@@ -92,10 +94,22 @@ export interface MachineOptions {
   engine?: Engine;
   /** JIT only: times a page is reached before code in it is translated (default 512; tests use 1 to translate everything). */
   jitThreshold?: number;
+  /** Whether the guest's memory-supervisor calls take effect (protection/supervisor.ts; default true). */
+  protection?: boolean;
   /** CPUs sharing physical memory, 1–MAX_CPUS (default 1). CPU 0 starts at the entry; the others when started (port 0x42). */
   cpus?: number;
   /** Cycles per interleaving epoch of a multiprocessor (default DEFAULT_QUANTUM); ignored with one CPU. */
   quantum?: number;
+  /**
+   * The host's resident memory in bytes, for hostStats (a host fact, never a
+   * simulated one). Default: the Node process's resident set where there is
+   * one, else 0 (a browser has no such figure).
+   */
+  residentBytes?: () => number;
+}
+
+function processResidentBytes(): number {
+  return globalThis.process?.memoryUsage?.rss() ?? 0;
 }
 
 /** Checks `cpus` and `quantum` (UserErrors, so the CLI and back ends report them in one line). */
@@ -111,9 +125,10 @@ export function checkSmpOptions(cpus: number | undefined, quantum: number | unde
 export const ENGINES = ["interp", "jit"] as const;
 export type Engine = (typeof ENGINES)[number];
 
-/** The engine asked for by PREVIRT_ENGINE, or "jit"; a UserError for any other value. */
+/** The engine asked for by PREVIRT_ENGINE, or "interp"; a UserError for any other value. */
 export function defaultEngine(): Engine {
-  const v = process.env.PREVIRT_ENGINE;
+  // Guarded: in a browser (the playground) there is no process and no environment.
+  const v = globalThis.process?.env?.PREVIRT_ENGINE;
   // The interpreter, until the JIT wins end to end (docs/machine.md, "Measured speed").
   if (v === undefined || v === "") return "interp";
   if (!(ENGINES as readonly string[]).includes(v)) throw new UserError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
@@ -138,7 +153,7 @@ const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
 /** Causes that are faults (epc = the faulting instruction): the ones the crash rules look at. */
 export const FAULT_CAUSES: ReadonlySet<number> = new Set<number>([
   CAUSE.ILLEGAL_INSTRUCTION, CAUSE.PRIVILEGED_INSTRUCTION, CAUSE.MISALIGNED,
-  CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR,
+  CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR, CAUSE.PROTECTION_FAULT,
 ]);
 
 export class Machine implements CpuHost, MmuHost {
@@ -148,6 +163,12 @@ export class Machine implements CpuHost, MmuHost {
   readonly costModel: CostModel;
   readonly console: ConsoleDevice;
   readonly disk: DiskDevice;
+  /** Protection domains (protection/): the monitor-facing API, `defineDomain`, `grant`. */
+  readonly protection: Protection;
+  /** The guest kernel's interface to them (ports 0x50–0x54). */
+  readonly supervisor: SupervisorDevice;
+  /** The pc of the `in`/`out` being executed (the memory supervisor asks who calls it). */
+  ioPc = 0;
   /** CPUs (1–MAX_CPUS) and the interleaving quantum in cycles. */
   readonly cpuCount: number;
   readonly quantum: number;
@@ -171,13 +192,26 @@ export class Machine implements CpuHost, MmuHost {
   private readonly jit: JitEngine | undefined;
   /** Spin cycles and lock-holder preemptions (spin-accounting.ts); active once lock sites are known. */
   readonly spin: SpinAccounting;
+  private readonly residentBytes: () => number;
 
   constructor(options: MachineOptions = {}) {
+    this.residentBytes = options.residentBytes ?? processResidentBytes;
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
     this.costModel = options.costModel ?? defaultCostModel();
     validateCostModel(this.costModel);
     this.referenceSlicing = options.referenceSlicing ?? false;
-    this.mmu = new Mmu(this, CR.ptbr, CR.pgctl);
+    const memory = this.memory;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the supervisor's host getters read live machine state
+    const machine = this;
+    this.protection = new Protection({
+      memorySize: memory.size,
+      get guestLimit() {
+        return memory.guestLimit;
+      },
+      framesChanged: (first, last) => this.mmu.refreshFrames(first, last),
+      chargeRefs: (refs) => this.charge("permissionRef", refs),
+    });
+    this.mmu = new Mmu(this, CR.ptbr, CR.pgctl, this.protection.checked);
     this.cpu = new Cpu(this.memory, this.mmu.tlb, this, costTable(this.costModel));
     const wanted = options.engine ?? defaultEngine();
     const exact = !this.referenceSlicing && Object.values(this.costModel).every((c) => Number.isInteger(c));
@@ -195,6 +229,20 @@ export class Machine implements CpuHost, MmuHost {
     const counter = new CycleCounterDevice();
     const power = new PowerDevice((code) => this.powerOff(code));
     const smp = new SmpDevice(this);
+    this.supervisor = new SupervisorDevice({
+      protection: this.protection,
+      get ioPc() {
+        return machine.ioPc;
+      },
+      get guestLimit() {
+        return memory.guestLimit;
+      },
+      translate: (va) => {
+        const r = this.mmu.probe(va, ACCESS.LOAD, false);
+        return typeof r === "number" ? r : undefined;
+      },
+    });
+    this.supervisor.enabled = options.protection ?? true;
     const busFor = (cpu: number, bus: PortBus, lines: InterruptLines): TimerDevice => {
       const timer = new TimerDevice(lines);
       bus.attach(this.console, cpu === 0);
@@ -203,6 +251,7 @@ export class Machine implements CpuHost, MmuHost {
       bus.attach(this.disk, cpu === 0);
       bus.attach(power);
       bus.attach(smp, false); // no events: the uniprocessor's event loop sees the devices it always had
+      bus.attach(this.supervisor, false);
       return timer;
     };
     this.curTimer = busFor(0, this.curBus, this.curLines);
@@ -397,6 +446,16 @@ export class Machine implements CpuHost, MmuHost {
     return this.mmu.watched;
   }
 
+  /** CpuHost: frames a protection domain restricts. */
+  get checked(): Uint8Array {
+    return this.protection.checked;
+  }
+
+  /** CpuHost: the protection check of a load or store to a restricted frame. */
+  allows(pc: number, pa: number, write: boolean): boolean {
+    return this.protection.allows(pc, pa, write);
+  }
+
   // ---------------------------------------------------------------- monitor API
 
   /** Attaches a monitor (before `run`). */
@@ -496,10 +555,12 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Port I/O on the machine's devices, for a monitor forwarding a guest's access: counted and charged like `in`/`out`. */
   portRead(port: number): number {
+    this.ioPc = this.cpu.pc;
     this.noteDeviceAccess();
     return this.bus.read(port, this.cpu.cycles);
   }
   portWrite(port: number, value: number): void {
+    this.ioPc = this.cpu.pc;
     this.noteDeviceAccess();
     this.bus.write(port, value, this.cpu.cycles);
   }
@@ -821,6 +882,12 @@ export class Machine implements CpuHost, MmuHost {
       s.counts.lockHolderPreemptions = this.spin.lockHolderPreemptions;
       s.counts.lockAttempts = this.spin.attempts;
     }
+    const p = this.protection.counters;
+    if (p.checks > 0) {
+      s.counts["protection.checks"] = p.checks;
+      s.counts["protection.plbMisses"] = p.plbMisses;
+      s.counts["protection.extraRefs"] = p.extraRefs;
+    }
     if (!this.contexts) {
       s.instructions = this.cpu.instret;
       s.cycles = this.cpu.cycles;
@@ -844,7 +911,7 @@ export class Machine implements CpuHost, MmuHost {
 
   /** How the emulator ran the guest (engine, translation counters): host facts, not simulated results. */
   hostStats(): HostStats {
-    const residentBytes = process.memoryUsage.rss();
+    const residentBytes = this.residentBytes();
     return this.jit ? { engine: this.engine, jit: this.jit.counters(), residentBytes } : { engine: this.engine, residentBytes };
   }
 
@@ -879,6 +946,7 @@ export class Machine implements CpuHost, MmuHost {
       guestLimit: this.memory.guestLimit,
       disk: this.disk.saveState(),
       console: this.console.saveState(),
+      protection: this.protection.saveState(),
     };
   }
 
@@ -921,6 +989,7 @@ export class Machine implements CpuHost, MmuHost {
     Object.assign(this.counters, structuredClone(s.counters));
     this.disk.restoreState(s.disk);
     this.console.restoreState(s.console);
+    this.protection.restoreState(s.protection, exact);
     if (exact) {
       for (let f = 0; f < s.watched.length; f++) if (s.watched[f] !== this.mmu.monitorWatched[f]) this.mmu.setWatched(f << 12, s.watched[f] === 1);
       // setWatched re-derived the tags of entries already restored; nothing else to do.
@@ -1070,11 +1139,13 @@ export class Machine implements CpuHost, MmuHost {
         return;
       }
       case OP.in:
+        this.ioPc = pc;
         this.noteDeviceAccess();
         regs[rd] = this.bus.read(imm, cpu.cycles);
         regs[0] = 0;
         return;
       case OP.out:
+        this.ioPc = pc;
         this.noteDeviceAccess();
         this.bus.write(imm, regs[rs], cpu.cycles);
         return;

@@ -16,7 +16,7 @@ import type { MachineStats } from "./stats.js";
 export interface RunImageOptions {
   monitor?: Monitor;
   maxCycles?: number;
-  /** Console input: bytes, a string, or a ConsoleInput (e.g. stdinInput()). Default: none. */
+  /** Console input: bytes, a string, or a ConsoleInput (e.g. the CLI's stdinInput()). Default: none. */
   stdin?: Uint8Array | string | ConsoleInput;
   /** A disk: an in-memory image (modified in place by writes) or a backing. */
   disk?: Uint8Array | DiskBacking;
@@ -29,6 +29,8 @@ export interface RunImageOptions {
   engine?: Engine;
   /** See MachineOptions.jitThreshold (tests). */
   jitThreshold?: number;
+  /** Whether protection domains the guest asks for take effect (default true; docs/protection.md). */
+  protect?: boolean;
   /** Streams console output as it is produced (it is also returned). */
   onOutput?: (text: string) => void;
   /** CPUs (MachineOptions.cpus, 1–8) and the interleaving quantum (MachineOptions.quantum). */
@@ -70,6 +72,7 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     referenceSlicing: options.referenceSlicing,
     engine: options.engine,
     jitThreshold: options.jitThreshold,
+    protection: options.protect,
     cpus: options.cpus,
     quantum: options.quantum,
     lockSites: options.lockSites,

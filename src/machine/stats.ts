@@ -61,6 +61,7 @@ const CAUSE_NAMES: Record<number, string> = {
   [CAUSE.SYSCALL]: "syscall",
   [CAUSE.BREAKPOINT]: "breakpoint",
   [CAUSE.BUS_ERROR]: "bus-error",
+  [CAUSE.PROTECTION_FAULT]: "protection-fault",
 };
 
 /** A cause code's name: "page-fault-load", "interrupt-0", … */

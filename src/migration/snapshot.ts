@@ -12,6 +12,7 @@
 // the TLB starts empty. writeSnapshotFile/readSnapshotFile add the container
 // of codec.ts; every field is checked before anything is restored.
 
+import { PLB_BLOCKS, PLB_FRAMES } from "../machine/protection/plb.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { readElf } from "../guest-isa/elf.js";
@@ -321,6 +322,17 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
   const disk = obj(mc.disk, "machine.disk");
   for (const k of ["sector", "dma", "status", "command", "completesAt", "transfers"]) num(disk[k], `disk.${k}`, false);
   if (typeof obj(mc.console, "machine.console").rxIrq !== "boolean") bad("machine.console.rxIrq");
+  if (mc.protection !== undefined) {
+    // The protection unit's cache and counters (src/machine/protection): sizes checked here, so a damaged one is refused, not silently dropped.
+    const p = obj(mc.protection, "machine.protection");
+    const plb = obj(p.plb, "machine.protection.plb");
+    typed(plb.frameTag, Float64Array, "protection.plb.frameTag", PLB_FRAMES);
+    typed(plb.framePerm, Uint8Array, "protection.plb.framePerm", PLB_FRAMES);
+    typed(plb.blockTag, Float64Array, "protection.plb.blockTag", PLB_BLOCKS);
+    typed(plb.blockBits, Int32Array, "protection.plb.blockBits", PLB_BLOCKS);
+    const pc = obj(p.counters, "machine.protection.counters");
+    for (const [k, v] of Object.entries(pc)) num(v, `protection.counters.${k}`);
+  }
   if (!Array.isArray(s.neutral) || s.neutral.length !== cpus.length) bad("neutral must hold one virtual CPU per CPU");
   (s.neutral as unknown[]).forEach((v, n) => {
     const neutral = obj(v, `neutral[${n}]`);

@@ -2,3 +2,4 @@
 export * from "./replacements.js";
 export * from "./rewrite.js";
 export { compileTemplate, type CompiledTemplate, type SiteFields } from "./template.js";
+export { vmmSiteRanges, type VmmCodeRange } from "./protected-ranges.js";

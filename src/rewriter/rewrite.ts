@@ -216,7 +216,8 @@ export function rewriteImage(image: ElfImage, target: RewriteTarget): RewriteRes
     }
     return sites;
   };
-  if (process.env.PREVIRT_DEBUG_REWRITE) for (const s of siteOutcomes()) debugDump(s.record, s.kindName, s.strategy, s.before, s.after);
+  // Guarded: the rewriter also runs in a browser (the playground), where there is no process.
+  if (globalThis.process?.env?.PREVIRT_DEBUG_REWRITE) for (const s of siteOutcomes()) debugDump(s.record, s.kindName, s.strategy, s.before, s.after);
 
   const sections = image.sections.slice();
   sections[textIndex] = { ...text, data: patched };
@@ -285,5 +286,5 @@ export function restoreSites(result: RewriteResult): ElfImage {
 
 function debugDump(rec: SiteRecord, kind: string, strategy: Strategy, before: Uint32Array, after: Uint32Array): void {
   const hex = (a: Uint32Array) => [...a].map((w) => w.toString(16).padStart(8, "0")).join(" ");
-  process.stderr.write(`rewrite 0x${rec.addr.toString(16).padStart(8, "0")} ${kind} ${strategy}: ${hex(before)} -> ${hex(after)}\n`);
+  console.error(`rewrite 0x${rec.addr.toString(16).padStart(8, "0")} ${kind} ${strategy}: ${hex(before)} -> ${hex(after)}`);
 }

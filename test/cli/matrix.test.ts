@@ -11,7 +11,8 @@ import { formatMatrix, hostMips } from "../../src/cli/commands/matrix.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
-import { compareRuns, runMatrix, runMatrixJobs, type MatrixRow } from "../../src/hypervisors/matrix.js";
+import { compareRuns, runMatrix, type MatrixRow } from "../../src/hypervisors/matrix.js";
+import { runMatrixJobs } from "../../src/hypervisors/parallel/matrix-jobs.js";
 import { workersAvailable } from "../../src/hypervisors/parallel/pool.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-matrix-"));

@@ -35,10 +35,11 @@ export function buildTs(rels: string[], options: { paravirt?: string } = {}): Bu
   return { bytes: writeElf(buildSources(sources, options).image), input: "", sectors: 0 };
 }
 
-export function runBytes(built: Built, backend: string, maxCycles = 50_000_000): RunElfOutcome & { verdict: string } {
+export function runBytes(built: Built, backend: string, maxCycles = 50_000_000, protect = true): RunElfOutcome & { verdict: string } {
   const out = runElf(readElf(built.bytes), {
     backend,
     maxCycles,
+    protect,
     stdin: built.input,
     disk: built.sectors ? new Uint8Array(built.sectors * 512) : undefined,
   });

@@ -72,10 +72,18 @@ describe.each(["xen", "l4"])("the soft-layer window on %s", (hv) => {
     expect(out.verdict).toBe("exit 0"); // the user's psr: SU=0 — the forged write did not stick
   });
 
-  it("survives a guest scribbling garbage over its shared-info page and queue", () => {
-    const out = runBytes(buildAsm("fixtures/guests/scribble.s"), hv, 5_000_000);
+  it("survives a guest scribbling garbage over its shared-info page and queue (--no-protect)", () => {
+    const out = runBytes(buildAsm("fixtures/guests/scribble.s"), hv, 5_000_000, false);
     expect(out.verdict).toBe("exit 3");
     expect(out.stats.counts[`${hv}:mmu_update.bad_count`]).toBeGreaterThan(0);
+  });
+
+  it("with the VMM's protection domain (the default) the scribbler's first store is a protection fault", () => {
+    const out = runBytes(buildAsm("fixtures/guests/scribble.s"), hv, 5_000_000);
+    // No trap vector yet at its first store: the run ends with the diagnosis naming cause 10 and the address.
+    expect(out.verdict).toBe("crash: protection-fault with no trap vector (tvec = 0)");
+    expect(out.result.kind === "stopped" && out.result.diagnosis).toMatch(/cause {2}10 \(protection-fault\) {4}badva 0xfffe1000/);
+    expect(out.stats.counts[`${hv}:mmu_update.bad_count`]).toBeUndefined();
   });
 });
 

@@ -387,3 +387,47 @@ describe("engine selection", () => {
     expect(new Machine({ ramSize: 1024 * 1024, engine: "interp" }).engine).toBe("interp");
   });
 });
+
+describe("jit = interpreter when a machine reuses the process's translations of a page hot before", () => {
+  // The default threshold (a page is translated after 512 reaches), not jitThreshold 1: the first
+  // machine interprets until the loop's page is hot; a second machine with the same page contents
+  // looks the compiled translations up at the first reach of each entry (cache.ts hotPages).
+  const loop = (salt: number): Item[] => [
+    ...li(R.t0, 300_000),
+    ...li(R.s0, DATA_PA), // paging off
+    "loop",
+    ["addi", { a: R.t1, b: R.t1, imm: salt }],
+    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
+    ["andi", { a: R.t3, b: R.t2, imm: 1020 }],
+    ["add", { a: R.t3, b: R.t3, c: R.s0 }],
+    ["sw", { a: R.t2, b: R.t3, imm: 0 }],
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    powerOff(R.zero),
+  ];
+  const run = (engine: Engine, items: Item[]) => {
+    const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
+    loadImage(m, image(items));
+    const result = m.run(50_000_000);
+    const observed = { result, regs: Array.from(m.regs), trace: Array.from(m.cpu.trace), stats: m.stats(), data: Array.from(m.memory.i32.subarray(DATA_PA >>> 2, (DATA_PA + 4096) >>> 2)) };
+    return { observed, host: m.hostStats() };
+  };
+
+  it("the second run starts translated, with identical results; a page with other contents waits to get hot", () => {
+    const items = loop(7_919);
+    const reference = run("interp", items).observed;
+    const first = run("jit", items);
+    const second = run("jit", items);
+    expect(first.observed).toEqual(reference);
+    expect(second.observed).toEqual(reference);
+    // The first machine interprets 512 slices before translating; the second almost nothing.
+    expect(first.host.jit!.interpreted).toBeGreaterThan(100_000);
+    expect(second.host.jit!.translations).toBeGreaterThan(0);
+    expect(second.host.jit!.interpreted).toBeLessThan(first.host.jit!.interpreted / 20);
+    // One word different in the page: no look-up applies; the results are still the interpreter's.
+    const other = loop(7_907);
+    const otherRun = run("jit", other);
+    expect(otherRun.observed).toEqual(run("interp", other).observed);
+    expect(otherRun.host.jit!.interpreted).toBeGreaterThan(100_000);
+  });
+});

@@ -46,7 +46,9 @@ describe("the published package", () => {
     expect(files).toContain("bin/previrt.js");
     expect(files).toContain("dist/src/cli/main.js");
     expect(files).toContain("fixtures/kernel/kernel.ts");
-    expect(files.filter((f) => /^dist\/(?!src\/)|\.map$|^src\//.test(f))).toEqual([]);
+    expect(files.filter((f) => /^dist\/(?!src\/|web\/)|\.map$|^src\//.test(f))).toEqual([]);
+    // The playground's bundle (scripts/build-web.mjs, run by `prepare`).
+    for (const f of ["index.html", "style.css", "app.js", "worker.js"]) expect(files).toContain(`dist/web/${f}`);
     const license = readFileSync(join(root, "LICENSE"), "utf8");
     expect(license).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the previrt authors\n/);
   });
@@ -60,6 +62,13 @@ describe("the published package", () => {
       expect(r.status).toBe(0);
     }
   }, 120_000);
+
+  it("previrt playground --export writes the bundled app from the install", () => {
+    const r = previrt("playground", "--export", "site");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    for (const f of ["index.html", "app.js", "worker.js"]) expect(readFileSync(join(project, "site", f)).equals(readFileSync(join(root, "dist", "web", f))), f).toBe(true);
+  });
 
   it("--version prints the package's version", () => {
     const r = previrt("--version");

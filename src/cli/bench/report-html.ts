@@ -43,6 +43,7 @@ export const PART_COLORS: Readonly<Record<string, string>> = {
   shadowUpdate: "#969696",
   interruptInjection: "#1c4e5a",
   worldSwitch: "#f2e6a8",
+  permissionRef: "#8c8c5a",
 };
 
 /** Each configuration's colour: its back end's hue, one shade per configuration of that back end. */

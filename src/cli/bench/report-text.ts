@@ -48,6 +48,19 @@ export function renderTextReport(r: BenchReport): string {
         Number.isFinite(k.wallSeconds) ? k.wallSeconds.toFixed(3) : "–",
       ]),
   );
+  // The in-place VMM's protection domain (docs/protection.md): what its checks cost, where it is on.
+  const guarded = r.cells.filter((k) => k.status !== "skipped" && (k.counts["protection.checks"] ?? 0) > 0);
+  const protection = table(
+    ["workload / configuration", "checked refs", "PLB misses", "extra refs", "cycles charged", "share"],
+    guarded.map((k) => [
+      `${k.workload} / ${k.config}`,
+      fmt(k.counts["protection.checks"]),
+      fmt(k.counts["protection.plbMisses"] ?? 0),
+      fmt(k.counts["protection.extraRefs"] ?? 0),
+      fmt(k.breakdown.permissionRef ?? 0),
+      `${((100 * (k.breakdown.permissionRef ?? 0)) / Math.max(1, k.cycles)).toFixed(4)} %`,
+    ]),
+  );
   const skipped = r.cells.filter((k) => k.status === "skipped");
   const goals = r.goals.map((g) => `  ${g.met ? "met   " : "MISSED"}  ${g.goal}: ${g.workload} ${g.ratio.toFixed(4)}× (limit ${g.limit}×)`);
   return [
@@ -60,6 +73,7 @@ export function renderTextReport(r: BenchReport): string {
     "What the monitors were entered for",
     events,
     "",
+    ...(guarded.length ? ["Protection domains (the in-place VMM's; compare with --no-protect)", protection, ""] : []),
     "Goals",
     ...(goals.length ? goals : ["  (no configuration pair for the goals was run)"]),
     ...(skipped.length ? ["", `Not run: ${[...new Set(skipped.map((k) => `${k.config} (${k.note})`))].join("; ")}`] : []),

@@ -18,7 +18,7 @@ import { backends, runElf } from "../../hypervisors/index.js";
 import type { Engine } from "../../machine/machine.js";
 import { compareRuns } from "../../hypervisors/matrix.js";
 import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/parallel/pool.js";
-import { COST_EVENTS, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
+import { cycleBreakdown, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Strategy } from "../../rewriter/index.js";
 import { BASELINE, type BenchConfiguration, type KernelBinary } from "./configurations.js";
@@ -67,6 +67,8 @@ export interface RunBenchOptions {
   progress?: BenchProgress;
   /** The machine's engine (same results either way; default: PREVIRT_ENGINE, else jit). */
   engine?: Engine;
+  /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
+  protect?: boolean;
   /** CPUs, interleaving quantum and physical CPUs of every run (`--cpus`, `--quantum`, `--pcpus`). */
   smp?: SmpSettings;
 }
@@ -93,6 +95,8 @@ interface CellSettings {
   maxCycles?: number;
   disk?: () => Uint8Array | undefined;
   engine?: Engine;
+  /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
+  protect?: boolean;
   smp?: SmpSettings;
 }
 
@@ -113,7 +117,7 @@ export function runCell(workload: string, config: BenchConfiguration, image: Elf
   try {
     for (let i = 0; i < repeats; i++) {
       const t0 = process.hrtime.bigint();
-      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, ...settings.smp });
+      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, ...settings.smp, protect: settings.protect });
       walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
   } catch (e) {
@@ -185,7 +189,7 @@ function imageCache(build: KernelBuilder): (workload: string, binary: KernelBina
 }
 
 export function runBench(options: RunBenchOptions): BenchCell[] {
-  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine, smp: options.smp };
+  const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine, smp: options.smp, protect: options.protect };
   const total = options.workloads.length * options.configurations.length;
   const imageFor = imageCache(options.build);
   const runs: CellRun[] = [];
@@ -238,6 +242,8 @@ interface BenchCellArg {
   repeats: number;
   maxCycles?: number;
   engine?: Engine;
+  /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
+  protect?: boolean;
   smp?: SmpSettings;
 }
 
@@ -265,7 +271,7 @@ export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { build
 export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
   const env = await loadEnvironment(arg.environment);
   const image = "buildError" in arg.image ? new Error(arg.image.buildError) : arg.image;
-  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine, smp: arg.smp });
+  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine, smp: arg.smp, protect: arg.protect });
 }
 
 /**
@@ -305,7 +311,7 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
     for (const workload of options.workloads) {
       for (const config of options.configurations) {
         const image = images.get(`${workload}/${config.binary}`) ?? { buildError: "unused" };
-        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp });
+        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect });
       }
     }
     const finished = new Array<boolean>(total).fill(false);
@@ -347,21 +353,5 @@ function blankCell(workload: string, config: BenchConfiguration): BenchCell {
   };
 }
 
-/** Splits a run's cycles: each event's count × its price, idle time, and the rest (executed instructions). */
-export function breakdown(cycles: number, events: Partial<Record<CostEvent, number>>, counts: Record<string, number>, model: CostModel): Record<string, number> {
-  const out: Record<string, number> = {};
-  let rest = cycles;
-  for (const e of COST_EVENTS) {
-    const n = events[e] ?? 0;
-    if (!n) continue;
-    out[e] = n * model[e];
-    rest -= out[e];
-  }
-  const idle = counts.idleCycles ?? 0;
-  if (idle) {
-    out.idle = idle;
-    rest -= idle;
-  }
-  out.instructions = rest;
-  return out;
-}
+/** Splits a run's cycles (machine/cost-model.ts, shared with the playground). */
+export const breakdown = cycleBreakdown;

@@ -104,6 +104,7 @@ export const run: CommandRunner = async (_args, options, io) => {
     repeats,
     maxCycles: 4_000_000_000,
     engine: options.engine as Engine | undefined,
+    protect: options.protect !== false,
     smp,
     progress,
   });

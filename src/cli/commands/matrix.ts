@@ -11,7 +11,8 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { backends, checkCpuOptions, checkCpuValues, getBackend, type CpuOptions } from "../../hypervisors/index.js";
-import { runMatrixJobs, type MatrixRow, type Verdict } from "../../hypervisors/matrix.js";
+import { describeVerdict, isDivergence, type MatrixRow } from "../../hypervisors/matrix.js";
+import { runMatrixJobs } from "../../hypervisors/parallel/matrix-jobs.js";
 import { defaultJobs } from "../../hypervisors/parallel/pool.js";
 import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
@@ -19,6 +20,9 @@ import type { CommandRunner } from "../main.js";
 import { runMigrationMatrix } from "./migration-matrix.js";
 import { describeSmp } from "../bench/report-data.js";
 import { checkSpinlockCure } from "../../hypervisors/common/spinlock-cures.js";
+
+// The verdict's words live with the matrix (the playground shows them too).
+export { describeVerdict, isDivergence };
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
@@ -44,6 +48,7 @@ export const run: CommandRunner = async (args, options, io) => {
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     engine: options.engine as Engine | undefined,
+    protect: options.protect !== false,
   });
   if (smp.cpus !== undefined || smp.pcpus !== undefined) io.out(`${describeSmp(smp)}\n`);
   io.out(formatMatrix(rows));
@@ -66,23 +71,6 @@ export function jobsOption(value: unknown): number {
   const n = value as number;
   if (!Number.isInteger(n) || n < 1) throw new UserError(`--jobs must be a positive integer, not ${n}`);
   return n;
-}
-
-export function isDivergence(v: Verdict): boolean {
-  return v.kind === "diverged" || v.kind === "ended-differently";
-}
-
-export function describeVerdict(v: Verdict): string {
-  switch (v.kind) {
-    case "reference":
-      return "reference";
-    case "same":
-      return "same";
-    case "diverged":
-      return `diverged at line ${v.line}`;
-    case "ended-differently":
-      return `ended differently: ${v.actual}`;
-  }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");

@@ -12,7 +12,8 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
-import { bytesInput, stdinInput } from "../../machine/devices/console.js";
+import { bytesInput } from "../../machine/devices/console.js";
+import { stdinInput } from "../host-devices.js";
 import { formatReport } from "../../migration/report.js";
 import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";

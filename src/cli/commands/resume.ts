@@ -14,8 +14,9 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
-import { bytesInput, stdinInput } from "../../machine/devices/console.js";
-import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
+import { bytesInput } from "../../machine/devices/console.js";
+import type { DiskBacking } from "../../machine/devices/disk.js";
+import { fileDisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import { formatStats } from "../../machine/stats.js";
 import { bootGuest, type Guest } from "../../migration/guest.js";

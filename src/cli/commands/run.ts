@@ -18,8 +18,8 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend, runElf } from "../../hypervisors/index.js";
-import { stdinInput } from "../../machine/devices/console.js";
-import { fileDisk, type DiskBacking } from "../../machine/devices/disk.js";
+import type { DiskBacking } from "../../machine/devices/disk.js";
+import { fileDisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import { formatStats } from "../../machine/stats.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
@@ -57,6 +57,7 @@ export const run: CommandRunner = async (args, options, io) => {
       disk,
       stdin: io.stdin ?? stdinInput(),
       engine: options.engine as Engine | undefined,
+      protect: options.protect !== false,
       cpus: options.cpus as number | undefined,
       quantum: options.quantum as number | undefined,
       pcpus: options.pcpus as number | undefined,

@@ -73,6 +73,7 @@ import { VcpuScheduler } from "./vcpu-scheduler.js";
 import { WedgeSpinlockCure } from "./spinlock-cures.js";
 import type { MonitorOptions } from "../index.js";
 import { causeName } from "../../machine/stats.js";
+import { protectVmm } from "./vmm-protection.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
@@ -125,6 +126,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   /** The --spinlocks cure's monitor half (pv, delayed), and the shared-info word index of each vCPU (by name). */
   private lockCure: WedgeSpinlockCure | undefined;
   private sharedIdx: (name: string, cpu: number) => number = () => -1;
+  /** Whether the VMM gets its own protection domain (common/vmm-protection.ts; off with --no-protect). */
+  private readonly protectVmm: boolean;
 
   constructor(
     backend: string,
@@ -134,6 +137,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     super();
     this.vmm = buildVmm(backend);
     this.paravirt = options.paravirt ?? false;
+    this.protectVmm = options.protect ?? true;
     this.siteList = rewrite.sites.filter((s) => s.strategy !== "native").slice().sort((a, b) => a.record.addr - b.record.addr);
     this.siteStart = Int32Array.from(this.siteList, (s) => s.record.addr);
     this.siteEnd = Int32Array.from(this.siteList, (s) => s.record.addr + s.record.length);
@@ -218,6 +222,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (this.dataPage < 0 || this.dataPage + n * this.dataPages > (STUB_BASE - WINDOW_BACKED) >>> 12) {
       throw new Error(`in-place VMM: no room for ${n} shared-info pages below the stubs`);
     }
+    if (this.protectVmm) protectVmm(machine, this.windowPa, this.rewrite, this.paravirt, { first: this.dataPage, count: n * this.dataPages });
     const s = this.vmm.symbols;
     const idx = (name: string, cpu: number) => {
       const va = s[name];

@@ -8,17 +8,16 @@
 //                  the data drains it). Off at reset.
 //
 // Input comes from a byte string (tests, `io.stdin`) or lazily from the
-// process's stdin: nothing is read until the guest first asks, so a guest
+// process's stdin (src/cli/host-devices.ts): nothing is read until the guest first asks, so a guest
 // that never reads never waits for EOF. A read from stdin blocks until some
 // input or EOF arrives.
 
-import { readSync } from "node:fs";
 import { PORT, type Device, type InterruptLines } from "../bus/ports.js";
 import { IRQ } from "../../guest-isa/registers.js";
 
 export const CONSOLE_STATUS_READY = 1 << 0;
 export const CONSOLE_STATUS_RX_IRQ = 1 << 1;
-const NO_INPUT = -1;
+export const NO_INPUT = -1;
 
 /** A source of console input bytes. */
 export interface ConsoleInput {
@@ -34,44 +33,6 @@ export function bytesInput(bytes: Uint8Array | string): ConsoleInput {
   return {
     ready: () => pos < data.length,
     read: () => (pos < data.length ? data[pos++] : NO_INPUT),
-  };
-}
-
-/** Process stdin, read on first demand in chunks. */
-export function stdinInput(fd = 0): ConsoleInput {
-  let buf = new Uint8Array(0);
-  let pos = 0;
-  let eof = false;
-  const fill = () => {
-    if (pos < buf.length || eof) return;
-    const chunk = new Uint8Array(4096);
-    for (;;) {
-      try {
-        const n = readSync(fd, chunk, 0, chunk.length, null);
-        if (n === 0) eof = true;
-        buf = chunk.subarray(0, n);
-        pos = 0;
-        return;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "EAGAIN") return; // non-blocking stream with nothing yet: not ready
-        if (code === "EOF") {
-          eof = true;
-          return;
-        }
-        throw e;
-      }
-    }
-  };
-  return {
-    ready: () => {
-      fill();
-      return pos < buf.length;
-    },
-    read: () => {
-      fill();
-      return pos < buf.length ? buf[pos++] : NO_INPUT;
-    },
   };
 }
 
@@ -128,7 +89,11 @@ export class ConsoleDevice implements Device {
 
   flush(): void {
     if (this.pendingOut.length === 0) return;
-    const text = Buffer.from(this.pendingOut).toString("latin1");
+    // Bytes as Latin-1 characters, as Node's Buffer "latin1" did — by hand, because the machine runs
+    // in a browser too, where TextDecoder's "latin1" is windows-1252 (0x80–0x9f differ). In chunks,
+    // to stay under the engine's limit on arguments.
+    let text = "";
+    for (let i = 0; i < this.pendingOut.length; i += 4096) text += String.fromCharCode(...this.pendingOut.slice(i, i + 4096));
     this.pendingOut = [];
     this.sink(text);
   }

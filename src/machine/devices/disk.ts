@@ -11,10 +11,10 @@
 //   out 0x33, rs   acknowledge (any value): clears DONE and ERROR, lowers line 2.
 //
 // ERROR: sector beyond the image, DMA range outside guest RAM, or no disk.
-// Backing: an in-memory image (tests) or a file (`--disk IMG`), read and
-// written a sector at a time; an image has floor(size / 512) sectors.
+// Backing: an in-memory image (tests, the playground) or a file (`--disk IMG`,
+// src/cli/host-devices.ts), read and written a sector at a time; an image has
+// floor(size / 512) sectors.
 
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { IRQ } from "../../guest-isa/registers.js";
 import { PORT, type Device, type InterruptLines } from "../bus/ports.js";
 import type { PhysicalMemory } from "../memory.js";
@@ -39,23 +39,6 @@ export function memoryDisk(image: Uint8Array): DiskBacking & { image: Uint8Array
     sectors: Math.floor(image.length / SECTOR_SIZE),
     readSector: (s, into) => into.set(image.subarray(s * SECTOR_SIZE, (s + 1) * SECTOR_SIZE)),
     writeSector: (s, from) => image.set(from, s * SECTOR_SIZE),
-  };
-}
-
-/** A file-backed disk; writes go straight to the file. */
-export function fileDisk(path: string): DiskBacking {
-  let fd: number;
-  try {
-    fd = openSync(path, "r+");
-  } catch {
-    fd = openSync(path, "r"); // read-only image: writes will fail with ERROR
-  }
-  const sectors = Math.floor(fstatSync(fd).size / SECTOR_SIZE);
-  return {
-    sectors,
-    readSector: (s, into) => void readSync(fd, into, 0, SECTOR_SIZE, s * SECTOR_SIZE),
-    writeSector: (s, from) => void writeSync(fd, from, 0, SECTOR_SIZE, s * SECTOR_SIZE),
-    close: () => closeSync(fd),
   };
 }
 

@@ -1,11 +1,13 @@
 // The translation cache: translations (translate.ts) by the physical
-// address of their entry, grouped per physical page, and what keeps them
-// exact when code changes.
+// addresses of the blocks they can be entered at, grouped per physical
+// page, and what keeps them exact when code changes.
 //
 // Consumes heap byte indexes (physical + RAM_BASE, memory.ts) from the
-// engine. Produces the translation to run at an address — translating an
-// entry once it has been reached HOT times, so code that runs once is
-// interpreted, not compiled — and the host-side counters.
+// engine. Produces the translation (and the block to start at) to run at an
+// address — translating once its page has been reached HOT times with
+// nothing translated there, so code that runs once is interpreted, not
+// compiled; at once where the process compiled it before (`hotPages`) —
+// and the host-side counters.
 //
 // Invalidation, two ways, so that no write path can be missed:
 // 1. Writes the translated code does not see happen only while something
@@ -32,17 +34,30 @@ export const HOT = 512;
 export const INTERPRET = null;
 /** What `get` returns for an address not hot enough to translate yet. */
 export const COLD = undefined;
+/** What `get` returns for an address whose translation was judged not worth calling (`demote`). */
+export const DEMOTED = false;
 
-/** A translation in the cache: when its words last matched memory, and how much it ran. */
-export class Entry {
-  /** Calls, and guest instructions they ran (the engine counts them until it judges the translation). */
-  calls = 0;
-  insns = 0;
+/** A translation in the cache, and every entry address it serves (one per block start). */
+export class Live {
+  /** The entries registered for it (dropped together when its words change). */
+  readonly entries: Entry[] = [];
   constructor(
     readonly t: Translation,
     /** The epoch in which the words last matched memory. */
     public epoch: number,
-    /** Heap byte index of its entry. */
+  ) {}
+}
+
+/** An entry address served by a translation: which block it starts at, and how much its calls ran. */
+export class Entry {
+  /** Calls, and guest instructions they ran (the engine counts them until it judges the entry). */
+  calls = 0;
+  insns = 0;
+  constructor(
+    readonly live: Live,
+    /** The block the translation starts at for this entry (its last argument). */
+    readonly block: number,
+    /** Heap byte index of the entry. */
     readonly at: number,
   ) {}
 }
@@ -64,6 +79,32 @@ class Page {
   readonly seen = new Int32Array(1024);
   /** Times the page was reached where nothing was translated (code in a hot page is translated where reached). */
   hits = 0;
+  /**
+   * For a page whose contents were hot before in this process (`hotPages`):
+   * per word offset, 1 once the process-wide translations were looked up
+   * there. Undefined for other pages.
+   */
+  probed: Uint8Array | undefined;
+}
+
+/**
+ * Hashes of the contents of pages in which a translation was made, by any
+ * machine of the process. A machine reaching a page with the same contents
+ * (the same kernel run again: `bench` repeats, `matrix`, tests) looks for
+ * the translations already compiled (translate.ts `shared`) at each entry
+ * the first time it is reached, instead of interpreting until the page is
+ * hot: the compiled code is already there and warm, so waiting gains
+ * nothing. A hash collision costs one look-up; a translation is still only
+ * reused for exactly the words it was made from.
+ */
+const hotPages = new Set<number>();
+
+/** FNV-1a over the page's words (heap page number `pageNo`). */
+function pageHash(H: Int32Array, pageNo: number): number {
+  let h = 0x811c9dc5 | 0;
+  const end = (pageNo + 1) << 10;
+  for (let i = pageNo << 10; i < end; i++) h = Math.imul(h ^ H[i], 16777619);
+  return h;
 }
 
 export interface CacheCounters {
@@ -99,20 +140,23 @@ export class TranslationCache {
     this.costKey = costTableKey(cost);
   }
 
-  /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet. */
-  get(at: number): Entry | null | undefined {
+  /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet, DEMOTED. */
+  get(at: number): Entry | null | undefined | false {
     const page = this.pages[at >>> 12];
     if (page !== undefined) {
       const e = page.byOffset[(at & 4095) >>> 2];
-      if (e !== undefined && e !== null && e.epoch === this.epoch) return e;
+      if (e !== undefined && e !== null && e.live.epoch === this.epoch) return e;
     }
     return this.lookup(at);
   }
 
-  private lookup(at: number): Entry | null | undefined {
+  private lookup(at: number): Entry | null | undefined | false {
     const pageNo = at >>> 12;
     let page = this.pages[pageNo];
-    if (page === undefined) page = this.pages[pageNo] = new Page();
+    if (page === undefined) {
+      page = this.pages[pageNo] = new Page();
+      if (hotPages.has(pageHash(this.heap.heap32, pageNo))) page.probed = new Uint8Array(1024);
+    }
     const slot = (at & 4095) >>> 2;
     const e = page.byOffset[slot];
     if (e !== undefined) {
@@ -120,36 +164,69 @@ export class TranslationCache {
         if (this.heap.heap32[at >> 2] === page.seen[slot]) return e;
       } else {
         this.counters.verifications++;
-        if (matches(this.heap.heap32, e.t)) {
-          e.epoch = this.epoch;
+        if (matches(this.heap.heap32, e.live.t)) {
+          e.live.epoch = this.epoch;
           return e;
         }
         this.counters.invalidations++;
+        this.drop(e.live);
       }
       page.byOffset[slot] = undefined;
       page.seen[slot] = 0;
     }
     // Hotness by page: the interpreter's slices end at scattered addresses of a hot loop, and a
     // translation from any of them covers the loop (its in-page branch targets).
-    if (page.seen[slot] < 0 || ++page.hits < this.hot) return COLD;
-    const t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+    if (page.seen[slot] < 0) return DEMOTED;
+    let t: Translation | null | undefined;
+    if (page.probed !== undefined && page.probed[slot] === 0 && page.hits < this.hot) {
+      page.probed[slot] = 1;
+      t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
+      if (t === undefined) return COLD; // not compiled before: this entry waits for the page to get hot
+    } else {
+      if (++page.hits < this.hot) return COLD;
+      t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+      if (t !== null) hotPages.add(pageHash(this.heap.heap32, pageNo));
+    }
     if (t === null) {
       page.byOffset[slot] = INTERPRET;
       page.seen[slot] = this.heap.heap32[at >> 2];
       return INTERPRET;
     }
-    const entry = new Entry(t, this.epoch, at);
-    page.byOffset[slot] = entry;
+    // Every block start of the translation is an entry into it (where nothing else is registered).
+    const live = new Live(t, this.epoch);
+    const base = pageNo << 12;
+    let entry: Entry | undefined;
+    for (let b = 0; b < t.starts.length; b++) {
+      const i = t.starts[b] >>> 2;
+      const mine = base + t.starts[b] === at;
+      if (!mine && (page.byOffset[i] !== undefined || page.seen[i] < 0)) continue;
+      const e = new Entry(live, b, base + t.starts[b]);
+      page.byOffset[i] = e;
+      live.entries.push(e);
+      if (mine) entry = e;
+    }
     this.heap.codePages[pageNo] = 1;
     const c = this.counters;
     c.translations++;
     c.blocks += t.blocks;
     c.instructions += t.insns;
     c.codeBytes += t.codeBytes;
-    return entry;
+    return entry!;
   }
 
-  /** The engine judged a translation not worth calling: its address is interpreted from now on. */
+  /** Unregisters every entry of a translation whose words changed. */
+  private drop(live: Live): void {
+    for (const e of live.entries) {
+      const page = this.pages[e.at >>> 12]!;
+      const slot = (e.at & 4095) >>> 2;
+      if (page.byOffset[slot] === e) {
+        page.byOffset[slot] = undefined;
+        page.seen[slot] = 0;
+      }
+    }
+  }
+
+  /** The engine judged an entry not worth calling: its address is interpreted from now on. */
   demote(e: Entry): void {
     const page = this.pages[e.at >>> 12]!;
     const slot = (e.at & 4095) >>> 2;

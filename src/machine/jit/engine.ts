@@ -119,10 +119,10 @@ export class JitEngine {
       const at = (pc + H[(this.add + s) | 0]) | 0;
       const e = cache.get(at);
       if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
-      if (e === undefined) return this.interpret(limit);
+      if (e === undefined || e === false) return this.interpret(limit); // cold, or demoted
       this.dispatches++;
       const n0 = cpu.instret;
-      const ex = e.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages);
+      const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages, e.block);
       if (e.calls < JUDGE_AFTER) {
         e.insns += cpu.instret - n0;
         if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);

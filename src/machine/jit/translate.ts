@@ -73,7 +73,7 @@ export interface CpuState {
  */
 export type BlockFn = (
   cpu: CpuState, vbase: number, tagR: number, tagW: number, add: number, trace: number, limit: number,
-  heap32: Int32Array, heap16: Uint16Array, heap8: Uint8Array, codePages: Uint8Array,
+  heap32: Int32Array, heap16: Uint16Array, heap8: Uint8Array, codePages: Uint8Array, block: number,
 ) => number;
 
 export interface Translation {
@@ -84,6 +84,14 @@ export interface Translation {
   /** Instructions translated (over all blocks) and blocks. */
   insns: number;
   blocks: number;
+  /**
+   * Byte offset in the page of each block's first instruction, by block
+   * number: the function can be entered at any of them (its last argument),
+   * so one translation serves every entry it covers (cache.ts).
+   */
+  starts: readonly number[];
+  /** Whether the function was compiled for this call (false: reused from `shared`). */
+  fresh: boolean;
   /** Characters of generated JavaScript. */
   codeBytes: number;
 }
@@ -216,9 +224,12 @@ const ALIGN_MASK: Record<number, number> = { 4: 0xfffff003 | 0, 2: 0xfffff001 | 
 /**
  * Translates the code at heap byte index `entry` (inside the page starting
  * at heap byte `page`). Returns null when the entry itself is an
- * instruction only the interpreter runs.
+ * instruction only the interpreter runs. `onlyKnown`: returns undefined
+ * instead of compiling when the process has not compiled these blocks before.
  */
-export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey = costTableKey(cost)): Translation | null {
+export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: true): Translation | null | undefined;
+export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey?: string): Translation | null;
+export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey = costTableKey(cost), onlyKnown = false): Translation | null | undefined {
   const H = heap.heap32;
   const wordAt = (off: number) => H[(page + off) >> 2];
   if (!translatable(wordAt(entry - page))) return null;
@@ -270,6 +281,12 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
     }
   }
 
+  // ---- blocks in address order, so that a fall-through is a `case` falling into the next one.
+  // (A block may run on into another block's start: its instructions are then translated twice.
+  // Cutting it there instead made V8 deoptimize the translations over and over.)
+  blocks.sort((x, y) => x.start - y.start);
+  blocks.forEach((b, id) => (b.id = id));
+
   // ---- registers the code reads or writes
   const used = new Set<number>();
   const written = new Set<number>();
@@ -291,7 +308,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   for (const r of written) used.add(r);
 
   // ---- the same blocks translated before (by any machine of the process): reuse the function
-  const key = `${costKey}|${entry - page}|${blocks.map((b) => `${b.start}:${b.words.join(",")}`).join(";")}`;
+  const key = `${costKey}|${blocks.map((b) => `${b.start}:${b.words.join(",")}`).join(";")}`;
   const known = shared.get(key);
   const at = new Int32Array(total);
   const words = new Int32Array(total);
@@ -302,43 +319,60 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       words[k] = b.words[i];
     }
   }
-  const result = (c: Compiled): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, codeBytes: c.codeBytes });
-  if (known !== undefined) return result(known);
+  const starts = blocks.map((b) => b.start);
+  const result = (c: Compiled, fresh: boolean): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes, fresh });
+  if (known !== undefined) return result(known, false);
+  if (onlyKnown) return undefined;
 
   // ---- code
   const out: string[] = [];
   const regs = [...used].sort((x, y) => x - y);
   const writeBack = [...written].sort((x, y) => x - y).map((r) => `H[${r}] = r${r};`).join(" ");
-  // Exits only assign constants (pc as an offset from the page base, the exit code, the cycles and
-  // instructions of the block's executed part): a path V8 never saw run then needs no type feedback,
-  // so taking it for the first time does not deoptimize the function. The epilogue does the arithmetic.
+  // Exits only assign a constant (the row of the exit table XT: pc as an offset from the page
+  // base, the exit code, the cycles and instructions of the block's executed part): a path V8
+  // never saw run then needs no type feedback, so taking it for the first time does not deoptimize
+  // the function. The epilogue does the arithmetic.
+  const xt: number[] = [];
+  const exitRow = new Map<string, number>();
+  const exit = (off: number, code: number, c = 0, k = 0) => {
+    const key = `${off},${code},${c},${k}`;
+    let row = exitRow.get(key);
+    if (row === undefined) {
+      row = xt.length >> 2;
+      exitRow.set(key, row);
+      xt.push(off, code, c, k);
+    }
+    return `{ q = ${row}; break out; }`;
+  };
   const pcAt = (off: number) => `(vb + ${off}) | 0`;
-  const exit = (off: number, code: number, c = 0, k = 0) => `{ pc = ${off}; ex = ${code}; ${k ? `xc = ${c}; xn = ${k}; ` : ""}break out; }`;
   const charge = (c: number, k: number) => (k ? `cyc += ${c}; n += ${k}; ` : "");
   const traced = (from: string, to: string) => `H[(T + tr) | 0] = ${from}; H[(T + tr + 1) | 0] = ${to}; tr = (tr + 2) & ${TRACE_MASK};`;
 
-  out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "pc = 0", "ex = 0", "xc = 0", "xn = 0", `L = ${byStart.get(entry - page)!.id}`).join(", ")};`);
+  out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "q = 0", "L = block | 0").join(", ")};`);
   out.push("out: for (;;) { switch (L) {");
   for (const b of blocks) {
-    const costs = b.words.map((w) => cost[w & 63]);
-    const before = (k: number) => costs.slice(0, k).reduce((x, y) => x + y, 0);
     const m = b.words.length;
+    // before[k]: the cost of the block's first k instructions
+    const before = [0];
+    for (const w of b.words) before.push(before[before.length - 1] + cost[w & 63]);
     const selfLoop = b.terminated && (() => {
       const w = b.words[m - 1];
       const off = b.start + (m - 1) * 4;
       const k = BY_OP[w & 63]!.kind;
       return (k === "branch" && off + ((w >> 14) << 2) === b.start) || (k === "jal" && off + ((w >> 10) << 2) === b.start);
     })();
-    const goTo = (t: number | null, tExpr: string): string => {
-      if (t !== null && t >= 0 && t < 4096) {
+    const goTo = (t: number): string => {
+      if (t >= 0 && t < 4096) {
         if (selfLoop && t === b.start) return "continue;";
         const tb = byStart.get(t);
+        // The next case in the switch: fall into it (out of the block's own loop first).
+        if (tb && tb.id === b.id + 1) return selfLoop ? "break;" : "";
         if (tb) return `{ L = ${tb.id}; continue out; }`;
       }
-      return exit(t ?? 0, EXIT.NEXT);
+      return exit(t, EXIT.NEXT);
     };
     out.push(`case ${b.id}: ${selfLoop ? "for (;;) " : ""}{`);
-    out.push(`if (!(cyc + ${before(m - 1)} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
+    out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
     for (let k = 0; k < m; k++) {
       const w = b.words[k];
       const off = b.start + k * 4;
@@ -355,7 +389,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
         case "load": {
           const size = e.size!;
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0; s = (va >>> 12) & 1023;`);
-          out.push(`if ((va & ${ALIGN_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before(k), k)}`);
+          out.push(`if ((va & ${ALIGN_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
           const p = "((va + H[(ADD + s) | 0]) | 0)";
           out.push(A !== 0 ? `r${A} = ${LOAD_EXPR[op](p)};` : `${LOAD_EXPR[op](p)};`);
           break;
@@ -363,68 +397,69 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
         case "store": {
           const size = e.size!;
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0; s = (va >>> 12) & 1023;`);
-          out.push(`if ((va & ${ALIGN_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before(k), k)}`);
+          out.push(`if ((va & ${ALIGN_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; ${STORE_STMT[op]("p", reg(A))}`);
-          out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before(k + 1), k + 1)}`);
+          out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)}`);
           break;
         }
         case "amo": {
           // The interpreter's read-modify-write (cpu.ts): the write tag, then old value to rd.
           out.push(`va = (${reg(B)} + ${w >> 18}) | 0; s = (va >>> 12) & 1023;`);
-          out.push(`if ((va & ${ALIGN_MASK[4]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before(k), k)}`);
+          out.push(`if ((va & ${ALIGN_MASK[4]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; o = H[p >> 2];`);
           out.push(`H[p >> 2] = ${op === 58 ? reg(C) : `(o + ${reg(C)}) | 0`};`);
           if (A !== 0) out.push(`r${A} = o;`);
-          out.push(`if (cpu.amoHook !== null) cpu.amoHook(${pcAt(off)}, p >> 2, o, H[p >> 2], cyc + ${before(k + 1)});`);
-          out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before(k + 1), k + 1)}`);
+          out.push(`if (cpu.amoHook !== null) cpu.amoHook(${pcAt(off)}, p >> 2, o, H[p >> 2], cyc + ${before[k + 1]});`);
+          out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)}`);
           break;
         }
         case "pause":
-          out.push(`cpu.pauses++; if (cpu.pauseHook !== null && cpu.pauseHook(${pcAt(off)}, cyc + ${before(k + 1)})) ${exit(off + 4, EXIT.NEXT, before(k + 1), k + 1)}`);
+          out.push(`cpu.pauses++; if (cpu.pauseHook !== null && cpu.pauseHook(${pcAt(off)}, cyc + ${before[k + 1]})) ${exit(off + 4, EXIT.NEXT, before[k + 1], k + 1)}`);
           break;
         case "branch": {
-          out.push(charge(before(m), m));
+          out.push(charge(before[m], m));
           const t = off + ((w >> 14) << 2);
-          const tExpr = pcAt(t);
-          out.push(`if (${e.cond!(reg(A), reg(B))}) { ${traced(pcAt(off), tExpr)} ${goTo(t, tExpr)} }`);
-          out.push(goTo(off + 4, pcAt(off + 4)));
+          out.push(`if (${e.cond!(reg(A), reg(B))}) { ${traced(pcAt(off), pcAt(t))} ${goTo(t) || `{ L = ${b.id + 1}; continue out; }`} }`);
+          out.push(goTo(off + 4));
           break;
         }
         case "jal": {
-          out.push(charge(before(m), m));
+          out.push(charge(before[m], m));
           const t = off + ((w >> 10) << 2);
           if (A !== 0) out.push(`r${A} = ${pcAt(off + 4)};`);
           out.push(traced(pcAt(off), pcAt(t)));
-          out.push(goTo(t, pcAt(t)));
+          out.push(goTo(t));
           break;
         }
         case "jalr": {
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
-          out.push(`if ((va & 3) !== 0) ${exit(off, EXIT.STEP, before(k), k)}`);
-          out.push(charge(before(m), m));
+          out.push(`if ((va & 3) !== 0) ${exit(off, EXIT.STEP, before[k], k)}`);
+          out.push(charge(before[m], m));
           if (A !== 0) out.push(`r${A} = ${pcAt(off + 4)};`);
           out.push(traced(pcAt(off), "va"));
-          out.push(`{ pc = (va - vb) | 0; ex = ${EXIT.NEXT}; break out; }`);
+          out.push(`{ q = -1; break out; }`);
           break;
         }
       }
       if (last && !b.terminated) {
-        out.push(charge(before(m), m));
-        out.push(goTo(off + 4, pcAt(off + 4)));
+        out.push(charge(before[m], m));
+        out.push(goTo(off + 4));
       }
     }
     out.push("}");
   }
   out.push("} }");
-  out.push(`${writeBack} cpu.cycles = cyc + xc; cpu.instret = n + xn; cpu.traceIdx = tr; cpu.pc = (vb + pc) | 0; return ex;`);
+  // q = -1: a jalr, pc = va (an exit with nothing uncharged, NEXT).
+  out.push(`${writeBack} cpu.traceIdx = tr; if (q < 0) { cpu.cycles = cyc; cpu.instret = n; cpu.pc = va; return ${EXIT.NEXT}; }`);
+  out.push(`q <<= 2; cpu.cycles = cyc + XT[q + 2]; cpu.instret = n + XT[q + 3]; cpu.pc = (vb + XT[q]) | 0; return XT[q + 1];`);
 
   const body = out.join("\n");
-  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP) { "use strict"; let va = 0, s = 0, p = 0, o = 0;\n${body}\n};`;
-  const fn = (new Function("mulhu", "div", "divu", "rem", "remu", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu);
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block) { "use strict"; let va = 0, s = 0, p = 0, o = 0;\n${body}\n};`;
+  const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "XT", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, Int32Array.from(xt));
   const c: Compiled = { fn, codeBytes: src.length };
   if (shared.size >= SHARED_MAX) shared.clear();
   shared.set(key, c);
-  return result(c);
+  return result(c, true);
 }
 
 /** The cost table as a key: translations embed its figures. */

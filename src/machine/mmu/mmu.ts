@@ -51,18 +51,31 @@ export class Mmu {
     private readonly host: MmuHost,
     private readonly ptbrIndex: number,
     private readonly pgctlIndex: number,
+    /** Per frame: 1 when a protection domain restricts it (protection/protection.ts): no fast tag at all. */
+    private readonly checked?: Uint8Array,
   ) {
     this.watched = new Uint8Array(host.memory.size >>> 12);
     this.monitorWatched = new Uint8Array(host.memory.size >>> 12);
-    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE);
+    const isChecked = checked ? (frame: number) => checked[frame >>> 12] === 1 : undefined;
+    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE, isChecked);
     this.tlbs = [this.tlb];
   }
 
   /** A TLB for one more CPU (its fast arrays in the state region too). */
   addTlb(): Tlb {
-    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE);
+    const checked = this.checked;
+    const isChecked = checked ? (frame: number) => checked[frame >>> 12] === 1 : undefined;
+    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, isChecked);
     this.tlbs.push(t);
     return t;
+  }
+
+  /** Frames [first, last] changed protection state: re-derive the fast tags of entries mapping them, in every CPU's TLB. */
+  refreshFrames(first: number, last: number): void {
+    for (const t of this.tlbs) {
+      if (last - first >= 4) t.refreshAll();
+      else for (let f = first; f <= last; f++) t.refreshFrame(f << 12);
+    }
   }
 
   pagingEnabled(): boolean {

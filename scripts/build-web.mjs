@@ -1,0 +1,69 @@
+// Bundles the playground (src/web, docs/playground.md) with esbuild into
+// dist/web: index.html, style.css, app.js (the page) and worker.js (the
+// toolchain, run in a Web Worker). The toolchain is the library's own
+// TypeScript sources, bundled for the browser platform (a Node builtin is an
+// error); the fixtures the samples and the bundled kernel need are bundled as
+// strings through the virtual module "previrt-web:fixtures". Run by
+// `npm run build`, `npm test` and `prepare` (so the published package ships
+// the bundle); `previrt playground` only serves or copies dist/web.
+//
+// Usage: node scripts/build-web.mjs [OUTDIR]   (default dist/web)
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const web = join(root, "src", "web");
+
+/** The fixture files the page bundles, by their path in the repository. */
+function fixtureFiles() {
+  const out = ["fixtures/guests/hello.s", "fixtures/guests/psr-hole.s", "fixtures/guests/pv-kernel.ts"];
+  const walk = (dir) => {
+    for (const name of readdirSync(join(root, dir)).sort()) {
+      const rel = `${dir}/${name}`;
+      if (statSync(join(root, rel)).isDirectory()) walk(rel);
+      else if (/\.(s|ts)$/.test(name)) out.push(rel);
+    }
+  };
+  walk("fixtures/kernel");
+  return out;
+}
+
+const fixturesPlugin = {
+  name: "previrt-fixtures",
+  setup(b) {
+    b.onResolve({ filter: /^previrt-web:fixtures$/ }, (args) => ({ path: args.path, namespace: "previrt-fixtures" }));
+    b.onLoad({ filter: /.*/, namespace: "previrt-fixtures" }, () => {
+      const files = fixtureFiles();
+      const entries = files.map((f) => `  ${JSON.stringify(f)}: ${JSON.stringify(readFileSync(join(root, f), "utf8"))},`);
+      return { contents: `export const FIXTURES = {\n${entries.join("\n")}\n};\n`, loader: "js", watchFiles: files.map((f) => join(root, f)) };
+    });
+  },
+};
+
+export async function buildWeb(outDir = join(root, "dist", "web")) {
+  mkdirSync(outDir, { recursive: true });
+  const result = await build({
+    entryPoints: { app: join(web, "main.ts"), worker: join(web, "worker.ts") },
+    outdir: outDir,
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    target: "es2022",
+    minify: true,
+    legalComments: "none",
+    metafile: true,
+    logLevel: "warning",
+    plugins: [fixturesPlugin],
+  });
+  for (const f of ["index.html", "style.css"]) copyFileSync(join(web, f), join(outDir, f));
+  const bytes = Object.fromEntries(Object.entries(result.metafile.outputs).map(([f, o]) => [relative(outDir, resolve(root, f)), o.bytes]));
+  return { outDir, bytes };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { outDir, bytes } = await buildWeb(process.argv[2] ? resolve(process.argv[2]) : undefined);
+  const total = Object.values(bytes).reduce((a, b) => a + b, 0);
+  console.log(`build-web: ${relative(process.cwd(), outDir) || "."}: ${Object.entries(bytes).map(([f, n]) => `${f} ${(n / 1024).toFixed(0)} KiB`).join(", ")} (${(total / 1024).toFixed(0)} KiB)`);
+}

@@ -1,0 +1,41 @@
+// The in-place VMM's protection domain on xen and l4 (docs/protection.md,
+// docs/design.md §9): the VMM lives in the guest's address space, so without
+// this the guest kernel's own code could read and write the VMM's state.
+//
+// Consumes the machine (its protection unit), the physical base of the
+// backed soft-layer window, where the shared-info pages lie, and the rewriter's report of the
+// rewritten sites (rewriter/protected-ranges.ts). Produces one domain, "vmm",
+// whose code is the window (VMM text and the rewriter's stubs) and every
+// rewritten site in the kernel's text; and restricts the kernel domain (all
+// other code) to no access at all to the window's frames. Called from
+// WedgeMonitor.attach (xen and l4) unless `--no-protect`.
+//
+// A para-virtualized image (no sites: its own code reads and writes its
+// vCPU's shared-info page, as a Xen PV kernel does by design) keeps access to the
+// VMM's writable pages; the VMM's text and stubs stay the VMM's alone.
+
+import type { Machine } from "../../machine/machine.js";
+import { KERNEL_DOMAIN, PERM } from "../../machine/protection/protection.js";
+import { vmmSiteRanges, type RewriteResult } from "../../rewriter/index.js";
+import { STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "./window.js";
+
+/** The window pages holding the shared-info pages of every vCPU (vCPU k's copy follows vCPU k-1's). */
+export interface SharedInfoPages {
+  first: number;
+  count: number;
+}
+
+/** Sets up the VMM's domain; returns its id. */
+export function protectVmm(machine: Machine, windowPa: number, rewrite: RewriteResult, paravirt: boolean, sharedInfo: SharedInfoPages): number {
+  const p = machine.protection;
+  const window = { start: WINDOW_BACKED, end: STUB_LIMIT };
+  // Stubs are inside the window's range already; sites are in the kernel's text.
+  const sites = vmmSiteRanges(rewrite).filter((r) => r.end <= window.start || r.start >= window.end);
+  const id = p.defineDomain("vmm", [window, ...sites], "monitor");
+  const pages = WINDOW_BACKED_BYTES >>> 12;
+  for (let i = 0; i < pages; i++) {
+    if (paravirt && i >= sharedInfo.first && i < sharedInfo.first + sharedInfo.count) continue;
+    p.grant(KERNEL_DOMAIN, windowPa + i * 4096, 4096, PERM.NONE);
+  }
+  return id;
+}

@@ -1,0 +1,260 @@
+// Protection domains (docs/protection.md, docs/design.md §9): the machine's
+// word-granularity memory protection, after Mondrian Memory Protection
+// (Witchel, Cates, Asanović, ASPLOS 2002) and Mondrix (SOSP 2005).
+//
+// Consumes: domain definitions and grants from a monitor (this API:
+// `machine.protection.defineDomain/grant`) or from the guest kernel's memory
+// supervisor (supervisor.ts); and, from the CPU's slow path, every load or
+// store to a frame that some domain restricts. Produces: allow / deny (the
+// CPU raises cause 10, protection fault), the counters and the figures
+// (checks, PLB hits and misses, extra table references, table bytes).
+//
+// Design (why):
+// - A domain is chosen by the address of the executing instruction: a sorted
+//   table of non-overlapping code ranges → domain, and domain 0 ("kernel")
+//   everywhere else. Code ranges are virtual (pc values), so an inline
+//   rewritten site inside kernel code can belong to the VMM's domain.
+// - Permissions are over *physical* addresses: the guest kernel controls its
+//   own page tables, so permissions on virtual addresses could be escaped by
+//   mapping the same frame a second time; physical permissions hold under any
+//   mapping, and the check sits where the slow path already has the physical
+//   address.
+// - Every domain starts with read-write everywhere; grants restrict words.
+//   A frame any domain restricts is a *checked* frame: the MMU gives it no
+//   fast TLB tag (mmu.ts), so its loads and stores reach the CPU's slow path
+//   and this check, in the interpreter and the JIT alike. Code that never
+//   touches a checked frame pays nothing, in cycles or in host time.
+// - Cost: a PLB hit is free (looked up beside the TLB, as in Mondrian); a
+//   miss walks the table and each table reference is charged the cost
+//   model's `permissionRef` (docs/cost-model.md).
+// - Who may change what: the monitor's domains (owner "monitor") only through
+//   this API; the guest's memory supervisor may create domains and grant
+//   only within guest memory, only from domain 0's code, and never over a
+//   monitor-owned domain (supervisor.ts refuses the rest).
+
+import { PERM, PermissionTable, type Perm } from "./table.js";
+import { Plb, type PlbState } from "./plb.js";
+
+export { PERM, type Perm } from "./table.js";
+
+/** Domain 0: every instruction outside all code ranges. */
+export const KERNEL_DOMAIN = 0;
+/** At most this many domains (the PLB tag's domain field, and a bound on the per-check loop over domains). */
+export const MAX_DOMAINS = 64;
+
+export type DomainOwner = "monitor" | "guest";
+
+export interface CodeRange {
+  /** First byte (virtual pc). */
+  readonly start: number;
+  /** One past the last byte. */
+  readonly end: number;
+}
+
+/** A refused definition or grant (overlap, outside memory, wrong owner): a value the caller reports. */
+export class ProtectionError extends Error {}
+
+export interface ProtectionCounters {
+  /** Loads and stores checked (accesses to restricted frames). */
+  checks: number;
+  plbHits: number;
+  plbMisses: number;
+  /** Permissions-table references made by PLB misses (Mondrian's extra references). */
+  extraRefs: number;
+  /** Accesses refused (cause 10 raised). */
+  faults: number;
+}
+
+export interface ProtectionState {
+  plb: PlbState;
+  counters: ProtectionCounters;
+}
+
+/** What the protection unit needs from the machine around it. */
+export interface ProtectionHost {
+  /** Bytes of physical memory (the monitor's reach). */
+  readonly memorySize: number;
+  /** First physical byte the guest cannot address itself. */
+  readonly guestLimit: number;
+  /** Frames [first, last] became checked or unchecked: re-derive their fast TLB tags. */
+  framesChanged(first: number, last: number): void;
+  /** Charges `refs` permissions-table references. */
+  chargeRefs(refs: number): void;
+}
+
+interface Domain {
+  readonly id: number;
+  readonly name: string;
+  readonly owner: DomainOwner;
+  readonly table: PermissionTable;
+}
+
+export class Protection {
+  private readonly domains: Domain[] = [];
+  /** Code ranges sorted by start: [start, end) → domain. */
+  private starts = new Float64Array(0);
+  private ends = new Float64Array(0);
+  private owners = new Int32Array(0);
+  /** Per physical frame: 1 when some domain restricts a word in it (shared with the MMU). */
+  readonly checked: Uint8Array;
+  private readonly plb = new Plb();
+  readonly counters: ProtectionCounters = { checks: 0, plbHits: 0, plbMisses: 0, extraRefs: 0, faults: 0 };
+
+  constructor(private readonly host: ProtectionHost) {
+    this.checked = new Uint8Array(host.memorySize >>> 12);
+    this.domains.push({ id: KERNEL_DOMAIN, name: "kernel", owner: "monitor", table: new PermissionTable(this.checked.length) });
+  }
+
+  /** Whether any domain beyond the default exists or any grant was made. */
+  get active(): boolean {
+    return this.domains.length > 1 || this.domains[0].table.bytes() > 0;
+  }
+
+  /**
+   * Creates a domain for the code in `ranges` (virtual pc ranges). Refused:
+   * an empty or wrapping range, one that overlaps any domain's code (its own
+   * included), more than MAX_DOMAINS. Returns the new domain's id.
+   */
+  defineDomain(name: string, ranges: readonly CodeRange[], owner: DomainOwner = "monitor"): number {
+    if (this.domains.length >= MAX_DOMAINS) throw new ProtectionError(`too many protection domains (at most ${MAX_DOMAINS})`);
+    const sorted = ranges.map((r) => ({ start: r.start >>> 0, end: r.end === 0x1_0000_0000 ? r.end : r.end >>> 0 })).sort((a, b) => a.start - b.start);
+    for (let i = 0; i < sorted.length; i++) {
+      const r = sorted[i];
+      if (!(r.end > r.start)) throw new ProtectionError(`domain ${name}: code range 0x${hex(r.start)}–0x${hex(r.end)} is empty or wraps`);
+      if (i > 0 && sorted[i - 1].end > r.start) throw new ProtectionError(`domain ${name}: its code ranges overlap at 0x${hex(r.start)}`);
+      const other = this.rangeOwner(r.start, r.end);
+      if (other >= 0) throw new ProtectionError(`domain ${name}: code range 0x${hex(r.start)}–0x${hex(r.end)} overlaps domain ${this.domains[other].name}`);
+    }
+    const id = this.domains.length;
+    this.domains.push({ id, name, owner, table: new PermissionTable(this.checked.length) });
+    const all = [...this.rangesList(), ...sorted.map((r) => ({ ...r, domain: id }))].sort((a, b) => a.start - b.start);
+    this.starts = Float64Array.from(all, (r) => r.start);
+    this.ends = Float64Array.from(all, (r) => r.end);
+    this.owners = Int32Array.from(all, (r) => r.domain);
+    this.plb.flush();
+    return id;
+  }
+
+  /**
+   * Sets domain `domain`'s permission on the words of physical [pa, pa + bytes).
+   * Refused: an unknown domain, a range not word-aligned, empty, or reaching
+   * beyond `limit` (physical memory for the monitor; the guest's memory for
+   * the supervisor). Takes effect at once (the PLB is flushed).
+   */
+  grant(domain: number, pa: number, bytes: number, perm: Perm, limit = this.host.memorySize): void {
+    const d = this.domains[domain];
+    if (d === undefined) throw new ProtectionError(`no protection domain ${domain}`);
+    if (!(perm >= 0 && perm <= 3 && Number.isInteger(perm))) throw new ProtectionError(`bad permission ${perm}`);
+    if (!Number.isInteger(pa) || !Number.isInteger(bytes) || pa < 0 || bytes <= 0 || (pa & 3) !== 0 || (bytes & 3) !== 0) {
+      throw new ProtectionError(`domain ${d.name}: grant 0x${hex(pa)}+${bytes} is not a non-empty word-aligned range`);
+    }
+    if (pa + bytes > limit) throw new ProtectionError(`domain ${d.name}: grant 0x${hex(pa)}+${bytes} reaches outside memory (limit 0x${hex(limit)})`);
+    const { first, last } = d.table.set(pa, bytes, perm);
+    for (let f = first; f <= last; f++) {
+      let any = 0;
+      for (const x of this.domains) if (x.table.restricts(f)) any = 1;
+      this.checked[f] = any;
+    }
+    this.plb.flush();
+    this.host.framesChanged(first, last);
+  }
+
+  /** The domain executing at virtual `pc`. */
+  domainOf(pc: number): number {
+    const p = pc >>> 0;
+    const s = this.starts;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid] <= p) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && p < this.ends[hi] ? this.owners[hi] : KERNEL_DOMAIN;
+  }
+
+  domainName(id: number): string | undefined {
+    return this.domains[id]?.name;
+  }
+
+  domainOwner(id: number): DomainOwner | undefined {
+    return this.domains[id]?.owner;
+  }
+
+  get domainCount(): number {
+    return this.domains.length;
+  }
+
+  /** The reference check: the permission of the word at `pa` for `domain`, straight from the table. */
+  permission(domain: number, pa: number): Perm {
+    return this.domains[domain].table.get(pa);
+  }
+
+  /**
+   * The CPU's check (slow path, access to a checked frame): may the
+   * instruction at `pc` do `write ? store : load` at physical `pa`? Counts
+   * and charges the lookup.
+   */
+  allows(pc: number, pa: number, write: boolean): boolean {
+    const domain = this.domainOf(pc);
+    const c = this.counters;
+    c.checks++;
+    const p = this.plb.lookup(domain, this.domains[domain].table, pa);
+    const refs = this.plb.refs;
+    if (refs === 0) c.plbHits++;
+    else {
+      c.plbMisses++;
+      c.extraRefs += refs;
+      this.host.chargeRefs(refs);
+    }
+    const ok = (p & (write ? PERM.W : PERM.R)) !== 0;
+    if (!ok) c.faults++;
+    return ok;
+  }
+
+  /** Bytes of every domain's permissions table (Mondrian's table memory). */
+  tableBytes(): number {
+    let n = 0;
+    for (const d of this.domains) n += d.table.bytes();
+    return n;
+  }
+
+  /** Frames that have a leaf (mixed permissions) in some domain. */
+  mixedFrames(): number {
+    let n = 0;
+    for (const d of this.domains) n += d.table.mixedFrames();
+    return n;
+  }
+
+  /** What a snapshot keeps (the domains themselves are the monitor's or the guest's to set up again). */
+  saveState(): ProtectionState {
+    return { plb: this.plb.save(), counters: { ...this.counters } };
+  }
+
+  /**
+   * Restores the counters and — `exact`, resuming where the snapshot was
+   * taken — the PLB's entries, so the resumed run charges what the
+   * uninterrupted one would; otherwise the PLB starts cold.
+   */
+  restoreState(s: ProtectionState | undefined, exact: boolean): void {
+    this.plb.restore(exact ? s?.plb : undefined);
+    const c = s?.counters;
+    for (const k of Object.keys(this.counters) as (keyof ProtectionCounters)[]) {
+      const v = c?.[k];
+      this.counters[k] = typeof v === "number" && Number.isFinite(v) ? v : 0;
+    }
+  }
+
+  private rangeOwner(start: number, end: number): number {
+    for (let i = 0; i < this.starts.length; i++) if (this.starts[i] < end && start < this.ends[i]) return this.owners[i];
+    return -1;
+  }
+
+  private rangesList(): { start: number; end: number; domain: number }[] {
+    return Array.from(this.starts, (start, i) => ({ start, end: this.ends[i], domain: this.owners[i] }));
+  }
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, "0");
+}

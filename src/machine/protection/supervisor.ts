@@ -1,0 +1,114 @@
+// The memory supervisor's guest interface (Mondrix, Witchel et al., SOSP
+// 2005): how a guest kernel declares protection domains over its own code
+// and data. A device on the port bus, so it is privileged like every port
+// (`in`/`out` fault in user mode) and reachable from assembly (`out`) and
+// from the TS dialect (`outPort`/`inPort`); docs/protection.md.
+//
+//   out 0x50..0x53  ARG0..ARG3
+//   out 0x54, op    the call: DEFINE (1) or GRANT (2); `in 0x54` reads its result
+//
+//   DEFINE  ARG0 = first code byte, ARG1 = one past the last (virtual pc range)
+//           → the new domain's id (> 0)
+//   GRANT   ARG0 = domain, ARG1 = virtual address, ARG2 = bytes, ARG3 = permission
+//           (0 none, 1 read, 2 write, 3 read-write), word-aligned
+//           → 0
+//   errors  (negative) SUPERVISOR_ERROR
+//
+// Consumes the machine's protection unit, the pc of the `out` that made the
+// call and the guest's current translation (virtual ranges are translated
+// page by page when the call is made; permissions are physical,
+// protection.ts says why). Produces domains and grants, or a refusal:
+// a call from code outside domain 0 (a module may not change the tables), a
+// range outside guest memory or unmapped, a domain the monitor owns (the
+// in-place VMM's), an overlapping code range. With protection off
+// (`enabled` false: `previrt inject --no-protect`, `run --no-protect`) every
+// call succeeds and does nothing, so a kernel runs unchanged either way.
+
+import type { Device } from "../bus/ports.js";
+import { KERNEL_DOMAIN, ProtectionError, type Perm, type Protection } from "./protection.js";
+
+export const SUPERVISOR_PORT = { ARG0: 0x50, ARG1: 0x51, ARG2: 0x52, ARG3: 0x53, CALL: 0x54 } as const;
+export const SUPERVISOR_CALL = { DEFINE: 1, GRANT: 2 } as const;
+export const SUPERVISOR_ERROR = {
+  /** The call came from code outside domain 0. */
+  WRONG_DOMAIN: -1,
+  /** Unknown call, bad permission, unaligned or empty range. */
+  BAD_REQUEST: -2,
+  /** The range is unmapped or outside the guest's memory. */
+  OUTSIDE_MEMORY: -3,
+  /** The domain does not exist or belongs to the monitor. */
+  NOT_YOURS: -4,
+  /** The code range overlaps another domain's. */
+  OVERLAP: -5,
+} as const;
+
+export interface SupervisorHost {
+  readonly protection: Protection;
+  /** The pc of the `in`/`out` being executed. */
+  readonly ioPc: number;
+  /** First physical byte the guest cannot address. */
+  readonly guestLimit: number;
+  /** The guest's current translation of `va` (supervisor, load), or undefined where it has none. */
+  translate(va: number): number | undefined;
+}
+
+export class SupervisorDevice implements Device {
+  readonly name = "memory-supervisor";
+  readonly ports = Object.values(SUPERVISOR_PORT);
+  private readonly args = new Int32Array(4);
+  private status = 0;
+  /** Whether calls take effect (protection on). */
+  enabled = true;
+
+  constructor(private readonly host: SupervisorHost) {}
+
+  read(port: number): number {
+    return port === SUPERVISOR_PORT.CALL ? this.status : this.args[port - SUPERVISOR_PORT.ARG0];
+  }
+
+  write(port: number, value: number): void {
+    if (port !== SUPERVISOR_PORT.CALL) {
+      this.args[port - SUPERVISOR_PORT.ARG0] = value;
+      return;
+    }
+    this.status = this.call(value);
+  }
+
+  nextEvent(): number {
+    return Infinity;
+  }
+  onEvent(): void {}
+
+  private call(op: number): number {
+    const p = this.host.protection;
+    const [a0, a1, a2, a3] = this.args;
+    if (op !== SUPERVISOR_CALL.DEFINE && op !== SUPERVISOR_CALL.GRANT) return SUPERVISOR_ERROR.BAD_REQUEST;
+    if (!this.enabled) return op === SUPERVISOR_CALL.DEFINE ? 1 : 0;
+    if (p.domainOf(this.host.ioPc) !== KERNEL_DOMAIN) return SUPERVISOR_ERROR.WRONG_DOMAIN;
+    if (op === SUPERVISOR_CALL.DEFINE) {
+      if (!((a1 >>> 0) > (a0 >>> 0))) return SUPERVISOR_ERROR.BAD_REQUEST;
+      try {
+        return p.defineDomain(`guest-${p.domainCount}`, [{ start: a0 >>> 0, end: a1 >>> 0 }], "guest");
+      } catch (e) {
+        if (e instanceof ProtectionError) return /overlap/.test(e.message) ? SUPERVISOR_ERROR.OVERLAP : SUPERVISOR_ERROR.BAD_REQUEST;
+        throw e;
+      }
+    }
+    // GRANT
+    if (a0 !== KERNEL_DOMAIN && p.domainOwner(a0) !== "guest") return SUPERVISOR_ERROR.NOT_YOURS;
+    const va = a1 >>> 0;
+    const bytes = a2;
+    if (bytes <= 0 || (va & 3) !== 0 || (bytes & 3) !== 0 || a3 < 0 || a3 > 3 || va + bytes > 0x1_0000_0000) return SUPERVISOR_ERROR.BAD_REQUEST;
+    // Translate every page first: a refused range changes nothing.
+    const pieces: [number, number][] = [];
+    for (let at = va; at < va + bytes; ) {
+      const pageEnd = Math.min(va + bytes, (Math.floor(at / 4096) + 1) * 4096);
+      const pa = this.host.translate(at);
+      if (pa === undefined || pa + (pageEnd - at) > this.host.guestLimit) return SUPERVISOR_ERROR.OUTSIDE_MEMORY;
+      pieces.push([pa, pageEnd - at]);
+      at = pageEnd;
+    }
+    for (const [pa, n] of pieces) p.grant(a0, pa, n, a3 as Perm, this.host.guestLimit);
+    return 0;
+  }
+}

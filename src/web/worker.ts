@@ -1,0 +1,357 @@
+// The playground's worker: the whole toolchain, in the browser, off the
+// page's thread. Consumes Requests (protocol.ts) from main.ts; produces
+// Replies. It calls the library's own functions — the build pipeline
+// (compiler, annotator, assembler), the bundled kernel's recipe on bundled
+// sources, the rewriter (prepareImage), the matrix (matrixCell, compareRuns),
+// the machine and the disassembler — and keeps the built image and the
+// stepping machine between requests. Nothing here re-implements them: it
+// only turns their results into plain data for the page.
+
+import { FIXTURES } from "previrt-web:fixtures";
+import { annotate, formatRecordOperands } from "../annotator/index.js";
+import { buildSources, compileSources, isTypeScript } from "../cli/build-pipeline.js";
+import { buildKernelFrom, KERNEL_FILES, kernelDisk, WORKLOADS, type KernelSources, type Workload } from "../cli/kernel-recipe.js";
+import type { AsmSource } from "../compiler/startup.js";
+import { disassembleInstruction } from "../guest-isa/disassembler.js";
+import { DiagnosticError, UserError, type Diagnostic } from "../guest-isa/diagnostics.js";
+import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
+import { parseSoftlayerTable, SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
+import type { GuestView } from "../hypervisors/common/guest-memory.js";
+import { isMigratable } from "../hypervisors/common/neutral-state.js";
+import { buildVmm, WINDOW_BACKED } from "../hypervisors/common/window.js";
+import { backends, getBackend, prepareImage } from "../hypervisors/index.js";
+import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
+import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
+import { memoryDisk } from "../machine/devices/disk.js";
+import { recentInstructions } from "../machine/diagnosis.js";
+import { loadImage } from "../machine/loader.js";
+import { Machine } from "../machine/machine.js";
+import { ACCESS, type Monitor } from "../machine/monitor.js";
+import type { BackendSites, BuildReply, Program, Reply, Request, RunRow, SiteMark, StepState } from "./protocol.js";
+
+/** A runaway guest stops here (the CLI's matrix default is 2·10⁹; a page should answer sooner). */
+const MAX_CYCLES = 400_000_000;
+/** Single steps "run to site" takes at most before it gives up. */
+const MAX_STEPS_TO = 5_000_000;
+
+interface Built {
+  program: Program;
+  image: ElfImage;
+  /** A fresh disk per run (the bundled kernel's io workload), else none. */
+  disk?: () => Uint8Array;
+  /** Source text by file name, for "source line" in hovers and tables. */
+  texts: Map<string, string>;
+}
+
+let built: Built | undefined;
+
+interface Stepping {
+  backend: string;
+  machine: Machine;
+  monitor?: Monitor;
+  console: string;
+  sites: { addr: number; label: string }[];
+  window?: { name: string; addr: number }[];
+}
+
+let stepping: Stepping | undefined;
+
+const post = (r: Reply) => (self as unknown as { postMessage(m: unknown): void }).postMessage(r);
+const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
+
+/** The bundled kernel's sources (fixtures/kernel, bundled as strings); one function, so its user programs are built once. */
+const bundledKernel: KernelSources = (path) => {
+  const text = FIXTURES[`fixtures/kernel/${path}`];
+  if (text === undefined) throw new UserError(`the playground bundles no fixtures/kernel/${path}`);
+  return text;
+};
+
+function kernelSources(kernelTs: string): KernelSources {
+  if (kernelTs === bundledKernel("kernel.ts")) return bundledKernel;
+  return (path) => (path === "kernel.ts" ? kernelTs : bundledKernel(path));
+}
+
+function sourceLine(texts: Map<string, string>, file: string, line: number): string {
+  const text = texts.get(file);
+  return text?.split("\n")[line - 1]?.trim() ?? "";
+}
+
+function records(image: ElfImage): SiteRecord[] {
+  const s = findSection(image, SOFTLAYER_SECTION);
+  return s ? parseSoftlayerTable(s.data.subarray(0, s.size)).records.filter((r) => (r.flags & SITE_FLAG_EXEMPT) === 0) : [];
+}
+
+/** Marks every site in the annotated text: its lines, its record in the image's table, its source line. */
+function markSites(annotated: ReturnType<typeof annotate>, image: ElfImage, texts: Map<string, string>): SiteMark[] {
+  const lines = annotated.text.split("\n");
+  const labelLine = new Map<string, number>();
+  lines.forEach((l, i) => {
+    const m = /^\s*(\.L__sl_\d+):/.exec(l);
+    if (m) labelLine.set(m[1], i + 1);
+  });
+  // Records by source position, consumed in order (several sites may share a line).
+  const byOrigin = new Map<string, SiteRecord[]>();
+  for (const r of records(image)) {
+    const key = `${r.file}:${r.line}`;
+    byOrigin.set(key, [...(byOrigin.get(key) ?? []), r]);
+  }
+  return annotated.sites.map((s) => {
+    const at = labelLine.get(s.label) ?? 0;
+    // The instruction is the first line after the label that is not blank or a comment.
+    let first = at;
+    while (first < lines.length && (first === at || /^\s*(#.*)?$/.test(lines[first - 1]))) first++;
+    if (first === at) first = at + 1;
+    const rec = byOrigin.get(`${s.origin.file}:${s.origin.line}`)?.shift();
+    const record = rec
+      ? `.softlayer record: ${hex(rec.addr)}  ${siteKindName(rec.kind)}  ${rec.length} bytes  ${formatRecordOperands(rec)}  (${rec.file}:${rec.line})`
+      : `.softlayer record: ${s.kindName}, ${s.length} bytes (not in the image)`;
+    return {
+      line: first,
+      lines: Math.max(1, s.length >>> 2),
+      kind: s.kindName,
+      addr: rec?.addr,
+      length: s.length,
+      record,
+      source: `${s.origin.file}:${s.origin.line}: ${sourceLine(texts, s.origin.file, s.origin.line)}`,
+    };
+  });
+}
+
+function diagnosticsOf(e: unknown): Diagnostic[] | undefined {
+  return e instanceof DiagnosticError ? [...e.diagnostics] : undefined;
+}
+
+function build(program: Program): BuildReply {
+  const started = performance.now();
+  built = undefined;
+  stepping = undefined;
+  try {
+    let image: ElfImage;
+    let disk: (() => Uint8Array) | undefined;
+    let edited: AsmSource;
+    let inputs: AsmSource[];
+    if (program.kind === "guest") {
+      edited = { file: program.file, text: program.text };
+      inputs = [edited];
+      image = buildSources(inputs).image;
+    } else {
+      if (!(WORKLOADS as readonly string[]).includes(program.workload)) throw new UserError(`unknown workload '${program.workload}'`);
+      const sources = kernelSources(program.text);
+      image = buildKernelFrom(sources, { workload: program.workload as Workload }).image;
+      disk = () => kernelDisk();
+      // The kernel's TypeScript files compiled together (as the recipe does), for the compiled view of kernel.ts.
+      inputs = KERNEL_FILES.filter((f) => f.endsWith(".ts")).map((f) => ({ file: `fixtures/kernel/${f}`, text: sources(f) }));
+      edited = inputs[0];
+    }
+    // Every file a site can come from: the inputs, and for the kernel its other bundled sources (entry.s, user programs).
+    const texts = new Map(program.kind === "kernel" ? Object.entries(FIXTURES).filter(([f]) => f.startsWith("fixtures/kernel/")) : []);
+    for (const s of inputs) texts.set(s.file, s.text);
+    const compiled = isTypeScript(edited.file) ? compileSources(inputs).assembly.find((a) => a.file.replace(/\.s$/, ".ts") === edited.file || a.file === edited.file.replace(/\.ts$/, ".s"))! : edited;
+    const annotated = annotate(compiled.file, compiled.text);
+    built = { program, image, disk, texts };
+    const sections = image.sections
+      .filter((s) => s.addr || s.name === ".softlayer")
+      .map((s) => `${s.name} ${s.addr ? hex(s.addr) : ""} ${s.type === 8 ? s.size : s.data.length} bytes`.replace("  ", " "))
+      .join(" · ");
+    return {
+      ok: true,
+      diagnostics: [],
+      compiled: compiled.text,
+      annotated: annotated.text,
+      marks: markSites(annotated, image, texts),
+      siteCount: records(image).length,
+      sections,
+      ms: performance.now() - started,
+    };
+  } catch (e) {
+    const diagnostics = diagnosticsOf(e);
+    if (diagnostics) return { ok: false, diagnostics, ms: performance.now() - started };
+    return { ok: false, diagnostics: [], error: e instanceof UserError ? e.message : `internal error: ${(e as Error)?.stack ?? e}`, ms: performance.now() - started };
+  }
+}
+
+function requireBuilt(): Built {
+  if (!built) throw new UserError("build the program first");
+  return built;
+}
+
+function sites(): BackendSites[] {
+  const b = requireBuilt();
+  return [...backends.values()].map((backend) => {
+    try {
+      const rw = prepareImage(backend, b.image);
+      const dis = (words: Uint32Array, addr: number) => [...words].map((w, i) => disassembleInstruction(w, addr + 4 * i));
+      return {
+        backend: backend.name,
+        description: backend.description,
+        counts: { ...rw.counts },
+        stubs: rw.stubs.length,
+        rows: rw.sites.map((s) => ({
+          addr: s.record.addr,
+          kind: s.kindName,
+          length: s.record.length,
+          strategy: s.strategy,
+          source: `${s.record.file}:${s.record.line}: ${sourceLine(b.texts, s.record.file, s.record.line)}`,
+          before: dis(s.before, s.record.addr),
+          after: s.strategy === "stub" && s.stubAddr !== undefined ? [...dis(s.after, s.record.addr), `→ stub at ${hex(s.stubAddr)}`] : dis(s.after, s.record.addr),
+        })),
+      };
+    } catch (e) {
+      return { backend: backend.name, description: backend.description, counts: {}, stubs: 0, rows: [], error: (e as Error).message };
+    }
+  });
+}
+
+function runRow(run: MatrixRun, reference: MatrixRun | undefined): RunRow {
+  const verdict = reference ? compareRuns(reference, run) : ({ kind: "reference" } as const);
+  const e = run.stats.events;
+  return {
+    backend: run.backend,
+    description: getBackend(run.backend).description,
+    verdict: describeVerdict(verdict),
+    divergent: isDivergence(verdict),
+    expected: verdict.kind === "diverged" ? verdict.expected : verdict.kind === "ended-differently" ? verdict.expected : undefined,
+    actual: verdict.kind === "diverged" ? verdict.actual : verdict.kind === "ended-differently" ? verdict.actual : undefined,
+    ending: describeEnding(run.result),
+    console: run.console,
+    cycles: run.stats.cycles,
+    instructions: run.stats.instructions,
+    overhead: reference ? run.stats.cycles / Math.max(1, reference.stats.cycles) : 1,
+    exits: e.vmExit ?? 0,
+    hypercalls: e.hypercall ?? 0,
+    ipcs: e.ipc ?? 0,
+    traps: e.exceptionEntry ?? 0,
+    sites: { ...run.sites },
+    breakdown: cycleBreakdown(run.stats.cycles, run.stats.events, run.stats.counts, defaultCostModel()),
+    seconds: run.seconds,
+  };
+}
+
+/** The matrix, one back end at a time (the first is the reference), each row posted as it finishes. */
+function runMatrixRows(id: number, names: string[]): void {
+  const b = requireBuilt();
+  const started = performance.now();
+  const runs: MatrixRun[] = [];
+  const rows: RunRow[] = [];
+  for (const name of names) {
+    const run = matrixCell({ image: b.image, backend: name, options: { maxCycles: MAX_CYCLES }, disk: b.disk?.() });
+    runs.push(run);
+    const row = runRow(run, runs.length > 1 ? runs[0] : undefined);
+    rows.push(row);
+    post({ id, op: "run-row", row, index: rows.length - 1, total: names.length });
+  }
+  post({ id, op: "run", rows, ms: performance.now() - started });
+}
+
+// ------------------------------------------------------------------ stepping
+
+function stepStart(name: string): void {
+  const b = requireBuilt();
+  const backend = getBackend(name);
+  const rewrite = prepareImage(backend, b.image);
+  const session: Stepping = { backend: name, machine: undefined!, console: "", sites: [] };
+  // The interpreter: a step is one instruction (or one exception entry), which the JIT's blocks are not.
+  const disk = b.disk?.();
+  session.machine = new Machine({ engine: "interp", consoleOutput: (t) => (session.console += t), disk: disk ? memoryDisk(disk) : undefined });
+  session.monitor = backend.createMonitor?.(rewrite, { cpus: 1 });
+  if (session.monitor) session.machine.attach(session.monitor);
+  loadImage(session.machine, rewrite.image);
+  session.sites = rewrite.sites.map((s) => ({ addr: s.record.addr, label: `${hex(s.record.addr)} ${s.kindName} (${s.strategy}) ${s.record.file}:${s.record.line}` }));
+  if (name === "xen" || name === "l4") {
+    const vmm = buildVmm(name);
+    const data = vmm.image.sections.filter((s) => (s.flags & 1) !== 0 && s.addr >= WINDOW_BACKED); // SHF_WRITE: the window's data
+    const inData = (a: number) => data.some((s) => a >= s.addr && a < s.addr + (s.type === 8 ? s.size : s.data.length));
+    session.window = Object.entries(vmm.symbols)
+      .filter(([, a]) => inData(a))
+      .sort((x, y) => x[1] - y[1])
+      .map(([n, a]) => ({ name: n, addr: a }));
+  }
+  stepping = session;
+}
+
+function requireStepping(): Stepping {
+  if (!stepping) throw new UserError("start stepping first");
+  return stepping;
+}
+
+/** One instruction boundary further (an instruction, or an exception or interrupt entry). */
+function stepOnce(m: Machine): boolean {
+  if (m.outcome) return false;
+  m.runUntil(Math.floor(m.cycles) + 1, MAX_CYCLES);
+  return !m.outcome;
+}
+
+function codeAt(m: Machine, va: number): string {
+  const pa = m.translate(va, ACCESS.FETCH, false);
+  if (typeof pa !== "number" || (pa & 3) !== 0 || !m.memory.contains(pa, 4)) return `${hex(va)}:  <unmapped>`;
+  const w = m.memory.i32[pa >>> 2];
+  return `${hex(va)}:  ${hex(w).slice(2)}  ${disassembleInstruction(w, va)}`;
+}
+
+function stepState(): StepState {
+  const s = requireStepping();
+  const m = s.machine;
+  const state: StepState = {
+    backend: s.backend,
+    pc: m.pc,
+    psr: m.psr,
+    regs: Array.from(m.regs),
+    cr: Array.from(m.cr),
+    cycles: m.cycles,
+    instructions: m.cpu.instret,
+    last: recentInstructions(m, m.pc, false).map((pc) => codeAt(m, pc)),
+    around: [-2, -1, 0, 1, 2, 3, 4].map((k) => (k === 0 ? "▶ " : "  ") + codeAt(m, m.pc + 4 * k)),
+    console: s.console,
+    ended: m.outcome ? describeEnding(m.outcome) : undefined,
+    sites: s.sites,
+  };
+  if (isMigratable(s.monitor) && s.backend !== "hvm") {
+    const v = s.monitor.exportNeutral();
+    state.virtual = { psr: v.psr, cr: [...v.cr] };
+  }
+  if (s.window && s.monitor) {
+    const view = s.monitor as unknown as GuestView;
+    state.window = s.window.map(({ name, addr }) => {
+      const pa = view.guestPhysical(addr, ACCESS.LOAD, 4, false);
+      return { name, addr, value: typeof pa === "number" ? m.memory.i32[pa >>> 2] : NaN };
+    });
+  }
+  return state;
+}
+
+function handle(req: Request): void {
+  switch (req.op) {
+    case "build":
+      return post({ id: req.id, op: "build", build: build(req.program) });
+    case "sites":
+      return post({ id: req.id, op: "sites", sites: sites() });
+    case "run":
+      return runMatrixRows(req.id, req.backends);
+    case "step-start":
+      stepStart(req.backend);
+      return post({ id: req.id, op: "step", state: stepState() });
+    case "step": {
+      const m = requireStepping().machine;
+      for (let i = 0; i < req.count && stepOnce(m); i++);
+      return post({ id: req.id, op: "step", state: stepState() });
+    }
+    case "step-to": {
+      const m = requireStepping().machine;
+      for (let i = 0; i < MAX_STEPS_TO && stepOnce(m) && m.pc !== req.addr; i++);
+      return post({ id: req.id, op: "step", state: stepState() });
+    }
+    case "step-run": {
+      const m = requireStepping().machine;
+      if (!m.outcome) m.run(MAX_CYCLES);
+      return post({ id: req.id, op: "step", state: stepState() });
+    }
+  }
+}
+
+self.onmessage = (event: MessageEvent<Request>) => {
+  try {
+    handle(event.data);
+  } catch (e) {
+    post({ id: event.data.id, op: "error", message: e instanceof UserError ? e.message : `internal error: ${(e as Error)?.stack ?? e}` });
+  }
+};

@@ -1,0 +1,67 @@
+// The software TLB's flush (src/machine/mmu/tlb.ts) clears only the slots
+// filled since the last flush: after any mix of fills, invalidations,
+// refreshes and flushes, every slot must read exactly as a TLB that clears
+// all 1,024 slots would — no stale tag can survive a flush.
+import { describe, expect, it } from "vitest";
+import { TAG_INVALID, TLB_SIZE, Tlb, PERM } from "../../src/machine/mmu/tlb.js";
+
+/** The reference: the same entries kept as a map, flushed by clearing everything. */
+class Reference {
+  entries = new Map<number, { page: number; frame: number; perm: number }>();
+  fill(va: number, frame: number, perm: number) {
+    this.entries.set(Tlb.slot(va), { page: va & 0xfffff000, frame, perm });
+  }
+  invalidate(va: number) {
+    const e = this.entries.get(Tlb.slot(va));
+    if (e && e.page === (va & 0xfffff000)) this.entries.delete(Tlb.slot(va));
+  }
+  flush() {
+    this.entries.clear();
+  }
+}
+
+function check(t: Tlb, r: Reference) {
+  for (let s = 0; s < TLB_SIZE; s++) {
+    const e = r.entries.get(s);
+    const page = e ? e.page | 0 : TAG_INVALID;
+    expect(t.page[s]).toBe(page);
+    expect(t.tagReadSup[s]).toBe(page);
+    const writable = e && (e.perm & PERM.W) !== 0;
+    const user = e && (e.perm & PERM.U) !== 0;
+    expect(t.tagWriteSup[s]).toBe(writable ? page : TAG_INVALID);
+    expect(t.tagReadUser[s]).toBe(user ? page : TAG_INVALID);
+    expect(t.tagWriteUser[s]).toBe(user && writable ? page : TAG_INVALID);
+  }
+}
+
+describe("TLB flush", () => {
+  it("leaves every slot empty after random fills, invalidations and flushes, few or many slots filled", () => {
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const t = new Tlb(() => false);
+    const r = new Reference();
+    for (let round = 0; round < 60; round++) {
+      // Some rounds fill a handful of slots (the tracked flush), some hundreds (the full one).
+      const fills = round % 3 === 0 ? 400 + rnd(800) : rnd(40);
+      for (let i = 0; i < fills; i++) {
+        const va = (rnd(1 << 20) << 12) >>> 0;
+        const perm = PERM.V | (rnd(2) ? PERM.W : 0) | (rnd(2) ? PERM.U : 0);
+        const frame = rnd(4096) << 12;
+        t.fill(va, frame, perm);
+        r.fill(va, frame, perm);
+        if (rnd(4) === 0) {
+          t.invalidate(va);
+          r.invalidate(va);
+        }
+      }
+      if (round % 2 === 1) t.refreshAll();
+      check(t, r);
+      t.flush();
+      r.flush();
+      check(t, r);
+    }
+  });
+});
