@@ -47,10 +47,7 @@ describe("each cure prints what bare prints", () => {
     return bare.get(w)!;
   };
   // The lock workloads at every --pcpus; every other workload with the vCPUs oversubscribed 2:1.
-  // Not `mixed`: the SMP kernel panics on it under some interleavings with no cure at all (`previrt run
-  // mixed.elf --hv l4 --cpus 4 --quantum 13000`, or `--hv xen --cpus 4 --pcpus 3 --quantum 13000`: a kernel
-  // trap at a `ret` with lr = 7), and a cure changes the interleaving (docs/smp-virtualization.md).
-  for (const w of WORKLOADS.filter((x) => x !== "mixed")) {
+  for (const w of WORKLOADS) {
     const pcpus = w === "spinlock" || w === "smp" ? [4, 2, 1] : [2];
     it(`${w} at --cpus 4 --pcpus ${pcpus.join("/")}`, () => {
       for (const [backend, cure] of CURES) {
