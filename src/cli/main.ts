@@ -51,6 +51,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${MAX_CPUS} (default 1)`).argParser(integer);
   const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${DEFAULT_QUANTUM})`).argParser(integer);
   const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer);
+  const spinlocks = () => new Option("--spinlocks <cure>", "lock-holder preemption cure for the lock/unlock sites: native, pv (xen, l4), delayed (xen, l4), ple (hvm); docs/smp-virtualization.md");
   const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
@@ -109,6 +110,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(pcpus())
     .addOption(noProtect())
     .addOption(timeslice())
+    .addOption(spinlocks())
     .action(act("run"));
   cmd("resume", "continue a snapshot on a back end")
     .argument("[snapshot]")
@@ -156,6 +158,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(spinlocks())
     .addOption(noProtect())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
@@ -167,6 +170,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
+    .option("--smp", "lock-holder preemption: spinlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, every back end and --spinlocks cure (docs/smp-virtualization.md)")
     .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())

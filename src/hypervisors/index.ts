@@ -15,6 +15,7 @@ import { l4 } from "./l4/index.js";
 import { isParavirtImage } from "./paravirt.js";
 import { trap } from "./trap/index.js";
 import { xen } from "./xen/index.js";
+import { checkSpinlockCure, type SpinlockCure } from "./common/spinlock-cures.js";
 
 /** What a back end's monitor is told about the machine it will run on. */
 export interface MonitorOptions {
@@ -26,6 +27,8 @@ export interface MonitorOptions {
   protect?: boolean;
   /** The --pcpus scheduler's time slice in cycles (`--timeslice`, a multiple of the quantum: common/vcpu-scheduler.ts). */
   timeslice?: number;
+  /** The lock-holder preemption cure (`--spinlocks`, common/spinlock-cures.ts; default native). */
+  spinlocks?: SpinlockCure;
 }
 
 export interface Backend {
@@ -37,6 +40,10 @@ export interface Backend {
   createMonitor?(rewrite: RewriteResult, options: MonitorOptions): Monitor;
   /** The most CPUs this back end runs a guest on (default 1). */
   readonly maxCpus?: number;
+  /** The `--spinlocks` cures it offers (default: native only; common/spinlock-cures.ts). */
+  readonly spinlocks?: readonly SpinlockCure[];
+  /** Its rewriter view for a cure other than native (default: `target`). */
+  targetFor?(cure: SpinlockCure): RewriteTarget;
 }
 
 export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap, xen, l4].map((b) => [b.name, b]));
@@ -53,9 +60,9 @@ export function getBackend(name: string): Backend {
  * the back end. A para-virtualized image runs on xen only: elsewhere it is
  * refused (a UserError the CLI prefixes with the file name).
  */
-export function prepareImage(backend: Backend, image: ElfImage, file?: string): RewriteResult {
+export function prepareImage(backend: Backend, image: ElfImage, file?: string, spinlocks: SpinlockCure = "native"): RewriteResult {
   if (backend.name !== "xen" && isParavirtImage(image)) throw new UserError(`${file ? `${file}: ` : ""}para-virtualized for xen; run it with --hv xen`);
-  return rewriteImage(image, backend.target);
+  return rewriteImage(image, spinlocks !== "native" && backend.targetFor ? backend.targetFor(spinlocks) : backend.target);
 }
 
 export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
@@ -65,6 +72,8 @@ export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
   file?: string;
   /** The --pcpus scheduler's time slice in cycles (`--timeslice`; docs/vcpus.md). */
   timeslice?: number;
+  /** `--spinlocks native|pv|delayed|ple`: the lock-holder preemption cure (docs/smp-virtualization.md). */
+  spinlocks?: string;
 }
 
 export interface RunElfOutcome extends RunOutcome {
@@ -112,8 +121,10 @@ export function checkCpuValues(o: CpuOptions): number {
 /** Rewrites `image` for a back end and runs it: result, counters, console output. */
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
-  const monitorOptions = checkCpuOptions(backend, options);
-  const rewrite = prepareImage(backend, image, options.file);
-  const outcome = runImage(rewrite.image, { ...options, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
+  const spinlocks = checkSpinlockCure(backend.name, backend.spinlocks, options.spinlocks);
+  const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks };
+  const rewrite = prepareImage(backend, image, options.file, spinlocks);
+  const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
+  const outcome = runImage(rewrite.image, { ...options, lockSites, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
   return { ...outcome, rewrite };
 }

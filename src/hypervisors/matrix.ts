@@ -107,13 +107,13 @@ export function cellArgs(image: ElfImage, options: MatrixOptions): MatrixCellArg
   const { backends, disk, ...rest } = options;
   return backends.map((name) => {
     getBackend(name); // an unknown name is refused before anything runs
-    return { image, backend: name, options: rest, disk: disk?.() };
+    return { image, backend: name, options: name === "bare" ? { ...rest, spinlocks: undefined } : rest, disk: disk?.() }; // bare: the native reference
   });
 }
 
 export function runMatrix(image: ElfImage, options: MatrixOptions): MatrixRow[] {
   const { backends, disk, ...rest } = options;
   const runs: MatrixRun[] = [];
-  for (const name of backends) runs.push(matrixCell({ image, backend: name, options: rest, disk: disk?.() }));
+  for (const name of backends) runs.push(matrixCell({ image, backend: name, options: name === "bare" ? { ...rest, spinlocks: undefined } : rest, disk: disk?.() }));
   return withVerdicts(runs);
 }

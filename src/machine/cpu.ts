@@ -123,6 +123,18 @@ export class Cpu {
   instret = 0;
   /** `pause` instructions completed (a hypervisor may look at spinning; no architectural effect). */
   pauses = 0;
+  /**
+   * Called after every amoswap/amoadd when set (spin accounting, spin-accounting.ts):
+   * pc, the word's index in `heap32`, old and new value, the cycles so far (the atomic charged).
+   */
+  amoHook: ((pc: number, word: number, old: number, value: number, cycles: number) => void) | null = null;
+  /**
+   * Called after every `pause` when set (a monitor's pause-loop exiting): pc, the cycles so far.
+   * True: the CPU leaves its run loop at once (the hook set `leaveTurn`).
+   */
+  pauseHook: ((pc: number, cycles: number) => boolean) | null = null;
+  /** Set by the machine when the CPU gives up the rest of its turn (machine.endTurn): run loops return. */
+  leaveTurn = false;
   /** (from, to) pairs of taken branches, jumps and traps; `traceIdx` is the next slot. */
   readonly trace: Int32Array;
   traceIdx = 0;
@@ -377,13 +389,21 @@ export class Cpu {
             const old = H[p];
             H[p] = op === 58 ? H[((w >>> 14) & 15)] : (old + H[((w >>> 14) & 15)]) | 0;
             H[a] = old; H[0] = 0;
+            if (this.amoHook !== null) this.amoHook(pc, p, old, H[p], cyc);
           } else {
             this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr; this.exitWord = w;
             return EXIT.STORE;
           }
           pc = (pc + 4) | 0; break;
         }
-        case 60: this.pauses++; pc = (pc + 4) | 0; break; // pause
+        case 60: // pause
+          this.pauses++;
+          pc = (pc + 4) | 0;
+          if (this.pauseHook !== null && this.pauseHook((pc - 4) | 0, cyc)) {
+            this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
+            return EXIT.RETURN;
+          }
+          break;
 
         // ---- branches: rs1 = A, rs2 = B, word offset in imm18
         case 35: if (H[a] === H[b]) { const t = (pc + ((w >> 14) << 2)) | 0; H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK; pc = t; } else pc = (pc + 4) | 0; break; // beq
@@ -475,9 +495,11 @@ export class Cpu {
       this.regs[(w >>> 6) & 15] = old;
       this.regs[0] = 0;
       this.pc = (pc + 4) | 0;
+      if (this.amoHook !== null) this.amoHook(pc, (pa + RAM_BASE) >> 2, old, value, this.cycles);
       return false;
     }
     this.mem.i32[pa >>> 2] = value;
+    if (this.amoHook !== null) this.amoHook(pc, (pa + RAM_BASE) >> 2, old, value, this.cycles);
     this.regs[(w >>> 6) & 15] = old;
     this.regs[0] = 0;
     this.pc = (pc + 4) | 0;

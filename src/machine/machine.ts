@@ -38,6 +38,7 @@ import { PowerDevice } from "./devices/power.js";
 import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
 import { JitEngine, type JitCounters } from "./jit/engine.js";
+import { SpinAccounting } from "./spin-accounting.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { CpuState, MachineState } from "./machine-state.js";
@@ -69,6 +70,12 @@ export interface MachineOptions {
    * exactly (test/machine/slicing.test.ts). Slow; for tests only.
    */
   referenceSlicing?: boolean;
+  /**
+   * Addresses of the image's `lock` sites (the rewriter's site table): turns
+   * on spin accounting (spin-accounting.ts; counters spinCycles,
+   * lockHolderPreemptions). Default: none.
+   */
+  lockSites?: readonly number[];
   costModel?: CostModel;
   /** Console input; default: none (reads return -1). */
   consoleInput?: ConsoleInput;
@@ -183,6 +190,8 @@ export class Machine implements CpuHost, MmuHost {
   /** The engine that runs guest code (see MachineOptions.engine). */
   readonly engine: Engine;
   private readonly jit: JitEngine | undefined;
+  /** Spin cycles and lock-holder preemptions (spin-accounting.ts); active once lock sites are known. */
+  readonly spin: SpinAccounting;
   private readonly residentBytes: () => number;
 
   constructor(options: MachineOptions = {}) {
@@ -211,6 +220,8 @@ export class Machine implements CpuHost, MmuHost {
 
     checkSmpOptions(options.cpus, options.quantum);
     this.cpuCount = options.cpus ?? 1;
+    this.spin = new SpinAccounting(this.cpuCount, this.memory.heap32);
+    if (options.lockSites && options.lockSites.length > 0) this.watchLocks(options.lockSites);
     this.quantum = options.quantum ?? DEFAULT_QUANTUM;
     // Shared devices interrupt CPU 0: they hold CPU 0's lines.
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.curLines);
@@ -335,6 +346,47 @@ export class Machine implements CpuHost, MmuHost {
     } finally {
       this.switchTo(from);
     }
+  }
+
+  /**
+   * Turns on spin accounting for these lock-site addresses (and a cure's
+   * extra range of attempt addresses): every amoswap is then reported to
+   * `spin` (spin-accounting.ts).
+   */
+  watchLocks(sites: readonly number[], range?: readonly [number, number]): void {
+    this.spin.addSites(sites);
+    if (range) this.spin.addRange(range[0], range[1]);
+    this.cpu.amoHook = (pc, word, old, value, cycles) => this.spin.amo(this.current, pc, word, old, value, this.executedCycles(cycles));
+  }
+
+  /**
+   * The executing CPU's clock less the cycles it spent halted or
+   * descheduled: what it has executed (`clock`: its clock now, when the
+   * caller has a fresher value than cpu.cycles, e.g. inside the run loop).
+   */
+  executedCycles(clock: number = this.cpu.cycles): number {
+    if (!this.contexts) return clock - (this.counters.counts.idleCycles ?? 0);
+    const c = this.contexts[this.current];
+    return clock - c.idleCycles - c.descheduledCycles;
+  }
+
+  /**
+   * The executing vCPU gives up its physical CPU for the rest of the epoch
+   * (a hypervisor's pause-loop exit, or a vCPU yielding at unlock): the run
+   * loop returns after the current instruction, and its clock moves to the
+   * epoch's end as descheduled cycles. No effect with one CPU.
+   */
+  endTurn(): void {
+    if (this.contexts) this.cpu.leaveTurn = true;
+  }
+
+  /**
+   * Wakes CPU `n` if it is halted (a hypervisor's kick of a vCPU blocked in
+   * it, e.g. a para-virtual spinlock's waiter): it runs on from where it halted.
+   */
+  wake(n: number): void {
+    const c = this.contexts?.[n];
+    if (c && c.state === "halted") c.state = "running";
   }
 
   /**
@@ -697,7 +749,11 @@ export class Machine implements CpuHost, MmuHost {
         }
         this.switchTo(n);
         const cpu = this.cpu;
-        if (this.monitor?.runnable && !this.monitor.runnable(n, start)) {
+        const clock = cpu.cycles;
+        const runs = !this.monitor?.runnable || this.monitor.runnable(n, start);
+        // The scheduler may charge the vCPU (a switch): hypervisor time, not the guest spinning.
+        if (this.spin.active) this.spin.scheduled(n, runs, cpu.cycles - clock);
+        if (!runs) {
           if (cpu.cycles < end) {
             c.descheduledCycles += end - cpu.cycles;
             this.count("descheduledCycles", end - cpu.cycles);
@@ -709,7 +765,8 @@ export class Machine implements CpuHost, MmuHost {
         this.slice(c, end, maxCycles);
         if (c.state === "running") anyRunning = true;
       }
-      if (!this.result && !anyRunning && !this.anyCpuCanWake()) {
+      // (A CPU may have been woken after its turn: a hypervisor's kick, machine.wake.)
+      if (!this.result && !anyRunning && !ctxs.some((c) => c.state === "running") && !this.anyCpuCanWake()) {
         this.stopAll("hlt-deadlock", "every CPU is halted or stopped, and no interrupt can ever wake one");
       }
     }
@@ -728,6 +785,17 @@ export class Machine implements CpuHost, MmuHost {
     const cpu = this.cpu;
     const jit = this.jit;
     while (!this.result) {
+      if (cpu.leaveTurn) {
+        // The hypervisor took the physical CPU away for the rest of the epoch (endTurn).
+        cpu.leaveTurn = false;
+        const d = end - cpu.cycles;
+        if (d > 0) {
+          c.descheduledCycles += d;
+          this.count("descheduledCycles", d);
+          cpu.cycles = end;
+        }
+        return;
+      }
       const now = cpu.cycles;
       if (now >= end) return;
       if (now >= maxCycles) {
@@ -805,6 +873,15 @@ export class Machine implements CpuHost, MmuHost {
   /** The counters so far. */
   stats(): MachineStats {
     const s = structuredClone(this.counters);
+    if (this.spin.active) {
+      s.counts.spinCycles = this.spin.total((n) => {
+        if (!this.contexts) return this.executedCycles();
+        const c = this.contexts[n];
+        return this.cpuView(n).cycles - c.idleCycles - c.descheduledCycles;
+      });
+      s.counts.lockHolderPreemptions = this.spin.lockHolderPreemptions;
+      s.counts.lockAttempts = this.spin.attempts;
+    }
     const p = this.protection.counters;
     if (p.checks > 0) {
       s.counts["protection.checks"] = p.checks;

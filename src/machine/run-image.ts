@@ -42,6 +42,8 @@ export interface RunImageOptions {
    * Backend.createMonitor); the machine itself does not read it.
    */
   pcpus?: number;
+  /** Addresses of the image's `lock` sites: spin accounting (MachineOptions.lockSites). */
+  lockSites?: readonly number[];
 }
 
 export interface RunOutcome {
@@ -73,6 +75,7 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     protection: options.protect,
     cpus: options.cpus,
     quantum: options.quantum,
+    lockSites: options.lockSites,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);

@@ -21,6 +21,31 @@ import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundl
 import { readCostModel, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { jobsOption, smpOptions } from "./matrix.js";
+import { renderSmpHtml, renderSmpText, runSmpBench } from "../bench/smp-bench.js";
+import type { CliIO } from "../io.js";
+
+/** `bench --smp` (src/cli/bench/smp-bench.ts): the lock-holder preemption bench; --workloads, --hv, --scale, --json, --html apply. */
+function runSmp(options: Record<string, unknown>, io: CliIO): number {
+  const toStdout = [options.json, options.html].filter((f) => f === "-").length;
+  if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
+  for (const k of ["cpus", "pcpus", "quantum", "repeats", "costModel"]) {
+    if (options[k] !== undefined) throw new UserError(`bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply`);
+  }
+  const scale = (options.scale as number | undefined) ?? 1;
+  if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
+  const report = runSmpBench({
+    workloads: options.workloads as string[] | undefined,
+    hv: options.hv as string[] | undefined,
+    scale,
+    progress: (done, total, label) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`),
+  });
+  const text = renderSmpText(report);
+  if (toStdout) io.err(text);
+  else io.out(text);
+  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(report, null, 2) + "\n", io);
+  if (typeof options.html === "string") writeOutput(options.html, renderSmpHtml(report), io);
+  return report.rows.every((r) => r.matchesBare) ? 0 : 1;
+}
 
 /** The workloads the benchmark runs by default (the kernel's `faults` is a robustness test, not a benchmark). */
 export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed"];
@@ -42,6 +67,7 @@ export function benchEnvironment(scale: number): BenchEnvironment {
 }
 
 export const run: CommandRunner = async (_args, options, io) => {
+  if (options.smp) return runSmp(options, io);
   const workloads = (options.workloads as string[] | undefined) ?? [...BENCH_WORKLOADS];
   for (const w of workloads) {
     if (!(WORKLOADS as readonly string[]).includes(w)) throw new UserError(`unknown workload '${w}' (known: ${WORKLOADS.join(", ")})`);

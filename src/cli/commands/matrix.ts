@@ -19,6 +19,7 @@ import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { runMigrationMatrix } from "./migration-matrix.js";
 import { describeSmp } from "../bench/report-data.js";
+import { checkSpinlockCure } from "../../hypervisors/common/spinlock-cures.js";
 
 // The verdict's words live with the matrix (the playground shows them too).
 export { describeVerdict, isDivergence };
@@ -35,8 +36,12 @@ export const run: CommandRunner = async (args, options, io) => {
   const jobs = jobsOption(options.jobs);
   const smp = smpOptions(options);
   for (const n of ordered) checkCpuOptions(getBackend(n), smp); // every back end must run them: refused before anything runs
+  // --spinlocks: every back end but the reference (bare, native) must offer the cure.
+  const spinlocks = options.spinlocks as string | undefined;
+  for (const n of ordered) if (n !== "bare") checkSpinlockCure(n, getBackend(n).spinlocks, spinlocks);
   const rows = await runMatrixJobs(image, {
     ...smp,
+    spinlocks,
     jobs,
     backends: ordered,
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,

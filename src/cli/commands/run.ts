@@ -62,6 +62,7 @@ export const run: CommandRunner = async (args, options, io) => {
       quantum: options.quantum as number | undefined,
       pcpus: options.pcpus as number | undefined,
       timeslice: options.timeslice as number | undefined,
+      spinlocks: options.spinlocks as string | undefined,
       onOutput: jsonTo === "-" ? (t) => io.err(t) : (t) => io.out(t),
     });
     const { result, stats, host } = outcome;

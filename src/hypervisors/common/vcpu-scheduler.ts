@@ -41,6 +41,19 @@ import type { Machine } from "../../machine/machine.js";
 /** The default time slice, in machine quanta. */
 export const DEFAULT_SLICE_QUANTA = 10;
 
+/**
+ * Delayed preemption (issue 15, common/spinlock-cures.ts): the scheduler
+ * postpones a slice's end while a vCPU it would preempt is inside a critical
+ * section, by one quantum at a time up to `bound` quanta, and tells it that
+ * it owes a preemption (it yields at its unlock).
+ */
+export interface DelayedPreemption {
+  inCritical(v: number): boolean;
+  owe(v: number): void;
+  /** The most quanta a slice's end is postponed. */
+  bound: number;
+}
+
 export interface SchedulerOptions {
   /** Physical CPUs (1 ≤ pcpus ≤ the machine's CPUs). */
   pcpus: number;
@@ -90,6 +103,11 @@ export class VcpuScheduler {
   private next = 0;
   private sliceEnd = 0;
   private epoch = -1;
+  /** Per vCPU: gave its physical CPU up during the last epoch (yieldVcpu): not picked at the next decision. */
+  private readonly yielded: Uint8Array;
+  /** Delayed preemption, when the cure is on; quanta the current slice was postponed by. */
+  delay: DelayedPreemption | undefined;
+  private postponed = 0;
 
   constructor(
     private readonly machine: Machine,
@@ -104,6 +122,15 @@ export class VcpuScheduler {
     this.lastRan = new Int8Array(this.pcpus).fill(-1);
     this.owesSwitch = new Uint8Array(this.n);
     this.picked = new Uint8Array(this.n);
+    this.yielded = new Uint8Array(this.n);
+  }
+
+  /**
+   * vCPU `v` gives its physical CPU up (a pause-loop exit, a yield at
+   * unlock): at the next epoch it goes to another ready vCPU, if one waits.
+   */
+  yieldVcpu(v: number): void {
+    this.yielded[v] = 1;
   }
 
   /**
@@ -139,8 +166,35 @@ export class VcpuScheduler {
 
   private decide(epochStart: number): void {
     this.epoch = epochStart;
-    if (epochStart >= this.sliceEnd) this.newSlice(epochStart);
+    if (epochStart >= this.sliceEnd && this.postpone(epochStart)) this.handOverBlocked();
+    else if (epochStart >= this.sliceEnd) this.newSlice(epochStart);
     else this.handOverBlocked();
+    this.yielded.fill(0);
+  }
+
+  /** Delayed preemption: whether the slice's end is postponed by a quantum (a holder in a critical section, within the bound). */
+  private postpone(epochStart: number): boolean {
+    const d = this.delay;
+    if (d === undefined || this.postponed >= d.bound) {
+      this.postponed = 0;
+      return false;
+    }
+    let any = false;
+    for (let p = 0; p < this.pcpus; p++) {
+      const v = this.holder[p];
+      if (v >= 0 && this.yielded[v] === 0 && d.inCritical(v)) {
+        d.owe(v);
+        any = true;
+      }
+    }
+    if (!any) {
+      this.postponed = 0;
+      return false;
+    }
+    this.postponed++;
+    this.machine.count("delayedPreemptions");
+    this.sliceEnd = epochStart + this.machine.quantum;
+    return true;
   }
 
   private newSlice(epochStart: number): void {
@@ -189,11 +243,11 @@ export class VcpuScheduler {
     const n = this.n;
     for (let p = 0; p < this.pcpus; p++) {
       const v = this.holder[p];
-      if (v >= 0 && this.ready(v)) continue;
+      if (v >= 0 && this.ready(v) && this.yielded[v] === 0) continue;
       let to = -1;
       for (let i = 0; i < n; i++) {
         const w = (this.next + i) % n;
-        if (this.onPcpu[w] < 0 && this.ready(w)) {
+        if (this.onPcpu[w] < 0 && this.ready(w) && this.yielded[w] === 0) {
           to = w;
           break;
         }

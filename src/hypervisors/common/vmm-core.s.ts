@@ -85,4 +85,10 @@ QCOUNT:    .word 0               # queued page-table updates (a para-virtualized
 QUEUE:     .space 8 * QMAX       # (virtual address, value) pairs
 SAVE:      .space 64             # the vCPU's save area (never the guest stack)
 STUB_SAVE: .word 0               # an out-of-line stub's return address
+# Lock-holder preemption cures (common/spinlock-cures.ts, --spinlocks pv|delayed):
+    .global SPINS, WAITERS, CRIT, OWED
+SPINS:     .word 0               # pv: failed attempts since this vCPU last took a lock or slept
+WAITERS:   .word 0               # pv: vCPUs asleep in the hypervisor on a lock (written by the monitor)
+CRIT:      .word 0               # delayed: locks this vCPU holds (raised by lock sites, lowered by unlock)
+OWED:      .word 0               # delayed: the scheduler postponed a preemption: yield at unlock
 `;

@@ -70,6 +70,7 @@ import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hyper
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
 import type { MigratableMonitor, NeutralState } from "./neutral-state.js";
 import { VcpuScheduler } from "./vcpu-scheduler.js";
+import { WedgeSpinlockCure } from "./spinlock-cures.js";
 import type { MonitorOptions } from "../index.js";
 import { causeName } from "../../machine/stats.js";
 import { protectVmm } from "./vmm-protection.js";
@@ -122,6 +123,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private readonly byReturn = new Map<number, SiteOutcome>();
   /** Whether the image was para-virtualized (no sites; the guest calls hypercalls itself). */
   protected readonly paravirt: boolean;
+  /** The --spinlocks cure's monitor half (pv, delayed), and the shared-info word index of each vCPU (by name). */
+  private lockCure: WedgeSpinlockCure | undefined;
+  private sharedIdx: (name: string, cpu: number) => number = () => -1;
   /** Whether the VMM gets its own protection domain (common/vmm-protection.ts; off with --no-protect). */
   private readonly protectVmm: boolean;
 
@@ -236,6 +240,23 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vPgctl = new Int32Array(n);
     this.vStartAddress = new Int32Array(n);
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
+    this.sharedIdx = idx;
+    const cure = this.options.spinlocks;
+    if (cure === "pv" || cure === "delayed") {
+      // Lock attempts now happen in the stubs: spin accounting watches them there (spin-accounting.ts).
+      machine.watchLocks([], [STUB_BASE, STUB_LIMIT]);
+      this.lockCure = new WedgeSpinlockCure(cure, {
+        machine,
+        name: this.name,
+        sharedWord: (name, cpu) => idx(name, cpu),
+        physicalWord: (va) => {
+          const pa = this.guest.physical(va, ACCESS.STORE, 4);
+          return typeof pa === "number" ? pa : -1;
+        },
+        scheduler: () => this.scheduler,
+        block: () => this.halt(),
+      });
+    }
   }
 
   runnable(cpu: number, epochStart: number): boolean {
@@ -954,6 +975,10 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     }
     const insn = decodeInstruction(site.before[0])!;
     m.count(`${this.name}:emulate.${site.kindName}`);
+    if (this.lockCure && (site.kindName === "lock" || site.kindName === "unlock")) {
+      this.lockCure.emulate(site);
+      return undefined;
+    }
     if (MEMORY_KINDS.has(site.kindName)) {
       if (site.kindName === "pte-load") this.applyQueue();
       return this.emulateMemory(insn, site.record.addr, false) ? undefined : "resume";

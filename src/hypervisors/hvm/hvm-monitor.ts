@@ -28,6 +28,7 @@ import { Fault, type Access, type ExitAction, type Monitor, type MonitorTranslat
 import { PageTableWatch, ShadowPager } from "../common/shadow-paging.js";
 import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
 import { VcpuScheduler } from "../common/vcpu-scheduler.js";
+import { installPauseLoopExiting } from "../common/spinlock-cures.js";
 import type { MonitorOptions } from "../index.js";
 
 /** Every sensitive instruction exits: the hardware closes the virtualization hole. */
@@ -49,6 +50,7 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
     const watch = (this.watch = new PageTableWatch(machine));
     this.shadows = Array.from({ length: machine.cpuCount }, (_, cpu) => new ShadowPager(machine, "vmExit", watch, cpu));
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
+    if (this.options.spinlocks === "ple") installPauseLoopExiting(machine, this.scheduler);
   }
 
   /** The shadow of the vCPU running now. */

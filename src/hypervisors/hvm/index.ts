@@ -13,5 +13,7 @@ export const hvm: Backend = {
   maxCpus: 8,
   // Spinlock sites (docs/design.md §3) run their native amoswap / store.
   target: { name: "hvm", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
+  // Pause-loop exiting (common/spinlock-cures.ts): no guest help, the sites stay native.
+  spinlocks: ["native", "ple"],
   createMonitor: (_rewrite, options) => new HvmMonitor(options),
 };

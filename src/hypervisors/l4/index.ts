@@ -7,9 +7,11 @@ import type { RewriteTarget } from "../../rewriter/index.js";
 import { L4_REPLACEMENTS } from "../common/wedge-replacements.js";
 import { buildVmm } from "../common/window.js";
 import type { Backend } from "../index.js";
+import { wedgeLockReplacements, type SpinlockCure } from "../common/spinlock-cures.js";
 import { L4Monitor } from "./l4-monitor.js";
 
 let target: RewriteTarget | undefined;
+const cureTargets: Partial<Record<SpinlockCure, RewriteTarget>> = {};
 
 export const l4: Backend = {
   name: "l4",
@@ -18,6 +20,11 @@ export const l4: Backend = {
   maxCpus: 8,
   get target(): RewriteTarget {
     return (target ??= { name: "l4", replacements: L4_REPLACEMENTS, window: buildVmm("l4").layout });
+  },
+  // Lock-holder preemption cures (common/spinlock-cures.ts): rows for the lock/unlock sites, chosen at load time.
+  spinlocks: ["native", "pv", "delayed"],
+  targetFor(cure: SpinlockCure): RewriteTarget {
+    return (cureTargets[cure] ??= { name: "l4", replacements: { ...L4_REPLACEMENTS, ...wedgeLockReplacements(cure) }, window: buildVmm("l4").layout });
   },
   createMonitor: (rewrite, options) => new L4Monitor(rewrite, options),
 };

@@ -10,10 +10,12 @@ import type { RewriteTarget } from "../../rewriter/index.js";
 import { XEN_REPLACEMENTS } from "../common/wedge-replacements.js";
 import { buildVmm } from "../common/window.js";
 import type { Backend } from "../index.js";
+import { wedgeLockReplacements, type SpinlockCure } from "../common/spinlock-cures.js";
 import { XenMonitor } from "./xen-monitor.js";
 import { isParavirtImage } from "../paravirt.js";
 
 let target: RewriteTarget | undefined;
+const cureTargets: Partial<Record<SpinlockCure, RewriteTarget>> = {};
 
 export const xen: Backend = {
   name: "xen",
@@ -22,6 +24,11 @@ export const xen: Backend = {
   maxCpus: 8,
   get target(): RewriteTarget {
     return (target ??= { name: "xen", replacements: XEN_REPLACEMENTS, window: buildVmm("xen").layout });
+  },
+  // Lock-holder preemption cures (common/spinlock-cures.ts): rows for the lock/unlock sites, chosen at load time.
+  spinlocks: ["native", "pv", "delayed"],
+  targetFor(cure: SpinlockCure): RewriteTarget {
+    return (cureTargets[cure] ??= { name: "xen", replacements: { ...XEN_REPLACEMENTS, ...wedgeLockReplacements(cure) }, window: buildVmm("xen").layout });
   },
   createMonitor: (rewrite, options) => new XenMonitor(rewrite, { ...options, paravirt: isParavirtImage(rewrite.image) }),
 };

@@ -110,7 +110,7 @@ export class JitEngine {
     const H = this.H;
     const cache = this.cache;
     for (;;) {
-      if (!(cpu.cycles < limit)) return;
+      if (!(cpu.cycles < limit) || cpu.leaveTurn) return;
       const pc = cpu.pc | 0;
       const user = (cpu.psr & PSR.SU) === 0;
       const s = (pc >>> 12) & 1023;

@@ -409,11 +409,12 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; o = H[p >> 2];`);
           out.push(`H[p >> 2] = ${op === 58 ? reg(C) : `(o + ${reg(C)}) | 0`};`);
           if (A !== 0) out.push(`r${A} = o;`);
+          out.push(`if (cpu.amoHook !== null) cpu.amoHook(${pcAt(off)}, p >> 2, o, H[p >> 2], cyc + ${before[k + 1]});`);
           out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)}`);
           break;
         }
         case "pause":
-          out.push("cpu.pauses++;");
+          out.push(`cpu.pauses++; if (cpu.pauseHook !== null && cpu.pauseHook(${pcAt(off)}, cyc + ${before[k + 1]})) ${exit(off + 4, EXIT.NEXT, before[k + 1], k + 1)}`);
           break;
         case "branch": {
           out.push(charge(before[m], m));

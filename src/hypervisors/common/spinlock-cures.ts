@@ -1,0 +1,236 @@
+// Cures for lock-holder preemption (`--spinlocks native|pv|delayed|ple`,
+// docs/smp-virtualization.md): what each back end does with the guest's
+// `lock` and `unlock` sites (docs/design.md §3), chosen at load time.
+//
+// Consumes: the back end's choice (Backend.spinlocks lists the cures it
+// offers), the rewritten sites, the in-place VMM's shared-info words
+// (common/vmm-core.s.ts: SPINS, WAITERS, CRIT, OWED) and the vCPU scheduler
+// (common/vcpu-scheduler.ts). Produces: replacement-table rows for the two
+// site kinds (data for the rewriter), and the monitor-side halves of the
+// cures (a hypervisor's block/kick, a yield, a pause-loop exit).
+//
+//   native   the test-and-set loop as compiled (every back end; bare's only).
+//   pv       para-virtual spinlocks (xen, l4): the lock site spins at most
+//            PV_SPIN_BOUND failed attempts, then blocks in the hypervisor
+//            (EMULATE: a hypercall on xen, an IPC on l4); the unlock site
+//            releases, then kicks the sleepers if the hypervisor has any.
+//            The lost wakeup is closed because the hypervisor checks the
+//            lock word and goes to sleep in one step (one CPU executes at
+//            a time and the call is atomic), and the releaser reads the
+//            sleeper count only after its release store: a sleeper either
+//            saw the word free (and took the lock) or is counted.
+//   delayed  delayed preemption (xen, l4; L4Ka's): the lock site raises the
+//            vCPU's CRIT count in its shared-info page when it takes the
+//            lock, the unlock site lowers it; the scheduler postpones a
+//            slice's end a quantum at a time (up to DELAY_BOUND_QUANTA)
+//            while a vCPU it would preempt has CRIT > 0, and marks it OWED;
+//            an unlock that finds OWED yields at once.
+//   ple      pause-loop exiting (hvm, no guest help): PLE_THRESHOLD pauses
+//            each within PLE_WINDOW cycles of the last exit to the VMM,
+//            which gives the spinner's physical CPU to another vCPU.
+
+import { UserError } from "../../guest-isa/diagnostics.js";
+import type { Machine } from "../../machine/machine.js";
+import { RAM_BASE } from "../../machine/memory.js";
+import type { Replacement, ReplacementTable, SiteOutcome } from "../../rewriter/index.js";
+import type { VcpuScheduler } from "./vcpu-scheduler.js";
+
+export const SPINLOCK_CURES = ["native", "pv", "delayed", "ple"] as const;
+export type SpinlockCure = (typeof SPINLOCK_CURES)[number];
+
+/** Failed attempts a pv lock spins before it blocks in the hypervisor. */
+export const PV_SPIN_BOUND = 32;
+/** The most quanta delayed preemption postpones a slice's end. */
+export const DELAY_BOUND_QUANTA = 2;
+/** Pause-loop exiting: pauses at most PLE_WINDOW cycles apart, PLE_THRESHOLD in a row, exit. */
+export const PLE_WINDOW = 256;
+export const PLE_THRESHOLD = 64;
+
+/** The `--spinlocks` value for a back end that offers `offered`; a one-line UserError otherwise. */
+export function checkSpinlockCure(backend: string, offered: readonly SpinlockCure[] | undefined, cure: string | undefined): SpinlockCure {
+  const c = cure ?? "native";
+  if (!(SPINLOCK_CURES as readonly string[]).includes(c)) throw new UserError(`--spinlocks must be one of ${SPINLOCK_CURES.join(", ")}, not '${c}'`);
+  const has = offered ?? ["native"];
+  if (!has.includes(c as SpinlockCure)) throw new UserError(`--hv ${backend} does not offer --spinlocks ${c} (it offers: ${has.join(", ")})`);
+  return c as SpinlockCure;
+}
+
+const inline = (...code: string[]): Replacement => ({ strategy: "inline", code });
+
+/**
+ * The wedge back ends' rows for a cure. Each template's first word reads the
+ * window (the in-place VMM's rule: in virtual user mode it faults and the
+ * monitor runs the original instruction), and a call into the VMM is its
+ * last word. They do not fit a one-word site: each goes to a stub.
+ */
+export function wedgeLockReplacements(cure: SpinlockCure): ReplacementTable {
+  switch (cure) {
+    case "pv":
+      return {
+        lock: inline(
+          "lw k0, SPINS(zero)",
+          "amoswap {A}, {A}, {IMM}({B})",
+          "bnez {A}, .Lfail",
+          "sw zero, SPINS(zero)",
+          "j .Ldone",
+          ".Lfail:",
+          "addi k0, k0, 1",
+          "sw k0, SPINS(zero)",
+          `addi k0, k0, -${PV_SPIN_BOUND}`,
+          "bnez k0, .Ldone", // spin on (the guest's loop pauses and comes back)
+          "jalr k0, EMULATE(zero)", // block in the hypervisor until the holder's unlock kicks
+          ".Ldone:",
+        ),
+        unlock: inline(
+          "lw k0, WAITERS(zero)",
+          "sw {A}, {IMM}({B})", // the release
+          "lw k0, WAITERS(zero)", // read after the release: a sleeper is counted, or it saw the lock free
+          "beqz k0, .Ldone",
+          "jalr k0, EMULATE(zero)", // kick
+          ".Ldone:",
+        ),
+      };
+    case "delayed":
+      return {
+        lock: inline("lw k0, CRIT(zero)", "amoswap {A}, {A}, {IMM}({B})", "bnez {A}, .Ldone", "addi k0, k0, 1", "sw k0, CRIT(zero)", ".Ldone:"),
+        unlock: inline(
+          "lw k0, CRIT(zero)",
+          "sw {A}, {IMM}({B})",
+          "addi k0, k0, -1",
+          "sw k0, CRIT(zero)",
+          "lw k0, OWED(zero)",
+          "beqz k0, .Ldone",
+          "jalr k0, EMULATE(zero)", // owed a preemption: yield
+          ".Ldone:",
+        ),
+      };
+    default:
+      return { lock: { strategy: "native" }, unlock: { strategy: "native" } };
+  }
+}
+
+/** What the wedge monitor lends the cure: its guest-memory view, shared-info words and scheduler. */
+export interface WedgeCureHost {
+  readonly machine: Machine;
+  /** Index in machine.memory.i32 of a shared-info word of vCPU `cpu`. */
+  sharedWord(name: string, cpu: number): number;
+  /** Physical address of the guest's word at `va` (its kernel's translation), or -1. */
+  physicalWord(va: number): number;
+  scheduler(): VcpuScheduler | undefined;
+  /** Halts the running vCPU (the hypervisor blocks it). */
+  block(): void;
+  readonly name: string;
+}
+
+/** The monitor's half of pv and delayed: EMULATE from a lock or unlock site's template. */
+export class WedgeSpinlockCure {
+  /** Per vCPU: the lock word (physical address) it sleeps on, or -1. */
+  private readonly sleepsOn: Int32Array;
+
+  constructor(
+    readonly cure: "pv" | "delayed",
+    private readonly host: WedgeCureHost,
+  ) {
+    const m = host.machine;
+    this.sleepsOn = new Int32Array(m.cpuCount).fill(-1);
+    m.spin.onAcquire = (cpu) => {
+      if (this.sleepsOn[cpu] >= 0) {
+        this.sleepsOn[cpu] = -1;
+        this.publishWaiters();
+      }
+    };
+    const sched = host.scheduler();
+    if (cure === "delayed" && sched) {
+      const mem = m.memory.i32;
+      sched.delay = {
+        inCritical: (v) => mem[host.sharedWord("CRIT", v)] > 0,
+        owe: (v) => {
+          mem[host.sharedWord("OWED", v)] = 1;
+        },
+        bound: DELAY_BOUND_QUANTA,
+      };
+    }
+  }
+
+  /** EMULATE from a lock/unlock template: block, kick or yield. Registers: the site's A (rd / the stored register), B (base). */
+  emulate(site: SiteOutcome): void {
+    const m = this.host.machine;
+    const rec = site.record;
+    const cpu = m.cpuId;
+    if (this.cure === "delayed") {
+      // Only the unlock template calls: the vCPU owed a preemption and has left its critical sections.
+      m.memory.i32[this.host.sharedWord("OWED", cpu)] = 0;
+      m.count(`${this.host.name}:delayed.yield`);
+      this.host.scheduler()?.yieldVcpu(cpu);
+      m.endTurn();
+      return;
+    }
+    const va = (m.regs[rec.regB] + ((rec.imm << 16) >> 16)) | 0;
+    const pa = this.host.physicalWord(va);
+    if (pa < 0) {
+      m.count(`${this.host.name}:pv.badLock`);
+      return; // the guest's loop retries (and faults natively if the word is really unmapped)
+    }
+    const mem = m.memory.i32;
+    if (site.kindName === "lock") {
+      m.memory.i32[this.host.sharedWord("SPINS", cpu)] = 0;
+      if (mem[pa >>> 2] === 0) {
+        // Released since the template's last attempt: take it here (never sleep on a free lock).
+        mem[pa >>> 2] = m.regs[rec.regA] === 0 ? 1 : m.regs[rec.regA];
+        m.regs[rec.regA] = 0;
+        m.spin.attempt(cpu, (pa + RAM_BASE) >> 2, true, m.executedCycles());
+        m.count(`${this.host.name}:pv.tookFree`);
+        return;
+      }
+      this.sleepsOn[cpu] = pa;
+      this.publishWaiters();
+      m.count(`${this.host.name}:pv.block`);
+      this.host.block();
+      return;
+    }
+    // unlock: wake every vCPU asleep on this word (each retries; one wins, the others spin and sleep again).
+    let woken = 0;
+    for (let c = 0; c < this.sleepsOn.length; c++) {
+      if (this.sleepsOn[c] !== pa) continue;
+      this.sleepsOn[c] = -1;
+      m.wake(c);
+      woken++;
+    }
+    m.count(`${this.host.name}:pv.kick`);
+    if (woken === 0) m.count(`${this.host.name}:pv.kickNobody`);
+    this.publishWaiters();
+  }
+
+  /** WAITERS in every vCPU's shared-info page: how many vCPUs sleep on some lock. */
+  private publishWaiters(): void {
+    let n = 0;
+    for (const s of this.sleepsOn) if (s >= 0) n++;
+    const mem = this.host.machine.memory.i32;
+    for (let c = 0; c < this.sleepsOn.length; c++) mem[this.host.sharedWord("WAITERS", c)] = n;
+  }
+}
+
+/**
+ * Pause-loop exiting (hvm): the CPU's pause hook counts pauses that follow
+ * each other within PLE_WINDOW cycles; at PLE_THRESHOLD the vCPU exits and
+ * the VMM gives its physical CPU away for the rest of the epoch (and to
+ * another ready vCPU at the next one). Without --pcpus there is no one to
+ * give it to: the exit is counted and the vCPU goes on.
+ */
+export function installPauseLoopExiting(machine: Machine, scheduler: VcpuScheduler | undefined): void {
+  const n = machine.cpuCount;
+  const last = new Float64Array(n).fill(-Infinity);
+  const run = new Int32Array(n);
+  machine.cpu.pauseHook = (_pc, cycles) => {
+    const v = machine.cpuId;
+    run[v] = cycles - last[v] <= PLE_WINDOW ? run[v] + 1 : 1;
+    last[v] = cycles;
+    if (run[v] < PLE_THRESHOLD) return false;
+    run[v] = 0;
+    machine.count("exit:ple");
+    if (!scheduler) return false;
+    scheduler.yieldVcpu(v);
+    machine.endTurn();
+    return true;
+  };
+}
