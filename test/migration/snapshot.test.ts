@@ -96,6 +96,11 @@ describe("a damaged snapshot is refused before anything is restored", () => {
     expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpus: [] } }))).toMatch(/machine\.cpus must hold 1 to 8 CPUs/);
     expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, current: 1 } }))).toMatch(/machine\.current/);
   });
+  it("a damaged protection unit state is refused, not silently dropped", () => {
+    const p = snap.machine.protection!;
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, protection: { ...p, plb: { ...p.plb, frameTag: new Float64Array(3) } } } }))).toMatch(/protection\.plb\.frameTag has the wrong length/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, protection: { ...p, counters: { ...p.counters, checks: "many" as unknown as number } } } }))).toMatch(/protection\.counters\.checks is not a number/);
+  });
   it("the bundled kernel's snapshot is small (goal: at most 1 MB)", () => {
     const [big] = snapshotsAt(kernel("mixed"), "xen", [2_000_000]);
     expect(encodeSnapshot(big).length).toBeLessThan(1_000_000);
