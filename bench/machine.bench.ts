@@ -18,23 +18,28 @@ import { loadavg } from "node:os";
 import { runImage } from "../src/machine/run-image.js";
 import { DEFAULT_QUANTUM, type Engine } from "../src/machine/machine.js";
 import type { ElfImage } from "../src/guest-isa/elf-types.js";
-import { R, image, li, pageTables, powerOff, type Item } from "../test/machine/program.js";
+import { R, image, li, pageTables, powerOff, smp, type Item } from "../test/machine/program.js";
 import { median, type Benchmark } from "./harness.js";
 
 const ITER = 2_000_000;
+
+/** The ALU loop of (a), (c) and the SMP bench: 7 instructions per iteration, no memory access; counts t0 down to 0. */
+const ALU_LOOP: Item[] = [
+  "loop",
+  ["addi", { a: R.t1, b: R.t1, imm: 1 }],
+  ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
+  ["add", { a: R.t3, b: R.t3, c: R.t2 }],
+  ["slli", { a: R.t4, b: R.t1, imm: 3 }],
+  ["sub", { a: R.t3, b: R.t3, c: R.t4 }],
+  ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+  ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+];
 
 /** (a): 7 instructions per iteration, no memory access. */
 export function aluLoop(iterations = ITER): ElfImage {
   return image([
     ...li(R.t0, iterations),
-    "loop",
-    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
-    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
-    ["add", { a: R.t3, b: R.t3, c: R.t2 }],
-    ["slli", { a: R.t4, b: R.t1, imm: 3 }],
-    ["sub", { a: R.t3, b: R.t3, c: R.t4 }],
-    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
-    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    ...ALU_LOOP,
     powerOff(R.zero),
   ]);
 }
@@ -89,14 +94,7 @@ export function timerLoop(iterations = ITER): ElfImage {
     ["out", { imm: 0x20, b: R.t0 }], // timer period
     ...li(R.t0, iterations),
     ["sti"],
-    "loop",
-    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
-    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
-    ["add", { a: R.t3, b: R.t3, c: R.t2 }],
-    ["slli", { a: R.t4, b: R.t1, imm: 3 }],
-    ["sub", { a: R.t3, b: R.t3, c: R.t4 }],
-    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
-    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    ...ALU_LOOP,
     ["cli"],
     powerOff(R.zero),
   ]);
@@ -154,31 +152,14 @@ export function sieveLoop(rounds = 40): ElfImage {
 
 /**
  * The ALU loop of (a) on every CPU of a `cpus`-CPU machine: CPU 0 starts the
- * others at `entry` (ports 0x43/0x42); each runs `iterations` iterations,
+ * others (ports 0x43/0x42, program.ts `smp`) and runs it too; each runs `iterations` iterations,
  * then adds 1 to `done` with amoadd; CPU 0 then waits for all and powers off.
  */
 export function smpAluLoop(iterations: number): ElfImage {
   const DONE = 0x8000;
-  return image([
-    ["in", { a: R.s1, imm: 0x41 }],
-    ["la", { a: R.t0, to: "entry" }],
-    ["out", { imm: 0x43, b: R.t0 }],
-    ["addi", { a: R.t1, b: R.zero, imm: 1 }],
-    "start",
-    ["bge", { a: R.t1, b: R.s1, to: "entry" }],
-    ["out", { imm: 0x42, b: R.t1 }],
-    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
-    ["jal", { a: R.zero, to: "start" }],
-    "entry",
+  return image(smp([], [
     ...li(R.t0, iterations),
-    "loop",
-    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
-    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
-    ["add", { a: R.t3, b: R.t3, c: R.t2 }],
-    ["slli", { a: R.t4, b: R.t1, imm: 3 }],
-    ["sub", { a: R.t3, b: R.t3, c: R.t4 }],
-    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
-    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    ...ALU_LOOP,
     ...li(R.s0, DONE),
     ["addi", { a: R.t1, b: R.zero, imm: 1 }],
     ["amoadd", { a: R.zero, b: R.s0, c: R.t1, imm: 0 }],
@@ -193,7 +174,7 @@ export function smpAluLoop(iterations: number): ElfImage {
     ["lw", { a: R.t1, b: R.s0, imm: 0 }],
     ["bne", { a: R.t1, b: R.s1, to: "again" }],
     powerOff(R.zero),
-  ]);
+  ]));
 }
 
 interface Rate {

@@ -108,3 +108,22 @@ export function pageTables(pd: number, mappings: [number, number, number][]): Da
 
 /** Power off with the value of register `rs`. */
 export const powerOff = (rs: number): Item => ["out", { imm: 0xf0, b: rs }];
+
+/** CPU 0 starts every other CPU at `secondary` (ports 0x43, 0x42), then runs `main` (empty: CPU 0 runs `secondary` too). */
+export function smp(main: Item[], secondary: Item[]): Item[] {
+  return [
+    ["in", { a: R.s1, imm: 0x41 }],
+    ["la", { a: R.t0, to: "secondary" }],
+    ["out", { imm: 0x43, b: R.t0 }],
+    ["addi", { a: R.t1, b: R.zero, imm: 1 }],
+    "start",
+    ["bge", { a: R.t1, b: R.s1, to: "main" }],
+    ["out", { imm: 0x42, b: R.t1 }],
+    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
+    ["jal", { a: R.zero, to: "start" }],
+    "main",
+    ...main,
+    "secondary",
+    ...secondary,
+  ];
+}

@@ -12,7 +12,7 @@ import { Machine } from "../../src/machine/machine.js";
 import { bytesInput } from "../../src/machine/devices/console.js";
 import type { Monitor } from "../../src/machine/monitor.js";
 import { buildAsm } from "../hypervisors/helpers.js";
-import { R, image, li, powerOff, type Item } from "./program.js";
+import { R, image, li, powerOff, smp, type Item } from "./program.js";
 
 const fixture = (name: string) => readElf(buildAsm(`fixtures/smp/${name}.s`, { annotate: false }).bytes);
 
@@ -33,25 +33,6 @@ describe("fixtures/smp: IPIs, starting CPUs, per-CPU timers", () => {
     expect(runElf(fixture("ipi"), { cpus: 1 }).result).toEqual({ kind: "poweroff", exitCode: 1 });
   });
 });
-
-/** CPU 0 starts every other CPU at `secondary` (ports 0x43, 0x42), then runs `main`. */
-function smp(main: Item[], secondary: Item[]): Item[] {
-  return [
-    ["in", { a: R.s1, imm: 0x41 }],
-    ["la", { a: R.t0, to: "secondary" }],
-    ["out", { imm: 0x43, b: R.t0 }],
-    ["addi", { a: R.t1, b: R.zero, imm: 1 }],
-    "start",
-    ["bge", { a: R.t1, b: R.s1, to: "main" }],
-    ["out", { imm: 0x42, b: R.t1 }],
-    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
-    ["jal", { a: R.zero, to: "start" }],
-    "main",
-    ...main,
-    "secondary",
-    ...secondary,
-  ];
-}
 
 const spin: Item[] = ["spin", ["addi", { a: R.t2, b: R.t2, imm: 1 }], ["jal", { a: R.zero, to: "spin" }]];
 
