@@ -74,4 +74,7 @@ export const CAUSE = {
 } as const;
 
 /** Interrupt lines. */
-export const IRQ = { TIMER: 0, CONSOLE: 1, DISK: 2, /** An inter-processor interrupt (ports 0x44/0x45, docs/machine.md "Multiprocessor"). */ IPI: 3 } as const;
+export const IRQ = { TIMER: 0, CONSOLE: 1, DISK: 2, /** An inter-processor interrupt (ports 0x44/0x45, docs/machine.md "Multiprocessor"). */ IPI: 3,
+  /** An inter-domain event is pending (the multi-guest host's domain device, docs/driver-vms.md). */ EVENT: 4,
+  /** The memory-mapped disk completed a request (docs/driver-vms.md "VMM-bypass I/O"). */ NVDISK: 5,
+} as const;
