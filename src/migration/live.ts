@@ -1,14 +1,28 @@
 // Live migration by iterative pre-copy (Clark et al., "Live Migration of
-// Virtual Machines", NSDI 2005): while the guest keeps running on its back
-// end, its memory is sent in rounds — round 1 every non-zero guest page,
-// each later round the pages dirtied during the one before — with the
-// machine's dirty log (write protection: a page's first store in a round is
-// a dirtyFault, charged to the guest; DMA and monitor writes are logged by
-// the memory API). A round lasts as long as sending its pages takes (pages ×
-// pageTransfer cycles of the guest's clock). Pre-copy stops when the dirty
-// set stops shrinking, is empty, or MAX_ROUNDS is reached; then the guest
-// runs on to a safe point (still logged), is stopped, and the last dirty
-// pages go with its state — the downtime — and it continues on the target.
+// Virtual Machines", NSDI 2005), with the guest running on its back end
+// while its memory is sent — page by page, interleaved with the guest's
+// execution, not as one instantaneous copy per round:
+//
+//   - Round 1's set is every non-zero guest page; each later round's set is
+//     the pages dirtied during the round before (the machine's dirty log:
+//     write protection, a page's first store in a round is a dirtyFault
+//     charged to the guest; DMA and monitor writes are logged by the memory
+//     API).
+//   - Within a round the pages go one at a time; each is read when its turn
+//     comes and takes pageTransfer cycles of the guest's clock to send.
+//   - Clark's per-page skip: a page of the round's set that the guest has
+//     dirtied again since the round began is not sent in this round — its
+//     contents will change again and it is in the next round's set anyway.
+//   - The stop condition is the downtime budget, checked before each page:
+//     what still has to go (the round's unsent pages and every page dirtied
+//     since the round began, plus the state) must fit `downtimeBudget`
+//     cycles. Pre-copy also stops after MAX_ROUNDS rounds or once it has sent
+//     MAX_FACTOR times the guest's footprint (Xen's xc_domain_save limits),
+//     for a guest whose writable working set never fits the budget.
+//
+// Then the guest runs on to a safe point (still logged), is stopped, and the
+// pages still to go are sent with its state — the downtime, every page of it
+// — and it continues on the target.
 //
 // Consumes a booted Guest; produces the guest on the target, the report,
 // and (for tests) the page contents the target received.
@@ -23,16 +37,28 @@ import { guestPages, STATE_PAGES, type MoveResult } from "./stop-and-copy.js";
 /** Xen's default iteration limit (xc_domain_save: max_iters 29, plus the last round). */
 export const MAX_ROUNDS = 30;
 
-/** Non-shrinking rounds tolerated: a dirty set of a few pages fluctuates; one more round often shrinks it again. */
-export const PATIENCE = 0;
+/** Xen's max_factor: pre-copy gives up once it has sent 3× the guest's memory (here: its non-zero pages at the start). */
+export const MAX_FACTOR = 3;
+
+/**
+ * The default downtime budget, in pages of pageTransfer: the state page and
+ * one page of memory (13,108 cycles, 6.6 µs at 2 GHz with the default cost
+ * model). The kernel's writable working set is a handful of pages that go
+ * quiet between bursts (docs/migration.md, "The writable working set"), so
+ * waiting for a moment when at most one is dirty costs a few more pages of
+ * pre-copy, not a longer stop.
+ */
+export const BUDGET_PAGES = STATE_PAGES + 1;
 
 export interface LiveOptions {
   maxCycles?: number;
   maxRounds?: number;
-  /** Called after each pre-copy round with the frames logged dirty in it (tests compare memory). */
+  /** Pre-copy stops once what is left to send (and the state) fits this many cycles of pageTransfer (default BUDGET_PAGES pages). */
+  downtimeBudget?: number;
+  /** Pre-copy gives up once it has sent this many times the guest's non-zero pages (default MAX_FACTOR). */
+  maxFactor?: number;
+  /** Called at the end of each pre-copy round with the frames logged dirty in it (tests compare memory). */
   onRound?: (round: number, dirty: readonly number[], guest: Guest) => void;
-  /** Rounds whose dirty set did not shrink that pre-copy tolerates before it stops (default PATIENCE). */
-  patience?: number;
   /** Called when pre-copy starts, before the first round's copy (tests take their reference there). */
   onStart?: (guest: Guest) => void;
 }
@@ -41,9 +67,8 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   const m = source.machine;
   const maxCycles = options.maxCycles ?? Infinity;
   const maxRounds = options.maxRounds ?? MAX_ROUNDS;
-  const patience = options.patience ?? PATIENCE;
-  let strikes = 0;
   const cost = source.costModel.pageTransfer;
+  const budget = options.downtimeBudget ?? BUDGET_PAGES * cost;
   const received = new Map<number, Uint8Array>();
   const base = { from: source.backend.name, to, mode: "live" as const, at };
   const ended = (rounds: RoundReport[]) => ({
@@ -54,39 +79,85 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   });
   if (m.runUntil(at, maxCycles)) return ended([]);
 
-  const send = (frames: readonly number[]) => {
-    for (const f of frames) received.set(f, m.memory.u8.slice(f * PAGE_SIZE, (f + 1) * PAGE_SIZE));
-  };
+  const send = (f: number) => received.set(f, m.memory.u8.slice(f * PAGE_SIZE, (f + 1) * PAGE_SIZE));
   options.onStart?.(source);
   let toSend = guestPages(source);
   const stopAndCopyPages = toSend.length + STATE_PAGES;
+  const maxSent = (options.maxFactor ?? MAX_FACTOR) * toSend.length;
   const start = m.cycles;
   const rounds: RoundReport[] = [];
   m.startDirtyLog();
+  const log = () => m.memory.dirty!; // this round's log, read in place: 1 = written since the round began
+  const limit = m.memory.guestLimit / PAGE_SIZE;
+  // Pages still to go if the guest stopped now: the round's unsent pages not yet dirtied, and every dirtied page.
+  const remaining = (next: number) => {
+    const d = log();
+    let n = 0;
+    for (let f = 0; f < limit; f++) n += d[f];
+    for (let i = next; i < toSend.length; i++) n += d[toSend[i]] ^ 1;
+    return n;
+  };
+  // Per frame: the rounds that found it dirty. A round's set goes coolest first, so the
+  // writable working set — the pages the guest keeps rewriting — is left to the end of it.
+  const heat = new Uint32Array(limit);
+  let target = Math.floor(budget / cost); // pages the stop may send, state included
+  let best = Infinity; // the fewest pages left at any check so far
+  let settling = false;
+  let sent = 0;
+  let unsent: number[] = []; // the last round's pages it stopped before sending
   let dirty: number[];
   for (;;) {
-    send(toSend);
     const roundStart = m.cycles;
-    const over = m.runUntil(roundStart + toSend.length * cost, maxCycles);
+    let pages = 0;
+    let skipped = 0;
+    let clock = roundStart; // the sender's clock: one pageTransfer per page sent
+    let i = 0;
+    let fits = false;
+    let over = false;
+    for (; i < toSend.length; i++) {
+      const left = remaining(i);
+      best = Math.min(best, left);
+      if ((fits = left + STATE_PAGES <= target)) break;
+      const f = toSend[i];
+      if (log()[f] === 1) {
+        skipped++; // dirtied again this round: the next round sends it
+        continue;
+      }
+      send(f);
+      pages++;
+      sent++;
+      clock = Math.max(clock, m.cycles) + cost;
+      if ((over = m.runUntil(clock, maxCycles))) break;
+    }
+    unsent = toSend.slice(over ? i + 1 : i).filter((f) => log()[f] === 0);
     dirty = m.takeDirty();
-    rounds.push({ pages: toSend.length, cycles: m.cycles - roundStart, dirtied: dirty.length });
+    rounds.push({ pages, cycles: m.cycles - roundStart, dirtied: dirty.length, ...(skipped ? { skipped } : {}) });
     options.onRound?.(rounds.length, dirty, source);
     if (over) {
       m.stopDirtyLog();
       return ended(rounds);
     }
-    if (dirty.length >= toSend.length) strikes++;
-    if (dirty.length === 0 || strikes > patience || rounds.length >= maxRounds) break;
-    toSend = dirty;
+    if (fits) break;
+    // The round went through its whole set: what is left is what it dirtied.
+    best = Math.min(best, dirty.length);
+    if (!settling && (rounds.length >= maxRounds || sent >= maxSent)) {
+      // Past Xen's limits the working set has shown it never fits the budget:
+      // stop at the first point no worse than the best one seen.
+      settling = true;
+      target = Math.max(target, best + STATE_PAGES);
+    }
+    if (dirty.length + STATE_PAGES <= target || rounds.length >= 2 * maxRounds || sent >= 2 * maxSent) break;
+    for (const f of dirty) heat[f]++;
+    toSend = [...dirty].sort((a, b) => heat[a] - heat[b] || a - b);
   }
 
-  // The last round: stop at a safe point; what it dirtied meanwhile goes too.
+  // The stop: the guest runs on to a safe point (still logged); what is left goes with its state.
   const sp = runToSafePoint(source, m.cycles, maxCycles);
-  const last = new Set([...dirty, ...m.takeDirty()]);
+  const last = new Set([...unsent, ...dirty, ...m.takeDirty()]);
   m.stopDirtyLog();
   if (!sp.reached) return ended(rounds);
   const finalPages = [...last].sort((a, b) => a - b);
-  send(finalPages);
+  for (const f of finalPages) send(f);
   const downtimePages = finalPages.length + STATE_PAGES;
   const downtime = downtimePages * cost;
 

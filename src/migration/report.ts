@@ -3,10 +3,12 @@
 // Produced by stop-and-copy.ts and live.ts; consumed by the CLI.
 
 export interface RoundReport {
-  /** Pages sent in this round (round 1: every non-zero guest page; later: those dirtied in the round before). */
+  /** Pages sent in this round (round 1: every non-zero guest page; later: those dirtied in the round before), less those skipped. */
   pages: number;
   /** Cycles the round lasted (pages × pageTransfer); the guest ran on meanwhile. */
   cycles: number;
+  /** Pages of the round's set not sent because the guest dirtied them again before their turn (Clark's skip; absent when none). */
+  skipped?: number;
   /** Pages the guest dirtied during the round (sent in the next round, or in the final stop). */
   dirtied: number;
 }
