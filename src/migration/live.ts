@@ -100,19 +100,20 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   // Per frame: the rounds that found it dirty. A round's set goes coolest first, so the
   // writable working set — the pages the guest keeps rewriting — is left to the end of it.
   const heat = new Uint32Array(limit);
-  let target = Math.floor(budget / cost); // pages the stop may send, state included
+  const budgetPages = Math.max(STATE_PAGES, Math.floor(budget / cost)); // the state always goes
+  let target = budgetPages; // pages the stop may send, state included
   let best = Infinity; // the fewest pages left at any check so far
   let settling = false;
   let sent = 0;
   let unsent: number[] = []; // the last round's pages it stopped before sending
   let dirty: number[];
+  let fits = false;
   for (;;) {
     const roundStart = m.cycles;
     let pages = 0;
     let skipped = 0;
     let clock = roundStart; // the sender's clock: one pageTransfer per page sent
     let i = 0;
-    let fits = false;
     let over = false;
     for (; i < toSend.length; i++) {
       const left = remaining(i);
@@ -146,7 +147,8 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
       settling = true;
       target = Math.max(target, best + STATE_PAGES);
     }
-    if (dirty.length + STATE_PAGES <= target || rounds.length >= 2 * maxRounds || sent >= 2 * maxSent) break;
+    if ((fits = dirty.length + STATE_PAGES <= target)) break;
+    if (rounds.length >= 2 * maxRounds || sent >= 2 * maxSent) break;
     for (const f of dirty) heat[f]++;
     toSend = [...dirty].sort((a, b) => heat[a] - heat[b] || a - b);
   }
@@ -189,6 +191,8 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
       ...(sp.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}),
       deferredBecause: sp.deferredBecause,
       rounds,
+      precopyStop: !fits ? "limit" : settling ? "best-seen" : "budget",
+      budgetPages,
       totalPages,
       downtimePages,
       downtimeCycles: downtime,

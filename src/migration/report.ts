@@ -30,6 +30,14 @@ export interface MigrationReport {
   deferredUnit?: "instruction" | "epoch";
   /** Pre-copy rounds (live only). */
   rounds: RoundReport[];
+  /**
+   * Live: why pre-copy ended — what was left fitted the downtime budget; or,
+   * past Xen's limits (MAX_ROUNDS rounds, MAX_FACTOR × the footprint sent),
+   * at the first point no worse than the best one seen; or at twice those limits.
+   */
+  precopyStop?: "budget" | "best-seen" | "limit";
+  /** Live: the downtime budget in pages of pageTransfer, the state page included. */
+  budgetPages?: number;
   /** Pages sent in all (rounds + the final stop). */
   totalPages: number;
   /** Pages sent while the guest was stopped (plus one page of CPU, device and neutral state). */
@@ -46,7 +54,13 @@ export interface MigrationReport {
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 
-/** One or two lines for stderr. */
+const STOPS = {
+  budget: "when what was left fitted the downtime budget",
+  "best-seen": "past the round and page limits, at a point no worse than the best one seen",
+  limit: "at twice the round and page limits",
+} as const;
+
+/** One line for stderr (stop-and-copy), three for live. */
 export function formatReport(r: MigrationReport): string {
   if (!r.migrated) return `previrt: no migration ${r.from} -> ${r.to}: the guest ended at cycle ${n(r.stoppedAt)}, before cycle ${n(r.at)}\n`;
   const unit = r.deferredUnit ?? "instruction";
@@ -59,6 +73,7 @@ export function formatReport(r: MigrationReport): string {
   return (
     `${head}: live, ${r.rounds.length} round${r.rounds.length === 1 ? "" : "s"} (pages ${r.rounds.map((x) => n(x.pages)).join(", ")}), ` +
     `${n(r.totalPages)} pages in all, downtime ${n(r.downtimeCycles)} cycles (${n(r.downtimePages)} pages), total ${n(r.totalCycles)} cycles${sites}\n` +
+    `  pre-copy stopped ${STOPS[r.precopyStop ?? "budget"]} (budget ${n(r.budgetPages ?? 0)} pages)\n` +
     `  stop-and-copy from cycle ${n(r.at)} would stop the guest for ${n(r.stopAndCopy.downtimeCycles)} cycles (${n(r.stopAndCopy.pages)} pages)\n`
   );
 }
