@@ -72,6 +72,9 @@ console.log("## Live vs stop-and-copy downtime\n");
 console.log("| workload | move | at | rounds | pages per round | total pages | downtime (cycles) | stop-and-copy downtime | ratio | pre-copy stop | total migration cycles | guest run (cycles) | pages written per page transfer (min, median, max) | written most often | (min + state) / s&c |");
 console.log("|---|---|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---|---|---:|");
 const ratios: number[] = [];
+const range = (p: number[]) => (Math.min(...p) === Math.max(...p) ? `${p[0]}` : `${Math.min(...p)}–${Math.max(...p)}`);
+/** Pages per round, the long tails of one- to few-page rounds summarised. */
+const perRound = (p: number[]) => (p.length <= 8 ? p.join(", ") : `${p.slice(0, 4).join(", ")}, then ${p.length - 4} rounds of ${range(p.slice(4))}`);
 for (const w of ["mixed", "ctxsw"] as const) {
   for (const [from, to] of [["xen", "l4"], ["bare", "hvm"], ["hvm", "xen"], ["l4", "bare"]]) {
     for (const f of [0.25, 0.5]) {
@@ -82,7 +85,7 @@ for (const w of ["mixed", "ctxsw"] as const) {
       ratios.push(r.downtimeCycles / r.stopAndCopy.downtimeCycles);
       const ws = workingSet(w, from, at, r.stoppedAt, g.costModel.pageTransfer)!;
       console.log(
-        `| ${w} | ${from} → ${to} | ${fmt(at)} | ${r.rounds.length} | ${r.rounds.map((x) => x.pages).join(", ")} | ${r.totalPages} | ${fmt(r.downtimeCycles)} | ${fmt(r.stopAndCopy.downtimeCycles)} | ${(r.downtimeCycles / r.stopAndCopy.downtimeCycles).toFixed(3)} | ${r.precopyStop} | ${fmt(r.totalCycles)} | ${fmt(g.cycles)} | ${ws.min}, ${ws.median}, ${ws.max} | ${ws.common} | ${((ws.min + STATE_PAGES) / r.stopAndCopy.pages).toFixed(3)} |`,
+        `| ${w} | ${from} → ${to} | ${fmt(at)} | ${r.rounds.length} | ${perRound(r.rounds.map((x) => x.pages))} | ${r.totalPages} | ${fmt(r.downtimeCycles)} | ${fmt(r.stopAndCopy.downtimeCycles)} | ${(r.downtimeCycles / r.stopAndCopy.downtimeCycles).toFixed(3)} | ${r.precopyStop} | ${fmt(r.totalCycles)} | ${fmt(g.cycles)} | ${ws.min}, ${ws.median}, ${ws.max} | ${ws.common} | ${((ws.min + STATE_PAGES) / r.stopAndCopy.pages).toFixed(3)} |`,
       );
     }
   }
