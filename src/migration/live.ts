@@ -13,12 +13,18 @@
 //   - Clark's per-page skip: a page of the round's set that the guest has
 //     dirtied again since the round began is not sent in this round — its
 //     contents will change again and it is in the next round's set anyway.
+//   - Hot pages last: a later round's set goes in order of how many rounds
+//     found each page dirty, so the writable working set comes at the end.
 //   - The stop condition is the downtime budget, checked before each page:
 //     what still has to go (the round's unsent pages and every page dirtied
-//     since the round began, plus the state) must fit `downtimeBudget`
-//     cycles. Pre-copy also stops after MAX_ROUNDS rounds or once it has sent
-//     MAX_FACTOR times the guest's footprint (Xen's xc_domain_save limits),
-//     for a guest whose writable working set never fits the budget.
+//     since the round began — exactly the pages whose last copy is stale —
+//     plus the state) must fit `downtimeBudget` cycles (QEMU's downtime
+//     limit, where the issue's first rule was "the dirty set stops
+//     shrinking", which stopped at arbitrary points of a fluctuating set).
+//   - A writable working set that never fits: past Xen's xc_domain_save
+//     limits (MAX_ROUNDS rounds, MAX_FACTOR × the footprint sent) the stop
+//     comes at the first point no worse than the best one seen so far, and
+//     at twice those limits in any case.
 //
 // Then the guest runs on to a safe point (still logged), is stopped, and the
 // pages still to go are sent with its state — the downtime, every page of it
