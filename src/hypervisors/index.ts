@@ -15,7 +15,7 @@ import { l4 } from "./l4/index.js";
 import { isParavirtImage } from "./paravirt.js";
 import { trap } from "./trap/index.js";
 import { xen } from "./xen/index.js";
-import { checkSpinlockCure, type SpinlockCure } from "./common/spinlock-cures.js";
+import { TICKET_TAKE_WORD, checkSpinlockCure, type SpinlockCure } from "./common/spinlock-cures.js";
 
 /** What a back end's monitor is told about the machine it will run on. */
 export interface MonitorOptions {
@@ -125,6 +125,10 @@ export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutc
   const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks };
   const rewrite = prepareImage(backend, image, options.file, spinlocks);
   const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
-  const outcome = runImage(rewrite.image, { ...options, lockSites, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
+  // A ticket site's amoadd stays where it is, or moves into the cure's stub (TICKET_TAKE_WORD words in).
+  const ticketSites = rewrite.sites
+    .filter((x) => x.kindName === "ticket")
+    .map((x) => (x.strategy === "native" ? x.record.addr : x.strategy === "stub" && x.stubAddr !== undefined ? (x.stubAddr + 4 * TICKET_TAKE_WORD) >>> 0 : (x.record.addr + 4 * TICKET_TAKE_WORD) >>> 0));
+  const outcome = runImage(rewrite.image, { ...options, lockSites, ticketSites, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
   return { ...outcome, rewrite };
 }
