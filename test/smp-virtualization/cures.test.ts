@@ -84,7 +84,37 @@ describe("the cures act", () => {
     expect(new Set(hvmPle.rewrite.sites.filter((s) => s.kindName === "lock").map((s) => s.strategy))).toEqual(new Set(["native"]));
   }, 300_000);
 
+  it("ticket locks: pv sleeps the waiters and kicks the next in line, delayed and ple act; each cuts spin cycles against native", () => {
+    // At a 1,000-cycle quantum (smp-bench.ts SMP_BENCH_INTERLEAVING): a hand-off reaches its waiter at the waiter's next turn.
+    const t = (backend: string, cure: string, pcpus?: number) => run("ticketlock", backend, cure, pcpus, { quantum: 1000, timeslice: pcpus ? 100_000 : undefined });
+    const spin = (o: RunElfOutcome) => o.stats.counts.spinCycles;
+    const bare = t("bare", "native");
+    const xenNative = t("xen", "native", 2);
+    const xenPv = t("xen", "pv", 2);
+    const xenDelayed = t("xen", "delayed", 2);
+    const hvmNative = t("hvm", "native", 2);
+    const hvmPle = t("hvm", "ple", 2);
+    for (const o of [bare, xenNative, xenPv, xenDelayed, hvmNative, hvmPle]) {
+      ok(o, "ticketlock");
+      expect(o.console).toBe(bare.console);
+    }
+    expect(xenPv.stats.counts["xen:pv.block"]).toBeGreaterThan(0);
+    expect(xenPv.stats.counts["xen:pv.kick"]).toBeGreaterThan(0);
+    expect(xenDelayed.stats.counts.delayedPreemptions).toBeGreaterThan(0);
+    expect(spin(xenPv)).toBeLessThan(spin(xenNative) / 5);
+    expect(spin(xenDelayed)).toBeLessThan(spin(xenNative) / 5);
+    expect(spin(hvmPle)).toBeLessThan(spin(hvmNative) / 10);
+    // The ticket sites went to stubs (pv), and spin accounting found their amoadds there.
+    expect(new Set(xenPv.rewrite.sites.filter((s) => s.kindName === "ticket").map((s) => s.strategy))).toEqual(new Set(["stub"]));
+    expect(xenPv.stats.counts.lockAttempts).toBeGreaterThan(1000);
+  }, 300_000);
+
   it("the same run with the interpreter and the JIT: identical counters and cycles", () => {
+    for (const [backend, cure] of [["xen", "pv"], ["hvm", "ple"], ["l4", "delayed"]] as const) {
+      const a = run("ticketlock", backend, cure, 2, { engine: "interp", quantum: 1000, timeslice: 100_000 });
+      const b = run("ticketlock", backend, cure, 2, { engine: "jit", quantum: 1000, timeslice: 100_000 });
+      expect(b.stats, `ticketlock ${backend} ${cure}`).toEqual(a.stats);
+    }
     for (const [backend, cure] of [["xen", "pv"], ["hvm", "ple"], ["l4", "delayed"]] as const) {
       const a = run("smp", backend, cure, 2, { engine: "interp" });
       const b = run("smp", backend, cure, 2, { engine: "jit" });
