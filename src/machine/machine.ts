@@ -902,6 +902,7 @@ export class Machine implements CpuHost, MmuHost {
       });
       s.counts.lockHolderPreemptions = this.spin.lockHolderPreemptions;
       if (this.spin.lockWaiterPreemptions > 0) s.counts.lockWaiterPreemptions = this.spin.lockWaiterPreemptions;
+      if (this.spin.ticketTakes > 0) s.counts.ticketTakes = this.spin.ticketTakes;
       s.counts.lockAttempts = this.spin.attempts;
     }
     const p = this.protection.counters;

@@ -66,6 +66,8 @@ export class SpinAccounting {
   spinCycles = 0;
   lockHolderPreemptions = 0;
   lockWaiterPreemptions = 0;
+  /** Tickets taken (ticket locks): every take is seen, at its site or in a cure's template. */
+  ticketTakes = 0;
   attempts = 0;
   acquisitions = 0;
   /** Called when a CPU acquires a lock (a cure's monitor forgets it as a waiter). */
@@ -125,6 +127,7 @@ export class SpinAccounting {
   /** `cpu` took ticket `ticket` of the lock whose now-serving word is `serving`. */
   private takeTicket(cpu: number, serving: number, ticket: number, busy: number): void {
     this.attempts++;
+    this.ticketTakes++;
     if (this.words[serving] === ticket) {
       this.acquired(cpu, serving, busy, ticket);
       return;
@@ -202,6 +205,7 @@ export class SpinAccounting {
       ticketWord: Array.from(this.ticketWord),
       ticketOf: Array.from(this.ticketOf),
       lockWaiterPreemptions: this.lockWaiterPreemptions,
+      ticketTakes: this.ticketTakes,
       ranLast: Array.from(this.ranLast),
       spinCycles: this.spinCycles,
       lockHolderPreemptions: this.lockHolderPreemptions,

@@ -69,12 +69,6 @@ export function checkSpinlockCure(backend: string, offered: readonly SpinlockCur
 
 const inline = (...code: string[]): Replacement => ({ strategy: "inline", code });
 
-/**
- * Where a ticket site's template takes the ticket (its amoadd), in words
- * from the template's start: every template reads the window first. Spin
- * accounting needs the address (runElf: the stub's address plus this).
- */
-export const TICKET_TAKE_WORD = 1;
 
 /**
  * The wedge back ends' rows for a cure. Each template's first word reads the
@@ -110,7 +104,7 @@ export function wedgeLockReplacements(cure: SpinlockCure): ReplacementTable {
         ),
         ticket: inline(
           "lw k0, SPINS(zero)",
-          "amoadd {A}, {A}, {IMM}({B})", // take a ticket (TICKET_TAKE_WORD)
+          "amoadd {A}, {A}, {IMM}({B})", // take a ticket (the template's only amoadd: spin accounting finds it, runElf)
           ".Lagain:",
           "sw zero, SPINS(zero)",
           ".Lspin:",
