@@ -386,6 +386,20 @@ export class Machine implements CpuHost, MmuHost {
   }
 
   /**
+   * The executing vCPU gets a physical CPU only at cycle `t` of this epoch (a
+   * hypervisor's hand-over within the epoch): its clock moves there, the
+   * cycles counted as descheduled. No effect with one CPU, or if it is past `t`.
+   */
+  descheduleUntil(t: number): void {
+    const c = this.contexts?.[this.current];
+    const d = t - this.cpu.cycles;
+    if (!c || d <= 0) return;
+    c.descheduledCycles += d;
+    this.count("descheduledCycles", d);
+    this.cpu.cycles = t;
+  }
+
+  /**
    * Wakes CPU `n` if it is halted (a hypervisor's kick of a vCPU blocked in
    * it, e.g. a para-virtual spinlock's waiter): it runs on from where it halted.
    */
@@ -770,10 +784,10 @@ export class Machine implements CpuHost, MmuHost {
         }
         this.switchTo(n);
         const cpu = this.cpu;
-        const clock = cpu.cycles;
+        const executed = this.executedCycles(cpu.cycles);
         const runs = !this.monitor?.runnable || this.monitor.runnable(n, start);
         // The scheduler may charge the vCPU (a switch): hypervisor time, not the guest spinning.
-        if (this.spin.active) this.spin.scheduled(n, runs, cpu.cycles - clock);
+        if (this.spin.active) this.spin.scheduled(n, runs, this.executedCycles(cpu.cycles) - executed);
         if (!runs) {
           if (cpu.cycles < end) {
             c.descheduledCycles += end - cpu.cycles;

@@ -201,7 +201,7 @@ export class WedgeSpinlockCure {
       // Only the unlock template calls: the vCPU owed a preemption and has left its critical sections.
       m.memory.i32[this.host.sharedWord("OWED", cpu)] = 0;
       m.count(`${this.host.name}:delayed.yield`);
-      this.host.scheduler()?.yieldVcpu(cpu);
+      this.host.scheduler()?.yieldVcpu(cpu, m.cycles); // its physical CPU goes to another vCPU from now
       m.endTurn();
       return;
     }
@@ -222,9 +222,7 @@ export class WedgeSpinlockCure {
       this.sleepsOn[cpu] = pa;
       this.sleepTicket[cpu] = m.regs[rec.regA];
       this.ticketSleeper[cpu] = 1;
-      this.publishWaiters();
-      m.count(`${this.host.name}:pv.block`);
-      this.host.block();
+      this.block(cpu);
       return;
     }
     if (site.kindName === "lock") {
@@ -238,9 +236,7 @@ export class WedgeSpinlockCure {
         return;
       }
       this.sleepsOn[cpu] = pa;
-      this.publishWaiters();
-      m.count(`${this.host.name}:pv.block`);
-      this.host.block();
+      this.block(cpu);
       return;
     }
     // unlock: wake every vCPU asleep on this word (each retries; one wins, the others spin and sleep again);
@@ -257,6 +253,15 @@ export class WedgeSpinlockCure {
     m.count(`${this.host.name}:pv.kick`);
     if (woken === 0) m.count(`${this.host.name}:pv.kickNobody`);
     this.publishWaiters();
+  }
+
+  /** The waiter goes to sleep in the hypervisor; its physical CPU goes to another vCPU from now (if it really sleeps). */
+  private block(cpu: number): void {
+    const m = this.host.machine;
+    this.publishWaiters();
+    m.count(`${this.host.name}:pv.block`);
+    this.host.block();
+    if (m.cpuState(cpu) === "halted") this.host.scheduler()?.release(cpu, m.cycles);
   }
 
   /** WAITERS in every vCPU's shared-info page: how many vCPUs sleep on some lock. */
@@ -287,7 +292,7 @@ export function installPauseLoopExiting(machine: Machine, scheduler: VcpuSchedul
     run[v] = 0;
     machine.count("exit:ple");
     if (!scheduler) return false;
-    scheduler.yieldVcpu(v);
+    scheduler.yieldVcpu(v, cycles);
     machine.endTurn();
     return true;
   };
