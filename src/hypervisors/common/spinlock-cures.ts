@@ -69,7 +69,6 @@ export function checkSpinlockCure(backend: string, offered: readonly SpinlockCur
 
 const inline = (...code: string[]): Replacement => ({ strategy: "inline", code });
 
-
 /**
  * The wedge back ends' rows for a cure. Each template's first word reads the
  * window (the in-place VMM's rule: in virtual user mode it faults and the
