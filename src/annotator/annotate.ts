@@ -69,7 +69,7 @@ export interface AnnotateResult {
 const SECTION_DIRECTIVES = new Set([".text", ".data", ".rodata", ".bss", ".section"]);
 /** Directives that emit nothing and do not move the location counter. */
 const NON_EMITTING = new Set([".global", ".globl", ".equ", ".sensitive", ".noannotate", ".annotate"]);
-const SENSITIVE_CLASSES = ["pte", "mmio", "lock", "unlock"] as const;
+const SENSITIVE_CLASSES = ["pte", "mmio", "lock", "unlock", "ticket"] as const;
 type SensitiveClass = (typeof SENSITIVE_CLASSES)[number];
 const isSensitiveClass = (c: string | undefined): c is SensitiveClass => (SENSITIVE_CLASSES as readonly (string | undefined)[]).includes(c);
 
@@ -314,7 +314,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       if (name === ".sensitive") {
         const cls = sectionName(s.args);
         if (s.args.length !== 1 || !isSensitiveClass(cls)) {
-          error(s.loc, ".sensitive takes one argument: pte, mmio, lock or unlock");
+          error(s.loc, ".sensitive takes one argument: pte, mmio, lock, unlock or ticket");
         } else if (!region) {
           sensitiveMisplaced("another .sensitive");
           pendingSensitive = { cls, loc: s.loc };
@@ -359,13 +359,13 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     if (usesK0(s)) for (const loc of k0Uses(s, text)) error(loc, K0_MESSAGE);
 
     let kind: number | undefined;
-    let lockCheck: string | undefined; // a lock site's amoswap must have rd = rs2 (checked with the operands)
-    if (pendingSensitive && (pendingSensitive.cls === "lock" || pendingSensitive.cls === "unlock")) {
+    let lockCheck: "lock" | "ticket" | undefined; // a lock or ticket site's atomic must have rd = rs2 (checked with the operands)
+    if (pendingSensitive && (pendingSensitive.cls === "lock" || pendingSensitive.cls === "unlock" || pendingSensitive.cls === "ticket")) {
       const cls = pendingSensitive.cls;
       const want = LOCK_SITE_INSTRUCTION[cls];
       if (row?.mnemonic === want) {
         kind = LOCK_SITE_KINDS[cls];
-        if (cls === "lock") lockCheck = want;
+        if (cls === "lock" || cls === "ticket") lockCheck = cls;
       } else {
         error(pendingSensitive.loc, `.sensitive ${cls} must be followed by '${want}', not '${s.mnemonic}'`);
       }
@@ -392,7 +392,11 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
         const fields = siteFields(row, s, equs);
         if ("message" in fields) error(fields.loc, fields.message);
         else if (lockCheck && fields.regC !== fields.regA) {
-          error(s.loc, `.sensitive lock marks 'amoswap rd, rd, off(rs1)': the register swapped in must be the destination (the site's record carries only rd)`);
+          const insn = LOCK_SITE_INSTRUCTION[lockCheck];
+          error(s.loc, `.sensitive ${lockCheck} marks '${insn} rd, rd, off(rs1)': the register ${lockCheck === "lock" ? "swapped in" : "added"} must be the destination (the site's record carries only rd)`);
+        } else if (lockCheck === "ticket" && fields.regA === fields.regB) {
+          // A cure's stub reads the now-serving word through rs1 after the amoadd has put the ticket in rd.
+          error(s.loc, `.sensitive ticket marks 'amoadd rd, rd, off(rs1)': rd must not be the base register rs1 (the now-serving word is read through rs1 afterwards)`);
         } else addSite(s, kind, fields);
       }
     }

@@ -46,6 +46,7 @@ export const PLANNED_SITE_WORDS: Readonly<Record<string, PaddingRow>> = {
   "mmio-store": { words: 1, plan: "xen, l4: jalr k0, EMULATE(zero) (call) — the device model" },
   lock: { words: 1, plan: "every back end: native — the amoswap that tries to take a spinlock (unprivileged)" },
   unlock: { words: 1, plan: "every back end: native — the store that releases a spinlock (unprivileged)" },
+  ticket: { words: 1, plan: "every back end: native — the amoadd that takes a ticket lock's ticket (unprivileged); xen, l4 with --spinlocks pv or delayed: a stub" },
 };
 
 /** Site length in words by kind number. */

@@ -22,8 +22,8 @@ export function formatRecordOperands(r: SiteRecord): string {
   if (r.flags & SITE_FLAG_EXEMPT) return "";
   const off = (r.imm << 16) >> 16; // the low 16 bits of the offset, shown signed
   if (MEMORY_KINDS.has(r.kind) || r.kind === LOCK_SITE_KINDS.unlock) return `${registerName(r.regA)}, ${off}(${registerName(r.regB)})`;
-  // A lock site's amoswap swaps its destination register in (rd = rs2).
-  if (r.kind === LOCK_SITE_KINDS.lock) return `${registerName(r.regA)}, ${registerName(r.regA)}, ${off}(${registerName(r.regB)})`;
+  // A lock site's amoswap swaps its destination register in (rd = rs2); a ticket site's amoadd adds it.
+  if (r.kind === LOCK_SITE_KINDS.lock || r.kind === LOCK_SITE_KINDS.ticket) return `${registerName(r.regA)}, ${registerName(r.regA)}, ${off}(${registerName(r.regB)})`;
   const row = BY_OPCODE[r.kind];
   if (!row) return `regA=${r.regA} regB=${r.regB} imm=${r.imm}`;
   return FORMATS[row.format].operands

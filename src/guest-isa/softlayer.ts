@@ -56,17 +56,27 @@ export type MemorySiteKind = keyof typeof MEMORY_SITE_KINDS;
  * lock inside the test-and-set loop, `unlock` the store that releases it
  * (docs/design.md §3). Unprivileged, so native everywhere today; they are
  * sites so that a back end can replace them (lock-holder preemption, issue 15).
+ * `ticket` (`.sensitive ticket`, a ticket lock's acquire: fixtures/kernel/
+ * ticketlock.s) is the fetch-and-add that takes a ticket from the lock's
+ * next-ticket word; the lock's now-serving word is the word after it. A
+ * ticket lock's release is an `unlock` site (the store of the next ticket
+ * to serve).
  */
 export const LOCK_SITE_KINDS = {
   lock: 68,
   unlock: 69,
+  ticket: 70,
 } as const;
 export type LockSiteKind = keyof typeof LOCK_SITE_KINDS;
 /**
  * The one instruction each lock kind holds. A lock site's amoswap has rd = rs2
- * (`amoswap rd, rd, off(rs1)`), so the record's regA, regB and imm rebuild it.
+ * (`amoswap rd, rd, off(rs1)`), and so has a ticket site's amoadd (`amoadd
+ * rd, rd, off(rs1)`: the increment in, the ticket out), so the record's regA,
+ * regB and imm rebuild them.
  */
-export const LOCK_SITE_INSTRUCTION: Readonly<Record<LockSiteKind, string>> = { lock: "amoswap", unlock: "sw" };
+export const LOCK_SITE_INSTRUCTION: Readonly<Record<LockSiteKind, string>> = { lock: "amoswap", unlock: "sw", ticket: "amoadd" };
+/** The lock kinds whose instruction is an atomic `op rd, rd, off(rs1)` (rd = rs2; the record carries only rd). */
+export const SWAPPED_IN_KINDS: ReadonlySet<LockSiteKind> = new Set<LockSiteKind>(["lock", "ticket"]);
 
 /** Kind number → name ("cli", "wrpsr", "pte-store", …). */
 export const SITE_KIND_NAMES: ReadonlyMap<number, string> = new Map<number, string>([

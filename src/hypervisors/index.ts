@@ -5,6 +5,7 @@
 
 import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
+import { lookupInstruction } from "../guest-isa/isa-table.js";
 import type { Monitor } from "../machine/monitor.js";
 import { runImage, type RunImageOptions, type RunOutcome } from "../machine/run-image.js";
 import { MAX_CPUS } from "../machine/machine.js";
@@ -119,12 +120,25 @@ export function checkCpuValues(o: CpuOptions): number {
 }
 
 /** Rewrites `image` for a back end and runs it: result, counters, console output. */
+const AMOADD_OPCODE = lookupInstruction("amoadd")!.opcode;
+
+/** Where a ticket site's amoadd (the take) is after rewriting: the site itself, or the first amoadd of its template. */
+function ticketTakeAddress(rewrite: RewriteResult, site: RewriteResult["sites"][number]): number {
+  if (site.strategy === "native") return site.record.addr;
+  const stub = site.stubAddr === undefined ? undefined : rewrite.stubs.find((x) => x.addr === site.stubAddr);
+  const [base, words] = stub ? [stub.addr, stub.words] : [site.record.addr, site.after];
+  for (let i = 0; i < words.length; i++) if ((words[i] & 0x3f) === AMOADD_OPCODE) return (base + 4 * i) >>> 0;
+  throw new Error(`internal: the ${rewrite.target} template of the ticket site at 0x${site.record.addr.toString(16)} has no amoadd`);
+}
+
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
   const spinlocks = checkSpinlockCure(backend.name, backend.spinlocks, options.spinlocks);
   const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks };
   const rewrite = prepareImage(backend, image, options.file, spinlocks);
   const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
-  const outcome = runImage(rewrite.image, { ...options, lockSites, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
+  // A ticket site's amoadd stays where it is, or moves into the cure's template (inline or in a stub).
+  const ticketSites = rewrite.sites.filter((x) => x.kindName === "ticket").map((x) => ticketTakeAddress(rewrite, x));
+  const outcome = runImage(rewrite.image, { ...options, lockSites, ticketSites, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
   return { ...outcome, rewrite };
 }

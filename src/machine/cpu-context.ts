@@ -43,6 +43,13 @@ export class CpuContext {
   /** Cycles spent halted, and without a physical CPU (monitor.runnable said no). */
   idleCycles = 0;
   descheduledCycles = 0;
+  /**
+   * Halted until a hypervisor's kick (machine.sleep / machine.wake): a
+   * pending line does not wake it (a para-virtual spinlock's waiter, as
+   * Xen's SCHEDOP_poll). Not in a snapshot: a resumed sleeper is a plain
+   * halted CPU, which wakes on its next line and retries its lock.
+   */
+  kickOnly = false;
   /** The fault-loop detector's memory (machine.ts crashInsteadOfDelivery), per CPU. */
   lastFault: LastFault = { cause: -1, epc: 0, badva: 0, repeats: 0 };
 

@@ -76,6 +76,8 @@ export interface MachineOptions {
    * lockHolderPreemptions). Default: none.
    */
   lockSites?: readonly number[];
+  /** Addresses of the amoadds that take a ticket lock's ticket (`ticket` sites, or their stub copies): spin accounting. */
+  ticketSites?: readonly number[];
   costModel?: CostModel;
   /** Console input; default: none (reads return -1). */
   consoleInput?: ConsoleInput;
@@ -221,7 +223,9 @@ export class Machine implements CpuHost, MmuHost {
     checkSmpOptions(options.cpus, options.quantum);
     this.cpuCount = options.cpus ?? 1;
     this.spin = new SpinAccounting(this.cpuCount, this.memory.heap32);
-    if (options.lockSites && options.lockSites.length > 0) this.watchLocks(options.lockSites);
+    if ((options.lockSites && options.lockSites.length > 0) || (options.ticketSites && options.ticketSites.length > 0)) {
+      this.watchLocks(options.lockSites ?? [], undefined, options.ticketSites);
+    }
     this.quantum = options.quantum ?? DEFAULT_QUANTUM;
     // Shared devices interrupt CPU 0: they hold CPU 0's lines.
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.curLines);
@@ -353,8 +357,9 @@ export class Machine implements CpuHost, MmuHost {
    * extra range of attempt addresses): every amoswap is then reported to
    * `spin` (spin-accounting.ts).
    */
-  watchLocks(sites: readonly number[], range?: readonly [number, number]): void {
+  watchLocks(sites: readonly number[], range?: readonly [number, number], ticketSites?: readonly number[]): void {
     this.spin.addSites(sites);
+    if (ticketSites) this.spin.addTicketSites(ticketSites);
     if (range) this.spin.addRange(range[0], range[1]);
     this.cpu.amoHook = (pc, word, old, value, cycles) => this.spin.amo(this.current, pc, word, old, value, this.executedCycles(cycles));
   }
@@ -381,12 +386,41 @@ export class Machine implements CpuHost, MmuHost {
   }
 
   /**
+   * The executing vCPU gets a physical CPU only at cycle `t` of this epoch (a
+   * hypervisor's hand-over within the epoch): its clock moves there, the
+   * cycles counted as descheduled. No effect with one CPU, or if it is past `t`.
+   */
+  descheduleUntil(t: number): void {
+    const c = this.contexts?.[this.current];
+    const d = t - this.cpu.cycles;
+    if (!c || d <= 0) return;
+    c.descheduledCycles += d;
+    this.count("descheduledCycles", d);
+    this.cpu.cycles = t;
+  }
+
+  /**
    * Wakes CPU `n` if it is halted (a hypervisor's kick of a vCPU blocked in
    * it, e.g. a para-virtual spinlock's waiter): it runs on from where it halted.
    */
   wake(n: number): void {
     const c = this.contexts?.[n];
     if (c && c.state === "halted") c.state = "running";
+    if (c) c.kickOnly = false;
+  }
+
+  /**
+   * Blocks the executing CPU until a hypervisor's `wake` (pc already past
+   * the instruction that called): halted, and unlike `idle` a pending
+   * interrupt line does not wake it — a para-virtual spinlock's waiter
+   * whose events are masked sleeps until the releaser kicks it (Xen's
+   * SCHEDOP_poll). With one CPU it is `idle`.
+   */
+  sleep(): void {
+    if (!this.contexts) return this.halt();
+    const c = this.contexts[this.current];
+    c.state = "halted";
+    c.kickOnly = true;
   }
 
   /**
@@ -397,6 +431,7 @@ export class Machine implements CpuHost, MmuHost {
   wakeTime(n: number): number {
     if (!this.contexts) return this.lines.pending !== 0 ? this.cpu.cycles : this.curBus.nextEvent();
     const c = this.contexts[n];
+    if (c.kickOnly) return Infinity; // only a kick wakes it
     return c.lines.pending !== 0 ? this.cpuView(n).cycles : c.bus.nextEvent();
   }
 
@@ -749,10 +784,10 @@ export class Machine implements CpuHost, MmuHost {
         }
         this.switchTo(n);
         const cpu = this.cpu;
-        const clock = cpu.cycles;
+        const executed = this.executedCycles(cpu.cycles);
         const runs = !this.monitor?.runnable || this.monitor.runnable(n, start);
         // The scheduler may charge the vCPU (a switch): hypervisor time, not the guest spinning.
-        if (this.spin.active) this.spin.scheduled(n, runs, cpu.cycles - clock);
+        if (this.spin.active) this.spin.scheduled(n, runs, this.executedCycles(cpu.cycles) - executed);
         if (!runs) {
           if (cpu.cycles < end) {
             c.descheduledCycles += end - cpu.cycles;
@@ -813,7 +848,7 @@ export class Machine implements CpuHost, MmuHost {
       if (c.state === "halted") {
         // As the uniprocessor's hlt: with no device event to wait for, console input may wake CPU 0.
         if (lines.pending === 0 && c.id === 0 && next === Infinity && this.console.canWake()) this.console.read(0x11);
-        if (lines.pending === 0) {
+        if (lines.pending === 0 || c.kickOnly) {
           const target = Math.min(next, end, maxCycles);
           c.idleCycles += target - now;
           this.count("idleCycles", target - now);
@@ -839,10 +874,10 @@ export class Machine implements CpuHost, MmuHost {
   /** Whether some halted CPU has a line pending, or a device event or console input can still come. */
   private anyCpuCanWake(): boolean {
     for (const c of this.contexts!) {
-      if (c.state !== "halted") continue;
+      if (c.state !== "halted" || c.kickOnly) continue;
       if (c.lines.pending !== 0 || c.bus.nextEvent() !== Infinity) return true;
     }
-    if (this.contexts![0].state === "halted" && this.console.canWake()) {
+    if (this.contexts![0].state === "halted" && !this.contexts![0].kickOnly && this.console.canWake()) {
       this.console.read(0x11); // refreshes line 1
       if (this.contexts![0].lines.pending !== 0) return true;
     }
@@ -880,6 +915,8 @@ export class Machine implements CpuHost, MmuHost {
         return this.cpuView(n).cycles - c.idleCycles - c.descheduledCycles;
       });
       s.counts.lockHolderPreemptions = this.spin.lockHolderPreemptions;
+      if (this.spin.lockWaiterPreemptions > 0) s.counts.lockWaiterPreemptions = this.spin.lockWaiterPreemptions;
+      if (this.spin.ticketTakes > 0) s.counts.ticketTakes = this.spin.ticketTakes;
       s.counts.lockAttempts = this.spin.attempts;
     }
     const p = this.protection.counters;
@@ -976,7 +1013,7 @@ export class Machine implements CpuHost, MmuHost {
       Object.assign(this.lastFault, c.lastFault);
       this.startAddress = c.startAddress;
       const ctx = this.contexts?.[n];
-      if (ctx) Object.assign(ctx, { state: c.run, idleCycles: c.idleCycles, descheduledCycles: c.descheduledCycles });
+      if (ctx) Object.assign(ctx, { state: c.run, idleCycles: c.idleCycles, descheduledCycles: c.descheduledCycles, kickOnly: false });
       if (exact) {
         cpu.psr = c.psr;
         cpu.cr.set(c.cr);

@@ -44,6 +44,8 @@ export interface RunImageOptions {
   pcpus?: number;
   /** Addresses of the image's `lock` sites: spin accounting (MachineOptions.lockSites). */
   lockSites?: readonly number[];
+  /** Where the image takes ticket-lock tickets (MachineOptions.ticketSites). */
+  ticketSites?: readonly number[];
 }
 
 export interface RunOutcome {
@@ -76,6 +78,7 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     cpus: options.cpus,
     quantum: options.quantum,
     lockSites: options.lockSites,
+    ticketSites: options.ticketSites,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);

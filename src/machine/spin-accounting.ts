@@ -29,6 +29,19 @@
 //     the unlock site — seen lazily, so the store needs no hook);
 //   - a *lock-holder preemption* is a vCPU that ran in one epoch of the
 //     interleaving and is descheduled in the next while it holds a lock.
+// Ticket locks (the `ticket` site: `amoadd rd, rd, off(rs1)` takes a ticket
+// from the next-ticket word; now-serving is the word after it; the guest's
+// wait loop reads now-serving with an atomic read, `amoadd rd, zero`, so
+// every check reaches the same hook):
+//   - taking a ticket is an attempt; it acquires at once when now-serving
+//     equals the ticket, else the CPU waits for that ticket on that word;
+//   - every atomic read of that now-serving word by the waiting CPU is an
+//     attempt; the one that reads its ticket acquires (the wait ends);
+//   - the CPU holds the ticket lock while now-serving still equals its ticket;
+//   - a *next-waiter preemption* (`lockWaiterPreemptions`) is a vCPU that ran
+//     in one epoch and is descheduled in the next while it waits on a ticket
+//     lock whose turn has come or comes next (ticket ≤ now-serving + 1): the
+//     lock is handed to it, or will be, and everyone behind it waits too.
 // Everything is a function of the simulated state: the same for every
 // engine, and deterministic.
 
@@ -43,8 +56,18 @@ export class SpinAccounting {
   private readonly owner = new Map<number, number>();
   /** Per CPU: it held a physical CPU in the last epoch it was asked about. */
   private readonly ranLast: Uint8Array;
+  /** Addresses of ticket-taking amoadds (`ticket` sites, or a cure's stub copies of them). */
+  private readonly ticketSites = new Set<number>();
+  /** Per CPU: the now-serving word (RAM word index) it waits on, or -1; and its ticket. */
+  private readonly ticketWord: Int32Array;
+  private readonly ticketOf: Int32Array;
+  /** Now-serving word → the ticket its holder (`owner`) took. */
+  private readonly ownerTicket = new Map<number, number>();
   spinCycles = 0;
   lockHolderPreemptions = 0;
+  lockWaiterPreemptions = 0;
+  /** Tickets taken (ticket locks): every take is seen, at its site or in a cure's template. */
+  ticketTakes = 0;
   attempts = 0;
   acquisitions = 0;
   /** Called when a CPU acquires a lock (a cure's monitor forgets it as a waiter). */
@@ -56,11 +79,18 @@ export class SpinAccounting {
   ) {
     this.waitStart = new Float64Array(cpus).fill(-1);
     this.ranLast = new Uint8Array(cpus).fill(1);
+    this.ticketWord = new Int32Array(cpus).fill(-1);
+    this.ticketOf = new Int32Array(cpus);
   }
 
   /** Whether any lock site is known (the machine installs the CPU hook only then). */
   get active(): boolean {
-    return this.sites.size > 0 || this.rangeHi > this.rangeLo;
+    return this.sites.size > 0 || this.ticketSites.size > 0 || this.rangeHi > this.rangeLo;
+  }
+
+  /** Addresses of the amoadds that take a ticket (ticket sites, or where a cure's stub moved them). */
+  addTicketSites(addresses: Iterable<number>): void {
+    for (const a of addresses) this.ticketSites.add(a >>> 0);
   }
 
   addSites(addresses: Iterable<number>): void {
@@ -80,8 +110,43 @@ export class SpinAccounting {
 
   /** An amoswap executed at `pc` on `cpu`: word index, old and new value, the CPU's executed cycles after it. */
   amo(cpu: number, pc: number, word: number, old: number, value: number, busy: number): void {
+    if (this.ticketWord[cpu] === word && value === old) {
+      // An atomic read of the now-serving word this CPU waits on: a check of its turn.
+      this.attempts++;
+      if (old === this.ticketOf[cpu]) this.acquired(cpu, word, busy, old);
+      return;
+    }
+    if (this.ticketSites.size > 0 && this.ticketSites.has(pc >>> 0)) {
+      this.takeTicket(cpu, word + 1, old, busy);
+      return;
+    }
     if (value === 0 || !this.isAttemptPc(pc)) return; // a release (swap of 0) or not a lock
     this.attempt(cpu, word, old === 0, busy);
+  }
+
+  /** `cpu` took ticket `ticket` of the lock whose now-serving word is `serving`. */
+  private takeTicket(cpu: number, serving: number, ticket: number, busy: number): void {
+    this.attempts++;
+    this.ticketTakes++;
+    if (this.words[serving] === ticket) {
+      this.acquired(cpu, serving, busy, ticket);
+      return;
+    }
+    if (this.waitStart[cpu] < 0) this.waitStart[cpu] = busy;
+    this.ticketWord[cpu] = serving;
+    this.ticketOf[cpu] = ticket;
+  }
+
+  private acquired(cpu: number, word: number, busy: number, ticket: number): void {
+    this.acquisitions++;
+    this.ticketWord[cpu] = -1;
+    if (this.waitStart[cpu] >= 0) {
+      this.spinCycles += busy - this.waitStart[cpu];
+      this.waitStart[cpu] = -1;
+    }
+    this.owner.set(word, cpu);
+    this.ownerTicket.set(word, ticket);
+    this.onAcquire?.(cpu);
   }
 
   /** One attempt on the lock at RAM word `word`. */
@@ -97,6 +162,7 @@ export class SpinAccounting {
       this.waitStart[cpu] = -1;
     }
     this.owner.set(word, cpu);
+    this.ownerTicket.delete(word);
     this.onAcquire?.(cpu);
   }
 
@@ -109,14 +175,25 @@ export class SpinAccounting {
 
   /** Whether `cpu` holds a lock now. */
   holdsLock(cpu: number): boolean {
-    for (const [word, c] of this.owner) if (c === cpu && this.words[word] !== 0) return true;
+    for (const [word, c] of this.owner) {
+      if (c !== cpu) continue;
+      const t = this.ownerTicket.get(word);
+      if (t === undefined ? this.words[word] !== 0 : this.words[word] === t) return true;
+    }
     return false;
+  }
+
+  /** Whether `cpu` waits on a ticket lock whose turn has come or comes next. */
+  private nextInLine(cpu: number): boolean {
+    const w = this.ticketWord[cpu];
+    return w >= 0 && ((this.ticketOf[cpu] - this.words[w]) | 0) <= 1;
   }
 
   /** The machine's scheduling decision for `cpu` in an epoch: counts a preemption of a lock holder. */
   scheduled(cpu: number, runs: boolean, charged = 0): void {
     if (this.waitStart[cpu] >= 0) this.waitStart[cpu] += charged; // a vCPU switch is not spinning
     if (!runs && this.ranLast[cpu] === 1 && this.holdsLock(cpu)) this.lockHolderPreemptions++;
+    if (!runs && this.ranLast[cpu] === 1 && this.nextInLine(cpu)) this.lockWaiterPreemptions++;
     this.ranLast[cpu] = runs ? 1 : 0;
   }
 
@@ -124,6 +201,11 @@ export class SpinAccounting {
     return {
       waitStart: Array.from(this.waitStart),
       owner: [...this.owner],
+      ownerTicket: [...this.ownerTicket],
+      ticketWord: Array.from(this.ticketWord),
+      ticketOf: Array.from(this.ticketOf),
+      lockWaiterPreemptions: this.lockWaiterPreemptions,
+      ticketTakes: this.ticketTakes,
       ranLast: Array.from(this.ranLast),
       spinCycles: this.spinCycles,
       lockHolderPreemptions: this.lockHolderPreemptions,

@@ -196,7 +196,7 @@ describe("annotate: safety checks and misuse", () => {
     ]);
     expect(annotateErrors("s.s", "\t.sensitive mmio\n\t.word 3\n\t.sensitive io\n\t.sensitive pte\n")).toEqual([
       "s.s:1:2: error: .sensitive mmio must be followed by a load or store, not .word",
-      "s.s:3:2: error: .sensitive takes one argument: pte, mmio, lock or unlock",
+      "s.s:3:2: error: .sensitive takes one argument: pte, mmio, lock, unlock or ticket",
       "s.s:4:2: error: .sensitive pte must be followed by a load or store, not the end of the file",
     ]);
     // Page-table entries are words; device registers may be any width.

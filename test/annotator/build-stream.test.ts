@@ -61,7 +61,7 @@ describe("the build's streamed annotate pass", () => {
 
   it("gives the text path's image for compiled programs and the bundled kernel's sources", () => {
     for (const p of files("fixtures/programs", /\.ts$/).slice(0, 6)) same([p]);
-    const kernel = [...files("fixtures/kernel", /^(kernel|kprint|mm|disk)\.ts$/), ...files("fixtures/kernel", /^entry\.s$/), userProgramsSource()];
+    const kernel = [...files("fixtures/kernel", /^(kernel|kprint|mm|disk|ticketlock)\.ts$/), ...files("fixtures/kernel", /^(entry|ticketlock)\.s$/), userProgramsSource()];
     expect(same(kernel, { defines: { WORKLOAD: 0, SCALE: 1, TIMER_PERIOD: 500_000, CPUS: 8 } })).not.toMatch(/^\[/);
   });
 

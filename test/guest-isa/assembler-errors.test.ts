@@ -59,7 +59,7 @@ describe("assembler diagnostics", () => {
     ["circular .equ", ".equ A, B + lbl\n.equ B, A\nlbl: .word A\n", "t.s:3:9: error: circular definition of 'A'"],
     [".sensitive before a non-memory instruction", ".sensitive pte\nadd a0, a0, a0\n", "t.s:2:1: error: '.sensitive' must be followed by a load or store, found 'add'"],
     [".sensitive at the end", "nop\n.sensitive mmio\n", "t.s:3:1: error: '.sensitive' is not followed by a load or store"],
-    [".sensitive argument", ".sensitive io\nsw a0, 0(a1)\n", "t.s:2:12: error: '.sensitive' expects 'pte', 'mmio', 'lock' or 'unlock'"],
+    [".sensitive argument", ".sensitive io\nsw a0, 0(a1)\n", "t.s:2:12: error: '.sensitive' expects 'pte', 'mmio', 'lock', 'unlock' or 'ticket'"],
     ["unclosed .noannotate", ".noannotate\ncli\n", "t.s:2:1: error: '.noannotate' without a matching '.annotate'"],
     ["stray .annotate", ".annotate\n", "t.s:2:1: error: '.annotate' without a preceding '.noannotate'"],
     ["register in an expression", ".word a0 + 1\n", "t.s:2:7: error: register 'a0' is not allowed in an expression"],

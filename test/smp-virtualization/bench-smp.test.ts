@@ -36,7 +36,7 @@ describe("previrt bench --smp", () => {
     expect(row.cycles).toBe(direct.stats.cycles);
     expect(row.spinCycles).toBe(direct.stats.counts.spinCycles);
     expect(row.lockHolderPreemptions).toBe(direct.stats.counts.lockHolderPreemptions ?? 0);
-    expect(r.err).toMatch(/^workload +back end +spinlocks +pcpus +cycles +spin cycles +spin share +LHP +hcalls\/exits +output$/m);
+    expect(r.err).toMatch(/^workload +back end +spinlocks +pcpus +cycles +spin cycles +spin share +LHP +LWP +hcalls\/exits +output$/m);
     const page = readFileSync(html, "utf8");
     expect(page).toContain("<svg");
     expect(page).toContain("smp: spin share per cure");
@@ -46,7 +46,7 @@ describe("previrt bench --smp", () => {
     for (const [args, msg] of [
       [["--cpus", "2"], "previrt: error: bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); --cpus does not apply\n"],
       [["--hv", "nope"], "previrt: error: unknown back end 'nope' (valid: bare, hvm, trap, xen, l4)\n"],
-      [["--workloads", "nope"], `previrt: error: unknown workload 'nope' (known: syscall, ctxsw, pagetable, io, compute, mixed, faults, smp, spinlock)\n`],
+      [["--workloads", "nope"], `previrt: error: unknown workload 'nope' (known: syscall, ctxsw, pagetable, io, compute, mixed, faults, smp, spinlock, ticketlock)\n`],
     ] as const) {
       const r = await cli("bench", "--smp", ...args);
       expect(r.status).not.toBe(0);

@@ -12,9 +12,20 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { backends, runElf } from "../../hypervisors/index.js";
 import type { MachineStats } from "../../machine/stats.js";
+import { DEFAULT_QUANTUM } from "../../machine/machine.js";
 import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundled-kernel.js";
 
-export const SMP_BENCH_WORKLOADS: readonly Workload[] = ["spinlock", "smp", "ctxsw"];
+export const SMP_BENCH_WORKLOADS: readonly Workload[] = ["spinlock", "ticketlock", "smp", "ctxsw"];
+/**
+ * Per workload, the machine's interleaving: the ticket lock hands the lock to
+ * one waiter, which sees it only at its next turn in the machine's epochs —
+ * with the default 10,000-cycle quantum every acquisition would cost a turn
+ * even on bare metal. So ticketlock runs at a 1,000-cycle quantum (its own
+ * bare reference too), with the default slice of 100,000 cycles kept.
+ */
+export const SMP_BENCH_INTERLEAVING: Readonly<Partial<Record<Workload, { quantum: number; timeslice: number }>>> = {
+  ticketlock: { quantum: 1000, timeslice: 100_000 },
+};
 export const SMP_BENCH_PCPUS = [4, 2, 1] as const;
 const CPUS = 4;
 const MAX_CYCLES = 4_000_000_000;
@@ -32,6 +43,10 @@ export interface SmpBenchRow {
   /** spinCycles / executed. */
   spinShare: number;
   lockHolderPreemptions: number;
+  /** vCPUs descheduled while waiting on a ticket lock whose turn had come or came next. */
+  lockWaiterPreemptions: number;
+  /** The machine's interleaving quantum (cycles) for this row. */
+  quantum: number;
   /** Hypercalls (xen, l4: their counters `NAME:hcall.*`) or exits (hvm: `exit:*`). */
   hypercallsOrExits: number;
   /** The console was bare's, and the kernel's self-check passed. */
@@ -78,9 +93,12 @@ export function runSmpBench(options: { workloads?: readonly string[]; hv?: reado
   for (const c of cells) {
     options.progress?.(done, cells.length, `${c.w} ${c.backend} ${c.cure}${c.pcpus ? ` --pcpus ${c.pcpus}` : ""}`);
     if (!images.has(c.w)) images.set(c.w, buildKernel({ workload: c.w as Workload, scale }).image);
+    const interleaving = SMP_BENCH_INTERLEAVING[c.w as Workload];
     const out = runElf(images.get(c.w)!, {
       backend: c.backend,
       cpus: CPUS,
+      quantum: interleaving?.quantum,
+      timeslice: c.pcpus !== null && c.pcpus < CPUS ? interleaving?.timeslice : undefined,
       pcpus: c.pcpus ?? undefined,
       spinlocks: c.cure,
       maxCycles: MAX_CYCLES,
@@ -101,6 +119,8 @@ export function runSmpBench(options: { workloads?: readonly string[]; hv?: reado
       spinCycles: spin,
       spinShare: executed > 0 ? spin / executed : 0,
       lockHolderPreemptions: s.counts.lockHolderPreemptions ?? 0,
+      lockWaiterPreemptions: s.counts.lockWaiterPreemptions ?? 0,
+      quantum: interleaving?.quantum ?? DEFAULT_QUANTUM,
       hypercallsOrExits: c.backend === "bare" ? 0 : callsOrExits(c.backend, s),
       matchesBare: ok && out.console === bareConsole.get(c.w),
     });
@@ -113,7 +133,7 @@ export function runSmpBench(options: { workloads?: readonly string[]; hv?: reado
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 export function renderSmpText(r: SmpBenchReport): string {
-  const head = ["workload", "back end", "spinlocks", "pcpus", "cycles", "spin cycles", "spin share", "LHP", "hcalls/exits", "output"];
+  const head = ["workload", "back end", "spinlocks", "pcpus", "cycles", "spin cycles", "spin share", "LHP", "LWP", "hcalls/exits", "output"];
   const body = r.rows.map((x) => [
     x.workload,
     x.backend,
@@ -123,12 +143,15 @@ export function renderSmpText(r: SmpBenchReport): string {
     String(x.spinCycles),
     pct(x.spinShare),
     String(x.lockHolderPreemptions),
+    String(x.lockWaiterPreemptions),
     String(x.hypercallsOrExits),
     x.matchesBare ? "= bare" : "DIFFERS",
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cols: string[]) => cols.map((c, i) => (i < 3 ? c.padEnd(width[i]) : c.padStart(width[i]))).join("  ");
-  return [`--cpus ${r.cpus}: spin share = spin cycles / cycles the CPUs executed; LHP = lock-holder preemptions`, line(head), ...body.map(line)].join("\n") + "\n";
+  const quanta = [...new Set(r.rows.filter((x) => x.quantum !== DEFAULT_QUANTUM).map((x) => `${x.workload} at --quantum ${x.quantum}`))];
+  const note = `--cpus ${r.cpus}: spin share = spin cycles / cycles the CPUs executed; LHP = lock-holder preemptions; LWP = preempted next-in-line ticket waiters${quanta.length ? `; ${quanta.join(", ")}` : ""}`;
+  return [note, line(head), ...body.map(line)].join("\n") + "\n";
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);

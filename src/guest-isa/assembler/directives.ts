@@ -224,12 +224,12 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       return;
     }
     case ".sensitive": {
-      if (!argCount(p, st, 1, 1, "pte|mmio|lock|unlock")) return;
+      if (!argCount(p, st, 1, 1, "pte|mmio|lock|unlock|ticket")) return;
       const op = st.args[0];
       const what = op.kind === "expr" && op.expr.kind === "sym" ? op.expr.name : undefined;
-      // lock/unlock mark a spinlock's acquire (amoswap) and release (sw): docs/design.md §3.
-      if (what !== "pte" && what !== "mmio" && what !== "lock" && what !== "unlock") {
-        p.report.error(op.loc, "'.sensitive' expects 'pte', 'mmio', 'lock' or 'unlock'");
+      // lock/unlock mark a spinlock's acquire (amoswap) and release (sw), ticket a ticket lock's take (amoadd): docs/design.md §3.
+      if (what !== "pte" && what !== "mmio" && what !== "lock" && what !== "unlock" && what !== "ticket") {
+        p.report.error(op.loc, "'.sensitive' expects 'pte', 'mmio', 'lock', 'unlock' or 'ticket'");
         return;
       }
       if (cur.pendingSensitive) p.report.error(cur.pendingSensitive, "'.sensitive' is not followed by a load or store");

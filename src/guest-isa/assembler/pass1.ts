@@ -238,8 +238,8 @@ export class FilePass1 implements OperandValues {
   private checkSensitive(st: InstructionStatement, row: InstructionRow | undefined): void {
     const at = this.cur.pendingSensitive!;
     this.cur.pendingSensitive = undefined;
-    // (`.sensitive lock` marks an amoswap; the annotator checks which access each class takes.)
-    if (row && (row.group === "load" || row.group === "store" || row.mnemonic === "amoswap")) return;
+    // (`.sensitive lock` marks an amoswap, `.sensitive ticket` an amoadd; the annotator checks which access each class takes.)
+    if (row && (row.group === "load" || row.group === "store" || row.mnemonic === "amoswap" || row.mnemonic === "amoadd")) return;
     this.report.error(at, `'.sensitive' must be followed by a load or store, found '${st.mnemonic}'`);
   }
 

@@ -9,7 +9,7 @@ export const bare: Backend = {
   name: "bare",
   description: "bare metal: native execution, no monitor",
   // Spinlock sites (docs/design.md §3) run their native amoswap / store.
-  target: { name: "bare", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
+  target: { name: "bare", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" }, ticket: { strategy: "native" } } },
   // The machine's CPUs are the physical ones: as many as it has, and no --pcpus.
   maxCpus: 8,
 };

@@ -28,6 +28,18 @@
 //   ple      pause-loop exiting (hvm, no guest help): PLE_THRESHOLD pauses
 //            each within PLE_WINDOW cycles of the last exit to the VMM,
 //            which gives the spinner's physical CPU to another vCPU.
+//
+// Ticket locks (the `ticket` site: the amoadd that takes a ticket from the
+// lock's next-ticket word; now-serving is the word after it; the release is
+// an `unlock` site storing the next ticket to serve):
+//   pv       the ticket site's stub takes the ticket, then waits for its turn
+//            itself: PV_SPIN_BOUND reads of now-serving, then EMULATE, where
+//            the hypervisor sleeps the vCPU unless its turn has come (checked
+//            in the same step); the releaser's kick wakes only the vCPU whose
+//            ticket is now served — the next in line (Linux's pv ticketlocks).
+//   delayed  CRIT goes up when the vCPU takes its ticket, not only when it
+//            holds the lock: a queued waiter is the next holder, and
+//            preempting it stalls every waiter behind it.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import type { Machine } from "../../machine/machine.js";
@@ -89,6 +101,25 @@ export function wedgeLockReplacements(cure: SpinlockCure): ReplacementTable {
           "jalr k0, EMULATE(zero)", // kick
           ".Ldone:",
         ),
+        ticket: inline(
+          "lw k0, SPINS(zero)",
+          "amoadd {A}, {A}, {IMM}({B})", // take a ticket (the template's only amoadd: spin accounting finds it, runElf)
+          ".Lagain:",
+          "sw zero, SPINS(zero)",
+          ".Lspin:",
+          "addi k0, {B}, {IMM}",
+          "lw k0, 4(k0)", // now serving
+          "beq k0, {A}, .Ldone", // our turn: the guest's own wait loop sees it at once
+          "pause",
+          "lw k0, SPINS(zero)",
+          "addi k0, k0, 1",
+          "sw k0, SPINS(zero)",
+          `addi k0, k0, -${PV_SPIN_BOUND}`,
+          "bnez k0, .Lspin",
+          "jalr k0, EMULATE(zero)", // sleep until our turn (unless it has come); then look again
+          "j .Lagain",
+          ".Ldone:",
+        ),
       };
     case "delayed":
       return {
@@ -103,9 +134,11 @@ export function wedgeLockReplacements(cure: SpinlockCure): ReplacementTable {
           "jalr k0, EMULATE(zero)", // owed a preemption: yield
           ".Ldone:",
         ),
+        // A queued waiter counts as in its critical section from its ticket on (its unlock lowers CRIT).
+        ticket: inline("lw k0, CRIT(zero)", "amoadd {A}, {A}, {IMM}({B})", "addi k0, k0, 1", "sw k0, CRIT(zero)"),
       };
     default:
-      return { lock: { strategy: "native" }, unlock: { strategy: "native" } };
+      return { lock: { strategy: "native" }, unlock: { strategy: "native" }, ticket: { strategy: "native" } };
   }
 }
 
@@ -126,6 +159,9 @@ export interface WedgeCureHost {
 export class WedgeSpinlockCure {
   /** Per vCPU: the lock word (physical address) it sleeps on, or -1. */
   private readonly sleepsOn: Int32Array;
+  /** Per vCPU asleep on a ticket lock: the ticket it waits to see served (sleepsOn is the now-serving word). */
+  private readonly sleepTicket: Int32Array;
+  private readonly ticketSleeper: Uint8Array;
 
   constructor(
     readonly cure: "pv" | "delayed",
@@ -133,9 +169,12 @@ export class WedgeSpinlockCure {
   ) {
     const m = host.machine;
     this.sleepsOn = new Int32Array(m.cpuCount).fill(-1);
+    this.sleepTicket = new Int32Array(m.cpuCount);
+    this.ticketSleeper = new Uint8Array(m.cpuCount);
     m.spin.onAcquire = (cpu) => {
       if (this.sleepsOn[cpu] >= 0) {
         this.sleepsOn[cpu] = -1;
+        this.ticketSleeper[cpu] = 0;
         this.publishWaiters();
       }
     };
@@ -161,17 +200,30 @@ export class WedgeSpinlockCure {
       // Only the unlock template calls: the vCPU owed a preemption and has left its critical sections.
       m.memory.i32[this.host.sharedWord("OWED", cpu)] = 0;
       m.count(`${this.host.name}:delayed.yield`);
-      this.host.scheduler()?.yieldVcpu(cpu);
+      this.host.scheduler()?.yieldVcpu(cpu, m.cycles); // its physical CPU goes to another vCPU from now
       m.endTurn();
       return;
     }
-    const va = (m.regs[rec.regB] + ((rec.imm << 16) >> 16)) | 0;
+    const va = (m.regs[rec.regB] + ((rec.imm << 16) >> 16) + (site.kindName === "ticket" ? 4 : 0)) | 0;
     const pa = this.host.physicalWord(va);
     if (pa < 0) {
       m.count(`${this.host.name}:pv.badLock`);
       return; // the guest's loop retries (and faults natively if the word is really unmapped)
     }
     const mem = m.memory.i32;
+    if (site.kindName === "ticket") {
+      // The stub spun its bound on now-serving (pa): sleep unless the ticket in A is served now — one step.
+      mem[this.host.sharedWord("SPINS", cpu)] = 0;
+      if (mem[pa >>> 2] === m.regs[rec.regA]) {
+        m.count(`${this.host.name}:pv.ticketServed`);
+        return;
+      }
+      this.sleepsOn[cpu] = pa;
+      this.sleepTicket[cpu] = m.regs[rec.regA];
+      this.ticketSleeper[cpu] = 1;
+      this.block(cpu);
+      return;
+    }
     if (site.kindName === "lock") {
       m.memory.i32[this.host.sharedWord("SPINS", cpu)] = 0;
       if (mem[pa >>> 2] === 0) {
@@ -183,22 +235,32 @@ export class WedgeSpinlockCure {
         return;
       }
       this.sleepsOn[cpu] = pa;
-      this.publishWaiters();
-      m.count(`${this.host.name}:pv.block`);
-      this.host.block();
+      this.block(cpu);
       return;
     }
-    // unlock: wake every vCPU asleep on this word (each retries; one wins, the others spin and sleep again).
+    // unlock: wake every vCPU asleep on this word (each retries; one wins, the others spin and sleep again);
+    // on a ticket lock only the one whose ticket is served now (the others' turns have not come).
     let woken = 0;
     for (let c = 0; c < this.sleepsOn.length; c++) {
       if (this.sleepsOn[c] !== pa) continue;
+      if (this.ticketSleeper[c] === 1 && this.sleepTicket[c] !== mem[pa >>> 2]) continue;
       this.sleepsOn[c] = -1;
+      this.ticketSleeper[c] = 0;
       m.wake(c);
       woken++;
     }
     m.count(`${this.host.name}:pv.kick`);
     if (woken === 0) m.count(`${this.host.name}:pv.kickNobody`);
     this.publishWaiters();
+  }
+
+  /** The waiter goes to sleep in the hypervisor; its physical CPU goes to another vCPU from now (if it really sleeps). */
+  private block(cpu: number): void {
+    const m = this.host.machine;
+    this.publishWaiters();
+    m.count(`${this.host.name}:pv.block`);
+    this.host.block();
+    if (m.cpuState(cpu) === "halted") this.host.scheduler()?.release(cpu, m.cycles);
   }
 
   /** WAITERS in every vCPU's shared-info page: how many vCPUs sleep on some lock. */
@@ -229,7 +291,7 @@ export function installPauseLoopExiting(machine: Machine, scheduler: VcpuSchedul
     run[v] = 0;
     machine.count("exit:ple");
     if (!scheduler) return false;
-    scheduler.yieldVcpu(v);
+    scheduler.yieldVcpu(v, cycles);
     machine.endTurn();
     return true;
   };

@@ -26,6 +26,12 @@
 //   - blocking yields: within a slice, at each epoch, a physical CPU whose
 //     vCPU is halted with nothing pending (or stopped) is handed to the next
 //     ready vCPU that waits, as Xen's scheduler runs on a block;
+//   - hand-over within an epoch (the lock-holder preemption cures): a vCPU
+//     that yields (a pause-loop exit, an owed preemption paid at unlock) or
+//     blocks in the hypervisor (a pv spinlock's waiter) frees its physical
+//     CPU from that moment (`release`); the next ready vCPU without one
+//     whose turn in the epoch comes later takes it then — its clock moves to
+//     that moment as descheduled cycles — instead of at the next epoch;
 //   - a physical CPU that starts running a different vCPU than the last one
 //     it ran pays a `vcpuSwitch` (the hypervisor saving one vCPU's state and
 //     loading another's), charged to the incoming vCPU's clock, and counts
@@ -105,6 +111,8 @@ export class VcpuScheduler {
   private epoch = -1;
   /** Per vCPU: gave its physical CPU up during the last epoch (yieldVcpu): not picked at the next decision. */
   private readonly yielded: Uint8Array;
+  /** Per physical CPU: from when in the current epoch it is free for a hand-over (Infinity: its vCPU runs on). */
+  private readonly freeAt: Float64Array;
   /** Delayed preemption, when the cure is on; quanta the current slice was postponed by. */
   delay: DelayedPreemption | undefined;
   private postponed = 0;
@@ -123,14 +131,26 @@ export class VcpuScheduler {
     this.owesSwitch = new Uint8Array(this.n);
     this.picked = new Uint8Array(this.n);
     this.yielded = new Uint8Array(this.n);
+    this.freeAt = new Float64Array(this.pcpus).fill(Infinity);
   }
 
   /**
    * vCPU `v` gives its physical CPU up (a pause-loop exit, a yield at
    * unlock): at the next epoch it goes to another ready vCPU, if one waits.
    */
-  yieldVcpu(v: number): void {
+  yieldVcpu(v: number, at?: number): void {
     this.yielded[v] = 1;
+    if (at !== undefined) this.release(v, at);
+  }
+
+  /**
+   * vCPU `v` stops using its physical CPU at cycle `at` of the current epoch
+   * (it yielded, or blocked in the hypervisor): a ready vCPU whose turn in
+   * the epoch comes later may take it from then on (runnable).
+   */
+  release(v: number, at: number): void {
+    const p = this.onPcpu[v];
+    if (p >= 0) this.freeAt[p] = Math.min(this.freeAt[p], at);
   }
 
   /**
@@ -141,9 +161,10 @@ export class VcpuScheduler {
   runnable(cpu: number, epochStart: number): boolean {
     if (epochStart !== this.epoch) this.decide(epochStart);
     if (this.onPcpu[cpu] < 0) {
+      if (!this.ready(cpu)) return false;
       const free = this.holder.indexOf(-1);
-      if (free < 0 || !this.ready(cpu)) return false;
-      this.place(cpu, free);
+      if (free >= 0) this.place(cpu, free);
+      else if (!this.takeReleased(cpu, epochStart + this.machine.quantum)) return false;
     }
     if (this.owesSwitch[cpu] === 1) {
       this.owesSwitch[cpu] = 0;
@@ -151,6 +172,23 @@ export class VcpuScheduler {
       m.count("vcpuSwitches");
       m.charge("vcpuSwitch"); // on the incoming vCPU's clock: this is its context
     }
+    return true;
+  }
+
+  /** A physical CPU released earlier in this epoch goes to `cpu` (not one that yielded) from the moment it was freed. */
+  private takeReleased(cpu: number, epochEnd: number): boolean {
+    if (this.yielded[cpu] === 1) return false;
+    let p = -1;
+    for (let q = 0; q < this.pcpus; q++) if (this.freeAt[q] < epochEnd && (p < 0 || this.freeAt[q] < this.freeAt[p])) p = q;
+    if (p < 0) return false;
+    const from = this.freeAt[p];
+    const v = this.holder[p];
+    if (v >= 0) this.onPcpu[v] = -1;
+    this.holder[p] = -1;
+    this.freeAt[p] = Infinity;
+    this.place(cpu, p);
+    this.machine.count("vcpuHandOvers");
+    this.machine.descheduleUntil(from); // it had no physical CPU until then
     return true;
   }
 
@@ -166,6 +204,7 @@ export class VcpuScheduler {
 
   private decide(epochStart: number): void {
     this.epoch = epochStart;
+    this.freeAt.fill(Infinity);
     if (epochStart >= this.sliceEnd && this.postpone(epochStart)) this.handOverBlocked();
     else if (epochStart >= this.sliceEnd) this.newSlice(epochStart);
     else this.handOverBlocked();

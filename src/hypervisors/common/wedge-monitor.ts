@@ -254,7 +254,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
           return typeof pa === "number" ? pa : -1;
         },
         scheduler: () => this.scheduler,
-        block: () => this.halt(),
+        // Events masked: sleep until the kick (a held line must not wake it — it would spin again at once).
+        block: () => (this.vie ? this.halt() : machine.sleep()),
       });
     }
   }
@@ -975,7 +976,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     }
     const insn = decodeInstruction(site.before[0])!;
     m.count(`${this.name}:emulate.${site.kindName}`);
-    if (this.lockCure && (site.kindName === "lock" || site.kindName === "unlock")) {
+    if (this.lockCure && (site.kindName === "lock" || site.kindName === "unlock" || site.kindName === "ticket")) {
       this.lockCure.emulate(site);
       return undefined;
     }

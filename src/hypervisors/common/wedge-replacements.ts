@@ -60,6 +60,7 @@ export const XEN_REPLACEMENTS: ReplacementTable = {
   // Spinlock sites (docs/design.md §3): the native amoswap / store, for now (issue 15 replaces them).
   lock: NATIVE,
   unlock: NATIVE,
+  ticket: NATIVE,
 };
 
 /** l4: the guest's page tables are its own memory, read by the monitor when the task faults: page-table accesses stay native. */
@@ -70,4 +71,5 @@ export const L4_REPLACEMENTS: ReplacementTable = {
   // Spinlock sites (docs/design.md §3): the native amoswap / store, for now (issue 15 replaces them).
   lock: NATIVE,
   unlock: NATIVE,
+  ticket: NATIVE,
 };

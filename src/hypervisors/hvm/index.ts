@@ -12,7 +12,7 @@ export const hvm: Backend = {
   // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
   maxCpus: 8,
   // Spinlock sites (docs/design.md §3) run their native amoswap / store.
-  target: { name: "hvm", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
+  target: { name: "hvm", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" }, ticket: { strategy: "native" } } },
   // Pause-loop exiting (common/spinlock-cures.ts): no guest help, the sites stay native.
   spinlocks: ["native", "ple"],
   createMonitor: (_rewrite, options) => new HvmMonitor(options),

@@ -11,6 +11,6 @@ export const trap: Backend = {
   // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
   maxCpus: 8,
   // Spinlock sites (docs/design.md §3) run their native amoswap / store.
-  target: { name: "trap", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" } } },
+  target: { name: "trap", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" }, ticket: { strategy: "native" } } },
   createMonitor: (_rewrite, options) => new TrapMonitor(options),
 };
