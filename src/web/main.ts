@@ -18,9 +18,9 @@ import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
 import { g32Assembly, g32Highlight, tokenizeLine } from "./asm-language.js";
 import { breakdownChart, overheadChart, roundsChart } from "./chart.js";
 import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
-import { findSample, SAMPLES, sampleText, type Sample } from "./samples.js";
+import { BACKENDS, CPU_CHOICES, encodeText, linkStart, programOf } from "./link.js";
+import { SAMPLES, findSample, sampleText, type Sample } from "./samples.js";
 
-const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
@@ -74,7 +74,6 @@ let stepQuantum = 10_000;
 let tab = "build";
 /** The matrix's run options (the CLI's --cpus, --pcpus, --no-protect); pcpus undefined: one physical CPU per CPU. */
 let runOptions: RunOptions = { cpus: 1, protect: true };
-const CPU_CHOICES = [1, 2, 4];
 let generation = 0; // bumped by every edit: results of an older program are stale
 
 const language = new Compartment();
@@ -101,20 +100,9 @@ function programText(): string {
 }
 
 function currentProgram(): Program {
-  return sample.workload ? { kind: "kernel", workload: sample.workload, text: programText() } : { kind: "guest", file: sample.file, text: programText() };
+  return programOf(sample, programText());
 }
 
-function encodeText(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function decodeText(s: string): string {
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-}
 
 /** The URL for the current program and options: the sample, the text only when edited, the view, the back ends picked. */
 function currentUrl(): string {
@@ -337,12 +325,6 @@ function showRunOptions(): void {
   ($("protect") as HTMLInputElement).checked = runOptions.protect;
 }
 
-/** The options from the URL: cpus one of 1, 2, 4; pcpus fewer than cpus (else one per CPU); protect=0 turns protection off. */
-function runOptionsFrom(params: URLSearchParams): RunOptions {
-  const cpus = CPU_CHOICES.includes(Number(params.get("cpus"))) ? Number(params.get("cpus")) : 1;
-  const pcpus = Number(params.get("pcpus"));
-  return { cpus, pcpus: CPU_CHOICES.includes(pcpus) && pcpus < cpus ? pcpus : undefined, protect: params.get("protect") !== "0" };
-}
 
 function changeRunOptions(): void {
   const cpus = Number(($("cpus") as HTMLSelectElement).value);
@@ -648,7 +630,8 @@ function renderMigrate(): void {
       : r.migrated
         ? `<p class="note">No site re-patched: ${o.from === o.to ? "the same back end resumes cycle-exactly from the monitor's own state" : "the binary has no sites"}.</p>`
         : "";
-    const marker = r.migrated ? `<mark class="moved">── moved ${esc(o.from)} → ${esc(o.to)} at cycle ${fmt(r.stoppedAt)} ──\n</mark>` : "";
+    // Inline, where the move fell: a guest may be stopped in the middle of printing a line.
+    const marker = r.migrated ? `<mark class="moved" title="the guest stopped here on ${esc(o.from)} and went on on ${esc(o.to)}">⟨moved ${esc(o.from)} → ${esc(o.to)} at cycle ${fmt(r.stoppedAt)}⟩</mark>` : "";
     body = `<h2>${esc(o.from)} → ${esc(o.to)}, ${o.live ? "live" : "stop-and-copy"}</h2><pre class="explain-ok mono" id="mig-report">${esc(cli)}\n${esc(m.reportText)}</pre>${factTable}${rounds}${sites}
 <h2>Console</h2><div class="grid2"><div><h3>migrated (${esc(o.from)}, then ${esc(o.to)})</h3><pre class="listing console" id="mig-console">${esc(m.consoleBefore)}${marker}${esc(m.consoleAfter)}</pre></div><div><h3>bare, not migrated</h3><pre class="listing console" id="mig-bare-console">${esc(m.bare.console)}</pre></div></div>`;
   }
@@ -711,16 +694,12 @@ document.addEventListener("keydown", (e) => {
 
 async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  const s = findSample(params.get("sample")) ?? SAMPLES[0];
-  let text: string | undefined;
-  try {
-    text = params.has("code") ? decodeText(params.get("code")!) : undefined;
-  } catch {
-    status("the link's program text is damaged: showing the sample", true);
-  }
+  // Read as the worker read it (link.ts): it has been building (and with run=1 running) this program since index.html started it.
+  const link = linkStart(location.search);
+  if (link.damaged) status("the link's program text is damaged: showing the sample", true);
   sitesBackend = BACKENDS.includes(params.get("sites") ?? "") ? params.get("sites")! : "xen";
   stepBackend = BACKENDS.includes(params.get("step") ?? "") ? params.get("step")! : "xen";
-  runOptions = runOptionsFrom(params);
+  runOptions = link.options;
   stepQuantum = QUANTUM_CHOICES.includes(Number(params.get("quantum"))) ? Number(params.get("quantum")) : DEFAULT_QUANTUM;
   const [mfrom, mto] = (params.get("migrate") ?? "").split(",");
   const mat = Number(params.get("at") ?? "");
@@ -732,13 +711,12 @@ async function start(): Promise<void> {
     cpus: runOptions.cpus,
   };
   showRunOptions();
-  loadSample(s, text);
+  loadSample(link.sample, link.text);
   const wanted = params.get("tab");
   if (wanted && TABS.includes(wanted)) selectTab(wanted);
   // `tab=migrate&run=1` builds and migrates (the matrix is not run); any other `run=1` runs the matrix.
-  const migrateNow = wanted === "migrate" && params.get("run") === "1";
-  await buildAndMaybeRun(params.get("run") === "1" && !migrateNow);
-  if (migrateNow && built?.ok) await runMigration();
+  await buildAndMaybeRun(link.runMatrix);
+  if (link.migrate && built?.ok) await runMigration();
   // For the browser test and docs/playground.md's figures: milliseconds from navigation to the first result.
   document.body.dataset.firstResultMs = String(Math.round(performance.now()));
   document.body.dataset.ready = "1";

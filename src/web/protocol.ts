@@ -12,6 +12,8 @@ export type Program =
   | { kind: "kernel"; workload: string; text: string };
 
 export type Request =
+  /** From index.html as it starts the worker: the page's query string (link.ts); no reply. */
+  | { id: number; op: "early"; query: string }
   | { id: number; op: "build"; program: Program }
   | { id: number; op: "sites" }
   | { id: number; op: "run"; backends: string[]; options: RunOptions }

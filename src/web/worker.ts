@@ -33,6 +33,7 @@ import { liveMigrate } from "../migration/live.js";
 import { formatReport } from "../migration/report.js";
 import { checkRoute } from "../migration/route.js";
 import { stopAndCopy } from "../migration/stop-and-copy.js";
+import { BACKENDS, linkStart, programOf } from "./link.js";
 import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, RepatchRow, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
 
 /** A runaway guest stops here (the CLI's matrix default is 2·10⁹; a page should answer sooner). */
@@ -248,7 +249,7 @@ function runRow(run: MatrixRun, reference: MatrixRun | undefined): RunRow {
  * CPU per CPU: there bare runs without it (still the reference) and its row
  * carries the library's refusal as a note.
  */
-function runMatrixRows(id: number, names: string[], o: RunOptions): void {
+function runMatrixRows(names: string[], o: RunOptions, onRow: (row: RunRow, index: number) => void): { rows: RunRow[]; ms: number } {
   const b = requireBuilt();
   checkCpuValues({ cpus: o.cpus, pcpus: o.pcpus });
   const started = performance.now();
@@ -270,9 +271,54 @@ function runMatrixRows(id: number, names: string[], o: RunOptions): void {
     runs.push(run);
     const row = { ...runRow(run, runs.length > 1 ? runs[0] : undefined), ...(note ? { note } : {}) };
     rows.push(row);
-    post({ id, op: "run-row", row, index: rows.length - 1, total: names.length });
+    onRow(row, rows.length - 1);
   }
-  post({ id, op: "run", rows, ms: performance.now() - started });
+  return { rows, ms: performance.now() - started };
+}
+
+// ------------------------------------------------------------------ the link's program, at load
+
+/**
+ * What index.html asked for as it started the worker (the page's link): the
+ * build and, with `run=1`, the matrix, done while the page's own script
+ * loads. The page's first requests for the same program and options are
+ * answered from it, once (results are a function of program and options, so
+ * they are the ones a new build and run would give); anything else drops it.
+ */
+let early: { buildKey: string; reply: BuildReply; built?: Built; runKey?: string; run?: { rows: RunRow[]; ms: number } } | undefined;
+
+const runKey = (names: string[], o: RunOptions) => JSON.stringify([names, o]);
+
+function startEarly(query: string): void {
+  const link = linkStart(query);
+  if (link.damaged) return;
+  const program = programOf(link.sample, link.text);
+  const reply = build(program);
+  early = { buildKey: JSON.stringify(program), reply, built };
+  if (reply.ok && link.runMatrix) {
+    early.runKey = runKey(BACKENDS, link.options);
+    early.run = runMatrixRows(BACKENDS, link.options, () => {});
+  }
+}
+
+function buildOrEarly(program: Program): BuildReply {
+  if (early && early.buildKey === JSON.stringify(program)) {
+    built = early.built;
+    stepping = undefined;
+    const reply = early.reply;
+    early = early.run ? { ...early, buildKey: "" } : undefined; // the run may still be asked for
+    return reply;
+  }
+  early = undefined;
+  return build(program);
+}
+
+function runOrEarly(id: number, names: string[], o: RunOptions): void {
+  const done = early?.run && early.runKey === runKey(names, o) && built === early.built ? early.run : undefined;
+  early = undefined;
+  const result = done ?? runMatrixRows(names, o, (row, index) => post({ id, op: "run-row", row, index, total: names.length }));
+  if (done) done.rows.forEach((row, index) => post({ id, op: "run-row", row, index, total: names.length }));
+  post({ id, op: "run", rows: result.rows, ms: result.ms });
 }
 
 // ------------------------------------------------------------------ stepping
@@ -473,12 +519,14 @@ function repatchRows(image: ElfImage, from: string, to: string): RepatchRow[] {
 
 function handle(req: Request): void {
   switch (req.op) {
+    case "early":
+      return startEarly(req.query);
     case "build":
-      return post({ id: req.id, op: "build", build: build(req.program) });
+      return post({ id: req.id, op: "build", build: buildOrEarly(req.program) });
     case "sites":
       return post({ id: req.id, op: "sites", sites: sites() });
     case "run":
-      return runMatrixRows(req.id, req.backends, req.options);
+      return runOrEarly(req.id, req.backends, req.options);
     case "migrate":
       return post({ id: req.id, op: "migrate", migrate: migrate(req.options) });
     case "step-start":
