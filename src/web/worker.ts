@@ -18,7 +18,7 @@ import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-
 import { parseSoftlayerTable, SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
 import type { GuestView } from "../hypervisors/common/guest-memory.js";
 import { isMigratable } from "../hypervisors/common/neutral-state.js";
-import { buildVmm, WINDOW_BACKED } from "../hypervisors/common/window.js";
+import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../hypervisors/common/window.js";
 import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
 import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
 import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
@@ -316,8 +316,8 @@ function buildOrEarly(program: Program): BuildReply {
 function runOrEarly(id: number, names: string[], o: RunOptions): void {
   const done = early?.run && early.runKey === runKey(names, o) && built === early.built ? early.run : undefined;
   early = undefined;
+  // Rows as they finish for a run that takes time; a finished one goes in one message (one render, not one per row).
   const result = done ?? runMatrixRows(names, o, (row, index) => post({ id, op: "run-row", row, index, total: names.length }));
-  if (done) done.rows.forEach((row, index) => post({ id, op: "run-row", row, index, total: names.length }));
   post({ id, op: "run", rows: result.rows, ms: result.ms });
 }
 
@@ -415,8 +415,15 @@ function cpuAt(m: Machine, addr: number): number {
   return -1;
 }
 
-function codeAt(m: Machine, va: number): string {
-  const pa = m.translate(va, ACCESS.FETCH, false);
+/**
+ * The word at `va` as the CPU would fetch it. The soft-layer window (xen, l4)
+ * is mapped by the monitor, not the page tables: there through the monitor's
+ * view (wedge-monitor.ts windowTranslation, which changes nothing; elsewhere
+ * a monitor's view may fill its shadow, which would change the run).
+ */
+function codeAt(m: Machine, va: number, windowView?: GuestView): string {
+  let pa = m.translate(va, ACCESS.FETCH, false);
+  if (typeof pa !== "number" && windowView && va >>> 0 >= WINDOW_BACKED && va >>> 0 < WINDOW_BACKED + WINDOW_BACKED_BYTES) pa = windowView.guestPhysical(va, ACCESS.FETCH, 4, false);
   if (typeof pa !== "number" || (pa & 3) !== 0 || !m.memory.contains(pa, 4)) return `${hex(va)}:  <unmapped>`;
   const w = m.memory.i32[pa >>> 2];
   return `${hex(va)}:  ${hex(w).slice(2)}  ${disassembleInstruction(w, va)}`;
@@ -427,6 +434,7 @@ function stepState(note?: string): StepState {
   const m = s.machine;
   const cpus = Array.from({ length: m.cpuCount }, (_, n) => m.inCpu(n, () => ({ state: m.cpuState(n), pc: m.pc, psr: m.psr, cycles: m.cycles, instructions: m.cpu.instret })));
   const view = Math.min(s.view, m.cpuCount - 1);
+  const windowView = s.window && s.monitor ? (s.monitor as unknown as GuestView) : undefined;
   // Everything below in the viewed CPU's context: its registers, its TLB and page tables for the disassembly, its trace, its virtual CPU.
   return m.inCpu(view, () => {
     const state: StepState = {
@@ -441,8 +449,8 @@ function stepState(note?: string): StepState {
       cr: Array.from(m.cr),
       cycles: m.cycles,
       instructions: m.cpu.instret,
-      last: recentInstructions(m, m.pc, false).map((pc) => codeAt(m, pc)),
-      around: [-2, -1, 0, 1, 2, 3, 4].map((k) => (k === 0 ? "▶ " : "  ") + codeAt(m, m.pc + 4 * k)),
+      last: recentInstructions(m, m.pc, false).map((pc) => codeAt(m, pc, windowView)),
+      around: [-2, -1, 0, 1, 2, 3, 4].map((k) => (k === 0 ? "▶ " : "  ") + codeAt(m, m.pc + 4 * k, windowView)),
       console: s.console,
       ended: m.outcome ? describeEnding(m.outcome) : undefined,
       sites: s.sites,
