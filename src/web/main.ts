@@ -620,7 +620,7 @@ function renderMigrate(): void {
       ? `<h2>Pre-copy rounds</h2>${roundsChart(r.rounds.map((x) => x.pages), r.downtimePages, r.stopAndCopy.pages)}<div class="table-wrap"><table id="mig-rounds"><thead><tr><th>round</th><th class="num">pages sent</th><th class="num">cycles</th><th class="num">dirtied</th><th>dirty set (pages written during the round)</th></tr></thead><tbody>${r.rounds
           .map((x, i) => `<tr><td>${i + 1}</td><td class="num">${fmt(x.pages)}</td><td class="num">${fmt(x.cycles)}</td><td class="num">${fmt(x.dirtied)}</td><td class="mono">${esc(frameList(m.dirty[i] ?? []))}</td></tr>`)
           .join("")}<tr class="stop"><td>stop</td><td class="num">${fmt(r.downtimePages)}</td><td class="num">${fmt(r.downtimeCycles)}</td><td></td><td class="note">the last dirty pages and one page of CPU, device and virtual-CPU state, sent while the guest is stopped: the downtime</td></tr></tbody></table></div>
-<p class="note">Round 1 sends every non-zero page of guest memory; each later round sends what the guest dirtied during the one before (the machine's dirty log). Pre-copy stops when the dirty set stops shrinking.</p>`
+<p class="note">Round 1 sends every non-zero page of guest memory; each later round sends what the guest dirtied during the one before (the machine's dirty log). When pre-copy stops and the guest is stopped is the library's rule (docs/migration.md, live migration).</p>`
       : "";
     const changed = m.sites.filter((x) => x.changed).length;
     const sites = m.sites.length
