@@ -16,7 +16,8 @@ import { memoryDisk } from "../src/machine/devices/disk.js";
 import { bootGuest } from "../src/migration/guest.js";
 import { liveMigrate } from "../src/migration/live.js";
 import { runToSafePoint } from "../src/migration/safe-point.js";
-import { captureSnapshot, readSnapshotFile, writeSnapshotFile } from "../src/migration/snapshot.js";
+import { captureSnapshot } from "../src/migration/snapshot.js";
+import { readSnapshotFile, writeSnapshotFile } from "../src/cli/snapshot-files.js";
 import { STATE_PAGES, stopAndCopy } from "../src/migration/stop-and-copy.js";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");

@@ -14,8 +14,10 @@
 // objects, Int32Array/Uint32Array/Uint8Array/Float64Array, ±Infinity).
 // Everything is checked before the caller sees a value: a damaged, truncated
 // or newer snapshot is a UserError, never a crash or a half-restored guest.
+// The compression is passed in (Zlib below): the library core runs where
+// there is no node:zlib (the playground's worker, docs/playground.md);
+// src/cli/snapshot-files.ts passes node:zlib's.
 
-import { deflateSync, inflateSync } from "node:zlib";
 import { UserError } from "../guest-isa/diagnostics.js";
 
 export const SNAPSHOT_MAGIC = "PVSNAP\r\n";
@@ -34,8 +36,15 @@ function typedName(v: unknown): TypedName | undefined {
   return undefined;
 }
 
+/** The payload's compression: zlib's format (RFC 1950: deflate with a zlib header), the one the snapshot format fixes. */
+export interface Zlib {
+  deflate(data: Uint8Array, level: number): Uint8Array;
+  /** At most `maxLength` bytes out; throws on a damaged stream or on more output than that. */
+  inflate(data: Uint8Array, maxLength: number): Uint8Array;
+}
+
 /** Serializes a value tree into a snapshot file's bytes. */
-export function encodeSnapshot(value: unknown, level = 6): Uint8Array {
+export function encodeSnapshot(value: unknown, zlib: Zlib, level = 6): Uint8Array {
   const blobs: Uint8Array[] = [];
   let offset = 0;
   const json = JSON.stringify(value, function (this: unknown, _key, v: unknown) {
@@ -69,7 +78,7 @@ export function encodeSnapshot(value: unknown, level = 6): Uint8Array {
     payload.set(b, at);
     at += b.length;
   }
-  const deflated = deflateSync(payload, { level });
+  const deflated = zlib.deflate(payload, level);
   const out = new Uint8Array(HEADER_BYTES + deflated.length);
   out.set(new TextEncoder().encode(SNAPSHOT_MAGIC), 0);
   const dv = new DataView(out.buffer);
@@ -82,7 +91,7 @@ export function encodeSnapshot(value: unknown, level = 6): Uint8Array {
 }
 
 /** Parses a snapshot file's bytes back into the value tree; a UserError (prefixed with `what`) if anything is wrong. */
-export function decodeSnapshot(bytes: Uint8Array, what: string): unknown {
+export function decodeSnapshot(bytes: Uint8Array, what: string, zlib: Zlib): unknown {
   const fail = (msg: string): never => {
     throw new UserError(`${what}: ${msg}`);
   };
@@ -103,7 +112,7 @@ export function decodeSnapshot(bytes: Uint8Array, what: string): unknown {
   const inflatedLength = dv.getUint32(20, true);
   let payload: Uint8Array;
   try {
-    payload = new Uint8Array(inflateSync(deflated, { maxOutputLength: Math.max(inflatedLength, 1) }));
+    payload = new Uint8Array(zlib.inflate(deflated, Math.max(inflatedLength, 1)));
   } catch (e) {
     return fail(`corrupted snapshot (${(e as Error).message})`);
   }

@@ -1,7 +1,9 @@
 // The Run view's charts, as plain SVG strings: overhead against the
 // reference per back end (bars, log scale so 1.0× still shows), and where
 // each back end's cycles go (one stacked bar per back end, by cost-model
-// event). Consumes RunRows (protocol.ts); produces markup main.ts inserts.
+// event); and the Migrate view's pre-copy rounds (pages sent per round, the
+// final stop, stop-and-copy's pages for comparison). Consumes RunRows and
+// migration reports (protocol.ts); produces markup main.ts inserts.
 
 import type { RunRow } from "./protocol.js";
 
@@ -77,4 +79,33 @@ export function breakdownChart(rows: readonly RunRow[]): { svg: string; legend: 
   const svg = `<svg class="chart" id="chart-breakdown" viewBox="0 0 ${w} ${h}" role="img" aria-label="where each back end's cycles go">${bars.join("\n")}</svg>`;
   const legend = `<div class="legend">${parts.map((p) => `<span style="--c:${partColour(p, parts)}">${esc(p)}</span>`).join("")}</div>`;
   return { svg, legend };
+}
+
+/** Pages sent in each pre-copy round and in the final stop (the downtime), with a line at what stop-and-copy would send while stopped. */
+export function roundsChart(rounds: readonly number[], stopPages: number, stopAndCopyPages: number): string {
+  const w = 640;
+  const h = 170;
+  const top = 26;
+  const left = 44;
+  const bottom = 24;
+  const bars = [...rounds, stopPages];
+  const max = Math.max(1, stopAndCopyPages, ...bars);
+  const slot = (w - left - 10) / bars.length;
+  const barW = Math.min(48, slot * 0.7);
+  const y = (v: number) => top + (1 - v / max) * (h - bottom - top);
+  const rects = bars.map((v, i) => {
+    const stop = i === bars.length - 1;
+    const x = left + i * slot + (slot - barW) / 2;
+    const label = stop ? "stop" : `${i + 1}`;
+    return `<g><title>${esc(`${stop ? "final stop (downtime)" : `round ${i + 1}`}: ${v.toLocaleString("en-US")} pages`)}</title>
+<rect class="round${stop ? " stop" : ""}" x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(1, h - bottom - y(v)).toFixed(1)}" fill="${stop ? "#c0504d" : "#4c6a92"}"/>
+<text x="${(x + barW / 2).toFixed(1)}" y="${h - 8}" text-anchor="middle" font-size="11">${label}</text>
+<text x="${(x + barW / 2).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="11">${v}</text></g>`;
+  });
+  const sc = y(stopAndCopyPages);
+  return `<svg class="chart" id="chart-rounds" viewBox="0 0 ${w} ${h}" role="img" aria-label="pages sent per pre-copy round and in the final stop">
+<text x="${left - 6}" y="${y(max) + 4}" text-anchor="end" font-size="11" fill="#555">${max}</text><text x="${left - 6}" y="${h - bottom}" text-anchor="end" font-size="11" fill="#555">0</text>
+<line x1="${left}" x2="${w - 10}" y1="${sc.toFixed(1)}" y2="${sc.toFixed(1)}" stroke="#b3261e" stroke-dasharray="4 3"/>
+<text x="${w - 12}" y="${(sc - 5).toFixed(1)}" text-anchor="end" font-size="11" fill="#b3261e">stop-and-copy: ${stopAndCopyPages} pages while stopped</text>
+${rects.join("\n")}</svg>`;
 }

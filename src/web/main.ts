@@ -16,11 +16,11 @@ import { basicSetup, EditorView } from "codemirror";
 import type { Diagnostic } from "../guest-isa/diagnostics.js";
 import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
 import { g32Assembly, g32Highlight, tokenizeLine } from "./asm-language.js";
-import { breakdownChart, overheadChart } from "./chart.js";
-import type { BackendSites, BuildReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepState } from "./protocol.js";
-import { findSample, SAMPLES, sampleText, type Sample } from "./samples.js";
+import { breakdownChart, overheadChart, roundsChart } from "./chart.js";
+import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
+import { BACKENDS, CPU_CHOICES, encodeText, linkStart, programOf } from "./link.js";
+import { SAMPLES, findSample, sampleText, type Sample } from "./samples.js";
 
-const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
@@ -69,10 +69,11 @@ let runRows: RunRow[] | undefined;
 let sitesData: BackendSites[] | undefined;
 let sitesBackend = "xen";
 let stepBackend = "xen";
+/** The Step view's interleaving quantum with several CPUs (Machine's default 10,000: the Run view's schedule). */
+let stepQuantum = 10_000;
 let tab = "build";
 /** The matrix's run options (the CLI's --cpus, --pcpus, --no-protect); pcpus undefined: one physical CPU per CPU. */
 let runOptions: RunOptions = { cpus: 1, protect: true };
-const CPU_CHOICES = [1, 2, 4];
 let generation = 0; // bumped by every edit: results of an older program are stale
 
 const language = new Compartment();
@@ -99,20 +100,9 @@ function programText(): string {
 }
 
 function currentProgram(): Program {
-  return sample.workload ? { kind: "kernel", workload: sample.workload, text: programText() } : { kind: "guest", file: sample.file, text: programText() };
+  return programOf(sample, programText());
 }
 
-function encodeText(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function decodeText(s: string): string {
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-}
 
 /** The URL for the current program and options: the sample, the text only when edited, the view, the back ends picked. */
 function currentUrl(): string {
@@ -126,6 +116,11 @@ function currentUrl(): string {
   if (runOptions.cpus !== 1) p.set("cpus", String(runOptions.cpus));
   if (runOptions.pcpus !== undefined) p.set("pcpus", String(runOptions.pcpus));
   if (!runOptions.protect) p.set("protect", "0");
+  if (stepQuantum !== DEFAULT_QUANTUM) p.set("quantum", String(stepQuantum));
+  const mo = migrateOptions;
+  if (mo.from !== MIGRATE_DEFAULT.from || mo.to !== MIGRATE_DEFAULT.to) p.set("migrate", `${mo.from},${mo.to}`);
+  if (mo.at !== undefined) p.set("at", String(mo.at));
+  if (!mo.live) p.set("live", "0");
   return `${location.pathname}?${p}`;
 }
 
@@ -143,6 +138,7 @@ function loadSample(s: Sample, text?: string): void {
   editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: text ?? sampleText(s) }, effects: language.reconfigure(languageFor(s.file)) });
   built = undefined;
   runRows = undefined;
+  migrated = undefined;
   sitesData = undefined;
   renderAll();
   scheduleUrl();
@@ -150,7 +146,7 @@ function loadSample(s: Sample, text?: string): void {
 
 // ------------------------------------------------------------------ tabs
 
-const TABS = ["build", "sites", "run", "step"];
+const TABS = ["build", "sites", "run", "step", "migrate"];
 
 function selectTab(name: string, focus = false): void {
   tab = name;
@@ -231,6 +227,7 @@ async function build(): Promise<BuildReply> {
   if (reply.op !== "build") throw new Error(reply.op === "error" ? reply.message : "unexpected reply");
   built = reply.build;
   runRows = undefined;
+  migrated = undefined;
   sitesData = undefined;
   showDiagnostics(built.diagnostics);
   if (built.ok) status(`built in ${built.ms.toFixed(0)} ms: ${built.siteCount} sites${gen !== generation ? " (edited since)" : ""}`);
@@ -328,12 +325,6 @@ function showRunOptions(): void {
   ($("protect") as HTMLInputElement).checked = runOptions.protect;
 }
 
-/** The options from the URL: cpus one of 1, 2, 4; pcpus fewer than cpus (else one per CPU); protect=0 turns protection off. */
-function runOptionsFrom(params: URLSearchParams): RunOptions {
-  const cpus = CPU_CHOICES.includes(Number(params.get("cpus"))) ? Number(params.get("cpus")) : 1;
-  const pcpus = Number(params.get("pcpus"));
-  return { cpus, pcpus: CPU_CHOICES.includes(pcpus) && pcpus < cpus ? pcpus : undefined, protect: params.get("protect") !== "0" };
-}
 
 function changeRunOptions(): void {
   const cpus = Number(($("cpus") as HTMLSelectElement).value);
@@ -343,7 +334,10 @@ function changeRunOptions(): void {
   scheduleUrl();
   // Results of other options are stale.
   runRows = undefined;
+  migrated = undefined;
   renderRun();
+  renderMigrate();
+  if (tab === "step") renderStepIdle();
 }
 
 async function runMatrix(): Promise<void> {
@@ -424,17 +418,51 @@ function renderRun(): void {
 
 // ------------------------------------------------------------------ step
 
-function renderStepIdle(): void {
-  const panel = $("panel-step");
-  if (panel.dataset.started === String(generation) && panel.dataset.builtFor === String(buildCount)) return;
-  panel.dataset.started = "";
-  panel.innerHTML = `<div class="controls"><label>back end <select id="step-hv">${BACKENDS.map((b) => `<option${b === stepBackend ? " selected" : ""}>${b}</option>`).join("")}</select></label>
-<button id="step-start">Start</button></div>${runOptions.cpus > 1 ? `<p class="note">Stepping runs one CPU (the Run view's options are not applied here).</p>` : ""}<p class="note">Start a machine on the chosen back end (the program rewritten for it, as the loader does) and step it one instruction at a time.</p>`;
+/** Quanta the Step view offers for several CPUs: the default (the Run view's runs) down to one cycle (CPUs interleave instruction by instruction). */
+const QUANTUM_CHOICES = [10_000, 1_000, 100, 1];
+const DEFAULT_QUANTUM = QUANTUM_CHOICES[0];
+
+/** The stepping machine's options: the header's, pcpus left out on bare (which refuses it, as in the Run view). */
+function stepOptions(): StepOptions {
+  const pcpus = stepBackend === "bare" ? undefined : runOptions.pcpus;
+  return { cpus: runOptions.cpus, ...(pcpus !== undefined ? { pcpus } : {}), protect: runOptions.protect, ...(runOptions.cpus > 1 && stepQuantum !== DEFAULT_QUANTUM ? { quantum: stepQuantum } : {}) };
+}
+
+function stepOptionsNote(): string {
+  const o = stepOptions();
+  if (o.cpus === 1) return "";
+  return `<p class="note" id="step-smp-note">${o.cpus} CPUs${o.pcpus !== undefined ? ` on ${o.pcpus} physical` : ""} (the header's options). A step is one epoch of the machine's schedule: every CPU runs up to the next multiple of the quantum, ${
+    stepQuantum === 1 ? "here one cycle, so each CPU runs about one instruction per step" : `${fmt(stepQuantum)} cycles`
+  }${stepQuantum === DEFAULT_QUANTUM ? " — the schedule of the Run view's runs" : ` (previrt run --cpus ${o.cpus} --quantum ${stepQuantum})`}. Pick a CPU to see its registers and virtual CPU.</p>`;
+}
+
+function quantumControl(): string {
+  if (runOptions.cpus === 1) return "";
+  return `<label title="the interleaving quantum (--quantum): a step runs every CPU up to its next multiple">quantum <select id="step-quantum">${QUANTUM_CHOICES.map((q) => `<option value="${q}"${q === stepQuantum ? " selected" : ""}>${fmt(q)}${q === DEFAULT_QUANTUM ? " (as Run)" : ""}</option>`).join("")}</select></label>`;
+}
+
+function wireStepStart(): void {
+  const restart = () => void stepCall({ op: "step-start", backend: stepBackend, options: stepOptions() });
   $("step-hv").addEventListener("change", (e) => {
     stepBackend = (e.target as HTMLSelectElement).value;
     scheduleUrl();
+    if ($("panel-step").dataset.started) restart();
   });
-  $("step-start").addEventListener("click", () => void stepCall({ op: "step-start", backend: stepBackend }));
+  document.getElementById("step-quantum")?.addEventListener("change", (e) => {
+    stepQuantum = Number((e.target as HTMLSelectElement).value);
+    scheduleUrl();
+    if ($("panel-step").dataset.started) restart();
+  });
+  $("step-start").addEventListener("click", restart);
+}
+
+function renderStepIdle(): void {
+  const panel = $("panel-step");
+  if (panel.dataset.started === String(generation) && panel.dataset.builtFor === String(buildCount) && panel.dataset.options === JSON.stringify(stepOptions())) return;
+  panel.dataset.started = "";
+  panel.innerHTML = `<div class="controls"><label>back end <select id="step-hv">${BACKENDS.map((b) => `<option${b === stepBackend ? " selected" : ""}>${b}</option>`).join("")}</select></label>
+${quantumControl()}<button id="step-start">Start</button></div>${stepOptionsNote()}<p class="note">Start a machine on the chosen back end (the program rewritten for it, as the loader does) and step it one instruction at a time${runOptions.cpus > 1 ? " (with several CPUs: one epoch at a time)" : ""}.</p>`;
+  wireStepStart();
 }
 
 let buildCount = 0;
@@ -451,33 +479,46 @@ function renderStep(s: StepState): void {
   const panel = $("panel-step");
   panel.dataset.started = String(generation);
   panel.dataset.builtFor = String(buildCount);
+  panel.dataset.options = JSON.stringify(stepOptions());
   const names = ABI_NAMES;
   const crNames = CR_NAMES;
+  const smp = s.cpus.length > 1;
   const regs = `<table class="regs" id="regs"><tbody>${[0, 4, 8, 12]
     .map((r) => `<tr>${[0, 1, 2, 3].map((c) => `<td>${names[r + c]}</td><td>${hex(s.regs[r + c])}</td>`).join("")}</tr>`)
     .join("")}</tbody></table>`;
   const crs = (cr: number[]) => `<table class="regs"><tbody><tr>${cr.map((v, i) => `<td>${crNames[i]}</td><td>${hex(v)}</td>${i % 4 === 3 ? "</tr><tr>" : ""}`).join("")}</tr></tbody></table>`;
   const siteOptions = s.sites.map((x) => `<option value="${x.addr}">${esc(x.label)}</option>`).join("");
+  const unit = smp ? "epoch" : "instruction";
+  const cpuTable = smp
+    ? `<div class="table-wrap"><table id="step-cpus"><thead><tr><th>CPU</th><th>state</th><th>pc</th><th>psr</th><th class="num">cycles</th><th class="num">instructions</th><th></th></tr></thead><tbody>${s.cpus
+        .map(
+          (c, n) =>
+            `<tr data-cpu="${n}"${n === s.cpu ? ' class="viewed"' : ""}><td>cpu ${n}</td><td>${esc(c.state)}</td><td class="mono">${c.state === "stopped" ? "—" : hex(c.pc)}</td><td class="mono">${hex(c.psr)} (${PSR_BITS(c.psr)})</td><td class="num">${fmt(c.cycles)}</td><td class="num">${fmt(c.instructions)}</td><td><button data-view-cpu="${n}" aria-pressed="${n === s.cpu}">view</button></td></tr>`,
+        )
+        .join("")}</tbody></table></div>`
+    : "";
   panel.innerHTML = `<div class="controls"><label>back end <select id="step-hv">${BACKENDS.map((b) => `<option${b === s.backend ? " selected" : ""}>${b}</option>`).join("")}</select></label>
-<button id="step-start">Restart</button><button id="step-1" title="one instruction (or exception entry)">Step</button><button id="step-100">Step 100</button>
+${quantumControl()}<button id="step-start">Restart</button><button id="step-1" title="one ${unit}${smp ? " (every CPU up to the next multiple of the quantum)" : " (or exception entry)"}">Step</button><button id="step-100" title="100 ${unit}s">Step 100</button>
 ${s.sites.length ? `<label>site <select id="step-site">${siteOptions}</select></label><button id="step-to">Run to site</button>` : ""}<button id="step-run">Run to end</button></div>
-${runOptions.cpus > 1 ? `<p class="note">Stepping runs one CPU (the Run view's options are not applied here).</p>` : ""}
-<p class="mono" id="step-where">${esc(s.backend)} · pc ${hex(s.pc)} · psr ${hex(s.psr)} (${PSR_BITS(s.psr)}) · cycles ${fmt(s.cycles)} · instructions ${fmt(s.instructions)}${s.ended ? ` · <strong>ended: ${esc(s.ended)}</strong>` : ""}</p>
-<div class="grid2"><div><h3>at pc</h3><pre class="listing" id="step-around">${s.around.map(esc).join("\n")}</pre></div>
-<div><h3>last instructions</h3><pre class="listing" id="step-last">${s.last.map(esc).join("\n") || "(none yet)"}</pre></div></div>
-<h3>registers</h3>${regs}<h3>control registers (real)</h3>${crs(s.cr)}
-${s.virtual ? `<h3>virtual CPU (what the guest kernel believes)</h3><p class="mono">psr ${hex(s.virtual.psr)} (${PSR_BITS(s.virtual.psr)})</p>${crs(s.virtual.cr)}` : `<p class="note">${s.backend === "bare" ? "bare metal: no virtual CPU, the kernel owns the real one" : "hvm: the guest runs on the real registers; the VMM intercepts every sensitive instruction"}</p>`}
+${stepOptionsNote()}${s.note ? `<p class="note" id="step-note">${esc(s.note)}</p>` : ""}
+${cpuTable}
+<p class="mono" id="step-where">${esc(s.backend)}${smp ? ` · cpu ${s.cpu} (${esc(s.cpus[s.cpu].state)})` : ""} · pc ${hex(s.pc)} · psr ${hex(s.psr)} (${PSR_BITS(s.psr)}) · cycles ${fmt(s.cycles)} · instructions ${fmt(s.instructions)}${s.ended ? ` · <strong>ended: ${esc(s.ended)}</strong>` : ""}</p>
+<div class="grid2"><div><h3>at pc${smp ? ` (cpu ${s.cpu})` : ""}</h3><pre class="listing" id="step-around">${s.around.map(esc).join("\n")}</pre></div>
+<div><h3>last instructions${smp ? ` (cpu ${s.cpu})` : ""}</h3><pre class="listing" id="step-last">${s.last.map(esc).join("\n") || "(none yet)"}</pre></div></div>
+<h3>registers${smp ? ` (cpu ${s.cpu})` : ""}</h3>${regs}<h3>control registers (real${smp ? `, cpu ${s.cpu}` : ""})</h3>${crs(s.cr)}
+${s.virtual ? `<h3>virtual CPU${smp ? ` ${s.cpu}` : ""} (what the guest kernel believes)</h3><p class="mono" id="step-virtual">psr ${hex(s.virtual.psr)} (${PSR_BITS(s.virtual.psr)})</p>${crs(s.virtual.cr)}` : `<p class="note">${s.backend === "bare" ? "bare metal: no virtual CPU, the kernel owns the real one" : "hvm: the guest runs on the real registers; the VMM intercepts every sensitive instruction"}</p>`}
 ${s.window ? `<h3>soft-layer window (data the in-place VMM shares)</h3><div class="table-wrap"><table class="regs" id="step-window"><tbody>${s.window.map((w) => `<tr><td>${esc(w.name)}</td><td>${hex(w.addr)}</td><td>${Number.isNaN(w.value) ? "unmapped" : hex(w.value)}</td></tr>`).join("")}</tbody></table></div>` : ""}
 <h3>console</h3><pre class="listing" id="step-console">${esc(s.console)}</pre>`;
-  $("step-hv").addEventListener("change", (e) => {
-    stepBackend = (e.target as HTMLSelectElement).value;
-    scheduleUrl();
-    void stepCall({ op: "step-start", backend: stepBackend });
-  });
-  $("step-start").addEventListener("click", () => void stepCall({ op: "step-start", backend: stepBackend }));
+  wireStepStart();
   $("step-1").addEventListener("click", () => void stepCall({ op: "step", count: 1 }).then(() => $("step-1").focus()));
   $("step-100").addEventListener("click", () => void stepCall({ op: "step", count: 100 }).then(() => $("step-100").focus()));
   $("step-run").addEventListener("click", () => void stepCall({ op: "step-run" }));
+  panel.querySelectorAll<HTMLButtonElement>("[data-view-cpu]").forEach((b) =>
+    b.addEventListener("click", () => {
+      const cpu = Number(b.dataset.viewCpu);
+      void stepCall({ op: "step-view", cpu }).then(() => document.querySelector<HTMLButtonElement>(`[data-view-cpu="${cpu}"]`)?.focus());
+    }),
+  );
   panel.querySelector("#step-to")?.addEventListener("click", () => {
     const addr = Number(($("step-site") as HTMLSelectElement).value);
     void stepCall({ op: "step-to", addr }).then(() => {
@@ -487,10 +528,126 @@ ${s.window ? `<h3>soft-layer window (data the in-place VMM shares)</h3><div clas
   });
 }
 
+// ------------------------------------------------------------------ migrate
+
+/** xen → hvm by default: every site changes (calls into the in-place VMM back to the native instructions). */
+const MIGRATE_DEFAULT = { from: "xen", to: "hvm" };
+let migrateOptions: MigrateOptions = { ...MIGRATE_DEFAULT, live: true, cpus: 1 };
+let migrated: MigrateReply | undefined;
+
+function renderMigrateControls(): string {
+  const o = migrateOptions;
+  const pick = (id: string, v: string) => `<select id="${id}">${BACKENDS.map((b) => `<option${b === v ? " selected" : ""}>${b}</option>`).join("")}</select>`;
+  return `<div class="controls"><label>from ${pick("mig-from", o.from)}</label><label>to ${pick("mig-to", o.to)}</label>
+<label title="the cycle to move at: the first safe point at or after it (--at)">at cycle <input id="mig-at" type="number" min="0" step="1" inputmode="numeric" placeholder="half of bare's run" value="${o.at ?? ""}"></label>
+<label>mode <select id="mig-mode"><option value="stop"${o.live ? "" : " selected"}>stop-and-copy</option><option value="live"${o.live ? " selected" : ""}>live (pre-copy)</option></select></label>
+<button id="mig-go">Migrate</button></div>`;
+}
+
+function readMigrateControls(): void {
+  const at = ($("mig-at") as HTMLInputElement).value.trim();
+  const n = Number(at);
+  migrateOptions = {
+    from: ($("mig-from") as HTMLSelectElement).value,
+    to: ($("mig-to") as HTMLSelectElement).value,
+    ...(at !== "" && Number.isSafeInteger(n) && n >= 0 ? { at: n } : {}),
+    live: ($("mig-mode") as HTMLSelectElement).value === "live",
+    cpus: runOptions.cpus,
+  };
+  scheduleUrl();
+}
+
+async function runMigration(): Promise<void> {
+  if (!built?.ok) return;
+  readMigrateControls();
+  migrateOptions.cpus = runOptions.cpus;
+  status(`migrating ${migrateOptions.from} → ${migrateOptions.to}…`);
+  migrated = undefined;
+  const reply = await call({ op: "migrate", options: migrateOptions });
+  if (reply.op === "migrate") {
+    migrated = reply.migrate;
+    status(`migrated in ${(migrated.ms / 1000).toFixed(2)} s: ${migrated.report.migrated ? `downtime ${fmt(migrated.report.downtimeCycles)} cycles` : "the guest ended first"}; console ${migrated.divergent ? "differs from" : "equals"} bare's`);
+  } else if (reply.op === "error") status(reply.message, true);
+  renderMigrate();
+  $("mig-go")?.focus();
+}
+
+/** Frame numbers as page addresses, runs of consecutive frames as ranges. */
+function frameList(frames: readonly number[], max = 48): string {
+  const sorted = [...frames].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    const page = (f: number) => "0x" + (f * 4096).toString(16);
+    parts.push(j > i ? `${page(sorted[i])}–${page(sorted[j])}` : page(sorted[i]));
+    i = j + 1;
+  }
+  return parts.length > max ? `${parts.slice(0, max).join(" ")} … (${parts.length - max} more)` : parts.join(" ") || "none";
+}
+
+function renderMigrate(): void {
+  const panel = $("panel-migrate");
+  if (!built?.ok) {
+    panel.innerHTML = `<p class="note">Build the program first.</p>`;
+    return;
+  }
+  const head = `${renderMigrateControls()}<p class="note">Runs the guest on one back end, stops it at a safe point and moves it to another — its sites re-patched for the target, its virtual CPU carried in the neutral form — then finishes it there (docs/migration.md). Live migration copies memory in rounds while the guest runs; stop-and-copy copies it all while the guest waits.${runOptions.cpus > 1 ? ` ${runOptions.cpus} CPUs (the header's).` : ""}</p>`;
+  const m = migrated;
+  let body = "";
+  if (m) {
+    const r = m.report;
+    const o = m.options;
+    const cli = `previrt migrate prog.elf --from ${o.from} --to ${o.to} --at ${o.at}${o.live ? " --live" : ""}${o.cpus > 1 ? ` --cpus ${o.cpus}` : ""}`;
+    const facts: [string, string][] = r.migrated
+      ? [
+          ["moved at cycle", `${fmt(r.stoppedAt)}${r.deferredSteps ? ` (${r.deferredSteps} ${r.deferredUnit ?? "instruction"}${r.deferredSteps === 1 ? "" : "s"} past ${fmt(o.at)}: ${r.deferredBecause ?? ""})` : ""}`],
+          ["pages sent", `${fmt(r.totalPages)}`],
+          ["downtime", `${fmt(r.downtimeCycles)} cycles (${fmt(r.downtimePages)} pages, state included)`],
+          ...(r.mode === "live"
+            ? ([
+                ["stop-and-copy from the same point", `${fmt(r.stopAndCopy.downtimeCycles)} cycles (${fmt(r.stopAndCopy.pages)} pages): live stops the guest ${(r.downtimeCycles / Math.max(1, r.stopAndCopy.downtimeCycles)).toFixed(2)}× as long`],
+                ["migration from start to running on the target", `${fmt(r.totalCycles)} cycles`],
+              ] as [string, string][])
+            : []),
+          ["sites re-patched", String(r.sitesRepatched)],
+        ]
+      : [["not moved", `the guest ended at cycle ${fmt(r.stoppedAt)}, before cycle ${fmt(o.at)}`]];
+    facts.push(["console and ending against bare's unmigrated run", `<span id="mig-verdict" class="${m.divergent ? "diverged" : "same"}">${esc(m.verdict)}</span>${m.divergent ? "" : " — the moved guest printed what bare printed and ended as bare did"}`]);
+    facts.push(["cycles", `${fmt(m.cycles)} (bare: ${fmt(m.bare.cycles)}); ended ${esc(m.ending)} (bare: ${esc(m.bare.ending)})`]);
+    const factTable = `<div class="table-wrap"><table id="mig-facts"><tbody>${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k.startsWith("console") || k === "cycles" ? v : esc(v)}</td></tr>`).join("")}</tbody></table></div>`;
+    const rounds = r.mode === "live" && r.rounds.length
+      ? `<h2>Pre-copy rounds</h2>${roundsChart(r.rounds.map((x) => x.pages), r.downtimePages, r.stopAndCopy.pages)}<div class="table-wrap"><table id="mig-rounds"><thead><tr><th>round</th><th class="num">pages sent</th><th class="num">cycles</th><th class="num">dirtied</th><th>dirty set (pages written during the round)</th></tr></thead><tbody>${r.rounds
+          .map((x, i) => `<tr><td>${i + 1}</td><td class="num">${fmt(x.pages)}</td><td class="num">${fmt(x.cycles)}</td><td class="num">${fmt(x.dirtied)}</td><td class="mono">${esc(frameList(m.dirty[i] ?? []))}</td></tr>`)
+          .join("")}<tr class="stop"><td>stop</td><td class="num">${fmt(r.downtimePages)}</td><td class="num">${fmt(r.downtimeCycles)}</td><td></td><td class="note">the last dirty pages and one page of CPU, device and virtual-CPU state, sent while the guest is stopped: the downtime</td></tr></tbody></table></div>
+<p class="note">Round 1 sends every non-zero page of guest memory; each later round sends what the guest dirtied during the one before (the machine's dirty log). When pre-copy stops and the guest is stopped is the library's rule (docs/migration.md, live migration).</p>`
+      : "";
+    const changed = m.sites.filter((x) => x.changed).length;
+    const sites = m.sites.length
+      ? `<h2>Re-patched sites</h2><p class="note">At the move every site is put back to the binary's original words and rewritten for ${esc(o.to)}, as the loader would have: ${m.sites.length} sites, ${changed} of them with other words on ${esc(o.to)}.</p><details${m.sites.length <= 40 ? " open" : ""}><summary>the ${m.sites.length} sites</summary><div class="table-wrap"><table id="mig-sites"><thead><tr><th>address</th><th>kind</th><th>on ${esc(o.from)}</th><th></th><th>on ${esc(o.to)}</th><th></th></tr></thead><tbody>${m.sites
+          .map((x) => `<tr${x.changed ? ' class="changed"' : ""}><td class="mono">${hex(x.addr)}</td><td>${esc(x.kind)}</td><td class="strategy-${esc(x.from.strategy)}">${esc(x.from.strategy)}</td><td><pre>${x.from.words.map(esc).join("\n")}</pre></td><td class="strategy-${esc(x.to.strategy)}">${esc(x.to.strategy)}</td><td><pre>${x.to.words.map(esc).join("\n")}</pre></td></tr>`)
+          .join("")}</tbody></table></div></details>`
+      : r.migrated
+        ? `<p class="note">No site re-patched: ${o.from === o.to ? "the same back end resumes cycle-exactly from the monitor's own state" : "the binary has no sites"}.</p>`
+        : "";
+    // Inline, where the move fell: a guest may be stopped in the middle of printing a line.
+    const marker = r.migrated ? `<mark class="moved" title="the guest stopped here on ${esc(o.from)} and went on on ${esc(o.to)}">⟨moved ${esc(o.from)} → ${esc(o.to)} at cycle ${fmt(r.stoppedAt)}⟩</mark>` : "";
+    body = `<h2>${esc(o.from)} → ${esc(o.to)}, ${o.live ? "live" : "stop-and-copy"}</h2><pre class="explain-ok mono" id="mig-report">${esc(cli)}\n${esc(m.reportText)}</pre>${factTable}${rounds}${sites}
+<h2>Console</h2><div class="grid2"><div><h3>migrated (${esc(o.from)}, then ${esc(o.to)})</h3><pre class="listing console" id="mig-console">${esc(m.consoleBefore)}${marker}${esc(m.consoleAfter)}</pre></div><div><h3>bare, not migrated</h3><pre class="listing console" id="mig-bare-console">${esc(m.bare.console)}</pre></div></div>`;
+  }
+  panel.innerHTML = head + body;
+  $("mig-go").addEventListener("click", () => void runMigration());
+  for (const id of ["mig-from", "mig-to", "mig-at", "mig-mode"]) $(id).addEventListener("change", readMigrateControls);
+  $("mig-at").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") void runMigration();
+  });
+}
+
 function renderAll(): void {
   renderBuild();
   renderSites();
   renderRun();
+  renderMigrate();
   if (tab === "step") renderStepIdle();
   else $("panel-step").innerHTML = "";
 }
@@ -537,21 +694,29 @@ document.addEventListener("keydown", (e) => {
 
 async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  const s = findSample(params.get("sample")) ?? SAMPLES[0];
-  let text: string | undefined;
-  try {
-    text = params.has("code") ? decodeText(params.get("code")!) : undefined;
-  } catch {
-    status("the link's program text is damaged: showing the sample", true);
-  }
+  // Read as the worker read it (link.ts): it has been building (and with run=1 running) this program since index.html started it.
+  const link = linkStart(location.search);
+  if (link.damaged) status("the link's program text is damaged: showing the sample", true);
   sitesBackend = BACKENDS.includes(params.get("sites") ?? "") ? params.get("sites")! : "xen";
   stepBackend = BACKENDS.includes(params.get("step") ?? "") ? params.get("step")! : "xen";
-  runOptions = runOptionsFrom(params);
+  runOptions = link.options;
+  stepQuantum = QUANTUM_CHOICES.includes(Number(params.get("quantum"))) ? Number(params.get("quantum")) : DEFAULT_QUANTUM;
+  const [mfrom, mto] = (params.get("migrate") ?? "").split(",");
+  const mat = Number(params.get("at") ?? "");
+  migrateOptions = {
+    from: BACKENDS.includes(mfrom) ? mfrom : MIGRATE_DEFAULT.from,
+    to: BACKENDS.includes(mto) ? mto : MIGRATE_DEFAULT.to,
+    ...(params.get("at") !== null && Number.isSafeInteger(mat) && mat >= 0 ? { at: mat } : {}),
+    live: params.get("live") !== "0",
+    cpus: runOptions.cpus,
+  };
   showRunOptions();
-  loadSample(s, text);
+  loadSample(link.sample, link.text);
   const wanted = params.get("tab");
   if (wanted && TABS.includes(wanted)) selectTab(wanted);
-  await buildAndMaybeRun(params.get("run") === "1");
+  // `tab=migrate&run=1` builds and migrates (the matrix is not run); any other `run=1` runs the matrix.
+  await buildAndMaybeRun(link.runMatrix);
+  if (link.migrate && built?.ok) await runMigration();
   // For the browser test and docs/playground.md's figures: milliseconds from navigation to the first result.
   document.body.dataset.firstResultMs = String(Math.round(performance.now()));
   document.body.dataset.ready = "1";

@@ -4,6 +4,7 @@
 // built image and the stepping machine; the page only renders.
 
 import type { Diagnostic } from "../guest-isa/diagnostics.js";
+import type { MigrationReport } from "../migration/report.js";
 
 /** What to build: one guest file from the editor, or the bundled kernel (kernel.ts from the editor). */
 export type Program =
@@ -11,13 +12,34 @@ export type Program =
   | { kind: "kernel"; workload: string; text: string };
 
 export type Request =
+  /** From index.html as it starts the worker: the page's query string (link.ts); no reply. */
+  | { id: number; op: "early"; query: string }
   | { id: number; op: "build"; program: Program }
   | { id: number; op: "sites" }
   | { id: number; op: "run"; backends: string[]; options: RunOptions }
-  | { id: number; op: "step-start"; backend: string }
+  | { id: number; op: "step-start"; backend: string; options: StepOptions }
+  /** Shows another CPU of a multiprocessor (nothing runs). */
+  | { id: number; op: "step-view"; cpu: number }
   | { id: number; op: "step"; count: number }
   | { id: number; op: "step-to"; addr: number }
-  | { id: number; op: "step-run" };
+  | { id: number; op: "step-run" }
+  | { id: number; op: "migrate"; options: MigrateOptions };
+
+/** The stepping machine: the Run view's options, and for several CPUs the interleaving quantum (a step is one epoch). */
+export interface StepOptions extends RunOptions {
+  /** `--quantum`: undefined is the machine's default (what the Run view's runs use). */
+  quantum?: number;
+}
+
+/** One move, as `previrt migrate ELF --from X --to Y --at N [--live] [--cpus N]` (docs/migration.md). */
+export interface MigrateOptions {
+  from: string;
+  to: string;
+  /** The cycle to move at (the first safe point at or after it); undefined: half of bare's run. */
+  at?: number;
+  live: boolean;
+  cpus: number;
+}
 
 /** The run options of the matrix, as the CLI's `matrix --cpus N --pcpus M --no-protect` (docs/vcpus.md, docs/protection.md). */
 export interface RunOptions {
@@ -104,8 +126,25 @@ export interface RunRow {
   note?: string;
 }
 
+/** Every CPU of the stepping machine at a glance. */
+export interface CpuSummary {
+  state: string;
+  pc: number;
+  psr: number;
+  cycles: number;
+  instructions: number;
+}
+
 export interface StepState {
   backend: string;
+  /** The CPU shown below (registers, psr, virtual CPU, instructions); 0 with one CPU. */
+  cpu: number;
+  /** Every CPU (one entry with one CPU). */
+  cpus: CpuSummary[];
+  /** A multiprocessor's interleaving quantum in cycles: a step runs one epoch (every CPU up to the next multiple of it). */
+  quantum?: number;
+  /** What the last request did that the state does not show (e.g. run to site stopped elsewhere). */
+  note?: string;
   pc: number;
   psr: number;
   regs: number[];
@@ -124,10 +163,42 @@ export interface StepState {
   sites: { addr: number; label: string }[];
 }
 
+/** A re-patched site: the words the source's rewriter left, and what the target's rewriter made of the original. */
+export interface RepatchRow {
+  addr: number;
+  kind: string;
+  from: { strategy: string; words: string[] };
+  to: { strategy: string; words: string[] };
+  /** Whether the target's words differ from the source's. */
+  changed: boolean;
+}
+
+export interface MigrateReply {
+  options: MigrateOptions & { at: number };
+  /** The library's report (src/migration/report.ts), as `migrate --json` writes it. */
+  report: MigrationReport;
+  /** Its stderr line(s), as the CLI prints them. */
+  reportText: string;
+  /** The frames dirtied during each pre-copy round (live), as the machine's dirty log gave them. */
+  dirty: number[][];
+  sites: RepatchRow[];
+  /** The console up to the move, and after it (on the target). */
+  consoleBefore: string;
+  consoleAfter: string;
+  ending: string;
+  cycles: number;
+  bare: { console: string; ending: string; cycles: number };
+  /** The whole run's console and ending against bare's unmigrated run (compareRuns). */
+  verdict: string;
+  divergent: boolean;
+  ms: number;
+}
+
 export type Reply =
   | { id: number; op: "build"; build: BuildReply }
   | { id: number; op: "sites"; sites: BackendSites[] }
   | { id: number; op: "run-row"; row: RunRow; index: number; total: number }
   | { id: number; op: "run"; rows: RunRow[]; ms: number }
   | { id: number; op: "step"; state: StepState }
+  | { id: number; op: "migrate"; migrate: MigrateReply }
   | { id: number; op: "error"; message: string };

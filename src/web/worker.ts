@@ -3,8 +3,8 @@
 // Replies. It calls the library's own functions — the build pipeline
 // (compiler, annotator, assembler), the bundled kernel's recipe on bundled
 // sources, the rewriter (prepareImage), the matrix (matrixCell, compareRuns),
-// the machine and the disassembler — and keeps the built image and the
-// stepping machine between requests. Nothing here re-implements them: it
+// migration (stopAndCopy, liveMigrate), the machine and the disassembler —
+// and keeps the built image and the stepping machine between requests. Nothing here re-implements them: it
 // only turns their results into plain data for the page.
 
 import { FIXTURES } from "previrt-web:fixtures";
@@ -18,7 +18,7 @@ import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-
 import { parseSoftlayerTable, SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
 import type { GuestView } from "../hypervisors/common/guest-memory.js";
 import { isMigratable } from "../hypervisors/common/neutral-state.js";
-import { buildVmm, WINDOW_BACKED } from "../hypervisors/common/window.js";
+import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../hypervisors/common/window.js";
 import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
 import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
 import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
@@ -27,7 +27,14 @@ import { recentInstructions } from "../machine/diagnosis.js";
 import { loadImage } from "../machine/loader.js";
 import { Machine } from "../machine/machine.js";
 import { ACCESS, type Monitor } from "../machine/monitor.js";
-import type { BackendSites, BuildReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepState } from "./protocol.js";
+import { readElf, writeElf } from "../guest-isa/elf.js";
+import { bootGuest } from "../migration/guest.js";
+import { liveMigrate } from "../migration/live.js";
+import { formatReport } from "../migration/report.js";
+import { checkRoute } from "../migration/route.js";
+import { stopAndCopy } from "../migration/stop-and-copy.js";
+import { BACKENDS, linkStart, programOf } from "./link.js";
+import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, RepatchRow, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
 
 /** A runaway guest stops here (the CLI's matrix default is 2·10⁹; a page should answer sooner). */
 const MAX_CYCLES = 400_000_000;
@@ -52,6 +59,8 @@ interface Stepping {
   console: string;
   sites: { addr: number; label: string }[];
   window?: { name: string; addr: number }[];
+  /** The CPU the page shows. */
+  view: number;
 }
 
 let stepping: Stepping | undefined;
@@ -240,7 +249,7 @@ function runRow(run: MatrixRun, reference: MatrixRun | undefined): RunRow {
  * CPU per CPU: there bare runs without it (still the reference) and its row
  * carries the library's refusal as a note.
  */
-function runMatrixRows(id: number, names: string[], o: RunOptions): void {
+function runMatrixRows(names: string[], o: RunOptions, onRow: (row: RunRow, index: number) => void): { rows: RunRow[]; ms: number } {
   const b = requireBuilt();
   checkCpuValues({ cpus: o.cpus, pcpus: o.pcpus });
   const started = performance.now();
@@ -262,22 +271,77 @@ function runMatrixRows(id: number, names: string[], o: RunOptions): void {
     runs.push(run);
     const row = { ...runRow(run, runs.length > 1 ? runs[0] : undefined), ...(note ? { note } : {}) };
     rows.push(row);
-    post({ id, op: "run-row", row, index: rows.length - 1, total: names.length });
+    onRow(row, rows.length - 1);
   }
-  post({ id, op: "run", rows, ms: performance.now() - started });
+  return { rows, ms: performance.now() - started };
+}
+
+// ------------------------------------------------------------------ the link's program, at load
+
+/**
+ * What index.html asked for as it started the worker (the page's link): the
+ * build and, with `run=1`, the matrix, done while the page's own script
+ * loads. The page's first requests for the same program and options are
+ * answered from it, once (results are a function of program and options, so
+ * they are the ones a new build and run would give); anything else drops it.
+ */
+let early: { buildKey: string; reply: BuildReply; built?: Built; runKey?: string; run?: { rows: RunRow[]; ms: number } } | undefined;
+
+const runKey = (names: string[], o: RunOptions) => JSON.stringify([names, o]);
+
+function startEarly(query: string): void {
+  const link = linkStart(query);
+  if (link.damaged) return;
+  const program = programOf(link.sample, link.text);
+  const reply = build(program);
+  early = { buildKey: JSON.stringify(program), reply, built };
+  if (reply.ok && link.runMatrix) {
+    early.runKey = runKey(BACKENDS, link.options);
+    early.run = runMatrixRows(BACKENDS, link.options, () => {});
+  }
+}
+
+function buildOrEarly(program: Program): BuildReply {
+  if (early && early.buildKey === JSON.stringify(program)) {
+    built = early.built;
+    stepping = undefined;
+    const reply = early.reply;
+    early = early.run ? { ...early, buildKey: "" } : undefined; // the run may still be asked for
+    return reply;
+  }
+  early = undefined;
+  return build(program);
+}
+
+function runOrEarly(id: number, names: string[], o: RunOptions): void {
+  const done = early?.run && early.runKey === runKey(names, o) && built === early.built ? early.run : undefined;
+  early = undefined;
+  // Rows as they finish for a run that takes time; a finished one goes in one message (one render, not one per row).
+  const result = done ?? runMatrixRows(names, o, (row, index) => post({ id, op: "run-row", row, index, total: names.length }));
+  post({ id, op: "run", rows: result.rows, ms: result.ms });
 }
 
 // ------------------------------------------------------------------ stepping
 
-function stepStart(name: string): void {
+function stepStart(name: string, o: StepOptions): void {
   const b = requireBuilt();
   const backend = getBackend(name);
+  // The machine and monitor runElf builds for the matrix (the same options, the same lock sites), so a step-run ends where the Run view's run does.
+  const monitorOptions = checkCpuOptions(backend, { cpus: o.cpus, pcpus: o.pcpus, quantum: o.quantum });
   const rewrite = prepareImage(backend, b.image);
-  const session: Stepping = { backend: name, machine: undefined!, console: "", sites: [] };
+  const session: Stepping = { backend: name, machine: undefined!, console: "", sites: [], view: 0 };
   // The interpreter: a step is one instruction (or one exception entry), which the JIT's blocks are not.
   const disk = b.disk?.();
-  session.machine = new Machine({ engine: "interp", consoleOutput: (t) => (session.console += t), disk: disk ? memoryDisk(disk) : undefined });
-  session.monitor = backend.createMonitor?.(rewrite, { cpus: 1 });
+  session.machine = new Machine({
+    engine: "interp",
+    consoleOutput: (t) => (session.console += t),
+    disk: disk ? memoryDisk(disk) : undefined,
+    protection: o.protect,
+    cpus: o.cpus,
+    quantum: o.quantum,
+    lockSites: rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr),
+  });
+  session.monitor = backend.createMonitor?.(rewrite, { ...monitorOptions, protect: o.protect });
   if (session.monitor) session.machine.attach(session.monitor);
   loadImage(session.machine, rewrite.image);
   session.sites = rewrite.sites.map((s) => ({ addr: s.record.addr, label: `${hex(s.record.addr)} ${s.kindName} (${s.strategy}) ${s.record.file}:${s.record.line}` }));
@@ -298,61 +362,186 @@ function requireStepping(): Stepping {
   return stepping;
 }
 
-/** One instruction boundary further (an instruction, or an exception or interrupt entry). */
+/** The lowest CPU clock: a multiprocessor's epochs start from it (Machine.runEpochs). */
+function lowestClock(m: Machine): number {
+  let low = Infinity;
+  for (let n = 0; n < m.cpuCount; n++) low = Math.min(low, m.inCpu(n, () => m.cycles));
+  return low;
+}
+
+/** Most epochs one multiprocessor step runs while no CPU makes progress (every CPU halted or descheduled, waiting for an event). */
+const MAX_IDLE_EPOCHS = 1_000_000;
+
+/** Whether some CPU has moved since `seen` (instructions retired, pc — an exception entry moves it without retiring —, run state); records the new values. */
+function moved(m: Machine, seen: number[]): boolean {
+  let changed = false;
+  for (let n = 0; n < m.cpuCount; n++) {
+    const now = [m.inCpu(n, () => m.cpu.instret), m.pcOf(n), ["stopped", "running", "halted"].indexOf(m.cpuState(n))];
+    for (let k = 0; k < 3; k++) {
+      if (seen[3 * n + k] !== now[k]) changed = true;
+      seen[3 * n + k] = now[k];
+    }
+  }
+  return changed;
+}
+
+/**
+ * One step further: with one CPU one instruction boundary (an instruction, or
+ * an exception or interrupt entry). With several, epochs of the machine's
+ * schedule — every CPU runs up to the next multiple of the quantum, which is
+ * where runUntil pauses a multiprocessor (pausing there changes nothing) —
+ * until some CPU has moved: an epoch in which every CPU is past its end,
+ * halted or stopped only moves clocks, and a step that shows nothing would
+ * be no step.
+ */
 function stepOnce(m: Machine): boolean {
   if (m.outcome) return false;
-  m.runUntil(Math.floor(m.cycles) + 1, MAX_CYCLES);
+  if (m.cpuCount === 1) {
+    m.runUntil(Math.floor(m.cycles) + 1, MAX_CYCLES);
+    return !m.outcome;
+  }
+  const seen: number[] = [];
+  moved(m, seen);
+  for (let i = 0; i < MAX_IDLE_EPOCHS && !m.outcome; i++) {
+    m.runUntil(Math.floor(lowestClock(m) / m.quantum) * m.quantum + m.quantum, MAX_CYCLES);
+    if (moved(m, seen)) break;
+  }
   return !m.outcome;
 }
 
-function codeAt(m: Machine, va: number): string {
-  const pa = m.translate(va, ACCESS.FETCH, false);
+/** The first CPU whose pc is `addr` (checked between steps), or -1. */
+function cpuAt(m: Machine, addr: number): number {
+  for (let n = 0; n < m.cpuCount; n++) if (m.cpuState(n) !== "stopped" && m.pcOf(n) >>> 0 === addr >>> 0) return n;
+  return -1;
+}
+
+/**
+ * The word at `va` as the CPU would fetch it. The soft-layer window (xen, l4)
+ * is mapped by the monitor, not the page tables: there through the monitor's
+ * view (wedge-monitor.ts windowTranslation, which changes nothing; elsewhere
+ * a monitor's view may fill its shadow, which would change the run).
+ */
+function codeAt(m: Machine, va: number, windowView?: GuestView): string {
+  let pa = m.translate(va, ACCESS.FETCH, false);
+  if (typeof pa !== "number" && windowView && va >>> 0 >= WINDOW_BACKED && va >>> 0 < WINDOW_BACKED + WINDOW_BACKED_BYTES) pa = windowView.guestPhysical(va, ACCESS.FETCH, 4, false);
   if (typeof pa !== "number" || (pa & 3) !== 0 || !m.memory.contains(pa, 4)) return `${hex(va)}:  <unmapped>`;
   const w = m.memory.i32[pa >>> 2];
   return `${hex(va)}:  ${hex(w).slice(2)}  ${disassembleInstruction(w, va)}`;
 }
 
-function stepState(): StepState {
+function stepState(note?: string): StepState {
   const s = requireStepping();
   const m = s.machine;
-  const state: StepState = {
-    backend: s.backend,
-    pc: m.pc,
-    psr: m.psr,
-    regs: Array.from(m.regs),
-    cr: Array.from(m.cr),
-    cycles: m.cycles,
-    instructions: m.cpu.instret,
-    last: recentInstructions(m, m.pc, false).map((pc) => codeAt(m, pc)),
-    around: [-2, -1, 0, 1, 2, 3, 4].map((k) => (k === 0 ? "▶ " : "  ") + codeAt(m, m.pc + 4 * k)),
-    console: s.console,
-    ended: m.outcome ? describeEnding(m.outcome) : undefined,
-    sites: s.sites,
+  const cpus = Array.from({ length: m.cpuCount }, (_, n) => m.inCpu(n, () => ({ state: m.cpuState(n), pc: m.pc, psr: m.psr, cycles: m.cycles, instructions: m.cpu.instret })));
+  const view = Math.min(s.view, m.cpuCount - 1);
+  const windowView = s.window && s.monitor ? (s.monitor as unknown as GuestView) : undefined;
+  // Everything below in the viewed CPU's context: its registers, its TLB and page tables for the disassembly, its trace, its virtual CPU.
+  return m.inCpu(view, () => {
+    const state: StepState = {
+      backend: s.backend,
+      cpu: view,
+      cpus,
+      ...(m.cpuCount > 1 ? { quantum: m.quantum } : {}),
+      ...(note ? { note } : {}),
+      pc: m.pc,
+      psr: m.psr,
+      regs: Array.from(m.regs),
+      cr: Array.from(m.cr),
+      cycles: m.cycles,
+      instructions: m.cpu.instret,
+      last: recentInstructions(m, m.pc, false).map((pc) => codeAt(m, pc, windowView)),
+      around: [-2, -1, 0, 1, 2, 3, 4].map((k) => (k === 0 ? "▶ " : "  ") + codeAt(m, m.pc + 4 * k, windowView)),
+      console: s.console,
+      ended: m.outcome ? describeEnding(m.outcome) : undefined,
+      sites: s.sites,
+    };
+    if (isMigratable(s.monitor) && s.backend !== "hvm") {
+      const v = s.monitor.exportNeutral();
+      state.virtual = { psr: v.psr, cr: [...v.cr] };
+    }
+    if (s.window && s.monitor) {
+      const guest = s.monitor as unknown as GuestView;
+      state.window = s.window.map(({ name, addr }) => {
+        const pa = guest.guestPhysical(addr, ACCESS.LOAD, 4, false);
+        return { name, addr, value: typeof pa === "number" ? m.memory.i32[pa >>> 2] : NaN };
+      });
+    }
+    return state;
+  });
+}
+
+// ------------------------------------------------------------------ migration
+
+/**
+ * One move (`previrt migrate ELF --from X --to Y --at N [--live] [--cpus N]`):
+ * the built image written as the ELF file the CLI would read, booted on X,
+ * moved with the library's stopAndCopy or liveMigrate (migrateRoute's loop
+ * for one hop, keeping each pre-copy round's dirty frames), finished on Y,
+ * and compared with bare's unmigrated run — the invariant of docs/migration.md.
+ */
+function migrate(o: MigrateOptions): MigrateReply {
+  const b = requireBuilt();
+  const started = performance.now();
+  const elf = writeElf(b.image);
+  const image = readElf(elf);
+  checkRoute(image, [o.from, o.to]);
+  const fresh = () => ({ ...(o.cpus !== 1 ? { cpus: o.cpus } : {}), disk: b.disk ? memoryDisk(b.disk()) : undefined });
+  const bare = bootGuest(elf, image, "bare", fresh());
+  const bareResult = bare.finish(MAX_CYCLES);
+  const at = o.at ?? Math.floor(bare.cycles / 2);
+  const source = bootGuest(elf, image, o.from, fresh());
+  const dirty: number[][] = [];
+  const moved = o.live ? liveMigrate(source, o.to, at, { maxCycles: MAX_CYCLES, onRound: (_, frames) => dirty.push([...frames]) }) : stopAndCopy(source, o.to, at, MAX_CYCLES);
+  const before = source.console;
+  const guest = moved.guest ?? source;
+  const result = moved.guest ? moved.guest.finish(MAX_CYCLES) : source.machine.outcome!;
+  const verdict = compareRuns({ console: bare.console, result: bareResult }, { console: guest.console, result });
+  return {
+    options: { ...o, at },
+    report: moved.report,
+    reportText: formatReport(moved.report),
+    dirty,
+    sites: moved.guest && moved.report.sitesRepatched ? repatchRows(image, o.from, o.to) : [],
+    consoleBefore: before,
+    consoleAfter: guest.console.slice(before.length),
+    ending: describeEnding(result),
+    cycles: guest.cycles,
+    bare: { console: bare.console, ending: describeEnding(bareResult), cycles: bare.cycles },
+    verdict: describeVerdict(verdict),
+    divergent: isDivergence(verdict),
+    ms: performance.now() - started,
   };
-  if (isMigratable(s.monitor) && s.backend !== "hvm") {
-    const v = s.monitor.exportNeutral();
-    state.virtual = { psr: v.psr, cr: [...v.cr] };
-  }
-  if (s.window && s.monitor) {
-    const view = s.monitor as unknown as GuestView;
-    state.window = s.window.map(({ name, addr }) => {
-      const pa = view.guestPhysical(addr, ACCESS.LOAD, 4, false);
-      return { name, addr, value: typeof pa === "number" ? m.memory.i32[pa >>> 2] : NaN };
-    });
-  }
-  return state;
+}
+
+/** Each site as the move re-patched it (snapshot.ts repatchSites): the source's rewritten words, then the target's. */
+function repatchRows(image: ElfImage, from: string, to: string): RepatchRow[] {
+  const src = prepareImage(getBackend(from), image);
+  const dst = prepareImage(getBackend(to), image);
+  const dis = (words: Uint32Array, addr: number) => [...words].map((w, i) => disassembleInstruction(w, addr + 4 * i));
+  return src.sites.map((s, i) => {
+    const t = dst.sites[i];
+    const changed = s.after.length !== t.after.length || s.after.some((w, k) => w !== t.after[k]);
+    return { addr: s.record.addr, kind: s.kindName, from: { strategy: s.strategy, words: dis(s.after, s.record.addr) }, to: { strategy: t.strategy, words: dis(t.after, s.record.addr) }, changed };
+  });
 }
 
 function handle(req: Request): void {
   switch (req.op) {
+    case "early":
+      return startEarly(req.query);
     case "build":
-      return post({ id: req.id, op: "build", build: build(req.program) });
+      return post({ id: req.id, op: "build", build: buildOrEarly(req.program) });
     case "sites":
       return post({ id: req.id, op: "sites", sites: sites() });
     case "run":
-      return runMatrixRows(req.id, req.backends, req.options);
+      return runOrEarly(req.id, req.backends, req.options);
+    case "migrate":
+      return post({ id: req.id, op: "migrate", migrate: migrate(req.options) });
     case "step-start":
-      stepStart(req.backend);
+      stepStart(req.backend, req.options);
+      return post({ id: req.id, op: "step", state: stepState() });
+    case "step-view":
+      requireStepping().view = req.cpu;
       return post({ id: req.id, op: "step", state: stepState() });
     case "step": {
       const m = requireStepping().machine;
@@ -360,9 +549,15 @@ function handle(req: Request): void {
       return post({ id: req.id, op: "step", state: stepState() });
     }
     case "step-to": {
-      const m = requireStepping().machine;
-      for (let i = 0; i < MAX_STEPS_TO && stepOnce(m) && m.pc !== req.addr; i++);
-      return post({ id: req.id, op: "step", state: stepState() });
+      const s = requireStepping();
+      const m = s.machine;
+      let i = 0;
+      for (; i < MAX_STEPS_TO && stepOnce(m) && cpuAt(m, req.addr) < 0; i++);
+      const cpu = cpuAt(m, req.addr);
+      if (cpu >= 0) s.view = cpu; // show the CPU that got there
+      const unit = m.cpuCount > 1 ? "epoch" : "instruction";
+      const note = cpu >= 0 ? undefined : m.outcome ? `the run ended before any CPU stood on ${hex(req.addr)}` : `no CPU stood on ${hex(req.addr)} after ${i.toLocaleString("en-US")} ${unit}s${m.cpuCount > 1 ? " (CPUs are looked at between epochs: a smaller quantum looks more often)" : ""}`;
+      return post({ id: req.id, op: "step", state: stepState(note) });
     }
     case "step-run": {
       const m = requireStepping().machine;

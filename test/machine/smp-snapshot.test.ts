@@ -12,6 +12,7 @@ import { migrateRoute } from "../../src/migration/route.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
 import { encodeSnapshot } from "../../src/migration/codec.js";
+import { nodeZlib } from "../../src/cli/snapshot-files.js";
 import { buildAsm } from "../hypervisors/helpers.js";
 
 const elfOf = (name: string) => buildAsm(`fixtures/smp/${name}.s`, { annotate: false }).bytes;
@@ -31,7 +32,7 @@ describe("multiprocessor snapshots", () => {
       const g = bootGuest(elf, image, "bare", { cpus: 4, quantum: 5000 });
       const sp = runToSafePoint(g, at);
       expect(sp.reached).toBe(true);
-      const snap = parseSnapshot(encodeSnapshot(captureSnapshot(g)), "test");
+      const snap = parseSnapshot(encodeSnapshot(captureSnapshot(g), nodeZlib), "test", nodeZlib);
       expect(snap.machine.cpus).toHaveLength(4);
       expect(snap.machine.quantum).toBe(5000);
       expect(new Set(snap.machine.cpus.map((c) => c.run)).has("running")).toBe(true);

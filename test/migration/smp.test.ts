@@ -17,6 +17,7 @@ import { migrateRoute } from "../../src/migration/route.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
 import { encodeSnapshot } from "../../src/migration/codec.js";
+import { nodeZlib } from "../../src/cli/snapshot-files.js";
 import { stopAndCopy } from "../../src/migration/stop-and-copy.js";
 import { MAX_CYCLES, PAIR_BACKENDS } from "./helpers.js";
 
@@ -57,7 +58,7 @@ describe("a 2-CPU guest migrated between back ends", () => {
       expect(snap.machine.cpus.length).toBe(CPUS);
       expect(snap.neutral.length).toBe(CPUS);
       // Through the file format, as `previrt resume` would read it.
-      const back = parseSnapshot(encodeSnapshot(snap), "snapshot");
+      const back = parseSnapshot(encodeSnapshot(snap, nodeZlib), "snapshot", nodeZlib);
       for (const to of PAIR_BACKENDS.filter((b) => b !== from)) {
         const { guest, info } = restoreGuest(back, to, { image: k.image });
         expect(info.exact).toBe(false);
@@ -131,7 +132,7 @@ describe("a 2-CPU guest migrated between back ends", () => {
       const g = boot(k, hv, pcpus);
       const sp = runToSafePoint(g, Math.floor(wr.kind === "poweroff" ? whole.cycles / 2 : 0), MAX_CYCLES);
       expect(sp.reached).toBe(true);
-      const snap = parseSnapshot(encodeSnapshot(captureSnapshot(g)), "snapshot");
+      const snap = parseSnapshot(encodeSnapshot(captureSnapshot(g), nodeZlib), "snapshot", nodeZlib);
       const { guest, info } = restoreGuest(snap, hv, { image: k.image, pcpus });
       expect(info.exact).toBe(true);
       const r = guest.finish(MAX_CYCLES);

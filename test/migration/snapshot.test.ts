@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { encodeSnapshot, HEADER_BYTES } from "../../src/migration/codec.js";
+import { nodeZlib } from "../../src/cli/snapshot-files.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
 import { boot, kernel, MAX_CYCLES, snapshotsAt } from "./helpers.js";
@@ -23,11 +24,11 @@ describe("snapshot → resume on the same back end", () => {
     const g = boot(k, hv);
     const first = runToSafePoint(g, Math.floor(refStats.cycles * 0.3));
     expect(first.reached).toBe(true);
-    const bytes1 = encodeSnapshot(captureSnapshot(g));
-    const { guest: r1, info } = restoreGuest(parseSnapshot(bytes1, "s1"), hv);
+    const bytes1 = encodeSnapshot(captureSnapshot(g), nodeZlib);
+    const { guest: r1, info } = restoreGuest(parseSnapshot(bytes1, "s1", nodeZlib), hv);
     expect(info.exact).toBe(true);
     expect(runToSafePoint(r1, Math.floor(refStats.cycles * 0.7)).reached).toBe(true);
-    const { guest: r2 } = restoreGuest(parseSnapshot(encodeSnapshot(captureSnapshot(r1)), "s2"), hv);
+    const { guest: r2 } = restoreGuest(parseSnapshot(encodeSnapshot(captureSnapshot(r1), nodeZlib), "s2", nodeZlib), hv);
     const result = r2.finish(MAX_CYCLES);
     expect(result).toEqual(refResult);
     expect(r2.machine.stats()).toEqual(refStats);
@@ -39,7 +40,7 @@ describe("snapshot → resume on another back end", () => {
   it.each(["bare", "hvm", "xen", "l4"])("from %s: bare's console and exit status everywhere else", (hv) => {
     const k = kernel("io");
     const [snap] = snapshotsAt(k, hv, [Math.floor(k.bare.cycles / 2)]);
-    const decoded = parseSnapshot(encodeSnapshot(snap), "s");
+    const decoded = parseSnapshot(encodeSnapshot(snap, nodeZlib), "s", nodeZlib);
     for (const to of ["bare", "hvm", "xen", "l4"].filter((b) => b !== hv)) {
       const { guest } = restoreGuest(decoded, to);
       expect(guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
@@ -51,10 +52,10 @@ describe("snapshot → resume on another back end", () => {
 describe("a damaged snapshot is refused before anything is restored", () => {
   const k = kernel("syscall");
   const [snap] = snapshotsAt(k, "xen", [200_000]);
-  const good = encodeSnapshot(snap);
+  const good = encodeSnapshot(snap, nodeZlib);
   const refuse = (bytes: Uint8Array) => {
     try {
-      parseSnapshot(bytes, "x.snap");
+      parseSnapshot(bytes, "x.snap", nodeZlib);
     } catch (e) {
       expect(e).toBeInstanceOf(UserError);
       expect((e as Error).message).not.toContain("\n");
@@ -64,7 +65,7 @@ describe("a damaged snapshot is refused before anything is restored", () => {
   };
 
   it("round-trips", () => {
-    const back = parseSnapshot(good, "x.snap");
+    const back = parseSnapshot(good, "x.snap", nodeZlib);
     expect(back.cycle).toBe(snap.cycle);
     expect(back.neutral).toEqual(snap.neutral);
     expect(Buffer.compare(Buffer.from(back.pageData), Buffer.from(snap.pageData))).toBe(0);
@@ -90,19 +91,19 @@ describe("a damaged snapshot is refused before anything is restored", () => {
     expect(refuse(bad)).toMatch(/snapshot format version 1 is older than this previrt reads \(2\)/);
   });
   it("a well-formed container with a malformed document", () => {
-    expect(refuse(encodeSnapshot({ ...snap, backend: "vmware" }))).toMatch(/malformed snapshot: unknown back end 'vmware'/);
-    expect(refuse(encodeSnapshot({ ...snap, pages: Uint32Array.of(5, 3) }))).toMatch(/malformed snapshot/);
-    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpus: [{ ...snap.machine.cpus[0], regs: new Int32Array(3) }] } }))).toMatch(/cpus\[0\]\.regs has the wrong length/);
-    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpus: [] } }))).toMatch(/machine\.cpus must hold 1 to 8 CPUs/);
-    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, current: 1 } }))).toMatch(/machine\.current/);
+    expect(refuse(encodeSnapshot({ ...snap, backend: "vmware" }, nodeZlib))).toMatch(/malformed snapshot: unknown back end 'vmware'/);
+    expect(refuse(encodeSnapshot({ ...snap, pages: Uint32Array.of(5, 3) }, nodeZlib))).toMatch(/malformed snapshot/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpus: [{ ...snap.machine.cpus[0], regs: new Int32Array(3) }] } }, nodeZlib))).toMatch(/cpus\[0\]\.regs has the wrong length/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, cpus: [] } }, nodeZlib))).toMatch(/machine\.cpus must hold 1 to 8 CPUs/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, current: 1 } }, nodeZlib))).toMatch(/machine\.current/);
   });
   it("a damaged protection unit state is refused, not silently dropped", () => {
     const p = snap.machine.protection!;
-    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, protection: { ...p, plb: { ...p.plb, frameTag: new Float64Array(3) } } } }))).toMatch(/protection\.plb\.frameTag has the wrong length/);
-    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, protection: { ...p, counters: { ...p.counters, checks: "many" as unknown as number } } } }))).toMatch(/protection\.counters\.checks is not a number/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, protection: { ...p, plb: { ...p.plb, frameTag: new Float64Array(3) } } } }, nodeZlib))).toMatch(/protection\.plb\.frameTag has the wrong length/);
+    expect(refuse(encodeSnapshot({ ...snap, machine: { ...snap.machine, protection: { ...p, counters: { ...p.counters, checks: "many" as unknown as number } } } }, nodeZlib))).toMatch(/protection\.counters\.checks is not a number/);
   });
   it("the bundled kernel's snapshot is small (goal: at most 1 MB)", () => {
     const [big] = snapshotsAt(kernel("mixed"), "xen", [2_000_000]);
-    expect(encodeSnapshot(big).length).toBeLessThan(1_000_000);
+    expect(encodeSnapshot(big, nodeZlib).length).toBeLessThan(1_000_000);
   });
 });

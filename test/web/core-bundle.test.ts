@@ -5,16 +5,21 @@
 // error. The bundle is then run in a bare V8 context (node:vm) holding only
 // what a browser worker has too (no process, no require): it builds the hello
 // guest from text and runs the matrix, and the console and verdicts match the
-// same calls made in Node.
-import { readFileSync } from "node:fs";
+// same calls made in Node; a guest is migrated there (live and stop-and-copy)
+// with the report, the re-patched sites and the console of the same move in Node.
+import { readdirSync, readFileSync } from "node:fs";
 import { createContext, runInContext } from "node:vm";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
+import { buildKernelFrom, kernelDisk } from "../../src/cli/kernel-recipe.js";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { runMatrix } from "../../src/hypervisors/matrix.js";
+import { memoryDisk } from "../../src/machine/devices/disk.js";
+import { migrateRoute } from "../../src/migration/route.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const CORE = ["guest-isa/index", "compiler/index", "annotator/index", "rewriter/index", "machine/index", "hypervisors/index", "hypervisors/matrix", "cli/build-pipeline", "cli/kernel-recipe"];
+const CORE = ["guest-isa/index", "compiler/index", "annotator/index", "rewriter/index", "machine/index", "hypervisors/index", "hypervisors/matrix", "cli/build-pipeline", "cli/kernel-recipe", "migration/route", "migration/snapshot", "migration/codec"];
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
 
 async function bundleCore(): Promise<string> {
@@ -60,5 +65,43 @@ describe("the core bundled for the browser", () => {
     ].join("\n");
     const out = runInContext(`previrt.runElf(previrt.buildSources([{ file: "bytes.s", text: ${JSON.stringify(text)} }]).image).console`, sandbox) as string;
     expect(out).toBe("A\x80\x9f\xe9\xff\n");
+  });
+
+  it("migration runs there too: the bundled kernel moved xen -> l4 (live) and l4 -> hvm (stop-and-copy) gives Node's reports and console", async () => {
+    const sandbox = createContext({ TextEncoder, TextDecoder, performance, structuredClone, console });
+    runInContext(await bundleCore(), sandbox);
+    const dir = `${root}fixtures/kernel/`;
+    const sources: Record<string, string> = {};
+    const walk = (rel: string) => {
+      for (const e of readdirSync(dir + rel, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(`${rel}${e.name}/`);
+        else sources[`${rel}${e.name}`] = readFileSync(`${dir}${rel}${e.name}`, "utf8");
+      }
+    };
+    walk("");
+    const moves = [{ route: ["xen", "l4"], live: true }, { route: ["l4", "hvm"], live: false }];
+    const inPage = runInContext(
+      `(() => { const sources = ${JSON.stringify(sources)};
+        const { image } = previrt.buildKernelFrom((p) => sources[p], { workload: "syscall" });
+        const elf = previrt.writeElf(image);
+        return ${JSON.stringify(moves)}.map((m) => {
+          const r = previrt.migrateRoute(elf, previrt.readElf(elf), m.route, [200000], { live: m.live, disk: previrt.memoryDisk(previrt.kernelDisk()) });
+          return { reports: r.reports, console: r.guest.console, cycles: r.guest.cycles };
+        }); })()`,
+      sandbox,
+    ) as { reports: unknown[]; console: string; cycles: number }[];
+    const { image } = buildKernelFrom((p) => sources[p], { workload: "syscall" });
+    const elf = writeElf(image);
+    const inNode = moves.map((m) => {
+      const r = migrateRoute(elf, readElf(elf), m.route, [200000], { live: m.live, disk: memoryDisk(kernelDisk()) });
+      return { reports: r.reports, console: r.guest.console, cycles: r.guest.cycles };
+    });
+    // Through JSON: the sandbox's objects have the other realm's prototypes.
+    expect(JSON.parse(JSON.stringify(inPage))).toEqual(JSON.parse(JSON.stringify(inNode)));
+    const [live, cold] = inNode.map((x) => x.reports[0] as { migrated: boolean; rounds: unknown[]; sitesRepatched: number });
+    expect([live.migrated, cold.migrated]).toEqual([true, true]);
+    expect(live.rounds.length).toBeGreaterThan(0);
+    expect(live.sitesRepatched).toBeGreaterThan(0);
+    expect(inNode[0].console).toMatch(/\S/);
   });
 });

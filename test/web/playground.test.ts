@@ -18,8 +18,12 @@ import { DiagnosticError } from "../../src/guest-isa/diagnostics.js";
 import { findSection, SOFTLAYER_SECTION } from "../../src/guest-isa/elf-types.js";
 import { parseSoftlayerTable, SITE_FLAG_EXEMPT } from "../../src/guest-isa/softlayer.js";
 import { UserError } from "../../src/guest-isa/diagnostics.js";
-import { checkCpuOptions, getBackend } from "../../src/hypervisors/index.js";
+import { checkCpuOptions, getBackend, prepareImage } from "../../src/hypervisors/index.js";
 import { describeVerdict, runMatrix } from "../../src/hypervisors/matrix.js";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
+import { memoryDisk } from "../../src/machine/devices/disk.js";
+import { formatReport } from "../../src/migration/report.js";
+import { migrateRoute } from "../../src/migration/route.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const outDir = join(root, "out", "web-test");
@@ -263,5 +267,105 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
     expect(await page.$eval(".cm-content", (e) => e.textContent)).toBe(cases[1].text.replace(/\n/g, ""));
     expect(await page.$$("#problems li")).toHaveLength(1);
+  });
+
+  it("the Migrate view: a live move xen -> l4 and a stop-and-copy move xen -> hvm show the library's reports, rounds, re-patched sites and a console equal to bare's", async () => {
+    await page.goto(`${url}?sample=kernel-syscall&tab=migrate&migrate=xen,l4&at=200000&run=1`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    await page.waitForSelector("#mig-report");
+    const { image } = buildKernel({ workload: "syscall" });
+    const elf = writeElf(image);
+    const move = (route: string[], live: boolean) => migrateRoute(elf, readElf(elf), route, [200_000], { live, disk: memoryDisk(kernelDisk()), maxCycles: 400_000_000 });
+    const bare = runMatrix(image, { backends: ["bare"], maxCycles: 400_000_000, disk: () => kernelDisk() })[0];
+
+    const live = move(["xen", "l4"], true);
+    const r = live.reports[0];
+    expect(r.migrated).toBe(true);
+    expect(r.rounds.length).toBeGreaterThan(1);
+    expect(await page.$eval("#mig-report", (e) => e.textContent)).toContain(formatReport(r).trim());
+    const rounds = await page.$$eval("#mig-rounds tbody tr", (trs) => trs.map((tr) => [...tr.children].slice(0, 4).map((td) => td.textContent!.replace(/,/g, ""))));
+    expect(rounds).toEqual([...r.rounds.map((x, i) => [String(i + 1), String(x.pages), String(x.cycles), String(x.dirtied)]), ["stop", String(r.downtimePages), String(r.downtimeCycles), ""]]);
+    // Each round's dirty set lists as many pages as the round dirtied (runs of pages written as ranges).
+    const dirtySets = await page.$$eval("#mig-rounds tbody tr:not(.stop) td.mono", (tds) => tds.map((td) => td.textContent!));
+    const count = (list: string) => list.split(" ").reduce((n, part) => { const [a, b] = part.split("–").map((x) => parseInt(x, 16) / 4096); return n + (b === undefined ? 1 : b - a + 1); }, 0);
+    expect(dirtySets.map(count)).toEqual(r.rounds.map((x) => x.dirtied));
+    expect(await page.$$("#chart-rounds rect.round")).toHaveLength(r.rounds.length + 1);
+    // The console: what the moved guest printed, the move marked in it, and the verdict against bare's unmigrated run.
+    expect(live.guest.console).toBe(bare.console);
+    const shown = await page.$eval("#mig-console", (e) => e.textContent!);
+    const marker = await page.$eval("#mig-console mark.moved", (e) => e.textContent!);
+    expect(marker).toContain(`moved xen → l4 at cycle ${r.stoppedAt.toLocaleString("en-US")}`);
+    expect(shown.replace(marker, "")).toBe(live.guest.console);
+    expect(await page.$eval("#mig-bare-console", (e) => e.textContent)).toBe(bare.console);
+    expect(await page.$eval("#mig-verdict", (e) => e.textContent)).toBe("same");
+    expect(await scrollsSideways(page)).toBe(false);
+    await page.screenshot({ path: join(outDir, "kernel-migrate-live-800.png"), fullPage: true });
+
+    // Stop-and-copy to hvm: every site goes back to its native instruction; the URL keeps the choice.
+    await page.select("#mig-to", "hvm");
+    await page.select("#mig-mode", "stop");
+    await page.click("#mig-go");
+    await page.waitForFunction(`document.querySelector("#mig-report")?.textContent.includes("stop-and-copy")`, { timeout: 30_000 });
+    const cold = move(["xen", "hvm"], false);
+    const c = cold.reports[0];
+    expect(await page.$eval("#mig-report", (e) => e.textContent)).toContain(formatReport(c).trim());
+    expect(await page.$$("#mig-rounds")).toHaveLength(0);
+    const sites = await page.$$eval("#mig-sites tbody tr", (trs) => trs.map((tr) => [tr.children[2].textContent, tr.children[4].textContent, tr.classList.contains("changed")]));
+    expect(sites).toHaveLength(c.sitesRepatched);
+    // Each site's strategy on xen and on hvm, and whether its words changed, as the two back ends' rewriters make them.
+    const [onXen, onHvm] = ["xen", "hvm"].map((hv) => prepareImage(getBackend(hv), readElf(elf)).sites);
+    expect(sites).toEqual(onXen.map((x, i) => [x.strategy, onHvm[i].strategy, x.after.some((w, k) => w !== onHvm[i].after[k])]));
+    expect(onHvm.every((x) => x.strategy === "native")).toBe(true);
+    expect(sites.filter(([, , changed]) => changed).length).toBeGreaterThan(sites.length / 2);
+    expect(await page.$eval("#mig-verdict", (e) => e.textContent)).toBe("same");
+    expect(cold.guest.console).toBe(bare.console);
+    // xen -> hvm is the default pair (not in the URL); the point and the mode are.
+    await page.waitForFunction(`location.search.includes("live=0")`);
+    expect(new URL(page.url()).searchParams.get("migrate")).toBeNull();
+    expect(new URL(page.url()).searchParams.get("at")).toBe("200000");
+    expect(new URL(page.url()).searchParams.get("tab")).toBe("migrate");
+    await page.screenshot({ path: join(outDir, "kernel-migrate-stop-800.png"), fullPage: true });
+  });
+
+  it("the Step view on 2 CPUs: every CPU's state, any CPU viewed, and stepping epoch by epoch ends where the Run view's run does", async () => {
+    await page.goto(`${url}?sample=kernel-smp&cpus=2&tab=step`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    await page.click("#step-start");
+    await page.waitForSelector("#step-cpus");
+    const cpuRows = () => page.$$eval("#step-cpus tbody tr", (trs) => trs.map((tr) => ({ state: tr.children[1].textContent!, cycles: Number(tr.children[4].textContent!.replace(/,/g, "")), instructions: Number(tr.children[5].textContent!.replace(/,/g, "")) })));
+    expect((await cpuRows()).map((c) => c.state)).toEqual(["running", "stopped"]);
+    // Step (one epoch at a time) until CPU 0 has started CPU 1.
+    for (let i = 0; i < 200 && (await cpuRows())[1].state === "stopped"; i++) {
+      const before = await page.$eval("#step-where", (e) => e.textContent);
+      await page.click("#step-1");
+      await page.waitForFunction(`document.querySelector("#step-where")?.textContent !== ${JSON.stringify(before)}`);
+    }
+    expect((await cpuRows())[1].state).not.toBe("stopped");
+    await page.click('[data-view-cpu="1"]');
+    await page.waitForFunction(`document.querySelector("#step-where")?.textContent.includes("cpu 1")`);
+    expect(await page.$eval("#step-virtual", (e) => e.textContent)).toMatch(/^psr 0x/);
+    expect(await page.$eval('[data-view-cpu="1"]', (e) => e.getAttribute("aria-pressed"))).toBe("true");
+    await page.screenshot({ path: join(outDir, "kernel-smp-step-800.png"), fullPage: true });
+    // Run to end: each CPU's clock and instructions equal the matrix's run on 2 CPUs (pausing between epochs changes nothing).
+    await page.click("#step-run");
+    await page.waitForFunction(`document.querySelector("#step-where")?.textContent.includes("ended")`, { timeout: 60_000 });
+    const { image } = buildKernel({ workload: "smp" });
+    const [xen] = runMatrix(image, { backends: ["xen"], maxCycles: 400_000_000, cpus: 2, disk: () => kernelDisk() });
+    expect((await cpuRows()).map((c) => [c.cycles, c.instructions])).toEqual(xen.stats.perCpu!.map((c) => [c.cycles, c.instructions]));
+
+    // Quantum 1: CPUs interleave instruction by instruction; one step moves CPU 0 by one instruction (or exception entry).
+    await page.select("#step-quantum", "1");
+    await page.waitForFunction(`!document.querySelector("#step-where")?.textContent.includes("ended")`);
+    await page.waitForFunction(`location.search.includes("quantum=1")`);
+    for (let i = 0; i < 5; i++) {
+      const [before] = await cpuRows();
+      const where = await page.$eval("#step-where", (e) => e.textContent);
+      await page.click("#step-1");
+      await page.waitForFunction(`document.querySelector("#step-where")?.textContent !== ${JSON.stringify(where)}`);
+      const [after] = await cpuRows();
+      expect(after.instructions - before.instructions).toBeLessThanOrEqual(1);
+      expect(after.cycles).toBeGreaterThan(before.cycles);
+    }
+    expect(await scrollsSideways(page)).toBe(false);
   });
 });

@@ -1,0 +1,36 @@
+// Snapshot files (docs/migration.md "Snapshot format") for the CLI's `run
+// --snapshot-at`, `resume` and the migration figures: the container of
+// src/migration/codec.ts with node:zlib as its compression, written to and
+// read from disk. The library core takes and gives bytes (encodeSnapshot,
+// parseSnapshot) with the compression passed in, so it runs where Node's
+// zlib and files do not (the playground's worker); this is the Node side.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { deflateSync, inflateSync } from "node:zlib";
+import { UserError } from "../guest-isa/diagnostics.js";
+import { encodeSnapshot, type Zlib } from "../migration/codec.js";
+import { parseSnapshot, type Snapshot } from "../migration/snapshot.js";
+
+/** node:zlib as the snapshot container's compression. */
+export const nodeZlib: Zlib = {
+  deflate: (data, level) => deflateSync(data, { level }),
+  inflate: (data, maxLength) => inflateSync(data, { maxOutputLength: maxLength }),
+};
+
+export function writeSnapshotFile(file: string, snap: Snapshot): number {
+  const bytes = encodeSnapshot(snap, nodeZlib);
+  writeFileSync(file, bytes);
+  return bytes.length;
+}
+
+/** Reads, checks and parses a snapshot file; a UserError naming the file for anything wrong. */
+export function readSnapshotFile(file: string): Snapshot {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: cannot read snapshot: ${code === "ENOENT" ? "no such file or directory" : (code ?? (e as Error).message)}`);
+  }
+  return parseSnapshot(bytes, file, nodeZlib);
+}
