@@ -68,6 +68,19 @@ export const HC = {
 } as const;
 
 export type HypercallName = keyof typeof HC;
+
+/**
+ * The inter-domain services (HC.GNT_GRANT … HC.DEV_STATUS) as a back end's
+ * monitor reaches them: set on the monitor by the multi-guest host
+ * (src/hypervisors/domains) for the domain it runs; absent in a
+ * single-guest run, where those hypercalls are ENOSYS. `call` returns the
+ * result (a0); an op's second and third values are left in out[0], out[1]
+ * (a1, a2 after the hypercall; ports 0x61/0x62 for the port interface).
+ */
+export interface DomainCalls {
+  call(op: number, a0: number, a1: number, a2: number): number;
+  readonly out: Int32Array;
+}
 export const HYPERCALL_NAMES: ReadonlyMap<number, HypercallName> = new Map(Object.entries(HC).map(([k, v]) => [v, k as HypercallName]));
 
 /**
