@@ -92,11 +92,15 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(hv())
     .option("--show-sites", "show what each site became")
     .action(act("load"));
-  cmd("run", "rewrite and run an ELF on a back end")
+  cmd("run", "rewrite and run an ELF on a back end (or several guests: --guest, --domains; docs/driver-vms.md)")
     // Optional here only so that `run --json k.elf` (the flag, then the file) works; run.ts requires it.
     .argument("[elf]")
-    .usage("[options] <elf>")
-    .addOption(hv())
+    .usage("[options] <elf>  |  --guest A.elf --guest B.elf [options]  |  --domains FILE [options]")
+    .addOption(new Option("--hv <backend>", `back end: ${names} (listed in previrt --help; several guests: xen, l4 or hvm, default xen)`))
+    .option("--guest <elf>", "run this ELF as one more guest on the same hypervisor (repeatable; docs/driver-vms.md)", (v: string, prev: string[] = []) => prev.concat(v))
+    .option("--domains <file>", "several guests described by a JSON configuration file (docs/driver-vms.md)")
+    .option("--window <n>", "several guests: the scheduling window in cycles, the bound on a cross-guest event's latency (default 1000)", integer)
+    .option("--watchdog <n>", "several guests: restart a driver guest whose event stays unacknowledged N cycles (default 2000000; 0 = off)", integer)
     .option("--stats", "print counters after the run (stderr)")
     .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)

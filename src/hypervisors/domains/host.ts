@@ -36,7 +36,7 @@
 
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { encodeInstruction } from "../../guest-isa/encoding.js";
-import { CR, PSR, REG } from "../../guest-isa/registers.js";
+import { CR, REG } from "../../guest-isa/registers.js";
 import type { CostModel } from "../../machine/cost-model.js";
 import { memoryDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import type { RunResult } from "../../machine/diagnosis.js";
@@ -488,8 +488,9 @@ function random(seed: number): () => number {
  * translated now (the caller tries again later).
  */
 export function injectCrash(m: Machine, c: CrashInjection): boolean {
-  const user = (m.psr & PSR.SU) === 0;
-  const pa = m.translate(m.pc, ACCESS.FETCH, user);
+  // With supervisor rights (the host is not the guest: a deprivileged kernel's pc is in supervisor-only pages,
+  // or in the in-place VMM's window while it blocks, where the wild store or the loop is just as fatal).
+  const pa = m.translate(m.pc, ACCESS.FETCH, false);
   if (typeof pa !== "number" || pa + 4 > m.memory.size) return false;
   if (c.kind === "wild-store") {
     const rnd = random(c.seed);
