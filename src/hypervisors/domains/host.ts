@@ -56,7 +56,7 @@ import { copyPage, DomainServices, samePage, type ServedDomain } from "./service
 /** Default scheduling window in cycles: the bound on a cross-domain notification's latency. */
 export const DEFAULT_WINDOW = 1_000;
 /** Default watchdog: a driver domain with an event pending unacknowledged this long is hung. */
-export const DEFAULT_WATCHDOG = 2_000_000;
+export const DEFAULT_WATCHDOG = 500_000;
 /** Restarts of one driver domain after which it stays down. */
 export const DEFAULT_MAX_RESTARTS = 1_000;
 
@@ -106,6 +106,12 @@ export interface HostOptions {
   crashes?: readonly CrashInjection[];
   /** Streams a domain's console output as it comes (raw text; see prefixLines). */
   onOutput?: (domain: number, text: string) => void;
+  /**
+   * Called when a driver domain is about to be restarted, before anything it
+   * held is torn down (its grants, its clients' pages still as they were):
+   * for a runner that inspects what was in flight (src/cli/drivers).
+   */
+  onRestart?: (domain: number, record: RestartRecord, host: DomainHost) => void;
 }
 
 export interface RestartRecord {
@@ -133,6 +139,9 @@ export interface DomainOutcome {
   restarts: RestartRecord[];
   /** Its clock (global cycles) when the run ended. */
   cycles: number;
+  /** The windows (their end cycles) in which it first and last sent an event (EVT_SEND); -1 if never. */
+  firstSend: number;
+  lastSend: number;
 }
 
 export interface HostOutcome {
@@ -160,6 +169,9 @@ class Domain implements ServedDomain {
   restarts: RestartRecord[] = [];
   executedBefore = 0;
   device!: DomainDevice;
+  firstSend = -1;
+  lastSend = -1;
+  sentSeen = 0;
   /** Global cycle of the last restart still waiting for its first DEV_ACCEPT. */
   awaitingAccept: RestartRecord | undefined;
   constructor(
@@ -266,6 +278,11 @@ export class DomainHost {
     for (const d of this.domains) this.boot(d, 0);
   }
 
+  /** Domain `id`'s machine now (for onRestart's inspection). */
+  machineOf(id: number): Machine {
+    return this.domains[id].machine;
+  }
+
   /** A fresh machine for `d` from its ELF, started at global cycle `at`. */
   private boot(d: Domain, at: number): void {
     d.device = new DomainDevice(d.id, this.services);
@@ -301,6 +318,12 @@ export class DomainHost {
       }
       this.services.deliver(end);
       this.now = end;
+      for (const d of this.domains) {
+        if (this.services.sent[d.id] === d.sentSeen) continue;
+        d.sentSeen = this.services.sent[d.id];
+        if (d.firstSend < 0) d.firstSend = end;
+        d.lastSend = end;
+      }
       this.checkWatchdog();
       this.inject();
       // The run waits for the guests that are not services; with only services, for all of them.
@@ -332,9 +355,10 @@ export class DomainHost {
   private restart(d: Domain, at: number, reason: string): void {
     d.executedBefore += d.machine.executedCycles(d.machine.cycles);
     d.machine.console.flush();
+    const rec: RestartRecord = { at, reason, generation: d.generation + 1 };
+    this.options.onRestart?.(d.id, rec, this);
     this.services.tearDown(d.id);
     d.generation++;
-    const rec: RestartRecord = { at, reason, generation: d.generation };
     d.restarts.push(rec);
     d.awaitingAccept = rec;
     this.boot(d, at);
@@ -437,6 +461,8 @@ export class DomainHost {
         generation: d.generation,
         restarts: d.restarts,
         cycles: d.clock,
+        firstSend: d.firstSend,
+        lastSend: d.lastSend,
       };
     });
     return {
