@@ -1,7 +1,7 @@
 // Driver reuse (docs/driver-vms.md, "Block protocol"): the bundled kernel's
 // disk workloads with their disk served by a driver domain — the same
 // kernel built as `blkback`, serving with its unmodified disk.ts — print
-// exactly what they print with their local driver, on xen and l4; the data
+// exactly what they print with their local driver, on xen and l4 (io on hvm too); the data
 // really is on the driver domain's disk (the client has none); a run is
 // deterministic (same consoles and cycles twice).
 import { describe, expect, it } from "vitest";
@@ -68,6 +68,13 @@ describe.each(["xen", "l4"])("driver VM on %s", (hv) => {
 });
 
 describe("driver VM", () => {
+  it("io on hvm too (every port access a VM exit): the client prints what it prints with its local disk", () => {
+    const { client, driver } = driverVm("io", "hvm");
+    expect(client.result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(client.console).toBe(local("io", "hvm").console);
+    expect(driver.console).toContain("blkback: domain 1 connected\n");
+  });
+
   it("is deterministic: the same consoles, cycles and counters twice", () => {
     const a = driverVm("mixed", "xen");
     const b = driverVm("mixed", "xen");
