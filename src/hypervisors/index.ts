@@ -132,12 +132,27 @@ export function checkCpuValues(o: CpuOptions): number {
 
 /** Rewrites `image` for a back end and runs it: result, counters, console output. */
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
+  const { rewrite, runOptions } = prepareGuest(image, options);
+  const outcome = runImage(rewrite.image, runOptions(rewrite));
+  return { ...outcome, rewrite };
+}
+
+/**
+ * runElf's load-time half: checks the options, rewrites the image for the
+ * back end, and returns the machine options for a run of it, each call with
+ * a fresh monitor — the multi-guest host (src/hypervisors/domains) builds a
+ * machine per guest from them, and a new one when it restarts a guest.
+ */
+export function prepareGuest(image: ElfImage, options: RunElfOptions = {}): { backend: Backend; rewrite: RewriteResult; runOptions: (rewrite: RewriteResult) => RunImageOptions } {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
   const spinlocks = checkSpinlockCure(backend.name, backend.spinlocks, options.spinlocks);
   const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks, passthrough };
   const rewrite = prepareImage(backend, image, options.file, spinlocks, passthrough);
   const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
-  const outcome = runImage(rewrite.image, { ...options, lockSites, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
-  return { ...outcome, rewrite };
+  return {
+    backend,
+    rewrite,
+    runOptions: (r) => ({ ...options, lockSites, monitor: backend.createMonitor?.(r, { ...monitorOptions, protect: options.protect }) }),
+  };
 }

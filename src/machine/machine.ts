@@ -24,7 +24,7 @@
 import { UserError } from "../guest-isa/diagnostics.js";
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
-import { InterruptLines, PortBus } from "./bus/ports.js";
+import { InterruptLines, PortBus, type Device } from "./bus/ports.js";
 import { CpuContext, type CpuRunState, type LastFault } from "./cpu-context.js";
 import { SmpDevice } from "./devices/smp.js";
 import type { Tlb } from "./mmu/tlb.js";
@@ -109,6 +109,12 @@ export interface MachineOptions {
    * one, else 0 (a browser has no such figure).
    */
   residentBytes?: () => number;
+  /**
+   * More devices on every CPU's port bus, without events (a device that
+   * interrupts raises lines itself): the multi-guest host's domain device
+   * (ports 0x60–0x65, src/hypervisors/domains). Default: none.
+   */
+  devices?: readonly Device[];
 }
 
 function processResidentBytes(): number {
@@ -198,6 +204,19 @@ export class Machine implements CpuHost, MmuHost {
   /** Spin cycles and lock-holder preemptions (spin-accounting.ts); active once lock sites are known. */
   readonly spin: SpinAccounting;
   private readonly residentBytes: () => number;
+  /**
+   * Set by a host that raises this machine's lines from outside between
+   * `runUntil` calls (the multi-guest host, src/hypervisors/domains: an
+   * event from another guest). A uniprocessor's hlt then waits as a state
+   * (`haltedUntil`): it wakes at its next device event as before, or when a
+   * line is pending, and a hlt with nothing to wait for waits (idle, up to
+   * each pause) instead of ending the run: the host decides when no guest
+   * can ever wake one. A multiprocessor's halted CPUs likewise. Off (the
+   * default): the machine behaves exactly as without the field.
+   */
+  externalEvents = false;
+  /** Uniprocessor with externalEvents: -1 running, else the cycle its hlt wakes at (Infinity: only a line wakes it). */
+  private haltedUntil = -1;
 
   constructor(options: MachineOptions = {}) {
     this.residentBytes = options.residentBytes ?? processResidentBytes;
@@ -263,6 +282,7 @@ export class Machine implements CpuHost, MmuHost {
       bus.attach(power);
       bus.attach(smp, false); // no events: the uniprocessor's event loop sees the devices it always had
       bus.attach(this.supervisor, false);
+      for (const d of options.devices ?? []) bus.attach(d, false);
       return timer;
     };
     this.curTimer = busFor(0, this.curBus, this.curLines);
@@ -721,6 +741,16 @@ export class Machine implements CpuHost, MmuHost {
         this.stop("max-cycles", `stopped after ${Math.floor(now)} cycles (--max-cycles ${maxCycles})`);
         break;
       }
+      if (this.haltedUntil >= 0) {
+        // externalEvents: a hlt waiting (see the field). It ends as halt()'s fast-forward would, or at a pending line.
+        if (lines.pending !== 0 || now >= this.haltedUntil) this.haltedUntil = -1;
+        else {
+          const target = Math.min(this.haltedUntil, pause, maxCycles);
+          this.count("idleCycles", target - now);
+          cpu.cycles = target;
+          continue;
+        }
+      }
       let next = bus.nextEvent();
       if (now >= next) {
         bus.fireDue(now);
@@ -868,6 +898,7 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Whether some halted CPU has a line pending, or a device event or console input can still come. */
   private anyCpuCanWake(): boolean {
+    if (this.externalEvents) return true; // the host may raise a line: it judges a deadlock of all its guests
     for (const c of this.contexts!) {
       if (c.state !== "halted") continue;
       if (c.lines.pending !== 0 || c.bus.nextEvent() !== Infinity) return true;
@@ -893,6 +924,25 @@ export class Machine implements CpuHost, MmuHost {
       return `cpu ${c.id} ${c.state}${c.state === "stopped" ? "" : ` pc=${hex(v.pc)}`}`;
     });
     return `  this is cpu ${this.current}; ${others.join(", ")}\n`;
+  }
+
+  /**
+   * For a host with externalEvents: whether only a line raised from outside
+   * can ever wake this machine — every CPU halted (or stopped) with no line
+   * pending and no device event or console input to come.
+   */
+  get waitingForever(): boolean {
+    if (this.result) return false;
+    if (!this.contexts) return this.haltedUntil === Infinity && this.lines.pending === 0 && !this.console.canWake();
+    let halted = 0;
+    for (const c of this.contexts) {
+      if (c.state === "running") return false;
+      if (c.state === "halted") {
+        if (c.lines.pending !== 0 || c.bus.nextEvent() !== Infinity) return false;
+        halted++;
+      }
+    }
+    return halted > 0 && !(this.contexts[0].state === "halted" && this.console.canWake());
   }
 
   /** How the run ended (undefined while it can go on). */
@@ -1224,6 +1274,14 @@ export class Machine implements CpuHost, MmuHost {
       return;
     }
     const next = this.bus.nextEvent();
+    if (this.externalEvents) {
+      if (next === Infinity && this.console.canWake()) {
+        this.console.read(0x11); // refreshes line 1
+        if (this.lines.pending !== 0) return;
+      }
+      this.haltedUntil = next; // the run loop waits (the CPU's run returns after a system instruction)
+      return;
+    }
     if (next === Infinity) {
       if (this.console.canWake()) {
         this.console.read(0x11); // refreshes line 1

@@ -4,6 +4,7 @@
 // runElf, which adds the back end).
 
 import type { ElfImage } from "../guest-isa/elf-types.js";
+import type { Device } from "./bus/ports.js";
 import type { CostModel } from "./cost-model.js";
 import { bytesInput, type ConsoleInput } from "./devices/console.js";
 import { memoryDisk, type DiskBacking } from "./devices/disk.js";
@@ -46,6 +47,8 @@ export interface RunImageOptions {
   pcpus?: number;
   /** Addresses of the image's `lock` sites: spin accounting (MachineOptions.lockSites). */
   lockSites?: readonly number[];
+  /** More devices on the port bus (MachineOptions.devices). */
+  devices?: readonly Device[];
 }
 
 export interface RunOutcome {
@@ -59,6 +62,17 @@ export interface RunOutcome {
 }
 
 export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOutcome {
+  const { machine, console } = buildMachine(image, options);
+  const result = machine.run(options.maxCycles ?? Infinity);
+  return { result, stats: machine.stats(), host: machine.hostStats(), console: console(), machine };
+}
+
+/**
+ * The machine runImage runs, built and loaded but not started (the
+ * multi-guest host, src/hypervisors/domains, runs several in windows):
+ * `console()` is everything the guest has written so far.
+ */
+export function buildMachine(image: ElfImage, options: RunImageOptions = {}): { machine: Machine; console: () => string } {
   let consoleText = "";
   const stdin = options.stdin;
   const machine = new Machine({
@@ -79,9 +93,9 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     cpus: options.cpus,
     quantum: options.quantum,
     lockSites: options.lockSites,
+    devices: options.devices,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);
-  const result = machine.run(options.maxCycles ?? Infinity);
-  return { result, stats: machine.stats(), host: machine.hostStats(), console: consoleText, machine };
+  return { machine, console: () => consoleText };
 }

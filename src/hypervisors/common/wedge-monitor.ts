@@ -66,7 +66,7 @@ import { walkPageTable, pageFaultCause, type PageWalk } from "../../machine/mmu/
 import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
 import { GuestMemory, type AccessSize, type GuestView } from "./guest-memory.js";
-import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
+import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL, type DomainCalls } from "./hypercalls.js";
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
 import type { MigratableMonitor, NeutralState } from "./neutral-state.js";
 import { VcpuScheduler } from "./vcpu-scheduler.js";
@@ -129,6 +129,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private sharedIdx: (name: string, cpu: number) => number = () => -1;
   /** Whether the VMM gets its own protection domain (common/vmm-protection.ts; off with --no-protect). */
   private readonly protectVmm: boolean;
+  /** The inter-domain services (HC 18–28) when the multi-guest host runs this guest (src/hypervisors/domains); else ENOSYS. */
+  domainCalls: DomainCalls | undefined;
 
   constructor(
     backend: string,
@@ -868,14 +870,19 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     // an illegal instruction, delivered to the guest kernel.
     if (name === undefined || !this.su) return "native";
     const pc = m.pc;
-    const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1]);
+    const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1], m.regs[REG.a2]);
     if (r === "resume") return "resume";
+    if (n >= HC.GNT_GRANT && n <= HC.DEV_STATUS && this.domainCalls) {
+      // An inter-domain op's second and third values (a multicall entry keeps its result only).
+      m.regs[REG.a1] = this.domainCalls.out[0];
+      m.regs[REG.a2] = this.domainCalls.out[1];
+    }
     if (r !== undefined) m.regs[REG.a0] = r;
     return m.pc !== pc ? "resume" : "advance";
   }
 
   /** One hypercall; returns a0's new value, undefined to leave a0, or "resume" when pc was set. */
-  private hypercall(n: number, a0: number, a1: number): number | undefined | "resume" {
+  private hypercall(n: number, a0: number, a1: number, a2 = 0): number | undefined | "resume" {
     const m = this.machine;
     switch (n) {
       case HC.CONSOLE_WRITE:
@@ -938,6 +945,10 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       case HC.VCPU_UP:
         return this.vcpuUp(a0, a1);
       default:
+        if (n >= HC.GNT_GRANT && n <= HC.DEV_STATUS && this.domainCalls) {
+          // The multi-guest host's services (docs/driver-vms.md): on l4 these are IPC to the host, charged as every call is.
+          return this.domainCalls.call(n, a0, a1, a2);
+        }
         return HC_ERROR.NOSYS;
     }
   }
@@ -965,7 +976,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       const op = entry[0];
       if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return HC_ERROR.INVAL;
       m.count(`${this.name}:multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
-      const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2]) : HC_ERROR.NOSYS;
+      const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2], entry[3]) : HC_ERROR.NOSYS;
       if (typeof r === "number" && this.guest.write(slot, r, 4) !== undefined) return HC_ERROR.FAULT;
       done++;
       if (m.stopped || !this.su) break;
