@@ -36,7 +36,7 @@
 
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { encodeInstruction } from "../../guest-isa/encoding.js";
-import { CR, PSR, REG } from "../../guest-isa/registers.js";
+import { CR, REG } from "../../guest-isa/registers.js";
 import type { CostModel } from "../../machine/cost-model.js";
 import { memoryDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import type { RunResult } from "../../machine/diagnosis.js";
@@ -56,7 +56,7 @@ import { copyPage, DomainServices, samePage, type ServedDomain } from "./service
 /** Default scheduling window in cycles: the bound on a cross-domain notification's latency. */
 export const DEFAULT_WINDOW = 1_000;
 /** Default watchdog: a driver domain with an event pending unacknowledged this long is hung. */
-export const DEFAULT_WATCHDOG = 2_000_000;
+export const DEFAULT_WATCHDOG = 500_000;
 /** Restarts of one driver domain after which it stays down. */
 export const DEFAULT_MAX_RESTARTS = 1_000;
 
@@ -106,6 +106,12 @@ export interface HostOptions {
   crashes?: readonly CrashInjection[];
   /** Streams a domain's console output as it comes (raw text; see prefixLines). */
   onOutput?: (domain: number, text: string) => void;
+  /**
+   * Called when a driver domain is about to be restarted, before anything it
+   * held is torn down (its grants, its clients' pages still as they were):
+   * for a runner that inspects what was in flight (src/cli/drivers).
+   */
+  onRestart?: (domain: number, record: RestartRecord, host: DomainHost) => void;
 }
 
 export interface RestartRecord {
@@ -266,6 +272,11 @@ export class DomainHost {
     for (const d of this.domains) this.boot(d, 0);
   }
 
+  /** Domain `id`'s machine now (for onRestart's inspection). */
+  machineOf(id: number): Machine {
+    return this.domains[id].machine;
+  }
+
   /** A fresh machine for `d` from its ELF, started at global cycle `at`. */
   private boot(d: Domain, at: number): void {
     d.device = new DomainDevice(d.id, this.services);
@@ -332,9 +343,10 @@ export class DomainHost {
   private restart(d: Domain, at: number, reason: string): void {
     d.executedBefore += d.machine.executedCycles(d.machine.cycles);
     d.machine.console.flush();
+    const rec: RestartRecord = { at, reason, generation: d.generation + 1 };
+    this.options.onRestart?.(d.id, rec, this);
     this.services.tearDown(d.id);
     d.generation++;
-    const rec: RestartRecord = { at, reason, generation: d.generation };
     d.restarts.push(rec);
     d.awaitingAccept = rec;
     this.boot(d, at);
@@ -488,8 +500,9 @@ function random(seed: number): () => number {
  * translated now (the caller tries again later).
  */
 export function injectCrash(m: Machine, c: CrashInjection): boolean {
-  const user = (m.psr & PSR.SU) === 0;
-  const pa = m.translate(m.pc, ACCESS.FETCH, user);
+  // With supervisor rights (the host is not the guest: a deprivileged kernel's pc is in supervisor-only pages,
+  // or in the in-place VMM's window while it blocks, where the wild store or the loop is just as fatal).
+  const pa = m.translate(m.pc, ACCESS.FETCH, false);
   if (typeof pa !== "number" || pa + 4 > m.memory.size) return false;
   if (c.kind === "wild-store") {
     const rnd = random(c.seed);

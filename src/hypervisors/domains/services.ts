@@ -182,7 +182,8 @@ export class DomainServices {
     if (!g || g.grantee !== self) return HC_ERROR.NOENT; // forged, revoked, or granted to another domain
     if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
     // One sharing per page: not already backed by a grant, not one of my own granted pages.
-    if (this.mappings[self].has(page) || this.isGranted(self, page)) return HC_ERROR.BUSY;
+    // One mapping per grant (so a grantee's writes have one source), one sharing per page.
+    if (g.mappedAt.size > 0 || this.mappings[self].has(page) || this.isGranted(self, page)) return HC_ERROR.BUSY;
     this.mappings[self].set(page, { granter, ref, readOnly: g.readOnly });
     g.mappedAt.add(page);
     // The page now shows the granter's contents (the host keeps the copies coherent from here on).
