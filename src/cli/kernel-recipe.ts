@@ -64,7 +64,7 @@ export interface KernelBuildOptions {
 export const MAX_KERNEL_CPUS = 8;
 
 /** The kernel's own source files (fixtures/kernel), in build order. */
-export const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "kprint.ts", "domain.ts", "blkfront.ts", "blkback.ts"] as const;
+export const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "nvdisk.ts", "kprint.ts", "domain.ts", "blkfront.ts", "blkback.ts"] as const;
 const USER_LIB = ["crt0.s", "ulib.ts"];
 
 /**

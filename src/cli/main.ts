@@ -106,6 +106,8 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
     .option("--disk <image>", "disk image file")
+    .option("--nvdisk <image>", "disk image file for the memory-mapped disk (nvdisk), which the bundled kernel then uses")
+    .option("--passthrough", "pass the nvdisk through to the guest: VMM-bypass I/O (xen, l4, hvm)")
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--snapshot-at <n>", "stop at the first safe point at or after cycle N and write a snapshot", integer)
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")

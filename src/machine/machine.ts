@@ -34,6 +34,7 @@ import { costTable } from "./decode.js";
 import { ConsoleDevice, bytesInput, type ConsoleInput } from "./devices/console.js";
 import { CycleCounterDevice } from "./devices/cycle-counter.js";
 import { DiskDevice, DISK_LATENCY_CYCLES, type DiskBacking } from "./devices/disk.js";
+import { NVDISK_BASE, NVDISK_WINDOW_BYTES, NvdiskDevice } from "./devices/nvdisk.js";
 import { PowerDevice } from "./devices/power.js";
 import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
@@ -82,8 +83,10 @@ export interface MachineOptions {
   /** Receives console output text (flushed per line and at the end). */
   consoleOutput?: (text: string) => void;
   disk?: DiskBacking;
-  /** Modelled disk latency in cycles (default DISK_LATENCY_CYCLES). */
+  /** Modelled disk latency in cycles (default DISK_LATENCY_CYCLES); the nvdisk's too. */
   diskLatency?: number;
+  /** The memory-mapped disk (devices/nvdisk.ts, docs/machine.md "MMIO"): attached only when given. */
+  nvdisk?: DiskBacking;
   /**
    * How guest code is executed: "interp" (the interpreter, the reference) or
    * "jit" (translated blocks, jit/engine.ts; identical results). Default: the
@@ -169,6 +172,8 @@ export class Machine implements CpuHost, MmuHost {
   readonly costModel: CostModel;
   readonly console: ConsoleDevice;
   readonly disk: DiskDevice;
+  /** The memory-mapped disk, when attached (MachineOptions.nvdisk). */
+  readonly nvdisk: NvdiskDevice | undefined;
   /** Protection domains (protection/): the monitor-facing API, `defineDomain`, `grant`. */
   readonly protection: Protection;
   /** The guest kernel's interface to them (ports 0x50–0x54). */
@@ -245,6 +250,11 @@ export class Machine implements CpuHost, MmuHost {
     // Shared devices interrupt CPU 0: they hold CPU 0's lines.
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.curLines);
     this.disk = new DiskDevice(options.disk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES);
+    const nvdisk = (this.nvdisk = options.nvdisk ? new NvdiskDevice(options.nvdisk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES) : undefined);
+    if (nvdisk) {
+      this.memory.deviceBase = NVDISK_BASE;
+      this.memory.deviceEnd = NVDISK_BASE + NVDISK_WINDOW_BYTES;
+    }
     const counter = new CycleCounterDevice();
     const power = new PowerDevice((code) => this.powerOff(code));
     const smp = new SmpDevice(this);
@@ -268,6 +278,7 @@ export class Machine implements CpuHost, MmuHost {
       bus.attach(timer);
       bus.attach(counter);
       bus.attach(this.disk, cpu === 0);
+      if (nvdisk) bus.attach(nvdisk, cpu === 0);
       bus.attach(power);
       bus.attach(smp, false); // no events: the uniprocessor's event loop sees the devices it always had
       bus.attach(this.supervisor, false);
@@ -583,6 +594,25 @@ export class Machine implements CpuHost, MmuHost {
     this.ioPc = this.cpu.pc;
     this.noteDeviceAccess(port);
     this.bus.write(port, value, this.cpu.cycles);
+  }
+
+  /**
+   * A 32-bit read of the device register at physical `pa` (the device
+   * window, docs/machine.md "MMIO"), for a monitor's device model performing
+   * a guest's access: counted and charged as a device access. `undefined`
+   * when no register is there (the guest's access would be a bus error).
+   */
+  mmioRead(pa: number): number | undefined {
+    if (!this.nvdisk || !this.memory.isDevice(pa) || pa & 3) return undefined;
+    this.noteDeviceAccess();
+    return this.nvdisk.mmioRead((pa >>> 0) - NVDISK_BASE) | 0;
+  }
+  /** A 32-bit write of a device register, as `mmioRead`; false when no register is there. */
+  mmioWrite(pa: number, value: number): boolean {
+    if (!this.nvdisk || !this.memory.isDevice(pa) || pa & 3) return false;
+    this.noteDeviceAccess();
+    this.nvdisk.mmioWrite((pa >>> 0) - NVDISK_BASE, value | 0, this.cpu.cycles);
+    return true;
   }
 
   /**
@@ -995,6 +1025,7 @@ export class Machine implements CpuHost, MmuHost {
       counters: structuredClone(this.counters),
       guestLimit: this.memory.guestLimit,
       disk: this.disk.saveState(),
+      ...(this.nvdisk ? { nvdisk: this.nvdisk.saveState() } : {}),
       console: this.console.saveState(),
       protection: this.protection.saveState(),
     };
@@ -1038,6 +1069,7 @@ export class Machine implements CpuHost, MmuHost {
     if (this.contexts) this.switchTo(s.current);
     Object.assign(this.counters, structuredClone(s.counters));
     this.disk.restoreState(s.disk);
+    if (this.nvdisk && s.nvdisk) this.nvdisk.restoreState(s.nvdisk);
     this.console.restoreState(s.console);
     this.protection.restoreState(s.protection, exact);
     if (exact) {
@@ -1084,6 +1116,25 @@ export class Machine implements CpuHost, MmuHost {
 
   translateAccess(va: number, access: Access, user: boolean): number | Fault {
     return this.mmu.translate(va, access, user);
+  }
+
+  /**
+   * CpuHost: a guest load or store that translated into the device window.
+   * Word-sized only; on bare metal supervisor mode only (a user-mode access
+   * is a bus error); under a monitor, the monitor's translations decide who
+   * reaches the window, and `onDeviceAccess` may charge an exit or refuse.
+   * Counted and charged as a device access.
+   */
+  mmio(pa: number, size: number, store: boolean, value: number, user: boolean): number | Fault {
+    const nv = this.nvdisk;
+    const monitor = this.monitor;
+    if (!nv || size !== 4 || (user && !monitor)) return new Fault(CAUSE.BUS_ERROR, pa);
+    if (monitor?.onDeviceAccess && !monitor.onDeviceAccess(pa, store, value)) return new Fault(CAUSE.BUS_ERROR, pa);
+    this.noteDeviceAccess();
+    const offset = (pa >>> 0) - NVDISK_BASE;
+    if (!store) return nv.mmioRead(offset) | 0;
+    nv.mmioWrite(offset, value, this.cpu.cycles);
+    return 0;
   }
 
   watchedStore(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void {
@@ -1267,10 +1318,11 @@ export class Machine implements CpuHost, MmuHost {
     this.charge("tlbMissWalk");
   }
 
-  private noteDeviceAccess(port: number): void {
+  /** Counts and charges a device access: a port (`in`/`out`), or a device register when `port` is undefined (MMIO). */
+  private noteDeviceAccess(port?: number): void {
     this.counters.deviceAccesses++;
     // A device the hypervisor implements in software is no bus transaction (Device.inHypervisor).
-    if (!this.bus.inHypervisor(port)) this.charge("deviceAccess");
+    if (port === undefined || !this.bus.inHypervisor(port)) this.charge("deviceAccess");
   }
 }
 

@@ -21,6 +21,8 @@ export interface RunImageOptions {
   stdin?: Uint8Array | string | ConsoleInput;
   /** A disk: an in-memory image (modified in place by writes) or a backing. */
   disk?: Uint8Array | DiskBacking;
+  /** The memory-mapped disk (devices/nvdisk.ts): an in-memory image or a backing; none when absent. */
+  nvdisk?: Uint8Array | DiskBacking;
   costModel?: CostModel;
   ramSize?: number;
   diskLatency?: number;
@@ -82,6 +84,7 @@ export function buildMachine(image: ElfImage, options: RunImageOptions = {}): { 
       options.onOutput?.(t);
     },
     disk: options.disk instanceof Uint8Array ? memoryDisk(options.disk) : options.disk,
+    nvdisk: options.nvdisk instanceof Uint8Array ? memoryDisk(options.nvdisk) : options.nvdisk,
     diskLatency: options.diskLatency,
     referenceSlicing: options.referenceSlicing,
     engine: options.engine,

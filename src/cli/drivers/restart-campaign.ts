@@ -116,9 +116,11 @@ export function runRestartCampaign(o: CampaignOptions): CampaignResult {
     throw new UserError(`the client's ${workload} through the driver domain does not match its local run (or the driver restarted) even without crashes`);
   }
   const T = ref.cycles;
-  // The client's I/O phase: from its first to its last notification of the driver in the crash-free run.
-  const [lo, hi] = [ref.firstSend, ref.lastSend];
-  if (lo < 0) throw new UserError(`the client's ${workload} sends the driver no request: nothing to crash under`);
+  // The client's I/O phase: from the driver's first to its last notification of the client (its responses) in the
+  // crash-free run (the front end notifies only while the driver sleeps; every response is notified).
+  const drv = calm.domains[0];
+  const [lo, hi] = [drv.firstSend, drv.lastSend];
+  if (lo < 0) throw new UserError(`the driver answered no request of the client's ${workload}: nothing to crash under`);
   const runs: RunRecord[] = [];
   for (let i = 0; i < o.runs; i++) {
     const seed = o.firstSeed + i;

@@ -74,6 +74,7 @@ import { WedgeSpinlockCure } from "./spinlock-cures.js";
 import type { MonitorOptions } from "../index.js";
 import { causeName } from "../../machine/stats.js";
 import { protectVmm } from "./vmm-protection.js";
+import { checkBypassAccess, isSetupRegister } from "./bypass.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
@@ -574,7 +575,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     }
     if (!this.pagingOn) {
       const pa = va >>> 0;
-      return pa + size <= this.machine.memory.guestLimit ? pa : new Fault(CAUSE.BUS_ERROR, va);
+      const mem = this.machine.memory;
+      return pa + size <= mem.guestLimit || mem.isDevice(pa) ? pa : new Fault(CAUSE.BUS_ERROR, va);
     }
     const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
     if (w instanceof Fault) return w;
@@ -662,6 +664,30 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.chargeEntry();
     this.applyQueue(); // queued updates were written first
     this.ptWriteFault?.(pa, value, size);
+  }
+
+  // ---------------------------------------------------------------- devices (docs/driver-vms.md "VMM-bypass I/O")
+
+  /**
+   * A native load or store reached a device register (the machine's MMIO
+   * slow path). Passed through (`--passthrough`): the per-request page goes
+   * straight to the device, uncharged; a setup register traps to the
+   * hypervisor, which checks what it names (queue bases in guest RAM) and
+   * performs it. Not passed through, every native access traps and is
+   * emulated (a plain binary's; an annotated kernel's mmio sites call the
+   * device model instead). From virtual user mode: refused (a bus error).
+   */
+  onDeviceAccess(pa: number, store: boolean, value: number): boolean {
+    const m = this.machine;
+    if (!this.su) return false;
+    const passthrough = this.options.passthrough === true;
+    if (passthrough && !isSetupRegister(pa)) {
+      m.count(`${this.name}:bypass.direct`);
+      return true;
+    }
+    this.chargeEntry();
+    m.count(`${this.name}:${passthrough ? "bypass.setup" : "mmio.trapped"}`);
+    return checkBypassAccess(m, pa, store, value, passthrough);
   }
 
   // ---------------------------------------------------------------- the soft layer
@@ -776,7 +802,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const rec = site.record;
     const next = (rec.addr + rec.length) | 0;
     if (MEMORY_KINDS.has(site.kindName)) {
-      if (this.emulateMemory(insn, rec.addr, true)) m.pc = next;
+      if (this.emulateMemory(insn, rec.addr, true, site.kindName.startsWith("mmio"))) m.pc = next;
       return;
     }
     switch (insn.row.mnemonic) {
@@ -793,13 +819,33 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     }
   }
 
-  /** The original load/store of a memory-sensitive site; false when it faulted (reflected with epc = the site). */
-  private emulateMemory(insn: DecodedInstruction, siteAddr: number, asUser: boolean): boolean {
+  /**
+   * The original load/store of a memory-sensitive site; false when it faulted
+   * (reflected with epc = the site). An mmio site's access that translates
+   * into the device window is performed on the device — the VMM's device
+   * model (docs/driver-vms.md "VMM-bypass I/O"): word-sized only, else the
+   * bus error the hardware would raise.
+   */
+  private emulateMemory(insn: DecodedInstruction, siteAddr: number, asUser: boolean, device = false): boolean {
     const m = this.machine;
     const name = insn.row.mnemonic;
     const va = (m.regs[insn.b] + insn.imm) | 0;
     const size: AccessSize = name === "lw" || name === "sw" ? 4 : name === "lh" || name === "lhu" || name === "sh" ? 2 : 1;
     const store = name === "sw" || name === "sh" || name === "sb";
+    if (device) {
+      const pa = this.guestPhysical(va, store ? ACCESS.STORE : ACCESS.LOAD, size, asUser);
+      if (typeof pa === "number" && m.memory.isDevice(pa)) {
+        m.count(`${this.name}:mmio.emulated`);
+        const ok = size === 4 && checkBypassAccess(m, pa, store, m.regs[insn.a], false);
+        const v = !ok ? undefined : store ? (m.mmioWrite(pa, m.regs[insn.a]) ? 0 : undefined) : m.mmioRead(pa);
+        if (v === undefined) {
+          this.reflect(CAUSE.BUS_ERROR, siteAddr, va);
+          return false;
+        }
+        if (!store && insn.a !== 0) m.regs[insn.a] = v;
+        return true;
+      }
+    }
     // The guest's own access: a store into a protected page table goes where its direct store would (validated).
     const r = store ? this.guest.write(va, m.regs[insn.a], size, true, asUser) : this.guest.read(va, size, ACCESS.LOAD, asUser);
     if (r instanceof Fault) {
@@ -992,7 +1038,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     }
     if (MEMORY_KINDS.has(site.kindName)) {
       if (site.kindName === "pte-load") this.applyQueue();
-      return this.emulateMemory(insn, site.record.addr, false) ? undefined : "resume";
+      return this.emulateMemory(insn, site.record.addr, false, site.kindName.startsWith("mmio")) ? undefined : "resume";
     }
     const pc = m.pc;
     this.execute(insn);

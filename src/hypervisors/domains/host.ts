@@ -270,6 +270,9 @@ export class DomainHost {
         engine: options.engine,
         protect: options.protect,
         diskLatency: options.diskLatency,
+        // The memory-mapped disk (docs/driver-vms.md "VMM-bypass I/O"): in this guest's own machine, passed through or emulated.
+        nvdisk: spec.nvdisk,
+        passthrough: spec.passthrough,
       });
       const disk = spec.disk instanceof Uint8Array ? memoryDisk(spec.disk) : spec.disk;
       const d = new Domain(id, spec, rewrite, runOptions, disk);
