@@ -47,6 +47,7 @@ import type { MachineStats } from "../../machine/stats.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend, prepareGuest, type Backend } from "../index.js";
+import { HC } from "../common/hypercalls.js";
 import { isMigratable } from "../common/neutral-state.js";
 import type { WedgeMonitor } from "../common/wedge-monitor.js";
 import { DEVICE_KIND, type DeviceKindName } from "./abi.js";
@@ -430,7 +431,7 @@ export class DomainHost {
       const grantee = this.domains[grant.grantee].machine;
       if (grant.granter === d.id) {
         if (samePage(granter, grant.page, grantee, page)) continue;
-        if (grantee.watched[page >>> 12] !== 0) this.services.call(grant.grantee, HC_GNT_UNMAP, page, 0, 0);
+        if (grantee.watched[page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
         else {
           copyPage(granter, grant.page, grantee, page);
           this.pageCopies++;
@@ -440,7 +441,7 @@ export class DomainHost {
         if (grant.readOnly) {
           this.readOnlyWrites++;
           copyPage(granter, grant.page, grantee, page);
-        } else if (granter.watched[grant.page >>> 12] !== 0) this.services.call(grant.grantee, HC_GNT_UNMAP, page, 0, 0);
+        } else if (granter.watched[grant.page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
         else {
           copyPage(grantee, page, granter, grant.page);
           this.pageCopies++;
@@ -481,8 +482,6 @@ export class DomainHost {
     };
   }
 }
-
-const HC_GNT_UNMAP = 20;
 
 /**
  * The run's exit status: the first domain (in order) whose machine stopped
