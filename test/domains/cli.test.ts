@@ -89,6 +89,16 @@ describe("previrt run with several guests", () => {
     });
   }
 
+  it("--domains: bundled-kernel guests, one on a passed-through nvdisk, one on its port disk", async () => {
+    writeFileSync(f("nv.json"), JSON.stringify({ guests: [{ name: "fast", kernel: "io", nvdisk: "memory", passthrough: true }, { name: "plain", kernel: "io", disk: "memory" }] }));
+    const r = await cli(["run", "--domains", f("nv.json")]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("[fast] selfcheck: ok\n");
+    expect(r.stdout).toContain("[plain] selfcheck: ok\n");
+    writeFileSync(f("nv.json"), JSON.stringify({ guests: [{ kernel: "io", passthrough: true }] }));
+    expect((await cli(["run", "--domains", f("nv.json")])).stderr).toMatch(/^previrt: error: [^\n]*"passthrough" needs an "nvdisk"\n$/);
+  });
+
   it("a single-guest run still needs --hv, and refuses the multi-guest options", async () => {
     expect((await cli(["run", f("a.elf")])).stderr).toMatch(/^previrt: error: required option '--hv <backend>' not specified/);
     expect((await cli(["run", f("a.elf"), "--hv", "xen", "--window", "5"])).stderr).toMatch(/^previrt: error: --window is for several guests/);
