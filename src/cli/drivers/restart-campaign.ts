@@ -116,13 +116,18 @@ export function runRestartCampaign(o: CampaignOptions): CampaignResult {
     throw new UserError(`the client's ${workload} through the driver domain does not match its local run (or the driver restarted) even without crashes`);
   }
   const T = ref.cycles;
+  // The client's I/O phase: from the driver's first to its last notification of the client (its responses) in the
+  // crash-free run (the front end notifies only while the driver sleeps; every response is notified).
+  const drv = calm.domains[0];
+  const [lo, hi] = [drv.firstSend, drv.lastSend];
+  if (lo < 0) throw new UserError(`the driver answered no request of the client's ${workload}: nothing to crash under`);
   const runs: RunRecord[] = [];
   for (let i = 0; i < o.runs; i++) {
     const seed = o.firstSeed + i;
     const rnd = random(seed);
     const kind = o.kind ?? CRASH_KINDS[seed % 2];
-    // Inside the client's run, away from its boot (the driver must have connected) and its very end.
-    const at = Math.floor(T * (0.3 + 0.6 * rnd()));
+    // During the client's I/O (its requests to the driver).
+    const at = Math.floor(lo + (hi - lo) * rnd());
     const crash: CrashInjection = { domain: "driver", at, kind, seed: Math.floor(rnd() * 2 ** 31) };
     let inFlight = 0;
     const out = new DomainHost(specs(driver, client), {

@@ -139,6 +139,9 @@ export interface DomainOutcome {
   restarts: RestartRecord[];
   /** Its clock (global cycles) when the run ended. */
   cycles: number;
+  /** The windows (their end cycles) in which it first and last sent an event (EVT_SEND); -1 if never. */
+  firstSend: number;
+  lastSend: number;
 }
 
 export interface HostOutcome {
@@ -166,6 +169,9 @@ class Domain implements ServedDomain {
   restarts: RestartRecord[] = [];
   executedBefore = 0;
   device!: DomainDevice;
+  firstSend = -1;
+  lastSend = -1;
+  sentSeen = 0;
   /** Global cycle of the last restart still waiting for its first DEV_ACCEPT. */
   awaitingAccept: RestartRecord | undefined;
   constructor(
@@ -264,6 +270,9 @@ export class DomainHost {
         engine: options.engine,
         protect: options.protect,
         diskLatency: options.diskLatency,
+        // The memory-mapped disk (docs/driver-vms.md "VMM-bypass I/O"): in this guest's own machine, passed through or emulated.
+        nvdisk: spec.nvdisk,
+        passthrough: spec.passthrough,
       });
       const disk = spec.disk instanceof Uint8Array ? memoryDisk(spec.disk) : spec.disk;
       const d = new Domain(id, spec, rewrite, runOptions, disk);
@@ -312,6 +321,12 @@ export class DomainHost {
       }
       this.services.deliver(end);
       this.now = end;
+      for (const d of this.domains) {
+        if (this.services.sent[d.id] === d.sentSeen) continue;
+        d.sentSeen = this.services.sent[d.id];
+        if (d.firstSend < 0) d.firstSend = end;
+        d.lastSend = end;
+      }
       this.checkWatchdog();
       this.inject();
       // The run waits for the guests that are not services; with only services, for all of them.
@@ -449,6 +464,8 @@ export class DomainHost {
         generation: d.generation,
         restarts: d.restarts,
         cycles: d.clock,
+        firstSend: d.firstSend,
+        lastSend: d.lastSend,
       };
     });
     return {
