@@ -122,12 +122,12 @@ describe("the hypervisor's check of the setup registers", () => {
 });
 
 describe("a hostile guest with the nvdisk", () => {
-  // Paging off, virtual supervisor mode; every register access a .sensitive mmio site. It points the queues and
-  // a transfer at the hypervisor's reserved top of RAM (the in-place VMM's window): each attempt must be refused
+  // Paging off, (virtual) supervisor mode; every register access a .sensitive mmio site. It points the queues and
+  // a transfer at the hypervisor's reserved top of RAM (the in-place VMM's window; on hvm, past RAM): each attempt must be refused
   // (a bus error the guest's handler counts and skips) or end in an error completion, the window untouched.
   const RAM = 1 << 20;
   const TOP = RAM - 4096; // inside the monitor's reserved part of RAM, above guestLimit
-  const text = `
+  const hostile = (top: number) => `
     .text
     .global _start
 _start:
@@ -136,7 +136,7 @@ _start:
     li   s0, ${NVDISK_BASE}
     li   s1, ${NVDISK_BASE + 0x1000}
     li   s2, 0
-    li   t0, ${TOP}
+    li   t0, ${top}
     .sensitive mmio
     sw   t0, 8(s0)           # SQ_BASE into the VMM's memory: refused
     .sensitive mmio
@@ -157,7 +157,7 @@ _start:
     li   t1, 1
     sw   t1, 0(t0)
     sw   zero, 4(t0)
-    li   t1, ${TOP}
+    li   t1, ${top}
     sw   t1, 8(t0)
     li   t1, 5
     sw   t1, 12(t0)
@@ -178,16 +178,18 @@ handler:
     mtcr epc, t3
     iret
 `;
-  const elf = assemble([{ file: "hostile.s", text: annotate("hostile.s", text).text }]);
+  const build = (top: number) => assemble([{ file: "hostile.s", text: annotate("hostile.s", hostile(top)).text }]);
   const image = new Uint8Array(4 * 512).fill(0xee);
 
-  it.each([["xen", true], ["xen", false], ["l4", true], ["l4", false]] as const)("%s (passthrough: %s): refused or an error completion, the VMM's memory unchanged", (backend, passthrough) => {
-    const out = runElf(elf, { backend, ramSize: RAM, maxCycles: 10_000_000, nvdisk: image.slice(), passthrough });
+  it.each([["xen", true], ["xen", false], ["l4", true], ["l4", false], ["hvm", true], ["hvm", false]] as const)("%s (passthrough: %s): refused or an error completion, the VMM's memory unchanged", (backend, passthrough) => {
+    // hvm reserves no memory of its own: there the target is just past guest RAM.
+    const top = backend === "hvm" ? RAM : TOP;
+    const out = runElf(build(top), { backend, ramSize: RAM, maxCycles: 10_000_000, nvdisk: image.slice(), passthrough });
     const mem = out.machine.memory;
-    expect(mem.guestLimit).toBeLessThanOrEqual(TOP);
+    expect(mem.guestLimit).toBeLessThanOrEqual(top);
     expect(out.result).toEqual({ kind: "poweroff", exitCode: 3 }); // two queue bases, one halfword access
     expect([mem.i32[0x9000 >> 2], mem.i32[0x9004 >> 2]]).toEqual([5, -2]); // tag 5: the data address is not guest RAM
-    expect(Array.from(mem.u8.subarray(TOP, TOP + 512)).includes(0xee)).toBe(false);
+    if (top < RAM) expect(Array.from(mem.u8.subarray(top, top + 512)).includes(0xee)).toBe(false);
     expect(out.machine.nvdisk!.transfers).toBe(0);
     expect(out.stats.counts["bypass.refused"]).toBe(2);
   });
