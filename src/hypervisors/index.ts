@@ -17,6 +17,7 @@ import { isParavirtImage } from "./paravirt.js";
 import { trap } from "./trap/index.js";
 import { xen } from "./xen/index.js";
 import { checkSpinlockCure, type SpinlockCure } from "./common/spinlock-cures.js";
+import { checkPassthrough } from "./common/bypass.js";
 
 /** What a back end's monitor is told about the machine it will run on. */
 export interface MonitorOptions {
@@ -30,6 +31,12 @@ export interface MonitorOptions {
   timeslice?: number;
   /** The lock-holder preemption cure (`--spinlocks`, common/spinlock-cures.ts; default native). */
   spinlocks?: SpinlockCure;
+  /**
+   * The nvdisk is passed through to this guest (`--passthrough`, common/bypass.ts):
+   * its mmio sites stay native and the per-request registers are reached with
+   * no VMM involvement. Default false: every access goes through the VMM.
+   */
+  passthrough?: boolean;
 }
 
 export interface Backend {
@@ -43,8 +50,8 @@ export interface Backend {
   readonly maxCpus?: number;
   /** The `--spinlocks` cures it offers (default: native only; common/spinlock-cures.ts). */
   readonly spinlocks?: readonly SpinlockCure[];
-  /** Its rewriter view for a cure other than native (default: `target`). */
-  targetFor?(cure: SpinlockCure): RewriteTarget;
+  /** Its rewriter view for a cure other than native, or with the nvdisk passed through (default: `target`). */
+  targetFor?(cure: SpinlockCure, passthrough?: boolean): RewriteTarget;
 }
 
 export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap, xen, l4].map((b) => [b.name, b]));
@@ -61,9 +68,9 @@ export function getBackend(name: string): Backend {
  * the back end. A para-virtualized image runs on xen only: elsewhere it is
  * refused (a UserError the CLI prefixes with the file name).
  */
-export function prepareImage(backend: Backend, image: ElfImage, file?: string, spinlocks: SpinlockCure = "native"): RewriteResult {
+export function prepareImage(backend: Backend, image: ElfImage, file?: string, spinlocks: SpinlockCure = "native", passthrough = false): RewriteResult {
   if (backend.name !== "xen" && isParavirtImage(image)) throw new UserError(`${file ? `${file}: ` : ""}para-virtualized for xen; run it with --hv xen`);
-  return rewriteImage(image, spinlocks !== "native" && backend.targetFor ? backend.targetFor(spinlocks) : backend.target);
+  return rewriteImage(image, (spinlocks !== "native" || passthrough) && backend.targetFor ? backend.targetFor(spinlocks, passthrough) : backend.target);
 }
 
 export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
@@ -75,6 +82,11 @@ export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
   timeslice?: number;
   /** `--spinlocks native|pv|delayed|ple`: the lock-holder preemption cure (docs/smp-virtualization.md). */
   spinlocks?: string;
+  /**
+   * `--passthrough`: pass the nvdisk (`nvdisk`, RunImageOptions) through to the
+   * guest — VMM-bypass I/O (common/bypass.ts; xen, l4, hvm). Needs `nvdisk`.
+   */
+  passthrough?: boolean;
 }
 
 export interface RunElfOutcome extends RunOutcome {
@@ -132,13 +144,27 @@ function ticketTakeAddress(rewrite: RewriteResult, site: RewriteResult["sites"][
 }
 
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
+  const { rewrite, runOptions } = prepareGuest(image, options);
+  const outcome = runImage(rewrite.image, runOptions(rewrite));
+  return { ...outcome, rewrite };
+}
+
+/**
+ * runElf's load-time half: checks the options, rewrites the image for the
+ * back end, and returns the machine options for a run of it, each call with
+ * a fresh monitor — the multi-guest host (src/hypervisors/domains) builds a
+ * machine per guest from them, and a new one when it restarts a guest.
+ */
+export function prepareGuest(image: ElfImage, options: RunElfOptions = {}): { backend: Backend; rewrite: RewriteResult; runOptions: (rewrite: RewriteResult) => RunImageOptions } {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
   const spinlocks = checkSpinlockCure(backend.name, backend.spinlocks, options.spinlocks);
-  const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks };
-  const rewrite = prepareImage(backend, image, options.file, spinlocks);
+  const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
+  const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks, passthrough };
+  const rewrite = prepareImage(backend, image, options.file, spinlocks, passthrough);
   const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
-  // A ticket site's amoadd stays where it is, or moves into the cure's template (inline or in a stub).
-  const ticketSites = rewrite.sites.filter((x) => x.kindName === "ticket").map((x) => ticketTakeAddress(rewrite, x));
-  const outcome = runImage(rewrite.image, { ...options, lockSites, ticketSites, monitor: backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect }) });
-  return { ...outcome, rewrite };
+  return {
+    backend,
+    rewrite,
+    runOptions: (r) => ({ ...options, lockSites, monitor: backend.createMonitor?.(r, { ...monitorOptions, protect: options.protect }) }),
+  };
 }

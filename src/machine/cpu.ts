@@ -108,6 +108,12 @@ export interface CpuHost {
   allows(pc: number, pa: number, write: boolean): boolean;
   /** Privileged and sensitive instructions, syscall/brk/hcall: executed by the machine at this.pc. */
   system(op: number, word: number): void;
+  /**
+   * A load (`store` false: returns the value) or store of `size` bytes at
+   * physical `pa` beyond RAM — the device window (docs/machine.md "MMIO") —
+   * or the Fault it raises (a bus error for a size or mode the device refuses).
+   */
+  mmio(pa: number, size: number, store: boolean, value: number, user: boolean): number | Fault;
 }
 
 export class Cpu {
@@ -200,6 +206,7 @@ export class Cpu {
         if (pc & 3) return this.host.raise(CAUSE.MISALIGNED, pc, pc);
         const r = this.host.translateAccess(pc, ACCESS.FETCH, user);
         if (typeof r !== "number") return this.host.raise(r.cause, pc, r.badva);
+        if (r >= this.mem.size) return this.host.raise(CAUSE.BUS_ERROR, pc, pc); // no code in device registers
         this.codeTag = pc & PAGE_MASK;
         this.codeAdd = (r + RAM_BASE - pc) | 0;
         force = true; // the instruction runs even if the walk's charge reached the limit
@@ -216,6 +223,7 @@ export class Cpu {
         const size = op === 27 ? 4 : op <= 29 ? 2 : 1;
         const pa = this.dataSlow(va, size, ACCESS.LOAD, user, op);
         if (pa < 0) return;
+        if (pa >= this.mem.size) return this.deviceAccess(pa, va, size, false, a, 0, user, op);
         this.regs[a] = loadValue(this.mem, op, pa);
         this.regs[0] = 0;
       } else {
@@ -481,6 +489,12 @@ export class Cpu {
     const va = (this.regs[(w >>> 10) & 15] + (w >> 18)) | 0;
     const pa = this.dataSlow(va, 4, ACCESS.STORE, user, op);
     if (pa < 0) return false;
+    if (pa >= this.mem.size) {
+      // Device registers take single loads and stores, never a read-modify-write.
+      this.refund(op);
+      this.host.raise(CAUSE.BUS_ERROR, this.pc, va);
+      return false;
+    }
     // dataSlow checked the write; a protection domain must allow the atomic's read too.
     if (this.host.checked[pa >>> 12] === 1 && !this.host.allows(this.pc, pa, false)) {
       this.refund(op);
@@ -506,10 +520,34 @@ export class Cpu {
     return true;
   }
 
-  /** Store slow path: also stores to watched frames. False when the loop must return. */
+  /**
+   * A load or store that reached the device window (MMIO): the machine
+   * performs it or refuses it (a fault). Either way the CPU then returns to
+   * the machine loop, as after `in`/`out`: a register write may have
+   * scheduled a device event (a doorbell) the loop's limit must take in.
+   */
+  private deviceAccess(pa: number, va: number, size: number, store: boolean, reg: number, value: number, user: boolean, op: number): void {
+    const r = this.host.mmio(pa, size, store, value, user);
+    if (typeof r !== "number") {
+      this.refund(op);
+      this.host.raise(r.cause, this.pc, va);
+      return;
+    }
+    if (!store) {
+      this.regs[reg] = r;
+      this.regs[0] = 0;
+    }
+    this.pc = (this.pc + 4) | 0;
+  }
+
+  /** Store slow path: also stores to watched frames and device registers. False when the loop must return. */
   private storeSlow(va: number, value: number, size: 1 | 2 | 4, user: boolean, op: number): boolean {
     const pa = this.dataSlow(va, size, ACCESS.STORE, user, op);
     if (pa < 0) return false;
+    if (pa >= this.mem.size) {
+      this.deviceAccess(pa, va, size, true, 0, value, user, op);
+      return false;
+    }
     if (this.host.watched[pa >>> 12] === 1) {
       this.host.watchedStore(pa, value, size, va, this.pc);
       this.pc = (this.pc + 4) | 0;

@@ -4,6 +4,7 @@
 // codec serializes it (typed arrays as binary, numbers as JSON).
 
 import type { DiskState, } from "./devices/disk.js";
+import type { NvdiskState } from "./devices/nvdisk.js";
 import type { TimerState } from "./devices/timer.js";
 import type { ProtectionState } from "./protection/protection.js";
 import type { MachineStats } from "./stats.js";
@@ -48,6 +49,8 @@ export interface MachineState {
   /** The first byte the guest cannot address (a monitor's reservation lowers it). */
   guestLimit: number;
   disk: DiskState;
+  /** The memory-mapped disk's registers and request in flight, when one is attached (its image is saved apart). */
+  nvdisk?: NvdiskState;
   console: { rxIrq: boolean };
   /** The protection unit's PLB and counters (absent in snapshots from before protection domains). */
   protection?: ProtectionState;

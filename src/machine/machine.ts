@@ -24,7 +24,7 @@
 import { UserError } from "../guest-isa/diagnostics.js";
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
-import { InterruptLines, PortBus } from "./bus/ports.js";
+import { InterruptLines, PortBus, type Device } from "./bus/ports.js";
 import { CpuContext, type CpuRunState, type LastFault } from "./cpu-context.js";
 import { SmpDevice } from "./devices/smp.js";
 import type { Tlb } from "./mmu/tlb.js";
@@ -34,6 +34,7 @@ import { costTable } from "./decode.js";
 import { ConsoleDevice, bytesInput, type ConsoleInput } from "./devices/console.js";
 import { CycleCounterDevice } from "./devices/cycle-counter.js";
 import { DiskDevice, DISK_LATENCY_CYCLES, type DiskBacking } from "./devices/disk.js";
+import { NVDISK_BASE, NVDISK_WINDOW_BYTES, NvdiskDevice } from "./devices/nvdisk.js";
 import { PowerDevice } from "./devices/power.js";
 import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
@@ -84,8 +85,10 @@ export interface MachineOptions {
   /** Receives console output text (flushed per line and at the end). */
   consoleOutput?: (text: string) => void;
   disk?: DiskBacking;
-  /** Modelled disk latency in cycles (default DISK_LATENCY_CYCLES). */
+  /** Modelled disk latency in cycles (default DISK_LATENCY_CYCLES); the nvdisk's too. */
   diskLatency?: number;
+  /** The memory-mapped disk (devices/nvdisk.ts, docs/machine.md "MMIO"): attached only when given. */
+  nvdisk?: DiskBacking;
   /**
    * How guest code is executed: "interp" (the interpreter, the reference) or
    * "jit" (translated blocks, jit/engine.ts; identical results). Default: the
@@ -108,6 +111,12 @@ export interface MachineOptions {
    * one, else 0 (a browser has no such figure).
    */
   residentBytes?: () => number;
+  /**
+   * More devices on every CPU's port bus, without events (a device that
+   * interrupts raises lines itself): the multi-guest host's domain device
+   * (ports 0x60–0x65, src/hypervisors/domains). Default: none.
+   */
+  devices?: readonly Device[];
 }
 
 function processResidentBytes(): number {
@@ -165,6 +174,8 @@ export class Machine implements CpuHost, MmuHost {
   readonly costModel: CostModel;
   readonly console: ConsoleDevice;
   readonly disk: DiskDevice;
+  /** The memory-mapped disk, when attached (MachineOptions.nvdisk). */
+  readonly nvdisk: NvdiskDevice | undefined;
   /** Protection domains (protection/): the monitor-facing API, `defineDomain`, `grant`. */
   readonly protection: Protection;
   /** The guest kernel's interface to them (ports 0x50–0x54). */
@@ -195,6 +206,19 @@ export class Machine implements CpuHost, MmuHost {
   /** Spin cycles and lock-holder preemptions (spin-accounting.ts); active once lock sites are known. */
   readonly spin: SpinAccounting;
   private readonly residentBytes: () => number;
+  /**
+   * Set by a host that raises this machine's lines from outside between
+   * `runUntil` calls (the multi-guest host, src/hypervisors/domains: an
+   * event from another guest). A uniprocessor's hlt then waits as a state
+   * (`haltedUntil`): it wakes at its next device event as before, or when a
+   * line is pending, and a hlt with nothing to wait for waits (idle, up to
+   * each pause) instead of ending the run: the host decides when no guest
+   * can ever wake one. A multiprocessor's halted CPUs likewise. Off (the
+   * default): the machine behaves exactly as without the field.
+   */
+  externalEvents = false;
+  /** Uniprocessor with externalEvents: -1 running, else the cycle its hlt wakes at (Infinity: only a line wakes it). */
+  private haltedUntil = -1;
 
   constructor(options: MachineOptions = {}) {
     this.residentBytes = options.residentBytes ?? processResidentBytes;
@@ -230,6 +254,11 @@ export class Machine implements CpuHost, MmuHost {
     // Shared devices interrupt CPU 0: they hold CPU 0's lines.
     this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.curLines);
     this.disk = new DiskDevice(options.disk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES);
+    const nvdisk = (this.nvdisk = options.nvdisk ? new NvdiskDevice(options.nvdisk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES) : undefined);
+    if (nvdisk) {
+      this.memory.deviceBase = NVDISK_BASE;
+      this.memory.deviceEnd = NVDISK_BASE + NVDISK_WINDOW_BYTES;
+    }
     const counter = new CycleCounterDevice();
     const power = new PowerDevice((code) => this.powerOff(code));
     const smp = new SmpDevice(this);
@@ -253,9 +282,11 @@ export class Machine implements CpuHost, MmuHost {
       bus.attach(timer);
       bus.attach(counter);
       bus.attach(this.disk, cpu === 0);
+      if (nvdisk) bus.attach(nvdisk, cpu === 0);
       bus.attach(power);
       bus.attach(smp, false); // no events: the uniprocessor's event loop sees the devices it always had
       bus.attach(this.supervisor, false);
+      for (const d of options.devices ?? []) bus.attach(d, false);
       return timer;
     };
     this.curTimer = busFor(0, this.curBus, this.curLines);
@@ -591,13 +622,32 @@ export class Machine implements CpuHost, MmuHost {
   /** Port I/O on the machine's devices, for a monitor forwarding a guest's access: counted and charged like `in`/`out`. */
   portRead(port: number): number {
     this.ioPc = this.cpu.pc;
-    this.noteDeviceAccess();
+    this.noteDeviceAccess(port);
     return this.bus.read(port, this.cpu.cycles);
   }
   portWrite(port: number, value: number): void {
     this.ioPc = this.cpu.pc;
-    this.noteDeviceAccess();
+    this.noteDeviceAccess(port);
     this.bus.write(port, value, this.cpu.cycles);
+  }
+
+  /**
+   * A 32-bit read of the device register at physical `pa` (the device
+   * window, docs/machine.md "MMIO"), for a monitor's device model performing
+   * a guest's access: counted and charged as a device access. `undefined`
+   * when no register is there (the guest's access would be a bus error).
+   */
+  mmioRead(pa: number): number | undefined {
+    if (!this.nvdisk || !this.memory.isDevice(pa) || pa & 3) return undefined;
+    this.noteDeviceAccess();
+    return this.nvdisk.mmioRead((pa >>> 0) - NVDISK_BASE) | 0;
+  }
+  /** A 32-bit write of a device register, as `mmioRead`; false when no register is there. */
+  mmioWrite(pa: number, value: number): boolean {
+    if (!this.nvdisk || !this.memory.isDevice(pa) || pa & 3) return false;
+    this.noteDeviceAccess();
+    this.nvdisk.mmioWrite((pa >>> 0) - NVDISK_BASE, value | 0, this.cpu.cycles);
+    return true;
   }
 
   /**
@@ -725,6 +775,16 @@ export class Machine implements CpuHost, MmuHost {
       if (now >= maxCycles) {
         this.stop("max-cycles", `stopped after ${Math.floor(now)} cycles (--max-cycles ${maxCycles})`);
         break;
+      }
+      if (this.haltedUntil >= 0) {
+        // externalEvents: a hlt waiting (see the field). It ends as halt()'s fast-forward would, or at a pending line.
+        if (lines.pending !== 0 || now >= this.haltedUntil) this.haltedUntil = -1;
+        else {
+          const target = Math.min(this.haltedUntil, pause, maxCycles);
+          this.count("idleCycles", target - now);
+          cpu.cycles = target;
+          continue;
+        }
       }
       let next = bus.nextEvent();
       if (now >= next) {
@@ -873,6 +933,7 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Whether some halted CPU has a line pending, or a device event or console input can still come. */
   private anyCpuCanWake(): boolean {
+    if (this.externalEvents) return true; // the host may raise a line: it judges a deadlock of all its guests
     for (const c of this.contexts!) {
       if (c.state !== "halted" || c.kickOnly) continue;
       if (c.lines.pending !== 0 || c.bus.nextEvent() !== Infinity) return true;
@@ -898,6 +959,25 @@ export class Machine implements CpuHost, MmuHost {
       return `cpu ${c.id} ${c.state}${c.state === "stopped" ? "" : ` pc=${hex(v.pc)}`}`;
     });
     return `  this is cpu ${this.current}; ${others.join(", ")}\n`;
+  }
+
+  /**
+   * For a host with externalEvents: whether only a line raised from outside
+   * can ever wake this machine — every CPU halted (or stopped) with no line
+   * pending and no device event or console input to come.
+   */
+  get waitingForever(): boolean {
+    if (this.result) return false;
+    if (!this.contexts) return this.haltedUntil === Infinity && this.lines.pending === 0 && !this.console.canWake();
+    let halted = 0;
+    for (const c of this.contexts) {
+      if (c.state === "running") return false;
+      if (c.state === "halted") {
+        if (c.lines.pending !== 0 || c.bus.nextEvent() !== Infinity) return false;
+        halted++;
+      }
+    }
+    return halted > 0 && !(this.contexts[0].state === "halted" && this.console.canWake());
   }
 
   /** How the run ended (undefined while it can go on). */
@@ -982,6 +1062,7 @@ export class Machine implements CpuHost, MmuHost {
       counters: structuredClone(this.counters),
       guestLimit: this.memory.guestLimit,
       disk: this.disk.saveState(),
+      ...(this.nvdisk ? { nvdisk: this.nvdisk.saveState() } : {}),
       console: this.console.saveState(),
       protection: this.protection.saveState(),
     };
@@ -1025,6 +1106,7 @@ export class Machine implements CpuHost, MmuHost {
     if (this.contexts) this.switchTo(s.current);
     Object.assign(this.counters, structuredClone(s.counters));
     this.disk.restoreState(s.disk);
+    if (this.nvdisk && s.nvdisk) this.nvdisk.restoreState(s.nvdisk);
     this.console.restoreState(s.console);
     this.protection.restoreState(s.protection, exact);
     if (exact) {
@@ -1071,6 +1153,25 @@ export class Machine implements CpuHost, MmuHost {
 
   translateAccess(va: number, access: Access, user: boolean): number | Fault {
     return this.mmu.translate(va, access, user);
+  }
+
+  /**
+   * CpuHost: a guest load or store that translated into the device window.
+   * Word-sized only; on bare metal supervisor mode only (a user-mode access
+   * is a bus error); under a monitor, the monitor's translations decide who
+   * reaches the window, and `onDeviceAccess` may charge an exit or refuse.
+   * Counted and charged as a device access.
+   */
+  mmio(pa: number, size: number, store: boolean, value: number, user: boolean): number | Fault {
+    const nv = this.nvdisk;
+    const monitor = this.monitor;
+    if (!nv || size !== 4 || (user && !monitor)) return new Fault(CAUSE.BUS_ERROR, pa);
+    if (monitor?.onDeviceAccess && !monitor.onDeviceAccess(pa, store, value)) return new Fault(CAUSE.BUS_ERROR, pa);
+    this.noteDeviceAccess();
+    const offset = (pa >>> 0) - NVDISK_BASE;
+    if (!store) return nv.mmioRead(offset) | 0;
+    nv.mmioWrite(offset, value, this.cpu.cycles);
+    return 0;
   }
 
   watchedStore(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void {
@@ -1177,13 +1278,13 @@ export class Machine implements CpuHost, MmuHost {
       }
       case OP.in:
         this.ioPc = pc;
-        this.noteDeviceAccess();
+        this.noteDeviceAccess(imm);
         regs[rd] = this.bus.read(imm, cpu.cycles);
         regs[0] = 0;
         return;
       case OP.out:
         this.ioPc = pc;
-        this.noteDeviceAccess();
+        this.noteDeviceAccess(imm);
         this.bus.write(imm, regs[rs], cpu.cycles);
         return;
       default:
@@ -1210,6 +1311,14 @@ export class Machine implements CpuHost, MmuHost {
       return;
     }
     const next = this.bus.nextEvent();
+    if (this.externalEvents) {
+      if (next === Infinity && this.console.canWake()) {
+        this.console.read(0x11); // refreshes line 1
+        if (this.lines.pending !== 0) return;
+      }
+      this.haltedUntil = next; // the run loop waits (the CPU's run returns after a system instruction)
+      return;
+    }
     if (next === Infinity) {
       if (this.console.canWake()) {
         this.console.read(0x11); // refreshes line 1
@@ -1246,9 +1355,11 @@ export class Machine implements CpuHost, MmuHost {
     this.charge("tlbMissWalk");
   }
 
-  private noteDeviceAccess(): void {
+  /** Counts and charges a device access: a port (`in`/`out`), or a device register when `port` is undefined (MMIO). */
+  private noteDeviceAccess(port?: number): void {
     this.counters.deviceAccesses++;
-    this.charge("deviceAccess");
+    // A device the hypervisor implements in software is no bus transaction (Device.inHypervisor).
+    if (port === undefined || !this.bus.inHypervisor(port)) this.charge("deviceAccess");
   }
 }
 

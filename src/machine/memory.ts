@@ -47,6 +47,14 @@ export class PhysicalMemory {
    * caught by write protection instead (machine.ts startDirtyLog).
    */
   dirty: Uint8Array | undefined;
+  /**
+   * The memory-mapped device window, [base, end) physical, above RAM (the
+   * machine sets it when a device is attached: devices/nvdisk.ts); empty
+   * otherwise. Page walks and translations may name its frames; nothing
+   * here reads or writes them (the machine's MMIO slow path does).
+   */
+  deviceBase = 0;
+  deviceEnd = 0;
 
   constructor(size = DEFAULT_RAM_SIZE) {
     if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > 0x8000_0000) {
@@ -79,6 +87,12 @@ export class PhysicalMemory {
     if (rounded >= this.guestLimit) throw new RangeError(`cannot reserve ${bytes} bytes of ${this.guestLimit}`);
     this.guestLimit -= rounded;
     return this.guestLimit;
+  }
+
+  /** Whether physical `pa` lies in the device window (docs/machine.md "MMIO"). */
+  isDevice(pa: number): boolean {
+    const p = pa >>> 0;
+    return p >= this.deviceBase && p < this.deviceEnd;
   }
 
   /** Whether [pa, pa+len) lies in RAM. */

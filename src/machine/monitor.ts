@@ -118,4 +118,12 @@ export interface Monitor {
    * (or not). `pa` is the physical address the store would have written.
    */
   onWatchedStore?(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void;
+  /**
+   * A guest load or store (`store`, with `value`) reached a device register
+   * at physical `pa` through a translation (docs/machine.md "MMIO"), before
+   * the machine performs it: the monitor charges what the access costs it (a
+   * trapped access: an exit) and may refuse it (false: a bus error for the
+   * guest). Without this hook the access goes straight to the device.
+   */
+  onDeviceAccess?(pa: number, store: boolean, value: number): boolean;
 }

@@ -4,6 +4,7 @@
 // runElf, which adds the back end).
 
 import type { ElfImage } from "../guest-isa/elf-types.js";
+import type { Device } from "./bus/ports.js";
 import type { CostModel } from "./cost-model.js";
 import { bytesInput, type ConsoleInput } from "./devices/console.js";
 import { memoryDisk, type DiskBacking } from "./devices/disk.js";
@@ -20,6 +21,8 @@ export interface RunImageOptions {
   stdin?: Uint8Array | string | ConsoleInput;
   /** A disk: an in-memory image (modified in place by writes) or a backing. */
   disk?: Uint8Array | DiskBacking;
+  /** The memory-mapped disk (devices/nvdisk.ts): an in-memory image or a backing; none when absent. */
+  nvdisk?: Uint8Array | DiskBacking;
   costModel?: CostModel;
   ramSize?: number;
   diskLatency?: number;
@@ -46,6 +49,8 @@ export interface RunImageOptions {
   lockSites?: readonly number[];
   /** Where the image takes ticket-lock tickets (MachineOptions.ticketSites). */
   ticketSites?: readonly number[];
+  /** More devices on the port bus (MachineOptions.devices). */
+  devices?: readonly Device[];
 }
 
 export interface RunOutcome {
@@ -59,6 +64,17 @@ export interface RunOutcome {
 }
 
 export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOutcome {
+  const { machine, console } = buildMachine(image, options);
+  const result = machine.run(options.maxCycles ?? Infinity);
+  return { result, stats: machine.stats(), host: machine.hostStats(), console: console(), machine };
+}
+
+/**
+ * The machine runImage runs, built and loaded but not started (the
+ * multi-guest host, src/hypervisors/domains, runs several in windows):
+ * `console()` is everything the guest has written so far.
+ */
+export function buildMachine(image: ElfImage, options: RunImageOptions = {}): { machine: Machine; console: () => string } {
   let consoleText = "";
   const stdin = options.stdin;
   const machine = new Machine({
@@ -70,6 +86,7 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
       options.onOutput?.(t);
     },
     disk: options.disk instanceof Uint8Array ? memoryDisk(options.disk) : options.disk,
+    nvdisk: options.nvdisk instanceof Uint8Array ? memoryDisk(options.nvdisk) : options.nvdisk,
     diskLatency: options.diskLatency,
     referenceSlicing: options.referenceSlicing,
     engine: options.engine,
@@ -79,9 +96,9 @@ export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOut
     quantum: options.quantum,
     lockSites: options.lockSites,
     ticketSites: options.ticketSites,
+    devices: options.devices,
   });
   if (options.monitor) machine.attach(options.monitor);
   loadImage(machine, image);
-  const result = machine.run(options.maxCycles ?? Infinity);
-  return { result, stats: machine.stats(), host: machine.hostStats(), console: consoleText, machine };
+  return { machine, console: () => consoleText };
 }

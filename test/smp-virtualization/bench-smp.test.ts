@@ -46,7 +46,7 @@ describe("previrt bench --smp", () => {
     for (const [args, msg] of [
       [["--cpus", "2"], "previrt: error: bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); --cpus does not apply\n"],
       [["--hv", "nope"], "previrt: error: unknown back end 'nope' (valid: bare, hvm, trap, xen, l4)\n"],
-      [["--workloads", "nope"], `previrt: error: unknown workload 'nope' (known: syscall, ctxsw, pagetable, io, compute, mixed, faults, smp, spinlock, ticketlock)\n`],
+      [["--workloads", "nope"], `previrt: error: unknown workload 'nope' (known: syscall, ctxsw, pagetable, io, compute, mixed, faults, smp, spinlock, ticketlock, blkback)\n`],
     ] as const) {
       const r = await cli("bench", "--smp", ...args);
       expect(r.status).not.toBe(0);

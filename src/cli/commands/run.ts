@@ -1,4 +1,5 @@
-// `previrt run FILE.elf --hv X [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--cost-model F]
+// `previrt run FILE.elf --hv X [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--nvdisk IMG [--passthrough]] [--cost-model F]
+//  (several guests: `--guest A.elf --guest B.elf` or `--domains FILE`: run-domains.ts)
 //  [--cpus N [--quantum C] [--pcpus M]] [--snapshot-at N --snapshot FILE]` (the snapshot options: resume.ts, docs/migration.md)
 //
 // Reads the ELF, prepares it for the back end, runs it on the machine with
@@ -26,35 +27,48 @@ import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkInputFile, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { runWithSnapshot } from "./resume.js";
+import { runDomains } from "./run-domains.js";
 
 export const run: CommandRunner = async (args, options, io) => {
+  if (options.guest !== undefined || options.domains !== undefined) return runDomains(args, options, io);
+  for (const o of ["window", "watchdog"]) if (options[o] !== undefined) throw new UserError(`--${o} is for several guests (--guest, --domains)`);
+  if (options.hv === undefined) throw new UserError("required option '--hv <backend>' not specified", 2);
   let [file] = args;
   let json = options.json as string | boolean | undefined;
   // `previrt run --json k.elf --hv X`: the option's optional value took the ELF; --json was meant as the flag.
   if (file === undefined && typeof json === "string") [file, json] = [json, true];
   if (file === undefined) throw new UserError("missing required argument 'elf'");
   const jsonTo = json === true || json === "-" ? "-" : typeof json === "string" ? json : undefined;
-  if (options.snapshotAt !== undefined || options.snapshot !== undefined) return runWithSnapshot(file, { ...options, json: jsonTo }, io);
+  if (options.snapshotAt !== undefined || options.snapshot !== undefined) {
+    if (options.nvdisk !== undefined) throw new UserError("--snapshot-at does not take --nvdisk (a snapshot does not carry the nvdisk's image)");
+    return runWithSnapshot(file, { ...options, json: jsonTo }, io);
+  }
+  if (options.passthrough && options.nvdisk === undefined) throw new UserError("--passthrough needs --nvdisk (the device to pass through)");
   const backend = getBackend(String(options.hv));
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const maxCycles = typeof options.maxCycles === "number" ? options.maxCycles : undefined;
   const image = readElfInput(file);
-  let disk: DiskBacking | undefined;
-  if (typeof options.disk === "string") {
-    checkInputFile(options.disk);
+  const openDisk = (path: unknown): DiskBacking | undefined => {
+    if (typeof path !== "string") return undefined;
+    checkInputFile(path);
     try {
-      disk = fileDisk(options.disk);
+      return fileDisk(path);
     } catch (e) {
-      throw fileError(options.disk, e);
+      throw fileError(path, e);
     }
-  }
+  };
+  const disk = openDisk(options.disk);
+  let nvdisk: DiskBacking | undefined;
   try {
+    nvdisk = openDisk(options.nvdisk);
     const outcome = runElf(image, {
       backend,
       file,
       costModel,
       maxCycles,
       disk,
+      nvdisk,
+      passthrough: options.passthrough === true,
       stdin: io.stdin ?? stdinInput(),
       engine: options.engine as Engine | undefined,
       protect: options.protect !== false,
@@ -77,6 +91,7 @@ export const run: CommandRunner = async (args, options, io) => {
     return status;
   } finally {
     disk?.close?.();
+    nvdisk?.close?.();
   }
 };
 

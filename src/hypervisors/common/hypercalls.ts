@@ -41,9 +41,46 @@ export const HC = {
   YIELD: 16,
   /** a0 = vCPU number, a1 = entry: start that vCPU there (virtual supervisor mode, IE=0, paging off, registers zero) → 0; EINVAL (no such vCPU, misaligned entry), EEXIST (already up). Xen's VCPUOP_initialise + VCPUOP_up. */
   VCPU_UP: 17,
+  // Inter-domain services of the multi-guest host (docs/driver-vms.md); the
+  // domain device's port op N (ports 0x60-0x65) does the same as `hcall N`.
+  /** a0 = remote domid, a1 = guest-physical page of mine, a2 = 1 read-only / 0 writable → grant ref. */
+  GNT_GRANT: 18,
+  /** a0 = granting domid, a1 = grant ref, a2 = guest-physical page of mine to back with it → 0. */
+  GNT_MAP: 19,
+  /** a0 = my guest-physical page previously mapped → 0 (no longer shared). */
+  GNT_UNMAP: 20,
+  /** a0 = grant ref → 0; EBUSY while mapped. */
+  GNT_REVOKE: 21,
+  /** a0 = remote domid → a new unbound local event port (1..31). */
+  EVT_ALLOC: 22,
+  /** a0 = remote domid, a1 = remote port → local port bound to it. */
+  EVT_BIND: 23,
+  /** a0 = local port → 0: the peer's port becomes pending. */
+  EVT_SEND: 24,
+  /** a0 = device kind → domid serving it to me; ENOENT. */
+  DEV_LOOKUP: 25,
+  /** a0 = kind, a1 = ring grant ref, a2 = my event port → 0; raises the server's control port 0. */
+  DEV_PUBLISH: 26,
+  /** a0 = kind → client domid, a1 ← its ring grant ref, a2 ← its event port; EAGAIN when none waits. */
+  DEV_ACCEPT: 27,
+  /** a0 = kind → the serving domain's generation (+1 per restart). */
+  DEV_STATUS: 28,
 } as const;
 
 export type HypercallName = keyof typeof HC;
+
+/**
+ * The inter-domain services (HC.GNT_GRANT … HC.DEV_STATUS) as a back end's
+ * monitor reaches them: set on the monitor by the multi-guest host
+ * (src/hypervisors/domains) for the domain it runs; absent in a
+ * single-guest run, where those hypercalls are ENOSYS. `call` returns the
+ * result (a0); an op's second and third values are left in out[0], out[1]
+ * (a1, a2 after the hypercall; ports 0x61/0x62 for the port interface).
+ */
+export interface DomainCalls {
+  call(op: number, a0: number, a1: number, a2: number): number;
+  readonly out: Int32Array;
+}
 export const HYPERCALL_NAMES: ReadonlyMap<number, HypercallName> = new Map(Object.entries(HC).map(([k, v]) => [v, k as HypercallName]));
 
 /**
@@ -57,6 +94,14 @@ export const HC_ERROR = {
   INVAL: -22,
   /** The vCPU is already up (VCPU_UP). */
   EXIST: -17,
+  /** Not permitted: a read-only grant mapped by its grantee is written, an op on a grant that is not the caller's. */
+  PERM: -1,
+  /** No such object: no domain serves this device kind, no such grant ref or event port. */
+  NOENT: -2,
+  /** Nothing to do yet: no client waits (DEV_ACCEPT), no free event port. */
+  AGAIN: -11,
+  /** Busy: a grant still mapped is revoked. */
+  BUSY: -16,
   /** No such hypercall (inside a multicall: a top-level unknown number is an illegal instruction). */
   NOSYS: -38,
 } as const;

@@ -66,7 +66,7 @@ import { walkPageTable, pageFaultCause, type PageWalk } from "../../machine/mmu/
 import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
 import { GuestMemory, type AccessSize, type GuestView } from "./guest-memory.js";
-import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hypercalls.js";
+import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL, type DomainCalls } from "./hypercalls.js";
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
 import type { MigratableMonitor, NeutralState } from "./neutral-state.js";
 import { VcpuScheduler } from "./vcpu-scheduler.js";
@@ -74,6 +74,7 @@ import { WedgeSpinlockCure } from "./spinlock-cures.js";
 import type { MonitorOptions } from "../index.js";
 import { causeName } from "../../machine/stats.js";
 import { protectVmm } from "./vmm-protection.js";
+import { checkBypassAccess, isSetupRegister } from "./bypass.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
@@ -128,6 +129,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private sharedIdx: (name: string, cpu: number) => number = () => -1;
   /** Whether the VMM gets its own protection domain (common/vmm-protection.ts; off with --no-protect). */
   private readonly protectVmm: boolean;
+  /** The inter-domain services (HC 18–28) when the multi-guest host runs this guest (src/hypervisors/domains); else ENOSYS. */
+  domainCalls: DomainCalls | undefined;
 
   constructor(
     backend: string,
@@ -573,7 +576,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     }
     if (!this.pagingOn) {
       const pa = va >>> 0;
-      return pa + size <= this.machine.memory.guestLimit ? pa : new Fault(CAUSE.BUS_ERROR, va);
+      const mem = this.machine.memory;
+      return pa + size <= mem.guestLimit || mem.isDevice(pa) ? pa : new Fault(CAUSE.BUS_ERROR, va);
     }
     const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
     if (w instanceof Fault) return w;
@@ -661,6 +665,30 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.chargeEntry();
     this.applyQueue(); // queued updates were written first
     this.ptWriteFault?.(pa, value, size);
+  }
+
+  // ---------------------------------------------------------------- devices (docs/driver-vms.md "VMM-bypass I/O")
+
+  /**
+   * A native load or store reached a device register (the machine's MMIO
+   * slow path). Passed through (`--passthrough`): the per-request page goes
+   * straight to the device, uncharged; a setup register traps to the
+   * hypervisor, which checks what it names (queue bases in guest RAM) and
+   * performs it. Not passed through, every native access traps and is
+   * emulated (a plain binary's; an annotated kernel's mmio sites call the
+   * device model instead). From virtual user mode: refused (a bus error).
+   */
+  onDeviceAccess(pa: number, store: boolean, value: number): boolean {
+    const m = this.machine;
+    if (!this.su) return false;
+    const passthrough = this.options.passthrough === true;
+    if (passthrough && !isSetupRegister(pa)) {
+      m.count(`${this.name}:bypass.direct`);
+      return true;
+    }
+    this.chargeEntry();
+    m.count(`${this.name}:${passthrough ? "bypass.setup" : "mmio.trapped"}`);
+    return checkBypassAccess(m, pa, store, value, passthrough);
   }
 
   // ---------------------------------------------------------------- the soft layer
@@ -775,7 +803,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const rec = site.record;
     const next = (rec.addr + rec.length) | 0;
     if (MEMORY_KINDS.has(site.kindName)) {
-      if (this.emulateMemory(insn, rec.addr, true)) m.pc = next;
+      if (this.emulateMemory(insn, rec.addr, true, site.kindName.startsWith("mmio"))) m.pc = next;
       return;
     }
     switch (insn.row.mnemonic) {
@@ -792,13 +820,33 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     }
   }
 
-  /** The original load/store of a memory-sensitive site; false when it faulted (reflected with epc = the site). */
-  private emulateMemory(insn: DecodedInstruction, siteAddr: number, asUser: boolean): boolean {
+  /**
+   * The original load/store of a memory-sensitive site; false when it faulted
+   * (reflected with epc = the site). An mmio site's access that translates
+   * into the device window is performed on the device — the VMM's device
+   * model (docs/driver-vms.md "VMM-bypass I/O"): word-sized only, else the
+   * bus error the hardware would raise.
+   */
+  private emulateMemory(insn: DecodedInstruction, siteAddr: number, asUser: boolean, device = false): boolean {
     const m = this.machine;
     const name = insn.row.mnemonic;
     const va = (m.regs[insn.b] + insn.imm) | 0;
     const size: AccessSize = name === "lw" || name === "sw" ? 4 : name === "lh" || name === "lhu" || name === "sh" ? 2 : 1;
     const store = name === "sw" || name === "sh" || name === "sb";
+    if (device) {
+      const pa = this.guestPhysical(va, store ? ACCESS.STORE : ACCESS.LOAD, size, asUser);
+      if (typeof pa === "number" && m.memory.isDevice(pa)) {
+        m.count(`${this.name}:mmio.emulated`);
+        const ok = size === 4 && checkBypassAccess(m, pa, store, m.regs[insn.a], false);
+        const v = !ok ? undefined : store ? (m.mmioWrite(pa, m.regs[insn.a]) ? 0 : undefined) : m.mmioRead(pa);
+        if (v === undefined) {
+          this.reflect(CAUSE.BUS_ERROR, siteAddr, va);
+          return false;
+        }
+        if (!store && insn.a !== 0) m.regs[insn.a] = v;
+        return true;
+      }
+    }
     // The guest's own access: a store into a protected page table goes where its direct store would (validated).
     const r = store ? this.guest.write(va, m.regs[insn.a], size, true, asUser) : this.guest.read(va, size, ACCESS.LOAD, asUser);
     if (r instanceof Fault) {
@@ -823,14 +871,19 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     // an illegal instruction, delivered to the guest kernel.
     if (name === undefined || !this.su) return "native";
     const pc = m.pc;
-    const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1]);
+    const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1], m.regs[REG.a2]);
     if (r === "resume") return "resume";
+    if (n >= HC.GNT_GRANT && n <= HC.DEV_STATUS && this.domainCalls) {
+      // An inter-domain op's second and third values (a multicall entry keeps its result only).
+      m.regs[REG.a1] = this.domainCalls.out[0];
+      m.regs[REG.a2] = this.domainCalls.out[1];
+    }
     if (r !== undefined) m.regs[REG.a0] = r;
     return m.pc !== pc ? "resume" : "advance";
   }
 
   /** One hypercall; returns a0's new value, undefined to leave a0, or "resume" when pc was set. */
-  private hypercall(n: number, a0: number, a1: number): number | undefined | "resume" {
+  private hypercall(n: number, a0: number, a1: number, a2 = 0): number | undefined | "resume" {
     const m = this.machine;
     switch (n) {
       case HC.CONSOLE_WRITE:
@@ -893,6 +946,10 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       case HC.VCPU_UP:
         return this.vcpuUp(a0, a1);
       default:
+        if (n >= HC.GNT_GRANT && n <= HC.DEV_STATUS && this.domainCalls) {
+          // The multi-guest host's services (docs/driver-vms.md): on l4 these are IPC to the host, charged as every call is.
+          return this.domainCalls.call(n, a0, a1, a2);
+        }
         return HC_ERROR.NOSYS;
     }
   }
@@ -920,7 +977,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       const op = entry[0];
       if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return HC_ERROR.INVAL;
       m.count(`${this.name}:multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
-      const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2]) : HC_ERROR.NOSYS;
+      const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2], entry[3]) : HC_ERROR.NOSYS;
       if (typeof r === "number" && this.guest.write(slot, r, 4) !== undefined) return HC_ERROR.FAULT;
       done++;
       if (m.stopped || !this.su) break;
@@ -982,7 +1039,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     }
     if (MEMORY_KINDS.has(site.kindName)) {
       if (site.kindName === "pte-load") this.applyQueue();
-      return this.emulateMemory(insn, site.record.addr, false) ? undefined : "resume";
+      return this.emulateMemory(insn, site.record.addr, false, site.kindName.startsWith("mmio")) ? undefined : "resume";
     }
     const pc = m.pc;
     this.execute(insn);

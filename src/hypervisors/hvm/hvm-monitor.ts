@@ -18,17 +18,18 @@
 // common/vcpu-scheduler.ts.
 //
 // Charged: vmExit per exit (instruction, external interrupt, guest page
-// fault, shadow fill, page-table write) + interruptInjection per injected
+// fault, shadow fill, page-table write, device-register access — common/bypass.ts) + interruptInjection per injected
 // interrupt + shadowUpdate per emulated page-table write.
 
 import { INSTRUCTIONS, type Mnemonic } from "../../guest-isa/isa-table.js";
-import { CAUSE, CR } from "../../guest-isa/registers.js";
+import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { Fault, type Access, type ExitAction, type Monitor, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import { PageTableWatch, ShadowPager } from "../common/shadow-paging.js";
 import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
 import { VcpuScheduler } from "../common/vcpu-scheduler.js";
 import { installPauseLoopExiting } from "../common/spinlock-cures.js";
+import { checkBypassAccess, isSetupRegister } from "../common/bypass.js";
 import type { MonitorOptions } from "../index.js";
 
 /** Every sensitive instruction exits: the hardware closes the virtualization hole. */
@@ -118,6 +119,25 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
     const e = this.shadow.lookup(va, access);
     if (e instanceof Fault) return e;
     return { frame: e.frame, writable: e.writable, user: e.user };
+  }
+
+  /**
+   * A guest access to a device register (docs/driver-vms.md "VMM-bypass
+   * I/O"): it exits (an EPT violation on an emulated device's page) and the
+   * VMM performs it on the device. Passed through, the per-request page is
+   * mapped in the guest's EPT: no exit; the setup page still exits. From
+   * guest user mode: refused (a bus error), as on bare metal.
+   */
+  onDeviceAccess(pa: number, store: boolean, value: number): boolean {
+    const m = this.machine;
+    if ((m.psr & PSR.SU) === 0) return false;
+    if (this.options.passthrough && !isSetupRegister(pa)) {
+      m.count("bypass.direct");
+      return true;
+    }
+    m.count("exit:mmio");
+    m.charge("vmExit");
+    return checkBypassAccess(m, pa, store, value, this.options.passthrough === true);
   }
 
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {

@@ -8,10 +8,11 @@ import { L4_REPLACEMENTS } from "../common/wedge-replacements.js";
 import { buildVmm } from "../common/window.js";
 import type { Backend } from "../index.js";
 import { wedgeLockReplacements, type SpinlockCure } from "../common/spinlock-cures.js";
+import { BYPASS_REPLACEMENTS } from "../common/bypass.js";
 import { L4Monitor } from "./l4-monitor.js";
 
 let target: RewriteTarget | undefined;
-const cureTargets: Partial<Record<SpinlockCure, RewriteTarget>> = {};
+const cureTargets: Record<string, RewriteTarget> = {};
 
 export const l4: Backend = {
   name: "l4",
@@ -23,8 +24,14 @@ export const l4: Backend = {
   },
   // Lock-holder preemption cures (common/spinlock-cures.ts): rows for the lock/unlock sites, chosen at load time.
   spinlocks: ["native", "pv", "delayed"],
-  targetFor(cure: SpinlockCure): RewriteTarget {
-    return (cureTargets[cure] ??= { name: "l4", replacements: { ...L4_REPLACEMENTS, ...wedgeLockReplacements(cure) }, window: buildVmm("l4").layout });
+  // --passthrough (common/bypass.ts): the mmio sites stay native — another row set, chosen at load time.
+  targetFor(cure: SpinlockCure, passthrough = false): RewriteTarget {
+    const key = `${cure}${passthrough ? "+passthrough" : ""}`;
+    return (cureTargets[key] ??= {
+      name: "l4",
+      replacements: { ...L4_REPLACEMENTS, ...wedgeLockReplacements(cure), ...(passthrough ? BYPASS_REPLACEMENTS : {}) },
+      window: buildVmm("l4").layout,
+    });
   },
   createMonitor: (rewrite, options) => new L4Monitor(rewrite, options),
 };

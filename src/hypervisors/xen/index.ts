@@ -11,11 +11,12 @@ import { XEN_REPLACEMENTS } from "../common/wedge-replacements.js";
 import { buildVmm } from "../common/window.js";
 import type { Backend } from "../index.js";
 import { wedgeLockReplacements, type SpinlockCure } from "../common/spinlock-cures.js";
+import { BYPASS_REPLACEMENTS } from "../common/bypass.js";
 import { XenMonitor } from "./xen-monitor.js";
 import { isParavirtImage } from "../paravirt.js";
 
 let target: RewriteTarget | undefined;
-const cureTargets: Partial<Record<SpinlockCure, RewriteTarget>> = {};
+const cureTargets: Record<string, RewriteTarget> = {};
 
 export const xen: Backend = {
   name: "xen",
@@ -27,8 +28,14 @@ export const xen: Backend = {
   },
   // Lock-holder preemption cures (common/spinlock-cures.ts): rows for the lock/unlock sites, chosen at load time.
   spinlocks: ["native", "pv", "delayed"],
-  targetFor(cure: SpinlockCure): RewriteTarget {
-    return (cureTargets[cure] ??= { name: "xen", replacements: { ...XEN_REPLACEMENTS, ...wedgeLockReplacements(cure) }, window: buildVmm("xen").layout });
+  // --passthrough (common/bypass.ts): the mmio sites stay native — another row set, chosen at load time.
+  targetFor(cure: SpinlockCure, passthrough = false): RewriteTarget {
+    const key = `${cure}${passthrough ? "+passthrough" : ""}`;
+    return (cureTargets[key] ??= {
+      name: "xen",
+      replacements: { ...XEN_REPLACEMENTS, ...wedgeLockReplacements(cure), ...(passthrough ? BYPASS_REPLACEMENTS : {}) },
+      window: buildVmm("xen").layout,
+    });
   },
   createMonitor: (rewrite, options) => new XenMonitor(rewrite, { ...options, paravirt: isParavirtImage(rewrite.image) }),
 };

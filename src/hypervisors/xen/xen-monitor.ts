@@ -102,8 +102,9 @@ export class XenMonitor extends WedgeMonitor {
     const limit = mem.guestLimit;
     for (let i = 0; i < 1024; i++) {
       const pte = mem.i32[(f << 10) + i];
-      // An entry mapping a frame outside guest RAM is never used: the walk refuses it (a bus error, as on bare metal).
-      if ((pte & PTE_V) !== 0 && ((pte & PAGE_MASK) >>> 0) + 4096 > limit) m.count("xen:ptwr.invalid");
+      // An entry mapping a frame outside guest RAM (and not a device register page) is never used:
+      // the walk refuses it (a bus error, as on bare metal).
+      if ((pte & PTE_V) !== 0 && ((pte & PAGE_MASK) >>> 0) + 4096 > limit && !mem.isDevice(pte & PAGE_MASK)) m.count("xen:ptwr.invalid");
     }
     this.protect(f, users);
   }
@@ -159,7 +160,7 @@ export class XenMonitor extends WedgeMonitor {
     // A page directory: emulated, and checked as a revalidation checks a page table (an entry
     // pointing outside guest RAM is counted; the walk never uses it: a bus error, as on bare metal).
     m.count("xen:ptwrite.emulated");
-    if (size === 4 && (value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > m.memory.guestLimit) m.count("xen:ptwr.invalid");
+    if (size === 4 && (value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > m.memory.guestLimit && !m.memory.isDevice(value & PAGE_MASK)) m.count("xen:ptwr.invalid");
     this.writePageTable(pa, value, size);
   }
 }

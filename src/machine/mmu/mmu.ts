@@ -56,16 +56,13 @@ export class Mmu {
   ) {
     this.watched = new Uint8Array(host.memory.size >>> 12);
     this.monitorWatched = new Uint8Array(host.memory.size >>> 12);
-    const isChecked = checked ? (frame: number) => checked[frame >>> 12] === 1 : undefined;
-    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE, isChecked);
+    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE, this.noFastTag);
     this.tlbs = [this.tlb];
   }
 
   /** A TLB for one more CPU (its fast arrays in the state region too). */
   addTlb(): Tlb {
-    const checked = this.checked;
-    const isChecked = checked ? (frame: number) => checked[frame >>> 12] === 1 : undefined;
-    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, isChecked);
+    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag);
     this.tlbs.push(t);
     return t;
   }
@@ -77,6 +74,13 @@ export class Mmu {
       else for (let f = first; f <= last; f++) t.refreshFrame(f << 12);
     }
   }
+
+  /**
+   * Frames whose every access takes the slow path (no fast tag at all): those
+   * a protection domain restricts, and the device window's (MMIO: not RAM,
+   * so the fast path's typed-array access would read the wrong bytes).
+   */
+  private readonly noFastTag = (frame: number): boolean => (frame >>> 0) >= this.host.memory.size || this.checked?.[frame >>> 12] === 1;
 
   pagingEnabled(): boolean {
     return (this.host.cr[this.pgctlIndex] & PGCTL_ENABLE) !== 0;
@@ -116,7 +120,8 @@ export class Mmu {
       const t = monitor.translate(va, access, user);
       if (t instanceof Fault) return t;
       if (t !== undefined) {
-        if (t.frame & ~PAGE_MASK || !this.host.memory.contains(t.frame, 4096)) return new Fault(CAUSE.BUS_ERROR, va);
+        const mem = this.host.memory;
+        if (t.frame & ~PAGE_MASK || (!mem.contains(t.frame, 4096) && !mem.isDevice(t.frame))) return new Fault(CAUSE.BUS_ERROR, va);
         this.host.noteTlbMiss();
         return this.tlb.fill(va, t.frame, PERM.V | (t.writable ? PERM.W : 0) | (t.user ? PERM.U : 0));
       }
@@ -132,7 +137,7 @@ export class Mmu {
 
   private identity(va: number): WalkResult | Fault {
     const frame = (va & PAGE_MASK) >>> 0;
-    if (frame + 4096 > this.host.memory.guestLimit) return new Fault(CAUSE.BUS_ERROR, va);
+    if (frame + 4096 > this.host.memory.guestLimit && !this.host.memory.isDevice(frame)) return new Fault(CAUSE.BUS_ERROR, va);
     return { frame, perm: PTE_PERM_MASK };
   }
 

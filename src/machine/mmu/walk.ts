@@ -10,7 +10,8 @@
 //   PTE: frame[31:12] of the page, bit 0 V, bit 1 W, bit 2 U
 //
 // The low 12 bits of ptbr are ignored. A PDE, PTE or frame at or above
-// `memory.guestLimit` is a bus error (cause 9) with badva = va; an entry
+// `memory.guestLimit` is a bus error (cause 9) with badva = va — except a
+// frame of the device window (memory.isDevice: MMIO) named by a PTE; an entry
 // without V is a page fault of the access's kind (4/5/6). Permissions are
 // returned, not checked: the caller checks U/W for its access.
 
@@ -48,6 +49,7 @@ export function walkPageTable(memory: PhysicalMemory, ptbr: number, va: number, 
   const pte = memory.i32[pteAddr >>> 2];
   if ((pte & PTE_V) === 0) return new Fault(pageFaultCause(access), va);
   const frame = (pte & PAGE_MASK) >>> 0;
-  if (frame + 4096 > limit) return new Fault(CAUSE.BUS_ERROR, va);
+  // A device frame (the MMIO window above RAM) is a valid target: the machine's slow path reaches the device.
+  if (frame + 4096 > limit && !memory.isDevice(frame)) return new Fault(CAUSE.BUS_ERROR, va);
   return { frame, perm: pte & (PTE_V | PTE_W | PTE_U), pdeAddr, pteAddr };
 }

@@ -1,0 +1,33 @@
+// The guest-visible constants of the multi-guest host (docs/driver-vms.md,
+// "Domain device and hypercall ABI"): the domain device's ports, the device
+// kinds DEV_LOOKUP/PUBLISH/ACCEPT/STATUS name, and the limits of the grant
+// table and the event channels. The op numbers are the hypercall numbers
+// (common/hypercalls.ts HC.GNT_GRANT … HC.DEV_STATUS).
+
+import { HC } from "../common/hypercalls.js";
+
+/** The domain device's ports (only under the multi-guest host; elsewhere open bus). */
+export const DOM_PORT = {
+  ID: 0x60,
+  ARG0: 0x61,
+  ARG1: 0x62,
+  ARG2: 0x63,
+  OP: 0x64,
+  EVENTS: 0x65,
+} as const;
+
+/** Device kinds a domain can serve to others. */
+export const DEVICE_KIND = { block: 1, nvdisk: 2 } as const;
+export type DeviceKindName = keyof typeof DEVICE_KIND;
+
+/** Event ports per domain: 0 is the host's control port, 1..31 are allocated by EVT_ALLOC/EVT_BIND. */
+export const EVENT_PORTS = 32;
+/** The control port: raised by the host only (a client published; the server was restarted). */
+export const CONTROL_PORT = 0;
+/** Live grants a domain may hold (GNT_GRANT beyond: EAGAIN). */
+export const MAX_GRANTS = 1024;
+export const PAGE_SIZE = 4096;
+
+/** First and last op of the inter-domain services. */
+export const FIRST_DOMAIN_OP = HC.GNT_GRANT;
+export const LAST_DOMAIN_OP = HC.DEV_STATUS;

@@ -1,0 +1,86 @@
+// The domain device: ports 0x60–0x65 of a domain's machine, attached by the
+// multi-guest host (host.ts) and nowhere else, so a single-guest run reads
+// open bus (-1) there and the bundled kernel knows it has no domain
+// services. It is how a pre-virtualized guest, which issues no hypercalls
+// itself, reaches the inter-domain services (services.ts): under xen and l4
+// its `in`/`out` sites already go through the in-place VMM to the monitor's
+// port emulation and land here; under hvm the port instructions exit to the
+// monitor, which does the same. The same object is the monitor's
+// DomainCalls (HC 18–28 as hypercalls), with its own out values so a
+// hypercall never disturbs the port registers. docs/driver-vms.md has the
+// port table.
+
+import type { Device } from "../../machine/bus/ports.js";
+import { HC, type DomainCalls } from "../common/hypercalls.js";
+import { DOM_PORT } from "./abi.js";
+import type { DomainServices } from "./services.js";
+
+export class DomainDevice implements Device, DomainCalls {
+  readonly name = "domain";
+  /** The host implements it in software: reaching it costs the exit or hypercall, no bus transaction (docs/driver-vms.md). */
+  readonly inHypervisor = true;
+  readonly ports = [DOM_PORT.ID, DOM_PORT.ARG0, DOM_PORT.ARG1, DOM_PORT.ARG2, DOM_PORT.OP, DOM_PORT.EVENTS];
+  /** ARG0–ARG2 of the port interface, and the last port op's result. */
+  private readonly args = new Int32Array(3);
+  private result = 0;
+  readonly out = new Int32Array(2);
+
+  constructor(
+    readonly domid: number,
+    private readonly services: DomainServices,
+  ) {}
+
+  read(port: number): number {
+    switch (port) {
+      case DOM_PORT.ID:
+        return this.domid;
+      case DOM_PORT.ARG0:
+      case DOM_PORT.ARG1:
+      case DOM_PORT.ARG2:
+        return this.args[port - DOM_PORT.ARG0];
+      case DOM_PORT.OP:
+        return this.result;
+      case DOM_PORT.EVENTS:
+        return this.services.pending[this.domid];
+      default:
+        return -1;
+    }
+  }
+
+  write(port: number, value: number): void {
+    switch (port) {
+      case DOM_PORT.ARG0:
+      case DOM_PORT.ARG1:
+      case DOM_PORT.ARG2:
+        this.args[port - DOM_PORT.ARG0] = value;
+        return;
+      case DOM_PORT.OP: {
+        const a = this.args;
+        this.result = this.services.call(this.domid, value, a[0], a[1], a[2]);
+        // DEV_ACCEPT's second and third values (ring ref, port) are read back from ARG0/ARG1; other ops leave the ARGs.
+        if (value === HC.DEV_ACCEPT && this.result >= 0) {
+          a[0] = this.services.out[0];
+          a[1] = this.services.out[1];
+        }
+        return;
+      }
+      case DOM_PORT.EVENTS:
+        this.services.acknowledge(this.domid, value);
+        return;
+    }
+  }
+
+  /** DomainCalls: the hypercall form (results in `out`, the port registers untouched). */
+  call(op: number, a0: number, a1: number, a2: number): number {
+    const r = this.services.call(this.domid, op, a0, a1, a2);
+    this.out[0] = this.services.out[0];
+    this.out[1] = this.services.out[1];
+    return r;
+  }
+
+  nextEvent(): number {
+    return Infinity;
+  }
+
+  onEvent(): void {}
+}

@@ -1,0 +1,540 @@
+// The multi-guest host: several guests ("domains") on one back end, each in
+// a machine of its own (own RAM, devices, console, CPUs, and its own
+// back-end monitor: its own in-place VMM state), run in simulated time by
+// one deterministic rule. It consumes the guests' specifications (an ELF
+// image each, memory, disk, what it serves and uses) and produces each
+// domain's console, counters and ending, the restarts of driver domains,
+// and one exit status. It sits between the CLI (`previrt run --guest …`,
+// `--domains FILE`, `previrt drivers`) and the per-guest pieces runElf uses
+// (prepareGuest, buildMachine). docs/driver-vms.md is the user's
+// description; the rules below are the reasons.
+//
+// - Scheduling: global time advances in windows of `window` cycles (default
+//   1,000). In each window every live domain, in domid order, runs until
+//   its clock reaches the window's end (machine.runUntil: exact, as if it
+//   had not paused). Each domain has its own physical CPUs (dedicated): a
+//   domain's clock is its machine's clock plus the global cycle its machine
+//   started at (0, or the restart time).
+// - Events sent during a window become pending at its end (services.deliver):
+//   a notification's latency is at most one window (plus the sender's last
+//   instruction), never negative, and the order is a function of the clocks
+//   alone.
+// - Shared pages: after each domain's turn its writable shared pages are
+//   copied to the other side where they differ (only one domain runs at a
+//   time, so this is shared memory at switch granularity); a read-only
+//   mapping's page is restored from the granter's instead, and the attempt
+//   counted: the granter's page never changes through it. The next
+//   runUntil tells the JIT that memory may have changed.
+// - A halted domain waiting for another is idle, not deadlocked
+//   (machine.externalEvents); when every live domain waits for ever with no
+//   event in flight, they all stop with hlt-deadlock.
+// - Driver domains (role "driver") are restarted from their ELF when they
+//   end other than by a clean power-off (code 0), or when the watchdog sees
+//   one of their events pending unacknowledged for `watchdog` cycles: a
+//   fresh machine, same domid and disk, generation + 1, everything it held
+//   torn down (services.tearDown), its clients' control port raised.
+
+import type { ElfImage } from "../../guest-isa/elf-types.js";
+import { encodeInstruction } from "../../guest-isa/encoding.js";
+import { CR, REG } from "../../guest-isa/registers.js";
+import type { CostModel } from "../../machine/cost-model.js";
+import { memoryDisk, type DiskBacking } from "../../machine/devices/disk.js";
+import type { RunResult } from "../../machine/diagnosis.js";
+import type { Engine, Machine } from "../../machine/machine.js";
+import { ACCESS } from "../../machine/monitor.js";
+import { buildMachine, type RunImageOptions } from "../../machine/run-image.js";
+import type { MachineStats } from "../../machine/stats.js";
+import type { RewriteResult } from "../../rewriter/index.js";
+import { UserError } from "../../guest-isa/diagnostics.js";
+import { getBackend, prepareGuest, type Backend } from "../index.js";
+import { HC } from "../common/hypercalls.js";
+import { isMigratable } from "../common/neutral-state.js";
+import type { WedgeMonitor } from "../common/wedge-monitor.js";
+import { DEVICE_KIND, type DeviceKindName } from "./abi.js";
+import { DomainDevice } from "./domain-device.js";
+import { copyPage, DomainServices, samePage, type ServedDomain } from "./services.js";
+
+/** Default scheduling window in cycles: the bound on a cross-domain notification's latency. */
+export const DEFAULT_WINDOW = 1_000;
+/** Default watchdog: a driver domain with an event pending unacknowledged this long is hung. */
+export const DEFAULT_WATCHDOG = 500_000;
+/** Restarts of one driver domain after which it stays down. */
+export const DEFAULT_MAX_RESTARTS = 1_000;
+
+export interface DomainSpec {
+  /** Its console prefix and the name the configuration refers to it by. */
+  name: string;
+  image: ElfImage;
+  /** The ELF's file name, for error messages. */
+  file?: string;
+  ramSize?: number;
+  cpus?: number;
+  /** Its disk (kept across restarts). */
+  disk?: Uint8Array | DiskBacking;
+  /** "driver": a restartable service domain (its end does not end the run). */
+  role?: "driver" | "guest";
+  /** Device kinds it serves to the domains that use them from it. */
+  serves?: readonly DeviceKindName[];
+  /** Device kinds it uses, and from which domain (by name). */
+  uses?: Partial<Record<DeviceKindName, string>>;
+  /** The memory-mapped disk and whether it is passed through (h18mmio's device; carried for it). */
+  nvdisk?: Uint8Array | DiskBacking;
+  passthrough?: boolean;
+}
+
+/** A crash the host injects into a domain (seeded; the driver-restart runner). */
+export interface CrashInjection {
+  domain: string;
+  /** Global cycle: injected at the first window end at or after it. */
+  at: number;
+  /** "wild-store": the current instruction becomes a store to an address outside the domain's RAM; "hang": it and the interrupt vector become branch-to-self. */
+  kind: "wild-store" | "hang";
+  /** Picks the wild address. */
+  seed: number;
+}
+
+export interface HostOptions {
+  backend: string | Backend;
+  window?: number;
+  maxCycles?: number;
+  costModel?: CostModel;
+  engine?: Engine;
+  protect?: boolean;
+  diskLatency?: number;
+  /** Watchdog in cycles for driver domains (0: off). */
+  watchdog?: number;
+  maxRestarts?: number;
+  crashes?: readonly CrashInjection[];
+  /** Streams a domain's console output as it comes (raw text; see prefixLines). */
+  onOutput?: (domain: number, text: string) => void;
+  /**
+   * Called when a driver domain is about to be restarted, before anything it
+   * held is torn down (its grants, its clients' pages still as they were):
+   * for a runner that inspects what was in flight (src/cli/drivers).
+   */
+  onRestart?: (domain: number, record: RestartRecord, host: DomainHost) => void;
+}
+
+export interface RestartRecord {
+  /** Global cycle the old machine ended (or the watchdog fired). */
+  at: number;
+  reason: string;
+  generation: number;
+  /** Cycles from `at` until the restarted domain accepted a client again (DEV_ACCEPT), if it did. */
+  restartCycles?: number;
+}
+
+export interface DomainOutcome {
+  id: number;
+  name: string;
+  role: "driver" | "guest";
+  /** How its last machine ended; undefined: still running when the run ended (a service whose clients were done). */
+  result: RunResult | undefined;
+  /** Counters of its current machine (the last generation). */
+  stats: MachineStats;
+  /** Cycles executed (clock less idle) summed over every generation. */
+  executedCycles: number;
+  /** Everything it wrote to its console, over every generation. */
+  console: string;
+  generation: number;
+  restarts: RestartRecord[];
+  /** Its clock (global cycles) when the run ended. */
+  cycles: number;
+  /** The windows (their end cycles) in which it first and last sent an event (EVT_SEND); -1 if never. */
+  firstSend: number;
+  lastSend: number;
+}
+
+export interface HostOutcome {
+  backend: string;
+  window: number;
+  domains: DomainOutcome[];
+  /** The global cycle the run ended at. */
+  cycles: number;
+  exitCode: number;
+  /** Inter-domain ops performed and refused, by name ("GNT_MAP", "GNT_MAP.ENOENT"). */
+  ops: Record<string, number>;
+  refused: Record<string, number>;
+  /** Shared-page copies made, and read-only mapped pages written (restored). */
+  pageCopies: number;
+  readOnlyWrites: number;
+}
+
+class Domain implements ServedDomain {
+  machine!: Machine;
+  /** Global cycle its current machine started at. */
+  offset = 0;
+  generation = 0;
+  consoleText = "";
+  result: RunResult | undefined;
+  restarts: RestartRecord[] = [];
+  executedBefore = 0;
+  device!: DomainDevice;
+  firstSend = -1;
+  lastSend = -1;
+  sentSeen = 0;
+  /** Global cycle of the last restart still waiting for its first DEV_ACCEPT. */
+  awaitingAccept: RestartRecord | undefined;
+  constructor(
+    readonly id: number,
+    readonly spec: DomainSpec,
+    readonly rewrite: RewriteResult,
+    readonly makeOptions: (r: RewriteResult) => RunImageOptions,
+    readonly disk: DiskBacking | undefined,
+  ) {}
+  get name(): string {
+    return this.spec.name;
+  }
+  get alive(): boolean {
+    return this.result === undefined;
+  }
+  get role(): "driver" | "guest" {
+    return this.spec.role ?? "guest";
+  }
+  /** Whether the run waits for it: not a driver, serving nothing. */
+  get keepsRunAlive(): boolean {
+    return this.role !== "driver" && (this.spec.serves ?? []).length === 0;
+  }
+  get clock(): number {
+    return this.offset + this.machine.cycles;
+  }
+}
+
+/** Checks the specs against each other (UserErrors naming the guest). */
+export function checkSpecs(specs: readonly DomainSpec[]): void {
+  if (specs.length < 1) throw new UserError("a multi-guest run needs at least one guest");
+  if (specs.length > 64) throw new UserError(`at most 64 guests, not ${specs.length}`);
+  const names = new Set<string>();
+  for (const s of specs) {
+    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(s.name)) throw new UserError(`guest name '${s.name}' must be 1-32 letters, digits, '_', '.' or '-'`);
+    if (names.has(s.name)) throw new UserError(`two guests are named '${s.name}'`);
+    names.add(s.name);
+  }
+  for (const s of specs) {
+    for (const [kind, from] of Object.entries(s.uses ?? {})) {
+      if (!(kind in DEVICE_KIND)) throw new UserError(`guest '${s.name}' uses unknown device kind '${kind}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+      const server = specs.find((x) => x.name === from);
+      if (!server) throw new UserError(`guest '${s.name}' uses ${kind} from '${from}', which is not a guest`);
+      if (server === s) throw new UserError(`guest '${s.name}' cannot use ${kind} from itself`);
+      if (!(server.serves ?? []).includes(kind as DeviceKindName)) throw new UserError(`guest '${s.name}' uses ${kind} from '${from}', which does not serve ${kind}`);
+    }
+    for (const kind of s.serves ?? []) if (!(kind in DEVICE_KIND)) throw new UserError(`guest '${s.name}' serves unknown device kind '${kind}'`);
+  }
+}
+
+export class DomainHost {
+  readonly backend: Backend;
+  readonly window: number;
+  private readonly domains: Domain[] = [];
+  readonly services: DomainServices;
+  private readonly watchdog: number;
+  private readonly maxRestarts: number;
+  private readonly maxCycles: number;
+  private readonly crashes: CrashInjection[];
+  private now = 0;
+  private pageCopies = 0;
+  private readOnlyWrites = 0;
+
+  constructor(
+    specs: readonly DomainSpec[],
+    private readonly options: HostOptions,
+  ) {
+    checkSpecs(specs);
+    this.backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+    if (!this.backend.createMonitor) throw new UserError(`several guests need a hypervisor: --hv ${this.backend.name} has none to share (use xen, l4 or hvm)`);
+    if (this.backend.name === "trap") throw new UserError("several guests run on xen, l4 or hvm, not trap");
+    this.window = options.window ?? DEFAULT_WINDOW;
+    if (!Number.isInteger(this.window) || this.window < 1 || this.window > 1e9) throw new UserError(`the window must be a whole number of cycles from 1 to 1000000000, not ${options.window}`);
+    this.watchdog = options.watchdog ?? DEFAULT_WATCHDOG;
+    if (!Number.isInteger(this.watchdog) || this.watchdog < 0) throw new UserError(`the watchdog must be a whole number of cycles (0: off), not ${options.watchdog}`);
+    this.maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+    this.maxCycles = options.maxCycles ?? Infinity;
+    this.crashes = [...(options.crashes ?? [])].sort((a, b) => a.at - b.at);
+    for (const c of this.crashes) {
+      if (!specs.some((s) => s.name === c.domain)) throw new UserError(`crash injection names '${c.domain}', which is not a guest`);
+    }
+    const index = new Map(specs.map((s, i) => [s.name, i]));
+    this.services = new DomainServices(this.domains, specs.length, (client, kind) => {
+      const name = Object.entries(DEVICE_KIND).find(([, v]) => v === kind)?.[0] as DeviceKindName | undefined;
+      const from = name === undefined ? undefined : specs[client].uses?.[name];
+      return from === undefined ? undefined : index.get(from);
+    });
+    specs.forEach((spec, id) => {
+      const { rewrite, runOptions } = prepareGuest(spec.image, {
+        backend: this.backend,
+        file: spec.file,
+        cpus: spec.cpus,
+        // A multiprocessor guest pauses at epoch boundaries only: its epochs are the windows.
+        quantum: (spec.cpus ?? 1) > 1 ? this.window : undefined,
+        ramSize: spec.ramSize,
+        costModel: options.costModel,
+        engine: options.engine,
+        protect: options.protect,
+        diskLatency: options.diskLatency,
+        // The memory-mapped disk (docs/driver-vms.md "VMM-bypass I/O"): in this guest's own machine, passed through or emulated.
+        nvdisk: spec.nvdisk,
+        passthrough: spec.passthrough,
+      });
+      const disk = spec.disk instanceof Uint8Array ? memoryDisk(spec.disk) : spec.disk;
+      const d = new Domain(id, spec, rewrite, runOptions, disk);
+      this.domains.push(d);
+    });
+    for (const d of this.domains) this.boot(d, 0);
+  }
+
+  /** Domain `id`'s machine now (for onRestart's inspection). */
+  machineOf(id: number): Machine {
+    return this.domains[id].machine;
+  }
+
+  /** A fresh machine for `d` from its ELF, started at global cycle `at`. */
+  private boot(d: Domain, at: number): void {
+    d.device = new DomainDevice(d.id, this.services);
+    const base = d.makeOptions(d.rewrite);
+    const { machine } = buildMachine(d.rewrite.image, {
+      ...base,
+      disk: d.disk,
+      devices: [d.device],
+      onOutput: (t) => {
+        d.consoleText += t;
+        this.options.onOutput?.(d.id, t);
+      },
+    });
+    machine.externalEvents = true;
+    const monitor = machine.monitor as Partial<WedgeMonitor> | undefined;
+    if (monitor && "domainCalls" in monitor) monitor.domainCalls = d.device;
+    d.machine = machine;
+    d.offset = at;
+    d.result = undefined;
+  }
+
+  /** Runs every domain to the end: see the file comment for the rules. */
+  run(): HostOutcome {
+    const W = this.window;
+    for (;;) {
+      const end = this.now + W;
+      for (const d of this.domains) {
+        if (!d.alive) continue;
+        const m = d.machine;
+        const ended = m.runUntil(end - d.offset, this.maxCycles - d.offset);
+        this.syncShared(d);
+        if (ended) this.ended(d, m.outcome!, d.clock);
+      }
+      this.services.deliver(end);
+      this.now = end;
+      for (const d of this.domains) {
+        if (this.services.sent[d.id] === d.sentSeen) continue;
+        d.sentSeen = this.services.sent[d.id];
+        if (d.firstSend < 0) d.firstSend = end;
+        d.lastSend = end;
+      }
+      this.checkWatchdog();
+      this.inject();
+      // The run waits for the guests that are not services; with only services, for all of them.
+      const waitedFor = this.domains.some((d) => d.keepsRunAlive) ? this.domains.filter((d) => d.keepsRunAlive) : this.domains;
+      if (waitedFor.every((d) => !d.alive)) break;
+      if (this.deadlocked()) {
+        for (const d of this.domains) {
+          if (!d.alive) continue;
+          d.machine.stop("hlt-deadlock", "every guest is halted waiting for another, and no event can come");
+          d.result = d.machine.outcome;
+        }
+        break;
+      }
+    }
+    return this.outcome();
+  }
+
+  /** A domain's machine ended: a driver that did not power off cleanly is restarted. */
+  private ended(d: Domain, r: RunResult, at: number): void {
+    d.result = r;
+    const clean = r.kind === "poweroff" && r.exitCode === 0;
+    // --max-cycles is the end of the run for every domain, drivers too.
+    const budget = r.kind === "stopped" && r.reason === "max-cycles";
+    if (d.role === "driver" && !clean && !budget && d.restarts.length < this.maxRestarts) {
+      this.restart(d, at, r.kind === "poweroff" ? `powered off with code ${r.exitCode}` : r.message);
+    }
+  }
+
+  private restart(d: Domain, at: number, reason: string): void {
+    d.executedBefore += d.machine.executedCycles(d.machine.cycles);
+    d.machine.console.flush();
+    const rec: RestartRecord = { at, reason, generation: d.generation + 1 };
+    this.options.onRestart?.(d.id, rec, this);
+    this.services.tearDown(d.id);
+    d.generation++;
+    d.restarts.push(rec);
+    d.awaitingAccept = rec;
+    this.boot(d, at);
+    // Its clients learn it at once through their control port (and DEV_STATUS's new generation).
+    for (const c of this.domains) {
+      if (c === d || !c.alive) continue;
+      if (Object.values(c.spec.uses ?? {}).includes(d.name)) this.services.raiseControl(c.id);
+    }
+  }
+
+  /** Restart time: the first DEV_ACCEPT of a restarted domain's new generation (checked each window). */
+  private noteAccepts(): void {
+    for (const d of this.domains) {
+      if (d.awaitingAccept && this.services.accepts[d.id] > 0) {
+        // Measured at window granularity: the window in which the new generation accepted its first client.
+        d.awaitingAccept.restartCycles = this.now - d.awaitingAccept.at;
+        d.awaitingAccept = undefined;
+      }
+    }
+  }
+
+  private checkWatchdog(): void {
+    this.noteAccepts();
+    if (this.watchdog === 0) return;
+    for (const d of this.domains) {
+      if (!d.alive || d.role !== "driver") continue;
+      const since = this.services.oldestPending(d.id);
+      if (since <= this.now - this.watchdog) {
+        d.machine.stop("monitor", `watchdog: an event pending unacknowledged for ${this.now - since} cycles (watchdog ${this.watchdog})`);
+        d.result = d.machine.outcome;
+        if (d.restarts.length < this.maxRestarts) this.restart(d, this.now, d.result!.kind === "stopped" ? d.result!.message : "watchdog");
+      }
+    }
+  }
+
+  /** The crash injections due by now, into domains still alive. */
+  private inject(): void {
+    while (this.crashes.length > 0 && this.crashes[0].at <= this.now) {
+      const c = this.crashes[0];
+      const d = this.domains.find((x) => x.name === c.domain)!;
+      if (d.alive && !injectCrash(d.machine, c)) return; // pc not translatable now: the next window
+      this.crashes.shift();
+    }
+  }
+
+  /** Every live domain halted for good, no event in flight: nothing can ever wake one. */
+  private deadlocked(): boolean {
+    let any = false;
+    for (const d of this.domains) {
+      if (!d.alive) continue;
+      any = true;
+      if (!d.machine.waitingForever || this.services.incoming[d.id] !== 0) return false;
+    }
+    return any;
+  }
+
+  /**
+   * After `d`'s turn: its writable shared pages reach the other side where
+   * they differ; a read-only mapping it wrote is restored (and counted). A
+   * destination that has become a page table the monitor write-protects is
+   * never written: that sharing ends (the page keeps its contents).
+   */
+  private syncShared(d: Domain): void {
+    for (const { grant, page } of [...this.services.sharedPairs()]) {
+      const granter = this.domains[grant.granter].machine;
+      const grantee = this.domains[grant.grantee].machine;
+      if (grant.granter === d.id) {
+        if (samePage(granter, grant.page, grantee, page)) continue;
+        if (grantee.watched[page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
+        else {
+          copyPage(granter, grant.page, grantee, page);
+          this.pageCopies++;
+        }
+      } else if (grant.grantee === d.id) {
+        if (samePage(granter, grant.page, grantee, page)) continue;
+        if (grant.readOnly) {
+          this.readOnlyWrites++;
+          copyPage(granter, grant.page, grantee, page);
+        } else if (granter.watched[grant.page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
+        else {
+          copyPage(grantee, page, granter, grant.page);
+          this.pageCopies++;
+        }
+      }
+    }
+  }
+
+  private outcome(): HostOutcome {
+    for (const d of this.domains) d.machine.console.flush();
+    const domains = this.domains.map((d): DomainOutcome => {
+      const m = d.machine;
+      return {
+        id: d.id,
+        name: d.name,
+        role: d.role,
+        result: d.result,
+        stats: m.stats(),
+        executedCycles: d.executedBefore + m.executedCycles(m.cycles),
+        console: d.consoleText,
+        generation: d.generation,
+        restarts: d.restarts,
+        cycles: d.clock,
+        firstSend: d.firstSend,
+        lastSend: d.lastSend,
+      };
+    });
+    return {
+      backend: this.backend.name,
+      window: this.window,
+      domains,
+      cycles: this.now,
+      exitCode: exitStatus(domains),
+      ops: Object.fromEntries(this.services.ops),
+      refused: Object.fromEntries(this.services.refusals),
+      pageCopies: this.pageCopies,
+      readOnlyWrites: this.readOnlyWrites,
+    };
+  }
+}
+
+/**
+ * The run's exit status: the first domain (in order) whose machine stopped
+ * without powering off and was not restarted (a crash 125, --max-cycles
+ * 124, …); otherwise the power-off code of the first domain that is not a
+ * service (not a driver, serving nothing) — or of domain 0 if all are.
+ */
+export function exitStatus(domains: readonly DomainOutcome[]): number {
+  for (const d of domains) if (d.result && d.result.kind === "stopped") return d.result.exitCode;
+  const first = domains.find((d) => d.role !== "driver") ?? domains[0];
+  return first.result?.kind === "poweroff" ? first.result.exitCode : 0;
+}
+
+/** Small deterministic generator (mulberry32) for the injections' addresses. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Injects a crash into a machine between two runs: "wild-store" loads t0
+ * with an address above the machine's RAM and makes the current
+ * instruction `sw t0, 0(t0)`; "hang" makes the current instruction and the
+ * first of the (virtual) interrupt vector branch-to-self, so the domain
+ * loops and no interrupt gets it out. False when the pc cannot be
+ * translated now (the caller tries again later).
+ */
+export function injectCrash(m: Machine, c: CrashInjection): boolean {
+  // With supervisor rights (the host is not the guest: a deprivileged kernel's pc is in supervisor-only pages,
+  // or in the in-place VMM's window while it blocks, where the wild store or the loop is just as fatal).
+  const pa = m.translate(m.pc, ACCESS.FETCH, false);
+  if (typeof pa !== "number" || pa + 4 > m.memory.size) return false;
+  if (c.kind === "wild-store") {
+    const rnd = random(c.seed);
+    const span = 0x8000_0000 - m.memory.size;
+    const addr = (m.memory.size + Math.floor(rnd() * span)) & ~3;
+    m.regs[REG.t0] = addr;
+    m.memory.i32[pa >>> 2] = encodeInstruction("sw", { a: REG.t0, b: REG.t0, imm: 0 });
+    m.count("host:inject.wildStore");
+    return true;
+  }
+  const loop = encodeInstruction("beq", { a: 0, b: 0, imm: 0 });
+  m.memory.i32[pa >>> 2] = loop;
+  const mon = m.monitor;
+  const tvec = isMigratable(mon) ? mon.exportNeutral().cr[CR.tvec] : m.cr[CR.tvec];
+  const tpa = m.translate(tvec, ACCESS.FETCH, false);
+  if (typeof tpa === "number" && tpa + 4 <= m.memory.size) m.memory.i32[tpa >>> 2] = loop;
+  m.count("host:inject.hang");
+  return true;
+}

@@ -1,0 +1,375 @@
+// The inter-domain services of the multi-guest host: grant tables, event
+// channels and the device rendezvous (DEV_LOOKUP/PUBLISH/ACCEPT/STATUS),
+// one implementation for every back end (xen's hypercalls, l4's IPC, and
+// the domain device's ports all call `call`). It consumes the host's
+// domains (their current machines) and the configuration's "who serves
+// whom"; it produces op results, pending event bits (delivered by the host
+// at the end of each window), and the shared-page bookkeeping the host's
+// coherence step uses (docs/driver-vms.md, "Domain device and hypercall ABI",
+// "Isolation").
+//
+// Every argument is checked before anything changes, and a refused op
+// changes nothing: a domid out of range or the caller's own, a page not
+// page-aligned or outside the caller's guest RAM (the monitor's reserved top
+// included) or one of its page tables, a grant ref that is not live or not
+// granted to the caller (forged, revoked, another pair's), a port out of
+// 1..31 or not bound, an unknown device kind.
+
+import type { Machine } from "../../machine/machine.js";
+import { IRQ } from "../../guest-isa/registers.js";
+import { HC, HC_ERROR } from "../common/hypercalls.js";
+import { CONTROL_PORT, EVENT_PORTS, MAX_GRANTS, PAGE_SIZE } from "./abi.js";
+
+/** What the services see of a domain (the host's Domain). */
+export interface ServedDomain {
+  readonly id: number;
+  readonly name: string;
+  /** Its machine now (a new one after a restart). */
+  readonly machine: Machine;
+  /** Still running (not powered off, not stopped for good). */
+  readonly alive: boolean;
+  /** 0 at first boot, +1 at every restart. */
+  readonly generation: number;
+}
+
+export interface Grant {
+  readonly ref: number;
+  readonly granter: number;
+  readonly grantee: number;
+  /** Guest-physical page address in the granter's RAM. */
+  readonly page: number;
+  readonly readOnly: boolean;
+  /** Mappings of it (grantee pages) now. */
+  mappedAt: Set<number>;
+}
+
+/** A page of a grantee backed by a grant. */
+export interface Mapping {
+  readonly granter: number;
+  readonly ref: number;
+  readonly readOnly: boolean;
+}
+
+/** An event port's state: free, allocated for `remote` to bind, or bound to `remote`'s `remotePort`. */
+interface EventPort {
+  state: "free" | "unbound" | "bound";
+  remote: number;
+  remotePort: number;
+}
+
+interface WaitingClient {
+  client: number;
+  kind: number;
+  ring: number;
+  port: number;
+}
+
+/** Counters of refused ops, by op name (the host's --stats), e.g. "GNT_MAP.NOENT". */
+export type RefusalCounts = Map<string, number>;
+
+export class DomainServices {
+  /** Per domain: its grants by ref, and the next ref it hands out. */
+  readonly grants: Map<number, Grant>[];
+  private readonly nextRef: number[];
+  /** Per domain: its pages backed by a foreign grant, by guest-physical page address. */
+  readonly mappings: Map<number, Mapping>[];
+  private readonly ports: EventPort[][];
+  /** Per domain: pending event bits (visible through port 0x65), and bits sent this window (delivered at its end). */
+  readonly pending: Int32Array;
+  readonly incoming: Int32Array;
+  /** Per domain: the global cycle each pending bit became pending (the watchdog). */
+  readonly pendingSince: Float64Array[];
+  private readonly waiting: WaitingClient[][];
+  /** Per domain: events sent (EVT_SEND), for the host's record of when a domain talked. */
+  readonly sent: Float64Array;
+  /** Per domain: clients accepted (DEV_ACCEPT) since its last (re)start: the host's restart time. */
+  readonly accepts: Int32Array;
+  readonly refusals: RefusalCounts = new Map();
+  /** Ops performed, by name (stats). */
+  readonly ops: Map<string, number> = new Map();
+  /** Out values of the last op (DomainCalls.out is per caller: see DomainDevice). */
+  readonly out = new Int32Array(2);
+
+  constructor(
+    /** The host's domains (filled in after construction: the services exist before the first machine). */
+    private readonly domains: readonly ServedDomain[],
+    count: number,
+    /** The domid serving `kind` to `client`, per the configuration, or undefined. */
+    private readonly serverOf: (client: number, kind: number) => number | undefined,
+  ) {
+    const n = count;
+    this.grants = Array.from({ length: n }, () => new Map());
+    this.nextRef = new Array<number>(n).fill(0);
+    this.mappings = Array.from({ length: n }, () => new Map());
+    this.ports = Array.from({ length: n }, () => Array.from({ length: EVENT_PORTS }, () => ({ state: "free" as const, remote: -1, remotePort: -1 })));
+    this.pending = new Int32Array(n);
+    this.incoming = new Int32Array(n);
+    this.pendingSince = Array.from({ length: n }, () => new Float64Array(EVENT_PORTS));
+    this.waiting = Array.from({ length: n }, () => []);
+    this.accepts = new Int32Array(n);
+    this.sent = new Float64Array(n);
+  }
+
+  /** Performs op `op` for domain `self`: the result (≥ 0, or an HC_ERROR); second/third values in `out`. */
+  call(self: number, op: number, a0: number, a1: number, a2: number): number {
+    this.out[0] = 0;
+    this.out[1] = 0;
+    const r = this.perform(self, op, a0, a1, a2);
+    const name = OP_NAMES.get(op) ?? String(op);
+    if (r < 0) {
+      const key = `${name}.${ERROR_NAMES.get(r) ?? r}`;
+      this.refusals.set(key, (this.refusals.get(key) ?? 0) + 1);
+    } else this.ops.set(name, (this.ops.get(name) ?? 0) + 1);
+    return r;
+  }
+
+  private perform(self: number, op: number, a0: number, a1: number, a2: number): number {
+    switch (op) {
+      case HC.GNT_GRANT:
+        return this.grant(self, a0, a1, a2);
+      case HC.GNT_MAP:
+        return this.map(self, a0, a1, a2);
+      case HC.GNT_UNMAP:
+        return this.unmap(self, a0);
+      case HC.GNT_REVOKE:
+        return this.revoke(self, a0);
+      case HC.EVT_ALLOC:
+        return this.evtAlloc(self, a0);
+      case HC.EVT_BIND:
+        return this.evtBind(self, a0, a1);
+      case HC.EVT_SEND:
+        return this.evtSend(self, a0);
+      case HC.DEV_LOOKUP:
+        return this.serverOf(self, a0) ?? HC_ERROR.NOENT;
+      case HC.DEV_PUBLISH:
+        return this.publish(self, a0, a1, a2);
+      case HC.DEV_ACCEPT:
+        return this.accept(self, a0);
+      case HC.DEV_STATUS: {
+        const s = this.serverOf(self, a0);
+        return s === undefined ? HC_ERROR.NOENT : this.domains[s].generation;
+      }
+      default:
+        return HC_ERROR.NOSYS;
+    }
+  }
+
+  /** A domid other than `self`, of a live domain. */
+  private peer(self: number, d: number): boolean {
+    return Number.isInteger(d) && d >= 0 && d < this.domains.length && d !== self && this.domains[d].alive;
+  }
+
+  /** A page-aligned guest-physical page of `d`'s own RAM that is not one of its page tables (xen write-protects those). */
+  private ownPage(d: number, page: number): boolean {
+    const m = this.domains[d].machine;
+    if ((page & (PAGE_SIZE - 1)) !== 0 || page < 0 || page + PAGE_SIZE > m.memory.guestLimit) return false;
+    return m.watched[page >>> 12] === 0;
+  }
+
+  // ---------------------------------------------------------------- grants
+
+  private grant(self: number, remote: number, page: number, ro: number): number {
+    if (!this.peer(self, remote) || (ro !== 0 && ro !== 1)) return HC_ERROR.INVAL;
+    if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
+    // A page I map from someone else is not mine to grant on (no transitive sharing).
+    if (this.mappings[self].has(page)) return HC_ERROR.PERM;
+    if (this.grants[self].size >= MAX_GRANTS) return HC_ERROR.AGAIN;
+    const ref = this.nextRef[self]++;
+    this.grants[self].set(ref, { ref, granter: self, grantee: remote, page, readOnly: ro === 1, mappedAt: new Set() });
+    return ref;
+  }
+
+  private map(self: number, granter: number, ref: number, page: number): number {
+    if (!this.peer(self, granter)) return HC_ERROR.INVAL;
+    const g = this.grants[granter].get(ref);
+    if (!g || g.grantee !== self) return HC_ERROR.NOENT; // forged, revoked, or granted to another domain
+    if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
+    // One sharing per page: not already backed by a grant, not one of my own granted pages.
+    // One mapping per grant (so a grantee's writes have one source), one sharing per page.
+    if (g.mappedAt.size > 0 || this.mappings[self].has(page) || this.isGranted(self, page)) return HC_ERROR.BUSY;
+    this.mappings[self].set(page, { granter, ref, readOnly: g.readOnly });
+    g.mappedAt.add(page);
+    // The page now shows the granter's contents (the host keeps the copies coherent from here on).
+    copyPage(this.domains[granter].machine, g.page, this.domains[self].machine, page);
+    return 0;
+  }
+
+  private isGranted(d: number, page: number): boolean {
+    for (const g of this.grants[d].values()) if (g.page === page && g.mappedAt.size > 0) return true;
+    return false;
+  }
+
+  private unmap(self: number, page: number): number {
+    const mp = this.mappings[self].get(page);
+    if (!mp) return HC_ERROR.NOENT;
+    this.mappings[self].delete(page);
+    this.grants[mp.granter].get(mp.ref)?.mappedAt.delete(page);
+    return 0;
+  }
+
+  private revoke(self: number, ref: number): number {
+    const g = this.grants[self].get(ref);
+    if (!g) return HC_ERROR.NOENT;
+    if (g.mappedAt.size > 0) return HC_ERROR.BUSY;
+    this.grants[self].delete(ref);
+    return 0;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private freePort(d: number): number {
+    const ports = this.ports[d];
+    for (let p = 1; p < EVENT_PORTS; p++) if (ports[p].state === "free") return p;
+    return -1;
+  }
+
+  private evtAlloc(self: number, remote: number): number {
+    if (!this.peer(self, remote)) return HC_ERROR.INVAL;
+    const p = this.freePort(self);
+    if (p < 0) return HC_ERROR.AGAIN;
+    Object.assign(this.ports[self][p], { state: "unbound", remote, remotePort: -1 });
+    return p;
+  }
+
+  private evtBind(self: number, remote: number, remotePort: number): number {
+    if (!this.peer(self, remote) || !Number.isInteger(remotePort) || remotePort < 1 || remotePort >= EVENT_PORTS) return HC_ERROR.INVAL;
+    const rp = this.ports[remote][remotePort];
+    if (rp.state !== "unbound" || rp.remote !== self) return HC_ERROR.NOENT;
+    const p = this.freePort(self);
+    if (p < 0) return HC_ERROR.AGAIN;
+    Object.assign(this.ports[self][p], { state: "bound", remote, remotePort });
+    Object.assign(rp, { state: "bound", remotePort: p });
+    return p;
+  }
+
+  private evtSend(self: number, port: number): number {
+    if (!Number.isInteger(port) || port < 1 || port >= EVENT_PORTS) return HC_ERROR.INVAL;
+    const p = this.ports[self][port];
+    if (p.state !== "bound") return HC_ERROR.NOENT;
+    if (this.domains[p.remote].alive) this.incoming[p.remote] |= 1 << p.remotePort;
+    this.sent[self]++;
+    return 0;
+  }
+
+  /** The host raises a domain's control port (a client published; its server was restarted). */
+  raiseControl(d: number): void {
+    this.incoming[d] |= 1 << CONTROL_PORT;
+  }
+
+  /**
+   * End of a window: the events sent in it become pending on their domains
+   * (line 4 asserted on CPU 0 while any is pending). `now`: the window's end,
+   * when the watchdog starts counting for each newly pending bit.
+   */
+  deliver(now: number): void {
+    for (let d = 0; d < this.domains.length; d++) {
+      const inc = this.incoming[d];
+      if (inc === 0) continue;
+      this.incoming[d] = 0;
+      if (!this.domains[d].alive) continue;
+      const fresh = inc & ~this.pending[d];
+      for (let b = 0; b < EVENT_PORTS; b++) if (fresh & (1 << b)) this.pendingSince[d][b] = now;
+      this.pending[d] |= inc;
+      this.domains[d].machine.raiseLine(IRQ.EVENT, 0);
+    }
+  }
+
+  /** Port 0x65 write: acknowledges the bits; line 4 is lowered when none is left. */
+  acknowledge(d: number, bits: number): void {
+    this.pending[d] &= ~bits;
+    if (this.pending[d] === 0) this.domains[d].machine.lowerLine(IRQ.EVENT, 0);
+  }
+
+  /** The earliest cycle a still-pending event of `d` became pending (Infinity: none). */
+  oldestPending(d: number): number {
+    let t = Infinity;
+    const p = this.pending[d];
+    for (let b = 0; b < EVENT_PORTS; b++) if (p & (1 << b)) t = Math.min(t, this.pendingSince[d][b]);
+    return t;
+  }
+
+  // ---------------------------------------------------------------- devices
+
+  private publish(self: number, kind: number, ring: number, port: number): number {
+    const server = this.serverOf(self, kind);
+    if (server === undefined) return HC_ERROR.NOENT;
+    const g = this.grants[self].get(ring);
+    if (!g || g.grantee !== server) return HC_ERROR.NOENT;
+    if (!Number.isInteger(port) || port < 1 || port >= EVENT_PORTS) return HC_ERROR.INVAL;
+    const p = this.ports[self][port];
+    if (p.state === "free" || p.remote !== server) return HC_ERROR.NOENT;
+    const q = this.waiting[server].filter((w) => !(w.client === self && w.kind === kind));
+    q.push({ client: self, kind, ring, port });
+    this.waiting[server] = q;
+    this.raiseControl(server);
+    return 0;
+  }
+
+  private accept(self: number, kind: number): number {
+    const q = this.waiting[self];
+    const i = q.findIndex((w) => w.kind === kind);
+    if (i < 0) return HC_ERROR.AGAIN;
+    const [w] = q.splice(i, 1);
+    this.accepts[self]++;
+    this.out[0] = w.ring;
+    this.out[1] = w.port;
+    return w.client;
+  }
+
+  // ---------------------------------------------------------------- restart
+
+  /**
+   * Domain `d` is restarted (or gone): everything it held is torn down. Its
+   * grants disappear (whoever mapped them keeps a private copy of the last
+   * contents), its own mappings end, its event ports are freed and every
+   * peer port bound to it goes back to "unbound, for d" (the peer can
+   * publish it again), its pending events and the clients waiting on it are
+   * dropped, and so is every request it published elsewhere.
+   */
+  tearDown(d: number): void {
+    for (const g of this.grants[d].values()) for (const page of g.mappedAt) this.mappings[g.grantee].delete(page);
+    this.grants[d].clear();
+    this.nextRef[d] = 0;
+    for (const [page, mp] of this.mappings[d]) this.grants[mp.granter].get(mp.ref)?.mappedAt.delete(page);
+    this.mappings[d].clear();
+    for (let p = 0; p < EVENT_PORTS; p++) {
+      const port = this.ports[d][p];
+      if (port.state === "bound") {
+        const peer = this.ports[port.remote][port.remotePort];
+        Object.assign(peer, { state: "unbound", remotePort: -1 });
+      }
+      Object.assign(port, { state: "free", remote: -1, remotePort: -1 });
+    }
+    // Peers' ports allocated for d to bind stay allocated for it (the restarted d may bind them again).
+    this.pending[d] = 0;
+    this.incoming[d] = 0;
+    this.accepts[d] = 0;
+    this.waiting[d] = [];
+    for (let s = 0; s < this.waiting.length; s++) this.waiting[s] = this.waiting[s].filter((w) => w.client !== d);
+  }
+
+  /** The live shared pages as (granter page, grantee page) pairs, for the coherence step. */
+  *sharedPairs(): Generator<{ grant: Grant; page: number }> {
+    for (const table of this.grants) for (const g of table.values()) for (const page of g.mappedAt) yield { grant: g, page };
+  }
+}
+
+/** Copies a 4 KiB page between two machines' RAM (guest-physical addresses, already checked). */
+export function copyPage(from: Machine, fromPage: number, to: Machine, toPage: number): void {
+  to.memory.u8.set(from.memory.u8.subarray(fromPage, fromPage + PAGE_SIZE), toPage);
+}
+
+/** Whether two machines' pages hold the same bytes. */
+export function samePage(a: Machine, aPage: number, b: Machine, bPage: number): boolean {
+  const x = a.memory.i32;
+  const y = b.memory.i32;
+  const i = aPage >>> 2;
+  const j = bPage >>> 2;
+  for (let k = 0; k < PAGE_SIZE / 4; k++) if (x[i + k] !== y[j + k]) return false;
+  return true;
+}
+
+const OP_NAMES: ReadonlyMap<number, string> = new Map(
+  (["GNT_GRANT", "GNT_MAP", "GNT_UNMAP", "GNT_REVOKE", "EVT_ALLOC", "EVT_BIND", "EVT_SEND", "DEV_LOOKUP", "DEV_PUBLISH", "DEV_ACCEPT", "DEV_STATUS"] as const).map((k) => [HC[k], k]),
+);
+const ERROR_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(HC_ERROR).map(([k, v]) => [v, `E${k}`]));

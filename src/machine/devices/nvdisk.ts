@@ -1,0 +1,283 @@
+// The memory-mapped disk ("nvdisk"): the machine's first MMIO device, a
+// disk-like device driven through queues in guest memory, for VMM-bypass
+// I/O (docs/machine.md "MMIO: the nvdisk"; docs/driver-vms.md "VMM-bypass I/O").
+//
+// Consumes register accesses (the machine's MMIO slow path, or a monitor's
+// device model, calls `mmioRead`/`mmioWrite` with the offset in the
+// window), the machine's physical memory (DMA) and a DiskBacking (as the
+// port disk: `--nvdisk IMG`). Produces completions written into guest
+// memory by DMA, DISK_LATENCY_CYCLES per sector after the request is
+// started, and interrupt line 5 (IRQ.NVDISK).
+//
+// Register window: two 4 KiB pages at NVDISK_BASE (physical, above any RAM).
+// Page 0, setup (a hypervisor that passes the device through keeps these
+// to itself — they name guest memory the device will write):
+//   +0x00 ID        r   NVDISK_ID ("NVD1")
+//   +0x04 SECTORS   r   sectors of the image (512 bytes each)
+//   +0x08 SQ_BASE   rw  guest-physical address of the submission queue (16-byte entries)
+//   +0x0C CQ_BASE   rw  guest-physical address of the completion queue (8-byte entries)
+//   +0x10 QSIZE     rw  entries per queue, 2–256 (the same for both)
+//   +0x14 CONTROL   rw  bit 0 enable (0 → 1 resets the queue indexes), bit 1 interrupt enable
+// Page 1, per request (what a passed-through guest touches directly):
+//   +0x1000 SQ_TAIL  rw  doorbell: the index after the last submitted entry
+//   +0x1004 CQ_HEAD  rw  the index after the last completion the driver consumed
+//   +0x1008 CQ_TAIL  r   the index after the last completion written
+//   +0x100C STATUS   r   bit 0 interrupt pending, bit 1 busy, bit 2 halted (a queue could not be reached)
+//                    w   acknowledge (any value): clears the pending bit, lowers line 5
+// Submission entry (16 bytes): op (1 read sector → memory, 2 write memory → sector), sector,
+// guest-physical data address (512 bytes), tag. Completion entry (8 bytes): tag, status
+// (0 ok; -1 bad op or sector; -2 data address outside guest RAM; -3 the entry could not be read).
+//
+// Requests run one at a time in queue order: starting one reads its entry,
+// the transfer and its completion happen DISK_LATENCY_CYCLES later, then
+// the next starts. Every DMA — the entry read, the data transfer, the
+// completion write — is checked as the access it performs, against guest
+// RAM (`memory.guestLimit`: never a monitor's reserved top, never outside
+// this machine's memory): a bad data address is an error completion; a
+// completion queue that cannot be written halts the device (STATUS bit 2,
+// line 5 raised) until it is disabled and enabled again. Never a host exception.
+//
+// Sizes: the registers are 32-bit words; the machine refuses other sizes
+// and unaligned accesses (a bus error). Reads of unused offsets return 0,
+// writes to them are ignored. Port 0x34 reads NVDISK_ID while the device is
+// attached (an unattached machine leaves the port unclaimed: open bus, -1),
+// so a kernel can probe for it without touching the window.
+
+import { IRQ } from "../../guest-isa/registers.js";
+import type { Device, InterruptLines } from "../bus/ports.js";
+import type { PhysicalMemory } from "../memory.js";
+import { DISK_LATENCY_CYCLES, SECTOR_SIZE, type DiskBacking } from "./disk.js";
+
+/** Physical base of the register window: above the largest RAM the machine allows (2 GiB). */
+export const NVDISK_BASE = 0xf000_0000;
+/** Bytes of the window: the setup page and the per-request page. */
+export const NVDISK_WINDOW_BYTES = 0x2000;
+/** The ID register's value, and port 0x34's while the device is attached ("NVD1", little-endian). */
+export const NVDISK_ID = 0x3144_564e;
+/** The presence port. */
+export const NVDISK_PRESENT_PORT = 0x34;
+
+export const NVDISK_REG = {
+  ID: 0x00, SECTORS: 0x04, SQ_BASE: 0x08, CQ_BASE: 0x0c, QSIZE: 0x10, CONTROL: 0x14,
+  SQ_TAIL: 0x1000, CQ_HEAD: 0x1004, CQ_TAIL: 0x1008, STATUS: 0x100c,
+} as const;
+/** First offset of the per-request page. */
+export const NVDISK_DOORBELL_PAGE = 0x1000;
+export const NVDISK_CONTROL = { ENABLE: 1, IRQ: 2 } as const;
+export const NVDISK_STATUS = { PENDING: 1, BUSY: 2, HALTED: 4 } as const;
+export const NVDISK_OP = { READ: 1, WRITE: 2 } as const;
+/** Completion statuses. */
+export const NVDISK_ERR = { REQUEST: -1, DMA: -2, ENTRY: -3 } as const;
+export const NVDISK_SQ_ENTRY = 16;
+export const NVDISK_CQ_ENTRY = 8;
+export const NVDISK_MAX_QSIZE = 256;
+
+export interface NvdiskState {
+  sqBase: number;
+  cqBase: number;
+  qsize: number;
+  control: number;
+  sqHead: number;
+  sqTail: number;
+  cqHead: number;
+  cqTail: number;
+  status: number;
+  completesAt: number;
+  /** The request in flight: op, sector, data address, tag (op 0: none). */
+  op: number;
+  sector: number;
+  dma: number;
+  tag: number;
+  transfers: number;
+  errors: number;
+}
+
+export class NvdiskDevice implements Device {
+  readonly name = "nvdisk";
+  readonly ports = [NVDISK_PRESENT_PORT];
+  private sqBase = 0;
+  private cqBase = 0;
+  private qsize = 0;
+  private control = 0;
+  private sqHead = 0;
+  private sqTail = 0;
+  private cqHead = 0;
+  private cqTail = 0;
+  private status = 0;
+  private completesAt = Infinity;
+  private op = 0;
+  private sector = 0;
+  private dma = 0;
+  private tag = 0;
+  private readonly buf = new Uint8Array(SECTOR_SIZE);
+  /** Sectors moved, and error completions (counters for tests and stats). */
+  transfers = 0;
+  errors = 0;
+
+  constructor(
+    readonly backing: DiskBacking,
+    private readonly memory: PhysicalMemory,
+    private readonly lines: InterruptLines,
+    private readonly latency = DISK_LATENCY_CYCLES,
+  ) {}
+
+  // ---------------------------------------------------------------- port 0x34 (presence)
+
+  read(): number {
+    return NVDISK_ID;
+  }
+  write(): void {}
+
+  // ---------------------------------------------------------------- the register window
+
+  /** A 32-bit read of the register at `offset` in the window. */
+  mmioRead(offset: number): number {
+    switch (offset) {
+      case NVDISK_REG.ID: return NVDISK_ID;
+      case NVDISK_REG.SECTORS: return this.backing.sectors | 0;
+      case NVDISK_REG.SQ_BASE: return this.sqBase | 0;
+      case NVDISK_REG.CQ_BASE: return this.cqBase | 0;
+      case NVDISK_REG.QSIZE: return this.qsize;
+      case NVDISK_REG.CONTROL: return this.control;
+      case NVDISK_REG.SQ_TAIL: return this.sqTail;
+      case NVDISK_REG.CQ_HEAD: return this.cqHead;
+      case NVDISK_REG.CQ_TAIL: return this.cqTail;
+      case NVDISK_REG.STATUS: return this.status | (this.op !== 0 ? NVDISK_STATUS.BUSY : 0);
+      default: return 0;
+    }
+  }
+
+  /** A 32-bit write of the register at `offset`; `now` is the cycle of the access. */
+  mmioWrite(offset: number, value: number, now: number): void {
+    switch (offset) {
+      case NVDISK_REG.SQ_BASE:
+        this.sqBase = value >>> 0;
+        return;
+      case NVDISK_REG.CQ_BASE:
+        this.cqBase = value >>> 0;
+        return;
+      case NVDISK_REG.QSIZE:
+        // Only while disabled (a live queue keeps its geometry); out of range: ignored.
+        if ((this.control & NVDISK_CONTROL.ENABLE) === 0 && value >= 2 && value <= NVDISK_MAX_QSIZE) this.qsize = value;
+        return;
+      case NVDISK_REG.CONTROL: {
+        const was = this.control & NVDISK_CONTROL.ENABLE;
+        this.control = value & (NVDISK_CONTROL.ENABLE | NVDISK_CONTROL.IRQ);
+        if (!was && this.control & NVDISK_CONTROL.ENABLE) {
+          this.sqHead = this.sqTail = this.cqHead = this.cqTail = 0;
+          this.status &= ~NVDISK_STATUS.HALTED;
+        }
+        if ((this.control & NVDISK_CONTROL.IRQ) === 0) this.lines.lower(IRQ.NVDISK);
+        else if (this.status & NVDISK_STATUS.PENDING) this.lines.raise(IRQ.NVDISK);
+        return;
+      }
+      case NVDISK_REG.SQ_TAIL:
+        if (this.qsize !== 0) this.sqTail = (value >>> 0) % this.qsize;
+        this.startNext(now);
+        return;
+      case NVDISK_REG.CQ_HEAD:
+        if (this.qsize !== 0) this.cqHead = (value >>> 0) % this.qsize;
+        this.startNext(now); // a full completion queue may have held the next request back
+        return;
+      case NVDISK_REG.STATUS:
+        this.status &= ~NVDISK_STATUS.PENDING;
+        this.lines.lower(IRQ.NVDISK);
+        return;
+      default:
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  nextEvent(): number {
+    return this.completesAt;
+  }
+
+  onEvent(now: number): void {
+    this.completesAt = Infinity;
+    const status = this.transfer();
+    const tag = this.tag;
+    this.op = 0;
+    this.complete(tag, status);
+    this.startNext(now);
+  }
+
+  /** Starts the next submitted request if the device is idle, enabled and has room for its completion. */
+  private startNext(now: number): void {
+    if (this.op !== 0 || (this.control & NVDISK_CONTROL.ENABLE) === 0 || this.status & NVDISK_STATUS.HALTED || this.qsize === 0) return;
+    if (this.sqHead === this.sqTail) return;
+    if ((this.cqTail + 1) % this.qsize === this.cqHead) return; // no room for the completion yet
+    const at = this.sqBase + this.sqHead * NVDISK_SQ_ENTRY;
+    this.sqHead = (this.sqHead + 1) % this.qsize;
+    if (!this.inRam(at, NVDISK_SQ_ENTRY)) {
+      // The entry itself is out of reach: an error completion, with no tag to name.
+      this.complete(-1, NVDISK_ERR.ENTRY);
+      this.startNext(now);
+      return;
+    }
+    const i = at >>> 2;
+    const op = this.memory.i32[i];
+    this.sector = this.memory.i32[i + 1] >>> 0;
+    this.dma = this.memory.i32[i + 2] >>> 0;
+    this.tag = this.memory.i32[i + 3];
+    // A bad op still takes its slot in time, so errors cost what requests do (no fast path to probe with).
+    this.op = op === NVDISK_OP.READ || op === NVDISK_OP.WRITE ? op : -1;
+    this.completesAt = now + this.latency;
+  }
+
+  /** The request's transfer at its completion: 0 or an NVDISK_ERR. */
+  private transfer(): number {
+    if (this.op < 0 || this.sector >= this.backing.sectors) return NVDISK_ERR.REQUEST;
+    if (!this.inRam(this.dma, SECTOR_SIZE)) return NVDISK_ERR.DMA;
+    try {
+      if (this.op === NVDISK_OP.READ) {
+        this.backing.readSector(this.sector, this.buf);
+        this.memory.writeBytes(this.dma, this.buf);
+      } else {
+        this.backing.writeSector(this.sector, this.memory.u8.subarray(this.dma, this.dma + SECTOR_SIZE));
+      }
+    } catch {
+      return NVDISK_ERR.REQUEST; // e.g. a read-only image file
+    }
+    this.transfers++;
+    return 0;
+  }
+
+  /** Writes a completion entry (DMA) and interrupts; a completion queue out of reach halts the device. */
+  private complete(tag: number, status: number): void {
+    if (status !== 0) this.errors++;
+    const at = this.cqBase + this.cqTail * NVDISK_CQ_ENTRY;
+    if (!this.inRam(at, NVDISK_CQ_ENTRY)) {
+      this.status |= NVDISK_STATUS.HALTED;
+      this.errors++;
+    } else {
+      this.memory.write32(at, tag);
+      this.memory.write32(at + 4, status);
+      this.cqTail = (this.cqTail + 1) % this.qsize;
+    }
+    this.status |= NVDISK_STATUS.PENDING;
+    if (this.control & NVDISK_CONTROL.IRQ) this.lines.raise(IRQ.NVDISK);
+  }
+
+  /** Whether [pa, pa + len) is guest RAM (4-byte aligned for the queues' words). */
+  private inRam(pa: number, len: number): boolean {
+    return pa % 4 === 0 && pa + len <= this.memory.guestLimit;
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  saveState(): NvdiskState {
+    const { sqBase, cqBase, qsize, control, sqHead, sqTail, cqHead, cqTail, status, completesAt, op, sector, dma, tag, transfers, errors } = this;
+    return { sqBase, cqBase, qsize, control, sqHead, sqTail, cqHead, cqTail, status, completesAt, op, sector, dma, tag, transfers, errors };
+  }
+
+  restoreState(s: NvdiskState): void {
+    Object.assign(this, s);
+  }
+}
+
+/** Whether physical `pa` lies in the nvdisk's register window. */
+export function inNvdiskWindow(pa: number): boolean {
+  const p = pa >>> 0;
+  return p >= NVDISK_BASE && p < NVDISK_BASE + NVDISK_WINDOW_BYTES;
+}
