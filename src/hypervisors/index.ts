@@ -162,9 +162,11 @@ export function prepareGuest(image: ElfImage, options: RunElfOptions = {}): { ba
   const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks, passthrough };
   const rewrite = prepareImage(backend, image, options.file, spinlocks, passthrough);
   const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
+  // A ticket site's amoadd stays where it is, or moves into the cure's template (inline or in a stub).
+  const ticketSites = rewrite.sites.filter((x) => x.kindName === "ticket").map((x) => ticketTakeAddress(rewrite, x));
   return {
     backend,
     rewrite,
-    runOptions: (r) => ({ ...options, lockSites, monitor: backend.createMonitor?.(r, { ...monitorOptions, protect: options.protect }) }),
+    runOptions: (r) => ({ ...options, lockSites, ticketSites, monitor: backend.createMonitor?.(r, { ...monitorOptions, protect: options.protect }) }),
   };
 }
