@@ -440,7 +440,7 @@ describe("jit = interpreter on system instructions run inside translations", () 
   // same sti, and every register, control register, psr bit, cycle and counter must be the interpreter's.
   // (ALU work after sti and wrpsr, so that the translations entered there run long enough per call
   // not to be left to the interpreter: engine.ts judges them after 32 calls.)
-  const work: Item[] = Array.from({ length: 12 }, (_, i): Item => ["addi", { a: R.a4, b: R.a4, imm: i + 1 }]);
+  const work: Item[] = Array.from({ length: 12 }, (_, i): Item => ["addi", { a: R.s0, b: R.s0, imm: i + 1 }]);
   const SYS_LOOP: Item[] = [
     "outer",
     ["addi", { a: R.t0, b: R.s1, imm: 20 }],
@@ -468,15 +468,15 @@ describe("jit = interpreter on system instructions run inside translations", () 
     ["mfcr", { a: R.a0, imm: 6 }],
     ["add", { a: R.a0, b: R.a0, c: R.s2 }],
     ["add", { a: R.a0, b: R.a0, c: R.a2 }],
-    ["add", { a: R.a0, b: R.a0, c: R.a4 }],
+    ["add", { a: R.a0, b: R.a0, c: R.s0 }],
     powerOff(R.a0),
   ];
   const program = (period: number): Item[] => [
     ["jal", { a: R.zero, to: "start" }],
     "handler",
     ["out", { imm: 0x21, b: R.zero }],
-    ["mfcr", { a: R.t5, imm: 1 }], // epc, read inside the handler's translation
-    ["add", { a: R.s2, b: R.s2, c: R.t5 }],
+    ["mfcr", { a: R.k0, imm: 1 }], // epc, read inside the handler's translation
+    ["add", { a: R.s2, b: R.s2, c: R.k0 }],
     ["addi", { a: R.s2, b: R.s2, imm: 1 }],
     ["iret"],
     "start",
