@@ -9,7 +9,8 @@
 //   2. the linked programs become one generated assembly file of `.word`s,
 //      a small header per program (entry, address, file size, memory size,
 //      name) and a table of them (`uprog_table_addr`, `uprog_count`);
-//   3. the kernel (entry.s + kernel.ts + mm.ts + kprint.ts) and that file are
+//   3. the kernel (entry.s, kernel.ts, mm.ts, disk.ts, kprint.ts, and the
+//      multi-guest block path domain.ts, blkfront.ts, blkback.ts) and that file are
 //      built like `previrt build` does — compiled, annotated (unless
 //      `annotate: false`), assembled — with -D WORKLOAD, SCALE, TIMER_PERIOD,
 //      CPUS (the most CPUs it starts; it runs on min(CPUS, the machine's)).
@@ -63,7 +64,7 @@ export interface KernelBuildOptions {
 export const MAX_KERNEL_CPUS = 8;
 
 /** The kernel's own source files (fixtures/kernel), in build order. */
-export const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "nvdisk.ts", "kprint.ts"] as const;
+export const KERNEL_FILES = ["entry.s", "kernel.ts", "mm.ts", "disk.ts", "nvdisk.ts", "kprint.ts", "domain.ts", "blkfront.ts", "blkback.ts"] as const;
 const USER_LIB = ["crt0.s", "ulib.ts"];
 
 /**

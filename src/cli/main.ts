@@ -29,6 +29,7 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   demo: () => import("./commands/demo.js"),
   kernel: () => import("./commands/kernel.js"),
   inject: () => import("./commands/inject.js"),
+  drivers: () => import("./commands/drivers.js"),
   resume: () => import("./commands/resume.js"),
   migrate: () => import("./commands/migrate.js"),
   playground: () => import("./commands/playground.js"),
@@ -92,11 +93,15 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .addOption(hv())
     .option("--show-sites", "show what each site became")
     .action(act("load"));
-  cmd("run", "rewrite and run an ELF on a back end")
+  cmd("run", "rewrite and run an ELF on a back end (or several guests: --guest, --domains; docs/driver-vms.md)")
     // Optional here only so that `run --json k.elf` (the flag, then the file) works; run.ts requires it.
     .argument("[elf]")
-    .usage("[options] <elf>")
-    .addOption(hv())
+    .usage("[options] <elf>  |  --guest A.elf --guest B.elf [options]  |  --domains FILE [options]")
+    .addOption(new Option("--hv <backend>", `back end: ${names} (listed in previrt --help; several guests: xen, l4 or hvm, default xen)`))
+    .option("--guest <elf>", "run this ELF as one more guest on the same hypervisor (repeatable; docs/driver-vms.md)", (v: string, prev: string[] = []) => prev.concat(v))
+    .option("--domains <file>", "several guests described by a JSON configuration file (docs/driver-vms.md)")
+    .option("--window <n>", "several guests: the scheduling window in cycles, the bound on a cross-guest event's latency (default 1000)", integer)
+    .option("--watchdog <n>", "several guests: restart a driver guest whose event stays unacknowledged N cycles (default 500000; 0 = off)", integer)
     .option("--stats", "print counters after the run (stderr)")
     .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
@@ -196,6 +201,16 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--json <file>", "write every run's record as JSON (- for stdout; the table then goes to stderr)")
     .addOption(noProtect())
     .action(act("inject"));
+  cmd("drivers", "seeded crashes of a driver domain during a client's disk workload: the client completes? (docs/driver-vms.md)")
+    .option("--crashes <n>", "seeded runs, one driver crash each (default 10)", integer)
+    .option("--seed <n>", "the first seed (default 1)", integer)
+    .option("--hv <backend>", "xen (default) or l4")
+    .option("--workload <name>", "the client's bundled-kernel workload (default io)")
+    .option("--kind <kind>", "wild-store or hang (default: alternating by seed)")
+    .option("--window <n>", "the host's scheduling window in cycles (default 1000)", integer)
+    .option("--watchdog <n>", "the driver watchdog in cycles (default 500000)", integer)
+    .option("--json <file>", "write every run's record as JSON (- for stdout; the summary then goes to stderr)")
+    .action(act("drivers"));
   cmd("demo", "build the bundled guest once and run it on every back end").action(act("demo"));
   cmd("playground", "serve the browser playground on 127.0.0.1 (or --export it as static files)")
     .option("--port <n>", "port to listen on (default 8089; 0 = any free port)", integer)

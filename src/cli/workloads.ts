@@ -3,5 +3,5 @@
 // the toolchain into its bundle. kernel-recipe.ts re-exports them.
 
 /** Workloads, by their -D WORKLOAD number (fixtures/kernel/kernel.ts startWorkload). */
-export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults", "smp", "spinlock"] as const;
+export const WORKLOADS = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed", "faults", "smp", "spinlock", "blkback"] as const;
 export type Workload = (typeof WORKLOADS)[number];

@@ -587,12 +587,12 @@ export class Machine implements CpuHost, MmuHost {
   /** Port I/O on the machine's devices, for a monitor forwarding a guest's access: counted and charged like `in`/`out`. */
   portRead(port: number): number {
     this.ioPc = this.cpu.pc;
-    this.noteDeviceAccess();
+    this.noteDeviceAccess(port);
     return this.bus.read(port, this.cpu.cycles);
   }
   portWrite(port: number, value: number): void {
     this.ioPc = this.cpu.pc;
-    this.noteDeviceAccess();
+    this.noteDeviceAccess(port);
     this.bus.write(port, value, this.cpu.cycles);
   }
 
@@ -1241,13 +1241,13 @@ export class Machine implements CpuHost, MmuHost {
       }
       case OP.in:
         this.ioPc = pc;
-        this.noteDeviceAccess();
+        this.noteDeviceAccess(imm);
         regs[rd] = this.bus.read(imm, cpu.cycles);
         regs[0] = 0;
         return;
       case OP.out:
         this.ioPc = pc;
-        this.noteDeviceAccess();
+        this.noteDeviceAccess(imm);
         this.bus.write(imm, regs[rs], cpu.cycles);
         return;
       default:
@@ -1318,9 +1318,11 @@ export class Machine implements CpuHost, MmuHost {
     this.charge("tlbMissWalk");
   }
 
-  private noteDeviceAccess(): void {
+  /** Counts and charges a device access: a port (`in`/`out`), or a device register when `port` is undefined (MMIO). */
+  private noteDeviceAccess(port?: number): void {
     this.counters.deviceAccesses++;
-    this.charge("deviceAccess");
+    // A device the hypervisor implements in software is no bus transaction (Device.inHypervisor).
+    if (port === undefined || !this.bus.inHypervisor(port)) this.charge("deviceAccess");
   }
 }
 

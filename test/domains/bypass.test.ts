@@ -9,7 +9,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { annotate } from "../../src/annotator/index.js";
 import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
+import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
@@ -116,6 +118,80 @@ describe("the hypervisor's check of the setup registers", () => {
     expect(checkBypassAccess(m, cq, false, -4096, false)).toBe(true); // a read names nothing
     expect(checkBypassAccess(m, NVDISK_BASE + NVDISK_REG.CONTROL, true, 3, true)).toBe(true);
     expect(m.stats().counts["bypass.refused"]).toBe(3);
+  });
+});
+
+describe("a hostile guest with the nvdisk", () => {
+  // Paging off, (virtual) supervisor mode; every register access a .sensitive mmio site. It points the queues and
+  // a transfer at the hypervisor's reserved top of RAM (the in-place VMM's window; on hvm, past RAM): each attempt must be refused
+  // (a bus error the guest's handler counts and skips) or end in an error completion, the window untouched.
+  const RAM = 1 << 20;
+  const TOP = RAM - 4096; // inside the monitor's reserved part of RAM, above guestLimit
+  const hostile = (top: number) => `
+    .text
+    .global _start
+_start:
+    la   t4, handler
+    mtcr tvec, t4
+    li   s0, ${NVDISK_BASE}
+    li   s1, ${NVDISK_BASE + 0x1000}
+    li   s2, 0
+    li   t0, ${top}
+    .sensitive mmio
+    sw   t0, 8(s0)           # SQ_BASE into the VMM's memory: refused
+    .sensitive mmio
+    sw   t0, 12(s0)          # CQ_BASE too
+    li   t0, 0x8000
+    .sensitive mmio
+    sw   t0, 8(s0)
+    li   t0, 0x9000
+    .sensitive mmio
+    sw   t0, 12(s0)
+    li   t0, 4
+    .sensitive mmio
+    sw   t0, 16(s0)
+    li   t0, 1
+    .sensitive mmio
+    sw   t0, 20(s0)
+    li   t0, 0x8000          # a read of sector 0 into the VMM's memory
+    li   t1, 1
+    sw   t1, 0(t0)
+    sw   zero, 4(t0)
+    li   t1, ${top}
+    sw   t1, 8(t0)
+    li   t1, 5
+    sw   t1, 12(t0)
+    li   t1, 1
+    .sensitive mmio
+    sw   t1, 0(s1)
+.Lwait:
+    .sensitive mmio
+    lw   t0, 8(s1)
+    beq  t0, zero, .Lwait
+    .sensitive mmio
+    lh   t0, 8(s1)           # a halfword access: a bus error
+    out  0xF0, s2
+handler:
+    addi s2, s2, 1
+    mfcr t3, epc
+    addi t3, t3, 4
+    mtcr epc, t3
+    iret
+`;
+  const build = (top: number) => assemble([{ file: "hostile.s", text: annotate("hostile.s", hostile(top)).text }]);
+  const image = new Uint8Array(4 * 512).fill(0xee);
+
+  it.each([["xen", true], ["xen", false], ["l4", true], ["l4", false], ["hvm", true], ["hvm", false]] as const)("%s (passthrough: %s): refused or an error completion, the VMM's memory unchanged", (backend, passthrough) => {
+    // hvm reserves no memory of its own: there the target is just past guest RAM.
+    const top = backend === "hvm" ? RAM : TOP;
+    const out = runElf(build(top), { backend, ramSize: RAM, maxCycles: 10_000_000, nvdisk: image.slice(), passthrough });
+    const mem = out.machine.memory;
+    expect(mem.guestLimit).toBeLessThanOrEqual(top);
+    expect(out.result).toEqual({ kind: "poweroff", exitCode: 3 }); // two queue bases, one halfword access
+    expect([mem.i32[0x9000 >> 2], mem.i32[0x9004 >> 2]]).toEqual([5, -2]); // tag 5: the data address is not guest RAM
+    if (top < RAM) expect(Array.from(mem.u8.subarray(top, top + 512)).includes(0xee)).toBe(false);
+    expect(out.machine.nvdisk!.transfers).toBe(0);
+    expect(out.stats.counts["bypass.refused"]).toBe(2);
   });
 });
 

@@ -17,6 +17,27 @@ export function guest(name: string, text: string, options: { annotate?: boolean 
   return assemble([{ file: `${name}.s`, text: src }], { defines });
 }
 
+const OPS = ["GNT_GRANT", "GNT_MAP", "GNT_UNMAP", "GNT_REVOKE", "EVT_ALLOC", "EVT_BIND", "EVT_SEND", "DEV_LOOKUP", "DEV_PUBLISH", "DEV_ACCEPT", "DEV_STATUS"];
+
+/**
+ * `domop` through xen's hypercalls instead of the ports (a3 = op picks the
+ * `hcall`; a guest built with it runs on xen only, unannotated).
+ */
+const hcallDomop = `
+domop:
+${OPS.map((o) => `    li   t0, HC_${o}\n    beq  a3, t0, .Lhc_${o}`).join("\n")}
+    li   a0, -38
+    ret
+${OPS.map((o) => `.Lhc_${o}:\n    hcall HC_${o}\n    ret`).join("\n")}
+`;
+
+/** The prelude with domop through hypercalls: `viaHcall(server)` etc. */
+export function viaHcall(text: string): string {
+  const start = text.indexOf("# domop:");
+  const end = text.indexOf("# wait:");
+  return text.slice(0, start) + hcallDomop + text.slice(end);
+}
+
 /** A macro library every guest starts with: `op` performs a domain op (ARGs in a0-a2, result in a0). */
 export const prelude = `
     .text
@@ -172,3 +193,176 @@ fail:
     .data
 done: .asciz "answered\\n"
 `;
+
+/**
+ * The victim of the isolation test (domid 0): keeps a secret in page
+ * 0x30000, grants it read-only to its peer (ref 0), grants page 0x31000
+ * and revokes it at once (ref 1), allocates an event port for the peer,
+ * publishes (kind block), waits for the peer's event, then prints whether
+ * the secret is intact and counts to 3 (output that must not change
+ * whatever the peer does).
+ */
+export const victim = `${prelude}
+main:
+    li   t0, 0x30000
+    li   t1, 0x5EC2E700
+    sw   t1, 0(t0)
+    li   a0, 1
+    li   a1, 0x30000
+    li   a2, 1
+    li   a3, HC_GNT_GRANT
+    call domop
+    mv   s1, a0                 # ref 0
+    li   a0, 1
+    li   a1, 0x31000
+    li   a2, 0
+    li   a3, HC_GNT_GRANT
+    call domop
+    li   a3, HC_GNT_REVOKE      # a0 = ref 1
+    call domop
+    li   a0, 1
+    li   a3, HC_EVT_ALLOC
+    call domop
+    mv   s2, a0
+    li   a0, 1
+    mv   a1, s1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    li   t0, 1
+    sll  a0, t0, s2
+    call wait
+    li   t0, 0x30000
+    lw   t1, 0(t0)
+    li   t2, 0x5EC2E700
+    la   a0, intact
+    beq  t1, t2, .Lsay
+    la   a0, changed
+.Lsay:
+    call puts
+    la   a0, count
+    call puts
+    li   a0, 0
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+    .data
+intact: .asciz "victim: secret intact\\n"
+changed: .asciz "victim: secret CHANGED\\n"
+count: .asciz "1\\n2\\n3\\n"
+`;
+
+/** One hostile op: a3 = op, a0..a2 = args; the result must be \`expect\`, else power off with \`code\`. */
+function hostileOp(code: number, op: string, args: [number, number, number], expect: number): string {
+  return `
+    li   a0, ${args[0]}
+    li   a1, ${args[1]}
+    li   a2, ${args[2]}
+    li   a3, HC_${op}
+    call domop
+    li   t0, ${expect}
+    li   t1, ${code}
+    bne  a0, t0, bad`;
+}
+
+/**
+ * The peer of the victim (domid 1, serving block to it). Benign: accepts,
+ * binds, maps the read-only secret, notifies. Hostile: before that, every
+ * way to reach the victim's memory through the host — forged, revoked and
+ * foreign grant refs, domids and ports out of range, pages misaligned or
+ * outside its RAM, a disk DMA outside its RAM; then it writes the
+ * read-only mapped page, notifies, and stores to a frame beyond its RAM.
+ * Each refusal is checked; a wrong answer powers off with its number.
+ */
+export function peer(hostile: boolean, E: Record<string, number>): string {
+  const checks = [
+    hostileOp(1, "GNT_MAP", [0, 77, 0x40000], E.NOENT), // forged ref
+    hostileOp(2, "GNT_MAP", [0, 1, 0x40000], E.NOENT), // revoked ref
+    hostileOp(3, "GNT_MAP", [5, 0, 0x40000], E.INVAL), // no such domain
+    hostileOp(4, "GNT_MAP", [1, 0, 0x40000], E.INVAL), // itself
+    hostileOp(5, "GNT_MAP", [-1, 0, 0x40000], E.INVAL),
+    hostileOp(6, "GNT_MAP", [0, 0, 0x40004], E.FAULT), // misaligned page
+    hostileOp(7, "GNT_MAP", [0, 0, 0x7fff000], E.FAULT), // outside its RAM
+    hostileOp(8, "GNT_MAP", [0, 0, -4096], E.FAULT),
+    hostileOp(9, "GNT_GRANT", [0, 0x10000000, 0], E.FAULT),
+    hostileOp(10, "GNT_GRANT", [0, 0x40000, 2], E.INVAL),
+    hostileOp(11, "GNT_REVOKE", [0, 0, 0], E.NOENT), // the victim's ref is not its own
+    hostileOp(12, "EVT_SEND", [0, 0, 0], E.INVAL), // the control port
+    hostileOp(13, "EVT_SEND", [40, 0, 0], E.INVAL),
+    hostileOp(14, "EVT_SEND", [-3, 0, 0], E.INVAL),
+    hostileOp(15, "EVT_SEND", [7, 0, 0], E.NOENT), // not bound
+    hostileOp(16, "EVT_BIND", [0, 31, 0], E.NOENT), // not allocated for it
+    hostileOp(17, "EVT_BIND", [9, 1, 0], E.INVAL),
+    hostileOp(18, "DEV_LOOKUP", [1, 0, 0], E.NOENT), // it uses nothing
+    hostileOp(19, "DEV_PUBLISH", [1, 0, 1], E.NOENT),
+    hostileOp(20, "EVT_ALLOC", [1, 0, 0], E.INVAL),
+    hostileOp(21, "DEV_STATUS", [99, 0, 0], E.NOENT),
+  ];
+  return `${prelude}
+main:
+    li   a0, 1
+    call wait
+    li   a0, 1
+    li   a3, HC_DEV_ACCEPT
+    call domop
+    mv   s0, a0
+    mv   s1, a1
+    mv   s2, a2
+${hostile ? checks.join("\n") : ""}
+${hostile ? `
+    # disk DMA outside its RAM: the disk answers DONE|ERROR and writes nothing
+    li   t0, 0x7fff000
+    out  0x31, t0
+    out  0x30, zero
+    li   t0, 1
+    out  0x32, t0
+.Ldisk:
+    in   t0, 0x33
+    andi t1, t0, 1
+    beqz t1, .Ldisk_done
+    hlt
+    j    .Ldisk
+.Ldisk_done:
+    andi t0, t0, 4
+    li   t1, 22
+    beqz t0, bad
+    out  0x33, zero` : ""}
+    mv   a0, s0
+    mv   a1, s2
+    li   a3, HC_EVT_BIND
+    call domop
+    mv   t3, a0
+    mv   a0, s0
+    mv   a1, s1
+    li   a2, 0x40000
+    li   a3, HC_GNT_MAP
+    call domop
+    li   t1, 23
+    bnez a0, bad
+    li   t0, 0x40000
+    lw   t1, 0(t0)
+${hostile ? `
+    li   t1, 0xBAD
+    sw   t1, 0(t0)              # a read-only mapped page: its own copy only
+${hostileOp(24, "GNT_MAP", [0, 0, 0x41000], E.BUSY)}
+${hostileOp(25, "GNT_UNMAP", [0x42000, 0, 0], E.NOENT)}` : ""}
+    mv   a0, t3
+    li   a3, HC_EVT_SEND
+    call domop
+${hostile ? `
+    li   t0, 0x4001000          # a frame beyond its RAM (the victim's would be there if memory were shared)
+    li   t1, 0xBAD
+    sw   t1, 0(t0)` : ""}
+.Lidle:
+    li   a0, -1
+    call wait
+    j    .Lidle
+bad:
+    mv   a0, t1
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+}

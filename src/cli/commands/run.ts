@@ -1,4 +1,5 @@
 // `previrt run FILE.elf --hv X [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--nvdisk IMG [--passthrough]] [--cost-model F]
+//  (several guests: `--guest A.elf --guest B.elf` or `--domains FILE`: run-domains.ts)
 //  [--cpus N [--quantum C] [--pcpus M]] [--snapshot-at N --snapshot FILE]` (the snapshot options: resume.ts, docs/migration.md)
 //
 // Reads the ELF, prepares it for the back end, runs it on the machine with
@@ -26,8 +27,12 @@ import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkInputFile, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { runWithSnapshot } from "./resume.js";
+import { runDomains } from "./run-domains.js";
 
 export const run: CommandRunner = async (args, options, io) => {
+  if (options.guest !== undefined || options.domains !== undefined) return runDomains(args, options, io);
+  for (const o of ["window", "watchdog"]) if (options[o] !== undefined) throw new UserError(`--${o} is for several guests (--guest, --domains)`);
+  if (options.hv === undefined) throw new UserError("required option '--hv <backend>' not specified", 2);
   let [file] = args;
   let json = options.json as string | boolean | undefined;
   // `previrt run --json k.elf --hv X`: the option's optional value took the ELF; --json was meant as the flag.

@@ -99,9 +99,9 @@ export class ShadowPager {
   /** The guest's translation of `va`, or the fault the guest would see. Permissions are the caller's to check. */
   lookup(va: number, access: Access): ShadowEntry | Fault {
     if (!this.pagingEnabled) {
-      // The identity map ends where guest RAM does, as on bare metal (a bus error above).
+      // The identity map ends where guest RAM does, as on bare metal (a bus error above), but for device registers (MMIO).
       const frame = (va & PAGE_MASK) >>> 0;
-      if (frame + 4096 > this.machine.memory.guestLimit) return new Fault(CAUSE.BUS_ERROR, va);
+      if (frame + 4096 > this.machine.memory.guestLimit && !this.machine.memory.isDevice(frame)) return new Fault(CAUSE.BUS_ERROR, va);
       return { frame, writable: true, user: true };
     }
     const w = walkPageTable(this.machine.memory, this.ptbr, va, access);

@@ -17,6 +17,8 @@ import type { DomainServices } from "./services.js";
 
 export class DomainDevice implements Device, DomainCalls {
   readonly name = "domain";
+  /** The host implements it in software: reaching it costs the exit or hypercall, no bus transaction (docs/driver-vms.md). */
+  readonly inHypervisor = true;
   readonly ports = [DOM_PORT.ID, DOM_PORT.ARG0, DOM_PORT.ARG1, DOM_PORT.ARG2, DOM_PORT.OP, DOM_PORT.EVENTS];
   /** ARG0–ARG2 of the port interface, and the last port op's result. */
   private readonly args = new Int32Array(3);

@@ -36,7 +36,7 @@
 
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { encodeInstruction } from "../../guest-isa/encoding.js";
-import { CR, PSR, REG } from "../../guest-isa/registers.js";
+import { CR, REG } from "../../guest-isa/registers.js";
 import type { CostModel } from "../../machine/cost-model.js";
 import { memoryDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import type { RunResult } from "../../machine/diagnosis.js";
@@ -56,7 +56,7 @@ import { copyPage, DomainServices, samePage, type ServedDomain } from "./service
 /** Default scheduling window in cycles: the bound on a cross-domain notification's latency. */
 export const DEFAULT_WINDOW = 1_000;
 /** Default watchdog: a driver domain with an event pending unacknowledged this long is hung. */
-export const DEFAULT_WATCHDOG = 2_000_000;
+export const DEFAULT_WATCHDOG = 500_000;
 /** Restarts of one driver domain after which it stays down. */
 export const DEFAULT_MAX_RESTARTS = 1_000;
 
@@ -106,6 +106,12 @@ export interface HostOptions {
   crashes?: readonly CrashInjection[];
   /** Streams a domain's console output as it comes (raw text; see prefixLines). */
   onOutput?: (domain: number, text: string) => void;
+  /**
+   * Called when a driver domain is about to be restarted, before anything it
+   * held is torn down (its grants, its clients' pages still as they were):
+   * for a runner that inspects what was in flight (src/cli/drivers).
+   */
+  onRestart?: (domain: number, record: RestartRecord, host: DomainHost) => void;
 }
 
 export interface RestartRecord {
@@ -133,6 +139,9 @@ export interface DomainOutcome {
   restarts: RestartRecord[];
   /** Its clock (global cycles) when the run ended. */
   cycles: number;
+  /** The windows (their end cycles) in which it first and last sent an event (EVT_SEND); -1 if never. */
+  firstSend: number;
+  lastSend: number;
 }
 
 export interface HostOutcome {
@@ -160,6 +169,9 @@ class Domain implements ServedDomain {
   restarts: RestartRecord[] = [];
   executedBefore = 0;
   device!: DomainDevice;
+  firstSend = -1;
+  lastSend = -1;
+  sentSeen = 0;
   /** Global cycle of the last restart still waiting for its first DEV_ACCEPT. */
   awaitingAccept: RestartRecord | undefined;
   constructor(
@@ -258,12 +270,20 @@ export class DomainHost {
         engine: options.engine,
         protect: options.protect,
         diskLatency: options.diskLatency,
+        // The memory-mapped disk (docs/driver-vms.md "VMM-bypass I/O"): in this guest's own machine, passed through or emulated.
+        nvdisk: spec.nvdisk,
+        passthrough: spec.passthrough,
       });
       const disk = spec.disk instanceof Uint8Array ? memoryDisk(spec.disk) : spec.disk;
       const d = new Domain(id, spec, rewrite, runOptions, disk);
       this.domains.push(d);
     });
     for (const d of this.domains) this.boot(d, 0);
+  }
+
+  /** Domain `id`'s machine now (for onRestart's inspection). */
+  machineOf(id: number): Machine {
+    return this.domains[id].machine;
   }
 
   /** A fresh machine for `d` from its ELF, started at global cycle `at`. */
@@ -301,6 +321,12 @@ export class DomainHost {
       }
       this.services.deliver(end);
       this.now = end;
+      for (const d of this.domains) {
+        if (this.services.sent[d.id] === d.sentSeen) continue;
+        d.sentSeen = this.services.sent[d.id];
+        if (d.firstSend < 0) d.firstSend = end;
+        d.lastSend = end;
+      }
       this.checkWatchdog();
       this.inject();
       // The run waits for the guests that are not services; with only services, for all of them.
@@ -332,9 +358,10 @@ export class DomainHost {
   private restart(d: Domain, at: number, reason: string): void {
     d.executedBefore += d.machine.executedCycles(d.machine.cycles);
     d.machine.console.flush();
+    const rec: RestartRecord = { at, reason, generation: d.generation + 1 };
+    this.options.onRestart?.(d.id, rec, this);
     this.services.tearDown(d.id);
     d.generation++;
-    const rec: RestartRecord = { at, reason, generation: d.generation };
     d.restarts.push(rec);
     d.awaitingAccept = rec;
     this.boot(d, at);
@@ -437,6 +464,8 @@ export class DomainHost {
         generation: d.generation,
         restarts: d.restarts,
         cycles: d.clock,
+        firstSend: d.firstSend,
+        lastSend: d.lastSend,
       };
     });
     return {
@@ -488,8 +517,9 @@ function random(seed: number): () => number {
  * translated now (the caller tries again later).
  */
 export function injectCrash(m: Machine, c: CrashInjection): boolean {
-  const user = (m.psr & PSR.SU) === 0;
-  const pa = m.translate(m.pc, ACCESS.FETCH, user);
+  // With supervisor rights (the host is not the guest: a deprivileged kernel's pc is in supervisor-only pages,
+  // or in the in-place VMM's window while it blocks, where the wild store or the loop is just as fatal).
+  const pa = m.translate(m.pc, ACCESS.FETCH, false);
   if (typeof pa !== "number" || pa + 4 > m.memory.size) return false;
   if (c.kind === "wild-store") {
     const rnd = random(c.seed);

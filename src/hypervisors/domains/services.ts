@@ -80,6 +80,8 @@ export class DomainServices {
   /** Per domain: the global cycle each pending bit became pending (the watchdog). */
   readonly pendingSince: Float64Array[];
   private readonly waiting: WaitingClient[][];
+  /** Per domain: events sent (EVT_SEND), for the host's record of when a domain talked. */
+  readonly sent: Float64Array;
   /** Per domain: clients accepted (DEV_ACCEPT) since its last (re)start: the host's restart time. */
   readonly accepts: Int32Array;
   readonly refusals: RefusalCounts = new Map();
@@ -105,6 +107,7 @@ export class DomainServices {
     this.pendingSince = Array.from({ length: n }, () => new Float64Array(EVENT_PORTS));
     this.waiting = Array.from({ length: n }, () => []);
     this.accepts = new Int32Array(n);
+    this.sent = new Float64Array(n);
   }
 
   /** Performs op `op` for domain `self`: the result (≥ 0, or an HC_ERROR); second/third values in `out`. */
@@ -182,7 +185,8 @@ export class DomainServices {
     if (!g || g.grantee !== self) return HC_ERROR.NOENT; // forged, revoked, or granted to another domain
     if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
     // One sharing per page: not already backed by a grant, not one of my own granted pages.
-    if (this.mappings[self].has(page) || this.isGranted(self, page)) return HC_ERROR.BUSY;
+    // One mapping per grant (so a grantee's writes have one source), one sharing per page.
+    if (g.mappedAt.size > 0 || this.mappings[self].has(page) || this.isGranted(self, page)) return HC_ERROR.BUSY;
     this.mappings[self].set(page, { granter, ref, readOnly: g.readOnly });
     g.mappedAt.add(page);
     // The page now shows the granter's contents (the host keeps the copies coherent from here on).
@@ -243,6 +247,7 @@ export class DomainServices {
     const p = this.ports[self][port];
     if (p.state !== "bound") return HC_ERROR.NOENT;
     if (this.domains[p.remote].alive) this.incoming[p.remote] |= 1 << p.remotePort;
+    this.sent[self]++;
     return 0;
   }
 

@@ -57,6 +57,13 @@ export interface Device {
   nextEvent(): number;
   /** Called once `now` has reached nextEvent(). */
   onEvent(now: number): void;
+  /**
+   * A device the hypervisor implements in software (the multi-guest host's
+   * domain device): an access is no bus transaction, so the machine counts
+   * it but charges no `deviceAccess` — what reaching it costs is the exit or
+   * hypercall that got there, charged by the monitor.
+   */
+  readonly inHypervisor?: boolean;
 }
 
 export class PortBus {
@@ -75,6 +82,11 @@ export class PortBus {
       this.byPort.set(p, device);
     }
     if (events) this.devices.push(device);
+  }
+
+  /** Whether `port` belongs to a device the hypervisor implements (Device.inHypervisor). */
+  inHypervisor(port: number): boolean {
+    return this.byPort.get(port)?.inHypervisor === true;
   }
 
   read(port: number, now: number): number {

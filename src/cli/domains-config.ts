@@ -1,0 +1,155 @@
+// The multi-guest configuration file (`previrt run --domains FILE`,
+// docs/driver-vms.md "Guests and configuration"): JSON read and checked
+// completely — unknown keys, wrong types, missing files, unknown workloads,
+// names that do not resolve are one error line naming the key — before any
+// guest is built. It produces the host's DomainSpecs (src/hypervisors/
+// domains/host.ts) with the ELF images read or the bundled kernel built, and
+// the disk backings opened (the caller closes them). Paths are relative to
+// the file's folder.
+
+import { dirname, resolve } from "node:path";
+import { UserError } from "../guest-isa/diagnostics.js";
+import { DEVICE_KIND, type DeviceKindName } from "../hypervisors/domains/abi.js";
+import type { DomainSpec } from "../hypervisors/domains/host.js";
+import type { DiskBacking } from "../machine/devices/disk.js";
+import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "./bundled-kernel.js";
+import { checkInputFile, fileError, readElfInput, readInputText } from "./files.js";
+import { fileDisk } from "./host-devices.js";
+
+/** The configuration's top level, after checking. */
+export interface DomainsConfig {
+  hv?: string;
+  window?: number;
+  watchdog?: number;
+  specs: DomainSpec[];
+  /** Disk backings opened for the guests (files): close them after the run. */
+  opened: DiskBacking[];
+}
+
+const TOP_KEYS = new Set(["hv", "window", "watchdog", "guests"]);
+const GUEST_KEYS = new Set(["name", "elf", "kernel", "scale", "memory", "cpus", "disk", "role", "serves", "uses", "nvdisk", "passthrough"]);
+
+/** Reads and checks a configuration file. */
+export function readDomainsConfig(path: string): DomainsConfig {
+  checkInputFile(path);
+  const text = readInputText(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseDomainsConfig(raw, path, dirname(path));
+}
+
+/** Checks a parsed configuration (`where`: the file name for messages; `base`: the folder paths are relative to). */
+export function parseDomainsConfig(raw: unknown, where: string, base: string): DomainsConfig {
+  const bad = (msg: string): never => {
+    throw new UserError(`${where}: ${msg}`);
+  };
+  if (!isObject(raw)) bad("the configuration must be a JSON object with a \"guests\" array");
+  const top = raw as Record<string, unknown>;
+  for (const k of Object.keys(top)) if (!TOP_KEYS.has(k)) bad(`unknown key '${k}' (valid: ${[...TOP_KEYS].join(", ")})`);
+  if (top.hv !== undefined && typeof top.hv !== "string") bad("\"hv\" must be a back-end name");
+  const window = optInt(top.window, "window", 1, 1e9, bad);
+  const watchdog = optInt(top.watchdog, "watchdog", 0, 1e15, bad);
+  if (!Array.isArray(top.guests) || top.guests.length === 0) bad("\"guests\" must be a non-empty array");
+  const guests = top.guests as unknown[];
+  const opened: DiskBacking[] = [];
+  const specs: DomainSpec[] = [];
+  try {
+    guests.forEach((g, i) => specs.push(parseGuest(g, i, base, opened, (m) => bad(`guests[${i}]: ${m}`))));
+  } catch (e) {
+    for (const d of opened) d.close?.();
+    throw e;
+  }
+  return { hv: top.hv as string | undefined, window, watchdog, specs, opened };
+}
+
+function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], bad: (m: string) => never): DomainSpec {
+  if (!isObject(g)) bad("each guest must be a JSON object");
+  const o = g as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!GUEST_KEYS.has(k)) bad(`unknown key '${k}' (valid: ${[...GUEST_KEYS].join(", ")})`);
+  if ((o.elf === undefined) === (o.kernel === undefined)) bad("give exactly one of \"elf\" (an ELF file) or \"kernel\" (a bundled-kernel workload)");
+  const scale = optInt(o.scale, "scale", 1, 1000, bad);
+  if (scale !== undefined && o.kernel === undefined) bad("\"scale\" is for \"kernel\" guests");
+  let name = o.name;
+  let image;
+  let file: string | undefined;
+  if (typeof o.elf === "string") {
+    file = resolve(base, o.elf);
+    image = readElfInput(file);
+    name ??= o.elf.replace(/^.*\//, "").replace(/\.elf$/, "");
+  } else if (o.elf !== undefined) bad("\"elf\" must be a file name");
+  else {
+    if (typeof o.kernel !== "string" || !(WORKLOADS as readonly string[]).includes(o.kernel)) bad(`"kernel" must be a bundled-kernel workload (${WORKLOADS.join(", ")})`);
+    image = buildKernel({ workload: o.kernel as Workload, scale }).image;
+    name ??= o.kernel as string;
+  }
+  if (typeof name !== "string") bad("\"name\" must be a string");
+  const memory = parseMemory(o.memory, bad);
+  const cpus = optInt(o.cpus, "cpus", 1, 8, bad);
+  if (o.role !== undefined && o.role !== "driver" && o.role !== "guest") bad("\"role\" must be \"driver\" (restartable service) or \"guest\"");
+  const serves = o.serves === undefined ? undefined : kinds(o.serves, bad);
+  let uses: Partial<Record<DeviceKindName, string>> | undefined;
+  if (o.uses !== undefined) {
+    if (!isObject(o.uses)) bad("\"uses\" must be an object: { \"block\": \"<guest name>\" }");
+    uses = {};
+    for (const [k, v] of Object.entries(o.uses as Record<string, unknown>)) {
+      if (!(k in DEVICE_KIND)) bad(`"uses": unknown device kind '${k}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+      if (typeof v !== "string") bad(`"uses": "${k}" must name a guest`);
+      uses[k as DeviceKindName] = v as string;
+    }
+  }
+  if (o.passthrough !== undefined && typeof o.passthrough !== "boolean") bad("\"passthrough\" must be true or false");
+  if (o.passthrough === true && o.nvdisk === undefined) bad("\"passthrough\" needs an \"nvdisk\"");
+  const disk = openDisk(o.disk, "disk", base, scale, opened, bad);
+  const nvdisk = openDisk(o.nvdisk, "nvdisk", base, scale, opened, bad);
+  void i;
+  return { name: name as string, image: image!, file, ramSize: memory, cpus, disk, role: o.role as "driver" | "guest" | undefined, serves, uses, nvdisk, passthrough: o.passthrough as boolean | undefined };
+}
+
+/** "disk": a file name, or "memory" for a zeroed in-memory disk the size the bundled kernel's io workload needs. */
+function openDisk(v: unknown, key: string, base: string, scale: number | undefined, opened: DiskBacking[], bad: (m: string) => never): Uint8Array | DiskBacking | undefined {
+  if (v === undefined) return undefined;
+  if (v === "memory") return kernelDisk(scale ?? 1);
+  if (typeof v !== "string") bad(`"${key}" must be an image file name or "memory"`);
+  const path = resolve(base, v as string);
+  checkInputFile(path);
+  try {
+    const d = fileDisk(path);
+    opened.push(d);
+    return d;
+  } catch (e) {
+    throw fileError(path, e);
+  }
+}
+
+/** "memory": bytes, or a string like "16M", "512K": a multiple of 4 KiB from 64 KiB to 1 GiB. */
+function parseMemory(v: unknown, bad: (m: string) => never): number | undefined {
+  if (v === undefined) return undefined;
+  let n: number | undefined;
+  if (typeof v === "number") n = v;
+  else if (typeof v === "string") {
+    const m = /^(\d+)([KM]?)$/.exec(v);
+    if (m) n = Number(m[1]) * (m[2] === "M" ? 2 ** 20 : m[2] === "K" ? 1024 : 1);
+  }
+  if (n === undefined || !Number.isInteger(n) || n % 4096 !== 0 || n < 65536 || n > 2 ** 30) bad("\"memory\" must be bytes (or \"16M\", \"512K\"): a multiple of 4096 from 64K to 1024M");
+  return n;
+}
+
+function kinds(v: unknown, bad: (m: string) => never): DeviceKindName[] {
+  if (!Array.isArray(v)) bad("\"serves\" must be an array of device kinds, e.g. [\"block\"]");
+  for (const k of v as unknown[]) if (typeof k !== "string" || !(k in DEVICE_KIND)) bad(`"serves": unknown device kind '${String(k)}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+  return v as DeviceKindName[];
+}
+
+function optInt(v: unknown, key: string, min: number, max: number, bad: (m: string) => never): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) bad(`"${key}" must be a whole number from ${min} to ${max}`);
+  return v as number;
+}
+
+function isObject(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

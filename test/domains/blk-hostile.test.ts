@@ -1,0 +1,219 @@
+// The block back end against clients that do not follow the protocol
+// (docs/driver-vms.md, "Block protocol"): small assembly guests (the
+// host tests' prelude) talking to the real `blkback` kernel. A malformed
+// request (slot or operation out of range) is answered with -22 and the
+// well-formed ones around it are served; a device error comes back as -2; a
+// ring that is not of this protocol is refused with a console line — and the
+// driver goes on serving a well-behaved client next to it, which prints
+// exactly what it prints with its local disk.
+import { describe, expect, it } from "vitest";
+import { buildKernel, kernelDisk, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
+import { DomainHost } from "../../src/hypervisors/domains/host.js";
+import { runElf } from "../../src/hypervisors/index.js";
+import { guest, prelude } from "./guests.js";
+
+const MAX_CYCLES = 400_000_000;
+const blkback = buildKernel({ workload: "blkback" }).image;
+const io = buildKernel({ workload: "io" }).image;
+
+/**
+ * A client that builds a correct ring (header, two granted data pages) but
+ * queues four requests: slot 99, an operation 7, a read of sector 0 into
+ * slot 0, a read of sector 100000 (beyond the disk) into slot 1. It waits for
+ * four responses and powers off with a bit per wrong one (1: slot 99 not
+ * -22, 2: op 7 not -22, 4: slot 0 not 0, 8: slot 1 not -2, 16: slot 0's data
+ * is not the disk's sector 0): 0 when the back end did all it should.
+ */
+const malformed = `${prelude}
+main:
+    li   a0, 1
+    li   a3, HC_DEV_LOOKUP
+    call domop
+    blt  a0, zero, fail
+    mv   s0, a0
+    li   a1, 0x31000
+    li   a2, 0
+    li   a3, HC_GNT_GRANT
+    call domop
+    blt  a0, zero, fail
+    li   t0, 0x30000
+    sw   a0, 16(t0)
+    mv   a0, s0
+    li   a1, 0x32000
+    li   a2, 0
+    li   a3, HC_GNT_GRANT
+    call domop
+    blt  a0, zero, fail
+    li   t0, 0x30000
+    sw   a0, 20(t0)
+    li   t1, 0x314b4c42
+    sw   t1, 0(t0)
+    li   t1, 16
+    sw   t1, 4(t0)
+    li   t1, 2
+    sw   t1, 8(t0)
+    li   t1, 1
+    sw   t1, 72(t0)
+    li   t1, 99
+    sw   t1, 128(t0)
+    li   t1, 1
+    sw   t1, 132(t0)
+    sw   zero, 136(t0)
+    li   t1, 3
+    sw   t1, 144(t0)
+    li   t1, 7
+    sw   t1, 148(t0)
+    sw   zero, 152(t0)
+    sw   zero, 160(t0)
+    li   t1, 1
+    sw   t1, 164(t0)
+    sw   zero, 168(t0)
+    sw   t1, 176(t0)
+    sw   t1, 180(t0)
+    li   t1, 100000
+    sw   t1, 184(t0)
+    li   t1, 4
+    sw   t1, 64(t0)
+    mv   a0, s0
+    li   a1, 0x30000
+    li   a2, 0
+    li   a3, HC_GNT_GRANT
+    call domop
+    blt  a0, zero, fail
+    mv   s1, a0
+    mv   a0, s0
+    li   a3, HC_EVT_ALLOC
+    call domop
+    blt  a0, zero, fail
+    mv   s2, a0
+    li   a0, 1
+    mv   a1, s1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    bnez a0, fail
+.Lresponses:
+    li   t0, 1
+    sll  a0, t0, s2
+    call wait
+    li   t0, 0x30000
+    lw   t1, 68(t0)
+    li   t2, 4
+    blt  t1, t2, .Lresponses
+    li   s1, 0
+    lw   t1, 512(t0)
+    lw   t2, 516(t0)
+    li   t3, 99
+    bne  t1, t3, .Lbad0
+    li   t3, -22
+    beq  t2, t3, .Lok0
+.Lbad0:
+    ori  s1, s1, 1
+.Lok0:
+    lw   t1, 520(t0)
+    lw   t2, 524(t0)
+    li   t3, 3
+    bne  t1, t3, .Lbad1
+    li   t3, -22
+    beq  t2, t3, .Lok1
+.Lbad1:
+    ori  s1, s1, 2
+.Lok1:
+    lw   t1, 528(t0)
+    lw   t2, 532(t0)
+    bnez t1, .Lbad2
+    beqz t2, .Lok2
+.Lbad2:
+    ori  s1, s1, 4
+.Lok2:
+    lw   t1, 536(t0)
+    lw   t2, 540(t0)
+    li   t3, 1
+    bne  t1, t3, .Lbad3
+    li   t3, -2
+    beq  t2, t3, .Lok3
+.Lbad3:
+    ori  s1, s1, 8
+.Lok3:
+    li   t0, 0x31000
+    lw   t1, 0(t0)
+    li   t2, 0x12345678
+    beq  t1, t2, .Lok4
+    ori  s1, s1, 16
+.Lok4:
+    out  0xF0, s1
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
+/** A client whose ring page is not a ring of this protocol (no magic); it then idles a few million cycles and powers off. */
+const badRing = `${prelude}
+main:
+    li   a0, 1
+    li   a3, HC_DEV_LOOKUP
+    call domop
+    blt  a0, zero, fail
+    mv   s0, a0
+    li   a1, 0x30000
+    li   a2, 0
+    li   a3, HC_GNT_GRANT
+    call domop
+    blt  a0, zero, fail
+    mv   s1, a0
+    mv   a0, s0
+    li   a3, HC_EVT_ALLOC
+    call domop
+    blt  a0, zero, fail
+    mv   s2, a0
+    li   a0, 1
+    mv   a1, s1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    bnez a0, fail
+    li   t0, 1500000
+.Ldelay:
+    addi t0, t0, -1
+    bnez t0, .Ldelay
+    li   a0, 0
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
+describe.each(["xen", "l4"])("the block back end against hostile clients on %s", (hv) => {
+  it("answers malformed requests with -22 and serves the good ones around them; a device error is -2", () => {
+    const disk = new Uint8Array(kernelDiskBytes());
+    new DataView(disk.buffer).setInt32(0, 0x12345678, true);
+    const host = new DomainHost(
+      [
+        { name: "driver", image: blkback, role: "driver", serves: ["block"], disk },
+        { name: "hostile", image: guest("malformed", malformed), uses: { block: "driver" } },
+      ],
+      { backend: hv, maxCycles: MAX_CYCLES },
+    );
+    const { domains } = host.run();
+    expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(domains[0].console).toContain("blkback: domain 1 connected\n");
+    expect(domains[0].restarts).toEqual([]); // nothing it was sent made it crash
+  });
+
+  it("refuses a ring that is not of this protocol and goes on serving a well-behaved client", () => {
+    const host = new DomainHost(
+      [
+        { name: "driver", image: blkback, role: "driver", serves: ["block"], disk: new Uint8Array(kernelDiskBytes()) },
+        { name: "hostile", image: guest("badring", badRing), uses: { block: "driver" } },
+        { name: "client", image: io, uses: { block: "driver" } },
+      ],
+      { backend: hv, maxCycles: MAX_CYCLES },
+    );
+    const { domains } = host.run();
+    expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(domains[0].console).toContain("blkback: domain 1: refused, not a ring of this protocol\n");
+    expect(domains[0].console).toContain("blkback: domain 2 connected\n");
+    expect(domains[2].result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(domains[2].console).toBe(runElf(io, { backend: hv, maxCycles: MAX_CYCLES, disk: kernelDisk() }).console);
+  });
+});

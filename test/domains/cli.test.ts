@@ -1,0 +1,96 @@
+// `previrt run --guest … / --domains FILE` (src/cli/commands/run-domains.ts):
+// prefixed consoles, the exit status rule, --json, and every bad input one
+// error line with a non-zero status. In-process CLI on real guests.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+import { writeElf } from "../../src/guest-isa/elf.js";
+import { client, guest, printer, server } from "./guests.js";
+
+const dir = mkdtempSync(join(tmpdir(), "previrt-domains-"));
+const f = (name: string) => join(dir, name);
+
+async function cli(argv: string[]) {
+  const io = bufferIO(new Uint8Array());
+  return { status: await main(argv, io), ...io };
+}
+
+beforeAll(() => {
+  writeFileSync(f("a.elf"), writeElf(guest("a", printer("alpha", 2))));
+  writeFileSync(f("b.elf"), writeElf(guest("b", printer("beta", 3))));
+  writeFileSync(f("c.elf"), writeElf(guest("c", client)));
+  writeFileSync(f("s.elf"), writeElf(guest("s", server)));
+  writeFileSync(f("d.json"), JSON.stringify({ hv: "l4", guests: [{ name: "cli", elf: "c.elf", uses: { block: "srv" } }, { name: "srv", elf: "s.elf", serves: ["block"], role: "driver", memory: "1M" }] }));
+});
+
+describe("previrt run with several guests", () => {
+  it("--guest A --guest B: each console's lines prefixed with its name, status 0", async () => {
+    const r = await cli(["run", "--guest", f("a.elf"), "--guest", f("b.elf")]);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines.filter((l) => l.startsWith("[a] "))).toEqual(["[a] alpha", "[a] alpha"]);
+    expect(lines.filter((l) => l.startsWith("[b] "))).toEqual(["[b] beta", "[b] beta", "[b] beta"]);
+    expect(lines).toHaveLength(5);
+  });
+
+  it("--domains FILE: the file's back end and roles; --json - puts the document alone on stdout", async () => {
+    const r = await cli(["run", "--domains", f("d.json"), "--json", "-", "--stats"]);
+    expect(r.status).toBe(42);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ backend: "l4", exitCode: 42, window: 1000 });
+    expect(doc.domains.map((d: { name: string; role: string; result: { kind: string } }) => [d.name, d.role, d.result.kind])).toEqual([
+      ["cli", "guest", "poweroff"],
+      ["srv", "driver", "serving"],
+    ]);
+    expect(r.stderr).toContain("[cli] answered\n");
+    expect(r.stderr).toContain("host: window=1000");
+  });
+
+  const errors: [string, string[], RegExp][] = [
+    ["bare has no hypervisor", ["--hv", "bare"], /^previrt: error: several guests need a hypervisor: --hv bare/],
+    ["no snapshots", ["--snapshot-at", "5", "--snapshot", "x"], /^previrt: error: --snapshot-at cannot be used with several guests/],
+    ["no --disk", ["--disk", "x.img"], /^previrt: error: --disk cannot be used with several guests/],
+    ["no --pcpus", ["--pcpus", "1"], /^previrt: error: --pcpus cannot be used with several guests/],
+    ["bad window", ["--window", "0"], /^previrt: error: the window must be a whole number/],
+  ];
+  for (const [what, extra, msg] of errors) {
+    it(`one error line: ${what}`, async () => {
+      const r = await cli(["run", "--guest", f("a.elf"), "--guest", f("b.elf"), ...extra]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.stdout).toBe("");
+    });
+  }
+
+  const configs: [string, unknown, RegExp][] = [
+    ["not JSON", "{", /not valid JSON/],
+    ["unknown key", { guests: [{ elf: "a.elf", colour: 1 }] }, /guests\[0\]: unknown key 'colour'/],
+    ["elf and kernel", { guests: [{ elf: "a.elf", kernel: "io" }] }, /exactly one of "elf"/],
+    ["unknown workload", { guests: [{ kernel: "nope" }] }, /"kernel" must be a bundled-kernel workload/],
+    ["missing ELF", { guests: [{ elf: "missing.elf" }] }, /missing\.elf/],
+    ["uses an unknown guest", { guests: [{ elf: "a.elf", uses: { block: "ghost" } }] }, /uses block from 'ghost', which is not a guest/],
+    ["uses from a non-server", { guests: [{ elf: "a.elf", uses: { block: "b" } }, { elf: "b.elf" }] }, /which does not serve block/],
+    ["duplicate names", { guests: [{ elf: "a.elf", name: "x" }, { elf: "b.elf", name: "x" }] }, /two guests are named 'x'/],
+    ["bad memory", { guests: [{ elf: "a.elf", memory: "3K" }] }, /"memory" must be bytes/],
+    ["bad role", { guests: [{ elf: "a.elf", role: "king" }] }, /"role" must be/],
+  ];
+  for (const [what, config, msg] of configs) {
+    it(`--domains: one error line for ${what}`, async () => {
+      writeFileSync(f("bad.json"), typeof config === "string" ? config : JSON.stringify(config));
+      const r = await cli(["run", "--domains", f("bad.json")]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/^previrt: error: /);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    });
+  }
+
+  it("a single-guest run still needs --hv, and refuses the multi-guest options", async () => {
+    expect((await cli(["run", f("a.elf")])).stderr).toMatch(/^previrt: error: required option '--hv <backend>' not specified/);
+    expect((await cli(["run", f("a.elf"), "--hv", "xen", "--window", "5"])).stderr).toMatch(/^previrt: error: --window is for several guests/);
+  });
+});
