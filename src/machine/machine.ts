@@ -193,8 +193,8 @@ export class Machine implements CpuHost, MmuHost {
   private readonly contexts: CpuContext[] | undefined;
   private current = 0;
   monitor: Monitor | undefined;
-  /** Per opcode: 1 when the monitor wants that instruction to exit. */
-  private readonly exitMask = new Uint8Array(64);
+  /** Per opcode: 1 when the monitor asks an exit for the instruction (set at attach; the JIT reads it too). */
+  readonly exitMask = new Uint8Array(64);
   private readonly counters: MachineStats = emptyStats();
   private result: RunResult | undefined;
   private maxCycles = Infinity;

@@ -431,3 +431,195 @@ describe("jit = interpreter when a machine reuses the process's translations of 
     expect(otherRun.host.jit!.interpreted).toBeGreaterThan(100_000);
   });
 });
+
+describe("jit = interpreter on system instructions run inside translations", () => {
+  // cli, sti, mfcr, mtcr (not ptbr/pgctl), rdpsr and wrpsr are translated (translate.ts): the
+  // machine's semantics and charges, a check of supervisor mode and of the monitor's exit mask, and
+  // a return to the machine loop after sti and wrpsr. The loop below runs them thousands of times
+  // between timer interrupts of period 1, 7 and 10,000 cycles: an interrupt must land after the
+  // same sti, and every register, control register, psr bit, cycle and counter must be the interpreter's.
+  // (ALU work after sti and wrpsr, so that the translations entered there run long enough per call
+  // not to be left to the interpreter: engine.ts judges them after 32 calls.)
+  const work: Item[] = Array.from({ length: 12 }, (_, i): Item => ["addi", { a: R.s0, b: R.s0, imm: i + 1 }]);
+  const SYS_LOOP: Item[] = [
+    "outer",
+    ["addi", { a: R.t0, b: R.s1, imm: 20 }],
+    "inner",
+    ["cli"],
+    ["mfcr", { a: R.t1, imm: 6 }], // scratch
+    ["addi", { a: R.t1, b: R.t1, imm: 3 }],
+    ["mtcr", { imm: 6, b: R.t1 }],
+    ["mtcr", { imm: 4, b: R.t0 }], // badva: a plain register for the guest
+    ["mfcr", { a: R.t2, imm: 4 }],
+    ["add", { a: R.a2, b: R.a2, c: R.t2 }],
+    ["rdpsr", { a: R.t3 }],
+    ["xori", { a: R.t3, b: R.t3, imm: 0x100 }], // flips a user flag, keeps SU and IE=0
+    ["wrpsr", { b: R.t3 }],
+    ["rdpsr", { a: R.t4 }],
+    ["add", { a: R.a2, b: R.a2, c: R.t4 }],
+    ...work,
+    ["sti"],
+    ...work,
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["bne", { a: R.t0, b: R.zero, to: "inner" }],
+    ["addi", { a: R.s1, b: R.s1, imm: -1 }],
+    ["bne", { a: R.s1, b: R.zero, to: "outer" }],
+    ["cli"],
+    ["mfcr", { a: R.a0, imm: 6 }],
+    ["add", { a: R.a0, b: R.a0, c: R.s2 }],
+    ["add", { a: R.a0, b: R.a0, c: R.a2 }],
+    ["add", { a: R.a0, b: R.a0, c: R.s0 }],
+    powerOff(R.a0),
+  ];
+  const program = (period: number): Item[] => [
+    ["jal", { a: R.zero, to: "start" }],
+    "handler",
+    ["out", { imm: 0x21, b: R.zero }],
+    ["mfcr", { a: R.k0, imm: 1 }], // epc, read inside the handler's translation
+    ["add", { a: R.s2, b: R.s2, c: R.k0 }],
+    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+    ["iret"],
+    "start",
+    ["la", { a: R.t0, to: "handler" }],
+    ["mtcr", { imm: 0, b: R.t0 }],
+    ...li(R.a3, period),
+    ...li(R.s1, 60),
+    ["out", { imm: 0x20, b: R.a3 }],
+    ["sti"],
+    ...SYS_LOOP,
+  ];
+
+  for (const period of [1, 7, 10_000]) {
+    it(`timer period ${period}: interrupts after the same sti, the same psr, control registers and cycles`, () => {
+      const r = same({ items: program(period), maxCycles: 3_000_000 });
+      expect(r.stats.interrupts[0] ?? 0).toBeGreaterThan(period === 10_000 ? 3 : 100);
+      if (period === 10_000) {
+        expect(r.result.kind).toBe("poweroff");
+        // 60 × 20 iterations of 11 system instructions and 30 others: the JIT runs them inside
+        // translations; the interpreter, one at a time, would interpret more than a quarter of them.
+        expect(r.host.jit!.interpreted).toBeLessThan(r.stats.instructions / 10);
+      }
+    });
+  }
+
+  it("in user mode: rdpsr shows SU=0, wrpsr changes only the user flags, mfcr and cli fault as privileged", () => {
+    // The handler counts the faults and skips the faulting instruction; the user program runs the
+    // system instructions in a loop, so its translation meets them many times.
+    const r = same({
+      items: [
+        ["jal", { a: R.zero, to: "start" }],
+        "handler",
+        ["mfcr", { a: R.k0, imm: 3 }], // cause
+        ["add", { a: R.s2, b: R.s2, c: R.k0 }],
+        ["mfcr", { a: R.k0, imm: 1 }],
+        ["addi", { a: R.k0, b: R.k0, imm: 4 }],
+        ["mtcr", { imm: 1, b: R.k0 }],
+        ["addi", { a: R.k0, b: R.zero, imm: 0 }], // epsr: user mode, IE=0
+        ["mtcr", { imm: 2, b: R.k0 }],
+        ["iret"],
+        "start",
+        ["la", { a: R.t0, to: "handler" }],
+        ["mtcr", { imm: 0, b: R.t0 }],
+        ["la", { a: R.t0, to: "user" }],
+        ["mtcr", { imm: 1, b: R.t0 }],
+        ["mtcr", { imm: 2, b: R.zero }],
+        ["iret"],
+        "user",
+        ...li(R.t0, 500),
+        "uloop",
+        ["rdpsr", { a: R.t1 }],
+        ["add", { a: R.a2, b: R.a2, c: R.t1 }],
+        ...li(R.t2, 0x7fff),
+        ["wrpsr", { b: R.t2 }], // user: only UF changes (SU and IE stay 0)
+        ["rdpsr", { a: R.t3 }],
+        ["add", { a: R.a2, b: R.a2, c: R.t3 }],
+        ["wrpsr", { b: R.zero }],
+        ["mfcr", { a: R.t4, imm: 6 }], // privileged: fault, skipped by the handler
+        ["cli"], // privileged: fault
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "uloop" }],
+        ["add", { a: R.a0, b: R.a2, c: R.s2 }],
+        ["syscall"],
+      ],
+      maxCycles: 3_000_000,
+    });
+    expect(r.stats.exceptions["privileged-instruction"]).toBe(1000);
+  });
+
+  it("a monitor that asks exits for cli and mfcr sees every one of them, with the same results", () => {
+    // onExit emulates mfcr scratch itself (a value of its own) and lets cli run natively every other time.
+    const seen = { interp: 0, jit: 0 };
+    const monitor = (engine: Engine) => (m: Machine): Monitor => ({
+      name: "exits",
+      exits: ["cli", "mfcr"],
+      onExit: (mn, word, pc) => {
+        seen[engine]++;
+        if (mn === "mfcr") {
+          m.regs[(word >>> 6) & 15] = pc ^ seen[engine];
+          return "advance";
+        }
+        return seen[engine] % 2 === 0 ? "native" : "advance";
+      },
+    });
+    const items: Item[] = [
+      ...li(R.t0, 400),
+      "loop",
+      ["cli"],
+      ["mfcr", { a: R.t1, imm: 6 }],
+      ["add", { a: R.a0, b: R.a0, c: R.t1 }],
+      ["mtcr", { imm: 6, b: R.a0 }],
+      ["rdpsr", { a: R.t2 }],
+      ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+      ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+      powerOff(R.a0),
+    ];
+    const interp = runOn("interp", { items, monitor: monitor("interp") });
+    const jit = runOn("jit", { items, monitor: monitor("jit") });
+    expect(jit.observed).toEqual(interp.observed);
+    expect(seen.jit).toBe(800);
+    expect(seen.interp).toBe(800);
+    expect(jit.host.jit!.dispatches).toBeGreaterThan(0);
+  });
+
+  it("wrpsr leaving supervisor mode and mtcr of ptbr are left where they must be (the mode's TLB tags, the flush)", () => {
+    // Paging on; the loop switches the page directory between two identical copies (mtcr ptbr: the
+    // interpreter's, a TLB flush) and drops to user mode with wrpsr at the end (a return to the machine loop).
+    const map: [number, number, number][] = [[0x1000, 0x1000, 6], [0x2000, 0x2000, 6]]; // user pages: the code runs on after wrpsr
+    const r = same({
+      items: [
+        ["jal", { a: R.zero, to: "start" }],
+        "handler",
+        ["mfcr", { a: R.a0, imm: 3 }],
+        ["add", { a: R.a0, b: R.a0, c: R.a2 }],
+        powerOff(R.a0),
+        "start",
+        ["la", { a: R.t0, to: "handler" }],
+        ["mtcr", { imm: 0, b: R.t0 }],
+        ...li(R.s0, 0x10_0000),
+        ...li(R.s1, 0x12_0000),
+        ["mtcr", { imm: 5, b: R.s0 }],
+        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+        ["mtcr", { imm: 7, b: R.t0 }],
+        ...li(R.t0, 300),
+        "loop",
+        ["mtcr", { imm: 5, b: R.s1 }],
+        ["mfcr", { a: R.t1, imm: 5 }],
+        ["addi", { a: R.t1, b: R.t1, imm: 1 }],
+        ["mtcr", { imm: 6, b: R.t1 }],
+        ["mtcr", { imm: 5, b: R.s0 }],
+        ["add", { a: R.a2, b: R.a2, c: R.t1 }],
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        ["rdpsr", { a: R.t2 }],
+        ["andi", { a: R.t2, b: R.t2, imm: -3 }], // SU off
+        ["wrpsr", { b: R.t2 }],
+        ["mfcr", { a: R.t3, imm: 6 }], // now a privileged-instruction fault
+        powerOff(R.zero),
+      ],
+      data: [pageTables(0x10_0000, map), pageTables(0x12_0000, map)],
+      maxCycles: 3_000_000,
+    });
+    expect(r.stats.exceptions).toEqual({ "privileged-instruction": 1 });
+    expect(r.stats.tlbFlushes).toBeGreaterThan(500);
+  });
+});

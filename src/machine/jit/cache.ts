@@ -72,6 +72,22 @@ export const MIN_INSNS_PER_CALL = 12;
 /** Calls after which a translation is judged. */
 export const JUDGE_AFTER = 32;
 
+/**
+ * Before translating at an entry of a hot page, the interpreter's slices
+ * from that entry must have run this many instructions on average (over at
+ * least SAMPLES slices). A slice runs until the cycle limit or until the
+ * interpreter returns (a system instruction, a fault, a hypercall), so its
+ * length is what a translation entered there would run per call at best:
+ * kernel code between two system instructions runs a handful, a user loop
+ * thousands. In `mixed` under xen, 227 of 281 translations made without
+ * this test ran under 1,000 instructions in all, and made 73% of the
+ * generated JavaScript (docs/machine.md "Adaptive choices").
+ */
+export const MIN_SLICE_INSNS = 32;
+const SAMPLES = 2;
+/** Slices after which an entry's counts are halved, so that they follow a change of behaviour. */
+const SAMPLE_WINDOW = 64;
+
 class Page {
   /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
   readonly byOffset: (Entry | null | undefined)[] = new Array(1024);
@@ -79,6 +95,13 @@ class Page {
   readonly seen = new Int32Array(1024);
   /** Times the page was reached where nothing was translated (code in a hot page is translated where reached). */
   hits = 0;
+  /**
+   * Per word offset: the interpreter's slices that started there while
+   * nothing was translated, and the instructions they ran (`noteSlice`).
+   * Allocated with the page's first slice.
+   */
+  slices: Int32Array | undefined;
+  sliceInsns: Int32Array | undefined;
   /**
    * For a page whose contents were hot before in this process (`hotPages`):
    * per word offset, 1 once the process-wide translations were looked up
@@ -184,6 +207,8 @@ export class TranslationCache {
       if (t === undefined) return COLD; // not compiled before: this entry waits for the page to get hot
     } else {
       if (++page.hits < this.hot) return COLD;
+      // Hot page: translate where slices from this entry ran long (not at all with threshold 1, the tests' harshest setting).
+      if (this.hot > 1 && !longSlices(page, slot)) return COLD;
       t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
       if (t !== null) hotPages.add(pageHash(this.heap.heap32, pageNo));
     }
@@ -214,6 +239,23 @@ export class TranslationCache {
     return entry!;
   }
 
+  /**
+   * The interpreter ran a slice of `insns` instructions from heap byte `at`,
+   * where `get` found nothing to run (COLD): the evidence `longSlices` weighs.
+   */
+  noteSlice(at: number, insns: number): void {
+    const page = this.pages[at >>> 12];
+    if (page === undefined) return;
+    const slot = (at & 4095) >>> 2;
+    const sl = (page.slices ??= new Int32Array(1024));
+    const si = (page.sliceInsns ??= new Int32Array(1024));
+    if (++sl[slot] >= SAMPLE_WINDOW) {
+      sl[slot] >>= 1;
+      si[slot] >>= 1;
+    }
+    si[slot] = Math.min(si[slot] + insns, 0x3fff_ffff);
+  }
+
   /** Unregisters every entry of a translation whose words changed. */
   private drop(live: Live): void {
     for (const e of live.entries) {
@@ -235,6 +277,12 @@ export class TranslationCache {
     page.seen[slot] = -0x4000_0000; // never hot again
     this.counters.demoted++;
   }
+}
+
+/** Whether the interpreter's slices from the entry at `slot` ran long enough on average to repay a translation. */
+function longSlices(page: Page, slot: number): boolean {
+  const n = page.slices === undefined ? 0 : page.slices[slot];
+  return n >= SAMPLES && page.sliceInsns![slot] >= MIN_SLICE_INSNS * n;
 }
 
 /** Whether every word a translation was made from is still in memory. */

@@ -16,7 +16,8 @@
 //    translates on a miss and verifies words written since); none (a trap,
 //    privileged or sensitive instruction, an illegal word): step.
 // 4. Run it. It returns NEXT (dispatch again), STORE (it wrote into a code
-//    page: new epoch, dispatch again), LIMIT (its next block
+//    page: new epoch, dispatch again), SYS (it ran sti or wrpsr: return to
+//    the machine loop), LIMIT (its next block
 //    would reach the limit: the interpreter runs up to the limit), or STEP
 //    (the instruction at pc needs a slow path).
 // "Step" is the interpreter for one instruction (`cpu.run` with a limit just
@@ -72,13 +73,19 @@ export class JitEngine {
   private limitSlices = 0;
   private storeExits = 0;
   private interpreted = 0;
+  /**
+   * After a fetch the fast tag cannot serve, whether the interpreter runs a
+   * slice (true) or one instruction. Tests translating everything at once
+   * (threshold 1) step, so that translations run as much as they can.
+   */
+  private readonly fetchSlices: boolean;
 
   constructor(
     private readonly cpu: Cpu,
     memory: PhysicalMemory,
     tlb: Tlb,
-    /** The machine: whether a monitor is attached. */
-    private readonly host: { readonly monitor: unknown },
+    /** The machine: whether a monitor is attached, and the instructions it asks exits for (by opcode, filled at attach). */
+    private readonly host: { readonly monitor: unknown; readonly exitMask: Uint8Array },
     threshold?: number,
   ) {
     this.H = memory.heap32;
@@ -86,6 +93,7 @@ export class JitEngine {
     this.H8 = memory.heap8;
     this.codePages = new Uint8Array(Math.ceil(memory.heap8.length / 4096));
     this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost, threshold);
+    this.fetchSlices = threshold === undefined || threshold > 1;
     this.useTlb(tlb);
     this.trace = Tlb.at(cpu.trace);
   }
@@ -115,19 +123,24 @@ export class JitEngine {
       const user = (cpu.psr & PSR.SU) === 0;
       const s = (pc >>> 12) & 1023;
       const tagR = user ? this.tagRU : this.tagRS;
-      if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) return this.step(limit, false);
+      // A fetch the fast tag cannot serve (TLB miss, a protection-checked frame such as the
+      // in-place VMM's window, misaligned pc): the interpreter fills its own code-page cache
+      // and runs on, as it would, instead of one instruction per trip through the machine loop.
+      if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) return this.fetchSlices ? this.interpret(limit, -1) : this.step(limit, false);
       const at = (pc + H[(this.add + s) | 0]) | 0;
       const e = cache.get(at);
       if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
-      if (e === undefined || e === false) return this.interpret(limit); // cold, or demoted
+      if (e === undefined) return this.interpret(limit, at); // cold
+      if (e === false) return this.interpret(limit, -1); // demoted
       this.dispatches++;
       const n0 = cpu.instret;
-      const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages, e.block);
+      const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
       if (e.calls < JUDGE_AFTER) {
         e.insns += cpu.instret - n0;
         if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
       }
       if (ex === EXIT.NEXT) continue;
+      if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.STORE) {
         this.storeExits++;
         cache.epoch++; // its own page, or another translation's: every block checks its words again
@@ -135,7 +148,8 @@ export class JitEngine {
       }
       if (ex === EXIT.LIMIT) {
         this.limitSlices++;
-        return this.interpretTo(limit);
+        this.interpretTo(limit);
+        return;
       }
       // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
       const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
@@ -157,10 +171,15 @@ export class JitEngine {
     return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted };
   }
 
-  /** No translation at pc (cold, or a slow-path instruction): the interpreter runs a short slice. */
-  private interpret(limit: number): void {
+  /**
+   * No translation at pc (cold, demoted, or a fetch the TLB's fast tag
+   * cannot serve): the interpreter runs a short slice. `at`: the heap byte
+   * index of a cold entry, whose slice the cache weighs (cache.ts noteSlice); -1 otherwise.
+   */
+  private interpret(limit: number, at: number): void {
     this.steps++;
-    this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
+    const ran = this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
+    if (at >= 0) this.cache.noteSlice(at, ran);
   }
 
   /**
@@ -180,11 +199,12 @@ export class JitEngine {
    * monitor's writes) unless `clean` and it ran at most the one instruction
    * (with zero-cost instructions one slice can run several).
    */
-  private interpretTo(limit: number, clean = false): void {
+  private interpretTo(limit: number, clean = false): number {
     const n = this.cpu.instret;
     this.cpu.run(limit);
     const ran = this.cpu.instret - n;
     this.interpreted += ran;
     if (!clean || ran > 1) this.cache.epoch++;
+    return ran;
   }
 }

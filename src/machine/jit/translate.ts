@@ -41,8 +41,25 @@
 // - A store into a page that holds translations exits right after it
 //   (EXIT.STORE): the engine starts a new epoch, so every block verifies its
 //   words before it runs again (cache.ts).
+// - System instructions that touch only the CPU — cli, mfcr, mtcr of any
+//   control register but ptbr and pgctl, rdpsr — run inside the translation
+//   when the machine asks no monitor exit for them (the `exits` argument,
+//   the machine's exit mask) and, for the privileged ones, the CPU is in
+//   supervisor mode; otherwise the translation exits before them (EXIT.STEP)
+//   and the interpreter takes its slow path (the monitor exit, the
+//   privileged-instruction fault). The interpreter returns to the machine
+//   loop after each of them, but there the loop would find nothing to do:
+//   the block's limit check already put them before the next event, they
+//   raise no interrupt line, and cli only masks. sti and wrpsr (which may
+//   unmask an interrupt or change the mode, and so the TLB tags in use) run
+//   inside too but end the translation (EXIT.SYS): the machine loop then
+//   looks at interrupts exactly where it would after the interpreter ran
+//   them. Everything else in the trap, privileged and sensitive groups
+//   (traps, hlt, iret, TLB operations, port I/O, ptbr/pgctl writes) stays
+//   the interpreter's.
 
-import { BY_OPCODE, type Mnemonic } from "../../guest-isa/isa-table.js";
+import { BY_OPCODE, OP, type Mnemonic } from "../../guest-isa/isa-table.js";
+import { CR, PSR } from "../../guest-isa/registers.js";
 import { ILLEGAL_BITS } from "../decode.js";
 import { div, divu, mulhu, rem, remu } from "../semantics.js";
 
@@ -56,11 +73,15 @@ export const EXIT = {
   STEP: 2,
   /** A store just wrote into a page holding translations; pc is after it. */
   STORE: 3,
+  /** sti or wrpsr ran (pc is after it): return to the machine loop, as the interpreter does. */
+  SYS: 4,
 } as const;
 
 /** The CPU state a translation reads and writes (cpu.ts Cpu). */
 export interface CpuState {
   pc: number;
+  psr: number;
+  readonly cr: Int32Array;
   pauses: number;
   cycles: number;
   instret: number;
@@ -74,6 +95,8 @@ export interface CpuState {
 export type BlockFn = (
   cpu: CpuState, vbase: number, tagR: number, tagW: number, add: number, trace: number, limit: number,
   heap32: Int32Array, heap16: Uint16Array, heap8: Uint8Array, codePages: Uint8Array, block: number,
+  /** Per opcode: 1 when the machine's monitor asks an exit for it (machine.ts exitMask). */
+  exits: Uint8Array,
 ) => number;
 
 export interface Translation {
@@ -109,7 +132,7 @@ export interface Heap {
 export const MAX_INSNS = 64;
 const TRACE_MASK = 63;
 
-type Kind = "alu" | "load" | "store" | "amo" | "pause" | "branch" | "jal" | "jalr";
+type Kind = "alu" | "load" | "store" | "amo" | "pause" | "branch" | "jal" | "jalr" | "sys" | "sysret";
 
 /** Per mnemonic: how the translator emits it, or null when only the interpreter runs it. */
 interface Emit {
@@ -173,10 +196,18 @@ const EMIT: Readonly<Record<Mnemonic, Emit | null>> = {
   bgeu: { kind: "branch", cond: (a, b) => `${a} >>> 0 >= ${b} >>> 0` },
   jal: { kind: "jal" },
   jalr: { kind: "jalr" },
-  // Traps, privileged and sensitive instructions: the machine's slow path, always.
+  // System instructions that touch only the CPU's psr and control registers: translated, with
+  // a run-time check for the monitor's exit mask and (privileged ones) supervisor mode.
+  // "sysret": the translation returns to the machine loop after it (interrupts, mode).
+  cli: { kind: "sys" },
+  mfcr: { kind: "sys" },
+  mtcr: { kind: "sys" }, // not of ptbr or pgctl (TLB flush): `translatable`
+  rdpsr: { kind: "sys" },
+  sti: { kind: "sysret" },
+  wrpsr: { kind: "sysret" },
+  // Traps, the other privileged instructions: the machine's slow path, always.
   syscall: null, brk: null, hcall: null,
-  cli: null, sti: null, hlt: null, iret: null, tlbflush: null, tlbinv: null, mfcr: null, mtcr: null, in: null, out: null,
-  rdpsr: null, wrpsr: null,
+  hlt: null, iret: null, tlbflush: null, tlbinv: null, in: null, out: null,
 };
 
 /** Per opcode: the Emit of its row, null for the interpreter only (and for unused opcodes). */
@@ -188,13 +219,25 @@ for (const row of BY_OPCODE) {
   if (!row) continue;
   const e = EMIT[row.mnemonic as Mnemonic];
   const slow = row.group === "trap" || row.privileged || row.sensitive;
-  if ((e === null) !== slow) throw new Error(`jit: ${row.mnemonic} is ${slow ? "a slow-path" : "an ordinary"} instruction in the ISA table but ${e ? "translated" : "not"}`);
+  const sys = e !== null && (e.kind === "sys" || e.kind === "sysret");
+  if ((e === null || sys) !== slow) throw new Error(`jit: ${row.mnemonic} is ${slow ? "a slow-path" : "an ordinary"} instruction in the ISA table but ${e ? "translated as one" : "not translated"}`);
 }
 
-/** Whether the translator emits the word (legal and not a slow-path instruction). */
+/** Processor status bits (guest-isa/registers.ts PSR) as the translated system instructions use them. */
+const PSR_IE = PSR.IE;
+const PSR_SU = PSR.SU;
+const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
+
+/** Whether the translator emits the word (legal, and not an instruction only the interpreter runs). */
 export function translatable(word: number): boolean {
   const op = word & 63;
-  return BY_OP[op] !== null && (word & ILLEGAL_BITS[op]) === 0;
+  if (BY_OP[op] === null || (word & ILLEGAL_BITS[op]) !== 0) return false;
+  // mtcr ptbr / pgctl flush the TLB: the interpreter's.
+  if (op === OP.mtcr) {
+    const cr = word >>> 14;
+    return cr !== CR.ptbr && cr !== CR.pgctl;
+  }
+  return true;
 }
 
 interface Block {
@@ -268,7 +311,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
         if (((w >>> 6) & 15) !== 0 && off < 4096) queue.push(off);
         break;
       }
-      if (k === "jalr") {
+      if (k === "jalr" || k === "sysret") {
         b.terminated = true;
         break;
       }
@@ -297,6 +340,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       const op = w & 63;
       const rrr = BY_OPCODE[op]!.format === "rrr";
       if (e.kind === "pause") continue;
+      if (op === OP.mfcr || op === OP.rdpsr) written.add(a);
       if (e.kind === "alu" || e.kind === "load" || e.kind === "amo" || e.kind === "jal" || e.kind === "jalr") written.add(a);
       if (e.kind === "store" || e.kind === "branch") used.add(a);
       if (e.kind !== "jal" && BY_OPCODE[op]!.format !== "lui") used.add(rb);
@@ -431,6 +475,27 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
           out.push(goTo(t));
           break;
         }
+        case "sys":
+        case "sysret": {
+          // The machine's semantics (machine.ts system()); the interpreter's when the monitor asks an exit or (privileged) in user mode.
+          const privileged = BY_OPCODE[op]!.privileged;
+          out.push(`if (${privileged ? `(cpu.psr & ${PSR_SU}) === 0 || ` : ""}EM[${op}] !== 0) ${exit(off, EXIT.STEP, before[k], k)}`);
+          const cr = w >>> 14;
+          if (op === OP.cli) out.push(`cpu.psr &= ${~PSR_IE};`);
+          else if (op === OP.sti) out.push(`cpu.psr |= ${PSR_IE};`);
+          else if (op === OP.mfcr) out.push(A !== 0 ? `r${A} = cpu.cr[${cr}];` : "");
+          else if (op === OP.mtcr) out.push(`cpu.cr[${cr}] = ${reg(B)};`);
+          else if (op === OP.rdpsr) out.push(A !== 0 ? `r${A} = cpu.psr | 0;` : "");
+          else if (op === OP.wrpsr) {
+            // Supervisor: every defined bit. User: only UF, silently (the virtualization hole).
+            out.push(`cpu.psr = (cpu.psr & ${PSR_SU}) !== 0 ? ${reg(B)} & ${UF_AND_MODE} : (cpu.psr & ${~PSR.UF_MASK}) | (${reg(B)} & ${PSR.UF_MASK});`);
+          } else throw new Error(`jit: no translation for opcode ${op}`);
+          if (e.kind === "sysret") {
+            out.push(charge(before[m], m));
+            out.push(exit(off + 4, EXIT.SYS));
+          }
+          break;
+        }
         case "jalr": {
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
           out.push(`if ((va & 3) !== 0) ${exit(off, EXIT.STEP, before[k], k)}`);
@@ -454,7 +519,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   out.push(`q <<= 2; cpu.cycles = cyc + XT[q + 2]; cpu.instret = n + XT[q + 3]; cpu.pc = (vb + XT[q]) | 0; return XT[q + 1];`);
 
   const body = out.join("\n");
-  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block) { "use strict"; let va = 0, s = 0, p = 0, o = 0;\n${body}\n};`;
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0;\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "XT", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, Int32Array.from(xt));
   const c: Compiled = { fn, codeBytes: src.length };
   if (shared.size >= SHARED_MAX) shared.clear();
