@@ -18,7 +18,7 @@
 import { buildKernel, kernelDiskBytes, kernelDisk, type Workload } from "../bundled-kernel.js";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import type { ElfImage } from "../../guest-isa/elf-types.js";
-import { DomainHost, type CrashInjection, type DomainSpec } from "../../hypervisors/domains/host.js";
+import { DomainHost, seededRandom, type CrashInjection, type DomainSpec } from "../../hypervisors/domains/host.js";
 import { runElf } from "../../hypervisors/index.js";
 
 /** The block ring's header words the runner reads (fixtures/kernel/blkfront.ts: byte offsets in the ring page). */
@@ -82,18 +82,6 @@ export interface CampaignResult {
   };
 }
 
-/** mulberry32: the campaign's seeded choices. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function specs(driver: ElfImage, client: ElfImage): DomainSpec[] {
   return [
     { name: "driver", image: driver, role: "driver", serves: ["block"], disk: new Uint8Array(kernelDiskBytes()) },
@@ -124,7 +112,7 @@ export function runRestartCampaign(o: CampaignOptions): CampaignResult {
   const runs: RunRecord[] = [];
   for (let i = 0; i < o.runs; i++) {
     const seed = o.firstSeed + i;
-    const rnd = random(seed);
+    const rnd = seededRandom(seed);
     const kind = o.kind ?? CRASH_KINDS[seed % 2];
     // During the client's I/O (its requests to the driver).
     const at = Math.floor(lo + (hi - lo) * rnd());

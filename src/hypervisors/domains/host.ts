@@ -495,8 +495,8 @@ export function exitStatus(domains: readonly DomainOutcome[]): number {
   return first.result?.kind === "poweroff" ? first.result.exitCode : 0;
 }
 
-/** Small deterministic generator (mulberry32) for the injections' addresses. */
-function random(seed: number): () => number {
+/** Small deterministic generator (mulberry32) for the injections' addresses and the restart campaign's choices. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -521,7 +521,7 @@ export function injectCrash(m: Machine, c: CrashInjection): boolean {
   const pa = m.translate(m.pc, ACCESS.FETCH, false);
   if (typeof pa !== "number" || pa + 4 > m.memory.size) return false;
   if (c.kind === "wild-store") {
-    const rnd = random(c.seed);
+    const rnd = seededRandom(c.seed);
     const span = 0x8000_0000 - m.memory.size;
     const addr = (m.memory.size + Math.floor(rnd() * span)) & ~3;
     m.regs[REG.t0] = addr;
