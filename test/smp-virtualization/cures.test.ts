@@ -77,7 +77,8 @@ describe("the cures act", () => {
     // A waiter whose events are masked sleeps until the kick: a held timer line must not wake it (it would
     // spin its bound again at once, block, wake, … — 408 blocks and 2.4× instead of 11 and 88× here).
     expect(spin(xenPv)).toBeLessThan(spin(xenNative) / 10);
-    expect(xenPv.stats.counts["xen:pv.block"]).toBeLessThan(50);
+    // (38 blocks on the kernel before the driver-VM and nvdisk probes shifted its interleaving, 91 after; the bug gave 408.)
+    expect(xenPv.stats.counts["xen:pv.block"]).toBeLessThan(150);
     expect(spin(hvmPle)).toBeLessThan(spin(hvmNative) / 10);
     // The lock sites went to stubs (pv, delayed); hvm's stay native (ple needs no guest help).
     expect(new Set(xenPv.rewrite.sites.filter((s) => s.kindName === "lock").map((s) => s.strategy))).toEqual(new Set(["stub"]));
@@ -103,7 +104,8 @@ describe("the cures act", () => {
     expect(xenDelayed.stats.counts.delayedPreemptions).toBeGreaterThan(0);
     expect(spin(xenPv)).toBeLessThan(spin(xenNative) / 5);
     expect(spin(xenDelayed)).toBeLessThan(spin(xenNative) / 5);
-    expect(spin(hvmPle)).toBeLessThan(spin(hvmNative) / 10);
+    // ple's own spin is stable (0.94–1.02 M cycles) but native's depends on the kernel's interleaving (7.4–21 M): a factor of 5 holds for both.
+    expect(spin(hvmPle)).toBeLessThan(spin(hvmNative) / 5);
     // The ticket sites went to stubs (pv, delayed), and spin accounting found their amoadds there: every ticket
     // the kernel takes (4 processes × 200 rounds × count, push, pop) is counted under every cure.
     expect(new Set(xenPv.rewrite.sites.filter((s) => s.kindName === "ticket").map((s) => s.strategy))).toEqual(new Set(["stub"]));
