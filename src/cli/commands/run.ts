@@ -27,10 +27,10 @@ import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkInputFile, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { runWithSnapshot } from "./resume.js";
-import { runDomains } from "./run-domains.js";
 
 export const run: CommandRunner = async (args, options, io) => {
-  if (options.guest !== undefined || options.domains !== undefined) return runDomains(args, options, io);
+  // Loaded only for a multi-guest run: its configuration file may name bundled-kernel guests, which brings in the compiler.
+  if (options.guest !== undefined || options.domains !== undefined) return (await import("./run-domains.js")).runDomains(args, options, io);
   for (const o of ["window", "watchdog"]) if (options[o] !== undefined) throw new UserError(`--${o} is for several guests (--guest, --domains)`);
   if (options.hv === undefined) throw new UserError("required option '--hv <backend>' not specified", 2);
   let [file] = args;
