@@ -305,7 +305,8 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     await page.select("#mig-to", "hvm");
     await page.select("#mig-mode", "stop");
     await page.click("#mig-go");
-    await page.waitForFunction(`document.querySelector("#mig-report")?.textContent.includes("stop-and-copy")`, { timeout: 30_000 });
+    // Wait for this move's report: the live one also says "stop-and-copy" (its comparison line).
+    await page.waitForFunction(`document.querySelector("#mig-report")?.textContent.includes("xen -> hvm")`, { timeout: 30_000 });
     const cold = move(["xen", "hvm"], false);
     const c = cold.reports[0];
     expect(await page.$eval("#mig-report", (e) => e.textContent)).toContain(formatReport(c).trim());
