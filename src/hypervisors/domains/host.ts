@@ -58,6 +58,12 @@ import { copyPage, DomainServices, samePage, type ServedDomain } from "./service
 export const DEFAULT_WINDOW = 1_000;
 /** Default watchdog: a driver domain with an event pending unacknowledged this long is hung. */
 export const DEFAULT_WATCHDOG = 500_000;
+/**
+ * Until a driver domain has acknowledged its first event since it (re)started,
+ * it is still booting (the bundled kernel calibrates its timer first): its
+ * events may stay pending this many watchdogs before it counts as hung.
+ */
+export const BOOT_WATCHDOGS = 4;
 /** Restarts of one driver domain after which it stays down. */
 export const DEFAULT_MAX_RESTARTS = 1_000;
 
@@ -390,7 +396,8 @@ export class DomainHost {
     for (const d of this.domains) {
       if (!d.alive || d.role !== "driver") continue;
       const since = this.services.oldestPending(d.id);
-      if (since <= this.now - this.watchdog) {
+      const limit = this.services.acknowledged[d.id] ? this.watchdog : BOOT_WATCHDOGS * this.watchdog;
+      if (since <= this.now - limit) {
         d.machine.stop("monitor", `watchdog: an event pending unacknowledged for ${this.now - since} cycles (watchdog ${this.watchdog})`);
         d.result = d.machine.outcome;
         if (d.restarts.length < this.maxRestarts) this.restart(d, this.now, d.result!.kind === "stopped" ? d.result!.message : "watchdog");

@@ -84,6 +84,8 @@ export class DomainServices {
   readonly sent: Float64Array;
   /** Per domain: clients accepted (DEV_ACCEPT) since its last (re)start: the host's restart time. */
   readonly accepts: Int32Array;
+  /** Per domain: 1 once it has acknowledged an event since its last (re)start — booted far enough to serve (the watchdog). */
+  readonly acknowledged: Uint8Array;
   readonly refusals: RefusalCounts = new Map();
   /** Ops performed, by name (stats). */
   readonly ops: Map<string, number> = new Map();
@@ -107,6 +109,7 @@ export class DomainServices {
     this.pendingSince = Array.from({ length: n }, () => new Float64Array(EVENT_PORTS));
     this.waiting = Array.from({ length: n }, () => []);
     this.accepts = new Int32Array(n);
+    this.acknowledged = new Uint8Array(n);
     this.sent = new Float64Array(n);
   }
 
@@ -276,6 +279,7 @@ export class DomainServices {
 
   /** Port 0x65 write: acknowledges the bits; line 4 is lowered when none is left. */
   acknowledge(d: number, bits: number): void {
+    this.acknowledged[d] = 1;
     this.pending[d] &= ~bits;
     if (this.pending[d] === 0) this.domains[d].machine.lowerLine(IRQ.EVENT, 0);
   }
@@ -327,6 +331,7 @@ export class DomainServices {
    * dropped, and so is every request it published elsewhere.
    */
   tearDown(d: number): void {
+    this.acknowledged[d] = 0;
     for (const g of this.grants[d].values()) for (const page of g.mappedAt) this.mappings[g.grantee].delete(page);
     this.grants[d].clear();
     this.nextRef[d] = 0;
