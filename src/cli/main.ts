@@ -11,6 +11,7 @@ import { DEFAULT_QUANTUM, MAX_CPUS } from "../machine/machine.js";
 import { fileError } from "./files.js";
 import { OUTPUT_CLOSED_STATUS, OutputClosed, processIO, type CliIO } from "./io.js";
 import { packageVersion } from "./package-info.js";
+import { WORKLOADS } from "./workloads.js";
 
 /** Each command module exports `run(args, options, io)` and returns the exit status. */
 export type CommandRunner = (args: string[], options: Record<string, unknown>, io: CliIO) => Promise<number> | number;
@@ -177,7 +178,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
-    .option("--smp", "lock-holder preemption: spinlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, every back end and --spinlocks cure (docs/smp-virtualization.md)")
+    .option("--smp", "lock-holder preemption: spinlock, ticketlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, every back end and --spinlocks cure (docs/smp-virtualization.md)")
     .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())
@@ -186,7 +187,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .action(act("bench"));
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")
-    .option("--workload <name>", "syscall, ctxsw, pagetable, io, compute, mixed (default), faults or smp")
+    .option("--workload <name>", `${WORKLOADS.join(", ")} (default mixed)`)
     .option("--scale <n>", "multiply the workload's iterations", integer)
     .option("--timer-period <n>", "timer period in cycles", integer)
     .option("--cpus <n>", "use at most N CPUs, 1-8 (default 8: every CPU the machine has)", integer)
