@@ -43,6 +43,7 @@ export const COST_EVENTS = [
   "dirtyFault",
   "permissionRef",
   "vcpuSwitch",
+  "deltaEncode",
 ] as const;
 export type CostEvent = (typeof COST_EVENTS)[number];
 
@@ -136,6 +137,11 @@ export const DEFAULT_COSTS: Readonly<Record<CostKey, CostEntry>> = {
     cycles: 2000,
     source:
       "assumed: a hypervisor's scheduler switching a physical CPU to another vCPU of the same guest (save one vCPU's registers, load the other's — for hvm a VMCS switch — with tagged TLBs, no address-space change): the order of an OS thread context switch, ≈ 1 µs at 2 GHz (cf. worldSwitch). Charged by the --pcpus scheduler (src/hypervisors/common/vcpu-scheduler.ts)",
+  },
+  deltaEncode: {
+    cycles: 1280,
+    source:
+      "derived: XBZRLE delta compression of a page already sent (Svärd et al., VEE 2011; QEMU's migration/xbzrle.c) compares the page with the sender's cached copy a 64-bit word at a time — 512 iterations of two loads, a compare and a branch, ≈ 2 cycles each on an out-of-order core (assumed throughput) = 1,024 cycles — and copies the page into the cache (a 4 KiB memcpy at 16 bytes a cycle = 256 cycles). Charged on the sender's clock for every page live migration handles with delta compression on (a cache miss is only the copy: charged in full all the same), not to the guest",
   },
 };
 

@@ -9,7 +9,13 @@
 //     charged to the guest; DMA and monitor writes are logged by the memory
 //     API).
 //   - Within a round the pages go one at a time; each is read when its turn
-//     comes and takes pageTransfer cycles of the guest's clock to send.
+//     comes and takes the sender's cycles for it (page-sender.ts) of the
+//     guest's clock to send.
+//   - A page sent before goes as an XBZRLE delta against the version sent
+//     last (QEMU's XBZRLE; Svärd et al., VEE 2011): the kernel's writable
+//     working set — trap frames, a stack, a counter — changes a few dozen
+//     bytes between sends, so a re-send costs its changed bytes and the
+//     encoder's pass, not a page (`deltas: false` sends every page whole).
 //   - Clark's per-page skip: a page of the round's set that the guest has
 //     dirtied again since the round began is not sent in this round — its
 //     contents will change again and it is in the next round's set anyway.
@@ -18,16 +24,17 @@
 //   - The stop condition is the downtime budget, checked before each page:
 //     what still has to go (the round's unsent pages and every page dirtied
 //     since the round began — exactly the pages whose last copy is stale —
-//     plus the state) must fit `downtimeBudget` cycles (QEMU's downtime
-//     limit, where the issue's first rule was "the dirty set stops
-//     shrinking", which stopped at arbitrary points of a fluctuating set).
+//     priced as the sender would send them now, plus the state) must fit
+//     `downtimeBudget` cycles (QEMU's downtime limit, where the issue's first
+//     rule was "the dirty set stops shrinking", which stopped at arbitrary
+//     points of a fluctuating set).
 //   - A writable working set that never fits: past Xen's xc_domain_save
 //     limits (MAX_ROUNDS rounds, MAX_FACTOR × the footprint sent) the stop
 //     comes at the first point no worse than the best one seen so far, and
 //     at twice those limits in any case.
 //
 // Then the guest runs on to a safe point (still logged), is stopped, and the
-// pages still to go are sent with its state — the downtime, every page of it
+// pages still to go are sent with its state — the downtime, every byte of it
 // — and it continues on the target.
 //
 // Consumes a booted Guest; produces the guest on the target, the report,
@@ -35,7 +42,8 @@
 
 import { PAGE_SIZE } from "../machine/memory.js";
 import type { Guest } from "./guest.js";
-import type { RoundReport } from "./report.js";
+import { PageSender } from "./page-sender.js";
+import type { MigrationReport, RoundReport } from "./report.js";
 import { runToSafePoint } from "./safe-point.js";
 import { captureSnapshot, restoreGuest } from "./snapshot.js";
 import { guestPages, STATE_PAGES, type MoveResult } from "./stop-and-copy.js";
@@ -50,19 +58,22 @@ export const MAX_FACTOR = 3;
  * The default downtime budget, in pages of pageTransfer: the state page and
  * one page of memory (13,108 cycles, 6.6 µs at 2 GHz with the default cost
  * model). The kernel's writable working set is a handful of pages that go
- * quiet between bursts (docs/migration.md, "The writable working set"), so
- * waiting for a moment when at most one is dirty costs a few more pages of
- * pre-copy, not a longer stop.
+ * quiet between bursts (docs/migration.md, "The writable working set"), and
+ * re-sent as deltas they cost a fraction of a page each, so waiting for a
+ * moment when this much is left costs a few more pages of pre-copy, not a
+ * longer stop.
  */
 export const BUDGET_PAGES = STATE_PAGES + 1;
 
 export interface LiveOptions {
   maxCycles?: number;
   maxRounds?: number;
-  /** Pre-copy stops once what is left to send (and the state) fits this many cycles of pageTransfer (default BUDGET_PAGES pages). */
+  /** Pre-copy stops once what is left to send (and the state) fits this many cycles (default BUDGET_PAGES × pageTransfer). */
   downtimeBudget?: number;
   /** Pre-copy gives up once it has sent this many times the guest's non-zero pages (default MAX_FACTOR). */
   maxFactor?: number;
+  /** Send a page sent before as an XBZRLE delta (default true); false: every page whole. */
+  deltas?: boolean;
   /** Called at the end of each pre-copy round with the frames logged dirty in it (tests compare memory). */
   onRound?: (round: number, dirty: readonly number[], guest: Guest) => void;
   /** Called when pre-copy starts, before the first round's copy (tests take their reference there). */
@@ -75,17 +86,31 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   const maxRounds = options.maxRounds ?? MAX_ROUNDS;
   const cost = source.costModel.pageTransfer;
   const budget = options.downtimeBudget ?? BUDGET_PAGES * cost;
-  const received = new Map<number, Uint8Array>();
+  const sender = new PageSender(m.memory.u8, source.costModel, options.deltas ?? true);
+  const received = sender.received;
   const base = { from: source.backend.name, to, mode: "live" as const, at };
-  const ended = (rounds: RoundReport[]) => ({
+  const ended = (rounds: RoundReport[]): MoveResult & { received: Map<number, Uint8Array> } => ({
     guest: undefined,
     source,
     received,
-    report: { ...base, migrated: false, stoppedAt: m.cycles, deferredSteps: 0, rounds, totalPages: 0, downtimePages: 0, downtimeCycles: 0, totalCycles: 0, sitesRepatched: 0, stopAndCopy: { pages: 0, downtimeCycles: 0 } },
+    report: {
+      ...base,
+      migrated: false,
+      stoppedAt: m.cycles,
+      deferredSteps: 0,
+      rounds,
+      totalPages: 0,
+      totalBytes: 0,
+      downtimePages: 0,
+      downtimeBytes: 0,
+      downtimeCycles: 0,
+      totalCycles: 0,
+      sitesRepatched: 0,
+      stopAndCopy: { pages: 0, bytes: 0, downtimeCycles: 0 },
+    },
   });
   if (m.runUntil(at, maxCycles)) return ended([]);
 
-  const send = (f: number) => received.set(f, m.memory.u8.slice(f * PAGE_SIZE, (f + 1) * PAGE_SIZE));
   options.onStart?.(source);
   let toSend = guestPages(source);
   const stopAndCopyPages = toSend.length + STATE_PAGES;
@@ -95,22 +120,27 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   m.startDirtyLog();
   const log = () => m.memory.dirty!; // this round's log, read in place: 1 = written since the round began
   const limit = m.memory.guestLimit / PAGE_SIZE;
-  // Pages still to go if the guest stopped now: the round's unsent pages not yet dirtied, and every dirtied page.
-  const remaining = (next: number) => {
+  const stateCycles = STATE_PAGES * cost; // the state always goes, as one whole page
+  const budgetCycles = Math.max(stateCycles, budget);
+  let target = budgetCycles; // cycles the stop may take, state included
+  let best = Infinity; // the cheapest stop at any check so far
+  // The cycles the stop would take if the guest stopped now: the round's unsent pages not
+  // yet dirtied and every dirtied page, priced as the sender would send them now, and the
+  // state. Counting stops past `cap` (the answer is then only known to exceed it).
+  const left = (next: number, cap: number) => {
     const d = log();
-    let n = 0;
-    for (let f = 0; f < limit; f++) n += d[f];
-    for (let i = next; i < toSend.length; i++) n += d[toSend[i]] ^ 1;
-    return n;
+    let c = stateCycles;
+    for (let f = 0; f < limit && c <= cap; f++) if (d[f]) c += sender.price(f).cycles;
+    for (let i = next; i < toSend.length && c <= cap; i++) if (!d[toSend[i]]) c += sender.price(toSend[i]).cycles;
+    return c;
   };
   // Per frame: the rounds that found it dirty. A round's set goes coolest first, so the
   // writable working set — the pages the guest keeps rewriting — is left to the end of it.
   const heat = new Uint32Array(limit);
-  const budgetPages = Math.max(STATE_PAGES, Math.floor(budget / cost)); // the state always goes
-  let target = budgetPages; // pages the stop may send, state included
-  let best = Infinity; // the fewest pages left at any check so far
   let settling = false;
   let sent = 0;
+  let sentBytes = 0;
+  let deltaPages = 0;
   let unsent: number[] = []; // the last round's pages it stopped before sending
   let dirty: number[];
   let fits = false;
@@ -118,27 +148,33 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
     const roundStart = m.cycles;
     let pages = 0;
     let skipped = 0;
-    let clock = roundStart; // the sender's clock: one pageTransfer per page sent
+    let bytes = 0;
+    let deltas = 0;
+    let clock = roundStart; // the sender's clock: each page's cycles, one after the other
     let i = 0;
     let over = false;
     for (; i < toSend.length; i++) {
-      const left = remaining(i);
-      best = Math.min(best, left);
-      if ((fits = left + STATE_PAGES <= target)) break;
+      const now = left(i, Math.max(target, best));
+      best = Math.min(best, now);
+      if ((fits = now <= target)) break;
       const f = toSend[i];
       if (log()[f] === 1) {
         skipped++; // dirtied again this round: the next round sends it
         continue;
       }
-      send(f);
+      const page = sender.send(f);
       pages++;
-      sent++;
-      clock = Math.max(clock, m.cycles) + cost;
+      bytes += page.bytes;
+      if (page.delta) deltas++;
+      clock = Math.max(clock, m.cycles) + page.cycles;
       if ((over = m.runUntil(clock, maxCycles))) break;
     }
     unsent = toSend.slice(over ? i + 1 : i).filter((f) => log()[f] === 0);
     dirty = m.takeDirty();
-    rounds.push({ pages, cycles: m.cycles - roundStart, dirtied: dirty.length, ...(skipped ? { skipped } : {}) });
+    sent += pages;
+    sentBytes += bytes;
+    deltaPages += deltas;
+    rounds.push({ pages, bytes, deltas, cycles: m.cycles - roundStart, dirtied: dirty.length, ...(skipped ? { skipped } : {}) });
     options.onRound?.(rounds.length, dirty, source);
     if (over) {
       m.stopDirtyLog();
@@ -146,14 +182,16 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
     }
     if (fits) break;
     // The round went through its whole set: what is left is what it dirtied.
-    best = Math.min(best, dirty.length);
+    let stop = stateCycles;
+    for (const f of dirty) stop += sender.price(f).cycles;
+    best = Math.min(best, stop);
     if (!settling && (rounds.length >= maxRounds || sent >= maxSent)) {
       // Past Xen's limits the working set has shown it never fits the budget:
       // stop at the first point no worse than the best one seen.
       settling = true;
-      target = Math.max(target, best + STATE_PAGES);
+      target = Math.max(target, best);
     }
-    if ((fits = dirty.length + STATE_PAGES <= target)) break;
+    if ((fits = stop <= target)) break;
     if (rounds.length >= 2 * maxRounds || sent >= 2 * maxSent) break;
     for (const f of dirty) heat[f]++;
     toSend = [...dirty].sort((a, b) => heat[a] - heat[b] || a - b);
@@ -165,9 +203,15 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   m.stopDirtyLog();
   if (!sp.reached) return ended(rounds);
   const finalPages = [...last].sort((a, b) => a - b);
-  for (const f of finalPages) send(f);
+  let downtime = stateCycles;
+  let downtimeBytes = STATE_PAGES * PAGE_SIZE;
+  for (const f of finalPages) {
+    const page = sender.send(f);
+    downtime += page.cycles;
+    downtimeBytes += page.bytes;
+    if (page.delta) deltaPages++;
+  }
   const downtimePages = finalPages.length + STATE_PAGES;
-  const downtime = downtimePages * cost;
 
   // The target gets what the rounds delivered (guest RAM) and the state; the
   // monitor's own reserved pages travel with its state when it is the same back end.
@@ -184,27 +228,27 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
     image: source.image,
     memory: { pages: frames, data: (i) => received.get(frames[i])! },
   });
-  const totalPages = rounds.reduce((s, r) => s + r.pages, 0) + downtimePages;
-  return {
-    guest,
-    source,
-    received,
-    report: {
-      ...base,
-      migrated: true,
-      stoppedAt: sp.cycle,
-      deferredSteps: sp.deferredSteps,
-      ...(sp.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}),
-      deferredBecause: sp.deferredBecause,
-      rounds,
-      precopyStop: !fits ? "limit" : settling ? "best-seen" : "budget",
-      budgetPages,
-      totalPages,
-      downtimePages,
-      downtimeCycles: downtime,
-      totalCycles: sp.cycle - start + downtime,
-      sitesRepatched: info.sitesRepatched,
-      stopAndCopy: { pages: stopAndCopyPages, downtimeCycles: stopAndCopyPages * cost },
-    },
+  const report: MigrationReport = {
+    ...base,
+    migrated: true,
+    stoppedAt: sp.cycle,
+    deferredSteps: sp.deferredSteps,
+    ...(sp.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}),
+    deferredBecause: sp.deferredBecause,
+    rounds,
+    precopyStop: !fits ? "limit" : settling ? "best-seen" : "budget",
+    budgetPages: Math.floor(budgetCycles / cost),
+    budgetCycles,
+    deltaCompression: sender.deltas,
+    deltaPages,
+    totalPages: sent + downtimePages,
+    totalBytes: sentBytes + downtimeBytes,
+    downtimePages,
+    downtimeBytes,
+    downtimeCycles: downtime,
+    totalCycles: sp.cycle - start + downtime,
+    sitesRepatched: info.sitesRepatched,
+    stopAndCopy: { pages: stopAndCopyPages, bytes: stopAndCopyPages * PAGE_SIZE, downtimeCycles: stopAndCopyPages * cost },
   };
+  return { guest, source, received, report };
 }

@@ -5,7 +5,11 @@
 export interface RoundReport {
   /** Pages sent in this round (round 1: every non-zero guest page; later: those dirtied in the round before), less those skipped. */
   pages: number;
-  /** Cycles the round lasted (pages × pageTransfer); the guest ran on meanwhile. */
+  /** Bytes those pages put on the wire: 4,096 for a whole page, a delta's record for a page sent before. */
+  bytes: number;
+  /** How many of the pages went as deltas (page-sender.ts; 0 with delta compression off). */
+  deltas: number;
+  /** Cycles the round lasted (the sender's cycles for its pages, and any wait for the guest); the guest ran on meanwhile. */
   cycles: number;
   /** Pages of the round's set not sent because the guest dirtied them again before their turn (Clark's skip; absent when none). */
   skipped?: number;
@@ -36,20 +40,34 @@ export interface MigrationReport {
    * at the first point no worse than the best one seen; or at twice those limits.
    */
   precopyStop?: "budget" | "best-seen" | "limit";
-  /** Live: the downtime budget in pages of pageTransfer, the state page included. */
+  /** Live: the downtime budget in whole pages of pageTransfer, the state page included. */
   budgetPages?: number;
-  /** Pages sent in all (rounds + the final stop). */
+  /** Live: the downtime budget in cycles. */
+  budgetCycles?: number;
+  /** Live: whether pages sent before went again as XBZRLE deltas. */
+  deltaCompression?: boolean;
+  /** Live: pages sent as deltas, in the rounds and the stop. */
+  deltaPages?: number;
+  /** Pages sent in all (rounds + the final stop), whole or as deltas. */
   totalPages: number;
+  /** Bytes sent in all: 4,096 per whole page (the state page included), a delta's record per delta. */
+  totalBytes: number;
   /** Pages sent while the guest was stopped (plus one page of CPU, device and neutral state). */
   downtimePages: number;
-  /** Cycles the guest was stopped: downtimePages × pageTransfer. */
+  /** Bytes sent while the guest was stopped, the state page included. */
+  downtimeBytes: number;
+  /**
+   * Cycles the guest was stopped: stop-and-copy, downtimePages × pageTransfer;
+   * live, the sender's cycles for each page of the stop (deltaEncode and the
+   * bytes' share of pageTransfer with deltas on) plus the state page.
+   */
   downtimeCycles: number;
   /** Cycles from the start of the migration to the guest running on the target. */
   totalCycles: number;
   /** Sites restored and rewritten for the target (0 when the target is the same back end). */
   sitesRepatched: number;
   /** Stop-and-copy at the same starting point, for comparison. */
-  stopAndCopy: { pages: number; downtimeCycles: number };
+  stopAndCopy: { pages: number; bytes: number; downtimeCycles: number };
 }
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
@@ -60,7 +78,7 @@ const STOPS = {
   limit: "at twice the round and page limits",
 } as const;
 
-/** One line for stderr (stop-and-copy), three for live. */
+/** One line for stderr (stop-and-copy), four for live. */
 export function formatReport(r: MigrationReport): string {
   if (!r.migrated) return `previrt: no migration ${r.from} -> ${r.to}: the guest ended at cycle ${n(r.stoppedAt)}, before cycle ${n(r.at)}\n`;
   const unit = r.deferredUnit ?? "instruction";
@@ -72,8 +90,9 @@ export function formatReport(r: MigrationReport): string {
   }
   return (
     `${head}: live, ${r.rounds.length} round${r.rounds.length === 1 ? "" : "s"} (pages ${r.rounds.map((x) => n(x.pages)).join(", ")}), ` +
-    `${n(r.totalPages)} pages in all, downtime ${n(r.downtimeCycles)} cycles (${n(r.downtimePages)} pages), total ${n(r.totalCycles)} cycles${sites}\n` +
-    `  pre-copy stopped ${STOPS[r.precopyStop ?? "budget"]} (budget ${n(r.budgetPages ?? 0)} pages)\n` +
-    `  stop-and-copy from cycle ${n(r.at)} would stop the guest for ${n(r.stopAndCopy.downtimeCycles)} cycles (${n(r.stopAndCopy.pages)} pages)\n`
+    `${n(r.totalPages)} pages in all, downtime ${n(r.downtimeCycles)} cycles (${n(r.downtimePages)} pages, ${n(r.downtimeBytes)} bytes), total ${n(r.totalCycles)} cycles${sites}\n` +
+    `  ${n(r.totalBytes)} bytes sent; ${r.deltaCompression ? `${n(r.deltaPages ?? 0)} pages sent before went again as XBZRLE deltas` : "every page whole (no delta compression)"}\n` +
+    `  pre-copy stopped ${STOPS[r.precopyStop ?? "budget"]} (budget ${n(r.budgetCycles ?? 0)} cycles, ${n(r.budgetPages ?? 0)} pages)\n` +
+    `  stop-and-copy from cycle ${n(r.at)} would stop the guest for ${n(r.stopAndCopy.downtimeCycles)} cycles (${n(r.stopAndCopy.pages)} pages, ${n(r.stopAndCopy.bytes)} bytes)\n`
   );
 }

@@ -31,15 +31,16 @@ export function stopAndCopy(source: Guest, to: string, at: number, maxCycles = I
   const sp = runToSafePoint(source, at, maxCycles);
   const base = { from: source.backend.name, to, mode: "stop-and-copy" as const, at, stoppedAt: sp.cycle, deferredSteps: sp.deferredSteps, deferredBecause: sp.deferredBecause, ...(sp.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}), rounds: [] };
   if (!sp.reached) {
-    return { guest: undefined, source, report: { ...base, migrated: false, totalPages: 0, downtimePages: 0, downtimeCycles: 0, totalCycles: 0, sitesRepatched: 0, stopAndCopy: { pages: 0, downtimeCycles: 0 } } };
+    return { guest: undefined, source, report: { ...base, migrated: false, totalPages: 0, totalBytes: 0, downtimePages: 0, downtimeBytes: 0, downtimeCycles: 0, totalCycles: 0, sitesRepatched: 0, stopAndCopy: { pages: 0, bytes: 0, downtimeCycles: 0 } } };
   }
   const pages = guestPages(source).length + STATE_PAGES;
+  const bytes = pages * PAGE_SIZE; // every page whole: there is no earlier copy to send a delta against
   const downtime = pages * source.costModel.pageTransfer;
   const snap = captureSnapshot(source, true, false); // the disk itself moves with the guest
   const { guest, info } = restoreGuest(snap, to, { ...source.options, disk: source.disk, image: source.image });
   return {
     guest,
     source,
-    report: { ...base, migrated: true, totalPages: pages, downtimePages: pages, downtimeCycles: downtime, totalCycles: downtime, sitesRepatched: info.sitesRepatched, stopAndCopy: { pages, downtimeCycles: downtime } },
+    report: { ...base, migrated: true, totalPages: pages, totalBytes: bytes, downtimePages: pages, downtimeBytes: bytes, downtimeCycles: downtime, totalCycles: downtime, sitesRepatched: info.sitesRepatched, stopAndCopy: { pages, bytes, downtimeCycles: downtime } },
   };
 }

@@ -83,6 +83,7 @@ describe("previrt migrate", () => {
     const report = JSON.parse(readFileSync(json, "utf8"));
     expect(report).toMatchObject({ from: "hvm", to: "bare", mode: "stop-and-copy", migrated: true, rounds: [] });
     expect(report.downtimeCycles).toBe(report.downtimePages * 6554);
+    expect(report.downtimeBytes).toBe(report.downtimePages * 4096); // stop-and-copy sends every page whole
   });
 
   it("--live: rounds on stderr and in --json, downtime below stop-and-copy's", async () => {
@@ -90,10 +91,13 @@ describe("previrt migrate", () => {
     const r = await previrt("migrate", elf, "--from", "xen", "--to", "l4", "--at", "300000", "--live", "--disk", disk(), "--json", json);
     expect(r.status).toBe(0);
     expect(r.out).toBe(k.bare.console);
-    expect(r.err).toMatch(/: live, \d+ rounds? \(pages [\d, ]+\), [\d,]+ pages in all, downtime [\d,]+ cycles/);
+    expect(r.err).toMatch(/: live, \d+ rounds? \(pages [\d, ]+\), [\d,]+ pages in all, downtime [\d,]+ cycles \(\d+ pages, [\d,]+ bytes\)/);
+    expect(r.err).toMatch(/\n  [\d,]+ bytes sent; [\d,]+ pages sent before went again as XBZRLE deltas\n/);
     const report = JSON.parse(readFileSync(json, "utf8"));
     expect(report.rounds.length).toBeGreaterThan(0);
     expect(report.downtimeCycles).toBeLessThan(report.stopAndCopy.downtimeCycles);
+    expect(report).toMatchObject({ deltaCompression: true, budgetCycles: 13108, stopAndCopy: { bytes: report.stopAndCopy.pages * 4096 } });
+    expect(report.totalBytes).toBe(report.rounds.reduce((n: number, x: { bytes: number }) => n + x.bytes, 0) + report.downtimeBytes);
   });
 
   it("--route: a chain through all four, one report line per move", async () => {

@@ -1,26 +1,35 @@
 // Live pre-copy's stop condition (src/migration/live.ts): pre-copy ends as
 // soon as what is left to send fits the downtime budget, so the final stop
-// copies at most the budget's pages; a larger budget ends it sooner; a
-// writable working set that never fits (ctxsw's steady ping-pong: the kernel
+// takes no more than the budget; a larger budget ends it sooner. Sent whole,
+// ctxsw's writable working set never fits (its steady ping-pong: the kernel
 // data page, the kernel stack and both processes' pages are all rewritten
-// within every page-transfer time) ends it past Xen's limits at a point no
-// worse than the best one seen. Each run is deterministic, and the moved
-// guest prints what bare prints.
+// within every page-transfer time), and pre-copy ends past Xen's limits at a
+// point no worse than the best one seen; re-sent as XBZRLE deltas the same
+// pages fit, and the downtime is within the issue's goal. Each run is
+// deterministic, and the moved guest prints what bare prints.
 import { describe, expect, it } from "vitest";
+import { PAGE_SIZE } from "../../src/machine/memory.js";
 import { BUDGET_PAGES, MAX_ROUNDS, liveMigrate } from "../../src/migration/live.js";
 import { STATE_PAGES } from "../../src/migration/stop-and-copy.js";
 import { boot, kernel, MAX_CYCLES } from "./helpers.js";
 
 describe("live pre-copy: the downtime budget", () => {
-  it("mixed xen -> l4: the stop sends at most the budget's pages, and the same move twice is the same move", () => {
+  it("mixed xen -> l4: the stop takes no more than the budget, priced by its bytes, and the same move twice is the same move", () => {
     const k = kernel("mixed");
     const at = Math.floor(k.bare.cycles / 4);
     const moved = liveMigrate(boot(k, "xen"), "l4", at);
     const r = moved.report;
+    const { pageTransfer, deltaEncode } = boot(k, "xen").costModel;
     expect(r.precopyStop).toBe("budget");
     expect(r.budgetPages).toBe(BUDGET_PAGES);
-    expect(r.downtimePages).toBeLessThanOrEqual(BUDGET_PAGES);
-    expect(r.downtimeCycles).toBe(r.downtimePages * boot(k, "xen").costModel.pageTransfer);
+    expect(r.budgetCycles).toBe(BUDGET_PAGES * pageTransfer);
+    expect(r.downtimeCycles).toBeLessThanOrEqual(r.budgetCycles!);
+    // The stop: the state page, then each page's encoder pass and its bytes' share of the link.
+    const pages = r.downtimePages - STATE_PAGES;
+    expect(r.downtimeBytes).toBeLessThan(r.downtimePages * PAGE_SIZE); // some went as deltas
+    expect(r.downtimeCycles).toBeGreaterThanOrEqual(STATE_PAGES * pageTransfer + pages * deltaEncode + Math.ceil(((r.downtimeBytes - STATE_PAGES * PAGE_SIZE) * pageTransfer) / PAGE_SIZE));
+    expect(r.downtimeCycles).toBeLessThanOrEqual(STATE_PAGES * pageTransfer + pages * (deltaEncode + pageTransfer));
+    expect(r.totalBytes).toBe(r.rounds.reduce((n, x) => n + x.bytes, 0) + r.downtimeBytes);
     expect(r.downtimeCycles * 10).toBeLessThanOrEqual(r.stopAndCopy.downtimeCycles); // the issue's goal, on this move
     expect(liveMigrate(boot(k, "xen"), "l4", at).report).toEqual(r);
     expect(moved.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
@@ -45,14 +54,41 @@ describe("live pre-copy: the downtime budget", () => {
     expect(loose.guest!.console).toBe(k.bare.console);
   });
 
-  it("ctxsw's steady working set never fits: past the limits, the stop is no worse than any round's end", () => {
+  it("whole pages: ctxsw's steady working set never fits; past the limits, the stop is no worse than any round's end", () => {
     const k = kernel("ctxsw");
-    const moved = liveMigrate(boot(k, "bare"), "hvm", Math.floor(k.bare.cycles / 2));
+    const moved = liveMigrate(boot(k, "bare"), "hvm", Math.floor(k.bare.cycles / 2), { deltas: false });
     const r = moved.report;
+    expect(r.deltaCompression).toBe(false);
+    expect(r.deltaPages).toBe(0);
+    expect(r.downtimeCycles).toBe(r.downtimePages * boot(k, "bare").costModel.pageTransfer);
+    expect(r.downtimeBytes).toBe(r.downtimePages * PAGE_SIZE);
     expect(r.precopyStop).toBe("best-seen");
     expect(r.rounds.length).toBeGreaterThanOrEqual(MAX_ROUNDS);
     expect(r.downtimePages).toBeGreaterThan(BUDGET_PAGES);
     expect(r.downtimePages).toBeLessThanOrEqual(Math.min(...r.rounds.map((x) => x.dirtied)) + STATE_PAGES);
+    expect(moved.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(moved.guest!.console).toBe(k.bare.console);
+  });
+
+  it.each([
+    ["bare", "hvm", 4],
+    ["bare", "hvm", 2],
+    ["xen", "l4", 4],
+    ["xen", "l4", 2],
+  ])("deltas: ctxsw %s -> %s at 1/%i of the run fits the budget, within 1/10 of stop-and-copy; whole pages do not", (from, to, part) => {
+    const k = kernel("ctxsw");
+    const at = Math.floor(k.bare.cycles / part);
+    const whole = liveMigrate(boot(k, from), to, at, { deltas: false }).report;
+    const moved = liveMigrate(boot(k, from), to, at);
+    const r = moved.report;
+    expect(whole.downtimeCycles * 10).toBeGreaterThan(whole.stopAndCopy.downtimeCycles); // the writable working set's floor
+    expect(r.deltaCompression).toBe(true);
+    expect(r.deltaPages).toBeGreaterThan(0);
+    expect(r.precopyStop).toBe("budget");
+    expect(r.downtimeCycles).toBeLessThanOrEqual(r.budgetCycles!);
+    expect(r.stopAndCopy).toEqual(whole.stopAndCopy);
+    expect(r.downtimeCycles * 10).toBeLessThanOrEqual(r.stopAndCopy.downtimeCycles); // the issue's goal
+    expect(r.totalCycles).toBeLessThan(whole.totalCycles); // and pre-copy itself is shorter
     expect(moved.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(moved.guest!.console).toBe(k.bare.console);
   });

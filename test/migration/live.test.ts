@@ -2,8 +2,10 @@
 // downtime is strictly below stop-and-copy's from the same point; the pages
 // each round logged dirty include every page whose contents really changed
 // during the round (reference: comparing memory before and after it); what
-// the target received is exactly the source's guest RAM at the stop; and
-// the migrated run prints bare's console and ends alike.
+// the target received is exactly the source's guest RAM at the stop — its
+// copy built only from what was sent, whole pages and XBZRLE deltas decoded
+// onto the copy before (and, deltas off, whole pages only); and the migrated
+// run prints bare's console and ends alike.
 import { describe, expect, it } from "vitest";
 import { PAGE_SIZE } from "../../src/machine/memory.js";
 import { liveMigrate } from "../../src/migration/live.js";
@@ -11,16 +13,18 @@ import { boot, kernel, MAX_CYCLES } from "./helpers.js";
 
 describe("live migration (pre-copy) on mixed", () => {
   it.each([
-    ["xen", "l4"],
-    ["bare", "hvm"],
-    ["hvm", "xen"],
-  ])("%s -> %s: dirty logging is complete, the target gets the source's memory, downtime < stop-and-copy", (from, to) => {
+    ["xen", "l4", true],
+    ["bare", "hvm", true],
+    ["hvm", "xen", true],
+    ["l4", "bare", false],
+  ])("%s -> %s (deltas %s): dirty logging is complete, the target gets the source's memory, downtime < stop-and-copy", (from, to, deltas) => {
     const k = kernel("mixed");
     const g = boot(k, from);
     const frames = () => g.machine.memory.guestLimit / PAGE_SIZE;
     let before: Uint8Array | undefined;
     const perRound: { dirty: number; changed: number; missed: number[] }[] = [];
     const moved = liveMigrate(g, to, Math.floor(k.bare.cycles / 4), {
+      deltas,
       onStart: (src) => (before = src.machine.memory.u8.slice(0, src.machine.memory.guestLimit)),
       onRound: (_round, dirty, src) => {
         const now = src.machine.memory.u8;
@@ -59,6 +63,16 @@ describe("live migration (pre-copy) on mixed", () => {
     }
     expect(r.downtimeCycles).toBeLessThan(r.stopAndCopy.downtimeCycles);
     expect(r.totalPages).toBe(r.rounds.reduce((s, x) => s + x.pages, 0) + r.downtimePages);
+    expect(r.totalBytes).toBe(r.rounds.reduce((s, x) => s + x.bytes, 0) + r.downtimeBytes);
+    for (const x of r.rounds) expect(x.bytes).toBeLessThanOrEqual(x.pages * PAGE_SIZE);
+    expect(r.deltaCompression).toBe(deltas);
+    if (deltas) {
+      expect(r.deltaPages).toBeGreaterThan(0); // the target's copy went through the decoder
+      expect(r.totalBytes).toBeLessThan(r.totalPages * PAGE_SIZE);
+    } else {
+      expect(r.deltaPages).toBe(0);
+      expect(r.totalBytes).toBe(r.totalPages * PAGE_SIZE);
+    }
     expect(g.machine.stats().events.dirtyFault ?? 0).toBeGreaterThan(0); // tracking was charged to the guest
     const result = moved.guest!.finish(MAX_CYCLES);
     expect(moved.guest!.console).toBe(k.bare.console);
