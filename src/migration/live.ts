@@ -24,7 +24,7 @@
 //   - The stop condition is the downtime budget, checked before each page:
 //     what still has to go (the round's unsent pages and every page dirtied
 //     since the round began — exactly the pages whose last copy is stale —
-//     priced as the sender would send them now, plus the state) must fit
+//     each estimated from its last record, plus the state) must fit
 //     `downtimeBudget` cycles (QEMU's downtime limit, where the issue's first
 //     rule was "the dirty set stops shrinking", which stopped at arbitrary
 //     points of a fluctuating set).
@@ -124,14 +124,15 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   const budgetCycles = Math.max(stateCycles, budget);
   let target = budgetCycles; // cycles the stop may take, state included
   let best = Infinity; // the cheapest stop at any check so far
-  // The cycles the stop would take if the guest stopped now: the round's unsent pages not
-  // yet dirtied and every dirtied page, priced as the sender would send them now, and the
-  // state. Counting stops past `cap` (the answer is then only known to exceed it).
+  // The cycles the stop is expected to take if the guest stopped now: the round's unsent
+  // pages not yet dirtied and every dirtied page, each estimated from its last record
+  // (page-sender.ts), and the state. Counting stops past `cap` (the answer is then only
+  // known to exceed it).
   const left = (next: number, cap: number) => {
     const d = log();
     let c = stateCycles;
-    for (let f = 0; f < limit && c <= cap; f++) if (d[f]) c += sender.price(f).cycles;
-    for (let i = next; i < toSend.length && c <= cap; i++) if (!d[toSend[i]]) c += sender.price(toSend[i]).cycles;
+    for (let f = 0; f < limit && c <= cap; f++) if (d[f]) c += sender.estimate(f);
+    for (let i = next; i < toSend.length && c <= cap; i++) if (!d[toSend[i]]) c += sender.estimate(toSend[i]);
     return c;
   };
   // Per frame: the rounds that found it dirty. A round's set goes coolest first, so the
@@ -183,7 +184,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
     if (fits) break;
     // The round went through its whole set: what is left is what it dirtied.
     let stop = stateCycles;
-    for (const f of dirty) stop += sender.price(f).cycles;
+    for (const f of dirty) stop += sender.estimate(f);
     best = Math.min(best, stop);
     if (!settling && (rounds.length >= maxRounds || sent >= maxSent)) {
       // Past Xen's limits the working set has shown it never fits the budget:

@@ -14,6 +14,12 @@
 // cache). The receiver's decode (a copy of the changed bytes) overlaps the
 // wire and is not charged.
 //
+// Before a page is sent its cost is only estimated, from what the sender
+// already knows — its last record: a page last sent as a delta of B bytes is
+// expected to cost a delta of B bytes again, any other page a whole page —
+// as QEMU predicts the downtime from the throughput it has observed, not by
+// encoding the dirty pages ahead of time.
+//
 // Consumes guest RAM and the cost model; produces the receiver's pages and,
 // per page, the bytes and cycles it took. Used by live.ts.
 
@@ -44,6 +50,8 @@ export class PageSender {
   readonly received = new Map<number, Uint8Array>();
   /** The sender's cache: the version of each page sent last. */
   private readonly cache = new Map<number, Uint8Array>();
+  /** Bytes of each page's last record when it was a delta (absent: its last send was whole, or it was never sent). */
+  private readonly lastDelta = new Map<number, number>();
   /** One delta, encoded; a delta that does not fit is not worth sending instead of the page. */
   private readonly scratch = new Uint8Array(PAGE_SIZE - DELTA_HEADER_BYTES);
 
@@ -76,9 +84,11 @@ export class PageSender {
     return { bytes, cycles: encode + this.wire(bytes), delta: true };
   }
 
-  /** What sending page `f` now would cost, without sending it. */
-  price(f: number): SentPage {
-    return this.priced(this.encode(f));
+  /** The cycles sending page `f` is expected to take, from its last record (nothing is encoded). */
+  estimate(f: number): number {
+    const encode = this.deltas ? this.cost.deltaEncode : 0;
+    const last = this.lastDelta.get(f);
+    return encode + (last === undefined ? this.cost.pageTransfer : this.wire(last));
   }
 
   /** Sends page `f` as it is now: the receiver's copy becomes it. */
@@ -93,6 +103,9 @@ export class PageSender {
       decodeDelta(this.scratch.subarray(0, len), this.received.get(f)!);
       this.cache.get(f)!.set(cur);
     }
-    return this.priced(len);
+    const sent = this.priced(len);
+    if (sent.delta) this.lastDelta.set(f, sent.bytes);
+    else this.lastDelta.delete(f);
+    return sent;
   }
 }

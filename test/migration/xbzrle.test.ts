@@ -3,7 +3,8 @@
 // exactly the new page — for random pages changed in random ways and for
 // the bundled kernel's own pages as they change while it runs; the format
 // is QEMU's (pinned on hand-computed examples); a malformed delta is
-// refused before the page changes; and the sender prices what it sends.
+// refused before the page changes; and the sender prices what it sends,
+// and estimates a page's next send from its last record.
 import { describe, expect, it } from "vitest";
 import { PAGE_SIZE } from "../../src/machine/memory.js";
 import { DELTA_HEADER_BYTES, PageSender } from "../../src/migration/page-sender.js";
@@ -131,16 +132,21 @@ describe("the page sender", () => {
     const ram = new Uint8Array(4 * PAGE_SIZE);
     const s = new PageSender(ram, cost, true);
     ram[PAGE_SIZE + 10] = 1;
-    expect(s.price(1)).toEqual({ bytes: PAGE_SIZE, cycles: 1280 + 6554, delta: false });
+    expect(s.estimate(1)).toBe(1280 + 6554); // never sent: a whole page
     expect(s.send(1)).toEqual({ bytes: PAGE_SIZE, cycles: 1280 + 6554, delta: false });
-    expect(s.send(1)).toEqual({ bytes: 0, cycles: 1280, delta: true });
+    expect(s.estimate(1)).toBe(1280 + 6554); // last sent whole: expected whole again
+    expect(s.send(1)).toEqual({ bytes: 0, cycles: 1280, delta: true }); // unchanged: nothing on the wire
+    expect(s.estimate(1)).toBe(1280);
     ram.fill(5, PAGE_SIZE + 100, PAGE_SIZE + 140); // 40 bytes: zrun, nzrun lengths and 40 bytes = 42
     const bytes = DELTA_HEADER_BYTES + 42;
-    expect(s.price(1)).toEqual({ bytes, cycles: 1280 + Math.ceil((bytes * 6554) / PAGE_SIZE), delta: true });
-    expect(s.send(1).bytes).toBe(bytes);
+    const cycles = 1280 + Math.ceil((bytes * 6554) / PAGE_SIZE);
+    expect(s.send(1)).toEqual({ bytes, cycles, delta: true });
+    expect(s.estimate(1)).toBe(cycles); // the last record's size, whatever the page holds now
     expect(Buffer.compare(s.received.get(1)!, ram.subarray(PAGE_SIZE, 2 * PAGE_SIZE))).toBe(0);
     ram.fill(0xee, PAGE_SIZE, 2 * PAGE_SIZE); // a delta no smaller than the page: whole
+    expect(s.estimate(1)).toBe(cycles);
     expect(s.send(1)).toEqual({ bytes: PAGE_SIZE, cycles: 1280 + 6554, delta: false });
+    expect(s.estimate(1)).toBe(1280 + 6554);
     expect(Buffer.compare(s.received.get(1)!, ram.subarray(PAGE_SIZE, 2 * PAGE_SIZE))).toBe(0);
   });
 
@@ -151,6 +157,7 @@ describe("the page sender", () => {
     expect(s.send(0)).toEqual({ bytes: PAGE_SIZE, cycles: 6554, delta: false });
     ram[6] = 1;
     expect(s.send(0)).toEqual({ bytes: PAGE_SIZE, cycles: 6554, delta: false });
+    expect(s.estimate(0)).toBe(6554);
     expect(s.received.get(0)![6]).toBe(1);
   });
 });
