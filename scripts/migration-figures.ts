@@ -3,7 +3,7 @@
 // is a real run of the bundled kernel (simulated cycles from the cost model;
 // host milliseconds only for the snapshot's write and read times).
 //
-//   npm run build && node dist/scripts/migration-figures.js
+//   npm run build && node dist/scripts/migration-figures.js [--live-only]
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -69,32 +69,48 @@ function workingSet(w: Workload, hv: string, from: number, to: number, window: n
   return { min: sizes[0], median: sizes[sizes.length >> 1], max: sizes[sizes.length - 1], common };
 }
 
-console.log("## Live vs stop-and-copy downtime\n");
-console.log("| workload | move | at | rounds | pages per round | total pages | downtime (cycles) | stop-and-copy downtime | ratio | pre-copy stop | total migration cycles | guest run (cycles) | pages written per page transfer (min, median, max) | written most often | (min + state) / s&c |");
-console.log("|---|---|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---|---|---:|");
-const ratios: number[] = [];
+const summary = (ratios: number[]) => {
+  const r = [...ratios].sort((a, b) => a - b);
+  const met = r.filter((x) => x <= 0.1).length;
+  return `${met} of ${r.length} moves at or below 1/10 of stop-and-copy's downtime; median ${((r[(r.length - 1) >> 1] + r[r.length >> 1]) / 2).toFixed(3)}; range ${r[0].toFixed(3)}–${r[r.length - 1].toFixed(3)}.`;
+};
 const range = (p: number[]) => (Math.min(...p) === Math.max(...p) ? `${p[0]}` : `${Math.min(...p)}–${Math.max(...p)}`);
 /** Pages per round, the long tails of one- to few-page rounds summarised. */
 const perRound = (p: number[]) => (p.length <= 8 ? p.join(", ") : `${p.slice(0, 4).join(", ")}, then ${p.length - 4} rounds of ${range(p.slice(4))}`);
-for (const w of ["mixed", "ctxsw"] as const) {
-  for (const [from, to] of [["xen", "l4"], ["bare", "hvm"], ["hvm", "xen"], ["l4", "bare"]]) {
-    for (const f of [0.25, 0.5]) {
-      const at = Math.floor(kernel(w).bare * f);
-      const g = boot(w, from);
-      const r = liveMigrate(g, to, at).report;
-      if (!r.migrated) continue;
-      ratios.push(r.downtimeCycles / r.stopAndCopy.downtimeCycles);
-      const ws = workingSet(w, from, at, r.stoppedAt, g.costModel.pageTransfer)!;
-      console.log(
-        `| ${w} | ${from} → ${to} | ${fmt(at)} | ${r.rounds.length} | ${perRound(r.rounds.map((x) => x.pages))} | ${r.totalPages} | ${fmt(r.downtimeCycles)} | ${fmt(r.stopAndCopy.downtimeCycles)} | ${(r.downtimeCycles / r.stopAndCopy.downtimeCycles).toFixed(3)} | ${r.precopyStop} | ${fmt(r.totalCycles)} | ${fmt(g.cycles)} | ${ws.min}, ${ws.median}, ${ws.max} | ${ws.common} | ${((ws.min + STATE_PAGES) / r.stopAndCopy.pages).toFixed(3)} |`,
-      );
-    }
-  }
-}
+const MOVES = [["xen", "l4"], ["bare", "hvm"], ["hvm", "xen"], ["l4", "bare"]] as const;
+const moves = (["mixed", "ctxsw"] as const).flatMap((w) => MOVES.flatMap(([from, to]) => [0.25, 0.5].map((f) => ({ w, from, to, at: Math.floor(kernel(w).bare * f) }))));
 
-ratios.sort((a, b) => a - b);
-const met = ratios.filter((x) => x <= 0.1).length;
-console.log(`\n${met} of ${ratios.length} moves at or below 1/10 of stop-and-copy's downtime; median ${((ratios[(ratios.length - 1) >> 1] + ratios[ratios.length >> 1]) / 2).toFixed(3)}.`);
+console.log("## Live (XBZRLE deltas) vs stop-and-copy downtime\n");
+console.log("| workload | move | at | rounds | pages per round | pages sent as deltas | total pages | bytes sent | downtime (cycles) | downtime pages (bytes) | stop-and-copy downtime | ratio | pre-copy stop | total migration cycles | guest run (cycles) |");
+console.log("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+const withDeltas: number[] = [];
+for (const { w, from, to, at } of moves) {
+  const g = boot(w, from);
+  const r = liveMigrate(g, to, at).report;
+  if (!r.migrated) continue;
+  withDeltas.push(r.downtimeCycles / r.stopAndCopy.downtimeCycles);
+  console.log(
+    `| ${w} | ${from} → ${to} | ${fmt(at)} | ${r.rounds.length} | ${perRound(r.rounds.map((x) => x.pages))} | ${r.deltaPages} | ${r.totalPages} | ${fmt(r.totalBytes)} | ${fmt(r.downtimeCycles)} | ${r.downtimePages} (${fmt(r.downtimeBytes)}) | ${fmt(r.stopAndCopy.downtimeCycles)} | ${(r.downtimeCycles / r.stopAndCopy.downtimeCycles).toFixed(3)} | ${r.precopyStop} | ${fmt(r.totalCycles)} | ${fmt(g.cycles)} |`,
+  );
+}
+console.log(`\nWith deltas: ${summary(withDeltas)}`);
+
+console.log("\n## The same moves with every page sent whole (deltas off)\n");
+console.log("| workload | move | at | rounds | pages per round | total pages | downtime (cycles) | downtime pages | stop-and-copy downtime | ratio | pre-copy stop | total migration cycles | guest run (cycles) | pages written per page transfer (min, median, max) | written most often | (min + state) / s&c |");
+console.log("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|---:|");
+const whole: number[] = [];
+for (const { w, from, to, at } of moves) {
+  const g = boot(w, from);
+  const r = liveMigrate(g, to, at, { deltas: false }).report;
+  if (!r.migrated) continue;
+  whole.push(r.downtimeCycles / r.stopAndCopy.downtimeCycles);
+  const ws = workingSet(w, from, at, r.stoppedAt, g.costModel.pageTransfer)!;
+  console.log(
+    `| ${w} | ${from} → ${to} | ${fmt(at)} | ${r.rounds.length} | ${perRound(r.rounds.map((x) => x.pages))} | ${r.totalPages} | ${fmt(r.downtimeCycles)} | ${r.downtimePages} | ${fmt(r.stopAndCopy.downtimeCycles)} | ${(r.downtimeCycles / r.stopAndCopy.downtimeCycles).toFixed(3)} | ${r.precopyStop} | ${fmt(r.totalCycles)} | ${fmt(g.cycles)} | ${ws.min}, ${ws.median}, ${ws.max} | ${ws.common} | ${((ws.min + STATE_PAGES) / r.stopAndCopy.pages).toFixed(3)} |`,
+  );
+}
+console.log(`\nWhole pages: ${summary(whole)}`);
+if (process.argv.includes("--live-only")) process.exit(0);
 
 console.log("\n## After devirtualization (xen → bare) and re-virtualization (bare → xen)\n");
 console.log("| workload | move at | CPI before (source) | CPI after the move | annotated on bare (whole run) | plain on bare (whole run) | monitor events after | .text = target's rewrite |");

@@ -73,7 +73,7 @@ export interface MigrationReport {
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 
 const STOPS = {
-  budget: "when what was left fitted the downtime budget",
+  budget: "when what was left was expected to fit the downtime budget",
   "best-seen": "past the round and page limits, at a point no worse than the best one seen",
   limit: "at twice the round and page limits",
 } as const;
