@@ -29,7 +29,7 @@ import { parseControlRegister } from "../guest-isa/registers.js";
 import { LOCK_SITE_INSTRUCTION, LOCK_SITE_KINDS, MEMORY_SITE_KINDS, SITE_FLAG_EXEMPT, siteKindName } from "../guest-isa/softlayer.js";
 import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k0Uses, usesK0, type SiteSpan, type TargetRef } from "./checks.js";
 import { evalConst, printExpr } from "./expr.js";
-import { LABEL_PREFIX, regionEndLabel, regionStartLabel, siteLabel } from "./labels.js";
+import { LABEL_PREFIX, regionEndLabel, regionStartLabel } from "./labels.js";
 import { siteWords } from "./padding.js";
 import { buildSourceMap, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
 import { InsertedLines, SiteStore, type AnnotatedSite } from "./site-store.js";
@@ -239,7 +239,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   // positions then come from annotate() itself, only if asked for (below).
   const keepEdits = sink === undefined;
   const ms = new EditLog(text, keepEdits);
-  const store = new SiteStore(file, originOf);
+  const store = new SiteStore(file, originOf, sink !== undefined);
   const exempt: (ExemptRegion & { content: boolean })[] = [];
   const siteByLabel = new Map<string, SiteSpan>();
   const refs: TargetRef[] = [];
@@ -254,15 +254,17 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   const insertedLines = new InsertedLines(keepEdits); // every inserted line (padding too), for originalPosition() and the map
   const insertedText: InsertedText = { line: [], col: [], width: [] }; // labels written into original lines, in order
   const after: Statement[] = []; // what follows the current statement (sink only)
-  const insertInLine = (loc: Loc, content: string) => {
-    ms.appendLeft(loc.offset, content);
-    if (sink) sink({ kind: "label", name: content.slice(0, -2), loc });
+  /** Writes `label: ` in front of the statement at `loc`. */
+  const insertInLine = (loc: Loc, label: string) => {
+    if (sink) sink({ kind: "label", name: label, loc });
     if (!keepEdits) return;
+    ms.appendLeft(loc.offset, `${label}: `);
     insertedText.line.push(loc.line);
     insertedText.col.push(loc.col);
-    insertedText.width.push(content.length);
+    insertedText.width.push(label.length + 2);
   };
   const paddingText = new Map<string, string>(); // by indent and length
+  const nop: InstructionStatement = { kind: "instruction", mnemonic: "nop", operands: [], loc: { file, line: 0, col: 0, offset: 0 }, end: 0 };
 
   const openPiece = (loc: Loc, insertAt: number, onNewLine: boolean) => {
     const n = exempt.length;
@@ -273,7 +275,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       if (sink) after.push({ kind: "label", name: p.startLabel, loc });
       insertedLines.add(loc.line + addedLines + 1, 1, loc.line, -1);
       addedLines++;
-    } else insertInLine(loc, `${p.startLabel}: `);
+    } else insertInLine(loc, p.startLabel);
     store.addPiece({
       addrLabel: p.startLabel, length: `${p.endLabel} - ${p.startLabel}`, kind: 0, flags: SITE_FLAG_EXEMPT,
       regA: 0, regB: 0, imm: 0, line: p.origin.line, file: p.origin.file,
@@ -286,7 +288,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       ms.append(`${piece.endLabel}:${nl}`);
       closedAtEnd = true;
       if (sink) sink({ kind: "label", name: piece.endLabel, loc: piece.loc });
-    } else insertInLine(at, `${piece.endLabel}: `);
+    } else insertInLine(at, piece.endLabel);
     piece = undefined;
   };
   const sensitiveMisplaced = (what: string) => {
@@ -403,7 +405,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     if (labels.length) labels = [];
   };
 
-  const parsed = parseAssembly(file, text, { onStatement });
+  const parsed = parseAssembly(file, text, { onStatement, lineStarts });
   if (parsed.diagnostics.length) throw new DiagnosticError(parsed.diagnostics);
   const diags: Diagnostic[] = [];
   if (marker) {
@@ -414,25 +416,28 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   if (piece) closePiece(undefined);
 
   function addSite(s: InstructionStatement, kind: number, f: { regA: number; regB: number; imm: number | string }): void {
-    const label = siteLabel(store.count);
     const words = siteWords(kind);
-    store.addSite(kind, s.loc, f.regA, f.regB, f.imm);
+    const label = store.addSite(kind, s.loc, f.regA, f.regB, f.imm);
     if (labels.length) {
       const span: SiteSpan = { length: words * 4, kindName: siteKindName(kind), line: s.loc.line };
       for (const l of labels) siteByLabel.set(l, span);
     }
-    insertInLine(s.loc, `${label}: `);
+    insertInLine(s.loc, label);
     if (words > 1) {
-      const ls = lineStarts[s.loc.line - 1];
-      let i = ls;
-      while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
-      const indent = i > ls ? text.slice(ls, i) : "\t";
-      const key = `${words}${indent}`;
-      let pad = paddingText.get(key);
-      if (pad === undefined) paddingText.set(key, (pad = `${nl}${indent}nop`.repeat(words - 1)));
-      ms.appendLeft(lineEnd(s.loc.line), pad);
+      if (keepEdits) {
+        const ls = lineStarts[s.loc.line - 1];
+        let i = ls;
+        while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
+        const indent = i > ls ? text.slice(ls, i) : "\t";
+        const key = `${words}${indent}`;
+        let pad = paddingText.get(key);
+        if (pad === undefined) paddingText.set(key, (pad = `${nl}${indent}nop`.repeat(words - 1)));
+        ms.appendLeft(lineEnd(s.loc.line), pad);
+      }
       if (sink) {
-        const nop: Statement = { kind: "instruction", mnemonic: "nop", operands: [], loc: s.loc, end: s.end }; // pass 1 keeps no constant instruction
+        // One statement for every padding nop: pass 1 keeps nothing of a constant instruction.
+        nop.loc = s.loc;
+        nop.end = s.end;
         for (let k = 1; k < words; k++) after.push(nop);
       }
       insertedLines.add(s.loc.line + addedLines + 1, words - 1, s.loc.line, s.loc.col);

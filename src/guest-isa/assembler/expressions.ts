@@ -128,6 +128,12 @@ export function usesHere(e: Expr): boolean {
 
 /** Pass 1: the value if it is computable now (numbers, absolute symbols in `lookup`), else undefined. */
 export function constValue(e: Expr, lookup: (name: string) => Sym | undefined): number | undefined {
+  // The common leaves without a closure (pass 1 asks this of most operands).
+  if (e.kind === "num") return e.value | 0;
+  if (e.kind === "sym") {
+    const s = lookup(e.name);
+    return s && s.kind === SymKind.Abs ? s.value | 0 : undefined;
+  }
   return foldExpr(e, (name) => {
     const s = lookup(name);
     return s && s.kind === SymKind.Abs ? s.value : undefined;

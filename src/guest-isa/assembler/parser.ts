@@ -120,6 +120,11 @@ const TOO_DEEP = `expression nested too deeply (more than ${MAX_EXPRESSION_DEPTH
 
 /** Binary operators by precedence level, loosest first (C's order). */
 const PRECEDENCE: readonly (readonly BinaryOp[])[] = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
+/** The level in PRECEDENCE of each one-character operator, by character code (`<<` and `>>` are level 3). */
+const OP_LEVEL = new Int8Array(128).fill(-1);
+PRECEDENCE.forEach((ops, level) => {
+  for (const op of ops) OP_LEVEL[op.charCodeAt(0)] = level;
+});
 
 class SyntaxError_ {
   constructor(
@@ -141,11 +146,16 @@ export interface ParseOptions {
    * statements it has finished with are garbage at once.
    */
   onStatement?: (statement: Statement) => void;
+  /**
+   * The text's line starts, already computed by the caller (the annotator):
+   * `source.lineStarts` is then this array, not a second copy.
+   */
+  lineStarts?: number[];
 }
 
 /** Parses one file. Never throws for bad input: problems come back as diagnostics. */
 export function parseAssembly(file: string, text: string, options: ParseOptions = {}): { source: ParsedSource; diagnostics: Diagnostic[] } {
-  const p = new LineParser(file, text, options.placeholders === true, options.onStatement);
+  const p = new LineParser(file, text, options.placeholders === true, options.onStatement, options.lineStarts);
   return p.parseAll();
 }
 
@@ -160,14 +170,19 @@ class LineParser {
   private lineNo = 0;
   readonly statements: Statement[] = [];
   readonly diagnostics: Diagnostic[] = [];
-  readonly lineStarts: number[] = [];
+  readonly lineStarts: number[];
+  private readonly countLines: boolean;
 
   constructor(
     readonly file: string,
     readonly text: string,
     readonly placeholders = false,
     readonly onStatement?: (statement: Statement) => void,
-  ) {}
+    lineStarts?: number[],
+  ) {
+    this.lineStarts = lineStarts ?? [];
+    this.countLines = lineStarts === undefined;
+  }
 
   private emit(st: Statement): void {
     if (this.onStatement) this.onStatement(st);
@@ -180,7 +195,7 @@ class LineParser {
     while (start <= text.length) {
       let end = text.indexOf("\n", start);
       if (end < 0) end = text.length;
-      this.lineStarts.push(start);
+      if (this.countLines) this.lineStarts.push(start);
       this.lineNo++;
       this.lineStart = start;
       this.lineEnd = end > start && text.charCodeAt(end - 1) === Ch.CR ? end - 1 : end;
@@ -370,23 +385,40 @@ class LineParser {
     return undefined;
   }
 
-  private parseExpr(level: number): Expr {
-    if (level === PRECEDENCE.length) return this.parseUnary();
-    let left = this.parseExpr(level + 1);
+  /**
+   * An expression whose binary operators are all of PRECEDENCE level
+   * `minLevel` or tighter (0: any). Precedence climbing: the tree of the
+   * grammar's one-function-per-level descent (left-associative, C's
+   * precedence), built in the same order, but a plain operand — most of
+   * them — costs one look at the next character, not a call per level.
+   */
+  private parseExpr(minLevel: number): Expr {
+    let left = this.parseUnary();
     let depth = this.lastDepth;
     for (;;) {
       this.skipSpace();
       const at = this.pos;
-      const op = this.matchOp(PRECEDENCE[level]);
-      if (!op) {
+      const level = this.opLevel();
+      if (level < minLevel) {
         this.lastDepth = depth;
         return left;
       }
+      const op = this.matchOp(PRECEDENCE[level])!;
       const right = this.parseExpr(level + 1);
       depth = Math.max(depth, this.lastDepth) + 1;
       if (depth > MAX_EXPRESSION_DEPTH) this.fail(TOO_DEEP, at);
       left = { kind: "binary", op, left, right, loc: left.loc };
     }
+  }
+
+  /** The PRECEDENCE level of the binary operator at the position, or -1. */
+  private opLevel(): number {
+    if (this.pos >= this.lineEnd) return -1;
+    const c = this.text.charCodeAt(this.pos);
+    if (c >= 128) return -1;
+    const level = OP_LEVEL[c];
+    if (c === Ch.Lt || c === Ch.Gt) return this.pos + 1 < this.lineEnd && this.text.charCodeAt(this.pos + 1) === c ? level : -1;
+    return level;
   }
 
   /** Enters a parenthesis, unary operator or %hi/%lo at `at`: refused past the depth limit. */
