@@ -239,7 +239,12 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   // positions then come from annotate() itself, only if asked for (below).
   const keepEdits = sink === undefined;
   const ms = new EditLog(text, keepEdits);
-  const store = new SiteStore(file, originOf, sink !== undefined);
+  // Streaming an input that never mentions the reserved prefix, no statement
+  // can name a site label but the table's: each is streamed as a label slot
+  // (ast.ts LabelStatement.slot), which the assembler keeps as two numbers
+  // rather than a symbol — a quarter of a million of them at a million lines.
+  const slots = sink !== undefined && !text.includes(LABEL_PREFIX);
+  const store = new SiteStore(file, originOf, sink !== undefined && !slots);
   const exempt: (ExemptRegion & { content: boolean })[] = [];
   const siteByLabel = new Map<string, SiteSpan>();
   const refs: TargetRef[] = [];
@@ -254,9 +259,9 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   const insertedLines = new InsertedLines(keepEdits); // every inserted line (padding too), for originalPosition() and the map
   const insertedText: InsertedText = { line: [], col: [], width: [] }; // labels written into original lines, in order
   const after: Statement[] = []; // what follows the current statement (sink only)
-  /** Writes `label: ` in front of the statement at `loc`. */
-  const insertInLine = (loc: Loc, label: string) => {
-    if (sink) sink({ kind: "label", name: label, loc });
+  /** Writes `label: ` in front of the statement at `loc` (streamed with `slot` when given). */
+  const insertInLine = (loc: Loc, label: string, slot?: number) => {
+    if (sink) sink(slot === undefined ? { kind: "label", name: label, loc } : { kind: "label", name: label, loc, slot });
     if (!keepEdits) return;
     ms.appendLeft(loc.offset, `${label}: `);
     insertedText.line.push(loc.line);
@@ -301,8 +306,10 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     handle(s);
     if (sink) {
       sink(s);
-      for (const a of after) sink(a);
-      after.length = 0;
+      if (after.length) {
+        for (const a of after) sink(a);
+        after.length = 0;
+      }
     }
   };
   const handle = (s: Statement): void => {
@@ -422,7 +429,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       const span: SiteSpan = { length: words * 4, kindName: siteKindName(kind), line: s.loc.line };
       for (const l of labels) siteByLabel.set(l, span);
     }
-    insertInLine(s.loc, label);
+    insertInLine(s.loc, label, slots ? store.count - 1 : undefined);
     if (words > 1) {
       if (keepEdits) {
         const ls = lineStarts[s.loc.line - 1];
@@ -473,7 +480,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   };
   if (sink) {
     const linesBefore = lineStarts.length - (endsWithNl ? 1 : 0) + addedLines + (closedAtEnd ? 1 : 0);
-    streamSoftlayerTable(finalRecords, summary, file, linesBefore + 1, sink);
+    streamSoftlayerTable(finalRecords, summary, file, linesBefore + 1, sink, slots);
     sink = undefined;
   } else textOut();
 

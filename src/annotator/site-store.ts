@@ -165,6 +165,7 @@ export class SiteStore {
     if (!this.pieces.every((_, n) => keepPiece(n))) order = order.filter((e) => e >= 0 || keepPiece(~e));
     return {
       length: order.length,
+      siteIndex: (i: number) => order[i],
       at: (i: number) => (i >= 0 && i < order.length ? this.record(order[i], blankRecord()) : undefined),
       read: (i: number, into: PlannedRecord) => this.record(order[i], into),
     };

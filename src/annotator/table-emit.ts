@@ -36,6 +36,8 @@ export interface RecordList {
   at(i: number): PlannedRecord | undefined;
   /** Record i, written into `into` (or returned as kept): reading the table makes no object per record. */
   read(i: number, into: PlannedRecord): PlannedRecord;
+  /** The site record i is for (its number, which is its label slot when slots are used), or negative for an exempt piece. */
+  siteIndex(i: number): number;
 }
 
 export const TABLE_LABEL = `${LABEL_PREFIX}table`;
@@ -122,7 +124,8 @@ export function emitSoftlayerTable(records: RecordList, nl = "\n", comment = "")
  * plain symbol of the file but the numbers of its Fixups row and the
  * symbol (units.ts). The label string is the one the site's label
  * statement defined (SiteStore), so the assembler's lookup of it is a hit
- * on an already hashed string.
+ * on an already hashed string — or, with `slots`, no lookup at all: the
+ * `.word` names the label's slot (ast.ts LabelStatement.slot).
  */
 export function streamSoftlayerTable(
   records: RecordList,
@@ -130,12 +133,24 @@ export function streamSoftlayerTable(
   file: string,
   firstLine: number,
   sink: (s: Statement) => void,
+  /** The site labels were streamed with slots (their numbers): the `.word`s refer to the slots. */
+  slots = false,
 ): void {
   const { header, footer, fileOffsets } = tableParts(records, comment);
   let line = firstLine;
-  const parseLines = (lines: readonly string[]) => {
+  /** `slotOf`: the label whose `.word` refers to a slot, and the slot. */
+  const parseLines = (lines: readonly string[], slotOf?: { label: string; slot: number }) => {
     const at = line;
-    parseAssembly(file, lines.join("\n"), { onStatement: (s) => sink(relocate(s, at)) });
+    parseAssembly(file, lines.join("\n"), {
+      onStatement: (s) => {
+        const moved = relocate(s, at);
+        if (slotOf && moved.kind === "directive" && moved.name === ".word" && moved.args.length === 1) {
+          const a = moved.args[0];
+          if (a.kind === "expr" && a.expr.kind === "sym" && a.expr.name === slotOf.label) a.expr.slot = slotOf.slot;
+        }
+        sink(moved);
+      },
+    });
     line += lines.length;
   };
   parseLines(header.slice(1));
@@ -150,11 +165,14 @@ export function streamSoftlayerTable(
   for (let i = 0; i < records.length; i++) {
     const r = records.read(i, scratch);
     const fileOffset = fileOffsets.get(r.file)!;
+    const site = records.siteIndex(i);
+    const slot = slots && site >= 0 ? site : undefined;
     if (typeof r.length !== "number" || typeof r.imm !== "number") {
-      parseLines(recordText(r, fileOffset, "\n").split("\n"));
+      parseLines(recordText(r, fileOffset, "\n").split("\n"), slot === undefined ? undefined : { label: r.addrLabel, slot });
       continue;
     }
     wordExpr.name = r.addrLabel;
+    wordExpr.slot = slot;
     wordLoc.line = line;
     sink(word);
     view.setUint16(0, r.length, true);

@@ -149,10 +149,10 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
         // One plain symbol (a site table's `.word label`, a jump table's entry):
         // the general path below with one lookup instead of three.
         const e = only.expr;
-        const sym = p.unit.symbols.get(e.name);
-        if (sym ? sym.kind !== SymKind.Abs : !p.defines.has(e.name)) {
+        const sym = e.slot === undefined ? p.unit.symbols.get(e.name) : undefined;
+        if (e.slot !== undefined || (sym ? sym.kind !== SymKind.Abs : !p.defines.has(e.name))) {
           reserve(cur, size);
-          cur.fixups.push(cur.size, 0, width, e.loc.line, e.loc.col, only.loc.col, sym ?? e.name);
+          cur.fixups.push(cur.size, 0, width, e.loc.line, e.loc.col, only.loc.col, e.slot ?? sym ?? e.name);
           cur.size += size;
           return;
         }
