@@ -75,11 +75,18 @@ const isSensitiveClass = (c: string | undefined): c is SensitiveClass => (SENSIT
 
 /** Whether the text was written by `annotate` (defines a reserved label or a .softlayer section). */
 export function isAnnotated(file: string, text: string): boolean {
-  if (!text.includes(LABEL_PREFIX) && !text.includes(".softlayer")) return false;
+  if (!mentionsPrefix(text) && !mentionsSoftlayer(text)) return false;
   let found = false;
   parseAssembly(file, text, { onStatement: (s) => (found ||= annotationMarker(s) !== undefined) });
   return found;
 }
+
+// Whether the text mentions the reserved label prefix or `.softlayer` at
+// all. A million-line kernel is searched several times: a rarer piece of
+// each needle first ('.' starts every local label and directive, so a
+// search for ".L__sl_" itself is three times slower).
+const mentionsPrefix = (text: string) => text.includes("__sl_") && text.includes(LABEL_PREFIX);
+const mentionsSoftlayer = (text: string) => text.includes("oftla") && text.includes(".softlayer");
 
 /** Whether a statement shows annotator output: a reserved label or a .softlayer section. */
 function annotationMarker(s: Statement): { loc: Loc; what: string } | undefined {
@@ -222,7 +229,8 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   const lineStarts = computeLineStarts(text);
   const pending: { loc: Loc; message: string }[] = [];
   const error = (loc: Loc, message: string) => pending.push({ loc, message });
-  const markable = text.includes(LABEL_PREFIX) || text.includes(".softlayer");
+  const prefixMentioned = mentionsPrefix(text);
+  const markable = prefixMentioned || mentionsSoftlayer(text);
   let marker: { loc: Loc; what: string } | undefined;
 
   const equs = collectEqus(file, text);
@@ -243,8 +251,8 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   // can name a site label but the table's: each is streamed as a label slot
   // (ast.ts LabelStatement.slot), which the assembler keeps as two numbers
   // rather than a symbol — a quarter of a million of them at a million lines.
-  const slots = sink !== undefined && !text.includes(LABEL_PREFIX);
-  const store = new SiteStore(file, originOf, sink !== undefined && !slots);
+  const slots = sink !== undefined && !prefixMentioned;
+  const store = new SiteStore(file, originOf, (line) => (origins ? (origins[line]?.file ?? file) : file), sink !== undefined && !slots);
   const exempt: (ExemptRegion & { content: boolean })[] = [];
   const siteByLabel = new Map<string, SiteSpan>();
   const refs: TargetRef[] = [];

@@ -53,6 +53,8 @@ export class SiteStore {
   constructor(
     private readonly file: string,
     private readonly originOf: (line: number) => Origin,
+    /** originOf(line).file, without making an Origin. */
+    private readonly fileOf: (line: number) => string,
     /**
      * Keep each site's label string (the build: the same string object names
      * the label when it is defined and in the table's `.word`, so the
@@ -166,6 +168,7 @@ export class SiteStore {
     return {
       length: order.length,
       siteIndex: (i: number) => order[i],
+      file: (i: number) => (order[i] < 0 ? this.pieces[~order[i]].file : this.fileOf(this.line[order[i]])),
       at: (i: number) => (i >= 0 && i < order.length ? this.record(order[i], blankRecord()) : undefined),
       read: (i: number, into: PlannedRecord) => this.record(order[i], into),
     };

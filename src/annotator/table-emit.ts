@@ -36,6 +36,8 @@ export interface RecordList {
   at(i: number): PlannedRecord | undefined;
   /** Record i, written into `into` (or returned as kept): reading the table makes no object per record. */
   read(i: number, into: PlannedRecord): PlannedRecord;
+  /** Record i's file (what read() gives as `file`), making nothing. */
+  file(i: number): string;
   /** The site record i is for (its number, which is its label slot when slots are used), or negative for an exempt piece. */
   siteIndex(i: number): number;
 }
@@ -56,13 +58,12 @@ function tableParts(records: RecordList, comment: string): TableParts {
   const fileOffsets = new Map<string, number>();
   const names: string[] = [];
   let stringBytes = 0;
-  const scratch = blankRecord();
   for (let i = 0; i < records.length; i++) {
-    const r = records.read(i, scratch);
-    if (fileOffsets.has(r.file)) continue;
-    fileOffsets.set(r.file, stringBytes);
-    names.push(r.file);
-    stringBytes += UTF8.encode(r.file).length + 1;
+    const file = records.file(i);
+    if (fileOffsets.has(file)) continue;
+    fileOffsets.set(file, stringBytes);
+    names.push(file);
+    stringBytes += UTF8.encode(file).length + 1;
   }
   const header: string[] = [
     "",

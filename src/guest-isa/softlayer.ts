@@ -314,20 +314,27 @@ export function mergeSoftlayerTables(bytes: Uint8Array): Uint8Array {
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   if (!sorted) order.sort((x, y) => addr[x] - addr[y] || flags[x] - flags[y] || x - y);
-  // File names in order of first use, as serializeSoftlayerTable lays them out.
+  // File names in order of first use, as serializeSoftlayerTable lays them
+  // out; per table, each of its names' offset in the merged string area.
   const encoder = new TextEncoder();
   const fileOffsets = new Map<string, number>();
+  const offsetOf = tables.map((t) => new Int32Array(t.files.length).fill(-1));
   const names: Uint8Array[] = [];
   let stringBytes = 0;
   for (let k = 0; k < count; k++) {
     const r = order[k];
-    const t = tables[where[2 * r]];
-    const name = t.files[t.fileIndex[where[2 * r + 1]]];
-    if (fileOffsets.has(name)) continue;
-    fileOffsets.set(name, stringBytes);
-    const encoded = encoder.encode(name);
-    names.push(encoded);
-    stringBytes += encoded.length + 1;
+    const ti = where[2 * r];
+    const fi = tables[ti].fileIndex[where[2 * r + 1]];
+    if (offsetOf[ti][fi] >= 0) continue;
+    const name = tables[ti].files[fi];
+    let offset = fileOffsets.get(name);
+    if (offset === undefined) {
+      fileOffsets.set(name, (offset = stringBytes));
+      const encoded = encoder.encode(name);
+      names.push(encoded);
+      stringBytes += encoded.length + 1;
+    }
+    offsetOf[ti][fi] = offset;
   }
   const stringsOffset = SOFTLAYER_HEADER_SIZE + count * SOFTLAYER_RECORD_SIZE;
   const out = new Uint8Array(stringsOffset + ((stringBytes + 3) & ~3));
@@ -350,7 +357,7 @@ export function mergeSoftlayerTables(bytes: Uint8Array): Uint8Array {
     out[o + 9] = t.regB[i];
     view.setUint16(o + 10, t.imm[i], true);
     view.setUint32(o + 12, t.line[i], true);
-    view.setUint32(o + 16, fileOffsets.get(t.files[t.fileIndex[i]])!, true);
+    view.setUint32(o + 16, offsetOf[where[2 * r]][t.fileIndex[i]], true);
   }
   let at = stringsOffset;
   for (const name of names) {

@@ -97,6 +97,32 @@ function registerAt(t: string, start: number, end: number): number {
 const isOperatorChar = (c: number) =>
   c === Ch.Plus || c === Ch.Minus || c === Ch.Star || c === Ch.Slash || c === Ch.Percent || c === Ch.Amp || c === Ch.Pipe || c === Ch.Caret || c === Ch.Lt || c === Ch.Gt;
 
+/**
+ * Mnemonics and directive names, by a hash of their characters: a line's
+ * `add` is the string the previous `add` line made, not a new one, so the
+ * assembler's and annotator's lookups by name find a string whose hash is
+ * already computed. Direct-mapped; only short names (V8 copies a slice that
+ * short, so no entry keeps a whole source text alive).
+ */
+const WORDS = new Array<string | undefined>(256).fill(undefined);
+const MAX_WORD = 12;
+
+/** text[start, end), the cached string when there is one. */
+function word(text: string, start: number, end: number): string {
+  const len = end - start;
+  if (len > MAX_WORD) return text.slice(start, end);
+  let h = len;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+  const slot = (h ^ (h >>> 8)) & 255;
+  const cached = WORDS[slot];
+  if (cached !== undefined && cached.length === len) {
+    let i = 0;
+    while (i < len && cached.charCodeAt(i) === text.charCodeAt(start + i)) i++;
+    if (i === len) return cached;
+  }
+  return (WORDS[slot] = text.slice(start, end));
+}
+
 /** Lower-cases an identifier only when it has upper-case letters (the common case allocates nothing). */
 function lower(name: string): string {
   for (let i = 0; i < name.length; i++) {
@@ -273,11 +299,12 @@ class LineParser {
         if (isDigit(c)) this.fail("expected a label, instruction or directive (labels cannot start with a digit)");
         this.fail(`unexpected character '${String.fromCharCode(c)}'`);
       }
-      const name = this.readIdent();
+      this.skipIdent();
       // A label: name followed directly (or after spaces) by ':'
       const afterName = this.pos;
       this.skipSpace();
       if (this.peek() === Ch.Colon) {
+        const name = this.text.slice(start, afterName);
         this.pos++;
         if (name === ".") this.fail("'.' is not a valid label name", start);
         if (registerAt(this.text, start, afterName) >= 0) this.fail(`'${name}' is a register name and cannot be a label`, start);
@@ -285,6 +312,7 @@ class LineParser {
         continue;
       }
       this.pos = afterName;
+      const name = word(this.text, start, afterName);
       if (name.charCodeAt(0) === Ch.Dot) this.parseDirective(name, start);
       else this.parseInstruction(name, start);
       return;
