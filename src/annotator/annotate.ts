@@ -31,7 +31,7 @@ import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k
 import { evalConst, printExpr } from "./expr.js";
 import { LABEL_PREFIX, regionEndLabel, regionStartLabel } from "./labels.js";
 import { siteWords } from "./padding.js";
-import { buildSourceMap, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
+import { buildSourceMap, mayNameOrigins, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
 import { InsertedLines, SiteStore, type AnnotatedSite } from "./site-store.js";
 import { emitSoftlayerTable, streamSoftlayerTable, type PlannedRecord } from "./table-emit.js";
 
@@ -226,7 +226,8 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   if (sink && !canStream(text)) throw new Error("annotateStatements: the input must end with a newline");
   // One streamed pass over the parser's statements: none is kept once handled,
   // so memory follows the output (the edits, the sites), not the input's lines.
-  const lineStarts = computeLineStarts(text);
+  // Filled by the parser as it goes (below) unless origin comments need them first.
+  const lineStarts = mayNameOrigins(text) ? computeLineStarts(text) : [];
   const pending: { loc: Loc; message: string }[] = [];
   const error = (loc: Loc, message: string) => pending.push({ loc, message });
   const prefixMentioned = mentionsPrefix(text);
@@ -237,9 +238,12 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   const origins = scanOrigins(text, lineStarts);
   const originOf = (line: number): Origin => origins?.[line] ?? { file, line };
   const nl = text.includes("\r\n") ? "\r\n" : "\n";
+  /** The end of a line (before "\r\n" or "\n") — of any line the parser has reached. */
   const lineEnd = (line: number): number => {
-    let e = line < lineStarts.length ? lineStarts[line] - 1 : text.length;
-    if (e > lineStarts[line - 1] && text.charCodeAt(e - 1) === 13) e--;
+    const start = lineStarts[line - 1];
+    let e = line < lineStarts.length ? lineStarts[line] - 1 : text.indexOf("\n", start);
+    if (e < 0) e = text.length;
+    if (e > start && text.charCodeAt(e - 1) === 13) e--;
     return e;
   };
 

@@ -47,8 +47,14 @@ const enum Ch {
   CR = 13,
 }
 
-const isIdentStart = (c: number) => (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || c === Ch.Underscore || c === Ch.Dot || c === Ch.Dollar;
-const isIdentPart = (c: number) => isIdentStart(c) || (c >= Ch.Zero && c <= Ch.Nine);
+/** Per ASCII code: 1 = may start an identifier, 2 = may continue one (one load per character scanned). */
+const IDENT = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const start = (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || c === Ch.Underscore || c === Ch.Dot || c === Ch.Dollar;
+  IDENT[c] = (start ? 1 : 0) | (start || (c >= Ch.Zero && c <= Ch.Nine) ? 2 : 0);
+}
+const isIdentStart = (c: number) => c >= 0 && c < 128 && (IDENT[c] & 1) !== 0;
+const isIdentPart = (c: number) => c >= 0 && c < 128 && (IDENT[c] & 2) !== 0;
 const isDigit = (c: number) => c >= Ch.Zero && c <= Ch.Nine;
 
 /**
@@ -173,8 +179,9 @@ export interface ParseOptions {
    */
   onStatement?: (statement: Statement) => void;
   /**
-   * The text's line starts, already computed by the caller (the annotator):
-   * `source.lineStarts` is then this array, not a second copy.
+   * The array `source.lineStarts` is to be: empty, the parser fills it as it
+   * goes (a caller streaming statements can read the starts of the lines
+   * parsed so far); already holding every line start, it is used as is.
    */
   lineStarts?: number[];
 }
@@ -207,7 +214,7 @@ class LineParser {
     lineStarts?: number[],
   ) {
     this.lineStarts = lineStarts ?? [];
-    this.countLines = lineStarts === undefined;
+    this.countLines = this.lineStarts.length === 0;
   }
 
   private emit(st: Statement): void {
