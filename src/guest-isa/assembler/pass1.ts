@@ -160,7 +160,8 @@ export class FilePass1 implements OperandValues {
     }
     const here = cur.size;
     for (const t of templates) {
-      if (ok) {
+      if (ok && t.word !== undefined) writeWord(reserve(cur, 4), cur.size, t.word);
+      else if (ok) {
         const tops = t.ops;
         const sub = t.substitute;
         const out: Operand[] = new Array(tops.length);
