@@ -29,9 +29,9 @@ import { parseControlRegister } from "../guest-isa/registers.js";
 import { LOCK_SITE_INSTRUCTION, LOCK_SITE_KINDS, MEMORY_SITE_KINDS, SITE_FLAG_EXEMPT, siteKindName } from "../guest-isa/softlayer.js";
 import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k0Uses, usesK0, type SiteSpan, type TargetRef } from "./checks.js";
 import { evalConst, printExpr } from "./expr.js";
-import { LABEL_PREFIX, regionEndLabel, regionStartLabel, siteLabel } from "./labels.js";
+import { LABEL_PREFIX, regionEndLabel, regionStartLabel } from "./labels.js";
 import { siteWords } from "./padding.js";
-import { buildSourceMap, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
+import { buildSourceMap, mayNameOrigins, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
 import { InsertedLines, SiteStore, type AnnotatedSite } from "./site-store.js";
 import { emitSoftlayerTable, streamSoftlayerTable, type PlannedRecord } from "./table-emit.js";
 
@@ -75,11 +75,18 @@ const isSensitiveClass = (c: string | undefined): c is SensitiveClass => (SENSIT
 
 /** Whether the text was written by `annotate` (defines a reserved label or a .softlayer section). */
 export function isAnnotated(file: string, text: string): boolean {
-  if (!text.includes(LABEL_PREFIX) && !text.includes(".softlayer")) return false;
+  if (!mentionsPrefix(text) && !mentionsSoftlayer(text)) return false;
   let found = false;
   parseAssembly(file, text, { onStatement: (s) => (found ||= annotationMarker(s) !== undefined) });
   return found;
 }
+
+// Whether the text mentions the reserved label prefix or `.softlayer` at
+// all. A million-line kernel is searched several times: a rarer piece of
+// each needle first ('.' starts every local label and directive, so a
+// search for ".L__sl_" itself is three times slower).
+const mentionsPrefix = (text: string) => text.includes("__sl_") && text.includes(LABEL_PREFIX);
+const mentionsSoftlayer = (text: string) => text.includes("oftla") && text.includes(".softlayer");
 
 /** Whether a statement shows annotator output: a reserved label or a .softlayer section. */
 function annotationMarker(s: Statement): { loc: Loc; what: string } | undefined {
@@ -219,19 +226,24 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   if (sink && !canStream(text)) throw new Error("annotateStatements: the input must end with a newline");
   // One streamed pass over the parser's statements: none is kept once handled,
   // so memory follows the output (the edits, the sites), not the input's lines.
-  const lineStarts = computeLineStarts(text);
+  // Filled by the parser as it goes (below) unless origin comments need them first.
+  const lineStarts = mayNameOrigins(text) ? computeLineStarts(text) : [];
   const pending: { loc: Loc; message: string }[] = [];
   const error = (loc: Loc, message: string) => pending.push({ loc, message });
-  const markable = text.includes(LABEL_PREFIX) || text.includes(".softlayer");
+  const prefixMentioned = mentionsPrefix(text);
+  const markable = prefixMentioned || mentionsSoftlayer(text);
   let marker: { loc: Loc; what: string } | undefined;
 
   const equs = collectEqus(file, text);
   const origins = scanOrigins(text, lineStarts);
   const originOf = (line: number): Origin => origins?.[line] ?? { file, line };
   const nl = text.includes("\r\n") ? "\r\n" : "\n";
+  /** The end of a line (before "\r\n" or "\n") — of any line the parser has reached. */
   const lineEnd = (line: number): number => {
-    let e = line < lineStarts.length ? lineStarts[line] - 1 : text.length;
-    if (e > lineStarts[line - 1] && text.charCodeAt(e - 1) === 13) e--;
+    const start = lineStarts[line - 1];
+    let e = line < lineStarts.length ? lineStarts[line] - 1 : text.indexOf("\n", start);
+    if (e < 0) e = text.length;
+    if (e > start && text.charCodeAt(e - 1) === 13) e--;
     return e;
   };
 
@@ -239,7 +251,12 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   // positions then come from annotate() itself, only if asked for (below).
   const keepEdits = sink === undefined;
   const ms = new EditLog(text, keepEdits);
-  const store = new SiteStore(file, originOf);
+  // Streaming an input that never mentions the reserved prefix, no statement
+  // can name a site label but the table's: each is streamed as a label slot
+  // (ast.ts LabelStatement.slot), which the assembler keeps as two numbers
+  // rather than a symbol — a quarter of a million of them at a million lines.
+  const slots = sink !== undefined && !prefixMentioned;
+  const store = new SiteStore(file, originOf, (line) => (origins ? (origins[line]?.file ?? file) : file), sink !== undefined && !slots);
   const exempt: (ExemptRegion & { content: boolean })[] = [];
   const siteByLabel = new Map<string, SiteSpan>();
   const refs: TargetRef[] = [];
@@ -254,15 +271,17 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   const insertedLines = new InsertedLines(keepEdits); // every inserted line (padding too), for originalPosition() and the map
   const insertedText: InsertedText = { line: [], col: [], width: [] }; // labels written into original lines, in order
   const after: Statement[] = []; // what follows the current statement (sink only)
-  const insertInLine = (loc: Loc, content: string) => {
-    ms.appendLeft(loc.offset, content);
-    if (sink) sink({ kind: "label", name: content.slice(0, -2), loc });
+  /** Writes `label: ` in front of the statement at `loc` (streamed with `slot` when given). */
+  const insertInLine = (loc: Loc, label: string, slot?: number) => {
+    if (sink) sink(slot === undefined ? { kind: "label", name: label, loc } : { kind: "label", name: label, loc, slot });
     if (!keepEdits) return;
+    ms.appendLeft(loc.offset, `${label}: `);
     insertedText.line.push(loc.line);
     insertedText.col.push(loc.col);
-    insertedText.width.push(content.length);
+    insertedText.width.push(label.length + 2);
   };
   const paddingText = new Map<string, string>(); // by indent and length
+  const nop: InstructionStatement = { kind: "instruction", mnemonic: "nop", operands: [], loc: { file, line: 0, col: 0, offset: 0 }, end: 0 };
 
   const openPiece = (loc: Loc, insertAt: number, onNewLine: boolean) => {
     const n = exempt.length;
@@ -273,7 +292,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       if (sink) after.push({ kind: "label", name: p.startLabel, loc });
       insertedLines.add(loc.line + addedLines + 1, 1, loc.line, -1);
       addedLines++;
-    } else insertInLine(loc, `${p.startLabel}: `);
+    } else insertInLine(loc, p.startLabel);
     store.addPiece({
       addrLabel: p.startLabel, length: `${p.endLabel} - ${p.startLabel}`, kind: 0, flags: SITE_FLAG_EXEMPT,
       regA: 0, regB: 0, imm: 0, line: p.origin.line, file: p.origin.file,
@@ -286,7 +305,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       ms.append(`${piece.endLabel}:${nl}`);
       closedAtEnd = true;
       if (sink) sink({ kind: "label", name: piece.endLabel, loc: piece.loc });
-    } else insertInLine(at, `${piece.endLabel}: `);
+    } else insertInLine(at, piece.endLabel);
     piece = undefined;
   };
   const sensitiveMisplaced = (what: string) => {
@@ -299,8 +318,10 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     handle(s);
     if (sink) {
       sink(s);
-      for (const a of after) sink(a);
-      after.length = 0;
+      if (after.length) {
+        for (const a of after) sink(a);
+        after.length = 0;
+      }
     }
   };
   const handle = (s: Statement): void => {
@@ -403,7 +424,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     if (labels.length) labels = [];
   };
 
-  const parsed = parseAssembly(file, text, { onStatement });
+  const parsed = parseAssembly(file, text, { onStatement, lineStarts });
   if (parsed.diagnostics.length) throw new DiagnosticError(parsed.diagnostics);
   const diags: Diagnostic[] = [];
   if (marker) {
@@ -414,25 +435,28 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   if (piece) closePiece(undefined);
 
   function addSite(s: InstructionStatement, kind: number, f: { regA: number; regB: number; imm: number | string }): void {
-    const label = siteLabel(store.count);
     const words = siteWords(kind);
-    store.addSite(kind, s.loc, f.regA, f.regB, f.imm);
+    const label = store.addSite(kind, s.loc, f.regA, f.regB, f.imm);
     if (labels.length) {
       const span: SiteSpan = { length: words * 4, kindName: siteKindName(kind), line: s.loc.line };
       for (const l of labels) siteByLabel.set(l, span);
     }
-    insertInLine(s.loc, `${label}: `);
+    insertInLine(s.loc, label, slots ? store.count - 1 : undefined);
     if (words > 1) {
-      const ls = lineStarts[s.loc.line - 1];
-      let i = ls;
-      while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
-      const indent = i > ls ? text.slice(ls, i) : "\t";
-      const key = `${words}${indent}`;
-      let pad = paddingText.get(key);
-      if (pad === undefined) paddingText.set(key, (pad = `${nl}${indent}nop`.repeat(words - 1)));
-      ms.appendLeft(lineEnd(s.loc.line), pad);
+      if (keepEdits) {
+        const ls = lineStarts[s.loc.line - 1];
+        let i = ls;
+        while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
+        const indent = i > ls ? text.slice(ls, i) : "\t";
+        const key = `${words}${indent}`;
+        let pad = paddingText.get(key);
+        if (pad === undefined) paddingText.set(key, (pad = `${nl}${indent}nop`.repeat(words - 1)));
+        ms.appendLeft(lineEnd(s.loc.line), pad);
+      }
       if (sink) {
-        const nop: Statement = { kind: "instruction", mnemonic: "nop", operands: [], loc: s.loc, end: s.end }; // pass 1 keeps no constant instruction
+        // One statement for every padding nop: pass 1 keeps nothing of a constant instruction.
+        nop.loc = s.loc;
+        nop.end = s.end;
         for (let k = 1; k < words; k++) after.push(nop);
       }
       insertedLines.add(s.loc.line + addedLines + 1, words - 1, s.loc.line, s.loc.col);
@@ -468,7 +492,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   };
   if (sink) {
     const linesBefore = lineStarts.length - (endsWithNl ? 1 : 0) + addedLines + (closedAtEnd ? 1 : 0);
-    streamSoftlayerTable(finalRecords, summary, file, linesBefore + 1, sink);
+    streamSoftlayerTable(finalRecords, summary, file, linesBefore + 1, sink, slots);
     sink = undefined;
   } else textOut();
 

@@ -34,41 +34,92 @@ export interface AnnotatedSite {
 }
 
 export class SiteStore {
-  private readonly kind: number[] = [];
-  private readonly line: number[] = [];
-  private readonly col: number[] = [];
-  private readonly offset: number[] = [];
-  private readonly regA: number[] = [];
-  private readonly regB: number[] = [];
+  private n = 0;
+  private kind = new Int32Array(0);
+  private line = new Int32Array(0);
+  private col = new Int32Array(0);
+  private offset = new Int32Array(0);
+  private regA = new Int32Array(0);
+  private regB = new Int32Array(0);
   private readonly imm: (number | string)[] = [];
+  /** The sites' label strings, when kept (see the constructor). */
+  private readonly labels: string[] = [];
   /** Record order: a site index (≥ 0), or ~n for exempt piece n. */
-  private readonly order: number[] = [];
+  private order = new Int32Array(0);
+  private orderLength = 0;
   private readonly pieces: PlannedRecord[] = [];
   private sitesMade?: AnnotatedSite[];
 
   constructor(
     private readonly file: string,
     private readonly originOf: (line: number) => Origin,
+    /** originOf(line).file, without making an Origin. */
+    private readonly fileOf: (line: number) => string,
+    /**
+     * Keep each site's label string (the build: the same string object names
+     * the label when it is defined and in the table's `.word`, so the
+     * assembler hashes it once; it lives in the assembler's symbol anyway).
+     */
+    private readonly keepLabels = false,
   ) {}
 
   get count(): number {
-    return this.kind.length;
+    return this.n;
   }
 
-  addSite(kind: number, loc: Loc, regA: number, regB: number, imm: number | string): void {
-    this.order.push(this.kind.length);
-    this.kind.push(kind);
-    this.line.push(loc.line);
-    this.col.push(loc.col);
-    this.offset.push(loc.offset);
-    this.regA.push(regA);
-    this.regB.push(regB);
+  /** Site i's label (the kept string, else made again). */
+  label(i: number): string {
+    return this.keepLabels ? this.labels[i] : siteLabel(i);
+  }
+
+  /** Adds a site; returns its label. */
+  addSite(kind: number, loc: Loc, regA: number, regB: number, imm: number | string): string {
+    const i = this.n;
+    if (i === this.kind.length) this.grow();
+    this.pushOrder(i);
+    this.kind[i] = kind;
+    this.line[i] = loc.line;
+    this.col[i] = loc.col;
+    this.offset[i] = loc.offset;
+    this.regA[i] = regA;
+    this.regB[i] = regB;
     this.imm.push(imm);
+    this.n = i + 1;
+    const label = siteLabel(i);
+    if (this.keepLabels) this.labels.push(label);
+    return label;
+  }
+
+  // Typed columns, grown by doubling: a million-line kernel's quarter of a
+  // million sites is a few megabytes outside the JS heap, not arrays of
+  // numbers that the collector copies as they grow.
+  private grow(): void {
+    const cap = Math.max(64, this.kind.length * 2);
+    const g = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.kind = g(this.kind);
+    this.line = g(this.line);
+    this.col = g(this.col);
+    this.offset = g(this.offset);
+    this.regA = g(this.regA);
+    this.regB = g(this.regB);
+  }
+
+  private pushOrder(entry: number): void {
+    if (this.orderLength === this.order.length) {
+      const b = new Int32Array(Math.max(64, this.order.length * 2));
+      b.set(this.order);
+      this.order = b;
+    }
+    this.order[this.orderLength++] = entry;
   }
 
   /** An exempt piece's record (its index is the piece number). */
   addPiece(record: PlannedRecord): void {
-    this.order.push(~this.pieces.length);
+    this.pushOrder(~this.pieces.length);
     this.pieces.push(record);
   }
 
@@ -76,7 +127,7 @@ export class SiteStore {
     const kind = this.kind[i];
     const line = this.line[i];
     return {
-      label: siteLabel(i),
+      label: this.label(i),
       kind,
       kindName: siteKindName(kind),
       length: siteWords(kind) * 4,
@@ -90,24 +141,43 @@ export class SiteStore {
 
   /** Every site, made once on first use. */
   sites(): AnnotatedSite[] {
-    return (this.sitesMade ??= this.kind.map((_, i) => this.site(i)));
+    return (this.sitesMade ??= Array.from({ length: this.n }, (_, i) => this.site(i)));
   }
 
-  private record(entry: number): PlannedRecord {
+  /** Record `entry` (an order entry) written into `into` (a piece's own record is returned as is). */
+  private record(entry: number, into: PlannedRecord): PlannedRecord {
     if (entry < 0) return this.pieces[~entry];
     const kind = this.kind[entry];
     const origin = this.originOf(this.line[entry]);
-    return {
-      addrLabel: siteLabel(entry), length: siteWords(kind) * 4, kind, flags: 0,
-      regA: this.regA[entry], regB: this.regB[entry], imm: this.imm[entry], line: origin.line, file: origin.file,
-    };
+    into.addrLabel = this.label(entry);
+    into.length = siteWords(kind) * 4;
+    into.kind = kind;
+    into.flags = 0;
+    into.regA = this.regA[entry];
+    into.regB = this.regB[entry];
+    into.imm = this.imm[entry];
+    into.line = origin.line;
+    into.file = origin.file;
+    return into;
   }
 
   /** The records in address order, without the exempt pieces `keepPiece` rejects; each made when read. */
   records(keepPiece: (n: number) => boolean): RecordList {
-    const order = this.pieces.every((_, n) => keepPiece(n)) ? this.order : this.order.filter((e) => e >= 0 || keepPiece(~e));
-    return { length: order.length, at: (i: number) => this.record(order[i]) };
+    let order = this.order.subarray(0, this.orderLength);
+    if (!this.pieces.every((_, n) => keepPiece(n))) order = order.filter((e) => e >= 0 || keepPiece(~e));
+    return {
+      length: order.length,
+      siteIndex: (i: number) => order[i],
+      file: (i: number) => (order[i] < 0 ? this.pieces[~order[i]].file : this.fileOf(this.line[order[i]])),
+      at: (i: number) => (i >= 0 && i < order.length ? this.record(order[i], blankRecord()) : undefined),
+      read: (i: number, into: PlannedRecord) => this.record(order[i], into),
+    };
   }
+}
+
+/** A record to fill in (RecordList.read). */
+export function blankRecord(): PlannedRecord {
+  return { addrLabel: "", length: 0, kind: 0, flags: 0, regA: 0, regB: 0, imm: 0, line: 0, file: "" };
 }
 
 /** Lines the annotator inserted (padding, exempt start labels), in output order, as columns. */

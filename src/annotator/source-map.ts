@@ -24,11 +24,21 @@ export interface Origin {
 const ORIGIN_COMMENT = /^[ \t]*#[ \t]*(\S+?\.[cm]?tsx?):(\d+)(?!\d)/;
 
 /**
+ * Whether the text may hold an origin comment (false: it has none). Every
+ * `.ts:`, `.tsx:`, `.mts:`… ends in "ts:" or "tsx:", which plain searches
+ * rule out far faster than the regular expression over a large file.
+ */
+export function mayNameOrigins(text: string): boolean {
+  if (!text.includes("ts:") && !text.includes("tsx:")) return false;
+  return text.includes(".ts:") || /\.[cm]?tsx?:\d/.test(text);
+}
+
+/**
  * For each 1-based line of `text`, the origin named by the nearest preceding
  * origin comment; undefined when the text has no origin comments at all.
  */
 export function scanOrigins(text: string, lineStarts: readonly number[]): (Origin | undefined)[] | undefined {
-  if (text.indexOf(".ts:") < 0 && !/\.[cm]?tsx?:\d/.test(text)) return undefined;
+  if (!mayNameOrigins(text)) return undefined;
   const origins: (Origin | undefined)[] = new Array(lineStarts.length + 1);
   let current: Origin | undefined;
   let found = false;

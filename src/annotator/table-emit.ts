@@ -13,6 +13,7 @@ import type { DirectiveStatement, Expr, Loc, Operand, Statement } from "../guest
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { SOFTLAYER_MAGIC, SOFTLAYER_RECORD_SIZE, SOFTLAYER_VERSION } from "../guest-isa/softlayer.js";
 import { LABEL_PREFIX } from "./labels.js";
+import { blankRecord } from "./site-store.js";
 
 export interface PlannedRecord {
   /** Label on the first byte of the site or exempt region. */
@@ -29,10 +30,16 @@ export interface PlannedRecord {
   file: string;
 }
 
-/** The records in address order: an array, or a list that makes each record when read. */
+/** The records in address order, each made when read (site-store.ts). */
 export interface RecordList {
   readonly length: number;
   at(i: number): PlannedRecord | undefined;
+  /** Record i, written into `into` (or returned as kept): reading the table makes no object per record. */
+  read(i: number, into: PlannedRecord): PlannedRecord;
+  /** Record i's file (what read() gives as `file`), making nothing. */
+  file(i: number): string;
+  /** The site record i is for (its number, which is its label slot when slots are used), or negative for an exempt piece. */
+  siteIndex(i: number): number;
 }
 
 export const TABLE_LABEL = `${LABEL_PREFIX}table`;
@@ -52,11 +59,11 @@ function tableParts(records: RecordList, comment: string): TableParts {
   const names: string[] = [];
   let stringBytes = 0;
   for (let i = 0; i < records.length; i++) {
-    const r = records.at(i)!;
-    if (fileOffsets.has(r.file)) continue;
-    fileOffsets.set(r.file, stringBytes);
-    names.push(r.file);
-    stringBytes += UTF8.encode(r.file).length + 1;
+    const file = records.file(i);
+    if (fileOffsets.has(file)) continue;
+    fileOffsets.set(file, stringBytes);
+    names.push(file);
+    stringBytes += UTF8.encode(file).length + 1;
   }
   const header: string[] = [
     "",
@@ -89,8 +96,9 @@ function recordText(r: PlannedRecord, fileOffset: number, nl: string): string {
 export function emitSoftlayerTable(records: RecordList, nl = "\n", comment = ""): string {
   const { header, footer, fileOffsets } = tableParts(records, comment);
   const out = header;
+  const scratch = blankRecord();
   for (let i = 0; i < records.length; i++) {
-    const r = records.at(i)!;
+    const r = records.read(i, scratch);
     out.push(recordText(r, fileOffsets.get(r.file)!, nl));
   }
   out.push(...footer);
@@ -110,6 +118,15 @@ export function emitSoftlayerTable(records: RecordList, nl = "\n", comment = "")
  * the sink handles each statement before it is given the next.
  * `firstLine` is the line the table's comment has in the annotated text:
  * every statement is located at its line there.
+ *
+ * Per record nothing is allocated: the record is read into one scratch
+ * object, and the `.word label` statement is reused too, its symbol name
+ * and line changed — pass 1 keeps nothing of a `.word` whose value is a
+ * plain symbol of the file but the numbers of its Fixups row and the
+ * symbol (units.ts). The label string is the one the site's label
+ * statement defined (SiteStore), so the assembler's lookup of it is a hit
+ * on an already hashed string — or, with `slots`, no lookup at all: the
+ * `.word` names the label's slot (ast.ts LabelStatement.slot).
  */
 export function streamSoftlayerTable(
   records: RecordList,
@@ -117,12 +134,24 @@ export function streamSoftlayerTable(
   file: string,
   firstLine: number,
   sink: (s: Statement) => void,
+  /** The site labels were streamed with slots (their numbers): the `.word`s refer to the slots. */
+  slots = false,
 ): void {
   const { header, footer, fileOffsets } = tableParts(records, comment);
   let line = firstLine;
-  const parseLines = (lines: readonly string[]) => {
+  /** `slotOf`: the label whose `.word` refers to a slot, and the slot. */
+  const parseLines = (lines: readonly string[], slotOf?: { label: string; slot: number }) => {
     const at = line;
-    parseAssembly(file, lines.join("\n"), { onStatement: (s) => sink(relocate(s, at)) });
+    parseAssembly(file, lines.join("\n"), {
+      onStatement: (s) => {
+        const moved = relocate(s, at);
+        if (slotOf && moved.kind === "directive" && moved.name === ".word" && moved.args.length === 1) {
+          const a = moved.args[0];
+          if (a.kind === "expr" && a.expr.kind === "sym" && a.expr.name === slotOf.label) a.expr.slot = slotOf.slot;
+        }
+        sink(moved);
+      },
+    });
     line += lines.length;
   };
   parseLines(header.slice(1));
@@ -130,16 +159,23 @@ export function streamSoftlayerTable(
   const view = new DataView(bytes.buffer);
   const constLoc: Loc = { file, line, col: 2, offset: 0 };
   const constant: DirectiveStatement = { kind: "directive", name: ".ascii", args: [{ kind: "string", bytes, loc: constLoc }], loc: constLoc, end: 0 };
+  const wordLoc: Loc = { file, line, col: 2, offset: 0 };
+  const wordExpr: Extract<Expr, { kind: "sym" }> = { kind: "sym", name: "", loc: wordLoc };
+  const word: DirectiveStatement = { kind: "directive", name: ".word", args: [{ kind: "expr", expr: wordExpr, loc: wordLoc }], loc: wordLoc, end: 0 };
+  const scratch = blankRecord();
   for (let i = 0; i < records.length; i++) {
-    const r = records.at(i)!;
+    const r = records.read(i, scratch);
     const fileOffset = fileOffsets.get(r.file)!;
+    const site = records.siteIndex(i);
+    const slot = slots && site >= 0 ? site : undefined;
     if (typeof r.length !== "number" || typeof r.imm !== "number") {
-      parseLines(recordText(r, fileOffset, "\n").split("\n"));
+      parseLines(recordText(r, fileOffset, "\n").split("\n"), slot === undefined ? undefined : { label: r.addrLabel, slot });
       continue;
     }
-    const loc: Loc = { file, line, col: 2, offset: 0 };
-    const expr: Expr = { kind: "sym", name: r.addrLabel, loc };
-    sink({ kind: "directive", name: ".word", args: [{ kind: "expr", expr, loc }], loc, end: 0 });
+    wordExpr.name = r.addrLabel;
+    wordExpr.slot = slot;
+    wordLoc.line = line;
+    sink(word);
     view.setUint16(0, r.length, true);
     bytes[2] = r.kind;
     bytes[3] = r.flags;

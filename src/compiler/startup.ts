@@ -97,6 +97,7 @@ __previrt_cpu_stacks:              # stacks of CPUs 1..${MAX_CPUS - 1}, each gro
 
 /** Whether an assembly text defines `symbol` as a label (not a reference). */
 export function definesLabel(asm: string, symbol: string): boolean {
+  if (!asm.includes(symbol)) return false; // (the regular expression below is slow over a million-line file)
   const escaped = symbol.replace(/[.$]/g, "\\$&");
   return new RegExp(`^\\s*${escaped}\\s*:`, "m").test(asm);
 }

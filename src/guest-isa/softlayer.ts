@@ -286,7 +286,83 @@ export function serializeSoftlayerTable(records: readonly SiteRecord[]): Uint8Ar
  * `.softlayer` section become one table, records sorted by address.
  */
 export function mergeSoftlayerTables(bytes: Uint8Array): Uint8Array {
-  const records = parseSoftlayerTables(bytes).flatMap((t) => t.records);
-  records.sort((a, b) => a.addr - b.addr || a.flags - b.flags);
-  return serializeSoftlayerTable(records);
+  // On columns, not SiteRecord objects: a million-line kernel's table has a
+  // quarter of a million records. The bytes are serializeSoftlayerTable's of
+  // the records sorted (stably) by address, then flags.
+  const tables: SiteColumns[] = [];
+  let count = 0;
+  for (let at = 0; at < bytes.length; ) {
+    const { columns, size } = parseOne(bytes, at);
+    tables.push(columns);
+    count += columns.count;
+    at += size;
+  }
+  const addr = new Float64Array(count); // unsigned addresses, compared as numbers
+  const flags = new Uint8Array(count);
+  const where = new Uint32Array(count * 2); // table, record within it
+  let n = 0;
+  let sorted = true;
+  tables.forEach((t, ti) => {
+    for (let i = 0; i < t.count; i++, n++) {
+      addr[n] = t.addr[i];
+      flags[n] = t.flags[i];
+      where[2 * n] = ti;
+      where[2 * n + 1] = i;
+      if (n > 0 && (addr[n] < addr[n - 1] || (addr[n] === addr[n - 1] && flags[n] < flags[n - 1]))) sorted = false;
+    }
+  });
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  if (!sorted) order.sort((x, y) => addr[x] - addr[y] || flags[x] - flags[y] || x - y);
+  // File names in order of first use, as serializeSoftlayerTable lays them
+  // out; per table, each of its names' offset in the merged string area.
+  const encoder = new TextEncoder();
+  const fileOffsets = new Map<string, number>();
+  const offsetOf = tables.map((t) => new Int32Array(t.files.length).fill(-1));
+  const names: Uint8Array[] = [];
+  let stringBytes = 0;
+  for (let k = 0; k < count; k++) {
+    const r = order[k];
+    const ti = where[2 * r];
+    const fi = tables[ti].fileIndex[where[2 * r + 1]];
+    if (offsetOf[ti][fi] >= 0) continue;
+    const name = tables[ti].files[fi];
+    let offset = fileOffsets.get(name);
+    if (offset === undefined) {
+      fileOffsets.set(name, (offset = stringBytes));
+      const encoded = encoder.encode(name);
+      names.push(encoded);
+      stringBytes += encoded.length + 1;
+    }
+    offsetOf[ti][fi] = offset;
+  }
+  const stringsOffset = SOFTLAYER_HEADER_SIZE + count * SOFTLAYER_RECORD_SIZE;
+  const out = new Uint8Array(stringsOffset + ((stringBytes + 3) & ~3));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, SOFTLAYER_MAGIC, true);
+  view.setUint16(4, SOFTLAYER_VERSION, true);
+  view.setUint16(6, SOFTLAYER_RECORD_SIZE, true);
+  view.setUint32(8, count, true);
+  view.setUint32(12, stringsOffset, true);
+  for (let k = 0; k < count; k++) {
+    const r = order[k];
+    const t = tables[where[2 * r]];
+    const i = where[2 * r + 1];
+    const o = SOFTLAYER_HEADER_SIZE + k * SOFTLAYER_RECORD_SIZE;
+    view.setUint32(o, t.addr[i], true);
+    view.setUint16(o + 4, t.length[i], true);
+    out[o + 6] = t.kind[i];
+    out[o + 7] = t.flags[i];
+    out[o + 8] = t.regA[i];
+    out[o + 9] = t.regB[i];
+    view.setUint16(o + 10, t.imm[i], true);
+    view.setUint32(o + 12, t.line[i], true);
+    view.setUint32(o + 16, offsetOf[where[2 * r]][t.fileIndex[i]], true);
+  }
+  let at = stringsOffset;
+  for (const name of names) {
+    out.set(name, at);
+    at += name.length + 1;
+  }
+  return out;
 }

@@ -90,6 +90,17 @@ describe("the build's streamed annotate pass", () => {
     expect(syntax).toContain('"file":"t.s"');
   });
 
+  it("streams site labels as slots only when the input never names the reserved prefix", () => {
+    // The input names site 0's label (legal: only defining a reserved label
+    // marks input as annotated). Streamed as a slot, the label would be
+    // missing from the symbol table and the jump undefined; the text path
+    // resolves it to the site.
+    const named = same([{ file: "n.s", text: "_start:\n\tcli\n\tj .L__sl_0\n\t.word .L__sl_0 + 4\n" }]);
+    expect(named).not.toMatch(/^\[/);
+    // A mention in a comment is enough to stream plain labels: still the same image.
+    expect(same([{ file: "m.s", text: "# about .L__sl_0\n_start:\n\tcli\n\tsti\n\tout 5, a0\n\thlt\n" }])).not.toMatch(/^\[/);
+  });
+
   it("leaves input that is already annotated as it is", () => {
     const once = annotateSources([{ file: "x.s", text: "_start:\n\tcli\n\thlt\n" }])[0];
     same([once]);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { formatExpr } from "../../src/guest-isa/assembler/expressions.js";
 import { ABI_NAMES, parseAssembly, parseRegister, type Statement } from "../../src/guest-isa/index.js";
 
 const statementsOf = (text: string) => {
@@ -35,6 +36,63 @@ describe("parseAssembly", () => {
       if (expected === undefined) expect(op.kind, name).toBe("expr");
       else expect(op, name).toMatchObject({ kind: "reg", reg: expected });
     }
+  });
+
+  it("gives random operator chains the tree of C's precedence levels, left-associative", () => {
+    // Reference: one recursive-descent function per precedence level (the
+    // grammar as written), printing the tree fully parenthesised.
+    const LEVELS = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
+    const reference = (tokens: string[]): string => {
+      let i = 0;
+      const level = (l: number): string => {
+        if (l === LEVELS.length) {
+          const t = tokens[i++];
+          if (t === "(") {
+            const e = level(0);
+            i++; // ")"
+            return e;
+          }
+          if (t === "-" || t === "~") return `${t}(${level(l)})`;
+          return t;
+        }
+        let left = level(l + 1);
+        while (i < tokens.length && LEVELS[l].includes(tokens[i])) {
+          const op = tokens[i++];
+          left = `(${left} ${op} ${level(l + 1)})`;
+        }
+        return left;
+      };
+      return level(0);
+    };
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const ops = LEVELS.flat();
+    const operand = (depth: number): string[] => {
+      const r = rnd(8);
+      if (depth < 3 && r === 0) return ["(", ...chain(depth + 1), ")"];
+      if (r === 1) return ["-", ...operand(depth)];
+      return [r % 2 ? `${rnd(100)}` : `x${rnd(5)}`];
+    };
+    const chain = (depth: number): string[] => {
+      const out = operand(depth);
+      for (let k = rnd(6); k > 0; k--) out.push(ops[rnd(ops.length)], ...operand(depth));
+      return out;
+    };
+    for (let n = 0; n < 300; n++) {
+      const tokens = chain(0);
+      const st = statementsOf(`.word ${tokens.join(" ")}\n`)[0] as Extract<Statement, { kind: "directive" }>;
+      const a = st.args[0];
+      expect(a.kind === "expr" && formatExpr(a.expr), tokens.join(" ")).toBe(reference(tokens));
+    }
+  });
+
+  it("reports an expression nested too deeply at the operator that passes the limit", () => {
+    const sum = Array.from({ length: 300 }, (_, i) => `${i}`).join(" + ");
+    const { diagnostics } = parseAssembly("p.s", `.word ${sum}\n`);
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0].message).toMatch(/nested too deeply/);
+    // The 256th '+' (the tree's depth is 1 + the number of '+' so far).
+    expect(`.word ${sum}`.slice(diagnostics[0].col - 1, diagnostics[0].col + 4)).toBe("+ 256");
   });
 
   it("builds expression trees with C precedence and %hi/%lo", () => {

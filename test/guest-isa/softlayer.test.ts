@@ -39,6 +39,27 @@ describe(".softlayer table format", () => {
     expect(merged.records.map((r) => [r.addr, r.file])).toEqual([[0x1000, "b.s"], [0x2000, "a.s"], [0x2010, "a.s"]]);
   });
 
+  it("merges exactly as sorting the records stably by address, then flags, and serializing them", () => {
+    // Reference: the object path (every record an object, one sort, serializeSoftlayerTable).
+    let seed = 16;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    for (let round = 0; round < 20; round++) {
+      const tables = Array.from({ length: 1 + rnd(4) }, (_, t) =>
+        serializeSoftlayerTable(
+          Array.from({ length: rnd(40) }, (_, i) => ({
+            ...rec(0x1000 + rnd(32) * 4, ["a.s", "b.ts", "ü.s", `t${t}.s`][rnd(4)]),
+            flags: rnd(2), kind: rnd(200), regA: i & 15, imm: rnd(0x10000), line: 0xfffffff0 + rnd(16), addr: rnd(3) ? 0x1000 + rnd(32) * 4 : 0xfffff000,
+          })),
+        ),
+      );
+      const bytes = new Uint8Array(tables.reduce((n, t) => n + t.length, 0));
+      tables.reduce((at, t) => (bytes.set(t, at), at + t.length), 0);
+      const records = parseSoftlayerTables(bytes).flatMap((t) => t.records);
+      records.sort((a, b) => a.addr - b.addr || a.flags - b.flags);
+      expect(Buffer.from(mergeSoftlayerTables(bytes)).equals(Buffer.from(serializeSoftlayerTable(records)))).toBe(true);
+    }
+  });
+
   it("refuses truncated, unversioned and corrupt tables with a format error", () => {
     const good = serializeSoftlayerTable([rec(0x1000, "a.s")]);
     expect(() => parseSoftlayerTable(good.subarray(0, 10))).toThrow(/truncated header/);

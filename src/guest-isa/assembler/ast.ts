@@ -17,7 +17,8 @@ export type BinaryOp = "*" | "/" | "%" | "+" | "-" | "<<" | ">>" | "&" | "^" | "
 
 export type Expr =
   | { kind: "num"; value: number; loc: Loc }
-  | { kind: "sym"; name: string; loc: Loc }
+  /** `slot`: streamed statements only (LabelStatement.slot). */
+  | { kind: "sym"; name: string; loc: Loc; slot?: number }
   /** `.`: the address of the current statement. */
   | { kind: "here"; loc: Loc }
   | { kind: "unary"; op: UnaryOp; arg: Expr; loc: Loc }
@@ -37,6 +38,14 @@ export interface LabelStatement {
   kind: "label";
   name: string;
   loc: Loc;
+  /**
+   * Streamed statements only (AssemblySource.statements; the build's
+   * annotate pass gives one to each site label): a label that no source text
+   * can name, referred to only by `{ kind: "sym", slot }` expressions among
+   * the same file's streamed statements. Pass 1 keeps its position as a row
+   * of typed columns (units.ts LabelSlots), not as a symbol.
+   */
+  slot?: number;
 }
 
 export interface InstructionStatement {

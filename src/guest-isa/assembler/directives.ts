@@ -144,6 +144,19 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
         }
       }
       const size = width * st.args.length;
+      const only = st.args.length === 1 ? st.args[0] : undefined;
+      if (only?.kind === "expr" && only.expr.kind === "sym" && only.loc.file === p.unit.file) {
+        // One plain symbol (a site table's `.word label`, a jump table's entry):
+        // the general path below with one lookup instead of three.
+        const e = only.expr;
+        const sym = e.slot === undefined ? p.unit.symbols.get(e.name) : undefined;
+        if (e.slot !== undefined || (sym ? sym.kind !== SymKind.Abs : !p.defines.has(e.name))) {
+          reserve(cur, size);
+          cur.fixups.push(cur.size, 0, width, e.loc.line, e.loc.col, only.loc.col, e.slot ?? sym ?? e.name);
+          cur.size += size;
+          return;
+        }
+      }
       if (st.args.every((op) => op.kind === "expr" && constValue(op.expr, p.lookup) !== undefined)) {
         emitData(width, st.args, reserve(cur, size), cur.size, p, p.report);
       } else if (st.args.every((op) => op.kind === "expr" && (op.expr.kind === "sym" ? op.loc.file === p.unit.file : constValue(op.expr, p.lookup) !== undefined))) {

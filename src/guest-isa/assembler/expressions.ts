@@ -128,6 +128,12 @@ export function usesHere(e: Expr): boolean {
 
 /** Pass 1: the value if it is computable now (numbers, absolute symbols in `lookup`), else undefined. */
 export function constValue(e: Expr, lookup: (name: string) => Sym | undefined): number | undefined {
+  // The common leaves without a closure (pass 1 asks this of most operands).
+  if (e.kind === "num") return e.value | 0;
+  if (e.kind === "sym") {
+    const s = lookup(e.name);
+    return s && s.kind === SymKind.Abs ? s.value | 0 : undefined;
+  }
   return foldExpr(e, (name) => {
     const s = lookup(name);
     return s && s.kind === SymKind.Abs ? s.value : undefined;
@@ -151,7 +157,7 @@ export function evalExpr(e: Expr, ctx: EvalContext): number {
     case "num":
       return e.value | 0;
     case "sym":
-      return symbolValue(e.name, e.loc, ctx);
+      return e.slot === undefined ? symbolValue(e.name, e.loc, ctx) : symbolTargetValue(e.slot, ctx, e.loc.file, e.loc.line, e.loc.col);
     case "here":
       return ctx.here;
     case "unary": {
@@ -173,7 +179,12 @@ export function evalExpr(e: Expr, ctx: EvalContext): number {
  * node at file:line:col; the node is built only when there is no value yet
  * (a deferred `.equ`, an error).
  */
-export function symbolTargetValue(target: Sym | string, ctx: EvalContext, file: string, line: number, col: number): number {
+export function symbolTargetValue(target: Sym | string | number, ctx: EvalContext, file: string, line: number, col: number): number {
+  if (typeof target === "number") {
+    const v = ctx.unit.slots?.value(target);
+    if (v === undefined) throw new AsmError({ file, line, col, offset: 0 }, `label slot ${target} is not defined (streamed statements)`);
+    return v;
+  }
   const s = typeof target === "string" ? ctx.lookup(ctx.unit, target) : target;
   if (s !== undefined && s.resolved) return s.value;
   const name = typeof target === "string" ? target : target.name;

@@ -47,8 +47,14 @@ const enum Ch {
   CR = 13,
 }
 
-const isIdentStart = (c: number) => (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || c === Ch.Underscore || c === Ch.Dot || c === Ch.Dollar;
-const isIdentPart = (c: number) => isIdentStart(c) || (c >= Ch.Zero && c <= Ch.Nine);
+/** Per ASCII code: 1 = may start an identifier, 2 = may continue one (one load per character scanned). */
+const IDENT = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const start = (c >= Ch.a && c <= Ch.z) || (c >= Ch.A && c <= Ch.Z) || c === Ch.Underscore || c === Ch.Dot || c === Ch.Dollar;
+  IDENT[c] = (start ? 1 : 0) | (start || (c >= Ch.Zero && c <= Ch.Nine) ? 2 : 0);
+}
+const isIdentStart = (c: number) => c >= 0 && c < 128 && (IDENT[c] & 1) !== 0;
+const isIdentPart = (c: number) => c >= 0 && c < 128 && (IDENT[c] & 2) !== 0;
 const isDigit = (c: number) => c >= Ch.Zero && c <= Ch.Nine;
 
 /**
@@ -97,6 +103,32 @@ function registerAt(t: string, start: number, end: number): number {
 const isOperatorChar = (c: number) =>
   c === Ch.Plus || c === Ch.Minus || c === Ch.Star || c === Ch.Slash || c === Ch.Percent || c === Ch.Amp || c === Ch.Pipe || c === Ch.Caret || c === Ch.Lt || c === Ch.Gt;
 
+/**
+ * Mnemonics and directive names, by a hash of their characters: a line's
+ * `add` is the string the previous `add` line made, not a new one, so the
+ * assembler's and annotator's lookups by name find a string whose hash is
+ * already computed. Direct-mapped; only short names (V8 copies a slice that
+ * short, so no entry keeps a whole source text alive).
+ */
+const WORDS = new Array<string | undefined>(256).fill(undefined);
+const MAX_WORD = 12;
+
+/** text[start, end), the cached string when there is one. */
+function word(text: string, start: number, end: number): string {
+  const len = end - start;
+  if (len > MAX_WORD) return text.slice(start, end);
+  let h = len;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+  const slot = (h ^ (h >>> 8)) & 255;
+  const cached = WORDS[slot];
+  if (cached !== undefined && cached.length === len) {
+    let i = 0;
+    while (i < len && cached.charCodeAt(i) === text.charCodeAt(start + i)) i++;
+    if (i === len) return cached;
+  }
+  return (WORDS[slot] = text.slice(start, end));
+}
+
 /** Lower-cases an identifier only when it has upper-case letters (the common case allocates nothing). */
 function lower(name: string): string {
   for (let i = 0; i < name.length; i++) {
@@ -120,6 +152,11 @@ const TOO_DEEP = `expression nested too deeply (more than ${MAX_EXPRESSION_DEPTH
 
 /** Binary operators by precedence level, loosest first (C's order). */
 const PRECEDENCE: readonly (readonly BinaryOp[])[] = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
+/** The level in PRECEDENCE of each one-character operator, by character code (`<<` and `>>` are level 3). */
+const OP_LEVEL = new Int8Array(128).fill(-1);
+PRECEDENCE.forEach((ops, level) => {
+  for (const op of ops) OP_LEVEL[op.charCodeAt(0)] = level;
+});
 
 class SyntaxError_ {
   constructor(
@@ -141,11 +178,17 @@ export interface ParseOptions {
    * statements it has finished with are garbage at once.
    */
   onStatement?: (statement: Statement) => void;
+  /**
+   * The array `source.lineStarts` is to be: empty, the parser fills it as it
+   * goes (a caller streaming statements can read the starts of the lines
+   * parsed so far); already holding every line start, it is used as is.
+   */
+  lineStarts?: number[];
 }
 
 /** Parses one file. Never throws for bad input: problems come back as diagnostics. */
 export function parseAssembly(file: string, text: string, options: ParseOptions = {}): { source: ParsedSource; diagnostics: Diagnostic[] } {
-  const p = new LineParser(file, text, options.placeholders === true, options.onStatement);
+  const p = new LineParser(file, text, options.placeholders === true, options.onStatement, options.lineStarts);
   return p.parseAll();
 }
 
@@ -160,14 +203,19 @@ class LineParser {
   private lineNo = 0;
   readonly statements: Statement[] = [];
   readonly diagnostics: Diagnostic[] = [];
-  readonly lineStarts: number[] = [];
+  readonly lineStarts: number[];
+  private readonly countLines: boolean;
 
   constructor(
     readonly file: string,
     readonly text: string,
     readonly placeholders = false,
     readonly onStatement?: (statement: Statement) => void,
-  ) {}
+    lineStarts?: number[],
+  ) {
+    this.lineStarts = lineStarts ?? [];
+    this.countLines = this.lineStarts.length === 0;
+  }
 
   private emit(st: Statement): void {
     if (this.onStatement) this.onStatement(st);
@@ -180,7 +228,7 @@ class LineParser {
     while (start <= text.length) {
       let end = text.indexOf("\n", start);
       if (end < 0) end = text.length;
-      this.lineStarts.push(start);
+      if (this.countLines) this.lineStarts.push(start);
       this.lineNo++;
       this.lineStart = start;
       this.lineEnd = end > start && text.charCodeAt(end - 1) === Ch.CR ? end - 1 : end;
@@ -258,11 +306,12 @@ class LineParser {
         if (isDigit(c)) this.fail("expected a label, instruction or directive (labels cannot start with a digit)");
         this.fail(`unexpected character '${String.fromCharCode(c)}'`);
       }
-      const name = this.readIdent();
+      this.skipIdent();
       // A label: name followed directly (or after spaces) by ':'
       const afterName = this.pos;
       this.skipSpace();
       if (this.peek() === Ch.Colon) {
+        const name = this.text.slice(start, afterName);
         this.pos++;
         if (name === ".") this.fail("'.' is not a valid label name", start);
         if (registerAt(this.text, start, afterName) >= 0) this.fail(`'${name}' is a register name and cannot be a label`, start);
@@ -270,6 +319,7 @@ class LineParser {
         continue;
       }
       this.pos = afterName;
+      const name = word(this.text, start, afterName);
       if (name.charCodeAt(0) === Ch.Dot) this.parseDirective(name, start);
       else this.parseInstruction(name, start);
       return;
@@ -370,23 +420,40 @@ class LineParser {
     return undefined;
   }
 
-  private parseExpr(level: number): Expr {
-    if (level === PRECEDENCE.length) return this.parseUnary();
-    let left = this.parseExpr(level + 1);
+  /**
+   * An expression whose binary operators are all of PRECEDENCE level
+   * `minLevel` or tighter (0: any). Precedence climbing: the tree of the
+   * grammar's one-function-per-level descent (left-associative, C's
+   * precedence), built in the same order, but a plain operand — most of
+   * them — costs one look at the next character, not a call per level.
+   */
+  private parseExpr(minLevel: number): Expr {
+    let left = this.parseUnary();
     let depth = this.lastDepth;
     for (;;) {
       this.skipSpace();
       const at = this.pos;
-      const op = this.matchOp(PRECEDENCE[level]);
-      if (!op) {
+      const level = this.opLevel();
+      if (level < minLevel) {
         this.lastDepth = depth;
         return left;
       }
+      const op = this.matchOp(PRECEDENCE[level])!;
       const right = this.parseExpr(level + 1);
       depth = Math.max(depth, this.lastDepth) + 1;
       if (depth > MAX_EXPRESSION_DEPTH) this.fail(TOO_DEEP, at);
       left = { kind: "binary", op, left, right, loc: left.loc };
     }
+  }
+
+  /** The PRECEDENCE level of the binary operator at the position, or -1. */
+  private opLevel(): number {
+    if (this.pos >= this.lineEnd) return -1;
+    const c = this.text.charCodeAt(this.pos);
+    if (c >= 128) return -1;
+    const level = OP_LEVEL[c];
+    if (c === Ch.Lt || c === Ch.Gt) return this.pos + 1 < this.lineEnd && this.text.charCodeAt(this.pos + 1) === c ? level : -1;
+    return level;
   }
 
   /** Enters a parenthesis, unary operator or %hi/%lo at `at`: refused past the depth limit. */

@@ -14,7 +14,7 @@ import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
 import { CONSTANT, encodeOperands, fixupExpr, fixupMeta, NEEDS_ITEM, operandClass, type OperandValues } from "./encode-statement.js";
 import { PSEUDOS, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
-import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, reserve, Sym, SymKind, writeWord, type Contribution, type FileUnit, type Reporter } from "./units.js";
+import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, LabelSlots, reserve, Sym, SymKind, writeWord, type Contribution, type FileUnit, type Reporter } from "./units.js";
 
 export const TEXT = ".text";
 export const BSS = ".bss";
@@ -63,7 +63,13 @@ export class FilePass1 implements OperandValues {
     this.cur = this.contribution(TEXT, { file, line: 1, col: 1, offset: 0 });
     this.statement = (st) => {
       if (st.kind === "instruction") this.instruction(st);
-      else if (st.kind === "label") this.defineLabel(st.name, st.loc);
+      else if (st.kind === "label") {
+        if (st.slot === undefined) this.defineLabel(st.name, st.loc);
+        else {
+          (this.unit.slots ??= new LabelSlots()).define(st.slot, this.cur, this.cur.size);
+          this.cur.hasLabels = true;
+        }
+      }
       else handleDirective(this, st);
     };
   }
@@ -154,7 +160,8 @@ export class FilePass1 implements OperandValues {
     }
     const here = cur.size;
     for (const t of templates) {
-      if (ok) {
+      if (ok && t.word !== undefined) writeWord(reserve(cur, 4), cur.size, t.word);
+      else if (ok) {
         const tops = t.ops;
         const sub = t.substitute;
         const out: Operand[] = new Array(tops.length);

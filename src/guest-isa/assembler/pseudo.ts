@@ -7,7 +7,8 @@
 // code: the only choice, `li`'s, is the table's `short` form, taken when the
 // value is a pass-1 constant that fits the signed 18-bit immediate.
 
-import { BY_MNEMONIC, S18, type InstructionRow } from "../isa-table.js";
+import { BY_MNEMONIC, FORMATS, S18, type InstructionRow } from "../isa-table.js";
+import { encodeOperands, type OperandValues } from "./encode-statement.js";
 import { PSEUDO_INSTRUCTIONS, type PseudoRow } from "../pseudo-table.js";
 import type { Expr, Loc, Operand } from "./ast.js";
 import { parseAssembly } from "./parser.js";
@@ -17,6 +18,13 @@ export interface TemplateInstruction {
   ops: Operand[];
   /** Per operand: does it mention a placeholder (else it is shared as is)? */
   substitute: boolean[];
+  /**
+   * The encoded word when every operand is a register or a number (no
+   * placeholder, symbol or pc-relative label): the same at every use — the
+   * `nop`s of site padding, `push`'s `addi sp, sp, -4` — so pass 1 writes it
+   * without expanding anything.
+   */
+  word?: number;
 }
 
 export interface CompiledPseudo {
@@ -33,8 +41,35 @@ function compileTemplate(pseudo: PseudoRow, lines: readonly string[]): TemplateI
     if (st.kind !== "instruction") throw new Error(`pseudo-table: ${pseudo.mnemonic}: template is not an instruction`);
     const row = BY_MNEMONIC.get(st.mnemonic);
     if (!row) throw new Error(`pseudo-table: ${pseudo.mnemonic}: '${st.mnemonic}' is not a real instruction`);
-    return { row, ops: st.operands, substitute: st.operands.map(mentionsPlaceholder) };
+    return { row, ops: st.operands, substitute: st.operands.map(mentionsPlaceholder), word: literalWord(row, st.operands) };
   });
+}
+
+/** Operand values of a literal template: numbers only. */
+const LITERAL: OperandValues = {
+  value: (e) => {
+    if (e.kind !== "num") throw new Error("pseudo-table: not a literal");
+    return e.value | 0;
+  },
+  isSymbol: () => false,
+};
+
+/** A template's word when all its operands are literal (registers, numbers; no label operand). */
+function literalWord(row: InstructionRow, ops: readonly Operand[]): number | undefined {
+  const kinds = FORMATS[row.format].operands;
+  if (ops.length !== kinds.length) return undefined;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    if (kinds[i].kind === "label") return undefined;
+    const literal =
+      op.kind === "reg" || (op.kind === "expr" && op.expr.kind === "num") || (op.kind === "mem" && op.base >= 0 && (op.offset === undefined || op.offset.kind === "num"));
+    if (!literal) return undefined;
+  }
+  try {
+    return encodeOperands(row, ops, 0, LITERAL);
+  } catch {
+    return undefined; // (out of range, say: pass 1 then reports it at each use, as before)
+  }
 }
 
 function placeholderIndex(name: string): number {

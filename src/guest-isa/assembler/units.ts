@@ -89,9 +89,10 @@ export class Fixups {
   line = new Int32Array(0);
   symCol = new Int32Array(0);
   opCol = new Int32Array(0);
-  readonly target: (Sym | string)[] = [];
+  /** A number: a label slot of the file (LabelSlots). */
+  readonly target: (Sym | string | number)[] = [];
 
-  push(offset: number, word: number, meta: number, line: number, symCol: number, opCol: number, target: Sym | string): void {
+  push(offset: number, word: number, meta: number, line: number, symCol: number, opCol: number, target: Sym | string | number): void {
     const n = this.length;
     if (n === this.offset.length) this.grow(Math.max(16, n * 2));
     this.offset[n] = offset;
@@ -204,10 +205,46 @@ export class Sym {
   }
 }
 
+/**
+ * The positions of a file's label slots (ast.ts LabelStatement.slot): per
+ * slot, its contribution (an index into `contribs`) and offset — two
+ * numbers instead of a symbol and a symbol-table entry per site label of a
+ * million-line build.
+ */
+export class LabelSlots {
+  private readonly contribs: Contribution[] = [];
+  private which = new Int32Array(0);
+  private offset = new Int32Array(0);
+
+  define(slot: number, c: Contribution, offset: number): void {
+    if (slot >= this.which.length) {
+      const cap = Math.max(64, slot + 1, this.which.length * 2);
+      const w = new Int32Array(cap).fill(-1);
+      w.set(this.which);
+      const o = new Int32Array(cap);
+      o.set(this.offset);
+      this.which = w;
+      this.offset = o;
+    }
+    let k = this.contribs.indexOf(c);
+    if (k < 0) k = this.contribs.push(c) - 1;
+    this.which[slot] = k;
+    this.offset[slot] = offset;
+  }
+
+  /** The slot's address (after layout), or undefined when no label took it. */
+  value(slot: number): number | undefined {
+    const k = slot < this.which.length ? this.which[slot] : -1;
+    return k < 0 ? undefined : (this.contribs[k].base + this.offset[slot]) | 0;
+  }
+}
+
 export interface FileUnit {
   index: number;
   file: string;
   symbols: Map<string, Sym>;
+  /** Label slots (streamed statements only). */
+  slots?: LabelSlots;
   /** In order of first use. */
   contributions: Map<string, Contribution>;
   /** `.global` names with the location of the operand that named them. */
