@@ -18,7 +18,8 @@
 // branches on — or the bundled kernel running `compute`, which shares
 // nothing. Oracle: no host exception; the reference's console, ending,
 // cycles and executed cycles exactly what they are beside a benign (idle)
-// peer in the same configuration; every domain that ended did so with a
+// peer in the same configuration (console and ending only when the peer
+// legitimately raised the reference's event line: see execute); every domain that ended did so with a
 // power-off or a diagnosis; on xen and l4 the in-place VMM's read-only code
 // and stubs in both guests' machines unchanged.
 //
@@ -30,6 +31,7 @@ import { buildKernel } from "../../src/cli/bundled-kernel.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
+import { IRQ } from "../../src/guest-isa/registers.js";
 import { HC } from "../../src/hypervisors/common/hypercalls.js";
 import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
 import { DomainHost, type DomainOutcome, type DomainSpec } from "../../src/hypervisors/domains/host.js";
@@ -417,9 +419,11 @@ interface RefRun {
   result: string;
   cycles: number;
   executed: number;
+  /** Event interrupts the reference's machine took (line 4). */
+  events: number;
 }
 
-const refRun = (d: DomainOutcome): RefRun => ({ console: d.console, result: JSON.stringify(d.result), cycles: d.stats.cycles, executed: d.executedCycles });
+const refRun = (d: DomainOutcome): RefRun => ({ console: d.console, result: JSON.stringify(d.result), cycles: d.stats.cycles, executed: d.executedCycles, events: d.stats.interrupts[IRQ.EVENT] ?? 0 });
 const benignRuns = new Map<string, RefRun>();
 /** Bound of a reference run (the kernel's compute workload needs about 1.8 M cycles on l4). */
 const REFERENCE_CYCLES = 20_000_000;
@@ -435,10 +439,11 @@ function run(c: DomainsConfig, hostile: ElfImage, maxCycles: number) {
 }
 
 function benign(c: DomainsConfig): RefRun {
-  const key = JSON.stringify(c);
+  // The benign peer is one program whatever the input's annotation; its nvdisk is its own: neither reaches the reference.
+  const key = JSON.stringify([c.backend, c.reference, c.role, c.hostileFirst]);
   let b = benignRuns.get(key);
   if (!b) {
-    const { out } = run(c, benignImage(), REFERENCE_CYCLES);
+    const { out } = run({ ...c, annotated: false, nvdisk: "none" }, benignImage(), REFERENCE_CYCLES);
     b = refRun(out.domains.find((d) => d.name === "ref")!);
     benignRuns.set(key, b);
   }
@@ -469,7 +474,11 @@ export const domainsCampaign: Campaign<DomainsUnit> = {
       if (p) return { class: "wrong", message: `${d.name}: ${p}` };
     }
     const got = refRun(out.domains.find((d) => d.name === "ref")!);
-    for (const k of ["result", "console", "cycles", "executed"] as const) {
+    // An event the peer may legitimately cause (an EVT_SEND on a port the reference allocated for it, a
+    // driver's restart notifying its client) reaches the reference's line 4 even with its interrupts off;
+    // xen and l4 take it and hold it (a monitor entry, charged): then only the console and ending must match.
+    const exact = got.events === calm.events;
+    for (const k of exact ? (["result", "console", "cycles", "executed"] as const) : (["result", "console"] as const)) {
       if (got[k] !== calm[k]) return { class: "wrong", message: `${c.backend}: the reference's ${k} changed beside the hostile guest: ${JSON.stringify(got[k]).slice(0, 80)} instead of ${JSON.stringify(calm[k]).slice(0, 80)}` };
     }
     if (c.backend !== "hvm") {
