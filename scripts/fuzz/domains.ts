@@ -7,7 +7,8 @@
 // random and boundary arguments (forged and saved grant refs, foreign and
 // out-of-range domids, ports, pages outside its RAM or in the monitor's
 // reserved top, its own code), map/unmap/revoke races against the host's
-// page copies, DEV_* ops out of order, writes to its mapped pages, stray
+// page copies, DEV_* ops out of order, writes to its mapped pages, paging
+// turned on with page tables on its shared pages, stray
 // port accesses, interrupts on and off, halts, power-offs with any code;
 // with the memory-mapped disk (emulated or passed through), queue bases and
 // DMA addresses outside guest RAM and doorbells out of order.
@@ -281,6 +282,27 @@ function multicall(r: Rng): DomainsUnit {
   return { lines };
 }
 
+/** A domain op through the ports with these arguments (a register name: its value). */
+function portCall(op: number, args: (number | string)[]): string[] {
+  return [...args.flatMap((v, i) => [load("t0", v), `out  ${0x61 + i}, t0`]), `li   t0, ${op}`, "out  0x64, t0", "in   a0, 0x64"];
+}
+
+/**
+ * Sharing that works, then abuse of it: map one of the reference's grants
+ * (its read-only secret or its writable page) and write it, or grant a page
+ * to the reference and keep writing it while the reference maps and unmaps it
+ * every round — the host's page copies, in both directions, under the races.
+ */
+function sharing(r: Rng): DomainsUnit {
+  const writes = (page: number) => [`li   t2, ${page}`, ...Array.from({ length: r.range(1, 3) }, () => [load("t0", r.u32() | 0), `sw   t0, ${4 * r.int(1024)}(t2)`]).flat()];
+  if (r.chance(0.6)) {
+    const page = r.pick(MAP_PAGES);
+    return { lines: [...portCall(HC.GNT_MAP, [peerId, r.pick([0, 1, 1]), page]), ...save(r), ...writes(page)] };
+  }
+  const page = r.pick(GRANT_PAGES);
+  return { lines: [...portCall(HC.GNT_GRANT, [peerId, page, r.pick([0, 1])]), ...save(r), ...writes(page)] };
+}
+
 /** Stray port accesses around the domain device (and acknowledgements of any bits). */
 function strayPort(r: Rng): DomainsUnit {
   const p = r.pick([0x5f, 0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x65, 0x66, 0x34]);
@@ -311,6 +333,26 @@ function control(r: Rng): DomainsUnit {
   ])();
 }
 
+/**
+ * Paging on, with its page directory and table on pages it shares (or will): a
+ * page the host copies into must never become a page table behind the
+ * monitor's back (xen write-protects them; the host then ends that sharing).
+ * The table maps its first MiB identity, so its code and data stay reachable.
+ */
+function paging(r: Rng): DomainsUnit {
+  const shared = [...MAP_PAGES, ...GRANT_PAGES];
+  const pd = r.pick(shared);
+  const pt = r.pick(shared.filter((p) => p !== pd));
+  return {
+    lines: [
+      `li   t2, ${pt}`, "li   t1, 3", "li   t0, 256",
+      ".Lpt%:", "sw   t1, 0(t2)", "addi t2, t2, 4", "addi t1, t1, 4096", "addi t0, t0, -1", "bnez t0, .Lpt%",
+      `li   t2, ${pd}`, `li   t0, ${pt | 1}`, "sw   t0, 0(t2)",
+      `li   t0, ${pd}`, "mtcr ptbr, t0", "li   t0, 1", "mtcr pgctl, t0",
+    ],
+  };
+}
+
 const NV = (off: number) => (NVDISK_BASE + off) | 0;
 /** One register access of the nvdisk (a `.sensitive mmio` site when annotated). */
 function mmio(annotated: boolean, store: boolean, off: number, value?: number | string): string[] {
@@ -323,6 +365,31 @@ function mmio(annotated: boolean, store: boolean, off: number, value?: number | 
 
 const queueBase = (r: Rng) => r.pick([QUEUE, QUEUE, QUEUE + 0x800, RESERVED, RESERVED + 0x800, RAM - 16, RAM - 8, RAM, QUEUE + 2, 0x1000, 0, -8, 0x7ffffff0]);
 const dmaAddr = (r: Rng) => r.pick([0x52000, 0x52000, 0x1000, RESERVED, RESERVED + 0x1000, RAM - 512, RAM - 256, RAM, 0x52001, -512, ...MAP_PAGES, ...GRANT_PAGES]);
+
+/**
+ * The nvdisk set up properly (size, queues, enabled with interrupts) and a
+ * few requests submitted, their data addresses hostile some of the time (the
+ * reserved top of RAM, past RAM, its shared pages), or the queues themselves
+ * moved there: requests really run, so every DMA check is reached.
+ */
+function nvdiskSession(r: Rng, annotated: boolean): DomainsUnit {
+  const qsize = r.pick([4, 16]);
+  const hostileQueues = r.chance(0.2);
+  const lines = [
+    ...mmio(annotated, true, NVDISK_REG.CONTROL, 0),
+    ...mmio(annotated, true, NVDISK_REG.QSIZE, qsize),
+    ...mmio(annotated, true, NVDISK_REG.SQ_BASE, hostileQueues ? queueBase(r) : QUEUE),
+    ...mmio(annotated, true, NVDISK_REG.CQ_BASE, hostileQueues ? queueBase(r) : QUEUE + 0x800),
+    ...mmio(annotated, true, NVDISK_REG.CONTROL, 3),
+  ];
+  const n = r.range(1, 3);
+  for (let k = 0; k < n; k++) {
+    const words = [r.pick([1, 2]), r.pick([0, 1, NVDISK_SECTORS - 1, NVDISK_SECTORS]), r.chance(0.5) ? 0x52000 : dmaAddr(r), k];
+    lines.push(`li   t2, ${QUEUE + 16 * k}`, ...words.flatMap((w, i) => [load("t0", w), `sw   t0, ${4 * i}(t2)`]));
+  }
+  lines.push(...mmio(annotated, true, NVDISK_REG.SQ_TAIL, n));
+  return { lines };
+}
 
 /** The nvdisk from a hostile driver: setup registers, submission entries, doorbells, acknowledgements, in any order. */
 function nvdiskUnit(r: Rng, annotated: boolean): DomainsUnit {
@@ -354,7 +421,10 @@ function hostileUnit(r: Rng, c: DomainsConfig): DomainsUnit {
     [10, () => sharedWrite(r)],
     [8, () => delay(r)],
     [5, () => control(r)],
+    [4, () => paging(r)],
+    [12, () => sharing(r)],
     [c.nvdisk !== "none" ? 20 : 0, () => nvdiskUnit(r, c.annotated)],
+    [c.nvdisk !== "none" ? 6 : 0, () => nvdiskSession(r, c.annotated)],
   ])();
 }
 
