@@ -57,6 +57,7 @@ const SMOKE: [string, number][] = [
   ["cc", 40],
   ["guests", 500],
   ["differential", 100],
+  ["domains", 40],
 ];
 
 describe("smoke run of every campaign (seed 1): 0 host exceptions, 0 hangs, 0 wrong", () => {
