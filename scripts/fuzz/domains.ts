@@ -384,7 +384,7 @@ function nvdiskSession(r: Rng, annotated: boolean): DomainsUnit {
   ];
   const n = r.range(1, 3);
   for (let k = 0; k < n; k++) {
-    const words = [r.pick([1, 2]), r.pick([0, 1, NVDISK_SECTORS - 1, NVDISK_SECTORS]), r.chance(0.5) ? 0x52000 : dmaAddr(r), k];
+    const words = [r.pick([1, 1, 2]), r.pick([0, 1, 1, 2, 3, NVDISK_SECTORS - 1, NVDISK_SECTORS]), r.chance(0.4) ? 0x52000 : dmaAddr(r), k];
     lines.push(`li   t2, ${QUEUE + 16 * k}`, ...words.flatMap((w, i) => [load("t0", w), `sw   t0, ${4 * i}(t2)`]));
   }
   lines.push(...mmio(annotated, true, NVDISK_REG.SQ_TAIL, n));
@@ -463,6 +463,23 @@ const benignImage = () => hostileImage({ base: "benign", units: [], aux: 0 });
 
 // ---------------------------------------------------------------- running and judging
 
+/**
+ * The hostile guest's nvdisk: sector 0 a pattern; sectors 1–3 page-table
+ * entries (present, writable) mapping the monitor's reserved frames, past
+ * RAM, and its own first frames — read by DMA onto a page table, they must
+ * still never give it the monitor's memory (the walk checks every entry).
+ */
+function nvdiskImage(): Uint8Array {
+  const img = new Uint8Array(NVDISK_SECTORS * 512).fill(0xee);
+  const words = new Int32Array(img.buffer);
+  for (let i = 0; i < 128; i++) {
+    words[128 + i] = (RESERVED + 0x1000 * (i % 64)) | 3;
+    words[256 + i] = (RAM + 0x1000 * i) | 3;
+    words[384 + i] = (0x1000 * i) | 3;
+  }
+  return img;
+}
+
 function specs(c: DomainsConfig, hostile: ElfImage): DomainSpec[] {
   const serving = c.role !== "guest";
   const ref: DomainSpec = {
@@ -479,7 +496,7 @@ function specs(c: DomainsConfig, hostile: ElfImage): DomainSpec[] {
     role: c.role === "driver" ? "driver" : "guest",
     serves: serving ? ["block", "nvdisk"] : [],
     disk: new Uint8Array(4096),
-    ...(c.nvdisk !== "none" ? { nvdisk: new Uint8Array(NVDISK_SECTORS * 512).fill(0xee), passthrough: c.nvdisk === "passthrough" } : {}),
+    ...(c.nvdisk !== "none" ? { nvdisk: nvdiskImage(), passthrough: c.nvdisk === "passthrough" } : {}),
   };
   return c.hostileFirst ? [bad, ref] : [ref, bad];
 }
