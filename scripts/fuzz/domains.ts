@@ -18,7 +18,7 @@
 // the peer may have granted and sends it events — all with results it never
 // branches on — or the bundled kernel running `compute`, which shares
 // nothing. Oracle: no host exception; the reference's console, ending,
-// cycles and executed cycles exactly what they are beside a benign (idle)
+// guest RAM (less the pages its peer may write), cycles and executed cycles exactly what they are beside a benign (idle)
 // peer in the same configuration (console and ending only when the peer
 // legitimately raised the reference's event line: see execute); every domain that ended did so with a
 // power-off or a diagnosis; on xen and l4 the in-place VMM's read-only code
@@ -38,6 +38,7 @@ import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
 import { DomainHost, type DomainOutcome, type DomainSpec } from "../../src/hypervisors/domains/host.js";
 import { getBackend, prepareImage } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
+import type { Machine } from "../../src/machine/machine.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import type { Rng } from "./generators/rng.js";
@@ -508,9 +509,25 @@ interface RefRun {
   executed: number;
   /** Event interrupts the reference's machine took (line 4). */
   events: number;
+  /** ramDigest of its machine at the end. */
+  ram: number;
 }
 
-const refRun = (d: DomainOutcome): RefRun => ({ console: d.console, result: JSON.stringify(d.result), cycles: d.stats.cycles, executed: d.executedCycles, events: d.stats.interrupts[IRQ.EVENT] ?? 0 });
+/** Frames of the fixture reference its peer may legitimately change: its writable grant, the pages it maps the peer's grants onto, its op results. */
+const PEER_WRITABLE = new Set([REF_SHARED >>> 12, REF_RESULTS >>> 12, ...[0, 1, 2].map((k) => (REF_MAPS >>> 12) + k)]);
+
+/** A digest (FNV-1a over words) of the reference's guest RAM, less the frames its peer may write. */
+function ramDigest(m: Machine): number {
+  const w = m.memory.i32;
+  let h = 0x811c9dc5;
+  for (let f = 0; f < m.memory.guestLimit >>> 12; f++) {
+    if (PEER_WRITABLE.has(f)) continue;
+    for (let i = f << 10, end = i + 1024; i < end; i++) h = Math.imul(h ^ w[i], 0x01000193);
+  }
+  return h >>> 0;
+}
+
+const refRun = (d: DomainOutcome, m: Machine): RefRun => ({ console: d.console, result: JSON.stringify(d.result), cycles: d.stats.cycles, executed: d.executedCycles, events: d.stats.interrupts[IRQ.EVENT] ?? 0, ram: ramDigest(m) });
 const benignRuns = new Map<string, RefRun>();
 /** Bound of a reference run (the kernel's compute workload needs about 1.8 M cycles on l4). */
 const REFERENCE_CYCLES = 20_000_000;
@@ -530,8 +547,9 @@ function benign(c: DomainsConfig): RefRun {
   const key = JSON.stringify([c.backend, c.reference, c.role, c.hostileFirst]);
   let b = benignRuns.get(key);
   if (!b) {
-    const { out } = run({ ...c, annotated: false, nvdisk: "none" }, benignImage(), REFERENCE_CYCLES);
-    b = refRun(out.domains.find((d) => d.name === "ref")!);
+    const { host, out } = run({ ...c, annotated: false, nvdisk: "none" }, benignImage(), REFERENCE_CYCLES);
+    const ref = out.domains.find((d) => d.name === "ref")!;
+    b = refRun(ref, host.machineOf(ref.id));
     benignRuns.set(key, b);
   }
   return b;
@@ -560,12 +578,14 @@ export const domainsCampaign: Campaign<DomainsUnit> = {
       const p = endingOf(d.result);
       if (p) return { class: "wrong", message: `${d.name}: ${p}` };
     }
-    const got = refRun(out.domains.find((d) => d.name === "ref")!);
+    const refOut = out.domains.find((d) => d.name === "ref")!;
+    const got = refRun(refOut, host.machineOf(refOut.id));
     // An event the peer may legitimately cause (an EVT_SEND on a port the reference allocated for it, a
     // driver's restart notifying its client) reaches the reference's line 4 even with its interrupts off;
     // xen and l4 take it and hold it (a monitor entry, charged): then only the console and ending must match.
     const exact = got.events === calm.events;
-    for (const k of exact ? (["result", "console", "cycles", "executed"] as const) : (["result", "console"] as const)) {
+    // Its RAM too (the guest part: the monitor's reserved top holds its virtual CPU, where a held event shows).
+    for (const k of exact ? (["result", "console", "ram", "cycles", "executed"] as const) : (["result", "console", "ram"] as const)) {
       if (got[k] !== calm[k]) return { class: "wrong", message: `${c.backend}: the reference's ${k} changed beside the hostile guest: ${JSON.stringify(got[k]).slice(0, 80)} instead of ${JSON.stringify(calm[k]).slice(0, 80)}` };
     }
     if (c.backend !== "hvm") {
