@@ -10,6 +10,7 @@
 // page copies, DEV_* ops out of order, writes to its mapped pages, paging
 // turned on with page tables on its shared pages, stray
 // port accesses, interrupts on and off, halts, power-offs with any code;
+// a second CPU running the same program at once;
 // with the memory-mapped disk (emulated or passed through), queue bases and
 // DMA addresses outside guest RAM and doorbells out of order.
 //
@@ -69,6 +70,8 @@ export interface DomainsConfig {
   /** Its in/out and MMIO accesses through the annotator's sites (else raw, trapping). */
   annotated: boolean;
   nvdisk: "none" | "emulated" | "passthrough";
+  /** CPUs of the hostile guest's machine (a `startCpu` unit starts CPU 1 on the same program). */
+  cpus: 1 | 2;
 }
 
 export function configOf(aux: number): DomainsConfig {
@@ -85,9 +88,10 @@ export function configOf(aux: number): DomainsConfig {
     role: (["driver", "server", "guest"] as const)[take(3)],
     annotated: take(2) === 1,
     nvdisk: (["none", "emulated", "passthrough"] as const)[take(3)],
+    cpus: take(3) === 0 ? 2 : 1,
   };
 }
-const AUX_RANGE = 3 * 6 * 2 * 3 * 2 * 3;
+const AUX_RANGE = 3 * 6 * 2 * 3 * 2 * 3 * 3;
 
 // ---------------------------------------------------------------- the reference
 
@@ -424,6 +428,7 @@ function hostileUnit(r: Rng, c: DomainsConfig): DomainsUnit {
     [5, () => control(r)],
     [4, () => paging(r)],
     [12, () => sharing(r)],
+    [c.cpus > 1 ? 4 : 0, () => ({ lines: ["la   t0, _start", "out  0x43, t0", "li   t0, 1", "out  0x42, t0"] })],
     [c.nvdisk !== "none" ? 20 : 0, () => nvdiskUnit(r, c.annotated)],
     [c.nvdisk !== "none" ? 6 : 0, () => nvdiskSession(r, c.annotated)],
   ])();
@@ -494,6 +499,7 @@ function specs(c: DomainsConfig, hostile: ElfImage): DomainSpec[] {
     name: "hostile",
     image: hostile,
     ramSize: RAM,
+    cpus: c.cpus,
     role: c.role === "driver" ? "driver" : "guest",
     serves: serving ? ["block", "nvdisk"] : [],
     disk: new Uint8Array(4096),
@@ -547,7 +553,7 @@ function benign(c: DomainsConfig): RefRun {
   const key = JSON.stringify([c.backend, c.reference, c.role, c.hostileFirst]);
   let b = benignRuns.get(key);
   if (!b) {
-    const { host, out } = run({ ...c, annotated: false, nvdisk: "none" }, benignImage(), REFERENCE_CYCLES);
+    const { host, out } = run({ ...c, annotated: false, nvdisk: "none", cpus: 1 }, benignImage(), REFERENCE_CYCLES);
     const ref = out.domains.find((d) => d.name === "ref")!;
     b = refRun(ref, host.machineOf(ref.id));
     benignRuns.set(key, b);
