@@ -93,6 +93,12 @@ export function configOf(aux: number): DomainsConfig {
 }
 const AUX_RANGE = 3 * 6 * 2 * 3 * 2 * 3 * 3;
 
+/** The aux of a configuration (tests build inputs with it). */
+export function auxOf(c: DomainsConfig): number {
+  for (let a = 0; a < AUX_RANGE; a++) if (JSON.stringify(configOf(a)) === JSON.stringify(c)) return a;
+  throw new Error(`no aux gives ${JSON.stringify(c)}`);
+}
+
 // ---------------------------------------------------------------- the reference
 
 const REF_SECRET = 0x30000;
@@ -464,8 +470,12 @@ function hostileImage(input: FuzzInput<DomainsUnit>): ElfImage {
   return assemble([{ file: "hostile.s", text: c.annotated ? annotate("hostile.s", src).text : src }]);
 }
 
-/** The benign peer: the same role and devices, and nothing to do. */
-const benignImage = () => hostileImage({ base: "benign", units: [], aux: 0 });
+/**
+ * The benign peer: the same role and devices, and nothing to do but
+ * acknowledge its events (a driver that left them pending would be restarted
+ * by the watchdog, and its client told).
+ */
+const benignImage = () => hostileImage({ base: "benign", units: [{ lines: [".Lack:", "in   t0, 0x65", "out  0x65, t0", "hlt", "j    .Lack"] }], aux: 0 });
 
 // ---------------------------------------------------------------- running and judging
 
