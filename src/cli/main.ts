@@ -128,6 +128,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
     .option("--max-cycles <n>", "stop a runaway guest after N cycles (counted from the guest's reset)", integer)
     .option("--disk <image>", "write the snapshot's disk into this image file and run on it")
+    .option("--nvdisk <image>", "write the snapshot's nvdisk image into this file and run on it")
     .option("--cost-model <file>", "cost model JSON replacing the snapshot's")
     .option("--snapshot-at <n>", "snapshot again at the first safe point at or after cycle N", integer)
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")

@@ -3,8 +3,9 @@
 // arrays are stored as raw bytes after it.
 //
 //   0   8  magic "PVSNAP\r\n"   (the \r\n catches text-mode mangling, as PNG's does)
-//   8   4  format version       (u32 little-endian; this previrt writes and reads 2:
-//                                 version 1 was the one-CPU machine state, before multiprocessors)
+//   8   4  format version       (u32 little-endian; this previrt writes and reads 3:
+//                                 version 1 was the one-CPU machine state, before multiprocessors;
+//                                 2 had no memory-mapped disk, its image or its registers)
 //   12  4  payload length       (bytes of deflated payload that follow the header)
 //   16  4  CRC-32 of the payload (IEEE, as zlib/PNG)
 //   20  4  inflated length
@@ -21,7 +22,7 @@
 import { UserError } from "../guest-isa/diagnostics.js";
 
 export const SNAPSHOT_MAGIC = "PVSNAP\r\n";
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 export const HEADER_BYTES = 24;
 
 const TYPED = { Int32Array, Uint32Array, Uint8Array, Float64Array } as const;

@@ -8,6 +8,7 @@
 // commands drive a Guest; it drives a Machine and a Monitor.
 
 import { checkCpuOptions, prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
+import { checkPassthrough } from "../hypervisors/common/bypass.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { defaultCostModel, type CostModel } from "../machine/cost-model.js";
 import { bytesInput, type ConsoleInput } from "../machine/devices/console.js";
@@ -35,6 +36,9 @@ export interface GuestOptions {
   pcpus?: number;
   /** The --pcpus scheduler's time slice (`--timeslice`; docs/vcpus.md). */
   timeslice?: number;
+  /** The memory-mapped disk (`--nvdisk`), and whether it is passed through (`--passthrough`; docs/driver-vms.md). */
+  nvdisk?: DiskBacking;
+  passthrough?: boolean;
 }
 
 export class Guest {
@@ -78,8 +82,9 @@ export class Guest {
  */
 export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
   const backend = getBackend(backendName);
-  const monitorOptions = checkCpuOptions(backend, options);
-  const rewrite = prepareImage(backend, image, options.file);
+  const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
+  const monitorOptions = { ...checkCpuOptions(backend, options), passthrough };
+  const rewrite = prepareImage(backend, image, options.file, "native", passthrough);
   const holder: { guest?: Guest } = {};
   const machine = new Machine({
     ramSize: options.ramSize,
@@ -90,6 +95,7 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
       options.onOutput?.(t);
     },
     disk: options.disk,
+    nvdisk: options.nvdisk,
     diskLatency: options.diskLatency,
     cpus: options.cpus,
     quantum: options.quantum,

@@ -21,6 +21,8 @@ import { backends } from "../hypervisors/index.js";
 import { bareExport, bareImport, isMigratable, type NeutralState } from "../hypervisors/common/neutral-state.js";
 import { COST_KEYS, type CostModel } from "../machine/cost-model.js";
 import { memoryDisk, readWholeDisk, type DiskBacking } from "../machine/devices/disk.js";
+import { inNvdiskWindow, nvdiskStateProblem } from "../machine/devices/nvdisk.js";
+import { PASSTHROUGH_BACKENDS } from "../hypervisors/common/bypass.js";
 import type { MachineState } from "../machine/machine-state.js";
 import { PAGE_SIZE } from "../machine/memory.js";
 import { MAX_CPUS } from "../machine/machine.js";
@@ -52,6 +54,10 @@ export interface Snapshot {
   pageData: Uint8Array;
   /** The disk image (null: no disk). */
   disk: Uint8Array | null;
+  /** The memory-mapped disk's image (null: none attached); its registers and queues are machine.nvdisk. */
+  nvdisk: Uint8Array | null;
+  /** Whether the nvdisk was passed through (kept on a back end that can, emulated elsewhere). */
+  passthrough: boolean;
 }
 
 /**
@@ -157,6 +163,9 @@ export function captureSnapshot(guest: Guest, withMemory = true, withDisk = true
     pages: Uint32Array.from(pages),
     pageData,
     disk: guest.disk && withDisk ? readWholeDisk(guest.disk) : null,
+    // The nvdisk's image always travels: no caller hands its backing over.
+    nvdisk: guest.options.nvdisk ? readWholeDisk(guest.options.nvdisk) : null,
+    passthrough: guest.options.nvdisk !== undefined && guest.options.passthrough === true,
   };
 }
 
@@ -192,10 +201,15 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
     // The snapshot's disk contents go to the backing the caller gave (e.g. a --disk file).
     for (let s = 0; s < Math.min(options.disk.sectors, snap.disk.length / 512); s++) options.disk.writeSector(s, snap.disk.subarray(s * 512, (s + 1) * 512));
   }
+  const nvdisk: DiskBacking | undefined = snap.nvdisk ? (options.nvdisk ?? memoryDisk(new Uint8Array(snap.nvdisk))) : undefined;
+  if (options.nvdisk && snap.nvdisk) {
+    for (let s = 0; s < Math.min(options.nvdisk.sectors, snap.nvdisk.length / 512); s++) options.nvdisk.writeSector(s, snap.nvdisk.subarray(s * 512, (s + 1) * 512));
+  }
   const costModel = options.costModel ?? (snap.costModel as CostModel);
   // As many CPUs as were saved; the quantum may be changed (options.quantum), the physical CPUs too.
   const guest = newGuest(snap.elf, image, backendName, {
     ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency,
+    nvdisk, passthrough: snap.passthrough && PASSTHROUGH_BACKENDS.includes(backendName),
     cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,
   });
   guest.console = snap.console;
@@ -228,7 +242,7 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
       if (f >= dstLimit) throw new UserError(`cannot move the guest to ${backendName}: it uses physical page 0x${(f * PAGE_SIZE).toString(16)}, which ${backendName} reserves for itself`);
       mem.writeBytes(f * PAGE_SIZE, pageOf(i));
     }
-    sitesRepatched = repatchSites(guest, image, snap.backend);
+    sitesRepatched = repatchSites(guest, image, snap.backend, snap.passthrough);
     m.restoreState(snap.machine, false);
     importNeutral(guest, snap.neutral);
   }
@@ -247,8 +261,8 @@ function asMigratable(g: Guest) {
  * A site whose words are not what the source wrote (self-modified code) is
  * refused.
  */
-function repatchSites(guest: Guest, image: ElfImage, sourceBackend: string): number {
-  const source = prepareImage(getBackend(sourceBackend), image);
+function repatchSites(guest: Guest, image: ElfImage, sourceBackend: string, passthrough: boolean): number {
+  const source = prepareImage(getBackend(sourceBackend), image, undefined, "native", passthrough);
   const target = guest.rewrite;
   if (!target.annotated) return 0;
   const mem = guest.machine.memory;
@@ -305,6 +319,8 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
   const mc = obj(s.machine, "machine");
   if (!Array.isArray(mc.cpus) || mc.cpus.length < 1 || mc.cpus.length > MAX_CPUS) bad(`machine.cpus must hold 1 to ${MAX_CPUS} CPUs`);
   const cpus = mc.cpus as unknown[];
+  // A machine with the nvdisk may have its register pages in a TLB (a guest's mapping of them, or passthrough).
+  const hasNvdisk = s.nvdisk !== null; // its type is checked below
   const current = num(mc.current, "machine.current");
   if (current < 0 || current >= cpus.length) bad("machine.current is not one of the CPUs");
   const quantum = num(mc.quantum, "machine.quantum");
@@ -321,7 +337,7 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     if (!["stopped", "running", "halted"].includes(cpu.run as string)) bad(`${at}.run`);
     const tlb = obj(cpu.tlb, `${at}.tlb`);
     for (const k of ["page", "frame", "perm"]) typed(tlb[k], Int32Array, `${at}.tlb.${k}`, 1024);
-    for (const f of tlb.frame as Int32Array) if (f < 0 || f + PAGE_SIZE > ram || f % PAGE_SIZE) bad(`${at}.tlb.frame outside RAM`);
+    for (const f of tlb.frame as Int32Array) if (((f < 0 || f + PAGE_SIZE > ram) && !(hasNvdisk && inNvdiskWindow(f))) || f % PAGE_SIZE) bad(`${at}.tlb.frame outside RAM`);
     const lf = obj(cpu.lastFault, `${at}.lastFault`);
     for (const k of ["cause", "epc", "badva", "repeats"]) num(lf[k], `${at}.lastFault.${k}`);
     const timer = obj(cpu.timer, `${at}.timer`);
@@ -366,4 +382,12 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     const d = typed(s.disk, Uint8Array, "disk");
     if (d.length % 512) bad("disk is not whole sectors");
   }
+  if (typeof s.passthrough !== "boolean") bad("passthrough");
+  if (s.nvdisk !== null) {
+    const d = typed(s.nvdisk, Uint8Array, "nvdisk");
+    if (d.length === 0 || d.length % 512) bad("nvdisk is not whole sectors");
+    if (mc.nvdisk === undefined) bad("machine.nvdisk is missing");
+    const p = nvdiskStateProblem(mc.nvdisk);
+    if (p) bad(`machine.nvdisk.${p}`);
+  } else if (mc.nvdisk !== undefined || s.passthrough) bad("an nvdisk state without its image");
 }

@@ -82,13 +82,18 @@ describe("a damaged snapshot is refused before anything is restored", () => {
   });
   it("a future format version", () => {
     const bad = good.slice();
-    new DataView(bad.buffer).setUint32(8, 3, true);
-    expect(refuse(bad)).toMatch(/format version 3 is newer/);
+    new DataView(bad.buffer).setUint32(8, 4, true);
+    expect(refuse(bad)).toMatch(/format version 4 is newer/);
   });
   it("an older format version (one CPU, before multiprocessors)", () => {
     const bad = good.slice();
     new DataView(bad.buffer).setUint32(8, 1, true);
-    expect(refuse(bad)).toMatch(/snapshot format version 1 is older than this previrt reads \(2\)/);
+    expect(refuse(bad)).toMatch(/snapshot format version 1 is older than this previrt reads \(3\)/);
+  });
+  it("an older format version (no memory-mapped disk)", () => {
+    const bad = good.slice();
+    new DataView(bad.buffer).setUint32(8, 2, true);
+    expect(refuse(bad)).toBe("x.snap: snapshot format version 2 is older than this previrt reads (3): take the snapshot again");
   });
   it("a well-formed container with a malformed document", () => {
     expect(refuse(encodeSnapshot({ ...snap, backend: "vmware" }, nodeZlib))).toMatch(/malformed snapshot: unknown back end 'vmware'/);

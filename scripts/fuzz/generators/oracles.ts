@@ -8,6 +8,9 @@ import { SHF_WRITE, type ElfImage } from "../../../src/guest-isa/elf-types.js";
 import { UserError } from "../../../src/guest-isa/diagnostics.js";
 import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../../../src/hypervisors/common/window.js";
 import type { RunElfOutcome } from "../../../src/hypervisors/index.js";
+import type { RunResult } from "../../../src/machine/diagnosis.js";
+import type { PhysicalMemory } from "../../../src/machine/memory.js";
+import type { RewriteResult } from "../../../src/rewriter/index.js";
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 
@@ -50,7 +53,11 @@ export function roundTripProblem(image: ElfImage): string | undefined {
 
 /** A run ended with power-off, or stopped with a diagnosis; a message otherwise. */
 export function endingProblem(out: RunElfOutcome): string | undefined {
-  const r = out.result;
+  return endingOf(out.result);
+}
+
+/** The same for one machine's result (a domain of the multi-guest host). */
+export function endingOf(r: RunResult): string | undefined {
   if (r.kind === "poweroff") return undefined;
   if (r.kind === "stopped" && r.diagnosis.length > 0) return undefined;
   return `the run ended without a diagnosis: ${JSON.stringify(r).slice(0, 120)}`;
@@ -62,8 +69,12 @@ export function endingProblem(out: RunElfOutcome): string | undefined {
  * them, directly or through the monitor. Also the reservation itself.
  */
 export function windowProblem(out: RunElfOutcome, backend: string): string | undefined {
+  return windowBytesProblem(out.machine.memory, out.rewrite.stubs, backend);
+}
+
+/** The same check on one machine's memory, given the stubs its rewrite installed. */
+export function windowBytesProblem(mem: PhysicalMemory, stubs: RewriteResult["stubs"], backend: string): string | undefined {
   if (backend !== "xen" && backend !== "l4") return undefined;
-  const mem = out.machine.memory;
   const windowPa = mem.size - WINDOW_BACKED_BYTES;
   if (mem.guestLimit !== windowPa) return `the monitor's reservation moved: guest limit 0x${mem.guestLimit.toString(16)}`;
   const vmm = buildVmm(backend);
@@ -76,7 +87,7 @@ export function windowProblem(out: RunElfOutcome, backend: string): string | und
       return `${backend}: the in-place VMM's read-only ${sec.name} changed at 0x${(sec.addr + i).toString(16)} (window escape)`;
     }
   }
-  for (const stub of out.rewrite.stubs) {
+  for (const stub of stubs) {
     const bytes = new Uint8Array(stub.words.buffer, stub.words.byteOffset, stub.words.byteLength);
     const at = windowPa + (stub.addr - WINDOW_BACKED);
     if (!sameBytes(mem.u8.subarray(at, at + bytes.length), bytes)) return `${backend}: the stub at 0x${stub.addr.toString(16)} changed (window escape)`;

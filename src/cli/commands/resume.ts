@@ -1,4 +1,4 @@
-// `previrt resume FILE --hv Y [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG]
+// `previrt resume FILE --hv Y [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--nvdisk IMG]
 // [--cost-model F] [--quantum C] [--pcpus M] [--snapshot-at M --snapshot F2]` (the CPUs are the snapshot's): continues a snapshot
 // (src/migration, docs/migration.md) on any back end that can run its
 // binary. The snapshot is read and checked completely before anything runs
@@ -38,12 +38,17 @@ export const run: CommandRunner = async (args, options, io) => {
   const snap = readSnapshotFile(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
+  let nvdisk: DiskBacking | undefined;
   try {
-    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
+    // The snapshot's nvdisk image goes into --nvdisk's file (as --disk's); without it, into memory.
+    if (options.nvdisk !== undefined && snap.nvdisk === null) throw new UserError(`${file}: the snapshot has no nvdisk to write into ${String(options.nvdisk)}`);
+    nvdisk = openDisk(options.nvdisk);
+    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, nvdisk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
     if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io);
     return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io);
   } finally {
     disk?.close?.();
+    nvdisk?.close?.();
   }
 };
 
@@ -122,10 +127,13 @@ export async function runWithSnapshot(file: string, options: Record<string, unkn
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
+  let nvdisk: DiskBacking | undefined;
   try {
-    const guest = bootGuest(elf, image, backend.name, { costModel, disk, ...cpuOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
+    nvdisk = openDisk(options.nvdisk);
+    const guest = bootGuest(elf, image, backend.name, { costModel, disk, nvdisk, passthrough: options.passthrough === true, ...cpuOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
     return snapshotAndExit(guest, options, io);
   } finally {
     disk?.close?.();
+    nvdisk?.close?.();
   }
 }

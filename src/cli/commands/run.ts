@@ -39,11 +39,8 @@ export const run: CommandRunner = async (args, options, io) => {
   if (file === undefined && typeof json === "string") [file, json] = [json, true];
   if (file === undefined) throw new UserError("missing required argument 'elf'");
   const jsonTo = json === true || json === "-" ? "-" : typeof json === "string" ? json : undefined;
-  if (options.snapshotAt !== undefined || options.snapshot !== undefined) {
-    if (options.nvdisk !== undefined) throw new UserError("--snapshot-at does not take --nvdisk (a snapshot does not carry the nvdisk's image)");
-    return runWithSnapshot(file, { ...options, json: jsonTo }, io);
-  }
   if (options.passthrough && options.nvdisk === undefined) throw new UserError("--passthrough needs --nvdisk (the device to pass through)");
+  if (options.snapshotAt !== undefined || options.snapshot !== undefined) return runWithSnapshot(file, { ...options, json: jsonTo }, io);
   const backend = getBackend(String(options.hv));
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const maxCycles = typeof options.maxCycles === "number" ? options.maxCycles : undefined;

@@ -276,6 +276,31 @@ export class NvdiskDevice implements Device {
   }
 }
 
+/**
+ * What is wrong with a saved NvdiskState (a snapshot's, docs/migration.md),
+ * or undefined: every field present with a value the device itself could
+ * have produced, so a damaged snapshot is refused before anything runs.
+ */
+export function nvdiskStateProblem(v: unknown): string | undefined {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return "not an object";
+  const s = v as Record<string, unknown>;
+  const int = (k: string, lo: number, hi: number) => (typeof s[k] === "number" && Number.isInteger(s[k]) && (s[k] as number) >= lo && (s[k] as number) <= hi ? undefined : k);
+  const u32 = 0xffff_ffff;
+  const bad =
+    int("sqBase", 0, u32) ?? int("cqBase", 0, u32) ?? int("sector", 0, u32) ?? int("dma", 0, u32) ?? int("tag", -0x8000_0000, 0x7fff_ffff) ??
+    int("qsize", 0, NVDISK_MAX_QSIZE) ?? int("control", 0, NVDISK_CONTROL.ENABLE | NVDISK_CONTROL.IRQ) ?? int("status", 0, NVDISK_STATUS.PENDING | NVDISK_STATUS.HALTED) ??
+    int("op", -1, NVDISK_OP.WRITE) ?? int("transfers", 0, Number.MAX_SAFE_INTEGER) ?? int("errors", 0, Number.MAX_SAFE_INTEGER);
+  if (bad) return bad;
+  const qsize = s.qsize as number;
+  if (qsize === 1) return "qsize";
+  if ((s.status as number) & NVDISK_STATUS.BUSY) return "status"; // busy is derived from the request in flight, never stored
+  for (const k of ["sqHead", "sqTail", "cqHead", "cqTail"]) if (int(k, 0, Math.max(qsize - 1, 0))) return k;
+  // A request in flight completes at a cycle; none in flight: never.
+  const at = s.completesAt;
+  if (typeof at !== "number" || Number.isNaN(at) || at < 0 || (s.op === 0) !== (at === Infinity)) return "completesAt";
+  return undefined;
+}
+
 /** Whether physical `pa` lies in the nvdisk's register window. */
 export function inNvdiskWindow(pa: number): boolean {
   const p = pa >>> 0;
