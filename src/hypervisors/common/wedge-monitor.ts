@@ -242,6 +242,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vPtbr = new Int32Array(n);
     this.vPgctl = new Int32Array(n);
     this.vStartAddress = new Int32Array(n);
+    this.vUpcallDue = new Uint8Array(n);
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
     this.sharedIdx = idx;
     const cure = this.options.spinlocks;
@@ -277,6 +278,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vPtbr.fill(0);
     this.vPgctl.fill(0);
     this.vStartAddress.fill(0);
+    this.vUpcallDue.fill(0);
     this.su = true;
     this.holding = false;
     this.callback = 0;
@@ -381,6 +383,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       ptbr: Array.from(this.vPtbr),
       pgctl: Array.from(this.vPgctl),
       startAddress: Array.from(this.vStartAddress),
+      upcallDue: Array.from(this.vUpcallDue),
       callback: this.callback,
       resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null,
       scheduler: this.scheduler?.save() ?? null,
@@ -400,6 +403,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vPtbr.set(per("ptbr"));
     this.vPgctl.set(per("pgctl"));
     this.vStartAddress.set(per("startAddress"));
+    // (Absent from snapshots written before it existed: no upcall due.)
+    if (s.upcallDue === undefined) this.vUpcallDue.fill(0);
+    else this.vUpcallDue.set(per("upcallDue"));
     this.callback = s.callback as number;
     this.resumeFixups = s.resumeFixups ? new Map(s.resumeFixups as [number, number][]) : undefined;
     if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
@@ -471,6 +477,48 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   override reflect(cause: number, epc: number, badva?: number): void {
     // The handler is the registered event callback, or (through the VMM's EVENT entry) the virtual tvec.
     this.reflectTo(this.callback !== 0 ? this.callback : this.vcr[CR.tvec], cause, epc, badva);
+    // The guest's handler now runs with events masked. A line still asserted (an interrupt just
+    // delivered is level-triggered until the guest's handler acknowledges its device) is held at
+    // once: the hypervisor knows it is masked, as Xen masks a guest's pirq until its EOI, instead of
+    // letting the CPU take it again at the handler's first instruction only to hold it then.
+    const m = this.machine;
+    if (!m.stopped && this.su && !this.vie && !this.holding && m.lines.pending !== 0) {
+      m.count(`${this.name}:event.held`);
+      this.hold();
+    }
+  }
+
+  /**
+   * Xen delivers a pending event on the way out of the hypervisor: the
+   * return from the hypercall that unmasked it (EVENTS — XenoLinux's
+   * force_evtchn_callback — or IRET) carries the upcall, so the guest is not
+   * entered again for it. Here the machine takes the line at the guest's next
+   * instruction (after the soft-layer path finishes: nothing is injected
+   * there); that entry is the hypercall's own return, charged nothing more
+   * than the injection. Set (for the running vCPU) when such a hypercall
+   * leaves an event deliverable; any other entry clears it.
+   */
+  private vUpcallDue = new Uint8Array(1);
+
+  /**
+   * An event held back (VPEND) whose line has dropped since — the guest's
+   * handler acknowledged its device through this very call (an emulated
+   * `out`, a port op) — is no longer pending: nothing is held. The guest's
+   * next unmask or iret then needs no call into the hypervisor only to find
+   * nothing to deliver (its IRET fast path checks VPEND). What the guest
+   * sees is the same: a level-triggered line that went away before the
+   * guest unmasked is not delivered, here as on bare metal.
+   */
+  private dropStaleHold(): void {
+    const m = this.machine;
+    if (!this.holding || m.lines.pending !== 0 || m.stopped) return;
+    m.count(`${this.name}:event.dropped`);
+    this.release();
+  }
+
+  private noteUpcallDue(): void {
+    const m = this.machine;
+    if (!m.stopped && this.vie && !this.holding && (m.psr & PSR.IE) !== 0 && m.lines.pending !== 0) this.vUpcallDue[m.cpuId] = 1;
   }
 
   protected override returnFromTrap(): void {
@@ -724,9 +772,13 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   onException(trap: TrapInfo): TrapDisposition {
     const m = this.machine;
-    this.chargeEntry();
-    this.syncFromWindow();
     const cause = trap.cause;
+    const upcall = this.vUpcallDue[m.cpuId] === 1 && cause >= CAUSE.INTERRUPT_BASE;
+    this.vUpcallDue[m.cpuId] = 0;
+    // The upcall a hypercall's return carries (noteUpcallDue) is no new entry into the hypervisor.
+    if (upcall) m.count(`${this.name}:event.onReturn`);
+    else this.chargeEntry();
+    this.syncFromWindow();
     if (cause >= CAUSE.INTERRUPT_BASE) return this.onInterrupt();
 
     if (cause >= CAUSE.PAGE_FAULT_FETCH && cause <= CAUSE.PAGE_FAULT_STORE && m.memory.i32[this.iQcount] !== 0) {
@@ -863,6 +915,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   onHcall(n: number): ExitAction {
     const m = this.machine;
+    this.vUpcallDue[m.cpuId] = 0;
     this.chargeCall();
     this.syncFromWindow();
     const name = HYPERCALL_NAMES.get(n);
@@ -872,6 +925,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (name === undefined || !this.su) return "native";
     const pc = m.pc;
     const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1], m.regs[REG.a2]);
+    this.dropStaleHold();
+    if (n === HC.EVENTS || n === HC.IRET) this.noteUpcallDue();
     if (r === "resume") return "resume";
     if (n >= HC.GNT_GRANT && n <= HC.DEV_STATUS && this.domainCalls) {
       // An inter-domain op's second and third values (a multicall entry keeps its result only).
