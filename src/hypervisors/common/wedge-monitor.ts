@@ -60,7 +60,7 @@
 // host exception.
 
 import { decodeInstruction, type DecodedInstruction } from "../../guest-isa/encoding.js";
-import { CAUSE, CR, PGCTL_ENABLE, PSR, REG } from "../../guest-isa/registers.js";
+import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR, REG } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { walkPageTable, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
 import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
@@ -828,6 +828,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (this.vie && !this.inSoftLayer(m.pc)) {
       m.count(`${this.name}:event.delivered`);
       m.charge("interruptInjection");
+      // The multi-guest host's event line is an upcall: delivering it lowers it (DOM_FEATURES, docs/driver-vms.md).
+      if (line === IRQ.EVENT) this.domainCalls?.upcall?.();
       this.reflect(CAUSE.INTERRUPT_BASE + line, m.pc);
     } else {
       m.count(`${this.name}:event.held`);
