@@ -108,6 +108,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private vPgctl = new Int32Array(1);
   private vIVpsr = new Int32Array(1);
   private vIVpend = new Int32Array(1);
+  private vIVupcall = new Int32Array(1);
   private vIQcount = new Int32Array(1);
   private vcrs: Int32Array[] = [new Int32Array(8)];
   /** Window pages of the VMM's .data (the shared-info page), copied per vCPU: first page and count. */
@@ -185,6 +186,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private get iVpend(): number {
     return this.vIVpend[this.machine.cpuId];
   }
+  private get iVupcall(): number {
+    return this.vIVupcall[this.machine.cpuId];
+  }
   private get iQcount(): number {
     return this.vIQcount[this.machine.cpuId];
   }
@@ -235,6 +239,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const per = (name: string) => Int32Array.from({ length: n }, (_, cpu) => idx(name, cpu));
     this.vIVpsr = per("VPSR");
     this.vIVpend = per("VPEND");
+    this.vIVupcall = per("VUPCALL");
     this.vIQcount = per("QCOUNT");
     this.vcrs = Array.from({ length: n }, (_, cpu) => machine.memory.i32.subarray(idx("VCR", cpu), idx("VCR", cpu) + 8));
     this.vSu = new Uint8Array(n).fill(1);
@@ -451,7 +456,14 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   /** Stops holding events back: the machine delivers a pending line at its next check. */
   private release(): void {
-    this.machine.memory.i32[this.iVpend] = 0;
+    const i32 = this.machine.memory.i32;
+    i32[this.iVpend] = 0;
+    // An upcall left for the VMM to deliver in place (takeUpcall) that the guest unmasks through the
+    // monitor instead (an IRET call, an emulated psr write): its line is raised again, and delivered as any.
+    if (i32[this.iVupcall] !== 0) {
+      i32[this.iVupcall] = 0;
+      if (this.domainCalls?.upcall) this.machine.raiseLine(IRQ.EVENT);
+    }
     if (this.holding) {
       this.holding = false;
       if (this.su || this.vie) this.machine.psr |= PSR.IE;
@@ -544,7 +556,34 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   protected override halt(): void {
     if (this.vie) this.release();
+    // A pending upcall (taken off its line, VPEND = 2) wakes hlt at once, as a pending line does.
+    else if (this.machine.memory.i32[this.iVupcall] !== 0 && this.domainCalls?.upcall) return;
     this.machine.idle();
+  }
+
+  /**
+   * An event on the multi-guest host's edge-triggered line (docs/driver-vms.md,
+   * DOM_FEATURES) while the guest kernel has events masked: rather than hold
+   * it (VPEND = 1, real IE off) and have the guest's unmask call the monitor
+   * to deliver it, the monitor takes it off the line (the upcall) and leaves
+   * it in the shared-info page — VUPCALL = its cause, VPEND = 2 — where the
+   * in-place VMM's DELIVER performs the virtual trap entry itself when a site
+   * unmasks (vmm-core.s.ts): pre-virtualization's in-place event delivery.
+   * Only when it is the one line pending, the control port is not (it keeps
+   * the line asserted), and the event would go to the guest's trap vector
+   * (no callback registered). True when done.
+   */
+  private takeUpcall(line: number): boolean {
+    const m = this.machine;
+    const dc = this.domainCalls;
+    if (line !== IRQ.EVENT || !dc?.upcall || !this.su || this.holding || this.callback !== 0 || this.vcr[CR.tvec] === 0) return false;
+    if (m.lines.pending !== 1 << IRQ.EVENT) return false;
+    dc.upcall();
+    if (m.lines.pending !== 0) return false; // the control port keeps it asserted: held as any line
+    m.memory.i32[this.iVupcall] = CAUSE.INTERRUPT_BASE + IRQ.EVENT;
+    m.memory.i32[this.iVpend] = 2;
+    m.count(`${this.name}:event.inPlace`);
+    return true;
   }
 
   // ---------------------------------------------------------------- paging
@@ -831,7 +870,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       // The multi-guest host's event line is an upcall: delivering it lowers it (DOM_FEATURES, docs/driver-vms.md).
       if (line === IRQ.EVENT) this.domainCalls?.upcall?.();
       this.reflect(CAUSE.INTERRUPT_BASE + line, m.pc);
-    } else {
+    } else if (!this.takeUpcall(line)) {
       m.count(`${this.name}:event.held`);
       this.hold();
     }
