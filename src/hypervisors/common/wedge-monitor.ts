@@ -18,7 +18,11 @@
 //   the CPU finish that path, a few instructions). Otherwise it is held:
 //   VPEND=1 and the real IE off, until the guest unmasks (its sti/wrpsr
 //   sites see VPEND and call DELIVER; iret and the monitor's own psr writes
-//   release it too).
+//   release it too); the upcall then rides on that call's return, with no
+//   second entry. A line still asserted at delivery is held at once; a hold
+//   whose line dropped during a call is dropped; an event on the
+//   multi-guest host's edge-triggered line is left in the shared-info page
+//   (VUPCALL) for DELIVER to deliver in place (docs/in-place-vmm.md "Events").
 // - sites in virtual user mode: a rewritten site touches the window, which
 //   faults in user mode; the monitor recognises the site and executes its
 //   original instruction with user-mode semantics (rdpsr shows SU=0, wrpsr
