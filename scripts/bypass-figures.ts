@@ -73,7 +73,7 @@ for (const scale of scales) {
     const pt = rows.find((r) => r.c.backend === b && r.c.passthrough)!.cycles;
     const em = rows.find((r) => r.c.backend === b && r.c.nvdisk && !r.c.passthrough)!.cycles;
     lines.push("", `${b}: emulating the device costs ${fmt((em - pt) / requests)} cycles per request more than passing it through; ` +
-      `passed through, the run is ${pct(pt, bareNv)} against bare (the rest is the kernel's own virtualization: system calls, interrupts, iret).`);
+      `passed through, the run is ${pct(pt, bareNv)} against bare (the rest is the kernel's own virtualization: its system call and return, the completion's line reaching the hypervisor, TLB refills after mode switches).`);
   }
   lines.push("");
 }

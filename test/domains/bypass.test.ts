@@ -45,7 +45,11 @@ describe("the io workload on the nvdisk", () => {
     const out = onNvdisk(backend, passthrough);
     expect(out.console).toBe(reference.console);
     expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
-    expect(out.stats.interrupts[IRQ.NVDISK]).toBeGreaterThanOrEqual(16); // one completion per sector transfer (a wedge back end may hold one back and see it again)
+    // With one CPU and nothing else to run, the kernel polls the completion queue in memory (nvdisk.ts):
+    // bare metal takes no completion interrupt at all; under a hypervisor the line still reaches it
+    // (interrupt routing stays with the VMM), at most once per transfer, and is never delivered to the guest.
+    if (backend === "bare") expect(out.stats.interrupts[IRQ.NVDISK]).toBeUndefined();
+    else expect(out.stats.interrupts[IRQ.NVDISK] ?? 0).toBeLessThanOrEqual(16);
     expect(out.stats.interrupts[IRQ.DISK]).toBeUndefined();
     expect(out.machine.nvdisk!.transfers).toBe(16);
   });
@@ -64,24 +68,25 @@ describe("the io workload on the nvdisk", () => {
       const two = onNvdisk(backend, true, {}, 2);
       expect(one.machine.nvdisk!.transfers).toBe(16);
       expect(two.machine.nvdisk!.transfers).toBe(32);
-      // Setup: the ID read and five setup writes, whatever the number of requests; 4 direct accesses per request.
-      expect(devicePath(one.stats.counts)).toEqual({ [`${backend}:bypass.setup`]: 6, [`${backend}:bypass.direct`]: 64 });
-      expect(devicePath(two.stats.counts)).toEqual({ [`${backend}:bypass.setup`]: 6, [`${backend}:bypass.direct`]: 128 });
+      // Setup: the ID read and five setup writes, whatever the number of requests; 3 direct accesses per request
+      // (the doorbell; at the completion, the acknowledgement and CQ_HEAD: completions are found in memory).
+      expect(devicePath(one.stats.counts)).toEqual({ [`${backend}:bypass.setup`]: 6, [`${backend}:bypass.direct`]: 48 });
+      expect(devicePath(two.stats.counts)).toEqual({ [`${backend}:bypass.setup`]: 6, [`${backend}:bypass.direct`]: 96 });
       // Emulated: every one of those accesses is a call into the VMM (a hypercall on xen, an IPC on l4).
       const emulated = onNvdisk(backend, false);
-      expect(emulated.stats.counts[`${backend}:mmio.emulated`]).toBe(70);
+      expect(emulated.stats.counts[`${backend}:mmio.emulated`]).toBe(54);
       const siteCalls = (o: typeof one) => (o.stats.counts[`${backend}:emulate.mmio-load`] ?? 0) + (o.stats.counts[`${backend}:emulate.mmio-store`] ?? 0);
-      expect(siteCalls(emulated)).toBe(70);
+      expect(siteCalls(emulated)).toBe(54);
       expect(siteCalls(one)).toBe(0);
       expect(one.stats.cycles).toBeLessThan(emulated.stats.cycles);
     }
   });
 
   it("hvm exits on every device access, passed through only on the setup ones", () => {
-    expect(onNvdisk("hvm", false).stats.counts["exit:mmio"]).toBe(70);
+    expect(onNvdisk("hvm", false).stats.counts["exit:mmio"]).toBe(54);
     const pt = onNvdisk("hvm", true);
     expect(pt.stats.counts["exit:mmio"]).toBe(6);
-    expect(pt.stats.counts["bypass.direct"]).toBe(64);
+    expect(pt.stats.counts["bypass.direct"]).toBe(48);
   });
 
   it("is deterministic and engine-independent: the interpreter and the JIT give the same console, cycles and counters", () => {
@@ -99,9 +104,11 @@ describe("the io workload on the nvdisk", () => {
     expect(reference.machine.nvdisk).toBeUndefined();
   });
 
-  it("on two CPUs under xen, passed through, it prints the same", () => {
+  it("on two CPUs under xen, passed through, it prints the same (and waits for the completion interrupt: no polling)", () => {
     const out = run("xen", { nvdisk: kernelDisk(), passthrough: true, cpus: 2 });
     expect(out.console).toBe(reference.console);
+    expect(out.stats.counts["xen:event.delivered"]).toBeGreaterThanOrEqual(16);
+    expect(out.stats.interrupts[IRQ.NVDISK]).toBeGreaterThanOrEqual(16);
   });
 });
 

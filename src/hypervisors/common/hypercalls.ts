@@ -80,6 +80,8 @@ export type HypercallName = keyof typeof HC;
 export interface DomainCalls {
   call(op: number, a0: number, a1: number, a2: number): number;
   readonly out: Int32Array;
+  /** The monitor delivered the domain's event line (an upcall): the device lowers it (docs/driver-vms.md, DOM_FEATURES). */
+  upcall?(): void;
 }
 export const HYPERCALL_NAMES: ReadonlyMap<number, HypercallName> = new Map(Object.entries(HC).map(([k, v]) => [v, k as HypercallName]));
 

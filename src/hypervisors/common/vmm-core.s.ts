@@ -37,12 +37,45 @@ EVENT:
     lw   k0, VCR(zero)           # tvec
     jalr zero, 0(k0)
 
-# DELIVER: an sti/wrpsr site enabled virtual interrupts and found events
-# held back (VPEND). The monitor re-enables delivery; the event is injected
-# as soon as pc is back in the guest (at the site's continuation).
+# DELIVER: an sti/wrpsr site found events held back (VPEND) after its psr
+# write. VPEND = 2: the event is an upcall the monitor has already taken off
+# its line (VUPCALL = its cause; the multi-guest host's edge-triggered event
+# line): if the site enabled interrupts, the virtual trap entry is done here,
+# in place, with no call — epc is where the site continues (the template's
+# next word; after a stub, the site's own next word, which the stub saved:
+# never inside the window, where k0 would be live). Otherwise (VPEND = 1: a
+# line held, real IE off) the monitor re-enables delivery and the event
+# rides on the return of EVENTS (at the site's continuation).
     .global DELIVER
 DELIVER:
+    sw   k0, DELIVER_K0(zero)
+    lw   k0, VPEND(zero)
+    addi k0, k0, -2
+    bnez k0, .Ldeliver_call
+    lw   k0, VPSR(zero)
+    andi k0, k0, 1               # IE: a wrpsr may have left it off
+    beqz k0, .Ldeliver_back
+    lw   k0, VUPCALL(zero)
+    sw   k0, VCR+12(zero)        # cause
+    sw   zero, VUPCALL(zero)
+    sw   zero, VPEND(zero)
+    lw   k0, VPSR(zero)
+    sw   k0, VCR+8(zero)         # epsr: SU and IE, as the site left them
+    andi k0, k0, -2
+    sw   k0, VPSR(zero)          # IE off
+    lw   k0, DELIVER_K0(zero)
+    bge  k0, zero, .Ldeliver_epc # a stub lives in the window, at the top of the address space (negative)
+    lw   k0, STUB_SAVE(zero)
+.Ldeliver_epc:
+    sw   k0, VCR+4(zero)         # epc
+    lw   k0, VCR(zero)           # tvec
+    jalr zero, 0(k0)
+.Ldeliver_call:
+    lw   k0, DELIVER_K0(zero)
     hcall HC_EVENTS
+    jalr zero, 0(k0)
+.Ldeliver_back:
+    lw   k0, DELIVER_K0(zero)
     jalr zero, 0(k0)
 
 # EMULATE: a "call" site (hlt, in, out, tlbflush, tlbinv, mtcr ptbr/pgctl,
@@ -77,9 +110,11 @@ IRET:
 # The shared-info page: the virtual CPU, read and written by inline sites,
 # by the code above and by the monitor (which validates what it reads).
     .data
-    .global VPSR, VPEND, VCR, QCOUNT, QUEUE, SAVE, STUB_SAVE
+    .global VPSR, VPEND, VUPCALL, DELIVER_K0, VCR, QCOUNT, QUEUE, SAVE, STUB_SAVE
 VPSR:      .word 2               # the guest's psr: IE, SU (a mirror: the monitor's is authoritative), UF
-VPEND:     .word 0               # 1 while the monitor holds an event back (virtual IE was 0)
+VPEND:     .word 0               # 1 while the monitor holds an event back (virtual IE was 0); 2: only an upcall, VUPCALL
+VUPCALL:   .word 0               # the cause of an upcall taken off its line, for DELIVER to deliver in place (0: none)
+DELIVER_K0: .word 0              # DELIVER's return address while it works
 VCR:       .space 32             # virtual tvec, epc, epsr, cause, badva, ptbr*, scratch, pgctl* (*mirrors)
 QCOUNT:    .word 0               # queued page-table updates (a para-virtualized guest's)
 QUEUE:     .space 8 * QMAX       # (virtual address, value) pairs

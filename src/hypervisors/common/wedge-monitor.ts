@@ -18,7 +18,11 @@
 //   the CPU finish that path, a few instructions). Otherwise it is held:
 //   VPEND=1 and the real IE off, until the guest unmasks (its sti/wrpsr
 //   sites see VPEND and call DELIVER; iret and the monitor's own psr writes
-//   release it too).
+//   release it too); the upcall then rides on that call's return, with no
+//   second entry. A line still asserted at delivery is held at once; a hold
+//   whose line dropped during a call is dropped; an event on the
+//   multi-guest host's edge-triggered line is left in the shared-info page
+//   (VUPCALL) for DELIVER to deliver in place (docs/in-place-vmm.md "Events").
 // - sites in virtual user mode: a rewritten site touches the window, which
 //   faults in user mode; the monitor recognises the site and executes its
 //   original instruction with user-mode semantics (rdpsr shows SU=0, wrpsr
@@ -60,7 +64,7 @@
 // host exception.
 
 import { decodeInstruction, type DecodedInstruction } from "../../guest-isa/encoding.js";
-import { CAUSE, CR, PGCTL_ENABLE, PSR, REG } from "../../guest-isa/registers.js";
+import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR, REG } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { walkPageTable, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
 import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
@@ -108,6 +112,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private vPgctl = new Int32Array(1);
   private vIVpsr = new Int32Array(1);
   private vIVpend = new Int32Array(1);
+  private vIVupcall = new Int32Array(1);
   private vIQcount = new Int32Array(1);
   private vcrs: Int32Array[] = [new Int32Array(8)];
   /** Window pages of the VMM's .data (the shared-info page), copied per vCPU: first page and count. */
@@ -185,6 +190,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private get iVpend(): number {
     return this.vIVpend[this.machine.cpuId];
   }
+  private get iVupcall(): number {
+    return this.vIVupcall[this.machine.cpuId];
+  }
   private get iQcount(): number {
     return this.vIQcount[this.machine.cpuId];
   }
@@ -235,6 +243,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const per = (name: string) => Int32Array.from({ length: n }, (_, cpu) => idx(name, cpu));
     this.vIVpsr = per("VPSR");
     this.vIVpend = per("VPEND");
+    this.vIVupcall = per("VUPCALL");
     this.vIQcount = per("QCOUNT");
     this.vcrs = Array.from({ length: n }, (_, cpu) => machine.memory.i32.subarray(idx("VCR", cpu), idx("VCR", cpu) + 8));
     this.vSu = new Uint8Array(n).fill(1);
@@ -242,6 +251,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vPtbr = new Int32Array(n);
     this.vPgctl = new Int32Array(n);
     this.vStartAddress = new Int32Array(n);
+    this.vUpcallDue = new Uint8Array(n);
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
     this.sharedIdx = idx;
     const cure = this.options.spinlocks;
@@ -277,6 +287,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vPtbr.fill(0);
     this.vPgctl.fill(0);
     this.vStartAddress.fill(0);
+    this.vUpcallDue.fill(0);
     this.su = true;
     this.holding = false;
     this.callback = 0;
@@ -381,6 +392,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       ptbr: Array.from(this.vPtbr),
       pgctl: Array.from(this.vPgctl),
       startAddress: Array.from(this.vStartAddress),
+      upcallDue: Array.from(this.vUpcallDue),
       callback: this.callback,
       resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null,
       scheduler: this.scheduler?.save() ?? null,
@@ -400,6 +412,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vPtbr.set(per("ptbr"));
     this.vPgctl.set(per("pgctl"));
     this.vStartAddress.set(per("startAddress"));
+    // (Absent from snapshots written before it existed: no upcall due.)
+    if (s.upcallDue === undefined) this.vUpcallDue.fill(0);
+    else this.vUpcallDue.set(per("upcallDue"));
     this.callback = s.callback as number;
     this.resumeFixups = s.resumeFixups ? new Map(s.resumeFixups as [number, number][]) : undefined;
     if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
@@ -445,7 +460,14 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   /** Stops holding events back: the machine delivers a pending line at its next check. */
   private release(): void {
-    this.machine.memory.i32[this.iVpend] = 0;
+    const i32 = this.machine.memory.i32;
+    i32[this.iVpend] = 0;
+    // An upcall left for the VMM to deliver in place (takeUpcall) that the guest unmasks through the
+    // monitor instead (an IRET call, an emulated psr write): its line is raised again, and delivered as any.
+    if (i32[this.iVupcall] !== 0) {
+      i32[this.iVupcall] = 0;
+      if (this.domainCalls?.upcall) this.machine.raiseLine(IRQ.EVENT);
+    }
     if (this.holding) {
       this.holding = false;
       if (this.su || this.vie) this.machine.psr |= PSR.IE;
@@ -471,6 +493,48 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   override reflect(cause: number, epc: number, badva?: number): void {
     // The handler is the registered event callback, or (through the VMM's EVENT entry) the virtual tvec.
     this.reflectTo(this.callback !== 0 ? this.callback : this.vcr[CR.tvec], cause, epc, badva);
+    // The guest's handler now runs with events masked. A line still asserted (an interrupt just
+    // delivered is level-triggered until the guest's handler acknowledges its device) is held at
+    // once: the hypervisor knows it is masked, as Xen masks a guest's pirq until its EOI, instead of
+    // letting the CPU take it again at the handler's first instruction only to hold it then.
+    const m = this.machine;
+    if (!m.stopped && this.su && !this.vie && !this.holding && m.lines.pending !== 0) {
+      m.count(`${this.name}:event.held`);
+      this.hold();
+    }
+  }
+
+  /**
+   * Xen delivers a pending event on the way out of the hypervisor: the
+   * return from the hypercall that unmasked it (EVENTS — XenoLinux's
+   * force_evtchn_callback — or IRET) carries the upcall, so the guest is not
+   * entered again for it. Here the machine takes the line at the guest's next
+   * instruction (after the soft-layer path finishes: nothing is injected
+   * there); that entry is the hypercall's own return, charged nothing more
+   * than the injection. Set (for the running vCPU) when such a hypercall
+   * leaves an event deliverable; any other entry clears it.
+   */
+  private vUpcallDue = new Uint8Array(1);
+
+  /**
+   * An event held back (VPEND) whose line has dropped since — the guest's
+   * handler acknowledged its device through this very call (an emulated
+   * `out`, a port op) — is no longer pending: nothing is held. The guest's
+   * next unmask or iret then needs no call into the hypervisor only to find
+   * nothing to deliver (its IRET fast path checks VPEND). What the guest
+   * sees is the same: a level-triggered line that went away before the
+   * guest unmasked is not delivered, here as on bare metal.
+   */
+  private dropStaleHold(): void {
+    const m = this.machine;
+    if (!this.holding || m.lines.pending !== 0 || m.stopped) return;
+    m.count(`${this.name}:event.dropped`);
+    this.release();
+  }
+
+  private noteUpcallDue(): void {
+    const m = this.machine;
+    if (!m.stopped && this.vie && !this.holding && (m.psr & PSR.IE) !== 0 && m.lines.pending !== 0) this.vUpcallDue[m.cpuId] = 1;
   }
 
   protected override returnFromTrap(): void {
@@ -496,7 +560,34 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   protected override halt(): void {
     if (this.vie) this.release();
+    // A pending upcall (taken off its line, VPEND = 2) wakes hlt at once, as a pending line does.
+    else if (this.machine.memory.i32[this.iVupcall] !== 0 && this.domainCalls?.upcall) return;
     this.machine.idle();
+  }
+
+  /**
+   * An event on the multi-guest host's edge-triggered line (docs/driver-vms.md,
+   * DOM_FEATURES) while the guest kernel has events masked: rather than hold
+   * it (VPEND = 1, real IE off) and have the guest's unmask call the monitor
+   * to deliver it, the monitor takes it off the line (the upcall) and leaves
+   * it in the shared-info page — VUPCALL = its cause, VPEND = 2 — where the
+   * in-place VMM's DELIVER performs the virtual trap entry itself when a site
+   * unmasks (vmm-core.s.ts): pre-virtualization's in-place event delivery.
+   * Only when it is the one line pending, the control port is not (it keeps
+   * the line asserted), and the event would go to the guest's trap vector
+   * (no callback registered). True when done.
+   */
+  private takeUpcall(line: number): boolean {
+    const m = this.machine;
+    const dc = this.domainCalls;
+    if (line !== IRQ.EVENT || !dc?.upcall || !this.su || this.holding || this.callback !== 0 || this.vcr[CR.tvec] === 0) return false;
+    if (m.lines.pending !== 1 << IRQ.EVENT) return false;
+    dc.upcall();
+    if (m.lines.pending !== 0) return false; // the control port keeps it asserted: held as any line
+    m.memory.i32[this.iVupcall] = CAUSE.INTERRUPT_BASE + IRQ.EVENT;
+    m.memory.i32[this.iVpend] = 2;
+    m.count(`${this.name}:event.inPlace`);
+    return true;
   }
 
   // ---------------------------------------------------------------- paging
@@ -724,9 +815,13 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   onException(trap: TrapInfo): TrapDisposition {
     const m = this.machine;
-    this.chargeEntry();
-    this.syncFromWindow();
     const cause = trap.cause;
+    const upcall = this.vUpcallDue[m.cpuId] === 1 && cause >= CAUSE.INTERRUPT_BASE;
+    this.vUpcallDue[m.cpuId] = 0;
+    // The upcall a hypercall's return carries (noteUpcallDue) is no new entry into the hypervisor.
+    if (upcall) m.count(`${this.name}:event.onReturn`);
+    else this.chargeEntry();
+    this.syncFromWindow();
     if (cause >= CAUSE.INTERRUPT_BASE) return this.onInterrupt();
 
     if (cause >= CAUSE.PAGE_FAULT_FETCH && cause <= CAUSE.PAGE_FAULT_STORE && m.memory.i32[this.iQcount] !== 0) {
@@ -776,8 +871,10 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (this.vie && !this.inSoftLayer(m.pc)) {
       m.count(`${this.name}:event.delivered`);
       m.charge("interruptInjection");
+      // The multi-guest host's event line is an upcall: delivering it lowers it (DOM_FEATURES, docs/driver-vms.md).
+      if (line === IRQ.EVENT) this.domainCalls?.upcall?.();
       this.reflect(CAUSE.INTERRUPT_BASE + line, m.pc);
-    } else {
+    } else if (!this.takeUpcall(line)) {
       m.count(`${this.name}:event.held`);
       this.hold();
     }
@@ -863,6 +960,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   onHcall(n: number): ExitAction {
     const m = this.machine;
+    this.vUpcallDue[m.cpuId] = 0;
     this.chargeCall();
     this.syncFromWindow();
     const name = HYPERCALL_NAMES.get(n);
@@ -872,6 +970,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (name === undefined || !this.su) return "native";
     const pc = m.pc;
     const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1], m.regs[REG.a2]);
+    this.dropStaleHold();
+    if (n === HC.EVENTS || n === HC.IRET) this.noteUpcallDue();
     if (r === "resume") return "resume";
     if (n >= HC.GNT_GRANT && n <= HC.DEV_STATUS && this.domainCalls) {
       // An inter-domain op's second and third values (a multicall entry keeps its result only).

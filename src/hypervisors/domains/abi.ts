@@ -14,7 +14,18 @@ export const DOM_PORT = {
   ARG2: 0x63,
   OP: 0x64,
   EVENTS: 0x65,
+  FEATURES: 0x66,
 } as const;
+
+/**
+ * DOM_FEATURES bits (read-only). EDGE_EVENTS: the event line is lowered when
+ * the hypervisor delivers it (the upcall, as Xen's evtchn_upcall_pending),
+ * so a guest need not acknowledge an event port only to re-arm the line;
+ * the control port (0) keeps the line asserted until acknowledged. Set
+ * under xen and l4; under hvm the line is level (asserted while any port is
+ * pending) and the guest acknowledges.
+ */
+export const DOM_FEATURE = { EDGE_EVENTS: 1 } as const;
 
 /** Device kinds a domain can serve to others. */
 export const DEVICE_KIND = { block: 1, nvdisk: 2 } as const;

@@ -12,14 +12,20 @@
 
 import type { Device } from "../../machine/bus/ports.js";
 import { HC, type DomainCalls } from "../common/hypercalls.js";
-import { DOM_PORT } from "./abi.js";
+import { DOM_FEATURE, DOM_PORT } from "./abi.js";
 import type { DomainServices } from "./services.js";
 
 export class DomainDevice implements Device, DomainCalls {
   readonly name = "domain";
   /** The host implements it in software: reaching it costs the exit or hypercall, no bus transaction (docs/driver-vms.md). */
   readonly inHypervisor = true;
-  readonly ports = [DOM_PORT.ID, DOM_PORT.ARG0, DOM_PORT.ARG1, DOM_PORT.ARG2, DOM_PORT.OP, DOM_PORT.EVENTS];
+  readonly ports = [DOM_PORT.ID, DOM_PORT.ARG0, DOM_PORT.ARG1, DOM_PORT.ARG2, DOM_PORT.OP, DOM_PORT.EVENTS, DOM_PORT.FEATURES];
+  /**
+   * Whether the domain's monitor tells the device when it delivers the event
+   * line (xen, l4: their monitors call upcall()), which makes the line
+   * edge-triggered (DOM_FEATURE.EDGE_EVENTS). Set by the host after it built the machine.
+   */
+  edgeEvents = false;
   /** ARG0–ARG2 of the port interface, and the last port op's result. */
   private readonly args = new Int32Array(3);
   private result = 0;
@@ -42,6 +48,8 @@ export class DomainDevice implements Device, DomainCalls {
         return this.result;
       case DOM_PORT.EVENTS:
         return this.services.pending[this.domid];
+      case DOM_PORT.FEATURES:
+        return this.edgeEvents ? DOM_FEATURE.EDGE_EVENTS : 0;
       default:
         return -1;
     }
@@ -76,6 +84,11 @@ export class DomainDevice implements Device, DomainCalls {
     this.out[0] = this.services.out[0];
     this.out[1] = this.services.out[1];
     return r;
+  }
+
+  /** DomainCalls: the monitor delivered line 4 (an upcall): with edge-triggered events, the line is lowered. */
+  upcall(): void {
+    if (this.edgeEvents) this.services.upcall(this.domid);
   }
 
   nextEvent(): number {

@@ -308,7 +308,10 @@ export class DomainHost {
     });
     machine.externalEvents = true;
     const monitor = machine.monitor as Partial<WedgeMonitor> | undefined;
-    if (monitor && "domainCalls" in monitor) monitor.domainCalls = d.device;
+    if (monitor && "domainCalls" in monitor) {
+      monitor.domainCalls = d.device;
+      d.device.edgeEvents = true; // the monitor calls upcall() when it delivers line 4
+    }
     d.machine = machine;
     d.offset = at;
     d.result = undefined;

@@ -284,6 +284,16 @@ export class DomainServices {
     if (this.pending[d] === 0) this.domains[d].machine.lowerLine(IRQ.EVENT, 0);
   }
 
+  /**
+   * Its monitor delivered `d`'s event line (DOM_FEATURE.EDGE_EVENTS): the
+   * line is lowered, the pending bits stay until acknowledged — except while
+   * the control port is pending, whose event (a new client, a restarted
+   * server) must not be missed: the line stays asserted until it is acknowledged.
+   */
+  upcall(d: number): void {
+    if ((this.pending[d] & (1 << CONTROL_PORT)) === 0) this.domains[d].machine.lowerLine(IRQ.EVENT, 0);
+  }
+
   /** The earliest cycle a still-pending event of `d` became pending (Infinity: none). */
   oldestPending(d: number): number {
     let t = Infinity;
