@@ -37,7 +37,8 @@
 //   miss (TLB miss, misaligned, no permission, watched frame) exits *before*
 //   the instruction (EXIT.STEP) with everything before it charged, and the
 //   interpreter executes it on its slow path. A misaligned jalr target the
-//   same way. The trace ring gets the same (from, to) pairs.
+//   same way. The trace ring gets the same (from, to) pairs (a block that
+//   branches to itself writes its back edges' pairs when it is left).
 // - A store into a page that holds translations exits right after it
 //   (EXIT.STORE): the engine starts a new epoch, so every block verifies its
 //   words before it runs again (cache.ts).
