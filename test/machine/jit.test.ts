@@ -330,6 +330,49 @@ describe("jit = interpreter when the page tables change under code", () => {
   }
 });
 
+describe("jit = interpreter on the trace ring of loops that branch to themselves", () => {
+  // A translated self-loop counts its back edges and writes the trace pairs when it is left
+  // (translate.ts): 1, 31, 32, 33 and 70 iterations (fewer, exactly, and more than the ring's 32
+  // pairs), left by falling through, then more branches; the ring and its index must be the
+  // interpreter's. Paging on and a stride of 1 KiB: the loop's load misses the TLB every 4th
+  // iteration while it first walks the data pages (the translation exits mid-body, pending pairs written, the interpreter takes the
+  // miss, the loop goes on).
+  const map: [number, number, number][] = [[0x1000, 0x1000, 2]];
+  for (let p = 0; p < DATA_PAGES; p++) map.push([DATA_VA + p * 4096, DATA_PA + p * 4096, 2]);
+  const program = (iterations: number, stride: number): Item[] => [
+    ...li(R.t0, 0x10_0000),
+    ["mtcr", { imm: 5, b: R.t0 }],
+    ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+    ["mtcr", { imm: 7, b: R.t0 }],
+    ...li(R.s0, DATA_VA),
+    ...li(R.t0, iterations),
+    "loop",
+    ["add", { a: R.t2, b: R.s0, c: R.s1 }],
+    ["lw", { a: R.t1, b: R.t2, imm: 0 }],
+    ["add", { a: R.a0, b: R.a0, c: R.t1 }],
+    ["addi", { a: R.a0, b: R.a0, imm: 3 }],
+    ["addi", { a: R.s1, b: R.s1, imm: stride }],
+    ["andi", { a: R.s1, b: R.s1, imm: DATA_PAGES * 4096 - 4 }], // inside the mapped pages
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    ["jal", { a: R.lr, to: "f" }],
+    ["jal", { a: R.zero, to: "end" }],
+    "f",
+    ["jalr", { a: R.zero, b: R.lr, imm: 0 }],
+    "end",
+    powerOff(R.a0),
+  ];
+  for (const iterations of [1, 31, 32, 33, 70]) {
+    it(`${iterations} iterations`, () => {
+      for (const stride of [4, 1024]) {
+        const r = same({ items: program(iterations, stride), data: [pageTables(0x10_0000, map)] });
+        expect(r.result).toEqual({ kind: "poweroff", exitCode: (3 * iterations) & 0xff });
+        if (stride === 1024 && iterations > 4) expect(r.stats.tlbMisses).toBeGreaterThan(1);
+      }
+    });
+  }
+});
+
 describe("jit = interpreter with timer interrupts", () => {
   // The handler acknowledges (and, re-arming, stops) the timer and counts; the main loop does ALU work and
   // memory traffic. Re-armed before each inner loop, a short period lands the interrupt at a different

@@ -56,6 +56,20 @@ export interface JitCounters extends CacheCounters {
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
 const INTERPRET_SLICE = 4096;
 
+/**
+ * The most cycles one call of a translation may run. A translation that
+ * loops until the next device event (none, in a compute loop) is called
+ * once and V8 only ever runs it through on-stack replacement, whose code for
+ * these switch-in-a-loop functions ran the loads-and-stores loop at about
+ * 60% of the speed of the same function entered by a call; and a function
+ * that runs long per call is called too rarely to get optimized for calls
+ * at all. So a call is given at most CALL_SPAN cycles: its blocks then exit
+ * untouched (EXIT.LIMIT) at the first block start past that, and the
+ * engine calls again. A LIMIT exit before the real limit only hands back a
+ * block start, so this cannot change a result.
+ */
+const CALL_SPAN = 65_536;
+
 export class JitEngine {
   private readonly cache: TranslationCache;
   private readonly H: Int32Array;
@@ -134,7 +148,9 @@ export class JitEngine {
       if (e === false) return this.interpret(limit, -1); // demoted
       this.dispatches++;
       const n0 = cpu.instret;
-      const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, limit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
+      const span = cpu.cycles + CALL_SPAN;
+      const callLimit = span < limit ? span : limit;
+      const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, callLimit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
       if (e.calls < JUDGE_AFTER) {
         e.insns += cpu.instret - n0;
         if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
@@ -147,6 +163,8 @@ export class JitEngine {
         continue;
       }
       if (ex === EXIT.LIMIT) {
+        // The call's span ran out, not the slice: call again (unless a block costs more than the span).
+        if (callLimit < limit && cpu.instret !== n0) continue;
         this.limitSlices++;
         this.interpretTo(limit);
         return;

@@ -37,7 +37,8 @@
 //   miss (TLB miss, misaligned, no permission, watched frame) exits *before*
 //   the instruction (EXIT.STEP) with everything before it charged, and the
 //   interpreter executes it on its slow path. A misaligned jalr target the
-//   same way. The trace ring gets the same (from, to) pairs.
+//   same way. The trace ring gets the same (from, to) pairs (a block that
+//   branches to itself writes its back edges' pairs when it is left).
 // - A store into a page that holds translations exits right after it
 //   (EXIT.STORE): the engine starts a new epoch, so every block verifies its
 //   words before it runs again (cache.ts).
@@ -60,6 +61,7 @@
 
 import { BY_OPCODE, OP, type Mnemonic } from "../../guest-isa/isa-table.js";
 import { CR, PSR } from "../../guest-isa/registers.js";
+import { TRACE_PAIRS } from "../cpu.js";
 import { ILLEGAL_BITS } from "../decode.js";
 import { div, divu, mulhu, rem, remu } from "../semantics.js";
 
@@ -130,7 +132,8 @@ export interface Heap {
 
 /** Most instructions one translation covers (all its blocks): bounds compile time. */
 export const MAX_INSNS = 64;
-const TRACE_MASK = 63;
+/** The trace ring (cpu.ts): pairs, and the mask of its word index. */
+const TRACE_MASK = TRACE_PAIRS * 2 - 1;
 
 type Kind = "alu" | "load" | "store" | "amo" | "pause" | "branch" | "jal" | "jalr" | "sys" | "sysret";
 
@@ -391,6 +394,13 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   const pcAt = (off: number) => `(vb + ${off}) | 0`;
   const charge = (c: number, k: number) => (k ? `cyc += ${c}; n += ${k}; ` : "");
   const traced = (from: string, to: string) => `H[(T + tr) | 0] = ${from}; H[(T + tr + 1) | 0] = ${to}; tr = (tr + 2) & ${TRACE_MASK};`;
+  // A block that branches to itself writes the same (from, to) pair to the trace ring at every
+  // iteration: it only counts them (lk; the pair is lf, lt), and the pairs are written when the
+  // loop is left — every path out of the block flushes first, and the epilogue does for exits.
+  // k writes of one pair leave the last min(k, 32) slots holding it and the index 2k further on:
+  // the ring is the interpreter's.
+  let lazyTrace = false;
+  const flushTrace = `if (lk !== 0) { for (let j = lk < ${TRACE_PAIRS} ? lk : ${TRACE_PAIRS}, x = tr; j > 0; j--) { H[(T + x) | 0] = lf; H[(T + x + 1) | 0] = lt; x = (x + 2) & ${TRACE_MASK}; } tr = (tr + ((lk & ${TRACE_PAIRS - 1}) << 1)) & ${TRACE_MASK}; lk = 0; }`;
 
   out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "q = 0", "L = block | 0").join(", ")};`);
   out.push("out: for (;;) { switch (L) {");
@@ -407,7 +417,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
     })();
     const goTo = (t: number): string => {
       if (t >= 0 && t < 4096) {
-        if (selfLoop && t === b.start) return "continue;";
+        if (selfLoop && t === b.start) return "lk = (lk + 1) | 0; continue;";
         const tb = byStart.get(t);
         // The next case in the switch: fall into it (out of the block's own loop first).
         if (tb && tb.id === b.id + 1) return selfLoop ? "break;" : "";
@@ -415,7 +425,11 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       }
       return exit(t, EXIT.NEXT);
     };
-    out.push(`case ${b.id}: ${selfLoop ? "for (;;) " : ""}{`);
+    const loopPc = selfLoop ? b.start + (m - 1) * 4 : 0;
+    if (selfLoop) lazyTrace = true;
+    // Leaving the block other than by its back edge: the pending trace pairs first.
+    const leave = (code: string): string => (selfLoop && code !== "" && !code.startsWith("lk =") ? `${flushTrace} ${code}` : code);
+    out.push(`case ${b.id}: ${selfLoop ? `lf = ${pcAt(loopPc)}; lt = ${pcAt(b.start)}; for (;;) ` : ""}{`);
     out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
     for (let k = 0; k < m; k++) {
       const w = b.words[k];
@@ -463,15 +477,16 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
         case "branch": {
           out.push(charge(before[m], m));
           const t = off + ((w >> 14) << 2);
-          out.push(`if (${e.cond!(reg(A), reg(B))}) { ${traced(pcAt(off), pcAt(t))} ${goTo(t) || `{ L = ${b.id + 1}; continue out; }`} }`);
-          out.push(goTo(off + 4));
+          if (selfLoop && t === b.start) out.push(`if (${e.cond!(reg(A), reg(B))}) { ${goTo(t)} }`);
+          else out.push(`if (${e.cond!(reg(A), reg(B))}) { ${leave(traced(pcAt(off), pcAt(t)))} ${goTo(t) || `{ L = ${b.id + 1}; continue out; }`} }`);
+          out.push(leave(goTo(off + 4)));
           break;
         }
         case "jal": {
           out.push(charge(before[m], m));
           const t = off + ((w >> 10) << 2);
           if (A !== 0) out.push(`r${A} = ${pcAt(off + 4)};`);
-          out.push(traced(pcAt(off), pcAt(t)));
+          if (!(selfLoop && t === b.start)) out.push(leave(traced(pcAt(off), pcAt(t))));
           out.push(goTo(t));
           break;
         }
@@ -515,7 +530,8 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   }
   out.push("} }");
   // q = -1: a jalr, pc = va (an exit with nothing uncharged, NEXT).
-  out.push(`${writeBack} cpu.traceIdx = tr; if (q < 0) { cpu.cycles = cyc; cpu.instret = n; cpu.pc = va; return ${EXIT.NEXT}; }`);
+  if (lazyTrace) out[0] = out[0].replace(/;$/, ", lk = 0, lf = 0, lt = 0;");
+  out.push(`${lazyTrace ? flushTrace : ""} ${writeBack} cpu.traceIdx = tr; if (q < 0) { cpu.cycles = cyc; cpu.instret = n; cpu.pc = va; return ${EXIT.NEXT}; }`);
   out.push(`q <<= 2; cpu.cycles = cyc + XT[q + 2]; cpu.instret = n + XT[q + 3]; cpu.pc = (vb + XT[q]) | 0; return XT[q + 1];`);
 
   const body = out.join("\n");

@@ -150,7 +150,9 @@ export class Mmu {
   setWatched(pa: number, on: boolean): void {
     const f = pa >>> 12;
     this.monitorWatched[f] = on ? 1 : 0;
-    this.watched[f] = this.monitorWatched[f] | (this.logProtected?.[f] ?? 0);
+    const w = this.monitorWatched[f] | (this.logProtected?.[f] ?? 0);
+    if (this.watched[f] === w) return; // the fast tags derive from `watched`: nothing to re-derive
+    this.watched[f] = w;
     for (const t of this.tlbs) t.refreshFrame((pa & PAGE_MASK) >>> 0);
   }
 

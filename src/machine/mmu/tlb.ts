@@ -137,9 +137,20 @@ export class Tlb {
     this.nFilled = 0;
   }
 
-  /** Re-derives the fast tags of entries mapping `frame` (after it became watched or unwatched). */
+  /**
+   * Re-derives the fast tags of entries mapping `frame` (after it became
+   * watched or unwatched). Only slots filled since the last flush can hold
+   * an entry, so only those are looked at: a para-virtual monitor watches
+   * and releases page-table frames at every address-space switch, and
+   * scanning all 1,024 slots each time took 14% of the CPU time of `mixed`
+   * under xen.
+   */
   refreshFrame(frame: number): void {
-    for (let s = 0; s < TLB_SIZE; s++) if (this.page[s] !== TAG_INVALID && this.frame[s] === frame) this.setTags(s);
+    const filled = this.filled;
+    for (let i = 0; i < this.nFilled; i++) {
+      const s = filled[i];
+      if (this.page[s] !== TAG_INVALID && this.frame[s] === frame) this.setTags(s);
+    }
   }
 
   /** The architectural entries (page, frame, perm per slot), for a snapshot. */
@@ -155,7 +166,10 @@ export class Tlb {
 
   /** Re-derives the fast tags of every entry (after many frames changed watch state at once). */
   refreshAll(): void {
-    for (let s = 0; s < TLB_SIZE; s++) if (this.page[s] !== TAG_INVALID) this.setTags(s);
+    for (let i = 0; i < this.nFilled; i++) {
+      const s = this.filled[i];
+      if (this.page[s] !== TAG_INVALID) this.setTags(s);
+    }
   }
 
   private clear(s: number): void {
