@@ -172,8 +172,8 @@ export class VcpuScheduler {
    * the next epoch's start (the physical CPU waits for it; a slice's end
    * cancels the boost — the round robin decides again); counted
    * `ple.directedYields`. Returns the target, or -1 when no vCPU qualifies
-   * (counted `ple.yieldFailures`; v still holds its physical CPU and is out
-   * of its PLE exit again: the caller decides what it does).
+   * (counted `ple.yieldFailures`; v still holds its physical CPU — the
+   * caller yields it: v stays marked as inside its PLE exit until it runs).
    */
   directedYield(v: number, at: number): number {
     const m = this.machine;
@@ -185,8 +185,6 @@ export class VcpuScheduler {
       if (this.eligible(w)) t = w;
     }
     if (t < 0) {
-      this.inSpinLoop[v] = 0;
-      this.dyEligible[v] = 0;
       m.count("ple.yieldFailures");
       return -1;
     }
