@@ -370,10 +370,10 @@ export class VcpuScheduler {
       const b = this.boostTo[p];
       this.boostTo[p] = -1;
       if (b >= 0 && b !== v && this.onPcpu[b] < 0 && this.ready(b)) {
-        // A PLE exit's directed yield whose target's turn had passed: it runs now.
+        // A PLE exit's directed yield whose target's turn had passed: it runs now (at the epoch's start: not a
+        // hand-over within an epoch, so not counted in vcpuHandOvers).
         if (v >= 0) this.onPcpu[v] = -1;
         this.place(b, p);
-        this.machine.count("vcpuHandOvers");
         continue;
       }
       if (v >= 0 && this.ready(v) && this.yielded[v] === 0) continue;
