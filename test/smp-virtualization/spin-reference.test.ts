@@ -19,8 +19,9 @@ import { Machine } from "../../src/machine/machine.js";
 import { loadImage } from "../../src/machine/loader.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import { decodeInstruction } from "../../src/guest-isa/encoding.js";
+import type { SpinlockCure } from "../../src/hypervisors/common/spinlock-cures.js";
 
-function reference(workload: Workload, backend: string, cpus: number, pcpus?: number, quantum?: number) {
+function reference(workload: Workload, backend: string, cpus: number, pcpus?: number, quantum?: number, spinlocks?: SpinlockCure) {
   const image = buildKernel({ workload }).image;
   const be = getBackend(backend);
   const rewrite = prepareImage(be, image);
@@ -36,7 +37,7 @@ function reference(workload: Workload, backend: string, cpus: number, pcpus?: nu
     lockSites: locks.map((s) => s.record.addr),
     ticketSites: [...tickets.keys()],
   });
-  const monitor = be.createMonitor?.(rewrite, { cpus, pcpus });
+  const monitor = be.createMonitor?.(rewrite, { cpus, pcpus, spinlocks });
   if (monitor) machine.attach(monitor);
   loadImage(machine, rewrite.image);
   const cpu = machine.cpu;
@@ -103,6 +104,17 @@ describe("spin cycles match a single-stepped reference", () => {
       expect(r.stats.counts.lockAttempts).toBe(r.attempts);
       expect(r.stats.counts.spinCycles).toBe(r.spin);
     }
+  }, 300_000);
+
+  it("the ticketlock workload on hvm with pause-loop exiting (directed yields hand physical CPUs over mid-epoch)", () => {
+    // ple's sites stay native (the rewrite is the same); the exits end turns and hand physical CPUs over within
+    // an epoch (machine.descheduleUntil), which the accounting must leave out exactly as the steps do.
+    const r = reference("ticketlock", "hvm", 4, 2, 1000, "ple");
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(r.stats.counts["ple.directedYields"]).toBeGreaterThan(0);
+    expect(r.spin).toBeGreaterThan(100_000);
+    expect(r.stats.counts.lockAttempts).toBe(r.attempts);
+    expect(r.stats.counts.spinCycles).toBe(r.spin);
   }, 300_000);
 
   it("the smp workload on hvm with 4 vCPUs on 2 physical CPUs", () => {

@@ -27,7 +27,9 @@
 //            an unlock that finds OWED yields at once.
 //   ple      pause-loop exiting (hvm, no guest help): PLE_THRESHOLD pauses
 //            each within PLE_WINDOW cycles of the last exit to the VMM,
-//            which gives the spinner's physical CPU to another vCPU.
+//            which gives the spinner's physical CPU to another vCPU — by a
+//            directed yield to a preempted one that is not itself spinning
+//            (KVM's kvm_vcpu_on_spin), else to the next ready one.
 //
 // Ticket locks (the `ticket` site: the amoadd that takes a ticket from the
 // lock's next-ticket word; now-serving is the word after it; the release is
@@ -275,9 +277,19 @@ export class WedgeSpinlockCure {
 /**
  * Pause-loop exiting (hvm): the CPU's pause hook counts pauses that follow
  * each other within PLE_WINDOW cycles; at PLE_THRESHOLD the vCPU exits and
- * the VMM gives its physical CPU away for the rest of the epoch (and to
- * another ready vCPU at the next one). Without --pcpus there is no one to
- * give it to: the exit is counted and the vCPU goes on.
+ * the VMM takes its physical CPU away. It gives it, by a *directed yield*
+ * (KVM's kvm_vcpu_on_spin; VcpuScheduler.directedYield), to a vCPU that was
+ * preempted and is not itself spinning in a PLE exit, in circular order
+ * after the last one boosted — a spinner waits for a vCPU that has no
+ * physical CPU (the lock's holder, or a ticket lock's next in line), and
+ * handing the physical CPU to another spinner only burns another window.
+ * When no vCPU qualifies (every vCPU without a physical CPU is itself
+ * inside a PLE exit and not due its every-other-time turn), the exit is a
+ * plain yield: the physical CPU goes to the next ready vCPU of the round
+ * robin, as before directed yield (KVM would return to the guest instead,
+ * where the spinner spins another whole window: measured in
+ * docs/smp-virtualization.md). Without --pcpus there is no one to give it
+ * to: the exit is counted and the vCPU goes on.
  */
 export function installPauseLoopExiting(machine: Machine, scheduler: VcpuScheduler | undefined): void {
   const n = machine.cpuCount;
@@ -291,7 +303,8 @@ export function installPauseLoopExiting(machine: Machine, scheduler: VcpuSchedul
     run[v] = 0;
     machine.count("exit:ple");
     if (!scheduler) return false;
-    scheduler.yieldVcpu(v, cycles);
+    // A directed yield to a preempted vCPU that may hold the lock; with none eligible, a plain yield.
+    if (scheduler.directedYield(v, cycles) < 0) scheduler.yieldVcpu(v, cycles);
     machine.endTurn();
     return true;
   };

@@ -32,6 +32,14 @@
 //     CPU from that moment (`release`); the next ready vCPU without one
 //     whose turn in the epoch comes later takes it then — its clock moves to
 //     that moment as descheduled cycles — instead of at the next epoch;
+//   - directed yield (a pause-loop exit, hvm's ple cure): the spinner's
+//     physical CPU goes to a chosen vCPU — runnable, without a physical CPU,
+//     and not itself descheduled in a PLE exit (such a one only every other
+//     time), searched in circular order after the last one boosted — and is
+//     kept for it until it takes it (this epoch if its turn is still to
+//     come, else the next) or the slice ends: a boost never outlives the
+//     slice, and the round robin at slice starts is unchanged (KVM's
+//     kvm_vcpu_on_spin over a round-robin host scheduler);
 //   - a physical CPU that starts running a different vCPU than the last one
 //     it ran pays a `vcpuSwitch` (the hypervisor saving one vCPU's state and
 //     loading another's), charged to the incoming vCPU's clock, and counts
@@ -113,6 +121,18 @@ export class VcpuScheduler {
   private readonly yielded: Uint8Array;
   /** Per physical CPU: from when in the current epoch it is free for a hand-over (Infinity: its vCPU runs on). */
   private readonly freeAt: Float64Array;
+  /**
+   * Directed yield (pause-loop exits, directedYield): per physical CPU, the
+   * vCPU a PLE exit gave it to (-1: none) — reserved for it until it takes
+   * it or the slice ends. Per vCPU: descheduled inside its own PLE exit and
+   * not run since (KVM's `in_spin_loop`), and the toggle that makes such a
+   * vCPU a target every other time it is considered (`dy_eligible`). Where
+   * the search for a target starts: after the last vCPU boosted.
+   */
+  private readonly boostTo: Int8Array;
+  private readonly inSpinLoop: Uint8Array;
+  private readonly dyEligible: Uint8Array;
+  private lastBoosted = 0;
   /** Delayed preemption, when the cure is on; quanta the current slice was postponed by. */
   delay: DelayedPreemption | undefined;
   private postponed = 0;
@@ -132,6 +152,62 @@ export class VcpuScheduler {
     this.picked = new Uint8Array(this.n);
     this.yielded = new Uint8Array(this.n);
     this.freeAt = new Float64Array(this.pcpus).fill(Infinity);
+    this.boostTo = new Int8Array(this.pcpus).fill(-1);
+    this.inSpinLoop = new Uint8Array(this.n);
+    this.dyEligible = new Uint8Array(this.n);
+  }
+
+  /**
+   * A pause-loop exit of vCPU `v` at cycle `at` (KVM's kvm_vcpu_on_spin): v
+   * spins, most likely on a lock whose holder — or, for a ticket lock, the
+   * waiter whose turn it is — has no physical CPU. Without guest help the
+   * VMM cannot tell which vCPU that is, so it boosts one that *could* be:
+   * the first vCPU, in circular order after the last one boosted (so every
+   * vCPU gets its turn), that is runnable but holds no physical CPU
+   * (preempted, or halted with a wakeup due) and is eligible — not itself
+   * descheduled in a PLE exit of its own, or such a one only every other
+   * time it is considered (a spinner is a poor bet, but not never: it may
+   * hold another lock). v gives its physical CPU to that vCPU from `at`:
+   * within this epoch if the target's turn in it is still to come, else at
+   * the next epoch's start (the physical CPU waits for it; a slice's end
+   * cancels the boost — the round robin decides again); counted
+   * `ple.directedYields`. Returns the target, or -1 when no vCPU qualifies
+   * (counted `ple.yieldFailures`; v still holds its physical CPU — the
+   * caller yields it: v stays marked as inside its PLE exit until it runs).
+   */
+  directedYield(v: number, at: number): number {
+    const m = this.machine;
+    this.inSpinLoop[v] = 1;
+    let t = -1;
+    for (let i = 1; i <= this.n && t < 0; i++) {
+      const w = (this.lastBoosted + i) % this.n;
+      if (w === v || this.onPcpu[w] >= 0 || this.yielded[w] === 1 || !this.ready(w) || this.boosted(w)) continue;
+      if (this.eligible(w)) t = w;
+    }
+    if (t < 0) {
+      m.count("ple.yieldFailures");
+      return -1;
+    }
+    this.lastBoosted = t;
+    m.count("ple.directedYields");
+    const p = this.onPcpu[v];
+    if (p >= 0) this.boostTo[p] = t;
+    this.yieldVcpu(v, at);
+    return t;
+  }
+
+  /** KVM's dy_eligible rule: a vCPU that is not inside a PLE exit always; one that is, every other time it is asked. */
+  private eligible(w: number): boolean {
+    if (this.inSpinLoop[w] === 0) return true;
+    const e = this.dyEligible[w] === 1;
+    this.dyEligible[w] = e ? 0 : 1;
+    return e;
+  }
+
+  /** Whether a physical CPU is already reserved for `w`. */
+  private boosted(w: number): boolean {
+    for (let p = 0; p < this.pcpus; p++) if (this.boostTo[p] === w) return true;
+    return false;
   }
 
   /**
@@ -166,6 +242,9 @@ export class VcpuScheduler {
       if (free >= 0) this.place(cpu, free);
       else if (!this.takeReleased(cpu, epochStart + this.machine.quantum)) return false;
     }
+    // It runs: out of any PLE exit it was descheduled in (KVM clears in_spin_loop and dy_eligible as the handler returns).
+    this.inSpinLoop[cpu] = 0;
+    this.dyEligible[cpu] = 0;
     if (this.owesSwitch[cpu] === 1) {
       this.owesSwitch[cpu] = 0;
       const m = this.machine;
@@ -179,13 +258,17 @@ export class VcpuScheduler {
   private takeReleased(cpu: number, epochEnd: number): boolean {
     if (this.yielded[cpu] === 1) return false;
     let p = -1;
-    for (let q = 0; q < this.pcpus; q++) if (this.freeAt[q] < epochEnd && (p < 0 || this.freeAt[q] < this.freeAt[p])) p = q;
+    for (let q = 0; q < this.pcpus; q++) {
+      if (this.boostTo[q] >= 0 && this.boostTo[q] !== cpu) continue; // reserved for the vCPU a PLE exit boosted
+      if (this.freeAt[q] < epochEnd && (p < 0 || this.freeAt[q] < this.freeAt[p])) p = q;
+    }
     if (p < 0) return false;
     const from = this.freeAt[p];
     const v = this.holder[p];
     if (v >= 0) this.onPcpu[v] = -1;
     this.holder[p] = -1;
     this.freeAt[p] = Infinity;
+    this.boostTo[p] = -1;
     this.place(cpu, p);
     this.machine.count("vcpuHandOvers");
     this.machine.descheduleUntil(from); // it had no physical CPU until then
@@ -206,8 +289,10 @@ export class VcpuScheduler {
     this.epoch = epochStart;
     this.freeAt.fill(Infinity);
     if (epochStart >= this.sliceEnd && this.postpone(epochStart)) this.handOverBlocked();
-    else if (epochStart >= this.sliceEnd) this.newSlice(epochStart);
-    else this.handOverBlocked();
+    else if (epochStart >= this.sliceEnd) {
+      this.boostTo.fill(-1);
+      this.newSlice(epochStart);
+    } else this.handOverBlocked();
     this.yielded.fill(0);
   }
 
@@ -282,6 +367,15 @@ export class VcpuScheduler {
     const n = this.n;
     for (let p = 0; p < this.pcpus; p++) {
       const v = this.holder[p];
+      const b = this.boostTo[p];
+      this.boostTo[p] = -1;
+      if (b >= 0 && b !== v && this.onPcpu[b] < 0 && this.ready(b)) {
+        // A PLE exit's directed yield whose target's turn had passed: it runs now (at the epoch's start: not a
+        // hand-over within an epoch, so not counted in vcpuHandOvers).
+        if (v >= 0) this.onPcpu[v] = -1;
+        this.place(b, p);
+        continue;
+      }
       if (v >= 0 && this.ready(v) && this.yielded[v] === 0) continue;
       let to = -1;
       for (let i = 0; i < n; i++) {
@@ -321,6 +415,10 @@ export class VcpuScheduler {
       next: this.next,
       sliceEnd: this.sliceEnd,
       epoch: this.epoch,
+      boostTo: Array.from(this.boostTo),
+      inSpinLoop: Array.from(this.inSpinLoop),
+      dyEligible: Array.from(this.dyEligible),
+      lastBoosted: this.lastBoosted,
     };
   }
 
@@ -339,5 +437,12 @@ export class VcpuScheduler {
     this.next = s.next as number;
     this.sliceEnd = s.sliceEnd as number;
     this.epoch = s.epoch as number;
+    // Directed yield's state (absent from snapshots written before it: none pending).
+    if (s.lastBoosted !== undefined) {
+      this.boostTo.set(arr("boostTo", this.pcpus));
+      this.inSpinLoop.set(arr("inSpinLoop", this.n));
+      this.dyEligible.set(arr("dyEligible", this.n));
+      this.lastBoosted = s.lastBoosted as number;
+    }
   }
 }
