@@ -102,12 +102,24 @@ describe("the cures act", () => {
     expect(xenPv.stats.counts["xen:pv.block"]).toBeGreaterThan(0);
     expect(xenPv.stats.counts["xen:pv.kick"]).toBeGreaterThan(0);
     expect(xenDelayed.stats.counts.delayedPreemptions).toBeGreaterThan(0);
-    expect(spin(xenPv)).toBeLessThan(spin(xenNative) / 5);
-    expect(spin(xenDelayed)).toBeLessThan(spin(xenNative) / 5);
+    // Whether native ticket locks collapse at one time slice is a matter of the kernel's layout: an unrelated
+    // kernel edit moved xen's native spin at 100,000 cycles from 141.7 M to 2.2 M while 60,000 and 150,000 still
+    // collapsed (70.6 M, 216.1 M). So the factors compare sums over three slices, each run checked against bare.
+    const slices = [60_000, 100_000, 150_000];
+    const spinOver = (backend: string, cure: string) =>
+      slices.reduce((sum, timeslice) => {
+        const o = run("ticketlock", backend, cure, 2, { quantum: 1000, timeslice });
+        ok(o, `ticketlock ${backend} ${cure} timeslice ${timeslice}`);
+        expect(o.console).toBe(bare.console);
+        return sum + spin(o);
+      }, 0);
+    const xenNativeSpin = spinOver("xen", "native");
+    expect(spinOver("xen", "pv")).toBeLessThan(xenNativeSpin / 5);
+    expect(spinOver("xen", "delayed")).toBeLessThan(xenNativeSpin / 5);
     // ple's spin here is the big kernel lock's (a test-and-set lock) at boot and at power-off, held by a running
-    // vCPU (docs/smp-virtualization.md): 0.94–1.19 M cycles across scheduler changes; native's depends on the
-    // kernel's interleaving (7.4–21 M). A factor of 5 holds for both (measured 6.2× with directed yield).
-    expect(spin(hvmPle)).toBeLessThan(spin(hvmNative) / 5);
+    // vCPU (docs/smp-virtualization.md): 0.94–1.19 M cycles at 100,000 across scheduler changes; native's depends on
+    // the kernel's interleaving (7.4–21 M). A factor of 5 holds for both (measured 6.2× with directed yield).
+    expect(spinOver("hvm", "ple")).toBeLessThan(spinOver("hvm", "native") / 5);
     // The ticket sites went to stubs (pv, delayed), and spin accounting found their amoadds there: every ticket
     // the kernel takes (4 processes × 200 rounds × count, push, pop) is counted under every cure.
     expect(new Set(xenPv.rewrite.sites.filter((s) => s.kindName === "ticket").map((s) => s.strategy))).toEqual(new Set(["stub"]));
