@@ -1,7 +1,9 @@
 // The software TLB's flush (src/machine/mmu/tlb.ts) clears only the slots
 // filled since the last flush: after any mix of fills, invalidations,
 // refreshes and flushes, every slot must read exactly as a TLB that clears
-// all 1,024 slots would — no stale tag can survive a flush.
+// all 1,024 slots would — no stale tag can survive a flush; and a watch-state
+// change re-derives the write tags of every valid entry (refreshFrame, which
+// looks at the filled slots only).
 import { describe, expect, it } from "vitest";
 import { TAG_INVALID, TLB_SIZE, Tlb, PERM } from "../../src/machine/mmu/tlb.js";
 
@@ -62,6 +64,54 @@ describe("TLB flush", () => {
       t.flush();
       r.flush();
       check(t, r);
+    }
+  });
+
+  it("re-derives the write tags of every valid entry mapping a frame whose watch state changed (refreshFrame looks at filled slots only)", () => {
+    // Many entries share a few frames; frames are watched and released between rounds of fills,
+    // flushes of few and of many slots, and invalidations: every entry's write tags must follow.
+    let seed = 777;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const watched = new Set<number>();
+    const t = new Tlb((frame) => watched.has(frame));
+    const entries = new Map<number, { page: number; frame: number; perm: number }>();
+    const verify = () => {
+      for (let s = 0; s < TLB_SIZE; s++) {
+        const e = entries.get(s);
+        const page = e ? e.page | 0 : TAG_INVALID;
+        const writable = e && (e.perm & PERM.W) !== 0 && !watched.has(e.frame);
+        const user = e && (e.perm & PERM.U) !== 0;
+        expect(t.tagWriteSup[s]).toBe(writable ? page : TAG_INVALID);
+        expect(t.tagWriteUser[s]).toBe(user && writable ? page : TAG_INVALID);
+      }
+    };
+    for (let round = 0; round < 40; round++) {
+      const fills = round % 4 === 0 ? 300 + rnd(500) : rnd(60);
+      for (let i = 0; i < fills; i++) {
+        const va = (rnd(1 << 20) << 12) >>> 0;
+        const perm = PERM.V | (rnd(4) ? PERM.W : 0) | (rnd(2) ? PERM.U : 0);
+        const frame = rnd(8) << 12;
+        t.fill(va, frame, perm);
+        entries.set(Tlb.slot(va), { page: va & 0xfffff000, frame, perm });
+        if (rnd(5) === 0) {
+          t.invalidate(va);
+          entries.delete(Tlb.slot(va));
+        }
+      }
+      for (let k = 0; k < 3; k++) {
+        const frame = rnd(8) << 12;
+        if (watched.has(frame)) watched.delete(frame);
+        else watched.add(frame);
+        t.refreshFrame(frame);
+        verify();
+      }
+      if (rnd(3) === 0) {
+        t.flush();
+        entries.clear();
+      }
     }
   });
 });
