@@ -528,6 +528,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private dropStaleHold(): void {
     const m = this.machine;
     if (!this.holding || m.lines.pending !== 0 || m.stopped) return;
+    // Not for a guest migrated here (resumeFixups): its trap frames may hold a pc inside a rewritten site,
+    // which only the monitor's IRET fixes up — the hold keeps its returns on that path, as before.
+    if (this.resumeFixups !== undefined && this.resumeFixups.size !== 0) return;
     m.count(`${this.name}:event.dropped`);
     this.release();
   }
