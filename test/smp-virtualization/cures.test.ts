@@ -85,6 +85,25 @@ describe("the cures act", () => {
     expect(new Set(hvmPle.rewrite.sites.filter((s) => s.kindName === "lock").map((s) => s.strategy))).toEqual(new Set(["native"]));
   }, 300_000);
 
+  it("pv ticket locks: the waiter a kick wakes gets a physical CPU at once — no convoy of spin-then-sleep waiters (xen, l4)", () => {
+    // The regression: on l4 at --pcpus 2 (100,000-cycle slice) every hand-off went to a sleeping waiter that the
+    // kick woke but left without a physical CPU, so each vCPU that took a ticket behind it spun its whole bound
+    // (PV_SPIN_BOUND reads, ~1,900 cycles) and slept: 1,496 such waits, 3.05 M spin cycles against native's
+    // 3.37 M (1.1×). The releaser now hands the woken waiter — the lock's holder — its physical CPU.
+    for (const backend of ["l4", "xen"]) {
+      for (const timeslice of [60_000, 100_000, 150_000]) {
+        const what = `ticketlock ${backend} --pcpus 2 --timeslice ${timeslice}`;
+        const native = run("ticketlock", backend, "native", 2, { quantum: 1000, timeslice });
+        const pv = run("ticketlock", backend, "pv", 2, { quantum: 1000, timeslice });
+        ok(native, `${what} native`);
+        ok(pv, `${what} pv`);
+        expect(pv.console, what).toBe(native.console);
+        expect(pv.stats.counts.spinCycles, what).toBeLessThan(native.stats.counts.spinCycles / 10);
+        expect(pv.stats.counts.lockWaiterPreemptions ?? 0, what).toBeLessThan(20);
+      }
+    }
+  }, 300_000);
+
   it("ticket locks: pv sleeps the waiters and kicks the next in line, delayed and ple act; each cuts spin cycles against native", () => {
     // At a 1,000-cycle quantum (smp-bench.ts SMP_BENCH_INTERLEAVING): a hand-off reaches its waiter at the waiter's next turn.
     const t = (backend: string, cure: string, pcpus?: number) => run("ticketlock", backend, cure, pcpus, { quantum: 1000, timeslice: pcpus ? 100_000 : undefined });

@@ -243,9 +243,11 @@ export class WedgeSpinlockCure {
     // unlock: wake every vCPU asleep on this word (each retries; one wins, the others spin and sleep again);
     // on a ticket lock only the one whose ticket is served now (the others' turns have not come).
     let woken = 0;
+    let holder = -1;
     for (let c = 0; c < this.sleepsOn.length; c++) {
       if (this.sleepsOn[c] !== pa) continue;
       if (this.ticketSleeper[c] === 1 && this.sleepTicket[c] !== mem[pa >>> 2]) continue;
+      if (this.ticketSleeper[c] === 1) holder = c;
       this.sleepsOn[c] = -1;
       this.ticketSleeper[c] = 0;
       m.wake(c);
@@ -254,6 +256,14 @@ export class WedgeSpinlockCure {
     m.count(`${this.host.name}:pv.kick`);
     if (woken === 0) m.count(`${this.host.name}:pv.kickNobody`);
     this.publishWaiters();
+    // The woken ticket waiter holds the lock from now on; if it has no physical CPU, every vCPU that takes a
+    // ticket behind it would spin its bound and sleep until some vCPU blocks or the slice ends and the round
+    // robin reaches it — a convoy that, once formed, feeds itself (docs/smp-virtualization.md). The releaser,
+    // out of its critical section, hands it its own physical CPU (KVM's PV sched yield to an IPI's target).
+    if (holder >= 0 && this.host.scheduler()?.yieldTo(cpu, holder, m.cycles)) {
+      m.count(`${this.host.name}:pv.yieldToHolder`);
+      m.endTurn();
+    }
   }
 
   /** The waiter goes to sleep in the hypervisor; its physical CPU goes to another vCPU from now (if it really sleeps). */

@@ -40,6 +40,9 @@
 //     come, else the next) or the slice ends: a boost never outlives the
 //     slice, and the round robin at slice starts is unchanged (KVM's
 //     kvm_vcpu_on_spin over a round-robin host scheduler);
+//   - yield to a woken lock holder (pv ticket locks): the releaser whose kick
+//     woke the waiter now served hands it its physical CPU the same way
+//     (`yieldTo`, reserved as a directed yield's), or a convoy forms;
 //   - a physical CPU that starts running a different vCPU than the last one
 //     it ran pays a `vcpuSwitch` (the hypervisor saving one vCPU's state and
 //     loading another's), charged to the incoming vCPU's clock, and counts
@@ -194,6 +197,25 @@ export class VcpuScheduler {
     if (p >= 0) this.boostTo[p] = t;
     this.yieldVcpu(v, at);
     return t;
+  }
+
+  /**
+   * vCPU `v` hands its physical CPU to vCPU `t` from cycle `at` (a pv ticket
+   * lock's releaser to the waiter its kick just woke, which holds the lock
+   * now: KVM's PV sched yield, a vCPU yielding to the preempted target of
+   * its wake-up IPI; Xen boosts a woken vCPU likewise). Reserved for `t`
+   * as a directed yield's target is (this epoch if its turn is still to
+   * come, else the next; a slice's end cancels it), counted
+   * `vcpuYieldsTo`. False, and nothing done, when `t` already holds a
+   * physical CPU, has one reserved, or is not ready, or `v` holds none.
+   */
+  yieldTo(v: number, t: number, at: number): boolean {
+    const p = this.onPcpu[v];
+    if (p < 0 || t === v || this.onPcpu[t] >= 0 || this.yielded[t] === 1 || !this.ready(t) || this.boosted(t)) return false;
+    this.boostTo[p] = t;
+    this.machine.count("vcpuYieldsTo");
+    this.yieldVcpu(v, at);
+    return true;
   }
 
   /** KVM's dy_eligible rule: a vCPU that is not inside a PLE exit always; one that is, every other time it is asked. */
