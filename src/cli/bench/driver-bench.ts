@@ -145,6 +145,8 @@ export interface DriverBenchRow {
   overheadVsBare: number;
   /** Driver VM rows: the driver domain's executed cycles per request (marginal). */
   driverExecutedPerRequest?: number;
+  /** Driver VM rows: the driver domain's VMM entries per request (marginal; the client's are vmmEntriesPerRequest). */
+  driverVmmEntriesPerRequest?: number;
 }
 
 export interface DriverBenchGoal {
@@ -186,7 +188,7 @@ export function runDriverBench(options: { hv?: readonly string[]; scales?: reado
   const rows: DriverBenchRow[] = [];
   for (const c of cells) {
     const runs: DriverBenchRun[] = [];
-    let driverExecuted: number[] = [];
+    const driver: { executed: number; entries: number }[] = [];
     for (const scale of scales) {
       options.progress?.(done, total, `io --scale ${scale} on ${c.backend}, ${LABELS[c.config]}`);
       let ok: boolean, cycles: number, console: string, stats: MachineStats;
@@ -194,7 +196,7 @@ export function runDriverBench(options: { hv?: readonly string[]; scales?: reado
         const r = runDriverVm(c.backend, scale);
         ({ ok, cycles, console } = r);
         stats = r.clientStats;
-        driverExecuted.push(r.driverExecuted);
+        driver.push({ executed: r.driverExecuted, entries: vmmEntries(c.backend, r.driverStats) });
       } else {
         const nvdisk = c.config === "bare-nvdisk" || c.config === "nvdisk-emulated" || c.config === "nvdisk-passthrough";
         const r = runIo(c.backend, scale, { nvdisk, passthrough: c.config === "nvdisk-passthrough" || undefined });
@@ -225,9 +227,13 @@ export function runDriverBench(options: { hv?: readonly string[]; scales?: reado
       vmmEntriesPerRequest: (hi.vmmEntries - lo.vmmEntries) / extra,
       overheadVsLocal: null,
       overheadVsBare: 0,
-      ...(c.config === "driver-vm" ? { driverExecutedPerRequest: (driverExecuted[driverExecuted.length - 1] - driverExecuted[0]) / extra } : {}),
+      ...(c.config === "driver-vm"
+        ? {
+            driverExecutedPerRequest: (driver[driver.length - 1].executed - driver[0].executed) / extra,
+            driverVmmEntriesPerRequest: (driver[driver.length - 1].entries - driver[0].entries) / extra,
+          }
+        : {}),
     });
-    driverExecuted = [];
   }
   options.progress?.(done, total, "");
   const per = (backend: string, config: DriverConfig) => rows.find((r) => r.backend === backend && r.config === config)!.cyclesPerRequest;
@@ -278,8 +284,8 @@ export function renderDriverText(r: DriverBenchReport): string {
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cols: string[]) => cols.map((c, i) => (i < 2 ? c.padEnd(width[i]) : c.padStart(width[i]))).join("  ");
   const note = `io at --scale ${r.scales.join(" and ")} (${r.scales.map(ioRequests).join(" and ")} sector transfers); client cycles, default cost model; per request = the difference of the two scales over the extra requests; vs local = against the back end's local driver, vs bare = against bare metal on the same disk`;
-  const dvm = r.rows.filter((x) => x.driverExecutedPerRequest !== undefined).map((x) => `${x.backend} ${fmt(x.driverExecutedPerRequest!)}`);
-  return [note, line(head), ...body.map(line), ...(dvm.length ? [`driver domain's executed cycles per request: ${dvm.join(", ")}`] : []), ...r.goals.map(goalLine)].join("\n") + "\n";
+  const dvm = r.rows.filter((x) => x.driverExecutedPerRequest !== undefined).map((x) => `${x.backend} ${fmt(x.driverExecutedPerRequest!)} (${x.driverVmmEntriesPerRequest!.toFixed(2)} VMM entries)`);
+  return [note, line(head), ...body.map(line), ...(dvm.length ? [`driver domain, per request: executed cycles (its own CPU; not in the client's) ${dvm.join(", ")}`] : []), ...r.goals.map(goalLine)].join("\n") + "\n";
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
