@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runDriverBench, runDriverVm, runIo, type DriverBenchReport } from "../../src/cli/bench/driver-bench.js";
+import { renderDriverHtml, runDriverBench, runDriverVm, runIo, type DriverBenchReport } from "../../src/cli/bench/driver-bench.js";
 
 const bin = fileURLToPath(new URL("../../bin/previrt.js", import.meta.url));
 const previrt = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 300_000 });
@@ -57,6 +57,11 @@ describe("previrt bench --drivers", () => {
     // Simulated cycles only: the same bench in this process gives the same rows.
     const again = runDriverBench({ hv: ["xen"] });
     expect(again.rows).toEqual(report.rows.filter((x) => x.backend === "bare" || x.backend === "xen"));
+    // The HTML page is self-contained: no scripts, nothing fetched; the goal lines and the table are in it.
+    const html = renderDriverHtml(again);
+    expect(html).not.toMatch(/<script|<link|src=|href=/i);
+    expect(html).toMatch(/<li class="(met|missed)">(met   |MISSED) bypass vs bare on xen: /);
+    expect(html).toContain("<td>driver VM (blkback in a driver domain)</td>");
   }, 600_000);
 
   it("the driver VM's client prints exactly what the local driver's run prints", () => {
