@@ -10,8 +10,7 @@
 // With several scales it ends with the cost per request: the difference between the
 // largest and the smallest scale over the extra requests.
 
-import { buildKernel, kernelDisk } from "../src/cli/bundled-kernel.js";
-import { runElf, type RunElfOutcome } from "../src/hypervisors/index.js";
+import { runIo, vmmDeviceEntries } from "../src/cli/bench/driver-bench.js";
 
 const scales = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
 if (scales.length === 0) scales.push(1, 4, 16);
@@ -36,23 +35,16 @@ const CONFIGS: Config[] = [
   { label: "l4, port disk", backend: "l4", nvdisk: false },
 ];
 
-/** Calls into the VMM and exits on the device path: mmio site emulations, trapped setup accesses, hvm's mmio exits. */
-function vmmDeviceEntries(o: RunElfOutcome): number {
-  let n = 0;
-  for (const [k, v] of Object.entries(o.stats.counts)) if (/mmio\.emulated|bypass\.setup|mmio\.trapped|exit:mmio/.test(k)) n += v;
-  return n;
-}
-
 const lines: string[] = [];
 /** Cycles per configuration at each scale, for the per-request table. */
 const byScale = new Map<number, number[]>();
 for (const scale of scales) {
-  const image = buildKernel({ workload: "io", scale }).image;
   const requests = 16 * scale;
+  // The runs are src/cli/bench/driver-bench.ts's (`previrt bench --drivers` makes the same ones).
   const rows = CONFIGS.map((c) => {
-    const o = runElf(image, { backend: c.backend, maxCycles: 4e9, disk: kernelDisk(scale), nvdisk: c.nvdisk ? kernelDisk(scale) : undefined, passthrough: c.passthrough });
-    if (o.result.kind !== "poweroff" || o.result.exitCode !== 0) throw new Error(`${c.label}, scale ${scale}: ${JSON.stringify(o.result)}`);
-    return { c, o, cycles: o.stats.cycles };
+    const r = runIo(c.backend, scale, { nvdisk: c.nvdisk, passthrough: c.passthrough });
+    if (!r.ok) throw new Error(`${c.label}, scale ${scale}: ${JSON.stringify(r.outcome.result)}`);
+    return { c, o: r.outcome, cycles: r.cycles };
   });
   byScale.set(scale, rows.map((r) => r.cycles));
   const bareNv = rows[1].cycles;
@@ -65,7 +57,7 @@ for (const scale of scales) {
   for (const { c, o, cycles } of rows) {
     const base = c.nvdisk ? bareNv : barePort;
     const port = c.backend === "xen" ? xenPort : c.backend === "l4" ? l4Port : barePort;
-    const entries = vmmDeviceEntries(o);
+    const entries = vmmDeviceEntries(o.stats);
     lines.push(`| ${c.label} | ${fmt(cycles)} | ${pct(cycles, base)} | ${c.backend === "bare" ? "" : pct(cycles, port)} | ${entries} | ${(entries / requests).toFixed(2)} |`);
   }
   // What the VMM costs each request on the device path: emulated minus passed through, per request.

@@ -19,9 +19,8 @@
 //
 //   npx tsc -p tsconfig.json && node dist/scripts/driver-vm-figures.js [--scales 1,4] [--backends xen,l4] [--window N]
 
-import { buildKernel, kernelDisk, kernelDiskBytes } from "../src/cli/bundled-kernel.js";
-import { DomainHost, type HostOutcome } from "../src/hypervisors/domains/host.js";
-import { runElf } from "../src/hypervisors/index.js";
+import type { HostOutcome } from "../src/hypervisors/domains/host.js";
+import { ioRequests as requests, runDriverVm, runIo } from "../src/cli/bench/driver-bench.js";
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -30,12 +29,9 @@ const arg = (name: string) => {
 const scales = (arg("--scales") ?? "1,4").split(",").map(Number);
 const hvs = (arg("--backends") ?? "xen,l4").split(",");
 const window = arg("--window") === undefined ? undefined : Number(arg("--window"));
-const MAX = 4_000_000_000;
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
-/** Requests the io workload makes at `scale`: 8 × scale writes, as many reads. */
-const requests = (scale: number) => 16 * scale;
 
 interface Local {
   cycles: number;
@@ -51,33 +47,23 @@ interface Remote {
   outcome: HostOutcome;
 }
 
+// The runs are src/cli/bench/driver-bench.ts's (`previrt bench --drivers` makes the same ones).
 function local(hv: string, scale: number): Local {
-  const image = buildKernel({ workload: "io", scale }).image;
-  const r = runElf(image, { backend: hv, maxCycles: MAX, disk: kernelDisk(scale) });
-  if (r.result.kind !== "poweroff" || r.result.exitCode !== 0) throw new Error(`io on ${hv} (local) did not pass`);
-  return { cycles: r.stats.cycles, console: r.console, ports: r.stats.deviceAccesses };
+  const r = runIo(hv, scale);
+  if (!r.ok) throw new Error(`io on ${hv} (local) did not pass`);
+  return { cycles: r.cycles, console: r.console, ports: r.stats.deviceAccesses };
 }
 
 function remote(hv: string, scale: number): Remote {
-  const client = buildKernel({ workload: "io", scale }).image;
-  const driver = buildKernel({ workload: "blkback" }).image;
-  const host = new DomainHost(
-    [
-      { name: "driver", image: driver, role: "driver", serves: ["block"], disk: new Uint8Array(kernelDiskBytes(scale)) },
-      { name: "client", image: client, uses: { block: "driver" } },
-    ],
-    { backend: hv, maxCycles: MAX, window },
-  );
-  const outcome = host.run();
-  const [d, c] = outcome.domains;
-  if (c.result?.kind !== "poweroff" || c.result.exitCode !== 0) throw new Error(`io on ${hv} (driver VM) did not pass:\n${c.console}`);
+  const r = runDriverVm(hv, scale, window);
+  if (!r.ok) throw new Error(`io on ${hv} (driver VM) did not pass:\n${r.console}`);
   return {
-    cycles: c.cycles,
-    console: c.console,
-    clientPorts: c.stats.deviceAccesses,
-    driverPorts: d.stats.deviceAccesses,
-    driverExecuted: d.executedCycles,
-    outcome,
+    cycles: r.cycles,
+    console: r.console,
+    clientPorts: r.clientStats.deviceAccesses,
+    driverPorts: r.driverStats.deviceAccesses,
+    driverExecuted: r.driverExecuted,
+    outcome: r.outcome,
   };
 }
 

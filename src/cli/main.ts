@@ -180,6 +180,7 @@ function declareCommands(program: Command, dispatch: (name: string, args: string
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
     .option("--smp", "lock-holder preemption: spinlock, ticketlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, every back end and --spinlocks cure (docs/smp-virtualization.md)")
+    .option("--drivers", "driver VMs and VMM-bypass I/O: io at scales 1 and --scale (default 4) with the local driver, a driver VM, the nvdisk emulated and passed through, on xen, l4, hvm and bare (docs/driver-vms.md)")
     .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())

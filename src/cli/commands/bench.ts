@@ -1,4 +1,5 @@
-// `previrt bench [--workloads …] [--hv …] [--json FILE] [--html FILE] [--cost-model FILE] [--scale N] [--repeats N]`:
+// `previrt bench [--workloads …] [--hv …] [--json FILE] [--html FILE] [--cost-model FILE] [--scale N] [--repeats N]`
+// (and `--smp`, `--drivers`: the benches of src/cli/bench/smp-bench.ts and driver-bench.ts):
 // the papers' comparison, measured. Builds the bundled kernel for every
 // workload (plain, annotated, para-virtualized for xen), runs every workload
 // on every configuration (src/cli/bench/configurations.ts), prints the
@@ -23,6 +24,7 @@ import type { CommandRunner } from "../main.js";
 import { jobsOption, smpOptions } from "./matrix.js";
 import { renderSmpHtml, renderSmpText, runSmpBench } from "../bench/smp-bench.js";
 import type { CliIO } from "../io.js";
+import { renderDriverHtml, renderDriverText, runDriverBench } from "../bench/driver-bench.js";
 
 /** `bench --smp` (src/cli/bench/smp-bench.ts): the lock-holder preemption bench; --workloads, --hv, --scale, --json, --html apply. */
 function runSmp(options: Record<string, unknown>, io: CliIO): number {
@@ -47,6 +49,32 @@ function runSmp(options: Record<string, unknown>, io: CliIO): number {
   return report.rows.every((r) => r.matchesBare) ? 0 : 1;
 }
 
+/** `bench --drivers` (src/cli/bench/driver-bench.ts): local driver, driver VM, nvdisk emulated and passed through; --hv, --scale, --json, --html apply. */
+function runDrivers(options: Record<string, unknown>, io: CliIO): number {
+  const toStdout = [options.json, options.html].filter((f) => f === "-").length;
+  if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
+  if (options.smp) throw new UserError("--drivers and --smp are separate benches: give one");
+  if (options.protect === false) throw new UserError("bench --drivers measures the default configuration; --no-protect does not apply");
+  for (const k of ["workloads", "cpus", "pcpus", "quantum", "repeats", "costModel", "jobs", "engine"]) {
+    if (options[k] !== undefined) throw new UserError(`bench --drivers runs the io workload on one CPU with the default cost model; --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply`);
+  }
+  // --scale N: the two scales are 1 and N (the cost per request is their difference).
+  const top = (options.scale as number | undefined) ?? 4;
+  if (!Number.isInteger(top) || top < 2 || top > 1000) throw new UserError(`--scale must be an integer from 2 to 1000 with --drivers (the scales are 1 and N), not ${top}`);
+  const report = runDriverBench({
+    hv: options.hv as string[] | undefined,
+    scales: [1, top],
+    progress: (done, total, label) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`),
+  });
+  const text = renderDriverText(report);
+  if (toStdout) io.err(text);
+  else io.out(text);
+  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(report, null, 2) + "\n", io);
+  if (typeof options.html === "string") writeOutput(options.html, renderDriverHtml(report), io);
+  // A missed goal is a result; a client that failed or printed something else is not.
+  return report.allMatch ? 0 : 1;
+}
+
 /** The workloads the benchmark runs by default (the kernel's `faults` is a robustness test, not a benchmark). */
 export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pagetable", "io", "compute", "mixed"];
 /** Default workload size: large enough that boot does not dominate and host time is measurable, small enough for about a minute. */
@@ -67,6 +95,7 @@ export function benchEnvironment(scale: number): BenchEnvironment {
 }
 
 export const run: CommandRunner = async (_args, options, io) => {
+  if (options.drivers) return runDrivers(options, io);
   if (options.smp) return runSmp(options, io);
   const workloads = (options.workloads as string[] | undefined) ?? [...BENCH_WORKLOADS];
   for (const w of workloads) {
