@@ -26,12 +26,29 @@ import { renderSmpHtml, renderSmpText, runSmpBench } from "../bench/smp-bench.js
 import type { CliIO } from "../io.js";
 import { renderDriverHtml, renderDriverText, runDriverBench } from "../bench/driver-bench.js";
 
-/** `bench --smp` (src/cli/bench/smp-bench.ts): the lock-holder preemption bench; --workloads, --hv, --scale, --json, --html apply. */
-function runSmp(options: Record<string, unknown>, io: CliIO): number {
+/** How many of --json/--html go to standard output (`-`): at most one, and then the terminal report goes to stderr. */
+function reportsToStdout(options: Record<string, unknown>): boolean {
   const toStdout = [options.json, options.html].filter((f) => f === "-").length;
   if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
+  return toStdout === 1;
+}
+
+/** The option as the user typed it (costModel: --cost-model). */
+const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Prints the terminal report (to stderr when a report goes to stdout) and writes the JSON and HTML reports asked for. */
+function emitReports(options: Record<string, unknown>, io: CliIO, toStdout: boolean, text: string, report: unknown, html: () => string): void {
+  if (toStdout) io.err(text);
+  else io.out(text);
+  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(report, null, 2) + "\n", io);
+  if (typeof options.html === "string") writeOutput(options.html, html(), io);
+}
+
+/** `bench --smp` (src/cli/bench/smp-bench.ts): the lock-holder preemption bench; --workloads, --hv, --scale, --json, --html apply. */
+function runSmp(options: Record<string, unknown>, io: CliIO): number {
+  const toStdout = reportsToStdout(options);
   for (const k of ["cpus", "pcpus", "quantum", "repeats", "costModel"]) {
-    if (options[k] !== undefined) throw new UserError(`bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply`);
+    if (options[k] !== undefined) throw new UserError(`bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); ${flag(k)} does not apply`);
   }
   const scale = (options.scale as number | undefined) ?? 1;
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
@@ -41,22 +58,17 @@ function runSmp(options: Record<string, unknown>, io: CliIO): number {
     scale,
     progress: (done, total, label) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`),
   });
-  const text = renderSmpText(report);
-  if (toStdout) io.err(text);
-  else io.out(text);
-  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(report, null, 2) + "\n", io);
-  if (typeof options.html === "string") writeOutput(options.html, renderSmpHtml(report), io);
+  emitReports(options, io, toStdout, renderSmpText(report), report, () => renderSmpHtml(report));
   return report.rows.every((r) => r.matchesBare) ? 0 : 1;
 }
 
 /** `bench --drivers` (src/cli/bench/driver-bench.ts): local driver, driver VM, nvdisk emulated and passed through; --hv, --scale, --json, --html apply. */
 function runDrivers(options: Record<string, unknown>, io: CliIO): number {
-  const toStdout = [options.json, options.html].filter((f) => f === "-").length;
-  if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
+  const toStdout = reportsToStdout(options);
   if (options.smp) throw new UserError("--drivers and --smp are separate benches: give one");
   if (options.protect === false) throw new UserError("bench --drivers measures the default configuration; --no-protect does not apply");
   for (const k of ["workloads", "cpus", "pcpus", "quantum", "repeats", "costModel", "jobs", "engine"]) {
-    if (options[k] !== undefined) throw new UserError(`bench --drivers runs the io workload on one CPU with the default cost model; --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply`);
+    if (options[k] !== undefined) throw new UserError(`bench --drivers runs the io workload on one CPU with the default cost model; ${flag(k)} does not apply`);
   }
   // --scale N: the two scales are 1 and N (the cost per request is their difference).
   const top = (options.scale as number | undefined) ?? 4;
@@ -66,11 +78,7 @@ function runDrivers(options: Record<string, unknown>, io: CliIO): number {
     scales: [1, top],
     progress: (done, total, label) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`),
   });
-  const text = renderDriverText(report);
-  if (toStdout) io.err(text);
-  else io.out(text);
-  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(report, null, 2) + "\n", io);
-  if (typeof options.html === "string") writeOutput(options.html, renderDriverHtml(report), io);
+  emitReports(options, io, toStdout, renderDriverText(report), report, () => renderDriverHtml(report));
   // A missed goal is a result; a client that failed or printed something else is not.
   return report.allMatch ? 0 : 1;
 }
@@ -114,8 +122,7 @@ export const run: CommandRunner = async (_args, options, io) => {
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
   const repeats = (options.repeats as number | undefined) ?? 3;
 
-  const toStdout = [options.json, options.html].filter((f) => f === "-").length;
-  if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
+  const toStdout = reportsToStdout(options);
   const progress = io.stderrIsTTY
     ? (done: number, total: number, label: string) => io.err(`\r\x1b[K[${done}/${total}] ${done < total ? label : "done"}${done < total ? "" : "\n"}`)
     : (done: number, total: number, label: string) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
@@ -138,10 +145,7 @@ export const run: CommandRunner = async (_args, options, io) => {
     progress,
   });
   const report = makeReport({ cells, configurations, workloads, costModel, costModelName, smp });
-  if (toStdout) io.err(renderTextReport(report));
-  else io.out(renderTextReport(report));
-  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(report, null, 2) + "\n", io);
-  if (typeof options.html === "string") writeOutput(options.html, renderHtmlReport(report), io);
+  emitReports(options, io, toStdout, renderTextReport(report), report, () => renderHtmlReport(report));
   // A guest that diverges or fails on a back end is a result, shown in the report, not an error of the command.
   return 0;
 };
