@@ -5,14 +5,11 @@
 
 import type { RewriteTarget } from "../../rewriter/index.js";
 import { L4_REPLACEMENTS } from "../common/wedge-replacements.js";
-import { buildVmm } from "../common/window.js";
 import type { Backend } from "../index.js";
-import { wedgeLockReplacements, type SpinlockCure } from "../common/spinlock-cures.js";
-import { BYPASS_REPLACEMENTS } from "../common/bypass.js";
+import { wedgeTargets } from "../common/wedge-targets.js";
 import { L4Monitor } from "./l4-monitor.js";
 
-let target: RewriteTarget | undefined;
-const cureTargets: Record<string, RewriteTarget> = {};
+const targets = wedgeTargets("l4", L4_REPLACEMENTS);
 
 export const l4: Backend = {
   name: "l4",
@@ -20,18 +17,11 @@ export const l4: Backend = {
   // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
   maxCpus: 8,
   get target(): RewriteTarget {
-    return (target ??= { name: "l4", replacements: L4_REPLACEMENTS, window: buildVmm("l4").layout });
+    return targets.target();
   },
   // Lock-holder preemption cures (common/spinlock-cures.ts): rows for the lock/unlock sites, chosen at load time.
   spinlocks: ["native", "pv", "delayed"],
   // --passthrough (common/bypass.ts): the mmio sites stay native — another row set, chosen at load time.
-  targetFor(cure: SpinlockCure, passthrough = false): RewriteTarget {
-    const key = `${cure}${passthrough ? "+passthrough" : ""}`;
-    return (cureTargets[key] ??= {
-      name: "l4",
-      replacements: { ...L4_REPLACEMENTS, ...wedgeLockReplacements(cure), ...(passthrough ? BYPASS_REPLACEMENTS : {}) },
-      window: buildVmm("l4").layout,
-    });
-  },
+  targetFor: targets.targetFor,
   createMonitor: (rewrite, options) => new L4Monitor(rewrite, options),
 };

@@ -8,15 +8,12 @@
 
 import type { RewriteTarget } from "../../rewriter/index.js";
 import { XEN_REPLACEMENTS } from "../common/wedge-replacements.js";
-import { buildVmm } from "../common/window.js";
 import type { Backend } from "../index.js";
-import { wedgeLockReplacements, type SpinlockCure } from "../common/spinlock-cures.js";
-import { BYPASS_REPLACEMENTS } from "../common/bypass.js";
+import { wedgeTargets } from "../common/wedge-targets.js";
 import { XenMonitor } from "./xen-monitor.js";
 import { isParavirtImage } from "../paravirt.js";
 
-let target: RewriteTarget | undefined;
-const cureTargets: Record<string, RewriteTarget> = {};
+const targets = wedgeTargets("xen", XEN_REPLACEMENTS);
 
 export const xen: Backend = {
   name: "xen",
@@ -24,18 +21,11 @@ export const xen: Backend = {
   // One vCPU per machine CPU, as many as the machine has (docs/vcpus.md).
   maxCpus: 8,
   get target(): RewriteTarget {
-    return (target ??= { name: "xen", replacements: XEN_REPLACEMENTS, window: buildVmm("xen").layout });
+    return targets.target();
   },
   // Lock-holder preemption cures (common/spinlock-cures.ts): rows for the lock/unlock sites, chosen at load time.
   spinlocks: ["native", "pv", "delayed"],
   // --passthrough (common/bypass.ts): the mmio sites stay native — another row set, chosen at load time.
-  targetFor(cure: SpinlockCure, passthrough = false): RewriteTarget {
-    const key = `${cure}${passthrough ? "+passthrough" : ""}`;
-    return (cureTargets[key] ??= {
-      name: "xen",
-      replacements: { ...XEN_REPLACEMENTS, ...wedgeLockReplacements(cure), ...(passthrough ? BYPASS_REPLACEMENTS : {}) },
-      window: buildVmm("xen").layout,
-    });
-  },
+  targetFor: targets.targetFor,
   createMonitor: (rewrite, options) => new XenMonitor(rewrite, { ...options, paravirt: isParavirtImage(rewrite.image) }),
 };
