@@ -6,27 +6,24 @@
 //   compileSources()     every .ts through compile() (src/compiler); .s as is
 //   prepareAssembly()    adds the start-up/stack (compiler/startup.ts) when needed,
 //                        then the annotate pass (src/annotator/build-pass.ts)
-//   assemble()           src/guest-isa/assembler, then writeElf() in the CLI
+//   assembleBuild()      src/guest-isa/assembler (build-assembly.ts), then writeElf() in the CLI
+//
+// The steps after compiling live in build-assembly.ts, which does not load
+// the compiler: `previrt build` of assembly alone uses only that module.
 //
 // Consumed by src/cli/commands/build.ts, the bundled kernel, tests and benchmarks.
 
-import { annotateSources, streamAnnotation, toInputPositions } from "../annotator/build-pass.js";
+import { annotateSources } from "../annotator/build-pass.js";
 import { compile, type CompiledFile } from "../compiler/index.js";
 import { paravirtStartup } from "../compiler/paravirt.js";
-import { runtimeSources, STARTUP_FILE, type AsmSource } from "../compiler/startup.js";
-import { assemble } from "../guest-isa/assembler/index.js";
-import { UserError } from "../guest-isa/diagnostics.js";
+import type { AsmSource } from "../compiler/startup.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { paravirtTarget } from "../hypervisors/paravirt.js";
+import { assembleBuild, checkParavirtInputs, isTypeScript, withStartup, type AssemblyBuildOptions } from "./build-assembly.js";
 
-export interface BuildOptions {
-  /** Assembler symbols (`-D NAME=VALUE`). */
-  defines?: Record<string, number>;
-  /** `--paravirt xen`: intrinsics lowered to hypercalls and shared memory (paravirt.ts); no annotation. */
-  paravirt?: string;
-  /** Whether to annotate (default true; `--no-annotate` passes false). */
-  annotate?: boolean;
-}
+export { isTypeScript } from "./build-assembly.js";
+
+export type BuildOptions = AssemblyBuildOptions;
 
 export interface BuildResult {
   image: ElfImage;
@@ -37,10 +34,8 @@ export interface BuildResult {
 
 /** Compiles the .ts inputs (all together, so they may import each other); keeps .s inputs in place. */
 export function compileSources(inputs: readonly AsmSource[], options: BuildOptions = {}): { assembly: AsmSource[]; compiled: CompiledFile[] } {
+  checkParavirtInputs(inputs, options.paravirt);
   const tsInputs = inputs.filter((s) => isTypeScript(s.file));
-  if (options.paravirt !== undefined && tsInputs.length === 0) {
-    throw new UserError("--paravirt needs TypeScript inputs: hand-written assembly cannot be para-virtualized automatically");
-  }
   const paravirt = options.paravirt === undefined ? undefined : paravirtTarget(options.paravirt);
   const compiled = tsInputs.length ? compile(tsInputs, { paravirt }) : [];
   const byName = new Map(compiled.map((c) => [c.source, c]));
@@ -64,45 +59,17 @@ export function prepareAssembly(assembly: readonly AsmSource[], options: BuildOp
 
 /** The inputs plus the start-up and stack when no input defines them (para-virtualized: its start-up). */
 function withRuntime(assembly: readonly AsmSource[], options: BuildOptions): AsmSource[] {
-  const extra = runtimeSources(assembly);
-  if (extra.some((s) => s.file === STARTUP_FILE) && !assembly.some((s) => /^\s*\.global\s+main\s*$/m.test(s.text))) {
-    throw new UserError("no input defines _start or an exported main() (export function main(): number { … })");
-  }
-  if (options.paravirt !== undefined) {
-    // Para-virtualized: no sites to annotate; the start-up powers off with a hypercall.
-    return [...assembly, ...extra.map((s) => (s.file === STARTUP_FILE ? { ...s, text: paravirtStartup(s.text, paravirtTarget(options.paravirt!).abi) } : s))];
-  }
-  return [...assembly, ...extra];
+  if (options.paravirt === undefined) return withStartup(assembly);
+  // Para-virtualized: no sites to annotate; the start-up powers off with a hypercall.
+  const abi = paravirtTarget(options.paravirt).abi;
+  return withStartup(assembly, (text) => paravirtStartup(text, abi));
 }
 
 export function buildSources(inputs: readonly AsmSource[], options: BuildOptions = {}): BuildResult {
   const { assembly, compiled } = compileSources(inputs, options);
-  if (options.annotate !== false && options.paravirt === undefined) {
-    // The annotate pass streamed into the assembler (build-pass.ts): the same
-    // image as assembling annotateSources()'s text, without writing or
-    // re-parsing that text (issue 16: a million-line input in bounded memory).
-    const streamed = streamAnnotation(withRuntime(assembly, options));
-    let image: ElfImage | undefined;
-    try {
-      image = assemble(streamed.sources, { defines: options.defines });
-    } catch (e) {
-      streamed.finish(e);
-    }
-    streamed.finish();
-    return { image: image!, assembly: streamed.sources, compiled };
-  }
-  const prepared = prepareAssembly(assembly, options);
-  // ─── annotate pass (annotator, issue 5): assembler errors reported at the input's lines ───
-  let image: ElfImage;
-  try {
-    image = assemble(prepared, { defines: options.defines });
-  } catch (e) {
-    throw toInputPositions(prepared, e);
-  }
+  // ─── annotate pass (annotator, issue 5): streamed into the assembler, errors at the input's lines (build-assembly.ts) ───
+  const annotate = options.annotate !== false && options.paravirt === undefined;
+  const { image, assembly: assembled } = assembleBuild(withRuntime(assembly, options), annotate, options.defines);
   // ─── end annotate pass ───
-  return { image, assembly: prepared, compiled };
-}
-
-export function isTypeScript(file: string): boolean {
-  return /\.(ts|mts)$/.test(file) && !file.endsWith(".d.ts");
+  return { image, assembly: assembled, compiled };
 }

@@ -1,17 +1,20 @@
 // `previrt build FILE.ts/.s… -o OUT.elf`: compile the .ts inputs, add the
 // start-up when no input defines `_start`, assemble and link everything
-// (src/cli/build-pipeline.ts). The annotate step joins in prepareAssembly().
+// (src/cli/build-pipeline.ts). The annotate step joins in build-assembly.ts.
+// Assembly alone loads only build-assembly.ts: the compiler and its
+// TypeScript parser are imported when a .ts input is there to compile.
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
-import { buildSources } from "../build-pipeline.js";
+import { isTypeScript } from "../build-assembly.js";
 import { readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (args, options, io) => {
+export const run: CommandRunner = async (args, options, io) => {
   const output = options.output as string;
   for (const f of args) if (!/\.(ts|mts|s|S|asm)$/.test(f)) throw new UserError(`${f}: unknown input type (expected .ts or .s)`);
   const inputs = args.map((file) => ({ file, text: readInputText(file) }));
-  const { image } = buildSources(inputs, {
+  const build = args.some(isTypeScript) ? (await import("../build-pipeline.js")).buildSources : (await import("../build-assembly.js")).buildAssembly;
+  const { image } = build(inputs, {
     defines: parseDefines((options.define as string[] | undefined) ?? []),
     paravirt: options.paravirt as string | undefined,
     annotate: options.annotate as boolean | undefined,
