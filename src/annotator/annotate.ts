@@ -27,13 +27,14 @@ import { DiagnosticError, type Diagnostic } from "../guest-isa/diagnostics.js";
 import { FORMATS, lookupInstruction, type InstructionRow } from "../guest-isa/isa-table.js";
 import { parseControlRegister } from "../guest-isa/registers.js";
 import { LOCK_SITE_INSTRUCTION, LOCK_SITE_KINDS, MEMORY_SITE_KINDS, SITE_FLAG_EXEMPT, siteKindName } from "../guest-isa/softlayer.js";
+import { ChunkWriter, collectText, type TextWriter } from "./chunks.js";
 import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k0Uses, usesK0, type SiteSpan, type TargetRef } from "./checks.js";
 import { evalConst, printExpr } from "./expr.js";
 import { LABEL_PREFIX, regionEndLabel, regionStartLabel } from "./labels.js";
 import { siteWords } from "./padding.js";
 import { buildSourceMap, mayNameOrigins, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
 import { InsertedLines, SiteStore, type AnnotatedSite } from "./site-store.js";
-import { emitSoftlayerTable, streamSoftlayerTable, type PlannedRecord } from "./table-emit.js";
+import { streamSoftlayerTable, writeSoftlayerTable, type PlannedRecord } from "./table-emit.js";
 
 export type { AnnotatedSite } from "./site-store.js";
 
@@ -46,7 +47,10 @@ export interface ExemptRegion {
 }
 
 export interface AnnotateResult {
+  /** The annotated text (made when read; writeText() hands it out without holding it whole). */
   text: string;
+  /** Writes the annotated text to `write` in consecutive chunks of about 64 KiB (chunks.ts). */
+  writeText(write: TextWriter): void;
   sites: AnnotatedSite[];
   /** Exempt `.noannotate` pieces that hold code or data in .text (each one record). */
   exempt: ExemptRegion[];
@@ -135,14 +139,17 @@ function collectEqus(file: string, text: string): Map<string, Expr> {
 /**
  * The annotator's edits: text inserted at offsets of the input, in
  * non-decreasing offset order (every insertion is made in source order), then
- * text appended at the end. output() writes the annotated text in one pass;
- * replay() rebuilds the same edits in a MagicString, only when a source map
- * is asked for (its per-character chunks would cost far more than the text).
+ * text appended at the end (a string, or a writer of one: the table).
+ * write() hands the annotated text out in chunks (chunks.ts) — `previrt
+ * annotate` writes them to the file as they come, so the text is never held
+ * whole; replay() rebuilds the same edits in a MagicString, only when a
+ * source map is asked for (its per-character chunks would cost far more than
+ * the text).
  */
 class EditLog {
   private readonly offsets: number[] = [];
   private readonly inserts: string[] = [];
-  private readonly appended: string[] = [];
+  private readonly appended: (string | ((push: (s: string) => void) => void))[] = [];
 
   constructor(
     private readonly text: string,
@@ -156,32 +163,33 @@ class EditLog {
     this.inserts.push(content);
   }
 
-  append(content: string): void {
+  append(content: string | ((push: (s: string) => void) => void)): void {
     if (this.keep) this.appended.push(content);
   }
 
-  output(): string {
+  write(write: TextWriter): void {
     const { text, offsets, inserts } = this;
-    const parts: string[] = [];
-    const batches: string[] = [];
+    const out = new ChunkWriter(write);
+    const push = (s: string) => out.push(s);
     let pos = 0;
     for (let i = 0; i < offsets.length; i++) {
       const at = offsets[i];
-      if (at > pos) parts.push(text.slice(pos, at));
-      parts.push(inserts[i]);
+      if (at > pos) out.push(text.slice(pos, at));
+      out.push(inserts[i]);
       pos = at;
-      // Joined in batches: one array of a million slices would outweigh the text.
-      if (parts.length >= 4096) batches.push(parts.splice(0).join(""));
     }
-    parts.push(text.slice(pos), ...this.appended);
-    batches.push(parts.join(""));
-    return batches.join("");
+    out.push(text.slice(pos));
+    for (const a of this.appended) {
+      if (typeof a === "string") out.push(a);
+      else a(push);
+    }
+    out.flush();
   }
 
   replay(): MagicString {
     const ms = new MagicString(this.text);
     for (let i = 0; i < this.offsets.length; i++) ms.appendLeft(this.offsets[i], this.inserts[i]);
-    for (const a of this.appended) ms.append(a);
+    for (const a of this.appended) ms.append(typeof a === "string" ? a : collectText((w) => a(w)));
     return ms;
   }
 }
@@ -198,8 +206,7 @@ function sectionName(args: readonly Operand[]): string | undefined {
  * docs/annotator.md).
  */
 export function annotate(file: string, text: string): AnnotateResult {
-  const { lineStarts: _l, ...result } = annotateFile(file, text, undefined);
-  return result;
+  return annotateFile(file, text, undefined).result;
 }
 
 /**
@@ -211,8 +218,8 @@ export function annotate(file: string, text: string): AnnotateResult {
  * read. Only for input that ends with a newline (see canStream).
  */
 export function annotateStatements(file: string, text: string, sink: (s: Statement) => void): AnnotateResult & { source: ParsedSource } {
-  const result = annotateFile(file, text, sink);
-  return Object.assign(result, { source: { file, text, statements: [], lineStarts: result.lineStarts } });
+  const { result, lineStarts } = annotateFile(file, text, sink);
+  return Object.assign(result, { source: { file, text, statements: [], lineStarts } });
 }
 
 /** Whether annotateStatements() takes this text (else annotate it as text). */
@@ -220,7 +227,12 @@ export function canStream(text: string): boolean {
   return text.length === 0 || text.endsWith("\n");
 }
 
-function annotateFile(file: string, text: string, statementSink: ((s: Statement) => void) | undefined): AnnotateResult & { lineStarts: number[] } {
+/**
+ * The one pass behind annotate() and annotateStatements(). Its result makes
+ * what it is asked for when it is asked (the text, the sites, the records),
+ * so nothing may copy it property by property (a spread would make them all).
+ */
+function annotateFile(file: string, text: string, statementSink: ((s: Statement) => void) | undefined): { result: AnnotateResult; lineStarts: number[] } {
   // Cleared once the table is streamed: the result's closures must not keep the assembler alive.
   let sink = statementSink;
   if (sink && !canStream(text)) throw new Error("annotateStatements: the input must end with a newline");
@@ -481,26 +493,32 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   const writeTable = () => {
     if (tableWritten) return;
     tableWritten = true;
-    const table = emitSoftlayerTable(finalRecords, nl, summary);
-    ms.append((endsWithNl ? "" : nl) + table.slice(nl.length));
+    ms.append((push) => writeSoftlayerTable(finalRecords, nl, summary, endsWithNl ? "" : nl, push));
   };
   let output: string | undefined;
-  const textOut = () => {
-    if (!keepEdits) return "";
-    writeTable();
-    return (output ??= ms.output());
-  };
+  const textOut = () => (keepEdits ? (output ??= collectText((w) => (writeTable(), ms.write(w)))) : "");
   if (sink) {
     const linesBefore = lineStarts.length - (endsWithNl ? 1 : 0) + addedLines + (closedAtEnd ? 1 : 0);
     streamSoftlayerTable(finalRecords, summary, file, linesBefore + 1, sink, slots);
     sink = undefined;
-  } else textOut();
+  }
 
   let full: AnnotateResult | undefined;
   const asText = () => (full ??= annotate(file, text)); // the streamed case
-  return {
+  const result: AnnotateResult = {
     get text() {
       return keepEdits ? textOut() : asText().text;
+    },
+    writeText: (write: TextWriter) => {
+      if (!keepEdits) return asText().writeText(write);
+      if (output === undefined) {
+        writeTable();
+        ms.write(write);
+        return;
+      }
+      const out = new ChunkWriter(write);
+      out.push(output);
+      out.flush();
     },
     get sites() {
       return store.sites();
@@ -511,12 +529,12 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     },
     chained: origins !== undefined,
     lines: lineStarts.length,
-    lineStarts,
     originalPosition: (line: number, col: number) =>
       keepEdits ? originalPosition(insertedLines, insertedText, lineStarts.length, line, col) : asText().originalPosition(line, col),
     sourceMap: (options: MapOptions = {}) =>
       keepEdits ? buildSourceMap((writeTable(), ms.replay()), origins, insertedLines.padding(), { source: file, ...options }) : asText().sourceMap(options),
   };
+  return { result, lineStarts };
 }
 
 /** Labels written into original lines: parallel arrays, in output order. */

@@ -12,6 +12,7 @@
 import type { DirectiveStatement, Expr, Loc, Operand, Statement } from "../guest-isa/assembler/ast.js";
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { SOFTLAYER_MAGIC, SOFTLAYER_RECORD_SIZE, SOFTLAYER_VERSION } from "../guest-isa/softlayer.js";
+import { ChunkWriter, collectText } from "./chunks.js";
 import { LABEL_PREFIX } from "./labels.js";
 import { blankRecord } from "./site-store.js";
 
@@ -94,15 +95,27 @@ function recordText(r: PlannedRecord, fileOffset: number, nl: string): string {
 
 /** The table as assembly text (starts and ends with a newline). */
 export function emitSoftlayerTable(records: RecordList, nl = "\n", comment = ""): string {
+  return collectText((write) => {
+    const out = new ChunkWriter(write);
+    writeSoftlayerTable(records, nl, comment, nl, (s) => out.push(s));
+    out.flush();
+  });
+}
+
+/**
+ * emitSoftlayerTable's text piece by piece into `push` (one record's lines
+ * at a time, the table never held whole), with `start` in place of its
+ * first newline.
+ */
+export function writeSoftlayerTable(records: RecordList, nl: string, comment: string, start: string, push: (s: string) => void): void {
   const { header, footer, fileOffsets } = tableParts(records, comment);
-  const out = header;
+  push(start + header.slice(1).join(nl));
   const scratch = blankRecord();
   for (let i = 0; i < records.length; i++) {
     const r = records.read(i, scratch);
-    out.push(recordText(r, fileOffsets.get(r.file)!, nl));
+    push(nl + recordText(r, fileOffsets.get(r.file)!, nl));
   }
-  out.push(...footer);
-  return out.join(nl);
+  push(nl + footer.join(nl));
 }
 
 /**

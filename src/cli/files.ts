@@ -4,7 +4,7 @@
 // `previrt: error: PATH: is a directory` (no such file or directory,
 // permission denied, …) — and `-` always means standard output for an output.
 
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { readElf } from "../guest-isa/elf.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
@@ -94,3 +94,29 @@ export function writeOutput(path: string, data: string | Uint8Array, io: CliIO):
     throw fileError(path, e);
   }
 }
+
+/**
+ * Writes an output that comes in chunks (`previrt annotate`'s text), each as
+ * it comes, so the whole is never held: to the file `path`, or to standard
+ * output when `path` is `-`.
+ */
+export function writeOutputChunks(path: string, produce: (write: (chunk: string) => void) => void, io: CliIO): void {
+  if (path === "-") return produce((chunk) => io.out(chunk));
+  let fd: number;
+  try {
+    fd = openSync(path, "w");
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  try {
+    produce((chunk) => {
+      const bytes = Buffer.from(chunk, "utf8");
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    });
+  } catch (e) {
+    throw fileError(path, e);
+  } finally {
+    closeSync(fd);
+  }
+}
+

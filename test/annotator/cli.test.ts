@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
+import { annotate } from "../../src/annotator/annotate.js";
 import { siteLength } from "../../src/annotator/padding.js";
+import { generateScaleSource } from "../../bench/scale-source.js";
 import { SITE_KINDS } from "../../src/guest-isa/softlayer.js";
 import { FIXTURES } from "./helpers.js";
 
@@ -77,5 +79,27 @@ describe("previrt annotate / verify / objdump --sites", () => {
     const r = await previrt("annotate", bad, "-o", join(dir, "bad.out.s"));
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`${bad}:1:5: error: k0 is reserved for the soft layer\n> 1 | \tmv k0, a0\n    | \t   ^\n`);
+  });
+
+  it("annotate writes its text chunk by chunk, exactly the text annotate() gives (non-ASCII across chunk ends too)", async () => {
+    // Generated code (sites, padding, the table) around two runs of more than
+    // 64 KiB with no edit in them, of characters outside the BMP (surrogate
+    // pairs) at odd and even offsets: chunk ends fall inside those runs.
+    const emoji = "\u{1F600}".repeat(40_000);
+    const text = `${generateScaleSource(4_000)}\t.text\n# ${emoji}\n#x${emoji}\n\tcli\n`;
+    const input = join(dir, "chunks.s");
+    writeFileSync(input, text);
+    const expected = annotate(input, text);
+    const chunks: string[] = [];
+    expected.writeText((c) => chunks.push(c));
+    expect(chunks.length).toBeGreaterThan(4);
+    expect(chunks.join("")).toBe(expected.text);
+    for (const c of chunks) expect(c.length).toBeLessThan(70_000);
+    const file = join(dir, "chunks.out.s");
+    expect(await previrt("annotate", input, "-o", file)).toEqual({ status: 0, stdout: "", stderr: "" });
+    expect(readFileSync(file).equals(Buffer.from(expected.text, "utf8"))).toBe(true);
+    const io = bufferIO();
+    expect(await main(["annotate", input, "-o", "-"], io)).toBe(0);
+    expect(Buffer.from(io.stdoutBytes()).equals(Buffer.from(expected.text, "utf8"))).toBe(true);
   });
 });

@@ -8,14 +8,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { annotate } from "../../annotator/annotate.js";
-import { readInputText, writeOutput } from "../files.js";
+import { readInputText, writeOutput, writeOutputChunks } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (args, options, io) => {
   const input = args[0];
   const output = String(options.output);
   const result = annotate(input, readInputText(input));
-  writeOutput(output, result.text, io);
+  // Chunk by chunk: the annotated text of a million-line kernel is never held whole.
+  writeOutputChunks(output, (write) => result.writeText(write), io);
   if (options.map !== undefined && options.map !== false) {
     const mapPath = typeof options.map === "string" ? options.map : `${output}.map`;
     writeOutput(mapPath, JSON.stringify(annotatedSourceMap(result, input, output, mapPath)) + "\n", io);
