@@ -239,7 +239,8 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   // One streamed pass over the parser's statements: none is kept once handled,
   // so memory follows the output (the edits, the sites), not the input's lines.
   // Filled by the parser as it goes (below) unless origin comments need them first.
-  const lineStarts = mayNameOrigins(text) ? computeLineStarts(text) : [];
+  const mayHaveOrigins = mayNameOrigins(text);
+  const lineStarts = mayHaveOrigins ? computeLineStarts(text) : [];
   const pending: { loc: Loc; message: string }[] = [];
   const error = (loc: Loc, message: string) => pending.push({ loc, message });
   const prefixMentioned = mentionsPrefix(text);
@@ -247,7 +248,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   let marker: { loc: Loc; what: string } | undefined;
 
   const equs = collectEqus(file, text);
-  const origins = scanOrigins(text, lineStarts);
+  const origins = scanOrigins(text, lineStarts, mayHaveOrigins);
   const originOf = (line: number): Origin => origins?.[line] ?? { file, line };
   const nl = text.includes("\r\n") ? "\r\n" : "\n";
   /** The end of a line (before "\r\n" or "\n") — of any line the parser has reached. */
