@@ -9,7 +9,8 @@
 //    output) and `build` of the generated 250k/500k/1M-line file
 //    (bench/scale-source.ts, a quarter of its lines sites), each in a child
 //    process of its own: wall time and peak resident memory (maxRSS). Goal for
-//    the 1M-line build: ≤ 3 s and ≤ 400 MB, linear in the input.
+//    the 1M-line build: ≤ 3 s and ≤ 400 MB, linear in the input; for the 1M-line
+//    `annotate`: ≤ 400 MB (its text is streamed to the file).
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -104,10 +105,18 @@ export const benchmarks: Benchmark[] = [
       const text = generateKernelSource(LINES);
       const lines = text.split("\n").length;
       let sites = 0;
-      const t = timeMedian(() => (sites = annotate("bench.s", text).sites.length), 5);
+      let chars = 0;
+      // The annotation and its text, handed out chunk by chunk as `previrt annotate` writes it
+      // (the result is lazy: reading only `sites` would skip the text).
+      const t = timeMedian(() => {
+        const r = annotate("bench.s", text);
+        chars = 0;
+        r.writeText((chunk) => (chars += chunk.length));
+        sites = r.sites.length;
+      }, 5);
       const tMap = timeMedian(() => annotate("bench.s", text).sourceMap({ file: "bench.annotated.s" }).toString(), 3);
       return [
-        { metric: "annotation throughput", value: lines / t, unit: "lines/s", target: 300_000, detail: `${lines} lines, ${sites} sites, median ${(t * 1000).toFixed(1)} ms` },
+        { metric: "annotation throughput", value: lines / t, unit: "lines/s", target: 300_000, detail: `${lines} lines, ${sites} sites, ${chars} characters out, median ${(t * 1000).toFixed(1)} ms` },
         { metric: "annotation + hi-res source map", value: lines / tMap, unit: "lines/s", detail: `median ${(tMap * 1000).toFixed(1)} ms` },
       ];
     },
@@ -165,7 +174,7 @@ export const benchmarks: Benchmark[] = [
           ];
           for (const [what, argv] of steps) {
             const { seconds, userSeconds, maxRssMB } = childRun(argv);
-            const goal = lines === 1_000_000 && what === "build" ? "; goal ≤ 3 s, ≤ 400 MB" : "";
+            const goal = lines !== 1_000_000 ? "" : what === "build" ? "; goal ≤ 3 s, ≤ 400 MB" : what === "annotate" ? "; goal ≤ 400 MB" : "";
             results.push({
               metric: `${what} ${k} lines`,
               value: seconds,
