@@ -21,7 +21,7 @@
 // it (after any trailing comment).
 
 import { MagicString, type SourceMap } from "magic-string";
-import type { Expr, InstructionStatement, Loc, Operand, ParsedSource, Statement } from "../guest-isa/assembler/ast.js";
+import type { Expr, InstructionStatement, LabelStatement, Loc, Operand, ParsedSource, Statement } from "../guest-isa/assembler/ast.js";
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { DiagnosticError, type Diagnostic } from "../guest-isa/diagnostics.js";
 import { FORMATS, lookupInstruction, type InstructionRow } from "../guest-isa/isa-table.js";
@@ -30,7 +30,7 @@ import { LOCK_SITE_INSTRUCTION, LOCK_SITE_KINDS, MEMORY_SITE_KINDS, SITE_FLAG_EX
 import { ChunkWriter, collectText, type TextWriter } from "./chunks.js";
 import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k0Uses, usesK0, type SiteSpan, type TargetRef } from "./checks.js";
 import { evalConst, printExpr } from "./expr.js";
-import { LABEL_PREFIX, regionEndLabel, regionStartLabel } from "./labels.js";
+import { LABEL_PREFIX, regionEndLabel, regionStartLabel, SLOT_LABEL } from "./labels.js";
 import { siteWords } from "./padding.js";
 import { buildSourceMap, mayNameOrigins, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
 import { InsertedLines, SiteStore, type AnnotatedSite } from "./site-store.js";
@@ -269,7 +269,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   // (ast.ts LabelStatement.slot), which the assembler keeps as two numbers
   // rather than a symbol — a quarter of a million of them at a million lines.
   const slots = sink !== undefined && !prefixMentioned;
-  const store = new SiteStore(file, originOf, (line) => (origins ? (origins[line]?.file ?? file) : file), sink !== undefined && !slots);
+  const store = new SiteStore(file, origins, sink !== undefined && !slots);
   const exempt: (ExemptRegion & { content: boolean })[] = [];
   const siteByLabel = new Map<string, SiteSpan>();
   const refs: TargetRef[] = [];
@@ -285,8 +285,17 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   const insertedText: InsertedText = { line: [], col: [], width: [] }; // labels written into original lines, in order
   const after: Statement[] = []; // what follows the current statement (sink only)
   /** Writes `label: ` in front of the statement at `loc` (streamed with `slot` when given). */
+  // One statement for every slot label, its location and slot changed: pass 1 keeps only its numbers.
+  const slotLabel: LabelStatement = { kind: "label", name: SLOT_LABEL, loc: { file, line: 0, col: 0, offset: 0 }, slot: 0 };
   const insertInLine = (loc: Loc, label: string, slot?: number) => {
-    if (sink) sink(slot === undefined ? { kind: "label", name: label, loc } : { kind: "label", name: label, loc, slot });
+    if (sink) {
+      if (slot === undefined) sink({ kind: "label", name: label, loc });
+      else {
+        slotLabel.loc = loc;
+        slotLabel.slot = slot;
+        sink(slotLabel);
+      }
+    }
     if (!keepEdits) return;
     ms.appendLeft(loc.offset, `${label}: `);
     insertedText.line.push(loc.line);
@@ -449,12 +458,14 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
 
   function addSite(s: InstructionStatement, kind: number, f: { regA: number; regB: number; imm: number | string }): void {
     const words = siteWords(kind);
-    const label = store.addSite(kind, s.loc, f.regA, f.regB, f.imm);
+    const n = store.addSite(kind, s.loc, f.regA, f.regB, f.imm);
     if (labels.length) {
       const span: SiteSpan = { length: words * 4, kindName: siteKindName(kind), line: s.loc.line };
       for (const l of labels) siteByLabel.set(l, span);
     }
-    insertInLine(s.loc, label, slots ? store.count - 1 : undefined);
+    // With slots the label is known by its number (no string made: labels.ts SLOT_LABEL).
+    if (slots) insertInLine(s.loc, SLOT_LABEL, n);
+    else insertInLine(s.loc, store.label(n));
     if (words > 1) {
       if (keepEdits) {
         const ls = lineStarts[s.loc.line - 1];

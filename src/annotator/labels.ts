@@ -6,6 +6,14 @@
 
 export const LABEL_PREFIX = ".L__sl_";
 
+/**
+ * The name a site's label statement carries in a build that streams site
+ * labels as slots (ast.ts LabelStatement.slot): the assembler knows such a
+ * label by its number only, so the quarter of a million `siteLabel(n)`
+ * strings of a million-line build are never made.
+ */
+export const SLOT_LABEL = `${LABEL_PREFIX}slot`;
+
 /** Label on site n's original instruction. */
 export const siteLabel = (n: number): string => `${LABEL_PREFIX}${n}`;
 /** Labels bracketing exempt (`.noannotate`) piece n. */

@@ -52,9 +52,8 @@ export class SiteStore {
 
   constructor(
     private readonly file: string,
-    private readonly originOf: (line: number) => Origin,
-    /** originOf(line).file, without making an Origin. */
-    private readonly fileOf: (line: number) => string,
+    /** Per input line, the `.ts` line it was compiled from (source-map.ts scanOrigins), if the input names any. */
+    private readonly origins: readonly (Origin | undefined)[] | undefined,
     /**
      * Keep each site's label string (the build: the same string object names
      * the label when it is defined and in the table's `.word`, so the
@@ -72,8 +71,13 @@ export class SiteStore {
     return this.keepLabels ? this.labels[i] : siteLabel(i);
   }
 
-  /** Adds a site; returns its label. */
-  addSite(kind: number, loc: Loc, regA: number, regB: number, imm: number | string): string {
+  /** What the table records as the source of input line `line` (without making an Origin when there are no origins). */
+  private originOf(line: number): Origin {
+    return this.origins?.[line] ?? { file: this.file, line };
+  }
+
+  /** Adds a site; returns its number (label(n) names it). */
+  addSite(kind: number, loc: Loc, regA: number, regB: number, imm: number | string): number {
     const i = this.n;
     if (i === this.kind.length) this.grow();
     this.pushOrder(i);
@@ -85,9 +89,8 @@ export class SiteStore {
     this.regB[i] = regB;
     this.imm.push(imm);
     this.n = i + 1;
-    const label = siteLabel(i);
-    if (this.keepLabels) this.labels.push(label);
-    return label;
+    if (this.keepLabels) this.labels.push(siteLabel(i));
+    return i;
   }
 
   // Typed columns, grown by doubling: a million-line kernel's quarter of a
@@ -144,20 +147,25 @@ export class SiteStore {
     return (this.sitesMade ??= Array.from({ length: this.n }, (_, i) => this.site(i)));
   }
 
-  /** Record `entry` (an order entry) written into `into` (a piece's own record is returned as is). */
-  private record(entry: number, into: PlannedRecord): PlannedRecord {
+  /**
+   * Record `entry` (an order entry) written into `into` (a piece's own record
+   * is returned as is); `withLabel` false leaves a site's `addrLabel` empty
+   * (a build that knows its sites by number does not make the strings).
+   */
+  private record(entry: number, into: PlannedRecord, withLabel: boolean): PlannedRecord {
     if (entry < 0) return this.pieces[~entry];
     const kind = this.kind[entry];
-    const origin = this.originOf(this.line[entry]);
-    into.addrLabel = this.label(entry);
+    const line = this.line[entry];
+    const origin = this.origins?.[line];
+    into.addrLabel = withLabel ? this.label(entry) : "";
     into.length = siteWords(kind) * 4;
     into.kind = kind;
     into.flags = 0;
     into.regA = this.regA[entry];
     into.regB = this.regB[entry];
     into.imm = this.imm[entry];
-    into.line = origin.line;
-    into.file = origin.file;
+    into.line = origin ? origin.line : line;
+    into.file = origin ? origin.file : this.file;
     return into;
   }
 
@@ -168,9 +176,9 @@ export class SiteStore {
     return {
       length: order.length,
       siteIndex: (i: number) => order[i],
-      file: (i: number) => (order[i] < 0 ? this.pieces[~order[i]].file : this.fileOf(this.line[order[i]])),
-      at: (i: number) => (i >= 0 && i < order.length ? this.record(order[i], blankRecord()) : undefined),
-      read: (i: number, into: PlannedRecord) => this.record(order[i], into),
+      file: (i: number) => (order[i] < 0 ? this.pieces[~order[i]].file : (this.origins?.[this.line[order[i]]]?.file ?? this.file)),
+      at: (i: number) => (i >= 0 && i < order.length ? this.record(order[i], blankRecord(), true) : undefined),
+      read: (i: number, into: PlannedRecord, withLabel = true) => this.record(order[i], into, withLabel),
     };
   }
 }

@@ -13,7 +13,7 @@ import type { DirectiveStatement, Expr, Loc, Operand, Statement } from "../guest
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { SOFTLAYER_MAGIC, SOFTLAYER_RECORD_SIZE, SOFTLAYER_VERSION } from "../guest-isa/softlayer.js";
 import { ChunkWriter, collectText } from "./chunks.js";
-import { LABEL_PREFIX } from "./labels.js";
+import { LABEL_PREFIX, SLOT_LABEL } from "./labels.js";
 import { blankRecord } from "./site-store.js";
 
 export interface PlannedRecord {
@@ -35,8 +35,12 @@ export interface PlannedRecord {
 export interface RecordList {
   readonly length: number;
   at(i: number): PlannedRecord | undefined;
-  /** Record i, written into `into` (or returned as kept): reading the table makes no object per record. */
-  read(i: number, into: PlannedRecord): PlannedRecord;
+  /**
+   * Record i, written into `into` (or returned as kept): reading the table
+   * makes no object per record. `withLabel` false: a site's `addrLabel` is
+   * left empty (its label is known by its number, siteIndex).
+   */
+  read(i: number, into: PlannedRecord, withLabel?: boolean): PlannedRecord;
   /** Record i's file (what read() gives as `file`), making nothing. */
   file(i: number): string;
   /** The site record i is for (its number, which is its label slot when slots are used), or negative for an exempt piece. */
@@ -177,15 +181,17 @@ export function streamSoftlayerTable(
   const word: DirectiveStatement = { kind: "directive", name: ".word", args: [{ kind: "expr", expr: wordExpr, loc: wordLoc }], loc: wordLoc, end: 0 };
   const scratch = blankRecord();
   for (let i = 0; i < records.length; i++) {
-    const r = records.read(i, scratch);
+    // With slots a site's label string is not made: the `.word` names the slot.
+    const r = records.read(i, scratch, !slots);
     const fileOffset = fileOffsets.get(r.file)!;
     const site = records.siteIndex(i);
     const slot = slots && site >= 0 ? site : undefined;
     if (typeof r.length !== "number" || typeof r.imm !== "number") {
+      if (slot !== undefined) records.read(i, scratch, true); // its text names the label
       parseLines(recordText(r, fileOffset, "\n").split("\n"), slot === undefined ? undefined : { label: r.addrLabel, slot });
       continue;
     }
-    wordExpr.name = r.addrLabel;
+    wordExpr.name = slot === undefined ? r.addrLabel : SLOT_LABEL;
     wordExpr.slot = slot;
     wordLoc.line = line;
     sink(word);
