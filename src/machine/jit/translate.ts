@@ -266,6 +266,20 @@ const STORE_STMT: Record<number, (p: string, v: string) => string> = {
   34: (p, v) => `U8[${p}] = ${v};`,
 };
 const ALIGN_MASK: Record<number, number> = { 4: 0xfffff003 | 0, 2: 0xfffff001 | 0, 1: 0xfffff000 | 0 };
+const PAGE = 0xfffff000 | 0;
+/**
+ * Pages seen. A call remembers the virtual page of its last load whose fast
+ * read tag matched (pr) and of its last store whose fast write tag matched
+ * (pw), with their TLB addends: an access to the same page, aligned, needs
+ * the same look-up with the same answer, because nothing the translation
+ * runs changes the TLB (the tags come in per call: mode, CPU), nor the
+ * code-page marks (only the cache, between calls, sets them). So the next
+ * access compares with the remembered page instead of loading the tag and
+ * the addend. A page holding translations is never remembered for stores:
+ * each of its stores makes the full look-up, writes, and exits (EXIT.STORE).
+ * NO_PAGE (the TLB's TAG_INVALID, bits 2–11 set) equals no masked address.
+ */
+const NO_PAGE = 0xffc;
 
 /**
  * Translates the code at heap byte index `entry` (inside the page starting
@@ -468,18 +482,22 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
         }
         case "load": {
           const size = e.size!;
-          out.push(`va = (${reg(B)} + ${imm(w)}) | 0; s = (va >>> 12) & 1023;`);
-          out.push(`if ((va & ${ALIGN_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
-          const p = "((va + H[(ADD + s) | 0]) | 0)";
+          // The page of the last load (pr, its addend ar) needs no TLB look-up: see "Pages seen" below.
+          out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
+          out.push(`if ((va & ${ALIGN_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${ALIGN_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)} pr = va & ${PAGE}; ar = H[(ADD + s) | 0]; }`);
+          const p = "((va + ar) | 0)";
           out.push(A !== 0 ? `r${A} = ${LOAD_EXPR[op](p)};` : `${LOAD_EXPR[op](p)};`);
           break;
         }
         case "store": {
           const size = e.size!;
-          out.push(`va = (${reg(B)} + ${imm(w)}) | 0; s = (va >>> 12) & 1023;`);
-          out.push(`if ((va & ${ALIGN_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
-          out.push(`p = (va + H[(ADD + s) | 0]) | 0; ${STORE_STMT[op]("p", reg(A))}`);
-          out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)}`);
+          // The page of the last store (pw, its addend aw) is writable and holds no translations.
+          // A page that holds some is never remembered: its stores look it up, store, and exit.
+          out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
+          out.push(`if ((va & ${ALIGN_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${ALIGN_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
+          out.push(`p = (va + H[(ADD + s) | 0]) | 0; if (CP[p >>> 12] !== 0) { ${STORE_STMT[op]("p", reg(A))} ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)} }`);
+          out.push(`pw = va & ${PAGE}; aw = H[(ADD + s) | 0]; }`);
+          out.push(STORE_STMT[op]("((va + aw) | 0)", reg(A)));
           break;
         }
         case "amo": {
@@ -569,7 +587,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   out.push(`q <<= 2; cpu.cycles = cyc + XT[q + 2]; cpu.instret = n + XT[q + 3]; cpu.pc = (vb + XT[q]) | 0; return XT[q + 1];`);
 
   const body = out.join("\n");
-  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0;\n${body}\n};`;
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0;\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "loopFit", "XT", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, loopFit, Int32Array.from(xt));
   const c: Compiled = { fn, codeBytes: src.length };
   if (shared.size >= SHARED_MAX) shared.clear();
