@@ -462,7 +462,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       out.push(`case ${b.id}: lf = ${pcAt(loopPc)}; lt = ${pcAt(b.start)}; lc = ${before[m]}; lm = ${m}; lp${b.id}: for (;;) {`);
       out.push(`${materialize} ${flushTrace}`);
       out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
-      out.push(`K = loopFit(cyc, ${before[m - 1]}, ${before[m]}, limit); for (;;) {`);
+      out.push(`K = loopFit(cyc, ${before[m - 1]}, ${before[m]}, limit) | 0; for (;;) {`);
     } else {
       out.push(`case ${b.id}: {`);
       out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
