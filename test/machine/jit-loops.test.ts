@@ -1,0 +1,216 @@
+// The JIT's loop and memory fast paths (src/machine/jit/translate.ts) against
+// the interpreter: self-loops that skip the limit check for the iterations
+// `loopFit` proved to pass it (stopping at every cycle budget, with a pause
+// hook reading the cycle count inside the loop), and the pages a call
+// remembers for its loads and stores (a store loop into a page that later
+// gets a translation, then rewrites that code). Each program runs under both
+// engines (the JIT translating at first reach, jitThreshold 1) and everything
+// observable must be identical; `loopFit` is also checked against counting.
+import { describe, expect, it } from "vitest";
+import { loadImage } from "../../src/machine/loader.js";
+import { Machine, type Engine } from "../../src/machine/machine.js";
+import { loopFit } from "../../src/machine/jit/translate.js";
+import { R, assembleItems, image, li, pageTables, powerOff, wordsToBytes, type DataBlock, type Item } from "./program.js";
+
+interface Setup {
+  items: Item[];
+  data?: DataBlock[];
+  maxCycles?: number;
+  /** Installs a pause hook (the machine's, as spinlock cures do) that records what it is given. */
+  pauseEvery?: number;
+}
+
+function runOn(engine: Engine, s: Setup) {
+  const m = new Machine({ ramSize: 4 * 1024 * 1024, engine, jitThreshold: 1 });
+  const pauses: number[] = [];
+  if (s.pauseEvery !== undefined) {
+    const every = s.pauseEvery;
+    m.cpu.pauseHook = (pc, cycles) => {
+      pauses.push(pc, cycles);
+      return (pauses.length / 2) % every === 0;
+    };
+  }
+  loadImage(m, image(s.items, 0x1000, s.data ?? []));
+  const result = m.run(s.maxCycles ?? 50_000_000);
+  return {
+    observed: {
+      result,
+      regs: Array.from(m.regs),
+      pc: m.pc,
+      cr: Array.from(m.cr),
+      trace: Array.from(m.cpu.trace),
+      stats: m.stats(),
+      pauses,
+      mem: Array.from(m.memory.i32.subarray(0x3000 >>> 2, 0x6000 >>> 2)),
+    },
+    host: m.hostStats(),
+  };
+}
+
+function same(s: Setup) {
+  const interp = runOn("interp", s);
+  const jit = runOn("jit", s);
+  expect(jit.host.jit!.dispatches).toBeGreaterThan(0);
+  expect(jit.observed).toEqual(interp.observed);
+  return { ...jit.observed, host: jit.host };
+}
+
+const enc = (items: Item[]) => Array.from(new Int32Array(assembleItems(items, 0).buffer));
+
+describe("loopFit", () => {
+  /** The iterations from `cyc` that pass `cyc + x < limit` one after another, by counting (up to `cap`). */
+  const counted = (cyc: number, x: number, c: number, limit: number, cap: number) => {
+    let k = 0;
+    while (k < cap && cyc + x < limit) {
+      k++;
+      cyc += c;
+    }
+    return k;
+  };
+
+  it("is the count of iterations that pass the interpreter's check, for whole cycle counts", () => {
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    for (let i = 0; i < 20_000; i++) {
+      const cyc = rnd(4) === 0 ? 2 ** 40 + rnd(1 << 20) : rnd(100_000);
+      const c = rnd(6) === 0 ? 0 : 1 + rnd(40);
+      const x = c === 0 ? 0 : rnd(c);
+      const span = rnd(3) === 0 ? rnd(50) : rnd(70_000);
+      const limit = cyc + span + (rnd(3) === 0 ? 0.5 : 0);
+      const k = loopFit(cyc, x, c, limit);
+      if (c === 0) expect(k).toBe(cyc + x < limit ? 0x3fff_ffff : 0);
+      else expect(k, `${cyc} ${x} ${c} ${limit}`).toBe(counted(cyc, x, c, limit, 1e9));
+    }
+  });
+
+  it("never lets an iteration skip a check it would fail (fractional and huge counts: one at a time)", () => {
+    for (const [cyc, x, c, limit] of [
+      [0.5, 3, 4, 100],
+      [2 ** 53 - 10, 1, 1, 2 ** 53],
+      [100, 2, 3, Infinity],
+      [100, 2, 3, 100],
+      [100, 2, 3, 102.5],
+    ]) {
+      const k = loopFit(cyc, x, c, limit);
+      const n = Math.min(k, 1000);
+      let cy = cyc;
+      for (let i = 0; i < n; i++, cy += c) expect(cy + x < limit).toBe(true);
+      if (!Number.isSafeInteger(cyc)) expect(k).toBe(1);
+    }
+    expect(loopFit(100, 2, 3, Infinity)).toBe(0x3fff_ffff);
+    expect(loopFit(100, 2, 3, 102)).toBe(0);
+  });
+});
+
+describe("jit = interpreter where a self-loop meets the cycle budget", () => {
+  // An ALU self-loop (7 cycles an iteration) and a load/store one, cut by every budget in a range:
+  // the translation must stop at exactly the instruction the interpreter stops at.
+  const alu: Item[] = [
+    ...li(R.t0, 100_000),
+    "loop",
+    ["addi", { a: R.t1, b: R.t1, imm: 1 }],
+    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
+    ["add", { a: R.t3, b: R.t3, c: R.t2 }],
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    powerOff(R.t3),
+  ];
+  const mem: Item[] = [
+    ...li(R.s0, 0x4000),
+    ...li(R.t0, 100_000),
+    "loop",
+    ["andi", { a: R.t4, b: R.t0, imm: 1020 }],
+    ["add", { a: R.t4, b: R.t4, c: R.s0 }],
+    ["lw", { a: R.t1, b: R.t4, imm: 0 }],
+    ["add", { a: R.t1, b: R.t1, c: R.t0 }],
+    ["sw", { a: R.t1, b: R.t4, imm: 0 }],
+    ["sb", { a: R.t0, b: R.t4, imm: 2 }],
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    powerOff(R.t1),
+  ];
+  for (const [name, items] of [["ALU loop", alu], ["load/store loop", mem]] as const) {
+    it(`${name}: every budget from 2,000 to 2,060 cycles, and a few long ones`, () => {
+      for (const budget of [...Array.from({ length: 61 }, (_, i) => 2_000 + i), 65_535, 65_536, 65_537, 131_073, 200_003]) {
+        const r = same({ items, maxCycles: budget });
+        expect(r.result.kind).toBe("stopped");
+        expect(r.stats.cycles).toBeGreaterThanOrEqual(budget);
+      }
+      expect(same({ items }).result.kind).toBe("poweroff");
+    });
+  }
+
+  it("a pause hook inside a self-loop sees the interpreter's cycle counts, and its exits land where the interpreter's do", () => {
+    const r = same({
+      items: [
+        ...li(R.t0, 5_000),
+        "loop",
+        ["addi", { a: R.t1, b: R.t1, imm: 3 }],
+        ["pause"],
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+        powerOff(R.t1),
+      ],
+      pauseEvery: 97,
+    });
+    expect(r.pauses.length).toBe(10_000);
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 15_000 & 0xff });
+  });
+});
+
+describe("jit = interpreter on the pages a translation remembers", () => {
+  it("a store loop fills a page, code in that page is then translated, and the loop's next stores rewrite that code", () => {
+    // Page 0x3000 holds f (`addi a0, a0, k; jalr zero, ra`) and, from 0x3800, data. Each round a
+    // self-loop stores 16 words into the data (round 1: before f was ever run, so the page holds no
+    // translation and a translation may remember it for its stores), then a store rewrites f's
+    // addi with k = round, and f is called. From round 2 on the page holds f's translation: every
+    // store into it (the loop's and the rewrite) must reach the cache before f runs again.
+    // Paging on, with the page also mapped at 0x40_4000, written through that alias on odd rounds.
+    const PD = 0x10_0000, ALIAS = 0x0040_4000;
+    const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+    const r = same({
+      items: [
+        ...li(R.t0, PD),
+        ["mtcr", { imm: 5, b: R.t0 }],
+        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+        ["mtcr", { imm: 7, b: R.t0 }],
+        ...li(R.s0, 0x3000),
+        ...li(R.s1, ALIAS),
+        ...li(R.s2, 1), // round
+        ...li(R.t2, f(1)[0]),
+        "round",
+        ["andi", { a: R.t3, b: R.s2, imm: 1 }],
+        ["addi", { a: R.a2, b: R.s0, imm: 0 }],
+        ["beq", { a: R.t3, b: R.zero, to: "even" }],
+        ["addi", { a: R.a2, b: R.s1, imm: 0 }],
+        "even",
+        ...li(R.t0, 16),
+        ["addi", { a: R.t4, b: R.a2, imm: 0x7fc }],
+        "fill",
+        ["add", { a: R.a3, b: R.t0, c: R.s2 }],
+        ["sw", { a: R.a3, b: R.t4, imm: 4 * 16 }],
+        ["sb", { a: R.t0, b: R.t4, imm: 4 * 16 + 1 }],
+        ["addi", { a: R.t4, b: R.t4, imm: -4 }],
+        ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+        ["bne", { a: R.t0, b: R.zero, to: "fill" }],
+        ["sw", { a: R.t2, b: R.a2, imm: 0 }],
+        ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+        ["lw", { a: R.a3, b: R.s0, imm: 0x800 }],
+        ["add", { a: R.a1, b: R.a1, c: R.a3 }],
+        ["addi", { a: R.t2, b: R.t2, imm: 1 << 14 }],
+        ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+        ["slti", { a: R.t3, b: R.s2, imm: 13 }],
+        ["bne", { a: R.t3, b: R.zero, to: "round" }],
+        ["add", { a: R.a0, b: R.a0, c: R.a1 }],
+        ["andi", { a: R.a0, b: R.a0, imm: 255 }],
+        powerOff(R.a0),
+      ],
+      data: [pageTables(PD, [[0x1000, 0x1000, 2], [0x3000, 0x3000, 2], [ALIAS, 0x3000, 2]]), { addr: 0x3000, bytes: wordsToBytes(f(0)) }],
+    });
+    // a0: Σ k = 78 for k = 1..12; a1: the word at 0x3800 after each round's loop, (1 + round) with
+    // its byte 1 replaced by 1: Σ (1 + round) + 12 × 256 for rounds 1..12 = 90 + 3,072.
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: (78 + 90 + 3_072) & 0xff });
+    // Translated stores into the page once it holds translations (the loop's, the rewrite's): each exits.
+    expect(r.host.jit!.storeExits).toBeGreaterThan(11);
+  });
+});
