@@ -23,11 +23,14 @@ interface Setup {
   options?: MachineOptions;
   monitor?: (m: Machine) => Monitor;
   maxCycles?: number;
+  /** Called on the new machine before the image is loaded (protection domains, …). */
+  prepare?: (m: Machine) => void;
 }
 
 function runOn(engine: Engine, s: Setup) {
   const m = new Machine({ ramSize: 4 * 1024 * 1024, ...s.options, engine, jitThreshold: 1 });
   if (s.monitor) m.attach(s.monitor(m));
+  s.prepare?.(m);
   loadImage(m, image(s.items, 0x1000, s.data ?? []));
   const result = m.run(s.maxCycles ?? 50_000_000);
   return {
@@ -664,5 +667,144 @@ describe("jit = interpreter on system instructions run inside translations", () 
     });
     expect(r.stats.exceptions).toEqual({ "privileged-instruction": 1 });
     expect(r.stats.tlbFlushes).toBeGreaterThan(500);
+  });
+});
+
+describe("jit = interpreter on fetches the TLB's fast tag cannot serve (the engine's fetch slow path)", () => {
+  // Paging on. f and g sit at virtual pages 0x400000 and 0x800000, which share TLB slot 0: every call of
+  // either misses the TLB on fetch, and the engine walks (charging the walk) and dispatches into the
+  // translation there, as the interpreter walks and runs on. With timer periods of 1 and 7 the walk's
+  // charge often reaches the next event; free-running periods of 1,999 and 3,001 cycles land the event
+  // inside a walk's charge again and again. The interpreter then still runs that instruction (cpu.ts
+  // `force`) before the interrupt. (Periods of 1 and 7 re-arm the timer once per pass, and the
+  // handler stops it: free-running, a period shorter than the handler's ~1,400 cycles would never let the guest progress.)
+  const PD = 0x10_0000, V1 = 0x0040_0000, V2 = 0x0080_0000, F1 = 0x0020_0000, F2 = 0x0020_1000;
+  const fn = (op: "add" | "xor", n: number) =>
+    enc([
+      ["addi", { a: R.t1, b: R.zero, imm: n }],
+      "loop",
+      [op, { a: R.a2, b: R.a2, c: R.t1 }],
+      ["addi", { a: R.t1, b: R.t1, imm: -1 }],
+      ["bne", { a: R.t1, b: R.zero, to: "loop" }],
+      ["jalr", { a: R.zero, b: R.lr, imm: 0 }],
+    ]);
+  const map: [number, number, number][] = [[0x1000, 0x1000, 2], [0x2000, 0x2000, 2], [V1, F1, 2], [V2, F2, 2]];
+  const program = (period: number, rearm: boolean): Item[] => [
+    ["jal", { a: R.zero, to: "start" }],
+    "handler",
+    // Sum the interrupted pcs: an interrupt taken one instruction early or late changes a0.
+    ["mfcr", { a: R.t4, imm: 1 }],
+    ["add", { a: R.a0, b: R.a0, c: R.t4 }],
+    ["out", { imm: 0x21, b: R.zero }],
+    ...(rearm ? ([["out", { imm: 0x20, b: R.zero }]] as Item[]) : []),
+    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+    ["iret"],
+    "start",
+    ...li(R.t0, PD),
+    ["mtcr", { imm: 5, b: R.t0 }],
+    ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+    ["mtcr", { imm: 7, b: R.t0 }],
+    ["la", { a: R.t0, to: "handler" }],
+    ["mtcr", { imm: 0, b: R.t0 }],
+    ...li(R.a3, period),
+    ...li(R.s0, V1),
+    ...li(R.t3, V2),
+    ...li(R.s1, 80),
+    ...(rearm ? [] : ([["out", { imm: 0x20, b: R.a3 }]] as Item[])),
+    ["sti"],
+    "outer",
+    ...(rearm ? ([["out", { imm: 0x20, b: R.a3 }]] as Item[]) : []),
+    ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+    ["jalr", { a: R.lr, b: R.t3, imm: 0 }],
+    ["addi", { a: R.s1, b: R.s1, imm: -1 }],
+    ["bne", { a: R.s1, b: R.zero, to: "outer" }],
+    ["cli"],
+    ["xor", { a: R.a2, b: R.a2, c: R.s2 }],
+    ["andi", { a: R.a2, b: R.a2, imm: 255 }],
+    powerOff(R.a2),
+  ];
+  for (const period of [1, 7, 1999, 3001, 10_000]) {
+    it(`TLB misses on fetch, timer period ${period}`, () => {
+      const n = period === 10_000 ? 300 : 30; // loop iterations in f and g: a long period needs a longer run
+      for (const rearm of [period < 100]) {
+        const r = same({
+          items: program(period, rearm),
+          data: [pageTables(PD, map), { addr: F1, bytes: wordsToBytes(fn("add", n)) }, { addr: F2, bytes: wordsToBytes(fn("xor", n - 5)) }],
+          maxCycles: 5_000_000,
+        });
+        expect(r.result.kind).toBe("poweroff");
+        expect(r.stats.interrupts[0] ?? 0).toBeGreaterThan(5);
+        expect(r.stats.tlbMisses).toBeGreaterThan(160); // two per pass
+        expect(r.host.jit!.fetchWalks).toBeGreaterThan(40); // most of them walked by the engine
+      }
+    });
+  }
+
+  it("a fetch page fault, a fetch past RAM, and code in a protection-checked frame", () => {
+    // h (in frame F3, mapped at V3) loops over a load of a word in its own frame, which a protection
+    // grant restricts: the frame is checked, so it has no fast tag at all — neither for fetch nor for
+    // that load. The engine fetches through the MMU (a TLB hit: nothing charged or counted) and runs
+    // h's translation, whose load exits to the interpreter's checked slow path. The handler adds the
+    // cause and returns to the caller (epc = lr).
+    const V3 = 0x00c0_0000, F3 = 0x0020_2000, UNMAPPED = 0x0100_0000, PAST_RAM = 0x0140_0000;
+    const h = enc([
+      ["addi", { a: R.t1, b: R.zero, imm: 12 }],
+      "loop",
+      ["lw", { a: R.t2, b: R.a0, imm: 0 }],
+      ["add", { a: R.a2, b: R.a2, c: R.t2 }],
+      ["addi", { a: R.a2, b: R.a2, imm: 3 }],
+      ["addi", { a: R.t1, b: R.t1, imm: -1 }],
+      ["bne", { a: R.t1, b: R.zero, to: "loop" }],
+      ["jalr", { a: R.zero, b: R.lr, imm: 0 }],
+    ]);
+    const items: Item[] = [
+      ["jal", { a: R.zero, to: "start" }],
+      "handler",
+      ["mfcr", { a: R.t4, imm: 3 }],
+      ["add", { a: R.a3, b: R.a3, c: R.t4 }],
+      ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+      ["mtcr", { imm: 1, b: R.lr }],
+      ["iret"],
+      "start",
+      ...li(R.t0, PD),
+      ["mtcr", { imm: 5, b: R.t0 }],
+      ["addi", { a: R.t0, b: R.zero, imm: 1 }],
+      ["mtcr", { imm: 7, b: R.t0 }],
+      ["la", { a: R.t0, to: "handler" }],
+      ["mtcr", { imm: 0, b: R.t0 }],
+      ...li(R.s0, V3),
+      ...li(R.a0, V3 + 0xff0),
+      ...li(R.t3, UNMAPPED),
+      ...li(R.k0, PAST_RAM),
+      ...li(R.s1, 20),
+      "outer",
+      ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+      ["jalr", { a: R.lr, b: R.t3, imm: 0 }],
+      ["jalr", { a: R.lr, b: R.s0, imm: 0 }],
+      ["jalr", { a: R.lr, b: R.k0, imm: 0 }],
+      ["addi", { a: R.s1, b: R.s1, imm: -1 }],
+      ["bne", { a: R.s1, b: R.zero, to: "outer" }],
+      ["add", { a: R.a2, b: R.a2, c: R.a3 }],
+      ["xor", { a: R.a2, b: R.a2, c: R.s2 }],
+      ["andi", { a: R.a2, b: R.a2, imm: 255 }],
+      powerOff(R.a2),
+    ];
+    const word = wordsToBytes([7]);
+    const r = same({
+      items,
+      data: [
+        pageTables(PD, [...map, [V3, F3, 2], [PAST_RAM, 0x0080_0000, 2]]),
+        { addr: F1, bytes: wordsToBytes(fn("add", 3)) },
+        { addr: F3, bytes: wordsToBytes(h) },
+        { addr: F3 + 0xff0, bytes: word },
+      ],
+      prepare: (m) => m.protection.grant(0, F3 + 0xff0, 4, 1), // domain 0 may only read that word
+      maxCycles: 5_000_000,
+    });
+    expect(r.result.kind).toBe("poweroff");
+    // Per pass: a page fault and a bus error on fetch, each handled.
+    expect(r.stats.exceptions).toEqual({ "page-fault-fetch": 20, "bus-error": 20 });
+    expect(r.stats.counts["protection.checks"]).toBe(2 * 20 * 12);
+    expect(r.host.jit!.fetchWalks).toBeGreaterThan(2 * 20);
   });
 });

@@ -11,7 +11,12 @@
 // The loop, per dispatch:
 // 1. cycles >= limit: return (the interpreter would not start another instruction).
 // 2. Fetch as the interpreter does: the TLB fast tag of pc's page for the
-//    current mode. A miss (TLB miss, misaligned pc, no permission): step.
+//    current mode. A miss (TLB miss, a protection-checked frame, no
+//    permission): the interpreter's fetch slow path, done here — the MMU's
+//    translateAccess (the walk, its charge and counters, the monitor's
+//    translation), the fault or bus error it raises — and, as in the
+//    interpreter, the instruction then runs even when the walk's charge
+//    reached the limit (`fetchSlow`). A misaligned pc: step.
 // 3. The translation entered at that physical address (cache.ts, which
 //    translates on a miss and verifies words written since); none (a trap,
 //    privileged or sensitive instruction, an illegal word): step.
@@ -32,9 +37,10 @@
 // interrupts or a new run (`memoryMayHaveChanged`), a new verification
 // epoch starts (cache.ts).
 
-import { PSR } from "../../guest-isa/registers.js";
+import { CAUSE, PSR } from "../../guest-isa/registers.js";
 import type { Cpu } from "../cpu.js";
-import type { PhysicalMemory } from "../memory.js";
+import { RAM_BASE, type PhysicalMemory } from "../memory.js";
+import { ACCESS, type Fault } from "../monitor.js";
 import { Tlb } from "../mmu/tlb.js";
 import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
@@ -51,6 +57,20 @@ export interface JitCounters extends CacheCounters {
   storeExits: number;
   /** Instructions the interpreter executed (the rest ran translated). */
   interpreted: number;
+  /** Fetches the TLB's fast tag could not serve that the engine took through the MMU's slow path itself (`fetchSlow`). */
+  fetchWalks: number;
+}
+
+/** What the engine needs of the machine (machine.ts passes itself). */
+export interface JitHost {
+  /** The attached monitor, if any (its hooks may write memory). */
+  readonly monitor: unknown;
+  /** Per opcode: 1 when the monitor asks an exit for it (filled at attach). */
+  readonly exitMask: Uint8Array;
+  /** The MMU's slow path, as the interpreter's fetch calls it (cpu.ts CpuHost). */
+  translateAccess(va: number, access: typeof ACCESS.FETCH, user: boolean): number | Fault;
+  /** Raises an exception, as the interpreter's fetch does on a fault. */
+  raise(cause: number, epc: number, badva?: number): void;
 }
 
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
@@ -87,19 +107,16 @@ export class JitEngine {
   private limitSlices = 0;
   private storeExits = 0;
   private interpreted = 0;
-  /**
-   * After a fetch the fast tag cannot serve, whether the interpreter runs a
-   * slice (true) or one instruction. Tests translating everything at once
-   * (threshold 1) step, so that translations run as much as they can.
-   */
-  private readonly fetchSlices: boolean;
+  private fetchWalks = 0;
+  /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
+  private readonly memSize: number;
 
   constructor(
     private readonly cpu: Cpu,
     memory: PhysicalMemory,
     tlb: Tlb,
-    /** The machine: whether a monitor is attached, and the instructions it asks exits for (by opcode, filled at attach). */
-    private readonly host: { readonly monitor: unknown; readonly exitMask: Uint8Array },
+    /** The machine: its monitor, exit mask, and the fetch slow path. */
+    private readonly host: JitHost,
     threshold?: number,
   ) {
     this.H = memory.heap32;
@@ -107,7 +124,7 @@ export class JitEngine {
     this.H8 = memory.heap8;
     this.codePages = new Uint8Array(Math.ceil(memory.heap8.length / 4096));
     this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost, threshold);
-    this.fetchSlices = threshold === undefined || threshold > 1;
+    this.memSize = memory.size;
     this.useTlb(tlb);
     this.trace = Tlb.at(cpu.trace);
   }
@@ -137,11 +154,9 @@ export class JitEngine {
       const user = (cpu.psr & PSR.SU) === 0;
       const s = (pc >>> 12) & 1023;
       const tagR = user ? this.tagRU : this.tagRS;
-      // A fetch the fast tag cannot serve (TLB miss, a protection-checked frame such as the
-      // in-place VMM's window, misaligned pc): the interpreter fills its own code-page cache
-      // and runs on, as it would, instead of one instruction per trip through the machine loop.
-      if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) return this.fetchSlices ? this.interpret(limit, -1) : this.step(limit, false);
-      const at = (pc + H[(this.add + s) | 0]) | 0;
+      let at: number;
+      if ((pc & 0xfffff003) === H[(tagR + s) | 0]) at = (pc + H[(this.add + s) | 0]) | 0;
+      else if ((at = this.fetchSlow(pc, user, limit)) < 0) return;
       const e = cache.get(at);
       if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
       if (e === undefined) return this.interpret(limit, at); // cold
@@ -186,12 +201,56 @@ export class JitEngine {
   }
 
   counters(): JitCounters {
-    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted };
+    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted, fetchWalks: this.fetchWalks };
   }
 
   /**
-   * No translation at pc (cold, demoted, or a fetch the TLB's fast tag
-   * cannot serve): the interpreter runs a short slice. `at`: the heap byte
+   * A fetch the TLB's fast tag cannot serve: a TLB miss (under xen, whose
+   * monitor flushes the TLB at every guest mode switch: 38,000 of them in
+   * `mixed` at scale 24), or a frame a protection domain restricts (the
+   * in-place VMM's code), which has no fast tag at all. Does what the
+   * interpreter's fetch slow path does (cpu.ts `run`, EXIT.FETCH): the MMU's
+   * translateAccess — the walk with its charge and counters, or the
+   * monitor's translation; nothing at all on a TLB hit, since a fetch is
+   * not a protection-checked access — then raises its fault, or a bus error
+   * past RAM. Returns the heap byte index of pc, from which the engine
+   * dispatches as after a fast fetch (the interpreter too runs on in that
+   * page); or -1 when the machine loop must look: the exception raised, or
+   * the walk's charge reached the limit — the interpreter still runs that
+   * one instruction (`force`), so the engine steps it. A misaligned pc is
+   * the interpreter's (it raises before any walk). Before this, such a fetch
+   * started an interpreter slice: 9.6 M of the 24 M instructions of `mixed`
+   * under xen ran interpreted that way, the kernel code after every TLB
+   * flush included.
+   */
+  private fetchSlow(pc: number, user: boolean, limit: number): number {
+    if ((pc & 3) !== 0) {
+      this.step(limit, false);
+      return -1;
+    }
+    this.fetchWalks++;
+    const r = this.host.translateAccess(pc, ACCESS.FETCH, user);
+    // A monitor's translation (shadow tables, page-table write tracking) may have written memory.
+    if (this.host.monitor !== undefined) this.cache.epoch++;
+    if (typeof r !== "number" || r >= this.memSize) {
+      if (typeof r !== "number") this.host.raise(r.cause, pc, r.badva);
+      else this.host.raise(CAUSE.BUS_ERROR, pc, pc); // no code in device registers
+      this.cache.epoch++; // a monitor may have reflected the fault (a trap frame written)
+      return -1;
+    }
+    if (!(this.cpu.cycles < limit)) {
+      // The walk's charge reached the limit: the interpreter runs the instruction anyway, then
+      // returns (every cost is at least one cycle, so this runs exactly one).
+      this.steps++;
+      const c = this.cpu.cycles;
+      this.interpretTo(c + Math.max(1e-9, Math.abs(c) * 4 * Number.EPSILON));
+      return -1;
+    }
+    return (r + RAM_BASE) | 0;
+  }
+
+  /**
+   * No translation at pc (cold or demoted): the interpreter runs a short slice. `at`: the heap byte
    * index of a cold entry, whose slice the cache weighs (cache.ts noteSlice); -1 otherwise.
    */
   private interpret(limit: number, at: number): void {
