@@ -85,8 +85,11 @@ describe("the cures act", () => {
     expect(xenDelayed.stats.counts.delayedPreemptions).toBeGreaterThan(0);
     expect(hvmPle.stats.counts["exit:ple"]).toBeGreaterThan(0);
     // A waiter whose events are masked sleeps until the kick: a held timer line must not wake it (it would
-    // spin its bound again at once, block, wake, … — 408 blocks and 2.4× instead of 11 and 88× here).
-    expect(spin(xenPv)).toBeLessThan(spin(xenNative) / 10);
+    // spin its bound again at once, block, wake, … — 408 blocks and 0.73 M spin cycles, 2.4× native's then).
+    // Native's spin here is no longer a multiple of pv's: most of it was the big kernel lock's at boot and at
+    // power-off, which the kernel no longer spins on (docs/kernel.md); what is left (0.32 M at --pcpus 2,
+    // 0.26 M at --pcpus 4, where nothing is preempted) is hardly preemption's. So: below native, few blocks.
+    expect(spin(xenPv)).toBeLessThan(spin(xenNative));
     // (38 blocks on the kernel before the driver-VM and nvdisk probes shifted its interleaving, 91 after; the bug gave 408.)
     expect(xenPv.stats.counts["xen:pv.block"]).toBeLessThan(150);
     expect(spin(hvmPle)).toBeLessThan(spin(hvmNative) / 10);
@@ -100,6 +103,10 @@ describe("the cures act", () => {
     // kick woke but left without a physical CPU, so each vCPU that took a ticket behind it spun its whole bound
     // (PV_SPIN_BOUND reads, ~1,900 cycles) and slept: 1,496 such waits, 3.05 M spin cycles against native's
     // 3.37 M (1.1×). The releaser now hands the woken waiter — the lock's holder — its physical CPU.
+    // Measured against bare metal (4 CPUs, nothing preempted), not native: native l4 hardly spins at 60,000
+    // cycles since the kernel stopped spinning at boot and power-off (53 K), and collapses elsewhere.
+    const bare = run("ticketlock", "bare", "native", undefined, { quantum: 1000 });
+    ok(bare, "ticketlock bare");
     for (const backend of ["l4", "xen"]) {
       for (const timeslice of [60_000, 100_000, 150_000]) {
         const what = `ticketlock ${backend} --pcpus 2 --timeslice ${timeslice}`;
@@ -108,8 +115,10 @@ describe("the cures act", () => {
         ok(native, `${what} native`);
         ok(pv, `${what} pv`);
         expect(pv.console, what).toBe(native.console);
-        expect(pv.stats.counts.spinCycles, what).toBeLessThan(native.stats.counts.spinCycles / 10);
-        expect(pv.stats.counts.lockWaiterPreemptions ?? 0, what).toBeLessThan(20);
+        expect(pv.stats.counts.spinCycles, what).toBeLessThan(bare.stats.counts.spinCycles / 2);
+        // (5–12 preempted next-in-line waiters before the kernel stopped spinning at boot and power-off, which
+        // moved every interleaving; 22 on l4 at 100,000 since — each one handed its physical CPU at the kick.)
+        expect(pv.stats.counts.lockWaiterPreemptions ?? 0, what).toBeLessThan(40);
       }
     }
   }, 300_000);
@@ -145,9 +154,10 @@ describe("the cures act", () => {
     const xenNativeSpin = spinOver("xen", "native");
     expect(spinOver("xen", "pv")).toBeLessThan(xenNativeSpin / 5);
     expect(spinOver("xen", "delayed")).toBeLessThan(xenNativeSpin / 5);
-    // ple's spin here is the big kernel lock's (a test-and-set lock) at boot and at power-off, held by a running
-    // vCPU (docs/smp-virtualization.md): 0.94–1.19 M cycles at 100,000 across scheduler changes; native's depends on
-    // the kernel's interleaving (7.4–21 M). A factor of 5 holds for both (measured 6.2× with directed yield).
+    // ple's spin here is the big kernel lock's (a test-and-set lock), held by a running vCPU doing real work
+    // (docs/smp-virtualization.md): 0.07–0.21 M cycles since the kernel stopped spinning at boot and power-off
+    // (1.1–1.5 M before); native's depends on the kernel's interleaving (1.4 M at 60,000, 176 M and 313 M at
+    // 100,000 and 150,000 now). A factor of 5 on the sums holds with room (measured 992×; 6.2× before the fix).
     expect(spinOver("hvm", "ple")).toBeLessThan(spinOver("hvm", "native") / 5);
     // The ticket sites went to stubs (pv, delayed), and spin accounting found their amoadds there: every ticket
     // the kernel takes (4 processes × 200 rounds × count, push, pop) is counted under every cure.
