@@ -77,6 +77,16 @@ function withRuntime(assembly: readonly AsmSource[], options: BuildOptions): Asm
 
 export function buildSources(inputs: readonly AsmSource[], options: BuildOptions = {}): BuildResult {
   const { assembly, compiled } = compileSources(inputs, options);
+  return buildCompiled(assembly, compiled, options);
+}
+
+/**
+ * buildSources after its compile step: `assembly` is compileSources()'s
+ * (the .ts inputs compiled, with the same `paravirt`). The bundled kernel
+ * (kernel-recipe.ts) compiles its sources once and assembles them once per
+ * workload and scale: the compiler does not read the assembler's defines.
+ */
+export function buildCompiled(assembly: readonly AsmSource[], compiled: CompiledFile[], options: BuildOptions = {}): BuildResult {
   if (options.annotate !== false && options.paravirt === undefined) {
     // The annotate pass streamed into the assembler (build-pass.ts): the same
     // image as assembling annotateSources()'s text, without writing or
