@@ -67,6 +67,16 @@ function withRuntime(assembly: readonly AsmSource[], options: BuildOptions): Asm
 
 export function buildSources(inputs: readonly AsmSource[], options: BuildOptions = {}): BuildResult {
   const { assembly, compiled } = compileSources(inputs, options);
+  return buildCompiled(assembly, compiled, options);
+}
+
+/**
+ * buildSources after its compile step: `assembly` is compileSources()'s
+ * (the .ts inputs compiled, with the same `paravirt`). The bundled kernel
+ * (kernel-recipe.ts) compiles its sources once and assembles them once per
+ * workload and scale: the compiler does not read the assembler's defines.
+ */
+export function buildCompiled(assembly: readonly AsmSource[], compiled: CompiledFile[], options: BuildOptions = {}): BuildResult {
   // ─── annotate pass (annotator, issue 5): streamed into the assembler, errors at the input's lines (build-assembly.ts) ───
   const annotate = options.annotate !== false && options.paravirt === undefined;
   const { image, assembly: assembled } = assembleBuild(withRuntime(assembly, options), annotate, options.defines);

@@ -19,7 +19,7 @@
 // --workload mixed` (src/cli/commands/kernel.ts), or the steps in docs/kernel.md.
 
 import { toInputPositions } from "../annotator/build-pass.js";
-import { buildSources, compileSources, prepareAssembly } from "./build-pipeline.js";
+import { buildCompiled, compileSources, prepareAssembly } from "./build-pipeline.js";
 import { paravirtEpilogue } from "../compiler/paravirt.js";
 import { paravirtTarget } from "../hypervisors/paravirt.js";
 import type { AsmSource } from "../compiler/startup.js";
@@ -172,12 +172,33 @@ export function buildKernelFrom(sources: KernelSources, options: KernelBuildOpti
   const kernelSources = readSources(sources, "", paravirtXen ? KERNEL_FILES.map((f) => (f === "entry.s" ? "entry-xen.s" : f)) : KERNEL_FILES).map((s) =>
     paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(paravirtTarget("xen").abi, false) } : s,
   );
-  const { image, assembly } = buildSources([...kernelSources, userProgramsSourceFrom(sources)], {
-    defines,
-    annotate: options.annotate ?? true,
-    paravirt: options.paravirt,
-  });
+  const build = { defines, annotate: options.annotate ?? true, paravirt: options.paravirt };
+  const compiled = compiledKernel(sources, [...kernelSources, userProgramsSourceFrom(sources)], options.paravirt);
+  const { image, assembly } = buildCompiled(compiled.assembly, compiled.compiled, build);
   return { image, assembly, defines };
+}
+
+/**
+ * The kernel's compiled sources, per source of sources and input text (and
+ * para-virtualization): the compiler reads neither the workload nor the
+ * scale (they are assembler defines), so `previrt bench`, which builds 18
+ * kernels, compiles twice per process (issue 16). Keyed by the inputs' full
+ * text, so a changed file is compiled again; the last few kept.
+ */
+const compiledKernels = new WeakMap<KernelSources, Map<string, ReturnType<typeof compileSources>>>();
+const COMPILED_KERNELS_KEPT = 4;
+
+function compiledKernel(sources: KernelSources, inputs: AsmSource[], paravirt: string | undefined): ReturnType<typeof compileSources> {
+  let byInput = compiledKernels.get(sources);
+  if (!byInput) compiledKernels.set(sources, (byInput = new Map()));
+  const key = JSON.stringify([paravirt ?? null, inputs]);
+  let hit = byInput.get(key);
+  if (!hit) {
+    hit = compileSources(inputs, { paravirt });
+    if (byInput.size >= COMPILED_KERNELS_KEPT) byInput.delete(byInput.keys().next().value!);
+    byInput.set(key, hit);
+  }
+  return hit;
 }
 
 /** A fresh, zeroed disk image big enough for the io workload at `scale`. */

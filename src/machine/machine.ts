@@ -28,7 +28,7 @@ import { InterruptLines, PortBus, type Device } from "./bus/ports.js";
 import { CpuContext, type CpuRunState, type LastFault } from "./cpu-context.js";
 import { SmpDevice } from "./devices/smp.js";
 import type { Tlb } from "./mmu/tlb.js";
-import { defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
+import { COST_EVENTS, defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
 import { Cpu, type CpuHost } from "./cpu.js";
 import { costTable } from "./decode.js";
 import { ConsoleDevice, bytesInput, type ConsoleInput } from "./devices/console.js";
@@ -46,7 +46,7 @@ import type { CpuState, MachineState } from "./machine-state.js";
 import { Protection } from "./protection/protection.js";
 import { SupervisorDevice } from "./protection/supervisor.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
-import { causeName, emptyStats, type MachineStats } from "./stats.js";
+import { causeName, emptyStats, EVENT_ID, Tally, type MachineStats } from "./stats.js";
 
 /** The same fault (cause, epc, badva) this many times in a row, with no other fault between, is a fault loop. */
 export const FAULT_LOOP_LIMIT = 256;
@@ -196,6 +196,16 @@ export class Machine implements CpuHost, MmuHost {
   /** Per opcode: 1 when the monitor asks an exit for the instruction (set at attach; the JIT reads it too). */
   readonly exitMask = new Uint8Array(64);
   private readonly counters: MachineStats = emptyStats();
+  /** counters.counts, .events and .exceptions by index (stats.ts Tally): folded in when the counters are read. */
+  private readonly countTally = new Tally(() => this.counters.counts);
+  private readonly eventTally = new Tally(() => this.counters.events as Record<string, number>);
+  private readonly exceptionTally = new Tally(() => this.counters.exceptions);
+  /** Per EVENT_ID: the event's price in the cost model. */
+  private readonly eventCost: Float64Array;
+  /** Per cause code below 64: its slot in exceptionTally (-1: not made yet). */
+  private readonly causeIds = new Int32Array(64).fill(-1);
+  private readonly idleCyclesId: number;
+  private readonly descheduledCyclesId: number;
   private result: RunResult | undefined;
   private maxCycles = Infinity;
   private readonly referenceSlicing: boolean;
@@ -225,6 +235,10 @@ export class Machine implements CpuHost, MmuHost {
     this.memory = new PhysicalMemory(options.ramSize ?? DEFAULT_RAM_SIZE);
     this.costModel = options.costModel ?? defaultCostModel();
     validateCostModel(this.costModel);
+    for (const e of COST_EVENTS) this.eventTally.id(e); // slot = EVENT_ID[e]
+    this.eventCost = Float64Array.from(COST_EVENTS, (e) => this.costModel[e]);
+    this.idleCyclesId = this.countTally.id("idleCycles");
+    this.descheduledCyclesId = this.countTally.id("descheduledCycles");
     this.referenceSlicing = options.referenceSlicing ?? false;
     const memory = this.memory;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the supervisor's host getters read live machine state
@@ -401,7 +415,7 @@ export class Machine implements CpuHost, MmuHost {
    * caller has a fresher value than cpu.cycles, e.g. inside the run loop).
    */
   executedCycles(clock: number = this.cpu.cycles): number {
-    if (!this.contexts) return clock - (this.counters.counts.idleCycles ?? 0);
+    if (!this.contexts) return clock - this.countTally.total(this.idleCyclesId);
     const c = this.contexts[this.current];
     return clock - c.idleCycles - c.descheduledCycles;
   }
@@ -426,7 +440,7 @@ export class Machine implements CpuHost, MmuHost {
     const d = t - this.cpu.cycles;
     if (!c || d <= 0) return;
     c.descheduledCycles += d;
-    this.count("descheduledCycles", d);
+    this.countAt(this.descheduledCyclesId, d);
     this.cpu.cycles = t;
   }
 
@@ -565,13 +579,35 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Charges `count` events of a priced kind (adds cycles and counts them). */
   charge(event: CostEvent, count = 1): void {
-    this.cpu.cycles += this.costModel[event] * count;
-    this.counters.events[event] = (this.counters.events[event] ?? 0) + count;
+    this.chargeAt(EVENT_ID[event], count);
+  }
+
+  /** charge() by the event's index (`EVENT_ID.vmExit`): what hot paths call, with no string lookup. */
+  chargeAt(id: number, count = 1): void {
+    this.cpu.cycles += this.eventCost[id] * count;
+    this.eventTally.add(id, count);
   }
 
   /** Counts an unpriced event (exits by reason, …). */
   count(name: string, n = 1): void {
-    this.counters.counts[name] = (this.counters.counts[name] ?? 0) + n;
+    this.countTally.add(this.countTally.id(name), n);
+  }
+
+  /** The index of the unpriced counter `name` in this machine, for countAt (a hot path looks it up once). */
+  counterId(name: string): number {
+    return this.countTally.id(name);
+  }
+
+  /** count() by a counterId(). */
+  countAt(id: number, n = 1): void {
+    this.countTally.add(id, n);
+  }
+
+  /** Writes the indexed counters' totals into `counters` (before it is read or copied). */
+  private flushCounters(): void {
+    this.countTally.flush();
+    this.eventTally.flush();
+    this.exceptionTally.flush();
   }
 
   /** Reserves physical memory at the top of RAM, invisible to the guest; returns its base. */
@@ -593,7 +629,7 @@ export class Machine implements CpuHost, MmuHost {
   tlbFlush(): void {
     this.mmu.tlb.flush();
     this.counters.tlbFlushes++;
-    this.charge("tlbFlush");
+    this.chargeAt(EVENT_ID.tlbFlush);
   }
 
   /**
@@ -667,7 +703,7 @@ export class Machine implements CpuHost, MmuHost {
     cpu.psr = (cpu.psr | PSR.SU) & ~PSR.IE;
     cpu.noteTransfer(cause >= CAUSE.INTERRUPT_BASE ? epc | 1 : epc, tvec);
     cpu.pc = tvec;
-    this.charge("exceptionEntry");
+    this.chargeAt(EVENT_ID.exceptionEntry);
   }
 
   /**
@@ -781,7 +817,7 @@ export class Machine implements CpuHost, MmuHost {
         if (lines.pending !== 0 || now >= this.haltedUntil) this.haltedUntil = -1;
         else {
           const target = Math.min(this.haltedUntil, pause, maxCycles);
-          this.count("idleCycles", target - now);
+          this.countAt(this.idleCyclesId, target - now);
           cpu.cycles = target;
           continue;
         }
@@ -851,7 +887,7 @@ export class Machine implements CpuHost, MmuHost {
         if (!runs) {
           if (cpu.cycles < end) {
             c.descheduledCycles += end - cpu.cycles;
-            this.count("descheduledCycles", end - cpu.cycles);
+            this.countAt(this.descheduledCyclesId, end - cpu.cycles);
             cpu.cycles = end;
           }
           if (c.state === "running") anyRunning = true;
@@ -886,7 +922,7 @@ export class Machine implements CpuHost, MmuHost {
         const d = end - cpu.cycles;
         if (d > 0) {
           c.descheduledCycles += d;
-          this.count("descheduledCycles", d);
+          this.countAt(this.descheduledCyclesId, d);
           cpu.cycles = end;
         }
         return;
@@ -911,7 +947,7 @@ export class Machine implements CpuHost, MmuHost {
         if (lines.pending === 0 || c.kickOnly) {
           const target = Math.min(next, end, maxCycles);
           c.idleCycles += target - now;
-          this.count("idleCycles", target - now);
+          this.countAt(this.idleCyclesId, target - now);
           cpu.cycles = target;
           continue;
         }
@@ -987,6 +1023,7 @@ export class Machine implements CpuHost, MmuHost {
 
   /** The counters so far. */
   stats(): MachineStats {
+    this.flushCounters();
     const s = structuredClone(this.counters);
     if (this.spin.active) {
       s.counts.spinCycles = this.spin.total((n) => {
@@ -1059,7 +1096,7 @@ export class Machine implements CpuHost, MmuHost {
       current: this.current,
       quantum: this.quantum,
       watched: this.mmu.monitorWatched.slice(),
-      counters: structuredClone(this.counters),
+      counters: (this.flushCounters(), structuredClone(this.counters)),
       guestLimit: this.memory.guestLimit,
       disk: this.disk.saveState(),
       ...(this.nvdisk ? { nvdisk: this.nvdisk.saveState() } : {}),
@@ -1105,6 +1142,9 @@ export class Machine implements CpuHost, MmuHost {
     }
     if (this.contexts) this.switchTo(s.current);
     Object.assign(this.counters, structuredClone(s.counters));
+    this.countTally.reload();
+    this.eventTally.reload();
+    this.exceptionTally.reload();
     this.disk.restoreState(s.disk);
     if (this.nvdisk && s.nvdisk) this.nvdisk.restoreState(s.nvdisk);
     this.console.restoreState(s.console);
@@ -1144,8 +1184,12 @@ export class Machine implements CpuHost, MmuHost {
   // ---------------------------------------------------------------- CpuHost (slow paths)
 
   raise(cause: number, epc: number, badva?: number): void {
-    const name = causeName(cause);
-    this.counters.exceptions[name] = (this.counters.exceptions[name] ?? 0) + 1;
+    let id = cause >= 0 && cause < 64 ? this.causeIds[cause] : -1;
+    if (id < 0) {
+      id = this.exceptionTally.id(causeName(cause));
+      if (cause >= 0 && cause < 64) this.causeIds[cause] = id;
+    }
+    this.exceptionTally.add(id, 1);
     const monitor = this.monitor;
     if (monitor?.onException && monitor.onException({ cause, epc, badva }) === "resume") return;
     this.deliverException(cause, epc, badva);
@@ -1259,7 +1303,7 @@ export class Machine implements CpuHost, MmuHost {
         cpu.psr = cpu.cr[CR.epsr] & UF_AND_MODE;
         cpu.pc = cpu.cr[CR.epc];
         cpu.noteTransfer(pc, cpu.pc);
-        this.charge("exceptionReturn");
+        this.chargeAt(EVENT_ID.exceptionReturn);
         return;
       case OP.tlbflush:
         return this.tlbFlush();
@@ -1331,7 +1375,7 @@ export class Machine implements CpuHost, MmuHost {
     }
     const target = Math.min(next, this.maxCycles);
     if (target > cpu.cycles) {
-      this.count("idleCycles", target - cpu.cycles);
+      this.countAt(this.idleCyclesId, target - cpu.cycles);
       cpu.cycles = target;
     }
   }
@@ -1352,7 +1396,7 @@ export class Machine implements CpuHost, MmuHost {
   /** MmuHost: a TLB miss was walked. */
   noteTlbMiss(): void {
     this.counters.tlbMisses++;
-    this.charge("tlbMissWalk");
+    this.chargeAt(EVENT_ID.tlbMissWalk);
   }
 
   /** Counts and charges a device access: a port (`in`/`out`), or a device register when `port` is undefined (MMIO). */

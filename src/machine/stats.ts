@@ -7,7 +7,7 @@
 // benchmarks.
 
 import { CAUSE } from "../guest-isa/registers.js";
-import type { CostEvent } from "./cost-model.js";
+import { COST_EVENTS, type CostEvent } from "./cost-model.js";
 
 export interface MachineStats {
   instructions: number;
@@ -36,6 +36,13 @@ export interface PerCpuStats {
   /** Cycles without a physical CPU (a hypervisor's vCPU scheduler, `--pcpus`). */
   descheduledCycles: number;
 }
+
+/** Each cost event's index in COST_EVENTS: `machine.chargeAt(EVENT_ID.vmExit)` (a constant-named property, no keyed lookup). */
+export const EVENT_ID: Readonly<Record<CostEvent, number>> = (() => {
+  const ids = {} as Record<CostEvent, number>;
+  COST_EVENTS.forEach((e, i) => (ids[e] = i));
+  return ids;
+})();
 
 export function emptyStats(): MachineStats {
   return {
@@ -97,4 +104,73 @@ function sum(r: Record<string, number>): number {
 function detail(r: Record<string, number>, prefix = ""): string {
   const e = Object.entries(r);
   return e.length ? `  (${e.map(([k, n]) => `${prefix}${k}: ${n}`).join(", ")})` : "";
+}
+
+/**
+ * Counters by index (issue 16): a monitor's `machine.count(name)` and the
+ * machine's `charge(event)` run millions of times a run, and a string-keyed
+ * update of a record (`counts[name] = (counts[name] ?? 0) + n`) was 4–5 % of
+ * a bench's time. A Tally keeps each counter's total in an array slot, in the
+ * same order of additions as the record had (so the sums are bit-identical,
+ * cycles being fractional under some cost models), creates the record's key
+ * at the first addition (so the record's key order is unchanged), and writes
+ * the totals into the record when it is read (`flush`). After the record is
+ * replaced (a snapshot restored), `reload` takes the totals back from it.
+ */
+export class Tally {
+  private readonly ids = new Map<string, number>();
+  private readonly names: string[] = [];
+  private readonly values: number[] = [];
+  /** Per slot: 1 once the record has the key. */
+  private readonly seen: number[] = [];
+
+  /** `record()`: the record the totals belong to (looked up each time: a restore may replace it). */
+  constructor(private readonly record: () => Record<string, number>) {}
+
+  /** The slot of counter `name` (made on first use). */
+  id(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.ids.set(name, id);
+      this.names.push(name);
+      const v = this.record()[name];
+      this.values.push(v ?? 0);
+      this.seen.push(v === undefined ? 0 : 1);
+    }
+    return id;
+  }
+
+  add(id: number, n: number): void {
+    if (this.seen[id] === 0) this.touch(id);
+    this.values[id] += n;
+  }
+
+  /** The counter's total so far (0 before its first addition). */
+  total(id: number): number {
+    return this.values[id];
+  }
+
+  /** Writes every total into the record. */
+  flush(): void {
+    const r = this.record();
+    for (let id = 0; id < this.names.length; id++) if (this.seen[id] !== 0) r[this.names[id]] = this.values[id];
+  }
+
+  /** Takes the totals back from the record (after it was replaced). */
+  reload(): void {
+    const r = this.record();
+    for (let id = 0; id < this.names.length; id++) {
+      const v = r[this.names[id]];
+      this.values[id] = v ?? 0;
+      this.seen[id] = v === undefined ? 0 : 1;
+    }
+  }
+
+  private touch(id: number): void {
+    const r = this.record();
+    const name = this.names[id];
+    if (r[name] === undefined) r[name] = 0;
+    this.seen[id] = 1;
+  }
 }

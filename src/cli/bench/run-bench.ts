@@ -119,6 +119,8 @@ export function runCell(workload: string, config: BenchConfiguration, image: Elf
       const t0 = process.hrtime.bigint();
       out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, ...settings.smp, protect: settings.protect });
       walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      // Only the outcome's data is kept (stats, console, result): the next run takes this run's RAM, zeroed.
+      out.machine.memory.recycle();
     }
   } catch (e) {
     // A back end that refuses this binary (e.g. a para-virtualized one) is a skipped cell; a bug is not.

@@ -25,6 +25,7 @@ import type { Machine } from "../../machine/machine.js";
 import { walkPageTable } from "../../machine/mmu/walk.js";
 import { Fault, type Access } from "../../machine/monitor.js";
 import type { CostEvent } from "../../machine/cost-model.js";
+import { EVENT_ID } from "../../machine/stats.js";
 
 export interface ShadowEntry {
   frame: number;
@@ -86,7 +87,12 @@ export class ShadowPager {
     private readonly pageTables: PageTableWatch = new PageTableWatch(machine),
     /** The vCPU this pager belongs to. */
     private readonly cpu = 0,
-  ) {}
+  ) {
+    this.exitId = EVENT_ID[exitEvent];
+  }
+
+  /** EVENT_ID of exitEvent (charged at every fill and page-table write). */
+  private readonly exitId: number;
 
   watchedFrames(): Iterable<number> {
     return this.watched;
@@ -112,7 +118,7 @@ export class ShadowPager {
     if (!this.filled.has(page)) {
       this.filled.add(page);
       this.machine.count("shadowFills");
-      this.machine.charge(this.exitEvent);
+      this.machine.chargeAt(this.exitId);
     }
     return { frame: w.frame, writable: (w.perm & 2) !== 0, user: (w.perm & 4) !== 0 };
   }
@@ -181,8 +187,8 @@ export class ShadowPager {
     else if (size === 2) mem.u16[pa >>> 1] = value;
     else mem.u8[pa] = value;
     this.machine.count("pageTableWrites");
-    this.machine.charge(this.exitEvent);
-    this.machine.charge("shadowUpdate");
+    this.machine.chargeAt(this.exitId);
+    this.machine.chargeAt(EVENT_ID.shadowUpdate);
   }
 }
 

@@ -80,6 +80,7 @@ import { causeName } from "../../machine/stats.js";
 import { protectVmm } from "./vmm-protection.js";
 import { checkBypassAccess, isSetupRegister } from "./bypass.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
+import { EVENT_ID } from "../../machine/stats.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
 const PTE_V = 1;
@@ -89,6 +90,17 @@ const PORT_START_CPU = 0x42;
 /** Instructions the monitor lets the CPU run to leave the soft layer before it delivers an event. */
 const MAX_FINISH_STEPS = 256;
 const MEMORY_KINDS = new Set(["pte-load", "pte-store", "mmio-load", "mmio-store"]);
+
+
+/** `hcall.NAME` by hypercall number (the counter suffixes onHcall ticks, made once). */
+const HCALL_SUFFIX = new Map([...HYPERCALL_NAMES].map(([n, name]) => [n, `hcall.${name}`]));
+const EMULATE_SUFFIX = new Map<string, string>();
+/** `emulate.KIND`, made once per site kind. */
+function emulateSuffix(kind: string): string {
+  let s = EMULATE_SUFFIX.get(kind);
+  if (s === undefined) EMULATE_SUFFIX.set(kind, (s = `emulate.${kind}`));
+  return s;
+}
 
 export abstract class WedgeMonitor extends VirtualCpu implements GuestView, MigratableMonitor {
   protected readonly vmm: VmmImage;
@@ -221,8 +233,22 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   // ---------------------------------------------------------------- setup
 
+  /** `${name}:SUFFIX` counter ids in the attached machine, by SUFFIX (tick()). */
+  private tickIds = new Map<string, number>();
+
+  /**
+   * Counts `${this.name}:${suffix}` (machine.count): the suffix, a literal at
+   * almost every call, finds the counter's index with no string built (issue 16).
+   */
+  protected tick(suffix: string, n = 1): void {
+    let id = this.tickIds.get(suffix);
+    if (id === undefined) this.tickIds.set(suffix, (id = this.machine.counterId(`${this.name}:${suffix}`)));
+    this.machine.countAt(id, n);
+  }
+
   attach(machine: Machine): void {
     this.machine = machine;
+    this.tickIds = new Map();
     this.guest = new GuestMemory(machine, this);
     this.windowPa = machine.reserveTop(WINDOW_BACKED_BYTES);
     const n = machine.cpuCount;
@@ -317,7 +343,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     m.cr[CR.pgctl] = 0;
     m.memory.i32[this.iVpsr] = PSR.SU;
     m.psr = PSR.IE;
-    m.count(`${this.name}:vcpu.started`);
+    this.tick("vcpu.started");
     this.vcpuStarted(cpu);
   }
 
@@ -447,7 +473,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   protected modeSwitched(toSupervisor: boolean): void {
     const m = this.machine;
-    m.count(`${this.name}:modeSwitch`);
+    this.tick("modeSwitch");
     if (!toSupervisor) this.applyQueue();
     // Kernel pages and the window were granted for supervisor mode only: drop the cached
     // translations (what ring protection does on the hardware this models; refills are charged).
@@ -499,7 +525,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     // letting the CPU take it again at the handler's first instruction only to hold it then.
     const m = this.machine;
     if (!m.stopped && this.su && !this.vie && !this.holding && m.lines.pending !== 0) {
-      m.count(`${this.name}:event.held`);
+      this.tick("event.held");
       this.hold();
     }
   }
@@ -531,7 +557,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     // Not for a guest migrated here (resumeFixups): its trap frames may hold a pc inside a rewritten site,
     // which only the monitor's IRET fixes up — the hold keeps its returns on that path, as before.
     if (this.resumeFixups !== undefined && this.resumeFixups.size !== 0) return;
-    m.count(`${this.name}:event.dropped`);
+    this.tick("event.dropped");
     this.release();
   }
 
@@ -545,7 +571,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     super.returnFromTrap();
     const to = this.resumeFixups?.get(this.machine.pc >>> 0);
     if (to !== undefined) {
-      this.machine.count(`${this.name}:migration.resumeFixup`);
+      this.tick("migration.resumeFixup");
       this.machine.pc = to;
     }
   }
@@ -589,7 +615,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (m.lines.pending !== 0) return false; // the control port keeps it asserted: held as any line
     m.memory.i32[this.iVupcall] = CAUSE.INTERRUPT_BASE + IRQ.EVENT;
     m.memory.i32[this.iVpend] = 2;
-    m.count(`${this.name}:event.inPlace`);
+    this.tick("event.inPlace");
     return true;
   }
 
@@ -693,7 +719,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (raw === 0) return;
     mem.i32[this.iQcount] = 0;
     if (raw < 0 || raw > QUEUE_ENTRIES) {
-      this.machine.count(`${this.name}:mmu_update.bad_count`);
+      this.tick("mmu_update.bad_count");
       return;
     }
     // The kernel queued them: applied with its permissions, even after a switch to user mode.
@@ -709,21 +735,21 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
    */
   protected applyBatch(va: number, count: number, asUser = !this.su): number {
     const m = this.machine;
-    m.count(`${this.name}:mmu_update.batches`);
+    this.tick("mmu_update.batches");
     if (!GuestMemory.validRange(va, 8 * count, 4)) {
-      m.count(`${this.name}:mmu_update.refused`);
+      this.tick("mmu_update.refused");
       return HC_ERROR.FAULT;
     }
     let applied = 0;
     const pair = this.words;
     for (let i = 0; i < count; i++) {
       if (this.guest.readWords((va + 8 * i) | 0, 2, pair, asUser) !== undefined) {
-        m.count(`${this.name}:mmu_update.refused`);
+        this.tick("mmu_update.refused");
         break;
       }
       if (this.applyUpdate(pair[0], pair[1], asUser)) applied++;
     }
-    m.count(`${this.name}:mmu_update.entries`, applied);
+    this.tick("mmu_update.entries", applied);
     return applied;
   }
 
@@ -739,7 +765,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const pa = this.guest.physical(ptrVa, ACCESS.STORE, 4, asUser);
     const limit = m.memory.guestLimit;
     if (pa instanceof Fault || pa + 4 > limit || inWindow(ptrVa) || ((value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > limit)) {
-      m.count(`${this.name}:mmu_update.refused`);
+      this.tick("mmu_update.refused");
       return false;
     }
     this.writePageTable(pa, value, 4);
@@ -777,11 +803,11 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (!this.su) return false;
     const passthrough = this.options.passthrough === true;
     if (passthrough && !isSetupRegister(pa)) {
-      m.count(`${this.name}:bypass.direct`);
+      this.tick("bypass.direct");
       return true;
     }
     this.chargeEntry();
-    m.count(`${this.name}:${passthrough ? "bypass.setup" : "mmio.trapped"}`);
+    this.tick(passthrough ? "bypass.setup" : "mmio.trapped");
     return checkBypassAccess(m, pa, store, value, passthrough);
   }
 
@@ -809,7 +835,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private finishSoftLayerPath(): void {
     const m = this.machine;
     for (let i = 0; i < MAX_FINISH_STEPS && !m.stopped && this.inSoftLayer(m.pc); i++) {
-      m.count(`${this.name}:event.finishSteps`);
+      this.tick("event.finishSteps");
       m.cpu.run(m.cycles + 1e-6);
     }
   }
@@ -822,14 +848,14 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const upcall = this.vUpcallDue[m.cpuId] === 1 && cause >= CAUSE.INTERRUPT_BASE;
     this.vUpcallDue[m.cpuId] = 0;
     // The upcall a hypercall's return carries (noteUpcallDue) is no new entry into the hypervisor.
-    if (upcall) m.count(`${this.name}:event.onReturn`);
+    if (upcall) this.tick("event.onReturn");
     else this.chargeEntry();
     this.syncFromWindow();
     if (cause >= CAUSE.INTERRUPT_BASE) return this.onInterrupt();
 
     if (cause >= CAUSE.PAGE_FAULT_FETCH && cause <= CAUSE.PAGE_FAULT_STORE && m.memory.i32[this.iQcount] !== 0) {
       // A queued update may be what this access needs: apply the queue and retry.
-      m.count(`${this.name}:fault.retried`);
+      this.tick("fault.retried");
       this.applyQueue();
       if (trap.badva !== undefined) m.tlbInvalidate(trap.badva);
       return "resume";
@@ -843,23 +869,23 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       const site = this.userModeSite(trap);
       if (site) {
         if (inWindow(trap.epc) || trap.epc === site.record.addr) {
-          m.count(`${this.name}:site.user`);
+          this.tick("site.user");
           this.executeUserSite(site);
         } else {
           // A later word of the template: the guest resumed past the site's original instruction
           // (its handler skipped a privileged instruction, as on bare metal): continue after the site.
-          m.count(`${this.name}:site.skipped`);
+          this.tick("site.skipped");
           m.pc = (site.record.addr + site.record.length) | 0;
         }
         return "resume";
       }
     }
     if (cause === CAUSE.PRIVILEGED_INSTRUCTION && this.su) {
-      m.count(`${this.name}:trap.emulated`);
+      this.tick("trap.emulated");
       this.emulate(trap.epc);
       return "resume";
     }
-    m.count(`${this.name}:trap.reflected`);
+    this.tick("trap.reflected");
     this.reflect(cause, trap.epc, trap.badva);
     return "resume";
   }
@@ -872,13 +898,13 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const line = m.lines.lowest();
     if (line === undefined) return "resume"; // acknowledged meanwhile
     if (this.vie && !this.inSoftLayer(m.pc)) {
-      m.count(`${this.name}:event.delivered`);
-      m.charge("interruptInjection");
+      this.tick("event.delivered");
+      m.chargeAt(EVENT_ID.interruptInjection);
       // The multi-guest host's event line is an upcall: delivering it lowers it (DOM_FEATURES, docs/driver-vms.md).
       if (line === IRQ.EVENT) this.domainCalls?.upcall?.();
       this.reflect(CAUSE.INTERRUPT_BASE + line, m.pc);
     } else if (!this.takeUpcall(line)) {
-      m.count(`${this.name}:event.held`);
+      this.tick("event.held");
       this.hold();
     }
     return "resume";
@@ -936,7 +962,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (device) {
       const pa = this.guestPhysical(va, store ? ACCESS.STORE : ACCESS.LOAD, size, asUser);
       if (typeof pa === "number" && m.memory.isDevice(pa)) {
-        m.count(`${this.name}:mmio.emulated`);
+        this.tick("mmio.emulated");
         const ok = size === 4 && checkBypassAccess(m, pa, store, m.regs[insn.a], false);
         const v = !ok ? undefined : store ? (m.mmioWrite(pa, m.regs[insn.a]) ? 0 : undefined) : m.mmioRead(pa);
         if (v === undefined) {
@@ -967,7 +993,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.chargeCall();
     this.syncFromWindow();
     const name = HYPERCALL_NAMES.get(n);
-    m.count(`${this.name}:hcall.${name ?? n}`);
+    this.tick(HCALL_SUFFIX.get(n) ?? `hcall.${n}`);
     // Unknown, or from a guest user process (only the guest kernel may call its hypervisor):
     // an illegal instruction, delivered to the guest kernel.
     if (name === undefined || !this.su) return "native";
@@ -998,7 +1024,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
         return 0;
       case HC.MMU_UPDATE:
         if (a1 < 0 || a1 > MAX_BATCH) {
-          m.count(`${this.name}:mmu_update.refused`);
+          this.tick("mmu_update.refused");
           return HC_ERROR.INVAL;
         }
         if ((a0 >>> 0) === this.vmm.symbols.QUEUE && a1 === m.memory.i32[this.iQcount]) {
@@ -1079,7 +1105,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       if (this.guest.readWords(at, 4, entry) !== undefined || !this.guest.canWrite(slot, 4)) return HC_ERROR.FAULT;
       const op = entry[0];
       if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return HC_ERROR.INVAL;
-      m.count(`${this.name}:multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
+      this.tick(`multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
       const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2], entry[3]) : HC_ERROR.NOSYS;
       if (typeof r === "number" && this.guest.write(slot, r, 4) !== undefined) return HC_ERROR.FAULT;
       done++;
@@ -1121,7 +1147,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private startVcpu(cpu: number, entry: number): boolean {
     const m = this.machine;
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= m.cpuCount || m.cpuState(cpu) !== "stopped") return false;
-    m.count(`${this.name}:vcpu.up`);
+    this.tick("vcpu.up");
     return m.startCpu(cpu, entry);
   }
 
@@ -1131,11 +1157,11 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const site = this.byReturn.get(m.regs[REG.k0] >>> 0);
     if (!site || !this.su) {
       // Not called from a rewritten site: nothing to emulate (the guest's registers are left alone).
-      m.count(`${this.name}:emulate.unknown_site`);
+      this.tick("emulate.unknown_site");
       return undefined;
     }
     const insn = decodeInstruction(site.before[0])!;
-    m.count(`${this.name}:emulate.${site.kindName}`);
+    this.tick(emulateSuffix(site.kindName));
     if (this.lockCure && (site.kindName === "lock" || site.kindName === "unlock" || site.kindName === "ticket")) {
       this.lockCure.emulate(site);
       return undefined;

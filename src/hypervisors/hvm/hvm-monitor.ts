@@ -31,6 +31,10 @@ import { VcpuScheduler } from "../common/vcpu-scheduler.js";
 import { installPauseLoopExiting } from "../common/spinlock-cures.js";
 import { checkBypassAccess, isSetupRegister } from "../common/bypass.js";
 import type { MonitorOptions } from "../index.js";
+import { EVENT_ID } from "../../machine/stats.js";
+
+/** `exit:MNEMONIC`, the counter of each exit reason (made once, not at every exit). */
+const EXIT_COUNTER = Object.fromEntries(INSTRUCTIONS.map((i) => [i.mnemonic, `exit:${i.mnemonic}`])) as Record<Mnemonic, string>;
 
 /** Every sensitive instruction exits: the hardware closes the virtualization hole. */
 export const HVM_EXITS: readonly Mnemonic[] = INSTRUCTIONS.filter((r) => r.sensitive).map((r) => r.mnemonic as Mnemonic);
@@ -70,8 +74,8 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
 
   onExit(mnemonic: Mnemonic, word: number, pc: number): ExitAction {
     const m = this.machine;
-    m.count(`exit:${mnemonic}`);
-    m.charge("vmExit");
+    m.count(EXIT_COUNTER[mnemonic]);
+    m.chargeAt(EVENT_ID.vmExit);
     if (mnemonic === "mfcr" || mnemonic === "mtcr") {
       const cr = word >>> 14;
       if (cr === CR.ptbr || cr === CR.pgctl) {
@@ -105,12 +109,12 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
     if (trap.cause >= CAUSE.INTERRUPT_BASE) {
       // An external interrupt exits; the monitor injects it into the guest.
       m.count("exit:interrupt");
-      m.charge("vmExit");
-      m.charge("interruptInjection");
+      m.chargeAt(EVENT_ID.vmExit);
+      m.chargeAt(EVENT_ID.interruptInjection);
     } else if (trap.cause >= CAUSE.PAGE_FAULT_FETCH && trap.cause <= CAUSE.PAGE_FAULT_STORE) {
       // Under shadow paging every guest page fault passes through the monitor first.
       m.count("exit:pagefault");
-      m.charge("vmExit");
+      m.chargeAt(EVENT_ID.vmExit);
     }
     return "deliver";
   }
@@ -136,7 +140,7 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
       return true;
     }
     m.count("exit:mmio");
-    m.charge("vmExit");
+    m.chargeAt(EVENT_ID.vmExit);
     return checkBypassAccess(m, pa, store, value, this.options.passthrough === true);
   }
 

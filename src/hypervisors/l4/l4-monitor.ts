@@ -33,6 +33,7 @@ import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
 import type { MonitorOptions } from "../index.js";
+import { EVENT_ID } from "../../machine/stats.js";
 
 export class L4Monitor extends WedgeMonitor {
   readonly name = "l4";
@@ -46,17 +47,17 @@ export class L4Monitor extends WedgeMonitor {
   /** A started vCPU: the monitor creates its thread in the guest kernel's task and starts it. */
   protected override vcpuStarted(): void {
     this.machine.count("l4:thread.start");
-    this.machine.charge("ipc");
+    this.machine.chargeAt(EVENT_ID.ipc);
   }
 
   protected chargeEntry(): void {
     this.machine.count("l4:ipc.exception");
-    this.machine.charge("ipc");
+    this.machine.chargeAt(EVENT_ID.ipc);
   }
 
   protected chargeCall(): void {
     this.machine.count("l4:ipc.vmm");
-    this.machine.charge("ipc");
+    this.machine.chargeAt(EVENT_ID.ipc);
   }
 
   protected noteFill(va: number, w: PageWalk): void {
@@ -67,10 +68,10 @@ export class L4Monitor extends WedgeMonitor {
     const m = this.machine;
     if (have !== undefined) {
       m.count("l4:unmap");
-      m.charge("unmap");
+      m.chargeAt(EVENT_ID.unmap);
     }
     m.count("l4:map");
-    m.charge("map");
+    m.chargeAt(EVENT_ID.map);
     this.mapped.set(key, want);
   }
 
@@ -81,7 +82,7 @@ export class L4Monitor extends WedgeMonitor {
     for (const space of [0, 1]) any = this.mapped.delete((space << 20) | (va >>> 12)) || any;
     if (any) {
       m.count("l4:unmap");
-      m.charge("unmap");
+      m.chargeAt(EVENT_ID.unmap);
     }
   }
 
@@ -97,7 +98,7 @@ export class L4Monitor extends WedgeMonitor {
   private unmapAll(): void {
     if (this.mapped.size === 0) return;
     this.machine.count("l4:unmap");
-    this.machine.charge("unmap");
+    this.machine.chargeAt(EVENT_ID.unmap);
     this.mapped.clear();
   }
 

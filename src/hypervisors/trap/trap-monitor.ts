@@ -41,6 +41,7 @@ import { VirtualCpu } from "../common/virtual-cpu.js";
 import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
 import { VcpuScheduler } from "../common/vcpu-scheduler.js";
 import type { MonitorOptions } from "../index.js";
+import { EVENT_ID } from "../../machine/stats.js";
 
 export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMonitor {
   readonly name = "trap";
@@ -140,8 +141,8 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
 
   onException(trap: TrapInfo): TrapDisposition {
     const m = this.machine;
-    m.charge("exceptionEntry");
-    m.charge("exceptionReturn");
+    m.chargeAt(EVENT_ID.exceptionEntry);
+    m.chargeAt(EVENT_ID.exceptionReturn);
     if (trap.cause === CAUSE.PRIVILEGED_INSTRUCTION && this.vpsr & PSR.SU) {
       m.count("trap:emulated");
       this.emulate(trap.epc);
@@ -149,7 +150,7 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
     }
     if (trap.cause >= CAUSE.INTERRUPT_BASE) {
       m.count("trap:interrupt");
-      m.charge("interruptInjection");
+      m.chargeAt(EVENT_ID.interruptInjection);
     } else {
       m.count("trap:reflected");
     }

@@ -34,6 +34,7 @@ import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
 import type { MonitorOptions } from "../index.js";
+import { EVENT_ID } from "../../machine/stats.js";
 
 const PTE_V = 1;
 const PAGE_MASK = 0xfffff000 | 0;
@@ -52,12 +53,12 @@ export class XenMonitor extends WedgeMonitor {
   }
 
   protected chargeEntry(): void {
-    this.machine.charge("exceptionEntry");
-    this.machine.charge("exceptionReturn");
+    this.machine.chargeAt(EVENT_ID.exceptionEntry);
+    this.machine.chargeAt(EVENT_ID.exceptionReturn);
   }
 
   protected chargeCall(): void {
-    this.machine.charge("hypercall");
+    this.machine.chargeAt(EVENT_ID.hypercall);
   }
 
   /** A walk through an unhooked page table: Xen revalidates it first (the guest hit the zapped range), fault or not. */
