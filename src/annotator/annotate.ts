@@ -278,12 +278,17 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   let region: Loc | undefined; // the open .noannotate
   let piece: (ExemptRegion & { content: boolean }) | undefined; // its open piece in .text
   let pendingSensitive: { cls: SensitiveClass; loc: Loc } | undefined;
-  let labels: string[] = []; // labels on the next emitting statement
+  // The labels on the next emitting statement: labels[0, labelCount). Both
+  // scratch arrays here are reused with a count — emptied by `length = 0` or
+  // replaced, each would be reallocated for most lines of a large file.
+  const labels: string[] = [];
+  let labelCount = 0;
   let closedAtEnd = false; // an exempt piece's end label was appended after the last line
   let addedLines = 0; // newlines inserted so far (all insertions are made in source order)
   const insertedLines = new InsertedLines(keepEdits); // every inserted line (padding too), for originalPosition() and the map
   const insertedText: InsertedText = { line: [], col: [], width: [] }; // labels written into original lines, in order
-  const after: Statement[] = []; // what follows the current statement (sink only)
+  const after: Statement[] = []; // what follows the current statement (sink only): after[0, afterCount)
+  let afterCount = 0;
   /** Writes `label: ` in front of the statement at `loc` (streamed with `slot` when given). */
   // One statement for every slot label, its location and slot changed: pass 1 keeps only its numbers.
   const slotLabel: LabelStatement = { kind: "label", name: SLOT_LABEL, loc: { file, line: 0, col: 0, offset: 0 }, slot: 0 };
@@ -311,7 +316,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     exempt.push(p);
     if (onNewLine) {
       ms.appendLeft(insertAt, `${nl}${p.startLabel}:`);
-      if (sink) after.push({ kind: "label", name: p.startLabel, loc });
+      if (sink) after[afterCount++] = { kind: "label", name: p.startLabel, loc };
       insertedLines.add(loc.line + addedLines + 1, 1, loc.line, -1);
       addedLines++;
     } else insertInLine(loc, p.startLabel);
@@ -340,16 +345,14 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     handle(s);
     if (sink) {
       sink(s);
-      if (after.length) {
-        for (const a of after) sink(a);
-        after.length = 0;
-      }
+      for (let i = 0; i < afterCount; i++) sink(after[i]);
+      afterCount = 0;
     }
   };
   const handle = (s: Statement): void => {
     if (markable && !marker) marker = annotationMarker(s);
     if (s.kind === "label") {
-      labels.push(s.name);
+      labels[labelCount++] = s.name;
       return;
     }
     if (s.kind === "directive") {
@@ -380,12 +383,12 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
         closePiece(s.loc);
         inText = name === ".text" || (name === ".section" && sectionName(s.args) === ".text");
         if (region && inText) openPiece(s.loc, lineEnd(s.loc.line), true);
-        if (labels.length) labels = [];
+        labelCount = 0;
       } else if (!NON_EMITTING.has(name)) {
         sensitiveMisplaced(name);
         if (piece) piece.content = true;
         if (name === ".word") collectTargetRefs(s.args, equs, refs);
-        if (labels.length) labels = [];
+        labelCount = 0;
       }
       return;
     }
@@ -396,7 +399,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
     const row = lookupInstruction(s.mnemonic);
     if (region) {
       sensitiveMisplaced(`an instruction inside .noannotate`);
-      if (labels.length) labels = [];
+      labelCount = 0;
       return;
     }
     if (usesK0(s)) for (const loc of k0Uses(s, text)) error(loc, K0_MESSAGE);
@@ -443,7 +446,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
         } else addSite(s, kind, fields);
       }
     }
-    if (labels.length) labels = [];
+    labelCount = 0;
   };
 
   const parsed = parseAssembly(file, text, { onStatement, lineStarts });
@@ -459,9 +462,9 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   function addSite(s: InstructionStatement, kind: number, f: { regA: number; regB: number; imm: number | string }): void {
     const words = siteWords(kind);
     const n = store.addSite(kind, s.loc, f.regA, f.regB, f.imm);
-    if (labels.length) {
+    if (labelCount) {
       const span: SiteSpan = { length: words * 4, kindName: siteKindName(kind), line: s.loc.line };
-      for (const l of labels) siteByLabel.set(l, span);
+      for (let k = 0; k < labelCount; k++) siteByLabel.set(labels[k], span);
     }
     // With slots the label is known by its number (no string made: labels.ts SLOT_LABEL).
     if (slots) insertInLine(s.loc, SLOT_LABEL, n);
@@ -481,7 +484,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
         // One statement for every padding nop: pass 1 keeps nothing of a constant instruction.
         nop.loc = s.loc;
         nop.end = s.end;
-        for (let k = 1; k < words; k++) after.push(nop);
+        for (let k = 1; k < words; k++) after[afterCount++] = nop;
       }
       insertedLines.add(s.loc.line + addedLines + 1, words - 1, s.loc.line, s.loc.col);
       addedLines += words - 1;
@@ -588,16 +591,20 @@ function originalPosition(
   return { line: original, col: c };
 }
 
+/** siteFields()'s answer, one object reused: valid until the next call (the caller reads it at once). */
+const fieldsOut: { regA: number; regB: number; regC: number; imm: number | string } = { regA: 0, regB: 0, regC: 0, imm: 0 };
+
 /**
  * The record fields of a site, read from the instruction's operands in the
  * ISA table's operand order (A/B registers; cr, port or memory offset as the
- * immediate), or what is wrong with them.
+ * immediate), or what is wrong with them. Allocates nothing for a good site
+ * (a quarter of a million of them in a million-line build).
  */
 function siteFields(
   row: InstructionRow,
   s: InstructionStatement,
   equs: ReadonlyMap<string, Expr>,
-): { regA: number; regB: number; regC: number; imm: number | string } | { message: string; loc: Loc } {
+): typeof fieldsOut | { message: string; loc: Loc } {
   const fmt = FORMATS[row.format];
   if (s.operands.length !== fmt.operands.length) {
     return { loc: s.loc, message: `'${row.mnemonic}' takes ${fmt.operands.length === 0 ? "no operands" : `operands ${fmt.syntax}`}` };
@@ -607,33 +614,39 @@ function siteFields(
   for (let i = 0; i < fmt.operands.length; i++) {
     const spec = fmt.operands[i];
     const op = s.operands[i];
-    const bad = (message: string) => ({ loc: op.loc, message });
     if (spec.kind === "reg") {
-      if (op.kind !== "reg") return bad(`operand ${i + 1} of '${row.mnemonic}' must be a register`);
+      if (op.kind !== "reg") return { loc: op.loc, message: `operand ${i + 1} of '${row.mnemonic}' must be a register` };
       if (spec.field === "A") regA = op.reg;
       else if (spec.field === "C") regC = op.reg;
       else regB = op.reg;
     } else if (spec.kind === "mem") {
-      if (op.kind !== "mem") return bad(`operand ${i + 1} of '${row.mnemonic}' must be a memory operand off(reg)`);
+      if (op.kind !== "mem") return { loc: op.loc, message: `operand ${i + 1} of '${row.mnemonic}' must be a memory operand off(reg)` };
       regB = op.base;
       if (op.offset) {
-        const v = valueOf(op.offset);
-        if (v === undefined) return bad(`the offset of a site's memory operand cannot use '.'`);
+        const v = fieldValue(op.offset, equs);
+        if (v === undefined) return { loc: op.loc, message: `the offset of a site's memory operand cannot use '.'` };
         imm = v;
       }
     } else if (spec.kind === "cr" || spec.kind === "port") {
-      if (op.kind !== "expr") return bad(`operand ${i + 1} of '${row.mnemonic}' must be a ${spec.kind === "cr" ? "control register" : "port number"}`);
+      if (op.kind !== "expr") return { loc: op.loc, message: `operand ${i + 1} of '${row.mnemonic}' must be a ${spec.kind === "cr" ? "control register" : "port number"}` };
       const cr = spec.kind === "cr" && op.expr.kind === "sym" ? parseControlRegister(op.expr.name) : undefined;
-      const v = cr ?? valueOf(op.expr);
-      if (v === undefined) return bad(`the ${spec.kind === "cr" ? "control register" : "port"} of a site cannot use '.'`);
+      const v = cr ?? fieldValue(op.expr, equs);
+      if (v === undefined) return { loc: op.loc, message: `the ${spec.kind === "cr" ? "control register" : "port"} of a site cannot use '.'` };
       imm = v;
     }
   }
-  return { regA, regB, regC, imm };
+  fieldsOut.regA = regA;
+  fieldsOut.regB = regB;
+  fieldsOut.regC = regC;
+  fieldsOut.imm = imm;
+  return fieldsOut;
+}
 
-  function valueOf(e: Expr): number | string | undefined {
-    // Folded here when the text alone decides it (numbers, .equ constants);
-    // otherwise the table carries the expression for the assembler to fold.
-    return evalConst(e, equs) ?? printExpr(e);
-  }
+/**
+ * A site field's value: folded here when the text alone decides it (numbers,
+ * .equ constants); otherwise the expression, for the table to carry and the
+ * assembler to fold.
+ */
+function fieldValue(e: Expr, equs: ReadonlyMap<string, Expr>): number | string | undefined {
+  return evalConst(e, equs) ?? printExpr(e);
 }

@@ -344,17 +344,35 @@ class LineParser {
   }
 
   private parseOperands(allowStrings: boolean): Operand[] {
-    const ops: Operand[] = [];
     this.skipSpace();
-    if (this.atEnd()) return ops;
-    for (;;) {
-      this.skipSpace();
-      ops.push(this.parseOperand(allowStrings));
-      this.skipSpace();
-      if (this.atEnd()) return ops;
-      if (this.peek() !== Ch.Comma) this.fail(`expected ',' or end of line, found '${String.fromCharCode(this.peek())}'`);
-      this.pos++;
-    }
+    if (this.atEnd()) return [];
+    // Up to three operands (nearly every statement) go into an array literal
+    // of their exact length: one grown by push() starts with room for 16, a
+    // hundred bytes of garbage per statement of a million-line file.
+    const a = this.nextOperand(allowStrings);
+    if (this.operandsEnd()) return [a];
+    const b = this.nextOperand(allowStrings);
+    if (this.operandsEnd()) return [a, b];
+    const c = this.nextOperand(allowStrings);
+    if (this.operandsEnd()) return [a, b, c];
+    const ops = [a, b, c];
+    do ops.push(this.nextOperand(allowStrings));
+    while (!this.operandsEnd());
+    return ops;
+  }
+
+  private nextOperand(allowStrings: boolean): Operand {
+    this.skipSpace();
+    return this.parseOperand(allowStrings);
+  }
+
+  /** After an operand: true at the end of the statement, false past the comma before the next one. */
+  private operandsEnd(): boolean {
+    this.skipSpace();
+    if (this.atEnd()) return true;
+    if (this.peek() !== Ch.Comma) this.fail(`expected ',' or end of line, found '${String.fromCharCode(this.peek())}'`);
+    this.pos++;
+    return false;
   }
 
   private parseOperand(allowStrings: boolean): Operand {
