@@ -11,6 +11,13 @@
 // hypervisors/parallel/pool.ts): each cell is one task (benchCell), the
 // baseline comparisons are made afterwards in cell order, so the result is
 // that of a serial run except for host times.
+//
+// Host work done once per process, not per cell or run (issue 16): the
+// kernel is compiled once per para-virtualization and assembled once per
+// image (kernel-recipe.ts), and each run's RAM buffer is recycled, zeroed,
+// for the next run (memory.ts recycle) instead of a fresh 64 MiB that made
+// V8 collect garbage at every run. Every run still builds its machine,
+// rewrites and loads the image and runs the guest from reset.
 
 import { DiagnosticError, UserError } from "../../guest-isa/diagnostics.js";
 import type { ElfImage } from "../../guest-isa/elf-types.js";
