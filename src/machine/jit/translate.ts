@@ -285,7 +285,10 @@ const NO_PAGE = 0xffc;
  * Translates the code at heap byte index `entry` (inside the page starting
  * at heap byte `page`). Returns null when the entry itself is an
  * instruction only the interpreter runs. `onlyKnown`: returns undefined
- * instead of compiling when the process has not compiled these blocks before.
+ * instead of compiling when the process has not compiled these blocks before
+ * — unless it compiled a translation from the same page contents with a
+ * block starting at the entry (returned, possibly with blocks not reachable
+ * from the entry) or containing it (compiled): see `covering`.
  */
 export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: true): Translation | null | undefined;
 export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey?: string): Translation | null;
