@@ -214,3 +214,52 @@ describe("jit = interpreter on the pages a translation remembers", () => {
     expect(r.host.jit!.storeExits).toBeGreaterThan(11);
   });
 });
+
+describe("jit = interpreter when a second machine finds the process's translation of a page from another entry", () => {
+  // The default threshold. A byte-fill loop of 4 cycles an iteration: the interpreter's slices (4,096
+  // cycles) end at the same instruction every time, in the middle of the loop's block, so a second
+  // machine's look-ups (cache.ts hotPages) are at an address no translation was entered at. It must
+  // reuse the translation one of whose blocks starts there, or compile where a known block covers
+  // it, instead of interpreting the loop until the page is hot again.
+  const items: Item[] = [
+    ...li(R.s0, 0x10_0000),
+    ...li(R.s1, 65_536),
+    ...li(R.s2, 12),
+    "round",
+    ["addi", { a: R.t0, b: R.zero, imm: 0 }],
+    ["addi", { a: R.t1, b: R.s2, imm: 0 }],
+    "fill",
+    ["add", { a: R.t2, b: R.s0, c: R.t0 }],
+    ["sb", { a: R.t1, b: R.t2, imm: 0 }],
+    ["addi", { a: R.t0, b: R.t0, imm: 1 }],
+    ["blt", { a: R.t0, b: R.s1, to: "fill" }],
+    ["addi", { a: R.t0, b: R.zero, imm: 0 }],
+    "sum",
+    ["add", { a: R.t2, b: R.s0, c: R.t0 }],
+    ["lbu", { a: R.t2, b: R.t2, imm: 0 }],
+    ["add", { a: R.a0, b: R.a0, c: R.t2 }],
+    ["addi", { a: R.t0, b: R.t0, imm: 3 }],
+    ["blt", { a: R.t0, b: R.s1, to: "sum" }],
+    ["addi", { a: R.s2, b: R.s2, imm: -1 }],
+    ["bne", { a: R.s2, b: R.zero, to: "round" }],
+    ["andi", { a: R.a0, b: R.a0, imm: 255 }],
+    powerOff(R.a0),
+  ];
+  const run = (engine: Engine) => {
+    const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
+    loadImage(m, image(items));
+    const result = m.run(50_000_000);
+    return { observed: { result, regs: Array.from(m.regs), trace: Array.from(m.cpu.trace), stats: m.stats() }, host: m.hostStats() };
+  };
+
+  it("the second machine interprets a few slices, not the first loop", () => {
+    const reference = run("interp").observed;
+    const first = run("jit");
+    const second = run("jit");
+    expect(first.observed).toEqual(reference);
+    expect(second.observed).toEqual(reference);
+    expect(reference.result).toEqual({ kind: "poweroff", exitCode: (21_846 * 78) & 0xff });
+    expect(first.host.jit!.interpreted).toBeGreaterThan(1_000_000);
+    expect(second.host.jit!.interpreted).toBeLessThan(first.host.jit!.interpreted / 50);
+  });
+});

@@ -285,7 +285,10 @@ const NO_PAGE = 0xffc;
  * Translates the code at heap byte index `entry` (inside the page starting
  * at heap byte `page`). Returns null when the entry itself is an
  * instruction only the interpreter runs. `onlyKnown`: returns undefined
- * instead of compiling when the process has not compiled these blocks before.
+ * instead of compiling when the process has not compiled these blocks before
+ * — unless it compiled a translation from the same page contents with a
+ * block starting at the entry (returned, possibly with blocks not reachable
+ * from the entry) or containing it (compiled): see `covering`.
  */
 export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: true): Translation | null | undefined;
 export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey?: string): Translation | null;
@@ -382,8 +385,15 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   }
   const starts = blocks.map((b) => b.start);
   const result = (c: Compiled, fresh: boolean): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes, fresh });
-  if (known !== undefined) return result(known, false);
-  if (onlyKnown) return undefined;
+  if (known !== undefined) {
+    remember(H, page, costKey, known, blocks);
+    return result(known, false);
+  }
+  if (onlyKnown) {
+    const c = covering(H, page, entry - page, costKey);
+    if (c !== "inside") return c;
+    // Inside a block compiled before from this page: this code is hot in the process; compile.
+  }
 
   // ---- code
   const out: string[] = [];
@@ -590,8 +600,12 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0;\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "loopFit", "XT", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, loopFit, Int32Array.from(xt));
   const c: Compiled = { fn, codeBytes: src.length };
-  if (shared.size >= SHARED_MAX) shared.clear();
+  if (shared.size >= SHARED_MAX) {
+    shared.clear();
+    byPage.clear();
+  }
   shared.set(key, c);
+  remember(H, page, costKey, c, blocks);
   return result(c, true);
 }
 
@@ -630,6 +644,76 @@ export function costTableKey(cost: Float64Array): string {
 interface Compiled {
   fn: BlockFn;
   codeBytes: number;
+}
+
+/** A compiled translation and the blocks (offset in the page, words) it was made from. */
+interface Made {
+  c: Compiled;
+  blocks: readonly { start: number; words: readonly number[] }[];
+}
+
+/**
+ * The compiled translations made from each page's contents (cost table and
+ * a hash of the page's words → translations), for `covering`. Emptied with
+ * `shared`.
+ */
+const byPage = new Map<string, Made[]>();
+
+/** FNV-1a over the 1,024 words of the page at heap byte `page`. */
+function pageKey(H: Int32Array, page: number, costKey: string): string {
+  let h = 0x811c9dc5 | 0;
+  for (let i = page >> 2, end = i + 1024; i < end; i++) h = Math.imul(h ^ H[i], 16777619);
+  return `${costKey}|${h}`;
+}
+
+function remember(H: Int32Array, page: number, costKey: string, c: Compiled, blocks: readonly Block[]): void {
+  const key = pageKey(H, page, costKey);
+  let list = byPage.get(key);
+  if (list === undefined) byPage.set(key, (list = []));
+  if (!list.some((m) => m.c === c)) list.push({ c, blocks: blocks.map((b) => ({ start: b.start, words: b.words })) });
+}
+
+/**
+ * A translation compiled before from a page with these contents, one of
+ * whose blocks starts at `off` and whose words are all in memory now: the
+ * entry is reused at once. The engine probes a page that was hot before in
+ * the process at the first entries it reaches (cache.ts); the exact blocks
+ * reachable from such an entry — the key of `shared` — are rarely the ones
+ * of the first run's entry, so without this a second run of the sieve
+ * interpreted 64 slices (254,000 instructions) before one landed on it,
+ * and compiled — and warmed up — a second function for the same code. The
+ * function's code depends only on its blocks' offsets and words and the
+ * cost table (the key), so entering it at another of its blocks is what it
+ * was made for (the cache registers every block start as an entry).
+ * "inside": no such translation, but `off` lies inside a block of one (the
+ * interpreter's slices of a loop whose cost divides the slice length end at
+ * the same instruction every time, never at a block start): the code was hot
+ * before, so `translate` compiles at the entry instead of waiting.
+ */
+function covering(H: Int32Array, page: number, off: number, costKey: string): Translation | undefined | "inside" {
+  const list = byPage.get(pageKey(H, page, costKey));
+  if (list === undefined) return undefined;
+  let inside = false;
+  for (const m of list) {
+    if (m.blocks.some((b) => off > b.start && off < b.start + 4 * b.words.length)) inside = true;
+    if (!m.blocks.some((b) => b.start === off)) continue;
+    let total = 0;
+    for (const b of m.blocks) total += b.words.length;
+    const at = new Int32Array(total);
+    const words = new Int32Array(total);
+    let k = 0;
+    let same = true;
+    for (const b of m.blocks) {
+      for (let i = 0; i < b.words.length; i++, k++) {
+        at[k] = ((page + b.start) >> 2) + i;
+        words[k] = b.words[i];
+        if (H[at[k]] !== words[k]) same = false;
+      }
+    }
+    if (!same) continue;
+    return { fn: m.c.fn, at, words, insns: total, blocks: m.blocks.length, starts: m.blocks.map((b) => b.start), codeBytes: m.c.codeBytes, fresh: false };
+  }
+  return inside ? "inside" : undefined;
 }
 
 /**
