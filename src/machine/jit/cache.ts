@@ -84,7 +84,18 @@ export const JUDGE_AFTER = 32;
  * generated JavaScript (docs/machine.md "Adaptive choices").
  */
 export const MIN_SLICE_INSNS = 32;
-const SAMPLES = 2;
+/**
+ * Slices from an entry before it is judged. An entry reached only a few
+ * times in a run cannot repay V8's compile of its translation, and a fresh
+ * process pays for every compile: with 2, `mixed` under xen at scale 24
+ * made 88 translations (466 KB of JavaScript), 32 of which ran under 1,000
+ * instructions in all; with 16, 39 translations (175 KB) for 4% more
+ * interpreted instructions, and `compute` 36 instead of 60 (167 KB instead
+ * of 271 KB). A fresh `previrt run` of either took 6–15% less CPU time
+ * (docs/machine.md "Kernel workloads"). Below SAMPLE_WINDOW, which halves
+ * the counts.
+ */
+const SAMPLES = 16;
 /** Slices after which an entry's counts are halved, so that they follow a change of behaviour. */
 const SAMPLE_WINDOW = 64;
 
