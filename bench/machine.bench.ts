@@ -13,13 +13,20 @@
 // it also counts V8's compiler and GC threads). The runs are long (ITER
 // iterations) so a JIT run measures running translated code, not V8
 // compiling it; the first (warm-up) run includes that.
+//
+// `jit-before-after` (only with PREVIRT_JIT_BEFORE=<another tree's dist/>,
+// e.g. one built by `git archive` of an older commit): the same four loops
+// under this tree's JIT and that tree's, alternating in one process, median
+// of 7 — the A/B for a change to the JIT itself.
 
 import { loadavg } from "node:os";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { runImage } from "../src/machine/run-image.js";
 import { DEFAULT_QUANTUM, type Engine } from "../src/machine/machine.js";
 import type { ElfImage } from "../src/guest-isa/elf-types.js";
 import { R, image, li, pageTables, powerOff, smp, type Item } from "../test/machine/program.js";
-import { median, type Benchmark } from "./harness.js";
+import { median, type BenchResult, type Benchmark } from "./harness.js";
 
 const ITER = 2_000_000;
 
@@ -220,6 +227,66 @@ function mipsAB(img: ElfImage, exitCode: number, repeats = 5, cpus = 1): Record<
   return out as Record<Engine, Rate>;
 }
 
+/** The four loops of `npm run bench -- machine`, each built by the given module's builders. */
+function machineLoops(b: Builders): [string, ElfImage, number | undefined][] {
+  return [
+    ["(a) ALU/branch loop", b.aluLoop(ITER * 2), 1000],
+    ["(b) load/store loop, paging on", b.loadStoreLoop(ITER * 2), 1000],
+    ["(c) kernel loop, timer every 10k cycles", b.timerLoop(ITER * 2), undefined],
+    ["(d) sieve, 64 KiB", b.sieveLoop(), 1000],
+  ];
+}
+
+interface Builders {
+  aluLoop(iterations?: number): ElfImage;
+  loadStoreLoop(iterations?: number): ElfImage;
+  timerLoop(iterations?: number): ElfImage;
+  sieveLoop(rounds?: number): ElfImage;
+}
+
+/** This tree's JIT against another build's (PREVIRT_JIT_BEFORE: its dist/ directory), interleaved in one process. */
+async function jitBeforeAfter(): Promise<BenchResult[]> {
+  const dir = process.env.PREVIRT_JIT_BEFORE;
+  if (!dir) return [];
+  const url = (f: string) => pathToFileURL(resolve(dir, f)).href;
+  const before = {
+    run: ((await import(url("src/machine/run-image.js"))) as { runImage: typeof runImage }).runImage,
+    loops: machineLoops((await import(url("bench/machine.bench.js"))) as Builders),
+  };
+  const after = { run: runImage, loops: machineLoops({ aluLoop, loadStoreLoop, timerLoop, sieveLoop }) };
+  const results: BenchResult[] = [];
+  for (let l = 0; l < after.loops.length; l++) {
+    const wall: Record<"before" | "after", number[]> = { before: [], after: [] };
+    const cpu: Record<"before" | "after", number[]> = { before: [], after: [] };
+    let reference = "";
+    for (let i = 0; i <= 7; i++) {
+      for (const [k, side] of [["before", before], ["after", after]] as const) {
+        const c0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        const run = side.run(side.loops[l][1], { engine: "jit" });
+        const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+        const c = process.cpuUsage(c0);
+        // Simulated results must not depend on the build either.
+        const simulated = JSON.stringify(run.stats);
+        if (reference === "") reference = simulated;
+        else if (simulated !== reference) throw new Error(`the two builds disagree on ${after.loops[l][0]}`);
+        if (i === 0) continue;
+        wall[k].push(run.stats.instructions / secs / 1e6);
+        cpu[k].push(run.stats.instructions / ((c.user + c.system) / 1e6) / 1e6);
+      }
+    }
+    const [name, , target] = after.loops[l];
+    results.push({
+      metric: `${name}, JIT, this tree`,
+      value: median(wall.after),
+      unit: "MIPS",
+      target,
+      detail: `before ${median(wall.before).toFixed(0)} MIPS (x${(median(wall.after) / median(wall.before)).toFixed(2)}); CPU time ${median(cpu.before).toFixed(0)} -> ${median(cpu.after).toFixed(0)} MIPS (x${(median(cpu.after) / median(cpu.before)).toFixed(2)}); interleaved, median of 7; load ${loadavg()[0].toFixed(2)}`,
+    });
+  }
+  return results;
+}
+
 export const benchmarks: Benchmark[] = [
   {
     // Not "machine…": `npm run bench -- machine` stays the uniprocessor A/B.
@@ -262,14 +329,15 @@ export const benchmarks: Benchmark[] = [
     },
   },
   {
+    // Not "machine…": `npm run bench -- machine` stays this tree's interpreter/JIT A/B.
+    name: "jit-before-after",
+    run: jitBeforeAfter,
+  },
+  {
     name: "machine",
     run() {
-      const loops: [string, ElfImage, number, number | undefined][] = [
-        ["(a) ALU/branch loop", aluLoop(ITER * 2), 0, 1000],
-        ["(b) load/store loop, paging on", loadStoreLoop(ITER * 2), 0, 1000],
-        ["(c) kernel loop, timer every 10k cycles", timerLoop(ITER * 2), 0, undefined],
-        ["(d) sieve, 64 KiB", sieveLoop(), 6542 & 0xff, 1000],
-      ];
+      const exitCodes = [0, 0, 0, 6542 & 0xff];
+      const loops = machineLoops({ aluLoop, loadStoreLoop, timerLoop, sieveLoop }).map(([name, img, target], i) => [name, img, exitCodes[i], target] as const);
       const results = [];
       for (const [name, img, code, jitTarget] of loops) {
         const r = mipsAB(img, code);

@@ -14,7 +14,8 @@
 // (the trap, privileged and sensitive groups of the ISA table, and illegal
 // words — the decoder's legality table, decode.ts). The blocks become the
 // cases of a `switch` in a loop, so a loop in the guest stays a loop in JS;
-// a block that branches to itself becomes an inner `for (;;)`. Registers
+// a block that branches to itself becomes two nested `for (;;)` (below,
+// "self-loop"). Registers
 // live in JS locals (int32) while the function runs and are written back on
 // every exit.
 //
@@ -29,7 +30,8 @@
 //   as `cycles >= limit` after an instruction, would run the whole block.
 //   Otherwise the block exits untouched (EXIT.LIMIT) and the interpreter
 //   runs up to the limit. The block then adds its summed cost — exact, since
-//   the engine runs translations only for an all-integer cost model.
+//   the engine runs translations only for an all-integer cost model. A
+//   self-loop skips the check for the iterations `loopFit` proved to pass it.
 // - Fetch: a translation runs only after the engine found the entry's page
 //   in the TLB exactly as the interpreter's fetch does; everything it runs
 //   is in that page, and nothing it does changes the TLB.
@@ -41,7 +43,8 @@
 //   branches to itself writes its back edges' pairs when it is left).
 // - A store into a page that holds translations exits right after it
 //   (EXIT.STORE): the engine starts a new epoch, so every block verifies its
-//   words before it runs again (cache.ts).
+//   words before it runs again (cache.ts). The check is made when the store
+//   looks its page up; a call remembers only pages without translations.
 // - System instructions that touch only the CPU — cli, mfcr, mtcr of any
 //   control register but ptbr and pgctl, rdpsr — run inside the translation
 //   when the machine asks no monitor exit for them (the `exits` argument,
