@@ -85,9 +85,9 @@ describe("the cures act", () => {
     expect(xenDelayed.stats.counts.delayedPreemptions).toBeGreaterThan(0);
     expect(hvmPle.stats.counts["exit:ple"]).toBeGreaterThan(0);
     // The problem, visible (issue 15): the spinlock workload takes the counter's lock back to back (kernel.ts
-    // lockBurst), so each vCPU holds it ~13 % of its time and time slices end inside the critical section about
+    // lockBurst), so a vCPU's turn ends holding it 4–10 % of the time and time slices end inside the critical section about
     // that often — 6 of xen's 47 slice ends at --pcpus 2. Before the bursts (one acquisition per system call,
-    // the lock held 1–2 % of the time) native xen spun 4.6 % of its executed cycles with one lock-holder
+    // turns ending holding it 1–5 % of the time) native xen spun 4.6 % of its executed cycles with one lock-holder
     // preemption; now 23 % with 6.
     const executed = (o: RunElfOutcome) => (o.stats.perCpu ?? []).reduce((t, c) => t + c.cycles - c.idleCycles - c.descheduledCycles, 0);
     expect(spin(xenNative) / executed(xenNative)).toBeGreaterThan(0.15);
