@@ -76,7 +76,7 @@ describe("the SMP kernel on bare metal", () => {
     const four = run("spinlock", "bare", 4, image);
     for (const out of [single, four]) expect(kernelWord(image, out, "burstCount")).toBe(4 * 50 * 40);
     expect(kernelWord(image, single, "lock_contended")).toBe(0);
-    // On 4 CPUs few acquisitions find the lock held — 62 of the 8,800, each a wait of ~17,000 cycles on
+    // On 4 CPUs few acquisitions find the lock held — 62 of the 8,600, each a wait of ~17,000 cycles on
     // average (1.04 M spin cycles): a holder whose 10,000-cycle turn ends inside the critical section
     // (docs/smp-virtualization.md). The smp workload: 14.
     expect(kernelWord(image, four, "lock_contended")).toBeGreaterThan(20);
