@@ -84,12 +84,20 @@ describe("the cures act", () => {
     expect(xenPv.stats.counts["xen:pv.kick"]).toBeGreaterThan(0);
     expect(xenDelayed.stats.counts.delayedPreemptions).toBeGreaterThan(0);
     expect(hvmPle.stats.counts["exit:ple"]).toBeGreaterThan(0);
+    // The problem, visible (issue 15): the spinlock workload takes the counter's lock back to back (kernel.ts
+    // lockBurst), so a vCPU's turn ends holding it 4–10 % of the time and time slices end inside the critical section about
+    // that often — 6 of xen's 47 slice ends at --pcpus 2. Before the bursts (one acquisition per system call,
+    // turns ending holding it 1–5 % of the time) native xen spun 4.6 % of its executed cycles with one lock-holder
+    // preemption; now 23 % with 6.
+    const executed = (o: RunElfOutcome) => (o.stats.perCpu ?? []).reduce((t, c) => t + c.cycles - c.idleCycles - c.descheduledCycles, 0);
+    expect(spin(xenNative) / executed(xenNative)).toBeGreaterThan(0.15);
+    expect(xenNative.stats.counts.lockHolderPreemptions).toBeGreaterThanOrEqual(4);
+    expect(hvmNative.stats.counts.lockHolderPreemptions).toBeGreaterThanOrEqual(4);
     // A waiter whose events are masked sleeps until the kick: a held timer line must not wake it (it would
     // spin its bound again at once, block, wake, … — 408 blocks and 0.73 M spin cycles, 2.4× native's then).
-    // Native's spin here is no longer a multiple of pv's: most of it was the big kernel lock's at boot and at
-    // power-off, which the kernel no longer spins on (docs/kernel.md); what is left (0.32 M at --pcpus 2,
-    // 0.26 M at --pcpus 4, where nothing is preempted) is hardly preemption's. So: below native, few blocks.
-    expect(spin(xenPv)).toBeLessThan(spin(xenNative));
+    // pv: 1.45 M → 0.17 M (8.3×); what it leaves is contention between the two running vCPUs (bare metal,
+    // 4 CPUs, nothing preempted, spins 1.04 M).
+    expect(spin(xenPv)).toBeLessThan(spin(xenNative) / 5);
     // (38 blocks on the kernel before the driver-VM and nvdisk probes shifted its interleaving, 91 after; the bug gave 408.)
     expect(xenPv.stats.counts["xen:pv.block"]).toBeLessThan(150);
     expect(spin(hvmPle)).toBeLessThan(spin(hvmNative) / 10);
