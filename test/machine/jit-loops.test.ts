@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine } from "../../src/machine/machine.js";
 import { loopFit } from "../../src/machine/jit/translate.js";
-import { R, assembleItems, image, li, pageTables, powerOff, wordsToBytes, type DataBlock, type Item } from "./program.js";
+import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type DataBlock, type Item } from "./program.js";
 
 interface Setup {
   items: Item[];
@@ -170,10 +170,7 @@ describe("jit = interpreter on the pages a translation remembers", () => {
     const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
     const r = same({
       items: [
-        ...li(R.t0, PD),
-        ["mtcr", { imm: 5, b: R.t0 }],
-        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
-        ["mtcr", { imm: 7, b: R.t0 }],
+        ...pagingOn(PD),
         ...li(R.s0, 0x3000),
         ...li(R.s1, ALIAS),
         ...li(R.s2, 1), // round

@@ -14,7 +14,7 @@ import { Machine, type Engine, type MachineOptions } from "../../src/machine/mac
 import type { Monitor } from "../../src/machine/monitor.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import { defaultCostModel } from "../../src/machine/cost-model.js";
-import { R, assembleItems, image, li, pageTables, powerOff, wordsToBytes, type DataBlock, type Item } from "./program.js";
+import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type DataBlock, type Item } from "./program.js";
 import { DATA_PA, DATA_PAGES, DATA_VA, randomProgram } from "./random-program.js";
 
 interface Setup {
@@ -190,10 +190,7 @@ describe("jit = interpreter on self-modifying code", () => {
     const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
     const r = same({
       items: [
-        ...li(R.t0, PD),
-        ["mtcr", { imm: 5, b: R.t0 }],
-        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
-        ["mtcr", { imm: 7, b: R.t0 }],
+        ...pagingOn(PD),
         ...li(R.s0, 0x3000),
         ...li(R.s1, Y),
         ...li(R.s2, Z),
@@ -302,10 +299,7 @@ describe("jit = interpreter when the page tables change under code", () => {
   for (const flush of ["tlbinv", "none", "ptbr"] as const) {
     it(`PTE switched between calls, invalidation: ${flush}`, () => {
       const items: Item[] = [
-        ...li(R.t0, PD),
-        ["mtcr", { imm: 5, b: R.t0 }],
-        ["addi", { a: R.t0, b: R.zero, imm: 1 }],
-        ["mtcr", { imm: 7, b: R.t0 }],
+        ...pagingOn(PD),
         ...li(R.s0, V),
         ...li(R.s1, pteAddr),
         ...li(R.s2, (A | 7) >>> 0),
@@ -343,10 +337,7 @@ describe("jit = interpreter on the trace ring of loops that branch to themselves
   const map: [number, number, number][] = [[0x1000, 0x1000, 2]];
   for (let p = 0; p < DATA_PAGES; p++) map.push([DATA_VA + p * 4096, DATA_PA + p * 4096, 2]);
   const program = (iterations: number, stride: number): Item[] => [
-    ...li(R.t0, 0x10_0000),
-    ["mtcr", { imm: 5, b: R.t0 }],
-    ["addi", { a: R.t0, b: R.zero, imm: 1 }],
-    ["mtcr", { imm: 7, b: R.t0 }],
+    ...pagingOn(0x10_0000),
     ...li(R.s0, DATA_VA),
     ...li(R.t0, iterations),
     "loop",
@@ -700,10 +691,7 @@ describe("jit = interpreter on fetches the TLB's fast tag cannot serve (the engi
     ["addi", { a: R.s2, b: R.s2, imm: 1 }],
     ["iret"],
     "start",
-    ...li(R.t0, PD),
-    ["mtcr", { imm: 5, b: R.t0 }],
-    ["addi", { a: R.t0, b: R.zero, imm: 1 }],
-    ["mtcr", { imm: 7, b: R.t0 }],
+    ...pagingOn(PD),
     ["la", { a: R.t0, to: "handler" }],
     ["mtcr", { imm: 0, b: R.t0 }],
     ...li(R.a3, period),
@@ -766,10 +754,7 @@ describe("jit = interpreter on fetches the TLB's fast tag cannot serve (the engi
       ["mtcr", { imm: 1, b: R.lr }],
       ["iret"],
       "start",
-      ...li(R.t0, PD),
-      ["mtcr", { imm: 5, b: R.t0 }],
-      ["addi", { a: R.t0, b: R.zero, imm: 1 }],
-      ["mtcr", { imm: 7, b: R.t0 }],
+      ...pagingOn(PD),
       ["la", { a: R.t0, to: "handler" }],
       ["mtcr", { imm: 0, b: R.t0 }],
       ...li(R.s0, V3),

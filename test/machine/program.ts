@@ -106,6 +106,11 @@ export function pageTables(pd: number, mappings: [number, number, number][]): Da
   return { addr: pd, bytes: wordsToBytes(words) };
 }
 
+/** Paging on with the page directory at `pd` (ptbr, then pgctl = 1); clobbers t0. */
+export function pagingOn(pd: number): Item[] {
+  return [...li(R.t0, pd), ["mtcr", { imm: 5, b: R.t0 }], ["addi", { a: R.t0, b: R.zero, imm: 1 }], ["mtcr", { imm: 7, b: R.t0 }]];
+}
+
 /** Power off with the value of register `rs`. */
 export const powerOff = (rs: number): Item => ["out", { imm: 0xf0, b: rs }];
 

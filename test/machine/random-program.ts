@@ -1,7 +1,7 @@
 // Random machine-level programs (ALU, loads/stores/atomics into a data area, pause, forward
 // branches, a loop), shared by the interpreter's stepped differential test
 // (differential.test.ts) and the JIT's (jit.test.ts).
-import { R, li, powerOff, type Item } from "./program.js";
+import { R, li, pagingOn, powerOff, type Item } from "./program.js";
 
 export const DATA_VA = 0x0040_0000;
 export const DATA_PA = 0x0020_0000;
@@ -35,7 +35,7 @@ export function randomProgram(seed: number, paging: boolean): Item[] {
   const reg = () => pick(WORK);
   const items: Item[] = [];
   if (paging) {
-    items.push(...li(R.t0, 0x10_0000), ["mtcr", { imm: 5, b: R.t0 }], ["addi", { a: R.t0, b: R.zero, imm: 1 }], ["mtcr", { imm: 7, b: R.t0 }]);
+    items.push(...pagingOn(0x10_0000));
   }
   items.push(...li(R.s0, paging ? DATA_VA : DATA_PA), ...li(R.s1, 3 + (next() % 20)));
   for (const r of WORK) items.push(...li(r, next()));
