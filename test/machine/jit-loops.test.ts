@@ -10,50 +10,11 @@ import { describe, expect, it } from "vitest";
 import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine } from "../../src/machine/machine.js";
 import { loopFit } from "../../src/machine/jit/translate.js";
-import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type DataBlock, type Item } from "./program.js";
+import { same as sameOn, type EngineSetup } from "./engine-pair.js";
+import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
 
-interface Setup {
-  items: Item[];
-  data?: DataBlock[];
-  maxCycles?: number;
-  /** Installs a pause hook (the machine's, as spinlock cures do) that records what it is given. */
-  pauseEvery?: number;
-}
-
-function runOn(engine: Engine, s: Setup) {
-  const m = new Machine({ ramSize: 4 * 1024 * 1024, engine, jitThreshold: 1 });
-  const pauses: number[] = [];
-  if (s.pauseEvery !== undefined) {
-    const every = s.pauseEvery;
-    m.cpu.pauseHook = (pc, cycles) => {
-      pauses.push(pc, cycles);
-      return (pauses.length / 2) % every === 0;
-    };
-  }
-  loadImage(m, image(s.items, 0x1000, s.data ?? []));
-  const result = m.run(s.maxCycles ?? 50_000_000);
-  return {
-    observed: {
-      result,
-      regs: Array.from(m.regs),
-      pc: m.pc,
-      cr: Array.from(m.cr),
-      trace: Array.from(m.cpu.trace),
-      stats: m.stats(),
-      pauses,
-      mem: Array.from(m.memory.i32.subarray(0x3000 >>> 2, 0x6000 >>> 2)),
-    },
-    host: m.hostStats(),
-  };
-}
-
-function same(s: Setup) {
-  const interp = runOn("interp", s);
-  const jit = runOn("jit", s);
-  expect(jit.host.jit!.dispatches).toBeGreaterThan(0);
-  expect(jit.observed).toEqual(interp.observed);
-  return { ...jit.observed, host: jit.host };
-}
+/** Both engines, observing the pages these programs store into (0x3000–0x5fff). */
+const same = (s: EngineSetup) => sameOn({ memory: [0x3000, 0x6000], ...s });
 
 const enc = (items: Item[]) => Array.from(new Int32Array(assembleItems(items, 0).buffer));
 

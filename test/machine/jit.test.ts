@@ -10,53 +10,13 @@
 // counter, the console and the data memory.
 import { describe, expect, it } from "vitest";
 import { loadImage } from "../../src/machine/loader.js";
-import { Machine, type Engine, type MachineOptions } from "../../src/machine/machine.js";
+import { Machine, type Engine } from "../../src/machine/machine.js";
 import type { Monitor } from "../../src/machine/monitor.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import { defaultCostModel } from "../../src/machine/cost-model.js";
-import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type DataBlock, type Item } from "./program.js";
+import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
 import { DATA_PA, DATA_PAGES, DATA_VA, randomProgram } from "./random-program.js";
-
-interface Setup {
-  items: Item[];
-  data?: DataBlock[];
-  options?: MachineOptions;
-  monitor?: (m: Machine) => Monitor;
-  maxCycles?: number;
-  /** Called on the new machine before the image is loaded (protection domains, …). */
-  prepare?: (m: Machine) => void;
-}
-
-function runOn(engine: Engine, s: Setup) {
-  const m = new Machine({ ramSize: 4 * 1024 * 1024, ...s.options, engine, jitThreshold: 1 });
-  if (s.monitor) m.attach(s.monitor(m));
-  s.prepare?.(m);
-  loadImage(m, image(s.items, 0x1000, s.data ?? []));
-  const result = m.run(s.maxCycles ?? 50_000_000);
-  return {
-    observed: {
-      result,
-      regs: Array.from(m.regs),
-      pc: m.pc,
-      psr: m.psr,
-      cr: Array.from(m.cr),
-      trace: Array.from(m.cpu.trace),
-      stats: m.stats(),
-      data: Array.from(m.memory.i32.subarray(DATA_PA >>> 2, (DATA_PA + DATA_PAGES * 4096) >>> 2)),
-    },
-    host: m.hostStats(),
-  };
-}
-
-/** Runs under both engines, expects identical observations and that the JIT really ran translations. */
-function same(s: Setup) {
-  const interp = runOn("interp", s);
-  const jit = runOn("jit", s);
-  expect(jit.host.engine).toBe("jit");
-  expect(jit.host.jit!.dispatches).toBeGreaterThan(0);
-  expect(jit.observed).toEqual(interp.observed);
-  return { ...jit.observed, host: jit.host };
-}
+import { runOn, same } from "./engine-pair.js";
 
 const enc = (items: Item[]) => Array.from(new Int32Array(assembleItems(items, 0).buffer));
 
