@@ -10,8 +10,9 @@
 // Consumes: one file's text, parsed by guest-isa's parseAssembly (no second
 // parser), its statements streamed and dropped as they are handled.
 // Produces: the annotated text (edits recorded as insertions at original
-// offsets, EditLog below; replayed into magic-string only when a source map
-// is asked for — source-map.ts), the sites and exempt regions, and
+// offsets, EditLog below; walked again to stream a source map —
+// map-writer.ts — or replayed into magic-string for a whole one —
+// source-map.ts), the sites and exempt regions, and
 // diagnostics (thrown together as one
 // DiagnosticError: k0 uses and branch-into-padding from checks.ts, misuse of
 // the annotation directives, re-annotation).
@@ -32,6 +33,7 @@ import { checkTargetsIntoPadding, collectTargetRefs, diagnosticAt, K0_MESSAGE, k
 import { evalConst, printExpr } from "./expr.js";
 import { LABEL_PREFIX, regionEndLabel, regionStartLabel, SLOT_LABEL } from "./labels.js";
 import { siteWords } from "./padding.js";
+import { writeSourceMap, type StreamMapOptions } from "./map-writer.js";
 import { buildSourceMap, mayNameOrigins, scanOrigins, type MapOptions, type Origin } from "./source-map.js";
 import { InsertedLines, SiteStore, type AnnotatedSite } from "./site-store.js";
 import { streamSoftlayerTable, writeSoftlayerTable, type PlannedRecord } from "./table-emit.js";
@@ -66,8 +68,14 @@ export interface AnnotateResult {
    * to its site's line; the appended table maps to undefined.
    */
   originalPosition(line: number, col: number): { line: number; col: number } | undefined;
-  /** A v3 source map from `text` back to the input (or its .ts origins). */
+  /** A v3 source map from `text` back to the input (or its .ts origins), built whole with magic-string. */
   sourceMap(options?: MapOptions): SourceMap;
+  /**
+   * The same map as JSON, written to `write` in chunks as it is made
+   * (map-writer.ts): what `previrt annotate --map` uses, so a million-line
+   * file's map is never held whole.
+   */
+  writeSourceMap(write: TextWriter, options?: StreamMapOptions): void;
 }
 
 const SECTION_DIRECTIVES = new Set([".text", ".data", ".rodata", ".bss", ".section"]);
@@ -184,6 +192,23 @@ class EditLog {
       else a(push);
     }
     out.flush();
+  }
+
+  /** The output in order, as input slices and inserted text (the source map's walk: map-writer.ts). */
+  visit(input: (start: number, end: number) => void, inserted: (s: string) => void): void {
+    const { text, offsets, inserts } = this;
+    let pos = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      const at = offsets[i];
+      if (at > pos) input(pos, at);
+      inserted(inserts[i]);
+      pos = at;
+    }
+    input(pos, text.length);
+    for (const a of this.appended) {
+      if (typeof a === "string") inserted(a);
+      else a(inserted);
+    }
   }
 
   replay(): MagicString {
@@ -548,6 +573,10 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       keepEdits ? originalPosition(insertedLines, insertedText, lineStarts.length, line, col) : asText().originalPosition(line, col),
     sourceMap: (options: MapOptions = {}) =>
       keepEdits ? buildSourceMap((writeTable(), ms.replay()), origins, insertedLines.padding(), { source: file, ...options }) : asText().sourceMap(options),
+    writeSourceMap: (write: TextWriter, options: StreamMapOptions = {}) =>
+      keepEdits
+        ? (writeTable(), writeSourceMap(write, (input, inserted) => ms.visit(input, inserted), text, origins, insertedLines, { source: file, ...options }))
+        : asText().writeSourceMap(write, options),
   };
   return { result, lineStarts };
 }

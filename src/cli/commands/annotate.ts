@@ -8,39 +8,35 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { annotate } from "../../annotator/annotate.js";
-import { readInputText, writeOutput, writeOutputChunks } from "../files.js";
+import { readInputText, writeOutputChunks } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (args, options, io) => {
   const input = args[0];
   const output = String(options.output);
   const result = annotate(input, readInputText(input));
-  // Chunk by chunk: the annotated text of a million-line kernel is never held whole.
+  // Chunk by chunk: the annotated text of a million-line kernel is never held whole, nor its map.
   writeOutputChunks(output, (write) => result.writeText(write), io);
   if (options.map !== undefined && options.map !== false) {
     const mapPath = typeof options.map === "string" ? options.map : `${output}.map`;
-    writeOutput(mapPath, JSON.stringify(annotatedSourceMap(result, input, output, mapPath)) + "\n", io);
+    writeOutputChunks(mapPath, (write) => (writeAnnotatedSourceMap(result, input, output, mapPath, write), write("\n")), io);
   }
   return 0;
 };
 
 /**
- * The map as written next to the output: `file` and `sources` relative to the
- * map's folder. Origin `.ts` names are as `previrt cc` was given them: they
- * are resolved against the working directory, else the input's folder, and
- * their text is included when found.
+ * Writes the map as it goes next to the output: `file` and `sources`
+ * relative to the map's folder. Origin `.ts` names are as `previrt cc` was
+ * given them: they are resolved against the working directory, else the
+ * input's folder, and their text is included when found.
  */
-export function annotatedSourceMap(result: ReturnType<typeof annotate>, input: string, output: string, mapPath: string) {
+export function writeAnnotatedSourceMap(result: ReturnType<typeof annotate>, input: string, output: string, mapPath: string, write: (chunk: string) => void): void {
   const mapDir = dirname(resolve(mapPath));
   const rel = (p: string) => relative(mapDir, resolve(p)).split("\\").join("/");
   const originPath = (f: string) => (isAbsolute(f) || existsSync(f) ? resolve(f) : resolve(dirname(input), f));
-  const map = result.sourceMap({ file: basename(output), source: rel(input), originSource: (f) => rel(originPath(f)) });
-  if (result.chained && map.sourcesContent) {
-    map.sources.forEach((s, i) => {
-      if (i === 0 || map.sourcesContent![i] !== null) return;
-      const p = resolve(mapDir, s);
-      if (existsSync(p)) map.sourcesContent![i] = readFileSync(p, "utf8");
-    });
-  }
-  return map;
+  const contentOf = (source: string) => {
+    const p = resolve(mapDir, source);
+    return existsSync(p) ? readFileSync(p, "utf8") : null;
+  };
+  result.writeSourceMap(write, { file: basename(output), source: rel(input), originSource: (f) => rel(originPath(f)), contentOf });
 }
