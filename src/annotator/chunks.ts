@@ -22,13 +22,8 @@ export class ChunkWriter {
   push(s: string): void {
     if (s.length >= CHUNK) {
       this.flush();
-      for (let i = 0; i < s.length; ) {
-        let end = Math.min(i + CHUNK, s.length);
-        // Never between the halves of a surrogate pair: each chunk is encoded to UTF-8 on its own.
-        if (end < s.length && (s.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
-        this.write(s.slice(i, end));
-        i = end;
-      }
+      // Each chunk is encoded to UTF-8 on its own.
+      forEachSlice(s, this.write);
       return;
     }
     this.parts.push(s);
@@ -43,6 +38,16 @@ export class ChunkWriter {
     this.parts = [];
     this.size = 0;
     this.write(chunk);
+  }
+}
+
+/** Hands `s` to `each` in consecutive slices of at most a chunk, never between the halves of a surrogate pair. */
+export function forEachSlice(s: string, each: (slice: string) => void): void {
+  for (let i = 0; i < s.length; ) {
+    let end = Math.min(i + CHUNK, s.length);
+    if (end < s.length && (s.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
+    each(s.slice(i, end));
+    i = end;
   }
 }
 

@@ -15,7 +15,7 @@
 // each segment is re-pointed at its line's `.ts` line (column 0), runs
 // collapsed. test/annotator/map-writer.test.ts holds the two equal.
 
-import { ChunkWriter, type TextWriter } from "./chunks.js";
+import { ChunkWriter, forEachSlice, type TextWriter } from "./chunks.js";
 import type { MapOptions, Origin } from "./source-map.js";
 
 /** Padding spans in output order (InsertedLines' columns; paddingCol < 0: not padding). */
@@ -232,13 +232,7 @@ function pushJsonString(out: ChunkWriter, s: string | null): void {
     return;
   }
   out.push('"');
-  const SLICE = 1 << 16;
-  for (let i = 0; i < s.length; ) {
-    let end = Math.min(i + SLICE, s.length);
-    // Never between the halves of a surrogate pair: each slice is escaped on its own.
-    if (end < s.length && (s.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
-    out.push(JSON.stringify(s.slice(i, end)).slice(1, -1));
-    i = end;
-  }
+  // Each slice is escaped on its own: a lone half of a pair would become a \u escape.
+  forEachSlice(s, (slice) => out.push(JSON.stringify(slice).slice(1, -1)));
   out.push('"');
 }
