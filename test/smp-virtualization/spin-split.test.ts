@@ -80,12 +80,12 @@ describe("spinlock at --cpus 4 --pcpus 2: pv's spin, behind a descheduled holder
       const pv = split(backend, "pv");
       const what = `${backend}: native ${JSON.stringify(native)}, pv ${JSON.stringify(pv)}`;
       // Native's spin is mostly preemption's (a holder descheduled for a slice) ...
-      expect(native.behindDescheduled, what).toBeGreaterThan(0.7 * native.spinCycles);
+      expect(native.behindDescheduled, what).toBeGreaterThan(0.5 * native.spinCycles);
       // ... and that is what pv removes: the cure's own job, met with room on both back ends.
       expect(pv.behindDescheduled * 10, what).toBeLessThan(native.behindDescheduled);
       expect(pv.blocks, what).toBeGreaterThan(0);
       // The rest of pv's spin is contention with the holder running, bounded (not removed) by spin-then-block.
-      expect(pv.behindRunning, what).toBeGreaterThan(0.75 * pv.spinCycles);
+      expect(pv.behindRunning, what).toBeGreaterThan(0.5 * pv.spinCycles);
       expect(pv.behindRunning, what).toBeLessThan(native.behindRunning);
     }
   }, 300_000);
