@@ -421,11 +421,15 @@ describe("jit = interpreter when a machine reuses the process's translations of 
     expect(first.host.jit!.interpreted).toBeGreaterThan(100_000);
     expect(second.host.jit!.translations).toBeGreaterThan(0);
     expect(second.host.jit!.interpreted).toBeLessThan(first.host.jit!.interpreted / 20);
+    // It reuses the first machine's functions rather than compiling its own (the `compiled` counter).
+    expect(first.host.jit!.compiled).toBeGreaterThan(0);
+    expect(second.host.jit!.compiled).toBeLessThan(second.host.jit!.translations);
     // One word different in the page: no look-up applies; the results are still the interpreter's.
     const other = loop(7_907);
     const otherRun = run("jit", other);
     expect(otherRun.observed).toEqual(run("interp", other).observed);
     expect(otherRun.host.jit!.interpreted).toBeGreaterThan(100_000);
+    expect(otherRun.host.jit!.compiled).toBeGreaterThan(0);
   });
 });
 
