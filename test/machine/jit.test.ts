@@ -421,11 +421,19 @@ describe("jit = interpreter when a machine reuses the process's translations of 
     expect(first.host.jit!.interpreted).toBeGreaterThan(100_000);
     expect(second.host.jit!.translations).toBeGreaterThan(0);
     expect(second.host.jit!.interpreted).toBeLessThan(first.host.jit!.interpreted / 20);
+    // The `compiled` counter: the first machine compiles; the second may compile a block's tail where
+    // its look-up lands inside a known block; a third finds every function it needs compiled.
+    expect(first.host.jit!.compiled).toBeGreaterThan(0);
+    const third = run("jit", items);
+    expect(third.observed).toEqual(reference);
+    expect(third.host.jit!.translations).toBeGreaterThan(0);
+    expect(third.host.jit!.compiled).toBe(0);
     // One word different in the page: no look-up applies; the results are still the interpreter's.
     const other = loop(7_907);
     const otherRun = run("jit", other);
     expect(otherRun.observed).toEqual(run("interp", other).observed);
     expect(otherRun.host.jit!.interpreted).toBeGreaterThan(100_000);
+    expect(otherRun.host.jit!.compiled).toBeGreaterThan(0);
   });
 });
 
