@@ -40,6 +40,7 @@ import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
 import { JitEngine, type JitCounters } from "./jit/engine.js";
 import { SpinAccounting } from "./spin-accounting.js";
+import { claimWarmUp, trainingImage } from "./warm-up.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { CpuState, MachineState } from "./machine-state.js";
@@ -313,6 +314,8 @@ export class Machine implements CpuHost, MmuHost {
       }
       this.lastFault = this.contexts[0].lastFault;
     }
+    // Once per process, before the first guest: train the interpreter loop (warm-up.ts says why).
+    if (claimWarmUp()) warmUpInterpreter();
   }
 
   /** The executing CPU's port bus (its timer; the shared devices). */
@@ -1410,6 +1413,25 @@ export class Machine implements CpuHost, MmuHost {
 /** The smallest limit above `cycles` that float64 can tell from it: one instruction per slice, at any clock. */
 export function justAbove(cycles: number): number {
   return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
+}
+
+/**
+ * Runs warm-up.ts's training program on a scratch machine of its own (no
+ * monitor, no devices of the caller's, discarded after): a host-side speed
+ * measure, invisible to every real machine.
+ */
+export function warmUpInterpreter(): void {
+  const t = trainingImage();
+  // Twice: V8 gives a function its feedback vector only after it has run a
+  // while, so the first round's start may record nothing.
+  for (let round = 0; round < 2; round++) {
+    const m = new Machine({ ramSize: t.ramSize, engine: "interp", lockSites: t.lockSites, residentBytes: () => 0 });
+    for (const [pa, w] of t.words) m.memory.i32[pa >>> 2] = w;
+    m.reset(t.entry);
+    for (const [r, v] of t.cr) m.cpu.cr[r] = v;
+    // In short steps, so the loop also leaves at its cycle limit (a device event's place) many times.
+    while (!m.runUntil(m.cpu.cycles + t.step, t.maxCycles));
+  }
 }
 
 function hex(n: number): string {
