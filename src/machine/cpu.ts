@@ -154,7 +154,8 @@ export class Cpu {
     private readonly mem: PhysicalMemory,
     /** The TLB of the CPU whose context is loaded (machine.ts re-points it; `exec` reads it at entry). */
     public tlb: Tlb,
-    private readonly host: CpuHost,
+    /** The machine around it (spin accounting's amoHook reaches its machine through it). */
+    readonly host: CpuHost,
     /** Cycles per opcode (decode.ts costTable). */
     readonly cost: Float64Array,
   ) {

@@ -409,7 +409,12 @@ export class Machine implements CpuHost, MmuHost {
     this.spin.addSites(sites);
     if (ticketSites) this.spin.addTicketSites(ticketSites);
     if (range) this.spin.addRange(range[0], range[1]);
-    this.cpu.amoHook = (pc, word, old, value, cycles) => this.spin.amo(this.current, pc, word, old, value, this.executedCycles(cycles));
+    this.cpu.amoHook = spinAmoHook;
+  }
+
+  /** An atomic the CPU executed, for spin accounting (the CPU's amoHook, `spinAmoHook`, calls it). */
+  noteAmo(pc: number, word: number, old: number, value: number, cycles: number): void {
+    this.spin.amo(this.current, pc, word, old, value, this.executedCycles(cycles));
   }
 
   /**
@@ -1413,6 +1418,17 @@ export class Machine implements CpuHost, MmuHost {
 /** The smallest limit above `cycles` that float64 can tell from it: one instruction per slice, at any clock. */
 export function justAbove(cycles: number): number {
   return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
+}
+
+/**
+ * Cpu.amoHook with spin accounting on: one function for every machine,
+ * called as a method of the CPU (the interpreter's `this.amoHook(…)`, the
+ * JIT's `cpu.amoHook(…)`), whose host is its machine. A closure per machine
+ * would give V8's optimized interpreter loop a new call target with each
+ * machine, and a deoptimization and recompile of the loop with it.
+ */
+function spinAmoHook(this: Cpu, pc: number, word: number, old: number, value: number, cycles: number): void {
+  (this.host as Machine).noteAmo(pc, word, old, value, cycles);
 }
 
 /**

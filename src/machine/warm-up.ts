@@ -85,7 +85,7 @@ export function trainingImage(): TrainingImage {
   // The body runs once in supervisor mode, then over and over in user mode.
   const body = here();
   // A plain loop, long enough that many runUntil steps end inside it (the loop's limit exit).
-  I("addi", { a: t1, b: zero, imm: 100 });
+  I("addi", { a: t1, b: zero, imm: 300 });
   I("addi", { a: t1, b: t1, imm: -1 });
   I("bne", { a: t1, b: zero, imm: -4 });
   for (const m of ["add", "sub", "and", "or", "xor", "sll", "srl", "sra", "slt", "sltu", "mul", "mulhu", "div", "divu", "rem", "remu"]) {
@@ -184,7 +184,7 @@ export function trainingImage(): TrainingImage {
       [CR.pgctl, PGCTL_ENABLE],
     ],
     lockSites,
-    maxCycles: 20_000,
+    maxCycles: 50_000,
     step: 997,
   };
 }
