@@ -46,7 +46,7 @@ import { CAUSE, PSR } from "../guest-isa/registers.js";
 import { ILLEGAL_BITS } from "./decode.js";
 import { RAM_BASE, type PhysicalMemory } from "./memory.js";
 import { ACCESS, type Access, type Fault } from "./monitor.js";
-import { PAGE_MASK, TAG_INVALID, Tlb } from "./mmu/tlb.js";
+import { PAGE_MASK, PERM, TAG_INVALID, Tlb } from "./mmu/tlb.js";
 import { div, divu, mulhu, rem, remu } from "./semantics.js";
 
 /** Opcode of every instruction as the switch below spells it (checked against the table at load). */
@@ -193,6 +193,7 @@ export class Cpu {
    */
   run(limit: number): void {
     this.codeTag = TAG_INVALID;
+    this.refetch((this.psr & PSR.SU) === 0);
     let force = false;
     for (;;) {
       const exit = this.exec(limit, force);
@@ -217,6 +218,7 @@ export class Cpu {
       const a = (w >>> 6) & 15;
       if (op >= 58) {
         if (!this.atomicSlow(w, user)) return;
+        this.refetch(user);
         continue;
       }
       const va = (this.regs[(w >>> 10) & 15] + (w >> 14)) | 0;
@@ -232,7 +234,30 @@ export class Cpu {
         if (!this.storeSlow(va, this.regs[a], size, user, op)) return;
       }
       this.pc = (pc + 4) | 0;
+      this.refetch(user);
     }
+  }
+
+  /**
+   * At `run`'s entry (anything may have changed since: mode, TLB, monitor),
+   * and after a load or store slow path that `run` continues from (plain
+   * RAM, same mode, same translations but for the fill it may have made):
+   * the next fetch's translation, taken here when it is a TLB hit — exactly what
+   * the FETCH exit's `translateAccess` would return (a hit has no charge and
+   * no count), without leaving `exec` once more for it. A page with no fast
+   * tag (the in-place VMM's protection-checked code) used to cost one more
+   * exit per data access. If the fill evicted the code page's entry, the
+   * code-page cache stays invalid and the fetch misses as before.
+   */
+  private refetch(user: boolean): void {
+    const pc = this.pc;
+    const tlb = this.tlb;
+    const s = (pc >>> 12) & 1023;
+    if (tlb.page[s] !== (pc & PAGE_MASK) || (user && (tlb.perm[s] & PERM.U) === 0)) return;
+    const frame = tlb.frame[s] >>> 0;
+    if (frame + 4096 > this.mem.size) return; // no code in device registers: the FETCH exit raises the bus error
+    this.codeTag = pc & PAGE_MASK;
+    this.codeAdd = (frame + RAM_BASE - (pc & PAGE_MASK)) | 0;
   }
 
   /**
