@@ -280,6 +280,9 @@ export class Cpu {
     const tagR = user ? tlb.atReadUser : tlb.atReadSup;
     const tagW = user ? tlb.atWriteUser : tlb.atWriteSup;
     const ADD = tlb.atAddend;
+    // A page with no read tag may still have a fetch tag (mmu/tlb.ts fetchTag); bit 2 set = supervisor only.
+    const F = tlb.fetchTag;
+    const sup = user ? 0 : 4;
     const T = this.traceAt;
     const ILL = this.illegalAt;
     // Coerced so V8 keeps them untagged (int32 / float64) in the loop.
@@ -295,7 +298,7 @@ export class Cpu {
       // ---- fetch
       if ((pc & 0xfffff003) !== codeTag) {
         const s = (pc >>> 12) & 1023;
-        if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) {
+        if ((pc & 0xfffff003) !== H[(tagR + s) | 0] && ((pc & 0xfffff003) | sup) !== (F[s] | sup)) {
           this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
           return EXIT.FETCH;
         }
