@@ -32,6 +32,11 @@
 // - Loads and stores check one TLB tag per access; the tag compare also
 //   rejects misaligned addresses, so the fast path is one compare and one
 //   typed-array access.
+// - Pages with no read tag (protection-checked frames, e.g. the in-place
+//   VMM's code) are fetched through the TLB's `fetchTag` (fetches are never
+//   checked), so entering them does not leave the loop.
+// - Before the first guest, machine.ts runs warm-up.ts's training program so
+//   V8 optimizes this loop once, with feedback from every path.
 // - Legality: `ILLEGAL_BITS[op]` (decode.ts, copied into the heap) plus the `default:` case.
 // - The `case` labels are literal opcode numbers so V8 compiles the switch to
 //   a jump table (imported constants would make it a chain of compares);
