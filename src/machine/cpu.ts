@@ -32,6 +32,11 @@
 // - Loads and stores check one TLB tag per access; the tag compare also
 //   rejects misaligned addresses, so the fast path is one compare and one
 //   typed-array access.
+// - Pages with no read tag (protection-checked frames, e.g. the in-place
+//   VMM's code) are fetched through the TLB's `fetchTag` (fetches are never
+//   checked), so entering them does not leave the loop.
+// - Before the first guest, machine.ts runs warm-up.ts's training program so
+//   V8 optimizes this loop once, with feedback from every path.
 // - Legality: `ILLEGAL_BITS[op]` (decode.ts, copied into the heap) plus the `default:` case.
 // - The `case` labels are literal opcode numbers so V8 compiles the switch to
 //   a jump table (imported constants would make it a chain of compares);
@@ -46,7 +51,7 @@ import { CAUSE, PSR } from "../guest-isa/registers.js";
 import { ILLEGAL_BITS } from "./decode.js";
 import { RAM_BASE, type PhysicalMemory } from "./memory.js";
 import { ACCESS, type Access, type Fault } from "./monitor.js";
-import { PAGE_MASK, TAG_INVALID, Tlb } from "./mmu/tlb.js";
+import { PAGE_MASK, PERM, TAG_INVALID, Tlb } from "./mmu/tlb.js";
 import { div, divu, mulhu, rem, remu } from "./semantics.js";
 
 /** Opcode of every instruction as the switch below spells it (checked against the table at load). */
@@ -154,7 +159,8 @@ export class Cpu {
     private readonly mem: PhysicalMemory,
     /** The TLB of the CPU whose context is loaded (machine.ts re-points it; `exec` reads it at entry). */
     public tlb: Tlb,
-    private readonly host: CpuHost,
+    /** The machine around it (spin accounting's amoHook reaches its machine through it). */
+    readonly host: CpuHost,
     /** Cycles per opcode (decode.ts costTable). */
     readonly cost: Float64Array,
   ) {
@@ -192,6 +198,7 @@ export class Cpu {
    */
   run(limit: number): void {
     this.codeTag = TAG_INVALID;
+    this.refetch((this.psr & PSR.SU) === 0);
     let force = false;
     for (;;) {
       const exit = this.exec(limit, force);
@@ -216,6 +223,7 @@ export class Cpu {
       const a = (w >>> 6) & 15;
       if (op >= 58) {
         if (!this.atomicSlow(w, user)) return;
+        this.refetch(user);
         continue;
       }
       const va = (this.regs[(w >>> 10) & 15] + (w >> 14)) | 0;
@@ -231,7 +239,30 @@ export class Cpu {
         if (!this.storeSlow(va, this.regs[a], size, user, op)) return;
       }
       this.pc = (pc + 4) | 0;
+      this.refetch(user);
     }
+  }
+
+  /**
+   * At `run`'s entry (anything may have changed since: mode, TLB, monitor),
+   * and after a load or store slow path that `run` continues from (plain
+   * RAM, same mode, same translations but for the fill it may have made):
+   * the next fetch's translation, taken here when it is a TLB hit — exactly what
+   * the FETCH exit's `translateAccess` would return (a hit has no charge and
+   * no count), without leaving `exec` once more for it. A page with no fast
+   * tag (the in-place VMM's protection-checked code) used to cost one more
+   * exit per data access. If the fill evicted the code page's entry, the
+   * code-page cache stays invalid and the fetch misses as before.
+   */
+  private refetch(user: boolean): void {
+    const pc = this.pc;
+    const tlb = this.tlb;
+    const s = (pc >>> 12) & 1023;
+    if (tlb.page[s] !== (pc & PAGE_MASK) || (user && (tlb.perm[s] & PERM.U) === 0)) return;
+    const frame = tlb.frame[s] >>> 0;
+    if (frame + 4096 > this.mem.size) return; // no code in device registers: the FETCH exit raises the bus error
+    this.codeTag = pc & PAGE_MASK;
+    this.codeAdd = (frame + RAM_BASE - (pc & PAGE_MASK)) | 0;
   }
 
   /**
@@ -254,6 +285,9 @@ export class Cpu {
     const tagR = user ? tlb.atReadUser : tlb.atReadSup;
     const tagW = user ? tlb.atWriteUser : tlb.atWriteSup;
     const ADD = tlb.atAddend;
+    // A page with no read tag may still have a fetch tag (mmu/tlb.ts fetchTag); bit 2 set = supervisor only.
+    const F = tlb.fetchTag;
+    const sup = user ? 0 : 4;
     const T = this.traceAt;
     const ILL = this.illegalAt;
     // Coerced so V8 keeps them untagged (int32 / float64) in the loop.
@@ -269,7 +303,7 @@ export class Cpu {
       // ---- fetch
       if ((pc & 0xfffff003) !== codeTag) {
         const s = (pc >>> 12) & 1023;
-        if ((pc & 0xfffff003) !== H[(tagR + s) | 0]) {
+        if ((pc & 0xfffff003) !== H[(tagR + s) | 0] && ((pc & 0xfffff003) | sup) !== (F[s] | sup)) {
           this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
           return EXIT.FETCH;
         }

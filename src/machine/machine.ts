@@ -40,6 +40,7 @@ import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
 import { JitEngine, type JitCounters } from "./jit/engine.js";
 import { SpinAccounting } from "./spin-accounting.js";
+import { claimWarmUp, trainingImage } from "./warm-up.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { CpuState, MachineState } from "./machine-state.js";
@@ -313,6 +314,8 @@ export class Machine implements CpuHost, MmuHost {
       }
       this.lastFault = this.contexts[0].lastFault;
     }
+    // Once per process, before the first guest: train the interpreter loop (warm-up.ts says why).
+    if (claimWarmUp()) warmUpInterpreter();
   }
 
   /** The executing CPU's port bus (its timer; the shared devices). */
@@ -406,7 +409,12 @@ export class Machine implements CpuHost, MmuHost {
     this.spin.addSites(sites);
     if (ticketSites) this.spin.addTicketSites(ticketSites);
     if (range) this.spin.addRange(range[0], range[1]);
-    this.cpu.amoHook = (pc, word, old, value, cycles) => this.spin.amo(this.current, pc, word, old, value, this.executedCycles(cycles));
+    this.cpu.amoHook = spinAmoHook;
+  }
+
+  /** An atomic the CPU executed, for spin accounting (the CPU's amoHook, `spinAmoHook`, calls it). */
+  noteAmo(pc: number, word: number, old: number, value: number, cycles: number): void {
+    this.spin.amo(this.current, pc, word, old, value, this.executedCycles(cycles));
   }
 
   /**
@@ -1410,6 +1418,36 @@ export class Machine implements CpuHost, MmuHost {
 /** The smallest limit above `cycles` that float64 can tell from it: one instruction per slice, at any clock. */
 export function justAbove(cycles: number): number {
   return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
+}
+
+/**
+ * Cpu.amoHook with spin accounting on: one function for every machine,
+ * called as a method of the CPU (the interpreter's `this.amoHook(…)`, the
+ * JIT's `cpu.amoHook(…)`), whose host is its machine. A closure per machine
+ * would give V8's optimized interpreter loop a new call target with each
+ * machine, and a deoptimization and recompile of the loop with it.
+ */
+function spinAmoHook(this: Cpu, pc: number, word: number, old: number, value: number, cycles: number): void {
+  (this.host as Machine).noteAmo(pc, word, old, value, cycles);
+}
+
+/**
+ * Runs warm-up.ts's training program on a scratch machine of its own (no
+ * monitor, no devices of the caller's, discarded after): a host-side speed
+ * measure, invisible to every real machine.
+ */
+export function warmUpInterpreter(): void {
+  const t = trainingImage();
+  // Twice: V8 gives a function its feedback vector only after it has run a
+  // while, so the first round's start may record nothing.
+  for (let round = 0; round < 2; round++) {
+    const m = new Machine({ ramSize: t.ramSize, engine: "interp", lockSites: t.lockSites, residentBytes: () => 0 });
+    for (const [pa, w] of t.words) m.memory.i32[pa >>> 2] = w;
+    m.reset(t.entry);
+    for (const [r, v] of t.cr) m.cpu.cr[r] = v;
+    // In short steps, so the loop also leaves at its cycle limit (a device event's place) many times.
+    while (!m.runUntil(m.cpu.cycles + t.step, t.maxCycles));
+  }
 }
 
 function hex(n: number): string {

@@ -56,13 +56,13 @@ export class Mmu {
   ) {
     this.watched = new Uint8Array(host.memory.size >>> 12);
     this.monitorWatched = new Uint8Array(host.memory.size >>> 12);
-    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE, this.noFastTag);
+    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam);
     this.tlbs = [this.tlb];
   }
 
   /** A TLB for one more CPU (its fast arrays in the state region too). */
   addTlb(): Tlb {
-    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag);
+    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam);
     this.tlbs.push(t);
     return t;
   }
@@ -81,6 +81,9 @@ export class Mmu {
    * so the fast path's typed-array access would read the wrong bytes).
    */
   private readonly noFastTag = (frame: number): boolean => (frame >>> 0) >= this.host.memory.size || this.checked?.[frame >>> 12] === 1;
+
+  /** Frames code can be fetched from (RAM; the CPU raises a bus error for the device window's). */
+  private readonly isRam = (frame: number): boolean => (frame >>> 0) < this.host.memory.size;
 
   pagingEnabled(): boolean {
     return (this.host.cr[this.pgctlIndex] & PGCTL_ENABLE) !== 0;

@@ -40,6 +40,14 @@ export class Tlb {
   readonly tagReadUser: Int32Array;
   readonly tagWriteUser: Int32Array;
   readonly addend: Int32Array;
+  /**
+   * Per slot, the CPU's fetch check where the read tag is absent — a frame a
+   * protection domain checks has no read tag, but fetches are never checked
+   * (the in-place VMM's code sits in such frames): the page, plus 4 when only
+   * supervisor mode may fetch from it; TAG_INVALID when empty or not RAM.
+   * Outside the state region: the CPU reads it only when the page changes.
+   */
+  readonly fetchTag = new Int32Array(TLB_SIZE).fill(TAG_INVALID);
   /** `Tlb.at` of the fast arrays, computed once (the CPU looks them up at every entry to its loop). */
   readonly atReadSup: number;
   readonly atWriteSup: number;
@@ -69,6 +77,8 @@ export class Tlb {
     private readonly base = 0,
     /** Whether a frame's words need a permission check (no fast tag for any access). */
     private readonly isChecked: (frame: number) => boolean = () => false,
+    /** Whether a frame is RAM (code can be fetched from it: no fetch tag for the device window). */
+    private readonly isRam: (frame: number) => boolean = () => true,
   ) {
     this.tagReadSup = alloc(TLB_SIZE).fill(TAG_INVALID);
     this.tagWriteSup = alloc(TLB_SIZE).fill(TAG_INVALID);
@@ -126,6 +136,7 @@ export class Tlb {
       this.tagWriteSup.fill(TAG_INVALID);
       this.tagReadUser.fill(TAG_INVALID);
       this.tagWriteUser.fill(TAG_INVALID);
+      this.fetchTag.fill(TAG_INVALID);
       this.isFilled.fill(0);
     } else {
       for (let i = 0; i < this.nFilled; i++) {
@@ -175,11 +186,13 @@ export class Tlb {
   private clear(s: number): void {
     this.page[s] = TAG_INVALID;
     this.tagReadSup[s] = this.tagWriteSup[s] = this.tagReadUser[s] = this.tagWriteUser[s] = TAG_INVALID;
+    this.fetchTag[s] = TAG_INVALID;
   }
 
   private setTags(s: number): void {
     const page = this.page[s];
     const p = this.perm[s];
+    this.fetchTag[s] = this.isRam(this.frame[s]) ? page | ((p & PERM.U) !== 0 ? 0 : 4) : TAG_INVALID;
     if (this.isChecked(this.frame[s])) {
       this.tagReadSup[s] = this.tagWriteSup[s] = this.tagReadUser[s] = this.tagWriteUser[s] = TAG_INVALID;
       return;
