@@ -455,6 +455,10 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   // the function. The epilogue does the arithmetic.
   const xt: number[] = [];
   const exitRow = new Map<string, number>();
+  // Inside a self-loop's body: what its exits set first, so that the epilogue settles its pending
+  // iterations (see "Pending work"). In the loop itself lf, lt, lc and lm are dead: the check at
+  // its top uses the constants, and V8 has four fewer values to keep in registers across it.
+  let loopPending = "";
   const exit = (off: number, code: number, c = 0, k = 0) => {
     const key = `${off},${code},${c},${k}`;
     let row = exitRow.get(key);
@@ -463,7 +467,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
       exitRow.set(key, row);
       xt.push(off, code, c, k);
     }
-    return `{ q = ${row}; break out; }`;
+    return `{ ${loopPending}q = ${row}; break out; }`;
   };
   const pcAt = (off: number) => `(vb + ${off}) | 0`;
   const charge = (c: number, k: number) => (k ? `cyc += ${c}; n += ${k}; ` : "");
@@ -508,7 +512,8 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   // self-loop, which every entry into the loop passes, and the epilogue) have run every
   // operation in it before TurboFan compiles them, even when it compiles on the first call
   // (on-stack replacement in a long loop).
-  const tracePairs = `x = (vb + lf) | 0; y = (vb + lt) | 0; j = lk < ${TRACE_PAIRS} ? lk : ${TRACE_PAIRS}; z = tr; do { o = H[(T + z) | 0]; H[(T + z) | 0] = j > 0 ? x : o; o = H[(T + z + 1) | 0]; H[(T + z + 1) | 0] = j > 0 ? y : o; z = (z + 2) & ${TRACE_MASK}; j = (j - 1) | 0; } while (j > 0); tr = (tr + ((lk & ${TRACE_PAIRS - 1}) << 1)) & ${TRACE_MASK};`;
+  const pairsOf = (f: string, t: string) => `x = (vb + ${f}) | 0; y = (vb + ${t}) | 0; j = lk < ${TRACE_PAIRS} ? lk : ${TRACE_PAIRS}; z = tr; do { o = H[(T + z) | 0]; H[(T + z) | 0] = j > 0 ? x : o; o = H[(T + z + 1) | 0]; H[(T + z + 1) | 0] = j > 0 ? y : o; z = (z + 2) & ${TRACE_MASK}; j = (j - 1) | 0; } while (j > 0); tr = (tr + ((lk & ${TRACE_PAIRS - 1}) << 1)) & ${TRACE_MASK};`;
+  const tracePairs = pairsOf("lf", "lt");
   const settleAlways = `cyc += lk * lc; n += lk * lm; ${tracePairs} lk = 0;`;
   const settle = `if (lk !== 0) { ${settleAlways} }`;
   /** A conditional branch's taken side: its pair, pending (constants only, see above). */
@@ -540,9 +545,11 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
     // The cycle count where the code reads it (hooks): a self-loop's, with its pending iterations.
     const cycNow = selfLoop ? `(cyc + lk * ${before[m]})` : "cyc";
     if (selfLoop) {
-      out.push(`case ${b.id}: lf = ${loopPc}; lt = ${b.start}; lc = ${before[m]}; lm = ${m}; lp${b.id}: for (;;) {`);
+      // Every way out of the loop assigns them (constants), so none of them is live in it.
+      loopPending = `lf = ${loopPc}; lt = ${b.start}; lc = ${before[m]}; lm = ${m}; `;
+      out.push(`case ${b.id}: lp${b.id}: for (;;) {`);
       // The iterations run since the last check; after the last one (E), without its back edge's pair.
-      out.push(`cyc += lk * lc; n += lk * lm; lk = (lk - E) | 0; ${tracePairs} lk = 0;`);
+      out.push(`cyc += lk * ${before[m]}; n += lk * ${m}; lk = (lk - E) | 0; ${pairsOf(String(loopPc), String(b.start))} lk = 0;`);
       out.push(`if (E !== 0) break lp${b.id};`);
       out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
       out.push(`K = loopFit(cyc, ${before[m - 1]}, ${before[m]}, limit) | 0; for (;;) {`);
@@ -603,7 +610,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
             // An iteration charges nothing (lk counts it); the last one, not taking the back edge,
             // leaves through the check at the top of the loop (E), which charges the iterations.
             out.push(`lk = (lk + 1) | 0; if (!(${e.cond!(reg(A), reg(B))})) { E = 1; break; } if (lk >= K) break; } }`);
-            out.push(`E = 0; ${goTo(off + 4)}`);
+            out.push(`E = 0; ${loopPending}${goTo(off + 4)}`);
             break;
           }
           out.push(charge(before[m], m));
@@ -660,6 +667,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
         out.push(goTo(off + 4));
       }
     }
+    loopPending = "";
     if (!selfLoop) out.push("}");
   }
   out.push("} }");
