@@ -459,6 +459,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   // iterations (see "Pending work"). In the loop itself lf, lt, lc and lm are dead: the check at
   // its top uses the constants, and V8 has four fewer values to keep in registers across it.
   let loopPending = "";
+  let bodyAt = 0;
   const exit = (off: number, code: number, c = 0, k = 0) => {
     const key = `${off},${code},${c},${k}`;
     let row = exitRow.get(key);
@@ -553,6 +554,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
       out.push(`if (E !== 0) break lp${b.id};`);
       out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
       out.push(`K = loopFit(cyc, ${before[m - 1]}, ${before[m]}, limit) | 0; for (;;) {`);
+      bodyAt = out.length;
     } else {
       out.push(`case ${b.id}: {`);
       out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
@@ -609,7 +611,12 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           if (selfLoop) {
             // An iteration charges nothing (lk counts it); the last one, not taking the back edge,
             // leaves through the check at the top of the loop (E), which charges the iterations.
-            out.push(`lk = (lk + 1) | 0; if (!(${e.cond!(reg(A), reg(B))})) { E = 1; break; } if (lk >= K) break; } }`);
+            // Unrolled (UNROLL): the body again after each check; every copy is an iteration of its own.
+            const check = `lk = (lk + 1) | 0; if (!(${e.cond!(reg(A), reg(B))})) { E = 1; break; } if (lk >= K) break;`;
+            const body = out.slice(bodyAt);
+            out.push(check);
+            for (let u = 1; u < UNROLL; u++) out.push(...body, check);
+            out.push("} }");
             out.push(`E = 0; ${loopPending}${goTo(off + 4)}`);
             break;
           }
@@ -683,6 +690,16 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   translatorStats.generated++;
   return { fn, codeBytes: src.length };
 }
+
+/**
+ * Copies of a self-loop's body (ending in a branch back) in its inner loop,
+ * each followed by the iteration's own check: the back edge — V8's stack
+ * check, the moves of its spilled values — then comes once per UNROLL
+ * iterations. 2 ran (a), (b) and (d) of the machine bench 3–28% faster in
+ * interleaved runs; each copy's page look-ups are sites of their own, so
+ * one whose look-up first misses after the compile deoptimizes once.
+ */
+const UNROLL = 2;
 
 /** The most iterations a self-loop runs between two limit checks (keeps its counter an int32). */
 const LOOP_CAP = 0x3fff_ffff;
