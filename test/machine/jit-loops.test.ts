@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine } from "../../src/machine/machine.js";
-import { loopFit } from "../../src/machine/jit/translate.js";
+import { loopFit, translatorStats } from "../../src/machine/jit/translate.js";
 import { same as sameOn, type EngineSetup } from "./engine-pair.js";
 import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
 
@@ -179,10 +179,10 @@ describe("jit = interpreter when a second machine finds the process's translatio
   // machine's look-ups (cache.ts hotPages) are at an address no translation was entered at. It must
   // reuse the translation one of whose blocks starts there, or compile where a known block covers
   // it, instead of interpreting the loop until the page is hot again.
-  const items: Item[] = [
+  const fillSum = (rounds: number, stride = 3): Item[] => [
     ...li(R.s0, 0x10_0000),
     ...li(R.s1, 65_536),
-    ...li(R.s2, 12),
+    ...li(R.s2, rounds),
     "round",
     ["addi", { a: R.t0, b: R.zero, imm: 0 }],
     ["addi", { a: R.t1, b: R.s2, imm: 0 }],
@@ -196,16 +196,17 @@ describe("jit = interpreter when a second machine finds the process's translatio
     ["add", { a: R.t2, b: R.s0, c: R.t0 }],
     ["lbu", { a: R.t2, b: R.t2, imm: 0 }],
     ["add", { a: R.a0, b: R.a0, c: R.t2 }],
-    ["addi", { a: R.t0, b: R.t0, imm: 3 }],
+    ["addi", { a: R.t0, b: R.t0, imm: stride }],
     ["blt", { a: R.t0, b: R.s1, to: "sum" }],
     ["addi", { a: R.s2, b: R.s2, imm: -1 }],
     ["bne", { a: R.s2, b: R.zero, to: "round" }],
     ["andi", { a: R.a0, b: R.a0, imm: 255 }],
     powerOff(R.a0),
   ];
-  const run = (engine: Engine) => {
+  const items = fillSum(12);
+  const run = (engine: Engine, program = items) => {
     const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
-    loadImage(m, image(items));
+    loadImage(m, image(program));
     const result = m.run(50_000_000);
     return { observed: { result, regs: Array.from(m.regs), trace: Array.from(m.cpu.trace), stats: m.stats() }, host: m.hostStats() };
   };
@@ -219,5 +220,61 @@ describe("jit = interpreter when a second machine finds the process's translatio
     expect(reference.result).toEqual({ kind: "poweroff", exitCode: (21_846 * 78) & 0xff });
     expect(first.host.jit!.interpreted).toBeGreaterThan(1_000_000);
     expect(second.host.jit!.interpreted).toBeLessThan(first.host.jit!.interpreted / 50);
+  });
+
+  it("a machine whose first slice ends inside a known block compiles only that block's tail", () => {
+    // translate.ts translateFrom (tail): a new translation of everything reachable from there would
+    // run in V8's bytecode interpreter until its own compile landed. The program is this
+    // describe's summing every fifth byte, so its blocks are new to the process. (Broken on purpose — a whole
+    // translation for such an entry — `generated` grows by more than `tails`.)
+    const program = fillSum(12, 5);
+    const reference = run("interp", program).observed;
+    expect(reference.result).toEqual({ kind: "poweroff", exitCode: (13_108 * 78) & 0xff });
+    expect(run("jit", program).observed).toEqual(reference);
+    const before = { ...translatorStats };
+    const again = run("jit", program);
+    expect(again.observed).toEqual(reference);
+    expect(translatorStats.tailsUsed).toBeGreaterThan(before.tailsUsed);
+    expect(translatorStats.generated - before.generated).toBe(translatorStats.tails - before.tails);
+    expect(again.host.jit!.interpreted).toBeLessThan(10_000);
+  });
+
+  it("entries inside known blocks (timer slices ending anywhere in the loop) run their tails, exactly", () => {
+    // The timer every 4,999 cycles: the interpreter runs each block that does not fit up to the
+    // event, so slices end all over the loop's block, and the same entries come back.
+    const timer: Item[] = [
+      ["jal", { a: R.zero, to: "start" }],
+      "handler",
+      ["out", { imm: 0x21, b: R.zero }], // acknowledge the timer
+      ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+      ["iret"],
+      "start",
+      ...li(R.t0, 0x1004),
+      ["mtcr", { imm: 0, b: R.t0 }], // tvec = handler
+      ...li(R.t0, 4_999),
+      ["out", { imm: 0x20, b: R.t0 }], // timer period
+      ...li(R.s0, 0x10_0000),
+      ...li(R.t0, 300_000),
+      ["sti"],
+      "loop",
+      ["andi", { a: R.t4, b: R.t0, imm: 1020 }],
+      ["add", { a: R.t4, b: R.t4, c: R.s0 }],
+      ["lw", { a: R.t1, b: R.t4, imm: 0 }],
+      ["add", { a: R.t1, b: R.t1, c: R.t0 }],
+      ["sw", { a: R.t1, b: R.t4, imm: 0 }],
+      ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
+      ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+      ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+      ["cli"],
+      ["add", { a: R.a0, b: R.t2, c: R.s2 }],
+      ["andi", { a: R.a0, b: R.a0, imm: 255 }],
+      powerOff(R.a0),
+    ];
+    const reference = run("interp", timer).observed;
+    expect(reference.result.kind).toBe("poweroff");
+    expect(run("jit", timer).observed).toEqual(reference);
+    const before = { ...translatorStats };
+    expect(run("jit", timer).observed).toEqual(reference);
+    expect(translatorStats.tailsUsed).toBeGreaterThan(before.tailsUsed);
   });
 });

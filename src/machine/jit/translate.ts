@@ -133,6 +133,14 @@ export interface Heap {
   codePages: Uint8Array;
 }
 
+/**
+ * What the translator did in this process (every machine): functions
+ * generated and compiled, how many of them were the tail of a known block
+ * (`translateFrom`), and tail translations handed out (compiled or reused).
+ * Host-side figures, for tests and benchmarks.
+ */
+export const translatorStats = { generated: 0, tails: 0, tailsUsed: 0 };
+
 /** Most instructions one translation covers (all its blocks): bounds compile time. */
 export const MAX_INSNS = 64;
 /** The trace ring (cpu.ts): pairs, and the mask of its word index. */
@@ -291,11 +299,30 @@ const NO_PAGE = 0xffc;
  * instead of compiling when the process has not compiled these blocks before
  * — unless it compiled a translation from the same page contents with a
  * block starting at the entry (returned, possibly with blocks not reachable
- * from the entry) or containing it (compiled): see `covering`.
+ * from the entry) or containing it (then it compiles the entry's block
+ * alone, up to its end: `tail`): see `covering`.
  */
 export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: true): Translation | null | undefined;
 export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey?: string): Translation | null;
 export function translate(heap: Heap, page: number, entry: number, cost: Float64Array, costKey = costTableKey(cost), onlyKnown = false): Translation | null | undefined {
+  return translateFrom(heap, page, entry, cost, costKey, onlyKnown, false);
+}
+
+/**
+ * `translate`; `tail`: only the block that starts at the entry, up to the
+ * branch, jump or slow-path instruction that ends it, whose ways out all
+ * leave the translation (EXIT.NEXT). For an entry inside a block compiled
+ * before (`covering`: "inside"): where the interpreter's slices ended in the
+ * middle of a loop, and where translated code resumes after an instruction
+ * it left to the interpreter (a TLB miss: 16 per run of the load/store
+ * loop). The whole code reachable from there, compiled anew, would run in
+ * V8's bytecode interpreter until its own compile landed — in the bench's
+ * second run of the load/store loop and of the sieve the first slice ended
+ * inside the loop, and that run ran at a third of the speed of the next
+ * ones. The tail is a few instructions, runs once per such entry, and hands
+ * over at its end to the known translation, entered at a block start.
+ */
+function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: boolean, tail: boolean): Translation | null | undefined {
   const H = heap.heap32;
   const wordAt = (off: number) => H[(page + off) >> 2];
   if (!translatable(wordAt(entry - page))) return null;
@@ -305,7 +332,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   const byStart = new Map<number, Block>();
   const queue: number[] = [entry - page];
   let total = 0;
-  while (queue.length && total < MAX_INSNS) {
+  while (queue.length && total < MAX_INSNS && !(tail && blocks.length > 0)) {
     const start = queue.shift()!;
     if (byStart.has(start)) continue;
     const b: Block = { id: blocks.length, start, words: [], terminated: false };
@@ -394,11 +421,31 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   }
   if (onlyKnown) {
     const c = covering(H, page, entry - page, costKey);
-    if (c !== "inside") return c;
-    // Inside a block compiled before from this page: this code is hot in the process; compile.
+    // Inside a block compiled before from this page: that block's tail alone.
+    if (c === "inside") {
+      translatorStats.tailsUsed++;
+      return translateFrom(heap, page, entry, cost, costKey, false, true);
+    }
+    return c;
   }
 
-  // ---- code
+  const c = generate(blocks, byStart, used, written, cost);
+  if (tail) translatorStats.tails++;
+  if (shared.size >= SHARED_MAX) {
+    shared.clear();
+    byPage.clear();
+  }
+  shared.set(key, c);
+  remember(H, page, costKey, c, blocks);
+  return result(c, true);
+}
+
+/**
+ * The JavaScript of a translation of `blocks` (in address order, `byStart`
+ * by offset), compiled: registers `used` are loaded into locals, those
+ * `written` stored back on every exit.
+ */
+function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, used: ReadonlySet<number>, written: ReadonlySet<number>, cost: Float64Array): Compiled {
   const out: string[] = [];
   const regs = [...used].sort((x, y) => x - y);
   const writeBack = [...written].sort((x, y) => x - y).map((r) => `H[${r}] = r${r};`).join(" ");
@@ -408,6 +455,11 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   // the function. The epilogue does the arithmetic.
   const xt: number[] = [];
   const exitRow = new Map<string, number>();
+  // Inside a self-loop's body: what its exits set first, so that the epilogue settles its pending
+  // iterations (see "Pending work"). In the loop itself lf, lt, lc and lm are dead: the check at
+  // its top uses the constants, and V8 has four fewer values to keep in registers across it.
+  let loopPending = "";
+  let bodyAt = 0;
   const exit = (off: number, code: number, c = 0, k = 0) => {
     const key = `${off},${code},${c},${k}`;
     let row = exitRow.get(key);
@@ -416,7 +468,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       exitRow.set(key, row);
       xt.push(off, code, c, k);
     }
-    return `{ q = ${row}; break out; }`;
+    return `{ ${loopPending}q = ${row}; break out; }`;
   };
   const pcAt = (off: number) => `(vb + ${off}) | 0`;
   const charge = (c: number, k: number) => (k ? `cyc += ${c}; n += ${k}; ` : "");
@@ -424,29 +476,52 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
   // A block that branches to itself (a self-loop) becomes two nested JS loops:
   //
   //   lpN: for (;;) {                       // once per K iterations
-  //     materialize; flush the trace;       // the iterations run since the last check
+  //     charge lk iterations; write lk - E pairs; lk = 0;  // the iterations run since the last check
+  //     if (E) break lpN;                   // the last one did not take the back edge
   //     if (!(cyc + X < limit)) exit LIMIT; // the interpreter's check, as every other block makes
   //     K = loopFit(cyc, X, C, limit);      // how many iterations from here pass that check
-  //     for (;;) { body; if (!taken) break lpN; lk++; if (lk >= K) break; }
+  //     for (;;) { body; lk++; if (!taken) { E = 1; break; } if (lk >= K) break; }
   //   }
-  //   charge the last iteration; materialize; flush the trace; go on.
+  //   E = 0; go on.
   //
-  // The inner loop touches only the guest's registers and lk: an iteration that takes the back
-  // edge charges no cycles and writes no trace pair, it counts itself in lk (lf, lt: the pair).
-  // Whoever leaves adds lk iterations' cycles and instructions (`materialize`: lk × lc, lk × lm)
-  // and writes the pairs (`flushTrace`; the epilogue does both for exits from the body). k
+  // The inner loop touches only the guest's registers and lk: an iteration charges no cycles
+  // and writes no trace pair, it counts itself in lk (lf, lt: the pair's offsets, lc, lm: the
+  // block's cycles and instructions). Whoever leaves adds lk iterations' cycles and
+  // instructions and writes the pairs (the check at the top; the epilogue for exits from the
+  // body, `settle`). k
   // writes of one pair leave the last min(k, 32) slots holding it and the index 2k further on:
   // the ring is the interpreter's. An iteration skips the limit check only where loopFit proved
   // it passes (the same integers, the same comparison), so the block stops at exactly the
   // iteration the interpreter's check would stop it. The same loop with the check, the charge
   // and the counter inside one `for` ran the ALU loop 2.7× slower (V8 kept the cold paths'
   // state live across the hot one).
-  let lazyTrace = false;
-  const materialize = "cyc += lk * lc; n += lk * lm;";
-  const flushTrace = `if (lk !== 0) { for (let j = lk < ${TRACE_PAIRS} ? lk : ${TRACE_PAIRS}, x = tr; j > 0; j--) { H[(T + x) | 0] = lf; H[(T + x + 1) | 0] = lt; x = (x + 2) & ${TRACE_MASK}; } tr = (tr + ((lk & ${TRACE_PAIRS - 1}) << 1)) & ${TRACE_MASK}; lk = 0; }`;
+  //
+  // Pending work, and why cold paths do none. A path TurboFan compiled before it ever ran (the
+  // way out of a loop that runs for a whole call, the other side of a branch) has no type
+  // feedback; an arithmetic operation, typed-array access or call there deoptimizes the whole
+  // function the first time it runs, and V8 then interprets it until a new compile lands
+  // (tens to hundreds of ms on this machine: in the bench, the load/store loop deoptimized at
+  // the end of every run). So such paths only assign constants and jump; the work they imply
+  // is left pending in (lk, lf, lt, lc, lm) — lk times the trace pair (vb + lf, vb + lt), each
+  // time lc cycles and lm instructions — and done by code every call runs: `settle`, at the
+  // top of the dispatch loop, at each check of a self-loop and in the epilogue. A taken branch
+  // between blocks leaves its pair (lk = 1, lc = lm = 0, its block charged already); the last
+  // iteration of a self-loop counts itself in lk and sets E, and the check takes the pair of
+  // that not-taken back edge off again (lk - E).
+  // The pairs are written by a loop that runs at least once: with lk = 0 its one pass stores
+  // back the words it read, so the places that run it unconditionally (the check of a
+  // self-loop, which every entry into the loop passes, and the epilogue) have run every
+  // operation in it before TurboFan compiles them, even when it compiles on the first call
+  // (on-stack replacement in a long loop).
+  const pairsOf = (f: string, t: string) => `x = (vb + ${f}) | 0; y = (vb + ${t}) | 0; j = lk < ${TRACE_PAIRS} ? lk : ${TRACE_PAIRS}; z = tr; do { o = H[(T + z) | 0]; H[(T + z) | 0] = j > 0 ? x : o; o = H[(T + z + 1) | 0]; H[(T + z + 1) | 0] = j > 0 ? y : o; z = (z + 2) & ${TRACE_MASK}; j = (j - 1) | 0; } while (j > 0); tr = (tr + ((lk & ${TRACE_PAIRS - 1}) << 1)) & ${TRACE_MASK};`;
+  const tracePairs = pairsOf("lf", "lt");
+  const settleAlways = `cyc += lk * lc; n += lk * lm; ${tracePairs} lk = 0;`;
+  const settle = `if (lk !== 0) { ${settleAlways} }`;
+  /** A conditional branch's taken side: its pair, pending (constants only, see above). */
+  const pend = (from: number, to: number) => `lf = ${from}; lt = ${to}; lk = 1; lc = 0; lm = 0;`;
 
   out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "q = 0", "L = block | 0").join(", ")};`);
-  out.push("out: for (;;) { switch (L) {");
+  out.push(`out: for (;;) { ${settle} switch (L) {`);
   for (const b of blocks) {
     const m = b.words.length;
     // before[k]: the cost of the block's first k instructions
@@ -468,14 +543,18 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
       return exit(t, EXIT.NEXT);
     };
     const loopPc = selfLoop ? b.start + (m - 1) * 4 : 0;
-    if (selfLoop) lazyTrace = true;
     // The cycle count where the code reads it (hooks): a self-loop's, with its pending iterations.
     const cycNow = selfLoop ? `(cyc + lk * ${before[m]})` : "cyc";
     if (selfLoop) {
-      out.push(`case ${b.id}: lf = ${pcAt(loopPc)}; lt = ${pcAt(b.start)}; lc = ${before[m]}; lm = ${m}; lp${b.id}: for (;;) {`);
-      out.push(`${materialize} ${flushTrace}`);
+      // Every way out of the loop assigns them (constants), so none of them is live in it.
+      loopPending = `lf = ${loopPc}; lt = ${b.start}; lc = ${before[m]}; lm = ${m}; `;
+      out.push(`case ${b.id}: lp${b.id}: for (;;) {`);
+      // The iterations run since the last check; after the last one (E), without its back edge's pair.
+      out.push(`cyc += lk * ${before[m]}; n += lk * ${m}; lk = (lk - E) | 0; ${pairsOf(String(loopPc), String(b.start))} lk = 0;`);
+      out.push(`if (E !== 0) break lp${b.id};`);
       out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
       out.push(`K = loopFit(cyc, ${before[m - 1]}, ${before[m]}, limit) | 0; for (;;) {`);
+      bodyAt = out.length;
     } else {
       out.push(`case ${b.id}: {`);
       out.push(`if (!(cyc + ${before[m - 1]} < limit)) ${exit(b.start, EXIT.LIMIT)}`);
@@ -530,15 +609,19 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
         case "branch": {
           const t = off + ((w >> 14) << 2);
           if (selfLoop) {
-            // The back edge charges nothing (lk counts it); leaving, after the loops, charges this
-            // iteration and the pending ones.
-            out.push(`if (!(${e.cond!(reg(A), reg(B))})) break lp${b.id};`, `lk = (lk + 1) | 0; if (lk >= K) break; } }`);
-            out.push(`${charge(before[m], m)}${materialize} ${flushTrace}`);
-            out.push(goTo(off + 4));
+            // An iteration charges nothing (lk counts it); the last one, not taking the back edge,
+            // leaves through the check at the top of the loop (E), which charges the iterations.
+            // Unrolled (UNROLL): the body again after each check; every copy is an iteration of its own.
+            const check = `lk = (lk + 1) | 0; if (!(${e.cond!(reg(A), reg(B))})) { E = 1; break; } if (lk >= K) break;`;
+            const body = out.slice(bodyAt);
+            out.push(check);
+            for (let u = 1; u < UNROLL; u++) out.push(...body, check);
+            out.push("} }");
+            out.push(`E = 0; ${loopPending}${goTo(off + 4)}`);
             break;
           }
           out.push(charge(before[m], m));
-          out.push(`if (${e.cond!(reg(A), reg(B))}) { ${traced(pcAt(off), pcAt(t))} ${goTo(t) || `{ L = ${b.id + 1}; continue out; }`} }`);
+          out.push(`if (${e.cond!(reg(A), reg(B))}) { ${pend(off, t)} ${goTo(t) || `{ L = ${b.id + 1}; continue out; }`} }`);
           out.push(goTo(off + 4));
           break;
         }
@@ -591,26 +674,33 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
         out.push(goTo(off + 4));
       }
     }
+    loopPending = "";
     if (!selfLoop) out.push("}");
   }
   out.push("} }");
-  // q = -1: a jalr, pc = va (an exit with nothing uncharged, NEXT).
-  if (lazyTrace) out[0] = out[0].replace(/;$/, ", lk = 0, lf = 0, lt = 0, lc = 0, lm = 0, K = 0;");
-  out.push(`${lazyTrace ? `${materialize} ${flushTrace}` : ""} ${writeBack} cpu.traceIdx = tr; if (q < 0) { cpu.cycles = cyc; cpu.instret = n; cpu.pc = va; return ${EXIT.NEXT}; }`);
-  out.push(`q <<= 2; cpu.cycles = cyc + XT[q + 2]; cpu.instret = n + XT[q + 3]; cpu.pc = (vb + XT[q]) | 0; return XT[q + 1];`);
+  // q = -1: a jalr, pc = va (an exit with nothing uncharged, NEXT); its side only assigns.
+  out.push(`${settleAlways} ${writeBack} cpu.traceIdx = tr;`);
+  out.push(`if (q < 0) { x = va; y = ${EXIT.NEXT}; j = 0; z = 0; } else { q <<= 2; x = (vb + XT[q]) | 0; y = XT[q + 1]; j = XT[q + 2]; z = XT[q + 3]; }`);
+  out.push(`cpu.cycles = cyc + j; cpu.instret = n + z; cpu.pc = x; return y;`);
 
   const body = out.join("\n");
-  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0;\n${body}\n};`;
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, x = 0, y = 0, j = 0, z = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0, lk = 0, lf = 0, lt = 0, lc = 0, lm = 0, K = 0, E = 0;\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "loopFit", "XT", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, loopFit, Int32Array.from(xt));
   const c: Compiled = { fn, codeBytes: src.length };
-  if (shared.size >= SHARED_MAX) {
-    shared.clear();
-    byPage.clear();
-  }
-  shared.set(key, c);
-  remember(H, page, costKey, c, blocks);
-  return result(c, true);
+  translatorStats.generated++;
+  return { fn, codeBytes: src.length };
 }
+
+/**
+ * Copies of a self-loop's body (ending in a branch back) in its inner loop,
+ * each followed by the iteration's own check: the back edge — V8's stack
+ * check, the moves of its spilled values — then comes once per UNROLL
+ * iterations. Against one copy, interleaved at load 11: (a) 1.17–1.21×,
+ * (b) 0.94–1.14×, (d) 1.06–1.28× (4 copies: no better than 2). Each copy's
+ * page look-ups are sites of their own, so one whose look-up first misses
+ * after the compile deoptimizes the function once ((b) in its second run).
+ */
+const UNROLL = 2;
 
 /** The most iterations a self-loop runs between two limit checks (keeps its counter an int32). */
 const LOOP_CAP = 0x3fff_ffff;
@@ -691,7 +781,8 @@ function remember(H: Int32Array, page: number, costKey: string, c: Compiled, blo
  * "inside": no such translation, but `off` lies inside a block of one (the
  * interpreter's slices of a loop whose cost divides the slice length end at
  * the same instruction every time, never at a block start): the code was hot
- * before, so `translate` compiles at the entry instead of waiting.
+ * before, so `translate` does not wait: it compiles the block's tail from the
+ * entry (`translateFrom`), which hands over to the known translation.
  */
 function covering(H: Int32Array, page: number, off: number, costKey: string): Translation | undefined | "inside" {
   const list = byPage.get(pageKey(H, page, costKey));
