@@ -18,13 +18,11 @@ import { makeReport } from "../bench/report-data.js";
 import { renderHtmlReport } from "../bench/report-html.js";
 import { renderTextReport } from "../bench/report-text.js";
 import { runBenchJobs, type BenchEnvironment } from "../bench/run-bench.js";
-import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundled-kernel.js";
+import { WORKLOADS, type Workload } from "../workloads.js";
 import { readCostModel, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { jobsOption, smpOptions } from "./matrix.js";
-import { renderSmpHtml, renderSmpText, runSmpBench } from "../bench/smp-bench.js";
 import type { CliIO } from "../io.js";
-import { renderDriverHtml, renderDriverText, runDriverBench } from "../bench/driver-bench.js";
 
 /** How many of --json/--html go to standard output (`-`): at most one, and then the terminal report goes to stderr. */
 function reportsToStdout(options: Record<string, unknown>): boolean {
@@ -45,7 +43,8 @@ function emitReports(options: Record<string, unknown>, io: CliIO, toStdout: bool
 }
 
 /** `bench --smp` (src/cli/bench/smp-bench.ts): the lock-holder preemption bench; --workloads, --hv, --scale, --json, --html apply. */
-function runSmp(options: Record<string, unknown>, io: CliIO): number {
+async function runSmp(options: Record<string, unknown>, io: CliIO): Promise<number> {
+  const { renderSmpHtml, renderSmpText, runSmpBench } = await import("../bench/smp-bench.js");
   const toStdout = reportsToStdout(options);
   for (const k of ["cpus", "pcpus", "quantum", "repeats", "costModel"]) {
     if (options[k] !== undefined) throw new UserError(`bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); ${flag(k)} does not apply`);
@@ -63,7 +62,8 @@ function runSmp(options: Record<string, unknown>, io: CliIO): number {
 }
 
 /** `bench --drivers` (src/cli/bench/driver-bench.ts): local driver, driver VM, nvdisk emulated and passed through; --hv, --scale, --json, --html apply. */
-function runDrivers(options: Record<string, unknown>, io: CliIO): number {
+async function runDrivers(options: Record<string, unknown>, io: CliIO): Promise<number> {
+  const { renderDriverHtml, renderDriverText, runDriverBench } = await import("../bench/driver-bench.js");
   const toStdout = reportsToStdout(options);
   if (options.smp) throw new UserError("--drivers and --smp are separate benches: give one");
   if (options.protect === false) throw new UserError("bench --drivers measures the default configuration; --no-protect does not apply");
@@ -88,8 +88,23 @@ export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pageta
 /** Default workload size: large enough that boot does not dominate and host time is measurable, small enough for about a minute. */
 export const BENCH_SCALE = 24;
 
-/** The kernel builds and disk of a bench at `scale` (called in each worker thread: see runBenchJobs). */
-export function benchEnvironment(scale: number): BenchEnvironment {
+/**
+ * Rough relative host time of a workload's cell (`previrt bench` at scale 24,
+ * interpreter: a run of mixed ≈ 0.25 s, of compute or ctxsw ≈ 0.1 s, of the
+ * others ≈ 0.05 s): the order runBenchJobs hands cells to workers in, longest
+ * first, so that no worker finishes a long cell alone at the end. Results do
+ * not depend on it.
+ */
+const CELL_COST: Partial<Record<string, number>> = { mixed: 5, compute: 2, ctxsw: 2, io: 1, syscall: 1, pagetable: 1 };
+
+/**
+ * The kernel builds and disk of a bench at `scale`, called in each thread
+ * that builds or runs cells (see runBenchJobs). The kernel recipe, and with it
+ * the compiler, is loaded here rather than by this module, so the main thread
+ * of a parallel bench, which only hands out cells, does not load it.
+ */
+export async function benchEnvironment(scale: number): Promise<BenchEnvironment> {
+  const { buildKernel, kernelDiskBytes } = await import("../bundled-kernel.js");
   return {
     build: (workload: string, binary: KernelBinary) =>
       buildKernel({
@@ -136,6 +151,7 @@ export const run: CommandRunner = async (_args, options, io) => {
     configurations,
     environment: { module: import.meta.url, name: "benchEnvironment", arg: scale },
     jobs,
+    cost: (workload) => CELL_COST[workload] ?? 1,
     costModel,
     repeats,
     maxCycles: 4_000_000_000,
