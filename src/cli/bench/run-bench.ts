@@ -238,9 +238,9 @@ export interface RunBenchJobsOptions extends Omit<RunBenchOptions, "build" | "di
   /** Worker threads; 1 runs serially in this thread. */
   jobs: number;
   /**
-   * Rough relative host time of a cell's runs (default: all equal), for the
-   * order only: the longest cells are handed out first, so the workers end
-   * together instead of one finishing the last long cell alone.
+   * Rough relative host time of a cell's runs, for the order only: among the
+   * cells whose images are built, the costliest is handed out first, and the
+   * images are built costliest first. Default: all equal, the table order.
    */
   cost?: (workload: string, config: BenchConfiguration) => number;
 }
@@ -308,10 +308,10 @@ const compileGroup = (binary: KernelBinary): string => (binary === "paravirt-xen
  * times differ. How the work is spread (issue 16): each image is built once,
  * the images of one compile group (compileGroup) on one worker, so each kernel
  * is compiled once in all; a cell is handed out as soon as its image is
- * built, the longest first (`cost`), to whichever worker is free, so runs
- * start while the other images are still being built and the workers finish
- * together. Progress is reported as cells complete: `[done/total]` and the
- * first cell not yet finished.
+ * built (in table order, or costliest first with `cost`), to whichever
+ * worker is free, so runs start while the other images are still being
+ * built. Progress is reported as cells complete: `[done/total]` and the first
+ * cell not yet finished.
  */
 export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchCell[]> {
   const costModel = options.costModel ?? defaultCostModel();

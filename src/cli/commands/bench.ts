@@ -89,15 +89,6 @@ export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pageta
 export const BENCH_SCALE = 24;
 
 /**
- * Rough relative host time of a workload's cell (`previrt bench` at scale 24,
- * interpreter: a run of mixed ≈ 0.25 s, of compute or ctxsw ≈ 0.1 s, of the
- * others ≈ 0.05 s): the order runBenchJobs hands cells to workers in, longest
- * first, so that no worker finishes a long cell alone at the end. Results do
- * not depend on it.
- */
-const CELL_COST: Partial<Record<string, number>> = { mixed: 5, compute: 2, ctxsw: 2, io: 1, syscall: 1, pagetable: 1 };
-
-/**
  * The kernel builds and disk of a bench at `scale`, called in each thread
  * that builds or runs cells (see runBenchJobs). The kernel recipe, and with it
  * the compiler, is loaded here rather than by this module, so the main thread
@@ -151,7 +142,10 @@ export const run: CommandRunner = async (_args, options, io) => {
     configurations,
     environment: { module: import.meta.url, name: "benchEnvironment", arg: scale },
     jobs,
-    cost: (workload) => CELL_COST[workload] ?? 1,
+    // No `cost`: the cells go out in table order (syscall first, mixed last). Longest first was
+    // measured slower: V8 re-optimized the interpreter's exec more often (38 compiles against
+    // 26–28) and the paired runs took 0.5–2.5 s more CPU than the few tenths of a second it saved
+    // at the end (docs/machine.md, "The bench's own host work").
     costModel,
     repeats,
     maxCycles: 4_000_000_000,
