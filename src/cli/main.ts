@@ -1,13 +1,12 @@
 // The `previrt` command (docs/design.md §6). Commands are declared here, in one
 // place, with their options; each implementation lives in commands/NAME.ts
-// and is loaded only when that command runs. Errors are caught here and
+// and is loaded only when that command runs, and the back ends and the
+// machine, which the help text describes, only when help may be shown. Errors are caught here and
 // turned into one line, `previrt: error: …`, and a non-zero status; a closed
 // stdout (io.ts's OutputClosed) ends the command quietly with status 141.
 
 import { Command, CommanderError, Option } from "commander";
 import { DiagnosticError, UserError, formatDiagnostic } from "../guest-isa/diagnostics.js";
-import { backends } from "../hypervisors/index.js";
-import { DEFAULT_QUANTUM, MAX_CPUS } from "../machine/machine.js";
 import { fileError } from "./files.js";
 import { OUTPUT_CLOSED_STATUS, OutputClosed, processIO, type CliIO } from "./io.js";
 import { packageVersion } from "./package-info.js";
@@ -43,15 +42,45 @@ const integer = (value: string) => {
   return n;
 };
 
-function declareCommands(program: Command, dispatch: (name: string, args: string[], opts: Record<string, unknown>) => void): void {
+/** What the help text says about the back ends and the machine. */
+interface HelpFacts {
+  /** The back ends' names, comma-separated. */
+  names: string;
+  maxCpus: number | string;
+  quantum: number | string;
+  /** "Back ends (--hv):" and a line per back end with its registry description. */
+  backendList: string;
+}
+
+/**
+ * Loads the back-end registry (src/hypervisors/index.ts: every hypervisor)
+ * and the machine for the help text. Only when help may be shown: a command
+ * that runs no guest (build, as, objdump) then starts without loading them,
+ * and the commands that do load them with their implementation (issue 16).
+ */
+async function helpFacts(): Promise<HelpFacts> {
+  const [{ backends }, { DEFAULT_QUANTUM, MAX_CPUS }] = await Promise.all([import("../hypervisors/index.js"), import("../machine/machine.js")]);
+  // Each back end with its registry description: a new one shows up by itself.
+  const width = Math.max(...[...backends.keys()].map((n) => n.length));
+  const list = [...backends.values()].map((b) => `  ${b.name.padEnd(width)}  ${b.description}`).join("\n");
+  return { names: [...backends.keys()].join(", "), maxCpus: MAX_CPUS, quantum: DEFAULT_QUANTUM, backendList: `\nBack ends (--hv):\n${list}\n` };
+}
+
+/** Stands in for HelpFacts when no help is shown: the option descriptions are then never printed. */
+const NO_HELP: HelpFacts = { names: "see previrt --help", maxCpus: "N", quantum: "Q", backendList: "" };
+
+/** Whether these arguments may print help: none (commander prints the command list), or -h, --help, help anywhere. */
+const mayShowHelp = (argv: readonly string[]) => argv.length === 0 || argv.some((a) => a === "-h" || a === "--help" || a === "help");
+
+function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: string, args: string[], opts: Record<string, unknown>) => void): void {
   const cmd = (name: string, description: string) => program.command(name).description(description);
-  const names = [...backends.keys()].join(", ");
+  const { names, maxCpus, quantum: defaultQuantum } = facts;
   const hv = () => new Option("--hv <backend>", `back end: ${names} (listed in previrt --help)`).makeOptionMandatory();
   const noProtect = () => new Option("--no-protect", "no protection domain for the in-place VMM on xen and l4 (docs/protection.md), to compare");
   const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else interp)").choices(["interp", "jit"]);
   // The multiprocessor (docs/machine.md "Multiprocessor"); runElf checks the values (one-line errors).
-  const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${MAX_CPUS} (default 1)`).argParser(integer);
-  const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${DEFAULT_QUANTUM})`).argParser(integer);
+  const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${maxCpus} (default 1)`).argParser(integer);
+  const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${defaultQuantum})`).argParser(integer);
   const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer);
   const spinlocks = () => new Option("--spinlocks <cure>", "lock-holder preemption cure for the lock/unlock sites: native, pv (xen, l4), delayed (xen, l4), ple (hvm); docs/smp-virtualization.md");
   const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer);
@@ -233,10 +262,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       writeErr: (s) => io.err(s),
       outputError: (s, write) => write(`previrt: ${s.replace(/^error: /, "error: ").trimEnd()}\n`),
     });
-  declareCommands(program, (name, args, opts) => (selected = { name, args, opts }));
-  // The back ends, each with its registry description (src/hypervisors/index.ts): a new one shows up by itself.
-  const width = Math.max(...[...backends.keys()].map((n) => n.length));
-  program.addHelpText("after", `\nBack ends (--hv):\n${[...backends.values()].map((b) => `  ${b.name.padEnd(width)}  ${b.description}`).join("\n")}\n`);
+  const facts = mayShowHelp(argv) ? await helpFacts() : NO_HELP;
+  declareCommands(program, facts, (name, args, opts) => (selected = { name, args, opts }));
+  if (facts.backendList) program.addHelpText("after", facts.backendList);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {

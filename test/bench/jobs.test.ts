@@ -1,5 +1,6 @@
-// `previrt bench --jobs`: the cells run in worker threads, and the result is
-// that of a serial run — every cell in the same order with the same status,
+// `previrt bench --jobs`: the cells run in worker threads (each image built
+// once, a cell handed out when its image is ready, the costliest first), and
+// the result is that of a serial run — every cell in the same order with the same status,
 // cycles, instructions, breakdown, counters and sites; only host times differ.
 import { describe, expect, it } from "vitest";
 import { runBenchJobs, type BenchCell } from "../../src/cli/bench/run-bench.js";
@@ -21,7 +22,8 @@ describe("bench --jobs", () => {
     };
     const progress: number[] = [];
     const serial = await runBenchJobs({ ...options, jobs: 1 });
-    const parallel = await runBenchJobs({ ...options, jobs: 2, progress: (done) => progress.push(done) });
+    // The later workload's cells handed out first (cost): still the serial run's cells, in the serial order.
+    const parallel = await runBenchJobs({ ...options, jobs: 2, cost: (w) => (w === "io" ? 5 : 1), progress: (done) => progress.push(done) });
     expect(simulated(parallel)).toEqual(simulated(serial));
     expect(serial.map((c) => `${c.workload}/${c.config}`)).toEqual(options.workloads.flatMap((w) => options.configurations.map((c) => `${w}/${c.id}`)));
     expect(serial.filter((c) => c.status === "ok").length).toBeGreaterThanOrEqual(8);

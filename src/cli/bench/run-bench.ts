@@ -8,7 +8,8 @@
 // table, the JSON and the HTML report are all made from.
 //
 // runBenchJobs() spreads the cells over worker threads (`--jobs`,
-// hypervisors/parallel/pool.ts): each cell is one task (benchCell), the
+// hypervisors/parallel/pool.ts): each image is built once (benchImage), each
+// cell is one task (benchCell) handed out when its image is ready, and the
 // baseline comparisons are made afterwards in cell order, so the result is
 // that of a serial run except for host times.
 //
@@ -229,10 +230,19 @@ export interface BenchEnvironment {
   disk?: () => Uint8Array | undefined;
 }
 
+/** A BenchEnvironmentSource's factory: called once per thread, it may load what it needs first. */
+type EnvironmentFactory = (arg: unknown) => BenchEnvironment | Promise<BenchEnvironment>;
+
 export interface RunBenchJobsOptions extends Omit<RunBenchOptions, "build" | "disk"> {
   environment: BenchEnvironmentSource;
   /** Worker threads; 1 runs serially in this thread. */
   jobs: number;
+  /**
+   * Rough relative host time of a cell's runs, for the order only: among the
+   * cells whose images are built, the costliest is handed out first, and the
+   * images are built costliest first. Default: all equal, the table order.
+   */
+  cost?: (workload: string, config: BenchConfiguration) => number;
 }
 
 interface BenchImageArg {
@@ -263,7 +273,7 @@ function loadEnvironment(source: BenchEnvironmentSource): Promise<BenchEnvironme
   const key = JSON.stringify(source);
   let loaded = workerEnvironments.get(key);
   if (!loaded) {
-    loaded = import(source.module).then((mod: Record<string, (arg: unknown) => BenchEnvironment>) => mod[source.name](source.arg));
+    loaded = import(source.module).then((mod: Record<string, EnvironmentFactory>) => mod[source.name](source.arg));
     workerEnvironments.set(key, loaded);
   }
   return loaded;
@@ -284,57 +294,86 @@ export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
 }
 
 /**
- * runBench with the cells spread over `jobs` worker threads (each builds the
- * images its cells need). The cells, their order and every simulated figure
- * are those of a serial run; only host times differ. Progress is reported as
- * cells complete: `[done/total]` and the first cell not yet finished.
+ * The kernel builds that share one compile of its sources: kernel-recipe.ts
+ * compiles the kernel once per para-virtualization and process, and the plain
+ * and annotated images only differ after it (annotation is streamed into the
+ * assembler). runBenchJobs builds each group on one worker, so no two threads
+ * compile the same kernel.
+ */
+const compileGroup = (binary: KernelBinary): string => (binary === "paravirt-xen" ? "paravirt-xen" : "native");
+
+/**
+ * runBench with the cells spread over `jobs` worker threads. The cells,
+ * their order and every simulated figure are those of a serial run; only host
+ * times differ. How the work is spread (issue 16): each image is built once,
+ * the images of one compile group (compileGroup) on one worker, so each kernel
+ * is compiled once in all; a cell is handed out as soon as its image is
+ * built (in table order, or costliest first with `cost`), to whichever
+ * worker is free, so runs start while the other images are still being
+ * built. Progress is reported as cells complete: `[done/total]` and the first
+ * cell not yet finished.
  */
 export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchCell[]> {
   const costModel = options.costModel ?? defaultCostModel();
   const repeats = Math.max(1, options.repeats ?? 3);
   const module = runnableModule(options.environment.module);
   if (options.jobs <= 1 || !module || !workersAvailable(import.meta.url)) {
-    const mod = (await import(options.environment.module)) as Record<string, (arg: unknown) => BenchEnvironment>;
-    const env = mod[options.environment.name](options.environment.arg);
+    const mod = (await import(options.environment.module)) as Record<string, EnvironmentFactory>;
+    const env = await mod[options.environment.name](options.environment.arg);
     return runBench({ ...options, costModel, repeats, build: env.build, disk: env.disk });
   }
   const environment = { ...options.environment, module };
-  const total = options.workloads.length * options.configurations.length;
-  const labels: string[] = [];
-  for (const workload of options.workloads) for (const config of options.configurations) labels.push(`${workload} on ${config.label}`);
-  if (total) options.progress?.(0, total, labels[0]);
+  const cells: { workload: string; config: BenchConfiguration; label: string; cost: number }[] = [];
+  for (const workload of options.workloads) {
+    for (const config of options.configurations) cells.push({ workload, config, label: `${workload} on ${config.label}`, cost: options.cost?.(workload, config) ?? 0 });
+  }
+  const total = cells.length;
+  if (total) options.progress?.(0, total, cells[0].label);
+  // The cells of each image (cells whose back end is missing need none), and the images of each compile group.
+  const byImage = new Map<string, number[]>();
+  const unbuilt: number[] = [];
+  cells.forEach((c, i) => {
+    if (!backends.has(c.config.backend)) return unbuilt.push(i);
+    const key = `${c.workload}/${c.config.binary}`;
+    byImage.set(key, [...(byImage.get(key) ?? []), i]);
+  });
+  const weight = (indices: number[]) => indices.reduce((sum, i) => sum + cells[i].cost, 0);
+  const groups = new Map<string, string[]>();
+  for (const [key, indices] of byImage) {
+    const group = compileGroup(cells[indices[0]].config.binary);
+    groups.set(group, [...(groups.get(group) ?? []), key]);
+  }
+  // Heaviest group on the first worker, heaviest image first within a group (a stable sort keeps the cell order among equals).
+  const ordered = [...groups.values()].map((keys) => keys.sort((a, b) => weight(byImage.get(b)!) - weight(byImage.get(a)!)));
+  ordered.sort((a, b) => weight(b.flatMap((k) => byImage.get(k)!)) - weight(a.flatMap((k) => byImage.get(k)!)));
+
   const pool = new WorkerPool(options.jobs);
-  let runs: CellRun[];
+  const runs = new Array<CellRun>(total);
+  let done = 0;
+  let firstOpen = 0;
+  const runCellTask = (i: number, image: ElfImage | { buildError: string }) => {
+    const { workload, config, cost } = cells[i];
+    const arg: BenchCellArg = { environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect };
+    return pool.submit<BenchCellArg, CellRun>({ module: import.meta.url, name: "benchCell", arg }, { priority: cost }).then((run) => {
+      runs[i] = run;
+      done++;
+      while (firstOpen < total && runs[firstOpen]) firstOpen++;
+      if (firstOpen < total) options.progress?.(done, total, cells[firstOpen].label);
+    });
+  };
+  // Longest first among cells that become ready together (a stable sort: cell order among equals).
+  const longestFirst = (indices: number[]) => [...indices].sort((a, b) => cells[b].cost - cells[a].cost);
   try {
-    // Every image once, built in parallel; then the cells, each sent its image.
-    const wanted = new Map<string, BenchImageArg>();
-    for (const workload of options.workloads) {
-      for (const config of options.configurations) {
-        if (backends.has(config.backend)) wanted.set(`${workload}/${config.binary}`, { environment, workload, binary: config.binary });
+    const tasks: Promise<unknown>[] = longestFirst(unbuilt).map((i) => runCellTask(i, { buildError: "unused" }));
+    ordered.forEach((keys, worker) => {
+      for (const key of keys) {
+        const indices = byImage.get(key)!;
+        const { workload, config } = cells[indices[0]];
+        const built = pool.submit<BenchImageArg, ElfImage | { buildError: string }>({ module: import.meta.url, name: "benchImage", arg: { environment, workload, binary: config.binary } }, { worker });
+        tasks.push(built.then((image) => Promise.all(longestFirst(indices).map((i) => runCellTask(i, image)))));
       }
-    }
-    const keys = [...wanted.keys()];
-    const built = await pool.run<BenchImageArg, ElfImage | { buildError: string }>(keys.map((k) => ({ module: import.meta.url, name: "benchImage", arg: wanted.get(k)! })));
-    const images = new Map(keys.map((k, i) => [k, built[i]]));
-    const args: BenchCellArg[] = [];
-    for (const workload of options.workloads) {
-      for (const config of options.configurations) {
-        const image = images.get(`${workload}/${config.binary}`) ?? { buildError: "unused" };
-        args.push({ environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect });
-      }
-    }
-    const finished = new Array<boolean>(total).fill(false);
-    let done = 0;
-    let firstOpen = 0;
-    runs = await pool.run<BenchCellArg, CellRun>(
-      args.map((arg) => ({ module: import.meta.url, name: "benchCell", arg })),
-      (i) => {
-        finished[i] = true;
-        done++;
-        while (firstOpen < total && finished[firstOpen]) firstOpen++;
-        if (firstOpen < total) options.progress?.(done, total, labels[firstOpen]);
-      },
-    );
+    });
+    await Promise.all(tasks);
   } finally {
     await pool.close();
   }

@@ -18,13 +18,11 @@ import { makeReport } from "../bench/report-data.js";
 import { renderHtmlReport } from "../bench/report-html.js";
 import { renderTextReport } from "../bench/report-text.js";
 import { runBenchJobs, type BenchEnvironment } from "../bench/run-bench.js";
-import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundled-kernel.js";
+import { WORKLOADS, type Workload } from "../workloads.js";
 import { readCostModel, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { jobsOption, smpOptions } from "./matrix.js";
-import { renderSmpHtml, renderSmpText, runSmpBench } from "../bench/smp-bench.js";
 import type { CliIO } from "../io.js";
-import { renderDriverHtml, renderDriverText, runDriverBench } from "../bench/driver-bench.js";
 
 /** How many of --json/--html go to standard output (`-`): at most one, and then the terminal report goes to stderr. */
 function reportsToStdout(options: Record<string, unknown>): boolean {
@@ -45,7 +43,8 @@ function emitReports(options: Record<string, unknown>, io: CliIO, toStdout: bool
 }
 
 /** `bench --smp` (src/cli/bench/smp-bench.ts): the lock-holder preemption bench; --workloads, --hv, --scale, --json, --html apply. */
-function runSmp(options: Record<string, unknown>, io: CliIO): number {
+async function runSmp(options: Record<string, unknown>, io: CliIO): Promise<number> {
+  const { renderSmpHtml, renderSmpText, runSmpBench } = await import("../bench/smp-bench.js");
   const toStdout = reportsToStdout(options);
   for (const k of ["cpus", "pcpus", "quantum", "repeats", "costModel"]) {
     if (options[k] !== undefined) throw new UserError(`bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); ${flag(k)} does not apply`);
@@ -63,7 +62,8 @@ function runSmp(options: Record<string, unknown>, io: CliIO): number {
 }
 
 /** `bench --drivers` (src/cli/bench/driver-bench.ts): local driver, driver VM, nvdisk emulated and passed through; --hv, --scale, --json, --html apply. */
-function runDrivers(options: Record<string, unknown>, io: CliIO): number {
+async function runDrivers(options: Record<string, unknown>, io: CliIO): Promise<number> {
+  const { renderDriverHtml, renderDriverText, runDriverBench } = await import("../bench/driver-bench.js");
   const toStdout = reportsToStdout(options);
   if (options.smp) throw new UserError("--drivers and --smp are separate benches: give one");
   if (options.protect === false) throw new UserError("bench --drivers measures the default configuration; --no-protect does not apply");
@@ -88,8 +88,14 @@ export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pageta
 /** Default workload size: large enough that boot does not dominate and host time is measurable, small enough for about a minute. */
 export const BENCH_SCALE = 24;
 
-/** The kernel builds and disk of a bench at `scale` (called in each worker thread: see runBenchJobs). */
-export function benchEnvironment(scale: number): BenchEnvironment {
+/**
+ * The kernel builds and disk of a bench at `scale`, called in each thread
+ * that builds or runs cells (see runBenchJobs). The kernel recipe, and with it
+ * the compiler, is loaded here rather than by this module, so the main thread
+ * of a parallel bench, which only hands out cells, does not load it.
+ */
+export async function benchEnvironment(scale: number): Promise<BenchEnvironment> {
+  const { buildKernel, kernelDiskBytes } = await import("../bundled-kernel.js");
   return {
     build: (workload: string, binary: KernelBinary) =>
       buildKernel({
@@ -136,6 +142,10 @@ export const run: CommandRunner = async (_args, options, io) => {
     configurations,
     environment: { module: import.meta.url, name: "benchEnvironment", arg: scale },
     jobs,
+    // No `cost`: the cells go out in table order (syscall first, mixed last). Longest first was
+    // measured slower: V8 re-optimized the interpreter's exec more often (38 compiles against
+    // 26–28) and the paired runs took 0.5–2.5 s more CPU than the few tenths of a second it saved
+    // at the end (docs/machine.md, "The bench's own host work").
     costModel,
     repeats,
     maxCycles: 4_000_000_000,

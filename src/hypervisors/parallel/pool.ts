@@ -4,12 +4,14 @@
 // worker (worker.ts) imports the module and calls it. The pool knows nothing
 // about what the tasks do, so the dependency direction stays cli → hypervisors.
 //
-// Consumes: the tasks, a job count, a completion callback. Produces: the
-// results in task order (whatever order they finished in), or the first
-// task's error. Results are what the task function returned — the simulated
-// run inside a worker is the same code as in-process, so cycles, counters and
-// console are identical to a serial run (test/cli/matrix.test.ts and
-// test/bench/jobs.test.ts check it).
+// Consumes: tasks, submitted one by one (submit: each with an optional
+// worker it must run on and a priority) or as a list (run). Produces: each
+// task's result (a promise per task; run() gives them in task order, whatever
+// order they finished in), or its error. Results are what the task function
+// returned — the simulated run inside a worker is the same code as
+// in-process, so cycles, counters and console are identical to a serial run
+// (test/cli/matrix.test.ts and test/bench/jobs.test.ts check it); which
+// worker runs a task, and when, changes host times only.
 //
 // Workers run compiled JavaScript: from dist/ (bin/previrt.js), module URLs
 // are used as they are; from the TypeScript sources (vitest), `X.ts` under
@@ -26,6 +28,18 @@ export interface PoolTask<A> {
   /** The exported function's name: `(arg) => result`, both structured-cloneable. */
   name: string;
   arg: A;
+}
+
+/** Where and when a submitted task runs. */
+export interface SubmitOptions {
+  /**
+   * Run on this worker (taken modulo the job count): tasks that build on one
+   * thread's state — the kernel a thread has compiled — go to the same one.
+   * A worker runs its own tasks before any shared one.
+   */
+  worker?: number;
+  /** Among the waiting shared tasks, higher runs first (default 0); equal priorities run in submission order. */
+  priority?: number;
 }
 
 /** The default --jobs: one worker per core the host offers. */
@@ -61,88 +75,134 @@ interface Reply {
   error?: { message: string; stack?: string; user: boolean };
 }
 
+/** A submitted task until it settles. */
+interface Pending {
+  id: number;
+  module: string;
+  name: string;
+  arg: unknown;
+  priority: number;
+  resolve: (value: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/** One worker thread: its own queue, and the task it is running. */
+interface Slot {
+  worker: Worker;
+  queue: Pending[];
+  running?: Pending;
+}
+
 /**
- * Up to `jobs` worker threads, started on first use and reused by every
- * run(); close() ends them. One task at a time per worker.
+ * Up to `jobs` worker threads, all started by the first submit and reused
+ * until close(). One task at a time per worker; a free worker takes the
+ * first of its own tasks, else the shared task of highest priority.
  */
 export class WorkerPool {
-  private readonly workers: Worker[] = [];
+  private readonly slots: Slot[] = [];
   private readonly workerUrl: string;
+  /** Shared tasks, highest priority first (submission order among equals). */
+  private shared: Pending[] = [];
+  private nextId = 0;
+  /** Set by close() or a failed worker: every later submit is refused. */
+  private closed?: Error;
 
   constructor(readonly jobs: number) {
     const url = runnableModule(WORKER_MODULE);
     if (!url) throw new Error("worker pool: the compiled worker (dist/src/hypervisors/parallel/worker.js) is missing: run tsc");
     this.workerUrl = url;
+    if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`worker pool: jobs must be a positive integer, not ${jobs}`);
   }
 
-  /** Runs `tasks`; `onDone(index, result)` as each finishes. Resolves with the results in task order. */
-  async run<A, R>(tasks: readonly PoolTask<A>[], onDone?: (index: number, result: R) => void): Promise<R[]> {
-    const modules = tasks.map((t) => {
-      const m = runnableModule(t.module);
-      if (!m) throw new Error(`worker pool: no compiled module for ${t.module}: run tsc`);
-      return m;
+  /** Queues one task; resolves with what its function returned, or rejects with its error (a UserError stays one). */
+  submit<A, R>(task: PoolTask<A>, options: SubmitOptions = {}): Promise<R> {
+    if (this.closed) return Promise.reject(this.closed);
+    const module = runnableModule(task.module);
+    if (!module) return Promise.reject(new Error(`worker pool: no compiled module for ${task.module}: run tsc`));
+    this.start();
+    return new Promise<R>((resolve, reject) => {
+      const p: Pending = { id: this.nextId++, module, name: task.name, arg: task.arg, priority: options.priority ?? 0, resolve: resolve as (v: unknown) => void, reject };
+      if (options.worker !== undefined) this.slots[options.worker % this.jobs].queue.push(p);
+      else {
+        // Insert after every task of at least this priority (stable for equal ones).
+        let i = this.shared.length;
+        while (i > 0 && this.shared[i - 1].priority < p.priority) i--;
+        this.shared.splice(i, 0, p);
+      }
+      for (const s of this.slots) if (!s.running) this.feed(s);
     });
-    const results: R[] = new Array(tasks.length);
-    if (tasks.length === 0) return results;
-    while (this.workers.length < Math.min(this.jobs, tasks.length)) this.workers.push(new Worker(new URL(this.workerUrl)));
-    const busy = this.workers.slice(0, Math.min(this.jobs, tasks.length));
-    let next = 0;
-    let finished = 0;
-    const detach: (() => void)[] = [];
+  }
+
+  /** Runs `tasks` on any worker; `onDone(index, result)` as each finishes. Resolves with the results in task order; on the first error the pool is closed. */
+  async run<A, R>(tasks: readonly PoolTask<A>[], onDone?: (index: number, result: R) => void): Promise<R[]> {
     try {
-      await new Promise<void>((resolve, reject) => {
-        let failed = false;
-        const fail = (e: Error) => {
-          if (!failed) (failed = true), reject(e);
-        };
-        const feed = (w: Worker) => {
-          if (failed || next >= tasks.length) return;
-          const id = next++;
-          w.postMessage({ id, module: modules[id], name: tasks[id].name, arg: tasks[id].arg });
-        };
-        for (const w of busy) {
-          const onMessage = (reply: Reply) => {
-            if (!reply.ok) {
-              const err = reply.error!;
-              const e = err.user ? new UserError(err.message) : new Error(err.message);
-              if (!err.user && err.stack) e.stack = err.stack;
-              return fail(e);
-            }
-            results[reply.id] = reply.value as R;
-            finished++;
-            try {
-              onDone?.(reply.id, reply.value as R);
-            } catch (e) {
-              return fail(e as Error);
-            }
-            if (finished === tasks.length) resolve();
-            else feed(w);
-          };
-          const onError = (e: Error) => fail(e);
-          const onExit = (code: number) => fail(new Error(`worker pool: a worker exited (status ${code}) before its task finished`));
-          w.on("message", onMessage).on("error", onError).on("exit", onExit);
-          detach.push(() => w.off("message", onMessage).off("error", onError).off("exit", onExit));
-          feed(w);
-        }
-      });
+      return await Promise.all(
+        tasks.map((t, i) =>
+          this.submit<A, R>(t).then((r) => {
+            onDone?.(i, r);
+            return r;
+          }),
+        ),
+      );
     } catch (e) {
       await this.close(); // a worker may still be busy with a task nobody waits for
       throw e;
-    } finally {
-      for (const d of detach) d();
     }
-    return results;
   }
 
+  /** Ends the workers; tasks not yet finished are rejected. */
   async close(): Promise<void> {
-    const all = this.workers.splice(0);
-    await Promise.all(all.map((w) => w.terminate()));
+    this.fail(new Error("worker pool: closed before the task finished"));
+    const all = this.slots.splice(0);
+    await Promise.all(all.map((s) => s.worker.terminate()));
+  }
+
+  private start(): void {
+    while (this.slots.length < this.jobs) {
+      const slot: Slot = { worker: new Worker(new URL(this.workerUrl)), queue: [] };
+      slot.worker
+        .on("message", (reply: Reply) => this.settle(slot, reply))
+        .on("error", (e: Error) => this.fail(e))
+        .on("exit", (code: number) => {
+          if (!this.closed) this.fail(new Error(`worker pool: a worker exited (status ${code}) before its task finished`));
+        });
+      this.slots.push(slot);
+    }
+  }
+
+  private feed(slot: Slot): void {
+    const p = slot.queue.shift() ?? this.shared.shift();
+    if (!p) return;
+    slot.running = p;
+    slot.worker.postMessage({ id: p.id, module: p.module, name: p.name, arg: p.arg });
+  }
+
+  private settle(slot: Slot, reply: Reply): void {
+    const p = slot.running;
+    if (!p || p.id !== reply.id) return;
+    slot.running = undefined;
+    if (reply.ok) p.resolve(reply.value);
+    else {
+      const err = reply.error!;
+      const e = err.user ? new UserError(err.message) : new Error(err.message);
+      if (!err.user && err.stack) e.stack = err.stack;
+      p.reject(e);
+    }
+    if (!this.closed) this.feed(slot);
+  }
+
+  /** Rejects every unfinished task with `e` and refuses new ones. */
+  private fail(e: Error): void {
+    if (!this.closed) this.closed = e;
+    const waiting = [...this.shared.splice(0), ...this.slots.flatMap((s) => [...s.queue.splice(0), ...(s.running ? [s.running] : [])])];
+    for (const s of this.slots) s.running = undefined;
+    for (const p of waiting) p.reject(e);
   }
 }
 
 /** Runs `tasks` on a pool of up to `jobs` threads made for them (see WorkerPool.run). */
 export async function runPool<A, R>(tasks: readonly PoolTask<A>[], jobs: number, onDone?: (index: number, result: R) => void): Promise<R[]> {
-  const pool = new WorkerPool(jobs);
+  const pool = new WorkerPool(Math.max(1, Math.min(jobs, tasks.length)));
   try {
     return await pool.run<A, R>(tasks, onDone);
   } finally {

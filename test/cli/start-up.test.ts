@@ -1,0 +1,58 @@
+// Start-up of the commands that run no guest (issue 16): `previrt build`,
+// `as` and `objdump` load neither the back ends (src/hypervisors: every
+// hypervisor, and the assembler their in-place VMMs are built with) nor the
+// machine (but for its cost-model parser); main.ts loads them for the help text only when help may be shown.
+// Runs the compiled CLI (bin/previrt.js → dist/) in a child process with a
+// module-load hook that lists every module the process loads; `run` is the
+// control, showing that the hook sees them.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const bin = new URL("../../bin/previrt.js", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "previrt-start-up-"));
+const source = join(dir, "tiny.s");
+writeFileSync(source, "\t.global main\nmain:\n\tli a0, 0\n\tret\n");
+const elf = join(dir, "tiny.elf");
+const bare = join(dir, "start.s"); // for `as`, which adds no start-up
+writeFileSync(bare, "\t.global _start\n_start:\n\tli a0, 0\n\tret\n");
+
+/** Runs `previrt ARGS`; returns its output and the URLs of the modules it loaded. */
+function modulesLoaded(args: string[]): { stdout: string; urls: string[] } {
+  const tag = Math.random().toString(36).slice(2);
+  const list = join(dir, `loaded-${tag}.txt`);
+  const hooks = join(dir, `hooks-${tag}.mjs`);
+  writeFileSync(hooks, `import { appendFileSync } from "node:fs";\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(list)}, url + "\\n"); return next(url, context); }\n`);
+  const register = join(dir, `register-${tag}.mjs`);
+  writeFileSync(register, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const r = spawnSync(process.execPath, ["--import", pathToFileURL(register).href, bin, ...args], { encoding: "utf8", timeout: 60_000 });
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return { stdout: r.stdout, urls: readFileSync(list, "utf8").split("\n").filter(Boolean) };
+}
+
+/** The back ends and the machine; not the cost model's parser (a leaf module files.ts reads --cost-model with). */
+const guestSide = (urls: string[]) => urls.filter((u) => /\/src\/(hypervisors\/|machine\/(?!cost-model\.js$))/.test(u));
+
+describe("start-up of the commands that run no guest", () => {
+  it("build, as and objdump load no back end and no machine module", () => {
+    for (const args of [["build", source, "-o", elf], ["as", bare, "-o", join(dir, "as.elf")], ["objdump", "-d", elf], ["--version"]]) {
+      const { urls } = modulesLoaded(args);
+      expect(guestSide(urls), args.join(" ")).toEqual([]);
+      expect(urls.some((u) => u.endsWith("/src/cli/main.js"))).toBe(true);
+    }
+  });
+
+  it("run loads them (the control), and --help still lists the back ends", () => {
+    const { urls, stdout } = modulesLoaded(["run", "--hv", "xen", elf]);
+    expect(stdout).toBe("");
+    expect(urls.some((u) => u.endsWith("/src/hypervisors/xen/index.js"))).toBe(true);
+    expect(urls.some((u) => u.endsWith("/src/machine/cpu.js"))).toBe(true);
+    const help = modulesLoaded(["--help"]);
+    expect(help.stdout).toMatch(/^Back ends \(--hv\):\n {2}bare +\S/m);
+    expect(guestSide(help.urls).length).toBeGreaterThan(0);
+  });
+});
