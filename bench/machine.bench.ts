@@ -25,7 +25,7 @@ import { pathToFileURL } from "node:url";
 import { runImage } from "../src/machine/run-image.js";
 import { DEFAULT_QUANTUM, type Engine } from "../src/machine/machine.js";
 import type { ElfImage } from "../src/guest-isa/elf-types.js";
-import { R, image, li, pageTables, powerOff, smp, type Item } from "../test/machine/program.js";
+import { R, image, li, pageTables, powerOff, smp, timerPrologue, type Item } from "../test/machine/program.js";
 import { median, type BenchResult, type Benchmark } from "./harness.js";
 
 const ITER = 2_000_000;
@@ -89,16 +89,7 @@ export function loadStoreLoop(iterations = ITER): ElfImage {
 /** (c): the ALU loop with interrupts on and the timer firing every 10,000 cycles. */
 export function timerLoop(iterations = ITER): ElfImage {
   return image([
-    ["jal", { a: R.zero, to: "start" }],
-    "handler",
-    ["out", { imm: 0x21, b: R.zero }], // acknowledge the timer
-    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
-    ["iret"],
-    "start",
-    ...li(R.t0, 0x1004),
-    ["mtcr", { imm: 0, b: R.t0 }], // tvec = handler
-    ...li(R.t0, 10_000),
-    ["out", { imm: 0x20, b: R.t0 }], // timer period
+    ...timerPrologue(10_000),
     ...li(R.t0, iterations),
     ["sti"],
     ...ALU_LOOP,

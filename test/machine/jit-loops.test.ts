@@ -11,11 +11,19 @@ import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine } from "../../src/machine/machine.js";
 import { loopFit, translatorStats } from "../../src/machine/jit/translate.js";
 import { same as sameOn, type EngineSetup } from "./engine-pair.js";
-import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
+import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, timerPrologue, wordsToBytes, type Item } from "./program.js";
 
 /** Both engines, observing the pages these programs store into (0x3000–0x5fff). */
 const same = (s: EngineSetup) => sameOn({ memory: [0x3000, 0x6000], ...s });
 
+/** Adds t0 to the word at s0 + (t0 & 1020): a load and a store per loop iteration, over one KiB. */
+const ADD_T0_TO_WORD: Item[] = [
+  ["andi", { a: R.t4, b: R.t0, imm: 1020 }],
+  ["add", { a: R.t4, b: R.t4, c: R.s0 }],
+  ["lw", { a: R.t1, b: R.t4, imm: 0 }],
+  ["add", { a: R.t1, b: R.t1, c: R.t0 }],
+  ["sw", { a: R.t1, b: R.t4, imm: 0 }],
+];
 const enc = (items: Item[]) => Array.from(new Int32Array(assembleItems(items, 0).buffer));
 
 describe("loopFit", () => {
@@ -80,11 +88,7 @@ describe("jit = interpreter where a self-loop meets the cycle budget", () => {
     ...li(R.s0, 0x4000),
     ...li(R.t0, 100_000),
     "loop",
-    ["andi", { a: R.t4, b: R.t0, imm: 1020 }],
-    ["add", { a: R.t4, b: R.t4, c: R.s0 }],
-    ["lw", { a: R.t1, b: R.t4, imm: 0 }],
-    ["add", { a: R.t1, b: R.t1, c: R.t0 }],
-    ["sw", { a: R.t1, b: R.t4, imm: 0 }],
+    ...ADD_T0_TO_WORD,
     ["sb", { a: R.t0, b: R.t4, imm: 2 }],
     ["addi", { a: R.t0, b: R.t0, imm: -1 }],
     ["bne", { a: R.t0, b: R.zero, to: "loop" }],
@@ -243,25 +247,12 @@ describe("jit = interpreter when a second machine finds the process's translatio
     // The timer every 4,999 cycles: the interpreter runs each block that does not fit up to the
     // event, so slices end all over the loop's block, and the same entries come back.
     const timer: Item[] = [
-      ["jal", { a: R.zero, to: "start" }],
-      "handler",
-      ["out", { imm: 0x21, b: R.zero }], // acknowledge the timer
-      ["addi", { a: R.s2, b: R.s2, imm: 1 }],
-      ["iret"],
-      "start",
-      ...li(R.t0, 0x1004),
-      ["mtcr", { imm: 0, b: R.t0 }], // tvec = handler
-      ...li(R.t0, 4_999),
-      ["out", { imm: 0x20, b: R.t0 }], // timer period
+      ...timerPrologue(4_999),
       ...li(R.s0, 0x10_0000),
       ...li(R.t0, 300_000),
       ["sti"],
       "loop",
-      ["andi", { a: R.t4, b: R.t0, imm: 1020 }],
-      ["add", { a: R.t4, b: R.t4, c: R.s0 }],
-      ["lw", { a: R.t1, b: R.t4, imm: 0 }],
-      ["add", { a: R.t1, b: R.t1, c: R.t0 }],
-      ["sw", { a: R.t1, b: R.t4, imm: 0 }],
+      ...ADD_T0_TO_WORD,
       ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
       ["addi", { a: R.t0, b: R.t0, imm: -1 }],
       ["bne", { a: R.t0, b: R.zero, to: "loop" }],

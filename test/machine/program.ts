@@ -114,6 +114,26 @@ export function pagingOn(pd: number): Item[] {
 /** Power off with the value of register `rs`. */
 export const powerOff = (rs: number): Item => ["out", { imm: 0xf0, b: rs }];
 
+/**
+ * A program's start with a timer: a jump over the handler (at 0x1004: it
+ * acknowledges the timer and counts in s2), tvec set to it, the timer's
+ * period written; the caller's code follows at "start"'s end (then `sti`).
+ */
+export function timerPrologue(period: number): Item[] {
+  return [
+    ["jal", { a: R.zero, to: "start" }],
+    "handler",
+    ["out", { imm: 0x21, b: R.zero }], // acknowledge the timer
+    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+    ["iret"],
+    "start",
+    ...li(R.t0, 0x1004),
+    ["mtcr", { imm: 0, b: R.t0 }], // tvec = handler
+    ...li(R.t0, period),
+    ["out", { imm: 0x20, b: R.t0 }], // timer period
+  ];
+}
+
 /** CPU 0 starts every other CPU at `secondary` (ports 0x43, 0x42), then runs `main` (empty: CPU 0 runs `secondary` too). */
 export function smp(main: Item[], secondary: Item[]): Item[] {
   return [
