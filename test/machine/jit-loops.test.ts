@@ -11,7 +11,7 @@ import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine } from "../../src/machine/machine.js";
 import { loopFit, translatorStats } from "../../src/machine/jit/translate.js";
 import { same as sameOn, type EngineSetup } from "./engine-pair.js";
-import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, timerPrologue, wordsToBytes, type Item } from "./program.js";
+import { R, addAndReturn, image, li, pageTables, pagingOn, powerOff, timerPrologue, wordsToBytes, type Item } from "./program.js";
 
 /** Both engines, observing the pages these programs store into (0x3000–0x5fff). */
 const same = (s: EngineSetup) => sameOn({ memory: [0x3000, 0x6000], ...s });
@@ -24,7 +24,6 @@ const ADD_T0_TO_WORD: Item[] = [
   ["add", { a: R.t1, b: R.t1, c: R.t0 }],
   ["sw", { a: R.t1, b: R.t4, imm: 0 }],
 ];
-const enc = (items: Item[]) => Array.from(new Int32Array(assembleItems(items, 0).buffer));
 
 describe("loopFit", () => {
   /** The iterations from `cyc` that pass `cyc + x < limit` one after another, by counting (up to `cap`). */
@@ -132,7 +131,7 @@ describe("jit = interpreter on the pages a translation remembers", () => {
     // store into it (the loop's and the rewrite) must reach the cache before f runs again.
     // Paging on, with the page also mapped at 0x40_4000, written through that alias on odd rounds.
     const PD = 0x10_0000, ALIAS = 0x0040_4000;
-    const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+    const f = addAndReturn;
     const r = same({
       items: [
         ...pagingOn(PD),

@@ -14,11 +14,10 @@ import { Machine, type Engine } from "../../src/machine/machine.js";
 import type { Monitor } from "../../src/machine/monitor.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import { defaultCostModel } from "../../src/machine/cost-model.js";
-import { R, assembleItems, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
+import { R, addAndReturn, encodeWords, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
 import { DATA_PA, DATA_PAGES, DATA_VA, randomProgram } from "./random-program.js";
 import { runOn, same } from "./engine-pair.js";
 
-const enc = (items: Item[]) => Array.from(new Int32Array(assembleItems(items, 0).buffer));
 
 describe("jit = interpreter on random programs", () => {
   for (const paging of [false, true]) {
@@ -43,7 +42,7 @@ describe("jit = interpreter on self-modifying code", () => {
       items: [
         ...li(R.t0, 3),
         ["la", { a: R.t1, to: "patch" }],
-        ...li(R.t3, enc([["addi", { a: R.a0, b: R.a0, imm: 100 }]])[0]),
+        ...li(R.t3, encodeWords([["addi", { a: R.a0, b: R.a0, imm: 100 }]])[0]),
         "loop",
         ["sw", { a: R.t3, b: R.t1, imm: 0 }],
         "patch",
@@ -120,7 +119,7 @@ describe("jit = interpreter on self-modifying code", () => {
 
   it("a loop rewrites a function in another page between calls", () => {
     // f at 0x3000: `addi a0, a0, k; jalr zero, ra`; each pass calls f twice, then sets k = k + 1.
-    const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+    const f = addAndReturn;
     const r = same({
       items: [
         ...li(R.s0, 0x3000),
@@ -147,7 +146,7 @@ describe("jit = interpreter on self-modifying code", () => {
     // takes over on every pass: so every store through Y misses the TLB and the interpreter performs it,
     // while f's own TLB entry (slot 3) stays — nothing but that store tells the JIT f changed.
     const Y = 0x0040_5000, Z = 0x0080_5000, PD = 0x10_0000;
-    const f = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+    const f = addAndReturn;
     const r = same({
       items: [
         ...pagingOn(PD),
@@ -176,7 +175,7 @@ describe("jit = interpreter on self-modifying code", () => {
     // Sector i holds `addi a0, a0, 10^i; jalr zero, ra`; the guest loads sector (pass & 1) to 0x5000 and calls it 3 times.
     const disk = new Uint8Array(2 * 512);
     for (const [i, k] of [[0, 1], [1, 10]]) {
-      new Int32Array(disk.buffer, i * 512, 2).set(enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]));
+      new Int32Array(disk.buffer, i * 512, 2).set(addAndReturn(k));
     }
     const r = same({
       items: [
@@ -214,14 +213,14 @@ describe("jit = interpreter on self-modifying code", () => {
         return {
           name: "patcher",
           onHcall: () => {
-            const w = enc([["addi", { a: R.a0, b: R.a0, imm: ++k }]])[0];
+            const w = encodeWords([["addi", { a: R.a0, b: R.a0, imm: ++k }]])[0];
             if (how === "machine.memory.write32") m.memory.write32(0x3000, w);
             else m.memory.i32[0x3000 >>> 2] = w;
             return "advance";
           },
         };
       };
-      const f = enc([["addi", { a: R.a0, b: R.a0, imm: 0 }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+      const f = addAndReturn(0);
       const r = same({
         items: [
           ...li(R.s0, 0x3000),
@@ -248,7 +247,7 @@ describe("jit = interpreter when the page tables change under code", () => {
   // switches the PTE between calls, sometimes invalidating the TLB entry (the new frame runs) and sometimes not
   // (the stale translation keeps running, deterministically).
   const V = 0x0040_0000, A = 0x0020_0000, B = 0x0020_1000, PD = 0x10_0000;
-  const snippet = (k: number) => enc([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+  const snippet = addAndReturn;
   // The tables themselves are mapped (identity) so the guest can store into them.
   const pts = pageTables(PD, [[0x1000, 0x1000, 2], [V, A, 2], [PD, PD, 2], [PD + 0x1000, PD + 0x1000, 2], [PD + 0x2000, PD + 0x2000, 2]]);
   const pteAddr = (() => {
@@ -639,7 +638,7 @@ describe("jit = interpreter on fetches the TLB's fast tag cannot serve (the engi
   // handler stops it: free-running, a period shorter than the handler's ~1,400 cycles would never let the guest progress.)
   const PD = 0x10_0000, V1 = 0x0040_0000, V2 = 0x0080_0000, F1 = 0x0020_0000, F2 = 0x0020_1000;
   const fn = (op: "add" | "xor", n: number) =>
-    enc([
+    encodeWords([
       ["addi", { a: R.t1, b: R.zero, imm: n }],
       "loop",
       [op, { a: R.a2, b: R.a2, c: R.t1 }],
@@ -703,7 +702,7 @@ describe("jit = interpreter on fetches the TLB's fast tag cannot serve (the engi
     // h's translation, whose load exits to the interpreter's checked slow path. The handler adds the
     // cause and returns to the caller (epc = lr).
     const V3 = 0x00c0_0000, F3 = 0x0020_2000, UNMAPPED = 0x0100_0000, PAST_RAM = 0x0140_0000;
-    const h = enc([
+    const h = encodeWords([
       ["addi", { a: R.t1, b: R.zero, imm: 12 }],
       "loop",
       ["lw", { a: R.t2, b: R.a0, imm: 0 }],

@@ -79,6 +79,14 @@ export function image(items: Item[], base = 0x1000, data: DataBlock[] = []): Elf
 }
 
 /** Words → little-endian bytes. */
+/** The instruction words of `items` assembled at 0 (for code a program writes into memory itself). */
+export function encodeWords(items: Item[]): number[] {
+  return Array.from(new Int32Array(assembleItems(items, 0).buffer));
+}
+
+/** The words of a two-instruction function `a0 += k; return` — the code the self-modifying tests rewrite. */
+export const addAndReturn = (k: number): number[] => encodeWords([["addi", { a: R.a0, b: R.a0, imm: k }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]]);
+
 export function wordsToBytes(words: number[]): Uint8Array {
   const b = new Uint8Array(words.length * 4);
   const dv = new DataView(b.buffer);
