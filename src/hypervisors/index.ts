@@ -1,172 +1,53 @@
-// The back-end registry (`--hv NAME`). A Backend is data for the load-time
-// rewriter (what each site kind becomes, docs/design.md §3) plus, where the guest
-// runs under a hypervisor, the Monitor the machine calls on its slow paths.
+// The back-end registry (`--hv NAME`) with every back end loaded: `backends`,
+// `getBackend`, and runElf / prepareGuest taking a back end by name. What a
+// back end is, and the load-time and run steps given one, are in backend.ts;
+// a caller that runs one back end it names at run time (`previrt run`) loads
+// only that one with registry.ts's loadBackend instead of importing this
+// module, which brings in all five (issue 16).
 // The machine itself knows no back end.
 
-import { UserError } from "../guest-isa/diagnostics.js";
-import type { ElfImage } from "../guest-isa/elf-types.js";
-import { lookupInstruction } from "../guest-isa/isa-table.js";
-import type { Monitor } from "../machine/monitor.js";
-import { runImage, type RunImageOptions, type RunOutcome } from "../machine/run-image.js";
-import { MAX_CPUS } from "../machine/machine.js";
-import { rewriteImage, type RewriteResult, type RewriteTarget } from "../rewriter/index.js";
 import { bare } from "./bare/index.js";
 import { hvm } from "./hvm/index.js";
 import { l4 } from "./l4/index.js";
-import { isParavirtImage } from "./paravirt.js";
 import { trap } from "./trap/index.js";
 import { xen } from "./xen/index.js";
-import { checkSpinlockCure, type SpinlockCure } from "./common/spinlock-cures.js";
-import { checkPassthrough } from "./common/bypass.js";
+import { prepareGuestOn, runElfOn, type Backend, type PreparedGuest, type RunElfOptions, type RunElfOutcome } from "./backend.js";
+import type { ElfImage } from "../guest-isa/elf-types.js";
+import { unknownBackend } from "./registry.js";
 
-/** What a back end's monitor is told about the machine it will run on. */
-export interface MonitorOptions {
-  /** CPUs of the machine (1 when not given). */
-  cpus: number;
-  /** Physical CPUs to time-slice them on (`--pcpus`); undefined: one per CPU. */
-  pcpus?: number;
-  /** The in-place VMM's protection domain on xen and l4 (docs/protection.md); default true, `--no-protect` turns it off. */
-  protect?: boolean;
-  /** The --pcpus scheduler's time slice in cycles (`--timeslice`, a multiple of the quantum: common/vcpu-scheduler.ts). */
-  timeslice?: number;
-  /** The lock-holder preemption cure (`--spinlocks`, common/spinlock-cures.ts; default native). */
-  spinlocks?: SpinlockCure;
-  /**
-   * The nvdisk is passed through to this guest (`--passthrough`, common/bypass.ts):
-   * its mmio sites stay native and the per-request registers are reached with
-   * no VMM involvement. Default false: every access goes through the VMM.
-   */
-  passthrough?: boolean;
-}
+export {
+  checkCpuOptions,
+  checkCpuValues,
+  prepareGuestOn,
+  prepareImage,
+  runElfOn,
+  type Backend,
+  type CpuOptions,
+  type MonitorOptions,
+  type PreparedGuest,
+  type RunElfOptions,
+  type RunElfOutcome,
+} from "./backend.js";
+export { BACKEND_NAMES, loadBackend } from "./registry.js";
 
-export interface Backend {
-  readonly name: string;
-  readonly description: string;
-  /** The rewriter's view of this back end: its replacement table (and soft-layer window). */
-  readonly target: RewriteTarget;
-  /** The monitor this back end runs the guest under, given what the rewriter did; none on bare metal. */
-  createMonitor?(rewrite: RewriteResult, options: MonitorOptions): Monitor;
-  /** The most CPUs this back end runs a guest on (default 1). */
-  readonly maxCpus?: number;
-  /** The `--spinlocks` cures it offers (default: native only; common/spinlock-cures.ts). */
-  readonly spinlocks?: readonly SpinlockCure[];
-  /** Its rewriter view for a cure other than native, or with the nvdisk passed through (default: `target`). */
-  targetFor?(cure: SpinlockCure, passthrough?: boolean): RewriteTarget;
-}
-
+/** Every back end by name, in registry.ts's order (BACKEND_NAMES). */
 export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap, xen, l4].map((b) => [b.name, b]));
 
 /** Looks a back end up by its --hv name; a UserError listing the valid names otherwise. */
 export function getBackend(name: string): Backend {
   const b = backends.get(name);
-  if (!b) throw new UserError(`unknown back end '${name}' (valid: ${[...backends.keys()].join(", ")})`);
+  if (!b) throw unknownBackend(name);
   return b;
 }
 
-/**
- * The load-time step: validates the site table and rewrites every site for
- * the back end. A para-virtualized image runs on xen only: elsewhere it is
- * refused (a UserError the CLI prefixes with the file name).
- */
-export function prepareImage(backend: Backend, image: ElfImage, file?: string, spinlocks: SpinlockCure = "native", passthrough = false): RewriteResult {
-  if (backend.name !== "xen" && isParavirtImage(image)) throw new UserError(`${file ? `${file}: ` : ""}para-virtualized for xen; run it with --hv xen`);
-  return rewriteImage(image, (spinlocks !== "native" || passthrough) && backend.targetFor ? backend.targetFor(spinlocks, passthrough) : backend.target);
-}
+const backendOf = (options: RunElfOptions): Backend => (typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare"));
 
-export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {
-  /** A back-end name or object; default "bare". */
-  backend?: string | Backend;
-  /** The ELF file's name, for error messages about the binary. */
-  file?: string;
-  /** The --pcpus scheduler's time slice in cycles (`--timeslice`; docs/vcpus.md). */
-  timeslice?: number;
-  /** `--spinlocks native|pv|delayed|ple`: the lock-holder preemption cure (docs/smp-virtualization.md). */
-  spinlocks?: string;
-  /**
-   * `--passthrough`: pass the nvdisk (`nvdisk`, RunImageOptions) through to the
-   * guest — VMM-bypass I/O (common/bypass.ts; xen, l4, hvm). Needs `nvdisk`.
-   */
-  passthrough?: boolean;
-}
-
-export interface RunElfOutcome extends RunOutcome {
-  /** What the load-time rewriter did (sites by strategy). */
-  rewrite: RewriteResult;
-}
-
-/**
- * Checks `cpus`, `quantum` and `pcpus` for a back end (UserErrors naming the
- * CLI options): cpus 1–8 and within what the back end runs, pcpus 1–cpus
- * and only under a hypervisor.
- */
-export function checkCpuOptions(backend: Backend, o: CpuOptions): MonitorOptions {
-  const cpus = checkCpuValues(o);
-  if (cpus > (backend.maxCpus ?? 1)) {
-    throw new UserError(`--hv ${backend.name} runs at most ${backend.maxCpus ?? 1} CPU${(backend.maxCpus ?? 1) === 1 ? "" : "s"} (asked for --cpus ${cpus})`);
-  }
-  if (o.pcpus !== undefined && !backend.createMonitor) throw new UserError("--pcpus needs a hypervisor back end (bare has one physical CPU per CPU)");
-  return { cpus, pcpus: o.pcpus, timeslice: o.timeslice };
-}
-
-/** The multiprocessor options of a run (`--cpus`, `--quantum`, `--pcpus`, `--timeslice`). */
-export interface CpuOptions {
-  cpus?: number;
-  quantum?: number;
-  pcpus?: number;
-  /** The --pcpus scheduler's time slice in cycles (docs/vcpus.md). */
-  timeslice?: number;
-}
-
-/** The checks of checkCpuOptions that need no back end (for commands that run several); returns the CPUs. */
-export function checkCpuValues(o: CpuOptions): number {
-  const cpus = o.cpus ?? 1;
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) throw new UserError(`--cpus must be a whole number from 1 to ${MAX_CPUS}, not ${o.cpus}`);
-  if (o.quantum !== undefined && (!Number.isInteger(o.quantum) || o.quantum < 1 || o.quantum > 1e9)) {
-    throw new UserError(`--quantum must be a whole number of cycles from 1 to 1000000000, not ${o.quantum}`);
-  }
-  if (o.pcpus !== undefined && (!Number.isInteger(o.pcpus) || o.pcpus < 1 || o.pcpus > cpus)) {
-    throw new UserError(`--pcpus must be a whole number from 1 to --cpus (${cpus}), not ${o.pcpus}`);
-  }
-  if (o.timeslice !== undefined && o.pcpus === undefined) throw new UserError("--timeslice needs --pcpus (it is the time slice of the hypervisor's vCPU scheduler)");
-  return cpus;
-}
-
-/** Rewrites `image` for a back end and runs it: result, counters, console output. */
-const AMOADD_OPCODE = lookupInstruction("amoadd")!.opcode;
-
-/** Where a ticket site's amoadd (the take) is after rewriting: the site itself, or the first amoadd of its template. */
-function ticketTakeAddress(rewrite: RewriteResult, site: RewriteResult["sites"][number]): number {
-  if (site.strategy === "native") return site.record.addr;
-  const stub = site.stubAddr === undefined ? undefined : rewrite.stubs.find((x) => x.addr === site.stubAddr);
-  const [base, words] = stub ? [stub.addr, stub.words] : [site.record.addr, site.after];
-  for (let i = 0; i < words.length; i++) if ((words[i] & 0x3f) === AMOADD_OPCODE) return (base + 4 * i) >>> 0;
-  throw new Error(`internal: the ${rewrite.target} template of the ticket site at 0x${site.record.addr.toString(16)} has no amoadd`);
-}
-
+/** Rewrites `image` for a back end (`options.backend`, a name or object; default bare) and runs it: result, counters, console output. */
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
-  const { rewrite, runOptions } = prepareGuest(image, options);
-  const outcome = runImage(rewrite.image, runOptions(rewrite));
-  return { ...outcome, rewrite };
+  return runElfOn(backendOf(options), image, options);
 }
 
-/**
- * runElf's load-time half: checks the options, rewrites the image for the
- * back end, and returns the machine options for a run of it, each call with
- * a fresh monitor — the multi-guest host (src/hypervisors/domains) builds a
- * machine per guest from them, and a new one when it restarts a guest.
- */
-export function prepareGuest(image: ElfImage, options: RunElfOptions = {}): { backend: Backend; rewrite: RewriteResult; runOptions: (rewrite: RewriteResult) => RunImageOptions } {
-  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare");
-  const spinlocks = checkSpinlockCure(backend.name, backend.spinlocks, options.spinlocks);
-  const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
-  const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks, passthrough };
-  const rewrite = prepareImage(backend, image, options.file, spinlocks, passthrough);
-  const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
-  // A ticket site's amoadd stays where it is, or moves into the cure's template (inline or in a stub).
-  const ticketSites = rewrite.sites.filter((x) => x.kindName === "ticket").map((x) => ticketTakeAddress(rewrite, x));
-  return {
-    backend,
-    rewrite,
-    runOptions: (r) => ({ ...options, lockSites, ticketSites, monitor: backend.createMonitor?.(r, { ...monitorOptions, protect: options.protect }) }),
-  };
+/** prepareGuestOn with the back end of `options.backend` (a name or object; default bare). */
+export function prepareGuest(image: ElfImage, options: RunElfOptions = {}): PreparedGuest {
+  return prepareGuestOn(backendOf(options), image, options);
 }

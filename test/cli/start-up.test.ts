@@ -1,7 +1,9 @@
-// Start-up of the commands that run no guest (issue 16): `previrt build`,
-// `as` and `objdump` load neither the back ends (src/hypervisors: every
-// hypervisor, and the assembler their in-place VMMs are built with) nor the
-// machine (but for its cost-model parser); main.ts loads them for the help text only when help may be shown.
+// Start-up of the commands (issue 16): `previrt build`, `as` and `objdump`
+// load neither the back ends (src/hypervisors: every hypervisor, and the
+// assembler their in-place VMMs are built with) nor the machine (but for its
+// cost-model parser); main.ts loads them for the help text only when help
+// may be shown. `previrt run --hv X` loads back end X only (registry.ts's
+// loadBackend): a bare run neither loads nor assembles an in-place VMM.
 // Runs the compiled CLI (bin/previrt.js → dist/) in a child process with a
 // module-load hook that lists every module the process loads; `run` is the
 // control, showing that the hook sees them.
@@ -11,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { BACKEND_NAMES, backends, getBackend, loadBackend } from "../../src/hypervisors/index.js";
 
 const bin = new URL("../../bin/previrt.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "previrt-start-up-"));
@@ -54,5 +57,43 @@ describe("start-up of the commands that run no guest", () => {
     const help = modulesLoaded(["--help"]);
     expect(help.stdout).toMatch(/^Back ends \(--hv\):\n {2}bare +\S/m);
     expect(guestSide(help.urls).length).toBeGreaterThan(0);
+  });
+});
+
+/** The modules under src/hypervisors/ a run loaded, relative to it (`xen/index.js`, `common/window.js`, …). */
+const hypervisorModules = (urls: string[]) => urls.flatMap((u) => /\/src\/hypervisors\/(.+)$/.exec(u)?.[1] ?? []);
+
+describe("start-up of run: only the back end it runs", () => {
+  it("run --hv bare loads no other back end, no in-place VMM or assembler, no migration code", () => {
+    const { urls, stdout } = modulesLoaded(["run", "--hv", "bare", elf]);
+    expect(stdout).toBe("");
+    const hv = hypervisorModules(urls);
+    expect(hv).toContain("bare/index.js");
+    // No other back end's directory, and not window.ts, the one module that assembles a VMM (so none is assembled).
+    expect(hv.filter((m) => /^(hvm|trap|xen|l4)\/|^common\/(window|wedge-|vmm-)|^index\.js$/.test(m))).toEqual([]);
+    // The assembler proper (its parser is the rewriter's, for templates): a VMM is what it would be loaded for.
+    expect(urls.filter((u) => u.endsWith("/src/guest-isa/assembler/index.js"))).toEqual([]);
+    // --snapshot-at's code (resume.ts and the migration modules) only when asked for.
+    expect(urls.filter((u) => /\/src\/migration\/|\/cli\/commands\/resume\.js$/.test(u))).toEqual([]);
+    expect(urls.some((u) => u.endsWith("/src/machine/cpu.js"))).toBe(true);
+  });
+
+  it("run --hv xen loads xen and its VMM, not hvm, trap or l4", () => {
+    const hv = hypervisorModules(modulesLoaded(["run", "--hv", "xen", elf]).urls);
+    expect(hv).toEqual(expect.arrayContaining(["xen/index.js", "xen/xen-monitor.js", "common/window.js", "common/wedge-monitor.js"]));
+    expect(hv.filter((m) => /^(bare|hvm|trap)\/|^l4\/(index|l4-monitor)\.js$|^index\.js$/.test(m))).toEqual([]);
+  });
+
+  it("an unknown --hv is still one line naming the valid back ends", () => {
+    const r = spawnSync(process.execPath, [bin, "run", "--hv", "nope", elf], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toBe("previrt: error: unknown back end 'nope' (valid: bare, hvm, trap, xen, l4)\n");
+    expect(r.status).toBe(1);
+  });
+
+  it("loadBackend gives the registry's own objects, by the same names in the same order", async () => {
+    expect(BACKEND_NAMES).toEqual([...backends.keys()]);
+    for (const name of BACKEND_NAMES) expect(await loadBackend(name)).toBe(backends.get(name));
+    await expect(loadBackend("toString")).rejects.toThrow(/unknown back end 'toString' \(valid: bare, hvm, trap, xen, l4\)/);
+    expect(() => getBackend("toString")).toThrow(/unknown back end 'toString' \(valid: bare, hvm, trap, xen, l4\)/);
   });
 });

@@ -18,7 +18,9 @@
 // everything else. (README.md, "previrt run --json".)
 
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { getBackend, runElf } from "../../hypervisors/index.js";
+// One back end, loaded by name (registry.ts): not hypervisors/index.ts, which loads all five (issue 16).
+import { runElfOn } from "../../hypervisors/backend.js";
+import { loadBackend } from "../../hypervisors/registry.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
 import { fileDisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
@@ -26,7 +28,6 @@ import { formatStats } from "../../machine/stats.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkInputFile, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
-import { runWithSnapshot } from "./resume.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   // Loaded only for a multi-guest run: its configuration file may name bundled-kernel guests, which brings in the compiler.
@@ -40,8 +41,9 @@ export const run: CommandRunner = async (args, options, io) => {
   if (file === undefined) throw new UserError("missing required argument 'elf'");
   const jsonTo = json === true || json === "-" ? "-" : typeof json === "string" ? json : undefined;
   if (options.passthrough && options.nvdisk === undefined) throw new UserError("--passthrough needs --nvdisk (the device to pass through)");
-  if (options.snapshotAt !== undefined || options.snapshot !== undefined) return runWithSnapshot(file, { ...options, json: jsonTo }, io);
-  const backend = getBackend(String(options.hv));
+  // Loaded only to snapshot: it brings in the migration code.
+  if (options.snapshotAt !== undefined || options.snapshot !== undefined) return (await import("./resume.js")).runWithSnapshot(file, { ...options, json: jsonTo }, io);
+  const backend = await loadBackend(String(options.hv));
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const maxCycles = typeof options.maxCycles === "number" ? options.maxCycles : undefined;
   const image = readElfInput(file);
@@ -58,8 +60,7 @@ export const run: CommandRunner = async (args, options, io) => {
   let nvdisk: DiskBacking | undefined;
   try {
     nvdisk = openDisk(options.nvdisk);
-    const outcome = runElf(image, {
-      backend,
+    const outcome = runElfOn(backend, image, {
       file,
       costModel,
       maxCycles,

@@ -3,7 +3,7 @@
 // its original instruction and the rewriter turns its padding into one jump
 // over it, so an annotated kernel pays one instruction per site executed.
 
-import type { Backend } from "../index.js";
+import type { Backend } from "../backend.js";
 
 export const bare: Backend = {
   name: "bare",

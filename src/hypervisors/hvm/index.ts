@@ -3,7 +3,7 @@
 // jumped over, as on bare metal) and every sensitive instruction exits to
 // the monitor (hvm-monitor.ts).
 
-import type { Backend } from "../index.js";
+import type { Backend } from "../backend.js";
 import { HvmMonitor } from "./hvm-monitor.js";
 
 export const hvm: Backend = {

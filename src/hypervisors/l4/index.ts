@@ -5,7 +5,7 @@
 
 import type { RewriteTarget } from "../../rewriter/index.js";
 import { L4_REPLACEMENTS } from "../common/wedge-replacements.js";
-import type { Backend } from "../index.js";
+import type { Backend } from "../backend.js";
 import { wedgeTargets } from "../common/wedge-targets.js";
 import { L4Monitor } from "./l4-monitor.js";
 

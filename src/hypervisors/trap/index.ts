@@ -2,7 +2,7 @@
 // virtualizable. Runs any binary unmodified, the guest kernel deprivileged;
 // privileged instructions trap, rdpsr/wrpsr do not (trap-monitor.ts).
 
-import type { Backend } from "../index.js";
+import type { Backend } from "../backend.js";
 import { TrapMonitor } from "./trap-monitor.js";
 
 export const trap: Backend = {

@@ -8,10 +8,10 @@
 
 import type { RewriteTarget } from "../../rewriter/index.js";
 import { XEN_REPLACEMENTS } from "../common/wedge-replacements.js";
-import type { Backend } from "../index.js";
+import type { Backend } from "../backend.js";
 import { wedgeTargets } from "../common/wedge-targets.js";
 import { XenMonitor } from "./xen-monitor.js";
-import { isParavirtImage } from "../paravirt.js";
+import { isParavirtImage } from "../../guest-isa/paravirt.js";
 
 const targets = wedgeTargets("xen", XEN_REPLACEMENTS);
 
