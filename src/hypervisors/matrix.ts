@@ -12,7 +12,8 @@ import type { ElfImage } from "../guest-isa/elf-types.js";
 import type { RunResult } from "../machine/diagnosis.js";
 import type { MachineStats } from "../machine/stats.js";
 import type { Strategy } from "../rewriter/index.js";
-import { getBackend, runElf, type RunElfOptions } from "./index.js";
+import { getBackend, type RunElfOptions } from "./index.js";
+import { runMatrixCell } from "./matrix-cell.js";
 
 export interface MatrixOptions extends Omit<RunElfOptions, "backend" | "onOutput" | "disk"> {
   /** Back ends to run, in order; the first is the reference. */
@@ -89,13 +90,9 @@ export interface MatrixCellArg {
   disk?: Uint8Array;
 }
 
-/** Runs the image on one back end (the task of a matrix worker, and the serial loop's body). */
+/** Runs the image on one back end (the serial loop's body; a matrix worker runs matrix-cell.ts's loadedMatrixCell). */
 export function matrixCell(arg: MatrixCellArg): MatrixRun {
-  const backend = getBackend(arg.backend);
-  const started = performance.now();
-  const out = runElf(arg.image, { ...arg.options, backend, disk: arg.disk });
-  const seconds = (performance.now() - started) / 1e3;
-  return { backend: arg.backend, result: out.result, console: out.console, stats: out.stats, sites: { ...out.rewrite.counts }, seconds };
+  return runMatrixCell(getBackend(arg.backend), arg);
 }
 
 /** Verdicts against the first run, in order. */

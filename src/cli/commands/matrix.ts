@@ -17,7 +17,6 @@ import { defaultJobs } from "../../hypervisors/parallel/pool.js";
 import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
-import { runMigrationMatrix } from "./migration-matrix.js";
 import { describeSmp } from "../bench/report-data.js";
 import { checkSpinlockCure } from "../../hypervisors/common/spinlock-cures.js";
 
@@ -26,7 +25,8 @@ export { describeVerdict, isDivergence };
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
-  if (options.migrate) return runMigrationMatrix(file, options, io);
+  // Loaded only for --migrate: it brings in the migration code (issue 16).
+  if (options.migrate) return (await import("./migration-matrix.js")).runMigrationMatrix(file, options, io);
   const names = (options.hv as string[] | undefined) ?? [...backends.keys()];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...names, ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
