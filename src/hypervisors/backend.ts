@@ -2,8 +2,8 @@
 // site kind becomes, docs/design.md §3, plus, where the guest runs under a
 // hypervisor, the Monitor the machine calls on its slow paths) and how a
 // guest is checked, rewritten and run on one, given the Backend object.
-// It names no back end: the registry (index.ts, every back end loaded;
-// registry.ts, one loaded on demand) does, so a run imports the one it uses.
+// It imports no back end: the registry does (index.ts, every back end loaded;
+// registry.ts, one loaded on demand), so a run imports only the one it uses.
 // The machine itself knows no back end.
 
 import { UserError } from "../guest-isa/diagnostics.js";
