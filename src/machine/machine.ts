@@ -52,6 +52,9 @@ import { causeName, emptyStats, EVENT_ID, Tally, type MachineStats } from "./sta
 /** The same fault (cause, epc, badva) this many times in a row, with no other fault between, is a fault loop. */
 export const FAULT_LOOP_LIMIT = 256;
 
+/** Cause codes with a cached tally slot in `raise`: the exceptions and every interrupt line's (INTERRUPT_BASE + 0–31). */
+const CAUSE_IDS = CAUSE.INTERRUPT_BASE + 32;
+
 /** The most CPUs a machine has. */
 export const MAX_CPUS = 8;
 /**
@@ -203,8 +206,16 @@ export class Machine implements CpuHost, MmuHost {
   private readonly exceptionTally = new Tally(() => this.counters.exceptions);
   /** Per EVENT_ID: the event's price in the cost model. */
   private readonly eventCost: Float64Array;
-  /** Per cause code below 64: its slot in exceptionTally (-1: not made yet). */
-  private readonly causeIds = new Int32Array(64).fill(-1);
+  /** Per cause code below CAUSE_IDS (interrupts included): its slot in exceptionTally (-1: not made yet). */
+  private readonly causeIds = new Int32Array(CAUSE_IDS).fill(-1);
+  /**
+   * counters.interrupts by line (stats.ts Tally), and each line's slot in it
+   * (-1: not made yet): a keyed update of a fresh record per machine missed
+   * its elements at each machine's first interrupt, and V8 deoptimized the
+   * run loop there.
+   */
+  private readonly interruptTally = new Tally(() => this.counters.interrupts);
+  private readonly lineIds = new Int32Array(32).fill(-1);
   private readonly idleCyclesId: number;
   private readonly descheduledCyclesId: number;
   private result: RunResult | undefined;
@@ -616,6 +627,14 @@ export class Machine implements CpuHost, MmuHost {
     this.countTally.flush();
     this.eventTally.flush();
     this.exceptionTally.flush();
+    this.interruptTally.flush();
+  }
+
+  /** Counts an interrupt taken on `line` (counters.interrupts). */
+  private countInterrupt(line: number): void {
+    let id = this.lineIds[line];
+    if (id < 0) id = this.lineIds[line] = this.interruptTally.id(String(line));
+    this.interruptTally.add(id, 1);
   }
 
   /** Reserves physical memory at the top of RAM, invisible to the guest; returns its base. */
@@ -838,7 +857,7 @@ export class Machine implements CpuHost, MmuHost {
       }
       if ((cpu.psr & PSR.IE) !== 0 && lines.pending !== 0) {
         const line = lines.lowest()!;
-        this.counters.interrupts[line] = (this.counters.interrupts[line] ?? 0) + 1;
+        this.countInterrupt(line);
         this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
         jit?.memoryMayHaveChanged(); // a monitor saw it
         if (this.result) break;
@@ -963,7 +982,7 @@ export class Machine implements CpuHost, MmuHost {
       }
       if ((cpu.psr & PSR.IE) !== 0 && lines.pending !== 0) {
         const line = lines.lowest()!;
-        this.counters.interrupts[line] = (this.counters.interrupts[line] ?? 0) + 1;
+        this.countInterrupt(line);
         this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
         jit?.memoryMayHaveChanged(); // a monitor saw it
         continue;
@@ -1153,6 +1172,7 @@ export class Machine implements CpuHost, MmuHost {
     this.countTally.reload();
     this.eventTally.reload();
     this.exceptionTally.reload();
+    this.interruptTally.reload();
     this.disk.restoreState(s.disk);
     if (this.nvdisk && s.nvdisk) this.nvdisk.restoreState(s.nvdisk);
     this.console.restoreState(s.console);
@@ -1192,10 +1212,10 @@ export class Machine implements CpuHost, MmuHost {
   // ---------------------------------------------------------------- CpuHost (slow paths)
 
   raise(cause: number, epc: number, badva?: number): void {
-    let id = cause >= 0 && cause < 64 ? this.causeIds[cause] : -1;
+    let id = cause >= 0 && cause < CAUSE_IDS ? this.causeIds[cause] : -1;
     if (id < 0) {
       id = this.exceptionTally.id(causeName(cause));
-      if (cause >= 0 && cause < 64) this.causeIds[cause] = id;
+      if (cause >= 0 && cause < CAUSE_IDS) this.causeIds[cause] = id;
     }
     this.exceptionTally.add(id, 1);
     const monitor = this.monitor;

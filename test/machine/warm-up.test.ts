@@ -10,7 +10,7 @@ import { BY_OPCODE } from "../../src/guest-isa/isa-table.js";
 import { CAUSE } from "../../src/guest-isa/registers.js";
 import { prepareGuest, runElf } from "../../src/hypervisors/index.js";
 import { HANDLED } from "../../src/machine/cpu.js";
-import { Machine, warmUpInterpreter } from "../../src/machine/machine.js";
+import { ACCESS, Machine, warmUpInterpreter } from "../../src/machine/machine.js";
 import { buildMachine } from "../../src/machine/run-image.js";
 import { causeName } from "../../src/machine/stats.js";
 import { trainingImage } from "../../src/machine/warm-up.js";
@@ -48,6 +48,29 @@ describe("the warm-up's training program", () => {
     expect(s.counts.lockAttempts).toBeGreaterThan(0);
     expect(s.tlbMisses).toBeGreaterThan(10);
     expect(limitExits).toBeGreaterThan(0);
+  });
+
+  it("takes timer interrupts, and changes code page on TLB hits (no fetch exit) after the first visit", () => {
+    const m = new Machine({ ramSize: t.ramSize, engine: "interp", lockSites: t.lockSites, residentBytes: () => 0 });
+    for (const [pa, w] of t.words) m.memory.i32[pa >>> 2] = w;
+    m.reset(t.entry);
+    for (const [r, v] of t.cr) m.cpu.cr[r] = v;
+    // The fetch slow path (a fetch exit of the interpreter loop) on the second code page.
+    let fetchExits = 0;
+    const slow = m.translateAccess.bind(m);
+    m.translateAccess = (va, access, user) => {
+      if (access === ACCESS.FETCH && va >>> 12 === t.secondCodePage >>> 12) fetchExits++;
+      return slow(va, access, user);
+    };
+    let visits = 0;
+    const pause = () => m.cpu.cycles + 1; // instruction by instruction: count the visits to the page
+    while (!m.runUntil(pause(), t.maxCycles)) if (m.cpu.pc === t.secondCodePage) visits++;
+    const s = m.stats();
+    expect(s.interrupts["0"]).toBeGreaterThan(3);
+    expect(s.exceptions[causeName(CAUSE.INTERRUPT_BASE)]).toBe(s.interrupts["0"]);
+    expect(visits).toBeGreaterThan(3);
+    expect(fetchExits).toBeGreaterThan(0);
+    expect(fetchExits).toBeLessThan(visits);
   });
 });
 

@@ -89,10 +89,15 @@ export class ShadowPager {
     private readonly cpu = 0,
   ) {
     this.exitId = EVENT_ID[exitEvent];
+    this.fillsId = machine.counterId("shadowFills");
+    this.writesId = machine.counterId("pageTableWrites");
   }
 
   /** EVENT_ID of exitEvent (charged at every fill and page-table write). */
   private readonly exitId: number;
+  /** The machine's counter ids of shadowFills and pageTableWrites (no string-keyed lookup per fill). */
+  private readonly fillsId: number;
+  private readonly writesId: number;
 
   watchedFrames(): Iterable<number> {
     return this.watched;
@@ -117,7 +122,7 @@ export class ShadowPager {
     const page = va >>> 12;
     if (!this.filled.has(page)) {
       this.filled.add(page);
-      this.machine.count("shadowFills");
+      this.machine.countAt(this.fillsId);
       this.machine.chargeAt(this.exitId);
     }
     return { frame: w.frame, writable: (w.perm & 2) !== 0, user: (w.perm & 4) !== 0 };
@@ -186,7 +191,7 @@ export class ShadowPager {
     if (size === 4) mem.i32[pa >>> 2] = value;
     else if (size === 2) mem.u16[pa >>> 1] = value;
     else mem.u8[pa] = value;
-    this.machine.count("pageTableWrites");
+    this.machine.countAt(this.writesId);
     this.machine.chargeAt(this.exitId);
     this.machine.chargeAt(EVENT_ID.shadowUpdate);
   }

@@ -21,7 +21,7 @@
 // fault, shadow fill, page-table write, device-register access — common/bypass.ts) + interruptInjection per injected
 // interrupt + shadowUpdate per emulated page-table write.
 
-import { INSTRUCTIONS, type Mnemonic } from "../../guest-isa/isa-table.js";
+import { INSTRUCTIONS, OP, type Mnemonic } from "../../guest-isa/isa-table.js";
 import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import { Fault, type Access, type ExitAction, type Monitor, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
@@ -33,8 +33,6 @@ import { checkBypassAccess, isSetupRegister } from "../common/bypass.js";
 import type { MonitorOptions } from "../index.js";
 import { EVENT_ID } from "../../machine/stats.js";
 
-/** `exit:MNEMONIC`, the counter of each exit reason (made once, not at every exit). */
-const EXIT_COUNTER = Object.fromEntries(INSTRUCTIONS.map((i) => [i.mnemonic, `exit:${i.mnemonic}`])) as Record<Mnemonic, string>;
 
 /** Every sensitive instruction exits: the hardware closes the virtualization hole. */
 export const HVM_EXITS: readonly Mnemonic[] = INSTRUCTIONS.filter((r) => r.sensitive).map((r) => r.mnemonic as Mnemonic);
@@ -47,11 +45,28 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
   private shadows: ShadowPager[] = [];
   private watch!: PageTableWatch;
   private scheduler: VcpuScheduler | undefined;
+  /**
+   * The machine's counter ids (machine.counterId), looked up once at attach:
+   * `exit:MNEMONIC` by opcode, and the other exit reasons — no string-keyed
+   * lookup at every exit.
+   */
+  private exitIds = new Int32Array(64);
+  private interruptId = 0;
+  private pageFaultId = 0;
+  private mmioId = 0;
+  private bypassId = 0;
+  private ptWriteId = 0;
 
   constructor(private readonly options: MonitorOptions = { cpus: 1 }) {}
 
   attach(machine: Machine): void {
     this.machine = machine;
+    for (const m of HVM_EXITS) this.exitIds[OP[m]] = machine.counterId(`exit:${m}`);
+    this.interruptId = machine.counterId("exit:interrupt");
+    this.pageFaultId = machine.counterId("exit:pagefault");
+    this.mmioId = machine.counterId("exit:mmio");
+    this.bypassId = machine.counterId("bypass.direct");
+    this.ptWriteId = machine.counterId("exit:ptwrite");
     const watch = (this.watch = new PageTableWatch(machine));
     this.shadows = Array.from({ length: machine.cpuCount }, (_, cpu) => new ShadowPager(machine, "vmExit", watch, cpu));
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
@@ -74,7 +89,7 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
 
   onExit(mnemonic: Mnemonic, word: number, pc: number): ExitAction {
     const m = this.machine;
-    m.count(EXIT_COUNTER[mnemonic]);
+    m.countAt(this.exitIds[word & 63]);
     m.chargeAt(EVENT_ID.vmExit);
     if (mnemonic === "mfcr" || mnemonic === "mtcr") {
       const cr = word >>> 14;
@@ -108,21 +123,20 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
     const m = this.machine;
     if (trap.cause >= CAUSE.INTERRUPT_BASE) {
       // An external interrupt exits; the monitor injects it into the guest.
-      m.count("exit:interrupt");
+      m.countAt(this.interruptId);
       m.chargeAt(EVENT_ID.vmExit);
       m.chargeAt(EVENT_ID.interruptInjection);
     } else if (trap.cause >= CAUSE.PAGE_FAULT_FETCH && trap.cause <= CAUSE.PAGE_FAULT_STORE) {
       // Under shadow paging every guest page fault passes through the monitor first.
-      m.count("exit:pagefault");
+      m.countAt(this.pageFaultId);
       m.chargeAt(EVENT_ID.vmExit);
     }
     return "deliver";
   }
 
   translate(va: number, access: Access): MonitorTranslation | Fault {
-    const e = this.shadow.lookup(va, access);
-    if (e instanceof Fault) return e;
-    return { frame: e.frame, writable: e.writable, user: e.user };
+    // The shadow entry is the translation (a fresh object per lookup: nothing else holds it).
+    return this.shadow.lookup(va, access);
   }
 
   /**
@@ -136,16 +150,16 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
     const m = this.machine;
     if ((m.psr & PSR.SU) === 0) return false;
     if (this.options.passthrough && !isSetupRegister(pa)) {
-      m.count("bypass.direct");
+      m.countAt(this.bypassId);
       return true;
     }
-    m.count("exit:mmio");
+    m.countAt(this.mmioId);
     m.chargeAt(EVENT_ID.vmExit);
     return checkBypassAccess(m, pa, store, value, this.options.passthrough === true);
   }
 
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
-    this.machine.count("exit:ptwrite");
+    this.machine.countAt(this.ptWriteId);
     this.shadow.emulateStore(pa, value, size);
   }
 

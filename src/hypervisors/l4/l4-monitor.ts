@@ -29,6 +29,7 @@
 //   physical CPUs by common/vcpu-scheduler.ts.
 // - Counters: l4:map, l4:unmap, l4:ipc.*, l4:event.delivered / .held, …
 
+import type { Machine } from "../../machine/machine.js";
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
@@ -40,23 +41,37 @@ export class L4Monitor extends WedgeMonitor {
   /** The task's mappings: (space << 20 | virtual page) → frame | perm. Space 1 = guest kernel, 0 = guest user. */
   private readonly mapped = new Map<number, number>();
 
+  /** The machine's counter ids of the l4: counts, looked up once at attach (no string-keyed lookup per IPC or map). */
+  private ids = { threadStart: 0, ipcException: 0, ipcVmm: 0, map: 0, unmap: 0 };
+
   constructor(rewrite: RewriteResult, options: MonitorOptions = { cpus: 1 }) {
     super("l4", rewrite, options);
   }
 
+  override attach(machine: Machine): void {
+    super.attach(machine);
+    this.ids = {
+      threadStart: machine.counterId("l4:thread.start"),
+      ipcException: machine.counterId("l4:ipc.exception"),
+      ipcVmm: machine.counterId("l4:ipc.vmm"),
+      map: machine.counterId("l4:map"),
+      unmap: machine.counterId("l4:unmap"),
+    };
+  }
+
   /** A started vCPU: the monitor creates its thread in the guest kernel's task and starts it. */
   protected override vcpuStarted(): void {
-    this.machine.count("l4:thread.start");
+    this.machine.countAt(this.ids.threadStart);
     this.machine.chargeAt(EVENT_ID.ipc);
   }
 
   protected chargeEntry(): void {
-    this.machine.count("l4:ipc.exception");
+    this.machine.countAt(this.ids.ipcException);
     this.machine.chargeAt(EVENT_ID.ipc);
   }
 
   protected chargeCall(): void {
-    this.machine.count("l4:ipc.vmm");
+    this.machine.countAt(this.ids.ipcVmm);
     this.machine.chargeAt(EVENT_ID.ipc);
   }
 
@@ -67,10 +82,10 @@ export class L4Monitor extends WedgeMonitor {
     if (have === want) return;
     const m = this.machine;
     if (have !== undefined) {
-      m.count("l4:unmap");
+      m.countAt(this.ids.unmap);
       m.chargeAt(EVENT_ID.unmap);
     }
-    m.count("l4:map");
+    m.countAt(this.ids.map);
     m.chargeAt(EVENT_ID.map);
     this.mapped.set(key, want);
   }
@@ -78,10 +93,10 @@ export class L4Monitor extends WedgeMonitor {
   protected tlbOperation(va: number | "all"): void {
     const m = this.machine;
     if (va === "all") return this.unmapAll();
-    let any = false;
-    for (const space of [0, 1]) any = this.mapped.delete((space << 20) | (va >>> 12)) || any;
-    if (any) {
-      m.count("l4:unmap");
+    const inUser = this.mapped.delete(va >>> 12); // space 0
+    const inKernel = this.mapped.delete((1 << 20) | (va >>> 12)); // space 1
+    if (inUser || inKernel) {
+      m.countAt(this.ids.unmap);
       m.chargeAt(EVENT_ID.unmap);
     }
   }
@@ -97,7 +112,7 @@ export class L4Monitor extends WedgeMonitor {
 
   private unmapAll(): void {
     if (this.mapped.size === 0) return;
-    this.machine.count("l4:unmap");
+    this.machine.countAt(this.ids.unmap);
     this.machine.chargeAt(EVENT_ID.unmap);
     this.mapped.clear();
   }

@@ -67,7 +67,17 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
     this.vcrs = Array.from({ length: n }, () => new Int32Array(8));
     this.guest = new GuestMemory(machine, this);
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
+    this.ids = {
+      emulated: machine.counterId("trap:emulated"),
+      interrupt: machine.counterId("trap:interrupt"),
+      reflected: machine.counterId("trap:reflected"),
+      ptWrite: machine.counterId("trap:ptwrite"),
+      modeSwitchFlushes: machine.counterId("modeSwitchFlushes"),
+    };
   }
+
+  /** The machine's counter ids of this monitor's counts, looked up once at attach (no string-keyed lookup per trap). */
+  private ids = { emulated: 0, interrupt: 0, reflected: 0, ptWrite: 0, modeSwitchFlushes: 0 };
 
   private get shadow(): ShadowPager {
     return this.shadows[this.machine.cpuId];
@@ -114,7 +124,7 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
 
   protected modeSwitched(): void {
     // Shadows granted for one virtual mode are wrong for the other.
-    this.machine.count("modeSwitchFlushes");
+    this.machine.countAt(this.ids.modeSwitchFlushes);
     this.shadow.dropAll();
   }
 
@@ -144,15 +154,15 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
     m.chargeAt(EVENT_ID.exceptionEntry);
     m.chargeAt(EVENT_ID.exceptionReturn);
     if (trap.cause === CAUSE.PRIVILEGED_INSTRUCTION && this.vpsr & PSR.SU) {
-      m.count("trap:emulated");
+      m.countAt(this.ids.emulated);
       this.emulate(trap.epc);
       return "resume";
     }
     if (trap.cause >= CAUSE.INTERRUPT_BASE) {
-      m.count("trap:interrupt");
+      m.countAt(this.ids.interrupt);
       m.chargeAt(EVENT_ID.interruptInjection);
     } else {
-      m.count("trap:reflected");
+      m.countAt(this.ids.reflected);
     }
     this.reflect(trap.cause, trap.epc, trap.badva);
     return "resume";
@@ -187,7 +197,7 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
   }
 
   onWatchedStore(pa: number, value: number, size: 1 | 2 | 4): void {
-    this.machine.count("trap:ptwrite");
+    this.machine.countAt(this.ids.ptWrite);
     this.shadow.emulateStore(pa, value, size);
   }
 

@@ -58,6 +58,12 @@ export interface Device {
   /** Called once `now` has reached nextEvent(). */
   onEvent(now: number): void;
   /**
+   * True for a device that never schedules an event (nextEvent() is always
+   * Infinity): the bus leaves it out of its event schedule, so the machine
+   * loop's nextEvent() between runs asks only the devices that can have one.
+   */
+  readonly eventless?: boolean;
+  /**
    * A device the hypervisor implements in software (the multi-guest host's
    * domain device): an access is no bus transaction, so the machine counts
    * it but charges no `deviceAccess` — what reaching it costs is the exit or
@@ -68,6 +74,7 @@ export interface Device {
 
 export class PortBus {
   private readonly byPort = new Map<number, Device>();
+  /** The devices whose events this bus fires (attached with events, not eventless). */
   readonly devices: Device[] = [];
 
   /**
@@ -81,7 +88,7 @@ export class PortBus {
       if (other) throw new Error(`port 0x${p.toString(16)} claimed by ${other.name} and ${device.name}`);
       this.byPort.set(p, device);
     }
-    if (events) this.devices.push(device);
+    if (events && device.eventless !== true) this.devices.push(device);
   }
 
   /** Whether `port` belongs to a device the hypervisor implements (Device.inHypervisor). */

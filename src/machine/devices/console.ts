@@ -38,6 +38,8 @@ export function bytesInput(bytes: Uint8Array | string): ConsoleInput {
 
 export class ConsoleDevice implements Device {
   readonly name = "console";
+  /** No events of its own (ports.ts Device.eventless). */
+  readonly eventless = true;
   readonly ports = [PORT.CONSOLE_DATA, PORT.CONSOLE_STATUS];
   private rxIrq = false;
   private pendingOut: number[] = [];

@@ -6,6 +6,8 @@ import { PORT, type Device } from "../bus/ports.js";
 
 export class CycleCounterDevice implements Device {
   readonly name = "cycle-counter";
+  /** No events of its own (ports.ts Device.eventless). */
+  readonly eventless = true;
   readonly ports = [PORT.CYCLE_COUNTER];
   read(_port: number, now: number): number {
     return Math.floor(now) % 0x1_0000_0000 | 0;

@@ -5,6 +5,8 @@ import { PORT, type Device } from "../bus/ports.js";
 
 export class PowerDevice implements Device {
   readonly name = "power";
+  /** No events of its own (ports.ts Device.eventless). */
+  readonly eventless = true;
   readonly ports = [PORT.POWER];
   constructor(private readonly powerOff: (exitCode: number) => void) {}
   read(): number {

@@ -31,6 +31,8 @@ export interface SmpHost {
 
 export class SmpDevice implements Device {
   readonly name = "smp";
+  /** No events of its own (ports.ts Device.eventless). */
+  readonly eventless = true;
   readonly ports = [PORT.CPU_ID, PORT.CPU_COUNT, PORT.CPU_START, PORT.CPU_START_ADDRESS, PORT.IPI_SEND, PORT.IPI_ACK];
 
   constructor(private readonly host: SmpHost) {}

@@ -54,6 +54,8 @@ export interface SupervisorHost {
 
 export class SupervisorDevice implements Device {
   readonly name = "memory-supervisor";
+  /** No events of its own (ports.ts Device.eventless). */
+  readonly eventless = true;
   readonly ports = Object.values(SUPERVISOR_PORT);
   private readonly args = new Int32Array(4);
   private status = 0;
