@@ -32,7 +32,7 @@ function recordAmo(): { calls: number[]; setup: Pick<EngineSetup, "prepare"> } {
 const program = (k: number): Item[] => [
   ...li(R.s0, 0x3000),
   ...li(R.t0, 300),
-  ["addi", { a: R.t5, b: R.zero, imm: 1 }],
+  ["addi", { a: R.s2, b: R.zero, imm: 1 }],
   "loop",
   ["andi", { a: R.t1, b: R.t0, imm: 60 }],
   ["add", { a: R.t1, b: R.t1, c: R.s0 }],
@@ -49,7 +49,7 @@ const program = (k: number): Item[] => [
   ["xor", { a: R.t4, b: R.t4, c: R.t3 }],
   ["addi", { a: R.t4, b: R.t4, imm: 5 }],
   ["sb", { a: R.t4, b: R.t1, imm: 129 }],
-  ["amoadd", { a: R.t3, b: R.s0, c: R.t5, imm: 256 }],
+  ["amoadd", { a: R.t3, b: R.s0, c: R.s2, imm: 256 }],
   ["amoswap", { a: R.t4, b: R.s0, c: R.t0, imm: 260 }],
   ["add", { a: R.a2, b: R.a2, c: R.t4 }],
   ["pause"],
