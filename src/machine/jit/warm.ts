@@ -75,14 +75,17 @@ const PRIMING_CALLS = 24;
  * sieve's r8 += r5 while r8 < r11), each copy of its body on another page;
  * 4096·(r² + 1) − 4·r, just below a page end, so that a small stride crosses
  * into another page between the two copies and the second copy's page
- * look-up runs too (the load/store loop's); and 4096·r² with 4095 added to
- * the odd registers, or to the even ones, so that the sum of two registers
- * is the last byte of a page and a byte loop (the sieve's fill) crosses it.
- * Only the values' types matter to V8; the guest's values are the real runs'.
+ * look-up runs too (the load/store loop's); 4096·r² with 4095 added to the
+ * odd registers, or to the even ones, so that the sum of two registers is
+ * the last byte of a page and a byte loop (the sieve's fill) crosses it; and
+ * the last three again with 15 − r for r, for loops whose bound is in a
+ * lower register than their counter (the kernel's memset). Only the values'
+ * types matter to V8; the guest's values are the real runs'.
  */
-const PATTERNS = 7;
+const PATTERNS = 10;
 
 function registerValue(pattern: number, r: number): number {
+  if (pattern >= 7) return registerValue(pattern - 3, 15 - r);
   switch (pattern) {
     case 0: return 0;
     case 1: return 4 * r;
