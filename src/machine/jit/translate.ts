@@ -5,7 +5,9 @@
 // entry offset, and the per-opcode cost table the interpreter charges
 // (decode.ts costTable). Produces a `Translation`: the function, the range
 // of words it was made from (the cache verifies them, cache.ts) and its size.
-// The engine (engine.ts) calls it; nothing else does.
+// The engine (engine.ts) calls it; nothing else does. Every function it
+// compiles first runs its blocks on scratch state (warm.ts), so that V8
+// compiles it with type feedback for all of them.
 //
 // What a translation covers. Starting at the entry, the basic blocks
 // reachable by direct branches and jumps *inside the same page* (up to
