@@ -5,7 +5,9 @@
 // entry offset, and the per-opcode cost table the interpreter charges
 // (decode.ts costTable). Produces a `Translation`: the function, the range
 // of words it was made from (the cache verifies them, cache.ts) and its size.
-// The engine (engine.ts) calls it; nothing else does.
+// The engine (engine.ts) calls it; nothing else does. Every function it
+// compiles first runs its blocks on scratch state (warm.ts), so that V8
+// compiles it with type feedback for all of them.
 //
 // What a translation covers. Starting at the entry, the basic blocks
 // reachable by direct branches and jumps *inside the same page* (up to
@@ -67,6 +69,7 @@ import { CR, PSR } from "../../guest-isa/registers.js";
 import { TRACE_PAIRS } from "../cpu.js";
 import { ILLEGAL_BITS } from "../decode.js";
 import { div, divu, mulhu, rem, remu } from "../semantics.js";
+import { warm } from "./warm.js";
 
 /** Why a translation returned to the engine. */
 export const EXIT = {
@@ -139,7 +142,14 @@ export interface Heap {
  * (`translateFrom`), and tail translations handed out (compiled or reused).
  * Host-side figures, for tests and benchmarks.
  */
-export const translatorStats = { generated: 0, tails: 0, tailsUsed: 0 };
+export const translatorStats = { generated: 0, tails: 0, tailsUsed: 0, warmed: 0 };
+
+/**
+ * Host-side switches, for tests and benchmarks. `warm`: run each fresh
+ * function's blocks once on scratch state before its first use (warm.ts);
+ * off, V8 compiles with feedback from the real runs only.
+ */
+export const translateOptions = { warm: true };
 
 /** Most instructions one translation covers (all its blocks): bounds compile time. */
 export const MAX_INSNS = 64;
@@ -430,6 +440,7 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   }
 
   const c = generate(blocks, byStart, used, written, cost);
+  if (translateOptions.warm) warmUp(c.fn, blocks, cost);
   if (tail) translatorStats.tails++;
   if (shared.size >= SHARED_MAX) {
     shared.clear();
@@ -438,6 +449,27 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   shared.set(key, c);
   remember(H, page, costKey, c, blocks);
   return result(c, true);
+}
+
+/**
+ * Type feedback for every block before V8 compiles the function (warm.ts),
+ * with a cycle limit of twice the costliest block. Only cycles bound a
+ * warm-up's loops, so a translation with an instruction that costs less
+ * than a cycle (no cost model the machine accepts has one today) is not
+ * warmed.
+ */
+function warmUp(fn: BlockFn, blocks: readonly Block[], cost: Float64Array): void {
+  let most = 0;
+  for (const b of blocks) {
+    let sum = 0;
+    for (const w of b.words) {
+      if (!(cost[w & 63] >= 1)) return;
+      sum += cost[w & 63];
+    }
+    if (sum > most) most = sum;
+  }
+  warm(fn, blocks.length, most);
+  translatorStats.warmed++;
 }
 
 /**
