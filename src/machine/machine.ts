@@ -1466,7 +1466,8 @@ export function warmUpInterpreter(): void {
     m.reset(t.entry);
     for (const [r, v] of t.cr) m.cpu.cr[r] = v;
     // In short steps, so the loop also leaves at its cycle limit (a device event's place) many times.
-    while (!m.runUntil(m.cpu.cycles + t.step, t.maxCycles));
+    // Ended here rather than by a max-cycles stop, whose diagnosis (a disassembly) would be thrown away.
+    while (m.cpu.cycles < t.maxCycles && !m.runUntil(Math.min(m.cpu.cycles + t.step, t.maxCycles)));
   }
 }
 
