@@ -15,7 +15,9 @@
 //
 // Host work done once per process, not per cell or run (issue 16): the
 // kernel is compiled once per para-virtualization and assembled once per
-// image (kernel-recipe.ts), and each run's RAM buffer is recycled, zeroed,
+// kind of image — plain, annotated, para-virtualized: the other workloads'
+// images are that one with their defines' words written (kernel-recipe.ts
+// assembledKernel) — and each run's RAM buffer is recycled, zeroed,
 // for the next run (memory.ts recycle) instead of a fresh 64 MiB that made
 // V8 collect garbage at every run. Every run still builds its machine,
 // rewrites and loads the image and runs the guest from reset.
