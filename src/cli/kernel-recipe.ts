@@ -123,6 +123,7 @@ export function flattenImage(image: ElfImage): { vaddr: number; bytes: Uint8Arra
 
 /** The generated assembly embedding every user program (built once per source of sources). */
 const userProgramsAsm = new WeakMap<KernelSources, string>();
+const USER_PROGRAMS_FILE = "<user-programs>.s";
 
 export function userProgramsSourceFrom(sources: KernelSources): AsmSource {
   let text = userProgramsAsm.get(sources);
@@ -130,7 +131,17 @@ export function userProgramsSourceFrom(sources: KernelSources): AsmSource {
     text = embedPrograms(USER_PROGRAMS.map((name) => ({ name, ...flattenImage(buildUserProgramFrom(sources, name)) })));
     userProgramsAsm.set(sources, text);
   }
-  return { file: "<user-programs>.s", text };
+  return { file: USER_PROGRAMS_FILE, text };
+}
+
+/**
+ * Takes `text`, userProgramsSourceFrom()'s text built from the same sources
+ * in another thread, as this thread's, so that it is not built twice (a
+ * parallel `previrt bench`'s workers, issue 16). Ignored when this thread
+ * already has its own.
+ */
+export function adoptUserProgramsFrom(sources: KernelSources, text: string): void {
+  if (!userProgramsAsm.has(sources)) userProgramsAsm.set(sources, text);
 }
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
@@ -177,15 +188,11 @@ export function buildKernelFrom(sources: KernelSources, options: KernelBuildOpti
   const cpus = options.cpus ?? MAX_KERNEL_CPUS;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_KERNEL_CPUS) throw new UserError(`--cpus must be an integer from 1 to ${MAX_KERNEL_CPUS}, not ${cpus}`);
   const defines = { WORKLOAD: index, SCALE: scale, TIMER_PERIOD: options.timerPeriod ?? DEFAULT_TIMER_PERIOD, CPUS: cpus };
-  // A para-virtualized kernel brings its hand-ported trap path (entry-xen.s), as a real port does,
-  // with the xen ABI's symbols defined in it (what including the hypervisor's header gives C code).
-  const paravirtXen = options.paravirt === "xen";
-  const kernelSources = readSources(sources, "", paravirtXen ? KERNEL_FILES.map((f) => (f === "entry.s" ? "entry-xen.s" : f)) : KERNEL_FILES).map((s) =>
-    paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(paravirtTarget("xen").abi, false) } : s,
-  );
   const build = { defines, annotate: options.annotate ?? true, paravirt: options.paravirt };
-  const compiled = compiledKernel(sources, [...kernelSources, userProgramsSourceFrom(sources)], options.paravirt);
-  const { image, assembly } = options.reuseAssembly === false ? assembleKernel(compiled, build) : assembledKernel(compiled, build);
+  // The compiler reads only the .ts inputs, so the user programs (an .s input, last) join after it.
+  const kernel = compiledKernel(sources, options.paravirt);
+  const userPrograms = userProgramsSourceFrom(sources);
+  const { image, assembly } = options.reuseAssembly === false ? assembleKernel(kernel, userPrograms, build) : assembledKernel(kernel, userPrograms, build);
   return { image, assembly, defines };
 }
 
@@ -207,9 +214,9 @@ interface ConfigWord {
 }
 
 /**
- * The assembled kernels, per compile (compiledKernel's result) and per
- * annotation and para-virtualization. The defines (WORKLOAD, SCALE,
- * TIMER_PERIOD, CPUS) reach the kernel only as the words it reads
+ * The assembled kernels, per compile (compiledKernel's result), embedded
+ * user programs, annotation and para-virtualization. The defines (WORKLOAD,
+ * SCALE, TIMER_PERIOD, CPUS) reach the kernel only as the words it reads
  * (entry.s `config_workload: .word WORKLOAD`, …), so a build that differs
  * from an assembled one only in their values is that image with those words
  * written: `previrt bench`, 18 images of 6 workloads, assembles 3 times
@@ -219,32 +226,40 @@ interface ConfigWord {
  * and finds the words in the image; test/bench/host-reuse.test.ts checks
  * each stamped image byte for byte against one assembled on its own.
  */
-const assembledKernels = new WeakMap<object, Map<string, AssembledKernel>>();
+const assembledKernels = new WeakMap<Compiled, { userPrograms: string; byBuild: Map<string, AssembledKernel> }>();
+
+type Compiled = ReturnType<typeof compileSources>;
+interface AssemblyBuild {
+  defines: Record<string, number>;
+  annotate: boolean;
+  paravirt?: string;
+}
 
 /** Counts of kernels assembled and of kernels made from an assembled one by writing their defines (for tests). */
 export const kernelAssemblyCounts = { assembled: 0, stamped: 0 };
 
-function assembledKernel(compiled: ReturnType<typeof compileSources>, build: { defines: Record<string, number>; annotate: boolean; paravirt?: string }): { image: ElfImage; assembly: AsmSource[] } {
-  let byBuild = assembledKernels.get(compiled);
-  if (!byBuild) assembledKernels.set(compiled, (byBuild = new Map()));
+function assembledKernel(kernel: Compiled, userPrograms: AsmSource, build: AssemblyBuild): { image: ElfImage; assembly: AsmSource[] } {
+  let cached = assembledKernels.get(kernel);
+  if (cached?.userPrograms !== userPrograms.text) assembledKernels.set(kernel, (cached = { userPrograms: userPrograms.text, byBuild: new Map() }));
   const key = JSON.stringify([build.annotate, build.paravirt ?? null]);
-  const done = byBuild.get(key);
+  const done = cached.byBuild.get(key);
   if (done?.words && sameNames(done.words, build.defines)) {
     kernelAssemblyCounts.stamped++;
     return { image: withWords(done.image, done.words, build.defines), assembly: [...done.assembly] };
   }
-  const { image, assembly } = assembleKernel(compiled, build);
+  const { image, assembly } = assembleKernel(kernel, userPrograms, build);
   if (!done) {
-    const words = configWords(withStartup(compiled.assembly), image, build.defines);
+    const words = configWords(withStartup([...kernel.assembly, userPrograms]), image, build.defines);
     // Kept as the template: a copy, so that a caller changing its image changes no later build.
-    byBuild.set(key, { image: withWords(image, new Map(), {}), assembly: [...assembly], words });
+    cached.byBuild.set(key, { image: withWords(image, new Map(), {}), assembly: [...assembly], words });
   }
   return { image, assembly };
 }
 
-function assembleKernel(compiled: ReturnType<typeof compileSources>, build: { defines: Record<string, number>; annotate: boolean; paravirt?: string }): { image: ElfImage; assembly: AsmSource[] } {
+/** Assembles the compiled kernel with its user programs (annotated unless `annotate: false`). */
+function assembleKernel(kernel: Compiled, userPrograms: AsmSource, build: AssemblyBuild): { image: ElfImage; assembly: AsmSource[] } {
   kernelAssemblyCounts.assembled++;
-  const { image, assembly } = buildCompiled(compiled.assembly, compiled.compiled, build);
+  const { image, assembly } = buildCompiled([...kernel.assembly, userPrograms], kernel.compiled, build);
   return { image, assembly };
 }
 
@@ -362,9 +377,29 @@ function codeOf(line: string): string {
 const compiledKernels = new WeakMap<KernelSources, Map<string, ReturnType<typeof compileSources>>>();
 const COMPILED_KERNELS_KEPT = 4;
 
-function compiledKernel(sources: KernelSources, inputs: AsmSource[], paravirt: string | undefined): ReturnType<typeof compileSources> {
+/** The kernel's own sources for a build (para-virtualized: its trap path), without the user programs. */
+function kernelInputs(sources: KernelSources, paravirt: string | undefined): AsmSource[] {
+  // A para-virtualized kernel brings its hand-ported trap path (entry-xen.s), as a real port does,
+  // with the xen ABI's symbols defined in it (what including the hypervisor's header gives C code).
+  const paravirtXen = paravirt === "xen";
+  return readSources(sources, "", paravirtXen ? KERNEL_FILES.map((f) => (f === "entry.s" ? "entry-xen.s" : f)) : KERNEL_FILES).map((s) =>
+    paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(paravirtTarget("xen").abi, false) } : s,
+  );
+}
+
+/**
+ * Compiles the kernel for builds with this para-virtualization (or none)
+ * ahead of them, without the user programs: a thread can do this while
+ * another builds those (a parallel `previrt bench`).
+ */
+export function compileKernelFrom(sources: KernelSources, options: Pick<KernelBuildOptions, "paravirt"> = {}): void {
+  compiledKernel(sources, options.paravirt);
+}
+
+function compiledKernel(sources: KernelSources, paravirt: string | undefined): ReturnType<typeof compileSources> {
   let byInput = compiledKernels.get(sources);
   if (!byInput) compiledKernels.set(sources, (byInput = new Map()));
+  const inputs = kernelInputs(sources, paravirt);
   const key = JSON.stringify([paravirt ?? null, inputs]);
   let hit = byInput.get(key);
   if (!hit) {
