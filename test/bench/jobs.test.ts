@@ -19,7 +19,8 @@ describe("bench --jobs", () => {
     expect(workersAvailable(module)).toBe(true); // the parallel path really runs (needs tsc's dist/)
     const options = {
       workloads: ["compute", "io"],
-      configurations: CONFIGURATIONS.filter((c) => ["bare-plain", "xen-pre", "xen-para", "hvm", "trap"].includes(c.id)),
+      // l4-para: a back end that refuses its binary (a skipped cell, made from a refused run in a worker).
+      configurations: [...CONFIGURATIONS.filter((c) => ["bare-plain", "xen-pre", "xen-para", "hvm", "trap"].includes(c.id)), { id: "l4-para", label: "l4, para-virtualized for xen", backend: "l4", binary: "paravirt-xen" as const }],
       environment: { module: new URL("../../src/cli/commands/bench.ts", import.meta.url).href, name: "benchEnvironment", arg: 1 },
       repeats: 1,
       maxCycles: 200_000_000,
@@ -32,7 +33,9 @@ describe("bench --jobs", () => {
     expect(serial.map((c) => `${c.workload}/${c.config}`)).toEqual(options.workloads.flatMap((w) => options.configurations.map((c) => `${w}/${c.id}`)));
     expect(serial.filter((c) => c.status === "ok").length).toBeGreaterThanOrEqual(8);
     expect(serial.find((c) => c.config === "trap")!.status).toBe("failed"); // exit 1: trap cannot virtualize wrpsr
-    expect(progress).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // as cells complete, then "done"
+    const refused = serial.find((c) => c.config === "l4-para")!;
+    expect([refused.status, refused.note]).toEqual(["skipped", "para-virtualized for xen; run it with --hv xen"]);
+    expect(progress).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // as cells complete, then "done"
   });
 
   it("makes the user programs once: one worker builds them, the other compiles its kernel meanwhile and takes them", async () => {
