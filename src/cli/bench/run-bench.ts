@@ -9,10 +9,9 @@
 //
 // runBenchJobs() spreads the cells over worker threads (`--jobs`,
 // hypervisors/parallel/pool.ts): each image is built once (benchImage), each
-// run of a cell is one task (benchRun) handed out when its image is ready,
-// the cell is made from its runs here, and the baseline comparisons are made
-// afterwards in cell order, so the result is that of a serial run except for
-// host times.
+// cell is one task (benchCell) handed out when its image is ready, and the
+// baseline comparisons are made afterwards in cell order, so the result is
+// that of a serial run except for host times.
 //
 // Host work done once per process, not per cell or run (issue 16): the
 // kernel is compiled once per para-virtualization and assembled once per
@@ -31,7 +30,6 @@ import { compareRuns } from "../../hypervisors/matrix.js";
 import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/parallel/pool.js";
 import { cycleBreakdown, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
-import type { MachineStats } from "../../machine/stats.js";
 import type { Strategy } from "../../rewriter/index.js";
 import { BASELINE, type BenchConfiguration, type KernelBinary } from "./configurations.js";
 
@@ -112,70 +110,43 @@ interface CellSettings {
   smp?: SmpSettings;
 }
 
-/** One run of a cell: its host time and what it simulated (all a cell is made of). */
-export interface CellRunOutcome {
-  wallSeconds: number;
-  stats: MachineStats;
-  sites: Record<Strategy, number>;
-  console: string;
-  result: RunResult;
-}
-
-/** The skipped cell when `config` cannot run here (back end missing) or its image was not built; undefined when it can run. */
-function unrunnable(workload: string, config: BenchConfiguration, image: ElfImage | Error): CellRun | undefined {
-  const cell = blankCell(workload, config);
-  if (!backends.has(config.backend)) cell.note = `back end '${config.backend}' is not available`;
-  else if (image instanceof Error) cell.note = `build failed: ${image.message.split("\n")[0]}`;
-  else return undefined;
-  return { cell };
-}
-
-/**
- * One run of a cell's image on its back end (a back end's refusal, a
- * UserError, is thrown). Only the outcome's data is kept: the next run in
- * this thread takes this run's RAM, zeroed. The same code serially and in a worker.
- */
-function runOnce(config: BenchConfiguration, image: ElfImage, settings: Omit<CellSettings, "costModel" | "repeats"> & { costModel: CostModel }): CellRunOutcome {
-  const t0 = process.hrtime.bigint();
-  const out = runElf(image, { backend: config.backend, costModel: settings.costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, ...settings.smp, protect: settings.protect });
-  const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  out.machine.memory.recycle();
-  return { wallSeconds, stats: out.stats, sites: { ...out.rewrite.counts }, console: out.console, result: out.result };
-}
-
-/** Runs one cell (`repeats` times) on an image (or records why it cannot run). */
+/** Runs one cell (`repeats` times) on an image (or records why it cannot run). The same code serially and in a worker. */
 export function runCell(workload: string, config: BenchConfiguration, image: ElfImage | Error, settings: CellSettings): CellRun {
-  const skipped = unrunnable(workload, config, image);
-  if (skipped) return skipped;
-  const runs: CellRunOutcome[] = [];
+  const { costModel, repeats } = settings;
+  const cell = blankCell(workload, config);
+  if (!backends.has(config.backend)) {
+    cell.note = `back end '${config.backend}' is not available`;
+    return { cell };
+  }
+  if (image instanceof Error) {
+    cell.note = `build failed: ${image.message.split("\n")[0]}`;
+    return { cell };
+  }
+  const walls: number[] = [];
+  let out: ReturnType<typeof runElf> | undefined;
   try {
-    for (let i = 0; i < settings.repeats; i++) runs.push(runOnce(config, image as ElfImage, settings));
+    for (let i = 0; i < repeats; i++) {
+      const t0 = process.hrtime.bigint();
+      out = runElf(image, { backend: config.backend, costModel, maxCycles: settings.maxCycles, disk: settings.disk?.(), engine: settings.engine, ...settings.smp, protect: settings.protect });
+      walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      // Only the outcome's data is kept (stats, console, result): the next run takes this run's RAM, zeroed.
+      out.machine.memory.recycle();
+    }
   } catch (e) {
     // A back end that refuses this binary (e.g. a para-virtualized one) is a skipped cell; a bug is not.
     if (!(e instanceof UserError)) throw e;
-    return refusedCell(workload, config, e.message);
+    cell.note = e.message.split("\n")[0];
+    return { cell };
   }
-  return cellFromRuns(workload, config, runs, settings.costModel);
-}
-
-function refusedCell(workload: string, config: BenchConfiguration, message: string): CellRun {
-  const cell = blankCell(workload, config);
-  cell.note = message.split("\n")[0];
-  return { cell };
-}
-
-/** A cell from its runs: the simulated figures of the last (every run gives the same), the median of their host times. */
-function cellFromRuns(workload: string, config: BenchConfiguration, runs: readonly CellRunOutcome[], costModel: CostModel): CellRun {
-  const cell = blankCell(workload, config);
-  const run = runs[runs.length - 1];
+  const run = out!;
   const s = run.stats;
   cell.cycles = s.cycles;
   cell.instructions = s.instructions;
   cell.events = s.events;
   cell.counts = s.counts;
-  cell.sites = run.sites;
+  cell.sites = { ...run.rewrite.counts };
   cell.tlbFlushes = s.tlbFlushes;
-  cell.wallSeconds = median(runs.map((r) => r.wallSeconds));
+  cell.wallSeconds = median(walls);
   cell.hostMips = s.instructions / Math.max(1e-9, cell.wallSeconds) / 1e6;
   cell.breakdown = breakdown(s.cycles, s.events, s.counts, costModel);
   const entries = s.counts["xen:mmu_update.entries"];
@@ -292,11 +263,14 @@ interface BenchImageArg {
   shared?: unknown;
 }
 
-interface BenchRunArg {
+interface BenchCellArg {
   environment: BenchEnvironmentSource;
+  workload: string;
   config: BenchConfiguration;
-  image: ElfImage;
+  /** The image, or the message of the build's refusal. */
+  image: ElfImage | { buildError: string };
   costModel: CostModel;
+  repeats: number;
   maxCycles?: number;
   engine?: Engine;
   /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
@@ -351,15 +325,11 @@ export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { build
   return image instanceof Error ? { buildError: image.message } : image;
 }
 
-/** The task of a bench worker that does one run of a cell (a back end's refusal comes back as its message). */
-export async function benchRun(arg: BenchRunArg): Promise<CellRunOutcome | { refused: string }> {
+/** The task of a bench worker that runs one cell. */
+export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
   const env = await loadEnvironment(arg.environment);
-  try {
-    return runOnce(arg.config, arg.image, { costModel: arg.costModel, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine, smp: arg.smp, protect: arg.protect });
-  } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-    return { refused: e.message };
-  }
+  const image = "buildError" in arg.image ? new Error(arg.image.buildError) : arg.image;
+  return runCell(arg.workload, arg.config, image, { costModel: arg.costModel, repeats: arg.repeats, maxCycles: arg.maxCycles, disk: env.disk, engine: arg.engine, smp: arg.smp, protect: arg.protect });
 }
 
 /**
@@ -379,10 +349,10 @@ const compileGroup = (binary: KernelBinary): string => (binary === "paravirt-xen
  * is compiled once in all; the part of the builds every group needs (the
  * environment's `shared`: the kernel's user programs) is made once, by the
  * first group's worker, while the others compile their kernels (`prepare`)
- * and then take it; a cell's runs are handed out as soon as its image is
- * built (in table order, or costliest first with `cost`), each to whichever
+ * and then take it; a cell is handed out as soon as its image is
+ * built (in table order, or costliest first with `cost`), to whichever
  * worker is free, so runs start while the other images are still being
- * built, and the last cell's runs are shared at the end. Progress is reported as cells complete: `[done/total]` and the first
+ * built. Progress is reported as cells complete: `[done/total]` and the first
  * cell not yet finished.
  */
 export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchCell[]> {
@@ -423,25 +393,14 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
   const runs = new Array<CellRun>(total);
   let done = 0;
   let firstOpen = 0;
-  const finish = (i: number, run: CellRun) => {
-    runs[i] = run;
-    done++;
-    while (firstOpen < total && runs[firstOpen]) firstOpen++;
-    if (firstOpen < total) options.progress?.(done, total, cells[firstOpen].label);
-  };
-  // A cell's runs are tasks of their own (the cell is made here from them), so that at the end
-  // both workers share the last cells' runs instead of one running a whole cell alone.
-  const runCellTask = (i: number, image: ElfImage | { buildError: string }): Promise<void> => {
+  const runCellTask = (i: number, image: ElfImage | { buildError: string }) => {
     const { workload, config, cost } = cells[i];
-    const skipped = unrunnable(workload, config, "buildError" in image ? new Error(image.buildError) : image);
-    if (skipped) return Promise.resolve(finish(i, skipped));
-    const arg: BenchRunArg = { environment, config, image: image as ElfImage, costModel, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect };
-    const task = { module: import.meta.url, name: "benchRun", arg };
-    const outcomes = Array.from({ length: repeats }, () => pool.submit<BenchRunArg, CellRunOutcome | { refused: string }>(task, { priority: cost }));
-    return Promise.all(outcomes).then((all) => {
-      // Every run gives the same outcome: a refusal is the first run's, as in a serial run.
-      const refused = all.find((o): o is { refused: string } => "refused" in o);
-      finish(i, refused ? refusedCell(workload, config, refused.refused) : cellFromRuns(workload, config, all as CellRunOutcome[], costModel));
+    const arg: BenchCellArg = { environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect };
+    return pool.submit<BenchCellArg, CellRun>({ module: import.meta.url, name: "benchCell", arg }, { priority: cost }).then((run) => {
+      runs[i] = run;
+      done++;
+      while (firstOpen < total && runs[firstOpen]) firstOpen++;
+      if (firstOpen < total) options.progress?.(done, total, cells[firstOpen].label);
     });
   };
   // Longest first among cells that become ready together (a stable sort: cell order among equals).
