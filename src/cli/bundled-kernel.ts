@@ -11,7 +11,9 @@ import { join } from "node:path";
 import type { AsmSource } from "../compiler/startup.js";
 import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
-import { buildKernelFrom, buildUserProgramFrom, userProgramsSourceFrom, type KernelBuild, type KernelBuildOptions, type USER_PROGRAMS } from "./kernel-recipe.js";
+import {
+  adoptUserProgramsFrom, buildKernelFrom, buildUserProgramFrom, compileKernelFrom, userProgramsSourceFrom, type KernelBuild, type KernelBuildOptions, type USER_PROGRAMS,
+} from "./kernel-recipe.js";
 import { packageRoot } from "./package-info.js";
 
 export {
@@ -39,4 +41,14 @@ export function userProgramsSource(): AsmSource {
 /** Builds the bundled kernel for one workload: user programs embedded, kernel annotated by default. */
 export function buildKernel(options: KernelBuildOptions = {}): KernelBuild {
   return buildKernelFrom(fileSources, options);
+}
+
+/** Compiles the kernel ahead of builds with this para-virtualization (kernel-recipe.ts compileKernelFrom). */
+export function compileKernel(options: Pick<KernelBuildOptions, "paravirt"> = {}): void {
+  compileKernelFrom(fileSources, options);
+}
+
+/** Takes userProgramsSource()'s text from another thread of this process as this one's (kernel-recipe.ts adoptUserProgramsFrom). */
+export function adoptUserPrograms(text: string): void {
+  adoptUserProgramsFrom(fileSources, text);
 }

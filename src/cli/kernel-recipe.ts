@@ -14,11 +14,15 @@
 //      built like `previrt build` does — compiled, annotated (unless
 //      `annotate: false`), assembled — with -D WORKLOAD, SCALE, TIMER_PERIOD,
 //      CPUS (the most CPUs it starts; it runs on min(CPUS, the machine's)).
+//      The compile is shared by every workload and scale, and so is the
+//      assembly: the defines reach the kernel only as four words, written
+//      into a copy of the image assembled first (assembledKernel).
 //
 // buildKernelFrom(sources, { workload }) → ElfImage. By hand: `previrt kernel -o k.elf
 // --workload mixed` (src/cli/commands/kernel.ts), or the steps in docs/kernel.md.
 
 import { toInputPositions } from "../annotator/build-pass.js";
+import { withStartup } from "./build-assembly.js";
 import { buildCompiled, compileSources, prepareAssembly } from "./build-pipeline.js";
 import { paravirtEpilogue } from "../compiler/paravirt.js";
 import { paravirtTarget } from "../hypervisors/paravirt.js";
@@ -58,6 +62,13 @@ export interface KernelBuildOptions {
   timerPeriod?: number;
   /** The most CPUs the kernel uses, 1–MAX_KERNEL_CPUS (default: all; it uses min(this, the machine's CPU count)). */
   cpus?: number;
+  /**
+   * Make this build from an earlier one of the same kernel that differs only
+   * in the defines, by writing their words (default true; the same bytes —
+   * assembledKernel). false assembles it from its sources, as tests do to
+   * prove that.
+   */
+  reuseAssembly?: boolean;
 }
 
 /** CPUs the bundled kernel can run on (the machine's maximum). */
@@ -112,6 +123,7 @@ export function flattenImage(image: ElfImage): { vaddr: number; bytes: Uint8Arra
 
 /** The generated assembly embedding every user program (built once per source of sources). */
 const userProgramsAsm = new WeakMap<KernelSources, string>();
+const USER_PROGRAMS_FILE = "<user-programs>.s";
 
 export function userProgramsSourceFrom(sources: KernelSources): AsmSource {
   let text = userProgramsAsm.get(sources);
@@ -119,7 +131,17 @@ export function userProgramsSourceFrom(sources: KernelSources): AsmSource {
     text = embedPrograms(USER_PROGRAMS.map((name) => ({ name, ...flattenImage(buildUserProgramFrom(sources, name)) })));
     userProgramsAsm.set(sources, text);
   }
-  return { file: "<user-programs>.s", text };
+  return { file: USER_PROGRAMS_FILE, text };
+}
+
+/**
+ * Takes `text`, userProgramsSourceFrom()'s text built from the same sources
+ * in another thread, as this thread's, so that it is not built twice (a
+ * parallel `previrt bench`'s workers, issue 16). Ignored when this thread
+ * already has its own.
+ */
+export function adoptUserProgramsFrom(sources: KernelSources, text: string): void {
+  if (!userProgramsAsm.has(sources)) userProgramsAsm.set(sources, text);
 }
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
@@ -166,16 +188,183 @@ export function buildKernelFrom(sources: KernelSources, options: KernelBuildOpti
   const cpus = options.cpus ?? MAX_KERNEL_CPUS;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_KERNEL_CPUS) throw new UserError(`--cpus must be an integer from 1 to ${MAX_KERNEL_CPUS}, not ${cpus}`);
   const defines = { WORKLOAD: index, SCALE: scale, TIMER_PERIOD: options.timerPeriod ?? DEFAULT_TIMER_PERIOD, CPUS: cpus };
-  // A para-virtualized kernel brings its hand-ported trap path (entry-xen.s), as a real port does,
-  // with the xen ABI's symbols defined in it (what including the hypervisor's header gives C code).
-  const paravirtXen = options.paravirt === "xen";
-  const kernelSources = readSources(sources, "", paravirtXen ? KERNEL_FILES.map((f) => (f === "entry.s" ? "entry-xen.s" : f)) : KERNEL_FILES).map((s) =>
-    paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(paravirtTarget("xen").abi, false) } : s,
-  );
   const build = { defines, annotate: options.annotate ?? true, paravirt: options.paravirt };
-  const compiled = compiledKernel(sources, [...kernelSources, userProgramsSourceFrom(sources)], options.paravirt);
-  const { image, assembly } = buildCompiled(compiled.assembly, compiled.compiled, build);
+  // The compiler reads only the .ts inputs, so the user programs (an .s input, last) join after it.
+  const kernel = compiledKernel(sources, options.paravirt);
+  const userPrograms = userProgramsSourceFrom(sources);
+  const { image, assembly } = options.reuseAssembly === false ? assembleKernel(kernel, userPrograms, build) : assembledKernel(kernel, userPrograms, build);
   return { image, assembly, defines };
+}
+
+/**
+ * A kernel as assembled once: its image, the sources as assembled, and
+ * where each define's value sits in the image (undefined when some define is
+ * used other than as a labelled `.word`: then every build assembles).
+ */
+interface AssembledKernel {
+  image: ElfImage;
+  assembly: AsmSource[];
+  words?: ReadonlyMap<string, readonly ConfigWord[]>;
+}
+
+/** A 32-bit word of the image holding a define's value: its section (index) and byte offset there. */
+interface ConfigWord {
+  section: number;
+  offset: number;
+}
+
+/**
+ * The assembled kernels, per compile (compiledKernel's result), embedded
+ * user programs, annotation and para-virtualization. The defines (WORKLOAD,
+ * SCALE, TIMER_PERIOD, CPUS) reach the kernel only as the words it reads
+ * (entry.s `config_workload: .word WORKLOAD`, …), so a build that differs
+ * from an assembled one only in their values is that image with those words
+ * written: `previrt bench`, 18 images of 6 workloads, assembles 3 times
+ * instead of 18 (issue 16). Checked, not assumed: configWords() proves from
+ * the sources that each define appears only as such a word (the assembler
+ * has no conditional assembly, so a value can reach the image no other way)
+ * and finds the words in the image; test/bench/host-reuse.test.ts checks
+ * each stamped image byte for byte against one assembled on its own.
+ */
+const assembledKernels = new WeakMap<Compiled, { userPrograms: string; byBuild: Map<string, AssembledKernel> }>();
+
+type Compiled = ReturnType<typeof compileSources>;
+interface AssemblyBuild {
+  defines: Record<string, number>;
+  annotate: boolean;
+  paravirt?: string;
+}
+
+/** Counts of kernels assembled and of kernels made from an assembled one by writing their defines (for tests). */
+export const kernelAssemblyCounts = { assembled: 0, stamped: 0 };
+
+function assembledKernel(kernel: Compiled, userPrograms: AsmSource, build: AssemblyBuild): { image: ElfImage; assembly: AsmSource[] } {
+  let cached = assembledKernels.get(kernel);
+  if (cached?.userPrograms !== userPrograms.text) assembledKernels.set(kernel, (cached = { userPrograms: userPrograms.text, byBuild: new Map() }));
+  const key = JSON.stringify([build.annotate, build.paravirt ?? null]);
+  const done = cached.byBuild.get(key);
+  if (done?.words && sameNames(done.words, build.defines)) {
+    kernelAssemblyCounts.stamped++;
+    return { image: withWords(done.image, done.words, build.defines), assembly: [...done.assembly] };
+  }
+  const { image, assembly } = assembleKernel(kernel, userPrograms, build);
+  if (!done) {
+    const words = configWords(withStartup([...kernel.assembly, userPrograms]), image, build.defines);
+    // Kept as the template: a copy, so that a caller changing its image changes no later build.
+    cached.byBuild.set(key, { image: withWords(image, new Map(), {}), assembly: [...assembly], words });
+  }
+  return { image, assembly };
+}
+
+/** Assembles the compiled kernel with its user programs (annotated unless `annotate: false`). */
+function assembleKernel(kernel: Compiled, userPrograms: AsmSource, build: AssemblyBuild): { image: ElfImage; assembly: AsmSource[] } {
+  kernelAssemblyCounts.assembled++;
+  const { image, assembly } = buildCompiled([...kernel.assembly, userPrograms], kernel.compiled, build);
+  return { image, assembly };
+}
+
+const sameNames = (words: ReadonlyMap<string, unknown>, defines: Record<string, number>) => {
+  const names = Object.keys(defines);
+  return names.length === words.size && names.every((n) => words.has(n));
+};
+
+/** A copy of `image` (sections' bytes and symbols copied) with each define's words set to its value in `defines`. */
+function withWords(image: ElfImage, words: ReadonlyMap<string, readonly ConfigWord[]>, defines: Record<string, number>): ElfImage {
+  const sections = image.sections.map((s) => ({ ...s, data: s.data.slice() }));
+  for (const [name, at] of words) {
+    for (const w of at) {
+      const d = sections[w.section].data;
+      new DataView(d.buffer, d.byteOffset, d.byteLength).setInt32(w.offset, defines[name] | 0, true);
+    }
+  }
+  return { entry: image.entry, sections, symbols: image.symbols.map((s) => ({ ...s })) };
+}
+
+/**
+ * Where the defines' values sit in `image`, assembled from `sources` with
+ * `defines`; undefined unless every mention of every define in the sources
+ * (outside comments) is a `.word NAME` right after a label of its own —
+ * `LABEL:` on the line before (blank and comment lines between allowed) or
+ * on the same line — that names exactly one symbol of the image, whose
+ * word holds the define's value. The assembler has no conditional assembly
+ * and `.word NAME` writes NAME's value at the label, so then the value
+ * reaches the image there and nowhere else. (A mention inside a string
+ * counts as a mention, and so turns the shortcut off: never the wrong way.)
+ */
+function configWords(sources: readonly AsmSource[], image: ElfImage, defines: Record<string, number>): Map<string, ConfigWord[]> | undefined {
+  const names = Object.keys(defines);
+  const words = new Map<string, ConfigWord[]>(names.map((n) => [n, []]));
+  if (!names.every((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) return undefined;
+  const mention = new RegExp(`(?<![A-Za-z0-9_.$])(${names.join("|")})(?![A-Za-z0-9_.$])`, "g");
+  for (const { text } of sources) {
+    mention.lastIndex = 0;
+    let lines: string[] | undefined;
+    let lineStarts: number[] | undefined;
+    for (let m = mention.exec(text); m; m = mention.exec(text)) {
+      lines ??= text.split("\n");
+      lineStarts ??= lineOffsets(lines);
+      const line = lineAt(lineStarts, m.index);
+      const code = codeOf(lines[line]);
+      if (!new RegExp(`(?<![A-Za-z0-9_.$])${m[1]}(?![A-Za-z0-9_.$])`).test(code)) continue; // in a comment
+      const word = /^\s*(?:([A-Za-z_.$][A-Za-z0-9_.$]*):\s*)?\.word\s+([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(code);
+      if (!word || word[2] !== m[1]) return undefined;
+      let label: string | undefined = word[1];
+      for (let l = line - 1; label === undefined && l >= 0; l--) {
+        const before = codeOf(lines[l]).trim();
+        if (before === "") continue;
+        label = /^([A-Za-z_.$][A-Za-z0-9_.$]*):$/.exec(before)?.[1];
+        if (label === undefined) return undefined; // a statement between the label and the word
+      }
+      const symbols = image.symbols.filter((s) => s.name === label);
+      if (symbols.length !== 1 || symbols[0].section === undefined) return undefined;
+      const section = image.sections.findIndex((s) => s.name === symbols[0].section);
+      const data = image.sections[section]?.data;
+      const offset = symbols[0].value - (image.sections[section]?.addr ?? 0);
+      if (!data || offset < 0 || offset + 4 > data.length) return undefined;
+      if (new DataView(data.buffer, data.byteOffset, data.byteLength).getInt32(offset, true) !== (defines[m[1]] | 0)) return undefined;
+      words.get(m[1])!.push({ section, offset });
+      // Past this line: its one mention is accounted for.
+      mention.lastIndex = Math.max(mention.lastIndex, (lineStarts[line + 1] ?? text.length) - 1);
+    }
+  }
+  return words;
+}
+
+/** Each line's offset in the text it was split from (on "\n"). */
+function lineOffsets(lines: readonly string[]): number[] {
+  const starts: number[] = [];
+  let at = 0;
+  for (const l of lines) {
+    starts.push(at);
+    at += l.length + 1;
+  }
+  return starts;
+}
+
+/** The index of the line holding `offset` (binary search over lineOffsets()). */
+function lineAt(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** A line without its comment (`#` or `;` outside a string or character literal, as the assembler reads it). */
+function codeOf(line: string): string {
+  let quote = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (quote) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === quote) quote = 0;
+    } else if (c === 0x22 || c === 0x27) quote = c;
+    else if (c === 0x23 || c === 0x3b) return line.slice(0, i);
+  }
+  return line;
 }
 
 /**
@@ -188,9 +377,29 @@ export function buildKernelFrom(sources: KernelSources, options: KernelBuildOpti
 const compiledKernels = new WeakMap<KernelSources, Map<string, ReturnType<typeof compileSources>>>();
 const COMPILED_KERNELS_KEPT = 4;
 
-function compiledKernel(sources: KernelSources, inputs: AsmSource[], paravirt: string | undefined): ReturnType<typeof compileSources> {
+/** The kernel's own sources for a build (para-virtualized: its trap path), without the user programs. */
+function kernelInputs(sources: KernelSources, paravirt: string | undefined): AsmSource[] {
+  // A para-virtualized kernel brings its hand-ported trap path (entry-xen.s), as a real port does,
+  // with the xen ABI's symbols defined in it (what including the hypervisor's header gives C code).
+  const paravirtXen = paravirt === "xen";
+  return readSources(sources, "", paravirtXen ? KERNEL_FILES.map((f) => (f === "entry.s" ? "entry-xen.s" : f)) : KERNEL_FILES).map((s) =>
+    paravirtXen && s.file.endsWith("/entry-xen.s") ? { ...s, text: s.text + paravirtEpilogue(paravirtTarget("xen").abi, false) } : s,
+  );
+}
+
+/**
+ * Compiles the kernel for builds with this para-virtualization (or none)
+ * ahead of them, without the user programs: a thread can do this while
+ * another builds those (a parallel `previrt bench`).
+ */
+export function compileKernelFrom(sources: KernelSources, options: Pick<KernelBuildOptions, "paravirt"> = {}): void {
+  compiledKernel(sources, options.paravirt);
+}
+
+function compiledKernel(sources: KernelSources, paravirt: string | undefined): ReturnType<typeof compileSources> {
   let byInput = compiledKernels.get(sources);
   if (!byInput) compiledKernels.set(sources, (byInput = new Map()));
+  const inputs = kernelInputs(sources, paravirt);
   const key = JSON.stringify([paravirt ?? null, inputs]);
   let hit = byInput.get(key);
   if (!hit) {

@@ -1,16 +1,19 @@
 // What `previrt bench` does once per process instead of once per run (issue
 // 16), and the proof that none of it changes a simulated figure: the bundled
 // kernel's compile is shared by every workload and scale (only the assembler
-// reads them), and a run's RAM buffer is recycled — zeroed — for the next run.
+// reads them), its assembly too (the defines are words written into a copy),
+// and a run's RAM buffer is recycled — zeroed — for the next run.
 import { describe, expect, it } from "vitest";
 import { buildCompiled, compileSources } from "../../src/cli/build-pipeline.js";
 import { buildKernel, kernelDisk, userProgramsSource } from "../../src/cli/bundled-kernel.js";
-import { KERNEL_FILES } from "../../src/cli/kernel-recipe.js";
+import { buildKernelFrom, KERNEL_FILES, kernelAssemblyCounts, WORKLOADS, type KernelBuildOptions } from "../../src/cli/kernel-recipe.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { PhysicalMemory, RAM_BASE } from "../../src/machine/memory.js";
 import { readFileSync } from "node:fs";
 
+const kernelText = (path: string) => readFileSync(new URL(`../../fixtures/kernel/${path}`, import.meta.url), "utf8");
+const elfBytes = (image: Parameters<typeof writeElf>[0]) => Buffer.from(writeElf(image));
 const kernelFile = (name: string) => ({ file: `fixtures/kernel/${name}`, text: readFileSync(new URL(`../../fixtures/kernel/${name}`, import.meta.url), "utf8") });
 
 describe("bench: work done once per process", () => {
@@ -51,5 +54,53 @@ describe("bench: work done once per process", () => {
     expect(again.console).toBe(fresh.console);
     expect(again.result).toEqual(fresh.result);
     expect(again.stats).toEqual(fresh.stats);
+  });
+});
+
+describe("bench: one assembly per kind of kernel", () => {
+  const kinds: { name: string; options: KernelBuildOptions }[] = [
+    { name: "plain", options: { annotate: false } },
+    { name: "annotated", options: {} },
+    { name: "para-virtualized", options: { paravirt: "xen" } },
+  ];
+
+  it.each(kinds)("makes every workload's $name kernel, from one assembly, byte for byte the kernel assembled alone", ({ options }) => {
+    const before = { ...kernelAssemblyCounts };
+    for (const workload of WORKLOADS) {
+      const shared = buildKernel({ ...options, workload, scale: 24 });
+      const alone = buildKernel({ ...options, workload, scale: 24, reuseAssembly: false });
+      expect(elfBytes(shared.image).equals(elfBytes(alone.image)), workload).toBe(true);
+      expect(shared.defines).toEqual(alone.defines);
+    }
+    // Every define, not only the workload: another scale, timer period and CPU count from the same assembly.
+    const other = { ...options, workload: "io" as const, scale: 7, timerPeriod: 60_000, cpus: 3 };
+    expect(elfBytes(buildKernel(other).image).equals(elfBytes(buildKernel({ ...other, reuseAssembly: false }).image))).toBe(true);
+    // At most one of them assembled (none when an earlier test assembled this kind); the rest written.
+    expect(kernelAssemblyCounts.stamped - before.stamped).toBeGreaterThanOrEqual(WORKLOADS.length);
+    expect(kernelAssemblyCounts.assembled - before.assembled).toBeLessThanOrEqual(WORKLOADS.length + 2);
+  });
+
+  it("gives each build an image of its own: changing one changes no later build", () => {
+    const first = buildKernel({ workload: "compute", scale: 2 });
+    const bytes = elfBytes(first.image);
+    for (const s of first.image.sections) s.data.fill(0xff);
+    first.image.symbols.length = 0;
+    const again = buildKernel({ workload: "compute", scale: 2 });
+    expect(elfBytes(again.image).equals(bytes)).toBe(true);
+  });
+
+  it("assembles every build when a define reaches the kernel other than as a labelled word", () => {
+    // `.word WORKLOAD + 1`: the workload's value at a second place, which writing the
+    // config words alone would leave stale; so no build may be made from another.
+    const entry = kernelText("entry.s");
+    expect(entry).toContain("config_cpus:\n    .word CPUS\n");
+    const sources = (path: string) => (path === "entry.s" ? entry.replace("config_cpus:\n    .word CPUS\n", "config_cpus:\n    .word CPUS\nworkload_plus_one:\n    .word WORKLOAD + 1\n") : kernelText(path));
+    const before = { ...kernelAssemblyCounts };
+    const a = buildKernelFrom(sources, { workload: "syscall" });
+    const b = buildKernelFrom(sources, { workload: "mixed" });
+    expect(kernelAssemblyCounts.assembled - before.assembled).toBe(2);
+    expect(kernelAssemblyCounts.stamped - before.stamped).toBe(0);
+    expect(elfBytes(b.image).equals(elfBytes(buildKernelFrom(sources, { workload: "mixed", reuseAssembly: false }).image))).toBe(true);
+    expect(elfBytes(a.image).equals(elfBytes(b.image))).toBe(false);
   });
 });

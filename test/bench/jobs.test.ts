@@ -1,7 +1,11 @@
 // `previrt bench --jobs`: the cells run in worker threads (each image built
-// once, a cell handed out when its image is ready, the costliest first), and
+// once, the kernel's user programs made once for all workers, a cell handed
+// out when its image is ready, the costliest first), and
 // the result is that of a serial run — every cell in the same order with the same status,
 // cycles, instructions, breakdown, counters and sites; only host times differ.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runBenchJobs, type BenchCell } from "../../src/cli/bench/run-bench.js";
 import { CONFIGURATIONS } from "../../src/cli/bench/configurations.js";
@@ -15,7 +19,8 @@ describe("bench --jobs", () => {
     expect(workersAvailable(module)).toBe(true); // the parallel path really runs (needs tsc's dist/)
     const options = {
       workloads: ["compute", "io"],
-      configurations: CONFIGURATIONS.filter((c) => ["bare-plain", "xen-pre", "xen-para", "hvm", "trap"].includes(c.id)),
+      // l4-para: a back end that refuses its binary (a skipped cell, made from a refused run in a worker).
+      configurations: [...CONFIGURATIONS.filter((c) => ["bare-plain", "xen-pre", "xen-para", "hvm", "trap"].includes(c.id)), { id: "l4-para", label: "l4, para-virtualized for xen", backend: "l4", binary: "paravirt-xen" as const }],
       environment: { module: new URL("../../src/cli/commands/bench.ts", import.meta.url).href, name: "benchEnvironment", arg: 1 },
       repeats: 1,
       maxCycles: 200_000_000,
@@ -28,6 +33,42 @@ describe("bench --jobs", () => {
     expect(serial.map((c) => `${c.workload}/${c.config}`)).toEqual(options.workloads.flatMap((w) => options.configurations.map((c) => `${w}/${c.id}`)));
     expect(serial.filter((c) => c.status === "ok").length).toBeGreaterThanOrEqual(8);
     expect(serial.find((c) => c.config === "trap")!.status).toBe("failed"); // exit 1: trap cannot virtualize wrpsr
-    expect(progress).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // as cells complete, then "done"
+    const refused = serial.find((c) => c.config === "l4-para")!;
+    expect([refused.status, refused.note]).toEqual(["skipped", "para-virtualized for xen; run it with --hv xen"]);
+    expect(progress).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // as cells complete, then "done"
+  });
+
+  it("makes the user programs once: one worker builds them, the other compiles its kernel meanwhile and takes them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "previrt-bench-jobs-"));
+    try {
+      const log = join(dir, "steps.log");
+      const options = {
+        workloads: ["compute", "io"],
+        configurations: CONFIGURATIONS.filter((c) => ["bare-plain", "xen-pre", "xen-para"].includes(c.id)),
+        repeats: 1,
+        maxCycles: 200_000_000,
+      };
+      const serial = await runBenchJobs({ ...options, jobs: 1, environment: { module: new URL("../../src/cli/commands/bench.ts", import.meta.url).href, name: "benchEnvironment", arg: 1 } });
+      const environment = { module: new URL("./logged-environment.ts", import.meta.url).href, name: "loggedBenchEnvironment", arg: { log, scale: 1 } };
+      const parallel = await runBenchJobs({ ...options, jobs: 2, environment });
+      expect(simulated(parallel)).toEqual(simulated(serial));
+      const steps = readFileSync(log, "utf8").trim().split("\n").map((l) => l.split(" "));
+      const threadsOf = (step: string, detail?: string) => new Set(steps.filter((s) => s[1] === step && (detail === undefined || s[2] === detail)).map((s) => s[0]));
+      expect(steps.filter((s) => s[1] === "make")).toHaveLength(1);
+      const [maker] = threadsOf("make");
+      const [other] = threadsOf("prepare", "paravirt-xen");
+      expect(other).toBeDefined();
+      expect(other).not.toBe(maker);
+      expect(threadsOf("adopt")).toEqual(new Set([other]));
+      expect(threadsOf("build", "compute/paravirt-xen")).toEqual(new Set([other]));
+      expect(threadsOf("build", "compute/annotated")).toEqual(new Set([maker]));
+      // Four images (two workloads, plain and annotated) on the maker, two on the other: each built once.
+      expect(steps.filter((s) => s[1] === "build").map((s) => s[2]).sort()).toEqual(["compute/annotated", "compute/paravirt-xen", "compute/plain", "io/annotated", "io/paravirt-xen", "io/plain"]);
+      // The other worker compiled before it took the user programs (the order of its own log lines).
+      const mine = steps.filter((s) => s[0] === other).map((s) => s[1]);
+      expect(mine.indexOf("prepare")).toBeLessThan(mine.indexOf("adopt"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -15,7 +15,9 @@
 //
 // Host work done once per process, not per cell or run (issue 16): the
 // kernel is compiled once per para-virtualization and assembled once per
-// image (kernel-recipe.ts), and each run's RAM buffer is recycled, zeroed,
+// kind of image — plain, annotated, para-virtualized: the other workloads'
+// images are that one with their defines' words written (kernel-recipe.ts
+// assembledKernel) — and each run's RAM buffer is recycled, zeroed,
 // for the next run (memory.ts recycle) instead of a fresh 64 MiB that made
 // V8 collect garbage at every run. Every run still builds its machine,
 // rewrites and loads the image and runs the guest from reset.
@@ -228,6 +230,14 @@ export interface BenchEnvironmentSource {
 export interface BenchEnvironment {
   build: KernelBuilder;
   disk?: () => Uint8Array | undefined;
+  /**
+   * A part every build needs that one thread can make for all (the kernel's
+   * embedded user programs): `make()` builds it (a structured-cloneable
+   * value), `adopt(value)` takes another thread's as this thread's own.
+   */
+  shared?: { make(): unknown; adopt(value: unknown): void };
+  /** Work for the builds of `binary` that needs no shared part (the kernel's compile), done ahead of them. */
+  prepare?: (binary: KernelBinary) => void;
 }
 
 /** A BenchEnvironmentSource's factory: called once per thread, it may load what it needs first. */
@@ -249,6 +259,8 @@ interface BenchImageArg {
   environment: BenchEnvironmentSource;
   workload: string;
   binary: KernelBinary;
+  /** The environment's shared part as another thread made it (BenchEnvironment.shared), if it has one. */
+  shared?: unknown;
 }
 
 interface BenchCellArg {
@@ -279,9 +291,36 @@ function loadEnvironment(source: BenchEnvironmentSource): Promise<BenchEnvironme
   return loaded;
 }
 
+/** A build step the toolchain refuses is left for the image builds, which record the refusal as their cells' note. */
+function refusedBuild(e: unknown): undefined {
+  if (!(e instanceof UserError || e instanceof DiagnosticError)) throw e;
+  return undefined;
+}
+
+/** The task of a bench worker that makes the environment's shared part (undefined when it has none, or its build was refused). */
+export async function benchShared(arg: { environment: BenchEnvironmentSource }): Promise<unknown> {
+  const env = await loadEnvironment(arg.environment);
+  try {
+    return env.shared?.make();
+  } catch (e) {
+    return refusedBuild(e);
+  }
+}
+
+/** The task of a bench worker that prepares the builds of one binary (BenchEnvironment.prepare). */
+export async function benchPrepare(arg: { environment: BenchEnvironmentSource; binary: KernelBinary }): Promise<void> {
+  const env = await loadEnvironment(arg.environment);
+  try {
+    env.prepare?.(arg.binary);
+  } catch (e) {
+    refusedBuild(e);
+  }
+}
+
 /** The task of a bench worker that builds one image (a build the toolchain refuses comes back as its message). */
 export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { buildError: string }> {
   const env = await loadEnvironment(arg.environment);
+  if (arg.shared !== undefined) env.shared?.adopt(arg.shared);
   const image = imageCache(env.build)(arg.workload, arg.binary);
   return image instanceof Error ? { buildError: image.message } : image;
 }
@@ -307,7 +346,10 @@ const compileGroup = (binary: KernelBinary): string => (binary === "paravirt-xen
  * their order and every simulated figure are those of a serial run; only host
  * times differ. How the work is spread (issue 16): each image is built once,
  * the images of one compile group (compileGroup) on one worker, so each kernel
- * is compiled once in all; a cell is handed out as soon as its image is
+ * is compiled once in all; the part of the builds every group needs (the
+ * environment's `shared`: the kernel's user programs) is made once, by the
+ * first group's worker, while the others compile their kernels (`prepare`)
+ * and then take it; a cell is handed out as soon as its image is
  * built (in table order, or costliest first with `cost`), to whichever
  * worker is free, so runs start while the other images are still being
  * built. Progress is reported as cells complete: `[done/total]` and the first
@@ -365,13 +407,27 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
   const longestFirst = (indices: number[]) => [...indices].sort((a, b) => cells[b].cost - cells[a].cost);
   try {
     const tasks: Promise<unknown>[] = longestFirst(unbuilt).map((i) => runCellTask(i, { buildError: "unused" }));
-    ordered.forEach((keys, worker) => {
-      for (const key of keys) {
-        const indices = byImage.get(key)!;
-        const { workload, config } = cells[indices[0]];
-        const built = pool.submit<BenchImageArg, ElfImage | { buildError: string }>({ module: import.meta.url, name: "benchImage", arg: { environment, workload, binary: config.binary } }, { worker });
-        tasks.push(built.then((image) => Promise.all(longestFirst(indices).map((i) => runCellTask(i, image)))));
-      }
+    // The shared part, first on worker 0 (whose builds then use it); the other workers compile meanwhile.
+    const shared = ordered.length ? pool.submit<{ environment: BenchEnvironmentSource }, unknown>({ module: import.meta.url, name: "benchShared", arg: { environment } }, { worker: 0 }) : undefined;
+    if (shared) tasks.push(shared);
+    ordered.forEach((keys, group) => {
+      const worker = group % pool.jobs;
+      // Each image, then its cells; resolves when all of them have run.
+      const buildImages = (sharedPart: unknown) =>
+        Promise.all(
+          keys.map((key) => {
+            const indices = byImage.get(key)!;
+            const { workload, config } = cells[indices[0]];
+            const arg: BenchImageArg = { environment, workload, binary: config.binary, shared: sharedPart };
+            const built = pool.submit<BenchImageArg, ElfImage | { buildError: string }>({ module: import.meta.url, name: "benchImage", arg }, { worker });
+            return built.then((image) => Promise.all(longestFirst(indices).map((i) => runCellTask(i, image))));
+          }),
+        );
+      if (worker === 0) return tasks.push(buildImages(undefined));
+      const binary = cells[byImage.get(keys[0])![0]].config.binary;
+      tasks.push(pool.submit({ module: import.meta.url, name: "benchPrepare", arg: { environment, binary } }, { worker }));
+      // Its builds are submitted once the shared part is made, so that they then wait on nothing.
+      tasks.push(shared!.then(buildImages));
     });
     await Promise.all(tasks);
   } finally {

@@ -95,8 +95,11 @@ export const BENCH_SCALE = 24;
  * of a parallel bench, which only hands out cells, does not load it.
  */
 export async function benchEnvironment(scale: number): Promise<BenchEnvironment> {
-  const { buildKernel, kernelDiskBytes } = await import("../bundled-kernel.js");
+  const { adoptUserPrograms, buildKernel, compileKernel, kernelDiskBytes, userProgramsSource } = await import("../bundled-kernel.js");
   return {
+    // The user programs every kernel embeds, built by one worker for all; each worker compiles its kernel meanwhile.
+    shared: { make: () => userProgramsSource().text, adopt: (text) => adoptUserPrograms(text as string) },
+    prepare: (binary: KernelBinary) => compileKernel({ paravirt: binary === "paravirt-xen" ? "xen" : undefined }),
     build: (workload: string, binary: KernelBinary) =>
       buildKernel({
         workload: workload as Workload,
