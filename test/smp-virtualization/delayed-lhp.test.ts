@@ -22,7 +22,7 @@ import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-ke
 import { SMP_BENCH_INTERLEAVING } from "../../src/cli/bench/smp-bench.js";
 import { DELAY_BOUND_QUANTA } from "../../src/hypervisors/common/spinlock-cures.js";
 import type { VcpuScheduler } from "../../src/hypervisors/common/vcpu-scheduler.js";
-import { prepareGuest } from "../../src/hypervisors/index.js";
+import { prepareGuest, runElf } from "../../src/hypervisors/index.js";
 import { buildMachine } from "../../src/machine/run-image.js";
 import { disassembleInstruction } from "../../src/guest-isa/disassembler.js";
 import type { Stub } from "../../src/rewriter/rewrite.js";
@@ -197,6 +197,10 @@ describe("delayed preemption's own lock-holder preemptions (--cpus 4, --pcpus 2 
           }
           rows.push(`| ${w} | ${b} | ${p} | ${r.lockHolderPreemptions} | ${r.lhp.bound} | ${r.lhp.yielded} | ${r.lhp.unflagged} | ${r.spinBehind.bound + r.spinBehind.yielded + r.spinBehind.unflagged} | ${r.spinCycles} |`);
         }
+    // The observers change nothing: the same run without them counts the same.
+    const plain = runElf(buildKernel({ workload: "spinlock" }).image, { backend: "xen", spinlocks: "delayed", cpus: 4, pcpus: 1, maxCycles: 400_000_000, disk: kernelDisk() });
+    const observed = delayedLhp("spinlock", "xen", 1);
+    expect([plain.stats.counts.lockHolderPreemptions, plain.stats.counts.spinCycles]).toEqual([observed.lockHolderPreemptions, observed.spinCycles]);
     if (process.env.DELAYED_LHP_TABLE) console.log([...rows, JSON.stringify(total)].join("\n"));
     // What docs/smp-virtualization.md reports: all three causes occur, and each costs spin behind the descheduled holder.
     // (A cure that closes one of them makes this fail: update the doc's table with it.)
