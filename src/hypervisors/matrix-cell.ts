@@ -4,7 +4,7 @@
 // ends of the cells it runs and not all five (issue 16). Imports no back end.
 
 import { runElfOn, type Backend } from "./backend.js";
-import type { MatrixCellArg, MatrixRun } from "./matrix.js";
+import type { MatrixCellArg, MatrixRun } from "./matrix-verdicts.js";
 import { loadBackend } from "./registry.js";
 
 /** Runs the image on `backend` (`arg.backend` names it in the result): the run, its console, counters, sites and wall time. */

@@ -7,105 +7,20 @@
 // worker threads (`--jobs`): each back end is one task (matrixCell), the
 // verdicts are made afterwards in back-end order, so the rows are those of a
 // serial run. This module itself uses no Node API: it runs in a browser too.
+// The rows, verdicts and cell arguments are matrix-verdicts.ts's (no back end
+// loaded); this module adds the serial run with every back end loaded
+// (index.ts), for the playground, `previrt demo` and the tests.
 
 import type { ElfImage } from "../guest-isa/elf-types.js";
-import type { RunResult } from "../machine/diagnosis.js";
-import type { MachineStats } from "../machine/stats.js";
-import type { Strategy } from "../rewriter/index.js";
-import { getBackend, type RunElfOptions } from "./index.js";
+import { getBackend } from "./index.js";
 import { runMatrixCell } from "./matrix-cell.js";
+import { withVerdicts, type MatrixCellArg, type MatrixOptions, type MatrixRow, type MatrixRun } from "./matrix-verdicts.js";
 
-export interface MatrixOptions extends Omit<RunElfOptions, "backend" | "onOutput" | "disk"> {
-  /** Back ends to run, in order; the first is the reference. */
-  backends: readonly string[];
-  /** A fresh disk image per run (runs must not see each other's writes). */
-  disk?: () => Uint8Array | undefined;
-}
-
-export type Verdict =
-  | { kind: "reference" }
-  | { kind: "same" }
-  /** Console output differs: `line` is the first differing line (1-based). */
-  | { kind: "diverged"; line: number; expected: string | undefined; actual: string | undefined }
-  /** Same console output, different ending. */
-  | { kind: "ended-differently"; expected: string; actual: string };
-
-export interface MatrixRow {
-  backend: string;
-  verdict: Verdict;
-  result: RunResult;
-  console: string;
-  stats: MachineStats;
-  sites: Readonly<Record<Strategy, number>>;
-  /** Wall-clock seconds of the run (host speed, not the simulated cost). */
-  seconds: number;
-}
-
-/** Whether a verdict says the run differed from the reference. */
-export function isDivergence(v: Verdict): boolean {
-  return v.kind === "diverged" || v.kind === "ended-differently";
-}
-
-export function describeVerdict(v: Verdict): string {
-  switch (v.kind) {
-    case "reference":
-      return "reference";
-    case "same":
-      return "same";
-    case "diverged":
-      return `diverged at line ${v.line}`;
-    case "ended-differently":
-      return `ended differently: ${v.actual}`;
-  }
-}
-
-/** How a run ended, as one comparable string. */
-export function describeEnding(r: RunResult): string {
-  return r.kind === "poweroff" ? `exit ${r.exitCode}` : `${r.reason} (${r.message})`;
-}
-
-export function compareRuns(reference: { console: string; result: RunResult }, run: { console: string; result: RunResult }): Verdict {
-  if (run.console !== reference.console) {
-    const want = reference.console.split("\n");
-    const got = run.console.split("\n");
-    let i = 0;
-    while (i < want.length && i < got.length && want[i] === got[i]) i++;
-    return { kind: "diverged", line: i + 1, expected: want[i], actual: got[i] };
-  }
-  const expected = describeEnding(reference.result);
-  const actual = describeEnding(run.result);
-  // Stop messages carry cycle counts, which legitimately differ: compare the kind of ending.
-  const same = reference.result.kind === run.result.kind && reference.result.exitCode === run.result.exitCode;
-  return same ? { kind: "same" } : { kind: "ended-differently", expected, actual };
-}
-
-/** One back end's run, as sent back from a worker (everything but the verdict). */
-export type MatrixRun = Omit<MatrixRow, "verdict">;
-
-/** What a worker needs for one back end's run: structured-cloneable (the disk as bytes, no callbacks). */
-export interface MatrixCellArg {
-  image: ElfImage;
-  backend: string;
-  options: Omit<RunElfOptions, "backend" | "onOutput" | "disk" | "monitor" | "stdin">;
-  disk?: Uint8Array;
-}
+export * from "./matrix-verdicts.js";
 
 /** Runs the image on one back end (the serial loop's body; a matrix worker runs matrix-cell.ts's loadedMatrixCell). */
 export function matrixCell(arg: MatrixCellArg): MatrixRun {
   return runMatrixCell(getBackend(arg.backend), arg);
-}
-
-/** Verdicts against the first run, in order. */
-export function withVerdicts(runs: readonly MatrixRun[]): MatrixRow[] {
-  return runs.map((r, i) => ({ ...r, verdict: i === 0 ? { kind: "reference" } : compareRuns(runs[0], r) }));
-}
-
-export function cellArgs(image: ElfImage, options: MatrixOptions): MatrixCellArg[] {
-  const { backends, disk, ...rest } = options;
-  return backends.map((name) => {
-    getBackend(name); // an unknown name is refused before anything runs
-    return { image, backend: name, options: name === "bare" ? { ...rest, spinlocks: undefined } : rest, disk: disk?.() }; // bare: the native reference
-  });
 }
 
 export function runMatrix(image: ElfImage, options: MatrixOptions): MatrixRow[] {

@@ -97,3 +97,55 @@ describe("start-up of run: only the back end it runs", () => {
     expect(() => getBackend("toString")).toThrow(/unknown back end 'toString' \(valid: bare, hvm, trap, xen, l4\)/);
   });
 });
+
+describe("start-up of load: only the back end it rewrites for", () => {
+  it("load --hv bare loads no other back end and no in-place VMM or assembler", () => {
+    const { urls, stdout } = modulesLoaded(["load", "--hv", "bare", elf]);
+    expect(stdout).toMatch(/^bare: /);
+    const hv = hypervisorModules(urls);
+    expect(hv).toContain("bare/index.js");
+    expect(hv.filter((m) => /^(hvm|trap|xen|l4)\/|^common\/(window|wedge-|vmm-)|^index\.js$/.test(m))).toEqual([]);
+    expect(urls.filter((u) => u.endsWith("/src/guest-isa/assembler/index.js"))).toEqual([]);
+  });
+
+  it("load --hv xen loads xen and its VMM, not bare, hvm, trap or l4", () => {
+    const { urls, stdout } = modulesLoaded(["load", "--hv", "xen", elf, "--show-sites"]);
+    expect(stdout).toMatch(/^xen: /m);
+    const hv = hypervisorModules(urls);
+    expect(hv).toEqual(expect.arrayContaining(["xen/index.js", "common/window.js"]));
+    expect(hv.filter((m) => /^(bare|hvm|trap)\/|^l4\/(index|l4-monitor)\.js$|^index\.js$/.test(m))).toEqual([]);
+  });
+
+  it("an unknown --hv is still one line naming the valid back ends, before the ELF is read", () => {
+    const r = spawnSync(process.execPath, [bin, "load", "--hv", "nope", join(dir, "missing.elf")], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toBe("previrt: error: unknown back end 'nope' (valid: bare, hvm, trap, xen, l4)\n");
+    expect(r.status).toBe(1);
+  });
+});
+
+describe("start-up of matrix: only the back ends it names", () => {
+  it("matrix --hv bare,hvm --jobs 1 loads bare and hvm, no other back end, no in-place VMM", () => {
+    const { urls, stdout } = modulesLoaded(["matrix", "--hv", "bare,hvm", "--jobs", "1", elf]);
+    expect(stdout).toMatch(/^bare +reference +exit 0 /m);
+    expect(stdout).toMatch(/^hvm +same +exit 0 /m);
+    const hv = hypervisorModules(urls);
+    expect(hv).toEqual(expect.arrayContaining(["bare/index.js", "hvm/index.js"]));
+    expect(hv.filter((m) => /^(trap|xen|l4)\/|^common\/(window|wedge-|vmm-)|^index\.js$/.test(m))).toEqual([]);
+  });
+
+  it("matrix --hv bare,xen --spinlocks pv --jobs 1 loads bare and xen, not hvm, trap or l4", () => {
+    const { urls, stdout } = modulesLoaded(["matrix", "--hv", "bare,xen", "--spinlocks", "pv", "--jobs", "1", elf]);
+    expect(stdout).toMatch(/^xen +same +exit 0 /m);
+    const hv = hypervisorModules(urls);
+    expect(hv).toEqual(expect.arrayContaining(["bare/index.js", "xen/index.js"]));
+    expect(hv.filter((m) => /^(hvm|trap)\/|^l4\/(index|l4-monitor)\.js$|^index\.js$/.test(m))).toEqual([]);
+  });
+
+  it("an unknown --hv or --allow-diverge is still refused with the list, before the ELF is read", () => {
+    for (const args of [["--hv", "bare,nope"], ["--allow-diverge", "nope"]]) {
+      const r = spawnSync(process.execPath, [bin, "matrix", ...args, join(dir, "missing.elf")], { encoding: "utf8", timeout: 60_000 });
+      expect(r.stderr).toBe("previrt: error: unknown back end 'nope' (valid: bare, hvm, trap, xen, l4)\n");
+      expect(r.status).toBe(1);
+    }
+  });
+});

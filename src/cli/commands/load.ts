@@ -4,14 +4,16 @@
 // before and after, and the strategy; always the counts per strategy.
 
 import { disassembleInstruction } from "../../guest-isa/disassembler.js";
-import { getBackend, prepareImage } from "../../hypervisors/index.js";
+// One back end, loaded by name (registry.ts): not hypervisors/index.ts, which loads all five (issue 16).
+import { prepareImage } from "../../hypervisors/backend.js";
+import { loadBackend } from "../../hypervisors/registry.js";
 import { STRATEGIES, type RewriteResult, type SiteOutcome } from "../../rewriter/index.js";
 import { readElfInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
-  const backend = getBackend(String(options.hv));
+  const backend = await loadBackend(String(options.hv));
   const image = readElfInput(file);
   const result = prepareImage(backend, image, file);
   if (options.showSites) io.out(formatSiteOutcomes(result));

@@ -5,7 +5,9 @@
 // ../matrix.ts: that one runs in a browser too (the playground).
 
 import type { ElfImage } from "../../guest-isa/elf-types.js";
-import { cellArgs, runMatrix, withVerdicts, type MatrixCellArg, type MatrixOptions, type MatrixRow, type MatrixRun } from "../matrix.js";
+// Not ../matrix.ts, whose serial runMatrix loads every back end: the cells here load their own (issue 16).
+import { loadedMatrixCell } from "../matrix-cell.js";
+import { cellArgs, withVerdicts, type MatrixCellArg, type MatrixOptions, type MatrixRow, type MatrixRun } from "../matrix-verdicts.js";
 import { runPool, workersAvailable } from "./pool.js";
 
 /** The module whose loadedMatrixCell the workers call (compiled or not, as this file is): it loads only the cells' back ends. */
@@ -14,14 +16,19 @@ const MATRIX_MODULE = new URL(import.meta.url.endsWith(".ts") ? "../matrix-cell.
 /**
  * runMatrix on `jobs` worker threads (one back end per task); `jobs` ≤ 1, a
  * single back end, or no compiled worker (sources run without tsc) runs
- * serially in this thread. Same rows as runMatrix, in the same order.
+ * serially in this thread, each back end loaded as its turn comes
+ * (registry.ts). Same rows as runMatrix, in the same order.
  */
 export async function runMatrixJobs(image: ElfImage, options: MatrixOptions & { jobs: number; onDone?: (backend: string) => void }): Promise<MatrixRow[]> {
   const { jobs, onDone, ...matrixOptions } = options;
   if (jobs <= 1 || options.backends.length <= 1 || !workersAvailable(MATRIX_MODULE)) {
-    const rows = runMatrix(image, matrixOptions);
-    for (const r of rows) onDone?.(r.backend);
-    return rows;
+    const runs: MatrixRun[] = [];
+    for (const name of matrixOptions.backends) {
+      const [arg] = cellArgs(image, { ...matrixOptions, backends: [name] }); // one at a time, as runMatrix: one disk copy alive
+      runs.push(await loadedMatrixCell(arg));
+      onDone?.(name);
+    }
+    return withVerdicts(runs);
   }
   const args = cellArgs(image, matrixOptions);
   const runs = await runPool<MatrixCellArg, MatrixRun>(
