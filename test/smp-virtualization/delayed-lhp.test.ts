@@ -24,6 +24,7 @@ import { DELAY_BOUND_QUANTA } from "../../src/hypervisors/common/spinlock-cures.
 import type { VcpuScheduler } from "../../src/hypervisors/common/vcpu-scheduler.js";
 import { prepareGuest, runElf } from "../../src/hypervisors/index.js";
 import { buildMachine } from "../../src/machine/run-image.js";
+import { trackPhysicalCpus } from "./physical-cpus.js";
 import { disassembleInstruction } from "../../src/guest-isa/disassembler.js";
 import type { Stub } from "../../src/rewriter/rewrite.js";
 
@@ -78,13 +79,7 @@ export function delayedLhp(workload: Workload, backend: string, pcpus: number, c
   });
   const options = runOptions(rewrite);
   const monitor = options.monitor!;
-  const hasPcpu = new Uint8Array(4).fill(1);
-  const runnable = monitor.runnable!.bind(monitor);
-  monitor.runnable = (cpu, epochStart) => {
-    const runs = runnable(cpu, epochStart);
-    hasPcpu[cpu] = runs ? 1 : 0;
-    return runs;
-  };
+  const hasPcpu = trackPhysicalCpus(monitor, 4);
   const { machine } = buildMachine(rewrite.image, options);
   // The monitor (attached to the machine now) keeps its scheduler private; the test only wraps the scheduler's public hooks.
   const sched = (monitor as unknown as { scheduler: VcpuScheduler }).scheduler;

@@ -20,6 +20,7 @@ import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
 import { prepareGuest } from "../../src/hypervisors/index.js";
 import { buildMachine } from "../../src/machine/run-image.js";
+import { trackPhysicalCpus } from "./physical-cpus.js";
 
 interface Split {
   spinCycles: number;
@@ -35,13 +36,7 @@ function split(backend: string, spinlocks: string): Split {
   const { rewrite, runOptions } = prepareGuest(image, { backend, spinlocks, cpus: 4, pcpus: 2, maxCycles: 100_000_000, disk: kernelDisk() });
   const options = runOptions(rewrite);
   const monitor = options.monitor!;
-  const hasPcpu = new Uint8Array(4).fill(1);
-  const runnable = monitor.runnable!.bind(monitor);
-  monitor.runnable = (cpu, epochStart) => {
-    const runs = runnable(cpu, epochStart);
-    hasPcpu[cpu] = runs ? 1 : 0;
-    return runs;
-  };
+  const hasPcpu = trackPhysicalCpus(monitor, 4);
   const { machine } = buildMachine(rewrite.image, options);
   const spin = machine.spin;
   const inWait = new Uint8Array(4);
