@@ -51,7 +51,7 @@ import { CAUSE, PSR } from "../guest-isa/registers.js";
 import { ILLEGAL_BITS } from "./decode.js";
 import { RAM_BASE, type PhysicalMemory } from "./memory.js";
 import { ACCESS, type Access, type Fault } from "./monitor.js";
-import { PAGE_MASK, PERM, TAG_INVALID, Tlb } from "./mmu/tlb.js";
+import { PAGE_MASK, TAG_INVALID, Tlb } from "./mmu/tlb.js";
 import { div, divu, mulhu, rem, remu } from "./semantics.js";
 
 /** Opcode of every instruction as the switch below spells it (checked against the table at load). */
@@ -252,17 +252,18 @@ export class Cpu {
    * no count), without leaving `exec` once more for it. A page with no fast
    * tag (the in-place VMM's protection-checked code) used to cost one more
    * exit per data access. If the fill evicted the code page's entry, the
-   * code-page cache stays invalid and the fetch misses as before.
+   * code-page cache stays invalid and the fetch misses as before. The hit
+   * is the TLB's fetch tag (mmu/tlb.ts: the page, user permission, RAM), as
+   * `exec` checks it.
    */
   private refetch(user: boolean): void {
     const pc = this.pc;
     const tlb = this.tlb;
     const s = (pc >>> 12) & 1023;
-    if (tlb.page[s] !== (pc & PAGE_MASK) || (user && (tlb.perm[s] & PERM.U) === 0)) return;
-    const frame = tlb.frame[s] >>> 0;
-    if (frame + 4096 > this.mem.size) return; // no code in device registers: the FETCH exit raises the bus error
+    const sup = user ? 0 : 4;
+    if (((pc & PAGE_MASK) | sup) !== (tlb.fetchTag[s] | sup)) return; // no code in device registers: the FETCH exit raises the bus error
     this.codeTag = pc & PAGE_MASK;
-    this.codeAdd = (frame + RAM_BASE - (pc & PAGE_MASK)) | 0;
+    this.codeAdd = tlb.addend[s];
   }
 
   /**

@@ -56,15 +56,20 @@ export class Mmu {
   ) {
     this.watched = new Uint8Array(host.memory.size >>> 12);
     this.monitorWatched = new Uint8Array(host.memory.size >>> 12);
-    this.tlb = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam);
+    this.tlb = this.newTlb();
     this.tlbs = [this.tlb];
   }
 
   /** A TLB for one more CPU (its fast arrays in the state region too). */
   addTlb(): Tlb {
-    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam);
+    const t = this.newTlb();
     this.tlbs.push(t);
     return t;
+  }
+
+  /** A CPU's TLB: its fast arrays in the state region, tags derived from this MMU's watched, checked and RAM frames. */
+  private newTlb(): Tlb {
+    return new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam);
   }
 
   /** Frames [first, last] changed protection state: re-derive the fast tags of entries mapping them, in every CPU's TLB. */
