@@ -218,16 +218,23 @@ export class TranslationCache {
     // translation from any of them covers the loop (its in-page branch targets).
     if (page.seen[slot] < 0) return DEMOTED;
     let t: Translation | null | undefined;
-    if (page.probed !== undefined && page.probed[slot] === 0 && page.hits < this.hot) {
+    if (page.probed !== undefined && page.probed[slot] === 0) {
+      // Also in a page hot in this run that holds translations: an entry inside one of their
+      // blocks (where an interrupted slice or a LIMIT exit left the code) gets the block's tail
+      // at once instead of interpreter slices until the entry itself is judged.
       page.probed[slot] = 1;
       t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
-      if (t === undefined) return COLD; // not compiled before: this entry waits for the page to get hot
-    } else {
+      if (t === undefined && page.hits < this.hot) return COLD; // not compiled before: this entry waits for the page to get hot
+    }
+    if (t === undefined) {
       if (++page.hits < this.hot) return COLD;
       // Hot page: translate where slices from this entry ran long (not at all with threshold 1, the tests' harshest setting).
       if (this.hot > 1 && !longSlices(page, slot)) return COLD;
       t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
-      if (t !== null) hotPages.add(pageHash(this.heap.heap32, pageNo));
+      if (t !== null) {
+        hotPages.add(pageHash(this.heap.heap32, pageNo));
+        page.probed ??= new Uint8Array(1024);
+      }
     }
     if (t === null) {
       page.byOffset[slot] = INTERPRET;
@@ -243,6 +250,7 @@ export class TranslationCache {
       const mine = base + t.starts[b] === at;
       if (!mine && (page.byOffset[i] !== undefined || page.seen[i] < 0)) continue;
       const e = new Entry(live, b, base + t.starts[b]);
+      if (t.tail) e.calls = JUDGE_AFTER; // short by design: never demoted
       page.byOffset[i] = e;
       live.entries.push(e);
       if (mine) entry = e;

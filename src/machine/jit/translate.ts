@@ -123,6 +123,12 @@ export interface Translation {
   starts: readonly number[];
   /** Whether the function was compiled for this call (false: reused from `shared`). */
   fresh: boolean;
+  /**
+   * Whether this is the tail of a known block (`covering`: "inside"): it runs
+   * from a mid-block entry to the block's end and hands over, so its calls
+   * are short by design and the cache never judges them (cache.ts).
+   */
+  tail: boolean;
   /** Characters of generated JavaScript. */
   codeBytes: number;
 }
@@ -424,7 +430,7 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
     }
   }
   const starts = blocks.map((b) => b.start);
-  const result = (c: Compiled, fresh: boolean): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes, fresh });
+  const result = (c: Compiled, fresh: boolean): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes, fresh, tail: tail || c.tail });
   if (known !== undefined) {
     remember(H, page, costKey, known, blocks);
     return result(known, false);
@@ -440,7 +446,8 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   }
 
   const c = generate(blocks, byStart, used, written, cost);
-  if (translateOptions.warm) warmUp(c.fn, blocks, cost);
+  c.tail = tail;
+  if (translateOptions.warm && !tail) warmUp(c.fn, blocks, cost);
   if (tail) translatorStats.tails++;
   if (shared.size >= SHARED_MAX) {
     shared.clear();
@@ -718,9 +725,8 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   const body = out.join("\n");
   const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, x = 0, y = 0, j = 0, z = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0, lk = 0, lf = 0, lt = 0, lc = 0, lm = 0, K = 0, E = 0;\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "loopFit", "XT", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, loopFit, Int32Array.from(xt));
-  const c: Compiled = { fn, codeBytes: src.length };
   translatorStats.generated++;
-  return { fn, codeBytes: src.length };
+  return { fn, codeBytes: src.length, tail: false };
 }
 
 /**
@@ -769,6 +775,8 @@ export function costTableKey(cost: Float64Array): string {
 interface Compiled {
   fn: BlockFn;
   codeBytes: number;
+  /** Compiled as a tail (`translateFrom`): wherever it is reused, its calls are short by design. */
+  tail: boolean;
 }
 
 /** A compiled translation and the blocks (offset in the page, words) it was made from. */
@@ -837,7 +845,7 @@ function covering(H: Int32Array, page: number, off: number, costKey: string): Tr
       }
     }
     if (!same) continue;
-    return { fn: m.c.fn, at, words, insns: total, blocks: m.blocks.length, starts: m.blocks.map((b) => b.start), codeBytes: m.c.codeBytes, fresh: false };
+    return { fn: m.c.fn, at, words, insns: total, blocks: m.blocks.length, starts: m.blocks.map((b) => b.start), codeBytes: m.c.codeBytes, fresh: false, tail: m.c.tail };
   }
   return inside ? "inside" : undefined;
 }
