@@ -84,6 +84,7 @@ describe("jit = interpreter with the warm-up of fresh translations", () => {
       translateOptions.warm = warm;
       const generated = translatorStats.generated;
       const warmed = translatorStats.warmed;
+      const tails = translatorStats.tails;
       const interpAmo = recordAmo();
       const jitAmo = recordAmo();
       // runOn builds the interpreter's machine first: one hook recorder each.
@@ -100,10 +101,11 @@ describe("jit = interpreter with the warm-up of fresh translations", () => {
       expect(jitAmo.calls).toEqual(interpAmo.calls);
       expect(interpAmo.calls.length).toBe(5 * 600);
       expect(r.pauses.length).toBe(2 * 300);
-      // Every function compiled here was warmed, or none was.
+      // Every function compiled here was warmed, or none was — but tails (one block from a
+      // mid-block entry to its end, run once per such entry), which are never warmed.
       const made = translatorStats.generated - generated;
       expect(made).toBeGreaterThan(0);
-      expect(translatorStats.warmed - warmed).toBe(warm ? made : 0);
+      expect(translatorStats.warmed - warmed).toBe(warm ? made - (translatorStats.tails - tails) : 0);
     }
   });
 
