@@ -77,7 +77,7 @@ describe("jit = interpreter when a first run's timer interrupts land inside its 
       expect(jit.demoted).toBe(0);
       // Before, every return into the middle of a block ran interpreter slices of 4,096 cycles until
       // that entry had been judged (16 slices): 668,000 (4,999) and 1,063,000 (20,011) of 5.9 M
-      // instructions interpreted, no tail; now 447,000 and 957,000 — mostly the wait for the first
+      // instructions interpreted, no tail; now 460,000 and 963,000 — mostly the wait for the first
       // translations, which the tails do not change.
       if (period === 4_999) expect(jit.interpreted).toBeLessThan(reference.stats.instructions / 10);
       // Every full translation was warmed, no tail was.

@@ -218,10 +218,12 @@ export class TranslationCache {
     // translation from any of them covers the loop (its in-page branch targets).
     if (page.seen[slot] < 0) return DEMOTED;
     let t: Translation | null | undefined;
-    if (page.probed !== undefined && page.probed[slot] === 0) {
-      // Also in a page hot in this run that holds translations: an entry inside one of their
-      // blocks (where an interrupted slice or a LIMIT exit left the code) gets the block's tail
-      // at once instead of interpreter slices until the entry itself is judged.
+    if (page.probed !== undefined && page.probed[slot] === 0 && (page.hits < this.hot || sliceRanLong(page, slot))) {
+      // Also in a page hot in this run that holds translations, once a slice from the entry ran
+      // long: an entry inside one of their blocks (where a timer interrupt's return or a LIMIT
+      // exit left a loop) gets the block's tail instead of interpreter slices until the entry
+      // itself is judged. (Short slices — kernel code between system instructions, the TLB
+      // misses of `mixed` under xen — stay the interpreter's: their tails did not pay.)
       page.probed[slot] = 1;
       t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
       if (t === undefined && page.hits < this.hot) return COLD; // not compiled before: this entry waits for the page to get hot
@@ -309,6 +311,12 @@ export class TranslationCache {
 function longSlices(page: Page, slot: number): boolean {
   const n = page.slices === undefined ? 0 : page.slices[slot];
   return n >= SAMPLES && page.sliceInsns![slot] >= MIN_SLICE_INSNS * n;
+}
+
+/** Whether the interpreter's slices from the entry at `slot` (at least one) ran MIN_SLICE_INSNS or more on average. */
+function sliceRanLong(page: Page, slot: number): boolean {
+  const n = page.slices === undefined ? 0 : page.slices[slot];
+  return n >= 1 && page.sliceInsns![slot] >= MIN_SLICE_INSNS * n;
 }
 
 /** Whether every word a translation was made from is still in memory. */
