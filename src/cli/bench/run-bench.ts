@@ -192,6 +192,18 @@ export function cellParts(workload: string, workloads: readonly string[], repeat
   return workload === workloads[workloads.length - 1] ? repeats : 1;
 }
 
+/**
+ * The worker a back end's cells would rather run on (WorkerPool's `prefer`):
+ * each worker thread warms V8 up to the code its cells run — the interpreter
+ * meeting each monitor's exits, the monitor's own code — so the back ends
+ * whose monitors share code (xen and l4: the wedge monitor) go to one worker
+ * and the rest (bare; hvm and trap: shadow paging) to the other. A worker
+ * with none of its own left takes the other's, so none idles.
+ */
+export function preferredWorker(backend: string): number {
+  return backend === "xen" || backend === "l4" ? 1 : 0;
+}
+
 /** A cell's simulated figures (all but its host times). */
 const simulatedOf = ({ wallSeconds: _w, hostMips: _m, ...rest }: BenchCell) => rest;
 
@@ -435,7 +447,8 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
     const { workload, config, cost } = cells[i];
     const parts = "buildError" in image ? 1 : cellParts(workload, options.workloads, repeats);
     const arg: BenchCellArg = { environment, workload, config, image, costModel, repeats: repeats / parts, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect };
-    const submitted = Array.from({ length: parts }, () => pool.submit<BenchCellArg, CellRun>({ module: import.meta.url, name: "benchCell", arg }, { priority: cost }));
+    const prefer = preferredWorker(config.backend);
+    const submitted = Array.from({ length: parts }, () => pool.submit<BenchCellArg, CellRun>({ module: import.meta.url, name: "benchCell", arg }, { priority: cost, prefer }));
     return Promise.all(submitted).then((results) => {
       runs[i] = mergeParts(results);
       done++;
