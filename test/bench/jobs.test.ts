@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runBenchJobs, type BenchCell } from "../../src/cli/bench/run-bench.js";
+import { cellParts, mergeParts, runBenchJobs, type BenchCell, type CellRun } from "../../src/cli/bench/run-bench.js";
 import { CONFIGURATIONS } from "../../src/cli/bench/configurations.js";
+import type { RunResult } from "../../src/machine/diagnosis.js";
 import { workersAvailable } from "../../src/hypervisors/parallel/pool.js";
 
 const simulated = (cells: BenchCell[]) => cells.map(({ wallSeconds: _w, hostMips: _m, ...c }) => c);
@@ -70,5 +71,31 @@ describe("bench --jobs", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("runs the last workload's cells one run per task, and gives the serial run's cells with the median of all runs", async () => {
+    expect([cellParts("io", ["compute", "io"], 3), cellParts("compute", ["compute", "io"], 3), cellParts("io", ["io"], 1)]).toEqual([3, 1, 1]);
+    const options = {
+      workloads: ["compute", "syscall"],
+      configurations: CONFIGURATIONS.filter((c) => ["bare-plain", "xen-para", "l4-pre"].includes(c.id)),
+      environment: { module: new URL("../../src/cli/commands/bench.ts", import.meta.url).href, name: "benchEnvironment", arg: 1 },
+      repeats: 3,
+      maxCycles: 200_000_000,
+    };
+    const serial = await runBenchJobs({ ...options, jobs: 1 });
+    const parallel = await runBenchJobs({ ...options, jobs: 2 });
+    expect(simulated(parallel)).toEqual(simulated(serial));
+    expect(parallel.every((c) => c.status === "ok" && c.wallSeconds > 0 && c.hostMips === c.instructions / c.wallSeconds / 1e6)).toBe(true);
+  });
+
+  it("merges a cell's parts: the median of every run's wall time; parts that differ are a bug, not a result", () => {
+    const part = (walls: number[], cycles = 1000): CellRun => ({
+      cell: { workload: "w", config: "c", backend: "bare", binary: "plain", status: "ok", cycles, instructions: 2e6, overhead: NaN, breakdown: {}, events: {}, counts: {}, sites: { native: 0, inline: 0, call: 0, stub: 0 }, tlbFlushes: 0, wallSeconds: walls[0], hostMips: 0 },
+      run: { console: "hello\n", result: { kind: "poweroff", exitCode: 0 } satisfies RunResult },
+      walls,
+    });
+    const merged = mergeParts([part([0.3]), part([0.1]), part([0.2])]);
+    expect([merged.cell.wallSeconds, merged.cell.hostMips, merged.walls]).toEqual([0.2, 10, [0.3, 0.1, 0.2]]);
+    expect(() => mergeParts([part([0.3]), part([0.1], 1001)])).toThrow("bench: the runs of w on c differ");
   });
 });

@@ -19,3 +19,9 @@ export async function after(arg: { ms: number; tag: string }): Promise<string> {
 export function fails(kind: "user" | "internal"): never {
   throw kind === "user" ? new UserError("no such thing") : new Error("broken");
 }
+
+/** Waits `ms` milliseconds, then returns its argument and the worker thread's id (a task that keeps its worker for a while). */
+export async function whereAfter(arg: { ms: number; tag: string }): Promise<{ arg: string; thread: number }> {
+  await new Promise((r) => setTimeout(r, arg.ms));
+  return { arg: arg.tag, thread: threadId };
+}

@@ -64,6 +64,29 @@ describe("worker pool", () => {
     expect(order).toEqual(["own", "shared"]);
   });
 
+  it("hands a free worker the shared tasks that prefer it first, and another worker's only when none else waits", async () => {
+    const pool = new WorkerPool(2);
+    try {
+      // Learn each worker's thread, then keep both busy while the preferring tasks queue up.
+      const threads = await Promise.all([0, 1].map((worker) => pool.submit<string, { arg: string; thread: number }>(task("whereAmI", `w${worker}`), { worker })));
+      const busy = [0, 1].map((worker) => pool.submit(task("after", { ms: 300, tag: "busy" }), { worker }));
+      // As many for each, each long enough that neither worker runs out of its own before the other does.
+      const prefs = [1, 1, 0, 0, 1, 0];
+      const ran = prefs.map((prefer, i) => pool.submit<{ ms: number; tag: string }, { arg: string; thread: number }>(task("whereAfter", { ms: 200, tag: `t${i}` }), { prefer }));
+      await Promise.all(busy);
+      const results = await Promise.all(ran);
+      // Each ran on the thread it preferred: both workers were free together with tasks of their own waiting.
+      expect(results.map((r) => r.thread)).toEqual(prefs.map((w) => threads[w].thread));
+      // One worker busy: the other takes the tasks preferring the busy one rather than leave them waiting.
+      const long = pool.submit(task("after", { ms: 500, tag: "long" }), { worker: 0 });
+      const stolen = await Promise.all([0, 0, 0].map((prefer, i) => pool.submit<string, { arg: string; thread: number }>(task("whereAmI", `s${i}`), { prefer })));
+      expect(stolen.map((r) => r.thread)).toEqual([1, 1, 1].map((w) => threads[w].thread));
+      await long;
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("rejects only the failing task, a UserError as a UserError; close() rejects what is still queued", async () => {
     const pool = new WorkerPool(1);
     const user = pool.submit(task("fails", "user"));

@@ -9,9 +9,11 @@
 //
 // runBenchJobs() spreads the cells over worker threads (`--jobs`,
 // hypervisors/parallel/pool.ts): each image is built once (benchImage), each
-// cell is one task (benchCell) handed out when its image is ready, and the
-// baseline comparisons are made afterwards in cell order, so the result is
-// that of a serial run except for host times.
+// cell is one task (benchCell) handed out when its image is ready — the last
+// workload's cells one task per run, merged afterwards (mergeParts), so that
+// the workers finish together — and the baseline comparisons are made
+// afterwards in cell order, so the result is that of a serial run except for
+// host times.
 //
 // Host work done once per process, not per cell or run (issue 16): the
 // kernel is compiled once per para-virtualization and assembled once per
@@ -97,6 +99,8 @@ export interface CellRun {
   cell: BenchCell;
   /** Console output and ending of the last run (for the baseline comparison); undefined when the cell did not run. */
   run?: { console: string; result: RunResult };
+  /** Host wall seconds of each run (cell.wallSeconds is their median): a cell run in parts is merged from them (mergeParts). */
+  walls?: number[];
 }
 
 interface CellSettings {
@@ -156,8 +160,52 @@ export function runCell(workload: string, config: BenchConfiguration, image: Elf
     cell.status = "failed";
     cell.note = run.result.kind === "poweroff" ? `exit ${run.result.exitCode}` : `${run.result.reason}: ${run.result.message}`;
   }
-  return { cell, run: { console: run.console, result: run.result } };
+  return { cell, run: { console: run.console, result: run.result }, walls };
 }
+
+/**
+ * One cell from the CellRuns of its runs made as separate tasks (runBenchJobs
+ * splits the last workload's cells so that both workers stay busy to the
+ * end): the first part's simulated figures — every run of a cell is the same
+ * guest on the same image, so they are identical, and this checks it — with
+ * the median wall time of all the runs.
+ */
+export function mergeParts(parts: readonly CellRun[]): CellRun {
+  const [first] = parts;
+  if (parts.length === 1 || !first.run) return first;
+  const walls = parts.flatMap((p) => p.walls ?? []);
+  for (const p of parts.slice(1)) {
+    const same = p.run && p.run.console === first.run.console && JSON.stringify(simulatedOf(p.cell)) === JSON.stringify(simulatedOf(first.cell));
+    if (!same) throw new Error(`bench: the runs of ${first.cell.workload} on ${first.cell.config} differ (a run is not a function of its image)`);
+  }
+  const cell = { ...first.cell, wallSeconds: median(walls) };
+  cell.hostMips = cell.instructions / Math.max(1e-9, cell.wallSeconds) / 1e6;
+  return { cell, run: first.run, walls };
+}
+
+/**
+ * Into how many tasks runBenchJobs splits a cell of `workload` (each task
+ * runs `repeats / parts` of its runs): the last workload's cells one run per
+ * task, the others whole.
+ */
+export function cellParts(workload: string, workloads: readonly string[], repeats: number): number {
+  return workload === workloads[workloads.length - 1] ? repeats : 1;
+}
+
+/**
+ * The worker a back end's cells would rather run on (WorkerPool's `prefer`):
+ * each worker thread warms V8 up to the code its cells run — the interpreter
+ * meeting each monitor's exits, the monitor's own code — so the back ends
+ * whose monitors share code (xen and l4: the wedge monitor) go to one worker
+ * and the rest (bare; hvm and trap: shadow paging) to the other. A worker
+ * with none of its own left takes the other's, so none idles.
+ */
+export function preferredWorker(backend: string): number {
+  return backend === "xen" || backend === "l4" ? 1 : 0;
+}
+
+/** A cell's simulated figures (all but its host times). */
+const simulatedOf = ({ wallSeconds: _w, hostMips: _m, ...rest }: BenchCell) => rest;
 
 /** Compares each cell that ran with its workload's reference (bare-plain, or the first configuration when bare-plain was not asked for), in order. */
 function compareWithBaselines(runs: readonly CellRun[], configurations: readonly BenchConfiguration[]): BenchCell[] {
@@ -393,11 +441,16 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
   const runs = new Array<CellRun>(total);
   let done = 0;
   let firstOpen = 0;
+  // The last workload's cells (the longest, mixed, in the default table) go out one run per task, so that at
+  // the end the workers share the last cell's runs instead of one idling while the other runs all of them.
   const runCellTask = (i: number, image: ElfImage | { buildError: string }) => {
     const { workload, config, cost } = cells[i];
-    const arg: BenchCellArg = { environment, workload, config, image, costModel, repeats, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect };
-    return pool.submit<BenchCellArg, CellRun>({ module: import.meta.url, name: "benchCell", arg }, { priority: cost }).then((run) => {
-      runs[i] = run;
+    const parts = "buildError" in image ? 1 : cellParts(workload, options.workloads, repeats);
+    const arg: BenchCellArg = { environment, workload, config, image, costModel, repeats: repeats / parts, maxCycles: options.maxCycles, engine: options.engine, smp: options.smp, protect: options.protect };
+    const prefer = preferredWorker(config.backend);
+    const submitted = Array.from({ length: parts }, () => pool.submit<BenchCellArg, CellRun>({ module: import.meta.url, name: "benchCell", arg }, { priority: cost, prefer }));
+    return Promise.all(submitted).then((results) => {
+      runs[i] = mergeParts(results);
       done++;
       while (firstOpen < total && runs[firstOpen]) firstOpen++;
       if (firstOpen < total) options.progress?.(done, total, cells[firstOpen].label);

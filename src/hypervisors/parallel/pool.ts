@@ -40,6 +40,14 @@ export interface SubmitOptions {
   worker?: number;
   /** Among the waiting shared tasks, higher runs first (default 0); equal priorities run in submission order. */
   priority?: number;
+  /**
+   * A shared task that would rather run on this worker (modulo the job
+   * count): that worker takes it before shared tasks preferring another; any
+   * other worker takes it only when nothing else waits for it (tasks that
+   * share a warmed-up code path — a bench's cells of one back end — go
+   * to one thread, and no worker idles while there is work).
+   */
+  prefer?: number;
 }
 
 /** The default --jobs: one worker per core the host offers. */
@@ -82,6 +90,8 @@ interface Pending {
   name: string;
   arg: unknown;
   priority: number;
+  /** The worker it would rather run on (SubmitOptions.prefer, taken modulo the job count), if any. */
+  prefer?: number;
   resolve: (value: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -96,7 +106,8 @@ interface Slot {
 /**
  * Up to `jobs` worker threads, all started by the first submit and reused
  * until close(). One task at a time per worker; a free worker takes the
- * first of its own tasks, else the shared task of highest priority.
+ * first of its own tasks, else the shared task of highest priority that
+ * prefers it or no worker, else the one of highest priority.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -121,7 +132,8 @@ export class WorkerPool {
     if (!module) return Promise.reject(new Error(`worker pool: no compiled module for ${task.module}: run tsc`));
     this.start();
     return new Promise<R>((resolve, reject) => {
-      const p: Pending = { id: this.nextId++, module, name: task.name, arg: task.arg, priority: options.priority ?? 0, resolve: resolve as (v: unknown) => void, reject };
+      const prefer = options.prefer === undefined ? undefined : options.prefer % this.jobs;
+      const p: Pending = { id: this.nextId++, module, name: task.name, arg: task.arg, priority: options.priority ?? 0, prefer, resolve: resolve as (v: unknown) => void, reject };
       if (options.worker !== undefined) this.slots[options.worker % this.jobs].queue.push(p);
       else {
         // Insert after every task of at least this priority (stable for equal ones).
@@ -171,7 +183,10 @@ export class WorkerPool {
   }
 
   private feed(slot: Slot): void {
-    const p = slot.queue.shift() ?? this.shared.shift();
+    const me = this.slots.indexOf(slot);
+    // Its own tasks; else the first shared task for it or for anyone (the list is in priority order); else any.
+    const mine = this.shared.findIndex((t) => t.prefer === undefined || t.prefer === me);
+    const p = slot.queue.shift() ?? this.shared.splice(mine >= 0 ? mine : 0, 1)[0];
     if (!p) return;
     slot.running = p;
     slot.worker.postMessage({ id: p.id, module: p.module, name: p.name, arg: p.arg });
