@@ -25,10 +25,22 @@
 //    holding translations exits at once and the engine starts a new epoch.
 
 import type { Heap, Translation } from "./translate.js";
-import { costTableKey, translate } from "./translate.js";
+import { costTableKey, translate, translatorStats } from "./translate.js";
 
 /** Times a page is reached with nothing translated before code in it is translated (default). */
 export const HOT = 512;
+
+/**
+ * A page is also hot once the interpreter's slices from its untranslated
+ * entries ran HOT × this many instructions (65,536 at the default HOT): a
+ * loop's slices run until the cycle limit (up to 4,096 cycles, over a
+ * thousand instructions each), so 512 of them were a million instructions
+ * interpreted per page before anything was translated there — in `mixed`
+ * under xen, a quarter of what it interpreted (each process's copy of the
+ * user program waits anew). Kernel code, whose slices end at its next
+ * system instruction after a few dozen, still takes its 512 reaches.
+ */
+export const HOT_INSNS_PER_HIT = 128;
 
 /** Marks an entry address where the interpreter must run (a slow-path instruction). */
 export const INTERPRET = null;
@@ -106,6 +118,8 @@ class Page {
   readonly seen = new Int32Array(1024);
   /** Times the page was reached where nothing was translated (code in a hot page is translated where reached). */
   hits = 0;
+  /** Instructions the interpreter's slices from untranslated entries of the page ran (`noteSlice`). */
+  weight = 0;
   /**
    * Per word offset: the interpreter's slices that started there while
    * nothing was translated, and the instructions they ran (`noteSlice`).
@@ -167,6 +181,8 @@ export interface CacheCounters {
 export class TranslationCache {
   private readonly pages: (Page | undefined)[];
   private readonly costKey: string;
+  /** Interpreted instructions that make a page hot before HOT reaches (see HOT_INSNS_PER_HIT). */
+  private readonly hotInsns: number;
   /** Bumped by the engine whenever something other than translated code may have written memory. */
   epoch = 1;
   readonly counters: CacheCounters = { translations: 0, blocks: 0, instructions: 0, codeBytes: 0, invalidations: 0, verifications: 0, demoted: 0, compiled: 0 };
@@ -178,6 +194,7 @@ export class TranslationCache {
   ) {
     this.pages = new Array(heap.heap8.length >>> 12);
     this.costKey = costTableKey(cost);
+    this.hotInsns = hot * HOT_INSNS_PER_HIT;
   }
 
   /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet, DEMOTED. */
@@ -218,15 +235,20 @@ export class TranslationCache {
     // translation from any of them covers the loop (its in-page branch targets).
     if (page.seen[slot] < 0) return DEMOTED;
     let t: Translation | null | undefined;
+    const tails = translatorStats.tailsUsed;
     if (page.probed !== undefined && page.probed[slot] === 0 && page.hits < this.hot) {
       page.probed[slot] = 1;
       t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
       if (t === undefined) return COLD; // not compiled before: this entry waits for the page to get hot
     } else {
-      if (++page.hits < this.hot) return COLD;
+      if (++page.hits < this.hot && page.weight < this.hotInsns) return COLD;
       // Hot page: translate where slices from this entry ran long (not at all with threshold 1, the tests' harshest setting).
       if (this.hot > 1 && !longSlices(page, slot)) return COLD;
-      t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+      // What the process compiled from these page contents first: a function with a block starting
+      // here, or the tail of the known block this entry lies inside (an interpreter slice that ended
+      // mid-loop) — not a whole new function of everything reachable from a mid-block address.
+      t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
+      if (t === undefined) t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
       if (t !== null) hotPages.add(pageHash(this.heap.heap32, pageNo));
     }
     if (t === null) {
@@ -247,6 +269,11 @@ export class TranslationCache {
       live.entries.push(e);
       if (mine) entry = e;
     }
+    // The tail of a known block (translate.ts `covering`) runs that block's rest and hands over to
+    // the known translation at the next block start: short calls by design. Demoted, its entry
+    // would interpret whole slices instead (a byte-copy loop resumed mid-body: 3 M instructions
+    // of `mixed` at scale 100), so it is never judged.
+    if (translatorStats.tailsUsed !== tails) entry!.calls = JUDGE_AFTER;
     this.heap.codePages[pageNo] = 1;
     const c = this.counters;
     c.translations++;
@@ -272,6 +299,7 @@ export class TranslationCache {
       si[slot] >>= 1;
     }
     si[slot] = Math.min(si[slot] + insns, 0x3fff_ffff);
+    page.weight = Math.min(page.weight + insns, 0x3fff_ffff);
   }
 
   /** Unregisters every entry of a translation whose words changed. */
@@ -297,10 +325,21 @@ export class TranslationCache {
   }
 }
 
+/**
+ * Slices from an entry that ran this many instructions on average are a
+ * loop running to the cycle limit (or nearly): two of them are evidence
+ * enough. Waiting for SAMPLES such slices interpreted about 64,000
+ * instructions per entry, and a loop's slices start at a dozen different
+ * places of its body (2 M instructions of `mixed` at scale 24).
+ */
+const LOOP_SLICE_INSNS = 1024;
+
 /** Whether the interpreter's slices from the entry at `slot` ran long enough on average to repay a translation. */
 function longSlices(page: Page, slot: number): boolean {
   const n = page.slices === undefined ? 0 : page.slices[slot];
-  return n >= SAMPLES && page.sliceInsns![slot] >= MIN_SLICE_INSNS * n;
+  if (n < 2) return false;
+  const insns = page.sliceInsns![slot];
+  return n >= SAMPLES ? insns >= MIN_SLICE_INSNS * n : insns >= LOOP_SLICE_INSNS * n;
 }
 
 /** Whether every word a translation was made from is still in memory. */
