@@ -42,7 +42,7 @@ import type { Cpu } from "../cpu.js";
 import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, type Fault } from "../monitor.js";
 import { Tlb } from "../mmu/tlb.js";
-import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
+import { Entry, JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
 
 /** Host-side counters of the JIT: about the emulator's work, never simulated results. */
@@ -75,6 +75,8 @@ export interface JitHost {
 
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
 const INTERPRET_SLICE = 4096;
+/** Calls of entries not judged yet one chain of translated code keeps open at most (`endChain`). */
+const CHAIN = 8;
 
 /**
  * The most cycles one call of a translation may run. A translation that
@@ -108,6 +110,10 @@ export class JitEngine {
   private storeExits = 0;
   private interpreted = 0;
   private fetchWalks = 0;
+  /** Entries not judged yet called since translated code last started running, and instret at each call (`endChain`). */
+  private readonly chain: (Entry | null)[] = new Array<Entry | null>(CHAIN).fill(null);
+  private readonly chainFrom = new Float64Array(CHAIN);
+  private chainLength = 0;
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
   private readonly memSize: number;
 
@@ -149,45 +155,94 @@ export class JitEngine {
     const H = this.H;
     const cache = this.cache;
     for (;;) {
-      if (!(cpu.cycles < limit) || cpu.leaveTurn) return;
+      if (!(cpu.cycles < limit) || cpu.leaveTurn) return this.endChain();
       const pc = cpu.pc | 0;
       const user = (cpu.psr & PSR.SU) === 0;
       const s = (pc >>> 12) & 1023;
       const tagR = user ? this.tagRU : this.tagRS;
       let at: number;
       if ((pc & 0xfffff003) === H[(tagR + s) | 0]) at = (pc + H[(this.add + s) | 0]) | 0;
-      else if ((at = this.fetchSlow(pc, user, limit)) < 0) return;
+      else if ((at = this.fetchSlow(pc, user, limit)) < 0) return this.endChain();
       const e = cache.get(at);
-      if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
-      if (e === undefined) return this.interpret(limit, at); // cold
-      if (e === false) return this.interpret(limit, -1); // demoted
+      // Translated code ends here; where it ends at code not translated *yet*, no verdict (see endChain).
+      if (typeof e !== "object" || e === null) this.endChain(e !== undefined);
+      if (e === null) {
+        // A trap, privileged or sensitive instruction, or an illegal word (the interpreter returns after
+        // it), or a word a site rewrote since (then it may run on).
+        if (this.step(limit, true)) continue;
+        return;
+      }
+      if (e === undefined) {
+        if (this.interpret(limit, at)) continue; // cold
+        return;
+      }
+      if (e === false) {
+        if (this.interpret(limit, -1)) continue; // demoted
+        return;
+      }
       this.dispatches++;
       const n0 = cpu.instret;
       const span = cpu.cycles + CALL_SPAN;
       const callLimit = span < limit ? span : limit;
       const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, callLimit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
       if (e.calls < JUDGE_AFTER) {
-        e.insns += cpu.instret - n0;
-        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
+        if (this.chainLength === CHAIN) this.endChain();
+        this.chain[this.chainLength] = e;
+        this.chainFrom[this.chainLength++] = n0;
       }
       if (ex === EXIT.NEXT) continue;
-      if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.STORE) {
         this.storeExits++;
         cache.epoch++; // its own page, or another translation's: every block checks its words again
         continue;
       }
+      // The call's span ran out, not the slice: call again (unless a block costs more than the span).
+      if (ex === EXIT.LIMIT && callLimit < limit && cpu.instret !== n0) continue;
+      this.endChain();
+      if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.LIMIT) {
-        // The call's span ran out, not the slice: call again (unless a block costs more than the span).
-        if (callLimit < limit && cpu.instret !== n0) continue;
         this.limitSlices++;
         this.interpretTo(limit);
         return;
       }
       // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
       const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
-      return this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59); // stores and atomics write
+      if (this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59)) continue; // stores and atomics write
+      return;
     }
+  }
+
+  /**
+   * Judges the entries called since translated code last started running:
+   * each call is credited with every instruction translated code ran from
+   * its start until the engine next interpreted, stepped or returned — not
+   * with its own call's alone. A call that runs a few instructions and hands
+   * over (EXIT.NEXT) to another translation — a system-call wrapper's
+   * return path, `lw; lw; lw; addi; ret`, into its caller's loop — is as
+   * good as the loop: demoted, its entry made the interpreter run a whole
+   * slice of that loop at every return (5.6 M instructions of `mixed` under
+   * xen at scale 100). One that runs a few and leaves translated code —
+   * kernel code between two system instructions, the in-place VMM's entry
+   * whose first load is checked — is still demoted. `verdict` false: the
+   * chain ended at code not translated yet (COLD), which may be translated
+   * soon — the wrapper's caller, whose page gets hot only after the
+   * interpreter ran it a while — so these calls count for nothing (an entry
+   * whose successor never gets translated is then never demoted: its calls
+   * cost one short call each before the interpreter's slice).
+   */
+  private endChain(verdict = true): void {
+    const n = this.chainLength;
+    if (n === 0) return;
+    const now = this.cpu.instret;
+    for (let i = 0; i < n; i++) {
+      const e = this.chain[i]!;
+      if (verdict) {
+        e.insns += now - this.chainFrom[i];
+        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) this.cache.demote(e);
+      }
+      this.chain[i] = null;
+    }
+    this.chainLength = 0;
   }
 
   /**
@@ -253,10 +308,29 @@ export class JitEngine {
    * No translation at pc (cold or demoted): the interpreter runs a short slice. `at`: the heap byte
    * index of a cold entry, whose slice the cache weighs (cache.ts noteSlice); -1 otherwise.
    */
-  private interpret(limit: number, at: number): void {
+  private interpret(limit: number, at: number): boolean {
     this.steps++;
     const ran = this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
     if (at >= 0) this.cache.noteSlice(at, ran);
+    return this.goesOn(limit);
+  }
+
+  /**
+   * After the interpreter ran: whether it stopped only at a limit of the
+   * engine's own, short of `limit`, after an instruction it would have run
+   * on from (`cpu.limitReturn`: no system instruction, exception, device
+   * access, watched store or pause-hook exit). Then the machine loop has
+   * nothing to do — no event is due before `limit`, and only those
+   * instructions raise interrupt lines or change what the loop looks at — so
+   * the engine dispatches on, as after a translation's NEXT exit, instead of
+   * a trip through the machine loop per slow path: in `mixed` under xen the
+   * translated code's TLB misses and the in-place VMM's checked loads and
+   * stores exit to the interpreter for one instruction tens of thousands of
+   * times. Returning more often than the interpreter is harmless; this
+   * never returns less often.
+   */
+  private goesOn(limit: number): boolean {
+    return this.cpu.limitReturn && this.cpu.cycles < limit;
   }
 
   /**
@@ -265,10 +339,11 @@ export class JitEngine {
    * with no monitor either (whose hooks may write memory), nothing can have
    * written memory and the translations stay verified.
    */
-  private step(limit: number, storeFree: boolean): void {
+  private step(limit: number, storeFree: boolean): boolean {
     this.steps++;
     const c = this.cpu.cycles;
     this.interpretTo(Math.min(limit, c + Math.max(1e-9, Math.abs(c) * 4 * Number.EPSILON)), storeFree && this.host.monitor === undefined);
+    return this.goesOn(limit);
   }
 
   /**
