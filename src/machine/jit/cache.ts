@@ -30,18 +30,6 @@ import { costTableKey, translate, translatorStats } from "./translate.js";
 /** Times a page is reached with nothing translated before code in it is translated (default). */
 export const HOT = 512;
 
-/**
- * A page is also hot once the interpreter's slices from its untranslated
- * entries ran HOT × this many instructions (65,536 at the default HOT): a
- * loop's slices run until the cycle limit (up to 4,096 cycles, over a
- * thousand instructions each), so 512 of them were a million instructions
- * interpreted per page before anything was translated there — in `mixed`
- * under xen, a quarter of what it interpreted (each process's copy of the
- * user program waits anew). Kernel code, whose slices end at its next
- * system instruction after a few dozen, still takes its 512 reaches.
- */
-export const HOT_INSNS_PER_HIT = 128;
-
 /** Marks an entry address where the interpreter must run (a slow-path instruction). */
 export const INTERPRET = null;
 /** What `get` returns for an address not hot enough to translate yet. */
@@ -118,8 +106,6 @@ class Page {
   readonly seen = new Int32Array(1024);
   /** Times the page was reached where nothing was translated (code in a hot page is translated where reached). */
   hits = 0;
-  /** Instructions the interpreter's slices from untranslated entries of the page ran (`noteSlice`). */
-  weight = 0;
   /**
    * Per word offset: the interpreter's slices that started there while
    * nothing was translated, and the instructions they ran (`noteSlice`).
@@ -181,8 +167,6 @@ export interface CacheCounters {
 export class TranslationCache {
   private readonly pages: (Page | undefined)[];
   private readonly costKey: string;
-  /** Interpreted instructions that make a page hot before HOT reaches (see HOT_INSNS_PER_HIT). */
-  private readonly hotInsns: number;
   /** Bumped by the engine whenever something other than translated code may have written memory. */
   epoch = 1;
   readonly counters: CacheCounters = { translations: 0, blocks: 0, instructions: 0, codeBytes: 0, invalidations: 0, verifications: 0, demoted: 0, compiled: 0 };
@@ -194,7 +178,6 @@ export class TranslationCache {
   ) {
     this.pages = new Array(heap.heap8.length >>> 12);
     this.costKey = costTableKey(cost);
-    this.hotInsns = hot * HOT_INSNS_PER_HIT;
   }
 
   /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet, DEMOTED. */
@@ -241,7 +224,7 @@ export class TranslationCache {
       t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
       if (t === undefined) return COLD; // not compiled before: this entry waits for the page to get hot
     } else {
-      if (++page.hits < this.hot && page.weight < this.hotInsns) return COLD;
+      if (++page.hits < this.hot) return COLD;
       // Hot page: translate where slices from this entry ran long (not at all with threshold 1, the tests' harshest setting).
       if (this.hot > 1 && !longSlices(page, slot)) return COLD;
       // What the process compiled from these page contents first: a function with a block starting
@@ -271,8 +254,8 @@ export class TranslationCache {
     }
     // The tail of a known block (translate.ts `covering`) runs that block's rest and hands over to
     // the known translation at the next block start: short calls by design. Demoted, its entry
-    // would interpret whole slices instead (a byte-copy loop resumed mid-body: 3 M instructions
-    // of `mixed` at scale 100), so it is never judged.
+    // would interpret whole slices from there instead (the kernel's byte-copy loop resumed
+    // mid-body, in `mixed` under xen), so it is never judged.
     if (translatorStats.tailsUsed !== tails) entry!.calls = JUDGE_AFTER;
     this.heap.codePages[pageNo] = 1;
     const c = this.counters;
@@ -299,7 +282,6 @@ export class TranslationCache {
       si[slot] >>= 1;
     }
     si[slot] = Math.min(si[slot] + insns, 0x3fff_ffff);
-    page.weight = Math.min(page.weight + insns, 0x3fff_ffff);
   }
 
   /** Unregisters every entry of a translation whose words changed. */
@@ -325,21 +307,10 @@ export class TranslationCache {
   }
 }
 
-/**
- * Slices from an entry that ran this many instructions on average are a
- * loop running to the cycle limit (or nearly): two of them are evidence
- * enough. Waiting for SAMPLES such slices interpreted about 64,000
- * instructions per entry, and a loop's slices start at a dozen different
- * places of its body (2 M instructions of `mixed` at scale 24).
- */
-const LOOP_SLICE_INSNS = 1024;
-
 /** Whether the interpreter's slices from the entry at `slot` ran long enough on average to repay a translation. */
 function longSlices(page: Page, slot: number): boolean {
   const n = page.slices === undefined ? 0 : page.slices[slot];
-  if (n < 2) return false;
-  const insns = page.sliceInsns![slot];
-  return n >= SAMPLES ? insns >= MIN_SLICE_INSNS * n : insns >= LOOP_SLICE_INSNS * n;
+  return n >= SAMPLES && page.sliceInsns![slot] >= MIN_SLICE_INSNS * n;
 }
 
 /** Whether every word a translation was made from is still in memory. */

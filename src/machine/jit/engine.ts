@@ -30,7 +30,10 @@
 // exactly as after the interpreter's own slow paths and system
 // instructions: the loop fires events and takes interrupts at the same
 // instruction boundaries (returning *more* often than the interpreter is
-// harmless: test/machine/slicing.test.ts). Anything other than translated
+// harmless: test/machine/slicing.test.ts) — unless the interpreter stopped
+// only at the engine's own limit and would have run on (`cpu.limitReturn`:
+// a TLB miss, a protection-checked load), where the engine dispatches on
+// (`goesOn`). Anything other than translated
 // code may write memory while the engine is not running translations: after
 // the interpreter ran (unless it was one non-store instruction with no
 // monitor attached), and when the machine reports device events,
@@ -42,7 +45,7 @@ import type { Cpu } from "../cpu.js";
 import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, type Fault } from "../monitor.js";
 import { Tlb } from "../mmu/tlb.js";
-import { Entry, JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
+import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
 
 /** Host-side counters of the JIT: about the emulator's work, never simulated results. */
@@ -75,8 +78,6 @@ export interface JitHost {
 
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
 const INTERPRET_SLICE = 4096;
-/** Calls of entries not judged yet one chain of translated code keeps open at most (`endChain`). */
-const CHAIN = 8;
 
 /**
  * The most cycles one call of a translation may run. A translation that
@@ -110,10 +111,6 @@ export class JitEngine {
   private storeExits = 0;
   private interpreted = 0;
   private fetchWalks = 0;
-  /** Entries not judged yet called since translated code last started running, and instret at each call (`endChain`). */
-  private readonly chain: (Entry | null)[] = new Array<Entry | null>(CHAIN).fill(null);
-  private readonly chainFrom = new Float64Array(CHAIN);
-  private chainLength = 0;
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
   private readonly memSize: number;
 
@@ -155,20 +152,17 @@ export class JitEngine {
     const H = this.H;
     const cache = this.cache;
     for (;;) {
-      if (!(cpu.cycles < limit) || cpu.leaveTurn) return this.endChain();
+      if (!(cpu.cycles < limit) || cpu.leaveTurn) return;
       const pc = cpu.pc | 0;
       const user = (cpu.psr & PSR.SU) === 0;
       const s = (pc >>> 12) & 1023;
       const tagR = user ? this.tagRU : this.tagRS;
       let at: number;
       if ((pc & 0xfffff003) === H[(tagR + s) | 0]) at = (pc + H[(this.add + s) | 0]) | 0;
-      else if ((at = this.fetchSlow(pc, user, limit)) < 0) return this.endChain();
+      else if ((at = this.fetchSlow(pc, user, limit)) < 0) return;
       const e = cache.get(at);
-      // Translated code ends here; where it ends at code not translated *yet*, no verdict (see endChain).
-      if (typeof e !== "object" || e === null) this.endChain(e !== undefined);
       if (e === null) {
-        // A trap, privileged or sensitive instruction, or an illegal word (the interpreter returns after
-        // it), or a word a site rewrote since (then it may run on).
+        // A trap, privileged or sensitive instruction, or an illegal word: the interpreter returns after it.
         if (this.step(limit, true)) continue;
         return;
       }
@@ -186,9 +180,8 @@ export class JitEngine {
       const callLimit = span < limit ? span : limit;
       const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, callLimit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
       if (e.calls < JUDGE_AFTER) {
-        if (this.chainLength === CHAIN) this.endChain();
-        this.chain[this.chainLength] = e;
-        this.chainFrom[this.chainLength++] = n0;
+        e.insns += cpu.instret - n0;
+        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
       }
       if (ex === EXIT.NEXT) continue;
       if (ex === EXIT.STORE) {
@@ -198,7 +191,6 @@ export class JitEngine {
       }
       // The call's span ran out, not the slice: call again (unless a block costs more than the span).
       if (ex === EXIT.LIMIT && callLimit < limit && cpu.instret !== n0) continue;
-      this.endChain();
       if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.LIMIT) {
         this.limitSlices++;
@@ -210,39 +202,6 @@ export class JitEngine {
       if (this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59)) continue; // stores and atomics write
       return;
     }
-  }
-
-  /**
-   * Judges the entries called since translated code last started running:
-   * each call is credited with every instruction translated code ran from
-   * its start until the engine next interpreted, stepped or returned — not
-   * with its own call's alone. A call that runs a few instructions and hands
-   * over (EXIT.NEXT) to another translation — a system-call wrapper's
-   * return path, `lw; lw; lw; addi; ret`, into its caller's loop — is as
-   * good as the loop: demoted, its entry made the interpreter run a whole
-   * slice of that loop at every return (5.6 M instructions of `mixed` under
-   * xen at scale 100). One that runs a few and leaves translated code —
-   * kernel code between two system instructions, the in-place VMM's entry
-   * whose first load is checked — is still demoted. `verdict` false: the
-   * chain ended at code not translated yet (COLD), which may be translated
-   * soon — the wrapper's caller, whose page gets hot only after the
-   * interpreter ran it a while — so these calls count for nothing (an entry
-   * whose successor never gets translated is then never demoted: its calls
-   * cost one short call each before the interpreter's slice).
-   */
-  private endChain(verdict = true): void {
-    const n = this.chainLength;
-    if (n === 0) return;
-    const now = this.cpu.instret;
-    for (let i = 0; i < n; i++) {
-      const e = this.chain[i]!;
-      if (verdict) {
-        e.insns += now - this.chainFrom[i];
-        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) this.cache.demote(e);
-      }
-      this.chain[i] = null;
-    }
-    this.chainLength = 0;
   }
 
   /**
