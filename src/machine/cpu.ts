@@ -146,15 +146,6 @@ export class Cpu {
   pauseHook: ((pc: number, cycles: number) => boolean) | null = null;
   /** Set by the machine when the CPU gives up the rest of its turn (machine.endTurn): run loops return. */
   leaveTurn = false;
-  /**
-   * Whether the last `run` returned only because `cycles >= limit` after an
-   * ordinary instruction or a slow path it goes on from — so with a later
-   * limit it would have run on. False after a system instruction, a raised
-   * exception, a device access, a watched store or a pause hook's exit. The
-   * JIT engine (jit/engine.ts) reads it to go on dispatching where the
-   * interpreter would have gone on, instead of returning to the machine loop.
-   */
-  limitReturn = false;
   /** (from, to) pairs of taken branches, jumps and traps; `traceIdx` is the next slot. */
   readonly trace: Int32Array;
   traceIdx = 0;
@@ -206,7 +197,6 @@ export class Cpu {
    * completes. The caller checks interrupts, events and stop conditions.
    */
   run(limit: number): void {
-    this.limitReturn = false;
     this.codeTag = TAG_INVALID;
     this.refetch((this.psr & PSR.SU) === 0);
     let force = false;
@@ -308,10 +298,7 @@ export class Cpu {
     let n = +this.instret;
     let codeTag = this.codeTag | 0;
     let codeAdd = this.codeAdd | 0;
-    if (!force && !(cyc < limit)) {
-      this.limitReturn = true;
-      return EXIT.RETURN;
-    }
+    if (!force && !(cyc < limit)) return EXIT.RETURN;
 
     for (;;) {
       // ---- fetch
@@ -501,7 +488,6 @@ export class Cpu {
       if (!(cyc < limit)) break;
     }
     this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-    this.limitReturn = true;
     return EXIT.RETURN;
   }
 

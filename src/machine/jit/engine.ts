@@ -30,10 +30,7 @@
 // exactly as after the interpreter's own slow paths and system
 // instructions: the loop fires events and takes interrupts at the same
 // instruction boundaries (returning *more* often than the interpreter is
-// harmless: test/machine/slicing.test.ts) — unless the interpreter stopped
-// only at the engine's own limit and would have run on (`cpu.limitReturn`:
-// a TLB miss, a protection-checked load), where the engine dispatches on
-// (`goesOn`). Anything other than translated
+// harmless: test/machine/slicing.test.ts). Anything other than translated
 // code may write memory while the engine is not running translations: after
 // the interpreter ran (unless it was one non-store instruction with no
 // monitor attached), and when the machine reports device events,
@@ -161,19 +158,9 @@ export class JitEngine {
       if ((pc & 0xfffff003) === H[(tagR + s) | 0]) at = (pc + H[(this.add + s) | 0]) | 0;
       else if ((at = this.fetchSlow(pc, user, limit)) < 0) return;
       const e = cache.get(at);
-      if (e === null) {
-        // A trap, privileged or sensitive instruction, or an illegal word: the interpreter returns after it.
-        if (this.step(limit, true)) continue;
-        return;
-      }
-      if (e === undefined) {
-        if (this.interpret(limit, at)) continue; // cold
-        return;
-      }
-      if (e === false) {
-        if (this.interpret(limit, -1)) continue; // demoted
-        return;
-      }
+      if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
+      if (e === undefined) return this.interpret(limit, at); // cold
+      if (e === false) return this.interpret(limit, -1); // demoted
       this.dispatches++;
       const n0 = cpu.instret;
       const span = cpu.cycles + CALL_SPAN;
@@ -184,23 +171,22 @@ export class JitEngine {
         if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
       }
       if (ex === EXIT.NEXT) continue;
+      if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.STORE) {
         this.storeExits++;
         cache.epoch++; // its own page, or another translation's: every block checks its words again
         continue;
       }
-      // The call's span ran out, not the slice: call again (unless a block costs more than the span).
-      if (ex === EXIT.LIMIT && callLimit < limit && cpu.instret !== n0) continue;
-      if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.LIMIT) {
+        // The call's span ran out, not the slice: call again (unless a block costs more than the span).
+        if (callLimit < limit && cpu.instret !== n0) continue;
         this.limitSlices++;
         this.interpretTo(limit);
         return;
       }
       // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
       const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
-      if (this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59)) continue; // stores and atomics write
-      return;
+      return this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59); // stores and atomics write
     }
   }
 
@@ -267,29 +253,10 @@ export class JitEngine {
    * No translation at pc (cold or demoted): the interpreter runs a short slice. `at`: the heap byte
    * index of a cold entry, whose slice the cache weighs (cache.ts noteSlice); -1 otherwise.
    */
-  private interpret(limit: number, at: number): boolean {
+  private interpret(limit: number, at: number): void {
     this.steps++;
     const ran = this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
     if (at >= 0) this.cache.noteSlice(at, ran);
-    return this.goesOn(limit);
-  }
-
-  /**
-   * After the interpreter ran: whether it stopped only at a limit of the
-   * engine's own, short of `limit`, after an instruction it would have run
-   * on from (`cpu.limitReturn`: no system instruction, exception, device
-   * access, watched store or pause-hook exit). Then the machine loop has
-   * nothing to do — no event is due before `limit`, and only those
-   * instructions raise interrupt lines or change what the loop looks at — so
-   * the engine dispatches on, as after a translation's NEXT exit, instead of
-   * a trip through the machine loop per slow path: in `mixed` under xen the
-   * translated code's TLB misses and the in-place VMM's checked loads and
-   * stores exit to the interpreter for one instruction tens of thousands of
-   * times. Returning more often than the interpreter is harmless; this
-   * never returns less often.
-   */
-  private goesOn(limit: number): boolean {
-    return this.cpu.limitReturn && this.cpu.cycles < limit;
   }
 
   /**
@@ -298,11 +265,10 @@ export class JitEngine {
    * with no monitor either (whose hooks may write memory), nothing can have
    * written memory and the translations stay verified.
    */
-  private step(limit: number, storeFree: boolean): boolean {
+  private step(limit: number, storeFree: boolean): void {
     this.steps++;
     const c = this.cpu.cycles;
     this.interpretTo(Math.min(limit, c + Math.max(1e-9, Math.abs(c) * 4 * Number.EPSILON)), storeFree && this.host.monitor === undefined);
-    return this.goesOn(limit);
   }
 
   /**
