@@ -218,6 +218,7 @@ export class TranslationCache {
     // translation from any of them covers the loop (its in-page branch targets).
     if (page.seen[slot] < 0) return DEMOTED;
     let t: Translation | null | undefined;
+    let probedNow = false;
     if (page.probed !== undefined && page.probed[slot] === 0 && (page.hits < this.hot || sliceRanLong(page, slot))) {
       // Also in a page hot in this run that holds translations, once a slice from the entry ran
       // long: an entry inside one of their blocks (where a timer interrupt's return or a LIMIT
@@ -225,6 +226,7 @@ export class TranslationCache {
       // itself is judged. (Short slices — kernel code between system instructions, the TLB
       // misses of `mixed` under xen — stay the interpreter's: their tails did not pay.)
       page.probed[slot] = 1;
+      probedNow = true;
       t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
       if (t === undefined && page.hits < this.hot) return COLD; // not compiled before: this entry waits for the page to get hot
     }
@@ -232,7 +234,11 @@ export class TranslationCache {
       if (++page.hits < this.hot) return COLD;
       // Hot page: translate where slices from this entry ran long (not at all with threshold 1, the tests' harshest setting).
       if (this.hot > 1 && !longSlices(page, slot)) return COLD;
-      t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+      // What the process compiled from these page contents first: a function with a block starting
+      // here, or the tail of the known block this entry lies inside (an interpreter slice that ended
+      // mid-loop) — not a whole new function of everything reachable from a mid-block address.
+      if (!probedNow) t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
+      if (t === undefined) t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
       if (t !== null) {
         hotPages.add(pageHash(this.heap.heap32, pageNo));
         page.probed ??= new Uint8Array(1024);
@@ -252,7 +258,11 @@ export class TranslationCache {
       const mine = base + t.starts[b] === at;
       if (!mine && (page.byOffset[i] !== undefined || page.seen[i] < 0)) continue;
       const e = new Entry(live, b, base + t.starts[b]);
-      if (t.tail) e.calls = JUDGE_AFTER; // short by design: never demoted
+      // The tail of a known block (translate.ts `covering`) runs that block's rest and hands over to
+      // the known translation at the next block start: short calls by design. Demoted, its entry
+      // would interpret whole slices from there instead (the kernel's byte-copy loop resumed
+      // mid-body, in `mixed` under xen), so it is never judged.
+      if (t.tail) e.calls = JUDGE_AFTER;
       page.byOffset[i] = e;
       live.entries.push(e);
       if (mine) entry = e;
