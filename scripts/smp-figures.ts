@@ -32,12 +32,17 @@
 import { isMainThread } from "node:worker_threads";
 import { SMP_BENCH_INTERLEAVING, SMP_BENCH_PCPUS, SMP_BENCH_WORKLOADS, runSmpBench, type SmpBenchRow } from "../src/cli/bench/smp-bench.js";
 import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../src/cli/bundled-kernel.js";
-import { backends, runElf } from "../src/hypervisors/index.js";
+import { backends, prepareGuest, runElf } from "../src/hypervisors/index.js";
 import { defaultJobs, runPool } from "../src/hypervisors/parallel/pool.js";
 import { DEFAULT_QUANTUM } from "../src/machine/machine.js";
+import { buildMachine } from "../src/machine/run-image.js";
 import type { MachineStats } from "../src/machine/stats.js";
+import { trackPhysicalCpus } from "../test/smp-virtualization/physical-cpus.js";
 
 const CPUS = 4;
+const SECTIONS = ["bench", "slices", "quantum50", "split", "goals"];
+/** The split's interleavings: the bench's (default quantum and slice), and --quantum 1000 (its default slice, 20,000 cycles). */
+const SPLIT_QUANTA = [DEFAULT_QUANTUM, 1000] as const;
 const MAX_CYCLES = 4_000_000_000;
 /** The time slices of the per-slice tables (the bench's is the middle one). */
 const SLICES = [60_000, 100_000, 150_000] as const;
@@ -117,16 +122,67 @@ export function benchTask(a: { workload: string; hv: string }): SmpBenchRow[] {
   return runSmpBench({ workloads: [a.workload], hv: [a.hv] }).rows;
 }
 
+/** Spin behind a descheduled holder and behind one with a physical CPU (spinlock, --pcpus 2). */
+export interface SplitResult {
+  spinCycles: number;
+  behindDescheduled: number;
+  behindRunning: number;
+  waits: number;
+  blocks: number;
+}
+
+/**
+ * The split of test/smp-virtualization/spin-split.test.ts (which asserts it):
+ * wraps the machine's SpinAccounting.attempt and the monitor's `runnable`,
+ * and charges each attempt's executed cycles since the waiter's previous one
+ * (less vCPU switches) to the state of the lock word's last acquirer at its
+ * last turn. The parts must add up to spinCycles.
+ */
+export function splitTask(a: { backend: string; spinlocks: string; quantum: number }): SplitResult {
+  const { rewrite, runOptions } = prepareGuest(kernel("spinlock", false), { backend: a.backend, spinlocks: a.spinlocks, cpus: CPUS, pcpus: 2, quantum: a.quantum, maxCycles: MAX_CYCLES, disk: new Uint8Array(kernelDiskBytes(1)) });
+  const options = runOptions(rewrite);
+  const hasPcpu = trackPhysicalCpus(options.monitor!, CPUS);
+  const { machine } = buildMachine(rewrite.image, options);
+  const spin = machine.spin;
+  const inWait = new Uint8Array(CPUS);
+  const last = new Float64Array(CPUS);
+  const owner = new Map<number, number>();
+  const out = { behindDescheduled: 0, behindRunning: 0, waits: 0 };
+  const attempt = spin.attempt.bind(spin);
+  spin.attempt = (cpu, word, acquired, busy) => {
+    if (inWait[cpu] === 1) {
+      const holder = owner.get(word);
+      if (holder !== undefined && hasPcpu[holder] === 0) out.behindDescheduled += busy - last[cpu];
+      else out.behindRunning += busy - last[cpu];
+    } else if (!acquired) out.waits++;
+    last[cpu] = busy;
+    inWait[cpu] = acquired ? 0 : 1;
+    if (acquired) owner.set(word, cpu);
+    attempt(cpu, word, acquired, busy);
+  };
+  const scheduled = spin.scheduled.bind(spin);
+  spin.scheduled = (cpu, runs, charged = 0) => {
+    if (inWait[cpu] === 1) last[cpu] += charged; // a vCPU switch is not spinning (the accounting's rule)
+    scheduled(cpu, runs, charged);
+  };
+  const result = machine.run(MAX_CYCLES);
+  const counts = machine.stats().counts;
+  const what = `spinlock on ${a.backend} --spinlocks ${a.spinlocks} --quantum ${a.quantum}`;
+  if (result.kind !== "poweroff") throw new Error(`${what}: ${result.kind}`);
+  if (out.behindDescheduled + out.behindRunning !== counts.spinCycles) throw new Error(`${what}: the split does not add up to spinCycles`);
+  return { spinCycles: counts.spinCycles, ...out, blocks: counts[`${a.backend}:pv.block`] ?? 0 };
+}
+
 // ---- formatting ----
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const signedPct = (x: number, digits = 1) => `${x < 0 ? "−" : "+"}${Math.abs(100 * x).toFixed(digits)} %`;
-/** A spin factor: one decimal below 1,000, whole above; ∞ when the cure spun nothing. */
+/** A spin factor: one decimal below 100, whole above; ∞ when the cure spun nothing. */
 const factor = (native: number, cured: number) => {
   if (cured === 0) return native === 0 ? "—" : "∞";
   const f = native / cured;
-  return f >= 1000 ? `${fmt(f)}×` : `${f.toFixed(1)}×`;
+  return f >= 100 ? `${fmt(f)}×` : `${f.toFixed(1)}×`;
 };
 const interleaving = (w: Workload) => SMP_BENCH_INTERLEAVING[w] ?? { quantum: DEFAULT_QUANTUM, timeslice: undefined };
 
@@ -145,7 +201,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const workloads = parseList("--workloads", SMP_BENCH_WORKLOADS, WORKLOADS) as Workload[];
   const hvs = parseList("--hv", ["hvm", "xen", "l4"], ["hvm", "xen", "l4"]);
-  const sections = parseList("--sections", ["bench", "slices", "quantum50", "goals"], ["bench", "slices", "quantum50", "goals"]);
+  const sections = parseList("--sections", SECTIONS, SECTIONS);
   const jobsAt = process.argv.indexOf("--jobs");
   const jobs = jobsAt >= 0 ? Number(process.argv[jobsAt + 1]) : defaultJobs();
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error("--jobs needs a positive integer");
@@ -176,16 +232,20 @@ async function main(): Promise<void> {
       for (const q of qs) for (const plain of [false, true]) cell({ workload: w, backend: "bare", cure: "native", pcpus: null, quantum: q, plain });
     }
   }
+  const splits = has("split") && workloads.includes("spinlock") ? hvs.filter((h) => h !== "hvm").flatMap((backend) => SPLIT_QUANTA.flatMap((quantum) => ["native", "pv"].map((spinlocks) => ({ backend, spinlocks, quantum })))) : [];
   const tasks = [
     ...benchTasks.map((arg) => ({ module: self, name: "benchTask", arg })),
     ...cells.map((arg) => ({ module: self, name: "runCell", arg })),
+    ...splits.map((arg) => ({ module: self, name: "splitTask", arg })),
   ];
   let done = 0;
   const results = await runPool<unknown, unknown>(tasks, jobs, () => process.stderr.write(`\r[${++done}/${tasks.length}]`));
   process.stderr.write("\n");
   // Each task ran the bench's bare reference too: keep one per workload.
   const benchRows = (results.slice(0, benchTasks.length) as SmpBenchRow[][]).flatMap((rows, i) => rows.filter((r) => r.backend !== "bare" || benchTasks.findIndex((t) => t.workload === r.workload) === i));
-  const cellResults = results.slice(benchTasks.length) as CellResult[];
+  const cellResults = results.slice(benchTasks.length, benchTasks.length + cells.length) as CellResult[];
+  const splitResults = results.slice(benchTasks.length + cells.length) as SplitResult[];
+  const split = (backend: string, spinlocks: string, quantum: number) => splitResults[splits.findIndex((x) => x.backend === backend && x.spinlocks === spinlocks && x.quantum === quantum)];
   const key = (c: Cell) => `${c.workload}|${c.backend}|${c.cure}|${c.pcpus}|${c.quantum}|${c.timeslice}|${c.plain ?? false}`;
   const byKey = new Map(cells.map((c, i) => [key(c), cellResults[i]]));
   const get = (c: Cell) => {
@@ -244,6 +304,20 @@ async function main(): Promise<void> {
           }
         }
       }
+      // The same runs summed over the slices: a factor that no one slice's chaos (does native collapse?) decides.
+      p();
+      p("Summed over the slices, `--pcpus 2`:");
+      p();
+      p(`| back end | cure | spin at ${fmt(SLICES[0])} | ${SLICES.slice(1).map((t) => `at ${fmt(t)}`).join(" | ")} | sum | factor on the sums |`);
+      p(`|---|---|${SLICES.map(() => "---:|").join("")}---:|---:|`);
+      for (const hv of ["xen", "l4", "hvm"].filter((h) => hvs.includes(h))) {
+        const nativeSum = SLICES.reduce((a, t) => a + slice(w, hv, "native", 2, t).spinCycles, 0);
+        for (const cure of cures(hv)) {
+          const rs = SLICES.map((t) => slice(w, hv, cure, 2, t).spinCycles);
+          const sum = rs.reduce((a, x) => a + x, 0);
+          p(`| ${hv} | ${cure} | ${rs.map(fmt).join(" | ")} | ${fmt(sum)} | ${cure === "native" ? "—" : factor(nativeSum, sum)} |`);
+        }
+      }
       p();
     }
   }
@@ -263,6 +337,23 @@ async function main(): Promise<void> {
       }
     }
     p();
+  }
+
+  if (splits.length) {
+    for (const q of SPLIT_QUANTA) {
+      const bs = [...new Set(splits.map((x) => x.backend))];
+      p(`## Spin behind a descheduled holder and behind a running one: \`spinlock\`, \`--pcpus 2 --quantum ${q}\`, default slice`);
+      p();
+      p(`| | ${bs.flatMap((b) => [`${b} native`, `${b} pv`, "factor"]).join(" | ")} |`);
+      p(`|---|${bs.map(() => "---:|---:|---:|").join("")}`);
+      const row = (label: string, f: (r: SplitResult) => number, share: boolean) =>
+        p(`| ${label} | ${bs.flatMap((b) => { const n = split(b, "native", q); const v = split(b, "pv", q); return [`${fmt(f(n))}${share ? ` (${pct(f(n) / n.spinCycles)})` : ""}`, fmt(f(v)), factor(f(n), f(v))]; }).join(" | ")} |`);
+      row("spin behind a descheduled holder", (r) => r.behindDescheduled, true);
+      row("spin behind a holder with a physical CPU", (r) => r.behindRunning, true);
+      row("spin cycles", (r) => r.spinCycles, false);
+      p(`| waits; blocks in the hypervisor | ${bs.flatMap((b) => [`${split(b, "native", q).waits}; —`, `${split(b, "pv", q).waits}; ${split(b, "pv", q).blocks}`, ""]).join(" | ")} |`);
+      p();
+    }
   }
 
   if (has("goals")) {
@@ -344,7 +435,7 @@ async function main(): Promise<void> {
     }
     p();
   }
-  p(`${tasks.length - cells.length} bench tasks and ${cells.length} runs; every run printed what bare prints.`);
+  p(`${benchTasks.length} bench tasks, ${cells.length} runs and ${splits.length} split runs; every run printed what bare prints.`);
   process.stdout.write(out.join("\n") + "\n");
   process.stderr.write(`smp-figures: ${tasks.length} tasks on ${Math.min(jobs, tasks.length)} worker(s) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
