@@ -49,10 +49,16 @@ const SLICES = [60_000, 100_000, 150_000] as const;
 const SLICE_WORKLOADS: readonly Workload[] = ["spinlock", "ticketlock"];
 /** `--quantum 50` keeps the bench's 100,000-cycle slice (the default slice would be another: a multiple of the quantum). */
 const Q50_SLICE = 100_000;
-/** The annotated-vs-plain goal: every workload at its bench quantum, and ctxsw, whose run ends on a turn, at finer ones too. */
+/**
+ * The annotated-vs-plain goal: every workload at its bench quantum, and the
+ * two whose difference there is more than 1 % (ctxsw, faults: a run that
+ * ends on a different turn) at finer quanta too.
+ */
 const EXTRA_OVERHEAD_QUANTA: readonly { workload: Workload; quantum: number }[] = [
   { workload: "ctxsw", quantum: 1000 },
   { workload: "ctxsw", quantum: 100 },
+  { workload: "faults", quantum: 1000 },
+  { workload: "faults", quantum: 100 },
 ];
 
 // ---- the runs (also called in the pool's worker threads) ----
