@@ -274,6 +274,14 @@ async function main(): Promise<void> {
     return r;
   };
   const slice = (w: Workload, hv: string, cure: string, pcpus: number, t: number) => get({ workload: w, backend: hv, cure, pcpus, quantum: interleaving(w).quantum, timeslice: t });
+  // The slices' middle column is the bench's cell: the two ways of running it must agree.
+  if (needBench && needSlices) {
+    for (const c of cells.filter((x) => x.timeslice === 100_000 && x.quantum === interleaving(x.workload).quantum)) {
+      const r = get(c);
+      const b = bench(c.workload, c.backend, c.cure, c.pcpus);
+      if (r.cycles !== b.cycles || r.spinCycles !== b.spinCycles || r.lhp !== b.lockHolderPreemptions) throw new Error(`${key(c)} differs from its bench --smp row`);
+    }
+  }
 
   if (has("bench")) {
     p(`## bench --smp (--cpus ${CPUS}; the cures' rows at --pcpus 4 left out)`);
