@@ -205,7 +205,8 @@ function parseList(name: string, fallback: readonly string[], valid: readonly st
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const workloads = parseList("--workloads", SMP_BENCH_WORKLOADS, WORKLOADS) as Workload[];
+  // blkback serves a driver domain's disk: it does not run alone.
+  const workloads = parseList("--workloads", SMP_BENCH_WORKLOADS, WORKLOADS.filter((w) => w !== "blkback")) as Workload[];
   const hvs = parseList("--hv", ["hvm", "xen", "l4"], ["hvm", "xen", "l4"]);
   const sections = parseList("--sections", SECTIONS, SECTIONS);
   const jobsAt = process.argv.indexOf("--jobs");
