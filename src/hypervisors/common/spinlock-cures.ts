@@ -53,8 +53,13 @@ import type { VcpuScheduler } from "./vcpu-scheduler.js";
 export const SPINLOCK_CURES = ["native", "pv", "delayed", "ple"] as const;
 export type SpinlockCure = (typeof SPINLOCK_CURES)[number];
 
-/** Failed attempts a pv lock spins before it blocks in the hypervisor. */
-export const PV_SPIN_BOUND = 32;
+/**
+ * Failed attempts a pv lock spins before it blocks in the hypervisor. Swept
+ * over 1–64 (scripts/pv-bound-sweep.ts; docs/smp-virtualization.md, "The
+ * spin bound"): a lock still held after a couple of attempts stays held
+ * until its holder's next turn, so a longer bound only adds spin.
+ */
+export const PV_SPIN_BOUND = 2;
 /** The most quanta delayed preemption postpones a slice's end. */
 export const DELAY_BOUND_QUANTA = 2;
 /** Pause-loop exiting: pauses at most PLE_WINDOW cycles apart, PLE_THRESHOLD in a row, exit. */
