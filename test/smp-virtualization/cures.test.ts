@@ -95,9 +95,10 @@ describe("the cures act", () => {
     expect(hvmNative.stats.counts.lockHolderPreemptions).toBeGreaterThanOrEqual(4);
     // A waiter whose events are masked sleeps until the kick: a held timer line must not wake it (it would
     // spin its bound again at once, block, wake, … — 408 blocks and 0.73 M spin cycles, 2.4× native's then).
-    // pv: 1.45 M → 0.17 M (8.3×); what it leaves is contention between the two running vCPUs (bare metal,
-    // 4 CPUs, nothing preempted, spins 1.04 M).
-    expect(spin(xenPv)).toBeLessThan(spin(xenNative) / 5);
+    // pv: 1.45 M → 43,401 (33.5×, the goal's 10× with room); with the 32-attempt bound it left 0.17 M (8.3×) of
+    // contention between the two running vCPUs, spun through for the whole bound (PV_SPIN_BOUND, the sweep in
+    // docs/smp-virtualization.md; bare metal, 4 CPUs, nothing preempted, spins 1.04 M).
+    expect(spin(xenPv)).toBeLessThan(spin(xenNative) / 10);
     // (38 blocks on the kernel before the driver-VM and nvdisk probes shifted its interleaving, 91 after; the bug gave 408.)
     expect(xenPv.stats.counts["xen:pv.block"]).toBeLessThan(150);
     expect(spin(hvmPle)).toBeLessThan(spin(hvmNative) / 10);

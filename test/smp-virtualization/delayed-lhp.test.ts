@@ -6,12 +6,13 @@
 // every preemption the machine counts (SpinAccounting.scheduled raising
 // `lockHolderPreemptions`) by the state the cure left it in:
 //   - bound:    the vCPU's CRIT flag was up and the scheduler had postponed
-//               the slice's end DELAY_BOUND_QUANTA times in a row — the bound
-//               expired with the vCPU still inside its critical section;
+//               the slice's end DELAY_BOUND_QUANTA times in a row (for this
+//               vCPU or another flagged one: the bound is the slice's) — the
+//               bound expired with the vCPU still inside its critical section;
 //   - yielded:  the vCPU gave its physical CPU up itself, at an unlock that
 //               found OWED set (the cure's yield) while it still held a lock;
 //   - unflagged: CRIT was 0 — the holder was outside what the flag covers;
-//   - other:    CRIT up but postponed fewer times than the bound.
+//   - other:    CRIT up, and not at a slice's end whose bound expired.
 // Spin is split as in spin-split.test.ts (executed cycles between a waiter's
 // attempts, less vCPU switches, charged to the lock word's last acquirer)
 // and the part behind a descheduled holder is charged to the class of that
@@ -83,18 +84,29 @@ export function delayedLhp(workload: Workload, backend: string, pcpus: number, c
   const { machine } = buildMachine(rewrite.image, options);
   // The monitor (attached to the machine now) keeps its scheduler private; the test only wraps the scheduler's public hooks.
   const sched = (monitor as unknown as { scheduler: VcpuScheduler }).scheduler;
-  // Per vCPU: quanta its slice's end was postponed in a row for it (owe), and whether it yielded since it last ran.
-  const owedRun = new Int32Array(4);
+  // The epoch being decided (private: the scheduler's start of the current epoch), read only.
+  const epochOf = (): number => (sched as unknown as { epoch: number }).epoch;
+  const quantum = machine.quantum;
+  // Quanta the current slice's end was postponed in a row (owe: once or more per postponing decision), and the
+  // epoch of the last postponement; whether each vCPU yielded since it last ran.
+  let postponedRun = 0;
+  let lastPostponed = -Infinity;
   const yielded = new Uint8Array(4);
   const delay = sched.delay;
   const inCritical = (v: number): boolean => (delay ? delay.inCritical(v) : false);
   if (delay) {
     const owe = delay.owe.bind(delay);
     delay.owe = (v) => {
-      owedRun[v]++;
+      const e = epochOf();
+      if (e !== lastPostponed) {
+        postponedRun = e === lastPostponed + quantum ? postponedRun + 1 : 1;
+        lastPostponed = e;
+      }
       owe(v);
     };
   }
+  // At the current decision: the previous epochs postponed the slice's end to the bound, and this one did not.
+  const boundExpired = (): boolean => lastPostponed === epochOf() - quantum && postponedRun >= DELAY_BOUND_QUANTA;
   const yieldVcpu = sched.yieldVcpu.bind(sched);
   sched.yieldVcpu = (v, at) => {
     yielded[v] = 1;
@@ -116,23 +128,23 @@ export function delayedLhp(workload: Workload, backend: string, pcpus: number, c
     const before = spin.lockHolderPreemptions;
     scheduled(cpu, runs, charged);
     if (spin.lockHolderPreemptions !== before) {
-      const cause: Cause =
-        yielded[cpu] === 1 ? "yielded" : !inCritical(cpu) ? "unflagged" : owedRun[cpu] >= DELAY_BOUND_QUANTA ? "bound" : "other";
+      const cause: Cause = yielded[cpu] === 1 ? "yielded" : !inCritical(cpu) ? "unflagged" : boundExpired() ? "bound" : "other";
       lhp[cause]++;
       lastCause[cpu] = cause;
       if (cause === "yielded") yieldedInCritical += inCritical(cpu) ? 1 : 0;
       if (cause === "unflagged") unflaggedPcs.push(machine.pcOf(cpu) >>> 0);
     }
-    if (runs) {
-      yielded[cpu] = 0;
-      if (!inCritical(cpu)) owedRun[cpu] = 0;
-    }
+    if (runs) yielded[cpu] = 0;
   };
   const attempt = spin.attempt.bind(spin);
   spin.attempt = (cpu, word, acquired, busy) => {
     if (inWait[cpu] === 1) {
       const holder = owner.get(word);
-      if (holder !== undefined && hasPcpu[holder] === 0) spinBehind[lastCause[holder]] += busy - last[cpu];
+      // A wait that ends in an acquisition behind a holder descheduled with no preemption since it took the lock:
+      // the holder released the lock and then left its physical CPU (a yield at unlock, a halt) before this
+      // waiter's turn saw the release — it ran through its critical section.
+      const released = acquired && holder !== undefined && lastCause[holder] === "none";
+      if (holder !== undefined && hasPcpu[holder] === 0 && !released) spinBehind[lastCause[holder]] += busy - last[cpu];
       else behindRunning += busy - last[cpu];
     }
     last[cpu] = busy;
@@ -161,7 +173,7 @@ export function delayedLhp(workload: Workload, backend: string, pcpus: number, c
 const WORKLOADS: Workload[] = ["spinlock", "ticketlock", "smp", "ctxsw"];
 
 describe("delayed preemption's own lock-holder preemptions (--cpus 4, --pcpus 2 and 1)", () => {
-  it("every one is a bound that expired, a yield at an inner unlock, or a preemption between the acquire and the flag", () => {
+  it("every one is a bound that expired: none is a yield at an inner unlock or falls between the acquire and the flag", () => {
     const total: Record<Cause, { lhp: number; spin: number }> = {
       bound: { lhp: 0, spin: 0 },
       yielded: { lhp: 0, spin: 0 },
@@ -197,11 +209,11 @@ describe("delayed preemption's own lock-holder preemptions (--cpus 4, --pcpus 2 
     const observed = delayedLhp("spinlock", "xen", 1);
     expect([plain.stats.counts.lockHolderPreemptions, plain.stats.counts.spinCycles]).toEqual([observed.lockHolderPreemptions, observed.spinCycles]);
     if (process.env.DELAYED_LHP_TABLE) console.log([...rows, JSON.stringify(total)].join("\n"));
-    // What docs/smp-virtualization.md reports: all three causes occur, and each costs spin behind the descheduled holder.
-    // (A cure that closes one of them makes this fail: update the doc's table with it.)
-    for (const c of ["bound", "yielded", "unflagged"] as const) {
-      expect(total[c].lhp, `${c}: ${JSON.stringify(total)}`).toBeGreaterThan(0);
-      expect(total[c].spin, `${c}: ${JSON.stringify(total)}`).toBeGreaterThan(0);
-    }
+    // What docs/smp-virtualization.md reports: the stubs raise CRIT before the attempt and yield only when it
+    // reaches 0, so no preemption is a yield at an inner unlock or falls between the acquire and the flag (both
+    // occurred with the earlier stubs: 18 and 17 over these runs); the bound expiring is the only cause left.
+    expect(total.yielded, JSON.stringify(total)).toEqual({ lhp: 0, spin: 0 });
+    expect(total.unflagged, JSON.stringify(total)).toEqual({ lhp: 0, spin: 0 });
+    expect(total.bound.lhp, JSON.stringify(total)).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -20,11 +20,12 @@
 //            sleeper count only after its release store: a sleeper either
 //            saw the word free (and took the lock) or is counted.
 //   delayed  delayed preemption (xen, l4; L4Ka's): the lock site raises the
-//            vCPU's CRIT count in its shared-info page when it takes the
-//            lock, the unlock site lowers it; the scheduler postpones a
+//            vCPU's CRIT count in its shared-info page before its attempt
+//            (and lowers it again if the attempt fails), the unlock site
+//            lowers it after the release; the scheduler postpones a
 //            slice's end a quantum at a time (up to DELAY_BOUND_QUANTA)
 //            while a vCPU it would preempt has CRIT > 0, and marks it OWED;
-//            an unlock that finds OWED yields at once.
+//            when CRIT comes back to 0 with OWED set the vCPU yields at once.
 //   ple      pause-loop exiting (hvm, no guest help): PLE_THRESHOLD pauses
 //            each within PLE_WINDOW cycles of the last exit to the VMM,
 //            which gives the spinner's physical CPU to another vCPU — by a
@@ -39,7 +40,7 @@
 //            the hypervisor sleeps the vCPU unless its turn has come (checked
 //            in the same step); the releaser's kick wakes only the vCPU whose
 //            ticket is now served — the next in line (Linux's pv ticketlocks).
-//   delayed  CRIT goes up when the vCPU takes its ticket, not only when it
+//   delayed  CRIT goes up before the vCPU takes its ticket, not only when it
 //            holds the lock: a queued waiter is the next holder, and
 //            preempting it stalls every waiter behind it.
 
@@ -52,8 +53,13 @@ import type { VcpuScheduler } from "./vcpu-scheduler.js";
 export const SPINLOCK_CURES = ["native", "pv", "delayed", "ple"] as const;
 export type SpinlockCure = (typeof SPINLOCK_CURES)[number];
 
-/** Failed attempts a pv lock spins before it blocks in the hypervisor. */
-export const PV_SPIN_BOUND = 32;
+/**
+ * Failed attempts a pv lock spins before it blocks in the hypervisor. Swept
+ * over 1–64 (scripts/pv-bound-sweep.ts; docs/smp-virtualization.md, "The
+ * spin bound"): a lock still held after a couple of attempts stays held
+ * until its holder's next turn, so a longer bound only adds spin.
+ */
+export const PV_SPIN_BOUND = 2;
 /** The most quanta delayed preemption postpones a slice's end. */
 export const DELAY_BOUND_QUANTA = 2;
 /** Pause-loop exiting: pauses at most PLE_WINDOW cycles apart, PLE_THRESHOLD in a row, exit. */
@@ -125,19 +131,40 @@ export function wedgeLockReplacements(cure: SpinlockCure): ReplacementTable {
       };
     case "delayed":
       return {
-        lock: inline("lw k0, CRIT(zero)", "amoswap {A}, {A}, {IMM}({B})", "bnez {A}, .Ldone", "addi k0, k0, 1", "sw k0, CRIT(zero)", ".Ldone:"),
-        unlock: inline(
+        // CRIT goes up before the attempt (as L4Ka's flag and Linux's preempt_count do): a turn that ends
+        // right after the amoswap that took the lock finds the flag already up. A failed attempt lowers it
+        // again and, if that leaves the vCPU outside every critical section with a preemption owed, pays it.
+        lock: inline(
           "lw k0, CRIT(zero)",
-          "sw {A}, {IMM}({B})",
+          "addi k0, k0, 1",
+          "sw k0, CRIT(zero)",
+          "amoswap {A}, {A}, {IMM}({B})",
+          "beqz {A}, .Ldone", // taken: CRIT stays up until the unlock
           "addi k0, k0, -1",
           "sw k0, CRIT(zero)",
+          "bnez k0, .Ldone", // still inside an outer critical section
           "lw k0, OWED(zero)",
           "beqz k0, .Ldone",
           "jalr k0, EMULATE(zero)", // owed a preemption: yield
           ".Ldone:",
         ),
-        // A queued waiter counts as in its critical section from its ticket on (its unlock lowers CRIT).
-        ticket: inline("lw k0, CRIT(zero)", "amoadd {A}, {A}, {IMM}({B})", "addi k0, k0, 1", "sw k0, CRIT(zero)"),
+        // The release comes before CRIT goes down (never a held lock with the flag down), and the owed
+        // preemption is paid only when CRIT reaches 0: an inner lock's release with an outer one (klock)
+        // still held does not yield.
+        unlock: inline(
+          "lw k0, CRIT(zero)",
+          "sw {A}, {IMM}({B})",
+          "addi k0, k0, -1",
+          "sw k0, CRIT(zero)",
+          "bnez k0, .Ldone",
+          "lw k0, OWED(zero)",
+          "beqz k0, .Ldone",
+          "jalr k0, EMULATE(zero)", // owed a preemption: yield
+          ".Ldone:",
+        ),
+        // A queued waiter counts as in its critical section from its ticket on (its unlock lowers CRIT);
+        // CRIT goes up before the ticket is taken.
+        ticket: inline("lw k0, CRIT(zero)", "addi k0, k0, 1", "sw k0, CRIT(zero)", "amoadd {A}, {A}, {IMM}({B})"),
       };
     default:
       return { lock: { strategy: "native" }, unlock: { strategy: "native" }, ticket: { strategy: "native" } };
@@ -199,7 +226,8 @@ export class WedgeSpinlockCure {
     const rec = site.record;
     const cpu = m.cpuId;
     if (this.cure === "delayed") {
-      // Only the unlock template calls: the vCPU owed a preemption and has left its critical sections.
+      // The unlock template (or a failed attempt's) calls when CRIT reached 0 with OWED set: the vCPU owed a
+      // preemption and has left its critical sections.
       m.memory.i32[this.host.sharedWord("OWED", cpu)] = 0;
       m.count(`${this.host.name}:delayed.yield`);
       this.host.scheduler()?.yieldVcpu(cpu, m.cycles); // its physical CPU goes to another vCPU from now
