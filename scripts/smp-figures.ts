@@ -37,7 +37,7 @@ import { defaultJobs, runPool } from "../src/hypervisors/parallel/pool.js";
 import { DEFAULT_QUANTUM } from "../src/machine/machine.js";
 import { buildMachine } from "../src/machine/run-image.js";
 import type { MachineStats } from "../src/machine/stats.js";
-import { trackPhysicalCpus } from "../test/smp-virtualization/physical-cpus.js";
+import { splitSpin, trackPhysicalCpus } from "../test/smp-virtualization/physical-cpus.js";
 
 const CPUS = 4;
 const SECTIONS = ["bench", "slices", "quantum50", "split", "goals"];
@@ -149,28 +149,7 @@ export function splitTask(a: { backend: string; spinlocks: string; quantum: numb
   const options = runOptions(rewrite);
   const hasPcpu = trackPhysicalCpus(options.monitor!, CPUS);
   const { machine } = buildMachine(rewrite.image, options);
-  const spin = machine.spin;
-  const inWait = new Uint8Array(CPUS);
-  const last = new Float64Array(CPUS);
-  const owner = new Map<number, number>();
-  const out = { behindDescheduled: 0, behindRunning: 0, waits: 0 };
-  const attempt = spin.attempt.bind(spin);
-  spin.attempt = (cpu, word, acquired, busy) => {
-    if (inWait[cpu] === 1) {
-      const holder = owner.get(word);
-      if (holder !== undefined && hasPcpu[holder] === 0) out.behindDescheduled += busy - last[cpu];
-      else out.behindRunning += busy - last[cpu];
-    } else if (!acquired) out.waits++;
-    last[cpu] = busy;
-    inWait[cpu] = acquired ? 0 : 1;
-    if (acquired) owner.set(word, cpu);
-    attempt(cpu, word, acquired, busy);
-  };
-  const scheduled = spin.scheduled.bind(spin);
-  spin.scheduled = (cpu, runs, charged = 0) => {
-    if (inWait[cpu] === 1) last[cpu] += charged; // a vCPU switch is not spinning (the accounting's rule)
-    scheduled(cpu, runs, charged);
-  };
+  const out = splitSpin(machine.spin, hasPcpu);
   const result = machine.run(MAX_CYCLES);
   const counts = machine.stats().counts;
   const what = `spinlock on ${a.backend} --spinlocks ${a.spinlocks} --quantum ${a.quantum}`;
