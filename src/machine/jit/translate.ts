@@ -309,26 +309,6 @@ const PAGE = 0xfffff000 | 0;
 const NO_PAGE = 0xffc;
 
 /**
- * Added to the block argument by the warm-up (warm.ts): a warm-up run. The
- * code is the same function, so what the real runs execute gets the
- * feedback, but two of its shortcuts are off (local `wm`), because they hide
- * code from the warm-up that real runs reach later — and reaching code with
- * no type feedback deoptimizes the whole function:
- * - pages seen: no page is remembered (`pr`/`pw` get NO_PAGE's bits, which
- *   no masked address has), so every load and store runs its page look-up,
- *   not only the first one to each page (the look-ups of a function
- *   prologue's later stack stores ran first when the stack crossed a page,
- *   and deoptimized `compute`'s translations);
- * - self-loops take their back edge whatever the branch says, until `loopFit`'s
- *   count (the warm-up's cycle limit) ends the loop, so the second copy of
- *   the body (UNROLL) runs whatever the register pattern (a loop whose bound
- *   the body reloads, `compute`'s sum over its table, ran it in no pattern).
- * Real runs pass a block number below it: `wm` is 0, and the checks cost one
- * OR on a page look-up and one comparison when a loop ends.
- */
-export const WARM_RUN = 0x10000;
-
-/**
  * Translates the code at heap byte index `entry` (inside the page starting
  * at heap byte `page`). Returns null when the entry itself is an
  * instruction only the interpreter runs. `onlyKnown`: returns undefined
@@ -579,7 +559,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   /** A conditional branch's taken side: its pair, pending (constants only, see above). */
   const pend = (from: number, to: number) => `lf = ${from}; lt = ${to}; lk = 1; lc = 0; lm = 0;`;
 
-  out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "q = 0", `L = block & ${WARM_RUN - 1}`, `wm = block >= ${WARM_RUN} ? ${NO_PAGE} : 0`).join(", ")};`);
+  out.push(`let ${regs.map((r) => `r${r} = H[${r}] | 0`).concat("cyc = +cpu.cycles", "n = +cpu.instret", "tr = cpu.traceIdx | 0", "q = 0", "L = block | 0").join(", ")};`);
   out.push(`out: for (;;) { ${settle} switch (L) {`);
   for (const b of blocks) {
     const m = b.words.length;
@@ -635,7 +615,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           const size = e.size!;
           // The page of the last load (pr, its addend ar) needs no TLB look-up: see "Pages seen" below.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
-          out.push(`if ((va & ${ALIGN_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${ALIGN_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)} pr = (va & ${PAGE}) | wm; ar = H[(ADD + s) | 0]; }`);
+          out.push(`if ((va & ${ALIGN_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${ALIGN_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)} pr = va & ${PAGE}; ar = H[(ADD + s) | 0]; }`);
           const p = "((va + ar) | 0)";
           out.push(A !== 0 ? `r${A} = ${LOAD_EXPR[op](p)};` : `${LOAD_EXPR[op](p)};`);
           break;
@@ -647,7 +627,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
           out.push(`if ((va & ${ALIGN_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${ALIGN_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; if (CP[p >>> 12] !== 0) { ${STORE_STMT[op]("p", reg(A))} ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)} }`);
-          out.push(`pw = (va & ${PAGE}) | wm; aw = H[(ADD + s) | 0]; }`);
+          out.push(`pw = va & ${PAGE}; aw = H[(ADD + s) | 0]; }`);
           out.push(STORE_STMT[op]("((va + aw) | 0)", reg(A)));
           break;
         }
@@ -671,7 +651,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
             // An iteration charges nothing (lk counts it); the last one, not taking the back edge,
             // leaves through the check at the top of the loop (E), which charges the iterations.
             // Unrolled (UNROLL): the body again after each check; every copy is an iteration of its own.
-            const check = `lk = (lk + 1) | 0; if (!(${e.cond!(reg(A), reg(B))}) && wm === 0) { E = 1; break; } if (lk >= K) break;`;
+            const check = `lk = (lk + 1) | 0; if (!(${e.cond!(reg(A), reg(B))})) { E = 1; break; } if (lk >= K) break;`;
             const body = out.slice(bodyAt);
             out.push(check);
             for (let u = 1; u < UNROLL; u++) out.push(...body, check);

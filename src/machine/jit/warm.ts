@@ -36,7 +36,7 @@ import { PSR } from "../../guest-isa/registers.js";
 import { Cpu, type CpuHost } from "../cpu.js";
 import { PhysicalMemory, RAM_BASE } from "../memory.js";
 import { PERM, TLB_SIZE, Tlb } from "../mmu/tlb.js";
-import { WARM_RUN, type BlockFn } from "./translate.js";
+import type { BlockFn } from "./translate.js";
 
 /** The scratch machine state, made at the first warm-up of the process (or worker). */
 interface Scratch {
@@ -113,6 +113,6 @@ export function warm(fn: BlockFn, blocks: number, costliestBlock: number): void 
     cpu.cycles = 0;
     cpu.instret = 0;
     cpu.traceIdx = 0;
-    fn(cpu, 0, tagR, tagW, add, trace, priming ? 0 : limit, mem.heap32, mem.heap16, mem.heap8, s.codePages, block + WARM_RUN, s.exits);
+    fn(cpu, 0, tagR, tagW, add, trace, priming ? 0 : limit, mem.heap32, mem.heap16, mem.heap8, s.codePages, block, s.exits);
   }
 }
