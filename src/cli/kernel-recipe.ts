@@ -28,6 +28,8 @@ import { paravirtEpilogue } from "../compiler/paravirt.js";
 import { paravirtTarget } from "../hypervisors/paravirt.js";
 import type { AsmSource } from "../compiler/startup.js";
 import { assemble } from "../guest-isa/assembler/index.js";
+import type { Expr, Operand } from "../guest-isa/assembler/ast.js";
+import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
 
@@ -283,88 +285,65 @@ function withWords(image: ElfImage, words: ReadonlyMap<string, readonly ConfigWo
 /**
  * Where the defines' values sit in `image`, assembled from `sources` with
  * `defines`; undefined unless every mention of every define in the sources
- * (outside comments) is a `.word NAME` right after a label of its own —
- * `LABEL:` on the line before (blank and comment lines between allowed) or
- * on the same line — that names exactly one symbol of the image, whose
- * word holds the define's value. The assembler has no conditional assembly
- * and `.word NAME` writes NAME's value at the label, so then the value
- * reaches the image there and nowhere else. (A mention inside a string
- * counts as a mention, and so turns the shortcut off: never the wrong way.)
+ * (as the assembler's parser reads them: comments and strings are not
+ * mentions) is the one operand of a `.word` right after a label, that label
+ * names exactly one symbol of the image, and its word holds the define's
+ * value. The assembler has no conditional assembly and `.word NAME` writes
+ * NAME's value at the label, so then the value reaches the image there and
+ * nowhere else. Only files whose text names a define are parsed.
  */
 function configWords(sources: readonly AsmSource[], image: ElfImage, defines: Record<string, number>): Map<string, ConfigWord[]> | undefined {
-  const names = Object.keys(defines);
-  const words = new Map<string, ConfigWord[]>(names.map((n) => [n, []]));
-  if (!names.every((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) return undefined;
-  const mention = new RegExp(`(?<![A-Za-z0-9_.$])(${names.join("|")})(?![A-Za-z0-9_.$])`, "g");
-  for (const { text } of sources) {
-    mention.lastIndex = 0;
-    let lines: string[] | undefined;
-    let lineStarts: number[] | undefined;
-    for (let m = mention.exec(text); m; m = mention.exec(text)) {
-      lines ??= text.split("\n");
-      lineStarts ??= lineOffsets(lines);
-      const line = lineAt(lineStarts, m.index);
-      const code = codeOf(lines[line]);
-      if (!new RegExp(`(?<![A-Za-z0-9_.$])${m[1]}(?![A-Za-z0-9_.$])`).test(code)) continue; // in a comment
-      const word = /^\s*(?:([A-Za-z_.$][A-Za-z0-9_.$]*):\s*)?\.word\s+([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(code);
-      if (!word || word[2] !== m[1]) return undefined;
-      let label: string | undefined = word[1];
-      for (let l = line - 1; label === undefined && l >= 0; l--) {
-        const before = codeOf(lines[l]).trim();
-        if (before === "") continue;
-        label = /^([A-Za-z_.$][A-Za-z0-9_.$]*):$/.exec(before)?.[1];
-        if (label === undefined) return undefined; // a statement between the label and the word
+  const names = new Set(Object.keys(defines));
+  const words = new Map<string, ConfigWord[]>([...names].map((n) => [n, []]));
+  for (const { file, text } of sources) {
+    if (![...names].some((n) => text.includes(n))) continue;
+    const { source, diagnostics } = parseAssembly(file, text);
+    if (diagnostics.length > 0) return undefined;
+    let label: string | undefined; // the label right before the statement, if any
+    for (const st of source.statements) {
+      if (st.kind === "label") {
+        if (names.has(st.name)) return undefined;
+        label = st.name;
+        continue;
       }
-      const symbols = image.symbols.filter((s) => s.name === label);
-      if (symbols.length !== 1 || symbols[0].section === undefined) return undefined;
-      const section = image.sections.findIndex((s) => s.name === symbols[0].section);
-      const data = image.sections[section]?.data;
-      const offset = symbols[0].value - (image.sections[section]?.addr ?? 0);
-      if (!data || offset < 0 || offset + 4 > data.length) return undefined;
-      if (new DataView(data.buffer, data.byteOffset, data.byteLength).getInt32(offset, true) !== (defines[m[1]] | 0)) return undefined;
-      words.get(m[1])!.push({ section, offset });
-      // Past this line: its one mention is accounted for.
-      mention.lastIndex = Math.max(mention.lastIndex, (lineStarts[line + 1] ?? text.length) - 1);
+      const operands = st.kind === "instruction" ? st.operands : st.args;
+      if (operands.some((o) => mentions(o, names))) {
+        const [only] = operands;
+        if (st.kind !== "directive" || st.name !== ".word" || operands.length !== 1 || only.kind !== "expr" || only.expr.kind !== "sym" || label === undefined) return undefined;
+        const name = only.expr.name;
+        const symbols = image.symbols.filter((sym) => sym.name === label);
+        if (symbols.length !== 1 || symbols[0].section === undefined) return undefined;
+        const section = image.sections.findIndex((sec) => sec.name === symbols[0].section);
+        const data = image.sections[section]?.data;
+        const offset = symbols[0].value - (image.sections[section]?.addr ?? 0);
+        if (!data || offset < 0 || offset + 4 > data.length) return undefined;
+        if (new DataView(data.buffer, data.byteOffset, data.byteLength).getInt32(offset, true) !== (defines[name] | 0)) return undefined;
+        words.get(name)!.push({ section, offset });
+      }
+      label = undefined;
     }
   }
   return words;
 }
 
-/** Each line's offset in the text it was split from (on "\n"). */
-function lineOffsets(lines: readonly string[]): number[] {
-  const starts: number[] = [];
-  let at = 0;
-  for (const l of lines) {
-    starts.push(at);
-    at += l.length + 1;
-  }
-  return starts;
+/** Whether an operand names one of `names` anywhere in its expressions. */
+function mentions(o: Operand, names: ReadonlySet<string>): boolean {
+  if (o.kind === "expr") return exprMentions(o.expr, names);
+  return o.kind === "mem" && o.offset !== undefined && exprMentions(o.offset, names);
 }
 
-/** The index of the line holding `offset` (binary search over lineOffsets()). */
-function lineAt(starts: readonly number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
+function exprMentions(e: Expr, names: ReadonlySet<string>): boolean {
+  switch (e.kind) {
+    case "sym":
+      return names.has(e.name);
+    case "unary":
+    case "reloc":
+      return exprMentions(e.arg, names);
+    case "binary":
+      return exprMentions(e.left, names) || exprMentions(e.right, names);
+    default:
+      return false;
   }
-  return lo;
-}
-
-/** A line without its comment (`#` or `;` outside a string or character literal, as the assembler reads it). */
-function codeOf(line: string): string {
-  let quote = 0;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (quote) {
-      if (c === 0x5c) i++; // a backslash escapes the next character
-      else if (c === quote) quote = 0;
-    } else if (c === 0x22 || c === 0x27) quote = c;
-    else if (c === 0x23 || c === 0x3b) return line.slice(0, i);
-  }
-  return line;
 }
 
 /**
