@@ -10,7 +10,7 @@ import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine } from "../../src/machine/machine.js";
 import { translatorStats } from "../../src/machine/jit/translate.js";
 import { same } from "./engine-pair.js";
-import { R, image, li, pageTables, pagingOn, powerOff, timerPrologue, type Item } from "./program.js";
+import { R, image, li, pageTables, pagedEpcSumPrologue, powerOff, timerPrologue, type Item } from "./program.js";
 
 describe("jit = interpreter where translated code steps every load to the interpreter", () => {
   // Paging on; A and B are virtual pages 4 MiB apart, so they share a TLB slot: every load in the
@@ -28,17 +28,7 @@ describe("jit = interpreter where translated code steps every load to the interp
   ]).flat();
   const map: [number, number, number][] = [[0x1000, 0x1000, 2], [0x2000, 0x2000, 2], [A, 0x3000, 2], [B, 0x4000, 2]];
   const program = (period: number): Item[] => [
-    ["jal", { a: R.zero, to: "start" }],
-    "handler",
-    ["mfcr", { a: R.t4, imm: 1 }],
-    ["add", { a: R.a0, b: R.a0, c: R.t4 }],
-    ["out", { imm: 0x21, b: R.zero }],
-    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
-    ["iret"],
-    "start",
-    ...pagingOn(PD),
-    ["la", { a: R.t0, to: "handler" }],
-    ["mtcr", { imm: 0, b: R.t0 }],
+    ...pagedEpcSumPrologue(PD),
     ...li(R.s0, A),
     ...li(R.s1, B),
     ...li(R.t0, 3_000),

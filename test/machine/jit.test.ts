@@ -14,7 +14,7 @@ import { Machine, type Engine } from "../../src/machine/machine.js";
 import type { Monitor } from "../../src/machine/monitor.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import { defaultCostModel } from "../../src/machine/cost-model.js";
-import { R, addAndReturn, encodeWords, image, li, pageTables, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
+import { R, addAndReturn, encodeWords, image, li, pageTables, pagedEpcSumPrologue, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
 import { DATA_PA, DATA_PAGES, DATA_VA, randomProgram } from "./random-program.js";
 import { runOn, same } from "./engine-pair.js";
 
@@ -648,19 +648,8 @@ describe("jit = interpreter on fetches the TLB's fast tag cannot serve (the engi
     ]);
   const map: [number, number, number][] = [[0x1000, 0x1000, 2], [0x2000, 0x2000, 2], [V1, F1, 2], [V2, F2, 2]];
   const program = (period: number, rearm: boolean): Item[] => [
-    ["jal", { a: R.zero, to: "start" }],
-    "handler",
     // Sum the interrupted pcs: an interrupt taken one instruction early or late changes a0.
-    ["mfcr", { a: R.t4, imm: 1 }],
-    ["add", { a: R.a0, b: R.a0, c: R.t4 }],
-    ["out", { imm: 0x21, b: R.zero }],
-    ...(rearm ? ([["out", { imm: 0x20, b: R.zero }]] as Item[]) : []),
-    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
-    ["iret"],
-    "start",
-    ...pagingOn(PD),
-    ["la", { a: R.t0, to: "handler" }],
-    ["mtcr", { imm: 0, b: R.t0 }],
+    ...pagedEpcSumPrologue(PD, rearm),
     ...li(R.a3, period),
     ...li(R.s0, V1),
     ...li(R.t3, V2),

@@ -142,6 +142,31 @@ export function timerPrologue(period: number): Item[] {
   ];
 }
 
+/**
+ * A paged program's start with an interrupt handler that sums the
+ * interrupted pcs into a0 (an interrupt taken one instruction early or late
+ * changes it), acknowledges the timer (and re-arms it when `rearm`: a
+ * one-shot period written again) and counts in s2; then paging on with the
+ * page directory at `pd` and tvec set to the handler. The caller's code
+ * follows (its timer period, then `sti`).
+ */
+export function pagedEpcSumPrologue(pd: number, rearm = false): Item[] {
+  return [
+    ["jal", { a: R.zero, to: "start" }],
+    "handler",
+    ["mfcr", { a: R.t4, imm: 1 }],
+    ["add", { a: R.a0, b: R.a0, c: R.t4 }],
+    ["out", { imm: 0x21, b: R.zero }],
+    ...(rearm ? ([["out", { imm: 0x20, b: R.zero }]] as Item[]) : []),
+    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+    ["iret"],
+    "start",
+    ...pagingOn(pd),
+    ["la", { a: R.t0, to: "handler" }],
+    ["mtcr", { imm: 0, b: R.t0 }],
+  ];
+}
+
 /** CPU 0 starts every other CPU at `secondary` (ports 0x43, 0x42), then runs `main` (empty: CPU 0 runs `secondary` too). */
 export function smp(main: Item[], secondary: Item[]): Item[] {
   return [
