@@ -222,9 +222,15 @@ function order(round: number): readonly Engine[] {
   return round % 2 ? ["jit", "interp"] : ENGINES;
 }
 
+/** Progress on one redrawn line, only when stderr is a terminal (the figures come at the end, minutes later). */
+function progress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+}
+
 /** Runs `once` under both engines in round `round`'s order, checking each result against the case's first. */
-function pair(round: number, once: (engine: Engine) => RunRecord, into: RunRecord[]): void {
+function pair(name: string, round: number, rounds: number, once: (engine: Engine) => RunRecord, into: RunRecord[]): void {
   for (const engine of order(round)) {
+    progress(`engines: round ${round + 1}/${rounds}: ${name}, ${engine}`);
     into.push(once(engine));
     checkSameSimulated(into);
   }
@@ -269,17 +275,18 @@ export async function runEngines(settings = settingsFromEnv()): Promise<BenchRes
     const records: RunRecord[] = [];
     // Round by round over all cases, so a change of load lands on every case alike.
     for (let i = 0; i < settings.rounds; i++) {
-      for (const c of cases) pair(i, (engine) => runOnce(c, engine, i, dir), records);
+      for (const c of cases) pair(c.name, i, settings.rounds, (engine) => runOnce(c, engine, i, dir), records);
       loads.push(loadavg()[0]);
     }
     const benchArgs = settings.benchArgs;
     const benchName = `previrt bench${benchArgs.length ? ` ${benchArgs.join(" ")}` : " (defaults)"}`;
     const benchRecords: RunRecord[] = [];
     for (let i = 0; i < settings.benchRounds; i++) {
-      pair(i, (engine) => benchOnce(benchName, benchArgs, engine, i, dir), benchRecords);
+      pair(benchName, i, settings.benchRounds, (engine) => benchOnce(benchName, benchArgs, engine, i, dir), benchRecords);
       loads.push(loadavg()[0]);
     }
 
+    progress("");
     const loadAfter = loadavg();
     const load = `load average ${loadBefore[0].toFixed(2)} before, ${loadAfter[0].toFixed(2)} after (1 min; ${loadBefore[1].toFixed(2)} → ${loadAfter[1].toFixed(2)} over 5 min; ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} between rounds)`;
     const results: BenchResult[] = [];
