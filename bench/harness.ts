@@ -9,14 +9,18 @@ export interface BenchResult {
   value: number;
   /** e.g. "lines/s", "MIPS". */
   unit: string;
-  /** Target from the issue, when there is one, in the same unit (higher is better). */
+  /** Target from the issue, when there is one, in the same unit. */
   target?: number;
+  /** Which way the target is met: "higher" (the default: value ≥ target) or "lower" (value ≤ target, e.g. seconds). */
+  better?: "higher" | "lower";
   /** Extra facts worth printing (sizes, counts). */
   detail?: string;
 }
 
 export interface Benchmark {
   name: string;
+  /** Run only when named on the command line (`npm run bench -- NAME`), not by a bare `npm run bench`: it takes minutes. */
+  optIn?: boolean;
   run(): Promise<BenchResult[]> | BenchResult[];
 }
 

@@ -1,0 +1,94 @@
+// Smoke test of `npm run bench -- engines` (bench/engines.bench.ts): run
+// through dist/bench/run.js (so dist/ must be built: `npx tsc -p
+// tsconfig.json`) at tiny scales, one round, a one-cell-per-back-end
+// `previrt bench`: every figure line is printed and parses, every case ran
+// under both engines with the same simulated result, and that result is the
+// one an in-process run of the same kernel gives (so the bench measured the
+// workload it names); the comparison refuses results that differ; bad
+// settings are refused. Speed itself is never asserted.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { checkSameSimulated, settingsFromEnv, type RunRecord } from "../../bench/engines.bench.js";
+import { BENCH_SCALE } from "../../src/cli/commands/bench.js";
+import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
+import { runElf } from "../../src/hypervisors/index.js";
+
+const runJs = fileURLToPath(new URL("../../dist/bench/run.js", import.meta.url));
+const bench = (env: Record<string, string>) =>
+  spawnSync(process.execPath, [runJs, "engines"], { encoding: "utf8", timeout: 120_000, env: { ...process.env, ...env } });
+
+interface FileRun extends Omit<RunRecord, "simulated"> {
+  simulated: { status: number; console?: string; run?: { cycles: number; instructions: number }; disk?: string; report?: { cells: { cycles: number }[] } };
+}
+
+const LINE = /^engines: (.+): (\d[\d,]*\.?\d*) (s|×)(?:  \(target ([≥≤]) (\d+\.\d\d) (?:s|×): (met|MISSED)\))?(?:  \[(.*)\])?$/;
+
+describe("npm run bench -- engines", () => {
+  it("prints every figure, ran each case under both engines with one simulated result, the in-process run's", { timeout: 120_000 }, () => {
+    const json = join(mkdtempSync(join(tmpdir(), "previrt-engines-test-")), "runs.json");
+    const r = bench({
+      PREVIRT_ENGINES_ROUNDS: "1",
+      PREVIRT_ENGINES_COMPUTE_SCALE: "2",
+      PREVIRT_ENGINES_MIXED_SCALE: "1",
+      PREVIRT_ENGINES_BENCH_ROUNDS: "1",
+      PREVIRT_ENGINES_BENCH_ARGS: "--workloads compute --hv bare-plain --scale 1 --repeats 1 --jobs 1",
+      PREVIRT_ENGINES_JSON: json,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n").map((l) => l.match(LINE));
+    expect(lines.every((m) => m !== null)).toBe(true);
+    const metrics = lines.map((m) => m![1]);
+    const cases = ["compute, scale 2, bare", "mixed, scale 1, xen", "mixed, scale 1, bare", "previrt bench --workloads compute --hv bare-plain --scale 1 --repeats 1 --jobs 1"];
+    expect(metrics).toEqual(cases.flatMap((c) => [`${c}, interpreter, wall`, `${c}, JIT, wall`, `${c}, interpreter ÷ JIT, wall`]));
+    // The goals are stated where the issue sets them: ≥ 5× on compute, ≥ 3× on mixed under xen (a bench with arguments has no 5.3 s goal).
+    expect(lines.filter((m) => m![4]).map((m) => `${m![1]} ${m![4]} ${m![5]}`)).toEqual([
+      "compute, scale 2, bare, interpreter ÷ JIT, wall ≥ 5.00",
+      "mixed, scale 1, xen, interpreter ÷ JIT, wall ≥ 3.00",
+    ]);
+
+    const runs = (JSON.parse(readFileSync(json, "utf8")) as { runs: FileRun[] }).runs;
+    expect(runs.map((x) => `${x.case}/${x.engine}`)).toEqual(cases.flatMap((c) => [`${c}/interp`, `${c}/jit`]));
+    for (const c of cases) {
+      const [a, b] = runs.filter((x) => x.case === c);
+      expect(b.simulated).toEqual(a.simulated);
+      expect(a.wallSeconds).toBeGreaterThan(0);
+    }
+    // What the bench ran is the kernel it names: the same cycles, instructions and console as a run in this process.
+    const compute = runElf(buildKernel({ workload: "compute", scale: 2 }).image, { backend: "bare" });
+    const mixedXen = runElf(buildKernel({ workload: "mixed", scale: 1 }).image, { backend: "xen", disk: kernelDisk(1) });
+    for (const [c, own] of [[cases[0], compute], [cases[1], mixedXen]] as const) {
+      const sim = runs.find((x) => x.case === c)!.simulated;
+      expect(sim.run).toMatchObject({ cycles: own.stats.cycles, instructions: own.stats.instructions });
+      expect(sim.console).toBe(own.console);
+    }
+    expect(runs[0].simulated.console).toMatch(/selfcheck: ok\n$/);
+    // The ratio line quotes the cycles it compared.
+    expect(r.stdout).toContain(`identical in all 2 runs: ${compute.stats.cycles} cycles, ${compute.stats.instructions} instructions`);
+    expect(runs.at(-1)!.simulated.report!.cells.map((x) => x.cycles).every((x) => x > 0)).toBe(true);
+  });
+
+  it("refuses two runs of a case whose simulated results differ, naming the field", () => {
+    const rec = (engine: "interp" | "jit", cycles: number): RunRecord => ({
+      case: "compute",
+      engine,
+      round: 0,
+      wallSeconds: 1,
+      status: 0,
+      simulated: JSON.stringify({ status: 0, console: "ok\n", run: { cycles, instructions: 5, counts: { idleCycles: 3 } } }),
+    });
+    expect(() => checkSameSimulated([rec("interp", 100), rec("jit", 100), rec("jit", 100)])).not.toThrow();
+    expect(() => checkSameSimulated([rec("interp", 100), rec("jit", 101)])).toThrow(/^compute: the simulated results differ between interp \(round 0\) and jit \(round 0\): run\.cycles: 100 vs 101$/);
+  });
+
+  it("reads its settings from the environment and refuses a bad one", () => {
+    expect(settingsFromEnv({})).toMatchObject({ rounds: 5, computeScale: 1000, mixedScale: BENCH_SCALE, benchRounds: 3, benchArgs: [] });
+    expect(settingsFromEnv({ PREVIRT_ENGINES_BENCH_ARGS: " --scale 2  --jobs 1 " }).benchArgs).toEqual(["--scale", "2", "--jobs", "1"]);
+    expect(() => settingsFromEnv({ PREVIRT_ENGINES_ROUNDS: "0" })).toThrow(/^PREVIRT_ENGINES_ROUNDS must be an integer from 1 to 100, not '0'$/);
+    expect(() => settingsFromEnv({ PREVIRT_ENGINES_MIXED_SCALE: "2x" })).toThrow(/^PREVIRT_ENGINES_MIXED_SCALE must be/);
+  });
+});
