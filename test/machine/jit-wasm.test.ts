@@ -69,7 +69,10 @@ function memoryLoop(n: number): Item[] {
   ];
 }
 
-/** A self-loop of the other ALU operations the tier compiles, folding into a2, `n` iterations. */
+/**
+ * A self-loop of the other ALU operations the tier compiles, folding into a2, `n` iterations, and
+ * one load (a loop without loads and stores stays JavaScript).
+ */
 function aluLoop(n: number): Item[] {
   return [
     ...li(R.t0, n),
@@ -79,6 +82,7 @@ function aluLoop(n: number): Item[] {
     ["jal", { a: R.zero, to: "loop" }],
     "loop",
     ["addi", { a: R.t1, b: R.t1, imm: 0x1357 }],
+    ["lw", { a: R.a3, b: R.zero, imm: 0x1000 }],
     ["mul", { a: R.t2, b: R.t2, c: R.t1 }],
     ["xor", { a: R.a2, b: R.a2, c: R.a0 }],
     ["sub", { a: R.a2, b: R.a2, c: R.a1 }],
@@ -126,10 +130,17 @@ describe("the WebAssembly tier's coverage", () => {
       expect(loopModule(loop, (k) => k, (k) => k)).toBeInstanceOf(Uint8Array);
     }
     // div (the semantics' edge cases), pause (a hook), a linking jal: JavaScript.
-    for (const other of [["div", { a: R.t1, b: R.t1, c: R.t2 }], ["pause"], ["jal", { a: R.lr, to: "l" }]] as Item[]) {
-      const words = encodeWords(["l", other, ["bne", { a: R.t0, b: R.zero, to: "l" }]]);
-      expect(wasmLoopSupported(other[0] === "jal" ? words.slice(0, 1) : words)).toBe(false);
+    for (const other of [["div", { a: R.t1, b: R.t1, c: R.t2 }], ["pause"]] as Item[]) {
+      expect(wasmLoopSupported(encodeWords(["l", other, ["bne", { a: R.t0, b: R.zero, to: "l" }]]))).toBe(false);
     }
+    expect(wasmLoopSupported(encodeWords(["l", ["jal", { a: R.lr, to: "l" }]]))).toBe(false);
+    expect(wasmLoopSupported(encodeWords(["l", ["jal", { a: R.zero, to: "l" }]]))).toBe(true);
+  });
+
+  it("leaves a loop without loads and stores to JavaScript", () => {
+    const before = wasmStats.entries;
+    same({ items: [...li(R.t0, 10_000), "loop", ["addi", { a: R.t1, b: R.t1, imm: 3 }], ["addi", { a: R.t0, b: R.t0, imm: -1 }], ["bne", { a: R.t0, b: R.zero, to: "loop" }], powerOff(R.t1)] });
+    expect(wasmStats.entries).toBe(before);
   });
 });
 

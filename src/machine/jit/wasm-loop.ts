@@ -48,6 +48,13 @@ export const wasmStats = { modules: 0, instances: 0, entries: 0 };
  */
 const MAX_MODULE_BYTES = 4096;
 
+/**
+ * Copies of the body in the loop (as translate.ts UNROLL): the back edge (V8's stack check,
+ * the moves of its spilled values) once per two iterations. A module over MAX_MODULE_BYTES
+ * with two is made with one.
+ */
+const UNROLL = 2;
+
 const ALU_RRR: Record<string, number> = {
   add: OPC.i32_add, sub: OPC.i32_sub, and: OPC.i32_and, or: OPC.i32_or, xor: OPC.i32_xor,
   sll: OPC.i32_shl, srl: OPC.i32_shr_u, sra: OPC.i32_shr_s, slt: OPC.i32_lt_s, sltu: OPC.i32_lt_u, mul: OPC.i32_mul,
@@ -97,7 +104,7 @@ const LOCALS = 21;
  * miss at instruction k (before it), `storeRow(k)`: of a store at k into a
  * code page (after it). Undefined when the loop is not supported or too big.
  */
-export function loopModule(words: readonly number[], stepRow: (k: number) => number, storeRow: (k: number) => number): Uint8Array | undefined {
+export function loopModule(words: readonly number[], stepRow: (k: number) => number, storeRow: (k: number) => number, copies = UNROLL): Uint8Array | undefined {
   if (!wasmLoopSupported(words)) return undefined;
   const c: number[] = [];
   const get = (l: number) => { c.push(OPC.local_get); uleb(l, c); };
@@ -122,6 +129,7 @@ export function loopModule(words: readonly number[], stepRow: (k: number) => num
   for (const r of used) { i32(0); mem(OPC.i32_load, 2, 4 * r); set(R(r)); }
   // The TLB's arrays as byte indexes.
   for (const l of [P_TAGR, P_TAGW, P_ADD]) { get(l); i32(2); c.push(OPC.i32_shl); set(l); }
+  get(P_K); set(L_LK);
   // depth: labels between here and $done (the loop's own label, the ifs around an exit).
   c.push(OPC.block, VOID, OPC.loop, VOID);
   const leave = (code: number, depth: number) => { i32(code); set(L_ST); c.push(OPC.br); uleb(depth, c); };
@@ -131,66 +139,73 @@ export function loopModule(words: readonly number[], stepRow: (k: number) => num
     get(L_M); get(tag); get(L_S); c.push(OPC.i32_add); mem(OPC.i32_load, 2); c.push(OPC.i32_ne);
   };
   const addend = () => { get(P_ADD); get(L_S); c.push(OPC.i32_add); mem(OPC.i32_load, 2); };
-  for (let k = 0; k < words.length; k++) {
-    const w = words[k];
-    const m = mnemonic(w)!;
-    const a = (w >>> 6) & 15, b = (w >>> 10) & 15, cc = (w >>> 14) & 15;
-    const imm = w >> 14;
-    if (k === words.length - 1) {
-      get(L_LK); i32(1); c.push(OPC.i32_add); set(L_LK);
-      if (m !== "jal") {
-        // Not taken: the last iteration (E).
-        reg(a); reg(b); c.push(BRANCHES[m], OPC.i32_eqz, OPC.if, VOID);
-        leave(1, 2);
+  const iteration = (last: boolean) => {
+    for (let k = 0; k < words.length; k++) {
+      const w = words[k];
+      const m = mnemonic(w)!;
+      const a = (w >>> 6) & 15, b = (w >>> 10) & 15, cc = (w >>> 14) & 15;
+      const imm = w >> 14;
+      if (k === words.length - 1) {
+        // The iterations left (K counted down: one value fewer kept across the loop than lk and K).
+        get(L_LK); i32(1); c.push(OPC.i32_sub); set(L_LK);
+        if (m !== "jal") {
+          // Not taken: the last iteration (E).
+          reg(a); reg(b); c.push(BRANCHES[m], OPC.i32_eqz, OPC.if, VOID);
+          leave(1, 2);
+          c.push(OPC.end);
+        }
+        get(L_LK); c.push(OPC.i32_eqz, OPC.br_if); uleb(1, c);
+        if (last) { c.push(OPC.br); uleb(0, c); }
+        break;
+      }
+      if (m in LOADS || m in STORES) {
+        const [op, lg] = (LOADS[m] ?? STORES[m])!;
+        const load = m in LOADS;
+        reg(b); i32(imm); c.push(OPC.i32_add); set(L_VA);
+        get(L_VA); i32(ALIGN[lg]); c.push(OPC.i32_and); tee(L_M); get(load ? P_PR : P_PW); c.push(OPC.i32_ne, OPC.if, VOID);
+        lookUp(load ? P_TAGR : P_TAGW);
+        c.push(OPC.if, VOID); leave(stepRow(k) + 2, 3); c.push(OPC.end);
+        if (load) {
+          get(L_VA); i32(PAGE); c.push(OPC.i32_and); set(P_PR);
+          addend(); set(P_AR);
+        } else {
+          get(L_VA); addend(); c.push(OPC.i32_add); set(L_P);
+          get(P_CP); get(L_P); i32(12); c.push(OPC.i32_shr_u); c.push(OPC.i32_add); mem(OPC.i32_load8_u, 0);
+          c.push(OPC.if, VOID);
+          get(L_P); reg(a); mem(op, lg);
+          leave(storeRow(k) + 2, 3);
+          c.push(OPC.end);
+          get(L_VA); i32(PAGE); c.push(OPC.i32_and); set(P_PW);
+          addend(); set(P_AW);
+        }
         c.push(OPC.end);
+        if (load) {
+          // A load into r0 makes its look-up (it may exit, it sets pr) and nothing else.
+          if (a !== 0) { get(L_VA); get(P_AR); c.push(OPC.i32_add); mem(op, lg); set(R(a)); }
+        } else {
+          get(L_VA); get(P_AW); c.push(OPC.i32_add); reg(a); mem(op, lg);
+        }
+        continue;
       }
-      get(L_LK); get(P_K); c.push(OPC.i32_ge_s, OPC.br_if); uleb(1, c);
-      c.push(OPC.br); uleb(0, c);
-      break;
+      if (a === 0) continue; // an ALU result to r0: no effect
+      if (m in ALU_RRR) { reg(b); reg(cc); c.push(ALU_RRR[m]); }
+      else if (m in ALU_IMM) { reg(b); i32(imm); c.push(ALU_IMM[m]); }
+      else if (m in SHIFT_IMM) { reg(b); i32((w >>> 14) & 31); c.push(SHIFT_IMM[m]); }
+      else i32(w & PAGE); // lui
+      set(R(a));
     }
-    if (m in LOADS || m in STORES) {
-      const [op, lg] = (LOADS[m] ?? STORES[m])!;
-      const load = m in LOADS;
-      reg(b); i32(imm); c.push(OPC.i32_add); set(L_VA);
-      get(L_VA); i32(ALIGN[lg]); c.push(OPC.i32_and); tee(L_M); get(load ? P_PR : P_PW); c.push(OPC.i32_ne, OPC.if, VOID);
-      lookUp(load ? P_TAGR : P_TAGW);
-      c.push(OPC.if, VOID); leave(stepRow(k) + 2, 3); c.push(OPC.end);
-      if (load) {
-        get(L_VA); i32(PAGE); c.push(OPC.i32_and); set(P_PR);
-        addend(); set(P_AR);
-      } else {
-        get(L_VA); addend(); c.push(OPC.i32_add); set(L_P);
-        get(P_CP); get(L_P); i32(12); c.push(OPC.i32_shr_u); c.push(OPC.i32_add); mem(OPC.i32_load8_u, 0);
-        c.push(OPC.if, VOID);
-        get(L_P); reg(a); mem(op, lg);
-        leave(storeRow(k) + 2, 3);
-        c.push(OPC.end);
-        get(L_VA); i32(PAGE); c.push(OPC.i32_and); set(P_PW);
-        addend(); set(P_AW);
-      }
-      c.push(OPC.end);
-      if (load) {
-        // A load into r0 makes its look-up (it may exit, it sets pr) and nothing else.
-        if (a !== 0) { get(L_VA); get(P_AR); c.push(OPC.i32_add); mem(op, lg); set(R(a)); }
-      } else {
-        get(L_VA); get(P_AW); c.push(OPC.i32_add); reg(a); mem(op, lg);
-      }
-      continue;
-    }
-    if (a === 0) continue; // an ALU result to r0: no effect
-    if (m in ALU_RRR) { reg(b); reg(cc); c.push(ALU_RRR[m]); }
-    else if (m in ALU_IMM) { reg(b); i32(imm); c.push(ALU_IMM[m]); }
-    else if (m in SHIFT_IMM) { reg(b); i32((w >>> 14) & 31); c.push(SHIFT_IMM[m]); }
-    else i32(w & PAGE); // lui
-    set(R(a));
-  }
+  };
+  // UNROLL copies of the body, each followed by its iteration's checks (as translate.ts's JavaScript).
+  for (let u = 1; u <= copies; u++) iteration(u === copies);
   c.push(OPC.end, OPC.end);
   for (const r of written) { i32(0); get(R(r)); mem(OPC.i32_store, 2, 4 * r); }
-  const scratch = [L_LK, P_PR, P_AR, P_PW, P_AW];
-  scratch.forEach((l, i) => { i32(0); get(l); mem(OPC.i32_store, 2, 4 * (SCRATCH + i)); });
+  // Iterations run: K minus those left.
+  i32(0); get(P_K); get(L_LK); c.push(OPC.i32_sub); mem(OPC.i32_store, 2, 4 * SCRATCH);
+  [P_PR, P_AR, P_PW, P_AW].forEach((l, i) => { i32(0); get(l); mem(OPC.i32_store, 2, 4 * (SCRATCH + 1 + i)); });
   get(L_ST);
   const bytes = moduleOf(PARAMS, LOCALS, c);
-  return bytes.length <= MAX_MODULE_BYTES ? bytes : undefined;
+  if (bytes.length <= MAX_MODULE_BYTES) return bytes;
+  return copies > 1 ? loopModule(words, stepRow, storeRow, 1) : undefined;
 }
 
 /** Instantiates a compiled loop over the memory of a heap (or null: the heap is no WebAssembly.Memory's). */
