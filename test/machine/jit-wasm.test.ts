@@ -253,6 +253,33 @@ describe("jit (WebAssembly loops) = interpreter", () => {
     expect(r.entries).toBeGreaterThan(0);
   });
 
+  it("a register the loop only writes keeps its value when the loop leaves before writing it", () => {
+    // t2 is never read in the loop. Its lw alternates between two pages sharing a TLB slot, so it misses
+    // every iteration and the compiled loop leaves (before the lw) in the first iteration of every call:
+    // t2 must keep its value until the addi after the lw, which budgets stopping right after the
+    // interpreter's lw observe.
+    const items: Item[] = [
+      ...pagingOn(PD),
+      ...li(R.s0, DATA_VA),
+      ...li(R.t2, 0x777),
+      ...li(R.t0, 60),
+      ["jal", { a: R.zero, to: "loop" }],
+      "loop",
+      ["andi", { a: R.t3, b: R.t0, imm: 1 }],
+      ["slli", { a: R.t3, b: R.t3, imm: 22 }],
+      ["add", { a: R.t4, b: R.s0, c: R.t3 }], // DATA_VA or ALIAS_VA
+      ["lw", { a: R.t1, b: R.t4, imm: 0 }],
+      ["addi", { a: R.t2, b: R.t1, imm: 5 }],
+      ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+      ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+      powerOff(R.t2),
+    ];
+    let entries = 0;
+    for (let budget = 1_040; budget < 1_300; budget++) entries += same({ items, data: [MAPS], maxCycles: budget }).entries;
+    expect(entries).toBeGreaterThan(0);
+    expect(same({ items, data: [MAPS] }).result).toEqual({ kind: "poweroff", exitCode: 5 });
+  });
+
   it("the same results with the tier off, and over a memory that is no WebAssembly.Memory's (no entries)", () => {
     const s: EngineSetup = { items: [...pagingOn(PD), ...memoryLoop(2_000), powerOff(R.a2)], data: [MAPS] };
     const on = runOn("jit", s).observed;

@@ -630,7 +630,8 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
         outLoop.delete(0);
         out.push(`if (${w} === 0) ${w} = WL[${linkers.length - 1}](H, CP);`);
         out.push(`if (${w} !== null) {`);
-        out.push([...inLoop].map((r) => `H[${r}] = r${r};`).join(" "));
+        // The registers it reads or writes (wasm-loop.ts loads both).
+        out.push([...new Set([...inLoop, ...outLoop])].map((r) => `H[${r}] = r${r};`).join(" "));
         out.push(`o = ${w}(K, tagR, tagW, ADD, pr, ar, pw, aw, CP.byteOffset) | 0;`);
         out.push([...outLoop].map((r) => `r${r} = H[${r}];`).join(" "));
         out.push(`lk = H[${SCRATCH}]; pr = H[${SCRATCH + 1}]; ar = H[${SCRATCH + 2}]; pw = H[${SCRATCH + 3}]; aw = H[${SCRATCH + 4}];`);

@@ -126,7 +126,9 @@ export function loopModule(words: readonly number[], stepRow: (k: number) => num
   }
   used.delete(0);
   written.delete(0);
-  for (const r of used) { i32(0); mem(OPC.i32_load, 2, 4 * r); set(R(r)); }
+  // Every register the loop reads or writes: one it only writes is stored back on every way out, also
+  // on one before its first write (a tag miss in a call's first iteration), so it must start as itself.
+  for (const r of new Set([...used, ...written])) { i32(0); mem(OPC.i32_load, 2, 4 * r); set(R(r)); }
   // The TLB's arrays as byte indexes.
   for (const l of [P_TAGR, P_TAGW, P_ADD]) { get(l); i32(2); c.push(OPC.i32_shl); set(l); }
   get(P_K); set(L_LK);
