@@ -171,6 +171,30 @@ describe("jit (WebAssembly loops) = interpreter", () => {
     expect(entries).toBeGreaterThan(0);
   });
 
+  it("a loop closed by a jal (left only at the budget), every budget from 4,000 to 4,030", () => {
+    let entries = 0;
+    for (const budget of [...Array.from({ length: 31 }, (_, i) => 4_000 + i), 300_001]) {
+      const r = same({
+        items: [
+          ...pagingOn(PD),
+          ...li(R.s0, DATA_VA),
+          ["jal", { a: R.zero, to: "loop" }],
+          "loop",
+          ["addi", { a: R.t0, b: R.t0, imm: 4 }],
+          ["andi", { a: R.t1, b: R.t0, imm: 0x3ffc }],
+          ["add", { a: R.t1, b: R.t1, c: R.s0 }],
+          ["sw", { a: R.t0, b: R.t1, imm: 0 }],
+          ["jal", { a: R.zero, to: "loop" }],
+        ],
+        data: [MAPS],
+        maxCycles: budget,
+      });
+      expect(r.result.kind).toBe("stopped");
+      entries += r.entries;
+    }
+    expect(entries).toBeGreaterThan(0);
+  });
+
   // The handler acknowledges the timer, counts in k0 and (re-armed runs) stops it; the main code arms
   // it before each run of the loop (re-armed: the interrupt lands at another instruction each time) or
   // once (10,000: it ticks through the runs).
