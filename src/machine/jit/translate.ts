@@ -71,7 +71,7 @@ import { ILLEGAL_BITS } from "../decode.js";
 import { SCRATCH } from "../memory.js";
 import { div, divu, mulhu, rem, remu } from "../semantics.js";
 import { warm } from "./warm.js";
-import { linkerOf, loopModule, type Linker } from "./wasm-loop.js";
+import { loopLinker, stepCode, storeCode, type Linker } from "./wasm-loop.js";
 
 /** Why a translation returned to the engine. */
 export const EXIT = {
@@ -519,6 +519,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   // The WebAssembly tier's loops (wasm-loop.ts): their linkers, each called through a local wN.
   const linkers: Linker[] = [];
   const wasmLocals: string[] = [];
+  const wasmCodes: Int32Array[] = [];
   const pcAt = (off: number) => `(vb + ${off}) | 0`;
   const charge = (c: number, k: number) => (k ? `cyc += ${c}; n += ${k}; ` : "");
   const traced = (from: string, to: string) => `H[(T + tr) | 0] = ${from}; H[(T + tr + 1) | 0] = ${to}; tr = (tr + 2) & ${TRACE_MASK};`;
@@ -606,13 +607,19 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
       // Only loops that load or store: V8 runs an ALU-only loop's JavaScript faster than its WebAssembly
       // (machine bench (a), CPU time, alternating: 4,341 against 2,842 MIPS), and their JavaScript has
       // no typed-array access to pay for.
-      const bytes = translateOptions.wasm && b.words.some((x) => BY_OP[x & 63]!.kind === "load" || BY_OP[x & 63]!.kind === "store")
-        ? loopModule(b.words, (k) => rowOf(b.start + k * 4, EXIT.STEP, before[k], k), (k) => rowOf(b.start + k * 4 + 4, EXIT.STORE, before[k + 1], k + 1))
-        : undefined;
-      const linker = bytes && linkerOf(bytes);
+      const linker = translateOptions.wasm && b.words.some((x) => BY_OP[x & 63]!.kind === "load" || BY_OP[x & 63]!.kind === "store") ? loopLinker(b.words) : undefined;
       if (linker) {
+        // Its codes for the ways out of the body → this function's exit rows.
+        const codes = new Int32Array(2 + 2 * m);
+        for (let k = 0; k < m - 1; k++) {
+          const kind = BY_OP[b.words[k] & 63]!.kind;
+          if (kind !== "load" && kind !== "store") continue;
+          codes[stepCode(k)] = rowOf(b.start + k * 4, EXIT.STEP, before[k], k);
+          if (kind === "store") codes[storeCode(k)] = rowOf(b.start + k * 4 + 4, EXIT.STORE, before[k + 1], k + 1);
+        }
+        wasmCodes.push(codes);
         // The K iterations in WebAssembly (wasm-loop.ts), over the registers in the heap; then on as
-        // after the inner loop below: st 0, K ran; 1, the last did not take the back edge (E); else an exit row + 2.
+        // after the inner loop below: o 0, K ran; 1, the last did not take the back edge (E); else a way out of the body, mapped to its exit row (WX).
         const w = `w${linkers.length}`;
         linkers.push(linker);
         wasmLocals.push(w);
@@ -635,7 +642,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
         out.push(`o = ${w}(K, tagR, tagW, ADD, pr, ar, pw, aw, CP.byteOffset) | 0;`);
         out.push([...outLoop].map((r) => `r${r} = H[${r}];`).join(" "));
         out.push(`lk = H[${SCRATCH}]; pr = H[${SCRATCH + 1}]; ar = H[${SCRATCH + 2}]; pw = H[${SCRATCH + 3}]; aw = H[${SCRATCH + 4}];`);
-        out.push(`if (o > 1) { ${loopPending}q = (o - 2) | 0; break out; }`);
+        out.push(`if (o > 1) { ${loopPending}q = WX[${linkers.length - 1}][o]; break out; }`);
         out.push(`E = o; continue lp${b.id}; }`);
       }
       out.push("for (;;) {");
@@ -770,7 +777,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
 
   const body = out.join("\n");
   const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, x = 0, y = 0, j = 0, z = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0, lk = 0, lf = 0, lt = 0, lc = 0, lm = 0, K = 0, E = 0${wasmLocals.map((w) => `, ${w} = 0`).join("")};\n${body}\n};`;
-  const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "loopFit", "XT", "WL", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, loopFit, Int32Array.from(xt), linkers);
+  const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "loopFit", "XT", "WL", "WX", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, loopFit, Int32Array.from(xt), linkers, wasmCodes);
   translatorStats.wasmLoops += linkers.length;
   translatorStats.generated++;
   return { fn, codeBytes: src.length, tail: false };

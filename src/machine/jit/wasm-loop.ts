@@ -4,8 +4,7 @@
 // WebAssembly function, which the translation calls in place of its inner
 // JavaScript loop.
 //
-// Consumes the loop's words and, per instruction, the exit-table rows of the
-// translation that calls it (translate.ts `generate`). Produces the module's
+// Consumes the loop's words (translate.ts `generate`). Produces the module's
 // bytes (wasm-encode.ts) and a linker that instantiates the compiled module
 // over a machine's memory (memory.ts: the buffer is a WebAssembly.Memory's).
 //
@@ -21,8 +20,8 @@
 // pages (pr/ar, pw/aw) and the same code-page test on a store's look-up
 // (codePages, in the buffer after RAM). Any way out of the body — a tag
 // miss (before the instruction), a store into a code page (after it) —
-// returns the row of the exit table the JavaScript would have taken there,
-// plus 2. It returns 0 when K iterations ran, 1 when the branch was not
+// returns a code for it (`stepCode`, `storeCode`), which the caller maps to
+// the row of its exit table the JavaScript would have taken there. It returns 0 when K iterations ran, 1 when the branch was not
 // taken; it leaves the iterations counted (lk) and the remembered pages in
 // the scratch words (memory.ts SCRATCH) and the registers it wrote in
 // heap32[1..15]. The caller reloads them and goes on exactly as after its
@@ -92,6 +91,10 @@ export function wasmLoopSupported(words: readonly number[]): boolean {
   return true;
 }
 
+/** What a compiled loop returns: 0, K iterations ran; 1, the branch was not taken; else the way out of the body. */
+export const stepCode = (k: number): number => 2 + 2 * k;
+export const storeCode = (k: number): number => 3 + 2 * k;
+
 // Locals: the 9 parameters, then r1..r15, then the temporaries.
 const P_K = 0, P_TAGR = 1, P_TAGW = 2, P_ADD = 3, P_PR = 4, P_AR = 5, P_PW = 6, P_AW = 7, P_CP = 8;
 const PARAMS = 9;
@@ -100,11 +103,14 @@ const L_VA = PARAMS + 15, L_S = L_VA + 1, L_P = L_VA + 2, L_LK = L_VA + 3, L_ST 
 const LOCALS = 21;
 
 /**
- * The module of the self-loop `words`; `stepRow(k)`: the exit row of a tag
- * miss at instruction k (before it), `storeRow(k)`: of a store at k into a
+ * The module of the self-loop `words`. Its codes for the ways out of the
+ * body: `stepCode(k)` for a tag miss at instruction k (before it),
+ * `storeCode(k)` for a store at k into a code page (after it); the caller
+ * maps them to its exit rows, so that one module serves every translation
+ * of the loop (`loopLinker`).
  * code page (after it). Undefined when the loop is not supported or too big.
  */
-export function loopModule(words: readonly number[], stepRow: (k: number) => number, storeRow: (k: number) => number, copies = UNROLL): Uint8Array | undefined {
+export function loopModule(words: readonly number[], copies = UNROLL): Uint8Array | undefined {
   if (!wasmLoopSupported(words)) return undefined;
   const c: number[] = [];
   const get = (l: number) => { c.push(OPC.local_get); uleb(l, c); };
@@ -166,7 +172,7 @@ export function loopModule(words: readonly number[], stepRow: (k: number) => num
         reg(b); i32(imm); c.push(OPC.i32_add); set(L_VA);
         get(L_VA); i32(ALIGN[lg]); c.push(OPC.i32_and); tee(L_M); get(load ? P_PR : P_PW); c.push(OPC.i32_ne, OPC.if, VOID);
         lookUp(load ? P_TAGR : P_TAGW);
-        c.push(OPC.if, VOID); leave(stepRow(k) + 2, 3); c.push(OPC.end);
+        c.push(OPC.if, VOID); leave(stepCode(k), 3); c.push(OPC.end);
         if (load) {
           get(L_VA); i32(PAGE); c.push(OPC.i32_and); set(P_PR);
           addend(); set(P_AR);
@@ -175,7 +181,7 @@ export function loopModule(words: readonly number[], stepRow: (k: number) => num
           get(P_CP); get(L_P); i32(12); c.push(OPC.i32_shr_u); c.push(OPC.i32_add); mem(OPC.i32_load8_u, 0);
           c.push(OPC.if, VOID);
           get(L_P); reg(a); mem(op, lg);
-          leave(storeRow(k) + 2, 3);
+          leave(storeCode(k), 3);
           c.push(OPC.end);
           get(L_VA); i32(PAGE); c.push(OPC.i32_and); set(P_PW);
           addend(); set(P_AW);
@@ -207,7 +213,29 @@ export function loopModule(words: readonly number[], stepRow: (k: number) => num
   get(L_ST);
   const bytes = moduleOf(PARAMS, LOCALS, c);
   if (bytes.length <= MAX_MODULE_BYTES) return bytes;
-  return copies > 1 ? loopModule(words, stepRow, storeRow, 1) : undefined;
+  return copies > 1 ? loopModule(words, 1) : undefined;
+}
+
+/**
+ * Linkers by the loop's words (the module depends on nothing else), for the
+ * process: a loop translated again — another entry, a tail, another machine
+ * — reuses the module V8 has compiled and tiered up, and its instances.
+ * null: not supported, too big, or refused.
+ */
+const linkers = new Map<string, Linker | null>();
+const LINKERS_MAX = 20_000;
+
+/** The linker of the self-loop `words` (compiled at its first request), or undefined when it stays JavaScript. */
+export function loopLinker(words: readonly number[]): Linker | undefined {
+  const key = words.join(",");
+  let l = linkers.get(key);
+  if (l === undefined) {
+    const bytes = loopModule(words);
+    l = (bytes && linkerOf(bytes)) ?? null;
+    if (linkers.size >= LINKERS_MAX) linkers.clear();
+    linkers.set(key, l);
+  }
+  return l ?? undefined;
 }
 
 /** Instantiates a compiled loop over the memory of a heap (or null: the heap is no WebAssembly.Memory's). */
