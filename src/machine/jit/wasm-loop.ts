@@ -15,18 +15,19 @@
 //
 // The function does what the JavaScript inner loop does, in the same order:
 // up to K iterations (loopFit's count: the cycle limit needs no check inside),
-// each the body and then `lk++; if (!cond) stop (E); if (lk >= K) stop`. Loads
-// and stores make the same TLB fast-tag look-ups with the same remembered
-// pages (pr/ar, pw/aw) and the same code-page test on a store's look-up
-// (codePages, in the buffer after RAM). Any way out of the body — a tag
-// miss (before the instruction), a store into a code page (after it) —
+// each the body and then `one iteration more; if (!cond) stop (E); if K ran,
+// stop`. Loads and stores make the same TLB fast-tag look-ups with the same
+// remembered pages (pr/ar, pw/aw) and the same code-page test on a store's
+// look-up (codePages, in the buffer after RAM). Any way out of the body — a
+// tag miss (before the instruction), a store into a code page (after it) —
 // returns a code for it (`stepCode`, `storeCode`), which the caller maps to
-// the row of its exit table the JavaScript would have taken there. It returns 0 when K iterations ran, 1 when the branch was not
-// taken; it leaves the iterations counted (lk) and the remembered pages in
-// the scratch words (memory.ts SCRATCH) and the registers it wrote in
-// heap32[1..15]. The caller reloads them and goes on exactly as after its
-// own inner loop: the cycles, instructions and trace pairs are charged by
-// the same JavaScript either way.
+// the row of its exit table the JavaScript would have taken there. It
+// returns 0 when K iterations ran, 1 when the branch was not taken. It
+// starts from the registers it reads or writes in heap32[1..15] and leaves
+// those it wrote there, and the iterations run and the remembered pages in
+// the scratch words (memory.ts SCRATCH). The caller reloads them and goes on
+// exactly as after its own inner loop: the cycles, instructions and trace
+// pairs are charged by the same JavaScript either way.
 //
 // Parameters: K, tagR, tagW, ADD (heap32 indexes of the TLB's arrays), pr,
 // ar, pw, aw, CP (byte index of the code-page marks).
