@@ -12,6 +12,13 @@
 // address), so nothing outside the CPU and the TLB sees the state region,
 // and no guest physical address reaches it.
 //
+// The buffer is a WebAssembly.Memory's where the host has WebAssembly
+// (jit/wasm-loop.ts: compiled loops address the same bytes), a plain
+// ArrayBuffer otherwise. After RAM it holds the JIT's code-page marks
+// (`codePages`, one byte per page of state region and RAM), so that a
+// compiled loop's stores can test them as the JavaScript translations do.
+// Heap index 16–23 is scratch for those loops (`SCRATCH`).
+//
 // A monitor may reserve the top of RAM for itself (`reserveTop`): the guest's
 // own translations (paging off, or its page tables) then see `guestLimit`
 // bytes and get a bus error above; only translations a monitor supplies may
@@ -25,13 +32,56 @@ export const PAGE_SIZE = 4096;
  */
 export const RAM_BASE = 192 * 1024;
 
+/** The host's WebAssembly API, as far as the machine uses it (the compiler's library declares none). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+export interface WasmHost {
+  Memory: new (d: { initial: number; maximum: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+/** The host's WebAssembly, if it has one. */
+export const wasmHost = (globalThis as unknown as { WebAssembly?: WasmHost }).WebAssembly;
+
+/** heap32 index of the 8 scratch words a compiled loop returns its state in (jit/wasm-loop.ts); right after the registers. */
+export const SCRATCH = 16;
+/** Bytes of a WebAssembly page. */
+const WASM_PAGE = 65536;
+
 /**
  * Buffers of recycled memories (PhysicalMemory.recycle), zeroed, by byte
  * length: a process that runs many short guests (`previrt bench`: 126 runs)
  * reuses them instead of allocating 64 MiB each run, which made V8 collect
- * garbage at every run ("external memory pressure").
+ * garbage at every run ("external memory pressure"). The WebAssembly.Memory
+ * is recycled with its buffer (a Memory's buffer stays the same while it does not grow).
  */
-const spareBuffers = new Map<number, ArrayBuffer[]>();
+const spareBuffers = new Map<number, { buffer: ArrayBuffer; wasm: WasmMemory | undefined }[]>();
+/** The WebAssembly.Memory of each buffer allocated as one (jit/wasm-loop.ts instantiates loops over it). */
+const wasmMemories = new WeakMap<ArrayBuffer, WasmMemory>();
+/** The WebAssembly.Memory whose buffer `buffer` is, if any. */
+export function wasmMemoryOf(buffer: ArrayBufferLike): WasmMemory | undefined {
+  return wasmMemories.get(buffer as ArrayBuffer);
+}
+/** Host switch, for tests: allocate new memories as plain ArrayBuffers (no compiled loops on them). */
+export const memoryOptions = { wasm: true };
+
+/** A zeroed buffer of at least `bytes` bytes: a WebAssembly.Memory's (whole 64 KiB pages) where possible. */
+function allocate(bytes: number): { buffer: ArrayBuffer; wasm: WasmMemory | undefined } {
+  const W = wasmHost;
+  if (memoryOptions.wasm && W !== undefined) {
+    const pages = Math.ceil(bytes / WASM_PAGE);
+    try {
+      // Reserved address space, committed lazily by the OS as a plain ArrayBuffer is.
+      const wasm = new W.Memory({ initial: pages, maximum: pages });
+      wasmMemories.set(wasm.buffer, wasm);
+      return { buffer: wasm.buffer, wasm };
+    } catch {
+      // Out of address space for another Memory (many machines alive at once): a plain buffer.
+    }
+  }
+  return { buffer: new ArrayBuffer(bytes), wasm: undefined };
+}
 const SPARE_BUFFERS_KEPT = 2;
 /** The host's native byte compare (Node's Buffer.compare), when there is one. */
 const nativeCompare = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } }).Buffer?.compare;
@@ -40,6 +90,13 @@ const ZERO_CHUNK = new Uint8Array(64 * 1024);
 
 export class PhysicalMemory {
   readonly buffer: ArrayBuffer;
+  /** The WebAssembly.Memory `buffer` belongs to, when it was allocated as one. */
+  readonly wasm: WasmMemory | undefined;
+  /**
+   * The JIT's code-page marks (jit/cache.ts), one byte per heap page (state region and RAM):
+   * in the buffer after RAM, so compiled loops (jit/wasm-loop.ts) read them too.
+   */
+  readonly codePages: Uint8Array;
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
   readonly i32: Int32Array;
@@ -74,15 +131,22 @@ export class PhysicalMemory {
       throw new RangeError(`RAM size must be a positive multiple of ${PAGE_SIZE} up to 2 GiB, got ${size}`);
     }
     // Lazily committed by the OS: untouched pages cost no resident memory. Or a recycled buffer, all zero again.
-    this.buffer = spareBuffers.get(RAM_BASE + size)?.pop() ?? new ArrayBuffer(RAM_BASE + size);
+    const heapBytes = RAM_BASE + size;
+    const marks = heapBytes / PAGE_SIZE;
+    const got = spareBuffers.get(heapBytes)?.pop() ?? allocate(heapBytes + marks);
+    this.buffer = got.buffer;
+    this.wasm = got.wasm;
     this.u8 = new Uint8Array(this.buffer, RAM_BASE, size);
     this.u16 = new Uint16Array(this.buffer, RAM_BASE, size >>> 1);
     this.i32 = new Int32Array(this.buffer, RAM_BASE, size >>> 2);
-    this.heap8 = new Uint8Array(this.buffer);
-    this.heap16 = new Uint16Array(this.buffer);
-    this.heap32 = new Int32Array(this.buffer);
+    this.heap8 = new Uint8Array(this.buffer, 0, heapBytes);
+    this.heap16 = new Uint16Array(this.buffer, 0, heapBytes >>> 1);
+    this.heap32 = new Int32Array(this.buffer, 0, heapBytes >>> 2);
+    this.codePages = new Uint8Array(this.buffer, heapBytes, marks);
     this.size = size;
     this.regs = this.allocState(16);
+    this.allocState(8); // SCRATCH
+
     this.guestLimit = size;
   }
 
@@ -95,15 +159,16 @@ export class PhysicalMemory {
    */
   recycle(): void {
     if (!nativeCompare) return;
-    let list = spareBuffers.get(this.buffer.byteLength);
-    if (!list) spareBuffers.set(this.buffer.byteLength, (list = []));
-    if (list.length >= SPARE_BUFFERS_KEPT || list.includes(this.buffer)) return;
-    const all = this.heap8;
+    const key = this.heap8.length;
+    let list = spareBuffers.get(key);
+    if (!list) spareBuffers.set(key, (list = []));
+    if (list.length >= SPARE_BUFFERS_KEPT || list.some((b) => b.buffer === this.buffer)) return;
+    const all = new Uint8Array(this.buffer);
     for (let o = 0; o < all.length; o += ZERO_CHUNK.length) {
       const chunk = all.subarray(o, o + ZERO_CHUNK.length);
       if (nativeCompare(chunk, chunk.length === ZERO_CHUNK.length ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, chunk.length)) !== 0) chunk.fill(0);
     }
-    list.push(this.buffer);
+    list.push({ buffer: this.buffer, wasm: this.wasm });
   }
 
   /** `words` int32s of CPU state before RAM, as a view; its index in `heap32` is `view.byteOffset >> 2`. */

@@ -122,7 +122,7 @@ export class JitEngine {
     this.H = memory.heap32;
     this.H16 = memory.heap16;
     this.H8 = memory.heap8;
-    this.codePages = new Uint8Array(Math.ceil(memory.heap8.length / 4096));
+    this.codePages = memory.codePages; // in the buffer: compiled loops read it (wasm-loop.ts)
     this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost, threshold);
     this.memSize = memory.size;
     this.useTlb(tlb);

@@ -56,7 +56,7 @@ function makeScratch(): Scratch {
   // never reaches its host: a translation calls none of it.
   const cpu = new Cpu(mem, tlb, {} as CpuHost, new Float64Array(64));
   for (let page = 0; page < TLB_SIZE; page++) tlb.fill(page * 4096, 0, PERM.V | PERM.W | PERM.U);
-  return { cpu, mem, tlb, codePages: new Uint8Array(Math.ceil(mem.heap8.length / 4096)), exits: new Uint8Array(64) };
+  return { cpu, mem, tlb, codePages: mem.codePages, exits: new Uint8Array(64) };
 }
 
 /**

@@ -1,0 +1,84 @@
+// The few pieces of the WebAssembly binary format the loop compiler
+// (wasm-loop.ts) needs: LEB128 numbers, the opcodes it emits, and a module of
+// one function that imports one memory and is exported as "f".
+//
+// Consumes a function's parameter and local counts and its body (bytes);
+// produces the bytes of the module (WebAssembly core spec 1.0, section 5).
+
+/** The opcodes wasm-loop.ts emits (spec 5.4). */
+export const OPC = {
+  block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, br_if: 0x0d, return: 0x0f,
+  local_get: 0x20, local_set: 0x21, local_tee: 0x22,
+  i32_load: 0x28, i32_load8_s: 0x2c, i32_load8_u: 0x2d, i32_load16_s: 0x2e, i32_load16_u: 0x2f,
+  i32_store: 0x36, i32_store8: 0x3a, i32_store16: 0x3b,
+  i32_const: 0x41,
+  i32_eqz: 0x45, i32_eq: 0x46, i32_ne: 0x47, i32_lt_s: 0x48, i32_lt_u: 0x49, i32_ge_s: 0x4e, i32_ge_u: 0x4f,
+  i32_add: 0x6a, i32_sub: 0x6b, i32_mul: 0x6c, i32_and: 0x71, i32_or: 0x72, i32_xor: 0x73,
+  i32_shl: 0x74, i32_shr_s: 0x75, i32_shr_u: 0x76,
+} as const;
+
+/** Block type "no result" (spec 5.3.1). */
+export const VOID = 0x40;
+const I32 = 0x7f;
+
+/** Unsigned LEB128. */
+export function uleb(n: number, out: number[]): void {
+  n >>>= 0;
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+}
+
+/** Signed LEB128 of an int32. */
+export function sleb(n: number, out: number[]): void {
+  n |= 0;
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+function section(id: number, content: number[], out: number[]): void {
+  out.push(id);
+  uleb(content.length, out);
+  for (const b of content) out.push(b);
+}
+
+/**
+ * A module importing memory "e"."m" (no minimum: any size fits) and exporting
+ * its one function "f" of `params` i32 parameters and `locals` i32 locals,
+ * returning an i32, with `body` (its instructions, without the final `end`).
+ */
+export function moduleOf(params: number, locals: number, body: readonly number[]): Uint8Array {
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const type = [1, 0x60];
+  uleb(params, type);
+  for (let i = 0; i < params; i++) type.push(I32);
+  type.push(1, I32);
+  section(1, type, out);
+  // import "e" "m" memory, limits flag 0, minimum 0
+  section(2, [1, 1, 0x65, 1, 0x6d, 0x02, 0x00, 0x00], out);
+  section(3, [1, 0], out);
+  section(7, [1, 1, 0x66, 0x00, 0], out);
+  const fn: number[] = [];
+  if (locals > 0) {
+    fn.push(1);
+    uleb(locals, fn);
+    fn.push(I32);
+  } else fn.push(0);
+  for (const b of body) fn.push(b);
+  fn.push(OPC.end);
+  const code = [1];
+  uleb(fn.length, code);
+  for (const b of fn) code.push(b);
+  section(10, code, out);
+  return Uint8Array.from(out);
+}
