@@ -305,9 +305,6 @@ export class Cpu {
     const sup = user ? 0 : 4;
     const T = this.traceAt;
     const ILL = this.illegalAt;
-    const CRS = this.crAt;
-    // Supervisor mode and no monitor exit: mfcr and mtcr (but of ptbr, pgctl) run here (`inlineCr`).
-    const crHere = !user && this.inlineCr;
     // Coerced so V8 keeps them untagged (int32 / float64) in the loop.
     let tr = this.traceIdx | 0;
     let pc = this.pc | 0;
@@ -497,8 +494,8 @@ export class Cpu {
         // loop: the bare kernel's trap path reads and writes epc, epsr, scratch at every trap). The
         // legality check leaves cr (bits 16:14) in 0–7. A write of ptbr or pgctl flushes the TLB: slow path.
         case 52: { // mfcr
-          if (crHere) {
-            H[a] = H[(CRS + (w >>> 14)) | 0]; H[0] = 0; pc = (pc + 4) | 0; break;
+          if (sup !== 0 && this.inlineCr) {
+            H[a] = H[(this.crAt + (w >>> 14)) | 0]; H[0] = 0; pc = (pc + 4) | 0; break;
           }
           this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
           this.host.system(op, w);
@@ -506,8 +503,8 @@ export class Cpu {
         }
         case 53: { // mtcr
           const c = w >>> 14;
-          if (crHere && c !== CR_PTBR && c !== CR_PGCTL) {
-            H[(CRS + c) | 0] = H[b]; pc = (pc + 4) | 0; break;
+          if (sup !== 0 && this.inlineCr && c !== CR_PTBR && c !== CR_PGCTL) {
+            H[(this.crAt + c) | 0] = H[b]; pc = (pc + 4) | 0; break;
           }
           this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
           this.host.system(op, w);
