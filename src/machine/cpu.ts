@@ -47,7 +47,7 @@
 //   the interpreter stays the reference a JIT is differentially tested against.
 
 import { OP, type Mnemonic } from "../guest-isa/isa-table.js";
-import { CAUSE, CR, PSR } from "../guest-isa/registers.js";
+import { CAUSE, PSR } from "../guest-isa/registers.js";
 import { ILLEGAL_BITS } from "./decode.js";
 import { RAM_BASE, type PhysicalMemory } from "./memory.js";
 import { ACCESS, type Access, type Fault } from "./monitor.js";
@@ -69,10 +69,6 @@ export const HANDLED: Readonly<Record<Mnemonic, number>> = {
 for (const [m, op] of Object.entries(HANDLED)) {
   if (OP[m as Mnemonic] !== op) throw new Error(`cpu.ts: opcode of ${m} is ${OP[m as Mnemonic]} in the ISA table, ${op} in the interpreter`);
 }
-
-/** The control registers whose write flushes the TLB (Machine.system): `mtcr` of them leaves the loop. */
-const CR_PTBR = CR.ptbr;
-const CR_PGCTL = CR.pgctl;
 
 /** Ring of control transfers (from, to) for the crash diagnosis; a power of two. */
 export const TRACE_PAIRS = 32;
@@ -130,15 +126,8 @@ export class Cpu {
   readonly regs: Int32Array;
   pc = 0;
   psr: number = PSR.SU;
-  /** Control registers, indexed by CR number (in the state region, so `exec` reaches them through `heap32`). */
-  readonly cr: Int32Array;
-  /**
-   * Whether `exec` may run supervisor-mode `mfcr`, and `mtcr` of a register
-   * other than ptbr and pgctl, itself (the machine clears it when a monitor
-   * takes these instructions as exits): they change nothing the machine loop
-   * checks between instructions, so they need not leave the loop.
-   */
-  inlineCr = true;
+  /** Control registers, indexed by CR number. */
+  readonly cr = new Int32Array(8);
   /** Cost-model cycles so far (instructions + events + idle). */
   cycles = 0;
   /** Instructions completed. */
@@ -177,8 +166,6 @@ export class Cpu {
   ) {
     this.regs = mem.regs;
     if (this.regs.byteOffset !== 0) throw new Error("cpu.ts: the registers must sit at heap32[0]");
-    this.cr = mem.allocState(8);
-    this.crAt = Tlb.at(this.cr);
     this.trace = mem.allocState(TRACE_PAIRS * 2).fill(-1);
     this.illegal = mem.allocState(64);
     this.illegal.set(ILLEGAL_BITS);
@@ -188,8 +175,7 @@ export class Cpu {
 
   /** ILLEGAL_BITS (decode.ts), copied into the tail. */
   private readonly illegal: Int32Array;
-  /** Heap indexes of the control registers, the trace ring and the legality table (`Tlb.at`), for the loop's entry. */
-  private readonly crAt: number;
+  /** Heap indexes of the trace ring and the legality table (`Tlb.at`), for the loop's entry. */
   private readonly traceAt: number;
   private readonly illegalAt: number;
 
@@ -488,27 +474,6 @@ export class Cpu {
           H[a] = (pc + 4) | 0; H[0] = 0;
           H[(T + tr) | 0] = pc; H[(T + tr + 1) | 0] = t; tr = (tr + 2) & TRACE_MASK;
           pc = t; break;
-        }
-
-        // ---- control registers in supervisor mode, as Machine.system does them (without leaving the
-        // loop: the bare kernel's trap path reads and writes epc, epsr, scratch at every trap). The
-        // legality check leaves cr (bits 16:14) in 0–7. A write of ptbr or pgctl flushes the TLB: slow path.
-        case 52: { // mfcr
-          if (sup !== 0 && this.inlineCr) {
-            H[a] = H[(this.crAt + (w >>> 14)) | 0]; H[0] = 0; pc = (pc + 4) | 0; break;
-          }
-          this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-          this.host.system(op, w);
-          return EXIT.RETURN;
-        }
-        case 53: { // mtcr
-          const c = w >>> 14;
-          if (sup !== 0 && this.inlineCr && c !== CR_PTBR && c !== CR_PGCTL) {
-            H[(this.crAt + c) | 0] = H[b]; pc = (pc + 4) | 0; break;
-          }
-          this.pc = pc; this.cycles = cyc; this.instret = n; this.traceIdx = tr;
-          this.host.system(op, w);
-          return EXIT.RETURN;
         }
 
         // ---- traps, privileged and sensitive instructions: the machine's slow path

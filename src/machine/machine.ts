@@ -570,8 +570,6 @@ export class Machine implements CpuHost, MmuHost {
       }
       this.exitMask[op] = 1;
     }
-    // A monitor that takes mfcr or mtcr as exits gets them from the slow path; otherwise the CPU's loop runs them.
-    this.cpu.inlineCr = this.exitMask[OP.mfcr] === 0 && this.exitMask[OP.mtcr] === 0;
     monitor.attach?.(this);
   }
 
