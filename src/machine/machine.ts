@@ -96,7 +96,7 @@ export interface MachineOptions {
   /**
    * How guest code is executed: "interp" (the interpreter, the reference) or
    * "jit" (translated blocks, jit/engine.ts; identical results). Default: the
-   * PREVIRT_ENGINE environment variable, else "jit". The JIT is used only
+   * PREVIRT_ENGINE environment variable, else "interp" (`defaultEngine`). The JIT is used only
    * where it is exact — an all-integer cost model, no reference slicing —
    * and the interpreter otherwise (`engine` tells which one runs).
    */
