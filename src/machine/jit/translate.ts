@@ -69,9 +69,10 @@ import { CR, PSR } from "../../guest-isa/registers.js";
 import { TRACE_PAIRS } from "../cpu.js";
 import { ILLEGAL_BITS } from "../decode.js";
 import { SCRATCH } from "../memory.js";
+import { PAGE_MASK, TAG_INVALID, TAG_MASK } from "../mmu/tlb.js";
 import { div, divu, mulhu, rem, remu } from "../semantics.js";
 import { warm } from "./warm.js";
-import { loopLinker, stepCode, storeCode, type Linker } from "./wasm-loop.js";
+import { loopLinker, loopRegisters, stepCode, storeCode, type Linker } from "./wasm-loop.js";
 
 /** Why a translation returned to the engine. */
 export const EXIT = {
@@ -296,8 +297,6 @@ const STORE_STMT: Record<number, (p: string, v: string) => string> = {
   33: (p, v) => `U16[${p} >> 1] = ${v};`,
   34: (p, v) => `U8[${p}] = ${v};`,
 };
-const ALIGN_MASK: Record<number, number> = { 4: 0xfffff003 | 0, 2: 0xfffff001 | 0, 1: 0xfffff000 | 0 };
-const PAGE = 0xfffff000 | 0;
 /**
  * Pages seen. A call remembers the virtual page of its last load whose fast
  * read tag matched (pr) and of its last store whose fast write tag matched
@@ -310,7 +309,7 @@ const PAGE = 0xfffff000 | 0;
  * each of its stores makes the full look-up, writes, and exits (EXIT.STORE).
  * NO_PAGE (the TLB's TAG_INVALID, bits 2–11 set) equals no masked address.
  */
-const NO_PAGE = 0xffc;
+const NO_PAGE = TAG_INVALID;
 
 /**
  * Translates the code at heap byte index `entry` (inside the page starting
@@ -623,24 +622,13 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
         const w = `w${linkers.length}`;
         linkers.push(linker);
         wasmLocals.push(w);
-        const inLoop = new Set<number>();
-        const outLoop = new Set<number>();
-        for (const x of b.words) {
-          const op = x & 63, kind = BY_OP[op]!.kind;
-          const a = (x >>> 6) & 15, rb = (x >>> 10) & 15, rc = (x >>> 14) & 15;
-          if (kind === "store" || kind === "branch") inLoop.add(a);
-          else if (kind !== "jal") outLoop.add(a);
-          if (kind !== "jal" && BY_OPCODE[op]!.format !== "lui") inLoop.add(rb);
-          if (BY_OPCODE[op]!.format === "rrr") inLoop.add(rc);
-        }
-        inLoop.delete(0);
-        outLoop.delete(0);
+        const { touched, written } = loopRegisters(b.words);
         out.push(`if (${w} === 0) ${w} = WL[${linkers.length - 1}](H, CP);`);
         out.push(`if (${w} !== null) {`);
         // The registers it reads or writes (wasm-loop.ts loads both).
-        out.push([...new Set([...inLoop, ...outLoop])].map((r) => `H[${r}] = r${r};`).join(" "));
+        out.push(touched.map((r) => `H[${r}] = r${r};`).join(" "));
         out.push(`o = ${w}(K, tagR, tagW, ADD, pr, ar, pw, aw, CP.byteOffset) | 0;`);
-        out.push([...outLoop].map((r) => `r${r} = H[${r}];`).join(" "));
+        out.push(written.map((r) => `r${r} = H[${r}];`).join(" "));
         out.push(`lk = H[${SCRATCH}]; pr = H[${SCRATCH + 1}]; ar = H[${SCRATCH + 2}]; pw = H[${SCRATCH + 3}]; aw = H[${SCRATCH + 4}];`);
         out.push(`if (o > 1) { ${loopPending}q = WX[${linkers.length - 1}][o]; break out; }`);
         out.push(`E = o; continue lp${b.id}; }`);
@@ -668,7 +656,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           const size = e.size!;
           // The page of the last load (pr, its addend ar) needs no TLB look-up: see "Pages seen" below.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
-          out.push(`if ((va & ${ALIGN_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${ALIGN_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)} pr = va & ${PAGE}; ar = H[(ADD + s) | 0]; }`);
+          out.push(`if ((va & ${TAG_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)} pr = va & ${PAGE_MASK}; ar = H[(ADD + s) | 0]; }`);
           const p = "((va + ar) | 0)";
           out.push(A !== 0 ? `r${A} = ${LOAD_EXPR[op](p)};` : `${LOAD_EXPR[op](p)};`);
           break;
@@ -678,16 +666,16 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           // The page of the last store (pw, its addend aw) is writable and holds no translations.
           // A page that holds some is never remembered: its stores look it up, store, and exit.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
-          out.push(`if ((va & ${ALIGN_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${ALIGN_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
+          out.push(`if ((va & ${TAG_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; if (CP[p >>> 12] !== 0) { ${STORE_STMT[op]("p", reg(A))} ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)} }`);
-          out.push(`pw = va & ${PAGE}; aw = H[(ADD + s) | 0]; }`);
+          out.push(`pw = va & ${PAGE_MASK}; aw = H[(ADD + s) | 0]; }`);
           out.push(STORE_STMT[op]("((va + aw) | 0)", reg(A)));
           break;
         }
         case "amo": {
           // The interpreter's read-modify-write (cpu.ts): the write tag, then old value to rd.
           out.push(`va = (${reg(B)} + ${w >> 18}) | 0; s = (va >>> 12) & 1023;`);
-          out.push(`if ((va & ${ALIGN_MASK[4]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
+          out.push(`if ((va & ${TAG_MASK[4]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; o = H[p >> 2];`);
           out.push(`H[p >> 2] = ${op === 58 ? reg(C) : `(o + ${reg(C)}) | 0`};`);
           if (A !== 0) out.push(`r${A} = o;`);

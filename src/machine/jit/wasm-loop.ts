@@ -34,6 +34,7 @@
 
 import { BY_OPCODE } from "../../guest-isa/isa-table.js";
 import { SCRATCH, wasmHost, wasmMemoryOf } from "../memory.js";
+import { PAGE_MASK, TAG_MASK } from "../mmu/tlb.js";
 import { moduleOf, OPC, sleb, uleb, VOID } from "./wasm-encode.js";
 
 /** A compiled loop, instantiated over one memory. */
@@ -71,9 +72,6 @@ const STORES: Record<string, [number, number]> = { sw: [OPC.i32_store, 2], sh: [
 const BRANCHES: Record<string, number> = {
   beq: OPC.i32_eq, bne: OPC.i32_ne, blt: OPC.i32_lt_s, bge: OPC.i32_ge_s, bltu: OPC.i32_lt_u, bgeu: OPC.i32_ge_u,
 };
-/** The tag compare's mask per log2 size (translate.ts ALIGN_MASK), and the page mask. */
-const ALIGN = [0xfffff000 | 0, 0xfffff001 | 0, 0xfffff003 | 0];
-const PAGE = 0xfffff000 | 0;
 
 const mnemonic = (w: number): string | undefined => BY_OPCODE[w & 63]?.mnemonic;
 
@@ -92,6 +90,28 @@ export function wasmLoopSupported(words: readonly number[]): boolean {
   return true;
 }
 
+/**
+ * The registers (r1–r15) a supported self-loop reads or writes (`touched`),
+ * and those it writes: its function loads the first from heap32[r] and
+ * stores the second back, so the translation stores the first before the
+ * call and reloads the second after it.
+ */
+export function loopRegisters(words: readonly number[]): { touched: number[]; written: number[] } {
+  const read = new Set<number>();
+  const written = new Set<number>();
+  for (const w of words) {
+    const m = mnemonic(w)!;
+    const a = (w >>> 6) & 15, b = (w >>> 10) & 15, c = (w >>> 14) & 15;
+    if (m in STORES || m in BRANCHES) read.add(a);
+    else if (m !== "jal") written.add(a);
+    if (m !== "lui" && m !== "jal") read.add(b);
+    if (m in ALU_RRR) read.add(c);
+  }
+  read.delete(0);
+  written.delete(0);
+  return { touched: [...new Set([...read, ...written])], written: [...written] };
+}
+
 /** What a compiled loop returns: 0, K iterations ran; 1, the branch was not taken; else the way out of the body. */
 export const stepCode = (k: number): number => 2 + 2 * k;
 export const storeCode = (k: number): number => 3 + 2 * k;
@@ -108,8 +128,8 @@ const LOCALS = 21;
  * body: `stepCode(k)` for a tag miss at instruction k (before it),
  * `storeCode(k)` for a store at k into a code page (after it); the caller
  * maps them to its exit rows, so that one module serves every translation
- * of the loop (`loopLinker`).
- * code page (after it). Undefined when the loop is not supported or too big.
+ * of the loop (`loopLinker`). Undefined when the loop is not supported or
+ * too big.
  */
 export function loopModule(words: readonly number[], copies = UNROLL): Uint8Array | undefined {
   if (!wasmLoopSupported(words)) return undefined;
@@ -120,22 +140,10 @@ export function loopModule(words: readonly number[], copies = UNROLL): Uint8Arra
   const i32 = (n: number) => { c.push(OPC.i32_const); sleb(n, c); };
   const mem = (op: number, align: number, offset = 0) => { c.push(op, align); uleb(offset, c); };
   const reg = (r: number) => (r === 0 ? i32(0) : get(R(r)));
-  // Registers the loop reads, and writes.
-  const used = new Set<number>();
-  const written = new Set<number>();
-  for (const w of words) {
-    const m = mnemonic(w)!;
-    const a = (w >>> 6) & 15, b = (w >>> 10) & 15, cc = (w >>> 14) & 15;
-    if (m in STORES || m in BRANCHES) used.add(a);
-    else if (m !== "jal") written.add(a);
-    if (m !== "lui" && m !== "jal") used.add(b);
-    if (m in ALU_RRR) used.add(cc);
-  }
-  used.delete(0);
-  written.delete(0);
+  const { touched, written } = loopRegisters(words);
   // Every register the loop reads or writes: one it only writes is stored back on every way out, also
   // on one before its first write (a tag miss in a call's first iteration), so it must start as itself.
-  for (const r of new Set([...used, ...written])) { i32(0); mem(OPC.i32_load, 2, 4 * r); set(R(r)); }
+  for (const r of touched) { i32(0); mem(OPC.i32_load, 2, 4 * r); set(R(r)); }
   // The TLB's arrays as byte indexes.
   for (const l of [P_TAGR, P_TAGW, P_ADD]) { get(l); i32(2); c.push(OPC.i32_shl); set(l); }
   get(P_K); set(L_LK);
@@ -171,11 +179,11 @@ export function loopModule(words: readonly number[], copies = UNROLL): Uint8Arra
         const [op, lg] = (LOADS[m] ?? STORES[m])!;
         const load = m in LOADS;
         reg(b); i32(imm); c.push(OPC.i32_add); set(L_VA);
-        get(L_VA); i32(ALIGN[lg]); c.push(OPC.i32_and); tee(L_M); get(load ? P_PR : P_PW); c.push(OPC.i32_ne, OPC.if, VOID);
+        get(L_VA); i32(TAG_MASK[(1 << lg) as 1 | 2 | 4]); c.push(OPC.i32_and); tee(L_M); get(load ? P_PR : P_PW); c.push(OPC.i32_ne, OPC.if, VOID);
         lookUp(load ? P_TAGR : P_TAGW);
         c.push(OPC.if, VOID); leave(stepCode(k), 3); c.push(OPC.end);
         if (load) {
-          get(L_VA); i32(PAGE); c.push(OPC.i32_and); set(P_PR);
+          get(L_VA); i32(PAGE_MASK); c.push(OPC.i32_and); set(P_PR);
           addend(); set(P_AR);
         } else {
           get(L_VA); addend(); c.push(OPC.i32_add); set(L_P);
@@ -184,7 +192,7 @@ export function loopModule(words: readonly number[], copies = UNROLL): Uint8Arra
           get(L_P); reg(a); mem(op, lg);
           leave(storeCode(k), 3);
           c.push(OPC.end);
-          get(L_VA); i32(PAGE); c.push(OPC.i32_and); set(P_PW);
+          get(L_VA); i32(PAGE_MASK); c.push(OPC.i32_and); set(P_PW);
           addend(); set(P_AW);
         }
         c.push(OPC.end);
@@ -200,7 +208,7 @@ export function loopModule(words: readonly number[], copies = UNROLL): Uint8Arra
       if (m in ALU_RRR) { reg(b); reg(cc); c.push(ALU_RRR[m]); }
       else if (m in ALU_IMM) { reg(b); i32(imm); c.push(ALU_IMM[m]); }
       else if (m in SHIFT_IMM) { reg(b); i32((w >>> 14) & 31); c.push(SHIFT_IMM[m]); }
-      else i32(w & PAGE); // lui
+      else i32(w & PAGE_MASK); // lui
       set(R(a));
     }
   };

@@ -25,6 +25,8 @@ export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 export const PAGE_MASK = 0xfffff000 | 0;
 export const TAG_INVALID = 0xffc;
+/** The fast-tag compare's mask of an access of `size` bytes: the page and the alignment bits (see above). */
+export const TAG_MASK: Readonly<Record<1 | 2 | 4, number>> = { 1: PAGE_MASK, 2: 0xfffff001 | 0, 4: 0xfffff003 | 0 };
 
 /** Permission bits of a TLB entry (the PTE's, plus V). */
 export const PERM = { V: 1, W: 2, U: 4 } as const;
