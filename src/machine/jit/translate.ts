@@ -517,7 +517,6 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   const exit = (off: number, code: number, c = 0, k = 0) => `{ ${loopPending}q = ${rowOf(off, code, c, k)}; break out; }`;
   // The WebAssembly tier's loops (wasm-loop.ts): their linkers, each called through a local wN.
   const linkers: Linker[] = [];
-  const wasmLocals: string[] = [];
   const wasmCodes: Int32Array[] = [];
   const pcAt = (off: number) => `(vb + ${off}) | 0`;
   const charge = (c: number, k: number) => (k ? `cyc += ${c}; n += ${k}; ` : "");
@@ -621,7 +620,6 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
         // after the inner loop below: o 0, K ran; 1, the last did not take the back edge (E); else a way out of the body, mapped to its exit row (WX).
         const w = `w${linkers.length}`;
         linkers.push(linker);
-        wasmLocals.push(w);
         const { touched, written } = loopRegisters(b.words);
         out.push(`if (${w} === 0) ${w} = WL[${linkers.length - 1}](H, CP);`);
         out.push(`if (${w} !== null) {`);
@@ -764,7 +762,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   out.push(`cpu.cycles = cyc + j; cpu.instret = n + z; cpu.pc = x; return y;`);
 
   const body = out.join("\n");
-  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, x = 0, y = 0, j = 0, z = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0, lk = 0, lf = 0, lt = 0, lc = 0, lm = 0, K = 0, E = 0${wasmLocals.map((w) => `, ${w} = 0`).join("")};\n${body}\n};`;
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, x = 0, y = 0, j = 0, z = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0, lk = 0, lf = 0, lt = 0, lc = 0, lm = 0, K = 0, E = 0${linkers.map((_, i) => `, w${i} = 0`).join("")};\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "loopFit", "XT", "WL", "WX", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, loopFit, Int32Array.from(xt), linkers, wasmCodes);
   translatorStats.wasmLoops += linkers.length;
   translatorStats.generated++;
