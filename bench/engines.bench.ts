@@ -254,6 +254,40 @@ function jitCounters(host: Record<string, unknown> | undefined): string {
   return `; JIT: ${j.translations} translations, ${(j.codeBytes / 1024).toFixed(0)} KB of JS, ${(j.interpreted / 1e6).toFixed(1)} M instructions interpreted, ${j.invalidations} invalidations, resident ${mib(host?.residentBytes)}`;
 }
 
+/**
+ * The three figures of one case: each engine's median wall time (against
+ * `wallTarget`, seconds) and their ratio (against `ratioTarget`), with CPU
+ * times and every run's time in the detail.
+ */
+function engineRows(
+  records: RunRecord[],
+  name: string,
+  o: { runs: string; same: string; jitDetail?: string; wallTarget?: number; ratioTarget?: number },
+): BenchResult[] {
+  const mi = medians(records, name, "interp");
+  const mj = medians(records, name, "jit");
+  const cpuNote = (m: { cpu?: number }) => (m.cpu === undefined ? "CPU not measured (no GNU time)" : `CPU ${secs(m.cpu)}`);
+  const wall = (label: string, m: typeof mi, extra = ""): BenchResult => ({
+    metric: `${name}, ${label}, wall`,
+    value: m.wall,
+    unit: "s",
+    better: "lower",
+    target: o.wallTarget,
+    detail: `${cpuNote(m)}; runs ${list(m.walls)} s; ${o.runs}${extra}`,
+  });
+  return [
+    wall("interpreter", mi),
+    wall("JIT", mj, o.jitDetail),
+    {
+      metric: `${name}, interpreter ÷ JIT, wall`,
+      value: mi.wall / mj.wall,
+      unit: "×",
+      target: o.ratioTarget,
+      detail: `${mi.cpu !== undefined && mj.cpu !== undefined ? `in CPU time ${(mi.cpu / mj.cpu).toFixed(2)}×; ` : ""}${o.same}`,
+    },
+  ];
+}
+
 export async function runEngines(settings = settingsFromEnv()): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "previrt-engines-"));
   try {
@@ -290,41 +324,26 @@ export async function runEngines(settings = settingsFromEnv()): Promise<BenchRes
     const loadAfter = loadavg();
     const load = `load average ${loadBefore[0].toFixed(2)} before, ${loadAfter[0].toFixed(2)} after (1 min; ${loadBefore[1].toFixed(2)} → ${loadAfter[1].toFixed(2)} over 5 min; ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} between rounds)`;
     const results: BenchResult[] = [];
-    const cpuNote = (m: { cpu?: number }) => (m.cpu === undefined ? "CPU not measured (no GNU time)" : `CPU ${secs(m.cpu)}`);
     for (const c of cases) {
-      const mi = medians(records, c.name, "interp");
-      const mj = medians(records, c.name, "jit");
       const ref = records.find((r) => r.case === c.name)!;
       const sim = JSON.parse(ref.simulated) as { run: { cycles: number; instructions: number }; console: string };
       const lastJit = records.filter((r) => r.case === c.name && r.engine === "jit").pop();
-      const n = `median of ${settings.rounds}, fresh processes alternating`;
       results.push(
-        { metric: `${c.name}, interpreter, wall`, value: mi.wall, unit: "s", better: "lower", detail: `${cpuNote(mi)}; runs ${list(mi.walls)} s; ${n}` },
-        { metric: `${c.name}, JIT, wall`, value: mj.wall, unit: "s", better: "lower", detail: `${cpuNote(mj)}; runs ${list(mj.walls)} s; ${n}${jitCounters(lastJit?.host)}` },
-        {
-          metric: `${c.name}, interpreter ÷ JIT, wall`,
-          value: mi.wall / mj.wall,
-          unit: "×",
-          target: c.target,
-          detail: `${mi.cpu !== undefined && mj.cpu !== undefined ? `in CPU time ${(mi.cpu / mj.cpu).toFixed(2)}×; ` : ""}simulated results identical in all ${2 * settings.rounds} runs: ${sim.run.cycles} cycles, ${sim.run.instructions} instructions, exit 0, ${sim.console.length} bytes of console${c.disk ? ", the same disk" : ""}; ${load}`,
-        },
+        ...engineRows(records, c.name, {
+          runs: `median of ${settings.rounds}, fresh processes alternating`,
+          jitDetail: jitCounters(lastJit?.host),
+          ratioTarget: c.target,
+          same: `simulated results identical in all ${2 * settings.rounds} runs: ${sim.run.cycles} cycles, ${sim.run.instructions} instructions, exit 0, ${sim.console.length} bytes of console${c.disk ? ", the same disk" : ""}; ${load}`,
+        }),
       );
     }
     if (settings.benchRounds > 0) {
-      const what = benchName;
-      const goal = benchArgs.length ? undefined : BENCH_GOAL;
-      const n = `median of ${settings.benchRounds}, alternating; ${BENCH_AT_FILING} s at the issue's filing`;
-      const mi = medians(benchRecords, benchName, "interp");
-      const mj = medians(benchRecords, benchName, "jit");
       results.push(
-        { metric: `${what}, interpreter, wall`, value: mi.wall, unit: "s", better: "lower", target: goal, detail: `${cpuNote(mi)}; runs ${list(mi.walls)} s; ${n}` },
-        { metric: `${what}, JIT, wall`, value: mj.wall, unit: "s", better: "lower", target: goal, detail: `${cpuNote(mj)}; runs ${list(mj.walls)} s; ${n}` },
-        {
-          metric: `${what}, interpreter ÷ JIT, wall`,
-          value: mi.wall / mj.wall,
-          unit: "×",
-          detail: `${mi.cpu !== undefined && mj.cpu !== undefined ? `in CPU time ${(mi.cpu / mj.cpu).toFixed(2)}×; ` : ""}JSON reports identical but for host times in all ${2 * settings.benchRounds} runs; ${load}`,
-        },
+        ...engineRows(benchRecords, benchName, {
+          runs: `median of ${settings.benchRounds}, alternating; ${BENCH_AT_FILING} s at the issue's filing`,
+          wallTarget: benchArgs.length ? undefined : BENCH_GOAL,
+          same: `JSON reports identical but for host times in all ${2 * settings.benchRounds} runs; ${load}`,
+        }),
       );
     }
     if (settings.jsonFile) {
