@@ -29,6 +29,7 @@ import { paravirtTarget } from "../hypervisors/paravirt.js";
 import type { AsmSource } from "../compiler/startup.js";
 import { assemble } from "../guest-isa/assembler/index.js";
 import type { Expr, Operand } from "../guest-isa/assembler/ast.js";
+import { someNode } from "../guest-isa/assembler/expressions.js";
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
@@ -333,17 +334,7 @@ function mentions(o: Operand, names: ReadonlySet<string>): boolean {
 }
 
 function exprMentions(e: Expr, names: ReadonlySet<string>): boolean {
-  switch (e.kind) {
-    case "sym":
-      return names.has(e.name);
-    case "unary":
-    case "reloc":
-      return exprMentions(e.arg, names);
-    case "binary":
-      return exprMentions(e.left, names) || exprMentions(e.right, names);
-    default:
-      return false;
-  }
+  return someNode(e, (node) => node.kind === "sym" && names.has(node.name));
 }
 
 /**

@@ -111,19 +111,25 @@ export function formatExpr(e: Expr): string {
   }
 }
 
-/** Whether an expression uses `.` (its value then depends on where it is written). */
-export function usesHere(e: Expr): boolean {
+/** Whether some node of an expression (the expression itself, or one inside it) satisfies `test`. */
+export function someNode(e: Expr, test: (node: Expr) => boolean): boolean {
+  if (test(e)) return true;
   switch (e.kind) {
-    case "here":
-      return true;
     case "unary":
     case "reloc":
-      return usesHere(e.arg);
+      return someNode(e.arg, test);
     case "binary":
-      return usesHere(e.left) || usesHere(e.right);
+      return someNode(e.left, test) || someNode(e.right, test);
     default:
       return false;
   }
+}
+
+const isHere = (e: Expr): boolean => e.kind === "here";
+
+/** Whether an expression uses `.` (its value then depends on where it is written). */
+export function usesHere(e: Expr): boolean {
+  return someNode(e, isHere);
 }
 
 /** Pass 1: the value if it is computable now (numbers, absolute symbols in `lookup`), else undefined. */

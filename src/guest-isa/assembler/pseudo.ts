@@ -12,6 +12,7 @@ import { encodeOperands, type OperandValues } from "./encode-statement.js";
 import { PSEUDO_INSTRUCTIONS, type PseudoRow } from "../pseudo-table.js";
 import type { Expr, Loc, Operand } from "./ast.js";
 import { parseAssembly } from "./parser.js";
+import { someNode } from "./expressions.js";
 
 export interface TemplateInstruction {
   row: InstructionRow;
@@ -76,18 +77,10 @@ function placeholderIndex(name: string): number {
   return name.length === 2 && name.charCodeAt(0) === 36 /* $ */ ? name.charCodeAt(1) - 49 : -1;
 }
 
+const isPlaceholder = (e: Expr): boolean => e.kind === "sym" && placeholderIndex(e.name) >= 0;
+
 function exprMentions(e: Expr): boolean {
-  switch (e.kind) {
-    case "sym":
-      return placeholderIndex(e.name) >= 0;
-    case "unary":
-    case "reloc":
-      return exprMentions(e.arg);
-    case "binary":
-      return exprMentions(e.left) || exprMentions(e.right);
-    default:
-      return false;
-  }
+  return someNode(e, isPlaceholder);
 }
 
 function mentionsPlaceholder(op: Operand): boolean {
