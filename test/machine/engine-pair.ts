@@ -4,7 +4,8 @@
 // program and gathers everything the guest or a user can observe — result and
 // diagnosis, registers, pc, psr, control registers, the trace ring, every
 // counter, a memory range, and what a pause hook was given — plus the host's
-// counters. `same` asserts the two observations equal.
+// counters. `same` asserts the two observations equal. `runAtDefaultThreshold`
+// runs a program with the cache's own hotness rules instead.
 import { expect } from "vitest";
 import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine, type MachineOptions } from "../../src/machine/machine.js";
@@ -65,4 +66,17 @@ export function same(s: EngineSetup) {
   expect(jit.host.jit!.dispatches).toBeGreaterThan(0);
   expect(jit.observed).toEqual(interp.observed);
   return { ...jit.observed, host: jit.host };
+}
+
+/**
+ * One program on a machine at the default translation threshold (the cache's
+ * own hotness rules, not jitThreshold 1): for the tests of what a first run,
+ * a second machine or a hot page does. What a user can observe, the host's
+ * counters, and the machine.
+ */
+export function runAtDefaultThreshold(engine: Engine, items: Item[], maxCycles = 50_000_000) {
+  const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
+  loadImage(m, image(items));
+  const result = m.run(maxCycles);
+  return { observed: { result, regs: Array.from(m.regs), pc: m.cpu.pc, trace: Array.from(m.cpu.trace), stats: m.stats() }, host: m.hostStats(), machine: m };
 }

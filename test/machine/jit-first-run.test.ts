@@ -7,17 +7,12 @@
 // until the entry itself is judged. Each program runs under both engines at
 // the default threshold and everything observable must be identical.
 import { describe, expect, it } from "vitest";
-import { loadImage } from "../../src/machine/loader.js";
-import { Machine, type Engine } from "../../src/machine/machine.js";
+import type { Engine } from "../../src/machine/machine.js";
 import { translatorStats } from "../../src/machine/jit/translate.js";
-import { R, image, li, powerOff, timerPrologue, type Item } from "./program.js";
+import { runAtDefaultThreshold } from "./engine-pair.js";
+import { R, li, powerOff, timerPrologue, type Item } from "./program.js";
 
-const run = (engine: Engine, program: Item[]) => {
-  const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
-  loadImage(m, image(program));
-  const result = m.run(200_000_000);
-  return { observed: { result, regs: Array.from(m.regs), pc: m.cpu.pc, trace: Array.from(m.cpu.trace), stats: m.stats() }, host: m.hostStats() };
-};
+const run = (engine: Engine, program: Item[]) => runAtDefaultThreshold(engine, program, 200_000_000);
 
 describe("jit = interpreter when a first run's timer interrupts land inside its translated loops", () => {
   // Two loops (a read-modify-write over 1 KiB, a byte hash), a timer every `period` cycles: the

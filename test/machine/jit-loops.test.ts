@@ -7,11 +7,10 @@
 // engines (the JIT translating at first reach, jitThreshold 1) and everything
 // observable must be identical; `loopFit` is also checked against counting.
 import { describe, expect, it } from "vitest";
-import { loadImage } from "../../src/machine/loader.js";
-import { Machine, type Engine } from "../../src/machine/machine.js";
+import type { Engine } from "../../src/machine/machine.js";
 import { loopFit, translatorStats } from "../../src/machine/jit/translate.js";
-import { same as sameOn, type EngineSetup } from "./engine-pair.js";
-import { R, addAndReturn, image, li, pageTables, pagingOn, powerOff, timerPrologue, wordsToBytes, type Item } from "./program.js";
+import { runAtDefaultThreshold, same as sameOn, type EngineSetup } from "./engine-pair.js";
+import { R, addAndReturn, li, pageTables, pagingOn, powerOff, timerPrologue, wordsToBytes, type Item } from "./program.js";
 
 /** Both engines, observing the pages these programs store into (0x3000–0x5fff). */
 const same = (s: EngineSetup) => sameOn({ memory: [0x3000, 0x6000], ...s });
@@ -207,12 +206,7 @@ describe("jit = interpreter when a second machine finds the process's translatio
     powerOff(R.a0),
   ];
   const items = fillSum(12);
-  const run = (engine: Engine, program = items) => {
-    const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
-    loadImage(m, image(program));
-    const result = m.run(50_000_000);
-    return { observed: { result, regs: Array.from(m.regs), trace: Array.from(m.cpu.trace), stats: m.stats() }, host: m.hostStats() };
-  };
+  const run = (engine: Engine, program = items) => runAtDefaultThreshold(engine, program);
 
   it("the second machine interprets a few slices, not the first loop", () => {
     const reference = run("interp").observed;

@@ -6,10 +6,9 @@
 // Consumes guest programs built with ./program.ts; asserts the interpreter's
 // results under both engines.
 import { describe, expect, it } from "vitest";
-import { loadImage } from "../../src/machine/loader.js";
-import { Machine, type Engine } from "../../src/machine/machine.js";
+import type { Engine } from "../../src/machine/machine.js";
 import { translatorStats } from "../../src/machine/jit/translate.js";
-import { same } from "./engine-pair.js";
+import { runAtDefaultThreshold, same } from "./engine-pair.js";
 import { R, image, li, pageTables, pagedEpcSumPrologue, powerOff, timerPrologue, type Item } from "./program.js";
 
 describe("jit = interpreter where translated code steps every load to the interpreter", () => {
@@ -93,12 +92,7 @@ describe("a hot page's entry inside a block compiled before gets that block's ta
     ["andi", { a: R.a0, b: R.a0, imm: 255 }],
     powerOff(R.a0),
   ];
-  const run = (engine: Engine) => {
-    const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
-    loadImage(m, image(program));
-    const result = m.run(100_000_000);
-    return { observed: { result, regs: Array.from(m.regs), trace: Array.from(m.cpu.trace), stats: m.stats() }, host: m.hostStats() };
-  };
+  const run = (engine: Engine) => runAtDefaultThreshold(engine, program, 100_000_000);
   it("identical results; one function for the loop, tails for the rest, none demoted", () => {
     const reference = run("interp").observed;
     expect(reference.result.kind).toBe("poweroff");

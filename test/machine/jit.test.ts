@@ -9,14 +9,13 @@
 // diagnosis, registers, pc, psr, control registers, the trace ring, every
 // counter, the console and the data memory.
 import { describe, expect, it } from "vitest";
-import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine } from "../../src/machine/machine.js";
 import type { Monitor } from "../../src/machine/monitor.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import { defaultCostModel } from "../../src/machine/cost-model.js";
-import { R, addAndReturn, encodeWords, image, li, pageTables, pagedEpcSumPrologue, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
+import { R, addAndReturn, encodeWords, li, pageTables, pagedEpcSumPrologue, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
 import { DATA_PA, DATA_PAGES, DATA_VA, randomProgram } from "./random-program.js";
-import { runOn, same } from "./engine-pair.js";
+import { runAtDefaultThreshold, runOn, same } from "./engine-pair.js";
 
 
 describe("jit = interpreter on random programs", () => {
@@ -402,11 +401,8 @@ describe("jit = interpreter when a machine reuses the process's translations of 
     powerOff(R.zero),
   ];
   const run = (engine: Engine, items: Item[]) => {
-    const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
-    loadImage(m, image(items));
-    const result = m.run(50_000_000);
-    const observed = { result, regs: Array.from(m.regs), trace: Array.from(m.cpu.trace), stats: m.stats(), data: Array.from(m.memory.i32.subarray(DATA_PA >>> 2, (DATA_PA + 4096) >>> 2)) };
-    return { observed, host: m.hostStats() };
+    const r = runAtDefaultThreshold(engine, items);
+    return { observed: { ...r.observed, data: Array.from(r.machine.memory.i32.subarray(DATA_PA >>> 2, (DATA_PA + 4096) >>> 2)) }, host: r.host };
   };
 
   it("the second run starts translated, with identical results; a page with other contents waits to get hot", () => {
