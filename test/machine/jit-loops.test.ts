@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { Engine } from "../../src/machine/machine.js";
 import { loopFit, translatorStats } from "../../src/machine/jit/translate.js";
 import { runAtDefaultThreshold, same as sameOn, type EngineSetup } from "./engine-pair.js";
-import { R, addAndReturn, li, pageTables, pagingOn, powerOff, timerPrologue, wordsToBytes, type Item } from "./program.js";
+import { R, addAndReturn, li, pageTables, pagingOn, powerOff, timedLoop, wordsToBytes, type Item } from "./program.js";
 
 /** Both engines, observing the pages these programs store into (0x3000–0x5fff). */
 const same = (s: EngineSetup) => sameOn({ memory: [0x3000, 0x6000], ...s });
@@ -239,21 +239,7 @@ describe("jit = interpreter when a second machine finds the process's translatio
   it("entries inside known blocks (timer slices ending anywhere in the loop) run their tails, exactly", () => {
     // The timer every 4,999 cycles: the interpreter runs each block that does not fit up to the
     // event, so slices end all over the loop's block, and the same entries come back.
-    const timer: Item[] = [
-      ...timerPrologue(4_999),
-      ...li(R.s0, 0x10_0000),
-      ...li(R.t0, 300_000),
-      ["sti"],
-      "loop",
-      ...ADD_T0_TO_WORD,
-      ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
-      ["addi", { a: R.t0, b: R.t0, imm: -1 }],
-      ["bne", { a: R.t0, b: R.zero, to: "loop" }],
-      ["cli"],
-      ["add", { a: R.a0, b: R.t2, c: R.s2 }],
-      ["andi", { a: R.a0, b: R.a0, imm: 255 }],
-      powerOff(R.a0),
-    ];
+    const timer = timedLoop(4_999, 300_000, ADD_T0_TO_WORD);
     const reference = run("interp", timer).observed;
     expect(reference.result.kind).toBe("poweroff");
     expect(run("jit", timer).observed).toEqual(reference);

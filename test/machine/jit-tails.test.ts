@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { Engine } from "../../src/machine/machine.js";
 import { translatorStats } from "../../src/machine/jit/translate.js";
 import { runAtDefaultThreshold, same } from "./engine-pair.js";
-import { R, image, li, pageTables, pagedEpcSumPrologue, powerOff, timerPrologue, type Item } from "./program.js";
+import { R, li, pageTables, pagedEpcSumPrologue, powerOff, timedLoop, type Item } from "./program.js";
 
 describe("jit = interpreter where translated code steps every load to the interpreter", () => {
   // Paging on; A and B are virtual pages 4 MiB apart, so they share a TLB slot: every load in the
@@ -72,26 +72,14 @@ describe("a hot page's entry inside a block compiled before gets that block's ta
   // (Before: the first machine compiled a full function per such entry; `generated` then grows by
   // more than one beyond `tails`.) The loop's constants are unique to this test, so nothing of it
   // was compiled before in the process.
-  const program: Item[] = [
-    ...timerPrologue(3_331),
-    ...li(R.s0, 0x10_0000),
-    ...li(R.t0, 400_000),
-    ["sti"],
-    "loop",
+  const program = timedLoop(3_331, 400_000, [
     ["andi", { a: R.t4, b: R.t0, imm: 1020 }],
     ["add", { a: R.t4, b: R.t4, c: R.s0 }],
     ["lw", { a: R.t1, b: R.t4, imm: 0 }],
     ["add", { a: R.t1, b: R.t1, c: R.t0 }],
     ["xori", { a: R.t1, b: R.t1, imm: 0x2a7 }],
     ["sw", { a: R.t1, b: R.t4, imm: 0 }],
-    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
-    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
-    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
-    ["cli"],
-    ["add", { a: R.a0, b: R.t2, c: R.s2 }],
-    ["andi", { a: R.a0, b: R.a0, imm: 255 }],
-    powerOff(R.a0),
-  ];
+  ]);
   const run = (engine: Engine) => runAtDefaultThreshold(engine, program, 100_000_000);
   it("identical results; one function for the loop, tails for the rest, none demoted", () => {
     const reference = run("interp").observed;

@@ -167,6 +167,30 @@ export function pagedEpcSumPrologue(pd: number, rearm = false): Item[] {
   ];
 }
 
+/**
+ * A loop under a timer every `period` cycles (timerPrologue: the handler
+ * counts in s2): `iterations` times `body` with t0 counting down and s0 =
+ * 0x10_0000, each iteration's t1 folded into t2; then powers off with
+ * (t2 + s2) & 255, so an interrupt too many or too few, or a wrong t1, shows.
+ */
+export function timedLoop(period: number, iterations: number, body: Item[]): Item[] {
+  return [
+    ...timerPrologue(period),
+    ...li(R.s0, 0x10_0000),
+    ...li(R.t0, iterations),
+    ["sti"],
+    "loop",
+    ...body,
+    ["xor", { a: R.t2, b: R.t2, c: R.t1 }],
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["bne", { a: R.t0, b: R.zero, to: "loop" }],
+    ["cli"],
+    ["add", { a: R.a0, b: R.t2, c: R.s2 }],
+    ["andi", { a: R.a0, b: R.a0, imm: 255 }],
+    powerOff(R.a0),
+  ];
+}
+
 /** CPU 0 starts every other CPU at `secondary` (ports 0x43, 0x42), then runs `main` (empty: CPU 0 runs `secondary` too). */
 export function smp(main: Item[], secondary: Item[]): Item[] {
   return [
