@@ -73,6 +73,7 @@ import { PAGE_MASK, TAG_INVALID, TAG_MASK } from "../mmu/tlb.js";
 import { div, divu, mulhu, rem, remu } from "../semantics.js";
 import { warm } from "./warm.js";
 import { loopLinker, loopRegisters, stepCode, storeCode, type Linker } from "./wasm-loop.js";
+import { roomOf, S_N, S_TR, S_USED, S_VA, wasmBlocks } from "./wasm-blocks.js";
 
 /** Why a translation returned to the engine. */
 export const EXIT = {
@@ -151,7 +152,7 @@ export interface Heap {
  * (`translateFrom`), and tail translations handed out (compiled or reused).
  * Host-side figures, for tests and benchmarks.
  */
-export const translatorStats = { generated: 0, tails: 0, tailsUsed: 0, warmed: 0, wasmLoops: 0 };
+export const translatorStats = { generated: 0, tails: 0, tailsUsed: 0, warmed: 0, wasmLoops: 0, wasmBlocks: 0 };
 
 /**
  * Host-side switches, for tests and benchmarks. `warm`: run each fresh
@@ -159,8 +160,11 @@ export const translatorStats = { generated: 0, tails: 0, tailsUsed: 0, warmed: 0
  * off, V8 compiles with feedback from the real runs only. `wasm`: compile
  * self-loops the WebAssembly tier supports to WebAssembly (wasm-loop.ts);
  * off, every loop stays JavaScript (read when a function is generated).
+ * `wasmBlocks` (with `wasm`): a whole translation whose every instruction
+ * the tier compiles runs as one WebAssembly function (wasm-blocks.ts); off,
+ * only its self-loops do.
  */
-export const translateOptions = { warm: true, wasm: true };
+export const translateOptions = { warm: true, wasm: true, wasmBlocks: true };
 
 /** Most instructions one translation covers (all its blocks): bounds compile time. */
 export const MAX_INSNS = 64;
@@ -344,7 +348,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
 function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: boolean, tail: boolean): Translation | null | undefined {
   const H = heap.heap32;
   // Functions generated with and without the WebAssembly tier are not each other's.
-  if (translateOptions.wasm && !costKey.endsWith("|wasm")) costKey += "|wasm";
+  if (translateOptions.wasm && !costKey.endsWith("|wasm")) costKey += translateOptions.wasmBlocks ? "|blocks|wasm" : "|wasm";
   const wordAt = (off: number) => H[(page + off) >> 2];
   if (!translatable(wordAt(entry - page))) return null;
 
@@ -450,9 +454,12 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
     return c;
   }
 
-  const c = generate(blocks, byStart, used, written, cost);
+  // Not a tail (a few instructions run once per return into a loop: a module's compile would not pay).
+  const wasm = translateOptions.wasm && translateOptions.wasmBlocks && !tail ? wasmTranslation(blocks, byStart, used, written, cost) : undefined;
+  const c = wasm ?? generate(blocks, byStart, used, written, cost);
   c.tail = tail;
-  if (translateOptions.warm && !tail) warmUp(c.fn, blocks, cost);
+  // The WebAssembly function is compiled code from its first call; its JavaScript wrapper is small.
+  if (translateOptions.warm && !tail && wasm === undefined) warmUp(c.fn, blocks, cost);
   if (tail) translatorStats.tails++;
   if (shared.size >= SHARED_MAX) {
     shared.clear();
@@ -489,7 +496,7 @@ function warmUp(fn: BlockFn, blocks: readonly Block[], cost: Float64Array): void
  * by offset), compiled: registers `used` are loaded into locals, those
  * `written` stored back on every exit.
  */
-function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, used: ReadonlySet<number>, written: ReadonlySet<number>, cost: Float64Array): Compiled {
+function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, used: ReadonlySet<number>, written: ReadonlySet<number>, cost: Float64Array, loops = translateOptions.wasm): Compiled {
   const out: string[] = [];
   const regs = [...used].sort((x, y) => x - y);
   const writeBack = [...written].sort((x, y) => x - y).map((r) => `H[${r}] = r${r};`).join(" ");
@@ -605,7 +612,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
       // Only loops that load or store: V8 runs an ALU-only loop's JavaScript faster than its WebAssembly
       // (machine bench (a), CPU time, alternating: 4,341 against 2,842 MIPS), and their JavaScript has
       // no typed-array access to pay for.
-      const linker = translateOptions.wasm && b.words.some((x) => BY_OP[x & 63]!.kind === "load" || BY_OP[x & 63]!.kind === "store") ? loopLinker(b.words) : undefined;
+      const linker = loops && b.words.some((x) => BY_OP[x & 63]!.kind === "load" || BY_OP[x & 63]!.kind === "store") ? loopLinker(b.words) : undefined;
       if (linker) {
         // Its codes for the ways out of the body → this function's exit rows.
         const codes = new Int32Array(2 + 2 * m);
@@ -765,6 +772,41 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
   const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict"; let va = 0, s = 0, p = 0, o = 0, x = 0, y = 0, j = 0, z = 0, pr = ${NO_PAGE}, ar = 0, pw = ${NO_PAGE}, aw = 0, lk = 0, lf = 0, lt = 0, lc = 0, lm = 0, K = 0, E = 0${linkers.map((_, i) => `, w${i} = 0`).join("")};\n${body}\n};`;
   const fn = (new Function("mulhu", "div", "divu", "rem", "remu", "loopFit", "XT", "WL", "WX", src) as (...a: unknown[]) => BlockFn)(mulhu, div, divu, rem, remu, loopFit, Int32Array.from(xt), linkers, wasmCodes);
   translatorStats.wasmLoops += linkers.length;
+  translatorStats.generated++;
+  return { fn, codeBytes: src.length, tail: false };
+}
+
+/**
+ * The translation of `blocks` as one WebAssembly function (wasm-blocks.ts)
+ * behind a small JavaScript wrapper with the BlockFn signature, or undefined
+ * when the tier does not compile it. The wrapper passes R (`roomOf`: the
+ * cycles left before `limit`, as a whole count) and takes back the cycles and
+ * instructions charged, the trace index and the exit's row. Over a memory
+ * that is no WebAssembly.Memory's, or at a cycle count that is no safe
+ * integer, it calls the JavaScript translation instead (generated at its
+ * first such call, without WebAssembly loops: none could run there).
+ */
+function wasmTranslation(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, used: ReadonlySet<number>, written: ReadonlySet<number>, cost: Float64Array): Compiled | undefined {
+  const wb = wasmBlocks(blocks, cost);
+  if (wb === undefined) return undefined;
+  let js: BlockFn | undefined;
+  const JS = (): BlockFn => (js ??= generate(blocks, byStart, used, written, cost, false).fn);
+  const src = `return function block(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM) { "use strict";
+const w = WL(H, CP);
+if (w !== null) {
+  const cyc = +cpu.cycles;
+  const R = roomOf(cyc, limit);
+  if (R >= 0) {
+    let o = w(block, R, vb, tagR, tagW, ADD, T, cpu.traceIdx, CP.byteOffset) | 0;
+    cpu.cycles = cyc + H[${S_USED}]; cpu.instret = cpu.instret + H[${S_N}]; cpu.traceIdx = H[${S_TR}];
+    if (o < 0) { cpu.pc = H[${S_VA}]; return ${EXIT.NEXT}; }
+    o <<= 1; cpu.pc = (vb + WT[o]) | 0; return WT[o + 1];
+  }
+}
+return JS()(cpu, vb, tagR, tagW, ADD, T, limit, H, U16, U8, CP, block, EM);
+};`;
+  const fn = (new Function("WL", "WT", "roomOf", "JS", src) as (...a: unknown[]) => BlockFn)(wb.linker, wb.exits, roomOf, JS);
+  translatorStats.wasmBlocks++;
   translatorStats.generated++;
   return { fn, codeBytes: src.length, tail: false };
 }

@@ -254,9 +254,10 @@ export type Linker = (H: Int32Array, CP: Uint8Array) => LoopFn | null;
  * Compiles `bytes` (synchronously: the modules are small) and returns its
  * linker, or undefined when the host has no WebAssembly or refuses the
  * module. The linker instantiates the module once per memory and remembers
- * the last one, so the translation's call asks it once per call.
+ * the last one, so the translation's call asks it once per call. `stats`:
+ * where it counts its module, instances and entries (wasm-blocks.ts has its own).
  */
-export function linkerOf(bytes: Uint8Array): Linker | undefined {
+export function linkerOf(bytes: Uint8Array, stats: typeof wasmStats = wasmStats): Linker | undefined {
   const W = wasmHost;
   if (W === undefined) return undefined;
   let module: object;
@@ -265,7 +266,7 @@ export function linkerOf(bytes: Uint8Array): Linker | undefined {
   } catch {
     return undefined;
   }
-  wasmStats.modules++;
+  stats.modules++;
   const byBuffer = new WeakMap<ArrayBufferLike, LoopFn | null>();
   let lastBuffer: ArrayBufferLike | undefined;
   let lastFn: LoopFn | null = null;
@@ -276,13 +277,13 @@ export function linkerOf(bytes: Uint8Array): Linker | undefined {
       if (fn === undefined) {
         const m = wasmMemoryOf(buffer);
         fn = m !== undefined && CP.buffer === buffer ? (new W.Instance(module, { e: { m } }).exports.f as LoopFn) : null;
-        if (fn !== null) wasmStats.instances++;
+        if (fn !== null) stats.instances++;
         byBuffer.set(buffer, fn);
       }
       lastBuffer = buffer;
       lastFn = fn;
     }
-    if (lastFn !== null) wasmStats.entries++;
+    if (lastFn !== null) stats.entries++;
     return lastFn;
   };
 }
