@@ -7,8 +7,11 @@
 // everything observable must be identical; each test also checks that the
 // loop really ran as WebAssembly (wasmStats.entries), so it fails with the
 // tier switched off — and a run with the tier off, or over a memory that is
-// no WebAssembly.Memory's, gives the same results.
-import { afterEach, describe, expect, it } from "vitest";
+// no WebAssembly.Memory's, gives the same results. The programs' translations
+// are ones the whole-translation tier (wasm-blocks.ts, its own tests in
+// jit-wasm-blocks.test.ts) would take, so it is off here: the self-loops run
+// through the tier under test.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { memoryOptions } from "../../src/machine/memory.js";
 import { translateOptions } from "../../src/machine/jit/translate.js";
 import { loopModule, wasmLoopSupported, wasmStats } from "../../src/machine/jit/wasm-loop.js";
@@ -116,7 +119,12 @@ function aluLoop(n: number): Item[] {
   ];
 }
 
+beforeEach(() => {
+  translateOptions.wasmBlocks = false;
+});
+
 afterEach(() => {
+  translateOptions.wasmBlocks = true;
   translateOptions.wasm = true;
   memoryOptions.wasm = true;
 });
