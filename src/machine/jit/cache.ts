@@ -5,8 +5,8 @@
 // Consumes heap byte indexes (physical + RAM_BASE, memory.ts) from the
 // engine. Produces the translation (and the block to start at) to run at an
 // address — translating once its page has been reached HOT times with
-// nothing translated there and its loops ran long enough to repay a compile
-// (`Page.plain`), so code that runs once or a few instructions at a time is
+// nothing translated there, where slices from the entry ran long enough to
+// repay a compile (`Page.plain`), so code that runs once or a few instructions at a time is
 // interpreted, not compiled; at once where the process compiled it before
 // (`hotPages`) — and the host-side counters.
 //
@@ -111,15 +111,6 @@ const SAMPLES = 16;
  * what the process compiled before (MIN_SLICE_INSNS).
  */
 export const COMPILE_SLICE_INSNS = 768;
-/**
- * Instructions that slices of COMPILE_SLICE_INSNS or more, from any entry of
- * a page, must have run before anything in the page is compiled: the
- * compile is paid once, so only code that already ran as much as a compile
- * costs (about a million instructions interpreted) is expected to repay it.
- * Two or four million made `compute` at scale 1000 slower (its loops were
- * compiled later, at more entries); one million does not.
- */
-export const PAGE_VOLUME = 1_000_000;
 /** Slices after which an entry's counts are halved, so that they follow a change of behaviour. */
 const SAMPLE_WINDOW = 64;
 
@@ -132,8 +123,8 @@ class Page {
   hits = 0;
   /**
    * A plain page: nothing in it is translated or was compiled before in the
-   * process, and it has not run a loop long enough to be worth compiling
-   * (PAGE_VOLUME): `get` only counts the reach and answers COLD, and
+   * process, and no entry's slices have shown a loop worth compiling
+   * (`worthCompiling`): `get` only counts the reach and answers COLD, and
    * `noteSlice` keeps only slices of COMPILE_SLICE_INSNS or more. Kernel
    * code between two system instructions stays in such pages for good, and
    * costs the engine no more than those two steps (docs/machine.md "Ninth
@@ -142,8 +133,6 @@ class Page {
    * compiled).
    */
   plain = false;
-  /** Instructions of the long slices (COMPILE_SLICE_INSNS or more) from any entry of the page. */
-  longVolume = 0;
   /**
    * Per word offset: the interpreter's slices that started there while
    * nothing was translated, and the instructions they ran (`noteSlice`).
@@ -346,8 +335,7 @@ export class TranslationCache {
       // two returns to the machine loop) makes the page an ordinary one once the entry is worth compiling.
       if (insns < COMPILE_SLICE_INSNS) return;
       this.record(page, slot, insns);
-      page.longVolume += insns;
-      if (page.hits >= this.hot && page.longVolume >= PAGE_VOLUME && worthCompiling(page, slot)) page.plain = false;
+      if (page.hits >= this.hot && worthCompiling(page, slot)) page.plain = false;
       return;
     }
     this.record(page, slot, insns);
