@@ -6,9 +6,9 @@
 // engine. Produces the translation (and the block to start at) to run at an
 // address — translating once its page has been reached HOT times with
 // nothing translated there, where slices from the entry ran long enough to
-// repay a compile (`Page.plain`), so code that runs once or a few instructions at a time is
-// interpreted, not compiled; at once where the process compiled it before
-// (`hotPages`) — and the host-side counters.
+// repay a compile (`Page.plain`), so code that runs once or a few
+// instructions at a time is interpreted, not compiled; at once where the
+// process compiled it before (`hotPages`) — and the host-side counters.
 //
 // Invalidation, two ways, so that no write path can be missed:
 // 1. Writes the translated code does not see happen only while something
@@ -129,8 +129,8 @@ class Page {
    * code between two system instructions stays in such pages for good, and
    * costs the engine no more than those two steps (docs/machine.md "Ninth
    * round": the engine's look-ups and slice records made `mixed` at scale
-   * 15 under hvm take 15% more CPU than the interpreter with nothing
-   * compiled).
+   * 15 under hvm take 15% more CPU than the interpreter with next to
+   * nothing compiled).
    */
   plain = false;
   /**
