@@ -5,9 +5,10 @@
 // Consumes heap byte indexes (physical + RAM_BASE, memory.ts) from the
 // engine. Produces the translation (and the block to start at) to run at an
 // address — translating once its page has been reached HOT times with
-// nothing translated there, so code that runs once is interpreted, not
-// compiled; at once where the process compiled it before (`hotPages`) —
-// and the host-side counters.
+// nothing translated there, where slices from the entry ran long enough to
+// repay a compile (`Page.plain`), so code that runs once or a few
+// instructions at a time is interpreted, not compiled; at once where the
+// process compiled it before (`hotPages`) — and the host-side counters.
 //
 // Invalidation, two ways, so that no write path can be missed:
 // 1. Writes the translated code does not see happen only while something
@@ -73,7 +74,8 @@ export const MIN_INSNS_PER_CALL = 12;
 export const JUDGE_AFTER = 32;
 
 /**
- * Before translating at an entry of a hot page, the interpreter's slices
+ * Before taking a translation the process compiled before at an entry of a
+ * hot page (a new one needs COMPILE_SLICE_INSNS), the interpreter's slices
  * from that entry must have run this many instructions on average (over at
  * least SAMPLES slices). A slice runs until the cycle limit or until the
  * interpreter returns (a system instruction, a fault, a hypercall), so its
@@ -96,6 +98,19 @@ export const MIN_SLICE_INSNS = 32;
  * the counts.
  */
 const SAMPLES = 16;
+/**
+ * A new function is compiled only for an entry whose slices ran this many
+ * instructions on average (over at least SAMPLES): code that runs on until
+ * the slice's cycle limit (a loop) rather than to the next system
+ * instruction. Everything compiled costs V8's compile of it (tens of
+ * milliseconds of a compiler thread on this machine) before it runs faster
+ * than the interpreter; in `mixed` at scale 15 under hvm, the entries whose
+ * slices averaged 45–870 instructions got 60 of the 68 functions compiled,
+ * which ran 150,000 instructions in all, while those averaging 1,150–4,000
+ * ran 4.7 M (docs/machine.md "Ninth round"). Entries in between still reuse
+ * what the process compiled before (MIN_SLICE_INSNS).
+ */
+export const COMPILE_SLICE_INSNS = 768;
 /** Slices after which an entry's counts are halved, so that they follow a change of behaviour. */
 const SAMPLE_WINDOW = 64;
 
@@ -107,6 +122,18 @@ class Page {
   /** Times the page was reached where nothing was translated (code in a hot page is translated where reached). */
   hits = 0;
   /**
+   * A plain page: nothing in it is translated or was compiled before in the
+   * process, and no entry's slices have shown a loop worth compiling
+   * (`worthCompiling`): `get` only counts the reach and answers COLD, and
+   * `noteSlice` keeps only slices of COMPILE_SLICE_INSNS or more. Kernel
+   * code between two system instructions stays in such pages for good, and
+   * costs the engine no more than those two steps (docs/machine.md "Ninth
+   * round": the engine's look-ups and slice records made `mixed` at scale
+   * 15 under hvm take 15% more CPU than the interpreter with next to
+   * nothing compiled).
+   */
+  plain = false;
+  /**
    * Per word offset: the interpreter's slices that started there while
    * nothing was translated, and the instructions they ran (`noteSlice`).
    * Allocated with the page's first slice.
@@ -114,9 +141,9 @@ class Page {
   slices: Int32Array | undefined;
   sliceInsns: Int32Array | undefined;
   /**
-   * For a page whose contents were hot before in this process (`hotPages`):
-   * per word offset, 1 once the process-wide translations were looked up
-   * there. Undefined for other pages.
+   * For a page whose contents were hot before in this process (`hotPages`),
+   * or that holds translations: per word offset, 1 once the process-wide
+   * translations were looked up there. Undefined for other pages.
    */
   probed: Uint8Array | undefined;
 }
@@ -184,6 +211,10 @@ export class TranslationCache {
   get(at: number): Entry | null | undefined | false {
     const page = this.pages[at >>> 12];
     if (page !== undefined) {
+      if (page.plain) {
+        page.hits++;
+        return COLD;
+      }
       const e = page.byOffset[(at & 4095) >>> 2];
       if (e !== undefined && e !== null && e.live.epoch === this.epoch) return e;
     }
@@ -196,6 +227,11 @@ export class TranslationCache {
     if (page === undefined) {
       page = this.pages[pageNo] = new Page();
       if (hotPages.has(pageHash(this.heap.heap32, pageNo))) page.probed = new Uint8Array(1024);
+      else if (this.hot > 1) {
+        page.plain = true;
+        page.hits++;
+        return COLD;
+      }
     }
     const slot = (at & 4095) >>> 2;
     const e = page.byOffset[slot];
@@ -236,9 +272,18 @@ export class TranslationCache {
       if (this.hot > 1 && !longSlices(page, slot)) return COLD;
       // What the process compiled from these page contents first: a function with a block starting
       // here, or the tail of the known block this entry lies inside (an interpreter slice that ended
-      // mid-loop) — not a whole new function of everything reachable from a mid-block address.
-      if (!probedNow) t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
-      if (t === undefined) t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+      // mid-loop) — not a whole new function of everything reachable from a mid-block address. Asked
+      // once per entry: in a page the process never compiled from (no `probed`), only its own
+      // translations could be there, which register their block starts themselves.
+      if (!probedNow && page.probed !== undefined && page.probed[slot] === 0) {
+        page.probed[slot] = 1;
+        t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
+      }
+      if (t === undefined) {
+        // A new function: only where the interpreter's slices from here ran long (`worthCompiling`).
+        if (this.hot > 1 && !worthCompiling(page, slot)) return COLD;
+        t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
+      }
       if (t !== null) {
         hotPages.add(pageHash(this.heap.heap32, pageNo));
         page.probed ??= new Uint8Array(1024);
@@ -285,6 +330,18 @@ export class TranslationCache {
     const page = this.pages[at >>> 12];
     if (page === undefined) return;
     const slot = (at & 4095) >>> 2;
+    if (page.plain) {
+      // Only slices that ran long count here: one from a loop (or from code that runs long between
+      // two returns to the machine loop) makes the page an ordinary one once the entry is worth compiling.
+      if (insns < COMPILE_SLICE_INSNS) return;
+      this.record(page, slot, insns);
+      if (page.hits >= this.hot && worthCompiling(page, slot)) page.plain = false;
+      return;
+    }
+    this.record(page, slot, insns);
+  }
+
+  private record(page: Page, slot: number, insns: number): void {
     const sl = (page.slices ??= new Int32Array(1024));
     const si = (page.sliceInsns ??= new Int32Array(1024));
     if (++sl[slot] >= SAMPLE_WINDOW) {
@@ -321,6 +378,12 @@ export class TranslationCache {
 function longSlices(page: Page, slot: number): boolean {
   const n = page.slices === undefined ? 0 : page.slices[slot];
   return n >= SAMPLES && page.sliceInsns![slot] >= MIN_SLICE_INSNS * n;
+}
+
+/** Whether a new function may be compiled for the entry at `slot`: its slices (at least SAMPLES) ran COMPILE_SLICE_INSNS or more on average. */
+function worthCompiling(page: Page, slot: number): boolean {
+  const n = page.slices === undefined ? 0 : page.slices[slot];
+  return n >= SAMPLES && page.sliceInsns![slot] >= COMPILE_SLICE_INSNS * n;
 }
 
 /** Whether the interpreter's slices from the entry at `slot` (at least one) ran MIN_SLICE_INSNS or more on average. */
