@@ -1,11 +1,9 @@
 // Diagnostics are data: stages collect {file, line, col, message} and carry on
 // where they can; the CLI prints them as `file:line:col: error: message`
-// followed by a source frame (@babel/code-frame: the line with its number and
-// a caret under the column, tabs kept so the caret lines up). The frame is
-// never coloured, so the output is the same on a terminal, in a pipe and in
-// tests.
-
-import { codeFrameColumns } from "@babel/code-frame";
+// followed by a source frame (the line with its number and a caret under the
+// column, tabs kept so the caret lines up: @babel/code-frame's layout). The
+// frame is never coloured, so the output is the same on a terminal, in a
+// pipe and in tests.
 
 export interface Diagnostic {
   file: string;
@@ -32,7 +30,12 @@ export function formatDiagnostic(d: Diagnostic, withSource = true): string {
 export function sourceFrame(sourceLine: string, line: number, col: number): string {
   // One line only: a stray line terminator in it would start a second one.
   const text = sourceLine.replace(/\r\n|[\n\r\u2028\u2029]/g, " ");
-  return codeFrameColumns(text, { start: { line: Math.max(1, line), column: Math.max(1, col) } }, { highlightCode: false, linesAbove: 0, linesBelow: 0, startLine: Math.max(1, line) });
+  // @babel/code-frame's uncoloured one-line frame, written out: loading that package (and picocolors, js-tokens)
+  // cost every process ~10 ms of start-up (issue 16). test/guest-isa/source-frame.test.ts compares the two.
+  const gutter = ` ${Math.max(1, line)} |`;
+  // The caret's indent: a space per UTF-16 unit before the column, tabs kept.
+  const indent = text.slice(0, Math.max(1, col) - 1).replace(/[^\t]/g, " ");
+  return `>${gutter}${text.length > 0 ? ` ${text}` : ""}\n ${gutter.replace(/\d/g, " ")} ${indent}^`;
 }
 
 /** Thrown by a stage that collected errors: carries every diagnostic, not just the first. */

@@ -13,11 +13,12 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { defaultCostModel } from "../../machine/cost-model.js";
 import type { Engine } from "../../machine/machine.js";
-import { CONFIGURATIONS, type KernelBinary } from "../bench/configurations.js";
+import { CONFIGURATIONS } from "../bench/configurations.js";
 import { makeReport } from "../bench/report-data.js";
 import { renderHtmlReport } from "../bench/report-html.js";
 import { renderTextReport } from "../bench/report-text.js";
-import { runBenchJobs, type BenchEnvironment } from "../bench/run-bench.js";
+import { BENCH_ENVIRONMENT } from "../bench/environment.js";
+import { runBenchJobs } from "../bench/run-bench.js";
 import { WORKLOADS, type Workload } from "../workloads.js";
 import { readCostModel, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
@@ -88,28 +89,9 @@ export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pageta
 /** Default workload size: large enough that boot does not dominate and host time is measurable, small enough for about a minute. */
 export const BENCH_SCALE = 24;
 
-/**
- * The kernel builds and disk of a bench at `scale`, called in each thread
- * that builds or runs cells (see runBenchJobs). The kernel recipe, and with it
- * the compiler, is loaded here rather than by this module, so the main thread
- * of a parallel bench, which only hands out cells, does not load it.
- */
-export async function benchEnvironment(scale: number): Promise<BenchEnvironment> {
-  const { adoptUserPrograms, buildKernel, compileKernel, kernelDiskBytes, userProgramsSource } = await import("../bundled-kernel.js");
-  return {
-    // The user programs every kernel embeds, built by one worker for all; each worker compiles its kernel meanwhile.
-    shared: { make: () => userProgramsSource().text, adopt: (text) => adoptUserPrograms(text as string) },
-    prepare: (binary: KernelBinary) => compileKernel({ paravirt: binary === "paravirt-xen" ? "xen" : undefined }),
-    build: (workload: string, binary: KernelBinary) =>
-      buildKernel({
-        workload: workload as Workload,
-        scale,
-        annotate: binary !== "plain",
-        paravirt: binary === "paravirt-xen" ? "xen" : undefined,
-      }).image,
-    disk: () => new Uint8Array(kernelDiskBytes(scale)),
-  };
-}
+// The kernel builds and disk of a bench (bench/environment.ts): the module each worker loads for them, which
+// leaves out this command's reports and options (start-up of every worker, issue 16).
+export { benchEnvironment } from "../bench/environment.js";
 
 export const run: CommandRunner = async (_args, options, io) => {
   if (options.drivers) return runDrivers(options, io);
@@ -143,7 +125,7 @@ export const run: CommandRunner = async (_args, options, io) => {
   const cells = await runBenchJobs({
     workloads,
     configurations,
-    environment: { module: import.meta.url, name: "benchEnvironment", arg: scale },
+    environment: { module: BENCH_ENVIRONMENT, name: "benchEnvironment", arg: scale },
     jobs,
     // No `cost`: the cells go out in table order (syscall first, mixed last). Longest first was
     // measured slower: V8 re-optimized the interpreter's exec more often (38 compiles against
