@@ -1,5 +1,17 @@
 #!/usr/bin/env node
 // The `previrt` command: runs the compiled CLI (built by `npm install` / `npm run build`).
-import { main } from "../dist/src/cli/main.js";
+import module from "node:module";
 
-process.exitCode = await main(process.argv.slice(2));
+// Node 22.1+ keeps V8's compiled code of the modules on disk between runs (faster start-up, same code);
+// Node 20 has no such API and loads as before (docs/machine.md "Ninth round: start-up").
+module.enableCompileCache?.();
+const { main } = await import("../dist/src/cli/main.js");
+
+const status = await main(process.argv.slice(2));
+process.exitCode = status;
+// Left to itself, Node ends the process only once V8's background compiler threads have finished
+// the compiles in flight (code nothing will run now): ~20 ms of a short `previrt run`. So exit at
+// once when nothing else is pending — all output written, no server (playground), timer or file
+// operation but a close. Otherwise end as usual.
+const pending = process.getActiveResourcesInfo().filter((r) => r !== "CloseReq" && r !== "TTYWrap");
+if (pending.length === 0 && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(status);

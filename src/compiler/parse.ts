@@ -7,7 +7,7 @@
 // tree). check.ts walks the tree next; a file with a diagnostic here goes no
 // further.
 
-import { parse } from "@babel/parser";
+import { parse } from "./babel-parser.js";
 import type { File, Node } from "@babel/types";
 import type { Diagnostic } from "../guest-isa/diagnostics.js";
 import { firstTooDeep, NESTING_MESSAGE, scanNesting } from "./nesting.js";

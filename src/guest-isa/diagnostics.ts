@@ -5,7 +5,7 @@
 // never coloured, so the output is the same on a terminal, in a pipe and in
 // tests.
 
-import { codeFrameColumns } from "@babel/code-frame";
+import { codeFrameColumns } from "./code-frame.js";
 
 export interface Diagnostic {
   file: string;

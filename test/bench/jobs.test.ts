@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cellParts, mergeParts, runBenchJobs, type BenchCell, type CellRun } from "../../src/cli/bench/run-bench.js";
 import { CONFIGURATIONS } from "../../src/cli/bench/configurations.js";
+import { BENCH_ENVIRONMENT, startBenchWorkers } from "../../src/cli/bench/environment.js";
 import type { RunResult } from "../../src/machine/diagnosis.js";
 import { workersAvailable } from "../../src/hypervisors/parallel/pool.js";
 
@@ -37,6 +38,24 @@ describe("bench --jobs", () => {
     const refused = serial.find((c) => c.config === "l4-para")!;
     expect([refused.status, refused.note]).toEqual(["skipped", "para-virtualized for xen; run it with --hv xen"]);
     expect(progress).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // as cells complete, then "done"
+  });
+
+  it("gives the same cells from workers started ahead (startBenchWorkers: previrt bench's own path), and a closed pool when the options are refused", async () => {
+    const options = {
+      workloads: ["compute"],
+      configurations: CONFIGURATIONS.filter((c) => ["bare-plain", "xen-pre", "xen-para"].includes(c.id)),
+      environment: { module: BENCH_ENVIRONMENT, name: "benchEnvironment", arg: 1 },
+      repeats: 1,
+      maxCycles: 200_000_000,
+    };
+    const serial = await runBenchJobs({ ...options, jobs: 1 });
+    const pool = startBenchWorkers(2);
+    expect(pool).toBeDefined(); // the workers really start (needs tsc's dist/)
+    const ahead = await runBenchJobs({ ...options, jobs: 2, pool });
+    expect(simulated(ahead)).toEqual(simulated(serial));
+    // runBenchJobs closed it: nothing more is accepted.
+    await expect(pool!.submit({ module: BENCH_ENVIRONMENT, name: "benchPreload", arg: undefined })).rejects.toThrow(/closed/);
+    expect(startBenchWorkers(1)).toBeUndefined(); // --jobs 1: no workers
   });
 
   it("makes the user programs once: one worker builds them, the other compiles its kernel meanwhile and takes them", async () => {

@@ -296,6 +296,12 @@ export interface RunBenchJobsOptions extends Omit<RunBenchOptions, "build" | "di
   /** Worker threads; 1 runs serially in this thread. */
   jobs: number;
   /**
+   * The `jobs` worker threads, already started (environment.ts
+   * startBenchWorkers: they load their modules while this thread loads
+   * its own); default: started here. Closed at the end either way.
+   */
+  pool?: WorkerPool;
+  /**
    * Rough relative host time of a cell's runs, for the order only: among the
    * cells whose images are built, the costliest is handed out first, and the
    * images are built costliest first. Default: all equal, the table order.
@@ -408,6 +414,7 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
   const repeats = Math.max(1, options.repeats ?? 3);
   const module = runnableModule(options.environment.module);
   if (options.jobs <= 1 || !module || !workersAvailable(import.meta.url)) {
+    await options.pool?.close();
     const mod = (await import(options.environment.module)) as Record<string, EnvironmentFactory>;
     const env = await mod[options.environment.name](options.environment.arg);
     return runBench({ ...options, costModel, repeats, build: env.build, disk: env.disk });
@@ -437,7 +444,7 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
   const ordered = [...groups.values()].map((keys) => keys.sort((a, b) => weight(byImage.get(b)!) - weight(byImage.get(a)!)));
   ordered.sort((a, b) => weight(b.flatMap((k) => byImage.get(k)!)) - weight(a.flatMap((k) => byImage.get(k)!)));
 
-  const pool = new WorkerPool(options.jobs);
+  const pool = options.pool ?? new WorkerPool(options.jobs);
   const runs = new Array<CellRun>(total);
   let done = 0;
   let firstOpen = 0;

@@ -12,16 +12,18 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { defaultCostModel } from "../../machine/cost-model.js";
+import type { CpuOptions } from "../../hypervisors/backend.js";
 import type { Engine } from "../../machine/machine.js";
-import { CONFIGURATIONS, type KernelBinary } from "../bench/configurations.js";
+import { CONFIGURATIONS } from "../bench/configurations.js";
 import { makeReport } from "../bench/report-data.js";
 import { renderHtmlReport } from "../bench/report-html.js";
 import { renderTextReport } from "../bench/report-text.js";
-import { runBenchJobs, type BenchEnvironment } from "../bench/run-bench.js";
+import { BENCH_ENVIRONMENT, startBenchWorkers } from "../bench/environment.js";
+import type { BenchCell } from "../bench/run-bench.js";
 import { WORKLOADS, type Workload } from "../workloads.js";
 import { readCostModel, writeOutput } from "../files.js";
+import { jobsOption } from "../jobs-option.js";
 import type { CommandRunner } from "../main.js";
-import { jobsOption, smpOptions } from "./matrix.js";
 import type { CliIO } from "../io.js";
 
 /** How many of --json/--html go to standard output (`-`): at most one, and then the terminal report goes to stderr. */
@@ -88,28 +90,9 @@ export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pageta
 /** Default workload size: large enough that boot does not dominate and host time is measurable, small enough for about a minute. */
 export const BENCH_SCALE = 24;
 
-/**
- * The kernel builds and disk of a bench at `scale`, called in each thread
- * that builds or runs cells (see runBenchJobs). The kernel recipe, and with it
- * the compiler, is loaded here rather than by this module, so the main thread
- * of a parallel bench, which only hands out cells, does not load it.
- */
-export async function benchEnvironment(scale: number): Promise<BenchEnvironment> {
-  const { adoptUserPrograms, buildKernel, compileKernel, kernelDiskBytes, userProgramsSource } = await import("../bundled-kernel.js");
-  return {
-    // The user programs every kernel embeds, built by one worker for all; each worker compiles its kernel meanwhile.
-    shared: { make: () => userProgramsSource().text, adopt: (text) => adoptUserPrograms(text as string) },
-    prepare: (binary: KernelBinary) => compileKernel({ paravirt: binary === "paravirt-xen" ? "xen" : undefined }),
-    build: (workload: string, binary: KernelBinary) =>
-      buildKernel({
-        workload: workload as Workload,
-        scale,
-        annotate: binary !== "plain",
-        paravirt: binary === "paravirt-xen" ? "xen" : undefined,
-      }).image,
-    disk: () => new Uint8Array(kernelDiskBytes(scale)),
-  };
-}
+// The kernel builds and disk of a bench (bench/environment.ts): the module each worker loads for them, which
+// leaves out this command's reports and options (start-up of every worker, issue 16).
+export { benchEnvironment } from "../bench/environment.js";
 
 export const run: CommandRunner = async (_args, options, io) => {
   if (options.drivers) return runDrivers(options, io);
@@ -137,26 +120,38 @@ export const run: CommandRunner = async (_args, options, io) => {
     : (done: number, total: number, label: string) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
 
   const jobs = jobsOption(options.jobs);
-  // Bad values are refused before anything runs; a back end that cannot run them is a skipped cell.
-  const smp = smpOptions(options);
-
-  const cells = await runBenchJobs({
-    workloads,
-    configurations,
-    environment: { module: import.meta.url, name: "benchEnvironment", arg: scale },
-    jobs,
-    // No `cost`: the cells go out in table order (syscall first, mixed last). Longest first was
-    // measured slower: V8 re-optimized the interpreter's exec more often (38 compiles against
-    // 26–28) and the paired runs took 0.5–2.5 s more CPU than the few tenths of a second it saved
-    // at the end (docs/machine.md, "The bench's own host work").
-    costModel,
-    repeats,
-    maxCycles: 4_000_000_000,
-    engine: options.engine as Engine | undefined,
-    protect: options.protect !== false,
-    smp,
-    progress,
-  });
+  // The workers start loading now; this thread loads the bench (run-bench.ts: every back end) and the
+  // --cpus checks (matrix.ts: the machine) meanwhile (issue 16).
+  const pool = startBenchWorkers(jobs);
+  let cells: BenchCell[];
+  let smp: CpuOptions;
+  try {
+    const [{ runBenchJobs }, { smpOptions }] = await Promise.all([import("../bench/run-bench.js"), import("./matrix.js")]);
+    // Bad values are refused before anything runs; a back end that cannot run them is a skipped cell.
+    smp = smpOptions(options);
+    cells = await runBenchJobs({
+      workloads,
+      configurations,
+      environment: { module: BENCH_ENVIRONMENT, name: "benchEnvironment", arg: scale },
+      jobs,
+      pool,
+      // No `cost`: the cells go out in table order (syscall first, mixed last). Longest first was
+      // measured slower: V8 re-optimized the interpreter's exec more often (38 compiles against
+      // 26–28) and the paired runs took 0.5–2.5 s more CPU than the few tenths of a second it saved
+      // at the end (docs/machine.md, "The bench's own host work").
+      costModel,
+      repeats,
+      maxCycles: 4_000_000_000,
+      engine: options.engine as Engine | undefined,
+      protect: options.protect !== false,
+      smp,
+      progress,
+    });
+  } catch (e) {
+    // Refused options: the workers started for nothing (runBenchJobs closes them in every other case).
+    await pool?.close();
+    throw e;
+  }
   const report = makeReport({ cells, configurations, workloads, costModel, costModelName, smp });
   emitReports(options, io, toStdout, renderTextReport(report), report, () => renderHtmlReport(report));
   // A guest that diverges or fails on a back end is a result, shown in the report, not an error of the command.

@@ -15,7 +15,7 @@ import { checkCpuOptions, checkCpuValues, type CpuOptions } from "../../hypervis
 import { describeVerdict, isDivergence, type MatrixRow } from "../../hypervisors/matrix-verdicts.js";
 import { BACKEND_NAMES, loadBackend, unknownBackend } from "../../hypervisors/registry.js";
 import { runMatrixJobs } from "../../hypervisors/parallel/matrix-jobs.js";
-import { defaultJobs } from "../../hypervisors/parallel/pool.js";
+import { jobsOption } from "../jobs-option.js";
 import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
@@ -69,13 +69,7 @@ export function smpOptions(options: Record<string, unknown>): CpuOptions {
   return o;
 }
 
-/** `--jobs N`: 1 or more worker threads; default one per core. */
-export function jobsOption(value: unknown): number {
-  if (value === undefined) return defaultJobs();
-  const n = value as number;
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--jobs must be a positive integer, not ${n}`);
-  return n;
-}
+export { jobsOption };
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
