@@ -14,7 +14,7 @@ import { memoryOptions } from "../../src/machine/memory.js";
 import { translateOptions } from "../../src/machine/jit/translate.js";
 import { blocksModule, roomOf, wasmBlocksStats, wasmBlocksSupported } from "../../src/machine/jit/wasm-blocks.js";
 import { runOn, same as sameOn, type EngineSetup } from "./engine-pair.js";
-import { R, assembleItems, encodeWords, li, pageTables, pagingOn, powerOff, type Item } from "./program.js";
+import { R, assembleItems, encodeWords, li, pageTables, pagingOn, powerOff, timerRuns, type Item } from "./program.js";
 import { DATA_PA } from "./random-program.js";
 
 /** Both engines; returns the observation and how many calls ran a translation as one WebAssembly function. */
@@ -155,35 +155,8 @@ describe("jit (whole translations in WebAssembly) = interpreter", () => {
     expect(entries).toBeGreaterThan(0);
   });
 
-  // The handler acknowledges the timer, counts in k0 and (re-armed runs) stops it; the main code arms
-  // it before each run of the loop (re-armed: the interrupt lands at another instruction each time) or
-  // once (10,000: it ticks through the runs).
-  const timed = (period: number, rearm: boolean): Item[] => [
-    ["jal", { a: R.zero, to: "start" }],
-    "handler",
-    ["out", { imm: 0x21, b: R.zero }],
-    ...(rearm ? ([["out", { imm: 0x20, b: R.zero }]] as Item[]) : []),
-    ["addi", { a: R.k0, b: R.k0, imm: 1 }],
-    ["iret"],
-    "start",
-    ["la", { a: R.t0, to: "handler" }],
-    ["mtcr", { imm: 0, b: R.t0 }],
-    ...li(R.lr, period),
-    ...li(R.sp, 12),
-    ...pagingOn(PD),
-    ...(rearm ? [] : ([["out", { imm: 0x20, b: R.lr }]] as Item[])),
-    ["sti"],
-    "outer",
-    ...(rearm ? ([["out", { imm: 0x20, b: R.lr }]] as Item[]) : []),
-    ...multiBlockLoop(23, R.zero),
-    ["addi", { a: R.sp, b: R.sp, imm: -1 }],
-    ["bne", { a: R.sp, b: R.zero, to: "outer" }],
-    ["tlbflush"],
-    ["cli"],
-    ["add", { a: R.a2, b: R.a2, c: R.k0 }],
-    powerOff(R.a2),
-    ...fn(R.zero),
-  ];
+  // The timer's handler counts in k0 (program.ts timerRuns).
+  const timed = (period: number, rearm: boolean): Item[] => timerRuns(PD, period, rearm, 12, multiBlockLoop(23, R.zero), [["tlbflush"], ["cli"], ["add", { a: R.a2, b: R.a2, c: R.k0 }], powerOff(R.a2), ...fn(R.zero)]);
   for (const period of [1, 7, 10_000]) {
     it(`a timer every ${period} cycles, its interrupts landing inside the loop`, () => {
       let entries = 0;

@@ -16,7 +16,7 @@ import { memoryOptions } from "../../src/machine/memory.js";
 import { translateOptions } from "../../src/machine/jit/translate.js";
 import { loopModule, wasmLoopSupported, wasmStats } from "../../src/machine/jit/wasm-loop.js";
 import { runOn, same as sameOn, type EngineSetup } from "./engine-pair.js";
-import { R, assembleItems, encodeWords, li, pageTables, pagingOn, powerOff, type Item } from "./program.js";
+import { R, assembleItems, encodeWords, li, pageTables, pagingOn, powerOff, timerRuns, type Item } from "./program.js";
 import { DATA_PA } from "./random-program.js";
 
 /** Both engines; returns the observation and how many times a loop was entered as WebAssembly under the JIT. */
@@ -203,32 +203,8 @@ describe("jit (WebAssembly loops) = interpreter", () => {
     expect(entries).toBeGreaterThan(0);
   });
 
-  // The handler acknowledges the timer, counts in k0 and (re-armed runs) stops it; the main code arms
-  // it before each run of the loop (re-armed: the interrupt lands at another instruction each time) or
-  // once (10,000: it ticks through the runs).
-  const timed = (period: number, rearm: boolean): Item[] => [
-    ["jal", { a: R.zero, to: "start" }],
-    "handler",
-    ["out", { imm: 0x21, b: R.zero }],
-    ...(rearm ? ([["out", { imm: 0x20, b: R.zero }]] as Item[]) : []),
-    ["addi", { a: R.k0, b: R.k0, imm: 1 }],
-    ["iret"],
-    "start",
-    ["la", { a: R.t0, to: "handler" }],
-    ["mtcr", { imm: 0, b: R.t0 }],
-    ...li(R.lr, period),
-    ...li(R.sp, 40),
-    ...pagingOn(PD),
-    ...(rearm ? [] : ([["out", { imm: 0x20, b: R.lr }]] as Item[])),
-    ["sti"],
-    "outer",
-    ...(rearm ? ([["out", { imm: 0x20, b: R.lr }]] as Item[]) : []),
-    ...memoryLoop(37),
-    ["addi", { a: R.sp, b: R.sp, imm: -1 }],
-    ["bne", { a: R.sp, b: R.zero, to: "outer" }],
-    ["cli"],
-    powerOff(R.k0),
-  ];
+  // The timer's handler counts in k0 (program.ts timerRuns).
+  const timed = (period: number, rearm: boolean): Item[] => timerRuns(PD, period, rearm, 40, memoryLoop(37), [["cli"], powerOff(R.k0)]);
   for (const period of [1, 7, 10_000]) {
     it(`a timer every ${period} cycles, its interrupts landing inside the loop`, () => {
       let entries = 0;

@@ -191,6 +191,40 @@ export function timedLoop(period: number, iterations: number, body: Item[]): Ite
   ];
 }
 
+/**
+ * `runs` runs of `loop` under a timer every `period` cycles, paging on with
+ * the page directory at `pd`: the handler acknowledges the timer, counts in
+ * k0 and, when `rearm`, stops it; the main code then arms the timer before
+ * each run (the interrupt lands at another instruction each time), else once
+ * (it ticks through the runs). sp counts the runs down; `after` follows them
+ * (it powers off).
+ */
+export function timerRuns(pd: number, period: number, rearm: boolean, runs: number, loop: Item[], after: Item[]): Item[] {
+  const arm: Item[] = [["out", { imm: 0x20, b: R.lr }]];
+  return [
+    ["jal", { a: R.zero, to: "start" }],
+    "handler",
+    ["out", { imm: 0x21, b: R.zero }],
+    ...(rearm ? ([["out", { imm: 0x20, b: R.zero }]] as Item[]) : []),
+    ["addi", { a: R.k0, b: R.k0, imm: 1 }],
+    ["iret"],
+    "start",
+    ["la", { a: R.t0, to: "handler" }],
+    ["mtcr", { imm: 0, b: R.t0 }],
+    ...li(R.lr, period),
+    ...li(R.sp, runs),
+    ...pagingOn(pd),
+    ...(rearm ? [] : arm),
+    ["sti"],
+    "outer",
+    ...(rearm ? arm : []),
+    ...loop,
+    ["addi", { a: R.sp, b: R.sp, imm: -1 }],
+    ["bne", { a: R.sp, b: R.zero, to: "outer" }],
+    ...after,
+  ];
+}
+
 /** CPU 0 starts every other CPU at `secondary` (ports 0x43, 0x42), then runs `main` (empty: CPU 0 runs `secondary` too). */
 export function smp(main: Item[], secondary: Item[]): Item[] {
   return [
