@@ -38,9 +38,10 @@
 //   check and on every exit (the JavaScript's `settle`), so the ring is the
 //   same: k writes of one pair.
 // - Loads and stores: the same fast-tag compares with the same remembered
-//   pages as the JavaScript (and wasm-loop.ts), the code-page test on a
-//   store's look-up, an exit before a miss (STEP, the block's executed part
-//   charged) and after a store into a code page (STORE).
+//   pages as the JavaScript (wasm-ops.ts `access`, shared with wasm-loop.ts),
+//   the code-page test on a store's look-up, an exit before a miss (STEP,
+//   the block's executed part charged) and after a store into a code page
+//   (STORE).
 // - Exits return a row of the exit table (pc as an offset from the page's
 //   virtual base, the exit code), or -1 after a jalr (pc in the scratch
 //   words); the cycles and instructions charged, the trace index and a
@@ -51,12 +52,12 @@
 // arrays and the trace ring), tr (the trace index), CP (byte index of the
 // code-page marks).
 
-import { BY_OPCODE } from "../../guest-isa/isa-table.js";
 import { TRACE_PAIRS } from "../cpu.js";
 import { SCRATCH } from "../memory.js";
-import { PAGE_MASK, TAG_INVALID, TAG_MASK } from "../mmu/tlb.js";
-import { moduleOf, OPC, sleb, uleb, VOID } from "./wasm-encode.js";
+import { TAG_INVALID } from "../mmu/tlb.js";
+import { moduleOf, OPC, uleb } from "./wasm-encode.js";
 import { linkerOf, type Linker } from "./wasm-loop.js";
+import { access, alu, branchTaken, BRANCHES, byteIndexes, isAccess, isAlu, loadRegisters, mnemonic, registersOf, storeRegisters, WasmCode, type AccessLocals } from "./wasm-ops.js";
 
 /** A block of a translation, as translate.ts discovers it. */
 export interface WasmBlock {
@@ -85,25 +86,6 @@ const UNROLL = 2;
 /** Modules over this size are not compiled (a translation is at most 64 instructions: none reaches it). */
 const MAX_MODULE_BYTES = 64 * 1024;
 
-const ALU_RRR: Record<string, number> = {
-  add: OPC.i32_add, sub: OPC.i32_sub, and: OPC.i32_and, or: OPC.i32_or, xor: OPC.i32_xor,
-  sll: OPC.i32_shl, srl: OPC.i32_shr_u, sra: OPC.i32_shr_s, slt: OPC.i32_lt_s, sltu: OPC.i32_lt_u, mul: OPC.i32_mul,
-};
-const ALU_IMM: Record<string, number> = {
-  addi: OPC.i32_add, andi: OPC.i32_and, ori: OPC.i32_or, xori: OPC.i32_xor, slti: OPC.i32_lt_s, sltiu: OPC.i32_lt_u,
-};
-const SHIFT_IMM: Record<string, number> = { slli: OPC.i32_shl, srli: OPC.i32_shr_u, srai: OPC.i32_shr_s };
-const LOADS: Record<string, [number, number]> = {
-  lw: [OPC.i32_load, 2], lh: [OPC.i32_load16_s, 1], lhu: [OPC.i32_load16_u, 1], lb: [OPC.i32_load8_s, 0], lbu: [OPC.i32_load8_u, 0],
-};
-const STORES: Record<string, [number, number]> = { sw: [OPC.i32_store, 2], sh: [OPC.i32_store16, 1], sb: [OPC.i32_store8, 0] };
-const BRANCHES: Record<string, number> = {
-  beq: OPC.i32_eq, bne: OPC.i32_ne, blt: OPC.i32_lt_s, bge: OPC.i32_ge_s, bltu: OPC.i32_lt_u, bgeu: OPC.i32_ge_u,
-};
-
-const mnemonic = (w: number): string | undefined => BY_OPCODE[w & 63]?.mnemonic;
-const isAlu = (m: string) => m in ALU_RRR || m in ALU_IMM || m in SHIFT_IMM || m === "lui";
-
 /**
  * Whether this tier compiles the translation of `blocks` under `cost`: every
  * word one it compiles, every cost a whole number up to MAX_COST (a
@@ -121,7 +103,7 @@ export function wasmBlocksSupported(blocks: readonly WasmBlock[], cost: Float64A
       const c = cost[w & 63];
       if (!(Number.isInteger(c) && c >= 0 && c <= MAX_COST)) return false;
       sum += c;
-      if (m in LOADS || m in STORES) memory = true;
+      if (isAccess(m)) memory = true;
       else if (!(isAlu(m) || m in BRANCHES || m === "jal" || m === "jalr")) return false;
       // Branches and jumps end a block (translate.ts).
       if ((m in BRANCHES || m === "jal" || m === "jalr") && k !== b.words.length - 1) return false;
@@ -181,23 +163,9 @@ export function blocksModule(blocks: readonly WasmBlock[], cost: Float64Array): 
   if (blocks.length === 0 || !wasmBlocksSupported(blocks, cost)) return undefined;
   const byStart = new Map<number, number>();
   blocks.forEach((b, i) => byStart.set(b.start, i));
-  const c: number[] = [];
-  const labels: string[] = [];
-  const get = (l: number) => { c.push(OPC.local_get); uleb(l, c); };
-  const set = (l: number) => { c.push(OPC.local_set); uleb(l, c); };
-  const tee = (l: number) => { c.push(OPC.local_tee); uleb(l, c); };
-  const i32 = (n: number) => { c.push(OPC.i32_const); sleb(n, c); };
-  const mem = (op: number, align: number, offset = 0) => { c.push(op, align); uleb(offset, c); };
-  const reg = (r: number) => (r === 0 ? i32(0) : get(R_(r)));
-  const open = (op: number, name: string) => { c.push(op, VOID); labels.push(name); };
-  const end = () => { c.push(OPC.end); labels.pop(); };
-  const depth = (name: string) => {
-    const i = labels.lastIndexOf(name);
-    if (i < 0) throw new Error(`jit: wasm-blocks: no label ${name}`);
-    return labels.length - 1 - i;
-  };
-  const br = (name: string) => { c.push(OPC.br); uleb(depth(name), c); };
-  const brIf = (name: string) => { c.push(OPC.br_if); uleb(depth(name), c); };
+  const x = new WasmCode(R_(1), "wasm-blocks");
+  const { c, get, set, i32, mem, open, end, br, brIf } = x;
+  const L: AccessLocals = { va: L_VA, s: L_S, p: L_P, m: L_M, tagR: P_TAGR, tagW: P_TAGW, add: P_ADD, cp: P_CP, pr: L_PR, ar: L_AR, pw: L_PW, aw: L_AW };
   const addTo = (l: number, n: number) => { if (n !== 0) { get(l); i32(n); c.push(OPC.i32_add); set(l); } };
 
   // The exit table: rows of (pc offset from the page's virtual base, exit code).
@@ -257,22 +225,9 @@ export function blocksModule(blocks: readonly WasmBlock[], cost: Float64Array): 
   };
 
   // Registers: every one the translation reads or writes, from heap32[r]; those written go back on every exit.
-  const read = new Set<number>();
-  const written = new Set<number>();
-  for (const b of blocks) {
-    for (const w of b.words) {
-      const m = mnemonic(w)!;
-      const a = (w >>> 6) & 15, rb = (w >>> 10) & 15, rc = (w >>> 14) & 15;
-      if (m in STORES || m in BRANCHES) read.add(a);
-      else written.add(a);
-      if (m !== "lui" && m !== "jal") read.add(rb);
-      if (m in ALU_RRR) read.add(rc);
-    }
-  }
-  read.delete(0);
-  written.delete(0);
-  for (const r of new Set([...read, ...written])) { i32(0); mem(OPC.i32_load, 2, 4 * r); set(R_(r)); }
-  for (const l of [P_TAGR, P_TAGW, P_ADD]) { get(l); i32(2); c.push(OPC.i32_shl); set(l); }
+  const { touched, written } = registersOf(blocks.flatMap((b) => b.words));
+  loadRegisters(x, touched);
+  byteIndexes(x, [P_TAGR, P_TAGW, P_ADD]);
   i32(TAG_INVALID); set(L_PR);
   i32(TAG_INVALID); set(L_PW);
 
@@ -296,46 +251,9 @@ export function blocksModule(blocks: readonly WasmBlock[], cost: Float64Array): 
     /** An instruction that is no branch or jump (the block's body). */
     const body = (k: number) => {
       const w = b.words[k];
-      const mn = mnemonic(w)!;
-      const a = (w >>> 6) & 15, rb = (w >>> 10) & 15, rc = (w >>> 14) & 15;
-      const imm = w >> 14;
       const off = b.start + 4 * k;
-      if (mn in LOADS || mn in STORES) {
-        const [op, lg] = (LOADS[mn] ?? STORES[mn])!;
-        const load = mn in LOADS;
-        reg(rb); i32(imm); c.push(OPC.i32_add); set(L_VA);
-        get(L_VA); i32(TAG_MASK[(1 << lg) as 1 | 2 | 4]); c.push(OPC.i32_and); tee(L_M); get(load ? L_PR : L_PW); c.push(OPC.i32_ne);
-        open(OPC.if, "lookup");
-        get(L_VA); i32(12); c.push(OPC.i32_shr_u); i32(1023); c.push(OPC.i32_and); i32(2); c.push(OPC.i32_shl); set(L_S);
-        get(L_M); get(load ? P_TAGR : P_TAGW); get(L_S); c.push(OPC.i32_add); mem(OPC.i32_load, 2); c.push(OPC.i32_ne);
-        open(OPC.if, "miss"); exit(off, STEP, before[k], k); end();
-        if (load) {
-          get(L_VA); i32(PAGE_MASK); c.push(OPC.i32_and); set(L_PR);
-          get(P_ADD); get(L_S); c.push(OPC.i32_add); mem(OPC.i32_load, 2); set(L_AR);
-        } else {
-          get(L_VA); get(P_ADD); get(L_S); c.push(OPC.i32_add); mem(OPC.i32_load, 2); c.push(OPC.i32_add); set(L_P);
-          get(P_CP); get(L_P); i32(12); c.push(OPC.i32_shr_u); c.push(OPC.i32_add); mem(OPC.i32_load8_u, 0);
-          open(OPC.if, "code");
-          get(L_P); reg(a); mem(op, lg);
-          exit(off + 4, STORE, before[k + 1], k + 1);
-          end();
-          get(L_VA); i32(PAGE_MASK); c.push(OPC.i32_and); set(L_PW);
-          get(P_ADD); get(L_S); c.push(OPC.i32_add); mem(OPC.i32_load, 2); set(L_AW);
-        }
-        end();
-        if (load) {
-          if (a !== 0) { get(L_VA); get(L_AR); c.push(OPC.i32_add); mem(op, lg); set(R_(a)); }
-        } else {
-          get(L_VA); get(L_AW); c.push(OPC.i32_add); reg(a); mem(op, lg);
-        }
-        return;
-      }
-      if (a === 0) return; // an ALU result to r0: no effect
-      if (mn in ALU_RRR) { reg(rb); reg(rc); c.push(ALU_RRR[mn]); }
-      else if (mn in ALU_IMM) { reg(rb); i32(imm); c.push(ALU_IMM[mn]); }
-      else if (mn in SHIFT_IMM) { reg(rb); i32((w >>> 14) & 31); c.push(SHIFT_IMM[mn]); }
-      else i32(w & PAGE_MASK); // lui
-      set(R_(a));
+      if (isAccess(mnemonic(w)!)) access(x, L, w, () => exit(off, STEP, before[k], k), () => exit(off + 4, STORE, before[k + 1], k + 1));
+      else alu(x, w);
     };
 
     if (loop) {
@@ -365,8 +283,7 @@ export function blocksModule(blocks: readonly WasmBlock[], cost: Float64Array): 
         if (mn === "jal" && ((w >>> 6) & 15) !== 0) { get(P_VB); i32(offLast + 4); c.push(OPC.i32_add); set(R_((w >>> 6) & 15)); }
         get(L_LK); i32(1); c.push(OPC.i32_add); set(L_LK);
         if (mn in BRANCHES) {
-          const a = (w >>> 6) & 15, rb = (w >>> 10) & 15;
-          reg(a); reg(rb); c.push(BRANCHES[mn], OPC.i32_eqz);
+          branchTaken(x, w); c.push(OPC.i32_eqz);
           open(OPC.if, "not-taken"); i32(1); set(L_E); br(`top${id}`); end();
         }
         get(L_LK); get(L_K); c.push(OPC.i32_ge_u); brIf(`top${id}`);
@@ -391,7 +308,7 @@ export function blocksModule(blocks: readonly WasmBlock[], cost: Float64Array): 
       if (mn in BRANCHES) {
         const t = off + ((w >> 14) << 2);
         addTo(L_USED, before[m]); addTo(L_N, m);
-        reg(a); reg(rb); c.push(BRANCHES[mn]);
+        branchTaken(x, w);
         open(OPC.if, "taken");
         pair(pcAt(off), pcAt(t));
         // The taken side never falls through (the next block is reached through the dispatch loop).
@@ -405,7 +322,7 @@ export function blocksModule(blocks: readonly WasmBlock[], cost: Float64Array): 
         pair(pcAt(off), pcAt(t));
         goTo(t, id + 1);
       } else if (mn === "jalr") {
-        reg(rb); i32(w >> 14); c.push(OPC.i32_add); set(L_VA);
+        x.reg(rb); i32(w >> 14); c.push(OPC.i32_add); set(L_VA);
         get(L_VA); i32(3); c.push(OPC.i32_and);
         open(OPC.if, "misaligned"); exit(off, STEP, before[k], k); end();
         addTo(L_USED, before[m]); addTo(L_N, m);
@@ -427,13 +344,13 @@ export function blocksModule(blocks: readonly WasmBlock[], cost: Float64Array): 
   end(); // exit
   // The epilogue: pending iterations of a self-loop left from its body, the registers written, the scratch words.
   settle(() => get(L_PC), () => get(L_PM), () => get(L_PF), () => get(L_PT), () => i32(0));
-  for (const r of written) { i32(0); get(R_(r)); mem(OPC.i32_store, 2, 4 * r); }
+  storeRegisters(x, written);
   i32(0); get(L_USED); mem(OPC.i32_store, 2, 4 * S_USED);
   i32(0); get(L_N); mem(OPC.i32_store, 2, 4 * S_N);
   i32(0); get(P_TR); mem(OPC.i32_store, 2, 4 * S_TR);
   i32(0); get(L_VA); mem(OPC.i32_store, 2, 4 * S_VA);
   get(L_CODE);
-  if (labels.length !== 0) throw new Error("jit: wasm-blocks: unbalanced labels");
+  if (!x.balanced()) throw new Error("jit: wasm-blocks: unbalanced labels");
   const bytes = moduleOf(PARAMS, LOCALS, c);
   return bytes.length <= MAX_MODULE_BYTES ? { bytes, exits: Int32Array.from(rows) } : undefined;
 }

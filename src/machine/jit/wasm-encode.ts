@@ -1,11 +1,12 @@
-// The few pieces of the WebAssembly binary format the loop compiler
-// (wasm-loop.ts) needs: LEB128 numbers, the opcodes it emits, and a module of
-// one function that imports one memory and is exported as "f".
+// The few pieces of the WebAssembly binary format the two WebAssembly tiers
+// (wasm-loop.ts, wasm-blocks.ts, and wasm-ops.ts, the instruction code they
+// share) need: LEB128 numbers, the opcodes they emit, and a module of one
+// function that imports one memory and is exported as "f".
 //
 // Consumes a function's parameter and local counts and its body (bytes);
 // produces the bytes of the module (WebAssembly core spec 1.0, section 5).
 
-/** The opcodes wasm-loop.ts emits (spec 5.4). */
+/** The opcodes the tiers emit (spec 5.4). */
 export const OPC = {
   block: 0x02, loop: 0x03, if: 0x04, end: 0x0b, br: 0x0c, br_if: 0x0d, return: 0x0f,
   local_get: 0x20, local_set: 0x21, local_tee: 0x22,

@@ -5,8 +5,9 @@
 // JavaScript loop.
 //
 // Consumes the loop's words (translate.ts `generate`). Produces the module's
-// bytes (wasm-encode.ts) and a linker that instantiates the compiled module
-// over a machine's memory (memory.ts: the buffer is a WebAssembly.Memory's).
+// bytes (its instructions from wasm-ops.ts, the module from wasm-encode.ts)
+// and a linker that instantiates the compiled module over a machine's
+// memory (memory.ts: the buffer is a WebAssembly.Memory's).
 //
 // Why: a typed-array access in V8's optimized JavaScript checks the array's
 // map, reloads its length and data pointer and checks the bound on every
@@ -32,10 +33,9 @@
 // Parameters: K, tagR, tagW, ADD (heap32 indexes of the TLB's arrays), pr,
 // ar, pw, aw, CP (byte index of the code-page marks).
 
-import { BY_OPCODE } from "../../guest-isa/isa-table.js";
 import { SCRATCH, wasmHost, wasmMemoryOf } from "../memory.js";
-import { PAGE_MASK, TAG_MASK } from "../mmu/tlb.js";
-import { moduleOf, OPC, sleb, uleb, VOID } from "./wasm-encode.js";
+import { moduleOf, OPC } from "./wasm-encode.js";
+import { access, alu, branchTaken, BRANCHES, byteIndexes, isAccess, isAlu, loadRegisters, mnemonic, registersOf, storeRegisters, WasmCode, type AccessLocals } from "./wasm-ops.js";
 
 /** A compiled loop, instantiated over one memory. */
 export type LoopFn = (K: number, tagR: number, tagW: number, add: number, pr: number, ar: number, pw: number, aw: number, cp: number) => number;
@@ -56,25 +56,6 @@ const MAX_MODULE_BYTES = 4096;
  */
 const UNROLL = 2;
 
-const ALU_RRR: Record<string, number> = {
-  add: OPC.i32_add, sub: OPC.i32_sub, and: OPC.i32_and, or: OPC.i32_or, xor: OPC.i32_xor,
-  sll: OPC.i32_shl, srl: OPC.i32_shr_u, sra: OPC.i32_shr_s, slt: OPC.i32_lt_s, sltu: OPC.i32_lt_u, mul: OPC.i32_mul,
-};
-const ALU_IMM: Record<string, number> = {
-  addi: OPC.i32_add, andi: OPC.i32_and, ori: OPC.i32_or, xori: OPC.i32_xor, slti: OPC.i32_lt_s, sltiu: OPC.i32_lt_u,
-};
-const SHIFT_IMM: Record<string, number> = { slli: OPC.i32_shl, srli: OPC.i32_shr_u, srai: OPC.i32_shr_s };
-/** Loads and stores: the instruction and log2 of the size. */
-const LOADS: Record<string, [number, number]> = {
-  lw: [OPC.i32_load, 2], lh: [OPC.i32_load16_s, 1], lhu: [OPC.i32_load16_u, 1], lb: [OPC.i32_load8_s, 0], lbu: [OPC.i32_load8_u, 0],
-};
-const STORES: Record<string, [number, number]> = { sw: [OPC.i32_store, 2], sh: [OPC.i32_store16, 1], sb: [OPC.i32_store8, 0] };
-const BRANCHES: Record<string, number> = {
-  beq: OPC.i32_eq, bne: OPC.i32_ne, blt: OPC.i32_lt_s, bge: OPC.i32_ge_s, bltu: OPC.i32_lt_u, bgeu: OPC.i32_ge_u,
-};
-
-const mnemonic = (w: number): string | undefined => BY_OPCODE[w & 63]?.mnemonic;
-
 /**
  * Whether every word of the self-loop `words` (its last one the branch back
  * to its start, or a jal back that links no register) is one this tier compiles.
@@ -85,7 +66,7 @@ export function wasmLoopSupported(words: readonly number[]): boolean {
     if (m === undefined) return false;
     if (k === words.length - 1) {
       if (!(m in BRANCHES) && !(m === "jal" && ((words[k] >>> 6) & 15) === 0)) return false;
-    } else if (!(m in ALU_RRR || m in ALU_IMM || m in SHIFT_IMM || m === "lui" || m in LOADS || m in STORES)) return false;
+    } else if (!(isAlu(m) || isAccess(m))) return false;
   }
   return true;
 }
@@ -97,19 +78,7 @@ export function wasmLoopSupported(words: readonly number[]): boolean {
  * call and reloads the second after it.
  */
 export function loopRegisters(words: readonly number[]): { touched: number[]; written: number[] } {
-  const read = new Set<number>();
-  const written = new Set<number>();
-  for (const w of words) {
-    const m = mnemonic(w)!;
-    const a = (w >>> 6) & 15, b = (w >>> 10) & 15, c = (w >>> 14) & 15;
-    if (m in STORES || m in BRANCHES) read.add(a);
-    else if (m !== "jal") written.add(a);
-    if (m !== "lui" && m !== "jal") read.add(b);
-    if (m in ALU_RRR) read.add(c);
-  }
-  read.delete(0);
-  written.delete(0);
-  return { touched: [...new Set([...read, ...written])], written: [...written] };
+  return registersOf(words);
 }
 
 /** What a compiled loop returns: 0, K iterations ran; 1, the branch was not taken; else the way out of the body. */
@@ -133,93 +102,48 @@ const LOCALS = 21;
  */
 export function loopModule(words: readonly number[], copies = UNROLL): Uint8Array | undefined {
   if (!wasmLoopSupported(words)) return undefined;
-  const c: number[] = [];
-  const get = (l: number) => { c.push(OPC.local_get); uleb(l, c); };
-  const set = (l: number) => { c.push(OPC.local_set); uleb(l, c); };
-  const tee = (l: number) => { c.push(OPC.local_tee); uleb(l, c); };
-  const i32 = (n: number) => { c.push(OPC.i32_const); sleb(n, c); };
-  const mem = (op: number, align: number, offset = 0) => { c.push(op, align); uleb(offset, c); };
-  const reg = (r: number) => (r === 0 ? i32(0) : get(R(r)));
+  const x = new WasmCode(R(1), "wasm-loop");
+  const { c, get, set, i32, mem, open, end, br, brIf } = x;
   const { touched, written } = loopRegisters(words);
   // Every register the loop reads or writes: one it only writes is stored back on every way out, also
   // on one before its first write (a tag miss in a call's first iteration), so it must start as itself.
-  for (const r of touched) { i32(0); mem(OPC.i32_load, 2, 4 * r); set(R(r)); }
-  // The TLB's arrays as byte indexes.
-  for (const l of [P_TAGR, P_TAGW, P_ADD]) { get(l); i32(2); c.push(OPC.i32_shl); set(l); }
+  loadRegisters(x, touched);
+  byteIndexes(x, [P_TAGR, P_TAGW, P_ADD]);
   get(P_K); set(L_LK);
-  // depth: labels between here and $done (the loop's own label, the ifs around an exit).
-  c.push(OPC.block, VOID, OPC.loop, VOID);
-  const leave = (code: number, depth: number) => { i32(code); set(L_ST); c.push(OPC.br); uleb(depth, c); };
-  // s = ((va >>> 12) & 1023) << 2; then the compare of the masked address (L_M) with the tag at `tag`.
-  const lookUp = (tag: number) => {
-    get(L_VA); i32(12); c.push(OPC.i32_shr_u); i32(1023); c.push(OPC.i32_and); i32(2); c.push(OPC.i32_shl); set(L_S);
-    get(L_M); get(tag); get(L_S); c.push(OPC.i32_add); mem(OPC.i32_load, 2); c.push(OPC.i32_ne);
-  };
-  const addend = () => { get(P_ADD); get(L_S); c.push(OPC.i32_add); mem(OPC.i32_load, 2); };
+  open(OPC.block, "done");
+  open(OPC.loop, "loop");
+  const leave = (code: number) => { i32(code); set(L_ST); br("done"); };
+  const L: AccessLocals = { va: L_VA, s: L_S, p: L_P, m: L_M, tagR: P_TAGR, tagW: P_TAGW, add: P_ADD, cp: P_CP, pr: P_PR, ar: P_AR, pw: P_PW, aw: P_AW };
   const iteration = (last: boolean) => {
     for (let k = 0; k < words.length; k++) {
       const w = words[k];
       const m = mnemonic(w)!;
-      const a = (w >>> 6) & 15, b = (w >>> 10) & 15, cc = (w >>> 14) & 15;
-      const imm = w >> 14;
       if (k === words.length - 1) {
         // The iterations left (K counted down: one value fewer kept across the loop than lk and K).
         get(L_LK); i32(1); c.push(OPC.i32_sub); set(L_LK);
         if (m !== "jal") {
           // Not taken: the last iteration (E).
-          reg(a); reg(b); c.push(BRANCHES[m], OPC.i32_eqz, OPC.if, VOID);
-          leave(1, 2);
-          c.push(OPC.end);
+          branchTaken(x, w); c.push(OPC.i32_eqz);
+          open(OPC.if, "not-taken"); leave(1); end();
         }
-        get(L_LK); c.push(OPC.i32_eqz, OPC.br_if); uleb(1, c);
-        if (last) { c.push(OPC.br); uleb(0, c); }
+        get(L_LK); c.push(OPC.i32_eqz); brIf("done");
+        if (last) br("loop");
         break;
       }
-      if (m in LOADS || m in STORES) {
-        const [op, lg] = (LOADS[m] ?? STORES[m])!;
-        const load = m in LOADS;
-        reg(b); i32(imm); c.push(OPC.i32_add); set(L_VA);
-        get(L_VA); i32(TAG_MASK[(1 << lg) as 1 | 2 | 4]); c.push(OPC.i32_and); tee(L_M); get(load ? P_PR : P_PW); c.push(OPC.i32_ne, OPC.if, VOID);
-        lookUp(load ? P_TAGR : P_TAGW);
-        c.push(OPC.if, VOID); leave(stepCode(k), 3); c.push(OPC.end);
-        if (load) {
-          get(L_VA); i32(PAGE_MASK); c.push(OPC.i32_and); set(P_PR);
-          addend(); set(P_AR);
-        } else {
-          get(L_VA); addend(); c.push(OPC.i32_add); set(L_P);
-          get(P_CP); get(L_P); i32(12); c.push(OPC.i32_shr_u); c.push(OPC.i32_add); mem(OPC.i32_load8_u, 0);
-          c.push(OPC.if, VOID);
-          get(L_P); reg(a); mem(op, lg);
-          leave(storeCode(k), 3);
-          c.push(OPC.end);
-          get(L_VA); i32(PAGE_MASK); c.push(OPC.i32_and); set(P_PW);
-          addend(); set(P_AW);
-        }
-        c.push(OPC.end);
-        if (load) {
-          // A load into r0 makes its look-up (it may exit, it sets pr) and nothing else.
-          if (a !== 0) { get(L_VA); get(P_AR); c.push(OPC.i32_add); mem(op, lg); set(R(a)); }
-        } else {
-          get(L_VA); get(P_AW); c.push(OPC.i32_add); reg(a); mem(op, lg);
-        }
-        continue;
-      }
-      if (a === 0) continue; // an ALU result to r0: no effect
-      if (m in ALU_RRR) { reg(b); reg(cc); c.push(ALU_RRR[m]); }
-      else if (m in ALU_IMM) { reg(b); i32(imm); c.push(ALU_IMM[m]); }
-      else if (m in SHIFT_IMM) { reg(b); i32((w >>> 14) & 31); c.push(SHIFT_IMM[m]); }
-      else i32(w & PAGE_MASK); // lui
-      set(R(a));
+      if (isAccess(m)) access(x, L, w, () => leave(stepCode(k)), () => leave(storeCode(k)));
+      else alu(x, w);
     }
   };
   // UNROLL copies of the body, each followed by its iteration's checks (as translate.ts's JavaScript).
   for (let u = 1; u <= copies; u++) iteration(u === copies);
-  c.push(OPC.end, OPC.end);
-  for (const r of written) { i32(0); get(R(r)); mem(OPC.i32_store, 2, 4 * r); }
+  end(); // loop
+  end(); // done
+  storeRegisters(x, written);
   // Iterations run: K minus those left.
   i32(0); get(P_K); get(L_LK); c.push(OPC.i32_sub); mem(OPC.i32_store, 2, 4 * SCRATCH);
   [P_PR, P_AR, P_PW, P_AW].forEach((l, i) => { i32(0); get(l); mem(OPC.i32_store, 2, 4 * (SCRATCH + 1 + i)); });
   get(L_ST);
+  if (!x.balanced()) throw new Error("jit: wasm-loop: unbalanced labels");
   const bytes = moduleOf(PARAMS, LOCALS, c);
   if (bytes.length <= MAX_MODULE_BYTES) return bytes;
   return copies > 1 ? loopModule(words, 1) : undefined;
