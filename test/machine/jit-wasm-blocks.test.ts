@@ -14,7 +14,7 @@ import { memoryOptions } from "../../src/machine/memory.js";
 import { translateOptions } from "../../src/machine/jit/translate.js";
 import { blocksModule, roomOf, wasmBlocksStats, wasmBlocksSupported } from "../../src/machine/jit/wasm-blocks.js";
 import { runOn, same as sameOn, type EngineSetup } from "./engine-pair.js";
-import { R, assembleItems, encodeWords, li, pageTables, pagingOn, powerOff, timerRuns, type Item } from "./program.js";
+import { R, assembleItems, encodeWords, li, pageTables, pagingOn, powerOff, rewriteSetUp, timerRuns, type Item } from "./program.js";
 import { DATA_PA } from "./random-program.js";
 
 /** Both engines; returns the observation and how many calls ran a translation as one WebAssembly function. */
@@ -174,14 +174,7 @@ describe("jit (whole translations in WebAssembly) = interpreter", () => {
   it("a loop that rewrites an instruction of another of its blocks, and stores into its code page", () => {
     // The `addi a0, a0, k` in block `b` is rewritten every iteration with k + 1 (t2 holds the word),
     // from block `a`; every third iteration also stores into the code page's data area.
-    const prefix = (at: number, word: number): Item[] => [
-      ...pagingOn(PD),
-      ...li(R.s0, at),
-      ...li(R.s1, 0x1f00),
-      ...li(R.t2, word),
-      ...li(R.t0, 400),
-      ...li(R.s2, DATA_VA),
-    ];
+    const prefix = (at: number, word: number): Item[] => rewriteSetUp(PD, at, word, 400, DATA_VA);
     const addi = (k: number) => encodeWords([["addi", { a: R.a0, b: R.a0, imm: k }]])[0];
     // The rewritten instruction: the first of block b, after the prefix, its jal and block a's 6 instructions.
     const at = 0x1000 + assembleItems(prefix(0, 0), 0x1000).length + 7 * 4;

@@ -16,7 +16,7 @@ import { memoryOptions } from "../../src/machine/memory.js";
 import { translateOptions } from "../../src/machine/jit/translate.js";
 import { loopModule, wasmLoopSupported, wasmStats } from "../../src/machine/jit/wasm-loop.js";
 import { runOn, same as sameOn, type EngineSetup } from "./engine-pair.js";
-import { R, assembleItems, encodeWords, li, pageTables, pagingOn, powerOff, timerRuns, type Item } from "./program.js";
+import { R, assembleItems, encodeWords, li, pageTables, pagingOn, powerOff, rewriteSetUp, timerRuns, type Item } from "./program.js";
 import { DATA_PA } from "./random-program.js";
 
 /** Both engines; returns the observation and how many times a loop was entered as WebAssembly under the JIT. */
@@ -220,17 +220,10 @@ describe("jit (WebAssembly loops) = interpreter", () => {
   it("a loop that stores into its own code page and rewrites an instruction of its body", () => {
     // The loop's `addi a0, a0, k` is rewritten every iteration with k + 1 (t2 holds the word), and
     // every iteration stores a word into the code page's data area too: each store exits after it.
-    const prefix = (at: number, word: number): Item[] => [
-      ...pagingOn(PD),
-      ...li(R.s0, at),
-      ...li(R.s1, 0x1f00),
-      ...li(R.t2, word),
-      ...li(R.t0, 500),
-      ...li(R.s2, DATA_VA),
-    ];
+    const prefix = (at: number, word: number): Item[] => rewriteSetUp(PD, at, word, 500, DATA_VA);
     const addi = (k: number) => encodeWords([["addi", { a: R.a0, b: R.a0, imm: k }]])[0];
-    // The rewritten instruction's address: after the prefix and the loop's first 2 instructions (li of
-    // these small values is one word, so the prefix's length does not depend on them).
+    // The rewritten instruction's address: after the prefix (whose length does not depend on its values)
+    // and the loop's first 2 instructions.
     const at = 0x1000 + assembleItems(prefix(0, 0), 0x1000).length + 2 * 4;
     const r = same({
       items: [

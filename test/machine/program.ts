@@ -225,6 +225,22 @@ export function timerRuns(pd: number, period: number, rearm: boolean, runs: numb
   ];
 }
 
+/**
+ * The set-up of a loop that rewrites one of its own instructions: paging on
+ * (page directory `pd`), s0 = `at` (the instruction's address), s1 = 0x1f00
+ * (a word of the code page's data area), t2 = `word` (the instruction's
+ * first value), t0 = `iterations`, s2 = `data` (a data page). Its length
+ * does not depend on the values (li is always two words).
+ */
+export const rewriteSetUp = (pd: number, at: number, word: number, iterations: number, data: number): Item[] => [
+  ...pagingOn(pd),
+  ...li(R.s0, at),
+  ...li(R.s1, 0x1f00),
+  ...li(R.t2, word),
+  ...li(R.t0, iterations),
+  ...li(R.s2, data),
+];
+
 /** CPU 0 starts every other CPU at `secondary` (ports 0x43, 0x42), then runs `main` (empty: CPU 0 runs `secondary` too). */
 export function smp(main: Item[], secondary: Item[]): Item[] {
   return [
