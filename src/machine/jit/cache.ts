@@ -374,23 +374,22 @@ export class TranslationCache {
   }
 }
 
-/** Whether the interpreter's slices from the entry at `slot` ran long enough on average to repay a translation. */
-function longSlices(page: Page, slot: number): boolean {
+/**
+ * Whether the interpreter's slices from the entry at `slot` — at least
+ * `samples` of them (1 or more) — ran `perSlice` instructions or more on
+ * average.
+ */
+function slicesAveraged(page: Page, slot: number, samples: number, perSlice: number): boolean {
   const n = page.slices === undefined ? 0 : page.slices[slot];
-  return n >= SAMPLES && page.sliceInsns![slot] >= MIN_SLICE_INSNS * n;
+  return n >= samples && page.sliceInsns![slot] >= perSlice * n;
 }
 
-/** Whether a new function may be compiled for the entry at `slot`: its slices (at least SAMPLES) ran COMPILE_SLICE_INSNS or more on average. */
-function worthCompiling(page: Page, slot: number): boolean {
-  const n = page.slices === undefined ? 0 : page.slices[slot];
-  return n >= SAMPLES && page.sliceInsns![slot] >= COMPILE_SLICE_INSNS * n;
-}
-
-/** Whether the interpreter's slices from the entry at `slot` (at least one) ran MIN_SLICE_INSNS or more on average. */
-function sliceRanLong(page: Page, slot: number): boolean {
-  const n = page.slices === undefined ? 0 : page.slices[slot];
-  return n >= 1 && page.sliceInsns![slot] >= MIN_SLICE_INSNS * n;
-}
+/** Whether the entry's slices ran long enough on average to repay a translation the process compiled before. */
+const longSlices = (page: Page, slot: number) => slicesAveraged(page, slot, SAMPLES, MIN_SLICE_INSNS);
+/** Whether a new function may be compiled for the entry: its slices ran COMPILE_SLICE_INSNS or more on average. */
+const worthCompiling = (page: Page, slot: number) => slicesAveraged(page, slot, SAMPLES, COMPILE_SLICE_INSNS);
+/** Whether the entry's slices (at least one) ran MIN_SLICE_INSNS or more on average. */
+const sliceRanLong = (page: Page, slot: number) => slicesAveraged(page, slot, 1, MIN_SLICE_INSNS);
 
 /** Whether every word a translation was made from is still in memory. */
 function matches(H: Int32Array, t: Translation): boolean {
