@@ -23,7 +23,7 @@ describe("bench --jobs", () => {
       workloads: ["compute", "io"],
       // l4-para: a back end that refuses its binary (a skipped cell, made from a refused run in a worker).
       configurations: [...CONFIGURATIONS.filter((c) => ["bare-plain", "xen-pre", "xen-para", "hvm", "trap"].includes(c.id)), { id: "l4-para", label: "l4, para-virtualized for xen", backend: "l4", binary: "paravirt-xen" as const }],
-      environment: { module: new URL("../../src/cli/commands/bench.ts", import.meta.url).href, name: "benchEnvironment", arg: 1 },
+      environment: { module: BENCH_ENVIRONMENT, name: "benchEnvironment", arg: 1 },
       repeats: 1,
       maxCycles: 200_000_000,
     };
@@ -68,7 +68,7 @@ describe("bench --jobs", () => {
         repeats: 1,
         maxCycles: 200_000_000,
       };
-      const serial = await runBenchJobs({ ...options, jobs: 1, environment: { module: new URL("../../src/cli/commands/bench.ts", import.meta.url).href, name: "benchEnvironment", arg: 1 } });
+      const serial = await runBenchJobs({ ...options, jobs: 1, environment: { module: BENCH_ENVIRONMENT, name: "benchEnvironment", arg: 1 } });
       const environment = { module: new URL("./logged-environment.ts", import.meta.url).href, name: "loggedBenchEnvironment", arg: { log, scale: 1 } };
       const parallel = await runBenchJobs({ ...options, jobs: 2, environment });
       expect(simulated(parallel)).toEqual(simulated(serial));
@@ -97,7 +97,7 @@ describe("bench --jobs", () => {
     const options = {
       workloads: ["compute", "syscall"],
       configurations: CONFIGURATIONS.filter((c) => ["bare-plain", "xen-para", "l4-pre"].includes(c.id)),
-      environment: { module: new URL("../../src/cli/commands/bench.ts", import.meta.url).href, name: "benchEnvironment", arg: 1 },
+      environment: { module: BENCH_ENVIRONMENT, name: "benchEnvironment", arg: 1 },
       repeats: 3,
       maxCycles: 200_000_000,
     };

@@ -1,12 +1,12 @@
 // A bench environment for test/bench/jobs.test.ts, loaded in the pool's
 // worker threads (from dist/, like every pool task): the bench's own
-// (commands/bench.ts benchEnvironment) with each call of its build steps
+// (bench/environment.ts benchEnvironment) with each call of its build steps
 // appended to a log file as "THREAD STEP DETAIL", so the test can see which
 // worker made, prepared, adopted and built what.
 import { appendFileSync } from "node:fs";
 import { threadId } from "node:worker_threads";
 import type { BenchEnvironment } from "../../src/cli/bench/run-bench.js";
-import { benchEnvironment } from "../../src/cli/commands/bench.js";
+import { benchEnvironment } from "../../src/cli/bench/environment.js";
 
 export async function loggedBenchEnvironment(arg: { log: string; scale: number }): Promise<BenchEnvironment> {
   const env = await benchEnvironment(arg.scale);

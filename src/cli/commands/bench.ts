@@ -90,10 +90,6 @@ export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pageta
 /** Default workload size: large enough that boot does not dominate and host time is measurable, small enough for about a minute. */
 export const BENCH_SCALE = 24;
 
-// The kernel builds and disk of a bench (bench/environment.ts): the module each worker loads for them, which
-// leaves out this command's reports and options (start-up of every worker, issue 16).
-export { benchEnvironment } from "../bench/environment.js";
-
 export const run: CommandRunner = async (_args, options, io) => {
   if (options.drivers) return runDrivers(options, io);
   if (options.smp) return runSmp(options, io);

@@ -69,8 +69,6 @@ export function smpOptions(options: Record<string, unknown>): CpuOptions {
   return o;
 }
 
-export { jobsOption };
-
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /** Below this much wall time a run is mostly set-up (RAM, rewriting): its speed says nothing. */
