@@ -92,7 +92,8 @@ describe("jit = interpreter on kernel-style code at the default threshold", () =
 
   // The interpreter's slices of a 3-instruction loop run to the 4,096-cycle slice limit (1,365
   // instructions) or to the timer: every reach of the page is one long slice. Before the tenth
-  // round nothing was translated before the page's 512th reach (700,000 instructions interpreted).
+  // round nothing was translated before the page's 512th reach and 16 slices at one entry (1.4–2.1 M
+  // instructions interpreted).
   for (const period of [0, 20_000]) {
     it(`a loop's page, ${period ? `timer every ${period} cycles` : "no timer"}: compiled once its long slices ran LOOP_VOLUME instructions`, () => {
       const program = loopOnly(period, 1_000_000 + period);
