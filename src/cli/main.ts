@@ -77,7 +77,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   const { names, maxCpus, quantum: defaultQuantum } = facts;
   const hv = () => new Option("--hv <backend>", `back end: ${names} (listed in previrt --help)`).makeOptionMandatory();
   const noProtect = () => new Option("--no-protect", "no protection domain for the in-place VMM on xen and l4 (docs/protection.md), to compare");
-  const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else interp)").choices(["interp", "jit"]);
+  const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else jit)").choices(["interp", "jit"]);
   // The multiprocessor (docs/machine.md "Multiprocessor"); runElf checks the values (one-line errors).
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${maxCpus} (default 1)`).argParser(integer);
   const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${defaultQuantum})`).argParser(integer);

@@ -28,7 +28,7 @@ export interface RunImageOptions {
   diskLatency?: number;
   /** See MachineOptions.referenceSlicing (tests only). */
   referenceSlicing?: boolean;
-  /** See MachineOptions.engine: "interp" or "jit" (default: PREVIRT_ENGINE, else "interp"). */
+  /** See MachineOptions.engine: "interp" or "jit" (default: PREVIRT_ENGINE, else "jit"). */
   engine?: Engine;
   /** See MachineOptions.jitThreshold (tests). */
   jitThreshold?: number;

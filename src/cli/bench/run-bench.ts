@@ -77,7 +77,7 @@ export interface RunBenchOptions {
   /** A fresh disk image for each run. */
   disk?: () => Uint8Array | undefined;
   progress?: BenchProgress;
-  /** The machine's engine (same results either way; default: PREVIRT_ENGINE, else interp). */
+  /** The machine's engine (same results either way; default: PREVIRT_ENGINE, else jit). */
   engine?: Engine;
   /** The in-place VMM's protection domain on xen and l4 (default on; docs/protection.md). */
   protect?: boolean;
