@@ -59,6 +59,8 @@ export interface JitCounters extends CacheCounters {
   interpreted: number;
   /** Fetches the TLB's fast tag could not serve that the engine took through the MMU's slow path itself (`fetchSlow`). */
   fetchWalks: number;
+  /** Loads, stores and atomics a translation left to the interpreter's slow path that the engine ran itself (`access`). */
+  slowAccesses: number;
 }
 
 /** What the engine needs of the machine (machine.ts passes itself). */
@@ -108,6 +110,7 @@ export class JitEngine {
   private storeExits = 0;
   private interpreted = 0;
   private fetchWalks = 0;
+  private slowAccesses = 0;
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
   private readonly memSize: number;
 
@@ -185,9 +188,41 @@ export class JitEngine {
         return;
       }
       // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
-      const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
-      return this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59); // stores and atomics write
+      const w = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2];
+      const op = w & 63;
+      const writes = (op >= 32 && op <= 34) || op === 58 || op === 59; // stores and atomics
+      if ((op >= 27 && op <= 34) || op === 58 || op === 59) {
+        if (this.access(w, user, limit, writes)) continue;
+        return;
+      }
+      return this.step(limit, !writes);
     }
+  }
+
+  /**
+   * A load, store or atomic a translation left before (EXIT.STEP: a TLB
+   * miss, a watched frame, a frame a protection domain checks whose access
+   * the translation could not take, misaligned): what the interpreter does
+   * there — the instruction charged as `exec` charges it, then its slow
+   * path (cpu.ts accessSlow, the interpreter's own code). True when the
+   * interpreter would go on with the next instruction: the engine dispatches
+   * again (its loop top checks the limit and the fetch, as `exec` does);
+   * false when it would return to the machine loop (a fault raised, a
+   * device register, a watched store). The translation's limit check placed
+   * the instruction before `limit`; should it not be (never, by that
+   * check), the machine loop gets it back untouched. Memory may have changed
+   * as after a step: a store, or a monitor's translation on the TLB fill.
+   */
+  private access(w: number, user: boolean, limit: number, writes: boolean): boolean {
+    const cpu = this.cpu;
+    if (!(cpu.cycles < limit)) return false;
+    this.slowAccesses++;
+    this.interpreted++;
+    cpu.cycles += cpu.cost[w & 63];
+    cpu.instret++;
+    const on = cpu.accessSlow(w, user);
+    if (writes || this.host.monitor !== undefined) this.cache.epoch++;
+    return on;
   }
 
   /**
@@ -201,7 +236,7 @@ export class JitEngine {
   }
 
   counters(): JitCounters {
-    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted, fetchWalks: this.fetchWalks };
+    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted, fetchWalks: this.fetchWalks, slowAccesses: this.slowAccesses };
   }
 
   /**
