@@ -73,6 +73,10 @@ export interface JitHost {
   translateAccess(va: number, access: typeof ACCESS.FETCH, user: boolean): number | Fault;
   /** Raises an exception, as the interpreter's fetch does on a fault. */
   raise(cause: number, epc: number, badva?: number): void;
+  /** Per physical frame: 1 when a protection domain checks it. */
+  readonly checked: Uint8Array;
+  /** Whether a protection domain's code lies in the virtual page at `vpage`. */
+  domainCodeIn(vpage: number): boolean;
 }
 
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
@@ -111,6 +115,8 @@ export class JitEngine {
   private interpreted = 0;
   private fetchWalks = 0;
   private slowAccesses = 0;
+  /** The virtual page of the current dispatch (`checkedCode`). */
+  private vpage = 0;
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
   private readonly memSize: number;
 
@@ -126,10 +132,22 @@ export class JitEngine {
     this.H16 = memory.heap16;
     this.H8 = memory.heap8;
     this.codePages = memory.codePages; // in the buffer: compiled loops read it (wasm-loop.ts)
-    this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost, threshold);
+    this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages, checkedCode: (page) => this.checkedCode(page) }, cpu.cost, threshold);
     this.memSize = memory.size;
     this.useTlb(tlb);
     this.trace = Tlb.at(cpu.trace);
+  }
+
+  /**
+   * Whether code in heap page `page`, translated now for the dispatch at
+   * virtual page `vpage`, is likely to make protection-checked accesses: its
+   * frame is checked (the in-place VMM's code), or a protection domain's
+   * code runs in that virtual page (the VMM's inline sites in kernel code).
+   * Its translations are then the JavaScript tier's, whose loads and stores
+   * take such accesses on (translate.ts); only a matter of speed.
+   */
+  private checkedCode(page: number): boolean {
+    return this.host.checked[(page - RAM_BASE) >>> 12] === 1 || this.host.domainCodeIn(this.vpage);
   }
 
   /**
@@ -160,6 +178,7 @@ export class JitEngine {
       let at: number;
       if ((pc & 0xfffff003) === H[(tagR + s) | 0]) at = (pc + H[(this.add + s) | 0]) | 0;
       else if ((at = this.fetchSlow(pc, user, limit)) < 0) return;
+      this.vpage = pc & 0xfffff000;
       const e = cache.get(at);
       if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
       if (e === undefined) return this.interpret(limit, at); // cold
@@ -169,7 +188,19 @@ export class JitEngine {
       const span = cpu.cycles + CALL_SPAN;
       const callLimit = span < limit ? span : limit;
       const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, callLimit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
-      if (e.calls < JUDGE_AFTER) {
+      // EXIT.STEP: pc is in the page just run (its TLB entry unchanged). A load, store or atomic there
+      // is the engine's (`access`); anything else the interpreter's.
+      let w = 0;
+      let access = false;
+      if (ex === EXIT.STEP) {
+        w = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2];
+        const op = w & 63;
+        access = (op >= 27 && op <= 34) || op === 58 || op === 59;
+      }
+      // A call that ended at such an access is not judged: the data stopped it (a TLB miss — under
+      // xen, whose monitor flushes the TLB at every mode switch, the kernel's and the in-place VMM's
+      // trap paths miss on most pages they touch), not the code's shape; the engine goes on after it.
+      if (e.calls < JUDGE_AFTER && !access) {
         e.insns += cpu.instret - n0;
         if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
       }
@@ -187,11 +218,10 @@ export class JitEngine {
         this.interpretTo(limit);
         return;
       }
-      // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
-      const w = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2];
+      // EXIT.STEP; a store or atomic may write code.
       const op = w & 63;
-      const writes = (op >= 32 && op <= 34) || op === 58 || op === 59; // stores and atomics
-      if ((op >= 27 && op <= 34) || op === 58 || op === 59) {
+      const writes = (op >= 32 && op <= 34) || op === 58 || op === 59;
+      if (access) {
         if (this.access(w, user, limit, writes)) continue;
         return;
       }

@@ -98,6 +98,10 @@ export interface CpuState {
   cycles: number;
   instret: number;
   traceIdx: number;
+  /** A protection-checked load or store the translation may do itself: its heap byte index, or -1 (cpu.ts). */
+  checkedAccess(va: number, size: number, write: boolean, pc: number): number;
+  /** Cycles the last successful `checkedAccess` charged. */
+  readonly checkCharge: number;
 }
 
 /**
@@ -144,6 +148,13 @@ export interface Heap {
   heap8: Uint8Array;
   /** Per heap page (byte index >>> 12): nonzero when translations were made from it. */
   codePages: Uint8Array;
+  /**
+   * Whether the code of heap page `page`, translated now, is likely to make
+   * loads and stores a protection domain checks (engine.ts): it is then the
+   * JavaScript tier's, whose loads and stores do such accesses themselves
+   * (`checkedAccess`); the WebAssembly tier's exit before them.
+   */
+  checkedCode?: (page: number) => boolean;
 }
 
 /**
@@ -348,7 +359,10 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
 function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: boolean, tail: boolean): Translation | null | undefined {
   const H = heap.heap32;
   // Functions generated with and without the WebAssembly tier are not each other's.
-  if (translateOptions.wasm && !costKey.endsWith("|wasm")) costKey += translateOptions.wasmBlocks ? "|blocks|wasm" : "|wasm";
+  if (translateOptions.wasm && !costKey.includes("|wasm")) costKey += translateOptions.wasmBlocks ? "|blocks|wasm" : "|wasm";
+  // Code in a frame a protection domain checks: its functions do checked accesses (not the others').
+  const checked = heap.checkedCode !== undefined && heap.checkedCode(page);
+  if (checked && !costKey.endsWith("|checked")) costKey += "|checked";
   const wordAt = (off: number) => H[(page + off) >> 2];
   if (!translatable(wordAt(entry - page))) return null;
 
@@ -455,8 +469,9 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   }
 
   // Not a tail (a few instructions run once per return into a loop: a module's compile would not pay).
-  const wasm = translateOptions.wasm && translateOptions.wasmBlocks && !tail ? wasmTranslation(blocks, byStart, used, written, cost) : undefined;
-  const c = wasm ?? generate(blocks, byStart, used, written, cost);
+  // Code in a checked frame is the JavaScript tier's, whose loads and stores take checked accesses on.
+  const wasm = translateOptions.wasm && translateOptions.wasmBlocks && !tail && !checked ? wasmTranslation(blocks, byStart, used, written, cost) : undefined;
+  const c = wasm ?? generate(blocks, byStart, used, written, cost, translateOptions.wasm, true);
   c.tail = tail;
   // The WebAssembly function is compiled code from its first call; its JavaScript wrapper is small.
   if (translateOptions.warm && !tail && wasm === undefined) warmUp(c.fn, blocks, cost);
@@ -496,7 +511,7 @@ function warmUp(fn: BlockFn, blocks: readonly Block[], cost: Float64Array): void
  * by offset), compiled: registers `used` are loaded into locals, those
  * `written` stored back on every exit.
  */
-function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, used: ReadonlySet<number>, written: ReadonlySet<number>, cost: Float64Array, loops = translateOptions.wasm): Compiled {
+function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, used: ReadonlySet<number>, written: ReadonlySet<number>, cost: Float64Array, loops = translateOptions.wasm, checked = false): Compiled {
   const out: string[] = [];
   const regs = [...used].sort((x, y) => x - y);
   const writeBack = [...written].sort((x, y) => x - y).map((r) => `H[${r}] = r${r};`).join(" ");
@@ -651,6 +666,14 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
       const e = BY_OP[op]!;
       const A = (w >>> 6) & 15, B = (w >>> 10) & 15, C = (w >>> 14) & 15;
       const last = k === m - 1;
+      // Checked accesses: after one, the cycles its check charged (a PLB miss) are added, and the
+      // interpreter's check before each later instruction of the block is made again — it goes on
+      // only while cyc + before[j] < limit, so the block's last instruction decides: if it fails,
+      // the block exits before the next instruction (EXIT.LIMIT, everything up to it charged) and
+      // the interpreter runs on from there up to the limit. After the block's last instruction the
+      // next block's own check (or the engine's loop top) makes it.
+      const limitAfter = (j: number) => (j < m - 1 ? `if (!(cyc + ${before[m - 1]} < limit)) ${exit(off + 4, EXIT.LIMIT, before[j + 1], j + 1)}` : "");
+      const checkCharge = (j: number) => `x = cpu.checkCharge; if (x !== 0) { cyc += x; ${limitAfter(j)} }`;
       switch (e.kind) {
         case "alu": {
           const x = e.expr!(reg(B), reg(C), w);
@@ -659,11 +682,18 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
         }
         case "load": {
           const size = e.size!;
+          const p = "((va + ar) | 0)";
+          const load = (at: string) => (A !== 0 ? `r${A} = ${LOAD_EXPR[op](at)};` : `${LOAD_EXPR[op](at)};`);
           // The page of the last load (pr, its addend ar) needs no TLB look-up: see "Pages seen" below.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
+          if (checked && !selfLoop) {
+            out.push(`c${k}: { if ((va & ${TAG_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagR + s) | 0]) {`);
+            out.push(`p = cpu.checkedAccess(va, ${size}, false, ${pcAt(off)}); if (p < 0) ${exit(off, EXIT.STEP, before[k], k)} ${load("p")} ${checkCharge(k)} break c${k}; }`);
+            out.push(`pr = va & ${PAGE_MASK}; ar = H[(ADD + s) | 0]; } ${load(p)} }`);
+            break;
+          }
           out.push(`if ((va & ${TAG_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)} pr = va & ${PAGE_MASK}; ar = H[(ADD + s) | 0]; }`);
-          const p = "((va + ar) | 0)";
-          out.push(A !== 0 ? `r${A} = ${LOAD_EXPR[op](p)};` : `${LOAD_EXPR[op](p)};`);
+          out.push(load(p));
           break;
         }
         case "store": {
@@ -671,10 +701,16 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           // The page of the last store (pw, its addend aw) is writable and holds no translations.
           // A page that holds some is never remembered: its stores look it up, store, and exit.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
-          out.push(`if ((va & ${TAG_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
+          if (checked && !selfLoop) {
+            // As a load's (above); the charge is in cyc before a STORE exit's row adds the rest.
+            out.push(`c${k}: { if ((va & ${TAG_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagW + s) | 0]) {`);
+            out.push(`p = cpu.checkedAccess(va, ${size}, true, ${pcAt(off)}); if (p < 0) ${exit(off, EXIT.STEP, before[k], k)} ${STORE_STMT[op]("p", reg(A))} cyc += cpu.checkCharge;`);
+            out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)} ${limitAfter(k)} break c${k}; }`);
+          } else out.push(`if ((va & ${TAG_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; if (CP[p >>> 12] !== 0) { ${STORE_STMT[op]("p", reg(A))} ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)} }`);
           out.push(`pw = va & ${PAGE_MASK}; aw = H[(ADD + s) | 0]; }`);
           out.push(STORE_STMT[op]("((va + aw) | 0)", reg(A)));
+          if (checked && !selfLoop) out.push("}");
           break;
         }
         case "amo": {
