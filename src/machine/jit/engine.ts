@@ -42,7 +42,7 @@ import type { Cpu } from "../cpu.js";
 import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, type Fault } from "../monitor.js";
 import { Tlb } from "../mmu/tlb.js";
-import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
+import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters, type Entry } from "./cache.js";
 import { EXIT } from "./translate.js";
 
 /** Host-side counters of the JIT: about the emulator's work, never simulated results. */
@@ -96,6 +96,9 @@ const INTERPRET_SLICE = 4096;
  */
 const CALL_SPAN = 65_536;
 
+/** The most entries judged together at the end of a run of translated code (`judgeLater`). */
+const CHAIN = 8;
+
 export class JitEngine {
   private readonly cache: TranslationCache;
   private readonly H: Int32Array;
@@ -117,6 +120,10 @@ export class JitEngine {
   private slowAccesses = 0;
   /** The virtual page of the current dispatch (`checkedCode`). */
   private vpage = 0;
+  /** Entries whose calls are judged when the current run of translated code ends (`judgeLater`). */
+  private readonly chain: (Entry | undefined)[] = new Array(CHAIN).fill(undefined);
+  private readonly chainN = new Float64Array(CHAIN);
+  private chainLength = 0;
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
   private readonly memSize: number;
 
@@ -166,6 +173,47 @@ export class JitEngine {
 
   /** Runs like `cpu.run(limit)`: until `cycles >= limit`, or after an instruction the machine loop must look at. */
   run(limit: number): void {
+    this.dispatch(limit);
+    this.judge();
+  }
+
+  /**
+   * A call is judged (cache.ts demote) by the instructions that ran
+   * translated from its dispatch until the engine left translated code —
+   * returned to the machine loop or handed a slice or an instruction to the
+   * interpreter — not by its own: a call that hands over to the next
+   * translation (a jump to another page, the in-place VMM's `lw; jalr`
+   * dispatch stub: 2 instructions) or stops at a load or store the engine
+   * runs and goes on after (a TLB miss: under xen, whose monitor flushes the
+   * TLB at every mode switch, the kernel's and the VMM's trap paths miss on
+   * most pages they touch) is short by its shape, while what it leads to
+   * runs translated; demoted, its whole path ran interpreted (`mixed` at
+   * scale 200 under xen: 35 M instructions from one such stub). Entries
+   * under judgement in the current run of translated code, each once, with
+   * the instruction count at their first dispatch; at most CHAIN of them
+   * (the oldest is judged first when more come).
+   */
+  private judgeLater(e: Entry, n0: number): void {
+    const chain = this.chain;
+    for (let i = 0; i < this.chainLength; i++) if (chain[i] === e) return;
+    if (this.chainLength === CHAIN) this.judge();
+    chain[this.chainLength] = e;
+    this.chainN[this.chainLength++] = n0;
+  }
+
+  /** Judges the entries of the run of translated code that ends here (`judgeLater`). */
+  private judge(): void {
+    const n = this.cpu.instret;
+    for (let i = 0; i < this.chainLength; i++) {
+      const e = this.chain[i]!;
+      this.chain[i] = undefined;
+      e.insns += n - this.chainN[i];
+      if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) this.cache.demote(e);
+    }
+    this.chainLength = 0;
+  }
+
+  private dispatch(limit: number): void {
     const cpu = this.cpu;
     const H = this.H;
     const cache = this.cache;
@@ -197,13 +245,7 @@ export class JitEngine {
         const op = w & 63;
         access = (op >= 27 && op <= 34) || op === 58 || op === 59;
       }
-      // A call that ended at such an access is not judged: the data stopped it (a TLB miss — under
-      // xen, whose monitor flushes the TLB at every mode switch, the kernel's and the in-place VMM's
-      // trap paths miss on most pages they touch), not the code's shape; the engine goes on after it.
-      if (e.calls < JUDGE_AFTER && !access) {
-        e.insns += cpu.instret - n0;
-        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
-      }
+      if (e.calls < JUDGE_AFTER) this.judgeLater(e, n0);
       if (ex === EXIT.NEXT) continue;
       if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.STORE) {
@@ -320,6 +362,9 @@ export class JitEngine {
    */
   private interpret(limit: number, at: number): void {
     this.steps++;
+    // Into code not translated yet: what the run of translated code leads to is not known yet, so
+    // its entries are not judged on it (they would be demoted while what follows them warms up).
+    if (at >= 0) this.chainLength = 0;
     const ran = this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
     if (at >= 0) this.cache.noteSlice(at, ran);
   }
@@ -342,6 +387,7 @@ export class JitEngine {
    * (with zero-cost instructions one slice can run several).
    */
   private interpretTo(limit: number, clean = false): number {
+    this.judge(); // the run of translated code ends here
     const n = this.cpu.instret;
     this.cpu.run(limit);
     const ran = this.cpu.instret - n;
