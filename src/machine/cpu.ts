@@ -158,6 +158,8 @@ export class Cpu {
   private exitWord = 0;
   /** Cycles the last successful `checkedAccess` charged (a PLB miss), for the translation to add. */
   checkCharge = 0;
+  /** Successful `checkedAccess` calls: a host-side count (the JIT's counters), not simulated. */
+  checkedAccesses = 0;
 
   constructor(
     private readonly mem: PhysicalMemory,
@@ -292,6 +294,7 @@ export class Cpu {
     host.allows(pc, pa, write);
     this.checkCharge = this.cycles - c0;
     this.cycles = c0;
+    this.checkedAccesses++;
     return (pa + RAM_BASE) | 0;
   }
 

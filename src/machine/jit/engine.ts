@@ -61,6 +61,8 @@ export interface JitCounters extends CacheCounters {
   fetchWalks: number;
   /** Loads, stores and atomics a translation left to the interpreter's slow path that the engine ran itself (`access`). */
   slowAccesses: number;
+  /** Protection-checked loads and stores translations did themselves (cpu.ts checkedAccess). */
+  checkedAccesses: number;
 }
 
 /** What the engine needs of the machine (machine.ts passes itself). */
@@ -308,7 +310,7 @@ export class JitEngine {
   }
 
   counters(): JitCounters {
-    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted, fetchWalks: this.fetchWalks, slowAccesses: this.slowAccesses };
+    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted, fetchWalks: this.fetchWalks, slowAccesses: this.slowAccesses, checkedAccesses: this.cpu.checkedAccesses };
   }
 
   /**
