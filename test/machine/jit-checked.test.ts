@@ -34,21 +34,21 @@ const VD = 0x0080_0000, FD = 0x0020_4000;
 const VX = 0x0040_0000, FX = 0x0020_5000;
 
 const body = (withMfcr: boolean): Item[] => [
-  ["lw", { a: R.t2, b: R.a0, imm: 0 }], // FD + 0: PLB miss (FD + 0x800's block took the slot)
-  ["add", { a: R.a2, b: R.a2, c: R.t2 }],
-  ["lw", { a: R.t2, b: R.a0, imm: 0x800 }], // FD + 0x800: PLB miss
-  ["add", { a: R.a2, b: R.a2, c: R.t2 }],
-  ["sw", { a: R.a2, b: R.a0, imm: 0x400 }], // allowed store, its block's PLB entry
+  ["lw", { a: R.t2, b: R.a0, imm: 0x7f0 }], // misses the TLB (the last call's VX load evicted VD)
+  ["xor", { a: R.a2, b: R.a2, c: R.t2 }],
+  ["sw", { a: R.a2, b: R.a0, imm: 0x400 }], // an allowed store
   ["addi", { a: R.a2, b: R.a2, imm: 3 }],
   ...(withMfcr ? ([["mfcr", { a: R.t3, imm: 3 }]] as Item[]) : []),
   ["lw", { a: R.t3, b: R.a1, imm: 0 }], // VX: evicts VD from the TLB
   ["add", { a: R.a2, b: R.a2, c: R.t3 }],
-  ["sw", { a: R.a2, b: R.a0, imm: 0x404 }], // TLB miss in the middle of the block
-  ["lw", { a: R.t2, b: R.a0, imm: 0x7f0 }], // checked again, a PLB hit or miss
-  ["xor", { a: R.a2, b: R.a2, c: R.t2 }],
+  ["sw", { a: R.a2, b: R.a0, imm: 0x404 }], // a TLB miss in the middle of the block
   ["sw", { a: R.a2, b: R.sp, imm: 0 }], // allowed, or (every fourth pass) a protection fault
   ["addi", { a: R.a2, b: R.a2, imm: 1 }],
-  ["lw", { a: R.t2, b: R.a0, imm: 0 }],
+  // Near the block's end, so that a PLB miss's charge (8 cycles) can reach the limit before the
+  // block's last instruction although the block's own check passed.
+  ["lw", { a: R.t2, b: R.a0, imm: 0 }], // FD + 0: a PLB miss (FD + 0x800's block took the slot)
+  ["add", { a: R.a2, b: R.a2, c: R.t2 }],
+  ["lw", { a: R.t2, b: R.a0, imm: 0x800 }], // FD + 0x800: a PLB miss
   ["add", { a: R.a2, b: R.a2, c: R.t2 }],
   ["jalr", { a: R.zero, b: R.lr, imm: 0 }],
 ];
@@ -129,11 +129,11 @@ describe("jit = interpreter on protection-checked loads and stores in translatio
       const r = same(setup(60, period, rearm, 20_000_000));
       expect(r.result.kind).toBe("poweroff");
       expect(r.stats.exceptions["protection-fault"]).toBe(2 * 15); // g and k, every fourth pass
-      expect(r.stats.counts["protection.plbMisses"]).toBeGreaterThan(4 * 60);
+      expect(r.stats.counts["protection.plbMisses"]).toBeGreaterThan(2 * 60);
       expect(r.stats.tlbMisses).toBeGreaterThan(2 * 60);
-      expect(r.stats.interrupts[0] ?? 0).toBeGreaterThan(5);
+      expect(r.stats.interrupts[0] ?? 0).toBeGreaterThan(2);
       // The translations did checked accesses themselves, and the engine ran the TLB misses' slow paths.
-      expect(r.host.jit!.checkedAccesses).toBeGreaterThan(4 * 60);
+      expect(r.host.jit!.checkedAccesses).toBeGreaterThan(2 * 60);
       expect(r.host.jit!.slowAccesses).toBeGreaterThan(2 * 60);
     });
   }
@@ -144,7 +144,7 @@ describe("jit = interpreter on protection-checked loads and stores in translatio
     expect(full.result.kind).toBe("poweroff");
     const end = full.stats.cycles;
     let checked = 0;
-    for (let budget = Math.floor(end / 2); budget < Math.floor(end / 2) + 160; budget++) {
+    for (let budget = Math.floor(end / 2); budget < Math.floor(end / 2) + 400; budget++) {
       const r = same(setup(8, 1999, false, budget));
       expect(r.result.kind).not.toBe("poweroff");
       checked += r.host.jit!.checkedAccesses;
