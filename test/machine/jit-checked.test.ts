@@ -13,7 +13,11 @@
 // everything observable: result, registers, cycles, every counter (the
 // protection checks, PLB hits and misses, extra references, faults), trace.
 import { describe, expect, it } from "vitest";
-import { CAUSE } from "../../src/guest-isa/registers.js";
+import { CAUSE, IRQ } from "../../src/guest-isa/registers.js";
+import { memoryDisk } from "../../src/machine/devices/disk.js";
+import { NVDISK_BASE } from "../../src/machine/devices/nvdisk.js";
+import type { Machine } from "../../src/machine/machine.js";
+import type { Monitor } from "../../src/machine/monitor.js";
 import { R, encodeWords, li, pageTables, pagingOn, powerOff, wordsToBytes, type Item } from "./program.js";
 import { same } from "./engine-pair.js";
 
@@ -115,7 +119,7 @@ const setup = (passes: number, period: number, rearm: boolean, maxCycles: number
     { addr: FD, bytes: wordsToBytes(Array.from({ length: 1024 }, (_, i) => (i * 2654435761) | 0)) },
     { addr: FX, bytes: wordsToBytes([5, 6, 7, 8]) },
   ],
-  prepare: (m: import("../../src/machine/machine.js").Machine) => {
+  prepare: (m: Machine) => {
     m.protection.grant(0, FD + 0xff0, 4, 1); // domain 0 may only read that word: FD is checked
     m.protection.grant(0, F3 + 0xffc, 4, 1); // and F3 (g's code) too
   },
@@ -150,5 +154,67 @@ describe("jit = interpreter on protection-checked loads and stores in translatio
       checked += r.host.jit!.checkedAccesses;
     }
     expect(checked).toBeGreaterThan(0);
+  });
+});
+
+describe("jit = interpreter where a translation's load or store goes back to the machine loop", () => {
+  // Paging off. Each pass stores to a frame a monitor watches (its hook raises the timer's line
+  // every third store) and loads the nvdisk's ID register (the device window): after both the
+  // interpreter returns to the machine loop, which takes the interrupt before the next instruction;
+  // the engine must too (not dispatch on), or the handler's sum of interrupted pcs changes.
+  const W = 0x5000;
+  const items: Item[] = [
+    ["jal", { a: R.zero, to: "start" }],
+    "handler",
+    ["mfcr", { a: R.t4, imm: 1 }],
+    ["add", { a: R.a3, b: R.a3, c: R.t4 }],
+    ["addi", { a: R.s2, b: R.s2, imm: 1 }],
+    ["out", { imm: 0x21, b: R.zero }],
+    ["iret"],
+    "start",
+    ["la", { a: R.t0, to: "handler" }],
+    ["mtcr", { imm: 0, b: R.t0 }],
+    ...li(R.s0, W),
+    ...li(R.s1, NVDISK_BASE),
+    ...li(R.t0, 40),
+    ["sti"],
+    "loop",
+    ["addi", { a: R.a2, b: R.a2, imm: 1 }],
+    ["sw", { a: R.a2, b: R.s0, imm: 0 }], // watched: the monitor's hook
+    ["addi", { a: R.a2, b: R.a2, imm: 5 }],
+    ["lw", { a: R.t1, b: R.s1, imm: 0 }], // the device window
+    ["add", { a: R.a2, b: R.a2, c: R.t1 }],
+    ["addi", { a: R.a2, b: R.a2, imm: 7 }],
+    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
+    ["beq", { a: R.t0, b: R.zero, to: "done" }],
+    ["jal", { a: R.zero, to: "loop" }],
+    "done",
+    ["cli"],
+    ["add", { a: R.a2, b: R.a2, c: R.a3 }],
+    ["xor", { a: R.a2, b: R.a2, c: R.s2 }],
+    ["andi", { a: R.a2, b: R.a2, imm: 255 }],
+    powerOff(R.a2),
+  ];
+  it("a watched store whose hook raises a line, and a device register load", () => {
+    let stores = 0;
+    const r = same({
+      items,
+      options: { nvdisk: memoryDisk(new Uint8Array(512)) },
+      monitor: (m: Machine): Monitor => {
+        stores = 0;
+        return {
+          name: "watcher",
+          attach: () => m.watchFrame(W),
+          onWatchedStore: (pa, value) => {
+            m.memory.write32(pa, value);
+            if (++stores % 3 === 0) m.lines.raise(IRQ.TIMER);
+          },
+        };
+      },
+      memory: [W, W + 16],
+    });
+    expect(r.result.kind).toBe("poweroff");
+    expect(r.stats.interrupts[IRQ.TIMER]).toBe(13);
+    expect(r.host.jit!.slowAccesses).toBeGreaterThan(40);
   });
 });
