@@ -24,7 +24,10 @@
 //    page: new epoch, dispatch again), SYS (it ran sti or wrpsr: return to
 //    the machine loop), LIMIT (its next block
 //    would reach the limit: the interpreter runs up to the limit), or STEP
-//    (the instruction at pc needs a slow path).
+//    (the instruction at pc needs a slow path). A load, store or atomic at
+//    a STEP is the engine's (`access`): the interpreter's slow path for it
+//    (cpu.ts accessSlow), then dispatch again where the interpreter would
+//    go on with the next instruction, else return.
 // "Step" is the interpreter for one instruction (`cpu.run` with a limit just
 // above the current cycle count), and then a return to the machine loop,
 // exactly as after the interpreter's own slow paths and system

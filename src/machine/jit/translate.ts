@@ -41,7 +41,13 @@
 //   miss (TLB miss, misaligned, no permission, watched frame) exits *before*
 //   the instruction (EXIT.STEP) with everything before it charged, and the
 //   interpreter executes it on its slow path. A misaligned jalr target the
-//   same way. The trace ring gets the same (from, to) pairs (a block that
+//   same way. Except (outside self-loops, JavaScript tier) an access to a
+//   frame a protection domain checks, of a page the TLB holds, that the
+//   domain allows: the translation does it (cpu.ts checkedAccess, the
+//   interpreter's check with its counters), remembers nothing of the page,
+//   adds the check's charge (a PLB miss) and makes the block's limit check
+//   again: if the block's last instruction no longer fits, it exits before
+//   the next one (EXIT.LIMIT) and the interpreter runs on to the limit. The trace ring gets the same (from, to) pairs (a block that
 //   branches to itself writes its back edges' pairs when it is left).
 // - A store into a page that holds translations exits right after it
 //   (EXIT.STORE): the engine starts a new epoch, so every block verifies its
