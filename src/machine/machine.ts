@@ -555,11 +555,6 @@ export class Machine implements CpuHost, MmuHost {
     return this.protection.allows(pc, pa, write);
   }
 
-  /** JitHost: whether a protection domain's code lies in the virtual page at `vpage` (inline VMM sites in kernel code). */
-  domainCodeIn(vpage: number): boolean {
-    return this.protection.hasCodeIn(vpage >>> 0, (vpage >>> 0) + 4096);
-  }
-
   /** CpuHost: `allows` without its side effects (translated code asks first, cpu.ts checkedAccess). */
   permits(pc: number, pa: number, write: boolean): boolean {
     return this.protection.permits(pc, pa, write);

@@ -22,8 +22,9 @@ import { R, encodeWords, li, pageTables, pagingOn, powerOff, wordsToBytes, type 
 import { same } from "./engine-pair.js";
 
 // Paging on. g sits in frame F3 (mapped at V3), which a protection grant makes a checked frame (its
-// code is the JavaScript tier's); k in frame F4 (V4), unchecked, with an `mfcr` that keeps it in the
-// JavaScript tier too. Both load and store words of the data frame FD (mapped at VD), which is
+// code is fetched through the TLB's fetch tag; only ALU, loads, stores and a jalr: the WebAssembly
+// tier's, whose checked accesses exit to the engine's slow path); k in frame F4 (V4), unchecked,
+// with an `mfcr` that puts it in the JavaScript tier, whose loads and stores do checked accesses. Both load and store words of the data frame FD (mapped at VD), which is
 // checked (one word of it, FD + 0xff0, domain 0 may only read): FD + 0 and FD + 0x800 fall in the
 // same PLB block slot (plb.ts), so each of their loads misses the PLB and is charged two table
 // references (permissionRef × 2). VX maps FX, an ordinary frame, at a page sharing FD's TLB slot:

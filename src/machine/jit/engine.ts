@@ -44,8 +44,8 @@ import { CAUSE, PSR } from "../../guest-isa/registers.js";
 import type { Cpu } from "../cpu.js";
 import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, type Fault } from "../monitor.js";
-import { Tlb } from "../mmu/tlb.js";
-import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters, type Entry } from "./cache.js";
+import { PAGE_MASK, Tlb } from "../mmu/tlb.js";
+import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
 
 /** Host-side counters of the JIT: about the emulator's work, never simulated results. */
@@ -78,10 +78,6 @@ export interface JitHost {
   translateAccess(va: number, access: typeof ACCESS.FETCH, user: boolean): number | Fault;
   /** Raises an exception, as the interpreter's fetch does on a fault. */
   raise(cause: number, epc: number, badva?: number): void;
-  /** Per physical frame: 1 when a protection domain checks it. */
-  readonly checked: Uint8Array;
-  /** Whether a protection domain's code lies in the virtual page at `vpage`. */
-  domainCodeIn(vpage: number): boolean;
 }
 
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
@@ -101,8 +97,6 @@ const INTERPRET_SLICE = 4096;
  */
 const CALL_SPAN = 65_536;
 
-/** The most entries judged together at the end of a run of translated code (`judgeLater`). */
-const CHAIN = 8;
 
 export class JitEngine {
   private readonly cache: TranslationCache;
@@ -123,12 +117,6 @@ export class JitEngine {
   private interpreted = 0;
   private fetchWalks = 0;
   private slowAccesses = 0;
-  /** The virtual page of the current dispatch (`checkedCode`). */
-  private vpage = 0;
-  /** Entries whose calls are judged when the current run of translated code ends (`judgeLater`). */
-  private readonly chain: (Entry | undefined)[] = new Array(CHAIN).fill(undefined);
-  private readonly chainN = new Float64Array(CHAIN);
-  private chainLength = 0;
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
   private readonly memSize: number;
 
@@ -144,22 +132,10 @@ export class JitEngine {
     this.H16 = memory.heap16;
     this.H8 = memory.heap8;
     this.codePages = memory.codePages; // in the buffer: compiled loops read it (wasm-loop.ts)
-    this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages, checkedCode: (page) => this.checkedCode(page) }, cpu.cost, threshold);
+    this.cache = new TranslationCache({ heap32: this.H, heap16: this.H16, heap8: this.H8, codePages: this.codePages }, cpu.cost, threshold);
     this.memSize = memory.size;
     this.useTlb(tlb);
     this.trace = Tlb.at(cpu.trace);
-  }
-
-  /**
-   * Whether code in heap page `page`, translated now for the dispatch at
-   * virtual page `vpage`, is likely to make protection-checked accesses: its
-   * frame is checked (the in-place VMM's code), or a protection domain's
-   * code runs in that virtual page (the VMM's inline sites in kernel code).
-   * Its translations are then the JavaScript tier's, whose loads and stores
-   * take such accesses on (translate.ts); only a matter of speed.
-   */
-  private checkedCode(page: number): boolean {
-    return this.host.checked[(page - RAM_BASE) >>> 12] === 1 || this.host.domainCodeIn(this.vpage);
   }
 
   /**
@@ -178,47 +154,6 @@ export class JitEngine {
 
   /** Runs like `cpu.run(limit)`: until `cycles >= limit`, or after an instruction the machine loop must look at. */
   run(limit: number): void {
-    this.dispatch(limit);
-    this.judge();
-  }
-
-  /**
-   * A call is judged (cache.ts demote) by the instructions that ran
-   * translated from its dispatch until the engine left translated code —
-   * returned to the machine loop or handed a slice or an instruction to the
-   * interpreter — not by its own: a call that hands over to the next
-   * translation (a jump to another page, the in-place VMM's `lw; jalr`
-   * dispatch stub: 2 instructions) or stops at a load or store the engine
-   * runs and goes on after (a TLB miss: under xen, whose monitor flushes the
-   * TLB at every mode switch, the kernel's and the VMM's trap paths miss on
-   * most pages they touch) is short by its shape, while what it leads to
-   * runs translated; demoted, its whole path ran interpreted (`mixed` at
-   * scale 200 under xen: 35 M instructions from one such stub). Entries
-   * under judgement in the current run of translated code, each once, with
-   * the instruction count at their first dispatch; at most CHAIN of them
-   * (the oldest is judged first when more come).
-   */
-  private judgeLater(e: Entry, n0: number): void {
-    const chain = this.chain;
-    for (let i = 0; i < this.chainLength; i++) if (chain[i] === e) return;
-    if (this.chainLength === CHAIN) this.judge();
-    chain[this.chainLength] = e;
-    this.chainN[this.chainLength++] = n0;
-  }
-
-  /** Judges the entries of the run of translated code that ends here (`judgeLater`). */
-  private judge(): void {
-    const n = this.cpu.instret;
-    for (let i = 0; i < this.chainLength; i++) {
-      const e = this.chain[i]!;
-      this.chain[i] = undefined;
-      e.insns += n - this.chainN[i];
-      if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) this.cache.demote(e);
-    }
-    this.chainLength = 0;
-  }
-
-  private dispatch(limit: number): void {
     const cpu = this.cpu;
     const H = this.H;
     const cache = this.cache;
@@ -230,8 +165,10 @@ export class JitEngine {
       const tagR = user ? this.tagRU : this.tagRS;
       let at: number;
       if ((pc & 0xfffff003) === H[(tagR + s) | 0]) at = (pc + H[(this.add + s) | 0]) | 0;
+      // No read tag but the fetch tag (a frame a protection domain checks: the in-place VMM's code),
+      // exactly as the interpreter's fetch checks it (cpu.ts exec): a TLB hit, no walk to make.
+      else if (((pc & 0xfffff003) | (user ? 0 : 4)) === (cpu.tlb.fetchTag[s] | (user ? 0 : 4))) at = (pc + H[(this.add + s) | 0]) | 0;
       else if ((at = this.fetchSlow(pc, user, limit)) < 0) return;
-      this.vpage = pc & 0xfffff000;
       const e = cache.get(at);
       if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
       if (e === undefined) return this.interpret(limit, at); // cold
@@ -241,16 +178,12 @@ export class JitEngine {
       const span = cpu.cycles + CALL_SPAN;
       const callLimit = span < limit ? span : limit;
       const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, callLimit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
-      // EXIT.STEP: pc is in the page just run (its TLB entry unchanged). A load, store or atomic there
-      // is the engine's (`access`); anything else the interpreter's.
-      let w = 0;
-      let access = false;
-      if (ex === EXIT.STEP) {
-        w = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2];
-        const op = w & 63;
-        access = (op >= 27 && op <= 34) || op === 58 || op === 59;
+      // Judged by the call's own instructions (docs/machine.md "Tenth round": judging by what a call
+      // leads to kept the in-place VMM's paths translated, and cost more CPU than they saved).
+      if (e.calls < JUDGE_AFTER) {
+        e.insns += cpu.instret - n0;
+        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
       }
-      if (e.calls < JUDGE_AFTER) this.judgeLater(e, n0);
       if (ex === EXIT.NEXT) continue;
       if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.STORE) {
@@ -265,10 +198,12 @@ export class JitEngine {
         this.interpretTo(limit);
         return;
       }
-      // EXIT.STEP; a store or atomic may write code.
+      // EXIT.STEP: pc is in the page just run (its TLB entry unchanged). A load, store or atomic there
+      // is the engine's (`access`); anything else the interpreter's. A store or atomic may write code.
+      const w = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2];
       const op = w & 63;
       const writes = (op >= 32 && op <= 34) || op === 58 || op === 59;
-      if (access) {
+      if ((op >= 27 && op <= 31) || writes) {
         if (this.access(w, user, limit, writes)) continue;
         return;
       }
@@ -297,8 +232,19 @@ export class JitEngine {
     this.interpreted++;
     cpu.cycles += cpu.cost[w & 63];
     cpu.instret++;
+    // Whether the TLB holds the page already (then the MMU calls no monitor), read before a load
+    // may overwrite its base register.
+    const op = w & 63;
+    const va = (cpu.regs[(w >>> 10) & 15] + (op >= 58 ? w >> 18 : w >> 14)) | 0;
+    const tlb = cpu.tlb;
+    const s = (va >>> 12) & 1023;
+    const hit = tlb.page[s] === (va & PAGE_MASK);
     const on = cpu.accessSlow(w, user);
-    if (writes || this.host.monitor !== undefined) this.cache.epoch++;
+    const monitor = this.host.monitor !== undefined;
+    if (!on) {
+      if (writes || monitor) this.cache.epoch++; // as after a step: a monitor's hook, a store
+    } else if (!hit && monitor) this.cache.epoch++; // the monitor's translation of the TLB fill may write memory
+    else if (writes && (tlb.page[s] !== (va & PAGE_MASK) || this.codePages[(tlb.frame[s] + RAM_BASE) >>> 12] !== 0)) this.cache.epoch++; // into a page holding translations
     return on;
   }
 
@@ -367,9 +313,6 @@ export class JitEngine {
    */
   private interpret(limit: number, at: number): void {
     this.steps++;
-    // Into code not translated yet: what the run of translated code leads to is not known yet, so
-    // its entries are not judged on it (they would be demoted while what follows them warms up).
-    if (at >= 0) this.chainLength = 0;
     const ran = this.interpretTo(Math.min(limit, this.cpu.cycles + INTERPRET_SLICE));
     if (at >= 0) this.cache.noteSlice(at, ran);
   }
@@ -392,7 +335,6 @@ export class JitEngine {
    * (with zero-cost instructions one slice can run several).
    */
   private interpretTo(limit: number, clean = false): number {
-    this.judge(); // the run of translated code ends here
     const n = this.cpu.instret;
     this.cpu.run(limit);
     const ran = this.cpu.instret - n;

@@ -154,13 +154,6 @@ export interface Heap {
   heap8: Uint8Array;
   /** Per heap page (byte index >>> 12): nonzero when translations were made from it. */
   codePages: Uint8Array;
-  /**
-   * Whether the code of heap page `page`, translated now, is likely to make
-   * loads and stores a protection domain checks (engine.ts): it is then the
-   * JavaScript tier's, whose loads and stores do such accesses themselves
-   * (`checkedAccess`); the WebAssembly tier's exit before them.
-   */
-  checkedCode?: (page: number) => boolean;
 }
 
 /**
@@ -365,10 +358,7 @@ export function translate(heap: Heap, page: number, entry: number, cost: Float64
 function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Array, costKey: string, onlyKnown: boolean, tail: boolean): Translation | null | undefined {
   const H = heap.heap32;
   // Functions generated with and without the WebAssembly tier are not each other's.
-  if (translateOptions.wasm && !costKey.includes("|wasm")) costKey += translateOptions.wasmBlocks ? "|blocks|wasm" : "|wasm";
-  // Code in a frame a protection domain checks: its functions do checked accesses (not the others').
-  const checked = heap.checkedCode !== undefined && heap.checkedCode(page);
-  if (checked && !costKey.endsWith("|checked")) costKey += "|checked";
+  if (translateOptions.wasm && !costKey.endsWith("|wasm")) costKey += translateOptions.wasmBlocks ? "|blocks|wasm" : "|wasm";
   const wordAt = (off: number) => H[(page + off) >> 2];
   if (!translatable(wordAt(entry - page))) return null;
 
@@ -475,9 +465,8 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   }
 
   // Not a tail (a few instructions run once per return into a loop: a module's compile would not pay).
-  // Code in a checked frame is the JavaScript tier's, whose loads and stores take checked accesses on.
-  const wasm = translateOptions.wasm && translateOptions.wasmBlocks && !tail && !checked ? wasmTranslation(blocks, byStart, used, written, cost) : undefined;
-  const c = wasm ?? generate(blocks, byStart, used, written, cost, translateOptions.wasm, true);
+  const wasm = translateOptions.wasm && translateOptions.wasmBlocks && !tail ? wasmTranslation(blocks, byStart, used, written, cost) : undefined;
+  const c = wasm ?? generate(blocks, byStart, used, written, cost);
   c.tail = tail;
   // The WebAssembly function is compiled code from its first call; its JavaScript wrapper is small.
   if (translateOptions.warm && !tail && wasm === undefined) warmUp(c.fn, blocks, cost);
@@ -517,7 +506,7 @@ function warmUp(fn: BlockFn, blocks: readonly Block[], cost: Float64Array): void
  * by offset), compiled: registers `used` are loaded into locals, those
  * `written` stored back on every exit.
  */
-function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, used: ReadonlySet<number>, written: ReadonlySet<number>, cost: Float64Array, loops = translateOptions.wasm, checked = false): Compiled {
+function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, used: ReadonlySet<number>, written: ReadonlySet<number>, cost: Float64Array, loops = translateOptions.wasm): Compiled {
   const out: string[] = [];
   const regs = [...used].sort((x, y) => x - y);
   const writeBack = [...written].sort((x, y) => x - y).map((r) => `H[${r}] = r${r};`).join(" ");
@@ -692,7 +681,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           const load = (at: string) => (A !== 0 ? `r${A} = ${LOAD_EXPR[op](at)};` : `${LOAD_EXPR[op](at)};`);
           // The page of the last load (pr, its addend ar) needs no TLB look-up: see "Pages seen" below.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
-          if (checked && !selfLoop) {
+          if (!selfLoop) {
             out.push(`c${k}: { if ((va & ${TAG_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagR + s) | 0]) {`);
             out.push(`p = cpu.checkedAccess(va, ${size}, false, ${pcAt(off)}); if (p < 0) ${exit(off, EXIT.STEP, before[k], k)} ${load("p")} ${checkCharge(k)} break c${k}; }`);
             out.push(`pr = va & ${PAGE_MASK}; ar = H[(ADD + s) | 0]; } ${load(p)} }`);
@@ -707,7 +696,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           // The page of the last store (pw, its addend aw) is writable and holds no translations.
           // A page that holds some is never remembered: its stores look it up, store, and exit.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
-          if (checked && !selfLoop) {
+          if (!selfLoop) {
             // As a load's (above); the charge is in cyc before a STORE exit's row adds the rest.
             out.push(`c${k}: { if ((va & ${TAG_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagW + s) | 0]) {`);
             out.push(`p = cpu.checkedAccess(va, ${size}, true, ${pcAt(off)}); if (p < 0) ${exit(off, EXIT.STEP, before[k], k)} ${STORE_STMT[op]("p", reg(A))} cyc += cpu.checkCharge;`);
@@ -716,7 +705,7 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; if (CP[p >>> 12] !== 0) { ${STORE_STMT[op]("p", reg(A))} ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)} }`);
           out.push(`pw = va & ${PAGE_MASK}; aw = H[(ADD + s) | 0]; }`);
           out.push(STORE_STMT[op]("((va + aw) | 0)", reg(A)));
-          if (checked && !selfLoop) out.push("}");
+          if (!selfLoop) out.push("}");
           break;
         }
         case "amo": {

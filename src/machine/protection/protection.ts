@@ -224,11 +224,6 @@ export class Protection {
     return (this.domains[domain].table.get(pa) & (write ? PERM.W : PERM.R)) !== 0;
   }
 
-  /** Whether some domain's code range (virtual pcs) meets [start, end). */
-  hasCodeIn(start: number, end: number): boolean {
-    return this.rangeOwner(start, end) >= 0;
-  }
-
   /** Bytes of every domain's permissions table (Mondrian's table memory). */
   tableBytes(): number {
     let n = 0;
