@@ -97,7 +97,6 @@ const INTERPRET_SLICE = 4096;
  */
 const CALL_SPAN = 65_536;
 
-
 export class JitEngine {
   private readonly cache: TranslationCache;
   private readonly H: Int32Array;

@@ -47,8 +47,9 @@
 //   interpreter's check with its counters), remembers nothing of the page,
 //   adds the check's charge (a PLB miss) and makes the block's limit check
 //   again: if the block's last instruction no longer fits, it exits before
-//   the next one (EXIT.LIMIT) and the interpreter runs on to the limit. The trace ring gets the same (from, to) pairs (a block that
-//   branches to itself writes its back edges' pairs when it is left).
+//   the next one (EXIT.LIMIT) and the interpreter runs on to the limit.
+//   The trace ring gets the same (from, to) pairs (a block that branches to
+//   itself writes its back edges' pairs when it is left).
 // - A store into a page that holds translations exits right after it
 //   (EXIT.STORE): the engine starts a new epoch, so every block verifies its
 //   words before it runs again (cache.ts). The check is made when the store
