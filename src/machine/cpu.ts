@@ -51,7 +51,7 @@ import { CAUSE, PSR } from "../guest-isa/registers.js";
 import { ILLEGAL_BITS } from "./decode.js";
 import { RAM_BASE, type PhysicalMemory } from "./memory.js";
 import { ACCESS, type Access, type Fault } from "./monitor.js";
-import { PAGE_MASK, TAG_INVALID, Tlb } from "./mmu/tlb.js";
+import { PAGE_MASK, PERM as TLB_PERM, TAG_INVALID, Tlb } from "./mmu/tlb.js";
 import { div, divu, mulhu, rem, remu } from "./semantics.js";
 
 /** Opcode of every instruction as the switch below spells it (checked against the table at load). */
@@ -111,6 +111,8 @@ export interface CpuHost {
   readonly checked: Uint8Array;
   /** Whether the instruction at `pc` may load (`write` false) or store at physical `pa`: the protection check. */
   allows(pc: number, pa: number, write: boolean): boolean;
+  /** `allows`' answer without its side effects (no counter, no PLB fill, no charge). */
+  permits(pc: number, pa: number, write: boolean): boolean;
   /** Privileged and sensitive instructions, syscall/brk/hcall: executed by the machine at this.pc. */
   system(op: number, word: number): void;
   /**
@@ -154,6 +156,10 @@ export class Cpu {
   private codeAdd = 0;
   /** The instruction word `exec` left for a slow path. */
   private exitWord = 0;
+  /** Cycles the last successful `checkedAccess` charged (a PLB miss), for the translation to add. */
+  checkCharge = 0;
+  /** Successful `checkedAccess` calls: a host-side count (the JIT's counters), not simulated. */
+  checkedAccesses = 0;
 
   constructor(
     private readonly mem: PhysicalMemory,
@@ -219,28 +225,77 @@ export class Cpu {
         force = true; // the instruction runs even if the walk's charge reached the limit
         continue;
       }
-      const op = w & 63;
-      const a = (w >>> 6) & 15;
-      if (op >= 58) {
-        if (!this.atomicSlow(w, user)) return;
-        this.refetch(user);
-        continue;
-      }
-      const va = (this.regs[(w >>> 10) & 15] + (w >> 14)) | 0;
-      if (exit === EXIT.LOAD) {
-        const size = op === 27 ? 4 : op <= 29 ? 2 : 1;
-        const pa = this.dataSlow(va, size, ACCESS.LOAD, user, op);
-        if (pa < 0) return;
-        if (pa >= this.mem.size) return this.deviceAccess(pa, va, size, false, a, 0, user, op);
-        this.regs[a] = loadValue(this.mem, op, pa);
-        this.regs[0] = 0;
-      } else {
-        const size = op === 32 ? 4 : op === 33 ? 2 : 1;
-        if (!this.storeSlow(va, this.regs[a], size, user, op)) return;
-      }
-      this.pc = (pc + 4) | 0;
+      if (!this.accessSlow(w, user)) return;
       this.refetch(user);
     }
+  }
+
+  /**
+   * The slow path of the load, store or atomic `w` at `this.pc`, charged
+   * already (as `exec` charges an instruction before its slow exit): the
+   * checks, the access, pc past it — or the fault raised (and the charge
+   * refunded). True when the interpreter goes on with the next instruction
+   * (plain RAM); false when it returns to the machine loop (a fault, a
+   * device register, a watched store). The one copy of this: `run` calls it
+   * after `exec`'s LOAD and STORE exits, the JIT engine after a
+   * translation's exit before such an instruction (jit/engine.ts).
+   */
+  accessSlow(w: number, user: boolean): boolean {
+    const op = w & 63;
+    const a = (w >>> 6) & 15;
+    if (op >= 58) return this.atomicSlow(w, user);
+    const va = (this.regs[(w >>> 10) & 15] + (w >> 14)) | 0;
+    if (op <= 31) {
+      const size = op === 27 ? 4 : op <= 29 ? 2 : 1;
+      const pa = this.dataSlow(va, size, ACCESS.LOAD, user, op);
+      if (pa < 0) return false;
+      if (pa >= this.mem.size) {
+        this.deviceAccess(pa, va, size, false, a, 0, user, op);
+        return false;
+      }
+      this.regs[a] = loadValue(this.mem, op, pa);
+      this.regs[0] = 0;
+    } else {
+      const size = op === 32 ? 4 : op === 33 ? 2 : 1;
+      if (!this.storeSlow(va, this.regs[a], size, user, op)) return false;
+    }
+    this.pc = (this.pc + 4) | 0;
+    return true;
+  }
+
+  /**
+   * For translated code (jit/translate.ts): a load or store of `size` bytes
+   * at `va` by the instruction at `pc` whose fast tag missed, when its slow
+   * path would be exactly the protection check and the access — the page in
+   * the TLB with the permission (no walk, no fill), aligned, RAM, a frame a
+   * protection domain checks and that domain allows it (`permits`, which has
+   * no side effect), and for a store not watched. Then this makes the
+   * interpreter's check (`allows`: its counters, the PLB fill, the charge
+   * of a PLB miss) and returns the heap byte index to access; the cycles the
+   * check charged are taken back out of `cycles` into `checkCharge` (the
+   * translation keeps the count in a local and adds them itself). Otherwise
+   * -1 and nothing changed: the translation exits before the instruction
+   * and the interpreter's slow path runs it.
+   */
+  checkedAccess(va: number, size: number, write: boolean, pc: number): number {
+    if ((va & (size - 1)) !== 0) return -1;
+    const tlb = this.tlb;
+    const s = (va >>> 12) & 1023;
+    if (tlb.page[s] !== (va & PAGE_MASK)) return -1;
+    const perm = tlb.perm[s];
+    if ((this.psr & PSR.SU) === 0 && (perm & TLB_PERM.U) === 0) return -1;
+    if (write && (perm & TLB_PERM.W) === 0) return -1;
+    const pa = (tlb.frame[s] + (va & ~PAGE_MASK)) >>> 0;
+    if (pa >= this.mem.size) return -1;
+    const host = this.host;
+    const f = pa >>> 12;
+    if (host.checked[f] !== 1 || (write && host.watched[f] === 1) || !host.permits(pc, pa, write)) return -1;
+    const c0 = this.cycles;
+    host.allows(pc, pa, write);
+    this.checkCharge = this.cycles - c0;
+    this.cycles = c0;
+    this.checkedAccesses++;
+    return (pa + RAM_BASE) | 0;
   }
 
   /**

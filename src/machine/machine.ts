@@ -556,6 +556,11 @@ export class Machine implements CpuHost, MmuHost {
     return this.protection.allows(pc, pa, write);
   }
 
+  /** CpuHost: `allows` without its side effects (translated code asks first, cpu.ts checkedAccess). */
+  permits(pc: number, pa: number, write: boolean): boolean {
+    return this.protection.permits(pc, pa, write);
+  }
+
   // ---------------------------------------------------------------- monitor API
 
   /** Attaches a monitor (before `run`). */

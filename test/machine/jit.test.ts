@@ -682,9 +682,10 @@ describe("jit = interpreter on fetches the TLB's fast tag cannot serve (the engi
 
   it("a fetch page fault, a fetch past RAM, and code in a protection-checked frame", () => {
     // h (in frame F3, mapped at V3) loops over a load of a word in its own frame, which a protection
-    // grant restricts: the frame is checked, so it has no fast tag at all — neither for fetch nor for
-    // that load. The engine fetches through the MMU (a TLB hit: nothing charged or counted) and runs
-    // h's translation, whose load exits to the interpreter's checked slow path. The handler adds the
+    // grant restricts: the frame is checked, so it has no fast read tag — neither for fetch nor for
+    // that load. The engine fetches through the TLB's fetch tag, as the interpreter does (before the
+    // tenth round: through the MMU, a TLB hit, nothing charged or counted), and runs h's translation,
+    // whose load (in a self-loop) exits to the interpreter's checked slow path. The handler adds the
     // cause and returns to the caller (epc = lr).
     const V3 = 0x00c0_0000, F3 = 0x0020_2000, UNMAPPED = 0x0100_0000, PAST_RAM = 0x0140_0000;
     const h = encodeWords([
@@ -742,6 +743,6 @@ describe("jit = interpreter on fetches the TLB's fast tag cannot serve (the engi
     // Per pass: a page fault and a bus error on fetch, each handled.
     expect(r.stats.exceptions).toEqual({ "page-fault-fetch": 20, "bus-error": 20 });
     expect(r.stats.counts["protection.checks"]).toBe(2 * 20 * 12);
-    expect(r.host.jit!.fetchWalks).toBeGreaterThan(2 * 20);
+    expect(r.host.jit!.dispatches).toBeGreaterThan(2 * 20);
   });
 });

@@ -24,7 +24,10 @@
 //    page: new epoch, dispatch again), SYS (it ran sti or wrpsr: return to
 //    the machine loop), LIMIT (its next block
 //    would reach the limit: the interpreter runs up to the limit), or STEP
-//    (the instruction at pc needs a slow path).
+//    (the instruction at pc needs a slow path). A load, store or atomic at
+//    a STEP is the engine's (`access`): the interpreter's slow path for it
+//    (cpu.ts accessSlow), then dispatch again where the interpreter would
+//    go on with the next instruction, else return.
 // "Step" is the interpreter for one instruction (`cpu.run` with a limit just
 // above the current cycle count), and then a return to the machine loop,
 // exactly as after the interpreter's own slow paths and system
@@ -41,7 +44,7 @@ import { CAUSE, PSR } from "../../guest-isa/registers.js";
 import type { Cpu } from "../cpu.js";
 import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, type Fault } from "../monitor.js";
-import { Tlb } from "../mmu/tlb.js";
+import { PAGE_MASK, Tlb } from "../mmu/tlb.js";
 import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
 
@@ -59,6 +62,10 @@ export interface JitCounters extends CacheCounters {
   interpreted: number;
   /** Fetches the TLB's fast tag could not serve that the engine took through the MMU's slow path itself (`fetchSlow`). */
   fetchWalks: number;
+  /** Loads, stores and atomics a translation left to the interpreter's slow path that the engine ran itself (`access`). */
+  slowAccesses: number;
+  /** Protection-checked loads and stores translations did themselves (cpu.ts checkedAccess). */
+  checkedAccesses: number;
 }
 
 /** What the engine needs of the machine (machine.ts passes itself). */
@@ -108,6 +115,7 @@ export class JitEngine {
   private storeExits = 0;
   private interpreted = 0;
   private fetchWalks = 0;
+  private slowAccesses = 0;
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
   private readonly memSize: number;
 
@@ -156,6 +164,9 @@ export class JitEngine {
       const tagR = user ? this.tagRU : this.tagRS;
       let at: number;
       if ((pc & 0xfffff003) === H[(tagR + s) | 0]) at = (pc + H[(this.add + s) | 0]) | 0;
+      // No read tag but the fetch tag (a frame a protection domain checks: the in-place VMM's code),
+      // exactly as the interpreter's fetch checks it (cpu.ts exec): a TLB hit, no walk to make.
+      else if (((pc & 0xfffff003) | (user ? 0 : 4)) === (cpu.tlb.fetchTag[s] | (user ? 0 : 4))) at = (pc + H[(this.add + s) | 0]) | 0;
       else if ((at = this.fetchSlow(pc, user, limit)) < 0) return;
       const e = cache.get(at);
       if (e === null) return this.step(limit, true); // a trap, privileged or sensitive instruction, or an illegal word
@@ -166,6 +177,8 @@ export class JitEngine {
       const span = cpu.cycles + CALL_SPAN;
       const callLimit = span < limit ? span : limit;
       const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, callLimit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
+      // Judged by the call's own instructions (docs/machine.md "Tenth round": judging by what a call
+      // leads to kept the in-place VMM's paths translated, and cost more CPU than they saved).
       if (e.calls < JUDGE_AFTER) {
         e.insns += cpu.instret - n0;
         if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
@@ -184,10 +197,54 @@ export class JitEngine {
         this.interpretTo(limit);
         return;
       }
-      // EXIT.STEP: pc is in the page just run (its TLB entry unchanged); a store there may write code.
-      const op = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2] & 63;
-      return this.step(limit, (op < 32 || op > 34) && op !== 58 && op !== 59); // stores and atomics write
+      // EXIT.STEP: pc is in the page just run (its TLB entry unchanged). A load, store or atomic there
+      // is the engine's (`access`); anything else the interpreter's. A store or atomic may write code.
+      const w = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2];
+      const op = w & 63;
+      const writes = (op >= 32 && op <= 34) || op === 58 || op === 59;
+      if ((op >= 27 && op <= 31) || writes) {
+        if (this.access(w, user, limit, writes)) continue;
+        return;
+      }
+      return this.step(limit, !writes);
     }
+  }
+
+  /**
+   * A load, store or atomic a translation left before (EXIT.STEP: a TLB
+   * miss, a watched frame, a frame a protection domain checks whose access
+   * the translation could not take, misaligned): what the interpreter does
+   * there — the instruction charged as `exec` charges it, then its slow
+   * path (cpu.ts accessSlow, the interpreter's own code). True when the
+   * interpreter would go on with the next instruction: the engine dispatches
+   * again (its loop top checks the limit and the fetch, as `exec` does);
+   * false when it would return to the machine loop (a fault raised, a
+   * device register, a watched store). The translation's limit check placed
+   * the instruction before `limit`; should it not be (never, by that
+   * check), the machine loop gets it back untouched. Memory may have changed
+   * as after a step: a store, or a monitor's translation on the TLB fill.
+   */
+  private access(w: number, user: boolean, limit: number, writes: boolean): boolean {
+    const cpu = this.cpu;
+    if (!(cpu.cycles < limit)) return false;
+    this.slowAccesses++;
+    this.interpreted++;
+    cpu.cycles += cpu.cost[w & 63];
+    cpu.instret++;
+    // Whether the TLB holds the page already (then the MMU calls no monitor), read before a load
+    // may overwrite its base register.
+    const op = w & 63;
+    const va = (cpu.regs[(w >>> 10) & 15] + (op >= 58 ? w >> 18 : w >> 14)) | 0;
+    const tlb = cpu.tlb;
+    const s = (va >>> 12) & 1023;
+    const hit = tlb.page[s] === (va & PAGE_MASK);
+    const on = cpu.accessSlow(w, user);
+    const monitor = this.host.monitor !== undefined;
+    if (!on) {
+      if (writes || monitor) this.cache.epoch++; // as after a step: a monitor's hook, a store
+    } else if (!hit && monitor) this.cache.epoch++; // the monitor's translation of the TLB fill may write memory
+    else if (writes && (tlb.page[s] !== (va & PAGE_MASK) || this.codePages[(tlb.frame[s] + RAM_BASE) >>> 12] !== 0)) this.cache.epoch++; // into a page holding translations
+    return on;
   }
 
   /**
@@ -201,7 +258,7 @@ export class JitEngine {
   }
 
   counters(): JitCounters {
-    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted, fetchWalks: this.fetchWalks };
+    return { ...this.cache.counters, dispatches: this.dispatches, steps: this.steps, limitSlices: this.limitSlices, storeExits: this.storeExits, interpreted: this.interpreted, fetchWalks: this.fetchWalks, slowAccesses: this.slowAccesses, checkedAccesses: this.cpu.checkedAccesses };
   }
 
   /**

@@ -41,8 +41,15 @@
 //   miss (TLB miss, misaligned, no permission, watched frame) exits *before*
 //   the instruction (EXIT.STEP) with everything before it charged, and the
 //   interpreter executes it on its slow path. A misaligned jalr target the
-//   same way. The trace ring gets the same (from, to) pairs (a block that
-//   branches to itself writes its back edges' pairs when it is left).
+//   same way. Except (outside self-loops, JavaScript tier) an access to a
+//   frame a protection domain checks, of a page the TLB holds, that the
+//   domain allows: the translation does it (cpu.ts checkedAccess, the
+//   interpreter's check with its counters), remembers nothing of the page,
+//   adds the check's charge (a PLB miss) and makes the block's limit check
+//   again: if the block's last instruction no longer fits, it exits before
+//   the next one (EXIT.LIMIT) and the interpreter runs on to the limit.
+//   The trace ring gets the same (from, to) pairs (a block that branches to
+//   itself writes its back edges' pairs when it is left).
 // - A store into a page that holds translations exits right after it
 //   (EXIT.STORE): the engine starts a new epoch, so every block verifies its
 //   words before it runs again (cache.ts). The check is made when the store
@@ -98,6 +105,10 @@ export interface CpuState {
   cycles: number;
   instret: number;
   traceIdx: number;
+  /** A protection-checked load or store the translation may do itself: its heap byte index, or -1 (cpu.ts). */
+  checkedAccess(va: number, size: number, write: boolean, pc: number): number;
+  /** Cycles the last successful `checkedAccess` charged. */
+  readonly checkCharge: number;
 }
 
 /**
@@ -651,6 +662,14 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
       const e = BY_OP[op]!;
       const A = (w >>> 6) & 15, B = (w >>> 10) & 15, C = (w >>> 14) & 15;
       const last = k === m - 1;
+      // Checked accesses: after one, the cycles its check charged (a PLB miss) are added, and the
+      // interpreter's check before each later instruction of the block is made again — it goes on
+      // only while cyc + before[j] < limit, so the block's last instruction decides: if it fails,
+      // the block exits before the next instruction (EXIT.LIMIT, everything up to it charged) and
+      // the interpreter runs on from there up to the limit. After the block's last instruction the
+      // next block's own check (or the engine's loop top) makes it.
+      const limitAfter = (j: number) => (j < m - 1 ? `if (!(cyc + ${before[m - 1]} < limit)) ${exit(off + 4, EXIT.LIMIT, before[j + 1], j + 1)}` : "");
+      const checkCharge = (j: number) => `x = cpu.checkCharge; if (x !== 0) { cyc += x; ${limitAfter(j)} }`;
       switch (e.kind) {
         case "alu": {
           const x = e.expr!(reg(B), reg(C), w);
@@ -659,11 +678,18 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
         }
         case "load": {
           const size = e.size!;
+          const p = "((va + ar) | 0)";
+          const load = (at: string) => (A !== 0 ? `r${A} = ${LOAD_EXPR[op](at)};` : `${LOAD_EXPR[op](at)};`);
           // The page of the last load (pr, its addend ar) needs no TLB look-up: see "Pages seen" below.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
+          if (!selfLoop) {
+            out.push(`c${k}: { if ((va & ${TAG_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagR + s) | 0]) {`);
+            out.push(`p = cpu.checkedAccess(va, ${size}, false, ${pcAt(off)}); if (p < 0) ${exit(off, EXIT.STEP, before[k], k)} ${load("p")} ${checkCharge(k)} break c${k}; }`);
+            out.push(`pr = va & ${PAGE_MASK}; ar = H[(ADD + s) | 0]; } ${load(p)} }`);
+            break;
+          }
           out.push(`if ((va & ${TAG_MASK[size]}) !== pr) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagR + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)} pr = va & ${PAGE_MASK}; ar = H[(ADD + s) | 0]; }`);
-          const p = "((va + ar) | 0)";
-          out.push(A !== 0 ? `r${A} = ${LOAD_EXPR[op](p)};` : `${LOAD_EXPR[op](p)};`);
+          out.push(load(p));
           break;
         }
         case "store": {
@@ -671,10 +697,16 @@ function generate(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>,
           // The page of the last store (pw, its addend aw) is writable and holds no translations.
           // A page that holds some is never remembered: its stores look it up, store, and exit.
           out.push(`va = (${reg(B)} + ${imm(w)}) | 0;`);
-          out.push(`if ((va & ${TAG_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
+          if (!selfLoop) {
+            // As a load's (above); the charge is in cyc before a STORE exit's row adds the rest.
+            out.push(`c${k}: { if ((va & ${TAG_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagW + s) | 0]) {`);
+            out.push(`p = cpu.checkedAccess(va, ${size}, true, ${pcAt(off)}); if (p < 0) ${exit(off, EXIT.STEP, before[k], k)} ${STORE_STMT[op]("p", reg(A))} cyc += cpu.checkCharge;`);
+            out.push(`if (CP[p >>> 12] !== 0) ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)} ${limitAfter(k)} break c${k}; }`);
+          } else out.push(`if ((va & ${TAG_MASK[size]}) !== pw) { s = (va >>> 12) & 1023; if ((va & ${TAG_MASK[size]}) !== H[(tagW + s) | 0]) ${exit(off, EXIT.STEP, before[k], k)}`);
           out.push(`p = (va + H[(ADD + s) | 0]) | 0; if (CP[p >>> 12] !== 0) { ${STORE_STMT[op]("p", reg(A))} ${exit(off + 4, EXIT.STORE, before[k + 1], k + 1)} }`);
           out.push(`pw = va & ${PAGE_MASK}; aw = H[(ADD + s) | 0]; }`);
           out.push(STORE_STMT[op]("((va + aw) | 0)", reg(A)));
+          if (!selfLoop) out.push("}");
           break;
         }
         case "amo": {

@@ -212,6 +212,18 @@ export class Protection {
     return ok;
   }
 
+  /**
+   * `allows`' answer with none of its effects (no counter, no PLB fill, no
+   * charge): the table's permission, which the PLB caches (it is flushed
+   * whenever a domain or grant changes). Translated code asks this first
+   * (cpu.ts checkedAccess), so that an access it leaves to the interpreter
+   * has been counted nowhere.
+   */
+  permits(pc: number, pa: number, write: boolean): boolean {
+    const domain = this.domainOf(pc);
+    return (this.domains[domain].table.get(pa) & (write ? PERM.W : PERM.R)) !== 0;
+  }
+
   /** Bytes of every domain's permissions table (Mondrian's table memory). */
   tableBytes(): number {
     let n = 0;
