@@ -9,6 +9,7 @@
 import { expect } from "vitest";
 import { loadImage } from "../../src/machine/loader.js";
 import { Machine, type Engine, type MachineOptions } from "../../src/machine/machine.js";
+import { noteInterpreted, START_INSNS } from "../../src/machine/jit/cache.js";
 import type { Monitor } from "../../src/machine/monitor.js";
 import { image, type DataBlock, type Item } from "./program.js";
 import { DATA_PA, DATA_PAGES } from "./random-program.js";
@@ -72,9 +73,12 @@ export function same(s: EngineSetup) {
  * One program on a machine at the default translation threshold (the cache's
  * own hotness rules, not jitThreshold 1): for the tests of what a first run,
  * a second machine or a hot page does. What a user can observe, the host's
- * counters, and the machine.
+ * counters, and the machine. The process's start budget (cache.ts
+ * START_INSNS) counts as spent, as after a process's first runs, so those
+ * rules decide alone (`startSpent: false` leaves it; jit-start.test.ts tests it).
  */
-export function runAtDefaultThreshold(engine: Engine, items: Item[], maxCycles = 50_000_000) {
+export function runAtDefaultThreshold(engine: Engine, items: Item[], maxCycles = 50_000_000, { startSpent = true } = {}) {
+  if (startSpent) noteInterpreted(START_INSNS);
   const m = new Machine({ ramSize: 4 * 1024 * 1024, engine });
   loadImage(m, image(items));
   const result = m.run(maxCycles);

@@ -9,8 +9,9 @@
 // repay a compile (`Page.plain`), so code that runs once or a few
 // instructions at a time is interpreted, not compiled; sooner where the
 // page's long slices (loops) ran LOOP_VOLUME instructions (`noteSlice`); at
-// once where the process compiled it before (`hotPages`) — and the
-// host-side counters.
+// once where the process compiled it before (`hotPages`); and no new
+// function before the process interpreted START_INSNS instructions — and
+// the host-side counters.
 //
 // Invalidation, two ways, so that no write path can be missed:
 // 1. Writes the translated code does not see happen only while something
@@ -134,6 +135,18 @@ const SAMPLE_WINDOW = 64;
  * process from then on, lost its plain look-ups in every later bench cell.
  */
 export const LOOP_VOLUME = 131_072;
+/**
+ * Instructions the machines of a process interpret before any of them
+ * compiles a new function (functions compiled before are taken at once).
+ * A short run — the bundled kernel at scale 1 runs 1.5–1.6 M instructions
+ * per back end — cannot repay V8's compile of even a few translations (the
+ * JIT took 7–20% more CPU than the interpreter there); a long one loses at
+ * most this many instructions' worth of interpretation, about 20 ms. Per
+ * process, not per machine: a bench worker runs dozens of cells, and a
+ * budget per machine had each cell's first run interpret its first 2 M
+ * instructions (docs/machine.md "Tenth round: the first instructions").
+ */
+export const START_INSNS = 2_000_000;
 
 class Page {
   /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
@@ -186,6 +199,17 @@ class Page {
  * reused for exactly the words it was made from.
  */
 const hotPages = new Set<number>();
+
+/** Instructions the interpreter ran for the machines of this process (START_INSNS). */
+let interpretedInProcess = 0;
+
+/** The engines report what their interpreter ran (`noteInterpreted`); tests may spend the start budget with it. */
+export function noteInterpreted(insns: number): void {
+  interpretedInProcess += insns;
+}
+
+/** Whether the process is past its first START_INSNS interpreted instructions: new functions may be compiled. */
+const started = () => interpretedInProcess >= START_INSNS;
 
 /** FNV-1a over the page's words (heap page number `pageNo`). */
 function pageHash(H: Int32Array, pageNo: number): number {
@@ -307,8 +331,8 @@ export class TranslationCache {
         t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
       }
       if (t === undefined) {
-        // A new function: only where the interpreter's slices from here ran long (`worthCompiling`).
-        if (this.hot > 1 && !worthCompiling(page, slot)) return COLD;
+        // A new function: only where the interpreter's slices from here ran long (`worthCompiling`), once the process is past START_INSNS.
+        if (this.hot > 1 && (!worthCompiling(page, slot) || !started())) return COLD;
         t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
       }
       if (t !== null) this.known(page, pageNo);
@@ -405,6 +429,7 @@ export class TranslationCache {
       page.probed[slot] = 1;
       t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
     }
+    if (t === undefined && this.hot > 1 && !started()) return; // too early for a new function: the volume keeps growing
     t ??= translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
     if (t === null) return; // a slow-path instruction: the next long slice's entry is tried
     page.longInsns = page.coldSlices = page.longSlices = 0;

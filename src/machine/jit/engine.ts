@@ -45,7 +45,7 @@ import type { Cpu } from "../cpu.js";
 import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, type Fault } from "../monitor.js";
 import { PAGE_MASK, Tlb } from "../mmu/tlb.js";
-import { JUDGE_AFTER, MIN_INSNS_PER_CALL, TranslationCache, type CacheCounters } from "./cache.js";
+import { JUDGE_AFTER, MIN_INSNS_PER_CALL, noteInterpreted, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
 
 /** Host-side counters of the JIT: about the emulator's work, never simulated results. */
@@ -338,6 +338,7 @@ export class JitEngine {
     this.cpu.run(limit);
     const ran = this.cpu.instret - n;
     this.interpreted += ran;
+    noteInterpreted(ran);
     if (!clean || ran > 1) this.cache.epoch++;
     return ran;
   }
