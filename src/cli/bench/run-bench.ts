@@ -420,10 +420,11 @@ const compileGroup = (binary: KernelBinary): string => (binary === "paravirt-xen
  * the images of one compile group (compileGroup) on one worker, so each kernel
  * is compiled once in all; the part of the builds every group needs (the
  * environment's `shared`: the kernel's user programs) is made once, by the
- * first group's worker, while the second worker compiles the first group's
- * kernel for it (`prepare`, handed over: `adoptPrepared`) and then its own
- * (the compiler then warm and the files parsed: compiler/parse.ts), and
- * the others theirs, and then take it; a cell is handed out as soon as its image is
+ * first group's worker; meanwhile the second worker compiles the first
+ * group's kernel and hands it over (`prepare`, `adoptPrepared`), then its
+ * own (with the compiler warm and the files parsed: compiler/parse.ts), and
+ * any further worker its own; the others then take the shared part. A cell
+ * is handed out as soon as its image is
  * built (in table order, or costliest first with `cost`), to whichever
  * worker is free, so runs start while the other images are still being
  * built. Progress is reported as cells complete: `[done/total]` and the first
