@@ -12,13 +12,13 @@ import type { AsmSource } from "../compiler/startup.js";
 import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import {
-  adoptUserProgramsFrom, buildKernelFrom, buildUserProgramFrom, compileKernelFrom, userProgramsSourceFrom, type KernelBuild, type KernelBuildOptions, type USER_PROGRAMS,
+  adoptCompiledKernelFrom, adoptUserProgramsFrom, buildKernelFrom, buildUserProgramFrom, compileKernelFrom, userProgramsSourceFrom, type CompiledKernel, type KernelBuild, type KernelBuildOptions, type USER_PROGRAMS,
 } from "./kernel-recipe.js";
 import { packageRoot } from "./package-info.js";
 
 export {
   DEFAULT_TIMER_PERIOD, MAX_KERNEL_CPUS, USER_BASE, USER_PROGRAMS, WORKLOADS, embedPrograms, flattenImage, kernelDisk, kernelDiskBytes,
-  type KernelBuild, type KernelBuildOptions, type Workload,
+  type CompiledKernel, type KernelBuild, type KernelBuildOptions, type Workload,
 } from "./kernel-recipe.js";
 
 /** The package's fixtures/kernel files. */
@@ -44,8 +44,13 @@ export function buildKernel(options: KernelBuildOptions = {}): KernelBuild {
 }
 
 /** Compiles the kernel ahead of builds with this para-virtualization (kernel-recipe.ts compileKernelFrom). */
-export function compileKernel(options: Pick<KernelBuildOptions, "paravirt"> = {}): void {
-  compileKernelFrom(fileSources, options);
+export function compileKernel(options: Pick<KernelBuildOptions, "paravirt"> = {}): CompiledKernel {
+  return compileKernelFrom(fileSources, options);
+}
+
+/** Takes compileKernel()'s result from another thread of this process as this one's, if compiled from the same inputs (kernel-recipe.ts adoptCompiledKernelFrom). */
+export function adoptCompiledKernel(kernel: CompiledKernel, options: Pick<KernelBuildOptions, "paravirt"> = {}): boolean {
+  return adoptCompiledKernelFrom(fileSources, kernel, options);
 }
 
 /** Takes userProgramsSource()'s text from another thread of this process as this one's (kernel-recipe.ts adoptUserProgramsFrom). */

@@ -14,8 +14,9 @@
 //      built like `previrt build` does — compiled, annotated (unless
 //      `annotate: false`), assembled — with -D WORKLOAD, SCALE, TIMER_PERIOD,
 //      CPUS (the most CPUs it starts; it runs on min(CPUS, the machine's)).
-//      The compile is shared by every workload and scale, and so is the
-//      assembly: the defines reach the kernel only as four words, written
+//      The compile is shared by every workload and scale (and between a
+//      parallel bench's threads: compileKernelFrom, adoptCompiledKernelFrom),
+//      and so is the assembly: the defines reach the kernel only as four words, written
 //      into a copy of the image assembled first (assembledKernel).
 //
 // buildKernelFrom(sources, { workload }) → ElfImage. By hand: `previrt kernel -o k.elf
@@ -344,7 +345,7 @@ function exprMentions(e: Expr, names: ReadonlySet<string>): boolean {
  * kernels, compiles twice per process (issue 16). Keyed by the inputs' full
  * text, so a changed file is compiled again; the last few kept.
  */
-const compiledKernels = new WeakMap<KernelSources, Map<string, ReturnType<typeof compileSources>>>();
+const compiledKernels = new WeakMap<KernelSources, Map<string, Compiled>>();
 const COMPILED_KERNELS_KEPT = 4;
 
 /** The kernel's own sources for a build (para-virtualized: its trap path), without the user programs. */
@@ -358,24 +359,68 @@ function kernelInputs(sources: KernelSources, paravirt: string | undefined): Asm
 }
 
 /**
- * Compiles the kernel for builds with this para-virtualization (or none)
- * ahead of them, without the user programs: a thread can do this while
- * another builds those (a parallel `previrt bench`).
+ * A compiled kernel as one thread hands it to another (structured-cloneable):
+ * the compile and, as its key, the inputs it was compiled from.
  */
-export function compileKernelFrom(sources: KernelSources, options: Pick<KernelBuildOptions, "paravirt"> = {}): void {
-  compiledKernel(sources, options.paravirt);
+export interface CompiledKernel {
+  key: string;
+  compiled: Compiled;
 }
 
-function compiledKernel(sources: KernelSources, paravirt: string | undefined): ReturnType<typeof compileSources> {
+/** Counts of kernels compiled and of compiles taken from another thread (for tests). */
+export const kernelCompileCounts = { compiled: 0, adopted: 0 };
+
+const compiledKernelKey = (paravirt: string | undefined, inputs: readonly AsmSource[]) => JSON.stringify([paravirt ?? null, inputs]);
+
+/**
+ * Compiles the kernel for builds with this para-virtualization (or none)
+ * ahead of them, without the user programs: a thread can do this while
+ * another builds those (a parallel `previrt bench`), and hand the result to
+ * it (adoptCompiledKernelFrom).
+ */
+export function compileKernelFrom(sources: KernelSources, options: Pick<KernelBuildOptions, "paravirt"> = {}): CompiledKernel {
+  const inputs = kernelInputs(sources, options.paravirt);
+  const key = compiledKernelKey(options.paravirt, inputs);
+  return { key, compiled: compiledKernel(sources, options.paravirt, inputs, key) };
+}
+
+/**
+ * Takes `kernel`, compileKernelFrom()'s result in another thread, as this
+ * thread's compile for builds with this para-virtualization, so that the
+ * kernel is not compiled twice (a parallel `previrt bench`: one thread
+ * compiles both kernels, the second from the first's parsed files, while the
+ * other builds the user programs). Only if it was compiled from exactly the
+ * inputs this thread reads (else false, and the builds compile their own).
+ */
+export function adoptCompiledKernelFrom(sources: KernelSources, kernel: CompiledKernel, options: Pick<KernelBuildOptions, "paravirt"> = {}): boolean {
+  const key = compiledKernelKey(options.paravirt, kernelInputs(sources, options.paravirt));
+  if (kernel.key !== key) return false;
+  const byInput = compiledKernelsOf(sources);
+  if (!byInput.has(key)) {
+    kernelCompileCounts.adopted++;
+    keep(byInput, key, kernel.compiled);
+  }
+  return true;
+}
+
+function compiledKernelsOf(sources: KernelSources): Map<string, Compiled> {
   let byInput = compiledKernels.get(sources);
   if (!byInput) compiledKernels.set(sources, (byInput = new Map()));
-  const inputs = kernelInputs(sources, paravirt);
-  const key = JSON.stringify([paravirt ?? null, inputs]);
+  return byInput;
+}
+
+function keep(byInput: Map<string, Compiled>, key: string, compiled: Compiled): void {
+  if (byInput.size >= COMPILED_KERNELS_KEPT) byInput.delete(byInput.keys().next().value!);
+  byInput.set(key, compiled);
+}
+
+function compiledKernel(sources: KernelSources, paravirt: string | undefined, inputs = kernelInputs(sources, paravirt), key = compiledKernelKey(paravirt, inputs)): Compiled {
+  const byInput = compiledKernelsOf(sources);
   let hit = byInput.get(key);
   if (!hit) {
+    kernelCompileCounts.compiled++;
     hit = compileSources(inputs, { paravirt });
-    if (byInput.size >= COMPILED_KERNELS_KEPT) byInput.delete(byInput.keys().next().value!);
-    byInput.set(key, hit);
+    keep(byInput, key, hit);
   }
   return hit;
 }

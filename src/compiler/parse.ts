@@ -6,6 +6,12 @@
 // its recursive parser cannot overflow the host's stack, and again on the
 // tree). check.ts walks the tree next; a file with a diagnostic here goes no
 // further.
+//
+// A file parsed without a diagnostic is kept, by its name and exact text, and
+// handed out again to a later compile of the same text: the later stages only
+// read the tree, and the bundled kernel compiles the same files several times
+// in one thread (each user program with ulib.ts; the kernel natively and
+// para-virtualized), where Babel's parse was a third of the compile (issue 16).
 
 import { parse } from "./babel-parser.js";
 import type { File, Node } from "@babel/types";
@@ -26,7 +32,39 @@ export interface ParsedFile extends SourceFile {
 /** Line breaks as JavaScript (and Babel's line numbers) count them. */
 const LINE_BREAK = /\r\n|[\n\r\u2028\u2029]/;
 
+/** Files parsed without a diagnostic, by name and text (the last PARSED_KEPT, oldest dropped first). */
+const parsedFiles = new Map<string, ParsedFile>();
+const PARSED_KEPT = 32;
+
+/** Counts of parses and of files handed out again (for tests). */
+export const parseCounts = { parsed: 0, reused: 0 };
+
+/**
+ * The file's tree, or undefined with its diagnostics. The tree may be one
+ * handed out before for the same name and text: callers must not change it.
+ */
 export function parseSource(source: SourceFile, diagnostics: Diagnostic[]): ParsedFile | undefined {
+  const key = `${source.file}\0${source.text}`;
+  const kept = parsedFiles.get(key);
+  if (kept) {
+    parseCounts.reused++;
+    return kept;
+  }
+  const parsed = parseFresh(source, diagnostics);
+  if (parsed) {
+    if (parsedFiles.size >= PARSED_KEPT) parsedFiles.delete(parsedFiles.keys().next().value!);
+    parsedFiles.set(key, parsed);
+  }
+  return parsed;
+}
+
+/** Forgets every kept file, so that the next compiles parse afresh (tests compare the two). */
+export function forgetParsedFiles(): void {
+  parsedFiles.clear();
+}
+
+function parseFresh(source: SourceFile, diagnostics: Diagnostic[]): ParsedFile | undefined {
+  parseCounts.parsed++;
   const lines = source.text.split(LINE_BREAK);
   const at = (line: number, col: number, message: string) => diagnostics.push({ file: source.file, line, col, message, sourceLine: lines[line - 1] });
   const scan = scanNesting(source.text);
@@ -62,5 +100,5 @@ export function parseSource(source: SourceFile, diagnostics: Diagnostic[]): Pars
     at(deep.loc?.start.line ?? 1, (deep.loc?.start.column ?? 0) + 1, NESTING_MESSAGE);
     return undefined;
   }
-  return { ...source, ast, lines };
+  return { file: source.file, text: source.text, ast, lines };
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { buildCompiled, compileSources } from "../../src/cli/build-pipeline.js";
 import { buildKernel, kernelDisk, userProgramsSource } from "../../src/cli/bundled-kernel.js";
-import { buildKernelFrom, KERNEL_FILES, kernelAssemblyCounts, WORKLOADS, type KernelBuildOptions } from "../../src/cli/kernel-recipe.js";
+import { adoptCompiledKernelFrom, buildKernelFrom, compileKernelFrom, KERNEL_FILES, kernelAssemblyCounts, kernelCompileCounts, WORKLOADS, type KernelBuildOptions } from "../../src/cli/kernel-recipe.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { PhysicalMemory, RAM_BASE } from "../../src/machine/memory.js";
@@ -102,5 +102,34 @@ describe("bench: one assembly per kind of kernel", () => {
     expect(kernelAssemblyCounts.stamped - before.stamped).toBe(0);
     expect(elfBytes(b.image).equals(elfBytes(buildKernelFrom(sources, { workload: "mixed", reuseAssembly: false }).image))).toBe(true);
     expect(elfBytes(a.image).equals(elfBytes(b.image))).toBe(false);
+  });
+});
+
+describe("bench: one compile per kernel, handed between threads", () => {
+  // Each KernelSources function has caches of its own: a stand-in for another thread.
+  const thread = (change: (path: string, text: string) => string = (_, text) => text) => (path: string) => change(path, kernelText(path));
+  const build = (sources: (path: string) => string, options: KernelBuildOptions) => elfBytes(buildKernelFrom(sources, { workload: "io", scale: 24, ...options }).image);
+
+  it.each([{ paravirt: undefined }, { paravirt: "xen" }])("builds from a compile taken from another thread (paravirt $paravirt) the bytes of its own compile, compiling nothing", ({ paravirt }) => {
+    const handed = structuredClone(compileKernelFrom(thread(), { paravirt })); // what a worker posts
+    const taker = thread();
+    expect(adoptCompiledKernelFrom(taker, handed, { paravirt })).toBe(true);
+    const before = { ...kernelCompileCounts };
+    const taken = build(taker, { paravirt, annotate: paravirt === undefined });
+    expect(kernelCompileCounts.compiled - before.compiled).toBe(0);
+    expect(taken.equals(build(thread(), { paravirt, annotate: paravirt === undefined }))).toBe(true);
+  });
+
+  it("refuses a compile of other inputs (a changed file, another para-virtualization) and builds from its own", () => {
+    const changed = thread((path, text) => (path === "kernel.ts" ? `${text}\nexport let stale_marker = 7;\n` : text));
+    const stale = structuredClone(compileKernelFrom(changed));
+    const taker = thread();
+    expect(adoptCompiledKernelFrom(taker, stale)).toBe(false);
+    expect(adoptCompiledKernelFrom(taker, structuredClone(compileKernelFrom(thread(), { paravirt: "xen" })))).toBe(false);
+    const before = { ...kernelCompileCounts };
+    const own = build(taker, {});
+    expect(kernelCompileCounts.compiled - before.compiled).toBe(1);
+    expect(own.equals(build(thread(), {}))).toBe(true);
+    expect(own.equals(build(changed, {}))).toBe(false); // the stale compile would have made another kernel
   });
 });

@@ -58,7 +58,7 @@ describe("bench --jobs", () => {
     expect(startBenchWorkers(1)).toBeUndefined(); // --jobs 1: no workers
   });
 
-  it("makes the user programs once: one worker builds them, the other compiles its kernel meanwhile and takes them", async () => {
+  it("makes the user programs once and each kernel's compile once: one worker builds the programs, the other compiles both kernels meanwhile, and each takes the other's", async () => {
     const dir = mkdtempSync(join(tmpdir(), "previrt-bench-jobs-"));
     try {
       const log = join(dir, "steps.log");
@@ -84,9 +84,18 @@ describe("bench --jobs", () => {
       expect(threadsOf("build", "compute/annotated")).toEqual(new Set([maker]));
       // Four images (two workloads, plain and annotated) on the maker, two on the other: each built once.
       expect(steps.filter((s) => s[1] === "build").map((s) => s[2]).sort()).toEqual(["compute/annotated", "compute/paravirt-xen", "compute/plain", "io/annotated", "io/paravirt-xen", "io/plain"]);
-      // The other worker compiled before it took the user programs (the order of its own log lines).
-      const mine = steps.filter((s) => s[0] === other).map((s) => s[1]);
-      expect(mine.indexOf("prepare")).toBeLessThan(mine.indexOf("adopt"));
+      // The other worker compiled both kernels, the maker's first (it waits on it), and before it took the user programs (the order of its own log lines).
+      const mine = steps.filter((s) => s[0] === other).map((s) => `${s[1]} ${s[2] ?? ""}`.trim());
+      const prepares = mine.filter((s) => s.startsWith("prepare"));
+      expect(prepares).toHaveLength(2);
+      expect(["prepare plain", "prepare annotated"]).toContain(prepares[0]);
+      expect(prepares[1]).toBe("prepare paravirt-xen");
+      expect(mine.indexOf("prepare paravirt-xen")).toBeLessThan(mine.indexOf("adopt"));
+      expect(threadsOf("prepare")).toEqual(new Set([other]));
+      // The maker took the native compile once, before its first build.
+      expect(steps.filter((s) => s[1] === "adoptPrepared").map((s) => s[0])).toEqual([maker]);
+      const makers = steps.filter((s) => s[0] === maker).map((s) => s[1]);
+      expect(makers.indexOf("adoptPrepared")).toBeLessThan(makers.indexOf("build"));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -29,7 +29,11 @@ export async function loggedBenchEnvironment(arg: { log: string; scale: number }
     },
     prepare: (binary) => {
       note("prepare", binary);
-      env.prepare!(binary);
+      return env.prepare!(binary);
+    },
+    adoptPrepared: (binary, value) => {
+      note("adoptPrepared", binary);
+      env.adoptPrepared!(binary, value);
     },
   };
 }

@@ -10,6 +10,7 @@ import { runnableModule, workersAvailable, WorkerPool } from "../../hypervisors/
 import type { KernelBinary } from "./configurations.js";
 import type { BenchEnvironment } from "./run-bench.js";
 import type { Workload } from "../workloads.js";
+import type { CompiledKernel } from "../kernel-recipe.js";
 
 /** This module's URL, for a BenchEnvironmentSource (the .ts file under vitest, the .js file when built). */
 export const BENCH_ENVIRONMENT = import.meta.url;
@@ -44,11 +45,13 @@ export async function benchPreload(): Promise<void> {
  * of a parallel bench, which only hands out cells, does not load it.
  */
 export async function benchEnvironment(scale: number): Promise<BenchEnvironment> {
-  const { adoptUserPrograms, buildKernel, compileKernel, kernelDiskBytes, userProgramsSource } = await import("../bundled-kernel.js");
+  const { adoptCompiledKernel, adoptUserPrograms, buildKernel, compileKernel, kernelDiskBytes, userProgramsSource } = await import("../bundled-kernel.js");
+  const paravirtOf = (binary: KernelBinary) => (binary === "paravirt-xen" ? "xen" : undefined);
   return {
-    // The user programs every kernel embeds, built by one worker for all; each worker compiles its kernel meanwhile.
+    // The user programs every kernel embeds, built by one worker for all; another compiles the kernels meanwhile.
     shared: { make: () => userProgramsSource().text, adopt: (text) => adoptUserPrograms(text as string) },
-    prepare: (binary: KernelBinary) => compileKernel({ paravirt: binary === "paravirt-xen" ? "xen" : undefined }),
+    prepare: (binary: KernelBinary) => compileKernel({ paravirt: paravirtOf(binary) }),
+    adoptPrepared: (binary: KernelBinary, kernel: unknown) => void adoptCompiledKernel(kernel as CompiledKernel, { paravirt: paravirtOf(binary) }),
     build: (workload: string, binary: KernelBinary) =>
       buildKernel({
         workload: workload as Workload,

@@ -16,7 +16,9 @@
 // host times.
 //
 // Host work done once per process, not per cell or run (issue 16): the
-// kernel is compiled once per para-virtualization and assembled once per
+// kernel is compiled once per para-virtualization (both on one worker, which
+// hands the native one to the worker that builds the user programs meanwhile)
+// and assembled once per
 // kind of image — plain, annotated, para-virtualized: the other workloads'
 // images are that one with their defines' words written (kernel-recipe.ts
 // assembledKernel) — and each run's RAM buffer is recycled, zeroed,
@@ -284,8 +286,13 @@ export interface BenchEnvironment {
    * value), `adopt(value)` takes another thread's as this thread's own.
    */
   shared?: { make(): unknown; adopt(value: unknown): void };
-  /** Work for the builds of `binary` that needs no shared part (the kernel's compile), done ahead of them. */
-  prepare?: (binary: KernelBinary) => void;
+  /**
+   * Work for the builds of `binary` that needs no shared part (the kernel's
+   * compile), done ahead of them; it returns that work (a structured-cloneable
+   * value), which `adoptPrepared` takes in another thread as that thread's own.
+   */
+  prepare?: (binary: KernelBinary) => unknown;
+  adoptPrepared?: (binary: KernelBinary, value: unknown) => void;
 }
 
 /** A BenchEnvironmentSource's factory: called once per thread, it may load what it needs first. */
@@ -315,6 +322,15 @@ interface BenchImageArg {
   binary: KernelBinary;
   /** The environment's shared part as another thread made it (BenchEnvironment.shared), if it has one. */
   shared?: unknown;
+  /** The binary's prepared work (BenchEnvironment.prepare) as another thread did it, if it did. */
+  prepared?: unknown;
+}
+
+interface BenchPrepareArg {
+  environment: BenchEnvironmentSource;
+  binary: KernelBinary;
+  /** Return the prepared work, for another thread's builds (else it stays in this thread). */
+  handOver?: boolean;
 }
 
 interface BenchCellArg {
@@ -361,13 +377,14 @@ export async function benchShared(arg: { environment: BenchEnvironmentSource }):
   }
 }
 
-/** The task of a bench worker that prepares the builds of one binary (BenchEnvironment.prepare). */
-export async function benchPrepare(arg: { environment: BenchEnvironmentSource; binary: KernelBinary }): Promise<void> {
+/** The task of a bench worker that prepares the builds of one binary (BenchEnvironment.prepare); with `handOver`, returns the work for another thread. */
+export async function benchPrepare(arg: BenchPrepareArg): Promise<unknown> {
   const env = await loadEnvironment(arg.environment);
   try {
-    env.prepare?.(arg.binary);
+    const prepared = env.prepare?.(arg.binary);
+    return arg.handOver && env.adoptPrepared ? prepared : undefined;
   } catch (e) {
-    refusedBuild(e);
+    return refusedBuild(e);
   }
 }
 
@@ -375,6 +392,7 @@ export async function benchPrepare(arg: { environment: BenchEnvironmentSource; b
 export async function benchImage(arg: BenchImageArg): Promise<ElfImage | { buildError: string }> {
   const env = await loadEnvironment(arg.environment);
   if (arg.shared !== undefined) env.shared?.adopt(arg.shared);
+  if (arg.prepared !== undefined) env.adoptPrepared?.(arg.binary, arg.prepared);
   const image = imageCache(env.build)(arg.workload, arg.binary);
   return image instanceof Error ? { buildError: image.message } : image;
 }
@@ -390,8 +408,8 @@ export async function benchCell(arg: BenchCellArg): Promise<CellRun> {
  * The kernel builds that share one compile of its sources: kernel-recipe.ts
  * compiles the kernel once per para-virtualization and process, and the plain
  * and annotated images only differ after it (annotation is streamed into the
- * assembler). runBenchJobs builds each group on one worker, so no two threads
- * compile the same kernel.
+ * assembler). runBenchJobs builds each group on one worker, and has each
+ * group's compile done once (on the first worker's behalf by the second).
  */
 const compileGroup = (binary: KernelBinary): string => (binary === "paravirt-xen" ? "paravirt-xen" : "native");
 
@@ -402,8 +420,11 @@ const compileGroup = (binary: KernelBinary): string => (binary === "paravirt-xen
  * the images of one compile group (compileGroup) on one worker, so each kernel
  * is compiled once in all; the part of the builds every group needs (the
  * environment's `shared`: the kernel's user programs) is made once, by the
- * first group's worker, while the others compile their kernels (`prepare`)
- * and then take it; a cell is handed out as soon as its image is
+ * first group's worker; meanwhile the second worker compiles the first
+ * group's kernel and hands it over (`prepare`, `adoptPrepared`), then its
+ * own (with the compiler warm and the files parsed: compiler/parse.ts), and
+ * any further worker its own; the others then take the shared part. A cell
+ * is handed out as soon as its image is
  * built (in table order, or costliest first with `cost`), to whichever
  * worker is free, so runs start while the other images are still being
  * built. Progress is reported as cells complete: `[done/total]` and the first
@@ -473,19 +494,24 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
     ordered.forEach((keys, group) => {
       const worker = group % pool.jobs;
       // Each image, then its cells; resolves when all of them have run.
-      const buildImages = (sharedPart: unknown) =>
+      const buildImages = (sharedPart: unknown, prepared?: unknown) =>
         Promise.all(
-          keys.map((key) => {
+          keys.map((key, k) => {
             const indices = byImage.get(key)!;
             const { workload, config } = cells[indices[0]];
-            const arg: BenchImageArg = { environment, workload, binary: config.binary, shared: sharedPart };
+            // The prepared work goes with the first build only: the worker runs its own tasks in order, and keeps it.
+            const arg: BenchImageArg = { environment, workload, binary: config.binary, shared: sharedPart, prepared: k === 0 ? prepared : undefined };
             const built = pool.submit<BenchImageArg, ElfImage | { buildError: string }>({ module: import.meta.url, name: "benchImage", arg }, { worker });
             return built.then((image) => Promise.all(longestFirst(indices).map((i) => runCellTask(i, image))));
           }),
         );
-      if (worker === 0) return tasks.push(buildImages(undefined));
       const binary = cells[byImage.get(keys[0])![0]].config.binary;
-      tasks.push(pool.submit({ module: import.meta.url, name: "benchPrepare", arg: { environment, binary } }, { worker }));
+      if (worker === 0) {
+        // Its preparation on the next worker, handed over, while this one makes the shared part.
+        const prepared = pool.submit<BenchPrepareArg, unknown>({ module: import.meta.url, name: "benchPrepare", arg: { environment, binary, handOver: true } }, { worker: 1 });
+        return tasks.push(prepared.then((p) => buildImages(undefined, p)));
+      }
+      tasks.push(pool.submit<BenchPrepareArg, unknown>({ module: import.meta.url, name: "benchPrepare", arg: { environment, binary } }, { worker }));
       // Its builds are submitted once the shared part is made, so that they then wait on nothing.
       tasks.push(shared!.then(buildImages));
     });
