@@ -17,8 +17,9 @@ import { aluLoop } from "../../bench/machine.bench.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-default-engine-"));
 const loop = join(dir, "loop.elf");
-// Long enough that the JIT, at its default threshold, translates the loop.
-writeFileSync(loop, writeElf(aluLoop(1_000_000)));
+// Long enough that the JIT, at its default threshold and past the process's start budget
+// (cache.ts START_INSNS, 8 M instructions), translates the loop.
+writeFileSync(loop, writeElf(aluLoop(2_000_000)));
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -83,6 +84,6 @@ describe("previrt run without --engine", () => {
     expect((await run("--engine", "jit")).host.engine).toBe("jit");
     expect(byDefault.simulated).toEqual(asked.simulated);
     expect(fromEnv.simulated).toEqual(asked.simulated);
-    expect(asked.simulated.instructions).toBe(7 * 1_000_000 + 3);
+    expect(asked.simulated.instructions).toBe(7 * 2_000_000 + 3);
   });
 });

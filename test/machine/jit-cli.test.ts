@@ -12,7 +12,8 @@ import { aluLoop } from "../../bench/machine.bench.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-jit-"));
 const loop = join(dir, "loop.elf");
-writeFileSync(loop, writeElf(aluLoop(1_000_000)));
+// 14 M instructions: past the process's start budget (cache.ts START_INSNS), so the JIT translates.
+writeFileSync(loop, writeElf(aluLoop(2_000_000)));
 
 async function runJson(engine: string) {
   const io = bufferIO(new Uint8Array());
@@ -32,7 +33,7 @@ describe("previrt run --engine", () => {
     const { host: _a, ...simInterp } = interp;
     const { host: _b, ...simJit } = jit;
     expect(simJit).toEqual(simInterp);
-    expect(simJit.instructions).toBe(7_000_003);
+    expect(simJit.instructions).toBe(14_000_003);
   });
 
   it("refuses an unknown engine with a one-line error", async () => {

@@ -45,7 +45,7 @@ describe("jit: the process's start budget", () => {
   });
 
   it("the next run compiles the loop once the process is past START_INSNS", () => {
-    const program = loop(1_500_000);
+    const program = loop(3_000_000);
     const reference = runAtDefaultThreshold("interp", program, undefined, { startSpent: false });
     const jit = runAtDefaultThreshold("jit", program, undefined, { startSpent: false });
     expect(jit.observed).toEqual(reference.observed);

@@ -138,15 +138,17 @@ export const LOOP_VOLUME = 131_072;
 /**
  * Instructions the machines of a process interpret before any of them
  * compiles a new function (functions compiled before are taken at once).
- * A short run — the bundled kernel at scale 1 runs 1.5–1.6 M instructions
- * per back end — cannot repay V8's compile of even a few translations (the
- * JIT took 7–20% more CPU than the interpreter there); a long one loses at
- * most this many instructions' worth of interpretation, about 20 ms. Per
- * process, not per machine: a bench worker runs dozens of cells, and a
- * budget per machine had each cell's first run interpret its first 2 M
+ * A short run cannot repay V8's compile of even a few translations: the
+ * bundled kernel at scale 1 runs 1.5–1.6 M instructions per back end, and
+ * `npm start`'s matrix puts several back ends in each worker thread — with
+ * 2, 4 or 6 M it took 1.01–1.03 s, with 8 M 0.90 s, the interpreter's
+ * 0.93 s. A long run loses at most this many instructions' worth of
+ * interpretation, about 80 ms (`compute` at scale 1000: 0.37 → 0.38 s).
+ * Per process, not per machine: a bench worker runs dozens of cells, and a
+ * budget per machine had each cell's first run interpret its first
  * instructions (docs/machine.md "Tenth round: the first instructions").
  */
-export const START_INSNS = 2_000_000;
+export const START_INSNS = 8_000_000;
 
 class Page {
   /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
