@@ -3,14 +3,9 @@
 // instructions between two instructions only the interpreter runs — to the
 // interpreter without translating or even looking it up (cache.ts plain
 // pages), compiles a loop in the same page once slices from one of its
-// entries ran long, and gives the interpreter's results either way. Tenth
-// round ("Tenth round: loops' pages"): a page whose slices are mostly long
-// gets its loop compiled once those slices ran LOOP_VOLUME instructions, not
-// after 512 reaches; one where short slices are the majority does not.
-// Consumes guest programs built with ./program.ts; runs each under both
-// engines.
+// entries ran long, and gives the interpreter's results either way. Consumes
+// guest programs built with ./program.ts; runs each under both engines.
 import { describe, expect, it } from "vitest";
-import { LOOP_VOLUME } from "../../src/machine/jit/cache.js";
 import { runAtDefaultThreshold } from "./engine-pair.js";
 import { R, li, powerOff, timerPrologue, type Item } from "./program.js";
 
@@ -89,82 +84,4 @@ describe("jit = interpreter on kernel-style code at the default threshold", () =
     // an entry's slices ran long 16 times, and the timer handler — not the rest of the loop.
     expect(h.interpreted).toBeLessThan(total / 4);
   });
-
-  // The interpreter's slices of a 3-instruction loop run to the 4,096-cycle slice limit (1,365
-  // instructions) or to the timer: every reach of the page is one long slice. Before the tenth
-  // round nothing was translated before the page's 512th reach and 16 slices at one entry (1.4–2.1 M
-  // instructions interpreted).
-  for (const period of [0, 20_000]) {
-    it(`a loop's page, ${period ? `timer every ${period} cycles` : "no timer"}: compiled once its long slices ran LOOP_VOLUME instructions`, () => {
-      const program = loopOnly(period, 1_000_000 + period);
-      const reference = runAtDefaultThreshold("interp", program);
-      expect(reference.observed.result.kind).toBe("poweroff");
-      expect(reference.observed.stats.instructions).toBeGreaterThan(3_000_000);
-      const jit = runAtDefaultThreshold("jit", program);
-      expect(jit.observed).toEqual(reference.observed);
-      const h = jit.host.jit!;
-      expect(h.compiled).toBeGreaterThan(0);
-      // The volume, the slice that crossed it, the start and the timer handler's slices.
-      expect(h.interpreted).toBeLessThan(LOOP_VOLUME + 20_000);
-      expect(h.demoted).toBe(0);
-    });
-  }
-
-  it("a page where short slices are the majority: long ones past LOOP_VOLUME compile nothing before 512 reaches", () => {
-    // 480 reaches (under the 512 of the per-entry rules): three short slices (64 instructions) to
-    // one of 3,064 — 368,000 instructions of long slices.
-    const program = kernelStyleWithLoops(480, 4, 1_000);
-    const reference = runAtDefaultThreshold("interp", program);
-    expect(reference.observed.result.kind).toBe("poweroff");
-    const jit = runAtDefaultThreshold("jit", program);
-    expect(jit.observed).toEqual(reference.observed);
-    const h = jit.host.jit!;
-    expect(h.translations).toBe(0);
-    expect(h.interpreted).toBe(reference.observed.stats.instructions);
-  });
 });
-
-/** `iterations` of a 3-instruction loop (under a timer every `period` cycles if not 0); powers off with a digest. */
-function loopOnly(period: number, iterations: number): Item[] {
-  return [
-    ...(period > 0 ? timerPrologue(period) : []),
-    ...li(R.t0, iterations),
-    ...(period > 0 ? ([["sti"]] as Item[]) : []),
-    "spin",
-    ["add", { a: R.a1, b: R.a1, c: R.t0 }],
-    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
-    ["bne", { a: R.t0, b: R.zero, to: "spin" }],
-    ["cli"],
-    ["add", { a: R.a0, b: R.a1, c: R.s2 }],
-    ["andi", { a: R.a0, b: R.a0, imm: 255 }],
-    powerOff(R.a0),
-  ];
-}
-
-/**
- * kernelStyle's path and `in`, `iterations` times, with a `inner`-iteration
- * 3-instruction loop before the `in` every `every`-th time: one long slice
- * to every-1 short ones, all from the path's top.
- */
-function kernelStyleWithLoops(iterations: number, every: number, inner: number): Item[] {
-  return [
-    ...li(R.t0, iterations),
-    "path",
-    ...PATH,
-    ["andi", { a: R.t1, b: R.t0, imm: every - 1 }],
-    ["bne", { a: R.t1, b: R.zero, to: "sys" }],
-    ...li(R.t2, inner),
-    "inner",
-    ["add", { a: R.a1, b: R.a1, c: R.t2 }],
-    ["addi", { a: R.t2, b: R.t2, imm: -1 }],
-    ["bne", { a: R.t2, b: R.zero, to: "inner" }],
-    "sys",
-    ["in", { a: R.s1, imm: 0x41 }],
-    ["add", { a: R.a1, b: R.a1, c: R.s1 }],
-    ["addi", { a: R.t0, b: R.t0, imm: -1 }],
-    ["bne", { a: R.t0, b: R.zero, to: "path" }],
-    ["xor", { a: R.a0, b: R.a1, c: R.a2 }],
-    ["andi", { a: R.a0, b: R.a0, imm: 255 }],
-    powerOff(R.a0),
-  ];
-}

@@ -7,11 +7,9 @@
 // address — translating once its page has been reached HOT times with
 // nothing translated there, where slices from the entry ran long enough to
 // repay a compile (`Page.plain`), so code that runs once or a few
-// instructions at a time is interpreted, not compiled; sooner where the
-// page's long slices (loops) ran LOOP_VOLUME instructions (`noteSlice`); at
-// once where the process compiled it before (`hotPages`); and no new
-// function before the process interpreted START_INSNS instructions — and
-// the host-side counters.
+// instructions at a time is interpreted, not compiled; at once where the
+// process compiled it before (`hotPages`); and no new function before the
+// process interpreted START_INSNS instructions — and the host-side counters.
 //
 // Invalidation, two ways, so that no write path can be missed:
 // 1. Writes the translated code does not see happen only while something
@@ -117,25 +115,6 @@ export const COMPILE_SLICE_INSNS = 768;
 /** Slices after which an entry's counts are halved, so that they follow a change of behaviour. */
 const SAMPLE_WINDOW = 64;
 /**
- * Instructions the interpreter's long slices (COMPILE_SLICE_INSNS or more)
- * from a page's entries may run, summed, before a function is compiled at
- * the entry of the slice that crossed the sum — if most of the page's slices
- * were long — without waiting for HOT reaches of the page or SAMPLES slices
- * at one entry (`noteSlice`). Each reach of a loop's page is one slice to
- * the cycle limit (~3,300 instructions) that ends at a scattered
- * instruction of the loop: under the per-entry rules alone the user loops
- * of `mixed` ran 0.9–1.8 M instructions per page interpreted and were never
- * compiled (docs/machine.md "Tenth round"). Short slices (kernel code
- * between two system instructions) add nothing, and a page where they are
- * the majority compiles nothing by this rule, so plain kernel pages stay
- * plain. The sum starts again after each such compile: a page gets at most
- * one function per LOOP_VOLUME of its long slices. With 32,768 the
- * kernel's start-up loops (~40,000 instructions, in the page of its hot
- * trap paths) were compiled by every run, and the page, known to the
- * process from then on, lost its plain look-ups in every later bench cell.
- */
-export const LOOP_VOLUME = 131_072;
-/**
  * Instructions the machines of a process interpret before any of them
  * compiles a new function (functions compiled before are taken at once).
  * A short run cannot repay V8's compile of even a few translations: the
@@ -166,8 +145,7 @@ class Page {
    * costs the engine no more than those two steps (docs/machine.md "Ninth
    * round": the engine's look-ups and slice records made `mixed` at scale
    * 15 under hvm take 15% more CPU than the interpreter with next to
-   * nothing compiled). A page whose long slices reach LOOP_VOLUME turns
-   * ordinary with its first translation (`compileLoop`).
+   * nothing compiled).
    */
   plain = false;
   /**
@@ -177,11 +155,6 @@ class Page {
    */
   slices: Int32Array | undefined;
   sliceInsns: Int32Array | undefined;
-  /** Instructions of the long slices from the page's entries since its last compile for them (LOOP_VOLUME). */
-  longInsns = 0;
-  /** Interpreter slices from the page's entries since then, and how many of them were long. */
-  coldSlices = 0;
-  longSlices = 0;
   /**
    * For a page whose contents were hot before in this process (`hotPages`),
    * or that holds translations: per word offset, 1 once the process-wide
@@ -337,18 +310,16 @@ export class TranslationCache {
         if (this.hot > 1 && (!worthCompiling(page, slot) || !started())) return COLD;
         t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
       }
-      if (t !== null) this.known(page, pageNo);
+      if (t !== null) {
+        hotPages.add(pageHash(this.heap.heap32, pageNo));
+        page.probed ??= new Uint8Array(1024);
+      }
     }
     if (t === null) {
       page.byOffset[slot] = INTERPRET;
       page.seen[slot] = this.heap.heap32[at >> 2];
       return INTERPRET;
     }
-    return this.install(page, pageNo, at, t);
-  }
-
-  /** Registers translation `t`, made for the entry at heap byte `at` of page `pageNo`; returns that entry. */
-  private install(page: Page, pageNo: number, at: number, t: Translation): Entry {
     // Every block start of the translation is an entry into it (where nothing else is registered).
     const live = new Live(t, this.epoch);
     const base = pageNo << 12;
@@ -377,68 +348,23 @@ export class TranslationCache {
     return entry!;
   }
 
-  /** A translation was made in the page: the process knows its contents, and its entries are probed. */
-  private known(page: Page, pageNo: number): void {
-    hotPages.add(pageHash(this.heap.heap32, pageNo));
-    page.probed ??= new Uint8Array(1024);
-  }
-
   /**
    * The interpreter ran a slice of `insns` instructions from heap byte `at`,
-   * where `get` found nothing to run (COLD): the evidence `longSlices` weighs,
-   * and the page's volume of long slices (LOOP_VOLUME).
+   * where `get` found nothing to run (COLD): the evidence `longSlices` weighs.
    */
   noteSlice(at: number, insns: number): void {
     const page = this.pages[at >>> 12];
     if (page === undefined) return;
     const slot = (at & 4095) >>> 2;
-    page.coldSlices++;
     if (page.plain) {
       // Only slices that ran long count here: one from a loop (or from code that runs long between
       // two returns to the machine loop) makes the page an ordinary one once the entry is worth compiling.
       if (insns < COMPILE_SLICE_INSNS) return;
       this.record(page, slot, insns);
       if (page.hits >= this.hot && worthCompiling(page, slot)) page.plain = false;
-    } else {
-      this.record(page, slot, insns);
-      if (insns < COMPILE_SLICE_INSNS) return;
+      return;
     }
-    page.longSlices++;
-    // A loop's page: most of its slices ran long (kernel code between system instructions, whose
-    // pages also hold the odd long slice, does not pass).
-    if ((page.longInsns += insns) >= LOOP_VOLUME && page.longSlices * 2 >= page.coldSlices) this.compileLoop(page, at);
-  }
-
-  /**
-   * The page's long slices reached LOOP_VOLUME: a translation from `at`,
-   * where the last of them started — inside the loop, or on the way into
-   * it — whose in-page branches cover the loop. The page's other entries
-   * where those slices ended (the loop's scattered instructions) then find
-   * its blocks, or their tails, at their first reach (`lookup`'s probe).
-   * The entry itself is never judged: slices start where an interrupt left
-   * the loop, so its calls often exit at once at the first load (the TLB
-   * flushed meanwhile: an instruction for the interpreter) and continue in
-   * the loop's blocks; demoted, every return there would interpret a whole
-   * slice instead (`mixed` at scale 24 on bare, with a volume of 32,768:
-   * 2.6 M instructions more interpreted).
-   */
-  private compileLoop(page: Page, at: number): void {
-    const pageNo = at >>> 12;
-    const slot = (at & 4095) >>> 2;
-    if (page.byOffset[slot] !== undefined || page.seen[slot] < 0) return;
-    let t: Translation | null | undefined;
-    if (page.probed !== undefined && page.probed[slot] === 0) {
-      page.probed[slot] = 1;
-      t = translate(this.heap, pageNo << 12, at, this.cost, this.costKey, true);
-    }
-    if (t === undefined && this.hot > 1 && !started()) return; // too early for a new function: the volume keeps growing
-    t ??= translate(this.heap, pageNo << 12, at, this.cost, this.costKey);
-    if (t === null) return; // a slow-path instruction: the next long slice's entry is tried
-    page.longInsns = page.coldSlices = page.longSlices = 0;
-    page.plain = false;
-    this.known(page, pageNo);
-    const e = this.install(page, pageNo, at, t);
-    e.calls = JUDGE_AFTER;
+    this.record(page, slot, insns);
   }
 
   private record(page: Page, slot: number, insns: number): void {
