@@ -280,8 +280,8 @@ export class Cpu {
   checkedAccess(va: number, size: number, write: boolean, pc: number): number {
     if ((va & (size - 1)) !== 0) return -1;
     const tlb = this.tlb;
-    const s = (va >>> 12) & 1023;
-    if (tlb.page[s] !== (va & PAGE_MASK)) return -1;
+    const s = tlb.lookup(va);
+    if (s < 0) return -1;
     const perm = tlb.perm[s];
     if ((this.psr & PSR.SU) === 0 && (perm & TLB_PERM.U) === 0) return -1;
     if (write && (perm & TLB_PERM.W) === 0) return -1;

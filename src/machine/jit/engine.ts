@@ -40,11 +40,12 @@
 // interrupts or a new run (`memoryMayHaveChanged`), a new verification
 // epoch starts (cache.ts).
 
+import { INSTRUCTIONS } from "../../guest-isa/isa-table.js";
 import { CAUSE, PSR } from "../../guest-isa/registers.js";
 import type { Cpu } from "../cpu.js";
 import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, type Fault } from "../monitor.js";
-import { PAGE_MASK, Tlb } from "../mmu/tlb.js";
+import { Tlb } from "../mmu/tlb.js";
 import { JUDGE_AFTER, MIN_INSNS_PER_CALL, noteInterpreted, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
 
@@ -79,6 +80,16 @@ export interface JitHost {
   /** Raises an exception, as the interpreter's fetch does on a fault. */
   raise(cause: number, epc: number, badva?: number): void;
 }
+
+/**
+ * Per opcode, from the ISA table's groups: the loads (READS) and the stores
+ * and atomics (WRITES, which may write code) whose slow path the engine runs
+ * itself after a translation's STEP (`access`); 0 for everything else.
+ */
+const READS = 1;
+const WRITES = 2;
+const ACCESS_KIND = new Uint8Array(64);
+for (const row of INSTRUCTIONS) ACCESS_KIND[row.opcode] = row.group === "load" ? READS : row.group === "store" || row.group === "atomic" ? WRITES : 0;
 
 /** Cycles the interpreter runs where nothing is translated, before the engine looks for a translation again. */
 const INTERPRET_SLICE = 4096;
@@ -200,13 +211,12 @@ export class JitEngine {
       // EXIT.STEP: pc is in the page just run (its TLB entry unchanged). A load, store or atomic there
       // is the engine's (`access`); anything else the interpreter's. A store or atomic may write code.
       const w = H[((cpu.pc + H[(this.add + s) | 0]) | 0) >> 2];
-      const op = w & 63;
-      const writes = (op >= 32 && op <= 34) || op === 58 || op === 59;
-      if ((op >= 27 && op <= 31) || writes) {
-        if (this.access(w, user, limit, writes)) continue;
+      const kind = ACCESS_KIND[w & 63];
+      if (kind !== 0) {
+        if (this.access(w, user, limit, kind === WRITES)) continue;
         return;
       }
-      return this.step(limit, !writes);
+      return this.step(limit, true);
     }
   }
 
@@ -236,14 +246,16 @@ export class JitEngine {
     const op = w & 63;
     const va = (cpu.regs[(w >>> 10) & 15] + (op >= 58 ? w >> 18 : w >> 14)) | 0;
     const tlb = cpu.tlb;
-    const s = (va >>> 12) & 1023;
-    const hit = tlb.page[s] === (va & PAGE_MASK);
+    const hit = tlb.lookup(va) >= 0;
     const on = cpu.accessSlow(w, user);
     const monitor = this.host.monitor !== undefined;
     if (!on) {
       if (writes || monitor) this.cache.epoch++; // as after a step: a monitor's hook, a store
     } else if (!hit && monitor) this.cache.epoch++; // the monitor's translation of the TLB fill may write memory
-    else if (writes && (tlb.page[s] !== (va & PAGE_MASK) || this.codePages[(tlb.frame[s] + RAM_BASE) >>> 12] !== 0)) this.cache.epoch++; // into a page holding translations
+    else if (writes) {
+      const s = tlb.lookup(va);
+      if (s < 0 || this.codePages[(tlb.frame[s] + RAM_BASE) >>> 12] !== 0) this.cache.epoch++; // into a page holding translations
+    }
     return on;
   }
 
