@@ -38,7 +38,10 @@
 // the interpreter ran (unless it was one non-store instruction with no
 // monitor attached), and when the machine reports device events,
 // interrupts or a new run (`memoryMayHaveChanged`), a new verification
-// epoch starts (cache.ts).
+// epoch starts (cache.ts). An entry's first calls are judged by what they
+// lead to: the instructions run from the call until the engine next
+// interprets or returns (`judge`); too few, and the entry is left to the
+// interpreter (cache.ts demote).
 
 import { INSTRUCTIONS } from "../../guest-isa/isa-table.js";
 import { CAUSE, PSR } from "../../guest-isa/registers.js";
