@@ -52,7 +52,7 @@ export class Live {
 
 /** An entry address served by a translation: which block it starts at, and how much its calls ran. */
 export class Entry {
-  /** Calls, and guest instructions they ran (the engine counts them until it judges the entry). */
+  /** Calls, and guest instructions they led to (the engine counts them until it judges the entry: engine.ts `judge`). */
   calls = 0;
   insns = 0;
   constructor(
@@ -65,10 +65,12 @@ export class Entry {
 }
 
 /**
- * A translation whose calls run fewer guest instructions than this on
- * average (kernel code between two system instructions) costs more to call
- * than the interpreter takes to run it: it is dropped and its address left
- * to the interpreter for good.
+ * An entry whose calls lead to fewer guest instructions than this on
+ * average — run translated or by the engine's slow accesses from the call
+ * until the engine next interprets or returns to the machine loop (engine.ts
+ * `judge`): kernel code between two system instructions — costs more to
+ * call than the interpreter takes to run it: it is dropped and its address
+ * left to the interpreter for good.
  */
 export const MIN_INSNS_PER_CALL = 12;
 /** Calls after which a translation is judged. */

@@ -38,7 +38,10 @@
 // the interpreter ran (unless it was one non-store instruction with no
 // monitor attached), and when the machine reports device events,
 // interrupts or a new run (`memoryMayHaveChanged`), a new verification
-// epoch starts (cache.ts).
+// epoch starts (cache.ts). An entry's first calls are judged by what they
+// lead to: the instructions run from the call until the engine next
+// interprets or returns (`judge`); too few, and the entry is left to the
+// interpreter (cache.ts demote).
 
 import { INSTRUCTIONS } from "../../guest-isa/isa-table.js";
 import { CAUSE, PSR } from "../../guest-isa/registers.js";
@@ -46,7 +49,7 @@ import type { Cpu } from "../cpu.js";
 import { RAM_BASE, type PhysicalMemory } from "../memory.js";
 import { ACCESS, type Fault } from "../monitor.js";
 import { Tlb } from "../mmu/tlb.js";
-import { JUDGE_AFTER, MIN_INSNS_PER_CALL, noteInterpreted, TranslationCache, type CacheCounters } from "./cache.js";
+import { type Entry, JUDGE_AFTER, MIN_INSNS_PER_CALL, noteInterpreted, TranslationCache, type CacheCounters } from "./cache.js";
 import { EXIT } from "./translate.js";
 
 /** Host-side counters of the JIT: about the emulator's work, never simulated results. */
@@ -108,6 +111,9 @@ const INTERPRET_SLICE = 4096;
  */
 const CALL_SPAN = 65_536;
 
+/** Entries judged together on one chain of dispatches (`judge`); later ones in a longer chain wait for another. */
+const CHAIN_JUDGED = 8;
+
 export class JitEngine {
   private readonly cache: TranslationCache;
   private readonly H: Int32Array;
@@ -127,6 +133,14 @@ export class JitEngine {
   private interpreted = 0;
   private fetchWalks = 0;
   private slowAccesses = 0;
+  /**
+   * The entries still being judged that were dispatched since the engine
+   * last interpreted or returned (`judge`), with the instruction count at
+   * their call: preallocated, no allocation per dispatch.
+   */
+  private pending = 0;
+  private readonly chainEntries: (Entry | undefined)[] = new Array(CHAIN_JUDGED).fill(undefined);
+  private readonly chainInsns = new Float64Array(CHAIN_JUDGED);
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
   private readonly memSize: number;
 
@@ -164,6 +178,34 @@ export class JitEngine {
 
   /** Runs like `cpu.run(limit)`: until `cycles >= limit`, or after an instruction the machine loop must look at. */
   run(limit: number): void {
+    this.dispatchLoop(limit);
+    if (this.pending !== 0) this.judge();
+  }
+
+  /**
+   * The chain of dispatches ends (the engine interprets, or returns to the
+   * machine loop): each entry dispatched in it that is still being judged is
+   * credited with the instructions run from its call to here, translated or
+   * by the engine's slow accesses. After JUDGE_AFTER calls an entry whose
+   * chains ran fewer than MIN_INSNS_PER_CALL instructions per call is
+   * demoted. Judged by its own call instead, a loop whose call stops at a TLB
+   * miss after xen's flush, or calls a function in another page, was demoted
+   * although the engine ran on translated after it; its interpreter slices
+   * then ran the loop (docs/machine.md "Eleventh round").
+   */
+  private judge(): void {
+    const n = this.cpu.instret;
+    for (let k = 0; k < this.pending; k++) {
+      const e = this.chainEntries[k]!;
+      this.chainEntries[k] = undefined;
+      if (e.calls >= JUDGE_AFTER) continue; // judged already (dispatched twice in the chain)
+      e.insns += n - this.chainInsns[k];
+      if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) this.cache.demote(e);
+    }
+    this.pending = 0;
+  }
+
+  private dispatchLoop(limit: number): void {
     const cpu = this.cpu;
     const H = this.H;
     const cache = this.cache;
@@ -185,15 +227,14 @@ export class JitEngine {
       if (e === false) return this.interpret(limit, -1); // demoted
       this.dispatches++;
       const n0 = cpu.instret;
+      if (e.calls < JUDGE_AFTER && this.pending < CHAIN_JUDGED) {
+        const k = this.pending++;
+        this.chainEntries[k] = e;
+        this.chainInsns[k] = n0;
+      }
       const span = cpu.cycles + CALL_SPAN;
       const callLimit = span < limit ? span : limit;
       const ex = e.live.t.fn(cpu, pc & 0xfffff000, tagR, user ? this.tagWU : this.tagWS, this.add, this.trace, callLimit, H, this.H16, this.H8, this.codePages, e.block, this.host.exitMask);
-      // Judged by the call's own instructions (docs/machine.md "Tenth round": judging by what a call
-      // leads to kept the in-place VMM's paths translated, and cost more CPU than they saved).
-      if (e.calls < JUDGE_AFTER) {
-        e.insns += cpu.instret - n0;
-        if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) cache.demote(e);
-      }
       if (ex === EXIT.NEXT) continue;
       if (ex === EXIT.SYS) return; // after sti or wrpsr: the machine loop looks at interrupts (and the mode), as after the interpreter's
       if (ex === EXIT.STORE) {
@@ -346,6 +387,7 @@ export class JitEngine {
    * (with zero-cost instructions one slice can run several).
    */
   private interpretTo(limit: number, clean = false): number {
+    if (this.pending !== 0) this.judge(); // the chain of translated calls ends here
     const n = this.cpu.instret;
     this.cpu.run(limit);
     const ran = this.cpu.instret - n;
