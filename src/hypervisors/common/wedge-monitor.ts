@@ -689,8 +689,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
    */
   private readonly walkOut: PageWalk = { frame: 0, perm: 0, pdeAddr: 0, pteAddr: 0 };
 
-  translate(va: number, access: Access): MonitorTranslation | Fault | undefined {
-    if (inWindow(va)) return this.windowTranslation(va, access);
+  /** Monitor.refill: the translation as frame | PERM bits (V 1, W 2, U 4), with no object made per TLB miss. */
+  refill(va: number, access: Access): number | Fault | undefined {
+    if (inWindow(va)) return this.windowRefill(va, access);
     if (!this.pagingOn) return undefined; // the machine's identity map, as on bare metal
     this.beforeWalk(va);
     const w = walkPageTableInto(this.machine.memory, this.ptbr, va, access, this.walkOut);
@@ -698,10 +699,16 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (!this.su && (w.perm & 4) === 0) return new Fault(pageFaultCause(access), va);
     if (access === ACCESS.STORE && (w.perm & 2) === 0) return new Fault(pageFaultCause(access), va);
     this.noteFill(va, w);
-    return { frame: w.frame, writable: (w.perm & 2) !== 0, user: true };
+    return w.frame | 1 | (w.perm & 2) | 4;
   }
 
-  private windowTranslation(va: number, access: Access): MonitorTranslation | Fault {
+  translate(va: number, access: Access): MonitorTranslation | Fault | undefined {
+    const r = this.refill(va, access);
+    return typeof r === "number" ? { frame: (r & PAGE_MASK) >>> 0, writable: (r & 2) !== 0, user: true } : r;
+  }
+
+  /** The window's translation (refill's form): the running vCPU's shared-info page, the VMM's text and stubs; supervisor mode only. */
+  private windowRefill(va: number, access: Access): number | Fault {
     const off = (va >>> 0) - WINDOW_BACKED;
     // Below the backed part and the page above the stubs: unmapped.
     if (!this.su || off < 0 || off >= STUB_LIMIT - WINDOW_BACKED) return new Fault(pageFaultCause(access), va);
@@ -709,10 +716,10 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const writable = this.vmm.writablePages[page] === 1;
     if (access === ACCESS.STORE && !writable) return new Fault(pageFaultCause(access), va);
     // The shared-info page is the running vCPU's own; the frames backing the other vCPUs' copies have no address of their own.
-    if (writable) return { frame: this.windowPa + (off & PAGE_MASK) + this.machine.cpuId * this.dataPages * 4096, writable, user: true };
+    if (writable) return (this.windowPa + (off & PAGE_MASK) + this.machine.cpuId * this.dataPages * 4096) | 1 | 2 | 4;
     const extra = page - (this.dataPage + this.dataPages);
     if (extra >= 0 && extra < (this.machine.cpuCount - 1) * this.dataPages) return new Fault(pageFaultCause(access), va);
-    return { frame: this.windowPa + (off & PAGE_MASK), writable, user: true };
+    return (this.windowPa + (off & PAGE_MASK)) | 1 | 4;
   }
 
   get guestIsUser(): boolean {
@@ -724,8 +731,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (va & (size - 1)) return new Fault(CAUSE.MISALIGNED, va);
     if (inWindow(va)) {
       if (asUser) return new Fault(pageFaultCause(access), va);
-      const t = this.windowTranslation(va, access);
-      return t instanceof Fault ? t : t.frame + (va & 0xfff);
+      const t = this.windowRefill(va, access);
+      return t instanceof Fault ? t : ((t & PAGE_MASK) >>> 0) + (va & 0xfff);
     }
     if (!this.pagingOn) {
       const pa = va >>> 0;
