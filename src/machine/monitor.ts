@@ -113,6 +113,14 @@ export interface Monitor {
    */
   translate?(va: number, access: Access, user: boolean): MonitorTranslation | Fault | undefined;
   /**
+   * `translate` as the MMU's TLB refill asks it, with no object made per
+   * miss: the frame's base with the entry's permission bits in its low bits
+   * (V 1, W 2, U 4: mmu/tlb.ts PERM), a Fault, or undefined. A monitor that
+   * has it is asked this on every TLB miss instead of `translate`, which
+   * must give the same answers (the same frame, W and U) and effects.
+   */
+  refill?(va: number, access: Access, user: boolean): number | Fault | undefined;
+  /**
    * A store to a watched frame (`machine.watchFrame`) instead of the write:
    * the machine then continues at pc + 4, so the monitor emulates the store
    * (or not). `pa` is the physical address the store would have written.

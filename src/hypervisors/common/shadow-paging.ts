@@ -22,7 +22,7 @@
 
 import { CAUSE, PGCTL_ENABLE } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
-import { walkPageTable } from "../../machine/mmu/walk.js";
+import { walkPageTableInto, type PageWalk } from "../../machine/mmu/walk.js";
 import { Fault, type Access } from "../../machine/monitor.js";
 import type { CostEvent } from "../../machine/cost-model.js";
 import { EVENT_ID } from "../../machine/stats.js";
@@ -109,13 +109,25 @@ export class ShadowPager {
 
   /** The guest's translation of `va`, or the fault the guest would see. Permissions are the caller's to check. */
   lookup(va: number, access: Access): ShadowEntry | Fault {
+    const r = this.refill(va, access);
+    return typeof r === "number" ? { frame: (r & PAGE_MASK) >>> 0, writable: (r & 2) !== 0, user: (r & 4) !== 0 } : r;
+  }
+
+  /** The walk a lookup makes, reused (a lookup reads it before the next one). */
+  private readonly walkOut: PageWalk = { frame: 0, perm: 0, pdeAddr: 0, pteAddr: 0 };
+
+  /**
+   * lookup's answer as one number, the frame | V 1 | W 2 | U 4 (Monitor.refill's
+   * form), with no object made: what the TLB refill of hvm and trap asks.
+   */
+  refill(va: number, access: Access): number | Fault {
     if (!this.pagingEnabled) {
       // The identity map ends where guest RAM does, as on bare metal (a bus error above), but for device registers (MMIO).
       const frame = (va & PAGE_MASK) >>> 0;
       if (frame + 4096 > this.machine.memory.guestLimit && !this.machine.memory.isDevice(frame)) return new Fault(CAUSE.BUS_ERROR, va);
-      return { frame, writable: true, user: true };
+      return frame | 1 | 2 | 4;
     }
-    const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
+    const w = walkPageTableInto(this.machine.memory, this.ptbr, va, access, this.walkOut);
     if (w instanceof Fault) return w;
     this.watch(w.pdeAddr);
     this.watch(w.pteAddr);
@@ -125,7 +137,7 @@ export class ShadowPager {
       this.machine.countAt(this.fillsId);
       this.machine.chargeAt(this.exitId);
     }
-    return { frame: w.frame, writable: (w.perm & 2) !== 0, user: (w.perm & 4) !== 0 };
+    return w.frame | 1 | (w.perm & 6);
   }
 
   private watch(pa: number): void {

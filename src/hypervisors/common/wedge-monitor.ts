@@ -66,7 +66,7 @@
 import { decodeInstruction, type DecodedInstruction } from "../../guest-isa/encoding.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR, REG } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
-import { walkPageTable, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
+import { walkPageTable, walkPageTableInto, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
 import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
 import { GuestMemory, type AccessSize, type GuestView } from "./guest-memory.js";
@@ -137,8 +137,17 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private readonly siteStart: Int32Array;
   private readonly siteEnd: Int32Array;
   private readonly siteList: SiteOutcome[];
-  /** Site by the return address its call (or its stub's call) leaves in k0. */
-  private readonly byReturn = new Map<number, SiteOutcome>();
+  /** Site (its index in siteList) by the return address its call (or its stub's call) leaves in k0. */
+  private readonly byReturn = new Map<number, number>();
+  /**
+   * Per site (siteList's index): its original instruction, decoded once —
+   * an EMULATE hypercall runs it (91 K times in `mixed` at scale 200 under
+   * xen), and decoding `before[0]` each time cost a subarray and a decode —
+   * and its `emulate.KIND` counter's id in the attached machine (-1 until
+   * its first use, as tick() makes it).
+   */
+  private readonly siteInsn: (DecodedInstruction | undefined)[];
+  private siteTick: Int32Array;
   /** Whether the image was para-virtualized (no sites; the guest calls hypercalls itself). */
   protected readonly paravirt: boolean;
   /** The --spinlocks cure's monitor half (pv, delayed), and the shared-info word index of each vCPU (by name). */
@@ -161,13 +170,15 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.siteList = rewrite.sites.filter((s) => s.strategy !== "native").slice().sort((a, b) => a.record.addr - b.record.addr);
     this.siteStart = Int32Array.from(this.siteList, (s) => s.record.addr);
     this.siteEnd = Int32Array.from(this.siteList, (s) => s.record.addr + s.record.length);
-    for (const s of this.siteList) {
-      this.byReturn.set((s.record.addr + 4) >>> 0, s);
+    this.siteInsn = this.siteList.map((s) => decodeInstruction(s.before[0]));
+    this.siteTick = new Int32Array(this.siteList.length).fill(-1);
+    this.siteList.forEach((s, k) => {
+      this.byReturn.set((s.record.addr + 4) >>> 0, k);
       if (s.stubAddr !== undefined) {
         const stub = rewrite.stubs.find((x) => x.addr === s.stubAddr)!;
-        for (let i = 1; i <= stub.words.length; i++) this.byReturn.set((s.stubAddr + 4 * i) >>> 0, s);
+        for (let i = 1; i <= stub.words.length; i++) this.byReturn.set((s.stubAddr + 4 * i) >>> 0, k);
       }
-    }
+    });
   }
 
   // ---------------------------------------------------------------- per-vCPU state (the vCPU running now)
@@ -241,14 +252,26 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
    * almost every call, finds the counter's index with no string built (issue 16).
    */
   protected tick(suffix: string, n = 1): void {
+    this.machine.countAt(this.tickId(suffix), n);
+  }
+
+  /** The machine's counter id of `${this.name}:${suffix}` (made on first use). */
+  private tickId(suffix: string): number {
     let id = this.tickIds.get(suffix);
     if (id === undefined) this.tickIds.set(suffix, (id = this.machine.counterId(`${this.name}:${suffix}`)));
-    this.machine.countAt(id, n);
+    return id;
   }
+
+  /** Counter ids of the hottest ticks (-1 until first use; reset at attach): a mode switch, a hypercall by number. */
+  private modeSwitchId = -1;
+  private hcallIds = new Map<number, number>();
 
   attach(machine: Machine): void {
     this.machine = machine;
     this.tickIds = new Map();
+    this.modeSwitchId = -1;
+    this.hcallIds = new Map();
+    this.siteTick.fill(-1);
     this.guest = new GuestMemory(machine, this);
     this.windowPa = machine.reserveTop(WINDOW_BACKED_BYTES);
     const n = machine.cpuCount;
@@ -473,7 +496,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   protected modeSwitched(toSupervisor: boolean): void {
     const m = this.machine;
-    this.tick("modeSwitch");
+    if (this.modeSwitchId < 0) this.modeSwitchId = this.tickId("modeSwitch");
+    m.countAt(this.modeSwitchId);
     if (!toSupervisor) this.applyQueue();
     // Kernel pages and the window were granted for supervisor mode only: drop the cached
     // translations (what ring protection does on the hardware this models; refills are charged).
@@ -656,19 +680,35 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     return (this.pgctl & PGCTL_ENABLE) !== 0;
   }
 
-  translate(va: number, access: Access): MonitorTranslation | Fault | undefined {
-    if (inWindow(va)) return this.windowTranslation(va, access);
+  /**
+   * The walk a TLB refill makes, reused: a refill happens at every TLB miss
+   * (1.7 M in `mixed` at scale 200 under xen, the TLB being dropped at each
+   * guest mode switch) and reads the walk before the next one, so no walk
+   * object is allocated per miss. (The translation it returns is a new
+   * object: a monitor's caller may keep it.)
+   */
+  private readonly walkOut: PageWalk = { frame: 0, perm: 0, pdeAddr: 0, pteAddr: 0 };
+
+  /** Monitor.refill: the translation as frame | PERM bits (V 1, W 2, U 4), with no object made per TLB miss. */
+  refill(va: number, access: Access): number | Fault | undefined {
+    if (inWindow(va)) return this.windowRefill(va, access);
     if (!this.pagingOn) return undefined; // the machine's identity map, as on bare metal
     this.beforeWalk(va);
-    const w = walkPageTable(this.machine.memory, this.ptbr, va, access);
+    const w = walkPageTableInto(this.machine.memory, this.ptbr, va, access, this.walkOut);
     if (w instanceof Fault) return w;
     if (!this.su && (w.perm & 4) === 0) return new Fault(pageFaultCause(access), va);
     if (access === ACCESS.STORE && (w.perm & 2) === 0) return new Fault(pageFaultCause(access), va);
     this.noteFill(va, w);
-    return { frame: w.frame, writable: (w.perm & 2) !== 0, user: true };
+    return w.frame | 1 | (w.perm & 2) | 4;
   }
 
-  private windowTranslation(va: number, access: Access): MonitorTranslation | Fault {
+  translate(va: number, access: Access): MonitorTranslation | Fault | undefined {
+    const r = this.refill(va, access);
+    return typeof r === "number" ? { frame: (r & PAGE_MASK) >>> 0, writable: (r & 2) !== 0, user: true } : r;
+  }
+
+  /** The window's translation (refill's form): the running vCPU's shared-info page, the VMM's text and stubs; supervisor mode only. */
+  private windowRefill(va: number, access: Access): number | Fault {
     const off = (va >>> 0) - WINDOW_BACKED;
     // Below the backed part and the page above the stubs: unmapped.
     if (!this.su || off < 0 || off >= STUB_LIMIT - WINDOW_BACKED) return new Fault(pageFaultCause(access), va);
@@ -676,10 +716,10 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const writable = this.vmm.writablePages[page] === 1;
     if (access === ACCESS.STORE && !writable) return new Fault(pageFaultCause(access), va);
     // The shared-info page is the running vCPU's own; the frames backing the other vCPUs' copies have no address of their own.
-    if (writable) return { frame: this.windowPa + (off & PAGE_MASK) + this.machine.cpuId * this.dataPages * 4096, writable, user: true };
+    if (writable) return (this.windowPa + (off & PAGE_MASK) + this.machine.cpuId * this.dataPages * 4096) | 1 | 2 | 4;
     const extra = page - (this.dataPage + this.dataPages);
     if (extra >= 0 && extra < (this.machine.cpuCount - 1) * this.dataPages) return new Fault(pageFaultCause(access), va);
-    return { frame: this.windowPa + (off & PAGE_MASK), writable, user: true };
+    return (this.windowPa + (off & PAGE_MASK)) | 1 | 4;
   }
 
   get guestIsUser(): boolean {
@@ -691,8 +731,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     if (va & (size - 1)) return new Fault(CAUSE.MISALIGNED, va);
     if (inWindow(va)) {
       if (asUser) return new Fault(pageFaultCause(access), va);
-      const t = this.windowTranslation(va, access);
-      return t instanceof Fault ? t : t.frame + (va & 0xfff);
+      const t = this.windowRefill(va, access);
+      return t instanceof Fault ? t : ((t & PAGE_MASK) >>> 0) + (va & 0xfff);
     }
     if (!this.pagingOn) {
       const pa = va >>> 0;
@@ -866,11 +906,12 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
       return "resume";
     }
     if (!this.su) {
-      const site = this.userModeSite(trap);
-      if (site) {
+      const k = this.userModeSite(trap);
+      if (k >= 0) {
+        const site = this.siteList[k];
         if (inWindow(trap.epc) || trap.epc === site.record.addr) {
           this.tick("site.user");
-          this.executeUserSite(site);
+          this.executeUserSite(k);
         } else {
           // A later word of the template: the guest resumed past the site's original instruction
           // (its handler skipped a privileged instruction, as on bare metal): continue after the site.
@@ -911,21 +952,21 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   }
 
   /** A window fault from virtual user mode that comes from a rewritten site (not a genuine poke). */
-  private userModeSite(trap: TrapInfo): SiteOutcome | undefined {
+  private userModeSite(trap: TrapInfo): number {
     const windowFault = inWindow(trap.epc) || (trap.badva !== undefined && inWindow(trap.badva) && trap.cause >= CAUSE.PAGE_FAULT_FETCH && trap.cause <= CAUSE.PAGE_FAULT_STORE);
-    if (!windowFault) return undefined;
+    if (!windowFault) return -1;
     if (inWindow(trap.epc)) {
-      const s = this.byReturn.get(this.machine.regs[REG.k0] >>> 0);
-      return s && s.record.addr + 4 === this.machine.regs[REG.k0] ? s : undefined;
+      const k = this.byReturn.get(this.machine.regs[REG.k0] >>> 0);
+      return k !== undefined && this.siteList[k].record.addr + 4 === this.machine.regs[REG.k0] ? k : -1;
     }
-    const i = this.siteIndexAt(trap.epc);
-    return i >= 0 ? this.siteList[i] : undefined;
+    return this.siteIndexAt(trap.epc);
   }
 
   /** Runs a site's original instruction in virtual user mode, then continues after the site. */
-  private executeUserSite(site: SiteOutcome): void {
+  private executeUserSite(k: number): void {
     const m = this.machine;
-    const insn = decodeInstruction(site.before[0])!;
+    const site = this.siteList[k];
+    const insn = this.siteInsn[k]!;
     const rec = site.record;
     const next = (rec.addr + rec.length) | 0;
     if (MEMORY_KINDS.has(site.kindName)) {
@@ -993,7 +1034,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.chargeCall();
     this.syncFromWindow();
     const name = HYPERCALL_NAMES.get(n);
-    this.tick(HCALL_SUFFIX.get(n) ?? `hcall.${n}`);
+    let hid = this.hcallIds.get(n);
+    if (hid === undefined) this.hcallIds.set(n, (hid = this.tickId(HCALL_SUFFIX.get(n) ?? `hcall.${n}`)));
+    m.countAt(hid);
     // Unknown, or from a guest user process (only the guest kernel may call its hypervisor):
     // an illegal instruction, delivered to the guest kernel.
     if (name === undefined || !this.su) return "native";
@@ -1154,14 +1197,17 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   /** EMULATE: the site that called is found by k0; its original instruction runs on the virtual CPU. */
   private emulateSite(): number | undefined | "resume" {
     const m = this.machine;
-    const site = this.byReturn.get(m.regs[REG.k0] >>> 0);
-    if (!site || !this.su) {
+    const k = this.byReturn.get(m.regs[REG.k0] >>> 0);
+    if (k === undefined || !this.su) {
       // Not called from a rewritten site: nothing to emulate (the guest's registers are left alone).
       this.tick("emulate.unknown_site");
       return undefined;
     }
-    const insn = decodeInstruction(site.before[0])!;
-    this.tick(emulateSuffix(site.kindName));
+    const site = this.siteList[k];
+    const insn = this.siteInsn[k]!;
+    let id = this.siteTick[k];
+    if (id < 0) this.siteTick[k] = id = this.tickId(emulateSuffix(site.kindName));
+    m.countAt(id);
     if (this.lockCure && (site.kindName === "lock" || site.kindName === "unlock" || site.kindName === "ticket")) {
       this.lockCure.emulate(site);
       return undefined;

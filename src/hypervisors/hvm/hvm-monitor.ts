@@ -134,6 +134,11 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
     return "deliver";
   }
 
+  /** Monitor.refill: the shadow entry as frame | PERM bits (no object per TLB miss). */
+  refill(va: number, access: Access): number | Fault {
+    return this.shadow.refill(va, access);
+  }
+
   translate(va: number, access: Access): MonitorTranslation | Fault {
     // The shadow entry is the translation (a fresh object per lookup: nothing else holds it).
     return this.shadow.lookup(va, access);

@@ -187,6 +187,16 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
     return pa < this.machine.memory.guestLimit ? pa : new Fault(CAUSE.BUS_ERROR, va);
   }
 
+  /** Monitor.refill: translate's answer as frame | PERM bits (no object per TLB miss). */
+  refill(va: number, access: Access): number | Fault {
+    const r = this.shadow.refill(va, access);
+    if (typeof r !== "number") return r;
+    // The guest's own permission rules, for the guest's virtual mode.
+    if (!(this.vpsr & PSR.SU) && (r & 4) === 0) return permissionFault(access, va);
+    if (access === ACCESS.STORE && (r & 2) === 0) return permissionFault(access, va);
+    return r | 4;
+  }
+
   translate(va: number, access: Access): MonitorTranslation | Fault {
     const e = this.shadow.lookup(va, access);
     if (e instanceof Fault) return e;

@@ -17,6 +17,13 @@ import { pageFaultCause, walkPageTable } from "./walk.js";
 
 const PTE_PERM_MASK = PERM.V | PERM.W | PERM.U;
 
+/**
+ * Host switch, for the differential test (test/hypervisors/monitor-refill.test.ts):
+ * false asks every monitor `translate` instead of `refill` (Monitor.refill),
+ * which must give the same results.
+ */
+export const mmuOptions = { refill: true };
+
 /** What the MMU needs from the machine around it. */
 export interface MmuHost {
   readonly memory: PhysicalMemory;
@@ -124,7 +131,18 @@ export class Mmu {
 
   private fill(va: number, access: Access, user: boolean): number | Fault {
     const monitor = this.host.monitor;
-    if (monitor?.translate) {
+    if (monitor?.refill && mmuOptions.refill) {
+      // The monitor's translation as one number (frame | PERM bits): no object per miss (Monitor.refill).
+      const r = monitor.refill(va, access, user);
+      if (typeof r === "number") {
+        const frame = (r & PAGE_MASK) >>> 0;
+        const mem = this.host.memory;
+        if (!mem.contains(frame, 4096) && !mem.isDevice(frame)) return new Fault(CAUSE.BUS_ERROR, va);
+        this.host.noteTlbMiss();
+        return this.tlb.fill(va, frame, PERM.V | (r & (PERM.W | PERM.U)));
+      }
+      if (r !== undefined) return r;
+    } else if (monitor?.translate) {
       const t = monitor.translate(va, access, user);
       if (t instanceof Fault) return t;
       if (t !== undefined) {
