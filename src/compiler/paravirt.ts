@@ -169,6 +169,9 @@ __pv_pte_read:
 .Lpv_read:
     lw   a0, 0(a0)
     ret
+# (the queue routines end here: the hypervisor applies no vCPU's queue while its pc is in them)
+    .global __pv_pte_end
+__pv_pte_end:
 `;
 
 /** What a para-virtualized file ends with: the hypervisor ABI's symbols (and, in the first file, the runtime). */

@@ -194,14 +194,25 @@ describe.runIf(MULTI.length > 0)("the SMP kernel on every back end that runs N C
     }
   });
 
-  it.runIf(MULTI.includes("xen"))("the para-virtualized kernel (--paravirt xen) on 2 and 4 vCPUs prints what bare prints", () => {
-    for (const workload of ["mixed", "smp"] as const) {
-      const image = buildKernel({ workload, paravirt: "xen" }).image;
-      for (const cpus of [2, 4]) {
-        const out = runElf(image, { backend: "xen", cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() });
-        expect(out.result, `${workload} ${cpus}`).toEqual({ kind: "poweroff", exitCode: 0 });
-        expect(out.console, `${workload} ${cpus}`).toBe(reference(workload));
-      }
+  // Every workload, para-virtualized, on 2 vCPUs (mixed and smp on 4 too). io and pagetable used to be
+  // killed on 2 (page fault at 0x00804090): vCPU 0 mapped the new process's pages, blocked in the idle
+  // loop with the last page-table updates still in its own shared-info queue, and vCPU 1 ran the process.
+  // The xen monitor now applies the other vCPUs' queues before each vCPU's turn (xen-monitor.ts runnable),
+  // each entry once: the kernel writes the same page-table entries on any number of CPUs, so the entries
+  // applied are one vCPU's. A vCPU stopped inside the queue routines keeps its queue (publish_deferred:
+  // pagetable on 2 vCPUs stops one there); applied anyway, an entry is applied twice (2,155 of 2,154).
+  it.runIf(MULTI.includes("xen")).each(WORKLOADS)("the para-virtualized kernel (--paravirt xen), %s: 2 vCPUs print what bare prints", (workload) => {
+    const image = buildKernel({ workload, paravirt: "xen" }).image;
+    const go = (cpus: number) => runElf(image, { backend: "xen", cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+    const entries = (out: RunElfOutcome) => out.stats.counts["xen:mmu_update.entries"];
+    const single = entries(go(1));
+    expect(single).toBeGreaterThan(0);
+    for (const cpus of workload === "mixed" || workload === "smp" ? [2, 4] : [2]) {
+      const out = go(cpus);
+      expect(out.result, `${workload} ${cpus}`).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(out.console, `${workload} ${cpus}`).toBe(reference(workload));
+      expect(entries(out), `${workload} ${cpus}: page-table updates applied`).toBe(single);
+      if (workload === "pagetable") expect(out.stats.counts["xen:queue.publish_deferred"], "a queue kept").toBeGreaterThan(0);
     }
   });
 

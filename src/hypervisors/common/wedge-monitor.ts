@@ -219,6 +219,10 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private get iQcount(): number {
     return this.vIQcount[this.machine.cpuId];
   }
+  /** Page-table updates vCPU `cpu` has queued in its shared-info page and not had applied yet. */
+  protected queuedOn(cpu: number): number {
+    return this.machine.memory.i32[this.vIQcount[cpu]];
+  }
   protected get vcr(): Int32Array {
     return this.vcrs[this.machine.cpuId];
   }

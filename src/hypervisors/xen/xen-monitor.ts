@@ -29,6 +29,8 @@
 //   due for revalidation) while any vCPU's walks went through it — a bit
 //   per vCPU — so one vCPU's new root releases only its own claims, and a
 //   write by any vCPU into a page table another one uses is still seen.
+//   A para-virtualized guest's queued page-table updates are its vCPU's
+//   until applied; before each vCPU's turn the others' are (runnable).
 
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
@@ -57,8 +59,61 @@ export class XenMonitor extends WedgeMonitor {
   /** Page tables unhooked by a write (with their vCPUs): the guest's to write until the next walk through them revalidates them. */
   private readonly unhooked = new Map<number, number>();
 
+  /**
+   * A para-virtualized image's page-table queue routines, [__pv_pte_queue,
+   * __pv_pte_end) (src/compiler/paravirt.ts PARAVIRT_RUNTIME_ASM): a vCPU
+   * whose pc is in them may hold its queue's count in a register, so its
+   * queue is not applied from outside then. Undefined for other images.
+   */
+  private readonly queueCode: readonly [number, number] | undefined;
+
   constructor(rewrite: RewriteResult, options: MonitorOptions & { paravirt?: boolean } = { cpus: 1 }) {
     super("xen", rewrite, options);
+    const at = (name: string) => rewrite.image.symbols.find((s) => s.name === name)?.value;
+    const start = at("__pv_pte_queue");
+    const end = at("__pv_pte_end");
+    this.queueCode = this.paravirt && start !== undefined && end !== undefined ? [start >>> 0, end >>> 0] : undefined;
+  }
+
+  /**
+   * Several vCPUs of a para-virtualized guest: before a vCPU's turn, the
+   * page-table updates the others queued are applied. A vCPU's queue is its
+   * own (its shared-info page), and the monitor applies it only at that
+   * vCPU's own TLB operations, root changes, faults, returns to user mode
+   * and full queues; the kernel's page-table writes are plain stores that
+   * every CPU sees. Without this, vCPU 0 mapped a new process's pages,
+   * blocked in the idle loop with the last entries still queued, and vCPU 1
+   * took the process and faulted on them (`io`, `pagetable`: killed, page
+   * fault at 0x00804090). On the interleaved machine another CPU observes
+   * memory only between turns, so applying the queues before each turn
+   * makes them, to every other vCPU, the direct stores the native kernel
+   * does. A vCPU stopped inside the queue routines keeps its queue until
+   * its next turn: it is inside writePte/readPte, which the kernel calls
+   * with klock held (or at boot, alone), so no other CPU reads or writes
+   * page tables meanwhile. One vCPU never gets here (the machine's
+   * uniprocessor loop asks no `runnable`): one-vCPU runs are unchanged.
+   * (machine.inCpu between turns: no CPU is executing.)
+   */
+  override runnable(cpu: number, epochStart: number): boolean {
+    const runs = super.runnable(cpu, epochStart);
+    if (runs && this.queueCode !== undefined) this.publishQueues(cpu);
+    return runs;
+  }
+
+  private publishQueues(running: number): void {
+    const m = this.machine;
+    const [start, end] = this.queueCode!;
+    for (let c = 0; c < m.cpuCount; c++) {
+      if (c === running || this.queuedOn(c) === 0) continue;
+      const pc = m.pcOf(c) >>> 0;
+      if (pc >= start && pc < end) {
+        m.count("xen:queue.publish_deferred");
+        continue;
+      }
+      m.count("xen:queue.published");
+      // In vCPU c's context: its shared-info page, address space and permissions apply the entries.
+      m.inCpu(c, () => this.applyQueue());
+    }
   }
 
   protected chargeEntry(): void {
