@@ -915,6 +915,8 @@ export class Machine implements CpuHost, MmuHost {
         const cpu = this.cpu;
         const executed = this.executedCycles(cpu.cycles);
         const runs = !this.monitor?.runnable || this.monitor.runnable(n, start);
+        // The hook may write memory (xen applies the other vCPUs' queued page-table updates): translations verify again.
+        if (this.monitor?.runnable) this.jit?.memoryMayHaveChanged();
         // The scheduler may charge the vCPU (a switch): hypervisor time, not the guest spinning.
         if (this.spin.active) this.spin.scheduled(n, runs, this.executedCycles(cpu.cycles) - executed);
         if (!runs) {

@@ -12,7 +12,7 @@ import { Machine } from "../../src/machine/machine.js";
 import { bytesInput } from "../../src/machine/devices/console.js";
 import type { Monitor } from "../../src/machine/monitor.js";
 import { buildAsm } from "../hypervisors/helpers.js";
-import { R, image, li, powerOff, smp, type Item } from "./program.js";
+import { R, encodeWords, image, li, powerOff, smp, type Item } from "./program.js";
 
 const fixture = (name: string) => readElf(buildAsm(`fixtures/smp/${name}.s`, { annotate: false }).bytes);
 
@@ -177,5 +177,43 @@ describe("monitor hooks", () => {
     // CPU 1 ran about half the time: its counter is well below CPU 0's 100,000 cycles / 4-cycle loop.
     expect(m.memory.i32[0x8000 >>> 2]).toBeLessThan(16_000);
     expect(m.memory.i32[0x8000 >>> 2]).toBeGreaterThan(8_000);
+  });
+
+  it("runnable may write memory: an instruction it rewrites in translated code runs rewritten under the JIT too", () => {
+    // CPU 0 calls a function in another page that adds 1 to s2; between two turns (at epoch 20,000) the
+    // monitor's runnable rewrites the add to add 3. CPU 1 waits in hlt. CPU 0's turns end where a call of the
+    // translated function has just returned (its exit to the caller's page, then the limit): nothing else
+    // starts a new verification epoch before the next turn, so without one after runnable the JIT would run
+    // the function as translated before the rewrite (it did: 45 of 63 quantum/epoch settings differed).
+    const add = (k: number) => encodeWords([["addi", { a: R.s2, b: R.s2, imm: k }]])[0];
+    const run = (engine: "interp" | "jit") => {
+      const m = new Machine({ cpus: 2, ramSize: 1 << 20, quantum: 1000, engine, jitThreshold: 1 });
+      const main: Item[] = [...li(R.t0, 30_000), "d", ["jal", { a: R.lr, to: "f" }], ["addi", { a: R.t0, b: R.t0, imm: -1 }], ["bne", { a: R.t0, b: R.zero, to: "d" }], ["sw", { a: R.s2, b: R.zero, imm: 0x9000 }], powerOff(R.zero)];
+      const otherPage: Item[] = Array.from({ length: 1100 }, () => ({ word: 0 }));
+      const fn: Item[] = ["f", ["addi", { a: R.s2, b: R.s2, imm: 1 }], ["jalr", { a: R.zero, b: R.lr, imm: 0 }]];
+      const waits: Item[] = ["w", ["hlt", {}], ["jal", { a: R.zero, to: "w" }]];
+      loadImage(m, image(smp([...main, ...otherPage, ...fn], waits)));
+      const at = m.memory.i32.indexOf(add(1)) * 4;
+      let patched = false;
+      m.attach({
+        name: "patcher",
+        runnable: (cpu, epochStart) => {
+          if (cpu === 0 && epochStart >= 20_000 && !patched) {
+            m.memory.write32(at, add(3));
+            patched = true;
+          }
+          return true;
+        },
+      });
+      const result = m.run(10_000_000);
+      return { result, s2: m.memory.i32[0x9000 >>> 2], cycles: m.stats().cycles, patched };
+    };
+    const [interp, jit] = [run("interp"), run("jit")];
+    expect(interp.patched).toBe(true);
+    expect(interp.result).toEqual({ kind: "poweroff", exitCode: 0 });
+    // Some calls added 1, the rest 3.
+    expect(interp.s2).toBeGreaterThan(30_000);
+    expect(interp.s2).toBeLessThan(90_000);
+    expect(jit).toEqual(interp);
   });
 });
