@@ -398,8 +398,9 @@ export class Machine implements CpuHost, MmuHost {
 
   /**
    * Runs `fn` in CPU `n`'s context and switches back: for code that looks at
-   * every CPU between runs (snapshots, migration's safe points), never from
-   * a monitor hook.
+   * every CPU between runs or turns (snapshots, migration's safe points, a
+   * monitor's `runnable`, which runs before a turn), never from a hook
+   * called while a CPU executes.
    */
   inCpu<T>(n: number, fn: () => T): T {
     if (!this.contexts || n === this.current) return fn();
