@@ -5,12 +5,20 @@
 // turned into one line, `previrt: error: …`, and a non-zero status; a closed
 // stdout (io.ts's OutputClosed) ends the command quietly with status 141.
 
-import { Command, CommanderError, Option } from "commander";
+import type * as Commander from "commander";
+import { createRequire } from "node:module";
 import { DiagnosticError, UserError, formatDiagnostic } from "../guest-isa/diagnostics.js";
 import { fileError } from "./files.js";
 import { OUTPUT_CLOSED_STATUS, OutputClosed, processIO, type CliIO } from "./io.js";
 import { packageVersion } from "./package-info.js";
 import { WORKLOADS } from "./workloads.js";
+
+// commander by `require`, not `import`: its ES-module entry wraps the CommonJS
+// package, and Node then loads its CommonJS export scanner (cjs-module-lexer)
+// and runs it over commander's index.js first — ~4 ms of every command (docs/machine.md
+// "Eleventh round: start-up"). Same package, same classes. The CLI is never bundled for a browser.
+const { Command, CommanderError, Option } = createRequire(import.meta.url)("commander") as typeof Commander;
+type Command = Commander.Command;
 
 /** Each command module exports `run(args, options, io)` and returns the exit status. */
 export type CommandRunner = (args: string[], options: Record<string, unknown>, io: CliIO) => Promise<number> | number;
