@@ -13,7 +13,7 @@ import type { Expr, InstructionStatement, Loc, Operand, Statement } from "./ast.
 import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
 import { CONSTANT, encodeOperands, fixupExpr, fixupMeta, NEEDS_ITEM, operandClass, type OperandValues } from "./encode-statement.js";
-import { PSEUDOS, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
+import { pseudoFor, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
 import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, LabelSlots, reserve, Sym, SymKind, writeWord, type Contribution, type FileUnit, type Reporter } from "./units.js";
 
 export const TEXT = ".text";
@@ -133,7 +133,7 @@ export class FilePass1 implements OperandValues {
       cur.size += 4;
       return;
     }
-    const pseudo = PSEUDOS.get(st.mnemonic);
+    const pseudo = pseudoFor(st.mnemonic);
     if (!pseudo) {
       this.report.error(st.loc, `unknown instruction '${st.mnemonic}'`);
       return;

@@ -1,6 +1,6 @@
 // Pseudo-instruction expansion, driven by PSEUDO_INSTRUCTIONS (pseudo-table.ts).
 //
-// Each template line ("lui $1, %hi($2)") is parsed once, in placeholder mode,
+// Each template line ("lui $1, %hi($2)") is parsed once (at the pseudo's first use), in placeholder mode,
 // into a real instruction row and operand nodes; expanding a use substitutes
 // the user's operand nodes for $1..$3 (so diagnostics point at the user's
 // text) and yields (row, operands) pairs for pass 1. There is no per-pseudo
@@ -9,7 +9,7 @@
 
 import { BY_MNEMONIC, FORMATS, S18, type InstructionRow } from "../isa-table.js";
 import { encodeOperands, type OperandValues } from "./encode-statement.js";
-import { PSEUDO_INSTRUCTIONS, type PseudoRow } from "../pseudo-table.js";
+import { PSEUDO_BY_MNEMONIC, type PseudoRow } from "../pseudo-table.js";
 import type { Expr, Loc, Operand } from "./ast.js";
 import { parseAssembly } from "./parser.js";
 import { someNode } from "./expressions.js";
@@ -89,12 +89,24 @@ function mentionsPlaceholder(op: Operand): boolean {
   return false;
 }
 
-export const PSEUDOS: ReadonlyMap<string, CompiledPseudo> = new Map(
-  PSEUDO_INSTRUCTIONS.map((p) => [
-    p.mnemonic,
-    { row: p, expansion: compileTemplate(p, p.expansion), short: p.short ? compileTemplate(p, p.short) : undefined },
-  ]),
-);
+const compiled = new Map<string, CompiledPseudo>();
+
+/**
+ * The compiled templates of pseudo-instruction `mnemonic`, or undefined if
+ * there is none. Compiled on first use, not when the module loads: a run
+ * assembles the in-place VMM, which uses a few of the table's rows, and
+ * parsing all of them at load was ~2.5 ms of every such process
+ * (docs/machine.md "Eleventh round: start-up"). The same templates either way.
+ */
+export function pseudoFor(mnemonic: string): CompiledPseudo | undefined {
+  let c = compiled.get(mnemonic);
+  if (c !== undefined) return c;
+  const p = PSEUDO_BY_MNEMONIC.get(mnemonic);
+  if (p === undefined) return undefined;
+  c = { row: p, expansion: compileTemplate(p, p.expansion), short: p.short ? compileTemplate(p, p.short) : undefined };
+  compiled.set(mnemonic, c);
+  return c;
+}
 
 /** The short form applies: the pseudo has one and its last operand's constant value fits s18. */
 export function shortFormFits(value: number | undefined): boolean {
