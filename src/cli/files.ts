@@ -9,27 +9,10 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import { readElf } from "../guest-isa/elf.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { parseCostModel, type CostModel } from "../machine/cost-model.js";
+import { fileError } from "./file-error.js";
 import type { CliIO } from "./io.js";
 
-const REASONS: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  ENOTDIR: "a component of the path is not a directory",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EISDIR: "is a directory",
-  ELOOP: "too many levels of symbolic links",
-  ENAMETOOLONG: "file name too long",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on device",
-  EMFILE: "too many open files",
-};
-
-/** A file-system error as the one-line UserError the CLI prints; anything else is rethrown as is. */
-export function fileError(path: string, e: unknown): Error {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code !== "string" || !code.startsWith("E")) return e as Error;
-  return new UserError(`${path}: ${REASONS[code] ?? code.toLowerCase()}`);
-}
+export { fileError };
 
 /** Checks that `path` names a readable regular file (a directory or a device is refused) before something opens it. */
 export function checkInputFile(path: string): void {

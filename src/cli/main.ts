@@ -8,7 +8,7 @@
 import type * as Commander from "commander";
 import { createRequire } from "node:module";
 import { DiagnosticError, UserError, formatDiagnostic } from "../guest-isa/diagnostics.js";
-import { fileError } from "./files.js";
+import { fileError } from "./file-error.js";
 import { OUTPUT_CLOSED_STATUS, OutputClosed, processIO, type CliIO } from "./io.js";
 import { packageVersion } from "./package-info.js";
 import { WORKLOADS } from "./workloads.js";
