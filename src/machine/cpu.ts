@@ -51,7 +51,7 @@ import { CAUSE, PSR } from "../guest-isa/registers.js";
 import { ILLEGAL_BITS } from "./decode.js";
 import { RAM_BASE, type PhysicalMemory } from "./memory.js";
 import { ACCESS, type Access, type Fault } from "./monitor.js";
-import { PAGE_MASK, PERM as TLB_PERM, TAG_INVALID, Tlb } from "./mmu/tlb.js";
+import { PAGE_MASK, TAG_INVALID, Tlb } from "./mmu/tlb.js";
 import { div, divu, mulhu, rem, remu } from "./semantics.js";
 
 /** Opcode of every instruction as the switch below spells it (checked against the table at load). */
@@ -279,14 +279,8 @@ export class Cpu {
    */
   checkedAccess(va: number, size: number, write: boolean, pc: number): number {
     if ((va & (size - 1)) !== 0) return -1;
-    const tlb = this.tlb;
-    const s = tlb.lookup(va);
-    if (s < 0) return -1;
-    const perm = tlb.perm[s];
-    if ((this.psr & PSR.SU) === 0 && (perm & TLB_PERM.U) === 0) return -1;
-    if (write && (perm & TLB_PERM.W) === 0) return -1;
-    const pa = (tlb.frame[s] + (va & ~PAGE_MASK)) >>> 0;
-    if (pa >= this.mem.size) return -1;
+    const pa = this.tlb.hit(va, write, (this.psr & PSR.SU) === 0);
+    if (pa < 0 || pa >= this.mem.size) return -1;
     const host = this.host;
     const f = pa >>> 12;
     if (host.checked[f] !== 1 || (write && host.watched[f] === 1) || !host.permits(pc, pa, write)) return -1;
@@ -556,10 +550,8 @@ export class Cpu {
     // A TLB hit that allows the access is what translateAccess would return (a hit has no charge, no
     // count, no monitor call): taken here. Most slow accesses are such hits — the in-place VMM's
     // protection-checked shared-info page has no fast tag (1.4 M of `mixed` at scale 200 under xen).
-    const tlb = this.tlb;
-    const s = tlb.lookup(va);
-    const perm = s < 0 ? 0 : tlb.perm[s];
-    const r = s >= 0 && !(user && (perm & TLB_PERM.U) === 0) && !(access === ACCESS.STORE && (perm & TLB_PERM.W) === 0) ? (tlb.frame[s] + (va & ~PAGE_MASK)) >>> 0 : this.host.translateAccess(va, access, user);
+    const hit = this.tlb.hit(va, access === ACCESS.STORE, user);
+    const r = hit >= 0 ? hit : this.host.translateAccess(va, access, user);
     if (typeof r !== "number") {
       this.refund(op);
       this.host.raise(r.cause, this.pc, r.badva);

@@ -109,6 +109,20 @@ export class Tlb {
     return this.page[s] === (va & PAGE_MASK) ? s : -1;
   }
 
+  /**
+   * The physical address of `va` when the TLB holds its page with the
+   * permission the access needs (user mode: U; a store: W), as the MMU's
+   * translate answers a hit; -1 on a miss or a missing permission (the
+   * MMU's slow path then fills or faults). For the CPU's slow paths.
+   */
+  hit(va: number, write: boolean, user: boolean): number {
+    const s = this.lookup(va);
+    if (s < 0) return -1;
+    const p = this.perm[s];
+    if ((user && (p & PERM.U) === 0) || (write && (p & PERM.W) === 0)) return -1;
+    return (this.frame[s] + (va & ~PAGE_MASK)) >>> 0;
+  }
+
   fill(va: number, frame: number, perm: number): number {
     const s = Tlb.slot(va);
     const page = va & PAGE_MASK;
