@@ -244,7 +244,7 @@ export class Cpu {
     const op = w & 63;
     const a = (w >>> 6) & 15;
     if (op >= 58) return this.atomicSlow(w, user);
-    const va = (this.regs[(w >>> 10) & 15] + (w >> 14)) | 0;
+    const va = this.accessAddress(w);
     if (op <= 31) {
       const size = op === 27 ? 4 : op <= 29 ? 2 : 1;
       const pa = this.dataSlow(va, size, ACCESS.LOAD, user, op);
@@ -261,6 +261,16 @@ export class Cpu {
     }
     this.pc = (this.pc + 4) | 0;
     return true;
+  }
+
+  /**
+   * The virtual address the load, store or atomic `w` accesses: its base
+   * register plus its immediate (18 bits up for an atomic, whose third
+   * register field comes first). For the slow paths (accessSlow,
+   * atomicSlow, the JIT engine's `access`); `exec` decodes it inline.
+   */
+  accessAddress(w: number): number {
+    return (this.regs[(w >>> 10) & 15] + ((w & 63) >= 58 ? w >> 18 : w >> 14)) | 0;
   }
 
   /**
@@ -574,7 +584,7 @@ export class Cpu {
    */
   private atomicSlow(w: number, user: boolean): boolean {
     const op = w & 63;
-    const va = (this.regs[(w >>> 10) & 15] + (w >> 18)) | 0;
+    const va = this.accessAddress(w);
     const pa = this.dataSlow(va, 4, ACCESS.STORE, user, op);
     if (pa < 0) return false;
     if (pa >= this.mem.size) {

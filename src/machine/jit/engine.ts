@@ -284,8 +284,7 @@ export class JitEngine {
     cpu.instret++;
     // Whether the TLB holds the page already (then the MMU calls no monitor), read before a load
     // may overwrite its base register.
-    const op = w & 63;
-    const va = (cpu.regs[(w >>> 10) & 15] + (op >= 58 ? w >> 18 : w >> 14)) | 0;
+    const va = cpu.accessAddress(w);
     const tlb = cpu.tlb;
     const hit = tlb.lookup(va) >= 0;
     const on = cpu.accessSlow(w, user);
