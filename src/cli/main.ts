@@ -15,7 +15,7 @@ import { WORKLOADS } from "./workloads.js";
 
 // commander by `require`, not `import`: its ES-module entry wraps the CommonJS
 // package, and Node then loads its CommonJS export scanner (cjs-module-lexer)
-// and runs it over commander's index.js first — ~4 ms of every command (docs/machine.md
+// and runs it over commander's index.js first — ~4 ms of every command (docs/speed-history.md
 // "Eleventh round: start-up"). Same package, same classes. The CLI is never bundled for a browser.
 const { Command, CommanderError, Option } = createRequire(import.meta.url)("commander") as typeof Commander;
 type Command = Commander.Command;

@@ -3,7 +3,7 @@
 //
 // A static import would load the package (and picocolors, js-tokens) in
 // every process at start-up, ~10 ms, though only a command that reports a
-// source error prints a frame (docs/machine.md "Ninth round: start-up").
+// source error prints a frame (docs/speed-history.md "Ninth round: start-up").
 // `sourceFrame` is synchronous, so the late load is a `require`, which a
 // browser bundle must not reach: package.json's "browser" field puts
 // code-frame.web.ts (a plain import) in this file's place there.

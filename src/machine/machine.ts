@@ -144,7 +144,7 @@ export type Engine = (typeof ENGINES)[number];
 export function defaultEngine(): Engine {
   // Guarded: in a browser (the playground) there is no process and no environment.
   const v = globalThis.process?.env?.PREVIRT_ENGINE;
-  // The JIT: same results, and faster on the whole of what users run (docs/machine.md,
+  // The JIT: same results, and faster on the whole of what users run (docs/speed-history.md
   // "Tenth round: the default engine"); the machine still interprets where it is not exact.
   if (v === undefined || v === "") return "jit";
   if (!(ENGINES as readonly string[]).includes(v)) throw new UserError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);

@@ -20,7 +20,8 @@
 // runs once first — every opcode, each load, store and atomic missing and
 // hitting the TLB, faults of each kind, branches taken and not, both modes,
 // fetches that change page without a TLB miss, timer interrupts — so the
-// first optimization already sees them (docs/machine.md "Warm-up").
+// first optimization already sees them (docs/machine.md "The interpreter"; docs/speed-history.md "Warm-up and
+// fetch tags (issue 16: host time of exit-heavy runs)").
 
 import { encodeInstruction, type InstructionFields } from "../guest-isa/encoding.js";
 import { CAUSE, CR, PGCTL_ENABLE, PSR, REG } from "../guest-isa/registers.js";

@@ -1,4 +1,4 @@
-// Monitor.refill (docs/machine.md "Eleventh round: the host's work"): the
+// Monitor.refill (docs/speed-history.md "Eleventh round: the host's work"): the
 // TLB refill's form of a monitor's translation — the frame and its
 // permission bits as one number, no object per miss — must be exactly
 // `translate`. Every kernel workload runs on every back end whose monitor

@@ -1,4 +1,4 @@
-// The xen monitor's host shortcuts (docs/machine.md "Eleventh round: the
+// The xen monitor's host shortcuts (docs/speed-history.md "Eleventh round: the
 // host's work"): noteFill's memo of page tables whose refill effects are in
 // place, and the one-vCPU release of every claim at a root change. They
 // must change nothing a guest or a user can see: every kernel workload

@@ -6,8 +6,8 @@
 // run normally and one instruction per slice (every instruction back through
 // the machine loop). A monitor that takes mfcr/mtcr as exits sees every one,
 // and user mode faults. Written for an interpreter that ran supervisor-mode
-// mfcr/mtcr inside its loop (docs/machine.md "Eighth round": measured, not
-// kept); it guards any later shortcut of that kind.
+// mfcr/mtcr inside its loop (docs/speed-history.md "Eighth round: host time under
+// the monitors": measured, not kept); it guards any later shortcut of that kind.
 import { describe, expect, it } from "vitest";
 import { CAUSE } from "../../src/guest-isa/registers.js";
 import { loadImage } from "../../src/machine/loader.js";

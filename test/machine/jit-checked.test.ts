@@ -1,5 +1,6 @@
 // The JIT against the interpreter on loads and stores a protection domain
-// checks (docs/machine.md "Tenth round: checked accesses"): translated code
+// checks (docs/speed-history.md "Tenth round: checked accesses";
+// docs/machine.md "Checked accesses" in "Why the results are the interpreter's"): translated code
 // does such an access itself (cpu.ts checkedAccess: the interpreter's check,
 // its counters, PLB fill and charge) when the TLB holds the page and the
 // domain allows it, adds a PLB miss's charge and checks the block's limit

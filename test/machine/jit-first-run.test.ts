@@ -1,5 +1,5 @@
 // The JIT in a machine's first run of code new to the process (issue 16,
-// "Seventh round" in docs/machine.md): where the code leaves its own
+// "Seventh round: compute" in docs/speed-history.md): where the code leaves its own
 // translations in the middle of a block — a timer interrupt taken inside a
 // loop, the interpreter's run up to a limit — the entry it comes back to is
 // served by that block's tail at once (translate.ts `translateFrom`, cache.ts

@@ -1,4 +1,4 @@
-// Issue 16, eleventh round (docs/machine.md "Eleventh round: short
+// Issue 16, eleventh round (docs/speed-history.md "Eleventh round: short
 // translated paths"): the engine judges a translation's entry by what its
 // calls lead to — the instructions run from the call until the engine next
 // interprets or returns to the machine loop (engine.ts `judge`) — not by the

@@ -1,4 +1,4 @@
-// Issue 16, ninth round (docs/machine.md "Ninth round: kernel code"): at the
+// Issue 16, ninth round (docs/speed-history.md "Ninth round: kernel code"): at the
 // default threshold the JIT leaves kernel-style code — a few dozen
 // instructions between two instructions only the interpreter runs — to the
 // interpreter without translating or even looking it up (cache.ts plain

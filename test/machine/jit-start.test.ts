@@ -1,4 +1,4 @@
-// The process's start budget (issue 16, docs/machine.md "Tenth round: the
+// The process's start budget (issue 16, docs/speed-history.md "Tenth round: the
 // first instructions"): no machine of a process compiles a new function
 // before the process's JIT engines interpreted START_INSNS instructions
 // (cache.ts), so a short run costs no V8 compile; past it, a loop's page is

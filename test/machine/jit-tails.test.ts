@@ -1,4 +1,4 @@
-// Issue 16, seventh round (docs/machine.md "Seventh round: mixed under xen"):
+// Issue 16, seventh round (docs/speed-history.md "Seventh round: mixed under xen"):
 // a hot page's entries inside a block compiled before get that block's tail
 // instead of a whole new function, and tails are never demoted (cache.ts);
 // and translated code whose every load misses the TLB (EXIT.STEP, then the

@@ -1,4 +1,4 @@
-// Protection.domainOf's memo (docs/machine.md "Eleventh round: the host's
+// Protection.domainOf's memo (docs/speed-history.md "Eleventh round: the host's
 // work"): the interval — a domain's code range or the gap between two — the
 // last pc fell in is remembered, so a run of checks from one rewritten site
 // skips the binary search. The answers must be the search's: pcs in runs,

@@ -134,7 +134,7 @@ export const run: CommandRunner = async (_args, options, io) => {
       // No `cost`: the cells go out in table order (syscall first, mixed last). Longest first was
       // measured slower: V8 re-optimized the interpreter's exec more often (38 compiles against
       // 26–28) and the paired runs took 0.5–2.5 s more CPU than the few tenths of a second it saved
-      // at the end (docs/machine.md, "The bench's own host work").
+      // at the end (docs/speed-history.md "Measured speed", "The bench's own host work").
       costModel,
       repeats,
       maxCycles: 4_000_000_000,

@@ -96,7 +96,7 @@ const compiled = new Map<string, CompiledPseudo>();
  * there is none. Compiled on first use, not when the module loads: a run
  * assembles the in-place VMM, which uses a few of the table's rows, and
  * parsing all of them at load was ~2.5 ms of every such process
- * (docs/machine.md "Eleventh round: start-up"). The same templates either way.
+ * (docs/speed-history.md "Eleventh round: start-up"). The same templates either way.
  */
 export function pseudoFor(mnemonic: string): CompiledPseudo | undefined {
   let c = compiled.get(mnemonic);

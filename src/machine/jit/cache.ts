@@ -97,7 +97,7 @@ export const MIN_SLICE_INSNS = 32;
  * instructions in all; with 16, 39 translations (175 KB) for 4% more
  * interpreted instructions, and `compute` 36 instead of 60 (167 KB instead
  * of 271 KB). A fresh `previrt run` of either took 6–15% less CPU time
- * (docs/machine.md "Kernel workloads"). Below SAMPLE_WINDOW, which halves
+ * (docs/speed-history.md "Kernel workloads (fourth round)"). Below SAMPLE_WINDOW, which halves
  * the counts.
  */
 const SAMPLES = 16;
@@ -110,7 +110,7 @@ const SAMPLES = 16;
  * than the interpreter; in `mixed` at scale 15 under hvm, the entries whose
  * slices averaged 45–870 instructions got 60 of the 68 functions compiled,
  * which ran 150,000 instructions in all, while those averaging 1,150–4,000
- * ran 4.7 M (docs/machine.md "Ninth round"). Entries in between still reuse
+ * ran 4.7 M (docs/speed-history.md "Ninth round: kernel code"). Entries in between still reuse
  * what the process compiled before (MIN_SLICE_INSNS).
  */
 export const COMPILE_SLICE_INSNS = 768;
@@ -127,7 +127,7 @@ const SAMPLE_WINDOW = 64;
  * interpretation, about 80 ms (`compute` at scale 1000: 0.37 → 0.38 s).
  * Per process, not per machine: a bench worker runs dozens of cells, and a
  * budget per machine had each cell's first run interpret its first
- * instructions (docs/machine.md "Tenth round: the first instructions").
+ * instructions (docs/speed-history.md "Tenth round: the first instructions").
  */
 export const START_INSNS = 8_000_000;
 
@@ -144,8 +144,8 @@ class Page {
    * (`worthCompiling`): `get` only counts the reach and answers COLD, and
    * `noteSlice` keeps only slices of COMPILE_SLICE_INSNS or more. Kernel
    * code between two system instructions stays in such pages for good, and
-   * costs the engine no more than those two steps (docs/machine.md "Ninth
-   * round": the engine's look-ups and slice records made `mixed` at scale
+   * costs the engine no more than those two steps (docs/speed-history.md
+   * "Ninth round: kernel code": the engine's look-ups and slice records made `mixed` at scale
    * 15 under hvm take 15% more CPU than the interpreter with next to
    * nothing compiled).
    */

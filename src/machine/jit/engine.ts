@@ -191,7 +191,8 @@ export class JitEngine {
    * demoted. Judged by its own call instead, a loop whose call stops at a TLB
    * miss after xen's flush, or calls a function in another page, was demoted
    * although the engine ran on translated after it; its interpreter slices
-   * then ran the loop (docs/machine.md "Eleventh round").
+   * then ran the loop (docs/speed-history.md "Eleventh round: short
+   * translated paths").
    */
   private judge(): void {
     const n = this.cpu.instret;

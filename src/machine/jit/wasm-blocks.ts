@@ -90,7 +90,8 @@ const MAX_MODULE_BYTES = 64 * 1024;
  * Whether this tier compiles the translation of `blocks` under `cost`: every
  * word one it compiles, every cost a whole number up to MAX_COST (a
  * self-loop's at least 1), and at least one load or store (an ALU-only loop
- * ran faster as V8's JavaScript: docs/machine.md "Eighth round").
+ * ran faster as V8's JavaScript: docs/speed-history.md "Eighth round:
+ * WebAssembly loops").
  */
 export function wasmBlocksSupported(blocks: readonly WasmBlock[], cost: Float64Array): boolean {
   let memory = false;

@@ -11,7 +11,7 @@
 //
 // Why: a typed-array access in V8's optimized JavaScript checks the array's
 // map, reloads its length and data pointer and checks the bound on every
-// load and store of the generated code (docs/machine.md "Seventh round");
+// load and store of the generated code (docs/machine.md "The WebAssembly tiers");
 // a WebAssembly load over a memory with guard pages is one instruction.
 //
 // The function does what the JavaScript inner loop does, in the same order:
