@@ -174,8 +174,10 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--cost-model <file>", "cost model JSON replacing the snapshot's")
     .option("--snapshot-at <n>", "snapshot again at the first safe point at or after cycle N", integer("--snapshot-at"))
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
+    .addOption(engine())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(noProtect())
     .addOption(timeslice())
     .action(act("resume"));
   cmd("migrate", "move a running guest from one back end to another")
@@ -190,9 +192,11 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(noProtect())
     .addOption(timeslice())
     .action(act("migrate"));
   cmd("matrix", "run one ELF on every back end and compare")
