@@ -3,13 +3,16 @@
 // broken: whole-number options given blank or negative (the line names the
 // option), a JSON file whose parse error quotes several lines, single-guest
 // device options given to a multi-guest run (refused, not ignored), and the
-// snapshot line's count of deferred instructions.
-import { mkdtempSync, writeFileSync } from "node:fs";
+// matrix's multiprocessor options (bare, the reference, refused --pcpus and
+// so the whole matrix; --migrate ignored --pcpus and --spinlocks).
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
+import { readElf } from "../../src/guest-isa/elf.js";
+import { runMatrix } from "../../src/hypervisors/matrix.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-contract-"));
 const f = (name: string) => join(dir, name);
@@ -84,5 +87,35 @@ describe("several guests", () => {
     oneLine(await previrt("run", "--guest", hello, "--guest", hello, "--nvdisk", f("nv.img")), /--nvdisk cannot be used with several guests \(give each guest its nvdisk in the --domains file\)/);
     oneLine(await previrt("run", "--guest", hello, "--guest", hello, "--nvdisk", f("nv.img"), "--passthrough"), /--nvdisk cannot be used with several guests/);
     oneLine(await previrt("run", "--guest", hello, "--guest", hello, "--passthrough"), /--passthrough cannot be used with several guests/);
+  });
+});
+
+describe("matrix with a multiprocessor's options", () => {
+  const spin = f("spin.elf");
+  beforeAll(async () => {
+    expect((await previrt("kernel", "--workload", "spinlock", "-o", spin)).status).toBe(0);
+  });
+
+  it("--pcpus: bare, the reference, keeps a physical CPU per CPU (it refused the whole matrix); the hypervisors time-slice", async () => {
+    const r = await previrt("matrix", spin, "--hv", "bare,xen", "--cpus", "4", "--pcpus", "2", "--jobs", "1");
+    expect(r.status, r.err).toBe(0);
+    expect(r.out.split("\n")[0]).toBe("4 CPUs (2 physical); bare, one physical CPU per CPU");
+    const cycles = (hv: string) => Number(r.out.split("\n").find((l) => l.startsWith(`${hv} `))!.split(/\s+/)[4].replace(/,/g, ""));
+    const alone = async (...opts: string[]) => {
+      const x = await previrt("run", spin, "--cpus", "4", ...opts, "--json", f("m.json"));
+      expect(x.status, x.err).toBe(0);
+      return JSON.parse(readFileSync(f("m.json"), "utf8")).cycles as number;
+    };
+    expect(cycles("bare")).toBe(await alone("--hv", "bare"));
+    expect(cycles("xen")).toBe(await alone("--hv", "xen", "--pcpus", "2"));
+    expect(cycles("xen")).not.toBe(await alone("--hv", "xen"));
+    // the library's serial matrix (playground, demo) does the same
+    const rows = runMatrix(readElf(readFileSync(spin)), { backends: ["bare", "xen"], cpus: 4, pcpus: 2 });
+    expect(rows.map((x) => x.stats.cycles)).toEqual([cycles("bare"), cycles("xen")]);
+  });
+
+  it("--migrate refuses --pcpus and a --spinlocks cure in one line (they were ignored)", async () => {
+    oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--pcpus", "2"), /--pcpus cannot be used with --migrate/);
+    oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--spinlocks", "pv"), /--spinlocks pv cannot be used with --migrate/);
   });
 });
