@@ -114,6 +114,12 @@ describe("matrix with a multiprocessor's options", () => {
     expect(rows.map((x) => x.stats.cycles)).toEqual([cycles("bare"), cycles("xen")]);
   });
 
+  it("a para-virtualized binary: the error names it, as run's does", async () => {
+    const pv = f("pv.elf");
+    expect((await previrt("kernel", "--workload", "syscall", "--paravirt", "xen", "-o", pv)).status).toBe(0);
+    oneLine(await previrt("matrix", pv, "--jobs", "1"), new RegExp(`^previrt: error: ${pv.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: para-virtualized for xen`));
+  });
+
   it("--migrate refuses --pcpus and a --spinlocks cure in one line (they were ignored)", async () => {
     oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--pcpus", "2"), /--pcpus cannot be used with --migrate/);
     oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--spinlocks", "pv"), /--spinlocks pv cannot be used with --migrate/);

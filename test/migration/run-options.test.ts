@@ -88,6 +88,19 @@ describe("resume on the same back end: the uninterrupted run's counters", () => 
   });
 });
 
+describe("resume --json", () => {
+  it("names the file as run's document does (the snapshot), before backend's counters", async () => {
+    const snap = f("file.snap");
+    expect((await previrt("run", io, "--hv", "xen", "--disk", disk(), "--snapshot-at", "300000", "--snapshot", snap)).status).toBe(0);
+    const r = await previrt("resume", snap, "--hv", "l4", "--json");
+    expect(r.status, r.err).toBe(0);
+    expect(Object.keys(JSON.parse(r.out)).slice(0, 3)).toEqual(["backend", "file", "result"]);
+    expect(JSON.parse(r.out).file).toBe(snap);
+    const never = await previrt("run", io, "--hv", "xen", "--disk", disk(), "--snapshot-at", "999999999", "--snapshot", f("never.snap"), "--json");
+    expect(JSON.parse(never.out).file).toBe(io);
+  });
+});
+
 describe("run --snapshot-at takes run's options", () => {
   it("--no-protect: the snapshot is of the unprotected run, and resume --no-protect ends as it does", async () => {
     const whole = await simulated("run", io, "--hv", "xen", "--disk", disk(), "--no-protect");

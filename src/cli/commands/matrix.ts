@@ -47,6 +47,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const spinlocks = options.spinlocks as string | undefined;
   for (const b of loaded) if (b.name !== "bare") checkSpinlockCure(b.name, b.spinlocks, spinlocks);
   const rows = await runMatrixJobs(image, {
+    file, // errors about the binary name it, as run's do
     ...smp,
     spinlocks,
     jobs,

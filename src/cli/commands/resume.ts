@@ -46,8 +46,8 @@ export const run: CommandRunner = async (args, options, io) => {
     if (options.nvdisk !== undefined && snap.nvdisk === null) throw new UserError(`${file}: the snapshot has no nvdisk to write into ${String(options.nvdisk)}`);
     nvdisk = openDisk(options.nvdisk);
     const { guest } = restoreGuest(snap, backend.name, { costModel, disk, nvdisk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
-    if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io);
-    return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io);
+    if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io, file);
+    return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io, file);
   } finally {
     disk?.close?.();
     nvdisk?.close?.();
@@ -97,8 +97,12 @@ export function consoleSink(options: Record<string, unknown>, io: CliIO): (t: st
   return options.json === "-" ? (t) => io.err(t) : (t) => io.out(t);
 }
 
-/** The end of a run, as `previrt run` reports it: diagnosis for a stop, --stats/--json, the guest's status. */
-export function finishRun(guest: Guest, result: RunResult, options: Record<string, unknown>, io: CliIO): number {
+/**
+ * The end of a run, as `previrt run` reports it: diagnosis for a stop,
+ * --stats/--json, the guest's status. `file`: the --json document's `file`
+ * (the snapshot a resume ran, the ELF of `run --snapshot-at`), as run's has.
+ */
+export function finishRun(guest: Guest, result: RunResult, options: Record<string, unknown>, io: CliIO, file?: string): number {
   let status: number;
   if (result.kind === "poweroff") status = result.exitCode;
   else {
@@ -109,7 +113,7 @@ export function finishRun(guest: Guest, result: RunResult, options: Record<strin
   if (options.stats) io.err(formatStats(stats));
   if (typeof options.json === "string") {
     const summary = result.kind === "poweroff" ? { kind: "poweroff", exitCode: result.exitCode } : { kind: "stopped", reason: result.reason, message: result.message, exitCode: result.exitCode };
-    writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, result: summary, ...stats }) + "\n", io);
+    writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, ...(file !== undefined ? { file } : {}), result: summary, ...stats }) + "\n", io);
   }
   return status;
 }
@@ -119,14 +123,14 @@ export function finishRun(guest: Guest, result: RunResult, options: Record<strin
  * cycle N, writes the snapshot, says so in one line (stderr) and exits 0; a
  * guest that ends first ends normally, with a line saying no snapshot was taken.
  */
-export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, io: CliIO): number {
+export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, io: CliIO, elfFile?: string): number {
   const at = options.snapshotAt;
   const file = options.snapshot;
   if (typeof at !== "number") throw new UserError("--snapshot needs --snapshot-at N");
   if (typeof file !== "string") throw new UserError("--snapshot-at needs --snapshot FILE");
   const sp = runToSafePoint(guest, at, maxCyclesOf(options));
   if (!sp.reached) {
-    const status = finishRun(guest, guest.machine.outcome!, options, io);
+    const status = finishRun(guest, guest.machine.outcome!, options, io, elfFile);
     io.err(`previrt: no snapshot written: the guest ended at cycle ${Math.floor(sp.cycle)}, ${endedBefore(Math.floor(sp.cycle), at)}\n`);
     return status;
   }
@@ -153,7 +157,7 @@ export async function runWithSnapshot(file: string, options: Record<string, unkn
   try {
     nvdisk = openDisk(options.nvdisk);
     const guest = bootGuest(elf, image, backend.name, { costModel, disk, nvdisk, passthrough: options.passthrough === true, ...cpuOptionsOf(options), ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
-    return snapshotAndExit(guest, options, io);
+    return snapshotAndExit(guest, options, io, file);
   } finally {
     disk?.close?.();
     nvdisk?.close?.();
