@@ -86,6 +86,17 @@ describe("resume on the same back end: the uninterrupted run's counters", () => 
     const wild = { ...good, machine: { ...good.machine, spin: { ...good.machine.spin!, owner: Int32Array.of(0, 9) } } };
     expect(() => parseSnapshot(encodeSnapshot(wild, nodeZlib), "x.snap", nodeZlib)).toThrow(/spin\.owner names a word or CPU that does not exist/);
   });
+
+  it("a damaged monitor state: one line naming the snapshot, as the reader's errors do", async () => {
+    const snap = f("exact.snap");
+    expect((await previrt("run", spin, "--hv", "xen", "--cpus", "4", "--snapshot-at", "500000", "--snapshot", snap)).status).toBe(0);
+    const good = readSnapshotFile(snap);
+    writeFileSync(snap, encodeSnapshot({ ...good, exact: { ...good.exact, su: "x" } }, nodeZlib));
+    const r = await previrt("resume", snap, "--hv", "xen");
+    expect(r.status).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(new RegExp(`^previrt: error: ${snap.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: malformed snapshot: the xen monitor's state \\([^\n]*\\)\n$`));
+  });
 });
 
 describe("resume --json", () => {

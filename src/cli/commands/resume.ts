@@ -45,7 +45,7 @@ export const run: CommandRunner = async (args, options, io) => {
     // The snapshot's nvdisk image goes into --nvdisk's file (as --disk's); without it, into memory.
     if (options.nvdisk !== undefined && snap.nvdisk === null) throw new UserError(`${file}: the snapshot has no nvdisk to write into ${String(options.nvdisk)}`);
     nvdisk = openDisk(options.nvdisk);
-    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, nvdisk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
+    const { guest } = restoreNamed(file, () => restoreGuest(snap, backend.name, { costModel, disk, nvdisk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` }));
     if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io, file);
     return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io, file);
   } finally {
@@ -53,6 +53,19 @@ export const run: CommandRunner = async (args, options, io) => {
     nvdisk?.close?.();
   }
 };
+
+/**
+ * Restoring checks what the snapshot's validator cannot (the monitor's own
+ * state, the RAM limit): its errors name the snapshot as the reader's do.
+ */
+function restoreNamed<T>(file: string, restore: () => T): T {
+  try {
+    return restore();
+  } catch (e) {
+    if (e instanceof UserError && /^(malformed )?snapshot\b/.test(e.message)) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
+}
 
 /** `--cpus`, `--quantum`, `--pcpus` as given (checked where the guest is made: checkCpuOptions). */
 export function cpuOptionsOf(options: Record<string, unknown>): { cpus?: number; quantum?: number; pcpus?: number; timeslice?: number } {
