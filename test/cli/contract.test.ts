@@ -120,6 +120,10 @@ describe("matrix with a multiprocessor's options", () => {
     oneLine(await previrt("matrix", pv, "--jobs", "1"), new RegExp(`^previrt: error: ${pv.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: para-virtualized for xen`));
   });
 
+  it("--at without --migrate is refused (it was ignored)", async () => {
+    oneLine(await previrt("matrix", hello, "--at", "1000"), /^previrt: error: --at is for --migrate \(the migration points\)\n$/);
+  });
+
   it("--migrate refuses --pcpus and a --spinlocks cure in one line (they were ignored)", async () => {
     oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--pcpus", "2"), /--pcpus cannot be used with --migrate/);
     oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--spinlocks", "pv"), /--spinlocks pv cannot be used with --migrate/);
