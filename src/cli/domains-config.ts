@@ -13,7 +13,7 @@ import { DEVICE_KIND, type DeviceKindName } from "../hypervisors/domains/abi.js"
 import type { DomainSpec } from "../hypervisors/domains/host.js";
 import type { DiskBacking } from "../machine/devices/disk.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "./bundled-kernel.js";
-import { checkInputFile, fileError, readElfInput, readInputText } from "./files.js";
+import { checkInputFile, fileError, jsonProblem, readElfInput, readInputText } from "./files.js";
 import { fileDisk } from "./host-devices.js";
 
 /** The configuration's top level, after checking. */
@@ -37,7 +37,7 @@ export function readDomainsConfig(path: string): DomainsConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new UserError(`${path}: not valid JSON (${jsonProblem(e)})`);
   }
   return parseDomainsConfig(raw, path, dirname(path));
 }

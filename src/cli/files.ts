@@ -56,6 +56,15 @@ export function readElfInputWithBytes(path: string): { bytes: Uint8Array; image:
   }
 }
 
+/**
+ * JSON.parse's complaint on one line: V8 quotes the start of the text, line
+ * breaks included (`Unexpected token 'x', "{"alu": x\n}" is not valid JSON`),
+ * and an error is one line.
+ */
+export function jsonProblem(e: unknown): string {
+  return String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, " ");
+}
+
 /** Reads and validates `--cost-model FILE` (docs/cost-model.md). */
 export function readCostModel(path: string): CostModel {
   const text = readInputText(path);
@@ -63,7 +72,7 @@ export function readCostModel(path: string): CostModel {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${path}: not valid JSON: ${(e as Error).message}`);
+    throw new UserError(`${path}: not valid JSON: ${jsonProblem(e)}`);
   }
   return parseCostModel(json, path);
 }

@@ -44,9 +44,14 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
 };
 
 const collect = (value: string, previous: string[] = []) => previous.concat(value.split(",").filter(Boolean));
-const integer = (value: string) => {
+/**
+ * A whole-number option's parser, naming its flag in the one-line error. A
+ * blank value is refused: Number("") is 0, which would turn `--max-cycles ""`
+ * into a run that stops at once.
+ */
+const integer = (flag: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UserError(`not a non-negative integer: '${value}'`);
+  if (value.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new UserError(`${flag}: not a non-negative integer: '${value}'`);
   return n;
 };
 
@@ -87,11 +92,11 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   const noProtect = () => new Option("--no-protect", "no protection domain for the in-place VMM on xen and l4 (docs/protection.md), to compare");
   const engine = () => new Option("--engine <name>", "execute guest code with the interpreter or the JIT (identical results; default: PREVIRT_ENGINE, else jit)").choices(["interp", "jit"]);
   // The multiprocessor (docs/machine.md "Multiprocessor"); runElf checks the values (one-line errors).
-  const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${maxCpus} (default 1)`).argParser(integer);
-  const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${defaultQuantum})`).argParser(integer);
-  const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer);
+  const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${maxCpus} (default 1)`).argParser(integer("--cpus"));
+  const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${defaultQuantum})`).argParser(integer("--quantum"));
+  const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer("--pcpus"));
   const spinlocks = () => new Option("--spinlocks <cure>", "lock-holder preemption cure for the lock/unlock sites: native, pv (xen, l4), delayed (xen, l4), ple (hvm); docs/smp-virtualization.md");
-  const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer);
+  const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer("--timeslice"));
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());
@@ -138,16 +143,16 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .addOption(new Option("--hv <backend>", `back end: ${names} (listed in previrt --help; several guests: xen, l4 or hvm, default xen)`))
     .option("--guest <elf>", "run this ELF as one more guest on the same hypervisor (repeatable; docs/driver-vms.md)", (v: string, prev: string[] = []) => prev.concat(v))
     .option("--domains <file>", "several guests described by a JSON configuration file (docs/driver-vms.md)")
-    .option("--window <n>", "several guests: the scheduling window in cycles, the bound on a cross-guest event's latency (default 1000)", integer)
-    .option("--watchdog <n>", "several guests: restart a driver guest whose event stays unacknowledged N cycles (default 500000; 0 = off)", integer)
+    .option("--window <n>", "several guests: the scheduling window in cycles, the bound on a cross-guest event's latency (default 1000)", integer("--window"))
+    .option("--watchdog <n>", "several guests: restart a driver guest whose event stays unacknowledged N cycles (default 500000; 0 = off)", integer("--watchdog"))
     .option("--stats", "print counters after the run (stderr)")
     .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
-    .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
+    .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
     .option("--nvdisk <image>", "disk image file for the memory-mapped disk (nvdisk), which the bundled kernel then uses")
     .option("--passthrough", "pass the nvdisk through to the guest: VMM-bypass I/O (xen, l4, hvm)")
     .option("--cost-model <file>", "cost model JSON replacing the default")
-    .option("--snapshot-at <n>", "stop at the first safe point at or after cycle N and write a snapshot", integer)
+    .option("--snapshot-at <n>", "stop at the first safe point at or after cycle N and write a snapshot", integer("--snapshot-at"))
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
     .addOption(engine())
     .addOption(cpus())
@@ -163,14 +168,16 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .addOption(hv())
     .option("--stats", "print counters after the run (stderr)")
     .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
-    .option("--max-cycles <n>", "stop a runaway guest after N cycles (counted from the guest's reset)", integer)
+    .option("--max-cycles <n>", "stop a runaway guest after N cycles (counted from the guest's reset)", integer("--max-cycles"))
     .option("--disk <image>", "write the snapshot's disk into this image file and run on it")
     .option("--nvdisk <image>", "write the snapshot's nvdisk image into this file and run on it")
     .option("--cost-model <file>", "cost model JSON replacing the snapshot's")
-    .option("--snapshot-at <n>", "snapshot again at the first safe point at or after cycle N", integer)
+    .option("--snapshot-at <n>", "snapshot again at the first safe point at or after cycle N", integer("--snapshot-at"))
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")
+    .addOption(engine())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(noProtect())
     .addOption(timeslice())
     .action(act("resume"));
   cmd("migrate", "move a running guest from one back end to another")
@@ -182,12 +189,14 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--live", "live migration: iterative pre-copy while the guest runs")
     .option("--json <file>", "write the migration report as JSON (- for stdout; the guest console then goes to stderr)")
     .option("--stats", "print counters after the run (stderr)")
-    .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer)
+    .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
+    .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())
     .addOption(pcpus())
+    .addOption(noProtect())
     .addOption(timeslice())
     .action(act("migrate"));
   cmd("matrix", "run one ELF on every back end and compare")
@@ -196,10 +205,10 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--allow-diverge <list>", "back ends allowed to diverge from bare", collect)
     .option("--migrate", "the migration matrix: every ordered pair of back ends, migrated at several points")
     .option("--at <list>", "with --migrate: the migration points in cycles (default: 1/4, 1/2, 3/4 of the bare run)", collect)
-    .option("--max-cycles <n>", "cycle limit per run", integer)
+    .option("--max-cycles <n>", "cycle limit per run", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
-    .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer)
+    .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer("--jobs"))
     .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())
@@ -213,9 +222,9 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--json <file>", "write results as JSON (- for stdout; the table then goes to stderr)")
     .option("--html <file>", "write a self-contained HTML report (- for stdout)")
     .option("--cost-model <file>", "cost model JSON replacing the default")
-    .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer)
-    .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer)
-    .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer)
+    .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer("--scale"))
+    .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer("--repeats"))
+    .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer("--jobs"))
     .option("--smp", "lock-holder preemption: spinlock, ticketlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, every back end and --spinlocks cure (docs/smp-virtualization.md)")
     .option("--drivers", "driver VMs and VMM-bypass I/O: io at scales 1 and --scale (default 4) with the local driver, a driver VM, the nvdisk emulated and passed through, on xen, l4, hvm and bare (docs/driver-vms.md)")
     .addOption(engine())
@@ -227,33 +236,33 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   cmd("kernel", "build the bundled guest kernel (fixtures/kernel) for a workload")
     .option("-o, --output <file>", "output ELF file")
     .option("--workload <name>", `${WORKLOADS.join(", ")} (default mixed)`)
-    .option("--scale <n>", "multiply the workload's iterations", integer)
-    .option("--timer-period <n>", "timer period in cycles", integer)
-    .option("--cpus <n>", "use at most N CPUs, 1-8 (default 8: every CPU the machine has)", integer)
+    .option("--scale <n>", "multiply the workload's iterations", integer("--scale"))
+    .option("--timer-period <n>", "timer period in cycles", integer("--timer-period"))
+    .option("--cpus <n>", "use at most N CPUs, 1-8 (default 8: every CPU the machine has)", integer("--cpus"))
     .option("--no-annotate", "do not annotate (a plain binary)")
     .option("--paravirt <hv>", "para-virtualized build for a hypervisor (xen)")
     .option("--user-programs <file>", "also write the generated assembly embedding the user programs")
     .option("--disk <file>", "also write a zeroed disk image big enough for the io workload")
     .action(act("kernel"));
   cmd("inject", "fault injection into the Mondrix kernel's isolated disk driver, with and without protection (docs/protection.md)")
-    .option("--runs <n>", "seeded runs per arm (default 30)", integer)
-    .option("--seed <n>", "the first seed (default 1)", integer)
+    .option("--runs <n>", "seeded runs per arm (default 30)", integer("--runs"))
+    .option("--seed <n>", "the first seed (default 1)", integer("--seed"))
     .option("--json <file>", "write every run's record as JSON (- for stdout; the table then goes to stderr)")
     .addOption(noProtect())
     .action(act("inject"));
   cmd("drivers", "seeded crashes of a driver domain during a client's disk workload: the client completes? (docs/driver-vms.md)")
-    .option("--crashes <n>", "seeded runs, one driver crash each (default 10)", integer)
-    .option("--seed <n>", "the first seed (default 1)", integer)
+    .option("--crashes <n>", "seeded runs, one driver crash each (default 10)", integer("--crashes"))
+    .option("--seed <n>", "the first seed (default 1)", integer("--seed"))
     .option("--hv <backend>", "xen (default) or l4")
     .option("--workload <name>", "the client's bundled-kernel workload (default io)")
     .option("--kind <kind>", "wild-store or hang (default: alternating by seed)")
-    .option("--window <n>", "the host's scheduling window in cycles (default 1000)", integer)
-    .option("--watchdog <n>", "the driver watchdog in cycles (default 500000)", integer)
+    .option("--window <n>", "the host's scheduling window in cycles (default 1000)", integer("--window"))
+    .option("--watchdog <n>", "the driver watchdog in cycles (default 500000)", integer("--watchdog"))
     .option("--json <file>", "write every run's record as JSON (- for stdout; the summary then goes to stderr)")
     .action(act("drivers"));
   cmd("demo", "build the bundled guest once and run it on every back end").action(act("demo"));
   cmd("playground", "serve the browser playground on 127.0.0.1 (or --export it as static files)")
-    .option("--port <n>", "port to listen on (default 8089; 0 = any free port)", integer)
+    .option("--port <n>", "port to listen on (default 8089; 0 = any free port)", integer("--port"))
     .option("--export <dir>", "write the playground's files to DIR instead of serving them")
     .action(act("playground"));
 }

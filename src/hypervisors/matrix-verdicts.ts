@@ -92,10 +92,20 @@ export function withVerdicts(runs: readonly MatrixRun[]): MatrixRow[] {
   return runs.map((r, i) => ({ ...r, verdict: i === 0 ? { kind: "reference" } : compareRuns(runs[0], r) }));
 }
 
+/**
+ * One back end's run options in a matrix. Bare is the reference as bare
+ * metal runs it: native locks (no --spinlocks cure) and one physical CPU per
+ * CPU (no --pcpus, which it refuses), so `matrix --cpus 4 --pcpus 2` compares
+ * the time-sliced hypervisors with it.
+ */
+export function cellOptions<T extends { spinlocks?: unknown; pcpus?: unknown; timeslice?: unknown }>(name: string, options: T): T {
+  return name === "bare" ? { ...options, spinlocks: undefined, pcpus: undefined, timeslice: undefined } : options;
+}
+
 export function cellArgs(image: ElfImage, options: MatrixOptions): MatrixCellArg[] {
   const { backends, disk, ...rest } = options;
   return backends.map((name) => {
     if (!BACKEND_NAMES.includes(name)) throw unknownBackend(name); // refused before anything runs (getBackend's error)
-    return { image, backend: name, options: name === "bare" ? { ...rest, spinlocks: undefined } : rest, disk: disk?.() }; // bare: the native reference
+    return { image, backend: name, options: cellOptions(name, rest), disk: disk?.() };
   });
 }

@@ -14,7 +14,7 @@
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { getBackend } from "./index.js";
 import { runMatrixCell } from "./matrix-cell.js";
-import { withVerdicts, type MatrixCellArg, type MatrixOptions, type MatrixRow, type MatrixRun } from "./matrix-verdicts.js";
+import { cellOptions, withVerdicts, type MatrixCellArg, type MatrixOptions, type MatrixRow, type MatrixRun } from "./matrix-verdicts.js";
 
 export * from "./matrix-verdicts.js";
 
@@ -26,6 +26,6 @@ export function matrixCell(arg: MatrixCellArg): MatrixRun {
 export function runMatrix(image: ElfImage, options: MatrixOptions): MatrixRow[] {
   const { backends, disk, ...rest } = options;
   const runs: MatrixRun[] = [];
-  for (const name of backends) runs.push(matrixCell({ image, backend: name, options: name === "bare" ? { ...rest, spinlocks: undefined } : rest, disk: disk?.() }));
+  for (const name of backends) runs.push(matrixCell({ image, backend: name, options: cellOptions(name, rest), disk: disk?.() }));
   return withVerdicts(runs);
 }

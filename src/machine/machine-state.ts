@@ -9,6 +9,7 @@ import type { TimerState } from "./devices/timer.js";
 import type { ProtectionState } from "./protection/protection.js";
 import type { MachineStats } from "./stats.js";
 import type { CpuRunState } from "./cpu-context.js";
+import type { SpinState } from "./spin-accounting.js";
 
 /** One CPU: its architectural state and what it owns (TLB, interrupt lines, timer). */
 export interface CpuState {
@@ -54,4 +55,6 @@ export interface MachineState {
   console: { rxIrq: boolean };
   /** The protection unit's PLB and counters (absent in snapshots from before protection domains). */
   protection?: ProtectionState;
+  /** Spin accounting (spin-accounting.ts), when the image has lock sites: waits, holders, counters. */
+  spin?: SpinState;
 }

@@ -1138,6 +1138,7 @@ export class Machine implements CpuHost, MmuHost {
       ...(this.nvdisk ? { nvdisk: this.nvdisk.saveState() } : {}),
       console: this.console.saveState(),
       protection: this.protection.saveState(),
+      ...(this.spin.active ? { spin: this.spin.save() } : {}),
     };
   }
 
@@ -1186,6 +1187,8 @@ export class Machine implements CpuHost, MmuHost {
     if (this.nvdisk && s.nvdisk) this.nvdisk.restoreState(s.nvdisk);
     this.console.restoreState(s.console);
     this.protection.restoreState(s.protection, exact);
+    // Spin accounting is the guest's (its CPUs and lock words), not the back end's: it continues on any.
+    if (s.spin && this.spin.active) this.spin.restore(s.spin);
     if (exact) {
       for (let f = 0; f < s.watched.length; f++) if (s.watched[f] !== this.mmu.monitorWatched[f]) this.mmu.setWatched(f << 12, s.watched[f] === 1);
       // setWatched re-derived the tags of entries already restored; nothing else to do.

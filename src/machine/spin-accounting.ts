@@ -45,6 +45,20 @@
 // Everything is a function of the simulated state: the same for every
 // engine, and deterministic.
 
+/** SpinAccounting's state as plain data (MachineState.spin): per-CPU arrays, and the owner maps as (word, value) pairs. */
+export interface SpinState {
+  waitStart: Float64Array;
+  ranLast: Uint8Array;
+  ticketWord: Int32Array;
+  ticketOf: Int32Array;
+  /** Lock word → CPU, flattened: word, cpu, word, cpu, … */
+  owner: Int32Array;
+  /** Now-serving word → ticket, flattened the same way. */
+  ownerTicket: Int32Array;
+  /** spinCycles, lockHolderPreemptions, lockWaiterPreemptions, ticketTakes, attempts, acquisitions. */
+  counters: number[];
+}
+
 export class SpinAccounting {
   /** Lock-site addresses (amoswap words) and extra [lo, hi) ranges whose amoswaps are attempts. */
   private readonly sites = new Set<number>();
@@ -197,20 +211,29 @@ export class SpinAccounting {
     this.ranLast[cpu] = runs ? 1 : 0;
   }
 
-  save(): Record<string, unknown> {
+  /** The accounting's state for a snapshot (Machine.saveState): a resumed run counts on as the uninterrupted one. */
+  save(): SpinState {
     return {
-      waitStart: Array.from(this.waitStart),
-      owner: [...this.owner],
-      ownerTicket: [...this.ownerTicket],
-      ticketWord: Array.from(this.ticketWord),
-      ticketOf: Array.from(this.ticketOf),
-      lockWaiterPreemptions: this.lockWaiterPreemptions,
-      ticketTakes: this.ticketTakes,
-      ranLast: Array.from(this.ranLast),
-      spinCycles: this.spinCycles,
-      lockHolderPreemptions: this.lockHolderPreemptions,
-      attempts: this.attempts,
-      acquisitions: this.acquisitions,
+      waitStart: this.waitStart.slice(),
+      ranLast: this.ranLast.slice(),
+      ticketWord: this.ticketWord.slice(),
+      ticketOf: this.ticketOf.slice(),
+      owner: Int32Array.from([...this.owner].flat()),
+      ownerTicket: Int32Array.from([...this.ownerTicket].flat()),
+      counters: [this.spinCycles, this.lockHolderPreemptions, this.lockWaiterPreemptions, this.ticketTakes, this.attempts, this.acquisitions],
     };
+  }
+
+  /** Loads what save() returned (checked by the snapshot's validator: one entry per CPU, pairs of words). */
+  restore(s: SpinState): void {
+    this.waitStart.set(s.waitStart);
+    this.ranLast.set(s.ranLast);
+    this.ticketWord.set(s.ticketWord);
+    this.ticketOf.set(s.ticketOf);
+    this.owner.clear();
+    for (let i = 0; i + 1 < s.owner.length; i += 2) this.owner.set(s.owner[i], s.owner[i + 1]);
+    this.ownerTicket.clear();
+    for (let i = 0; i + 1 < s.ownerTicket.length; i += 2) this.ownerTicket.set(s.ownerTicket[i], s.ownerTicket[i + 1]);
+    [this.spinCycles, this.lockHolderPreemptions, this.lockWaiterPreemptions, this.ticketTakes, this.attempts, this.acquisitions] = s.counters;
   }
 }

@@ -15,7 +15,7 @@ import { bytesInput, type ConsoleInput } from "../machine/devices/console.js";
 import { DISK_LATENCY_CYCLES, type DiskBacking } from "../machine/devices/disk.js";
 import type { RunResult } from "../machine/diagnosis.js";
 import { loadImage } from "../machine/loader.js";
-import { Machine } from "../machine/machine.js";
+import { Machine, type Engine } from "../machine/machine.js";
 import { DEFAULT_RAM_SIZE } from "../machine/memory.js";
 import type { Monitor } from "../machine/monitor.js";
 import type { RewriteResult } from "../rewriter/index.js";
@@ -39,6 +39,10 @@ export interface GuestOptions {
   /** The memory-mapped disk (`--nvdisk`), and whether it is passed through (`--passthrough`; docs/driver-vms.md). */
   nvdisk?: DiskBacking;
   passthrough?: boolean;
+  /** The engine that runs guest code (MachineOptions.engine; identical results). */
+  engine?: Engine;
+  /** The in-place VMM's protection domain on xen and l4 (default on; `--no-protect`, docs/protection.md). */
+  protect?: boolean;
 }
 
 export class Guest {
@@ -85,6 +89,10 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
   const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), passthrough };
   const rewrite = prepareImage(backend, image, options.file, "native", passthrough);
+  // Spin accounting (docs/smp-virtualization.md), as runElfOn sets it up: with
+  // the native cure every lock and ticket site keeps its own atomic.
+  const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
+  const ticketSites = rewrite.sites.filter((x) => x.kindName === "ticket").map((x) => x.record.addr);
   const holder: { guest?: Guest } = {};
   const machine = new Machine({
     ramSize: options.ramSize,
@@ -99,8 +107,11 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
     diskLatency: options.diskLatency,
     cpus: options.cpus,
     quantum: options.quantum,
+    engine: options.engine,
+    lockSites,
+    ticketSites,
   });
-  const monitor = backend.createMonitor?.(rewrite, monitorOptions);
+  const monitor = backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect });
   if (monitor) machine.attach(monitor);
   holder.guest = new Guest(elf, image, backend, rewrite, machine, monitor, options.disk, options);
   return holder.guest;

@@ -11,6 +11,7 @@ import { compareRuns, type Verdict } from "../hypervisors/matrix.js";
 import type { CostModel } from "../machine/cost-model.js";
 import { memoryDisk } from "../machine/devices/disk.js";
 import type { RunResult } from "../machine/diagnosis.js";
+import type { Engine } from "../machine/machine.js";
 import { bootGuest } from "./guest.js";
 import { runToSafePoint } from "./safe-point.js";
 import { captureSnapshot, restoreGuest } from "./snapshot.js";
@@ -27,6 +28,9 @@ export interface MigrationMatrixOptions {
   /** CPUs and quantum of every run (back ends that cannot run that many CPUs are left out). */
   cpus?: number;
   quantum?: number;
+  /** The engine (identical results) and the in-place VMM's protection domain (GuestOptions). */
+  engine?: Engine;
+  protect?: boolean;
 }
 
 export interface MigrationCell {
@@ -56,7 +60,7 @@ export function migrationMatrix(elf: Uint8Array, image: ElfImage, options: Migra
       return false; // e.g. a para-virtualized binary elsewhere than xen
     }
   });
-  const fresh = () => ({ costModel: options.costModel, disk: options.disk ? memoryDisk(options.disk()) : undefined, cpus: options.cpus, quantum: options.quantum });
+  const fresh = () => ({ costModel: options.costModel, disk: options.disk ? memoryDisk(options.disk()) : undefined, cpus: options.cpus, quantum: options.quantum, engine: options.engine, protect: options.protect });
   const maxCycles = options.maxCycles ?? Infinity;
   const bare = bootGuest(elf, image, "bare", fresh());
   const refResult = bare.finish(maxCycles);

@@ -78,9 +78,18 @@ const STOPS = {
   limit: "at twice the round and page limits",
 } as const;
 
+/**
+ * Why a guest that ended gave no safe point at or after `at`: it ended before
+ * `at`, or — stopped by --max-cycles in the step that crossed `at`, or while
+ * the point was deferred — after it, before any safe point.
+ */
+export function endedBefore(cycle: number, at: number, fmt: (x: number) => string = String): string {
+  return cycle < at ? `before cycle ${fmt(at)}` : `before a safe point at or after cycle ${fmt(at)}`;
+}
+
 /** One line for stderr (stop-and-copy), four for live. */
 export function formatReport(r: MigrationReport): string {
-  if (!r.migrated) return `previrt: no migration ${r.from} -> ${r.to}: the guest ended at cycle ${n(r.stoppedAt)}, before cycle ${n(r.at)}\n`;
+  if (!r.migrated) return `previrt: no migration ${r.from} -> ${r.to}: the guest ended at cycle ${n(r.stoppedAt)}, ${endedBefore(r.stoppedAt, r.at, n)}\n`;
   const unit = r.deferredUnit ?? "instruction";
   const deferred = r.deferredSteps ? ` (${r.deferredSteps} ${unit}${r.deferredSteps === 1 ? "" : "s"} past a point that was not safe: ${r.deferredBecause})` : "";
   const head = `migration ${r.from} -> ${r.to} at cycle ${n(r.stoppedAt)}${deferred}`;

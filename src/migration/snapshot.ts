@@ -362,6 +362,22 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     const pc = obj(p.counters, "machine.protection.counters");
     for (const [k, v] of Object.entries(pc)) num(v, `protection.counters.${k}`);
   }
+  if (mc.spin !== undefined) {
+    // Spin accounting (src/machine/spin-accounting.ts): one entry per CPU, (word, value) pairs of RAM words.
+    const sp = obj(mc.spin, "machine.spin");
+    typed(sp.waitStart, Float64Array, "spin.waitStart", cpus.length);
+    typed(sp.ranLast, Uint8Array, "spin.ranLast", cpus.length);
+    const ticketWord = typed(sp.ticketWord, Int32Array, "spin.ticketWord", cpus.length);
+    typed(sp.ticketOf, Int32Array, "spin.ticketOf", cpus.length);
+    for (const w of ticketWord) if (w < -1 || w >= ram >>> 2) bad("spin.ticketWord outside RAM");
+    for (const k of ["owner", "ownerTicket"]) {
+      const pairs = typed(sp[k], Int32Array, `spin.${k}`);
+      if (pairs.length % 2) bad(`spin.${k} is not pairs`);
+      for (let i = 0; i < pairs.length; i += 2) if (pairs[i] < 0 || pairs[i] >= ram >>> 2 || (k === "owner" && (pairs[i + 1] < 0 || pairs[i + 1] >= cpus.length))) bad(`spin.${k} names a word or CPU that does not exist`);
+    }
+    if (!Array.isArray(sp.counters) || sp.counters.length !== 6) bad("spin.counters");
+    (sp.counters as unknown[]).forEach((v, i) => num(v, `spin.counters[${i}]`, false));
+  }
   if (!Array.isArray(s.neutral) || s.neutral.length !== cpus.length) bad("neutral must hold one virtual CPU per CPU");
   (s.neutral as unknown[]).forEach((v, n) => {
     const neutral = obj(v, `neutral[${n}]`);

@@ -12,7 +12,7 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 // Only the named back ends, loaded by name (registry.ts), not hypervisors/index.ts (all five; issue 16).
 import { checkCpuOptions, checkCpuValues, type CpuOptions } from "../../hypervisors/backend.js";
-import { describeVerdict, isDivergence, type MatrixRow } from "../../hypervisors/matrix-verdicts.js";
+import { cellOptions, describeVerdict, isDivergence, type MatrixRow } from "../../hypervisors/matrix-verdicts.js";
 import { BACKEND_NAMES, loadBackend, unknownBackend } from "../../hypervisors/registry.js";
 import { runMatrixJobs } from "../../hypervisors/parallel/matrix-jobs.js";
 import { jobsOption } from "../jobs-option.js";
@@ -29,6 +29,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
   // Loaded only for --migrate: it brings in the migration code (issue 16).
   if (options.migrate) return (await import("./migration-matrix.js")).runMigrationMatrix(file, options, io);
+  if (options.at !== undefined) throw new UserError("--at is for --migrate (the migration points)"); // not ignored
   const names = (options.hv as string[] | undefined) ?? [...BACKEND_NAMES];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...names, ...allow]) if (!BACKEND_NAMES.includes(n)) throw unknownBackend(n);
@@ -39,11 +40,15 @@ export const run: CommandRunner = async (args, options, io) => {
   const smp = smpOptions(options);
   const loaded = [];
   for (const n of ordered) loaded.push(await loadBackend(n));
-  for (const b of loaded) checkCpuOptions(b, smp); // every back end must run them: refused before anything runs
+  // Every back end must run them (refused before anything runs); bare, the reference, without --pcpus
+  // (cellOptions) — unless it is alone, when --pcpus would time-slice nothing.
+  const onlyBare = ordered.every((n) => n === "bare");
+  for (const b of loaded) checkCpuOptions(b, onlyBare ? smp : cellOptions(b.name, smp));
   // --spinlocks: every back end but the reference (bare, native) must offer the cure.
   const spinlocks = options.spinlocks as string | undefined;
   for (const b of loaded) if (b.name !== "bare") checkSpinlockCure(b.name, b.spinlocks, spinlocks);
   const rows = await runMatrixJobs(image, {
+    file, // errors about the binary name it, as run's do
     ...smp,
     spinlocks,
     jobs,
@@ -54,7 +59,7 @@ export const run: CommandRunner = async (args, options, io) => {
     engine: options.engine as Engine | undefined,
     protect: options.protect !== false,
   });
-  if (smp.cpus !== undefined || smp.pcpus !== undefined) io.out(`${describeSmp(smp)}\n`);
+  if (smp.cpus !== undefined || smp.pcpus !== undefined) io.out(`${describeSmp(smp)}${smp.pcpus !== undefined && ordered.includes("bare") ? "; bare, one physical CPU per CPU" : ""}\n`);
   io.out(formatMatrix(rows));
   const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));
   for (const r of bad) io.err(`previrt: error: ${r.backend} diverged from ${rows[0].backend}: ${describeVerdict(r.verdict)}\n`);

@@ -1,5 +1,5 @@
 // `previrt migrate ELF --from X --to Y --at N [--live] [--json F] [--route
-// a,b,c,…] [--disk IMG] [--max-cycles N] [--cost-model F] [--stats]`: runs the
+// a,b,c,…] [--disk IMG] [--max-cycles N] [--cost-model F] [--stats] [--engine E] [--no-protect]`: runs the
 // guest on X, moves it to Y at the first safe point at or after cycle N
 // (stop-and-copy, or with --live iterative pre-copy), finishes on Y
 // (src/migration, docs/migration.md). `--route` chains several moves, at
@@ -18,7 +18,7 @@ import { formatReport } from "../../migration/report.js";
 import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
 import { readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
-import { cpuOptionsOf, finishRun, maxCyclesOf, openDisk } from "./resume.js";
+import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf, openDisk } from "./resume.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
@@ -36,6 +36,7 @@ export const run: CommandRunner = async (args, options, io) => {
       disk,
       live: Boolean(options.live),
       ...cpuOptionsOf(options),
+      ...engineOptionsOf(options),
       maxCycles: maxCyclesOf(options),
       stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(),
       // `--json -`: the report takes stdout, the console goes to stderr (run's rule).

@@ -1,5 +1,5 @@
 // `previrt matrix ELF --migrate [--hv a,b,…] [--at N,…] [--allow-diverge a,…]
-// [--disk IMG]`: every ordered pair of back ends that accept the binary,
+// [--disk IMG] [--engine E] [--no-protect]`: every ordered pair of back ends that accept the binary,
 // migrated at each point (default: 1/4, 1/2, 3/4 of the bare run), verdict
 // against the unmigrated bare run (src/migration/matrix.ts). One row per
 // pair, one column per point; exit status 1 when a pair not involving an
@@ -10,12 +10,16 @@ import { backends } from "../../hypervisors/index.js";
 import { migrationMatrix, type MigrationCell } from "../../migration/matrix.js";
 import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
 import { point } from "./migrate.js";
+import { engineOptionsOf } from "./resume.js";
 import type { CliIO } from "../io.js";
 import { describeVerdict, isDivergence, smpOptions } from "./matrix.js";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 export async function runMigrationMatrix(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
+  // What the migration code cannot keep across a move is refused, not ignored (docs/migration.md).
+  if (options.pcpus !== undefined) throw new UserError("--pcpus cannot be used with --migrate (the migration matrix gives every back end, bare the reference too, a physical CPU per CPU)");
+  if (options.spinlocks !== undefined && options.spinlocks !== "native") throw new UserError(`--spinlocks ${String(options.spinlocks)} cannot be used with --migrate: snapshots and migration keep the native lock sites (docs/migration.md)`);
   const names = options.hv as string[] | undefined;
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...(names ?? []), ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
@@ -30,6 +34,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     cpus: smpOptions(options).cpus,
     quantum: options.quantum as number | undefined,
+    ...engineOptionsOf(options),
   });
   const verdict = (c: MigrationCell) => (c.verdict.kind === "not-migrated" ? "ended first" : describeVerdict(c.verdict));
   const header = ["from", "to", ...m.points.map((p) => `at ${fmt(p)}`)];

@@ -1,5 +1,5 @@
 // `previrt resume FILE --hv Y [--stats] [--json [FILE]] [--max-cycles N] [--disk IMG] [--nvdisk IMG]
-// [--cost-model F] [--quantum C] [--pcpus M] [--snapshot-at M --snapshot F2]` (the CPUs are the snapshot's): continues a snapshot
+// [--cost-model F] [--quantum C] [--pcpus M] [--engine E] [--no-protect] [--snapshot-at M --snapshot F2]` (the CPUs are the snapshot's): continues a snapshot
 // (src/migration, docs/migration.md) on any back end that can run its
 // binary. The snapshot is read and checked completely before anything runs
 // (a damaged, truncated or newer-format file is one error line). The console
@@ -18,9 +18,11 @@ import { bytesInput } from "../../machine/devices/console.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
 import { fileDisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
+import type { Engine } from "../../machine/machine.js";
 import { formatStats } from "../../machine/stats.js";
 import { bootGuest, type Guest } from "../../migration/guest.js";
 import { runToSafePoint } from "../../migration/safe-point.js";
+import { endedBefore } from "../../migration/report.js";
 import { captureSnapshot, restoreGuest } from "../../migration/snapshot.js";
 import { readSnapshotFile, writeSnapshotFile } from "../snapshot-files.js";
 import { checkInputFile, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
@@ -43,18 +45,50 @@ export const run: CommandRunner = async (args, options, io) => {
     // The snapshot's nvdisk image goes into --nvdisk's file (as --disk's); without it, into memory.
     if (options.nvdisk !== undefined && snap.nvdisk === null) throw new UserError(`${file}: the snapshot has no nvdisk to write into ${String(options.nvdisk)}`);
     nvdisk = openDisk(options.nvdisk);
-    const { guest } = restoreGuest(snap, backend.name, { costModel, disk, nvdisk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` });
-    if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io);
-    return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io);
+    const { guest } = restoreNamed(file, () => restoreGuest(snap, backend.name, { costModel, disk, nvdisk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` }));
+    if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io, file);
+    return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io, file);
   } finally {
     disk?.close?.();
     nvdisk?.close?.();
   }
 };
 
+/**
+ * Restoring checks what the snapshot's validator cannot (the monitor's own
+ * state, the RAM limit): its errors name the snapshot as the reader's do.
+ */
+function restoreNamed<T>(file: string, restore: () => T): T {
+  try {
+    return restore();
+  } catch (e) {
+    if (e instanceof UserError && /^(malformed )?snapshot\b/.test(e.message)) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** `--cpus`, `--quantum`, `--pcpus` as given (checked where the guest is made: checkCpuOptions). */
 export function cpuOptionsOf(options: Record<string, unknown>): { cpus?: number; quantum?: number; pcpus?: number; timeslice?: number } {
   return { cpus: options.cpus as number | undefined, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined };
+}
+
+/**
+ * `--engine` and `--no-protect`, as run takes them. Like --pcpus they are not
+ * in a snapshot: a resume gives them again (docs/migration.md).
+ */
+export function engineOptionsOf(options: Record<string, unknown>): { engine?: Engine; protect: boolean } {
+  return { engine: options.engine as Engine | undefined, protect: options.protect !== false };
+}
+
+/**
+ * A snapshot records the lock sites as the native cure leaves them
+ * (src/migration re-patches sites from the binary for native only), so
+ * `run --spinlocks pv|delayed|ple --snapshot-at` is refused rather than run
+ * without its cure.
+ */
+function checkSnapshotSpinlocks(options: Record<string, unknown>): void {
+  const cure = options.spinlocks;
+  if (cure !== undefined && cure !== "native") throw new UserError(`--spinlocks ${String(cure)} cannot be used with --snapshot-at: snapshots and migration keep the native lock sites (docs/migration.md)`);
 }
 
 export function maxCyclesOf(options: Record<string, unknown>): number {
@@ -76,8 +110,12 @@ export function consoleSink(options: Record<string, unknown>, io: CliIO): (t: st
   return options.json === "-" ? (t) => io.err(t) : (t) => io.out(t);
 }
 
-/** The end of a run, as `previrt run` reports it: diagnosis for a stop, --stats/--json, the guest's status. */
-export function finishRun(guest: Guest, result: RunResult, options: Record<string, unknown>, io: CliIO): number {
+/**
+ * The end of a run, as `previrt run` reports it: diagnosis for a stop,
+ * --stats/--json, the guest's status. `file`: the --json document's `file`
+ * (the snapshot a resume ran, the ELF of `run --snapshot-at`), as run's has.
+ */
+export function finishRun(guest: Guest, result: RunResult, options: Record<string, unknown>, io: CliIO, file?: string): number {
   let status: number;
   if (result.kind === "poweroff") status = result.exitCode;
   else {
@@ -88,7 +126,7 @@ export function finishRun(guest: Guest, result: RunResult, options: Record<strin
   if (options.stats) io.err(formatStats(stats));
   if (typeof options.json === "string") {
     const summary = result.kind === "poweroff" ? { kind: "poweroff", exitCode: result.exitCode } : { kind: "stopped", reason: result.reason, message: result.message, exitCode: result.exitCode };
-    writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, result: summary, ...stats }) + "\n", io);
+    writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, ...(file !== undefined ? { file } : {}), result: summary, ...stats }) + "\n", io);
   }
   return status;
 }
@@ -98,15 +136,15 @@ export function finishRun(guest: Guest, result: RunResult, options: Record<strin
  * cycle N, writes the snapshot, says so in one line (stderr) and exits 0; a
  * guest that ends first ends normally, with a line saying no snapshot was taken.
  */
-export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, io: CliIO): number {
+export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, io: CliIO, elfFile?: string): number {
   const at = options.snapshotAt;
   const file = options.snapshot;
   if (typeof at !== "number") throw new UserError("--snapshot needs --snapshot-at N");
   if (typeof file !== "string") throw new UserError("--snapshot-at needs --snapshot FILE");
   const sp = runToSafePoint(guest, at, maxCyclesOf(options));
   if (!sp.reached) {
-    const status = finishRun(guest, guest.machine.outcome!, options, io);
-    io.err(`previrt: no snapshot written: the guest ended at cycle ${Math.floor(sp.cycle)}, before cycle ${at}\n`);
+    const status = finishRun(guest, guest.machine.outcome!, options, io, elfFile);
+    io.err(`previrt: no snapshot written: the guest ended at cycle ${Math.floor(sp.cycle)}, ${endedBefore(Math.floor(sp.cycle), at)}\n`);
     return status;
   }
   const snap = captureSnapshot(guest);
@@ -116,13 +154,14 @@ export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, 
   } catch (e) {
     throw fileError(file, e);
   }
-  const deferred = sp.deferredSteps ? ` (${sp.deferredSteps} ${sp.deferredUnit}s past ${at}: ${sp.deferredBecause})` : "";
+  const deferred = sp.deferredSteps ? ` (${sp.deferredSteps} ${sp.deferredUnit}${sp.deferredSteps === 1 ? "" : "s"} past ${at}: ${sp.deferredBecause})` : "";
   io.err(`${file}: snapshot of ${guest.backend.name} at cycle ${Math.floor(sp.cycle)}${deferred}, ${snap.pages.length} pages, ${bytes} bytes\n`);
   return 0;
 }
 
 /** `previrt run ELF --hv X --snapshot-at N --snapshot FILE` (run.ts delegates here). */
 export async function runWithSnapshot(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
+  checkSnapshotSpinlocks(options);
   const backend = getBackend(String(options.hv));
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
@@ -130,8 +169,8 @@ export async function runWithSnapshot(file: string, options: Record<string, unkn
   let nvdisk: DiskBacking | undefined;
   try {
     nvdisk = openDisk(options.nvdisk);
-    const guest = bootGuest(elf, image, backend.name, { costModel, disk, nvdisk, passthrough: options.passthrough === true, ...cpuOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
-    return snapshotAndExit(guest, options, io);
+    const guest = bootGuest(elf, image, backend.name, { costModel, disk, nvdisk, passthrough: options.passthrough === true, ...cpuOptionsOf(options), ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
+    return snapshotAndExit(guest, options, io, file);
   } finally {
     disk?.close?.();
     nvdisk?.close?.();

@@ -12,7 +12,7 @@
 // is not a service (role "driver" or serving a device). --stats prints each
 // guest's counters (stderr, headed `[name]`); --json writes one document
 // with every guest's ending, counters and restarts. Options that make sense
-// for one guest only (--snapshot-at, --disk, --pcpus, …) are refused.
+// for one guest only (--snapshot-at, --disk, --nvdisk, --pcpus, …) are refused.
 
 import { basename } from "node:path";
 import { UserError } from "../../guest-isa/diagnostics.js";
@@ -29,6 +29,8 @@ const SINGLE_ONLY: readonly [string, string][] = [
   ["snapshotAt", "--snapshot-at"],
   ["snapshot", "--snapshot"],
   ["disk", "--disk"],
+  ["nvdisk", "--nvdisk"],
+  ["passthrough", "--passthrough"],
   ["pcpus", "--pcpus"],
   ["timeslice", "--timeslice"],
   ["spinlocks", "--spinlocks"],
@@ -38,7 +40,11 @@ const SINGLE_ONLY: readonly [string, string][] = [
 export async function runDomains(args: string[], options: Record<string, unknown>, io: CliIO): Promise<number> {
   for (const [key, flag] of SINGLE_ONLY) {
     if (options[key] !== undefined) {
-      const why = key.startsWith("snapshot") ? "snapshots and migration are for one guest" : key === "disk" ? "give each guest its disk in the --domains file" : "it applies to one guest's vCPUs";
+      const why = key.startsWith("snapshot")
+        ? "snapshots and migration are for one guest"
+        : key === "disk" || key === "nvdisk" || key === "passthrough"
+          ? `give each guest its ${key === "disk" ? "disk" : "nvdisk"} in the --domains file`
+          : "it applies to one guest's vCPUs";
       throw new UserError(`${flag} cannot be used with several guests (${why})`);
     }
   }

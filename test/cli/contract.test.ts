@@ -1,0 +1,131 @@
+// The command's published contract for bad input (docs/design.md §6–10: one
+// line `previrt: error: …`, a non-zero status) where an audit found it
+// broken: whole-number options given blank or negative (the line names the
+// option), a JSON file whose parse error quotes several lines, single-guest
+// device options given to a multi-guest run (refused, not ignored), and the
+// matrix's multiprocessor options (bare, the reference, refused --pcpus and
+// so the whole matrix; --migrate ignored --pcpus and --spinlocks).
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+import { readElf } from "../../src/guest-isa/elf.js";
+import { runMatrix } from "../../src/hypervisors/matrix.js";
+
+const dir = mkdtempSync(join(tmpdir(), "previrt-contract-"));
+const f = (name: string) => join(dir, name);
+const hello = f("hello.elf");
+
+async function previrt(...args: string[]) {
+  const io = bufferIO();
+  const status = await main(args, io);
+  return { status, out: io.stdout, err: io.stderr };
+}
+
+/** One error line, naming what is wrong, and nothing run. */
+function oneLine(r: { status: number; out: string; err: string }, msg: RegExp) {
+  expect(r.status).not.toBe(0);
+  expect(r.err).toMatch(/^previrt: error: [^\n]+\n$/);
+  expect(r.err).toMatch(msg);
+  expect(r.out).toBe("");
+}
+
+beforeAll(async () => {
+  expect((await previrt("build", join(import.meta.dirname, "../../fixtures/guests/hello.s"), "-o", hello)).status).toBe(0);
+});
+
+describe("whole-number options", () => {
+  it("a blank value is refused, not read as 0 (--max-cycles '' stopped the guest at once)", async () => {
+    oneLine(await previrt("run", hello, "--hv", "bare", "--max-cycles", ""), /--max-cycles: not a non-negative integer: ''/);
+    oneLine(await previrt("run", hello, "--hv", "bare", "--cpus", " "), /--cpus: not a non-negative integer: ' '/);
+    oneLine(await previrt("resume", f("none.snap"), "--hv", "bare", "--snapshot-at", ""), /--snapshot-at: not a non-negative integer/);
+  });
+
+  it("the error names the option", async () => {
+    for (const [cmd, opt] of [
+      ["run", "--cpus"],
+      ["run", "--pcpus"],
+      ["run", "--quantum"],
+      ["run", "--timeslice"],
+      ["run", "--max-cycles"],
+      ["run", "--watchdog"],
+      ["matrix", "--jobs"],
+      ["migrate", "--cpus"],
+    ]) {
+      oneLine(await previrt(cmd, hello, "--hv", "bare", opt, "-1"), new RegExp(`^previrt: error: ${opt}: not a non-negative integer: '-1'`));
+    }
+    oneLine(await previrt("bench", "--cpus", "1.5"), /--cpus: not a non-negative integer: '1\.5'/);
+  });
+
+  it("a good value still works", async () => {
+    const r = await previrt("run", hello, "--hv", "bare", "--max-cycles", "1000000", "--cpus", "1");
+    expect(r.status).toBe(0);
+    expect(r.out).toBe("hello from G32\n");
+  });
+});
+
+describe("JSON files", () => {
+  // V8's message quotes the text, line breaks included.
+  const broken = '{"alu": x\n,\n "b": 2}\n';
+
+  it("--cost-model: a parse error is one line", async () => {
+    writeFileSync(f("cost.json"), broken);
+    oneLine(await previrt("run", hello, "--hv", "bare", "--cost-model", f("cost.json")), /cost\.json: not valid JSON: /);
+  });
+
+  it("--domains: a parse error is one line", async () => {
+    writeFileSync(f("domains.json"), broken);
+    oneLine(await previrt("run", "--domains", f("domains.json")), /domains\.json: not valid JSON /);
+  });
+});
+
+describe("several guests", () => {
+  it("--nvdisk and --passthrough are refused, as --disk is (they were ignored)", async () => {
+    writeFileSync(f("nv.img"), new Uint8Array(4096));
+    oneLine(await previrt("run", "--guest", hello, "--guest", hello, "--nvdisk", f("nv.img")), /--nvdisk cannot be used with several guests \(give each guest its nvdisk in the --domains file\)/);
+    oneLine(await previrt("run", "--guest", hello, "--guest", hello, "--nvdisk", f("nv.img"), "--passthrough"), /--nvdisk cannot be used with several guests/);
+    oneLine(await previrt("run", "--guest", hello, "--guest", hello, "--passthrough"), /--passthrough cannot be used with several guests/);
+  });
+});
+
+describe("matrix with a multiprocessor's options", () => {
+  const spin = f("spin.elf");
+  beforeAll(async () => {
+    expect((await previrt("kernel", "--workload", "spinlock", "-o", spin)).status).toBe(0);
+  });
+
+  it("--pcpus: bare, the reference, keeps a physical CPU per CPU (it refused the whole matrix); the hypervisors time-slice", async () => {
+    const r = await previrt("matrix", spin, "--hv", "bare,xen", "--cpus", "4", "--pcpus", "2", "--jobs", "1");
+    expect(r.status, r.err).toBe(0);
+    expect(r.out.split("\n")[0]).toBe("4 CPUs (2 physical); bare, one physical CPU per CPU");
+    const cycles = (hv: string) => Number(r.out.split("\n").find((l) => l.startsWith(`${hv} `))!.split(/\s+/)[4].replace(/,/g, ""));
+    const alone = async (...opts: string[]) => {
+      const x = await previrt("run", spin, "--cpus", "4", ...opts, "--json", f("m.json"));
+      expect(x.status, x.err).toBe(0);
+      return JSON.parse(readFileSync(f("m.json"), "utf8")).cycles as number;
+    };
+    expect(cycles("bare")).toBe(await alone("--hv", "bare"));
+    expect(cycles("xen")).toBe(await alone("--hv", "xen", "--pcpus", "2"));
+    expect(cycles("xen")).not.toBe(await alone("--hv", "xen"));
+    // the library's serial matrix (playground, demo) does the same
+    const rows = runMatrix(readElf(readFileSync(spin)), { backends: ["bare", "xen"], cpus: 4, pcpus: 2 });
+    expect(rows.map((x) => x.stats.cycles)).toEqual([cycles("bare"), cycles("xen")]);
+  });
+
+  it("a para-virtualized binary: the error names it, as run's does", async () => {
+    const pv = f("pv.elf");
+    expect((await previrt("kernel", "--workload", "syscall", "--paravirt", "xen", "-o", pv)).status).toBe(0);
+    oneLine(await previrt("matrix", pv, "--jobs", "1"), new RegExp(`^previrt: error: ${pv.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: para-virtualized for xen`));
+  });
+
+  it("--at without --migrate is refused (it was ignored)", async () => {
+    oneLine(await previrt("matrix", hello, "--at", "1000"), /^previrt: error: --at is for --migrate \(the migration points\)\n$/);
+  });
+
+  it("--migrate refuses --pcpus and a --spinlocks cure in one line (they were ignored)", async () => {
+    oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--pcpus", "2"), /--pcpus cannot be used with --migrate/);
+    oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--spinlocks", "pv"), /--spinlocks pv cannot be used with --migrate/);
+  });
+});
