@@ -1071,6 +1071,10 @@ export class Machine implements CpuHost, MmuHost {
       if (this.spin.lockWaiterPreemptions > 0) s.counts.lockWaiterPreemptions = this.spin.lockWaiterPreemptions;
       if (this.spin.ticketTakes > 0) s.counts.ticketTakes = this.spin.ticketTakes;
       s.counts.lockAttempts = this.spin.attempts;
+    } else {
+      // A binary without lock sites spins in no lock-acquire loop: every run's counters name both (docs/design.md).
+      s.counts.spinCycles = 0;
+      s.counts.lockHolderPreemptions = 0;
     }
     const p = this.protection.counters;
     if (p.checks > 0) {

@@ -4,7 +4,9 @@
 // option), a JSON file whose parse error quotes several lines, single-guest
 // device options given to a multi-guest run (refused, not ignored), and the
 // matrix's multiprocessor options (bare, the reference, refused --pcpus and
-// so the whole matrix; --migrate ignored --pcpus and --spinlocks).
+// so the whole matrix; --migrate ignored --pcpus and --spinlocks), and
+// every run's counters naming spinCycles and lockHolderPreemptions (0 for a
+// binary without lock sites).
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -127,5 +129,20 @@ describe("matrix with a multiprocessor's options", () => {
   it("--migrate refuses --pcpus and a --spinlocks cure in one line (they were ignored)", async () => {
     oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--pcpus", "2"), /--pcpus cannot be used with --migrate/);
     oneLine(await previrt("matrix", spin, "--migrate", "--hv", "bare,xen", "--cpus", "4", "--spinlocks", "pv"), /--spinlocks pv cannot be used with --migrate/);
+  });
+});
+
+describe("every run's counters", () => {
+  it("name spinCycles and lockHolderPreemptions, 0 for a binary without lock sites, on every back end and both engines", async () => {
+    for (const hv of ["bare", "hvm", "trap", "xen", "l4"]) {
+      for (const engine of ["interp", "jit"]) {
+        const json = f(`hello-${hv}-${engine}.json`);
+        const r = await previrt("run", hello, "--hv", hv, "--engine", engine, "--json", json);
+        expect(r.status).toBe(0);
+        const counts = JSON.parse(readFileSync(json, "utf8")).counts;
+        expect(counts.spinCycles, `${hv} ${engine}`).toBe(0);
+        expect(counts.lockHolderPreemptions, `${hv} ${engine}`).toBe(0);
+      }
+    }
   });
 });
