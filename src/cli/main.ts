@@ -45,13 +45,13 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
 
 const collect = (value: string, previous: string[] = []) => previous.concat(value.split(",").filter(Boolean));
 /**
- * A whole-number option's parser, naming its flag in the one-line error. A
- * blank value is refused: Number("") is 0, which would turn `--max-cycles ""`
- * into a run that stops at once.
+ * A whole-number option's parser, naming its flag in the one-line error.
+ * Decimal digits only: Number() would also read "" as 0 (`--max-cycles ""`,
+ * a run that stops at once), and " 2", "0x2", "1e0" or "2.0" as numbers.
  */
 const integer = (flag: string) => (value: string) => {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new UserError(`${flag}: not a non-negative integer: '${value}'`);
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw new UserError(`${flag}: not a non-negative integer: '${value}'`);
   return n;
 };
 

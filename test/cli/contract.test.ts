@@ -61,6 +61,12 @@ describe("whole-number options", () => {
     oneLine(await previrt("bench", "--cpus", "1.5"), /--cpus: not a non-negative integer: '1\.5'/);
   });
 
+  it("decimal digits only: a value Number() would read is still refused", async () => {
+    for (const v of [" 2", "2 ", "0x2", "1e0", "2.0", "+2", "0b10"]) {
+      oneLine(await previrt("run", hello, "--hv", "bare", "--cpus", v), new RegExp(`--cpus: not a non-negative integer: '${v.replace(/[.+]/g, "\\$&")}'`));
+    }
+  });
+
   it("a good value still works", async () => {
     const r = await previrt("run", hello, "--hv", "bare", "--max-cycles", "1000000", "--cpus", "1");
     expect(r.status).toBe(0);
