@@ -9,7 +9,8 @@
 // repay a compile (`Page.plain`), so code that runs once or a few
 // instructions at a time is interpreted, not compiled; at once where the
 // process compiled it before (`hotPages`); and no new function before the
-// process interpreted START_INSNS instructions — and the host-side counters.
+// process interpreted START_INSNS instructions, and no engine at all before
+// EVIDENCE_INSNS (`interpretsOnly`) — and the host-side counters.
 //
 // Invalidation, two ways, so that no write path can be missed:
 // 1. Writes the translated code does not see happen only while something
@@ -130,6 +131,24 @@ const SAMPLE_WINDOW = 64;
  * instructions (docs/machine.md "Tenth round: the first instructions").
  */
 export const START_INSNS = 8_000_000;
+/**
+ * Instructions the machines of a process interpret before their engines run
+ * at all: until then `run` is the interpreter's `cpu.run` and nothing else
+ * (`interpretsOnly`; in slices that end about there), unless the process
+ * compiled something before. Nothing
+ * is compiled before START_INSNS anyway; what the engine does before it is
+ * gather the evidence its rules weigh at START_INSNS (the pages reached, the
+ * slices' lengths), and for that the second half of the budget is enough:
+ * with evidence from 4 M instructions on, `compute` at scale 1000 interprets
+ * 8.69 M instructions instead of 8.68 M, `mixed` under xen 84.2 M instead of
+ * 83.5 M at scale 200 and 17.7 M instead of 17.0 M at scale 24. A run shorter
+ * than this — the bundled kernel at scale 1 (1.6 M per back end), `npm
+ * start`'s matrix — then costs what the interpreter costs: the engine's
+ * slices, look-ups and the compiles V8 makes of the engine's own functions
+ * took 0.02–0.06 s more CPU than the interpreter on those (docs "Twelfth
+ * round: short runs").
+ */
+export const EVIDENCE_INSNS = START_INSNS / 2;
 
 class Page {
   /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
@@ -233,6 +252,16 @@ export class TranslationCache {
   ) {
     this.pages = new Array(heap.heap8.length >>> 12);
     this.costKey = costTableKey(cost);
+  }
+
+  /**
+   * Instructions the engine only interprets for now (0: none): the rest of
+   * the process's first EVIDENCE_INSNS, while the process has compiled
+   * nothing (`hotPages`: a translation to reuse); never at threshold 1 (the
+   * tests' harshest setting translates at once).
+   */
+  interpretsOnly(): number {
+    return this.hot > 1 && hotPages.size === 0 ? Math.max(0, EVIDENCE_INSNS - interpretedInProcess) : 0;
   }
 
   /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet, DEMOTED. */
