@@ -135,20 +135,22 @@ export const START_INSNS = 8_000_000;
  * Instructions the machines of a process interpret before their engines run
  * at all: until then `run` is the interpreter's `cpu.run` and nothing else
  * (`interpretsOnly`; in slices that end about there), unless the process
- * compiled something before. Nothing
- * is compiled before START_INSNS anyway; what the engine does before it is
- * gather the evidence its rules weigh at START_INSNS (the pages reached, the
- * slices' lengths), and for that the second half of the budget is enough:
- * with evidence from 4 M instructions on, `compute` at scale 1000 interprets
- * 8.69 M instructions instead of 8.68 M, `mixed` under xen 84.2 M instead of
- * 83.5 M at scale 200 and 17.7 M instead of 17.0 M at scale 24. A run shorter
- * than this — the bundled kernel at scale 1 (1.6 M per back end), `npm
- * start`'s matrix — then costs what the interpreter costs: the engine's
- * slices, look-ups and the compiles V8 makes of the engine's own functions
- * took 0.02–0.06 s more CPU than the interpreter on those (docs "Twelfth
- * round: short runs").
+ * compiled something before. From there the engine gathers the evidence its
+ * rules weigh (the pages reached, the slices' lengths), so a loop is
+ * compiled some 0.7–3 M instructions later (512 reaches of its page). A run
+ * shorter than this costs what the interpreter costs: the engine's slices
+ * and look-ups, and V8's compiles of the engine's own functions (several,
+ * as the back ends of `npm start`'s matrix come one after the other), took
+ * 0.02–0.06 s more CPU than the interpreter on the bundled kernel at scale 1
+ * and 0.06–0.09 s on `npm start` (8.3 M instructions in one process) with
+ * the engine from 4 M on. Measured at 4, 6 and 8 M (docs "Twelfth round:
+ * short runs"): the demo 1.40, 1.37 and 1.34 s of CPU (the interpreter
+ * 1.31 s); `compute` at scale 1000 and `mixed` at scale 24 the same at all
+ * three (8.7, 10.1, 12.1 M and 17.7, 19.3, 20.8 M instructions interpreted);
+ * `mixed` at scale 200 1.59 and 1.68 s at 4 and 8 M (84.2 and 87.1 M
+ * interpreted; the interpreter 1.92 s), `previrt bench` the same.
  */
-export const EVIDENCE_INSNS = START_INSNS / 2;
+export const EVIDENCE_INSNS = START_INSNS;
 
 class Page {
   /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
