@@ -184,14 +184,6 @@ export class JitEngine {
 
   /** Runs like `cpu.run(limit)`: until `cycles >= limit`, or after an instruction the machine loop must look at. */
   run(limit: number): void {
-    // The process's first instructions: the interpreter alone (cache.ts EVIDENCE_INSNS), in slices that
-    // end about where the process reaches EVIDENCE_INSNS (every instruction costs a cycle or more), so
-    // that a run with no event for the interpreter to stop at still gets the engine from there on.
-    const only = this.cache.interpretsOnly();
-    if (only > 0) {
-      this.interpretTo(Math.min(limit, this.cpu.cycles + Math.max(only, INTERPRET_SLICE)));
-      return;
-    }
     this.dispatchLoop(limit);
     if (this.chain[0] !== 0) this.judge();
   }
@@ -221,6 +213,16 @@ export class JitEngine {
   }
 
   private dispatchLoop(limit: number): void {
+    // The process's first instructions: the interpreter alone (cache.ts EVIDENCE_INSNS), in slices that
+    // end about where the process reaches EVIDENCE_INSNS (every instruction costs a cycle or more), so
+    // that a run with no event for the interpreter to stop at still gets the engine from there on.
+    // Here rather than in `run`: `run` then calls dispatchLoop from its first call on, so the machine
+    // loop's optimized code, which inlines `run`, is not thrown away when the engine starts.
+    const only = this.cache.interpretsOnly();
+    if (only > 0) {
+      this.interpretTo(Math.min(limit, this.cpu.cycles + Math.max(only, INTERPRET_SLICE)));
+      return;
+    }
     const cpu = this.cpu;
     const H = this.H;
     const cache = this.cache;
