@@ -125,7 +125,8 @@ const SAMPLE_WINDOW = 64;
  * `npm start`'s matrix puts several back ends in each worker thread — with
  * 2, 4 or 6 M it took 1.01–1.03 s, with 8 M 0.90 s, the interpreter's
  * 0.93 s. A long run loses at most this many instructions' worth of
- * interpretation, about 80 ms (`compute` at scale 1000: 0.37 → 0.38 s).
+ * interpretation, about 80 ms (`compute` at scale 1000: 0.37 → 0.38 s),
+ * and the evidence gathered after it (EVIDENCE_INSNS: some 2–3 M more).
  * Per process, not per machine: a bench worker runs dozens of cells, and a
  * budget per machine had each cell's first run interpret its first
  * instructions (docs/machine.md "Tenth round: the first instructions").

@@ -8,6 +8,11 @@
 // the host-side counters of `hostStats()` (translations, invalidations, …),
 // which are about the emulator, not the guest, and may differ by engine.
 //
+// Until the process has interpreted EVIDENCE_INSNS instructions (while it
+// has compiled nothing), there is no loop: `cpu.run` alone, in slices
+// (cache.ts `interpretsOnly`), so that a short run costs what the
+// interpreter costs.
+//
 // The loop, per dispatch:
 // 1. cycles >= limit: return (the interpreter would not start another instruction).
 // 2. Fetch as the interpreter does: the TLB fast tag of pc's page for the
