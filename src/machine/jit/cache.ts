@@ -9,7 +9,8 @@
 // repay a compile (`Page.plain`), so code that runs once or a few
 // instructions at a time is interpreted, not compiled; at once where the
 // process compiled it before (`hotPages`); and no new function before the
-// process interpreted START_INSNS instructions — and the host-side counters.
+// process interpreted START_INSNS instructions, and no engine at all before
+// EVIDENCE_INSNS (`interpretsOnly`) — and the host-side counters.
 //
 // Invalidation, two ways, so that no write path can be missed:
 // 1. Writes the translated code does not see happen only while something
@@ -124,12 +125,33 @@ const SAMPLE_WINDOW = 64;
  * `npm start`'s matrix puts several back ends in each worker thread — with
  * 2, 4 or 6 M it took 1.01–1.03 s, with 8 M 0.90 s, the interpreter's
  * 0.93 s. A long run loses at most this many instructions' worth of
- * interpretation, about 80 ms (`compute` at scale 1000: 0.37 → 0.38 s).
+ * interpretation, about 80 ms (`compute` at scale 1000: 0.37 → 0.38 s),
+ * and the evidence gathered after it (EVIDENCE_INSNS: some 2–3 M more).
  * Per process, not per machine: a bench worker runs dozens of cells, and a
  * budget per machine had each cell's first run interpret its first
  * instructions (docs/speed-history.md "Tenth round: the first instructions").
  */
 export const START_INSNS = 8_000_000;
+/**
+ * Instructions the machines of a process interpret before their engines run
+ * at all: until then `run` is the interpreter's `cpu.run` and nothing else
+ * (`interpretsOnly`; in slices that end about there), unless the process
+ * compiled something before. From there the engine gathers the evidence its
+ * rules weigh (the pages reached, the slices' lengths), so a loop is
+ * compiled some 0.7–3 M instructions later (512 reaches of its page). A run
+ * shorter than this costs what the interpreter costs: the engine's slices
+ * and look-ups, and V8's compiles of the engine's own functions (several,
+ * as the back ends of `npm start`'s matrix come one after the other), took
+ * 0.02–0.06 s more CPU than the interpreter on the bundled kernel at scale 1
+ * and 0.06–0.09 s on `npm start` (8.3 M instructions in one process) with
+ * the engine from 4 M on. Measured at 4, 6 and 8 M (docs "Twelfth round:
+ * short runs"): the demo 1.40, 1.37 and 1.34 s of CPU (the interpreter
+ * 1.31 s); `compute` at scale 1000 and `mixed` at scale 24 the same at all
+ * three (8.7, 10.1, 12.1 M and 17.7, 19.3, 20.8 M instructions interpreted);
+ * `mixed` at scale 200 1.59 and 1.68 s at 4 and 8 M (84.2 and 87.1 M
+ * interpreted; the interpreter 1.92 s), `previrt bench` the same.
+ */
+export const EVIDENCE_INSNS = START_INSNS;
 
 class Page {
   /** By word offset in the page: the translation entered there, INTERPRET, or undefined (not translated yet). */
@@ -233,6 +255,16 @@ export class TranslationCache {
   ) {
     this.pages = new Array(heap.heap8.length >>> 12);
     this.costKey = costTableKey(cost);
+  }
+
+  /**
+   * Instructions the engine only interprets for now (0: none): the rest of
+   * the process's first EVIDENCE_INSNS, while the process has compiled
+   * nothing (`hotPages`: a translation to reuse); never at threshold 1 (the
+   * tests' harshest setting translates at once).
+   */
+  interpretsOnly(): number {
+    return this.hot > 1 && hotPages.size === 0 ? Math.max(0, EVIDENCE_INSNS - interpretedInProcess) : 0;
   }
 
   /** The translation entered at heap byte `at`: INTERPRET for a slow-path instruction, COLD when not translated yet, DEMOTED. */

@@ -8,6 +8,11 @@
 // the host-side counters of `hostStats()` (translations, invalidations, …),
 // which are about the emulator, not the guest, and may differ by engine.
 //
+// Until the process has interpreted EVIDENCE_INSNS instructions (while it
+// has compiled nothing), there is no loop: `cpu.run` alone, in slices
+// (cache.ts `interpretsOnly`), so that a short run costs what the
+// interpreter costs.
+//
 // The loop, per dispatch:
 // 1. cycles >= limit: return (the interpreter would not start another instruction).
 // 2. Fetch as the interpreter does: the TLB fast tag of pc's page for the
@@ -136,9 +141,15 @@ export class JitEngine {
   /**
    * The entries still being judged that were dispatched since the engine
    * last interpreted or returned (`judge`), with the instruction count at
-   * their call: preallocated, no allocation per dispatch.
+   * their call: preallocated, no allocation per dispatch. Their number is
+   * `chain[0]`, not a field: a field first written at the process's first
+   * dispatch (after START_INSNS) was a constant to V8 until then, and that
+   * first write threw away the optimized machine loop and the engine's run,
+   * interpret and interpretTo, which read it (--trace-deopt; about 40 ms of
+   * a compiler thread to make them again in `mixed` at scale 24 under xen:
+   * docs "Twelfth round: short runs").
    */
-  private pending = 0;
+  private readonly chain = new Int32Array(1);
   private readonly chainEntries: (Entry | undefined)[] = new Array(CHAIN_JUDGED).fill(undefined);
   private readonly chainInsns = new Float64Array(CHAIN_JUDGED);
   /** Bytes of RAM: a fetch at or past it is a bus error (cpu.ts run). */
@@ -179,7 +190,7 @@ export class JitEngine {
   /** Runs like `cpu.run(limit)`: until `cycles >= limit`, or after an instruction the machine loop must look at. */
   run(limit: number): void {
     this.dispatchLoop(limit);
-    if (this.pending !== 0) this.judge();
+    if (this.chain[0] !== 0) this.judge();
   }
 
   /**
@@ -196,17 +207,28 @@ export class JitEngine {
    */
   private judge(): void {
     const n = this.cpu.instret;
-    for (let k = 0; k < this.pending; k++) {
+    const pending = this.chain[0];
+    for (let k = 0; k < pending; k++) {
       const e = this.chainEntries[k]!;
       this.chainEntries[k] = undefined;
       if (e.calls >= JUDGE_AFTER) continue; // judged already (dispatched twice in the chain)
       e.insns += n - this.chainInsns[k];
       if (++e.calls === JUDGE_AFTER && e.insns < MIN_INSNS_PER_CALL * JUDGE_AFTER) this.cache.demote(e);
     }
-    this.pending = 0;
+    this.chain[0] = 0;
   }
 
   private dispatchLoop(limit: number): void {
+    // The process's first instructions: the interpreter alone (cache.ts EVIDENCE_INSNS), in slices that
+    // end about where the process reaches EVIDENCE_INSNS (every instruction costs a cycle or more), so
+    // that a run with no event for the interpreter to stop at still gets the engine from there on.
+    // Here rather than in `run`: `run` then calls dispatchLoop from its first call on, so the machine
+    // loop's optimized code, which inlines `run`, is not thrown away when the engine starts.
+    const only = this.cache.interpretsOnly();
+    if (only > 0) {
+      this.interpretTo(Math.min(limit, this.cpu.cycles + Math.max(only, INTERPRET_SLICE)));
+      return;
+    }
     const cpu = this.cpu;
     const H = this.H;
     const cache = this.cache;
@@ -228,8 +250,8 @@ export class JitEngine {
       if (e === false) return this.interpret(limit, -1); // demoted
       this.dispatches++;
       const n0 = cpu.instret;
-      if (e.calls < JUDGE_AFTER && this.pending < CHAIN_JUDGED) {
-        const k = this.pending++;
+      if (e.calls < JUDGE_AFTER && this.chain[0] < CHAIN_JUDGED) {
+        const k = this.chain[0]++;
         this.chainEntries[k] = e;
         this.chainInsns[k] = n0;
       }
@@ -387,7 +409,7 @@ export class JitEngine {
    * (with zero-cost instructions one slice can run several).
    */
   private interpretTo(limit: number, clean = false): number {
-    if (this.pending !== 0) this.judge(); // the chain of translated calls ends here
+    if (this.chain[0] !== 0) this.judge(); // the chain of translated calls ends here
     const n = this.cpu.instret;
     this.cpu.run(limit);
     const ran = this.cpu.instret - n;

@@ -360,13 +360,56 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   const H = heap.heap32;
   // Functions generated with and without the WebAssembly tier are not each other's.
   if (translateOptions.wasm && !costKey.endsWith("|wasm")) costKey += translateOptions.wasmBlocks ? "|blocks|wasm" : "|wasm";
-  const wordAt = (off: number) => H[(page + off) >> 2];
-  if (!translatable(wordAt(entry - page))) return null;
+  if (!translatable(H[entry >> 2])) return null;
+  const found = discover(H, page, entry - page, tail);
+  const blocks = found.blocks;
 
-  // ---- discover the blocks reachable inside the page
+  // ---- the same blocks translated before (by any machine of the process): reuse the function
+  const key = `${costKey}|${blocks.map(blockKey).join(";")}`;
+  const known = shared.get(key);
+  if (known !== undefined) {
+    remember(H, page, costKey, known, blocks);
+    return made(page, blocks, found.total, known, false, tail);
+  }
+  if (onlyKnown) {
+    const c = covering(H, page, entry - page, costKey);
+    // Inside a block compiled before from this page: that block's tail alone.
+    if (c === "inside") {
+      translatorStats.tailsUsed++;
+      return translateFrom(heap, page, entry, cost, costKey, false, true);
+    }
+    return c;
+  }
+  const c = compileNew(blocks, found.byStart, cost, tail);
+  if (shared.size >= SHARED_MAX) {
+    shared.clear();
+    byPage.clear();
+  }
+  shared.set(key, c);
+  remember(H, page, costKey, c, blocks);
+  return made(page, blocks, found.total, c, true, tail);
+}
+
+/*
+ * translateFrom's parts are functions of their own so that each stays small:
+ * V8 optimizes a function once enough of its bytecode ran, and in one piece
+ * the translator ran enough of it in a short run (a hundred calls) to have
+ * it compiled — ~60 ms of a compiler thread in `mixed` at scale 24 under xen
+ * (docs "Twelfth round: short runs").
+ */
+
+const blockKey = (b: Block) => `${b.start}:${b.words.join(",")}`;
+
+/**
+ * The basic blocks reachable from `entryOff` inside the page at heap byte
+ * `page` (up to MAX_INSNS instructions; `tail`: the first block only), in
+ * address order, numbered, and their instruction count.
+ */
+function discover(H: Int32Array, page: number, entryOff: number, tail: boolean): { blocks: Block[]; byStart: Map<number, Block>; total: number } {
+  const wordAt = (off: number) => H[(page + off) >> 2];
   const blocks: Block[] = [];
   const byStart = new Map<number, Block>();
-  const queue: number[] = [entry - page];
+  const queue: number[] = [entryOff];
   let total = 0;
   while (queue.length && total < MAX_INSNS && !(tail && blocks.length > 0)) {
     const start = queue.shift()!;
@@ -415,8 +458,26 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   // Cutting it there instead made V8 deoptimize the translations over and over.)
   blocks.sort((x, y) => x.start - y.start);
   blocks.forEach((b, id) => (b.id = id));
+  return { blocks, byStart, total };
+}
 
-  // ---- registers the code reads or writes
+/** The Translation of `blocks` (page at heap byte `page`, `total` instructions) run by `c`. */
+function made(page: number, blocks: readonly Block[], total: number, c: Compiled, fresh: boolean, tail: boolean): Translation {
+  const at = new Int32Array(total);
+  const words = new Int32Array(total);
+  let k = 0;
+  for (const b of blocks) {
+    for (let i = 0; i < b.words.length; i++, k++) {
+      at[k] = (page + b.start) / 4 + i;
+      words[k] = b.words[i];
+    }
+  }
+  const starts = blocks.map((b) => b.start);
+  return { fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes, fresh, tail: tail || c.tail };
+}
+
+/** The registers `blocks` read or write, and those they write (r0 in neither). */
+function registersOf(blocks: readonly Block[]): { used: Set<number>; written: Set<number> } {
   const used = new Set<number>();
   const written = new Set<number>();
   for (const b of blocks) {
@@ -436,35 +497,12 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   written.delete(0);
   used.delete(0);
   for (const r of written) used.add(r);
+  return { used, written };
+}
 
-  // ---- the same blocks translated before (by any machine of the process): reuse the function
-  const key = `${costKey}|${blocks.map((b) => `${b.start}:${b.words.join(",")}`).join(";")}`;
-  const known = shared.get(key);
-  const at = new Int32Array(total);
-  const words = new Int32Array(total);
-  let k = 0;
-  for (const b of blocks) {
-    for (let i = 0; i < b.words.length; i++, k++) {
-      at[k] = (page + b.start) / 4 + i;
-      words[k] = b.words[i];
-    }
-  }
-  const starts = blocks.map((b) => b.start);
-  const result = (c: Compiled, fresh: boolean): Translation => ({ fn: c.fn, at, words, insns: total, blocks: blocks.length, starts, codeBytes: c.codeBytes, fresh, tail: tail || c.tail });
-  if (known !== undefined) {
-    remember(H, page, costKey, known, blocks);
-    return result(known, false);
-  }
-  if (onlyKnown) {
-    const c = covering(H, page, entry - page, costKey);
-    // Inside a block compiled before from this page: that block's tail alone.
-    if (c === "inside") {
-      translatorStats.tailsUsed++;
-      return translateFrom(heap, page, entry, cost, costKey, false, true);
-    }
-    return c;
-  }
-
+/** A new function for `blocks`: WebAssembly where the tier takes them (not a tail), else JavaScript, warmed. */
+function compileNew(blocks: readonly Block[], byStart: ReadonlyMap<number, Block>, cost: Float64Array, tail: boolean): Compiled {
+  const { used, written } = registersOf(blocks);
   // Not a tail (a few instructions run once per return into a loop: a module's compile would not pay).
   const wasm = translateOptions.wasm && translateOptions.wasmBlocks && !tail ? wasmTranslation(blocks, byStart, used, written, cost) : undefined;
   const c = wasm ?? generate(blocks, byStart, used, written, cost);
@@ -472,13 +510,7 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
   // The WebAssembly function is compiled code from its first call; its JavaScript wrapper is small.
   if (translateOptions.warm && !tail && wasm === undefined) warmUp(c.fn, blocks, cost);
   if (tail) translatorStats.tails++;
-  if (shared.size >= SHARED_MAX) {
-    shared.clear();
-    byPage.clear();
-  }
-  shared.set(key, c);
-  remember(H, page, costKey, c, blocks);
-  return result(c, true);
+  return c;
 }
 
 /**
