@@ -1,4 +1,4 @@
-// The process's first instructions (docs "Twelfth round: short runs"): until
+// The process's first instructions (docs/speed-history.md "Twelfth round: short runs"): until
 // its JIT engines interpreted EVIDENCE_INSNS instructions, and while the
 // process has compiled nothing, an engine's `run` is the interpreter's
 // `cpu.run` alone (cache.ts `interpretsOnly`, in slices that end about

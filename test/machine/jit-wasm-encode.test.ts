@@ -3,7 +3,7 @@
 // written — parameters, locals and a body whose sizes straddle the points
 // where their LEB128 lengths take another byte (127/128, 16,383/16,384), the
 // function's size and the code section's size included. `moduleOf` copies
-// the body with one `Uint8Array.set` (docs "Twelfth round: short runs"), so
+// the body with one `Uint8Array.set` (docs/speed-history.md "Twelfth round: short runs"), so
 // the sizes around it are computed, not taken from a growing array: one of
 // them off by a byte makes a module WebAssembly rejects, or a function that
 // returns another value.

@@ -122,7 +122,8 @@ const SAMPLE_WINDOW = 64;
  * compiles a new function (functions compiled before are taken at once).
  * A short run cannot repay V8's compile of even a few translations: the
  * bundled kernel at scale 1 runs 1.5–1.6 M instructions per back end, and
- * `npm start`'s matrix puts several back ends in each worker thread — with
+ * `npm start`'s demo runs the five back ends one after the other in one
+ * process (a matrix with `--jobs` puts several in each worker thread) — with
  * 2, 4 or 6 M it took 1.01–1.03 s, with 8 M 0.90 s, the interpreter's
  * 0.93 s. A long run loses at most this many instructions' worth of
  * interpretation, about 80 ms (`compute` at scale 1000: 0.37 → 0.38 s),
@@ -144,7 +145,7 @@ export const START_INSNS = 8_000_000;
  * as the back ends of `npm start`'s matrix come one after the other), took
  * 0.02–0.06 s more CPU than the interpreter on the bundled kernel at scale 1
  * and 0.06–0.09 s on `npm start` (8.3 M instructions in one process) with
- * the engine from 4 M on. Measured at 4, 6 and 8 M (docs "Twelfth round:
+ * the engine from 4 M on. Measured at 4, 6 and 8 M (docs/speed-history.md "Twelfth round:
  * short runs"): the demo 1.40, 1.37 and 1.34 s of CPU (the interpreter
  * 1.31 s); `compute` at scale 1000 and `mixed` at scale 24 the same at all
  * three (8.7, 10.1, 12.1 M and 17.7, 19.3, 20.8 M instructions interpreted);

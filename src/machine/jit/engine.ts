@@ -147,7 +147,7 @@ export class JitEngine {
    * first write threw away the optimized machine loop and the engine's run,
    * interpret and interpretTo, which read it (--trace-deopt; about 40 ms of
    * a compiler thread to make them again in `mixed` at scale 24 under xen:
-   * docs "Twelfth round: short runs").
+   * docs/speed-history.md "Twelfth round: short runs").
    */
   private readonly chain = new Int32Array(1);
   private readonly chainEntries: (Entry | undefined)[] = new Array(CHAIN_JUDGED).fill(undefined);

@@ -395,7 +395,7 @@ function translateFrom(heap: Heap, page: number, entry: number, cost: Float64Arr
  * V8 optimizes a function once enough of its bytecode ran, and in one piece
  * the translator ran enough of it in a short run (a hundred calls) to have
  * it compiled — ~60 ms of a compiler thread in `mixed` at scale 24 under xen
- * (docs "Twelfth round: short runs").
+ * (docs/speed-history.md "Twelfth round: short runs").
  */
 
 const blockKey = (b: Block) => `${b.start}:${b.words.join(",")}`;
