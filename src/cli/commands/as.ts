@@ -12,39 +12,38 @@
 // calls it. So `previrt cc` → `annotate` → `as` builds what `previrt build`
 // does (docs/design.md §1). The runtime is annotated when the inputs are.
 
-import { annotateSources } from "../../annotator/build-pass.js";
-import { isAnnotated } from "../../annotator/index.js";
-import { paravirtStartup } from "../../compiler/paravirt.js";
 import { runtimeSources, STACK_FILE, STARTUP_FILE, type AsmSource } from "../../compiler/startup.js";
 import { assemble } from "../../guest-isa/assembler/index.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { PARAVIRT_MARKER } from "../../guest-isa/paravirt.js";
-import { paravirtTarget } from "../../hypervisors/paravirt.js";
 import { readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 const EXPORTS_MAIN = /^\s*\.global\s+main\s*$/m;
 
 /** The runtime sources `sources` need and do not define (none for a complete program). */
-export function linkedRuntime(sources: readonly AsmSource[]): AsmSource[] {
+export async function linkedRuntime(sources: readonly AsmSource[]): Promise<AsmSource[]> {
   let extra = runtimeSources(sources);
   const startup = extra.some((s) => s.file === STARTUP_FILE) && sources.some((s) => EXPORTS_MAIN.test(s.text));
   if (!startup) extra = extra.filter((s) => s.file !== STARTUP_FILE);
   if (!startup && !sources.some((s) => s.text.includes("__stack_top"))) extra = extra.filter((s) => s.file !== STACK_FILE);
   if (!extra.length) return extra;
+  // Loaded only when a runtime is linked: `as` of a complete program loads no back end (test/cli/start-up.test.ts) nor the annotator.
   // A para-virtualized program (`previrt cc --paravirt xen`) powers off with a hypercall, as its build does.
   if (startup && sources.some((s) => s.text.includes(PARAVIRT_MARKER))) {
+    const [{ paravirtStartup }, { paravirtTarget }] = await Promise.all([import("../../compiler/paravirt.js"), import("../../hypervisors/paravirt.js")]);
     const abi = paravirtTarget("xen").abi;
     extra = extra.map((s) => (s.file === STARTUP_FILE ? { ...s, text: paravirtStartup(s.text, abi) } : s));
-  } else if (sources.some((s) => isAnnotated(s.file, s.text))) {
-    extra = annotateSources(extra);
+  } else {
+    const [{ isAnnotated }, { annotateSources }] = await Promise.all([import("../../annotator/annotate.js"), import("../../annotator/build-pass.js")]);
+    if (sources.some((s) => isAnnotated(s.file, s.text))) extra = annotateSources(extra);
   }
   return extra;
 }
 
-export const run: CommandRunner = (files, options, io) => {
+export const run: CommandRunner = async (files, options, io) => {
   const sources = files.map((file) => ({ file, text: readInputText(file) }));
-  const image = assemble([...sources, ...linkedRuntime(sources)]);
+  const image = assemble([...sources, ...(await linkedRuntime(sources))]);
   writeOutput(String(options.output), writeElf(image), io);
   return 0;
 };
