@@ -82,7 +82,7 @@ export function buildSources(inputs: readonly AsmSource[], options: BuildOptions
  * at — inside an asm() string at the same place on its line, elsewhere at
  * the statement. Other errors are returned as they are.
  */
-function toTypeScriptPositions(inputs: readonly AsmSource[], compiled: readonly CompiledFile[], e: unknown): unknown {
+export function toTypeScriptPositions(inputs: readonly AsmSource[], compiled: readonly CompiledFile[], e: unknown): unknown {
   if (!(e instanceof DiagnosticError)) return e;
   const byAsm = new Map(compiled.map((c) => [c.file, c]));
   return new DiagnosticError(
