@@ -385,7 +385,10 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       if (name === ".sensitive") {
         const cls = sectionName(s.args);
         if (s.args.length !== 1 || !isSensitiveClass(cls)) {
-          error(s.loc, ".sensitive takes one argument: pte, mmio, lock, unlock or ticket");
+          // At the argument that is wrong (the first extra one, or the unknown class), as the assembler
+          // points at a bad operand; at the directive when there is none.
+          const at = s.args.length > 1 ? s.args[1].loc : s.args.length === 1 ? s.args[0].loc : s.loc;
+          error(at, ".sensitive takes one argument: pte, mmio, lock, unlock or ticket");
         } else if (!region) {
           sensitiveMisplaced("another .sensitive");
           pendingSensitive = { cls, loc: s.loc };

@@ -17,6 +17,7 @@ import { annotateSources } from "../annotator/build-pass.js";
 import { compile, type CompiledFile } from "../compiler/index.js";
 import { paravirtStartup } from "../compiler/paravirt.js";
 import type { AsmSource } from "../compiler/startup.js";
+import { DiagnosticError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { paravirtTarget } from "../hypervisors/paravirt.js";
 import { assembleBuild, checkParavirtInputs, isTypeScript, withStartup, type AssemblyBuildOptions } from "./build-assembly.js";
@@ -67,7 +68,33 @@ function withRuntime(assembly: readonly AsmSource[], options: BuildOptions): Asm
 
 export function buildSources(inputs: readonly AsmSource[], options: BuildOptions = {}): BuildResult {
   const { assembly, compiled } = compileSources(inputs, options);
-  return buildCompiled(assembly, compiled, options);
+  try {
+    return buildCompiled(assembly, compiled, options);
+  } catch (e) {
+    throw toTypeScriptPositions(inputs, compiled, e);
+  }
+}
+
+/**
+ * For an error assembling compiled code (a bad line in `asm("…")`, a clash
+ * with a symbol of an assembly input): each diagnostic in a compiled file
+ * moved to its TypeScript position, since the build writes no `.s` to look
+ * at — inside an asm() string at the same place on its line, elsewhere at
+ * the statement. Other errors are returned as they are.
+ */
+export function toTypeScriptPositions(inputs: readonly AsmSource[], compiled: readonly CompiledFile[], e: unknown): unknown {
+  if (!(e instanceof DiagnosticError)) return e;
+  const byAsm = new Map(compiled.map((c) => [c.file, c]));
+  return new DiagnosticError(
+    e.diagnostics.map((d) => {
+      const c = byAsm.get(d.file);
+      const m = c?.sourceMap.find((x) => x.asmLine === d.line);
+      if (!c || !m) return d;
+      const col = m.asmCol === undefined ? m.col : m.col + Math.max(0, d.col - m.asmCol);
+      const text = inputs.find((s) => s.file === c.source)?.text.split("\n")[m.line - 1];
+      return { ...d, file: c.source, line: m.line, col, sourceLine: text?.replace(/\r$/, "") };
+    }),
+  );
 }
 
 /**

@@ -196,8 +196,13 @@ describe("annotate: safety checks and misuse", () => {
     ]);
     expect(annotateErrors("s.s", "\t.sensitive mmio\n\t.word 3\n\t.sensitive io\n\t.sensitive pte\n")).toEqual([
       "s.s:1:2: error: .sensitive mmio must be followed by a load or store, not .word",
-      "s.s:3:2: error: .sensitive takes one argument: pte, mmio, lock, unlock or ticket",
+      "s.s:3:13: error: .sensitive takes one argument: pte, mmio, lock, unlock or ticket",
       "s.s:4:2: error: .sensitive pte must be followed by a load or store, not the end of the file",
+    ]);
+    // The error points at the argument that is wrong: the unknown class, the first extra one; at the directive when it has none.
+    expect(annotateErrors("s.s", "\t.sensitive\n\t.sensitive pte, mmio\n")).toEqual([
+      "s.s:1:2: error: .sensitive takes one argument: pte, mmio, lock, unlock or ticket",
+      "s.s:2:18: error: .sensitive takes one argument: pte, mmio, lock, unlock or ticket",
     ]);
     // Page-table entries are words; device registers may be any width.
     expect(annotateErrors("s.s", "\t.sensitive pte\n\tsh a0, 0(a1)\n")).toEqual([

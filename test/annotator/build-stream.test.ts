@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { generateKernelSource } from "../../bench/annotator.bench.js";
 import { generateScaleSource } from "../../bench/scale-source.js";
 import { annotateSources, toInputPositions } from "../../src/annotator/build-pass.js";
-import { buildSources, compileSources, prepareAssembly, type BuildOptions } from "../../src/cli/build-pipeline.js";
+import { buildSources, compileSources, prepareAssembly, toTypeScriptPositions, type BuildOptions } from "../../src/cli/build-pipeline.js";
 import { userProgramsSource } from "../../src/cli/bundled-kernel.js";
 import { KERNEL_FILES } from "../../src/cli/kernel-recipe.js";
 import { packageRoot } from "../../src/cli/package-info.js";
@@ -23,12 +23,13 @@ const root = packageRoot()!;
 
 /** The text path: annotated text written, then assembled (what the build did before streaming). */
 function textBuild(inputs: AsmSource[], options: BuildOptions = {}) {
-  const { assembly } = compileSources(inputs, options);
+  const { assembly, compiled } = compileSources(inputs, options);
   const prepared = prepareAssembly(assembly, options);
   try {
     return { image: assemble(prepared, { defines: options.defines }), assembly: prepared };
   } catch (e) {
-    throw toInputPositions(prepared, e);
+    // Back to the input's lines, then (compiled code) to the TypeScript's, as buildSources does.
+    throw toTypeScriptPositions(inputs, compiled, toInputPositions(prepared, e));
   }
 }
 

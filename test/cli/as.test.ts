@@ -59,4 +59,43 @@ describe("previrt as", () => {
     expect(await main(["as", file("ok.s", "_start: nop\n")], io)).not.toBe(0);
     expect(io.stderr).toContain("-o, --output");
   });
+
+  // docs/design.md §1: kernel.ts ─cc─▶ kernel.s ─annotate─▶ kernel.annotated.s ─as─▶ kernel.elf. `as`
+  // links in the start-up and stack `build` adds (docs/abi.md); before, the chain stopped at
+  // "undefined entry symbol '_start'" (a main()) or "undefined symbol '__stack_top'" (a TS _start).
+  it("builds what `previrt build` builds from `cc` → `annotate` → `as` (start-up and stack linked in)", async () => {
+    const kernel = join(import.meta.dirname, "../../fixtures/guests/pv-kernel.ts");
+    const out = (name: string) => join(dir, name);
+    const io = bufferIO();
+    for (const args of [
+      ["cc", kernel, "-o", out("k.s")],
+      ["annotate", out("k.s"), "-o", out("k.ann.s")],
+      ["as", out("k.ann.s"), "-o", out("k.elf")],
+      ["build", kernel, "-o", out("k.build.elf")],
+      ["cc", kernel, "--paravirt", "xen", "-o", out("kpv.s")],
+      ["as", out("kpv.s"), "-o", out("kpv.elf")],
+      ["build", kernel, "--paravirt", "xen", "-o", out("kpv.build.elf")],
+    ]) {
+      expect(await main(args, io), `${args.join(" ")}: ${io.stderr}`).toBe(0);
+    }
+    expect(readFileSync(out("k.elf")).equals(readFileSync(out("k.build.elf")))).toBe(true);
+    expect(readFileSync(out("kpv.elf")).equals(readFileSync(out("kpv.build.elf")))).toBe(true);
+    // A TypeScript _start uses the build's stack; a plain (unannotated) program gets an unannotated start-up.
+    const start = file("start.ts", 'import { outPort } from "previrt/guest";\nexport function _start(): number {\n  outPort(0x10, 72);\n  return 5;\n}\n');
+    const prog = file("prog.ts", "export function main(): number {\n  return 9;\n}\n");
+    for (const [src, name] of [[start, "start"], [prog, "prog"]]) {
+      expect(await main(["cc", src, "-o", out(`${name}.s`)], io)).toBe(0);
+      expect(await main(["as", out(`${name}.s`), "-o", out(`${name}.elf`)], io), io.stderr).toBe(0);
+      expect(await main(["build", "--no-annotate", src, "-o", out(`${name}.build.elf`)], io)).toBe(0);
+      expect(readFileSync(out(`${name}.elf`)).equals(readFileSync(out(`${name}.build.elf`))), name).toBe(true);
+    }
+    const ran = bufferIO();
+    expect(await main(["run", out("prog.elf"), "--hv", "bare"], ran)).toBe(9);
+  });
+
+  it("links no start-up into a program that neither defines _start nor exports main", async () => {
+    const io = bufferIO();
+    expect(await main(["as", file("lib.s", ".global f\nf:\n  ret\n"), "-o", join(dir, "lib.elf")], io)).toBe(1);
+    expect(io.stderr).toMatch(/lib\.s:1:1: error: undefined entry symbol '_start'/);
+  });
 });

@@ -68,6 +68,38 @@ describe("previrt build", () => {
     expect(runImage(readElf(readFileSync(elf)), { maxCycles: 1e6 }).result).toEqual({ kind: "poweroff", exitCode: 9 });
   });
 
+  // The build writes no .s: an error in inline assembly was reported at the generated file's line ("a.s:7:5").
+  it("reports an assembler error inside asm(\"…\") at its place in the TypeScript, annotated or not", async () => {
+    const t = join(dir, "inline.ts");
+    const lines = [
+      'import { asm } from "previrt/guest";',
+      "export function main(): number {",
+      '  asm("  bogus t0, t0");',
+      "  asm(`",
+      "    addi t0, t0, 1",
+      "    lw t0, 0(t9)`);",
+      '  asm("j nowhere");',
+      "  return 0;",
+      "}",
+    ];
+    writeFileSync(t, lines.join("\n") + "\n");
+    for (const flags of [[], ["--no-annotate"]]) {
+      const io = bufferIO();
+      expect(await main(["build", t, ...flags, "-o", join(dir, "inline.elf")], io)).toBe(1);
+      // (The annotate pass stops at a syntax error, before the assembler sees an unknown mnemonic.)
+      expect(io.stderr.split("\n").filter((l) => l.includes(": error: "))).toEqual([
+        ...(flags.length ? [`${t}:3:10: error: unknown instruction 'bogus'`] : []),
+        `${t}:6:14: error: 't9' is not a register`,
+        ...(flags.length ? [`${t}:7:10: error: undefined symbol 'nowhere'`] : []),
+      ]);
+      expect(io.stderr).toContain(`> 6 |     lw t0, 0(t9)\`);\n    |              ^`);
+    }
+    writeFileSync(t, lines.filter((l) => !l.includes("bogus")).map((l) => l.replace("t9", "t1")).join("\n") + "\n");
+    const io = bufferIO();
+    expect(await main(["build", t, "-o", join(dir, "inline.elf")], io)).toBe(1);
+    expect(io.stderr.split("\n")[0]).toBe(`${t}:6:10: error: undefined symbol 'nowhere'`);
+  });
+
   it("--paravirt xen builds a para-virtualized image (refused off xen: test/hypervisors/paravirt.test.ts)", async () => {
     const io = bufferIO();
     expect(await main(["build", join(PROGRAMS, "fib.ts"), join(PROGRAMS, "lib/print.ts"), "-o", join(dir, "x.elf"), "--paravirt", "xen"], io)).toBe(0);

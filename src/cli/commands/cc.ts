@@ -1,7 +1,7 @@
 // `previrt cc FILE.ts… -o OUT.s`: compile guest TypeScript to one assembly
 // file (src/compiler). Several inputs compile together (they may import each
-// other) and are written one after the other; no start-up is added (that is
-// `previrt build`'s job, see docs/abi.md).
+// other) and are written one after the other; no start-up is added (`previrt
+// build` and `previrt as` link it in when the program needs it, docs/abi.md).
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { compile } from "../../compiler/index.js";
 import { paravirtTarget } from "../../hypervisors/paravirt.js";

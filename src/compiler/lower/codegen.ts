@@ -30,6 +30,13 @@ export interface SourceMapping {
   file: string;
   line: number;
   col: number;
+  /**
+   * A line of `asm("…")` copied from the TypeScript: the assembly column
+   * where `col` is, so a column further along the line maps to as far
+   * further along the TypeScript (an assembler error inside inline assembly
+   * points into the string). Other lines map every column to the statement.
+   */
+  asmCol?: number;
 }
 
 export interface CodegenOptions {
@@ -158,7 +165,7 @@ export class FileCompiler {
       }
       for (const l of lines) {
         if (l.text === `${sym.asmName}:` && scope.globals.has(d.name)) push(`    .global ${sym.asmName}`);
-        if (l.src) map.push({ asmLine: out.length + 1, file: scope.file.file, line: l.src.line, col: l.src.col });
+        if (l.src) map.push({ asmLine: out.length + 1, file: scope.file.file, line: l.src.line, col: l.src.col, asmCol: l.src.asmCol });
         push(l.text);
       }
     }
@@ -214,7 +221,7 @@ export class FileCompiler {
 
 interface Line {
   text: string;
-  src?: { line: number; col: number };
+  src?: { line: number; col: number; asmCol?: number };
 }
 
 class FunctionCompiler {
@@ -227,7 +234,7 @@ class FunctionCompiler {
   private spillDepth = 0;
   private maxSpill = 0;
   private leaf = true;
-  private src?: { line: number; col: number };
+  private src?: { line: number; col: number; asmCol?: number };
   private lastCommentLine = -1;
   private readonly loops: LoopTarget[] = [];
   private readonly retLabel: string;
@@ -1594,13 +1601,40 @@ class FunctionCompiler {
       return undefined;
     }
     if (/\bk0\b|\br13\b/.test(text)) this.fc.report(e, "asm() must not use k0 (reserved for the soft layer)");
-    for (const line of text.split("\n")) {
-      const l = line.trim();
+    const lines = text.split("\n");
+    const at = this.asmSourceLines(a, lines.length);
+    const statement = this.src;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i].trim();
       if (!l) continue;
-      if (/^[\w.$]+:$/.test(l)) this.emitLabel(l.slice(0, -1));
+      const label = /^[\w.$]+:$/.test(l);
+      // Each line at its own place in the string: the assembler's errors in it point there.
+      if (at) this.src = { line: at[i].line, col: at[i].col, asmCol: label ? 1 : 5 };
+      if (label) this.emitLabel(l.slice(0, -1));
       else this.emit(this.fc.asmLine(l));
     }
+    this.src = statement;
     return undefined;
+  }
+
+  /**
+   * Where each of the `count` lines of an asm() string starts in the TypeScript
+   * (its first non-blank character), or undefined when the source lines do not
+   * match the string's lines one to one (a `\n` escape).
+   */
+  private asmSourceLines(a: t.Node, count: number): { line: number; col: number }[] | undefined {
+    const start = a.loc?.start, end = a.loc?.end;
+    if (!start || !end || end.line - start.line + 1 !== count) return undefined;
+    const source = this.fc.scope.file.lines;
+    const out: { line: number; col: number }[] = [];
+    for (let i = 0; i < count; i++) {
+      const line = start.line + i;
+      const from = i === 0 ? start.column + 1 : 0; // past the opening quote or backtick
+      const raw = source[line - 1] ?? "";
+      const lead = /^\s*/.exec(raw.slice(from))![0].length;
+      out.push({ line, col: from + lead + 1 });
+    }
+    return out;
   }
 
   private genAddressOf(arg: t.Expression, dest?: string): Operand {

@@ -409,10 +409,29 @@ class LineParser {
     if (this.peek() === Ch.LParen) {
       const at = this.pos;
       const base = this.tryBase();
-      if (base === undefined) this.fail("expected '(register)' after the offset", at);
+      if (base === undefined) this.failBase(at);
       return { kind: "mem", offset: expr, base, loc };
     }
     return { kind: "expr", expr, loc };
+  }
+
+  /**
+   * After tryBase refused the '(' at `at`: a name that is not a register (`3(a9)`) is reported at the
+   * name, as a bad register operand is; anything else (`3(a1`, `3(1)`) at the parenthesis.
+   */
+  private failBase(at: number): never {
+    this.pos = at + 1;
+    this.skipSpace();
+    const start = this.pos;
+    if (isIdentStart(this.peek())) {
+      this.skipIdent();
+      const end = this.pos;
+      this.skipSpace();
+      if (this.peek() === Ch.RParen && registerAt(this.text, start, end) < 0 && !this.placeholders) {
+        this.fail(`'${this.text.slice(start, end)}' is not a register`, start);
+      }
+    }
+    this.fail("expected '(register)' after the offset", at);
   }
 
   /** At '(': parses `(reg)` and returns the register, or restores the position and returns undefined. */
