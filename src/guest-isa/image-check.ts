@@ -20,7 +20,8 @@
 //     word-aligned address: the CPU fetches words, the validator and the
 //     rewriter index .text by words;
 //   - .softlayer is a non-allocated PROGBITS section (a table, never loaded);
-//   - the entry point is word-aligned.
+//   - the entry point is word-aligned, and inside a code section when the
+//     image has any.
 
 import { UserError } from "./diagnostics.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, SOFTLAYER_SECTION, type ElfImage, type ElfSection } from "./elf-types.js";
@@ -85,6 +86,11 @@ export function imageLayoutProblem(image: ElfImage): string | undefined {
   }
   if (!Number.isInteger(image.entry) || image.entry < 0 || image.entry >= ADDRESS_SPACE) return `entry point ${image.entry} is not a 32-bit address`;
   if (image.entry % CODE_ALIGN !== 0) return `entry point ${hex(image.entry)} is not ${CODE_ALIGN}-byte aligned`;
+  // An image with code starts in it: elsewhere the CPU would fetch data or nothing at all.
+  const code = image.sections.filter((s) => isCodeSection(s) && s.size > 0);
+  if (code.length > 0 && !code.some((s) => image.entry >= s.addr && image.entry < s.addr + s.size)) {
+    return `entry point ${hex(image.entry)} is outside the code (${code.map((s) => `${s.name} ${hex(s.addr)}–${hex(s.addr + s.size)}`).join(", ")})`;
+  }
   return undefined;
 }
 

@@ -149,6 +149,17 @@ describe("issue 12: code-section layout is checked once, for every reader", () =
     expect(imageLayoutProblem(odd)).toMatch(/entry point 0x1002 is not 4-byte aligned/);
     expect(() => readElf(writeElf(odd))).toThrow(/entry point/);
   });
+
+  it("an entry point outside the code is refused by every command, before anything runs (it ran into data or nothing)", async () => {
+    const img = hello();
+    const text = findSection(img, ".text")!;
+    for (const entry of [0x500000, text.addr + text.size, text.addr - 4]) {
+      const outside = { ...hello(), entry };
+      expect(imageLayoutProblem(outside)).toMatch(/entry point 0x[0-9a-f]+ is outside the code \(\.text /);
+      await refusedByEveryCommand(writeElf(outside), /is outside the code/);
+    }
+    for (const entry of [text.addr, text.addr + text.size - 4]) expect(imageLayoutProblem({ ...hello(), entry })).toBeUndefined();
+  });
 });
 
 describe("issue 12: a record's padding holds exactly what the annotator wrote", () => {
