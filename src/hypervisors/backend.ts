@@ -60,7 +60,13 @@ export interface Backend {
  */
 export function prepareImage(backend: Backend, image: ElfImage, file?: string, spinlocks: SpinlockCure = "native", passthrough = false): RewriteResult {
   if (backend.name !== "xen" && isParavirtImage(image)) throw new UserError(`${file ? `${file}: ` : ""}para-virtualized for xen; run it with --hv xen`);
-  return rewriteImage(image, (spinlocks !== "native" || passthrough) && backend.targetFor ? backend.targetFor(spinlocks, passthrough) : backend.target);
+  try {
+    return rewriteImage(image, (spinlocks !== "native" || passthrough) && backend.targetFor ? backend.targetFor(spinlocks, passthrough) : backend.target);
+  } catch (e) {
+    // A refused table or layout names the binary, as the ELF reader's errors do.
+    if (file && e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 export interface RunElfOptions extends Omit<RunImageOptions, "monitor"> {

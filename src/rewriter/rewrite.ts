@@ -115,7 +115,8 @@ export function readSiteColumns(image: ElfImage): SiteColumns | undefined {
     const p = problems[0];
     const where = p.record !== undefined ? `record ${p.record}${p.addr !== undefined ? ` (0x${(p.addr >>> 0).toString(16).padStart(8, "0")})` : ""}: ` : "";
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})` : "";
-    throw new UserError(`bad .softlayer table: ${where}${p.message}${more}`);
+    // The validator words a header problem for a reader without context ("malformed .softlayer table: …"); said once here.
+    throw new UserError(`bad .softlayer table: ${where}${p.message.replace(/^malformed \.softlayer table: /, "")}${more}`);
   }
   return columns!;
 }

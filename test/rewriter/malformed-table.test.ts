@@ -60,16 +60,25 @@ describe("the rewriter refuses a malformed .softlayer table before patching", ()
     expect(textBytes(img)).toEqual(before);
   });
 
-  it("previrt load and previrt run say so in one line and run nothing", async () => {
+  it("previrt load, run and matrix say so in one line naming the file, and run nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "previrt-"));
     const elf = join(dir, "bad.elf");
+    const header = join(dir, "header.elf");
     writeFileSync(elf, writeElf(corrupted(CASES[3][1])));
-    for (const argv of [["load", elf, "--hv", "bare"], ["run", elf, "--hv", "hvm"]]) {
-      const io = bufferIO();
-      expect(await main(argv, io)).toBe(1);
-      expect(io.stderr).toMatch(/^previrt: error: bad \.softlayer table: record 1 \(0x[0-9a-f]{8}\): overlaps record 0/);
-      expect(io.stderr.trim().split("\n")).toHaveLength(1);
-      expect(io.stdout).toBe("");
+    writeFileSync(header, writeElf(corrupted(CASES[1][1])));
+    const escaped = (f: string) => f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    for (const [file, message] of [
+      [elf, "bad \\.softlayer table: record 1 \\(0x[0-9a-f]{8}\\): overlaps record 0"],
+      // A header problem is said once (the validator's own "malformed .softlayer table: " is not repeated).
+      [header, "bad \\.softlayer table: unknown version 7 \\(this previrt reads version 1\\)$"],
+    ]) {
+      for (const argv of [["load", file, "--hv", "bare"], ["run", file, "--hv", "hvm"], ["matrix", file, "--hv", "bare,xen"]]) {
+        const io = bufferIO();
+        expect(await main(argv, io)).toBe(1);
+        expect(io.stderr, argv.join(" ")).toMatch(new RegExp(`^previrt: error: ${escaped(file)}: ${message}`, "m"));
+        expect(io.stderr.trim().split("\n")).toHaveLength(1);
+        expect(io.stdout).toBe("");
+      }
     }
   });
 });
