@@ -138,6 +138,19 @@ function ticketTakeAddress(rewrite: RewriteResult, site: RewriteResult["sites"][
   throw new Error(`internal: the ${rewrite.target} template of the ticket site at 0x${site.record.addr.toString(16)} has no amoadd`);
 }
 
+/**
+ * The sites the machine's spin accounting watches in a rewritten image
+ * (MachineOptions.lockSites, ticketSites): each lock site's amoswap, and the
+ * amoadd of each ticket site — where it stays, or where the cure's template
+ * moved it (inline or in a stub).
+ */
+export function spinSites(rewrite: RewriteResult): { lockSites: number[]; ticketSites: number[] } {
+  return {
+    lockSites: rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr),
+    ticketSites: rewrite.sites.filter((x) => x.kindName === "ticket").map((x) => ticketTakeAddress(rewrite, x)),
+  };
+}
+
 /** Rewrites `image` for `backend` and runs it: result, counters, console output (`options.backend` is not read). */
 export function runElfOn(backend: Backend, image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
   const { rewrite, runOptions } = prepareGuestOn(backend, image, options);
@@ -164,9 +177,7 @@ export function prepareGuestOn(backend: Backend, image: ElfImage, options: RunEl
   const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks, passthrough };
   const rewrite = prepareImage(backend, image, options.file, spinlocks, passthrough);
-  const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
-  // A ticket site's amoadd stays where it is, or moves into the cure's template (inline or in a stub).
-  const ticketSites = rewrite.sites.filter((x) => x.kindName === "ticket").map((x) => ticketTakeAddress(rewrite, x));
+  const { lockSites, ticketSites } = spinSites(rewrite);
   return {
     backend,
     rewrite,

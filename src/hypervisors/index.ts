@@ -21,6 +21,7 @@ export {
   prepareGuestOn,
   prepareImage,
   runElfOn,
+  spinSites,
   type Backend,
   type CpuOptions,
   type MonitorOptions,

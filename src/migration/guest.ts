@@ -7,7 +7,7 @@
 // Sits between the CLI and src/hypervisors: the CLI's run/resume/migrate
 // commands drive a Guest; it drives a Machine and a Monitor.
 
-import { checkCpuOptions, prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
+import { checkCpuOptions, prepareImage, getBackend, spinSites, type Backend } from "../hypervisors/index.js";
 import { checkPassthrough } from "../hypervisors/common/bypass.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { defaultCostModel, type CostModel } from "../machine/cost-model.js";
@@ -89,10 +89,8 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
   const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), passthrough };
   const rewrite = prepareImage(backend, image, options.file, "native", passthrough);
-  // Spin accounting (docs/smp-virtualization.md), as runElfOn sets it up: with
-  // the native cure every lock and ticket site keeps its own atomic.
-  const lockSites = rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr);
-  const ticketSites = rewrite.sites.filter((x) => x.kindName === "ticket").map((x) => x.record.addr);
+  // Spin accounting (docs/smp-virtualization.md), as runElfOn sets it up.
+  const { lockSites, ticketSites } = spinSites(rewrite);
   const holder: { guest?: Guest } = {};
   const machine = new Machine({
     ramSize: options.ramSize,

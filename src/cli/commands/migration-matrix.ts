@@ -10,7 +10,7 @@ import { backends } from "../../hypervisors/index.js";
 import { migrationMatrix, type MigrationCell } from "../../migration/matrix.js";
 import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
 import { point } from "./migrate.js";
-import { engineOptionsOf } from "./resume.js";
+import { checkSnapshotSpinlocks, engineOptionsOf } from "./resume.js";
 import type { CliIO } from "../io.js";
 import { describeVerdict, isDivergence, smpOptions } from "./matrix.js";
 
@@ -19,7 +19,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 export async function runMigrationMatrix(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
   // What the migration code cannot keep across a move is refused, not ignored (docs/migration.md).
   if (options.pcpus !== undefined) throw new UserError("--pcpus cannot be used with --migrate (the migration matrix gives every back end, bare the reference too, a physical CPU per CPU)");
-  if (options.spinlocks !== undefined && options.spinlocks !== "native") throw new UserError(`--spinlocks ${String(options.spinlocks)} cannot be used with --migrate: snapshots and migration keep the native lock sites (docs/migration.md)`);
+  checkSnapshotSpinlocks(options, "--migrate");
   const names = options.hv as string[] | undefined;
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...(names ?? []), ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);

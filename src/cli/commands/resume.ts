@@ -82,13 +82,13 @@ export function engineOptionsOf(options: Record<string, unknown>): { engine?: En
 
 /**
  * A snapshot records the lock sites as the native cure leaves them
- * (src/migration re-patches sites from the binary for native only), so
- * `run --spinlocks pv|delayed|ple --snapshot-at` is refused rather than run
- * without its cure.
+ * (src/migration re-patches sites from the binary for native only), so a
+ * cure with `run --snapshot-at` or `matrix --migrate` (`withFlag`) is refused
+ * rather than run without it.
  */
-function checkSnapshotSpinlocks(options: Record<string, unknown>): void {
+export function checkSnapshotSpinlocks(options: Record<string, unknown>, withFlag: string): void {
   const cure = options.spinlocks;
-  if (cure !== undefined && cure !== "native") throw new UserError(`--spinlocks ${String(cure)} cannot be used with --snapshot-at: snapshots and migration keep the native lock sites (docs/migration.md)`);
+  if (cure !== undefined && cure !== "native") throw new UserError(`--spinlocks ${String(cure)} cannot be used with ${withFlag}: snapshots and migration keep the native lock sites (docs/migration.md)`);
 }
 
 export function maxCyclesOf(options: Record<string, unknown>): number {
@@ -161,7 +161,7 @@ export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, 
 
 /** `previrt run ELF --hv X --snapshot-at N --snapshot FILE` (run.ts delegates here). */
 export async function runWithSnapshot(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
-  checkSnapshotSpinlocks(options);
+  checkSnapshotSpinlocks(options, "--snapshot-at");
   const backend = getBackend(String(options.hv));
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;

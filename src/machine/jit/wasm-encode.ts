@@ -60,8 +60,8 @@ function section(id: number, content: number[], out: number[]): void {
  * The body (thousands of bytes) is copied once, by `Uint8Array.set`: copied
  * byte by byte through three arrays, this loop was hot enough in a short run
  * for V8 to compile it twice (on-stack replacement, then the function), about
- * 30 ms of a compiler thread for `mixed` at scale 24 under xen (docs "Twelfth
- * round: short runs").
+ * 30 ms of a compiler thread for `mixed` at scale 24 under xen
+ * (docs/speed-history.md "Twelfth round: short runs").
  */
 export function moduleOf(params: number, locals: number, body: readonly number[]): Uint8Array {
   const head = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
