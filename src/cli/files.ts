@@ -1,10 +1,17 @@
 // The CLI's files: every path a command reads (sources, ELF files, disk
 // images, cost models) and every output it writes (-o, --json, --html,
-// --map) goes through here, so a bad path is always one line —
+// --map, --snapshot) goes through here, so a bad path is always one line —
 // `previrt: error: PATH: is a directory` (no such file or directory,
 // permission denied, …) — and `-` always means standard output for an output.
+//
+// Nothing is lost: a command checks its outputs before it does any work
+// (checkOutputs: the folder exists, the path is not a directory, not one of
+// the command's inputs, not given to two options), and an output file is
+// written to a temporary next to it and renamed over it, so a command that
+// fails leaves a file that existed as it was, never truncated or half-written.
 
-import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, fchmodSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { readElf } from "../guest-isa/elf.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
@@ -77,11 +84,120 @@ export function readCostModel(path: string): CostModel {
   return parseCostModel(json, path);
 }
 
-/** Writes an output: to the file `path`, or to standard output when `path` is `-`. */
+/** A file's identity (device and inode): two paths name the same file when theirs are equal. */
+const fileId = (st: Stats) => `${st.dev}:${st.ino}`;
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw fileError(path, e);
+  }
+}
+
+/**
+ * Checks a command's outputs before it does any work, so that a refused
+ * output costs nothing (no run whose result cannot be written, no disk image
+ * changed for it): each output, `[flag, path]` (`-` and undefined skipped),
+ * must be writable in an existing folder, must not be a directory, must not
+ * be one of `inputs` (ELF files, sources, disk images, snapshots: an input is
+ * never overwritten) and must not be another output's file.
+ */
+export function checkOutputs(outputs: readonly (readonly [flag: string, path: unknown])[], inputs: readonly unknown[] = []): void {
+  const inputIds = new Map<string, string>();
+  for (const input of inputs) {
+    if (typeof input !== "string" || input === "-") continue;
+    const st = statOrUndefined(input);
+    if (st?.isFile()) inputIds.set(fileId(st), input);
+  }
+  const seen = new Map<string, string>();
+  for (const [flag, path] of outputs) {
+    if (typeof path !== "string" || path === "-") continue;
+    const st = statOrUndefined(path);
+    if (st?.isDirectory()) throw new UserError(`${path}: is a directory`);
+    const input = st && inputIds.get(fileId(st));
+    if (input !== undefined) throw new UserError(`${path}: ${flag} would overwrite ${input === path ? "an input" : `the input ${input}`}`);
+    if (st && !st.isFile()) {
+      // A device or a pipe (/dev/null): written in place, and may take several outputs.
+      try {
+        accessSync(path, constants.W_OK);
+      } catch (e) {
+        throw fileError(path, e);
+      }
+      continue;
+    }
+    // The temporary replaceFile writes goes into the folder.
+    const folder = dirname(resolve(path));
+    const folderStat = statOrUndefined(folder);
+    if (!folderStat) throw new UserError(`${path}: no such file or directory`);
+    if (!folderStat.isDirectory()) throw new UserError(`${path}: a component of the path is not a directory`);
+    try {
+      accessSync(folder, constants.W_OK);
+    } catch (e) {
+      throw fileError(path, e);
+    }
+    // An existing file by identity; a new one by its folder's real path and its name.
+    const key = st ? fileId(st) : join(realpathSync(folder), basename(path));
+    const other = seen.get(key);
+    if (other !== undefined) throw new UserError(`${path}: given to both ${other} and ${flag}`);
+    seen.set(key, flag);
+  }
+}
+
+/**
+ * Writes a file so that a failure loses nothing: into a temporary next to it,
+ * renamed over it once complete (keeping an existing file's mode; a symbolic
+ * link is written through). A device or a pipe (`-o /dev/null`) has nothing
+ * to replace and is written in place. `write` gets the open descriptor.
+ */
+export function replaceFile(path: string, write: (fd: number) => void): void {
+  let target = path;
+  try {
+    target = realpathSync(path);
+  } catch {
+    // a new file (or a dangling link): written where it is named
+  }
+  const st = statOrUndefined(target);
+  if (st && !st.isFile()) {
+    const fd = openSync(target, "w");
+    try {
+      write(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.previrt-tmp`);
+  const fd = openSync(tmp, "w");
+  let open = true;
+  try {
+    write(fd);
+    if (st) fchmodSync(fd, st.mode & 0o7777);
+    closeSync(fd);
+    open = false;
+    renameSync(tmp, target);
+  } catch (e) {
+    if (open) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
+}
+
+function writeAll(fd: number, data: string | Uint8Array): void {
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+/** Writes an output: to the file `path` (replaceFile), or to standard output when `path` is `-`. */
 export function writeOutput(path: string, data: string | Uint8Array, io: CliIO): void {
   if (path === "-") return io.out(data);
   try {
-    writeFileSync(path, data);
+    replaceFile(path, (fd) => writeAll(fd, data));
   } catch (e) {
     throw fileError(path, e);
   }
@@ -89,26 +205,14 @@ export function writeOutput(path: string, data: string | Uint8Array, io: CliIO):
 
 /**
  * Writes an output that comes in chunks (`previrt annotate`'s text), each as
- * it comes, so the whole is never held: to the file `path`, or to standard
- * output when `path` is `-`.
+ * it comes, so the whole is never held: to the file `path` (replaceFile), or
+ * to standard output when `path` is `-`.
  */
 export function writeOutputChunks(path: string, produce: (write: (chunk: string) => void) => void, io: CliIO): void {
   if (path === "-") return produce((chunk) => io.out(chunk));
-  let fd: number;
   try {
-    fd = openSync(path, "w");
+    replaceFile(path, (fd) => produce((chunk) => writeAll(fd, chunk)));
   } catch (e) {
     throw fileError(path, e);
-  }
-  try {
-    produce((chunk) => {
-      const bytes = Buffer.from(chunk, "utf8");
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-    });
-  } catch (e) {
-    throw fileError(path, e);
-  } finally {
-    closeSync(fd);
   }
 }
-

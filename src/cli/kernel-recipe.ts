@@ -188,10 +188,13 @@ export function buildKernelFrom(sources: KernelSources, options: KernelBuildOpti
   const index = WORKLOADS.indexOf(workload);
   if (index < 0) throw new UserError(`unknown workload '${workload}' (valid: ${WORKLOADS.join(", ")})`);
   const scale = options.scale ?? 1;
-  if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`scale must be an integer from 1 to 1000, not ${scale}`);
+  if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
+  // A .word in the kernel, written to the timer's period port (0 stops the timer): a larger value would wrap.
+  const timerPeriod = options.timerPeriod ?? DEFAULT_TIMER_PERIOD;
+  if (!Number.isInteger(timerPeriod) || timerPeriod < 0 || timerPeriod > 0xffffffff) throw new UserError(`--timer-period must be an integer from 0 to 4294967295 cycles, not ${timerPeriod}`);
   const cpus = options.cpus ?? MAX_KERNEL_CPUS;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_KERNEL_CPUS) throw new UserError(`--cpus must be an integer from 1 to ${MAX_KERNEL_CPUS}, not ${cpus}`);
-  const defines = { WORKLOAD: index, SCALE: scale, TIMER_PERIOD: options.timerPeriod ?? DEFAULT_TIMER_PERIOD, CPUS: cpus };
+  const defines = { WORKLOAD: index, SCALE: scale, TIMER_PERIOD: timerPeriod, CPUS: cpus };
   const build = { defines, annotate: options.annotate ?? true, paravirt: options.paravirt };
   // The compiler reads only the .ts inputs, so the user programs (an .s input, last) join after it.
   const kernel = compiledKernel(sources, options.paravirt);

@@ -43,7 +43,16 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   playground: () => import("./commands/playground.js"),
 };
 
-const collect = (value: string, previous: string[] = []) => previous.concat(value.split(",").filter(Boolean));
+/**
+ * A comma-separated list option's parser (repeatable: the lists join). A value
+ * with no item in it (`--hv ,`, `--hv ""`) is refused, naming the flag: an
+ * empty list would otherwise mean "none" (a matrix of no back end).
+ */
+const list = (flag: string) => (value: string, previous: string[] = []) => {
+  const items = value.split(",").filter(Boolean);
+  if (items.length === 0) throw new UserError(`${flag}: no value in '${value}'`);
+  return previous.concat(items);
+};
 /**
  * A whole-number option's parser, naming its flag in the one-line error.
  * Decimal digits only: Number() would also read "" as 0 (`--max-cycles ""`,
@@ -121,7 +130,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .requiredOption("-o, --output <file>", "output ELF file")
     .option("--no-annotate", "do not annotate (a plain binary)")
     .option("--paravirt <hv>", "para-virtualized build for a hypervisor (xen)")
-    .option("-D, --define <name=value>", "define an assembler symbol (repeatable)", collect)
+    .option("-D, --define <name=value>", "define an assembler symbol (repeatable)", list("-D"))
     .action(act("build"));
   cmd("objdump", "show an ELF: headers, disassembly, sites")
     .argument("<elf>")
@@ -184,8 +193,8 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .argument("<elf>")
     .option("--from <backend>", "the back end the guest starts on")
     .option("--to <backend>", "the back end it moves to")
-    .option("--route <list>", "a chain of back ends instead of --from/--to", collect)
-    .option("--at <n>", "migrate at the first safe point at or after cycle N (one per move of a route, comma-separated)", collect)
+    .option("--route <list>", "a chain of back ends instead of --from/--to", list("--route"))
+    .option("--at <n>", "migrate at the first safe point at or after cycle N (one per move of a route, comma-separated)", list("--at"))
     .option("--live", "live migration: iterative pre-copy while the guest runs")
     .option("--json <file>", "write the migration report as JSON (- for stdout; the guest console then goes to stderr)")
     .option("--stats", "print counters after the run (stderr)")
@@ -201,10 +210,10 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .action(act("migrate"));
   cmd("matrix", "run one ELF on every back end and compare")
     .argument("<elf>")
-    .option("--hv <list>", `back ends to run (comma-separated; default all: ${names})`, collect)
-    .option("--allow-diverge <list>", "back ends allowed to diverge from bare", collect)
+    .option("--hv <list>", `back ends to run (comma-separated; default all: ${names})`, list("--hv"))
+    .option("--allow-diverge <list>", "back ends allowed to diverge from bare", list("--allow-diverge"))
     .option("--migrate", "the migration matrix: every ordered pair of back ends, migrated at several points")
-    .option("--at <list>", "with --migrate: the migration points in cycles (default: 1/4, 1/2, 3/4 of the bare run)", collect)
+    .option("--at <list>", "with --migrate: the migration points in cycles (default: 1/4, 1/2, 3/4 of the bare run)", list("--at"))
     .option("--max-cycles <n>", "cycle limit per run", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
@@ -217,8 +226,8 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .addOption(noProtect())
     .action(act("matrix"));
   cmd("bench", "the benchmark suite and its report")
-    .option("--workloads <list>", "workloads to run", collect)
-    .option("--hv <list>", "configurations to run", collect)
+    .option("--workloads <list>", "workloads to run", list("--workloads"))
+    .option("--hv <list>", "configurations to run", list("--hv"))
     .option("--json <file>", "write results as JSON (- for stdout; the table then goes to stderr)")
     .option("--html <file>", "write a self-contained HTML report (- for stdout)")
     .option("--cost-model <file>", "cost model JSON replacing the default")

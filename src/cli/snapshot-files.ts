@@ -5,11 +5,12 @@
 // parseSnapshot) with the compression passed in, so it runs where Node's
 // zlib and files do not (the playground's worker); this is the Node side.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { deflateSync, inflateSync } from "node:zlib";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { encodeSnapshot, type Zlib } from "../migration/codec.js";
 import { parseSnapshot, type Snapshot } from "../migration/snapshot.js";
+import { replaceFile } from "./files.js";
 
 /** node:zlib as the snapshot container's compression. */
 export const nodeZlib: Zlib = {
@@ -17,9 +18,12 @@ export const nodeZlib: Zlib = {
   inflate: (data, maxLength) => inflateSync(data, { maxOutputLength: maxLength }),
 };
 
+/** Writes a snapshot file whole or not at all (replaceFile: a temporary renamed over it); returns its size. */
 export function writeSnapshotFile(file: string, snap: Snapshot): number {
   const bytes = encodeSnapshot(snap, nodeZlib);
-  writeFileSync(file, bytes);
+  replaceFile(file, (fd) => {
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+  });
   return bytes.length;
 }
 

@@ -8,17 +8,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { annotate } from "../../annotator/annotate.js";
-import { readInputText, writeOutputChunks } from "../files.js";
+import { checkOutputs, readInputText, writeOutputChunks } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (args, options, io) => {
   const input = args[0];
   const output = String(options.output);
+  const mapPath = options.map === undefined || options.map === false ? undefined : typeof options.map === "string" ? options.map : `${output}.map`;
+  checkOutputs([["-o", output], ["--map", mapPath]], [input]);
   const result = annotate(input, readInputText(input));
   // Chunk by chunk: the annotated text of a million-line kernel is never held whole, nor its map.
   writeOutputChunks(output, (write) => result.writeText(write), io);
-  if (options.map !== undefined && options.map !== false) {
-    const mapPath = typeof options.map === "string" ? options.map : `${output}.map`;
+  if (mapPath !== undefined) {
     writeOutputChunks(mapPath, (write) => (writeAnnotatedSourceMap(result, input, output, mapPath, write), write("\n")), io);
   }
   return 0;

@@ -16,7 +16,7 @@ import { runtimeSources, STACK_FILE, STARTUP_FILE, type AsmSource } from "../../
 import { assemble } from "../../guest-isa/assembler/index.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { PARAVIRT_MARKER } from "../../guest-isa/paravirt.js";
-import { readInputText, writeOutput } from "../files.js";
+import { checkOutputs, readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 const EXPORTS_MAIN = /^\s*\.global\s+main\s*$/m;
@@ -42,6 +42,7 @@ export async function linkedRuntime(sources: readonly AsmSource[]): Promise<AsmS
 }
 
 export const run: CommandRunner = async (files, options, io) => {
+  checkOutputs([["-o", options.output]], files);
   const sources = files.map((file) => ({ file, text: readInputText(file) }));
   const image = assemble([...sources, ...(await linkedRuntime(sources))]);
   writeOutput(String(options.output), writeElf(image), io);

@@ -21,13 +21,17 @@ import { renderTextReport } from "../bench/report-text.js";
 import { BENCH_ENVIRONMENT, startBenchWorkers } from "../bench/environment.js";
 import type { BenchCell } from "../bench/run-bench.js";
 import { WORKLOADS, type Workload } from "../workloads.js";
-import { readCostModel, writeOutput } from "../files.js";
+import { checkOutputs, readCostModel, writeOutput } from "../files.js";
 import { jobsOption } from "../jobs-option.js";
 import type { CommandRunner } from "../main.js";
 import type { CliIO } from "../io.js";
 
-/** How many of --json/--html go to standard output (`-`): at most one, and then the terminal report goes to stderr. */
+/**
+ * Checks the report files before anything runs (checkOutputs) and says whether one of --json/--html goes to
+ * standard output (`-`): at most one may, and then the terminal report goes to stderr.
+ */
 function reportsToStdout(options: Record<string, unknown>): boolean {
+  checkOutputs([["--json", options.json], ["--html", options.html]], [options.costModel]);
   const toStdout = [options.json, options.html].filter((f) => f === "-").length;
   if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
   return toStdout === 1;

@@ -6,12 +6,13 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { isTypeScript } from "../build-assembly.js";
-import { readInputText, writeOutput } from "../files.js";
+import { checkOutputs, readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const output = options.output as string;
   for (const f of args) if (!/\.(ts|mts|s|S|asm)$/.test(f)) throw new UserError(`${f}: unknown input type (expected .ts or .s)`);
+  checkOutputs([["-o", output]], args);
   const inputs = args.map((file) => ({ file, text: readInputText(file) }));
   const build = args.some(isTypeScript) ? (await import("../build-pipeline.js")).buildSources : (await import("../build-assembly.js")).buildAssembly;
   const { image } = build(inputs, {
@@ -23,12 +24,17 @@ export const run: CommandRunner = async (args, options, io) => {
   return 0;
 };
 
+/**
+ * `-D NAME[=VALUE]`: VALUE decimal or 0x hexadecimal, optionally negative, in
+ * 32 bits as a number in the source must be (the assembler would otherwise
+ * truncate it silently); NAME alone is 1.
+ */
 function parseDefines(list: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const d of list) {
-    const m = /^([A-Za-z_.$][\w.$]*)(?:=(.*))?$/.exec(d);
-    const value = m ? Number(m[2] ?? "1") : NaN;
-    if (!m || !Number.isInteger(value)) throw new UserError(`bad -D value '${d}' (expected NAME=INTEGER)`);
+    const m = /^([A-Za-z_.$][\w.$]*)(?:=(-?(?:0[xX][0-9a-fA-F]+|[0-9]+)))?$/.exec(d);
+    const value = m ? (m[2]?.startsWith("-") ? -Number(m[2].slice(1)) : Number(m[2] ?? "1")) : NaN;
+    if (!m || !(value >= -0x80000000 && value <= 0xffffffff)) throw new UserError(`bad -D value '${d}' (expected NAME=INTEGER, a 32-bit value)`);
     out[m[1]] = value;
   }
   return out;

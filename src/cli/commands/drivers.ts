@@ -6,7 +6,7 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { WORKLOADS, type Workload } from "../bundled-kernel.js";
 import { CRASH_KINDS, formatCampaign, runRestartCampaign } from "../drivers/restart-campaign.js";
-import { writeOutput } from "../files.js";
+import { checkOutputs, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (_args, options, io) => {
@@ -18,6 +18,7 @@ export const run: CommandRunner = (_args, options, io) => {
   if (!(WORKLOADS as readonly string[]).includes(workload)) throw new UserError(`unknown workload '${workload}' (valid: ${WORKLOADS.join(", ")})`);
   const kind = options.kind as string | undefined;
   if (kind !== undefined && !(CRASH_KINDS as readonly string[]).includes(kind)) throw new UserError(`--kind must be ${CRASH_KINDS.join(" or ")}, not '${kind}'`);
+  checkOutputs([["--json", options.json]]);
   const progress = io.stderrIsTTY ? (d: number, t: number) => io.err(`\r\x1b[K[${d}/${t}]${d === t ? "\n" : ""}`) : undefined;
   const result = runRestartCampaign({
     runs,

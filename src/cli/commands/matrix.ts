@@ -30,7 +30,8 @@ export const run: CommandRunner = async (args, options, io) => {
   // Loaded only for --migrate: it brings in the migration code (issue 16).
   if (options.migrate) return (await import("./migration-matrix.js")).runMigrationMatrix(file, options, io);
   if (options.at !== undefined) throw new UserError("--at is for --migrate (the migration points)"); // not ignored
-  const names = (options.hv as string[] | undefined) ?? [...BACKEND_NAMES];
+  // Each back end once (`--hv xen,xen` is one row).
+  const names = [...new Set((options.hv as string[] | undefined) ?? BACKEND_NAMES)];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...names, ...allow]) if (!BACKEND_NAMES.includes(n)) throw unknownBackend(n);
   const ordered = names.includes("bare") ? ["bare", ...names.filter((n) => n !== "bare")] : names;

@@ -17,7 +17,7 @@ import { stdinInput } from "../host-devices.js";
 import { formatReport } from "../../migration/report.js";
 import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
-import { readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
+import { checkOutputs, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf, openDisk } from "./resume.js";
 
 export const run: CommandRunner = async (args, options, io) => {
@@ -26,6 +26,7 @@ export const run: CommandRunner = async (args, options, io) => {
   for (const name of route) getBackend(name);
   const points = (options.at as string[] | undefined)?.map(point);
   if (!points?.length) throw new UserError("missing --at N (the cycle to migrate at)");
+  checkOutputs([["--json", options.json]], [file, options.disk, options.costModel]);
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
@@ -60,9 +61,9 @@ function routeOf(options: Record<string, unknown>): string[] {
   return [options.from, options.to];
 }
 
-/** One `--at` value: a cycle count from reset. */
+/** One `--at` value: a cycle count from reset, in decimal digits as every whole-number option (main.ts). */
 export function point(s: string): number {
-  const n = Number(s);
-  if (s.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw new UserError(`--at: not a non-negative integer: '${s}'`);
+  const n = /^[0-9]+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n)) throw new UserError(`--at: not a non-negative integer: '${s}'`);
   return n;
 }

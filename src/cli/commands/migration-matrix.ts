@@ -20,9 +20,12 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   // What the migration code cannot keep across a move is refused, not ignored (docs/migration.md).
   if (options.pcpus !== undefined) throw new UserError("--pcpus cannot be used with --migrate (the migration matrix gives every back end, bare the reference too, a physical CPU per CPU)");
   checkSnapshotSpinlocks(options, "--migrate");
-  const names = options.hv as string[] | undefined;
+  const given = options.hv as string[] | undefined;
+  const names = given && [...new Set(given)];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
   for (const n of [...(names ?? []), ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
+  // A pair needs two: one back end would be a table of no row, and a status 0 for nothing checked.
+  if (names && names.length < 2) throw new UserError(`--migrate needs at least two back ends to move between (--hv ${names.join(",")})`);
   const points = (options.at as string[] | undefined)?.map(point);
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;

@@ -25,7 +25,7 @@ import { runToSafePoint } from "../../migration/safe-point.js";
 import { endedBefore } from "../../migration/report.js";
 import { captureSnapshot, restoreGuest } from "../../migration/snapshot.js";
 import { readSnapshotFile, writeSnapshotFile } from "../snapshot-files.js";
-import { checkInputFile, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
+import { checkInputFile, checkOutputs, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import type { CliIO } from "../io.js";
 import type { CommandRunner } from "../main.js";
 
@@ -37,6 +37,7 @@ export const run: CommandRunner = async (args, options, io) => {
   options = { ...options, json: json === true || json === "-" ? "-" : json };
   const backend = getBackend(String(options.hv));
   checkInputFile(file);
+  checkOutputs([["--json", options.json], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
   const snap = readSnapshotFile(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);

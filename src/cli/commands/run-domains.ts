@@ -21,7 +21,7 @@ import type { DiskBacking } from "../../machine/devices/disk.js";
 import type { Engine } from "../../machine/machine.js";
 import { formatStats } from "../../machine/stats.js";
 import { readDomainsConfig } from "../domains-config.js";
-import { readCostModel, readElfInput, writeOutput } from "../files.js";
+import { checkOutputs, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CliIO } from "../io.js";
 
 /** Single-guest options a multi-guest run refuses (one line each). */
@@ -51,6 +51,9 @@ export async function runDomains(args: string[], options: Record<string, unknown
   const guests = (options.guest as string[] | undefined) ?? [];
   if (options.domains !== undefined && guests.length > 0) throw new UserError("give the guests either with --guest or in the --domains file, not both");
   if (args.length > 0) throw new UserError(`with --guest or --domains, give every guest as --guest (unexpected argument '${args[0]}')`);
+  const jsonOpt = options.json as string | boolean | undefined;
+  const jsonTo = jsonOpt === true || jsonOpt === "-" ? "-" : typeof jsonOpt === "string" ? jsonOpt : undefined;
+  checkOutputs([["--json", jsonTo]], [...guests, options.domains, options.costModel]);
   let specs: DomainSpec[];
   let hv = options.hv as string | undefined;
   let window = options.window as number | undefined;
@@ -75,8 +78,6 @@ export async function runDomains(args: string[], options: Record<string, unknown
   }
   try {
     const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
-    const jsonOpt = options.json as string | boolean | undefined;
-    const jsonTo = jsonOpt === true || jsonOpt === "-" ? "-" : typeof jsonOpt === "string" ? jsonOpt : undefined;
     const write = jsonTo === "-" ? (t: string) => io.err(t) : (t: string) => io.out(t);
     const partial = new Map<number, string>();
     const host = new DomainHost(specs, {

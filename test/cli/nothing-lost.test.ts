@@ -1,0 +1,192 @@
+// "Bad input gets a clear error, and nothing is lost" (docs/design.md §6),
+// attacked the way a careless user would: an output that names an input
+// (`as a.s -o a.s`, `run k.elf --json k.elf`), two options naming one file,
+// an output folder that does not exist (refused before the guest runs, so a
+// --disk image is not changed for a result that cannot be written), a
+// refused command that would have written some of its outputs (`kernel
+// --user-programs U --disk D -o K --cpus 0`), and a write that fails half
+// way (the file that was there stays as it was: src/cli/files.ts writes a
+// temporary and renames it). Then values the option parsers let through:
+// empty lists (`matrix --hv ,` was an internal error), `--at 0x10`, `-D X=`,
+// a -D or --timer-period too big for the 32-bit word it becomes. In-process
+// through main(), on real guests.
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { writeOutputChunks } from "../../src/cli/files.js";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+
+const dir = mkdtempSync(join(tmpdir(), "previrt-lost-"));
+const p = (name: string) => join(dir, name);
+const fixture = (name: string) => join(import.meta.dirname, "../../fixtures/guests", name);
+
+async function cli(...argv: string[]) {
+  const io = bufferIO(new Uint8Array());
+  const status = await main(argv, io);
+  return { status, out: io.stdout, err: io.stderr };
+}
+
+/** One error line, status 1. */
+function refused(r: { status: number; err: string }, message: string) {
+  expect(r.err).toBe(`previrt: error: ${message}\n`);
+  expect(r.status).toBe(1);
+}
+
+const bytes = (f: string) => readFileSync(f);
+
+beforeAll(async () => {
+  copyFileSync(fixture("hello.s"), p("hello.s"));
+  writeFileSync(p("main.ts"), "export function main(): number { return 3; }\n");
+  expect((await cli("build", p("hello.s"), "-o", p("hello.elf"))).status).toBe(0);
+  // A guest that writes sector 0 of its disk and powers off: a run changes the image.
+  writeFileSync(
+    p("disk.s"),
+    "    .text\n    .global _start\n_start:\n    li t0, 0x80000\n    li t1, 0x5a5a5a5a\n    sw t1, 0(t0)\n" +
+      "    out 0x30, zero\n    out 0x31, t0\n    li t2, 2\n    out 0x32, t2\nwait:\n    in t3, 0x33\n    andi t3, t3, 2\n    beqz t3, wait\n    out 0xF0, zero\n",
+  );
+  expect((await cli("build", p("disk.s"), "-o", p("disk.elf"))).status).toBe(0);
+  writeFileSync(p("disk.img"), new Uint8Array(4096));
+});
+
+describe("an output never overwrites an input", () => {
+  it("-o naming the source: as, build, cc, annotate (and --map)", async () => {
+    const s = bytes(p("hello.s"));
+    const ts = bytes(p("main.ts"));
+    for (const argv of [["as", p("hello.s"), "-o", p("hello.s")], ["build", p("hello.s"), "-o", p("hello.s")], ["annotate", p("hello.s"), "-o", p("hello.s")]]) {
+      refused(await cli(...argv), `${p("hello.s")}: -o would overwrite an input`);
+    }
+    refused(await cli("cc", p("main.ts"), "-o", p("main.ts")), `${p("main.ts")}: -o would overwrite an input`);
+    refused(await cli("annotate", p("hello.s"), "-o", p("x.s"), "--map", p("hello.s")), `${p("hello.s")}: --map would overwrite an input`);
+    // Another spelling of the same file, and the second of several inputs.
+    refused(await cli("as", p("main.ts"), p("hello.s"), "-o", `${dir}/./hello.s`), `${`${dir}/./hello.s`}: -o would overwrite the input ${p("hello.s")}`);
+    expect(bytes(p("hello.s"))).toEqual(s);
+    expect(bytes(p("main.ts"))).toEqual(ts);
+  });
+
+  it("--json and --snapshot naming the ELF, the disk or the snapshot a command reads", async () => {
+    const elf = bytes(p("hello.elf"));
+    refused(await cli("run", p("hello.elf"), "--hv", "bare", "--json", p("hello.elf")), `${p("hello.elf")}: --json would overwrite an input`);
+    refused(await cli("run", p("hello.elf"), "--hv", "bare", "--snapshot-at", "1", "--snapshot", p("hello.elf")), `${p("hello.elf")}: --snapshot would overwrite an input`);
+    refused(await cli("run", p("hello.elf"), "--hv", "bare", "--disk", p("disk.img"), "--json", p("disk.img")), `${p("disk.img")}: --json would overwrite an input`);
+    refused(await cli("migrate", p("hello.elf"), "--from", "bare", "--to", "xen", "--at", "10", "--json", p("hello.elf")), `${p("hello.elf")}: --json would overwrite an input`);
+    refused(await cli("run", "--guest", p("hello.elf"), "--guest", p("hello.elf"), "--json", p("hello.elf")), `${p("hello.elf")}: --json would overwrite an input`);
+    expect(bytes(p("hello.elf"))).toEqual(elf);
+    expect((await cli("run", p("hello.elf"), "--hv", "xen", "--snapshot-at", "100", "--snapshot", p("h.snap"))).status).toBe(0);
+    const snap = bytes(p("h.snap"));
+    refused(await cli("resume", p("h.snap"), "--hv", "xen", "--snapshot-at", "200", "--snapshot", p("h.snap")), `${p("h.snap")}: --snapshot would overwrite an input`);
+    refused(await cli("resume", p("h.snap"), "--hv", "xen", "--json", p("h.snap")), `${p("h.snap")}: --json would overwrite an input`);
+    expect(bytes(p("h.snap"))).toEqual(snap);
+  });
+
+  it("two outputs naming one file", async () => {
+    refused(await cli("annotate", p("hello.s"), "-o", p("a.s"), "--map", p("a.s")), `${p("a.s")}: given to both -o and --map`);
+    refused(await cli("kernel", "-o", p("k.elf"), "--disk", p("k.elf")), `${p("k.elf")}: given to both -o and --disk`);
+    refused(await cli("run", p("hello.elf"), "--hv", "bare", "--snapshot-at", "1", "--snapshot", p("j"), "--json", p("j")), `${p("j")}: given to both --json and --snapshot`);
+    refused(await cli("bench", "--json", p("r"), "--html", p("r")), `${p("r")}: given to both --json and --html`);
+    expect(existsSync(p("a.s")) || existsSync(p("k.elf")) || existsSync(p("j")) || existsSync(p("r"))).toBe(false);
+  });
+
+  it("a device is written in place and may take several outputs (-o /dev/null)", async () => {
+    expect((await cli("as", p("hello.s"), "-o", "/dev/null")).status).toBe(0);
+    expect((await cli("annotate", p("hello.s"), "-o", "/dev/null", "--map", "/dev/null")).status).toBe(0);
+  });
+});
+
+describe("a result that cannot be written is refused before anything runs", () => {
+  it("run --json and --snapshot into a missing folder: no console, the disk image unchanged", async () => {
+    const image = bytes(p("disk.img"));
+    const missing = p("no/such/dir/out");
+    for (const extra of [["--json", missing], ["--snapshot-at", "5", "--snapshot", missing]]) {
+      const r = await cli("run", p("disk.elf"), "--hv", "xen", "--disk", p("disk.img"), ...extra);
+      refused(r, `${missing}: no such file or directory`);
+      expect(r.out).toBe("");
+      expect(bytes(p("disk.img"))).toEqual(image);
+    }
+    // The guest does write its disk when it runs (what the refusals above kept from happening).
+    expect((await cli("run", p("disk.elf"), "--hv", "xen", "--disk", p("disk.img"))).status).toBe(0);
+    expect(bytes(p("disk.img"))).not.toEqual(image);
+  });
+
+  it("every other command with a --json: refused at once, not after its runs", async () => {
+    const missing = p("no/such/dir/out");
+    for (const argv of [
+      ["migrate", p("hello.elf"), "--from", "bare", "--to", "xen", "--at", "10", "--json", missing],
+      ["bench", "--json", missing],
+      ["bench", "--html", missing],
+      ["inject", "--json", missing],
+      ["drivers", "--json", missing],
+      ["resume", p("h.snap"), "--hv", "xen", "--json", missing],
+    ]) {
+      const r = await cli(...argv);
+      refused(r, `${missing}: no such file or directory`);
+      expect(r.out).toBe("");
+    }
+    refused(await cli("run", p("hello.elf"), "--hv", "bare", "--json", join(p("hello.elf"), "x")), `${join(p("hello.elf"), "x")}: a component of the path is not a directory`);
+  });
+
+  it("kernel: a refused option leaves none of its outputs behind", async () => {
+    const r = await cli("kernel", "--user-programs", p("u.s"), "--disk", p("kd.img"), "-o", p("kx.elf"), "--cpus", "0");
+    refused(r, "--cpus must be an integer from 1 to 8, not 0");
+    expect([existsSync(p("u.s")), existsSync(p("kd.img")), existsSync(p("kx.elf"))]).toEqual([false, false, false]);
+  });
+});
+
+describe("a write that fails half way leaves the file that was there", () => {
+  it("writeOutputChunks: the old contents, its mode, and no temporary left", () => {
+    writeFileSync(p("old.s"), "old contents\n");
+    chmodSync(p("old.s"), 0o640);
+    const before = readdirSync(dir).length;
+    expect(() =>
+      writeOutputChunks(p("old.s"), (write) => {
+        write("new, half");
+        throw new Error("the producer failed");
+      }, bufferIO()),
+    ).toThrow("the producer failed");
+    expect(readFileSync(p("old.s"), "utf8")).toBe("old contents\n");
+    expect(readdirSync(dir).length).toBe(before);
+    writeOutputChunks(p("old.s"), (write) => write("new\n"), bufferIO());
+    expect(readFileSync(p("old.s"), "utf8")).toBe("new\n");
+    expect(statSync(p("old.s")).mode & 0o777).toBe(0o640);
+  });
+});
+
+describe("values the option parsers let through", () => {
+  it("an empty list is refused, naming the flag (matrix --hv , was an internal error)", async () => {
+    refused(await cli("matrix", p("hello.elf"), "--hv", ","), "--hv: no value in ','");
+    refused(await cli("matrix", p("hello.elf"), "--migrate", "--at", ""), "--at: no value in ''");
+    refused(await cli("bench", "--workloads", ","), "--workloads: no value in ','");
+    refused(await cli("migrate", p("hello.elf"), "--route", ",", "--at", "5"), "--route: no value in ','");
+    refused(await cli("build", p("hello.s"), "-o", p("x.elf"), "-D", ""), "-D: no value in ''");
+  });
+
+  it("--at: decimal digits, as every whole-number option (0x10 and 1e3 were read as numbers)", async () => {
+    for (const v of ["0x10", "1e3", " 5", "5.0"]) {
+      refused(await cli("migrate", p("hello.elf"), "--from", "bare", "--to", "xen", "--at", v), `--at: not a non-negative integer: '${v}'`);
+      refused(await cli("matrix", p("hello.elf"), "--migrate", "--at", v), `--at: not a non-negative integer: '${v}'`);
+    }
+  });
+
+  it("matrix --migrate needs two back ends (one gave an empty table and status 0)", async () => {
+    refused(await cli("matrix", p("hello.elf"), "--migrate", "--hv", "xen"), "--migrate needs at least two back ends to move between (--hv xen)");
+    refused(await cli("matrix", p("hello.elf"), "--migrate", "--hv", "xen,xen"), "--migrate needs at least two back ends to move between (--hv xen)");
+  });
+
+  it("-D: a 32-bit integer, decimal or 0x (X= was 0, X=1e3 1000, X=99999999999 silently truncated)", async () => {
+    writeFileSync(p("d.s"), "    .text\n    .global _start\n_start:\n    li a0, X\n    out 0xF0, a0\n");
+    for (const v of ["X=", "X=1e3", "X= 5", "X=99999999999", "X=-2147483649", "X=4294967296", "X=1.5"]) {
+      refused(await cli("build", p("d.s"), "-o", p("d.elf"), "-D", v), `bad -D value '${v}' (expected NAME=INTEGER, a 32-bit value)`);
+    }
+    for (const [v, status] of [["X=0x2a", 42], ["X=-1", 255], ["X=4294967295", 255], ["X", 1]] as const) {
+      expect((await cli("build", p("d.s"), "-o", p("d.elf"), "-D", v)).status).toBe(0);
+      expect((await cli("run", p("d.elf"), "--hv", "bare")).status).toBe(status);
+    }
+  });
+
+  it("kernel --timer-period: 32 bits (a larger period wrapped in the kernel's .word)", async () => {
+    refused(await cli("kernel", "-o", p("kt.elf"), "--timer-period", "4294967296"), "--timer-period must be an integer from 0 to 4294967295 cycles, not 4294967296");
+    refused(await cli("kernel", "--disk", p("kt.img"), "--scale", "0"), "--scale must be an integer from 1 to 1000, not 0");
+    expect(existsSync(p("kt.elf")) || existsSync(p("kt.img"))).toBe(false);
+  });
+});
