@@ -25,6 +25,38 @@ export function fileDisk(path: string): DiskBacking {
   };
 }
 
+/**
+ * A file-backed disk that keeps its writes in memory until commit(): what
+ * `previrt resume --disk IMG` gives the restore, which writes the snapshot's
+ * image into it before its last checks (a --pcpus the back end refuses, …);
+ * a refused resume then leaves IMG as it was. It has the snapshot's
+ * `sectors` whatever the file's size (the guest sees the disk it had; a
+ * longer file keeps its tail, a shorter one grows). After commit() writes go
+ * straight to the file.
+ */
+export function heldFileDisk(path: string, sectors: number): DiskBacking & { commit(): void } {
+  const file = fileDisk(path);
+  let held: Map<number, Uint8Array> | undefined = new Map();
+  return {
+    sectors,
+    readSector: (s, into) => {
+      const h = held?.get(s);
+      if (h) into.set(h);
+      else file.readSector(s, into);
+    },
+    writeSector: (s, from) => {
+      if (held) held.set(s, from.slice(0, SECTOR_SIZE));
+      else file.writeSector(s, from);
+    },
+    close: () => file.close?.(),
+    commit: () => {
+      const writes = held!;
+      held = undefined;
+      for (const [s, bytes] of writes) file.writeSector(s, bytes);
+    },
+  };
+}
+
 /** Process stdin, read on first demand in chunks. */
 export function stdinInput(fd = 0): ConsoleInput {
   let buf = new Uint8Array(0);

@@ -133,6 +133,44 @@ describe("a result that cannot be written is refused before anything runs", () =
   });
 });
 
+describe("resume --disk: the snapshot's image goes into the file only once the guest is restored", () => {
+  // Writes sector 7 of its disk, waits for the transfer, powers off with the disk's status: 2 DONE, 6 DONE|ERROR (no sector 7).
+  const guest =
+    "    .text\n    .global _start\n_start:\n    li t0, 0x80000\n    li t1, 0x5a5a5a5a\n    sw t1, 0(t0)\n    li t2, 7\n    out 0x30, t2\n" +
+    "    out 0x31, t0\n    li t2, 2\n    out 0x32, t2\nwait:\n    in t3, 0x33\n    andi t4, t3, 2\n    beqz t4, wait\n    out 0xF0, t3\n";
+  const mine = new Uint8Array(512).map((_, i) => (i * 7 + 3) & 0xff);
+
+  beforeAll(async () => {
+    writeFileSync(p("disk7.s"), guest);
+    expect((await cli("build", p("disk7.s"), "-o", p("disk7.elf"))).status).toBe(0);
+    writeFileSync(p("d8.img"), new Uint8Array(8 * 512));
+    expect((await cli("run", p("disk7.elf"), "--hv", "bare", "--disk", p("d8.img"), "--snapshot-at", "1", "--snapshot", p("d7.snap"))).status).toBe(0);
+  });
+
+  it("a refused resume leaves the --disk file as it was (the restore wrote the image, then refused --pcpus)", async () => {
+    writeFileSync(p("mine.img"), mine);
+    refused(await cli("resume", p("d7.snap"), "--hv", "bare", "--disk", p("mine.img"), "--pcpus", "1"), "--pcpus needs a hypervisor back end (bare has one physical CPU per CPU)");
+    refused(await cli("resume", p("d7.snap"), "--hv", "xen", "--disk", p("mine.img"), "--snapshot-at", "9"), "--snapshot-at needs --snapshot FILE");
+    expect(new Uint8Array(bytes(p("mine.img")))).toEqual(mine);
+  });
+
+  it("a file smaller than the snapshot's disk: the guest still has the disk it had (it got an ERROR, status 6)", async () => {
+    writeFileSync(p("mine.img"), mine);
+    const r = await cli("resume", p("d7.snap"), "--hv", "xen", "--disk", p("mine.img"));
+    expect(r.status).toBe(2);
+    const after = bytes(p("mine.img"));
+    expect(after.length).toBe(8 * 512);
+    expect([...after.subarray(0, 512)]).toEqual(new Array(512).fill(0)); // the snapshot's sector 0
+    expect([...after.subarray(7 * 512, 7 * 512 + 4)]).toEqual([0x5a, 0x5a, 0x5a, 0x5a]); // the guest's write
+  });
+
+  it("a snapshot without a disk refuses --disk, as one without an nvdisk refuses --nvdisk", async () => {
+    writeFileSync(p("mine.img"), mine);
+    refused(await cli("resume", p("h.snap"), "--hv", "xen", "--disk", p("mine.img")), `${p("h.snap")}: the snapshot has no disk to write into ${p("mine.img")}`);
+    expect(new Uint8Array(bytes(p("mine.img")))).toEqual(mine);
+  });
+});
+
 describe("a write that fails half way leaves the file that was there", () => {
   it("writeOutputChunks: the old contents, its mode, and no temporary left", () => {
     writeFileSync(p("old.s"), "old contents\n");

@@ -16,7 +16,7 @@ import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { bytesInput } from "../../machine/devices/console.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
-import { fileDisk, stdinInput } from "../host-devices.js";
+import { fileDisk, heldFileDisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Engine } from "../../machine/machine.js";
 import { formatStats } from "../../machine/stats.js";
@@ -37,16 +37,22 @@ export const run: CommandRunner = async (args, options, io) => {
   options = { ...options, json: json === true || json === "-" ? "-" : json };
   const backend = getBackend(String(options.hv));
   checkInputFile(file);
+  if (options.snapshotAt !== undefined || options.snapshot !== undefined) snapshotOptions(options);
   checkOutputs([["--json", options.json], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
   const snap = readSnapshotFile(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
-  const disk = openDisk(options.disk);
-  let nvdisk: DiskBacking | undefined;
+  // The snapshot's disk and nvdisk images go into --disk's and --nvdisk's files; without them, into memory.
+  // A snapshot without one refuses the option (its guest had no such device to continue with).
+  if (options.disk !== undefined && snap.disk === null) throw new UserError(`${file}: the snapshot has no disk to write into ${String(options.disk)}`);
+  if (options.nvdisk !== undefined && snap.nvdisk === null) throw new UserError(`${file}: the snapshot has no nvdisk to write into ${String(options.nvdisk)}`);
+  const disk = openSnapshotDisk(options.disk, snap.disk);
+  let nvdisk: (DiskBacking & { commit(): void }) | undefined;
   try {
-    // The snapshot's nvdisk image goes into --nvdisk's file (as --disk's); without it, into memory.
-    if (options.nvdisk !== undefined && snap.nvdisk === null) throw new UserError(`${file}: the snapshot has no nvdisk to write into ${String(options.nvdisk)}`);
-    nvdisk = openDisk(options.nvdisk);
+    nvdisk = openSnapshotDisk(options.nvdisk, snap.nvdisk);
     const { guest } = restoreNamed(file, () => restoreGuest(snap, backend.name, { costModel, disk, nvdisk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` }));
+    // Restored: only now do the files get the snapshot's images.
+    disk?.commit();
+    nvdisk?.commit();
     if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io, file);
     return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io, file);
   } finally {
@@ -96,6 +102,28 @@ export function maxCyclesOf(options: Record<string, unknown>): number {
   return typeof options.maxCycles === "number" ? options.maxCycles : Infinity;
 }
 
+/** resume's --disk/--nvdisk: the file, holding the snapshot's image until the guest is restored (heldFileDisk). */
+function openSnapshotDisk(path: unknown, image: Uint8Array | null): (DiskBacking & { commit(): void }) | undefined {
+  if (typeof path !== "string" || image === null) return undefined;
+  checkInputFile(path);
+  let disk: DiskBacking & { commit(): void };
+  try {
+    disk = heldFileDisk(path, image.length / 512);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  return {
+    ...disk,
+    commit: () => {
+      try {
+        disk.commit();
+      } catch (e) {
+        throw fileError(path, e);
+      }
+    },
+  };
+}
+
 export function openDisk(path: unknown): DiskBacking | undefined {
   if (typeof path !== "string") return undefined;
   checkInputFile(path);
@@ -132,16 +160,22 @@ export function finishRun(guest: Guest, result: RunResult, options: Record<strin
   return status;
 }
 
+/** `--snapshot-at N --snapshot FILE`: one needs the other (checked before anything is restored or run). */
+function snapshotOptions(options: Record<string, unknown>): { at: number; file: string } {
+  const at = options.snapshotAt;
+  const file = options.snapshot;
+  if (typeof at !== "number") throw new UserError("--snapshot needs --snapshot-at N");
+  if (typeof file !== "string") throw new UserError("--snapshot-at needs --snapshot FILE");
+  return { at, file };
+}
+
 /**
  * `--snapshot-at N --snapshot FILE`: runs to the first safe point at or after
  * cycle N, writes the snapshot, says so in one line (stderr) and exits 0; a
  * guest that ends first ends normally, with a line saying no snapshot was taken.
  */
 export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, io: CliIO, elfFile?: string): number {
-  const at = options.snapshotAt;
-  const file = options.snapshot;
-  if (typeof at !== "number") throw new UserError("--snapshot needs --snapshot-at N");
-  if (typeof file !== "string") throw new UserError("--snapshot-at needs --snapshot FILE");
+  const { at, file } = snapshotOptions(options);
   const sp = runToSafePoint(guest, at, maxCyclesOf(options));
   if (!sp.reached) {
     const status = finishRun(guest, guest.machine.outcome!, options, io, elfFile);
