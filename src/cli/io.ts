@@ -50,6 +50,29 @@ function writeAll(fd: number, data: string | Uint8Array): void {
   }
 }
 
+/** The IOs whose stderr ends in an unterminated guest console line (consoleToStderr). */
+const openConsoleLine = new WeakSet<CliIO>();
+
+/**
+ * The guest console written to stderr (`--json -` takes stdout): remembers
+ * whether the guest left its last line open, so that what previrt says next
+ * (errorOut) starts a line of its own instead of ending the guest's.
+ */
+export function consoleToStderr(io: CliIO): (text: string) => void {
+  return (text) => {
+    if (text === "") return;
+    io.err(text);
+    if (text.endsWith("\n")) openConsoleLine.delete(io);
+    else openConsoleLine.add(io);
+  };
+}
+
+/** previrt's own text on stderr (`previrt: error: …`, a report line), on a line of its own after consoleToStderr's. */
+export function errorOut(io: CliIO, text: string): void {
+  if (openConsoleLine.delete(io)) io.err("\n");
+  io.err(text);
+}
+
 let stderrClosed = false;
 
 export const processIO: CliIO = {

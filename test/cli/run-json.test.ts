@@ -86,3 +86,29 @@ describe("previrt run --json", () => {
     expect(r.status).toBe(1);
   });
 });
+
+describe("run and resume report alike", () => {
+  // The guest's last console line is open ("x"): with the console on stderr, previrt's error line starts a line of its own.
+  it("--json: an unterminated console line on stderr, then the error line on a line of its own", async () => {
+    const r = await cli(["run", elf("crash"), "--hv", "bare", "--json"]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/^x\nprevirt: error: illegal-instruction/);
+    const snap = join(dir, "crash.snap");
+    expect((await cli(["run", elf("crash"), "--hv", "xen", "--snapshot-at", "1", "--snapshot", snap])).status).toBe(0);
+    const s = await cli(["resume", snap, "--hv", "xen", "--json"]);
+    expect(s.status).toBe(125);
+    expect(s.stderr).toMatch(/^x\nprevirt: error: illegal-instruction/);
+    expect((await cli(["run", elf("crash"), "--hv", "bare"])).stdout).toBe("x"); // the console itself is unchanged
+  });
+
+  it("resume --stats ends with the host line and --json has the host object, as run's do", async () => {
+    const snap = join(dir, "poweroff.snap");
+    expect((await cli(["run", elf("poweroff"), "--hv", "xen", "--snapshot-at", "1", "--snapshot", snap])).status).toBe(0);
+    for (const [cmd, argv] of [["run", ["run", elf("poweroff")]], ["resume", ["resume", snap]]] as const) {
+      const r = await cli([...argv, "--hv", "xen", "--stats", "--json", "--engine", "interp"]);
+      expect(r.status, cmd).toBe(5);
+      expect(r.stderr, cmd).toMatch(/\nhost \(not simulated\): engine=interp residentMiB=\d+\n$/);
+      expect(JSON.parse(r.stdout).host, cmd).toMatchObject({ engine: "interp" });
+    }
+  });
+});

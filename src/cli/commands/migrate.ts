@@ -17,6 +17,7 @@ import { stdinInput } from "../host-devices.js";
 import { formatReport } from "../../migration/report.js";
 import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
+import { consoleToStderr, errorOut } from "../io.js";
 import { checkOutputs, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf, openDisk } from "./resume.js";
 
@@ -41,8 +42,8 @@ export const run: CommandRunner = async (args, options, io) => {
       maxCycles: maxCyclesOf(options),
       stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(),
       // `--json -`: the report takes stdout, the console goes to stderr (run's rule).
-      onOutput: options.json === "-" ? (t) => io.err(t) : (t) => io.out(t),
-      onHop: (report) => io.err(formatReport(report)),
+      onOutput: options.json === "-" ? consoleToStderr(io) : (t) => io.out(t),
+      onHop: (report) => errorOut(io, formatReport(report)),
     });
     if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(r.reports.length === 1 ? r.reports[0] : r.reports, null, 2) + "\n", io);
     return finishRun(r.guest, r.result, { ...options, json: undefined }, io);

@@ -18,7 +18,7 @@ import { bytesInput } from "../../machine/devices/console.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
 import { fileDisk, heldFileDisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
-import type { Engine } from "../../machine/machine.js";
+import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { formatStats } from "../../machine/stats.js";
 import { bootGuest, type Guest } from "../../migration/guest.js";
 import { runToSafePoint } from "../../migration/safe-point.js";
@@ -26,7 +26,7 @@ import { endedBefore } from "../../migration/report.js";
 import { captureSnapshot, restoreGuest } from "../../migration/snapshot.js";
 import { readSnapshotFile, writeSnapshotFile } from "../snapshot-files.js";
 import { checkInputFile, checkOutputs, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
-import type { CliIO } from "../io.js";
+import { consoleToStderr, errorOut, type CliIO } from "../io.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
@@ -136,26 +136,28 @@ export function openDisk(path: unknown): DiskBacking | undefined {
 
 /** Where the guest console goes: stdout, or stderr when the JSON document takes stdout (run's rule). */
 export function consoleSink(options: Record<string, unknown>, io: CliIO): (t: string) => void {
-  return options.json === "-" ? (t) => io.err(t) : (t) => io.out(t);
+  return options.json === "-" ? consoleToStderr(io) : (t) => io.out(t);
 }
 
 /**
  * The end of a run, as `previrt run` reports it: diagnosis for a stop,
- * --stats/--json, the guest's status. `file`: the --json document's `file`
+ * --stats/--json (with the `host (not simulated)` line and `host` object), the guest's status. `file`: the --json document's `file`
  * (the snapshot a resume ran, the ELF of `run --snapshot-at`), as run's has.
  */
 export function finishRun(guest: Guest, result: RunResult, options: Record<string, unknown>, io: CliIO, file?: string): number {
   let status: number;
   if (result.kind === "poweroff") status = result.exitCode;
   else {
-    io.err(`previrt: error: ${result.message}\n${result.diagnosis}`);
+    errorOut(io, `previrt: error: ${result.message}\n${result.diagnosis}`);
     status = result.exitCode;
   }
   const stats = guest.machine.stats();
-  if (options.stats) io.err(formatStats(stats));
+  // As run's: the counters, then how the emulator ran the guest (the machine that finished it).
+  const host = guest.machine.hostStats();
+  if (options.stats) errorOut(io, formatStats(stats) + formatHostStats(host));
   if (typeof options.json === "string") {
     const summary = result.kind === "poweroff" ? { kind: "poweroff", exitCode: result.exitCode } : { kind: "stopped", reason: result.reason, message: result.message, exitCode: result.exitCode };
-    writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, ...(file !== undefined ? { file } : {}), result: summary, ...stats }) + "\n", io);
+    writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, ...(file !== undefined ? { file } : {}), result: summary, ...stats, host }) + "\n", io);
   }
   return status;
 }
@@ -179,7 +181,7 @@ export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, 
   const sp = runToSafePoint(guest, at, maxCyclesOf(options));
   if (!sp.reached) {
     const status = finishRun(guest, guest.machine.outcome!, options, io, elfFile);
-    io.err(`previrt: no snapshot written: the guest ended at cycle ${Math.floor(sp.cycle)}, ${endedBefore(Math.floor(sp.cycle), at)}\n`);
+    errorOut(io, `previrt: no snapshot written: the guest ended at cycle ${Math.floor(sp.cycle)}, ${endedBefore(Math.floor(sp.cycle), at)}\n`);
     return status;
   }
   const snap = captureSnapshot(guest);
@@ -190,7 +192,7 @@ export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, 
     throw fileError(file, e);
   }
   const deferred = sp.deferredSteps ? ` (${sp.deferredSteps} ${sp.deferredUnit}${sp.deferredSteps === 1 ? "" : "s"} past ${at}: ${sp.deferredBecause})` : "";
-  io.err(`${file}: snapshot of ${guest.backend.name} at cycle ${Math.floor(sp.cycle)}${deferred}, ${snap.pages.length} pages, ${bytes} bytes\n`);
+  errorOut(io, `${file}: snapshot of ${guest.backend.name} at cycle ${Math.floor(sp.cycle)}${deferred}, ${snap.pages.length} pages, ${bytes} bytes\n`);
   return 0;
 }
 

@@ -28,6 +28,7 @@ import { formatStats } from "../../machine/stats.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkInputFile, checkOutputs, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
+import { consoleToStderr, errorOut } from "../io.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   // Loaded only for a multi-guest run: its configuration file may name bundled-kernel guests, which brings in the compiler.
@@ -77,16 +78,16 @@ export const run: CommandRunner = async (args, options, io) => {
       pcpus: options.pcpus as number | undefined,
       timeslice: options.timeslice as number | undefined,
       spinlocks: options.spinlocks as string | undefined,
-      onOutput: jsonTo === "-" ? (t) => io.err(t) : (t) => io.out(t),
+      onOutput: jsonTo === "-" ? consoleToStderr(io) : (t) => io.out(t),
     });
     const { result, stats, host } = outcome;
     let status: number;
     if (result.kind === "poweroff") status = result.exitCode;
     else {
-      io.err(`previrt: error: ${result.message}\n${result.diagnosis}`);
+      errorOut(io, `previrt: error: ${result.message}\n${result.diagnosis}`);
       status = result.exitCode;
     }
-    if (options.stats) io.err(formatStats(stats) + formatHostStats(host));
+    if (options.stats) errorOut(io, formatStats(stats) + formatHostStats(host));
     if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify({ backend: backend.name, file, result: summary(result), ...stats, host }) + "\n", io);
     return status;
   } finally {
