@@ -3,14 +3,15 @@
 // (SHT_NOBITS sections are zeroed); non-allocated sections (".softlayer",
 // the symbol table) are not loaded. Addresses are physical: paging is off at
 // reset. A section outside guest RAM is a UserError (a bad binary, not a
-// guest fault).
+// guest fault) naming the binary's file when the caller gives it, as the ELF
+// reader's and the rewriter's errors do.
 
 import { UserError } from "../guest-isa/diagnostics.js";
 import { SHF_ALLOC, SHT_NOBITS, type ElfImage } from "../guest-isa/elf-types.js";
 import { checkImageLayout } from "../guest-isa/image-check.js";
 import type { Machine } from "./machine.js";
 
-export function loadImage(machine: Machine, image: ElfImage): void {
+export function loadImage(machine: Machine, image: ElfImage, file?: string): void {
   // Alignment, bounds, code placement, entry alignment: the rules shared with the ELF reader and the rewriter.
   checkImageLayout(image);
   const mem = machine.memory;
@@ -19,7 +20,7 @@ export function loadImage(machine: Machine, image: ElfImage): void {
     const size = s.type === SHT_NOBITS ? s.size : s.data.length;
     if (s.addr < 0 || s.addr + size > mem.guestLimit) {
       throw new UserError(
-        `section ${s.name} at 0x${(s.addr >>> 0).toString(16)} (${size} bytes) does not fit in ${mem.guestLimit} bytes of guest RAM`,
+        `${file ? `${file}: ` : ""}section ${s.name} at 0x${(s.addr >>> 0).toString(16)} (${size} bytes) does not fit in ${mem.guestLimit} bytes of guest RAM`,
       );
     }
     if (s.type === SHT_NOBITS) mem.u8.fill(0, s.addr, s.addr + size);

@@ -15,6 +15,8 @@ import type { Monitor } from "./monitor.js";
 import type { MachineStats } from "./stats.js";
 
 export interface RunImageOptions {
+  /** The binary's file name, for the loader's errors (a section outside guest RAM). */
+  file?: string;
   monitor?: Monitor;
   maxCycles?: number;
   /** Console input: bytes, a string, or a ConsoleInput (e.g. the CLI's stdinInput()). Default: none. */
@@ -99,6 +101,6 @@ export function buildMachine(image: ElfImage, options: RunImageOptions = {}): { 
     devices: options.devices,
   });
   if (options.monitor) machine.attach(options.monitor);
-  loadImage(machine, image);
+  loadImage(machine, image, options.file);
   return { machine, console: () => consoleText };
 }

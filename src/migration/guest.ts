@@ -118,6 +118,6 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
 /** A guest booted from its binary: loaded, at the reset state, not yet run. */
 export function bootGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
   const g = newGuest(elf, image, backendName, options);
-  loadImage(g.machine, g.rewrite.image);
+  loadImage(g.machine, g.rewrite.image, options.file);
   return g;
 }
