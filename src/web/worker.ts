@@ -24,7 +24,6 @@ import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell,
 import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
 import { memoryDisk } from "../machine/devices/disk.js";
 import { recentInstructions } from "../machine/diagnosis.js";
-import { loadImage } from "../machine/loader.js";
 import { Machine } from "../machine/machine.js";
 import { ACCESS, type Monitor } from "../machine/monitor.js";
 import { readElf, writeElf } from "../guest-isa/elf.js";
@@ -34,6 +33,7 @@ import { formatReport } from "../migration/report.js";
 import { checkRoute } from "../migration/route.js";
 import { stopAndCopy } from "../migration/stop-and-copy.js";
 import { BACKENDS, linkStart, programOf } from "./link.js";
+import { stepMachine } from "./step-machine.js";
 import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, RepatchRow, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
 
 /** A runaway guest stops here (the CLI's matrix default is 2·10⁹; a page should answer sooner). */
@@ -326,24 +326,11 @@ function runOrEarly(id: number, names: string[], o: RunOptions): void {
 function stepStart(name: string, o: StepOptions): void {
   const b = requireBuilt();
   const backend = getBackend(name);
-  // The machine and monitor runElf builds for the matrix (the same options, the same lock sites), so a step-run ends where the Run view's run does.
-  const monitorOptions = checkCpuOptions(backend, { cpus: o.cpus, pcpus: o.pcpus, quantum: o.quantum });
-  const rewrite = prepareImage(backend, b.image);
   const session: Stepping = { backend: name, machine: undefined!, console: "", sites: [], view: 0 };
-  // The interpreter: a step is one instruction (or one exception entry), which the JIT's blocks are not.
-  const disk = b.disk?.();
-  session.machine = new Machine({
-    engine: "interp",
-    consoleOutput: (t) => (session.console += t),
-    disk: disk ? memoryDisk(disk) : undefined,
-    protection: o.protect,
-    cpus: o.cpus,
-    quantum: o.quantum,
-    lockSites: rewrite.sites.filter((x) => x.kindName === "lock").map((x) => x.record.addr),
-  });
-  session.monitor = backend.createMonitor?.(rewrite, { ...monitorOptions, protect: o.protect });
-  if (session.monitor) session.machine.attach(session.monitor);
-  loadImage(session.machine, rewrite.image);
+  // The machine and monitor runElf builds for the matrix, on the interpreter (step-machine.ts): a step-run ends where the Run view's run does.
+  const { machine, monitor, rewrite } = stepMachine(backend, b.image, o, b.disk?.(), (t) => (session.console += t));
+  session.machine = machine;
+  session.monitor = monitor;
   session.sites = rewrite.sites.map((s) => ({ addr: s.record.addr, label: `${hex(s.record.addr)} ${s.kindName} (${s.strategy}) ${s.record.file}:${s.record.line}` }));
   if (name === "xen" || name === "l4") {
     const vmm = buildVmm(name);
