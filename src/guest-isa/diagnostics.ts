@@ -19,11 +19,19 @@ export interface Diagnostic {
   sourceLine?: string;
 }
 
+/** The longest quoted token a message shows whole (`undefined symbol 'qqq…'` for a 5 MB name). */
+const QUOTE_WIDTH = 60;
+const LONG_QUOTE = new RegExp(`'[^'\\n]{${QUOTE_WIDTH + 1},}'`, "g");
+
 export function formatDiagnostic(d: Diagnostic, withSource = true): string {
-  const head = `${d.file}:${d.line}:${d.col}: ${d.severity ?? "error"}: ${d.message}`;
+  const message = d.message.replace(LONG_QUOTE, (q) => `${q.slice(0, QUOTE_WIDTH + 1)}…'`);
+  const head = `${d.file}:${d.line}:${d.col}: ${d.severity ?? "error"}: ${message}`;
   if (!withSource || d.sourceLine === undefined) return head;
   return `${head}\n${sourceFrame(d.sourceLine, d.line, d.col)}`;
 }
+
+/** The longest source line a frame shows whole: a longer one is cut to this much around the column (a 20 MB line was 20 MB of stderr). */
+export const FRAME_WIDTH = 160;
 
 /**
  *     > 12 | \tlw a0, 0(a1)
@@ -31,8 +39,16 @@ export function formatDiagnostic(d: Diagnostic, withSource = true): string {
  */
 export function sourceFrame(sourceLine: string, line: number, col: number): string {
   // One line only: a stray line terminator in it would start a second one.
-  const text = sourceLine.replace(/\r\n|[\n\r\u2028\u2029]/g, " ");
-  return codeFrameColumns(text, { start: { line: Math.max(1, line), column: Math.max(1, col) } }, { highlightCode: false, linesAbove: 0, linesBelow: 0, startLine: Math.max(1, line) });
+  let text = sourceLine.replace(/\r\n|[\n\r\u2028\u2029]/g, " ");
+  let column = Math.max(1, col);
+  if (text.length > FRAME_WIDTH) {
+    // A window around the column, "…" where it was cut; the caret moves with it.
+    const start = Math.max(0, Math.min(column - 1 - FRAME_WIDTH / 2, text.length - FRAME_WIDTH));
+    const end = start + FRAME_WIDTH;
+    text = (start > 0 ? "…" : "") + text.slice(start, end) + (end < text.length ? "…" : "");
+    column = column - start + (start > 0 ? 1 : 0);
+  }
+  return codeFrameColumns(text, { start: { line: Math.max(1, line), column } }, { highlightCode: false, linesAbove: 0, linesBelow: 0, startLine: Math.max(1, line) });
 }
 
 /** Thrown by a stage that collected errors: carries every diagnostic, not just the first. */
