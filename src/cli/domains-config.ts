@@ -116,13 +116,16 @@ function openDisk(v: unknown, key: string, base: string, scale: number | undefin
   if (typeof v !== "string") bad(`"${key}" must be an image file name or "memory"`);
   const path = resolve(base, v as string);
   checkInputFile(path);
+  let d: DiskBacking;
   try {
-    const d = fileDisk(path);
-    opened.push(d);
-    return d;
+    d = fileDisk(path);
   } catch (e) {
     throw fileError(path, e);
   }
+  opened.push(d);
+  // As run's --nvdisk: the device needs a sector to serve.
+  if (key === "nvdisk" && d.sectors === 0) bad(`"nvdisk" ${v as string}: an nvdisk image must hold at least one 512-byte sector`);
+  return d;
 }
 
 /** "memory": bytes, or a string like "16M", "512K": a multiple of 4 KiB from 64 KiB to 1 GiB. */

@@ -55,12 +55,21 @@ export function readElfInput(path: string): ElfImage {
 /** readElfInput, keeping the file's bytes too (a snapshot carries the binary). */
 export function readElfInputWithBytes(path: string): { bytes: Uint8Array; image: ElfImage } {
   const bytes = readInput(path);
+  // The other file a user has at hand: say what it is and which command takes it.
+  if (startsWith(bytes, "PVSNAP")) throw new UserError(`${path}: a previrt snapshot, not an ELF file (previrt resume continues it)`);
   try {
     return { bytes, image: readElf(bytes) };
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`${path}: ${e.message}`, e.exitCode);
     throw e;
   }
+}
+
+/** Whether `bytes` begin with the ASCII text `magic`. */
+export function startsWith(bytes: Uint8Array, magic: string): boolean {
+  if (bytes.length < magic.length) return false;
+  for (let i = 0; i < magic.length; i++) if (bytes[i] !== magic.charCodeAt(i)) return false;
+  return true;
 }
 
 /**

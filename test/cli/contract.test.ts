@@ -171,3 +171,28 @@ describe("a binary that does not fit in guest RAM", () => {
     }
   });
 });
+
+describe("a file given where another kind is wanted, an empty nvdisk, options that cannot mean anything", () => {
+  it("a snapshot for an ELF and an ELF for a snapshot: one line saying which command takes it", async () => {
+    const snap = f("hello.snap");
+    expect((await previrt("run", hello, "--hv", "xen", "--snapshot-at", "10", "--snapshot", snap)).status).toBe(0);
+    for (const argv of [["run", snap, "--hv", "xen"], ["objdump", snap], ["matrix", snap], ["migrate", snap, "--from", "bare", "--to", "xen", "--at", "5"]]) {
+      oneLine(await previrt(...argv), new RegExp(`^previrt: error: ${snap.replace(/[.]/g, "\\.")}: a previrt snapshot, not an ELF file \\(previrt resume continues it\\)\n$`));
+    }
+    oneLine(await previrt("resume", hello, "--hv", "xen"), new RegExp(`^previrt: error: ${hello.replace(/[.]/g, "\\.")}: an ELF file, not a previrt snapshot \\(previrt run runs it\\)\n$`));
+  });
+
+  it("an nvdisk image without a whole sector is refused (run --snapshot-at wrote a snapshot resume could not read)", async () => {
+    writeFileSync(f("short.img"), new Uint8Array(200));
+    const msg = new RegExp(`short\\.img: an nvdisk image must hold at least one 512-byte sector\n$`);
+    oneLine(await previrt("run", hello, "--hv", "xen", "--nvdisk", f("short.img")), msg);
+    oneLine(await previrt("run", hello, "--hv", "xen", "--nvdisk", f("short.img"), "--snapshot-at", "10", "--snapshot", f("short.snap")), msg);
+    writeFileSync(f("short.json"), JSON.stringify({ guests: [{ name: "a", elf: hello, nvdisk: f("short.img") }, { name: "b", elf: hello }] }));
+    oneLine(await previrt("run", "--domains", f("short.json")), msg);
+  });
+
+  it("bench --repeats 0 and playground --port with --export are refused (each was run or ignored)", async () => {
+    oneLine(await previrt("bench", "--repeats", "0"), /^previrt: error: --repeats must be an integer from 1 to 1000, not 0\n$/);
+    oneLine(await previrt("playground", "--port", "0", "--export", f("site")), /^previrt: error: --port is for serving; --export writes the files instead: give one\n$/);
+  });
+});

@@ -113,6 +113,8 @@ export const run: CommandRunner = async (_args, options, io) => {
   const scale = (options.scale as number | undefined) ?? BENCH_SCALE;
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
   const repeats = (options.repeats as number | undefined) ?? 3;
+  // Each cell runs at least once whatever --repeats says: 0 would promise a report with no run behind it.
+  if (repeats < 1 || repeats > 1000) throw new UserError(`--repeats must be an integer from 1 to 1000, not ${repeats}`);
 
   const toStdout = reportsToStdout(options);
   const progress = io.stderrIsTTY

@@ -54,7 +54,10 @@ function exportApp(target: string, io: Parameters<CommandRunner>[2]): number {
 }
 
 export const run: CommandRunner = async (_args, options, io) => {
-  if (typeof options.export === "string") return exportApp(options.export, io);
+  if (typeof options.export === "string") {
+    if (options.port !== undefined) throw new UserError("--port is for serving; --export writes the files instead: give one");
+    return exportApp(options.export, io);
+  }
   const port = (options.port as number | undefined) ?? 8089;
   if (port > 65535) throw new UserError(`--port must be from 0 to 65535, not ${port}`);
   const files = appFiles(webDir());

@@ -124,6 +124,20 @@ function openSnapshotDisk(path: unknown, image: Uint8Array | null): (DiskBacking
   };
 }
 
+/**
+ * `--nvdisk IMG` of run (and run --snapshot-at): an image of at least one
+ * sector — a snapshot cannot record an empty one, and the device would have
+ * no sector to serve.
+ */
+export function openNvdisk(path: unknown): DiskBacking | undefined {
+  const disk = openDisk(path);
+  if (disk && disk.sectors === 0) {
+    disk.close?.();
+    throw new UserError(`${String(path)}: an nvdisk image must hold at least one 512-byte sector`);
+  }
+  return disk;
+}
+
 export function openDisk(path: unknown): DiskBacking | undefined {
   if (typeof path !== "string") return undefined;
   checkInputFile(path);
@@ -205,7 +219,7 @@ export async function runWithSnapshot(file: string, options: Record<string, unkn
   const disk = openDisk(options.disk);
   let nvdisk: DiskBacking | undefined;
   try {
-    nvdisk = openDisk(options.nvdisk);
+    nvdisk = openNvdisk(options.nvdisk);
     const guest = bootGuest(elf, image, backend.name, { costModel, disk, nvdisk, passthrough: options.passthrough === true, ...cpuOptionsOf(options), ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
     return snapshotAndExit(guest, options, io, file);
   } finally {

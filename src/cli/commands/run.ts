@@ -63,6 +63,7 @@ export const run: CommandRunner = async (args, options, io) => {
   let nvdisk: DiskBacking | undefined;
   try {
     nvdisk = openDisk(options.nvdisk);
+    if (nvdisk?.sectors === 0) throw new UserError(`${String(options.nvdisk)}: an nvdisk image must hold at least one 512-byte sector`);
     const outcome = runElfOn(backend, image, {
       file,
       costModel,
