@@ -286,7 +286,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     .configureOutput({
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
-      outputError: (s, write) => write(`previrt: ${s.replace(/^error: /, "error: ").trimEnd()}\n`),
+      outputError: (s, write) => write(`previrt: ${oneLine(s.trimEnd())}\n`),
     });
   const facts = mayShowHelp(argv) ? await helpFacts() : NO_HELP;
   declareCommands(program, facts, (name, args, opts) => (selected = { name, args, opts }));
@@ -306,6 +306,13 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   }
 }
 
+/**
+ * An error message as one line: a control character that came in with the
+ * user's input (a file name or an option value holding a newline) is shown
+ * escaped, `\n`, so the error stays the one line a script reads.
+ */
+const oneLine = (text: string) => text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+
 function reportError(e: unknown, io: CliIO): number {
   // The reader went away (`previrt objdump -d k.elf | head`): stop quietly, as any Unix tool does.
   if (e instanceof OutputClosed) return OUTPUT_CLOSED_STATUS;
@@ -314,14 +321,14 @@ function reportError(e: unknown, io: CliIO): number {
     return 1;
   }
   if (e instanceof UserError) {
-    io.err(`previrt: error: ${e.message}\n`);
+    io.err(`previrt: error: ${oneLine(e.message)}\n`);
     return e.exitCode;
   }
   const err = e as NodeJS.ErrnoException;
   // Files are read and written through files.ts, which names the path; this catches a path that slipped past it.
   if (err && typeof err.code === "string" && err.path) return reportError(fileError(err.path, err), io);
   // An internal bug: still one line first, then the stack for whoever files the issue.
-  io.err(`previrt: error: internal error: ${err?.message ?? String(e)}\n`);
+  io.err(`previrt: error: internal error: ${oneLine(String(err?.message ?? e))}\n`);
   if (process.env.PREVIRT_DEBUG) io.err(`${err?.stack ?? ""}\n`);
   return 70;
 }

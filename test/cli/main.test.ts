@@ -1,5 +1,6 @@
 // The command itself: --version from package.json, and --help listing every
-// registered back end with its own description (src/hypervisors/index.ts).
+// registered back end with its own description (src/hypervisors/index.ts);
+// an error line that stays one line whatever the user typed.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
@@ -28,6 +29,19 @@ describe("previrt", () => {
       const io = bufferIO();
       expect(await main([cmd, "--help"], io)).toBe(0);
       expect(io.stdout.replace(/\s+/g, " ")).toContain([...backends.keys()].join(", ")); // help wraps long lines
+    }
+  });
+
+  it("an error stays one line when the input holds a control character (a file name or a value with a newline)", async () => {
+    for (const [argv, line] of [
+      [["run", "a\nb.elf", "--hv", "bare"], "previrt: error: a\\nb.elf: no such file or directory\n"],
+      [["run", "a\x1b[2J.elf", "--hv", "bare"], "previrt: error: a\\x1b[2J.elf: no such file or directory\n"],
+      [["matrix", "k.elf", "--hv", "x\ny"], "previrt: error: unknown back end 'x\\ny' (valid: bare, hvm, trap, xen, l4)\n"],
+      [["run", "--x\ny"], "previrt: error: unknown option '--x\\ny'\n"],
+    ] as const) {
+      const io = bufferIO();
+      expect(await main([...argv], io)).not.toBe(0);
+      expect(io.stderr).toBe(line);
     }
   });
 });
