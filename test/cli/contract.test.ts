@@ -191,6 +191,13 @@ describe("a file given where another kind is wanted, an empty nvdisk, options th
     oneLine(await previrt("run", "--domains", f("short.json")), msg);
   });
 
+  it("a --domains guest's memory too small for xen's in-place VMM is refused in one line (it was an internal error)", async () => {
+    for (const [memory, bytes] of [["64K", 65536], ["128K", 131072]]) {
+      writeFileSync(f("small.json"), JSON.stringify({ hv: "xen", guests: [{ name: "a", elf: hello, memory }, { name: "b", elf: hello }] }));
+      oneLine(await previrt("run", "--domains", f("small.json")), new RegExp(`^previrt: error: guest RAM of ${bytes} bytes leaves no room for the in-place VMM's 131072-byte window at its top\n$`));
+    }
+  });
+
   it("bench --repeats 0 and playground --port with --export are refused (each was run or ignored)", async () => {
     oneLine(await previrt("bench", "--repeats", "0"), /^previrt: error: --repeats must be an integer from 1 to 1000, not 0\n$/);
     oneLine(await previrt("playground", "--port", "0", "--export", f("site")), /^previrt: error: --port is for serving; --export writes the files instead: give one\n$/);

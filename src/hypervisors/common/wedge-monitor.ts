@@ -65,6 +65,7 @@
 
 import { decodeInstruction, type DecodedInstruction } from "../../guest-isa/encoding.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR, REG } from "../../guest-isa/registers.js";
+import { UserError } from "../../guest-isa/diagnostics.js";
 import type { Machine } from "../../machine/machine.js";
 import { walkPageTable, walkPageTableInto, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
 import { ACCESS, Fault, type Access, type ExitAction, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
@@ -277,6 +278,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.hcallIds = new Map();
     this.siteTick.fill(-1);
     this.guest = new GuestMemory(machine, this);
+    // A guest's RAM too small for the window (a --domains "memory") is the user's input, not a bug.
+    if (machine.memory.guestLimit <= WINDOW_BACKED_BYTES) throw new UserError(`guest RAM of ${machine.memory.guestLimit} bytes leaves no room for the in-place VMM's ${WINDOW_BACKED_BYTES}-byte window at its top`);
     this.windowPa = machine.reserveTop(WINDOW_BACKED_BYTES);
     const n = machine.cpuCount;
     // The shared-info page(s): vCPU k's copy is the k-th run of data pages from the first one.
