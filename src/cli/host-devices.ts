@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { NO_INPUT, type ConsoleInput } from "../machine/devices/console.js";
 import { SECTOR_SIZE, type DiskBacking } from "../machine/devices/disk.js";
+import { fileError } from "./file-error.js";
 
 /** A file-backed disk; writes go straight to the file. */
 export function fileDisk(path: string): DiskBacking {
@@ -79,7 +80,8 @@ export function stdinInput(fd = 0): ConsoleInput {
           eof = true;
           return;
         }
-        throw e;
+        // Standard input that cannot be read (`< /`, a directory): one line, not an internal error.
+        throw fileError("standard input", e);
       }
     }
   };

@@ -7,11 +7,13 @@
 // so the whole matrix; --migrate ignored --pcpus and --spinlocks), and
 // every run's counters naming spinCycles and lockHolderPreemptions (0 for a
 // binary without lock sites).
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { stdinInput } from "../../src/cli/host-devices.js";
 import { bufferIO } from "../../src/cli/io.js";
+import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { main } from "../../src/cli/main.js";
 import { readElf } from "../../src/guest-isa/elf.js";
 import { runMatrix } from "../../src/hypervisors/matrix.js";
@@ -203,3 +205,16 @@ describe("a file given where another kind is wanted, an empty nvdisk, options th
     oneLine(await previrt("playground", "--port", "0", "--export", f("site")), /^previrt: error: --port is for serving; --export writes the files instead: give one\n$/);
   });
 });
+
+describe("standard input", () => {
+  it("a directory as the guest's console input is one line, not an internal error (EISDIR)", async () => {
+    const fd = openSync(dir, "r");
+    try {
+      const input = stdinInput(fd);
+      expect(() => input.read()).toThrow(new UserError("standard input: is a directory"));
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
