@@ -120,6 +120,9 @@ export function checkOutputs(outputs: readonly (readonly [flag: string, path: un
     const st = statOrUndefined(input);
     if (st?.isFile()) inputIds.set(fileId(st), input);
   }
+  // Standard output takes one of them: two would interleave (`kernel -o - --disk -`).
+  const toStdout = outputs.filter(([, path]) => path === "-").map(([flag]) => flag);
+  if (toStdout.length > 1) throw new UserError(`only one of ${toStdout.join(" and ")} can be - (standard output)`);
   const seen = new Map<string, string>();
   for (const [flag, path] of outputs) {
     if (typeof path !== "string" || path === "-") continue;

@@ -18,9 +18,14 @@ export const nodeZlib: Zlib = {
   inflate: (data, maxLength) => inflateSync(data, { maxOutputLength: maxLength }),
 };
 
+/** A snapshot file's bytes (the container, compressed with node:zlib). */
+export function snapshotBytes(snap: Snapshot): Uint8Array {
+  return encodeSnapshot(snap, nodeZlib);
+}
+
 /** Writes a snapshot file whole or not at all (replaceFile: a temporary renamed over it); returns its size. */
 export function writeSnapshotFile(file: string, snap: Snapshot): number {
-  const bytes = encodeSnapshot(snap, nodeZlib);
+  const bytes = snapshotBytes(snap);
   replaceFile(file, (fd) => {
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
   });

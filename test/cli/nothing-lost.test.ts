@@ -94,6 +94,38 @@ describe("an output never overwrites an input", () => {
   });
 });
 
+describe("- is standard output for every output, and only one output may take it", () => {
+  it("run --snapshot-at N --snapshot -: the snapshot on stdout, the console on stderr (it wrote a file named -)", async () => {
+    const io = bufferIO(new Uint8Array());
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(await main(["run", p("hello.elf"), "--hv", "xen", "--snapshot-at", "100", "--snapshot", "-"], io)).toBe(0);
+      expect(existsSync(p("-"))).toBe(false);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(io.stderr).toMatch(/^h\nstandard output: snapshot of xen at cycle \d+/);
+    writeFileSync(p("piped.snap"), io.stdoutBytes());
+    const r = await cli("resume", p("piped.snap"), "--hv", "xen");
+    expect(r.status).toBe(0);
+    expect(r.out).toBe("ello from G32\n");
+  });
+
+  it("two outputs to - are refused, and annotate --map has no name to take from -o -", async () => {
+    refused(await cli("kernel", "-o", "-", "--disk", "-"), "only one of -o and --disk can be - (standard output)");
+    refused(await cli("run", p("hello.elf"), "--hv", "xen", "--snapshot-at", "1", "--snapshot", "-", "--json", "-"), "only one of --json and --snapshot can be - (standard output)");
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      refused(await cli("annotate", p("hello.s"), "-o", "-", "--map"), "--map needs a file name when -o is - (standard output)");
+      expect(existsSync(p("-.map"))).toBe(false);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
 describe("a result that cannot be written is refused before anything runs", () => {
   it("run --json and --snapshot into a missing folder: no console, the disk image unchanged", async () => {
     const image = bytes(p("disk.img"));

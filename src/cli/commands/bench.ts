@@ -32,9 +32,7 @@ import type { CliIO } from "../io.js";
  */
 function reportsToStdout(options: Record<string, unknown>): boolean {
   checkOutputs([["--json", options.json], ["--html", options.html]], [options.costModel]);
-  const toStdout = [options.json, options.html].filter((f) => f === "-").length;
-  if (toStdout > 1) throw new UserError("only one of --json and --html can be - (standard output)");
-  return toStdout === 1;
+  return options.json === "-" || options.html === "-";
 }
 
 /** The option as the user typed it (costModel: --cost-model). */

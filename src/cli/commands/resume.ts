@@ -24,7 +24,7 @@ import { bootGuest, type Guest } from "../../migration/guest.js";
 import { runToSafePoint } from "../../migration/safe-point.js";
 import { endedBefore } from "../../migration/report.js";
 import { captureSnapshot, restoreGuest } from "../../migration/snapshot.js";
-import { readSnapshotFile, writeSnapshotFile } from "../snapshot-files.js";
+import { readSnapshotFile, snapshotBytes } from "../snapshot-files.js";
 import { checkInputFile, checkOutputs, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { consoleToStderr, errorOut, type CliIO } from "../io.js";
 import type { CommandRunner } from "../main.js";
@@ -148,9 +148,9 @@ export function openDisk(path: unknown): DiskBacking | undefined {
   }
 }
 
-/** Where the guest console goes: stdout, or stderr when the JSON document takes stdout (run's rule). */
+/** Where the guest console goes: stdout, or stderr when the JSON document or the snapshot takes stdout (run's rule). */
 export function consoleSink(options: Record<string, unknown>, io: CliIO): (t: string) => void {
-  return options.json === "-" ? consoleToStderr(io) : (t) => io.out(t);
+  return options.json === "-" || options.snapshot === "-" ? consoleToStderr(io) : (t) => io.out(t);
 }
 
 /**
@@ -199,14 +199,11 @@ export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, 
     return status;
   }
   const snap = captureSnapshot(guest);
-  let bytes: number;
-  try {
-    bytes = writeSnapshotFile(file, snap);
-  } catch (e) {
-    throw fileError(file, e);
-  }
+  // `--snapshot -`: to standard output (the console went to stderr: consoleSink), as every output's `-`.
+  const bytes = snapshotBytes(snap);
+  writeOutput(file, bytes, io);
   const deferred = sp.deferredSteps ? ` (${sp.deferredSteps} ${sp.deferredUnit}${sp.deferredSteps === 1 ? "" : "s"} past ${at}: ${sp.deferredBecause})` : "";
-  errorOut(io, `${file}: snapshot of ${guest.backend.name} at cycle ${Math.floor(sp.cycle)}${deferred}, ${snap.pages.length} pages, ${bytes} bytes\n`);
+  errorOut(io, `${file === "-" ? "standard output" : file}: snapshot of ${guest.backend.name} at cycle ${Math.floor(sp.cycle)}${deferred}, ${snap.pages.length} pages, ${bytes.length} bytes\n`);
   return 0;
 }
 
