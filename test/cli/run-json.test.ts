@@ -80,10 +80,16 @@ describe("previrt run --json", () => {
     expect(JSON.parse(r.stdout).result.message).toMatch(/illegal-instruction/);
   });
 
-  it("no ELF at all is still a one-line error", async () => {
+  it("no ELF at all is still a one-line error, with the status of every missing argument (2, as objdump's)", async () => {
     const r = await cli(["run", "--hv", "bare", "--json"]);
     expect(r.stderr).toBe("previrt: error: missing required argument 'elf'\n");
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
+    const s = await cli(["resume", "--hv", "bare", "--json"]);
+    expect(s.stderr).toBe("previrt: error: missing required argument 'snapshot'\n");
+    expect(s.status).toBe(2);
+    const o = await cli(["objdump"]);
+    expect(o.stderr).toBe("previrt: error: missing required argument 'elf'\n");
+    expect(o.status).toBe(2);
   });
 });
 

@@ -33,7 +33,7 @@ export const run: CommandRunner = async (args, options, io) => {
   let [file] = args;
   let json = options.json as string | boolean | undefined;
   if (file === undefined && typeof json === "string") [file, json] = [json, true]; // `resume --json F.snap`: as run does
-  if (file === undefined) throw new UserError("missing required argument 'snapshot'");
+  if (file === undefined) throw new UserError("missing required argument 'snapshot'", 2); // the status of commander's own (objdump with no file)
   options = { ...options, json: json === true || json === "-" ? "-" : json };
   const backend = getBackend(String(options.hv));
   checkInputFile(file);

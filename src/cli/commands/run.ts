@@ -39,7 +39,7 @@ export const run: CommandRunner = async (args, options, io) => {
   let json = options.json as string | boolean | undefined;
   // `previrt run --json k.elf --hv X`: the option's optional value took the ELF; --json was meant as the flag.
   if (file === undefined && typeof json === "string") [file, json] = [json, true];
-  if (file === undefined) throw new UserError("missing required argument 'elf'");
+  if (file === undefined) throw new UserError("missing required argument 'elf'", 2); // the status of commander's own (objdump with no file)
   const jsonTo = json === true || json === "-" ? "-" : typeof json === "string" ? json : undefined;
   if (options.passthrough && options.nvdisk === undefined) throw new UserError("--passthrough needs --nvdisk (the device to pass through)");
   // Before the guest runs: a result that cannot be written is refused while the disk images are untouched.
