@@ -13,7 +13,7 @@ import { DEVICE_KIND, type DeviceKindName } from "../hypervisors/domains/abi.js"
 import type { DomainSpec } from "../hypervisors/domains/host.js";
 import type { DiskBacking } from "../machine/devices/disk.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "./bundled-kernel.js";
-import { checkInputFile, fileError, jsonProblem, readElfInput, readInputText } from "./files.js";
+import { checkInputFile, fileError, jsonProblem, readElfInput, readInputText, regularFileId } from "./files.js";
 import { fileDisk } from "./host-devices.js";
 
 /** The configuration's top level, after checking. */
@@ -57,8 +57,10 @@ export function parseDomainsConfig(raw: unknown, where: string, base: string): D
   const guests = top.guests as unknown[];
   const opened: DiskBacking[] = [];
   const specs: DomainSpec[] = [];
+  // Each image file serves one device of one guest: two would overwrite each other's sectors.
+  const claimed = new Map<string, string>();
   try {
-    guests.forEach((g, i) => specs.push(parseGuest(g, i, base, opened, (m) => bad(`guests[${i}]: ${m}`))));
+    guests.forEach((g, i) => specs.push(parseGuest(g, i, base, opened, (m) => bad(`guests[${i}]: ${m}`), claimed)));
   } catch (e) {
     for (const d of opened) d.close?.();
     throw e;
@@ -66,7 +68,7 @@ export function parseDomainsConfig(raw: unknown, where: string, base: string): D
   return { hv: top.hv as string | undefined, window, watchdog, specs, opened };
 }
 
-function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], bad: (m: string) => never): DomainSpec {
+function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], bad: (m: string) => never, claimed: Map<string, string>): DomainSpec {
   if (!isObject(g)) bad("each guest must be a JSON object");
   const o = g as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!GUEST_KEYS.has(k)) bad(`unknown key '${k}' (valid: ${[...GUEST_KEYS].join(", ")})`);
@@ -103,19 +105,26 @@ function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], 
   }
   if (o.passthrough !== undefined && typeof o.passthrough !== "boolean") bad("\"passthrough\" must be true or false");
   if (o.passthrough === true && o.nvdisk === undefined) bad("\"passthrough\" needs an \"nvdisk\"");
-  const disk = openDisk(o.disk, "disk", base, scale, opened, bad);
-  const nvdisk = openDisk(o.nvdisk, "nvdisk", base, scale, opened, bad);
+  const claim = (id: string, what: string) => {
+    const other = claimed.get(id);
+    if (other !== undefined) bad(`${what.replace(/^guests\[\d+\] /, "")} is the image file of ${other} too`);
+    claimed.set(id, what);
+  };
+  const disk = openDisk(o.disk, "disk", base, scale, opened, bad, (id) => claim(id, `guests[${i}] "disk"`));
+  const nvdisk = openDisk(o.nvdisk, "nvdisk", base, scale, opened, bad, (id) => claim(id, `guests[${i}] "nvdisk"`));
   void i;
   return { name: name as string, image: image!, file, ramSize: memory, cpus, disk, role: o.role as "driver" | "guest" | undefined, serves, uses, nvdisk, passthrough: o.passthrough as boolean | undefined };
 }
 
 /** "disk": a file name, or "memory" for a zeroed in-memory disk the size the bundled kernel's io workload needs. */
-function openDisk(v: unknown, key: string, base: string, scale: number | undefined, opened: DiskBacking[], bad: (m: string) => never): Uint8Array | DiskBacking | undefined {
+function openDisk(v: unknown, key: string, base: string, scale: number | undefined, opened: DiskBacking[], bad: (m: string) => never, claim: (id: string) => void): Uint8Array | DiskBacking | undefined {
   if (v === undefined) return undefined;
   if (v === "memory") return kernelDisk(scale ?? 1);
   if (typeof v !== "string") bad(`"${key}" must be an image file name or "memory"`);
   const path = resolve(base, v as string);
   checkInputFile(path);
+  const id = regularFileId(path);
+  if (id !== undefined) claim(id);
   let d: DiskBacking;
   try {
     d = fileDisk(path);

@@ -105,6 +105,29 @@ function statOrUndefined(path: string): Stats | undefined {
   }
 }
 
+/** A regular file's identity, or undefined (no such file, not a regular file). */
+export function regularFileId(path: string): string | undefined {
+  const st = statOrUndefined(path);
+  return st?.isFile() ? fileId(st) : undefined;
+}
+
+/**
+ * Checks that files a command writes in place (disk images: `--disk`,
+ * `--nvdisk`) are distinct: two devices on one image would overwrite each
+ * other's sectors.
+ */
+export function checkDistinctFiles(files: readonly (readonly [flag: string, path: unknown])[]): void {
+  const seen = new Map<string, string>();
+  for (const [flag, path] of files) {
+    if (typeof path !== "string") continue;
+    const id = regularFileId(path);
+    if (id === undefined) continue;
+    const other = seen.get(id);
+    if (other !== undefined) throw new UserError(`${path}: given to both ${other} and ${flag}`);
+    seen.set(id, flag);
+  }
+}
+
 /**
  * Checks a command's outputs before it does any work, so that a refused
  * output costs nothing (no run whose result cannot be written, no disk image

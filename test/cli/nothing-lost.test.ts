@@ -203,6 +203,17 @@ describe("resume --disk: the snapshot's image goes into the file only once the g
   });
 });
 
+describe("one disk image, one device", () => {
+  it("--disk and --nvdisk naming one file, and two --domains guests' images, are refused before anything runs", async () => {
+    writeFileSync(p("one.img"), new Uint8Array(4096));
+    refused(await cli("run", p("disk.elf"), "--hv", "xen", "--disk", p("one.img"), "--nvdisk", `${dir}/./one.img`), `${dir}/./one.img: given to both --disk and --nvdisk`);
+    refused(await cli("resume", p("d7.snap"), "--hv", "xen", "--disk", p("one.img"), "--nvdisk", p("one.img")), `${p("one.img")}: given to both --disk and --nvdisk`);
+    writeFileSync(p("two.json"), JSON.stringify({ guests: [{ name: "a", elf: p("hello.elf"), disk: p("one.img") }, { name: "b", elf: p("hello.elf"), nvdisk: p("one.img") }] }));
+    refused(await cli("run", "--domains", p("two.json")), `${p("two.json")}: guests[1]: "nvdisk" is the image file of guests[0] "disk" too`);
+    expect([...bytes(p("one.img"))].every((b) => b === 0)).toBe(true);
+  });
+});
+
 describe("a write that fails half way leaves the file that was there", () => {
   it("writeOutputChunks: the old contents, its mode, and no temporary left", () => {
     writeFileSync(p("old.s"), "old contents\n");

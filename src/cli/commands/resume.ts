@@ -25,7 +25,7 @@ import { runToSafePoint } from "../../migration/safe-point.js";
 import { endedBefore } from "../../migration/report.js";
 import { captureSnapshot, restoreGuest } from "../../migration/snapshot.js";
 import { readSnapshotFile, snapshotBytes } from "../snapshot-files.js";
-import { checkInputFile, checkOutputs, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
+import { checkDistinctFiles, checkInputFile, checkOutputs, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { consoleToStderr, errorOut, type CliIO } from "../io.js";
 import type { CommandRunner } from "../main.js";
 
@@ -39,6 +39,7 @@ export const run: CommandRunner = async (args, options, io) => {
   checkInputFile(file);
   if (options.snapshotAt !== undefined || options.snapshot !== undefined) snapshotOptions(options);
   checkOutputs([["--json", options.json], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
+  checkDistinctFiles([["--disk", options.disk], ["--nvdisk", options.nvdisk]]);
   const snap = readSnapshotFile(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   // The snapshot's disk and nvdisk images go into --disk's and --nvdisk's files; without them, into memory.

@@ -26,7 +26,7 @@ import { fileDisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import { formatStats } from "../../machine/stats.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
-import { checkInputFile, checkOutputs, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
+import { checkDistinctFiles, checkInputFile, checkOutputs, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
 
@@ -44,6 +44,7 @@ export const run: CommandRunner = async (args, options, io) => {
   if (options.passthrough && options.nvdisk === undefined) throw new UserError("--passthrough needs --nvdisk (the device to pass through)");
   // Before the guest runs: a result that cannot be written is refused while the disk images are untouched.
   checkOutputs([["--json", jsonTo], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
+  checkDistinctFiles([["--disk", options.disk], ["--nvdisk", options.nvdisk]]);
   // Loaded only to snapshot: it brings in the migration code.
   if (options.snapshotAt !== undefined || options.snapshot !== undefined) return (await import("./resume.js")).runWithSnapshot(file, { ...options, json: jsonTo }, io);
   const backend = await loadBackend(String(options.hv));
