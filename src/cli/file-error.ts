@@ -17,6 +17,8 @@ const REASONS: Record<string, string> = {
   EROFS: "read-only file system",
   ENOSPC: "no space left on device",
   EMFILE: "too many open files",
+  // Node reads a file whole into one buffer of at most 2 GiB (matrix --disk, an ELF, a source).
+  ERR_FS_FILE_TOO_LARGE: "too large to read whole (2 GiB at most)",
 };
 
 /** A file-system error as the one-line UserError the CLI prints; anything else is rethrown as is. */

@@ -3,7 +3,7 @@
 // `previrt: error: PATH: …` with status 1 for every command and option that
 // takes a file; `-o -` (and every other output option given `-`) writes to
 // standard output. In-process, through main(), on real guests.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +71,19 @@ describe("files a command is given", () => {
       const r = await cli(argv);
       expect(r.stderr).toBe(`previrt: error: ${adir}: is a directory\n`);
       expect(r.status).toBe(1);
+    }
+  });
+
+  it("a file too large to read whole (a sparse 3 GiB file): one line saying so, not 'err_fs_file_too_large'", async () => {
+    truncateSync(p("huge.elf"), 3 * 2 ** 30);
+    try {
+      for (const argv of [["run", p("huge.elf"), "--hv", "bare"], ["as", p("huge.elf"), "-o", p("x.elf")], ["matrix", p("hello.elf"), "--disk", p("huge.elf")]]) {
+        const r = await cli(argv);
+        expect(r.stderr).toBe(`previrt: error: ${p("huge.elf")}: too large to read whole (2 GiB at most)\n`);
+        expect(r.status).toBe(1);
+      }
+    } finally {
+      unlinkSync(p("huge.elf"));
     }
   });
 
