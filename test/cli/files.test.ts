@@ -75,6 +75,7 @@ describe("files a command is given", () => {
   });
 
   it("a file too large to read whole (a sparse 3 GiB file): one line saying so, not 'err_fs_file_too_large'", async () => {
+    writeFileSync(p("huge.elf"), "");
     truncateSync(p("huge.elf"), 3 * 2 ** 30);
     try {
       for (const argv of [["run", p("huge.elf"), "--hv", "bare"], ["as", p("huge.elf"), "-o", p("x.elf")], ["matrix", p("hello.elf"), "--disk", p("huge.elf")]]) {
