@@ -23,6 +23,7 @@ export { fileError };
 
 /** Checks that `path` names a readable regular file (a directory or a device is refused) before something opens it. */
 export function checkInputFile(path: string): void {
+  if (path === "") throw new UserError("'' is not a file name"); // (the shell's empty variable: `previrt run "$ELF"`)
   let isFile: boolean;
   try {
     isFile = statSync(path).isFile();
@@ -149,6 +150,7 @@ export function checkOutputs(outputs: readonly (readonly [flag: string, path: un
   const seen = new Map<string, string>();
   for (const [flag, path] of outputs) {
     if (typeof path !== "string" || path === "-") continue;
+    if (path === "") throw new UserError(`${flag}: '' is not a file name`);
     const st = statOrUndefined(path);
     if (st?.isDirectory()) throw new UserError(`${path}: is a directory`);
     const input = st && inputIds.get(fileId(st));
@@ -162,8 +164,8 @@ export function checkOutputs(outputs: readonly (readonly [flag: string, path: un
       }
       continue;
     }
-    // The temporary replaceFile writes goes into the folder.
-    const folder = dirname(resolve(path));
+    // The temporary replaceFile writes goes into the folder (the link's target's, for a symbolic link).
+    const folder = dirname(st ? realpathSync(path) : resolve(path));
     const folderStat = statOrUndefined(folder);
     if (!folderStat) throw new UserError(`${path}: no such file or directory`);
     if (!folderStat.isDirectory()) throw new UserError(`${path}: a component of the path is not a directory`);

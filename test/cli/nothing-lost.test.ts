@@ -10,7 +10,7 @@
 // empty lists (`matrix --hv ,` was an internal error), `--at 0x10`, `-D X=`,
 // a -D or --timer-period too big for the 32-bit word it becomes. In-process
 // through main(), on real guests.
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -231,6 +231,14 @@ describe("a write that fails half way leaves the file that was there", () => {
     expect(readFileSync(p("old.s"), "utf8")).toBe("new\n");
     expect(statSync(p("old.s")).mode & 0o777).toBe(0o640);
   });
+
+  it("an output that is a symbolic link is written through it (the link stays a link)", async () => {
+    writeFileSync(p("target.elf"), "old");
+    symlinkSync(p("target.elf"), p("link.elf"));
+    expect((await cli("as", p("hello.s"), "-o", p("link.elf"))).status).toBe(0);
+    expect(lstatSync(p("link.elf")).isSymbolicLink()).toBe(true);
+    expect(bytes(p("target.elf")).subarray(0, 4)).toEqual(Buffer.from("\x7fELF", "latin1"));
+  });
 });
 
 describe("values the option parsers let through", () => {
@@ -240,6 +248,13 @@ describe("values the option parsers let through", () => {
     refused(await cli("bench", "--workloads", ","), "--workloads: no value in ','");
     refused(await cli("migrate", p("hello.elf"), "--route", ",", "--at", "5"), "--route: no value in ','");
     refused(await cli("build", p("hello.s"), "-o", p("x.elf"), "-D", ""), "-D: no value in ''");
+  });
+
+  it("an empty file name (a shell's unset variable) is refused as such (-o '' said ': is a directory')", async () => {
+    refused(await cli("as", p("hello.s"), "-o", ""), "-o: '' is not a file name");
+    refused(await cli("run", p("hello.elf"), "--hv", "bare", "--json", ""), "--json: '' is not a file name");
+    refused(await cli("as", "", "-o", p("x.elf")), "'' is not a file name");
+    refused(await cli("run", p("hello.elf"), "--hv", "bare", "--disk", ""), "'' is not a file name");
   });
 
   it("--at: decimal digits, as every whole-number option (0x10 and 1e3 were read as numbers)", async () => {
