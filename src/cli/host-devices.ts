@@ -17,6 +17,11 @@ export function fileDisk(path: string): DiskBacking {
   } catch {
     fd = openSync(path, "r"); // read-only image: writes will fail with ERROR
   }
+  return fdDisk(fd);
+}
+
+/** The disk on an open file descriptor. */
+function fdDisk(fd: number): DiskBacking {
   const sectors = Math.floor(fstatSync(fd).size / SECTOR_SIZE);
   return {
     sectors,
@@ -36,7 +41,8 @@ export function fileDisk(path: string): DiskBacking {
  * straight to the file.
  */
 export function heldFileDisk(path: string, sectors: number): DiskBacking & { commit(): void } {
-  const file = fileDisk(path);
+  // Opened for writing, with no read-only fallback: the snapshot's image must go in (a read-only file is refused now).
+  const file = fdDisk(openSync(path, "r+"));
   let held: Map<number, Uint8Array> | undefined = new Map();
   return {
     sectors,

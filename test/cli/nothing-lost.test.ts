@@ -196,6 +196,13 @@ describe("resume --disk: the snapshot's image goes into the file only once the g
     expect([...after.subarray(7 * 512, 7 * 512 + 4)]).toEqual([0x5a, 0x5a, 0x5a, 0x5a]); // the guest's write
   });
 
+  it.skipIf(process.getuid?.() === 0)("a read-only --disk file is refused before the restore (not testable as root)", async () => {
+    writeFileSync(p("ro.img"), mine);
+    chmodSync(p("ro.img"), 0o444);
+    refused(await cli("resume", p("d7.snap"), "--hv", "xen", "--disk", p("ro.img")), `${p("ro.img")}: permission denied`);
+    expect(new Uint8Array(bytes(p("ro.img")))).toEqual(mine);
+  });
+
   it("a snapshot without a disk refuses --disk, as one without an nvdisk refuses --nvdisk", async () => {
     writeFileSync(p("mine.img"), mine);
     refused(await cli("resume", p("h.snap"), "--hv", "xen", "--disk", p("mine.img")), `${p("h.snap")}: the snapshot has no disk to write into ${p("mine.img")}`);
