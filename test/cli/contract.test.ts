@@ -200,6 +200,12 @@ describe("a file given where another kind is wanted, an empty nvdisk, options th
     }
   });
 
+  it("an option a mode ignores is refused: matrix --migrate --jobs, run --domains --cpus", async () => {
+    oneLine(await previrt("matrix", hello, "--migrate", "--jobs", "2", "--hv", "bare,xen"), /^previrt: error: --jobs cannot be used with --migrate \(the migration matrix runs in this thread\)\n$/);
+    writeFileSync(f("two.json"), JSON.stringify({ guests: [{ name: "a", elf: hello }, { name: "b", elf: hello }] }));
+    oneLine(await previrt("run", "--domains", f("two.json"), "--cpus", "2"), /^previrt: error: --cpus cannot be used with --domains \(give each guest its "cpus" in the file\)\n$/);
+  });
+
   it("bench --repeats 0 and playground --port with --export are refused (each was run or ignored)", async () => {
     oneLine(await previrt("bench", "--repeats", "0"), /^previrt: error: --repeats must be an integer from 1 to 1000, not 0\n$/);
     oneLine(await previrt("playground", "--port", "0", "--export", f("site")), /^previrt: error: --port is for serving; --export writes the files instead: give one\n$/);

@@ -20,6 +20,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   // What the migration code cannot keep across a move is refused, not ignored (docs/migration.md).
   if (options.pcpus !== undefined) throw new UserError("--pcpus cannot be used with --migrate (the migration matrix gives every back end, bare the reference too, a physical CPU per CPU)");
   checkSnapshotSpinlocks(options, "--migrate");
+  if (options.jobs !== undefined) throw new UserError("--jobs cannot be used with --migrate (the migration matrix runs in this thread)");
   const given = options.hv as string[] | undefined;
   const names = given && [...new Set(given)];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);

@@ -51,6 +51,8 @@ export async function runDomains(args: string[], options: Record<string, unknown
   const guests = (options.guest as string[] | undefined) ?? [];
   if (options.domains !== undefined && guests.length > 0) throw new UserError("give the guests either with --guest or in the --domains file, not both");
   if (args.length > 0) throw new UserError(`with --guest or --domains, give every guest as --guest (unexpected argument '${args[0]}')`);
+  // --cpus applies to --guest's guests; the file gives each of its guests its own (it was ignored).
+  if (options.domains !== undefined && options.cpus !== undefined) throw new UserError('--cpus cannot be used with --domains (give each guest its "cpus" in the file)');
   const jsonOpt = options.json as string | boolean | undefined;
   const jsonTo = jsonOpt === true || jsonOpt === "-" ? "-" : typeof jsonOpt === "string" ? jsonOpt : undefined;
   checkOutputs([["--json", jsonTo]], [...guests, options.domains, options.costModel]);
