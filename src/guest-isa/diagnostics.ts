@@ -19,12 +19,21 @@ export interface Diagnostic {
   sourceLine?: string;
 }
 
+/**
+ * Control characters shown as their Unicode pictures (NUL ␀, ESC ␛, DEL ␡):
+ * one character each, so the caret stays under its column, and a binary
+ * file given as a source (an ELF as `a.s`) cannot drive the terminal. Tabs
+ * stay (the caret's line keeps them).
+ */
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+const visible = (s: string) => s.replace(CONTROL, (c) => (c === "\x7f" ? "\u2421" : String.fromCharCode(0x2400 + c.charCodeAt(0))));
+
 /** The longest quoted token a message shows whole (`undefined symbol 'qqq…'` for a 5 MB name). */
 const QUOTE_WIDTH = 60;
 const LONG_QUOTE = new RegExp(`'[^'\\n]{${QUOTE_WIDTH + 1},}'`, "g");
 
 export function formatDiagnostic(d: Diagnostic, withSource = true): string {
-  const message = d.message.replace(LONG_QUOTE, (q) => `${q.slice(0, QUOTE_WIDTH + 1)}…'`);
+  const message = visible(d.message.replace(LONG_QUOTE, (q) => `${q.slice(0, QUOTE_WIDTH + 1)}…'`));
   const head = `${d.file}:${d.line}:${d.col}: ${d.severity ?? "error"}: ${message}`;
   if (!withSource || d.sourceLine === undefined) return head;
   return `${head}\n${sourceFrame(d.sourceLine, d.line, d.col)}`;
@@ -39,7 +48,7 @@ export const FRAME_WIDTH = 160;
  */
 export function sourceFrame(sourceLine: string, line: number, col: number): string {
   // One line only: a stray line terminator in it would start a second one.
-  let text = sourceLine.replace(/\r\n|[\n\r\u2028\u2029]/g, " ");
+  let text = visible(sourceLine.replace(/\r\n|[\n\r\u2028\u2029]/g, " "));
   let column = Math.max(1, col);
   if (text.length > FRAME_WIDTH) {
     // A window around the column, "…" where it was cut; the caret moves with it.

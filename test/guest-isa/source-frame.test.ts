@@ -44,4 +44,9 @@ describe("sourceFrame", () => {
     expect(head).toBe(`k.s:3:10: error: undefined symbol '${"q".repeat(60)}…'`);
     expect(formatDiagnostic({ file: "k.s", line: 1, col: 1, message: `unknown mnemonic '${"w".repeat(60)}'` }, false)).toContain(`'${"w".repeat(60)}'`);
   });
+
+  it("shows control characters as their pictures, one column each (an ELF given as a source drove the terminal)", () => {
+    expect(sourceFrame("\x7fELF\x01\x1b[2J\tx", 1, 11)).toBe("> 1 | \u2421ELF\u2401\u241b[2J\tx\n    |          \t^");
+    expect(formatDiagnostic({ file: "e.s", line: 1, col: 1, message: "unexpected character '\x7f'" }, false)).toBe("e.s:1:1: error: unexpected character '\u2421'");
+  });
 });
