@@ -32,7 +32,7 @@ const GUEST_KEYS = new Set(["name", "elf", "kernel", "scale", "memory", "cpus", 
 /** Reads and checks a configuration file. */
 export function readDomainsConfig(path: string): DomainsConfig {
   checkInputFile(path);
-  const text = readInputText(path);
+  const text = readInputText(path, "a JSON file");
   let raw: unknown;
   try {
     raw = JSON.parse(text);

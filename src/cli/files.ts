@@ -43,9 +43,16 @@ export function readInput(path: string): Uint8Array {
   }
 }
 
-/** Reads an input file as UTF-8 text. */
-export function readInputText(path: string): string {
-  return new TextDecoder().decode(readInput(path));
+/**
+ * Reads an input file as UTF-8 text: `what` it should be (a source file, a
+ * JSON file). An ELF or a snapshot, the binaries a user has at hand, is
+ * named as such rather than parsed as text (its bytes echoed in errors).
+ */
+export function readInputText(path: string, what = "a source file"): string {
+  const bytes = readInput(path);
+  if (startsWith(bytes, "\x7fELF")) throw new UserError(`${path}: an ELF file, not ${what}`);
+  if (startsWith(bytes, "PVSNAP")) throw new UserError(`${path}: a previrt snapshot, not ${what}`);
+  return new TextDecoder().decode(bytes);
 }
 
 /** Reads and parses an ELF file; a malformed one is `PATH: what is wrong`. */
@@ -84,7 +91,7 @@ export function jsonProblem(e: unknown): string {
 
 /** Reads and validates `--cost-model FILE` (docs/cost-model.md). */
 export function readCostModel(path: string): CostModel {
-  const text = readInputText(path);
+  const text = readInputText(path, "a JSON file");
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -7,7 +7,7 @@
 // so the whole matrix; --migrate ignored --pcpus and --spinlocks), and
 // every run's counters naming spinCycles and lockHolderPreemptions (0 for a
 // binary without lock sites).
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -182,6 +182,24 @@ describe("a file given where another kind is wanted, an empty nvdisk, options th
       oneLine(await previrt(...argv), new RegExp(`^previrt: error: ${snap.replace(/[.]/g, "\\.")}: a previrt snapshot, not an ELF file \\(previrt resume continues it\\)\n$`));
     }
     oneLine(await previrt("resume", hello, "--hv", "xen"), new RegExp(`^previrt: error: ${hello.replace(/[.]/g, "\\.")}: an ELF file, not a previrt snapshot \\(previrt run runs it\\)\n$`));
+  });
+
+  it("an ELF or a snapshot given as a source or a JSON file is named as such (its bytes were parsed and echoed)", async () => {
+    const snap = f("hello.snap");
+    copyFileSync(hello, f("elf.s"));
+    copyFileSync(hello, f("elf.ts"));
+    for (const [argv, file, what] of [
+      [["as", f("elf.s"), "-o", f("x.elf")], f("elf.s"), "an ELF file, not a source file"],
+      [["build", f("elf.s"), "-o", f("x.elf")], f("elf.s"), "an ELF file, not a source file"],
+      [["cc", f("elf.ts"), "-o", f("x.s")], f("elf.ts"), "an ELF file, not a source file"],
+      [["annotate", snap, "-o", f("x.s")], snap, "a previrt snapshot, not a source file"],
+      [["run", hello, "--hv", "bare", "--cost-model", hello], hello, "an ELF file, not a JSON file"],
+      [["run", "--domains", snap], snap, "a previrt snapshot, not a JSON file"],
+    ] as const) {
+      const r = await previrt(...argv);
+      expect(r.err).toBe(`previrt: error: ${file}: ${what}\n`);
+      expect(r.status).toBe(1);
+    }
   });
 
   it("an nvdisk image without a whole sector is refused (run --snapshot-at wrote a snapshot resume could not read)", async () => {
