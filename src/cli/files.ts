@@ -10,7 +10,7 @@
 // written to a temporary next to it and renamed over it, so a command that
 // fails leaves a file that existed as it was, never truncated or half-written.
 
-import { accessSync, closeSync, constants, fchmodSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { readElf } from "../guest-isa/elf.js";
@@ -237,9 +237,24 @@ function writeAll(fd: number, data: string | Uint8Array): void {
   for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
-/** Writes an output: to the file `path` (replaceFile), or to standard output when `path` is `-`. */
+/**
+ * Whether `path` is this process's standard output (`/dev/stdout`, or the
+ * file a shell redirected it to): written through it, as `-`, not replaced —
+ * a rename would take the file from under what was already written to it.
+ */
+function isStandardOutput(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = fstatSync(1);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes an output: to the file `path` (replaceFile), or to standard output when `path` is `-` (or names it). */
 export function writeOutput(path: string, data: string | Uint8Array, io: CliIO): void {
-  if (path === "-") return io.out(data);
+  if (path === "-" || isStandardOutput(path)) return io.out(data);
   try {
     replaceFile(path, (fd) => writeAll(fd, data));
   } catch (e) {
@@ -253,7 +268,7 @@ export function writeOutput(path: string, data: string | Uint8Array, io: CliIO):
  * to standard output when `path` is `-`.
  */
 export function writeOutputChunks(path: string, produce: (write: (chunk: string) => void) => void, io: CliIO): void {
-  if (path === "-") return produce((chunk) => io.out(chunk));
+  if (path === "-" || isStandardOutput(path)) return produce((chunk) => io.out(chunk));
   try {
     replaceFile(path, (fd) => produce((chunk) => writeAll(fd, chunk)));
   } catch (e) {

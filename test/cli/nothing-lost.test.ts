@@ -10,7 +10,8 @@
 // empty lists (`matrix --hv ,` was an internal error), `--at 0x10`, `-D X=`,
 // a -D or --timer-period too big for the 32-bit word it becomes. In-process
 // through main(), on real guests.
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -110,6 +111,21 @@ describe("- is standard output for every output, and only one output may take it
     const r = await cli("resume", p("piped.snap"), "--hv", "xen");
     expect(r.status).toBe(0);
     expect(r.out).toBe("ello from G32\n");
+  });
+
+  it("--json /dev/stdout with stdout redirected to a file: the console and the document both in it (a rename took the file from under the console)", () => {
+    // A real process (bin/previrt.js runs dist/, as npm test builds it): its stdout is the file.
+    const bin = new URL("../../bin/previrt.js", import.meta.url).pathname;
+    const fd = openSync(p("redirected.out"), "w");
+    try {
+      const r = spawnSync("node", [bin, "run", p("hello.elf"), "--hv", "bare", "--json", "/dev/stdout"], { stdio: ["ignore", fd, "pipe"], encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    const [consoleText, json] = readFileSync(p("redirected.out"), "utf8").split(/(?<=\n)/);
+    expect(consoleText).toBe("hello from G32\n");
+    expect(JSON.parse(json)).toMatchObject({ backend: "bare", result: { kind: "poweroff", exitCode: 0 } });
   });
 
   it("two outputs to - are refused, and annotate --map has no name to take from -o -", async () => {
