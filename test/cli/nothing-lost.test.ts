@@ -6,10 +6,12 @@
 // refused command that would have written some of its outputs (`kernel
 // --user-programs U --disk D -o K --cpus 0`), and a write that fails half
 // way (the file that was there stays as it was: src/cli/files.ts writes a
-// temporary and renames it). Then values the option parsers let through:
-// empty lists (`matrix --hv ,` was an internal error), `--at 0x10`, `-D X=`,
-// a -D or --timer-period too big for the 32-bit word it becomes. In-process
-// through main(), on real guests.
+// temporary and renames it; resume writes a snapshot's disk only once the
+// guest is restored; /dev/stdout is written as -). Then values the option
+// parsers let through: empty lists (`matrix --hv ,` was an internal error),
+// `--at 0x10`, `-D X=`, a -D or --timer-period too big for the 32-bit word it
+// becomes, an empty file name. In-process through main(), on real guests; a
+// real process where its stdout matters.
 import { spawnSync } from "node:child_process";
 import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
