@@ -441,7 +441,7 @@ function build(file: string, text: string, annotated: boolean): ElfImage {
   return assemble([{ file, text: text.split("\n").filter((l) => !/^\s*\.(sensitive|noannotate|annotate)\b/.test(l)).join("\n") }]);
 }
 
-function runOptions(cfg: SmpConfig, maxCycles: number): RunElfOptions {
+export function runOptions(cfg: SmpConfig, maxCycles: number): RunElfOptions {
   return {
     backend: cfg.backend, cpus: cfg.cpus, pcpus: cfg.pcpus, quantum: cfg.quantum, timeslice: cfg.timeslice, spinlocks: cfg.spinlocks,
     maxCycles, ramSize: RAM, nvdisk: cfg.nvdisk ? new Uint8Array(NVDISK_SECTORS * 512) : undefined,
@@ -471,7 +471,7 @@ function engineProblem(image: ElfImage, cfg: SmpConfig, maxCycles: number, out: 
 }
 
 const raceFree = (input: FuzzInput<SmpUnit>) => input.base === "race-free";
-const imageOf = (input: FuzzInput<SmpUnit>, cfg: SmpConfig) => (raceFree(input) ? build("smp-race-free.s", raceFreeSource(input, cfg.cpus), true) : hostileImage(input, cfg));
+export const imageOf = (input: FuzzInput<SmpUnit>, cfg: SmpConfig) => (raceFree(input) ? build("smp-race-free.s", raceFreeSource(input, cfg.cpus), true) : hostileImage(input, cfg));
 const describe = (c: SmpConfig) =>
   [`--hv ${c.backend}`, `--cpus ${c.cpus}`, c.pcpus && `--pcpus ${c.pcpus}`, `--quantum ${c.quantum}`, c.timeslice && `--timeslice ${c.timeslice}`, c.spinlocks && `--spinlocks ${c.spinlocks}`, c.nvdisk && `(nvdisk of ${NVDISK_SECTORS} sectors)`, c.engines && "(and --engine interp)"].filter(Boolean).join(" ");
 
