@@ -9,6 +9,7 @@ export const CAMPAIGNS: Readonly<Record<string, () => Promise<Campaign<any>>>> =
   asm: async () => (await import("./asm.js")).asmCampaign,
   cc: async () => (await import("./cc.js")).ccCampaign,
   guests: async () => (await import("./guests.js")).guestsCampaign,
+  smp: async () => (await import("./smp.js")).smpCampaign,
   domains: async () => (await import("./domains.js")).domainsCampaign,
   differential: async () => (await import("./differential.js")).differentialCampaign,
   selftest: async () => (await import("./selftest.js")).selftestCampaign,

@@ -35,7 +35,7 @@ const RESERVED = RAM - WINDOW_BACKED_BYTES;
 /** Guest data: hypercall argument blocks. */
 const DATA = 0x20000;
 /** The hostile page directory and its one page table (VA 0–4 MiB) and a second one (the top 4 MiB). */
-const PD = 0x100000;
+export const PD = 0x100000;
 const PT_LOW = PD + 0x1000;
 const PT_HIGH = PD + 0x2000;
 
@@ -45,9 +45,9 @@ const li = (rd: number, value: number): number[] => {
   return [enc("lui", { a: rd, imm: v >>> 12 }), enc("ori", { a: rd, b: rd, imm: v & 0xfff })];
 };
 
-const WINDOW_ADDRS = [0xffc00000, 0xffc00004, 0xffdffffc, 0xfffdfffc, 0xfffe0000, 0xfffe0004, 0xfffe0100, 0xfffe1000, 0xfffe1004, 0xfffe1ffc, 0xfffe2000, 0xffff0000, 0xffff0010, 0xfffff000, 0xfffffffc, 0xfffffffe, 0xffffffff];
-const windowAddr = (r: Rng) => (r.chance(0.7) ? r.pick(WINDOW_ADDRS) : (0xffc00000 + r.int(0x400000)) >>> 0);
-const hostileValue = (r: Rng) =>
+export const WINDOW_ADDRS = [0xffc00000, 0xffc00004, 0xffdffffc, 0xfffdfffc, 0xfffe0000, 0xfffe0004, 0xfffe0100, 0xfffe1000, 0xfffe1004, 0xfffe1ffc, 0xfffe2000, 0xffff0000, 0xffff0010, 0xfffff000, 0xfffffffc, 0xfffffffe, 0xffffffff];
+export const windowAddr = (r: Rng) => (r.chance(0.7) ? r.pick(WINDOW_ADDRS) : (0xffc00000 + r.int(0x400000)) >>> 0);
+export const hostileValue = (r: Rng) =>
   r.pick([
     () => windowAddr(r),
     () => r.pick([RAM - 4, RAM, RAM + 4, RESERVED, RESERVED + 0x1000, RESERVED - 4, 0x7ffffffc, 0x80000000, 0xfffffff0, 0xfffffffc, 0xffffffff]),
@@ -67,7 +67,7 @@ export interface GuestUnit {
   pde?: [number, number];
 }
 
-function windowAttack(r: Rng): GuestUnit {
+export function windowAttack(r: Rng): GuestUnit {
   const addr = windowAddr(r);
   const op = r.pick(["lw", "lh", "lhu", "lb", "lbu", "sw", "sh", "sb", "jalr"]);
   const words = [...li(REG.t0, addr), ...li(REG.t1, r.u32())];
@@ -75,7 +75,7 @@ function windowAttack(r: Rng): GuestUnit {
   return { words };
 }
 
-function hcallAttack(r: Rng): GuestUnit {
+export function hcallAttack(r: Rng): GuestUnit {
   const words: number[] = [];
   // Sometimes a batch in guest memory first: multicall entries {op, a0, a1, a2} or mmu_update pairs (address, value).
   if (r.chance(0.4)) {
@@ -94,7 +94,7 @@ function hcallAttack(r: Rng): GuestUnit {
   return { words };
 }
 
-function pageTableAttack(r: Rng): GuestUnit {
+export function pageTableAttack(r: Rng): GuestUnit {
   if (r.chance(0.15)) return { pde: [r.pick([0, 1, 0x3ff, 0x3fe, r.int(1024)]), (r.pick([RAM, RESERVED, 0xfffff000, 0x7ffff000, PD, r.u32() & ~0xfff]) | 1) >>> 0] };
   const va = r.pick([0x200000, 0x201000, 0x3ff000, 0xffc00000, 0xfffe0000, 0xfffe1000, 0xffff0000, 0xfffff000, 0x3ff000]) >>> 0;
   const pa = r.pick([RAM, RAM + 0x1000, 0x7ffff000, 0xfffff000, RESERVED, RESERVED + 0x1000, RESERVED + 0x10000, RAM - 0x1000, PD, PT_LOW, 0x1000]) >>> 0;
@@ -102,19 +102,19 @@ function pageTableAttack(r: Rng): GuestUnit {
 }
 
 /** The accesses after paging is on: through every hostile mapping. */
-function pagedAccess(r: Rng, maps: readonly GuestUnit[]): GuestUnit {
+export function pagedAccess(r: Rng, maps: readonly GuestUnit[]): GuestUnit {
   const m = maps.length ? r.pick(maps).map : undefined;
   const va = m ? m[0] : r.pick([0x200000, 0xfffe0000, 0xffc00000]);
   return { words: [...li(REG.t0, (va + 4 * r.int(8)) >>> 0), ...li(REG.t1, r.u32()), enc(r.pick(["sw", "lw", "sb", "lbu"]), { a: REG.t1, b: REG.t0, imm: 0 })] };
 }
 
 /** psr ← 0: user mode, interrupts off (the trap handler runs in supervisor mode and returns to user mode). */
-const USER_MODE: GuestUnit = { words: [enc("addi", { a: REG.t0, b: REG.zero, imm: 0 }), enc("wrpsr", { b: REG.t0 })] };
+export const USER_MODE: GuestUnit = { words: [enc("addi", { a: REG.t0, b: REG.zero, imm: 0 }), enc("wrpsr", { b: REG.t0 })] };
 
-const PAGING_ON: number[] = [...li(REG.t0, PD), enc("mtcr", { b: REG.t0, imm: 5 }), ...li(REG.t0, 1), enc("mtcr", { b: REG.t0, imm: 7 })];
+export const PAGING_ON: number[] = [...li(REG.t0, PD), enc("mtcr", { b: REG.t0, imm: 5 }), ...li(REG.t0, 1), enc("mtcr", { b: REG.t0, imm: 7 })];
 
 /** The page directory and tables for a guest: identity for its code and data, plus the hostile mappings. */
-function pageTables(units: readonly GuestUnit[]): Uint8Array {
+export function pageTables(units: readonly GuestUnit[]): Uint8Array {
   const words = new Uint32Array(3 * 1024);
   words[0] = PT_LOW | 1;
   words[0x3ff] = PT_HIGH | 1;

@@ -59,6 +59,8 @@ const SMOKE: [string, number, string[]?][] = [
   ["differential", 100],
   // Its inputs run two guests each (the first kernel reference also builds the kernel): a longer watchdog under load.
   ["domains", 40, ["--hang-seconds", "60"]],
+  // Up to 8 CPUs per input, some run three times (bare, the back end, both engines): a longer watchdog under load.
+  ["smp", 300, ["--hang-seconds", "60"]],
 ];
 
 describe("smoke run of every campaign (seed 1): 0 host exceptions, 0 hangs, 0 wrong", () => {
