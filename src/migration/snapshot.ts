@@ -231,6 +231,8 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
       } catch (e) {
         throw new UserError(`malformed snapshot: the ${snap.backend} monitor's state (${(e as Error).message})`);
       }
+      const problem = monitor.exactProblem?.();
+      if (problem) throw new UserError(`malformed snapshot: ${problem}`);
     }
   } else {
     // Guest memory only: the source monitor's reserved pages stay behind.
@@ -342,6 +344,12 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     for (const k of ["cause", "epc", "badva", "repeats"]) num(lf[k], `${at}.lastFault.${k}`);
     const timer = obj(cpu.timer, `${at}.timer`);
     for (const k of ["period", "next", "ticks"]) num(timer[k], `${at}.timer.${k}`, false);
+    // As the timer keeps them (timer.ts): a stopped timer (period 0) never fires, a running one at a whole cycle;
+    // anything else loops the machine (a period-0 timer due now computes its next tick as NaN).
+    const period = timer.period as number;
+    if (!Number.isInteger(period) || period < 0 || period > 0xffff_ffff) bad(`${at}.timer.period`);
+    if (period === 0 ? timer.next !== Infinity : !(Number.isSafeInteger(timer.next) && (timer.next as number) >= 0)) bad(`${at}.timer.next`);
+    if (!Number.isSafeInteger(timer.ticks) || (timer.ticks as number) < 0) bad(`${at}.timer.ticks`);
   });
   typed(mc.watched, Uint8Array, "machine.watched", ram >>> 12);
   const counters = obj(mc.counters, "machine.counters");
