@@ -311,7 +311,8 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
   const s = obj(doc, "the document");
   if (typeof s.backend !== "string" || !backends.has(s.backend)) bad(`unknown back end '${String(s.backend)}'`);
   typed(s.elf, Uint8Array, "elf");
-  num(s.cycle, "cycle", false);
+  const clock = (v: number) => v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+  if (!clock(num(s.cycle, "cycle", false))) bad("cycle is not a cycle count");
   const ram = num(s.ramSize, "ramSize");
   if (ram <= 0 || ram % PAGE_SIZE !== 0 || ram > 0x8000_0000) bad("ramSize");
   num(s.diskLatency, "diskLatency", false);
@@ -334,7 +335,8 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     typed(cpu.cr, Int32Array, `${at}.cr`, 8);
     typed(cpu.trace, Int32Array, `${at}.trace`, 64);
     for (const k of ["pc", "psr", "instret", "traceIdx", "pauses", "lines", "startAddress"]) num(cpu[k], `${at}.${k}`);
-    for (const k of ["cycles", "idleCycles", "descheduledCycles"]) num(cpu[k], `${at}.${k}`, false);
+    // A clock is a count from reset: an infinite one ends the run without a result, one past 2^53 stops advancing.
+    for (const k of ["cycles", "idleCycles", "descheduledCycles"]) if (!clock(num(cpu[k], `${at}.${k}`, false))) bad(`${at}.${k} is not a cycle count`);
     if ((cpu.traceIdx as number) < 0 || (cpu.traceIdx as number) >= 64 || (cpu.traceIdx as number) % 2) bad(`${at}.traceIdx`);
     if (!["stopped", "running", "halted"].includes(cpu.run as string)) bad(`${at}.run`);
     const tlb = obj(cpu.tlb, `${at}.tlb`);

@@ -1,7 +1,9 @@
 // Snapshots the `snapshot` fuzz campaign (scripts/fuzz/snapshot.ts,
 // docs/reliability.md) found accepted although malformed, each refused now
 // with one line before anything runs: a stopped timer due at a cycle (the
-// machine computed its next tick as NaN and looped for ever), and, on xen and
+// machine computed its next tick as NaN and looped for ever), a clock that is
+// infinite (the run ended without a result: `resume` threw a TypeError) or
+// past float64's exact integers, and, on xen and
 // l4, reserved pages whose in-place VMM code is not the back end's
 // (resumed exactly, the guest ran under a monitor the file supplied).
 import { describe, expect, it } from "vitest";
@@ -45,6 +47,18 @@ describe("timers a snapshot cannot hold", () => {
       const { guest } = restoreGuest(parseSnapshot(withTimer(timer), "t.snap", nodeZlib), "bare");
       expect(guest.finish(snap.cycle + 50_000_000).kind).toMatch(/poweroff|stopped/);
     }
+  });
+});
+
+describe("clocks a snapshot cannot hold", () => {
+  const [snap] = snapshotsAt(kernel("syscall"), "hvm", [200_000]);
+  it.each([Infinity, -1, 2 ** 53, 1e300])("a CPU's cycles, idle or descheduled cycles, or the snapshot's cycle of %d", (v) => {
+    const cpu = snap.machine.cpus[0];
+    for (const k of ["cycles", "idleCycles", "descheduledCycles"] as const) {
+      const bad = roundTrip({ ...snap, machine: { ...snap.machine, cpus: [{ ...cpu, [k]: v }] } });
+      expect(refusal(() => parseSnapshot(bad, "c.snap", nodeZlib))).toBe(`c.snap: malformed snapshot: cpus[0].${k} is not a cycle count`);
+    }
+    expect(refusal(() => parseSnapshot(roundTrip({ ...snap, cycle: v }), "c.snap", nodeZlib))).toBe("c.snap: malformed snapshot: cycle is not a cycle count");
   });
 });
 
