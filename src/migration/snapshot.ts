@@ -195,7 +195,7 @@ export interface RestoreInfo {
  * elsewhere than xen is refused), before any state is loaded.
  */
 export function restoreGuest(snap: Snapshot, backendName: string, options: RestoreOptions = {}): { guest: Guest; info: RestoreInfo } {
-  const image = options.image ?? readElf(snap.elf);
+  const image = options.image ?? snapshotImage(snap, options.file);
   const disk: DiskBacking | undefined = options.disk ?? (snap.disk ? memoryDisk(new Uint8Array(snap.disk)) : undefined);
   if (options.disk && snap.disk) {
     // The snapshot's disk contents go to the backing the caller gave (e.g. a --disk file).
@@ -249,6 +249,16 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
     importNeutral(guest, snap.neutral);
   }
   return { guest, info: { exact, sitesRepatched } };
+}
+
+/** The snapshot's binary, parsed; a malformed one is a UserError naming it (`file`: the CLI's "F.snap (its binary)"), as prepareImage names it. */
+function snapshotImage(snap: Snapshot, file = "the snapshot's binary"): ElfImage {
+  try {
+    return readElf(snap.elf);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 function asMigratable(g: Guest) {

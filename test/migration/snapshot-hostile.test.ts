@@ -3,11 +3,17 @@
 // with one line before anything runs: a stopped timer due at a cycle (the
 // machine computed its next tick as NaN and looped for ever), a clock that is
 // infinite (the run ended without a result: `resume` threw a TypeError) or
-// past float64's exact integers, and, on xen and
+// past float64's exact integers, a binary the ELF reader refuses (the line
+// did not say it was the snapshot's), and, on xen and
 // l4, reserved pages whose in-place VMM code is not the back end's
 // (resumed exactly, the guest ran under a monitor the file supplied).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { nodeZlib } from "../../src/cli/snapshot-files.js";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+import { nodeZlib, writeSnapshotFile } from "../../src/cli/snapshot-files.js";
 import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { SHF_WRITE } from "../../src/guest-isa/elf-types.js";
 import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
@@ -59,6 +65,20 @@ describe("clocks a snapshot cannot hold", () => {
       expect(refusal(() => parseSnapshot(bad, "c.snap", nodeZlib))).toBe(`c.snap: malformed snapshot: cpus[0].${k} is not a cycle count`);
     }
     expect(refusal(() => parseSnapshot(roundTrip({ ...snap, cycle: v }), "c.snap", nodeZlib))).toBe("c.snap: malformed snapshot: cycle is not a cycle count");
+  });
+});
+
+describe("a snapshot whose binary the ELF reader refuses", () => {
+  it("previrt resume names the snapshot's binary in its one line", async () => {
+    const [snap] = snapshotsAt(kernel("syscall"), "xen", [200_000]);
+    const elf = snap.elf.slice();
+    elf[0] = 0;
+    const file = join(mkdtempSync(join(tmpdir(), "previrt-snap-")), "e.snap");
+    writeSnapshotFile(file, { ...snap, elf });
+    const io = bufferIO();
+    expect(await main(["resume", file, "--hv", "xen"], io)).toBe(1);
+    expect(io.stderr).toBe(`previrt: error: ${file} (its binary): not an ELF file (bad magic number)\n`);
+    expect(refusal(() => restoreGuest({ ...snap, elf }, "bare"))).toBe("the snapshot's binary: not an ELF file (bad magic number)");
   });
 });
 
