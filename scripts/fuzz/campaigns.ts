@@ -11,6 +11,7 @@ export const CAMPAIGNS: Readonly<Record<string, () => Promise<Campaign<any>>>> =
   guests: async () => (await import("./guests.js")).guestsCampaign,
   domains: async () => (await import("./domains.js")).domainsCampaign,
   differential: async () => (await import("./differential.js")).differentialCampaign,
+  snapshot: async () => (await import("./snapshot.js")).snapshotCampaign,
   selftest: async () => (await import("./selftest.js")).selftestCampaign,
 };
 
