@@ -12,6 +12,7 @@ export const CAMPAIGNS: Readonly<Record<string, () => Promise<Campaign<any>>>> =
   domains: async () => (await import("./domains.js")).domainsCampaign,
   differential: async () => (await import("./differential.js")).differentialCampaign,
   snapshot: async () => (await import("./snapshot.js")).snapshotCampaign,
+  migration: async () => (await import("./migration.js")).migrationCampaign,
   selftest: async () => (await import("./selftest.js")).selftestCampaign,
 };
 
