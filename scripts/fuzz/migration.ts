@@ -12,8 +12,9 @@
 // trap, xen and l4 (the differential guests leave trap out: rdpsr/wrpsr are
 // its documented hole), so devirtualization to bare too; sometimes on to a
 // third back end (a route of two moves).
-// Oracle: no host exception (a refusal is a one-line UserError: a guest
-// using a page its target reserves cannot move); the run ends in a result
+// Oracle: no host exception (a refusal is a one-line UserError: a hostile
+// guest using a page its target reserves, or rewriting a site, cannot move; a
+// differential guest must always move); the run ends in a result
 // (power-off or a diagnosed stop); on xen and l4 the destination's in-place
 // VMM read-only code and stubs intact; for the differential guests the
 // console and exit status those of the unmigrated run on bare.
@@ -22,6 +23,7 @@
 // the inner generator's aux (the differential program's length) and the
 // move's configuration (configOf).
 
+import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { bytesInput } from "../../src/machine/devices/console.js";
@@ -134,7 +136,15 @@ export const migrationCampaign: Campaign<Unit> = {
   },
   execute(input, limits) {
     const differential = isDifferential(input);
-    const { c, unmigrated, ref, out } = runMigrationInput(input, limits.maxCycles);
+    let run: ReturnType<typeof runMigrationInput>;
+    try {
+      run = runMigrationInput(input, limits.maxCycles);
+    } catch (e) {
+      // A well-behaved guest (no self-modifying code, nothing near the top of RAM) must be movable everywhere.
+      if (differential && e instanceof UserError) return { class: "wrong", message: `${configOf(input.aux, true).route.join(" -> ")}: a differential guest was refused: ${e.message}` };
+      throw e;
+    }
+    const { c, unmigrated, ref, out } = run;
     const ending = endingOf(out.result);
     if (ending) return { class: "wrong", message: `${c.route.join(" -> ")}: ${ending}` };
     // The VMM of the back end the guest ended on (the destination, or a source it ended on first).

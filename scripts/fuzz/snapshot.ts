@@ -487,7 +487,7 @@ export const snapshotCampaign: Campaign<SnapUnit> = {
   description: "snapshots of real runs (the bundled kernel, the fixtures; every back end, 1–2 CPUs, nvdisk) mutated in the file, the payload and the decoded document, resumed on the same or another back end",
   generate(r) {
     const aux = r.int(AUX_RANGE);
-    const n = r.weighted([[8, 0], [50, 1], [25, 2], [17, 4]] as const);
+    const n = r.weighted([[12, 0], [48, 1], [24, 2], [16, 4]] as const);
     const units = Array.from({ length: n }, () => generateUnit(r));
     const c = configOf(aux);
     return { base: `p${c.program}-${c.source}-to-${c.target}`, units, aux };

@@ -59,6 +59,9 @@ const SMOKE: [string, number, string[]?][] = [
   ["differential", 100],
   // Its inputs run two guests each (the first kernel reference also builds the kernel): a longer watchdog under load.
   ["domains", 40, ["--hang-seconds", "60"]],
+  // Each input runs a guest to a snapshot point and resumes it (the first of each configuration also runs its reference).
+  ["snapshot", 40, ["--hang-seconds", "60"]],
+  ["migration", 300],
 ];
 
 describe("smoke run of every campaign (seed 1): 0 host exceptions, 0 hangs, 0 wrong", () => {
