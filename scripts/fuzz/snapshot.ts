@@ -362,6 +362,8 @@ function setAt(parent: Record<string | number, unknown>, key: string | number, v
 function resize(v: unknown, n: number): unknown {
   if (Array.isArray(v)) {
     if (n <= 0) return v.slice(0, Math.max(0, v.length + n));
+    // Past MAX_CPUS is enough: 100,000 copies of a CPU (three TLB arrays each) would make a 1 GB document.
+    n = Math.min(n, 64);
     const out = v.slice(0, n);
     while (out.length < n && v.length) out.push(structuredClone(v[out.length % v.length]));
     return out;
