@@ -365,7 +365,9 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
   });
   typed(mc.watched, Uint8Array, "machine.watched", ram >>> 12);
   const counters = obj(mc.counters, "machine.counters");
-  for (const k of ["exceptions", "interrupts", "events", "counts"]) obj(counters[k], `counters.${k}`);
+  // Every count a number (the run adds to them, and a snapshot of it would hold NaN): the tallies entry by entry.
+  for (const k of ["exceptions", "interrupts", "events", "counts"]) for (const [name, v] of Object.entries(obj(counters[k], `counters.${k}`))) num(v, `counters.${k}.${name}`, false);
+  for (const k of ["instructions", "cycles", "tlbMisses", "tlbFlushes", "deviceAccesses"]) if (counters[k] !== undefined) num(counters[k], `counters.${k}`, false);
   const limit = num(mc.guestLimit, "machine.guestLimit");
   if (limit <= 0 || limit > ram || limit % PAGE_SIZE) bad("machine.guestLimit");
   const disk = obj(mc.disk, "machine.disk");

@@ -3,7 +3,10 @@
 // with one line before anything runs: a stopped timer due at a cycle (the
 // machine computed its next tick as NaN and looped for ever), a clock that is
 // infinite (the run ended without a result: `resume` threw a TypeError) or
-// past float64's exact integers, a binary the ELF reader refuses (the line
+// past float64's exact integers, a counter that is not a number (the run
+// went on and a snapshot of it held NaN), an hvm shadow pager's ptbr that is
+// fractional (exported again, the resumed guest's own snapshot was refused),
+// a binary the ELF reader refuses (the line
 // did not say it was the snapshot's), and, on xen and
 // l4, reserved pages whose in-place VMM code is not the back end's
 // (resumed exactly, the guest ran under a monitor the file supplied).
@@ -65,6 +68,29 @@ describe("clocks a snapshot cannot hold", () => {
       expect(refusal(() => parseSnapshot(bad, "c.snap", nodeZlib))).toBe(`c.snap: malformed snapshot: cpus[0].${k} is not a cycle count`);
     }
     expect(refusal(() => parseSnapshot(roundTrip({ ...snap, cycle: v }), "c.snap", nodeZlib))).toBe("c.snap: malformed snapshot: cycle is not a cycle count");
+  });
+});
+
+describe("counters a snapshot cannot hold", () => {
+  it("a tally entry or a total that is not a number: refused (the run added to it and a snapshot of it held NaN)", () => {
+    const [snap] = snapshotsAt(kernel("syscall"), "bare", [200_000]);
+    const c = snap.machine.counters;
+    const withCounters = (counters: object) => roundTrip({ ...snap, machine: { ...snap.machine, counters: { ...c, ...counters } } });
+    const event = Object.keys(c.events)[0];
+    expect(refusal(() => parseSnapshot(withCounters({ events: { ...c.events, [event]: {} } }), "n.snap", nodeZlib))).toBe(`n.snap: malformed snapshot: counters.events.${event} is not a number`);
+    expect(refusal(() => parseSnapshot(withCounters({ counts: { ...c.counts, idleCycles: "many" } }), "n.snap", nodeZlib))).toBe("n.snap: malformed snapshot: counters.counts.idleCycles is not a number");
+    expect(refusal(() => parseSnapshot(withCounters({ tlbMisses: null }), "n.snap", nodeZlib))).toBe("n.snap: malformed snapshot: counters.tlbMisses is not a number");
+  });
+});
+
+describe("hvm: a shadow pager's state that is not whole numbers", () => {
+  it("refused when restored exactly (the resumed guest's own snapshot was refused, its ptbr fractional)", () => {
+    const [snap] = snapshotsAt(kernel("syscall"), "hvm", [200_000]);
+    const exact = snap.exact as { shadows: { ptbr: number }[] };
+    for (const ptbr of [exact.shadows[0].ptbr + 0.25, 2 ** 32, "0x1000"]) {
+      const bad = parseSnapshot(roundTrip({ ...snap, exact: { ...exact, shadows: [{ ...exact.shadows[0], ptbr }] } }), "h.snap", nodeZlib);
+      expect(refusal(() => restoreGuest(bad, "hvm"))).toBe("malformed snapshot: the hvm monitor's state (a shadow pager's state is not whole 32-bit numbers)");
+    }
   });
 });
 
