@@ -12,6 +12,8 @@ export const CAMPAIGNS: Readonly<Record<string, () => Promise<Campaign<any>>>> =
   smp: async () => (await import("./smp.js")).smpCampaign,
   domains: async () => (await import("./domains.js")).domainsCampaign,
   differential: async () => (await import("./differential.js")).differentialCampaign,
+  snapshot: async () => (await import("./snapshot.js")).snapshotCampaign,
+  migration: async () => (await import("./migration.js")).migrationCampaign,
   selftest: async () => (await import("./selftest.js")).selftestCampaign,
 };
 

@@ -130,7 +130,7 @@ export function pageTables(units: readonly GuestUnit[]): Uint8Array {
   return new Uint8Array(words.buffer);
 }
 
-function guestImage(input: FuzzInput<GuestUnit>): ElfImage {
+export function guestImage(input: FuzzInput<GuestUnit>): ElfImage {
   const body = input.units.flatMap((u) => u.words ?? []);
   const paged = input.base === "pagetables";
   const image = rawGuestImage(paged ? [...PAGING_ON, ...body] : body);

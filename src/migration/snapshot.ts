@@ -195,7 +195,7 @@ export interface RestoreInfo {
  * elsewhere than xen is refused), before any state is loaded.
  */
 export function restoreGuest(snap: Snapshot, backendName: string, options: RestoreOptions = {}): { guest: Guest; info: RestoreInfo } {
-  const image = options.image ?? readElf(snap.elf);
+  const image = options.image ?? snapshotImage(snap, options.file);
   const disk: DiskBacking | undefined = options.disk ?? (snap.disk ? memoryDisk(new Uint8Array(snap.disk)) : undefined);
   if (options.disk && snap.disk) {
     // The snapshot's disk contents go to the backing the caller gave (e.g. a --disk file).
@@ -231,6 +231,8 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
       } catch (e) {
         throw new UserError(`malformed snapshot: the ${snap.backend} monitor's state (${(e as Error).message})`);
       }
+      const problem = monitor.exactProblem?.();
+      if (problem) throw new UserError(`malformed snapshot: ${problem}`);
     }
   } else {
     // Guest memory only: the source monitor's reserved pages stay behind.
@@ -247,6 +249,16 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
     importNeutral(guest, snap.neutral);
   }
   return { guest, info: { exact, sitesRepatched } };
+}
+
+/** The snapshot's binary, parsed; a malformed one is a UserError naming it (`file`: the CLI's "F.snap (its binary)"), as prepareImage names it. */
+function snapshotImage(snap: Snapshot, file = "the snapshot's binary"): ElfImage {
+  try {
+    return readElf(snap.elf);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 function asMigratable(g: Guest) {
@@ -309,7 +321,8 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
   const s = obj(doc, "the document");
   if (typeof s.backend !== "string" || !backends.has(s.backend)) bad(`unknown back end '${String(s.backend)}'`);
   typed(s.elf, Uint8Array, "elf");
-  num(s.cycle, "cycle", false);
+  const clock = (v: number) => v >= 0 && v <= Number.MAX_SAFE_INTEGER;
+  if (!clock(num(s.cycle, "cycle", false))) bad("cycle is not a cycle count");
   const ram = num(s.ramSize, "ramSize");
   if (ram <= 0 || ram % PAGE_SIZE !== 0 || ram > 0x8000_0000) bad("ramSize");
   num(s.diskLatency, "diskLatency", false);
@@ -332,7 +345,8 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     typed(cpu.cr, Int32Array, `${at}.cr`, 8);
     typed(cpu.trace, Int32Array, `${at}.trace`, 64);
     for (const k of ["pc", "psr", "instret", "traceIdx", "pauses", "lines", "startAddress"]) num(cpu[k], `${at}.${k}`);
-    for (const k of ["cycles", "idleCycles", "descheduledCycles"]) num(cpu[k], `${at}.${k}`, false);
+    // A clock is a count from reset: an infinite one ends the run without a result, one past 2^53 stops advancing.
+    for (const k of ["cycles", "idleCycles", "descheduledCycles"]) if (!clock(num(cpu[k], `${at}.${k}`, false))) bad(`${at}.${k} is not a cycle count`);
     if ((cpu.traceIdx as number) < 0 || (cpu.traceIdx as number) >= 64 || (cpu.traceIdx as number) % 2) bad(`${at}.traceIdx`);
     if (!["stopped", "running", "halted"].includes(cpu.run as string)) bad(`${at}.run`);
     const tlb = obj(cpu.tlb, `${at}.tlb`);
@@ -342,10 +356,18 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     for (const k of ["cause", "epc", "badva", "repeats"]) num(lf[k], `${at}.lastFault.${k}`);
     const timer = obj(cpu.timer, `${at}.timer`);
     for (const k of ["period", "next", "ticks"]) num(timer[k], `${at}.timer.${k}`, false);
+    // As the timer keeps them (timer.ts): a stopped timer (period 0) never fires, a running one at a whole cycle;
+    // anything else loops the machine (a period-0 timer due now computes its next tick as NaN).
+    const period = timer.period as number;
+    if (!Number.isInteger(period) || period < 0 || period > 0xffff_ffff) bad(`${at}.timer.period`);
+    if (period === 0 ? timer.next !== Infinity : !(Number.isSafeInteger(timer.next) && (timer.next as number) >= 0)) bad(`${at}.timer.next`);
+    if (!Number.isSafeInteger(timer.ticks) || (timer.ticks as number) < 0) bad(`${at}.timer.ticks`);
   });
   typed(mc.watched, Uint8Array, "machine.watched", ram >>> 12);
   const counters = obj(mc.counters, "machine.counters");
-  for (const k of ["exceptions", "interrupts", "events", "counts"]) obj(counters[k], `counters.${k}`);
+  // Every count a number (the run adds to them, and a snapshot of it would hold NaN): the tallies entry by entry.
+  for (const k of ["exceptions", "interrupts", "events", "counts"]) for (const [name, v] of Object.entries(obj(counters[k], `counters.${k}`))) num(v, `counters.${k}.${name}`, false);
+  for (const k of ["instructions", "cycles", "tlbMisses", "tlbFlushes", "deviceAccesses"]) if (counters[k] !== undefined) num(counters[k], `counters.${k}`, false);
   const limit = num(mc.guestLimit, "machine.guestLimit");
   if (limit <= 0 || limit > ram || limit % PAGE_SIZE) bad("machine.guestLimit");
   const disk = obj(mc.disk, "machine.disk");

@@ -61,6 +61,9 @@ const SMOKE: [string, number, string[]?][] = [
   ["domains", 40, ["--hang-seconds", "60"]],
   // Up to 8 CPUs per input, some run three times (bare, the back end, both engines): a longer watchdog under load.
   ["smp", 300, ["--hang-seconds", "60"]],
+  // Each input runs a guest to a snapshot point and resumes it (the first of each configuration also runs its reference).
+  ["snapshot", 40, ["--hang-seconds", "60"]],
+  ["migration", 300],
 ];
 
 describe("smoke run of every campaign (seed 1): 0 host exceptions, 0 hangs, 0 wrong", () => {

@@ -55,6 +55,13 @@ export interface MigratableMonitor extends Monitor {
   saveExact(): Record<string, unknown>;
   /** Restores `saveExact`'s data into a freshly attached monitor (RAM and machine state already restored). */
   restoreExact(state: Record<string, unknown>): void;
+  /**
+   * After restoreExact, with the snapshot's RAM loaded: what in that RAM is
+   * not the monitor's to take from a snapshot and differs from what it
+   * installs (xen/l4: the in-place VMM's read-only code), or
+   * undefined. A snapshot file is input: a copy of the VMM in it is checked.
+   */
+  exactProblem?(): string | undefined;
 }
 
 export function isMigratable(m: Monitor | undefined): m is MigratableMonitor {

@@ -178,6 +178,11 @@ export class ShadowPager {
     return { ptbr: this.ptbr, pgctl: this.pgctl, filled: [...this.filled], watched: [...this.watched] };
   }
   restoreState(s: { ptbr: number; pgctl: number; filled: number[]; watched: number[] }): void {
+    // From a snapshot file: whole 32-bit numbers only (a fractional ptbr was exported again as the guest's, then refused).
+    const word = (v: unknown) => Number.isInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0xffff_ffff;
+    if (!word(s.ptbr) || !word(s.pgctl) || !Array.isArray(s.filled) || !Array.isArray(s.watched) || !s.filled.every(word) || !s.watched.every(word)) {
+      throw new Error("a shadow pager's state is not whole 32-bit numbers");
+    }
     this.ptbr = s.ptbr;
     this.pgctl = s.pgctl;
     this.filled.clear();

@@ -82,6 +82,7 @@ import { protectVmm } from "./vmm-protection.js";
 import { checkBypassAccess, isSetupRegister } from "./bypass.js";
 import { buildVmm, inWindow, QUEUE_ENTRIES, STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 import { EVENT_ID } from "../../machine/stats.js";
+import { SHF_WRITE } from "../../guest-isa/elf-types.js";
 
 const PAGE_MASK = 0xfffff000 | 0;
 const PTE_V = 1;
@@ -405,6 +406,21 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   }
 
   // ---------------------------------------------------------------- migration (common/neutral-state.ts)
+
+  /** Whether the window's read-only part (the VMM's sections other than its shared-info data) is as installWindow writes it. */
+  exactProblem(): string | undefined {
+    const u8 = this.machine.memory.u8;
+    const differs = (va: number, bytes: Uint8Array) => {
+      const at = this.windowPa + (va - WINDOW_BACKED);
+      for (let i = 0; i < bytes.length; i++) if (u8[at + i] !== bytes[i]) return true;
+      return false;
+    };
+    for (const sec of this.vmm.image.sections) {
+      if (sec.addr >= WINDOW_BACKED && sec.data.length && (sec.flags & SHF_WRITE) === 0 && differs(sec.addr, sec.data)) return `the in-place VMM's ${sec.name} in its reserved pages differs from the back end's`;
+    }
+    // (No stubs to compare: a snapshot keeps the native lock sites, and only the --spinlocks cures' sites need stubs.)
+    return undefined;
+  }
 
   /** Virtual psr from the window (SU is the monitor's), control registers from the window, ptbr/pgctl from the monitor. */
   exportNeutral(): NeutralState {

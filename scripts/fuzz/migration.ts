@@ -1,0 +1,170 @@
+// Fuzz campaign `migration`: running guests moved between back ends
+// (`previrt migrate`, src/migration/route.ts, docs/migration.md). Two
+// families of guests, drawn by the generators of two other campaigns:
+//   - the `guests` campaign's hostile kernels (random instruction streams,
+//     window attacks, every hcall with hostile arguments, hostile page
+//     tables: unannotated code behind a trap handler that skips faults);
+//   - the `differential` campaign's random annotated guests (deterministic,
+//     forward branches only, ending by printing their registers).
+// Each is booted on one back end and moved — stop-and-copy or live pre-copy
+// (with or without deltas, a few rounds or the default) — at a pseudo-random
+// point of its unmigrated run to another: every ordered pair of bare, hvm,
+// trap, xen and l4 (the differential guests leave trap out: rdpsr/wrpsr are
+// its documented hole), so devirtualization to bare too; sometimes on to a
+// third back end (a route of two moves).
+// Oracle: no host exception (a refusal is a one-line UserError: a hostile
+// guest using a page its target reserves, or rewriting a site, cannot move; a
+// differential guest must always move); the run ends in a result
+// (power-off or a diagnosed stop); on xen and l4 the destination's in-place
+// VMM read-only code and stubs intact; for the differential guests the
+// console and exit status those of the unmigrated run on bare.
+//
+// Consumed by the fuzz driver (runner.ts, worker.ts). An input's `aux` packs
+// the inner generator's aux (the differential program's length) and the
+// move's configuration (configOf).
+
+import { UserError } from "../../src/guest-isa/diagnostics.js";
+import { writeElf } from "../../src/guest-isa/elf.js";
+import type { ElfImage } from "../../src/guest-isa/elf-types.js";
+import { bytesInput } from "../../src/machine/devices/console.js";
+import { bootGuest, type Guest, type GuestOptions } from "../../src/migration/guest.js";
+import { liveMigrate } from "../../src/migration/live.js";
+import type { MigrationReport } from "../../src/migration/report.js";
+import { checkRoute } from "../../src/migration/route.js";
+import { stopAndCopy } from "../../src/migration/stop-and-copy.js";
+import type { RunResult } from "../../src/machine/diagnosis.js";
+import type { Campaign, FuzzInput } from "./campaign.js";
+import { differentialCampaign } from "./differential.js";
+import { buildAnnotated, deterministicGuestSource, type LabelledLines } from "./generators/guests.js";
+import { endingOf, windowBytesProblem } from "./generators/oracles.js";
+import { guestImage, guestsCampaign, type GuestUnit } from "./guests.js";
+
+const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
+/** The differential guests agree on these (trap: the psr hole). */
+const AGREEING = ["bare", "hvm", "xen", "l4"] as const;
+const RAM = 4 * 1024 * 1024;
+/** The differential campaign's bound (its guests need up to a few hundred thousand cycles). */
+const DIFF_CYCLES = 2_000_000;
+
+export interface MoveConfig {
+  /** The route: two back ends, or three (two moves). */
+  route: string[];
+  live: boolean;
+  /** Live only: XBZRLE deltas, and the most pre-copy rounds (0: the default). */
+  deltas: boolean;
+  maxRounds: number;
+  /** The first move's point, in thousandths of the unmigrated run (the second halfway to its end). */
+  at: number;
+}
+
+const CONFIG_RANGE = 5 * 4 * 4 * 5 * 2 * 2 * 3 * 1000;
+
+export function configOf(aux: number, differential: boolean): MoveConfig {
+  let a = aux % CONFIG_RANGE;
+  const take = (n: number) => {
+    const v = a % n;
+    a = Math.floor(a / n);
+    return v;
+  };
+  const pool: readonly string[] = differential ? AGREEING : BACKENDS;
+  const from = pool[take(5) % pool.length];
+  const rest = pool.filter((b) => b !== from);
+  const to = rest[take(4) % rest.length];
+  const third = take(4);
+  const chain = take(5) === 0; // one input in five moves twice
+  const route = [from, to];
+  if (chain) {
+    const next = pool.filter((b) => b !== to);
+    route.push(next[third % next.length]);
+  }
+  const live = take(2) === 1;
+  const deltas = take(2) === 1;
+  const maxRounds = [0, 1, 3][take(3)];
+  return { route, live, deltas, maxRounds, at: 1 + take(1000) };
+}
+
+type Unit = GuestUnit | [number, string[]];
+const isDifferential = (input: FuzzInput<Unit>) => input.base === "differential";
+const innerAux = (aux: number) => Math.floor(aux / CONFIG_RANGE);
+
+/** The input's guest binary: a hostile raw kernel, or a differential guest annotated and assembled. */
+function imageOf(input: FuzzInput<Unit>): ElfImage {
+  if (isDifferential(input)) return buildAnnotated("diff.s", deterministicGuestSource(input.units as LabelledLines, innerAux(input.aux)));
+  return guestImage({ base: input.base, units: input.units as GuestUnit[], aux: 0 });
+}
+
+/** migrateRoute (what `previrt migrate` runs), with the live options it leaves at their defaults drawn too. */
+function move(elf: Uint8Array, image: ElfImage, c: MoveConfig, points: readonly number[], options: GuestOptions & { maxCycles: number }): { reports: MigrationReport[]; result: RunResult; guest: Guest } {
+  checkRoute(image, c.route);
+  let guest = bootGuest(elf, image, c.route[0], options);
+  const reports: MigrationReport[] = [];
+  for (let hop = 0; hop + 1 < c.route.length; hop++) {
+    const to = c.route[hop + 1];
+    const moved = c.live ? liveMigrate(guest, to, points[hop], { maxCycles: options.maxCycles, deltas: c.deltas, ...(c.maxRounds ? { maxRounds: c.maxRounds } : {}) }) : stopAndCopy(guest, to, points[hop], options.maxCycles);
+    reports.push(moved.report);
+    if (!moved.guest) return { reports, result: guest.machine.outcome!, guest };
+    guest = moved.guest;
+  }
+  return { reports, result: guest.finish(options.maxCycles), guest };
+}
+
+/** Runs an input: its unmigrated run (the reference), then the moves (the tests' and the diagnosis' entry). */
+export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number) {
+  const differential = isDifferential(input);
+  const c = configOf(input.aux, differential);
+  const image = imageOf(input);
+  const elf = writeElf(image);
+  const maxCycles = differential ? Math.max(maxCyclesLimit, DIFF_CYCLES) : maxCyclesLimit;
+  const options = { ramSize: RAM, stdin: bytesInput(""), maxCycles };
+  // The unmigrated run: its length places the points; on bare it is the differential guests' reference.
+  const unmigrated = bootGuest(elf, image, differential ? "bare" : c.route[0], options);
+  const ref = unmigrated.finish(maxCycles);
+  const length = Math.max(unmigrated.cycles, 1);
+  const first = Math.floor((length * c.at) / 1000);
+  const points = c.route.length === 2 ? [first] : [first, first + Math.floor((length - first) / 2)];
+  return { c, unmigrated, ref, out: move(elf, image, c, points, options) };
+}
+
+export const migrationCampaign: Campaign<Unit> = {
+  name: "migration",
+  description: "hostile guests and random annotated guests moved mid-run between every pair of back ends (stop-and-copy, live, chains, devirtualization to bare)",
+  generate(r, index) {
+    const differential = r.chance(0.4);
+    const inner = differential ? differentialCampaign.generate(r, index) : guestsCampaign.generate(r, index);
+    const config = r.int(CONFIG_RANGE);
+    return { base: differential ? "differential" : inner.base, units: inner.units as Unit[], aux: (differential ? inner.aux : 0) * CONFIG_RANGE + config };
+  },
+  execute(input, limits) {
+    const differential = isDifferential(input);
+    let run: ReturnType<typeof runMigrationInput>;
+    try {
+      run = runMigrationInput(input, limits.maxCycles);
+    } catch (e) {
+      // A well-behaved guest (no self-modifying code, nothing near the top of RAM) must be movable everywhere.
+      if (differential && e instanceof UserError) return { class: "wrong", message: `${configOf(input.aux, true).route.join(" -> ")}: a differential guest was refused: ${e.message}` };
+      throw e;
+    }
+    const { c, unmigrated, ref, out } = run;
+    const ending = endingOf(out.result);
+    if (ending) return { class: "wrong", message: `${c.route.join(" -> ")}: ${ending}` };
+    // The VMM of the back end the guest ended on (the destination, or a source it ended on first).
+    const window = windowBytesProblem(out.guest.machine.memory, out.guest.rewrite.stubs, out.guest.backend.name);
+    if (window) return { class: "wrong", message: `${c.route.join(" -> ")}: ${window}` };
+    if (!differential) return "accepted";
+    if (ref.kind !== "poweroff") return { class: "wrong", message: `bare: the unmigrated guest stopped (${ref.reason}) instead of powering off` };
+    const r = out.result;
+    if (r.kind !== "poweroff" || r.exitCode !== ref.exitCode || out.guest.console !== unmigrated.console) {
+      return { class: "wrong", message: `${c.route.join(" -> ")} (${c.live ? "live" : "stop-and-copy"}): ${r.kind === "poweroff" ? `exit ${r.exitCode}` : `stopped (${r.reason})`} vs bare's exit ${ref.exitCode}, console ${out.guest.console === unmigrated.console ? "same" : "differs"}` };
+    }
+    return "accepted";
+  },
+  materialize(input) {
+    const differential = isDifferential(input);
+    const c = configOf(input.aux, differential);
+    const image = imageOf(input);
+    const how = `previrt migrate FILE ${c.route.length === 2 ? `--from ${c.route[0]} --to ${c.route[1]}` : `--route ${c.route.join(",")}`} --at N${c.live ? " --live" : ""} (point: ${c.at / 10}% of the unmigrated run; RAM 4 MiB in the campaign)`;
+    return differential
+      ? { ext: ".s", data: deterministicGuestSource(input.units as LabelledLines, innerAux(input.aux)), note: `unannotated source; build with previrt build FILE -o x.elf, then ${how.replace("FILE", "x.elf")}` }
+      : { ext: ".elf", data: writeElf(image), note: how };
+  },
+};

@@ -1,0 +1,135 @@
+// Snapshots the `snapshot` fuzz campaign (scripts/fuzz/snapshot.ts,
+// docs/reliability.md) found accepted although malformed, each refused now
+// with one line before anything runs: a stopped timer due at a cycle (the
+// machine computed its next tick as NaN and looped for ever), a clock that is
+// infinite (the run ended without a result: `resume` threw a TypeError) or
+// past float64's exact integers, a counter that is not a number (the run
+// went on and a snapshot of it held NaN), an hvm shadow pager's ptbr that is
+// fractional (exported again, the resumed guest's own snapshot was refused),
+// a binary the ELF reader refuses (the line
+// did not say it was the snapshot's), and, on xen and
+// l4, reserved pages whose in-place VMM code is not the back end's
+// (resumed exactly, the guest ran under a monitor the file supplied).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+import { nodeZlib, writeSnapshotFile } from "../../src/cli/snapshot-files.js";
+import { UserError } from "../../src/guest-isa/diagnostics.js";
+import { SHF_WRITE } from "../../src/guest-isa/elf-types.js";
+import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
+import { encodeSnapshot } from "../../src/migration/codec.js";
+import { parseSnapshot, restoreGuest, type Snapshot } from "../../src/migration/snapshot.js";
+import { kernel, MAX_CYCLES, snapshotsAt } from "./helpers.js";
+
+const refusal = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    expect((e as Error).message).not.toContain("\n");
+    return (e as Error).message;
+  }
+  throw new Error("accepted");
+};
+
+const roundTrip = (s: Snapshot) => encodeSnapshot(s, nodeZlib);
+
+describe("timers a snapshot cannot hold", () => {
+  const [snap] = snapshotsAt(kernel("syscall"), "bare", [200_000]);
+  const withTimer = (timer: Record<string, number>) => roundTrip({ ...snap, machine: { ...snap.machine, cpus: [{ ...snap.machine.cpus[0], timer: { ...snap.machine.cpus[0].timer, ...timer } }] } });
+
+  it("a stopped timer (period 0) due at a cycle, a tick at a fraction or before 0, a period past 32 bits", () => {
+    expect(refusal(() => parseSnapshot(withTimer({ period: 0, next: 0 }), "t.snap", nodeZlib))).toBe("t.snap: malformed snapshot: cpus[0].timer.next");
+    expect(refusal(() => parseSnapshot(withTimer({ next: snap.machine.cpus[0].timer.next + 0.5 }), "t.snap", nodeZlib))).toMatch(/timer\.next$/);
+    expect(refusal(() => parseSnapshot(withTimer({ next: -1 }), "t.snap", nodeZlib))).toMatch(/timer\.next$/);
+    expect(refusal(() => parseSnapshot(withTimer({ period: 2 ** 32 }), "t.snap", nodeZlib))).toMatch(/timer\.period$/);
+    expect(refusal(() => parseSnapshot(withTimer({ ticks: -1 }), "t.snap", nodeZlib))).toMatch(/timer\.ticks$/);
+  });
+
+  it("a running timer due in the past, and a stopped one, are taken and the run ends", () => {
+    const t = snap.machine.cpus[0].timer;
+    expect(t.period).toBeGreaterThan(0);
+    for (const timer of [{ next: 0 }, { period: 0, next: Infinity }] as Record<string, number>[]) {
+      const { guest } = restoreGuest(parseSnapshot(withTimer(timer), "t.snap", nodeZlib), "bare");
+      expect(guest.finish(snap.cycle + 50_000_000).kind).toMatch(/poweroff|stopped/);
+    }
+  });
+});
+
+describe("clocks a snapshot cannot hold", () => {
+  const [snap] = snapshotsAt(kernel("syscall"), "hvm", [200_000]);
+  it.each([Infinity, -1, 2 ** 53, 1e300])("a CPU's cycles, idle or descheduled cycles, or the snapshot's cycle of %d", (v) => {
+    const cpu = snap.machine.cpus[0];
+    for (const k of ["cycles", "idleCycles", "descheduledCycles"] as const) {
+      const bad = roundTrip({ ...snap, machine: { ...snap.machine, cpus: [{ ...cpu, [k]: v }] } });
+      expect(refusal(() => parseSnapshot(bad, "c.snap", nodeZlib))).toBe(`c.snap: malformed snapshot: cpus[0].${k} is not a cycle count`);
+    }
+    expect(refusal(() => parseSnapshot(roundTrip({ ...snap, cycle: v }), "c.snap", nodeZlib))).toBe("c.snap: malformed snapshot: cycle is not a cycle count");
+  });
+});
+
+describe("counters a snapshot cannot hold", () => {
+  it("a tally entry or a total that is not a number: refused (the run added to it and a snapshot of it held NaN)", () => {
+    const [snap] = snapshotsAt(kernel("syscall"), "bare", [200_000]);
+    const c = snap.machine.counters;
+    const withCounters = (counters: object) => roundTrip({ ...snap, machine: { ...snap.machine, counters: { ...c, ...counters } } });
+    const event = Object.keys(c.events)[0];
+    expect(refusal(() => parseSnapshot(withCounters({ events: { ...c.events, [event]: {} } }), "n.snap", nodeZlib))).toBe(`n.snap: malformed snapshot: counters.events.${event} is not a number`);
+    expect(refusal(() => parseSnapshot(withCounters({ counts: { ...c.counts, idleCycles: "many" } }), "n.snap", nodeZlib))).toBe("n.snap: malformed snapshot: counters.counts.idleCycles is not a number");
+    expect(refusal(() => parseSnapshot(withCounters({ tlbMisses: null }), "n.snap", nodeZlib))).toBe("n.snap: malformed snapshot: counters.tlbMisses is not a number");
+  });
+});
+
+describe("hvm: a shadow pager's state that is not whole numbers", () => {
+  it("refused when restored exactly (the resumed guest's own snapshot was refused, its ptbr fractional)", () => {
+    const [snap] = snapshotsAt(kernel("syscall"), "hvm", [200_000]);
+    const exact = snap.exact as { shadows: { ptbr: number }[] };
+    for (const ptbr of [exact.shadows[0].ptbr + 0.25, 2 ** 32, "0x1000"]) {
+      const bad = parseSnapshot(roundTrip({ ...snap, exact: { ...exact, shadows: [{ ...exact.shadows[0], ptbr }] } }), "h.snap", nodeZlib);
+      expect(refusal(() => restoreGuest(bad, "hvm"))).toBe("malformed snapshot: the hvm monitor's state (a shadow pager's state is not whole 32-bit numbers)");
+    }
+  });
+});
+
+describe("a snapshot whose binary the ELF reader refuses", () => {
+  it("previrt resume names the snapshot's binary in its one line", async () => {
+    const [snap] = snapshotsAt(kernel("syscall"), "xen", [200_000]);
+    const elf = snap.elf.slice();
+    elf[0] = 0;
+    const file = join(mkdtempSync(join(tmpdir(), "previrt-snap-")), "e.snap");
+    writeSnapshotFile(file, { ...snap, elf });
+    const io = bufferIO();
+    expect(await main(["resume", file, "--hv", "xen"], io)).toBe(1);
+    expect(io.stderr).toBe(`previrt: error: ${file} (its binary): not an ELF file (bad magic number)\n`);
+    expect(refusal(() => restoreGuest({ ...snap, elf }, "bare"))).toBe("the snapshot's binary: not an ELF file (bad magic number)");
+  });
+});
+
+describe.each(["xen", "l4"])("%s: the in-place VMM in a snapshot's reserved pages", (hv) => {
+  const [snap] = snapshotsAt(kernel("syscall"), hv, [300_000]);
+  const windowPa = snap.ramSize - WINDOW_BACKED_BYTES;
+  /** The snapshot with the word at physical `pa` xor'ed. */
+  const poked = (pa: number): Snapshot => {
+    const i = snap.pages.indexOf(pa >>> 12);
+    expect(i).toBeGreaterThanOrEqual(0);
+    const pageData = snap.pageData.slice();
+    pageData[i * 4096 + (pa & 0xfff)] ^= 0x5a;
+    return { ...snap, pageData };
+  };
+  const text = buildVmm(hv).image.sections.find((s) => s.addr >= WINDOW_BACKED && s.data.length && !(s.flags & SHF_WRITE))!;
+
+  it("its code changed: refused on the same back end before anything runs", () => {
+    const bad = parseSnapshot(roundTrip(poked(windowPa + (text.addr - WINDOW_BACKED) + 8)), "v.snap", nodeZlib);
+    expect(refusal(() => restoreGuest(bad, hv))).toBe(`malformed snapshot: the in-place VMM's ${text.name} in its reserved pages differs from the back end's`);
+  });
+
+  it("unchanged, or resumed on another back end (the reserved pages stay behind): it runs to the end", () => {
+    expect(restoreGuest(snap, hv).guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
+    const other = hv === "xen" ? "l4" : "xen";
+    const bad = poked(windowPa + (text.addr - WINDOW_BACKED) + 8);
+    expect(restoreGuest(bad, other).guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
+  });
+});
