@@ -42,7 +42,7 @@ import { NVDISK_BASE, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
 import type { Machine } from "../../src/machine/machine.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
-import type { Rng } from "./generators/rng.js";
+import { auxDigits, type Rng } from "./generators/rng.js";
 
 const BACKENDS = ["xen", "l4", "hvm"] as const;
 /** The hostile guest's RAM, and the physical base of the monitor's reserved top of it on xen and l4. */
@@ -75,12 +75,7 @@ export interface DomainsConfig {
 }
 
 export function configOf(aux: number): DomainsConfig {
-  let a = aux;
-  const take = (n: number) => {
-    const v = a % n;
-    a = Math.floor(a / n);
-    return v;
-  };
+  const take = auxDigits(aux);
   return {
     backend: BACKENDS[take(3)],
     reference: take(6) === 0 ? "kernel" : "fixture",

@@ -37,6 +37,7 @@ import type { Campaign, FuzzInput } from "./campaign.js";
 import { differentialCampaign } from "./differential.js";
 import { buildAnnotated, deterministicGuestSource, type LabelledLines } from "./generators/guests.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
+import { auxDigits } from "./generators/rng.js";
 import { guestImage, guestsCampaign, type GuestUnit } from "./guests.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
@@ -60,12 +61,7 @@ export interface MoveConfig {
 const CONFIG_RANGE = 5 * 4 * 4 * 5 * 2 * 2 * 3 * 1000;
 
 export function configOf(aux: number, differential: boolean): MoveConfig {
-  let a = aux % CONFIG_RANGE;
-  const take = (n: number) => {
-    const v = a % n;
-    a = Math.floor(a / n);
-    return v;
-  };
+  const take = auxDigits(aux % CONFIG_RANGE);
   const pool: readonly string[] = differential ? AGREEING : BACKENDS;
   const from = pool[take(5) % pool.length];
   const rest = pool.filter((b) => b !== from);

@@ -43,7 +43,7 @@ import { NVDISK_BASE } from "../../src/machine/devices/nvdisk.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { randomDeterministicBody, randomGuestBody } from "./generators/guests.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
-import type { Rng } from "./generators/rng.js";
+import { auxDigits, type Rng } from "./generators/rng.js";
 import { hcallAttack, hostileValue, pageTableAttack, pagedAccess, pageTables, PAGING_ON, PD, USER_MODE, windowAddr, windowAttack, type GuestUnit } from "./guests.js";
 
 const BACKENDS = [...backends.keys()]; // bare, hvm, trap, xen, l4
@@ -78,12 +78,7 @@ export interface SmpConfig {
 const RADIX = { backend: 5, cpus: 7, pcpus: 8, quantum: QUANTA.length, slice: SLICE_QUANTA.length, cure: CURES.length, nvdisk: 2, annotated: 2, engines: 4 };
 
 export function configOf(aux: number): SmpConfig {
-  let a = aux;
-  const take = (n: number) => {
-    const v = a % n;
-    a = Math.floor(a / n);
-    return v;
-  };
+  const take = auxDigits(aux);
   const backend = BACKENDS[take(RADIX.backend)];
   const cpus = 2 + take(RADIX.cpus);
   const p = take(RADIX.pcpus);

@@ -50,7 +50,7 @@ import type { Campaign, FuzzInput, Outcome } from "./campaign.js";
 import { fixtureElfs } from "./generators/fixtures.js";
 import { applyByteEdits, elfLayout, interestingValue, type ByteEdit } from "./generators/mutate.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
-import type { Rng } from "./generators/rng.js";
+import { auxDigits, type Rng } from "./generators/rng.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
 const KERNELS: readonly Workload[] = ["compute", "io", "syscall", "mixed", "smp"];
@@ -93,12 +93,7 @@ export interface SnapConfig {
 }
 
 export function configOf(aux: number): SnapConfig {
-  let a = aux;
-  const take = (n: number) => {
-    const v = a % n;
-    a = Math.floor(a / n);
-    return v;
-  };
+  const take = auxDigits(aux);
   const program = take(PROGRAMS);
   const source = BACKENDS[take(5)];
   const same = take(5) < 3;

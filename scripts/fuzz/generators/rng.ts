@@ -55,3 +55,17 @@ export class Rng {
     return choices[choices.length - 1][1];
   }
 }
+
+/**
+ * Reads a campaign's configuration back from an input's `aux`: a mixed-radix
+ * number whose digits are the choices, least significant first. Each call
+ * `take(n)` gives the next digit, 0 … n-1.
+ */
+export function auxDigits(aux: number): (n: number) => number {
+  let a = aux;
+  return (n: number) => {
+    const v = a % n;
+    a = Math.floor(a / n);
+    return v;
+  };
+}
