@@ -9,7 +9,11 @@
 // a binary the ELF reader refuses (the line
 // did not say it was the snapshot's), and, on xen and
 // l4, reserved pages whose in-place VMM code is not the back end's
-// (resumed exactly, the guest ran under a monitor the file supplied).
+// (resumed exactly, the guest ran under a monitor the file supplied). Found
+// by reading the monitors' exact restores: on xen and l4 an event callback or
+// resume fixups that are not word-aligned addresses (a callback of 1.5, "x"
+// or 2^32 was taken and the guest's next event went to pc 1 or 0: a fault
+// loop, not the run the snapshot recorded).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +25,8 @@ import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { SHF_WRITE } from "../../src/guest-isa/elf-types.js";
 import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
 import { encodeSnapshot } from "../../src/migration/codec.js";
-import { parseSnapshot, restoreGuest, type Snapshot } from "../../src/migration/snapshot.js";
+import { captureSnapshot, parseSnapshot, restoreGuest, type Snapshot } from "../../src/migration/snapshot.js";
+import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { kernel, MAX_CYCLES, snapshotsAt } from "./helpers.js";
 
 const refusal = (f: () => unknown): string => {
@@ -131,5 +136,32 @@ describe.each(["xen", "l4"])("%s: the in-place VMM in a snapshot's reserved page
     const other = hv === "xen" ? "l4" : "xen";
     const bad = poked(windowPa + (text.addr - WINDOW_BACKED) + 8);
     expect(restoreGuest(bad, other).guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
+  });
+});
+
+describe.each(["xen", "l4"])("%s: the monitor's event callback and resume fixups", (hv) => {
+  const [snap] = snapshotsAt(kernel("syscall"), hv, [300_000]);
+  const withExact = (patch: Record<string, unknown>) => parseSnapshot(roundTrip({ ...snap, exact: { ...snap.exact!, ...patch } }), "w.snap", nodeZlib);
+
+  it.each([1.5, 2 ** 31, 2 ** 32, -(2 ** 31) - 4, 6, "x", null])("a callback of %j: refused before anything runs", (callback) => {
+    expect(refusal(() => restoreGuest(withExact({ callback }), hv))).toBe(`malformed snapshot: the ${hv} monitor's state (the event callback is not a word-aligned address)`);
+  });
+
+  it.each([{}, 5, [[4]], [[4, 8.5]], [[2 ** 32, 8]], [[4, 2 ** 31]], [["4", "8"]], [[4, 8, 12]], [[6, 8]], [[4, 10]]])("resumeFixups of %j: refused before anything runs", (resumeFixups) => {
+    expect(refusal(() => restoreGuest(withExact({ resumeFixups }), hv))).toBe(`malformed snapshot: the ${hv} monitor's state (resumeFixups is not pairs of word-aligned addresses)`);
+  });
+
+  it("what the monitor keeps is taken: a registered callback, and the fixups of a guest migrated here from bare, resumed to bare's end", () => {
+    const k = kernel("syscall");
+    expect(restoreGuest(withExact({ callback: -(2 ** 31) }), hv).info.exact).toBe(true);
+    const [fromBare] = snapshotsAt(k, "bare", [200_000]);
+    const { guest } = restoreGuest(fromBare, hv);
+    expect(runToSafePoint(guest, 300_000, MAX_CYCLES).reached).toBe(true);
+    const moved = captureSnapshot(guest);
+    expect((moved.exact!.resumeFixups as unknown[]).length).toBeGreaterThan(0);
+    const resumed = restoreGuest(parseSnapshot(roundTrip(moved), "m.snap", nodeZlib), hv);
+    expect(resumed.info.exact).toBe(true);
+    expect(resumed.guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: k.bare.exitCode });
+    expect(resumed.guest.console).toBe(k.bare.console);
   });
 });

@@ -487,8 +487,16 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     // (Absent from snapshots written before it existed: no upcall due.)
     if (s.upcallDue === undefined) this.vUpcallDue.fill(0);
     else this.vUpcallDue.set(per("upcallDue"));
+    // As the monitor keeps them (a snapshot file is input): the callback a SET_CALLBACKS argument (a word-aligned
+    // register value) or 0; each fixup a site's pc + 4 (unsigned) to its end (signed), both word-aligned.
+    const aligned = (v: unknown, lo: number, hi: number) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi && ((v as number) & 3) === 0;
+    if (!aligned(s.callback, -0x8000_0000, 0x7fff_ffff)) throw new Error("the event callback is not a word-aligned address");
+    const fixups = s.resumeFixups;
+    if (fixups !== null && !(Array.isArray(fixups) && fixups.every((f) => Array.isArray(f) && f.length === 2 && aligned(f[0], 0, 0xffff_ffff) && aligned(f[1], -0x8000_0000, 0x7fff_ffff)))) {
+      throw new Error("resumeFixups is not pairs of word-aligned addresses");
+    }
     this.callback = s.callback as number;
-    this.resumeFixups = s.resumeFixups ? new Map(s.resumeFixups as [number, number][]) : undefined;
+    this.resumeFixups = fixups ? new Map(fixups as [number, number][]) : undefined;
     if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
     this.restoreBackend(s);
   }
