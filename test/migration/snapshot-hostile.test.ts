@@ -13,7 +13,10 @@
 // by reading the monitors' exact restores: on xen and l4 an event callback or
 // resume fixups that are not word-aligned addresses (a callback of 1.5, "x"
 // or 2^32 was taken and the guest's next event went to pc 1 or 0: a fault
-// loop, not the run the snapshot recorded).
+// loop, not the run the snapshot recorded); on trap a virtual psr or control
+// registers that are not what the monitor keeps (its typed arrays converted
+// them silently: a virtual psr of 1.5 became user mode and the run hit
+// --max-cycles, tvec + 2^32 became tvec, vcr of 5 left them all 0).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +30,8 @@ import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../../src/hypervis
 import { encodeSnapshot } from "../../src/migration/codec.js";
 import { captureSnapshot, parseSnapshot, restoreGuest, type Snapshot } from "../../src/migration/snapshot.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
-import { kernel, MAX_CYCLES, snapshotsAt } from "./helpers.js";
+import { CR, PSR } from "../../src/guest-isa/registers.js";
+import { boot, kernel, MAX_CYCLES, snapshotsAt } from "./helpers.js";
 
 const refusal = (f: () => unknown): string => {
   try {
@@ -163,5 +167,36 @@ describe.each(["xen", "l4"])("%s: the monitor's event callback and resume fixups
     expect(resumed.info.exact).toBe(true);
     expect(resumed.guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: k.bare.exitCode });
     expect(resumed.guest.console).toBe(k.bare.console);
+  });
+});
+
+describe("trap: the virtual psr and control registers", () => {
+  const [snap] = snapshotsAt(kernel("syscall"), "trap", [200_000]);
+  const exact = snap.exact as { vpsr: number[]; vcr: Int32Array[] };
+  const withExact = (patch: Record<string, unknown>) => parseSnapshot(roundTrip({ ...snap, exact: { ...snap.exact!, ...patch } }), "t.snap", nodeZlib);
+  const vcrWith = (cr: number, v: number) => Array.from(exact.vcr[0]).map((x, i) => (i === cr ? v : x));
+
+  it.each([1.5, 2 ** 32 + PSR.SU, PSR.SU | 4, -1, "x"])("a virtual psr of %j: refused before anything runs", (v) => {
+    expect(refusal(() => restoreGuest(withExact({ vpsr: [v] }), "trap"))).toBe("malformed snapshot: the trap monitor's state (a virtual psr is not SU and IE bits)");
+  });
+
+  it("control registers that are not eight whole 32-bit numbers: refused before anything runs", () => {
+    const tvec = exact.vcr[0][CR.tvec];
+    for (const vcr of [[vcrWith(CR.tvec, tvec + 2 ** 32)], [Float64Array.from(vcrWith(CR.tvec, tvec + 0.5))], [vcrWith(CR.scratch, "x" as unknown as number)], [exact.vcr[0].subarray(0, 7)], [5], [{}]]) {
+      expect(refusal(() => restoreGuest(withExact({ vcr }), "trap"))).toBe("malformed snapshot: the trap monitor's state (a vCPU's control registers are not eight whole 32-bit numbers)");
+    }
+  });
+
+  it("as the monitor keeps them (or as plain arrays of the same words): taken, and the run ends as the uninterrupted one", () => {
+    const ref = boot(kernel("syscall"), "trap");
+    const refResult = ref.finish(MAX_CYCLES);
+    expect(exact.vpsr[0] & ~(PSR.SU | PSR.IE)).toBe(0);
+    for (const patch of [{}, { vcr: [Array.from(exact.vcr[0], (x) => x >>> 0)] }]) {
+      const { guest, info } = restoreGuest(withExact(patch), "trap");
+      expect(info.exact).toBe(true);
+      expect(guest.finish(MAX_CYCLES)).toEqual(refResult);
+      expect(guest.machine.stats()).toEqual(ref.machine.stats());
+      expect(guest.console).toBe(ref.console);
+    }
   });
 });

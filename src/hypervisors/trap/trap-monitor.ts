@@ -243,6 +243,11 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
     const vcr = s.vcr as Int32Array[];
     const shadows = s.shadows as ReturnType<ShadowPager["saveState"]>[];
     if (![vpsr, vcr, shadows].every((a) => Array.isArray(a) && a.length === n)) throw new Error("not one virtual CPU per vCPU");
+    // As the monitor keeps them (a snapshot file is input), not converted by the typed arrays' set: a virtual psr
+    // of SU and IE only (storePsr), eight control registers of whole 32-bit numbers.
+    const word = (v: unknown) => Number.isInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0xffff_ffff;
+    if (!vpsr.every((v) => word(v) && (v & ~(PSR.SU | PSR.IE)) === 0)) throw new Error("a virtual psr is not SU and IE bits");
+    if (!vcr.every((v) => (Array.isArray(v) || v instanceof Int32Array) && v.length === 8 && Array.from(v as ArrayLike<number>).every(word))) throw new Error("a vCPU's control registers are not eight whole 32-bit numbers");
     this.vpsrs.set(vpsr);
     vcr.forEach((v, cpu) => this.vcrs[cpu].set(v));
     shadows.forEach((x, cpu) => this.shadows[cpu].restoreState(x));
