@@ -423,7 +423,8 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
   if (typeof s.passthrough !== "boolean") bad("passthrough");
   if (s.nvdisk !== null) {
     const d = typed(s.nvdisk, Uint8Array, "nvdisk");
-    if (d.length === 0 || d.length % 512) bad("nvdisk is not whole sectors");
+    // Any whole number of sectors, none included: the machine attaches an empty image too (every request an error).
+    if (d.length % 512) bad("nvdisk is not whole sectors");
     if (mc.nvdisk === undefined) bad("machine.nvdisk is missing");
     const p = nvdiskStateProblem(mc.nvdisk);
     if (p) bad(`machine.nvdisk.${p}`);
