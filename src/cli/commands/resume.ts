@@ -127,8 +127,9 @@ function openSnapshotDisk(path: unknown, image: Uint8Array | null): (DiskBacking
 
 /**
  * `--nvdisk IMG` of run (and run --snapshot-at): an image of at least one
- * sector — a snapshot cannot record an empty one, and the device would have
- * no sector to serve.
+ * sector. The machine attaches an empty one (every request completes with an
+ * error, and a snapshot records it), but from the command line an empty file
+ * is far more likely a mistake than a disk meant to have no sector.
  */
 export function openNvdisk(path: unknown): DiskBacking | undefined {
   const disk = openDisk(path);
