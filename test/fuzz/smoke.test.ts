@@ -60,7 +60,7 @@ const SMOKE: [string, number, string[]?][] = [
   // Its inputs run two guests each (the first kernel reference also builds the kernel): a longer watchdog under load.
   ["domains", 40, ["--hang-seconds", "60"]],
   // Up to 8 CPUs per input, some run three times (bare, the back end, both engines): a longer watchdog under load.
-  ["smp", 300, ["--hang-seconds", "60"]],
+  ["smp", 120, ["--hang-seconds", "60"]],
   // Each input runs a guest to a snapshot point and resumes it (the first of each configuration also runs its reference).
   ["snapshot", 40, ["--hang-seconds", "60"]],
   ["migration", 300],
