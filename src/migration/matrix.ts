@@ -31,6 +31,8 @@ export interface MigrationMatrixOptions {
   /** The engine (identical results) and the in-place VMM's protection domain (GuestOptions). */
   engine?: Engine;
   protect?: boolean;
+  /** The binary's file name, for error messages (GuestOptions.file). */
+  file?: string;
 }
 
 export interface MigrationCell {
@@ -60,7 +62,7 @@ export function migrationMatrix(elf: Uint8Array, image: ElfImage, options: Migra
       return false; // e.g. a para-virtualized binary elsewhere than xen
     }
   });
-  const fresh = () => ({ costModel: options.costModel, disk: options.disk ? memoryDisk(options.disk()) : undefined, cpus: options.cpus, quantum: options.quantum, engine: options.engine, protect: options.protect });
+  const fresh = () => ({ file: options.file, costModel: options.costModel, disk: options.disk ? memoryDisk(options.disk()) : undefined, cpus: options.cpus, quantum: options.quantum, engine: options.engine, protect: options.protect });
   const maxCycles = options.maxCycles ?? Infinity;
   const bare = bootGuest(elf, image, "bare", fresh());
   const refResult = bare.finish(maxCycles);

@@ -157,7 +157,7 @@ describe("every run's counters", () => {
 
 describe("a binary that does not fit in guest RAM", () => {
   // A .bss of 192 MiB: a well-formed ELF the loader refuses; its error names the file, as the ELF reader's and the rewriter's do.
-  it("the loader's error names the file: run, run --snapshot-at, --guest, matrix, migrate", async () => {
+  it("the loader's error names the file: run, run --snapshot-at, --guest, matrix, matrix --migrate, migrate", async () => {
     const big = f("big.elf");
     writeFileSync(f("big.s"), "    .text\n    .global _start\n_start:\n    out 0xF0, zero\n    .bss\nbig: .space 0x0c000000\n");
     expect((await previrt("as", f("big.s"), "-o", big)).status).toBe(0);
@@ -167,6 +167,7 @@ describe("a binary that does not fit in guest RAM", () => {
       ["run", big, "--hv", "bare", "--snapshot-at", "5", "--snapshot", f("big.snap")],
       ["run", "--guest", big, "--guest", hello],
       ["matrix", big, "--hv", "bare,xen", "--jobs", "1"],
+      ["matrix", big, "--migrate", "--hv", "bare,xen"],
       ["migrate", big, "--from", "bare", "--to", "xen", "--at", "5"],
     ]) {
       oneLine(await previrt(...argv), fits);

@@ -31,6 +31,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
   const m = migrationMatrix(elf, image, {
+    file,
     backends: names,
     points,
     maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
