@@ -162,6 +162,19 @@ describe.each(["xen", "l4"])("%s: the monitor's event callback and resume fixups
     expect(refusal(() => restoreGuest(withExact({ resumeFixups }), hv))).toBe(`malformed snapshot: the ${hv} monitor's state (resumeFixups is not pairs of word-aligned addresses)`);
   });
 
+  it.each([
+    ["su", 2],
+    ["holding", 0.5],
+    ["upcallDue", -1],
+    ["ptbr", 1.5],
+    ["pgctl", 2 ** 31],
+    ["startAddress", -(2 ** 31) - 1],
+    ["ptbr", "x"],
+  ])("a vCPU's %s of %j: refused before anything runs", (k, v) => {
+    const flag = k === "su" || k === "holding" || k === "upcallDue";
+    expect(refusal(() => restoreGuest(withExact({ [k]: [v] }), hv))).toBe(`malformed snapshot: the ${hv} monitor's state (${k} is not one ${flag ? "flag (0 or 1)" : "32-bit whole number"} per vCPU)`);
+  });
+
   it("what the monitor keeps is taken: a registered callback, and the fixups of a guest migrated here from bare, resumed to bare's end", () => {
     const k = kernel("syscall");
     expect(restoreGuest(withExact({ callback: -(2 ** 31) }), hv).info.exact).toBe(true);

@@ -474,19 +474,23 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
 
   restoreExact(s: Record<string, unknown>): void {
     const n = this.machine.cpuCount;
-    const per = (k: string): number[] => {
+    // As saveExact writes them (a snapshot file is input): flags 0 or 1, the rest the Int32Arrays' whole numbers.
+    // A typed array's set would turn 1.5 into 1, or 2^32 into 0, silently.
+    const FLAG = [0, 1] as const;
+    const WORD = [-0x8000_0000, 0x7fff_ffff] as const;
+    const per = (k: string, [lo, hi]: readonly [number, number] = WORD): number[] => {
       const a = s[k];
-      if (!Array.isArray(a) || a.length !== n || !a.every((x) => typeof x === "number")) throw new Error(`${k} is not one number per vCPU`);
+      if (!Array.isArray(a) || a.length !== n || !a.every((x) => Number.isInteger(x) && x >= lo && x <= hi)) throw new Error(`${k} is not one ${hi === 1 ? "flag (0 or 1)" : "32-bit whole number"} per vCPU`);
       return a as number[];
     };
-    this.vSu.set(per("su"));
-    this.vHolding.set(per("holding"));
+    this.vSu.set(per("su", FLAG));
+    this.vHolding.set(per("holding", FLAG));
     this.vPtbr.set(per("ptbr"));
     this.vPgctl.set(per("pgctl"));
     this.vStartAddress.set(per("startAddress"));
     // (Absent from snapshots written before it existed: no upcall due.)
     if (s.upcallDue === undefined) this.vUpcallDue.fill(0);
-    else this.vUpcallDue.set(per("upcallDue"));
+    else this.vUpcallDue.set(per("upcallDue", FLAG));
     // As the monitor keeps them (a snapshot file is input): the callback a SET_CALLBACKS argument (a word-aligned
     // register value) or 0; each fixup a site's pc + 4 (unsigned) to its end (signed), both word-aligned.
     const aligned = (v: unknown, lo: number, hi: number) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi && ((v as number) & 3) === 0;
