@@ -64,6 +64,18 @@ export interface MigratableMonitor extends Monitor {
   exactProblem?(): string | undefined;
 }
 
+/**
+ * Whether `v` is a whole number from `lo` to `hi`. A monitor's restoreExact
+ * checks a snapshot's values (input from a file) with it before a typed
+ * array's set would convert them silently (1.5 to 1, 2^32 to 0).
+ */
+export function isWholeIn(v: unknown, lo: number, hi: number): v is number {
+  return Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+}
+
+/** A 32-bit word as a snapshot may hold it, signed or unsigned. */
+export const isWord = (v: unknown): v is number => isWholeIn(v, -0x8000_0000, 0xffff_ffff);
+
 export function isMigratable(m: Monitor | undefined): m is MigratableMonitor {
   return m !== undefined && typeof (m as Partial<MigratableMonitor>).exportNeutral === "function";
 }

@@ -26,6 +26,7 @@ import { walkPageTableInto, type PageWalk } from "../../machine/mmu/walk.js";
 import { Fault, type Access } from "../../machine/monitor.js";
 import type { CostEvent } from "../../machine/cost-model.js";
 import { EVENT_ID } from "../../machine/stats.js";
+import { isWord } from "./neutral-state.js";
 
 export interface ShadowEntry {
   frame: number;
@@ -179,8 +180,7 @@ export class ShadowPager {
   }
   restoreState(s: { ptbr: number; pgctl: number; filled: number[]; watched: number[] }): void {
     // From a snapshot file: whole 32-bit numbers only (a fractional ptbr was exported again as the guest's, then refused).
-    const word = (v: unknown) => Number.isInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0xffff_ffff;
-    if (!word(s.ptbr) || !word(s.pgctl) || !Array.isArray(s.filled) || !Array.isArray(s.watched) || !s.filled.every(word) || !s.watched.every(word)) {
+    if (!isWord(s.ptbr) || !isWord(s.pgctl) || !Array.isArray(s.filled) || !Array.isArray(s.watched) || !s.filled.every(isWord) || !s.watched.every(isWord)) {
       throw new Error("a shadow pager's state is not whole 32-bit numbers");
     }
     this.ptbr = s.ptbr;

@@ -73,7 +73,7 @@ import type { RewriteResult, SiteOutcome } from "../../rewriter/index.js";
 import { GuestMemory, type AccessSize, type GuestView } from "./guest-memory.js";
 import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL, type DomainCalls } from "./hypercalls.js";
 import { FAULT_CAUSES, VirtualCpu } from "./virtual-cpu.js";
-import type { MigratableMonitor, NeutralState } from "./neutral-state.js";
+import { isWholeIn, type MigratableMonitor, type NeutralState } from "./neutral-state.js";
 import { VcpuScheduler } from "./vcpu-scheduler.js";
 import { WedgeSpinlockCure } from "./spinlock-cures.js";
 import type { MonitorOptions } from "../index.js";
@@ -480,7 +480,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     const WORD = [-0x8000_0000, 0x7fff_ffff] as const;
     const per = (k: string, [lo, hi]: readonly [number, number] = WORD): number[] => {
       const a = s[k];
-      if (!Array.isArray(a) || a.length !== n || !a.every((x) => Number.isInteger(x) && x >= lo && x <= hi)) throw new Error(`${k} is not one ${hi === 1 ? "flag (0 or 1)" : "32-bit whole number"} per vCPU`);
+      if (!Array.isArray(a) || a.length !== n || !a.every((x) => isWholeIn(x, lo, hi))) throw new Error(`${k} is not one ${hi === 1 ? "flag (0 or 1)" : "32-bit whole number"} per vCPU`);
       return a as number[];
     };
     this.vSu.set(per("su", FLAG));
@@ -493,7 +493,7 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     else this.vUpcallDue.set(per("upcallDue", FLAG));
     // As the monitor keeps them (a snapshot file is input): the callback a SET_CALLBACKS argument (a word-aligned
     // register value) or 0; each fixup a site's pc + 4 (unsigned) to its end (signed), both word-aligned.
-    const aligned = (v: unknown, lo: number, hi: number) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi && ((v as number) & 3) === 0;
+    const aligned = (v: unknown, lo: number, hi: number) => isWholeIn(v, lo, hi) && (v & 3) === 0;
     if (!aligned(s.callback, -0x8000_0000, 0x7fff_ffff)) throw new Error("the event callback is not a word-aligned address");
     const fixups = s.resumeFixups;
     if (fixups !== null && !(Array.isArray(fixups) && fixups.every((f) => Array.isArray(f) && f.length === 2 && aligned(f[0], 0, 0xffff_ffff) && aligned(f[1], -0x8000_0000, 0x7fff_ffff)))) {

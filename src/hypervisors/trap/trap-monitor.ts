@@ -38,7 +38,7 @@ import { ACCESS, Fault, type Access, type MonitorTranslation, type TrapDispositi
 import { GuestMemory, type AccessSize, type GuestView } from "../common/guest-memory.js";
 import { PageTableWatch, permissionFault, ShadowPager } from "../common/shadow-paging.js";
 import { VirtualCpu } from "../common/virtual-cpu.js";
-import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
+import { isWord, type MigratableMonitor, type NeutralState } from "../common/neutral-state.js";
 import { VcpuScheduler } from "../common/vcpu-scheduler.js";
 import type { MonitorOptions } from "../index.js";
 import { EVENT_ID } from "../../machine/stats.js";
@@ -245,9 +245,8 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
     if (![vpsr, vcr, shadows].every((a) => Array.isArray(a) && a.length === n)) throw new Error("not one virtual CPU per vCPU");
     // As the monitor keeps them (a snapshot file is input), not converted by the typed arrays' set: a virtual psr
     // of SU and IE only (storePsr), eight control registers of whole 32-bit numbers.
-    const word = (v: unknown) => Number.isInteger(v) && (v as number) >= -0x8000_0000 && (v as number) <= 0xffff_ffff;
-    if (!vpsr.every((v) => word(v) && (v & ~(PSR.SU | PSR.IE)) === 0)) throw new Error("a virtual psr is not SU and IE bits");
-    if (!vcr.every((v) => (Array.isArray(v) || v instanceof Int32Array) && v.length === 8 && Array.from(v as ArrayLike<number>).every(word))) throw new Error("a vCPU's control registers are not eight whole 32-bit numbers");
+    if (!vpsr.every((v) => isWord(v) && (v & ~(PSR.SU | PSR.IE)) === 0)) throw new Error("a virtual psr is not SU and IE bits");
+    if (!vcr.every((v) => (Array.isArray(v) || v instanceof Int32Array) && v.length === 8 && Array.from(v as ArrayLike<number>).every(isWord))) throw new Error("a vCPU's control registers are not eight whole 32-bit numbers");
     this.vpsrs.set(vpsr);
     vcr.forEach((v, cpu) => this.vcrs[cpu].set(v));
     shadows.forEach((x, cpu) => this.shadows[cpu].restoreState(x));
