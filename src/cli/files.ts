@@ -13,7 +13,7 @@
 import { accessSync, closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "../guest-isa/diagnostics.js";
-import { readElf } from "../guest-isa/elf.js";
+import { hasElfMagic, readElf } from "../guest-isa/elf.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { parseCostModel, type CostModel } from "../machine/cost-model.js";
 import { fileError } from "./file-error.js";
@@ -50,8 +50,8 @@ export function readInput(path: string): Uint8Array {
  */
 export function readInputText(path: string, what = "a source file"): string {
   const bytes = readInput(path);
-  if (startsWith(bytes, "\x7fELF")) throw new UserError(`${path}: an ELF file, not ${what}`);
-  if (startsWith(bytes, "PVSNAP")) throw new UserError(`${path}: a previrt snapshot, not ${what}`);
+  if (hasElfMagic(bytes)) throw new UserError(`${path}: an ELF file, not ${what}`);
+  if (isSnapshotFile(bytes)) throw new UserError(`${path}: a previrt snapshot, not ${what}`);
   return new TextDecoder().decode(bytes);
 }
 
@@ -64,7 +64,7 @@ export function readElfInput(path: string): ElfImage {
 export function readElfInputWithBytes(path: string): { bytes: Uint8Array; image: ElfImage } {
   const bytes = readInput(path);
   // The other file a user has at hand: say what it is and which command takes it.
-  if (startsWith(bytes, "PVSNAP")) throw new UserError(`${path}: a previrt snapshot, not an ELF file (previrt resume continues it)`);
+  if (isSnapshotFile(bytes)) throw new UserError(`${path}: a previrt snapshot, not an ELF file (previrt resume continues it)`);
   try {
     return { bytes, image: readElf(bytes) };
   } catch (e) {
@@ -73,11 +73,14 @@ export function readElfInputWithBytes(path: string): { bytes: Uint8Array; image:
   }
 }
 
-/** Whether `bytes` begin with the ASCII text `magic`. */
-export function startsWith(bytes: Uint8Array, magic: string): boolean {
-  if (bytes.length < magic.length) return false;
-  for (let i = 0; i < magic.length; i++) if (bytes[i] !== magic.charCodeAt(i)) return false;
-  return true;
+/**
+ * Whether `bytes` begin like a snapshot ("PVSNAP", migration/codec.ts
+ * SNAPSHOT_MAGIC and hasSnapshotMagic). Not imported from there: every
+ * command loads this file, and `run` loads no migration code unless asked
+ * (test/cli/start-up.test.ts).
+ */
+function isSnapshotFile(bytes: Uint8Array): boolean {
+  return String.fromCharCode(...bytes.subarray(0, 6)) === "PVSNAP";
 }
 
 /**

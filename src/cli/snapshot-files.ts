@@ -10,7 +10,8 @@ import { deflateSync, inflateSync } from "node:zlib";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { encodeSnapshot, type Zlib } from "../migration/codec.js";
 import { parseSnapshot, type Snapshot } from "../migration/snapshot.js";
-import { replaceFile, startsWith } from "./files.js";
+import { hasElfMagic } from "../guest-isa/elf.js";
+import { replaceFile } from "./files.js";
 
 /** node:zlib as the snapshot container's compression. */
 export const nodeZlib: Zlib = {
@@ -41,6 +42,6 @@ export function readSnapshotFile(file: string): Snapshot {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`${file}: cannot read snapshot: ${code === "ENOENT" ? "no such file or directory" : (code ?? (e as Error).message)}`);
   }
-  if (startsWith(bytes, "\x7fELF")) throw new UserError(`${file}: an ELF file, not a previrt snapshot (previrt run runs it)`);
+  if (hasElfMagic(bytes)) throw new UserError(`${file}: an ELF file, not a previrt snapshot (previrt run runs it)`);
   return parseSnapshot(bytes, file, nodeZlib);
 }

@@ -379,6 +379,11 @@ class NameReader {
   }
 }
 
+/** Whether `bytes` begin with the ELF magic number (0x7f "ELF"): readElf's first check, and how the CLI names an ELF given where another file belongs. */
+export function hasElfMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+}
+
 /**
  * Parses an ELF32 G32 executable. Every structural problem — wrong magic,
  * class, byte order, type or machine; truncated headers; sections, segments or
@@ -389,7 +394,7 @@ class NameReader {
  */
 export function readElf(bytes: Uint8Array): ElfImage {
   const r = new ByteReader(bytes);
-  if (bytes.length < 4 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
+  if (!hasElfMagic(bytes)) {
     throw new UserError("not an ELF file (bad magic number)");
   }
   if (bytes.length < ELF_HEADER_SIZE) {

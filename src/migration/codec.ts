@@ -22,6 +22,18 @@
 import { UserError } from "../guest-isa/diagnostics.js";
 
 export const SNAPSHOT_MAGIC = "PVSNAP\r\n";
+
+/**
+ * Whether `bytes` begin like a snapshot: the magic's first six bytes, without
+ * the line ending that text-mode mangling may have changed. The decoder then
+ * says "damaged" rather than "not a snapshot", and the CLI names a snapshot
+ * given where another file belongs.
+ */
+export function hasSnapshotMagic(bytes: Uint8Array): boolean {
+  if (bytes.length < 6) return false;
+  for (let i = 0; i < 6; i++) if (bytes[i] !== SNAPSHOT_MAGIC.charCodeAt(i)) return false;
+  return true;
+}
 export const SNAPSHOT_VERSION = 3;
 export const HEADER_BYTES = 24;
 
@@ -97,7 +109,7 @@ export function decodeSnapshot(bytes: Uint8Array, what: string, zlib: Zlib): unk
     throw new UserError(`${what}: ${msg}`);
   };
   if (bytes.length < HEADER_BYTES || new TextDecoder("latin1").decode(bytes.subarray(0, 8)) !== SNAPSHOT_MAGIC) {
-    if (bytes.length >= 6 && new TextDecoder("latin1").decode(bytes.subarray(0, 6)) === "PVSNAP") fail("damaged snapshot header");
+    if (hasSnapshotMagic(bytes)) fail("damaged snapshot header");
     fail("not a previrt snapshot (bad magic)");
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
