@@ -13,7 +13,11 @@
 // rewriting its sites, building the in-place VMM — what every fresh run pays
 // before the guest's first instruction. The interpreter's time divided by it
 // is the ceiling of interpreter ÷ JIT: what a JIT whose simulation took no
-// time at all would reach.
+// time at all would reach. And it runs the interpreter once more under Node's
+// CPU profiler (bench/host-profile.ts): the main thread's time divided by its
+// time outside executing instructions is the tighter ceiling of an engine
+// that executed every instruction in no time, since the monitor, the MMU's
+// slow paths and the devices cost what they cost under either engine.
 // Every run's simulated result must be the same under both engines — exit
 // status, console, `--json` without its host fields (cycles, instructions,
 // every counter), the disk as the guest left it; for `previrt bench`, its
@@ -40,6 +44,7 @@ import { buildKernel, kernelDisk } from "../src/cli/bundled-kernel.js";
 import { BENCH_SCALE } from "../src/cli/commands/bench.js";
 import { writeElf } from "../src/guest-isa/elf.js";
 import { median, type BenchResult, type Benchmark } from "./harness.js";
+import { besidesEngine, ENGINE_PARTS, PARTS, readProfile, summarize, type HostProfile } from "./host-profile.js";
 
 const ENGINES = ["interp", "jit"] as const;
 type Engine = (typeof ENGINES)[number];
@@ -153,15 +158,15 @@ function firstDifference(a: unknown, b: unknown, path = ""): string {
 
 const bin = fileURLToPath(new URL("../../bin/previrt.js", import.meta.url));
 
-/** Runs bin/previrt.js in a fresh process (the engine left to the arguments: PREVIRT_ENGINE unset); wall and CPU time. */
-function previrt(args: string[], cwd: string): { status: number; stdout: string; stderr: string; wall: number; cpu?: number } {
+/** Runs bin/previrt.js in a fresh process (the engine left to the arguments: PREVIRT_ENGINE unset; `nodeArgs` for Node itself); wall and CPU time. */
+function previrt(args: string[], cwd: string, nodeArgs: string[] = []): { status: number; stdout: string; stderr: string; wall: number; cpu?: number } {
   const env = { ...process.env };
   delete env.PREVIRT_ENGINE;
   const timeFile = join(cwd, "time.txt");
   const timed = existsSync(GNU_TIME);
   const [cmd, argv] = timed
-    ? [GNU_TIME, ["-o", timeFile, "-f", "%U %S", process.execPath, bin, ...args]]
-    : [process.execPath, [bin, ...args]];
+    ? [GNU_TIME, ["-o", timeFile, "-f", "%U %S", process.execPath, ...nodeArgs, bin, ...args]]
+    : [process.execPath, [...nodeArgs, bin, ...args]];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, argv, { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -228,6 +233,46 @@ function startUpOnce(c: RunCase, round: number, dir: string): RunRecord {
   const r = previrt(args, dir);
   if (r.status !== STOPPED) fail(`previrt ${args.join(" ")} (expected status ${STOPPED}: stopped by --max-cycles)`, r);
   return { case: c.name, engine: "interp", round, wallSeconds: r.wall, cpuSeconds: r.cpu, status: r.status, simulated: "" };
+}
+
+/**
+ * One more interpreter run of the case, under Node's CPU profiler, whose
+ * simulated result must be the case's: where its host time goes, by part
+ * (host-profile.ts).
+ */
+function profiledOnce(c: RunCase, records: RunRecord[], dir: string): HostProfile {
+  const profDir = join(dir, "profile");
+  rmSync(profDir, { recursive: true, force: true });
+  const json = join(dir, "run.json");
+  rmSync(json, { force: true });
+  const disk = join(dir, "run.disk");
+  if (c.disk) copyFileSync(c.disk, disk);
+  const args = [...c.args.map((a) => (a === "DISK" ? disk : a)), "--engine", "interp", "--json", json];
+  const r = previrt(args, dir, ["--cpu-prof", "--cpu-prof-dir", profDir]);
+  if (r.status !== 0 || !existsSync(json)) fail(`node --cpu-prof previrt ${args.join(" ")}`, r);
+  const simulated = simulatedOf(r.status, r.stdout, JSON.parse(readFileSync(json, "utf8")), c.disk ? readFileSync(disk) : undefined);
+  checkSameSimulated([...records.filter((x) => x.case === c.name), { case: c.name, engine: "interp", round: -1, wallSeconds: r.wall, status: r.status, simulated }]);
+  return summarize(readProfile(profDir));
+}
+
+/**
+ * The ceiling the host work besides executing instructions puts on
+ * interpreter ÷ JIT, from the profiled interpreter run: its main thread's
+ * time divided by what is left of it without the interpreter's loop —
+ * what an engine that executed every instruction in no time would still
+ * spend (the monitor, the MMU's slow paths, devices, start-up, …).
+ */
+function profileRow(name: string, h: HostProfile): BenchResult {
+  const besides = besidesEngine(h);
+  const parts = PARTS.filter((p) => !ENGINE_PARTS.includes(p.name) && h.parts[p.name] >= 0.5)
+    .map((p) => `${p.name} ${h.parts[p.name].toFixed(0)}`)
+    .join(", ");
+  return {
+    metric: `${name}, interpreter ÷ its host work besides instructions`,
+    value: h.totalMs / besides,
+    unit: "×",
+    detail: `one interpreter run under node --cpu-prof (main thread, bench/host-profile.ts): ${h.totalMs.toFixed(0)} ms, of which ${(h.totalMs - besides).toFixed(0)} ms executing instructions and ${besides.toFixed(0)} ms besides (ms: ${parts}); the ceiling of interpreter ÷ JIT for an engine that executed every instruction in no time`,
+  };
 }
 
 /** One `previrt bench` (with the settings' extra arguments) under an engine. */
@@ -369,6 +414,12 @@ export async function runEngines(settings = settingsFromEnv()): Promise<BenchRes
       }
       loads.push(loadavg()[0]);
     }
+    const profiles = new Map<string, HostProfile>();
+    for (const c of cases) {
+      if (!c.ceiling) continue;
+      progress(`engines: ${c.name}, interpreter under the CPU profiler`);
+      profiles.set(c.name, profiledOnce(c, records, dir));
+    }
     const benchArgs = settings.benchArgs;
     const benchName = `previrt bench${benchArgs.length ? ` ${benchArgs.join(" ")}` : " (defaults)"}`;
     const benchRecords: RunRecord[] = [];
@@ -393,7 +444,7 @@ export async function runEngines(settings = settingsFromEnv()): Promise<BenchRes
           same: `simulated results identical in all ${2 * settings.rounds} runs: ${sim.run.cycles} cycles, ${sim.run.instructions} instructions, exit 0, ${sim.console.length} bytes of console${c.disk ? ", the same disk" : ""}; ${load}`,
         }),
       );
-      if (c.ceiling) results.push(...ceilingRows(records, startUps, c.name, settings.rounds));
+      if (c.ceiling) results.push(...ceilingRows(records, startUps, c.name, settings.rounds), profileRow(c.name, profiles.get(c.name)!));
     }
     if (settings.benchRounds > 0) {
       results.push(
@@ -411,6 +462,7 @@ export async function runEngines(settings = settingsFromEnv()): Promise<BenchRes
         loadAfter,
         runs: [...records, ...benchRecords].map(({ simulated, ...r }) => ({ ...r, simulated: JSON.parse(simulated) as unknown })),
         startUps: startUps.map(({ simulated: _, ...r }) => r),
+        profiles: Object.fromEntries(profiles),
       };
       writeFileSync(settings.jsonFile, JSON.stringify(out, null, 2) + "\n");
     }
