@@ -16,7 +16,10 @@
 // loop, not the run the snapshot recorded); on trap a virtual psr or control
 // registers that are not what the monitor keeps (its typed arrays converted
 // them silently: a virtual psr of 1.5 became user mode and the run hit
-// --max-cycles, tvec + 2^32 became tvec, vcr of 5 left them all 0). And a
+// --max-cycles, tvec + 2^32 became tvec, vcr of 5 left them all 0); on xen
+// write-protected page tables outside guest RAM, twice, with no vCPU, or not
+// the frames the machine watches, and on l4 mappings that are not what a walk
+// yields (each was taken as it stood: a page-table store could go unseen). And a
 // snapshot the library writes reads back: one with an nvdisk of no sectors
 // (the machine attaches it; its snapshot was refused as 'nvdisk is not whole
 // sectors').
@@ -239,5 +242,88 @@ describe("an nvdisk of no sectors: what the machine attaches, a snapshot holds",
     expect(guest.finish(MAX_CYCLES)).toEqual(refResult);
     expect(guest.machine.stats()).toEqual(ref.machine.stats());
     expect(guest.console).toBe(ref.console);
+  });
+});
+
+describe("xen: the write-protected page tables", () => {
+  const [snap] = snapshotsAt(kernel("syscall"), "xen", [300_000]);
+  const withExact = (patch: Record<string, unknown>) => parseSnapshot(roundTrip({ ...snap, exact: { ...snap.exact!, ...patch } }), "x.snap", nodeZlib);
+  const state = (why: string) => `malformed snapshot: the xen monitor's state (${why})`;
+  const watched = snap.exact!.watched as [number, number][];
+  const frames = snap.machine.guestLimit >>> 12;
+
+  it("the snapshot watches a directory and a page table (what the cases below change)", () => {
+    expect(watched.length).toBe(2);
+    expect(snap.exact!.directories).toEqual([watched[0][0]]);
+  });
+
+  it.each([
+    ["a frame past guest RAM", [[frames, 1]]],
+    ["a fractional frame", [[256.5, 1]]],
+    ["a negative frame", [[-1, 1]]],
+    ["no vCPU", [[256, 0]]],
+    ["a vCPU the guest does not have", [[256, 2]]],
+    ["not pairs", [[256]]],
+    ["not numbers", [["256", 1]]],
+    ["not an array", 5],
+  ])("unhooked page tables with %s: refused before anything runs", (_, unhooked) => {
+    expect(refusal(() => restoreGuest(withExact({ unhooked }), "xen"))).toBe(state("unhooked is not distinct guest frames, each with its vCPUs"));
+  });
+
+  it("a watched frame twice, or past guest RAM: refused before anything runs", () => {
+    for (const w of [[...watched, watched[1]], [...watched, [frames, 1]]]) {
+      expect(refusal(() => restoreGuest(withExact({ watched: w }), "xen"))).toBe(state("watched is not distinct guest frames, each with its vCPUs"));
+    }
+  });
+
+  it("a directory twice or not watched: refused before anything runs", () => {
+    const d = watched[0][0];
+    for (const directories of [[d, d], [d + 1000], null]) {
+      expect(refusal(() => restoreGuest(withExact({ directories }), "xen"))).toBe(state("directories are not distinct watched frames"));
+    }
+  });
+
+  it("watched frames other than those the machine write-protects: refused before anything runs", () => {
+    for (const w of [watched.slice(0, 1), [...watched, [watched[1][0] + 1, 1]]]) {
+      expect(refusal(() => restoreGuest(withExact({ watched: w, directories: [watched[0][0]] }), "xen"))).toBe(state("the watched frames are not those the machine write-protects"));
+    }
+  });
+
+  it("what the monitor keeps, in any order, is taken and the run ends as the uninterrupted one", () => {
+    const k = kernel("syscall");
+    const resumed = restoreGuest(withExact({ watched: [...watched].reverse(), unhooked: [[frames - 1, 1]] }), "xen");
+    expect(resumed.info.exact).toBe(true);
+    expect(resumed.guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: k.bare.exitCode });
+    expect(resumed.guest.console).toBe(k.bare.console);
+  });
+});
+
+describe("l4: the task's mappings", () => {
+  const [snap] = snapshotsAt(kernel("syscall"), "l4", [300_000]);
+  const withExact = (patch: Record<string, unknown>) => parseSnapshot(roundTrip({ ...snap, exact: { ...snap.exact!, ...patch } }), "l.snap", nodeZlib);
+  const mapped = snap.exact!.mapped as [number, number][];
+  const limit = snap.machine.guestLimit;
+
+  it.each([
+    ["a page of no space", [[1 << 21, 0x1003]]],
+    ["a fractional page", [[0.5, 0x1003]]],
+    ["an entry not valid", [[1, 0x1002]]],
+    ["bits no entry has", [[1, 0x1009]]],
+    ["a frame past guest RAM", [[1, limit | 1]]],
+    ["a value past 32 bits", [[1, 2 ** 32 + 0x1003]]],
+    ["a page twice", [[1, 0x1003], [1, 0x2003]]],
+    ["not pairs", [[1]]],
+    ["not an array", {}],
+  ])("%s: refused before anything runs", (_, m) => {
+    expect(refusal(() => restoreGuest(withExact({ mapped: m }), "l4"))).toBe("malformed snapshot: the l4 monitor's state (mapped is not distinct pages, each to a valid entry of a guest frame)");
+  });
+
+  it("what the monitor keeps, in any order, is taken and the run ends as the uninterrupted one", () => {
+    expect(mapped.length).toBeGreaterThan(0);
+    const k = kernel("syscall");
+    const resumed = restoreGuest(withExact({ mapped: [...mapped].reverse() }), "l4");
+    expect(resumed.info.exact).toBe(true);
+    expect(resumed.guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: k.bare.exitCode });
+    expect(resumed.guest.console).toBe(k.bare.console);
   });
 });
