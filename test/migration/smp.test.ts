@@ -5,7 +5,8 @@
 // one neutral virtual CPU per CPU; a CPU halted in its idle loop (after the
 // hlt site: in the in-place VMM's return on xen and l4) is a safe point and
 // resumes after that site on the other back end; an exact resume on the same
-// back end continues the same run, with --pcpus too.
+// back end continues the same run, with --pcpus too; a start address a CPU
+// wrote (port 0x43) before the move starts the next CPU after it.
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-kernel.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
