@@ -1,27 +1,37 @@
 // Fuzz campaign `migration`: running guests moved between back ends
-// (`previrt migrate`, src/migration/route.ts, docs/migration.md). Two
-// families of guests, drawn by the generators of two other campaigns:
+// (`previrt migrate`, src/migration/route.ts, docs/migration.md). Three
+// families of guests, drawn by the generators of three other campaigns:
 //   - the `guests` campaign's hostile kernels (random instruction streams,
 //     window attacks, every hcall with hostile arguments, hostile page
 //     tables: unannotated code behind a trap handler that skips faults);
 //   - the `differential` campaign's random annotated guests (deterministic,
-//     forward branches only, ending by printing their registers).
+//     forward branches only, ending by printing their registers);
+//   - every fourth input (index 3 mod 4), a guest of the `smp` campaign on
+//     2 CPUs (`--cpus 2`, a quantum of 10,000 to 100 cycles, no --pcpus):
+//     its hostile per-CPU streams and multiprocessor ABI, or its race-free
+//     programs (each CPU its own deterministic program, shared counters
+//     under locks, a barrier, CPU 0 prints).
 // Each is booted on one back end and moved — stop-and-copy or live pre-copy
 // (with or without deltas, a few rounds or the default) — at a pseudo-random
 // point of its unmigrated run to another: every ordered pair of bare, hvm,
-// trap, xen and l4 (the differential guests leave trap out: rdpsr/wrpsr are
+// trap, xen and l4 (the deterministic guests leave trap out: rdpsr/wrpsr are
 // its documented hole), so devirtualization to bare too; sometimes on to a
-// third back end (a route of two moves).
+// third back end (a route of two moves). A 2-CPU guest moves with both CPUs,
+// at a point safe for both (src/migration/safe-point.ts); a race-free one's
+// points fall before CPU 0 prints (the parallel phase: after it CPU 1 is
+// parked and its state no longer matters).
 // Oracle: no host exception (a refusal is a one-line UserError: a hostile
 // guest using a page its target reserves, or rewriting a site, cannot move; a
-// differential guest must always move); the run ends in a result
+// deterministic guest must always move); the run ends in a result
 // (power-off or a diagnosed stop); on xen and l4 the destination's in-place
-// VMM read-only code and stubs intact; for the differential guests the
-// console and exit status those of the unmigrated run on bare.
+// VMM read-only code and stubs intact; for the deterministic guests
+// (differential, race-free) the console and exit status those of the
+// unmigrated run on bare (with as many CPUs).
 //
 // Consumed by the fuzz driver (runner.ts, worker.ts). An input's `aux` packs
 // the inner generator's aux (the differential program's length) and the
-// move's configuration (configOf).
+// move's configuration (configOf); a 2-CPU input's base is `smp-` and the
+// smp campaign's base (`smp-race-free`, `smp-hostile-abi`, …).
 
 import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
@@ -39,6 +49,7 @@ import { buildAnnotated, deterministicGuestSource, type LabelledLines } from "./
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits } from "./generators/rng.js";
 import { guestImage, guestsCampaign, type GuestUnit } from "./guests.js";
+import { drawSmpGuest, imageOf as smpImageOf, type SmpConfig, type SmpUnit } from "./smp.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
 /** The differential guests agree on these (trap: the psr hole). */
@@ -46,6 +57,16 @@ const AGREEING = ["bare", "hvm", "xen", "l4"] as const;
 const RAM = 4 * 1024 * 1024;
 /** The differential campaign's bound (its guests need up to a few hundred thousand cycles). */
 const DIFF_CYCLES = 2_000_000;
+/** The 2-CPU guests' machine, as the smp campaign builds their images (the back end is not read: trap's hole is left out by the route pool). */
+const SMP: SmpConfig = { backend: "bare", cpus: 2, quantum: 10_000, nvdisk: false, annotated: true, engines: false };
+/**
+ * Their quantum (the inner aux): a multiprocessor stops only at an epoch's
+ * end, and a race-free guest's CPUs work in parallel for a few thousand
+ * cycles only, so short quanta put points in that phase.
+ */
+const SMP_QUANTA = [10_000, 1_000, 500, 100] as const;
+/** The smp campaign's race-free bound (a ticket-lock convoy may spin long). */
+const SMP_CYCLES = 20_000_000;
 
 export interface MoveConfig {
   /** The route: two back ends, or three (two moves). */
@@ -60,9 +81,10 @@ export interface MoveConfig {
 
 const CONFIG_RANGE = 5 * 4 * 4 * 5 * 2 * 2 * 3 * 1000;
 
-export function configOf(aux: number, differential: boolean): MoveConfig {
+/** `deterministic`: a guest whose console and exit status are checked against bare's (the route leaves trap out). */
+export function configOf(aux: number, deterministic: boolean): MoveConfig {
   const take = auxDigits(aux % CONFIG_RANGE);
-  const pool: readonly string[] = differential ? AGREEING : BACKENDS;
+  const pool: readonly string[] = deterministic ? AGREEING : BACKENDS;
   const from = pool[take(5) % pool.length];
   const rest = pool.filter((b) => b !== from);
   const to = rest[take(4) % rest.length];
@@ -79,13 +101,19 @@ export function configOf(aux: number, differential: boolean): MoveConfig {
   return { route, live, deltas, maxRounds, at: 1 + take(1000) };
 }
 
-type Unit = GuestUnit | [number, string[]];
+type Unit = GuestUnit | [number, string[]] | SmpUnit;
 const isDifferential = (input: FuzzInput<Unit>) => input.base === "differential";
+/** A 2-CPU guest: the smp campaign's base after `smp-`, or undefined. */
+const smpBase = (input: FuzzInput<Unit>) => (input.base.startsWith("smp-") ? input.base.slice(4) : undefined);
+/** Checked against bare's console and exit status: a differential guest or a race-free 2-CPU one. */
+const isDeterministic = (input: FuzzInput<Unit>) => isDifferential(input) || smpBase(input) === "race-free";
 const innerAux = (aux: number) => Math.floor(aux / CONFIG_RANGE);
 
-/** The input's guest binary: a hostile raw kernel, or a differential guest annotated and assembled. */
+/** The input's guest binary: a hostile raw kernel, a differential guest annotated and assembled, or a 2-CPU guest as the smp campaign builds it. */
 function imageOf(input: FuzzInput<Unit>): ElfImage {
   if (isDifferential(input)) return buildAnnotated("diff.s", deterministicGuestSource(input.units as LabelledLines, innerAux(input.aux)));
+  const smp = smpBase(input);
+  if (smp !== undefined) return smpImageOf({ base: smp, units: input.units as SmpUnit[], aux: 0 }, SMP);
   return guestImage({ base: input.base, units: input.units as GuestUnit[], aux: 0 });
 }
 
@@ -106,16 +134,21 @@ function move(elf: Uint8Array, image: ElfImage, c: MoveConfig, points: readonly 
 
 /** Runs an input: its unmigrated run (the reference), then the moves (the tests' and the diagnosis' entry). */
 export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number) {
-  const differential = isDifferential(input);
-  const c = configOf(input.aux, differential);
+  const deterministic = isDeterministic(input);
+  const c = configOf(input.aux, deterministic);
   const image = imageOf(input);
   const elf = writeElf(image);
-  const maxCycles = differential ? Math.max(maxCyclesLimit, DIFF_CYCLES) : maxCyclesLimit;
-  const options = { ramSize: RAM, stdin: bytesInput(""), maxCycles };
-  // The unmigrated run: its length places the points; on bare it is the differential guests' reference.
-  const unmigrated = bootGuest(elf, image, differential ? "bare" : c.route[0], options);
+  const smp = smpBase(input);
+  const cpus = smp !== undefined ? SMP.cpus : undefined;
+  const quantum = smp !== undefined ? SMP_QUANTA[innerAux(input.aux) % SMP_QUANTA.length] : undefined;
+  const maxCycles = deterministic ? Math.max(maxCyclesLimit, cpus ? SMP_CYCLES : DIFF_CYCLES) : maxCyclesLimit;
+  const options = { ramSize: RAM, stdin: bytesInput(""), maxCycles, cpus, quantum };
+  // The unmigrated run: its length places the points; on bare it is the deterministic guests' reference. A
+  // race-free guest's CPU 0 prints once every CPU is done: its points go before that, while both CPUs work.
+  let printsAt: number | undefined;
+  const unmigrated = bootGuest(elf, image, deterministic ? "bare" : c.route[0], { ...options, onOutput: () => (printsAt ??= unmigrated.cycles) });
   const ref = unmigrated.finish(maxCycles);
-  const length = Math.max(unmigrated.cycles, 1);
+  const length = Math.max(smp === "race-free" && printsAt !== undefined ? printsAt : unmigrated.cycles, 1);
   const first = Math.floor((length * c.at) / 1000);
   const points = c.route.length === 2 ? [first] : [first, first + Math.floor((length - first) / 2)];
   return { c, unmigrated, ref, out: move(elf, image, c, points, options) };
@@ -125,19 +158,24 @@ export const migrationCampaign: Campaign<Unit> = {
   name: "migration",
   description: "hostile guests and random annotated guests moved mid-run between every pair of back ends (stop-and-copy, live, chains, devirtualization to bare)",
   generate(r, index) {
+    // Every fourth input a 2-CPU guest (the others' streams, and so their inputs, as before it existed).
+    if (index % 4 === 3) {
+      const inner = drawSmpGuest(r, SMP);
+      return { base: `smp-${inner.base}`, units: inner.units, aux: r.int(SMP_QUANTA.length) * CONFIG_RANGE + r.int(CONFIG_RANGE) };
+    }
     const differential = r.chance(0.4);
     const inner = differential ? differentialCampaign.generate(r, index) : guestsCampaign.generate(r, index);
     const config = r.int(CONFIG_RANGE);
     return { base: differential ? "differential" : inner.base, units: inner.units as Unit[], aux: (differential ? inner.aux : 0) * CONFIG_RANGE + config };
   },
   execute(input, limits) {
-    const differential = isDifferential(input);
+    const deterministic = isDeterministic(input);
     let run: ReturnType<typeof runMigrationInput>;
     try {
       run = runMigrationInput(input, limits.maxCycles);
     } catch (e) {
       // A well-behaved guest (no self-modifying code, nothing near the top of RAM) must be movable everywhere.
-      if (differential && e instanceof UserError) return { class: "wrong", message: `${configOf(input.aux, true).route.join(" -> ")}: a differential guest was refused: ${e.message}` };
+      if (deterministic && e instanceof UserError) return { class: "wrong", message: `${configOf(input.aux, true).route.join(" -> ")}: a ${input.base} guest was refused: ${e.message}` };
       throw e;
     }
     const { c, unmigrated, ref, out } = run;
@@ -146,7 +184,7 @@ export const migrationCampaign: Campaign<Unit> = {
     // The VMM of the back end the guest ended on (the destination, or a source it ended on first).
     const window = windowBytesProblem(out.guest.machine.memory, out.guest.rewrite.stubs, out.guest.backend.name);
     if (window) return { class: "wrong", message: `${c.route.join(" -> ")}: ${window}` };
-    if (!differential) return "accepted";
+    if (!deterministic) return "accepted";
     if (ref.kind !== "poweroff") return { class: "wrong", message: `bare: the unmigrated guest stopped (${ref.reason}) instead of powering off` };
     const r = out.result;
     if (r.kind !== "poweroff" || r.exitCode !== ref.exitCode || out.guest.console !== unmigrated.console) {
@@ -156,9 +194,10 @@ export const migrationCampaign: Campaign<Unit> = {
   },
   materialize(input) {
     const differential = isDifferential(input);
-    const c = configOf(input.aux, differential);
+    const c = configOf(input.aux, isDeterministic(input));
     const image = imageOf(input);
-    const how = `previrt migrate FILE ${c.route.length === 2 ? `--from ${c.route[0]} --to ${c.route[1]}` : `--route ${c.route.join(",")}`} --at N${c.live ? " --live" : ""} (point: ${c.at / 10}% of the unmigrated run; RAM 4 MiB in the campaign)`;
+    const cpus = smpBase(input) !== undefined ? ` --cpus ${SMP.cpus} --quantum ${SMP_QUANTA[innerAux(input.aux) % SMP_QUANTA.length]}` : "";
+    const how = `previrt migrate FILE${cpus} ${c.route.length === 2 ? `--from ${c.route[0]} --to ${c.route[1]}` : `--route ${c.route.join(",")}`} --at N${c.live ? " --live" : ""} (point: ${c.at / 10}% of the unmigrated run; RAM 4 MiB in the campaign)`;
     return differential
       ? { ext: ".s", data: deterministicGuestSource(input.units as LabelledLines, innerAux(input.aux)), note: `unannotated source; build with previrt build FILE -o x.elf, then ${how.replace("FILE", "x.elf")}` }
       : { ext: ".elf", data: writeElf(image), note: how };

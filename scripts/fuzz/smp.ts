@@ -465,6 +465,18 @@ function engineProblem(image: ElfImage, cfg: SmpConfig, maxCycles: number, out: 
   return undefined;
 }
 
+/**
+ * One guest of either family for `cfg` (its CPUs; trap's psr hole): the base
+ * and units of an input (imageOf builds it). Also the migration campaign's
+ * multiprocessor guests (scripts/fuzz/migration.ts).
+ */
+export function drawSmpGuest(r: Rng, cfg: SmpConfig): { base: string; units: SmpUnit[] } {
+  serial = 0;
+  if (r.chance(0.35)) return { base: "race-free", units: raceFreeUnits(r, cfg) };
+  const kind = r.weighted([[20, "random"], [10, "window"], [10, "hcalls"], [10, "pagetables"], [30, "abi"], [20, "locks"]] as const);
+  return { base: `hostile-${kind}`, units: hostileUnits(r, kind, cfg.cpus) };
+}
+
 const raceFree = (input: FuzzInput<SmpUnit>) => input.base === "race-free";
 export const imageOf = (input: FuzzInput<SmpUnit>, cfg: SmpConfig) => (raceFree(input) ? build("smp-race-free.s", raceFreeSource(input, cfg.cpus), true) : hostileImage(input, cfg));
 const describe = (c: SmpConfig) =>
@@ -474,12 +486,8 @@ export const smpCampaign: Campaign<SmpUnit> = {
   name: "smp",
   description: "multiprocessor guests (2–8 CPUs, --pcpus, --quantum, --timeslice, --spinlocks cures) on every back end: hostile per-CPU streams and the SMP ABI; race-free programs must print what bare prints",
   generate(r, index) {
-    serial = 0;
     const aux = drawAux(r, index);
-    const cfg = configOf(aux);
-    if (r.chance(0.35)) return { base: "race-free", units: raceFreeUnits(r, cfg), aux };
-    const kind = r.weighted([[20, "random"], [10, "window"], [10, "hcalls"], [10, "pagetables"], [30, "abi"], [20, "locks"]] as const);
-    return { base: `hostile-${kind}`, units: hostileUnits(r, kind, cfg.cpus), aux };
+    return { ...drawSmpGuest(r, configOf(aux)), aux };
   },
   execute(input, limits) {
     const cfg = configOf(input.aux);

@@ -4,8 +4,9 @@
 // names that do not resolve are one error line naming the key — before any
 // guest is built. It produces the host's DomainSpecs (src/hypervisors/
 // domains/host.ts) with the ELF images read or the bundled kernel built, and
-// the disk backings opened (the caller closes them). Paths are relative to
-// the file's folder.
+// the disk backings opened (the caller closes them), and the files it names
+// (the caller's outputs must not overwrite them). Paths are relative to the
+// file's folder.
 
 import { dirname, resolve } from "node:path";
 import { UserError } from "../guest-isa/diagnostics.js";
@@ -24,6 +25,8 @@ export interface DomainsConfig {
   specs: DomainSpec[];
   /** Disk backings opened for the guests (files): close them after the run. */
   opened: DiskBacking[];
+  /** The files the configuration names (ELF files, disk and nvdisk images), resolved: inputs no output may overwrite. */
+  files: string[];
 }
 
 const TOP_KEYS = new Set(["hv", "window", "watchdog", "guests"]);
@@ -56,19 +59,20 @@ export function parseDomainsConfig(raw: unknown, where: string, base: string): D
   if (!Array.isArray(top.guests) || top.guests.length === 0) bad("\"guests\" must be a non-empty array");
   const guests = top.guests as unknown[];
   const opened: DiskBacking[] = [];
+  const files: string[] = [];
   const specs: DomainSpec[] = [];
   // Each image file serves one device of one guest: two would overwrite each other's sectors.
   const claimed = new Map<string, string>();
   try {
-    guests.forEach((g, i) => specs.push(parseGuest(g, i, base, opened, (m) => bad(`guests[${i}]: ${m}`), claimed)));
+    guests.forEach((g, i) => specs.push(parseGuest(g, i, base, opened, files, (m) => bad(`guests[${i}]: ${m}`), claimed)));
   } catch (e) {
     for (const d of opened) d.close?.();
     throw e;
   }
-  return { hv: top.hv as string | undefined, window, watchdog, specs, opened };
+  return { hv: top.hv as string | undefined, window, watchdog, specs, opened, files };
 }
 
-function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], bad: (m: string) => never, claimed: Map<string, string>): DomainSpec {
+function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], files: string[], bad: (m: string) => never, claimed: Map<string, string>): DomainSpec {
   if (!isObject(g)) bad("each guest must be a JSON object");
   const o = g as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!GUEST_KEYS.has(k)) bad(`unknown key '${k}' (valid: ${[...GUEST_KEYS].join(", ")})`);
@@ -80,6 +84,7 @@ function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], 
   let file: string | undefined;
   if (typeof o.elf === "string") {
     file = resolve(base, o.elf);
+    files.push(file);
     image = readElfInput(file);
     name ??= o.elf.replace(/^.*\//, "").replace(/\.elf$/, "");
   } else if (o.elf !== undefined) bad("\"elf\" must be a file name");
@@ -110,18 +115,19 @@ function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], 
     if (other !== undefined) bad(`${what.replace(/^guests\[\d+\] /, "")} is the image file of ${other} too`);
     claimed.set(id, what);
   };
-  const disk = openDisk(o.disk, "disk", base, scale, opened, bad, (id) => claim(id, `guests[${i}] "disk"`));
-  const nvdisk = openDisk(o.nvdisk, "nvdisk", base, scale, opened, bad, (id) => claim(id, `guests[${i}] "nvdisk"`));
+  const disk = openDisk(o.disk, "disk", base, scale, opened, files, bad, (id) => claim(id, `guests[${i}] "disk"`));
+  const nvdisk = openDisk(o.nvdisk, "nvdisk", base, scale, opened, files, bad, (id) => claim(id, `guests[${i}] "nvdisk"`));
   void i;
   return { name: name as string, image: image!, file, ramSize: memory, cpus, disk, role: o.role as "driver" | "guest" | undefined, serves, uses, nvdisk, passthrough: o.passthrough as boolean | undefined };
 }
 
 /** "disk": a file name, or "memory" for a zeroed in-memory disk the size the bundled kernel's io workload needs. */
-function openDisk(v: unknown, key: string, base: string, scale: number | undefined, opened: DiskBacking[], bad: (m: string) => never, claim: (id: string) => void): Uint8Array | DiskBacking | undefined {
+function openDisk(v: unknown, key: string, base: string, scale: number | undefined, opened: DiskBacking[], files: string[], bad: (m: string) => never, claim: (id: string) => void): Uint8Array | DiskBacking | undefined {
   if (v === undefined) return undefined;
   if (v === "memory") return kernelDisk(scale ?? 1);
   if (typeof v !== "string") bad(`"${key}" must be an image file name or "memory"`);
   const path = resolve(base, v as string);
+  files.push(path);
   checkInputFile(path);
   const id = regularFileId(path);
   if (id !== undefined) claim(id);

@@ -157,7 +157,7 @@ describe("every run's counters", () => {
 
 describe("a binary that does not fit in guest RAM", () => {
   // A .bss of 192 MiB: a well-formed ELF the loader refuses; its error names the file, as the ELF reader's and the rewriter's do.
-  it("the loader's error names the file: run, run --snapshot-at, --guest, matrix, matrix --migrate, migrate", async () => {
+  it("the loader's error names the file: run, run --snapshot-at, --guest, matrix, matrix --migrate, migrate, load", async () => {
     const big = f("big.elf");
     writeFileSync(f("big.s"), "    .text\n    .global _start\n_start:\n    out 0xF0, zero\n    .bss\nbig: .space 0x0c000000\n");
     expect((await previrt("as", f("big.s"), "-o", big)).status).toBe(0);
@@ -169,9 +169,23 @@ describe("a binary that does not fit in guest RAM", () => {
       ["matrix", big, "--hv", "bare,xen", "--jobs", "1"],
       ["matrix", big, "--migrate", "--hv", "bare,xen"],
       ["migrate", big, "--from", "bare", "--to", "xen", "--at", "5"],
+      ["load", big, "--hv", "bare"],
+      ["load", big, "--hv", "xen"],
     ]) {
       oneLine(await previrt(...argv), fits);
     }
+  });
+
+  it("load refuses what run refuses on that back end: RAM bare has, below xen's in-place VMM, fits bare only", async () => {
+    const edge = f("edge.elf");
+    // 64 MiB less 64 KiB from 0x2000: inside bare's 64 MiB, past the 128 KiB xen and l4 reserve at the top.
+    writeFileSync(f("edge.s"), "    .text\n    .global _start\n_start:\n    out 0xF0, zero\n    .bss\nbig: .space 0x03fee000\n");
+    expect((await previrt("as", f("edge.s"), "-o", edge)).status).toBe(0);
+    expect((await previrt("load", edge, "--hv", "bare")).status).toBe(0);
+    expect((await previrt("run", edge, "--hv", "bare")).status).toBe(0);
+    const run = await previrt("run", edge, "--hv", "xen");
+    oneLine(run, /does not fit in 66977792 bytes of guest RAM\n$/);
+    expect(await previrt("load", edge, "--hv", "xen")).toEqual(run);
   });
 });
 

@@ -83,6 +83,20 @@ describe("an output never overwrites an input", () => {
     expect(bytes(p("h.snap"))).toEqual(snap);
   });
 
+  it("--json naming a file a --domains configuration names (a guest's ELF, disk or nvdisk), or the configuration itself", async () => {
+    const elf = bytes(p("hello.elf"));
+    writeFileSync(p("nv.img"), new Uint8Array(4096).fill(7));
+    // Paths relative to the configuration's folder, as a configuration usually has them.
+    const config = JSON.stringify({ guests: [{ name: "a", elf: "hello.elf", disk: "disk.img" }, { name: "b", elf: "disk.elf", nvdisk: "nv.img" }] });
+    writeFileSync(p("c.json"), config);
+    for (const f of ["hello.elf", "disk.elf", "disk.img", "nv.img", "c.json"]) {
+      refused(await cli("run", "--domains", p("c.json"), "--json", `${dir}/./${f}`), `${dir}/./${f}: --json would overwrite the input ${p(f)}`);
+    }
+    expect(bytes(p("hello.elf"))).toEqual(elf);
+    expect([...bytes(p("nv.img"))].every((b) => b === 7)).toBe(true);
+    expect(bytes(p("c.json")).toString()).toBe(config);
+  });
+
   it("two outputs naming one file", async () => {
     refused(await cli("annotate", p("hello.s"), "-o", p("a.s"), "--map", p("a.s")), `${p("a.s")}: given to both -o and --map`);
     refused(await cli("kernel", "-o", p("k.elf"), "--disk", p("k.elf")), `${p("k.elf")}: given to both -o and --disk`);

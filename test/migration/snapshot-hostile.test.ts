@@ -16,7 +16,13 @@
 // loop, not the run the snapshot recorded); on trap a virtual psr or control
 // registers that are not what the monitor keeps (its typed arrays converted
 // them silently: a virtual psr of 1.5 became user mode and the run hit
-// --max-cycles, tvec + 2^32 became tvec, vcr of 5 left them all 0). And a
+// --max-cycles, tvec + 2^32 became tvec, vcr of 5 left them all 0); on xen
+// write-protected page tables outside guest RAM, twice, with no vCPU, or not
+// the frames the machine watches, and on l4 mappings that are not what a walk
+// yields (each was taken as it stood: a page-table store could go unseen);
+// with --pcpus, a vCPU scheduler's state out of range (an Int8Array wrapped
+// a holder of 200 to -56; an epoch of 2^52 stopped the round robin), or
+// whose physical CPUs and vCPUs disagree on who holds whom. And a
 // snapshot the library writes reads back: one with an nvdisk of no sectors
 // (the machine attaches it; its snapshot was refused as 'nvdisk is not whole
 // sectors').
@@ -239,5 +245,146 @@ describe("an nvdisk of no sectors: what the machine attaches, a snapshot holds",
     expect(guest.finish(MAX_CYCLES)).toEqual(refResult);
     expect(guest.machine.stats()).toEqual(ref.machine.stats());
     expect(guest.console).toBe(ref.console);
+  });
+});
+
+describe("xen: the write-protected page tables", () => {
+  const [snap] = snapshotsAt(kernel("syscall"), "xen", [300_000]);
+  const withExact = (patch: Record<string, unknown>) => parseSnapshot(roundTrip({ ...snap, exact: { ...snap.exact!, ...patch } }), "x.snap", nodeZlib);
+  const state = (why: string) => `malformed snapshot: the xen monitor's state (${why})`;
+  const watched = snap.exact!.watched as [number, number][];
+  const frames = snap.machine.guestLimit >>> 12;
+
+  it("the snapshot watches a directory and a page table (what the cases below change)", () => {
+    expect(watched.length).toBe(2);
+    expect(snap.exact!.directories).toEqual([watched[0][0]]);
+  });
+
+  it.each([
+    ["a frame past guest RAM", [[frames, 1]]],
+    ["a fractional frame", [[256.5, 1]]],
+    ["a negative frame", [[-1, 1]]],
+    ["no vCPU", [[256, 0]]],
+    ["a vCPU the guest does not have", [[256, 2]]],
+    ["not pairs", [[256]]],
+    ["not numbers", [["256", 1]]],
+    ["not an array", 5],
+  ])("unhooked page tables with %s: refused before anything runs", (_, unhooked) => {
+    expect(refusal(() => restoreGuest(withExact({ unhooked }), "xen"))).toBe(state("unhooked is not distinct guest frames, each with its vCPUs"));
+  });
+
+  it("a watched frame twice, or past guest RAM: refused before anything runs", () => {
+    for (const w of [[...watched, watched[1]], [...watched, [frames, 1]]]) {
+      expect(refusal(() => restoreGuest(withExact({ watched: w }), "xen"))).toBe(state("watched is not distinct guest frames, each with its vCPUs"));
+    }
+  });
+
+  it("a directory twice or not watched: refused before anything runs", () => {
+    const d = watched[0][0];
+    for (const directories of [[d, d], [d + 1000], null]) {
+      expect(refusal(() => restoreGuest(withExact({ directories }), "xen"))).toBe(state("directories are not distinct watched frames"));
+    }
+  });
+
+  it("watched frames other than those the machine write-protects: refused before anything runs", () => {
+    for (const w of [watched.slice(0, 1), [...watched, [watched[1][0] + 1, 1]]]) {
+      expect(refusal(() => restoreGuest(withExact({ watched: w, directories: [watched[0][0]] }), "xen"))).toBe(state("the watched frames are not those the machine write-protects"));
+    }
+  });
+
+  it("what the monitor keeps, in any order, is taken and the run ends as the uninterrupted one", () => {
+    const k = kernel("syscall");
+    const resumed = restoreGuest(withExact({ watched: [...watched].reverse(), unhooked: [[frames - 1, 1]] }), "xen");
+    expect(resumed.info.exact).toBe(true);
+    expect(resumed.guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: k.bare.exitCode });
+    expect(resumed.guest.console).toBe(k.bare.console);
+  });
+});
+
+describe("l4: the task's mappings", () => {
+  const [snap] = snapshotsAt(kernel("syscall"), "l4", [300_000]);
+  const withExact = (patch: Record<string, unknown>) => parseSnapshot(roundTrip({ ...snap, exact: { ...snap.exact!, ...patch } }), "l.snap", nodeZlib);
+  const mapped = snap.exact!.mapped as [number, number][];
+  const limit = snap.machine.guestLimit;
+
+  it.each([
+    ["a page of no space", [[1 << 21, 0x1003]]],
+    ["a fractional page", [[0.5, 0x1003]]],
+    ["an entry not valid", [[1, 0x1002]]],
+    ["bits no entry has", [[1, 0x1009]]],
+    ["a frame past guest RAM", [[1, limit | 1]]],
+    ["a value past 32 bits", [[1, 2 ** 32 + 0x1003]]],
+    ["a page twice", [[1, 0x1003], [1, 0x2003]]],
+    ["not pairs", [[1]]],
+    ["not an array", {}],
+  ])("%s: refused before anything runs", (_, m) => {
+    expect(refusal(() => restoreGuest(withExact({ mapped: m }), "l4"))).toBe("malformed snapshot: the l4 monitor's state (mapped is not distinct pages, each to a valid entry of a guest frame)");
+  });
+
+  it("what the monitor keeps, in any order, is taken and the run ends as the uninterrupted one", () => {
+    expect(mapped.length).toBeGreaterThan(0);
+    const k = kernel("syscall");
+    const resumed = restoreGuest(withExact({ mapped: [...mapped].reverse() }), "l4");
+    expect(resumed.info.exact).toBe(true);
+    expect(resumed.guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: k.bare.exitCode });
+    expect(resumed.guest.console).toBe(k.bare.console);
+  });
+});
+
+describe("the vCPU scheduler's state (--cpus 2 --pcpus 1)", () => {
+  const elf = writeElf(buildKernel({ workload: "smp" }).image);
+  const image = readElf(elf);
+  const g = bootGuest(elf, image, "xen", { disk: memoryDisk(kernelDisk()), cpus: 2, pcpus: 1 });
+  expect(runToSafePoint(g, 1_000_000, MAX_CYCLES).reached).toBe(true);
+  const snap = captureSnapshot(g);
+  const sched = snap.exact!.scheduler as Record<string, unknown>;
+  const withSched = (patch: Record<string, unknown>) => parseSnapshot(roundTrip({ ...snap, exact: { ...snap.exact!, scheduler: { ...sched, ...patch } } }), "s.snap", nodeZlib);
+  const resume = (patch: Record<string, unknown>) => restoreGuest(withSched(patch), "xen", { image, pcpus: 1 });
+  const state = (why: string) => `malformed snapshot: the xen monitor's state (scheduler.${why})`;
+  const held = (sched.holder as number[])[0];
+
+  it("the snapshot's schedule: vCPU held by the one physical CPU, in a slice after its epoch", () => {
+    expect(held).toBeGreaterThanOrEqual(0);
+    expect(sched.onPcpu).toEqual([0, 1].map((v) => (v === held ? 0 : -1)));
+    expect(sched.epoch).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["onPcpu", [1, 1], "onPcpu is not one whole number from -1 to 0 per vCPU"],
+    ["onPcpu", [0], "onPcpu is not one whole number from -1 to 0 per vCPU"],
+    ["holder", [2], "holder is not one whole number from -1 to 1 per physical CPU"],
+    ["holder", [200], "holder is not one whole number from -1 to 1 per physical CPU"],
+    ["lastRan", [-2], "lastRan is not one whole number from -1 to 1 per physical CPU"],
+    ["owesSwitch", [2, 0], "owesSwitch is not one whole number from 0 to 1 per vCPU"],
+    ["boostTo", [0.5], "boostTo is not one whole number from -1 to 1 per physical CPU"],
+    ["inSpinLoop", [0, -1], "inSpinLoop is not one whole number from 0 to 1 per vCPU"],
+    ["dyEligible", ["1", 0], "dyEligible is not one whole number from 0 to 1 per vCPU"],
+    ["next", 2, "next is not a vCPU"],
+    ["next", "x", "next is not a vCPU"],
+    ["lastBoosted", -1, "lastBoosted is not a vCPU"],
+    ["lastBoosted", null, "lastBoosted is not a vCPU"],
+    ["epoch", 1.5, "epoch is not an epoch's start up to the machine's clock"],
+    ["epoch", 2 ** 52, "epoch is not an epoch's start up to the machine's clock"],
+    ["sliceEnd", Infinity, "sliceEnd is not within a slice after its epoch"],
+    ["sliceEnd", 0, "sliceEnd is not within a slice after its epoch"],
+  ])("%s of %j: refused before anything runs", (k, v, why) => {
+    expect(refusal(() => resume({ [k]: v }))).toBe(state(why));
+  });
+
+  it("a physical CPU held by a vCPU that does not hold it, or the reverse: refused before anything runs", () => {
+    const other = 1 - held;
+    for (const patch of [{ holder: [other] }, { onPcpu: [0, 0] }, { holder: [-1] }]) {
+      expect(refusal(() => resume(patch))).toBe(state("holder and scheduler.onPcpu disagree"));
+    }
+  });
+
+  it("what the scheduler keeps is taken, and the run ends as the uninterrupted one", () => {
+    const whole = bootGuest(elf, image, "xen", { disk: memoryDisk(kernelDisk()), cpus: 2, pcpus: 1 });
+    const wr = whole.finish(MAX_CYCLES);
+    const { guest, info } = resume({});
+    expect(info.exact).toBe(true);
+    expect(guest.finish(MAX_CYCLES)).toEqual(wr);
+    expect(guest.cycles).toBe(whole.cycles);
+    expect(guest.console).toBe(whole.console);
   });
 });

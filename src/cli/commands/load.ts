@@ -1,12 +1,15 @@
 // `previrt load FILE.elf --hv X [--show-sites]`: runs the load-time rewriter
 // for a back end without running the guest, and says what it did — per site
 // (with --show-sites) the address, kind, source line, the instructions
-// before and after, and the strategy; always the counts per strategy.
+// before and after, and the strategy; always the counts per strategy. The
+// rewritten image is loaded into the machine `run` would build (not run), so
+// a binary `run` refuses is refused here with the same line.
 
 import { disassembleInstruction } from "../../guest-isa/disassembler.js";
 // One back end, loaded by name (registry.ts): not hypervisors/index.ts, which loads all five (issue 16).
 import { prepareImage } from "../../hypervisors/backend.js";
 import { loadBackend } from "../../hypervisors/registry.js";
+import { buildMachine } from "../../machine/run-image.js";
 import { STRATEGIES, type RewriteResult, type SiteOutcome } from "../../rewriter/index.js";
 import { readElfInput } from "../files.js";
 import type { CommandRunner } from "../main.js";
@@ -16,6 +19,8 @@ export const run: CommandRunner = async (args, options, io) => {
   const backend = await loadBackend(String(options.hv));
   const image = readElfInput(file);
   const result = prepareImage(backend, image, file);
+  // The loader's rule, where run applies it: the image fits in the guest RAM the back end's monitor leaves.
+  buildMachine(result.image, { monitor: backend.createMonitor?.(result, { cpus: 1 }), file });
   if (options.showSites) io.out(formatSiteOutcomes(result));
   io.out(formatRewriteSummary(result) + "\n");
   return 0;

@@ -61,10 +61,12 @@ export async function runDomains(args: string[], options: Record<string, unknown
   let window = options.window as number | undefined;
   let watchdog = options.watchdog as number | undefined;
   let opened: DiskBacking[] = [];
+  let configFiles: string[] = [];
   if (typeof options.domains === "string") {
     const config = readDomainsConfig(options.domains);
     specs = config.specs;
     opened = config.opened;
+    configFiles = config.files;
     hv ??= config.hv;
     window ??= config.window;
     watchdog ??= config.watchdog;
@@ -79,6 +81,8 @@ export async function runDomains(args: string[], options: Record<string, unknown
     });
   }
   try {
+    // The files the configuration names (its guests' binaries and images) are inputs too, known once it is read.
+    if (configFiles.length > 0) checkOutputs([["--json", jsonTo]], configFiles);
     const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
     const write = jsonTo === "-" ? (t: string) => io.err(t) : (t: string) => io.out(t);
     const partial = new Map<number, string>();

@@ -54,6 +54,7 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import type { Machine } from "../../machine/machine.js";
+import { isWholeIn } from "./neutral-state.js";
 
 /** The default time slice, in machine quanta. */
 export const DEFAULT_SLICE_QUANTA = 10;
@@ -447,23 +448,50 @@ export class VcpuScheduler {
   /** Restores `save()`'s state; a schedule saved with other --pcpus or --timeslice is not continued (this one starts afresh). */
   restore(s: Record<string, unknown>): void {
     if (s.pcpus !== this.pcpus || s.timeslice !== this.timeslice) return;
-    const arr = (k: string, len: number): number[] => {
+    // As the scheduler keeps them (a snapshot file is input): a vCPU number or -1 where one is named, a physical
+    // CPU or -1 per vCPU, flags 0 or 1; an Int8Array's set would wrap 200 to -56, and a value past the arrays
+    // indexes nothing. Checked whole before anything is set.
+    const n = this.n;
+    const arr = (k: string, per: "vCPU" | "physical CPU", lo: number, hi: number): number[] => {
       const a = s[k];
-      if (!Array.isArray(a) || a.length !== len || !a.every((x) => Number.isInteger(x))) throw new Error(`scheduler.${k}`);
+      if (!Array.isArray(a) || a.length !== (per === "vCPU" ? n : this.pcpus) || !a.every((x) => isWholeIn(x, lo, hi))) {
+        throw new Error(`scheduler.${k} is not one whole number from ${lo} to ${hi} per ${per}`);
+      }
       return a as number[];
     };
-    this.onPcpu.set(arr("onPcpu", this.n));
-    this.holder.set(arr("holder", this.pcpus));
-    this.lastRan.set(arr("lastRan", this.pcpus));
-    this.owesSwitch.set(arr("owesSwitch", this.n));
+    const onPcpu = arr("onPcpu", "vCPU", -1, this.pcpus - 1);
+    const holder = arr("holder", "physical CPU", -1, n - 1);
+    // Each physical CPU's vCPU holds that one, and each vCPU's physical CPU is held by it (place keeps both sides).
+    if (!holder.every((v, p) => v < 0 || onPcpu[v] === p) || !onPcpu.every((p, v) => p < 0 || holder[p] === v)) throw new Error("scheduler.holder and scheduler.onPcpu disagree");
+    const lastRan = arr("lastRan", "physical CPU", -1, n - 1);
+    const owesSwitch = arr("owesSwitch", "vCPU", 0, 1);
+    if (!isWholeIn(s.next, 0, n - 1)) throw new Error("scheduler.next is not a vCPU");
+    // The last epoch decided: -1 (none yet) or an epoch's start no later than the machine's now; its slice ends
+    // after it, by one slice at most (the round robin would stop for as long as a later end is away).
+    const m = this.machine;
+    const q = m.quantum;
+    let low = Infinity;
+    for (let v = 0; v < n; v++) low = Math.min(low, m.inCpu(v, () => m.cycles));
+    const epoch = s.epoch;
+    if (!(epoch === -1 || (isWholeIn(epoch, 0, Math.floor(low / q) * q) && epoch % q === 0))) throw new Error("scheduler.epoch is not an epoch's start up to the machine's clock");
+    if (!isWholeIn(s.sliceEnd, epoch + 1, epoch + this.timeslice)) throw new Error("scheduler.sliceEnd is not within a slice after its epoch");
+    // Directed yield's state (absent from snapshots written before it: none pending).
+    const dy = s.lastBoosted !== undefined;
+    const boostTo = dy ? arr("boostTo", "physical CPU", -1, n - 1) : undefined;
+    const inSpinLoop = dy ? arr("inSpinLoop", "vCPU", 0, 1) : undefined;
+    const dyEligible = dy ? arr("dyEligible", "vCPU", 0, 1) : undefined;
+    if (dy && !isWholeIn(s.lastBoosted, 0, n - 1)) throw new Error("scheduler.lastBoosted is not a vCPU");
+    this.onPcpu.set(onPcpu);
+    this.holder.set(holder);
+    this.lastRan.set(lastRan);
+    this.owesSwitch.set(owesSwitch);
     this.next = s.next as number;
     this.sliceEnd = s.sliceEnd as number;
-    this.epoch = s.epoch as number;
-    // Directed yield's state (absent from snapshots written before it: none pending).
-    if (s.lastBoosted !== undefined) {
-      this.boostTo.set(arr("boostTo", this.pcpus));
-      this.inSpinLoop.set(arr("inSpinLoop", this.n));
-      this.dyEligible.set(arr("dyEligible", this.n));
+    this.epoch = epoch;
+    if (dy) {
+      this.boostTo.set(boostTo!);
+      this.inSpinLoop.set(inSpinLoop!);
+      this.dyEligible.set(dyEligible!);
       this.lastBoosted = s.lastBoosted as number;
     }
   }

@@ -447,6 +447,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     m.cr.fill(0);
     m.cr[CR.ptbr] = this.ptbr;
     m.cr[CR.pgctl] = this.pgctl & PGCTL_ENABLE;
+    // Port 0x43 as the guest last wrote it (the machine's, restored with it): its next `out 0x42` starts a vCPU there.
+    this.vStartAddress[m.cpuId] = m.startAddress;
     this.rootChanged();
     this.storePsr(s.psr);
   }

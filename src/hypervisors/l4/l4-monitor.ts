@@ -33,8 +33,11 @@ import type { Machine } from "../../machine/machine.js";
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
+import { isWholeIn } from "../common/neutral-state.js";
 import type { MonitorOptions } from "../index.js";
 import { EVENT_ID } from "../../machine/stats.js";
+
+const PAGE_MASK = 0xfffff000 | 0;
 
 export class L4Monitor extends WedgeMonitor {
   readonly name = "l4";
@@ -106,8 +109,20 @@ export class L4Monitor extends WedgeMonitor {
   }
 
   protected restoreBackend(s: Record<string, unknown>): void {
+    // As noteFill keeps them (a snapshot file is input): each (space, virtual page) once, to what a walk yields —
+    // a valid entry's permissions (V, W, U) on a frame of guest RAM or a device's.
+    const mem = this.machine.memory;
+    const isMapping = (v: unknown) => {
+      if (!isWholeIn(v, -0x8000_0000, 0x7fff_ffff) || (v & 0xfff & ~7) !== 0 || (v & 1) === 0) return false;
+      const frame = (v & PAGE_MASK) >>> 0;
+      return frame + 4096 <= mem.guestLimit || mem.isDevice(frame);
+    };
+    const a = s.mapped;
+    const ok = Array.isArray(a) && a.every((e) => Array.isArray(e) && e.length === 2 && isWholeIn(e[0], 0, (1 << 21) - 1) && isMapping(e[1]));
+    const mapped = ok ? new Map(a as [number, number][]) : undefined;
+    if (mapped === undefined || mapped.size !== (a as unknown[]).length) throw new Error("mapped is not distinct pages, each to a valid entry of a guest frame");
     this.mapped.clear();
-    for (const [k, v] of s.mapped as [number, number][]) this.mapped.set(k, v);
+    for (const [k, v] of mapped) this.mapped.set(k, v);
   }
 
   private unmapAll(): void {

@@ -35,6 +35,7 @@
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
+import { isWholeIn } from "../common/neutral-state.js";
 import type { MonitorOptions } from "../index.js";
 import { EVENT_ID } from "../../machine/stats.js";
 
@@ -210,13 +211,33 @@ export class XenMonitor extends WedgeMonitor {
   }
 
   protected restoreBackend(s: Record<string, unknown>): void {
+    // As the monitor keeps them (a snapshot file is input): page-table frames a walk can go through (inside guest
+    // RAM), each once, with a non-empty set of this guest's vCPUs; the directories among the watched frames; the
+    // watched frames exactly those the machine write-protects (or a page-table store would go unseen).
+    const m = this.machine;
+    const frames = m.memory.guestLimit >>> 12;
+    const vcpus = 2 ** m.cpuCount - 1;
+    const claims = (k: string): Map<number, number> => {
+      const a = s[k];
+      const ok = Array.isArray(a) && a.every((e) => Array.isArray(e) && e.length === 2 && isWholeIn(e[0], 0, frames - 1) && isWholeIn(e[1], 1, vcpus));
+      const map = ok ? new Map(a as [number, number][]) : undefined;
+      if (map === undefined || map.size !== (a as unknown[]).length) throw new Error(`${k} is not distinct guest frames, each with its vCPUs`);
+      return map;
+    };
+    const watched = claims("watched");
+    const unhooked = claims("unhooked");
+    const dirs = s.directories;
+    if (!Array.isArray(dirs) || !dirs.every((f) => watched.has(f)) || new Set(dirs).size !== dirs.length) throw new Error("directories are not distinct watched frames");
+    let machineWatches = 0;
+    for (const w of m.mmu.monitorWatched) machineWatches += w;
+    if (machineWatches !== watched.size || [...watched.keys()].some((f) => m.mmu.monitorWatched[f] !== 1)) throw new Error("the watched frames are not those the machine write-protects");
     this.forgetFills();
     this.watched.clear();
-    for (const [f, mask] of s.watched as [number, number][]) this.watched.set(f, mask);
+    for (const [f, mask] of watched) this.watched.set(f, mask);
     this.directories.clear();
-    for (const f of s.directories as number[]) this.directories.add(f);
+    for (const f of dirs as number[]) this.directories.add(f);
     this.unhooked.clear();
-    for (const [f, mask] of s.unhooked as [number, number][]) this.unhooked.set(f, mask);
+    for (const [f, mask] of unhooked) this.unhooked.set(f, mask);
   }
 
   /** The running vCPU's new root: its claims are released; a frame no vCPU walks through any more is unprotected. */
