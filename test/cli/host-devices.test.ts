@@ -1,10 +1,12 @@
 // The file-backed disk (src/cli/host-devices.ts fileDisk): it serves reads
-// from a cache of the file's chunks and writes through to the file. Checked
+// and writes from a cache of the file's chunks and writes the written
+// sectors back when it is closed. Checked
 // against the in-memory disk (memoryDisk) over the same random reads and
 // writes: every read must give the memory disk's bytes — a cache that missed
-// a write would give the old ones — and the file must end as the memory
-// image, with a file whose size is no whole number of chunks (or sectors).
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+// a write would give the old ones — and the file, once the disk is closed,
+// must be the memory image (a written sector not written back would differ),
+// with a size that is no whole number of chunks (or sectors).
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -24,7 +26,7 @@ function rng(seed: number) {
   };
 }
 
-describe("fileDisk: reads from its cache, writes through", () => {
+describe("fileDisk: a cache of the image, written back at close", () => {
   it("gives what an in-memory disk gives, and leaves the file as that disk's image", () => {
     // 300 sectors and 100 bytes: a partial chunk at the end (128 sectors a chunk) and a partial sector.
     const size = 300 * SECTOR_SIZE + 100;
@@ -58,16 +60,27 @@ describe("fileDisk: reads from its cache, writes through", () => {
     expect(new Uint8Array(after.subarray(300 * SECTOR_SIZE))).toEqual(initial.subarray(300 * SECTOR_SIZE));
   });
 
-  it("writes reach the file at once (not at close)", () => {
-    const path = join(dir, "direct.img");
+  it("writes reach the file when the disk is closed, and reads see them before", () => {
+    const path = join(dir, "close.img");
     writeFileSync(path, new Uint8Array(4 * SECTOR_SIZE));
     const disk = fileDisk(path);
     const into = new Uint8Array(SECTOR_SIZE);
     disk.readSector(2, into); // its chunk is cached now
     disk.writeSector(2, new Uint8Array(SECTOR_SIZE).fill(0x5a));
-    expect(readFileSync(path)[2 * SECTOR_SIZE]).toBe(0x5a);
+    disk.writeSector(0, new Uint8Array(SECTOR_SIZE).fill(0x33));
     disk.readSector(2, into);
     expect(into[511]).toBe(0x5a);
+    disk.close?.();
+    const after = readFileSync(path);
+    expect([after[0], after[511], after[512], after[2 * SECTOR_SIZE], after[3 * SECTOR_SIZE - 1], after[3 * SECTOR_SIZE]]).toEqual([0x33, 0x33, 0, 0x5a, 0x5a, 0]);
+  });
+
+  it.skipIf(process.getuid?.() === 0)("a read-only image fails a write at once (the guest's ERROR; not testable as root)", () => {
+    const path = join(dir, "ro.img");
+    writeFileSync(path, new Uint8Array(4 * SECTOR_SIZE));
+    chmodSync(path, 0o444);
+    const disk = fileDisk(path);
+    expect(() => disk.writeSector(1, new Uint8Array(SECTOR_SIZE))).toThrow();
     disk.close?.();
   });
 
@@ -83,10 +96,12 @@ describe("fileDisk: reads from its cache, writes through", () => {
     expect(into[0]).toBe(2);
     expect(readFileSync(path)[SECTOR_SIZE]).toBe(1);
     disk.commit();
-    expect(readFileSync(path)[SECTOR_SIZE]).toBe(2);
-    disk.writeSector(1, new Uint8Array(SECTOR_SIZE).fill(3));
     disk.readSector(1, into);
+    expect(into[0]).toBe(2);
+    disk.writeSector(2, new Uint8Array(SECTOR_SIZE).fill(3));
+    disk.readSector(2, into);
     expect(into[0]).toBe(3);
     disk.close?.();
+    expect([...readFileSync(path).subarray(0, 4 * SECTOR_SIZE).filter((_, i) => i % SECTOR_SIZE === 0)]).toEqual([1, 2, 3, 1]);
   });
 });
