@@ -231,17 +231,19 @@ export class XenMonitor extends WedgeMonitor {
       for (let i = 0; i < watched.size; i++) this.machine.watchFrame(watched.keyAt(i) << 12, false);
       this.watched.clear();
       this.directories.clear();
-    }
-    for (const [f, mask] of this.watched) {
-      if ((mask & bit) === 0) continue;
-      if (mask !== bit) {
-        this.watched.set(f, mask & ~bit);
-        continue;
+    } else {
+      for (const [f, mask] of this.watched) {
+        if ((mask & bit) === 0) continue;
+        if (mask !== bit) {
+          this.watched.set(f, mask & ~bit);
+          continue;
+        }
+        this.machine.watchFrame(f << 12, false);
+        this.watched.delete(f);
+        this.directories.delete(f);
       }
-      this.machine.watchFrame(f << 12, false);
-      this.watched.delete(f);
-      this.directories.delete(f);
     }
+    if (this.unhooked.size === 0) return;
     for (const [f, mask] of this.unhooked) {
       if ((mask & bit) === 0) continue;
       if (mask !== bit) this.unhooked.set(f, mask & ~bit);
