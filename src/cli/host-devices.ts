@@ -113,7 +113,7 @@ function fdDisk(fd: number, writable: boolean, path: string): DiskBacking {
  * a refused resume then leaves IMG as it was. It has the snapshot's
  * `sectors` whatever the file's size (the guest sees the disk it had; a
  * longer file keeps its tail, a shorter one grows). After commit() writes go
- * straight to the file.
+ * to the file disk (fdDisk: its cache, written back at close).
  */
 export function heldFileDisk(path: string, sectors: number): DiskBacking & { commit(): void } {
   // Opened for writing, with no read-only fallback: the snapshot's image must go in (a read-only file is refused now).
