@@ -15,7 +15,7 @@
 const FRAME_LIMIT = 1 << 20;
 
 class FrameKeyed {
-  /** Per frame: 1 + its position in `keys`, 0 when absent (grown on demand, up to FRAME_LIMIT). */
+  /** Per frame: 1 + its position in `keyList`, 0 when absent (grown on demand, up to FRAME_LIMIT entries). */
   private at = new Int32Array(0);
   /** Positions of the keys that are not frame numbers. */
   private other: Map<number, number> | undefined;
