@@ -3,8 +3,7 @@
 // refreshes and flushes, every slot must read exactly as a TLB that clears
 // all 1,024 slots would — no stale tag can survive a flush; and a watch-state
 // change re-derives the write tags of every valid entry (refreshFrame, which
-// looks at the filled slots only); and a TLB given the MMU's frame tables
-// (useFrameTables) derives every tag as one asking the predicates.
+// looks at the filled slots only).
 import { describe, expect, it } from "vitest";
 import { TAG_INVALID, TLB_SIZE, Tlb, PERM } from "../../src/machine/mmu/tlb.js";
 
@@ -114,50 +113,5 @@ describe("TLB flush", () => {
         entries.clear();
       }
     }
-  });
-});
-
-describe("TLB frame tables (useFrameTables)", () => {
-  // The MMU gives its TLBs the frame tables behind their predicates; setTags then reads the tables.
-  // A TLB given them must derive every fast tag, addend and fetch tag as one asking the predicates,
-  // over RAM, device, checked and watched frames, as fills, refreshes and flushes interleave.
-  it("derives the same tags as the predicates", () => {
-    let seed = 99;
-    const rnd = (n: number) => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return (seed >>> 8) % n;
-    };
-    const ram = 256 * 4096;
-    const watched = new Uint8Array(ram >>> 12);
-    const checked = new Uint8Array(ram >>> 12);
-    const preds = new Tlb((f) => watched[f >>> 12] === 1, undefined, 0x1000, (f) => (f >>> 0) >= ram || checked[f >>> 12] === 1, (f) => (f >>> 0) < ram);
-    const tables = new Tlb(() => expect.fail("a predicate was asked"), undefined, 0x1000, () => expect.fail("a predicate was asked"), () => expect.fail("a predicate was asked"));
-    tables.useFrameTables(watched, checked, ram);
-    const arrays = (t: Tlb) => [t.page, t.frame, t.perm, t.tagReadSup, t.tagWriteSup, t.tagReadUser, t.tagWriteUser, t.addend, t.fetchTag].map((a) => Array.from(a));
-    for (let op = 0; op < 5000; op++) {
-      const r = rnd(20);
-      if (r < 12) {
-        const va = rnd(4096) << 12;
-        // RAM frames mostly, and the device window's (above RAM, and at 0xF0000000: negative as an int32).
-        const frame = rnd(8) === 0 ? (rnd(2) === 0 ? ram + (rnd(16) << 12) : (0xf0000000 + (rnd(2) << 12)) | 0) : rnd(256) << 12;
-        const perm = PERM.V | rnd(2) * PERM.W | rnd(2) * PERM.U;
-        preds.fill(va, frame, perm);
-        tables.fill(va, frame, perm);
-      } else if (r < 16) {
-        const f = rnd(256);
-        if (rnd(2) === 0) watched[f] ^= 1;
-        else checked[f] ^= 1;
-        preds.refreshFrame(f << 12);
-        tables.refreshFrame(f << 12);
-      } else if (r < 17) {
-        preds.flush();
-        tables.flush();
-      } else {
-        preds.refreshAll();
-        tables.refreshAll();
-      }
-      if (op % 250 === 0) expect(arrays(tables)).toEqual(arrays(preds));
-    }
-    expect(arrays(tables)).toEqual(arrays(preds));
   });
 });

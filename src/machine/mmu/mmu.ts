@@ -76,9 +76,7 @@ export class Mmu {
 
   /** A CPU's TLB: its fast arrays in the state region, tags derived from this MMU's watched, checked and RAM frames. */
   private newTlb(): Tlb {
-    const t = new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam);
-    t.useFrameTables(this.watched, this.checked, this.host.memory.size);
-    return t;
+    return new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam);
   }
 
   /** Frames [first, last] changed protection state: re-derive the fast tags of entries mapping them, in every CPU's TLB. */

@@ -94,25 +94,6 @@ export class Tlb {
     this.atAddend = Tlb.at(this.addend);
   }
 
-  /**
-   * The MMU's per-frame tables (useFrameTables), which setTags reads instead
-   * of calling the constructor's predicates: a fill happens at every TLB miss
-   * (1.7 M in `mixed` at scale 200 under xen), and the predicates' call
-   * sites also see other TLBs' (the JIT's warm-up TLB), which kept V8 from
-   * inlining them. The same answers: `watched[f] === 1`, `checked[f] === 1`
-   * or beyond RAM, and below `ramBytes` are what the MMU's predicates compute.
-   */
-  private watchedFrames: Uint8Array | undefined;
-  private checkedFrames: Uint8Array | undefined;
-  private ramBytes = 0;
-
-  /** Gives setTags the frame tables behind the constructor's predicates (see watchedFrames). */
-  useFrameTables(watched: Uint8Array, checked: Uint8Array | undefined, ramBytes: number): void {
-    this.watchedFrames = watched;
-    this.checkedFrames = checked;
-    this.ramBytes = ramBytes;
-  }
-
   /** Int32 index of a fast array in the buffer it lives in. */
   static at(a: Int32Array): number {
     return a.byteOffset >> 2;
@@ -227,25 +208,12 @@ export class Tlb {
   private setTags(s: number): void {
     const page = this.page[s];
     const p = this.perm[s];
-    const frame = this.frame[s];
-    const wf = this.watchedFrames;
-    // RAM is fetchable and, unless a domain checks it, fast-tagged; the device window's frames are neither.
-    let ram: boolean, checked: boolean, watched: boolean;
-    if (wf !== undefined) {
-      ram = frame >>> 0 < this.ramBytes;
-      checked = !ram || this.checkedFrames?.[frame >>> 12] === 1;
-      watched = !checked && wf[frame >>> 12] === 1;
-    } else {
-      ram = this.isRam(frame);
-      checked = this.isChecked(frame);
-      watched = !checked && this.isWatched(frame);
-    }
-    this.fetchTag[s] = ram ? page | ((p & PERM.U) !== 0 ? 0 : 4) : TAG_INVALID;
-    if (checked) {
+    this.fetchTag[s] = this.isRam(this.frame[s]) ? page | ((p & PERM.U) !== 0 ? 0 : 4) : TAG_INVALID;
+    if (this.isChecked(this.frame[s])) {
       this.tagReadSup[s] = this.tagWriteSup[s] = this.tagReadUser[s] = this.tagWriteUser[s] = TAG_INVALID;
       return;
     }
-    const writable = (p & PERM.W) !== 0 && !watched;
+    const writable = (p & PERM.W) !== 0 && !this.isWatched(this.frame[s]);
     const user = (p & PERM.U) !== 0;
     this.tagReadSup[s] = page;
     this.tagWriteSup[s] = writable ? page : TAG_INVALID;
