@@ -1,6 +1,8 @@
 // The xen monitor's host shortcuts (docs/speed-history.md "Eleventh round: the
 // host's work"): noteFill's memo of page tables whose refill effects are in
-// place, and the one-vCPU release of every claim at a root change. They
+// place, and the one-vCPU release of every claim at a root change; and the
+// drop of the TLB before a flushing root change releases them ("Thirteenth
+// round": writePagingCr, common to xen and l4). They
 // must change nothing a guest or a user can see: every kernel workload
 // (pre-virtualized and para-virtualized, one vCPU and two, under the
 // interpreter and the JIT) runs under xen with the shortcuts on and off,
@@ -18,11 +20,13 @@ import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "../../src/cli
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { xenHostOptions } from "../../src/hypervisors/xen/xen-monitor.js";
+import { wedgeHostOptions } from "../../src/hypervisors/common/wedge-monitor.js";
 
 const MAX_CYCLES = 400_000_000;
 
 function observe(image: ElfImage, cpus: number, engine: "interp" | "jit", shortcuts: boolean) {
   xenHostOptions.shortcuts = shortcuts;
+  wedgeHostOptions.dropBeforeRootChange = shortcuts;
   const out = runElf(image, { backend: "xen", cpus, engine, maxCycles: MAX_CYCLES, disk: kernelDisk() });
   const monitor = out.machine.monitor as unknown as { saveExact(): Record<string, unknown> };
   return {
@@ -38,6 +42,7 @@ function observe(image: ElfImage, cpus: number, engine: "interp" | "jit", shortc
 
 afterEach(() => {
   xenHostOptions.shortcuts = true;
+  wedgeHostOptions.dropBeforeRootChange = true;
 });
 
 describe("xen's refill shortcuts change no result", () => {

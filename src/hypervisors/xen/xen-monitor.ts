@@ -38,6 +38,7 @@ import { WedgeMonitor } from "../common/wedge-monitor.js";
 import { isWholeIn } from "../common/neutral-state.js";
 import type { MonitorOptions } from "../index.js";
 import { EVENT_ID } from "../../machine/stats.js";
+import { FrameMap, FrameSet } from "./frame-map.js";
 
 const PTE_V = 1;
 const PAGE_MASK = 0xfffff000 | 0;
@@ -54,9 +55,9 @@ export const xenHostOptions = { shortcuts: true };
 export class XenMonitor extends WedgeMonitor {
   readonly name = "xen";
   /** Frames holding guest page tables and directories (write-protected), each with the vCPUs (a bit each) whose walks went through it. */
-  private readonly watched = new Map<number, number>();
+  private readonly watched = new FrameMap();
   /** Of those, the page directories: never unhooked, every write to one is emulated. */
-  private readonly directories = new Set<number>();
+  private readonly directories = new FrameSet();
   /** Page tables unhooked by a write (with their vCPUs): the guest's to write until the next walk through them revalidates them. */
   private readonly unhooked = new Map<number, number>();
 
@@ -247,20 +248,23 @@ export class XenMonitor extends WedgeMonitor {
     if (this.machine.cpuCount === 1 && xenHostOptions.shortcuts) {
       // One vCPU: every claim is its own (every mask is 1), and every directory a watched frame — all go.
       // The same releases, in the same order, without a delete per entry.
-      for (const f of this.watched.keys()) this.machine.watchFrame(f << 12, false);
+      const watched = this.watched;
+      for (let i = 0; i < watched.size; i++) this.machine.watchFrame(watched.keyAt(i) << 12, false);
       this.watched.clear();
       this.directories.clear();
-    }
-    for (const [f, mask] of this.watched) {
-      if ((mask & bit) === 0) continue;
-      if (mask !== bit) {
-        this.watched.set(f, mask & ~bit);
-        continue;
+    } else {
+      for (const [f, mask] of this.watched) {
+        if ((mask & bit) === 0) continue;
+        if (mask !== bit) {
+          this.watched.set(f, mask & ~bit);
+          continue;
+        }
+        this.machine.watchFrame(f << 12, false);
+        this.watched.delete(f);
+        this.directories.delete(f);
       }
-      this.machine.watchFrame(f << 12, false);
-      this.watched.delete(f);
-      this.directories.delete(f);
     }
+    if (this.unhooked.size === 0) return;
     for (const [f, mask] of this.unhooked) {
       if ((mask & bit) === 0) continue;
       if (mask !== bit) this.unhooked.set(f, mask & ~bit);
