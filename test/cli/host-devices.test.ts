@@ -8,28 +8,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { Rng } from "../../scripts/fuzz/generators/rng.js";
 import { fileDisk, heldFileDisk } from "../../src/cli/host-devices.js";
 import { memoryDisk, SECTOR_SIZE } from "../../src/machine/devices/disk.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-hostdisk-"));
-
-/** A deterministic generator (no Math.random: a failure must repeat). */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
 
 describe("fileDisk: reads from its cache, writes through", () => {
   it("gives what an in-memory disk gives, and leaves the file as that disk's image", () => {
     // 300 sectors and 100 bytes: a partial chunk at the end (128 sectors a chunk) and a partial sector.
     const size = 300 * SECTOR_SIZE + 100;
     const initial = new Uint8Array(size);
-    const rand = rng(7);
+    const gen = new Rng(7);
+    const rand = (n: number) => gen.int(n);
     for (let i = 0; i < size; i++) initial[i] = rand(256);
     const path = join(dir, "random.img");
     writeFileSync(path, initial);

@@ -5,23 +5,15 @@
 // the same answers, sizes and insertion orders after every step, and so does
 // iterating while deleting, as xen's release of one vCPU's claims does.
 import { describe, expect, it } from "vitest";
+import { Rng } from "../../scripts/fuzz/generators/rng.js";
 import { FrameMap, FrameSet } from "../../src/hypervisors/xen/frame-map.js";
-
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
 
 const ODD_KEYS = [-1, 1 << 20, 1.5, (1 << 20) - 1, 0, "7" as unknown as number];
 
 describe("FrameMap and FrameSet behave as Map and Set", () => {
   it("random get/set/has/delete/clear, frames and other keys", () => {
-    const rand = rng(16);
+    const gen = new Rng(16);
+    const rand = (n: number) => gen.int(n);
     const fm = new FrameMap();
     const m = new Map<number, number>();
     const fs = new FrameSet();
