@@ -7,9 +7,10 @@
 // is one array read, and clear() resets only the keys it holds. (xen clears
 // both at every root change, 47 K times in `mixed` at scale 200, and adds
 // the new root's frames back at the refills after it: Map.clear allocated a
-// new table each time and the adds hashed.) Any other key (a hostile
-// snapshot's) is kept too, in a Map of its own, so nothing a Map would accept
-// is refused or lost.
+// new table each time and the adds hashed.) Any other number is kept too, in
+// a Map of its own, so that these behave as a Map and a Set for every key
+// (test/hypervisors/frame-map.test.ts); xen itself holds frame numbers only
+// (restoreBackend refuses a snapshot's other keys).
 
 /** Keys kept in the typed array: the frame numbers of a 32-bit physical address space. */
 const FRAME_LIMIT = 1 << 20;
