@@ -44,7 +44,7 @@ import { PAGE_SIZE } from "../machine/memory.js";
 import type { Guest } from "./guest.js";
 import { PageSender } from "./page-sender.js";
 import type { MigrationReport, RoundReport } from "./report.js";
-import { runToSafePoint } from "./safe-point.js";
+import { runToSafePoint, type SafePointResult } from "./safe-point.js";
 import { captureSnapshot, restoreGuest } from "./snapshot.js";
 import { guestPages, STATE_PAGES, type MoveResult } from "./stop-and-copy.js";
 
@@ -89,7 +89,9 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   const sender = new PageSender(m.memory.u8, source.costModel, options.deltas ?? true);
   const received = sender.received;
   const base = { from: source.backend.name, to, mode: "live" as const, at };
-  const ended = (rounds: RoundReport[]): MoveResult & { received: Map<number, Uint8Array> } => ({
+  // The guest ended before the move: before the first round, or (`sp`) while looking for the stop's safe
+  // point, whose search is reported as stop-and-copy reports it (the steps run past points that were not safe, and why).
+  const ended = (rounds: RoundReport[], sp?: SafePointResult): MoveResult & { received: Map<number, Uint8Array> } => ({
     guest: undefined,
     source,
     received,
@@ -97,7 +99,9 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
       ...base,
       migrated: false,
       stoppedAt: m.cycles,
-      deferredSteps: 0,
+      deferredSteps: sp?.deferredSteps ?? 0,
+      ...(sp?.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}),
+      deferredBecause: sp?.deferredBecause,
       rounds,
       totalPages: 0,
       totalBytes: 0,
@@ -202,7 +206,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   const sp = runToSafePoint(source, m.cycles, maxCycles);
   const last = new Set([...unsent, ...dirty, ...m.takeDirty()]);
   m.stopDirtyLog();
-  if (!sp.reached) return ended(rounds);
+  if (!sp.reached) return ended(rounds, sp);
   const finalPages = [...last].sort((a, b) => a - b);
   let downtime = stateCycles;
   let downtimeBytes = STATE_PAGES * PAGE_SIZE;

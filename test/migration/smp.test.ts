@@ -6,7 +6,9 @@
 // hlt site: in the in-place VMM's return on xen and l4) is a safe point and
 // resumes after that site on the other back end; an exact resume on the same
 // back end continues the same run, with --pcpus too; a start address a CPU
-// wrote (port 0x43) before the move starts the next CPU after it.
+// wrote (port 0x43) before the move starts the next CPU after it; a move
+// that finds no safe point before the run's end says how long it searched
+// and why, live as stop-and-copy.
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-kernel.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
@@ -170,5 +172,27 @@ describe("port 0x43 moves with the CPU that wrote it", () => {
     expect(moved.report.migrated).toBe(true);
     expect(moved.guest!.machine.cpuState(1)).toBe("stopped");
     expect(moved.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 7 });
+  });
+});
+
+describe("a move that finds no safe point says why", () => {
+  // CPU 0 prints forever through its emulated `out` site; on l4 at every epoch's end of this run it is in the
+  // in-place VMM's return, which is no safe point, until the run's end. A live move then reports the search
+  // as stop-and-copy does: the epochs run past points that were not safe, and the first reason (it said 0
+  // steps and no reason).
+  const text = ["    .text", "    .global _start", "_start:", "    li   a0, 46", ".Lloop:", "    out  0x10, a0", "    j .Lloop"].join("\n") + "\n";
+  const image = assemble([{ file: "loop.s", text: annotate("loop.s", text).text }]);
+  const elf = writeElf(image);
+
+  it("live and stop-and-copy on l4, 2 CPUs, stopped by the cycle limit while searching", () => {
+    const live = liveMigrate(bootGuest(elf, image, "l4", { cpus: CPUS, quantum: 1000 }), "bare", 50_000, { maxCycles: 300_000 }).report;
+    const sc = stopAndCopy(bootGuest(elf, image, "l4", { cpus: CPUS, quantum: 1000 }), "bare", 50_000, 300_000).report;
+    for (const r of [live, sc]) {
+      expect(r.migrated).toBe(false);
+      expect(r.deferredSteps).toBeGreaterThan(100);
+      expect(r.deferredUnit).toBe("epoch");
+      expect(r.deferredBecause).toBe("cpu 0: pc 0xfffe0074 is in the soft-layer window");
+    }
+    expect(live.rounds.length).toBeGreaterThan(0); // it ended in the stop's search, after pre-copy
   });
 });
