@@ -20,8 +20,13 @@
 // *halted* CPU is safe where it halted even inside a site or the window —
 // after a `hlt` (bare, hvm, trap: the native instruction, pc = the site's
 // next word) or in the in-place VMM's return from the EMULATE that halted it
-// (xen, l4: the site's return address in k0): it resumes, on any back end,
-// after that site (`haltedResume`), which the neutral form records.
+// (xen, l4: the site's return address in k0) — and so is a running CPU at
+// that return (EMULATE_RETURN, the monitor's `siteReturnAddress`), where the
+// site's work is done and only the jump back past it is left: each resumes,
+// on any back end, after that site (`resumeAfterSite`), which the neutral
+// form records. (Without the second rule a CPU looping over emulated sites —
+// printing, polling a device — stood at that return at nearly every epoch's
+// end and could not be moved.)
 
 import { readSiteColumns } from "../rewriter/index.js";
 import { SITE_FLAG_EXEMPT } from "../guest-isa/softlayer.js";
@@ -76,7 +81,7 @@ export class SiteMap {
 /** Why the CPU executing now may not be stopped at its current instruction, or undefined. */
 function cpuUnsafeReason(guest: Guest, sites: SiteMap): string | undefined {
   const m = guest.machine;
-  if (m.cpuState(m.cpuId) === "halted" && haltedResume(guest, sites) !== undefined) return undefined;
+  if (resumeAfterSite(guest, sites) !== undefined) return undefined;
   const pc = m.pc >>> 0;
   if (pc >= WINDOW_BASE) return `pc 0x${pc.toString(16)} is in the soft-layer window`;
   const site = sites.inside(pc);
@@ -86,15 +91,21 @@ function cpuUnsafeReason(guest: Guest, sites: SiteMap): string | undefined {
 }
 
 /**
- * For the halted CPU executing now, stopped inside a site or the window:
- * where it resumes on any back end — after the site that halted it (the
- * site holding pc, or, in the window, the site whose call left its return
- * address in k0). Undefined when pc is at a safe point anyway, or not at a
- * point a halt leaves it.
+ * For the CPU executing now, stopped where only its back end can continue —
+ * halted inside a site or the window, or running at the in-place VMM's
+ * return from an emulated site: where it resumes on any back end, after the
+ * site that halted it or that it emulated (the site holding pc, or, in the
+ * window, the site whose call left its return address in k0). Undefined
+ * for a CPU at a safe point anyway, or not at a point these rules cover.
  */
-export function haltedResume(guest: Guest, sites: SiteMap): number | undefined {
+export function resumeAfterSite(guest: Guest, sites: SiteMap): number | undefined {
   const m = guest.machine;
   const pc = m.pc >>> 0;
+  if (m.cpuState(m.cpuId) !== "halted") {
+    const mon = guest.monitor;
+    const ret = isMigratable(mon) ? mon.siteReturnAddress?.() : undefined;
+    if (ret === undefined || pc !== ret >>> 0) return undefined;
+  }
   const at = pc >= WINDOW_BASE ? m.regs[REG.k0] >>> 0 : pc;
   if (pc < WINDOW_BASE && sites.inside(pc) < 0) return undefined;
   const end = sites.endAfter(at);

@@ -29,7 +29,7 @@ import { MAX_CPUS } from "../machine/machine.js";
 import { prepareImage, getBackend } from "../hypervisors/index.js";
 import { decodeSnapshot, type Zlib } from "./codec.js";
 import { newGuest, type Guest, type GuestOptions } from "./guest.js";
-import { haltedResume, SiteMap } from "./safe-point.js";
+import { resumeAfterSite, SiteMap } from "./safe-point.js";
 
 export interface Snapshot {
   /** The back end the guest was running on. */
@@ -102,9 +102,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * The guest's neutral virtual state, one per CPU, from whatever back end
- * runs it (each exported in its CPU's context). A halted CPU stopped where
- * only its back end can continue (after a `hlt` site, or in the VMM's return
- * from one) also records where it resumes elsewhere (safe-point.ts).
+ * runs it (each exported in its CPU's context). A CPU stopped where only
+ * its back end can continue (halted after a `hlt` site, or in the VMM's
+ * return from an emulated site) also records where it resumes elsewhere
+ * (safe-point.ts `resumeAfterSite`).
  */
 export function exportNeutral(guest: Guest): NeutralState[] {
   const m = guest.machine;
@@ -113,10 +114,8 @@ export function exportNeutral(guest: Guest): NeutralState[] {
   return Array.from({ length: m.cpuCount }, (_, n) =>
     m.inCpu(n, () => {
       const s = isMigratable(mon) ? mon.exportNeutral() : bareExport(m);
-      if (m.cpuState(n) === "halted") {
-        const pc = haltedResume(guest, sites);
-        if (pc !== undefined) s.pc = pc | 0;
-      }
+      const pc = resumeAfterSite(guest, sites);
+      if (pc !== undefined) s.pc = pc | 0;
       return s;
     }),
   );

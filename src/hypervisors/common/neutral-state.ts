@@ -51,6 +51,14 @@ export interface MigratableMonitor extends Monitor {
   importNeutral(state: NeutralState): void;
   /** Why the running vCPU may not be stopped now (a queued page-table update, …), or undefined. */
   unsafeReason?(): string | undefined;
+  /**
+   * The address where a vCPU stands once an emulated site's work is done
+   * and only the return past the site (to the address in k0) is left — the
+   * in-place VMM's return from EMULATE — or undefined for a monitor with no
+   * such point. A CPU there may be moved: it resumes after the site
+   * (migration/safe-point.ts `resumeAfterSite`).
+   */
+  siteReturnAddress?(): number | undefined;
   /** The monitor's private state, as plain data (numbers, arrays, typed arrays). */
   saveExact(): Record<string, unknown>;
   /** Restores `saveExact`'s data into a freshly attached monitor (RAM and machine state already restored). */

@@ -81,9 +81,13 @@ DELIVER:
 # EMULATE: a "call" site (hlt, in, out, tlbflush, tlbinv, mtcr ptbr/pgctl,
 # pte-load, mmio-*). The monitor finds the site from k0, emulates its
 # original instruction with the guest's registers, and we return past it.
+# EMULATE_RETURN: where a vCPU stands once the site's work is done and only
+# the return past it is left (migration resumes it after the site elsewhere).
     .global EMULATE
 EMULATE:
     hcall HC_EMULATE
+    .global EMULATE_RETURN
+EMULATE_RETURN:
     jalr zero, 0(k0)
 
 # IRET: return from a trap. A return to supervisor mode with no event held

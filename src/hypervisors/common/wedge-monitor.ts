@@ -460,6 +460,11 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.storePsr(s.psr);
   }
 
+  /** Migratable.siteReturnAddress: the instruction after EMULATE's hypercall (vmm-core.s.ts), the jump back past the site. */
+  siteReturnAddress(): number | undefined {
+    return this.vmm.symbols.EMULATE_RETURN;
+  }
+
   /** A queued page-table update the monitor has not applied yet: the guest's memory is not its whole state. */
   unsafeReason(): string | undefined {
     const q = this.machine.memory.i32[this.iQcount];
