@@ -7,7 +7,38 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { NO_INPUT, type ConsoleInput } from "../machine/devices/console.js";
 import { SECTOR_SIZE, type DiskBacking } from "../machine/devices/disk.js";
+import { UserError } from "../guest-isa/diagnostics.js";
 import { fileError } from "./file-error.js";
+import { checkInputFile } from "./files.js";
+
+/**
+ * `--disk IMG` of run, resume and migrate (undefined without one): the file
+ * checked (a directory or a missing file is one line) and opened as a disk.
+ */
+export function openDisk(path: unknown): DiskBacking | undefined {
+  if (typeof path !== "string") return undefined;
+  checkInputFile(path);
+  try {
+    return fileDisk(path);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+}
+
+/**
+ * `--nvdisk IMG` of run (and run --snapshot-at): an image of at least one
+ * sector. The machine attaches an empty one (every request completes with an
+ * error, and a snapshot records it), but from the command line an empty file
+ * is far more likely a mistake than a disk meant to have no sector.
+ */
+export function openNvdisk(path: unknown): DiskBacking | undefined {
+  const disk = openDisk(path);
+  if (disk && disk.sectors === 0) {
+    disk.close?.();
+    throw new UserError(`${String(path)}: an nvdisk image must hold at least one 512-byte sector`);
+  }
+  return disk;
+}
 
 /** A file-backed disk; writes go straight to the file (reads are served from a cache of what was read: fdDisk). */
 export function fileDisk(path: string): DiskBacking {

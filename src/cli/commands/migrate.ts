@@ -19,7 +19,8 @@ import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
 import { checkOutputs, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
-import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf, openDisk } from "./resume.js";
+import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf } from "./resume.js";
+import { openDisk } from "../host-devices.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;

@@ -16,7 +16,7 @@ import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { bytesInput } from "../../machine/devices/console.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
-import { fileDisk, heldFileDisk, stdinInput } from "../host-devices.js";
+import { heldFileDisk, openDisk, openNvdisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { formatStats } from "../../machine/stats.js";
@@ -123,31 +123,6 @@ function openSnapshotDisk(path: unknown, image: Uint8Array | null): (DiskBacking
       }
     },
   };
-}
-
-/**
- * `--nvdisk IMG` of run (and run --snapshot-at): an image of at least one
- * sector. The machine attaches an empty one (every request completes with an
- * error, and a snapshot records it), but from the command line an empty file
- * is far more likely a mistake than a disk meant to have no sector.
- */
-export function openNvdisk(path: unknown): DiskBacking | undefined {
-  const disk = openDisk(path);
-  if (disk && disk.sectors === 0) {
-    disk.close?.();
-    throw new UserError(`${String(path)}: an nvdisk image must hold at least one 512-byte sector`);
-  }
-  return disk;
-}
-
-export function openDisk(path: unknown): DiskBacking | undefined {
-  if (typeof path !== "string") return undefined;
-  checkInputFile(path);
-  try {
-    return fileDisk(path);
-  } catch (e) {
-    throw fileError(path, e);
-  }
 }
 
 /** Where the guest console goes: stdout, or stderr when the JSON document or the snapshot takes stdout (run's rule). */

@@ -22,11 +22,11 @@ import { UserError } from "../../guest-isa/diagnostics.js";
 import { runElfOn } from "../../hypervisors/backend.js";
 import { loadBackend } from "../../hypervisors/registry.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
-import { fileDisk, stdinInput } from "../host-devices.js";
+import { openDisk, openNvdisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import { formatStats } from "../../machine/stats.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
-import { checkDistinctFiles, checkInputFile, checkOutputs, fileError, readCostModel, readElfInput, writeOutput } from "../files.js";
+import { checkDistinctFiles, checkOutputs, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
 
@@ -51,20 +51,10 @@ export const run: CommandRunner = async (args, options, io) => {
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const maxCycles = typeof options.maxCycles === "number" ? options.maxCycles : undefined;
   const image = readElfInput(file);
-  const openDisk = (path: unknown): DiskBacking | undefined => {
-    if (typeof path !== "string") return undefined;
-    checkInputFile(path);
-    try {
-      return fileDisk(path);
-    } catch (e) {
-      throw fileError(path, e);
-    }
-  };
   const disk = openDisk(options.disk);
   let nvdisk: DiskBacking | undefined;
   try {
-    nvdisk = openDisk(options.nvdisk);
-    if (nvdisk?.sectors === 0) throw new UserError(`${String(options.nvdisk)}: an nvdisk image must hold at least one 512-byte sector`);
+    nvdisk = openNvdisk(options.nvdisk);
     const outcome = runElfOn(backend, image, {
       file,
       costModel,
