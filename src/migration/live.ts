@@ -43,7 +43,7 @@
 import { PAGE_SIZE } from "../machine/memory.js";
 import type { Guest } from "./guest.js";
 import { PageSender } from "./page-sender.js";
-import type { MigrationReport, RoundReport } from "./report.js";
+import { deferralOf, type MigrationReport, type RoundReport } from "./report.js";
 import { runToSafePoint, type SafePointResult } from "./safe-point.js";
 import { captureSnapshot, restoreGuest } from "./snapshot.js";
 import { guestPages, STATE_PAGES, type MoveResult } from "./stop-and-copy.js";
@@ -99,9 +99,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
       ...base,
       migrated: false,
       stoppedAt: m.cycles,
-      deferredSteps: sp?.deferredSteps ?? 0,
-      ...(sp?.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}),
-      deferredBecause: sp?.deferredBecause,
+      ...deferralOf(sp),
       rounds,
       totalPages: 0,
       totalBytes: 0,
@@ -237,9 +235,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
     ...base,
     migrated: true,
     stoppedAt: sp.cycle,
-    deferredSteps: sp.deferredSteps,
-    ...(sp.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}),
-    deferredBecause: sp.deferredBecause,
+    ...deferralOf(sp),
     rounds,
     precopyStop: !fits ? "limit" : settling ? "best-seen" : "budget",
     budgetPages: Math.floor(budgetCycles / cost),

@@ -2,6 +2,8 @@
 // move of a running guest cost, in simulated cycles, for stderr and --json.
 // Produced by stop-and-copy.ts and live.ts; consumed by the CLI.
 
+import type { SafePointResult } from "./safe-point.js";
+
 export interface RoundReport {
   /** Pages sent in this round (round 1: every non-zero guest page; later: those dirtied in the round before), less those skipped. */
   pages: number;
@@ -15,6 +17,11 @@ export interface RoundReport {
   skipped?: number;
   /** Pages the guest dirtied during the round (sent in the next round, or in the final stop). */
   dirtied: number;
+}
+
+/** A report's account of the search for the safe point (`sp`; none: the guest ended before the search began). */
+export function deferralOf(sp: SafePointResult | undefined): Pick<MigrationReport, "deferredSteps" | "deferredUnit" | "deferredBecause"> {
+  return { deferredSteps: sp?.deferredSteps ?? 0, ...(sp?.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}), deferredBecause: sp?.deferredBecause };
 }
 
 export interface MigrationReport {

@@ -7,7 +7,7 @@
 
 import { PAGE_SIZE } from "../machine/memory.js";
 import type { Guest } from "./guest.js";
-import type { MigrationReport } from "./report.js";
+import { deferralOf, type MigrationReport } from "./report.js";
 import { runToSafePoint } from "./safe-point.js";
 import { captureSnapshot, nonZeroPages, restoreGuest } from "./snapshot.js";
 
@@ -29,7 +29,7 @@ export interface MoveResult {
 
 export function stopAndCopy(source: Guest, to: string, at: number, maxCycles = Infinity): MoveResult {
   const sp = runToSafePoint(source, at, maxCycles);
-  const base = { from: source.backend.name, to, mode: "stop-and-copy" as const, at, stoppedAt: sp.cycle, deferredSteps: sp.deferredSteps, deferredBecause: sp.deferredBecause, ...(sp.deferredUnit === "epoch" ? { deferredUnit: sp.deferredUnit } : {}), rounds: [] };
+  const base = { from: source.backend.name, to, mode: "stop-and-copy" as const, at, stoppedAt: sp.cycle, ...deferralOf(sp), rounds: [] };
   if (!sp.reached) {
     return { guest: undefined, source, report: { ...base, migrated: false, totalPages: 0, totalBytes: 0, downtimePages: 0, downtimeBytes: 0, downtimeCycles: 0, totalCycles: 0, sitesRepatched: 0, stopAndCopy: { pages: 0, bytes: 0, downtimeCycles: 0 } } };
   }
