@@ -84,6 +84,17 @@ export function isWholeIn(v: unknown, lo: number, hi: number): v is number {
 /** A 32-bit word as a snapshot may hold it, signed or unsigned. */
 export const isWord = (v: unknown): v is number => isWholeIn(v, -0x8000_0000, 0xffff_ffff);
 
+/**
+ * A snapshot's [key, value] pairs as the Map a monitor keeps (a Map saved as
+ * an array), or undefined when they are not pairs whose keys and values pass
+ * the checks, or when a key repeats (a Map would keep the last silently).
+ */
+export function pairsAsMap(v: unknown, isKey: (k: unknown) => boolean, isValue: (x: unknown) => boolean): Map<number, number> | undefined {
+  if (!Array.isArray(v) || !v.every((e) => Array.isArray(e) && e.length === 2 && isKey(e[0]) && isValue(e[1]))) return undefined;
+  const map = new Map(v as [number, number][]);
+  return map.size === v.length ? map : undefined;
+}
+
 export function isMigratable(m: Monitor | undefined): m is MigratableMonitor {
   return m !== undefined && typeof (m as Partial<MigratableMonitor>).exportNeutral === "function";
 }

@@ -508,9 +508,9 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     // As the monitor keeps them (a snapshot file is input): the callback a SET_CALLBACKS argument (a word-aligned
     // register value) or 0; each fixup a site's pc + 4 (unsigned) to its end (signed), both word-aligned.
     const aligned = (v: unknown, lo: number, hi: number) => isWholeIn(v, lo, hi) && (v & 3) === 0;
-    if (!aligned(s.callback, -0x8000_0000, 0x7fff_ffff)) throw new Error("the event callback is not a word-aligned address");
+    if (!aligned(s.callback, ...WORD)) throw new Error("the event callback is not a word-aligned address");
     const fixups = s.resumeFixups;
-    if (fixups !== null && !(Array.isArray(fixups) && fixups.every((f) => Array.isArray(f) && f.length === 2 && aligned(f[0], 0, 0xffff_ffff) && aligned(f[1], -0x8000_0000, 0x7fff_ffff)))) {
+    if (fixups !== null && !(Array.isArray(fixups) && fixups.every((f) => Array.isArray(f) && f.length === 2 && aligned(f[0], 0, 0xffff_ffff) && aligned(f[1], ...WORD)))) {
       throw new Error("resumeFixups is not pairs of word-aligned addresses");
     }
     this.callback = s.callback as number;

@@ -33,7 +33,7 @@ import type { Machine } from "../../machine/machine.js";
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
-import { isWholeIn } from "../common/neutral-state.js";
+import { isWholeIn, pairsAsMap } from "../common/neutral-state.js";
 import type { MonitorOptions } from "../index.js";
 import { EVENT_ID } from "../../machine/stats.js";
 
@@ -117,10 +117,8 @@ export class L4Monitor extends WedgeMonitor {
       const frame = (v & PAGE_MASK) >>> 0;
       return frame + 4096 <= mem.guestLimit || mem.isDevice(frame);
     };
-    const a = s.mapped;
-    const ok = Array.isArray(a) && a.every((e) => Array.isArray(e) && e.length === 2 && isWholeIn(e[0], 0, (1 << 21) - 1) && isMapping(e[1]));
-    const mapped = ok ? new Map(a as [number, number][]) : undefined;
-    if (mapped === undefined || mapped.size !== (a as unknown[]).length) throw new Error("mapped is not distinct pages, each to a valid entry of a guest frame");
+    const mapped = pairsAsMap(s.mapped, (k) => isWholeIn(k, 0, (1 << 21) - 1), isMapping);
+    if (mapped === undefined) throw new Error("mapped is not distinct pages, each to a valid entry of a guest frame");
     this.mapped.clear();
     for (const [k, v] of mapped) this.mapped.set(k, v);
   }

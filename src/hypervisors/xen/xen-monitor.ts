@@ -35,7 +35,7 @@
 import type { PageWalk } from "../../machine/mmu/walk.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { WedgeMonitor } from "../common/wedge-monitor.js";
-import { isWholeIn } from "../common/neutral-state.js";
+import { isWholeIn, pairsAsMap } from "../common/neutral-state.js";
 import type { MonitorOptions } from "../index.js";
 import { EVENT_ID } from "../../machine/stats.js";
 import { FrameMap, FrameSet } from "./frame-map.js";
@@ -219,10 +219,8 @@ export class XenMonitor extends WedgeMonitor {
     const frames = m.memory.guestLimit >>> 12;
     const vcpus = 2 ** m.cpuCount - 1;
     const claims = (k: string): Map<number, number> => {
-      const a = s[k];
-      const ok = Array.isArray(a) && a.every((e) => Array.isArray(e) && e.length === 2 && isWholeIn(e[0], 0, frames - 1) && isWholeIn(e[1], 1, vcpus));
-      const map = ok ? new Map(a as [number, number][]) : undefined;
-      if (map === undefined || map.size !== (a as unknown[]).length) throw new Error(`${k} is not distinct guest frames, each with its vCPUs`);
+      const map = pairsAsMap(s[k], (f) => isWholeIn(f, 0, frames - 1), (mask) => isWholeIn(mask, 1, vcpus));
+      if (map === undefined) throw new Error(`${k} is not distinct guest frames, each with its vCPUs`);
       return map;
     };
     const watched = claims("watched");
