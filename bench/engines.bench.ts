@@ -196,15 +196,15 @@ function fail(what: string, r: { status: number; stderr: string }): never {
 }
 
 /** One `previrt run` of a case under an engine; throws if the guest did not power off with 0. */
-function runOnce(c: RunCase, engine: Engine, round: number, dir: string): RunRecord {
+function runOnce(c: RunCase, engine: Engine, round: number, dir: string, nodeArgs: string[] = []): RunRecord {
   const json = join(dir, "run.json");
   rmSync(json, { force: true });
   const disk = join(dir, "run.disk");
   if (c.disk) copyFileSync(c.disk, disk);
   const args = [...c.args.map((a) => (a === "DISK" ? disk : a)), "--engine", engine, "--json", json];
-  const r = previrt(args, dir);
+  const r = previrt(args, dir, nodeArgs);
   // The kernel's workloads all power off with 0 after their self-check; anything else is a failed run, not a figure.
-  if (r.status !== 0 || !existsSync(json)) fail(`previrt ${args.join(" ")}`, r);
+  if (r.status !== 0 || !existsSync(json)) fail(`${nodeArgs.length ? `node ${nodeArgs.join(" ")} ` : ""}previrt ${args.join(" ")}`, r);
   const doc = JSON.parse(readFileSync(json, "utf8")) as { cycles?: number; host?: Record<string, unknown> };
   return {
     case: c.name,
@@ -243,15 +243,8 @@ function startUpOnce(c: RunCase, round: number, dir: string): RunRecord {
 function profiledOnce(c: RunCase, records: RunRecord[], dir: string): HostProfile {
   const profDir = join(dir, "profile");
   rmSync(profDir, { recursive: true, force: true });
-  const json = join(dir, "run.json");
-  rmSync(json, { force: true });
-  const disk = join(dir, "run.disk");
-  if (c.disk) copyFileSync(c.disk, disk);
-  const args = [...c.args.map((a) => (a === "DISK" ? disk : a)), "--engine", "interp", "--json", json];
-  const r = previrt(args, dir, ["--cpu-prof", "--cpu-prof-dir", profDir]);
-  if (r.status !== 0 || !existsSync(json)) fail(`node --cpu-prof previrt ${args.join(" ")}`, r);
-  const simulated = simulatedOf(r.status, r.stdout, JSON.parse(readFileSync(json, "utf8")), c.disk ? readFileSync(disk) : undefined);
-  checkSameSimulated([...records.filter((x) => x.case === c.name), { case: c.name, engine: "interp", round: -1, wallSeconds: r.wall, status: r.status, simulated }]);
+  const run = runOnce(c, "interp", -1, dir, ["--cpu-prof", "--cpu-prof-dir", profDir]);
+  checkSameSimulated([...records.filter((x) => x.case === c.name), run]);
   return summarize(readProfile(profDir));
 }
 
