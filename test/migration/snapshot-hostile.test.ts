@@ -33,7 +33,6 @@ import { describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { nodeZlib, writeSnapshotFile } from "../../src/cli/snapshot-files.js";
-import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { SHF_WRITE } from "../../src/guest-isa/elf-types.js";
 import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
 import { encodeSnapshot } from "../../src/migration/codec.js";
@@ -44,18 +43,7 @@ import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { CR, PSR } from "../../src/guest-isa/registers.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
-import { boot, kernel, MAX_CYCLES, snapshotsAt } from "./helpers.js";
-
-const refusal = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as Error).message).not.toContain("\n");
-    return (e as Error).message;
-  }
-  throw new Error("accepted");
-};
+import { boot, kernel, MAX_CYCLES, refusal, snapshotsAt } from "./helpers.js";
 
 const roundTrip = (s: Snapshot) => encodeSnapshot(s, nodeZlib);
 
