@@ -32,7 +32,6 @@
 // (back end, CPUs, pcpus, quantum, timeslice, cure, nvdisk, annotation)
 // comes from the input's `aux` (configOf), the program from its units.
 
-import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { encodeInstruction } from "../../src/guest-isa/encoding.js";
 import { SHF_ALLOC, SHF_WRITE, SHT_PROGBITS, type ElfImage } from "../../src/guest-isa/elf-types.js";
@@ -41,7 +40,7 @@ import { HC } from "../../src/hypervisors/common/hypercalls.js";
 import { backends, runElf, type RunElfOptions, type RunElfOutcome } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE } from "../../src/machine/devices/nvdisk.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
-import { randomDeterministicBody, randomGuestBody } from "./generators/guests.js";
+import { buildAnnotated, randomDeterministicBody, randomGuestBody } from "./generators/guests.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 import { hcallAttack, hostileValue, pageTableAttack, pagedAccess, pageTables, PAGING_ON, PD, USER_MODE, windowAddr, windowAttack, type GuestUnit } from "./guests.js";
@@ -432,7 +431,7 @@ function raceFreeUnits(r: Rng, cfg: SmpConfig): SmpUnit[] {
 // ---------------------------------------------------------------- running
 
 function build(file: string, text: string, annotated: boolean): ElfImage {
-  if (annotated) return assemble([{ file, text: annotate(file, text).text }]);
+  if (annotated) return buildAnnotated(file, text);
   return assemble([{ file, text: text.split("\n").filter((l) => !/^\s*\.(sensitive|noannotate|annotate)\b/.test(l)).join("\n") }]);
 }
 
