@@ -15,7 +15,7 @@ import type { DomainSpec } from "../hypervisors/domains/host.js";
 import type { DiskBacking } from "../machine/devices/disk.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "./bundled-kernel.js";
 import { checkInputFile, fileError, jsonProblem, readElfInput, readInputText, regularFileId } from "./files.js";
-import { fileDisk } from "./host-devices.js";
+import { fileDisk, NVDISK_EMPTY } from "./host-devices.js";
 
 /** The configuration's top level, after checking. */
 export interface DomainsConfig {
@@ -139,7 +139,7 @@ function openDisk(v: unknown, key: string, base: string, scale: number | undefin
   }
   opened.push(d);
   // As run's --nvdisk: the device needs a sector to serve.
-  if (key === "nvdisk" && d.sectors === 0) bad(`"nvdisk" ${v as string}: an nvdisk image must hold at least one 512-byte sector`);
+  if (key === "nvdisk" && d.sectors === 0) bad(`"nvdisk" ${v as string}: ${NVDISK_EMPTY}`);
   return d;
 }
 

@@ -35,10 +35,13 @@ export function openNvdisk(path: unknown): DiskBacking | undefined {
   const disk = openDisk(path);
   if (disk && disk.sectors === 0) {
     disk.close?.();
-    throw new UserError(`${String(path)}: an nvdisk image must hold at least one 512-byte sector`);
+    throw new UserError(`${String(path)}: ${NVDISK_EMPTY}`);
   }
   return disk;
 }
+
+/** Why an empty nvdisk image is refused (here and in a --domains file's "nvdisk"). */
+export const NVDISK_EMPTY = "an nvdisk image must hold at least one 512-byte sector";
 
 /** A file-backed disk; writes go straight to the file (reads are served from a cache of what was read: fdDisk). */
 export function fileDisk(path: string): DiskBacking {

@@ -97,6 +97,12 @@ describe("previrt run with several guests", () => {
     expect(r.stdout).toContain("[plain] selfcheck: ok\n");
     writeFileSync(f("nv.json"), JSON.stringify({ guests: [{ kernel: "io", passthrough: true }] }));
     expect((await cli(["run", "--domains", f("nv.json")])).stderr).toMatch(/^previrt: error: [^\n]*"passthrough" needs an "nvdisk"\n$/);
+    // As run --nvdisk: an empty image is refused, with run's reason.
+    writeFileSync(f("empty.img"), "");
+    writeFileSync(f("nv.json"), JSON.stringify({ guests: [{ kernel: "io", nvdisk: "empty.img" }] }));
+    const empty = await cli(["run", "--domains", f("nv.json")]);
+    expect(empty.status).not.toBe(0);
+    expect(empty.stderr).toMatch(/^previrt: error: [^\n]*"nvdisk" empty\.img: an nvdisk image must hold at least one 512-byte sector\n$/);
   });
 
   it("a single-guest run still needs --hv, and refuses the multi-guest options", async () => {
