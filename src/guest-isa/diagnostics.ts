@@ -78,3 +78,13 @@ export class UserError extends Error {
     this.name = "UserError";
   }
 }
+
+/**
+ * A name read from a file (a section's, a symbol's) as a message or a
+ * listing's comment shows it: as it is, or quoted with its control
+ * characters escaped when it has any — an ELF may name a section or symbol
+ * with any bytes, and a message must stay one line.
+ */
+export function shownName(name: string): string {
+  return /[\x00-\x1f\x7f]/.test(name) ? JSON.stringify(name) : name;
+}

@@ -20,6 +20,7 @@
 // `{ aliases: false }` for canonical-only output.
 
 import { TEXT_BASE } from "./assembler/layout.js";
+import { shownName } from "./diagnostics.js";
 import { decodeInstruction, type DecodedInstruction } from "./encoding.js";
 import { SHF_ALLOC, SHT_NOBITS, SOFTLAYER_SECTION, type ElfImage, type ElfSection, type ElfSymbol } from "./elf-types.js";
 import { FORMATS, type OperandSpec } from "./isa-table.js";
@@ -387,7 +388,7 @@ export function disassembleImage(image: ElfImage, options: DisassemblyOptions = 
       // Where previrt's linker would put this section: the next page (or the section's alignment) after the last.
       const expect = Math.ceil(cursor / Math.max(0x1000, s.align || 1)) * Math.max(0x1000, s.align || 1);
       if (s.addr >>> 0 !== expect && !(s.size === 0 && s.addr >>> 0 === cursor)) {
-        out.push(`# note: ${s.name} is at ${hex(s.addr)}; re-assembled it would be at ${hex(expect)}`);
+        out.push(`# note: ${shownName(s.name)} is at ${hex(s.addr)}; re-assembled it would be at ${hex(expect)}`);
       }
       cursor = Math.max(cursor, (s.addr >>> 0) + s.size);
     }

@@ -25,7 +25,7 @@
 // e_machine is EM_G32 = 0x3347 (not assigned by the ELF registry; its two
 // bytes read "G3" in a hex dump). readelf prints it as "<unknown>: 0x3347".
 
-import { UserError } from "./diagnostics.js";
+import { shownName, UserError } from "./diagnostics.js";
 import { imageLayoutProblem } from "./image-check.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, type ElfImage, type ElfSection, type ElfSymbol } from "./elf-types.js";
 
@@ -468,7 +468,7 @@ export function readElf(bytes: Uint8Array): ElfImage {
   const byIndex = new Map<number, ElfSection>();
   let symtab: RawSection | undefined;
   for (const h of raw.slice(1)) {
-    const what = `section ${h.index} (${h.label})`;
+    const what = `section ${h.index} (${shownName(h.label)})`;
     if (h.type === SHT_SYMTAB) {
       if (symtab) throw new UserError(`more than one symbol table (sections ${symtab.index} and ${h.index})`);
       symtab = h;
@@ -513,7 +513,7 @@ export function readElf(bytes: Uint8Array): ElfImage {
         continue;
       }
       const name = names.read(strs, nameOff, what);
-      const label = `symbol ${i} (${name})`;
+      const label = `symbol ${i} (${shownName(name)})`;
       if (name === "") throw new UserError(`${what} has no name`);
       const bind = info >> 4;
       const kind = STT_TO_KIND[info & 0xf];
@@ -529,7 +529,7 @@ export function readElf(bytes: Uint8Array): ElfImage {
         const s = byIndex.get(shndx);
         if (!s) throw new UserError(`${label}: section index ${shndx} is not a PROGBITS/NOBITS section of this file`);
         if (value < s.addr || value > s.addr + s.size) {
-          throw new UserError(`${label}: value ${hex(value)} lies outside its section ${s.name} (${hex(s.addr)}–${hex(s.addr + s.size)})`);
+          throw new UserError(`${label}: value ${hex(value)} lies outside its section ${shownName(s.name)} (${hex(s.addr)}–${hex(s.addr + s.size)})`);
         }
         sym.section = s.name;
       }
@@ -588,12 +588,12 @@ function checkSegments(r: ByteReader, phoff: number, phnum: number, raw: RawSect
     if ((h.flags & SHF_ALLOC) === 0 || h.size === 0 || (h.type !== SHT_PROGBITS && h.type !== SHT_NOBITS)) continue;
     const seg = covering(h.addr, h.addr + h.size);
     const range = `${hex(h.addr)}–${hex(h.addr + h.size)}`;
-    if (!seg) throw new UserError(`section ${h.label} (${range}) is not covered by a PT_LOAD segment`);
+    if (!seg) throw new UserError(`section ${shownName(h.label)} (${range}) is not covered by a PT_LOAD segment`);
     if (h.type === SHT_PROGBITS) {
-      if (h.addr + h.size > seg.vaddr + seg.filesz) throw new UserError(`section ${h.label} (${range}) extends past the file bytes of its PT_LOAD segment`);
+      if (h.addr + h.size > seg.vaddr + seg.filesz) throw new UserError(`section ${shownName(h.label)} (${range}) extends past the file bytes of its PT_LOAD segment`);
       const expected = seg.offset + (h.addr - seg.vaddr);
       if (expected !== h.offset) {
-        throw new UserError(`section ${h.label}: file offset ${hex(h.offset)} disagrees with its PT_LOAD segment (which puts it at ${hex(expected)})`);
+        throw new UserError(`section ${shownName(h.label)}: file offset ${hex(h.offset)} disagrees with its PT_LOAD segment (which puts it at ${hex(expected)})`);
       }
     }
   }

@@ -23,7 +23,7 @@
 //   - the entry point is word-aligned, and inside a code section when the
 //     image has any.
 
-import { UserError } from "./diagnostics.js";
+import { shownName, UserError } from "./diagnostics.js";
 import { SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, SOFTLAYER_SECTION, type ElfImage, type ElfSection } from "./elf-types.js";
 
 /** Instructions are this many bytes and must start on a multiple of it. */
@@ -57,9 +57,9 @@ export function imageLayoutProblem(image: ElfImage): string | undefined {
   for (const s of image.sections) {
     const bad = sectionNameProblem(s.name);
     if (bad) return bad;
-    if (names.has(s.name)) return `two sections named ${s.name}`;
+    if (names.has(s.name)) return `two sections named ${shownName(s.name)}`;
     names.add(s.name);
-    const what = `section ${s.name}`;
+    const what = `section ${shownName(s.name)}`;
     if (s.type !== SHT_PROGBITS && s.type !== SHT_NOBITS) return `${what}: unsupported section type ${s.type}`;
     if (!Number.isInteger(s.size) || s.size < 0 || s.size >= ADDRESS_SPACE) return `${what}: size ${s.size} does not fit in 32 bits`;
     if (s.type === SHT_PROGBITS && s.data.length !== s.size) return `${what}: size ${hex(s.size)} but ${hex(s.data.length)} bytes of contents`;
@@ -82,14 +82,14 @@ export function imageLayoutProblem(image: ElfImage): string | undefined {
   const alloc = image.sections.filter((s) => (s.flags & SHF_ALLOC) !== 0 && s.size > 0).sort((a, b) => a.addr - b.addr);
   for (let i = 1; i < alloc.length; i++) {
     const a = alloc[i - 1], b = alloc[i];
-    if (a.addr + a.size > b.addr) return `sections ${a.name} and ${b.name} overlap in memory (${hex(a.addr)}+${hex(a.size)} and ${hex(b.addr)})`;
+    if (a.addr + a.size > b.addr) return `sections ${shownName(a.name)} and ${shownName(b.name)} overlap in memory (${hex(a.addr)}+${hex(a.size)} and ${hex(b.addr)})`;
   }
   if (!Number.isInteger(image.entry) || image.entry < 0 || image.entry >= ADDRESS_SPACE) return `entry point ${image.entry} is not a 32-bit address`;
   if (image.entry % CODE_ALIGN !== 0) return `entry point ${hex(image.entry)} is not ${CODE_ALIGN}-byte aligned`;
   // An image with code starts in it: elsewhere the CPU would fetch data or nothing at all.
   const code = image.sections.filter((s) => isCodeSection(s) && s.size > 0);
   if (code.length > 0 && !code.some((s) => image.entry >= s.addr && image.entry < s.addr + s.size)) {
-    return `entry point ${hex(image.entry)} is outside the code (${code.map((s) => `${s.name} ${hex(s.addr)}–${hex(s.addr + s.size)}`).join(", ")})`;
+    return `entry point ${hex(image.entry)} is outside the code (${code.map((s) => `${shownName(s.name)} ${hex(s.addr)}–${hex(s.addr + s.size)}`).join(", ")})`;
   }
   return undefined;
 }

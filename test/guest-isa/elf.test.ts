@@ -10,6 +10,7 @@ import { encodeInstruction } from "../../src/guest-isa/encoding.js";
 import { serializeSoftlayerTable } from "../../src/guest-isa/softlayer.js";
 import { verifyImage } from "../../src/annotator/verify.js";
 import { rewriteImage } from "../../src/rewriter/index.js";
+import { disassembleImage } from "../../src/guest-isa/disassembler.js";
 import { wordsToBytes } from "./disasm-helpers.js";
 
 function sampleImage(): ElfImage {
@@ -363,5 +364,39 @@ describe("section names previrt's writer owns (issue 12)", () => {
     const image = sampleImage();
     image.sections.push({ name: ".symtab", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, addr: 0x3000, data: new Uint8Array(4), size: 4, align: 4 });
     expectUserError(writeElf(image), /section name \.symtab is reserved/);
+  });
+});
+
+describe("names with control characters stay inside one line (fuzz elf, seed 2032)", () => {
+  // An ELF may name a section or a symbol with any bytes (the assembler's `.section "…"` too). A
+  // message quotes such a name, escaped, so that it stays one line; before, a symbol named "\n" in a
+  // bad section made a two-line UserError.
+  const oneLine = (b: Uint8Array, message: RegExp) => {
+    expectUserError(b, message);
+    try {
+      readElf(b);
+    } catch (e) {
+      expect((e as Error).message).not.toMatch(/[\x00-\x1f\x7f]/);
+    }
+  };
+
+  it("a symbol's name in a refusal", () => {
+    const image = sampleImage();
+    image.symbols[1] = { ...image.symbols[1], name: "hel\nper" };
+    const b = writeElf(image);
+    const sym = u32(b, sectionHeader(b, ".symtab") + 16);
+    const helper = readElf(b).symbols.findIndex((s) => s.name === "hel\nper") + 1;
+    put16(b, sym + 16 * helper + 14, 77);
+    oneLine(b, /symbol \d+ \("hel\\nper"\): section index 77 is not a PROGBITS\/NOBITS section/);
+  });
+
+  it("a section's name in a refusal, and in the disassembly's notes", () => {
+    const image = sampleImage();
+    image.sections.push({ name: "tab\tle\n.word 1", type: SHT_PROGBITS, flags: SHF_ALLOC, addr: 0x1010, data: new Uint8Array(8), size: 8, align: 4 });
+    oneLine(writeElf(image), /sections \.text and "tab\\tle\\n\.word 1" overlap in memory/);
+    image.sections[image.sections.length - 1].addr = 0x5000;
+    const listing = disassembleImage(readElf(writeElf(image)));
+    expect(listing).toContain('# note: "tab\\tle\\n.word 1" is at 0x5000');
+    expect(listing.split("\n").filter((l) => l === ".word 1")).toEqual([]);
   });
 });
