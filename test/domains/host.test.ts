@@ -116,7 +116,7 @@ describe("checkSpecs: a refusal quotes what it names, on one line", () => {
       return "accepted";
     };
     expect(refusal([{ name: "a\nb", image }])).toBe(`guest name '"a\\nb"' must be 1-32 letters, digits, '_', '.' or '-'`);
-    expect(refusal([{ name: "a", image, uses: { "blk\n": "b" } }])).toMatch(/^guest 'a' uses unknown device kind '"blk\\n"' \(valid: /);
+    expect(refusal([{ name: "a", image, uses: { ["blk\n" as "block"]: "b" } }])).toMatch(/^guest 'a' uses unknown device kind '"blk\\n"' \(valid: /);
     expect(refusal([{ name: "a", image, uses: { block: "x\ny" } }])).toBe(`guest 'a' uses block from '"x\\ny"', which is not a guest`);
     expect(refusal([{ name: "a", image, serves: ["n\r" as "block"] }])).toBe(`guest 'a' serves unknown device kind '"n\\r"'`);
   });

@@ -5,6 +5,7 @@
 // rewritten image is loaded into the machine `run` would build (not run), so
 // a binary `run` refuses is refused here with the same line.
 
+import { shownName } from "../../guest-isa/diagnostics.js";
 import { disassembleInstruction } from "../../guest-isa/disassembler.js";
 // One back end, loaded by name (registry.ts): not hypervisors/index.ts, which loads all five (issue 16).
 import { prepareImage } from "../../hypervisors/backend.js";
@@ -36,7 +37,7 @@ export function formatSiteOutcomes(result: RewriteResult): string {
   const rows = result.sites.map((s: SiteOutcome) => [
     hex8(s.record.addr),
     s.kindName,
-    s.record.line ? `${s.record.file}:${s.record.line}` : s.record.file || "?",
+    s.record.line ? `${shownName(s.record.file)}:${s.record.line}` : shownName(s.record.file) || "?",
     s.strategy,
     words(s.before.subarray(0, 1), s.record.addr),
     words(s.after, s.record.addr) + (s.stubAddr !== undefined ? `   [stub at ${hex8(s.stubAddr)}]` : ""),
