@@ -257,7 +257,7 @@ export class DomainHost {
     this.maxCycles = options.maxCycles ?? Infinity;
     this.crashes = [...(options.crashes ?? [])].sort((a, b) => a.at - b.at);
     for (const c of this.crashes) {
-      if (!specs.some((s) => s.name === c.domain)) throw new UserError(`crash injection names '${c.domain}', which is not a guest`);
+      if (!specs.some((s) => s.name === c.domain)) throw new UserError(`crash injection names '${shownName(c.domain)}', which is not a guest`);
     }
     const index = new Map(specs.map((s, i) => [s.name, i]));
     this.services = new DomainServices(this.domains, specs.length, (client, kind) => {
