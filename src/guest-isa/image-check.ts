@@ -84,6 +84,11 @@ export function imageLayoutProblem(image: ElfImage): string | undefined {
     const a = alloc[i - 1], b = alloc[i];
     if (a.addr + a.size > b.addr) return `sections ${shownName(a.name)} and ${shownName(b.name)} overlap in memory (${hex(a.addr)}+${hex(a.size)} and ${hex(b.addr)})`;
   }
+  return entryProblem(image);
+}
+
+/** Why the image's entry point breaks the rules (the last two above), or undefined; the assembler checks `_start` with it. */
+export function entryProblem(image: ElfImage): string | undefined {
   if (!Number.isInteger(image.entry) || image.entry < 0 || image.entry >= ADDRESS_SPACE) return `entry point ${image.entry} is not a 32-bit address`;
   if (image.entry % CODE_ALIGN !== 0) return `entry point ${hex(image.entry)} is not ${CODE_ALIGN}-byte aligned`;
   // An image with code starts in it: elsewhere the CPU would fetch data or nothing at all.

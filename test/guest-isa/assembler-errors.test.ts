@@ -75,6 +75,18 @@ describe("assembler diagnostics", () => {
     expect(errorsOf({ "a.s": "nop\n", "b.s": "nop\n" })).toEqual(["a.s:1:1: error: undefined entry symbol '_start'"]);
   });
 
+  // What `as` writes, every reader accepts (image-check.ts): an image whose entry point is past its
+  // code or misaligned was written, then refused by objdump, load and run (fuzz asm, seed 2032).
+  it("reports an entry point outside the code or misaligned at _start's definition", () => {
+    expect(errorsOf({ "a.s": "  li t3, 0xfffe0000\n_start:\n" })).toEqual(["a.s:2:1: error: _start: entry point 0x1004 is outside the code (.text 0x1000–0x1004)"]);
+    expect(errorsOf({ "a.s": "msg: .asciz \"ok: \"\n  _start:\n" })).toEqual(["a.s:2:3: error: _start: entry point 0x1005 is not 4-byte aligned"]);
+    expect(errorsOf({ "a.s": "  nop\n.data\n_start: .word 1\n" })).toEqual(["a.s:3:1: error: _start: entry point 0x2000 is outside the code (.text 0x1000–0x1004)"]);
+    expect(errorsOf({ "a.s": "  nop\n", "b.s": ".global _start\n.data\n_start: .word 1\n" })).toEqual(["b.s:3:1: error: _start: entry point 0x2000 is outside the code (.text 0x1000–0x1004)"]);
+    // Its last word and an image with no code at all are fine.
+    expect(errorsOf({ "a.s": "  nop\n_start: nop\n" })).toEqual([]);
+    expect(errorsOf({ "a.s": ".data\n_start: .word 1\n" })).toEqual([]);
+  });
+
   it("reports a duplicate global at the second definition, naming the first", () => {
     expect(errorsOf({ "a.s": ".global _start, f\n_start:\nf: nop\n", "b.s": "nop\n.global f\n  f: ret\n" })).toEqual([
       "b.s:3:3: error: duplicate global symbol 'f' (first defined at a.s:3:1)",

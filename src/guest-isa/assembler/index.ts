@@ -18,6 +18,7 @@
 
 import { DiagnosticError, type Diagnostic } from "../diagnostics.js";
 import { SHT_NOBITS, SOFTLAYER_SECTION, type ElfImage, type ElfSection } from "../elf-types.js";
+import { entryProblem } from "../image-check.js";
 import { mergeSoftlayerTables, parseSoftlayerTables, SoftlayerFormatError } from "../softlayer.js";
 import { emitContribution, NOP_WORD } from "./encode-statement.js";
 import { SymbolResolver } from "./link.js";
@@ -92,10 +93,13 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
   const softlayer = elfSections.find((s) => s.name === SOFTLAYER_SECTION);
   if (softlayer && softlayer.size > 0) mergeSoftlayer(softlayer, sections.find((s) => s.name === SOFTLAYER_SECTION)!, report);
 
+  // `_start` defined, and where the readers of the image will accept it (image-check.ts): in the code, word-aligned.
   const entry = resolver.entry();
-  if ("error" in entry) {
-    const first = sources[0].file;
-    report.diagnostics.push({ file: first, line: 1, col: 1, message: entry.error, sourceLine: report.sourceLine(first, 1) });
+  const first = sources[0].file;
+  const problem = "error" in entry ? entry.error : entryProblem({ entry: entry.value, sections: elfSections, symbols: [] });
+  if (problem !== undefined) {
+    if ("loc" in entry && entry.loc) report.error(entry.loc, `_start: ${problem}`);
+    else report.diagnostics.push({ file: first, line: 1, col: 1, message: "loc" in entry ? `_start: ${problem}` : problem, sourceLine: report.sourceLine(first, 1) });
   }
 
   if (report.diagnostics.length > 0) throw new DiagnosticError(sortDiagnostics(report.withSourceLines(), sources));

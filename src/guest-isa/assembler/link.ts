@@ -8,7 +8,7 @@
 //  - the entry point (`_start`) and the .symtab entries for the ELF image.
 
 import type { ElfSymbol } from "../elf-types.js";
-import type { Expr } from "./ast.js";
+import type { Expr, Loc } from "./ast.js";
 import type { OperandValues } from "./encode-statement.js";
 import { evalExpr, type EvalContext } from "./expressions.js";
 import { formatLoc } from "./pass1.js";
@@ -82,12 +82,12 @@ export class SymbolResolver implements EvalContext, OperandValues {
   }
 
   /** The address of `_start`: a global one, else the first file's that defines one. */
-  entry(): { value: number } | { error: string } {
+  entry(): { value: number; loc: Loc | undefined } | { error: string } {
     const g = this.globals.get("_start");
-    if (g) return { value: g.value >>> 0 };
+    if (g) return { value: g.value >>> 0, loc: g.loc };
     for (const u of this.units) {
       const s = u.symbols.get("_start");
-      if (s) return { value: s.value >>> 0 };
+      if (s) return { value: s.value >>> 0, loc: s.loc };
     }
     return { error: "undefined entry symbol '_start'" };
   }
