@@ -12,6 +12,7 @@
 //   what src keeps per process by design (the bundled kernel's compile and
 //   assembly, compiled translations, recycled RAM), which never changes a
 //   simulated result. Those that measure per-process state run isolated.
+//   test/host-switches.ts fails a file that leaves a host switch changed.
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
@@ -23,6 +24,7 @@ export default defineConfig({
     testTimeout: 60_000,
     pool: "forks",
     maxWorkers: availableParallelism(),
+    setupFiles: ["test/host-switches.ts"],
     projects: [
       { extends: true, test: { name: "fresh-process", include: FRESH_PROCESS, isolate: true } },
       { extends: true, test: { name: "shared-process", include: ["test/**/*.test.ts"], exclude: FRESH_PROCESS, isolate: false } },
