@@ -1,0 +1,18 @@
+// Run before every test file (vitest.config.ts setupFiles). Test files share
+// their worker process (isolate: false), so a host switch one file turns off
+// and leaves off (mmuOptions.refill, translateOptions.wasm, …) would change
+// how every later file in that worker runs. Each switch object's values are
+// read when the file starts; after its last test they must be the same.
+import { afterAll, expect } from "vitest";
+import { memoryOptions } from "../src/machine/memory.js";
+import { mmuOptions } from "../src/machine/mmu/mmu.js";
+import { translateOptions } from "../src/machine/jit/translate.js";
+import { xenHostOptions } from "../src/hypervisors/xen/xen-monitor.js";
+import { wedgeHostOptions } from "../src/hypervisors/common/wedge-monitor.js";
+
+const SWITCHES: Record<string, object> = { memoryOptions, mmuOptions, translateOptions, xenHostOptions, wedgeHostOptions };
+const atStart = JSON.stringify(SWITCHES);
+
+afterAll(() => {
+  expect(JSON.parse(JSON.stringify(SWITCHES)), "a host switch left changed: set it back in afterEach").toEqual(JSON.parse(atStart));
+});
