@@ -2,7 +2,8 @@
 // their worker process (isolate: false), so a host switch one file turns off
 // and leaves off (mmuOptions.refill, translateOptions.wasm, …) would change
 // how every later file in that worker runs. Each switch object's values are
-// read when the file starts; after its last test they must be the same.
+// read when the file starts; after its last test they must be the same — and
+// so must the working directory and the engine's environment variable.
 import { afterAll, expect } from "vitest";
 import { memoryOptions } from "../src/machine/memory.js";
 import { mmuOptions } from "../src/machine/mmu/mmu.js";
@@ -12,7 +13,11 @@ import { wedgeHostOptions } from "../src/hypervisors/common/wedge-monitor.js";
 
 const SWITCHES: Record<string, object> = { memoryOptions, mmuOptions, translateOptions, xenHostOptions, wedgeHostOptions };
 const atStart = JSON.stringify(SWITCHES);
+const cwdAtStart = process.cwd();
+const engineAtStart = process.env.PREVIRT_ENGINE;
 
 afterAll(() => {
   expect(JSON.parse(JSON.stringify(SWITCHES)), "a host switch left changed: set it back in afterEach").toEqual(JSON.parse(atStart));
+  expect(process.cwd(), "the working directory left changed: chdir back in a finally").toBe(cwdAtStart);
+  expect(process.env.PREVIRT_ENGINE, "PREVIRT_ENGINE left changed: vi.stubEnv and unstub").toBe(engineAtStart);
 });
