@@ -22,18 +22,23 @@ class Reference {
   }
 }
 
+/** The first TLB_SIZE values of a fast array, to compare a whole array in one assertion. */
+const slots = (a: ArrayLike<number>) => Array.from({ length: TLB_SIZE }, (_, s) => a[s]);
+
 function check(t: Tlb, r: Reference) {
+  const want = { page: [] as number[], readSup: [] as number[], writeSup: [] as number[], readUser: [] as number[], writeUser: [] as number[] };
   for (let s = 0; s < TLB_SIZE; s++) {
     const e = r.entries.get(s);
     const page = e ? e.page | 0 : TAG_INVALID;
-    expect(t.page[s]).toBe(page);
-    expect(t.tagReadSup[s]).toBe(page);
     const writable = e && (e.perm & PERM.W) !== 0;
     const user = e && (e.perm & PERM.U) !== 0;
-    expect(t.tagWriteSup[s]).toBe(writable ? page : TAG_INVALID);
-    expect(t.tagReadUser[s]).toBe(user ? page : TAG_INVALID);
-    expect(t.tagWriteUser[s]).toBe(user && writable ? page : TAG_INVALID);
+    want.page.push(page);
+    want.readSup.push(page);
+    want.writeSup.push(writable ? page : TAG_INVALID);
+    want.readUser.push(user ? page : TAG_INVALID);
+    want.writeUser.push(user && writable ? page : TAG_INVALID);
   }
+  expect({ page: slots(t.page), readSup: slots(t.tagReadSup), writeSup: slots(t.tagWriteSup), readUser: slots(t.tagReadUser), writeUser: slots(t.tagWriteUser) }).toEqual(want);
 }
 
 describe("TLB flush", () => {
@@ -79,14 +84,16 @@ describe("TLB flush", () => {
     const t = new Tlb((frame) => watched.has(frame));
     const entries = new Map<number, { page: number; frame: number; perm: number }>();
     const verify = () => {
+      const want = { writeSup: [] as number[], writeUser: [] as number[] };
       for (let s = 0; s < TLB_SIZE; s++) {
         const e = entries.get(s);
         const page = e ? e.page | 0 : TAG_INVALID;
         const writable = e && (e.perm & PERM.W) !== 0 && !watched.has(e.frame);
         const user = e && (e.perm & PERM.U) !== 0;
-        expect(t.tagWriteSup[s]).toBe(writable ? page : TAG_INVALID);
-        expect(t.tagWriteUser[s]).toBe(user && writable ? page : TAG_INVALID);
+        want.writeSup.push(writable ? page : TAG_INVALID);
+        want.writeUser.push(user && writable ? page : TAG_INVALID);
       }
+      expect({ writeSup: slots(t.tagWriteSup), writeUser: slots(t.tagWriteUser) }).toEqual(want);
     };
     for (let round = 0; round < 40; round++) {
       const fills = round % 4 === 0 ? 300 + rnd(500) : rnd(60);
