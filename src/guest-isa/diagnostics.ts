@@ -80,7 +80,8 @@ export class UserError extends Error {
 }
 
 /**
- * A name read from a file (a section's, a symbol's) as a message or a
+ * A name read from the user's input (an ELF's section or symbol, a site
+ * table's file, a key of a JSON file, a guest's name) as a message or a
  * listing's comment shows it: as it is, or quoted with its control
  * characters escaped when it has any — an ELF may name a section or symbol
  * with any bytes, and a message must stay one line.
