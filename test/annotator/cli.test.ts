@@ -1,7 +1,7 @@
 // The commands: previrt annotate (output + --map), previrt verify (exit
 // status and report), previrt objdump --sites (the listing).
 
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -24,6 +24,14 @@ describe("previrt annotate / verify / objdump --sites", () => {
   const src = join(FIXTURES, "kernel.s");
   const out = join(dir, "kernel.annotated.s");
   const elf = join(dir, "kernel.elf");
+  // The annotated source and its ELF, which the first tests make: made here when a test runs without them (-t, a shuffle).
+  const ensureAnnotated = async () => {
+    if (!existsSync(out)) expect((await previrt("annotate", src, "-o", out)).status).toBe(0);
+  };
+  const ensureElf = async () => {
+    await ensureAnnotated();
+    if (!existsSync(elf)) expect((await previrt("as", out, "-o", elf)).status).toBe(0);
+  };
 
   it("annotates to a file and writes the map next to it", async () => {
     expect(await previrt("annotate", src, "-o", out, "--map")).toEqual({ status: 0, stdout: "", stderr: "" });
@@ -38,6 +46,7 @@ describe("previrt annotate / verify / objdump --sites", () => {
   });
 
   it("verify: 0 for the annotated build, 1 with a list for a plain one", async () => {
+    await ensureAnnotated();
     expect((await previrt("as", out, "-o", elf)).status).toBe(0);
     const ok = await previrt("verify", elf);
     expect(ok).toEqual({ status: 0, stdout: `${elf}: ok: 18 sites, 1 exempt region, 16 sensitive instructions in .text\n`, stderr: "" });
@@ -58,6 +67,7 @@ describe("previrt annotate / verify / objdump --sites", () => {
   });
 
   it("objdump --sites lists each record with kind, length, operands and source line", async () => {
+    await ensureElf();
     const r = await previrt("objdump", elf, "--sites");
     expect(r.status).toBe(0);
     const lines = r.stdout.split("\n");

@@ -51,6 +51,19 @@ beforeAll(async () => {
   );
   expect((await cli("build", p("disk.s"), "-o", p("disk.elf"))).status).toBe(0);
   writeFileSync(p("disk.img"), new Uint8Array(4096));
+  // The snapshots several tests resume, made here so that each test also runs alone (-t). h.snap: hello on
+  // xen, no disk. d7.snap: a guest that writes sector 7 of its disk, waits for the transfer and powers off
+  // with the disk's status (2 DONE, 6 DONE|ERROR: no sector 7), stopped at its first safe point on bare
+  // with an 8-sector disk.
+  expect((await cli("run", p("hello.elf"), "--hv", "xen", "--snapshot-at", "100", "--snapshot", p("h.snap"))).status).toBe(0);
+  writeFileSync(
+    p("disk7.s"),
+    "    .text\n    .global _start\n_start:\n    li t0, 0x80000\n    li t1, 0x5a5a5a5a\n    sw t1, 0(t0)\n    li t2, 7\n    out 0x30, t2\n" +
+      "    out 0x31, t0\n    li t2, 2\n    out 0x32, t2\nwait:\n    in t3, 0x33\n    andi t4, t3, 2\n    beqz t4, wait\n    out 0xF0, t3\n",
+  );
+  expect((await cli("build", p("disk7.s"), "-o", p("disk7.elf"))).status).toBe(0);
+  writeFileSync(p("d8.img"), new Uint8Array(8 * 512));
+  expect((await cli("run", p("disk7.elf"), "--hv", "bare", "--disk", p("d8.img"), "--snapshot-at", "1", "--snapshot", p("d7.snap"))).status).toBe(0);
 });
 
 describe("an output never overwrites an input", () => {
@@ -198,18 +211,7 @@ describe("a result that cannot be written is refused before anything runs", () =
 });
 
 describe("resume --disk: the snapshot's image goes into the file only once the guest is restored", () => {
-  // Writes sector 7 of its disk, waits for the transfer, powers off with the disk's status: 2 DONE, 6 DONE|ERROR (no sector 7).
-  const guest =
-    "    .text\n    .global _start\n_start:\n    li t0, 0x80000\n    li t1, 0x5a5a5a5a\n    sw t1, 0(t0)\n    li t2, 7\n    out 0x30, t2\n" +
-    "    out 0x31, t0\n    li t2, 2\n    out 0x32, t2\nwait:\n    in t3, 0x33\n    andi t4, t3, 2\n    beqz t4, wait\n    out 0xF0, t3\n";
   const mine = new Uint8Array(512).map((_, i) => (i * 7 + 3) & 0xff);
-
-  beforeAll(async () => {
-    writeFileSync(p("disk7.s"), guest);
-    expect((await cli("build", p("disk7.s"), "-o", p("disk7.elf"))).status).toBe(0);
-    writeFileSync(p("d8.img"), new Uint8Array(8 * 512));
-    expect((await cli("run", p("disk7.elf"), "--hv", "bare", "--disk", p("d8.img"), "--snapshot-at", "1", "--snapshot", p("d7.snap"))).status).toBe(0);
-  });
 
   it("a refused resume leaves the --disk file as it was (the restore wrote the image, then refused --pcpus)", async () => {
     writeFileSync(p("mine.img"), mine);

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { BACKEND_NAMES, backends, getBackend, loadBackend } from "../../src/hypervisors/index.js";
 
 const bin = new URL("../../bin/previrt.js", import.meta.url).pathname;
@@ -22,6 +22,12 @@ writeFileSync(source, "\t.global main\nmain:\n\tli a0, 0\n\tret\n");
 const elf = join(dir, "tiny.elf");
 const bare = join(dir, "start.s"); // for `as`, which adds no start-up
 writeFileSync(bare, "\t.global _start\n_start:\n\tli a0, 0\n\tret\n");
+
+// The ELF most tests run. The first test builds it too (its subject), but a test run alone (-t) must not depend on that.
+beforeAll(() => {
+  const r = spawnSync(process.execPath, [bin, "build", source, "-o", elf], { encoding: "utf8", timeout: 60_000 });
+  expect(r.status, r.stderr).toBe(0);
+});
 
 /** Runs `previrt ARGS`; returns its output and the URLs of the modules it loaded. */
 function modulesLoaded(args: string[]): { stdout: string; urls: string[] } {
