@@ -38,6 +38,8 @@ function oneLine(r: { status: number; out: string; err: string }, msg: RegExp) {
 
 beforeAll(async () => {
   expect((await previrt("build", join(import.meta.dirname, "../../fixtures/guests/hello.s"), "-o", hello)).status).toBe(0);
+  // A snapshot of it, which tests give where other files belong (made here too, so that each test runs alone).
+  expect((await previrt("run", hello, "--hv", "xen", "--snapshot-at", "10", "--snapshot", f("hello.snap"))).status).toBe(0);
 });
 
 describe("whole-number options", () => {

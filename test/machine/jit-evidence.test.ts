@@ -58,7 +58,8 @@ function both(iterations: number) {
   return { total: reference.observed.stats.instructions, h: jit.host.jit! };
 }
 
-describe("jit: the process's first instructions", () => {
+// Its tests are one process's runs in order (the budget is spent across them): never shuffled.
+describe("jit: the process's first instructions", { shuffle: false }, () => {
   let spent = 0;
 
   it("a first run shorter than EVIDENCE_INSNS is the interpreter alone, with its results", () => {

@@ -25,7 +25,8 @@ function loop(iterations: number): Item[] {
   ];
 }
 
-describe("jit: the process's start budget", () => {
+// Its tests are one process's runs in order (the budget is spent across them): never shuffled.
+describe("jit: the process's start budget", { shuffle: false }, () => {
   let spent = 0;
 
   it("a first run shorter than START_INSNS compiles nothing, with the interpreter's results", () => {
