@@ -6,10 +6,10 @@
 // the bundled kernel, and small G32 guests (guests.ts).
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
-import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { checkSpecs, DomainHost, type DomainSpec, type HostOutcome } from "../../src/hypervisors/domains/host.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { client, guest, printer, server, viaHcall } from "./guests.js";
+import { refusal } from "../refusal.js";
 
 const pair = (c: string, s: string, o: { annotate?: boolean } = {}): DomainSpec[] => [
   { name: "client", image: guest("client", c, o), uses: { block: "server" } },
@@ -106,18 +106,10 @@ describe("determinism", () => {
 describe("checkSpecs: a refusal quotes what it names, on one line", () => {
   it("a guest name, a device kind and a server that are not what they must be", () => {
     const image = guest("p", printer("p", 1));
-    const refusal = (specs: DomainSpec[]) => {
-      try {
-        checkSpecs(specs);
-      } catch (e) {
-        expect(e).toBeInstanceOf(UserError);
-        return (e as Error).message;
-      }
-      return "accepted";
-    };
-    expect(refusal([{ name: "a\nb", image }])).toBe(`guest name '"a\\nb"' must be 1-32 letters, digits, '_', '.' or '-'`);
-    expect(refusal([{ name: "a", image, uses: { ["blk\n" as "block"]: "b" } }])).toMatch(/^guest 'a' uses unknown device kind '"blk\\n"' \(valid: /);
-    expect(refusal([{ name: "a", image, uses: { block: "x\ny" } }])).toBe(`guest 'a' uses block from '"x\\ny"', which is not a guest`);
-    expect(refusal([{ name: "a", image, serves: ["n\r" as "block"] }])).toBe(`guest 'a' serves unknown device kind '"n\\r"'`);
+    const refused = (specs: DomainSpec[]) => refusal(() => checkSpecs(specs));
+    expect(refused([{ name: "a\nb", image }])).toBe(`guest name '"a\\nb"' must be 1-32 letters, digits, '_', '.' or '-'`);
+    expect(refused([{ name: "a", image, uses: { ["blk\n" as "block"]: "b" } }])).toMatch(/^guest 'a' uses unknown device kind '"blk\\n"' \(valid: /);
+    expect(refused([{ name: "a", image, uses: { block: "x\ny" } }])).toBe(`guest 'a' uses block from '"x\\ny"', which is not a guest`);
+    expect(refused([{ name: "a", image, serves: ["n\r" as "block"] }])).toBe(`guest 'a' serves unknown device kind '"n\\r"'`);
   });
 });

@@ -3,9 +3,7 @@
 // migrated run must print and end like), and a scan that runs a guest on a
 // source back end, pausing every `step` cycles, and snapshots it where a
 // condition first holds (at the next safe point).
-import { expect } from "vitest";
 import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-kernel.js";
-import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
@@ -15,17 +13,7 @@ import { captureSnapshot, restoreGuest, type Snapshot } from "../../src/migratio
 
 export const MAX_CYCLES = 400_000_000;
 
-/** The message `f` refuses with: a UserError of one line (a snapshot refused before anything runs); fails if `f` accepts. */
-export function refusal(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as Error).message).not.toContain("\n");
-    return (e as Error).message;
-  }
-  throw new Error("accepted");
-}
+export { refusal } from "../refusal.js";
 export const PAIR_BACKENDS = ["bare", "hvm", "xen", "l4"] as const;
 export const ORDERED_PAIRS = PAIR_BACKENDS.flatMap((from) => PAIR_BACKENDS.filter((to) => to !== from).map((to) => [from, to] as const));
 
