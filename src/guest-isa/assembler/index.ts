@@ -95,11 +95,13 @@ export function assemble(sources: readonly AssemblySource[], options: AssembleOp
 
   // `_start` defined, and where the readers of the image will accept it (image-check.ts): in the code, word-aligned.
   const entry = resolver.entry();
-  const first = sources[0].file;
-  const problem = "error" in entry ? entry.error : entryProblem({ entry: entry.value, sections: elfSections, symbols: [] });
-  if (problem !== undefined) {
-    if ("loc" in entry && entry.loc) report.error(entry.loc, `_start: ${problem}`);
-    else report.diagnostics.push({ file: first, line: 1, col: 1, message: "loc" in entry ? `_start: ${problem}` : problem, sourceLine: report.sourceLine(first, 1) });
+  const misplaced = "value" in entry ? entryProblem({ entry: entry.value, sections: elfSections, symbols: [] }) : undefined;
+  const problem = "error" in entry ? entry.error : misplaced && `_start: ${misplaced}`;
+  const loc = "loc" in entry ? entry.loc : undefined;
+  if (problem && loc) report.error(loc, problem);
+  else if (problem) {
+    const first = sources[0].file;
+    report.diagnostics.push({ file: first, line: 1, col: 1, message: problem, sourceLine: report.sourceLine(first, 1) });
   }
 
   if (report.diagnostics.length > 0) throw new DiagnosticError(sortDiagnostics(report.withSourceLines(), sources));
