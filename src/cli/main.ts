@@ -257,7 +257,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--runs <n>", "seeded runs per arm (default 30)", integer("--runs"))
     .option("--seed <n>", "the first seed (default 1)", integer("--seed"))
     .option("--json <file>", "write every run's record as JSON (- for stdout; the table then goes to stderr)")
-    .addOption(noProtect())
+    .option("--no-protect", "run only the arm without the driver's protection domain")
     .action(act("inject"));
   cmd("drivers", "seeded crashes of a driver domain during a client's disk workload: the client completes? (docs/driver-vms.md)")
     .option("--crashes <n>", "seeded runs, one driver crash each (default 10)", integer("--crashes"))
