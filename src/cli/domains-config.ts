@@ -42,11 +42,15 @@ export function readDomainsConfig(path: string): DomainsConfig {
   } catch (e) {
     throw new UserError(`${path}: not valid JSON (${jsonProblem(e)})`);
   }
-  return parseDomainsConfig(raw, path, dirname(path));
+  return parseDomainsConfig(raw, path, dirname(path), regularFileId(path));
 }
 
-/** Checks a parsed configuration (`where`: the file name for messages; `base`: the folder paths are relative to). */
-export function parseDomainsConfig(raw: unknown, where: string, base: string): DomainsConfig {
+/**
+ * Checks a parsed configuration (`where`: the file name for messages; `base`:
+ * the folder paths are relative to; `selfId`: the file's identity, which no
+ * image may be).
+ */
+export function parseDomainsConfig(raw: unknown, where: string, base: string, selfId?: string): DomainsConfig {
   const bad = (msg: string): never => {
     throw new UserError(`${where}: ${msg}`);
   };
@@ -61,10 +65,17 @@ export function parseDomainsConfig(raw: unknown, where: string, base: string): D
   const opened: DiskBacking[] = [];
   const files: string[] = [];
   const specs: DomainSpec[] = [];
-  // Each image file serves one device of one guest: two would overwrite each other's sectors.
+  // Each image file serves one device of one guest: two would overwrite each other's sectors,
+  // and the guest's writes would overwrite an ELF file or this file.
   const claimed = new Map<string, string>();
+  const elfs = new Map<string, string>();
+  if (selfId !== undefined) elfs.set(selfId, "the configuration file");
   try {
-    guests.forEach((g, i) => specs.push(parseGuest(g, i, base, opened, files, (m) => bad(`guests[${i}]: ${m}`), claimed)));
+    guests.forEach((g, i) => specs.push(parseGuest(g, i, base, opened, files, (m) => bad(`guests[${i}]: ${m}`), claimed, elfs)));
+    for (const [id, what] of claimed) {
+      const elf = elfs.get(id);
+      if (elf !== undefined) bad(`${what} is ${elf}: the guest's writes would overwrite it`);
+    }
   } catch (e) {
     for (const d of opened) d.close?.();
     throw e;
@@ -72,7 +83,7 @@ export function parseDomainsConfig(raw: unknown, where: string, base: string): D
   return { hv: top.hv as string | undefined, window, watchdog, specs, opened, files };
 }
 
-function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], files: string[], bad: (m: string) => never, claimed: Map<string, string>): DomainSpec {
+function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], files: string[], bad: (m: string) => never, claimed: Map<string, string>, elfs: Map<string, string>): DomainSpec {
   if (!isObject(g)) bad("each guest must be a JSON object");
   const o = g as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!GUEST_KEYS.has(k)) bad(`unknown key '${k}' (valid: ${[...GUEST_KEYS].join(", ")})`);
@@ -86,6 +97,8 @@ function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], 
     file = resolve(base, o.elf);
     files.push(file);
     image = readElfInput(file);
+    const id = regularFileId(file);
+    if (id !== undefined && !elfs.has(id)) elfs.set(id, `the "elf" of guests[${i}]`);
     name ??= o.elf.replace(/^.*\//, "").replace(/\.elf$/, "");
   } else if (o.elf !== undefined) bad("\"elf\" must be a file name");
   else {

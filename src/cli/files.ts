@@ -124,15 +124,25 @@ export function regularFileId(path: string): string | undefined {
 
 /**
  * Checks that files a command writes in place (disk images: `--disk`,
- * `--nvdisk`) are distinct: two devices on one image would overwrite each
- * other's sectors.
+ * `--nvdisk`) are distinct, and none of them is one of `inputs` (the ELF
+ * file or snapshot it runs, the cost model): two devices on one image would
+ * overwrite each other's sectors, and the guest's writes would overwrite the
+ * binary or snapshot (`run k.elf --disk k.elf`).
  */
-export function checkDistinctFiles(files: readonly (readonly [flag: string, path: unknown])[]): void {
+export function checkDistinctFiles(files: readonly (readonly [flag: string, path: unknown])[], inputs: readonly unknown[] = []): void {
+  const inputIds = new Map<string, string>();
+  for (const input of inputs) {
+    if (typeof input !== "string") continue;
+    const id = regularFileId(input);
+    if (id !== undefined && !inputIds.has(id)) inputIds.set(id, input);
+  }
   const seen = new Map<string, string>();
   for (const [flag, path] of files) {
     if (typeof path !== "string") continue;
     const id = regularFileId(path);
     if (id === undefined) continue;
+    const input = inputIds.get(id);
+    if (input !== undefined) throw new UserError(`${path}: ${flag} would overwrite ${input === path ? "an input" : `the input ${input}`}`);
     const other = seen.get(id);
     if (other !== undefined) throw new UserError(`${path}: given to both ${other} and ${flag}`);
     seen.set(id, flag);

@@ -103,7 +103,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   // The multiprocessor (docs/machine.md "Multiprocessor"); runElf checks the values (one-line errors).
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${maxCpus} (default 1)`).argParser(integer("--cpus"));
   const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${defaultQuantum})`).argParser(integer("--quantum"));
-  const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (fewer than --cpus; not on bare)").argParser(integer("--pcpus"));
+  const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (at most --cpus; not on bare)").argParser(integer("--pcpus"));
   const spinlocks = () => new Option("--spinlocks <cure>", "lock-holder preemption cure for the lock/unlock sites: native, pv (xen, l4), delayed (xen, l4), ple (hvm); docs/smp-virtualization.md");
   const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer("--timeslice"));
   const act = (name: string) => (...a: unknown[]) => {
@@ -134,7 +134,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .action(act("build"));
   cmd("objdump", "show an ELF: headers, disassembly, sites")
     .argument("<elf>")
-    .option("-d, --disassemble", "disassemble .text")
+    .option("-d, --disassemble", "the whole image as assembly (previrt as turns it back into the same program)")
     .option("--sites", "list the soft-layer sites")
     .action(act("objdump"));
   cmd("verify", "check that every sensitive instruction is covered by a well-formed site")
@@ -257,7 +257,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--runs <n>", "seeded runs per arm (default 30)", integer("--runs"))
     .option("--seed <n>", "the first seed (default 1)", integer("--seed"))
     .option("--json <file>", "write every run's record as JSON (- for stdout; the table then goes to stderr)")
-    .addOption(noProtect())
+    .option("--no-protect", "run only the arm without the driver's protection domain")
     .action(act("inject"));
   cmd("drivers", "seeded crashes of a driver domain during a client's disk workload: the client completes? (docs/driver-vms.md)")
     .option("--crashes <n>", "seeded runs, one driver crash each (default 10)", integer("--crashes"))

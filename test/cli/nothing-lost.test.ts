@@ -253,6 +253,28 @@ describe("one disk image, one device", () => {
     refused(await cli("run", "--domains", p("two.json")), `${p("two.json")}: guests[1]: "nvdisk" is the image file of guests[0] "disk" too`);
     expect([...bytes(p("one.img"))].every((b) => b === 0)).toBe(true);
   });
+
+  it("a disk image that is the ELF, the snapshot, the cost model or the --domains file is refused: the guest's writes would overwrite it", async () => {
+    // disk.elf writes sector 0 of its disk: run on itself, it would overwrite its own ELF header.
+    copyFileSync(p("disk.elf"), p("self.elf"));
+    copyFileSync(p("d7.snap"), p("self.snap"));
+    const elf = bytes(p("self.elf"));
+    const snap = bytes(p("self.snap"));
+    refused(await cli("run", p("self.elf"), "--hv", "xen", "--disk", p("self.elf")), `${p("self.elf")}: --disk would overwrite an input`);
+    refused(await cli("run", p("self.elf"), "--hv", "xen", "--nvdisk", `${dir}/./self.elf`), `${dir}/./self.elf: --nvdisk would overwrite the input ${p("self.elf")}`);
+    refused(await cli("migrate", p("self.elf"), "--from", "xen", "--to", "l4", "--at", "100", "--disk", p("self.elf")), `${p("self.elf")}: --disk would overwrite an input`);
+    refused(await cli("resume", p("self.snap"), "--hv", "xen", "--disk", p("self.snap")), `${p("self.snap")}: --disk would overwrite an input`);
+    writeFileSync(p("cost.json"), "{}\n");
+    refused(await cli("run", p("self.elf"), "--hv", "xen", "--cost-model", p("cost.json"), "--disk", p("cost.json")), `${p("cost.json")}: --disk would overwrite an input`);
+    writeFileSync(p("self.json"), JSON.stringify({ guests: [{ name: "a", elf: p("self.elf"), disk: p("self.elf") }] }));
+    refused(await cli("run", "--domains", p("self.json")), `${p("self.json")}: guests[0] "disk" is the "elf" of guests[0]: the guest's writes would overwrite it`);
+    writeFileSync(p("conf.json"), JSON.stringify({ guests: [{ name: "a", elf: p("hello.elf") }, { name: "b", elf: p("self.elf"), disk: p("conf.json") }] }));
+    const conf = bytes(p("conf.json"));
+    refused(await cli("run", "--domains", p("conf.json")), `${p("conf.json")}: guests[1] "disk" is the configuration file: the guest's writes would overwrite it`);
+    expect(bytes(p("self.elf"))).toEqual(elf);
+    expect(bytes(p("self.snap"))).toEqual(snap);
+    expect(bytes(p("conf.json"))).toEqual(conf);
+  });
 });
 
 describe("a write that fails half way leaves the file that was there", () => {

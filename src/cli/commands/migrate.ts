@@ -18,7 +18,7 @@ import { formatReport } from "../../migration/report.js";
 import { migrateRoute } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
-import { checkOutputs, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
+import { checkDistinctFiles, checkOutputs, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf } from "./resume.js";
 import { openDisk } from "../host-devices.js";
 
@@ -29,6 +29,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const points = (options.at as string[] | undefined)?.map(point);
   if (!points?.length) throw new UserError("missing --at N (the cycle to migrate at)");
   checkOutputs([["--json", options.json]], [file, options.disk, options.costModel]);
+  checkDistinctFiles([["--disk", options.disk]], [file, options.costModel]);
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);

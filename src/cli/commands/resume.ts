@@ -39,7 +39,7 @@ export const run: CommandRunner = async (args, options, io) => {
   checkInputFile(file);
   if (options.snapshotAt !== undefined || options.snapshot !== undefined) snapshotOptions(options);
   checkOutputs([["--json", options.json], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
-  checkDistinctFiles([["--disk", options.disk], ["--nvdisk", options.nvdisk]]);
+  checkDistinctFiles([["--disk", options.disk], ["--nvdisk", options.nvdisk]], [file, options.costModel]);
   const snap = readSnapshotFile(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   // The snapshot's disk and nvdisk images go into --disk's and --nvdisk's files; without them, into memory.
