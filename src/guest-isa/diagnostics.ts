@@ -89,3 +89,9 @@ export class UserError extends Error {
 export function shownName(name: string): string {
   return /[\x00-\x1f\x7f]/.test(name) ? JSON.stringify(name) : name;
 }
+
+/** `shownName` where a message puts the name in quotes: 'name', or the escaped form, which has its own ("a\nb"). */
+export function quotedName(name: string): string {
+  const shown = shownName(name);
+  return shown === name ? `'${name}'` : shown;
+}

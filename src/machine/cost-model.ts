@@ -12,7 +12,7 @@
 // docs/cost-model.md lists every entry with its source; a test checks it
 // mentions every key.
 
-import { shownName, UserError } from "../guest-isa/diagnostics.js";
+import { quotedName, UserError } from "../guest-isa/diagnostics.js";
 import type { CostClass } from "../guest-isa/isa-table.js";
 
 /** One entry of the table: its price in cycles and where the figure comes from. */
@@ -173,7 +173,7 @@ function validPrice(value: unknown): value is number {
 }
 
 function priceError(what: string, key: string): UserError {
-  return new UserError(`${what}: entry '${shownName(key)}' must be a whole number of cycles from 1 to ${MAX_ENTRY_CYCLES}`);
+  return new UserError(`${what}: entry ${quotedName(key)} must be a whole number of cycles from 1 to ${MAX_ENTRY_CYCLES}`);
 }
 
 /**
@@ -188,7 +188,7 @@ export function parseCostModel(json: unknown, what = "cost model"): CostModel {
   const model: Record<string, number> = { ...defaultCostModel() };
   for (const [key, raw] of Object.entries(json as Record<string, unknown>)) {
     if (!(COST_KEYS as readonly string[]).includes(key)) {
-      throw new UserError(`${what}: unknown entry '${shownName(key)}' (known: ${COST_KEYS.join(", ")})`);
+      throw new UserError(`${what}: unknown entry ${quotedName(key)} (known: ${COST_KEYS.join(", ")})`);
     }
     const value = typeof raw === "object" && raw !== null && "cycles" in raw ? (raw as { cycles: unknown }).cycles : raw;
     if (!validPrice(value)) throw priceError(what, key);

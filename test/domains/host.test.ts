@@ -107,9 +107,9 @@ describe("checkSpecs: a refusal quotes what it names, on one line", () => {
   it("a guest name, a device kind and a server that are not what they must be", () => {
     const image = guest("p", printer("p", 1));
     const refused = (specs: DomainSpec[]) => refusal(() => checkSpecs(specs));
-    expect(refused([{ name: "a\nb", image }])).toBe(`guest name '"a\\nb"' must be 1-32 letters, digits, '_', '.' or '-'`);
-    expect(refused([{ name: "a", image, uses: { ["blk\n" as "block"]: "b" } }])).toMatch(/^guest 'a' uses unknown device kind '"blk\\n"' \(valid: /);
-    expect(refused([{ name: "a", image, uses: { block: "x\ny" } }])).toBe(`guest 'a' uses block from '"x\\ny"', which is not a guest`);
-    expect(refused([{ name: "a", image, serves: ["n\r" as "block"] }])).toBe(`guest 'a' serves unknown device kind '"n\\r"'`);
+    expect(refused([{ name: "a\nb", image }])).toBe(`guest name "a\\nb" must be 1-32 letters, digits, '_', '.' or '-'`);
+    expect(refused([{ name: "a", image, uses: { ["blk\n" as "block"]: "b" } }])).toMatch(/^guest 'a' uses unknown device kind "blk\\n" \(valid: /);
+    expect(refused([{ name: "a", image, uses: { block: "x\ny" } }])).toBe(`guest 'a' uses block from "x\\ny", which is not a guest`);
+    expect(refused([{ name: "a", image, serves: ["n\r" as "block"] }])).toBe(`guest 'a' serves unknown device kind "n\\r"`);
   });
 });

@@ -45,7 +45,7 @@ import { ACCESS } from "../../machine/monitor.js";
 import { buildMachine, type RunImageOptions } from "../../machine/run-image.js";
 import type { MachineStats } from "../../machine/stats.js";
 import type { RewriteResult } from "../../rewriter/index.js";
-import { shownName, UserError } from "../../guest-isa/diagnostics.js";
+import { quotedName, UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend, prepareGuest, type Backend } from "../index.js";
 import { HC } from "../common/hypercalls.js";
 import { isMigratable } from "../common/neutral-state.js";
@@ -212,19 +212,19 @@ export function checkSpecs(specs: readonly DomainSpec[]): void {
   if (specs.length > 64) throw new UserError(`at most 64 guests, not ${specs.length}`);
   const names = new Set<string>();
   for (const s of specs) {
-    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(s.name)) throw new UserError(`guest name '${shownName(s.name)}' must be 1-32 letters, digits, '_', '.' or '-'`);
+    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(s.name)) throw new UserError(`guest name ${quotedName(s.name)} must be 1-32 letters, digits, '_', '.' or '-'`);
     if (names.has(s.name)) throw new UserError(`two guests are named '${s.name}'`);
     names.add(s.name);
   }
   for (const s of specs) {
     for (const [kind, from] of Object.entries(s.uses ?? {})) {
-      if (!(kind in DEVICE_KIND)) throw new UserError(`guest '${s.name}' uses unknown device kind '${shownName(kind)}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+      if (!(kind in DEVICE_KIND)) throw new UserError(`guest '${s.name}' uses unknown device kind ${quotedName(kind)} (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
       const server = specs.find((x) => x.name === from);
-      if (!server) throw new UserError(`guest '${s.name}' uses ${kind} from '${shownName(from)}', which is not a guest`);
+      if (!server) throw new UserError(`guest '${s.name}' uses ${kind} from ${quotedName(from)}, which is not a guest`);
       if (server === s) throw new UserError(`guest '${s.name}' cannot use ${kind} from itself`);
       if (!(server.serves ?? []).includes(kind as DeviceKindName)) throw new UserError(`guest '${s.name}' uses ${kind} from '${from}', which does not serve ${kind}`);
     }
-    for (const kind of s.serves ?? []) if (!(kind in DEVICE_KIND)) throw new UserError(`guest '${s.name}' serves unknown device kind '${shownName(kind)}'`);
+    for (const kind of s.serves ?? []) if (!(kind in DEVICE_KIND)) throw new UserError(`guest '${s.name}' serves unknown device kind ${quotedName(kind)}`);
   }
 }
 
@@ -257,7 +257,7 @@ export class DomainHost {
     this.maxCycles = options.maxCycles ?? Infinity;
     this.crashes = [...(options.crashes ?? [])].sort((a, b) => a.at - b.at);
     for (const c of this.crashes) {
-      if (!specs.some((s) => s.name === c.domain)) throw new UserError(`crash injection names '${shownName(c.domain)}', which is not a guest`);
+      if (!specs.some((s) => s.name === c.domain)) throw new UserError(`crash injection names ${quotedName(c.domain)}, which is not a guest`);
     }
     const index = new Map(specs.map((s, i) => [s.name, i]));
     this.services = new DomainServices(this.domains, specs.length, (client, kind) => {
