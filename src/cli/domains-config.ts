@@ -14,7 +14,7 @@ import { DEVICE_KIND, type DeviceKindName } from "../hypervisors/domains/abi.js"
 import type { DomainSpec } from "../hypervisors/domains/host.js";
 import type { DiskBacking } from "../machine/devices/disk.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "./bundled-kernel.js";
-import { checkInputFile, fileError, jsonProblem, readElfInput, readInputText, regularFileId } from "./files.js";
+import { checkInputFile, fileError, readElfInput, readJsonFile, regularFileId } from "./files.js";
 import { fileDisk, NVDISK_EMPTY } from "./host-devices.js";
 
 /** The configuration's top level, after checking. */
@@ -35,14 +35,7 @@ const GUEST_KEYS = new Set(["name", "elf", "kernel", "scale", "memory", "cpus", 
 /** Reads and checks a configuration file. */
 export function readDomainsConfig(path: string): DomainsConfig {
   checkInputFile(path);
-  const text = readInputText(path, "a JSON file");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${jsonProblem(e)})`);
-  }
-  return parseDomainsConfig(raw, path, dirname(path), regularFileId(path));
+  return parseDomainsConfig(readJsonFile(path), path, dirname(path), regularFileId(path));
 }
 
 /**

@@ -88,20 +88,23 @@ function isSnapshotFile(bytes: Uint8Array): boolean {
  * breaks included (`Unexpected token 'x', "{"alu": x\n}" is not valid JSON`),
  * and an error is one line.
  */
-export function jsonProblem(e: unknown): string {
+function jsonProblem(e: unknown): string {
   return String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, " ");
+}
+
+/** A JSON input file's value (a cost model, a --domains configuration), or its refusal on one line. */
+export function readJsonFile(path: string): unknown {
+  const text = readInputText(path, "a JSON file");
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON: ${jsonProblem(e)}`);
+  }
 }
 
 /** Reads and validates `--cost-model FILE` (docs/cost-model.md). */
 export function readCostModel(path: string): CostModel {
-  const text = readInputText(path, "a JSON file");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON: ${jsonProblem(e)}`);
-  }
-  return parseCostModel(json, path);
+  return parseCostModel(readJsonFile(path), path);
 }
 
 /** A file's identity (device and inode): two paths name the same file when theirs are equal. */

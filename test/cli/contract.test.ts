@@ -89,7 +89,7 @@ describe("JSON files", () => {
 
   it("--domains: a parse error is one line", async () => {
     writeFileSync(f("domains.json"), broken);
-    oneLine(await previrt("run", "--domains", f("domains.json")), /domains\.json: not valid JSON /);
+    oneLine(await previrt("run", "--domains", f("domains.json")), /domains\.json: not valid JSON: /);
   });
 });
 
