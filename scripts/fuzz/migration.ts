@@ -44,7 +44,7 @@ import { checkRoute } from "../../src/migration/route.js";
 import { stopAndCopy } from "../../src/migration/stop-and-copy.js";
 import type { RunResult } from "../../src/machine/diagnosis.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
-import { differentialCampaign } from "./differential.js";
+import { differentialCampaign, differentialConfig } from "./differential.js";
 import { buildAnnotated, deterministicGuestSource, type LabelledLines } from "./generators/guests.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits } from "./generators/rng.js";
@@ -111,7 +111,7 @@ const innerAux = (aux: number) => Math.floor(aux / CONFIG_RANGE);
 
 /** The input's guest binary: a hostile raw kernel, a differential guest annotated and assembled, or a 2-CPU guest as the smp campaign builds it. */
 function imageOf(input: FuzzInput<Unit>): ElfImage {
-  if (isDifferential(input)) return buildAnnotated("diff.s", deterministicGuestSource(input.units as LabelledLines, innerAux(input.aux)));
+  if (isDifferential(input)) return buildAnnotated("diff.s", deterministicGuestSource(input.units as LabelledLines, differentialConfig(innerAux(input.aux)).length));
   const smp = smpBase(input);
   if (smp !== undefined) return smpImageOf({ base: smp, units: input.units as SmpUnit[], aux: 0 }, SMP);
   return guestImage({ base: input.base, units: input.units as GuestUnit[], aux: 0 });
@@ -199,7 +199,7 @@ export const migrationCampaign: Campaign<Unit> = {
     const cpus = smpBase(input) !== undefined ? ` --cpus ${SMP.cpus} --quantum ${SMP_QUANTA[innerAux(input.aux) % SMP_QUANTA.length]}` : "";
     const how = `previrt migrate FILE${cpus} ${c.route.length === 2 ? `--from ${c.route[0]} --to ${c.route[1]}` : `--route ${c.route.join(",")}`} --at N${c.live ? " --live" : ""} (point: ${c.at / 10}% of the unmigrated run; RAM 4 MiB in the campaign)`;
     return differential
-      ? { ext: ".s", data: deterministicGuestSource(input.units as LabelledLines, innerAux(input.aux)), note: `unannotated source; build with previrt build FILE -o x.elf, then ${how.replace("FILE", "x.elf")}` }
+      ? { ext: ".s", data: deterministicGuestSource(input.units as LabelledLines, differentialConfig(innerAux(input.aux)).length), note: `unannotated source; build with previrt build FILE -o x.elf, then ${how.replace("FILE", "x.elf")}` }
       : { ext: ".elf", data: writeElf(image), note: how };
   },
 };
