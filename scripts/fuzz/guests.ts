@@ -33,7 +33,7 @@ import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
 import { backends, runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { rawGuestImage, randomGuestBody } from "./generators/guests.js";
-import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, simulated } from "./generators/engines.js";
+import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 import { SELFMOD_DISK_LATENCY, SELFMOD_DISK_SECTORS, selfmodUnit } from "./generators/selfmod.js";
@@ -46,7 +46,7 @@ const RESERVED = RAM - WINDOW_BACKED_BYTES;
 const DATA = 0x20000;
 /** The hostile page directory and its one page table (VA 0–4 MiB) and a second one (the top 4 MiB). */
 export const PD = 0x100000;
-const PT_LOW = PD + 0x1000;
+export const PT_LOW = PD + 0x1000;
 const PT_HIGH = PD + 0x2000;
 
 const enc = (m: string, f: { a?: number; b?: number; c?: number; imm?: number } = {}) => encodeInstruction(m, f);
@@ -187,7 +187,7 @@ export const guestsCampaign: Campaign<GuestUnit> = {
     const { backend, engines } = configOf(input.aux);
     const image = guestImage(input);
     const out = runElf(image, runOptions(input, limits.maxCycles));
-    const problem = endingProblem(out) ?? windowProblem(out, backend.name) ?? (engines ? engineProblem((choice) => runElf(image, { ...runOptions(input, limits.maxCycles), ...choice }), simulated(out)) : undefined);
+    const problem = endingProblem(out) ?? windowProblem(out, backend.name) ?? (engines ? engineProblem((choice) => runElf(image, { ...runOptions(input, limits.maxCycles), ...choice }), out) : undefined);
     return problem ? { class: "wrong", message: problem } : "accepted";
   },
   materialize(input) {

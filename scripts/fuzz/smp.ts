@@ -41,7 +41,7 @@ import { backends, runElf, type RunElfOptions, type RunElfOutcome } from "../../
 import { NVDISK_BASE } from "../../src/machine/devices/nvdisk.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { buildAnnotated, randomDeterministicBody, randomGuestBody } from "./generators/guests.js";
-import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, simulated } from "./generators/engines.js";
+import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 import { hcallAttack, hostileValue, pageTableAttack, pagedAccess, pageTables, PAGING_ON, PD, USER_MODE, windowAddr, windowAttack, type GuestUnit } from "./guests.js";
@@ -445,7 +445,7 @@ export function runOptions(cfg: SmpConfig, maxCycles: number): RunElfOptions {
 
 /** The engine oracle (generators/engines.ts) when the input asks for it; `out` is the run already made with the default engine. */
 const enginesProblem = (image: ElfImage, cfg: SmpConfig, maxCycles: number, out: RunElfOutcome) =>
-  cfg.engines ? engineProblem((choice) => runElf(image, { ...runOptions(cfg, maxCycles), ...choice }), simulated(out)) : undefined;
+  cfg.engines ? engineProblem((choice) => runElf(image, { ...runOptions(cfg, maxCycles), ...choice }), out) : undefined;
 
 /**
  * One guest of either family for `cfg` (its CPUs; trap's psr hole): the base

@@ -174,14 +174,20 @@ function remap(r: Rng, layout: SelfmodLayout): number[] {
   ]);
 }
 
+type UnitMaker = (r: Rng, layout: SelfmodLayout) => number[];
+export type SelfmodKind = "rewrite-next" | "call-other" | "loop-body" | "dma" | "remap" | "random";
+/** The unit kinds (tests run each alone), and their weights in the family. */
+export const SELFMOD_KINDS: Readonly<Record<SelfmodKind, readonly [number, UnitMaker]>> = {
+  "rewrite-next": [4, rewriteNext],
+  "call-other": [3, callOther],
+  "loop-body": [3, loopBody],
+  dma: [2, dma],
+  remap: [3, remap],
+  random: [1, (r: Rng) => randomGuestBody(() => r.float(), r.range(5, 30))],
+};
+const WEIGHTED = Object.values(SELFMOD_KINDS).map(([w, make]) => [w, make] as const);
+
 /** One unit of the family. */
 export function selfmodUnit(r: Rng, layout: SelfmodLayout): number[] {
-  return r.weighted<() => number[]>([
-    [4, () => rewriteNext(r)],
-    [3, () => callOther(r)],
-    [3, () => loopBody(r)],
-    [2, () => dma(r)],
-    [3, () => remap(r, layout)],
-    [1, () => randomGuestBody(() => r.float(), r.range(5, 30))],
-  ])();
+  return r.weighted(WEIGHTED)(r, layout);
 }
