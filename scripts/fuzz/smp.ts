@@ -15,7 +15,9 @@
 //     while others run; atomics on the window, on the nvdisk's registers,
 //     outside RAM and misaligned; test-and-set and ticket locks taken and
 //     never released, released by others, at hostile addresses, and a lock
-//     holder that faults (sometimes with its trap vector cleared first).
+//     holder that faults (sometimes with its trap vector cleared first);
+//     self-modifying code on several CPUs (generators/selfmod.ts
+//     selfmodSmpUnit: a function one CPU rewrites while another calls it).
 //     Oracle: no host exception; the run ends in a result (power-off or a
 //     diagnosed stop); on xen and l4 the in-place VMM's read-only code and
 //     stubs intact afterwards.
@@ -44,6 +46,7 @@ import { buildAnnotated, randomDeterministicBody, randomGuestBody } from "./gene
 import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
+import { selfmodSmpUnit } from "./generators/selfmod.js";
 import { hcallAttack, hostileValue, pageTableAttack, pagedAccess, pageTables, PAGING_ON, PD, USER_MODE, windowAddr, windowAttack, type GuestUnit } from "./guests.js";
 
 const BACKENDS = [...backends.keys()]; // bare, hvm, trap, xen, l4
@@ -295,6 +298,9 @@ function hostileUnits(r: Rng, kind: string, cpus: number): SmpUnit[] {
       units.push({ cpu: k, lines: words(PAGING_ON) });
       for (let i = 0; i < r.range(1, 5); i++) units.push(r.chance(0.7) ? fromGuestUnit(k, pagedAccess(r, maps)) : smpAbiUnit(r, k, cpus));
     }
+  } else if (kind === "selfmod") {
+    // Self-modifying code on several CPUs at once: the shared function one CPU rewrites while another calls it.
+    for (let k = 0; k < cpus; k++) if (r.chance(0.8)) for (let i = r.range(1, 3); i > 0; i--) units.push({ cpu: k, lines: words(selfmodSmpUnit(r)) });
   } else if (kind === "locks") {
     // Contention under the cures: every CPU loops on the same locks, with some of the ABI's hostility among the loops.
     for (let k = 0; k < cpus; k++) for (let i = r.range(1, 4); i > 0; i--) units.push(r.chance(0.7) ? contendedUnit(r, k) : smpAbiUnit(r, k, cpus));
@@ -455,7 +461,7 @@ const enginesProblem = (image: ElfImage, cfg: SmpConfig, maxCycles: number, out:
 export function drawSmpGuest(r: Rng, cfg: SmpConfig): { base: string; units: SmpUnit[] } {
   serial = 0;
   if (r.chance(0.35)) return { base: "race-free", units: raceFreeUnits(r, cfg) };
-  const kind = r.weighted([[20, "random"], [10, "window"], [10, "hcalls"], [10, "pagetables"], [30, "abi"], [20, "locks"]] as const);
+  const kind = r.weighted([[20, "random"], [10, "window"], [10, "hcalls"], [10, "pagetables"], [30, "abi"], [20, "locks"], [10, "selfmod"]] as const);
   return { base: `hostile-${kind}`, units: hostileUnits(r, kind, cfg.cpus) };
 }
 

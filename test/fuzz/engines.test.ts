@@ -3,17 +3,19 @@
 // in another page between calls, in a running loop, by disk DMA, and a page
 // remapped under the pc — run alone on every back end under the default
 // engine, the interpreter and the JIT translating every page at once, and
-// must agree; and a planted difference (a run with another cycle bound,
-// another register or another RAM byte at the end) is reported as one,
-// naming the run.
+// must agree; so must the smp campaign's shared function, called and
+// rewritten by 2 and 4 CPUs at once; and a planted difference (a run with
+// another cycle bound, another register or another RAM byte at the end) is
+// reported as one, naming the run.
 // Inputs are built by hand in the campaign's own shape (units, aux).
 
 import { describe, expect, it } from "vitest";
 import { runInput } from "../../scripts/fuzz/campaign.js";
 import { engineProblem } from "../../scripts/fuzz/generators/engines.js";
 import { Rng } from "../../scripts/fuzz/generators/rng.js";
-import { SELFMOD_KINDS, type SelfmodKind } from "../../scripts/fuzz/generators/selfmod.js";
+import { SELFMOD_KINDS, selfmodSmpUnit, type SelfmodKind } from "../../scripts/fuzz/generators/selfmod.js";
 import { configOf, guestImage, guestsCampaign, PD, PT_LOW } from "../../scripts/fuzz/guests.js";
+import { configOf as smpConfig, smpCampaign, type SmpConfig } from "../../scripts/fuzz/smp.js";
 import { runElf } from "../../src/hypervisors/index.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
@@ -34,6 +36,26 @@ describe("guests campaign: selfmod units agree under both engines", () => {
         const input = { base: "selfmod", units: [{ words }], aux: comparedAux(b) };
         expect(runInput(guestsCampaign, input, LIMITS), `${kind} seed ${seed} on ${BACKENDS[b]}`).toEqual({ class: "accepted", message: "" });
       }
+    }
+  });
+});
+
+/** The smp campaign's aux of a configuration (its first match). */
+function smpAux(want: Partial<SmpConfig>): number {
+  for (let a = 0; ; a++) {
+    const c = smpConfig(a);
+    if (Object.entries(want).every(([k, v]) => c[k as keyof SmpConfig] === v) && c.pcpus === undefined && c.timeslice === undefined && c.spinlocks === undefined) return a;
+  }
+}
+
+describe("smp campaign: code one CPU rewrites while another runs it agrees under both engines", () => {
+  it.each(BACKENDS)("%s, 2 and 4 CPUs, quanta of 10,000 and 7 cycles", { timeout: 120_000 }, (backend) => {
+    for (const [cpus, quantum] of [[2, 10_000], [4, 7], [2, 7]]) {
+      const r = new Rng(2035, cpus * quantum);
+      const units = [...Array.from({ length: cpus - 1 }, (_, k) => ({ cpu: 0, lines: ["    li   t1, " + (k + 1), "    out  0x42, t1"] }))];
+      for (let k = 0; k < cpus; k++) units.push({ cpu: k, lines: selfmodSmpUnit(r).map((w) => `    .word 0x${w.toString(16)}`) });
+      const aux = smpAux({ backend, cpus, quantum, nvdisk: false, annotated: true, engines: true });
+      expect(runInput(smpCampaign, { base: "hostile-selfmod", units, aux }, LIMITS), `${cpus} CPUs, quantum ${quantum}`).toEqual({ class: "accepted", message: "" });
     }
   });
 });

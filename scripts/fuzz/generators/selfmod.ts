@@ -15,7 +15,9 @@
 //     word, a virtual page mapped to the first and called; its first
 //     instruction remaps the virtual page to the second (then `tlbinv`,
 //     `tlbflush`, a `ptbr` write, or nothing: the stale translation
-//     stays, as in the interpreter) and the code after it runs.
+//     stays, as in the interpreter) and the code after it runs;
+//   - for the smp campaign (selfmodSmpUnit): a function at one address that
+//     every CPU drawing it writes, calls and rewrites, while the others do.
 // The guest runs with the hostile page tables (paged inputs) whose own pages
 // are mapped too, so that the guest can edit them, and with a small disk.
 //
@@ -30,6 +32,8 @@ import type { Rng } from "./rng.js";
 /** Pages the units write code into: inside the identity-mapped first 256 KiB, above the hcalls' data (0x20000). */
 const FN_PAGES = [0x30000, 0x31000, 0x32000, 0x33000];
 const DMA_SOURCE = 0x38000;
+/** The smp campaign's shared function. */
+const SHARED_FN = 0x30000;
 /** DMA destinations: a function page, or the tail of the program's first and second code pages (hostile: it may be running code). */
 const DMA_DEST = [0x34000, 0x34000, 0x1e00, 0x2e00];
 /** The remap unit's two physical pages and the virtual pages it maps onto them (the low page table's entries 0x200–0x203). */
@@ -122,12 +126,13 @@ const storeWords = (ws: readonly number[], base = "t0") => ws.flatMap((w, i) => 
 const RET = enc("jalr", { a: 0, b: 15, imm: 0 });
 const RETS = [RET, RET];
 
-function callOther(r: Rng): number[] {
-  const body = Array.from({ length: r.range(1, 4) }, () => target(r));
+/** `shared`: the function at one address every caller uses (the smp campaign: one CPU rewrites what another runs), two words long. */
+function callOther(r: Rng, shared = false): number[] {
+  const body = Array.from({ length: shared ? 2 : r.range(1, 4) }, () => target(r));
   const j = r.int(body.length);
   const w2 = target(r);
   return words([
-    `    li   t0, ${hex(r.pick(FN_PAGES) + 4 * r.pick([0, 0, 16, 1016]))}`, // 1016: the function crosses into the next page
+    `    li   t0, ${hex(shared ? SHARED_FN : r.pick(FN_PAGES) + 4 * r.pick([0, 0, 16, 1016]))}`, // 1016: the function crosses into the next page
     ...storeWords([...body, ...RETS]),
     `    li   t2, ${passes(r)}`, `    li   t3, ${hex(body[j] ^ w2)}`,
     ".Ll:", "    jalr lr, 0(t0)",
@@ -179,7 +184,7 @@ export type SelfmodKind = "rewrite-next" | "call-other" | "loop-body" | "dma" | 
 /** The unit kinds (tests run each alone), and their weights in the family. */
 export const SELFMOD_KINDS: Readonly<Record<SelfmodKind, readonly [number, UnitMaker]>> = {
   "rewrite-next": [4, rewriteNext],
-  "call-other": [3, callOther],
+  "call-other": [3, (r) => callOther(r)],
   "loop-body": [3, loopBody],
   dma: [2, dma],
   remap: [3, remap],
@@ -190,4 +195,19 @@ const WEIGHTED = Object.values(SELFMOD_KINDS).map(([w, make]) => [w, make] as co
 /** One unit of the family. */
 export function selfmodUnit(r: Rng, layout: SelfmodLayout): number[] {
   return r.weighted(WEIGHTED)(r, layout);
+}
+
+/**
+ * A unit for one CPU of a multiprocessor guest (the smp campaign): mostly the
+ * shared function, called and rewritten by every CPU that draws it, so that
+ * one CPU's stores change the code another runs; also the single-CPU kinds
+ * that need neither the disk nor the page tables.
+ */
+export function selfmodSmpUnit(r: Rng): number[] {
+  return r.weighted<() => number[]>([
+    [5, () => callOther(r, true)],
+    [2, () => rewriteNext(r)],
+    [2, () => loopBody(r)],
+    [1, () => randomGuestBody(() => r.float(), r.range(5, 20))],
+  ])();
 }
