@@ -6,34 +6,48 @@
 // is left out: rdpsr/wrpsr are its documented hole); any difference, or a run
 // that does not power off, is `wrong`. Page-table entries are also read
 // with ordinary loads: a queued update must never be observable as stale memory. On xen and l4 the in-place VMM's
-// read-only window must also be intact afterwards.
+// read-only window must also be intact afterwards. For one input in four (a
+// digit of its aux) each back end's run is also made under the interpreter
+// and under the JIT translating every page at once, and must leave exactly
+// what the default run left (generators/engines.ts).
 
 import { writeElf } from "../../src/guest-isa/elf.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { buildAnnotated, deterministicGuestSource, randomDeterministicBody } from "./generators/guests.js";
+import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
+import { auxDigits } from "./generators/rng.js";
 
 const COMPARED = ["bare", "hvm", "xen", "l4"];
 const RAM = 4 * 1024 * 1024;
 
 type Unit = [number, string[]];
-const source = (input: FuzzInput<Unit>) => deterministicGuestSource(input.units, input.aux);
+/** Program lengths stay below this: the aux is the length, then the engine digit. */
+const LENGTHS = 1024;
+/** An input's configuration, from its aux: the program's length (its last label) and whether the engines are compared. */
+export function differentialConfig(aux: number): { length: number; engines: boolean } {
+  const take = auxDigits(aux);
+  return { length: take(LENGTHS), engines: enginesDrawn(take(ENGINE_RADIX)) };
+}
+const source = (input: FuzzInput<Unit>) => deterministicGuestSource(input.units, differentialConfig(input.aux).length);
 
 export const differentialCampaign: Campaign<Unit> = {
   name: "differential",
-  description: "random annotated guests must print and exit the same on bare, hvm, xen and l4",
+  description: "random annotated guests must print and exit the same on bare, hvm, xen and l4 (a quarter also under both engines)",
   generate(r) {
     const length = r.range(10, 120);
-    return { base: "deterministic", units: randomDeterministicBody(() => r.float(), length, { plainPteLoads: true }), aux: length };
+    return { base: "deterministic", units: randomDeterministicBody(() => r.float(), length, { plainPteLoads: true }), aux: length + LENGTHS * r.int(ENGINE_RADIX) };
   },
   execute(input, limits) {
     const image = buildAnnotated("diff.s", source(input));
     const maxCycles = Math.max(limits.maxCycles, 2_000_000);
+    const { engines } = differentialConfig(input.aux);
     let reference: { console: string; exit: number } | undefined;
     for (const backend of COMPARED) {
-      const out = runElf(image, { backend, maxCycles, ramSize: RAM });
-      const problem = endingProblem(out) ?? windowProblem(out, backend);
+      const options = { backend, maxCycles, ramSize: RAM };
+      const out = runElf(image, options);
+      const problem = endingProblem(out) ?? windowProblem(out, backend) ?? (engines ? engineProblem((choice) => runElf(image, { ...options, ...choice }), out) : undefined);
       if (problem) return { class: "wrong", message: problem };
       const r = out.result;
       // Branches go forward only: every program must reach its end and power off, everywhere.
@@ -46,6 +60,6 @@ export const differentialCampaign: Campaign<Unit> = {
     return "accepted";
   },
   materialize(input) {
-    return { ext: ".s", data: source(input), note: `unannotated source; build with previrt build FILE -o x.elf, then previrt matrix x.elf --hv ${COMPARED.join(",")}` };
+    return { ext: ".s", data: source(input), note: `unannotated source; build with previrt build FILE -o x.elf, then previrt matrix x.elf --hv ${COMPARED.join(",")}${differentialConfig(input.aux).engines ? ` ${ENGINES_NOTE}` : ""}` };
   },
 };

@@ -25,6 +25,11 @@
 // power-off or a diagnosis; on xen and l4 the in-place VMM's read-only code
 // and stubs in both guests' machines unchanged.
 //
+// For one input in four (a digit of its aux past the configuration's) the
+// hostile run is made again under the interpreter and every domain must end
+// exactly as under the default engine — ending, console, counters, registers,
+// RAM (generators/engines.ts; the host takes no JIT threshold: the default).
+//
 // Consumed by the fuzz driver (runner.ts, worker.ts); input i's configuration
 // (back end, order, roles, the disk) comes from its `aux`.
 
@@ -39,8 +44,9 @@ import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
 import { DomainHost, type DomainOutcome, type DomainSpec } from "../../src/hypervisors/domains/host.js";
 import { getBackend, prepareImage } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
-import type { Machine } from "../../src/machine/machine.js";
+import type { Engine, Machine } from "../../src/machine/machine.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runDifference, type SimulatedRun } from "./generators/engines.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 
@@ -87,6 +93,8 @@ export function configOf(aux: number): DomainsConfig {
   };
 }
 const AUX_RANGE = 3 * 6 * 2 * 3 * 2 * 3 * 3;
+/** Whether the input's hostile run is also made under the interpreter (the digit past the configuration's). */
+const enginesOf = (aux: number) => enginesDrawn(Math.floor(aux / AUX_RANGE) % ENGINE_RADIX);
 
 /** The aux of a configuration (tests build inputs with it). */
 export function auxOf(c: DomainsConfig): number {
@@ -548,9 +556,24 @@ export function runDomainsInput(input: FuzzInput<DomainsUnit>, maxCycles: number
   return run(configOf(input.aux), hostileImage(input), maxCycles);
 }
 
-function run(c: DomainsConfig, hostile: ElfImage, maxCycles: number) {
-  const host = new DomainHost(specs(c, hostile), { backend: c.backend, maxCycles, watchdog: 200_000, maxRestarts: 20 });
+function run(c: DomainsConfig, hostile: ElfImage, maxCycles: number, engine?: Engine) {
+  const host = new DomainHost(specs(c, hostile), { backend: c.backend, maxCycles, watchdog: 200_000, maxRestarts: 20, engine });
   return { host, out: host.run() };
+}
+
+/** The domains' runs as the engine oracle reads them (generators/engines.ts), and their executed cycles. */
+const domainRuns = ({ host, out }: ReturnType<typeof run>) =>
+  out.domains.map((d): [string, SimulatedRun, number] => [d.name, { result: d.result!, console: d.console, stats: d.stats, machine: host.machineOf(d.id) }, d.executedCycles]);
+
+/** The first domain whose run under the default engine differs from its run under the interpreter. */
+function domainsDifference(interp: ReturnType<typeof run>, byDefault: ReturnType<typeof run>): string | undefined {
+  const a = domainRuns(interp), b = domainRuns(byDefault);
+  if (a.length !== b.length) return `${b.length} domains under the default engine, ${a.length} under the interpreter`;
+  for (let i = 0; i < a.length; i++) {
+    const p = runDifference(`${b[i][0]} under the default engine`, a[i][1], b[i][1]) ?? (a[i][2] !== b[i][2] ? `${b[i][0]}: ${b[i][2]} executed cycles under the default engine, ${a[i][2]} under the interpreter` : undefined);
+    if (p) return p;
+  }
+  return undefined;
 }
 
 function benign(c: DomainsConfig): RefRun {
@@ -570,7 +593,7 @@ export const domainsCampaign: Campaign<DomainsUnit> = {
   name: "domains",
   description: "a hostile guest (domain ops with hostile arguments, grant races, the nvdisk) beside a reference guest on xen, l4 and hvm",
   generate(r: Rng) {
-    const aux = r.int(AUX_RANGE);
+    const aux = r.int(AUX_RANGE) + AUX_RANGE * r.int(ENGINE_RADIX);
     const c = configOf(aux);
     const units = Array.from({ length: r.range(1, 24) }, () => hostileUnit(r, c));
     // Often wait first: the reference grants and publishes in its first few thousand cycles.
@@ -583,7 +606,8 @@ export const domainsCampaign: Campaign<DomainsUnit> = {
     if (!calm.result.includes('"poweroff"')) return { class: "wrong", message: `the reference does not complete beside a benign peer: ${calm.result}` };
     const image = hostileImage(input);
     // The reference must complete: the bound is its own run plus what the limit allows the hostile guest.
-    const { host, out } = run(c, image, calm.cycles + limits.maxCycles);
+    const hostile = run(c, image, calm.cycles + limits.maxCycles);
+    const { host, out } = hostile;
     for (const d of out.domains) {
       if (!d.result) continue;
       const p = endingOf(d.result);
@@ -608,6 +632,10 @@ export const domainsCampaign: Campaign<DomainsUnit> = {
         if (p) return { class: "wrong", message: `${d.name}: ${p}` };
       }
     }
+    if (enginesOf(input.aux)) {
+      const p = domainsDifference(run(c, image, calm.cycles + limits.maxCycles, "interp"), hostile);
+      if (p) return { class: "wrong", message: `${c.backend}: ${p}` };
+    }
     return "accepted";
   },
   materialize(input) {
@@ -615,7 +643,7 @@ export const domainsCampaign: Campaign<DomainsUnit> = {
     return {
       ext: ".s",
       data: hostileSource(input.units),
-      note: `the hostile guest (${c.annotated ? "annotated" : "raw"}), beside the ${c.reference} reference on ${c.backend}: ${JSON.stringify(c)}; replay with npm run fuzz -- domains --seed S --replay INDEX`,
+      note: `the hostile guest (${c.annotated ? "annotated" : "raw"}), beside the ${c.reference} reference on ${c.backend}: ${JSON.stringify(c)}; replay with npm run fuzz -- domains --seed S --replay INDEX${enginesOf(input.aux) ? ` ${ENGINES_NOTE}` : ""}`,
     };
   },
 };

@@ -8,6 +8,11 @@
 // written back with writeElf, so the file is well-formed and the corruption
 // reaches the loader's assumptions rather than readElf's checks. An accepted
 // file must survive writeElf → readElf unchanged. Inputs: a fixture + edits.
+// For one input in four (a digit of its aux) the short run is also made under
+// the interpreter and under the JIT translating every page at once, and must
+// leave exactly what the default run left (generators/engines.ts): mutated
+// files put code where no compiler would (misaligned, in data, at the entry
+// moved anywhere).
 
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { SHT_NOBITS, SHT_PROGBITS, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SOFTLAYER_SECTION, type ElfImage } from "../../src/guest-isa/elf-types.js";
@@ -16,10 +21,16 @@ import { backends, prepareImage, runElf } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { fixtureElfs } from "./generators/fixtures.js";
 import { applyByteEdits, elfEdit, elfLayout, interestingValue, type ByteEdit, type ElfLayout } from "./generators/mutate.js";
-import type { Rng } from "./generators/rng.js";
+import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
 import { endingProblem, roundTripProblem, windowProblem } from "./generators/oracles.js";
+import { auxDigits, type Rng } from "./generators/rng.js";
 
 const BACKENDS = [...backends.values()];
+/** An input's run, from its aux: the back end, and whether the engines are compared. */
+const configOf = (aux: number) => {
+  const take = auxDigits(aux);
+  return { backend: BACKENDS[take(BACKENDS.length)], engines: enginesDrawn(take(ENGINE_RADIX)) };
+};
 let layouts: Map<string, ElfLayout> | undefined;
 const layoutOf = (name: string, bytes: Uint8Array) => (layouts ??= new Map()).get(name) ?? layouts.set(name, elfLayout(bytes)).get(name)!;
 const baseNamed = (name: string) => {
@@ -142,13 +153,13 @@ function materialize(base: string, units: readonly ElfUnit[]): Uint8Array {
 
 export const elfCampaign: Campaign<ElfUnit> = {
   name: "elf",
-  description: "mutated real ELF files (byte edits, and image edits written back) through readElf, validate + rewrite for every back end, a short run",
+  description: "mutated real ELF files (byte edits, and image edits written back) through readElf, validate + rewrite for every back end, a short run (a quarter also under both engines)",
   generate(r) {
     const base = r.pick(fixtureElfs());
     const layout = layoutOf(base.name, base.bytes);
     const n = r.weighted([[50, 1], [25, 2], [15, 3], [10, 6]] as const);
     const units = Array.from({ length: n }, (): ElfUnit => (r.chance(0.25) ? imageEdit(r, base.image, base.bytes.length) : elfEdit(r, base.bytes, layout)));
-    return { base: base.name, units, aux: r.int(BACKENDS.length) };
+    return { base: base.name, units, aux: r.int(BACKENDS.length) + BACKENDS.length * r.int(ENGINE_RADIX) };
   },
   execute(input: FuzzInput<ElfUnit>, limits) {
     const bytes = materialize(input.base, input.units);
@@ -157,12 +168,14 @@ export const elfCampaign: Campaign<ElfUnit> = {
     if (rt) return { class: "wrong", message: rt };
     // The loader's step for every back end: validate the site table, rewrite (never modifying the input image).
     for (const b of BACKENDS) prepareImage(b, image);
-    const backend = BACKENDS[input.aux % BACKENDS.length];
-    const out = runElf(image, { backend, maxCycles: Math.min(limits.maxCycles, 50_000), ramSize: 4 * 1024 * 1024 });
-    const problem = endingProblem(out) ?? windowProblem(out, backend.name);
+    const { backend, engines } = configOf(input.aux);
+    const options = { backend, maxCycles: Math.min(limits.maxCycles, 50_000), ramSize: 4 * 1024 * 1024 };
+    const out = runElf(image, options);
+    const problem = endingProblem(out) ?? windowProblem(out, backend.name) ?? (engines ? engineProblem((choice) => runElf(image, { ...options, ...choice }), out) : undefined);
     return problem ? { class: "wrong", message: problem } : "accepted";
   },
   materialize(input) {
-    return { ext: ".elf", data: materialize(input.base, input.units), note: `${input.base} with ${input.units.length} edit(s); run on ${BACKENDS[input.aux % BACKENDS.length].name}` };
+    const { backend, engines } = configOf(input.aux);
+    return { ext: ".elf", data: materialize(input.base, input.units), note: `${input.base} with ${input.units.length} edit(s); run on ${backend.name}${engines ? ` ${ENGINES_NOTE}` : ""}` };
   },
 };

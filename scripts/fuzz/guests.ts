@@ -1,5 +1,5 @@
 // Fuzz campaign `guests`: hostile guest kernels on every back end (bare, hvm,
-// trap, xen, l4; input i runs on back end i mod 5). Four families, all
+// trap, xen, l4; input i runs on back end i mod 5). Five families, all
 // unannotated machine code behind a trap handler that skips whatever faults:
 //   - random instruction streams (scripts/fuzz/generators/guests.ts);
 //   - attacks on the soft-layer window (0xFFC00000 and up: the VMM's code,
@@ -11,10 +11,18 @@
 //     multicall/mmu_update batches in guest memory full of the same;
 //   - page tables mapping pages outside RAM, the monitor's reserved frames
 //     (the backing of the window) and the page tables themselves, or page
-//     directory entries pointing outside RAM; then paging on and accesses.
+//     directory entries pointing outside RAM; then paging on and accesses;
+//   - self-modifying code (generators/selfmod.ts): stores rewriting the next
+//     instruction, another page's code between calls, a running loop's body;
+//     code written by disk DMA; a page-table change under the pc — with
+//     random instructions between, a small disk attached, and the page tables
+//     mapped so the guest can edit them.
 // Each run is bounded by --max-cycles. Outcome: the run must end in a
 // result (power-off or a diagnosed stop), and on xen and l4 the in-place
 // VMM's read-only code and stubs must be intact afterwards (else: escape).
+// For one input in four (a digit of its aux) the run is also made under the
+// interpreter and under the JIT translating every page at once, and must
+// leave exactly what the default run left (generators/engines.ts).
 
 import { encodeInstruction } from "../../src/guest-isa/encoding.js";
 import { SHF_ALLOC, SHF_WRITE, SHT_PROGBITS, type ElfImage } from "../../src/guest-isa/elf-types.js";
@@ -22,11 +30,13 @@ import { writeElf } from "../../src/guest-isa/elf.js";
 import { REG } from "../../src/guest-isa/registers.js";
 import { HC } from "../../src/hypervisors/common/hypercalls.js";
 import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
-import { backends, runElf } from "../../src/hypervisors/index.js";
+import { backends, runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { rawGuestImage, randomGuestBody } from "./generators/guests.js";
+import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
-import type { Rng } from "./generators/rng.js";
+import { auxDigits, type Rng } from "./generators/rng.js";
+import { SELFMOD_DISK_LATENCY, SELFMOD_DISK_SECTORS, selfmodUnit } from "./generators/selfmod.js";
 
 const BACKENDS = [...backends.values()];
 const RAM = 4 * 1024 * 1024;
@@ -36,7 +46,7 @@ const RESERVED = RAM - WINDOW_BACKED_BYTES;
 const DATA = 0x20000;
 /** The hostile page directory and its one page table (VA 0–4 MiB) and a second one (the top 4 MiB). */
 export const PD = 0x100000;
-const PT_LOW = PD + 0x1000;
+export const PT_LOW = PD + 0x1000;
 const PT_HIGH = PD + 0x2000;
 
 const enc = (m: string, f: { a?: number; b?: number; c?: number; imm?: number } = {}) => encodeInstruction(m, f);
@@ -134,36 +144,55 @@ export function guestImage(input: FuzzInput<GuestUnit>): ElfImage {
   const body = input.units.flatMap((u) => u.words ?? []);
   const paged = input.base === "pagetables";
   const image = rawGuestImage(paged ? [...PAGING_ON, ...body] : body);
-  if (!paged) return image;
+  if (!paged && input.base !== "selfmod") return image;
   const tables = pageTables(input.units);
+  // selfmod: its units turn paging on themselves, and edit the low page table: the tables' own pages mapped too.
+  if (input.base === "selfmod") for (const at of [PD, PT_LOW, PT_HIGH]) tables.set(u32le(at | 3), 4 * (1024 + (at >>> 12)));
   return { ...image, sections: [...image.sections, { name: ".data", type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, addr: PD, data: tables, size: tables.length, align: 4096 }] };
+}
+
+const u32le = (v: number) => new Uint8Array(new Uint32Array([v >>> 0]).buffer);
+
+/** Input i's configuration, from its aux: the back end (i mod 5) and whether the engines are compared. */
+export function configOf(aux: number): { backend: (typeof BACKENDS)[number]; engines: boolean } {
+  const take = auxDigits(aux);
+  return { backend: BACKENDS[take(BACKENDS.length)], engines: enginesDrawn(take(ENGINE_RADIX)) };
+}
+
+/** The run's options (selfmod guests get a small disk, fresh for each run). */
+function runOptions(input: FuzzInput<GuestUnit>, maxCycles: number): RunElfOptions {
+  const disk = input.base === "selfmod" ? { disk: new Uint8Array(SELFMOD_DISK_SECTORS * 512), diskLatency: SELFMOD_DISK_LATENCY } : {};
+  return { backend: configOf(input.aux).backend, maxCycles, ramSize: RAM, ...disk };
 }
 
 export const guestsCampaign: Campaign<GuestUnit> = {
   name: "guests",
-  description: "hostile guests (random streams, window attacks, every hcall with hostile arguments, hostile page tables) on every back end",
+  description: "hostile guests (random streams, window attacks, every hcall with hostile arguments, hostile page tables, self-modifying code) on every back end; a quarter also under both engines",
   generate(r, index) {
-    const aux = index % BACKENDS.length;
-    const kind = r.weighted([[40, "random"], [20, "window"], [25, "hcalls"], [15, "pagetables"]] as const);
+    const kind = r.weighted([[40, "random"], [20, "window"], [25, "hcalls"], [15, "pagetables"], [12, "selfmod"]] as const);
     let units: GuestUnit[];
     if (kind === "random") units = randomGuestBody(() => r.float(), r.range(20, 200)).map((w) => ({ words: [w] }));
     else if (kind === "window") units = Array.from({ length: r.range(1, 12) }, () => (r.chance(0.8) ? windowAttack(r) : hcallAttack(r)));
     else if (kind === "hcalls") units = Array.from({ length: r.range(1, 10) }, () => hcallAttack(r));
+    else if (kind === "selfmod") units = Array.from({ length: r.range(1, 8) }, () => ({ words: selfmodUnit(r, { pd: PD, ptLow: PT_LOW }) }));
     else {
       const maps = Array.from({ length: r.range(1, 6) }, () => pageTableAttack(r));
       units = [...maps, ...Array.from({ length: r.range(1, 10) }, () => (r.chance(0.8) ? pagedAccess(r, maps) : hcallAttack(r)))];
     }
     // Sometimes from user mode: the window belongs to the VMM only while the virtual CPU is in supervisor mode.
     if ((kind === "window" || kind === "hcalls") && r.chance(0.3)) units.unshift(USER_MODE);
-    return { base: kind, units, aux };
+    return { base: kind, units, aux: (index % BACKENDS.length) + BACKENDS.length * r.int(ENGINE_RADIX) };
   },
   execute(input, limits) {
-    const backend = BACKENDS[input.aux % BACKENDS.length];
-    const out = runElf(guestImage(input), { backend, maxCycles: limits.maxCycles, ramSize: RAM });
-    const problem = endingProblem(out) ?? windowProblem(out, backend.name);
+    const { backend, engines } = configOf(input.aux);
+    const image = guestImage(input);
+    const out = runElf(image, runOptions(input, limits.maxCycles));
+    const problem = endingProblem(out) ?? windowProblem(out, backend.name) ?? (engines ? engineProblem((choice) => runElf(image, { ...runOptions(input, limits.maxCycles), ...choice }), out) : undefined);
     return problem ? { class: "wrong", message: problem } : "accepted";
   },
   materialize(input) {
-    return { ext: ".elf", data: writeElf(guestImage(input)), note: `run with: previrt run FILE --hv ${BACKENDS[input.aux % BACKENDS.length].name} --max-cycles N (RAM 4 MiB in the campaign)` };
+    const { backend, engines } = configOf(input.aux);
+    const disk = input.base === "selfmod" ? `; a disk of ${SELFMOD_DISK_SECTORS} zeroed sectors, latency ${SELFMOD_DISK_LATENCY} cycles` : "";
+    return { ext: ".elf", data: writeElf(guestImage(input)), note: `run with: previrt run FILE --hv ${backend.name} --max-cycles N${engines ? ` ${ENGINES_NOTE}` : ""} (RAM 4 MiB in the campaign${disk})` };
   },
 };

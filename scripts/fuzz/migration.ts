@@ -26,10 +26,15 @@
 // (power-off or a diagnosed stop); on xen and l4 the destination's in-place
 // VMM read-only code and stubs intact; for the deterministic guests
 // (differential, race-free) the console and exit status those of the
-// unmigrated run on bare (with as many CPUs).
+// unmigrated run on bare (with as many CPUs). For one input in four (the
+// inner generator's engine digit) the unmigrated run and the moves are made
+// again under the interpreter and must leave exactly what they left under the
+// default engine (generators/engines.ts).
 //
 // Consumed by the fuzz driver (runner.ts, worker.ts). An input's `aux` packs
-// the inner generator's aux (the differential program's length) and the
+// the inner generator's aux (the back end and engine digit of a hostile guest,
+// the differential program's length and engine digit, the 2-CPU guest's
+// quantum and engine digit) and the
 // move's configuration (configOf); a 2-CPU input's base is `smp-` and the
 // smp campaign's base (`smp-race-free`, `smp-hostile-abi`, …).
 
@@ -44,11 +49,13 @@ import { checkRoute } from "../../src/migration/route.js";
 import { stopAndCopy } from "../../src/migration/stop-and-copy.js";
 import type { RunResult } from "../../src/machine/diagnosis.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
-import { differentialCampaign } from "./differential.js";
+import { differentialCampaign, differentialConfig } from "./differential.js";
 import { buildAnnotated, deterministicGuestSource, type LabelledLines } from "./generators/guests.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runDifference, type SimulatedRun } from "./generators/engines.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits } from "./generators/rng.js";
-import { guestImage, guestsCampaign, type GuestUnit } from "./guests.js";
+import { configOf as guestsConfig, guestImage, guestsCampaign, type GuestUnit } from "./guests.js";
+import type { Engine } from "../../src/machine/machine.js";
 import { drawSmpGuest, imageOf as smpImageOf, type SmpConfig, type SmpUnit } from "./smp.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
@@ -108,10 +115,17 @@ const smpBase = (input: FuzzInput<Unit>) => (input.base.startsWith("smp-") ? inp
 /** Checked against bare's console and exit status: a differential guest or a race-free 2-CPU one. */
 const isDeterministic = (input: FuzzInput<Unit>) => isDifferential(input) || smpBase(input) === "race-free";
 const innerAux = (aux: number) => Math.floor(aux / CONFIG_RANGE);
+/** Whether the input's runs are also made under the interpreter: the inner generator's engine digit (the smp guests': after the quantum). */
+function enginesOf(input: FuzzInput<Unit>): boolean {
+  const inner = innerAux(input.aux);
+  if (isDifferential(input)) return differentialConfig(inner).engines;
+  if (smpBase(input) !== undefined) return enginesDrawn(Math.floor(inner / SMP_QUANTA.length) % ENGINE_RADIX);
+  return guestsConfig(inner).engines;
+}
 
 /** The input's guest binary: a hostile raw kernel, a differential guest annotated and assembled, or a 2-CPU guest as the smp campaign builds it. */
 function imageOf(input: FuzzInput<Unit>): ElfImage {
-  if (isDifferential(input)) return buildAnnotated("diff.s", deterministicGuestSource(input.units as LabelledLines, innerAux(input.aux)));
+  if (isDifferential(input)) return buildAnnotated("diff.s", deterministicGuestSource(input.units as LabelledLines, differentialConfig(innerAux(input.aux)).length));
   const smp = smpBase(input);
   if (smp !== undefined) return smpImageOf({ base: smp, units: input.units as SmpUnit[], aux: 0 }, SMP);
   return guestImage({ base: input.base, units: input.units as GuestUnit[], aux: 0 });
@@ -133,7 +147,7 @@ function move(elf: Uint8Array, image: ElfImage, c: MoveConfig, points: readonly 
 }
 
 /** Runs an input: its unmigrated run (the reference), then the moves (the tests' and the diagnosis' entry). */
-export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number) {
+export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number, engine?: Engine) {
   const deterministic = isDeterministic(input);
   const c = configOf(input.aux, deterministic);
   const image = imageOf(input);
@@ -142,7 +156,7 @@ export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number
   const cpus = smp !== undefined ? SMP.cpus : undefined;
   const quantum = smp !== undefined ? SMP_QUANTA[innerAux(input.aux) % SMP_QUANTA.length] : undefined;
   const maxCycles = deterministic ? Math.max(maxCyclesLimit, cpus ? SMP_CYCLES : DIFF_CYCLES) : maxCyclesLimit;
-  const options = { ramSize: RAM, stdin: bytesInput(""), maxCycles, cpus, quantum };
+  const options = { ramSize: RAM, stdin: bytesInput(""), maxCycles, cpus, quantum, engine };
   // The unmigrated run: its length places the points; on bare it is the deterministic guests' reference. A
   // race-free guest's CPU 0 prints once every CPU is done: its points go before that, while both CPUs work.
   let printsAt: number | undefined;
@@ -154,6 +168,28 @@ export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number
   return { c, unmigrated, ref, out: move(elf, image, c, points, options) };
 }
 
+/**
+ * The engine oracle (generators/engines.ts) for a migration: the unmigrated
+ * run and the moves made again under the interpreter must leave what they
+ * left under the default engine (the JIT, at its default threshold: the
+ * migration API takes no other), the destination starting from what the
+ * process translated before.
+ */
+function enginesProblem(input: FuzzInput<Unit>, maxCycles: number, run: ReturnType<typeof runMigrationInput>): string | undefined {
+  let interp: ReturnType<typeof runMigrationInput>;
+  try {
+    interp = runMigrationInput(input, maxCycles, "interp");
+  } catch (e) {
+    if (e instanceof UserError) return `refused under the interpreter only: ${e.message}`;
+    throw e;
+  }
+  const of = (g: Guest, result: RunResult): SimulatedRun => ({ result, console: g.console, stats: g.machine.stats(), machine: g.machine });
+  return (
+    runDifference("the unmigrated run under the default engine", of(interp.unmigrated, interp.ref), of(run.unmigrated, run.ref)) ??
+    runDifference("the moved run under the default engine", of(interp.out.guest, interp.out.result), of(run.out.guest, run.out.result))
+  );
+}
+
 export const migrationCampaign: Campaign<Unit> = {
   name: "migration",
   description: "hostile guests and random annotated guests moved mid-run between every pair of back ends (stop-and-copy, live, chains, devirtualization to bare)",
@@ -161,12 +197,12 @@ export const migrationCampaign: Campaign<Unit> = {
     // Every fourth input a 2-CPU guest (the others' streams, and so their inputs, as before it existed).
     if (index % 4 === 3) {
       const inner = drawSmpGuest(r, SMP);
-      return { base: `smp-${inner.base}`, units: inner.units, aux: r.int(SMP_QUANTA.length) * CONFIG_RANGE + r.int(CONFIG_RANGE) };
+      return { base: `smp-${inner.base}`, units: inner.units, aux: (r.int(SMP_QUANTA.length) + SMP_QUANTA.length * r.int(ENGINE_RADIX)) * CONFIG_RANGE + r.int(CONFIG_RANGE) };
     }
     const differential = r.chance(0.4);
     const inner = differential ? differentialCampaign.generate(r, index) : guestsCampaign.generate(r, index);
     const config = r.int(CONFIG_RANGE);
-    return { base: differential ? "differential" : inner.base, units: inner.units as Unit[], aux: (differential ? inner.aux : 0) * CONFIG_RANGE + config };
+    return { base: differential ? "differential" : inner.base, units: inner.units as Unit[], aux: inner.aux * CONFIG_RANGE + config };
   },
   execute(input, limits) {
     const deterministic = isDeterministic(input);
@@ -184,6 +220,8 @@ export const migrationCampaign: Campaign<Unit> = {
     // The VMM of the back end the guest ended on (the destination, or a source it ended on first).
     const window = windowBytesProblem(out.guest.machine.memory, out.guest.rewrite.stubs, out.guest.backend.name);
     if (window) return { class: "wrong", message: `${c.route.join(" -> ")}: ${window}` };
+    const engines = enginesOf(input) ? enginesProblem(input, limits.maxCycles, run) : undefined;
+    if (engines) return { class: "wrong", message: `${c.route.join(" -> ")} (${c.live ? "live" : "stop-and-copy"}): ${engines}` };
     if (!deterministic) return "accepted";
     if (ref.kind !== "poweroff") return { class: "wrong", message: `bare: the unmigrated guest stopped (${ref.reason}) instead of powering off` };
     const r = out.result;
@@ -197,9 +235,9 @@ export const migrationCampaign: Campaign<Unit> = {
     const c = configOf(input.aux, isDeterministic(input));
     const image = imageOf(input);
     const cpus = smpBase(input) !== undefined ? ` --cpus ${SMP.cpus} --quantum ${SMP_QUANTA[innerAux(input.aux) % SMP_QUANTA.length]}` : "";
-    const how = `previrt migrate FILE${cpus} ${c.route.length === 2 ? `--from ${c.route[0]} --to ${c.route[1]}` : `--route ${c.route.join(",")}`} --at N${c.live ? " --live" : ""} (point: ${c.at / 10}% of the unmigrated run; RAM 4 MiB in the campaign)`;
+    const how = `previrt migrate FILE${cpus} ${c.route.length === 2 ? `--from ${c.route[0]} --to ${c.route[1]}` : `--route ${c.route.join(",")}`} --at N${c.live ? " --live" : ""}${enginesOf(input) ? ` ${ENGINES_NOTE}` : ""} (point: ${c.at / 10}% of the unmigrated run; RAM 4 MiB in the campaign)`;
     return differential
-      ? { ext: ".s", data: deterministicGuestSource(input.units as LabelledLines, innerAux(input.aux)), note: `unannotated source; build with previrt build FILE -o x.elf, then ${how.replace("FILE", "x.elf")}` }
+      ? { ext: ".s", data: deterministicGuestSource(input.units as LabelledLines, differentialConfig(innerAux(input.aux)).length), note: `unannotated source; build with previrt build FILE -o x.elf, then ${how.replace("FILE", "x.elf")}` }
       : { ext: ".elf", data: writeElf(image), note: how };
   },
 };

@@ -15,7 +15,9 @@
 //     while others run; atomics on the window, on the nvdisk's registers,
 //     outside RAM and misaligned; test-and-set and ticket locks taken and
 //     never released, released by others, at hostile addresses, and a lock
-//     holder that faults (sometimes with its trap vector cleared first).
+//     holder that faults (sometimes with its trap vector cleared first);
+//     self-modifying code on several CPUs (generators/selfmod.ts
+//     selfmodSmpUnit: a function one CPU rewrites while another calls it).
 //     Oracle: no host exception; the run ends in a result (power-off or a
 //     diagnosed stop); on xen and l4 the in-place VMM's read-only code and
 //     stubs intact afterwards.
@@ -41,8 +43,10 @@ import { backends, runElf, type RunElfOptions, type RunElfOutcome } from "../../
 import { NVDISK_BASE } from "../../src/machine/devices/nvdisk.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { buildAnnotated, randomDeterministicBody, randomGuestBody } from "./generators/guests.js";
+import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
+import { selfmodSmpUnit } from "./generators/selfmod.js";
 import { hcallAttack, hostileValue, pageTableAttack, pagedAccess, pageTables, PAGING_ON, PD, USER_MODE, windowAddr, windowAttack, type GuestUnit } from "./guests.js";
 
 const BACKENDS = [...backends.keys()]; // bare, hvm, trap, xen, l4
@@ -74,7 +78,7 @@ export interface SmpConfig {
   engines: boolean;
 }
 
-const RADIX = { backend: 5, cpus: 7, pcpus: 8, quantum: QUANTA.length, slice: SLICE_QUANTA.length, cure: CURES.length, nvdisk: 2, annotated: 2, engines: 4 };
+const RADIX = { backend: 5, cpus: 7, pcpus: 8, quantum: QUANTA.length, slice: SLICE_QUANTA.length, cure: CURES.length, nvdisk: 2, annotated: 2, engines: ENGINE_RADIX };
 
 export function configOf(aux: number): SmpConfig {
   const take = auxDigits(aux);
@@ -86,7 +90,7 @@ export function configOf(aux: number): SmpConfig {
   const cure = CURES[take(RADIX.cure)];
   const nvdisk = take(RADIX.nvdisk) === 1;
   const annotated = take(RADIX.annotated) === 0;
-  const engines = take(RADIX.engines) === 1;
+  const engines = enginesDrawn(take(RADIX.engines));
   const pcpus = p > 0 && p < cpus ? p : undefined;
   return { backend, cpus, pcpus, quantum, timeslice: pcpus && slice ? (slice === 1 ? quantum : slice * quantum * Math.ceil(2001 / quantum)) : undefined, spinlocks: cure, nvdisk, annotated, engines };
 }
@@ -294,6 +298,9 @@ function hostileUnits(r: Rng, kind: string, cpus: number): SmpUnit[] {
       units.push({ cpu: k, lines: words(PAGING_ON) });
       for (let i = 0; i < r.range(1, 5); i++) units.push(r.chance(0.7) ? fromGuestUnit(k, pagedAccess(r, maps)) : smpAbiUnit(r, k, cpus));
     }
+  } else if (kind === "selfmod") {
+    // Self-modifying code on several CPUs at once: the shared function one CPU rewrites while another calls it.
+    for (let k = 0; k < cpus; k++) if (r.chance(0.8)) for (let i = r.range(1, 3); i > 0; i--) units.push({ cpu: k, lines: words(selfmodSmpUnit(r)) });
   } else if (kind === "locks") {
     // Contention under the cures: every CPU loops on the same locks, with some of the ABI's hostility among the loops.
     for (let k = 0; k < cpus; k++) for (let i = r.range(1, 4); i > 0; i--) units.push(r.chance(0.7) ? contendedUnit(r, k) : smpAbiUnit(r, k, cpus));
@@ -442,27 +449,9 @@ export function runOptions(cfg: SmpConfig, maxCycles: number): RunElfOptions {
   };
 }
 
-/** What a run leaves that must not depend on the engine: its ending (with the diagnosis), console and every simulated counter. */
-const simulated = (o: RunElfOutcome) => JSON.stringify({ result: o.result, console: o.console, stats: o.stats });
-
-/**
- * When the input asks for it, the same run under the interpreter and under
- * the JIT translating every page from its first execution: everything
- * simulated must be identical (docs/machine.md, "Why the results are the
- * interpreter's"); `out` is the run already made with the default engine.
- */
-function engineProblem(image: ElfImage, cfg: SmpConfig, maxCycles: number, out: RunElfOutcome): string | undefined {
-  if (!cfg.engines) return undefined;
-  const interp = simulated(runElf(image, { ...runOptions(cfg, maxCycles), engine: "interp" }));
-  const runs: [string, string][] = [["jit (threshold 1)", simulated(runElf(image, { ...runOptions(cfg, maxCycles), engine: "jit", jitThreshold: 1 }))], ["the default engine", simulated(out)]];
-  for (const [name, s] of runs) {
-    if (s === interp) continue;
-    let i = 0;
-    while (s[i] === interp[i]) i++;
-    return `${name} differs from the interpreter at …${interp.slice(Math.max(0, i - 60), i + 40)}… vs …${s.slice(Math.max(0, i - 60), i + 40)}…`;
-  }
-  return undefined;
-}
+/** The engine oracle (generators/engines.ts) when the input asks for it; `out` is the run already made with the default engine. */
+const enginesProblem = (image: ElfImage, cfg: SmpConfig, maxCycles: number, out: RunElfOutcome) =>
+  cfg.engines ? engineProblem((choice) => runElf(image, { ...runOptions(cfg, maxCycles), ...choice }), out) : undefined;
 
 /**
  * One guest of either family for `cfg` (its CPUs; trap's psr hole): the base
@@ -472,14 +461,14 @@ function engineProblem(image: ElfImage, cfg: SmpConfig, maxCycles: number, out: 
 export function drawSmpGuest(r: Rng, cfg: SmpConfig): { base: string; units: SmpUnit[] } {
   serial = 0;
   if (r.chance(0.35)) return { base: "race-free", units: raceFreeUnits(r, cfg) };
-  const kind = r.weighted([[20, "random"], [10, "window"], [10, "hcalls"], [10, "pagetables"], [30, "abi"], [20, "locks"]] as const);
+  const kind = r.weighted([[20, "random"], [10, "window"], [10, "hcalls"], [10, "pagetables"], [30, "abi"], [20, "locks"], [10, "selfmod"]] as const);
   return { base: `hostile-${kind}`, units: hostileUnits(r, kind, cfg.cpus) };
 }
 
 const raceFree = (input: FuzzInput<SmpUnit>) => input.base === "race-free";
 export const imageOf = (input: FuzzInput<SmpUnit>, cfg: SmpConfig) => (raceFree(input) ? build("smp-race-free.s", raceFreeSource(input, cfg.cpus), true) : hostileImage(input, cfg));
 const describe = (c: SmpConfig) =>
-  [`--hv ${c.backend}`, `--cpus ${c.cpus}`, c.pcpus && `--pcpus ${c.pcpus}`, `--quantum ${c.quantum}`, c.timeslice && `--timeslice ${c.timeslice}`, c.spinlocks && `--spinlocks ${c.spinlocks}`, c.nvdisk && `(nvdisk of ${NVDISK_SECTORS} sectors)`, c.engines && "(and --engine interp)"].filter(Boolean).join(" ");
+  [`--hv ${c.backend}`, `--cpus ${c.cpus}`, c.pcpus && `--pcpus ${c.pcpus}`, `--quantum ${c.quantum}`, c.timeslice && `--timeslice ${c.timeslice}`, c.spinlocks && `--spinlocks ${c.spinlocks}`, c.nvdisk && `(nvdisk of ${NVDISK_SECTORS} sectors)`, c.engines && ENGINES_NOTE].filter(Boolean).join(" ");
 
 export const smpCampaign: Campaign<SmpUnit> = {
   name: "smp",
@@ -493,7 +482,7 @@ export const smpCampaign: Campaign<SmpUnit> = {
     const image = imageOf(input, cfg);
     if (!raceFree(input)) {
       const out = runElf(image, runOptions(cfg, limits.maxCycles));
-      const problem = endingProblem(out) ?? windowProblem(out, cfg.backend) ?? engineProblem(image, cfg, limits.maxCycles, out);
+      const problem = endingProblem(out) ?? windowProblem(out, cfg.backend) ?? enginesProblem(image, cfg, limits.maxCycles, out);
       return problem ? { class: "wrong", message: problem } : "accepted";
     }
     // Race-free: bare is the reference (same CPUs, default quantum, no cure).
@@ -502,7 +491,7 @@ export const smpCampaign: Campaign<SmpUnit> = {
     const ref = runElf(image, { cpus: cfg.cpus, maxCycles, ramSize: RAM });
     if (ref.result.kind !== "poweroff") return { class: "wrong", message: `bare: stopped (${ref.result.reason}) instead of powering off` };
     const out = runElf(image, runOptions(cfg, maxCycles));
-    const problem = endingProblem(out) ?? windowProblem(out, cfg.backend) ?? engineProblem(image, cfg, maxCycles, out);
+    const problem = endingProblem(out) ?? windowProblem(out, cfg.backend) ?? enginesProblem(image, cfg, maxCycles, out);
     if (problem) return { class: "wrong", message: problem };
     const r = out.result;
     if (r.kind !== "poweroff") return { class: "wrong", message: `${describe(cfg)}: stopped (${r.reason}) instead of powering off` };

@@ -5,13 +5,19 @@
 // The fuzzer itself is checked first, on planted failures (the selftest
 // campaign): the watchdog catches an endless loop, the classifier tells a
 // TypeError from a clean refusal, and each failure shrinks to its culprit.
+// The smoke's inputs of guests, differential and smp include runs compared
+// across engines (generators/engines.ts), guests' of every family.
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { differentialCampaign, differentialConfig } from "../../scripts/fuzz/differential.js";
+import { Rng } from "../../scripts/fuzz/generators/rng.js";
+import { configOf as guestsConfig, guestsCampaign } from "../../scripts/fuzz/guests.js";
 import type { CampaignSummary } from "../../scripts/fuzz/runner.js";
+import { configOf as smpConfig, smpCampaign } from "../../scripts/fuzz/smp.js";
 
 const ROOT = new URL("../../", import.meta.url);
 const RUN = new URL("dist/scripts/fuzz/run.js", ROOT).pathname;
@@ -78,3 +84,21 @@ describe("smoke run of every campaign (seed 1): 0 host exceptions, 0 hangs, 0 wr
     expect(r.status).toBe(0);
   });
 });
+
+describe("the smoke run compares engines (seed 1)", () => {
+  const inputs = (name: string) => SMOKE.find(([c]) => c === name)![1];
+  const compared = <U>(campaign: { generate(r: Rng, i: number): { base: string; aux: number } & U }, engines: (aux: number) => boolean, n: number) =>
+    Array.from({ length: n }, (_, i) => campaign.generate(new Rng(1, i), i)).filter((x) => engines(x.aux));
+
+  it("guests: a quarter of its inputs or so, of every family", () => {
+    const c = compared(guestsCampaign, (a) => guestsConfig(a).engines, inputs("guests"));
+    expect(c.length).toBeGreaterThan(inputs("guests") / 8);
+    expect(new Set(c.map((x) => x.base))).toEqual(new Set(["random", "window", "hcalls", "pagetables", "selfmod"]));
+  });
+
+  it("differential and smp: some of their inputs", () => {
+    expect(compared(differentialCampaign, (a) => differentialConfig(a).engines, inputs("differential")).length).toBeGreaterThan(inputs("differential") / 8);
+    expect(compared(smpCampaign, (a) => smpConfig(a).engines, inputs("smp")).length).toBeGreaterThan(inputs("smp") / 8);
+  });
+});
+
