@@ -17,7 +17,7 @@ import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 /** Files whose assertions depend on the state of a fresh process (see above). */
-const FRESH_PROCESS = ["test/machine/jit*.test.ts", "test/machine/default-engine.test.ts", "test/machine/warm-up.test.ts"];
+const FRESH_PROCESS = ["test/machine/jit*.test.ts", "test/machine/default-engine.test.ts", "test/machine/warm-up.test.ts", "test/fuzz/thresholds.test.ts"];
 
 export default defineConfig({
   test: {

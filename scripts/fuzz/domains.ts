@@ -26,9 +26,11 @@
 // and stubs in both guests' machines unchanged.
 //
 // For one input in four (a digit of its aux past the configuration's) the
-// hostile run is made again under the interpreter and every domain must end
-// exactly as under the default engine — ending, console, counters, registers,
-// RAM (generators/engines.ts; the host takes no JIT threshold: the default).
+// hostile run is made again under the interpreter and under the JIT at
+// threshold 1 (every page translated from its first execution), and every
+// domain must end under the JIT at threshold 1 and under the default engine
+// exactly as under the interpreter — ending, console, counters, registers,
+// RAM, executed cycles (generators/engines.ts).
 //
 // Consumed by the fuzz driver (runner.ts, worker.ts); input i's configuration
 // (back end, order, roles, the disk) comes from its `aux`.
@@ -44,9 +46,9 @@ import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
 import { DomainHost, type DomainOutcome, type DomainSpec } from "../../src/hypervisors/domains/host.js";
 import { getBackend, prepareImage } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
-import type { Engine, Machine } from "../../src/machine/machine.js";
+import type { Machine } from "../../src/machine/machine.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
-import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runDifference, type SimulatedRun } from "./generators/engines.js";
+import { COMPARED, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, INTERP, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 
@@ -93,7 +95,7 @@ export function configOf(aux: number): DomainsConfig {
   };
 }
 const AUX_RANGE = 3 * 6 * 2 * 3 * 2 * 3 * 3;
-/** Whether the input's hostile run is also made under the interpreter (the digit past the configuration's). */
+/** Whether the input's hostile run is also made under the interpreter and the JIT at threshold 1 (the digit past the configuration's). */
 const enginesOf = (aux: number) => enginesDrawn(Math.floor(aux / AUX_RANGE) % ENGINE_RADIX);
 
 /** The aux of a configuration (tests build inputs with it). */
@@ -551,13 +553,13 @@ const benignRuns = new Map<string, RefRun>();
 /** Bound of a reference run (the kernel's compute workload needs about 1.8 M cycles on l4). */
 const REFERENCE_CYCLES = 20_000_000;
 
-/** Runs an input's hostile guest beside the reference in the input's configuration (the tests' and the diagnosis' entry). */
-export function runDomainsInput(input: FuzzInput<DomainsUnit>, maxCycles: number) {
-  return run(configOf(input.aux), hostileImage(input), maxCycles);
+/** Runs an input's hostile guest beside the reference in the input's configuration (the tests' and the diagnosis' entry), under the default engine or `engine`. */
+export function runDomainsInput(input: FuzzInput<DomainsUnit>, maxCycles: number, engine?: EngineChoice) {
+  return run(configOf(input.aux), hostileImage(input), maxCycles, engine);
 }
 
-function run(c: DomainsConfig, hostile: ElfImage, maxCycles: number, engine?: Engine) {
-  const host = new DomainHost(specs(c, hostile), { backend: c.backend, maxCycles, watchdog: 200_000, maxRestarts: 20, engine });
+function run(c: DomainsConfig, hostile: ElfImage, maxCycles: number, engine?: EngineChoice) {
+  const host = new DomainHost(specs(c, hostile), { backend: c.backend, maxCycles, watchdog: 200_000, maxRestarts: 20, ...engine });
   return { host, out: host.run() };
 }
 
@@ -565,15 +567,25 @@ function run(c: DomainsConfig, hostile: ElfImage, maxCycles: number, engine?: En
 const domainRuns = ({ host, out }: ReturnType<typeof run>) =>
   out.domains.map((d): [string, SimulatedRun, number] => [d.name, { result: d.result!, console: d.console, stats: d.stats, machine: host.machineOf(d.id) }, d.executedCycles]);
 
-/** The first domain whose run under the default engine differs from its run under the interpreter. */
-function domainsDifference(interp: ReturnType<typeof run>, byDefault: ReturnType<typeof run>): string | undefined {
-  const a = domainRuns(interp), b = domainRuns(byDefault);
-  if (a.length !== b.length) return `${b.length} domains under the default engine, ${a.length} under the interpreter`;
+/** The first domain whose run under `engine` differs from its run under the interpreter. */
+function domainsDifference(interp: ReturnType<typeof run>, other: ReturnType<typeof run>, engine: string): string | undefined {
+  const a = domainRuns(interp), b = domainRuns(other);
+  if (a.length !== b.length) return `${b.length} domains under ${engine}, ${a.length} under the interpreter`;
   for (let i = 0; i < a.length; i++) {
-    const p = runDifference(`${b[i][0]} under the default engine`, a[i][1], b[i][1]) ?? (a[i][2] !== b[i][2] ? `${b[i][0]}: ${b[i][2]} executed cycles under the default engine, ${a[i][2]} under the interpreter` : undefined);
+    const p = runDifference(`${b[i][0]} under ${engine}`, a[i][1], b[i][1]) ?? (a[i][2] !== b[i][2] ? `${b[i][0]}: ${b[i][2]} executed cycles under ${engine}, ${a[i][2]} under the interpreter` : undefined);
     if (p) return p;
   }
   return undefined;
+}
+
+/** The hostile run again under the interpreter and under the JIT at threshold 1: the first that differs, the default run last. */
+function enginesProblem(c: DomainsConfig, image: ElfImage, maxCycles: number, byDefault: ReturnType<typeof run>): string | undefined {
+  const interp = run(c, image, maxCycles, INTERP);
+  for (const [name, choice] of COMPARED) {
+    const p = domainsDifference(interp, run(c, image, maxCycles, choice), name);
+    if (p) return p;
+  }
+  return domainsDifference(interp, byDefault, "the default engine");
 }
 
 function benign(c: DomainsConfig): RefRun {
@@ -633,7 +645,7 @@ export const domainsCampaign: Campaign<DomainsUnit> = {
       }
     }
     if (enginesOf(input.aux)) {
-      const p = domainsDifference(run(c, image, calm.cycles + limits.maxCycles, "interp"), hostile);
+      const p = enginesProblem(c, image, calm.cycles + limits.maxCycles, hostile);
       if (p) return { class: "wrong", message: `${c.backend}: ${p}` };
     }
     return "accepted";

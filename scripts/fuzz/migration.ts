@@ -28,8 +28,10 @@
 // (differential, race-free) the console and exit status those of the
 // unmigrated run on bare (with as many CPUs). For one input in four (the
 // inner generator's engine digit) the unmigrated run and the moves are made
-// again under the interpreter and must leave exactly what they left under the
-// default engine (generators/engines.ts).
+// again under the interpreter and under the JIT at threshold 1 (every page
+// translated from its first execution, on every back end of the route): those
+// and the default engine's must leave exactly what the interpreter's left
+// (generators/engines.ts).
 //
 // Consumed by the fuzz driver (runner.ts, worker.ts). An input's `aux` packs
 // the inner generator's aux (the back end and engine digit of a hostile guest,
@@ -51,11 +53,10 @@ import type { RunResult } from "../../src/machine/diagnosis.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { differentialCampaign, differentialConfig } from "./differential.js";
 import { buildAnnotated, deterministicGuestSource, type LabelledLines } from "./generators/guests.js";
-import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runDifference, type SimulatedRun } from "./generators/engines.js";
+import { COMPARED, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, INTERP, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits } from "./generators/rng.js";
 import { configOf as guestsConfig, guestImage, guestsCampaign, type GuestUnit } from "./guests.js";
-import type { Engine } from "../../src/machine/machine.js";
 import { drawSmpGuest, imageOf as smpImageOf, type SmpConfig, type SmpUnit } from "./smp.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
@@ -115,7 +116,7 @@ const smpBase = (input: FuzzInput<Unit>) => (input.base.startsWith("smp-") ? inp
 /** Checked against bare's console and exit status: a differential guest or a race-free 2-CPU one. */
 const isDeterministic = (input: FuzzInput<Unit>) => isDifferential(input) || smpBase(input) === "race-free";
 const innerAux = (aux: number) => Math.floor(aux / CONFIG_RANGE);
-/** Whether the input's runs are also made under the interpreter: the inner generator's engine digit (the smp guests': after the quantum). */
+/** Whether the input's runs are also made under the interpreter and the JIT at threshold 1: the inner generator's engine digit (the smp guests': after the quantum). */
 function enginesOf(input: FuzzInput<Unit>): boolean {
   const inner = innerAux(input.aux);
   if (isDifferential(input)) return differentialConfig(inner).engines;
@@ -147,7 +148,7 @@ function move(elf: Uint8Array, image: ElfImage, c: MoveConfig, points: readonly 
 }
 
 /** Runs an input: its unmigrated run (the reference), then the moves (the tests' and the diagnosis' entry). */
-export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number, engine?: Engine) {
+export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number, engine?: EngineChoice) {
   const deterministic = isDeterministic(input);
   const c = configOf(input.aux, deterministic);
   const image = imageOf(input);
@@ -156,7 +157,7 @@ export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number
   const cpus = smp !== undefined ? SMP.cpus : undefined;
   const quantum = smp !== undefined ? SMP_QUANTA[innerAux(input.aux) % SMP_QUANTA.length] : undefined;
   const maxCycles = deterministic ? Math.max(maxCyclesLimit, cpus ? SMP_CYCLES : DIFF_CYCLES) : maxCyclesLimit;
-  const options = { ramSize: RAM, stdin: bytesInput(""), maxCycles, cpus, quantum, engine };
+  const options = { ramSize: RAM, stdin: bytesInput(""), maxCycles, cpus, quantum, ...engine };
   // The unmigrated run: its length places the points; on bare it is the deterministic guests' reference. A
   // race-free guest's CPU 0 prints once every CPU is done: its points go before that, while both CPUs work.
   let printsAt: number | undefined;
@@ -170,24 +171,32 @@ export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number
 
 /**
  * The engine oracle (generators/engines.ts) for a migration: the unmigrated
- * run and the moves made again under the interpreter must leave what they
- * left under the default engine (the JIT, at its default threshold: the
- * migration API takes no other), the destination starting from what the
- * process translated before.
+ * run and the moves made again under the interpreter and under the JIT at
+ * threshold 1; those and the default engine's (`run`) must leave what the
+ * interpreter's left (each destination a new machine, its JIT counting
+ * executions afresh, while the process's compiled code is shared).
  */
 function enginesProblem(input: FuzzInput<Unit>, maxCycles: number, run: ReturnType<typeof runMigrationInput>): string | undefined {
-  let interp: ReturnType<typeof runMigrationInput>;
-  try {
-    interp = runMigrationInput(input, maxCycles, "interp");
-  } catch (e) {
-    if (e instanceof UserError) return `refused under the interpreter only: ${e.message}`;
-    throw e;
-  }
+  const again = (choice: EngineChoice, name: string): ReturnType<typeof runMigrationInput> | string => {
+    try {
+      return runMigrationInput(input, maxCycles, choice);
+    } catch (e) {
+      if (e instanceof UserError) return `refused under ${name} only: ${e.message}`;
+      throw e;
+    }
+  };
+  const interp = again(INTERP, "the interpreter");
+  if (typeof interp === "string") return interp;
   const of = (g: Guest, result: RunResult): SimulatedRun => ({ result, console: g.console, stats: g.machine.stats(), machine: g.machine });
-  return (
-    runDifference("the unmigrated run under the default engine", of(interp.unmigrated, interp.ref), of(run.unmigrated, run.ref)) ??
-    runDifference("the moved run under the default engine", of(interp.out.guest, interp.out.result), of(run.out.guest, run.out.result))
-  );
+  const difference = (name: string, other: ReturnType<typeof runMigrationInput>) =>
+    runDifference(`the unmigrated run under ${name}`, of(interp.unmigrated, interp.ref), of(other.unmigrated, other.ref)) ??
+    runDifference(`the moved run under ${name}`, of(interp.out.guest, interp.out.result), of(other.out.guest, other.out.result));
+  for (const [name, choice] of COMPARED) {
+    const other = again(choice, name);
+    const p = typeof other === "string" ? other : difference(name, other);
+    if (p) return p;
+  }
+  return difference("the default engine", run);
 }
 
 export const migrationCampaign: Campaign<Unit> = {

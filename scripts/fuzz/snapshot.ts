@@ -26,11 +26,16 @@
 // (what the shrinker may reach) resumed on its own back end must end exactly
 // as the uninterrupted run — console, ending, cycles and every counter; on
 // another back end the bundled kernel must print and end as it does
-// uninterrupted (trap excepted: its documented `wrpsr` hole).
+// uninterrupted (trap excepted: its documented `wrpsr` hole). For one
+// accepted input in four (a digit of its aux past the configuration's) the
+// file is resumed again under the interpreter and under the JIT at threshold 1
+// (every page translated from its first execution): those and the resume under
+// the input's engine must leave exactly what the interpreter's left — ending,
+// console, counters, every CPU's registers, RAM (generators/engines.ts).
 //
 // Consumed by the fuzz driver (runner.ts, worker.ts); input i's
-// configuration (program, back ends, CPUs, nvdisk, engine, the point) is its
-// `aux` (configOf).
+// configuration (program, back ends, CPUs, nvdisk, engine, the point) and
+// whether it is compared across engines are its `aux` (configOf, enginesOf).
 
 import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-kernel.js";
 import { nodeZlib } from "../../src/cli/snapshot-files.js";
@@ -47,6 +52,7 @@ import { bootGuest, type Guest } from "../../src/migration/guest.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
 import type { Campaign, FuzzInput, Outcome } from "./campaign.js";
+import { COMPARED, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, INTERP, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
 import { fixtureElfs } from "./generators/fixtures.js";
 import { applyByteEdits, elfLayout, interestingValue, type ByteEdit } from "./generators/mutate.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
@@ -93,7 +99,7 @@ export interface SnapConfig {
 }
 
 export function configOf(aux: number): SnapConfig {
-  const take = auxDigits(aux);
+  const take = auxDigits(aux % AUX_RANGE);
   const program = take(PROGRAMS);
   const source = BACKENDS[take(5)];
   const same = take(5) < 3;
@@ -107,6 +113,8 @@ export function configOf(aux: number): SnapConfig {
   return { program, source, target: same ? source : other, cpus: cpus as 1 | 2, nvdisk, engine, at: 20 + at };
 }
 const AUX_RANGE = PROGRAMS * 5 * 5 * 5 * 3 * 3 * 2 * 950;
+/** Whether an accepted input is resumed again under the interpreter and the JIT at threshold 1 (the digit past the configuration's). */
+export const enginesOf = (aux: number) => enginesDrawn(Math.floor(aux / AUX_RANGE) % ENGINE_RADIX);
 
 const configKey = (c: SnapConfig) => `${c.program}/${c.source}/${c.cpus}/${c.nvdisk}/${c.engine}`;
 
@@ -462,9 +470,9 @@ export function mutatedFile(base: Uint8Array, units: readonly SnapUnit[]): Uint8
  * by `budget` cycles past the point; a refusal from parsing or restoring is
  * thrown (the clean refusal), anything thrown by the run is a failure.
  */
-export function resumeFile(bytes: Uint8Array, c: SnapConfig, budget: number | { until: number }): { guest: Guest; result: RunResult } | Outcome {
+export function resumeFile(bytes: Uint8Array, c: SnapConfig, budget: number | { until: number }, engine: { engine: Engine; jitThreshold?: number } = { engine: c.engine }): { guest: Guest; result: RunResult } | Outcome {
   const snap = parseSnapshot(bytes, "fuzz.snap", nodeZlib);
-  const { guest } = restoreGuest(snap, c.target, { engine: c.engine, stdin: bytesInput(""), file: "fuzz.snap (its binary)" });
+  const { guest } = restoreGuest(snap, c.target, { ...engine, stdin: bytesInput(""), file: "fuzz.snap (its binary)" });
   // From the slowest CPU's clock (a CPU whose clock was pushed ahead stops the run at once; the others
   // must not run to catch up with it), capped where the clock still counts.
   const start = Math.min(...snap.machine.cpus.map((cpu) => cpu.cycles));
@@ -492,11 +500,38 @@ export function resumeFile(bytes: Uint8Array, c: SnapConfig, budget: number | { 
 
 const sameBackendOnly = (c: SnapConfig) => c.source === c.target;
 
+/**
+ * The engine oracle for an accepted file: resumed again under the interpreter
+ * and under the JIT at threshold 1 with the same budget, those and the resume
+ * under the input's engine (`byDefault`) must leave what the interpreter's
+ * left. The file was accepted once: a refusal or a failure now is a difference.
+ */
+function enginesProblem(file: Uint8Array, c: SnapConfig, budget: number | { until: number }, byDefault: { guest: Guest; result: RunResult }): string | undefined {
+  const of = (o: { guest: Guest; result: RunResult }): SimulatedRun => ({ result: o.result, console: o.guest.console, stats: o.guest.machine.stats(), machine: o.guest.machine });
+  const again = (choice: EngineChoice, name: string): SimulatedRun | string => {
+    try {
+      const out = resumeFile(file, c, budget, choice);
+      return "class" in out ? `under ${name} only: ${out.message}` : of(out);
+    } catch (e) {
+      if (e instanceof UserError) return `refused under ${name} only: ${e.message}`;
+      throw e;
+    }
+  };
+  const interp = again(INTERP, "the interpreter");
+  if (typeof interp === "string") return interp;
+  for (const [name, choice] of COMPARED) {
+    const other = again(choice, name);
+    const p = typeof other === "string" ? other : runDifference(`the resume under ${name}`, interp, other);
+    if (p) return p;
+  }
+  return runDifference(`the resume under ${c.engine}`, interp, of(byDefault));
+}
+
 export const snapshotCampaign: Campaign<SnapUnit> = {
   name: "snapshot",
   description: "snapshots of real runs (the bundled kernel, the fixtures; every back end, 1–2 CPUs, nvdisk) mutated in the file, the payload and the decoded document, resumed on the same or another back end",
   generate(r) {
-    const aux = r.int(AUX_RANGE);
+    const aux = r.int(AUX_RANGE) + AUX_RANGE * r.int(ENGINE_RADIX);
     const n = r.weighted([[12, 0], [48, 1], [24, 2], [16, 4]] as const);
     const units = Array.from({ length: n }, () => generateUnit(r));
     const c = configOf(aux);
@@ -512,13 +547,16 @@ export const snapshotCampaign: Campaign<SnapUnit> = {
     // another, the kernel must have powered off — hvm's exits make it slower than the source).
     const exact = input.units.length === 0 && sameBackendOnly(c);
     const budget = input.units.length === 0 ? { until: referenceCycles(p) } : ref.result.kind === "poweroff" ? Math.max(limits.maxCycles, 2 * ref.cycles + 100_000) : limits.maxCycles;
-    const out = resumeFile(mutatedFile(base, input.units), c, budget);
+    const file = mutatedFile(base, input.units);
+    const out = resumeFile(file, c, budget);
     if ("class" in out) return out;
     const { guest, result } = out;
     const ending = endingOf(result);
     if (ending) return { class: "wrong", message: ending };
     const window = windowBytesProblem(guest.machine.memory, guest.rewrite.stubs, c.target);
     if (window) return { class: "wrong", message: window };
+    const engines = enginesOf(input.aux) ? enginesProblem(file, c, budget, out) : undefined;
+    if (engines) return { class: "wrong", message: `${c.source} -> ${c.target}: ${engines}` };
     if (input.units.length > 0) return "accepted";
     // Unmutated: the resume continues the uninterrupted run.
     if (exact) {
@@ -540,7 +578,7 @@ export const snapshotCampaign: Campaign<SnapUnit> = {
     return {
       ext: ".snap",
       data: base ? mutatedFile(base, input.units) : new Uint8Array(0),
-      note: `${p.name} on ${c.source} (${c.cpus} CPU${c.cpus > 1 ? "s" : ""}, nvdisk ${c.nvdisk}), snapshot at ${c.at / 10}% of the run, mutated; resume with: previrt resume FILE --hv ${c.target} --engine ${c.engine} --max-cycles N`,
+      note: `${p.name} on ${c.source} (${c.cpus} CPU${c.cpus > 1 ? "s" : ""}, nvdisk ${c.nvdisk}), snapshot at ${c.at / 10}% of the run, mutated; resume with: previrt resume FILE --hv ${c.target} --engine ${c.engine} --max-cycles N${enginesOf(input.aux) ? ` ${c.engine === "jit" ? ENGINES_NOTE : "(and --engine jit)"}` : ""}`,
     };
   },
 };

@@ -41,6 +41,8 @@ export interface GuestOptions {
   passthrough?: boolean;
   /** The engine that runs guest code (MachineOptions.engine; identical results). */
   engine?: Engine;
+  /** See MachineOptions.jitThreshold (tests). */
+  jitThreshold?: number;
   /** The in-place VMM's protection domain on xen and l4 (default on; `--no-protect`, docs/protection.md). */
   protect?: boolean;
 }
@@ -106,6 +108,7 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
     cpus: options.cpus,
     quantum: options.quantum,
     engine: options.engine,
+    jitThreshold: options.jitThreshold,
     lockSites,
     ticketSites,
   });

@@ -341,6 +341,8 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     const at = `cpus[${n}]`;
     const cpu = obj(v, at);
     typed(cpu.regs, Int32Array, `${at}.regs`, 16);
+    // r0 reads as zero: the interpreter keeps it so after every write, the JIT compiles it as the constant.
+    if ((cpu.regs as Int32Array)[0] !== 0) bad(`${at}.regs[0] (r0) must be 0`);
     typed(cpu.cr, Int32Array, `${at}.cr`, 8);
     typed(cpu.trace, Int32Array, `${at}.trace`, 64);
     for (const k of ["pc", "psr", "instret", "traceIdx", "pauses", "lines", "startAddress"]) num(cpu[k], `${at}.${k}`);

@@ -5,8 +5,8 @@
 // The fuzzer itself is checked first, on planted failures (the selftest
 // campaign): the watchdog catches an endless loop, the classifier tells a
 // TypeError from a clean refusal, and each failure shrinks to its culprit.
-// The smoke's inputs of guests, differential and smp include runs compared
-// across engines (generators/engines.ts), guests' of every family.
+// The smoke's inputs of guests, differential, smp and snapshot include runs
+// compared across engines (generators/engines.ts), guests' of every family.
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
@@ -18,6 +18,7 @@ import { Rng } from "../../scripts/fuzz/generators/rng.js";
 import { configOf as guestsConfig, guestsCampaign } from "../../scripts/fuzz/guests.js";
 import type { CampaignSummary } from "../../scripts/fuzz/runner.js";
 import { configOf as smpConfig, smpCampaign } from "../../scripts/fuzz/smp.js";
+import { enginesOf as snapshotEngines, snapshotCampaign } from "../../scripts/fuzz/snapshot.js";
 
 const ROOT = new URL("../../", import.meta.url);
 const RUN = new URL("dist/scripts/fuzz/run.js", ROOT).pathname;
@@ -99,6 +100,12 @@ describe("the smoke run compares engines (seed 1)", () => {
   it("differential and smp: some of their inputs", () => {
     expect(compared(differentialCampaign, (a) => differentialConfig(a).engines, inputs("differential")).length).toBeGreaterThan(inputs("differential") / 8);
     expect(compared(smpCampaign, (a) => smpConfig(a).engines, inputs("smp")).length).toBeGreaterThan(inputs("smp") / 8);
+  });
+
+  it("snapshot: some of its inputs, mutated and not", () => {
+    const c = compared(snapshotCampaign, snapshotEngines, inputs("snapshot"));
+    expect(c.length).toBeGreaterThan(inputs("snapshot") / 8);
+    expect(c.some((x) => x.units.length === 0) && c.some((x) => x.units.length > 0)).toBe(true);
   });
 });
 

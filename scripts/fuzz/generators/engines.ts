@@ -1,5 +1,5 @@
 // The engine oracle shared by the campaigns that run guests (guests,
-// differential, smp, elf, softlayer, migration, domains): the same run under the
+// differential, smp, elf, softlayer, migration, domains, snapshot): the same run under the
 // interpreter (the reference semantics) and under the JIT translating every
 // page from its first execution (`jitThreshold: 1`, the harshest setting)
 // must leave exactly what the run under the default engine left — its
@@ -18,9 +18,9 @@ import type { RunOutcome } from "../../../src/machine/run-image.js";
 /** An engine choice, as RunElfOptions / RunImageOptions take it. */
 export type EngineChoice = { engine: "interp" } | { engine: "jit"; jitThreshold: number };
 
-/** The runs compared with the interpreter's, besides the default one. */
-const COMPARED: readonly (readonly [string, EngineChoice])[] = [["jit (threshold 1)", { engine: "jit", jitThreshold: 1 }]];
-const INTERP: EngineChoice = { engine: "interp" };
+/** The runs compared with the interpreter's, besides the default one (exported for the campaigns whose runs are not one RunOutcome: migration, domains, snapshot). */
+export const COMPARED: readonly (readonly [string, EngineChoice])[] = [["jit (threshold 1)", { engine: "jit", jitThreshold: 1 }]];
+export const INTERP: EngineChoice = { engine: "interp" };
 
 /** The digit of an input's aux that says whether its run is compared across engines: one input in ENGINE_RADIX. */
 export const ENGINE_RADIX = 4;

@@ -105,6 +105,8 @@ export interface HostOptions {
   maxCycles?: number;
   costModel?: CostModel;
   engine?: Engine;
+  /** See MachineOptions.jitThreshold (tests). */
+  jitThreshold?: number;
   protect?: boolean;
   diskLatency?: number;
   /** Watchdog in cycles for driver domains (0: off). */
@@ -275,6 +277,7 @@ export class DomainHost {
         ramSize: spec.ramSize,
         costModel: options.costModel,
         engine: options.engine,
+        jitThreshold: options.jitThreshold,
         protect: options.protect,
         diskLatency: options.diskLatency,
         // The memory-mapped disk (docs/driver-vms.md "VMM-bypass I/O"): in this guest's own machine, passed through or emulated.
