@@ -15,7 +15,7 @@ import { writeElf } from "../../src/guest-isa/elf.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { buildAnnotated, deterministicGuestSource, randomDeterministicBody } from "./generators/guests.js";
-import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runElfEnginesProblem } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits } from "./generators/rng.js";
 
@@ -47,7 +47,7 @@ export const differentialCampaign: Campaign<Unit> = {
     for (const backend of COMPARED) {
       const options = { backend, maxCycles, ramSize: RAM };
       const out = runElf(image, options);
-      const problem = endingProblem(out) ?? windowProblem(out, backend) ?? (engines ? engineProblem((choice) => runElf(image, { ...options, ...choice }), out) : undefined);
+      const problem = endingProblem(out) ?? windowProblem(out, backend) ?? runElfEnginesProblem(engines, image, () => options, out);
       if (problem) return { class: "wrong", message: problem };
       const r = out.result;
       // Branches go forward only: every program must reach its end and power off, everywhere.

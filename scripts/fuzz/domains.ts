@@ -48,7 +48,7 @@ import { getBackend, prepareImage } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
 import type { Machine } from "../../src/machine/machine.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
-import { COMPARED, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, INTERP, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, firstEngineDifference, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 
@@ -580,12 +580,7 @@ function domainsDifference(interp: ReturnType<typeof run>, other: ReturnType<typ
 
 /** The hostile run again under the interpreter and under the JIT at threshold 1: the first that differs, the default run last. */
 function enginesProblem(c: DomainsConfig, image: ElfImage, maxCycles: number, byDefault: ReturnType<typeof run>): string | undefined {
-  const interp = run(c, image, maxCycles, INTERP);
-  for (const [name, choice] of COMPARED) {
-    const p = domainsDifference(interp, run(c, image, maxCycles, choice), name);
-    if (p) return p;
-  }
-  return domainsDifference(interp, byDefault, "the default engine");
+  return firstEngineDifference((choice) => run(c, image, maxCycles, choice), byDefault, (name, interp, other) => domainsDifference(interp, other, name));
 }
 
 function benign(c: DomainsConfig): RefRun {

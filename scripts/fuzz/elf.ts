@@ -21,7 +21,7 @@ import { backends, prepareImage, runElf } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { fixtureElfs } from "./generators/fixtures.js";
 import { applyByteEdits, elfEdit, elfLayout, interestingValue, type ByteEdit, type ElfLayout } from "./generators/mutate.js";
-import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runElfEnginesProblem } from "./generators/engines.js";
 import { endingProblem, roundTripProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 
@@ -171,7 +171,7 @@ export const elfCampaign: Campaign<ElfUnit> = {
     const { backend, engines } = configOf(input.aux);
     const options = { backend, maxCycles: Math.min(limits.maxCycles, 50_000), ramSize: 4 * 1024 * 1024 };
     const out = runElf(image, options);
-    const problem = endingProblem(out) ?? windowProblem(out, backend.name) ?? (engines ? engineProblem((choice) => runElf(image, { ...options, ...choice }), out) : undefined);
+    const problem = endingProblem(out) ?? windowProblem(out, backend.name) ?? runElfEnginesProblem(engines, image, () => options, out);
     return problem ? { class: "wrong", message: problem } : "accepted";
   },
   materialize(input) {

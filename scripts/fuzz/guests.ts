@@ -33,7 +33,7 @@ import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
 import { backends, runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { rawGuestImage, randomGuestBody } from "./generators/guests.js";
-import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runElfEnginesProblem } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 import { SELFMOD_DISK_LATENCY, SELFMOD_DISK_SECTORS, selfmodUnit } from "./generators/selfmod.js";
@@ -187,7 +187,7 @@ export const guestsCampaign: Campaign<GuestUnit> = {
     const { backend, engines } = configOf(input.aux);
     const image = guestImage(input);
     const out = runElf(image, runOptions(input, limits.maxCycles));
-    const problem = endingProblem(out) ?? windowProblem(out, backend.name) ?? (engines ? engineProblem((choice) => runElf(image, { ...runOptions(input, limits.maxCycles), ...choice }), out) : undefined);
+    const problem = endingProblem(out) ?? windowProblem(out, backend.name) ?? runElfEnginesProblem(engines, image, () => runOptions(input, limits.maxCycles), out);
     return problem ? { class: "wrong", message: problem } : "accepted";
   },
   materialize(input) {

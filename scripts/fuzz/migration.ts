@@ -53,7 +53,7 @@ import type { RunResult } from "../../src/machine/diagnosis.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { differentialCampaign, differentialConfig } from "./differential.js";
 import { buildAnnotated, deterministicGuestSource, type LabelledLines } from "./generators/guests.js";
-import { COMPARED, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, INTERP, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, firstEngineDifference, refusedUnder, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits } from "./generators/rng.js";
 import { configOf as guestsConfig, guestImage, guestsCampaign, type GuestUnit } from "./guests.js";
@@ -177,26 +177,14 @@ export function runMigrationInput(input: FuzzInput<Unit>, maxCyclesLimit: number
  * executions afresh, while the process's compiled code is shared).
  */
 function enginesProblem(input: FuzzInput<Unit>, maxCycles: number, run: ReturnType<typeof runMigrationInput>): string | undefined {
-  const again = (choice: EngineChoice, name: string): ReturnType<typeof runMigrationInput> | string => {
-    try {
-      return runMigrationInput(input, maxCycles, choice);
-    } catch (e) {
-      if (e instanceof UserError) return `refused under ${name} only: ${e.message}`;
-      throw e;
-    }
-  };
-  const interp = again(INTERP, "the interpreter");
-  if (typeof interp === "string") return interp;
   const of = (g: Guest, result: RunResult): SimulatedRun => ({ result, console: g.console, stats: g.machine.stats(), machine: g.machine });
-  const difference = (name: string, other: ReturnType<typeof runMigrationInput>) =>
-    runDifference(`the unmigrated run under ${name}`, of(interp.unmigrated, interp.ref), of(other.unmigrated, other.ref)) ??
-    runDifference(`the moved run under ${name}`, of(interp.out.guest, interp.out.result), of(other.out.guest, other.out.result));
-  for (const [name, choice] of COMPARED) {
-    const other = again(choice, name);
-    const p = typeof other === "string" ? other : difference(name, other);
-    if (p) return p;
-  }
-  return difference("the default engine", run);
+  return firstEngineDifference(
+    (choice, name) => refusedUnder(name, () => runMigrationInput(input, maxCycles, choice)),
+    run,
+    (name, interp, other) =>
+      runDifference(`the unmigrated run under ${name}`, of(interp.unmigrated, interp.ref), of(other.unmigrated, other.ref)) ??
+      runDifference(`the moved run under ${name}`, of(interp.out.guest, interp.out.result), of(other.out.guest, other.out.result)),
+  );
 }
 
 export const migrationCampaign: Campaign<Unit> = {

@@ -39,11 +39,11 @@ import { encodeInstruction } from "../../src/guest-isa/encoding.js";
 import { SHF_ALLOC, SHF_WRITE, SHT_PROGBITS, type ElfImage } from "../../src/guest-isa/elf-types.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
 import { HC } from "../../src/hypervisors/common/hypercalls.js";
-import { backends, runElf, type RunElfOptions, type RunElfOutcome } from "../../src/hypervisors/index.js";
+import { backends, runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE } from "../../src/machine/devices/nvdisk.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { buildAnnotated, randomDeterministicBody, randomGuestBody } from "./generators/guests.js";
-import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runElfEnginesProblem } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
 import { selfmodSmpUnit } from "./generators/selfmod.js";
@@ -449,10 +449,6 @@ export function runOptions(cfg: SmpConfig, maxCycles: number): RunElfOptions {
   };
 }
 
-/** The engine oracle (generators/engines.ts) when the input asks for it; `out` is the run already made with the default engine. */
-const enginesProblem = (image: ElfImage, cfg: SmpConfig, maxCycles: number, out: RunElfOutcome) =>
-  cfg.engines ? engineProblem((choice) => runElf(image, { ...runOptions(cfg, maxCycles), ...choice }), out) : undefined;
-
 /**
  * One guest of either family for `cfg` (its CPUs; trap's psr hole): the base
  * and units of an input (imageOf builds it). Also the migration campaign's
@@ -482,7 +478,7 @@ export const smpCampaign: Campaign<SmpUnit> = {
     const image = imageOf(input, cfg);
     if (!raceFree(input)) {
       const out = runElf(image, runOptions(cfg, limits.maxCycles));
-      const problem = endingProblem(out) ?? windowProblem(out, cfg.backend) ?? enginesProblem(image, cfg, limits.maxCycles, out);
+      const problem = endingProblem(out) ?? windowProblem(out, cfg.backend) ?? runElfEnginesProblem(cfg.engines, image, () => runOptions(cfg, limits.maxCycles), out);
       return problem ? { class: "wrong", message: problem } : "accepted";
     }
     // Race-free: bare is the reference (same CPUs, default quantum, no cure).
@@ -491,7 +487,7 @@ export const smpCampaign: Campaign<SmpUnit> = {
     const ref = runElf(image, { cpus: cfg.cpus, maxCycles, ramSize: RAM });
     if (ref.result.kind !== "poweroff") return { class: "wrong", message: `bare: stopped (${ref.result.reason}) instead of powering off` };
     const out = runElf(image, runOptions(cfg, maxCycles));
-    const problem = endingProblem(out) ?? windowProblem(out, cfg.backend) ?? enginesProblem(image, cfg, maxCycles, out);
+    const problem = endingProblem(out) ?? windowProblem(out, cfg.backend) ?? runElfEnginesProblem(cfg.engines, image, () => runOptions(cfg, maxCycles), out);
     if (problem) return { class: "wrong", message: problem };
     const r = out.result;
     if (r.kind !== "poweroff") return { class: "wrong", message: `${describe(cfg)}: stopped (${r.reason}) instead of powering off` };

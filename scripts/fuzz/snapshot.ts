@@ -52,7 +52,7 @@ import { bootGuest, type Guest } from "../../src/migration/guest.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
 import type { Campaign, FuzzInput, Outcome } from "./campaign.js";
-import { COMPARED, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, INTERP, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, firstEngineDifference, refusedUnder, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
 import { fixtureElfs } from "./generators/fixtures.js";
 import { applyByteEdits, elfLayout, interestingValue, type ByteEdit } from "./generators/mutate.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
@@ -508,23 +508,12 @@ const sameBackendOnly = (c: SnapConfig) => c.source === c.target;
  */
 function enginesProblem(file: Uint8Array, c: SnapConfig, budget: number | { until: number }, byDefault: { guest: Guest; result: RunResult }): string | undefined {
   const of = (o: { guest: Guest; result: RunResult }): SimulatedRun => ({ result: o.result, console: o.guest.console, stats: o.guest.machine.stats(), machine: o.guest.machine });
-  const again = (choice: EngineChoice, name: string): SimulatedRun | string => {
-    try {
+  const again = (choice: EngineChoice, name: string): SimulatedRun | string =>
+    refusedUnder(name, () => {
       const out = resumeFile(file, c, budget, choice);
       return "class" in out ? `under ${name} only: ${out.message}` : of(out);
-    } catch (e) {
-      if (e instanceof UserError) return `refused under ${name} only: ${e.message}`;
-      throw e;
-    }
-  };
-  const interp = again(INTERP, "the interpreter");
-  if (typeof interp === "string") return interp;
-  for (const [name, choice] of COMPARED) {
-    const other = again(choice, name);
-    const p = typeof other === "string" ? other : runDifference(`the resume under ${name}`, interp, other);
-    if (p) return p;
-  }
-  return runDifference(`the resume under ${c.engine}`, interp, of(byDefault));
+    });
+  return firstEngineDifference(again, of(byDefault), (name, interp, other) => runDifference(`the resume under ${name}`, interp, other), c.engine);
 }
 
 export const snapshotCampaign: Campaign<SnapUnit> = {

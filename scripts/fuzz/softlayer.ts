@@ -22,7 +22,7 @@ import { backends, prepareImage, runElf, type RunElfOutcome } from "../../src/hy
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { fixtureElfs, type BuiltElf } from "./generators/fixtures.js";
 import { applyByteEdits, interestingValue, readU, type ByteEdit } from "./generators/mutate.js";
-import { engineProblem, ENGINE_RADIX, enginesDrawn, ENGINES_NOTE } from "./generators/engines.js";
+import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, runElfEnginesProblem } from "./generators/engines.js";
 import { endingProblem, windowProblem } from "./generators/oracles.js";
 import type { Rng } from "./generators/rng.js";
 
@@ -169,7 +169,7 @@ export const softlayerCampaign: Campaign<TableEdit> = {
       const ref = refs[k];
       const options = { backend: b, maxCycles: ref.kind === "poweroff" ? 2 * ref.cycles + 100_000 : Math.min(limits.maxCycles, 200_000), ramSize: RAM };
       const out = runElf(image, options);
-      const problem = endingProblem(out) ?? windowProblem(out, b.name) ?? (enginesDrawn(input.aux) ? engineProblem((choice) => runElf(image, { ...options, ...choice }), out) : undefined);
+      const problem = endingProblem(out) ?? windowProblem(out, b.name) ?? runElfEnginesProblem(enginesDrawn(input.aux), image, () => options, out);
       if (problem) return { class: "wrong", message: problem };
       if (ref.kind !== "poweroff") continue;
       const got = summarize(out);

@@ -13,14 +13,17 @@
 // input into its `aux` (ENGINE_RADIX, enginesDrawn), so `--replay`
 // reproduces it and the materialized note can say `(and --engine interp)`.
 
+import { UserError } from "../../../src/guest-isa/diagnostics.js";
+import type { ElfImage } from "../../../src/guest-isa/elf-types.js";
+import { runElf, type RunElfOptions, type RunElfOutcome } from "../../../src/hypervisors/index.js";
 import type { RunOutcome } from "../../../src/machine/run-image.js";
 
 /** An engine choice, as RunElfOptions / RunImageOptions take it. */
 export type EngineChoice = { engine: "interp" } | { engine: "jit"; jitThreshold: number };
 
-/** The runs compared with the interpreter's, besides the default one (exported for the campaigns whose runs are not one RunOutcome: migration, domains, snapshot). */
-export const COMPARED: readonly (readonly [string, EngineChoice])[] = [["jit (threshold 1)", { engine: "jit", jitThreshold: 1 }]];
-export const INTERP: EngineChoice = { engine: "interp" };
+/** The runs compared with the interpreter's, besides the default one. */
+const COMPARED: readonly (readonly [string, EngineChoice])[] = [["jit (threshold 1)", { engine: "jit", jitThreshold: 1 }]];
+const INTERP: EngineChoice = { engine: "interp" };
 
 /** The digit of an input's aux that says whether its run is compared across engines: one input in ENGINE_RADIX. */
 export const ENGINE_RADIX = 4;
@@ -58,19 +61,55 @@ export function simulated(o: SimulatedRun): string {
 }
 
 /**
- * The interpreter's run and the JIT's at threshold 1, through `run`, against
- * `byDefault` (the run already made under the default engine): the first one
- * whose simulated outcome or RAM differs from the interpreter's, and where
- * (60 characters before, 40 after), or undefined when all agree.
+ * The oracle's order, for any kind of run (one machine's, a migration's, a
+ * multi-guest host's): `run` makes the input's run under an engine choice, or
+ * says why it could not (refused or failed under that engine only); `differ`
+ * says where a run differs from the interpreter's. The interpreter's run
+ * first, then the JIT's at threshold 1, then `byDefault` — the run already
+ * made under the default engine, named `defaultName`: the first difference,
+ * or undefined when all agree.
  */
-export function engineProblem(run: (choice: EngineChoice) => RunOutcome, byDefault: SimulatedRun): string | undefined {
-  const interp = run(INTERP);
-  const others: [string, () => SimulatedRun][] = [...COMPARED.map(([name, choice]): [string, () => SimulatedRun] => [name, () => run(choice)]), ["the default engine", () => byDefault]];
-  for (const [name, get] of others) {
-    const problem = runDifference(name, interp, get());
+export function firstEngineDifference<T>(
+  run: (choice: EngineChoice, name: string) => T | string,
+  byDefault: T,
+  differ: (name: string, interp: T, other: T) => string | undefined,
+  defaultName = "the default engine",
+): string | undefined {
+  const interp = run(INTERP, "the interpreter");
+  if (typeof interp === "string") return interp;
+  for (const [name, choice] of COMPARED) {
+    const other = run(choice, name);
+    const problem = typeof other === "string" ? other : differ(name, interp, other);
     if (problem) return problem;
   }
-  return undefined;
+  return differ(defaultName, interp, byDefault);
+}
+
+/**
+ * One machine's run under each engine, through `run`, against `byDefault`:
+ * the first whose simulated outcome or RAM differs from the interpreter's,
+ * and where (60 characters before, 40 after), or undefined when all agree.
+ */
+export function engineProblem(run: (choice: EngineChoice) => RunOutcome, byDefault: SimulatedRun): string | undefined {
+  return firstEngineDifference<SimulatedRun>((choice) => run(choice), byDefault, runDifference);
+}
+
+/**
+ * The oracle for a campaign's runElf run, when the input drew it (its aux):
+ * `options` makes each run's options afresh — a disk is each run's own.
+ */
+export function runElfEnginesProblem(drawn: boolean, image: ElfImage, options: () => RunElfOptions, byDefault: RunElfOutcome): string | undefined {
+  return drawn ? engineProblem((choice) => runElf(image, { ...options(), ...choice }), byDefault) : undefined;
+}
+
+/** A run that the input's own engine accepted, under engine `name`: its refusal there (a one-line UserError) is a difference. */
+export function refusedUnder<T>(name: string, make: () => T): T | string {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof UserError) return `refused under ${name} only: ${e.message}`;
+    throw e;
+  }
 }
 
 /** `name`'s run against the interpreter's: where they first differ (simulated(), then RAM), or undefined. */
