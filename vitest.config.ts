@@ -13,6 +13,8 @@
 //   assembly, compiled translations, recycled RAM), which never changes a
 //   simulated result. Those that measure per-process state run isolated.
 //   test/host-switches.ts fails a file that leaves a host switch changed.
+// - Scratch files go under one temporary directory per run, removed at its
+//   end (test/temp-root.ts).
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
@@ -25,6 +27,7 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: availableParallelism(),
     setupFiles: ["test/host-switches.ts"],
+    globalSetup: ["test/temp-root.ts"],
     projects: [
       { extends: true, test: { name: "fresh-process", include: FRESH_PROCESS, isolate: true } },
       { extends: true, test: { name: "shared-process", include: ["test/**/*.test.ts"], exclude: FRESH_PROCESS, isolate: false } },

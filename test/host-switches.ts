@@ -3,7 +3,11 @@
 // and leaves off (mmuOptions.refill, translateOptions.wasm, …) would change
 // how every later file in that worker runs. Each switch object's values are
 // read when the file starts; after its last test they must be the same — and
-// so must the working directory and the engine's environment variable.
+// so must the working directory and the engine's environment variable. The
+// file's scratch directories must be under the run's temporary root, which
+// the run removes at its end (test/temp-root.ts).
+import { tmpdir } from "node:os";
+import { basename } from "node:path";
 import { afterAll, expect } from "vitest";
 import { memoryOptions } from "../src/machine/memory.js";
 import { mmuOptions } from "../src/machine/mmu/mmu.js";
@@ -20,4 +24,5 @@ afterAll(() => {
   expect(JSON.parse(JSON.stringify(SWITCHES)), "a host switch left changed: set it back in afterEach").toEqual(JSON.parse(atStart));
   expect(process.cwd(), "the working directory left changed: chdir back in a finally").toBe(cwdAtStart);
   expect(process.env.PREVIRT_ENGINE, "PREVIRT_ENGINE left changed: vi.stubEnv and unstub").toBe(engineAtStart);
+  expect(basename(tmpdir()), "scratch files outside the run's temporary root (vitest.config.ts globalSetup)").toMatch(/^previrt-test-/);
 });
