@@ -11,7 +11,6 @@
 // and under the JIT translating every page at once, and must leave exactly
 // what the default run left (generators/engines.ts).
 
-import { writeElf } from "../../src/guest-isa/elf.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { buildAnnotated, deterministicGuestSource, randomDeterministicBody } from "./generators/guests.js";

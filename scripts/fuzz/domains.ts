@@ -39,7 +39,6 @@ import { annotate } from "../../src/annotator/index.js";
 import { buildKernel } from "../../src/cli/bundled-kernel.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
-import { writeElf } from "../../src/guest-isa/elf.js";
 import { IRQ } from "../../src/guest-isa/registers.js";
 import { HC } from "../../src/hypervisors/common/hypercalls.js";
 import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";

@@ -37,7 +37,6 @@
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { encodeInstruction } from "../../src/guest-isa/encoding.js";
 import { SHF_ALLOC, SHF_WRITE, SHT_PROGBITS, type ElfImage } from "../../src/guest-isa/elf-types.js";
-import { writeElf } from "../../src/guest-isa/elf.js";
 import { HC } from "../../src/hypervisors/common/hypercalls.js";
 import { backends, runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE } from "../../src/machine/devices/nvdisk.js";

@@ -129,7 +129,6 @@ export function writeElf(image: ElfImage): Uint8Array {
     }
     sectionIndex.set(s.name, i + 1);
   });
-  const symtabIndex = sections.length + 1;
   const strtabIndex = sections.length + 2;
   const shstrtabIndex = sections.length + 3;
   const shnum = sections.length + 4;
@@ -286,7 +285,7 @@ function loadSegments(sections: readonly ElfSection[]): PlannedSegment[] {
     .sort((a, b) => a.addr - b.addr || Number(a.size > 0) - Number(b.size > 0) || Number(a.type === SHT_NOBITS) - Number(b.type === SHT_NOBITS));
   const segments: PlannedSegment[] = [];
   let open: PlannedSegment | undefined; // the segment a NOBITS section may still join
-  alloc.forEach((s, i) => {
+  alloc.forEach((s) => {
     const writableProgbits = s.type !== SHT_NOBITS && (s.flags & SHF_WRITE) !== 0;
     if (s.type === SHT_NOBITS && open && (s.flags & (SHF_WRITE | SHF_EXECINSTR)) === (open.members[0].flags & (SHF_WRITE | SHF_EXECINSTR))) {
       open.members.push(s);

@@ -247,7 +247,7 @@ class FunctionCompiler {
 
   constructor(
     private readonly fc: FileCompiler,
-    private readonly sym: Extract<GlobalSymbol, { kind: "function" }>,
+    sym: Extract<GlobalSymbol, { kind: "function" }>,
     private readonly node: t.FunctionDeclaration,
   ) {
     this.name = sym.asmName;

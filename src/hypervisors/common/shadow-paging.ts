@@ -83,7 +83,7 @@ export class ShadowPager {
   constructor(
     private readonly machine: Machine,
     /** What one exit to the monitor costs on this back end (vmExit for hvm, exceptionEntry for trap). */
-    private readonly exitEvent: CostEvent,
+    exitEvent: CostEvent,
     /** The guest's shared write protection (one per guest). */
     private readonly pageTables: PageTableWatch = new PageTableWatch(machine),
     /** The vCPU this pager belongs to. */

@@ -21,10 +21,9 @@
 // the in-place VMM reads and writes it without trapping (wedge-monitor.ts).
 
 import { decodeInstruction, type DecodedInstruction } from "../../guest-isa/encoding.js";
-import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
+import { CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
 import type { Access, Fault, Monitor, MonitorTranslation, TrapDisposition, TrapInfo } from "../../machine/monitor.js";
-import { causeName } from "../../machine/stats.js";
 
 export { FAULT_CAUSES } from "../../machine/machine.js";
 

@@ -159,9 +159,8 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
   private siteTick: Int32Array;
   /** Whether the image was para-virtualized (no sites; the guest calls hypercalls itself). */
   protected readonly paravirt: boolean;
-  /** The --spinlocks cure's monitor half (pv, delayed), and the shared-info word index of each vCPU (by name). */
+  /** The --spinlocks cure's monitor half (pv, delayed). */
   private lockCure: WedgeSpinlockCure | undefined;
-  private sharedIdx: (name: string, cpu: number) => number = () => -1;
   /** Whether the VMM gets its own protection domain (common/vmm-protection.ts; off with --no-protect). */
   private readonly protectVmm: boolean;
   /** The inter-domain services (HC 18–28) when the multi-guest host runs this guest (src/hypervisors/domains); else ENOSYS. */
@@ -317,7 +316,6 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
     this.vStartAddress = new Int32Array(n);
     this.vUpcallDue = new Uint8Array(n);
     this.scheduler = VcpuScheduler.forMonitor(machine, this.options);
-    this.sharedIdx = idx;
     const cure = this.options.spinlocks;
     if (cure === "pv" || cure === "delayed") {
       // Lock attempts now happen in the stubs: spin accounting watches them there (spin-accounting.ts).
@@ -828,7 +826,6 @@ export abstract class WedgeMonitor extends VirtualCpu implements GuestView, Migr
    * the batch.
    */
   protected applyBatch(va: number, count: number, asUser = !this.su): number {
-    const m = this.machine;
     this.tick("mmu_update.batches");
     if (!GuestMemory.validRange(va, 8 * count, 4)) {
       this.tick("mmu_update.refused");
