@@ -9,6 +9,8 @@
 
 import { checkCpuOptions, prepareImage, getBackend, spinSites, type Backend } from "../hypervisors/index.js";
 import { checkPassthrough } from "../hypervisors/common/bypass.js";
+import { isMigratable } from "../hypervisors/common/neutral-state.js";
+import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { defaultCostModel, type CostModel } from "../machine/cost-model.js";
 import { bytesInput, type ConsoleInput } from "../machine/devices/console.js";
@@ -93,6 +95,8 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
   const rewrite = prepareImage(backend, image, options.file, "native", passthrough);
   // Spin accounting (docs/smp-virtualization.md), as runElfOn sets it up.
   const { lockSites, ticketSites } = spinSites(rewrite);
+  const monitor = backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect });
+  checkMigratable(backend, monitor);
   const holder: { guest?: Guest } = {};
   const machine = new Machine({
     ramSize: options.ramSize,
@@ -112,10 +116,22 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
     lockSites,
     ticketSites,
   });
-  const monitor = backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect });
   if (monitor) machine.attach(monitor);
   holder.guest = new Guest(elf, image, backend, rewrite, machine, monitor, options.disk, options);
   return holder.guest;
+}
+
+/**
+ * A UserError unless a guest under `monitor` (the back end's; none on bare
+ * metal) can be snapshotted and moved: its monitor must be a
+ * MigratableMonitor, or the guest's virtual state would be taken from (or
+ * put into) the CPU as if it ran on bare metal — silently wrong for any
+ * monitor that keeps some of it itself.
+ */
+export function checkMigratable(backend: Backend, monitor: Monitor | undefined): void {
+  if (monitor && !isMigratable(monitor)) {
+    throw new UserError(`--hv ${backend.name} cannot snapshot or move a guest: its monitor is no MigratableMonitor (src/hypervisors/common/neutral-state.ts)`);
+  }
 }
 
 /** A guest booted from its binary: loaded, at the reset state, not yet run. */

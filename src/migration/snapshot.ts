@@ -126,7 +126,7 @@ function importNeutral(guest: Guest, states: readonly NeutralState[]): void {
   const m = guest.machine;
   const mon = guest.monitor;
   if (isMigratable(mon)) mon.beginImport?.();
-  else if (mon) throw new Error(`internal: back end ${guest.backend.name} cannot take a migrated guest`);
+  else if (mon) throw new Error(`internal: back end ${guest.backend.name} cannot take a migrated guest (newGuest checks)`);
   states.forEach((s, n) =>
     m.inCpu(n, () => {
       if (isMigratable(mon)) mon.importNeutral(s);
