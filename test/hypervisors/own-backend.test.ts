@@ -11,6 +11,7 @@
 // sensitive instruction exits to the monitor, which counts it, charges a VM
 // exit and has the hardware execute it; the guest's own page tables are the
 // MMU's (no shadow paging), so the guest's virtual state is the CPU's.
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
 import { UserError } from "../../src/guest-isa/diagnostics.js";
@@ -88,6 +89,31 @@ const MAX_CYCLES = 400_000_000;
 const mixed = buildKernel({ workload: "mixed" }).image;
 /** What must agree across back ends and engines: the console, the ending, the simulated cycles and counters. */
 const facts = (o: ReturnType<typeof runElf>) => ({ console: o.console, result: o.result, cycles: o.stats.cycles, counts: o.stats.counts, events: o.stats.events });
+
+/** README's section "Adding a back end". */
+const README = (() => {
+  const text = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  return text.slice(text.indexOf("## Adding a back end\n"), text.indexOf("\n## ", text.indexOf("## Adding a back end\n") + 1));
+})();
+
+describe("README 'Adding a back end' and this file agree", () => {
+  it("the skeleton's fields are the fields of the back end here", () => {
+    const block = /```ts\n([\s\S]*?)```/.exec(README)![1];
+    const fields = [...block.matchAll(/^\s+(\w+): /gm)].map((m) => m[1]);
+    expect(fields).toEqual(Object.keys(mine));
+  });
+
+  it("every file and folder it names exists (but the example's own)", () => {
+    const paths = [...README.matchAll(/\b(?:src|test|docs)\/[\w./{},-]*\w/g)].map((m) => m[0]).filter((p) => !p.includes("/mine/"));
+    // test/hypervisors/{a,b}.test.ts: each.
+    const expanded = paths.flatMap((p) => {
+      const m = /^(.*)\{([^}]*)\}(.*)$/.exec(p);
+      return m ? m[2].split(",").map((x) => m[1] + x + m[3]) : [p];
+    });
+    expect(expanded.length).toBeGreaterThan(10);
+    for (const p of expanded) expect(existsSync(new URL(`../../${p}`, import.meta.url)), p).toBe(true);
+  });
+});
 
 describe("a back end of one's own, as README 'Adding a back end' writes it", () => {
   it("runs the bundled kernel as bare metal does, and its monitor's exits are counted and charged", () => {
