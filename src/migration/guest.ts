@@ -2,8 +2,9 @@
 // keeps it, and every back end re-patches from it), the back end, what the
 // rewriter did for it, the machine, the disk and the console so far.
 //
-// Consumes an ELF (bytes and parsed image) and a back-end name; produces a
-// booted (reset, not yet run) Guest, or — from snapshot.ts — a restored one.
+// Consumes an ELF (bytes and parsed image) and a back end (its name, or the
+// object, as runElf takes it); produces a booted (reset, not yet run) Guest,
+// or — from snapshot.ts — a restored one.
 // Sits between the CLI and src/hypervisors: the CLI's run/resume/migrate
 // commands drive a Guest; it drives a Machine and a Monitor.
 
@@ -83,13 +84,14 @@ export class Guest {
 }
 
 /**
- * Builds a machine for `backendName` with its monitor attached — nothing
+ * Builds a machine for `on` (a back end's name, or the object, as runElf
+ * takes it) with its monitor attached — nothing
  * loaded yet. The rewriter runs first, so a binary the back end refuses
  * (para-virtualized for another hypervisor, a bad site table) is a UserError
  * before any machine exists.
  */
-export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
-  const backend = getBackend(backendName);
+export function newGuest(elf: Uint8Array, image: ElfImage, on: string | Backend, options: GuestOptions): Guest {
+  const backend = typeof on === "object" ? on : getBackend(on);
   const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), passthrough };
   const rewrite = prepareImage(backend, image, options.file, "native", passthrough);
@@ -135,8 +137,8 @@ export function checkMigratable(backend: Backend, monitor: Monitor | undefined):
 }
 
 /** A guest booted from its binary: loaded, at the reset state, not yet run. */
-export function bootGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
-  const g = newGuest(elf, image, backendName, options);
+export function bootGuest(elf: Uint8Array, image: ElfImage, on: string | Backend, options: GuestOptions): Guest {
+  const g = newGuest(elf, image, on, options);
   loadImage(g.machine, g.rewrite.image, options.file);
   return g;
 }

@@ -2,10 +2,12 @@
 // the test file, as the README's skeleton has it — a Backend with a Monitor
 // of its own — run through the functions the CLI uses (runElfOn, as
 // `previrt run` and the matrix's cells do; the multi-guest host, as
-// `previrt run --guest` does). The bundled kernel must print what it prints
-// on bare metal and end the same, under both engines and on two CPUs, and
-// the counters must show the monitor at work. So the README's skeleton and
-// the Backend/Monitor interfaces it names cannot drift apart unnoticed.
+// `previrt run --guest` does; bootGuest, captureSnapshot and restoreGuest,
+// as `--snapshot-at`, `resume` and `migrate` do). The bundled kernel must
+// print what it prints on bare metal and end the same, under both engines,
+// on two CPUs, resumed from a snapshot and moved onto it, and the counters
+// must show the monitor at work. So the README's skeleton and the
+// Backend/Monitor interfaces it names cannot drift apart unnoticed.
 //
 // "mine" is hardware-assisted virtualization with nested paging: every
 // sensitive instruction exits to the monitor, which counts it, charges a VM
@@ -20,11 +22,14 @@ import { CAUSE } from "../../src/guest-isa/registers.js";
 import { bareExport, bareImport, type MigratableMonitor, type NeutralState } from "../../src/hypervisors/common/neutral-state.js";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
 import { prepareGuestOn, runElf, runElfOn, type Backend, type MonitorOptions } from "../../src/hypervisors/index.js";
+import { memoryDisk } from "../../src/machine/devices/disk.js";
 import type { Machine } from "../../src/machine/machine.js";
 import type { ExitAction, Monitor, TrapDisposition, TrapInfo } from "../../src/machine/monitor.js";
 import { EVENT_ID } from "../../src/machine/stats.js";
-import { checkMigratable } from "../../src/migration/guest.js";
-import { readElf } from "../../src/guest-isa/elf.js";
+import { bootGuest, checkMigratable } from "../../src/migration/guest.js";
+import { runToSafePoint } from "../../src/migration/safe-point.js";
+import { captureSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { buildAsm } from "./helpers.js";
 
 /** Every sensitive instruction exits (the hardware closes the virtualization hole). */
@@ -157,7 +162,31 @@ describe("a back end of one's own, as README 'Adding a back end' writes it", () 
     expect(out.exitCode).toBe(0);
   });
 
-  it("can be snapshotted and moved (a MigratableMonitor); a monitor that is not one is refused in one line", () => {
+  it("is snapshotted and resumed on itself cycle-exactly, and takes a running guest moved from hvm (its MigratableMonitor)", () => {
+    // Through the functions `previrt run --snapshot-at`, `resume` and `migrate` use. (Moving a guest away
+    // from it needs it registered: a snapshot names its back end, whose sites the target restores.)
+    const elf = writeElf(mixed);
+    const at = 2_000_000;
+    const unbroken = bootGuest(elf, mixed, mine, { disk: memoryDisk(kernelDisk()) });
+    const ending = unbroken.finish(MAX_CYCLES);
+    const stopped = bootGuest(elf, mixed, mine, { disk: memoryDisk(kernelDisk()) });
+    expect(runToSafePoint(stopped, at).reached).toBe(true);
+    const resumed = restoreGuest(captureSnapshot(stopped), mine, { image: mixed });
+    expect(resumed.info.exact).toBe(true);
+    expect(resumed.guest.finish(MAX_CYCLES)).toEqual(ending);
+    expect(resumed.guest.console).toBe(unbroken.console);
+    expect(resumed.guest.cycles).toBe(unbroken.cycles);
+
+    const bare = runElf(mixed, { backend: "bare", maxCycles: MAX_CYCLES, disk: kernelDisk() });
+    const source = bootGuest(elf, mixed, "hvm", { disk: memoryDisk(kernelDisk()) });
+    expect(runToSafePoint(source, at).reached).toBe(true);
+    const moved = restoreGuest(captureSnapshot(source), mine, { image: mixed });
+    expect(moved.info.exact).toBe(false);
+    expect(moved.guest.finish(MAX_CYCLES)).toEqual(bare.result);
+    expect(moved.guest.console).toBe(bare.console);
+  });
+
+  it("is refused in one line for snapshots and moves when its monitor is no MigratableMonitor", () => {
     const { rewrite } = prepareGuestOn(mine, mixed);
     expect(() => checkMigratable(mine, mine.createMonitor!(rewrite, { cpus: 1 }))).not.toThrow();
     const plain: Backend = { ...mine, createMonitor: () => ({ name: "plain", exits: EXITS, onExit: () => "native" }) };
