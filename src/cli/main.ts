@@ -72,6 +72,10 @@ interface HelpFacts {
   quantum: number | string;
   /** "Back ends (--hv):" and a line per back end with its registry description. */
   backendList: string;
+  /** The --spinlocks cures, each but native with the back ends that offer it (Backend.spinlocks). */
+  cures: string;
+  /** The back ends --passthrough works on (common/bypass.ts). */
+  passthrough: string;
 }
 
 /**
@@ -81,15 +85,30 @@ interface HelpFacts {
  * and the commands that do load them with their implementation (issue 16).
  */
 async function helpFacts(): Promise<HelpFacts> {
-  const [{ backends }, { DEFAULT_QUANTUM, MAX_CPUS }] = await Promise.all([import("../hypervisors/index.js"), import("../machine/machine.js")]);
+  const [{ backends }, { DEFAULT_QUANTUM, MAX_CPUS }, { SPINLOCK_CURES }, { PASSTHROUGH_BACKENDS }] = await Promise.all([
+    import("../hypervisors/index.js"),
+    import("../machine/machine.js"),
+    import("../hypervisors/common/spinlock-cures.js"),
+    import("../hypervisors/common/bypass.js"),
+  ]);
   // Each back end with its registry description: a new one shows up by itself.
   const width = Math.max(...[...backends.keys()].map((n) => n.length));
   const list = [...backends.values()].map((b) => `  ${b.name.padEnd(width)}  ${b.description}`).join("\n");
-  return { names: [...backends.keys()].join(", "), maxCpus: MAX_CPUS, quantum: DEFAULT_QUANTUM, backendList: `\nBack ends (--hv):\n${list}\n` };
+  // Each cure but native (every back end's) with the back ends offering it, from the back ends themselves.
+  const offering = (cure: string) => [...backends.values()].filter((b) => b.spinlocks?.includes(cure as never)).map((b) => b.name);
+  const cures = SPINLOCK_CURES.filter((c) => c === "native" || offering(c).length > 0).map((c) => (c === "native" ? c : `${c} (${offering(c).join(", ")})`));
+  return {
+    names: [...backends.keys()].join(", "),
+    maxCpus: MAX_CPUS,
+    quantum: DEFAULT_QUANTUM,
+    backendList: `\nBack ends (--hv):\n${list}\n`,
+    cures: cures.join(", "),
+    passthrough: PASSTHROUGH_BACKENDS.join(", "),
+  };
 }
 
 /** Stands in for HelpFacts when no help is shown: the option descriptions are then never printed. */
-const NO_HELP: HelpFacts = { names: "see previrt --help", maxCpus: "N", quantum: "Q", backendList: "" };
+const NO_HELP: HelpFacts = { names: "see previrt --help", maxCpus: "N", quantum: "Q", backendList: "", cures: "", passthrough: "" };
 
 /** Whether these arguments may print help: none (commander prints the command list), or -h, --help, help anywhere. */
 const mayShowHelp = (argv: readonly string[]) => argv.length === 0 || argv.some((a) => a === "-h" || a === "--help" || a === "help");
@@ -104,7 +123,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${maxCpus} (default 1)`).argParser(integer("--cpus"));
   const quantum = () => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${defaultQuantum})`).argParser(integer("--quantum"));
   const pcpus = () => new Option("--pcpus <n>", "physical CPUs a hypervisor time-slices the --cpus on (at most --cpus; not on bare)").argParser(integer("--pcpus"));
-  const spinlocks = () => new Option("--spinlocks <cure>", "lock-holder preemption cure for the lock/unlock sites: native, pv (xen, l4), delayed (xen, l4), ple (hvm); docs/smp-virtualization.md");
+  const spinlocks = () => new Option("--spinlocks <cure>", `lock-holder preemption cure for the lock/unlock sites: ${facts.cures}; docs/smp-virtualization.md`);
   const timeslice = () => new Option("--timeslice <n>", "the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default 10 quanta; docs/vcpus.md)").argParser(integer("--timeslice"));
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
@@ -149,7 +168,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     // Optional here only so that `run --json k.elf` (the flag, then the file) works; run.ts requires it.
     .argument("[elf]")
     .usage("[options] <elf>  |  --guest A.elf --guest B.elf [options]  |  --domains FILE [options]")
-    .addOption(new Option("--hv <backend>", `back end: ${names} (listed in previrt --help; several guests: xen, l4 or hvm, default xen)`))
+    .addOption(new Option("--hv <backend>", `back end: ${names} (listed in previrt --help; several guests: any but bare and trap, default xen)`))
     .option("--guest <elf>", "run this ELF as one more guest on the same hypervisor (repeatable; docs/driver-vms.md)", (v: string, prev: string[] = []) => prev.concat(v))
     .option("--domains <file>", "several guests described by a JSON configuration file (docs/driver-vms.md)")
     .option("--window <n>", "several guests: the scheduling window in cycles, the bound on a cross-guest event's latency (default 1000)", integer("--window"))
@@ -159,7 +178,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
     .option("--nvdisk <image>", "disk image file for the memory-mapped disk (nvdisk), which the bundled kernel then uses")
-    .option("--passthrough", "pass the nvdisk through to the guest: VMM-bypass I/O (xen, l4, hvm)")
+    .option("--passthrough", `pass the nvdisk through to the guest: VMM-bypass I/O (${facts.passthrough})`)
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--snapshot-at <n>", "stop at the first safe point at or after cycle N and write a snapshot", integer("--snapshot-at"))
     .option("--snapshot <file>", "the snapshot file --snapshot-at writes")

@@ -13,7 +13,7 @@ import { trap } from "./trap/index.js";
 import { xen } from "./xen/index.js";
 import { prepareGuestOn, runElfOn, type Backend, type PreparedGuest, type RunElfOptions, type RunElfOutcome } from "./backend.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
-import { unknownBackend } from "./registry.js";
+import { BACKEND_NAMES, unknownBackend, type BackendName } from "./registry.js";
 
 export {
   checkCpuOptions,
@@ -29,10 +29,13 @@ export {
   type RunElfOptions,
   type RunElfOutcome,
 } from "./backend.js";
-export { BACKEND_NAMES, loadBackend } from "./registry.js";
+export { BACKEND_NAMES, loadBackend, type BackendName } from "./registry.js";
 
-/** Every back end by name, in registry.ts's order (BACKEND_NAMES). */
-export const backends: ReadonlyMap<string, Backend> = new Map([bare, hvm, trap, xen, l4].map((b) => [b.name, b]));
+/** Each back end's object, by --hv name (one per name of backend-names.ts: the type says so). */
+const LOADED: { readonly [N in BackendName]: Backend } = { bare, hvm, trap, xen, l4 };
+
+/** Every back end by name, in BACKEND_NAMES's order (backend-names.ts). */
+export const backends: ReadonlyMap<string, Backend> = new Map(BACKEND_NAMES.map((n) => [n, LOADED[n as BackendName]]));
 
 /** Looks a back end up by its --hv name; a UserError listing the valid names otherwise. */
 export function getBackend(name: string): Backend {

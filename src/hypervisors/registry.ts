@@ -7,18 +7,18 @@
 
 import { UserError } from "../guest-isa/diagnostics.js";
 import type { Backend } from "./backend.js";
+import { BACKEND_NAMES, type BackendName } from "./backend-names.js";
 
-/** Each back end's module, by --hv name, in the order the help text and the matrix list them. */
-const LOADERS: Readonly<Record<string, () => Promise<Backend>>> = {
+export { BACKEND_NAMES, type BackendName } from "./backend-names.js";
+
+/** Each back end's module, by --hv name (one per name of backend-names.ts: the type says so). */
+const LOADERS: { readonly [N in BackendName]: () => Promise<Backend> } = {
   bare: async () => (await import("./bare/index.js")).bare,
   hvm: async () => (await import("./hvm/index.js")).hvm,
   trap: async () => (await import("./trap/index.js")).trap,
   xen: async () => (await import("./xen/index.js")).xen,
   l4: async () => (await import("./l4/index.js")).l4,
 };
-
-/** The back ends' --hv names, in registry order (index.ts's `backends` has the same keys in the same order). */
-export const BACKEND_NAMES: readonly string[] = Object.keys(LOADERS);
 
 /** The error for a name that is no back end: it lists the valid ones. */
 export function unknownBackend(name: string): UserError {
@@ -27,7 +27,7 @@ export function unknownBackend(name: string): UserError {
 
 /** Loads one back end by its --hv name (the same object as index.ts's `backends.get(name)`); a UserError for an unknown name. */
 export async function loadBackend(name: string): Promise<Backend> {
-  const load = Object.hasOwn(LOADERS, name) ? LOADERS[name] : undefined;
+  const load = Object.hasOwn(LOADERS, name) ? LOADERS[name as BackendName] : undefined;
   if (!load) throw unknownBackend(name);
   return load();
 }

@@ -2,13 +2,16 @@
 // keeps it, and every back end re-patches from it), the back end, what the
 // rewriter did for it, the machine, the disk and the console so far.
 //
-// Consumes an ELF (bytes and parsed image) and a back-end name; produces a
-// booted (reset, not yet run) Guest, or — from snapshot.ts — a restored one.
+// Consumes an ELF (bytes and parsed image) and a back end (its name, or the
+// object, as runElf takes it); produces a booted (reset, not yet run) Guest,
+// or — from snapshot.ts — a restored one.
 // Sits between the CLI and src/hypervisors: the CLI's run/resume/migrate
 // commands drive a Guest; it drives a Machine and a Monitor.
 
 import { checkCpuOptions, prepareImage, getBackend, spinSites, type Backend } from "../hypervisors/index.js";
 import { checkPassthrough } from "../hypervisors/common/bypass.js";
+import { isMigratable } from "../hypervisors/common/neutral-state.js";
+import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { defaultCostModel, type CostModel } from "../machine/cost-model.js";
 import { bytesInput, type ConsoleInput } from "../machine/devices/console.js";
@@ -81,18 +84,21 @@ export class Guest {
 }
 
 /**
- * Builds a machine for `backendName` with its monitor attached — nothing
+ * Builds a machine for `on` (a back end's name, or the object, as runElf
+ * takes it) with its monitor attached — nothing
  * loaded yet. The rewriter runs first, so a binary the back end refuses
  * (para-virtualized for another hypervisor, a bad site table) is a UserError
  * before any machine exists.
  */
-export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
-  const backend = getBackend(backendName);
+export function newGuest(elf: Uint8Array, image: ElfImage, on: string | Backend, options: GuestOptions): Guest {
+  const backend = typeof on === "object" ? on : getBackend(on);
   const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), passthrough };
   const rewrite = prepareImage(backend, image, options.file, "native", passthrough);
   // Spin accounting (docs/smp-virtualization.md), as runElfOn sets it up.
   const { lockSites, ticketSites } = spinSites(rewrite);
+  const monitor = backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect });
+  checkMigratable(backend, monitor);
   const holder: { guest?: Guest } = {};
   const machine = new Machine({
     ramSize: options.ramSize,
@@ -112,15 +118,27 @@ export function newGuest(elf: Uint8Array, image: ElfImage, backendName: string, 
     lockSites,
     ticketSites,
   });
-  const monitor = backend.createMonitor?.(rewrite, { ...monitorOptions, protect: options.protect });
   if (monitor) machine.attach(monitor);
   holder.guest = new Guest(elf, image, backend, rewrite, machine, monitor, options.disk, options);
   return holder.guest;
 }
 
+/**
+ * A UserError unless a guest under `monitor` (the back end's; none on bare
+ * metal) can be snapshotted and moved: its monitor must be a
+ * MigratableMonitor, or the guest's virtual state would be taken from (or
+ * put into) the CPU as if it ran on bare metal — silently wrong for any
+ * monitor that keeps some of it itself.
+ */
+export function checkMigratable(backend: Backend, monitor: Monitor | undefined): void {
+  if (monitor && !isMigratable(monitor)) {
+    throw new UserError(`--hv ${backend.name} cannot snapshot or move a guest: its monitor is no MigratableMonitor (src/hypervisors/common/neutral-state.ts)`);
+  }
+}
+
 /** A guest booted from its binary: loaded, at the reset state, not yet run. */
-export function bootGuest(elf: Uint8Array, image: ElfImage, backendName: string, options: GuestOptions): Guest {
-  const g = newGuest(elf, image, backendName, options);
+export function bootGuest(elf: Uint8Array, image: ElfImage, on: string | Backend, options: GuestOptions): Guest {
+  const g = newGuest(elf, image, on, options);
   loadImage(g.machine, g.rewrite.image, options.file);
   return g;
 }

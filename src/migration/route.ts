@@ -2,14 +2,15 @@
 // safe point at or after points[0], and so on; finish on the last back end.
 // `previrt migrate --from X --to Y` is the route [X, Y]. Every back end of
 // the route is checked against the binary (getBackend, the rewriter's
-// refusal of a para-virtualized binary elsewhere than xen) before the guest
-// runs a single instruction.
+// refusal of a para-virtualized binary elsewhere than xen) and for a monitor
+// that can be moved (guest.ts checkMigratable) before the guest runs a
+// single instruction.
 
 import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { getBackend, prepareImage } from "../hypervisors/index.js";
 import type { RunResult } from "../machine/diagnosis.js";
-import { bootGuest, type Guest, type GuestOptions } from "./guest.js";
+import { bootGuest, checkMigratable, type Guest, type GuestOptions } from "./guest.js";
 import { liveMigrate } from "./live.js";
 import type { MigrationReport } from "./report.js";
 import { stopAndCopy } from "./stop-and-copy.js";
@@ -38,7 +39,12 @@ export function routePoints(hops: number, points: readonly number[]): number[] {
 
 export function checkRoute(image: ElfImage, route: readonly string[], file?: string): void {
   if (route.length < 2) throw new UserError("a route needs at least two back ends");
-  for (const name of route) prepareImage(getBackend(name), image, file);
+  for (const name of route) {
+    const backend = getBackend(name);
+    const rewrite = prepareImage(backend, image, file);
+    // Its monitor made (not attached) only to be asked whether it can take part.
+    checkMigratable(backend, backend.createMonitor?.(rewrite, { cpus: 1 }));
+  }
 }
 
 export function migrateRoute(elf: Uint8Array, image: ElfImage, route: readonly string[], points: readonly number[], options: RouteOptions = {}): RouteResult {

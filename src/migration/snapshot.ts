@@ -26,7 +26,7 @@ import { PASSTHROUGH_BACKENDS } from "../hypervisors/common/bypass.js";
 import type { MachineState } from "../machine/machine-state.js";
 import { PAGE_SIZE } from "../machine/memory.js";
 import { MAX_CPUS } from "../machine/machine.js";
-import { prepareImage, getBackend } from "../hypervisors/index.js";
+import { prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
 import { decodeSnapshot, type Zlib } from "./codec.js";
 import { newGuest, type Guest, type GuestOptions } from "./guest.js";
 import { resumeAfterSite, SiteMap } from "./safe-point.js";
@@ -126,7 +126,7 @@ function importNeutral(guest: Guest, states: readonly NeutralState[]): void {
   const m = guest.machine;
   const mon = guest.monitor;
   if (isMigratable(mon)) mon.beginImport?.();
-  else if (mon) throw new Error(`internal: back end ${guest.backend.name} cannot take a migrated guest`);
+  else if (mon) throw new Error(`internal: back end ${guest.backend.name} cannot take a migrated guest (newGuest checks)`);
   states.forEach((s, n) =>
     m.inCpu(n, () => {
       if (isMigratable(mon)) mon.importNeutral(s);
@@ -189,11 +189,12 @@ export interface RestoreInfo {
 }
 
 /**
- * Builds a guest on `backendName` from a snapshot, ready to run on. The
+ * Builds a guest on `on` (a back end's name, or the object) from a snapshot, ready to run on. The
  * binary is checked against the back end first (a para-virtualized binary
  * elsewhere than xen is refused), before any state is loaded.
  */
-export function restoreGuest(snap: Snapshot, backendName: string, options: RestoreOptions = {}): { guest: Guest; info: RestoreInfo } {
+export function restoreGuest(snap: Snapshot, on: string | Backend, options: RestoreOptions = {}): { guest: Guest; info: RestoreInfo } {
+  const backendName = typeof on === "object" ? on.name : on;
   const image = options.image ?? snapshotImage(snap, options.file);
   const disk: DiskBacking | undefined = options.disk ?? (snap.disk ? memoryDisk(new Uint8Array(snap.disk)) : undefined);
   if (options.disk && snap.disk) {
@@ -206,7 +207,7 @@ export function restoreGuest(snap: Snapshot, backendName: string, options: Resto
   }
   const costModel = options.costModel ?? (snap.costModel as CostModel);
   // As many CPUs as were saved; the quantum may be changed (options.quantum), the physical CPUs too.
-  const guest = newGuest(snap.elf, image, backendName, {
+  const guest = newGuest(snap.elf, image, on, {
     ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency,
     nvdisk, passthrough: snap.passthrough && PASSTHROUGH_BACKENDS.includes(backendName),
     cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,

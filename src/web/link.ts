@@ -5,11 +5,12 @@
 // while the page's own script is still loading. Consumes a query string;
 // produces the program and options the page will ask for.
 
+import { BACKEND_NAMES } from "../hypervisors/backend-names.js";
 import type { Program, RunOptions } from "./protocol.js";
 import { findSample, SAMPLES, sampleText, type Sample } from "./samples.js";
 
-/** The matrix's back ends, bare (the reference) first. */
-export const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
+/** The matrix's back ends, bare (the reference) first: every registered one (src/hypervisors/backend-names.ts). */
+export const BACKENDS: readonly string[] = BACKEND_NAMES;
 export const CPU_CHOICES = [1, 2, 4];
 
 /** base64url of the text's UTF-8 (the `code=` parameter). */

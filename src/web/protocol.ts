@@ -16,7 +16,7 @@ export type Request =
   | { id: number; op: "early"; query: string }
   | { id: number; op: "build"; program: Program }
   | { id: number; op: "sites" }
-  | { id: number; op: "run"; backends: string[]; options: RunOptions }
+  | { id: number; op: "run"; backends: readonly string[]; options: RunOptions }
   | { id: number; op: "step-start"; backend: string; options: StepOptions }
   /** Shows another CPU of a multiprocessor (nothing runs). */
   | { id: number; op: "step-view"; cpu: number }

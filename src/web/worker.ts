@@ -249,7 +249,7 @@ function runRow(run: MatrixRun, reference: MatrixRun | undefined): RunRow {
  * CPU per CPU: there bare runs without it (still the reference) and its row
  * carries the library's refusal as a note.
  */
-function runMatrixRows(names: string[], o: RunOptions, onRow: (row: RunRow, index: number) => void): { rows: RunRow[]; ms: number } {
+function runMatrixRows(names: readonly string[], o: RunOptions, onRow: (row: RunRow, index: number) => void): { rows: RunRow[]; ms: number } {
   const b = requireBuilt();
   checkCpuValues({ cpus: o.cpus, pcpus: o.pcpus });
   const started = performance.now();
@@ -287,7 +287,7 @@ function runMatrixRows(names: string[], o: RunOptions, onRow: (row: RunRow, inde
  */
 let early: { buildKey: string; reply: BuildReply; built?: Built; runKey?: string; run?: { rows: RunRow[]; ms: number } } | undefined;
 
-const runKey = (names: string[], o: RunOptions) => JSON.stringify([names, o]);
+const runKey = (names: readonly string[], o: RunOptions) => JSON.stringify([names, o]);
 
 function startEarly(query: string): void {
   const link = linkStart(query);
@@ -313,7 +313,7 @@ function buildOrEarly(program: Program): BuildReply {
   return build(program);
 }
 
-function runOrEarly(id: number, names: string[], o: RunOptions): void {
+function runOrEarly(id: number, names: readonly string[], o: RunOptions): void {
   const done = early?.run && early.runKey === runKey(names, o) && built === early.built ? early.run : undefined;
   early = undefined;
   // Rows as they finish for a run that takes time; a finished one goes in one message (one render, not one per row).

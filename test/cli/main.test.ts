@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
-import { backends } from "../../src/hypervisors/index.js";
+import { BACKEND_NAMES, backends } from "../../src/hypervisors/index.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -36,7 +36,7 @@ describe("previrt", () => {
     for (const [argv, line] of [
       [["run", "a\nb.elf", "--hv", "bare"], "previrt: error: a\\nb.elf: no such file or directory\n"],
       [["run", "a\x1b[2J.elf", "--hv", "bare"], "previrt: error: a\\x1b[2J.elf: no such file or directory\n"],
-      [["matrix", "k.elf", "--hv", "x\ny"], "previrt: error: unknown back end 'x\\ny' (valid: bare, hvm, trap, xen, l4)\n"],
+      [["matrix", "k.elf", "--hv", "x\ny"], `previrt: error: unknown back end 'x\\ny' (valid: ${BACKEND_NAMES.join(", ")})\n`],
       [["run", "--x\ny"], "previrt: error: unknown option '--x\\ny'\n"],
     ] as const) {
       const io = bufferIO();

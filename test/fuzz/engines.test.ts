@@ -16,9 +16,10 @@ import { Rng } from "../../scripts/fuzz/generators/rng.js";
 import { SELFMOD_KINDS, selfmodSmpUnit, type SelfmodKind } from "../../scripts/fuzz/generators/selfmod.js";
 import { configOf, guestImage, guestsCampaign, PD, PT_LOW } from "../../scripts/fuzz/guests.js";
 import { configOf as smpConfig, smpCampaign, type SmpConfig } from "../../scripts/fuzz/smp.js";
-import { runElf } from "../../src/hypervisors/index.js";
+import { BACKEND_NAMES, runElf } from "../../src/hypervisors/index.js";
 
-const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
+/** The campaign's back ends: every registered one, in registry order (guests.ts, smp.ts). */
+const BACKENDS = BACKEND_NAMES;
 /** The aux of back end b with the engines compared (the digit after the back end's is 1). */
 const comparedAux = (b: number) => b + BACKENDS.length;
 const LIMITS = { maxCycles: 200_000 };

@@ -9,12 +9,12 @@
 // monitor resumed with IE on and the line still asserted.
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
-import { runElf } from "../../src/hypervisors/index.js";
+import { BACKEND_NAMES, runElf } from "../../src/hypervisors/index.js";
 
 // A short timer period: many interrupts, landing at many different instructions.
 const WORKLOADS = ["syscall", "io", "mixed"] as const;
 const images = Object.fromEntries(WORKLOADS.map((w) => [w, buildKernel({ workload: w, timerPeriod: 50_000 }).image]));
-const cases = ["bare", "hvm", "trap", "xen", "l4"].flatMap((b) => WORKLOADS.map((w) => [b, w] as const));
+const cases = BACKEND_NAMES.flatMap((b) => WORKLOADS.map((w) => [b, w] as const));
 
 describe("normal run = one-instruction slices", () => {
   it.each(cases)("on %s, the kernel's %s workload", (backend, workload) => {

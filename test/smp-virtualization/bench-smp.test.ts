@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
-import { runElf } from "../../src/hypervisors/index.js";
+import { BACKEND_NAMES, runElf } from "../../src/hypervisors/index.js";
 
 const cli = async (...argv: string[]) => {
   const io = bufferIO(new Uint8Array());
@@ -45,7 +45,7 @@ describe("previrt bench --smp", () => {
   it("refuses options it does not take, and unknown back ends, in one line", async () => {
     for (const [args, msg] of [
       [["--cpus", "2"], "previrt: error: bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); --cpus does not apply\n"],
-      [["--hv", "nope"], "previrt: error: unknown back end 'nope' (valid: bare, hvm, trap, xen, l4)\n"],
+      [["--hv", "nope"], `previrt: error: unknown back end 'nope' (valid: ${BACKEND_NAMES.join(", ")})\n`],
       [["--workloads", "nope"], `previrt: error: unknown workload 'nope' (known: syscall, ctxsw, pagetable, io, compute, mixed, faults, smp, spinlock, ticketlock, blkback)\n`],
     ] as const) {
       const r = await cli("bench", "--smp", ...args);

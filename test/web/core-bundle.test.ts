@@ -14,13 +14,14 @@ import { describe, expect, it } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { buildKernelFrom, kernelDisk } from "../../src/cli/kernel-recipe.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
+import { BACKEND_NAMES } from "../../src/hypervisors/index.js";
 import { runMatrix } from "../../src/hypervisors/matrix.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import { migrateRoute } from "../../src/migration/route.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const CORE = ["guest-isa/index", "compiler/index", "annotator/index", "rewriter/index", "machine/index", "hypervisors/index", "hypervisors/matrix", "cli/build-pipeline", "cli/kernel-recipe", "migration/route", "migration/snapshot", "migration/codec"];
-const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
+const BACKENDS = BACKEND_NAMES;
 
 async function bundleCore(): Promise<string> {
   const result = await build({

@@ -18,7 +18,7 @@ import { DiagnosticError } from "../../src/guest-isa/diagnostics.js";
 import { findSection, SOFTLAYER_SECTION } from "../../src/guest-isa/elf-types.js";
 import { parseSoftlayerTable, SITE_FLAG_EXEMPT } from "../../src/guest-isa/softlayer.js";
 import { UserError } from "../../src/guest-isa/diagnostics.js";
-import { checkCpuOptions, getBackend, prepareImage } from "../../src/hypervisors/index.js";
+import { BACKEND_NAMES, checkCpuOptions, getBackend, prepareImage } from "../../src/hypervisors/index.js";
 import { describeVerdict, runMatrix } from "../../src/hypervisors/matrix.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
@@ -27,7 +27,8 @@ import { migrateRoute } from "../../src/migration/route.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const outDir = join(root, "out", "web-test");
-const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"];
+/** The page's matrix: every registered back end (src/web/link.ts takes the registry's list). */
+const BACKENDS = BACKEND_NAMES;
 
 function findChromium(): string | undefined {
   for (const name of ["chromium", "chromium-browser", "google-chrome"]) {

@@ -6,7 +6,7 @@
 // --allow-diverge back end diverged.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { backends } from "../../hypervisors/index.js";
+import { BACKEND_NAMES, unknownBackend } from "../../hypervisors/registry.js";
 import { migrationMatrix, type MigrationCell } from "../../migration/matrix.js";
 import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
 import { point } from "./migrate.js";
@@ -24,7 +24,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   const given = options.hv as string[] | undefined;
   const names = given && [...new Set(given)];
   const allow = new Set((options.allowDiverge as string[] | undefined) ?? []);
-  for (const n of [...(names ?? []), ...allow]) if (!backends.has(n)) throw new UserError(`unknown back end '${n}' (valid: ${[...backends.keys()].join(", ")})`);
+  for (const n of [...(names ?? []), ...allow]) if (!BACKEND_NAMES.includes(n)) throw unknownBackend(n);
   // A pair needs two: one back end would be a table of no row, and a status 0 for nothing checked.
   if (names && names.length < 2) throw new UserError(`--migrate needs at least two back ends to move between (--hv ${names.join(",")})`);
   const points = (options.at as string[] | undefined)?.map(point);
