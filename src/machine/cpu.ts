@@ -74,6 +74,14 @@ for (const [m, op] of Object.entries(HANDLED)) {
 export const TRACE_PAIRS = 32;
 const TRACE_MASK = TRACE_PAIRS * 2 - 1;
 
+/**
+ * The smallest limit above `cycles` that float64 can tell from it: `run`
+ * to it executes one instruction, at any clock (reference slicing, safe points).
+ */
+export function justAbove(cycles: number): number {
+  return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
+}
+
 /** Why `exec` returned to `run`. */
 const EXIT = {
   /** `run` returns to the machine loop (limit reached, system instruction done, exception raised). */
