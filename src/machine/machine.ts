@@ -44,7 +44,8 @@ import { SpinAccounting } from "./spin-accounting.js";
 import { claimWarmUp, trainingImage } from "./warm-up.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
-import type { CpuState, MachineState } from "./machine-state.js";
+import type { MachineState } from "./machine-state.js";
+import { restoreMachineState, saveMachineState, startDirtyLog, stopDirtyLog, takeDirty, type MachineInternals } from "./machine-snapshot.js";
 import { Protection } from "./protection/protection.js";
 import { SupervisorDevice } from "./protection/supervisor.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
@@ -197,7 +198,6 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   private readonly interruptTally = new Tally(() => this.counters.interrupts);
   private readonly lineIds = new Int32Array(32).fill(-1);
   private readonly idleCyclesId: number;
-  private readonly descheduledCyclesId: number;
   private result: RunResult | undefined;
   private maxCycles = Infinity;
   private readonly referenceSlicing: boolean;
@@ -230,7 +230,6 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
     for (const e of COST_EVENTS) this.eventTally.id(e); // slot = EVENT_ID[e]
     this.eventCost = Float64Array.from(COST_EVENTS, (e) => this.costModel[e]);
     this.idleCyclesId = this.countTally.id("idleCycles");
-    this.descheduledCyclesId = this.countTally.id("descheduledCycles");
     this.referenceSlicing = options.referenceSlicing ?? false;
     const memory = this.memory;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the supervisor's host getters read live machine state
@@ -878,41 +877,11 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
     return this.jit ? { engine: this.engine, jit: this.jit.counters(), residentBytes } : { engine: this.engine, residentBytes };
   }
 
-  // ---------------------------------------------------------------- snapshots and dirty logging (src/migration)
+  // ---------------------------------------------------------------- snapshots and dirty logging (machine-snapshot.ts does the work)
 
   /** Everything but RAM and the monitor's own state (docs/migration.md): every CPU's. */
   saveState(): MachineState {
-    const cpus: CpuState[] = [];
-    for (let n = 0; n < this.cpuCount; n++) {
-      const v = this.mp ? this.mp.view(n) : this.cpu;
-      const c = this.mp?.contexts[n];
-      const tlb = c ? c.tlb : this.mmu.tlb;
-      cpus.push({
-        regs: v.regs.slice(), pc: v.pc, psr: v.psr, cr: v.cr.slice(), cycles: v.cycles, instret: v.instret, trace: v.trace.slice(), traceIdx: v.traceIdx,
-        pauses: v.pauses,
-        run: c ? c.state : "running",
-        tlb: tlb.save(),
-        lines: (c ? c.lines : this.curLines).pending,
-        timer: (c ? c.timer : this.curTimer).saveState(),
-        lastFault: { ...(c ? c.lastFault : this.lastFault) },
-        startAddress: c ? c.startAddress : this.startAddress1,
-        idleCycles: c ? c.idleCycles : 0,
-        descheduledCycles: c ? c.descheduledCycles : 0,
-      });
-    }
-    return {
-      cpus,
-      current: this.cpuId,
-      quantum: this.quantum,
-      watched: this.mmu.monitorWatched.slice(),
-      counters: (this.flushCounters(), structuredClone(this.counters)),
-      guestLimit: this.memory.guestLimit,
-      disk: this.disk.saveState(),
-      ...(this.nvdisk ? { nvdisk: this.nvdisk.saveState() } : {}),
-      console: this.console.saveState(),
-      protection: this.protection.saveState(),
-      ...(this.spin.active ? { spin: this.spin.save() } : {}),
-    };
+    return saveMachineState(this, this.internals());
   }
 
   /**
@@ -924,48 +893,26 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
    * The quantum is this machine's own (a resume may change it).
    */
   restoreState(s: MachineState, exact: boolean): void {
-    if (s.cpus.length !== this.cpuCount) throw new UserError(`snapshot has ${s.cpus.length} CPUs, the machine ${this.cpuCount}`);
-    for (let n = 0; n < this.cpuCount; n++) {
-      const c = s.cpus[n];
-      this.mp?.switchTo(n);
-      const cpu = this.cpu;
-      cpu.regs.set(c.regs);
-      cpu.pc = c.pc;
-      cpu.cycles = c.cycles;
-      cpu.instret = c.instret;
-      cpu.pauses = c.pauses;
-      cpu.trace.set(c.trace);
-      cpu.traceIdx = c.traceIdx;
-      this.curLines.pending = c.lines;
-      this.curTimer.restoreState(c.timer);
-      Object.assign(this.lastFault, c.lastFault);
-      this.startAddress = c.startAddress;
-      const ctx = this.mp?.contexts[n];
-      if (ctx) Object.assign(ctx, { state: c.run, idleCycles: c.idleCycles, descheduledCycles: c.descheduledCycles, kickOnly: false });
-      if (exact) {
-        cpu.psr = c.psr;
-        cpu.cr.set(c.cr);
-        this.mmu.tlb.restore(c.tlb);
-      } else {
-        this.mmu.tlb.flush();
-      }
-    }
-    this.mp?.switchTo(s.current);
-    Object.assign(this.counters, structuredClone(s.counters));
-    this.countTally.reload();
-    this.eventTally.reload();
-    this.exceptionTally.reload();
-    this.interruptTally.reload();
-    this.disk.restoreState(s.disk);
-    if (this.nvdisk && s.nvdisk) this.nvdisk.restoreState(s.nvdisk);
-    this.console.restoreState(s.console);
-    this.protection.restoreState(s.protection, exact);
-    // Spin accounting is the guest's (its CPUs and lock words), not the back end's: it continues on any.
-    if (s.spin && this.spin.active) this.spin.restore(s.spin);
-    if (exact) {
-      for (let f = 0; f < s.watched.length; f++) if (s.watched[f] !== this.mmu.monitorWatched[f]) this.mmu.setWatched(f << 12, s.watched[f] === 1);
-      // setWatched re-derived the tags of entries already restored; nothing else to do.
-    }
+    restoreMachineState(this, this.internals(), s, exact);
+  }
+
+  /** What machine-snapshot.ts saves and replaces beyond the public API. */
+  private internals(): MachineInternals {
+    return {
+      mp: this.mp,
+      lastFault: this.lastFault,
+      counters: () => {
+        this.flushCounters();
+        return this.counters;
+      },
+      replaceCounters: (counters) => {
+        Object.assign(this.counters, counters);
+        this.countTally.reload();
+        this.eventTally.reload();
+        this.exceptionTally.reload();
+        this.interruptTally.reload();
+      },
+    };
   }
 
   /**
@@ -975,23 +922,16 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
    * the memory API are logged by PhysicalMemory. Read the log with `takeDirty`.
    */
   startDirtyLog(): void {
-    this.memory.dirty = new Uint8Array(this.memory.size >>> 12);
-    this.mmu.protectAll(this.memory.guestLimit);
+    startDirtyLog(this.memory, this.mmu);
   }
 
   /** The frames written since the log was (re)started, ascending; restarts the log for the next round. */
   takeDirty(): number[] {
-    const d = this.memory.dirty!;
-    const out: number[] = [];
-    const limit = this.memory.guestLimit >>> 12;
-    for (let f = 0; f < limit; f++) if (d[f] === 1) out.push(f);
-    this.startDirtyLog();
-    return out;
+    return takeDirty(this.memory, this.mmu);
   }
 
   stopDirtyLog(): void {
-    this.memory.dirty = undefined;
-    this.mmu.stopLogging();
+    stopDirtyLog(this.memory, this.mmu);
   }
 
   // ---------------------------------------------------------------- CpuHost (slow paths)
