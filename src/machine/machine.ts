@@ -21,10 +21,9 @@
 // (startCpu, inCpu, wake, …) delegate to it. With one CPU none of that
 // exists: the loop below is the uniprocessor's, unchanged.
 
-import { UserError } from "../guest-isa/diagnostics.js";
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
-import { InterruptLines, PortBus, type Device } from "./bus/ports.js";
+import { InterruptLines, PortBus } from "./bus/ports.js";
 import { CpuContext, type CpuRunState, type LastFault } from "./cpu-context.js";
 import { checkSmpOptions, DEFAULT_QUANTUM, Multiprocessor, type MultiprocessorHost } from "./multiprocessor.js";
 import { SmpDevice } from "./devices/smp.js";
@@ -32,14 +31,15 @@ import type { Tlb } from "./mmu/tlb.js";
 import { COST_EVENTS, defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
 import { Cpu, justAbove, type CpuHost } from "./cpu.js";
 import { costTable } from "./decode.js";
-import { ConsoleDevice, bytesInput, type ConsoleInput } from "./devices/console.js";
+import { ConsoleDevice, bytesInput } from "./devices/console.js";
 import { CycleCounterDevice } from "./devices/cycle-counter.js";
-import { DiskDevice, DISK_LATENCY_CYCLES, type DiskBacking } from "./devices/disk.js";
+import { DiskDevice, DISK_LATENCY_CYCLES } from "./devices/disk.js";
 import { NVDISK_BASE, NVDISK_WINDOW_BYTES, NvdiskDevice } from "./devices/nvdisk.js";
 import { PowerDevice } from "./devices/power.js";
 import { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type DiagnosisContext, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
-import { JitEngine, type JitCounters } from "./jit/engine.js";
+import { JitEngine } from "./jit/engine.js";
+import { defaultEngine, processResidentBytes, type Engine, type HostStats, type MachineOptions } from "./machine-options.js";
 import { SpinAccounting } from "./spin-accounting.js";
 import { claimWarmUp, trainingImage } from "./warm-up.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
@@ -56,95 +56,6 @@ export const FAULT_LOOP_LIMIT = 256;
 
 /** Cause codes with a cached tally slot in `raise`: the exceptions and every interrupt line's (INTERRUPT_BASE + 0–31). */
 const CAUSE_IDS = CAUSE.INTERRUPT_BASE + 32;
-
-export interface MachineOptions {
-  /** Physical RAM in bytes (multiple of 4 KiB); default 64 MiB. */
-  ramSize?: number;
-  /**
-   * Run the CPU one instruction per slice, checking events and interrupts
-   * between every two instructions: the reference the normal run must match
-   * exactly (test/machine/slicing.test.ts). Slow; for tests only.
-   */
-  referenceSlicing?: boolean;
-  /**
-   * Addresses of the image's `lock` sites (the rewriter's site table): turns
-   * on spin accounting (spin-accounting.ts; counters spinCycles,
-   * lockHolderPreemptions). Default: none.
-   */
-  lockSites?: readonly number[];
-  /** Addresses of the amoadds that take a ticket lock's ticket (`ticket` sites, or their stub copies): spin accounting. */
-  ticketSites?: readonly number[];
-  costModel?: CostModel;
-  /** Console input; default: none (reads return -1). */
-  consoleInput?: ConsoleInput;
-  /** Receives console output text (flushed per line and at the end). */
-  consoleOutput?: (text: string) => void;
-  disk?: DiskBacking;
-  /** Modelled disk latency in cycles (default DISK_LATENCY_CYCLES); the nvdisk's too. */
-  diskLatency?: number;
-  /** The memory-mapped disk (devices/nvdisk.ts, docs/machine.md "MMIO"): attached only when given. */
-  nvdisk?: DiskBacking;
-  /**
-   * How guest code is executed: "interp" (the interpreter, the reference) or
-   * "jit" (translated blocks, jit/engine.ts; identical results). Default: the
-   * PREVIRT_ENGINE environment variable, else "jit" (`defaultEngine`). The JIT is used only
-   * where it is exact — an all-integer cost model, no reference slicing —
-   * and the interpreter otherwise (`engine` tells which one runs).
-   */
-  engine?: Engine;
-  /** JIT only: times a page is reached before code in it is translated (default 512; tests use 1 to translate everything). */
-  jitThreshold?: number;
-  /** Whether the guest's memory-supervisor calls take effect (protection/supervisor.ts; default true). */
-  protection?: boolean;
-  /** CPUs sharing physical memory, 1–MAX_CPUS (default 1). CPU 0 starts at the entry; the others when started (port 0x42). */
-  cpus?: number;
-  /** Cycles per interleaving epoch of a multiprocessor (default DEFAULT_QUANTUM); ignored with one CPU. */
-  quantum?: number;
-  /**
-   * The host's resident memory in bytes, for hostStats (a host fact, never a
-   * simulated one). Default: the Node process's resident set where there is
-   * one, else 0 (a browser has no such figure).
-   */
-  residentBytes?: () => number;
-  /**
-   * More devices on every CPU's port bus, without events (a device that
-   * interrupts raises lines itself): the multi-guest host's domain device
-   * (ports 0x60–0x65, src/hypervisors/domains). Default: none.
-   */
-  devices?: readonly Device[];
-}
-
-function processResidentBytes(): number {
-  return globalThis.process?.memoryUsage?.rss() ?? 0;
-}
-
-export const ENGINES = ["interp", "jit"] as const;
-export type Engine = (typeof ENGINES)[number];
-
-/** The engine asked for by PREVIRT_ENGINE, or "jit"; a UserError for any other value. */
-export function defaultEngine(): Engine {
-  // Guarded: in a browser (the playground) there is no process and no environment.
-  const v = globalThis.process?.env?.PREVIRT_ENGINE;
-  // The JIT: same results, and faster on the whole of what users run (docs/speed-history.md
-  // "Tenth round: the default engine"); the machine still interprets where it is not exact.
-  if (v === undefined || v === "") return "jit";
-  if (!(ENGINES as readonly string[]).includes(v)) throw new UserError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
-  return v as Engine;
-}
-
-/** Host-side facts about a run: how the emulator executed it, never a simulated result. */
-export interface HostStats {
-  engine: Engine;
-  jit?: JitCounters;
-  /** Resident memory of the whole process when the run ended (bytes). */
-  residentBytes: number;
-}
-
-/** The `--stats` block of HostStats, marked as host facts (they may differ by engine; simulated counters never do). */
-export function formatHostStats(h: HostStats): string {
-  const jit = h.jit ? ` ${Object.entries(h.jit).map(([k, n]) => `${k}=${n}`).join(" ")}` : "";
-  return `host (not simulated): engine=${h.engine} residentMiB=${Math.round(h.residentBytes / 2 ** 20)}${jit}\n`;
-}
 
 const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
 /** Causes that are faults (epc = the faulting instruction): the ones the crash rules look at. */
@@ -1187,5 +1098,6 @@ function hex(n: number): string {
 
 export { IRQ, ACCESS };
 // Where callers have always found them.
+export { defaultEngine, ENGINES, formatHostStats, type Engine, type HostStats, type MachineOptions } from "./machine-options.js";
 export { justAbove } from "./cpu.js";
 export { DEFAULT_QUANTUM, MAX_CPUS } from "./multiprocessor.js";
