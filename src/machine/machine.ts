@@ -88,6 +88,8 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   private curTimer!: TimerDevice;
   /** A multiprocessor's CPUs and their schedule (multiprocessor.ts); undefined with one CPU. */
   private readonly mp: Multiprocessor | undefined;
+  /** The executing CPU (`cpuId`): a field, as monitors read it in nearly every hook; set at each switch (`useContext`). */
+  private current = 0;
   monitor: Monitor | undefined;
   /** Per opcode: 1 when the monitor asks an exit for the instruction (set at attach; the JIT reads it too). */
   readonly exitMask = new Uint8Array(64);
@@ -237,7 +239,7 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
 
   /** The CPU executing now: `regs`, `pc`, `psr`, `cr`, `cycles` and every monitor hook refer to it. */
   get cpuId(): number {
-    return this.mp ? this.mp.current : 0;
+    return this.current;
   }
 
   /** A CPU's run state (a read-only view for schedulers). */
@@ -290,7 +292,7 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
 
   /** An atomic the CPU executed, for spin accounting (the CPU's amoHook, `spinAmoHook`, calls it). */
   noteAmo(pc: number, word: number, old: number, value: number, cycles: number): void {
-    this.spin.amo(this.cpuId, pc, word, old, value, this.executedCycles(cycles));
+    this.spin.amo(this.current, pc, word, old, value, this.executedCycles(cycles));
   }
 
   /**
@@ -360,9 +362,10 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   }
 
   /**
-   * MultiprocessorHost: points the executing-CPU references at context `c`
-   * (its TLB in the MMU and the JIT, its bus, lines, timer and fault-loop
-   * memory). Only the multiprocessor's switch calls it.
+   * MultiprocessorHost: makes CPU `c.id` the executing one, pointing the
+   * executing-CPU references at its context (its TLB in the MMU and the JIT,
+   * its bus, lines, timer and fault-loop memory). Only the multiprocessor's
+   * switch calls it.
    */
   useContext(c: CpuContext): void {
     this.mmu.tlb = c.tlb;
@@ -371,6 +374,7 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
     this.curLines = c.lines;
     this.curTimer = c.timer;
     this.lastFault = c.lastFault;
+    this.current = c.id;
   }
 
   /** CPU `n`'s pc, whether or not it is the executing one (safe points, schedulers). */
@@ -522,10 +526,10 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   }
 
   /** Asserts interrupt line `line` of CPU `cpu` (default: the executing one). */
-  raiseLine(line: number, cpu = this.cpuId): void {
+  raiseLine(line: number, cpu = this.current): void {
     (this.mp ? this.mp.contexts[cpu].lines : this.curLines).raise(line);
   }
-  lowerLine(line: number, cpu = this.cpuId): void {
+  lowerLine(line: number, cpu = this.current): void {
     (this.mp ? this.mp.contexts[cpu].lines : this.curLines).lower(line);
   }
 
@@ -623,7 +627,7 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   /** Stops the run with a reason (a monitor's verdict, or the machine's own). */
   stop(reason: StopReason, message: string, pcHasRun = false): void {
     if (this.result) return;
-    if (this.mp && reason !== "max-cycles") message = `cpu ${this.mp.current}: ${message}`;
+    if (this.mp && reason !== "max-cycles") message = `cpu ${this.current}: ${message}`;
     this.stopWith(reason, message, { message, inclusive: pcHasRun });
   }
 
@@ -1043,7 +1047,7 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   private stopCrash(reason: StopReason, message: string, cause: number, epc: number, badva?: number): void {
     if (this.result) return;
     this.cpu.pc = epc;
-    if (this.mp) message = `cpu ${this.mp.current}: ${message}`;
+    if (this.mp) message = `cpu ${this.current}: ${message}`;
     this.stopWith(reason, message, { message, cause, badva, faultPc: FAULT_CAUSES.has(cause) ? epc : undefined });
   }
 

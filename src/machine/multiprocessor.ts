@@ -59,6 +59,8 @@ export interface MultiprocessorHost {
   readonly externalEvents: boolean;
   /** Whether the run has ended. */
   readonly stopped: boolean;
+  /** The executing CPU (set by `useContext`). */
+  readonly cpuId: number;
   /** Delivers an exception or interrupt (the CpuHost slow path, with the monitor's hook). */
   raise(cause: number, epc: number): void;
   /** Counts an interrupt taken on `line`. */
@@ -68,15 +70,13 @@ export interface MultiprocessorHost {
   stop(reason: StopReason, message: string): void;
   /** Ends the run stopped, diagnosed as `diagnosis` says (the executing CPU's registers, then `otherCpus`). */
   stopWith(reason: StopReason, message: string, diagnosis: DiagnosisContext): void;
-  /** Points the machine's executing-CPU references (TLB, port bus, lines, timer, fault memory) at a context. */
+  /** Makes a context's CPU the executing one: the machine's executing-CPU references (TLB, port bus, lines, timer, fault memory) point at it. */
   useContext(c: CpuContext): void;
   /** The reset state in the executing CPU: registers 0, supervisor, IE=0, paging off, pc = entry, its TLB empty. */
   resetCpu(entry: number): void;
 }
 
 export class Multiprocessor {
-  /** The CPU loaded into the machine's Cpu: the one executing. */
-  current = 0;
   private readonly idleCyclesId: number;
   private readonly descheduledCyclesId: number;
 
@@ -90,6 +90,11 @@ export class Multiprocessor {
   ) {
     this.idleCyclesId = host.counterId("idleCycles");
     this.descheduledCyclesId = host.counterId("descheduledCycles");
+  }
+
+  /** The CPU loaded into the machine's Cpu: the one executing (the machine holds it, `cpuId`). */
+  get current(): number {
+    return this.host.cpuId;
   }
 
   /** The executing CPU's context (its architectural state is in the Cpu, not here, while it is loaded). */
@@ -110,7 +115,6 @@ export class Multiprocessor {
     const c = this.contexts[n];
     c.loadInto(cpu);
     this.host.useContext(c);
-    this.current = n;
   }
 
   /** CPU `n`'s architectural state whether or not it is loaded (for stats, snapshots, diagnoses). */
