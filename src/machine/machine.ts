@@ -26,19 +26,17 @@ import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
 import { InterruptLines, PortBus } from "./bus/ports.js";
 import { CpuContext, type CpuRunState, type LastFault } from "./cpu-context.js";
 import { checkSmpOptions, DEFAULT_QUANTUM, Multiprocessor, type MultiprocessorHost } from "./multiprocessor.js";
-import { SmpDevice } from "./devices/smp.js";
 import type { Tlb } from "./mmu/tlb.js";
 import { COST_EVENTS, defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
 import { Cpu, justAbove, type CpuHost } from "./cpu.js";
 import { costTable } from "./decode.js";
-import { ConsoleDevice, bytesInput } from "./devices/console.js";
-import { CycleCounterDevice } from "./devices/cycle-counter.js";
-import { DiskDevice, DISK_LATENCY_CYCLES } from "./devices/disk.js";
-import { NVDISK_BASE, NVDISK_WINDOW_BYTES, NvdiskDevice } from "./devices/nvdisk.js";
-import { PowerDevice } from "./devices/power.js";
-import { TimerDevice } from "./devices/timer.js";
+import type { ConsoleDevice } from "./devices/console.js";
+import type { DiskDevice } from "./devices/disk.js";
+import { NVDISK_BASE, type NvdiskDevice } from "./devices/nvdisk.js";
+import type { TimerDevice } from "./devices/timer.js";
 import { formatDiagnosis, type DiagnosisContext, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
 import { JitEngine } from "./jit/engine.js";
+import { makeDevices } from "./machine-devices.js";
 import { defaultEngine, processResidentBytes, type Engine, type HostStats, type MachineOptions } from "./machine-options.js";
 import { SpinAccounting } from "./spin-accounting.js";
 import { claimWarmUp, trainingImage } from "./warm-up.js";
@@ -47,7 +45,7 @@ import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { MachineState } from "./machine-state.js";
 import { restoreMachineState, saveMachineState, startDirtyLog, stopDirtyLog, takeDirty, type MachineInternals } from "./machine-snapshot.js";
 import { Protection } from "./protection/protection.js";
-import { SupervisorDevice } from "./protection/supervisor.js";
+import type { SupervisorDevice } from "./protection/supervisor.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, EVENT_ID, Tally, type MachineStats } from "./stats.js";
 
@@ -145,8 +143,6 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
     this.idleCyclesId = this.countTally.id("idleCycles");
     this.referenceSlicing = options.referenceSlicing ?? false;
     const memory = this.memory;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the supervisor's host getters read live machine state
-    const machine = this;
     this.protection = new Protection({
       memorySize: memory.size,
       get guestLimit() {
@@ -170,50 +166,18 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
     }
     this.quantum = options.quantum ?? DEFAULT_QUANTUM;
     // Shared devices interrupt CPU 0: they hold CPU 0's lines.
-    this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.curLines);
-    this.disk = new DiskDevice(options.disk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES);
-    const nvdisk = (this.nvdisk = options.nvdisk ? new NvdiskDevice(options.nvdisk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES) : undefined);
-    if (nvdisk) {
-      this.memory.deviceBase = NVDISK_BASE;
-      this.memory.deviceEnd = NVDISK_BASE + NVDISK_WINDOW_BYTES;
-    }
-    const counter = new CycleCounterDevice();
-    const power = new PowerDevice((code) => this.powerOff(code));
-    const smp = new SmpDevice(this);
-    this.supervisor = new SupervisorDevice({
-      protection: this.protection,
-      get ioPc() {
-        return machine.ioPc;
-      },
-      get guestLimit() {
-        return memory.guestLimit;
-      },
-      translate: (va) => {
-        const r = this.mmu.probe(va, ACCESS.LOAD, false);
-        return typeof r === "number" ? r : undefined;
-      },
-    });
-    this.supervisor.enabled = options.protection ?? true;
-    const busFor = (cpu: number, bus: PortBus, lines: InterruptLines): TimerDevice => {
-      const timer = new TimerDevice(lines);
-      bus.attach(this.console, cpu === 0);
-      bus.attach(timer);
-      bus.attach(counter);
-      bus.attach(this.disk, cpu === 0);
-      if (nvdisk) bus.attach(nvdisk, cpu === 0);
-      bus.attach(power);
-      bus.attach(smp, false); // no events: the uniprocessor's event loop sees the devices it always had
-      bus.attach(this.supervisor, false);
-      for (const d of options.devices ?? []) bus.attach(d, false);
-      return timer;
-    };
-    this.curTimer = busFor(0, this.curBus, this.curLines);
+    const devices = makeDevices(this, options, this.curLines);
+    this.console = devices.console;
+    this.disk = devices.disk;
+    this.nvdisk = devices.nvdisk;
+    this.supervisor = devices.supervisor;
+    this.curTimer = devices.attach(0, this.curBus, this.curLines);
     if (this.cpuCount > 1) {
       const contexts = [new CpuContext(0, this.mmu.tlb, this.curLines, this.curTimer, this.curBus)];
       for (let n = 1; n < this.cpuCount; n++) {
         const bus = new PortBus();
         const lines = new InterruptLines();
-        contexts.push(new CpuContext(n, this.mmu.addTlb(), lines, busFor(n, bus, lines), bus));
+        contexts.push(new CpuContext(n, this.mmu.addTlb(), lines, devices.attach(n, bus, lines), bus));
       }
       this.mp = new Multiprocessor(this, contexts, this.quantum, this.jit, this.referenceSlicing);
       this.lastFault = contexts[0].lastFault;
