@@ -20,6 +20,10 @@
 // (`runUntil` hands the run to it), and the methods monitors call here
 // (startCpu, inCpu, wake, …) delegate to it. With one CPU none of that
 // exists: the loop below is the uniprocessor's, unchanged.
+//
+// Its other parts have files of their own: machine-options.ts (what it is
+// built with), machine-devices.ts (its devices and their buses) and
+// machine-snapshot.ts (saving and restoring its state, the dirty log).
 
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
