@@ -20,7 +20,6 @@ import { justAbove, type Cpu } from "./cpu.js";
 import type { ConsoleDevice } from "./devices/console.js";
 import type { DiagnosisContext, StopReason } from "./diagnosis.js";
 import type { JitEngine } from "./jit/engine.js";
-import type { Mmu } from "./mmu/mmu.js";
 import type { Monitor } from "./monitor.js";
 import type { SpinAccounting } from "./spin-accounting.js";
 import type { MachineStats } from "./stats.js";
@@ -52,7 +51,6 @@ export type CpuView = Pick<Cpu, "regs" | "pc" | "psr" | "cr" | "cycles" | "instr
 /** What the multiprocessor needs from its machine (machine.ts). */
 export interface MultiprocessorHost {
   readonly cpu: Cpu;
-  readonly mmu: Mmu;
   readonly console: ConsoleDevice;
   readonly spin: SpinAccounting;
   readonly monitor: Monitor | undefined;
