@@ -3,8 +3,8 @@
 // trace ring) as plain arrays, plus what it owns for good — its TLB, its
 // interrupt lines, its timer, its port bus — and its run state.
 //
-// Consumed and produced by machine.ts, which keeps ONE Cpu (cpu.ts) whose
-// interpreter loop is unchanged and switches contexts into it at quantum
+// Made by machine.ts, which keeps ONE Cpu (cpu.ts) whose interpreter loop
+// is unchanged; multiprocessor.ts holds them and switches them into it at quantum
 // boundaries (`saveFrom` / `loadInto`): a switch copies 16 registers, 8
 // control registers and the 64-word trace ring, and re-points the CPU, the
 // MMU and the JIT at this context's TLB (whose fast arrays sit in the heap's

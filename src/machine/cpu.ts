@@ -74,6 +74,14 @@ for (const [m, op] of Object.entries(HANDLED)) {
 export const TRACE_PAIRS = 32;
 const TRACE_MASK = TRACE_PAIRS * 2 - 1;
 
+/**
+ * The smallest limit above `cycles` that float64 can tell from it: `run`
+ * to it executes one instruction, at any clock (reference slicing, safe points).
+ */
+export function justAbove(cycles: number): number {
+  return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
+}
+
 /** Why `exec` returned to `run`. */
 const EXIT = {
   /** `run` returns to the machine loop (limit reached, system instruction done, exception raised). */
@@ -163,7 +171,7 @@ export class Cpu {
 
   constructor(
     private readonly mem: PhysicalMemory,
-    /** The TLB of the CPU whose context is loaded (machine.ts re-points it; `exec` reads it at entry). */
+    /** The TLB of the CPU whose context is loaded (a CPU switch re-points it, cpu-context.ts loadInto; `exec` reads it at entry). */
     public tlb: Tlb,
     /** The machine around it (spin accounting's amoHook reaches its machine through it). */
     readonly host: CpuHost,
@@ -482,7 +490,7 @@ export class Cpu {
 
         // ---- atomics: rd = A, base = B, value = C, signed imm14 offset (bits 31:18). The write
         // tag (a store's check) implies the read; the whole read-modify-write is one instruction,
-        // so no other CPU runs between its read and its write (machine.ts interleaves at instruction boundaries).
+        // so no other CPU runs between its read and its write (multiprocessor.ts interleaves at instruction boundaries).
         case 58: case 59: { // amoswap, amoadd
           const va = (H[b] + (w >> 18)) | 0;
           const s = (va >>> 12) & 1023;

@@ -16,36 +16,40 @@
 //
 // A multiprocessor (`cpus` > 1, docs/machine.md "Multiprocessor") has one
 // Cpu object whose loop is the uniprocessor's, and a CpuContext per CPU
-// (cpu-context.ts) switched into it: CPUs run in a fixed order (0, 1, …) in
-// epochs of `quantum` cycles, each from its own clock up to the epoch's end
-// (`runEpochs`). With one CPU none of that exists: the loop below is the
-// uniprocessor's, unchanged.
+// switched into it; multiprocessor.ts holds the contexts and runs the epochs
+// (`runUntil` hands the run to it), and the methods monitors call here
+// (startCpu, inCpu, wake, …) delegate to it. With one CPU none of that
+// exists: the loop below is the uniprocessor's, unchanged.
+//
+// Its other parts have files of their own: machine-options.ts (what it is
+// built with), machine-devices.ts (its devices and their buses) and
+// machine-snapshot.ts (saving and restoring its state, the dirty log).
 
-import { UserError } from "../guest-isa/diagnostics.js";
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
-import { InterruptLines, PortBus, type Device } from "./bus/ports.js";
+import { InterruptLines, PortBus } from "./bus/ports.js";
 import { CpuContext, type CpuRunState, type LastFault } from "./cpu-context.js";
-import { SmpDevice } from "./devices/smp.js";
+import { checkSmpOptions, DEFAULT_QUANTUM, Multiprocessor, type MultiprocessorHost } from "./multiprocessor.js";
 import type { Tlb } from "./mmu/tlb.js";
 import { COST_EVENTS, defaultCostModel, validateCostModel, type CostEvent, type CostModel } from "./cost-model.js";
-import { Cpu, type CpuHost } from "./cpu.js";
+import { Cpu, justAbove, type CpuHost } from "./cpu.js";
 import { costTable } from "./decode.js";
-import { ConsoleDevice, bytesInput, type ConsoleInput } from "./devices/console.js";
-import { CycleCounterDevice } from "./devices/cycle-counter.js";
-import { DiskDevice, DISK_LATENCY_CYCLES, type DiskBacking } from "./devices/disk.js";
-import { NVDISK_BASE, NVDISK_WINDOW_BYTES, NvdiskDevice } from "./devices/nvdisk.js";
-import { PowerDevice } from "./devices/power.js";
-import { TimerDevice } from "./devices/timer.js";
-import { formatDiagnosis, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
-import { JitEngine, type JitCounters } from "./jit/engine.js";
+import type { ConsoleDevice } from "./devices/console.js";
+import type { DiskDevice } from "./devices/disk.js";
+import { NVDISK_BASE, type NvdiskDevice } from "./devices/nvdisk.js";
+import type { TimerDevice } from "./devices/timer.js";
+import { formatDiagnosis, type DiagnosisContext, type RunResult, type StopReason, EXIT_STATUS } from "./diagnosis.js";
+import { JitEngine } from "./jit/engine.js";
+import { makeDevices } from "./machine-devices.js";
+import { defaultEngine, processResidentBytes, type Engine, type HostStats, type MachineOptions } from "./machine-options.js";
 import { SpinAccounting } from "./spin-accounting.js";
 import { claimWarmUp, trainingImage } from "./warm-up.js";
 import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
-import type { CpuState, MachineState } from "./machine-state.js";
+import type { MachineState } from "./machine-state.js";
+import { restoreMachineState, saveMachineState, startDirtyLog, stopDirtyLog, takeDirty, type MachineInternals } from "./machine-snapshot.js";
 import { Protection } from "./protection/protection.js";
-import { SupervisorDevice } from "./protection/supervisor.js";
+import type { SupervisorDevice } from "./protection/supervisor.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
 import { causeName, emptyStats, EVENT_ID, Tally, type MachineStats } from "./stats.js";
 
@@ -55,116 +59,6 @@ export const FAULT_LOOP_LIMIT = 256;
 /** Cause codes with a cached tally slot in `raise`: the exceptions and every interrupt line's (INTERRUPT_BASE + 0–31). */
 const CAUSE_IDS = CAUSE.INTERRUPT_BASE + 32;
 
-/** The most CPUs a machine has. */
-export const MAX_CPUS = 8;
-/**
- * Default interleaving quantum in cycles (docs/machine.md "Multiprocessor"):
- * short enough that CPUs interleave many times per timer tick and lock hold
- * time of the kernel, long enough that switching CPUs (16 registers, 8
- * control registers and a 64-word ring copied, the TLB re-pointed) costs the
- * emulator under 10 % of a 4-CPU run (bench: machine-smp).
- */
-export const DEFAULT_QUANTUM = 10_000;
-
-export interface MachineOptions {
-  /** Physical RAM in bytes (multiple of 4 KiB); default 64 MiB. */
-  ramSize?: number;
-  /**
-   * Run the CPU one instruction per slice, checking events and interrupts
-   * between every two instructions: the reference the normal run must match
-   * exactly (test/machine/slicing.test.ts). Slow; for tests only.
-   */
-  referenceSlicing?: boolean;
-  /**
-   * Addresses of the image's `lock` sites (the rewriter's site table): turns
-   * on spin accounting (spin-accounting.ts; counters spinCycles,
-   * lockHolderPreemptions). Default: none.
-   */
-  lockSites?: readonly number[];
-  /** Addresses of the amoadds that take a ticket lock's ticket (`ticket` sites, or their stub copies): spin accounting. */
-  ticketSites?: readonly number[];
-  costModel?: CostModel;
-  /** Console input; default: none (reads return -1). */
-  consoleInput?: ConsoleInput;
-  /** Receives console output text (flushed per line and at the end). */
-  consoleOutput?: (text: string) => void;
-  disk?: DiskBacking;
-  /** Modelled disk latency in cycles (default DISK_LATENCY_CYCLES); the nvdisk's too. */
-  diskLatency?: number;
-  /** The memory-mapped disk (devices/nvdisk.ts, docs/machine.md "MMIO"): attached only when given. */
-  nvdisk?: DiskBacking;
-  /**
-   * How guest code is executed: "interp" (the interpreter, the reference) or
-   * "jit" (translated blocks, jit/engine.ts; identical results). Default: the
-   * PREVIRT_ENGINE environment variable, else "jit" (`defaultEngine`). The JIT is used only
-   * where it is exact — an all-integer cost model, no reference slicing —
-   * and the interpreter otherwise (`engine` tells which one runs).
-   */
-  engine?: Engine;
-  /** JIT only: times a page is reached before code in it is translated (default 512; tests use 1 to translate everything). */
-  jitThreshold?: number;
-  /** Whether the guest's memory-supervisor calls take effect (protection/supervisor.ts; default true). */
-  protection?: boolean;
-  /** CPUs sharing physical memory, 1–MAX_CPUS (default 1). CPU 0 starts at the entry; the others when started (port 0x42). */
-  cpus?: number;
-  /** Cycles per interleaving epoch of a multiprocessor (default DEFAULT_QUANTUM); ignored with one CPU. */
-  quantum?: number;
-  /**
-   * The host's resident memory in bytes, for hostStats (a host fact, never a
-   * simulated one). Default: the Node process's resident set where there is
-   * one, else 0 (a browser has no such figure).
-   */
-  residentBytes?: () => number;
-  /**
-   * More devices on every CPU's port bus, without events (a device that
-   * interrupts raises lines itself): the multi-guest host's domain device
-   * (ports 0x60–0x65, src/hypervisors/domains). Default: none.
-   */
-  devices?: readonly Device[];
-}
-
-function processResidentBytes(): number {
-  return globalThis.process?.memoryUsage?.rss() ?? 0;
-}
-
-/** Checks `cpus` and `quantum` (UserErrors, so the CLI and back ends report them in one line). */
-export function checkSmpOptions(cpus: number | undefined, quantum: number | undefined): void {
-  if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS)) {
-    throw new UserError(`the number of CPUs must be a whole number from 1 to ${MAX_CPUS}, not ${cpus}`);
-  }
-  if (quantum !== undefined && (!Number.isInteger(quantum) || quantum < 1 || quantum > 1e9)) {
-    throw new UserError(`the quantum must be a whole number of cycles from 1 to 1000000000, not ${quantum}`);
-  }
-}
-
-export const ENGINES = ["interp", "jit"] as const;
-export type Engine = (typeof ENGINES)[number];
-
-/** The engine asked for by PREVIRT_ENGINE, or "jit"; a UserError for any other value. */
-export function defaultEngine(): Engine {
-  // Guarded: in a browser (the playground) there is no process and no environment.
-  const v = globalThis.process?.env?.PREVIRT_ENGINE;
-  // The JIT: same results, and faster on the whole of what users run (docs/speed-history.md
-  // "Tenth round: the default engine"); the machine still interprets where it is not exact.
-  if (v === undefined || v === "") return "jit";
-  if (!(ENGINES as readonly string[]).includes(v)) throw new UserError(`PREVIRT_ENGINE must be ${ENGINES.join(" or ")}, not '${v}'`);
-  return v as Engine;
-}
-
-/** Host-side facts about a run: how the emulator executed it, never a simulated result. */
-export interface HostStats {
-  engine: Engine;
-  jit?: JitCounters;
-  /** Resident memory of the whole process when the run ended (bytes). */
-  residentBytes: number;
-}
-
-/** The `--stats` block of HostStats, marked as host facts (they may differ by engine; simulated counters never do). */
-export function formatHostStats(h: HostStats): string {
-  const jit = h.jit ? ` ${Object.entries(h.jit).map(([k, n]) => `${k}=${n}`).join(" ")}` : "";
-  return `host (not simulated): engine=${h.engine} residentMiB=${Math.round(h.residentBytes / 2 ** 20)}${jit}\n`;
-}
-
 const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
 /** Causes that are faults (epc = the faulting instruction): the ones the crash rules look at. */
 export const FAULT_CAUSES: ReadonlySet<number> = new Set<number>([
@@ -172,7 +66,7 @@ export const FAULT_CAUSES: ReadonlySet<number> = new Set<number>([
   CAUSE.PAGE_FAULT_FETCH, CAUSE.PAGE_FAULT_LOAD, CAUSE.PAGE_FAULT_STORE, CAUSE.BUS_ERROR, CAUSE.PROTECTION_FAULT,
 ]);
 
-export class Machine implements CpuHost, MmuHost {
+export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   readonly memory: PhysicalMemory;
   readonly cpu: Cpu;
   readonly mmu: Mmu;
@@ -194,8 +88,9 @@ export class Machine implements CpuHost, MmuHost {
   private curBus = new PortBus();
   private curLines = new InterruptLines();
   private curTimer!: TimerDevice;
-  /** A multiprocessor's CPUs (undefined with one CPU); `current` is the one loaded into `cpu`. */
-  private readonly contexts: CpuContext[] | undefined;
+  /** A multiprocessor's CPUs and their schedule (multiprocessor.ts); undefined with one CPU. */
+  private readonly mp: Multiprocessor | undefined;
+  /** The executing CPU (`cpuId`): a field, as monitors read it in nearly every hook; set at each switch (`useContext`). */
   private current = 0;
   monitor: Monitor | undefined;
   /** Per opcode: 1 when the monitor asks an exit for the instruction (set at attach; the JIT reads it too). */
@@ -218,7 +113,6 @@ export class Machine implements CpuHost, MmuHost {
   private readonly interruptTally = new Tally(() => this.counters.interrupts);
   private readonly lineIds = new Int32Array(32).fill(-1);
   private readonly idleCyclesId: number;
-  private readonly descheduledCyclesId: number;
   private result: RunResult | undefined;
   private maxCycles = Infinity;
   private readonly referenceSlicing: boolean;
@@ -251,11 +145,8 @@ export class Machine implements CpuHost, MmuHost {
     for (const e of COST_EVENTS) this.eventTally.id(e); // slot = EVENT_ID[e]
     this.eventCost = Float64Array.from(COST_EVENTS, (e) => this.costModel[e]);
     this.idleCyclesId = this.countTally.id("idleCycles");
-    this.descheduledCyclesId = this.countTally.id("descheduledCycles");
     this.referenceSlicing = options.referenceSlicing ?? false;
     const memory = this.memory;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the supervisor's host getters read live machine state
-    const machine = this;
     this.protection = new Protection({
       memorySize: memory.size,
       get guestLimit() {
@@ -279,52 +170,21 @@ export class Machine implements CpuHost, MmuHost {
     }
     this.quantum = options.quantum ?? DEFAULT_QUANTUM;
     // Shared devices interrupt CPU 0: they hold CPU 0's lines.
-    this.console = new ConsoleDevice(options.consoleInput ?? bytesInput(""), options.consoleOutput ?? (() => {}), this.curLines);
-    this.disk = new DiskDevice(options.disk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES);
-    const nvdisk = (this.nvdisk = options.nvdisk ? new NvdiskDevice(options.nvdisk, this.memory, this.curLines, options.diskLatency ?? DISK_LATENCY_CYCLES) : undefined);
-    if (nvdisk) {
-      this.memory.deviceBase = NVDISK_BASE;
-      this.memory.deviceEnd = NVDISK_BASE + NVDISK_WINDOW_BYTES;
-    }
-    const counter = new CycleCounterDevice();
-    const power = new PowerDevice((code) => this.powerOff(code));
-    const smp = new SmpDevice(this);
-    this.supervisor = new SupervisorDevice({
-      protection: this.protection,
-      get ioPc() {
-        return machine.ioPc;
-      },
-      get guestLimit() {
-        return memory.guestLimit;
-      },
-      translate: (va) => {
-        const r = this.mmu.probe(va, ACCESS.LOAD, false);
-        return typeof r === "number" ? r : undefined;
-      },
-    });
-    this.supervisor.enabled = options.protection ?? true;
-    const busFor = (cpu: number, bus: PortBus, lines: InterruptLines): TimerDevice => {
-      const timer = new TimerDevice(lines);
-      bus.attach(this.console, cpu === 0);
-      bus.attach(timer);
-      bus.attach(counter);
-      bus.attach(this.disk, cpu === 0);
-      if (nvdisk) bus.attach(nvdisk, cpu === 0);
-      bus.attach(power);
-      bus.attach(smp, false); // no events: the uniprocessor's event loop sees the devices it always had
-      bus.attach(this.supervisor, false);
-      for (const d of options.devices ?? []) bus.attach(d, false);
-      return timer;
-    };
-    this.curTimer = busFor(0, this.curBus, this.curLines);
+    const devices = makeDevices(this, options, this.curLines);
+    this.console = devices.console;
+    this.disk = devices.disk;
+    this.nvdisk = devices.nvdisk;
+    this.supervisor = devices.supervisor;
+    this.curTimer = devices.attach(0, this.curBus, this.curLines);
     if (this.cpuCount > 1) {
-      this.contexts = [new CpuContext(0, this.mmu.tlb, this.curLines, this.curTimer, this.curBus)];
+      const contexts = [new CpuContext(0, this.mmu.tlb, this.curLines, this.curTimer, this.curBus)];
       for (let n = 1; n < this.cpuCount; n++) {
         const bus = new PortBus();
         const lines = new InterruptLines();
-        this.contexts.push(new CpuContext(n, this.mmu.addTlb(), lines, busFor(n, bus, lines), bus));
+        contexts.push(new CpuContext(n, this.mmu.addTlb(), lines, devices.attach(n, bus, lines), bus));
       }
-      this.lastFault = this.contexts[0].lastFault;
+      this.mp = new Multiprocessor(this, contexts, this.quantum, this.jit, this.referenceSlicing);
+      this.lastFault = contexts[0].lastFault;
     }
     // Once per process, before the first guest: train the interpreter loop (warm-up.ts says why).
     if (claimWarmUp()) warmUpInterpreter();
@@ -343,7 +203,7 @@ export class Machine implements CpuHost, MmuHost {
     return this.curTimer;
   }
 
-  // ---------------------------------------------------------------- multiprocessor
+  // ---------------------------------------------------------------- multiprocessor (multiprocessor.ts does the work)
 
   /** The CPU executing now: `regs`, `pc`, `psr`, `cr`, `cycles` and every monitor hook refer to it. */
   get cpuId(): number {
@@ -352,16 +212,15 @@ export class Machine implements CpuHost, MmuHost {
 
   /** A CPU's run state (a read-only view for schedulers). */
   cpuState(n: number): CpuRunState {
-    if (!this.contexts) return "running";
-    return this.contexts[n].state;
+    return this.mp ? this.mp.state(n) : "running";
   }
 
   /** Port 0x43 of the executing CPU (devices/smp.ts). */
   get startAddress(): number {
-    return this.contexts ? this.contexts[this.current].startAddress : this.startAddress1;
+    return this.mp ? this.mp.executing.startAddress : this.startAddress1;
   }
   set startAddress(v: number) {
-    if (this.contexts) this.contexts[this.current].startAddress = v;
+    if (this.mp) this.mp.executing.startAddress = v;
     else this.startAddress1 = v;
   }
   private startAddress1 = 0;
@@ -374,26 +233,7 @@ export class Machine implements CpuHost, MmuHost {
    * False (nothing happens) when n does not exist or is not stopped.
    */
   startCpu(n: number, entry: number): boolean {
-    const ctxs = this.contexts;
-    if (!ctxs || !Number.isInteger(n) || n < 0 || n >= ctxs.length || ctxs[n].state !== "stopped") return false;
-    const from = this.current;
-    const now = this.cpu.cycles;
-    this.switchTo(n);
-    const cpu = this.cpu;
-    cpu.regs.fill(0);
-    cpu.cr.fill(0);
-    cpu.psr = PSR.SU;
-    cpu.pc = entry | 0;
-    if (cpu.cycles < now) cpu.cycles = now;
-    this.mmu.tlb.flush();
-    cpu.trace.fill(-1);
-    cpu.traceIdx = 0;
-    cpu.noteTransfer(entry | 1, entry);
-    Object.assign(this.lastFault, { cause: -1, epc: 0, badva: 0, repeats: 0 });
-    ctxs[n].state = "running";
-    this.monitor?.onCpuStart?.(n, entry);
-    this.switchTo(from);
-    return true;
+    return this.mp ? this.mp.startCpu(n, entry) : false;
   }
 
   /**
@@ -403,14 +243,7 @@ export class Machine implements CpuHost, MmuHost {
    * called while a CPU executes.
    */
   inCpu<T>(n: number, fn: () => T): T {
-    if (!this.contexts || n === this.current) return fn();
-    const from = this.current;
-    this.switchTo(n);
-    try {
-      return fn();
-    } finally {
-      this.switchTo(from);
-    }
+    return this.mp ? this.mp.inCpu(n, fn) : fn();
   }
 
   /**
@@ -436,9 +269,8 @@ export class Machine implements CpuHost, MmuHost {
    * caller has a fresher value than cpu.cycles, e.g. inside the run loop).
    */
   executedCycles(clock: number = this.cpu.cycles): number {
-    if (!this.contexts) return clock - this.countTally.total(this.idleCyclesId);
-    const c = this.contexts[this.current];
-    return clock - c.idleCycles - c.descheduledCycles;
+    if (!this.mp) return clock - this.countTally.total(this.idleCyclesId);
+    return this.mp.executedCycles(clock);
   }
 
   /**
@@ -448,7 +280,7 @@ export class Machine implements CpuHost, MmuHost {
    * epoch's end as descheduled cycles. No effect with one CPU.
    */
   endTurn(): void {
-    if (this.contexts) this.cpu.leaveTurn = true;
+    if (this.mp) this.cpu.leaveTurn = true;
   }
 
   /**
@@ -457,12 +289,7 @@ export class Machine implements CpuHost, MmuHost {
    * cycles counted as descheduled. No effect with one CPU, or if it is past `t`.
    */
   descheduleUntil(t: number): void {
-    const c = this.contexts?.[this.current];
-    const d = t - this.cpu.cycles;
-    if (!c || d <= 0) return;
-    c.descheduledCycles += d;
-    this.countAt(this.descheduledCyclesId, d);
-    this.cpu.cycles = t;
+    this.mp?.descheduleUntil(t);
   }
 
   /**
@@ -470,9 +297,7 @@ export class Machine implements CpuHost, MmuHost {
    * it, e.g. a para-virtual spinlock's waiter): it runs on from where it halted.
    */
   wake(n: number): void {
-    const c = this.contexts?.[n];
-    if (c && c.state === "halted") c.state = "running";
-    if (c) c.kickOnly = false;
+    this.mp?.wake(n);
   }
 
   /**
@@ -483,10 +308,8 @@ export class Machine implements CpuHost, MmuHost {
    * SCHEDOP_poll). With one CPU it is `idle`.
    */
   sleep(): void {
-    if (!this.contexts) return this.halt();
-    const c = this.contexts[this.current];
-    c.state = "halted";
-    c.kickOnly = true;
+    if (!this.mp) return this.halt();
+    this.mp.sleep();
   }
 
   /**
@@ -495,10 +318,8 @@ export class Machine implements CpuHost, MmuHost {
    * timer; CPU 0's shared devices too), Infinity when nothing is due.
    */
   wakeTime(n: number): number {
-    if (!this.contexts) return this.lines.pending !== 0 ? this.cpu.cycles : this.curBus.nextEvent();
-    const c = this.contexts[n];
-    if (c.kickOnly) return Infinity; // only a kick wakes it
-    return c.lines.pending !== 0 ? this.cpuView(n).cycles : c.bus.nextEvent();
+    if (!this.mp) return this.lines.pending !== 0 ? this.cpu.cycles : this.curBus.nextEvent();
+    return this.mp.wakeTime(n);
   }
 
   /** Raises the IPI line (3) on CPU `n` (itself included). False when n does not exist. */
@@ -509,33 +330,24 @@ export class Machine implements CpuHost, MmuHost {
   }
 
   /**
-   * Loads CPU `n`'s context into the one Cpu (saving the executing one's).
-   * Only the machine switches, at epoch boundaries and around startCpu; a
-   * monitor hook always runs in the context of the CPU that caused it.
+   * MultiprocessorHost: makes CPU `c.id` the executing one, pointing the
+   * executing-CPU references at its context (its TLB in the MMU and the JIT,
+   * its bus, lines, timer and fault-loop memory). Only the multiprocessor's
+   * switch calls it.
    */
-  private switchTo(n: number): void {
-    if (n === this.current) return;
-    const ctxs = this.contexts!;
-    ctxs[this.current].saveFrom(this.cpu);
-    const c = ctxs[n];
-    c.loadInto(this.cpu);
+  useContext(c: CpuContext): void {
     this.mmu.tlb = c.tlb;
     this.jit?.useTlb(c.tlb);
     this.curBus = c.bus;
     this.curLines = c.lines;
     this.curTimer = c.timer;
     this.lastFault = c.lastFault;
-    this.current = n;
-  }
-
-  /** A CPU's architectural state whether or not it is loaded (for stats, snapshots, diagnoses). */
-  private cpuView(n: number): { regs: Int32Array; pc: number; psr: number; cr: Int32Array; cycles: number; instret: number; pauses: number; trace: Int32Array; traceIdx: number } {
-    return n === this.current ? this.cpu : this.contexts![n];
+    this.current = c.id;
   }
 
   /** CPU `n`'s pc, whether or not it is the executing one (safe points, schedulers). */
   pcOf(n: number): number {
-    return this.contexts ? this.cpuView(n).pc : this.cpu.pc;
+    return this.mp ? this.mp.view(n).pc : this.cpu.pc;
   }
 
   /** Every CPU's TLB (index = CPU), for a monitor that must keep all of them coherent. */
@@ -638,7 +450,7 @@ export class Machine implements CpuHost, MmuHost {
   }
 
   /** Counts an interrupt taken on `line` (counters.interrupts). */
-  private countInterrupt(line: number): void {
+  countInterrupt(line: number): void {
     let id = this.lineIds[line];
     if (id < 0) id = this.lineIds[line] = this.interruptTally.id(String(line));
     this.interruptTally.add(id, 1);
@@ -683,10 +495,10 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Asserts interrupt line `line` of CPU `cpu` (default: the executing one). */
   raiseLine(line: number, cpu = this.current): void {
-    (this.contexts ? this.contexts[cpu].lines : this.curLines).raise(line);
+    (this.mp ? this.mp.contexts[cpu].lines : this.curLines).raise(line);
   }
   lowerLine(line: number, cpu = this.current): void {
-    (this.contexts ? this.contexts[cpu].lines : this.curLines).lower(line);
+    (this.mp ? this.mp.contexts[cpu].lines : this.curLines).lower(line);
   }
 
   /** Port I/O on the machine's devices, for a monitor forwarding a guest's access: counted and charged like `in`/`out`. */
@@ -783,13 +595,23 @@ export class Machine implements CpuHost, MmuHost {
   /** Stops the run with a reason (a monitor's verdict, or the machine's own). */
   stop(reason: StopReason, message: string, pcHasRun = false): void {
     if (this.result) return;
-    if (this.contexts && reason !== "max-cycles") message = `cpu ${this.current}: ${message}`;
+    if (this.mp && reason !== "max-cycles") message = `cpu ${this.current}: ${message}`;
+    this.stopWith(reason, message, { message, inclusive: pcHasRun });
+  }
+
+  /**
+   * Ends the run stopped (unless it has ended already): the diagnosis is the
+   * executing CPU's registers and recent instructions, as `diagnosis` says,
+   * and on a multiprocessor a line naming the other CPUs.
+   */
+  stopWith(reason: StopReason, message: string, diagnosis: DiagnosisContext): void {
+    if (this.result) return;
     this.result = {
       kind: "stopped",
       reason,
       message,
       exitCode: EXIT_STATUS[reason],
-      diagnosis: formatDiagnosis(this, { message, inclusive: pcHasRun }) + this.otherCpus(),
+      diagnosis: formatDiagnosis(this, diagnosis) + (this.mp ? this.mp.otherCpus() : ""),
     };
   }
 
@@ -805,17 +627,23 @@ export class Machine implements CpuHost, MmuHost {
 
   /** Sets the entry state (docs/design.md §2 reset: SU=1, IE=0, paging off, registers 0). */
   reset(entry: number): void {
-    if (this.contexts) this.switchTo(0);
-    this.cpu.regs.fill(0);
-    this.cpu.cr.fill(0);
-    this.cpu.psr = PSR.SU;
-    this.cpu.pc = entry | 0;
+    this.mp?.switchTo(0);
+    this.resetCpu(entry);
+    this.monitor?.onReset?.(entry);
+  }
+
+  /** The reset state in the executing CPU (CPU 0's at reset, a started CPU's at its start): its TLB empty. */
+  resetCpu(entry: number): void {
+    const cpu = this.cpu;
+    cpu.regs.fill(0);
+    cpu.cr.fill(0);
+    cpu.psr = PSR.SU;
+    cpu.pc = entry | 0;
     this.mmu.tlb.flush();
     // The trace starts with a transfer to the entry point (from: nothing ran before it).
-    this.cpu.trace.fill(-1);
-    this.cpu.traceIdx = 0;
-    this.cpu.noteTransfer(entry | 1, entry);
-    this.monitor?.onReset?.(entry);
+    cpu.trace.fill(-1);
+    cpu.traceIdx = 0;
+    cpu.noteTransfer(entry | 1, entry);
   }
 
   /** Runs until power-off, a stop, or `maxCycles`. */
@@ -832,7 +660,7 @@ export class Machine implements CpuHost, MmuHost {
    * Returns true once the run has ended (`result()` then says how).
    */
   runUntil(pause: number, maxCycles = Infinity): boolean {
-    if (this.contexts) return this.runEpochs(pause, maxCycles);
+    if (this.mp) return this.mp.runEpochs(pause, maxCycles);
     this.maxCycles = maxCycles;
     const cpu = this.cpu;
     const bus = this.curBus;
@@ -880,176 +708,14 @@ export class Machine implements CpuHost, MmuHost {
   }
 
   /**
-   * The multiprocessor's run loop. Epoch boundaries are the multiples of the
-   * quantum; each epoch ends at the first boundary above the lowest CPU
-   * clock, so the schedule is a function of the clocks alone (a snapshot
-   * resumes it exactly). In each epoch the CPUs take turns in order: a
-   * stopped CPU's clock moves to the epoch's end; a CPU the monitor does not
-   * let run (`runnable`) too, counted as descheduled; every other CPU runs
-   * `slice` up to the end. `pause` is honoured at epoch boundaries only.
-   */
-  private runEpochs(pause: number, maxCycles: number): boolean {
-    this.maxCycles = maxCycles;
-    const ctxs = this.contexts!;
-    const q = this.quantum;
-    this.jit?.memoryMayHaveChanged();
-    while (!this.result) {
-      let low = Infinity;
-      for (let n = 0; n < ctxs.length; n++) low = Math.min(low, this.cpuView(n).cycles);
-      const start = Math.floor(low / q) * q;
-      const end = start + q;
-      if (low >= pause) return false;
-      if (low >= maxCycles) {
-        // Every CPU is past the budget without having run into it (descheduled by a monitor's `runnable`, or stopped).
-        this.stop("max-cycles", `stopped after ${Math.floor(low)} cycles (--max-cycles ${maxCycles})`);
-        break;
-      }
-      let anyRunning = false;
-      for (let n = 0; n < ctxs.length && !this.result; n++) {
-        const c = ctxs[n];
-        if (c.state === "stopped") {
-          if (n === this.current) this.cpu.cycles = Math.max(this.cpu.cycles, end);
-          else c.cycles = Math.max(c.cycles, end);
-          continue;
-        }
-        this.switchTo(n);
-        const cpu = this.cpu;
-        const executed = this.executedCycles(cpu.cycles);
-        const runs = !this.monitor?.runnable || this.monitor.runnable(n, start);
-        // The hook may write memory (xen applies the other vCPUs' queued page-table updates): translations verify again.
-        if (this.monitor?.runnable) this.jit?.memoryMayHaveChanged();
-        // The scheduler may charge the vCPU (a switch): hypervisor time, not the guest spinning.
-        if (this.spin.active) this.spin.scheduled(n, runs, this.executedCycles(cpu.cycles) - executed);
-        if (!runs) {
-          if (cpu.cycles < end) {
-            c.descheduledCycles += end - cpu.cycles;
-            this.countAt(this.descheduledCyclesId, end - cpu.cycles);
-            cpu.cycles = end;
-          }
-          if (c.state === "running") anyRunning = true;
-          continue;
-        }
-        this.slice(c, end, maxCycles);
-        if (c.state === "running") anyRunning = true;
-      }
-      // (A CPU may have been woken after its turn: a hypervisor's kick, machine.wake.)
-      if (!this.result && !anyRunning && !ctxs.some((c) => c.state === "running") && !this.anyCpuCanWake()) {
-        this.stopAll("hlt-deadlock", "every CPU is halted or stopped, and no interrupt can ever wake one");
-      }
-    }
-    this.console.flush();
-    return true;
-  }
-
-  /**
-   * One CPU's turn in an epoch (its context loaded): the uniprocessor loop
-   * up to `end` — device events, interrupts, the interpreter or the JIT —
-   * with hlt as a state: a halted CPU's clock moves to its next device
-   * event (or the end) as idle cycles, and it wakes when a line is pending
-   * for it (IE=1: the interrupt is taken; IE=0: execution goes on).
-   */
-  private slice(c: CpuContext, end: number, maxCycles: number): void {
-    const cpu = this.cpu;
-    const jit = this.jit;
-    while (!this.result) {
-      if (cpu.leaveTurn) {
-        // The hypervisor took the physical CPU away for the rest of the epoch (endTurn).
-        cpu.leaveTurn = false;
-        const d = end - cpu.cycles;
-        if (d > 0) {
-          c.descheduledCycles += d;
-          this.countAt(this.descheduledCyclesId, d);
-          cpu.cycles = end;
-        }
-        return;
-      }
-      const now = cpu.cycles;
-      if (now >= end) return;
-      if (now >= maxCycles) {
-        this.stop("max-cycles", `stopped after ${Math.floor(now)} cycles (--max-cycles ${maxCycles})`);
-        return;
-      }
-      const bus = this.curBus;
-      let next = bus.nextEvent();
-      if (now >= next) {
-        bus.fireDue(now);
-        next = bus.nextEvent();
-        jit?.memoryMayHaveChanged(); // disk DMA
-      }
-      const lines = this.curLines;
-      if (c.state === "halted") {
-        // As the uniprocessor's hlt: with no device event to wait for, console input may wake CPU 0.
-        if (lines.pending === 0 && c.id === 0 && next === Infinity && this.console.canWake()) this.console.read(0x11);
-        if (lines.pending === 0 || c.kickOnly) {
-          const target = Math.min(next, end, maxCycles);
-          c.idleCycles += target - now;
-          this.countAt(this.idleCyclesId, target - now);
-          cpu.cycles = target;
-          continue;
-        }
-        c.state = "running";
-      }
-      if ((cpu.psr & PSR.IE) !== 0 && lines.pending !== 0) {
-        const line = lines.lowest()!;
-        this.countInterrupt(line);
-        this.raise(CAUSE.INTERRUPT_BASE + line, cpu.pc);
-        jit?.memoryMayHaveChanged(); // a monitor saw it
-        continue;
-      }
-      if (c.state !== "running") return; // a monitor's idle() halted it, or it stopped
-      const limit = Math.min(next, maxCycles, end);
-      if (jit) jit.run(limit);
-      else cpu.run(this.referenceSlicing ? Math.min(limit, justAbove(cpu.cycles)) : limit);
-    }
-  }
-
-  /** Whether some halted CPU has a line pending, or a device event or console input can still come. */
-  private anyCpuCanWake(): boolean {
-    if (this.externalEvents) return true; // the host may raise a line: it judges a deadlock of all its guests
-    for (const c of this.contexts!) {
-      if (c.state !== "halted" || c.kickOnly) continue;
-      if (c.lines.pending !== 0 || c.bus.nextEvent() !== Infinity) return true;
-    }
-    if (this.contexts![0].state === "halted" && !this.contexts![0].kickOnly && this.console.canWake()) {
-      this.console.read(0x11); // refreshes line 1
-      if (this.contexts![0].lines.pending !== 0) return true;
-    }
-    return false;
-  }
-
-  /** Ends a multiprocessor run for a reason that is no one CPU's (the diagnosis shows the executing CPU). */
-  private stopAll(reason: StopReason, message: string): void {
-    if (this.result) return;
-    this.result = { kind: "stopped", reason, message, exitCode: EXIT_STATUS[reason], diagnosis: formatDiagnosis(this, { message }) + this.otherCpus() };
-  }
-
-  /** The diagnosis line naming the other CPUs of a multiprocessor (empty with one CPU). */
-  private otherCpus(): string {
-    if (!this.contexts) return "";
-    const others = this.contexts.filter((c) => c.id !== this.current).map((c) => {
-      const v = this.cpuView(c.id);
-      return `cpu ${c.id} ${c.state}${c.state === "stopped" ? "" : ` pc=${hex(v.pc)}`}`;
-    });
-    return `  this is cpu ${this.current}; ${others.join(", ")}\n`;
-  }
-
-  /**
    * For a host with externalEvents: whether only a line raised from outside
    * can ever wake this machine — every CPU halted (or stopped) with no line
    * pending and no device event or console input to come.
    */
   get waitingForever(): boolean {
     if (this.result) return false;
-    if (!this.contexts) return this.haltedUntil === Infinity && this.lines.pending === 0 && !this.console.canWake();
-    let halted = 0;
-    for (const c of this.contexts) {
-      if (c.state === "running") return false;
-      if (c.state === "halted") {
-        if (c.lines.pending !== 0 || c.bus.nextEvent() !== Infinity) return false;
-        halted++;
-      }
-    }
-    return halted > 0 && !(this.contexts[0].state === "halted" && this.console.canWake());
+    if (!this.mp) return this.haltedUntil === Infinity && this.lines.pending === 0 && !this.console.canWake();
+    return this.mp.waitingForever;
   }
 
   /** How the run ended (undefined while it can go on). */
@@ -1062,11 +728,7 @@ export class Machine implements CpuHost, MmuHost {
     this.flushCounters();
     const s = structuredClone(this.counters);
     if (this.spin.active) {
-      s.counts.spinCycles = this.spin.total((n) => {
-        if (!this.contexts) return this.executedCycles();
-        const c = this.contexts[n];
-        return this.cpuView(n).cycles - c.idleCycles - c.descheduledCycles;
-      });
+      s.counts.spinCycles = this.spin.total((n) => (this.mp ? this.mp.executedCyclesOf(n) : this.executedCycles()));
       s.counts.lockHolderPreemptions = this.spin.lockHolderPreemptions;
       if (this.spin.lockWaiterPreemptions > 0) s.counts.lockWaiterPreemptions = this.spin.lockWaiterPreemptions;
       if (this.spin.ticketTakes > 0) s.counts.ticketTakes = this.spin.ticketTakes;
@@ -1082,24 +744,13 @@ export class Machine implements CpuHost, MmuHost {
       s.counts["protection.plbMisses"] = p.plbMisses;
       s.counts["protection.extraRefs"] = p.extraRefs;
     }
-    if (!this.contexts) {
-      s.instructions = this.cpu.instret;
-      s.cycles = this.cpu.cycles;
-      if (this.cpu.pauses !== 0) s.counts.pauses = (s.counts.pauses ?? 0) + this.cpu.pauses;
+    if (this.mp) {
+      this.mp.sumStats(s);
       return s;
     }
-    // The machine's elapsed time is its furthest clock; work adds up.
-    s.instructions = 0;
-    s.cycles = 0;
-    let pauses = 0;
-    s.perCpu = this.contexts.map((c) => {
-      const v = this.cpuView(c.id);
-      s.instructions += v.instret;
-      s.cycles = Math.max(s.cycles, v.cycles);
-      pauses += v.pauses;
-      return { cycles: v.cycles, instructions: v.instret, idleCycles: c.idleCycles, descheduledCycles: c.descheduledCycles };
-    });
-    if (pauses !== 0) s.counts.pauses = (s.counts.pauses ?? 0) + pauses;
+    s.instructions = this.cpu.instret;
+    s.cycles = this.cpu.cycles;
+    if (this.cpu.pauses !== 0) s.counts.pauses = (s.counts.pauses ?? 0) + this.cpu.pauses;
     return s;
   }
 
@@ -1109,41 +760,11 @@ export class Machine implements CpuHost, MmuHost {
     return this.jit ? { engine: this.engine, jit: this.jit.counters(), residentBytes } : { engine: this.engine, residentBytes };
   }
 
-  // ---------------------------------------------------------------- snapshots and dirty logging (src/migration)
+  // ---------------------------------------------------------------- snapshots and dirty logging (machine-snapshot.ts does the work)
 
   /** Everything but RAM and the monitor's own state (docs/migration.md): every CPU's. */
   saveState(): MachineState {
-    const cpus: CpuState[] = [];
-    for (let n = 0; n < this.cpuCount; n++) {
-      const v = this.cpuView(n);
-      const c = this.contexts?.[n];
-      const tlb = c ? c.tlb : this.mmu.tlb;
-      cpus.push({
-        regs: v.regs.slice(), pc: v.pc, psr: v.psr, cr: v.cr.slice(), cycles: v.cycles, instret: v.instret, trace: v.trace.slice(), traceIdx: v.traceIdx,
-        pauses: v.pauses,
-        run: c ? c.state : "running",
-        tlb: tlb.save(),
-        lines: (c ? c.lines : this.curLines).pending,
-        timer: (c ? c.timer : this.curTimer).saveState(),
-        lastFault: { ...(c ? c.lastFault : this.lastFault) },
-        startAddress: c ? c.startAddress : this.startAddress1,
-        idleCycles: c ? c.idleCycles : 0,
-        descheduledCycles: c ? c.descheduledCycles : 0,
-      });
-    }
-    return {
-      cpus,
-      current: this.current,
-      quantum: this.quantum,
-      watched: this.mmu.monitorWatched.slice(),
-      counters: (this.flushCounters(), structuredClone(this.counters)),
-      guestLimit: this.memory.guestLimit,
-      disk: this.disk.saveState(),
-      ...(this.nvdisk ? { nvdisk: this.nvdisk.saveState() } : {}),
-      console: this.console.saveState(),
-      protection: this.protection.saveState(),
-      ...(this.spin.active ? { spin: this.spin.save() } : {}),
-    };
+    return saveMachineState(this, this.internals());
   }
 
   /**
@@ -1155,48 +776,26 @@ export class Machine implements CpuHost, MmuHost {
    * The quantum is this machine's own (a resume may change it).
    */
   restoreState(s: MachineState, exact: boolean): void {
-    if (s.cpus.length !== this.cpuCount) throw new UserError(`snapshot has ${s.cpus.length} CPUs, the machine ${this.cpuCount}`);
-    for (let n = 0; n < this.cpuCount; n++) {
-      const c = s.cpus[n];
-      if (this.contexts) this.switchTo(n);
-      const cpu = this.cpu;
-      cpu.regs.set(c.regs);
-      cpu.pc = c.pc;
-      cpu.cycles = c.cycles;
-      cpu.instret = c.instret;
-      cpu.pauses = c.pauses;
-      cpu.trace.set(c.trace);
-      cpu.traceIdx = c.traceIdx;
-      this.curLines.pending = c.lines;
-      this.curTimer.restoreState(c.timer);
-      Object.assign(this.lastFault, c.lastFault);
-      this.startAddress = c.startAddress;
-      const ctx = this.contexts?.[n];
-      if (ctx) Object.assign(ctx, { state: c.run, idleCycles: c.idleCycles, descheduledCycles: c.descheduledCycles, kickOnly: false });
-      if (exact) {
-        cpu.psr = c.psr;
-        cpu.cr.set(c.cr);
-        this.mmu.tlb.restore(c.tlb);
-      } else {
-        this.mmu.tlb.flush();
-      }
-    }
-    if (this.contexts) this.switchTo(s.current);
-    Object.assign(this.counters, structuredClone(s.counters));
-    this.countTally.reload();
-    this.eventTally.reload();
-    this.exceptionTally.reload();
-    this.interruptTally.reload();
-    this.disk.restoreState(s.disk);
-    if (this.nvdisk && s.nvdisk) this.nvdisk.restoreState(s.nvdisk);
-    this.console.restoreState(s.console);
-    this.protection.restoreState(s.protection, exact);
-    // Spin accounting is the guest's (its CPUs and lock words), not the back end's: it continues on any.
-    if (s.spin && this.spin.active) this.spin.restore(s.spin);
-    if (exact) {
-      for (let f = 0; f < s.watched.length; f++) if (s.watched[f] !== this.mmu.monitorWatched[f]) this.mmu.setWatched(f << 12, s.watched[f] === 1);
-      // setWatched re-derived the tags of entries already restored; nothing else to do.
-    }
+    restoreMachineState(this, this.internals(), s, exact);
+  }
+
+  /** What machine-snapshot.ts saves and replaces beyond the public API. */
+  private internals(): MachineInternals {
+    return {
+      mp: this.mp,
+      lastFault: this.lastFault,
+      counters: () => {
+        this.flushCounters();
+        return this.counters;
+      },
+      replaceCounters: (counters) => {
+        Object.assign(this.counters, counters);
+        this.countTally.reload();
+        this.eventTally.reload();
+        this.exceptionTally.reload();
+        this.interruptTally.reload();
+      },
+    };
   }
 
   /**
@@ -1206,23 +805,16 @@ export class Machine implements CpuHost, MmuHost {
    * the memory API are logged by PhysicalMemory. Read the log with `takeDirty`.
    */
   startDirtyLog(): void {
-    this.memory.dirty = new Uint8Array(this.memory.size >>> 12);
-    this.mmu.protectAll(this.memory.guestLimit);
+    startDirtyLog(this.memory, this.mmu);
   }
 
   /** The frames written since the log was (re)started, ascending; restarts the log for the next round. */
   takeDirty(): number[] {
-    const d = this.memory.dirty!;
-    const out: number[] = [];
-    const limit = this.memory.guestLimit >>> 12;
-    for (let f = 0; f < limit; f++) if (d[f] === 1) out.push(f);
-    this.startDirtyLog();
-    return out;
+    return takeDirty(this.memory, this.mmu);
   }
 
   stopDirtyLog(): void {
-    this.memory.dirty = undefined;
-    this.mmu.stopLogging();
+    stopDirtyLog(this.memory, this.mmu);
   }
 
   // ---------------------------------------------------------------- CpuHost (slow paths)
@@ -1393,11 +985,7 @@ export class Machine implements CpuHost, MmuHost {
   private halt(): void {
     const cpu = this.cpu;
     if (this.lines.pending !== 0) return;
-    if (this.contexts) {
-      // A multiprocessor waits in its run loop (slice), where another CPU's IPI can wake it.
-      this.contexts[this.current].state = "halted";
-      return;
-    }
+    if (this.mp) return this.mp.halt(); // it waits in its run loop, where another CPU's IPI can wake it
     const next = this.bus.nextEvent();
     if (this.externalEvents) {
       if (next === Infinity && this.console.canWake()) {
@@ -1427,14 +1015,8 @@ export class Machine implements CpuHost, MmuHost {
   private stopCrash(reason: StopReason, message: string, cause: number, epc: number, badva?: number): void {
     if (this.result) return;
     this.cpu.pc = epc;
-    if (this.contexts) message = `cpu ${this.current}: ${message}`;
-    this.result = {
-      kind: "stopped",
-      reason,
-      message,
-      exitCode: EXIT_STATUS[reason],
-      diagnosis: formatDiagnosis(this, { message, cause, badva, faultPc: FAULT_CAUSES.has(cause) ? epc : undefined }) + this.otherCpus(),
-    };
+    if (this.mp) message = `cpu ${this.current}: ${message}`;
+    this.stopWith(reason, message, { message, cause, badva, faultPc: FAULT_CAUSES.has(cause) ? epc : undefined });
   }
 
   /** MmuHost: a TLB miss was walked. */
@@ -1449,11 +1031,6 @@ export class Machine implements CpuHost, MmuHost {
     // A device the hypervisor implements in software is no bus transaction (Device.inHypervisor).
     if (port === undefined || !this.bus.inHypervisor(port)) this.charge("deviceAccess");
   }
-}
-
-/** The smallest limit above `cycles` that float64 can tell from it: one instruction per slice, at any clock. */
-export function justAbove(cycles: number): number {
-  return cycles + Math.max(1e-9, Math.abs(cycles) * 4 * Number.EPSILON);
 }
 
 /**
@@ -1492,3 +1069,7 @@ function hex(n: number): string {
 }
 
 export { IRQ, ACCESS };
+// Where callers have always found them.
+export { defaultEngine, ENGINES, formatHostStats, type Engine, type HostStats, type MachineOptions } from "./machine-options.js";
+export { justAbove } from "./cpu.js";
+export { DEFAULT_QUANTUM, MAX_CPUS } from "./multiprocessor.js";

@@ -114,7 +114,7 @@ export class PhysicalMemory {
   /**
    * While the machine logs dirty pages (live migration): per frame, set by
    * every write through this API (DMA, monitors). The CPU's own stores are
-   * caught by write protection instead (machine.ts startDirtyLog).
+   * caught by write protection instead (machine-snapshot.ts startDirtyLog).
    */
   dirty: Uint8Array | undefined;
   /**

@@ -349,7 +349,7 @@ function requireStepping(): Stepping {
   return stepping;
 }
 
-/** The lowest CPU clock: a multiprocessor's epochs start from it (Machine.runEpochs). */
+/** The lowest CPU clock: a multiprocessor's epochs start from it (multiprocessor.ts runEpochs). */
 function lowestClock(m: Machine): number {
   let low = Infinity;
   for (let n = 0; n < m.cpuCount; n++) low = Math.min(low, m.inCpu(n, () => m.cycles));
