@@ -7,8 +7,9 @@
 // file's scratch directories must be under the run's temporary root, which
 // the run removes at its end (test/temp-root.ts).
 import { tmpdir } from "node:os";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { afterAll, expect } from "vitest";
+import { TEMP_ROOT_PREFIX } from "./temp-root.js";
 import { memoryOptions } from "../src/machine/memory.js";
 import { mmuOptions } from "../src/machine/mmu/mmu.js";
 import { translateOptions } from "../src/machine/jit/translate.js";
@@ -24,5 +25,6 @@ afterAll(() => {
   expect(JSON.parse(JSON.stringify(SWITCHES)), "a host switch left changed: set it back in afterEach").toEqual(JSON.parse(atStart));
   expect(process.cwd(), "the working directory left changed: chdir back in a finally").toBe(cwdAtStart);
   expect(process.env.PREVIRT_ENGINE, "PREVIRT_ENGINE left changed: vi.stubEnv and unstub").toBe(engineAtStart);
-  expect(basename(tmpdir()), "scratch files outside the run's temporary root (vitest.config.ts globalSetup)").toMatch(/^previrt-test-/);
+  expect(basename(tmpdir()).startsWith(TEMP_ROOT_PREFIX), "scratch files outside the run's temporary root (vitest.config.ts globalSetup)").toBe(true);
+  expect(basename(dirname(tmpdir())).startsWith(TEMP_ROOT_PREFIX), "the run's temporary root nested in another (test/temp-root.ts)").toBe(false);
 });
