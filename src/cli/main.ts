@@ -74,8 +74,10 @@ interface HelpFacts {
   backendList: string;
   /** The --spinlocks cures, each but native with the back ends that offer it (Backend.spinlocks). */
   cures: string;
-  /** The back ends --passthrough works on (common/bypass.ts). */
+  /** The back ends --passthrough works on (Backend.passthrough). */
   passthrough: string;
+  /** The back ends `bench --drivers` runs by default (driver-bench.ts). */
+  drivers: string;
 }
 
 /**
@@ -85,11 +87,11 @@ interface HelpFacts {
  * and the commands that do load them with their implementation (issue 16).
  */
 async function helpFacts(): Promise<HelpFacts> {
-  const [{ backends }, { DEFAULT_QUANTUM, MAX_CPUS }, { SPINLOCK_CURES }, { PASSTHROUGH_BACKENDS }] = await Promise.all([
+  const [{ backends, passthroughBackends }, { DEFAULT_QUANTUM, MAX_CPUS }, { SPINLOCK_CURES }, { driverBenchBackends }] = await Promise.all([
     import("../hypervisors/index.js"),
     import("../machine/machine.js"),
     import("../hypervisors/common/spinlock-cures.js"),
-    import("../hypervisors/common/bypass.js"),
+    import("./bench/driver-bench.js"),
   ]);
   // Each back end with its registry description: a new one shows up by itself.
   const width = Math.max(...[...backends.keys()].map((n) => n.length));
@@ -103,12 +105,13 @@ async function helpFacts(): Promise<HelpFacts> {
     quantum: DEFAULT_QUANTUM,
     backendList: `\nBack ends (--hv):\n${list}\n`,
     cures: cures.join(", "),
-    passthrough: PASSTHROUGH_BACKENDS.join(", "),
+    passthrough: passthroughBackends(backends.values()).map((b) => b.name).join(", "),
+    drivers: driverBenchBackends().join(", "),
   };
 }
 
 /** Stands in for HelpFacts when no help is shown: the option descriptions are then never printed. */
-const NO_HELP: HelpFacts = { names: "see previrt --help", maxCpus: "N", quantum: "Q", backendList: "", cures: "", passthrough: "" };
+const NO_HELP: HelpFacts = { names: "see previrt --help", maxCpus: "N", quantum: "Q", backendList: "", cures: "", passthrough: "", drivers: "" };
 
 /** Whether these arguments may print help: none (commander prints the command list), or -h, --help, help anywhere. */
 const mayShowHelp = (argv: readonly string[]) => argv.length === 0 || argv.some((a) => a === "-h" || a === "--help" || a === "help");
@@ -254,7 +257,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer("--repeats"))
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer("--jobs"))
     .option("--smp", "lock-holder preemption: spinlock, ticketlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, every back end and --spinlocks cure (docs/smp-virtualization.md)")
-    .option("--drivers", "driver VMs and VMM-bypass I/O: io at scales 1 and --scale (default 4) with the local driver, a driver VM, the nvdisk emulated and passed through, on xen, l4, hvm and bare (docs/driver-vms.md)")
+    .option("--drivers", `driver VMs and VMM-bypass I/O: io at scales 1 and --scale (default 4) with the local driver, a driver VM, the nvdisk emulated and passed through, on ${facts.drivers} and bare (docs/driver-vms.md)`)
     .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())

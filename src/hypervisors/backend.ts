@@ -51,6 +51,75 @@ export interface Backend {
   readonly spinlocks?: readonly SpinlockCure[];
   /** Its rewriter view for a cure other than native, or with the nvdisk passed through (default: `target`). */
   targetFor?(cure: SpinlockCure, passthrough?: boolean): RewriteTarget;
+  /**
+   * `--passthrough` works: its monitor passes the nvdisk's per-request page
+   * through to the guest (VMM-bypass I/O, common/bypass.ts). Default false:
+   * `--passthrough` is refused, and `bench --drivers` does not run it.
+   */
+  readonly passthrough?: boolean;
+  /**
+   * Why it does not run every correct guest as bare metal does, when it does
+   * not (trap: rdpsr and wrpsr do not trap). Such a back end is refused by
+   * the multi-guest host with this reason and left out where runs must agree
+   * with bare (`bench --smp`'s and `--drivers`' defaults, the fuzz campaigns
+   * comparing with bare). Default: none — it runs them as bare metal does.
+   */
+  readonly unfaithful?: string;
+  /**
+   * Which of its monitor's counters (`--stats`) are entries into its VMM, for
+   * `bench --smp`'s "hcalls/exits" (`calls`: name prefixes of its hypercalls
+   * or VM exits) and `bench --drivers`' "VMM entries" (those and `others`:
+   * exact names of its other entries, e.g. traps reflected to the guest).
+   * Default: the wedge monitors' names (common/wedge-monitor.ts): calls
+   * `NAME:hcall.`, others `NAME:trap.reflected`, `NAME:bypass.setup`,
+   * `NAME:mmio.trapped`.
+   */
+  readonly vmmEntries?: { readonly calls: readonly string[]; readonly others: readonly string[] };
+  /**
+   * Its VMM runs in place, in the guest's soft-layer window (pre-virtualization;
+   * common/window.ts). Lists of back ends name these first, and `bench
+   * --drivers` holds them to its goals (the pre-virtualization papers'
+   * figures). Default false.
+   */
+  readonly inPlaceVmm?: boolean;
+  /**
+   * The guest kernel runs on the real registers (hardware-assisted: the
+   * monitor intercepts sensitive instructions and keeps no virtual CPU
+   * apart), so the playground's step view shows no virtual CPU. Default
+   * false: a hypervisor deprivileges the kernel and keeps its virtual CPU.
+   */
+  readonly realRegisters?: boolean;
+}
+
+/** The counters that are entries into `backend`'s VMM (Backend.vmmEntries, or its default); none on bare metal. */
+export function vmmEntryCounters(backend: Backend): { readonly calls: readonly string[]; readonly others: readonly string[] } {
+  if (!backend.createMonitor) return { calls: [], others: [] };
+  const n = backend.name;
+  return backend.vmmEntries ?? { calls: [`${n}:hcall.`], others: [`${n}:trap.reflected`, `${n}:bypass.setup`, `${n}:mmio.trapped`] };
+}
+
+/** Sums the counters that are entries into `backend`'s VMM: its calls (hypercalls, VM exits) only, or every entry. */
+export function countVmmEntries(backend: Backend, counts: Readonly<Record<string, number>>, which: "calls" | "all"): number {
+  const { calls, others } = vmmEntryCounters(backend);
+  let n = 0;
+  for (const [k, v] of Object.entries(counts)) if (calls.some((p) => k.startsWith(p)) || (which === "all" && others.includes(k))) n += v;
+  return n;
+}
+
+/** `list` with the back ends with an in-place VMM (Backend.inPlaceVmm) first, each group in its order: how lists of back ends are shown. */
+export function inPlaceFirst(list: Iterable<Backend>): Backend[] {
+  const all = [...list];
+  return [...all.filter((b) => b.inPlaceVmm), ...all.filter((b) => !b.inPlaceVmm)];
+}
+
+/** The back ends of `all` that host several guests: a hypervisor to share, and faithful (Backend.unfaithful); in-place VMMs first. */
+export function hostingBackends(all: Iterable<Backend>): Backend[] {
+  return inPlaceFirst([...all].filter((b) => b.createMonitor && !b.unfaithful));
+}
+
+/** The back ends of `all` that pass the nvdisk through (Backend.passthrough); in-place VMMs first. */
+export function passthroughBackends(all: Iterable<Backend>): Backend[] {
+  return inPlaceFirst([...all].filter((b) => b.passthrough));
 }
 
 /**
@@ -174,7 +243,7 @@ export interface PreparedGuest {
  */
 export function prepareGuestOn(backend: Backend, image: ElfImage, options: RunElfOptions = {}): PreparedGuest {
   const spinlocks = checkSpinlockCure(backend.name, backend.spinlocks, options.spinlocks);
-  const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
+  const passthrough = checkPassthrough(backend, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), spinlocks, passthrough };
   const rewrite = prepareImage(backend, image, options.file, spinlocks, passthrough);
   const { lockSites, ticketSites } = spinSites(rewrite);

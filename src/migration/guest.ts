@@ -92,7 +92,7 @@ export class Guest {
  */
 export function newGuest(elf: Uint8Array, image: ElfImage, on: string | Backend, options: GuestOptions): Guest {
   const backend = typeof on === "object" ? on : getBackend(on);
-  const passthrough = checkPassthrough(backend.name, options.passthrough, options.nvdisk !== undefined);
+  const passthrough = checkPassthrough(backend, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), passthrough };
   const rewrite = prepareImage(backend, image, options.file, "native", passthrough);
   // Spin accounting (docs/smp-virtualization.md), as runElfOn sets it up.

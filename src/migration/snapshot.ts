@@ -22,7 +22,6 @@ import { bareExport, bareImport, isMigratable, type NeutralState } from "../hype
 import { COST_KEYS, type CostModel } from "../machine/cost-model.js";
 import { memoryDisk, readWholeDisk, type DiskBacking } from "../machine/devices/disk.js";
 import { inNvdiskWindow, nvdiskStateProblem } from "../machine/devices/nvdisk.js";
-import { PASSTHROUGH_BACKENDS } from "../hypervisors/common/bypass.js";
 import type { MachineState } from "../machine/machine-state.js";
 import { PAGE_SIZE } from "../machine/memory.js";
 import { MAX_CPUS } from "../machine/machine.js";
@@ -209,7 +208,7 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
   // As many CPUs as were saved; the quantum may be changed (options.quantum), the physical CPUs too.
   const guest = newGuest(snap.elf, image, on, {
     ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency,
-    nvdisk, passthrough: snap.passthrough && PASSTHROUGH_BACKENDS.includes(backendName),
+    nvdisk, passthrough: snap.passthrough && (typeof on === "object" ? on : getBackend(on)).passthrough === true,
     cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,
   });
   guest.console = snap.console;

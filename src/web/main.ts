@@ -506,7 +506,7 @@ ${cpuTable}
 <div class="grid2"><div><h3>at pc${smp ? ` (cpu ${s.cpu})` : ""}</h3><pre class="listing" id="step-around">${s.around.map(esc).join("\n")}</pre></div>
 <div><h3>last instructions${smp ? ` (cpu ${s.cpu})` : ""}</h3><pre class="listing" id="step-last">${s.last.map(esc).join("\n") || "(none yet)"}</pre></div></div>
 <h3>registers${smp ? ` (cpu ${s.cpu})` : ""}</h3>${regs}<h3>control registers (real${smp ? `, cpu ${s.cpu}` : ""})</h3>${crs(s.cr)}
-${s.virtual ? `<h3>virtual CPU${smp ? ` ${s.cpu}` : ""} (what the guest kernel believes)</h3><p class="mono" id="step-virtual">psr ${hex(s.virtual.psr)} (${PSR_BITS(s.virtual.psr)})</p>${crs(s.virtual.cr)}` : `<p class="note">${s.backend === "bare" ? "bare metal: no virtual CPU, the kernel owns the real one" : "hvm: the guest runs on the real registers; the VMM intercepts every sensitive instruction"}</p>`}
+${s.virtual ? `<h3>virtual CPU${smp ? ` ${s.cpu}` : ""} (what the guest kernel believes)</h3><p class="mono" id="step-virtual">psr ${hex(s.virtual.psr)} (${PSR_BITS(s.virtual.psr)})</p>${crs(s.virtual.cr)}` : `<p class="note">${s.backend === "bare" ? "bare metal: no virtual CPU, the kernel owns the real one" : `${esc(s.backend)}: the guest runs on the real registers; the VMM intercepts every sensitive instruction`}</p>`}
 ${s.window ? `<h3>soft-layer window (data the in-place VMM shares)</h3><div class="table-wrap"><table class="regs" id="step-window"><tbody>${s.window.map((w) => `<tr><td>${esc(w.name)}</td><td>${hex(w.addr)}</td><td>${Number.isNaN(w.value) ? "unmapped" : hex(w.value)}</td></tr>`).join("")}</tbody></table></div>` : ""}
 <h3>console</h3><pre class="listing" id="step-console">${esc(s.console)}</pre>`;
   wireStepStart();

@@ -17,7 +17,7 @@ import { DiagnosticError, UserError, type Diagnostic } from "../guest-isa/diagno
 import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
 import { parseSoftlayerTable, SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
 import type { GuestView } from "../hypervisors/common/guest-memory.js";
-import { isMigratable } from "../hypervisors/common/neutral-state.js";
+import { virtualCpu } from "../hypervisors/common/neutral-state.js";
 import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../hypervisors/common/window.js";
 import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
 import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
@@ -332,7 +332,8 @@ function stepStart(name: string, o: StepOptions): void {
   session.machine = machine;
   session.monitor = monitor;
   session.sites = rewrite.sites.map((s) => ({ addr: s.record.addr, label: `${hex(s.record.addr)} ${s.kindName} (${s.strategy}) ${s.record.file}:${s.record.line}` }));
-  if (name === "xen" || name === "l4") {
+  if (backend.inPlaceVmm) {
+    // Its VMM's data in the window (common/window.ts assembles NAME/vmm.s.ts).
     const vmm = buildVmm(name);
     const data = vmm.image.sections.filter((s) => (s.flags & 1) !== 0 && s.addr >= WINDOW_BACKED); // SHF_WRITE: the window's data
     const inData = (a: number) => data.some((s) => a >= s.addr && a < s.addr + (s.type === 8 ? s.size : s.data.length));
@@ -442,10 +443,8 @@ function stepState(note?: string): StepState {
       ended: m.outcome ? describeEnding(m.outcome) : undefined,
       sites: s.sites,
     };
-    if (isMigratable(s.monitor) && s.backend !== "hvm") {
-      const v = s.monitor.exportNeutral();
-      state.virtual = { psr: v.psr, cr: [...v.cr] };
-    }
+    const v = virtualCpu(getBackend(s.backend), s.monitor);
+    if (v) state.virtual = { psr: v.psr, cr: [...v.cr] };
     if (s.window && s.monitor) {
       const guest = s.monitor as unknown as GuestView;
       state.window = s.window.map(({ name, addr }) => {

@@ -219,7 +219,7 @@ describe("previrt run --nvdisk [--passthrough]", () => {
   it.each([
     [["--hv", "xen", "--passthrough"], "previrt: error: --passthrough needs --nvdisk (the device to pass through)\n"],
     [["--hv", "bare", "--nvdisk", "IMG", "--passthrough"], "previrt: error: --hv bare cannot pass a device through (bare metal has no hypervisor to bypass)\n"],
-    [["--hv", "trap", "--nvdisk", "IMG", "--passthrough"], "previrt: error: --hv trap cannot pass a device through (passthrough works on xen, l4, hvm)\n"],
+    [["--hv", "trap", "--nvdisk", "IMG", "--passthrough"], "previrt: error: --hv trap cannot pass a device through (it offers none: previrt run --help names the back ends that do)\n"],
   ])("refuses %j in one line", async (args, message) => {
     writeFileSync(img, kernelDisk());
     const out = bufferIO();

@@ -21,7 +21,9 @@ import { INSTRUCTIONS, OP, type Mnemonic } from "../../src/guest-isa/isa-table.j
 import { CAUSE } from "../../src/guest-isa/registers.js";
 import { bareExport, bareImport, type MigratableMonitor, type NeutralState } from "../../src/hypervisors/common/neutral-state.js";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
-import { prepareGuestOn, runElf, runElfOn, type Backend, type MonitorOptions } from "../../src/hypervisors/index.js";
+import { countVmmEntries, getBackend, prepareGuestOn, runElf, runElfOn, type Backend, type MonitorOptions } from "../../src/hypervisors/index.js";
+import { virtualCpu } from "../../src/hypervisors/common/neutral-state.js";
+import { buildMachine } from "../../src/machine/run-image.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import type { Machine } from "../../src/machine/machine.js";
 import type { ExitAction, Monitor, TrapDisposition, TrapInfo } from "../../src/machine/monitor.js";
@@ -87,6 +89,10 @@ const mine: Backend = {
   target: { name: "mine", replacements: {} },
   // Its state is the CPU's, so one vCPU per machine CPU needs nothing per vCPU.
   maxCpus: 8,
+  // Its VMM is entered by VM exits only, counted `exit:KIND` (MineMonitor).
+  vmmEntries: { calls: ["exit:"], others: [] },
+  // The guest's state is the CPU's: no virtual CPU apart.
+  realRegisters: true,
   createMonitor: (_rewrite, options) => new MineMonitor(options),
 };
 
@@ -184,6 +190,37 @@ describe("a back end of one's own, as README 'Adding a back end' writes it", () 
     expect(moved.info.exact).toBe(false);
     expect(moved.guest.finish(MAX_CYCLES)).toEqual(bare.result);
     expect(moved.guest.console).toBe(bare.console);
+  });
+
+  it("is counted as the benches count a back end's VMM entries (its vmmEntries: bench --smp's hcalls/exits, --drivers' VMM entries)", () => {
+    const out = runElfOn(mine, mixed, { maxCycles: MAX_CYCLES, disk: kernelDisk() });
+    const exits = Object.entries(out.stats.counts).filter(([k]) => k.startsWith("exit:")).reduce((n, [, v]) => n + v, 0);
+    expect(exits).toBeGreaterThan(0);
+    expect(countVmmEntries(mine, out.stats.counts, "calls")).toBe(exits);
+    expect(countVmmEntries(mine, out.stats.counts, "all")).toBe(exits);
+    // Without it, the default is the wedge monitors' `mine:hcall.*`, which this monitor never counts.
+    expect(countVmmEntries({ ...mine, vmmEntries: undefined }, out.stats.counts, "all")).toBe(0);
+  });
+
+  it("shows no virtual CPU apart from the real one (realRegisters), as a deprivileging back end would", () => {
+    const { rewrite } = prepareGuestOn(mine, mixed);
+    const monitor = mine.createMonitor!(rewrite, { cpus: 1 });
+    const { machine } = buildMachine(rewrite.image, { monitor, disk: kernelDisk() });
+    expect(virtualCpu(mine, monitor)).toBeUndefined();
+    expect(virtualCpu({ realRegisters: false }, monitor)).toEqual(bareExport(machine));
+    // The built-in ones: hvm's guest runs on the real registers, xen's kernel is deprivileged.
+    expect(getBackend("hvm").realRegisters).toBe(true);
+    expect(getBackend("xen").realRegisters).toBeFalsy();
+  });
+
+  it("offers no --passthrough unless it says so; an unfaithful back end hosts no guests", () => {
+    const nvdisk = memoryDisk(kernelDisk());
+    expect(() => runElfOn(mine, mixed, { nvdisk, passthrough: true })).toThrow(
+      new UserError("--hv mine cannot pass a device through (it offers none: previrt run --help names the back ends that do)"),
+    );
+    const hello = readElf(buildAsm("fixtures/guests/hello.s", { annotate: false }).bytes);
+    const specs = [{ name: "a", image: hello }, { name: "b", image: hello }];
+    expect(() => new DomainHost(specs, { backend: { ...mine, unfaithful: "its psr reads are the real psr" } })).toThrow(new UserError("several guests run on xen, l4 or hvm, not mine"));
   });
 
   it("is refused in one line for snapshots and moves when its monitor is no MigratableMonitor", () => {

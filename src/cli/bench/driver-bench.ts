@@ -18,7 +18,7 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { DomainHost, type HostOutcome } from "../../hypervisors/domains/host.js";
-import { runElf, type RunElfOutcome } from "../../hypervisors/index.js";
+import { backends, countVmmEntries, getBackend, hostingBackends, runElf, type RunElfOutcome } from "../../hypervisors/index.js";
 import type { MachineStats } from "../../machine/stats.js";
 import { buildKernel, kernelDisk, kernelDiskBytes } from "../bundled-kernel.js";
 
@@ -88,17 +88,13 @@ export function vmmDeviceEntries(stats: MachineStats): number {
 }
 
 /**
- * Every entry into the VMM: hypercalls (xen, l4: `B:hcall.*`, the in-place
- * VMM's EMULATE calls included), traps reflected to the guest, trapped
- * device accesses; VM exits on hvm; none on bare metal.
+ * Every entry into the VMM, as the back end counts them (Backend.vmmEntries):
+ * hypercalls (xen, l4: `B:hcall.*`, the in-place VMM's EMULATE calls
+ * included), traps reflected to the guest, trapped device accesses; VM exits
+ * on hvm; none on bare metal.
  */
 export function vmmEntries(backend: string, stats: MachineStats): number {
-  if (backend === "bare") return 0;
-  let n = 0;
-  for (const [k, v] of Object.entries(stats.counts)) {
-    if (backend === "hvm" ? k.startsWith("exit:") : k.startsWith(`${backend}:hcall.`) || k === `${backend}:trap.reflected` || k === `${backend}:bypass.setup` || k === `${backend}:mmio.trapped`) n += v;
-  }
-  return n;
+  return countVmmEntries(getBackend(backend), stats.counts, "all");
 }
 
 export type DriverConfig = "bare-port" | "bare-nvdisk" | "local" | "driver-vm" | "nvdisk-emulated" | "nvdisk-passthrough";
@@ -110,13 +106,19 @@ const LABELS: Record<DriverConfig, string> = {
   "nvdisk-emulated": "nvdisk emulated",
   "nvdisk-passthrough": "nvdisk passed through (bypass)",
 };
-/** The back ends the bench runs by default (bare is always the reference). */
-export const DRIVER_BENCH_BACKENDS = ["xen", "l4", "hvm"] as const;
+/**
+ * The back ends the bench runs (bare is always the reference): each that
+ * hosts a driver domain (hostingBackends) and passes the nvdisk through
+ * (Backend.passthrough), in-place VMMs first.
+ */
+export function driverBenchBackends(): string[] {
+  return hostingBackends(backends.values()).filter((b) => b.passthrough).map((b) => b.name);
+}
 /** The issue's goals (per request, marginal) and the papers' figures beside them. */
 export const DRIVER_VM_GOAL = 0.08;
 export const BYPASS_GOAL = 0.02;
-/** The back ends the goals are set for (hvm is measured, with no goal). */
-const GOAL_BACKENDS = ["xen", "l4"];
+/** The goals are set for the back ends with an in-place VMM (Backend.inPlaceVmm: pre-virtualization, the papers' subject); hvm is measured, with no goal. */
+const hasGoals = (backend: string) => getBackend(backend).inPlaceVmm === true;
 
 export interface DriverBenchRun {
   scale: number;
@@ -171,9 +173,10 @@ export interface DriverBenchReport {
 
 /** Runs the bench: bare (port disk, nvdisk), then per back end in `hv` the local driver, the driver VM, the nvdisk emulated and passed through, at each of `scales`. */
 export function runDriverBench(options: { hv?: readonly string[]; scales?: readonly number[]; progress?: (done: number, total: number, label: string) => void }): DriverBenchReport {
-  const hv = options.hv ?? DRIVER_BENCH_BACKENDS;
+  const can = driverBenchBackends();
+  const hv = options.hv ?? can;
   for (const h of hv) {
-    if (!(DRIVER_BENCH_BACKENDS as readonly string[]).includes(h)) throw new UserError(`bench --drivers runs on ${DRIVER_BENCH_BACKENDS.join(", ")} (bare is always the reference), not '${h}'`);
+    if (!can.includes(h)) throw new UserError(`bench --drivers runs on ${can.join(", ")} (bare is always the reference), not '${h}'`);
   }
   const scales = [...(options.scales ?? [1, 4])].sort((a, b) => a - b);
   if (scales.length < 2 || scales[0] === scales[scales.length - 1]) throw new UserError("bench --drivers needs two different scales (the cost per request is their difference)");
@@ -243,11 +246,11 @@ export function runDriverBench(options: { hv?: readonly string[]; scales?: reado
     if (r.backend !== "bare") r.overheadVsLocal = r.cyclesPerRequest / per(r.backend, "local") - 1;
   }
   const goals: DriverBenchGoal[] = [];
-  for (const b of hv.filter((h) => GOAL_BACKENDS.includes(h))) {
+  for (const b of hv.filter(hasGoals)) {
     const m = rows.find((r) => r.backend === b && r.config === "driver-vm")!.overheadVsLocal!;
     goals.push({ goal: "driver VM vs the local driver", backend: b, measured: m, bound: DRIVER_VM_GOAL, met: m <= DRIVER_VM_GOAL, paper: "OSDI'04 (LeVasseur et al.): 3–8 % (network)" });
   }
-  for (const b of hv.filter((h) => GOAL_BACKENDS.includes(h))) {
+  for (const b of hv.filter(hasGoals)) {
     const m = rows.find((r) => r.backend === b && r.config === "nvdisk-passthrough")!.overheadVsBare;
     goals.push({ goal: "bypass vs bare", backend: b, measured: m, bound: BYPASS_GOAL, met: m <= BYPASS_GOAL, paper: "Liu et al. (USENIX'06): near-native" });
   }

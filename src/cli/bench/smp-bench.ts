@@ -10,7 +10,7 @@
 // depend on the host.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { backends, runElf } from "../../hypervisors/index.js";
+import { backends, countVmmEntries, runElf } from "../../hypervisors/index.js";
 import type { MachineStats } from "../../machine/stats.js";
 import { DEFAULT_QUANTUM } from "../../machine/machine.js";
 import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundled-kernel.js";
@@ -47,7 +47,7 @@ export interface SmpBenchRow {
   lockWaiterPreemptions: number;
   /** The machine's interleaving quantum (cycles) for this row. */
   quantum: number;
-  /** Hypercalls (xen, l4: their counters `NAME:hcall.*`) or exits (hvm: `exit:*`). */
+  /** Calls into the VMM: hypercalls (xen, l4) or exits (hvm), as the back end counts them (Backend.vmmEntries `calls`). */
   hypercallsOrExits: number;
   /** The console was bare's, and the kernel's self-check passed. */
   matchesBare: boolean;
@@ -62,16 +62,16 @@ function executedCycles(s: MachineStats): number {
   return (s.perCpu ?? [{ cycles: s.cycles, idleCycles: s.counts.idleCycles ?? 0, descheduledCycles: 0 }]).reduce((t, c) => t + c.cycles - c.idleCycles - c.descheduledCycles, 0);
 }
 
-function callsOrExits(backend: string, s: MachineStats): number {
-  const prefix = backend === "hvm" ? "exit:" : `${backend}:hcall.`;
-  return Object.entries(s.counts).reduce((t, [k, v]) => (k.startsWith(prefix) ? t + v : t), 0);
+/** The back ends the bench runs by default: every one running 4 CPUs as bare metal does (Backend.maxCpus, unfaithful), in registry order. */
+export function smpBenchBackends(): string[] {
+  return [...backends.values()].filter((b) => (b.maxCpus ?? 1) >= CPUS && !b.unfaithful).map((b) => b.name);
 }
 
-/** Runs the SMP bench: `workloads` × back ends (`hv`, default all but trap) × their cures × --pcpus 4, 2, 1. */
+/** Runs the SMP bench: `workloads` × back ends (`hv`, default smpBenchBackends) × their cures × --pcpus 4, 2, 1. */
 export function runSmpBench(options: { workloads?: readonly string[]; hv?: readonly string[]; scale?: number; progress?: (done: number, total: number, label: string) => void }): SmpBenchReport {
   const workloads = options.workloads ?? SMP_BENCH_WORKLOADS;
   for (const w of workloads) if (!(WORKLOADS as readonly string[]).includes(w)) throw new UserError(`unknown workload '${w}' (known: ${WORKLOADS.join(", ")})`);
-  const hv = options.hv ?? ["bare", "hvm", "xen", "l4"];
+  const hv = options.hv ?? smpBenchBackends();
   for (const h of hv) {
     const b = backends.get(h);
     if (!b) throw new UserError(`unknown back end '${h}' (valid: ${[...backends.keys()].join(", ")})`);
@@ -121,7 +121,7 @@ export function runSmpBench(options: { workloads?: readonly string[]; hv?: reado
       lockHolderPreemptions: s.counts.lockHolderPreemptions ?? 0,
       lockWaiterPreemptions: s.counts.lockWaiterPreemptions ?? 0,
       quantum: interleaving?.quantum ?? DEFAULT_QUANTUM,
-      hypercallsOrExits: c.backend === "bare" ? 0 : callsOrExits(c.backend, s),
+      hypercallsOrExits: countVmmEntries(backends.get(c.backend)!, s.counts, "calls"),
       matchesBare: ok && out.console === bareConsole.get(c.w),
     });
     done++;

@@ -7,7 +7,8 @@
 // Produces replacement-table rows for the two mmio site kinds (data for the
 // rewriter, as spinlock-cures.ts does for the lock sites), the check a
 // hypervisor applies to the setup registers it keeps to itself, and the
-// one-line refusal of a passthrough a back end cannot do.
+// one-line refusal of a passthrough a back end cannot do (one that can says
+// so: Backend.passthrough).
 //
 //   emulated (default)  xen, l4: every mmio site calls the VMM (EMULATE: a
 //                       hypercall on xen, an IPC on l4), whose device model
@@ -30,15 +31,13 @@ import { UserError } from "../../guest-isa/diagnostics.js";
 import type { Machine } from "../../machine/machine.js";
 import { NVDISK_BASE, NVDISK_CQ_ENTRY, NVDISK_DOORBELL_PAGE, NVDISK_REG, NVDISK_SQ_ENTRY } from "../../machine/devices/nvdisk.js";
 import type { ReplacementTable } from "../../rewriter/index.js";
+import type { Backend } from "../backend.js";
 
 /** The rows a passthrough adds to a wedge back end's replacement table: the mmio sites run their native load/store. */
 export const BYPASS_REPLACEMENTS: ReplacementTable = {
   "mmio-load": { strategy: "native" },
   "mmio-store": { strategy: "native" },
 };
-
-/** Back ends that can pass the nvdisk through. */
-export const PASSTHROUGH_BACKENDS: readonly string[] = ["xen", "l4", "hvm"];
 
 /** Whether physical `pa` is one of the device's setup registers (its first page), which a hypervisor keeps to itself. */
 export function isSetupRegister(pa: number): boolean {
@@ -62,12 +61,17 @@ export function checkBypassAccess(m: Machine, pa: number, store: boolean, value:
   return true;
 }
 
-/** `--passthrough` for a back end: a UserError when it cannot, or when there is no nvdisk to pass through. */
-export function checkPassthrough(backend: string, passthrough: boolean | undefined, hasNvdisk: boolean): boolean {
+/**
+ * `--passthrough` for a back end: a UserError when it cannot (Backend.passthrough),
+ * or when there is no nvdisk to pass through. The back ends that can are the
+ * registry's to list (`previrt run --help`): this module loads none.
+ */
+export function checkPassthrough(backend: Pick<Backend, "name" | "createMonitor" | "passthrough">, passthrough: boolean | undefined, hasNvdisk: boolean): boolean {
   if (!passthrough) return false;
   if (!hasNvdisk) throw new UserError("--passthrough needs --nvdisk (the device to pass through)");
-  if (!PASSTHROUGH_BACKENDS.includes(backend)) {
-    throw new UserError(`--hv ${backend} cannot pass a device through (${backend === "bare" ? "bare metal has no hypervisor to bypass" : `passthrough works on ${PASSTHROUGH_BACKENDS.join(", ")}`})`);
+  if (!backend.passthrough) {
+    const why = backend.createMonitor ? "it offers none: previrt run --help names the back ends that do" : "bare metal has no hypervisor to bypass";
+    throw new UserError(`--hv ${backend.name} cannot pass a device through (${why})`);
   }
   return true;
 }

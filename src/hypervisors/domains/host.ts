@@ -46,7 +46,7 @@ import { buildMachine, type RunImageOptions } from "../../machine/run-image.js";
 import type { MachineStats } from "../../machine/stats.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { quotedName, UserError } from "../../guest-isa/diagnostics.js";
-import { getBackend, prepareGuest, type Backend } from "../index.js";
+import { backends, getBackend, hostingBackends, prepareGuest, type Backend } from "../index.js";
 import { HC } from "../common/hypercalls.js";
 import { isMigratable } from "../common/neutral-state.js";
 import type { WedgeMonitor } from "../common/wedge-monitor.js";
@@ -249,8 +249,11 @@ export class DomainHost {
   ) {
     checkSpecs(specs);
     this.backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
-    if (!this.backend.createMonitor) throw new UserError(`several guests need a hypervisor: --hv ${this.backend.name} has none to share (use xen, l4 or hvm)`);
-    if (this.backend.name === "trap") throw new UserError("several guests run on xen, l4 or hvm, not trap");
+    // The back ends that can, from what each states (Backend.createMonitor, unfaithful).
+    const hosts = hostingBackends(backends.values()).map((b) => b.name);
+    const can = `${hosts.slice(0, -1).join(", ")} or ${hosts[hosts.length - 1]}`;
+    if (!this.backend.createMonitor) throw new UserError(`several guests need a hypervisor: --hv ${this.backend.name} has none to share (use ${can})`);
+    if (this.backend.unfaithful) throw new UserError(`several guests run on ${can}, not ${this.backend.name}`);
     this.window = options.window ?? DEFAULT_WINDOW;
     if (!Number.isInteger(this.window) || this.window < 1 || this.window > 1e9) throw new UserError(`the window must be a whole number of cycles from 1 to 1000000000, not ${options.window}`);
     this.watchdog = options.watchdog ?? DEFAULT_WATCHDOG;

@@ -15,5 +15,11 @@ export const hvm: Backend = {
   target: { name: "hvm", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" }, ticket: { strategy: "native" } } },
   // Pause-loop exiting (common/spinlock-cures.ts): no guest help, the sites stay native.
   spinlocks: ["native", "ple"],
+  // --passthrough (common/bypass.ts): no exit on the nvdisk's per-request page.
+  passthrough: true,
+  // Its VMM is entered by VM exits only (hvm-monitor.ts counts each `exit:KIND`).
+  vmmEntries: { calls: ["exit:"], others: [] },
+  // The guest's psr and control registers are the CPU's (the playground shows no virtual CPU).
+  realRegisters: true,
   createMonitor: (_rewrite, options) => new HvmMonitor(options),
 };

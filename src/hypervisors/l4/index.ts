@@ -23,5 +23,8 @@ export const l4: Backend = {
   spinlocks: ["native", "pv", "delayed"],
   // --passthrough (common/bypass.ts): the mmio sites stay native — another row set, chosen at load time.
   targetFor: targets.targetFor,
+  passthrough: true,
+  // Its VMM runs in the guest's soft-layer window (common/window.ts).
+  inPlaceVmm: true,
   createMonitor: (rewrite, options) => new L4Monitor(rewrite, options),
 };

@@ -12,5 +12,9 @@ export const trap: Backend = {
   maxCpus: 8,
   // Spinlock sites (docs/design.md §3) run their native amoswap / store.
   target: { name: "trap", replacements: { lock: { strategy: "native" }, unlock: { strategy: "native" }, ticket: { strategy: "native" } } },
+  // The virtualization hole: a guest reading or writing its psr sees the real one.
+  unfaithful: "rdpsr and wrpsr do not trap",
+  // Every entry into the monitor is a trap, counted `trap:KIND` (trap-monitor.ts).
+  vmmEntries: { calls: ["trap:"], others: [] },
   createMonitor: (_rewrite, options) => new TrapMonitor(options),
 };
