@@ -406,7 +406,7 @@ function cpuAt(m: Machine, addr: number): number {
 /**
  * The word at `va` as the CPU would fetch it. The soft-layer window (xen, l4)
  * is mapped by the monitor, not the page tables: there through the monitor's
- * view (wedge-monitor.ts windowTranslation, which changes nothing; elsewhere
+ * view (wedge-paging.ts guestPhysical, which changes nothing; elsewhere
  * a monitor's view may fill its shadow, which would change the run).
  */
 function codeAt(m: Machine, va: number, windowView?: GuestView): string {

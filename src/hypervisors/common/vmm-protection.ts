@@ -8,7 +8,7 @@
 // whose code is the window (VMM text and the rewriter's stubs) and every
 // rewritten site in the kernel's text; and restricts the kernel domain (all
 // other code) to no access at all to the window's frames. Called from
-// WedgeMonitor.attach (xen and l4) unless `--no-protect`.
+// the xen and l4 monitors' attach (wedge-state.ts) unless `--no-protect`.
 //
 // A para-virtualized image (no sites: its own code reads and writes its
 // vCPU's shared-info page, as a Xen PV kernel does by design) keeps access to the

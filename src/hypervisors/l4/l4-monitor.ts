@@ -1,8 +1,8 @@
 // The l4 back end's microkernel: an L4-like kernel (L4Ka::Pistachio) under
 // which the guest kernel is a user task and the monitor is its pager and
 // exception handler. The shared machinery — virtual CPU in the soft-layer
-// window, event delivery, the VMM's requests — is common/wedge-monitor.ts;
-// this file is what makes it L4:
+// window, event delivery, the VMM's requests — is common/wedge-monitor.ts
+// (and the layers it extends, named there); this file is what makes it L4:
 //
 // - Every exception, fault and interrupt that reaches the monitor is an IPC
 //   (the kernel sends the faulting thread's state to its handler, which
@@ -21,7 +21,7 @@
 // - A thread per vCPU: the guest kernel's task has one thread per virtual
 //   CPU, all in the task's one address space (the mappings above are the
 //   task's, shared by its threads); each thread has its own virtual CPU
-//   state (common/wedge-monitor.ts keeps it per vCPU). CPU 0's thread exists
+//   state (common/wedge-state.ts keeps it per vCPU). CPU 0's thread exists
 //   from the start; a vCPU the guest starts (port 0x42 through the VMM, or
 //   VCPU_UP) is a new thread the monitor creates and starts in the task
 //   (L4's ThreadControl + ExchangeRegisters: one `ipc`, counted

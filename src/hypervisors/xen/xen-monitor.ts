@@ -1,7 +1,8 @@
 // The xen back end's hypervisor: a Xen-like monitor (Barham et al., SOSP
 // 2003) under a deprivileged guest kernel. The shared machinery — virtual CPU
 // in the soft-layer window, event delivery, hypercalls, the page-table update
-// queue — is common/wedge-monitor.ts; this file is what makes it Xen:
+// queue — is common/wedge-monitor.ts (and the layers it extends, named
+// there); this file is what makes it Xen:
 //
 // - Direct paging: the guest's page tables are the real ones. The monitor
 //   walks them on a TLB miss (the hardware walk: tlbMissWalk, charged by the
