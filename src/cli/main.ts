@@ -256,7 +256,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer("--scale"))
     .option("--repeats <n>", "host-timed runs per cell (the median is reported)", integer("--repeats"))
     .option("--jobs <n>", "run the cells in N worker threads (default: the number of cores; 1 = serial)", integer("--jobs"))
-    .option("--smp", "lock-holder preemption: spinlock, ticketlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, every back end and --spinlocks cure (docs/smp-virtualization.md)")
+    .option("--smp", "lock-holder preemption: spinlock, ticketlock, smp, ctxsw at --cpus 4, --pcpus 4/2/1, on every back end that runs 4 CPUs as bare metal does (trap does not), with each --spinlocks cure it offers (docs/smp-virtualization.md)")
     .option("--drivers", `driver VMs and VMM-bypass I/O: io at scales 1 and --scale (default 4) with the local driver, a driver VM, the nvdisk emulated and passed through, on ${facts.drivers} and bare (docs/driver-vms.md)`)
     .addOption(engine())
     .addOption(cpus())
