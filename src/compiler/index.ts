@@ -6,7 +6,10 @@
 //                     (walking the tree with ast.ts, which skips types)
 //   lower/symbols.ts  top-level names of all inputs, imports, constants
 //   lower/codegen.ts  functions and data → G32 assembly (+ source map),
-//                     with regalloc.ts and the intrinsic table intrinsics.ts
+//                     with regalloc.ts and the intrinsic table intrinsics.ts;
+//                     its FunctionCompiler is layered over codegen-base.ts,
+//                     codegen-access.ts, codegen-expressions.ts and
+//                     codegen-statements.ts
 //   startup.ts        the start-up and stack a program build adds
 //
 // compile() takes every input at once (files may import each other) and

@@ -2,7 +2,7 @@
 // the arguments it takes (run-time values, addresses, or compile-time
 // constants with their range) and how it lowers to G32 instructions.
 //
-// Consumed by lower/codegen.ts, which evaluates the arguments (checking
+// Consumed by lower/codegen-access.ts, which evaluates the arguments (checking
 // arity and constness, reporting misuse as diagnostics) and then calls the
 // row's `emit` with registers and constants. This table is the *native*
 // (bare / pre-virtualized) lowering; a para-virtualized build will add a

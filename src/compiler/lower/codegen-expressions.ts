@@ -1,0 +1,449 @@
+// The third layer of codegen.ts's FunctionCompiler (codegen.ts has the whole
+// chain): expressions to registers, and conditions to branches.
+// FunctionCompilerExpressions extends FunctionCompilerAccess
+// (codegen-access.ts) and is extended by FunctionCompilerStatements
+// (codegen-statements.ts).
+//
+// Consumes expression trees of the checked AST. Produces:
+// - gen: an expression's value in a register (a temporary, or the
+//   destination asked for), with immediate forms and strength reduction for
+//   constants; genEffect for side effects only;
+// - comparisons as values (slt/sltu and friends) and genCond, a condition
+//   compiled to branches to a label (`blt a0, t0, .L3`), with `&&`, `||`
+//   and `!` as control flow.
+
+import type * as t from "@babel/types";
+import { isSupportedBinary, operatorName, unsupportedMessage } from "../check.js";
+import { unwrap } from "./symbols.js";
+import { ZERO, fitsImm, isPow2, COMPARISONS, NEGATE, describe, type Operand } from "./codegen-base.js";
+import { FunctionCompilerAccess } from "./codegen-access.js";
+
+export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess {
+  // ---- expressions -------------------------------------------------------
+
+  /** Evaluates for side effects only. */
+  protected genEffect(e0: t.Expression): void {
+    const e = unwrap(e0);
+    switch (e.type) {
+      case "AssignmentExpression":
+        this.free(this.genAssign(e, undefined, false));
+        return;
+      case "UpdateExpression":
+        this.free(this.genUpdate(e, undefined, false));
+        return;
+      case "CallExpression": {
+        const r = this.genCall(e, undefined, false);
+        if (r) this.free(r);
+        return;
+      }
+      case "SequenceExpression":
+        for (const x of e.expressions) this.genEffect(x);
+        return;
+      default:
+        this.free(this.gen(e));
+    }
+  }
+
+  /** Evaluates `e` into a register (into `dest` when given). */
+  protected gen(e0: t.Expression, dest?: string): Operand {
+    const e = unwrap(e0);
+    const c = this.constant(e);
+    if (c !== undefined && e.type !== "AssignmentExpression" && e.type !== "UpdateExpression" && e.type !== "CallExpression" && e.type !== "SequenceExpression") {
+      if (c === 0 && dest === undefined) return ZERO;
+      const r = this.target(dest);
+      this.emit(`li ${r}, ${c}`);
+      return { reg: r, temp: dest === undefined };
+    }
+    switch (e.type) {
+      case "StringLiteral":
+      case "TemplateLiteral": {
+        if (e.type === "TemplateLiteral" && e.expressions.length) {
+          this.fc.unsupported(e, "a template literal with expressions");
+          return ZERO;
+        }
+        const text = e.type === "StringLiteral" ? e.value : e.quasis.map((q) => q.value.cooked ?? "").join("");
+        const r = this.target(dest);
+        this.emit(`la ${r}, ${this.fc.stringLabel(text)}`);
+        return { reg: r, temp: dest === undefined };
+      }
+      case "Identifier":
+        return this.genIdentifier(e, dest);
+      case "BinaryExpression": {
+        if (e.left.type === "PrivateName" || !isSupportedBinary(e.operator)) return ZERO; // reported by check.ts
+        if (COMPARISONS.has(e.operator)) return this.genCompareValue(e, dest);
+        if ((e.operator === "|" || e.operator === ">>>") && this.constant(e.right) === 0) return this.gen(e.left, dest); // x|0, x>>>0: same bits
+        if (e.operator === "/" || e.operator === "%") this.checkUnsignedMix(e);
+        const unsigned = this.unsignedOperands(e.left, e.right);
+        const l = this.stabilize(this.gen(e.left), [e.right]);
+        return this.binop(e.operator, l, e.right, dest, unsigned);
+      }
+      case "LogicalExpression": {
+        if (e.operator === "??") {
+          this.fc.unsupported(e, operatorName("??"));
+          return ZERO;
+        }
+        // JS value semantics: a && b is a when a is 0, else b; a || b is a unless a is 0.
+        const end = this.fc.label(e.operator === "&&" ? "and" : "or");
+        const skip = e.operator === "&&" ? "beqz" : "bnez";
+        return this.genJoin(dest, (into) => {
+          const v = into(e.left);
+          this.emit(`${skip} ${v}, ${end}`);
+          into(e.right);
+          this.emitLabel(end);
+        });
+      }
+      case "ConditionalExpression": {
+        const other = this.fc.label("else");
+        const end = this.fc.label("endif");
+        return this.genJoin(dest, (into) => {
+          this.genCond(e.test, other, false);
+          into(e.consequent);
+          this.emit(`j ${end}`);
+          this.emitLabel(other);
+          into(e.alternate);
+          this.emitLabel(end);
+        });
+      }
+      case "UnaryExpression": {
+        const a = this.gen(e.argument);
+        this.free(a);
+        const r = this.target(dest);
+        switch (e.operator) {
+          case "-":
+            this.emit(`sub ${r}, zero, ${a.reg}`);
+            break;
+          case "~":
+            this.emit(`xori ${r}, ${a.reg}, -1`);
+            break;
+          case "!":
+            this.emit(`sltiu ${r}, ${a.reg}, 1`);
+            break;
+          case "+":
+            if (r !== a.reg) this.emit(`mv ${r}, ${a.reg}`);
+            break;
+          default:
+            this.fc.unsupported(e, operatorName(e.operator));
+        }
+        return { reg: r, temp: dest === undefined };
+      }
+      case "AssignmentExpression":
+        return this.genAssign(e, dest, true);
+      case "UpdateExpression":
+        return this.genUpdate(e, dest, true);
+      case "CallExpression":
+        return this.genCall(e, dest, true) ?? ZERO;
+      case "SequenceExpression": {
+        e.expressions.slice(0, -1).forEach((x) => this.genEffect(x));
+        return this.gen(e.expressions[e.expressions.length - 1], dest);
+      }
+      case "MemberExpression": {
+        const lv = this.lvalue(e);
+        if (!lv) return ZERO;
+        return this.readLValue(lv, dest, true);
+      }
+      case "NumericLiteral":
+      case "BooleanLiteral":
+        return ZERO; // out-of-range literal, reported by check.ts
+      default:
+        this.fc.unsupported(e, describe(e.type));
+        return ZERO;
+    }
+  }
+
+  /**
+   * Expressions whose branches each produce the result (&&, ||, ?:): `body`
+   * evaluates each branch with `into`, which leaves the value in one place —
+   * a register when one can be spared, else a frame slot — and returns the
+   * register that held it (for a branch on it right after).
+   */
+  private genJoin(dest: string | undefined, body: (into: (e: t.Expression) => string) => void): Operand {
+    const safe = dest !== undefined && !this.homeRegs.has(dest) ? dest : undefined;
+    if (safe || this.pool.freeCount() >= 3) {
+      const r = safe ?? this.alloc();
+      body((x) => this.gen(x, r).reg);
+      return safe ? { reg: r, temp: false } : this.into({ reg: r, temp: true }, dest);
+    }
+    // Registers are scarce: keep the result in memory rather than hold one.
+    const slot = this.spillSlot();
+    body((x) => {
+      const v = this.gen(x);
+      this.emit(`sw ${v.reg}, ${slot}(sp)`);
+      this.free(v);
+      return v.reg;
+    });
+    const r = this.target(dest);
+    this.emit(`lw ${r}, ${slot}(sp)`);
+    this.spillDepth--;
+    return { reg: r, temp: dest === undefined };
+  }
+
+  private genIdentifier(e: t.Identifier, dest?: string): Operand {
+    const b = this.lookup(e.name);
+    if (!b) {
+      this.fc.report(e, e.name === "undefined" ? unsupportedMessage("`undefined`") : `unknown name '${e.name}'`);
+      return ZERO;
+    }
+    if (b.kind === "local") {
+      const home = b.local.home!;
+      if (home.kind === "reg") return this.into({ reg: home.reg, temp: false }, dest);
+      const r = this.target(dest);
+      this.emit(`lw ${r}, ${this.slotOffset(home)}(sp)`);
+      return { reg: r, temp: dest === undefined };
+    }
+    if (b.kind === "scalar") {
+      const r = this.target(dest);
+      this.emit(`lui ${r}, %hi(${b.asmName})`);
+      this.emit(`lw ${r}, %lo(${b.asmName})(${r})`);
+      return { reg: r, temp: dest === undefined };
+    }
+    if (b.kind === "function" || b.kind === "array") {
+      this.fc.unsupported(e, `${b.kind === "function" ? "a function" : "a typed array"} as a value (use addressOf)`);
+      return ZERO;
+    }
+    this.fc.report(e, `'${e.name}' is not a value`);
+    return ZERO;
+  }
+
+  /** Whether an operand is written as an unsigned (`>>>`) value, which changes comparisons, / and %. */
+  private isUnsigned(e0: t.Expression | t.PrivateName): boolean {
+    if (e0.type === "PrivateName") return false;
+    const e = unwrap(e0);
+    if (e.type !== "BinaryExpression" || e.operator !== ">>>") return false;
+    const c = this.constant(e.right);
+    return c === undefined || (c & 31) === 0;
+  }
+
+  /** Unsigned division/remainder: both operands `>>>` values, or one of them with a non-negative constant. */
+  private unsignedOperands(left: t.Expression | t.PrivateName, right: t.Expression): boolean {
+    if (left.type === "PrivateName") return false;
+    const lu = this.isUnsigned(left);
+    const ru = this.isUnsigned(right);
+    if (lu && ru) return true;
+    if (lu) return this.constant(right) !== undefined && this.literalValue(right) >= 0;
+    if (ru) return this.constant(left) !== undefined && this.literalValue(left) >= 0;
+    return false;
+  }
+
+  protected checkUnsignedMix(e: t.BinaryExpression): void {
+    const l = this.isUnsigned(e.left);
+    const r = this.isUnsigned(e.right);
+    if (l === r) return;
+    const other = l ? e.right : (e.left as t.Expression);
+    const c = this.constant(other);
+    if (c !== undefined && c >= 0) return;
+    this.fc.report(e, `mixing an unsigned (>>> 0) and a signed operand in '${e.operator}' is not supported in guest code; write >>> 0 on both sides`);
+  }
+
+  /** `l op right` into dest; l is already evaluated (and owned). */
+  protected binop(op: string, l: Operand, right: t.Expression, dest: string | undefined, unsigned: boolean): Operand {
+    const c = this.constant(right);
+    if (c !== undefined) {
+      const imm = this.immediateForm(op, c);
+      if (imm) {
+        this.free(l);
+        const r = this.target(dest);
+        if (imm === "mv") {
+          if (r !== l.reg) this.emit(`mv ${r}, ${l.reg}`);
+        } else this.emit(`${imm.op} ${r}, ${l.reg}, ${imm.value}`);
+        return { reg: r, temp: dest === undefined };
+      }
+    }
+    const h = this.hold(l);
+    const rv = this.gen(right);
+    const lv = this.reclaim(h);
+    this.free(lv);
+    this.free(rv);
+    const r = this.target(dest);
+    const mn: Record<string, string> = { "+": "add", "-": "sub", "*": "mul", "&": "and", "|": "or", "^": "xor", "<<": "sll", ">>": "sra", ">>>": "srl" };
+    if (op === "/" || op === "%") {
+      const ins = op === "/" ? (unsigned ? "divu" : "div") : unsigned ? "remu" : "rem";
+      if (c !== undefined && c !== 0) {
+        this.emit(`${ins} ${r}, ${lv.reg}, ${rv.reg}`);
+      } else {
+        // JavaScript: x / 0 and x % 0 are Infinity/NaN, and (…) | 0 is 0.
+        const ok = this.fc.label("divok");
+        const end = this.fc.label("divend");
+        this.emit(`bnez ${rv.reg}, ${ok}`);
+        this.emit(`li ${r}, 0`, "division by zero gives 0, as (x / 0) | 0 in JavaScript");
+        this.emit(`j ${end}`);
+        this.emitLabel(ok);
+        this.emit(`${ins} ${r}, ${lv.reg}, ${rv.reg}`);
+        this.emitLabel(end);
+      }
+    } else if (mn[op]) {
+      this.emit(`${mn[op]} ${r}, ${lv.reg}, ${rv.reg}`);
+    } else {
+      // An operator outside the dialect (`**=`): check.ts reported it at the operator.
+    }
+    return { reg: r, temp: dest === undefined };
+  }
+
+  private immediateForm(op: string, c: number): { op: string; value: number } | "mv" | undefined {
+    switch (op) {
+      case "+":
+        return c === 0 ? "mv" : fitsImm(c) ? { op: "addi", value: c } : undefined;
+      case "-":
+        return c === 0 ? "mv" : fitsImm(-c) ? { op: "addi", value: -c } : undefined;
+      case "&":
+        return fitsImm(c) ? { op: "andi", value: c } : undefined;
+      case "|":
+        return c === 0 ? "mv" : fitsImm(c) ? { op: "ori", value: c } : undefined;
+      case "^":
+        return c === 0 ? "mv" : fitsImm(c) ? { op: "xori", value: c } : undefined;
+      case "<<":
+        return (c & 31) === 0 ? "mv" : { op: "slli", value: c & 31 };
+      case ">>":
+        return (c & 31) === 0 ? "mv" : { op: "srai", value: c & 31 };
+      case ">>>":
+        return (c & 31) === 0 ? "mv" : { op: "srli", value: c & 31 };
+      case "*":
+        if (c === 1) return "mv";
+        return isPow2(c) ? { op: "slli", value: Math.log2(c) } : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- comparisons and conditions ---------------------------------------
+
+  /** Operands of a comparison, with the signedness checks of the dialect. */
+  private compareOperands(e: t.BinaryExpression): { l: Operand; r: Operand; unsigned: boolean } {
+    const left = e.left as t.Expression;
+    const lu = this.isUnsigned(left);
+    const ru = this.isUnsigned(e.right);
+    const lc = this.constant(left);
+    const rc = this.constant(e.right);
+    let unsigned = lu && ru;
+    if (lu !== ru) {
+      const c = lu ? rc : lc;
+      if (c !== undefined && this.literalValue(lu ? e.right : left) >= 0) unsigned = true;
+      else this.fc.report(e, `comparing an unsigned (>>> 0) value with a signed one is not supported in guest code; write >>> 0 on both sides`);
+    } else if (!unsigned) {
+      for (const side of [left, e.right]) {
+        if (this.constant(side) !== undefined && this.literalValue(side) > 0x7fffffff) {
+          this.fc.report(side, `this constant is outside the int32 range, so a signed comparison would differ from JavaScript; compare (x >>> 0) instead`);
+        }
+      }
+    }
+    const l = this.stabilize(rcIsZero(lc) ? ZERO : this.gen(left), [e.right]);
+    const h = this.hold(l);
+    const r = rcIsZero(rc) ? ZERO : this.gen(e.right);
+    return { l: this.reclaim(h), r, unsigned };
+  }
+
+  /** The value of a constant as JavaScript sees it (0xFFFFFFFF stays 4294967295). */
+  private literalValue(e0: t.Expression): number {
+    const e = unwrap(e0);
+    if (e.type === "NumericLiteral") return e.value;
+    if (e.type === "BinaryExpression" && e.operator === ">>>") return (this.constant(e) ?? 0) >>> 0;
+    return this.constant(e) ?? 0;
+  }
+
+  private genCompareValue(e: t.BinaryExpression, dest?: string): Operand {
+    const op = e.operator === "===" ? "==" : e.operator === "!==" ? "!=" : e.operator;
+    const rc = this.constant(e.right);
+    const left = e.left as t.Expression;
+    // Immediate forms: x < c, x == c, x != c.
+    if (rc !== undefined && !this.isUnsigned(left) && (op === "<" || op === ">=") && fitsImm(rc) && this.literalValue(e.right) <= 0x7fffffff) {
+      const l = this.gen(left);
+      this.free(l);
+      const r = this.target(dest);
+      this.emit(`slti ${r}, ${l.reg}, ${rc}`);
+      if (op === ">=") this.emit(`xori ${r}, ${r}, 1`);
+      return { reg: r, temp: dest === undefined };
+    }
+    const { l, r: rr, unsigned } = this.compareOperands(e);
+    this.free(l);
+    this.free(rr);
+    const r = this.target(dest);
+    const slt = unsigned ? "sltu" : "slt";
+    switch (op) {
+      case "<":
+        this.emit(`${slt} ${r}, ${l.reg}, ${rr.reg}`);
+        break;
+      case ">":
+        this.emit(`${slt} ${r}, ${rr.reg}, ${l.reg}`);
+        break;
+      case "<=":
+        this.emit(`${slt} ${r}, ${rr.reg}, ${l.reg}`);
+        this.emit(`xori ${r}, ${r}, 1`);
+        break;
+      case ">=":
+        this.emit(`${slt} ${r}, ${l.reg}, ${rr.reg}`);
+        this.emit(`xori ${r}, ${r}, 1`);
+        break;
+      case "==":
+      case "!=":
+        if (rr.reg === "zero" || l.reg === "zero") {
+          const x = rr.reg === "zero" ? l.reg : rr.reg;
+          this.emit(op === "==" ? `sltiu ${r}, ${x}, 1` : `sltu ${r}, zero, ${x}`);
+        } else {
+          this.emit(`xor ${r}, ${l.reg}, ${rr.reg}`);
+          this.emit(op === "==" ? `sltiu ${r}, ${r}, 1` : `sltu ${r}, zero, ${r}`);
+        }
+        break;
+    }
+    return { reg: r, temp: dest === undefined };
+  }
+
+  /** Branches to `label` when the truth of `e` equals `when`. */
+  protected genCond(e0: t.Expression, label: string, when: boolean): void {
+    const e = unwrap(e0);
+    const c = this.constant(e);
+    if (c !== undefined && e.type !== "CallExpression" && e.type !== "AssignmentExpression" && e.type !== "UpdateExpression") {
+      if ((c !== 0) === when) this.emit(`j ${label}`);
+      return;
+    }
+    if (e.type === "UnaryExpression" && e.operator === "!") return this.genCond(e.argument, label, !when);
+    if (e.type === "LogicalExpression" && (e.operator === "&&" || e.operator === "||")) {
+      const and = e.operator === "&&";
+      if (and !== when) {
+        // (a && b) false → a false or b false; (a || b) true → a true or b true.
+        this.genCond(e.left, label, when);
+        this.genCond(e.right, label, when);
+      } else {
+        const skip = this.fc.label("skip");
+        this.genCond(e.left, skip, !when);
+        this.genCond(e.right, label, when);
+        this.emitLabel(skip);
+      }
+      return;
+    }
+    if (e.type === "BinaryExpression" && COMPARISONS.has(e.operator)) {
+      let op: string = e.operator === "===" ? "==" : e.operator === "!==" ? "!=" : e.operator;
+      if (!when) op = NEGATE[op];
+      const { l, r, unsigned } = this.compareOperands(e);
+      this.free(l);
+      this.free(r);
+      const u = unsigned ? "u" : "";
+      switch (op) {
+        case "<":
+          this.emit(`blt${u} ${l.reg}, ${r.reg}, ${label}`);
+          break;
+        case ">=":
+          this.emit(`bge${u} ${l.reg}, ${r.reg}, ${label}`);
+          break;
+        case ">":
+          this.emit(`blt${u} ${r.reg}, ${l.reg}, ${label}`);
+          break;
+        case "<=":
+          this.emit(`bge${u} ${r.reg}, ${l.reg}, ${label}`);
+          break;
+        case "==":
+          this.emit(`beq ${l.reg}, ${r.reg}, ${label}`);
+          break;
+        case "!=":
+          this.emit(`bne ${l.reg}, ${r.reg}, ${label}`);
+          break;
+      }
+      return;
+    }
+    const v = this.gen(e);
+    this.free(v);
+    this.emit(`${when ? "bnez" : "beqz"} ${v.reg}, ${label}`);
+  }
+}
+
+function rcIsZero(c: number | undefined): boolean {
+  return c === 0;
+}
