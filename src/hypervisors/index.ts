@@ -49,7 +49,12 @@ export function getBackend(name: string): Backend {
   return b;
 }
 
-const backendOf = (options: RunElfOptions): Backend => (typeof options.backend === "object" ? options.backend : getBackend(options.backend ?? "bare"));
+/** A back end given by its --hv name (looked up: a UserError for an unknown one) or as the object itself (one not registered: README "Adding a back end"). */
+export function backendFrom(on: string | Backend): Backend {
+  return typeof on === "object" ? on : getBackend(on);
+}
+
+const backendOf = (options: RunElfOptions): Backend => backendFrom(options.backend ?? "bare");
 
 /** Rewrites `image` for a back end (`options.backend`, a name or object; default bare) and runs it: result, counters, console output. */
 export function runElf(image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {

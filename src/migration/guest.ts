@@ -8,7 +8,7 @@
 // Sits between the CLI and src/hypervisors: the CLI's run/resume/migrate
 // commands drive a Guest; it drives a Machine and a Monitor.
 
-import { checkCpuOptions, prepareImage, getBackend, spinSites, type Backend } from "../hypervisors/index.js";
+import { backendFrom, checkCpuOptions, prepareImage, spinSites, type Backend } from "../hypervisors/index.js";
 import { checkPassthrough } from "../hypervisors/common/bypass.js";
 import { isMigratable } from "../hypervisors/common/neutral-state.js";
 import { UserError } from "../guest-isa/diagnostics.js";
@@ -91,7 +91,7 @@ export class Guest {
  * before any machine exists.
  */
 export function newGuest(elf: Uint8Array, image: ElfImage, on: string | Backend, options: GuestOptions): Guest {
-  const backend = typeof on === "object" ? on : getBackend(on);
+  const backend = backendFrom(on);
   const passthrough = checkPassthrough(backend, options.passthrough, options.nvdisk !== undefined);
   const monitorOptions = { ...checkCpuOptions(backend, options), passthrough };
   const rewrite = prepareImage(backend, image, options.file, "native", passthrough);

@@ -25,7 +25,7 @@ import { inNvdiskWindow, nvdiskStateProblem } from "../machine/devices/nvdisk.js
 import type { MachineState } from "../machine/machine-state.js";
 import { PAGE_SIZE } from "../machine/memory.js";
 import { MAX_CPUS } from "../machine/machine.js";
-import { prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
+import { backendFrom, prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
 import { decodeSnapshot, type Zlib } from "./codec.js";
 import { newGuest, type Guest, type GuestOptions } from "./guest.js";
 import { resumeAfterSite, SiteMap } from "./safe-point.js";
@@ -193,7 +193,8 @@ export interface RestoreInfo {
  * elsewhere than xen is refused), before any state is loaded.
  */
 export function restoreGuest(snap: Snapshot, on: string | Backend, options: RestoreOptions = {}): { guest: Guest; info: RestoreInfo } {
-  const backendName = typeof on === "object" ? on.name : on;
+  const backend = backendFrom(on);
+  const backendName = backend.name;
   const image = options.image ?? snapshotImage(snap, options.file);
   const disk: DiskBacking | undefined = options.disk ?? (snap.disk ? memoryDisk(new Uint8Array(snap.disk)) : undefined);
   if (options.disk && snap.disk) {
@@ -206,9 +207,9 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
   }
   const costModel = options.costModel ?? (snap.costModel as CostModel);
   // As many CPUs as were saved; the quantum may be changed (options.quantum), the physical CPUs too.
-  const guest = newGuest(snap.elf, image, on, {
+  const guest = newGuest(snap.elf, image, backend, {
     ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency,
-    nvdisk, passthrough: snap.passthrough && (typeof on === "object" ? on : getBackend(on)).passthrough === true,
+    nvdisk, passthrough: snap.passthrough && backend.passthrough === true,
     cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,
   });
   guest.console = snap.console;

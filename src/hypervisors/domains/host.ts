@@ -46,7 +46,7 @@ import { buildMachine, type RunImageOptions } from "../../machine/run-image.js";
 import type { MachineStats } from "../../machine/stats.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { quotedName, UserError } from "../../guest-isa/diagnostics.js";
-import { backends, getBackend, hostingBackends, prepareGuest, type Backend } from "../index.js";
+import { backendFrom, backends, hostingBackends, prepareGuest, type Backend } from "../index.js";
 import { HC } from "../common/hypercalls.js";
 import { isMigratable } from "../common/neutral-state.js";
 import type { WedgeMonitor } from "../common/wedge-monitor.js";
@@ -248,7 +248,7 @@ export class DomainHost {
     private readonly options: HostOptions,
   ) {
     checkSpecs(specs);
-    this.backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+    this.backend = backendFrom(options.backend);
     // The back ends that can, from what each states (Backend.createMonitor, unfaithful).
     const hosts = hostingBackends(backends.values()).map((b) => b.name);
     const can = `${hosts.slice(0, -1).join(", ")} or ${hosts[hosts.length - 1]}`;
