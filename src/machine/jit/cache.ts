@@ -192,7 +192,7 @@ class Page {
  * Hashes of the contents of pages in which a translation was made, by any
  * machine of the process. A machine reaching a page with the same contents
  * (the same kernel run again: `bench` repeats, `matrix`, tests) looks for
- * the translations already compiled (translate.ts `shared`) at each entry
+ * the translations already compiled (translate-memo.ts `shared`) at each entry
  * the first time it is reached, instead of interpreting until the page is
  * hot: the compiled code is already there and warm, so waiting gains
  * nothing. A hash collision costs one look-up; a translation is still only
@@ -237,7 +237,7 @@ export interface CacheCounters {
   /**
    * Translations whose function was generated and compiled for this machine;
    * the rest reuse a function compiled before by a machine of the process
-   * (translate.ts `shared`), already warm in V8.
+   * (translate-memo.ts `shared`), already warm in V8.
    */
   compiled: number;
 }
@@ -364,7 +364,7 @@ export class TranslationCache {
       const mine = base + t.starts[b] === at;
       if (!mine && (page.byOffset[i] !== undefined || page.seen[i] < 0)) continue;
       const e = new Entry(live, b, base + t.starts[b]);
-      // The tail of a known block (translate.ts `covering`) runs that block's rest and hands over to
+      // The tail of a known block (translate-memo.ts `covering`) runs that block's rest and hands over to
       // the known translation at the next block start: short calls by design. Demoted, its entry
       // would interpret whole slices from there instead (the kernel's byte-copy loop resumed
       // mid-body, in `mixed` under xen), so it is never judged.

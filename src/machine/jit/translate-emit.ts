@@ -113,6 +113,7 @@ export const PSR_IE = PSR.IE;
 export const PSR_SU = PSR.SU;
 export const UF_AND_MODE = PSR.IE | PSR.SU | PSR.UF_MASK;
 
+/** A guest register as a JavaScript expression (r0 reads 0), and each load and store opcode's heap access. */
 export const reg = (r: number) => (r === 0 ? "0" : `r${r}`);
 export const LOAD_EXPR: Record<number, (p: string) => string> = {
   27: (p) => `H[${p} >> 2]`,

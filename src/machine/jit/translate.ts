@@ -72,13 +72,13 @@
 //   (traps, hlt, iret, TLB operations, port I/O, ptbr/pgctl writes) stays
 //   the interpreter's.
 
-import { warm } from "./warm.js";
-import { roomOf, S_N, S_TR, S_USED, S_VA, wasmBlocks } from "./wasm-blocks.js";
 import { blockKey, discover, registersOf, type Block } from "./translate-blocks.js";
 import { translatable } from "./translate-emit.js";
 import { generate } from "./translate-generate.js";
 import { byPage, costTableKey, covering, remember, shared, SHARED_MAX } from "./translate-memo.js";
 import { EXIT, translateOptions, translatorStats, type BlockFn, type Compiled, type Heap, type Translation } from "./translation.js";
+import { warm } from "./warm.js";
+import { roomOf, S_N, S_TR, S_USED, S_VA, wasmBlocks } from "./wasm-blocks.js";
 
 export { EXIT, translateOptions, translatorStats, type BlockFn, type CpuState, type Heap, type Translation } from "./translation.js";
 export { costTableKey } from "./translate-memo.js";

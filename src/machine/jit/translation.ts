@@ -87,6 +87,7 @@ export interface Heap {
   codePages: Uint8Array;
 }
 
+/** A function the translator compiled (translate-generate.ts or translate.ts wasmTranslation), as the process-wide memo keeps it (translate-memo.ts). */
 export interface Compiled {
   fn: BlockFn;
   codeBytes: number;

@@ -1,7 +1,7 @@
 // Warming a fresh translation: its blocks run on a scratch machine state
 // before the engine calls it for real.
 //
-// Consumes a compiled translation function (translate.ts BlockFn), its block
+// Consumes a compiled translation function (translation.ts BlockFn), its block
 // count and the cycles of its costliest block; translate.ts calls it once per
 // function it compiles. Produces nothing but V8's type feedback for the
 // function: the scratch CPU, memory and TLB are this module's own, and a
@@ -14,7 +14,7 @@
 // later deoptimizes the whole function ("insufficient type feedback"), which
 // V8 then runs in its bytecode interpreter until a new compile lands — tens
 // to hundreds of milliseconds on this machine. Cold paths only assign
-// constants (translate.ts "Pending work"), but a block that first runs after
+// constants (translate-generate.ts "Pending work"), but a block that first runs after
 // the compile is no cold path: the sieve's clear, count and last blocks run
 // only after its fill loop ran 65,536 iterations, long enough for an
 // on-stack-replacement compile, so the bench's sieve deoptimized three times
@@ -36,7 +36,7 @@ import { PSR } from "../../guest-isa/registers.js";
 import { Cpu, type CpuHost } from "../cpu.js";
 import { PhysicalMemory, RAM_BASE } from "../memory.js";
 import { PERM, TLB_SIZE, Tlb } from "../mmu/tlb.js";
-import type { BlockFn } from "./translate.js";
+import type { BlockFn } from "./translation.js";
 
 /** The scratch machine state, made at the first warm-up of the process (or worker). */
 interface Scratch {

@@ -33,7 +33,7 @@
 //   MAX_COST, so the sums are exact int32s.
 // - A self-loop (a block branching to itself) runs K = ⌊(R − 1 − used − X) / c⌋ + 1
 //   iterations without a check — exactly the iterations whose checks pass,
-//   as translate.ts `loopFit` proves in JavaScript — counting them in lk;
+//   as translate-generate.ts `loopFit` proves in JavaScript — counting them in lk;
 //   its pending iterations are charged and their trace pairs written at its
 //   check and on every exit (the JavaScript's `settle`), so the ring is the
 //   same: k writes of one pair.
@@ -59,7 +59,7 @@ import { moduleOf, OPC, uleb } from "./wasm-encode.js";
 import { linkerOf, type Linker } from "./wasm-loop.js";
 import { access, alu, branchTaken, BRANCHES, byteIndexes, isAccess, isAlu, loadRegisters, mnemonic, registersOf, storeRegisters, WasmCode, type AccessLocals } from "./wasm-ops.js";
 
-/** A block of a translation, as translate.ts discovers it. */
+/** A block of a translation, as translate-blocks.ts discovers it. */
 export interface WasmBlock {
   /** Byte offset of its first instruction in the page. */
   start: number;
@@ -74,14 +74,14 @@ export interface WasmBlocks {
   exits: Int32Array;
 }
 
-/** Exit codes (translate.ts EXIT): the ones the function returns. */
+/** Exit codes (translation.ts EXIT): the ones the function returns. */
 const NEXT = 0, LIMIT = 1, STEP = 2, STORE = 3;
 
 /** Most cycles one instruction may cost here: block sums (≤ 64 instructions) then stay far inside an int32. */
 const MAX_COST = 1 << 16;
 /** The largest R the wrapper passes (its calls are bounded far below: engine.ts CALL_SPAN). */
 export const ROOM_CAP = 1 << 30;
-/** Copies of a self-loop's body in its inner loop (as translate.ts UNROLL). */
+/** Copies of a self-loop's body in its inner loop (as translate-generate.ts UNROLL). */
 const UNROLL = 2;
 /** Modules over this size are not compiled (a translation is at most 64 instructions: none reaches it). */
 const MAX_MODULE_BYTES = 64 * 1024;
@@ -106,7 +106,7 @@ export function wasmBlocksSupported(blocks: readonly WasmBlock[], cost: Float64A
       sum += c;
       if (isAccess(m)) memory = true;
       else if (!(isAlu(m) || m in BRANCHES || m === "jal" || m === "jalr")) return false;
-      // Branches and jumps end a block (translate.ts).
+      // Branches and jumps end a block (translate-blocks.ts).
       if ((m in BRANCHES || m === "jal" || m === "jalr") && k !== b.words.length - 1) return false;
     }
     if (selfLoop(b) && sum < 1) return false;
@@ -258,7 +258,7 @@ export function blocksModule(blocks: readonly WasmBlock[], cost: Float64Array): 
     };
 
     if (loop) {
-      // A self-loop: as translate.ts's JavaScript (see the file's comment): K unchecked iterations counted in lk.
+      // A self-loop: as translate-generate.ts's JavaScript (see `generate`): K unchecked iterations counted in lk.
       const kLast = m - 1;
       const w = b.words[kLast];
       const mn = mnemonic(w)!;
@@ -362,7 +362,7 @@ export const wasmBlocksStats = { modules: 0, instances: 0, entries: 0 };
 /**
  * Compiles the translation of `blocks` (synchronously), or undefined when
  * the tier does not take it or the host refuses the module. Not cached
- * here: translate.ts shares compiled translations by the same key.
+ * here: translate-memo.ts shares compiled translations by the same key.
  */
 export function wasmBlocks(blocks: readonly WasmBlock[], cost: Float64Array): WasmBlocks | undefined {
   const m = blocksModule(blocks, cost);

@@ -1,10 +1,10 @@
 // The WebAssembly tier of the translator: a self-loop (a block that branches
-// back to its own start, translate.ts) whose every instruction is one of the
+// back to its own start, translate-generate.ts) whose every instruction is one of the
 // ALU operations, loads, stores or the closing branch below becomes a
 // WebAssembly function, which the translation calls in place of its inner
 // JavaScript loop.
 //
-// Consumes the loop's words (translate.ts `generate`). Produces the module's
+// Consumes the loop's words (translate-generate.ts `generate`). Produces the module's
 // bytes (its instructions from wasm-ops.ts, the module from wasm-encode.ts)
 // and a linker that instantiates the compiled module over a machine's
 // memory (memory.ts: the buffer is a WebAssembly.Memory's).
@@ -50,7 +50,7 @@ export const wasmStats = { modules: 0, instances: 0, entries: 0 };
 const MAX_MODULE_BYTES = 4096;
 
 /**
- * Copies of the body in the loop (as translate.ts UNROLL): the back edge (V8's stack check,
+ * Copies of the body in the loop (as translate-generate.ts UNROLL): the back edge (V8's stack check,
  * the moves of its spilled values) once per two iterations. A module over MAX_MODULE_BYTES
  * with two is made with one.
  */
@@ -134,7 +134,7 @@ export function loopModule(words: readonly number[], copies = UNROLL): Uint8Arra
       else alu(x, w);
     }
   };
-  // UNROLL copies of the body, each followed by its iteration's checks (as translate.ts's JavaScript).
+  // UNROLL copies of the body, each followed by its iteration's checks (as translate-generate.ts's JavaScript).
   for (let u = 1; u <= copies; u++) iteration(u === copies);
   end(); // loop
   end(); // done

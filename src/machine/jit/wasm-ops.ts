@@ -11,7 +11,7 @@
 // G32 operation is which WebAssembly one, which registers a function loads
 // and stores back, a load or store with its fast-tag compare against the
 // remembered page, TLB look-up, miss exit, code-page test and remembered
-// page update (as translate.ts's JavaScript) — and differ only in where
+// page update (as translate-generate.ts's JavaScript) — and differ only in where
 // their values live and how they leave the function, which they pass in.
 
 import { BY_OPCODE } from "../../guest-isa/isa-table.js";
@@ -140,7 +140,7 @@ export interface AccessLocals {
 }
 
 /**
- * The load or store `w`, as translate.ts's JavaScript: when its masked
+ * The load or store `w`, as translate-generate.ts's JavaScript: when its masked
  * address is not the remembered page, the TLB look-up — on a tag miss
  * `miss()` leaves before the instruction; a store into a code page stores
  * and `codeStore()` leaves after it — and the remembered page and addend
