@@ -34,7 +34,7 @@ const UNSUPPORTED_TYPES: Readonly<Record<string, string>> = {
   ClassExpression: "a class expression",
   FunctionExpression: "a function expression (closure)",
   ArrowFunctionExpression: "an arrow function",
-  ObjectExpression: "an object literal",
+  ObjectExpression: "an object literal (except a top-level `const` of constant integers)",
   ArrayExpression: "an array literal",
   ObjectPattern: "destructuring",
   ArrayPattern: "destructuring",
@@ -86,12 +86,12 @@ const SUPPORTED_TYPES = new Set([
   "BinaryExpression", "LogicalExpression", "UnaryExpression", "UpdateExpression", "AssignmentExpression",
   "ConditionalExpression", "CallExpression", "MemberExpression", "SequenceExpression", "NewExpression",
   "ParenthesizedExpression", "TSAsExpression", "TSNonNullExpression", "TSSatisfiesExpression", "TSTypeAssertion",
-  "TSInstantiationExpression",
+  "TSInstantiationExpression", "TSEnumBody", "TSEnumMember",
 ]);
 
 const TOP_LEVEL_TYPES = new Set([
   "ImportDeclaration", "ExportNamedDeclaration", "FunctionDeclaration", "TSDeclareFunction", "VariableDeclaration",
-  "EmptyStatement", "TSInterfaceDeclaration", "TSTypeAliasDeclaration",
+  "EmptyStatement", "TSInterfaceDeclaration", "TSTypeAliasDeclaration", "TSEnumDeclaration",
 ]);
 
 const SUPPORTED_BINARY = new Set(["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", ">>>", "<", ">", "<=", ">=", "==", "===", "!=", "!=="]);
@@ -110,6 +110,8 @@ export function checkFile(file: ParsedFile, diagnostics: Diagnostic[]): void {
   walk(file.ast, (v) => {
     const node = v.node;
     const name = Object.hasOwn(UNSUPPORTED_TYPES, node.type) ? UNSUPPORTED_TYPES[node.type] : undefined;
+    if (node.type === "TSEnumDeclaration" || isConstantObject(v)) return checkConstantNamespace(v, report);
+    if (node.type === "ObjectProperty" && isConstantObject(v.up)) return true;
     if (name !== undefined && !isTypedArrayInitializer(v)) {
       report(node, node.type === "MetaProperty" ? `\`${node.meta.name}.${node.property.name}\`` : name);
       return false;
@@ -132,6 +134,40 @@ function isTypedArrayInitializer(v: Visit): boolean {
     parent.parent?.type === "VariableDeclarator" &&
     !parent.inFunction
   );
+}
+
+/**
+ * `const K = { a: 1, b: 2 } as const` at the top level: a constant namespace
+ * (like CR or PORT), the one place an object literal is allowed.
+ */
+function isConstantObject(v: Visit | undefined): boolean {
+  if (v?.node.type !== "ObjectExpression" || v.inFunction) return false;
+  let up = v.up;
+  while (up && (up.node.type === "TSAsExpression" || up.node.type === "TSSatisfiesExpression" || up.node.type === "ParenthesizedExpression")) up = up.up;
+  const decl = up?.up?.node;
+  return up?.node.type === "VariableDeclarator" && decl?.type === "VariableDeclaration" && decl.kind === "const" && !decl.declare;
+}
+
+/**
+ * An enum or a constant object: only at the top level, each member a name
+ * (or string key) with a value the symbol table folds (lower/symbols.ts).
+ */
+function checkConstantNamespace(v: Visit, report: (node: Node, construct: string) => void): boolean {
+  const node = v.node;
+  if (node.type === "TSEnumDeclaration") {
+    if (v.inFunction) report(node, "an enum inside a function (declare it at the top level)");
+    else if (node.declare) report(node, "a `declare enum`");
+    else return true;
+    return false;
+  }
+  if (node.type !== "ObjectExpression") return true;
+  for (const p of node.properties) {
+    if (p.type === "ObjectMethod") report(p, p.kind === "method" ? "a method in a constant object" : `a ${p.kind === "get" ? "getter" : "setter"} in a constant object`);
+    if (p.type !== "ObjectProperty") continue; // spread: reported when the walk reaches it
+    if (p.computed) report(p.key, "a computed key in a constant object");
+    else if (p.key.type !== "Identifier" && p.key.type !== "StringLiteral") report(p.key, "a numeric key in a constant object");
+  }
+  return true;
 }
 
 /** Whether an identifier is a reference (not a property name, label or key). */

@@ -55,7 +55,9 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       const b = obj.type === "Identifier" ? this.lookup(obj.name) : undefined;
       if (!e.computed) {
         const prop = e.property.type === "Identifier" ? e.property.name : "";
-        if (b?.kind === "namespace") this.fc.report(e.property, `'${prop}' is not a member of ${b.name}`);
+        if (b?.kind === "namespace") {
+          this.fc.report(e.property, Object.hasOwn(b.members, prop) ? `'${b.name}.${prop}' is a constant` : `'${prop}' is not a member of ${b.name}`);
+        }
         else this.fc.unsupported(e, "property access");
         return undefined;
       }

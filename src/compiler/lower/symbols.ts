@@ -1,7 +1,8 @@
 // Program-wide names of a `previrt cc` compilation: what every top-level
 // name of every input file refers to (a function, an assembly-defined
 // function, a scalar global, a folded constant, a typed-array global, an
-// intrinsic, a constant namespace such as CR), the assembly symbol each one
+// intrinsic, a constant namespace: CR, PORT, PSR or the program's own enums
+// and `const` objects), the assembly symbol each one
 // gets, and constant evaluation with JavaScript `|0` semantics.
 //
 // Consumes the checked ParsedFiles (check.ts); produces one FileScope per
@@ -97,8 +98,12 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
   // Pass 1: previrt/guest imports (global initializers may use CR.x, addressOf).
   for (const s of scopes) resolveImports(scopes, s, diagnostics, true);
 
-  // Pass 2: definitions.
-  for (const s of scopes) {
+  // Pass 2: definitions, each file after the input files it imports, so that
+  // an imported constant folds in a global initializer (`new Int32Array(SIZE
+  // * 2)`, SIZE imported); an import cycle is broken at the file met again,
+  // whose names then bind in pass 3 only.
+  for (const s of definitionOrder(scopes)) {
+    const lookup = (name: string) => s.names.get(name) ?? definedImport(scopes, s, name);
     const report = (node: t.Node, message: string) => diagnostics.push(diagnosticAt(s.file, node, message));
     const define = (name: string, symbol: GlobalSymbol, node: t.Node, exported: boolean) => {
       if (s.names.has(name)) {
@@ -106,7 +111,7 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
         return;
       }
       s.names.set(name, symbol);
-      if (symbol.kind !== "const" || symbol.asmName) s.defined.push({ name, symbol, node });
+      if (symbol.kind !== "namespace" && (symbol.kind !== "const" || symbol.asmName)) s.defined.push({ name, symbol, node });
       if (exported) {
         s.exports.set(name, symbol);
         s.globals.add(name);
@@ -137,9 +142,13 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
           if (decl.id.type !== "Identifier") continue; // reported by check.ts
           const name = decl.id.name;
           const exported = exportedDecl || exportedNames[s.index].has(name);
-          const symbol = declareGlobal(s, stmt, decl, exported, asmNameFor(s, name, exported), report);
+          const symbol = declareGlobal(stmt, decl, exported, asmNameFor(s, name, exported), lookup, report);
           if (symbol) define(name, symbol, decl, exported);
         }
+      } else if (stmt.type === "TSEnumDeclaration" && !stmt.declare) {
+        const name = stmt.id.name;
+        const members = enumMembers(stmt, lookup, report);
+        if (members) define(name, { kind: "namespace", name, members }, stmt, exportedDecl || exportedNames[s.index].has(name));
       }
     }
   }
@@ -230,11 +239,11 @@ function normalizePath(p: string): string {
 }
 
 function declareGlobal(
-  s: FileScope,
   stmt: t.VariableDeclaration,
   decl: t.VariableDeclarator,
   exported: boolean,
   asmName: string,
+  lookup: (name: string) => GlobalSymbol | undefined,
   report: (node: t.Node, message: string) => void,
 ): GlobalSymbol | undefined {
   const constant = stmt.kind === "const";
@@ -257,7 +266,7 @@ function declareGlobal(
     if (arg.type === "ArrayExpression") {
       const values: number[] = [];
       for (const el of arg.elements) {
-        const v = el && el.type !== "SpreadElement" ? evalConst(el as t.Expression, (n) => s.names.get(n)) : undefined;
+        const v = el && el.type !== "SpreadElement" ? evalConst(el as t.Expression, lookup) : undefined;
         if (v === undefined) {
           report(el ?? arg, "typed-array initializers must be constant integers");
           return undefined;
@@ -266,7 +275,7 @@ function declareGlobal(
       }
       return { kind: "array", asmName, elem, length: values.length, init: values, exported, external: false };
     }
-    const length = evalConst(arg as t.Expression, (n) => s.names.get(n));
+    const length = evalConst(arg as t.Expression, lookup);
     if (length === undefined || length < 0 || length > 1 << 26) {
       report(arg, `the length of a typed array must be a constant between 0 and ${1 << 26}`);
       return undefined;
@@ -274,22 +283,146 @@ function declareGlobal(
     return { kind: "array", asmName, elem, length, exported, external: false };
   }
   if (!init) return { kind: "scalar", asmName, init: undefined, external: false, exported, constant, string: isStringTyped(decl.id) };
+  if (init.type === "ObjectExpression") return constant ? constantObject((decl.id as t.Identifier).name, init, lookup, report) : undefined; // `let`: check.ts
   if (init.type === "StringLiteral" || (init.type === "TemplateLiteral" && init.expressions.length === 0)) {
     const text = init.type === "StringLiteral" ? init.value : init.quasis.map((q) => q.value.cooked ?? "").join("");
     return { kind: "scalar", asmName, init: { kind: "string", text }, external: false, exported, constant, string: true };
   }
-  const value = evalConst(init, (n) => s.names.get(n));
+  const value = evalConst(init, lookup);
   if (value !== undefined) {
     if (constant) return { kind: "const", value, asmName: exported ? asmName : undefined, exported };
     return { kind: "scalar", asmName, init: { kind: "word", value }, external: false, exported, constant };
   }
   if (init.type === "CallExpression" && init.callee.type === "Identifier" && init.arguments.length === 1 && init.arguments[0].type === "Identifier") {
-    const callee = s.names.get(init.callee.name);
+    const callee = lookup(init.callee.name);
     if (callee?.kind === "intrinsic" && callee.name === "addressOf") {
       return { kind: "scalar", asmName, init: { kind: "symbol", name: init.arguments[0].name }, external: false, exported, constant };
     }
   }
   report(init, unsupportedMessage("a non-constant global initializer"));
+  return undefined;
+}
+
+/**
+ * `const K = { a: 1, b: K0 + 1 } as const`: a constant namespace like CR,
+ * each value a constant expression (check.ts allows only names and string
+ * keys). `K.a` folds to its value; nothing is emitted.
+ */
+function constantObject(
+  name: string,
+  init: t.ObjectExpression,
+  lookup: (name: string) => GlobalSymbol | undefined,
+  report: (node: t.Node, message: string) => void,
+): GlobalSymbol | undefined {
+  const members: Record<string, number> = {};
+  let ok = true;
+  for (const p of init.properties) {
+    if (p.type !== "ObjectProperty" || p.computed || (p.key.type !== "Identifier" && p.key.type !== "StringLiteral")) {
+      ok = false; // reported by check.ts
+      continue;
+    }
+    const key = p.key.type === "Identifier" ? p.key.name : p.key.value;
+    const value = p.value.type === "AssignmentPattern" ? undefined : evalConst(p.value as t.Expression, lookup);
+    if (value === undefined) {
+      report(p.value, `the members of a constant object must be constant integers ('${name}.${key}')`);
+      ok = false;
+    } else if (Object.hasOwn(members, key)) {
+      report(p.key, `'${key}' is already a member of ${name}`);
+      ok = false;
+    } else members[key] = value;
+  }
+  return ok ? { kind: "namespace", name, members } : undefined;
+}
+
+/**
+ * An enum's members, as TypeScript numbers them: a member without an
+ * initializer is the previous one plus 1 (the first is 0); an initializer is
+ * a constant expression and may name earlier members (`B = A << 1`).
+ */
+function enumMembers(
+  decl: t.TSEnumDeclaration,
+  lookup: (name: string) => GlobalSymbol | undefined,
+  report: (node: t.Node, message: string) => void,
+): Record<string, number> | undefined {
+  const members: Record<string, number> = {};
+  const self: GlobalSymbol = { kind: "namespace", name: decl.id.name, members };
+  const inner = (n: string): GlobalSymbol | undefined =>
+    Object.hasOwn(members, n) ? { kind: "const", value: members[n], exported: false } : n === decl.id.name ? self : lookup(n);
+  const list = "body" in decl && decl.body ? (decl.body as t.TSEnumBody).members : (decl as unknown as { members: t.TSEnumMember[] }).members;
+  let next: number | undefined = 0;
+  let ok = true;
+  for (const m of list) {
+    const key = m.id.type === "Identifier" ? m.id.name : m.id.value;
+    let value: number | undefined = next;
+    if (m.initializer) {
+      const init = unwrap(m.initializer);
+      value = isStringLiteral(init) ? undefined : evalConst(init, inner);
+      if (value === undefined) {
+        report(m.initializer, isStringLiteral(init) ? unsupportedMessage("a string enum member") : `enum members must be constant integers ('${decl.id.name}.${key}')`);
+      }
+    } else if (value === undefined) {
+      report(m, `enum member '${decl.id.name}.${key}' needs an initializer (the one before it has no constant value)`);
+    }
+    if (value === undefined) {
+      ok = false;
+      next = undefined;
+      continue;
+    }
+    if (Object.hasOwn(members, key)) {
+      report(m.id, `'${key}' is already a member of ${decl.id.name}`);
+      ok = false;
+    }
+    members[key] = value;
+    next = (value + 1) | 0;
+  }
+  return ok ? members : undefined;
+}
+
+/** Files in an order where each comes after the input files it imports (cycles broken where met). */
+function definitionOrder(scopes: FileScope[]): FileScope[] {
+  const order: FileScope[] = [];
+  const state = new Map<FileScope, "visiting" | "done">();
+  for (const root of scopes) {
+    if (state.has(root)) continue;
+    // Iterative DFS: a long chain of imports must not exhaust the host's stack.
+    const stack: { s: FileScope; deps: FileScope[] }[] = [{ s: root, deps: importedInputs(scopes, root) }];
+    state.set(root, "visiting");
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const dep = top.deps.shift();
+      if (dep === undefined) {
+        stack.pop();
+        state.set(top.s, "done");
+        order.push(top.s);
+      } else if (!state.has(dep)) {
+        state.set(dep, "visiting");
+        stack.push({ s: dep, deps: importedInputs(scopes, dep) });
+      }
+    }
+  }
+  return order;
+}
+
+function importedInputs(scopes: FileScope[], s: FileScope): FileScope[] {
+  const out: FileScope[] = [];
+  for (const stmt of s.file.ast.program.body) {
+    if (stmt.type !== "ImportDeclaration" || stmt.importKind === "type") continue;
+    const target = findModule(scopes, s.file.file, stmt.source.value);
+    if (target && target !== s) out.push(target);
+  }
+  return out;
+}
+
+/** During pass 2: a name `s` imports from an input file already defined (pass 3 binds every import). */
+function definedImport(scopes: FileScope[], s: FileScope, local: string): GlobalSymbol | undefined {
+  for (const stmt of s.file.ast.program.body) {
+    if (stmt.type !== "ImportDeclaration" || stmt.importKind === "type") continue;
+    for (const spec of stmt.specifiers) {
+      if (spec.type !== "ImportSpecifier" || spec.importKind === "type" || spec.local.name !== local) continue;
+      const imported = spec.imported.type === "Identifier" ? spec.imported.name : spec.imported.value;
+      return findModule(scopes, s.file.file, stmt.source.value)?.exports.get(imported);
+    }
+  }
   return undefined;
 }
 

@@ -1,0 +1,126 @@
+// Named constants the way a TypeScript programmer writes them: enums, `const`
+// objects of constant integers (constant namespaces, like CR and PORT), and
+// constants imported from another input, in every place a constant is
+// needed (case labels, typed-array lengths, global initializers, other
+// constants). Each program runs on the emulator and under Node, which must
+// agree; misuses are file:line:col errors.
+
+import { describe, expect, it } from "vitest";
+import { formatDiagnostic } from "../../src/guest-isa/diagnostics.js";
+import { compile } from "../../src/compiler/index.js";
+import { DiagnosticError } from "../../src/guest-isa/diagnostics.js";
+import { instructions, runOnHost, runSources, type Source } from "./helpers.js";
+
+const CONSTS = `
+export enum Sys { Exit, Putc = 4, Ticks, Write = Putc * 4, Last = Sys.Write + 1 }
+export const PTE = { V: 1, W: 2, U: 4, ALL: 1 | 2 | 4 } as const;
+export const SIZE = 12;
+export const TABLE = new Int32Array(SIZE);
+`;
+
+// main.ts comes first: its global initializers need consts.ts's values.
+const MAIN = `
+import { outPort, PORT } from "previrt/guest";
+import { Sys, PTE, SIZE, TABLE } from "./consts.js";
+
+const enum Color { Red = 10, Green, Blue = Green << 1 }
+const Flags = { a: PTE.W | PTE.U, "b-c": 7 } satisfies Record<string, number>;
+const DOUBLE = SIZE * 2;
+const local = new Int32Array(DOUBLE + PTE.ALL);
+const init = new Int16Array([Sys.Putc, Color.Blue, Flags["b-c"]]);
+
+function digit(n: number): void {
+  outPort(PORT.console, 48 + (n % 10));
+}
+
+function dispatch(n: number): number {
+  switch (n) {
+    case Sys.Exit: return 100;
+    case Sys.Putc: return 101;
+    case Sys.Ticks: return 102;
+    case Sys.Write: return 103;
+    case Color.Green: return 104;
+    default: return -1;
+  }
+}
+
+export function main(): number {
+  let sum = 0;
+  for (let n = 0; n < 20; n++) sum = (sum * 3 + dispatch(n)) | 0;
+  for (let i = 0; i < local.length; i++) local[i] = i * PTE.ALL;
+  for (let i = 0; i < TABLE.length; i++) TABLE[i] = local[i] + Sys.Last;
+  digit(local.length);
+  digit(TABLE[SIZE - 1]);
+  digit(init[1]);
+  digit(Flags.a);
+  outPort(PORT.console, 10);
+  return (sum ^ TABLE[3] ^ (Color.Blue << 8)) & 0xff;
+}
+`;
+
+const program: Source[] = [
+  { file: "/virtual/constants/main.ts", text: MAIN },
+  { file: "/virtual/constants/consts.ts", text: CONSTS },
+];
+
+const errors = (text: string): string[] => {
+  try {
+    compile([{ file: "g.ts", text }]);
+    return [];
+  } catch (e) {
+    if (e instanceof DiagnosticError) return e.diagnostics.map((d) => formatDiagnostic(d, false));
+    throw e;
+  }
+};
+
+describe("enums, constant objects and imported constants", () => {
+  it("run the same on the emulator and under Node", () => {
+    const emulated = runSources(program);
+    expect(emulated.stopped).toBeUndefined();
+    const native = runOnHost(program);
+    expect(emulated.console).toBe(native.console);
+    expect(emulated.exitCode).toBe(native.exitCode);
+    expect(native.console).toBe("1426\n"); // 31 elements, TABLE[11] = 11 * 7 + 17, Color.Blue = 22, Flags.a = 6
+  });
+
+  it("fold to constants: nothing is emitted for them", () => {
+    const [main, consts] = compile(program);
+    expect(consts.defines).toEqual(["SIZE", "TABLE"]);
+    expect(instructions(main.asm + consts.asm).join("\n")).not.toMatch(/\bSys\b|\bPTE\b|\bColor\b|\bFlags\b/);
+  });
+
+  it("are read-only and have only their members", () => {
+    expect(errors("const K = { a: 1 };\nenum E { A }\nexport function main(): number {\n  K.a = 2;\n  E.A++;\n  return K.b + E.B;\n}\n")).toEqual([
+      "g.ts:4:5: error: 'K.a' is a constant",
+      "g.ts:5:5: error: 'E.A' is a constant",
+      "g.ts:6:12: error: 'b' is not a member of K",
+      "g.ts:6:18: error: 'B' is not a member of E",
+    ]);
+  });
+
+  it("refuse what is not a constant integer, with the member named", () => {
+    expect(errors("let g = 1;\nconst K = { a: g, b: 2, b: 3 };\nenum E { A = g, B, C = 1, C }\n")).toEqual([
+      "g.ts:2:16: error: the members of a constant object must be constant integers ('K.a')",
+      "g.ts:2:25: error: 'b' is already a member of K",
+      "g.ts:3:14: error: enum members must be constant integers ('E.A')",
+      "g.ts:3:17: error: enum member 'E.B' needs an initializer (the one before it has no constant value)",
+      "g.ts:3:27: error: 'C' is already a member of E",
+    ]);
+  });
+
+  it("an imported constant folds in a global initializer whichever order the files come in", () => {
+    const user = { file: "u.ts", text: 'import { N } from "./n.js";\nconst M = N * 2;\nexport const A = new Int32Array(M + N);\nexport function main(): number { return A.length + M; }\n' };
+    const lib = { file: "n.ts", text: "export const N = 5;\n" };
+    for (const order of [[user, lib], [lib, user]]) expect(runSources(order).exitCode).toBe(25);
+    // An import cycle still compiles: functions bind in the last pass.
+    const a = { file: "a.ts", text: 'import { g } from "./b.js";\nexport const K = 3;\nexport function main(): number { return g(); }\n' };
+    const b = { file: "b.ts", text: 'import { K } from "./a.js";\nexport function g(): number { return K; }\n' };
+    expect(runSources([a, b]).exitCode).toBe(3);
+  });
+
+  it("are not values", () => {
+    expect(errors("enum E { A }\nfunction f(x: number): number { return x; }\nexport function main(): number {\n  return f(E);\n}\n")).toEqual([
+      "g.ts:4:12: error: 'E' is not a value",
+    ]);
+  });
+});
