@@ -35,7 +35,7 @@ describe("unsupported constructs", () => {
     ["the `typeof` operator", wrap("let x = typeof main;"), "g.ts:2:11"],
     ["the `??` operator", wrap("let x = 1; let y = x ?? 2;"), "g.ts:2:22"],
     ["optional chaining", wrap("let x = main?.();"), "g.ts:2:11"],
-    ["property access", "let o = 1;\n" + wrap("let x = o.y;"), "g.ts:3:11"],
+    ["property access (`o.y`)", "let o = 1;\n" + wrap("let x = o.y;"), "g.ts:3:11"],
     ["spread syntax", "function f(a: number): number { return a; }\n" + wrap("f(...[]);"), "g.ts:3:5"],
     ["a default parameter value", "export function f(a = 1): number { return a; }\n", "g.ts:1:19"],
     ["an enum inside a function (declare it at the top level)", wrap("enum E { A }"), "g.ts:2:3"],
@@ -125,4 +125,34 @@ describe("intrinsic misuse and names", () => {
   it("rejects a call with the wrong number of arguments", () => {
     expect(errors("function f(a: number): number { return a; }\n" + wrap("f(1, 2);"))).toContain("g.ts:3:3: error: 'f' expects 1 argument, got 2");
   });
+  it("assigning to a member of CR: a constant, not an unknown member", () => {
+    expect(errors(imp + wrap("CR.ptbr = 1;"))).toEqual(["g.ts:3:6: error: 'CR.ptbr' is a constant"]);
+  });
+});
+
+// What a TypeScript programmer writes first, and the message that says what to do.
+describe("messages for habits from TypeScript", () => {
+  const cases: [string, string, string[]][] = [
+    ["console.log: where output goes", wrap('console.log("hi");'), ["g.ts:2:3: error: `console.log` (print with outPort(PORT.console, byte)) is not supported in guest code"]],
+    ["a method call, named", wrap('const s = "abc"; let c = s.charCodeAt(0);'), ["g.ts:2:28: error: a method call (`s.charCodeAt`) is not supported in guest code"]],
+    ["property access, named", wrap('const s = "abc"; let n = s.length;'), ["g.ts:2:28: error: property access (`s.length`) is not supported in guest code"]],
+    ["an intrinsic used without its import", wrap("outPort(PORT.console, 65);"), ["g.ts:2:3: error: unknown function 'outPort' (import it from \"previrt/guest\")"]],
+    ["a constant namespace used without its import", wrap("let p = PORT.console;"), ["g.ts:2:11: error: unknown name 'PORT' (import it from \"previrt/guest\")"]],
+    [
+      "a value imported from a file not compiled with this one",
+      'import { PAGE_SIZE } from "./mm.js";\n' + wrap("let n = PAGE_SIZE;"),
+      ["g.ts:3:11: error: 'PAGE_SIZE' comes from a file that is not among the inputs, so it can only be called: compile that file together with this one"],
+    ],
+    // One error for a refused declaration, not one more at each use.
+    ["a default parameter: no unknown name, no arity error", "function f(a: number, b = 2): number { return a + b; }\n" + wrap("f(1);"), ["g.ts:1:23: error: a default parameter value is not supported in guest code"]],
+    ["an optional parameter: no arity error", "function f(a: number, b?: number): number { return a; }\n" + wrap("f(1);"), ["g.ts:1:23: error: an optional parameter is not supported in guest code"]],
+    ["a rest parameter: no arity error", "function f(...a: number[]): number { return 0; }\n" + wrap("f(1, 2);"), ["g.ts:1:12: error: a rest parameter is not supported in guest code"]],
+    ["a global arrow function: no unknown function", "const f = (x: number) => x + 1;\n" + wrap("f(1);"), ["g.ts:1:11: error: an arrow function is not supported in guest code"]],
+    ["a nested function: no unknown function", wrap("function g(): number { return 1; }\n  g();"), ["g.ts:2:3: error: a nested function (closure) is not supported in guest code"]],
+  ];
+  for (const [name, text, want] of cases) {
+    it(name, () => {
+      expect(errors(text)).toEqual(want);
+    });
+  }
 });

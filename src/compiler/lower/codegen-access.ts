@@ -16,7 +16,7 @@
 import type * as t from "@babel/types";
 import type { ImmRange } from "../../guest-isa/isa-table.js";
 import { someNode } from "../ast.js";
-import type { EmittedArg, IntrinsicName } from "../intrinsics.js";
+import { GUEST_CONSTANTS, isIntrinsicName, type EmittedArg, type IntrinsicName } from "../intrinsics.js";
 import { unwrap, type GlobalSymbol } from "./symbols.js";
 import { ZERO, fitsImm, FunctionCompilerBase, type Operand, type Held, type LValue } from "./codegen-base.js";
 
@@ -28,7 +28,7 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
     if (e.type === "Identifier") {
       const b = this.lookup(e.name);
       if (!b) {
-        this.fc.report(e, `unknown name '${e.name}'`);
+        this.unknownName(e, "name");
         return undefined;
       }
       if (b.kind === "local") {
@@ -58,7 +58,8 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
         if (b?.kind === "namespace") {
           this.fc.report(e.property, Object.hasOwn(b.members, prop) ? `'${b.name}.${prop}' is a constant` : `'${prop}' is not a member of ${b.name}`);
         }
-        else this.fc.unsupported(e, "property access");
+        else if (obj.type === "Identifier" && !b) this.unknownName(obj, "name");
+        else this.fc.unsupported(e, propertyAccessConstruct(e));
         return undefined;
       }
       if (b?.kind !== "array") {
@@ -222,6 +223,18 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
     return this.into(cur, dest);
   }
 
+  /**
+   * A name with no binding. Not reported when its declaration was refused
+   * (that error says why); a name previrt/guest exports says to import it.
+   */
+  protected unknownName(id: t.Identifier, what: "name" | "function"): void {
+    const name = id.name;
+    if (this.fc.scope.refused.has(name)) return;
+    if (what === "name" && name === "undefined") this.fc.unsupported(id, "`undefined`");
+    else if (isIntrinsicName(name) || Object.hasOwn(GUEST_CONSTANTS, name)) this.fc.report(id, `unknown ${what} '${name}' (import it from "previrt/guest")`);
+    else this.fc.report(id, `unknown ${what} '${name}'`);
+  }
+
   // ---- calls -------------------------------------------------------------
 
   protected genCall(e: t.CallExpression, dest: string | undefined, want: boolean): Operand | undefined {
@@ -236,12 +249,12 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       return ZERO;
     }
     if (callee.type !== "Identifier") {
-      this.fc.unsupported(e, "a call through an expression");
+      this.fc.unsupported(e, callee.type === "MemberExpression" ? methodCallConstruct(callee) : "a call through an expression");
       return ZERO;
     }
     const b = this.lookup(callee.name);
     if (!b) {
-      this.fc.report(callee, `unknown function '${callee.name}'`);
+      this.unknownName(callee, "function");
       return ZERO;
     }
     if (b.kind === "intrinsic") return this.genIntrinsic(b.name, e, dest, want);
@@ -472,6 +485,22 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
   protected abstract gen(e0: t.Expression, dest?: string): Operand;
   protected abstract checkUnsignedMix(e: t.BinaryExpression): void;
   protected abstract binop(op: string, l: Operand, right: t.Expression, dest: string | undefined, unsigned: boolean): Operand;
+}
+
+/** "a method call (`s.charCodeAt`)"; `console.log` with where output goes instead. */
+function methodCallConstruct(callee: t.MemberExpression): string {
+  const obj = unwrap(callee.object as t.Expression);
+  const prop = !callee.computed && callee.property.type === "Identifier" ? callee.property.name : undefined;
+  if (obj.type !== "Identifier" || prop === undefined) return "a method call";
+  if (obj.name === "console") return `\`console.${prop}\` (print with outPort(PORT.console, byte))`;
+  return `a method call (\`${obj.name}.${prop}\`)`;
+}
+
+/** "property access (`o.y`)". */
+export function propertyAccessConstruct(e: t.MemberExpression): string {
+  const obj = unwrap(e.object as t.Expression);
+  const prop = !e.computed && e.property.type === "Identifier" ? e.property.name : undefined;
+  return obj.type === "Identifier" && prop !== undefined ? `property access (\`${obj.name}.${prop}\`)` : "property access";
 }
 
 function hasCallOrAssignment(n: t.Node): boolean {

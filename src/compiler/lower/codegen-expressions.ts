@@ -13,7 +13,7 @@
 //   and `!` as control flow.
 
 import type * as t from "@babel/types";
-import { isSupportedBinary, operatorName, unsupportedMessage } from "../check.js";
+import { isSupportedBinary, operatorName } from "../check.js";
 import { unwrap } from "./symbols.js";
 import { ZERO, fitsImm, isPow2, COMPARISONS, NEGATE, describe, type Operand } from "./codegen-base.js";
 import { FunctionCompilerAccess } from "./codegen-access.js";
@@ -180,7 +180,7 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
   private genIdentifier(e: t.Identifier, dest?: string): Operand {
     const b = this.lookup(e.name);
     if (!b) {
-      this.fc.report(e, e.name === "undefined" ? unsupportedMessage("`undefined`") : `unknown name '${e.name}'`);
+      this.unknownName(e, "name");
       return ZERO;
     }
     if (b.kind === "local") {
@@ -195,6 +195,11 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
       this.emit(`lui ${r}, %hi(${b.asmName})`);
       this.emit(`lw ${r}, %lo(${b.asmName})(${r})`);
       return { reg: r, temp: dest === undefined };
+    }
+    if (b.kind === "function" && b.params < 0 && b.external) {
+      // import { X } from "./m.js" with m.ts not among the inputs: linked later, as a function.
+      this.fc.report(e, `'${e.name}' comes from a file that is not among the inputs, so it can only be called: compile that file together with this one`);
+      return ZERO;
     }
     if (b.kind === "function" || b.kind === "array") {
       this.fc.unsupported(e, `${b.kind === "function" ? "a function" : "a typed array"} as a value (use addressOf)`);

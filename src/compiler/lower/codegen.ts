@@ -189,6 +189,12 @@ export class FileCompiler {
   }
 }
 
+/** A parameter's name; a default value's too (refused by check.ts, but its uses are then not unknown names). */
+function paramId(p: t.FunctionDeclaration["params"][number]): t.Identifier | undefined {
+  if (p.type === "Identifier") return p;
+  return p.type === "AssignmentPattern" && p.left.type === "Identifier" ? p.left : undefined;
+}
+
 class FunctionCompiler extends FunctionCompilerStatements {
   // ---- driver ------------------------------------------------------------
 
@@ -196,8 +202,9 @@ class FunctionCompiler extends FunctionCompilerStatements {
     this.analyse();
     this.emitComment(this.node);
     this.scopes.push(new Map());
-    for (const p of this.node.params) {
-      if (p.type === "Identifier") this.scopes[0].set(p.name, { kind: "local", local: this.localByDecl.get(p)! });
+    for (const p0 of this.node.params) {
+      const p = paramId(p0);
+      if (p) this.scopes[0].set(p.name, { kind: "local", local: this.localByDecl.get(p)! });
     }
     const stmts = this.node.body.body;
     for (const s of stmts) this.genStatement(s);
@@ -220,7 +227,8 @@ class FunctionCompiler extends FunctionCompilerStatements {
       if (isStringTyped(id) || (init && isStringLiteral(init))) stringDecls.set(id.name, (stringDecls.get(id.name) ?? 0) + 1);
     };
     this.node.params.forEach((p, i) => {
-      if (p.type === "Identifier") add(p, i);
+      const id = paramId(p);
+      if (id) add(id, i);
     });
     const weights = new Map<string, number>();
     const arrayRefs = new Map<string, number>();

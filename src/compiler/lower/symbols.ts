@@ -13,6 +13,7 @@
 import type * as t from "@babel/types";
 import type { Diagnostic } from "../../guest-isa/diagnostics.js";
 import { parseRegister } from "../../guest-isa/registers.js";
+import { walk } from "../ast.js";
 import { diagnosticAt, unsupportedMessage } from "../check.js";
 import { GUEST_CONSTANTS, isIntrinsicName, type IntrinsicName } from "../intrinsics.js";
 import type { ParsedFile } from "../parse.js";
@@ -57,6 +58,12 @@ export interface FileScope {
   defined: { name: string; symbol: GlobalSymbol; node: t.Node }[];
   /** Exported names defined in this file (become `.global`). */
   globals: Set<string>;
+  /**
+   * Names whose declaration was refused (a global with an unsupported
+   * initializer, a nested function): their uses are not reported again as
+   * unknown names, so the declaration's error stands alone.
+   */
+  refused: Set<string>;
 }
 
 const GUEST_MODULE = "previrt/guest";
@@ -70,6 +77,7 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
     exports: new Map(),
     defined: [],
     globals: new Set(),
+    refused: nestedFunctionNames(file),
   }));
 
   // Which names are exported, including `export { a, b }` lists.
@@ -131,9 +139,11 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
           s.names.delete(name); // overloads followed by the implementation
           s.defined = s.defined.filter((d) => d.name !== name);
         }
+        // Optional, default and rest parameters are refused (check.ts); calls to such a function are not checked again.
+        const params = external || stmt.params.every((p) => p.type === "Identifier" && !p.optional) ? stmt.params.length : -1;
         define(
           name,
-          { kind: "function", asmName: external ? asmSymbol(name) : asmNameFor(s, name, exported), params: stmt.params.length, node: external ? undefined : stmt, external, exported },
+          { kind: "function", asmName: external ? asmSymbol(name) : asmNameFor(s, name, exported), params, node: external ? undefined : stmt, external, exported },
           stmt,
           exported && !external,
         );
@@ -144,6 +154,7 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
           const exported = exportedDecl || exportedNames[s.index].has(name);
           const symbol = declareGlobal(stmt, decl, exported, asmNameFor(s, name, exported), lookup, report);
           if (symbol) define(name, symbol, decl, exported);
+          else s.refused.add(name);
         }
       } else if (stmt.type === "TSEnumDeclaration" && !stmt.declare) {
         const name = stmt.id.name;
@@ -376,6 +387,15 @@ function enumMembers(
     next = (value + 1) | 0;
   }
   return ok ? members : undefined;
+}
+
+/** The names of the functions declared inside functions (refused by check.ts). */
+function nestedFunctionNames(file: ParsedFile): Set<string> {
+  const names = new Set<string>();
+  walk(file.ast, (v) => {
+    if (v.inFunction && v.node.type === "FunctionDeclaration" && v.node.id) names.add(v.node.id.name);
+  });
+  return names;
 }
 
 /** Files in an order where each comes after the input files it imports (cycles broken where met). */
