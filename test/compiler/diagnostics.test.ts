@@ -149,6 +149,12 @@ describe("messages for habits from TypeScript", () => {
     ["a rest parameter: no arity error", "function f(...a: number[]): number { return 0; }\n" + wrap("f(1, 2);"), ["g.ts:1:12: error: a rest parameter is not supported in guest code"]],
     ["a global arrow function: no unknown function", "const f = (x: number) => x + 1;\n" + wrap("f(1);"), ["g.ts:1:11: error: an arrow function is not supported in guest code"]],
     ["a nested function: no unknown function", wrap("function g(): number { return 1; }\n  g();"), ["g.ts:2:3: error: a nested function (closure) is not supported in guest code"]],
+    [
+      "a namespace import: named imports instead, and no error at each use",
+      'import * as g from "previrt/guest";\n' + wrap("g.outPort(16, 65);"),
+      ["g.ts:1:8: error: a namespace import (use named imports) is not supported in guest code"],
+    ],
+    ["a default import: named imports instead", 'import g from "previrt/guest";\n' + wrap("g(1);"), ["g.ts:1:8: error: a default import (use named imports) is not supported in guest code"]],
   ];
   for (const [name, text, want] of cases) {
     it(name, () => {

@@ -58,7 +58,7 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
         if (b?.kind === "namespace") {
           this.fc.report(e.property, Object.hasOwn(b.members, prop) ? `'${b.name}.${prop}' is a constant` : `'${prop}' is not a member of ${b.name}`);
         }
-        else if (obj.type === "Identifier" && !b) this.unknownName(obj, "name");
+        else if (obj.type === "Identifier" && !b) this.unknownName(obj, "name"); // silent for a refused name
         else this.fc.unsupported(e, propertyAccessConstruct(e));
         return undefined;
       }
@@ -235,6 +235,12 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
     else this.fc.report(id, `unknown ${what} '${name}'`);
   }
 
+  /** Whether `x.y` is on a name whose declaration was refused (`import * as g`: `g.f()` is not reported again). */
+  private refusedBase(e: t.MemberExpression): boolean {
+    const obj = unwrap(e.object as t.Expression);
+    return obj.type === "Identifier" && !this.lookup(obj.name) && this.fc.scope.refused.has(obj.name);
+  }
+
   // ---- calls -------------------------------------------------------------
 
   protected genCall(e: t.CallExpression, dest: string | undefined, want: boolean): Operand | undefined {
@@ -249,7 +255,8 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       return ZERO;
     }
     if (callee.type !== "Identifier") {
-      this.fc.unsupported(e, callee.type === "MemberExpression" ? methodCallConstruct(callee) : "a call through an expression");
+      if (callee.type !== "MemberExpression") this.fc.unsupported(e, "a call through an expression");
+      else if (!this.refusedBase(callee)) this.fc.unsupported(e, methodCallConstruct(callee));
       return ZERO;
     }
     const b = this.lookup(callee.name);

@@ -60,8 +60,9 @@ export interface FileScope {
   globals: Set<string>;
   /**
    * Names whose declaration was refused (a global with an unsupported
-   * initializer, a nested function): their uses are not reported again as
-   * unknown names, so the declaration's error stands alone.
+   * initializer, a nested function, a default or namespace import): their
+   * uses are not reported again (as unknown names, `g.f()` as a method
+   * call), so the declaration's error stands alone.
    */
   refused: Set<string>;
 }
@@ -77,7 +78,7 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
     exports: new Map(),
     defined: [],
     globals: new Set(),
-    refused: nestedFunctionNames(file),
+    refused: refusedNames(file),
   }));
 
   // Which names are exported, including `export { a, b }` lists.
@@ -389,11 +390,13 @@ function enumMembers(
   return ok ? members : undefined;
 }
 
-/** The names of the functions declared inside functions (refused by check.ts). */
-function nestedFunctionNames(file: ParsedFile): Set<string> {
+/** Names declared by constructs check.ts refuses: functions inside functions, default and namespace imports. */
+function refusedNames(file: ParsedFile): Set<string> {
   const names = new Set<string>();
   walk(file.ast, (v) => {
-    if (v.inFunction && v.node.type === "FunctionDeclaration" && v.node.id) names.add(v.node.id.name);
+    const n = v.node;
+    if (v.inFunction && n.type === "FunctionDeclaration" && n.id) names.add(n.id.name);
+    if (n.type === "ImportDefaultSpecifier" || n.type === "ImportNamespaceSpecifier") names.add(n.local.name);
   });
   return names;
 }
