@@ -27,7 +27,7 @@ function generate(rand: () => number, depth: number): string {
   if (depth <= 0 || rand() < 0.2) return rand() < 0.55 ? pick(VARS) : `(${pick(CONSTANTS)})`;
   const x = () => generate(rand, depth - 1);
   const elem = () => `A[(${x()}) & 7]`;
-  switch (Math.floor(rand() * 23)) {
+  switch (Math.floor(rand() * 24)) {
     case 17:
       return elem();
     case 18:
@@ -40,6 +40,10 @@ function generate(rand: () => number, depth: number): string {
       return "G";
     case 22:
       return `(G = ${x()})`;
+    case 23:
+      // A local read, then changed by its own right-hand side (`a ^= (a = 1)`). Only bitwise
+      // operators: JavaScript keeps a local's `a += …` unwrapped, the compiled code cannot.
+      return `(${pick(VARS)} ${pick(["^=", "|=", "&=", "<<=", ">>="])} ${x()})`;
     case 0:
       return `((${x()} + ${x()}) | 0)`;
     case 1:
@@ -128,4 +132,22 @@ describe("random expressions: compiled == JavaScript", () => {
     }
     expect(got.length).toBe(expected.length);
   });
+});
+
+describe("compound assignment to a local reads it before the right-hand side runs", () => {
+  // As JavaScript: `x op= e` is `x = x op e` with x read first. Each is int32 under Node too.
+  const cases: [string, number][] = [
+    ["let x = 5; x += x++ + ++x; return x;", 17],
+    ["let x = 5; x -= (x = 1); return x;", 4],
+    ["let x = 5; x *= (x = 3) + 1; return x;", 20],
+    ["let x = 3; x <<= (x = 1); return x;", 6],
+    ["let x = 6; let y = 0; x ^= (y = x, x = 9, y); return x;", 0],
+  ];
+  for (const [body, want] of cases) {
+    it(body, () => {
+      const text = `export function main(): number {\n  ${body}\n}\n`;
+      expect(new Function(body)()).toBe(want);
+      expect(runSources([{ file: "compound.ts", text }]).exitCode).toBe(want);
+    });
+  }
 });

@@ -165,7 +165,8 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       if (op === "") this.gen(e.right, lv.reg);
       else {
         if (op === "/" || op === "%") this.checkUnsignedMix({ ...e, type: "BinaryExpression", operator: op as t.BinaryExpression["operator"], left: e.left } as unknown as t.BinaryExpression);
-        this.binop(op, { reg: lv.reg, temp: false }, e.right, lv.reg, false);
+        // `x op= e` reads x before e runs (JavaScript): a copy when e may assign (`x += x++`, `x -= (x = 1)`).
+        this.binop(op, this.stabilize({ reg: lv.reg, temp: false }, [e.right]), e.right, lv.reg, false);
       }
       return want ? this.into({ reg: lv.reg, temp: false }, dest) : ZERO;
     }
