@@ -130,6 +130,23 @@ describe("intrinsic misuse and names", () => {
   });
 });
 
+describe("two inputs exporting one name", () => {
+  it("is an error at the second definition, in the TypeScript source (not the linker's, in generated assembly)", () => {
+    const files = [
+      { file: "console.ts", text: "export function putc(c: number): void {}\n" },
+      { file: "dup.ts", text: "export let x = 1;\nexport function putc(c: number): void {}\n" },
+    ];
+    let messages: string[] = [];
+    try {
+      compile(files);
+    } catch (e) {
+      if (!(e instanceof DiagnosticError)) throw e;
+      messages = e.diagnostics.map((d) => formatDiagnostic(d, false));
+    }
+    expect(messages).toEqual(["dup.ts:2:8: error: 'putc' is already exported by console.ts (an exported name is one symbol of the program)"]);
+  });
+});
+
 // What a TypeScript programmer writes first, and the message that says what to do.
 describe("messages for habits from TypeScript", () => {
   const cases: [string, string, string[]][] = [
@@ -141,7 +158,12 @@ describe("messages for habits from TypeScript", () => {
     [
       "a value imported from a file not compiled with this one",
       'import { PAGE_SIZE } from "./mm.js";\n' + wrap("let n = PAGE_SIZE;"),
-      ["g.ts:3:11: error: 'PAGE_SIZE' comes from a file that is not among the inputs, so it can only be called: compile that file together with this one"],
+      ["g.ts:3:11: error: 'PAGE_SIZE' comes from './mm.js', which is not among the inputs: only a call to it can be linked later (compile the two files together)"],
+    ],
+    [
+      "a constant namespace imported from a file not compiled with this one (a typo in the path)",
+      'import { PTE } from "./mmx.js";\n' + wrap("let n = PTE.W;"),
+      ["g.ts:3:11: error: 'PTE' comes from './mmx.js', which is not among the inputs: only a call to it can be linked later (compile the two files together)"],
     ],
     // One error for a refused declaration, not one more at each use.
     ["a default parameter: no unknown name, no arity error", "function f(a: number, b = 2): number { return a + b; }\n" + wrap("f(1);"), ["g.ts:1:23: error: a default parameter value is not supported in guest code"]],

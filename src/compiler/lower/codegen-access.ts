@@ -59,6 +59,7 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
           this.fc.report(e.property, Object.hasOwn(b.members, prop) ? `'${b.name}.${prop}' is a constant` : `'${prop}' is not a member of ${b.name}`);
         }
         else if (obj.type === "Identifier" && !b) this.unknownName(obj, "name"); // silent for a refused name
+        else if (obj.type === "Identifier" && b?.kind === "function" && b.from !== undefined) this.fc.report(obj, notAmongInputs(obj.name, b.from));
         else this.fc.unsupported(e, propertyAccessConstruct(e));
         return undefined;
       }
@@ -502,6 +503,14 @@ function methodCallConstruct(callee: t.MemberExpression): string {
   if (obj.type !== "Identifier" || prop === undefined) return "a method call";
   if (obj.name === "console") return `\`console.${prop}\` (print with outPort(PORT.console, byte))`;
   return `a method call (\`${obj.name}.${prop}\`)`;
+}
+
+/**
+ * A name imported from a module that is not among the inputs is taken for a
+ * function linked later (symbols.ts); used any other way, say so.
+ */
+export function notAmongInputs(name: string, from: string): string {
+  return `'${name}' comes from '${from}', which is not among the inputs: only a call to it can be linked later (compile the two files together)`;
 }
 
 /** "property access (`o.y`)". */

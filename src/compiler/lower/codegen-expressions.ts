@@ -16,7 +16,7 @@ import type * as t from "@babel/types";
 import { isSupportedBinary, operatorName } from "../check.js";
 import { unwrap } from "./symbols.js";
 import { ZERO, fitsImm, isPow2, COMPARISONS, NEGATE, describe, type Operand } from "./codegen-base.js";
-import { FunctionCompilerAccess } from "./codegen-access.js";
+import { FunctionCompilerAccess, notAmongInputs } from "./codegen-access.js";
 
 export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess {
   // ---- expressions -------------------------------------------------------
@@ -196,9 +196,8 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
       this.emit(`lw ${r}, %lo(${b.asmName})(${r})`);
       return { reg: r, temp: dest === undefined };
     }
-    if (b.kind === "function" && b.params < 0 && b.external) {
-      // import { X } from "./m.js" with m.ts not among the inputs: linked later, as a function.
-      this.fc.report(e, `'${e.name}' comes from a file that is not among the inputs, so it can only be called: compile that file together with this one`);
+    if (b.kind === "function" && b.from !== undefined) {
+      this.fc.report(e, notAmongInputs(e.name, b.from));
       return ZERO;
     }
     if (b.kind === "function" || b.kind === "array") {

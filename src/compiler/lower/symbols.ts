@@ -39,7 +39,7 @@ export const TYPED_ARRAYS: Readonly<Record<string, ElemType>> = {
 export type DataInit = { kind: "word"; value: number } | { kind: "string"; text: string } | { kind: "symbol"; name: string };
 
 export type GlobalSymbol =
-  | { kind: "function"; asmName: string; params: number; node?: t.FunctionDeclaration; external: boolean; exported: boolean }
+  | { kind: "function"; asmName: string; params: number; node?: t.FunctionDeclaration; external: boolean; exported: boolean; from?: string }
   | { kind: "scalar"; asmName: string; init?: DataInit; external: boolean; exported: boolean; constant: boolean; string?: boolean }
   | { kind: "const"; value: number; asmName?: string; exported: boolean }
   | { kind: "array"; asmName: string; elem: ElemType; length: number; init?: number[]; exported: boolean; external: boolean }
@@ -167,6 +167,18 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
 
   // Pass 3: imports between input files.
   for (const s of scopes) resolveImports(scopes, s, diagnostics, false);
+
+  // An exported name is one global symbol: two inputs exporting it would
+  // otherwise meet only in the linker, at the generated assembly's lines.
+  const exporter = new Map<string, string>();
+  for (const s of scopes) {
+    for (const d of s.defined) {
+      if (!s.globals.has(d.name)) continue;
+      const first = exporter.get(d.name);
+      if (first === undefined) exporter.set(d.name, s.file.file);
+      else diagnostics.push(diagnosticAt(s.file, d.node, `'${d.name}' is already exported by ${first} (an exported name is one symbol of the program)`));
+    }
+  }
   return scopes;
 }
 
@@ -212,7 +224,7 @@ function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnost
         }
       } else if (from.startsWith(".")) {
         // Not among the inputs: an external function, resolved at link time.
-        symbol = { kind: "function", asmName: asmSymbol(imported), params: -1, external: true, exported: false };
+        symbol = { kind: "function", asmName: asmSymbol(imported), params: -1, external: true, exported: false, from };
       } else {
         report(stmt.source, unsupportedMessage(`an import from '${from}' (only previrt/guest and other guest files)`));
         continue;
