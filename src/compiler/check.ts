@@ -157,7 +157,11 @@ function checkConstantNamespace(v: Visit, report: (node: Node, construct: string
   if (node.type === "TSEnumDeclaration") {
     if (v.inFunction) report(node, "an enum inside a function (declare it at the top level)");
     else if (node.declare) report(node, "a `declare enum`");
-    else return true;
+    else {
+      const members = "body" in node && node.body ? node.body.members : (node as unknown as { members: { id: Node }[] }).members;
+      for (const m of members) if (isProtoKey(m.id)) report(m.id, "a `__proto__` member (JavaScript would not keep it)");
+      return true;
+    }
     return false;
   }
   if (node.type !== "ObjectExpression") return true;
@@ -166,8 +170,14 @@ function checkConstantNamespace(v: Visit, report: (node: Node, construct: string
     if (p.type !== "ObjectProperty") continue; // spread: reported when the walk reaches it
     if (p.computed) report(p.key, "a computed key in a constant object");
     else if (p.key.type !== "Identifier" && p.key.type !== "StringLiteral") report(p.key, "a numeric key in a constant object");
+    else if (isProtoKey(p.key)) report(p.key, "a `__proto__` member (JavaScript would not keep it)");
   }
   return true;
+}
+
+/** `__proto__` as a key: JavaScript sets the prototype instead (and ignores a number), so the member would not exist. */
+function isProtoKey(key: Node): boolean {
+  return (key.type === "Identifier" && key.name === "__proto__") || (key.type === "StringLiteral" && key.value === "__proto__");
 }
 
 /** Whether an identifier is a reference (not a property name, label or key). */

@@ -43,6 +43,8 @@ describe("unsupported constructs", () => {
     ["a string enum member", "enum E { A = \"a\" }\n", "g.ts:1:14"],
     ["a computed key in a constant object", "const K = { [1]: 2 };\n", "g.ts:1:14"],
     ["a method in a constant object", "const K = { f() { return 1; } };\n", "g.ts:1:13"],
+    ["a `__proto__` member (JavaScript would not keep it)", "const K = { __proto__: 5 };\n", "g.ts:1:13"],
+    ["a `__proto__` member (JavaScript would not keep it)", "enum E { A, __proto__ }\n", "g.ts:1:13"],
     ["a namespace or module declaration", "namespace N {}\n", "g.ts:1:1"],
     ["a default export", "export default function f() {}\n", "g.ts:1:1"],
     ["a top-level statement (code outside functions)", "main();\n" + wrap(""), "g.ts:1:1"],
