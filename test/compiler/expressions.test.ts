@@ -2,7 +2,8 @@
 // expressions (every operator, constants of every size, nested calls,
 // assignments inside expressions) compiled and run on the machine, against
 // JavaScript evaluating the same text (with typed-array and global state). Catches evaluation-order, spilling,
-// immediate-range and signedness bugs the hand-written fixtures miss.
+// immediate-range and signedness bugs the hand-written fixtures miss. A second generator keeps every value
+// small, so that updates and compound assignments of locals (`a++`, `b += …`) mean the same in JavaScript.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -131,6 +132,95 @@ describe("random expressions: compiled == JavaScript", () => {
       }
     }
     expect(got.length).toBe(expected.length);
+  });
+});
+
+/**
+ * Small values (every intermediate under 2^11, so JavaScript's locals stay
+ * int32 without `| 0`): the updates and compound assignments of locals the
+ * generator above cannot use (`a++`, `b += …` overflow there), mixed with
+ * calls that change a global and the typed array.
+ */
+function generateSmall(rand: () => number, depth: number): string {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
+  if (depth <= 0 || rand() < 0.2) return rand() < 0.6 ? pick(VARS) : String(Math.floor(rand() * 9) - 4);
+  const x = () => generateSmall(rand, depth - 1);
+  switch (Math.floor(rand() * 16)) {
+    case 0:
+      return `((${x()} ${pick(["+", "-"])} ${x()}) & 1023)`;
+    case 1:
+      return `(${x()} ${pick(["&", "|", "^"])} ${x()})`;
+    case 2:
+      return `(${x()} ${pick(["<", ">", "<=", ">=", "===", "!=="])} ${x()} ? 1 : 0)`;
+    case 3:
+      return `(${x()} ${pick(["&&", "||"])} ${x()})`;
+    case 4:
+      return `(${x()} ? ${x()} : ${x()})`;
+    case 5:
+      return `(${pick(VARS)} = (${x()}) & 1023)`;
+    case 6:
+      return `(${pick(VARS)} ${pick(["^=", "|=", "&="])} ${x()})`;
+    case 7:
+      return `(${pick(VARS)} ${pick(["+=", "-="])} (${x()}) & 15)`;
+    case 8:
+      return pick(VARS.flatMap((v) => [`${v}++`, `${v}--`, `++${v}`, `--${v}`]));
+    case 9:
+      return `g(${x()}, ${x()})`;
+    case 10:
+      return `h(${x()}, ${x()}, ${x()}, ${x()})`;
+    case 11:
+      return `(A[(${x()}) & 7] ${pick(["=", "+=", "^="])} (${x()}) & 1023)`;
+    case 12:
+      return `A[(${x()}) & 7]`;
+    case 13:
+      return `(G ${pick(["=", "+=", "^="])} (${x()}) & 1023)`;
+    case 14:
+      return `(${pick(VARS)} ${pick(["+", "-"])} ${pick(VARS.flatMap((v) => [`${v}++`, `--${v}`]))})`;
+    default:
+      return `(${x()}, ${x()})`;
+  }
+}
+
+describe("random expressions with small values: compiled == JavaScript", () => {
+  it("agree on 2 × 150 expressions with local updates and compound assignments", () => {
+    for (const seed of [1, 2]) {
+      const rand = rng(seed);
+      const exprs = Array.from({ length: 150 }, () => generateSmall(rand, 5));
+      const args = (i: number) => `${i % 5}, ${((i * 3) % 7) - 3}, 2, -1`;
+      // Each function also folds in its locals' and the global's final values.
+      const body = (e: string) => `const r = ${e};\n  return (r ^ (a * 3) ^ (b * 5) ^ (c * 7) ^ (d * 11) ^ G) & 0xffff;`;
+      const shared = [
+        "const A = new Int32Array(8);",
+        "let G = 1;",
+        "function g(x: number, y: number): number { G = (G + x) & 1023; return (x ^ y) & 1023; }",
+        "function h(x: number, y: number, z: number, w: number): number { A[(x + w) & 7] = y; return (z - w) & 1023; }",
+      ];
+      const program = [
+        'import { printInt, newline } from "./lib/print.js";',
+        ...shared,
+        ...exprs.map((e, i) => `function e${i}(a: number, b: number, c: number, d: number): number {\n  ${body(e)}\n}`),
+        "export function main(): number {",
+        ...exprs.map((_, i) => `  printInt(e${i}(${args(i)}));\n  newline();`),
+        "  return 0;",
+        "}",
+      ].join("\n");
+      const lib = join(PROGRAMS, "lib/print.ts");
+      const run = runSources([{ file: join(PROGRAMS, "expr-small.ts"), text: program }, { file: lib, text: readFileSync(lib, "utf8") }], 1e9);
+      expect(run.stopped).toBeUndefined();
+      const reference = new Function(
+        [
+          ...shared.map((l) => l.replace(/: number/g, "")),
+          ...exprs.map((e, i) => `function e${i}(a, b, c, d) { ${body(e)} }`),
+          `return [${exprs.map((_, i) => `e${i}(${args(i)})`).join(", ")}].map(String);`,
+        ].join("\n"),
+      ) as () => string[];
+      const expected = reference();
+      const got = run.console.trimEnd().split("\n");
+      for (let i = 0; i < expected.length; i++) {
+        if (got[i] !== expected[i]) expect(`${got[i]} for ${exprs[i]} (seed ${seed})`).toBe(`${expected[i]} for ${exprs[i]} (seed ${seed})`);
+      }
+      expect(got.length).toBe(expected.length);
+    }
   });
 });
 
