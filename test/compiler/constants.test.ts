@@ -106,6 +106,11 @@ describe("enums, constant objects and imported constants", () => {
       "g.ts:3:17: error: enum member 'E.B' needs an initializer (the one before it has no constant value)",
       "g.ts:3:27: error: 'C' is already a member of E",
     ]);
+    // A refused enum or object is reported once, not again at each use.
+    expect(errors("let g = 1;\nconst K = { a: g };\nenum E { A = g }\nexport function main(): number {\n  return K.a + E.A;\n}\n")).toEqual([
+      "g.ts:2:16: error: the members of a constant object must be constant integers ('K.a')",
+      "g.ts:3:14: error: enum members must be constant integers ('E.A')",
+    ]);
   });
 
   it("an imported constant folds in a global initializer whichever order the files come in", () => {

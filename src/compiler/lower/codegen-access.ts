@@ -57,10 +57,13 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
         const prop = e.property.type === "Identifier" ? e.property.name : "";
         if (b?.kind === "namespace") {
           this.fc.report(e.property, Object.hasOwn(b.members, prop) ? `'${b.name}.${prop}' is a constant` : `'${prop}' is not a member of ${b.name}`);
+        } else if (obj.type === "Identifier" && !b) {
+          this.unknownName(obj, "name"); // silent for a refused name
+        } else if (obj.type === "Identifier" && b?.kind === "function" && b.from !== undefined) {
+          this.fc.report(obj, notAmongInputs(obj.name, b.from));
+        } else {
+          this.fc.unsupported(e, propertyAccessConstruct(e));
         }
-        else if (obj.type === "Identifier" && !b) this.unknownName(obj, "name"); // silent for a refused name
-        else if (obj.type === "Identifier" && b?.kind === "function" && b.from !== undefined) this.fc.report(obj, notAmongInputs(obj.name, b.from));
-        else this.fc.unsupported(e, propertyAccessConstruct(e));
         return undefined;
       }
       if (b?.kind !== "array") {

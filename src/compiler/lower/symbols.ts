@@ -161,6 +161,7 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
         const name = stmt.id.name;
         const members = enumMembers(stmt, lookup, report);
         if (members) define(name, { kind: "namespace", name, members }, stmt, exportedDecl || exportedNames[s.index].has(name));
+        else s.refused.add(name);
       }
     }
   }
