@@ -1,8 +1,8 @@
 // Named constants the way a TypeScript programmer writes them: enums, `const`
-// objects of constant integers (constant namespaces, like CR and PORT), and
-// constants imported from another input, in every place a constant is
-// needed (case labels, typed-array lengths, global initializers, other
-// constants). Each program runs on the emulator and under Node, which must
+// objects of constant integers (constant namespaces, like CR and PORT),
+// constants imported from another input, and the `.length` of a constant
+// ASCII string, in every place a constant is needed (case labels, typed-array
+// lengths, global initializers, other constants). Each program runs on the emulator and under Node, which must
 // agree; misuses are file:line:col errors.
 
 import { describe, expect, it } from "vitest";
@@ -28,6 +28,8 @@ const Flags = { a: PTE.W | PTE.U, "b-c": 7 } satisfies Record<string, number>;
 const DOUBLE = SIZE * 2;
 const local = new Int32Array(DOUBLE + PTE.ALL);
 const init = new Int16Array([Sys.Putc, Color.Blue, Flags["b-c"]]);
+const GREETING = "hi!";
+const greetings = new Uint8Array(GREETING.length * 2);
 
 function digit(n: number): void {
   outPort(PORT.console, 48 + (n % 10));
@@ -53,6 +55,8 @@ export function main(): number {
   digit(TABLE[SIZE - 1]);
   digit(init[1]);
   digit(Flags.a);
+  const tail = \`ok\`;
+  digit(GREETING.length + greetings.length + tail.length + "abcd".length);
   outPort(PORT.console, 10);
   return (sum ^ TABLE[3] ^ (Color.Blue << 8)) & 0xff;
 }
@@ -80,7 +84,7 @@ describe("enums, constant objects and imported constants", () => {
     const native = runOnHost(program);
     expect(emulated.console).toBe(native.console);
     expect(emulated.exitCode).toBe(native.exitCode);
-    expect(native.console).toBe("1426\n"); // 31 elements, TABLE[11] = 11 * 7 + 17, Color.Blue = 22, Flags.a = 6
+    expect(native.console).toBe("14265\n"); // 31 elements, TABLE[11] = 11 * 7 + 17, Color.Blue = 22, Flags.a = 6, 3 + 6 + 2 + 4
   });
 
   it("fold to constants: nothing is emitted for them", () => {
@@ -121,6 +125,14 @@ describe("enums, constant objects and imported constants", () => {
     const a = { file: "a.ts", text: 'import { g } from "./b.js";\nexport const K = 3;\nexport function main(): number { return g(); }\n' };
     const b = { file: "b.ts", text: 'import { K } from "./a.js";\nexport function g(): number { return K; }\n' };
     expect(runSources([a, b]).exitCode).toBe(3);
+  });
+
+  it("a string's .length folds only for a constant ASCII string", () => {
+    expect(errors('let L = "abc";\nfunction f(p: string): number { return p.length; }\nexport function main(): number {\n  const u = "h\u00e9";\n  return L.length + f("a") + u.length;\n}\n')).toEqual([
+      "g.ts:2:40: error: `.length` of a string that is not a `const` string literal (count the bytes up to the NUL) is not supported in guest code",
+      "g.ts:5:10: error: `.length` of a string that is not a `const` string literal (count the bytes up to the NUL) is not supported in guest code",
+      "g.ts:5:30: error: `.length` of a non-ASCII string (JavaScript counts UTF-16 units, memory holds UTF-8 bytes) is not supported in guest code",
+    ]);
   });
 
   it("are not values", () => {

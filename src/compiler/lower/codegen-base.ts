@@ -31,6 +31,8 @@ export type Held = { op: Operand } | { slot: number };
 export interface Local extends LocalInfo {
   /** Folded constant (a `const` with a constant initializer). */
   constValue?: number;
+  /** A `const` declared once with a string literal: its text (for a folded `s.length`). */
+  stringText?: string;
   /** A promoted typed-array base address (the array's symbol). */
   arrayBase?: string;
 }
@@ -179,7 +181,12 @@ export abstract class FunctionCompilerBase {
 
   private constLookup = (name: string) => {
     const b = this.lookup(name);
-    if (b?.kind === "local") return b.local.constValue !== undefined ? { kind: "const" as const, value: b.local.constValue } : undefined;
+    if (b?.kind === "local") {
+      if (b.local.constValue !== undefined) return { kind: "const" as const, value: b.local.constValue };
+      // A constant string local: evalConst folds its `.length` (as a global's).
+      if (b.local.stringText !== undefined) return { kind: "scalar" as const, asmName: "", init: { kind: "string" as const, text: b.local.stringText }, external: false, exported: false, constant: true };
+      return undefined;
+    }
     return b;
   };
 

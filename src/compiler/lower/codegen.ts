@@ -26,7 +26,7 @@ import { codeChildren, isTypeOnly, walk as walkTree } from "../ast.js";
 import { diagnosticAt, operatorName, unsupportedMessage } from "../check.js";
 import { NATIVE_INTRINSICS, type IntrinsicName, type IntrinsicSpec } from "../intrinsics.js";
 import { assignHomes, TempPool } from "../regalloc.js";
-import { evalConst, foldBinary, isStringLiteral, isStringTyped, unwrap, type FileScope, type GlobalSymbol } from "./symbols.js";
+import { asciiLength, evalConst, foldBinary, isStringLiteral, isStringTyped, stringLiteralText, unwrap, type FileScope, type GlobalSymbol } from "./symbols.js";
 import type { Local, Line } from "./codegen-base.js";
 import { FunctionCompilerStatements } from "./codegen-statements.js";
 
@@ -266,17 +266,26 @@ class FunctionCompiler extends FunctionCompilerStatements {
       for (const { child } of codeChildren(n)) if (!isTypeOnly(child)) walk(child, loop ? depth + 1 : depth);
     };
     walk(this.node.body, 0);
-    this.checkStringOperators((name) => (declared.has(name) ? stringDecls.get(name) === declared.get(name) : undefined));
-    // Fold `const x = <constant>` when x is declared once (no shadowing doubts).
+    // Fold `const x = <constant>` when x is declared once (no shadowing doubts);
+    // note `const s = "…"` likewise, for `s.length`.
     const folded = new Map<string, number>();
+    const constStrings = new Map<string, string>();
     for (const { id, init } of constDecls) {
       if (declared.get(id.name) !== 1) continue;
+      if (isStringLiteral(init)) {
+        const text = stringLiteralText(unwrap(init));
+        this.localByDecl.get(id)!.stringText = text;
+        constStrings.set(id.name, text);
+      }
       const v = evalConst(init, (name) => (folded.has(name) ? { kind: "const", value: folded.get(name)! } : declared.has(name) ? undefined : this.fc.scope.names.get(name)));
       if (v === undefined) continue;
       folded.set(id.name, v);
       const local = this.localByDecl.get(id)!;
       local.constValue = v;
     }
+    this.checkStringOperators((name) => (declared.has(name) ? stringDecls.get(name) === declared.get(name) : undefined), (name) =>
+      declared.has(name) ? constStrings.get(name) : undefined,
+    );
     for (const l of this.locals) l.weight = l.constValue !== undefined ? 0 : (weights.get(l.name) ?? 0) / (declared.get(l.name) ?? 1);
     const real = this.locals.filter((l) => l.constValue === undefined);
     // A global typed array indexed inside a loop keeps its address in a
@@ -305,7 +314,7 @@ class FunctionCompiler extends FunctionCompilerStatements {
    * is an error. A string is a string literal, a name declared `: string`
    * or initialized with a string literal, or `?:`, `,` or `=` producing one.
    */
-  private checkStringOperators(localIsString: (name: string) => boolean | undefined): void {
+  private checkStringOperators(localIsString: (name: string) => boolean | undefined, localText: (name: string) => string | undefined): void {
     const isString = (e0: t.Expression | t.PrivateName | t.LVal): boolean => {
       if (e0.type === "PrivateName") return false;
       const e = unwrap(e0 as t.Expression);
@@ -331,6 +340,15 @@ class FunctionCompiler extends FunctionCompilerStatements {
       }
     };
     const onString = (node: t.Node, op: string) => this.fc.unsupported(node, `${operatorName(op)} on a string`);
+    // `s.length` folds for a constant ASCII string (symbols.ts asciiLength); otherwise say why not.
+    const textOf = (e0: t.Expression): string | undefined => {
+      const e = unwrap(e0);
+      if (isStringLiteral(e)) return stringLiteralText(e);
+      if (e.type !== "Identifier") return undefined;
+      if (localIsString(e.name) !== undefined) return localText(e.name);
+      const g = this.fc.scope.names.get(e.name);
+      return g?.kind === "scalar" && g.constant && g.init?.kind === "string" ? g.init.text : undefined;
+    };
     walkTree(this.node.body, ({ node: n }) => {
       switch (n.type) {
         case "BinaryExpression":
@@ -348,6 +366,13 @@ class FunctionCompiler extends FunctionCompilerStatements {
         case "AssignmentExpression":
           if (n.operator !== "=" && (isString(n.left) || isString(n.right))) onString(n, n.operator);
           break;
+        case "MemberExpression": {
+          if (n.computed || n.property.type !== "Identifier" || n.property.name !== "length" || !isString(n.object)) break;
+          const text = textOf(n.object);
+          if (text === undefined) this.fc.unsupported(n, "`.length` of a string that is not a `const` string literal (count the bytes up to the NUL)");
+          else if (asciiLength(text) === undefined) this.fc.unsupported(n, "`.length` of a non-ASCII string (JavaScript counts UTF-16 units, memory holds UTF-8 bytes)");
+          break;
+        }
         case "IfStatement":
         case "WhileStatement":
         case "DoWhileStatement":

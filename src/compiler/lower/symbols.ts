@@ -310,8 +310,7 @@ function declareGlobal(
   if (!init) return { kind: "scalar", asmName, init: undefined, external: false, exported, constant, string: isStringTyped(decl.id) };
   if (init.type === "ObjectExpression") return constant ? constantObject((decl.id as t.Identifier).name, init, lookup, report) : undefined; // `let`: check.ts
   if (init.type === "StringLiteral" || (init.type === "TemplateLiteral" && init.expressions.length === 0)) {
-    const text = init.type === "StringLiteral" ? init.value : init.quasis.map((q) => q.value.cooked ?? "").join("");
-    return { kind: "scalar", asmName, init: { kind: "string", text }, external: false, exported, constant, string: true };
+    return { kind: "scalar", asmName, init: { kind: "string", text: stringLiteralText(init) }, external: false, exported, constant, string: true };
   }
   const value = evalConst(init, lookup);
   if (value !== undefined) {
@@ -474,6 +473,19 @@ export function isStringLiteral(e: t.Expression): boolean {
   return u.type === "StringLiteral" || (u.type === "TemplateLiteral" && u.expressions.length === 0);
 }
 
+/** A string literal's text (a template literal without expressions counts). */
+export function stringLiteralText(e: t.StringLiteral | t.TemplateLiteral | t.Expression): string {
+  return e.type === "StringLiteral" ? e.value : e.type === "TemplateLiteral" ? e.quasis.map((q) => q.value.cooked ?? "").join("") : "";
+}
+
+/**
+ * `s.length` of a constant string, folded only when it is ASCII: then
+ * JavaScript's count (UTF-16 units) is the number of bytes in memory (UTF-8).
+ */
+export function asciiLength(text: string): number | undefined {
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : undefined;
+}
+
 /** Strips what only the type checker sees (`x as T`, `x satisfies T`, `<T>x`, `x!`, `f<T>`) and parentheses. */
 export function unwrap(e: t.Expression): t.Expression {
   while (
@@ -509,12 +521,15 @@ function evalJs(e0: t.Expression, lookup: (name: string) => GlobalSymbol | { kin
       return sym?.kind === "const" ? sym.value : undefined;
     }
     case "MemberExpression": {
-      if (e.object.type !== "Identifier") return undefined;
-      const sym = lookup(e.object.name);
       const prop = !e.computed && e.property.type === "Identifier" ? e.property.name : e.property.type === "StringLiteral" ? e.property.value : undefined;
       if (prop === undefined) return undefined;
+      const object = unwrap(e.object as t.Expression);
+      if (prop === "length" && isStringLiteral(object)) return asciiLength(stringLiteralText(object));
+      if (object.type !== "Identifier") return undefined;
+      const sym = lookup(object.name);
       if (sym?.kind === "namespace") return Object.hasOwn(sym.members, prop) ? sym.members[prop] : undefined;
       if (sym?.kind === "array" && prop === "length") return sym.length;
+      if (sym?.kind === "scalar" && sym.constant && sym.init?.kind === "string" && prop === "length") return asciiLength(sym.init.text);
       return undefined;
     }
     case "UnaryExpression": {
