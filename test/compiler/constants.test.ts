@@ -8,8 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "../../src/guest-isa/diagnostics.js";
 import { compile } from "../../src/compiler/index.js";
-import { DiagnosticError } from "../../src/guest-isa/diagnostics.js";
-import { instructions, runOnHost, runSources, type Source } from "./helpers.js";
+import { compileDiagnostics, instructions, runOnHost, runSources, type Source } from "./helpers.js";
 
 const CONSTS = `
 export enum Sys { Exit, Putc = 4, Ticks, Write = Putc * 4, Last = Sys.Write + 1 }
@@ -67,15 +66,7 @@ const program: Source[] = [
   { file: "/virtual/constants/consts.ts", text: CONSTS },
 ];
 
-const errors = (text: string): string[] => {
-  try {
-    compile([{ file: "g.ts", text }]);
-    return [];
-  } catch (e) {
-    if (e instanceof DiagnosticError) return e.diagnostics.map((d) => formatDiagnostic(d, false));
-    throw e;
-  }
-};
+const errors = (text: string): string[] => compileDiagnostics(text, "g.ts").map((d) => formatDiagnostic(d, false));
 
 describe("enums, constant objects and imported constants", () => {
   it("run the same on the emulator and under Node", () => {

@@ -82,6 +82,20 @@ function generate(rand: () => number, depth: number): string {
   }
 }
 
+/** Runs a program that prints with fixtures/programs/lib/print.ts on the machine: its console lines. */
+function runPrinting(file: string, program: string): string[] {
+  const lib = join(PROGRAMS, "lib/print.ts");
+  const run = runSources([{ file: join(PROGRAMS, file), text: program }, { file: lib, text: readFileSync(lib, "utf8") }], 1e9);
+  expect(run.stopped).toBeUndefined();
+  return run.console.trimEnd().split("\n");
+}
+
+/** Line by line, the first difference shown with what produced it. */
+function expectLines(got: string[], expected: string[], what: (i: number) => string): void {
+  for (let i = 0; i < expected.length; i++) if (got[i] !== expected[i]) expect(`${got[i]} ${what(i)}`).toBe(`${expected[i]} ${what(i)}`);
+  expect(got.length).toBe(expected.length);
+}
+
 describe("random expressions: compiled == JavaScript", () => {
   it("agree on 300 expressions × 4 argument tuples", () => {
     const rand = rng(Number(process.env.PREVIRT_FUZZ_SEED ?? 20260401));
@@ -107,9 +121,7 @@ describe("random expressions: compiled == JavaScript", () => {
       "  return 0;",
       "}",
     ].join("\n");
-    const lib = join(PROGRAMS, "lib/print.ts");
-    const run = runSources([{ file: join(PROGRAMS, "expr-fuzz.ts"), text: program }, { file: lib, text: readFileSync(lib, "utf8") }], 1e9);
-    expect(run.stopped).toBeUndefined();
+    const got = runPrinting("expr-fuzz.ts", program);
 
     // The same functions in JavaScript, with the same global state.
     const reference = new Function(
@@ -123,15 +135,7 @@ describe("random expressions: compiled == JavaScript", () => {
         "return tuples.flatMap((t) => fns.map((f) => String(f(...t))));",
       ].join("\n"),
     ) as (tuples: number[][]) => string[];
-    const expected = reference(tuples);
-    const got = run.console.trimEnd().split("\n");
-    for (let i = 0; i < expected.length; i++) {
-      if (got[i] !== expected[i]) {
-        const e = exprs[i % exprs.length];
-        expect(`${got[i]} for ${e} with ${tuples[Math.floor(i / exprs.length)]}`).toBe(`${expected[i]} for ${e} with ${tuples[Math.floor(i / exprs.length)]}`);
-      }
-    }
-    expect(got.length).toBe(expected.length);
+    expectLines(got, reference(tuples), (i) => `for ${exprs[i % exprs.length]} with ${tuples[Math.floor(i / exprs.length)]}`);
   });
 });
 
@@ -204,9 +208,7 @@ describe("random expressions with small values: compiled == JavaScript", () => {
         "  return 0;",
         "}",
       ].join("\n");
-      const lib = join(PROGRAMS, "lib/print.ts");
-      const run = runSources([{ file: join(PROGRAMS, "expr-small.ts"), text: program }, { file: lib, text: readFileSync(lib, "utf8") }], 1e9);
-      expect(run.stopped).toBeUndefined();
+      const got = runPrinting("expr-small.ts", program);
       const reference = new Function(
         [
           ...shared.map((l) => l.replace(/: number/g, "")),
@@ -214,12 +216,7 @@ describe("random expressions with small values: compiled == JavaScript", () => {
           `return [${exprs.map((_, i) => `e${i}(${args(i)})`).join(", ")}].map(String);`,
         ].join("\n"),
       ) as () => string[];
-      const expected = reference();
-      const got = run.console.trimEnd().split("\n");
-      for (let i = 0; i < expected.length; i++) {
-        if (got[i] !== expected[i]) expect(`${got[i]} for ${exprs[i]} (seed ${seed})`).toBe(`${expected[i]} for ${exprs[i]} (seed ${seed})`);
-      }
-      expect(got.length).toBe(expected.length);
+      expectLines(got, reference(), (i) => `for ${exprs[i]} (seed ${seed})`);
     }
   });
 });
