@@ -3,13 +3,17 @@
 // TypeScript handler, timer ticks, paging with writePte, a user-mode task with
 // system calls, a port-disk transfer, an enum and a const object for its
 // numbers. The same console and exit status on every back end, and the same
-// cycles under the interpreter and the JIT; its multiprocessor variant on 2 CPUs.
+// cycles under the interpreter and the JIT, also when moved between back ends
+// mid-run; its multiprocessor variant on 2 CPUs.
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { backends, runElf } from "../../src/hypervisors/index.js";
 import { readFileSync } from "node:fs";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
+import { memoryDisk } from "../../src/machine/devices/disk.js";
+import { migrateRoute } from "../../src/migration/route.js";
 import { ROOT } from "./helpers.js";
 
 const DIR = join(ROOT, "fixtures/guests/tskernel");
@@ -53,6 +57,16 @@ describe("a user's TypeScript kernel (fixtures/guests/tskernel)", () => {
       expect(runs[1].stats.instructions).toBe(runs[0].stats.instructions);
     });
   }
+
+  it("moves bare -> xen -> l4 -> hvm -> bare mid-run (stop-and-copy, then live) with the console of an unmoved run", () => {
+    const elf = writeElf(image);
+    for (const live of [false, true]) {
+      const moved = migrateRoute(elf, readElf(elf), ["bare", "xen", "l4", "hvm", "bare"], [200_000], { live, disk: memoryDisk(disk()), maxCycles: 50_000_000 });
+      expect(moved.reports.map((r) => r.migrated)).toEqual([true, true, true, true]);
+      expect(moved.guest.console).toBe(KERNEL_CONSOLE);
+      expect(moved.result).toEqual({ kind: "poweroff", exitCode: 0 });
+    }
+  });
 
   const smp = buildSources(sources(["smp.ts", "mm.ts", "console.ts"])).image;
   const multi = [...backends.values()].filter((b) => (b.maxCpus ?? 1) >= 2).map((b) => b.name);
