@@ -35,7 +35,7 @@ const UNSUPPORTED_TYPES: Readonly<Record<string, string>> = {
   FunctionExpression: "a function expression (closure)",
   ArrowFunctionExpression: "an arrow function",
   ObjectExpression: "an object literal (except a top-level `const` of constant integers)",
-  ArrayExpression: "an array literal",
+  ArrayExpression: "an array literal (only as a global `new Int32Array(…)` initializer)",
   ObjectPattern: "destructuring",
   ArrayPattern: "destructuring",
   RestElement: "a rest parameter",

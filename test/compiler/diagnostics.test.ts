@@ -25,7 +25,7 @@ describe("unsupported constructs", () => {
     ["an async function", "export async function f() {}\n", "g.ts:1:8"],
     ["a generator function", "export function* f() {}\n", "g.ts:1:8"],
     ["a template literal with expressions", wrap("const n = 1; const s = `a${n}`;"), "g.ts:2:26"],
-    ["an array literal", wrap("const a = [1, 2];"), "g.ts:2:13"],
+    ["an array literal (only as a global `new Int32Array(…)` initializer)", wrap("const a = [1, 2];"), "g.ts:2:13"],
     ["`null`", wrap("let x = null;"), "g.ts:2:11"],
     ["`this`", wrap("let x = this;"), "g.ts:2:11"],
     ["a `var` declaration (use let or const)", wrap("var x = 1;"), "g.ts:2:3"],
@@ -172,6 +172,7 @@ describe("messages for habits from TypeScript", () => {
     ["an optional parameter: no arity error", "function f(a: number, b?: number): number { return a; }\n" + wrap("f(1);"), ["g.ts:1:23: error: an optional parameter is not supported in guest code"]],
     ["a rest parameter: no arity error", "function f(...a: number[]): number { return 0; }\n" + wrap("f(1, 2);"), ["g.ts:1:12: error: a rest parameter is not supported in guest code"]],
     ["a global arrow function: no unknown function", "const f = (x: number) => x + 1;\n" + wrap("f(1);"), ["g.ts:1:11: error: an arrow function is not supported in guest code"]],
+    ["a global array literal: no error at each index", "const T = [1, 2, 3];\n" + wrap("let x = T[1];"), ["g.ts:1:11: error: an array literal (only as a global `new Int32Array(…)` initializer) is not supported in guest code"]],
     ["a nested function: no unknown function", wrap("function g(): number { return 1; }\n  g();"), ["g.ts:2:3: error: a nested function (closure) is not supported in guest code"]],
     [
       "a namespace import: named imports instead, and no error at each use",

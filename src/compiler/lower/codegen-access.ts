@@ -67,6 +67,7 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
         return undefined;
       }
       if (b?.kind !== "array") {
+        if (obj.type === "Identifier" && !b && this.fc.scope.refused.has(obj.name)) return undefined; // its declaration's error says why
         this.fc.unsupported(e, obj.type === "Identifier" && b?.kind === "local" ? "indexing a local (only global typed arrays can be indexed)" : "indexing anything but a global typed array");
         return undefined;
       }
