@@ -59,6 +59,13 @@ describe("a user's TypeScript kernel (fixtures/guests/tskernel)", () => {
     });
   }
 
+  it("built para-virtualized for xen (--paravirt xen), it prints the same on xen", () => {
+    const pv = buildSources(sources(["entry.s", "kernel.ts", "mm.ts", "console.ts", "disk.ts"]), { paravirt: "xen" }).image;
+    const r = runElf(pv, { backend: "xen", disk: disk(), maxCycles: 50_000_000 });
+    expect(r.console).toBe(KERNEL_CONSOLE);
+    expect(r.result).toEqual({ kind: "poweroff", exitCode: 0 });
+  });
+
   it("moves bare -> xen -> l4 -> hvm -> bare mid-run (stop-and-copy, then live) with the console of an unmoved run", () => {
     const elf = writeElf(image);
     for (const live of [false, true]) {
