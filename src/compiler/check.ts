@@ -234,12 +234,15 @@ function checkNode(v: Visit, report: (node: Node, construct: string) => void): b
     case "AssignmentExpression":
       if (!SUPPORTED_ASSIGN.has(node.operator)) report(node, operatorName(node.operator));
       return true;
-    case "NewExpression":
-      if (v.inFunction || v.parent?.type !== "VariableDeclarator") {
-        report(node, "`new` outside a global typed-array declaration");
+    case "NewExpression": {
+      // A global's initializer, or a `const` local's (a typed array in the frame: lower/codegen.ts).
+      const decl = v.up?.up?.node;
+      if (v.parent?.type !== "VariableDeclarator" || (v.inFunction && (decl?.type !== "VariableDeclaration" || decl.kind !== "const"))) {
+        report(node, "`new` outside a typed-array declaration (a global, or a `const` local)");
         return false;
       }
       return true;
+    }
     case "ExportNamedDeclaration":
       if (node.source) report(node, "a re-export");
       return true;

@@ -51,7 +51,7 @@ describe("unsupported constructs", () => {
     ["an integer literal wider than 32 bits", wrap("let x = 4294967296;"), "g.ts:2:11"],
     ["a bigint literal", wrap("let x = 1n;"), "g.ts:2:11"],
     ["a regular expression", wrap("let x = /a/;"), "g.ts:2:11"],
-    ["`new` outside a global typed-array declaration", wrap("let a = new Int32Array(4);"), "g.ts:2:11"],
+    ["`new` outside a typed-array declaration (a global, or a `const` local)", wrap("let a = new Int32Array(4);"), "g.ts:2:11"],
     ["a non-constant global initializer", "function f(): number { return 1; }\nlet g = f();\n", "g.ts:2:9"],
     ["a call through a variable (closure)", "let f = 1;\n" + wrap("f();"), "g.ts:3:3"],
     ["a function with more than 4 parameters", "export function f(a: number, b: number, c: number, d: number, e: number) { return 0; }\n", "g.ts:1:63"],

@@ -80,10 +80,12 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
   /** Address of arr[index]: base register + constant offset. */
   private elementAddress(arr: Extract<GlobalSymbol, { kind: "array" }>, index0: t.Expression): LValue {
     const { elem } = arr;
-    const promoted = this.arrayBases.get(arr.asmName);
+    const promoted = arr.stackOffset !== undefined ? "sp" : this.arrayBases.get(arr.asmName);
+    // A local typed array is sp + its offset: its elements are sp-relative.
+    const at = arr.stackOffset ?? 0;
     const ci = this.constant(index0);
-    if (ci !== undefined && fitsImm(ci * elem.size)) {
-      if (promoted) return { kind: "elem", base: { reg: promoted, temp: false }, off: ci * elem.size, elem };
+    if (ci !== undefined && fitsImm(at + ci * elem.size)) {
+      if (promoted) return { kind: "elem", base: { reg: promoted, temp: false }, off: at + ci * elem.size, elem };
       const base = this.alloc();
       this.emit(`la ${base}, ${arr.asmName}`);
       return { kind: "elem", base: { reg: base, temp: true }, off: ci * elem.size, elem };
@@ -104,7 +106,7 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
     if (elem.shift) this.emit(`slli ${addr}, ${i.reg}, ${elem.shift}`);
     if (promoted) {
       this.emit(`add ${addr}, ${promoted}, ${elem.shift ? addr : i.reg}`);
-      return { kind: "elem", base: { reg: addr, temp: true }, off, elem };
+      return { kind: "elem", base: { reg: addr, temp: true }, off: at + off, elem };
     }
     const base = this.alloc();
     this.emit(`la ${base}, ${arr.asmName}`);
@@ -485,6 +487,11 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       // A string parameter or string global holds the string's address already
       // (JavaScript's addressOf takes the string, not the variable).
       if (b?.kind === "local" || (b?.kind === "scalar" && b.string)) return this.gen(a, dest);
+      if (b?.kind === "array" && b.stackOffset !== undefined) {
+        const reg = r();
+        this.emit(`addi ${reg}, sp, ${b.stackOffset}`, "a local typed array, in the frame");
+        return { reg, temp: dest === undefined };
+      }
       if (b && (b.kind === "function" || b.kind === "array" || b.kind === "scalar")) {
         const reg = r();
         this.emit(`la ${reg}, ${b.asmName}`);

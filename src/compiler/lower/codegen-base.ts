@@ -83,6 +83,8 @@ export abstract class FunctionCompilerBase {
   protected readonly isStart: boolean;
   /** Typed-array symbol → register holding its address for the whole function. */
   protected readonly arrayBases = new Map<string, string>();
+  /** Local typed arrays by declarator id: an array symbol with its frame offset (codegen.ts placeFrameArrays). */
+  protected readonly frameArrays = new Map<t.Node, Extract<GlobalSymbol, { kind: "array" }>>();
 
   constructor(
     protected readonly fc: FileCompiler,

@@ -150,6 +150,12 @@ export abstract class FunctionCompilerStatements extends FunctionCompilerExpress
   private genDeclaration(s: t.VariableDeclaration): void {
     for (const d of s.declarations) {
       if (d.id.type !== "Identifier") continue;
+      const arr = this.frameArrays.get(d.id);
+      if (arr) {
+        this.zeroFrameBytes(arr.stackOffset!, (arr.length * arr.elem.size + 3) & ~3);
+        this.scopes[this.scopes.length - 1].set(d.id.name, arr);
+        continue;
+      }
       const local = this.localByDecl.get(d.id);
       if (!local) continue;
       const scope = this.scopes[this.scopes.length - 1];
@@ -170,6 +176,25 @@ export abstract class FunctionCompilerStatements extends FunctionCompilerExpress
       }
       scope.set(d.id.name, { kind: "local", local });
     }
+  }
+
+  /** A local typed array is new, so zero, each time its declaration runs (as in JavaScript). */
+  private zeroFrameBytes(offset: number, bytes: number): void {
+    if (bytes <= 32) {
+      for (let off = offset; off < offset + bytes; off += 4) this.emit(`sw zero, ${off}(sp)`);
+      return;
+    }
+    const p = this.alloc();
+    const end = this.alloc();
+    const loop = this.fc.label("zero");
+    this.emit(`addi ${p}, sp, ${offset}`);
+    this.emit(`addi ${end}, ${p}, ${bytes}`);
+    this.emitLabel(loop);
+    this.emit(`sw zero, 0(${p})`);
+    this.emit(`addi ${p}, ${p}, 4`);
+    this.emit(`bne ${p}, ${end}, ${loop}`);
+    this.pool.release(end);
+    this.pool.release(p);
   }
 
   private genSwitch(s: t.SwitchStatement, label?: string): void {

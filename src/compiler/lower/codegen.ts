@@ -26,7 +26,7 @@ import { codeChildren, isTypeOnly, walk as walkTree } from "../ast.js";
 import { diagnosticAt, operatorName, unsupportedMessage } from "../check.js";
 import { NATIVE_INTRINSICS, type IntrinsicName, type IntrinsicSpec } from "../intrinsics.js";
 import { assignHomes, TempPool } from "../regalloc.js";
-import { asciiLength, evalConst, foldBinary, isStringLiteral, isStringTyped, stringLiteralText, unwrap, type FileScope, type GlobalSymbol } from "./symbols.js";
+import { asciiLength, evalConst, foldBinary, isStringLiteral, isStringTyped, stringLiteralText, TYPED_ARRAYS, unwrap, type FileScope, type GlobalSymbol } from "./symbols.js";
 import type { Local, Line } from "./codegen-base.js";
 import { FunctionCompilerStatements } from "./codegen-statements.js";
 
@@ -189,6 +189,9 @@ export class FileCompiler {
   }
 }
 
+/** The most bytes of local typed arrays one function's frame holds (stacks are 16–64 KiB: docs/abi.md). */
+const FRAME_ARRAY_BYTES = 4096;
+
 /** A parameter's name; a default value's too (refused by check.ts, but its uses are then not unknown names). */
 function paramId(p: t.FunctionDeclaration["params"][number]): t.Identifier | undefined {
   if (p.type === "Identifier") return p;
@@ -234,11 +237,17 @@ class FunctionCompiler extends FunctionCompilerStatements {
     const arrayRefs = new Map<string, number>();
     let usesAsm = false;
     const constDecls: { id: t.Identifier; init: t.Expression }[] = [];
+    const frameArrays: { id: t.Identifier; init: t.NewExpression }[] = [];
     const walk = (n: t.Node | null | undefined, depth: number) => {
       if (!n || typeof n !== "object") return;
       switch (n.type) {
         case "VariableDeclarator":
-          if (n.id.type === "Identifier") add(n.id, -1, n.init);
+          if (n.id.type !== "Identifier") break;
+          if (n.init && unwrap(n.init).type === "NewExpression") {
+            // `const buf = new Uint8Array(N)`: storage in the frame, sized below.
+            frameArrays.push({ id: n.id, init: unwrap(n.init) as t.NewExpression });
+            declared.set(n.id.name, (declared.get(n.id.name) ?? 0) + 1);
+          } else add(n.id, -1, n.init);
           break;
         case "VariableDeclaration":
           if (n.kind === "const") for (const d of n.declarations) if (d.id.type === "Identifier" && d.init) constDecls.push({ id: d.id, init: d.init });
@@ -300,7 +309,7 @@ class FunctionCompiler extends FunctionCompilerStatements {
     const alloc = assignHomes([...real, ...bases], { leaf: this.leaf, keepTemps: usesAsm });
     for (const b of bases) if (b.home?.kind === "reg") this.arrayBases.set(b.arrayBase!, b.home.reg);
     this.saved = alloc.saved;
-    this.localSlots = alloc.slots;
+    this.localSlots = alloc.slots + this.placeFrameArrays(frameArrays, alloc.slots, (name) => (folded.has(name) ? { kind: "const", value: folded.get(name)! } : declared.has(name) ? undefined : this.fc.scope.names.get(name)));
     this.pool = new TempPool(alloc.temps);
     for (const l of real) if (l.home?.kind === "reg") this.homeRegs.add(l.home.reg);
   }
@@ -382,6 +391,30 @@ class FunctionCompiler extends FunctionCompilerStatements {
           break;
       }
     });
+  }
+
+  /**
+   * Local typed arrays (`const buf = new Uint8Array(512)`) live in the frame,
+   * above the local slots, each word-aligned; their lengths are constants and
+   * their total is at most FRAME_ARRAY_BYTES. Returns the words they take.
+   */
+  private placeFrameArrays(decls: { id: t.Identifier; init: t.NewExpression }[], firstSlot: number, lookup: (name: string) => GlobalSymbol | { kind: "const"; value: number } | undefined): number {
+    let bytes = 0;
+    for (const { id, init } of decls) {
+      const ctor = init.callee.type === "Identifier" ? init.callee.name : "";
+      const elem = Object.hasOwn(TYPED_ARRAYS, ctor) ? TYPED_ARRAYS[ctor] : undefined;
+      const arg = init.arguments.length === 1 ? init.arguments[0] : undefined;
+      const length = arg && arg.type !== "SpreadElement" && arg.type !== "ArgumentPlaceholder" ? evalConst(arg, lookup) : undefined;
+      let size = 0;
+      if (!elem) this.fc.report(init, unsupportedMessage(`\`new ${ctor || "…"}\` (only Int32Array, Uint8Array, Int8Array, Uint16Array, Int16Array)`));
+      else if (length === undefined || length < 0) this.fc.report(arg ?? init, "the length of a local typed array must be a constant (a global typed array also takes a list of constants)");
+      else if (bytes + length * elem.size > FRAME_ARRAY_BYTES) this.fc.report(arg!, `local typed arrays of more than ${FRAME_ARRAY_BYTES} bytes in one function (the stack is small: use a global)`);
+      else size = (length * elem.size + 3) & ~3;
+      // A refused one is still bound (length 0), so its uses are not reported again.
+      this.frameArrays.set(id, { kind: "array", asmName: "", elem: elem ?? TYPED_ARRAYS.Int32Array, length: size ? length! : 0, exported: false, external: false, stackOffset: 4 * firstSlot + bytes });
+      bytes += size;
+    }
+    return bytes / 4;
   }
 
   /** Prologue + body + epilogue, now that the frame size is known. */

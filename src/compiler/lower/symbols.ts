@@ -42,7 +42,7 @@ export type GlobalSymbol =
   | { kind: "function"; asmName: string; params: number; node?: t.FunctionDeclaration; external: boolean; exported: boolean; from?: string }
   | { kind: "scalar"; asmName: string; init?: DataInit; external: boolean; exported: boolean; constant: boolean; string?: boolean }
   | { kind: "const"; value: number; asmName?: string; exported: boolean }
-  | { kind: "array"; asmName: string; elem: ElemType; length: number; init?: number[]; exported: boolean; external: boolean }
+  | { kind: "array"; asmName: string; elem: ElemType; length: number; init?: number[]; exported: boolean; external: boolean; stackOffset?: number }
   | { kind: "intrinsic"; name: IntrinsicName }
   | { kind: "namespace"; name: string; members: Readonly<Record<string, number>> }
   | { kind: "math" };
