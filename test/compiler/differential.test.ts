@@ -6,7 +6,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROGRAMS, programFiles, runOnHost, runSources } from "./helpers.js";
+import { expectSameBothWays, PROGRAMS, programFiles } from "./helpers.js";
 
 const programs = readdirSync(PROGRAMS).filter((f) => f.endsWith(".ts")).sort();
 
@@ -17,13 +17,7 @@ describe("guest programs: emulated run equals native run", () => {
 
   for (const name of programs) {
     it(name, () => {
-      const sources = programFiles(join(PROGRAMS, name));
-      const emulated = runSources(sources);
-      expect(emulated.stopped).toBeUndefined();
-      const native = runOnHost(sources);
-      expect(emulated.console).toBe(native.console);
-      expect(emulated.exitCode).toBe(native.exitCode);
-      expect(emulated.console.length).toBeGreaterThan(0);
+      expect(expectSameBothWays(programFiles(join(PROGRAMS, name))).length).toBeGreaterThan(0);
     });
   }
 });

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { expect } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { compile } from "../../src/compiler/index.js";
 import { DiagnosticError, type Diagnostic } from "../../src/guest-isa/diagnostics.js";
@@ -87,6 +88,16 @@ export function functionBody(asm: string, name: string): string[] {
 export interface HostRun {
   exitCode: number;
   console: string;
+}
+
+/** Runs a program on the emulator and under Node, which must end it alike (console, exit status); its console. */
+export function expectSameBothWays(sources: Source[]): string {
+  const emulated = runSources(sources);
+  expect(emulated.stopped).toBeUndefined();
+  const native = runOnHost(sources);
+  expect(emulated.console).toBe(native.console);
+  expect(emulated.exitCode).toBe(native.exitCode);
+  return native.console;
 }
 
 /** Runs a program natively: each file transpiled to CommonJS, previrt/guest = guest/index.js. */
