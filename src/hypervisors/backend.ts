@@ -12,7 +12,7 @@ import { lookupInstruction } from "../guest-isa/isa-table.js";
 // From guest-isa, not ./paravirt.js: that one brings xen's guest ABI (its VMM, the assembler).
 import { isParavirtImage } from "../guest-isa/paravirt.js";
 import type { Monitor } from "../machine/monitor.js";
-import { runImage, type RunImageOptions, type RunOutcome } from "../machine/run-image.js";
+import { runImage, runImageSliced, type BetweenSlices, type RunImageOptions, type RunOutcome } from "../machine/run-image.js";
 import { MAX_CPUS } from "../machine/machine.js";
 import { rewriteImage, type RewriteResult, type RewriteTarget } from "../rewriter/index.js";
 import { checkSpinlockCure, type SpinlockCure } from "./common/spinlock-cures.js";
@@ -224,6 +224,13 @@ export function spinSites(rewrite: RewriteResult): { lockSites: number[]; ticket
 export function runElfOn(backend: Backend, image: ElfImage, options: RunElfOptions = {}): RunElfOutcome {
   const { rewrite, runOptions } = prepareGuestOn(backend, image, options);
   const outcome = runImage(rewrite.image, runOptions(rewrite));
+  return { ...outcome, rewrite };
+}
+
+/** runElfOn, run in slices with `between` awaited after each (run-image.ts runImageSliced: `previrt run`'s Ctrl-C). */
+export async function runElfOnSliced(backend: Backend, image: ElfImage, options: RunElfOptions, between: BetweenSlices, slice?: number): Promise<RunElfOutcome> {
+  const { rewrite, runOptions } = prepareGuestOn(backend, image, options);
+  const outcome = await runImageSliced(rewrite.image, runOptions(rewrite), between, slice);
   return { ...outcome, rewrite };
 }
 

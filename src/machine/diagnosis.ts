@@ -19,11 +19,12 @@ import { TRACE_PAIRS } from "./cpu.js";
 import type { Machine } from "./machine.js";
 import { causeName } from "./stats.js";
 
-export type StopReason = "max-cycles" | "crash" | "fault-loop" | "hlt-deadlock" | "monitor";
+export type StopReason = "max-cycles" | "interrupted" | "crash" | "fault-loop" | "hlt-deadlock" | "monitor";
 
 /** Process exit statuses of `previrt run` for runs that did not power off. */
 export const EXIT_STATUS: Readonly<Record<StopReason, number>> = {
   "max-cycles": 124, // as timeout(1)
+  interrupted: 130, // the user's Ctrl-C (run-image.ts runSliced): 128 + SIGINT, as a shell reports
   crash: 125,
   "fault-loop": 125,
   "hlt-deadlock": 125,

@@ -595,7 +595,8 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   /** Stops the run with a reason (a monitor's verdict, or the machine's own). */
   stop(reason: StopReason, message: string, pcHasRun = false): void {
     if (this.result) return;
-    if (this.mp && reason !== "max-cycles") message = `cpu ${this.current}: ${message}`;
+    // A budget or the user stops the whole machine, not one CPU's run.
+    if (this.mp && reason !== "max-cycles" && reason !== "interrupted") message = `cpu ${this.current}: ${message}`;
     this.stopWith(reason, message, { message, inclusive: pcHasRun });
   }
 

@@ -1,7 +1,9 @@
 // Builds a machine for one image, runs it, and returns the result, the
 // counters and the console output: the in-process entry point the CLI,
 // `previrt matrix`, tests and benchmarks use (through src/hypervisors'
-// runElf, which adds the back end).
+// runElf, which adds the back end). `previrt run` runs it in slices
+// (runImageSliced), so that the user's Ctrl-C ends a guest that would run
+// for ever with a diagnosis rather than with nothing.
 
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import type { Device } from "./bus/ports.js";
@@ -67,7 +69,47 @@ export interface RunOutcome {
 
 export function runImage(image: ElfImage, options: RunImageOptions = {}): RunOutcome {
   const { machine, console } = buildMachine(image, options);
-  const result = machine.run(options.maxCycles ?? Infinity);
+  return outcomeOf(machine.run(options.maxCycles ?? Infinity), machine, console);
+}
+
+/**
+ * What runSliced's caller does between two slices (the CLI: lets Node's
+ * event loop run, so that a SIGINT handler can run): resolves to the reason
+ * to stop the run with ("interrupted (SIGINT)"), or undefined to go on.
+ */
+export type BetweenSlices = () => Promise<string | undefined>;
+
+/**
+ * Cycles per slice of runSliced: 2^24, a few hundredths of a second of host
+ * time under either engine — soon enough for a user's Ctrl-C, and rare
+ * enough that the pauses (each a new verification epoch for the JIT) cost
+ * nothing measurable.
+ */
+export const SLICE_CYCLES = 1 << 24;
+
+/**
+ * runImage, with the run in slices of `slice` cycles and `between` awaited
+ * after each. Pausing changes nothing (Machine.runUntil; a multiprocessor
+ * pauses at an epoch boundary; test/machine/slicing.test.ts), so a run that
+ * `between` never stops has runImage's results exactly
+ * (test/machine/run-sliced.test.ts). When `between` gives a reason, the run
+ * stops there — reason "interrupted", status 130 — with the diagnosis of
+ * where the guest was.
+ */
+export async function runImageSliced(image: ElfImage, options: RunImageOptions, between: BetweenSlices, slice = SLICE_CYCLES): Promise<RunOutcome> {
+  const { machine, console } = buildMachine(image, options);
+  const maxCycles = options.maxCycles ?? Infinity;
+  while (!machine.runUntil(machine.cycles + slice, maxCycles)) {
+    const why = await between();
+    if (why !== undefined) {
+      machine.stop("interrupted", `${why} after ${Math.floor(machine.cycles)} cycles`);
+      break;
+    }
+  }
+  return outcomeOf(machine.outcome!, machine, console);
+}
+
+function outcomeOf(result: RunResult, machine: Machine, console: () => string): RunOutcome {
   return { result, stats: machine.stats(), host: machine.hostStats(), console: console(), machine };
 }
 

@@ -5,9 +5,10 @@
 // Reads the ELF, prepares it for the back end, runs it on the machine with
 // the guest console on stdout (input from io.stdin, else the process's
 // stdin, read lazily). Exit status: the guest's power-off code; 124 when
-// --max-cycles stopped a runaway; 125 for a guest crash (fault with no
-// handler, fault loop, hlt deadlock), after `previrt: error: <reason>` and
-// the diagnosis on stderr. --stats prints the counters to stderr, then (a
+// --max-cycles stopped a runaway; 130 when the user's Ctrl-C did
+// (cli/interrupt.ts); 125 for a guest crash (fault with no handler, fault
+// loop, hlt deadlock), after `previrt: error: <reason>` and the diagnosis on
+// stderr. --stats prints the counters to stderr, then (a
 // "host (not simulated)" line; `host` in --json) how the emulator ran the
 // guest. --engine interp|jit picks the interpreter or the JIT: same results.
 //
@@ -19,7 +20,7 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 // One back end, loaded by name (registry.ts): not hypervisors/index.ts, which loads all five (issue 16).
-import { runElfOn } from "../../hypervisors/backend.js";
+import { runElfOnSliced } from "../../hypervisors/backend.js";
 import { loadBackend } from "../../hypervisors/registry.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
 import { openDisk, openNvdisk, stdinInput } from "../host-devices.js";
@@ -29,6 +30,7 @@ import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkDistinctFiles, checkOutputs, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
+import { stopOnSigint } from "../interrupt.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   // Loaded only for a multi-guest run: its configuration file may name bundled-kernel guests, which brings in the compiler.
@@ -53,9 +55,10 @@ export const run: CommandRunner = async (args, options, io) => {
   const image = readElfInput(file);
   const disk = openDisk(options.disk);
   let nvdisk: DiskBacking | undefined;
+  const sigint = stopOnSigint();
   try {
     nvdisk = openNvdisk(options.nvdisk);
-    const outcome = runElfOn(backend, image, {
+    const outcome = await runElfOnSliced(backend, image, {
       file,
       costModel,
       maxCycles,
@@ -71,7 +74,7 @@ export const run: CommandRunner = async (args, options, io) => {
       timeslice: options.timeslice as number | undefined,
       spinlocks: options.spinlocks as string | undefined,
       onOutput: jsonTo === "-" ? consoleToStderr(io) : (t) => io.out(t),
-    });
+    }, sigint.between);
     const { result, stats, host } = outcome;
     let status: number;
     if (result.kind === "poweroff") status = result.exitCode;
@@ -83,6 +86,7 @@ export const run: CommandRunner = async (args, options, io) => {
     if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify({ backend: backend.name, file, result: summary(result), ...stats, host }) + "\n", io);
     return status;
   } finally {
+    sigint.dispose();
     disk?.close?.();
     nvdisk?.close?.();
   }

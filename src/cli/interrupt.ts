@@ -1,0 +1,29 @@
+// The user's Ctrl-C during a guest's run: `previrt run` runs the guest in
+// slices (machine/run-image.ts runImageSliced) and awaits `between` after
+// each, which lets Node's event loop run — the only place a SIGINT handler
+// can — and asks the run to stop when one came. The run then ends as any
+// stopped run does: `previrt: error: interrupted (SIGINT) after N cycles`,
+// the diagnosis of where the guest was, --stats and --json, the disk images
+// closed; status 130. A second Ctrl-C before that ends the process at once
+// (the disk images are written through, so nothing the guest wrote is lost).
+//
+// Consumes process signals; produces a BetweenSlices for the run and the
+// handler's removal. Used by cli/commands/run.ts.
+
+import type { BetweenSlices } from "../machine/run-image.js";
+
+/** 128 + SIGINT: what a shell reports for a process Ctrl-C ended. */
+const SIGINT_STATUS = 130;
+
+export function stopOnSigint(): { between: BetweenSlices; dispose(): void } {
+  let asked = false;
+  const onSigint = () => {
+    if (asked) process.exit(SIGINT_STATUS);
+    asked = true;
+  };
+  process.on("SIGINT", onSigint);
+  return {
+    between: () => new Promise((resolve) => setImmediate(() => resolve(asked ? "interrupted (SIGINT)" : undefined))),
+    dispose: () => void process.off("SIGINT", onSigint),
+  };
+}

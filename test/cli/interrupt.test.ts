@@ -1,0 +1,84 @@
+// Ctrl-C during `previrt run` (cli/interrupt.ts): a guest that would run for
+// ever — here one that prints a line and then spins, and one whose trap
+// handler faults again at every entry, walking its stack down, which no
+// fault-loop rule catches — ends with `previrt: error: interrupted (SIGINT)
+// after N cycles`, the diagnosis, --json and --stats, status 130; the disk
+// image is closed. Run as a real process: the signal is sent once the guest
+// has printed, so the handler is in place.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+
+const bin = new URL("../../bin/previrt.js", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "previrt-sigint-"));
+
+async function build(name: string, source: string): Promise<string> {
+  writeFileSync(join(dir, `${name}.s`), source);
+  const io = bufferIO();
+  expect(await main(["build", join(dir, `${name}.s`), "-o", join(dir, `${name}.elf`)], io), io.stderr).toBe(0);
+  return join(dir, `${name}.elf`);
+}
+
+/** Runs `previrt ARGS`, sends SIGINT once stdout has shown `ready`, and returns how it ended. */
+function interrupted(args: string[]): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: dir });
+    let stdout = "";
+    let stderr = "";
+    let sent = false;
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && stdout.includes("ready")) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
+
+// Prints "ready", then "r" with the trap vector set, then a load outside RAM (a bus error):
+// the handler's first store, 16 bytes below a stack pointer outside RAM, faults again, and again.
+const READY = "    la   a0, msg\n.Lp:\n    lbu  t0, 0(a0)\n    beqz t0, .Ld\n    out  0x10, t0\n    addi a0, a0, 1\n    j    .Lp\n.Ld:\n";
+const SPIN = `    .text\n    .global _start\n_start:\n${READY}.Lspin:\n    addi t1, t1, 1\n    j    .Lspin\n    .rodata\nmsg: .asciz "ready\\n"\n`;
+const RECURSIVE_FAULT =
+  `    .text\n    .global _start\n_start:\n${READY}    la   t0, handler\n    mtcr tvec, t0\n    li   sp, 0x7ffffff0\n    lw   t2, 0(sp)\n    out  0xF0, zero\n` +
+  `handler:\n    addi sp, sp, -16\n    sw   lr, 0(sp)\n    iret\n    .rodata\nmsg: .asciz "ready\\n"\n`;
+
+describe("Ctrl-C during previrt run", () => {
+  let spin: string, recursive: string;
+  beforeAll(async () => {
+    spin = await build("spin", SPIN);
+    recursive = await build("recursive", RECURSIVE_FAULT);
+  }, 60_000);
+
+  it.each(["jit", "interp"])("a spinning guest (%s): the diagnosis, --stats, --json, status 130", async (engine) => {
+    const json = join(dir, `spin-${engine}.json`);
+    const disk = join(dir, `spin-${engine}.disk`);
+    writeFileSync(disk, new Uint8Array(4096));
+    const r = await interrupted(["run", spin, "--hv", "xen", "--engine", engine, "--stats", "--json", json, "--disk", disk]);
+    expect(r.signal).toBe(null);
+    expect(r.status).toBe(130);
+    expect(r.stdout).toBe("ready\n");
+    expect(r.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ cycles\n {2}pc +0x0000[0-9a-f]{4}/);
+    expect(r.stderr).toMatch(/addi +t1, t1, 1/); // the last instructions: the spin loop
+    expect(r.stderr).toMatch(/^instructions +\d+$/m); // --stats
+    const doc = JSON.parse(readFileSync(json, "utf8"));
+    expect(doc.result).toMatchObject({ kind: "stopped", reason: "interrupted", exitCode: 130 });
+    expect(doc.cycles).toBeGreaterThan(0);
+    expect(statSync(disk).size).toBe(4096);
+  }, 60_000);
+
+  it("a trap handler that faults at every entry, walking its stack down: stopped where it is", async () => {
+    const r = await interrupted(["run", recursive, "--hv", "bare"]);
+    expect(r.status).toBe(130);
+    expect(r.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ cycles\n/);
+    expect(r.stderr).toMatch(/sw +lr, 0\(sp\)/);
+  }, 60_000);
+});
