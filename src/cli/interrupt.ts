@@ -1,14 +1,14 @@
-// The user's Ctrl-C during a guest's run: `previrt run` runs the guest in
-// slices (machine/run-image.ts runImageSliced) and awaits `between` after
-// each, which lets Node's event loop run — the only place a SIGINT handler
-// can — and asks the run to stop when one came. The run then ends as any
+// The user's Ctrl-C during a guest's run: `previrt run` and `previrt resume`
+// run the guest in slices (machine/run-image.ts runSliced) and await
+// `between` after each, which lets Node's event loop run — the only place
+// a SIGINT handler can — and asks the run to stop when one came. The run then ends as any
 // stopped run does: `previrt: error: interrupted (SIGINT) after N cycles`,
 // the diagnosis of where the guest was, --stats and --json, the disk images
 // closed; status 130. A second Ctrl-C before that ends the process at once
 // (the disk images are written through, so nothing the guest wrote is lost).
 //
 // Consumes process signals; produces a BetweenSlices for the run and the
-// handler's removal. Used by cli/commands/run.ts.
+// handler's removal. Used by cli/commands/run.ts and resume.ts.
 
 import type { BetweenSlices } from "../machine/run-image.js";
 

@@ -98,7 +98,11 @@ export const SLICE_CYCLES = 1 << 24;
  */
 export async function runImageSliced(image: ElfImage, options: RunImageOptions, between: BetweenSlices, slice = SLICE_CYCLES): Promise<RunOutcome> {
   const { machine, console } = buildMachine(image, options);
-  const maxCycles = options.maxCycles ?? Infinity;
+  return outcomeOf(await runSliced(machine, options.maxCycles ?? Infinity, between, slice), machine, console);
+}
+
+/** `machine.run(maxCycles)` in slices, `between` awaited after each (runImageSliced; `previrt resume` runs a restored machine so). */
+export async function runSliced(machine: Machine, maxCycles: number, between: BetweenSlices, slice = SLICE_CYCLES): Promise<RunResult> {
   while (!machine.runUntil(machine.cycles + slice, maxCycles)) {
     const why = await between();
     if (why !== undefined) {
@@ -106,7 +110,7 @@ export async function runImageSliced(image: ElfImage, options: RunImageOptions, 
       break;
     }
   }
-  return outcomeOf(machine.outcome!, machine, console);
+  return machine.outcome!;
 }
 
 function outcomeOf(result: RunResult, machine: Machine, console: () => string): RunOutcome {

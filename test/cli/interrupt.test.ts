@@ -1,4 +1,4 @@
-// Ctrl-C during `previrt run` (cli/interrupt.ts): a guest that would run for
+// Ctrl-C during `previrt run` or `resume` (cli/interrupt.ts): a guest that would run for
 // ever — here one that prints a line and then spins, and one whose trap
 // handler faults again at every entry, walking its stack down, which no
 // fault-loop rule catches — ends with `previrt: error: interrupted (SIGINT)
@@ -73,6 +73,17 @@ describe("Ctrl-C during previrt run", () => {
     expect(doc.result).toMatchObject({ kind: "stopped", reason: "interrupted", exitCode: 130 });
     expect(doc.cycles).toBeGreaterThan(0);
     expect(statSync(disk).size).toBe(4096);
+  }, 60_000);
+
+  it("previrt resume too: a snapshot taken before the guest printed, resumed on another back end", async () => {
+    const snap = join(dir, "spin.snap");
+    const made = await interrupted(["run", spin, "--hv", "bare", "--snapshot-at", "1", "--snapshot", snap]);
+    expect(made.status, made.stderr).toBe(0);
+    const r = await interrupted(["resume", snap, "--hv", "l4", "--stats"]);
+    expect(r.status).toBe(130);
+    expect(r.stdout).toBe("ready\n");
+    expect(r.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ cycles\n {2}pc +0x/);
+    expect(r.stderr).toMatch(/^instructions +\d+$/m);
   }, 60_000);
 
   it("a trap handler that faults at every entry, walking its stack down: stopped where it is", async () => {

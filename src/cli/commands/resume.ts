@@ -19,6 +19,7 @@ import type { DiskBacking } from "../../machine/devices/disk.js";
 import { heldFileDisk, openDisk, openNvdisk, stdinInput } from "../host-devices.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
+import { runSliced } from "../../machine/run-image.js";
 import { formatStats } from "../../machine/stats.js";
 import { bootGuest, type Guest } from "../../migration/guest.js";
 import { runToSafePoint } from "../../migration/safe-point.js";
@@ -28,6 +29,7 @@ import { readSnapshotFile, snapshotBytes } from "../snapshot-files.js";
 import { checkDistinctFiles, checkInputFile, checkOutputs, fileError, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { consoleToStderr, errorOut, type CliIO } from "../io.js";
 import type { CommandRunner } from "../main.js";
+import { stopOnSigint } from "../interrupt.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   let [file] = args;
@@ -55,7 +57,12 @@ export const run: CommandRunner = async (args, options, io) => {
     disk?.commit();
     nvdisk?.commit();
     if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io, file);
-    return finishRun(guest, guest.finish(maxCyclesOf(options)), options, io, file);
+    const sigint = stopOnSigint();
+    try {
+      return finishRun(guest, await runSliced(guest.machine, maxCyclesOf(options), sigint.between), options, io, file);
+    } finally {
+      sigint.dispose();
+    }
   } finally {
     disk?.close?.();
     nvdisk?.close?.();
