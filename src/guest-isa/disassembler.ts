@@ -191,22 +191,25 @@ function line(code: string, comment: string): string {
 }
 
 /**
- * Picks the printed name of each symbol in .text, so that the listing never
- * defines a name twice: two file-local symbols with the same name (from two
- * linked files) get distinct printed names. Renaming changes no .text byte.
+ * Picks the printed name of each symbol (labels and `.equ`s alike), so that
+ * the listing never defines a name twice: two file-local symbols with the
+ * same name (from two linked files — a label, or an `.equ CONSOLE, 0x10`
+ * each file has) get distinct printed names. Renaming changes no byte: the
+ * listing writes values, never symbol names, in operands.
  */
 function assignLabelNames(symbols: readonly ElfSymbol[]): Map<ElfSymbol, string> {
   const used = new Set<string>();
   const names = new Map<ElfSymbol, string>();
-  const seenAt = new Map<string, number>();
+  const seen = new Map<string, ElfSymbol>();
   // Globals first: they keep their names.
   const ordered = [...symbols].sort((a, b) => Number(b.global) - Number(a.global));
   for (const s of ordered) {
-    if (seenAt.get(s.name) === s.value) continue; // the same label twice: print it once
+    const first = seen.get(s.name);
+    if (first !== undefined && first.value === s.value && first.section === s.section) continue; // the same symbol twice: print it once
     let name = s.name;
     for (let n = 2; used.has(name); n++) name = `${s.name}__${n}`;
     used.add(name);
-    seenAt.set(s.name, s.value);
+    seen.set(s.name, s);
     names.set(s, name);
   }
   return names;
@@ -229,8 +232,7 @@ interface LabelState {
   listed(addr: number): boolean;
 }
 
-function newLabelState(symbols: readonly ElfSymbol[], listed: (addr: number) => boolean): LabelState {
-  const names = assignLabelNames(symbols);
+function newLabelState(symbols: readonly ElfSymbol[], listed: (addr: number) => boolean, names = assignLabelNames(symbols)): LabelState {
   const labelsAt = new Map<number, Label[]>();
   const state: LabelState = {
     labelsAt,
@@ -369,7 +371,9 @@ export function disassembleImage(image: ElfImage, options: DisassemblyOptions = 
   const listed = (addr: number) => allocated.some((s) => s.name !== ".text" && addr >= s.addr && addr < s.addr + s.size);
   // Symbol names that cannot be written as labels are renamed (the bytes do not depend on names).
   const symbols = image.symbols.map((s) => (IDENT.test(s.name) && !s.name.startsWith(".L_") ? s : { ...s, name: `.L_sym_${(s.value >>> 0).toString(16)}` }));
-  const state = newLabelState(symbols.filter((s) => s.section !== undefined), listed);
+  // One naming for labels and absolute symbols: a name is defined once in the listing.
+  const names = assignLabelNames(symbols);
+  const state = newLabelState(symbols.filter((s) => s.section !== undefined), listed, names);
   const out: string[] = [
     "# previrt objdump -d: the whole image as assembly. `previrt as` on this text gives a program that",
     "# behaves the same: the same bytes in every section, at the same addresses, the same symbols.",
@@ -377,8 +381,10 @@ export function disassembleImage(image: ElfImage, options: DisassemblyOptions = 
   if (!image.sections.some((s) => s.name === ".text")) out.push("# (this image has no .text section)");
   const absolute = symbols.filter((s) => s.section === undefined);
   for (const s of absolute) {
-    if (s.global) out.push(`.global ${s.name}`);
-    out.push(`.equ ${s.name}, ${hex(s.value)}`);
+    const name = names.get(s);
+    if (name === undefined) continue; // the same .equ in two files: defined once
+    if (s.global) out.push(`.global ${name}`);
+    out.push(`.equ ${name}, ${hex(s.value)}`);
   }
   let cursor = DEFAULT_TEXT_BASE;
   const text = sections.find((s) => s.name === ".text");

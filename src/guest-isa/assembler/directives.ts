@@ -11,6 +11,7 @@
 
 import type { DirectiveStatement, Loc, Operand } from "./ast.js";
 import { emitData, NOP_WORD } from "./encode-statement.js";
+import { directiveHint, withHint } from "./hints.js";
 import { constValue } from "./expressions.js";
 import { sectionNameProblem } from "../image-check.js";
 import { sectionFlags, sectionSizeProblem } from "./layout.js";
@@ -258,6 +259,6 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       else p.noAnnotate.pop();
       return;
     default:
-      p.report.error(st.loc, `unknown directive '${st.name}'`);
+      p.report.error(st.loc, withHint(`unknown directive '${st.name}'`, directiveHint(st.name)));
   }
 }

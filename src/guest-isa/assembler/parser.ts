@@ -10,6 +10,7 @@
 
 import type { Diagnostic } from "../diagnostics.js";
 import type { BinaryOp, Expr, Loc, Operand, ParsedSource, Statement } from "./ast.js";
+import { commentHint, KNOWN_DIRECTIVES, NUMERIC_LABEL_HINT, registerHint, SECTION_FLAGS_HINT, withHint } from "./hints.js";
 
 const enum Ch {
   Tab = 9,
@@ -303,8 +304,8 @@ class LineParser {
       const start = this.pos;
       const c = this.peek();
       if (!isIdentStart(c)) {
-        if (isDigit(c)) this.fail("expected a label, instruction or directive (labels cannot start with a digit)");
-        this.fail(`unexpected character '${String.fromCharCode(c)}'`);
+        if (isDigit(c)) this.fail(/^\d+\s*:/.test(this.text.slice(this.pos, this.lineEnd)) ? `'${/^\d+/.exec(this.text.slice(this.pos, this.lineEnd))![0]}:' is not a label: ${NUMERIC_LABEL_HINT}` : "expected a label, instruction or directive (labels cannot start with a digit)");
+        this.fail(withHint(`unexpected character '${String.fromCharCode(c)}'`, commentHint(this.text, this.pos)));
       }
       this.skipIdent();
       // A label: name followed directly (or after spaces) by ':'
@@ -332,6 +333,23 @@ class LineParser {
   }
 
   private parseDirective(name: string, start: number): void {
+    // Another assembler's directive (`.type f, @function`) is reported by name (pass 1, with a
+    // hint), not by whatever in its arguments G32 syntax lacks.
+    if (!KNOWN_DIRECTIVES.has(lower(name)) && !this.placeholders) {
+      this.pos = this.lineEnd;
+      this.emit({ kind: "directive", name: lower(name), args: [], loc: this.loc(start), end: this.statementEnd() });
+      return;
+    }
+    // `.section NAME, "ax", @progbits`: GNU as's flags and type, refused at the comma whatever follows.
+    if (lower(name) === ".section" && !this.placeholders) {
+      this.skipSpace();
+      const args = this.atEnd() ? [] : [this.nextOperand(true)];
+      this.skipSpace();
+      if (this.peek() === Ch.Comma) this.fail(SECTION_FLAGS_HINT);
+      this.operandsEnd();
+      this.emit({ kind: "directive", name: ".section", args, loc: this.loc(start), end: this.statementEnd() });
+      return;
+    }
     const args = this.parseOperands(true);
     this.emit({ kind: "directive", name: lower(name), args, loc: this.loc(start), end: this.statementEnd() });
   }
@@ -370,7 +388,7 @@ class LineParser {
   private operandsEnd(): boolean {
     this.skipSpace();
     if (this.atEnd()) return true;
-    if (this.peek() !== Ch.Comma) this.fail(`expected ',' or end of line, found '${String.fromCharCode(this.peek())}'`);
+    if (this.peek() !== Ch.Comma) this.fail(withHint(`expected ',' or end of line, found '${String.fromCharCode(this.peek())}'`, commentHint(this.text, this.pos)));
     this.pos++;
     return false;
   }
@@ -428,7 +446,7 @@ class LineParser {
       const end = this.pos;
       this.skipSpace();
       if (this.peek() === Ch.RParen && registerAt(this.text, start, end) < 0 && !this.placeholders) {
-        this.fail(`'${this.text.slice(start, end)}' is not a register`, start);
+        this.fail(registerHint(this.text.slice(start, end)), start);
       }
     }
     this.fail("expected '(register)' after the offset", at);
@@ -490,6 +508,8 @@ class LineParser {
     if (c >= 128) return -1;
     const level = OP_LEVEL[c];
     if (c === Ch.Lt || c === Ch.Gt) return this.pos + 1 < this.lineEnd && this.text.charCodeAt(this.pos + 1) === c ? level : -1;
+    // `//` and `/*` are another assembler's comments, not a division: the caller reports them as such.
+    if (c === Ch.Slash && this.pos + 1 < this.lineEnd && (this.text.charCodeAt(this.pos + 1) === Ch.Slash || this.text.charCodeAt(this.pos + 1) === Ch.Star)) return -1;
     return level;
   }
 
@@ -566,7 +586,7 @@ class LineParser {
     }
     if (c === -1 || c === Ch.Hash || c === Ch.Semi) this.fail("expected an expression");
     if (c === Ch.Quote) this.fail("a string is not allowed here");
-    this.fail(`unexpected character '${String.fromCharCode(c)}' in expression`);
+    this.fail(withHint(`unexpected character '${String.fromCharCode(c)}' in expression`, commentHint(this.text, this.pos)));
   }
 
   private parseNumber(): number {
@@ -591,7 +611,11 @@ class LineParser {
         this.pos++;
         continue;
       } else break;
-      if (d >= radix) this.fail(`invalid digit '${String.fromCharCode(ch)}' in number`, this.pos);
+      if (d >= radix) {
+        // `1b` / `1f`: GNU as's numeric local label references.
+        const numericLabel = radix === 10 && (ch === 0x62 || ch === 0x66) && !isIdentPart(this.pos + 1 < this.lineEnd ? t.charCodeAt(this.pos + 1) : -1);
+        this.fail(numericLabel ? `'${t.slice(start, this.pos + 1)}' is not a label: ${NUMERIC_LABEL_HINT}` : `invalid digit '${String.fromCharCode(ch)}' in number`, numericLabel ? start : this.pos);
+      }
       value = value * radix + d;
       this.pos++;
     }

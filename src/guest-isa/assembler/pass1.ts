@@ -12,6 +12,7 @@ import { BY_MNEMONIC, FORMATS, type InstructionRow, type OperandKind } from "../
 import type { Expr, InstructionStatement, Loc, Operand, Statement } from "./ast.js";
 import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
+import { mnemonicHint, registerHint, withHint } from "./hints.js";
 import { CONSTANT, encodeOperands, fixupExpr, fixupMeta, NEEDS_ITEM, operandClass, type OperandValues } from "./encode-statement.js";
 import { pseudoFor, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
 import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, LabelSlots, reserve, Sym, SymKind, writeWord, type Contribution, type FileUnit, type Reporter } from "./units.js";
@@ -32,6 +33,12 @@ const KIND_WORDS: Record<OperandKind, string> = {
   cr: "a control register name or number 0–7",
   port: "a port number",
 };
+
+/** `operand 2 of 'mv' must be a register`, and, for a name where a register belongs, why it is not one (`ra`: use `lr`). */
+function kindMessage(mnemonic: string, i: number, want: OperandKind, op: Operand): string {
+  const message = `operand ${i + 1} of '${mnemonic}' must be ${KIND_WORDS[want]}`;
+  return want === "reg" && op.kind === "expr" && op.expr.kind === "sym" ? withHint(message, registerHint(op.expr.name)) : message;
+}
 
 export function formatLoc(loc: Loc): string {
   return `${loc.file}:${loc.line}:${loc.col}`;
@@ -135,7 +142,7 @@ export class FilePass1 implements OperandValues {
     }
     const pseudo = pseudoFor(st.mnemonic);
     if (!pseudo) {
-      this.report.error(st.loc, `unknown instruction '${st.mnemonic}'`);
+      this.report.error(st.loc, withHint(`unknown instruction '${st.mnemonic}'`, mnemonicHint(st.mnemonic)));
       return;
     }
     const prow = pseudo.row;
@@ -149,7 +156,7 @@ export class FilePass1 implements OperandValues {
       const want = prow.operands[i];
       const isReg = ops[i].kind === "reg";
       if (want === "reg" ? !isReg : ops[i].kind !== "expr") {
-        this.report.error(ops[i].loc, `operand ${i + 1} of '${st.mnemonic}' must be ${KIND_WORDS[want]}`);
+        this.report.error(ops[i].loc, kindMessage(st.mnemonic, i, want, ops[i]));
         ok = false;
       }
     }
@@ -235,7 +242,7 @@ export class FilePass1 implements OperandValues {
       const op = ops[i];
       const good = k === "reg" ? op.kind === "reg" : k === "mem" ? op.kind === "mem" : op.kind === "expr";
       if (!good) {
-        this.report.error(op.loc, `operand ${i + 1} of '${st.mnemonic}' must be ${KIND_WORDS[k]}`);
+        this.report.error(op.loc, kindMessage(st.mnemonic, i, k, op));
         ok = false;
       }
     }

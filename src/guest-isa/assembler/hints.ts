@@ -1,0 +1,118 @@
+// What to write instead: hints appended to the assembler's errors when the
+// input is what a programmer coming from GNU as, RISC-V or MIPS naturally
+// writes (`ra`, `//` comments, `1b`, `.asciiz`, `.type`, `move`, …).
+// Consumes names the parser or pass 1 refused; produces the text of a
+// parenthesised hint, or undefined. Data first: the tables are the whole
+// knowledge; the functions only look them up. Used by parser.ts (comments,
+// numeric labels), pass1.ts (registers, mnemonics) and directives.ts.
+
+/** Every directive pass 1 knows (canonical names and aliases): the parser reports any other by name before reading its arguments. */
+export const KNOWN_DIRECTIVES: ReadonlySet<string> = new Set([
+  ".text", ".rodata", ".data", ".bss", ".section",
+  ".global", ".globl", ".equ", ".set",
+  ".word", ".long", ".int", ".half", ".short", ".byte",
+  ".ascii", ".asciz", ".string", ".space", ".zero", ".align", ".balign",
+  ".sensitive", ".noannotate", ".annotate",
+]);
+
+/** Directives of other assemblers → what to write in G32 assembly. */
+const DIRECTIVE_HINTS: Readonly<Record<string, string>> = {
+  ".asciiz": "did you mean '.asciz'?",
+  ".p2align": "'.align' takes bytes: '.p2align 2' is '.align 4'",
+  ".skip": "did you mean '.space'?",
+  ".fill": "'.space n, fill' fills n bytes",
+  ".type": "not needed: labels in .text are FUNC symbols, others OBJECT",
+  ".size": "not needed: symbol sizes are 0",
+  ".include": "give every file to 'previrt as' or 'previrt build'; share symbols with '.global'",
+  ".comm": "reserve it in .bss: 'name: .space n'",
+  ".lcomm": "reserve it in .bss: 'name: .space n'",
+  ".local": "not needed: a label is file-local unless '.global'",
+  ".weak": "G32 links have no weak symbols",
+  ".quad": "G32 is 32-bit: write two '.word's",
+  ".dword": "G32 is 32-bit: write two '.word's",
+  ".hword": "did you mean '.half'?",
+  ".2byte": "did you mean '.half'?",
+  ".4byte": "did you mean '.word'?",
+  ".file": "not needed",
+  ".ident": "not needed",
+  ".option": "not needed",
+  ".end": "not needed: a file ends at its last line",
+};
+
+/** Mnemonics of other instruction sets → the G32 instruction or pseudo. */
+const MNEMONIC_HINTS: Readonly<Record<string, string>> = {
+  move: "did you mean 'mv'?",
+  b: "did you mean 'j'?",
+  jmp: "did you mean 'j'?",
+  ld: "did you mean 'lw'? G32 is 32-bit",
+  sd: "did you mean 'sw'? G32 is 32-bit",
+  lwu: "did you mean 'lw'?",
+  csrr: "control registers: 'mfcr rd, cr'",
+  csrw: "control registers: 'mtcr cr, rs'",
+  mfc0: "control registers: 'mfcr rd, cr'",
+  mtc0: "control registers: 'mtcr cr, rs'",
+  ecall: "did you mean 'syscall'?",
+  ebreak: "did you mean 'brk'?",
+  mret: "did you mean 'iret'?",
+  sret: "did you mean 'iret'?",
+  eret: "did you mean 'iret'?",
+  wfi: "did you mean 'hlt'?",
+  seqz: "write 'sltiu rd, rs, 1'",
+  snez: "write 'sltu rd, zero, rs'",
+  subi: "write 'addi rd, rs, -imm'",
+  lla: "did you mean 'la'?",
+  tail: "did you mean 'j'?",
+  bltz: "write 'blt rs, zero, label'",
+  bgez: "write 'bge rs, zero, label'",
+};
+
+/** Register names of other instruction sets → the G32 one. */
+const REGISTER_HINTS: Readonly<Record<string, string>> = {
+  ra: "the return address is 'lr'",
+  fp: "G32 has no frame pointer; use 'sp', or keep one in s0–s2",
+  gp: "G32 has no global pointer: use 'la'",
+  tp: "G32 has no thread pointer",
+  s3: "the saved registers are s0–s2",
+  t5: "the temporaries are t0–t4",
+  a4: "the argument registers are a0–a3",
+};
+
+const REGISTER_LIST = "r0–r15 or zero a0–a3 t0–t4 s0–s2 k0 sp lr";
+
+/** `message (hint)`, or the message alone. */
+export function withHint(message: string, hint: string | undefined): string {
+  return hint === undefined ? message : `${message} (${hint})`;
+}
+
+export function directiveHint(name: string): string | undefined {
+  return DIRECTIVE_HINTS[name];
+}
+
+export function mnemonicHint(mnemonic: string): string | undefined {
+  return MNEMONIC_HINTS[mnemonic];
+}
+
+/** For a name written where a register belongs: why it is not one, and what to write. */
+export function registerHint(name: string): string {
+  const lower = name.toLowerCase();
+  const bare = lower.startsWith("$") || lower.startsWith("%") ? lower.slice(1) : lower;
+  const known = REGISTER_HINTS[bare];
+  if (known !== undefined) return `'${name}' is not a register: ${known}`;
+  if (bare !== lower && /^(r\d+|zero|a[0-3]|t[0-4]|s[0-2]|k0|sp|lr)$/.test(bare)) return `'${name}' is not a register: write '${bare}' without the '${lower[0]}'`;
+  const x = /^x(\d+)$/.exec(bare);
+  if (x !== null && Number(x[1]) <= 15) return `'${name}' is not a register: write 'r${x[1]}'`;
+  return `'${name}' is not a register: write ${REGISTER_LIST}`;
+}
+
+/** For `//`, `/*` or `@` where an operand or the end of the line belongs: comment syntax. */
+export function commentHint(text: string, at: number): string | undefined {
+  const c = text.charCodeAt(at);
+  const next = text.charCodeAt(at + 1);
+  if (c === 0x2f /* / */ && (next === 0x2f || next === 0x2a)) return "comments start with '#' or ';'";
+  if (c === 0x40 /* @ */) return "comments start with '#' or ';'; G32 assembly has no '@' syntax";
+  return undefined;
+}
+
+export const NUMERIC_LABEL_HINT = "numeric local labels ('1:', '1b', '1f') are not supported: name the label, e.g. '.L1:', and refer to it by name";
+
+export const SECTION_FLAGS_HINT = "'.section' takes only a name: flags and types (\"ax\", @progbits) are not accepted; the name decides them (.text is code, any other name writable data)";
