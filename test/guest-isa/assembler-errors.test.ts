@@ -303,3 +303,38 @@ describe("assembler diagnostics of symbol fixups", () => {
     expect([...image.sections.find((s) => s.name === ".text")!.data]).toEqual([90, 32, 0, 0, 81, 4, 0, 0, 99, 8, 0, 0]);
   });
 });
+
+describe("habits from other assemblers: refused at the right place, saying what to write", () => {
+  // Each line is what a programmer coming from GNU as, RISC-V or MIPS writes (a user session, s15).
+  const cases: [string, ...string[]][] = [
+    ["  mv a0, ra\n", "t.s:2:10: error: operand 2 of 'mv' must be a register ('ra' is not a register: the return address is 'lr')"],
+    ["  addi x1, x2, 3\n", "t.s:2:8: error: operand 1 of 'addi' must be a register ('x1' is not a register: write 'r1')", "t.s:2:12: error: operand 2 of 'addi' must be a register ('x2' is not a register: write 'r2')"],
+    ["  add a0, a0, $t0\n", "t.s:2:15: error: operand 3 of 'add' must be a register ('$t0' is not a register: write 't0' without the '$')"],
+    ["  lw a0, 4(fp)\n", "t.s:2:12: error: 'fp' is not a register: G32 has no frame pointer; use 'sp', or keep one in s0–s2"],
+    ["  li a0, 5  // five\n", "t.s:2:13: error: expected ',' or end of line, found '/' (comments start with '#' or ';')"],
+    ["  li a0, 5 /* five */\n", "t.s:2:12: error: expected ',' or end of line, found '/' (comments start with '#' or ';')"],
+    ["  nop  @ x\n", "t.s:2:8: error: unexpected character '@' in expression (comments start with '#' or ';'; G32 assembly has no '@' syntax)"],
+    ["1: nop\n", "t.s:2:1: error: '1:' is not a label: numeric local labels ('1:', '1b', '1f') are not supported: name the label, e.g. '.L1:', and refer to it by name"],
+    ["  bnez a0, 1b\n", "t.s:2:12: error: '1b' is not a label: numeric local labels ('1:', '1b', '1f') are not supported: name the label, e.g. '.L1:', and refer to it by name"],
+    ["  j 12f\n", "t.s:2:5: error: '12f' is not a label: numeric local labels ('1:', '1b', '1f') are not supported: name the label, e.g. '.L1:', and refer to it by name"],
+    ["  .type _start, @function\n", "t.s:2:3: error: unknown directive '.type' (not needed: labels in .text are FUNC symbols, others OBJECT)"],
+    ["  .size _start, .-_start\n", "t.s:2:3: error: unknown directive '.size' (not needed: symbol sizes are 0)"],
+    ["  .float 1.5\n", "t.s:2:3: error: unknown directive '.float'"],
+    ['  .include "lib.s"\n', "t.s:2:3: error: unknown directive '.include' (give every file to 'previrt as' or 'previrt build'; share symbols with '.global')"],
+    ['  .asciiz "x"\n', "t.s:2:3: error: unknown directive '.asciiz' (did you mean '.asciz'?)"],
+    ["  .p2align 2\n", "t.s:2:3: error: unknown directive '.p2align' ('.align' takes bytes: '.p2align 2' is '.align 4')"],
+    ['  .section .text.startup, "ax"\n', "t.s:2:25: error: '.section' takes only a name: flags and types (\"ax\", @progbits) are not accepted; the name decides them (.text is code, any other name writable data)"],
+    ["  .section .data, @progbits\n", "t.s:2:17: error: '.section' takes only a name: flags and types (\"ax\", @progbits) are not accepted; the name decides them (.text is code, any other name writable data)"],
+    ["  move a0, a1\n", "t.s:2:3: error: unknown instruction 'move' (did you mean 'mv'?)"],
+    ["  csrr a0, tvec\n", "t.s:2:3: error: unknown instruction 'csrr' (control registers: 'mfcr rd, cr')"],
+  ];
+  for (const [text, ...messages] of cases) {
+    it(JSON.stringify(text.trim()), () => expect(errors(text)).toEqual(messages));
+  }
+
+  it("what is still valid stays valid: division, 0b/0x numbers, '1abc' at a line start", () => {
+    expect(errors("  li a0, 8 / 2\n  li a0, 0b1 + 0xbf\n.equ B, 1\n  li a0, B\n")).toEqual([]);
+    expect(errors("1abc\n")).toEqual(["t.s:2:1: error: expected a label, instruction or directive (labels cannot start with a digit)"]);
+    expect(errors("  li a0, 1bc\n")).toEqual(["t.s:2:11: error: invalid digit 'b' in number"]);
+  });
+});

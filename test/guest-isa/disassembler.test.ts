@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { disassembleInstruction, disassembleText, generatedLabel } from "../../src/guest-isa/disassembler.js";
+import { assemble } from "../../src/guest-isa/assembler/index.js";
+import { disassembleImage, disassembleInstruction, disassembleText, generatedLabel } from "../../src/guest-isa/disassembler.js";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
+import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { decodeInstruction, encodeInstruction, immField, pcRelativeRange } from "../../src/guest-isa/encoding.js";
 import { FORMATS, INSTRUCTIONS, immRange, type InstructionRow } from "../../src/guest-isa/isa-table.js";
 import { reassembleListing, textImage, wordsToBytes } from "./disasm-helpers.js";
@@ -192,5 +195,27 @@ describe("disassembleText re-assembles to the same .text", () => {
     const image = textImage(words);
     roundTrip(image, true);
     roundTrip(image, false);
+  });
+});
+
+describe("disassembleImage of several linked files", () => {
+  // Found by writing a multi-file program by hand: each file had its own `.equ CONSOLE, 0x10`, and
+  // objdump -d printed it twice, which `previrt as` refuses ("symbol 'CONSOLE' is already defined").
+  it("prints each file's local .equ once per name and value, and renames one that clashes, so the listing re-assembles", () => {
+    const files = [
+      { file: "a.s", text: ".equ CONSOLE, 0x10\n.equ N, 1\n.equ helper, 7\n.global _start\n_start: li a0, N\n  call helper2\n  out CONSOLE, a0\n  out 0xF0, zero\n" },
+      { file: "b.s", text: ".equ CONSOLE, 0x10\n.equ N, 2\n.global helper2\nhelper2: li t0, N\n  add a0, a0, t0\n  ret\n" },
+      { file: "c.s", text: ".equ N, 2\nhelper: ret\n.data\nCONSOLE: .word 3\n" },
+    ];
+    const image = readElf(writeElf(assemble(files)));
+    const listing = disassembleImage(image);
+    const defined = listing.split("\n").flatMap((l) => /^\.equ (\S+),|^(\S+):$/.exec(l)?.slice(1).filter(Boolean) ?? []);
+    expect(defined.filter((n, i) => defined.indexOf(n) !== i)).toEqual([]); // no name defined twice
+    const again = assemble([{ file: "listing.s", text: listing }]);
+    const bytes = (img: ElfImage) => img.sections.map((s) => `${s.name}@${s.addr.toString(16)}:${[...s.data].join(",")}`);
+    expect(bytes(again)).toEqual(bytes(image));
+    // Every symbol's value survives, under its own name or a renamed one.
+    const values = (img: ElfImage) => img.symbols.map((s) => `${s.value}@${s.section ?? "abs"}`).sort();
+    expect([...new Set(values(again))]).toEqual([...new Set(values(image))]);
   });
 });
