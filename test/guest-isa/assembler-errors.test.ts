@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assemble, DiagnosticError, formatDiagnostic, serializeSoftlayerTable } from "../../src/guest-isa/index.js";
+import { DIRECTIVE_HINTS, MNEMONIC_HINTS, REGISTER_HINTS } from "../../src/guest-isa/assembler/hints.js";
 
 /** The diagnostics of assembling `files` (name → text), as `file:line:col: error: message` lines. */
 function errorsOf(files: Record<string, string>): string[] {
@@ -336,5 +337,43 @@ describe("habits from other assemblers: refused at the right place, saying what 
     expect(errors("  li a0, 8 / 2\n  li a0, 0b1 + 0xbf\n.equ B, 1\n  li a0, B\n")).toEqual([]);
     expect(errors("1abc\n")).toEqual(["t.s:2:1: error: expected a label, instruction or directive (labels cannot start with a digit)"]);
     expect(errors("  li a0, 1bc\n")).toEqual(["t.s:2:11: error: invalid digit 'b' in number"]);
+  });
+});
+
+describe("more habits: a label as a memory operand, 'AB', a main that is not .global", () => {
+  it("lw a0, counter says the two-instruction form", () => {
+    expect(errors("  lw a0, counter\n  sw a0, counter\n.data\ncounter: .word 1\n")).toEqual([
+      "t.s:2:10: error: operand 2 of 'lw' must be a memory operand off(reg) (at a label: 'lui t0, %hi(counter)', then 'lw …, %lo(counter)(t0)')",
+      "t.s:3:10: error: operand 2 of 'sw' must be a memory operand off(reg) (at a label: 'lui t0, %hi(counter)', then 'sw …, %lo(counter)(t0)')",
+    ]);
+  });
+
+  it("'AB' is a literal of several characters, not an unterminated one", () => {
+    expect(errors("  li a0, 'AB'\n  li a0, 'A\n")).toEqual([
+      "t.s:2:10: error: a character literal holds one character (for several bytes use .ascii \"…\")",
+      "t.s:3:10: error: unterminated character literal",
+    ]);
+  });
+
+  it("no _start and a local main: says main needs .global", () => {
+    expect(errorsOf({ "a.s": "nop\n", "m.s": "main: ret\n" })).toEqual([
+      "a.s:1:1: error: undefined entry symbol '_start' (m.s defines 'main' but not '.global main', which the start-up needs)",
+    ]);
+  });
+});
+
+describe("every hint reads whole", () => {
+  // Messages cut a quoted span longer than 60 characters (diagnostics.ts): a hint must keep the text between its quotes short.
+  it("no hint of the tables is cut, with a short name", () => {
+    const lines = [
+      ...Object.keys(DIRECTIVE_HINTS).map((d) => `  ${d} 1\n`),
+      ...Object.keys(MNEMONIC_HINTS).map((m) => `  ${m} a0\n`),
+      ...Object.keys(REGISTER_HINTS).map((r) => `  mv a0, ${r}\n  lw a0, 0(${r})\n`),
+    ];
+    for (const line of lines) {
+      const out = errors(line);
+      expect(out.length, line).toBeGreaterThan(0);
+      for (const e of out) expect(e, line).not.toContain("…'");
+    }
   });
 });

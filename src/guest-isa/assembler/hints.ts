@@ -16,7 +16,7 @@ export const KNOWN_DIRECTIVES: ReadonlySet<string> = new Set([
 ]);
 
 /** Directives of other assemblers → what to write in G32 assembly. */
-const DIRECTIVE_HINTS: Readonly<Record<string, string>> = {
+export const DIRECTIVE_HINTS: Readonly<Record<string, string>> = {
   ".asciiz": "did you mean '.asciz'?",
   ".p2align": "'.align' takes bytes: '.p2align 2' is '.align 4'",
   ".skip": "did you mean '.space'?",
@@ -40,7 +40,7 @@ const DIRECTIVE_HINTS: Readonly<Record<string, string>> = {
 };
 
 /** Mnemonics of other instruction sets → the G32 instruction or pseudo. */
-const MNEMONIC_HINTS: Readonly<Record<string, string>> = {
+export const MNEMONIC_HINTS: Readonly<Record<string, string>> = {
   move: "did you mean 'mv'?",
   b: "did you mean 'j'?",
   jmp: "did you mean 'j'?",
@@ -67,7 +67,7 @@ const MNEMONIC_HINTS: Readonly<Record<string, string>> = {
 };
 
 /** Register names of other instruction sets → the G32 one. */
-const REGISTER_HINTS: Readonly<Record<string, string>> = {
+export const REGISTER_HINTS: Readonly<Record<string, string>> = {
   ra: "the return address is 'lr'",
   fp: "G32 has no frame pointer; use 'sp', or keep one in s0–s2",
   gp: "G32 has no global pointer: use 'la'",
@@ -102,6 +102,11 @@ export function registerHint(name: string): string {
   const x = /^x(\d+)$/.exec(bare);
   if (x !== null && Number(x[1]) <= 15) return `'${name}' is not a register: write 'r${x[1]}'`;
   return `'${name}' is not a register: write ${REGISTER_LIST}`;
+}
+
+/** For a label where a memory operand belongs (`lw a0, counter`): the two-instruction form. */
+export function memoryHint(mnemonic: string, name: string): string {
+  return `at a label: 'lui t0, %hi(${name})', then '${mnemonic} …, %lo(${name})(t0)'`;
 }
 
 /** For `//`, `/*` or `@` where an operand or the end of the line belongs: comment syntax. */

@@ -89,6 +89,9 @@ export class SymbolResolver implements EvalContext, OperandValues {
       const s = u.symbols.get("_start");
       if (s) return { value: s.value >>> 0, loc: s.loc };
     }
+    // A `main` that is not `.global`: the start-up that calls main is linked in only for an exported one.
+    const main = this.units.find((u) => u.symbols.get("main")?.kind === SymKind.Label);
+    if (main !== undefined) return { error: `undefined entry symbol '_start' (${main.file} defines 'main' but not '.global main', which the start-up needs)` };
     return { error: "undefined entry symbol '_start'" };
   }
 

@@ -630,7 +630,12 @@ class LineParser {
     this.pos++; // opening '
     if (this.peek() === -1) this.fail("unterminated character literal", start);
     const v = this.peek() === Ch.Backslash ? this.parseEscape(start) : this.text.charCodeAt(this.pos++);
-    if (this.peek() !== Ch.Apos) this.fail("unterminated character literal", start);
+    if (this.peek() !== Ch.Apos) {
+      // `'AB'`: a closing quote further on means several characters, not a missing quote.
+      const close = this.text.indexOf("'", this.pos);
+      if (close >= 0 && close < this.lineEnd) this.fail("a character literal holds one character (for several bytes use .ascii \"…\")", start);
+      this.fail("unterminated character literal", start);
+    }
     this.pos++;
     if (v > 0xff) this.fail("character literal is not a single byte", start);
     return v;

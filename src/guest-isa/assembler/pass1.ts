@@ -12,7 +12,7 @@ import { BY_MNEMONIC, FORMATS, type InstructionRow, type OperandKind } from "../
 import type { Expr, InstructionStatement, Loc, Operand, Statement } from "./ast.js";
 import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
-import { mnemonicHint, registerHint, withHint } from "./hints.js";
+import { memoryHint, mnemonicHint, registerHint, withHint } from "./hints.js";
 import { CONSTANT, encodeOperands, fixupExpr, fixupMeta, NEEDS_ITEM, operandClass, type OperandValues } from "./encode-statement.js";
 import { pseudoFor, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
 import { AsmError, DEFAULT_ALIGN, Fixups, ItemKind, LabelSlots, reserve, Sym, SymKind, writeWord, type Contribution, type FileUnit, type Reporter } from "./units.js";
@@ -37,7 +37,10 @@ const KIND_WORDS: Record<OperandKind, string> = {
 /** `operand 2 of 'mv' must be a register`, and, for a name where a register belongs, why it is not one (`ra`: use `lr`). */
 function kindMessage(mnemonic: string, i: number, want: OperandKind, op: Operand): string {
   const message = `operand ${i + 1} of '${mnemonic}' must be ${KIND_WORDS[want]}`;
-  return want === "reg" && op.kind === "expr" && op.expr.kind === "sym" ? withHint(message, registerHint(op.expr.name)) : message;
+  if (want === "reg" && op.kind === "expr" && op.expr.kind === "sym") return withHint(message, registerHint(op.expr.name));
+  // `lw a0, counter`: MIPS assemblers expand it; G32 needs the address in a register.
+  if (want === "mem" && op.kind === "expr" && op.expr.kind === "sym") return withHint(message, memoryHint(mnemonic, op.expr.name));
+  return message;
 }
 
 export function formatLoc(loc: Loc): string {
