@@ -24,7 +24,7 @@ describe("assembler diagnostics", () => {
     ["one-operand count", "hcall\n", "t.s:2:1: error: 'hcall' expects 1 operand (imm), got 0"],
     ["pseudo operand count", "mv a0\n", "t.s:2:1: error: 'mv' expects 2 operands (rd, rs), got 1"],
     ["register expected", "add a0, a1, 5\n", "t.s:2:13: error: operand 3 of 'add' must be a register"],
-    ["memory operand expected", "lw a0, a1\n", "t.s:2:8: error: operand 2 of 'lw' must be a memory operand off(reg)"],
+    ["memory operand expected", "lw a0, a1\n", "t.s:2:8: error: operand 2 of 'lw' must be a memory operand off(reg) (write '0(a1)')"],
     ["immediate expected", "addi a0, a1, a2\n", "t.s:2:14: error: operand 3 of 'addi' must be an immediate expression"],
     ["pseudo register expected", "mv a0, 3\n", "t.s:2:8: error: operand 2 of 'mv' must be a register"],
     ["label expected", "beq a0, a1, (a2)\n", "t.s:2:13: error: operand 3 of 'beq' must be a label"],
@@ -375,5 +375,21 @@ describe("every hint reads whole", () => {
       expect(out.length, line).toBeGreaterThan(0);
       for (const e of out) expect(e, line).not.toContain("…'");
     }
+  });
+});
+
+describe("character literals are bytes of UTF-8, like strings", () => {
+  it("'é' is refused (it took the code point 0xE9, while \"é\" is C3 A9); '\\xE9' and ASCII still work", () => {
+    expect(errors("  li a0, 'é'\n")).toEqual(["t.s:2:10: error: character literal 'é' is not one byte in UTF-8 (write its bytes with .ascii \"é\", or a number)"]);
+    expect(errors("  li a0, '😀'\n")).toEqual(["t.s:2:10: error: character literal '😀' is not one byte in UTF-8 (write its bytes with .ascii \"😀\", or a number)"]);
+    const image = assemble([{ file: "t.s", text: "_start: nop\n.data\n.byte '\\xE9', 'A', '~'\n.ascii \"é\"\n" }]);
+    expect([...image.sections.find((s) => s.name === ".data")!.data]).toEqual([0xe9, 0x41, 0x7e, 0xc3, 0xa9]);
+  });
+
+  it("jalr lr, t1 and '. = . + 4' say what to write", () => {
+    expect(errors("  jalr lr, t1\n  . = . + 4\n")).toEqual([
+      "t.s:2:12: error: operand 2 of 'jalr' must be a memory operand off(reg) (write '0(t1)')",
+      "t.s:3:3: error: unknown directive '.' (to move forward, use '.space n')",
+    ]);
   });
 });

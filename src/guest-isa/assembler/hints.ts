@@ -37,6 +37,7 @@ export const DIRECTIVE_HINTS: Readonly<Record<string, string>> = {
   ".ident": "not needed",
   ".option": "not needed",
   ".end": "not needed: a file ends at its last line",
+  ".": "to move forward, use '.space n'",
 };
 
 /** Mnemonics of other instruction sets → the G32 instruction or pseudo. */

@@ -629,7 +629,9 @@ class LineParser {
     const start = this.pos;
     this.pos++; // opening '
     if (this.peek() === -1) this.fail("unterminated character literal", start);
-    const v = this.peek() === Ch.Backslash ? this.parseEscape(start) : this.text.charCodeAt(this.pos++);
+    const escaped = this.peek() === Ch.Backslash;
+    const v = escaped ? this.parseEscape(start) : this.text.codePointAt(this.pos)!;
+    if (!escaped) this.pos += v > 0xffff ? 2 : 1;
     if (this.peek() !== Ch.Apos) {
       // `'AB'`: a closing quote further on means several characters, not a missing quote.
       const close = this.text.indexOf("'", this.pos);
@@ -637,7 +639,8 @@ class LineParser {
       this.fail("unterminated character literal", start);
     }
     this.pos++;
-    if (v > 0xff) this.fail("character literal is not a single byte", start);
+    // Strings are stored as UTF-8, so 'é' (two bytes there) is no one byte: taking its code point (0xE9) would disagree with "é".
+    if (v > (escaped ? 0xff : 0x7f)) this.fail(`character literal '${String.fromCodePoint(v)}' is not one byte in UTF-8 (write its bytes with .ascii "${String.fromCodePoint(v)}", or a number)`, start);
     return v;
   }
 

@@ -12,6 +12,7 @@ import { BY_MNEMONIC, FORMATS, type InstructionRow, type OperandKind } from "../
 import type { Expr, InstructionStatement, Loc, Operand, Statement } from "./ast.js";
 import { constValue } from "./expressions.js";
 import { handleDirective } from "./directives.js";
+import { registerName } from "../registers.js";
 import { memoryHint, mnemonicHint, registerHint, withHint } from "./hints.js";
 import { CONSTANT, encodeOperands, fixupExpr, fixupMeta, NEEDS_ITEM, operandClass, type OperandValues } from "./encode-statement.js";
 import { pseudoFor, shortFormFits, substituteOperand, type TemplateInstruction } from "./pseudo.js";
@@ -38,6 +39,8 @@ const KIND_WORDS: Record<OperandKind, string> = {
 function kindMessage(mnemonic: string, i: number, want: OperandKind, op: Operand): string {
   const message = `operand ${i + 1} of '${mnemonic}' must be ${KIND_WORDS[want]}`;
   if (want === "reg" && op.kind === "expr" && op.expr.kind === "sym") return withHint(message, registerHint(op.expr.name));
+  // `jalr lr, t1` (RISC-V's short form): the base needs its offset.
+  if (want === "mem" && op.kind === "reg") return withHint(message, `write '0(${registerName(op.reg)})'`);
   // `lw a0, counter`: MIPS assemblers expand it; G32 needs the address in a register.
   if (want === "mem" && op.kind === "expr" && op.expr.kind === "sym") return withHint(message, memoryHint(mnemonic, op.expr.name));
   return message;
