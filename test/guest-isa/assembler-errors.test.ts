@@ -56,7 +56,7 @@ describe("assembler diagnostics", () => {
     ["division by zero", ".word 1 / (2 - 2)\n", "t.s:2:7: error: division by zero in expression"],
     ["misaligned instruction", ".byte 1\nnop\n", "t.s:3:1: error: instruction is not 4-byte aligned (offset 1 in .text; use .align 4)"],
     [".align not a power of two", ".align 3\n", "t.s:2:8: error: alignment 3 is not a power of two in 1..65536 (.align takes bytes)"],
-    [".space needs a constant", ".space later\nlater:\n", "t.s:2:8: error: '.space' needs a constant (numbers and symbols defined above with .equ)"],
+    [".space needs a constant", ".space later\nlater:\n", "t.s:2:8: error: '.space' needs a constant: 'later' is not defined above in this file (numbers and symbols defined above with .equ are)"],
     ["circular .equ", ".equ A, B + lbl\n.equ B, A\nlbl: .word A\n", "t.s:3:9: error: circular definition of 'A'"],
     [".sensitive before a non-memory instruction", ".sensitive pte\nadd a0, a0, a0\n", "t.s:2:1: error: '.sensitive' must be followed by a load or store, found 'add'"],
     [".sensitive at the end", "nop\n.sensitive mmio\n", "t.s:3:1: error: '.sensitive' is not followed by a load or store"],
@@ -390,6 +390,18 @@ describe("character literals are bytes of UTF-8, like strings", () => {
     expect(errors("  jalr lr, t1\n  . = . + 4\n")).toEqual([
       "t.s:2:12: error: operand 2 of 'jalr' must be a memory operand off(reg) (write '0(t1)')",
       "t.s:3:3: error: unknown directive '.' (to move forward, use '.space n')",
+    ]);
+  });
+});
+
+describe("a size that is no pass-1 constant names the symbol and why", () => {
+  it("a global .equ of another file, a label, '.'", () => {
+    expect(errorsOf({ "a.s": ".global _start\n_start: nop\n.bss\nbuf: .space SIZE\n", "b.s": ".global SIZE\n.equ SIZE, 64\n" })).toEqual([
+      "a.s:4:13: error: '.space' needs a constant: 'SIZE' is not defined above in this file (numbers and symbols defined above with .equ are)",
+    ]);
+    expect(errors("x: .space 4, x\n  .align . - x\n  .space (2 + 3) * 4\n")).toEqual([
+      "t.s:2:14: error: '.space' needs a constant: 'x' is a label, an address known only after layout (numbers and symbols defined above with .equ are)",
+      "t.s:3:10: error: '.align' needs a constant: '.' is an address, known only after layout (numbers and symbols defined above with .equ are)",
     ]);
   });
 });

@@ -9,7 +9,7 @@
 // Data directives never align themselves (as GNU as): the annotator emits
 // packed records that rely on it.
 
-import type { DirectiveStatement, Loc, Operand } from "./ast.js";
+import type { DirectiveStatement, Expr, Loc, Operand } from "./ast.js";
 import { emitData, NOP_WORD } from "./encode-statement.js";
 import { directiveHint, withHint } from "./hints.js";
 import { constValue } from "./expressions.js";
@@ -58,8 +58,36 @@ function constArg(p: FilePass1, st: DirectiveStatement, op: Operand): number | u
     return undefined;
   }
   const v = constValue(op.expr, p.lookup);
-  if (v === undefined) p.report.error(op.loc, `'${st.name}' needs a constant (numbers and symbols defined above with .equ)`);
+  if (v === undefined) {
+    const why = notConstant(p, op.expr);
+    // The reason first: a message cuts a quoted span over 60 characters (diagnostics.ts), so the names stay close to their quotes.
+    p.report.error(op.loc, why === undefined ? `'${st.name}' needs a constant (numbers and symbols defined above with .equ)` : `'${st.name}' needs a constant: ${why} (numbers and symbols defined above with .equ are)`);
+  }
   return v;
+}
+
+/**
+ * Why an expression is no pass-1 constant: its first name that is a label, `.`, or not defined above
+ * in this file (`.space SIZE` with SIZE a global .equ of another file). Expressions nest at most
+ * MAX_EXPRESSION_DEPTH levels (the parser's limit), so the recursion is bounded.
+ */
+function notConstant(p: FilePass1, e: Expr): string | undefined {
+  switch (e.kind) {
+    case "num":
+      return undefined;
+    case "here":
+      return "'.' is an address, known only after layout";
+    case "sym": {
+      const s = p.lookup(e.name);
+      if (s === undefined) return `'${e.name}' is not defined above in this file`;
+      return s.kind === SymKind.Abs ? undefined : `'${e.name}' is a label, an address known only after layout`;
+    }
+    case "unary":
+    case "reloc":
+      return notConstant(p, e.arg);
+    case "binary":
+      return notConstant(p, e.left) ?? notConstant(p, e.right);
+  }
 }
 
 /**
