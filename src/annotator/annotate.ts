@@ -85,13 +85,19 @@ const SENSITIVE_CLASSES = ["pte", "mmio", "lock", "unlock", "ticket"] as const;
 type SensitiveClass = (typeof SENSITIVE_CLASSES)[number];
 const isSensitiveClass = (c: string | undefined): c is SensitiveClass => (SENSITIVE_CLASSES as readonly (string | undefined)[]).includes(c);
 
-/** Whether the text was written by `annotate` (defines a reserved label or a .softlayer section). */
+/**
+ * Whether the text was written by `annotate`: it has a .softlayer section (every annotated file
+ * ends with its table, even with no site). A reserved label alone does not make a file annotated:
+ * `previrt build` passed such a file through unannotated, its sensitive instructions uncovered.
+ */
 export function isAnnotated(file: string, text: string): boolean {
-  if (!mentionsPrefix(text) && !mentionsSoftlayer(text)) return false;
+  if (!mentionsSoftlayer(text)) return false;
   let found = false;
-  parseAssembly(file, text, { onStatement: (s) => (found ||= annotationMarker(s) !== undefined) });
+  parseAssembly(file, text, { onStatement: (s) => (found ||= isSoftlayerSection(s)) });
   return found;
 }
+
+const isSoftlayerSection = (s: Statement): boolean => s.kind === "directive" && s.name === ".section" && sectionName(s.args) === ".softlayer";
 
 // Whether the text mentions the reserved label prefix or `.softlayer` at
 // all. A million-line kernel is searched several times: a rarer piece of
@@ -101,11 +107,9 @@ const mentionsPrefix = (text: string) => text.includes("__sl_") && text.includes
 const mentionsSoftlayer = (text: string) => text.includes("oftla") && text.includes(".softlayer");
 
 /** Whether a statement shows annotator output: a reserved label or a .softlayer section. */
-function annotationMarker(s: Statement): { loc: Loc; what: string } | undefined {
-  if (s.kind === "label" && s.name.startsWith(LABEL_PREFIX)) return { loc: s.loc, what: `defines the reserved label '${s.name}'` };
-  if (s.kind === "directive" && s.name === ".section" && sectionName(s.args) === ".softlayer") {
-    return { loc: s.loc, what: "has a .softlayer section" };
-  }
+function annotationMarker(s: Statement): { loc: Loc; what: string; label?: string } | undefined {
+  if (s.kind === "label" && s.name.startsWith(LABEL_PREFIX)) return { loc: s.loc, what: `defines the reserved label '${s.name}'`, label: s.name };
+  if (isSoftlayerSection(s)) return { loc: s.loc, what: "has a .softlayer section" };
   return undefined;
 }
 
@@ -270,7 +274,7 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   const error = (loc: Loc, message: string) => pending.push({ loc, message });
   const prefixMentioned = mentionsPrefix(text);
   const markable = prefixMentioned || mentionsSoftlayer(text);
-  let marker: { loc: Loc; what: string } | undefined;
+  let marker: { loc: Loc; what: string; label?: string } | undefined;
 
   const equs = collectEqus(file, text);
   const origins = scanOrigins(text, lineStarts, mayHaveOrigins);
@@ -481,7 +485,12 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
   if (parsed.diagnostics.length) throw new DiagnosticError(parsed.diagnostics);
   const diags: Diagnostic[] = [];
   if (marker) {
-    diags.push(diagnosticAt(marker.loc, `input is already annotated (it ${marker.what}); annotate the original source instead`, text, lineStarts));
+    // A reserved label in a file with no table is the user's own label, not annotator output.
+    const message =
+      marker.label !== undefined && !isAnnotated(file, text)
+        ? `label '${marker.label}' starts with '${LABEL_PREFIX}', which is reserved for the annotator's labels: rename it`
+        : `input is already annotated (it ${marker.what}); annotate the original source instead`;
+    diags.push(diagnosticAt(marker.loc, message, text, lineStarts));
     throw new DiagnosticError(diags);
   }
   sensitiveMisplaced("the end of the file");

@@ -190,6 +190,13 @@ describe("annotate: safety checks and misuse", () => {
     expect(annotateErrors("t.s", "\t.section .softlayer\n\t.word 0\n")[0]).toMatch(/^t\.s:1:2: error: input is already annotated \(it has a \.softlayer section\)/);
   });
 
+  it("a reserved label in a file with no table is the user's: refused as such, and the file is not taken as annotated", () => {
+    // previrt build passed such a file through unannotated: its 'out' was covered by no site (verify failed).
+    const text = "_start: nop\n.L__sl_0: nop\n\tout 0xF0, zero\n";
+    expect(isAnnotated("u.s", text)).toBe(false);
+    expect(annotateErrors("u.s", text)).toEqual(["u.s:2:1: error: label '.L__sl_0' starts with '.L__sl_', which is reserved for the annotator's labels: rename it"]);
+  });
+
   it("checks the .sensitive directive", () => {
     expect(annotateErrors("s.s", "\t.sensitive pte\n\tadd a0, a0, a1\n")).toEqual([
       "s.s:1:2: error: .sensitive pte must be followed by a load or store, not 'add'",

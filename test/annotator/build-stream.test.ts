@@ -106,4 +106,20 @@ describe("the build's streamed annotate pass", () => {
     const once = annotateSources([{ file: "x.s", text: "_start:\n\tcli\n\thlt\n" }])[0];
     same([once]);
   });
+
+  it("refuses a file whose only sign of annotation is a reserved label (it went through unannotated)", () => {
+    const sources = [{ file: "u.s", text: "_start: nop\n.L__sl_0: nop\n\tout 0xF0, zero\n" }];
+    const refusal = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof DiagnosticError) return e.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`);
+        throw e;
+      }
+      return [];
+    };
+    const expected = ["2:1: label '.L__sl_0' starts with '.L__sl_', which is reserved for the annotator's labels: rename it"];
+    expect(refusal(() => annotateSources(sources))).toEqual(expected);
+    expect(refusal(() => buildSources(sources, {}))).toEqual(expected);
+  });
 });
