@@ -405,3 +405,14 @@ describe("a size that is no pass-1 constant names the symbol and why", () => {
     ]);
   });
 });
+
+describe("separators and assignments of other assemblers", () => {
+  it("a missing comma, '=' for a constant", () => {
+    expect(errors("  li a0 5\n  .equ N 4\n  .equ M = 4\nSIZE = 64\n")).toEqual([
+      "t.s:2:9: error: unexpected text after register 'a0' (operands are separated by commas)",
+      "t.s:3:10: error: expected ',' or end of line, found '4' (operands are separated by commas)",
+      "t.s:4:10: error: expected ',' or end of line, found '=' (G32 has no '=': write '.equ NAME, value')",
+      "t.s:5:6: error: 'SIZE = …' is not G32 syntax: write '.equ SIZE, …'",
+    ]);
+  });
+});

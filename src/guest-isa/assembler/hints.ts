@@ -110,6 +110,14 @@ export function memoryHint(mnemonic: string, name: string): string {
   return `at a label: 'lui t0, %hi(${name})', then '${mnemonic} …, %lo(${name})(t0)'`;
 }
 
+/** For an operand that follows another without a comma (`li a0 5`, `.equ N 4`), or `=` (`.equ N = 4`). */
+export function separatorHint(text: string, at: number): string | undefined {
+  const c = text.charCodeAt(at);
+  if (c === 0x3d /* = */) return "G32 has no '=': write '.equ NAME, value'";
+  const identOrNumber = (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x24 || c === 0x22 || c === 0x27 || c === 0x25;
+  return identOrNumber ? "operands are separated by commas" : undefined;
+}
+
 /** For `//`, `/*` or `@` where an operand or the end of the line belongs: comment syntax. */
 export function commentHint(text: string, at: number): string | undefined {
   const c = text.charCodeAt(at);

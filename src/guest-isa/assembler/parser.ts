@@ -10,7 +10,7 @@
 
 import type { Diagnostic } from "../diagnostics.js";
 import type { BinaryOp, Expr, Loc, Operand, ParsedSource, Statement } from "./ast.js";
-import { commentHint, KNOWN_DIRECTIVES, NUMERIC_LABEL_HINT, registerHint, SECTION_FLAGS_HINT, withHint } from "./hints.js";
+import { commentHint, separatorHint, KNOWN_DIRECTIVES, NUMERIC_LABEL_HINT, registerHint, SECTION_FLAGS_HINT, withHint } from "./hints.js";
 
 const enum Ch {
   Tab = 9,
@@ -319,6 +319,12 @@ class LineParser {
         this.emit({ kind: "label", name, loc: this.loc(start) });
         continue;
       }
+      // `SIZE = 64`: GNU as's assignment.
+      const assigned = this.text.slice(start, afterName);
+      if (this.peek() === 0x3d /* = */ && this.text.charCodeAt(this.pos + 1) !== 0x3d && assigned !== ".") {
+        const name = assigned;
+        this.fail(`'${name} = …' is not G32 syntax: write '.equ ${name}, …'`);
+      }
       this.pos = afterName;
       const name = word(this.text, start, afterName);
       if (name.charCodeAt(0) === Ch.Dot) this.parseDirective(name, start);
@@ -388,7 +394,9 @@ class LineParser {
   private operandsEnd(): boolean {
     this.skipSpace();
     if (this.atEnd()) return true;
-    if (this.peek() !== Ch.Comma) this.fail(withHint(`expected ',' or end of line, found '${String.fromCharCode(this.peek())}'`, commentHint(this.text, this.pos)));
+    if (this.peek() !== Ch.Comma) {
+      this.fail(withHint(`expected ',' or end of line, found '${String.fromCharCode(this.peek())}'`, commentHint(this.text, this.pos) ?? separatorHint(this.text, this.pos)));
+    }
     this.pos++;
     return false;
   }
@@ -416,7 +424,7 @@ class LineParser {
         this.skipSpace();
         if (this.atEnd() || this.peek() === Ch.Comma) return { kind: "reg", reg, loc: this.loc(start) };
         if (isOperatorChar(this.peek())) this.fail(`register '${this.text.slice(start, this.pos).trim()}' is not allowed in an expression`, start);
-        this.fail(`unexpected text after register '${this.text.slice(start, this.pos).trim()}'`);
+        this.fail(withHint(`unexpected text after register '${this.text.slice(start, this.pos).trim()}'`, separatorHint(this.text, this.pos)));
       }
       this.pos = start;
     }
