@@ -89,7 +89,7 @@ describe("previrt build", () => {
       // (The annotate pass stops at a syntax error, before the assembler sees an unknown mnemonic.)
       expect(io.stderr.split("\n").filter((l) => l.includes(": error: "))).toEqual([
         ...(flags.length ? [`${t}:3:10: error: unknown instruction 'bogus'`] : []),
-        `${t}:6:14: error: 't9' is not a register`,
+        `${t}:6:14: error: 't9' is not a register: the temporaries are t0–t4`,
         ...(flags.length ? [`${t}:7:10: error: undefined symbol 'nowhere'`] : []),
       ]);
       expect(io.stderr).toContain(`> 6 |     lw t0, 0(t9)\`);\n    |              ^`);

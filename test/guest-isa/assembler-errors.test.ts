@@ -146,7 +146,7 @@ describe("assembler diagnostics", () => {
 
   it("points at a base that is not a register, not at its parenthesis", () => {
     expect(errorsOf({ "b.s": "_start:\n  lw a0, 3(a9)\n  sw a0, 4( foo )\n  lw a0, 0(a1\n  lw a0, 8(sp)\n" })).toEqual([
-      "b.s:2:12: error: 'a9' is not a register: write r0–r15 or zero a0–a3 t0–t4 s0–s2 k0 sp lr",
+      "b.s:2:12: error: 'a9' is not a register: the argument registers are a0–a3",
       "b.s:3:13: error: 'foo' is not a register: write r0–r15 or zero a0–a3 t0–t4 s0–s2 k0 sp lr",
       "b.s:4:11: error: expected '(register)' after the offset",
     ]);

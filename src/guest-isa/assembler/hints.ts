@@ -73,9 +73,15 @@ export const REGISTER_HINTS: Readonly<Record<string, string>> = {
   fp: "G32 has no frame pointer; use 'sp', or keep one in s0–s2",
   gp: "G32 has no global pointer: use 'la'",
   tp: "G32 has no thread pointer",
-  s3: "the saved registers are s0–s2",
-  t5: "the temporaries are t0–t4",
-  a4: "the argument registers are a0–a3",
+};
+
+/** Numbered names past G32's ranges (`t9`, `a5`, `s4`, `r16`, `x16`): first letter → what G32 has. */
+const RANGE_HINTS: Readonly<Record<string, string>> = {
+  t: "the temporaries are t0–t4",
+  a: "the argument registers are a0–a3",
+  s: "the saved registers are s0–s2",
+  r: "the registers are r0–r15",
+  x: "the registers are r0–r15",
 };
 
 const REGISTER_LIST = "r0–r15 or zero a0–a3 t0–t4 s0–s2 k0 sp lr";
@@ -100,8 +106,9 @@ export function registerHint(name: string): string {
   const known = REGISTER_HINTS[bare];
   if (known !== undefined) return `'${name}' is not a register: ${known}`;
   if (bare !== lower && /^(r\d+|zero|a[0-3]|t[0-4]|s[0-2]|k0|sp|lr)$/.test(bare)) return `'${name}' is not a register: write '${bare}' without the '${lower[0]}'`;
-  const x = /^x(\d+)$/.exec(bare);
-  if (x !== null && Number(x[1]) <= 15) return `'${name}' is not a register: write 'r${x[1]}'`;
+  const numbered = /^([tasrx])(\d+)$/.exec(bare);
+  if (numbered !== null && numbered[1] === "x" && Number(numbered[2]) <= 15) return `'${name}' is not a register: write 'r${numbered[2]}'`;
+  if (numbered !== null) return `'${name}' is not a register: ${RANGE_HINTS[numbered[1]]}`;
   return `'${name}' is not a register: write ${REGISTER_LIST}`;
 }
 
