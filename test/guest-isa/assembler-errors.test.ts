@@ -416,3 +416,16 @@ describe("separators and assignments of other assemblers", () => {
     ]);
   });
 });
+
+describe("C preprocessor lines (a .S habit) are refused, not silently comments", () => {
+  it("#define, #include, #ifdef/#endif; '# if …' and '#comment' stay comments", () => {
+    expect(errors('#define N 4\n#include "x.h"\n#ifdef DEBUG\n  # if the lock is taken\n#endif\n#comment\n\t#if\n')).toEqual([
+      "t.s:2:1: error: '#define' would be a comment here (there is no preprocessor): write .equ NAME, value (or previrt build -D NAME=VALUE)",
+      "t.s:3:1: error: '#include' would be a comment here (there is no preprocessor): list every file on the previrt as or previrt build command line",
+      "t.s:4:1: error: '#ifdef' would be a comment here (there is no preprocessor): there is no conditional assembly, every line is assembled",
+      "t.s:6:1: error: '#endif' would be a comment here (there is no preprocessor): there is no conditional assembly, every line is assembled",
+      "t.s:8:2: error: '#if' would be a comment here (there is no preprocessor): there is no conditional assembly, every line is assembled",
+    ]);
+    expect(errors("  nop  #define after an instruction is a comment\n")).toEqual([]);
+  });
+});

@@ -125,6 +125,35 @@ export function separatorHint(text: string, at: number): string | undefined {
   return identOrNumber ? "operands are separated by commas" : undefined;
 }
 
+/** C preprocessor lines (`.S` files for GNU as): `#` starts a comment here, so each would be silently ignored. */
+const PREPROCESSOR_HINTS: Readonly<Record<string, string>> = {
+  define: "write .equ NAME, value (or previrt build -D NAME=VALUE)",
+  undef: "a symbol cannot be undefined",
+  include: "list every file on the previrt as or previrt build command line",
+  if: "there is no conditional assembly, every line is assembled",
+  ifdef: "there is no conditional assembly, every line is assembled",
+  ifndef: "there is no conditional assembly, every line is assembled",
+  elif: "there is no conditional assembly, every line is assembled",
+  else: "there is no conditional assembly, every line is assembled",
+  endif: "there is no conditional assembly, every line is assembled",
+  pragma: "there are no pragmas",
+};
+
+/**
+ * For a comment line that is a C preprocessor directive (`#define`, `#if`, … with no space after
+ * the `#`): the error, or undefined for an ordinary comment (`# if the lock is taken`).
+ */
+export function preprocessorLine(text: string, at: number, end: number): string | undefined {
+  const c = text.charCodeAt(at + 1);
+  if (c < 0x61 || c > 0x7a) return undefined; // the common case: '# ' or '#-'
+  let e = at + 1;
+  while (e < end && text.charCodeAt(e) >= 0x61 && text.charCodeAt(e) <= 0x7a) e++;
+  const word = text.slice(at + 1, e);
+  if (e < end && text.charCodeAt(e) !== 0x20 && text.charCodeAt(e) !== 0x09) return undefined;
+  const hint = Object.hasOwn(PREPROCESSOR_HINTS, word) ? PREPROCESSOR_HINTS[word] : undefined;
+  return hint === undefined ? undefined : `'#${word}' would be a comment here (there is no preprocessor): ${hint}`;
+}
+
 /** For `//`, `/*` or `@` where an operand or the end of the line belongs: comment syntax. */
 export function commentHint(text: string, at: number): string | undefined {
   const c = text.charCodeAt(at);

@@ -10,7 +10,7 @@
 
 import type { Diagnostic } from "../diagnostics.js";
 import type { BinaryOp, Expr, Loc, Operand, ParsedSource, Statement } from "./ast.js";
-import { commentHint, separatorHint, KNOWN_DIRECTIVES, NUMERIC_LABEL_HINT, registerHint, SECTION_FLAGS_HINT, withHint } from "./hints.js";
+import { commentHint, preprocessorLine, separatorHint, KNOWN_DIRECTIVES, NUMERIC_LABEL_HINT, registerHint, SECTION_FLAGS_HINT, withHint } from "./hints.js";
 
 const enum Ch {
   Tab = 9,
@@ -300,7 +300,14 @@ class LineParser {
   private parseLine(): void {
     for (;;) {
       this.skipSpace();
-      if (this.atEnd()) return;
+      if (this.atEnd()) {
+        // `#define X 4` would be a comment: refused, as it means something else to a C preprocessor user.
+        if (this.peek() === Ch.Hash) {
+          const problem = preprocessorLine(this.text, this.pos, this.lineEnd);
+          if (problem !== undefined) this.fail(problem);
+        }
+        return;
+      }
       const start = this.pos;
       const c = this.peek();
       if (!isIdentStart(c)) {
