@@ -93,6 +93,13 @@ describe("previrt as", () => {
     expect(await main(["run", out("prog.elf"), "--hv", "bare"], ran)).toBe(9);
   });
 
+  it("refuses a TypeScript input by name, pointing at previrt build (it was assembled as G32)", async () => {
+    const io = bufferIO();
+    const ts = file("m.ts", "export function main(): number { return 3; }\n");
+    expect(await main(["as", ts, "-o", join(dir, "m.elf")], io)).toBe(1);
+    expect(io.stderr).toBe(`previrt: error: ${ts}: previrt as takes G32 assembly; build TypeScript with previrt build (or previrt cc, then as)\n`);
+  });
+
   it("links no start-up into a program that neither defines _start nor exports main", async () => {
     const io = bufferIO();
     expect(await main(["as", file("lib.s", ".global f\nf:\n  ret\n"), "-o", join(dir, "lib.elf")], io)).toBe(1);

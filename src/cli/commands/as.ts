@@ -14,6 +14,7 @@
 
 import { runtimeSources, STACK_FILE, STARTUP_FILE, type AsmSource } from "../../compiler/startup.js";
 import { assemble } from "../../guest-isa/assembler/index.js";
+import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { PARAVIRT_MARKER } from "../../guest-isa/paravirt.js";
 import { checkOutputs, readInputText, writeOutput } from "../files.js";
@@ -43,6 +44,9 @@ export async function linkedRuntime(sources: readonly AsmSource[]): Promise<AsmS
 
 export const run: CommandRunner = async (files, options, io) => {
   checkOutputs([["-o", options.output]], files);
+  // Assembled as G32, TypeScript gave errors about its own syntax ("operands are separated by commas").
+  const ts = files.find((f) => /\.[cm]?tsx?$/.test(f));
+  if (ts !== undefined) throw new UserError(`${ts}: previrt as takes G32 assembly; build TypeScript with previrt build (or previrt cc, then as)`);
   const sources = files.map((file) => ({ file, text: readInputText(file) }));
   const image = assemble([...sources, ...(await linkedRuntime(sources))]);
   writeOutput(String(options.output), writeElf(image), io);
