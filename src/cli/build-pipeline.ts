@@ -85,14 +85,24 @@ export function buildSources(inputs: readonly AsmSource[], options: BuildOptions
 export function toTypeScriptPositions(inputs: readonly AsmSource[], compiled: readonly CompiledFile[], e: unknown): unknown {
   if (!(e instanceof DiagnosticError)) return e;
   const byAsm = new Map(compiled.map((c) => [c.file, c]));
+  /** A position in a compiled file's assembly, at its TypeScript position (undefined: no such line is mapped). */
+  const toSource = (file: string, line: number, col: number) => {
+    const c = byAsm.get(file);
+    const m = c?.sourceMap.find((x) => x.asmLine === line);
+    if (!c || !m) return undefined;
+    return { c, line: m.line, col: m.asmCol === undefined ? m.col : m.col + Math.max(0, col - m.asmCol) };
+  };
   return new DiagnosticError(
     e.diagnostics.map((d) => {
-      const c = byAsm.get(d.file);
-      const m = c?.sourceMap.find((x) => x.asmLine === d.line);
-      if (!c || !m) return d;
-      const col = m.asmCol === undefined ? m.col : m.col + Math.max(0, d.col - m.asmCol);
-      const text = inputs.find((s) => s.file === c.source)?.text.split("\n")[m.line - 1];
-      return { ...d, file: c.source, line: m.line, col, sourceLine: text?.replace(/\r$/, "") };
+      // A position the message names (the linker's "first defined at b.s:5:1") too.
+      const message = d.message.replace(/([^\s(]+):(\d+):(\d+)/g, (whole, file: string, l: string, c: string) => {
+        const p = toSource(file, Number(l), Number(c));
+        return p ? `${p.c.source}:${p.line}:${p.col}` : whole;
+      });
+      const p = toSource(d.file, d.line, d.col);
+      if (!p) return { ...d, message };
+      const text = inputs.find((s) => s.file === p.c.source)?.text.split("\n")[p.line - 1];
+      return { ...d, message, file: p.c.source, line: p.line, col: p.col, sourceLine: text?.replace(/\r$/, "") };
     }),
   );
 }

@@ -100,6 +100,27 @@ describe("previrt build", () => {
     expect(io.stderr.split("\n")[0]).toBe(`${t}:6:10: error: undefined symbol 'nowhere'`);
   });
 
+  // A symbol of a .ts input clashing with one of a .s input was reported at the generated file's label ("b.s:5:1"), a file the build never writes.
+  it("reports a clash with an assembly input's symbol at the TypeScript declaration, in either order", async () => {
+    const s = join(dir, "clash-asm.s"); // not clash.s: the name the build gives clash.ts compiled
+    writeFileSync(s, "    .text\n    .global main\nmain:\n    li a0, 3\n    ret\n    .data\n    .global counter\ncounter:\n    .word 1\n");
+    const t = join(dir, "clash.ts");
+    writeFileSync(t, "export let counter = 5;\nexport function main(): number {\n  return counter;\n}\n");
+    const errors = async (inputs: string[]) => {
+      const io = bufferIO();
+      expect(await main(["build", ...inputs, "-o", join(dir, "clash.elf")], io)).toBe(1);
+      return io.stderr.split("\n").filter((l) => l.includes(": error: "));
+    };
+    expect(await errors([s, t])).toEqual([
+      `${t}:2:8: error: duplicate global symbol 'main' (first defined at ${s}:3:1)`,
+      `${t}:1:12: error: duplicate global symbol 'counter' (first defined at ${s}:8:1)`,
+    ]);
+    expect(await errors([t, s])).toEqual([
+      `${s}:3:1: error: duplicate global symbol 'main' (first defined at ${t}:2:8)`,
+      `${s}:8:1: error: duplicate global symbol 'counter' (first defined at ${t}:1:12)`,
+    ]);
+  });
+
   it("--paravirt xen builds a para-virtualized image (refused off xen: test/hypervisors/paravirt.test.ts)", async () => {
     const io = bufferIO();
     expect(await main(["build", join(PROGRAMS, "fib.ts"), join(PROGRAMS, "lib/print.ts"), "-o", join(dir, "x.elf"), "--paravirt", "xen"], io)).toBe(0);

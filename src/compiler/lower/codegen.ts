@@ -183,9 +183,29 @@ export class FileCompiler {
     if (bss.length) out.push("", "    .bss", ...bss);
     ro.push(...this.rodata);
     if (ro.length) out.push("", "    .rodata", ...ro);
+    this.mapDataLabels(out, map);
 
     const defines = scope.defined.filter((d) => "asmName" in d.symbol && !(d.symbol as { external?: boolean }).external).map((d) => (d.symbol as { asmName: string }).asmName);
     return { asm: out.join("\n") + "\n", sourceMap: map, defines };
+  }
+
+  /**
+   * Maps each global's label line to its declaration, as a function's label
+   * is: a clash with an assembly input's symbol (the linker's duplicate
+   * global) is then reported in the TypeScript, not at a line of a `.s`
+   * that the build never writes (build-pipeline.ts toTypeScriptPositions).
+   */
+  private mapDataLabels(out: readonly string[], map: SourceMapping[]): void {
+    const declared = new Map<string, t.SourceLocation>();
+    for (const d of this.scope.defined) {
+      const s = d.symbol;
+      if (s.kind !== "function" && "asmName" in s && s.asmName && d.node.loc) declared.set(`${s.asmName}:`, d.node.loc);
+    }
+    if (declared.size === 0) return;
+    out.forEach((line, i) => {
+      const loc = declared.get(line);
+      if (loc) map.push({ asmLine: i + 1, file: this.scope.file.file, line: loc.start.line, col: loc.start.column + 1 });
+    });
   }
 }
 
@@ -426,7 +446,8 @@ class FunctionCompiler extends FunctionCompilerStatements {
     const frame = slotsBytes + 4 * saveList.length;
     // The function's own `# file:line` comment goes above its label.
     if (this.body[0]?.text.startsWith("    # ")) lines.push({ text: this.body.shift()!.text.trimStart(), src: this.firstSrc() });
-    lines.push({ text: `${this.name}:` });
+    // The label maps to the declaration: a clash with an assembly input's symbol is reported there (build-pipeline.ts).
+    at(`${this.name}:`);
     if (this.isStart) at("    la sp, __stack_top");
     if (frame) at(`    addi sp, sp, -${frame}`);
     saveList.forEach((r, i) => at(`    sw ${r}, ${frame - 4 * (i + 1)}(sp)`));
