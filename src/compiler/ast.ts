@@ -8,7 +8,7 @@
 // that do recurse (code generation, constant folding) only ever see trees
 // within the nesting limit of nesting.ts.
 
-import type { Node } from "@babel/types";
+import type { Node, TSEnumDeclaration, TSEnumMember } from "@babel/types";
 
 /**
  * Keys that never hold code: positions, comments, and every place a type
@@ -115,4 +115,9 @@ function isFunction(n: Node): boolean {
     n.type === "FunctionDeclaration" || n.type === "FunctionExpression" || n.type === "ArrowFunctionExpression" || n.type === "ObjectMethod" ||
     n.type === "ClassMethod" || n.type === "ClassPrivateMethod" || n.type === "TSDeclareFunction"
   );
+}
+
+/** An enum's members: under `body` in newer Babel (a TSEnumBody), directly on the declaration in older. */
+export function enumMemberList(decl: TSEnumDeclaration): TSEnumMember[] {
+  return "body" in decl && decl.body ? decl.body.members : (decl as unknown as { members: TSEnumMember[] }).members;
 }

@@ -14,7 +14,7 @@
 
 import type { Node } from "@babel/types";
 import type { Diagnostic } from "../guest-isa/diagnostics.js";
-import { walk, type Visit } from "./ast.js";
+import { enumMemberList, walk, type Visit } from "./ast.js";
 import type { ParsedFile } from "./parse.js";
 
 /** A diagnostic at a node. */
@@ -158,8 +158,7 @@ function checkConstantNamespace(v: Visit, report: (node: Node, construct: string
     if (v.inFunction) report(node, "an enum inside a function (declare it at the top level)");
     else if (node.declare) report(node, "a `declare enum`");
     else {
-      const members = "body" in node && node.body ? node.body.members : (node as unknown as { members: { id: Node }[] }).members;
-      for (const m of members) if (isProtoKey(m.id)) report(m.id, "a `__proto__` member (JavaScript would not keep it)");
+      for (const m of enumMemberList(node)) if (isProtoKey(m.id)) report(m.id, "a `__proto__` member (JavaScript would not keep it)");
       return true;
     }
     return false;

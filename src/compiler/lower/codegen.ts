@@ -26,7 +26,7 @@ import { codeChildren, isTypeOnly, walk as walkTree } from "../ast.js";
 import { diagnosticAt, operatorName, unsupportedMessage } from "../check.js";
 import { NATIVE_INTRINSICS, type IntrinsicName, type IntrinsicSpec } from "../intrinsics.js";
 import { assignHomes, TempPool } from "../regalloc.js";
-import { asciiLength, evalConst, foldBinary, isStringLiteral, isStringTyped, stringLiteralText, TYPED_ARRAYS, unwrap, type FileScope, type GlobalSymbol } from "./symbols.js";
+import { asciiLength, evalConst, foldBinary, isStringLiteral, isStringTyped, stringLiteralText, typedArrayElem, TYPED_ARRAYS, unwrap, type FileScope, type GlobalSymbol } from "./symbols.js";
 import type { Local, Line } from "./codegen-base.js";
 import { FunctionCompilerStatements } from "./codegen-statements.js";
 
@@ -298,6 +298,8 @@ class FunctionCompiler extends FunctionCompilerStatements {
     // Fold `const x = <constant>` when x is declared once (no shadowing doubts);
     // note `const s = "…"` likewise, for `s.length`.
     const folded = new Map<string, number>();
+    // A name in a constant expression: a local folded so far, no other local (its value is not known here), else a global.
+    const constants = (name: string) => (folded.has(name) ? { kind: "const" as const, value: folded.get(name)! } : declared.has(name) ? undefined : this.fc.scope.names.get(name));
     const constStrings = new Map<string, string>();
     for (const { id, init } of constDecls) {
       if (declared.get(id.name) !== 1) continue;
@@ -306,7 +308,7 @@ class FunctionCompiler extends FunctionCompilerStatements {
         this.localByDecl.get(id)!.stringText = text;
         constStrings.set(id.name, text);
       }
-      const v = evalConst(init, (name) => (folded.has(name) ? { kind: "const", value: folded.get(name)! } : declared.has(name) ? undefined : this.fc.scope.names.get(name)));
+      const v = evalConst(init, constants);
       if (v === undefined) continue;
       folded.set(id.name, v);
       const local = this.localByDecl.get(id)!;
@@ -329,7 +331,7 @@ class FunctionCompiler extends FunctionCompilerStatements {
     const alloc = assignHomes([...real, ...bases], { leaf: this.leaf, keepTemps: usesAsm });
     for (const b of bases) if (b.home?.kind === "reg") this.arrayBases.set(b.arrayBase!, b.home.reg);
     this.saved = alloc.saved;
-    this.localSlots = alloc.slots + this.placeFrameArrays(frameArrays, alloc.slots, (name) => (folded.has(name) ? { kind: "const", value: folded.get(name)! } : declared.has(name) ? undefined : this.fc.scope.names.get(name)));
+    this.localSlots = alloc.slots + this.placeFrameArrays(frameArrays, alloc.slots, constants);
     this.pool = new TempPool(alloc.temps);
     for (const l of real) if (l.home?.kind === "reg") this.homeRegs.add(l.home.reg);
   }
@@ -421,15 +423,15 @@ class FunctionCompiler extends FunctionCompilerStatements {
   private placeFrameArrays(decls: { id: t.Identifier; init: t.NewExpression }[], firstSlot: number, lookup: (name: string) => GlobalSymbol | { kind: "const"; value: number } | undefined): number {
     let bytes = 0;
     for (const { id, init } of decls) {
-      const ctor = init.callee.type === "Identifier" ? init.callee.name : "";
-      const elem = Object.hasOwn(TYPED_ARRAYS, ctor) ? TYPED_ARRAYS[ctor] : undefined;
+      const elem = typedArrayElem(init, (node, message) => this.fc.report(node, message)); // reports any other `new`
       const arg = init.arguments.length === 1 ? init.arguments[0] : undefined;
       const length = arg && arg.type !== "SpreadElement" && arg.type !== "ArgumentPlaceholder" ? evalConst(arg, lookup) : undefined;
       let size = 0;
-      if (!elem) this.fc.report(init, unsupportedMessage(`\`new ${ctor || "…"}\` (only Int32Array, Uint8Array, Int8Array, Uint16Array, Int16Array)`));
-      else if (length === undefined || length < 0) this.fc.report(arg ?? init, "the length of a local typed array must be a constant (a global typed array also takes a list of constants)");
-      else if (bytes + length * elem.size > FRAME_ARRAY_BYTES) this.fc.report(arg!, `local typed arrays of more than ${FRAME_ARRAY_BYTES} bytes in one function (the stack is small: use a global)`);
-      else size = (length * elem.size + 3) & ~3;
+      if (elem) {
+        if (length === undefined || length < 0) this.fc.report(arg ?? init, "the length of a local typed array must be a constant (a global typed array also takes a list of constants)");
+        else if (bytes + length * elem.size > FRAME_ARRAY_BYTES) this.fc.report(arg!, `local typed arrays of more than ${FRAME_ARRAY_BYTES} bytes in one function (the stack is small: use a global)`);
+        else size = (length * elem.size + 3) & ~3;
+      }
       // A refused one is still bound (length 0), so its uses are not reported again.
       this.frameArrays.set(id, { kind: "array", asmName: "", elem: elem ?? TYPED_ARRAYS.Int32Array, length: size ? length! : 0, exported: false, external: false, stackOffset: 4 * firstSlot + bytes });
       bytes += size;

@@ -13,7 +13,7 @@
 import type * as t from "@babel/types";
 import type { Diagnostic } from "../../guest-isa/diagnostics.js";
 import { parseRegister } from "../../guest-isa/registers.js";
-import { walk } from "../ast.js";
+import { enumMemberList, walk } from "../ast.js";
 import { diagnosticAt, unsupportedMessage } from "../check.js";
 import { GUEST_CONSTANTS, isIntrinsicName, type IntrinsicName } from "../intrinsics.js";
 import type { ParsedFile } from "../parse.js";
@@ -199,14 +199,13 @@ export function asmSymbol(name: string): string {
 
 function resolveImports(scopes: FileScope[], s: FileScope, diagnostics: Diagnostic[], guest: boolean): void {
   const report = (node: t.Node, message: string) => diagnostics.push(diagnosticAt(s.file, node, message));
-  for (const stmt of s.file.ast.program.body) {
-    if (stmt.type !== "ImportDeclaration" || stmt.importKind === "type") continue;
+  for (const stmt of valueImports(s.file)) {
     const from = stmt.source.value;
     if ((from === GUEST_MODULE) !== guest) continue;
     const target = from === GUEST_MODULE ? undefined : findModule(scopes, s.file.file, from);
     for (const spec of stmt.specifiers) {
-      if (spec.type !== "ImportSpecifier" || spec.importKind === "type") continue;
-      const imported = spec.imported.type === "Identifier" ? spec.imported.name : spec.imported.value;
+      const imported = importedName(spec);
+      if (imported === undefined) continue;
       const local = spec.local.name;
       let symbol: GlobalSymbol | undefined;
       if (from === GUEST_MODULE) {
@@ -277,12 +276,9 @@ function declareGlobal(
     return { kind: "scalar", asmName: asmSymbol((decl.id as t.Identifier).name), external: true, exported: false, constant, string: isStringTyped(decl.id) };
   }
   if (init?.type === "NewExpression") {
-    const ctor = init.callee.type === "Identifier" ? init.callee.name : "";
-    const elem = Object.hasOwn(TYPED_ARRAYS, ctor) ? TYPED_ARRAYS[ctor] : undefined;
-    if (!elem) {
-      report(init, unsupportedMessage(`\`new ${ctor || "…"}\` (only Int32Array, Uint8Array, Int8Array, Uint16Array, Int16Array)`));
-      return undefined;
-    }
+    const elem = typedArrayElem(init, report);
+    if (!elem) return undefined;
+    const ctor = (init.callee as t.Identifier).name;
     if (init.arguments.length !== 1) {
       report(init, `new ${ctor} takes one argument: a constant length or an array of constants`);
       return undefined;
@@ -325,6 +321,14 @@ function declareGlobal(
   }
   report(init, unsupportedMessage("a non-constant global initializer"));
   return undefined;
+}
+
+/** The element type of `new Int32Array(…)` and its kin; any other `new` is reported and gives undefined (globals here, local arrays in codegen.ts). */
+export function typedArrayElem(init: t.NewExpression, report: (node: t.Node, message: string) => void): ElemType | undefined {
+  const ctor = init.callee.type === "Identifier" ? init.callee.name : "";
+  const elem = Object.hasOwn(TYPED_ARRAYS, ctor) ? TYPED_ARRAYS[ctor] : undefined;
+  if (!elem) report(init, unsupportedMessage(`\`new ${ctor || "…"}\` (only Int32Array, Uint8Array, Int8Array, Uint16Array, Int16Array)`));
+  return elem;
 }
 
 /**
@@ -372,10 +376,9 @@ function enumMembers(
   const self: GlobalSymbol = { kind: "namespace", name: decl.id.name, members };
   const inner = (n: string): GlobalSymbol | undefined =>
     Object.hasOwn(members, n) ? { kind: "const", value: members[n], exported: false } : n === decl.id.name ? self : lookup(n);
-  const list = "body" in decl && decl.body ? (decl.body as t.TSEnumBody).members : (decl as unknown as { members: t.TSEnumMember[] }).members;
   let next: number | undefined = 0;
   let ok = true;
-  for (const m of list) {
+  for (const m of enumMemberList(decl)) {
     const key = m.id.type === "Identifier" ? m.id.name : m.id.value;
     let value: number | undefined = next;
     if (m.initializer) {
@@ -440,8 +443,7 @@ function definitionOrder(scopes: FileScope[]): FileScope[] {
 
 function importedInputs(scopes: FileScope[], s: FileScope): FileScope[] {
   const out: FileScope[] = [];
-  for (const stmt of s.file.ast.program.body) {
-    if (stmt.type !== "ImportDeclaration" || stmt.importKind === "type") continue;
+  for (const stmt of valueImports(s.file)) {
     const target = findModule(scopes, s.file.file, stmt.source.value);
     if (target && target !== s) out.push(target);
   }
@@ -450,15 +452,25 @@ function importedInputs(scopes: FileScope[], s: FileScope): FileScope[] {
 
 /** During pass 2: a name `s` imports from an input file already defined (pass 3 binds every import). */
 function definedImport(scopes: FileScope[], s: FileScope, local: string): GlobalSymbol | undefined {
-  for (const stmt of s.file.ast.program.body) {
-    if (stmt.type !== "ImportDeclaration" || stmt.importKind === "type") continue;
+  for (const stmt of valueImports(s.file)) {
     for (const spec of stmt.specifiers) {
-      if (spec.type !== "ImportSpecifier" || spec.importKind === "type" || spec.local.name !== local) continue;
-      const imported = spec.imported.type === "Identifier" ? spec.imported.name : spec.imported.value;
+      const imported = importedName(spec);
+      if (imported === undefined || spec.local.name !== local) continue;
       return findModule(scopes, s.file.file, stmt.source.value)?.exports.get(imported);
     }
   }
   return undefined;
+}
+
+/** A file's import declarations that bring values (`import type` is the type checker's alone). */
+function valueImports(file: ParsedFile): t.ImportDeclaration[] {
+  return file.ast.program.body.filter((stmt): stmt is t.ImportDeclaration => stmt.type === "ImportDeclaration" && stmt.importKind !== "type");
+}
+
+/** The name a named value specifier imports (`import { a as b }`: a); undefined for a type-only, default or namespace one. */
+function importedName(spec: t.ImportDeclaration["specifiers"][number]): string | undefined {
+  if (spec.type !== "ImportSpecifier" || spec.importKind === "type") return undefined;
+  return spec.imported.type === "Identifier" ? spec.imported.name : spec.imported.value;
 }
 
 /** Whether a declaration is annotated `: string` (its value is a string's address). */
