@@ -311,7 +311,10 @@ class LineParser {
       const start = this.pos;
       const c = this.peek();
       if (!isIdentStart(c)) {
-        if (isDigit(c)) this.fail(/^\d+\s*:/.test(this.text.slice(this.pos, this.lineEnd)) ? `'${/^\d+/.exec(this.text.slice(this.pos, this.lineEnd))![0]}:' is not a label: ${NUMERIC_LABEL_HINT}` : "expected a label, instruction or directive (labels cannot start with a digit)");
+        if (isDigit(c)) {
+          const numbered = /^(\d+)\s*:/.exec(this.text.slice(this.pos, this.lineEnd));
+          this.fail(numbered ? `'${numbered[1]}:' is not a label: ${NUMERIC_LABEL_HINT}` : "expected a label, instruction or directive (labels cannot start with a digit)");
+        }
         this.fail(withHint(`unexpected character '${String.fromCharCode(c)}'`, commentHint(this.text, this.pos)));
       }
       this.skipIdent();
@@ -329,8 +332,7 @@ class LineParser {
       // `SIZE = 64`: GNU as's assignment.
       const assigned = this.text.slice(start, afterName);
       if (this.peek() === 0x3d /* = */ && this.text.charCodeAt(this.pos + 1) !== 0x3d && assigned !== ".") {
-        const name = assigned;
-        this.fail(`'${name} = …' is not G32 syntax: write '.equ ${name}, …'`);
+        this.fail(`'${assigned} = …' is not G32 syntax: write '.equ ${assigned}, …'`);
       }
       this.pos = afterName;
       const name = word(this.text, start, afterName);
