@@ -38,13 +38,29 @@ export function compileSources(inputs: readonly AsmSource[], options: BuildOptio
   checkParavirtInputs(inputs, options.paravirt);
   const tsInputs = inputs.filter((s) => isTypeScript(s.file));
   const paravirt = options.paravirt === undefined ? undefined : paravirtTarget(options.paravirt);
-  const compiled = tsInputs.length ? compile(tsInputs, { paravirt }) : [];
+  const compiled = tsInputs.length ? namedApart(compile(tsInputs, { paravirt }), inputs) : [];
   const byName = new Map(compiled.map((c) => [c.source, c]));
   const assembly = inputs.map((s) => {
     const c = byName.get(s.file);
     return c ? { file: c.file, text: c.asm } : s;
   });
   return { assembly, compiled };
+}
+
+/**
+ * The compiled files, named apart from the inputs and from each other: the
+ * annotator, the assembler and the error positions tell sources apart by
+ * name, so `a.ts` compiles to `a.s` unless an input is named that (`build
+ * a.ts a.s`, or `a.mts` beside it), then to `a.ts.s`.
+ */
+function namedApart(compiled: CompiledFile[], inputs: readonly AsmSource[]): CompiledFile[] {
+  const taken = new Set(inputs.map((s) => s.file));
+  return compiled.map((c) => {
+    let file = c.file;
+    for (let n = 1; taken.has(file); n++) file = n === 1 ? `${c.source}.s` : `${c.source}.${n}.s`;
+    taken.add(file);
+    return file === c.file ? c : { ...c, file };
+  });
 }
 
 /**

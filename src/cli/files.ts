@@ -126,6 +126,22 @@ export function regularFileId(path: string): string | undefined {
 }
 
 /**
+ * Checks that no source file is given twice (`build a.s ./a.s`): every
+ * symbol would be defined twice and every error reported twice, under two
+ * names for one file.
+ */
+export function checkDistinctInputs(inputs: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const input of inputs) {
+    const id = regularFileId(input);
+    if (id === undefined) continue;
+    const first = seen.get(id);
+    if (first !== undefined) throw new UserError(`${input}: given twice${first === input ? "" : ` (also as ${first})`}`);
+    seen.set(id, input);
+  }
+}
+
+/**
  * Checks that files a command writes in place (disk images: `--disk`,
  * `--nvdisk`) are distinct, and none of them is one of `inputs` (the ELF
  * file or snapshot it runs, the cost model): two devices on one image would

@@ -121,6 +121,32 @@ describe("previrt build", () => {
     ]);
   });
 
+  // a.ts compiled to a.s, the name of the assembly input beside it: a.s's errors were reported at a.ts's lines.
+  it("keeps an assembly input apart from a .ts input of the same name", async () => {
+    const t = join(dir, "same.ts");
+    writeFileSync(t, "export function helper(x: number): number { return x + 1; }\n");
+    const s = join(dir, "same.s");
+    const entry = (line: string) => `    .text\n    .global _start\n_start:\n    li a0, 3\n${line}\n    call helper\n    out 0xF0, a0\n`;
+    writeFileSync(s, entry("    lw a0, 0(zz)"));
+    const io = bufferIO();
+    expect(await main(["build", t, s, "-o", join(dir, "same.elf")], io)).toBe(1);
+    expect(io.stderr.split("\n")[0]).toBe(`${s}:5:14: error: 'zz' is not a register: write r0–r15 or zero a0–a3 t0–t4 s0–s2 k0 sp lr`);
+    writeFileSync(s, entry("    nop"));
+    expect(await main(["build", t, s, "-o", join(dir, "same.elf")], bufferIO())).toBe(0);
+    expect(runImage(readElf(readFileSync(join(dir, "same.elf"))), { maxCycles: 1e6 }).result).toEqual({ kind: "poweroff", exitCode: 4 });
+  });
+
+  it("refuses a source given twice", async () => {
+    const t = join(dir, "twice.ts");
+    writeFileSync(t, "export function main(): number { return 1; }\n");
+    const again = `${dir}/./twice.ts`; // path.join would drop the "."
+    for (const command of ["build", "cc"]) {
+      const io = bufferIO();
+      expect(await main([command, t, again, "-o", join(dir, "twice.out")], io)).toBe(1);
+      expect(io.stderr).toBe(`previrt: error: ${again}: given twice (also as ${t})\n`);
+    }
+  });
+
   it("--paravirt xen builds a para-virtualized image (refused off xen: test/hypervisors/paravirt.test.ts)", async () => {
     const io = bufferIO();
     expect(await main(["build", join(PROGRAMS, "fib.ts"), join(PROGRAMS, "lib/print.ts"), "-o", join(dir, "x.elf"), "--paravirt", "xen"], io)).toBe(0);

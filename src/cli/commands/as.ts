@@ -17,7 +17,7 @@ import { assemble } from "../../guest-isa/assembler/index.js";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { PARAVIRT_MARKER } from "../../guest-isa/paravirt.js";
-import { checkOutputs, readInputText, writeOutput } from "../files.js";
+import { checkDistinctInputs, checkOutputs, readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 const EXPORTS_MAIN = /^\s*\.global\s+main\s*$/m;
@@ -43,6 +43,7 @@ export async function linkedRuntime(sources: readonly AsmSource[]): Promise<AsmS
 }
 
 export const run: CommandRunner = async (files, options, io) => {
+  checkDistinctInputs(files);
   checkOutputs([["-o", options.output]], files);
   // Assembled as G32, TypeScript gave errors about its own syntax ("operands are separated by commas").
   const ts = files.find((f) => /\.[cm]?tsx?$/.test(f));

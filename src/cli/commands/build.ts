@@ -6,12 +6,13 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { isTypeScript } from "../build-assembly.js";
-import { checkOutputs, readInputText, writeOutput } from "../files.js";
+import { checkDistinctInputs, checkOutputs, readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const output = options.output as string;
   for (const f of args) if (!/\.(ts|mts|s|S|asm)$/.test(f)) throw new UserError(`${f}: unknown input type (expected .ts or .s)`);
+  checkDistinctInputs(args);
   checkOutputs([["-o", output]], args);
   const inputs = args.map((file) => ({ file, text: readInputText(file) }));
   const build = args.some(isTypeScript) ? (await import("../build-pipeline.js")).buildSources : (await import("../build-assembly.js")).buildAssembly;
