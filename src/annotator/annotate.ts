@@ -23,6 +23,7 @@
 
 import { MagicString, type SourceMap } from "magic-string";
 import type { Expr, InstructionStatement, LabelStatement, Loc, Operand, ParsedSource, Statement } from "../guest-isa/assembler/ast.js";
+import { canonicalDirective, isSectionDirective, isSensitiveClass, sensitiveClassList, type Directive, type SensitiveClass } from "../guest-isa/assembler/directive-names.js";
 import { parseAssembly } from "../guest-isa/assembler/parser.js";
 import { DiagnosticError, type Diagnostic } from "../guest-isa/diagnostics.js";
 import { FORMATS, lookupInstruction, type InstructionRow } from "../guest-isa/isa-table.js";
@@ -78,12 +79,8 @@ export interface AnnotateResult {
   writeSourceMap(write: TextWriter, options?: StreamMapOptions): void;
 }
 
-const SECTION_DIRECTIVES = new Set([".text", ".data", ".rodata", ".bss", ".section"]);
-/** Directives that emit nothing and do not move the location counter. */
-const NON_EMITTING = new Set([".global", ".globl", ".equ", ".sensitive", ".noannotate", ".annotate"]);
-const SENSITIVE_CLASSES = ["pte", "mmio", "lock", "unlock", "ticket"] as const;
-type SensitiveClass = (typeof SENSITIVE_CLASSES)[number];
-const isSensitiveClass = (c: string | undefined): c is SensitiveClass => (SENSITIVE_CLASSES as readonly (string | undefined)[]).includes(c);
+/** Directives (canonical names, directive-names.ts) that emit nothing and do not move the location counter. */
+const NON_EMITTING: ReadonlySet<string> = new Set<Directive>([".global", ".equ", ".sensitive", ".noannotate", ".annotate"]);
 
 /**
  * Whether the text was written by `annotate`: it has a .softlayer section (every annotated file
@@ -385,14 +382,16 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
       return;
     }
     if (s.kind === "directive") {
-      const name = s.name;
+      // Canonical, so an alias is what it stands for (`.set` is `.equ`, `.long` is `.word`); an unknown name stays as written.
+      const canonical = canonicalDirective(s.name);
+      const name: string = canonical ?? s.name;
       if (name === ".sensitive") {
         const cls = sectionName(s.args);
         if (s.args.length !== 1 || !isSensitiveClass(cls)) {
           // At the argument that is wrong (the first extra one, or the unknown class), as the assembler
           // points at a bad operand; at the directive when there is none.
           const at = s.args.length > 1 ? s.args[1].loc : s.args.length === 1 ? s.args[0].loc : s.loc;
-          error(at, ".sensitive takes one argument: pte, mmio, lock, unlock or ticket");
+          error(at, `.sensitive takes one argument: ${sensitiveClassList()}`);
         } else if (!region) {
           sensitiveMisplaced("another .sensitive");
           pendingSensitive = { cls, loc: s.loc };
@@ -410,14 +409,14 @@ function annotateFile(file: string, text: string, statementSink: ((s: Statement)
           closePiece(s.loc);
           region = undefined;
         }
-      } else if (SECTION_DIRECTIVES.has(name)) {
+      } else if (name === ".section" || (canonical !== undefined && isSectionDirective(canonical))) {
         sensitiveMisplaced(`a section change (${name})`);
         closePiece(s.loc);
         inText = name === ".text" || (name === ".section" && sectionName(s.args) === ".text");
         if (region && inText) openPiece(s.loc, lineEnd(s.loc.line), true);
         labelCount = 0;
       } else if (!NON_EMITTING.has(name)) {
-        sensitiveMisplaced(name);
+        sensitiveMisplaced(s.name);
         if (piece) piece.content = true;
         if (name === ".word") collectTargetRefs(s.args, equs, refs);
         labelCount = 0;

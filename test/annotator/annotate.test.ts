@@ -180,6 +180,16 @@ describe("annotate: safety checks and misuse", () => {
     expect(annotateErrors("b.s", "crit: rdpsr a0\n\tj crit + 4\n")).toEqual([]);
   });
 
+  // The annotator listed directives by name and missed aliases: '.long crit + 8' went unchecked, and '.set' after '.sensitive' was refused where '.equ' is not.
+  it("treats a directive's aliases as the directive", () => {
+    expect(annotateErrors("b.s", "crit: sti\n\t.long crit + 8\n\t.int crit + 12\n")).toEqual([
+      "b.s:2:8: error: target 'crit + 8' lands inside the padding of the sti site at line 1 (24 bytes)",
+      "b.s:3:7: error: target 'crit + 12' lands inside the padding of the sti site at line 1 (24 bytes)",
+    ]);
+    for (const equ of [".equ", ".set"]) expect(annotateErrors("p.s", `\t.sensitive pte\n\t${equ} X, 4\n\tsw t1, 0(t0)\n`), equ).toEqual([]);
+    expect(annotateErrors("p.s", "\t.sensitive pte\n\t.long 4\n\tsw t1, 0(t0)\n")).toEqual(["p.s:1:2: error: .sensitive pte must be followed by a load or store, not .long"]);
+  });
+
   it("refuses input that is already annotated", () => {
     const once = annotate("k.s", fixture("kernel.s")).text;
     expect(isAnnotated("k.s", once)).toBe(true);

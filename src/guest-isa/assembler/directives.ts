@@ -11,6 +11,7 @@
 
 import type { DirectiveStatement, Expr, Loc, Operand } from "./ast.js";
 import { emitData, NOP_WORD } from "./encode-statement.js";
+import { canonicalDirective, isSectionDirective, isSensitiveClass, SENSITIVE_CLASSES, sensitiveClassList } from "./directive-names.js";
 import { directiveHint, withHint } from "./hints.js";
 import { constValue } from "./expressions.js";
 import { sectionNameProblem } from "../image-check.js";
@@ -18,23 +19,9 @@ import { sectionFlags, sectionSizeProblem } from "./layout.js";
 import { BSS, TEXT, type FilePass1 } from "./pass1.js";
 import { ItemKind, reserve, SymKind, writeWord, type Contribution } from "./units.js";
 
-/** Directive aliases → canonical names. */
-const ALIASES: Record<string, string> = {
-  ".globl": ".global",
-  ".set": ".equ",
-  ".string": ".asciz",
-  ".zero": ".space",
-  ".short": ".half",
-  ".long": ".word",
-  ".int": ".word",
-  ".balign": ".align",
-};
-
 /** Largest `.align` / `.space` accepted (a typo should not allocate gigabytes). */
 const MAX_ALIGN = 0x10000;
 const MAX_SPACE = 0x10000000;
-
-const SECTION_DIRECTIVES = new Set([".text", ".rodata", ".data", ".bss"]);
 
 function argCount(p: FilePass1, st: DirectiveStatement, min: number, max: number, syntax: string): boolean {
   const n = st.args.length;
@@ -112,9 +99,13 @@ function checkNotBss(p: FilePass1, st: DirectiveStatement): boolean {
 }
 
 export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
-  const name = ALIASES[st.name] ?? st.name;
+  const name = canonicalDirective(st.name);
+  if (name === undefined) {
+    p.report.error(st.loc, withHint(`unknown directive '${st.name}'`, directiveHint(st.name)));
+    return;
+  }
   const cur = p.cur;
-  if (SECTION_DIRECTIVES.has(name)) {
+  if (isSectionDirective(name)) {
     if (argCount(p, st, 0, 0, "")) p.switchSection(name, st.loc);
     return;
   }
@@ -266,12 +257,11 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       return;
     }
     case ".sensitive": {
-      if (!argCount(p, st, 1, 1, "pte|mmio|lock|unlock|ticket")) return;
+      if (!argCount(p, st, 1, 1, SENSITIVE_CLASSES.join("|"))) return;
       const op = st.args[0];
       const what = op.kind === "expr" && op.expr.kind === "sym" ? op.expr.name : undefined;
-      // lock/unlock mark a spinlock's acquire (amoswap) and release (sw), ticket a ticket lock's take (amoadd): docs/design.md §3.
-      if (what !== "pte" && what !== "mmio" && what !== "lock" && what !== "unlock" && what !== "ticket") {
-        p.report.error(op.loc, "'.sensitive' expects 'pte', 'mmio', 'lock', 'unlock' or 'ticket'");
+      if (!isSensitiveClass(what)) {
+        p.report.error(op.loc, `'.sensitive' expects ${sensitiveClassList((c) => `'${c}'`)}`);
         return;
       }
       if (cur.pendingSensitive) p.report.error(cur.pendingSensitive, "'.sensitive' is not followed by a load or store");
@@ -287,6 +277,6 @@ export function handleDirective(p: FilePass1, st: DirectiveStatement): void {
       else p.noAnnotate.pop();
       return;
     default:
-      p.report.error(st.loc, withHint(`unknown directive '${st.name}'`, directiveHint(st.name)));
+      name satisfies never; // every directive of directive-names.ts has its case
   }
 }

@@ -6,15 +6,6 @@
 // knowledge; the functions only look them up. Used by parser.ts (comments,
 // numeric labels), pass1.ts (registers, mnemonics) and directives.ts.
 
-/** Every directive pass 1 knows (canonical names and aliases): the parser reports any other by name before reading its arguments. */
-export const KNOWN_DIRECTIVES: ReadonlySet<string> = new Set([
-  ".text", ".rodata", ".data", ".bss", ".section",
-  ".global", ".globl", ".equ", ".set",
-  ".word", ".long", ".int", ".half", ".short", ".byte",
-  ".ascii", ".asciz", ".string", ".space", ".zero", ".align", ".balign",
-  ".sensitive", ".noannotate", ".annotate",
-]);
-
 /** Directives of other assemblers → what to write in G32 assembly. */
 export const DIRECTIVE_HINTS: Readonly<Record<string, string>> = {
   ".asciiz": "did you mean '.asciz'?",

@@ -10,7 +10,8 @@
 
 import type { Diagnostic } from "../diagnostics.js";
 import type { BinaryOp, Expr, Loc, Operand, ParsedSource, Statement } from "./ast.js";
-import { commentHint, preprocessorLine, separatorHint, KNOWN_DIRECTIVES, NUMERIC_LABEL_HINT, registerHint, SECTION_FLAGS_HINT, withHint } from "./hints.js";
+import { KNOWN_DIRECTIVES } from "./directive-names.js";
+import { commentHint, preprocessorLine, separatorHint, NUMERIC_LABEL_HINT, registerHint, SECTION_FLAGS_HINT, withHint } from "./hints.js";
 
 const enum Ch {
   Tab = 9,
