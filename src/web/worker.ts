@@ -155,7 +155,8 @@ function build(program: Program): BuildReply {
     // Every file a site can come from: the inputs, and for the kernel its other bundled sources (entry.s, user programs).
     const texts = new Map(program.kind === "kernel" ? Object.entries(FIXTURES).filter(([f]) => f.startsWith("fixtures/kernel/")) : []);
     for (const s of inputs) texts.set(s.file, s.text);
-    const compiled = isTypeScript(edited.file) ? compileSources(inputs).assembly.find((a) => a.file.replace(/\.s$/, ".ts") === edited.file || a.file === edited.file.replace(/\.ts$/, ".s"))! : edited;
+    // compileSources keeps the inputs' order (the name of a compiled file depends on its neighbours: build-pipeline.ts namedApart).
+    const compiled = isTypeScript(edited.file) ? compileSources(inputs).assembly[inputs.indexOf(edited)] : edited;
     const annotated = annotate(compiled.file, compiled.text);
     built = { program, image, disk, texts };
     const sections = image.sections
