@@ -146,6 +146,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   cmd("as", "assemble and link G32 assembly into an ELF executable")
     .argument("<files...>")
     .requiredOption("-o, --output <file>", "output ELF file")
+    .option("-D, --define <name=value>", "define an assembler symbol (repeatable)", list("-D"))
     .action(act("as"));
   cmd("build", "cc + annotate + as: build guest sources into one ELF")
     .argument("<files...>")

@@ -332,14 +332,17 @@ describe("values the option parsers let through", () => {
     refused(await cli("matrix", p("hello.elf"), "--migrate", "--hv", "xen,xen"), "--migrate needs at least two back ends to move between (--hv xen)");
   });
 
-  it("-D: a 32-bit integer, decimal or 0x (X= was 0, X=1e3 1000, X=99999999999 silently truncated)", async () => {
+  // `as` had no -D, so cc → annotate → as could not build what build -D does.
+  it("-D of build and as: a 32-bit integer, decimal or 0x (X= was 0, X=1e3 1000, X=99999999999 silently truncated)", async () => {
     writeFileSync(p("d.s"), "    .text\n    .global _start\n_start:\n    li a0, X\n    out 0xF0, a0\n");
-    for (const v of ["X=", "X=1e3", "X= 5", "X=99999999999", "X=-2147483649", "X=4294967296", "X=1.5"]) {
-      refused(await cli("build", p("d.s"), "-o", p("d.elf"), "-D", v), `bad -D value '${v}' (expected NAME=INTEGER, a 32-bit value)`);
-    }
-    for (const [v, status] of [["X=0x2a", 42], ["X=-1", 255], ["X=4294967295", 255], ["X", 1]] as const) {
-      expect((await cli("build", p("d.s"), "-o", p("d.elf"), "-D", v)).status).toBe(0);
-      expect((await cli("run", p("d.elf"), "--hv", "bare")).status).toBe(status);
+    for (const command of ["build", "as"]) {
+      for (const v of ["X=", "X=1e3", "X= 5", "X=99999999999", "X=-2147483649", "X=4294967296", "X=1.5"]) {
+        refused(await cli(command, p("d.s"), "-o", p("d.elf"), "-D", v), `bad -D value '${v}' (expected NAME=INTEGER, a 32-bit value)`);
+      }
+      for (const [v, status] of [["X=0x2a", 42], ["X=-1", 255], ["X=4294967295", 255], ["X", 1]] as const) {
+        expect((await cli(command, p("d.s"), "-o", p("d.elf"), "-D", v)).status).toBe(0);
+        expect((await cli("run", p("d.elf"), "--hv", "bare")).status).toBe(status);
+      }
     }
   });
 

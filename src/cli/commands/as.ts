@@ -17,6 +17,7 @@ import { assemble } from "../../guest-isa/assembler/index.js";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { PARAVIRT_MARKER } from "../../guest-isa/paravirt.js";
+import { definesOption } from "../defines-option.js";
 import { checkDistinctInputs, checkOutputs, readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
@@ -48,8 +49,9 @@ export const run: CommandRunner = async (files, options, io) => {
   // Assembled as G32, TypeScript gave errors about its own syntax ("operands are separated by commas").
   const ts = files.find((f) => /\.[cm]?tsx?$/.test(f));
   if (ts !== undefined) throw new UserError(`${ts}: previrt as takes G32 assembly; build TypeScript with previrt build (or previrt cc, then as)`);
+  const defines = definesOption(options.define as string[] | undefined);
   const sources = files.map((file) => ({ file, text: readInputText(file) }));
-  const image = assemble([...sources, ...(await linkedRuntime(sources))]);
+  const image = assemble([...sources, ...(await linkedRuntime(sources))], { defines });
   writeOutput(String(options.output), writeElf(image), io);
   return 0;
 };

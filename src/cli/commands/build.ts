@@ -6,6 +6,7 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
 import { isTypeScript } from "../build-assembly.js";
+import { definesOption } from "../defines-option.js";
 import { checkDistinctInputs, checkOutputs, readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
@@ -17,26 +18,10 @@ export const run: CommandRunner = async (args, options, io) => {
   const inputs = args.map((file) => ({ file, text: readInputText(file) }));
   const build = args.some(isTypeScript) ? (await import("../build-pipeline.js")).buildSources : (await import("../build-assembly.js")).buildAssembly;
   const { image } = build(inputs, {
-    defines: parseDefines((options.define as string[] | undefined) ?? []),
+    defines: definesOption(options.define as string[] | undefined),
     paravirt: options.paravirt as string | undefined,
     annotate: options.annotate as boolean | undefined,
   });
   writeOutput(output, writeElf(image), io);
   return 0;
 };
-
-/**
- * `-D NAME[=VALUE]`: VALUE decimal or 0x hexadecimal, optionally negative, in
- * 32 bits as a number in the source must be (the assembler would otherwise
- * truncate it silently); NAME alone is 1.
- */
-function parseDefines(list: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const d of list) {
-    const m = /^([A-Za-z_.$][\w.$]*)(?:=(-?(?:0[xX][0-9a-fA-F]+|[0-9]+)))?$/.exec(d);
-    const value = m ? (m[2]?.startsWith("-") ? -Number(m[2].slice(1)) : Number(m[2] ?? "1")) : NaN;
-    if (!m || !(value >= -0x80000000 && value <= 0xffffffff)) throw new UserError(`bad -D value '${d}' (expected NAME=INTEGER, a 32-bit value)`);
-    out[m[1]] = value;
-  }
-  return out;
-}
