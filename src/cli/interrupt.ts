@@ -8,7 +8,9 @@
 // (the disk images are written through, so nothing the guest wrote is lost).
 //
 // Consumes process signals; produces a BetweenSlices for the run and the
-// handler's removal. Used by cli/commands/run.ts and resume.ts.
+// handler's removal. Used by cli/commands/run.ts and resume.ts, and by
+// run-domains.ts, whose host (DomainHost.runSliced) awaits `between` every
+// slice of global time and stops every guest still running.
 
 import type { BetweenSlices } from "../machine/run-image.js";
 

@@ -11,7 +11,9 @@
 // diagnosis on stderr); otherwise the power-off code of the first guest that
 // is not a service (role "driver" or serving a device). --stats prints each
 // guest's counters (stderr, headed `[name]`); --json writes one document
-// with every guest's ending, counters and restarts. Options that make sense
+// with every guest's ending, counters and restarts. Ctrl-C stops every guest
+// still running (cli/interrupt.ts): each one's diagnosis, --stats and --json
+// as for any ending, status 130. Options that make sense
 // for one guest only (--snapshot-at, --disk, --nvdisk, --pcpus, …) are refused.
 
 import { basename } from "node:path";
@@ -23,6 +25,7 @@ import { formatStats } from "../../machine/stats.js";
 import { readDomainsConfig } from "../domains-config.js";
 import { checkOutputs, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CliIO } from "../io.js";
+import { stopOnSigint } from "../interrupt.js";
 
 /** Single-guest options a multi-guest run refuses (one line each). */
 const SINGLE_ONLY: readonly [string, string][] = [
@@ -80,6 +83,7 @@ export async function runDomains(args: string[], options: Record<string, unknown
       return { name, image: readElfInput(file), file, cpus };
     });
   }
+  const sigint = stopOnSigint();
   try {
     // The files the configuration names (its guests' binaries and images) are inputs too, known once it is read.
     if (configFiles.length > 0) checkOutputs([["--json", jsonTo]], configFiles);
@@ -100,7 +104,7 @@ export async function runDomains(args: string[], options: Record<string, unknown
         for (const l of lines) write(`[${specs[d].name}] ${l}\n`);
       },
     });
-    const out = host.run();
+    const out = await host.runSliced(sigint.between);
     for (const [d, rest] of partial) if (rest !== "") write(`[${specs[d].name}] ${rest}\n`);
     for (const d of out.domains) {
       if (d.result?.kind === "stopped") io.err(`previrt: error: [${d.name}] ${d.result.message}\n${d.result.diagnosis}`);
@@ -113,6 +117,7 @@ export async function runDomains(args: string[], options: Record<string, unknown
     if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify(jsonDocument(out)) + "\n", io);
     return out.exitCode;
   } finally {
+    sigint.dispose();
     for (const d of opened) d.close?.();
   }
 }

@@ -42,7 +42,7 @@ import { memoryDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Engine, Machine } from "../../machine/machine.js";
 import { ACCESS } from "../../machine/monitor.js";
-import { buildMachine, type RunImageOptions } from "../../machine/run-image.js";
+import { buildMachine, SLICE_CYCLES, type BetweenSlices, type RunImageOptions } from "../../machine/run-image.js";
 import type { MachineStats } from "../../machine/stats.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { quotedName, UserError } from "../../guest-isa/diagnostics.js";
@@ -325,39 +325,68 @@ export class DomainHost {
 
   /** Runs every domain to the end: see the file comment for the rules. */
   run(): HostOutcome {
-    const W = this.window;
-    for (;;) {
-      const end = this.now + W;
+    while (!this.step());
+    return this.outcome();
+  }
+
+  /**
+   * run, with `between` awaited each time global time has advanced by
+   * `slice` cycles (at a window's end: a multiple of the window). Pausing
+   * there changes nothing, so a run `between` never stops is run's exactly.
+   * When `between` gives a reason (the user's Ctrl-C), every domain still
+   * running stops there — reason "interrupted", status 130 — with the
+   * diagnosis of where it was.
+   */
+  async runSliced(between: BetweenSlices, slice = SLICE_CYCLES): Promise<HostOutcome> {
+    let next = this.now + slice;
+    while (!this.step()) {
+      if (this.now < next) continue;
+      next = this.now + slice;
+      const why = await between();
+      if (why === undefined) continue;
       for (const d of this.domains) {
         if (!d.alive) continue;
-        const m = d.machine;
-        const ended = m.runUntil(end - d.offset, this.maxCycles - d.offset);
-        this.syncShared(d);
-        if (ended) this.ended(d, m.outcome!, d.clock);
+        d.machine.stop("interrupted", `${why} after ${Math.floor(d.clock)} cycles`);
+        d.result = d.machine.outcome;
       }
-      this.services.deliver(end);
-      this.now = end;
-      for (const d of this.domains) {
-        if (this.services.sent[d.id] === d.sentSeen) continue;
-        d.sentSeen = this.services.sent[d.id];
-        if (d.firstSend < 0) d.firstSend = end;
-        d.lastSend = end;
-      }
-      this.checkWatchdog();
-      this.inject();
-      // The run waits for the guests that are not services; with only services, for all of them.
-      const waitedFor = this.domains.some((d) => d.keepsRunAlive) ? this.domains.filter((d) => d.keepsRunAlive) : this.domains;
-      if (waitedFor.every((d) => !d.alive)) break;
-      if (this.deadlocked()) {
-        for (const d of this.domains) {
-          if (!d.alive) continue;
-          d.machine.stop("hlt-deadlock", "every guest is halted waiting for another, and no event can come");
-          d.result = d.machine.outcome;
-        }
-        break;
-      }
+      break;
     }
     return this.outcome();
+  }
+
+  /** One window: every live domain runs to its end, then events, the watchdog and injections. True when the run is over. */
+  private step(): boolean {
+    const W = this.window;
+    const end = this.now + W;
+    for (const d of this.domains) {
+      if (!d.alive) continue;
+      const m = d.machine;
+      const ended = m.runUntil(end - d.offset, this.maxCycles - d.offset);
+      this.syncShared(d);
+      if (ended) this.ended(d, m.outcome!, d.clock);
+    }
+    this.services.deliver(end);
+    this.now = end;
+    for (const d of this.domains) {
+      if (this.services.sent[d.id] === d.sentSeen) continue;
+      d.sentSeen = this.services.sent[d.id];
+      if (d.firstSend < 0) d.firstSend = end;
+      d.lastSend = end;
+    }
+    this.checkWatchdog();
+    this.inject();
+    // The run waits for the guests that are not services; with only services, for all of them.
+    const waitedFor = this.domains.some((d) => d.keepsRunAlive) ? this.domains.filter((d) => d.keepsRunAlive) : this.domains;
+    if (waitedFor.every((d) => !d.alive)) return true;
+    if (this.deadlocked()) {
+      for (const d of this.domains) {
+        if (!d.alive) continue;
+        d.machine.stop("hlt-deadlock", "every guest is halted waiting for another, and no event can come");
+        d.result = d.machine.outcome;
+      }
+      return true;
+    }
+    return false;
   }
 
   /** A domain's machine ended: a driver that did not power off cleanly is restarted. */
