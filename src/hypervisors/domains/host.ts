@@ -391,13 +391,24 @@ export class DomainHost {
 
   /** A domain's machine ended: a driver that did not power off cleanly is restarted. */
   private ended(d: Domain, r: RunResult, at: number): void {
+    // A restarted machine's own clock starts at 0: the user's --max-cycles and the cycle it stopped at are global.
+    if (r.kind === "stopped" && r.reason === "max-cycles" && d.offset > 0) {
+      r = { ...r, message: `stopped after ${Math.floor(at)} cycles (--max-cycles ${this.maxCycles}; generation ${d.generation} started at cycle ${d.offset})` };
+    }
     d.result = r;
     const clean = r.kind === "poweroff" && r.exitCode === 0;
     // --max-cycles is the end of the run for every domain, drivers too.
     const budget = r.kind === "stopped" && r.reason === "max-cycles";
-    if (d.role === "driver" && !clean && !budget && d.restarts.length < this.maxRestarts) {
-      this.restart(d, at, r.kind === "poweroff" ? `powered off with code ${r.exitCode}` : r.message);
+    if (d.role === "driver" && !clean && !budget) {
+      if (d.restarts.length < this.maxRestarts) this.restart(d, at, r.kind === "poweroff" ? `powered off with code ${r.exitCode}` : r.message);
+      else this.staysDown(d);
     }
+  }
+
+  /** A driver that ended once more after its last allowed restart: its ending says why it is not restarted. */
+  private staysDown(d: Domain): void {
+    const r = d.result;
+    if (r?.kind === "stopped") d.result = { ...r, message: `${r.message}; restarted ${d.restarts.length} times already, it stays down` };
   }
 
   private restart(d: Domain, at: number, reason: string): void {
@@ -439,6 +450,7 @@ export class DomainHost {
         d.machine.stop("monitor", `watchdog: an event pending unacknowledged for ${this.now - since} cycles (watchdog ${this.watchdog})`);
         d.result = d.machine.outcome;
         if (d.restarts.length < this.maxRestarts) this.restart(d, this.now, d.result!.kind === "stopped" ? d.result!.message : "watchdog");
+        else this.staysDown(d);
       }
     }
   }
