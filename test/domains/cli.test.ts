@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
-import { client, guest, printer, server } from "./guests.js";
+import { HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
+import { client, guest, peer, printer, server, victim } from "./guests.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-domains-"));
 const f = (name: string) => join(dir, name);
@@ -23,6 +24,9 @@ beforeAll(() => {
   writeFileSync(f("b.elf"), writeElf(guest("b", printer("beta", 3))));
   writeFileSync(f("c.elf"), writeElf(guest("c", client)));
   writeFileSync(f("s.elf"), writeElf(guest("s", server)));
+  writeFileSync(f("v.elf"), writeElf(guest("v", victim)));
+  writeFileSync(f("h.elf"), writeElf(guest("h", peer(true, HC_ERROR))));
+  writeFileSync(f("hostile.json"), JSON.stringify({ guests: [{ name: "victim", elf: "v.elf", uses: { block: "peer" } }, { name: "peer", elf: "h.elf", serves: ["block"], disk: "memory" }] }));
   writeFileSync(f("d.json"), JSON.stringify({ hv: "l4", guests: [{ name: "cli", elf: "c.elf", uses: { block: "srv" } }, { name: "srv", elf: "s.elf", serves: ["block"], role: "driver", memory: "1M" }] }));
 });
 
@@ -47,6 +51,19 @@ describe("previrt run with several guests", () => {
     ]);
     expect(r.stderr).toContain("[cli] answered\n");
     expect(r.stderr).toContain("host: window=1000");
+    expect(doc.domains.map((d: { refused: object }) => d.refused)).toEqual([{}, {}]);
+    expect(r.stderr).toMatch(/^\[cli\] guest, power-off 42, generation 0, \d+ cycles executed$/m);
+  });
+
+  it("--stats and --json name the guest whose ops were refused", async () => {
+    const r = await cli(["run", "--domains", f("hostile.json"), "--json", "-", "--stats"]);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc.refused).length).toBeGreaterThan(5);
+    expect(doc.domains[0].refused).toEqual({});
+    expect(doc.domains[1].refused).toEqual(doc.refused);
+    expect(r.stderr).toMatch(/^\[victim\] guest, power-off 0, generation 0, \d+ cycles executed$/m);
+    expect(r.stderr).toMatch(/^\[peer\] guest, .*, \d+ cycles executed, refused \{"[A-Z_]+\.E[A-Z]+":\d+,/m);
   });
 
   const errors: [string, string[], RegExp][] = [

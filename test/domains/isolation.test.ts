@@ -44,6 +44,9 @@ describe("a hostile guest beside a victim", () => {
       expect(refused).toBe(23);
       expect(out.refused["GNT_MAP.ENOENT"]).toBe(2);
       expect(calm.refused).toEqual({});
+      // …and by guest: every one was the hostile guest's (--stats' per-guest line, --json's domains[].refused).
+      expect(out.domains[1].refused).toEqual(out.refused);
+      expect(out.domains[0].refused).toEqual({});
     });
   }
 });

@@ -124,7 +124,8 @@ export async function runDomains(args: string[], options: Record<string, unknown
 
 function summaryLine(d: DomainOutcome): string {
   const end = d.result === undefined ? "still serving when its clients finished" : d.result.kind === "poweroff" ? `power-off ${d.result.exitCode}` : `stopped: ${d.result.reason}`;
-  return `${d.role}, ${end}, generation ${d.generation}, ${d.executedCycles} cycles executed`;
+  const refused = Object.keys(d.refused).length > 0 ? `, refused ${JSON.stringify(d.refused)}` : "";
+  return `${d.role}, ${end}, generation ${d.generation}, ${d.executedCycles} cycles executed${refused}`;
 }
 
 /** The --json document: the run, then each guest (its counters as `previrt run --json` has them). */
@@ -147,6 +148,7 @@ export function jsonDocument(out: HostOutcome): Record<string, unknown> {
       restarts: d.restarts,
       executedCycles: d.executedCycles,
       clock: d.cycles,
+      refused: d.refused,
       ...d.stats,
     })),
   };

@@ -142,6 +142,8 @@ export interface DomainOutcome {
   stats: MachineStats;
   /** Cycles executed (clock less idle) summed over every generation. */
   executedCycles: number;
+  /** Its inter-domain ops refused, by name and error ("GNT_MAP.EBUSY"), over every generation. */
+  refused: Record<string, number>;
   /** Everything it wrote to its console, over every generation. */
   console: string;
   generation: number;
@@ -518,6 +520,7 @@ export class DomainHost {
         result: d.result,
         stats: m.stats(),
         executedCycles: d.executedBefore + m.executedCycles(m.cycles),
+        refused: Object.fromEntries(this.services.refusalsBy[d.id]),
         console: d.consoleText,
         generation: d.generation,
         restarts: d.restarts,

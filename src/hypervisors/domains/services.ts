@@ -87,6 +87,8 @@ export class DomainServices {
   /** Per domain: 1 once it has acknowledged an event since its last (re)start — booted far enough to serve (the watchdog). */
   readonly acknowledged: Uint8Array;
   readonly refusals: RefusalCounts = new Map();
+  /** The same per calling domain (over all its generations): who was refused what. */
+  readonly refusalsBy: RefusalCounts[];
   /** Ops performed, by name (stats). */
   readonly ops: Map<string, number> = new Map();
   /** Out values of the last op (DomainCalls.out is per caller: see DomainDevice). */
@@ -111,6 +113,7 @@ export class DomainServices {
     this.accepts = new Int32Array(n);
     this.acknowledged = new Uint8Array(n);
     this.sent = new Float64Array(n);
+    this.refusalsBy = Array.from({ length: n }, () => new Map());
   }
 
   /** Performs op `op` for domain `self`: the result (≥ 0, or an HC_ERROR); second/third values in `out`. */
@@ -122,6 +125,8 @@ export class DomainServices {
     if (r < 0) {
       const key = `${name}.${ERROR_NAMES.get(r) ?? r}`;
       this.refusals.set(key, (this.refusals.get(key) ?? 0) + 1);
+      const mine = this.refusalsBy[self];
+      mine.set(key, (mine.get(key) ?? 0) + 1);
     } else this.ops.set(name, (this.ops.get(name) ?? 0) + 1);
     return r;
   }
