@@ -9,9 +9,9 @@
 // file's folder.
 
 import { dirname, resolve } from "node:path";
-import { UserError } from "../guest-isa/diagnostics.js";
+import { quotedName, UserError } from "../guest-isa/diagnostics.js";
 import { DEVICE_KIND, type DeviceKindName } from "../hypervisors/domains/abi.js";
-import type { DomainSpec } from "../hypervisors/domains/host.js";
+import { GUEST_NAME, type DomainSpec } from "../hypervisors/domains/host.js";
 import type { DiskBacking } from "../machine/devices/disk.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "./bundled-kernel.js";
 import { checkInputFile, fileError, readElfInput, readJsonFile, regularFileId } from "./files.js";
@@ -64,7 +64,17 @@ export function parseDomainsConfig(raw: unknown, where: string, base: string, se
   const elfs = new Map<string, string>();
   if (selfId !== undefined) elfs.set(selfId, "the configuration file");
   try {
-    guests.forEach((g, i) => specs.push(parseGuest(g, i, base, opened, files, (m) => bad(`guests[${i}]: ${m}`), claimed, elfs)));
+    const named = new Map<string, number>();
+    guests.forEach((g, i) => {
+      const spec = parseGuest(g, i, base, opened, files, (m) => bad(`guests[${i}]: ${m}`), claimed, elfs);
+      const hasName = isObject(g) && (g as Record<string, unknown>).name !== undefined;
+      const why = hasName ? "" : ` (named after its ${isObject(g) && (g as Record<string, unknown>).elf !== undefined ? "ELF file" : "workload"}: give each a "name")`;
+      if (!GUEST_NAME.test(spec.name)) bad(`guests[${i}]: the name ${quotedName(spec.name)} must be 1-32 letters, digits, '_', '.' or '-'${why}`);
+      const other = named.get(spec.name);
+      if (other !== undefined) bad(`guests[${i}]: the name '${spec.name}' is guests[${other}]'s too${why}`);
+      named.set(spec.name, i);
+      specs.push(spec);
+    });
     for (const [id, what] of claimed) {
       const elf = elfs.get(id);
       if (elf !== undefined) bad(`${what} is ${elf}: the guest's writes would overwrite it`);

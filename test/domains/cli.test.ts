@@ -91,10 +91,21 @@ describe("previrt run with several guests", () => {
     ["missing ELF", { guests: [{ elf: "missing.elf" }] }, /missing\.elf/],
     ["uses an unknown guest", { guests: [{ elf: "a.elf", uses: { block: "ghost" } }] }, /uses block from 'ghost', which is not a guest/],
     ["uses from a non-server", { guests: [{ elf: "a.elf", uses: { block: "b" } }, { elf: "b.elf" }] }, /which does not serve block/],
-    ["duplicate names", { guests: [{ elf: "a.elf", name: "x" }, { elf: "b.elf", name: "x" }] }, /two guests are named 'x'/],
+    ["duplicate names", { guests: [{ elf: "a.elf", name: "x" }, { elf: "b.elf", name: "x" }] }, /bad\.json: guests\[1\]: the name 'x' is guests\[0\]'s too\n/],
+    ["the same ELF twice, unnamed", { guests: [{ elf: "a.elf" }, { elf: "a.elf" }] }, /bad\.json: guests\[1\]: the name 'a' is guests\[0\]'s too \(named after its ELF file: give each a "name"\)/],
+    ["the same workload twice, unnamed", { guests: [{ kernel: "compute" }, { kernel: "compute" }] }, /guests\[1\]: the name 'compute' is guests\[0\]'s too \(named after its workload: give each a "name"\)/],
+    ["a bad name", { guests: [{ elf: "a.elf", name: "a b" }] }, /bad\.json: guests\[0\]: the name 'a b' must be 1-32 letters/],
+    ["memory too small for the VMM's window", { guests: [{ elf: "a.elf", memory: "100K" }] }, /^previrt: error: guest 'a': guest RAM of 102400 bytes leaves no room for the in-place VMM's/],
+    ["a kernel that does not fit its memory", { guests: [{ kernel: "io", name: "k", memory: "256K" }] }, /^previrt: error: guest 'k': section \.bss at 0x[0-9a-f]+ \(\d+ bytes\) does not fit/],
     ["bad memory", { guests: [{ elf: "a.elf", memory: "3K" }] }, /"memory" must be bytes/],
     ["bad role", { guests: [{ elf: "a.elf", role: "king" }] }, /"role" must be/],
   ];
+  it("--domains FILE with an ELF argument: the guests are in the file", async () => {
+    const r = await cli(["run", f("a.elf"), "--domains", f("d.json")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`previrt: error: with --domains, every guest is in the file (unexpected argument '${f("a.elf")}')\n`);
+  });
+
   for (const [what, config, msg] of configs) {
     it(`--domains: one error line for ${what}`, async () => {
       writeFileSync(f("bad.json"), typeof config === "string" ? config : JSON.stringify(config));

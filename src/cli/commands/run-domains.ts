@@ -17,7 +17,7 @@
 // for one guest only (--snapshot-at, --disk, --nvdisk, --pcpus, …) are refused.
 
 import { basename } from "node:path";
-import { UserError } from "../../guest-isa/diagnostics.js";
+import { quotedName, UserError } from "../../guest-isa/diagnostics.js";
 import { DomainHost, type DomainOutcome, type DomainSpec, type HostOutcome } from "../../hypervisors/domains/host.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
 import type { Engine } from "../../machine/machine.js";
@@ -53,7 +53,10 @@ export async function runDomains(args: string[], options: Record<string, unknown
   }
   const guests = (options.guest as string[] | undefined) ?? [];
   if (options.domains !== undefined && guests.length > 0) throw new UserError("give the guests either with --guest or in the --domains file, not both");
-  if (args.length > 0) throw new UserError(`with --guest or --domains, give every guest as --guest (unexpected argument '${args[0]}')`);
+  if (args.length > 0) {
+    const where = options.domains !== undefined ? "with --domains, every guest is in the file" : "with --guest, give every guest as --guest";
+    throw new UserError(`${where} (unexpected argument ${quotedName(args[0])})`);
+  }
   // --cpus applies to --guest's guests; the file gives each of its guests its own (it was ignored).
   if (options.domains !== undefined && options.cpus !== undefined) throw new UserError('--cpus cannot be used with --domains (give each guest its "cpus" in the file)');
   const jsonOpt = options.json as string | boolean | undefined;

@@ -210,13 +210,26 @@ class Domain implements ServedDomain {
   }
 }
 
+/** A guest's name: its console prefix and what a configuration refers to it by. */
+export const GUEST_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/** `f()`, its refusal (a UserError: the guest's image or memory) naming the guest, which it may not (a bundled kernel has no file). */
+function forGuest<T>(name: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`guest '${name}': ${e.message}`, e.exitCode);
+    throw e;
+  }
+}
+
 /** Checks the specs against each other (UserErrors naming the guest). */
 export function checkSpecs(specs: readonly DomainSpec[]): void {
   if (specs.length < 1) throw new UserError("a multi-guest run needs at least one guest");
   if (specs.length > 64) throw new UserError(`at most 64 guests, not ${specs.length}`);
   const names = new Set<string>();
   for (const s of specs) {
-    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(s.name)) throw new UserError(`guest name ${quotedName(s.name)} must be 1-32 letters, digits, '_', '.' or '-'`);
+    if (!GUEST_NAME.test(s.name)) throw new UserError(`guest name ${quotedName(s.name)} must be 1-32 letters, digits, '_', '.' or '-'`);
     if (names.has(s.name)) throw new UserError(`two guests are named '${s.name}'`);
     names.add(s.name);
   }
@@ -273,7 +286,7 @@ export class DomainHost {
       return from === undefined ? undefined : index.get(from);
     });
     specs.forEach((spec, id) => {
-      const { rewrite, runOptions } = prepareGuest(spec.image, {
+      const { rewrite, runOptions } = forGuest(spec.name, () => prepareGuest(spec.image, {
         backend: this.backend,
         file: spec.file,
         cpus: spec.cpus,
@@ -288,12 +301,12 @@ export class DomainHost {
         // The memory-mapped disk (docs/driver-vms.md "VMM-bypass I/O"): in this guest's own machine, passed through or emulated.
         nvdisk: spec.nvdisk,
         passthrough: spec.passthrough,
-      });
+      }));
       const disk = spec.disk instanceof Uint8Array ? memoryDisk(spec.disk) : spec.disk;
       const d = new Domain(id, spec, rewrite, runOptions, disk);
       this.domains.push(d);
     });
-    for (const d of this.domains) this.boot(d, 0);
+    for (const d of this.domains) forGuest(d.name, () => this.boot(d, 0));
   }
 
   /** Domain `id`'s machine now (for onRestart's inspection). */
