@@ -192,6 +192,8 @@ export class DomainServices {
     const g = this.grants[granter].get(ref);
     if (!g || g.grantee !== self) return HC_ERROR.NOENT; // forged, revoked, or granted to another domain
     if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
+    // The granter mapped someone else's grant over the page after granting it: no transitive sharing (as GNT_GRANT refuses).
+    if (this.mappings[granter].has(g.page)) return HC_ERROR.PERM;
     // One sharing per page: not already backed by a grant, not one of my own granted pages.
     // One mapping per grant (so a grantee's writes have one source), one sharing per page.
     if (g.mappedAt.size > 0 || this.mappings[self].has(page) || this.isGranted(self, page)) return HC_ERROR.BUSY;
