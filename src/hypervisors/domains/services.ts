@@ -195,8 +195,10 @@ export class DomainServices {
     // The granter mapped someone else's grant over the page after granting it: no transitive sharing (as GNT_GRANT refuses).
     if (this.mappings[granter].has(g.page)) return HC_ERROR.PERM;
     // One sharing per page: not already backed by a grant, not one of my own granted pages.
-    // One mapping per grant (so a grantee's writes have one source), one sharing per page.
-    if (g.mappedAt.size > 0 || this.mappings[self].has(page) || this.isGranted(self, page)) return HC_ERROR.BUSY;
+    // One mapping per grant (so a grantee's writes have one source), one sharing per page — on the
+    // granter's side too: its page granted twice and mapped by two would have two copies the host
+    // makes coherent with it one at a time, and a stale one would overwrite the other's writes.
+    if (g.mappedAt.size > 0 || this.mappings[self].has(page) || this.isGranted(self, page) || this.isGranted(granter, g.page)) return HC_ERROR.BUSY;
     this.mappings[self].set(page, { granter, ref, readOnly: g.readOnly });
     g.mappedAt.add(page);
     // The page now shows the granter's contents (the host keeps the copies coherent from here on).
