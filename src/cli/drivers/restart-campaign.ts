@@ -63,6 +63,8 @@ export interface RunRecord {
   clientCycles: number;
   referenceCycles: number;
   reason: string;
+  /** How the client ended: "power-off 0", or its stop's message. */
+  clientEnding: string;
 }
 
 export interface CampaignResult {
@@ -143,6 +145,7 @@ export function runRestartCampaign(o: CampaignOptions): CampaignResult {
       clientCycles: c.cycles,
       referenceCycles: T,
       reason: first?.reason ?? "(the crash did not bring the driver down)",
+      clientEnding: c.result === undefined ? "still running" : c.result.kind === "poweroff" ? `power-off ${c.result.exitCode}` : c.result.message,
     });
     o.onRun?.(i + 1, o.runs);
   }
@@ -192,7 +195,13 @@ export function formatCampaign(r: CampaignResult): string {
     `  output same as local disk ${s.sameOutput}/${s.runs}`,
     `  driver restarts           ${s.restarts}`,
     `  requests retried / lost   ${s.retried} / ${s.lost}`,
-    `  restart time (cycles)     median ${s.restartCyclesMedian}, max ${s.restartCyclesMax} (crash to the new driver accepting the client)`,
+    s.restartCyclesMedian < 0
+      ? "  restart time (cycles)     none: no restarted driver accepted the client"
+      : `  restart time (cycles)     median ${s.restartCyclesMedian}, max ${s.restartCyclesMax} (crash to the new driver accepting the client)`,
   ];
+  // Why a client did not complete: its ending and the driver's, per run.
+  for (const run of r.runs) {
+    if (!run.completed) lines.push(`  seed ${run.seed} (${run.kind} at cycle ${run.at}): the client: ${run.clientEnding}; the driver: ${run.reason}`);
+  }
   return lines.join("\n") + "\n";
 }
