@@ -39,6 +39,7 @@ import { encodeInstruction } from "../../guest-isa/encoding.js";
 import { CR, REG } from "../../guest-isa/registers.js";
 import type { CostModel } from "../../machine/cost-model.js";
 import { memoryDisk, type DiskBacking } from "../../machine/devices/disk.js";
+import { DEFAULT_RAM_SIZE } from "../../machine/memory.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Engine, Machine } from "../../machine/machine.js";
 import { ACCESS } from "../../machine/monitor.js";
@@ -213,12 +214,20 @@ class Domain implements ServedDomain {
 /** A guest's name: its console prefix and what a configuration refers to it by. */
 export const GUEST_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
-/** `f()`, its refusal (a UserError: the guest's image or memory) naming the guest, which it may not (a bundled kernel has no file). */
-function forGuest<T>(name: string, f: () => T): T {
+/**
+ * `f()`, its refusal (a UserError: the guest's image or memory) naming the
+ * guest, which it may not (a bundled kernel has no file). The host running
+ * out of memory for the guest's RAM (each guest may have 1 GiB, 64 guests)
+ * is the user's configuration too, not an internal error.
+ */
+function forGuest<T>(name: string, ramSize: number | undefined, f: () => T): T {
   try {
     return f();
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`guest '${name}': ${e.message}`, e.exitCode);
+    if (e instanceof RangeError && /allocation failed/i.test(e.message)) {
+      throw new UserError(`guest '${name}': the host cannot allocate its ${(ramSize ?? DEFAULT_RAM_SIZE) / 2 ** 20} MiB of RAM beside the guests before it (give less "memory")`);
+    }
     throw e;
   }
 }
@@ -286,7 +295,7 @@ export class DomainHost {
       return from === undefined ? undefined : index.get(from);
     });
     specs.forEach((spec, id) => {
-      const { rewrite, runOptions } = forGuest(spec.name, () => prepareGuest(spec.image, {
+      const { rewrite, runOptions } = forGuest(spec.name, spec.ramSize, () => prepareGuest(spec.image, {
         backend: this.backend,
         file: spec.file,
         cpus: spec.cpus,
@@ -306,7 +315,7 @@ export class DomainHost {
       const d = new Domain(id, spec, rewrite, runOptions, disk);
       this.domains.push(d);
     });
-    for (const d of this.domains) forGuest(d.name, () => this.boot(d, 0));
+    for (const d of this.domains) forGuest(d.name, d.spec.ramSize, () => this.boot(d, 0));
   }
 
   /** Domain `id`'s machine now (for onRestart's inspection). */
