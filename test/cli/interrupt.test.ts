@@ -5,15 +5,14 @@
 // after N cycles`, the diagnosis, --json and --stats, status 130; the disk
 // image is closed. Run as a real process: the signal is sent once the guest
 // has printed, so the handler is in place.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { interrupted as interruptedIn } from "../sigint-child.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 
-const bin = new URL("../../bin/previrt.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "previrt-sigint-"));
 
 async function build(name: string, source: string): Promise<string> {
@@ -23,25 +22,8 @@ async function build(name: string, source: string): Promise<string> {
   return join(dir, `${name}.elf`);
 }
 
-/** Runs `previrt ARGS`, sends SIGINT once stdout has shown `ready`, and returns how it ended. */
-function interrupted(args: string[]): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir });
-    let stdout = "";
-    let stderr = "";
-    let sent = false;
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      if (!sent && stdout.includes("ready")) {
-        sent = true;
-        child.kill("SIGINT");
-      }
-    });
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
-}
+/** `previrt ARGS` in the scratch folder, sent SIGINT once it printed `ready`. */
+const interrupted = (args: string[]) => interruptedIn(args, dir);
 
 // Prints "ready", then "r" with the trap vector set, then a load outside RAM (a bus error):
 // the handler's first store, 16 bytes below a stack pointer outside RAM, faults again, and again.

@@ -5,17 +5,16 @@
 // pausing between slices changes nothing, and a stop at a slice boundary
 // gives the same result under the interpreter and the JIT. Then a real
 // process, a driver and a client that spin for ever, sent SIGINT.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { interrupted as interruptedIn } from "../sigint-child.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { DomainHost, type DomainSpec, type HostOutcome } from "../../src/hypervisors/domains/host.js";
 import { client, guest, server } from "./guests.js";
 
-const bin = new URL("../../bin/previrt.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "previrt-domains-sigint-"));
 
 const pair = (): DomainSpec[] => [
@@ -62,25 +61,8 @@ describe("DomainHost.runSliced", () => {
   });
 });
 
-/** Runs `previrt ARGS`, sends SIGINT once stdout has shown `ready`, and returns how it ended. */
-function interrupted(args: string[]): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir });
-    let stdout = "";
-    let stderr = "";
-    let sent = false;
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      if (!sent && stdout.includes("ready")) {
-        sent = true;
-        child.kill("SIGINT");
-      }
-    });
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
-}
+/** `previrt ARGS` in the scratch folder, sent SIGINT once it printed `ready`. */
+const interrupted = (args: string[]) => interruptedIn(args, dir);
 
 describe("Ctrl-C during previrt run --domains", () => {
   beforeAll(async () => {
