@@ -10,6 +10,7 @@
 
 import { dirname, resolve } from "node:path";
 import { quotedName, UserError } from "../guest-isa/diagnostics.js";
+import { BACKEND_NAMES } from "../hypervisors/backend-names.js";
 import { DEVICE_KIND, type DeviceKindName } from "../hypervisors/domains/abi.js";
 import { GUEST_NAME, type DomainSpec } from "../hypervisors/domains/host.js";
 import type { DiskBacking } from "../machine/devices/disk.js";
@@ -50,7 +51,7 @@ export function parseDomainsConfig(raw: unknown, where: string, base: string, se
   if (!isObject(raw)) bad("the configuration must be a JSON object with a \"guests\" array");
   const top = raw as Record<string, unknown>;
   for (const k of Object.keys(top)) if (!TOP_KEYS.has(k)) bad(`unknown key '${k}' (valid: ${[...TOP_KEYS].join(", ")})`);
-  if (top.hv !== undefined && typeof top.hv !== "string") bad("\"hv\" must be a back-end name");
+  if (top.hv !== undefined && (typeof top.hv !== "string" || !BACKEND_NAMES.includes(top.hv))) bad(`"hv" must be a back-end name (${BACKEND_NAMES.join(", ")})`);
   const window = optInt(top.window, "window", 1, 1e9, bad);
   const watchdog = optInt(top.watchdog, "watchdog", 0, 1e15, bad);
   if (!Array.isArray(top.guests) || top.guests.length === 0) bad("\"guests\" must be a non-empty array");
@@ -96,7 +97,7 @@ function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], 
   let name = o.name;
   let image;
   let file: string | undefined;
-  if (typeof o.elf === "string") {
+  if (typeof o.elf === "string" && o.elf !== "") {
     file = resolve(base, o.elf);
     files.push(file);
     image = readElfInput(file);
@@ -141,7 +142,7 @@ function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], 
 function openDisk(v: unknown, key: string, base: string, scale: number | undefined, opened: DiskBacking[], files: string[], bad: (m: string) => never, claim: (id: string) => void): Uint8Array | DiskBacking | undefined {
   if (v === undefined) return undefined;
   if (v === "memory") return kernelDisk(scale ?? 1);
-  if (typeof v !== "string") bad(`"${key}" must be an image file name or "memory"`);
+  if (typeof v !== "string" || v === "") bad(`"${key}" must be an image file name or "memory"`);
   const path = resolve(base, v as string);
   files.push(path);
   checkInputFile(path);

@@ -99,6 +99,9 @@ describe("previrt run with several guests", () => {
     ["a kernel that does not fit its memory", { guests: [{ kernel: "io", name: "k", memory: "256K" }] }, /^previrt: error: guest 'k': section \.bss at 0x[0-9a-f]+ \(\d+ bytes\) does not fit/],
     ["bad memory", { guests: [{ elf: "a.elf", memory: "3K" }] }, /"memory" must be bytes/],
     ["bad role", { guests: [{ elf: "a.elf", role: "king" }] }, /"role" must be/],
+    ["an unknown back end", { hv: "qemu", guests: [{ elf: "a.elf" }] }, /bad\.json: "hv" must be a back-end name \(bare, hvm, trap, xen, l4\)/],
+    ["an empty file name", { guests: [{ elf: "" }] }, /bad\.json: guests\[0\]: "elf" must be a file name/],
+    ["an empty disk name", { guests: [{ elf: "a.elf", disk: "" }] }, /bad\.json: guests\[0\]: "disk" must be an image file name or "memory"/],
   ];
   it("--domains FILE with an ELF argument: the guests are in the file", async () => {
     const r = await cli(["run", f("a.elf"), "--domains", f("d.json")]);
