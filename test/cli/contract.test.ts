@@ -231,7 +231,7 @@ describe("a file given where another kind is wanted, an empty nvdisk, options th
   it("a --domains guest's memory too small for xen's in-place VMM is refused in one line (it was an internal error)", async () => {
     for (const [memory, bytes] of [["64K", 65536], ["128K", 131072]]) {
       writeFileSync(f("small.json"), JSON.stringify({ hv: "xen", guests: [{ name: "a", elf: hello, memory }, { name: "b", elf: hello }] }));
-      oneLine(await previrt("run", "--domains", f("small.json")), new RegExp(`^previrt: error: guest RAM of ${bytes} bytes leaves no room for the in-place VMM's 131072-byte window at its top\n$`));
+      oneLine(await previrt("run", "--domains", f("small.json")), new RegExp(`^previrt: error: guest 'a': guest RAM of ${bytes} bytes leaves no room for the in-place VMM's 131072-byte window at its top\n$`));
     }
   });
 

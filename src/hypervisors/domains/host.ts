@@ -216,15 +216,16 @@ export const GUEST_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
 /**
  * `f()`, its refusal (a UserError: the guest's image or memory) naming the
- * guest, which it may not (a bundled kernel has no file). The host running
+ * guest unless it names its file (a bundled kernel has none). The host running
  * out of memory for the guest's RAM (each guest may have 1 GiB, 64 guests)
  * is the user's configuration too, not an internal error.
  */
-function forGuest<T>(name: string, ramSize: number | undefined, f: () => T): T {
+function forGuest<T>(name: string, file: string | undefined, ramSize: number | undefined, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof UserError) throw new UserError(`guest '${name}': ${e.message}`, e.exitCode);
+    // A message that names the guest's file already says whose it is.
+    if (e instanceof UserError && (file === undefined || !e.message.includes(file))) throw new UserError(`guest '${name}': ${e.message}`, e.exitCode);
     if (e instanceof RangeError && /allocation failed/i.test(e.message)) {
       throw new UserError(`guest '${name}': the host cannot allocate its ${(ramSize ?? DEFAULT_RAM_SIZE) / 2 ** 20} MiB of RAM beside the guests before it (give less "memory")`);
     }
@@ -295,7 +296,7 @@ export class DomainHost {
       return from === undefined ? undefined : index.get(from);
     });
     specs.forEach((spec, id) => {
-      const { rewrite, runOptions } = forGuest(spec.name, spec.ramSize, () => prepareGuest(spec.image, {
+      const { rewrite, runOptions } = forGuest(spec.name, spec.file, spec.ramSize, () => prepareGuest(spec.image, {
         backend: this.backend,
         file: spec.file,
         cpus: spec.cpus,
@@ -315,7 +316,7 @@ export class DomainHost {
       const d = new Domain(id, spec, rewrite, runOptions, disk);
       this.domains.push(d);
     });
-    for (const d of this.domains) forGuest(d.name, d.spec.ramSize, () => this.boot(d, 0));
+    for (const d of this.domains) forGuest(d.name, d.spec.file, d.spec.ramSize, () => this.boot(d, 0));
   }
 
   /** Domain `id`'s machine now (for onRestart's inspection). */
