@@ -739,6 +739,8 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
       s.counts.spinCycles = 0;
       s.counts.lockHolderPreemptions = 0;
     }
+    // The nvdisk's refusals (a bad request, DMA outside guest RAM, a halt): only when there were any.
+    if (this.nvdisk && this.nvdisk.errors > 0) s.counts["nvdisk.errors"] = this.nvdisk.errors;
     const p = this.protection.counters;
     if (p.checks > 0) {
       s.counts["protection.checks"] = p.checks;

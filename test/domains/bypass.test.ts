@@ -199,6 +199,7 @@ handler:
     if (top < RAM) expect(Array.from(mem.u8.subarray(top, top + 512)).includes(0xee)).toBe(false);
     expect(out.machine.nvdisk!.transfers).toBe(0);
     expect(out.stats.counts["bypass.refused"]).toBe(2);
+    expect(out.stats.counts["nvdisk.errors"]).toBe(1); // the refused transfer, in --stats
   });
 });
 
