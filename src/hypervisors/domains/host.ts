@@ -33,6 +33,9 @@
 //   one of their events pending unacknowledged for `watchdog` cycles: a
 //   fresh machine, same domid and disk, generation + 1, everything it held
 //   torn down (services.tearDown), its clients' control port raised.
+// - The CLI runs it with runSliced, which awaits between windows every 2^24
+//   cycles of global time (the user's Ctrl-C: every live domain stops
+//   there, "interrupted"); pausing there changes nothing.
 
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { encodeInstruction } from "../../guest-isa/encoding.js";
