@@ -67,7 +67,7 @@ describe("previrt run with several guests", () => {
   });
 
   const errors: [string, string[], RegExp][] = [
-    ["bare has no hypervisor", ["--hv", "bare"], /^previrt: error: several guests need a hypervisor: --hv bare/],
+    ["bare has no hypervisor", ["--hv", "bare"], /^previrt: error: several guests need a hypervisor: bare has none to share \(use xen, l4 or hvm\)\n/],
     ["no snapshots", ["--snapshot-at", "5", "--snapshot", "x"], /^previrt: error: --snapshot-at cannot be used with several guests/],
     ["no --disk", ["--disk", "x.img"], /^previrt: error: --disk cannot be used with several guests/],
     ["no --pcpus", ["--pcpus", "1"], /^previrt: error: --pcpus cannot be used with several guests/],
@@ -99,6 +99,7 @@ describe("previrt run with several guests", () => {
     ["a kernel that does not fit its memory", { guests: [{ kernel: "io", name: "k", memory: "256K" }] }, /^previrt: error: guest 'k': section \.bss at 0x[0-9a-f]+ \(\d+ bytes\) does not fit/],
     ["bad memory", { guests: [{ elf: "a.elf", memory: "3K" }] }, /"memory" must be bytes/],
     ["bad role", { guests: [{ elf: "a.elf", role: "king" }] }, /"role" must be/],
+    ["bare from the file", { hv: "bare", guests: [{ elf: "a.elf" }] }, /^previrt: error: several guests need a hypervisor: bare has none to share/],
     ["an unknown back end", { hv: "qemu", guests: [{ elf: "a.elf" }] }, /bad\.json: "hv" must be a back-end name \(bare, hvm, trap, xen, l4\)/],
     ["an empty file name", { guests: [{ elf: "" }] }, /bad\.json: guests\[0\]: "elf" must be a file name/],
     ["an empty disk name", { guests: [{ elf: "a.elf", disk: "" }] }, /bad\.json: guests\[0\]: "disk" must be an image file name or "memory"/],

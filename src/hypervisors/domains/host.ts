@@ -280,7 +280,7 @@ export class DomainHost {
     // The back ends that can, from what each states (Backend.createMonitor, unfaithful).
     const hosts = hostingBackends(backends.values()).map((b) => b.name);
     const can = `${hosts.slice(0, -1).join(", ")} or ${hosts[hosts.length - 1]}`;
-    if (!this.backend.createMonitor) throw new UserError(`several guests need a hypervisor: --hv ${this.backend.name} has none to share (use ${can})`);
+    if (!this.backend.createMonitor) throw new UserError(`several guests need a hypervisor: ${this.backend.name} has none to share (use ${can})`);
     if (this.backend.unfaithful) throw new UserError(`several guests run on ${can}, not ${this.backend.name}`);
     this.window = options.window ?? DEFAULT_WINDOW;
     if (!Number.isInteger(this.window) || this.window < 1 || this.window > 1e9) throw new UserError(`the window must be a whole number of cycles from 1 to 1000000000, not ${options.window}`);
