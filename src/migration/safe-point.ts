@@ -32,6 +32,7 @@ import { readSiteColumns } from "../rewriter/index.js";
 import { SITE_FLAG_EXEMPT } from "../guest-isa/softlayer.js";
 import { isMigratable } from "../hypervisors/common/neutral-state.js";
 import { REG } from "../guest-isa/registers.js";
+import { encodeInstruction } from "../guest-isa/encoding.js";
 import { justAbove, type Machine } from "../machine/machine.js";
 import type { Guest } from "./guest.js";
 
@@ -104,12 +105,32 @@ export function resumeAfterSite(guest: Guest, sites: SiteMap): number | undefine
   if (m.cpuState(m.cpuId) !== "halted") {
     const mon = guest.monitor;
     const ret = isMigratable(mon) ? mon.siteReturnAddress?.() : undefined;
-    if (ret === undefined || pc !== ret >>> 0) return undefined;
+    if (ret === undefined || pc !== ret >>> 0) return m.cpuCount > 1 ? atFinalJump(guest, sites, pc) : undefined;
   }
   const at = pc >= WINDOW_BASE ? m.regs[REG.k0] >>> 0 : pc;
   if (pc < WINDOW_BASE && sites.inside(pc) < 0) return undefined;
   const end = sites.endAfter(at);
   return end >= 0 ? end : undefined;
+}
+
+/**
+ * A running CPU whose next instruction is a site's jump to the site's end —
+ * on bare, hvm and trap the jump over the padding after the native
+ * instruction, anywhere the last word of a rewritten sequence — has done the
+ * site's work: that site's end, where it resumes on any back end, or
+ * undefined. Several CPUs only: their search steps whole epochs, and a CPU
+ * whose turns end on a costly site (an hvm exit at cli/sti) stands there at
+ * nearly every epoch's end; one CPU steps one instruction and takes the jump.
+ * The word is read from memory (sites sit where the binary put them, as
+ * snapshot.ts repatchSites writes them), so a site the guest rewrote is not
+ * taken for one.
+ */
+function atFinalJump(guest: Guest, sites: SiteMap, pc: number): number | undefined {
+  if (sites.inside(pc) < 0) return undefined;
+  const end = sites.endAfter(pc);
+  const mem = guest.machine.memory;
+  if (end < 0 || !mem.contains(pc, 4)) return undefined;
+  return mem.read32(pc) === encodeInstruction("jal", { a: REG.zero, imm: end - pc }) ? end : undefined;
 }
 
 /** Why the guest may not be stopped now, or undefined at a point safe for every started CPU. */

@@ -1,0 +1,68 @@
+// A guest of our own that the kernel fixtures do not cover
+// (fixtures/guests/smc-smp.s): every CPU rewrites one shared instruction
+// under a lock and executes it, between a cli and an sti site, round after
+// round. Moved along chains through bare, xen, l4 and hvm, stop-and-copy and
+// live, on 1 and 2 CPUs, it prints what bare prints, and the interpreter and
+// the JIT give the same reports (a move lands between a store into code and
+// its execution; the sites are re-patched while the CPUs run through them).
+// And on hvm, where each cli/sti is an exit that ends the CPU's turn right
+// after the native instruction (pc on the site's jump over its padding), a
+// 2-CPU guest is moved within an epoch of the point: before, the search for
+// a safe point stepped epoch after epoch until the loop ended (178 epochs
+// past 381,975), or found none.
+import { describe, expect, it } from "vitest";
+import { readElf } from "../../src/guest-isa/elf.js";
+import { bootGuest } from "../../src/migration/guest.js";
+import { migrateRoute } from "../../src/migration/route.js";
+import { buildAsm } from "../hypervisors/helpers.js";
+
+const elf = buildAsm("fixtures/guests/smc-smp.s").bytes;
+const image = readElf(elf);
+const MAX = 100_000_000;
+
+function bare(cpus: number) {
+  const g = bootGuest(elf, image, "bare", { cpus });
+  const r = g.finish(MAX);
+  return { console: g.console, exitCode: r.exitCode };
+}
+
+function move(route: string[], at: number[], o: { cpus: number; live?: boolean; engine?: "interp" | "jit" }) {
+  let console = "";
+  const r = migrateRoute(elf, image, route, at, { cpus: o.cpus, live: o.live, engine: o.engine, maxCycles: MAX, onOutput: (t) => (console += t) });
+  return { console, exitCode: r.result.exitCode, reports: r.reports };
+}
+
+describe("smc-smp.s: self-modifying code on every CPU, moved", () => {
+  for (const cpus of [1, 2]) {
+    const reference = bare(cpus);
+    it(`${cpus} CPU(s): bare prints the exact total`, () => {
+      expect(reference).toEqual({ console: `smc counter ${11_000 * cpus}\n`, exitCode: 0 });
+    });
+    for (const route of [["bare", "xen", "l4", "hvm", "bare"], ["hvm", "l4", "xen", "bare"]]) {
+      for (const live of [false, true]) {
+        it(`${cpus} CPU(s), ${route.join(" -> ")}, ${live ? "live" : "stop-and-copy"}: bare's console, every move made, the same reports under both engines`, () => {
+          const at = route.slice(1).map((_, i) => 50_000 + 70_000 * i);
+          const interp = move(route, at, { cpus, live, engine: "interp" });
+          const jit = move(route, at, { cpus, live, engine: "jit" });
+          expect(interp.reports.map((r) => r.migrated)).toEqual(route.slice(1).map(() => true));
+          expect({ console: interp.console, exitCode: interp.exitCode }).toEqual(reference);
+          expect(jit).toEqual(interp);
+        });
+      }
+    }
+  }
+
+  it("2 CPUs on hvm, cli/sti exits ending their turns: moved within an epoch of the point, to every back end", () => {
+    const reference = bare(2);
+    for (const to of ["bare", "xen", "l4"]) {
+      for (const at of [100_000, 250_000, 381_975]) {
+        const r = move(["hvm", to], [at], { cpus: 2 });
+        const [report] = r.reports;
+        expect(report.migrated).toBe(true);
+        expect(report.deferredSteps, `hvm -> ${to} at ${at}: ${report.deferredBecause}`).toBeLessThanOrEqual(1);
+        expect(report.stoppedAt).toBeLessThan(at + 20_000); // two quanta
+        expect({ console: r.console, exitCode: r.exitCode }).toEqual(reference);
+      }
+    }
+  });
+});
