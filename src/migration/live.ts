@@ -89,6 +89,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   const sender = new PageSender(m.memory.u8, source.costModel, options.deltas ?? true);
   const received = sender.received;
   const base = { from: source.backend.name, to, mode: "live" as const, at };
+  let start: number | undefined; // where pre-copy began (once it has)
   // The guest ended before the move: before the first round, or (`sp`) while looking for the stop's safe
   // point, whose search is reported as stop-and-copy reports it (the steps run past points that were not safe, and why).
   const ended = (rounds: RoundReport[], sp?: SafePointResult): MoveResult & { received: Map<number, Uint8Array> } => ({
@@ -100,6 +101,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
       migrated: false,
       stoppedAt: m.cycles,
       ...deferralOf(sp),
+      ...(start !== undefined ? { precopyStart: start } : {}),
       rounds,
       totalPages: 0,
       totalBytes: 0,
@@ -117,7 +119,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
   let toSend = guestPages(source);
   const stopAndCopyPages = toSend.length + STATE_PAGES;
   const maxSent = (options.maxFactor ?? MAX_FACTOR) * toSend.length;
-  const start = m.cycles;
+  start = m.cycles;
   const rounds: RoundReport[] = [];
   m.startDirtyLog();
   const log = () => m.memory.dirty!; // this round's log, read in place: 1 = written since the round began
@@ -236,6 +238,7 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
     migrated: true,
     stoppedAt: sp.cycle,
     ...deferralOf(sp),
+    precopyStart: start,
     rounds,
     precopyStop: !fits ? "limit" : settling ? "best-seen" : "budget",
     budgetPages: Math.floor(budgetCycles / cost),

@@ -39,6 +39,12 @@ export interface MigrationReport {
   deferredBecause?: string;
   /** What a deferred step is: an instruction (one CPU, the default) or an epoch of a multiprocessor's interleaving. */
   deferredUnit?: "instruction" | "epoch";
+  /**
+   * Live: the cycle pre-copy began — the first instruction boundary at or
+   * after `at`, or where the guest was when it was past `at` already (a
+   * route's move after a live one that ended past the next point).
+   */
+  precopyStart?: number;
   /** Pre-copy rounds (live only). */
   rounds: RoundReport[];
   /**
@@ -94,21 +100,28 @@ export function endedBefore(cycle: number, at: number, fmt: (x: number) => strin
   return cycle < at ? `before cycle ${fmt(at)}` : `before a safe point at or after cycle ${fmt(at)}`;
 }
 
+/** `count` and its noun, singular for 1. */
+const count = (x: number, noun: string) => `${n(x)} ${noun}${x === 1 ? "" : "s"}`;
+
 /** One line for stderr (stop-and-copy), four for live. */
 export function formatReport(r: MigrationReport): string {
-  if (!r.migrated) return `previrt: no migration ${r.from} -> ${r.to}: the guest ended at cycle ${n(r.stoppedAt)}, ${endedBefore(r.stoppedAt, r.at, n)}\n`;
+  if (!r.migrated) {
+    // Ended once pre-copy had begun: there were safe points after `at`, but the move was still sending memory.
+    const why = r.precopyStart !== undefined ? `during live pre-copy (${count(r.rounds.length, "round")} from cycle ${n(r.precopyStart)}), before it could be stopped and moved` : endedBefore(r.stoppedAt, r.at, n);
+    return `previrt: no migration ${r.from} -> ${r.to}: the guest ended at cycle ${n(r.stoppedAt)}, ${why}\n`;
+  }
   const unit = r.deferredUnit ?? "instruction";
   const deferred = r.deferredSteps ? ` (${r.deferredSteps} ${unit}${r.deferredSteps === 1 ? "" : "s"} past a point that was not safe: ${r.deferredBecause})` : "";
   const head = `migration ${r.from} -> ${r.to} at cycle ${n(r.stoppedAt)}${deferred}`;
   const sites = r.sitesRepatched ? `, ${r.sitesRepatched} sites re-patched` : "";
   if (r.mode === "stop-and-copy") {
-    return `${head}: stop-and-copy, ${n(r.totalPages)} pages, downtime ${n(r.downtimeCycles)} cycles${sites}\n`;
+    return `${head}: stop-and-copy, ${count(r.totalPages, "page")}, downtime ${n(r.downtimeCycles)} cycles${sites}\n`;
   }
   return (
     `${head}: live, ${r.rounds.length} round${r.rounds.length === 1 ? "" : "s"} (pages ${r.rounds.map((x) => n(x.pages)).join(", ")}), ` +
-    `${n(r.totalPages)} pages in all, downtime ${n(r.downtimeCycles)} cycles (${n(r.downtimePages)} pages, ${n(r.downtimeBytes)} bytes), total ${n(r.totalCycles)} cycles${sites}\n` +
+    `${count(r.totalPages, "page")} in all, downtime ${n(r.downtimeCycles)} cycles (${count(r.downtimePages, "page")}, ${n(r.downtimeBytes)} bytes), total ${n(r.totalCycles)} cycles${sites}\n` +
     `  ${n(r.totalBytes)} bytes sent; ${r.deltaCompression ? `${n(r.deltaPages ?? 0)} pages sent before went again as XBZRLE deltas` : "every page whole (no delta compression)"}\n` +
     `  pre-copy stopped ${STOPS[r.precopyStop ?? "budget"]} (budget ${n(r.budgetCycles ?? 0)} cycles, ${n(r.budgetPages ?? 0)} pages)\n` +
-    `  stop-and-copy from cycle ${n(r.at)} would stop the guest for ${n(r.stopAndCopy.downtimeCycles)} cycles (${n(r.stopAndCopy.pages)} pages, ${n(r.stopAndCopy.bytes)} bytes)\n`
+    `  stop-and-copy from cycle ${n(r.precopyStart ?? r.at)} would stop the guest for ${n(r.stopAndCopy.downtimeCycles)} cycles (${count(r.stopAndCopy.pages, "page")}, ${n(r.stopAndCopy.bytes)} bytes)\n`
   );
 }

@@ -1,4 +1,4 @@
-// Ctrl-C during `previrt run` or `resume` (cli/interrupt.ts): a guest that would run for
+// Ctrl-C during `previrt run`, `resume` or `migrate` (cli/interrupt.ts): a guest that would run for
 // ever — here one that prints a line and then spins, and one whose trap
 // handler faults again at every entry, walking its stack down, which no
 // fault-loop rule catches — ends with `previrt: error: interrupted (SIGINT)
@@ -66,6 +66,29 @@ describe("Ctrl-C during previrt run", () => {
     expect(r.stdout).toBe("ready\n");
     expect(r.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ cycles\n {2}pc +0x/);
     expect(r.stderr).toMatch(/^instructions +\d+$/m);
+  }, 60_000);
+
+  it("previrt migrate, after the move: the move's report, then the diagnosis on the target, --json, status 130", async () => {
+    const json = join(dir, "moved.json");
+    const r = await interrupted(["migrate", spin, "--from", "xen", "--to", "l4", "--at", "1", "--json", json, "--stats"]);
+    expect(r.signal).toBe(null);
+    expect(r.status).toBe(130);
+    expect(r.stdout).toBe("ready\n");
+    expect(r.stderr).toMatch(/^migration xen -> l4 at cycle \d+: stop-and-copy, .*\nprevirt: error: interrupted \(SIGINT\) after \d+ cycles\n {2}pc +0x/);
+    expect(r.stderr).toMatch(/addi +t1, t1, 1/);
+    expect(r.stderr).toMatch(/^instructions +\d+$/m);
+    expect(JSON.parse(readFileSync(json, "utf8"))).toMatchObject({ from: "xen", to: "l4", migrated: true });
+  }, 60_000);
+
+  it.each(["jit", "interp"])("previrt migrate, before the move (%s): no move and no report of one, the diagnosis on the source", async (engine) => {
+    const json = join(dir, `unmoved-${engine}.json`);
+    const r = await interrupted(["migrate", spin, "--route", "bare,hvm,xen", "--at", "900000000000", "--live", "--engine", engine, "--json", json]);
+    expect(r.signal).toBe(null);
+    expect(r.status).toBe(130);
+    expect(r.stdout).toBe("ready\n");
+    expect(r.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ cycles\n {2}pc +0x/);
+    expect(r.stderr).not.toMatch(/migration/);
+    expect(JSON.parse(readFileSync(json, "utf8"))).toEqual([]);
   }, 60_000);
 
   it("a trap handler that faults at every entry, walking its stack down: stopped where it is", async () => {

@@ -8,19 +8,22 @@
 // (and --stats); --json F writes the reports as JSON (`-`: to stdout, the
 // console then going to stderr). Exit status: the
 // guest's. A guest that ends before N ends normally, and the report says
-// that no migration happened.
+// that no migration happened. Ctrl-C stops the guest where it is, as `run`'s
+// does (cli/interrupt.ts): the diagnosis, the reports of the moves made so
+// far (--json), --stats, status 130.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { bytesInput } from "../../machine/devices/console.js";
 import { stdinInput } from "../host-devices.js";
 import { formatReport } from "../../migration/report.js";
-import { migrateRoute } from "../../migration/route.js";
+import { migrateRouteSliced } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
 import { checkDistinctFiles, checkOutputs, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf } from "./resume.js";
 import { openDisk } from "../host-devices.js";
+import { stopOnSigint } from "../interrupt.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
@@ -33,8 +36,9 @@ export const run: CommandRunner = async (args, options, io) => {
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
+  const sigint = stopOnSigint();
   try {
-    const r = migrateRoute(elf, image, route, points, {
+    const r = await migrateRouteSliced(elf, image, route, points, {
       file,
       costModel,
       disk,
@@ -46,10 +50,11 @@ export const run: CommandRunner = async (args, options, io) => {
       // `--json -`: the report takes stdout, the console goes to stderr (run's rule).
       onOutput: options.json === "-" ? consoleToStderr(io) : (t) => io.out(t),
       onHop: (report) => errorOut(io, formatReport(report)),
-    });
+    }, sigint.between);
     if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(r.reports.length === 1 ? r.reports[0] : r.reports, null, 2) + "\n", io);
     return finishRun(r.guest, r.result, { ...options, json: undefined }, io);
   } finally {
+    sigint.dispose();
     disk?.close?.();
   }
 };

@@ -1,0 +1,71 @@
+// What a researcher met using `previrt migrate` from the docs alone (the
+// command in process, as the CLI runs it), each fixed:
+// - `--pcpus` with bare anywhere on a --route was refused only when the
+//   guest reached bare, after it had run and printed on the hypervisors
+//   before; now before it runs, as every other check of the route;
+// - a live move whose guest ended while pre-copy was still sending memory
+//   said it ended "before a safe point at or after cycle N", though it ran
+//   far past N; now it says it ended during pre-copy, from where;
+// - a live move after an earlier live one that ended past its point
+//   compared itself with a stop-and-copy "from cycle N" (the requested point)
+//   while pre-copy, and the comparison, began where the guest was;
+// - "1 pages".
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+import { formatReport } from "../../src/migration/report.js";
+import { buildAsm } from "../hypervisors/helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "previrt-migrate-frictions-"));
+const elf = join(dir, "smc-smp.elf");
+writeFileSync(elf, buildAsm("fixtures/guests/smc-smp.s").bytes);
+
+async function previrt(...args: string[]) {
+  const io = bufferIO();
+  const status = await main(args, io);
+  return { status, out: io.stdout, err: io.stderr };
+}
+
+describe("previrt migrate: what a user met", () => {
+  it("--pcpus with bare on the route: one line before the guest runs, whichever move reaches bare", async () => {
+    for (const route of ["xen,bare", "xen,l4,bare", "bare,xen"]) {
+      const r = await previrt("migrate", elf, "--cpus", "2", "--pcpus", "1", "--route", route, "--at", "1000");
+      expect(r, route).toEqual({ status: 1, out: "", err: "previrt: error: --pcpus needs a hypervisor back end (bare has one physical CPU per CPU)\n" });
+    }
+    const ok = await previrt("migrate", elf, "--cpus", "2", "--pcpus", "1", "--route", "xen,l4", "--at", "1000");
+    expect(ok.status).toBe(0);
+    expect(ok.out).toBe("smc counter 22000\n");
+  });
+
+  it("a live move the guest ends during: says it ended during pre-copy, from which cycle, after how many rounds", async () => {
+    const r = await previrt("migrate", elf, "--cpus", "2", "--from", "bare", "--to", "xen", "--at", "400000", "--live", "--json", "-");
+    expect(r.status).toBe(0);
+    expect(r.err).toBe("smc counter 22000\nprevirt: no migration bare -> xen: the guest ended at cycle 429,832, during live pre-copy (2 rounds from cycle 400,000), before it could be stopped and moved\n");
+    expect(JSON.parse(r.out)).toMatchObject({ migrated: false, precopyStart: 400_000, stoppedAt: 429_832 });
+    expect(JSON.parse(r.out).rounds).toHaveLength(2);
+  });
+
+  it("a live move that starts past its point: pre-copy, and stop-and-copy's comparison, from where the guest was", async () => {
+    const r = await previrt("migrate", elf, "--route", "xen,l4,bare", "--at", "1000,2000", "--live", "--json", "-");
+    expect(r.status).toBe(0);
+    const [first, second] = JSON.parse(r.out);
+    expect(first.stoppedAt).toBeGreaterThan(2000);
+    expect(second.precopyStart).toBe(first.stoppedAt);
+    const lines = r.err.split("\n").filter((l) => l.startsWith("  stop-and-copy from cycle "));
+    expect(lines.map((l) => l.split(" would ")[0])).toEqual([
+      `  stop-and-copy from cycle ${first.precopyStart.toLocaleString("en-US")}`,
+      `  stop-and-copy from cycle ${second.precopyStart.toLocaleString("en-US")}`,
+    ]);
+  });
+
+  it("one page is '1 page'", () => {
+    const live = { from: "bare", to: "xen", mode: "live" as const, at: 10, precopyStart: 10, migrated: true, stoppedAt: 20, deferredSteps: 0, rounds: [{ pages: 1, bytes: 4096, deltas: 0, cycles: 6554, dirtied: 0 }], precopyStop: "budget" as const, budgetPages: 2, budgetCycles: 13_108, deltaCompression: true, deltaPages: 0, totalPages: 2, totalBytes: 8192, downtimePages: 1, downtimeBytes: 4096, downtimeCycles: 6554, totalCycles: 13_108, sitesRepatched: 0, stopAndCopy: { pages: 1, bytes: 4096, downtimeCycles: 6554 } };
+    const text = formatReport(live);
+    expect(text).toContain("live, 1 round (pages 1), 2 pages in all, downtime 6,554 cycles (1 page, 4,096 bytes)");
+    expect(text).toContain("would stop the guest for 6,554 cycles (1 page, 4,096 bytes)");
+    expect(formatReport({ ...live, mode: "stop-and-copy", rounds: [], totalPages: 1 })).toBe("migration bare -> xen at cycle 20: stop-and-copy, 1 page, downtime 6,554 cycles\n");
+  });
+});
