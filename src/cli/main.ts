@@ -309,7 +309,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     .configureOutput({
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
-      outputError: (s, write) => write(`previrt: ${oneLine(s.trimEnd())}\n`),
+      outputError: (s, write) => write(`previrt: ${oneLine(withSuggestion(s.trimEnd()))}\n`),
     });
   const facts = mayShowHelp(argv) ? await helpFacts() : NO_HELP;
   declareCommands(program, facts, (name, args, opts) => (selected = { name, args, opts }));
@@ -335,6 +335,13 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
  * escaped, `\n`, so the error stays the one line a script reads.
  */
 const oneLine = (text: string) => text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+
+/**
+ * Commander puts its suggestion for a mistyped option or command on a line of
+ * its own (`unknown option '--cpu'` NEWLINE `(Did you mean --cpus?)`): it joins
+ * the line here, rather than being escaped as if the user had typed a newline.
+ */
+const withSuggestion = (text: string) => text.replace(/\n\(Did you mean ([^\n]*)\?\)$/, " (did you mean $1?)");
 
 function reportError(e: unknown, io: CliIO): number {
   // The reader went away (`previrt objdump -d k.elf | head`): stop quietly, as any Unix tool does.
