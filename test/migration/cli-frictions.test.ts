@@ -9,7 +9,10 @@
 // - a live move after an earlier live one that ended past its point
 //   compared itself with a stop-and-copy "from cycle N" (the requested point)
 //   while pre-copy, and the comparison, began where the guest was;
-// - "1 pages".
+// - "1 pages";
+// - `--max-cycles` below the point (migrate) or not past the snapshot's
+//   clock (resume: it counts from reset) stopped the guest before it moved
+//   or ran, with a register dump; now one line saying so.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,5 +70,15 @@ describe("previrt migrate: what a user met", () => {
     expect(text).toContain("live, 1 round (pages 1), 2 pages in all, downtime 6,554 cycles (1 page, 4,096 bytes)");
     expect(text).toContain("would stop the guest for 6,554 cycles (1 page, 4,096 bytes)");
     expect(formatReport({ ...live, mode: "stop-and-copy", rounds: [], totalPages: 1 })).toBe("migration bare -> xen at cycle 20: stop-and-copy, 1 page, downtime 6,554 cycles\n");
+  });
+
+  it("--max-cycles before the last move (migrate) or not past the snapshot's cycle (resume): one line, nothing runs", async () => {
+    expect(await previrt("migrate", elf, "--route", "xen,l4,bare", "--at", "100000", "--max-cycles", "150000")).toEqual({ status: 1, out: "", err: "previrt: error: --max-cycles 150000 would stop the guest before its move at cycle 200000\n" });
+    const snap = join(dir, "at100k.snap");
+    expect((await previrt("run", elf, "--hv", "xen", "--snapshot-at", "100000", "--snapshot", snap)).status).toBe(0);
+    expect(await previrt("resume", snap, "--hv", "l4", "--max-cycles", "50000")).toEqual({ status: 1, out: "", err: "previrt: error: --max-cycles 50000 is not past the snapshot's cycle 100003: it counts from the guest's reset (--max-cycles 150003 runs 50000 more)\n" });
+    const more = await previrt("resume", snap, "--hv", "l4", "--max-cycles", "150000");
+    expect(more.status).toBe(124);
+    expect(more.err).toMatch(/^previrt: error: stopped after 1500\d\d cycles \(--max-cycles 150000\)\n/);
   });
 });

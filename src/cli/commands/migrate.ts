@@ -17,7 +17,7 @@ import { getBackend } from "../../hypervisors/index.js";
 import { bytesInput } from "../../machine/devices/console.js";
 import { stdinInput } from "../host-devices.js";
 import { formatReport } from "../../migration/report.js";
-import { migrateRouteSliced } from "../../migration/route.js";
+import { migrateRouteSliced, routePoints } from "../../migration/route.js";
 import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
 import { checkDistinctFiles, checkOutputs, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
@@ -31,6 +31,9 @@ export const run: CommandRunner = async (args, options, io) => {
   for (const name of route) getBackend(name);
   const points = (options.at as string[] | undefined)?.map(point);
   if (!points?.length) throw new UserError("missing --at N (the cycle to migrate at)");
+  // A limit before the last move would end the guest before it (one line, not a move that never comes).
+  const last = routePoints(route.length - 1, points).at(-1)!;
+  if (maxCyclesOf(options) < last) throw new UserError(`--max-cycles ${maxCyclesOf(options)} would stop the guest before its move at cycle ${last}`);
   checkOutputs([["--json", options.json]], [file, options.disk, options.costModel]);
   checkDistinctFiles([["--disk", options.disk]], [file, options.costModel]);
   const { bytes: elf, image } = readElfInputWithBytes(file);

@@ -43,6 +43,10 @@ export const run: CommandRunner = async (args, options, io) => {
   checkOutputs([["--json", options.json], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
   checkDistinctFiles([["--disk", options.disk], ["--nvdisk", options.nvdisk]], [file, options.costModel]);
   const snap = readSnapshotFile(file);
+  // --max-cycles counts from the guest's reset: one not past the snapshot's clock would stop the guest before it ran.
+  const maxCycles = maxCyclesOf(options);
+  const from = Math.floor(snap.cycle);
+  if (maxCycles <= from) throw new UserError(`--max-cycles ${maxCycles} is not past the snapshot's cycle ${from}: it counts from the guest's reset (--max-cycles ${from + maxCycles} runs ${maxCycles} more)`);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   // The snapshot's disk and nvdisk images go into --disk's and --nvdisk's files; without them, into memory.
   // A snapshot without one refuses the option (its guest had no such device to continue with).
@@ -59,7 +63,7 @@ export const run: CommandRunner = async (args, options, io) => {
     if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io, file);
     const sigint = stopOnSigint();
     try {
-      return finishRun(guest, await runSliced(guest.machine, maxCyclesOf(options), sigint.between), options, io, file);
+      return finishRun(guest, await runSliced(guest.machine, maxCycles, sigint.between), options, io, file);
     } finally {
       sigint.dispose();
     }
