@@ -1,6 +1,6 @@
-// The user's Ctrl-C during a guest's run: `previrt run`, `previrt resume`
-// and `previrt migrate` run the guest in slices (machine/run-image.ts
-// runSliced, migration/route.ts migrateRouteSliced) and await
+// The user's Ctrl-C during a guest's run: `previrt run`, `previrt resume`,
+// `previrt migrate` and `previrt matrix --migrate` run the guest in slices
+// (machine/run-image.ts runSliced, migration/drive.ts driveSliced) and await
 // `between` after each, which lets Node's event loop run — the only place
 // a SIGINT handler can — and asks the run to stop when one came. The run then ends as any
 // stopped run does: `previrt: error: interrupted (SIGINT) after N cycles`,
@@ -9,9 +9,10 @@
 // (the disk images are written through, so nothing the guest wrote is lost).
 //
 // Consumes process signals; produces a BetweenSlices for the run and the
-// handler's removal. Used by cli/commands/run.ts, resume.ts and migrate.ts,
-// and by run-domains.ts, whose host (DomainHost.runSliced) awaits `between`
-// every slice of global time and stops every guest still running.
+// handler's removal. Used by cli/commands/run.ts, resume.ts, migrate.ts and
+// migration-matrix.ts (which ends with one line and no table), and by
+// run-domains.ts, whose host (DomainHost.runSliced) awaits `between` every
+// slice of global time and stops every guest still running.
 
 import type { BetweenSlices } from "../machine/run-image.js";
 

@@ -3,7 +3,8 @@
 // several points, each migrated run compared with the unmigrated bare run —
 // the invariant of docs/migration.md: the same console, the same ending.
 // Snapshots are taken once per source and point (pausing the source run;
-// pauses change nothing) and restored on every target.
+// pauses change nothing) and restored on every target. The runs are steps
+// for drive.ts: at once, or in slices that Ctrl-C can stop (the CLI).
 
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { backends, checkCpuOptions, getBackend, prepareImage } from "../hypervisors/index.js";
@@ -12,6 +13,8 @@ import type { CostModel } from "../machine/cost-model.js";
 import { memoryDisk } from "../machine/devices/disk.js";
 import type { RunResult } from "../machine/diagnosis.js";
 import type { Engine } from "../machine/machine.js";
+import type { BetweenSlices } from "../machine/run-image.js";
+import { driveAtOnce, driveSliced, type RunSteps } from "./drive.js";
 import { bootGuest } from "./guest.js";
 import { runToSafePoint } from "./safe-point.js";
 import { captureSnapshot, restoreGuest } from "./snapshot.js";
@@ -50,9 +53,25 @@ export interface MigrationMatrix {
   backends: string[];
   points: number[];
   cells: MigrationCell[];
+  /** Set when the user stopped it (migrationMatrixSliced): `cells` holds the moves done before. */
+  interrupted?: boolean;
 }
 
 export function migrationMatrix(elf: Uint8Array, image: ElfImage, options: MigrationMatrixOptions = {}): MigrationMatrix {
+  return driveAtOnce(matrixSteps(elf, image, options), options.maxCycles);
+}
+
+/**
+ * migrationMatrix with every run in slices, `between` awaited after each (`previrt
+ * matrix --migrate`'s Ctrl-C): when it gives a reason, the matrix ends there,
+ * `interrupted` set and the cells done so far.
+ */
+export function migrationMatrixSliced(elf: Uint8Array, image: ElfImage, options: MigrationMatrixOptions, between: BetweenSlices): Promise<MigrationMatrix> {
+  return driveSliced(matrixSteps(elf, image, options), options.maxCycles, between);
+}
+
+/** The matrix's runs as steps for drive.ts: the reference, each source to each point, each target to its end. */
+function* matrixSteps(elf: Uint8Array, image: ElfImage, options: MigrationMatrixOptions): RunSteps<MigrationMatrix> {
   const names = (options.backends ?? [...backends.keys()]).filter((n) => {
     try {
       prepareImage(getBackend(n), image);
@@ -65,13 +84,16 @@ export function migrationMatrix(elf: Uint8Array, image: ElfImage, options: Migra
   const fresh = () => ({ file: options.file, costModel: options.costModel, disk: options.disk ? memoryDisk(options.disk()) : undefined, cpus: options.cpus, quantum: options.quantum, engine: options.engine, protect: options.protect });
   const maxCycles = options.maxCycles ?? Infinity;
   const bare = bootGuest(elf, image, "bare", fresh());
-  const refResult = bare.finish(maxCycles);
-  const reference = { console: bare.console, result: refResult, cycles: bare.cycles };
+  const stopped = yield { machine: bare.machine, until: Infinity };
+  const reference = { console: bare.console, result: bare.machine.outcome!, cycles: bare.cycles };
   const points = [...(options.points ?? [0.25, 0.5, 0.75].map((f) => Math.floor(reference.cycles * f)))];
   const cells: MigrationCell[] = [];
+  const matrix = { reference, backends: names, points, cells };
+  if (stopped) return { ...matrix, interrupted: true };
   for (const from of names) {
     const g = bootGuest(elf, image, from, fresh());
     for (const at of points) {
+      if (yield { machine: g.machine, until: at }) return { ...matrix, interrupted: true };
       const sp = runToSafePoint(g, at, maxCycles);
       if (!sp.reached) {
         for (const to of names) if (to !== from) cells.push({ from, to, at, verdict: { kind: "not-migrated" }, result: g.machine.outcome! });
@@ -81,10 +103,11 @@ export function migrationMatrix(elf: Uint8Array, image: ElfImage, options: Migra
       for (const to of names) {
         if (to === from) continue;
         const { guest } = restoreGuest(snap, to, { image, ...fresh() });
-        const result = guest.finish(maxCycles);
+        if (yield { machine: guest.machine, until: Infinity }) return { ...matrix, interrupted: true };
+        const result = guest.machine.outcome!;
         cells.push({ from, to, at, movedAt: sp.cycle, verdict: compareRuns(reference, { console: guest.console, result }), result });
       }
     }
   }
-  return { reference, backends: names, points, cells };
+  return matrix;
 }

@@ -10,8 +10,8 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { checkCpuOptions, getBackend, prepareImage, type CpuOptions } from "../hypervisors/index.js";
 import type { RunResult } from "../machine/diagnosis.js";
-import type { Machine } from "../machine/machine.js";
-import { SLICE_CYCLES, type BetweenSlices } from "../machine/run-image.js";
+import type { BetweenSlices } from "../machine/run-image.js";
+import { driveAtOnce, driveSliced, type RunSteps } from "./drive.js";
 import { bootGuest, checkMigratable, type Guest, type GuestOptions } from "./guest.js";
 import { liveMigrate } from "./live.js";
 import type { MigrationReport } from "./report.js";
@@ -57,21 +57,18 @@ export function checkRoute(image: ElfImage, route: readonly string[], file?: str
 }
 
 /**
- * The route's moves, one after the other. It yields each time the guest has
- * to run to a cycle (the next point, then — `until` Infinity — the end),
- * for its driver to run it there: migrateRoute at once, migrateRouteSliced
- * in slices (the CLI's Ctrl-C). Running there first changes nothing (a move
- * runs to its point anyway; slicing is invisible: test/machine/slicing.test.ts).
+ * The route's moves, one after the other, as steps for drive.ts: each point,
+ * then the end, is a guest running to a cycle (a move runs to its point
+ * anyway: running there first changes nothing).
  */
-function* routeSteps(elf: Uint8Array, image: ElfImage, route: readonly string[], points: readonly number[], options: RouteOptions): Generator<{ machine: Machine; until: number }, RouteResult, void> {
+function* routeSteps(elf: Uint8Array, image: ElfImage, route: readonly string[], points: readonly number[], options: RouteOptions): RunSteps<RouteResult> {
   checkRoute(image, route, options.file, options);
   const at = routePoints(route.length - 1, points);
   let guest = bootGuest(elf, image, route[0], options);
   const reports: MigrationReport[] = [];
   for (let hop = 0; hop + 1 < route.length; hop++) {
-    yield { machine: guest.machine, until: at[hop] };
     // Interrupted on the way: no move, and no report of one (the run's diagnosis says where it stopped).
-    if (guest.machine.outcome?.kind === "stopped" && guest.machine.outcome.reason === "interrupted") return { reports, result: guest.machine.outcome, guest };
+    if (yield { machine: guest.machine, until: at[hop] }) return { reports, result: guest.machine.outcome!, guest };
     const moved = options.live ? liveMigrate(guest, route[hop + 1], at[hop], { maxCycles: options.maxCycles }) : stopAndCopy(guest, route[hop + 1], at[hop], options.maxCycles);
     reports.push(moved.report);
     options.onHop?.(moved.report);
@@ -83,30 +80,15 @@ function* routeSteps(elf: Uint8Array, image: ElfImage, route: readonly string[],
 }
 
 export function migrateRoute(elf: Uint8Array, image: ElfImage, route: readonly string[], points: readonly number[], options: RouteOptions = {}): RouteResult {
-  const steps = routeSteps(elf, image, route, points, options);
-  for (let s = steps.next(); ; s = steps.next()) {
-    if (s.done) return s.value;
-    s.value.machine.runUntil(s.value.until, options.maxCycles);
-  }
+  return driveAtOnce(routeSteps(elf, image, route, points, options), options.maxCycles);
 }
 
 /**
- * migrateRoute with the guest run in slices of `slice` cycles and `between`
- * awaited after each (run-image.ts runSliced; `previrt migrate`'s Ctrl-C):
- * when `between` gives a reason the run stops there — reason "interrupted",
- * status 130 — before the next move, or on the last back end.
+ * migrateRoute with the guest run in slices, `between` awaited after each
+ * (`previrt migrate`'s Ctrl-C): when it gives a reason the run stops there —
+ * reason "interrupted", status 130 — before the next move, or on the last
+ * back end.
  */
-export async function migrateRouteSliced(elf: Uint8Array, image: ElfImage, route: readonly string[], points: readonly number[], options: RouteOptions, between: BetweenSlices, slice = SLICE_CYCLES): Promise<RouteResult> {
-  const steps = routeSteps(elf, image, route, points, options);
-  for (let s = steps.next(); ; s = steps.next()) {
-    if (s.done) return s.value;
-    const { machine, until } = s.value;
-    while (!machine.runUntil(Math.min(until, machine.cycles + slice), options.maxCycles) && machine.cycles < until) {
-      const why = await between();
-      if (why !== undefined) {
-        machine.stop("interrupted", `${why} after ${Math.floor(machine.cycles)} cycles`);
-        break;
-      }
-    }
-  }
+export function migrateRouteSliced(elf: Uint8Array, image: ElfImage, route: readonly string[], points: readonly number[], options: RouteOptions, between: BetweenSlices): Promise<RouteResult> {
+  return driveSliced(routeSteps(elf, image, route, points, options), options.maxCycles, between);
 }

@@ -1,4 +1,4 @@
-// Ctrl-C during `previrt run`, `resume` or `migrate` (cli/interrupt.ts): a guest that would run for
+// Ctrl-C during `previrt run`, `resume`, `migrate` or `matrix --migrate` (cli/interrupt.ts): a guest that would run for
 // ever — here one that prints a line and then spins, and one whose trap
 // handler faults again at every entry, walking its stack down, which no
 // fault-loop rule catches — ends with `previrt: error: interrupted (SIGINT)
@@ -89,6 +89,21 @@ describe("Ctrl-C during previrt run", () => {
     expect(r.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ cycles\n {2}pc +0x/);
     expect(r.stderr).not.toMatch(/migration/);
     expect(JSON.parse(readFileSync(json, "utf8"))).toEqual([]);
+  }, 60_000);
+
+  it("previrt matrix --migrate (in process: it prints nothing to wait for), runs shorter than a slice: one line, no table, status 130", async () => {
+    // The signal goes once the command's handler is in place (one more SIGINT listener); the matrix
+    // awaits after each run, so this loop runs between its runs (each stopped by --max-cycles).
+    const before = process.listenerCount("SIGINT");
+    const io = bufferIO();
+    let settled = false;
+    const status = main(["matrix", spin, "--migrate", "--hv", "bare,xen,l4", "--max-cycles", "1000000"], io).finally(() => (settled = true));
+    while (!settled && process.listenerCount("SIGINT") === before) await new Promise((r) => setImmediate(r));
+    process.emit("SIGINT");
+    expect(await status).toBe(130);
+    expect(io.stdout).toBe("");
+    expect(io.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ of 18 migrated runs \(no table\)\n$/);
+    expect(process.listenerCount("SIGINT")).toBe(before);
   }, 60_000);
 
   it("a trap handler that faults at every entry, walking its stack down: stopped where it is", async () => {

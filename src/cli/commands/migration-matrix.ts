@@ -3,11 +3,14 @@
 // migrated at each point (default: 1/4, 1/2, 3/4 of the bare run), verdict
 // against the unmigrated bare run (src/migration/matrix.ts). One row per
 // pair, one column per point; exit status 1 when a pair not involving an
-// --allow-diverge back end diverged.
+// --allow-diverge back end diverged. Ctrl-C ends it (cli/interrupt.ts) with
+// one line and no table, status 130.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { BACKEND_NAMES, unknownBackend } from "../../hypervisors/registry.js";
-import { migrationMatrix, type MigrationCell } from "../../migration/matrix.js";
+import { migrationMatrixSliced, type MigrationCell } from "../../migration/matrix.js";
+import { EXIT_STATUS } from "../../machine/diagnosis.js";
+import { stopOnSigint } from "../interrupt.js";
 import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
 import { point } from "./migrate.js";
 import { checkSnapshotSpinlocks, engineOptionsOf } from "./resume.js";
@@ -15,6 +18,9 @@ import type { CliIO } from "../io.js";
 import { describeVerdict, isDivergence, smpOptions } from "./matrix.js";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** Ctrl-C's status, as run's (128 + SIGINT). */
+const INTERRUPTED_STATUS = EXIT_STATUS.interrupted;
 
 export async function runMigrationMatrix(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
   // What the migration code cannot keep across a move is refused, not ignored (docs/migration.md).
@@ -30,7 +36,8 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   const points = (options.at as string[] | undefined)?.map(point);
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
-  const m = migrationMatrix(elf, image, {
+  const sigint = stopOnSigint();
+  const m = await migrationMatrixSliced(elf, image, {
     file,
     backends: names,
     points,
@@ -40,7 +47,12 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
     cpus: smpOptions(options).cpus,
     quantum: options.quantum as number | undefined,
     ...engineOptionsOf(options),
-  });
+  }, sigint.between).finally(sigint.dispose);
+  if (m.interrupted) {
+    const runs = m.backends.length * (m.backends.length - 1) * m.points.length;
+    io.err(`previrt: error: interrupted (SIGINT) after ${m.cells.length} of ${runs} migrated runs (no table)\n`);
+    return INTERRUPTED_STATUS;
+  }
   const verdict = (c: MigrationCell) => (c.verdict.kind === "not-migrated" ? "ended first" : describeVerdict(c.verdict));
   const header = ["from", "to", ...m.points.map((p) => `at ${fmt(p)}`)];
   const body: string[][] = [];
