@@ -12,8 +12,11 @@
 // - "1 pages";
 // - `--max-cycles` below the point (migrate) or not past the snapshot's
 //   clock (resume: it counts from reset) stopped the guest before it moved
-//   or ran, with a register dump; now one line saying so.
-import { mkdtempSync, writeFileSync } from "node:fs";
+//   or ran, with a register dump; now one line saying so;
+// - `run`/`resume --snapshot-at N --snapshot F` ignored --json and --stats
+//   (no file, status 0): now the counters up to the snapshot, with the
+//   result `{kind: "snapshot", cycle, snapshot}`.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -80,5 +83,18 @@ describe("previrt migrate: what a user met", () => {
     const more = await previrt("resume", snap, "--hv", "l4", "--max-cycles", "150000");
     expect(more.status).toBe(124);
     expect(more.err).toMatch(/^previrt: error: stopped after 1500\d\d cycles \(--max-cycles 150000\)\n/);
+  });
+
+  it("--snapshot-at with --json and --stats: the counters up to the snapshot", async () => {
+    const snap = join(dir, "counted.snap");
+    const json = join(dir, "counted.json");
+    const r = await previrt("run", elf, "--hv", "xen", "--snapshot-at", "100000", "--snapshot", snap, "--json", json, "--stats");
+    expect(r.status).toBe(0);
+    expect(r.err).toMatch(/^.*counted\.snap: snapshot of xen at cycle 100003, \d+ pages, \d+ bytes\ninstructions +\d+\ncycles +100003\n/);
+    const doc = JSON.parse(readFileSync(json, "utf8"));
+    expect(doc).toMatchObject({ backend: "xen", file: elf, result: { kind: "snapshot", cycle: 100_003, snapshot: snap, exitCode: 0 }, cycles: 100_003 });
+    const again = await previrt("resume", snap, "--hv", "l4", "--snapshot-at", "200000", "--snapshot", join(dir, "counted2.snap"), "--json");
+    expect(again.status).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ backend: "l4", file: snap, result: { kind: "snapshot", cycle: 200_005 } });
   });
 });

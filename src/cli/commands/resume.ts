@@ -147,21 +147,21 @@ export function consoleSink(options: Record<string, unknown>, io: CliIO): (t: st
  * (the snapshot a resume ran, the ELF of `run --snapshot-at`), as run's has.
  */
 export function finishRun(guest: Guest, result: RunResult, options: Record<string, unknown>, io: CliIO, file?: string): number {
-  let status: number;
-  if (result.kind === "poweroff") status = result.exitCode;
-  else {
-    errorOut(io, `previrt: error: ${result.message}\n${result.diagnosis}`);
-    status = result.exitCode;
-  }
+  if (result.kind !== "poweroff") errorOut(io, `previrt: error: ${result.message}\n${result.diagnosis}`);
+  const summary = result.kind === "poweroff" ? { kind: "poweroff", exitCode: result.exitCode } : { kind: "stopped", reason: result.reason, message: result.message, exitCode: result.exitCode };
+  reportCounters(guest, summary, options, io, file);
+  return result.exitCode;
+}
+
+/**
+ * --stats and --json as run's: the counters, then how the emulator ran the
+ * guest (the machine that finished it); `summary` is the document's `result`.
+ */
+function reportCounters(guest: Guest, summary: Record<string, unknown>, options: Record<string, unknown>, io: CliIO, file?: string): void {
   const stats = guest.machine.stats();
-  // As run's: the counters, then how the emulator ran the guest (the machine that finished it).
   const host = guest.machine.hostStats();
   if (options.stats) errorOut(io, formatStats(stats) + formatHostStats(host));
-  if (typeof options.json === "string") {
-    const summary = result.kind === "poweroff" ? { kind: "poweroff", exitCode: result.exitCode } : { kind: "stopped", reason: result.reason, message: result.message, exitCode: result.exitCode };
-    writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, ...(file !== undefined ? { file } : {}), result: summary, ...stats, host }) + "\n", io);
-  }
-  return status;
+  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, ...(file !== undefined ? { file } : {}), result: summary, ...stats, host }) + "\n", io);
 }
 
 /** `--snapshot-at N --snapshot FILE`: one needs the other (checked before anything is restored or run). */
@@ -175,7 +175,8 @@ function snapshotOptions(options: Record<string, unknown>): { at: number; file: 
 
 /**
  * `--snapshot-at N --snapshot FILE`: runs to the first safe point at or after
- * cycle N, writes the snapshot, says so in one line (stderr) and exits 0; a
+ * cycle N, writes the snapshot, says so in one line (stderr), gives --stats
+ * and --json (result `{kind: "snapshot", cycle, snapshot}`) and exits 0; a
  * guest that ends first ends normally, with a line saying no snapshot was taken.
  */
 export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, io: CliIO, elfFile?: string): number {
@@ -192,6 +193,8 @@ export function snapshotAndExit(guest: Guest, options: Record<string, unknown>, 
   writeOutput(file, bytes, io);
   const deferred = sp.deferredSteps ? ` (${sp.deferredSteps} ${sp.deferredUnit}${sp.deferredSteps === 1 ? "" : "s"} past ${at}: ${sp.deferredBecause})` : "";
   errorOut(io, `${file === "-" ? "standard output" : file}: snapshot of ${guest.backend.name} at cycle ${Math.floor(sp.cycle)}${deferred}, ${snap.pages.length} pages, ${bytes.length} bytes\n`);
+  // The counters up to the snapshot (a run that stops there is measured as one that ends).
+  reportCounters(guest, { kind: "snapshot", cycle: Math.floor(sp.cycle), snapshot: file, exitCode: 0 }, options, io, elfFile);
   return 0;
 }
 
