@@ -223,6 +223,8 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--stats", "print counters after the run (stderr)")
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
+    .option("--nvdisk <image>", "disk image file for the memory-mapped disk (nvdisk), which moves with the guest")
+    .option("--passthrough", `pass the nvdisk through on the back ends of the route that can (${facts.passthrough}); emulated on the others`)
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .addOption(engine())
     .addOption(cpus())

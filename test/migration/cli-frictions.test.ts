@@ -15,7 +15,9 @@
 //   or ran, with a register dump; now one line saying so;
 // - `run`/`resume --snapshot-at N --snapshot F` ignored --json and --stats
 //   (no file, status 0): now the counters up to the snapshot, with the
-//   result `{kind: "snapshot", cycle, snapshot}`.
+//   result `{kind: "snapshot", cycle, snapshot}`;
+// - `run` and `resume` take the memory-mapped disk (--nvdisk, --passthrough)
+//   but `migrate` did not: now it does, the nvdisk moving with the guest.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +25,8 @@ import { describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { formatReport } from "../../src/migration/report.js";
+import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
+import { writeElf } from "../../src/guest-isa/elf.js";
 import { buildAsm } from "../hypervisors/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-migrate-frictions-"));
@@ -96,5 +100,25 @@ describe("previrt migrate: what a user met", () => {
     const again = await previrt("resume", snap, "--hv", "l4", "--snapshot-at", "200000", "--snapshot", join(dir, "counted2.snap"), "--json");
     expect(again.status).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ backend: "l4", file: snap, result: { kind: "snapshot", cycle: 200_005 } });
+  });
+
+  it("--nvdisk [--passthrough]: the nvdisk moves with the guest; the console and the image are bare's", async () => {
+    const io = join(dir, "io.elf");
+    writeFileSync(io, writeElf(buildKernel({ workload: "io" }).image));
+    const image = (name: string) => {
+      writeFileSync(join(dir, name), kernelDisk());
+      return join(dir, name);
+    };
+    const bare = await previrt("run", io, "--hv", "bare", "--nvdisk", image("nv-bare.img"));
+    expect(bare.status).toBe(0);
+    for (const extra of [["--passthrough", "--live"], []]) {
+      const nv = image(`nv-${extra.join("")}.img`);
+      const r = await previrt("migrate", io, "--route", "xen,hvm,bare,l4", "--at", "300000", "--nvdisk", nv, ...extra);
+      expect(r.status, r.err).toBe(0);
+      expect(r.err.split("\n").filter((l) => l.startsWith("migration "))).toHaveLength(3);
+      expect(r.out).toBe(bare.out);
+      expect(readFileSync(nv)).toEqual(readFileSync(join(dir, "nv-bare.img")));
+    }
+    expect((await previrt("migrate", io, "--route", "bare,xen", "--at", "1000", "--nvdisk", image("nv-x.img"), "--passthrough")).err).toBe("previrt: error: --hv bare cannot pass a device through (bare metal has no hypervisor to bypass)\n");
   });
 });

@@ -1,5 +1,5 @@
 // `previrt migrate ELF --from X --to Y --at N [--live] [--json F] [--route
-// a,b,c,…] [--disk IMG] [--max-cycles N] [--cost-model F] [--stats] [--engine E] [--no-protect]`: runs the
+// a,b,c,…] [--disk IMG] [--nvdisk IMG [--passthrough]] [--max-cycles N] [--cost-model F] [--stats] [--engine E] [--no-protect]`: runs the
 // guest on X, moves it to Y at the first safe point at or after cycle N
 // (stop-and-copy, or with --live iterative pre-copy), finishes on Y
 // (src/migration, docs/migration.md). `--route` chains several moves, at
@@ -22,7 +22,8 @@ import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
 import { checkDistinctFiles, checkOutputs, readCostModel, readElfInputWithBytes, writeOutput } from "../files.js";
 import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf } from "./resume.js";
-import { openDisk } from "../host-devices.js";
+import { openDisk, openNvdisk } from "../host-devices.js";
+import type { DiskBacking } from "../../machine/devices/disk.js";
 import { stopOnSigint } from "../interrupt.js";
 
 export const run: CommandRunner = async (args, options, io) => {
@@ -34,17 +35,21 @@ export const run: CommandRunner = async (args, options, io) => {
   // A limit before the last move would end the guest before it (one line, not a move that never comes).
   const last = routePoints(route.length - 1, points).at(-1)!;
   if (maxCyclesOf(options) < last) throw new UserError(`--max-cycles ${maxCyclesOf(options)} would stop the guest before its move at cycle ${last}`);
-  checkOutputs([["--json", options.json]], [file, options.disk, options.costModel]);
-  checkDistinctFiles([["--disk", options.disk]], [file, options.costModel]);
+  checkOutputs([["--json", options.json]], [file, options.disk, options.nvdisk, options.costModel]);
+  checkDistinctFiles([["--disk", options.disk], ["--nvdisk", options.nvdisk]], [file, options.costModel]);
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const costModel = typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined;
   const disk = openDisk(options.disk);
+  let nvdisk: DiskBacking | undefined;
   const sigint = stopOnSigint();
   try {
+    nvdisk = openNvdisk(options.nvdisk);
     const r = await migrateRouteSliced(elf, image, route, points, {
       file,
       costModel,
       disk,
+      nvdisk,
+      passthrough: options.passthrough === true,
       live: Boolean(options.live),
       ...cpuOptionsOf(options),
       ...engineOptionsOf(options),
@@ -59,6 +64,7 @@ export const run: CommandRunner = async (args, options, io) => {
   } finally {
     sigint.dispose();
     disk?.close?.();
+    nvdisk?.close?.();
   }
 };
 
