@@ -17,7 +17,9 @@
 //   (no file, status 0): now the counters up to the snapshot, with the
 //   result `{kind: "snapshot", cycle, snapshot}`;
 // - `run` and `resume` take the memory-mapped disk (--nvdisk, --passthrough)
-//   but `migrate` did not: now it does, the nvdisk moving with the guest.
+//   but `migrate` did not: now it does, the nvdisk moving with the guest;
+// - `resume -` (after `run --snapshot -`) said "-: no such file or
+//   directory": now why standard input is not read.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -120,5 +122,9 @@ describe("previrt migrate: what a user met", () => {
       expect(readFileSync(nv)).toEqual(readFileSync(join(dir, "nv-bare.img")));
     }
     expect((await previrt("migrate", io, "--route", "bare,xen", "--at", "1000", "--nvdisk", image("nv-x.img"), "--passthrough")).err).toBe("previrt: error: --hv bare cannot pass a device through (bare metal has no hypervisor to bypass)\n");
+  });
+
+  it("resume -: says why standard input is not read", async () => {
+    expect(await previrt("resume", "-", "--hv", "xen")).toEqual({ status: 1, out: "", err: "previrt: error: -: resume reads a snapshot from a file, not standard input (the resumed guest's console input): save it with --snapshot FILE\n" });
   });
 });

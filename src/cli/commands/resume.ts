@@ -38,6 +38,8 @@ export const run: CommandRunner = async (args, options, io) => {
   if (file === undefined) throw new UserError("missing required argument 'snapshot'", 2); // the status of commander's own (objdump with no file)
   options = { ...options, json: json === true || json === "-" ? "-" : json };
   const backend = getBackend(String(options.hv));
+  // `run --snapshot -` writes to standard output, but resume's standard input is the guest's console.
+  if (file === "-") throw new UserError("-: resume reads a snapshot from a file, not standard input (the resumed guest's console input): save it with --snapshot FILE");
   checkInputFile(file);
   if (options.snapshotAt !== undefined || options.snapshot !== undefined) snapshotOptions(options);
   checkOutputs([["--json", options.json], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
