@@ -5,7 +5,8 @@
 // live, on 1 and 2 CPUs, it prints what bare prints, and the interpreter and
 // the JIT give the same reports (a move lands between a store into code and
 // its execution; the sites are re-patched while the CPUs run through them).
-// And on hvm, where each cli/sti is an exit that ends the CPU's turn right
+// One move is made where a CPU holds the lock and the shared instruction is
+// not the binary's. And on hvm, where each cli/sti is an exit that ends the CPU's turn right
 // after the native instruction (pc on the site's jump over its padding), a
 // 2-CPU guest is moved within an epoch of the point: before, the search for
 // a safe point stepped epoch after epoch until the loop ended (178 epochs
@@ -14,6 +15,8 @@ import { describe, expect, it } from "vitest";
 import { readElf } from "../../src/guest-isa/elf.js";
 import { bootGuest } from "../../src/migration/guest.js";
 import { migrateRoute } from "../../src/migration/route.js";
+import { runToSafePoint } from "../../src/migration/safe-point.js";
+import { captureSnapshot, restoreGuest, type Snapshot } from "../../src/migration/snapshot.js";
 import { buildAsm } from "../hypervisors/helpers.js";
 
 const elf = buildAsm("fixtures/guests/smc-smp.s").bytes;
@@ -63,6 +66,25 @@ describe("smc-smp.s: self-modifying code on every CPU, moved", () => {
         expect(report.stoppedAt).toBeLessThan(at + 20_000); // two quanta
         expect({ console: r.console, exitCode: r.exitCode }).toEqual(reference);
       }
+    }
+  });
+
+  it("2 CPUs on xen, stopped where one CPU holds the lock and the shared instruction is not the binary's: every other back end ends as bare", () => {
+    const reference = bare(2);
+    const addr = (name: string) => image.symbols.find((x) => x.name === name)!.value;
+    const original = bootGuest(elf, image, "bare", {}).machine.memory.read32(addr("slot"));
+    const g = bootGuest(elf, image, "xen", { cpus: 2 });
+    let snap: Snapshot | undefined;
+    for (let at = 20_000; at < 400_000 && !snap; at += 10_000) {
+      expect(runToSafePoint(g, at).reached).toBe(true);
+      const m = g.machine;
+      if (m.memory.read32(addr("lock")) === 1 && m.memory.read32(addr("slot")) !== original) snap = captureSnapshot(g);
+    }
+    expect(snap, "no point with the lock held and the code rewritten").toBeDefined();
+    for (const to of ["bare", "hvm", "l4", "trap"]) {
+      const { guest } = restoreGuest(snap!, to, { image });
+      const r = guest.finish(MAX);
+      expect({ console: guest.console, exitCode: r.exitCode }, to).toEqual(reference);
     }
   });
 });
