@@ -316,6 +316,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   const facts = mayShowHelp(argv) ? await helpFacts() : NO_HELP;
   declareCommands(program, facts, (name, args, opts) => (selected = { name, args, opts }));
   if (facts.backendList) program.addHelpText("after", facts.backendList);
+  // `help X` for no command X: commander prints the whole help and no error; `X` alone says
+  // `unknown command 'X'` (with a suggestion when one is near), as a mistyped command does.
+  if (argv.length === 2 && argv[0] === "help" && !program.commands.some((c) => c.name() === argv[1])) argv = [argv[1]];
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {

@@ -1,7 +1,7 @@
 // A mistyped option or command: commander's suggestion joins the one error
 // line (`previrt resume F --cpus 2` said `unknown option '--cpus'\n(Did you
 // mean --pcpus?)` with the newline escaped, as if the user had typed it),
-// status 2, nothing on stdout.
+// status 2, nothing on stdout; `help X` for no command X says so too.
 import { describe, expect, it } from "vitest";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
@@ -17,6 +17,9 @@ describe("commander's suggestions", () => {
     [["resume", "k.snap", "--hv", "xen", "--cpus", "2"], "previrt: error: unknown option '--cpus' (did you mean --pcpus?)\n"],
     [["migrate", "k.elf", "--form", "xen"], "previrt: error: unknown option '--form' (did you mean --from?)\n"],
     [["migrat", "k.elf"], "previrt: error: unknown command 'migrat' (did you mean migrate?)\n"],
+    // `help X` for no command X printed the whole help and no error (a user after the docs' snapshots)
+    [["help", "snapshot"], "previrt: error: unknown command 'snapshot'\n"],
+    [["help", "resum"], "previrt: error: unknown command 'resum' (did you mean resume?)\n"],
   ])("previrt %j: one line", async (args, err) => {
     expect(await previrt(...args)).toEqual({ status: 2, out: "", err });
   });
