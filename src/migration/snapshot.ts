@@ -244,7 +244,7 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
       if (f >= dstLimit) throw new UserError(`cannot move the guest to ${backendName}: it uses physical page 0x${(f * PAGE_SIZE).toString(16)}, which ${backendName} reserves for itself`);
       mem.writeBytes(f * PAGE_SIZE, pageOf(i));
     }
-    sitesRepatched = repatchSites(guest, image, snap.backend, snap.passthrough);
+    sitesRepatched = repatchSites(guest, image, snap);
     m.restoreState(snap.machine, false);
     importNeutral(guest, snap.neutral);
   }
@@ -273,8 +273,8 @@ function asMigratable(g: Guest) {
  * A site whose words are not what the source wrote (self-modified code) is
  * refused.
  */
-function repatchSites(guest: Guest, image: ElfImage, sourceBackend: string, passthrough: boolean): number {
-  const source = prepareImage(getBackend(sourceBackend), image, undefined, "native", passthrough);
+function repatchSites(guest: Guest, image: ElfImage, snap: Snapshot): number {
+  const source = prepareImage(getBackend(snap.backend), image, undefined, "native", snap.passthrough);
   const target = guest.rewrite;
   if (!target.annotated) return 0;
   const mem = guest.machine.memory;
@@ -287,7 +287,7 @@ function repatchSites(guest: Guest, image: ElfImage, sourceBackend: string, pass
     if (t.record.addr >>> 0 !== at) throw new Error("internal: source and target site lists differ");
     const now = mem.readBytes(at, s.record.length);
     if (!sameBytes(now, bytes(s.after))) {
-      throw new UserError(`cannot move the guest: the site at 0x${at.toString(16)} was modified while it ran (self-modifying code)`);
+      throw new UserError(`cannot move the guest from ${snap.backend} to ${guest.backend.name} at cycle ${Math.floor(snap.cycle)}: the site at 0x${at.toString(16)} was modified while it ran (self-modifying code), which re-patching it would lose`);
     }
     mem.writeBytes(at, bytes(s.before)); // the rewriter's restore: the original instruction and padding
     mem.writeBytes(at, bytes(t.after)); // rewritten for the target

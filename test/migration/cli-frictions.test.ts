@@ -19,7 +19,9 @@
 // - `run` and `resume` take the memory-mapped disk (--nvdisk, --passthrough)
 //   but `migrate` did not: now it does, the nvdisk moving with the guest;
 // - `resume -` (after `run --snapshot -`) said "-: no such file or
-//   directory": now why standard input is not read.
+//   directory": now why standard input is not read;
+// - a guest that rewrote one of its sites is refused a move (no test did
+//   it); the line now names the move and the cycle.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -126,5 +128,25 @@ describe("previrt migrate: what a user met", () => {
 
   it("resume -: says why standard input is not read", async () => {
     expect(await previrt("resume", "-", "--hv", "xen")).toEqual({ status: 1, out: "", err: "previrt: error: -: resume reads a snapshot from a file, not standard input (the resumed guest's console input): save it with --snapshot FILE\n" });
+  });
+
+  it("a guest that rewrote one of its sites: the move is refused in one line naming it (migrate, live too, and resume elsewhere)", async () => {
+    // Loops over a cli/sti pair, then overwrites the cli site's first word and spins (prints O at the end).
+    const src = join(dir, "site-smc.s");
+    writeFileSync(
+      src,
+      "    .text\n    .global _start\n_start:\n    li   s0, 0\n.Lloop:\n    cli\n    sti\n    addi s0, s0, 1\n    li   t0, 2000\n    bne  s0, t0, .Lloop\n" +
+        "    la   t0, _start\n    lw   t1, 0(t0)\n    la   t2, .Lloop\n    sw   t1, 0(t2)\n    li   s0, 0\n.Lspin:\n    addi s0, s0, 1\n    li   t0, 20000\n    bne  s0, t0, .Lspin\n" +
+        "    li   t0, 79\n    out  0x10, t0\n    out  0xF0, zero\n",
+    );
+    const bin = join(dir, "site-smc.elf");
+    expect((await previrt("build", src, "-o", bin)).status).toBe(0);
+    const refused = "cannot move the guest from xen to l4 at cycle 100000: the site at 0x1004 was modified while it ran (self-modifying code), which re-patching it would lose";
+    expect(await previrt("migrate", bin, "--from", "xen", "--to", "l4", "--at", "100000")).toEqual({ status: 1, out: "", err: `previrt: error: ${refused}\n` });
+    expect((await previrt("migrate", bin, "--from", "xen", "--to", "l4", "--at", "90000", "--live")).err).toMatch(/^previrt: error: cannot move the guest from xen to l4 at cycle 9\d{4}: the site at 0x1004 was modified/);
+    const snap = join(dir, "site-smc.snap");
+    expect((await previrt("run", bin, "--hv", "xen", "--snapshot-at", "100000", "--snapshot", snap)).status).toBe(0);
+    expect((await previrt("resume", snap, "--hv", "l4")).err).toBe(`previrt: error: ${refused}\n`);
+    expect(await previrt("resume", snap, "--hv", "xen")).toMatchObject({ status: 0, out: "O" });
   });
 });
