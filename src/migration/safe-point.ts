@@ -85,9 +85,9 @@ function cpuUnsafeReason(guest: Guest, sites: SiteMap): string | undefined {
   const mon = guest.monitor;
   const monitorReason = () => (isMigratable(mon) ? mon.unsafeReason?.() : undefined);
   const pc = m.pc >>> 0;
-  // On a site's final jump the CPU runs on as anywhere else: its own queue must be empty too.
-  if (m.cpuCount > 1 && m.cpuState(m.cpuId) !== "halted" && atFinalJump(guest, sites, pc) !== undefined) return monitorReason();
-  if (resumeAfterSite(guest, sites) !== undefined) return undefined;
+  // After a site's work (on its final jump, at the VMM's return) a running CPU runs on as anywhere
+  // else: its own queue must be empty too. A halted one is safe where it halted.
+  if (resumeAfterSite(guest, sites) !== undefined) return m.cpuState(m.cpuId) === "halted" ? undefined : monitorReason();
   if (pc >= WINDOW_BASE) return `pc 0x${pc.toString(16)} is in the soft-layer window`;
   const site = sites.inside(pc);
   if (site >= 0) return `pc 0x${pc.toString(16)} is inside the site at 0x${site.toString(16)}`;
