@@ -182,7 +182,12 @@ export class Tlb {
 
   /** The architectural entries (page, frame, perm per slot), for a snapshot. */
   save(): { page: Int32Array; frame: Int32Array; perm: Int32Array } {
-    return { page: this.page.slice(), frame: this.frame.slice(), perm: this.perm.slice() };
+    const frame = this.frame.slice();
+    const perm = this.perm.slice();
+    // An empty slot keeps the frame and permissions it last held; saved as 0, so that the state is the
+    // architectural one alone: a guest restored and saved again at a cycle gives the bytes it gave there.
+    for (let s = 0; s < TLB_SIZE; s++) if (this.page[s] === TAG_INVALID) frame[s] = perm[s] = 0;
+    return { page: this.page.slice(), frame, perm };
   }
 
   /** Reloads saved entries and re-derives every fast tag and addend from them. */
