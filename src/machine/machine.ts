@@ -501,14 +501,19 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
     (this.mp ? this.mp.contexts[cpu].lines : this.curLines).lower(line);
   }
 
-  /** Port I/O on the machine's devices, for a monitor forwarding a guest's access: counted and charged like `in`/`out`. */
-  portRead(port: number): number {
-    this.ioPc = this.cpu.pc;
+  /**
+   * Port I/O on the machine's devices, for a monitor forwarding a guest's
+   * access: counted and charged like `in`/`out`. `pc`: the guest's
+   * instruction being performed (a trapped or rewritten `in`/`out`; the
+   * memory supervisor judges its caller by it), default the executing one.
+   */
+  portRead(port: number, pc = this.cpu.pc): number {
+    this.ioPc = pc;
     this.noteDeviceAccess(port);
     return this.bus.read(port, this.cpu.cycles);
   }
-  portWrite(port: number, value: number): void {
-    this.ioPc = this.cpu.pc;
+  portWrite(port: number, value: number, pc = this.cpu.pc): void {
+    this.ioPc = pc;
     this.noteDeviceAccess(port);
     this.bus.write(port, value, this.cpu.cycles);
   }

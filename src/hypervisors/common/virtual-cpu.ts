@@ -109,16 +109,20 @@ export abstract class VirtualCpu implements Monitor {
     const insn = word === undefined ? undefined : decodeInstruction(word);
     if (!insn) return m.stop("crash", `monitor could not read the trapping instruction at 0x${(pc >>> 0).toString(16)}`);
     m.pc = (pc + 4) | 0;
-    this.execute(insn);
+    this.execute(insn, pc);
   }
 
-  /** An emulated `out` (xen/l4 turn the CPU-start ports into their vCPU start). */
-  protected portOut(port: number, value: number): void {
-    this.machine.portWrite(port, value);
+  /** An emulated `out` of the guest's instruction at `pc` (xen/l4 turn the CPU-start ports into their vCPU start). */
+  protected portOut(port: number, value: number, pc: number): void {
+    this.machine.portWrite(port, value, pc);
   }
 
-  /** Executes one privileged (or sensitive) instruction on the virtual CPU, in virtual supervisor mode. */
-  protected execute(insn: DecodedInstruction): void {
+  /**
+   * Executes one privileged (or sensitive) instruction on the virtual CPU, in
+   * virtual supervisor mode. `pc`: where the guest has it (the trapping pc,
+   * or the rewritten site's), which is what its port I/O is judged by.
+   */
+  protected execute(insn: DecodedInstruction, pc: number): void {
     const m = this.machine;
     const regs = m.regs;
     const setReg = (r: number, v: number) => {
@@ -148,9 +152,9 @@ export abstract class VirtualCpu implements Monitor {
         this.vcr[insn.imm] = regs[insn.b];
         return;
       case "in":
-        return setReg(insn.a, m.portRead(insn.imm));
+        return setReg(insn.a, m.portRead(insn.imm, pc));
       case "out":
-        return this.portOut(insn.imm, regs[insn.b]);
+        return this.portOut(insn.imm, regs[insn.b], pc);
       default:
         return m.stop("crash", `monitor cannot emulate '${insn.row.mnemonic}'`);
     }

@@ -6,7 +6,9 @@
 // backed soft-layer window, where the shared-info pages lie, and the rewriter's report of the
 // rewritten sites (rewriter/protected-ranges.ts). Produces one domain, "vmm",
 // whose code is the window (VMM text and the rewriter's stubs) and every
-// rewritten site in the kernel's text; and restricts the kernel domain (all
+// rewritten site in the kernel's text (inline ranges: a guest domain may
+// enclose them, and their emulated port I/O is the enclosing domain's,
+// Protection.callerDomain); and restricts the kernel domain (all
 // other code) to no access at all to the window's frames. Called from
 // the xen and l4 monitors' attach (wedge-state.ts) unless `--no-protect`.
 //
@@ -29,8 +31,11 @@ export interface SharedInfoPages {
 export function protectVmm(machine: Machine, windowPa: number, rewrite: RewriteResult, paravirt: boolean, sharedInfo: SharedInfoPages): number {
   const p = machine.protection;
   const window = { start: WINDOW_BACKED, end: STUB_LIMIT };
-  // Stubs are inside the window's range already; sites are in the kernel's text.
-  const sites = vmmSiteRanges(rewrite).filter((r) => r.end <= window.start || r.start >= window.end);
+  // Stubs are inside the window's range already; sites are in the kernel's text, inline: a
+  // domain the guest defines over its own code may enclose them (they perform its instructions).
+  const sites = vmmSiteRanges(rewrite)
+    .filter((r) => r.end <= window.start || r.start >= window.end)
+    .map((r) => ({ ...r, inline: true }));
   const id = p.defineDomain("vmm", [window, ...sites], "monitor");
   const pages = WINDOW_BACKED_BYTES >>> 12;
   for (let i = 0; i < pages; i++) {

@@ -320,7 +320,7 @@ export abstract class WedgeMonitor extends WedgeEvents {
         return a0 >>> 0 > 0xffff ? HC_ERROR.INVAL : m.portRead(a0);
       case HC.PORT_WRITE:
         if (a0 >>> 0 > 0xffff) return HC_ERROR.INVAL;
-        this.portOut(a0, a1);
+        this.portOut(a0, a1, m.pc);
         return 0;
       case HC.VCPU_UP:
         return this.vcpuUp(a0, a1);
@@ -371,15 +371,15 @@ export abstract class WedgeMonitor extends WedgeEvents {
    * running) goes to the machine's port, which ignores and counts it as it
    * does on bare metal. Everything else is the device's.
    */
-  protected override portOut(port: number, value: number): void {
+  protected override portOut(port: number, value: number, pc: number): void {
     const m = this.machine;
     if (port === PORT_START_ADDRESS) {
       this.vStartAddress[m.cpuId] = value;
-      m.portWrite(port, value);
+      m.portWrite(port, value, pc);
       return;
     }
     if (port === PORT_START_CPU && this.startVcpu(value, this.vStartAddress[m.cpuId])) return;
-    m.portWrite(port, value);
+    m.portWrite(port, value, pc);
   }
 
   /**
@@ -424,7 +424,8 @@ export abstract class WedgeMonitor extends WedgeEvents {
       return this.emulateMemory(insn, site.record.addr, false, site.kindName.startsWith("mmio")) ? undefined : "resume";
     }
     const pc = m.pc;
-    this.execute(insn);
+    // The site performs the guest's instruction at its address (its port I/O is judged by that pc).
+    this.execute(insn, site.record.addr);
     return m.pc !== pc ? "resume" : undefined;
   }
 }

@@ -32,7 +32,7 @@
 //   only within guest memory, only from domain 0's code, and never over a
 //   monitor-owned domain (supervisor.ts refuses the rest).
 
-import { PERM, PermissionTable, type Perm } from "./table.js";
+import { PERM, PermissionTable, WORDS_PER_FRAME, type Perm } from "./table.js";
 import { Plb, type PlbState } from "./plb.js";
 
 export { PERM, type Perm } from "./table.js";
@@ -49,6 +49,13 @@ export interface CodeRange {
   readonly start: number;
   /** One past the last byte. */
   readonly end: number;
+  /**
+   * A monitor's code inline in the guest's text (a rewritten site): a guest
+   * domain's range may enclose it whole. The site stays the monitor's for
+   * loads and stores, and counts as the enclosing guest domain's code when
+   * it performs that code's instruction for it (`callerDomain`).
+   */
+  readonly inline?: boolean;
 }
 
 /** A refused definition or grant (overlap, outside memory, wrong owner): a value the caller reports. */
@@ -82,6 +89,15 @@ export interface ProtectionHost {
   chargeRefs(refs: number): void;
 }
 
+/** One row of the code-range table (the sorted arrays below, unpacked while a domain is defined). */
+interface RangeEntry {
+  start: number;
+  end: number;
+  domain: number;
+  caller: number;
+  inline: boolean;
+}
+
 interface Domain {
   readonly id: number;
   readonly name: string;
@@ -95,6 +111,9 @@ export class Protection {
   private starts = new Float64Array(0);
   private ends = new Float64Array(0);
   private owners = new Int32Array(0);
+  /** Per range: the domain whose instruction its code performs (callerDomain): the owner, or for an inline range the guest domain enclosing it (0 when none). */
+  private callers = new Int32Array(0);
+  private inlines = new Uint8Array(0);
   /** Per physical frame: 1 when some domain restricts a word in it (shared with the MMU). */
   readonly checked: Uint8Array;
   private readonly plb = new Plb();
@@ -113,28 +132,70 @@ export class Protection {
   /**
    * Creates a domain for the code in `ranges` (virtual pc ranges). Refused:
    * an empty or wrapping range, one that overlaps any domain's code (its own
-   * included), more than MAX_DOMAINS. Returns the new domain's id.
+   * included) — except that a guest domain's range may enclose whole inline
+   * monitor ranges no other guest domain encloses (they stay the monitor's
+   * and become holes in it) — and more than MAX_DOMAINS. A guest domain
+   * starts with domain 0's restrictions beyond the guest's memory (the
+   * monitor's: a guest cannot define its way into the VMM's pages). Returns
+   * the new domain's id.
    */
   defineDomain(name: string, ranges: readonly CodeRange[], owner: DomainOwner = "monitor"): number {
     if (this.domains.length >= MAX_DOMAINS) throw new ProtectionError(`too many protection domains (at most ${MAX_DOMAINS})`);
-    const sorted = ranges.map((r) => ({ start: r.start >>> 0, end: r.end === 0x1_0000_0000 ? r.end : r.end >>> 0 })).sort((a, b) => a.start - b.start);
+    const sorted = ranges
+      .map((r) => ({ start: r.start >>> 0, end: r.end === 0x1_0000_0000 ? r.end : r.end >>> 0, inline: owner === "monitor" && r.inline === true }))
+      .sort((a, b) => a.start - b.start);
+    const id = this.domains.length;
+    const old = this.rangesList();
+    const pieces: RangeEntry[] = [];
     for (let i = 0; i < sorted.length; i++) {
       const r = sorted[i];
       if (!(r.end > r.start)) throw new ProtectionError(`domain ${name}: code range 0x${hex(r.start)}–0x${hex(r.end)} is empty or wraps`);
       if (i > 0 && sorted[i - 1].end > r.start) throw new ProtectionError(`domain ${name}: its code ranges overlap at 0x${hex(r.start)}`);
-      const other = this.rangeOwner(r.start, r.end);
-      if (other >= 0) throw new ProtectionError(`domain ${name}: code range 0x${hex(r.start)}–0x${hex(r.end)} overlaps domain ${this.domains[other].name}`);
+      let at = r.start;
+      for (const o of old) {
+        if (!(o.start < r.end && r.start < o.end)) continue;
+        const hole = owner === "guest" && o.inline && o.caller === KERNEL_DOMAIN && r.start <= o.start && o.end <= r.end;
+        if (!hole) throw new ProtectionError(`domain ${name}: code range 0x${hex(r.start)}–0x${hex(r.end)} overlaps domain ${this.domains[o.domain].name}`);
+        if (o.start > at) pieces.push({ start: at, end: o.start, domain: id, caller: id, inline: false });
+        at = o.end;
+      }
+      // An inline range performs guest code: domain 0's until a guest domain encloses it.
+      if (r.end > at) pieces.push({ start: at, end: r.end, domain: id, caller: r.inline ? KERNEL_DOMAIN : id, inline: r.inline });
     }
-    const id = this.domains.length;
-    this.domains.push({ id, name, owner, table: new PermissionTable(this.checked.length) });
-    const all = [...this.rangesList(), ...sorted.map((r) => ({ ...r, domain: id }))].sort((a, b) => a.start - b.start);
+    const table = new PermissionTable(this.checked.length);
+    this.domains.push({ id, name, owner, table });
+    // The holes' code now performs the new domain's instructions.
+    for (const o of old) if (o.inline && o.caller === KERNEL_DOMAIN && sorted.some((r) => r.start <= o.start && o.end <= r.end)) o.caller = id;
+    const all = [...old, ...pieces].sort((a, b) => a.start - b.start);
     this.starts = Float64Array.from(all, (r) => r.start);
     this.ends = Float64Array.from(all, (r) => r.end);
     this.owners = Int32Array.from(all, (r) => r.domain);
+    this.callers = Int32Array.from(all, (r) => r.caller);
+    this.inlines = Uint8Array.from(all, (r) => (r.inline ? 1 : 0));
     this.memoStart = 1;
     this.memoEnd = 0;
     this.plb.flush();
+    if (owner === "guest") this.inheritMonitorLimits(table);
     return id;
+  }
+
+  /** Copies domain 0's restrictions on frames beyond the guest's memory (only the monitor grants there) into a new guest domain's table. */
+  private inheritMonitorLimits(table: PermissionTable): void {
+    const kernel = this.domains[KERNEL_DOMAIN].table;
+    const words = WORDS_PER_FRAME;
+    for (let f = Math.ceil(this.host.guestLimit / 4096); f < this.checked.length; f++) {
+      if (!kernel.restricts(f)) continue;
+      // Runs of words with one permission, set as one grant each.
+      let runStart = 0;
+      let runPerm = kernel.get(f * 4096);
+      for (let w = 1; w <= words; w++) {
+        const perm = w < words ? kernel.get(f * 4096 + w * 4) : -1;
+        if (perm === runPerm) continue;
+        if (runPerm !== PERM.RW) table.set(f * 4096 + runStart * 4, (w - runStart) * 4, runPerm as Perm);
+        runStart = w;
+        runPerm = perm as Perm;
+      }
+    }
   }
 
   /**
@@ -177,6 +238,33 @@ export class Protection {
   domainOf(pc: number): number {
     const p = pc >>> 0;
     if (p >= this.memoStart && p < this.memoEnd) return this.memoDomain;
+    const hi = this.lastRangeAtOrBelow(p);
+    // In that range, or in the gap after it.
+    if (hi >= 0 && p < this.ends[hi]) {
+      this.memoStart = this.starts[hi];
+      this.memoEnd = this.ends[hi];
+      return (this.memoDomain = this.owners[hi]);
+    }
+    this.memoStart = hi >= 0 ? this.ends[hi] : 0;
+    this.memoEnd = hi + 1 < this.starts.length ? this.starts[hi + 1] : 0x1_0000_0000;
+    return (this.memoDomain = KERNEL_DOMAIN);
+  }
+
+  /**
+   * The domain whose instruction at virtual `pc` is being performed: the
+   * domain of `pc`, except in an inline monitor range (a rewritten site),
+   * whose code performs the guest instruction it replaced — there, the
+   * guest domain enclosing the site (0 when none). The memory supervisor's
+   * caller when a monitor emulates the guest's `out` at a site.
+   */
+  callerDomain(pc: number): number {
+    const p = pc >>> 0;
+    const hi = this.lastRangeAtOrBelow(p);
+    return hi >= 0 && p < this.ends[hi] ? this.callers[hi] : KERNEL_DOMAIN;
+  }
+
+  /** The last code range starting at or below `p` (-1: none). */
+  private lastRangeAtOrBelow(p: number): number {
     const s = this.starts;
     let lo = 0;
     let hi = s.length - 1;
@@ -185,15 +273,7 @@ export class Protection {
       if (s[mid] <= p) lo = mid + 1;
       else hi = mid - 1;
     }
-    // hi: the last range starting at or below p (-1: none). In it, or in the gap after it.
-    if (hi >= 0 && p < this.ends[hi]) {
-      this.memoStart = s[hi];
-      this.memoEnd = this.ends[hi];
-      return (this.memoDomain = this.owners[hi]);
-    }
-    this.memoStart = hi >= 0 ? this.ends[hi] : 0;
-    this.memoEnd = hi + 1 < s.length ? s[hi + 1] : 0x1_0000_0000;
-    return (this.memoDomain = KERNEL_DOMAIN);
+    return hi;
   }
 
   domainName(id: number): string | undefined {
@@ -280,13 +360,8 @@ export class Protection {
     }
   }
 
-  private rangeOwner(start: number, end: number): number {
-    for (let i = 0; i < this.starts.length; i++) if (this.starts[i] < end && start < this.ends[i]) return this.owners[i];
-    return -1;
-  }
-
-  private rangesList(): { start: number; end: number; domain: number }[] {
-    return Array.from(this.starts, (start, i) => ({ start, end: this.ends[i], domain: this.owners[i] }));
+  private rangesList(): RangeEntry[] {
+    return Array.from(this.starts, (start, i) => ({ start, end: this.ends[i], domain: this.owners[i], caller: this.callers[i], inline: this.inlines[i] === 1 }));
   }
 }
 

@@ -15,7 +15,9 @@
 //   errors  (negative) SUPERVISOR_ERROR
 //
 // Consumes the machine's protection unit, the pc of the `out` that made the
-// call and the guest's current translation (virtual ranges are translated
+// call (the guest's own instruction, also when a monitor emulates it: a
+// trapped `out`, or one at a rewritten site, whose caller is the guest
+// domain around the site — Protection.callerDomain) and the guest's current translation (virtual ranges are translated
 // page by page when the call is made; permissions are physical,
 // protection.ts says why). Produces domains and grants, or a refusal:
 // a call from code outside domain 0 (a module may not change the tables), a
@@ -44,7 +46,7 @@ export const SUPERVISOR_ERROR = {
 
 export interface SupervisorHost {
   readonly protection: Protection;
-  /** The pc of the `in`/`out` being executed. */
+  /** The pc of the guest's `in`/`out` being executed (or emulated by a monitor). */
   readonly ioPc: number;
   /** First physical byte the guest cannot address. */
   readonly guestLimit: number;
@@ -86,7 +88,7 @@ export class SupervisorDevice implements Device {
     const [a0, a1, a2, a3] = this.args;
     if (op !== SUPERVISOR_CALL.DEFINE && op !== SUPERVISOR_CALL.GRANT) return SUPERVISOR_ERROR.BAD_REQUEST;
     if (!this.enabled) return op === SUPERVISOR_CALL.DEFINE ? 1 : 0;
-    if (p.domainOf(this.host.ioPc) !== KERNEL_DOMAIN) return SUPERVISOR_ERROR.WRONG_DOMAIN;
+    if (p.callerDomain(this.host.ioPc) !== KERNEL_DOMAIN) return SUPERVISOR_ERROR.WRONG_DOMAIN;
     if (op === SUPERVISOR_CALL.DEFINE) {
       if (!((a1 >>> 0) > (a0 >>> 0))) return SUPERVISOR_ERROR.BAD_REQUEST;
       try {
