@@ -1,0 +1,157 @@
+// The memory supervisor on every back end (docs/protection.md, "Guest-visible
+// domains"): one binary, built as `previrt build` builds it (annotated, so
+// xen and l4 rewrite its `in`/`out` into sites that the in-place VMM
+// emulates), gives bare metal's console and exit status everywhere.
+//
+// - The Mondrix kernel variant (fixtures/mondrix) on bare, hvm, trap, xen
+//   and l4, protection on and off, interpreter and JIT: bare's console and
+//   ending, its driver's domain at work (protection.checks), and the same
+//   simulated results in both engines.
+// - A hostile module (test-only sources below, with the variant's entry.s)
+//   on every back end: its own supervisor call is refused (−1), a GRANT
+//   naming any domain but the kernel's and the module's — on xen and l4 the
+//   VMM's among them — is refused (−4); and on xen and l4 the module reading
+//   the VMM's shared-info page is a protection fault (a domain the guest
+//   defines has domain 0's limits on the VMM's pages).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildSources } from "../../src/cli/build-pipeline.js";
+import { MONDRIX_DISK_BYTES } from "../../src/cli/inject/fault-injection.js";
+import { CAUSE } from "../../src/guest-isa/registers.js";
+import { runElf } from "../../src/hypervisors/index.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
+const fixture = (name: string) => ({ file: `fixtures/mondrix/${name}`, text: readFileSync(join(ROOT, "fixtures", "mondrix", name), "utf8") });
+
+/** The variant as `previrt build entry.s kernel.ts driver.ts` builds it. */
+const mondrix = buildSources(["entry.s", "kernel.ts", "driver.ts"].map(fixture)).image;
+
+const run = (image: typeof mondrix, backend: string, protect: boolean, engine: "interp" | "jit" = "interp") =>
+  runElf(image, { backend, protect, engine, jitThreshold: 1, disk: new Uint8Array(MONDRIX_DISK_BYTES), maxCycles: 100_000_000 });
+
+describe("the Mondrix kernel variant on every back end", () => {
+  const bare = run(mondrix, "bare", true);
+  it("bare: the reference (self-check passed, the driver's domain checked)", () => {
+    expect(bare.console).toBe("selfcheck: ok\n");
+    expect(bare.result).toEqual({ kind: "poweroff", exitCode: 0 });
+  });
+  for (const hv of BACKENDS) {
+    it(`${hv}: bare's console and ending with protection on and off; the driver's domain at work; interpreter = JIT`, () => {
+      for (const protect of [true, false]) {
+        const out = run(mondrix, hv, protect);
+        expect(out.console).toBe(bare.console);
+        expect(out.result).toEqual(bare.result);
+        if (protect) {
+          // The driver's domain: one guest domain besides the kernel's (and the VMM's on xen and l4) ...
+          const names = Array.from({ length: out.machine.protection.domainCount }, (_, i) => out.machine.protection.domainName(i));
+          expect(names.filter((n) => n?.startsWith("guest-"))).toHaveLength(1);
+          // ... whose restricted words are checked as on bare metal (xen and l4 check their sites' too).
+          expect(out.stats.counts["protection.checks"]).toBeGreaterThanOrEqual(bare.stats.counts["protection.checks"]);
+          expect(out.stats.exceptions["protection-fault"]).toBeUndefined();
+        } else {
+          expect(out.stats.counts["protection.checks"]).toBeUndefined();
+        }
+        expect(run(mondrix, hv, protect, "jit").stats).toEqual(out.stats);
+      }
+    });
+  }
+});
+
+// A module that calls the supervisor itself, and (READ_WINDOW) reads the VMM's shared-info page.
+const hostileModule = (readWindow: boolean) => `
+import { inPort, load32, outPort } from "previrt/guest";
+
+export function modBegin(): number {
+  return 0;
+}
+
+/** The module's own GRANT (read-write on [addr, addr + 16) for its domain): the supervisor's answer. */
+export function modGrant(self: number, addr: number): number {
+  outPort(0x50, self);
+  outPort(0x51, addr);
+  outPort(0x52, 16);
+  outPort(0x53, 3);
+  outPort(0x54, 2);
+  return inPort(0x54);
+}
+
+/** Reads the word at 0xFFFE1000 (xen and l4: the VMM's shared-info page; bare: no memory). */
+export function modPeek(): number {
+  return ${readWindow ? "load32(0xfffe1000)" : "0"};
+}
+
+export function modEnd(): number {
+  return 0;
+}
+`;
+
+const HOSTILE_KERNEL = `
+import { addressOf, inPort, outPort, PORT } from "previrt/guest";
+import { modBegin, modEnd, modGrant, modPeek } from "./module.js";
+
+const words = new Int32Array(4);
+
+/** A supervisor call (a GRANT's permission: read-write). */
+function call(op: number, a0: number, a1: number, a2: number): number {
+  outPort(0x50, a0);
+  outPort(0x51, a1);
+  outPort(0x52, a2);
+  outPort(0x53, 3);
+  outPort(0x54, op);
+  return inPort(0x54);
+}
+
+/** Prints a small number (-9..9) and a space. */
+function put(n: number): void {
+  if (n < 0) {
+    outPort(PORT.console, 45);
+    n = -n;
+  }
+  outPort(PORT.console, 48 + n);
+  outPort(PORT.console, 32);
+}
+
+export function main(): number {
+  const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);
+  put(mod > 0 ? 1 : mod);
+  // Every other domain id but the kernel's and the module's (xen, l4: the VMM's is 1): not yours.
+  for (let d = 1; d < 4; d++) if (d !== mod) put(call(2, d, addressOf(words), 16));
+  // The module's own supervisor call: wrong domain.
+  put(modGrant(mod, addressOf(words)));
+  put(modPeek() === 0 ? 0 : 1);
+  outPort(PORT.console, 10);
+  return 0;
+}
+`;
+
+const hostile = (readWindow: boolean) =>
+  buildSources([fixture("entry.s"), { file: "kernel.ts", text: HOSTILE_KERNEL }, { file: "module.ts", text: hostileModule(readWindow) }]).image;
+
+describe("a hostile module on every back end", () => {
+  const image = hostile(false);
+  for (const hv of BACKENDS) {
+    it(`${hv}: its own supervisor call is refused (-1), a GRANT naming any other domain is refused (-4)`, () => {
+      for (const engine of ["interp", "jit"] as const) {
+        const out = run(image, hv, true, engine);
+        expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
+        // define ok, two GRANTs naming other domains: −4 each, the module's call: −1, no window read.
+        expect(out.console).toBe("1 -4 -4 -1 0 \n");
+        if (hv === "xen" || hv === "l4") expect(out.machine.protection.domainName(1)).toBe("vmm");
+      }
+    });
+  }
+
+  const peeking = hostile(true);
+  for (const hv of ["xen", "l4"]) {
+    it(`${hv}: the module reading the VMM's shared-info page is a protection fault (--no-protect: it reads it)`, () => {
+      for (const engine of ["interp", "jit"] as const) {
+        const on = run(peeking, hv, true, engine);
+        expect(on.result).toEqual({ kind: "poweroff", exitCode: 100 + CAUSE.PROTECTION_FAULT });
+        expect(on.console).toBe("1 -4 -4 -1 ");
+        expect(run(peeking, hv, false, engine).result).toEqual({ kind: "poweroff", exitCode: 0 });
+      }
+    });
+  }
+});
