@@ -10,9 +10,12 @@
 // - A hostile module (test-only sources below, with the variant's entry.s)
 //   on every back end: its own supervisor call is refused (−1), a GRANT
 //   naming any domain but the kernel's and the module's — on xen and l4 the
-//   VMM's among them — is refused (−4); and on xen and l4 the module reading
-//   the VMM's shared-info page is a protection fault (a domain the guest
-//   defines has domain 0's limits on the VMM's pages).
+//   VMM's among them — is refused (−4); its store to a kernel word it may
+//   only read, at an mmio site, is a protection fault everywhere (xen and
+//   l4: the VMM performs it, and checks it for the module's domain); and on
+//   xen and l4 the module reading the VMM's shared-info page is a protection
+//   fault (a domain the guest defines has domain 0's limits on the VMM's
+//   pages).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -59,9 +62,17 @@ describe("the Mondrix kernel variant on every back end", () => {
   }
 });
 
-// A module that calls the supervisor itself, and (READ_WINDOW) reads the VMM's shared-info page.
-const hostileModule = (readWindow: boolean) => `
-import { inPort, load32, outPort } from "previrt/guest";
+/**
+ * What the hostile module does after its supervisor call: nothing; read the
+ * VMM's shared-info page (xen and l4; bare: no memory there); or store to a
+ * kernel word it may only read, through an mmio site (xen and l4: the VMM
+ * performs the store — and must check it as the CPU checks a direct one).
+ */
+type Act = "none" | "peek" | "poke";
+const ACTS: Record<Act, string> = { none: "return 0;", peek: "return load32(0xfffe1000);", poke: "mmioWrite32(addr, 7);\n  return 0;" };
+
+const hostileModule = (act: Act) => `
+import { inPort, load32, mmioWrite32, outPort } from "previrt/guest";
 
 export function modBegin(): number {
   return 0;
@@ -77,9 +88,8 @@ export function modGrant(self: number, addr: number): number {
   return inPort(0x54);
 }
 
-/** Reads the word at 0xFFFE1000 (xen and l4: the VMM's shared-info page; bare: no memory). */
-export function modPeek(): number {
-  return ${readWindow ? "load32(0xfffe1000)" : "0"};
+export function modAct(addr: number): number {
+  ${ACTS[act]}
 }
 
 export function modEnd(): number {
@@ -89,16 +99,17 @@ export function modEnd(): number {
 
 const HOSTILE_KERNEL = `
 import { addressOf, inPort, outPort, PORT } from "previrt/guest";
-import { modBegin, modEnd, modGrant, modPeek } from "./module.js";
+import { modAct, modBegin, modEnd, modGrant } from "./module.js";
 
 const words = new Int32Array(4);
+let perm = 3;
 
-/** A supervisor call (a GRANT's permission: read-write). */
+/** A supervisor call (a GRANT's permission: perm). */
 function call(op: number, a0: number, a1: number, a2: number): number {
   outPort(0x50, a0);
   outPort(0x51, a1);
   outPort(0x52, a2);
-  outPort(0x53, 3);
+  outPort(0x53, perm);
   outPort(0x54, op);
   return inPort(0x54);
 }
@@ -118,38 +129,55 @@ export function main(): number {
   put(mod > 0 ? 1 : mod);
   // Every other domain id but the kernel's and the module's (xen, l4: the VMM's is 1): not yours.
   for (let d = 1; d < 4; d++) if (d !== mod) put(call(2, d, addressOf(words), 16));
+  // The module may only read the kernel's words.
+  perm = 1;
+  put(call(2, mod, addressOf(words), 16));
   // The module's own supervisor call: wrong domain.
   put(modGrant(mod, addressOf(words)));
-  put(modPeek() === 0 ? 0 : 1);
+  put(modAct(addressOf(words)) === 0 ? words[0] : 9);
   outPort(PORT.console, 10);
   return 0;
 }
 `;
 
-const hostile = (readWindow: boolean) =>
-  buildSources([fixture("entry.s"), { file: "kernel.ts", text: HOSTILE_KERNEL }, { file: "module.ts", text: hostileModule(readWindow) }]).image;
+const hostile = (act: Act) =>
+  buildSources([fixture("entry.s"), { file: "kernel.ts", text: HOSTILE_KERNEL }, { file: "module.ts", text: hostileModule(act) }]).image;
 
 describe("a hostile module on every back end", () => {
-  const image = hostile(false);
+  const image = hostile("none");
   for (const hv of BACKENDS) {
     it(`${hv}: its own supervisor call is refused (-1), a GRANT naming any other domain is refused (-4)`, () => {
       for (const engine of ["interp", "jit"] as const) {
         const out = run(image, hv, true, engine);
         expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
-        // define ok, two GRANTs naming other domains: −4 each, the module's call: −1, no window read.
-        expect(out.console).toBe("1 -4 -4 -1 0 \n");
+        // define ok, two GRANTs naming other domains: −4 each, the module's read-only grant: 0, its own call: −1, the word untouched.
+        expect(out.console).toBe("1 -4 -4 0 -1 0 \n");
         if (hv === "xen" || hv === "l4") expect(out.machine.protection.domainName(1)).toBe("vmm");
       }
     });
   }
 
-  const peeking = hostile(true);
+  const poking = hostile("poke");
+  for (const hv of BACKENDS) {
+    it(`${hv}: the module's store to a kernel word it may only read, at an mmio site, is a protection fault (--no-protect: it stores)`, () => {
+      for (const engine of ["interp", "jit"] as const) {
+        const on = run(poking, hv, true, engine);
+        expect(on.result).toEqual({ kind: "poweroff", exitCode: 100 + CAUSE.PROTECTION_FAULT });
+        expect(on.console).toBe("1 -4 -4 0 -1 ");
+        const off = run(poking, hv, false, engine);
+        expect(off.result).toEqual({ kind: "poweroff", exitCode: 0 });
+        expect(off.console).toBe("1 0 0 0 0 7 \n"); // every call succeeds and does nothing
+      }
+    });
+  }
+
+  const peeking = hostile("peek");
   for (const hv of ["xen", "l4"]) {
     it(`${hv}: the module reading the VMM's shared-info page is a protection fault (--no-protect: it reads it)`, () => {
       for (const engine of ["interp", "jit"] as const) {
         const on = run(peeking, hv, true, engine);
         expect(on.result).toEqual({ kind: "poweroff", exitCode: 100 + CAUSE.PROTECTION_FAULT });
-        expect(on.console).toBe("1 -4 -4 -1 ");
+        expect(on.console).toBe("1 -4 -4 0 -1 ");
         expect(run(peeking, hv, false, engine).result).toEqual({ kind: "poweroff", exitCode: 0 });
       }
     });

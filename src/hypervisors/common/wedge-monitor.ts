@@ -221,7 +221,15 @@ export abstract class WedgeMonitor extends WedgeEvents {
         return true;
       }
     }
-    // The guest's own access: a store into a protected page table goes where its direct store would (validated).
+    // The guest's own access, checked as the CPU checks a direct one: by the protection domain whose
+    // instruction the site performs (the site's code is the VMM's), on a frame some domain restricts.
+    const p = m.protection;
+    const pa = this.guest.physical(va, store ? ACCESS.STORE : ACCESS.LOAD, size, asUser);
+    if (typeof pa === "number" && p.checked[pa >>> 12] === 1 && !p.allowsIn(p.callerDomain(siteAddr), pa, store)) {
+      this.reflect(CAUSE.PROTECTION_FAULT, siteAddr, va);
+      return false;
+    }
+    // A store into a protected page table goes where its direct store would (validated).
     const r = store ? this.guest.write(va, m.regs[insn.a], size, true, asUser) : this.guest.read(va, size, ACCESS.LOAD, asUser);
     if (r instanceof Fault) {
       this.reflect(r.cause, siteAddr, r.badva);

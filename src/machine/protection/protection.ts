@@ -299,7 +299,15 @@ export class Protection {
    * and charges the lookup.
    */
   allows(pc: number, pa: number, write: boolean): boolean {
-    const domain = this.domainOf(pc);
+    return this.allowsIn(this.domainOf(pc), pa, write);
+  }
+
+  /**
+   * `allows` for domain `domain`: a monitor performing a guest's load or
+   * store at a rewritten site checks it for the domain whose instruction it
+   * performs (callerDomain), counted and charged as the CPU's check is.
+   */
+  allowsIn(domain: number, pa: number, write: boolean): boolean {
     const c = this.counters;
     c.checks++;
     const p = this.plb.lookup(domain, this.domains[domain].table, pa);
