@@ -281,6 +281,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   cmd("inject", "fault injection into the Mondrix kernel's isolated disk driver, with and without protection (docs/protection.md)")
     .option("--runs <n>", "seeded runs per arm (default 30)", integer("--runs"))
     .option("--seed <n>", "the first seed (default 1)", integer("--seed"))
+    .option("--hv <backend>", "the back end the runs use (default bare)")
     .option("--json <file>", "write every run's record as JSON (- for stdout; the table then goes to stderr)")
     .option("--no-protect", "run only the arm without the driver's protection domain")
     .action(act("inject"));

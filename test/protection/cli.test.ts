@@ -1,7 +1,7 @@
 // The CLI's side of protection domains: `run --no-protect` against the
 // default on xen (the scribbling guest), and `previrt inject` (its table,
-// its --no-protect arm, its errors).
-import { mkdtempSync, writeFileSync } from "node:fs";
+// its --no-protect arm, --hv, its errors).
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -35,6 +35,21 @@ describe("previrt inject", () => {
     const off = bufferIO();
     expect(await main(["inject", "--runs", "3", "--no-protect"], off)).toBe(0);
     expect(off.stdout).not.toContain("protection on");
+  });
+
+  it("--hv: the campaign under a hypervisor (named in the title); with protection no silent corruption, some faults caught; an unknown back end refused", async () => {
+    const io = bufferIO();
+    const json = join(mkdtempSync(join(tmpdir(), "previrt-inject-")), "x.json");
+    expect(await main(["inject", "--runs", "6", "--hv", "xen", "--json", json], io)).toBe(0);
+    expect(io.stdout).toMatch(/^fault injection into the Mondrix kernel's disk driver on xen: 6 runs per arm/);
+    const c = JSON.parse(readFileSync(json, "utf8"));
+    expect(c.hv).toBe("xen");
+    expect(c.arms.on.total.silent).toBe(0);
+    expect(c.arms.on.total.protection).toBeGreaterThan(0);
+    expect(c.arms.off.total.protection).toBe(0);
+    const bad = bufferIO();
+    expect(await main(["inject", "--runs", "1", "--hv", "foo"], bad)).not.toBe(0);
+    expect(bad.stderr).toBe("previrt: error: unknown back end 'foo' (valid: bare, hvm, trap, xen, l4)\n");
   });
 
   it("refuses a bad --runs in one line", async () => {

@@ -2,10 +2,12 @@
 // the Mondrix (SOSP 2005) and Nooks (SOSP 2003) experiments: the Mondrix
 // kernel variant (fixtures/mondrix) is built once; each seeded run corrupts
 // one instruction of its disk driver's code — a store to a random address,
-// a flipped branch condition, or a dropped store — runs it on bare metal
-// with or without the driver's protection domain, and classifies the outcome.
+// a flipped branch condition, or a dropped store — runs it on a back end
+// (bare metal by default; the same plain binary under a hypervisor, which
+// traps and emulates its in/out) with or without the driver's protection
+// domain, and classifies the outcome.
 //
-// Consumes a seed range and the protection setting; produces one Outcome per
+// Consumes a seed range, the back end and the protection setting; produces one Outcome per
 // run and the tallies `previrt inject` prints. Outcomes:
 //   protection  the memory supervisor stopped the driver (cause 10)
 //   selfcheck   the kernel's own self-check failed (exit 1)
@@ -153,13 +155,13 @@ function kernelRanges(image: ElfImage): [number, number][] {
   return out;
 }
 
-function run(image: ElfImage, protect: boolean, maxCycles: number) {
-  return runElf(image, { backend: "bare", protect, disk: new Uint8Array(MONDRIX_DISK_BYTES), maxCycles, engine: "interp" });
+function run(image: ElfImage, protect: boolean, maxCycles: number, backend: string) {
+  return runElf(image, { backend, protect, disk: new Uint8Array(MONDRIX_DISK_BYTES), maxCycles, engine: "interp" });
 }
 
 /** Runs the uncorrupted kernel (it must pass its self-check). */
-export function goldenRun(image: ElfImage, protect: boolean): Golden {
-  const out = run(image, protect, 2_000_000_000);
+export function goldenRun(image: ElfImage, protect: boolean, backend = "bare"): Golden {
+  const out = run(image, protect, 2_000_000_000, backend);
   if (out.result.kind !== "poweroff" || out.result.exitCode !== 0) throw new Error(`internal: the uncorrupted Mondrix kernel did not pass its self-check (${JSON.stringify(out.result)})`);
   const mem = out.machine.memory.u8;
   return { cycles: out.stats.cycles, ranges: kernelRanges(image).map(([s, e]) => ({ start: s, bytes: mem.slice(s, e) })) };
@@ -173,9 +175,9 @@ export interface RunRecord extends Injection {
 }
 
 /** One seeded run: inject, run, classify. */
-export function injectOnce(image: ElfImage, golden: Golden, seed: number, protect: boolean): RunRecord {
+export function injectOnce(image: ElfImage, golden: Golden, seed: number, protect: boolean, backend = "bare"): RunRecord {
   const inj = planInjection(image, seed);
-  const out = run(injectedImage(image, inj), protect, golden.cycles * 10);
+  const out = run(injectedImage(image, inj), protect, golden.cycles * 10, backend);
   const r = out.result;
   const rec = (outcome: Outcome, detail: string): RunRecord => ({ ...inj, protect, outcome, detail });
   if (r.kind === "stopped") {
@@ -194,6 +196,8 @@ export function injectOnce(image: ElfImage, golden: Golden, seed: number, protec
 export type Tally = Record<Outcome, number>;
 
 export interface CampaignResult {
+  /** The back end (--hv). */
+  hv: string;
   runs: number;
   firstSeed: number;
   /** Per protection setting ("on", "off"): outcomes overall and by fault kind. */
@@ -204,16 +208,17 @@ export interface CampaignResult {
 const emptyTally = (): Tally => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Tally;
 
 /** Seeds firstSeed … firstSeed + runs − 1, with protection on and/or off. */
-export function runCampaign(options: { runs: number; firstSeed: number; arms: readonly boolean[]; onRun?: (done: number, total: number) => void }): CampaignResult {
+export function runCampaign(options: { runs: number; firstSeed: number; arms: readonly boolean[]; hv?: string; onRun?: (done: number, total: number) => void }): CampaignResult {
   const image = buildMondrixKernel();
-  const result: CampaignResult = { runs: options.runs, firstSeed: options.firstSeed, arms: {}, records: [] };
+  const hv = options.hv ?? "bare";
+  const result: CampaignResult = { hv, runs: options.runs, firstSeed: options.firstSeed, arms: {}, records: [] };
   const total = options.runs * options.arms.length;
   let done = 0;
   for (const protect of options.arms) {
-    const golden = goldenRun(image, protect);
+    const golden = goldenRun(image, protect, hv);
     const arm = { total: emptyTally(), byKind: Object.fromEntries(FAULT_KINDS.map((k) => [k, emptyTally()])) as Record<FaultKind, Tally> };
     for (let i = 0; i < options.runs; i++) {
-      const r = injectOnce(image, golden, options.firstSeed + i, protect);
+      const r = injectOnce(image, golden, options.firstSeed + i, protect, hv);
       arm.total[r.outcome]++;
       arm.byKind[r.kind][r.outcome]++;
       result.records.push(r);
@@ -241,7 +246,7 @@ export function formatCampaign(c: CampaignResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
   return [
-    `fault injection into the Mondrix kernel's disk driver: ${c.runs} runs per arm (seeds ${c.firstSeed}–${c.firstSeed + c.runs - 1}; store, branch, drop in turn)`,
+    `fault injection into the Mondrix kernel's disk driver${c.hv === "bare" ? "" : ` on ${c.hv}`}: ${c.runs} runs per arm (seeds ${c.firstSeed}–${c.firstSeed + c.runs - 1}; store, branch, drop in turn)`,
     line(head),
     ...rows.map(line),
     "",
