@@ -12,10 +12,12 @@
 //   naming any domain but the kernel's and the module's — on xen and l4 the
 //   VMM's among them — is refused (−4); its store to a kernel word it may
 //   only read, at an mmio site, is a protection fault everywhere (xen and
-//   l4: the VMM performs it, and checks it for the module's domain); and on
-//   xen and l4 the module reading the VMM's shared-info page is a protection
-//   fault (a domain the guest defines has domain 0's limits on the VMM's
-//   pages).
+//   l4: the VMM performs it, and checks it for the module's domain); on xen
+//   and l4 its MMU_UPDATE of that word and its MULTICALL with its result
+//   slot there are refused (the VMM's writes for a hypercall are checked
+//   for the caller's domain); and the module reading the VMM's shared-info
+//   page is a protection fault (a domain the guest defines has domain 0's
+//   limits on the VMM's pages).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -68,13 +70,34 @@ describe("the Mondrix kernel variant on every back end", () => {
  * kernel word it may only read, through an mmio site (xen and l4: the VMM
  * performs the store — and must check it as the CPU checks a direct one).
  */
-type Act = "none" | "peek" | "poke";
-const ACTS: Record<Act, string> = { none: "return 0;", peek: "return load32(0xfffe1000);", poke: "mmioWrite32(addr, 7);\n  return 0;" };
+type Act = "none" | "peek" | "poke" | "mmu" | "multi";
+const ACTS: Record<Act, string> = {
+  none: "return 0;",
+  peek: "return load32(0xfffe1000);",
+  poke: "mmioWrite32(addr, 7);\n  return 0;",
+  mmu: "pairs[0] = addr;\n  pairs[1] = 7;\n  return mmuUpdate(addressOf(pairs), 1);",
+  multi: "return multicall(addr, 1);",
+};
 
 const hostileModule = (act: Act) => `
-import { inPort, load32, mmioWrite32, outPort } from "previrt/guest";
+import { addressOf, asm, inPort, load32, mmioWrite32, outPort } from "previrt/guest";
+
+/** An mmu_update batch: (address, value) pairs. */
+const pairs = new Int32Array(2);
 
 export function modBegin(): number {
+  return 0;
+}
+
+/** xen and l4's MMU_UPDATE hypercall (2) on count pairs at va; returns 0 (the entries applied are not looked at). */
+function mmuUpdate(va: number, count: number): number {
+  asm("hcall 2");
+  return 0;
+}
+
+/** xen and l4's MULTICALL (11) of count entries {op, a0, a1, a2} at va (each result into its a0 slot); returns 0. */
+function multicall(va: number, count: number): number {
+  asm("hcall 11");
   return 0;
 }
 
@@ -129,12 +152,15 @@ export function main(): number {
   put(mod > 0 ? 1 : mod);
   // Every other domain id but the kernel's and the module's (xen, l4: the VMM's is 1): not yours.
   for (let d = 1; d < 4; d++) if (d !== mod) put(call(2, d, addressOf(words), 16));
-  // The module may only read the kernel's words.
+  // The module may only read the kernel's words: {TLB_FLUSH, 3}, a MULTICALL entry whose result slot holds 3.
+  words[0] = 5;
+  words[1] = 3;
   perm = 1;
   put(call(2, mod, addressOf(words), 16));
   // The module's own supervisor call: wrong domain.
   put(modGrant(mod, addressOf(words)));
   put(modAct(addressOf(words)) === 0 ? words[0] : 9);
+  put(words[1]);
   outPort(PORT.console, 10);
   return 0;
 }
@@ -150,8 +176,8 @@ describe("a hostile module on every back end", () => {
       for (const engine of ["interp", "jit"] as const) {
         const out = run(image, hv, true, engine);
         expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
-        // define ok, two GRANTs naming other domains: −4 each, the module's read-only grant: 0, its own call: −1, the word untouched.
-        expect(out.console).toBe("1 -4 -4 0 -1 0 \n");
+        // define ok, two GRANTs naming other domains: −4 each, the module's read-only grant: 0, its own call: −1, the words untouched.
+        expect(out.console).toBe("1 -4 -4 0 -1 5 3 \n");
         if (hv === "xen" || hv === "l4") expect(out.machine.protection.domainName(1)).toBe("vmm");
       }
     });
@@ -166,7 +192,33 @@ describe("a hostile module on every back end", () => {
         expect(on.console).toBe("1 -4 -4 0 -1 ");
         const off = run(poking, hv, false, engine);
         expect(off.result).toEqual({ kind: "poweroff", exitCode: 0 });
-        expect(off.console).toBe("1 0 0 0 0 7 \n"); // every call succeeds and does nothing
+        expect(off.console).toBe("1 0 0 0 0 7 3 \n"); // every call succeeds and does nothing
+      }
+    });
+  }
+
+  const updating = hostile("mmu");
+  for (const hv of ["xen", "l4"]) {
+    it(`${hv}: the module's MMU_UPDATE of a kernel word it may only read is refused (--no-protect: the VMM writes it)`, () => {
+      for (const engine of ["interp", "jit"] as const) {
+        const on = run(updating, hv, true, engine);
+        expect(on.result).toEqual({ kind: "poweroff", exitCode: 0 });
+        expect(on.console).toBe("1 -4 -4 0 -1 5 3 \n");
+        expect(on.stats.counts[`${hv}:mmu_update.refused`]).toBe(1);
+        expect(run(updating, hv, false, engine).console).toBe("1 0 0 0 0 7 3 \n");
+      }
+    });
+  }
+
+  const multi = hostile("multi");
+  for (const hv of ["xen", "l4"]) {
+    it(`${hv}: the module's MULTICALL whose result slot is a kernel word it may only read is refused (--no-protect: the VMM writes it)`, () => {
+      for (const engine of ["interp", "jit"] as const) {
+        const on = run(multi, hv, true, engine);
+        expect(on.result).toEqual({ kind: "poweroff", exitCode: 0 });
+        expect(on.console).toBe("1 -4 -4 0 -1 5 3 \n");
+        expect(on.stats.counts[`${hv}:multicall.TLB_FLUSH`]).toBeUndefined();
+        expect(run(multi, hv, false, engine).console).toBe("1 0 0 0 0 5 0 \n");
       }
     });
   }

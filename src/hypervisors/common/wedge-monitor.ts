@@ -288,7 +288,7 @@ export abstract class WedgeMonitor extends WedgeEvents {
         if ((a0 >>> 0) === this.vmm.symbols.QUEUE && a1 === m.memory.i32[this.iQcount]) {
           m.memory.i32[this.iQcount] = 0; // the shared queue: consumed in the same hypercall
         }
-        return this.applyBatch(a0, a1);
+        return this.applyBatch(a0, a1, !this.su, m.protection.callerDomain(m.pc));
       case HC.NEW_BASEPTR:
         // Xen checks the new page directory: a frame outside guest RAM is refused (and nothing changes).
         if (((a0 & PAGE_MASK) >>> 0) + 4096 > m.memory.guestLimit) return HC_ERROR.INVAL;
@@ -344,9 +344,10 @@ export abstract class WedgeMonitor extends WedgeEvents {
   /**
    * MULTICALL: `count` entries {op, a0, a1, a2} at `va`, each read with the
    * guest's read permission; an entry's result goes back into its a0 slot,
-   * a write checked as a write (the slot must be writable by the guest and
-   * not a page table the hypervisor validates) before the entry runs and
-   * again after it (the call may have changed the address space). Returns
+   * a write checked as a write (the slot must be writable by the guest, by
+   * the caller's protection domain, and not a page table the hypervisor
+   * validates) before the entry runs and again after it (the call may have
+   * changed the address space). Returns
    * the number of entries done, or an HC_ERROR: INVAL for a bad count or a
    * nested MULTICALL/IRET/EMULATE, FAULT for an array that is misaligned,
    * wraps, or cannot be read or written back.
@@ -356,16 +357,22 @@ export abstract class WedgeMonitor extends WedgeEvents {
     if (count < 0 || count > MAX_MULTICALL) return HC_ERROR.INVAL;
     if (!GuestMemory.validRange(va, 16 * count, 4)) return HC_ERROR.FAULT;
     const entry = this.words;
+    const caller = m.protection.callerDomain(m.pc);
+    /** Whether the caller's domain may write the slot (where the guest's own permissions let it be written at all). */
+    const callerMayWrite = (slot: number) => {
+      const pa = this.guest.physical(slot, ACCESS.STORE, 4);
+      return typeof pa !== "number" || this.domainMayWrite(caller, pa);
+    };
     let done = 0;
     for (let i = 0; i < count; i++) {
       const at = (va + 16 * i) | 0;
       const slot = (at + 4) | 0;
-      if (this.guest.readWords(at, 4, entry) !== undefined || !this.guest.canWrite(slot, 4)) return HC_ERROR.FAULT;
+      if (this.guest.readWords(at, 4, entry) !== undefined || !this.guest.canWrite(slot, 4) || !callerMayWrite(slot)) return HC_ERROR.FAULT;
       const op = entry[0];
       if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return HC_ERROR.INVAL;
       this.tick(`multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
       const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2], entry[3]) : HC_ERROR.NOSYS;
-      if (typeof r === "number" && this.guest.write(slot, r, 4) !== undefined) return HC_ERROR.FAULT;
+      if (typeof r === "number" && (!callerMayWrite(slot) || this.guest.write(slot, r, 4) !== undefined)) return HC_ERROR.FAULT;
       done++;
       if (m.stopped || !this.su) break;
     }

@@ -24,6 +24,7 @@
 import { CAUSE, CR, PGCTL_ENABLE } from "../../guest-isa/registers.js";
 import { walkPageTable, walkPageTableInto, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
 import { ACCESS, Fault, type Access, type MonitorTranslation } from "../../machine/monitor.js";
+import { PERM } from "../../machine/protection/protection.js";
 import { GuestMemory, type AccessSize } from "./guest-memory.js";
 import { HC_ERROR } from "./hypercalls.js";
 import { WedgeMigration } from "./wedge-migration.js";
@@ -173,9 +174,11 @@ export abstract class WedgePaging extends WedgeMigration {
    * guest's read permission (`asUser`: its user or supervisor mode); returns
    * the number applied, or HC_ERROR.FAULT when the array is misaligned or
    * wraps around 2^32 (nothing applied). An entry that cannot be read ends
-   * the batch.
+   * the batch. `caller`: the hypercall's protection domain (callerDomain),
+   * which must be allowed to write each entry's word; none for the queue
+   * the monitor applies itself.
    */
-  protected applyBatch(va: number, count: number, asUser = !this.su): number {
+  protected applyBatch(va: number, count: number, asUser = !this.su, caller?: number): number {
     this.tick("mmu_update.batches");
     if (!GuestMemory.validRange(va, 8 * count, 4)) {
       this.tick("mmu_update.refused");
@@ -188,7 +191,7 @@ export abstract class WedgePaging extends WedgeMigration {
         this.tick("mmu_update.refused");
         break;
       }
-      if (this.applyUpdate(pair[0], pair[1], asUser)) applied++;
+      if (this.applyUpdate(pair[0], pair[1], asUser, caller)) applied++;
     }
     this.tick("mmu_update.entries", applied);
     return applied;
@@ -197,20 +200,38 @@ export abstract class WedgePaging extends WedgeMigration {
   /**
    * One validated page-table update: the entry's address must be writable
    * by the guest (its own page tables and permissions), in guest RAM and
-   * outside the window; a valid entry's frame must be guest RAM. The write
-   * itself is the hypervisor's validated one, so it may land in a
-   * write-protected page table.
+   * outside the window, and writable by the `caller` domain when given; a
+   * valid entry's frame must be guest RAM. The write itself is the
+   * hypervisor's validated one, so it may land in a write-protected page
+   * table.
    */
-  protected applyUpdate(ptrVa: number, value: number, asUser = !this.su): boolean {
+  protected applyUpdate(ptrVa: number, value: number, asUser = !this.su, caller?: number): boolean {
     const m = this.machine;
     const pa = this.guest.physical(ptrVa, ACCESS.STORE, 4, asUser);
     const limit = m.memory.guestLimit;
-    if (pa instanceof Fault || pa + 4 > limit || inWindow(ptrVa) || ((value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > limit)) {
+    if (
+      pa instanceof Fault ||
+      pa + 4 > limit ||
+      inWindow(ptrVa) ||
+      ((value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > limit) ||
+      (caller !== undefined && !this.domainMayWrite(caller, pa))
+    ) {
       this.tick("mmu_update.refused");
       return false;
     }
     this.writePageTable(pa, value, 4);
     return true;
+  }
+
+  /**
+   * Whether protection domain `domain` may write physical `pa`: the check of
+   * a write the hypervisor performs for a hypercall, for the caller's domain
+   * (Protection.callerDomain of the `hcall`'s pc), as the CPU checks the
+   * caller's own store. Not charged: part of the hypercall's price.
+   */
+  protected domainMayWrite(domain: number, pa: number): boolean {
+    const p = this.machine.protection;
+    return p.checked[pa >>> 12] !== 1 || (p.permission(domain, pa) & PERM.W) !== 0;
   }
 
   /** Writes a page-table word (the back end hears about it: l4 tracks mappings). */
