@@ -64,6 +64,7 @@ export function saveMachineState(m: Machine, own: MachineInternals): MachineStat
     ...(m.nvdisk ? { nvdisk: m.nvdisk.saveState() } : {}),
     console: m.console.saveState(),
     protection: m.protection.saveState(),
+    ...(m.supervisor.saveState() ? { supervisor: m.supervisor.saveState() } : {}),
     ...(m.spin.active ? { spin: m.spin.save() } : {}),
   };
 }
@@ -110,6 +111,8 @@ export function restoreMachineState(m: Machine, own: MachineInternals, s: Machin
   if (m.nvdisk && s.nvdisk) m.nvdisk.restoreState(s.nvdisk);
   m.console.restoreState(s.console);
   m.protection.restoreState(s.protection, exact);
+  // The guest's call in progress (its arguments written, or its result not yet read).
+  m.supervisor.restoreState(s.supervisor);
   // Spin accounting is the guest's (its CPUs and lock words), not the back end's: it continues on any.
   if (s.spin && m.spin.active) m.spin.restore(s.spin);
   if (exact) {

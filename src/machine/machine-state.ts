@@ -55,6 +55,8 @@ export interface MachineState {
   console: { rxIrq: boolean };
   /** The protection unit's PLB and counters (absent in snapshots from before protection domains). */
   protection?: ProtectionState;
+  /** The memory supervisor's ARG0..ARG3 and last result (absent: all 0). */
+  supervisor?: Int32Array;
   /** Spin accounting (spin-accounting.ts), when the image has lock sites: waits, holders, counters. */
   spin?: SpinState;
 }

@@ -25,6 +25,7 @@ import { inNvdiskWindow, nvdiskStateProblem } from "../machine/devices/nvdisk.js
 import type { MachineState } from "../machine/machine-state.js";
 import { PAGE_SIZE } from "../machine/memory.js";
 import { MAX_CPUS } from "../machine/machine.js";
+import { MAX_DOMAINS, ProtectionError } from "../machine/protection/protection.js";
 import { backendFrom, prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
 import { decodeSnapshot, type Zlib } from "./codec.js";
 import { newGuest, type Guest, type GuestOptions } from "./guest.js";
@@ -223,7 +224,12 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
   if (exact) {
     if (mem.guestLimit !== snap.machine.guestLimit) throw new UserError(`snapshot: guest RAM limit 0x${snap.machine.guestLimit.toString(16)} does not match ${backendName}'s 0x${mem.guestLimit.toString(16)}`);
     for (let i = 0; i < pages.length; i++) mem.writeBytes(pages[i] * PAGE_SIZE, pageOf(i));
-    m.restoreState(snap.machine, true);
+    try {
+      m.restoreState(snap.machine, true);
+    } catch (e) {
+      if (e instanceof ProtectionError) throw new UserError(`malformed snapshot: the guest's protection domains (${e.message})`);
+      throw e;
+    }
     const monitor = asMigratable(guest);
     if (monitor) {
       try {
@@ -245,7 +251,13 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
       mem.writeBytes(f * PAGE_SIZE, pageOf(i));
     }
     sitesRepatched = repatchSites(guest, image, snap);
-    m.restoreState(snap.machine, false);
+    try {
+      m.restoreState(snap.machine, false);
+    } catch (e) {
+      // A guest domain's code range cutting one of the target's rewritten sites (or reaching past its guest memory).
+      if (e instanceof ProtectionError) throw new UserError(`cannot move the guest to ${backendName}: its protection domains cannot be set up there (${e.message})`);
+      throw e;
+    }
     importNeutral(guest, snap.neutral);
   }
   return { guest, info: { exact, sitesRepatched } };
@@ -303,6 +315,56 @@ export function parseSnapshot(bytes: Uint8Array, what: string, zlib: Zlib): Snap
   const doc = decodeSnapshot(bytes, what, zlib);
   validateSnapshot(doc, what);
   return doc;
+}
+
+/**
+ * The guest's protection domains (machine.protection.guest): the kernel
+ * domain first, then at most MAX_DOMAINS - 1 more, each with its own guest
+ * id, one or a few ordered code ranges none of which overlaps another
+ * domain's, and ordered, non-overlapping, word-aligned grants of a
+ * permission 0–3 inside guest memory (the rest the restore checks as the
+ * supervisor checks a call: a range that cuts the target's sites).
+ */
+function guestDomainsProblem(v: unknown, guestLimit: number, bad: (msg: string) => never): void {
+  const at = "protection.guest";
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_DOMAINS) bad(`${at} must hold 1 to ${MAX_DOMAINS} domains`);
+  const handles = new Set<number>();
+  const ids = new Set<number>();
+  const code: [number, number][] = [];
+  (v as unknown[]).forEach((x, n) => {
+    const where = `${at}[${n}]`;
+    if (x === null || typeof x !== "object" || Array.isArray(x)) bad(`${where} is not an object`);
+    const d = x as Record<string, unknown>;
+    const int = (k: string, lo: number, hi: number) => (Number.isSafeInteger(d[k]) && (d[k] as number) >= lo && (d[k] as number) <= hi ? (d[k] as number) : bad(`${where}.${k}`));
+    const kernel = n === 0;
+    const id = int("id", 0, MAX_DOMAINS - 1);
+    const handle = int("handle", 0, 0x7fff_ffff);
+    if (kernel !== (id === 0) || kernel !== (handle === 0)) bad(`${where}: the kernel domain (id 0) must come first, and only there`);
+    if (ids.has(id) || handles.has(handle)) bad(`${where}: its id or guest id is another domain's`);
+    ids.add(id);
+    handles.add(handle);
+    if (typeof d.name !== "string" || d.name.length > 64) bad(`${where}.name`);
+    if (!(d.ranges instanceof Uint32Array) || d.ranges.length % 2 || d.ranges.length > 2 * MAX_DOMAINS) bad(`${where}.ranges is not pairs of addresses`);
+    const ranges = d.ranges as Uint32Array;
+    if (kernel !== (ranges.length === 0)) bad(`${where}: the kernel domain has no code range, every other at least one`);
+    for (let i = 0; i < ranges.length; i += 2) {
+      if (!(ranges[i + 1] > ranges[i])) bad(`${where}: code range ${i / 2} is empty`);
+      if (i > 0 && ranges[i] < ranges[i - 1]) bad(`${where}: code ranges are not ascending`);
+      for (const [s, e] of code) if (s < ranges[i + 1] && ranges[i] < e) bad(`${where}: its code overlaps another domain's`);
+    }
+    for (let i = 0; i < ranges.length; i += 2) code.push([ranges[i], ranges[i + 1]]);
+    if (!(d.perms instanceof Uint32Array) || d.perms.length % 3) bad(`${where}.perms is not (address, bytes, permission) triples`);
+    const perms = d.perms as Uint32Array;
+    let end = 0;
+    for (let i = 0; i < perms.length; i += 3) {
+      const [pa, bytes, perm] = [perms[i], perms[i + 1], perms[i + 2]];
+      if (pa % 4 || bytes % 4 || bytes === 0) bad(`${where}: grant ${i / 3} is not a non-empty word-aligned range`);
+      if (pa < end) bad(`${where}: grants are not ascending and apart`);
+      if (pa + bytes > guestLimit) bad(`${where}: grant ${i / 3} reaches beyond guest memory`);
+      if (perm > 3) bad(`${where}: grant ${i / 3} has permission ${perm} (0–3)`);
+      end = pa + bytes;
+    }
+  });
 }
 
 /** Checks every field's type and size, so restoring cannot fail half-way or read outside an array. */
@@ -385,7 +447,9 @@ function validateSnapshot(doc: unknown, what: string): asserts doc is Snapshot {
     typed(plb.blockBits, Int32Array, "protection.plb.blockBits", PLB_BLOCKS);
     const pc = obj(p.counters, "machine.protection.counters");
     for (const [k, v] of Object.entries(pc)) num(v, `protection.counters.${k}`);
+    if (p.guest !== undefined) guestDomainsProblem(p.guest, num(mc.guestLimit, "machine.guestLimit"), bad);
   }
+  if (mc.supervisor !== undefined) typed(mc.supervisor, Int32Array, "machine.supervisor", 5);
   if (mc.spin !== undefined) {
     // Spin accounting (src/machine/spin-accounting.ts): one entry per CPU, (word, value) pairs of RAM words.
     const sp = obj(mc.spin, "machine.spin");

@@ -72,9 +72,30 @@ export interface ProtectionCounters {
   faults: number;
 }
 
+/**
+ * A domain the guest's memory supervisor set up, as a snapshot keeps it
+ * (the kernel domain's entry: the guest's grants on domain 0). Only what the
+ * guest did: its code ranges as it declared them and its permissions over
+ * guest memory; the monitor's domains and limits are the target monitor's
+ * to set up again.
+ */
+export interface GuestDomainState {
+  /** The guest's id for it (what DEFINE returned; 0: the kernel domain). */
+  handle: number;
+  /** Its id in the machine that saved it (the PLB's tags name it: an exact resume needs the same). */
+  id: number;
+  name: string;
+  /** Its code as the guest declared it: [start, end) pairs, ascending (none for the kernel domain). */
+  ranges: Uint32Array;
+  /** Its restrictions over guest memory: (physical address, bytes, permission) triples, ascending, not overlapping. */
+  perms: Uint32Array;
+}
+
 export interface ProtectionState {
   plb: PlbState;
   counters: ProtectionCounters;
+  /** The guest's domains, the kernel domain first (absent: snapshots from before they were kept, or a guest that defined none). */
+  guest?: GuestDomainState[];
 }
 
 /** What the protection unit needs from the machine around it. */
@@ -103,6 +124,10 @@ interface Domain {
   readonly name: string;
   readonly owner: DomainOwner;
   readonly table: PermissionTable;
+  /** The guest's id for a guest domain (its id where it was defined; kept across moves, where the monitor's domains may take other ids). */
+  handle: number;
+  /** The code ranges as declared (a guest domain's are re-defined on a new back end, whose inline sites differ). */
+  readonly declared: readonly CodeRange[];
 }
 
 export class Protection {
@@ -121,7 +146,7 @@ export class Protection {
 
   constructor(private readonly host: ProtectionHost) {
     this.checked = new Uint8Array(host.memorySize >>> 12);
-    this.domains.push({ id: KERNEL_DOMAIN, name: "kernel", owner: "monitor", table: new PermissionTable(this.checked.length) });
+    this.domains.push({ id: KERNEL_DOMAIN, name: "kernel", owner: "monitor", table: new PermissionTable(this.checked.length), handle: KERNEL_DOMAIN, declared: [] });
   }
 
   /** Whether any domain beyond the default exists or any grant was made. */
@@ -163,7 +188,10 @@ export class Protection {
       if (r.end > at) pieces.push({ start: at, end: r.end, domain: id, caller: r.inline ? KERNEL_DOMAIN : id, inline: r.inline });
     }
     const table = new PermissionTable(this.checked.length);
-    this.domains.push({ id, name, owner, table });
+    // The guest's id: the domain's own, unless a domain restored from elsewhere holds it already.
+    let handle = id;
+    for (const d of this.domains) if (d.owner === "guest" && d.handle >= handle) handle = d.handle + 1;
+    this.domains.push({ id, name, owner, table, handle: owner === "guest" ? handle : -1, declared: sorted.map((r) => ({ start: r.start, end: r.end })) });
     // The holes' code now performs the new domain's instructions.
     for (const o of old) if (o.inline && o.caller === KERNEL_DOMAIN && sorted.some((r) => r.start <= o.start && o.end <= r.end)) o.caller = id;
     const all = [...old, ...pieces].sort((a, b) => a.start - b.start);
@@ -276,6 +304,18 @@ export class Protection {
     return hi;
   }
 
+  /** The domain the guest names `handle` (DEFINE's answer; 0 the kernel's): a guest domain or the kernel's, never the monitor's. */
+  guestDomain(handle: number): number | undefined {
+    if (handle === KERNEL_DOMAIN) return KERNEL_DOMAIN;
+    for (const d of this.domains) if (d.owner === "guest" && d.handle === handle) return d.id;
+    return undefined;
+  }
+
+  /** The guest's id for domain `id` (what DEFINE returned for it). */
+  domainHandle(id: number): number | undefined {
+    return this.domains[id]?.handle;
+  }
+
   domainName(id: number): string | undefined {
     return this.domains[id]?.name;
   }
@@ -349,17 +389,83 @@ export class Protection {
     return n;
   }
 
-  /** What a snapshot keeps (the domains themselves are the monitor's or the guest's to set up again). */
+  /**
+   * What a snapshot keeps: the PLB, the counters, and the guest's domains
+   * (the monitor's are the target monitor's to set up again).
+   */
   saveState(): ProtectionState {
-    return { plb: this.plb.save(), counters: { ...this.counters } };
+    const guest = this.domains.some((d) => d.owner === "guest") || this.guestPerms(this.domains[KERNEL_DOMAIN].table).length > 0 ? this.saveGuestDomains() : undefined;
+    return { plb: this.plb.save(), counters: { ...this.counters }, ...(guest ? { guest } : {}) };
+  }
+
+  private saveGuestDomains(): GuestDomainState[] {
+    return this.domains
+      .filter((d) => d.id === KERNEL_DOMAIN || d.owner === "guest")
+      .map((d) => ({
+        handle: d.handle,
+        id: d.id,
+        name: d.name,
+        ranges: Uint32Array.from(d.declared.flatMap((r) => [r.start, r.end])),
+        perms: Uint32Array.from(this.guestPerms(d.table)),
+      }));
+  }
+
+  /** A table's restrictions within guest memory as (address, bytes, permission) runs, ascending. */
+  private guestPerms(t: PermissionTable): number[] {
+    const out: number[] = [];
+    const frames = Math.floor(this.host.guestLimit / 4096);
+    let runStart = 0;
+    let runPerm: number = PERM.RW;
+    const close = (end: number) => {
+      if (runPerm !== PERM.RW) out.push(runStart, end - runStart, runPerm);
+    };
+    for (let f = 0; f < frames; f++) {
+      const e = t.entry(f);
+      // A frame with no restriction, or one uniform permission: one step.
+      if (e === 0 || (e & 1) !== 0) {
+        const p = e === 0 ? PERM.RW : (e >>> 1) & 3;
+        if (p !== runPerm) {
+          close(f * 4096);
+          runStart = f * 4096;
+          runPerm = p;
+        }
+        continue;
+      }
+      for (let w = 0; w < WORDS_PER_FRAME; w++) {
+        const a = f * 4096 + w * 4;
+        const p = t.get(a);
+        if (p === runPerm) continue;
+        close(a);
+        runStart = a;
+        runPerm = p;
+      }
+    }
+    close(frames * 4096);
+    return out;
   }
 
   /**
-   * Restores the counters and — `exact`, resuming where the snapshot was
-   * taken — the PLB's entries, so the resumed run charges what the
-   * uninterrupted one would; otherwise the PLB starts cold.
+   * Restores the counters, the guest's domains and — `exact`, resuming where
+   * the snapshot was taken — the PLB's entries, so the resumed run charges
+   * what the uninterrupted one would; otherwise the PLB starts cold. The
+   * guest's domains are defined again after the monitor's (its monitor is
+   * attached): on the same back end they take the ids they had (a
+   * ProtectionError otherwise), elsewhere whatever ids come next, the guest
+   * keeping its own (`handle`); a range that cuts one of the new back end's
+   * inline sites is refused (ProtectionError). Fresh machine only.
    */
   restoreState(s: ProtectionState | undefined, exact: boolean): void {
+    for (const g of s?.guest ?? []) {
+      let id = KERNEL_DOMAIN;
+      if (g.id !== KERNEL_DOMAIN) {
+        const ranges: CodeRange[] = [];
+        for (let i = 0; i < g.ranges.length; i += 2) ranges.push({ start: g.ranges[i], end: g.ranges[i + 1] });
+        id = this.defineDomain(g.name, ranges, "guest");
+        if (exact && id !== g.id) throw new ProtectionError(`guest domain ${g.name} was domain ${g.id}, here ${id}`);
+        this.domains[id].handle = g.handle;
+      }
+      for (let i = 0; i < g.perms.length; i += 3) this.grant(id, g.perms[i], g.perms[i + 1], g.perms[i + 2] as Perm, this.host.guestLimit);
+    }
     this.plb.restore(exact ? s?.plb : undefined);
     const c = s?.counters;
     for (const k of Object.keys(this.counters) as (keyof ProtectionCounters)[]) {

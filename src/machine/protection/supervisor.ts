@@ -8,7 +8,8 @@
 //   out 0x54, op    the call: DEFINE (1) or GRANT (2); `in 0x54` reads its result
 //
 //   DEFINE  ARG0 = first code byte, ARG1 = one past the last (virtual pc range)
-//           → the new domain's id (> 0)
+//           → the new domain's id (> 0; the guest's: it names the domain
+//           after a snapshot or a move too, Protection.guestDomain)
 //   GRANT   ARG0 = domain, ARG1 = virtual address, ARG2 = bytes, ARG3 = permission
 //           (0 none, 1 read, 2 write, 3 read-write), word-aligned
 //           → 0
@@ -78,6 +79,16 @@ export class SupervisorDevice implements Device {
     this.status = this.call(value);
   }
 
+  /** ARG0..ARG3 and the last call's result: a guest stopped between its `out`s continues its call (absent when all are 0). */
+  saveState(): Int32Array | undefined {
+    return this.args.some((a) => a !== 0) || this.status !== 0 ? Int32Array.of(...this.args, this.status) : undefined;
+  }
+
+  restoreState(s: Int32Array | undefined): void {
+    this.args.set(s ? s.subarray(0, 4) : [0, 0, 0, 0]);
+    this.status = s ? s[4] : 0;
+  }
+
   nextEvent(): number {
     return Infinity;
   }
@@ -92,14 +103,16 @@ export class SupervisorDevice implements Device {
     if (op === SUPERVISOR_CALL.DEFINE) {
       if (!((a1 >>> 0) > (a0 >>> 0))) return SUPERVISOR_ERROR.BAD_REQUEST;
       try {
-        return p.defineDomain(`guest-${p.domainCount}`, [{ start: a0 >>> 0, end: a1 >>> 0 }], "guest");
+        return p.domainHandle(p.defineDomain(`guest-${p.domainCount}`, [{ start: a0 >>> 0, end: a1 >>> 0 }], "guest"))!;
       } catch (e) {
         if (e instanceof ProtectionError) return /overlap/.test(e.message) ? SUPERVISOR_ERROR.OVERLAP : SUPERVISOR_ERROR.BAD_REQUEST;
         throw e;
       }
     }
     // GRANT
-    if (a0 !== KERNEL_DOMAIN && p.domainOwner(a0) !== "guest") return SUPERVISOR_ERROR.NOT_YOURS;
+    // The guest's id for the domain (it keeps it across moves; the monitor's domains have none).
+    const domain = p.guestDomain(a0);
+    if (domain === undefined) return SUPERVISOR_ERROR.NOT_YOURS;
     const va = a1 >>> 0;
     const bytes = a2;
     if (bytes <= 0 || (va & 3) !== 0 || (bytes & 3) !== 0 || a3 < 0 || a3 > 3 || va + bytes > 0x1_0000_0000) return SUPERVISOR_ERROR.BAD_REQUEST;
@@ -112,7 +125,7 @@ export class SupervisorDevice implements Device {
       pieces.push([pa, pageEnd - at]);
       at = pageEnd;
     }
-    for (const [pa, n] of pieces) p.grant(a0, pa, n, a3 as Perm, this.host.guestLimit);
+    for (const [pa, n] of pieces) p.grant(domain, pa, n, a3 as Perm, this.host.guestLimit);
     return 0;
   }
 }

@@ -1,0 +1,200 @@
+// A guest's own protection domains (the memory supervisor's, docs/protection.md)
+// travel with it in snapshots and moves (docs/migration.md):
+//
+// - The Mondrix kernel variant snapshotted after it isolated its driver,
+//   through the file format, resumed on the same back end (bare, xen): the
+//   uninterrupted run's console, ending, cycles and every counter
+//   (protection.checks among them), interpreter = JIT.
+// - Moved (stop-and-copy) bare→xen, xen→l4, l4→bare: bare's console and
+//   ending, the driver's domain on the target (the guest's id for it still
+//   names it although the target's monitor took other ids).
+// - A hostile module moved after its domain was defined: its stray store to
+//   a kernel word it may only read, after the move, is still cause 10.
+// - A snapshot whose guest domains are malformed is refused with one line.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildSources } from "../../src/cli/build-pipeline.js";
+import { MONDRIX_DISK_BYTES } from "../../src/cli/inject/fault-injection.js";
+import { nodeZlib } from "../../src/cli/snapshot-files.js";
+import { CAUSE } from "../../src/guest-isa/registers.js";
+import { readElf, writeElf } from "../../src/guest-isa/elf.js";
+import { memoryDisk } from "../../src/machine/devices/disk.js";
+import type { Engine } from "../../src/machine/machine.js";
+import { encodeSnapshot } from "../../src/migration/codec.js";
+import { bootGuest, type Guest } from "../../src/migration/guest.js";
+import { runToSafePoint } from "../../src/migration/safe-point.js";
+import { captureSnapshot, parseSnapshot, restoreGuest, type Snapshot } from "../../src/migration/snapshot.js";
+import { stopAndCopy } from "../../src/migration/stop-and-copy.js";
+import { refusal } from "../refusal.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const MAX = 100_000_000;
+const fixture = (name: string) => ({ file: `fixtures/mondrix/${name}`, text: readFileSync(join(ROOT, "fixtures", "mondrix", name), "utf8") });
+const elfOf = (files: { file: string; text: string }[]) => {
+  const elf = writeElf(buildSources(files).image);
+  return { elf, image: readElf(elf) };
+};
+const mondrix = elfOf(["entry.s", "kernel.ts", "driver.ts"].map(fixture));
+
+const boot = (k: typeof mondrix, hv: string, engine: Engine = "interp") =>
+  bootGuest(k.elf, k.image, hv, { disk: memoryDisk(new Uint8Array(MONDRIX_DISK_BYTES)), engine, jitThreshold: 1 });
+const guestDomains = (g: Guest) => {
+  const p = g.machine.protection;
+  return Array.from({ length: p.domainCount }, (_, i) => p.domainName(i)).filter((n) => n?.startsWith("guest-")).length;
+};
+const roundTrip = (s: Snapshot) => parseSnapshot(encodeSnapshot(s, nodeZlib), "d.snap", nodeZlib);
+
+describe("the Mondrix variant snapshotted after it defined its driver's domain", () => {
+  const bare = boot(mondrix, "bare");
+  const bareResult = bare.finish(MAX);
+  const half = Math.floor(bare.cycles / 2);
+
+  it("bare: the reference", () => {
+    expect(bare.console).toBe("selfcheck: ok\n");
+    expect(bareResult).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(bare.machine.stats().counts["protection.checks"]).toBeGreaterThan(0);
+  });
+
+  for (const hv of ["bare", "xen"]) {
+    it(`${hv}: resumed on ${hv}, the uninterrupted run's console, ending, cycles and counters; interpreter = JIT`, () => {
+      const stats: unknown[] = [];
+      for (const engine of ["interp", "jit"] as const) {
+        const ref = boot(mondrix, hv, engine);
+        const refResult = ref.finish(MAX);
+        const g = boot(mondrix, hv, engine);
+        expect(runToSafePoint(g, half).reached).toBe(true);
+        expect(guestDomains(g)).toBe(1);
+        const { guest, info } = restoreGuest(roundTrip(captureSnapshot(g)), hv, { engine, jitThreshold: 1 });
+        expect(info.exact).toBe(true);
+        expect(guestDomains(guest)).toBe(1);
+        expect(guest.finish(MAX)).toEqual(refResult);
+        expect(guest.console).toBe(ref.console);
+        expect(guest.machine.stats()).toEqual(ref.machine.stats());
+        stats.push(guest.machine.stats());
+      }
+      expect(stats[1]).toEqual(stats[0]);
+    });
+  }
+
+  for (const [from, to] of [["bare", "xen"], ["xen", "l4"], ["l4", "bare"]]) {
+    it(`${from}→${to} (stop-and-copy): bare's console and ending, the driver's domain on ${to}; interpreter = JIT`, () => {
+      const stats: unknown[] = [];
+      for (const engine of ["interp", "jit"] as const) {
+        const moved = stopAndCopy(boot(mondrix, from, engine), to, half);
+        const g = moved.guest!;
+        expect(guestDomains(g)).toBe(1);
+        expect(g.finish(MAX)).toEqual(bareResult);
+        expect(g.console).toBe(bare.console);
+        expect(g.machine.stats().exceptions["protection-fault"]).toBeUndefined();
+        stats.push(g.machine.stats());
+      }
+      expect(stats[1]).toEqual(stats[0]);
+    });
+  }
+});
+
+// A module that may only read the kernel's words; after a long wait (the
+// move happens in it) it stores to one of them.
+const HOSTILE_MODULE = `
+import { store32 } from "previrt/guest";
+export function modBegin(): number {
+  return 0;
+}
+export function modPoke(addr: number): number {
+  store32(addr, 7);
+  return 0;
+}
+export function modEnd(): number {
+  return 0;
+}
+`;
+const HOSTILE_KERNEL = `
+import { addressOf, inPort, outPort, PORT } from "previrt/guest";
+import { modBegin, modEnd, modPoke } from "./module.js";
+
+const words = new Int32Array(4);
+
+/** A GRANT's permission (the module may only read). */
+const perm = 1;
+
+function call(op: number, a0: number, a1: number, a2: number): number {
+  outPort(0x50, a0);
+  outPort(0x51, a1);
+  outPort(0x52, a2);
+  outPort(0x53, perm);
+  outPort(0x54, op);
+  return inPort(0x54);
+}
+
+export function main(): number {
+  words[0] = 5;
+  const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);
+  const ok = call(2, mod, addressOf(words), 16);
+  outPort(PORT.console, mod > 0 && ok === 0 ? 121 : 110);
+  let x = 0;
+  for (let i = 0; i < 200000; i++) x = (x * 3 + i) | 0;
+  modPoke(addressOf(words));
+  outPort(PORT.console, 48 + words[0]);
+  outPort(PORT.console, 10);
+  return x & 0;
+}
+`;
+const hostile = elfOf([fixture("entry.s"), { file: "kernel.ts", text: HOSTILE_KERNEL }, { file: "module.ts", text: HOSTILE_MODULE }]);
+
+describe("a hostile module moved after its domain was defined", () => {
+  const bare = boot(hostile, "bare");
+  const bareResult = bare.finish(MAX);
+  const mid = Math.floor(bare.cycles / 2);
+
+  it("bare: its store is a protection fault", () => {
+    expect(bareResult).toEqual({ kind: "poweroff", exitCode: 100 + CAUSE.PROTECTION_FAULT });
+    expect(bare.console).toBe("y");
+  });
+
+  for (const [from, to] of [["bare", "xen"], ["xen", "l4"], ["l4", "bare"], ["bare", "bare"]]) {
+    it(`${from}→${to}: the store after the move is still a protection fault`, () => {
+      for (const engine of ["interp", "jit"] as const) {
+        const g = boot(hostile, from, engine);
+        const moved = from === to ? { guest: (expect(runToSafePoint(g, mid).reached).toBe(true), restoreGuest(roundTrip(captureSnapshot(g)), to, { engine, jitThreshold: 1 }).guest) } : stopAndCopy(g, to, mid);
+        const r = moved.guest!;
+        expect(r.finish(MAX)).toEqual(bareResult);
+        expect(r.console).toBe(bare.console);
+      }
+    });
+  }
+});
+
+describe("a snapshot whose guest domains are malformed is refused before anything runs", () => {
+  const g = boot(mondrix, "bare");
+  runToSafePoint(g, 2_000_000);
+  const good = captureSnapshot(g);
+  const domains = () => structuredClone(good.machine.protection!.guest!);
+  const refuse = (change: (d: NonNullable<NonNullable<Snapshot["machine"]["protection"]>["guest"]>) => unknown) => {
+    const s = structuredClone(good);
+    const d = domains();
+    change(d);
+    s.machine.protection!.guest = d;
+    return refusal(() => parseSnapshot(encodeSnapshot(s, nodeZlib), "x.snap", nodeZlib));
+  };
+
+  it("the good one reads back and holds the kernel's and the driver's domain", () => {
+    expect(domains().map((d) => d.handle)).toEqual([0, 1]);
+    expect(parseSnapshot(encodeSnapshot(good, nodeZlib), "x.snap", nodeZlib).machine.protection!.guest).toEqual(domains());
+  });
+  it.each([
+    ["a permission of 4", (d: ReturnType<typeof domains>) => (d[1].perms[2] = 4), /permission/],
+    ["an unaligned grant", (d: ReturnType<typeof domains>) => (d[1].perms[0] += 2), /word-aligned/],
+    ["grants out of order", (d: ReturnType<typeof domains>) => (d[1].perms = Uint32Array.from([...d[1].perms.subarray(3, 6), ...d[1].perms.subarray(0, 3)])), /ascending/],
+    ["a grant beyond guest memory", (d: ReturnType<typeof domains>) => (d[1].perms = Uint32Array.from([0x7fff_f000, 4096, 1])), /guest memory/],
+    ["an empty code range", (d: ReturnType<typeof domains>) => (d[1].ranges[1] = d[1].ranges[0]), /code range/],
+    ["overlapping code ranges", (d: ReturnType<typeof domains>) => d.push({ ...d[1], id: 2, handle: 2 }), /overlap/],
+    ["two domains with one guest id", (d: ReturnType<typeof domains>) => d.push({ ...d[1], id: 2, ranges: Uint32Array.from([0x100, 0x104]) }), /id/],
+    ["no kernel domain first", (d: ReturnType<typeof domains>) => d.shift(), /kernel/],
+    ["too many domains", (d: ReturnType<typeof domains>) => { for (let i = 0; i < 70; i++) d.push({ ...d[1], id: 2 + i, handle: 2 + i }); }, /domains/],
+  ])("%s", (_, change, why) => {
+    const line = refuse(change);
+    expect(line).toMatch(/^x\.snap: malformed snapshot: /);
+    expect(line).toMatch(why);
+  });
+});
