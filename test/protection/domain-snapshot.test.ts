@@ -10,7 +10,9 @@
 //   names it although the target's monitor took other ids).
 // - A hostile module moved after its domain was defined: its stray store to
 //   a kernel word it may only read, after the move, is still cause 10.
-// - A snapshot whose guest domains are malformed is refused with one line.
+// - A snapshot whose guest domains are malformed is refused with one line;
+//   so is a move to a back end one of whose rewritten sites a guest domain's
+//   code range cuts (the rule: a guest domain encloses a site whole).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,6 +20,7 @@ import { buildSources } from "../../src/cli/build-pipeline.js";
 import { MONDRIX_DISK_BYTES } from "../../src/cli/inject/fault-injection.js";
 import { nodeZlib } from "../../src/cli/snapshot-files.js";
 import { CAUSE } from "../../src/guest-isa/registers.js";
+import { getBackend, prepareImage } from "../../src/hypervisors/index.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import type { Engine } from "../../src/machine/machine.js";
@@ -196,5 +199,19 @@ describe("a snapshot whose guest domains are malformed is refused before anythin
     const line = refuse(change);
     expect(line).toMatch(/^x\.snap: malformed snapshot: /);
     expect(line).toMatch(why);
+  });
+});
+
+describe("a guest domain whose code range cuts one of the target's sites", () => {
+  it("bare→xen: the move is refused with one line", () => {
+    const g = boot(mondrix, "bare");
+    expect(runToSafePoint(g, 2_000_000).reached).toBe(true);
+    const snap = captureSnapshot(g);
+    const site = prepareImage(getBackend("xen"), mondrix.image).sites[0].record;
+    // The driver's code from the middle of xen's first site's first word.
+    snap.machine.protection!.guest![1].ranges = Uint32Array.of(site.addr + 2, site.addr + site.length + 64);
+    expect(refusal(() => restoreGuest(roundTrip(snap), "xen"))).toMatch(/^cannot move the guest to xen: its protection domains cannot be set up there \(.*overlaps domain vmm/);
+    // On bare (no sites) the same range is taken.
+    expect(guestDomains(restoreGuest(roundTrip(snap), "bare").guest)).toBe(1);
   });
 });
