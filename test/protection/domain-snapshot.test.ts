@@ -118,22 +118,19 @@ import { modBegin, modEnd, modPoke } from "./module.js";
 
 const words = new Int32Array(4);
 
-/** A GRANT's permission (the module may only read). */
-const perm = 1;
-
-function call(op: number, a0: number, a1: number, a2: number): number {
-  outPort(0x50, a0);
-  outPort(0x51, a1);
-  outPort(0x52, a2);
-  outPort(0x53, perm);
-  outPort(0x54, op);
-  return inPort(0x54);
-}
-
 export function main(): number {
   words[0] = 5;
-  const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);
-  const ok = call(2, mod, addressOf(words), 16);
+  // DEFINE the module's domain, then GRANT it read-only access to the words.
+  outPort(0x50, addressOf(modBegin));
+  outPort(0x51, addressOf(modEnd));
+  outPort(0x54, 1);
+  const mod = inPort(0x54);
+  outPort(0x50, mod);
+  outPort(0x51, addressOf(words));
+  outPort(0x52, 16);
+  outPort(0x53, 1);
+  outPort(0x54, 2);
+  const ok = inPort(0x54);
   outPort(PORT.console, mod > 0 && ok === 0 ? 121 : 110);
   let x = 0;
   for (let i = 0; i < 200000; i++) x = (x * 3 + i) | 0;
