@@ -212,3 +212,20 @@ describe("a guest domain whose code range cuts one of the target's sites", () =>
     expect(guestDomains(restoreGuest(roundTrip(snap), "bare").guest)).toBe(1);
   });
 });
+
+describe("resuming exactly needs the domain ids the snapshot's PLB names", () => {
+  const g = boot(mondrix, "xen");
+  runToSafePoint(g, 2_000_000);
+  const snap = captureSnapshot(g);
+
+  it("xen: a guest domain saved as another id than xen gives it is refused with one line", () => {
+    const s = structuredClone(snap);
+    s.machine.protection!.guest![1].id = 3;
+    expect(refusal(() => restoreGuest(roundTrip(s), "xen"))).toMatch(/^malformed snapshot: the guest's protection domains \(guest domain guest-2 was domain 3, here 2\)$/);
+  });
+  it("a snapshot without the field (written before it existed) loads: no guest domain", () => {
+    const s = structuredClone(snap);
+    delete s.machine.protection!.guest;
+    expect(guestDomains(restoreGuest(roundTrip(s), "xen").guest)).toBe(0);
+  });
+});
