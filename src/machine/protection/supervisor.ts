@@ -18,9 +18,10 @@
 // Consumes the machine's protection unit, the pc of the `out` that made the
 // call (the guest's own instruction, also when a monitor emulates it: a
 // trapped `out`, or one at a rewritten site, whose caller is the guest
-// domain around the site — Protection.callerDomain) and the guest's current translation (virtual ranges are translated
-// page by page when the call is made; permissions are physical,
-// protection.ts says why). Produces domains and grants, or a refusal:
+// domain around the site — Protection.callerDomain) and the guest's current
+// translation (virtual ranges are translated page by page when the call is
+// made; permissions are physical, protection.ts says why). Produces domains
+// and grants, or a refusal:
 // a call from code outside domain 0 (a module may not change the tables), a
 // range outside guest memory or unmapped, a domain the monitor owns (the
 // in-place VMM's), an overlapping code range. With protection off
