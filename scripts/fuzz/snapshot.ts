@@ -15,7 +15,17 @@
 //     end's name, the cost model, RAM size and guest limit, the page list,
 //     the monitor's exact state, page-table entries and the monitor's
 //     reserved pages in RAM, the binary (its bytes, its site table, another
-//     fixture's ELF), or any leaf of the document at random.
+//     fixture's ELF), or any leaf of the document at random;
+//   - the guest's own protection domains and its memory supervisor's words
+//     (machine.protection.guest, machine.supervisor; docs/protection.md):
+//     snapshots of the Mondrix variant (fixtures/mondrix, which isolates its
+//     driver in a domain early in its run) for one input in four (a digit of
+//     its aux), and edits aimed at them (GUEST_EDITS): code ranges reversed,
+//     empty, unaligned, overlapping another domain's, outside memory, too
+//     many; grants unaligned, overlapping, descending, beyond guest memory,
+//     of a permission past 3; ids and guest ids duplicated, out of range, the
+//     kernel domain dropped or moved; too many domains; names of other types
+//     and lengths; the supervisor's five words of another count or type.
 // Each is resumed — on the back end that took it, or on another — as
 // `previrt resume` does (parseSnapshot, restoreGuest, finish).
 // Oracle: a refusal is a UserError (one line) from parsing or restoring,
@@ -38,6 +48,8 @@
 // whether it is compared across engines are its `aux` (configOf, enginesOf).
 
 import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-kernel.js";
+import { buildSources } from "../../src/cli/build-pipeline.js";
+import { MONDRIX_DISK_BYTES } from "../../src/cli/inject/fault-injection.js";
 import { nodeZlib } from "../../src/cli/snapshot-files.js";
 import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
@@ -53,10 +65,12 @@ import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
 import type { Campaign, FuzzInput, Outcome } from "./campaign.js";
 import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, firstEngineDifference, refusedUnder, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
-import { fixtureElfs } from "./generators/fixtures.js";
+import { fixtureElfs, ROOT } from "./generators/fixtures.js";
 import { applyByteEdits, elfLayout, interestingValue, type ByteEdit } from "./generators/mutate.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 /**
  * The source and target back ends: named here, not taken from the registry,
@@ -65,8 +79,10 @@ import { auxDigits, type Rng } from "./generators/rng.js";
  */
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
 const KERNELS: readonly Workload[] = ["compute", "io", "syscall", "mixed", "smp"];
-/** Bound of a reference run: the kernel's mixed workload takes about 5 M cycles (35 M on hvm, its exits); some fixtures never end. */
+/** Bound of a reference run: the kernel's mixed workload takes about 5 M cycles (35 M on hvm, its exits), Mondrix 5–8 M; some fixtures never end. */
 const referenceCycles = (p: Program) => (p.kernel ? 100_000_000 : 3_000_000);
+/** The Mondrix variant's sources (its kernel defines a domain for its driver and grants it access through the supervisor). */
+const MONDRIX = ["entry.s", "kernel.ts", "driver.ts"];
 const ENGINES: readonly Engine[] = ["jit", "interp"];
 
 // ---------------------------------------------------------------- programs and configurations
@@ -75,8 +91,10 @@ interface Program {
   name: string;
   elf: Uint8Array;
   image: ElfImage;
-  /** The bundled kernel (needs its disk; prints the same on every back end but trap). */
+  /** The bundled kernel or Mondrix (prints and ends the same on every back end but trap). */
   kernel: boolean;
+  /** Its disk's contents at boot (a fresh copy each call), if it has one. */
+  disk?: () => Uint8Array;
 }
 
 let programList: Program[] | undefined;
@@ -84,13 +102,19 @@ function programs(): Program[] {
   if (programList) return programList;
   const out: Program[] = KERNELS.map((w) => {
     const elf = writeElf(buildKernel({ workload: w, scale: 1 }).image);
-    return { name: `kernel:${w}`, elf, image: readElf(elf), kernel: true };
+    return { name: `kernel:${w}`, elf, image: readElf(elf), kernel: true, disk: kernelDisk };
   });
   for (const f of fixtureElfs()) out.push({ name: f.name, elf: f.bytes, image: f.image, kernel: false });
+  const mondrix = writeElf(buildSources(MONDRIX.map((n) => ({ file: `fixtures/mondrix/${n}`, text: readFileSync(join(ROOT, "fixtures", "mondrix", n), "utf8") }))).image);
+  out.push({ name: "mondrix", elf: mondrix, image: readElf(mondrix), kernel: true, disk: () => new Uint8Array(MONDRIX_DISK_BYTES) });
   return (programList = out);
 }
-/** Programs are drawn from a fixed count (the kernels and the fixtures), so an aux means the same everywhere. */
+/** Programs are drawn from a fixed count (the kernels and the fixtures), so an aux means the same everywhere; Mondrix comes after them, chosen by its own digit. */
 const PROGRAMS = 18;
+const MONDRIX_PROGRAM = PROGRAMS;
+/** The aux digit past the engine digit that says the program is Mondrix (1 of PROTECTED_RADIX): inputs saved before it keep their meaning (digit 0). */
+const PROTECTED_RADIX = 4;
+const protectedOf = (aux: number) => Math.floor(aux / (AUX_RANGE * ENGINE_RADIX)) % PROTECTED_RADIX === 1;
 
 export interface SnapConfig {
   program: number;
@@ -105,7 +129,7 @@ export interface SnapConfig {
 
 export function configOf(aux: number): SnapConfig {
   const take = auxDigits(aux % AUX_RANGE);
-  const program = take(PROGRAMS);
+  const program = protectedOf(aux) ? (take(PROGRAMS), MONDRIX_PROGRAM) : take(PROGRAMS);
   const source = BACKENDS[take(5)];
   const same = take(5) < 3;
   const other = BACKENDS[take(5)];
@@ -125,7 +149,7 @@ const configKey = (c: SnapConfig) => `${c.program}/${c.source}/${c.cpus}/${c.nvd
 
 function boot(p: Program, c: SnapConfig): Guest {
   return bootGuest(p.elf, p.image, c.source, {
-    disk: p.kernel ? memoryDisk(kernelDisk()) : undefined,
+    disk: p.disk ? memoryDisk(p.disk()) : undefined,
     nvdisk: c.nvdisk !== "none" ? memoryDisk(kernelDisk()) : undefined,
     passthrough: c.nvdisk === "passthrough",
     cpus: c.cpus,
@@ -190,7 +214,9 @@ export type DocValue =
   | { nul: true }
   | { arr: true }
   | { obj: true }
-  | { typed: "Int32Array" | "Uint32Array" | "Uint8Array" | "Float64Array"; length: number };
+  | { typed: "Int32Array" | "Uint32Array" | "Uint8Array" | "Float64Array"; length: number }
+  /** A Uint32Array of these elements (code ranges, grants). */
+  | { u32: number[] };
 
 export type SnapUnit =
   /** Bytes of the file as written (the header, the deflated payload). */
@@ -206,7 +232,14 @@ export type SnapUnit =
   /** The binary replaced by another program's. */
   | { layer: "elf-other"; program: number }
   /** A word of a saved RAM page: the page directory of CPU 0 (`pd`), the monitor's reserved top (`top`, frames from the end), or any saved page. */
-  | { layer: "ram"; where: "pd" | "top" | "any"; frame: number; word: number; value: number };
+  | { layer: "ram"; where: "pd" | "top" | "any"; frame: number; word: number; value: number }
+  /**
+   * The list of guest protection domains (machine.protection.guest; indices modulo its length): a domain
+   * dropped, duplicated (as it is), copied as a new domain (a fresh id and guest id, its code ranges moved
+   * by `shift`), two swapped; or an element of a domain's code ranges or grants moved by `delta`.
+   */
+  | { layer: "guest"; op: "drop" | "dup" | "copy" | "swap"; domain: number; other: number; shift: number }
+  | { layer: "guest"; op: "nudge"; domain: number; field: "ranges" | "perms"; index: number; delta: number };
 
 const TYPED = ["Int32Array", "Uint32Array", "Uint8Array", "Float64Array"] as const;
 const WINDOW = [0xffc00000, 0xfffe0000, 0xfffe1000, 0xffff0000, 0xfffffffc];
@@ -280,6 +313,46 @@ function docUnit(r: Rng): SnapUnit {
   ])();
 }
 
+// The guest's protection domains and the supervisor's words (docs/protection.md, docs/migration.md "Snapshot format").
+const GUEST: Path = ["machine", "protection", "guest"];
+/** Code addresses and grant values near the checks' edges: unaligned, the top of the address space, huge. */
+const GUEST_ADDRESSES = [0, 1, 2, 4, 0x1000, 0x1002, 0x7fff_f000, 0x7fff_fffc, 0x8000_0000, 0xffff_f000, 0xffff_fffc, 0xffff_ffff];
+const NAMES = ["", "kernel", "vmm", "guest-1", "guest-2", "x".repeat(64), "x".repeat(65), "\u0000", "é".repeat(40), "x".repeat(4096)];
+
+/** A Uint32Array of `n` (address, address) pairs or (address, bytes, permission) triples drawn near the edges. */
+function u32Of(r: Rng, n: number): DocValue {
+  return { u32: Array.from({ length: n }, () => (r.chance(0.7) ? r.pick(GUEST_ADDRESSES) : r.u32())) };
+}
+
+/** One edit aimed at the guest's domains or the supervisor (the checks of guestDomainsProblem and Protection.restoreState). */
+function guestUnit(r: Rng): SnapUnit {
+  const d = r.int(4);
+  const doc = (path: Path, value: DocValue): SnapUnit => ({ layer: "doc", path, value });
+  const GUEST_EDITS: [number, () => SnapUnit][] = [
+    // Near-valid: one element of a code range or grant moved a little or a lot (reversed, empty, unaligned, overlapping, outside).
+    [14, () => ({ layer: "guest", op: "nudge", domain: d, field: r.pick(["ranges", "perms"] as const), index: r.int(64), delta: r.pick([1, 2, 3, 4, -4, 8, -8, 4096, -4096, 0x1000_0000, -0x1000_0000, 0x8000_0000]) })],
+    [4, () => ({ layer: "guest", op: "drop", domain: r.chance(0.6) ? 0 : d, other: 0, shift: 0 })],
+    [3, () => ({ layer: "guest", op: "dup", domain: d, other: 0, shift: 0 })],
+    [5, () => ({ layer: "guest", op: "copy", domain: 1 + r.int(3), other: 0, shift: r.pick([0, 4, 0x100, 0x1000, 0x10000, 0x100000, 0x7000_0000, -0x100]) })],
+    [2, () => ({ layer: "guest", op: "swap", domain: 0, other: 1 + r.int(3), shift: 0 })],
+    [4, () => ({ layer: "doc", path: GUEST, resize: r.pick([0, 1, 2, 63, 64, 65, -1]) })],
+    [3, () => doc([...GUEST, d, r.pick(["id", "handle"])], r.chance(0.6) ? { n: r.pick([0, 1, 2, 3, 63, 64, -1, 0x7fffffff, -0x80000000]) } : anyValue(r))],
+    [3, () => doc([...GUEST, d, "name"], r.chance(0.6) ? { s: r.pick(NAMES) } : anyValue(r))],
+    [5, () => doc([...GUEST, d, "ranges"], r.weighted<() => DocValue>([[6, () => u32Of(r, r.pick([0, 1, 2, 2, 4, 3]))], [1, () => u32Of(r, 2 * 65)], [2, () => anyValue(r)]])())],
+    [5, () => doc([...GUEST, d, "perms"], r.weighted<() => DocValue>([[6, () => u32Of(r, r.pick([0, 2, 3, 3, 6, 4]))], [1, () => ({ u32: [0x1000, 4, r.pick([4, 5, 0xff, 0xffffffff])] })], [2, () => anyValue(r)]])())],
+    [3, () => ({ layer: "leaf", under: [...GUEST, d], pick: r.u32(), value: r.chance(0.7) ? number(r) : anyValue(r) })],
+    [2, () => doc([...GUEST, d], r.pick<DocValue>([{ nul: true }, { arr: true }, { obj: true }, { n: 0 }, { s: "kernel" }]))],
+    [2, () => doc(GUEST, r.chance(0.5) ? { obj: true } : anyValue(r))],
+    [1, () => ({ layer: "doc", path: [...GUEST, d, r.pick(["id", "handle", "name", "ranges", "perms"])], del: true })],
+    // The supervisor's words (four arguments and a status): another count, another type, any value.
+    [3, () => doc(["machine", "supervisor"], r.chance(0.6) ? { typed: r.pick(TYPED), length: r.pick([0, 4, 5, 6, 64]) } : anyValue(r))],
+    [3, () => ({ layer: "leaf", under: ["machine"], pick: r.u32(), value: number(r) })],
+    [2, () => ({ layer: "doc", path: ["machine", "supervisor"], resize: r.pick([-1, 4, 6]) })],
+    [1, () => ({ layer: "doc", path: ["machine", r.pick(["supervisor", "protection"])], del: true })],
+  ];
+  return r.weighted(GUEST_EDITS)();
+}
+
 function ramUnit(r: Rng): SnapUnit {
   const value = r.pick([
     () => (((r.pick([0x400, 0x3ff, 0x1000, 0xfff, 0x7ffff, r.int(0x100000)]) << 12) | r.pick([1, 3, 7, 0xf])) >>> 0),
@@ -298,8 +371,10 @@ function headerUnit(r: Rng): SnapUnit {
   return { layer: "file", edit: { op: "set", at, size: 4, value: at === 8 ? r.pick([0, 1, 2, 4, 0xffffffff]) : interestingValue(r, 0, 1 << 16) } };
 }
 
-function generateUnit(r: Rng): SnapUnit {
+/** One unit; a snapshot of Mondrix (`guarded`: it holds guest domains) is mostly edited where they are. */
+function generateUnit(r: Rng, guarded: boolean): SnapUnit {
   return r.weighted<() => SnapUnit>([
+    [guarded ? 60 : 4, () => guestUnit(r)],
     [55, () => docUnit(r)],
     [8, () => ramUnit(r)],
     [5, () => headerUnit(r)],
@@ -328,6 +403,7 @@ function valueOf(v: DocValue, ramSize: number): unknown {
   if ("nul" in v) return null;
   if ("arr" in v) return [];
   if ("obj" in v) return {};
+  if ("u32" in v) return Uint32Array.from(v.u32, (x) => x >>> 0);
   const ctor = { Int32Array, Uint32Array, Uint8Array, Float64Array }[v.typed];
   return new ctor(v.length);
 }
@@ -408,10 +484,31 @@ function applyRam(doc: Record<string, unknown>, u: Extract<SnapUnit, { layer: "r
   if (page) new DataView(page.buffer, page.byteOffset, page.length).setUint32(4 * u.word, u.value >>> 0, true);
 }
 
+/** An edit of the list of guest domains (nothing when the document has none, or not as the writer wrote it). */
+function applyGuest(doc: Record<string, unknown>, u: Extract<SnapUnit, { layer: "guest" }>): void {
+  const at = locate(doc, GUEST);
+  const list = at?.parent[at.key];
+  if (!Array.isArray(list) || !list.length) return;
+  const i = u.domain % list.length;
+  const d = list[i] as Record<string, unknown> | null;
+  if (u.op === "nudge") {
+    const a = d?.[u.field];
+    if (a instanceof Uint32Array && a.length) a[u.index % a.length] = (a[u.index % a.length] + u.delta) >>> 0;
+  } else if (u.op === "drop") list.splice(i, 1);
+  else if (u.op === "dup") list.push(structuredClone(d));
+  else if (u.op === "swap") [list[i], list[u.other % list.length]] = [list[u.other % list.length], list[i]];
+  else if (d && typeof d === "object") {
+    // A new domain: the next id and guest id, the code (if any) moved by `shift` — past the others' it is a domain the restore takes.
+    const ranges = d.ranges instanceof Uint32Array ? d.ranges.map((x) => x + u.shift) : d.ranges;
+    const handles = list.map((x) => (x as { handle?: unknown } | null)?.handle).filter((h): h is number => typeof h === "number");
+    list.push({ ...structuredClone(d), id: list.length, handle: Math.max(0, ...handles) + 1, name: `guest-${list.length}`, ranges });
+  }
+}
+
 /** The file of an input: the unmutated snapshot with its units applied (document, then payload, then file bytes). */
 export function mutatedFile(base: Uint8Array, units: readonly SnapUnit[]): Uint8Array {
   let bytes = base;
-  const docUnits = units.filter((u) => u.layer === "doc" || u.layer === "leaf" || u.layer === "elf" || u.layer === "elf-other" || u.layer === "ram");
+  const docUnits = units.filter((u) => u.layer === "doc" || u.layer === "leaf" || u.layer === "elf" || u.layer === "elf-other" || u.layer === "ram" || u.layer === "guest");
   if (docUnits.length) {
     const doc = decodeSnapshot(base, "base", nodeZlib) as Record<string, unknown>;
     const ramSize = doc.ramSize as number;
@@ -446,7 +543,8 @@ export function mutatedFile(base: Uint8Array, units: readonly SnapUnit[]): Uint8
         doc.elf = applyByteEdits(elf, [edit]);
       } else if (u.layer === "elf-other") {
         doc.elf = programs()[u.program % programs().length].elf.slice();
-      } else applyRam(doc, u);
+      } else if (u.layer === "guest") applyGuest(doc, u);
+      else applyRam(doc, u);
     }
     bytes = encodeSnapshot(doc, nodeZlib);
   }
@@ -523,11 +621,12 @@ function enginesProblem(file: Uint8Array, c: SnapConfig, budget: number | { unti
 
 export const snapshotCampaign: Campaign<SnapUnit> = {
   name: "snapshot",
-  description: "snapshots of real runs (the bundled kernel, the fixtures; every back end, 1–2 CPUs, nvdisk) mutated in the file, the payload and the decoded document, resumed on the same or another back end",
+  description: "snapshots of real runs (the bundled kernel, the fixtures, Mondrix with its guest domains; every back end, 1–2 CPUs, nvdisk) mutated in the file, the payload, the decoded document and the guest domains, resumed on the same or another back end",
   generate(r) {
-    const aux = r.int(AUX_RANGE) + AUX_RANGE * r.int(ENGINE_RADIX);
+    const aux = r.int(AUX_RANGE) + AUX_RANGE * (r.int(ENGINE_RADIX) + ENGINE_RADIX * r.int(PROTECTED_RADIX));
     const n = r.weighted([[12, 0], [48, 1], [24, 2], [16, 4]] as const);
-    const units = Array.from({ length: n }, () => generateUnit(r));
+    const guarded = protectedOf(aux);
+    const units = Array.from({ length: n }, () => generateUnit(r, guarded));
     const c = configOf(aux);
     return { base: `p${c.program}-${c.source}-to-${c.target}`, units, aux };
   },
