@@ -11,6 +11,8 @@
 // - A hostile module moved after its domain was defined: its stray store to
 //   a kernel word it may only read, after the move, is still cause 10.
 // - A snapshot whose guest domains are malformed is refused with one line;
+//   one whose guest id is 2^31 - 1 is taken, and the resumed guest's next
+//   DEFINE still gets a positive id its own snapshot can hold;
 //   so is a move to a back end one of whose rewritten sites a guest domain's
 //   code range cuts (the rule: a guest domain encloses a site whole).
 import { readFileSync } from "node:fs";
@@ -197,6 +199,54 @@ describe("a snapshot whose guest domains are malformed is refused before anythin
     expect(line).toMatch(/^x\.snap: malformed snapshot: /);
     expect(line).toMatch(why);
   });
+});
+
+// A kernel that defines one domain, waits (the snapshot is taken there), then defines a second and prints whether it got a guest id.
+const TWICE_KERNEL = `
+import { addressOf, inPort, outPort, PORT } from "previrt/guest";
+import { modBegin, modEnd, modPoke } from "./module.js";
+
+export function main(): number {
+  outPort(0x50, addressOf(modBegin));
+  outPort(0x51, addressOf(modPoke));
+  outPort(0x54, 1);
+  let x = 0;
+  for (let i = 0; i < 200000; i++) x = (x * 3 + i) | 0;
+  outPort(0x50, addressOf(modPoke));
+  outPort(0x51, addressOf(modEnd));
+  outPort(0x54, 1);
+  outPort(PORT.console, inPort(0x54) > 0 ? 121 : 110);
+  outPort(PORT.console, 10);
+  return x & 0;
+}
+`;
+const twice = elfOf([fixture("entry.s"), { file: "kernel.ts", text: TWICE_KERNEL }, { file: "module.ts", text: HOSTILE_MODULE }]);
+
+describe("a guest id so high that the guest's next DEFINE would pass 2^31 - 1", () => {
+  const ref = boot(twice, "bare");
+  ref.finish(MAX);
+  const g = boot(twice, "bare");
+  expect(runToSafePoint(g, Math.floor(ref.cycles / 2)).reached).toBe(true);
+  const snap = captureSnapshot(g);
+  const withHandle = (h: number) => {
+    const s = structuredClone(snap);
+    s.machine.protection!.guest![1].handle = h;
+    return encodeSnapshot(s, nodeZlib);
+  };
+
+  it("the reference defines its second domain", () => {
+    expect(ref.console).toBe("y\n");
+    expect(snap.machine.protection!.guest!.map((d) => d.handle)).toEqual([0, 1]);
+  });
+  for (const high of [0x7fff_ffff, 0x7fff_ffff - 1]) {
+    it(`guest id 0x${high.toString(16)}: the resumed guest's next DEFINE gets a positive id, and its own snapshot reads back`, () => {
+      const { guest } = restoreGuest(parseSnapshot(withHandle(high), "x.snap", nodeZlib), "bare");
+      expect(guest.finish(MAX)).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(guest.console).toBe("y\n");
+      const again = parseSnapshot(encodeSnapshot(captureSnapshot(guest), nodeZlib), "again.snap", nodeZlib);
+      expect(again.machine.protection!.guest!.map((d) => d.handle)).toEqual([0, high, high === 0x7fff_ffff ? 1 : 0x7fff_ffff]);
+    });
+  }
 });
 
 describe("a guest domain whose code range cuts one of the target's sites", () => {

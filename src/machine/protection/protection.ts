@@ -191,6 +191,8 @@ export class Protection {
     // The guest's id: the domain's own, unless a domain restored from elsewhere holds it already.
     let handle = id;
     for (const d of this.domains) if (d.owner === "guest" && d.handle >= handle) handle = d.handle + 1;
+    // Past 2^31 - 1 (a snapshot may hold any guest id up to it): the lowest free one, so ids stay positive int32 port values a snapshot can hold.
+    if (handle > 0x7fff_ffff) for (handle = 1; this.domains.some((d) => d.owner === "guest" && d.handle === handle); ) handle++;
     this.domains.push({ id, name, owner, table, handle: owner === "guest" ? handle : -1, declared: sorted.map((r) => ({ start: r.start, end: r.end })) });
     // The holes' code now performs the new domain's instructions.
     for (const o of old) if (o.inline && o.caller === KERNEL_DOMAIN && sorted.some((r) => r.start <= o.start && o.end <= r.end)) o.caller = id;
