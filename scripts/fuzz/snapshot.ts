@@ -47,6 +47,8 @@
 // configuration (program, back ends, CPUs, nvdisk, engine, the point) and
 // whether it is compared across engines are its `aux` (configOf, enginesOf).
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-kernel.js";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { MONDRIX_DISK_BYTES } from "../../src/cli/inject/fault-injection.js";
@@ -69,8 +71,6 @@ import { fixtureElfs, ROOT } from "./generators/fixtures.js";
 import { applyByteEdits, elfLayout, interestingValue, type ByteEdit } from "./generators/mutate.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 
 /**
  * The source and target back ends: named here, not taken from the registry,
@@ -114,7 +114,7 @@ const PROGRAMS = 18;
 const MONDRIX_PROGRAM = PROGRAMS;
 /** The aux digit past the engine digit that says the program is Mondrix (1 of PROTECTED_RADIX): inputs saved before it keep their meaning (digit 0). */
 const PROTECTED_RADIX = 4;
-const protectedOf = (aux: number) => Math.floor(aux / (AUX_RANGE * ENGINE_RADIX)) % PROTECTED_RADIX === 1;
+export const protectedOf = (aux: number) => Math.floor(aux / (AUX_RANGE * ENGINE_RADIX)) % PROTECTED_RADIX === 1;
 
 export interface SnapConfig {
   program: number;

@@ -7,6 +7,7 @@
 // TypeError from a clean refusal, and each failure shrinks to its culprit.
 // The smoke's inputs of guests, differential, smp and snapshot include runs
 // compared across engines (generators/engines.ts), guests' of every family.
+// The snapshot smoke includes snapshots of Mondrix, whose guest domains it edits.
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
@@ -18,7 +19,7 @@ import { Rng } from "../../scripts/fuzz/generators/rng.js";
 import { configOf as guestsConfig, guestsCampaign } from "../../scripts/fuzz/guests.js";
 import type { CampaignSummary } from "../../scripts/fuzz/runner.js";
 import { configOf as smpConfig, smpCampaign } from "../../scripts/fuzz/smp.js";
-import { enginesOf as snapshotEngines, snapshotCampaign } from "../../scripts/fuzz/snapshot.js";
+import { enginesOf as snapshotEngines, protectedOf as snapshotMondrix, snapshotCampaign } from "../../scripts/fuzz/snapshot.js";
 
 const ROOT = new URL("../../", import.meta.url);
 const RUN = new URL("dist/scripts/fuzz/run.js", ROOT).pathname;
@@ -106,6 +107,13 @@ describe("the smoke run compares engines (seed 1)", () => {
     const c = compared(snapshotCampaign, snapshotEngines, inputs("snapshot"));
     expect(c.length).toBeGreaterThan(inputs("snapshot") / 8);
     expect(c.some((x) => x.units.length === 0) && c.some((x) => x.units.length > 0)).toBe(true);
+  });
+
+  it("snapshot: some of its inputs are of Mondrix (guest protection domains), some edited there", () => {
+    const m = Array.from({ length: inputs("snapshot") }, (_, i) => snapshotCampaign.generate(new Rng(1, i), i)).filter((x) => snapshotMondrix(x.aux));
+    expect(m.length).toBeGreaterThan(inputs("snapshot") / 8);
+    const aimed = m.flatMap((x) => x.units).filter((u) => u.layer === "guest" || /"(guest|supervisor)"/.test(JSON.stringify(u)));
+    expect(aimed.length).toBeGreaterThan(0);
   });
 });
 
