@@ -45,7 +45,8 @@
 //
 // Consumed by the fuzz driver (runner.ts, worker.ts); input i's
 // configuration (program, back ends, CPUs, nvdisk, engine, the point) and
-// whether it is compared across engines are its `aux` (configOf, enginesOf).
+// whether it is compared across engines or of Mondrix are its `aux`
+// (configOf, enginesOf, protectedOf).
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
