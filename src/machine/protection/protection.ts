@@ -211,21 +211,8 @@ export class Protection {
 
   /** Copies domain 0's restrictions on frames beyond the guest's memory (only the monitor grants there) into a new guest domain's table. */
   private inheritMonitorLimits(table: PermissionTable): void {
-    const kernel = this.domains[KERNEL_DOMAIN].table;
-    const words = WORDS_PER_FRAME;
-    for (let f = Math.ceil(this.host.guestLimit / 4096); f < this.checked.length; f++) {
-      if (!kernel.restricts(f)) continue;
-      // Runs of words with one permission, set as one grant each.
-      let runStart = 0;
-      let runPerm = kernel.get(f * 4096);
-      for (let w = 1; w <= words; w++) {
-        const perm = w < words ? kernel.get(f * 4096 + w * 4) : -1;
-        if (perm === runPerm) continue;
-        if (runPerm !== PERM.RW) table.set(f * 4096 + runStart * 4, (w - runStart) * 4, runPerm as Perm);
-        runStart = w;
-        runPerm = perm as Perm;
-      }
-    }
+    const runs = this.permRuns(this.domains[KERNEL_DOMAIN].table, Math.ceil(this.host.guestLimit / 4096), this.checked.length);
+    for (let i = 0; i < runs.length; i += 3) table.set(runs[i], runs[i + 1], runs[i + 2] as Perm);
   }
 
   /**
@@ -414,14 +401,18 @@ export class Protection {
 
   /** A table's restrictions within guest memory as (address, bytes, permission) runs, ascending. */
   private guestPerms(t: PermissionTable): number[] {
+    return this.permRuns(t, 0, Math.floor(this.host.guestLimit / 4096));
+  }
+
+  /** A table's restrictions on frames [from, to) as (address, bytes, permission) runs of one permission each, ascending. */
+  private permRuns(t: PermissionTable, from: number, to: number): number[] {
     const out: number[] = [];
-    const frames = Math.floor(this.host.guestLimit / 4096);
-    let runStart = 0;
+    let runStart = from * 4096;
     let runPerm: number = PERM.RW;
     const close = (end: number) => {
       if (runPerm !== PERM.RW) out.push(runStart, end - runStart, runPerm);
     };
-    for (let f = 0; f < frames; f++) {
+    for (let f = from; f < to; f++) {
       const e = t.entry(f);
       // A frame with no restriction, or one uniform permission: one step.
       if (e === 0 || (e & 1) !== 0) {
@@ -442,7 +433,7 @@ export class Protection {
         runPerm = p;
       }
     }
-    close(frames * 4096);
+    close(to * 4096);
     return out;
   }
 
