@@ -101,12 +101,21 @@ export async function runImageSliced(image: ElfImage, options: RunImageOptions, 
   return outcomeOf(await runSliced(machine, options.maxCycles ?? Infinity, between, slice), machine, console);
 }
 
+/**
+ * Stops `machine` for the reason `between` gave (the user's Ctrl-C): reason
+ * "interrupted", status 130, `cycles` its clock (a multi-guest host's is
+ * global time).
+ */
+export function stopInterrupted(machine: Machine, why: string, cycles = machine.cycles): void {
+  machine.stop("interrupted", `${why} after ${Math.floor(cycles)} cycles`);
+}
+
 /** `machine.run(maxCycles)` in slices, `between` awaited after each (runImageSliced; `previrt resume` runs a restored machine so). */
 export async function runSliced(machine: Machine, maxCycles: number, between: BetweenSlices, slice = SLICE_CYCLES): Promise<RunResult> {
   while (!machine.runUntil(machine.cycles + slice, maxCycles)) {
     const why = await between();
     if (why !== undefined) {
-      machine.stop("interrupted", `${why} after ${Math.floor(machine.cycles)} cycles`);
+      stopInterrupted(machine, why);
       break;
     }
   }

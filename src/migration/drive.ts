@@ -10,7 +10,7 @@
 // (test/machine/slicing.test.ts).
 
 import type { Machine } from "../machine/machine.js";
-import { SLICE_CYCLES, type BetweenSlices } from "../machine/run-image.js";
+import { SLICE_CYCLES, stopInterrupted, type BetweenSlices } from "../machine/run-image.js";
 
 /** What a step asks: run `machine` to the first boundary at or after `until` (or to its end). */
 export interface RunRequest {
@@ -44,7 +44,7 @@ export async function driveSliced<T>(steps: RunSteps<T>, maxCycles: number | und
       if (why !== undefined) break;
     }
     why ??= await between(); // once more at the request's end: runs shorter than a slice hear it too
-    if (why !== undefined) machine.stop("interrupted", `${why} after ${Math.floor(machine.cycles)} cycles`);
+    if (why !== undefined) stopInterrupted(machine, why);
     s = steps.next(why !== undefined);
   }
 }

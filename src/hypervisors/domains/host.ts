@@ -46,7 +46,7 @@ import { DEFAULT_RAM_SIZE } from "../../machine/memory.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Engine, Machine } from "../../machine/machine.js";
 import { ACCESS } from "../../machine/monitor.js";
-import { buildMachine, SLICE_CYCLES, type BetweenSlices, type RunImageOptions } from "../../machine/run-image.js";
+import { buildMachine, SLICE_CYCLES, stopInterrupted, type BetweenSlices, type RunImageOptions } from "../../machine/run-image.js";
 import type { MachineStats } from "../../machine/stats.js";
 import type { RewriteResult } from "../../rewriter/index.js";
 import { quotedName, UserError } from "../../guest-isa/diagnostics.js";
@@ -374,7 +374,7 @@ export class DomainHost {
       if (why === undefined) continue;
       for (const d of this.domains) {
         if (!d.alive) continue;
-        d.machine.stop("interrupted", `${why} after ${Math.floor(d.clock)} cycles`);
+        stopInterrupted(d.machine, why, d.clock);
         d.result = d.machine.outcome;
       }
       break;
