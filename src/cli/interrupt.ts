@@ -14,15 +14,13 @@
 // run-domains.ts, whose host (DomainHost.runSliced) awaits `between` every
 // slice of global time and stops every guest still running.
 
+import { EXIT_STATUS } from "../machine/diagnosis.js";
 import type { BetweenSlices } from "../machine/run-image.js";
-
-/** 128 + SIGINT: what a shell reports for a process Ctrl-C ended. */
-const SIGINT_STATUS = 130;
 
 export function stopOnSigint(): { between: BetweenSlices; dispose(): void } {
   let asked = false;
   const onSigint = () => {
-    if (asked) process.exit(SIGINT_STATUS);
+    if (asked) process.exit(EXIT_STATUS.interrupted);
     asked = true;
   };
   process.on("SIGINT", onSigint);

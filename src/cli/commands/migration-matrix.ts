@@ -19,9 +19,6 @@ import { describeVerdict, isDivergence, smpOptions } from "./matrix.js";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-/** Ctrl-C's status, as run's (128 + SIGINT). */
-const INTERRUPTED_STATUS = EXIT_STATUS.interrupted;
-
 export async function runMigrationMatrix(file: string, options: Record<string, unknown>, io: CliIO): Promise<number> {
   // What the migration code cannot keep across a move is refused, not ignored (docs/migration.md).
   if (options.pcpus !== undefined) throw new UserError("--pcpus cannot be used with --migrate (the migration matrix gives every back end, bare the reference too, a physical CPU per CPU)");
@@ -51,7 +48,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   if (m.interrupted) {
     const runs = m.backends.length * (m.backends.length - 1) * m.points.length;
     io.err(`previrt: error: interrupted (SIGINT) after ${m.cells.length} of ${runs} migrated runs (no table)\n`);
-    return INTERRUPTED_STATUS;
+    return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
   }
   const verdict = (c: MigrationCell) => (c.verdict.kind === "not-migrated" ? "ended first" : describeVerdict(c.verdict));
   const header = ["from", "to", ...m.points.map((p) => `at ${fmt(p)}`)];
