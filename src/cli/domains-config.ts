@@ -12,7 +12,7 @@ import { dirname, resolve } from "node:path";
 import { quotedName, UserError } from "../guest-isa/diagnostics.js";
 import { BACKEND_NAMES } from "../hypervisors/backend-names.js";
 import { DEVICE_KIND, type DeviceKindName } from "../hypervisors/domains/abi.js";
-import { GUEST_NAME, type DomainSpec } from "../hypervisors/domains/host.js";
+import { GUEST_NAME, GUEST_NAME_RULE, type DomainSpec } from "../hypervisors/domains/host.js";
 import type { DiskBacking } from "../machine/devices/disk.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "./bundled-kernel.js";
 import { checkInputFile, fileError, readElfInput, readJsonFile, regularFileId } from "./files.js";
@@ -70,7 +70,7 @@ export function parseDomainsConfig(raw: unknown, where: string, base: string, se
       const spec = parseGuest(g, i, base, opened, files, (m) => bad(`guests[${i}]: ${m}`), claimed, elfs);
       const hasName = isObject(g) && (g as Record<string, unknown>).name !== undefined;
       const why = hasName ? "" : ` (named after its ${isObject(g) && (g as Record<string, unknown>).elf !== undefined ? "ELF file" : "workload"}: give each a "name")`;
-      if (!GUEST_NAME.test(spec.name)) bad(`guests[${i}]: the name ${quotedName(spec.name)} must be 1-32 letters, digits, '_', '.' or '-'${why}`);
+      if (!GUEST_NAME.test(spec.name)) bad(`guests[${i}]: the name ${quotedName(spec.name)} must be ${GUEST_NAME_RULE}${why}`);
       const other = named.get(spec.name);
       if (other !== undefined) bad(`guests[${i}]: the name '${spec.name}' is guests[${other}]'s too${why}`);
       named.set(spec.name, i);

@@ -214,8 +214,9 @@ class Domain implements ServedDomain {
   }
 }
 
-/** A guest's name: its console prefix and what a configuration refers to it by. */
+/** A guest's name: its console prefix and what a configuration refers to it by; GUEST_NAME_RULE says it in words. */
 export const GUEST_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+export const GUEST_NAME_RULE = "1-32 letters, digits, '_', '.' or '-'";
 
 /**
  * `f()`, its refusal (a UserError: the guest's image or memory) naming the
@@ -242,7 +243,7 @@ export function checkSpecs(specs: readonly DomainSpec[]): void {
   if (specs.length > 64) throw new UserError(`at most 64 guests, not ${specs.length}`);
   const names = new Set<string>();
   for (const s of specs) {
-    if (!GUEST_NAME.test(s.name)) throw new UserError(`guest name ${quotedName(s.name)} must be 1-32 letters, digits, '_', '.' or '-'`);
+    if (!GUEST_NAME.test(s.name)) throw new UserError(`guest name ${quotedName(s.name)} must be ${GUEST_NAME_RULE}`);
     if (names.has(s.name)) throw new UserError(`two guests are named '${s.name}'`);
     names.add(s.name);
   }
