@@ -18,7 +18,7 @@ import { UserError } from "../guest-isa/diagnostics.js";
 import { readElf } from "../guest-isa/elf.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { backends } from "../hypervisors/index.js";
-import { bareExport, bareImport, isMigratable, type NeutralState } from "../hypervisors/common/neutral-state.js";
+import { bareExport, bareImport, isMigratable, isWholeIn, type NeutralState } from "../hypervisors/common/neutral-state.js";
 import { COST_KEYS, type CostModel } from "../machine/cost-model.js";
 import { memoryDisk, readWholeDisk, type DiskBacking } from "../machine/devices/disk.js";
 import { inNvdiskWindow, nvdiskStateProblem } from "../machine/devices/nvdisk.js";
@@ -189,6 +189,23 @@ export interface RestoreInfo {
 }
 
 /**
+ * The --pcpus schedule the snapshot's monitor ran (its exact state's
+ * `scheduler`), which a resume on the same back end continues unless it is
+ * given --pcpus or --timeslice of its own — as the quantum is the
+ * snapshot's unless given. Empty when it ran none. Its values are checked
+ * again where the guest is made, and its state by the scheduler's restore.
+ */
+function savedSchedule(snap: Snapshot): { pcpus?: number; timeslice?: number } {
+  const s = snap.exact?.scheduler;
+  if (s === null || s === undefined) return {};
+  const o = s as Record<string, unknown>;
+  if (typeof s !== "object" || !isWholeIn(o.pcpus, 1, snap.machine.cpus.length) || !isWholeIn(o.timeslice, 1, 2 ** 31 - 1)) {
+    throw new UserError(`malformed snapshot: the ${snap.backend} monitor's scheduler names no whole --pcpus from 1 to ${snap.machine.cpus.length} and --timeslice`);
+  }
+  return { pcpus: o.pcpus, timeslice: o.timeslice };
+}
+
+/**
  * Builds a guest on `on` (a back end's name, or the object) from a snapshot, ready to run on. The
  * binary is checked against the back end first (a para-virtualized binary
  * elsewhere than xen is refused), before any state is loaded.
@@ -212,6 +229,7 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
     ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency,
     nvdisk, passthrough: snap.passthrough && backend.passthrough === true,
     cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,
+    ...(options.pcpus === undefined && options.timeslice === undefined && backendName === snap.backend ? savedSchedule(snap) : {}),
   });
   guest.console = snap.console;
   const m = guest.machine;

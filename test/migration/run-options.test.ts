@@ -76,6 +76,21 @@ describe("resume on the same back end: the uninterrupted run's counters", () => 
     });
   }
 
+  it("resume on the same back end without --pcpus continues the snapshot's schedule; --pcpus of its own starts another", async () => {
+    const opts = ["--hv", "xen", "--cpus", "4", "--pcpus", "2", "--timeslice", "40000"];
+    const whole = await simulated("run", spin, ...opts);
+    const snap = f("schedule.snap");
+    const first = await previrt("run", spin, ...opts, "--snapshot-at", "700000", "--snapshot", snap);
+    expect(first.status, first.err).toBe(0);
+    const resumed = await simulated("resume", snap, "--hv", "xen");
+    expect(first.out + resumed.console).toBe(whole.console);
+    expect(resumed.doc).toEqual(whole.doc);
+    // Given --pcpus, the resume runs that schedule (here every vCPU on a physical CPU of its own: nothing descheduled later).
+    const own = await simulated("resume", snap, "--hv", "xen", "--pcpus", "4");
+    expect(own.doc.counts.descheduledCycles).toBeLessThan(whole.doc.counts.descheduledCycles);
+    expect(first.out + own.console).toBe(whole.console);
+  });
+
   it("a damaged spin state is refused when the snapshot is read", async () => {
     const snap = f("spin-damaged.snap");
     expect((await previrt("run", spin, "--hv", "xen", "--cpus", "4", "--snapshot-at", "500000", "--snapshot", snap)).status).toBe(0);
