@@ -192,17 +192,19 @@ export interface RestoreInfo {
  * The --pcpus schedule the snapshot's monitor ran (its exact state's
  * `scheduler`), which a resume on the same back end continues unless it is
  * given --pcpus or --timeslice of its own — as the quantum is the
- * snapshot's unless given. Empty when it ran none. Its values are checked
+ * snapshot's unless given (a --quantum its slice is no multiple of keeps
+ * the physical CPUs only). Empty when it ran none. Its values are checked
  * again where the guest is made, and its state by the scheduler's restore.
  */
-function savedSchedule(snap: Snapshot): { pcpus?: number; timeslice?: number } {
+function savedSchedule(snap: Snapshot, quantum: number | undefined): { pcpus?: number; timeslice?: number } {
   const s = snap.exact?.scheduler;
   if (s === null || s === undefined) return {};
   const o = s as Record<string, unknown>;
   if (typeof s !== "object" || !isWholeIn(o.pcpus, 1, snap.machine.cpus.length) || !isWholeIn(o.timeslice, 1, 2 ** 31 - 1)) {
     throw new UserError(`malformed snapshot: the ${snap.backend} monitor's scheduler names no whole --pcpus from 1 to ${snap.machine.cpus.length} and --timeslice`);
   }
-  return { pcpus: o.pcpus, timeslice: o.timeslice };
+  // A --quantum the saved slice is no multiple of: that many physical CPUs, the slice's default.
+  return quantum === undefined || o.timeslice % quantum === 0 ? { pcpus: o.pcpus, timeslice: o.timeslice } : { pcpus: o.pcpus };
 }
 
 /**
@@ -229,7 +231,7 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
     ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency,
     nvdisk, passthrough: snap.passthrough && backend.passthrough === true,
     cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,
-    ...(options.pcpus === undefined && options.timeslice === undefined && backendName === snap.backend ? savedSchedule(snap) : {}),
+    ...(options.pcpus === undefined && options.timeslice === undefined && backendName === snap.backend ? savedSchedule(snap, options.quantum) : {}),
   });
   guest.console = snap.console;
   const m = guest.machine;
