@@ -9,23 +9,31 @@
 // (the disk images are written through, so nothing the guest wrote is lost).
 //
 // Consumes process signals; produces a BetweenSlices for the run and the
-// handler's removal. Used by cli/commands/run.ts, resume.ts, migrate.ts and
-// migration-matrix.ts (which ends with one line and no table), and by
+// handler's removal. Used by cli/commands/run.ts, resume.ts, migrate.ts,
+// matrix.ts and migration-matrix.ts (which end with one line and no table), and by
 // run-domains.ts, whose host (DomainHost.runSliced) awaits `between` every
 // slice of global time and stops every guest still running.
 
 import { EXIT_STATUS } from "../machine/diagnosis.js";
 import type { BetweenSlices } from "../machine/run-image.js";
 
-export function stopOnSigint(): { between: BetweenSlices; dispose(): void } {
+/** The words every interrupted ending starts with (`previrt: error: interrupted (SIGINT) after …`). */
+export const INTERRUPTED = "interrupted (SIGINT)";
+
+export function stopOnSigint(): { between: BetweenSlices; signalled: Promise<string>; dispose(): void } {
   let asked = false;
+  let signal!: (why: string) => void;
+  // For waiters that run nothing between slices (matrix cells in worker threads): settles at the first Ctrl-C.
+  const signalled = new Promise<string>((resolve) => (signal = resolve));
   const onSigint = () => {
     if (asked) process.exit(EXIT_STATUS.interrupted);
     asked = true;
+    signal(INTERRUPTED);
   };
   process.on("SIGINT", onSigint);
   return {
-    between: () => new Promise((resolve) => setImmediate(() => resolve(asked ? "interrupted (SIGINT)" : undefined))),
+    between: () => new Promise((resolve) => setImmediate(() => resolve(asked ? INTERRUPTED : undefined))),
+    signalled,
     dispose: () => void process.off("SIGINT", onSigint),
   };
 }

@@ -78,6 +78,8 @@ interface HelpFacts {
   passthrough: string;
   /** The back ends `bench --drivers` runs by default (driver-bench.ts). */
   drivers: string;
+  /** `matrix`'s cycle limit per run unless given (matrix-verdicts.ts). */
+  matrixMaxCycles: string;
 }
 
 /**
@@ -87,11 +89,12 @@ interface HelpFacts {
  * and the commands that do load them with their implementation (issue 16).
  */
 async function helpFacts(): Promise<HelpFacts> {
-  const [{ backends, passthroughBackends }, { DEFAULT_QUANTUM, MAX_CPUS }, { SPINLOCK_CURES }, { driverBenchBackends }] = await Promise.all([
+  const [{ backends, passthroughBackends }, { DEFAULT_QUANTUM, MAX_CPUS }, { SPINLOCK_CURES }, { driverBenchBackends }, { MATRIX_MAX_CYCLES }] = await Promise.all([
     import("../hypervisors/index.js"),
     import("../machine/machine.js"),
     import("../hypervisors/common/spinlock-cures.js"),
     import("./bench/driver-bench.js"),
+    import("../hypervisors/matrix-verdicts.js"),
   ]);
   // Each back end with its registry description: a new one shows up by itself.
   const width = Math.max(...[...backends.keys()].map((n) => n.length));
@@ -107,11 +110,12 @@ async function helpFacts(): Promise<HelpFacts> {
     cures: cures.join(", "),
     passthrough: passthroughBackends(backends.values()).map((b) => b.name).join(", "),
     drivers: driverBenchBackends().join(", "),
+    matrixMaxCycles: MATRIX_MAX_CYCLES.toLocaleString("en-US"),
   };
 }
 
 /** Stands in for HelpFacts when no help is shown: the option descriptions are then never printed. */
-const NO_HELP: HelpFacts = { names: "see previrt --help", maxCpus: "N", quantum: "Q", backendList: "", cures: "", passthrough: "", drivers: "" };
+const NO_HELP: HelpFacts = { names: "see previrt --help", maxCpus: "N", quantum: "Q", backendList: "", cures: "", passthrough: "", drivers: "", matrixMaxCycles: "" };
 
 /** Whether these arguments may print help: none (commander prints the command list), or -h, --help, help anywhere. */
 const mayShowHelp = (argv: readonly string[]) => argv.length === 0 || argv.some((a) => a === "-h" || a === "--help" || a === "help");
@@ -240,7 +244,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--allow-diverge <list>", "back ends allowed to diverge from bare", list("--allow-diverge"))
     .option("--migrate", "the migration matrix: every ordered pair of back ends, migrated at several points")
     .option("--at <list>", "with --migrate: the migration points in cycles (default: 1/4, 1/2, 3/4 of the bare run)", list("--at"))
-    .option("--max-cycles <n>", "cycle limit per run", integer("--max-cycles"))
+    .option("--max-cycles <n>", `cycle limit per run (default ${facts.matrixMaxCycles}; a run it stops is unfinished, not compared past its output)`, integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer("--jobs"))

@@ -12,6 +12,9 @@ import type { Strategy } from "../rewriter/index.js";
 import type { RunElfOptions } from "./backend.js";
 import { BACKEND_NAMES, unknownBackend } from "./registry.js";
 
+/** A matrix's cycle limit per run unless given (`--max-cycles`): a guest that never ends on one back end ends the matrix. */
+export const MATRIX_MAX_CYCLES = 2_000_000_000;
+
 export interface MatrixOptions extends Omit<RunElfOptions, "backend" | "onOutput" | "disk"> {
   /** Back ends to run, in order; the first is the reference. */
   backends: readonly string[];
@@ -25,7 +28,12 @@ export type Verdict =
   /** Console output differs: `line` is the first differing line (1-based). */
   | { kind: "diverged"; line: number; expected: string | undefined; actual: string | undefined }
   /** Same console output, different ending. */
-  | { kind: "ended-differently"; expected: string; actual: string };
+  | { kind: "ended-differently"; expected: string; actual: string }
+  /**
+   * The cycle limit stopped the run (`who`: this one, or the reference)
+   * with the other's output so far: it cannot be judged past that point.
+   */
+  | { kind: "unfinished"; who: "run" | "reference"; message: string };
 
 export interface MatrixRow {
   backend: string;
@@ -38,9 +46,16 @@ export interface MatrixRow {
   seconds: number;
 }
 
-/** Whether a verdict says the run differed from the reference. */
+/** Whether a verdict says the run differed from the reference, or could not be compared to its end (unfinished). */
 export function isDivergence(v: Verdict): boolean {
-  return v.kind === "diverged" || v.kind === "ended-differently";
+  return v.kind === "diverged" || v.kind === "ended-differently" || v.kind === "unfinished";
+}
+
+/** What `previrt matrix` says of a run whose verdict isDivergence, after `previrt: error: BACKEND `. */
+export function describeProblem(v: Verdict, reference: string): string {
+  if (v.kind !== "unfinished") return `diverged from ${reference}: ${describeVerdict(v)}`;
+  const whose = v.who === "run" ? "it" : reference;
+  return `was not compared to the end: ${whose} ${v.message} with the same output so far (give a larger --max-cycles)`;
 }
 
 export function describeVerdict(v: Verdict): string {
@@ -53,6 +68,8 @@ export function describeVerdict(v: Verdict): string {
       return `diverged at line ${v.line}`;
     case "ended-differently":
       return `ended differently: ${v.actual}`;
+    case "unfinished":
+      return v.who === "run" ? "unfinished, same so far" : "reference unfinished";
   }
 }
 
@@ -62,6 +79,14 @@ export function describeEnding(r: RunResult): string {
 }
 
 export function compareRuns(reference: { console: string; result: RunResult }, run: { console: string; result: RunResult }): Verdict {
+  // A run the cycle limit stopped, whose output the other's continues (or equals, the other not stopped so), is
+  // unfinished: not a divergence at the line where it was stopped. Both stopped with the same output: the same.
+  const unfinished = (who: "run" | "reference", cut: { console: string; result: RunResult }, other: { console: string; result: RunResult }): Verdict | undefined =>
+    cut.result.kind === "stopped" && cut.result.reason === "max-cycles" && other.console.startsWith(cut.console) && (other.console !== cut.console || !isCutShort(other.result))
+      ? { kind: "unfinished", who, message: cut.result.message }
+      : undefined;
+  const partial = unfinished("run", run, reference) ?? unfinished("reference", reference, run);
+  if (partial) return partial;
   if (run.console !== reference.console) {
     const want = reference.console.split("\n");
     const got = run.console.split("\n");
@@ -74,6 +99,11 @@ export function compareRuns(reference: { console: string; result: RunResult }, r
   // Stop messages carry cycle counts, which legitimately differ: compare the kind of ending.
   const same = reference.result.kind === run.result.kind && reference.result.exitCode === run.result.exitCode;
   return same ? { kind: "same" } : { kind: "ended-differently", expected, actual };
+}
+
+/** Whether the cycle limit stopped a run (its output may be cut short). */
+function isCutShort(r: RunResult): boolean {
+  return r.kind === "stopped" && r.reason === "max-cycles";
 }
 
 /** One back end's run, as sent back from a worker (everything but the verdict). */

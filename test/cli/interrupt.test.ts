@@ -1,4 +1,4 @@
-// Ctrl-C during `previrt run`, `resume`, `migrate` or `matrix --migrate` (cli/interrupt.ts): a guest that would run for
+// Ctrl-C during `previrt run`, `resume`, `migrate`, `matrix` or `matrix --migrate` (cli/interrupt.ts): a guest that would run for
 // ever — here one that prints a line and then spins, and one whose trap
 // handler faults again at every entry, walking its stack down, which no
 // fault-loop rule catches — ends with `previrt: error: interrupted (SIGINT)
@@ -103,6 +103,20 @@ describe("Ctrl-C during previrt run", () => {
     expect(await status).toBe(130);
     expect(io.stdout).toBe("");
     expect(io.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ of 18 migrated runs \(no table\)\n$/);
+    expect(process.listenerCount("SIGINT")).toBe(before);
+  }, 60_000);
+
+  it.each(["1", "2"])("previrt matrix --jobs %s (in process), a guest that spins on every back end: one line, no table, status 130", async (jobs) => {
+    // Serially the running cell stops within a slice; in worker threads the pool is closed at once.
+    const before = process.listenerCount("SIGINT");
+    const io = bufferIO();
+    let settled = false;
+    const status = main(["matrix", spin, "--hv", "bare,xen,l4", "--jobs", jobs], io).finally(() => (settled = true));
+    while (!settled && process.listenerCount("SIGINT") === before) await new Promise((r) => setImmediate(r));
+    process.emit("SIGINT");
+    expect(await status).toBe(130);
+    expect(io.stdout).toBe("");
+    expect(io.stderr).toBe("previrt: error: interrupted (SIGINT) after 0 of 3 back ends (no table)\n");
     expect(process.listenerCount("SIGINT")).toBe(before);
   }, 60_000);
 

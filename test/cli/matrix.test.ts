@@ -11,7 +11,7 @@ import { formatMatrix, hostMips } from "../../src/cli/commands/matrix.js";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
-import { compareRuns, runMatrix, type MatrixRow } from "../../src/hypervisors/matrix.js";
+import { compareRuns, describeProblem, describeVerdict, isDivergence, runMatrix, type MatrixRow } from "../../src/hypervisors/matrix.js";
 import { runMatrixJobs } from "../../src/hypervisors/parallel/matrix-jobs.js";
 import { workersAvailable } from "../../src/hypervisors/parallel/pool.js";
 
@@ -79,6 +79,25 @@ describe("previrt matrix", () => {
     expect(compareRuns({ console: "a\n", result: ok }, { console: "a\n", result: { kind: "poweroff", exitCode: 1 } })).toEqual({
       kind: "ended-differently", expected: "exit 0", actual: "exit 1",
     });
+  });
+
+  it("calls a run the cycle limit stopped with the other's output so far unfinished, not diverged where it stopped", () => {
+    const ok = { kind: "poweroff", exitCode: 0 } as const;
+    const cut = { kind: "stopped", reason: "max-cycles", message: "stopped after 2000001064 cycles (--max-cycles 2000000000)", exitCode: 124, diagnosis: "" } as const;
+    const run = compareRuns({ console: "a\nb\nc\n", result: ok }, { console: "a\nb\n", result: cut });
+    expect(run).toEqual({ kind: "unfinished", who: "run", message: cut.message });
+    expect(describeVerdict(run)).toBe("unfinished, same so far");
+    expect(describeProblem(run, "bare")).toBe("was not compared to the end: it stopped after 2000001064 cycles (--max-cycles 2000000000) with the same output so far (give a larger --max-cycles)");
+    expect(isDivergence(run)).toBe(true); // still a non-zero status unless allowed
+    // The same output, the reference ended: unfinished too (was "ended differently").
+    expect(compareRuns({ console: "a\n", result: ok }, { console: "a\n", result: cut })).toMatchObject({ kind: "unfinished", who: "run" });
+    // The reference stopped, the run went on with the same output and more.
+    expect(compareRuns({ console: "a\n", result: cut }, { console: "a\nb\n", result: ok })).toMatchObject({ kind: "unfinished", who: "reference" });
+    // Both stopped, one further: unfinished; both stopped alike: the same.
+    expect(compareRuns({ console: "a\nb\n", result: cut }, { console: "a\n", result: cut })).toMatchObject({ kind: "unfinished", who: "run" });
+    expect(compareRuns({ console: "a\n", result: cut }, { console: "a\n", result: cut })).toEqual({ kind: "same" });
+    // Output that differs before the limit is a divergence, limit or not.
+    expect(compareRuns({ console: "a\nb\n", result: ok }, { console: "a\nx\n", result: cut })).toMatchObject({ kind: "diverged", line: 2 });
   });
 
   it("shows host MIPS only for runs long enough to measure", () => {

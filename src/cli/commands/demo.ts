@@ -12,7 +12,7 @@ import { backends } from "../../hypervisors/index.js";
 import { runMatrix } from "../../hypervisors/matrix.js";
 import { buildKernel, kernelDisk, USER_PROGRAMS } from "../bundled-kernel.js";
 import type { CommandRunner } from "../main.js";
-import { describeVerdict, formatMatrix, isDivergence } from "./matrix.js";
+import { describeProblem, describeVerdict, formatMatrix, isDivergence } from "./matrix.js";
 
 export const DEMO_WORKLOAD = "mixed";
 /** Back ends allowed to diverge on the bundled kernel, and why (printed, not hidden). */
@@ -47,7 +47,7 @@ export const run: CommandRunner = (_args, _options, io) => {
     if (isDivergence(r.verdict) && EXPECTED_DIVERGENCE[r.backend]) io.out(`${r.backend} ${describeVerdict(r.verdict)}, as it must: ${EXPECTED_DIVERGENCE[r.backend]}.\n`);
   }
   const unexpected = rows.filter((r) => isDivergence(r.verdict) && !(r.backend in EXPECTED_DIVERGENCE));
-  for (const r of unexpected) io.err(`previrt: error: ${r.backend} diverged from bare: ${describeVerdict(r.verdict)}\n`);
+  for (const r of unexpected) io.err(`previrt: error: ${r.backend} ${describeProblem(r.verdict, "bare")}\n`);
   if (rows[0]?.result.kind !== "poweroff" || rows[0].result.exitCode !== 0) io.err("previrt: error: the kernel's self-check failed on bare metal\n");
   io.out(`(${((Date.now() - started) / 1000).toFixed(1)} s in all)\n`);
   return unexpected.length || rows[0]?.result.kind !== "poweroff" || rows[0].result.exitCode !== 0 ? 1 : 0;

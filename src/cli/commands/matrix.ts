@@ -7,14 +7,17 @@
 // allowed to diverge did. `--disk FILE`: every back end gets its own copy.
 // `--jobs N` (default: the number of cores) runs the back ends in N worker
 // threads; the table is the same as with `--jobs 1` (serial, in-process).
+// Ctrl-C ends it with one line and no table (cli/interrupt.ts), status 130.
 // `--migrate [--at N,…]`: the migration matrix instead (migration-matrix.ts).
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 // Only the named back ends, loaded by name (registry.ts), not hypervisors/index.ts (all five; issue 16).
 import { checkCpuOptions, checkCpuValues, type CpuOptions } from "../../hypervisors/backend.js";
-import { cellOptions, describeVerdict, isDivergence, type MatrixRow } from "../../hypervisors/matrix-verdicts.js";
+import { cellOptions, describeProblem, describeVerdict, isDivergence, MATRIX_MAX_CYCLES, type MatrixRow } from "../../hypervisors/matrix-verdicts.js";
 import { BACKEND_NAMES, loadBackend, unknownBackend } from "../../hypervisors/registry.js";
-import { runMatrixJobs } from "../../hypervisors/parallel/matrix-jobs.js";
+import { runMatrixJobsInterruptible } from "../../hypervisors/parallel/matrix-jobs.js";
+import { EXIT_STATUS } from "../../machine/diagnosis.js";
+import { INTERRUPTED, stopOnSigint } from "../interrupt.js";
 import { jobsOption } from "../jobs-option.js";
 import type { Engine } from "../../machine/machine.js";
 import { readCostModel, readElfInput, readInput } from "../files.js";
@@ -23,7 +26,7 @@ import { describeSmp } from "../bench/report-data.js";
 import { checkSpinlockCure } from "../../hypervisors/common/spinlock-cures.js";
 
 // The verdict's words live with the matrix (the playground shows them too).
-export { describeVerdict, isDivergence };
+export { describeProblem, describeVerdict, isDivergence };
 
 export const run: CommandRunner = async (args, options, io) => {
   const [file] = args;
@@ -48,22 +51,28 @@ export const run: CommandRunner = async (args, options, io) => {
   // --spinlocks: every back end but the reference (bare, native) must offer the cure.
   const spinlocks = options.spinlocks as string | undefined;
   for (const b of loaded) if (b.name !== "bare") checkSpinlockCure(b.name, b.spinlocks, spinlocks);
-  const rows = await runMatrixJobs(image, {
+  const sigint = stopOnSigint();
+  const outcome = await runMatrixJobsInterruptible(image, {
     file, // errors about the binary name it, as run's do
     ...smp,
     spinlocks,
     jobs,
     backends: ordered,
-    maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
+    maxCycles: (options.maxCycles as number | undefined) ?? MATRIX_MAX_CYCLES,
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     engine: options.engine as Engine | undefined,
     protect: options.protect !== false,
-  });
+  }, sigint).finally(sigint.dispose);
+  if (!outcome.rows) {
+    io.err(`previrt: error: ${INTERRUPTED} after ${outcome.done} of ${ordered.length} back ends (no table)\n`);
+    return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
+  }
+  const rows = outcome.rows;
   if (smp.cpus !== undefined || smp.pcpus !== undefined) io.out(`${describeSmp(smp)}${smp.pcpus !== undefined && ordered.includes("bare") ? "; bare, one physical CPU per CPU" : ""}\n`);
   io.out(formatMatrix(rows));
   const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));
-  for (const r of bad) io.err(`previrt: error: ${r.backend} diverged from ${rows[0].backend}: ${describeVerdict(r.verdict)}\n`);
+  for (const r of bad) io.err(`previrt: error: ${r.backend} ${describeProblem(r.verdict, rows[0].backend)}\n`);
   return bad.length ? 1 : 0;
 };
 

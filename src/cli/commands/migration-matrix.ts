@@ -8,14 +8,15 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { BACKEND_NAMES, unknownBackend } from "../../hypervisors/registry.js";
+import { MATRIX_MAX_CYCLES } from "../../hypervisors/matrix-verdicts.js";
 import { migrationMatrixSliced, type MigrationCell } from "../../migration/matrix.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
-import { stopOnSigint } from "../interrupt.js";
+import { INTERRUPTED, stopOnSigint } from "../interrupt.js";
 import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
 import { point } from "./migrate.js";
 import { checkSnapshotSpinlocks, engineOptionsOf } from "./resume.js";
 import type { CliIO } from "../io.js";
-import { describeVerdict, isDivergence, smpOptions } from "./matrix.js";
+import { describeProblem, describeVerdict, isDivergence, smpOptions } from "./matrix.js";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -38,7 +39,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
     file,
     backends: names,
     points,
-    maxCycles: (options.maxCycles as number | undefined) ?? 2_000_000_000,
+    maxCycles: (options.maxCycles as number | undefined) ?? MATRIX_MAX_CYCLES,
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     cpus: smpOptions(options).cpus,
@@ -47,7 +48,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   }, sigint.between).finally(sigint.dispose);
   if (m.interrupted) {
     const runs = m.backends.length * (m.backends.length - 1) * m.points.length;
-    io.err(`previrt: error: interrupted (SIGINT) after ${m.cells.length} of ${runs} migrated runs (no table)\n`);
+    io.err(`previrt: error: ${INTERRUPTED} after ${m.cells.length} of ${runs} migrated runs (no table)\n`);
     return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
   }
   const verdict = (c: MigrationCell) => (c.verdict.kind === "not-migrated" ? "ended first" : describeVerdict(c.verdict));
@@ -65,7 +66,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   io.out(`migration matrix: reference bare (${describeEnding(m.reference.result)}, ${fmt(m.reference.cycles)} cycles); stop-and-copy at each point\n`);
   io.out([line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n");
   const bad = m.cells.filter((c) => c.verdict.kind !== "not-migrated" && isDivergence(c.verdict) && !allow.has(c.from) && !allow.has(c.to));
-  for (const c of bad) io.err(`previrt: error: ${c.from} -> ${c.to} at ${c.at} diverged from bare: ${verdict(c)}\n`);
+  for (const c of bad) if (c.verdict.kind !== "not-migrated") io.err(`previrt: error: ${c.from} -> ${c.to} at ${c.at} ${describeProblem(c.verdict, "bare")}\n`);
   return bad.length ? 1 : 0;
 }
 

@@ -5,13 +5,26 @@
 // ../matrix.ts: that one runs in a browser too (the playground).
 
 import type { ElfImage } from "../../guest-isa/elf-types.js";
+import type { BetweenSlices } from "../../machine/run-image.js";
 // Not ../matrix.ts, whose serial runMatrix loads every back end: the cells here load their own (issue 16).
-import { loadedMatrixCell } from "../matrix-cell.js";
+import { loadedMatrixCell, loadedMatrixCellSliced } from "../matrix-cell.js";
 import { cellArgs, withVerdicts, type MatrixCellArg, type MatrixOptions, type MatrixRow, type MatrixRun } from "../matrix-verdicts.js";
-import { runPool, workersAvailable } from "./pool.js";
+import { runPool, workersAvailable, WorkerPool } from "./pool.js";
 
 /** The module whose loadedMatrixCell the workers call (compiled or not, as this file is): it loads only the cells' back ends. */
 const MATRIX_MODULE = new URL(import.meta.url.endsWith(".ts") ? "../matrix-cell.ts" : "../matrix-cell.js", import.meta.url).href;
+
+export type MatrixJobsOptions = MatrixOptions & { jobs: number; onDone?: (backend: string) => void };
+
+/**
+ * The user's Ctrl-C (cli/interrupt.ts): a serial matrix awaits `between`
+ * after every slice of a cell's run; worker threads are ended when
+ * `signalled` settles.
+ */
+export interface MatrixInterrupt {
+  between: BetweenSlices;
+  signalled: Promise<string>;
+}
 
 /**
  * runMatrix on `jobs` worker threads (one back end per task); `jobs` ≤ 1, a
@@ -19,22 +32,52 @@ const MATRIX_MODULE = new URL(import.meta.url.endsWith(".ts") ? "../matrix-cell.
  * serially in this thread, each back end loaded as its turn comes
  * (registry.ts). Same rows as runMatrix, in the same order.
  */
-export async function runMatrixJobs(image: ElfImage, options: MatrixOptions & { jobs: number; onDone?: (backend: string) => void }): Promise<MatrixRow[]> {
+export async function runMatrixJobs(image: ElfImage, options: MatrixJobsOptions): Promise<MatrixRow[]> {
+  return (await matrixRuns(image, options)).rows!;
+}
+
+/** The rows; or, stopped by a Ctrl-C, how many back ends had finished (no verdicts: the reference may be missing). */
+export interface MatrixOutcome {
+  rows?: MatrixRow[];
+  interrupted?: true;
+  done: number;
+}
+
+/** runMatrixJobs that a Ctrl-C stops. */
+export function runMatrixJobsInterruptible(image: ElfImage, options: MatrixJobsOptions, interrupt: MatrixInterrupt): Promise<MatrixOutcome> {
+  return matrixRuns(image, options, interrupt);
+}
+
+async function matrixRuns(image: ElfImage, options: MatrixJobsOptions, interrupt?: MatrixInterrupt): Promise<MatrixOutcome> {
   const { jobs, onDone, ...matrixOptions } = options;
+  let done = 0;
   if (jobs <= 1 || options.backends.length <= 1 || !workersAvailable(MATRIX_MODULE)) {
     const runs: MatrixRun[] = [];
     for (const name of matrixOptions.backends) {
       const [arg] = cellArgs(image, { ...matrixOptions, backends: [name] }); // one at a time, as runMatrix: one disk copy alive
-      runs.push(await loadedMatrixCell(arg));
+      const run = interrupt ? await loadedMatrixCellSliced(arg, interrupt.between) : await loadedMatrixCell(arg);
+      if (run.result.kind === "stopped" && run.result.reason === "interrupted") return { interrupted: true, done };
+      runs.push(run);
+      done++;
       onDone?.(name);
     }
-    return withVerdicts(runs);
+    return { rows: withVerdicts(runs), done };
   }
   const args = cellArgs(image, matrixOptions);
-  const runs = await runPool<MatrixCellArg, MatrixRun>(
-    args.map((arg) => ({ module: MATRIX_MODULE, name: "loadedMatrixCell", arg })),
-    jobs,
-    (i) => onDone?.(args[i].backend),
-  );
-  return withVerdicts(runs);
+  const tasks = args.map((arg) => ({ module: MATRIX_MODULE, name: "loadedMatrixCell", arg }));
+  const count = (i: number) => {
+    done++;
+    onDone?.(args[i].backend);
+  };
+  if (!interrupt) return { rows: withVerdicts(await runPool<MatrixCellArg, MatrixRun>(tasks, jobs, count)), done };
+  // As runPool, raced with the Ctrl-C: closing the pool ends the workers' runs where they are.
+  const pool = new WorkerPool(Math.max(1, Math.min(jobs, tasks.length)));
+  try {
+    const runs = pool.run<MatrixCellArg, MatrixRun>(tasks, count);
+    runs.catch(() => undefined); // rejected by close() after a Ctrl-C: nobody waits for it then
+    const first = await Promise.race([runs, interrupt.signalled]);
+    return typeof first === "string" ? { interrupted: true, done } : { rows: withVerdicts(first), done };
+  } finally {
+    await pool.close();
+  }
 }
