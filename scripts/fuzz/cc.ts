@@ -6,12 +6,17 @@
 // JavaScript itself computes — the dialect's semantics are JavaScript's with
 // `| 0` on every result (docs/guest-language.md), so a generated program
 // that writes `| 0` and `Math.imul` explicitly must print on the emulated
-// machine exactly what `new Function` computes on the host (else: wrong).
+// machine exactly what `new Function` computes on the host (else: wrong);
+// and whole programs (generators/int-programs.ts: globals, typed arrays,
+// functions, `op=`, `++`, loops with labels, `switch`) whose JavaScript
+// rendering is the oracle — one the compiler refuses is wrong too (it is
+// valid dialect).
 
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput, Outcome } from "./campaign.js";
 import { importsOf, typescriptSources, type SourceText } from "./generators/fixtures.js";
+import { intProgram, intProgramExpected, intProgramSource, type Code, type IntProgram } from "./generators/int-programs.js";
 import { HUGE_NUMBERS, mutateLines } from "./generators/mutate.js";
 import type { Rng } from "./generators/rng.js";
 
@@ -101,12 +106,29 @@ function deepNesting(r: Rng): string[] {
 
 const fixtureNamed = (file: string): SourceText => typescriptSources().find((s) => s.file === file)!;
 
-/** aux: 0 a mutated fixture, 1 a generated program checked against the host, 2 deep nesting. Units are lines (of the body, for aux 1). */
+/** A whole program as an input: its head and tail in `base`, each of main's statements a unit (both renderings: the shrinker drops them together). */
+const SEP = "\u0000";
+const wholeInput = (p: IntProgram) => ({ base: `whole: ${JSON.stringify({ head: p.head, tail: p.tail })}`, units: p.statements.map((c) => c.ts + SEP + c.js) });
+function wholeProgram(input: FuzzInput<string>): IntProgram {
+  const { head, tail } = JSON.parse(input.base.slice("whole: ".length)) as { head: Code; tail: Code };
+  return { head, tail, statements: input.units.map((u) => ({ ts: u.slice(0, u.indexOf(SEP)), js: u.slice(u.indexOf(SEP) + 1) })) };
+}
+
+/** The compiled program's console against the oracle's; undefined when they agree. */
+function compare(console: string, want: string, names: (k: number) => string): Outcome | undefined {
+  if (console === want) return undefined;
+  const got = console.split("\n"), exp = want.split("\n");
+  const k = got.findIndex((l, i) => l !== exp[i]);
+  return { class: "wrong", message: `compiled code computes ${names(k)} = 0x${got[k]}, JavaScript 0x${exp[k]}` };
+}
+
+/** aux: 0 a mutated fixture, 1 a generated program checked against the host, 2 deep nesting, 3 a whole program checked against the host. Units are lines (of the body, for aux 1; main's statements, for aux 3). */
 export const ccCampaign: Campaign<string> = {
   name: "cc",
   description: "mutated fixture programs, deep nesting, and random integer programs checked against JavaScript, through previrt build",
   generate(r) {
-    const kind = r.weighted([[45, 0], [45, 1], [10, 2]] as const);
+    const kind = r.weighted([[35, 0], [30, 1], [10, 2], [25, 3]] as const);
+    if (kind === 3) return { ...wholeInput(intProgram(r)), aux: 3 };
     if (kind === 0) {
       // Small programs more often than the kernel: the compiler's time grows with the input.
       const src = r.weighted(typescriptSources().map((t) => [1 / Math.sqrt(t.text.length), t] as const));
@@ -126,6 +148,19 @@ export const ccCampaign: Campaign<string> = {
       buildSources([{ file: "nesting.ts", text: input.units.join("\n") + "\n" }]);
       return "accepted";
     }
+    if (input.aux === 3) {
+      const p = wholeProgram(input);
+      let image;
+      try {
+        image = buildSources([{ file: "program.ts", text: intProgramSource(p) }]).image;
+      } catch (e) {
+        return { class: "wrong", message: `a valid program was refused: ${String((e as Error).message).split("\n")[0]}` };
+      }
+      const out = runElf(image, { backend: "bare", maxCycles: Math.max(limits.maxCycles, 20_000_000), ramSize: 4 * 1024 * 1024 });
+      const r = out.result;
+      if (r.kind !== "poweroff" || r.exitCode !== 0) return { class: "wrong", message: `the compiled program did not finish: ${r.kind === "stopped" ? r.reason : `exit ${r.exitCode}`}` };
+      return compare(out.console, intProgramExpected(p), (k) => `printed value ${k + 1}`) ?? "accepted";
+    }
     const inits = input.base.slice("program: ".length);
     const text = [...PROGRAM_HEAD(`  ${inits}`), ...input.units, ...PROGRAM_TAIL].join("\n") + "\n";
     const { image } = buildSources([{ file: "program.ts", text }]);
@@ -133,14 +168,13 @@ export const ccCampaign: Campaign<string> = {
     const out = runElf(image, { backend: "bare", maxCycles: Math.max(limits.maxCycles, 2_000_000), ramSize: 4 * 1024 * 1024 });
     const r = out.result;
     if (r.kind !== "poweroff" || r.exitCode !== 0) return { class: "wrong", message: `the compiled program did not finish: ${r.kind === "stopped" ? r.reason : `exit ${r.exitCode}`}` };
-    if (out.console !== want) {
-      const got = out.console.split("\n"), exp = want.split("\n");
-      const k = got.findIndex((l, i) => l !== exp[i]);
-      return { class: "wrong", message: `compiled code computes ${VARS[k]} = 0x${got[k]}, JavaScript 0x${exp[k]}` };
-    }
-    return "accepted";
+    return compare(out.console, want, (k) => VARS[k]) ?? "accepted";
   },
   materialize(input) {
+    if (input.aux === 3) {
+      const p = wholeProgram(input);
+      return { ext: ".ts", data: intProgramSource(p), note: `expected console:\n${intProgramExpected(p)}` };
+    }
     if (input.aux !== 1) return { ext: ".ts", data: input.units.join("\n") + "\n", note: `from ${input.base}` };
     const inits = input.base.slice("program: ".length);
     return { ext: ".ts", data: [...PROGRAM_HEAD(`  ${inits}`), ...input.units, ...PROGRAM_TAIL].join("\n") + "\n", note: `expected console:\n${expected(inits, input.units)}` };

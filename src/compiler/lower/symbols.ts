@@ -25,15 +25,23 @@ export interface ElemType {
   readonly shift: 0 | 1 | 2;
   readonly load: string;
   readonly store: string;
+  /** Whether an element reads back sign-extended (and an initializer's value wraps to the signed range). */
+  readonly signed: boolean;
 }
 
 export const TYPED_ARRAYS: Readonly<Record<string, ElemType>> = {
-  Int32Array: { name: "Int32Array", size: 4, shift: 2, load: "lw", store: "sw" },
-  Uint8Array: { name: "Uint8Array", size: 1, shift: 0, load: "lbu", store: "sb" },
-  Int8Array: { name: "Int8Array", size: 1, shift: 0, load: "lb", store: "sb" },
-  Uint16Array: { name: "Uint16Array", size: 2, shift: 1, load: "lhu", store: "sh" },
-  Int16Array: { name: "Int16Array", size: 2, shift: 1, load: "lh", store: "sh" },
+  Int32Array: { name: "Int32Array", size: 4, shift: 2, load: "lw", store: "sw", signed: true },
+  Uint8Array: { name: "Uint8Array", size: 1, shift: 0, load: "lbu", store: "sb", signed: false },
+  Int8Array: { name: "Int8Array", size: 1, shift: 0, load: "lb", store: "sb", signed: true },
+  Uint16Array: { name: "Uint16Array", size: 2, shift: 1, load: "lhu", store: "sh", signed: false },
+  Int16Array: { name: "Int16Array", size: 2, shift: 1, load: "lh", store: "sh", signed: true },
 };
+
+/** An initializer's value as the element keeps it: wrapped to its width, as JavaScript's typed arrays store (`new Uint8Array([300])[0]` is 44). */
+export function elementValue(elem: ElemType, v: number): number {
+  const bits = 32 - elem.size * 8;
+  return elem.signed ? (v << bits) >> bits : (v << bits) >>> bits;
+}
 
 /** The initial value of a scalar global word. */
 export type DataInit = { kind: "word"; value: number } | { kind: "string"; text: string } | { kind: "symbol"; name: string };
@@ -292,7 +300,7 @@ function declareGlobal(
           report(el ?? arg, "typed-array initializers must be constant integers");
           return undefined;
         }
-        values.push(v);
+        values.push(elementValue(elem, v));
       }
       return { kind: "array", asmName, elem, length: values.length, init: values, exported, external: false };
     }
