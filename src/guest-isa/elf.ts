@@ -512,23 +512,24 @@ export function readElf(bytes: Uint8Array): ElfImage {
         continue;
       }
       const name = names.read(strs, nameOff, what);
-      const label = `symbol ${i} (${shownName(name)})`;
+      // Built only for an error: a name may be long and shared by every symbol (time in proportion to the file).
+      const label = () => `symbol ${i} (${shownName(name)})`;
       if (name === "") throw new UserError(`${what} has no name`);
       const bind = info >> 4;
       const kind = STT_TO_KIND[info & 0xf];
-      if (bind !== STB_LOCAL && bind !== STB_GLOBAL) throw new UserError(`${label}: unsupported binding ${bind}`);
-      if (!kind) throw new UserError(`${label}: unsupported symbol type ${info & 0xf}`);
+      if (bind !== STB_LOCAL && bind !== STB_GLOBAL) throw new UserError(`${label()}: unsupported binding ${bind}`);
+      if (!kind) throw new UserError(`${label()}: unsupported symbol type ${info & 0xf}`);
       const global = bind === STB_GLOBAL;
       if (global !== i >= symtab.info) {
-        throw new UserError(`${label}: ${global ? "global" : "local"} symbol on the wrong side of the first global (index ${symtab.info})`);
+        throw new UserError(`${label()}: ${global ? "global" : "local"} symbol on the wrong side of the first global (index ${symtab.info})`);
       }
       const sym: ElfSymbol = { name, value, size, global, kind };
-      if (shndx === SHN_UNDEF) throw new UserError(`${label} is undefined (an executable has no undefined symbols)`);
+      if (shndx === SHN_UNDEF) throw new UserError(`${label()} is undefined (an executable has no undefined symbols)`);
       if (shndx !== SHN_ABS) {
         const s = byIndex.get(shndx);
-        if (!s) throw new UserError(`${label}: section index ${shndx} is not a PROGBITS/NOBITS section of this file`);
+        if (!s) throw new UserError(`${label()}: section index ${shndx} is not a PROGBITS/NOBITS section of this file`);
         if (value < s.addr || value > s.addr + s.size) {
-          throw new UserError(`${label}: value ${hex(value)} lies outside its section ${shownName(s.name)} (${hex(s.addr)}–${hex(s.addr + s.size)})`);
+          throw new UserError(`${label()}: value ${hex(value)} lies outside its section ${shownName(s.name)} (${hex(s.addr)}–${hex(s.addr + s.size)})`);
         }
         sym.section = s.name;
       }
