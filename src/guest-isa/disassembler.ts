@@ -369,8 +369,11 @@ export function disassembleImage(image: ElfImage, options: DisassemblyOptions = 
   const sections = order.map((n) => image.sections.find((s) => s.name === n)).filter((s): s is ElfSection => s !== undefined);
   const allocated = sections.filter((s) => (s.flags & SHF_ALLOC) !== 0);
   const listed = (addr: number) => allocated.some((s) => s.name !== ".text" && addr >= s.addr && addr < s.addr + s.size);
-  // Symbol names that cannot be written as labels are renamed (the bytes do not depend on names).
-  const symbols = image.symbols.map((s) => (IDENT.test(s.name) && !s.name.startsWith(".L_") ? s : { ...s, name: `.L_sym_${(s.value >>> 0).toString(16)}` }));
+  // Symbol names that cannot be written as labels are renamed (the bytes do not depend on names). Judged once
+  // per distinct name: a file's symbols may share one long name (time in proportion to the file).
+  const writable = new Map<string, boolean>();
+  const isLabel = (name: string) => writable.get(name) ?? writable.set(name, IDENT.test(name) && !name.startsWith(".L_")).get(name)!;
+  const symbols = image.symbols.map((s) => (isLabel(s.name) ? s : { ...s, name: `.L_sym_${(s.value >>> 0).toString(16)}` }));
   // One naming for labels and absolute symbols: a name is defined once in the listing.
   const names = assignLabelNames(symbols);
   const state = newLabelState(symbols.filter((s) => s.section !== undefined), listed, names);
