@@ -232,6 +232,8 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
     nvdisk, passthrough: snap.passthrough && backend.passthrough === true,
     cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,
     ...(options.pcpus === undefined && options.timeslice === undefined && backendName === snap.backend ? savedSchedule(snap, options.quantum) : {}),
+    // Taken with --no-protect: resumed there without the VMM's domain too (a resume cannot ask for it back).
+    ...(backendName === snap.backend && snap.exact?.protect === false ? { protect: false } : {}),
   });
   guest.console = snap.console;
   const m = guest.machine;

@@ -91,6 +91,18 @@ describe("resume on the same back end: the uninterrupted run's counters", () => 
     expect(first.out + own.console).toBe(whole.console);
   });
 
+  it("a snapshot taken with --no-protect resumes on the same back end without the VMM's domain: the uninterrupted run's counters", async () => {
+    const opts = ["--hv", "l4", "--cpus", "4", "--no-protect"];
+    const whole = await simulated("run", spin, ...opts);
+    expect(whole.doc.counts["protection.checks"]).toBeUndefined();
+    const snap = f("unprotected.snap");
+    const first = await previrt("run", spin, ...opts, "--snapshot-at", "700000", "--snapshot", snap);
+    expect(first.status, first.err).toBe(0);
+    const resumed = await simulated("resume", snap, "--hv", "l4");
+    expect(first.out + resumed.console).toBe(whole.console);
+    expect(resumed.doc).toEqual(whole.doc);
+  });
+
   it("a damaged spin state is refused when the snapshot is read", async () => {
     const snap = f("spin-damaged.snap");
     expect((await previrt("run", spin, "--hv", "xen", "--cpus", "4", "--snapshot-at", "500000", "--snapshot", snap)).status).toBe(0);

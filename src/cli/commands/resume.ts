@@ -94,8 +94,9 @@ export function cpuOptionsOf(options: Record<string, unknown>): { cpus?: number;
 }
 
 /**
- * `--engine` and `--no-protect`, as run takes them. Like --pcpus they are not
- * in a snapshot: a resume gives them again (docs/migration.md).
+ * `--engine` and `--no-protect`, as run takes them. The engine is not in a
+ * snapshot; a resume on the back end that took it keeps its --no-protect
+ * (restoreGuest; docs/migration.md).
  */
 export function engineOptionsOf(options: Record<string, unknown>): { engine?: Engine; protect: boolean } {
   return { engine: options.engine as Engine | undefined, protect: options.protect !== false };

@@ -86,6 +86,8 @@ export abstract class WedgeMigration extends WedgeState implements MigratableMon
       callback: this.callback,
       resumeFixups: this.resumeFixups ? [...this.resumeFixups] : null,
       scheduler: this.scheduler?.save() ?? null,
+      // Whether the VMM had its protection domain (--no-protect): a resume here keeps the run's choice (restoreGuest).
+      protect: this.protectVmm,
       ...this.saveBackend(),
     };
   }
@@ -119,6 +121,7 @@ export abstract class WedgeMigration extends WedgeState implements MigratableMon
     }
     this.callback = s.callback as number;
     this.resumeFixups = fixups ? new Map(fixups as [number, number][]) : undefined;
+    if (s.protect !== undefined && typeof s.protect !== "boolean") throw new Error("protect is not true or false");
     if (this.scheduler && s.scheduler) this.scheduler.restore(s.scheduler as Record<string, unknown>);
     this.restoreBackend(s);
   }

@@ -90,7 +90,7 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
   /** The --spinlocks cure's monitor half (pv, delayed). */
   protected lockCure: WedgeSpinlockCure | undefined;
   /** Whether the VMM gets its own protection domain (common/vmm-protection.ts; off with --no-protect). */
-  private readonly protectVmm: boolean;
+  protected readonly protectVmm: boolean;
   /** The inter-domain services (HC 18–28) when the multi-guest host runs this guest (src/hypervisors/domains); else ENOSYS. */
   domainCalls: DomainCalls | undefined;
   /**
