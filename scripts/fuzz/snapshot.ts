@@ -302,7 +302,7 @@ function docUnit(r: Rng): SnapUnit {
     [4, () => ({ layer: "doc", path: r.pick([["machine", "cpus"], ["neutral"], ["machine", "watched"], ["pages"], ["pageData"], ["disk"], ["nvdisk"], ["elf"], [...c, "regs"], [...c, "tlb", "frame"]]), resize: r.pick([0, 1, 2, 3, 9, -1, -4096, 4096, 100000]) })],
     [2, () => ({ layer: "doc", path: r.pick([["machine", "cpus", 0], ["neutral", 0], ["machine", "disk"], ["machine", "nvdisk"], ["machine", "protection"], ["machine", "spin"], ["exact"], ["machine", "counters"], [...c, "timer"], [...c, "tlb"]]), del: true })],
     [6, () => ({ layer: "leaf", under: ["exact"], pick: r.u32(), value: r.chance(0.7) ? number(r) : anyValue(r) })],
-    [2, () => doc(["exact", r.pick(["su", "holding", "ptbr", "pgctl", "shadows", "vpsr", "vcr", "scheduler", "callback", "resumeFixups", "upcallDue", "startAddress"])], anyValue(r))],
+    [2, () => doc(["exact", r.pick(["su", "holding", "ptbr", "pgctl", "shadows", "vpsr", "vcr", "scheduler", "callback", "resumeFixups", "upcallDue", "startAddress", "protect"])], anyValue(r))],
     [3, () => doc(["pages", r.int(1 << 16)], r.chance(0.5) ? { n: r.pick([0, 1, 1023, 1024, 4095, 4096, 0xfffff, -1]) } : number(r))],
     [3, () => doc(["backend"], { s: r.pick(["bare", "hvm", "trap", "xen", "l4", "", "BARE", "xen\u0000", "kvm"]) })],
     [3, () => doc(["ramSize"], r.chance(0.6) ? { ram: r.pick([-4096, 4096, -0x100000, 0x100000, 1]) } : number(r))],
