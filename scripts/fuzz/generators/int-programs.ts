@@ -6,7 +6,8 @@
 // other and recurse, `op=` on variables and array elements, `++`/`--` as
 // expressions, assignments inside expressions, short-circuits and `?:` with
 // side effects, `while`/`do`/`for` with `break`/`continue` and labels,
-// `switch` with fallthrough, and unsigned comparisons (`>>> 0` on both sides).
+// `switch` with fallthrough, unsigned comparisons (`>>> 0` on both sides), an
+// enum and a const object (constants that fold), and a local typed array.
 //
 // Every construct is generated twice: as the dialect text the compiler gets,
 // and as JavaScript that computes the dialect's meaning (docs/guest-language.md:
@@ -31,10 +32,15 @@ const GLOBALS = ["G0", "G1", "G2"];
 /** name, element type, length (a power of two: indices are masked, never out of range). */
 const ARRAYS: readonly [string, string, number][] = [["A", "Int32Array", 8], ["B", "Uint8Array", 8], ["H", "Int16Array", 4]];
 const LOCALS = ["v0", "v1", "v2", "v3"];
+const LOCAL_ARRAY = ["LA", "Int8Array", 4] as const;
 
 interface Scope {
   /** Assignable int variables (locals, parameters, globals). */
   vars: string[];
+  /** Typed arrays reachable here: the globals, and main's local one. */
+  arrays: readonly (readonly [string, string, number])[];
+  /** Named constants (enum members, a const object's fields): the dialect's name and its value. */
+  constants: readonly (readonly [string, number])[];
   /** Functions callable from here: name and parameter count. */
   calls: [string, number][];
   /** Innermost loop's label, if inside a loop (break/continue allowed). */
@@ -52,7 +58,7 @@ function lvalue(r: Rng, s: Scope): { ts: string; js: string; wraps: boolean } {
     const v = r.pick(s.vars);
     return { ts: v, js: v, wraps: false };
   }
-  const [a, , n] = r.pick(ARRAYS);
+  const [a, , n] = r.pick(s.arrays);
   // An index without side effects: the oracle of `A[i] op= e` reads it twice. The element stores with
   // JavaScript's own typed-array wrap.
   const i = r.chance(0.5) ? String(r.range(0, n - 1)) : `(${r.pick([...s.vars, ...s.counters])} & ${n - 1})`;
@@ -81,7 +87,9 @@ function expr(r: Rng, s: Scope, depth: number): Code {
       [4, () => both(lit(int32(r)))],
       [5, () => both(r.pick(s.vars))],
       [s.counters.length ? 2 : 0, () => both(r.pick(s.counters))],
-      [2, () => { const [a, , n] = r.pick(ARRAYS); return both(`${a}[${r.range(0, n - 1)}]`); }],
+      [2, () => { const [a, , n] = r.pick(s.arrays); return both(`${a}[${r.range(0, n - 1)}]`); }],
+      // A named constant folds to its value (the oracle has the number).
+      [1, () => { const [name, v] = r.pick(s.constants); return { ts: name, js: lit(v) }; }],
     ])();
   }
   const a = () => expr(r, s, depth - 1);
@@ -237,6 +245,13 @@ export function intProgram(r: Rng): IntProgram {
     ts.push(`const ${a} = new ${type}([${init}]);`);
     js.push(`const ${a} = new ${type}([${init}]);`);
   }
+  // An enum (members counting on, one from another) and a const object: constant namespaces that fold.
+  const e0 = int32(r) & 0xffff, e2 = r.range(0, 7);
+  const enumValues: [string, number][] = [["E.A", e0], ["E.B", (e0 + 1) | 0], ["E.C", (e0 + 1) << e2]];
+  ts.push(`enum E { A = ${lit(e0)}, B, C = B << ${e2} }`);
+  const k0 = int32(r), k1 = int32(r);
+  ts.push(`const K = { lo: ${lit(k0)}, hi: ${lit(k1)} } as const;`);
+  const constants: [string, number][] = [...enumValues, ["K.lo", k0], ["K.hi", k1]];
   const calls: [string, number][] = [];
   // A recursive function on a falling counter, then helpers that may call it and the ones before them.
   ts.push("function rec(n: number, x: number): number { if (n <= 0) return x; return (rec(n - 1, (x ^ n) << 1) + n) | 0; }");
@@ -244,7 +259,7 @@ export function intProgram(r: Rng): IntProgram {
   calls.push(["rec", 2]);
   for (let f = 0; f < r.range(0, 3); f++) {
     const params = Array.from({ length: r.range(1, 4) }, (_, k) => `p${k}`);
-    const scope: Scope = { vars: [...params, "l0", ...GLOBALS], calls: [...calls], counters: [] };
+    const scope: Scope = { vars: [...params, "l0", ...GLOBALS], arrays: ARRAYS, constants, calls: [...calls], counters: [] };
     const body = Array.from({ length: r.range(1, 4) }, () => statement(r, scope, 1));
     const ret = expr(r, scope, 2);
     const l0 = lit(int32(r));
@@ -252,12 +267,14 @@ export function intProgram(r: Rng): IntProgram {
     js.push(`function f${f}(${params.join(", ")}) { let l0 = ${l0}; ${body.map((b) => b.js).join(" ")} return ${ret.js}; }`);
     calls.push([`f${f}`, params.length]);
   }
-  const inits = LOCALS.map((v) => `let ${v} = ${lit(int32(r))};`).join(" ");
+  // main's locals, and a local typed array (in its stack frame, zeroed where it is declared).
+  const inits = LOCALS.map((v) => `let ${v} = ${lit(int32(r))};`).join(" ") + ` const ${LOCAL_ARRAY[0]} = new ${LOCAL_ARRAY[1]}(${LOCAL_ARRAY[2]});`;
   ts.push("export function main(): number {", `  ${inits}`);
   js.push(inits);
-  const scope: Scope = { vars: [...LOCALS, ...GLOBALS], calls, counters: [] };
+  const arrays = [...ARRAYS, LOCAL_ARRAY];
+  const scope: Scope = { vars: [...LOCALS, ...GLOBALS], arrays, constants, calls, counters: [] };
   const statements = Array.from({ length: r.range(2, 8) }, () => statement(r, scope, 2));
-  const printed = [...LOCALS, ...GLOBALS, ...ARRAYS.flatMap(([a, , n]) => Array.from({ length: n }, (_, i) => `${a}[${i}]`))];
+  const printed = [...LOCALS, ...GLOBALS, ...arrays.flatMap(([a, , n]) => Array.from({ length: n }, (_, i) => `${a}[${i}]`))];
   return {
     head: { ts: ts.join("\n"), js: js.join("\n") },
     statements,
