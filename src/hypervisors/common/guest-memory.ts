@@ -15,7 +15,15 @@
 // - a write into a frame the hypervisor write-protects (a page table xen
 //   validates, a shadowed one under trap) is refused, unless it is the
 //   guest's own store being emulated, which then takes the same path as a
-//   direct store by the guest (the monitor validates it).
+//   direct store by the guest (the monitor validates it);
+// - given the protection domain the access is made for (`caller`:
+//   Protection.callerDomain of the hypercall's or the site's pc), a read
+//   must be one that domain may make, a write likewise — checked as the CPU
+//   checks its own load or store (Protection.allowsIn: counted and charged,
+//   on a frame some domain restricts), so the monitor never reads or writes
+//   for a domain what the domain could not itself (docs/protection.md,
+//   "What the VMM checks on a caller's behalf"). A refusal is the
+//   protection fault the domain's own access would take.
 //
 // Consumes a `GuestView` (the monitor's translation of a guest address for
 // an access, and its handling of protected frames) and the machine's
@@ -53,6 +61,16 @@ export class GuestMemory {
     private readonly view: GuestView,
   ) {}
 
+  /**
+   * Whether protection domain `domain` may read (`write` false) or write the
+   * word at physical `pa`: the CPU's check (counted and charged) on a frame
+   * some domain restricts; any other frame, yes.
+   */
+  mayAccess(domain: number, pa: number, write: boolean): boolean {
+    const p = this.machine.protection;
+    return p.checked[pa >>> 12] !== 1 || p.allowsIn(domain, pa, write);
+  }
+
   /** Whether [va, va + bytes) is a range of the 32-bit address space (no wrap-around), `va` aligned to `align`. */
   static validRange(va: number, bytes: number, align: number): boolean {
     const start = va >>> 0;
@@ -62,20 +80,22 @@ export class GuestMemory {
   /**
    * The physical address of one access, checked as that access (alignment,
    * translation, permissions of the guest's current mode, or of its user or
-   * supervisor mode when `asUser` is given).
+   * supervisor mode when `asUser` is given; and, given `caller`, that
+   * protection domain's permission).
    */
-  physical(va: number, access: Access, size: AccessSize, asUser = this.view.guestIsUser): number | Fault {
+  physical(va: number, access: Access, size: AccessSize, asUser = this.view.guestIsUser, caller?: number): number | Fault {
     if ((va & (size - 1)) !== 0) return new Fault(CAUSE.MISALIGNED, va);
     const pa = this.view.guestPhysical(va, access, size, asUser);
     if (pa instanceof Fault) return pa;
     // A monitor's translation that leaves physical memory would be a bug: refuse it rather than touch the host.
     if (!this.machine.memory.contains(pa, size)) return new Fault(CAUSE.BUS_ERROR, va);
+    if (caller !== undefined && !this.mayAccess(caller, pa, access === ACCESS.STORE)) return new Fault(CAUSE.PROTECTION_FAULT, va);
     return pa;
   }
 
   /** copy_from_guest of one value (unsigned for sizes 1 and 2, as `lbu`/`lhu`; signed 32-bit for 4). */
-  read(va: number, size: AccessSize, access: Access = ACCESS.LOAD, asUser = this.view.guestIsUser): number | Fault {
-    const pa = this.physical(va, access, size, asUser);
+  read(va: number, size: AccessSize, access: Access = ACCESS.LOAD, asUser = this.view.guestIsUser, caller?: number): number | Fault {
+    const pa = this.physical(va, access, size, asUser, caller);
     if (pa instanceof Fault) return pa;
     const mem = this.machine.memory;
     return size === 4 ? mem.i32[pa >>> 2] : size === 2 ? mem.u16[pa >>> 1] : mem.u8[pa];
@@ -87,10 +107,10 @@ export class GuestMemory {
    * translated on its own (the range may cross pages). The first refused
    * word's Fault, or undefined when all were read.
    */
-  readWords(va: number, count: number, out: Int32Array, asUser = this.view.guestIsUser): Fault | undefined {
+  readWords(va: number, count: number, out: Int32Array, asUser = this.view.guestIsUser, caller?: number): Fault | undefined {
     if (count > out.length || !GuestMemory.validRange(va, 4 * count, 4)) return new Fault(CAUSE.MISALIGNED, va);
     for (let i = 0; i < count; i++) {
-      const v = this.read((va + 4 * i) | 0, 4, ACCESS.LOAD, asUser);
+      const v = this.read((va + 4 * i) | 0, 4, ACCESS.LOAD, asUser, caller);
       if (v instanceof Fault) return v;
       out[i] = v;
     }
@@ -105,8 +125,8 @@ export class GuestMemory {
    * store slow path, then the monitor's `onWatchedStore`). Undefined when
    * written, else the Fault.
    */
-  write(va: number, value: number, size: AccessSize, asGuestStore = false, asUser = this.view.guestIsUser): Fault | undefined {
-    const pa = this.physical(va, ACCESS.STORE, size, asUser);
+  write(va: number, value: number, size: AccessSize, asGuestStore = false, asUser = this.view.guestIsUser, caller?: number): Fault | undefined {
+    const pa = this.physical(va, ACCESS.STORE, size, asUser, caller);
     if (pa instanceof Fault) return pa;
     const m = this.machine;
     const frame = pa >>> 12;
@@ -131,9 +151,9 @@ export class GuestMemory {
     return undefined;
   }
 
-  /** Whether a write of `size` at `va` would be let through now (checked before a call whose result goes there). */
-  canWrite(va: number, size: AccessSize): boolean {
-    const pa = this.physical(va, ACCESS.STORE, size);
+  /** Whether a write of `size` at `va` (for `caller`'s domain, when given) would be let through now (checked before a call whose result goes there). */
+  canWrite(va: number, size: AccessSize, caller?: number): boolean {
+    const pa = this.physical(va, ACCESS.STORE, size, this.view.guestIsUser, caller);
     return !(pa instanceof Fault) && this.machine.watched[pa >>> 12] !== 1;
   }
 }

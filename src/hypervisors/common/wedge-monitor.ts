@@ -223,14 +223,9 @@ export abstract class WedgeMonitor extends WedgeEvents {
     }
     // The guest's own access, checked as the CPU checks a direct one: by the protection domain whose
     // instruction the site performs (the site's code is the VMM's), on a frame some domain restricts.
-    const p = m.protection;
-    const pa = this.guest.physical(va, store ? ACCESS.STORE : ACCESS.LOAD, size, asUser);
-    if (typeof pa === "number" && p.checked[pa >>> 12] === 1 && !p.allowsIn(p.callerDomain(siteAddr), pa, store)) {
-      this.reflect(CAUSE.PROTECTION_FAULT, siteAddr, va);
-      return false;
-    }
     // A store into a protected page table goes where its direct store would (validated).
-    const r = store ? this.guest.write(va, m.regs[insn.a], size, true, asUser) : this.guest.read(va, size, ACCESS.LOAD, asUser);
+    const caller = m.protection.callerDomain(siteAddr);
+    const r = store ? this.guest.write(va, m.regs[insn.a], size, true, asUser, caller) : this.guest.read(va, size, ACCESS.LOAD, asUser, caller);
     if (r instanceof Fault) {
       this.reflect(r.cause, siteAddr, r.badva);
       return false;
@@ -343,9 +338,10 @@ export abstract class WedgeMonitor extends WedgeEvents {
 
   /**
    * MULTICALL: `count` entries {op, a0, a1, a2} at `va`, each read with the
-   * guest's read permission; an entry's result goes back into its a0 slot,
-   * a write checked as a write (the slot must be writable by the guest, by
-   * the caller's protection domain, and not a page table the hypervisor
+   * guest's read permission and the caller's protection domain's
+   * (callerDomain of the `hcall`); an entry's result goes back into its a0
+   * slot, a write checked as a write (the slot must be writable by the
+   * guest, by the caller's domain, and not a page table the hypervisor
    * validates) before the entry runs and again after it (the call may have
    * changed the address space). Returns
    * the number of entries done, or an HC_ERROR: INVAL for a bad count or a
@@ -358,21 +354,16 @@ export abstract class WedgeMonitor extends WedgeEvents {
     if (!GuestMemory.validRange(va, 16 * count, 4)) return HC_ERROR.FAULT;
     const entry = this.words;
     const caller = m.protection.callerDomain(m.pc);
-    /** Whether the caller's domain may write the slot (where the guest's own permissions let it be written at all). */
-    const callerMayWrite = (slot: number) => {
-      const pa = this.guest.physical(slot, ACCESS.STORE, 4);
-      return typeof pa !== "number" || this.domainMayWrite(caller, pa);
-    };
     let done = 0;
     for (let i = 0; i < count; i++) {
       const at = (va + 16 * i) | 0;
       const slot = (at + 4) | 0;
-      if (this.guest.readWords(at, 4, entry) !== undefined || !this.guest.canWrite(slot, 4) || !callerMayWrite(slot)) return HC_ERROR.FAULT;
+      if (this.guest.readWords(at, 4, entry, undefined, caller) !== undefined || !this.guest.canWrite(slot, 4, caller)) return HC_ERROR.FAULT;
       const op = entry[0];
       if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return HC_ERROR.INVAL;
       this.tick(`multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
       const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2], entry[3]) : HC_ERROR.NOSYS;
-      if (typeof r === "number" && (!callerMayWrite(slot) || this.guest.write(slot, r, 4) !== undefined)) return HC_ERROR.FAULT;
+      if (typeof r === "number" && this.guest.write(slot, r, 4, false, undefined, caller) !== undefined) return HC_ERROR.FAULT;
       done++;
       if (m.stopped || !this.su) break;
     }

@@ -24,7 +24,6 @@
 import { CAUSE, CR, PGCTL_ENABLE } from "../../guest-isa/registers.js";
 import { walkPageTable, walkPageTableInto, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
 import { ACCESS, Fault, type Access, type MonitorTranslation } from "../../machine/monitor.js";
-import { PERM } from "../../machine/protection/protection.js";
 import { GuestMemory, type AccessSize } from "./guest-memory.js";
 import { HC_ERROR } from "./hypercalls.js";
 import { WedgeMigration } from "./wedge-migration.js";
@@ -174,9 +173,9 @@ export abstract class WedgePaging extends WedgeMigration {
    * guest's read permission (`asUser`: its user or supervisor mode); returns
    * the number applied, or HC_ERROR.FAULT when the array is misaligned or
    * wraps around 2^32 (nothing applied). An entry that cannot be read ends
-   * the batch. `caller`: the hypercall's protection domain (callerDomain),
-   * which must be allowed to write each entry's word; none for the queue
-   * the monitor applies itself.
+   * the batch. `caller`: the protection domain the batch is applied for (the
+   * hypercall's, callerDomain), which must be allowed to read each pair
+   * and to write each entry's word.
    */
   protected applyBatch(va: number, count: number, asUser = !this.su, caller?: number): number {
     this.tick("mmu_update.batches");
@@ -187,7 +186,7 @@ export abstract class WedgePaging extends WedgeMigration {
     let applied = 0;
     const pair = this.words;
     for (let i = 0; i < count; i++) {
-      if (this.guest.readWords((va + 8 * i) | 0, 2, pair, asUser) !== undefined) {
+      if (this.guest.readWords((va + 8 * i) | 0, 2, pair, asUser, caller) !== undefined) {
         this.tick("mmu_update.refused");
         break;
       }
@@ -207,31 +206,14 @@ export abstract class WedgePaging extends WedgeMigration {
    */
   protected applyUpdate(ptrVa: number, value: number, asUser = !this.su, caller?: number): boolean {
     const m = this.machine;
-    const pa = this.guest.physical(ptrVa, ACCESS.STORE, 4, asUser);
+    const pa = this.guest.physical(ptrVa, ACCESS.STORE, 4, asUser, caller);
     const limit = m.memory.guestLimit;
-    if (
-      pa instanceof Fault ||
-      pa + 4 > limit ||
-      inWindow(ptrVa) ||
-      ((value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > limit) ||
-      (caller !== undefined && !this.domainMayWrite(caller, pa))
-    ) {
+    if (pa instanceof Fault || pa + 4 > limit || inWindow(ptrVa) || ((value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > limit)) {
       this.tick("mmu_update.refused");
       return false;
     }
     this.writePageTable(pa, value, 4);
     return true;
-  }
-
-  /**
-   * Whether protection domain `domain` may write physical `pa`: the check of
-   * a write the hypervisor performs for a hypercall, for the caller's domain
-   * (Protection.callerDomain of the `hcall`'s pc), as the CPU checks the
-   * caller's own store. Not charged: part of the hypercall's price.
-   */
-  protected domainMayWrite(domain: number, pa: number): boolean {
-    const p = this.machine.protection;
-    return p.checked[pa >>> 12] !== 1 || (p.permission(domain, pa) & PERM.W) !== 0;
   }
 
   /** Writes a page-table word (the back end hears about it: l4 tracks mappings). */
