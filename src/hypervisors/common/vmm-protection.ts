@@ -14,7 +14,11 @@
 //
 // A para-virtualized image (no sites: its own code reads and writes its
 // vCPU's shared-info page, as a Xen PV kernel does by design) keeps access to the
-// VMM's writable pages; the VMM's text and stubs stay the VMM's alone.
+// VMM's writable pages; the VMM's text and stubs stay the VMM's alone. Its
+// page-table queue (QCOUNT, QUEUE) is domain 0's alone: the monitor applies
+// the queued updates as domain 0's (wedge-paging.ts applyQueue), so a domain
+// the guest defines gets no access to those words — else a module would
+// have the monitor write, for it, words only domain 0 may write.
 
 import type { Machine } from "../../machine/machine.js";
 import { KERNEL_DOMAIN, PERM } from "../../machine/protection/protection.js";
@@ -27,8 +31,11 @@ export interface SharedInfoPages {
   count: number;
 }
 
+/** Physical [start, end) of each vCPU's page-table queue (QCOUNT and QUEUE). */
+export type QueueWords = readonly (readonly [number, number])[];
+
 /** Sets up the VMM's domain; returns its id. */
-export function protectVmm(machine: Machine, windowPa: number, rewrite: RewriteResult, paravirt: boolean, sharedInfo: SharedInfoPages): number {
+export function protectVmm(machine: Machine, windowPa: number, rewrite: RewriteResult, paravirt: boolean, sharedInfo: SharedInfoPages, queues: QueueWords): number {
   const p = machine.protection;
   const window = { start: WINDOW_BACKED, end: STUB_LIMIT };
   // Stubs are inside the window's range already; sites are in the kernel's text, inline: a
@@ -42,5 +49,6 @@ export function protectVmm(machine: Machine, windowPa: number, rewrite: RewriteR
     if (paravirt && i >= sharedInfo.first && i < sharedInfo.first + sharedInfo.count) continue;
     p.grant(KERNEL_DOMAIN, windowPa + i * 4096, 4096, PERM.NONE);
   }
+  if (paravirt) for (const [start, end] of queues) p.limitGuestDomains(start, end - start, PERM.NONE);
   return id;
 }

@@ -269,7 +269,7 @@ export abstract class WedgeMonitor extends WedgeEvents {
     const m = this.machine;
     switch (n) {
       case HC.CONSOLE_WRITE:
-        m.portWrite(0x10, a0);
+        m.portWrite(0x10, a0, m.pc);
         return undefined;
       case HC.SET_CALLBACKS:
         if (a0 & 3) return HC_ERROR.INVAL;
@@ -280,10 +280,7 @@ export abstract class WedgeMonitor extends WedgeEvents {
           this.tick("mmu_update.refused");
           return HC_ERROR.INVAL;
         }
-        if ((a0 >>> 0) === this.vmm.symbols.QUEUE && a1 === m.memory.i32[this.iQcount]) {
-          m.memory.i32[this.iQcount] = 0; // the shared queue: consumed in the same hypercall
-        }
-        return this.applyBatch(a0, a1, !this.su, m.protection.callerDomain(m.pc));
+        return this.mmuUpdate(a0, a1);
       case HC.NEW_BASEPTR:
         // Xen checks the new page directory: a frame outside guest RAM is refused (and nothing changes).
         if (((a0 & PAGE_MASK) >>> 0) + 4096 > m.memory.guestLimit) return HC_ERROR.INVAL;
@@ -299,7 +296,7 @@ export abstract class WedgeMonitor extends WedgeEvents {
         this.invalidateTlb(a0);
         return 0;
       case HC.SET_TIMER:
-        m.portWrite(0x20, a0);
+        m.portWrite(0x20, a0, m.pc);
         return 0;
       case HC.BLOCK:
       case HC.YIELD:
@@ -319,8 +316,9 @@ export abstract class WedgeMonitor extends WedgeEvents {
       case HC.EMULATE:
         return this.emulateSite();
       case HC.PORT_READ:
-        // The port is the guest's `in` immediate: 0–0xFFFF (never truncated into another device's port).
-        return a0 >>> 0 > 0xffff ? HC_ERROR.INVAL : m.portRead(a0);
+        // The port is the guest's `in` immediate: 0–0xFFFF (never truncated into another device's port). The
+        // `hcall`'s pc is the caller, as for PORT_WRITE (the memory supervisor judges reads and writes by it).
+        return a0 >>> 0 > 0xffff ? HC_ERROR.INVAL : m.portRead(a0, m.pc);
       case HC.PORT_WRITE:
         if (a0 >>> 0 > 0xffff) return HC_ERROR.INVAL;
         this.portOut(a0, a1, m.pc);
@@ -334,6 +332,23 @@ export abstract class WedgeMonitor extends WedgeEvents {
         }
         return HC_ERROR.NOSYS;
     }
+  }
+
+  /**
+   * MMU_UPDATE's batch, applied for the caller's protection domain. The
+   * shared queue (`va` = QUEUE, `count` = QCOUNT) is consumed in the same
+   * hypercall — by a caller that may write QCOUNT (a para-virtualized
+   * kernel's domain 0; not a module, which would drop the kernel's queued
+   * updates).
+   */
+  private mmuUpdate(va: number, count: number): number {
+    const m = this.machine;
+    const caller = m.protection.callerDomain(m.pc);
+    const qcount = this.iQcount;
+    if ((va >>> 0) === this.vmm.symbols.QUEUE && count === m.memory.i32[qcount] && this.guest.mayAccess(caller, qcount * 4, true)) {
+      m.memory.i32[qcount] = 0;
+    }
+    return this.applyBatch(va, count, !this.su, caller);
   }
 
   /**

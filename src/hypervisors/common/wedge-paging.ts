@@ -24,6 +24,7 @@
 import { CAUSE, CR, PGCTL_ENABLE } from "../../guest-isa/registers.js";
 import { walkPageTable, walkPageTableInto, pageFaultCause, type PageWalk } from "../../machine/mmu/walk.js";
 import { ACCESS, Fault, type Access, type MonitorTranslation } from "../../machine/monitor.js";
+import { KERNEL_DOMAIN } from "../../machine/protection/protection.js";
 import { GuestMemory, type AccessSize } from "./guest-memory.js";
 import { HC_ERROR } from "./hypercalls.js";
 import { WedgeMigration } from "./wedge-migration.js";
@@ -164,8 +165,9 @@ export abstract class WedgePaging extends WedgeMigration {
       this.tick("mmu_update.bad_count");
       return;
     }
-    // The kernel queued them: applied with its permissions, even after a switch to user mode.
-    this.applyBatch(this.vmm.symbols.QUEUE, raw, false);
+    // The kernel queued them: applied with its permissions, even after a switch to user mode, and as domain 0's
+    // (only domain 0 may write the queue: vmm-protection.ts).
+    this.applyBatch(this.vmm.symbols.QUEUE, raw, false, KERNEL_DOMAIN);
   }
 
   /**

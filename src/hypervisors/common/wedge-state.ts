@@ -37,7 +37,7 @@ import { VcpuScheduler } from "./vcpu-scheduler.js";
 import { WedgeSpinlockCure } from "./spinlock-cures.js";
 import type { MonitorOptions } from "../index.js";
 import { protectVmm } from "./vmm-protection.js";
-import { buildVmm, STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
+import { buildVmm, QUEUE_ENTRIES, STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES, type VmmImage } from "./window.js";
 
 export abstract class WedgeState extends VirtualCpu implements GuestView {
   protected readonly vmm: VmmImage;
@@ -252,13 +252,17 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
     if (this.dataPage < 0 || this.dataPage + n * this.dataPages > (STUB_BASE - WINDOW_BACKED) >>> 12) {
       throw new Error(`in-place VMM: no room for ${n} shared-info pages below the stubs`);
     }
-    if (this.protectVmm) protectVmm(machine, this.windowPa, this.rewrite, this.paravirt, { first: this.dataPage, count: n * this.dataPages });
     const s = this.vmm.symbols;
     const idx = (name: string, cpu: number) => {
       const va = s[name];
       if (va === undefined) throw new Error(`in-place VMM: no symbol ${name}`);
       return (this.windowPa + (va - WINDOW_BACKED) + cpu * this.dataPages * 4096) >>> 2;
     };
+    if (this.protectVmm) {
+      // Each vCPU's page-table queue: QCOUNT, then QUEUE's pairs.
+      const queues = Array.from({ length: n }, (_, cpu) => [idx("QCOUNT", cpu) * 4, idx("QUEUE", cpu) * 4 + 8 * QUEUE_ENTRIES] as const);
+      protectVmm(machine, this.windowPa, this.rewrite, this.paravirt, { first: this.dataPage, count: n * this.dataPages }, queues);
+    }
     const per = (name: string) => Int32Array.from({ length: n }, (_, cpu) => idx(name, cpu));
     this.vIVpsr = per("VPSR");
     this.vIVpend = per("VPEND");

@@ -205,8 +205,27 @@ export class Protection {
     this.memoStart = 1;
     this.memoEnd = 0;
     this.plb.flush();
-    if (owner === "guest") this.inheritMonitorLimits(table);
+    if (owner === "guest") {
+      this.inheritMonitorLimits(table);
+      for (let i = 0; i < this.guestLimits.length; i += 3) this.grant(id, this.guestLimits[i], this.guestLimits[i + 1], this.guestLimits[i + 2] as Perm);
+    }
     return id;
+  }
+
+  /** The monitor's limits on every guest domain (limitGuestDomains): (physical address, bytes, permission) triples. */
+  private readonly guestLimits: number[] = [];
+
+  /**
+   * A monitor's limit on every domain the guest defines, now and later:
+   * permission `perm` on physical [pa, pa + bytes) — words the monitor acts
+   * on for domain 0 alone (a para-virtualized guest's page-table queue,
+   * vmm-protection.ts). Domain 0 keeps its own permissions there; the frames
+   * become checked only once a guest domain exists. Refused as `grant`
+   * refuses.
+   */
+  limitGuestDomains(pa: number, bytes: number, perm: Perm): void {
+    for (const d of this.domains) if (d.owner === "guest") this.grant(d.id, pa, bytes, perm);
+    this.guestLimits.push(pa, bytes, perm);
   }
 
   /** Copies domain 0's restrictions on frames beyond the guest's memory (only the monitor grants there) into a new guest domain's table. */

@@ -24,7 +24,8 @@
 // and grants, or a refusal:
 // a call from code outside domain 0 (a module may not change the tables), a
 // range outside guest memory or unmapped, a domain the monitor owns (the
-// in-place VMM's), an overlapping code range. With protection off
+// in-place VMM's), an overlapping code range. The arguments and the result
+// are domain 0's too: another domain reads −1 and cannot write them. With protection off
 // (`enabled` false: `previrt inject --no-protect`, `run --no-protect`) every
 // call succeeds and does nothing, so a kernel runs unchanged either way.
 
@@ -68,16 +69,29 @@ export class SupervisorDevice implements Device {
 
   constructor(private readonly host: SupervisorHost) {}
 
+  /**
+   * ARG0..ARG3 and the result are domain 0's: another domain reads −1
+   * (WRONG_DOMAIN, what its own call gets) and its ARG writes are ignored —
+   * else a module could read the kernel's pending arguments, or rewrite them
+   * between the kernel's `out`s (another CPU, or the kernel calling it
+   * there) and have the supervisor act on them for the kernel.
+   */
   read(port: number): number {
+    if (!this.fromKernel()) return SUPERVISOR_ERROR.WRONG_DOMAIN;
     return port === SUPERVISOR_PORT.CALL ? this.status : this.args[port - SUPERVISOR_PORT.ARG0];
   }
 
   write(port: number, value: number): void {
     if (port !== SUPERVISOR_PORT.CALL) {
-      this.args[port - SUPERVISOR_PORT.ARG0] = value;
+      if (this.fromKernel()) this.args[port - SUPERVISOR_PORT.ARG0] = value;
       return;
     }
     this.status = this.call(value);
+  }
+
+  /** Whether the `in`/`out` being performed is domain 0's (Protection.callerDomain of its pc); with protection off, every caller's. */
+  private fromKernel(): boolean {
+    return !this.enabled || this.host.protection.callerDomain(this.host.ioPc) === KERNEL_DOMAIN;
   }
 
   /** ARG0..ARG3 and the last call's result: a guest stopped between its `out`s continues its call (absent when all are 0). */
@@ -100,7 +114,7 @@ export class SupervisorDevice implements Device {
     const [a0, a1, a2, a3] = this.args;
     if (op !== SUPERVISOR_CALL.DEFINE && op !== SUPERVISOR_CALL.GRANT) return SUPERVISOR_ERROR.BAD_REQUEST;
     if (!this.enabled) return op === SUPERVISOR_CALL.DEFINE ? 1 : 0;
-    if (p.callerDomain(this.host.ioPc) !== KERNEL_DOMAIN) return SUPERVISOR_ERROR.WRONG_DOMAIN;
+    if (!this.fromKernel()) return SUPERVISOR_ERROR.WRONG_DOMAIN;
     if (op === SUPERVISOR_CALL.DEFINE) {
       if (!((a1 >>> 0) > (a0 >>> 0))) return SUPERVISOR_ERROR.BAD_REQUEST;
       try {

@@ -1,0 +1,299 @@
+// The VMM as a confused deputy (docs/protection.md, "What the VMM checks on
+// a caller's behalf"): every access a monitor or the memory supervisor
+// makes for a guest's protection domain is judged as that domain's own,
+// reads as well as writes. A hostile module (test-only sources, with the
+// Mondrix variant's entry.s: a fault powers off with 100 + cause) whose
+// kernel hides a few words from it (no permission) tries to have them read
+// for it:
+// - MULTICALL (xen, l4) of an entry whose op and arguments it may not read:
+//   refused (FAULT) — else the VMM runs PORT_WRITE(console, secret) and the
+//   secret is on the console;
+// - MMU_UPDATE (xen, l4) of a batch whose value it may not read: refused —
+//   else the VMM copies the secret into a word the module reads;
+// - the memory supervisor (every back end): the module cannot read the
+//   kernel's call arguments (−1), and its writes to them are ignored — else
+//   it redirects the kernel's GRANT and reads the word the kernel meant to
+//   hide;
+// - the shared page-table queue of a para-virtualized image (xen
+//   --paravirt): a module's store into it is a protection fault — else the
+//   monitor applies its entry, writing a kernel word the module may only
+//   read.
+// Interpreter = JIT in every case; --no-protect shows each leak happening.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildSources } from "../../src/cli/build-pipeline.js";
+import { CAUSE } from "../../src/guest-isa/registers.js";
+import { runElf } from "../../src/hypervisors/index.js";
+import { xenGuestDefines } from "../../src/hypervisors/xen/abi.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const ENTRY = { file: "fixtures/mondrix/entry.s", text: readFileSync(join(ROOT, "fixtures", "mondrix", "entry.s"), "utf8") };
+const ENGINES = ["interp", "jit"] as const;
+
+type Image = ReturnType<typeof buildSources>["image"];
+const run = (image: Image, backend: string, protect: boolean, engine: (typeof ENGINES)[number]) =>
+  runElf(image, { backend, protect, engine, jitThreshold: 1, maxCycles: 20_000_000 });
+
+/** Both engines' runs, which must agree on every simulated result. */
+function both(image: Image, backend: string, protect: boolean) {
+  const [i, j] = ENGINES.map((e) => run(image, backend, protect, e));
+  expect(j.console).toBe(i.console);
+  expect(j.result).toEqual(i.result);
+  expect(j.stats).toEqual(i.stats);
+  return i;
+}
+
+const SUPERVISOR_CALL = `
+/** A GRANT's permission (ARG3). */
+let perm = 0;
+
+/** A memory-supervisor call: ARG0..ARG2, ARG3 = perm, then the call; its result. */
+function call(op: number, a0: number, a1: number, a2: number): number {
+  outPort(0x50, a0);
+  outPort(0x51, a1);
+  outPort(0x52, a2);
+  outPort(0x53, perm);
+  outPort(0x54, op);
+  return inPort(0x54);
+}
+`;
+
+// ---------------------------------------------------------------- hypercalls that read for the caller
+
+/**
+ * The kernel: \`secret\` = {PORT_WRITE, _, 'S', 0}; the module may not read
+ * it, and may only write its second word (a MULTICALL entry's result slot,
+ * an MMU_UPDATE pair's address). \`leak\` is the module's. Prints the
+ * module's leak (its word, '.' when untouched) and a newline.
+ */
+const HC_KERNEL = `
+import { addressOf, inPort, outPort, PORT } from "previrt/guest";
+import { modAct, modBegin, modEnd } from "./module.js";
+
+const secret = new Int32Array(4);
+const leak = new Int32Array(1);
+${SUPERVISOR_CALL}
+export function main(): number {
+  const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);
+  secret[0] = 15;
+  secret[2] = 83;
+  call(2, mod, addressOf(secret), 16);
+  perm = 2;
+  call(2, mod, addressOf(secret) + 4, 4);
+  modAct(addressOf(secret), addressOf(leak));
+  outPort(PORT.console, leak[0] === 0 ? 46 : leak[0]);
+  outPort(PORT.console, 10);
+  return 0;
+}
+`;
+
+type HcAct = "multi" | "mmu";
+const HC_ACTS: Record<HcAct, string> = {
+  // The entry {secret[0], console port, secret[2], secret[3]}: the module writes only its a0.
+  multi: "store32(s + 4, 0x10);\n  multicall(s, 1);",
+  // The pair (leak, secret[2]): the module writes only its address.
+  mmu: "store32(s + 4, leak);\n  mmuUpdate(s + 4, 1);",
+};
+
+const hcModule = (act: HcAct) => `
+import { asm, store32 } from "previrt/guest";
+
+export function modBegin(): number {
+  return 0;
+}
+
+function mmuUpdate(va: number, count: number): number {
+  asm("hcall 2");
+  return 0;
+}
+
+function multicall(va: number, count: number): number {
+  asm("hcall 11");
+  return 0;
+}
+
+export function modAct(s: number, leak: number): number {
+  ${HC_ACTS[act]}
+  return 0;
+}
+
+export function modEnd(): number {
+  return 0;
+}
+`;
+
+const hcImage = (act: HcAct) => buildSources([ENTRY, { file: "kernel.ts", text: HC_KERNEL }, { file: "module.ts", text: hcModule(act) }]).image;
+
+describe("a hypercall reads for the caller only what the caller may read", () => {
+  const multi = hcImage("multi");
+  const mmu = hcImage("mmu");
+  for (const hv of ["xen", "l4"]) {
+    it(`${hv}: MULTICALL of an entry the module may not read is refused (--no-protect: the VMM prints the secret)`, () => {
+      const on = both(multi, hv, true);
+      expect(on.result).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(on.console).toBe(".\n");
+      expect(on.stats.counts[`${hv}:multicall.PORT_WRITE`]).toBeUndefined();
+      expect(both(multi, hv, false).console).toBe("S.\n");
+    });
+    it(`${hv}: MMU_UPDATE of a pair whose value the module may not read is refused (--no-protect: the VMM copies the secret)`, () => {
+      const on = both(mmu, hv, true);
+      expect(on.result).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(on.console).toBe(".\n");
+      expect(on.stats.counts[`${hv}:mmu_update.refused`]).toBe(1);
+      expect(both(mmu, hv, false).console).toBe("S\n");
+    });
+  }
+});
+
+// ---------------------------------------------------------------- the memory supervisor's arguments
+
+/**
+ * The kernel writes a GRANT hiding \`hidden\` from the module (no permission)
+ * into ARG0..ARG3, lets the module run, then makes the call: the module
+ * reads ARG0 (the kernel's argument) and points ARG1 elsewhere; then it
+ * reads \`hidden\`. Prints what the module read of ARG0, the call's result,
+ * and (if the module's read of \`hidden\` did not fault) 'r'.
+ */
+const SV_KERNEL = `
+import { addressOf, inPort, outPort, PORT } from "previrt/guest";
+import { modPeek, modBegin, modEnd, modMeddle } from "./module.js";
+
+const hidden = new Int32Array(4);
+const other = new Int32Array(4);
+${SUPERVISOR_CALL}
+function put(n: number): void {
+  if (n < 0) {
+    outPort(PORT.console, 45);
+    n = -n;
+  }
+  outPort(PORT.console, 48 + n);
+  outPort(PORT.console, 32);
+}
+
+export function main(): number {
+  const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);
+  outPort(0x50, mod);
+  outPort(0x51, addressOf(hidden));
+  outPort(0x52, 16);
+  outPort(0x53, 0);
+  put(modMeddle(addressOf(other)));
+  outPort(0x54, 2);
+  put(inPort(0x54));
+  modPeek(addressOf(hidden));
+  outPort(PORT.console, 114);
+  outPort(PORT.console, 10);
+  return 0;
+}
+`;
+
+const SV_MODULE = `
+import { inPort, load32, outPort } from "previrt/guest";
+
+export function modBegin(): number {
+  return 0;
+}
+
+/** Reads the kernel's pending ARG0 and points its ARG1 at \`elsewhere\`. */
+export function modMeddle(elsewhere: number): number {
+  const seen = inPort(0x50);
+  outPort(0x51, elsewhere);
+  return seen;
+}
+
+export function modPeek(at: number): number {
+  return load32(at);
+}
+
+export function modEnd(): number {
+  return 0;
+}
+`;
+
+describe("the memory supervisor's arguments are domain 0's", () => {
+  const pre = buildSources([ENTRY, { file: "kernel.ts", text: SV_KERNEL }, { file: "module.ts", text: SV_MODULE }]).image;
+  for (const hv of ["bare", "hvm", "trap", "xen", "l4"]) {
+    it(`${hv}: the module reads -1 for ARG0, its write to ARG1 is ignored, the kernel's GRANT hides the word (a protection fault)`, () => {
+      const on = both(pre, hv, true);
+      expect(on.console).toBe("-1 0 ");
+      expect(on.result).toEqual({ kind: "poweroff", exitCode: 100 + CAUSE.PROTECTION_FAULT });
+      // Unprotected: every call succeeds and does nothing; the module reads the kernel's ARG0 (the "domain" 1).
+      expect(both(pre, hv, false).console).toBe("1 0 r\n");
+    });
+  }
+});
+
+// ---------------------------------------------------------------- a para-virtualized image (xen --paravirt)
+
+describe("xen --paravirt: the supervisor through PORT_READ/PORT_WRITE, the page-table queue", () => {
+  // No entry.s (a para-virtualized build takes no privileged assembly): a fault ends the run with the diagnosis.
+  const sv = buildSources([{ file: "kernel.ts", text: SV_KERNEL }, { file: "module.ts", text: SV_MODULE }], { paravirt: "xen" }).image;
+  it("the module's PORT_READ of ARG0 is -1, its PORT_WRITE of ARG1 is ignored: the kernel's GRANT hides the word", () => {
+    const on = both(sv, "xen", true);
+    expect(on.console).toBe("-1 0 ");
+    expect(on.stats.exceptions["protection-fault"]).toBeGreaterThan(0);
+    expect(on.result.kind).not.toBe("poweroff");
+    expect(both(sv, "xen", false).console).toBe("1 0 r\n");
+  });
+
+  // The module (read-only on the kernel's word) queues (word, 7) in the shared queue and flushes the TLB,
+  // at which the monitor applies the queue.
+  const abi = xenGuestDefines();
+  const queueModule = `
+import { store32, tlbFlush } from "previrt/guest";
+
+export function modBegin(): number {
+  return 0;
+}
+
+export function modAct(at: number): number {
+  store32(${abi.__xen_QUEUE >>> 0}, at);
+  store32(${(abi.__xen_QUEUE + 4) >>> 0}, 7);
+  store32(${abi.__xen_QCOUNT >>> 0}, 1);
+  tlbFlush();
+  return 0;
+}
+
+export function modEnd(): number {
+  return 0;
+}
+`;
+  const queueKernel = `
+import { addressOf, inPort, outPort, PORT } from "previrt/guest";
+import { modAct, modBegin, modEnd } from "./module.js";
+
+const words = new Int32Array(4);
+${SUPERVISOR_CALL}
+export function main(): number {
+  const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);
+  words[0] = 5;
+  perm = 1;
+  call(2, mod, addressOf(words), 16);
+  modAct(addressOf(words));
+  outPort(PORT.console, 48 + words[0]);
+  outPort(PORT.console, 10);
+  return 0;
+}
+`;
+  const queue = buildSources([{ file: "kernel.ts", text: queueKernel }, { file: "module.ts", text: queueModule }], { paravirt: "xen" }).image;
+  it("the module's store into the page-table queue is a protection fault (--no-protect: the monitor writes the kernel's word)", () => {
+    const on = both(queue, "xen", true);
+    expect(on.console).toBe("");
+    expect(on.stats.exceptions["protection-fault"]).toBeGreaterThan(0);
+    expect(both(queue, "xen", false).console).toBe("7\n");
+  });
+
+  it("the kernel's own queued updates are applied as before, with a guest domain defined (domain 0 may write the queue)", () => {
+    // Through the queue: one applied at a TLB flush (the monitor's applyQueue), one by the runtime's MMU_UPDATE (readPte).
+    const own = queueKernel
+      .replace("import { addressOf, inPort, outPort, PORT }", "import { addressOf, inPort, outPort, PORT, readPte, tlbFlush, writePte }")
+      .replace("  modAct(addressOf(words));\n", "  writePte(addressOf(words) + 4, 3);\n  tlbFlush();\n  writePte(addressOf(words) + 8, 4);\n  outPort(PORT.console, 48 + words[1]);\n  outPort(PORT.console, 48 + readPte(addressOf(words) + 8));\n");
+    const image = buildSources([{ file: "kernel.ts", text: own }, { file: "module.ts", text: queueModule }], { paravirt: "xen" }).image;
+    for (const protect of [true, false]) {
+      const out = both(image, "xen", protect);
+      expect(out.console).toBe("345\n");
+      expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(out.stats.counts["xen:mmu_update.entries"]).toBe(2);
+    }
+  });
+});
