@@ -23,7 +23,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
-import { CAUSE } from "../../src/guest-isa/registers.js";
+import { encodeInstruction } from "../../src/guest-isa/encoding.js";
+import { CAUSE, REG } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { xenGuestDefines } from "../../src/hypervisors/xen/abi.js";
 
@@ -32,12 +33,12 @@ const ENTRY = { file: "fixtures/mondrix/entry.s", text: readFileSync(join(ROOT, 
 const ENGINES = ["interp", "jit"] as const;
 
 type Image = ReturnType<typeof buildSources>["image"];
-const run = (image: Image, backend: string, protect: boolean, engine: (typeof ENGINES)[number]) =>
-  runElf(image, { backend, protect, engine, jitThreshold: 1, maxCycles: 20_000_000 });
+const run = (image: Image, backend: string, protect: boolean, engine: (typeof ENGINES)[number], spinlocks?: string) =>
+  runElf(image, { backend, protect, engine, jitThreshold: 1, maxCycles: 20_000_000, spinlocks });
 
 /** Both engines' runs, which must agree on every simulated result. */
-function both(image: Image, backend: string, protect: boolean) {
-  const [i, j] = ENGINES.map((e) => run(image, backend, protect, e));
+function both(image: Image, backend: string, protect: boolean, spinlocks?: string) {
+  const [i, j] = ENGINES.map((e) => run(image, backend, protect, e, spinlocks));
   expect(j.console).toBe(i.console);
   expect(j.result).toEqual(i.result);
   expect(j.stats).toEqual(i.stats);
@@ -143,6 +144,112 @@ describe("a hypercall reads for the caller only what the caller may read", () =>
       expect(on.stats.counts[`${hv}:mmu_update.refused`]).toBe(1);
       expect(both(mmu, hv, false).console).toBe("S\n");
     });
+  }
+});
+
+// ---------------------------------------------------------------- a site's own access to guest memory
+
+/**
+ * The kernel's words {5, 0}, which the module may only read; the module
+ * releases the first (spinUnlock: a store of 0) or takes the second
+ * (spinLock: an amoswap of 1), at a lock or unlock site. Under --spinlocks
+ * pv|delayed those sites are the VMM's code (a stub's template in the
+ * window) performing the module's instruction. Prints both words.
+ */
+const LOCK_KERNEL = `
+import { addressOf, inPort, outPort, PORT } from "previrt/guest";
+import { modAct, modBegin, modEnd } from "./module.js";
+
+const words = new Int32Array(4);
+${SUPERVISOR_CALL}
+export function main(): number {
+  const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);
+  words[0] = 5;
+  perm = 1;
+  call(2, mod, addressOf(words), 16);
+  modAct(addressOf(words));
+  outPort(PORT.console, 48 + words[0]);
+  outPort(PORT.console, 48 + words[1]);
+  outPort(PORT.console, 10);
+  return 0;
+}
+`;
+
+const lockModule = (act: string) => `
+import { spinLock, spinUnlock } from "previrt/guest";
+
+export function modBegin(): number {
+  return 0;
+}
+
+export function modAct(at: number): number {
+  ${act}
+  return 0;
+}
+
+export function modEnd(): number {
+  return 0;
+}
+`;
+
+/**
+ * The module's own lock site (on its own word), then EMULATE called for that
+ * site — k0 its return address — with the kernel's word in the site's base
+ * register: the monitor's half of the pv lock would take the word for it.
+ */
+const FORGING_MODULE = `
+    .text
+    .global modBegin
+modBegin:
+    ret
+    .global modAct
+modAct:
+    la   t1, own
+    li   t0, 1
+    .sensitive lock
+.Lsite:
+    amoswap t0, t0, 0(t1)
+    addi t1, a0, 4
+    li   t0, 7
+    la   t2, .Lsite
+    .word ${encodeInstruction("addi", { a: REG.k0, b: REG.t2, imm: 4 })}   # addi k0, t2, 4 (the assembler keeps k0 from guest code; a hostile module need not)
+    hcall 13
+    li   a0, 0
+    ret
+    .global modEnd
+modEnd:
+    ret
+    .data
+own:
+    .word 0
+`;
+
+describe("a lock or unlock site's access is the module's (--spinlocks pv, delayed)", () => {
+  const forging = buildSources([ENTRY, { file: "kernel.ts", text: LOCK_KERNEL }, { file: "module.s", text: FORGING_MODULE }]).image;
+  for (const hv of ["xen", "l4"]) {
+    it(`${hv} --spinlocks pv: EMULATE forged for the module's own lock site takes no kernel word it may only read (--no-protect: it does)`, () => {
+      const on = both(forging, hv, true, "pv");
+      expect(on.console).toBe("50\n");
+      expect(on.result).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(on.stats.counts[`${hv}:pv.badLock`]).toBe(1);
+      expect(both(forging, hv, false, "pv").console).toBe("57\n");
+    });
+  }
+
+  const lockImage = (act: string) => buildSources([ENTRY, { file: "kernel.ts", text: LOCK_KERNEL }, { file: "module.ts", text: lockModule(act) }]).image;
+  const unlock = lockImage("spinUnlock(at);");
+  const lock = lockImage("spinLock(at + 4);");
+  for (const hv of ["xen", "l4"]) {
+    for (const cure of ["native", "pv", "delayed"]) {
+      it(`${hv} --spinlocks ${cure}: the module's unlock and lock of kernel words it may only read are protection faults (--no-protect: they store)`, () => {
+        for (const [image, off] of [[unlock, "00\n"], [lock, "51\n"]] as const) {
+          const on = both(image, hv, true, cure);
+          expect(on.console).toBe("");
+          expect(on.result).toEqual({ kind: "poweroff", exitCode: 100 + CAUSE.PROTECTION_FAULT });
+          expect(both(image, hv, false, cure).console).toBe(off);
+        }
+      });
+    }
   }
 });
 

@@ -176,8 +176,14 @@ export interface WedgeCureHost {
   readonly machine: Machine;
   /** Index in machine.memory.i32 of a shared-info word of vCPU `cpu`. */
   sharedWord(name: string, cpu: number): number;
-  /** Physical address of the guest's word at `va` (its kernel's translation), or -1. */
-  physicalWord(va: number): number;
+  /**
+   * Physical address of the guest's word at `va` (its kernel's translation),
+   * or -1 — also when protection domain `caller` (the site's,
+   * Protection.callerDomain) may not both read and write it, as the site's
+   * own amoswap could not: the monitor takes or inspects a lock only for a
+   * domain that may.
+   */
+  physicalWord(va: number, caller: number): number;
   scheduler(): VcpuScheduler | undefined;
   /** Halts the running vCPU (the hypervisor blocks it). */
   block(): void;
@@ -235,7 +241,7 @@ export class WedgeSpinlockCure {
       return;
     }
     const va = (m.regs[rec.regB] + ((rec.imm << 16) >> 16) + (site.kindName === "ticket" ? 4 : 0)) | 0;
-    const pa = this.host.physicalWord(va);
+    const pa = this.host.physicalWord(va, m.protection.callerDomain(rec.addr));
     if (pa < 0) {
       m.count(`${this.host.name}:pv.badLock`);
       return; // the guest's loop retries (and faults natively if the word is really unmapped)

@@ -9,7 +9,13 @@
 // rewritten site in the kernel's text (inline ranges: a guest domain may
 // enclose them, and their emulated port I/O is the enclosing domain's,
 // Protection.callerDomain); and restricts the kernel domain (all
-// other code) to no access at all to the window's frames. Called from
+// other code) to no access at all to the window's frames. A site performs
+// the guest's instruction, and so does the stub it jumps to (whose first
+// word saves the site's return address in STUB_SAVE): their loads and
+// stores to guest memory — a lock template's amoswap, an unlock's store —
+// are judged for the site's caller, not with the VMM's rights
+// (Protection.accessDomain; the stubs' range names its site through
+// `stubSite`). Called from
 // the xen and l4 monitors' attach (wedge-state.ts) unless `--no-protect`.
 //
 // A para-virtualized image (no sites: its own code reads and writes its
@@ -23,7 +29,7 @@
 import type { Machine } from "../../machine/machine.js";
 import { KERNEL_DOMAIN, PERM } from "../../machine/protection/protection.js";
 import { vmmSiteRanges, type RewriteResult } from "../../rewriter/index.js";
-import { STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "./window.js";
+import { STUB_BASE, STUB_LIMIT, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "./window.js";
 
 /** The window pages holding the shared-info pages of every vCPU (vCPU k's copy follows vCPU k-1's). */
 export interface SharedInfoPages {
@@ -35,7 +41,15 @@ export interface SharedInfoPages {
 export type QueueWords = readonly (readonly [number, number])[];
 
 /** Sets up the VMM's domain; returns its id. */
-export function protectVmm(machine: Machine, windowPa: number, rewrite: RewriteResult, paravirt: boolean, sharedInfo: SharedInfoPages, queues: QueueWords): number {
+export function protectVmm(
+  machine: Machine,
+  windowPa: number,
+  rewrite: RewriteResult,
+  paravirt: boolean,
+  sharedInfo: SharedInfoPages,
+  queues: QueueWords,
+  stubSite: () => number,
+): number {
   const p = machine.protection;
   const window = { start: WINDOW_BACKED, end: STUB_LIMIT };
   // Stubs are inside the window's range already; sites are in the kernel's text, inline: a
@@ -43,7 +57,9 @@ export function protectVmm(machine: Machine, windowPa: number, rewrite: RewriteR
   const sites = vmmSiteRanges(rewrite)
     .filter((r) => r.end <= window.start || r.start >= window.end)
     .map((r) => ({ ...r, inline: true }));
-  const id = p.defineDomain("vmm", [window, ...sites], "monitor");
+  const core = { start: WINDOW_BACKED, end: STUB_BASE };
+  const stubs = { start: STUB_BASE, end: STUB_LIMIT, performs: stubSite };
+  const id = p.defineDomain("vmm", [core, stubs, ...sites], "monitor");
   const pages = WINDOW_BACKED_BYTES >>> 12;
   for (let i = 0; i < pages; i++) {
     if (paravirt && i >= sharedInfo.first && i < sharedInfo.first + sharedInfo.count) continue;

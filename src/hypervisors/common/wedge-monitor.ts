@@ -60,7 +60,7 @@ import { HC, HC_ERROR, HYPERCALL_NAMES, MAX_BATCH, MAX_MULTICALL } from "./hyper
 import { FAULT_CAUSES } from "./virtual-cpu.js";
 import { checkBypassAccess, isSetupRegister } from "./bypass.js";
 import { WedgeEvents } from "./wedge-events.js";
-import { inWindow } from "./window.js";
+import { inWindow, STUB_BASE, STUB_LIMIT } from "./window.js";
 
 export { wedgeHostOptions } from "./wedge-paging.js";
 
@@ -100,6 +100,16 @@ export abstract class WedgeMonitor extends WedgeEvents {
       this.applyQueue();
       if (trap.badva !== undefined) m.tlbInvalidate(trap.badva);
       return "resume";
+    }
+    if (cause === CAUSE.PROTECTION_FAULT && this.su && (trap.epc >>> 0) >= STUB_BASE && (trap.epc >>> 0) < STUB_LIMIT) {
+      // A stub's access to guest memory, judged for its site's caller (Protection.accessDomain): the guest's
+      // own instruction's fault, at the site, as on bare metal.
+      const k = this.byReturn.get(this.stubReturn >>> 0);
+      if (k !== undefined) {
+        this.tick("site.protection_fault");
+        this.reflect(cause, this.siteList[k].record.addr, trap.badva);
+        return "resume";
+      }
     }
     if (this.su && inWindow(trap.epc) && FAULT_CAUSES.has(cause)) {
       // The VMM's own code faulted: only guest-corrupted window state can do that. The guest is lost, not the host.

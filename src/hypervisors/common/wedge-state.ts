@@ -63,6 +63,7 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
   private vIVpend = new Int32Array(1);
   private vIVupcall = new Int32Array(1);
   private vIQcount = new Int32Array(1);
+  private vIStubSave = new Int32Array(1);
   private vcrs: Int32Array[] = [new Int32Array(8)];
   /** Window pages of the VMM's .data (the shared-info page), copied per vCPU: first page and count. */
   protected dataPage = 0;
@@ -176,6 +177,10 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
   protected get iQcount(): number {
     return this.vIQcount[this.machine.cpuId];
   }
+  /** The return address the running vCPU's last out-of-line stub saved (its site's address + 4). */
+  protected get stubReturn(): number {
+    return this.machine.memory.i32[this.vIStubSave[this.machine.cpuId]];
+  }
   /** Page-table updates vCPU `cpu` has queued in its shared-info page and not had applied yet. */
   protected queuedOn(cpu: number): number {
     return this.machine.memory.i32[this.vIQcount[cpu]];
@@ -258,12 +263,15 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
       if (va === undefined) throw new Error(`in-place VMM: no symbol ${name}`);
       return (this.windowPa + (va - WINDOW_BACKED) + cpu * this.dataPages * 4096) >>> 2;
     };
+    const per = (name: string) => Int32Array.from({ length: n }, (_, cpu) => idx(name, cpu));
     if (this.protectVmm) {
       // Each vCPU's page-table queue: QCOUNT, then QUEUE's pairs.
       const queues = Array.from({ length: n }, (_, cpu) => [idx("QCOUNT", cpu) * 4, idx("QUEUE", cpu) * 4 + 8 * QUEUE_ENTRIES] as const);
-      protectVmm(machine, this.windowPa, this.rewrite, this.paravirt, { first: this.dataPage, count: n * this.dataPages }, queues);
+      // A stub's site: the return address its first word saved in the running vCPU's STUB_SAVE, less one word.
+      this.vIStubSave = per("STUB_SAVE");
+      const stubSite = () => (this.stubReturn - 4) | 0;
+      protectVmm(machine, this.windowPa, this.rewrite, this.paravirt, { first: this.dataPage, count: n * this.dataPages }, queues, stubSite);
     }
-    const per = (name: string) => Int32Array.from({ length: n }, (_, cpu) => idx(name, cpu));
     this.vIVpsr = per("VPSR");
     this.vIVpend = per("VPEND");
     this.vIVupcall = per("VUPCALL");
@@ -284,9 +292,9 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
         machine,
         name: this.name,
         sharedWord: (name, cpu) => idx(name, cpu),
-        physicalWord: (va) => {
-          const pa = this.guest.physical(va, ACCESS.STORE, 4);
-          return typeof pa === "number" ? pa : -1;
+        physicalWord: (va, caller) => {
+          const pa = this.guest.physical(va, ACCESS.STORE, 4, undefined, caller);
+          return typeof pa === "number" && this.guest.mayAccess(caller, pa, false) ? pa : -1;
         },
         scheduler: () => this.scheduler,
         // Events masked: sleep until the kick (a held line must not wake it — it would spin again at once).

@@ -56,6 +56,13 @@ export interface CodeRange {
    * it performs that code's instruction for it (`callerDomain`).
    */
   readonly inline?: boolean;
+  /**
+   * A monitor's out-of-line code that performs guest instructions (the
+   * rewriter's stubs, shared by sites): the pc of the guest instruction it
+   * performs now (its site). Like an inline range, its loads and stores to
+   * guest memory are that instruction's (accessDomain).
+   */
+  readonly performs?: () => number;
 }
 
 /** A refused definition or grant (overlap, outside memory, wrong owner): a value the caller reports. */
@@ -117,6 +124,7 @@ interface RangeEntry {
   domain: number;
   caller: number;
   inline: boolean;
+  performs: (() => number) | undefined;
 }
 
 interface Domain {
@@ -139,6 +147,8 @@ export class Protection {
   /** Per range: the domain whose instruction its code performs (callerDomain): the owner, or for an inline range the guest domain enclosing it (0 when none). */
   private callers = new Int32Array(0);
   private inlines = new Uint8Array(0);
+  /** Per range: CodeRange.performs, or undefined. */
+  private performers: ((() => number) | undefined)[] = [];
   /** Per physical frame: 1 when some domain restricts a word in it (shared with the MMU). */
   readonly checked: Uint8Array;
   private readonly plb = new Plb();
@@ -167,7 +177,12 @@ export class Protection {
   defineDomain(name: string, ranges: readonly CodeRange[], owner: DomainOwner = "monitor"): number {
     if (this.domains.length >= MAX_DOMAINS) throw new ProtectionError(`too many protection domains (at most ${MAX_DOMAINS})`);
     const sorted = ranges
-      .map((r) => ({ start: r.start >>> 0, end: r.end === 0x1_0000_0000 ? r.end : r.end >>> 0, inline: owner === "monitor" && r.inline === true }))
+      .map((r) => ({
+        start: r.start >>> 0,
+        end: r.end === 0x1_0000_0000 ? r.end : r.end >>> 0,
+        inline: owner === "monitor" && r.inline === true,
+        performs: owner === "monitor" ? r.performs : undefined,
+      }))
       .sort((a, b) => a.start - b.start);
     const id = this.domains.length;
     const old = this.rangesList();
@@ -181,11 +196,11 @@ export class Protection {
         if (!(o.start < r.end && r.start < o.end)) continue;
         const hole = owner === "guest" && o.inline && o.caller === KERNEL_DOMAIN && r.start <= o.start && o.end <= r.end;
         if (!hole) throw new ProtectionError(`domain ${name}: code range 0x${hex(r.start)}–0x${hex(r.end)} overlaps domain ${this.domains[o.domain].name}`);
-        if (o.start > at) pieces.push({ start: at, end: o.start, domain: id, caller: id, inline: false });
+        if (o.start > at) pieces.push({ start: at, end: o.start, domain: id, caller: id, inline: false, performs: undefined });
         at = o.end;
       }
       // An inline range performs guest code: domain 0's until a guest domain encloses it.
-      if (r.end > at) pieces.push({ start: at, end: r.end, domain: id, caller: r.inline ? KERNEL_DOMAIN : id, inline: r.inline });
+      if (r.end > at) pieces.push({ start: at, end: r.end, domain: id, caller: r.inline ? KERNEL_DOMAIN : id, inline: r.inline, performs: r.performs });
     }
     const table = new PermissionTable(this.checked.length);
     // The guest's id: the domain's own, unless a domain restored from elsewhere holds it already.
@@ -202,6 +217,7 @@ export class Protection {
     this.owners = Int32Array.from(all, (r) => r.domain);
     this.callers = Int32Array.from(all, (r) => r.caller);
     this.inlines = Uint8Array.from(all, (r) => (r.inline ? 1 : 0));
+    this.performers = all.map((r) => r.performs);
     this.memoStart = 1;
     this.memoEnd = 0;
     this.plb.flush();
@@ -269,6 +285,8 @@ export class Protection {
   private memoStart = 1;
   private memoEnd = 0;
   private memoDomain = KERNEL_DOMAIN;
+  /** The range memoStart..memoEnd is (-1: a gap between ranges). */
+  private memoIndex = -1;
 
   /** The domain executing at virtual `pc`. */
   domainOf(pc: number): number {
@@ -279,8 +297,10 @@ export class Protection {
     if (hi >= 0 && p < this.ends[hi]) {
       this.memoStart = this.starts[hi];
       this.memoEnd = this.ends[hi];
+      this.memoIndex = hi;
       return (this.memoDomain = this.owners[hi]);
     }
+    this.memoIndex = -1;
     this.memoStart = hi >= 0 ? this.ends[hi] : 0;
     this.memoEnd = hi + 1 < this.starts.length ? this.starts[hi + 1] : 0x1_0000_0000;
     return (this.memoDomain = KERNEL_DOMAIN);
@@ -297,6 +317,26 @@ export class Protection {
     const p = pc >>> 0;
     const hi = this.lastRangeAtOrBelow(p);
     return hi >= 0 && p < this.ends[hi] ? this.callers[hi] : KERNEL_DOMAIN;
+  }
+
+  /**
+   * The domain whose permissions judge the load or store at physical `pa`
+   * made by the instruction at virtual `pc`: domainOf(pc) — except that a
+   * monitor's code performing a guest instruction (an inline site, or
+   * out-of-line code with `performs`) reaches guest memory as that
+   * instruction's caller (callerDomain; 0 unless a guest domain's), never
+   * with the monitor's own rights; beyond guest memory (the monitor's
+   * pages) it stays the monitor's.
+   */
+  accessDomain(pc: number, pa: number): number {
+    const d = this.domainOf(pc);
+    const i = this.memoIndex;
+    if (i < 0 || pa >= this.host.guestLimit) return d;
+    if (this.inlines[i] === 1) return this.callers[i];
+    const performs = this.performers[i];
+    if (performs === undefined) return d;
+    const c = this.callerDomain(performs());
+    return this.domains[c].owner === "guest" ? c : KERNEL_DOMAIN;
   }
 
   /** The last code range starting at or below `p` (-1: none). */
@@ -343,11 +383,11 @@ export class Protection {
 
   /**
    * The CPU's check (slow path, access to a checked frame): may the
-   * instruction at `pc` do `write ? store : load` at physical `pa`? Counts
-   * and charges the lookup.
+   * instruction at `pc` do `write ? store : load` at physical `pa`, for
+   * accessDomain(pc, pa)? Counts and charges the lookup.
    */
   allows(pc: number, pa: number, write: boolean): boolean {
-    return this.allowsIn(this.domainOf(pc), pa, write);
+    return this.allowsIn(this.accessDomain(pc, pa), pa, write);
   }
 
   /**
@@ -379,7 +419,7 @@ export class Protection {
    * has been counted nowhere.
    */
   permits(pc: number, pa: number, write: boolean): boolean {
-    const domain = this.domainOf(pc);
+    const domain = this.accessDomain(pc, pa);
     return (this.domains[domain].table.get(pa) & (write ? PERM.W : PERM.R)) !== 0;
   }
 
@@ -487,7 +527,14 @@ export class Protection {
   }
 
   private rangesList(): RangeEntry[] {
-    return Array.from(this.starts, (start, i) => ({ start, end: this.ends[i], domain: this.owners[i], caller: this.callers[i], inline: this.inlines[i] === 1 }));
+    return Array.from(this.starts, (start, i) => ({
+      start,
+      end: this.ends[i],
+      domain: this.owners[i],
+      caller: this.callers[i],
+      inline: this.inlines[i] === 1,
+      performs: this.performers[i],
+    }));
   }
 }
 
