@@ -19,7 +19,7 @@
 // - given the protection domain the access is made for (`caller`:
 //   Protection.callerDomain of the hypercall's or the site's pc), a read
 //   must be one that domain may make, a write likewise — checked as the CPU
-//   checks its own load or store (Protection.allowsIn: counted and charged,
+//   checks its own load or store (Protection.allowsFor: counted and charged,
 //   on a frame some domain restricts), so the monitor never reads or writes
 //   for a domain what the domain could not itself (docs/protection.md,
 //   "What the VMM checks on a caller's behalf"). A refusal is the
@@ -61,16 +61,6 @@ export class GuestMemory {
     private readonly view: GuestView,
   ) {}
 
-  /**
-   * Whether protection domain `domain` may read (`write` false) or write the
-   * word at physical `pa`: the CPU's check (counted and charged) on a frame
-   * some domain restricts; any other frame, yes.
-   */
-  mayAccess(domain: number, pa: number, write: boolean): boolean {
-    const p = this.machine.protection;
-    return p.checked[pa >>> 12] !== 1 || p.allowsIn(domain, pa, write);
-  }
-
   /** Whether [va, va + bytes) is a range of the 32-bit address space (no wrap-around), `va` aligned to `align`. */
   static validRange(va: number, bytes: number, align: number): boolean {
     const start = va >>> 0;
@@ -89,7 +79,7 @@ export class GuestMemory {
     if (pa instanceof Fault) return pa;
     // A monitor's translation that leaves physical memory would be a bug: refuse it rather than touch the host.
     if (!this.machine.memory.contains(pa, size)) return new Fault(CAUSE.BUS_ERROR, va);
-    if (caller !== undefined && !this.mayAccess(caller, pa, access === ACCESS.STORE)) return new Fault(CAUSE.PROTECTION_FAULT, va);
+    if (caller !== undefined && !this.machine.protection.allowsFor(caller, pa, access === ACCESS.STORE)) return new Fault(CAUSE.PROTECTION_FAULT, va);
     return pa;
   }
 

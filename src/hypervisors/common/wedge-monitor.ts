@@ -355,7 +355,7 @@ export abstract class WedgeMonitor extends WedgeEvents {
     const m = this.machine;
     const caller = m.protection.callerDomain(m.pc);
     const qcount = this.iQcount;
-    if ((va >>> 0) === this.vmm.symbols.QUEUE && count === m.memory.i32[qcount] && this.guest.mayAccess(caller, qcount * 4, true)) {
+    if ((va >>> 0) === this.vmm.symbols.QUEUE && count === m.memory.i32[qcount] && m.protection.allowsFor(caller, qcount * 4, true)) {
       m.memory.i32[qcount] = 0;
     }
     return this.applyBatch(va, count, !this.su, caller);

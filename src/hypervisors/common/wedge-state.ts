@@ -294,7 +294,7 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
         sharedWord: (name, cpu) => idx(name, cpu),
         physicalWord: (va, caller) => {
           const pa = this.guest.physical(va, ACCESS.STORE, 4, undefined, caller);
-          return typeof pa === "number" && this.guest.mayAccess(caller, pa, false) ? pa : -1;
+          return typeof pa === "number" && machine.protection.allowsFor(caller, pa, false) ? pa : -1;
         },
         scheduler: () => this.scheduler,
         // Events masked: sleep until the kick (a held line must not wake it — it would spin again at once).

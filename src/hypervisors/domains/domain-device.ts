@@ -64,7 +64,8 @@ export class DomainDevice implements Device, DomainCalls {
         return;
       case DOM_PORT.OP: {
         const a = this.args;
-        this.result = this.services.call(this.domid, value, a[0], a[1], a[2]);
+        // The caller: the guest's `out` (also when its monitor performs it: the site's pc, Machine.ioPc).
+        this.result = this.services.call(this.domid, value, a[0], a[1], a[2], this.services.machineOf(this.domid).ioPc);
         // DEV_ACCEPT's second and third values (ring ref, port) are read back from ARG0/ARG1; other ops leave the ARGs.
         if (value === HC.DEV_ACCEPT && this.result >= 0) {
           a[0] = this.services.out[0];
@@ -80,7 +81,8 @@ export class DomainDevice implements Device, DomainCalls {
 
   /** DomainCalls: the hypercall form (results in `out`, the port registers untouched). */
   call(op: number, a0: number, a1: number, a2: number): number {
-    const r = this.services.call(this.domid, op, a0, a1, a2);
+    // The caller: the guest's `hcall`.
+    const r = this.services.call(this.domid, op, a0, a1, a2, this.services.machineOf(this.domid).pc);
     this.out[0] = this.services.out[0];
     this.out[1] = this.services.out[1];
     return r;

@@ -13,9 +13,15 @@
 // page-aligned or outside the caller's guest RAM (the monitor's reserved top
 // included) or one of its page tables, a grant ref that is not live or not
 // granted to the caller (forged, revoked, another pair's), a port out of
-// 1..31 or not bound, an unknown device kind.
+// 1..31 or not bound, an unknown device kind. A page is shared only as the
+// calling code's protection domain inside its guest may reach it
+// (docs/protection.md): granted, it must be able to read every word (and,
+// read-write, to write it: the grantee's writes come back); mapped over, to
+// write every word — else a module hidden from a page could have it read
+// out by another guest, or overwritten, by the host (PERM).
 
 import type { Machine } from "../../machine/machine.js";
+import { KERNEL_DOMAIN } from "../../machine/protection/protection.js";
 import { IRQ } from "../../guest-isa/registers.js";
 import { HC, HC_ERROR } from "../common/hypercalls.js";
 import { CONTROL_PORT, EVENT_PORTS, MAX_GRANTS, PAGE_SIZE } from "./abi.js";
@@ -93,6 +99,8 @@ export class DomainServices {
   readonly ops: Map<string, number> = new Map();
   /** Out values of the last op (DomainCalls.out is per caller: see DomainDevice). */
   readonly out = new Int32Array(2);
+  /** The protection domain, inside the calling guest, of the op being performed (Protection.callerDomain). */
+  private caller = KERNEL_DOMAIN;
 
   constructor(
     /** The host's domains (filled in after construction: the services exist before the first machine). */
@@ -116,10 +124,20 @@ export class DomainServices {
     this.refusalsBy = Array.from({ length: n }, () => new Map());
   }
 
-  /** Performs op `op` for domain `self`: the result (≥ 0, or an HC_ERROR); second/third values in `out`. */
-  call(self: number, op: number, a0: number, a1: number, a2: number): number {
+  /** Domain `d`'s machine now (its device and monitor name their caller by its pc). */
+  machineOf(d: number): Machine {
+    return this.domains[d].machine;
+  }
+
+  /**
+   * Performs op `op` for domain `self`, called by the code at `pc` in its
+   * guest (the `hcall`, or the port `out`; none: the host's own call, as
+   * domain 0's): the result (≥ 0, or an HC_ERROR); second/third values in `out`.
+   */
+  call(self: number, op: number, a0: number, a1: number, a2: number, pc?: number): number {
     this.out[0] = 0;
     this.out[1] = 0;
+    this.caller = pc === undefined ? KERNEL_DOMAIN : this.domains[self].machine.protection.callerDomain(pc);
     const r = this.perform(self, op, a0, a1, a2);
     const name = OP_NAMES.get(op) ?? String(op);
     if (r < 0) {
@@ -179,6 +197,7 @@ export class DomainServices {
   private grant(self: number, remote: number, page: number, ro: number): number {
     if (!this.peer(self, remote) || (ro !== 0 && ro !== 1)) return HC_ERROR.INVAL;
     if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
+    if (!this.callerMay(self, page, ro === 0)) return HC_ERROR.PERM;
     // A page I map from someone else is not mine to grant on (no transitive sharing).
     if (this.mappings[self].has(page)) return HC_ERROR.PERM;
     if (this.grants[self].size >= MAX_GRANTS) return HC_ERROR.AGAIN;
@@ -192,6 +211,7 @@ export class DomainServices {
     const g = this.grants[granter].get(ref);
     if (!g || g.grantee !== self) return HC_ERROR.NOENT; // forged, revoked, or granted to another domain
     if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
+    if (!this.callerMay(self, page, true, false)) return HC_ERROR.PERM;
     // The granter mapped someone else's grant over the page after granting it: no transitive sharing (as GNT_GRANT refuses).
     if (this.mappings[granter].has(g.page)) return HC_ERROR.PERM;
     // One sharing per page: not already backed by a grant, not one of my own granted pages.
@@ -204,6 +224,21 @@ export class DomainServices {
     // The page now shows the granter's contents (the host keeps the copies coherent from here on).
     copyPage(this.domains[granter].machine, g.page, this.domains[self].machine, page);
     return 0;
+  }
+
+  /**
+   * Whether the calling protection domain in `d`'s guest may read (`read`)
+   * and write (`write`) every word of its page `page`: the checks the CPU
+   * would make for its own loads and stores (Protection.allowsFor, counted
+   * and charged on a restricted frame).
+   */
+  private callerMay(d: number, page: number, write: boolean, read = true): boolean {
+    const p = this.domains[d].machine.protection;
+    if (p.checked[page >>> 12] !== 1) return true;
+    for (let w = page; w < page + PAGE_SIZE; w += 4) {
+      if ((read && !p.allowsFor(this.caller, w, false)) || (write && !p.allowsFor(this.caller, w, true))) return false;
+    }
+    return true;
   }
 
   private isGranted(d: number, page: number): boolean {

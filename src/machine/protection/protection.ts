@@ -412,6 +412,17 @@ export class Protection {
   }
 
   /**
+   * The check a monitor makes for a load or store it performs on behalf of
+   * domain `domain` (a hypercall's argument, an emulated site's access, a
+   * page it shares): allowsIn — counted and charged as the CPU's — on a
+   * frame some domain restricts; on any other frame, yes at no cost, as the
+   * CPU's fast path.
+   */
+  allowsFor(domain: number, pa: number, write: boolean): boolean {
+    return this.checked[pa >>> 12] !== 1 || this.allowsIn(domain, pa, write);
+  }
+
+  /**
    * `allows`' answer with none of its effects (no counter, no PLB fill, no
    * charge): the table's permission, which the PLB caches (it is flushed
    * whenever a domain or grant changes). Translated code asks this first

@@ -1,0 +1,258 @@
+// The multi-guest host as a confused deputy (docs/protection.md, "What the
+// VMM checks on a caller's behalf"; docs/driver-vms.md "Isolation"): a grant
+// shares a page as the calling code's protection domain inside its guest may
+// reach it. The granter's kernel hides its secret page from a module (a
+// domain it defines through the memory supervisor, with no permission on
+// the page); the module grants that page to the peer itself (its own `out`s
+// to the domain device, or its own `hcall`). Refused (PERM) — else the peer
+// maps it and reads the secret. The kernel then grants a harmless page from
+// its own code, so the peer's map goes through either way. Likewise a
+// mapping: the peer's module maps the granted page over a page of the peer
+// it may only read — refused (PERM), else the host overwrites that page for
+// it. Real guests on the real emulator; interpreter = JIT; --no-protect
+// shows each hole.
+import { describe, expect, it } from "vitest";
+import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
+import { guest, prelude, viaHcall } from "./guests.js";
+
+/** The module's GNT_GRANT(peer 1, the secret page, read-only): through the domain device's ports, or xen's hypercall. */
+const MODULE_PORTS = `
+    li   t0, 1
+    out  0x61, t0
+    li   t0, 0x30000
+    out  0x62, t0
+    li   t0, 1
+    out  0x63, t0
+    li   t0, HC_GNT_GRANT
+    out  0x64, t0
+    in   a0, 0x64
+    ret`;
+const MODULE_HCALL = `
+    li   a0, 1
+    li   a1, 0x30000
+    li   a2, 1
+    hcall HC_GNT_GRANT
+    ret`;
+
+/** No grant of its own (the kernel grants the harmless page). */
+const MODULE_NONE = `
+    li   a0, -1
+    ret`;
+
+/** The granter: its secret at 0x30000, hidden from the module; prints what the module's grant got; publishes a ring to the peer. */
+const granter = (module: string) => `${prelude}
+main:
+    li   t0, 0x30000
+    li   t1, 0x5EC2E700
+    sw   t1, 0(t0)
+    la   t0, modBegin           # DEFINE the module's domain
+    out  0x50, t0
+    la   t0, modEnd
+    out  0x51, t0
+    li   t0, 1
+    out  0x54, t0
+    in   t3, 0x54
+    out  0x50, t3               # GRANT it no permission on the secret page
+    li   t0, 0x30000
+    out  0x51, t0
+    li   t0, 4096
+    out  0x52, t0
+    out  0x53, zero
+    li   t0, 2
+    out  0x54, t0
+    call modGrant
+    mv   s1, a0
+    la   a0, granted
+    bge  s1, zero, .Lsay
+    li   a0, 1                  # refused: the kernel grants a harmless page itself
+    li   a1, 0x31000
+    li   a2, 1
+    li   a3, HC_GNT_GRANT
+    call domop
+    mv   s1, a0
+    la   a0, refused
+.Lsay:
+    call puts
+    li   a0, 1
+    li   a3, HC_EVT_ALLOC
+    call domop
+    mv   s2, a0
+    li   a0, 1
+    mv   a1, s1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    li   t0, 1
+    sll  a0, t0, s2
+    call wait
+    li   a0, 0
+    out  0xF0, a0
+modBegin:
+modGrant:${module}
+modEnd:
+    .data
+granted: .asciz "granted\\n"
+refused: .asciz "refused\\n"
+`;
+
+/** The peer: accepts, maps the published page, says whether it holds the secret, notifies. */
+const peer = `${prelude}
+main:
+    li   a0, 1
+    call wait
+    li   a0, 1
+    li   a3, HC_DEV_ACCEPT
+    call domop
+    mv   s0, a0
+    mv   s1, a1
+    mv   s2, a2
+    mv   a0, s0
+    mv   a1, s2
+    li   a3, HC_EVT_BIND
+    call domop
+    mv   t3, a0
+    mv   a0, s0
+    mv   a1, s1
+    li   a2, 0x40000
+    li   a3, HC_GNT_MAP
+    call domop
+    li   t0, 0x40000
+    lw   t1, 0(t0)
+    li   t2, 0x5EC2E700
+    la   a0, hidden
+    bne  t1, t2, .Lsay
+    la   a0, seen
+.Lsay:
+    call puts
+    mv   a0, t3
+    li   a3, HC_EVT_SEND
+    call domop
+.Lidle:
+    li   a0, -1
+    call wait
+    j    .Lidle
+    .data
+seen: .asciz "peer: the secret\\n"
+hidden: .asciz "peer: no secret\\n"
+`;
+
+/**
+ * The peer whose module maps the published page itself, over the peer's page
+ * 0x50000 (word 0 = 0x1234), which its kernel lets the module only read.
+ * Prints whether the page is intact.
+ */
+const mappingPeer = `${prelude}
+main:
+    li   t0, 0x50000
+    li   t1, 0x1234
+    sw   t1, 0(t0)
+    la   t0, modBegin           # DEFINE the module's domain
+    out  0x50, t0
+    la   t0, modEnd
+    out  0x51, t0
+    li   t0, 1
+    out  0x54, t0
+    in   t3, 0x54
+    out  0x50, t3               # GRANT it read-only on 0x50000
+    li   t0, 0x50000
+    out  0x51, t0
+    li   t0, 4096
+    out  0x52, t0
+    li   t0, 1
+    out  0x53, t0
+    li   t0, 2
+    out  0x54, t0
+    li   a0, 1
+    call wait
+    li   a0, 1
+    li   a3, HC_DEV_ACCEPT
+    call domop
+    mv   s0, a0
+    mv   s1, a1
+    mv   s2, a2
+    mv   a0, s0
+    mv   a1, s2
+    li   a3, HC_EVT_BIND
+    call domop
+    mv   t3, a0
+    mv   a0, s0
+    mv   a1, s1
+    call modMap
+    li   t0, 0x50000
+    lw   t1, 0(t0)
+    li   t2, 0x1234
+    la   a0, intact
+    beq  t1, t2, .Lsay
+    la   a0, overwritten
+.Lsay:
+    call puts
+    mv   a0, t3
+    li   a3, HC_EVT_SEND
+    call domop
+.Lidle:
+    li   a0, -1
+    call wait
+    j    .Lidle
+# the module: GNT_MAP(granter, ref, 0x50000) through the domain device's ports, itself
+modBegin:
+modMap:
+    out  0x61, a0
+    out  0x62, a1
+    li   t0, 0x50000
+    out  0x63, t0
+    li   t0, HC_GNT_MAP
+    out  0x64, t0
+    in   a0, 0x64
+    ret
+modEnd:
+    .data
+intact: .asciz "peer: page intact\\n"
+overwritten: .asciz "peer: page overwritten\\n"
+`;
+
+function specs(hcall: boolean, mapping = false): DomainSpec[] {
+  const g = hcall ? guest("granter", viaHcall(granter(MODULE_HCALL)), { annotate: false }) : guest("granter", granter(mapping ? MODULE_NONE : MODULE_PORTS));
+  const p = hcall ? guest("peer", viaHcall(peer), { annotate: false }) : guest("peer", mapping ? mappingPeer : peer);
+  return [
+    { name: "granter", image: g, uses: { block: "peer" } },
+    { name: "peer", image: p, serves: ["block"], disk: new Uint8Array(4096) },
+  ];
+}
+
+function run(hcall: boolean, backend: string, protect: boolean, mapping = false) {
+  const [i, j] = (["interp", "jit"] as const).map((engine) => new DomainHost(specs(hcall, mapping), { backend, protect, engine, maxCycles: 20_000_000 }).run());
+  expect(j.domains.map((d) => [d.console, d.result])).toEqual(i.domains.map((d) => [d.console, d.result]));
+  expect(j.exitCode).toBe(i.exitCode);
+  return i;
+}
+
+describe("a module's grant of a page hidden from it", () => {
+  const cases = [
+    ["xen", false],
+    ["l4", false],
+    ["hvm", false],
+    ["xen", true],
+  ] as const;
+  for (const [hv, hcall] of cases) {
+    it(`${hv}${hcall ? " (hypercalls)" : ""}: refused (EPERM), the peer never sees the secret (--no-protect: it does)`, () => {
+      const on = run(hcall, hv, true);
+      expect(on.domains.map((d) => d.console)).toEqual(["refused\n", "peer: no secret\n"]);
+      expect(on.exitCode).toBe(0);
+      expect(on.refused["GNT_GRANT.EPERM"]).toBe(1);
+      const off = run(hcall, hv, false);
+      expect(off.domains.map((d) => d.console)).toEqual(["granted\n", "peer: the secret\n"]);
+    });
+  }
+});
+
+describe("a module's mapping over a page it may only read", () => {
+  for (const hv of ["xen", "l4", "hvm"]) {
+    it(`${hv}: refused (EPERM), the page keeps its contents (--no-protect: the host overwrites it)`, () => {
+      const on = run(false, hv, true, true);
+      expect(on.domains[1].console).toBe("peer: page intact\n");
+      expect(on.exitCode).toBe(0);
+      expect(on.refused["GNT_MAP.EPERM"]).toBe(1);
+      expect(run(false, hv, false, true).domains[1].console).toBe("peer: page overwritten\n");
+    });
+  }
+});
