@@ -31,6 +31,12 @@
 //   this API; the guest's memory supervisor may create domains and grant
 //   only within guest memory, only from domain 0's code, and never over a
 //   monitor-owned domain (supervisor.ts refuses the rest).
+// - No confused deputy: a monitor's code performing a guest instruction (a
+//   rewritten site, a stub) reaches guest memory with that instruction's
+//   caller's rights (accessDomain), and a monitor's own access for a guest
+//   is checked for the caller's domain (allowsFor) — never with the
+//   monitor's rights (docs/protection.md "What the VMM checks on a
+//   caller's behalf").
 
 import { PERM, PermissionTable, WORDS_PER_FRAME, type Perm } from "./table.js";
 import { Plb, type PlbState } from "./plb.js";
