@@ -39,27 +39,36 @@ const MODULE_NONE = `
     li   a0, -1
     ret`;
 
-/** The granter: its secret at 0x30000, hidden from the module; prints what the module's grant got; publishes a ring to the peer. */
-const granter = (module: string) => `${prelude}
-main:
-    li   t0, 0x30000
-    li   t1, 0x5EC2E700
+/**
+ * A kernel's start: \`word\` into the first word of its page \`page\`, a
+ * domain for the module [modBegin, modEnd) (the memory supervisor's
+ * DEFINE), and permission \`perm\` (0 none, 1 read) for it on that page.
+ */
+const pageForModule = (page: number, word: number, perm: number) => `
+    li   t0, ${page}
+    li   t1, ${word}
     sw   t1, 0(t0)
-    la   t0, modBegin           # DEFINE the module's domain
+    la   t0, modBegin
     out  0x50, t0
     la   t0, modEnd
     out  0x51, t0
     li   t0, 1
     out  0x54, t0
     in   t3, 0x54
-    out  0x50, t3               # GRANT it no permission on the secret page
-    li   t0, 0x30000
+    out  0x50, t3
+    li   t0, ${page}
     out  0x51, t0
     li   t0, 4096
     out  0x52, t0
-    out  0x53, zero
+    li   t0, ${perm}
+    out  0x53, t0
     li   t0, 2
-    out  0x54, t0
+    out  0x54, t0`;
+
+/** The granter: its secret at 0x30000, hidden from the module; prints what the module's grant got; publishes a ring to the peer. */
+const granter = (module: string) => `${prelude}
+main:
+${pageForModule(0x30000, 0x5ec2e700, 0)}
     call modGrant
     mv   s1, a0
     la   a0, granted
@@ -95,9 +104,8 @@ granted: .asciz "granted\\n"
 refused: .asciz "refused\\n"
 `;
 
-/** The peer: accepts, maps the published page, says whether it holds the secret, notifies. */
-const peer = `${prelude}
-main:
+/** A server's start: waits for its client, accepts it (s0 client, s1 ring ref, s2 its port), binds the port (t3); a0, a1 = client, ref. */
+const ACCEPT = `
     li   a0, 1
     call wait
     li   a0, 1
@@ -112,7 +120,24 @@ main:
     call domop
     mv   t3, a0
     mv   a0, s0
-    mv   a1, s1
+    mv   a1, s1`;
+
+/** A server's end: prints the string at a0 (at .Lsay), notifies its client on port t3, and idles. */
+const SAY_AND_IDLE = `
+.Lsay:
+    call puts
+    mv   a0, t3
+    li   a3, HC_EVT_SEND
+    call domop
+.Lidle:
+    li   a0, -1
+    call wait
+    j    .Lidle`;
+
+/** The peer: accepts, maps the published page, says whether it holds the secret, notifies. */
+const peer = `${prelude}
+main:
+${ACCEPT}
     li   a2, 0x40000
     li   a3, HC_GNT_MAP
     call domop
@@ -122,15 +147,7 @@ main:
     la   a0, hidden
     bne  t1, t2, .Lsay
     la   a0, seen
-.Lsay:
-    call puts
-    mv   a0, t3
-    li   a3, HC_EVT_SEND
-    call domop
-.Lidle:
-    li   a0, -1
-    call wait
-    j    .Lidle
+${SAY_AND_IDLE}
     .data
 seen: .asciz "peer: the secret\\n"
 hidden: .asciz "peer: no secret\\n"
@@ -143,40 +160,8 @@ hidden: .asciz "peer: no secret\\n"
  */
 const mappingPeer = `${prelude}
 main:
-    li   t0, 0x50000
-    li   t1, 0x1234
-    sw   t1, 0(t0)
-    la   t0, modBegin           # DEFINE the module's domain
-    out  0x50, t0
-    la   t0, modEnd
-    out  0x51, t0
-    li   t0, 1
-    out  0x54, t0
-    in   t3, 0x54
-    out  0x50, t3               # GRANT it read-only on 0x50000
-    li   t0, 0x50000
-    out  0x51, t0
-    li   t0, 4096
-    out  0x52, t0
-    li   t0, 1
-    out  0x53, t0
-    li   t0, 2
-    out  0x54, t0
-    li   a0, 1
-    call wait
-    li   a0, 1
-    li   a3, HC_DEV_ACCEPT
-    call domop
-    mv   s0, a0
-    mv   s1, a1
-    mv   s2, a2
-    mv   a0, s0
-    mv   a1, s2
-    li   a3, HC_EVT_BIND
-    call domop
-    mv   t3, a0
-    mv   a0, s0
-    mv   a1, s1
+${pageForModule(0x50000, 0x1234, 1)}
+${ACCEPT}
     call modMap
     li   t0, 0x50000
     lw   t1, 0(t0)
@@ -184,15 +169,7 @@ main:
     la   a0, intact
     beq  t1, t2, .Lsay
     la   a0, overwritten
-.Lsay:
-    call puts
-    mv   a0, t3
-    li   a3, HC_EVT_SEND
-    call domop
-.Lidle:
-    li   a0, -1
-    call wait
-    j    .Lidle
+${SAY_AND_IDLE}
 # the module: GNT_MAP(granter, ref, 0x50000) through the domain device's ports, itself
 modBegin:
 modMap:
