@@ -23,7 +23,9 @@
 // - the shared page-table queue of a para-virtualized image (xen
 //   --paravirt): a module's store into it is a protection fault — else the
 //   monitor applies its entry, writing a kernel word the module may only
-//   read.
+//   read; its MMU_UPDATE of the queue neither applies nor empties it (the
+//   kernel's entry would be lost); the monitor applies the queue as domain
+//   0's (a word domain 0 made read-only for itself is not written).
 // Interpreter = JIT in every case; --no-protect shows each leak happening.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -392,5 +394,33 @@ export function modEnd(): number {
       expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
       expect(out.stats.counts["xen:mmu_update.entries"]).toBe(2);
     }
+  });
+
+  it("the module's MMU_UPDATE on the shared queue neither applies nor empties it: the kernel's queued update is applied at its own TLB flush", () => {
+    // The kernel queues (words[1], 3) and calls the module, which asks MMU_UPDATE of the shared queue; the kernel's TLB flush then applies what is queued.
+    const flushing = queueModule.replace(/  store32\([^]*tlbFlush\(\);\n/, `  asm("addi a0, zero, ${abi.__xen_QUEUE}");\n  asm("addi a1, zero, 1");\n  asm("hcall 2");\n`).replace("import { store32, tlbFlush }", "import { asm }");
+    const kernel = READ_ONLY_KERNEL.replace("import { addressOf, inPort, outPort, PORT }", "import { addressOf, inPort, outPort, PORT, tlbFlush, writePte }").replace(
+      "  modAct(addressOf(words));\n",
+      "  writePte(addressOf(words) + 4, 3);\n  modAct(addressOf(words));\n  tlbFlush();\n",
+    );
+    const image = buildSources([{ file: "kernel.ts", text: kernel }, { file: "module.ts", text: flushing }], { paravirt: "xen" }).image;
+    const on = both(image, "xen", true);
+    expect(on.console).toBe("53\n");
+    expect(on.stats.counts["xen:mmu_update.refused"]).toBe(1); // the module may not read the queue
+    expect(on.stats.counts["xen:mmu_update.entries"]).toBe(1); // the kernel's, at its flush
+    // Unprotected, the module's call applies the kernel's update itself.
+    expect(both(image, "xen", false).console).toBe("53\n");
+  });
+
+  it("queued updates are applied as domain 0's: a word domain 0 granted itself read-only is not written (--no-protect: it is)", () => {
+    const kernel = READ_ONLY_KERNEL.replace("import { addressOf, inPort, outPort, PORT }", "import { addressOf, inPort, outPort, PORT, tlbFlush, writePte }").replace(
+      "  modAct(addressOf(words));\n",
+      "  call(2, 0, addressOf(words) + 4, 4);\n  writePte(addressOf(words) + 4, 3);\n  tlbFlush();\n",
+    );
+    const image = buildSources([{ file: "kernel.ts", text: kernel }, { file: "module.ts", text: queueModule }], { paravirt: "xen" }).image;
+    const on = both(image, "xen", true);
+    expect(on.console).toBe("50\n");
+    expect(on.stats.counts["xen:mmu_update.refused"]).toBe(1);
+    expect(both(image, "xen", false).console).toBe("53\n");
   });
 });
