@@ -187,8 +187,40 @@ intact: .asciz "peer: page intact\\n"
 overwritten: .asciz "peer: page overwritten\\n"
 `;
 
-function specs(hcall: boolean, mapping = false): DomainSpec[] {
-  const g = hcall ? guest("granter", viaHcall(granter(MODULE_HCALL)), { annotate: false }) : guest("granter", granter(mapping ? MODULE_NONE : MODULE_PORTS));
+/**
+ * The granter's kernel grants the harmless page itself, through the ports —
+ * but calls the module between its ARG writes and its call; the module
+ * points ARG1 at the secret page. Prints "granted".
+ */
+const meddledGranter = granter(MODULE_NONE).replace(
+  "    call modGrant\n",
+  `    li   t0, 1
+    out  0x61, t0
+    li   t0, 0x31000
+    out  0x62, t0
+    li   t0, 1
+    out  0x63, t0
+    call modMeddle
+    li   t0, HC_GNT_GRANT
+    out  0x64, t0
+    in   a0, 0x64
+`,
+).replace(
+  "modGrant:",
+  `modMeddle:
+    li   t0, 0x30000
+    out  0x62, t0
+    ret
+modGrant:`,
+);
+
+type Variant = "ports" | "hcall" | "mapping" | "meddling";
+
+function specs(variant: Variant): DomainSpec[] {
+  const hcall = variant === "hcall";
+  const mapping = variant === "mapping";
+  const source = variant === "meddling" ? meddledGranter : granter(mapping ? MODULE_NONE : MODULE_PORTS);
+  const g = hcall ? guest("granter", viaHcall(granter(MODULE_HCALL)), { annotate: false }) : guest("granter", source);
   const p = hcall ? guest("peer", viaHcall(peer), { annotate: false }) : guest("peer", mapping ? mappingPeer : peer);
   return [
     { name: "granter", image: g, uses: { block: "peer" } },
@@ -196,8 +228,8 @@ function specs(hcall: boolean, mapping = false): DomainSpec[] {
   ];
 }
 
-function run(hcall: boolean, backend: string, protect: boolean, mapping = false) {
-  const [i, j] = (["interp", "jit"] as const).map((engine) => new DomainHost(specs(hcall, mapping), { backend, protect, engine, maxCycles: 20_000_000 }).run());
+function run(variant: Variant, backend: string, protect: boolean) {
+  const [i, j] = (["interp", "jit"] as const).map((engine) => new DomainHost(specs(variant), { backend, protect, engine, maxCycles: 20_000_000 }).run());
   expect(j.domains.map((d) => [d.console, d.result])).toEqual(i.domains.map((d) => [d.console, d.result]));
   expect(j.exitCode).toBe(i.exitCode);
   return i;
@@ -212,11 +244,11 @@ describe("a module's grant of a page hidden from it", () => {
   ] as const;
   for (const [hv, hcall] of cases) {
     it(`${hv}${hcall ? " (hypercalls)" : ""}: refused (EPERM), the peer never sees the secret (--no-protect: it does)`, () => {
-      const on = run(hcall, hv, true);
+      const on = run(hcall ? "hcall" : "ports", hv, true);
       expect(on.domains.map((d) => d.console)).toEqual(["refused\n", "peer: no secret\n"]);
       expect(on.exitCode).toBe(0);
       expect(on.refused["GNT_GRANT.EPERM"]).toBe(1);
-      const off = run(hcall, hv, false);
+      const off = run(hcall ? "hcall" : "ports", hv, false);
       expect(off.domains.map((d) => d.console)).toEqual(["granted\n", "peer: the secret\n"]);
     });
   }
@@ -225,11 +257,22 @@ describe("a module's grant of a page hidden from it", () => {
 describe("a module's mapping over a page it may only read", () => {
   for (const hv of ["xen", "l4", "hvm"]) {
     it(`${hv}: refused (EPERM), the page keeps its contents (--no-protect: the host overwrites it)`, () => {
-      const on = run(false, hv, true, true);
+      const on = run("mapping", hv, true);
       expect(on.domains[1].console).toBe("peer: page intact\n");
       expect(on.exitCode).toBe(0);
       expect(on.refused["GNT_MAP.EPERM"]).toBe(1);
-      expect(run(false, hv, false, true).domains[1].console).toBe("peer: page overwritten\n");
+      expect(run("mapping", hv, false).domains[1].console).toBe("peer: page overwritten\n");
+    });
+  }
+});
+
+describe("a module's write to the domain device's argument registers", () => {
+  for (const hv of ["xen", "l4", "hvm"]) {
+    it(`${hv}: is its own: the kernel's call between its writes grants the page the kernel named (--no-protect: the module's)`, () => {
+      const on = run("meddling", hv, true);
+      expect(on.domains.map((d) => d.console)).toEqual(["granted\n", "peer: no secret\n"]);
+      expect(on.exitCode).toBe(0);
+      expect(run("meddling", hv, false).domains.map((d) => d.console)).toEqual(["granted\n", "peer: the secret\n"]);
     });
   }
 });

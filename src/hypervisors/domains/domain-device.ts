@@ -8,7 +8,10 @@
 // monitor, which does the same. The same object is the monitor's
 // DomainCalls (HC 18–28 as hypercalls), with its own out values so a
 // hypercall never disturbs the port registers. docs/driver-vms.md has the
-// port table.
+// port table. ARG0–ARG2 and the result are kept per protection domain of
+// the guest (Protection.callerDomain of the `in`/`out`'s pc): a call is
+// made with its own domain's arguments, so a module cannot rewrite the
+// kernel's between its `out`s, or read its results (docs/protection.md).
 
 import type { Device } from "../../machine/bus/ports.js";
 import { HC, type DomainCalls } from "../common/hypercalls.js";
@@ -26,15 +29,24 @@ export class DomainDevice implements Device, DomainCalls {
    * edge-triggered (DOM_FEATURE.EDGE_EVENTS). Set by the host after it built the machine.
    */
   edgeEvents = false;
-  /** ARG0–ARG2 of the port interface, and the last port op's result. */
-  private readonly args = new Int32Array(3);
-  private result = 0;
+  /** Per protection domain of the guest (the kernel's, 0, first): ARG0–ARG2 of the port interface and the last port op's result. */
+  private readonly regs = new Map<number, Int32Array>();
   readonly out = new Int32Array(2);
 
   constructor(
     readonly domid: number,
     private readonly services: DomainServices,
   ) {}
+
+  /** The calling protection domain's ARG0–ARG2 and result ([3]), made on its first use. */
+  private callerRegs(): Int32Array {
+    const m = this.services.machineOf(this.domid);
+    // The guest's `in`/`out` (also when its monitor performs it: the site's pc, Machine.ioPc).
+    const d = m.protection.callerDomain(m.ioPc);
+    let r = this.regs.get(d);
+    if (r === undefined) this.regs.set(d, (r = new Int32Array(4)));
+    return r;
+  }
 
   read(port: number): number {
     switch (port) {
@@ -43,9 +55,9 @@ export class DomainDevice implements Device, DomainCalls {
       case DOM_PORT.ARG0:
       case DOM_PORT.ARG1:
       case DOM_PORT.ARG2:
-        return this.args[port - DOM_PORT.ARG0];
+        return this.callerRegs()[port - DOM_PORT.ARG0];
       case DOM_PORT.OP:
-        return this.result;
+        return this.callerRegs()[3];
       case DOM_PORT.EVENTS:
         return this.services.pending[this.domid];
       case DOM_PORT.FEATURES:
@@ -60,14 +72,13 @@ export class DomainDevice implements Device, DomainCalls {
       case DOM_PORT.ARG0:
       case DOM_PORT.ARG1:
       case DOM_PORT.ARG2:
-        this.args[port - DOM_PORT.ARG0] = value;
+        this.callerRegs()[port - DOM_PORT.ARG0] = value;
         return;
       case DOM_PORT.OP: {
-        const a = this.args;
-        // The caller: the guest's `out` (also when its monitor performs it: the site's pc, Machine.ioPc).
-        this.result = this.services.call(this.domid, value, a[0], a[1], a[2], this.services.machineOf(this.domid).ioPc);
+        const a = this.callerRegs();
+        a[3] = this.services.call(this.domid, value, a[0], a[1], a[2], this.services.machineOf(this.domid).ioPc);
         // DEV_ACCEPT's second and third values (ring ref, port) are read back from ARG0/ARG1; other ops leave the ARGs.
-        if (value === HC.DEV_ACCEPT && this.result >= 0) {
+        if (value === HC.DEV_ACCEPT && a[3] >= 0) {
           a[0] = this.services.out[0];
           a[1] = this.services.out[1];
         }
