@@ -179,7 +179,7 @@ export abstract class WedgePaging extends WedgeMigration {
    * hypercall's, callerDomain), which must be allowed to read each pair
    * and to write each entry's word.
    */
-  protected applyBatch(va: number, count: number, asUser = !this.su, caller?: number): number {
+  protected applyBatch(va: number, count: number, asUser: boolean, caller: number): number {
     this.tick("mmu_update.batches");
     if (!GuestMemory.validRange(va, 8 * count, 4)) {
       this.tick("mmu_update.refused");
@@ -201,12 +201,12 @@ export abstract class WedgePaging extends WedgeMigration {
   /**
    * One validated page-table update: the entry's address must be writable
    * by the guest (its own page tables and permissions), in guest RAM and
-   * outside the window, and writable by the `caller` domain when given; a
+   * outside the window, and writable by the `caller` domain; a
    * valid entry's frame must be guest RAM. The write itself is the
    * hypervisor's validated one, so it may land in a write-protected page
    * table.
    */
-  protected applyUpdate(ptrVa: number, value: number, asUser = !this.su, caller?: number): boolean {
+  protected applyUpdate(ptrVa: number, value: number, asUser: boolean, caller: number): boolean {
     const m = this.machine;
     const pa = this.guest.physical(ptrVa, ACCESS.STORE, 4, asUser, caller);
     const limit = m.memory.guestLimit;
