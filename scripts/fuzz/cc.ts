@@ -10,12 +10,14 @@
 // and whole programs (generators/int-programs.ts: globals, typed arrays,
 // functions, `op=`, `++`, loops with labels, `switch`) whose JavaScript
 // rendering is the oracle — one the compiler refuses is wrong too (it is
-// valid dialect).
+// valid dialect) — and which must also run the same under the interpreter
+// and the JIT (generators/engines.ts).
 
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput, Outcome } from "./campaign.js";
 import { importsOf, typescriptSources, type SourceText } from "./generators/fixtures.js";
+import { ENGINES_NOTE, runElfEnginesProblem } from "./generators/engines.js";
 import { intProgram, intProgramExpected, intProgramSource, type Code, type IntProgram } from "./generators/int-programs.js";
 import { HUGE_NUMBERS, mutateLines } from "./generators/mutate.js";
 import type { Rng } from "./generators/rng.js";
@@ -122,13 +124,14 @@ function compare(console: string, want: string, names: (k: number) => string): O
   return { class: "wrong", message: `compiled code computes ${names(k)} = 0x${got[k]}, JavaScript 0x${exp[k]}` };
 }
 
-/** aux: 0 a mutated fixture, 1 a generated program checked against the host, 2 deep nesting, 3 a whole program checked against the host. Units are lines (of the body, for aux 1; main's statements, for aux 3). */
+/** aux: 0 a mutated fixture, 1 a generated program checked against the host, 2 deep nesting, 3 a whole program checked against the host (7: and across engines). Units are lines (of the body, for aux 1; main's statements, for aux 3 and 7). */
 export const ccCampaign: Campaign<string> = {
   name: "cc",
   description: "mutated fixture programs, deep nesting, and random integer programs checked against JavaScript, through previrt build",
   generate(r) {
     const kind = r.weighted([[35, 0], [30, 1], [10, 2], [25, 3]] as const);
-    if (kind === 3) return { ...wholeInput(intProgram(r)), aux: 3 };
+    // aux 3, or 7 when the run is also compared across engines (one whole program in four: three runs more).
+    if (kind === 3) return { ...wholeInput(intProgram(r)), aux: r.chance(0.25) ? 7 : 3 };
     if (kind === 0) {
       // Small programs more often than the kernel: the compiler's time grows with the input.
       const src = r.weighted(typescriptSources().map((t) => [1 / Math.sqrt(t.text.length), t] as const));
@@ -148,7 +151,7 @@ export const ccCampaign: Campaign<string> = {
       buildSources([{ file: "nesting.ts", text: input.units.join("\n") + "\n" }]);
       return "accepted";
     }
-    if (input.aux === 3) {
+    if (input.aux === 3 || input.aux === 7) {
       const p = wholeProgram(input);
       let image;
       try {
@@ -156,10 +159,15 @@ export const ccCampaign: Campaign<string> = {
       } catch (e) {
         return { class: "wrong", message: `a valid program was refused: ${String((e as Error).message).split("\n")[0]}` };
       }
-      const out = runElf(image, { backend: "bare", maxCycles: Math.max(limits.maxCycles, 20_000_000), ramSize: 4 * 1024 * 1024 });
+      const options = () => ({ backend: "bare", maxCycles: Math.max(limits.maxCycles, 20_000_000), ramSize: 4 * 1024 * 1024 });
+      const out = runElf(image, options());
       const r = out.result;
       if (r.kind !== "poweroff" || r.exitCode !== 0) return { class: "wrong", message: `the compiled program did not finish: ${r.kind === "stopped" ? r.reason : `exit ${r.exitCode}`}` };
-      return compare(out.console, intProgramExpected(p), (k) => `printed value ${k + 1}`) ?? "accepted";
+      const wrong = compare(out.console, intProgramExpected(p), (k) => `printed value ${k + 1}`);
+      if (wrong) return wrong;
+      // Compiled loops, calls and array stores: the same run under the interpreter and the JIT translating at once.
+      const engines = runElfEnginesProblem(input.aux === 7, image, options, out);
+      return engines ? { class: "wrong", message: engines } : "accepted";
     }
     const inits = input.base.slice("program: ".length);
     const text = [...PROGRAM_HEAD(`  ${inits}`), ...input.units, ...PROGRAM_TAIL].join("\n") + "\n";
@@ -171,9 +179,9 @@ export const ccCampaign: Campaign<string> = {
     return compare(out.console, want, (k) => VARS[k]) ?? "accepted";
   },
   materialize(input) {
-    if (input.aux === 3) {
+    if (input.aux === 3 || input.aux === 7) {
       const p = wholeProgram(input);
-      return { ext: ".ts", data: intProgramSource(p), note: `expected console:\n${intProgramExpected(p)}` };
+      return { ext: ".ts", data: intProgramSource(p), note: `expected console${input.aux === 7 ? ` ${ENGINES_NOTE}` : ""}:\n${intProgramExpected(p)}` };
     }
     if (input.aux !== 1) return { ext: ".ts", data: input.units.join("\n") + "\n", note: `from ${input.base}` };
     const inits = input.base.slice("program: ".length);
