@@ -13,7 +13,7 @@
 // shows each hole.
 import { describe, expect, it } from "vitest";
 import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
-import { guest, prelude, viaHcall } from "./guests.js";
+import { guest, prelude, publishAndWait, viaHcall } from "./guests.js";
 
 /** The module's GNT_GRANT(peer 1, the secret page, read-only): through the domain device's ports, or xen's hypercall. */
 const MODULE_PORTS = `
@@ -82,18 +82,7 @@ ${pageForModule(0x30000, 0x5ec2e700, 0)}
     la   a0, refused
 .Lsay:
     call puts
-    li   a0, 1
-    li   a3, HC_EVT_ALLOC
-    call domop
-    mv   s2, a0
-    li   a0, 1
-    mv   a1, s1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    li   t0, 1
-    sll  a0, t0, s2
-    call wait
+${publishAndWait}
     li   a0, 0
     out  0xF0, a0
 modBegin:

@@ -194,6 +194,20 @@ fail:
 done: .asciz "answered\\n"
 `;
 
+/** Allocates an event port for domid 1 (in s2), publishes ring ref s1 with it (kind block), and waits for the peer's event on it. */
+export const publishAndWait = `    li   a0, 1
+    li   a3, HC_EVT_ALLOC
+    call domop
+    mv   s2, a0
+    li   a0, 1
+    mv   a1, s1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    li   t0, 1
+    sll  a0, t0, s2
+    call wait`;
+
 /**
  * The victim of the isolation test (domid 0): keeps a secret in page
  * 0x30000, grants it read-only to its peer (ref 0), grants page 0x31000
@@ -220,18 +234,7 @@ main:
     call domop
     li   a3, HC_GNT_REVOKE      # a0 = ref 1
     call domop
-    li   a0, 1
-    li   a3, HC_EVT_ALLOC
-    call domop
-    mv   s2, a0
-    li   a0, 1
-    mv   a1, s1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    li   t0, 1
-    sll  a0, t0, s2
-    call wait
+${publishAndWait}
     li   t0, 0x30000
     lw   t1, 0(t0)
     li   t2, 0x5EC2E700
