@@ -1,5 +1,5 @@
 // The user's Ctrl-C during a guest's run: `previrt run`, `previrt resume`,
-// `previrt migrate` and `previrt matrix --migrate` run the guest in slices
+// `previrt migrate`, `previrt matrix` and `matrix --migrate` run the guest in slices
 // (machine/run-image.ts runSliced, migration/drive.ts driveSliced) and await
 // `between` after each, which lets Node's event loop run — the only place
 // a SIGINT handler can — and asks the run to stop when one came. The run then ends as any
@@ -8,8 +8,9 @@
 // closed; status 130. A second Ctrl-C before that ends the process at once
 // (the disk images are written through, so nothing the guest wrote is lost).
 //
-// Consumes process signals; produces a BetweenSlices for the run and the
-// handler's removal. Used by cli/commands/run.ts, resume.ts, migrate.ts,
+// Consumes process signals; produces a BetweenSlices for the run, a promise
+// settled at the first Ctrl-C (for a matrix whose cells run in worker
+// threads, where nothing runs between slices here), and the handler's removal. Used by cli/commands/run.ts, resume.ts, migrate.ts,
 // matrix.ts and migration-matrix.ts (which end with one line and no table), and by
 // run-domains.ts, whose host (DomainHost.runSliced) awaits `between` every
 // slice of global time and stops every guest still running.

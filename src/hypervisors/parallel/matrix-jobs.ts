@@ -2,7 +2,9 @@
 // in worker threads (pool.ts), one task per back end (matrix-cell.ts), the
 // verdicts made afterwards in back-end order, so the rows are those of a
 // serial run. Node only (worker threads), which is why it is not in
-// ../matrix.ts: that one runs in a browser too (the playground).
+// ../matrix.ts: that one runs in a browser too (the playground). Given the
+// user's Ctrl-C (runMatrixJobsInterruptible), a serial matrix runs each cell
+// in slices and stops within one; a parallel one closes its workers at once.
 
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import type { BetweenSlices } from "../../machine/run-image.js";
