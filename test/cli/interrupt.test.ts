@@ -1,4 +1,4 @@
-// Ctrl-C during `previrt run`, `resume`, `migrate`, `matrix` or `matrix --migrate` (cli/interrupt.ts): a guest that would run for
+// Ctrl-C during `previrt run`, `resume`, `migrate`, `matrix`, `matrix --migrate` or `bench` (cli/interrupt.ts): a guest that would run for
 // ever — here one that prints a line and then spins, and one whose trap
 // handler faults again at every entry, walking its stack down, which no
 // fault-loop rule catches — ends with `previrt: error: interrupted (SIGINT)
@@ -117,6 +117,19 @@ describe("Ctrl-C during previrt run", () => {
     expect(await status).toBe(130);
     expect(io.stdout).toBe("");
     expect(io.stderr).toBe("previrt: error: interrupted (SIGINT) after 0 of 3 back ends (no table)\n");
+    expect(process.listenerCount("SIGINT")).toBe(before);
+  }, 60_000);
+
+  it("previrt bench with worker threads (in process): one line after the progress, no report, status 130", async () => {
+    const before = process.listenerCount("SIGINT");
+    const io = bufferIO();
+    let settled = false;
+    const status = main(["bench", "--jobs", "2", "--workloads", "syscall,mixed"], io).finally(() => (settled = true));
+    while (!settled && process.listenerCount("SIGINT") === before) await new Promise((r) => setImmediate(r));
+    process.emit("SIGINT");
+    expect(await status).toBe(130);
+    expect(io.stdout).toBe("");
+    expect(io.stderr).toMatch(/\nprevirt: error: interrupted \(SIGINT\) after \d+ of \d+ cells \(no report\)\n$/);
     expect(process.listenerCount("SIGINT")).toBe(before);
   }, 60_000);
 

@@ -23,6 +23,8 @@ import type { BenchCell } from "../bench/run-bench.js";
 import { WORKLOADS, type Workload } from "../workloads.js";
 import { checkOutputs, readCostModel, writeOutput } from "../files.js";
 import { jobsOption } from "../jobs-option.js";
+import { EXIT_STATUS } from "../../machine/diagnosis.js";
+import { stopOnSigint } from "../interrupt.js";
 import type { CommandRunner } from "../main.js";
 import type { CliIO } from "../io.js";
 
@@ -123,13 +125,17 @@ export const run: CommandRunner = async (_args, options, io) => {
   // The workers start loading now; this thread loads the bench (run-bench.ts: every back end) and the
   // --cpus checks (matrix.ts: the machine) meanwhile (issue 16).
   const pool = startBenchWorkers(jobs);
+  // With worker threads, Ctrl-C ends the bench with one line (the cells done so far): this thread waits on them
+  // and can take the signal. Serially the cells run in this thread, and Ctrl-C ends the process as it comes.
+  const sigint = pool ? stopOnSigint() : undefined;
+  let finished = 0;
   let cells: BenchCell[];
   let smp: CpuOptions;
   try {
     const [{ runBenchJobs }, { smpOptions }] = await Promise.all([import("../bench/run-bench.js"), import("./matrix.js")]);
     // Bad values are refused before anything runs; a back end that cannot run them is a skipped cell.
     smp = smpOptions(options);
-    cells = await runBenchJobs({
+    const running = runBenchJobs({
       workloads,
       configurations,
       environment: { module: BENCH_ENVIRONMENT, name: "benchEnvironment", arg: scale },
@@ -145,12 +151,25 @@ export const run: CommandRunner = async (_args, options, io) => {
       engine: options.engine as Engine | undefined,
       protect: options.protect !== false,
       smp,
-      progress,
+      progress: (done, total, label) => {
+        finished = done;
+        progress(done, total, label);
+      },
     });
+    const first = await (sigint ? Promise.race([running, sigint.signalled]) : running);
+    if (typeof first === "string") {
+      running.catch(() => undefined); // rejected as the pool closes: nobody waits for it now
+      await pool?.close();
+      io.err(`${io.stderrIsTTY ? "\n" : ""}previrt: error: ${first} after ${finished} of ${workloads.length * configurations.length} cells (no report)\n`);
+      return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
+    }
+    cells = first;
   } catch (e) {
     // Refused options: the workers started for nothing (runBenchJobs closes them in every other case).
     await pool?.close();
     throw e;
+  } finally {
+    sigint?.dispose();
   }
   const report = makeReport({ cells, configurations, workloads, costModel, costModelName, smp });
   emitReports(options, io, toStdout, renderTextReport(report), report, () => renderHtmlReport(report));
