@@ -340,6 +340,11 @@ function changeRunOptions(): void {
   if (tab === "step") renderStepIdle();
 }
 
+/** The run options in words (the Run and Migrate views). */
+function runOptionsText(o: RunOptions): string {
+  return `${o.cpus} CPU${o.cpus > 1 ? "s" : ""}${o.pcpus !== undefined ? `, time-sliced on ${o.pcpus} physical CPU${o.pcpus > 1 ? "s" : ""} by the hypervisors` : ""}; the in-place VMM ${o.protect ? "in its protection domain" : "unprotected"}`;
+}
+
 async function runMatrix(): Promise<void> {
   if (!built?.ok) return;
   status("running the matrix…");
@@ -390,7 +395,7 @@ function renderRun(): void {
     .join("")}</tbody></table></div>`;
   const { svg, legend } = breakdownChart(rows);
   const o = runOptions;
-  const options = `<p class="note" id="run-options">${o.cpus} CPU${o.cpus > 1 ? "s" : ""}${o.pcpus !== undefined ? `, time-sliced on ${o.pcpus} physical CPU${o.pcpus > 1 ? "s" : ""} by the hypervisors` : ""}; the in-place VMM ${o.protect ? "in its protection domain" : "unprotected"} (previrt matrix${o.cpus !== 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}).</p>${rows
+  const options = `<p class="note" id="run-options">${esc(runOptionsText(o))} (previrt matrix${o.cpus !== 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}).</p>${rows
     .filter((r) => r.note)
     .map((r) => `<p class="note" data-note="${esc(r.backend)}">${esc(r.note!)}</p>`)
     .join("")}`;
@@ -532,7 +537,14 @@ ${s.window ? `<h3>soft-layer window (data the in-place VMM shares)</h3><div clas
 
 /** xen → hvm by default: every site changes (calls into the in-place VMM back to the native instructions). */
 const MIGRATE_DEFAULT = { from: "xen", to: "hvm" };
-let migrateOptions: MigrateOptions = { ...MIGRATE_DEFAULT, live: true, cpus: 1 };
+/** The view's own choices; the run options (CPUs, physical CPUs, protection) are the header's, added at each move (moveOptions). */
+type MigrateChoice = Omit<MigrateOptions, "cpus" | "pcpus" | "protect">;
+let migrateOptions: MigrateChoice = { ...MIGRATE_DEFAULT, live: true };
+
+/** The move's options: the view's choices with the header's run options, as `migrate --cpus N --pcpus M --no-protect` takes them. */
+function moveOptions(): MigrateOptions {
+  return { ...migrateOptions, cpus: runOptions.cpus, ...(runOptions.pcpus !== undefined ? { pcpus: runOptions.pcpus } : {}), protect: runOptions.protect };
+}
 let migrated: MigrateReply | undefined;
 
 function renderMigrateControls(): string {
@@ -552,7 +564,6 @@ function readMigrateControls(): void {
     to: ($("mig-to") as HTMLSelectElement).value,
     ...(at !== "" && Number.isSafeInteger(n) && n >= 0 ? { at: n } : {}),
     live: ($("mig-mode") as HTMLSelectElement).value === "live",
-    cpus: runOptions.cpus,
   };
   scheduleUrl();
 }
@@ -560,16 +571,22 @@ function readMigrateControls(): void {
 async function runMigration(): Promise<void> {
   if (!built?.ok) return;
   readMigrateControls();
-  migrateOptions.cpus = runOptions.cpus;
   status(`migrating ${migrateOptions.from} → ${migrateOptions.to}…`);
   migrated = undefined;
-  const reply = await call({ op: "migrate", options: migrateOptions });
+  const reply = await call({ op: "migrate", options: moveOptions() });
   if (reply.op === "migrate") {
     migrated = reply.migrate;
     status(`migrated in ${(migrated.ms / 1000).toFixed(2)} s: ${migrated.report.migrated ? `downtime ${fmt(migrated.report.downtimeCycles)} cycles` : "the guest ended first"}; console ${migrated.divergent ? "differs from" : "equals"} bare's`);
   } else if (reply.op === "error") status(reply.message, true);
   renderMigrate();
   $("mig-go")?.focus();
+}
+
+/** Why a guest was not moved (report.ts formatReport's reasons): it ended before the point, or once live pre-copy had begun. */
+function notMoved(r: MigrateReply["report"]): string {
+  const ended = `the guest ended at cycle ${fmt(r.stoppedAt)}`;
+  if (r.precopyStart === undefined) return `${ended}, before cycle ${fmt(r.at)}`;
+  return `${ended}, during live pre-copy (${r.rounds.length} round${r.rounds.length === 1 ? "" : "s"} from cycle ${fmt(r.precopyStart)}), before it could be stopped and moved`;
 }
 
 /** Frame numbers as page addresses, runs of consecutive frames as ranges. */
@@ -592,13 +609,13 @@ function renderMigrate(): void {
     panel.innerHTML = `<p class="note">Build the program first.</p>`;
     return;
   }
-  const head = `${renderMigrateControls()}<p class="note">Runs the guest on one back end, stops it at a safe point and moves it to another — its sites re-patched for the target, its virtual CPU carried in the neutral form — then finishes it there (docs/migration.md). Live migration copies memory in rounds while the guest runs; stop-and-copy copies it all while the guest waits.${runOptions.cpus > 1 ? ` ${runOptions.cpus} CPUs (the header's).` : ""}</p>`;
+  const head = `${renderMigrateControls()}<p class="note">Runs the guest on one back end, stops it at a safe point and moves it to another — its sites re-patched for the target, its virtual CPU carried in the neutral form — then finishes it there (docs/migration.md). Live migration copies memory in rounds while the guest runs; stop-and-copy copies it all while the guest waits. The header's run options apply: ${esc(runOptionsText(runOptions))}.</p>`;
   const m = migrated;
   let body = "";
   if (m) {
     const r = m.report;
     const o = m.options;
-    const cli = `previrt migrate prog.elf --from ${o.from} --to ${o.to} --at ${o.at}${o.live ? " --live" : ""}${o.cpus > 1 ? ` --cpus ${o.cpus}` : ""}`;
+    const cli = `previrt migrate prog.elf --from ${o.from} --to ${o.to} --at ${o.at}${o.live ? " --live" : ""}${o.cpus > 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}`;
     const facts: [string, string][] = r.migrated
       ? [
           ["moved at cycle", `${fmt(r.stoppedAt)}${r.deferredSteps ? ` (${r.deferredSteps} ${r.deferredUnit ?? "instruction"}${r.deferredSteps === 1 ? "" : "s"} past ${fmt(o.at)}: ${r.deferredBecause ?? ""})` : ""}`],
@@ -612,7 +629,7 @@ function renderMigrate(): void {
             : []),
           ["sites re-patched", String(r.sitesRepatched)],
         ]
-      : [["not moved", `the guest ended at cycle ${fmt(r.stoppedAt)}, before cycle ${fmt(o.at)}`]];
+      : [["not moved", notMoved(r)]];
     facts.push(["console and ending against bare's unmigrated run", `<span id="mig-verdict" class="${m.divergent ? "diverged" : "same"}">${esc(m.verdict)}</span>${m.divergent ? "" : " — the moved guest printed what bare printed and ended as bare did"}`]);
     facts.push(["cycles", `${fmt(m.cycles)} (bare: ${fmt(m.bare.cycles)}); ended ${esc(m.ending)} (bare: ${esc(m.bare.ending)})`]);
     const factTable = `<div class="table-wrap"><table id="mig-facts"><tbody>${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k.startsWith("console") || k === "cycles" ? v : esc(v)}</td></tr>`).join("")}</tbody></table></div>`;
@@ -708,7 +725,6 @@ async function start(): Promise<void> {
     to: BACKENDS.includes(mto) ? mto : MIGRATE_DEFAULT.to,
     ...(params.get("at") !== null && Number.isSafeInteger(mat) && mat >= 0 ? { at: mat } : {}),
     live: params.get("live") !== "0",
-    cpus: runOptions.cpus,
   };
   showRunOptions();
   loadSample(link.sample, link.text);

@@ -31,7 +31,7 @@ export interface StepOptions extends RunOptions {
   quantum?: number;
 }
 
-/** One move, as `previrt migrate ELF --from X --to Y --at N [--live] [--cpus N]` (docs/migration.md). */
+/** One move, as `previrt migrate ELF --from X --to Y --at N [--live] [--cpus N] [--pcpus M] [--no-protect]` (docs/migration.md): the header's run options. */
 export interface MigrateOptions {
   from: string;
   to: string;
@@ -39,6 +39,10 @@ export interface MigrateOptions {
   at?: number;
   live: boolean;
   cpus: number;
+  /** Physical CPUs the hypervisors time-slice the CPUs on (RunOptions.pcpus); the library refuses it on a route with bare. */
+  pcpus?: number;
+  /** The in-place VMM's protection domain (RunOptions.protect). */
+  protect: boolean;
 }
 
 /** The run options of the matrix, as the CLI's `matrix --cpus N --pcpus M --no-protect` (docs/vcpus.md, docs/protection.md). */

@@ -3,7 +3,7 @@
 // Replies. It calls the library's own functions — the build pipeline
 // (compiler, annotator, assembler), the bundled kernel's recipe on bundled
 // sources, the rewriter (prepareImage), the matrix (matrixCell, compareRuns),
-// migration (stopAndCopy, liveMigrate), the machine and the disassembler —
+// migration (migrate-guest.ts: stopAndCopy, liveMigrate), the machine and the disassembler —
 // and keeps the built image and the stepping machine between requests. Nothing here re-implements them: it
 // only turns their results into plain data for the page.
 
@@ -22,19 +22,13 @@ import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../hypervisors/com
 import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
 import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
 import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
-import { memoryDisk } from "../machine/devices/disk.js";
 import { recentInstructions } from "../machine/diagnosis.js";
 import { Machine } from "../machine/machine.js";
 import { ACCESS, type Monitor } from "../machine/monitor.js";
-import { readElf, writeElf } from "../guest-isa/elf.js";
-import { bootGuest } from "../migration/guest.js";
-import { liveMigrate } from "../migration/live.js";
-import { formatReport } from "../migration/report.js";
-import { checkRoute } from "../migration/route.js";
-import { stopAndCopy } from "../migration/stop-and-copy.js";
 import { BACKENDS, linkStart, programOf } from "./link.js";
+import { migrateGuest } from "./migrate-guest.js";
 import { stepMachine } from "./step-machine.js";
-import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, RepatchRow, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
+import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
 
 /** A runaway guest stops here (the CLI's matrix default is 2·10⁹; a page should answer sooner). */
 const MAX_CYCLES = 400_000_000;
@@ -459,57 +453,11 @@ function stepState(note?: string): StepState {
 
 // ------------------------------------------------------------------ migration
 
-/**
- * One move (`previrt migrate ELF --from X --to Y --at N [--live] [--cpus N]`):
- * the built image written as the ELF file the CLI would read, booted on X,
- * moved with the library's stopAndCopy or liveMigrate (migrateRoute's loop
- * for one hop, keeping each pre-copy round's dirty frames), finished on Y,
- * and compared with bare's unmigrated run — the invariant of docs/migration.md.
- */
+/** One move with the header's options (migrate-guest.ts), timed. */
 function migrate(o: MigrateOptions): MigrateReply {
   const b = requireBuilt();
   const started = performance.now();
-  const elf = writeElf(b.image);
-  const image = readElf(elf);
-  checkRoute(image, [o.from, o.to]);
-  const fresh = () => ({ ...(o.cpus !== 1 ? { cpus: o.cpus } : {}), disk: b.disk ? memoryDisk(b.disk()) : undefined });
-  const bare = bootGuest(elf, image, "bare", fresh());
-  const bareResult = bare.finish(MAX_CYCLES);
-  const at = o.at ?? Math.floor(bare.cycles / 2);
-  const source = bootGuest(elf, image, o.from, fresh());
-  const dirty: number[][] = [];
-  const moved = o.live ? liveMigrate(source, o.to, at, { maxCycles: MAX_CYCLES, onRound: (_, frames) => dirty.push([...frames]) }) : stopAndCopy(source, o.to, at, MAX_CYCLES);
-  const before = source.console;
-  const guest = moved.guest ?? source;
-  const result = moved.guest ? moved.guest.finish(MAX_CYCLES) : source.machine.outcome!;
-  const verdict = compareRuns({ console: bare.console, result: bareResult }, { console: guest.console, result });
-  return {
-    options: { ...o, at },
-    report: moved.report,
-    reportText: formatReport(moved.report),
-    dirty,
-    sites: moved.guest && moved.report.sitesRepatched ? repatchRows(image, o.from, o.to) : [],
-    consoleBefore: before,
-    consoleAfter: guest.console.slice(before.length),
-    ending: describeEnding(result),
-    cycles: guest.cycles,
-    bare: { console: bare.console, ending: describeEnding(bareResult), cycles: bare.cycles },
-    verdict: describeVerdict(verdict),
-    divergent: isDivergence(verdict),
-    ms: performance.now() - started,
-  };
-}
-
-/** Each site as the move re-patched it (snapshot.ts repatchSites): the source's rewritten words, then the target's. */
-function repatchRows(image: ElfImage, from: string, to: string): RepatchRow[] {
-  const src = prepareImage(getBackend(from), image);
-  const dst = prepareImage(getBackend(to), image);
-  const dis = (words: Uint32Array, addr: number) => [...words].map((w, i) => disassembleInstruction(w, addr + 4 * i));
-  return src.sites.map((s, i) => {
-    const t = dst.sites[i];
-    const changed = s.after.length !== t.after.length || s.after.some((w, k) => w !== t.after[k]);
-    return { addr: s.record.addr, kind: s.kindName, from: { strategy: s.strategy, words: dis(s.after, s.record.addr) }, to: { strategy: t.strategy, words: dis(t.after, s.record.addr) }, changed };
-  });
+  return { ...migrateGuest(b.image, o, MAX_CYCLES, b.disk), ms: performance.now() - started };
 }
 
 function handle(req: Request): void {
