@@ -13,7 +13,7 @@ import { findSample, SAMPLES, sampleText, type Sample } from "./samples.js";
 export const BACKENDS: readonly string[] = BACKEND_NAMES;
 export const CPU_CHOICES = [1, 2, 4];
 
-/** base64url of the text's UTF-8 (the `code=` parameter). */
+/** base64url of the text's UTF-8 (the `#code=` fragment). */
 export function encodeText(s: string): string {
   const bytes = new TextEncoder().encode(s);
   let bin = "";
@@ -40,7 +40,7 @@ export function programOf(sample: Sample, text: string): Program {
 
 export interface LinkStart {
   sample: Sample;
-  /** The program's text: the link's `code=`, or the sample's. */
+  /** The program's text: the link's `#code=` (or an older link's `?code=`), or the sample's. */
   text: string;
   /** `code=` was there but could not be decoded: the sample's text is shown instead. */
   damaged: boolean;
@@ -50,14 +50,16 @@ export interface LinkStart {
   options: RunOptions;
 }
 
-export function linkStart(search: string): LinkStart {
+/** `location.search` and `location.hash` (the fragment holds the edited text). */
+export function linkStart(search: string, hash = ""): LinkStart {
   const params = new URLSearchParams(search);
   const sample = findSample(params.get("sample")) ?? SAMPLES[0];
   let text = sampleText(sample);
   let damaged = false;
-  if (params.has("code")) {
+  const code = new URLSearchParams(hash.replace(/^#/, "")).get("code") ?? params.get("code");
+  if (code !== null) {
     try {
-      text = decodeText(params.get("code")!);
+      text = decodeText(code);
     } catch {
       damaged = true;
     }

@@ -17,6 +17,7 @@ import type { Diagnostic } from "../guest-isa/diagnostics.js";
 import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
 import { g32Assembly, g32Highlight, tokenizeLine } from "./asm-language.js";
 import { breakdownChart, overheadChart, roundsChart } from "./chart.js";
+import { LIMITS } from "./protocol.js";
 import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
 import { BACKENDS, CPU_CHOICES, encodeText, linkStart, programOf } from "./link.js";
 import { SAMPLES, findSample, sampleText, type Sample } from "./samples.js";
@@ -104,12 +105,11 @@ function currentProgram(): Program {
 }
 
 
-/** The URL for the current program and options: the sample, the text only when edited, the view, the back ends picked. */
+/** The URL for the current program and options: the sample, the view, the back ends picked; the text, only when edited, in the fragment (link.ts). */
 function currentUrl(): string {
   const p = new URLSearchParams();
   p.set("sample", sample.name);
   const text = programText();
-  if (text !== sampleText(sample)) p.set("code", encodeText(text));
   if (tab !== "build") p.set("tab", tab);
   if (sitesBackend !== "xen") p.set("sites", sitesBackend);
   if (stepBackend !== "xen") p.set("step", stepBackend);
@@ -121,7 +121,7 @@ function currentUrl(): string {
   if (mo.from !== MIGRATE_DEFAULT.from || mo.to !== MIGRATE_DEFAULT.to) p.set("migrate", `${mo.from},${mo.to}`);
   if (mo.at !== undefined) p.set("at", String(mo.at));
   if (!mo.live) p.set("live", "0");
-  return `${location.pathname}?${p}`;
+  return `${location.pathname}?${p}${text !== sampleText(sample) ? `#code=${encodeText(text)}` : ""}`;
 }
 
 let urlTimer: number | undefined;
@@ -360,9 +360,37 @@ async function runMatrix(): Promise<void> {
   if (reply.op === "run") {
     runRows = reply.rows;
     const bad = reply.rows.filter((r) => r.divergent).map((r) => r.backend);
-    status(`matrix in ${(reply.ms / 1000).toFixed(2)} s${bad.length ? `: ${bad.join(", ")} diverged` : ": every back end same as bare"}`);
+    const limited = reply.rows[0]?.atLimit ? `; ${reply.rows[0].backend} stopped at the cycle limit: the guest did not end` : "";
+    status(`matrix in ${(reply.ms / 1000).toFixed(2)} s${bad.length ? `: ${bad.join(", ")} diverged` : ": every back end same as bare"}${limited}`);
   } else if (reply.op === "error") status(reply.message, true);
   renderRun();
+}
+
+/** Longest part of a console line an explanation quotes (a guest may print one line of megabytes). */
+const QUOTE_CHARS = 160;
+
+/** A console line as an explanation quotes it: nothing printed there said so, a long one cut with what was left out. */
+function quoteLine(text: string | undefined): string {
+  if (!text) return "(nothing)";
+  return text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}… (${fmt(text.length - QUOTE_CHARS)} more characters on that line)` : text;
+}
+
+/**
+ * Runs that did not power off: for the cycle limit, that the guest had not
+ * ended by then (the page's limit, lower than the CLI's); for every one,
+ * the diagnosis `previrt run` prints — the reason, the registers, the last
+ * instructions — the reference's open.
+ */
+function explainStops(rows: readonly RunRow[]): string {
+  const stopped = rows.filter((r) => r.diagnosis);
+  if (!stopped.length) return "";
+  const limited = stopped.filter((r) => r.atLimit).map((r) => r.backend);
+  const limit = limited.length
+    ? `<p class="explain" id="limit-note"><strong>${esc(limited.join(", "))} stopped at the playground's limit of ${fmt(LIMITS.maxCycles)} simulated cycles</strong> (previrt matrix runs to ${fmt(LIMITS.cliMaxCycles)} unless given --max-cycles): the guest had not powered off by then. A loop that never ends, or a guest waiting for an event that never comes? The diagnosis below shows where it was; the Step view runs it one instruction at a time.</p>`
+    : "";
+  return `<h2>Why the runs stopped</h2>${limit}${stopped
+    .map((r, i) => `<details${i === 0 ? " open" : ""}><summary>${esc(r.backend)}: ${esc(r.ending)}</summary><pre class="listing" data-diagnosis="${esc(r.backend)}">${esc(r.diagnosis!)}</pre></details>`)
+    .join("")}`;
 }
 
 function explainDivergence(r: RunRow, ref: RunRow): string {
@@ -371,7 +399,13 @@ function explainDivergence(r: RunRow, ref: RunRow): string {
       ? "Classic trap-and-emulate deprivileges the kernel and emulates what traps. rdpsr and wrpsr are sensitive but not privileged: in user mode they do not trap, so the kernel reads the real (user-mode) psr and its wrpsr cannot turn interrupts back on — the virtualization hole pre-virtualization closes by rewriting those sites."
       : "The back end's console or ending differs from the reference's.";
   const line = r.verdict.match(/line (\d+)/)?.[1];
-  return `<div class="explain" id="explain-${esc(r.backend)}"><strong>${esc(r.backend)} ${esc(r.verdict)}</strong>${line ? ` — ${esc(ref.backend)} printed <code>${esc(r.expected ?? "(nothing)")}</code>, ${esc(r.backend)} printed <code>${esc(r.actual ?? "(nothing)")}</code>` : ""}; it ended with <code>${esc(r.ending)}</code> (${esc(ref.backend)}: <code>${esc(ref.ending)}</code>).<br>${esc(why)}<br><span class="note">${esc(r.backend)}: ${esc(r.description)}</span></div>`;
+  return `<div class="explain" id="explain-${esc(r.backend)}"><strong>${esc(r.backend)} ${esc(r.verdict)}</strong>${line ? ` — ${esc(ref.backend)} printed <code>${esc(quoteLine(r.expected))}</code>, ${esc(r.backend)} printed <code>${esc(quoteLine(r.actual))}</code>` : ""}; it ended with <code>${esc(r.ending)}</code> (${esc(ref.backend)}: <code>${esc(ref.ending)}</code>).<br>${esc(why)}<br><span class="note">${esc(r.backend)}: ${esc(r.description)}</span></div>`;
+}
+
+/** A console's size for its summary: lines, a last one without its newline counted too (a guest may print no newline at all). */
+function consoleSize(text: string): string {
+  const lines = text === "" ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+  return `${fmt(lines)} line${lines === 1 ? "" : "s"}${lines === 1 && text.length > 80 ? `, ${fmt(text.length)} characters` : ""}`;
 }
 
 function renderRun(): void {
@@ -389,13 +423,13 @@ function renderRun(): void {
   const ref = rows[0];
   const table = `<div class="table-wrap"><table id="matrix"><thead><tr><th>back end</th><th>verdict</th><th>ending</th><th class="num">cycles</th><th class="num">vs ${esc(ref.backend)}</th><th class="num">exits</th><th class="num">hcalls</th><th class="num">IPCs</th><th class="num">traps</th><th class="num">sites i/c/s</th></tr></thead><tbody>${rows
     .map(
-      (r) => `<tr data-backend="${esc(r.backend)}"><td>${esc(r.backend)}</td><td class="verdict ${r.divergent ? "diverged" : r.verdict === "reference" ? "reference" : "same"}">${esc(r.verdict)}</td><td>${esc(r.ending)}</td>
+      (r) => `<tr data-backend="${esc(r.backend)}"><td>${esc(r.backend)}</td><td class="verdict ${r.divergent ? "diverged" : r.verdict === "reference" ? "reference" : "same"}">${esc(r.verdict)}</td><td title="${esc(r.ending)}">${esc(r.endingShort)}</td>
 <td class="num">${fmt(r.cycles)}</td><td class="num">${r.overhead.toFixed(2)}×</td><td class="num">${fmt(r.exits)}</td><td class="num">${fmt(r.hypercalls)}</td><td class="num">${fmt(r.ipcs)}</td><td class="num">${fmt(r.traps)}</td><td class="num">${r.sites.inline ?? 0}/${r.sites.call ?? 0}/${r.sites.stub ?? 0}</td></tr>`,
     )
     .join("")}</tbody></table></div>`;
   const { svg, legend } = breakdownChart(rows);
   const o = runOptions;
-  const options = `<p class="note" id="run-options">${esc(runOptionsText(o))} (previrt matrix${o.cpus !== 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}).</p>${rows
+  const options = `<p class="note" id="run-options">${esc(runOptionsText(o))} (previrt matrix${o.cpus !== 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}${rows.some((r) => r.atLimit) ? ` --max-cycles ${LIMITS.maxCycles}` : ""}).</p>${rows
     .filter((r) => r.note)
     .map((r) => `<p class="note" data-note="${esc(r.backend)}">${esc(r.note!)}</p>`)
     .join("")}`;
@@ -412,9 +446,9 @@ function renderRun(): void {
         .join("")}</tbody></table></div><p class="note">Loads and stores checked against the domains, protection-lookaside-buffer misses, and the permissions-table references they cost (docs/protection.md).</p>`
     : "";
   const consoles = rows
-    .map((r) => `<details${r.divergent ? " open" : ""}><summary>${esc(r.backend)} console (${r.console.split("\n").length - 1} lines)</summary><pre class="listing console" data-backend="${esc(r.backend)}">${esc(r.console)}</pre></details>`)
+    .map((r) => `<details${r.divergent ? " open" : ""}><summary>${esc(r.backend)} console (${consoleSize(r.console)})</summary><pre class="listing console" data-backend="${esc(r.backend)}">${esc(r.console)}</pre></details>`)
     .join("");
-  panel.innerHTML = `<h2>The matrix</h2>${options}${table}${perCpu}${protection}${rows.filter((r) => r.divergent).map((r) => explainDivergence(r, ref)).join("")}
+  panel.innerHTML = `<h2>The matrix</h2>${options}${table}${perCpu}${protection}${rows.filter((r) => r.divergent).map((r) => explainDivergence(r, ref)).join("")}${explainStops(rows)}
 <h2>Simulated cycles vs ${esc(ref.backend)}</h2>${overheadChart(rows)}
 <h2>Where the cycles go</h2>${legend}${svg}
 <p class="note">Cycles are the emulated machine's cost model (docs/cost-model.md): each priced event (VM exit, hypercall, IPC, exception entry, …) times its price; "instructions" is the rest.</p>
@@ -709,10 +743,13 @@ document.addEventListener("keydown", (e) => {
   }
 });
 
+// A link pasted over this page's that differs only in its fragment (the edited text) does not load a new page: load it.
+window.addEventListener("hashchange", () => location.reload());
+
 async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);
   // Read as the worker read it (link.ts): it has been building (and with run=1 running) this program since index.html started it.
-  const link = linkStart(location.search);
+  const link = linkStart(location.search, location.hash);
   if (link.damaged) status("the link's program text is damaged: showing the sample", true);
   sitesBackend = BACKENDS.includes(params.get("sites") ?? "") ? params.get("sites")! : "xen";
   stepBackend = BACKENDS.includes(params.get("step") ?? "") ? params.get("step")! : "xen";

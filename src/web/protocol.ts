@@ -12,8 +12,8 @@ export type Program =
   | { kind: "kernel"; workload: string; text: string };
 
 export type Request =
-  /** From index.html as it starts the worker: the page's query string (link.ts); no reply. */
-  | { id: number; op: "early"; query: string }
+  /** From index.html as it starts the worker: the page's query string and fragment (link.ts); no reply. */
+  | { id: number; op: "early"; query: string; hash?: string }
   | { id: number; op: "build"; program: Program }
   | { id: number; op: "sites" }
   | { id: number; op: "run"; backends: readonly string[]; options: RunOptions }
@@ -110,6 +110,12 @@ export interface RunRow {
   expected?: string;
   actual?: string;
   ending: string;
+  /** The ending as the CLI's matrix table puts it: `exit N`, or the stop's reason (`crash`, `max-cycles`, …). */
+  endingShort: string;
+  /** A run that did not power off (a crash, a deadlock, the cycle limit): where and why, as `previrt run` prints it (registers, last instructions). */
+  diagnosis?: string;
+  /** It was stopped at the playground's cycle limit (MAX_CYCLES): the guest had not ended by then. */
+  atLimit?: boolean;
   console: string;
   cycles: number;
   instructions: number;
@@ -197,6 +203,14 @@ export interface MigrateReply {
   divergent: boolean;
   ms: number;
 }
+
+/** The worker's limits, for the page's words about them. */
+export const LIMITS = {
+  /** A run stops here: the CLI's matrix allows 2·10⁹ (`--max-cycles`); a page should answer sooner. */
+  maxCycles: 400_000_000,
+  /** The CLI's matrix default, to say how the page differs. */
+  cliMaxCycles: 2_000_000_000,
+} as const;
 
 export type Reply =
   | { id: number; op: "build"; build: BuildReply }

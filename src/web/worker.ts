@@ -28,10 +28,11 @@ import { ACCESS, type Monitor } from "../machine/monitor.js";
 import { BACKENDS, linkStart, programOf } from "./link.js";
 import { migrateGuest } from "./migrate-guest.js";
 import { stepMachine } from "./step-machine.js";
+import { LIMITS } from "./protocol.js";
 import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
 
-/** A runaway guest stops here (the CLI's matrix default is 2·10⁹; a page should answer sooner). */
-const MAX_CYCLES = 400_000_000;
+/** A runaway guest stops here (protocol.ts LIMITS). */
+const MAX_CYCLES = LIMITS.maxCycles;
 /** Single steps "run to site" takes at most before it gives up. */
 const MAX_STEPS_TO = 5_000_000;
 
@@ -217,6 +218,8 @@ function runRow(run: MatrixRun, reference: MatrixRun | undefined): RunRow {
     expected: verdict.kind === "diverged" ? verdict.expected : verdict.kind === "ended-differently" ? verdict.expected : undefined,
     actual: verdict.kind === "diverged" ? verdict.actual : verdict.kind === "ended-differently" ? verdict.actual : undefined,
     ending: describeEnding(run.result),
+    endingShort: run.result.kind === "poweroff" ? `exit ${run.result.exitCode}` : run.result.reason,
+    ...(run.result.kind === "stopped" ? { diagnosis: `${run.result.message}\n${run.result.diagnosis}`, atLimit: run.result.reason === "max-cycles" } : {}),
     console: run.console,
     cycles: run.stats.cycles,
     instructions: run.stats.instructions,
@@ -284,8 +287,8 @@ let early: { buildKey: string; reply: BuildReply; built?: Built; runKey?: string
 
 const runKey = (names: readonly string[], o: RunOptions) => JSON.stringify([names, o]);
 
-function startEarly(query: string): void {
-  const link = linkStart(query);
+function startEarly(query: string, hash = ""): void {
+  const link = linkStart(query, hash);
   if (link.damaged) return;
   const program = programOf(link.sample, link.text);
   const reply = build(program);
@@ -463,7 +466,7 @@ function migrate(o: MigrateOptions): MigrateReply {
 function handle(req: Request): void {
   switch (req.op) {
     case "early":
-      return startEarly(req.query);
+      return startEarly(req.query, req.hash);
     case "build":
       return post({ id: req.id, op: "build", build: buildOrEarly(req.program) });
     case "sites":

@@ -260,10 +260,11 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
       expect(await page.$$(".cm-gutter-lint .cm-lint-marker-error")).toHaveLength(1);
     }
     await page.screenshot({ path: join(outDir, "diagnostic-800.png") });
-    // The edited program is in the URL: the link reopens it.
-    await page.waitForFunction(`location.search.includes("code=")`);
+    // The edited program is in the URL's fragment: the link reopens it (from another page: a fragment alone is no new load).
+    await page.waitForFunction(`location.hash.startsWith("#code=")`);
     const link = page.url();
-    expect(link).toMatch(/[?&]sample=page-tables&code=/);
+    expect(link).toMatch(/[?&]sample=page-tables#code=/);
+    await page.goto("about:blank");
     await page.goto(link);
     await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
     expect(await page.$eval(".cm-content", (e) => e.textContent)).toBe(cases[1].text.replace(/\n/g, ""));
@@ -327,6 +328,43 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     expect(new URL(page.url()).searchParams.get("at")).toBe("200000");
     expect(new URL(page.url()).searchParams.get("tab")).toBe("migrate");
     await page.screenshot({ path: join(outDir, "kernel-migrate-stop-800.png"), fullPage: true });
+  });
+
+  it("a student's mistakes: a guest that never powers off, printing without newlines; a move asked for too late; an edited kernel reloaded", async () => {
+    // One line of output, forever: stopped at the page's limit, said so, with the CLI's diagnosis; quoted lines cut, nothing wider than the page.
+    const spam = "    .text\n    .global _start\n_start:\n    li t0, 65\n.L:\n    out 0x10, t0\n    j .L\n";
+    await page.goto(`${url}?sample=hello#code=${Buffer.from(spam).toString("base64url")}`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+    await page.click("#run");
+    await page.waitForSelector("#limit-note", { timeout: 30_000 });
+    const { image } = buildSources([{ file: "fixtures/guests/hello.s", text: spam }]);
+    const [bare] = runMatrix(image, { backends: ["bare"], maxCycles: 400_000_000 });
+    if (bare.result.kind !== "stopped") throw new Error("the guest powered off");
+    expect(await page.$eval("#limit-note", (e) => e.textContent)).toContain("stopped at the playground's limit of 400,000,000 simulated cycles");
+    expect(await page.$eval('[data-diagnosis="bare"]', (e) => e.textContent)).toBe(`${bare.result.message}\n${bare.result.diagnosis}`);
+    expect(await page.$eval('#matrix tr[data-backend="bare"] td:nth-child(3)', (e) => e.textContent)).toBe("max-cycles");
+    expect(await page.$eval("#run-options", (e) => e.textContent)).toContain("(previrt matrix --max-cycles 400000000)");
+    expect(await page.$eval("#status", (e) => e.textContent)).toContain("bare stopped at the cycle limit");
+    expect(await page.$eval("#explain-hvm code", (e) => e.textContent!.length)).toBeLessThan(300);
+    expect(await scrollsSideways(page)).toBe(false);
+
+    // hello ends before a live move from half of bare's run can stop it: the view says so, not "before cycle N".
+    await page.goto(`${url}?sample=hello&tab=migrate&run=1`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+    const notMoved = await page.$eval("#mig-facts", (e) => e.textContent!);
+    expect(notMoved).toMatch(/the guest ended at cycle 22,635, during live pre-copy \(1 round from cycle [\d,]+\), before it could be stopped and moved/);
+
+    // An edited kernel.ts (about 52 KB of base64url) reloads: the text rides in the fragment, which no server sees.
+    const kernel = "// a student's note\n" + readFileSync(join(root, "fixtures/kernel/kernel.ts"), "utf8");
+    await page.goto(`${url}?sample=kernel-syscall#code=${Buffer.from(kernel).toString("base64url")}`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    await page.waitForFunction(`location.hash.startsWith("#code=")`);
+    expect(new URL(page.url()).search.length).toBeLessThan(200);
+    const reloaded = await page.reload();
+    expect(reloaded?.status()).toBe(200);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    expect(await page.$eval(".cm-content", (e) => e.textContent)).toMatch(/^\/\/ a student's note/);
+    expect(await page.$eval("#status", (e) => e.textContent)).toMatch(/^built/);
   });
 
   it("the Step view on 2 CPUs: every CPU's state, any CPU viewed, and stepping epoch by epoch ends where the Run view's run does", async () => {
