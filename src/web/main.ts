@@ -11,7 +11,8 @@
 
 import { javascript } from "@codemirror/lang-javascript";
 import { setDiagnostics, lintGutter, type Diagnostic as CmDiagnostic } from "@codemirror/lint";
-import { Compartment } from "@codemirror/state";
+import { Compartment, Prec } from "@codemirror/state";
+import { keymap } from "@codemirror/view";
 import { basicSetup, EditorView } from "codemirror";
 import type { Diagnostic } from "../guest-isa/diagnostics.js";
 import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
@@ -83,6 +84,13 @@ const languageFor = (file: string) => (file.endsWith(".ts") ? javascript({ types
 const editor = new EditorView({
   parent: $("editor"),
   extensions: [
+    // Before basicSetup's keymap, where Mod-Enter inserts a blank line: Ctrl+Enter and Ctrl+S run and build, and leave the program as it is.
+    Prec.highest(
+      keymap.of([
+        { key: "Mod-Enter", run: () => (void buildAndMaybeRun(true), true) },
+        { key: "Mod-s", run: () => (void buildAndMaybeRun(false), true) },
+      ]),
+    ),
     basicSetup,
     lintGutter(),
     language.of(languageFor(SAMPLES[0].file)),
@@ -734,6 +742,7 @@ $("share").addEventListener("click", () => {
   status("the link to this program is in the address bar (and the clipboard)");
 });
 document.addEventListener("keydown", (e) => {
+  if (e.defaultPrevented) return; // the editor's keymap took it (above)
   if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
     e.preventDefault();
     void buildAndMaybeRun(true);

@@ -365,6 +365,25 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
     expect(await page.$eval(".cm-content", (e) => e.textContent)).toMatch(/^\/\/ a student's note/);
     expect(await page.$eval("#status", (e) => e.textContent)).toMatch(/^built/);
+
+    // Ctrl+Enter in the editor builds and runs once, and leaves the program as it was (CodeMirror's Mod-Enter inserted a blank line).
+    await page.evaluateOnNewDocument(`{
+      const post = Worker.prototype.postMessage;
+      window.posted = [];
+      Worker.prototype.postMessage = function (m) { window.posted.push(m.op); return post.call(this, m); };
+    }`);
+    await page.goto(`${url}?sample=hello`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+    const lines = await page.$$eval(".cm-line", (l) => l.length);
+    await page.click(".cm-content");
+    await page.keyboard.down("Control");
+    await page.keyboard.press("Enter");
+    await page.keyboard.up("Control");
+    await page.waitForFunction(`/^matrix in/.test(document.querySelector("#status")?.textContent ?? "")`, { timeout: 20_000 });
+    expect(await page.$$eval(".cm-line", (l) => l.length)).toBe(lines);
+    expect(await page.evaluate("window.posted")).toEqual(["early", "build", "build", "run"]);
+    await new Promise((r) => setTimeout(r, 400)); // the URL follows edits after 300 ms
+    expect(new URL(page.url()).hash).toBe("");
   });
 
   it("the Step view on 2 CPUs: every CPU's state, any CPU viewed, and stepping epoch by epoch ends where the Run view's run does", async () => {
