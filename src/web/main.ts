@@ -27,6 +27,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const pages = (n: number) => `${fmt(n)} page${n === 1 ? "" : "s"}`;
 
 // ------------------------------------------------------------------ the worker
 
@@ -68,6 +69,9 @@ function status(text: string, error = false): void {
 let sample: Sample = SAMPLES[0];
 let built: BuildReply | undefined;
 let runRows: RunRow[] | undefined;
+/** The worker's refusal or failure of the last run or move, shown in its view (the status line may be out of sight). */
+let runError: string | undefined;
+let migrateError: string | undefined;
 let sitesData: BackendSites[] | undefined;
 let sitesBackend = "xen";
 let stepBackend = "xen";
@@ -147,6 +151,7 @@ function loadSample(s: Sample, text?: string): void {
   built = undefined;
   runRows = undefined;
   migrated = undefined;
+  runError = migrateError = undefined;
   sitesData = undefined;
   renderAll();
   scheduleUrl();
@@ -236,6 +241,7 @@ async function build(): Promise<BuildReply> {
   built = reply.build;
   runRows = undefined;
   migrated = undefined;
+  runError = migrateError = undefined;
   sitesData = undefined;
   showDiagnostics(built.diagnostics);
   if (built.ok) status(`built in ${built.ms.toFixed(0)} ms: ${built.siteCount} sites${gen !== generation ? " (edited since)" : ""}`);
@@ -343,6 +349,7 @@ function changeRunOptions(): void {
   // Results of other options are stale.
   runRows = undefined;
   migrated = undefined;
+  runError = migrateError = undefined;
   renderRun();
   renderMigrate();
   if (tab === "step") renderStepIdle();
@@ -356,6 +363,7 @@ function runOptionsText(o: RunOptions): string {
 async function runMatrix(): Promise<void> {
   if (!built?.ok) return;
   status("running the matrix…");
+  runError = undefined;
   const rows: RunRow[] = [];
   runRows = rows;
   renderRun();
@@ -370,7 +378,12 @@ async function runMatrix(): Promise<void> {
     const bad = reply.rows.filter((r) => r.divergent).map((r) => r.backend);
     const limited = reply.rows[0]?.atLimit ? `; ${reply.rows[0].backend} stopped at the cycle limit: the guest did not end` : "";
     status(`matrix in ${(reply.ms / 1000).toFixed(2)} s${bad.length ? `: ${bad.join(", ")} diverged` : ": every back end same as bare"}${limited}`);
-  } else if (reply.op === "error") status(reply.message, true);
+  } else if (reply.op === "error") {
+    // No rows to wait for: the view says why instead of "running…".
+    runRows = undefined;
+    runError = reply.message;
+    status(reply.message, true);
+  }
   renderRun();
 }
 
@@ -419,7 +432,7 @@ function consoleSize(text: string): string {
 function renderRun(): void {
   const panel = $("panel-run");
   if (!runRows) {
-    panel.innerHTML = built?.ok ? `<p class="note">Run the matrix: the same binary on every back end, compared with bare metal.</p><button id="run-here">Run the matrix</button>` : `<p class="note">Build the program first.</p>`;
+    panel.innerHTML = built?.ok ? `${runError ? `<p class="explain" id="run-error">${esc(runError)}</p>` : ""}<p class="note">Run the matrix: the same binary on every back end, compared with bare metal.</p><button id="run-here">Run the matrix</button>` : `<p class="note">Build the program first.</p>`;
     panel.querySelector("#run-here")?.addEventListener("click", () => void runMatrix());
     return;
   }
@@ -615,11 +628,15 @@ async function runMigration(): Promise<void> {
   readMigrateControls();
   status(`migrating ${migrateOptions.from} → ${migrateOptions.to}…`);
   migrated = undefined;
+  migrateError = undefined;
   const reply = await call({ op: "migrate", options: moveOptions() });
   if (reply.op === "migrate") {
     migrated = reply.migrate;
     status(`migrated in ${(migrated.ms / 1000).toFixed(2)} s: ${migrated.report.migrated ? `downtime ${fmt(migrated.report.downtimeCycles)} cycles` : "the guest ended first"}; console ${migrated.divergent ? "differs from" : "equals"} bare's`);
-  } else if (reply.op === "error") status(reply.message, true);
+  } else if (reply.op === "error") {
+    migrateError = reply.message;
+    status(reply.message, true);
+  }
   renderMigrate();
   $("mig-go")?.focus();
 }
@@ -653,7 +670,7 @@ function renderMigrate(): void {
   }
   const head = `${renderMigrateControls()}<p class="note">Runs the guest on one back end, stops it at a safe point and moves it to another — its sites re-patched for the target, its virtual CPU carried in the neutral form — then finishes it there (docs/migration.md). Live migration copies memory in rounds while the guest runs; stop-and-copy copies it all while the guest waits. The header's run options apply: ${esc(runOptionsText(runOptions))}.</p>`;
   const m = migrated;
-  let body = "";
+  let body = migrateError ? `<p class="explain" id="mig-error">${esc(migrateError)}</p>` : "";
   if (m) {
     const r = m.report;
     const o = m.options;
@@ -662,10 +679,10 @@ function renderMigrate(): void {
       ? [
           ["moved at cycle", `${fmt(r.stoppedAt)}${r.deferredSteps ? ` (${r.deferredSteps} ${r.deferredUnit ?? "instruction"}${r.deferredSteps === 1 ? "" : "s"} past ${fmt(o.at)}: ${r.deferredBecause ?? ""})` : ""}`],
           ["pages sent", `${fmt(r.totalPages)}`],
-          ["downtime", `${fmt(r.downtimeCycles)} cycles (${fmt(r.downtimePages)} pages, state included)`],
+          ["downtime", `${fmt(r.downtimeCycles)} cycles (${pages(r.downtimePages)}, state included)`],
           ...(r.mode === "live"
             ? ([
-                ["stop-and-copy from the same point", `${fmt(r.stopAndCopy.downtimeCycles)} cycles (${fmt(r.stopAndCopy.pages)} pages): live stops the guest ${(r.downtimeCycles / Math.max(1, r.stopAndCopy.downtimeCycles)).toFixed(2)}× as long`],
+                ["stop-and-copy from the same point", `${fmt(r.stopAndCopy.downtimeCycles)} cycles (${pages(r.stopAndCopy.pages)}): live stops the guest ${(r.downtimeCycles / Math.max(1, r.stopAndCopy.downtimeCycles)).toFixed(2)}× as long`],
                 ["migration from start to running on the target", `${fmt(r.totalCycles)} cycles`],
               ] as [string, string][])
             : []),

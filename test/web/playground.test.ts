@@ -354,6 +354,12 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     const notMoved = await page.$eval("#mig-facts", (e) => e.textContent!);
     expect(notMoved).toMatch(/the guest ended at cycle 22,635, during live pre-copy \(1 round from cycle [\d,]+\), before it could be stopped and moved/);
 
+    // A move the library refuses (fewer physical CPUs, from bare): the refusal in the view, not only in the status line.
+    await page.goto(`${url}?sample=hello&cpus=2&pcpus=1&tab=migrate&migrate=bare,xen&run=1`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+    expect(await page.$eval("#mig-error", (e) => e.textContent)).toMatch(/pcpus.*bare/);
+    expect(await page.$eval("#panel-migrate", (e) => e.textContent)).toContain("1 physical CPU by the hypervisors");
+
     // An edited kernel.ts (about 52 KB of base64url) reloads: the text rides in the fragment, which no server sees.
     const kernel = "// a student's note\n" + readFileSync(join(root, "fixtures/kernel/kernel.ts"), "utf8");
     await page.goto(`${url}?sample=kernel-syscall#code=${Buffer.from(kernel).toString("base64url")}`);
