@@ -674,7 +674,7 @@ function renderMigrate(): void {
   if (m) {
     const r = m.report;
     const o = m.options;
-    const cli = `previrt migrate prog.elf --from ${o.from} --to ${o.to} --at ${o.at}${o.live ? " --live" : ""}${o.cpus > 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}`;
+    const cli = `previrt migrate prog.elf --from ${o.from} --to ${o.to} --at ${o.at}${o.live ? " --live" : ""}${o.cpus > 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}${m.atLimit ? ` --max-cycles ${LIMITS.maxCycles}` : ""}`;
     const facts: [string, string][] = r.migrated
       ? [
           ["moved at cycle", `${fmt(r.stoppedAt)}${r.deferredSteps ? ` (${r.deferredSteps} ${r.deferredUnit ?? "instruction"}${r.deferredSteps === 1 ? "" : "s"} past ${fmt(o.at)}: ${r.deferredBecause ?? ""})` : ""}`],
@@ -690,7 +690,7 @@ function renderMigrate(): void {
         ]
       : [["not moved", notMoved(r)]];
     facts.push(["console and ending against bare's unmigrated run", `<span id="mig-verdict" class="${m.divergent ? "diverged" : "same"}">${esc(m.verdict)}</span>${m.divergent ? "" : " — the moved guest printed what bare printed and ended as bare did"}`]);
-    facts.push(["cycles", `${fmt(m.cycles)} (bare: ${fmt(m.bare.cycles)}); ended ${esc(m.ending)} (bare: ${esc(m.bare.ending)})`]);
+    facts.push(["cycles", `${fmt(m.cycles)} (bare: ${fmt(m.bare.cycles)}); ended ${esc(m.ending)} (bare: ${esc(m.bare.ending)})${m.atLimit ? ` — stopped at the playground's limit of ${fmt(LIMITS.maxCycles)} simulated cycles: the guest had not powered off by then (previrt migrate has no limit unless given --max-cycles)` : ""}`]);
     const factTable = `<div class="table-wrap"><table id="mig-facts"><tbody>${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k.startsWith("console") || k === "cycles" ? v : esc(v)}</td></tr>`).join("")}</tbody></table></div>`;
     const rounds = r.mode === "live" && r.rounds.length
       ? `<h2>Pre-copy rounds</h2>${roundsChart(r.rounds.map((x) => x.pages), r.downtimePages, r.stopAndCopy.pages)}<div class="table-wrap"><table id="mig-rounds"><thead><tr><th>round</th><th class="num">pages sent</th><th class="num">cycles</th><th class="num">dirtied</th><th>dirty set (pages written during the round)</th></tr></thead><tbody>${r.rounds

@@ -55,6 +55,7 @@ export function migrateGuest(built: ElfImage, o: MigrateOptions, maxCycles: numb
     consoleBefore: before,
     consoleAfter: guest.console.slice(before.length),
     ending: describeEnding(result),
+    atLimit: [result, bareResult].some((r) => r.kind === "stopped" && r.reason === "max-cycles"),
     cycles: guest.cycles,
     bare: { console: bare.console, ending: describeEnding(bareResult), cycles: bare.cycles },
     verdict: describeVerdict(verdict),

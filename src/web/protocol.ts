@@ -196,6 +196,8 @@ export interface MigrateReply {
   consoleBefore: string;
   consoleAfter: string;
   ending: string;
+  /** The moved guest (or bare's reference) was stopped at the playground's cycle limit: the CLI's migrate has none unless given --max-cycles. */
+  atLimit: boolean;
   cycles: number;
   bare: { console: string; ending: string; cycles: number };
   /** The whole run's console and ending against bare's unmigrated run (compareRuns). */

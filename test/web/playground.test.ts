@@ -348,6 +348,11 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     expect(await page.$eval("#explain-hvm code", (e) => e.textContent!.length)).toBeLessThan(300);
     expect(await scrollsSideways(page)).toBe(false);
 
+    // Moved, it still never ends: the command line carries the page's limit (previrt migrate has none by default).
+    await page.goto(`${url}?sample=hello&tab=migrate&live=0&run=1#code=${Buffer.from(spam).toString("base64url")}`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
+    expect(await page.$eval("#mig-report", (e) => e.textContent)).toMatch(/^previrt migrate prog\.elf --from xen --to hvm --at \d+ --max-cycles 400000000\n/);
+
     // hello ends before a live move from half of bare's run can stop it: the view says so, not "before cycle N".
     await page.goto(`${url}?sample=hello&tab=migrate&run=1`);
     await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
