@@ -560,7 +560,7 @@ function renderStep(s: StepState): void {
   panel.innerHTML = `<div class="controls"><label>back end <select id="step-hv">${BACKENDS.map((b) => `<option${b === s.backend ? " selected" : ""}>${b}</option>`).join("")}</select></label>
 ${quantumControl()}<button id="step-start">Restart</button><button id="step-1" title="one ${unit}${smp ? " (every CPU up to the next multiple of the quantum)" : " (or exception entry)"}">Step</button><button id="step-100" title="100 ${unit}s">Step 100</button>
 ${s.sites.length ? `<label>site <select id="step-site">${siteOptions}</select></label><button id="step-to">Run to site</button>` : ""}<button id="step-run">Run to end</button></div>
-${stepOptionsNote()}${s.note ? `<p class="note" id="step-note">${esc(s.note)}</p>` : ""}
+${stepOptionsNote()}${s.note ? `<p class="note" id="step-note">${esc(s.note)}</p>` : ""}${s.atLimit ? `<p class="explain" id="step-limit">Stopped at the playground's limit of ${fmt(LIMITS.maxCycles)} simulated cycles: the guest had not powered off by then (previrt run has no limit unless given --max-cycles). The last instructions below show where it was.</p>` : ""}
 ${cpuTable}
 <p class="mono" id="step-where">${esc(s.backend)}${smp ? ` · cpu ${s.cpu} (${esc(s.cpus[s.cpu].state)})` : ""} · pc ${hex(s.pc)} · psr ${hex(s.psr)} (${PSR_BITS(s.psr)}) · cycles ${fmt(s.cycles)} · instructions ${fmt(s.instructions)}${s.ended ? ` · <strong>ended: ${esc(s.ended)}</strong>` : ""}</p>
 <div class="grid2"><div><h3>at pc${smp ? ` (cpu ${s.cpu})` : ""}</h3><pre class="listing" id="step-around">${s.around.map(esc).join("\n")}</pre></div>

@@ -170,6 +170,8 @@ export interface StepState {
   around: string[];
   console: string;
   ended?: string;
+  /** It ended at the playground's cycle limit: the guest had not powered off by then. */
+  atLimit?: boolean;
   sites: { addr: number; label: string }[];
 }
 

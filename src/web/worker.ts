@@ -439,6 +439,7 @@ function stepState(note?: string): StepState {
       around: [-2, -1, 0, 1, 2, 3, 4].map((k) => (k === 0 ? "▶ " : "  ") + codeAt(m, m.pc + 4 * k, windowView)),
       console: s.console,
       ended: m.outcome ? describeEnding(m.outcome) : undefined,
+      atLimit: m.outcome?.kind === "stopped" && m.outcome.reason === "max-cycles",
       sites: s.sites,
     };
     const v = virtualCpu(getBackend(s.backend), s.monitor);

@@ -348,6 +348,15 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     expect(await page.$eval("#explain-hvm code", (e) => e.textContent!.length)).toBeLessThan(300);
     expect(await scrollsSideways(page)).toBe(false);
 
+    // Stepped to its end on bare: the same limit, said in the Step view.
+    await page.goto(`${url}?sample=hello&tab=step&step=bare#code=${Buffer.from(spam).toString("base64url")}`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+    await page.click("#step-start");
+    await page.waitForSelector("#step-run");
+    await page.click("#step-run");
+    await page.waitForSelector("#step-limit", { timeout: 30_000 });
+    expect(await page.$eval("#step-where", (e) => e.textContent)).toContain(`cycles ${bare.stats.cycles.toLocaleString("en-US")}`);
+
     // Moved, it still never ends: the command line carries the page's limit (previrt migrate has none by default).
     await page.goto(`${url}?sample=hello&tab=migrate&live=0&run=1#code=${Buffer.from(spam).toString("base64url")}`);
     await page.waitForSelector("body[data-ready='1']", { timeout: 30_000 });
