@@ -747,6 +747,7 @@ async function buildAndMaybeRun(run: boolean): Promise<void> {
 const select = $("sample") as HTMLSelectElement;
 select.innerHTML = SAMPLES.map((s) => `<option value="${esc(s.name)}">${esc(s.title)}</option>`).join("");
 select.addEventListener("change", () => {
+  $("link-notice").hidden = true; // about the link, not this sample
   loadSample(findSample(select.value) ?? SAMPLES[0]);
   void buildAndMaybeRun(false);
 });
@@ -776,7 +777,17 @@ async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);
   // Read as the worker read it (link.ts): it has been building (and with run=1 running) this program since index.html started it.
   const link = linkStart(location.search, location.hash);
-  if (link.damaged) status("the link's program text is damaged: showing the sample", true);
+  // What the link asked for and did not get, said where it stays (the status line is the build's a moment later).
+  const asked = params.get("sample");
+  const notices = [
+    ...(asked !== null && asked !== link.sample.name ? [`The link names no sample '${asked}': showing ${link.sample.name}.`] : []),
+    ...(link.damaged ? [`The link's program text (code=…) is not base64url of UTF-8 text — cut short when it was copied? Showing the sample ${link.sample.name} instead.`] : []),
+  ];
+  if (notices.length) {
+    const notice = $("link-notice");
+    notice.textContent = notices.join(" ");
+    notice.hidden = false;
+  }
   sitesBackend = BACKENDS.includes(params.get("sites") ?? "") ? params.get("sites")! : "xen";
   stepBackend = BACKENDS.includes(params.get("step") ?? "") ? params.get("step")! : "xen";
   runOptions = link.options;

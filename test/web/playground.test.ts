@@ -386,6 +386,13 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     expect(await page.$eval(".cm-content", (e) => e.textContent)).toMatch(/^\/\/ a student's note/);
     expect(await page.$eval("#status", (e) => e.textContent)).toMatch(/^built/);
 
+    // A link cut short when copied, naming a sample that is not there: said where it stays, not only in the status line the build overwrites.
+    await page.goto(`${url}?sample=kernel-nosuch#code=w6`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+    const notice = await page.$eval("#link-notice", (e) => (e.hasAttribute("hidden") ? "" : e.textContent));
+    expect(notice).toContain("The link names no sample 'kernel-nosuch': showing hello.");
+    expect(notice).toContain("not base64url of UTF-8 text");
+
     // Ctrl+Enter in the editor builds and runs once, and leaves the program as it was (CodeMirror's Mod-Enter inserted a blank line).
     await page.evaluateOnNewDocument(`{
       const post = Worker.prototype.postMessage;
