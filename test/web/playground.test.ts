@@ -330,7 +330,7 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     await page.screenshot({ path: join(outDir, "kernel-migrate-stop-800.png"), fullPage: true });
   });
 
-  it("a student's mistakes: a guest that never powers off, printing without newlines; a move asked for too late; an edited kernel reloaded", async () => {
+  it("a student's mistakes: a guest that never ends (run, stepped, moved), a move too late or refused, links damaged or oversized, Ctrl+Enter in the editor", async () => {
     // One line of output, forever: stopped at the page's limit, said so, with the CLI's diagnosis; quoted lines cut, nothing wider than the page.
     const spam = "    .text\n    .global _start\n_start:\n    li t0, 65\n.L:\n    out 0x10, t0\n    j .L\n";
     await page.goto(`${url}?sample=hello#code=${Buffer.from(spam).toString("base64url")}`);
