@@ -72,6 +72,13 @@ let runRows: RunRow[] | undefined;
 /** The worker's refusal or failure of the last run or move, shown in its view (the status line may be out of sight). */
 let runError: string | undefined;
 let migrateError: string | undefined;
+/**
+ * Bumped whenever results go stale (a build, another sample, other run
+ * options): a run or move asked for before is answered later — the worker
+ * finishes it first — and its answer is for another program or options, so
+ * it is dropped rather than shown under the new ones.
+ */
+let resultsEpoch = 0;
 let sitesData: BackendSites[] | undefined;
 let sitesBackend = "xen";
 let stepBackend = "xen";
@@ -152,6 +159,7 @@ function loadSample(s: Sample, text?: string): void {
   runRows = undefined;
   migrated = undefined;
   runError = migrateError = undefined;
+  resultsEpoch++;
   sitesData = undefined;
   renderAll();
   scheduleUrl();
@@ -242,6 +250,7 @@ async function build(): Promise<BuildReply> {
   runRows = undefined;
   migrated = undefined;
   runError = migrateError = undefined;
+  resultsEpoch++;
   sitesData = undefined;
   showDiagnostics(built.diagnostics);
   if (built.ok) status(`built in ${built.ms.toFixed(0)} ms: ${built.siteCount} sites${gen !== generation ? " (edited since)" : ""}`);
@@ -350,6 +359,9 @@ function changeRunOptions(): void {
   runRows = undefined;
   migrated = undefined;
   runError = migrateError = undefined;
+  resultsEpoch++;
+  // A run or move under way is for the old options: say so rather than leave "running…" (its answer is dropped).
+  if (/^(running the matrix|ran |migrating )/.test($("status").textContent ?? "")) status("run options changed: the run under way was for the old ones — run again for these");
   renderRun();
   renderMigrate();
   if (tab === "step") renderStepIdle();
@@ -367,12 +379,14 @@ async function runMatrix(): Promise<void> {
   const rows: RunRow[] = [];
   runRows = rows;
   renderRun();
+  const epoch = resultsEpoch;
   const reply = await call({ op: "run", backends: BACKENDS, options: runOptions }, (r) => {
-    if (r.op !== "run-row") return;
+    if (r.op !== "run-row" || epoch !== resultsEpoch) return;
     rows[r.index] = r.row;
     status(`ran ${r.row.backend} (${r.index + 1}/${r.total})…`);
     renderRun();
   });
+  if (epoch !== resultsEpoch) return;
   if (reply.op === "run") {
     runRows = reply.rows;
     const bad = reply.rows.filter((r) => r.divergent).map((r) => r.backend);
@@ -629,7 +643,9 @@ async function runMigration(): Promise<void> {
   status(`migrating ${migrateOptions.from} → ${migrateOptions.to}…`);
   migrated = undefined;
   migrateError = undefined;
+  const epoch = resultsEpoch;
   const reply = await call({ op: "migrate", options: moveOptions() });
+  if (epoch !== resultsEpoch) return;
   if (reply.op === "migrate") {
     migrated = reply.migrate;
     status(`migrated in ${(migrated.ms / 1000).toFixed(2)} s: ${migrated.report.migrated ? `downtime ${fmt(migrated.report.downtimeCycles)} cycles` : "the guest ended first"}; console ${migrated.divergent ? "differs from" : "equals"} bare's`);

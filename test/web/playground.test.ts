@@ -393,6 +393,17 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     expect(notice).toContain("The link names no sample 'kernel-nosuch': showing hello.");
     expect(notice).toContain("not base64url of UTF-8 text");
 
+    // The options changed while the matrix runs: its answer, for the old options, is not shown under the new ones.
+    await page.goto(`${url}?sample=kernel-ticketlock&cpus=4&pcpus=2&tab=run`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+    await page.evaluate(`{ const w = window.previrtWorker; const was = w.onmessage; w.onmessage = (e) => { was.call(w, e); if (e.data.op === "run") window.ranOld = true; }; }`);
+    await page.click("#run");
+    await page.waitForFunction(`/^ran bare/.test(document.querySelector("#status")?.textContent ?? "")`, { timeout: 20_000 });
+    await page.select("#cpus", "1");
+    await page.waitForFunction(`/^run options changed/.test(document.querySelector("#status")?.textContent ?? "")`);
+    await page.waitForFunction("window.ranOld === true", { timeout: 30_000 });
+    expect(await page.$$("#matrix")).toHaveLength(0);
+
     // Ctrl+Enter in the editor builds and runs once, and leaves the program as it was (CodeMirror's Mod-Enter inserted a blank line).
     await page.evaluateOnNewDocument(`{
       const post = Worker.prototype.postMessage;
