@@ -2,8 +2,15 @@
 // the sample, the edited text, the run options. Read the same way by the
 // page (main.ts) and by the worker (worker.ts), which index.html hands the
 // link as it starts it, so a link's program is built — and with `run=1` run —
-// while the page's own script is still loading. Consumes a query string;
-// produces the program and options the page will ask for.
+// while the page's own script is still loading. Consumes a query string and
+// a fragment; produces the program and options the page will ask for.
+//
+// The edited text goes in the fragment (`#code=…`), not the query: a browser
+// never sends the fragment to a server, and an edited kernel.ts (about 52 KB
+// of base64url) is past what servers take in a request (`previrt playground`
+// on Node's HTTP server answers 431 past 16 KB of headers), so the page's
+// own URL, which follows every edit, could not be reloaded. An older link's
+// `?code=` is still read.
 
 import { BACKEND_NAMES } from "../hypervisors/backend-names.js";
 import type { Program, RunOptions } from "./protocol.js";
