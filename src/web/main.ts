@@ -542,7 +542,10 @@ ${quantumControl()}<button id="step-start">Start</button></div>${stepOptionsNote
 let buildCount = 0;
 
 async function stepCall(req: Body<Request>): Promise<void> {
+  const epoch = resultsEpoch;
   const reply = await call(req);
+  // A machine of another program or other options (changed while it ran): not shown under the new ones.
+  if (epoch !== resultsEpoch) return;
   if (reply.op === "step") renderStep(reply.state);
   else if (reply.op === "error") status(reply.message, true);
 }

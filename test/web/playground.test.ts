@@ -404,6 +404,18 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     await page.waitForFunction("window.ranOld === true", { timeout: 30_000 });
     expect(await page.$$("#matrix")).toHaveLength(0);
 
+    // The same for the Step view: a machine run to its end on 4 CPUs is not shown once the header says 2.
+    await page.click("#tab-step");
+    await page.select("#cpus", "4");
+    await page.click("#step-start");
+    await page.waitForSelector("#step-cpus");
+    await page.evaluate(`{ const w = window.previrtWorker; const was = w.onmessage; w.onmessage = (e) => { was.call(w, e); if (e.data.op === "step") window.stepped = true; }; window.stepped = false; }`);
+    await page.click("#step-run");
+    await page.select("#cpus", "2");
+    await page.waitForFunction("window.stepped === true", { timeout: 60_000 });
+    expect(await page.$$("#step-cpus")).toHaveLength(0);
+    expect(await page.$("#step-start")).not.toBeNull();
+
     // Ctrl+Enter in the editor builds and runs once, and leaves the program as it was (CodeMirror's Mod-Enter inserted a blank line).
     await page.evaluateOnNewDocument(`{
       const post = Worker.prototype.postMessage;
