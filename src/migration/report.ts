@@ -120,7 +120,7 @@ export function formatReport(r: MigrationReport): string {
   return (
     `${head}: live, ${r.rounds.length} round${r.rounds.length === 1 ? "" : "s"} (pages ${r.rounds.map((x) => n(x.pages)).join(", ")}), ` +
     `${count(r.totalPages, "page")} in all, downtime ${n(r.downtimeCycles)} cycles (${count(r.downtimePages, "page")}, ${n(r.downtimeBytes)} bytes), total ${n(r.totalCycles)} cycles${sites}\n` +
-    `  ${n(r.totalBytes)} bytes sent; ${r.deltaCompression ? `${n(r.deltaPages ?? 0)} pages sent before went again as XBZRLE deltas` : "every page whole (no delta compression)"}\n` +
+    `  ${n(r.totalBytes)} bytes sent; ${r.deltaCompression ? `${count(r.deltaPages ?? 0, "page")} sent before went again as XBZRLE deltas` : "every page whole (no delta compression)"}\n` +
     `  pre-copy stopped ${STOPS[r.precopyStop ?? "budget"]} (budget ${n(r.budgetCycles ?? 0)} cycles, ${n(r.budgetPages ?? 0)} pages)\n` +
     `  stop-and-copy from cycle ${n(r.precopyStart ?? r.at)} would stop the guest for ${n(r.stopAndCopy.downtimeCycles)} cycles (${count(r.stopAndCopy.pages, "page")}, ${n(r.stopAndCopy.bytes)} bytes)\n`
   );

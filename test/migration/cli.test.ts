@@ -93,7 +93,7 @@ describe("previrt migrate", () => {
     expect(r.status).toBe(0);
     expect(r.out).toBe(k.bare.console);
     expect(r.err).toMatch(/: live, \d+ rounds? \(pages [\d, ]+\), [\d,]+ pages in all, downtime [\d,]+ cycles \(\d+ pages, [\d,]+ bytes\)/);
-    expect(r.err).toMatch(/\n  [\d,]+ bytes sent; [\d,]+ pages sent before went again as XBZRLE deltas\n/);
+    expect(r.err).toMatch(/\n  [\d,]+ bytes sent; [\d,]+ pages? sent before went again as XBZRLE deltas\n/);
     const report = JSON.parse(readFileSync(json, "utf8"));
     expect(report.rounds.length).toBeGreaterThan(0);
     expect(report.downtimeCycles).toBeLessThan(report.stopAndCopy.downtimeCycles);
