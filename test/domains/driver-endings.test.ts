@@ -2,7 +2,8 @@
 // a restarted driver stopped by --max-cycles is reported in global cycles
 // (its new machine's clock starts at 0, which said "stopped after 957045
 // cycles (--max-cycles 957000)" for a user's --max-cycles 1000000); a driver
-// that ends once more after its last allowed restart says it stays down.
+// that ends once more after its last allowed restart says it stays down
+// (`previrt run --domains` prints a line for one that powered off with a code).
 // Real guests on the real emulator, interpreter and JIT.
 import { describe, expect, it } from "vitest";
 import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
@@ -42,5 +43,17 @@ describe("a driver domain's last ending", () => {
     expect(drv.result?.kind === "stopped" && drv.result.message).toMatch(/bus-error.*; restarted 3 times already, it stays down$/);
     // A restart's reason is the ending alone.
     expect(drv.restarts[2].reason).not.toMatch(/stays down/);
+    expect(drv.staysDown).toBe(true);
+  });
+
+  it("powering off with a code after its last allowed restart: it stays down, which the outcome says (a power-off has no message)", () => {
+    const PANIC = `    .text\n    .global _start\n_start:\n    li   a0, 3\n    out  0xF0, a0\n`;
+    const out = new DomainHost(specs(PANIC), { backend: "xen", maxCycles: 2_000_000, maxRestarts: 2 }).run();
+    const drv = out.domains[0];
+    expect(drv.restarts.map((r) => r.reason)).toEqual(["powered off with code 3", "powered off with code 3"]);
+    expect(drv.result).toEqual({ kind: "poweroff", exitCode: 3 });
+    expect(drv.staysDown).toBe(true);
+    // A driver that is still restartable does not stay down.
+    expect(new DomainHost(specs(PANIC), { backend: "xen", maxCycles: 200_000, maxRestarts: 1_000 }).run().domains[0].staysDown).toBe(false);
   });
 });

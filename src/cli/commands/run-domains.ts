@@ -112,6 +112,8 @@ export async function runDomains(args: string[], options: Record<string, unknown
     for (const d of out.domains) {
       if (d.result?.kind === "stopped") io.err(`previrt: error: [${d.name}] ${d.result.message}\n${d.result.diagnosis}`);
       for (const r of d.restarts) io.err(`previrt: [${d.name}] restarted (generation ${r.generation}) at cycle ${r.at}: ${r.reason}\n`);
+      // A crash's message says it stays down; a power-off with a code has no message of its own.
+      if (d.staysDown && d.result?.kind === "poweroff") io.err(`previrt: [${d.name}] powered off with code ${d.result.exitCode}; restarted ${d.restarts.length} times already, it stays down\n`);
     }
     if (options.stats) {
       for (const d of out.domains) io.err(`[${d.name}] ${summaryLine(d)}\n${formatStats(d.stats)}`);

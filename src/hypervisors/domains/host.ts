@@ -152,6 +152,8 @@ export interface DomainOutcome {
   console: string;
   generation: number;
   restarts: RestartRecord[];
+  /** A driver that ended once more after its last allowed restart (a crash's message says so too). */
+  staysDown: boolean;
   /** Its clock (global cycles) when the run ended. */
   cycles: number;
   /** The windows (their end cycles) in which it first and last sent an event (EVT_SEND); -1 if never. */
@@ -182,6 +184,7 @@ class Domain implements ServedDomain {
   consoleText = "";
   result: RunResult | undefined;
   restarts: RestartRecord[] = [];
+  staysDown = false;
   executedBefore = 0;
   device!: DomainDevice;
   firstSend = -1;
@@ -436,6 +439,7 @@ export class DomainHost {
 
   /** A driver that ended once more after its last allowed restart: its ending says why it is not restarted. */
   private staysDown(d: Domain): void {
+    d.staysDown = true;
     const r = d.result;
     if (r?.kind === "stopped") d.result = { ...r, message: `${r.message}; restarted ${d.restarts.length} times already, it stays down` };
   }
@@ -551,6 +555,7 @@ export class DomainHost {
         console: d.consoleText,
         generation: d.generation,
         restarts: d.restarts,
+        staysDown: d.staysDown,
         cycles: d.clock,
         firstSend: d.firstSend,
         lastSend: d.lastSend,
