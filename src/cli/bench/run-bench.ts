@@ -223,6 +223,7 @@ function compareWithBaselines(runs: readonly CellRun[], configurations: readonly
       const v = compareRuns(baseline, run);
       if (cell.status !== "failed") cell.status = v.kind === "same" ? "ok" : "diverged";
       if (v.kind === "diverged") cell.note = `diverged at console line ${v.line}`;
+      if (v.kind === "unfinished") cell.note = v.who === "run" ? `unfinished (${v.message}), the same output so far` : "the reference run was unfinished";
     } else if (cell.status !== "failed") {
       cell.status = "ok";
       cell.note = "no baseline run to compare with";
