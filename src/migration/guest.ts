@@ -115,6 +115,8 @@ export function newGuest(elf: Uint8Array, image: ElfImage, on: string | Backend,
     quantum: options.quantum,
     engine: options.engine,
     jitThreshold: options.jitThreshold,
+    // --no-protect: no protection unit at all (the guest's memory supervisor is off too), as run-image.ts builds it.
+    protection: options.protect,
     lockSites,
     ticketSites,
   });

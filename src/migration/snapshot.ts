@@ -249,7 +249,13 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
     try {
       m.restoreState(snap.machine, true);
     } catch (e) {
-      if (e instanceof ProtectionError) throw new UserError(`malformed snapshot: the guest's protection domains (${e.message})`);
+      if (e instanceof ProtectionError) {
+        // Without the VMM's domain the guest's own cannot keep their numbers: not a damaged file, an option.
+        if (snap.exact?.protect === true && options.protect === false) {
+          throw new UserError(`snapshot taken with the VMM's protection domain, whose guest numbered domains of its own after it: --no-protect cannot resume it on ${backendName} (resume it without --no-protect, or on another back end)`);
+        }
+        throw new UserError(`malformed snapshot: the guest's protection domains (${e.message})`);
+      }
       throw e;
     }
     const monitor = asMigratable(guest);

@@ -99,6 +99,39 @@ describe("the Mondrix variant snapshotted after it defined its driver's domain",
   }
 });
 
+describe("the Mondrix variant under --no-protect, snapshotted and moved", () => {
+  // A run with protection off has no memory supervisor either: resume and migrate build their machine so too
+  // (they left the supervisor on, so the driver's domain was defined after a resume and the counters changed).
+  const unprotected = (hv: string) => bootGuest(mondrix.elf, mondrix.image, hv, { disk: memoryDisk(new Uint8Array(MONDRIX_DISK_BYTES)), protect: false });
+
+  it("xen: resumed without the option, the uninterrupted unprotected run's counters (no protection counters at all)", () => {
+    const ref = unprotected("xen");
+    const refResult = ref.finish(MAX);
+    expect(ref.machine.stats().counts["protection.checks"]).toBeUndefined();
+    const g = unprotected("xen");
+    expect(runToSafePoint(g, Math.floor(ref.cycles / 2)).reached).toBe(true);
+    const { guest, info } = restoreGuest(roundTrip(captureSnapshot(g)), "xen");
+    expect(info.exact).toBe(true);
+    expect(guest.finish(MAX)).toEqual(refResult);
+    expect(guest.machine.stats()).toEqual(ref.machine.stats());
+  });
+
+  it("xen → l4 with --no-protect: the driver's domain is never defined", () => {
+    const moved = stopAndCopy(unprotected("xen"), "l4", 1_000_000); // the source's options (protect: false) go with it
+    const g = moved.guest!;
+    expect(g.finish(MAX)).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(guestDomains(g)).toBe(0);
+    expect(g.machine.stats().counts["protection.checks"]).toBeUndefined();
+  });
+
+  it("a protected snapshot whose guest defined domains: --no-protect on the same back end is refused in words that say why", () => {
+    const g = boot(mondrix, "xen");
+    expect(runToSafePoint(g, 1_000_000).reached).toBe(true);
+    expect(guestDomains(g)).toBe(1);
+    expect(refusal(() => restoreGuest(roundTrip(captureSnapshot(g)), "xen", { protect: false }))).toMatch(/^snapshot taken with the VMM's protection domain, whose guest numbered domains of its own after it: --no-protect cannot resume it on xen/);
+  });
+});
+
 // A module that may only read the kernel's words; after a long wait (the
 // move happens in it) it stores to one of them.
 const HOSTILE_MODULE = `
