@@ -267,13 +267,14 @@ describe("a lock or unlock site's access is the module's (--spinlocks pv, delaye
 /**
  * The kernel writes a GRANT hiding \`hidden\` from the module (no permission)
  * into ARG0..ARG3, lets the module run, then makes the call: the module
- * reads ARG0 (the kernel's argument) and points ARG1 elsewhere; then it
- * reads \`hidden\`. Prints what the module read of ARG0, the call's result,
+ * reads ARG0 (the kernel's argument) and points ARG1 elsewhere, and makes a
+ * call of its own before the kernel reads the result; then it reads
+ * \`hidden\`. Prints what the module read of ARG0, the call's result,
  * and (if the module's read of \`hidden\` did not fault) 'r'.
  */
 const SV_KERNEL = `
 import { addressOf, inPort, outPort, PORT } from "previrt/guest";
-import { modPeek, modBegin, modEnd, modMeddle } from "./module.js";
+import { modCall, modPeek, modBegin, modEnd, modMeddle } from "./module.js";
 
 const hidden = new Int32Array(4);
 const other = new Int32Array(4);
@@ -295,6 +296,7 @@ export function main(): number {
   outPort(0x53, 0);
   put(modMeddle(addressOf(other)));
   outPort(0x54, 2);
+  modCall();
   put(inPort(0x54));
   modPeek(addressOf(hidden));
   outPort(PORT.console, 114);
@@ -317,6 +319,12 @@ export function modMeddle(elsewhere: number): number {
   return seen;
 }
 
+/** A call of its own (an unknown op) between the kernel's call and its read of the result. */
+export function modCall(): number {
+  outPort(0x54, 99);
+  return 0;
+}
+
 export function modPeek(at: number): number {
   return load32(at);
 }
@@ -329,12 +337,12 @@ export function modEnd(): number {
 describe("the memory supervisor's arguments are domain 0's", () => {
   const pre = buildSources([ENTRY, { file: "kernel.ts", text: SV_KERNEL }, { file: "module.ts", text: SV_MODULE }]).image;
   for (const hv of ["bare", "hvm", "trap", "xen", "l4"]) {
-    it(`${hv}: the module reads -1 for ARG0, its write to ARG1 is ignored, the kernel's GRANT hides the word (a protection fault)`, () => {
+    it(`${hv}: the module reads -1 for ARG0, its writes to ARG1 and CALL are ignored, the kernel's GRANT hides the word (a protection fault)`, () => {
       const on = both(pre, hv, true);
       expect(on.console).toBe("-1 0 ");
       expect(on.result).toEqual({ kind: "poweroff", exitCode: 100 + CAUSE.PROTECTION_FAULT });
-      // Unprotected: every call succeeds and does nothing; the module reads the kernel's ARG0 (the "domain" 1).
-      expect(both(pre, hv, false).console).toBe("1 0 r\n");
+      // Unprotected: one domain, every caller's call counts (the module's unknown op leaves -2); the module reads the kernel's ARG0 (the "domain" 1).
+      expect(both(pre, hv, false).console).toBe("1 -2 r\n");
     });
   }
 });
@@ -349,7 +357,7 @@ describe("xen --paravirt: the supervisor through PORT_READ/PORT_WRITE, the page-
     expect(on.console).toBe("-1 0 ");
     expect(on.stats.exceptions["protection-fault"]).toBeGreaterThan(0);
     expect(on.result.kind).not.toBe("poweroff");
-    expect(both(sv, "xen", false).console).toBe("1 0 r\n");
+    expect(both(sv, "xen", false).console).toBe("1 -2 r\n");
   });
 
   // The module (read-only on the kernel's word) queues (word, 7) in the shared queue and flushes the TLB,

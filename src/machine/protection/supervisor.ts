@@ -82,11 +82,11 @@ export class SupervisorDevice implements Device {
   }
 
   write(port: number, value: number): void {
-    if (port !== SUPERVISOR_PORT.CALL) {
-      if (this.fromKernel()) this.args[port - SUPERVISOR_PORT.ARG0] = value;
-      return;
-    }
-    this.status = this.call(value);
+    // Another domain's writes change nothing: not the arguments, and not the result domain 0 reads next
+    // (its own call is refused: it reads −1).
+    if (!this.fromKernel()) return;
+    if (port !== SUPERVISOR_PORT.CALL) this.args[port - SUPERVISOR_PORT.ARG0] = value;
+    else this.status = this.call(value);
   }
 
   /** Whether the `in`/`out` being performed is domain 0's (Protection.callerDomain of its pc); with protection off, every caller's. */
@@ -114,7 +114,6 @@ export class SupervisorDevice implements Device {
     const [a0, a1, a2, a3] = this.args;
     if (op !== SUPERVISOR_CALL.DEFINE && op !== SUPERVISOR_CALL.GRANT) return SUPERVISOR_ERROR.BAD_REQUEST;
     if (!this.enabled) return op === SUPERVISOR_CALL.DEFINE ? 1 : 0;
-    if (!this.fromKernel()) return SUPERVISOR_ERROR.WRONG_DOMAIN;
     if (op === SUPERVISOR_CALL.DEFINE) {
       if (!((a1 >>> 0) > (a0 >>> 0))) return SUPERVISOR_ERROR.BAD_REQUEST;
       try {
