@@ -12,8 +12,7 @@ import type { Strategy } from "../rewriter/index.js";
 import type { RunElfOptions } from "./backend.js";
 import { BACKEND_NAMES, unknownBackend } from "./registry.js";
 
-/** A matrix's cycle limit per run unless given (`--max-cycles`): a guest that never ends on one back end ends the matrix. */
-export const MATRIX_MAX_CYCLES = 2_000_000_000;
+export { MATRIX_MAX_CYCLES } from "./matrix-limits.js";
 
 export interface MatrixOptions extends Omit<RunElfOptions, "backend" | "onOutput" | "disk"> {
   /** Back ends to run, in order; the first is the reference. */

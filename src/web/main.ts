@@ -651,7 +651,7 @@ async function runMigration(): Promise<void> {
   if (epoch !== resultsEpoch) return;
   if (reply.op === "migrate") {
     migrated = reply.migrate;
-    status(`migrated in ${(migrated.ms / 1000).toFixed(2)} s: ${migrated.report.migrated ? `downtime ${fmt(migrated.report.downtimeCycles)} cycles` : "the guest ended first"}; console ${migrated.divergent ? "differs from" : "equals"} bare's`);
+    status(`migrated in ${(migrated.ms / 1000).toFixed(2)} s: ${migrated.report.migrated ? `downtime ${fmt(migrated.report.downtimeCycles)} cycles` : "the guest ended first"}; console ${migrated.divergent ? "differs from" : migrated.atLimit ? "so far equals" : "equals"} bare's`);
   } else if (reply.op === "error") {
     migrateError = reply.message;
     status(reply.message, true);
@@ -708,7 +708,7 @@ function renderMigrate(): void {
           ["sites re-patched", String(r.sitesRepatched)],
         ]
       : [["not moved", notMoved(r)]];
-    facts.push(["console and ending against bare's unmigrated run", `<span id="mig-verdict" class="${m.divergent ? "diverged" : "same"}">${esc(m.verdict)}</span>${m.divergent ? "" : " — the moved guest printed what bare printed and ended as bare did"}`]);
+    facts.push(["console and ending against bare's unmigrated run", `<span id="mig-verdict" class="${m.divergent ? "diverged" : "same"}">${esc(m.verdict)}</span>${m.divergent ? "" : m.atLimit ? " — the same output as far as the runs went: the playground's cycle limit stopped one (below)" : " — the moved guest printed what bare printed and ended as bare did"}`]);
     facts.push(["cycles", `${fmt(m.cycles)} (bare: ${fmt(m.bare.cycles)}); ended ${esc(m.ending)} (bare: ${esc(m.bare.ending)})${m.atLimit ? ` — stopped at the playground's limit of ${fmt(LIMITS.maxCycles)} simulated cycles: the guest had not powered off by then (previrt migrate has no limit unless given --max-cycles)` : ""}`]);
     const factTable = `<div class="table-wrap"><table id="mig-facts"><tbody>${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k.startsWith("console") || k === "cycles" ? v : esc(v)}</td></tr>`).join("")}</tbody></table></div>`;
     const rounds = r.mode === "live" && r.rounds.length

@@ -59,7 +59,7 @@ export function migrateGuest(built: ElfImage, o: MigrateOptions, maxCycles: numb
     cycles: guest.cycles,
     bare: { console: bare.console, ending: describeEnding(bareResult), cycles: bare.cycles },
     verdict: describeVerdict(verdict),
-    divergent: isDivergence(verdict),
+    divergent: isDivergence(verdict) && verdict.kind !== "unfinished",
   };
 }
 

@@ -5,6 +5,7 @@
 
 import type { Diagnostic } from "../guest-isa/diagnostics.js";
 import type { MigrationReport } from "../migration/report.js";
+import { MATRIX_MAX_CYCLES } from "../hypervisors/matrix-limits.js";
 
 /** What to build: one guest file from the editor, or the bundled kernel (kernel.ts from the editor). */
 export type Program =
@@ -105,6 +106,7 @@ export interface RunRow {
   backend: string;
   description: string;
   verdict: string;
+  /** The console or ending differs from bare's (a run the cycle limit stopped with bare's output so far does not: atLimit says so). */
   divergent: boolean;
   /** For a divergence: the first differing line, as bare and as this back end printed it. */
   expected?: string;
@@ -204,6 +206,7 @@ export interface MigrateReply {
   bare: { console: string; ending: string; cycles: number };
   /** The whole run's console and ending against bare's unmigrated run (compareRuns). */
   verdict: string;
+  /** As RunRow's: a run the limit stopped with bare's output so far is atLimit, not divergent. */
   divergent: boolean;
   ms: number;
 }
@@ -213,7 +216,7 @@ export const LIMITS = {
   /** A run stops here: the CLI's matrix allows 2·10⁹ (`--max-cycles`); a page should answer sooner. */
   maxCycles: 400_000_000,
   /** The CLI's matrix default, to say how the page differs. */
-  cliMaxCycles: 2_000_000_000,
+  cliMaxCycles: MATRIX_MAX_CYCLES,
 } as const;
 
 export type Reply =

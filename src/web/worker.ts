@@ -214,7 +214,7 @@ function runRow(run: MatrixRun, reference: MatrixRun | undefined): RunRow {
     backend: run.backend,
     description: getBackend(run.backend).description,
     verdict: describeVerdict(verdict),
-    divergent: isDivergence(verdict),
+    divergent: isDivergence(verdict) && verdict.kind !== "unfinished",
     expected: verdict.kind === "diverged" ? verdict.expected : verdict.kind === "ended-differently" ? verdict.expected : undefined,
     actual: verdict.kind === "diverged" ? verdict.actual : verdict.kind === "ended-differently" ? verdict.actual : undefined,
     ending: describeEnding(run.result),
