@@ -130,9 +130,9 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   const cpus = () => new Option("--cpus <n>", `CPUs of the guest machine, 1–${maxCpus} (default 1)`).argParser(integer("--cpus"));
   // `resume`'s defaults are the snapshot's (migration/snapshot.ts restoreGuest): `fromSnapshot` says so.
   const quantum = (fromSnapshot = false) => new Option("--quantum <n>", `cycles per interleaving quantum of a multiprocessor (default ${fromSnapshot ? "the snapshot's" : defaultQuantum})`).argParser(integer("--quantum"));
-  const pcpus = (fromSnapshot = false) => new Option("--pcpus <n>", `physical CPUs a hypervisor time-slices the --cpus on (at most --cpus; not on bare${fromSnapshot ? "; default: on the back end that took the snapshot, its schedule, unless --timeslice is given" : ""})`).argParser(integer("--pcpus"));
+  const pcpus = (fromSnapshot = false) => new Option("--pcpus <n>", `physical CPUs a hypervisor time-slices the --cpus on (at most --cpus; not on bare${fromSnapshot ? "; default: on the back end that took the snapshot, its physical CPUs" : ""})`).argParser(integer("--pcpus"));
   const spinlocks = () => new Option("--spinlocks <cure>", `lock-holder preemption cure for the lock/unlock sites: ${facts.cures}; docs/smp-virtualization.md`);
-  const timeslice = (fromSnapshot = false) => new Option("--timeslice <n>", `the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default ${fromSnapshot ? "the snapshot's schedule's with neither option, else " : ""}10 quanta; docs/vcpus.md)`).argParser(integer("--timeslice"));
+  const timeslice = (fromSnapshot = false) => new Option("--timeslice <n>", `the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default ${fromSnapshot ? "the snapshot's schedule's without --pcpus, else " : ""}10 quanta; docs/vcpus.md)`).argParser(integer("--timeslice"));
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());

@@ -189,6 +189,17 @@ export interface RestoreInfo {
 }
 
 /**
+ * A resume's --pcpus and --timeslice on the back end that took the snapshot,
+ * given no --pcpus of its own: the snapshot's schedule (savedSchedule), or
+ * its physical CPUs with the resume's --timeslice (a schedule started afresh).
+ */
+function scheduleFor(snap: Snapshot, quantum: number | undefined, timeslice: number | undefined): { pcpus?: number; timeslice?: number } {
+  const saved = savedSchedule(snap, quantum);
+  if (timeslice === undefined) return saved;
+  return saved.pcpus === undefined ? {} : { pcpus: saved.pcpus, timeslice };
+}
+
+/**
  * The --pcpus schedule the snapshot's monitor ran (its exact state's
  * `scheduler`), which a resume on the same back end continues unless it is
  * given --pcpus or --timeslice of its own — as the quantum is the
@@ -231,7 +242,7 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
     ...options, disk, costModel, ramSize: snap.ramSize, diskLatency: snap.diskLatency,
     nvdisk, passthrough: snap.passthrough && backend.passthrough === true,
     cpus: snap.machine.cpus.length, quantum: options.quantum ?? snap.machine.quantum,
-    ...(options.pcpus === undefined && options.timeslice === undefined && backendName === snap.backend ? savedSchedule(snap, options.quantum) : {}),
+    ...(options.pcpus === undefined && backendName === snap.backend ? scheduleFor(snap, options.quantum, options.timeslice) : {}),
     // Taken with --no-protect: resumed there without the VMM's domain too (a resume cannot ask for it back).
     ...(backendName === snap.backend && snap.exact?.protect === false ? { protect: false } : {}),
   });

@@ -89,6 +89,11 @@ describe("resume on the same back end: the uninterrupted run's counters", () => 
     const own = await simulated("resume", snap, "--hv", "xen", "--pcpus", "4");
     expect(own.doc.counts.descheduledCycles).toBeLessThan(whole.doc.counts.descheduledCycles);
     expect(first.out + own.console).toBe(whole.console);
+    // Given --timeslice alone: the snapshot's two physical CPUs, sliced afresh (not refused for want of --pcpus).
+    const sliced = await simulated("resume", snap, "--hv", "xen", "--timeslice", "20000");
+    expect(sliced.doc.counts.descheduledCycles).toBeGreaterThan(own.doc.counts.descheduledCycles);
+    expect(sliced.doc).not.toEqual(whole.doc);
+    expect(first.out + sliced.console).toBe(whole.console);
   });
 
   it("a snapshot taken with --no-protect resumes on the same back end without the VMM's domain: the uninterrupted run's counters", async () => {

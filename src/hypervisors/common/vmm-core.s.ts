@@ -120,7 +120,7 @@ VPEND:     .word 0               # 1 while the monitor holds an event back (virt
 VUPCALL:   .word 0               # the cause of an upcall taken off its line, for DELIVER to deliver in place (0: none)
 DELIVER_K0: .word 0              # DELIVER's return address while it works
 VCR:       .space 32             # virtual tvec, epc, epsr, cause, badva, ptbr*, scratch, pgctl* (*mirrors)
-QCOUNT:    .word 0               # queued page-table updates (a para-virtualized guest's)
+QCOUNT:    .word 0               # queued page-table updates (a para-virtualized guest's); QUEUE follows at once (wedge-state.ts limits the two as one range)
 QUEUE:     .space 8 * QMAX       # (virtual address, value) pairs
 SAVE:      .space 64             # the vCPU's save area (never the guest stack)
 STUB_SAVE: .word 0               # an out-of-line stub's return address

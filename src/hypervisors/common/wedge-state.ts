@@ -264,11 +264,12 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
       return (this.windowPa + (va - WINDOW_BACKED) + cpu * this.dataPages * 4096) >>> 2;
     };
     const per = (name: string) => Int32Array.from({ length: n }, (_, cpu) => idx(name, cpu));
+    // Where each vCPU's stub saved its return address (stubReturn), whether or not the VMM has a domain.
+    this.vIStubSave = per("STUB_SAVE");
     if (this.protectVmm) {
-      // Each vCPU's page-table queue: QCOUNT, then QUEUE's pairs.
+      // Each vCPU's page-table queue: QCOUNT, then QUEUE's pairs (adjacent in vmm-core.s.ts's data page).
       const queues = Array.from({ length: n }, (_, cpu) => [idx("QCOUNT", cpu) * 4, idx("QUEUE", cpu) * 4 + 8 * QUEUE_ENTRIES] as const);
       // A stub's site: the return address its first word saved in the running vCPU's STUB_SAVE, less one word.
-      this.vIStubSave = per("STUB_SAVE");
       const stubSite = () => (this.stubReturn - 4) | 0;
       protectVmm(machine, this.windowPa, this.rewrite, this.paravirt, { first: this.dataPage, count: n * this.dataPages }, queues, stubSite);
     }
