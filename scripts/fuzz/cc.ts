@@ -108,6 +108,11 @@ function deepNesting(r: Rng): string[] {
 
 const fixtureNamed = (file: string): SourceText => typescriptSources().find((s) => s.file === file)!;
 
+/** The aux of a whole program (generators/int-programs.ts), and of one also run under each engine. */
+const WHOLE = 3;
+const WHOLE_ENGINES = 7;
+const isWhole = (aux: number) => aux === WHOLE || aux === WHOLE_ENGINES;
+
 /** A whole program as an input: its head and tail in `base`, each of main's statements a unit (both renderings: the shrinker drops them together). */
 const SEP = "\u0000";
 const wholeInput = (p: IntProgram) => ({ base: `whole: ${JSON.stringify({ head: p.head, tail: p.tail })}`, units: p.statements.map((c) => c.ts + SEP + c.js) });
@@ -129,9 +134,9 @@ export const ccCampaign: Campaign<string> = {
   name: "cc",
   description: "mutated fixture programs, deep nesting, and random integer programs checked against JavaScript, through previrt build",
   generate(r) {
-    const kind = r.weighted([[35, 0], [30, 1], [10, 2], [25, 3]] as const);
+    const kind = r.weighted([[35, 0], [30, 1], [10, 2], [25, WHOLE]] as const);
     // aux 3, or 7 when the run is also compared across engines (one whole program in four: three runs more).
-    if (kind === 3) return { ...wholeInput(intProgram(r)), aux: r.chance(0.25) ? 7 : 3 };
+    if (kind === WHOLE) return { ...wholeInput(intProgram(r)), aux: r.chance(0.25) ? WHOLE_ENGINES : WHOLE };
     if (kind === 0) {
       // Small programs more often than the kernel: the compiler's time grows with the input.
       const src = r.weighted(typescriptSources().map((t) => [1 / Math.sqrt(t.text.length), t] as const));
@@ -151,7 +156,7 @@ export const ccCampaign: Campaign<string> = {
       buildSources([{ file: "nesting.ts", text: input.units.join("\n") + "\n" }]);
       return "accepted";
     }
-    if (input.aux === 3 || input.aux === 7) {
+    if (isWhole(input.aux)) {
       const p = wholeProgram(input);
       let image;
       try {
@@ -166,7 +171,7 @@ export const ccCampaign: Campaign<string> = {
       const wrong = compare(out.console, intProgramExpected(p), (k) => `printed value ${k + 1}`);
       if (wrong) return wrong;
       // Compiled loops, calls and array stores: the same run under the interpreter and the JIT translating at once.
-      const engines = runElfEnginesProblem(input.aux === 7, image, options, out);
+      const engines = runElfEnginesProblem(input.aux === WHOLE_ENGINES, image, options, out);
       return engines ? { class: "wrong", message: engines } : "accepted";
     }
     const inits = input.base.slice("program: ".length);
@@ -179,9 +184,9 @@ export const ccCampaign: Campaign<string> = {
     return compare(out.console, want, (k) => VARS[k]) ?? "accepted";
   },
   materialize(input) {
-    if (input.aux === 3 || input.aux === 7) {
+    if (isWhole(input.aux)) {
       const p = wholeProgram(input);
-      return { ext: ".ts", data: intProgramSource(p), note: `expected console${input.aux === 7 ? ` ${ENGINES_NOTE}` : ""}:\n${intProgramExpected(p)}` };
+      return { ext: ".ts", data: intProgramSource(p), note: `expected console${input.aux === WHOLE_ENGINES ? ` ${ENGINES_NOTE}` : ""}:\n${intProgramExpected(p)}` };
     }
     if (input.aux !== 1) return { ext: ".ts", data: input.units.join("\n") + "\n", note: `from ${input.base}` };
     const inits = input.base.slice("program: ".length);

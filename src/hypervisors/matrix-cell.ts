@@ -2,6 +2,8 @@
 // an object, or, in a matrix worker thread (parallel/matrix-jobs.ts), by
 // name and loaded on demand (registry.ts), so that a worker loads the back
 // ends of the cells it runs and not all five (issue 16). Imports no back end.
+// A serial matrix that the user's Ctrl-C may stop runs its cells in slices
+// (loadedMatrixCellSliced): a stopped cell's result is `interrupted`.
 
 import type { BetweenSlices } from "../machine/run-image.js";
 import { runElfOn, runElfOnSliced, type Backend, type RunElfOutcome } from "./backend.js";

@@ -1,6 +1,8 @@
 // The matrix's rows and verdicts (matrix.ts): its options and row types,
-// the comparison of each run with the reference (bare), and the per-back-end
-// arguments of a run (cellArgs). It loads no back end, so a caller that runs
+// the comparison of each run with the reference (bare: same, diverged,
+// ended differently, or unfinished when the cycle limit — MATRIX_MAX_CYCLES
+// unless given — stopped a run with the other's output so far), and the
+// per-back-end arguments of a run (cellArgs). It loads no back end, so a caller that runs
 // the cells itself (parallel/matrix-jobs.ts: in worker threads, or serially
 // with registry.ts's loadBackend) loads only the back ends it runs (issue 16);
 // matrix.ts re-exports all of it with the serial runMatrix.

@@ -9,7 +9,9 @@
 // the new back end (through the machine's memory API, so any cache of decoded
 // code sees them), the new monitor takes the neutral form (installing its
 // in-place VMM; hvm rebuilds its shadow from the guest's page tables), and
-// the TLB starts empty. parseSnapshot reads the container of codec.ts (the
+// the TLB starts empty. On the back end that took it, a resume continues
+// the snapshot's --pcpus schedule and its --no-protect unless told
+// otherwise (savedSchedule, scheduleFor). parseSnapshot reads the container of codec.ts (the
 // files are src/cli/snapshot-files.ts's); every field is checked before
 // anything is restored.
 

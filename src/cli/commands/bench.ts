@@ -8,7 +8,8 @@
 // stderr: one line redrawn in place when stderr is a terminal, plain lines
 // otherwise (a log gets no escape codes). `--jobs N` (default: the number of
 // cores) runs the cells in N worker threads; `--jobs 1` runs them serially
-// here. The simulated figures do not depend on it.
+// here. The simulated figures do not depend on it. With worker threads,
+// Ctrl-C ends it with one line (the cells done, no report), status 130.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { defaultCostModel } from "../../machine/cost-model.js";

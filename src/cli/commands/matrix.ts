@@ -64,7 +64,7 @@ export const run: CommandRunner = async (args, options, io) => {
     engine: options.engine as Engine | undefined,
     protect: options.protect !== false,
   }, sigint).finally(sigint.dispose);
-  if (!outcome.rows) {
+  if (outcome.kind === "interrupted") {
     io.err(`previrt: error: ${INTERRUPTED} after ${outcome.done} of ${ordered.length} back ends (no table)\n`);
     return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
   }

@@ -8,7 +8,7 @@
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { BACKEND_NAMES, unknownBackend } from "../../hypervisors/registry.js";
-import { MATRIX_MAX_CYCLES } from "../../hypervisors/matrix-verdicts.js";
+import { MATRIX_MAX_CYCLES, type Verdict } from "../../hypervisors/matrix-verdicts.js";
 import { migrationMatrixSliced, type MigrationCell } from "../../migration/matrix.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
 import { INTERRUPTED, stopOnSigint } from "../interrupt.js";
@@ -65,8 +65,9 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   io.out(`migration matrix: reference bare (${describeEnding(m.reference.result)}, ${fmt(m.reference.cycles)} cycles); stop-and-copy at each point\n`);
   io.out([line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n");
-  const bad = m.cells.filter((c) => c.verdict.kind !== "not-migrated" && isDivergence(c.verdict) && !allow.has(c.from) && !allow.has(c.to));
-  for (const c of bad) if (c.verdict.kind !== "not-migrated") io.err(`previrt: error: ${c.from} -> ${c.to} at ${c.at} ${describeProblem(c.verdict, "bare")}\n`);
+  const moved = (c: MigrationCell): c is MigrationCell & { verdict: Verdict } => c.verdict.kind !== "not-migrated";
+  const bad = m.cells.filter(moved).filter((c) => isDivergence(c.verdict) && !allow.has(c.from) && !allow.has(c.to));
+  for (const c of bad) io.err(`previrt: error: ${c.from} -> ${c.to} at ${c.at} ${describeProblem(c.verdict, "bare")}\n`);
   return bad.length ? 1 : 0;
 }
 

@@ -11,7 +11,7 @@ import type { BetweenSlices } from "../../machine/run-image.js";
 // Not ../matrix.ts, whose serial runMatrix loads every back end: the cells here load their own (issue 16).
 import { loadedMatrixCell, loadedMatrixCellSliced } from "../matrix-cell.js";
 import { cellArgs, withVerdicts, type MatrixCellArg, type MatrixOptions, type MatrixRow, type MatrixRun } from "../matrix-verdicts.js";
-import { runPool, workersAvailable, WorkerPool } from "./pool.js";
+import { poolSize, runPool, workersAvailable, WorkerPool } from "./pool.js";
 
 /** The module whose loadedMatrixCell the workers call (compiled or not, as this file is): it loads only the cells' back ends. */
 const MATRIX_MODULE = new URL(import.meta.url.endsWith(".ts") ? "../matrix-cell.ts" : "../matrix-cell.js", import.meta.url).href;
@@ -35,15 +35,13 @@ export interface MatrixInterrupt {
  * (registry.ts). Same rows as runMatrix, in the same order.
  */
 export async function runMatrixJobs(image: ElfImage, options: MatrixJobsOptions): Promise<MatrixRow[]> {
-  return (await matrixRuns(image, options)).rows!;
+  const outcome = await matrixRuns(image, options);
+  if (outcome.kind !== "rows") throw new Error("matrix: interrupted without an interrupt"); // no Ctrl-C without one: a bug
+  return outcome.rows;
 }
 
 /** The rows; or, stopped by a Ctrl-C, how many back ends had finished (no verdicts: the reference may be missing). */
-export interface MatrixOutcome {
-  rows?: MatrixRow[];
-  interrupted?: true;
-  done: number;
-}
+export type MatrixOutcome = { kind: "rows"; rows: MatrixRow[] } | { kind: "interrupted"; done: number };
 
 /** runMatrixJobs that a Ctrl-C stops. */
 export function runMatrixJobsInterruptible(image: ElfImage, options: MatrixJobsOptions, interrupt: MatrixInterrupt): Promise<MatrixOutcome> {
@@ -58,12 +56,12 @@ async function matrixRuns(image: ElfImage, options: MatrixJobsOptions, interrupt
     for (const name of matrixOptions.backends) {
       const [arg] = cellArgs(image, { ...matrixOptions, backends: [name] }); // one at a time, as runMatrix: one disk copy alive
       const run = interrupt ? await loadedMatrixCellSliced(arg, interrupt.between) : await loadedMatrixCell(arg);
-      if (run.result.kind === "stopped" && run.result.reason === "interrupted") return { interrupted: true, done };
+      if (run.result.kind === "stopped" && run.result.reason === "interrupted") return { kind: "interrupted", done };
       runs.push(run);
       done++;
       onDone?.(name);
     }
-    return { rows: withVerdicts(runs), done };
+    return { kind: "rows", rows: withVerdicts(runs) };
   }
   const args = cellArgs(image, matrixOptions);
   const tasks = args.map((arg) => ({ module: MATRIX_MODULE, name: "loadedMatrixCell", arg }));
@@ -71,14 +69,14 @@ async function matrixRuns(image: ElfImage, options: MatrixJobsOptions, interrupt
     done++;
     onDone?.(args[i].backend);
   };
-  if (!interrupt) return { rows: withVerdicts(await runPool<MatrixCellArg, MatrixRun>(tasks, jobs, count)), done };
+  if (!interrupt) return { kind: "rows", rows: withVerdicts(await runPool<MatrixCellArg, MatrixRun>(tasks, jobs, count)) };
   // As runPool, raced with the Ctrl-C: closing the pool ends the workers' runs where they are.
-  const pool = new WorkerPool(Math.max(1, Math.min(jobs, tasks.length)));
+  const pool = new WorkerPool(poolSize(jobs, tasks.length));
   try {
     const runs = pool.run<MatrixCellArg, MatrixRun>(tasks, count);
     runs.catch(() => undefined); // rejected by close() after a Ctrl-C: nobody waits for it then
     const first = await Promise.race([runs, interrupt.signalled]);
-    return typeof first === "string" ? { interrupted: true, done } : { rows: withVerdicts(first), done };
+    return typeof first === "string" ? { kind: "interrupted", done } : { kind: "rows", rows: withVerdicts(first) };
   } finally {
     await pool.close();
   }

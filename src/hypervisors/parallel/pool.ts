@@ -215,9 +215,14 @@ export class WorkerPool {
   }
 }
 
+/** The threads worth starting for `tasks` tasks given `jobs`: no more than there are tasks, at least one. */
+export function poolSize(jobs: number, tasks: number): number {
+  return Math.max(1, Math.min(jobs, tasks));
+}
+
 /** Runs `tasks` on a pool of up to `jobs` threads made for them (see WorkerPool.run). */
 export async function runPool<A, R>(tasks: readonly PoolTask<A>[], jobs: number, onDone?: (index: number, result: R) => void): Promise<R[]> {
-  const pool = new WorkerPool(Math.max(1, Math.min(jobs, tasks.length)));
+  const pool = new WorkerPool(poolSize(jobs, tasks.length));
   try {
     return await pool.run<A, R>(tasks, onDone);
   } finally {

@@ -155,6 +155,8 @@ export class Protection {
   private inlines = new Uint8Array(0);
   /** Per range: CodeRange.performs, or undefined. */
   private performers: ((() => number) | undefined)[] = [];
+  /** The monitor's limits on every guest domain, now and later (limitGuestDomains). */
+  private readonly guestLimits: { pa: number; bytes: number; perm: Perm }[] = [];
   /** Per physical frame: 1 when some domain restricts a word in it (shared with the MMU). */
   readonly checked: Uint8Array;
   private readonly plb = new Plb();
@@ -229,13 +231,11 @@ export class Protection {
     this.plb.flush();
     if (owner === "guest") {
       this.inheritMonitorLimits(table);
-      for (let i = 0; i < this.guestLimits.length; i += 3) this.grant(id, this.guestLimits[i], this.guestLimits[i + 1], this.guestLimits[i + 2] as Perm);
+      for (const l of this.guestLimits) this.grant(id, l.pa, l.bytes, l.perm);
     }
     return id;
   }
 
-  /** The monitor's limits on every guest domain (limitGuestDomains): (physical address, bytes, permission) triples. */
-  private readonly guestLimits: number[] = [];
 
   /**
    * A monitor's limit on every domain the guest defines, now and later:
@@ -247,7 +247,7 @@ export class Protection {
    */
   limitGuestDomains(pa: number, bytes: number, perm: Perm): void {
     for (const d of this.domains) if (d.owner === "guest") this.grant(d.id, pa, bytes, perm);
-    this.guestLimits.push(pa, bytes, perm);
+    this.guestLimits.push({ pa, bytes, perm });
   }
 
   /** Copies domain 0's restrictions on frames beyond the guest's memory (only the monitor grants there) into a new guest domain's table. */
