@@ -35,6 +35,7 @@ import { encodeInstruction } from "../../src/guest-isa/encoding.js";
 import { CAUSE, REG } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { xenGuestDefines } from "../../src/hypervisors/xen/abi.js";
+import { MODULE_HYPERCALLS, PUT_SMALL, supervisorCall } from "./guest-snippets.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const ENTRY = { file: "fixtures/mondrix/entry.s", text: readFileSync(join(ROOT, "fixtures", "mondrix", "entry.s"), "utf8") };
@@ -53,20 +54,7 @@ function both(image: Image, backend: string, protect: boolean, spinlocks?: strin
   return i;
 }
 
-const SUPERVISOR_CALL = `
-/** A GRANT's permission (ARG3). */
-let perm = 0;
-
-/** A memory-supervisor call: ARG0..ARG2, ARG3 = perm, then the call; its result. */
-function call(op: number, a0: number, a1: number, a2: number): number {
-  outPort(0x50, a0);
-  outPort(0x51, a1);
-  outPort(0x52, a2);
-  outPort(0x53, perm);
-  outPort(0x54, op);
-  return inPort(0x54);
-}
-`;
+const SUPERVISOR_CALL = supervisorCall(0);
 
 // ---------------------------------------------------------------- hypercalls that read for the caller
 
@@ -108,19 +96,7 @@ const HC_ACTS: Record<HcAct, string> = {
 const hcModule = (act: HcAct) => `
 import { asm, store32 } from "previrt/guest";
 
-export function modBegin(): number {
-  return 0;
-}
-
-function mmuUpdate(va: number, count: number): number {
-  asm("hcall 2");
-  return 0;
-}
-
-function multicall(va: number, count: number): number {
-  asm("hcall 11");
-  return 0;
-}
+${MODULE_HYPERCALLS}
 
 export function modAct(s: number, leak: number): number {
   ${HC_ACTS[act]}
@@ -279,14 +255,7 @@ import { modCall, modPeek, modBegin, modEnd, modMeddle } from "./module.js";
 const hidden = new Int32Array(4);
 const other = new Int32Array(4);
 ${SUPERVISOR_CALL}
-function put(n: number): void {
-  if (n < 0) {
-    outPort(PORT.console, 45);
-    n = -n;
-  }
-  outPort(PORT.console, 48 + n);
-  outPort(PORT.console, 32);
-}
+${PUT_SMALL}
 
 export function main(): number {
   const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);

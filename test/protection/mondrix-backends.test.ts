@@ -25,6 +25,7 @@ import { buildSources } from "../../src/cli/build-pipeline.js";
 import { MONDRIX_DISK_BYTES } from "../../src/cli/inject/fault-injection.js";
 import { CAUSE } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
+import { MODULE_HYPERCALLS, PUT_SMALL, supervisorCall } from "./guest-snippets.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
@@ -85,21 +86,7 @@ import { addressOf, asm, inPort, load32, mmioWrite32, outPort } from "previrt/gu
 /** An mmu_update batch: (address, value) pairs. */
 const pairs = new Int32Array(2);
 
-export function modBegin(): number {
-  return 0;
-}
-
-/** xen and l4's MMU_UPDATE hypercall (2) on count pairs at va; returns 0 (the entries applied are not looked at). */
-function mmuUpdate(va: number, count: number): number {
-  asm("hcall 2");
-  return 0;
-}
-
-/** xen and l4's MULTICALL (11) of count entries {op, a0, a1, a2} at va (each result into its a0 slot); returns 0. */
-function multicall(va: number, count: number): number {
-  asm("hcall 11");
-  return 0;
-}
+${MODULE_HYPERCALLS}
 
 /** The module's own GRANT (read-write on [addr, addr + 16) for its domain): the supervisor's answer. */
 export function modGrant(self: number, addr: number): number {
@@ -125,27 +112,8 @@ import { addressOf, inPort, outPort, PORT } from "previrt/guest";
 import { modAct, modBegin, modEnd, modGrant } from "./module.js";
 
 const words = new Int32Array(4);
-let perm = 3;
-
-/** A supervisor call (a GRANT's permission: perm). */
-function call(op: number, a0: number, a1: number, a2: number): number {
-  outPort(0x50, a0);
-  outPort(0x51, a1);
-  outPort(0x52, a2);
-  outPort(0x53, perm);
-  outPort(0x54, op);
-  return inPort(0x54);
-}
-
-/** Prints a small number (-9..9) and a space. */
-function put(n: number): void {
-  if (n < 0) {
-    outPort(PORT.console, 45);
-    n = -n;
-  }
-  outPort(PORT.console, 48 + n);
-  outPort(PORT.console, 32);
-}
+${supervisorCall(3)}
+${PUT_SMALL}
 
 export function main(): number {
   const mod = call(1, addressOf(modBegin), addressOf(modEnd), 0);
