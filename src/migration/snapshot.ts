@@ -11,9 +11,9 @@
 // in-place VMM; hvm rebuilds its shadow from the guest's page tables), and
 // the TLB starts empty. On the back end that took it, a resume continues
 // the snapshot's --pcpus schedule and its --no-protect unless told
-// otherwise (savedSchedule, scheduleFor). parseSnapshot reads the container of codec.ts (the
-// files are src/cli/snapshot-files.ts's); every field is checked before
-// anything is restored.
+// otherwise (savedSchedule, scheduleFor). parseSnapshot reads the container
+// of codec.ts (the files are src/cli/snapshot-files.ts's); every field is
+// checked before anything is restored.
 
 import { PLB_BLOCKS, PLB_FRAMES } from "../machine/protection/plb.js";
 import { UserError } from "../guest-isa/diagnostics.js";
@@ -204,7 +204,7 @@ function scheduleFor(snap: Snapshot, quantum: number | undefined, timeslice: num
 /**
  * The --pcpus schedule the snapshot's monitor ran (its exact state's
  * `scheduler`), which a resume on the same back end continues unless it is
- * given --pcpus or --timeslice of its own — as the quantum is the
+ * given --pcpus of its own (scheduleFor) — as the quantum is the
  * snapshot's unless given (a --quantum its slice is no multiple of keeps
  * the physical CPUs only). Empty when it ran none. Its values are checked
  * again where the guest is made, and its state by the scheduler's restore.
