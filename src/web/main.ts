@@ -79,6 +79,8 @@ let migrateError: string | undefined;
  * it is dropped rather than shown under the new ones.
  */
 let resultsEpoch = 0;
+/** Matrix runs and moves asked of the worker and not yet answered. */
+let underway = 0;
 let sitesData: BackendSites[] | undefined;
 let sitesBackend = "xen";
 let stepBackend = "xen";
@@ -361,7 +363,7 @@ function changeRunOptions(): void {
   runError = migrateError = undefined;
   resultsEpoch++;
   // A run or move under way is for the old options: say so rather than leave "running…" (its answer is dropped).
-  if (/^(running the matrix|ran |migrating )/.test($("status").textContent ?? "")) status("run options changed: the run under way was for the old ones — run again for these");
+  if (underway > 0) status("run options changed: the run under way was for the old ones — run again for these");
   renderRun();
   renderMigrate();
   if (tab === "step") renderStepIdle();
@@ -380,12 +382,13 @@ async function runMatrix(): Promise<void> {
   runRows = rows;
   renderRun();
   const epoch = resultsEpoch;
+  underway++;
   const reply = await call({ op: "run", backends: BACKENDS, options: runOptions }, (r) => {
     if (r.op !== "run-row" || epoch !== resultsEpoch) return;
     rows[r.index] = r.row;
     status(`ran ${r.row.backend} (${r.index + 1}/${r.total})…`);
     renderRun();
-  });
+  }).finally(() => underway--);
   if (epoch !== resultsEpoch) return;
   if (reply.op === "run") {
     runRows = reply.rows;
@@ -647,7 +650,8 @@ async function runMigration(): Promise<void> {
   migrated = undefined;
   migrateError = undefined;
   const epoch = resultsEpoch;
-  const reply = await call({ op: "migrate", options: moveOptions() });
+  underway++;
+  const reply = await call({ op: "migrate", options: moveOptions() }).finally(() => underway--);
   if (epoch !== resultsEpoch) return;
   if (reply.op === "migrate") {
     migrated = reply.migrate;
