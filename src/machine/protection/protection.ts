@@ -314,15 +314,29 @@ export class Protection {
 
   /**
    * The domain whose instruction at virtual `pc` is being performed: the
-   * domain of `pc`, except in an inline monitor range (a rewritten site),
-   * whose code performs the guest instruction it replaced — there, the
-   * guest domain enclosing the site (0 when none). The memory supervisor's
-   * caller when a monitor emulates the guest's `out` at a site.
+   * domain of `pc`, except in monitor code that performs a guest
+   * instruction — an inline range (a rewritten site: the guest domain
+   * enclosing it, 0 when none) or a stub (its site's caller) — never the
+   * monitor's own (rangeCaller). The memory supervisor's caller when a
+   * monitor emulates the guest's `out` at a site.
    */
   callerDomain(pc: number): number {
     const p = pc >>> 0;
     const hi = this.lastRangeAtOrBelow(p);
-    return hi >= 0 && p < this.ends[hi] ? this.callers[hi] : KERNEL_DOMAIN;
+    return hi >= 0 && p < this.ends[hi] ? this.rangeCaller(hi) : KERNEL_DOMAIN;
+  }
+
+  /**
+   * Code range `i`'s caller: its owner; for an inline site, the guest domain
+   * enclosing it (0 when none); for out-of-line code that performs a guest
+   * instruction (`performs`), that instruction's caller — a guest domain or
+   * 0, never the monitor's. The one rule callerDomain and accessDomain share.
+   */
+  private rangeCaller(i: number): number {
+    const performs = this.performers[i];
+    if (performs === undefined) return this.callers[i];
+    const c = this.callerDomain(performs());
+    return this.domains[c].owner === "guest" ? c : KERNEL_DOMAIN;
   }
 
   /**
@@ -337,12 +351,8 @@ export class Protection {
   accessDomain(pc: number, pa: number): number {
     const d = this.domainOf(pc);
     const i = this.memoIndex;
-    if (i < 0 || pa >= this.host.guestLimit) return d;
-    if (this.inlines[i] === 1) return this.callers[i];
-    const performs = this.performers[i];
-    if (performs === undefined) return d;
-    const c = this.callerDomain(performs());
-    return this.domains[c].owner === "guest" ? c : KERNEL_DOMAIN;
+    // callerDomain(pc) without a second search: domainOf has found the range.
+    return i < 0 || pa >= this.host.guestLimit ? d : this.rangeCaller(i);
   }
 
   /** The last code range starting at or below `p` (-1: none). */
