@@ -99,8 +99,6 @@ export class DomainServices {
   readonly ops: Map<string, number> = new Map();
   /** Out values of the last op (DomainCalls.out is per caller: see DomainDevice). */
   readonly out = new Int32Array(2);
-  /** The protection domain, inside the calling guest, of the op being performed (Protection.callerDomain). */
-  private caller = KERNEL_DOMAIN;
 
   constructor(
     /** The host's domains (filled in after construction: the services exist before the first machine). */
@@ -137,8 +135,9 @@ export class DomainServices {
   call(self: number, op: number, a0: number, a1: number, a2: number, pc?: number): number {
     this.out[0] = 0;
     this.out[1] = 0;
-    this.caller = pc === undefined ? KERNEL_DOMAIN : this.domains[self].machine.protection.callerDomain(pc);
-    const r = this.perform(self, op, a0, a1, a2);
+    // The protection domain, inside the calling guest, of the op (Protection.callerDomain of its pc).
+    const caller = pc === undefined ? KERNEL_DOMAIN : this.domains[self].machine.protection.callerDomain(pc);
+    const r = this.perform(self, caller, op, a0, a1, a2);
     const name = OP_NAMES.get(op) ?? String(op);
     if (r < 0) {
       const key = `${name}.${ERROR_NAMES.get(r) ?? r}`;
@@ -149,12 +148,12 @@ export class DomainServices {
     return r;
   }
 
-  private perform(self: number, op: number, a0: number, a1: number, a2: number): number {
+  private perform(self: number, caller: number, op: number, a0: number, a1: number, a2: number): number {
     switch (op) {
       case HC.GNT_GRANT:
-        return this.grant(self, a0, a1, a2);
+        return this.grant(self, caller, a0, a1, a2);
       case HC.GNT_MAP:
-        return this.map(self, a0, a1, a2);
+        return this.map(self, caller, a0, a1, a2);
       case HC.GNT_UNMAP:
         return this.unmap(self, a0);
       case HC.GNT_REVOKE:
@@ -194,10 +193,10 @@ export class DomainServices {
 
   // ---------------------------------------------------------------- grants
 
-  private grant(self: number, remote: number, page: number, ro: number): number {
+  private grant(self: number, caller: number, remote: number, page: number, ro: number): number {
     if (!this.peer(self, remote) || (ro !== 0 && ro !== 1)) return HC_ERROR.INVAL;
     if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
-    if (!this.callerMay(self, page, ro === 0)) return HC_ERROR.PERM;
+    if (!this.callerMay(self, caller, page, ro === 0)) return HC_ERROR.PERM;
     // A page I map from someone else is not mine to grant on (no transitive sharing).
     if (this.mappings[self].has(page)) return HC_ERROR.PERM;
     if (this.grants[self].size >= MAX_GRANTS) return HC_ERROR.AGAIN;
@@ -206,12 +205,12 @@ export class DomainServices {
     return ref;
   }
 
-  private map(self: number, granter: number, ref: number, page: number): number {
+  private map(self: number, caller: number, granter: number, ref: number, page: number): number {
     if (!this.peer(self, granter)) return HC_ERROR.INVAL;
     const g = this.grants[granter].get(ref);
     if (!g || g.grantee !== self) return HC_ERROR.NOENT; // forged, revoked, or granted to another domain
     if (!this.ownPage(self, page)) return HC_ERROR.FAULT;
-    if (!this.callerMay(self, page, true, false)) return HC_ERROR.PERM;
+    if (!this.callerMay(self, caller, page, true, false)) return HC_ERROR.PERM;
     // The granter mapped someone else's grant over the page after granting it: no transitive sharing (as GNT_GRANT refuses).
     if (this.mappings[granter].has(g.page)) return HC_ERROR.PERM;
     // One sharing per page: not already backed by a grant, not one of my own granted pages.
@@ -227,16 +226,16 @@ export class DomainServices {
   }
 
   /**
-   * Whether the calling protection domain in `d`'s guest may read (`read`)
+   * Whether protection domain `caller` in `d`'s guest may read (`read`)
    * and write (`write`) every word of its page `page`: the checks the CPU
    * would make for its own loads and stores (Protection.allowsFor, counted
    * and charged on a restricted frame).
    */
-  private callerMay(d: number, page: number, write: boolean, read = true): boolean {
+  private callerMay(d: number, caller: number, page: number, write: boolean, read = true): boolean {
     const p = this.domains[d].machine.protection;
     if (p.checked[page >>> 12] !== 1) return true;
     for (let w = page; w < page + PAGE_SIZE; w += 4) {
-      if ((read && !p.allowsFor(this.caller, w, false)) || (write && !p.allowsFor(this.caller, w, true))) return false;
+      if ((read && !p.allowsFor(caller, w, false)) || (write && !p.allowsFor(caller, w, true))) return false;
     }
     return true;
   }
