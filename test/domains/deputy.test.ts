@@ -13,7 +13,7 @@
 // shows each hole.
 import { describe, expect, it } from "vitest";
 import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
-import { guest, prelude, publishAndWait, viaHcall } from "./guests.js";
+import { acceptClient, bindClientPort, guest, prelude, publishAndWait, viaHcall } from "./guests.js";
 
 /** The module's GNT_GRANT(peer 1, the secret page, read-only): through the domain device's ports, or xen's hypercall. */
 const MODULE_PORTS = `
@@ -95,21 +95,8 @@ refused: .asciz "refused\\n"
 
 /** A server's start: waits for its client, accepts it (s0 client, s1 ring ref, s2 its port), binds the port (t3); a0, a1 = client, ref. */
 const ACCEPT = `
-    li   a0, 1
-    call wait
-    li   a0, 1
-    li   a3, HC_DEV_ACCEPT
-    call domop
-    mv   s0, a0
-    mv   s1, a1
-    mv   s2, a2
-    mv   a0, s0
-    mv   a1, s2
-    li   a3, HC_EVT_BIND
-    call domop
-    mv   t3, a0
-    mv   a0, s0
-    mv   a1, s1`;
+${acceptClient}
+${bindClientPort}`;
 
 /** A server's end: prints the string at a0 (at .Lsay), notifies its client on port t3, and idles. */
 const SAY_AND_IDLE = `

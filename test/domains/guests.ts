@@ -194,6 +194,25 @@ fail:
 done: .asciz "answered\\n"
 `;
 
+/** A server's first step: waits for its client (kind block) and accepts it: s0 the client's domid, s1 its ring ref, s2 its port. */
+export const acceptClient = `    li   a0, 1
+    call wait
+    li   a0, 1
+    li   a3, HC_DEV_ACCEPT
+    call domop
+    mv   s0, a0
+    mv   s1, a1
+    mv   s2, a2`;
+
+/** After acceptClient: binds the client's port (its local end in t3); a0, a1 = the client's domid, its ring ref. */
+export const bindClientPort = `    mv   a0, s0
+    mv   a1, s2
+    li   a3, HC_EVT_BIND
+    call domop
+    mv   t3, a0
+    mv   a0, s0
+    mv   a1, s1`;
+
 /** Allocates an event port for domid 1 (in s2), publishes ring ref s1 with it (kind block), and waits for the peer's event on it. */
 export const publishAndWait = `    li   a0, 1
     li   a3, HC_EVT_ALLOC
@@ -304,14 +323,7 @@ export function peer(hostile: boolean, E: Record<string, number>): string {
   ];
   return `${prelude}
 main:
-    li   a0, 1
-    call wait
-    li   a0, 1
-    li   a3, HC_DEV_ACCEPT
-    call domop
-    mv   s0, a0
-    mv   s1, a1
-    mv   s2, a2
+${acceptClient}
 ${hostile ? checks.join("\n") : ""}
 ${hostile ? `
     # disk DMA outside its RAM: the disk answers DONE|ERROR and writes nothing
@@ -331,13 +343,7 @@ ${hostile ? `
     li   t1, 22
     beqz t0, bad
     out  0x33, zero` : ""}
-    mv   a0, s0
-    mv   a1, s2
-    li   a3, HC_EVT_BIND
-    call domop
-    mv   t3, a0
-    mv   a0, s0
-    mv   a1, s1
+${bindClientPort}
     li   a2, 0x40000
     li   a3, HC_GNT_MAP
     call domop

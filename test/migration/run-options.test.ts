@@ -76,15 +76,23 @@ describe("resume on the same back end: the uninterrupted run's counters", () => 
     });
   }
 
-  it("resume on the same back end without --pcpus continues the snapshot's schedule; --pcpus of its own starts another", async () => {
-    const opts = ["--hv", "xen", "--cpus", "4", "--pcpus", "2", "--timeslice", "40000"];
+  /**
+   * `run` with `opts` (its back end first: --hv X) whole, and the same run snapshotted at cycle 700,000 into
+   * `name` and resumed on X with no options: the same console and --json document.
+   */
+  async function resumedAlone(opts: string[], name: string) {
     const whole = await simulated("run", spin, ...opts);
-    const snap = f("schedule.snap");
+    const snap = f(name);
     const first = await previrt("run", spin, ...opts, "--snapshot-at", "700000", "--snapshot", snap);
     expect(first.status, first.err).toBe(0);
-    const resumed = await simulated("resume", snap, "--hv", "xen");
+    const resumed = await simulated("resume", snap, "--hv", opts[1]);
     expect(first.out + resumed.console).toBe(whole.console);
     expect(resumed.doc).toEqual(whole.doc);
+    return { whole, first, snap };
+  }
+
+  it("resume on the same back end without --pcpus continues the snapshot's schedule; --pcpus of its own starts another", async () => {
+    const { whole, first, snap } = await resumedAlone(["--hv", "xen", "--cpus", "4", "--pcpus", "2", "--timeslice", "40000"], "schedule.snap");
     // Given --pcpus, the resume runs that schedule (here every vCPU on a physical CPU of its own: nothing descheduled later).
     const own = await simulated("resume", snap, "--hv", "xen", "--pcpus", "4");
     expect(own.doc.counts.descheduledCycles).toBeLessThan(whole.doc.counts.descheduledCycles);
@@ -97,15 +105,8 @@ describe("resume on the same back end: the uninterrupted run's counters", () => 
   });
 
   it("a snapshot taken with --no-protect resumes on the same back end without the VMM's domain: the uninterrupted run's counters", async () => {
-    const opts = ["--hv", "l4", "--cpus", "4", "--no-protect"];
-    const whole = await simulated("run", spin, ...opts);
+    const { whole } = await resumedAlone(["--hv", "l4", "--cpus", "4", "--no-protect"], "unprotected.snap");
     expect(whole.doc.counts["protection.checks"]).toBeUndefined();
-    const snap = f("unprotected.snap");
-    const first = await previrt("run", spin, ...opts, "--snapshot-at", "700000", "--snapshot", snap);
-    expect(first.status, first.err).toBe(0);
-    const resumed = await simulated("resume", snap, "--hv", "l4");
-    expect(first.out + resumed.console).toBe(whole.console);
-    expect(resumed.doc).toEqual(whole.doc);
   });
 
   it("a damaged spin state is refused when the snapshot is read", async () => {
