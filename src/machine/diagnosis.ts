@@ -104,8 +104,16 @@ export function recentInstructions(m: Machine, end: number, inclusive: boolean, 
   return result;
 }
 
+/**
+ * The instruction word at `va` as the CPU fetched it: through the TLB entry
+ * it holds for the page when it still has one (a monitor's translation —
+ * the in-place VMM's window, say — which the guest's own page tables do not
+ * have), else as the hardware's walk finds it now.
+ */
 function readCode(m: Machine, va: number): number | undefined {
-  const pa = m.translate(va, ACCESS.FETCH, false);
+  const tlb = m.mmu.tlb;
+  const slot = tlb.lookup(va);
+  const pa = slot >= 0 ? (tlb.frame[slot] + (va & 0xfff)) >>> 0 : m.translate(va, ACCESS.FETCH, false);
   if (typeof pa !== "number" || !m.memory.contains(pa, 4) || (pa & 3) !== 0) return undefined;
   return m.memory.i32[pa >>> 2];
 }

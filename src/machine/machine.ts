@@ -592,9 +592,13 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
    * Waits as `hlt` does, for a monitor emulating it (pc already past the
    * instruction): returns at once if a line is pending, else fast-forwards to
    * the next device event, or stops the run when nothing can ever wake the CPU.
+   * `interruptsOn`: the guest's own IE where the monitor virtualizes it (the
+   * real psr's is the host's), for the diagnosis's wording; `at`: the
+   * instruction that halted, for the diagnosis (default pc − 4; a hypercall
+   * that blocks passes its own pc, not yet moved past).
    */
-  idle(): void {
-    this.halt();
+  idle(interruptsOn = (this.cpu.psr & PSR.IE) !== 0, at?: number): void {
+    this.halt(interruptsOn, at);
   }
 
   /** Stops the run with a reason (a monitor's verdict, or the machine's own). */
@@ -990,7 +994,7 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
    * the run ends: "hlt with interrupts disabled" (IE=0) or "hlt with nothing
    * to wait for" (IE=1, no timer, no disk transfer, no console input).
    */
-  private halt(): void {
+  private halt(interruptsOn = (this.cpu.psr & PSR.IE) !== 0, at = (this.cpu.pc - 4) | 0): void {
     const cpu = this.cpu;
     if (this.lines.pending !== 0) return;
     if (this.mp) return this.mp.halt(); // it waits in its run loop, where another CPU's IPI can wake it
@@ -1008,8 +1012,8 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
         this.console.read(0x11); // refreshes line 1
         if (this.lines.pending !== 0) return;
       }
-      cpu.pc = (cpu.pc - 4) | 0; // report the hlt itself
-      const why = cpu.psr & PSR.IE ? "hlt with no device event that could wake the CPU" : "hlt with interrupts disabled and nothing pending";
+      cpu.pc = at; // report the hlt itself
+      const why = interruptsOn ? "hlt with no device event that could wake the CPU" : "hlt with interrupts disabled and nothing pending";
       this.stop("hlt-deadlock", why, true);
       return;
     }

@@ -97,9 +97,9 @@ export abstract class VirtualCpu implements Monitor {
     this.setGuestPsr(this.vcr[CR.epsr]);
   }
 
-  /** hlt on the virtual CPU. */
-  protected halt(): void {
-    this.machine.idle();
+  /** hlt on the virtual CPU; `at`: the halting instruction (default: pc has moved past it). */
+  protected halt(at?: number): void {
+    this.machine.idle((this.guestPsr & PSR.IE) !== 0, at);
   }
 
   /** Emulates the privileged instruction at `pc` for the guest kernel; pc moves past it. */

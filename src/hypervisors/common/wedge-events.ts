@@ -138,11 +138,11 @@ export abstract class WedgeEvents extends WedgePaging {
     }
   }
 
-  protected override halt(): void {
+  protected override halt(at?: number): void {
     if (this.vie) this.release();
     // A pending upcall (taken off its line, VPEND = 2) wakes hlt at once, as a pending line does.
     else if (this.machine.memory.i32[this.iVupcall] !== 0 && this.domainCalls?.upcall) return;
-    this.machine.idle();
+    this.machine.idle(this.vie, at);
   }
 
   /**

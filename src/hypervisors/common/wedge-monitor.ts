@@ -81,6 +81,9 @@ function emulateSuffix(kind: string): string {
 }
 
 export abstract class WedgeMonitor extends WedgeEvents {
+  /** The pc of the hcall being handled (-1 outside one): where a halt inside it halts (halt below). */
+  private hcallAt = -1;
+
   // ---------------------------------------------------------------- exceptions (interrupts: wedge-events.ts)
 
   onException(trap: TrapInfo): TrapDisposition {
@@ -261,7 +264,9 @@ export abstract class WedgeMonitor extends WedgeEvents {
     // an illegal instruction, delivered to the guest kernel.
     if (name === undefined || !this.su) return "native";
     const pc = m.pc;
+    this.hcallAt = pc;
     const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1], m.regs[REG.a2]);
+    this.hcallAt = -1;
     this.dropStaleHold();
     if (n === HC.EVENTS || n === HC.IRET) this.noteUpcallDue();
     if (r === "resume") return "resume";
@@ -272,6 +277,15 @@ export abstract class WedgeMonitor extends WedgeEvents {
     }
     if (r !== undefined) m.regs[REG.a0] = r;
     return m.pc !== pc ? "resume" : "advance";
+  }
+
+  /**
+   * A halt inside a hypercall (BLOCK, or EMULATE of a `hlt` or lock site)
+   * halts at the hcall, whose pc has not moved past it yet: a halt that can
+   * never wake reports the hcall itself, not the instruction before it.
+   */
+  protected override halt(at?: number): void {
+    super.halt(at ?? (this.hcallAt !== -1 ? this.hcallAt : undefined));
   }
 
   /** One hypercall; returns a0's new value, undefined to leave a0, or "resume" when pc was set. */

@@ -1,0 +1,63 @@
+// A guest that halts with nothing that could ever wake it ends with the same
+// message on every back end, and its diagnosis shows where the CPU really
+// stopped. Under xen and l4 the guest's `hlt` is a site that calls into the
+// in-place VMM's window, where a hypercall halts: the message must follow
+// the guest's virtual IE (the real psr's is the host's), the pc must be that
+// hypercall (not the instruction before it, which never ran), and the
+// window's instructions must be listed (the guest's page tables do not map
+// the window; the monitor's translation in the TLB does). Real guests,
+// annotated and assembled, on the real emulator.
+import { describe, expect, it } from "vitest";
+import { annotate } from "../../src/annotator/index.js";
+import { assemble } from "../../src/guest-isa/assembler/index.js";
+import { backends, runElf } from "../../src/hypervisors/index.js";
+
+const BACKENDS = [...backends.keys()];
+
+function build(text: string) {
+  return assemble([{ file: "halt.s", text: annotate("halt.s", text).text }]);
+}
+
+const halting = (ie: "cli" | "sti") => `
+    .text
+    .global _start
+_start:
+    ${ie}
+    hlt
+`;
+
+/** The listing's lines: address and text. */
+function listing(diagnosis: string): { pc: number; text: string }[] {
+  const lines = diagnosis.split("\n");
+  const from = lines.findIndex((l) => l.trim() === "last instructions:");
+  return lines.slice(from + 1).filter((l) => /^ {4}0x/.test(l)).map((l) => {
+    const [, pc, text] = /^ {4}(0x[0-9a-f]{8}):\s+(.*)$/.exec(l)!;
+    return { pc: Number(pc), text };
+  });
+}
+
+describe("a hlt that nothing can wake", () => {
+  for (const [ie, message] of [
+    ["cli", "hlt with interrupts disabled and nothing pending"],
+    ["sti", "hlt with no device event that could wake the CPU"],
+  ] as const) {
+    it(`after ${ie}: every back end says "${message}" and lists the instruction it halted at`, () => {
+      const image = build(halting(ie));
+      for (const backend of BACKENDS) {
+        const r = runElf(image, { backend, maxCycles: 1_000_000 }).result;
+        expect(r.kind, backend).toBe("stopped");
+        if (r.kind !== "stopped") continue;
+        expect(r.reason, backend).toBe("hlt-deadlock");
+        expect(r.message, backend).toBe(message);
+        const pc = Number(/^ {2}pc +(0x[0-9a-f]{8})/.exec(r.diagnosis)![1]);
+        const shown = listing(r.diagnosis);
+        expect(shown.length, backend).toBeGreaterThan(1);
+        expect(shown.filter((l) => l.text.startsWith("<unmapped>")), backend).toEqual([]);
+        // The last instruction listed is the one at pc, and it is what halted the CPU.
+        const last = shown[shown.length - 1];
+        expect(last.pc, backend).toBe(pc);
+        expect(last.text, backend).toMatch(/\b(hlt|hcall)\b/);
+      }
+    });
+  }
+});
