@@ -6,7 +6,9 @@
 // prints after `previrt: error: <message>`:
 //
 //   pc, cause, badva, psr, all 16 registers by ABI name, the control
-//   registers, and the last instructions executed, disassembled.
+//   registers (and, under a monitor that keeps some virtual, the psr and
+//   control registers as the guest sees them), and the last instructions
+//   executed, disassembled.
 //
 // The recent instructions are rebuilt from the transfer ring: between two
 // recorded transfers (taken branch, jump, trap entry, iret) execution is
@@ -54,8 +56,7 @@ export function formatDiagnosis(m: Machine, ctx: DiagnosisContext): string {
   const cpu = m.cpu;
   const out: string[] = [];
   const psr = cpu.psr;
-  const flags = `${psr & PSR.SU ? "SU" : "user"}${psr & PSR.IE ? " IE" : ""} UF=0x${((psr & PSR.UF_MASK) >>> 8).toString(16)}`;
-  out.push(`  pc     ${hex(cpu.pc)}    psr ${hex(psr)} (${flags})    cycles ${Math.floor(cpu.cycles)}    instructions ${cpu.instret}`);
+  out.push(`  pc     ${hex(cpu.pc)}    psr ${hex(psr)} (${psrFlags(psr)})    cycles ${Math.floor(cpu.cycles)}    instructions ${cpu.instret}`);
   if (ctx.cause !== undefined) {
     out.push(`  cause  ${ctx.cause} (${causeName(ctx.cause)})${ctx.badva !== undefined ? `    badva ${hex(ctx.badva)}` : ""}`);
   }
@@ -68,17 +69,28 @@ export function formatDiagnosis(m: Machine, ctx: DiagnosisContext): string {
     out.push("  " + cells.join("  "));
   }
   out.push("  " + CR_NAMES.map((n, i) => `${n}=${hex(cpu.cr[i])}`).join(" "));
+  // Under a monitor the real psr and control registers may be the host's (a deprivileged kernel runs in user
+  // mode; a shadow pager's ptbr is its own): the guest's own view too, so that back ends compare.
+  const guest = m.monitor?.guestRegisters?.();
+  if (guest && (guest.psr !== psr || guest.cr.some((v, i) => v !== cpu.cr[i]))) {
+    out.push(`  as the guest sees them (${m.monitor!.name} keeps them virtual): psr ${hex(guest.psr)} (${psrFlags(guest.psr)})`);
+    out.push("  " + CR_NAMES.map((n, i) => `${n}=${hex(guest.cr[i])}`).join(" "));
+  }
   const recent = recentInstructions(m, ctx.faultPc ?? cpu.pc, ctx.faultPc !== undefined || ctx.inclusive === true);
   if (recent.length) {
     out.push("  last instructions:");
     recent.forEach((pc, i) => {
       const word = readCode(m, pc);
-      const text = word === undefined ? "<unmapped>" : `${hex(word).slice(2)}  ${disassembleInstruction(word, pc)}`;
+      const text = word === undefined ? "<not mapped now>" : `${hex(word).slice(2)}  ${disassembleInstruction(word, pc)}`;
       const mark = i === recent.length - 1 && pc === ctx.faultPc ? "   <-- faulted here" : "";
       out.push(`    ${hex(pc)}:  ${text}${mark}`);
     });
   }
   return out.join("\n") + "\n";
+}
+
+function psrFlags(psr: number): string {
+  return `${psr & PSR.SU ? "SU" : "user"}${psr & PSR.IE ? " IE" : ""} UF=0x${((psr & PSR.UF_MASK) >>> 8).toString(16)}`;
 }
 
 /**
@@ -108,7 +120,8 @@ export function recentInstructions(m: Machine, end: number, inclusive: boolean, 
  * The instruction word at `va` as the CPU fetched it: through the TLB entry
  * it holds for the page when it still has one (a monitor's translation —
  * the in-place VMM's window, say — which the guest's own page tables do not
- * have), else as the hardware's walk finds it now.
+ * have), else as the hardware's walk finds it now (an instruction that ran
+ * before its mapping changed may then be `<not mapped now>`).
  */
 function readCode(m: Machine, va: number): number | undefined {
   const tlb = m.mmu.tlb;

@@ -66,6 +66,12 @@ export interface MonitorTranslation {
   readonly user: boolean;
 }
 
+/** A psr and control registers (by CR number) as a guest sees them. */
+export interface GuestRegisters {
+  psr: number;
+  cr: number[];
+}
+
 export interface Monitor {
   readonly name: string;
   /**
@@ -77,6 +83,13 @@ export interface Monitor {
   readonly exits?: readonly Mnemonic[];
   /** Called once by `machine.attach(monitor)`: reserve memory, watch frames, set state. */
   attach?(machine: Machine): void;
+  /**
+   * The executing CPU's psr and control registers as its guest sees them,
+   * where the monitor keeps some virtual (a deprivileged kernel's mode and
+   * trap vector, shadowed ptbr/pgctl): a crash diagnosis shows them beside
+   * the real CPU's. Reads only. Without this hook the real ones are the guest's.
+   */
+  guestRegisters?(): GuestRegisters;
   /**
    * Called by `machine.reset(entry)` after the architectural reset state is
    * set: a monitor whose guest does not run on the bare CPU state (a

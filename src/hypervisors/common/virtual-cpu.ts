@@ -23,7 +23,7 @@
 import { decodeInstruction, type DecodedInstruction } from "../../guest-isa/encoding.js";
 import { CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
-import type { Access, Fault, Monitor, MonitorTranslation, TrapDisposition, TrapInfo } from "../../machine/monitor.js";
+import type { Access, Fault, GuestRegisters, Monitor, MonitorTranslation, TrapDisposition, TrapInfo } from "../../machine/monitor.js";
 
 export { FAULT_CAUSES } from "../../machine/machine.js";
 
@@ -52,6 +52,14 @@ export abstract class VirtualCpu implements Monitor {
 
   abstract onException(trap: TrapInfo): TrapDisposition;
   abstract translate(va: number, access: Access, user: boolean): MonitorTranslation | Fault | undefined;
+
+  /** Monitor.guestRegisters: the virtual psr and control registers, ptbr and pgctl as the guest reads them. */
+  guestRegisters(): GuestRegisters {
+    const cr = Array.from(this.vcr);
+    cr[CR.ptbr] = this.readPagingCr(CR.ptbr);
+    cr[CR.pgctl] = this.readPagingCr(CR.pgctl);
+    return { psr: this.guestPsr, cr };
+  }
 
   get virtualSupervisor(): boolean {
     return (this.guestPsr & PSR.SU) !== 0;

@@ -35,10 +35,7 @@ export abstract class WedgeMigration extends WedgeState implements MigratableMon
 
   /** Virtual psr from the window (SU is the monitor's), control registers from the window, ptbr/pgctl from the monitor. */
   exportNeutral(): NeutralState {
-    const cr = Array.from(this.vcr);
-    cr[CR.ptbr] = this.ptbr;
-    cr[CR.pgctl] = this.pgctl;
-    return { psr: this.guestPsr, cr };
+    return this.guestRegisters();
   }
 
   /** Installs the VMM in the window (and a shared-info page per vCPU). */

@@ -24,7 +24,7 @@
 import { INSTRUCTIONS, OP, type Mnemonic } from "../../guest-isa/isa-table.js";
 import { CAUSE, CR, PSR } from "../../guest-isa/registers.js";
 import type { Machine } from "../../machine/machine.js";
-import { Fault, type Access, type ExitAction, type Monitor, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
+import { Fault, type Access, type ExitAction, type GuestRegisters, type Monitor, type MonitorTranslation, type TrapDisposition, type TrapInfo } from "../../machine/monitor.js";
 import { PageTableWatch, ShadowPager } from "../common/shadow-paging.js";
 import type { MigratableMonitor, NeutralState } from "../common/neutral-state.js";
 import { VcpuScheduler } from "../common/vcpu-scheduler.js";
@@ -172,6 +172,11 @@ export class HvmMonitor implements Monitor, MigratableMonitor {
 
   /** The guest's psr and control registers are the CPU's (a VMCS guest area), but for the virtual ptbr/pgctl. */
   exportNeutral(): NeutralState {
+    return this.guestRegisters();
+  }
+
+  /** Monitor.guestRegisters: the CPU's, with the virtual ptbr and pgctl. */
+  guestRegisters(): GuestRegisters {
     const m = this.machine;
     const cr = Array.from(m.cr);
     cr[CR.ptbr] = this.shadow.ptbr;

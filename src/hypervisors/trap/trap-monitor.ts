@@ -214,10 +214,7 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
   // ---------------------------------------------------------------- migration (common/neutral-state.ts)
 
   exportNeutral(): NeutralState {
-    const cr = Array.from(this.vcr);
-    cr[CR.ptbr] = this.shadow.ptbr;
-    cr[CR.pgctl] = this.shadow.pgctl;
-    return { psr: this.guestPsr, cr };
+    return this.guestRegisters();
   }
 
   importNeutral(s: NeutralState): void {
