@@ -16,8 +16,9 @@
 //   validates, a shadowed one under trap) is refused, unless it is the
 //   guest's own store being emulated, which then takes the same path as a
 //   direct store by the guest (the monitor validates it);
-// - given the protection domain the access is made for (`caller`:
-//   Protection.callerDomain of the hypercall's or the site's pc), a read
+// - every data access names the protection domain it is made for
+//   (`caller`, the first parameter, so that no call can leave it out:
+//   Protection.callerDomain of the hypercall's or the site's pc); a read
 //   must be one that domain may make, a write likewise — checked as the CPU
 //   checks its own load or store (Protection.allowsFor: counted and charged,
 //   on a frame some domain restricts), so the monitor never reads or writes
@@ -68,27 +69,44 @@ export class GuestMemory {
   }
 
   /**
-   * The physical address of one access, checked as that access (alignment,
-   * translation, permissions of the guest's current mode, or of its user or
-   * supervisor mode when `asUser` is given; and, given `caller`, that
-   * protection domain's permission).
+   * The physical address of one data access for protection domain `caller`,
+   * checked as that access (alignment, translation, permissions of the
+   * guest's current mode, or of its user or supervisor mode when `asUser` is
+   * given, and the domain's permission).
    */
-  physical(va: number, access: Access, size: AccessSize, asUser = this.view.guestIsUser, caller?: number): number | Fault {
+  physical(caller: number, va: number, access: typeof ACCESS.LOAD | typeof ACCESS.STORE, size: AccessSize, asUser = this.view.guestIsUser): number | Fault {
+    const pa = this.translated(va, access, size, asUser);
+    if (pa instanceof Fault) return pa;
+    if (!this.machine.protection.allowsFor(caller, pa, access === ACCESS.STORE)) return new Fault(CAUSE.PROTECTION_FAULT, va);
+    return pa;
+  }
+
+  /** Alignment, the guest's translation and the bound of physical memory, for any access. */
+  private translated(va: number, access: Access, size: AccessSize, asUser: boolean): number | Fault {
     if ((va & (size - 1)) !== 0) return new Fault(CAUSE.MISALIGNED, va);
     const pa = this.view.guestPhysical(va, access, size, asUser);
     if (pa instanceof Fault) return pa;
     // A monitor's translation that leaves physical memory would be a bug: refuse it rather than touch the host.
     if (!this.machine.memory.contains(pa, size)) return new Fault(CAUSE.BUS_ERROR, va);
-    if (caller !== undefined && !this.machine.protection.allowsFor(caller, pa, access === ACCESS.STORE)) return new Fault(CAUSE.PROTECTION_FAULT, va);
     return pa;
   }
 
-  /** copy_from_guest of one value (unsigned for sizes 1 and 2, as `lbu`/`lhu`; signed 32-bit for 4). */
-  read(va: number, size: AccessSize, access: Access = ACCESS.LOAD, asUser = this.view.guestIsUser, caller?: number): number | Fault {
-    const pa = this.physical(va, access, size, asUser, caller);
+  /** copy_from_guest of one value for `caller` (unsigned for sizes 1 and 2, as `lbu`/`lhu`; signed 32-bit for 4). */
+  read(caller: number, va: number, size: AccessSize, asUser = this.view.guestIsUser): number | Fault {
+    const pa = this.physical(caller, va, ACCESS.LOAD, size, asUser);
     if (pa instanceof Fault) return pa;
     const mem = this.machine.memory;
     return size === 4 ? mem.i32[pa >>> 2] : size === 2 ? mem.u16[pa >>> 1] : mem.u8[pa];
+  }
+
+  /**
+   * The instruction word at `va` as a fetch in supervisor mode reaches it (a
+   * trapped or rewritten instruction's, which the CPU has just fetched): no
+   * domain's permission is asked, as there is no execute permission.
+   */
+  fetchWord(va: number): number | Fault {
+    const pa = this.translated(va, ACCESS.FETCH, 4, false);
+    return pa instanceof Fault ? pa : this.machine.memory.i32[pa >>> 2];
   }
 
   /**
@@ -97,10 +115,10 @@ export class GuestMemory {
    * translated on its own (the range may cross pages). The first refused
    * word's Fault, or undefined when all were read.
    */
-  readWords(va: number, count: number, out: Int32Array, asUser = this.view.guestIsUser, caller?: number): Fault | undefined {
+  readWords(caller: number, va: number, count: number, out: Int32Array, asUser = this.view.guestIsUser): Fault | undefined {
     if (count > out.length || !GuestMemory.validRange(va, 4 * count, 4)) return new Fault(CAUSE.MISALIGNED, va);
     for (let i = 0; i < count; i++) {
-      const v = this.read((va + 4 * i) | 0, 4, ACCESS.LOAD, asUser, caller);
+      const v = this.read(caller, (va + 4 * i) | 0, 4, asUser);
       if (v instanceof Fault) return v;
       out[i] = v;
     }
@@ -115,8 +133,8 @@ export class GuestMemory {
    * store slow path, then the monitor's `onWatchedStore`). Undefined when
    * written, else the Fault.
    */
-  write(va: number, value: number, size: AccessSize, asGuestStore = false, asUser = this.view.guestIsUser, caller?: number): Fault | undefined {
-    const pa = this.physical(va, ACCESS.STORE, size, asUser, caller);
+  write(caller: number, va: number, value: number, size: AccessSize, asGuestStore = false, asUser = this.view.guestIsUser): Fault | undefined {
+    const pa = this.physical(caller, va, ACCESS.STORE, size, asUser);
     if (pa instanceof Fault) return pa;
     const m = this.machine;
     const frame = pa >>> 12;
@@ -141,9 +159,9 @@ export class GuestMemory {
     return undefined;
   }
 
-  /** Whether a write of `size` at `va` (for `caller`'s domain, when given) would be let through now (checked before a call whose result goes there). */
-  canWrite(va: number, size: AccessSize, caller?: number): boolean {
-    const pa = this.physical(va, ACCESS.STORE, size, this.view.guestIsUser, caller);
+  /** Whether a write of `size` at `va` for `caller`'s domain would be let through now (checked before a call whose result goes there). */
+  canWrite(caller: number, va: number, size: AccessSize): boolean {
+    const pa = this.physical(caller, va, ACCESS.STORE, size);
     return !(pa instanceof Fault) && this.machine.watched[pa >>> 12] !== 1;
   }
 }

@@ -238,7 +238,7 @@ export abstract class WedgeMonitor extends WedgeEvents {
     // instruction the site performs (the site's code is the VMM's), on a frame some domain restricts.
     // A store into a protected page table goes where its direct store would (validated).
     const caller = m.protection.callerDomain(siteAddr);
-    const r = store ? this.guest.write(va, m.regs[insn.a], size, true, asUser, caller) : this.guest.read(va, size, ACCESS.LOAD, asUser, caller);
+    const r = store ? this.guest.write(caller, va, m.regs[insn.a], size, true, asUser) : this.guest.read(caller, va, size, asUser);
     if (r instanceof Fault) {
       this.reflect(r.cause, siteAddr, r.badva);
       return false;
@@ -397,12 +397,12 @@ export abstract class WedgeMonitor extends WedgeEvents {
     for (let i = 0; i < count; i++) {
       const at = (va + 16 * i) | 0;
       const slot = (at + 4) | 0;
-      if (this.guest.readWords(at, 4, entry, undefined, caller) !== undefined || !this.guest.canWrite(slot, 4, caller)) return HC_ERROR.FAULT;
+      if (this.guest.readWords(caller, at, 4, entry) !== undefined || !this.guest.canWrite(caller, slot, 4)) return HC_ERROR.FAULT;
       const op = entry[0];
       if (op === HC.MULTICALL || op === HC.IRET || op === HC.EMULATE) return HC_ERROR.INVAL;
       this.tick(`multicall.${HYPERCALL_NAMES.get(op) ?? op}`);
       const r = HYPERCALL_NAMES.has(op) ? this.hypercall(op, entry[1], entry[2], entry[3]) : HC_ERROR.NOSYS;
-      if (typeof r === "number" && this.guest.write(slot, r, 4, false, undefined, caller) !== undefined) return HC_ERROR.FAULT;
+      if (typeof r === "number" && this.guest.write(caller, slot, r, 4) !== undefined) return HC_ERROR.FAULT;
       done++;
       if (m.stopped || !this.su) break;
     }

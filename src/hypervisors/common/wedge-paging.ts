@@ -149,7 +149,7 @@ export abstract class WedgePaging extends WedgeMigration {
   }
 
   protected fetch(va: number): number | undefined {
-    const w = this.guest.read(va, 4, ACCESS.FETCH, false);
+    const w = this.guest.fetchWord(va);
     return w instanceof Fault ? undefined : w;
   }
 
@@ -188,7 +188,7 @@ export abstract class WedgePaging extends WedgeMigration {
     let applied = 0;
     const pair = this.words;
     for (let i = 0; i < count; i++) {
-      if (this.guest.readWords((va + 8 * i) | 0, 2, pair, asUser, caller) !== undefined) {
+      if (this.guest.readWords(caller, (va + 8 * i) | 0, 2, pair, asUser) !== undefined) {
         this.tick("mmu_update.refused");
         break;
       }
@@ -208,7 +208,7 @@ export abstract class WedgePaging extends WedgeMigration {
    */
   protected applyUpdate(ptrVa: number, value: number, asUser: boolean, caller: number): boolean {
     const m = this.machine;
-    const pa = this.guest.physical(ptrVa, ACCESS.STORE, 4, asUser, caller);
+    const pa = this.guest.physical(caller, ptrVa, ACCESS.STORE, 4, asUser);
     const limit = m.memory.guestLimit;
     if (pa instanceof Fault || pa + 4 > limit || inWindow(ptrVa) || ((value & PTE_V) !== 0 && ((value & PAGE_MASK) >>> 0) + 4096 > limit)) {
       this.tick("mmu_update.refused");

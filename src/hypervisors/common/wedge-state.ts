@@ -294,7 +294,7 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
         name: this.name,
         sharedWord: (name, cpu) => idx(name, cpu),
         physicalWord: (va, caller) => {
-          const pa = this.guest.physical(va, ACCESS.STORE, 4, undefined, caller);
+          const pa = this.guest.physical(caller, va, ACCESS.STORE, 4);
           return typeof pa === "number" && machine.protection.allowsFor(caller, pa, false) ? pa : -1;
         },
         scheduler: () => this.scheduler,

@@ -170,7 +170,7 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
 
   /** Reads the guest's instruction word at a virtual address (it was just fetched, so it is mapped). */
   protected fetch(va: number): number | undefined {
-    const w = this.guest.read(va, 4, ACCESS.FETCH, false);
+    const w = this.guest.fetchWord(va);
     return w instanceof Fault ? undefined : w;
   }
 
