@@ -34,6 +34,7 @@ import { compareRuns } from "../../hypervisors/matrix.js";
 import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/parallel/pool.js";
 import { cycleBreakdown, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
+import type { BetweenSlices } from "../../machine/run-image.js";
 import type { Strategy } from "../../rewriter/index.js";
 import { BASELINE, type BenchConfiguration, type KernelBinary } from "./configurations.js";
 
@@ -252,19 +253,40 @@ function imageCache(build: KernelBuilder): (workload: string, binary: KernelBina
 }
 
 export function runBench(options: RunBenchOptions): BenchCell[] {
+  const runs = [...cellRuns(options)];
+  options.progress?.(runs.length, runs.length, "done");
+  return compareWithBaselines(runs, options.configurations);
+}
+
+/**
+ * runBench in this thread with the event loop let in between cells: each
+ * cell is followed by `between` (the user's Ctrl-C, cli/interrupt.ts), and a
+ * reason from it ends the bench there, rejecting with it (no report).
+ */
+async function runBenchInterruptible(options: RunBenchOptions, between: BetweenSlices): Promise<BenchCell[]> {
+  const runs: CellRun[] = [];
+  for (const run of cellRuns(options)) {
+    runs.push(run);
+    const why = await between();
+    if (why !== undefined) throw new Error(why);
+  }
+  options.progress?.(runs.length, runs.length, "done");
+  return compareWithBaselines(runs, options.configurations);
+}
+
+/** The table's cells run one at a time, in order, each reported to `progress` as it starts. */
+function* cellRuns(options: RunBenchOptions): Generator<CellRun> {
   const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine, smp: options.smp, protect: options.protect };
   const total = options.workloads.length * options.configurations.length;
   const imageFor = imageCache(options.build);
-  const runs: CellRun[] = [];
+  let started = 0;
   for (const workload of options.workloads) {
     for (const config of options.configurations) {
-      options.progress?.(runs.length, total, `${workload} on ${config.label}`);
+      options.progress?.(started++, total, `${workload} on ${config.label}`);
       const image = backends.has(config.backend) ? imageFor(workload, config.binary) : new Error("unused");
-      runs.push(runCell(workload, config, image, settings));
+      yield runCell(workload, config, image, settings);
     }
   }
-  options.progress?.(total, total, "done");
-  return compareWithBaselines(runs, options.configurations);
 }
 
 /**
@@ -315,6 +337,13 @@ export interface RunBenchJobsOptions extends Omit<RunBenchOptions, "build" | "di
    * images are built costliest first. Default: all equal, the table order.
    */
   cost?: (workload: string, config: BenchConfiguration) => number;
+  /**
+   * Serially (one job), awaited after each cell: a reason ends the bench
+   * there (the user's Ctrl-C: the cells run in this thread, where nothing
+   * else could take the signal). With worker threads this thread waits on
+   * them and the caller races its own signal.
+   */
+  between?: BetweenSlices;
 }
 
 interface BenchImageArg {
@@ -439,7 +468,8 @@ export async function runBenchJobs(options: RunBenchJobsOptions): Promise<BenchC
     await options.pool?.close();
     const mod = (await import(options.environment.module)) as Record<string, EnvironmentFactory>;
     const env = await mod[options.environment.name](options.environment.arg);
-    return runBench({ ...options, costModel, repeats, build: env.build, disk: env.disk });
+    const serial = { ...options, costModel, repeats, build: env.build, disk: env.disk };
+    return options.between ? runBenchInterruptible(serial, options.between) : runBench(serial);
   }
   const environment = { ...options.environment, module };
   const cells: { workload: string; config: BenchConfiguration; label: string; cost: number }[] = [];

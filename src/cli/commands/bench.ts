@@ -126,9 +126,9 @@ export const run: CommandRunner = async (_args, options, io) => {
   // The workers start loading now; this thread loads the bench (run-bench.ts: every back end) and the
   // --cpus checks (matrix.ts: the machine) meanwhile (issue 16).
   const pool = startBenchWorkers(jobs);
-  // With worker threads, Ctrl-C ends the bench with one line (the cells done so far): this thread waits on them
-  // and can take the signal. Serially the cells run in this thread, and Ctrl-C ends the process as it comes.
-  const sigint = pool ? stopOnSigint() : undefined;
+  // Ctrl-C ends the bench with one line (the cells done so far). With worker threads this thread waits on them
+  // and takes the signal at once; serially the cells run in this thread, which lets it in after each cell.
+  const sigint = stopOnSigint();
   let finished = 0;
   let cells: BenchCell[];
   let smp: CpuOptions;
@@ -152,12 +152,13 @@ export const run: CommandRunner = async (_args, options, io) => {
       engine: options.engine as Engine | undefined,
       protect: options.protect !== false,
       smp,
+      between: pool ? undefined : sigint.between,
       progress: (done, total, label) => {
         finished = done;
         progress(done, total, label);
       },
     });
-    const first = await (sigint ? Promise.race([running, sigint.signalled]) : running);
+    const first = await Promise.race([running, sigint.signalled]);
     if (typeof first === "string") {
       running.catch(() => undefined); // rejected as the pool closes: nobody waits for it now
       await pool?.close();
@@ -170,7 +171,7 @@ export const run: CommandRunner = async (_args, options, io) => {
     await pool?.close();
     throw e;
   } finally {
-    sigint?.dispose();
+    sigint.dispose();
   }
   const report = makeReport({ cells, configurations, workloads, costModel, costModelName, smp });
   emitReports(options, io, toStdout, renderTextReport(report), report, () => renderHtmlReport(report));
