@@ -82,13 +82,6 @@ export interface Backend {
    * figures). Default false.
    */
   readonly inPlaceVmm?: boolean;
-  /**
-   * The guest kernel runs on the real registers (hardware-assisted: the
-   * monitor intercepts sensitive instructions and keeps no virtual CPU
-   * apart), so the playground's step view shows no virtual CPU. Default
-   * false: a hypervisor deprivileges the kernel and keeps its virtual CPU.
-   */
-  readonly realRegisters?: boolean;
 }
 
 /** The counters that are entries into `backend`'s VMM (Backend.vmmEntries, or its default); none on bare metal. */

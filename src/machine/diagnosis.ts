@@ -16,7 +16,7 @@
 
 import { disassembleInstruction } from "../guest-isa/disassembler.js";
 import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
-import { ACCESS } from "./monitor.js";
+import { ACCESS, type GuestRegisters } from "./monitor.js";
 import { TRACE_PAIRS } from "./cpu.js";
 import type { Machine } from "./machine.js";
 import { causeName } from "./stats.js";
@@ -71,8 +71,8 @@ export function formatDiagnosis(m: Machine, ctx: DiagnosisContext): string {
   out.push("  " + CR_NAMES.map((n, i) => `${n}=${hex(cpu.cr[i])}`).join(" "));
   // Under a monitor the real psr and control registers may be the host's (a deprivileged kernel runs in user
   // mode; a shadow pager's ptbr is its own): the guest's own view too, so that back ends compare.
-  const guest = m.monitor?.guestRegisters?.();
-  if (guest && (guest.psr !== psr || guest.cr.some((v, i) => v !== cpu.cr[i]))) {
+  const guest = guestRegistersApart(m);
+  if (guest) {
     out.push(`  as the guest sees them (${m.monitor!.name} keeps them virtual): psr ${hex(guest.psr)} (${psrFlags(guest.psr)})`);
     out.push("  " + CR_NAMES.map((n, i) => `${n}=${hex(guest.cr[i])}`).join(" "));
   }
@@ -87,6 +87,17 @@ export function formatDiagnosis(m: Machine, ctx: DiagnosisContext): string {
     });
   }
   return out.join("\n") + "\n";
+}
+
+/**
+ * The executing CPU's psr and control registers as its guest sees them
+ * (Monitor.guestRegisters) when they differ from the real ones, else
+ * undefined: for the diagnosis and the playground's virtual CPU.
+ */
+export function guestRegistersApart(m: Machine): GuestRegisters | undefined {
+  const guest = m.monitor?.guestRegisters?.();
+  const cr = m.cpu.cr;
+  return guest && (guest.psr !== m.cpu.psr || guest.cr.some((v, i) => v !== cr[i])) ? guest : undefined;
 }
 
 function psrFlags(psr: number): string {

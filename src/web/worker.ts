@@ -17,12 +17,11 @@ import { DiagnosticError, UserError, type Diagnostic } from "../guest-isa/diagno
 import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
 import { parseSoftlayerTable, SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
 import type { GuestView } from "../hypervisors/common/guest-memory.js";
-import { virtualCpu } from "../hypervisors/common/neutral-state.js";
 import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../hypervisors/common/window.js";
 import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
 import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
 import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
-import { recentInstructions } from "../machine/diagnosis.js";
+import { guestRegistersApart, recentInstructions } from "../machine/diagnosis.js";
 import { Machine } from "../machine/machine.js";
 import { ACCESS, type Monitor } from "../machine/monitor.js";
 import { BACKENDS, linkStart, programOf } from "./link.js";
@@ -442,7 +441,7 @@ function stepState(note?: string): StepState {
       atLimit: m.outcome?.kind === "stopped" && m.outcome.reason === "max-cycles",
       sites: s.sites,
     };
-    const v = virtualCpu(getBackend(s.backend), s.monitor);
+    const v = guestRegistersApart(m);
     if (v) state.virtual = { psr: v.psr, cr: [...v.cr] };
     if (s.window && s.monitor) {
       const guest = s.monitor as unknown as GuestView;

@@ -22,7 +22,7 @@ import { CAUSE } from "../../src/guest-isa/registers.js";
 import { bareExport, bareImport, type MigratableMonitor, type NeutralState } from "../../src/hypervisors/common/neutral-state.js";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
 import { countVmmEntries, getBackend, prepareGuestOn, runElf, runElfOn, type Backend, type MonitorOptions } from "../../src/hypervisors/index.js";
-import { virtualCpu } from "../../src/hypervisors/common/neutral-state.js";
+import { guestRegistersApart } from "../../src/machine/diagnosis.js";
 import { buildMachine } from "../../src/machine/run-image.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import type { Machine } from "../../src/machine/machine.js";
@@ -91,8 +91,6 @@ const mine: Backend = {
   maxCpus: 8,
   // Its VMM is entered by VM exits only, counted `exit:KIND` (MineMonitor).
   vmmEntries: { calls: ["exit:"], others: [] },
-  // The guest's state is the CPU's: no virtual CPU apart.
-  realRegisters: true,
   createMonitor: (_rewrite, options) => new MineMonitor(options),
 };
 
@@ -202,15 +200,16 @@ describe("a back end of one's own, as README 'Adding a back end' writes it", () 
     expect(countVmmEntries({ ...mine, vmmEntries: undefined }, out.stats.counts, "all")).toBe(0);
   });
 
-  it("shows no virtual CPU apart from the real one (realRegisters), as a deprivileging back end would", () => {
+  it("shows no virtual CPU apart from the real one (no guestRegisters), as a deprivileging back end would", () => {
     const { rewrite } = prepareGuestOn(mine, mixed);
     const monitor = mine.createMonitor!(rewrite, { cpus: 1 });
     const { machine } = buildMachine(rewrite.image, { monitor, disk: kernelDisk() });
-    expect(virtualCpu(mine, monitor)).toBeUndefined();
-    expect(virtualCpu({ realRegisters: false }, monitor)).toEqual(bareExport(machine));
-    // The built-in ones: hvm's guest runs on the real registers, xen's kernel is deprivileged.
-    expect(getBackend("hvm").realRegisters).toBe(true);
-    expect(getBackend("xen").realRegisters).toBeFalsy();
+    expect(guestRegistersApart(machine)).toBeUndefined();
+    // A deprivileged kernel's virtual CPU is apart: xen's, from its first instruction (virtual supervisor, real user).
+    const xen = getBackend("xen");
+    const prepared = prepareGuestOn(xen, mixed);
+    const onXen = buildMachine(prepared.rewrite.image, { monitor: xen.createMonitor!(prepared.rewrite, { cpus: 1 }), disk: kernelDisk() }).machine;
+    expect(guestRegistersApart(onXen)?.psr).toBe(bareExport(machine).psr);
   });
 
   it("offers no --passthrough unless it says so; an unfaithful back end hosts no guests", () => {

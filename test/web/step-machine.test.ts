@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk } from "../../src/cli/bundled-kernel.js";
 import { getBackend, runElfOn } from "../../src/hypervisors/index.js";
 import { stepMachine } from "../../src/web/step-machine.js";
+import { CR } from "../../src/guest-isa/registers.js";
+import { guestRegistersApart } from "../../src/machine/diagnosis.js";
 
 const MAX = 400_000_000;
 
@@ -29,4 +31,28 @@ describe("the Step view's machine counts what previrt run counts", () => {
       expect(stats).toEqual(run.stats);
     });
   }
+});
+
+describe("the Step view's virtual CPU", () => {
+  // hvm runs the kernel on the real psr but keeps ptbr and pgctl virtual (its shadow pager): once the kernel
+  // has turned paging on, the view shows the guest's, which are bare metal's, not the real CPU's zeros.
+  it("hvm, once the kernel's paging is on: the guest's ptbr and pgctl, as on bare", () => {
+    const { image } = buildKernel({ workload: "compute" });
+    const at = (hv: string) => {
+      const { machine } = stepMachine(getBackend(hv), image, { cpus: 1, protect: true }, kernelDisk(), () => undefined);
+      machine.run(2_000_000);
+      return machine;
+    };
+    const bare = at("bare");
+    expect(bare.cr[CR.pgctl]).toBe(1);
+    expect(guestRegistersApart(bare)).toBeUndefined();
+    const hvm = at("hvm");
+    expect(hvm.cr[CR.pgctl]).toBe(0); // the real one: hvm's shadow pager translates without it
+    const view = guestRegistersApart(hvm)!;
+    expect(view.psr).toBe(hvm.psr);
+    expect(view.cr[CR.pgctl]).toBe(1);
+    // A page directory of the kernel's (its process's: the two runs are at different points of the workload).
+    expect(view.cr[CR.ptbr] & 0xfff).toBe(0);
+    expect(view.cr[CR.ptbr] >>> 20).toBe(bare.cr[CR.ptbr] >>> 20);
+  });
 });

@@ -19,7 +19,6 @@
 
 import type { Machine } from "../../machine/machine.js";
 import type { Monitor } from "../../machine/monitor.js";
-import type { Backend } from "../backend.js";
 
 export interface NeutralState {
   /** The psr bare metal would hold: SU, IE and UF bits. */
@@ -100,16 +99,6 @@ export function isMigratable(m: Monitor | undefined): m is MigratableMonitor {
   return m !== undefined && typeof (m as Partial<MigratableMonitor>).exportNeutral === "function";
 }
 
-/**
- * The virtual CPU a monitor keeps apart from the real one (of the CPU
- * executing now): what the guest kernel believes its psr and control
- * registers are, for the playground's step view. None without a migratable
- * monitor, and none on a back end whose guest runs on the real registers
- * (Backend.realRegisters: its neutral form is only the real CPU's again).
- */
-export function virtualCpu(backend: Pick<Backend, "realRegisters">, monitor: Monitor | undefined): NeutralState | undefined {
-  return isMigratable(monitor) && !backend.realRegisters ? monitor.exportNeutral() : undefined;
-}
 
 /** Bare metal: the neutral form is the machine's own psr and control registers (of the CPU executing now). */
 export function bareExport(machine: Machine): NeutralState {

@@ -19,7 +19,5 @@ export const hvm: Backend = {
   passthrough: true,
   // Its VMM is entered by VM exits only (hvm-monitor.ts counts each `exit:KIND`).
   vmmEntries: { calls: ["exit:"], others: [] },
-  // The guest's psr and control registers are the CPU's (the playground shows no virtual CPU).
-  realRegisters: true,
   createMonitor: (_rewrite, options) => new HvmMonitor(options),
 };
