@@ -10,7 +10,8 @@
 //
 // Consumes process signals; produces a BetweenSlices for the run, a promise
 // settled at the first Ctrl-C (for a matrix whose cells run in worker
-// threads, where nothing runs between slices here), and the handler's removal. Used by cli/commands/run.ts, resume.ts, migrate.ts,
+// threads, where nothing runs between slices here), and the handler's removal;
+// and `drain`/`drainInterruptible` for campaigns of runs in this thread. Used by cli/commands/run.ts, resume.ts, migrate.ts,
 // matrix.ts and migration-matrix.ts (which end with one line and no table), and by
 // run-domains.ts, whose host (DomainHost.runSliced) awaits `between` every
 // slice of global time and stops every guest still running.
@@ -37,4 +38,27 @@ export function stopOnSigint(): { between: BetweenSlices; signalled: Promise<str
     signalled,
     dispose: () => void process.off("SIGINT", onSigint),
   };
+}
+
+/**
+ * A campaign of many runs in this thread (bench --jobs 1, inject, drivers)
+ * as a generator that yields after each run and returns its result: `drain`
+ * runs it through; `drainInterruptible` lets the event loop in after each
+ * run (`between`: the user's Ctrl-C) and ends after the run under way when
+ * asked, with the number of runs done.
+ */
+export function drain<T>(steps: Generator<unknown, T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+export async function drainInterruptible<T>(steps: Generator<unknown, T>, between: BetweenSlices): Promise<{ result: T } | { interrupted: string; done: number }> {
+  for (let done = 0; ; done++) {
+    const next = steps.next();
+    if (next.done) return { result: next.value };
+    const why = await between();
+    if (why !== undefined) return { interrupted: why, done: done + 1 };
+  }
 }

@@ -35,6 +35,7 @@ import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/
 import { cycleBreakdown, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { BetweenSlices } from "../../machine/run-image.js";
+import { drain, drainInterruptible } from "../interrupt.js";
 import type { Strategy } from "../../rewriter/index.js";
 import { BASELINE, type BenchConfiguration, type KernelBinary } from "./configurations.js";
 
@@ -253,9 +254,7 @@ function imageCache(build: KernelBuilder): (workload: string, binary: KernelBina
 }
 
 export function runBench(options: RunBenchOptions): BenchCell[] {
-  const runs = [...cellRuns(options)];
-  options.progress?.(runs.length, runs.length, "done");
-  return compareWithBaselines(runs, options.configurations);
+  return drain(benchSteps(options));
 }
 
 /**
@@ -264,29 +263,27 @@ export function runBench(options: RunBenchOptions): BenchCell[] {
  * reason from it ends the bench there, rejecting with it (no report).
  */
 async function runBenchInterruptible(options: RunBenchOptions, between: BetweenSlices): Promise<BenchCell[]> {
-  const runs: CellRun[] = [];
-  for (const run of cellRuns(options)) {
-    runs.push(run);
-    const why = await between();
-    if (why !== undefined) throw new Error(why);
-  }
-  options.progress?.(runs.length, runs.length, "done");
-  return compareWithBaselines(runs, options.configurations);
+  const outcome = await drainInterruptible(benchSteps(options), between);
+  if ("interrupted" in outcome) throw new Error(outcome.interrupted);
+  return outcome.result;
 }
 
-/** The table's cells run one at a time, in order, each reported to `progress` as it starts. */
-function* cellRuns(options: RunBenchOptions): Generator<CellRun> {
+/** The table's cells run one at a time, in order (a step each), each reported to `progress` as it starts. */
+function* benchSteps(options: RunBenchOptions): Generator<void, BenchCell[]> {
   const settings = { costModel: options.costModel ?? defaultCostModel(), repeats: Math.max(1, options.repeats ?? 3), maxCycles: options.maxCycles, disk: options.disk, engine: options.engine, smp: options.smp, protect: options.protect };
   const total = options.workloads.length * options.configurations.length;
   const imageFor = imageCache(options.build);
-  let started = 0;
+  const runs: CellRun[] = [];
   for (const workload of options.workloads) {
     for (const config of options.configurations) {
-      options.progress?.(started++, total, `${workload} on ${config.label}`);
+      options.progress?.(runs.length, total, `${workload} on ${config.label}`);
       const image = backends.has(config.backend) ? imageFor(workload, config.binary) : new Error("unused");
-      yield runCell(workload, config, image, settings);
+      runs.push(runCell(workload, config, image, settings));
+      yield;
     }
   }
+  options.progress?.(total, total, "done");
+  return compareWithBaselines(runs, options.configurations);
 }
 
 /**

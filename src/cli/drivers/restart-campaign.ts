@@ -20,6 +20,7 @@ import { UserError } from "../../guest-isa/diagnostics.js";
 import type { ElfImage } from "../../guest-isa/elf-types.js";
 import { DomainHost, seededRandom, type CrashInjection, type DomainSpec } from "../../hypervisors/domains/host.js";
 import { runElf } from "../../hypervisors/index.js";
+import { drain } from "../interrupt.js";
 
 /** The block ring's header words the runner reads (fixtures/kernel/blkfront.ts: byte offsets in the ring page). */
 const RING_MAGIC = 0x314b4c42;
@@ -93,6 +94,11 @@ function specs(driver: ElfImage, client: ElfImage): DomainSpec[] {
 
 /** Runs the campaign: a local-disk reference, a crash-free driver-VM run, then one run per seed. */
 export function runRestartCampaign(o: CampaignOptions): CampaignResult {
+  return drain(restartCampaignSteps(o));
+}
+
+/** runRestartCampaign one crashed run at a time (a step each: cli/interrupt.ts drain, drainInterruptible). */
+export function* restartCampaignSteps(o: CampaignOptions): Generator<void, CampaignResult> {
   if (!Number.isInteger(o.runs) || o.runs < 1 || o.runs > 100_000) throw new UserError(`--crashes must be a whole number from 1 to 100000, not ${o.runs}`);
   const workload = o.workload ?? "io";
   const maxCycles = o.maxCycles ?? 400_000_000;
@@ -148,6 +154,7 @@ export function runRestartCampaign(o: CampaignOptions): CampaignResult {
       clientEnding: c.result === undefined ? "still running" : c.result.kind === "poweroff" ? `power-off ${c.result.exitCode}` : c.result.message,
     });
     o.onRun?.(i + 1, o.runs);
+    yield;
   }
   const rc = runs.map((r) => r.restartCycles).filter((x) => x >= 0).sort((a, b) => a - b);
   const sum = (f: (r: RunRecord) => number) => runs.reduce((a, r) => a + f(r), 0);

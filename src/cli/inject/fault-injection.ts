@@ -29,6 +29,7 @@ import { CAUSE, REG } from "../../guest-isa/registers.js";
 import { runElf } from "../../hypervisors/index.js";
 import { buildSources } from "../build-pipeline.js";
 import { packageRoot } from "../package-info.js";
+import { drain } from "../interrupt.js";
 
 export const FAULT_KINDS = ["store", "branch", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -207,8 +208,21 @@ export interface CampaignResult {
 
 const emptyTally = (): Tally => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Tally;
 
+export interface CampaignOptions {
+  runs: number;
+  firstSeed: number;
+  arms: readonly boolean[];
+  hv?: string;
+  onRun?: (done: number, total: number) => void;
+}
+
 /** Seeds firstSeed … firstSeed + runs − 1, with protection on and/or off. */
-export function runCampaign(options: { runs: number; firstSeed: number; arms: readonly boolean[]; hv?: string; onRun?: (done: number, total: number) => void }): CampaignResult {
+export function runCampaign(options: CampaignOptions): CampaignResult {
+  return drain(campaignSteps(options));
+}
+
+/** runCampaign one injected run at a time (a step each: cli/interrupt.ts drain, drainInterruptible). */
+export function* campaignSteps(options: CampaignOptions): Generator<void, CampaignResult> {
   const image = buildMondrixKernel();
   const hv = options.hv ?? "bare";
   const result: CampaignResult = { hv, runs: options.runs, firstSeed: options.firstSeed, arms: {}, records: [] };
@@ -223,6 +237,7 @@ export function runCampaign(options: { runs: number; firstSeed: number; arms: re
       arm.byKind[r.kind][r.outcome]++;
       result.records.push(r);
       options.onRun?.(++done, total);
+      yield;
     }
     result.arms[protect ? "on" : "off"] = arm;
   }
