@@ -133,6 +133,10 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   const pcpus = (fromSnapshot = false) => new Option("--pcpus <n>", `physical CPUs a hypervisor time-slices the --cpus on (at most --cpus; not on bare${fromSnapshot ? "; default: on the back end that took the snapshot, its physical CPUs" : ""})`).argParser(integer("--pcpus"));
   const spinlocks = () => new Option("--spinlocks <cure>", `lock-holder preemption cure for the lock/unlock sites: ${facts.cures}; docs/smp-virtualization.md`);
   const timeslice = (fromSnapshot = false) => new Option("--timeslice <n>", `the --pcpus scheduler's time slice in cycles, a multiple of the quantum (default ${fromSnapshot ? "the snapshot's schedule's without --pcpus, else " : ""}10 quanta; docs/vcpus.md)`).argParser(integer("--timeslice"));
+  // `--json [file]`, one meaning everywhere (json-option.ts): FILE, or stdout with no FILE or `-`, and then what
+  // the command prints there goes to stderr. A command with a positional argument declares it optional ([elf]):
+  // `--json k.elf` took it, and the command gives it back (withPositional).
+  const json = (what: string, moved: string) => new Option("--json [file]", `write ${what} as JSON to FILE; without FILE (or -) to stdout, ${moved} then going to stderr`);
   const act = (name: string) => (...a: unknown[]) => {
     const command = a[a.length - 1] as Command;
     dispatch(name, command.args, command.opts());
@@ -174,7 +178,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--show-sites", "show what each site became")
     .action(act("load"));
   cmd("run", "rewrite and run an ELF on a back end (or several guests: --guest, --domains; docs/driver-vms.md)")
-    // Optional here only so that `run --json k.elf` (the flag, then the file) works; run.ts requires it.
+    // Optional here only so that `run --json k.elf` (the flag, then the file) works (json above); run.ts requires it.
     .argument("[elf]")
     .usage("[options] <elf>  |  --guest A.elf --guest B.elf [options]  |  --domains FILE [options]")
     .addOption(new Option("--hv <backend>", `back end: ${names} (listed in previrt --help; several guests: any but bare and trap, default xen)`))
@@ -183,7 +187,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--window <n>", "several guests: the scheduling window in cycles, the bound on a cross-guest event's latency (default 1000)", integer("--window"))
     .option("--watchdog <n>", "several guests: restart a driver guest whose event stays unacknowledged N cycles (default 500000; 0 = off)", integer("--watchdog"))
     .option("--stats", "print counters after the run (stderr)")
-    .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
+    .addOption(json("one document (how the run ended, counters)", "the guest console"))
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
     .option("--nvdisk <image>", "disk image file for the memory-mapped disk (nvdisk), which the bundled kernel then uses")
@@ -204,7 +208,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .usage("[options] <snapshot>")
     .addOption(hv())
     .option("--stats", "print counters after the run (stderr)")
-    .option("--json [file]", "write a JSON document (ending, counters) to FILE, or to stdout (the guest console then goes to stderr)")
+    .addOption(json("one document (how the run ended, counters)", "the guest console"))
     .option("--max-cycles <n>", "stop a runaway guest after N cycles (counted from the guest's reset)", integer("--max-cycles"))
     .option("--disk <image>", "write the snapshot's disk into this image file and run on it")
     .option("--nvdisk <image>", "write the snapshot's nvdisk image into this file and run on it")
@@ -218,13 +222,15 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .addOption(timeslice(true))
     .action(act("resume"));
   cmd("migrate", "move a running guest from one back end to another")
-    .argument("<elf>")
+    // Optional only so that `migrate --json k.elf …` works (the --json option above); migrate.ts requires it.
+    .argument("[elf]")
+    .usage("[options] <elf>")
     .option("--from <backend>", "the back end the guest starts on")
     .option("--to <backend>", "the back end it moves to")
     .option("--route <list>", "a chain of back ends instead of --from/--to", list("--route"))
     .option("--at <n>", "migrate at the first safe point at or after cycle N (one per move of a route, comma-separated)", list("--at"))
     .option("--live", "live migration: iterative pre-copy while the guest runs")
-    .option("--json <file>", "write the migration report as JSON (- for stdout; the guest console then goes to stderr)")
+    .addOption(json("the migration report", "the guest console"))
     .option("--stats", "print counters after the run (stderr)")
     .option("--max-cycles <n>", "stop a runaway guest after N cycles", integer("--max-cycles"))
     .option("--disk <image>", "disk image file")
@@ -258,7 +264,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
   cmd("bench", "the benchmark suite and its report")
     .option("--workloads <list>", "workloads to run", list("--workloads"))
     .option("--hv <list>", "configurations to run", list("--hv"))
-    .option("--json <file>", "write results as JSON (- for stdout; the table then goes to stderr)")
+    .addOption(json("the results", "the table"))
     .option("--html <file>", "write a self-contained HTML report (- for stdout)")
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--scale <n>", "workload size (multiplies each workload's iterations)", integer("--scale"))
@@ -287,7 +293,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--runs <n>", "seeded runs per arm (default 30)", integer("--runs"))
     .option("--seed <n>", "the first seed (default 1)", integer("--seed"))
     .option("--hv <backend>", "the back end the runs use (default bare)")
-    .option("--json <file>", "write every run's record as JSON (- for stdout; the table then goes to stderr)")
+    .addOption(json("every run's record", "the table"))
     .option("--no-protect", "run only the arm without the driver's protection domain")
     .action(act("inject"));
   cmd("drivers", "seeded crashes of a driver domain during a client's disk workload: the client completes? (docs/driver-vms.md)")
@@ -298,7 +304,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--kind <kind>", "wild-store or hang (default: alternating by seed)")
     .option("--window <n>", "the host's scheduling window in cycles (default 1000)", integer("--window"))
     .option("--watchdog <n>", "the driver watchdog in cycles (default 500000)", integer("--watchdog"))
-    .option("--json <file>", "write every run's record as JSON (- for stdout; the summary then goes to stderr)")
+    .addOption(json("every run's record", "the summary"))
     .action(act("drivers"));
   cmd("demo", "build the bundled guest once and run it on every back end").action(act("demo"));
   cmd("playground", "serve the browser playground on 127.0.0.1 (or --export it as static files)")

@@ -1,10 +1,10 @@
-// `previrt bench [--workloads …] [--hv …] [--json FILE] [--html FILE] [--cost-model FILE] [--scale N] [--repeats N]`
+// `previrt bench [--workloads …] [--hv …] [--json [FILE]] [--html FILE] [--cost-model FILE] [--scale N] [--repeats N]`
 // (and `--smp`, `--drivers`: the benches of src/cli/bench/smp-bench.ts and driver-bench.ts):
 // the papers' comparison, measured. Builds the bundled kernel for every
 // workload (plain, annotated, para-virtualized for xen), runs every workload
 // on every configuration (src/cli/bench/configurations.ts), prints the
-// terminal report and writes the JSON and HTML reports when asked (`-`: to
-// stdout, and the terminal report then goes to stderr). Progress goes to
+// terminal report and writes the JSON and HTML reports when asked (`-`, or
+// --json without a file: to stdout, and the terminal report then goes to stderr). Progress goes to
 // stderr: one line redrawn in place when stderr is a terminal, plain lines
 // otherwise (a log gets no escape codes). `--jobs N` (default: the number of
 // cores) runs the cells in N worker threads; `--jobs 1` runs them serially
@@ -24,6 +24,7 @@ import type { BenchCell } from "../bench/run-bench.js";
 import { WORKLOADS, type Workload } from "../workloads.js";
 import { checkOutputs, readCostModel, writeOutput } from "../files.js";
 import { jobsOption } from "../jobs-option.js";
+import { jsonTarget } from "../json-option.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
 import { stopOnSigint } from "../interrupt.js";
 import type { CommandRunner } from "../main.js";
@@ -96,6 +97,7 @@ export const BENCH_WORKLOADS: readonly Workload[] = ["syscall", "ctxsw", "pageta
 export const BENCH_SCALE = 24;
 
 export const run: CommandRunner = async (_args, options, io) => {
+  options = { ...options, json: jsonTarget(options.json) }; // bare --json: stdout, as `-` (json-option.ts)
   if (options.drivers) return runDrivers(options, io);
   if (options.smp) return runSmp(options, io);
   const workloads = (options.workloads as string[] | undefined) ?? [...BENCH_WORKLOADS];

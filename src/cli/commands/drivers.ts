@@ -1,5 +1,5 @@
 // `previrt drivers [--crashes N] [--seed S] [--hv xen|l4] [--workload io] [--kind wild-store|hang]
-//  [--window C] [--watchdog C] [--json FILE]`: N seeded crashes of a driver domain during a client's
+//  [--window C] [--watchdog C] [--json [FILE]]`: N seeded crashes of a driver domain during a client's
 // disk workload (cli/drivers/restart-campaign.ts, docs/driver-vms.md "Driver restart"); prints the
 // summary (completed, self-check, retried/lost requests, restart time) and --json writes every run.
 // Exit status 0 when the client completed with its self-check in every run, 1 otherwise.
@@ -7,9 +7,11 @@ import { UserError } from "../../guest-isa/diagnostics.js";
 import { WORKLOADS, type Workload } from "../bundled-kernel.js";
 import { CRASH_KINDS, formatCampaign, runRestartCampaign } from "../drivers/restart-campaign.js";
 import { checkOutputs, writeOutput } from "../files.js";
+import { jsonTarget } from "../json-option.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (_args, options, io) => {
+  const json = jsonTarget(options.json); // bare --json: stdout, as `-` (json-option.ts)
   const runs = (options.crashes as number | undefined) ?? 10;
   const firstSeed = (options.seed as number | undefined) ?? 1;
   const hv = (options.hv as string | undefined) ?? "xen";
@@ -18,7 +20,7 @@ export const run: CommandRunner = (_args, options, io) => {
   if (!(WORKLOADS as readonly string[]).includes(workload)) throw new UserError(`unknown workload '${workload}' (valid: ${WORKLOADS.join(", ")})`);
   const kind = options.kind as string | undefined;
   if (kind !== undefined && !(CRASH_KINDS as readonly string[]).includes(kind)) throw new UserError(`--kind must be ${CRASH_KINDS.join(" or ")}, not '${kind}'`);
-  checkOutputs([["--json", options.json]]);
+  checkOutputs([["--json", json]]);
   const progress = io.stderrIsTTY ? (d: number, t: number) => io.err(`\r\x1b[K[${d}/${t}]${d === t ? "\n" : ""}`) : undefined;
   const result = runRestartCampaign({
     runs,
@@ -31,9 +33,9 @@ export const run: CommandRunner = (_args, options, io) => {
     onRun: progress,
   });
   const text = formatCampaign(result);
-  if (options.json === "-") io.err(text);
+  if (json === "-") io.err(text);
   else io.out(text);
-  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(result, null, 2) + "\n", io);
+  if (json !== undefined) writeOutput(json, JSON.stringify(result, null, 2) + "\n", io);
   const s = result.summary;
   return s.completed === s.runs && s.selfCheck === s.runs ? 0 : 1;
 };

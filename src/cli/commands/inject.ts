@@ -1,4 +1,4 @@
-// `previrt inject [--runs N] [--seed S] [--hv BACKEND] [--no-protect] [--json FILE]`:
+// `previrt inject [--runs N] [--seed S] [--hv BACKEND] [--no-protect] [--json [FILE]]`:
 // fault injection into the Mondrix kernel variant's isolated disk driver
 // (cli/inject/fault-injection.ts, docs/protection.md), on bare metal or
 // under the back end --hv names. Runs N seeded
@@ -8,22 +8,24 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { checkOutputs, writeOutput } from "../files.js";
+import { jsonTarget } from "../json-option.js";
 import { formatCampaign, runCampaign } from "../inject/fault-injection.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (_args, options, io) => {
+  const json = jsonTarget(options.json); // bare --json: stdout, as `-` (json-option.ts)
   const runs = (options.runs as number | undefined) ?? 30;
   const firstSeed = (options.seed as number | undefined) ?? 1;
   if (!Number.isInteger(runs) || runs < 1 || runs > 1_000_000) throw new UserError(`--runs must be an integer from 1 to 1000000, not ${runs}`);
   if (!Number.isInteger(firstSeed) || firstSeed < 0) throw new UserError(`--seed must be a non-negative integer, not ${firstSeed}`);
   const hv = getBackend((options.hv as string | undefined) ?? "bare").name;
-  checkOutputs([["--json", options.json]]);
+  checkOutputs([["--json", json]]);
   const arms = options.protect === false ? [false] : [true, false];
   const progress = io.stderrIsTTY ? (d: number, t: number) => io.err(`\r\x1b[K[${d}/${t}]${d === t ? "\n" : ""}`) : undefined;
   const result = runCampaign({ runs, firstSeed, arms, hv, onRun: progress });
   const text = formatCampaign(result);
-  if (options.json === "-") io.err(text);
+  if (json === "-") io.err(text);
   else io.out(text);
-  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(result, null, 2) + "\n", io);
+  if (json !== undefined) writeOutput(json, JSON.stringify(result, null, 2) + "\n", io);
   return 0;
 };

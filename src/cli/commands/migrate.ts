@@ -1,12 +1,12 @@
-// `previrt migrate ELF --from X --to Y --at N [--live] [--json F] [--route
+// `previrt migrate ELF --from X --to Y --at N [--live] [--json [F]] [--route
 // a,b,c,…] [--disk IMG] [--nvdisk IMG [--passthrough]] [--max-cycles N] [--cost-model F] [--stats] [--engine E] [--no-protect]`: runs the
 // guest on X, moves it to Y at the first safe point at or after cycle N
 // (stop-and-copy, or with --live iterative pre-copy), finishes on Y
 // (src/migration, docs/migration.md). `--route` chains several moves, at
 // the cycles of --at (one per move, or one N meaning N, 2N, …).
 // Stdout: the guest console of the whole run. Stderr: the migration report
-// (and --stats); --json F writes the reports as JSON (`-`: to stdout, the
-// console then going to stderr). Exit status: the
+// (and --stats); --json F writes the reports as JSON (bare --json or `-`:
+// to stdout, the console then going to stderr, as run's). Exit status: the
 // guest's. A guest that ends before N ends normally, and the report says
 // that no migration happened. Ctrl-C stops the guest where it is, as `run`'s
 // does (cli/interrupt.ts): the diagnosis, the reports of the moves made so
@@ -25,9 +25,12 @@ import { cpuOptionsOf, engineOptionsOf, finishRun, maxCyclesOf } from "./resume.
 import { openDisk, openNvdisk } from "../host-devices.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
 import { stopOnSigint } from "../interrupt.js";
+import { withPositional } from "../json-option.js";
 
 export const run: CommandRunner = async (args, options, io) => {
-  const [file] = args;
+  // `migrate --json k.elf …`: --json is the flag, k.elf the ELF, as run's (json-option.ts).
+  const { file, json } = withPositional(args, options.json, "elf");
+  options = { ...options, json };
   const route = routeOf(options);
   for (const name of route) getBackend(name);
   const points = (options.at as string[] | undefined)?.map(point);

@@ -30,13 +30,13 @@ import { checkDistinctFiles, checkInputFile, checkOutputs, fileError, readCostMo
 import { consoleToStderr, errorOut, type CliIO } from "../io.js";
 import type { CommandRunner } from "../main.js";
 import { stopOnSigint } from "../interrupt.js";
+import { withPositional } from "../json-option.js";
+import { resultSummary, runDocument, type ResultSummary } from "../run-document.js";
 
 export const run: CommandRunner = async (args, options, io) => {
-  let [file] = args;
-  let json = options.json as string | boolean | undefined;
-  if (file === undefined && typeof json === "string") [file, json] = [json, true]; // `resume --json F.snap`: as run does
-  if (file === undefined) throw new UserError("missing required argument 'snapshot'", 2); // the status of commander's own (objdump with no file)
-  options = { ...options, json: json === true || json === "-" ? "-" : json };
+  // `resume --json F.snap`: --json is the flag, F.snap the snapshot, as run's (json-option.ts).
+  const { file, json } = withPositional(args, options.json, "snapshot");
+  options = { ...options, json };
   const backend = getBackend(String(options.hv));
   // `run --snapshot -` writes to standard output, but resume's standard input is the guest's console.
   if (file === "-") throw new UserError("-: resume reads a snapshot from a file, not standard input (the resumed guest's console input): save it with --snapshot FILE");
@@ -151,8 +151,7 @@ export function consoleSink(options: Record<string, unknown>, io: CliIO): (t: st
  */
 export function finishRun(guest: Guest, result: RunResult, options: Record<string, unknown>, io: CliIO, file?: string): number {
   if (result.kind !== "poweroff") errorOut(io, `previrt: error: ${result.message}\n${result.diagnosis}`);
-  const summary = result.kind === "poweroff" ? { kind: "poweroff", exitCode: result.exitCode } : { kind: "stopped", reason: result.reason, message: result.message, exitCode: result.exitCode };
-  reportCounters(guest, summary, options, io, file);
+  reportCounters(guest, resultSummary(result), options, io, file);
   return result.exitCode;
 }
 
@@ -160,11 +159,11 @@ export function finishRun(guest: Guest, result: RunResult, options: Record<strin
  * --stats and --json as run's: the counters, then how the emulator ran the
  * guest (the machine that finished it); `summary` is the document's `result`.
  */
-function reportCounters(guest: Guest, summary: Record<string, unknown>, options: Record<string, unknown>, io: CliIO, file?: string): void {
+function reportCounters(guest: Guest, summary: ResultSummary, options: Record<string, unknown>, io: CliIO, file?: string): void {
   const stats = guest.machine.stats();
   const host = guest.machine.hostStats();
   if (options.stats) errorOut(io, formatStats(stats) + formatHostStats(host));
-  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify({ backend: guest.backend.name, ...(file !== undefined ? { file } : {}), result: summary, ...stats, host }) + "\n", io);
+  if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(runDocument({ backend: guest.backend.name, file, result: summary, stats, host })) + "\n", io);
 }
 
 /** `--snapshot-at N --snapshot FILE`: one needs the other (checked before anything is restored or run). */

@@ -26,6 +26,8 @@ import { readDomainsConfig } from "../domains-config.js";
 import { checkOutputs, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CliIO } from "../io.js";
 import { stopOnSigint } from "../interrupt.js";
+import { jsonTarget } from "../json-option.js";
+import { resultSummary } from "../run-document.js";
 
 /** Single-guest options a multi-guest run refuses (one line each). */
 const SINGLE_ONLY: readonly [string, string][] = [
@@ -59,8 +61,7 @@ export async function runDomains(args: string[], options: Record<string, unknown
   }
   // --cpus applies to --guest's guests; the file gives each of its guests its own (it was ignored).
   if (options.domains !== undefined && options.cpus !== undefined) throw new UserError('--cpus cannot be used with --domains (give each guest its "cpus" in the file)');
-  const jsonOpt = options.json as string | boolean | undefined;
-  const jsonTo = jsonOpt === true || jsonOpt === "-" ? "-" : typeof jsonOpt === "string" ? jsonOpt : undefined;
+  const jsonTo = jsonTarget(options.json); // no positional here: `--json g.elf` names the file (README.md)
   checkOutputs([["--json", jsonTo]], [...guests, options.domains, options.costModel]);
   let specs: DomainSpec[];
   let hv = options.hv as string | undefined;
@@ -148,7 +149,7 @@ export function jsonDocument(out: HostOutcome): Record<string, unknown> {
       id: d.id,
       name: d.name,
       role: d.role,
-      result: d.result === undefined ? { kind: "serving" } : d.result.kind === "poweroff" ? d.result : { kind: "stopped", reason: d.result.reason, message: d.result.message, exitCode: d.result.exitCode },
+      result: d.result === undefined ? { kind: "serving" } : resultSummary(d.result),
       generation: d.generation,
       restarts: d.restarts,
       executedCycles: d.executedCycles,

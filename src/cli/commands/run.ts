@@ -24,25 +24,22 @@ import { runElfOnSliced } from "../../hypervisors/backend.js";
 import { loadBackend } from "../../hypervisors/registry.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
 import { openDisk, openNvdisk, stdinInput } from "../host-devices.js";
-import type { RunResult } from "../../machine/diagnosis.js";
 import { formatStats } from "../../machine/stats.js";
 import { formatHostStats, type Engine } from "../../machine/machine.js";
 import { checkDistinctFiles, checkOutputs, readCostModel, readElfInput, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { consoleToStderr, errorOut } from "../io.js";
 import { stopOnSigint } from "../interrupt.js";
+import { withPositional } from "../json-option.js";
+import { resultSummary, runDocument } from "../run-document.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   // Loaded only for a multi-guest run: its configuration file may name bundled-kernel guests, which brings in the compiler.
   if (options.guest !== undefined || options.domains !== undefined) return (await import("./run-domains.js")).runDomains(args, options, io);
   for (const o of ["window", "watchdog"]) if (options[o] !== undefined) throw new UserError(`--${o} is for several guests (--guest, --domains)`);
   if (options.hv === undefined) throw new UserError("required option '--hv <backend>' not specified", 2);
-  let [file] = args;
-  let json = options.json as string | boolean | undefined;
-  // `previrt run --json k.elf --hv X`: the option's optional value took the ELF; --json was meant as the flag.
-  if (file === undefined && typeof json === "string") [file, json] = [json, true];
-  if (file === undefined) throw new UserError("missing required argument 'elf'", 2); // the status of commander's own (objdump with no file)
-  const jsonTo = json === true || json === "-" ? "-" : typeof json === "string" ? json : undefined;
+  // `previrt run --json k.elf --hv X`: --json is the flag, k.elf the ELF (json-option.ts).
+  const { file, json: jsonTo } = withPositional(args, options.json, "elf");
   if (options.passthrough && options.nvdisk === undefined) throw new UserError("--passthrough needs --nvdisk (the device to pass through)");
   // Before the guest runs: a result that cannot be written is refused while the disk images are untouched.
   checkOutputs([["--json", jsonTo], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
@@ -83,7 +80,7 @@ export const run: CommandRunner = async (args, options, io) => {
       status = result.exitCode;
     }
     if (options.stats) errorOut(io, formatStats(stats) + formatHostStats(host));
-    if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify({ backend: backend.name, file, result: summary(result), ...stats, host }) + "\n", io);
+    if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify(runDocument({ backend: backend.name, file, result: resultSummary(result), stats, host })) + "\n", io);
     return status;
   } finally {
     sigint.dispose();
@@ -91,9 +88,3 @@ export const run: CommandRunner = async (args, options, io) => {
     nvdisk?.close?.();
   }
 };
-
-function summary(r: RunResult) {
-  return r.kind === "poweroff"
-    ? { kind: "poweroff", exitCode: r.exitCode }
-    : { kind: "stopped", reason: r.reason, message: r.message, exitCode: r.exitCode };
-}

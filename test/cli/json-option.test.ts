@@ -1,0 +1,110 @@
+// `--json [file]`, one meaning on every reporting command (src/cli/json-option.ts):
+// without a file (or with `-`) the document goes alone to stdout and what the
+// command prints there — the guest console, the table, the summary — to
+// stderr; right before a command's positional argument it is the flag, not a
+// file name; a file that cannot be written is one `previrt: error:` line
+// before anything runs. Real guests on the real machine, in process.
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bufferIO } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+
+const dir = mkdtempSync(join(tmpdir(), "previrt-json-option-"));
+const elf = join(dir, "hi.elf");
+const snap = join(dir, "hi.snap");
+
+async function cli(...argv: string[]) {
+  const io = bufferIO(new Uint8Array());
+  return { status: await main(argv, io), out: io.stdout, err: io.stderr };
+}
+
+beforeAll(async () => {
+  // prints "h\n", powers off with status 3; annotated, so every back end runs it
+  writeFileSync(join(dir, "hi.s"), "    .text\n    .global _start\n_start:\n    addi t0, zero, 0x68\n    out 0x10, t0\n    addi t0, zero, 0x0a\n    out 0x10, t0\n    addi a0, zero, 3\n    out 0xF0, a0\n");
+  expect((await cli("build", join(dir, "hi.s"), "-o", elf)).status).toBe(0);
+  // Taken before the guest printed anything: the resumed run prints "h\n".
+  const taken = await cli("run", elf, "--hv", "xen", "--snapshot-at", "0", "--snapshot", snap);
+  expect(taken.status, taken.err).toBe(0);
+});
+
+/**
+ * Each reporting command: its arguments with `--json` last (no file), the
+ * same with `--json` before the positional argument where it has one, its
+ * status, what the document holds, and what went to stderr instead of stdout.
+ */
+const COMMANDS: { name: string; argv: string[]; before?: string[]; status: number; doc: object; moved: RegExp }[] = [
+  { name: "run", argv: ["run", elf, "--hv", "xen"], before: ["run", "--json", elf, "--hv", "xen"], status: 3, doc: { backend: "xen", result: { kind: "poweroff", exitCode: 3 } }, moved: /^h\n$/ },
+  { name: "resume", argv: ["resume", snap, "--hv", "l4"], before: ["resume", "--json", snap, "--hv", "l4"], status: 3, doc: { backend: "l4", file: snap, result: { kind: "poweroff", exitCode: 3 } }, moved: /^h\n$/ },
+  {
+    name: "migrate",
+    argv: ["migrate", elf, "--from", "xen", "--to", "l4", "--at", "0"],
+    before: ["migrate", "--json", elf, "--from", "xen", "--to", "l4", "--at", "0"],
+    status: 3,
+    doc: { from: "xen", to: "l4", migrated: true },
+    moved: /^migration xen -> l4 at cycle [\d,]+: .*\nh\n$/,
+  },
+  { name: "bench", argv: ["bench", "--workloads", "syscall", "--hv", "bare", "--scale", "1", "--repeats", "1", "--jobs", "1"], status: 0, doc: { workloads: ["syscall"] }, moved: /\[2\/2\] done\nOverhead over bare/ },
+  { name: "inject", argv: ["inject", "--runs", "1"], status: 0, doc: { hv: "bare", runs: 1, firstSeed: 1 }, moved: /^fault injection into the Mondrix kernel/ },
+  { name: "drivers", argv: ["drivers", "--crashes", "1"], status: 0, doc: { backend: "xen", workload: "io", summary: { runs: 1 } }, moved: /^driver restarts under the client.s io on xen/ },
+];
+
+describe("--json without a file: the document alone on stdout", () => {
+  for (const c of COMMANDS) {
+    it(`${c.name} --json`, async () => {
+      const r = await cli(...c.argv, "--json");
+      expect(r.status, r.err).toBe(c.status);
+      expect(JSON.parse(r.out)).toMatchObject(c.doc);
+      expect(r.err).toMatch(c.moved);
+      const dash = await cli(...c.argv, "--json", "-");
+      expect(Object.keys(JSON.parse(dash.out))).toEqual(Object.keys(JSON.parse(r.out))); // `-` is the same
+    });
+    if (c.before) {
+      it(`${c.name}: --json right before the positional argument is the flag`, async () => {
+        const r = await cli(...c.before!);
+        expect(r.status, r.err).toBe(c.status);
+        expect(JSON.parse(r.out)).toMatchObject(c.doc);
+      });
+    }
+  }
+
+  it("a missing positional argument is commander's error, --json or not", async () => {
+    for (const argv of [["migrate", "--from", "xen", "--to", "l4", "--at", "0", "--json"]]) {
+      const r = await cli(...argv);
+      expect(r.status).toBe(2);
+      expect(r.err).toBe("previrt: error: missing required argument 'elf'\n");
+    }
+  });
+});
+
+describe("--json FILE that cannot be written: one error line, nothing run", () => {
+  const folder = join(dir, "a-folder");
+  mkdirSync(folder);
+  for (const c of COMMANDS) {
+    it(`${c.name}: a directory, a missing folder`, async () => {
+      for (const [path, reason] of [[folder, "is a directory"], [join(dir, "no-such", "r.json"), "no such file or directory"]]) {
+        const r = await cli(...c.argv, "--json", path);
+        expect(r.status).toBe(1);
+        expect(r.err).toBe(`previrt: error: ${path}: ${reason}\n`);
+        expect(r.out).toBe(""); // no console, no table: nothing ran
+      }
+    });
+  }
+
+  it.skipIf(process.getuid?.() === 0)("a folder that cannot be written: permission denied (not testable as root)", async () => {
+    const locked = join(dir, "locked");
+    mkdirSync(locked);
+    chmodSync(locked, 0o500);
+    try {
+      for (const c of COMMANDS) {
+        const r = await cli(...c.argv, "--json", join(locked, "r.json"));
+        expect(r.status).toBe(1);
+        expect(r.err).toBe(`previrt: error: ${join(locked, "r.json")}: permission denied\n`);
+        expect(r.out).toBe("");
+      }
+    } finally {
+      chmodSync(locked, 0o700);
+    }
+  });
+});
