@@ -245,7 +245,9 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .addOption(timeslice())
     .action(act("migrate"));
   cmd("matrix", "run one ELF on every back end and compare")
-    .argument("<elf>")
+    // Optional only so that `matrix --json k.elf` works; matrix.ts requires it.
+    .argument("[elf]")
+    .usage("[options] <elf>")
     .option("--hv <list>", `back ends to run (comma-separated; default all: ${names})`, list("--hv"))
     .option("--allow-diverge <list>", "back ends allowed to diverge from bare", list("--allow-diverge"))
     .option("--migrate", "the migration matrix: every ordered pair of back ends, migrated at several points")
@@ -254,6 +256,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .option("--disk <image>", "disk image file")
     .option("--cost-model <file>", "cost model JSON replacing the default")
     .option("--jobs <n>", "run the back ends in N worker threads (default: the number of cores; 1 = serial)", integer("--jobs"))
+    .addOption(json("every back end's run and verdict and the matrix's options (fields: README.md, \"Outputs, for scripts\")", "the table"))
     .addOption(engine())
     .addOption(cpus())
     .addOption(quantum())

@@ -34,5 +34,5 @@ export async function loadedMatrixCellSliced(arg: MatrixCellArg, between: Betwee
 
 function cellRun(arg: MatrixCellArg, out: RunElfOutcome, started: number): MatrixRun {
   const seconds = (performance.now() - started) / 1e3;
-  return { backend: arg.backend, result: out.result, console: out.console, stats: out.stats, sites: { ...out.rewrite.counts }, seconds };
+  return { backend: arg.backend, result: out.result, console: out.console, stats: out.stats, sites: { ...out.rewrite.counts }, host: out.host, seconds };
 }

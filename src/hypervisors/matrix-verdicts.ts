@@ -9,6 +9,7 @@
 
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import type { RunResult } from "../machine/diagnosis.js";
+import type { HostStats } from "../machine/machine-options.js";
 import type { MachineStats } from "../machine/stats.js";
 import type { Strategy } from "../rewriter/index.js";
 import type { RunElfOptions } from "./backend.js";
@@ -43,6 +44,8 @@ export interface MatrixRow {
   console: string;
   stats: MachineStats;
   sites: Readonly<Record<Strategy, number>>;
+  /** How the emulator ran it (engine, JIT counters, memory; never a simulated result), as `previrt run --json`'s `host`. */
+  host: HostStats;
   /** Wall-clock seconds of the run (host speed, not the simulated cost). */
   seconds: number;
 }

@@ -12,7 +12,8 @@ import { compareRuns, type Verdict } from "../hypervisors/matrix.js";
 import type { CostModel } from "../machine/cost-model.js";
 import { memoryDisk } from "../machine/devices/disk.js";
 import type { RunResult } from "../machine/diagnosis.js";
-import type { Engine } from "../machine/machine.js";
+import type { Engine, HostStats, Machine } from "../machine/machine.js";
+import type { MachineStats } from "../machine/stats.js";
 import type { BetweenSlices } from "../machine/run-image.js";
 import { driveAtOnce, driveSliced, type RunSteps } from "./drive.js";
 import { bootGuest } from "./guest.js";
@@ -46,10 +47,13 @@ export interface MigrationCell {
   movedAt?: number;
   verdict: Verdict | { kind: "not-migrated" };
   result: RunResult;
+  /** The counters and host facts of the machine the guest ended on (the source's, not migrated), for `matrix --migrate --json`. */
+  stats: MachineStats;
+  host: HostStats;
 }
 
 export interface MigrationMatrix {
-  reference: { console: string; result: RunResult; cycles: number };
+  reference: { console: string; result: RunResult; cycles: number; stats: MachineStats; host: HostStats };
   backends: string[];
   points: number[];
   cells: MigrationCell[];
@@ -85,7 +89,7 @@ function* matrixSteps(elf: Uint8Array, image: ElfImage, options: MigrationMatrix
   const maxCycles = options.maxCycles ?? Infinity;
   const bare = bootGuest(elf, image, "bare", fresh());
   const stopped = yield { machine: bare.machine, until: Infinity };
-  const reference = { console: bare.console, result: bare.machine.outcome!, cycles: bare.cycles };
+  const reference = { console: bare.console, result: bare.machine.outcome!, cycles: bare.cycles, ...counters(bare.machine) };
   const points = [...(options.points ?? [0.25, 0.5, 0.75].map((f) => Math.floor(reference.cycles * f)))];
   const cells: MigrationCell[] = [];
   const matrix = { reference, backends: names, points, cells };
@@ -96,7 +100,7 @@ function* matrixSteps(elf: Uint8Array, image: ElfImage, options: MigrationMatrix
       if (yield { machine: g.machine, until: at }) return { ...matrix, interrupted: true };
       const sp = runToSafePoint(g, at, maxCycles);
       if (!sp.reached) {
-        for (const to of names) if (to !== from) cells.push({ from, to, at, verdict: { kind: "not-migrated" }, result: g.machine.outcome! });
+        for (const to of names) if (to !== from) cells.push({ from, to, at, verdict: { kind: "not-migrated" }, result: g.machine.outcome!, ...counters(g.machine) });
         continue;
       }
       const snap = captureSnapshot(g);
@@ -105,9 +109,14 @@ function* matrixSteps(elf: Uint8Array, image: ElfImage, options: MigrationMatrix
         const { guest } = restoreGuest(snap, to, { image, ...fresh() });
         if (yield { machine: guest.machine, until: Infinity }) return { ...matrix, interrupted: true };
         const result = guest.machine.outcome!;
-        cells.push({ from, to, at, movedAt: sp.cycle, verdict: compareRuns(reference, { console: guest.console, result }), result });
+        cells.push({ from, to, at, movedAt: sp.cycle, verdict: compareRuns(reference, { console: guest.console, result }), result, ...counters(guest.machine) });
       }
     }
   }
   return matrix;
+}
+
+/** A finished machine's counters and host facts (taken when it ends: a source machine runs on to later points). */
+function counters(machine: Machine): { stats: MachineStats; host: HostStats } {
+  return { stats: machine.stats(), host: machine.hostStats() };
 }

@@ -45,6 +45,8 @@ const COMMANDS: { name: string; argv: string[]; before?: string[]; status: numbe
     doc: { from: "xen", to: "l4", migrated: true },
     moved: /^migration xen -> l4 at cycle [\d,]+: .*\nh\n$/,
   },
+  { name: "matrix", argv: ["matrix", elf, "--hv", "bare,xen"], before: ["matrix", "--json", elf, "--hv", "bare,xen"], status: 0, doc: { matrix: "backends", runs: [{ backend: "bare" }, { backend: "xen", verdict: { kind: "same" } }] }, moved: /^back end +verdict/ },
+  { name: "matrix --migrate", argv: ["matrix", elf, "--migrate", "--hv", "bare,xen", "--at", "0"], before: ["matrix", "--json", elf, "--migrate", "--hv", "bare,xen", "--at", "0"], status: 0, doc: { matrix: "migration", runs: [{ from: "bare", to: "xen" }, { from: "xen", to: "bare" }] }, moved: /^migration matrix: reference bare/ },
   { name: "bench", argv: ["bench", "--workloads", "syscall", "--hv", "bare", "--scale", "1", "--repeats", "1", "--jobs", "1"], status: 0, doc: { workloads: ["syscall"] }, moved: /\[2\/2\] done\nOverhead over bare/ },
   { name: "inject", argv: ["inject", "--runs", "1"], status: 0, doc: { hv: "bare", runs: 1, firstSeed: 1 }, moved: /^fault injection into the Mondrix kernel/ },
   { name: "drivers", argv: ["drivers", "--crashes", "1"], status: 0, doc: { backend: "xen", workload: "io", summary: { runs: 1 } }, moved: /^driver restarts under the client.s io on xen/ },
@@ -70,7 +72,7 @@ describe("--json without a file: the document alone on stdout", () => {
   }
 
   it("a missing positional argument is commander's error, --json or not", async () => {
-    for (const argv of [["migrate", "--from", "xen", "--to", "l4", "--at", "0", "--json"]]) {
+    for (const argv of [["matrix", "--json"], ["migrate", "--from", "xen", "--to", "l4", "--at", "0", "--json"]]) {
       const r = await cli(...argv);
       expect(r.status).toBe(2);
       expect(r.err).toBe("previrt: error: missing required argument 'elf'\n");

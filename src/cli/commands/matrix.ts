@@ -1,4 +1,4 @@
-// `previrt matrix FILE.elf [--hv a,b,…] [--allow-diverge a,…]`: the same
+// `previrt matrix FILE.elf [--hv a,b,…] [--allow-diverge a,…] [--json [FILE]]`: the same
 // binary on every back end, one table. Each row: verdict against bare (same,
 // or where it diverged), simulated cycles and the overhead over bare, what
 // the monitor was entered for (VM exits, hypercalls, IPCs, traps), what the
@@ -8,6 +8,8 @@
 // `--jobs N` (default: the number of cores) runs the back ends in N worker
 // threads; the table is the same as with `--jobs 1` (serial, in-process).
 // Ctrl-C ends it with one line and no table (cli/interrupt.ts), status 130.
+// `--json [FILE]`: the document of matrix-json.ts, to FILE or (no FILE, `-`)
+// to stdout, the table then going to stderr; the same status either way.
 // `--migrate [--at N,…]`: the migration matrix instead (migration-matrix.ts).
 
 import { UserError } from "../../guest-isa/diagnostics.js";
@@ -20,7 +22,9 @@ import { EXIT_STATUS } from "../../machine/diagnosis.js";
 import { INTERRUPTED, stopOnSigint } from "../interrupt.js";
 import { jobsOption } from "../jobs-option.js";
 import type { Engine } from "../../machine/machine.js";
-import { readCostModel, readElfInput, readInput } from "../files.js";
+import { checkOutputs, readCostModel, readElfInput, readInput, writeOutput } from "../files.js";
+import { withPositional } from "../json-option.js";
+import { matrixDocument } from "./matrix-json.js";
 import type { CommandRunner } from "../main.js";
 import { describeSmp } from "../bench/report-data.js";
 import { checkSpinlockCure } from "../../hypervisors/common/spinlock-cures.js";
@@ -29,7 +33,9 @@ import { checkSpinlockCure } from "../../hypervisors/common/spinlock-cures.js";
 export { describeProblem, describeVerdict, isDivergence };
 
 export const run: CommandRunner = async (args, options, io) => {
-  const [file] = args;
+  // `matrix --json k.elf`: --json is the flag, k.elf the ELF, as run's (json-option.ts).
+  const { file, json } = withPositional(args, options.json, "elf");
+  options = { ...options, json };
   // Loaded only for --migrate: it brings in the migration code (issue 16).
   if (options.migrate) return (await import("./migration-matrix.js")).runMigrationMatrix(file, options, io);
   if (options.at !== undefined) throw new UserError("--at is for --migrate (the migration points)"); // not ignored
@@ -41,6 +47,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const image = readElfInput(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
   const jobs = jobsOption(options.jobs);
+  checkOutputs([["--json", json]], [file, options.disk, options.costModel]); // before anything runs
   const smp = smpOptions(options);
   const loaded = [];
   for (const n of ordered) loaded.push(await loadBackend(n));
@@ -51,6 +58,7 @@ export const run: CommandRunner = async (args, options, io) => {
   // --spinlocks: every back end but the reference (bare, native) must offer the cure.
   const spinlocks = options.spinlocks as string | undefined;
   for (const b of loaded) if (b.name !== "bare") checkSpinlockCure(b.name, b.spinlocks, spinlocks);
+  const maxCycles = (options.maxCycles as number | undefined) ?? MATRIX_MAX_CYCLES;
   const sigint = stopOnSigint();
   const outcome = await runMatrixJobsInterruptible(image, {
     file, // errors about the binary name it, as run's do
@@ -58,7 +66,7 @@ export const run: CommandRunner = async (args, options, io) => {
     spinlocks,
     jobs,
     backends: ordered,
-    maxCycles: (options.maxCycles as number | undefined) ?? MATRIX_MAX_CYCLES,
+    maxCycles,
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     engine: options.engine as Engine | undefined,
@@ -69,11 +77,15 @@ export const run: CommandRunner = async (args, options, io) => {
     return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
   }
   const rows = outcome.rows;
-  if (smp.cpus !== undefined || smp.pcpus !== undefined) io.out(`${describeSmp(smp)}${smp.pcpus !== undefined && ordered.includes("bare") ? "; bare, one physical CPU per CPU" : ""}\n`);
-  io.out(formatMatrix(rows));
+  // `--json -` (or bare --json): the document takes stdout, the table goes to stderr (as bench's).
+  const table = json === "-" ? (t: string) => io.err(t) : (t: string) => io.out(t);
+  if (smp.cpus !== undefined || smp.pcpus !== undefined) table(`${describeSmp(smp)}${smp.pcpus !== undefined && ordered.includes("bare") ? "; bare, one physical CPU per CPU" : ""}\n`);
+  table(formatMatrix(rows));
   const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));
+  const status = bad.length ? 1 : 0;
+  if (json !== undefined) writeOutput(json, JSON.stringify(matrixDocument(file, rows, options, { maxCycles, jobs, status }), null, 2) + "\n", io);
   for (const r of bad) io.err(`previrt: error: ${r.backend} ${describeProblem(r.verdict, rows[0].backend)}\n`);
-  return bad.length ? 1 : 0;
+  return status;
 };
 
 /** `--cpus`, `--quantum`, `--pcpus` of a command that runs several back ends: checked (one-line errors), only those given. */

@@ -1,10 +1,11 @@
 // `previrt matrix ELF --migrate [--hv a,b,…] [--at N,…] [--allow-diverge a,…]
-// [--disk IMG] [--engine E] [--no-protect]`: every ordered pair of back ends that accept the binary,
+// [--disk IMG] [--engine E] [--no-protect] [--json [FILE]]`: every ordered pair of back ends that accept the binary,
 // migrated at each point (default: 1/4, 1/2, 3/4 of the bare run), verdict
 // against the unmigrated bare run (src/migration/matrix.ts). One row per
 // pair, one column per point; exit status 1 when a pair not involving an
 // --allow-diverge back end diverged. Ctrl-C ends it (cli/interrupt.ts) with
-// one line and no table, status 130.
+// one line and no table, status 130. `--json [FILE]`: one record per (from,
+// to, at) cell (matrix-json.ts), to FILE or stdout, the table then on stderr.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { BACKEND_NAMES, unknownBackend } from "../../hypervisors/registry.js";
@@ -12,11 +13,12 @@ import { MATRIX_MAX_CYCLES, type Verdict } from "../../hypervisors/matrix-verdic
 import { migrationMatrixSliced, type MigrationCell } from "../../migration/matrix.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
 import { INTERRUPTED, stopOnSigint } from "../interrupt.js";
-import { readCostModel, readElfInputWithBytes, readInput } from "../files.js";
+import { checkOutputs, readCostModel, readElfInputWithBytes, readInput, writeOutput } from "../files.js";
+import { migrationMatrixDocument, verdictText } from "./matrix-json.js";
 import { point } from "./migrate.js";
 import { checkSnapshotSpinlocks, engineOptionsOf } from "./resume.js";
 import type { CliIO } from "../io.js";
-import { describeProblem, describeVerdict, isDivergence, smpOptions } from "./matrix.js";
+import { describeProblem, isDivergence, smpOptions } from "./matrix.js";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -32,14 +34,17 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   // A pair needs two: one back end would be a table of no row, and a status 0 for nothing checked.
   if (names && names.length < 2) throw new UserError(`--migrate needs at least two back ends to move between (--hv ${names.join(",")})`);
   const points = (options.at as string[] | undefined)?.map(point);
+  const json = options.json as string | undefined; // jsonTarget's (matrix.ts)
+  checkOutputs([["--json", json]], [file, options.disk, options.costModel]); // before anything runs
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
+  const maxCycles = (options.maxCycles as number | undefined) ?? MATRIX_MAX_CYCLES;
   const sigint = stopOnSigint();
   const m = await migrationMatrixSliced(elf, image, {
     file,
     backends: names,
     points,
-    maxCycles: (options.maxCycles as number | undefined) ?? MATRIX_MAX_CYCLES,
+    maxCycles,
     costModel: typeof options.costModel === "string" ? readCostModel(options.costModel) : undefined,
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     cpus: smpOptions(options).cpus,
@@ -51,7 +56,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
     io.err(`previrt: error: ${INTERRUPTED} after ${m.cells.length} of ${runs} migrated runs (no table)\n`);
     return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
   }
-  const verdict = (c: MigrationCell) => (c.verdict.kind === "not-migrated" ? "ended first" : describeVerdict(c.verdict));
+  const verdict = (c: MigrationCell) => verdictText(c.verdict);
   const header = ["from", "to", ...m.points.map((p) => `at ${fmt(p)}`)];
   const body: string[][] = [];
   for (const from of m.backends) {
@@ -63,12 +68,16 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  io.out(`migration matrix: reference bare (${describeEnding(m.reference.result)}, ${fmt(m.reference.cycles)} cycles); stop-and-copy at each point\n`);
-  io.out([line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n");
+  // `--json -` (or bare --json): the document takes stdout, the table goes to stderr (as matrix's).
+  const table = json === "-" ? (t: string) => io.err(t) : (t: string) => io.out(t);
+  table(`migration matrix: reference bare (${describeEnding(m.reference.result)}, ${fmt(m.reference.cycles)} cycles); stop-and-copy at each point\n`);
+  table([line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n");
   const moved = (c: MigrationCell): c is MigrationCell & { verdict: Verdict } => c.verdict.kind !== "not-migrated";
   const bad = m.cells.filter(moved).filter((c) => isDivergence(c.verdict) && !allow.has(c.from) && !allow.has(c.to));
+  const status = bad.length ? 1 : 0;
+  if (json !== undefined) writeOutput(json, JSON.stringify(migrationMatrixDocument(file, m, options, { maxCycles, status }), null, 2) + "\n", io);
   for (const c of bad) io.err(`previrt: error: ${c.from} -> ${c.to} at ${c.at} ${describeProblem(c.verdict, "bare")}\n`);
-  return bad.length ? 1 : 0;
+  return status;
 }
 
 function describeEnding(r: { kind: string; exitCode: number }): string {
