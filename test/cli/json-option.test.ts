@@ -4,26 +4,18 @@
 // stderr; right before a command's positional argument it is the flag, not a
 // file name; a file that cannot be written is one `previrt: error:` line
 // before anything runs. Real guests on the real machine, in process.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bufferIO } from "../../src/cli/io.js";
-import { main } from "../../src/cli/main.js";
+import { buildSmallGuest, cli } from "./small-guest.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-json-option-"));
-const elf = join(dir, "hi.elf");
+const elf = join(dir, "hi.elf"); // the small guest: prints "h\n", exit 3
 const snap = join(dir, "hi.snap");
 
-async function cli(...argv: string[]) {
-  const io = bufferIO(new Uint8Array());
-  return { status: await main(argv, io), out: io.stdout, err: io.stderr };
-}
-
 beforeAll(async () => {
-  // prints "h\n", powers off with status 3; annotated, so every back end runs it
-  writeFileSync(join(dir, "hi.s"), "    .text\n    .global _start\n_start:\n    addi t0, zero, 0x68\n    out 0x10, t0\n    addi t0, zero, 0x0a\n    out 0x10, t0\n    addi a0, zero, 3\n    out 0xF0, a0\n");
-  expect((await cli("build", join(dir, "hi.s"), "-o", elf)).status).toBe(0);
+  expect(await buildSmallGuest(dir)).toBe(elf);
   // Taken before the guest printed anything: the resumed run prints "h\n".
   const taken = await cli("run", elf, "--hv", "xen", "--snapshot-at", "0", "--snapshot", snap);
   expect(taken.status, taken.err).toBe(0);

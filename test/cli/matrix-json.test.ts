@@ -4,26 +4,20 @@
 // facts only under `host`, so the rest is the same with --jobs 1 and 2 and
 // with either engine. On a small annotated guest and the bundled kernel
 // (whose wrpsr trap-and-emulate cannot virtualize: trap diverges).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildKernel } from "../../src/cli/bundled-kernel.js";
-import { bufferIO } from "../../src/cli/io.js";
-import { main } from "../../src/cli/main.js";
 import { writeElf } from "../../src/guest-isa/elf.js";
 import { BACKEND_NAMES } from "../../src/hypervisors/registry.js";
 import { noteInterpreted, START_INSNS } from "../../src/machine/jit/cache.js";
 import { aluLoop } from "../../bench/machine.bench.js";
+import { buildSmallGuest, cli } from "./small-guest.js";
 
 const dir = mkdtempSync(join(tmpdir(), "previrt-matrix-json-"));
 const kernel = join(dir, "kernel.elf");
-const small = join(dir, "hi.elf");
-
-async function cli(...argv: string[]) {
-  const io = bufferIO(new Uint8Array());
-  return { status: await main(argv, io), out: io.stdout, err: io.stderr };
-}
+const small = join(dir, "hi.elf"); // the small guest: prints "h\n", exit 3
 
 /** A document without its host facts (every `host` key, at any depth): what must not depend on how the emulator ran. */
 function simulated(value: unknown): unknown {
@@ -44,10 +38,7 @@ type Run = Record<string, unknown> & { backend: string; verdict: { kind: string;
 
 beforeAll(async () => {
   writeFileSync(kernel, writeElf(buildKernel({ workload: "syscall" }).image));
-  // prints "h\n", powers off with status 3; annotated, so every back end runs it
-  writeFileSync(join(dir, "hi.s"), "    .text\n    .global _start\n_start:\n    addi t0, zero, 0x68\n    out 0x10, t0\n    addi t0, zero, 0x0a\n    out 0x10, t0\n    addi a0, zero, 3\n    out 0xF0, a0\n");
-  const built = await cli("build", join(dir, "hi.s"), "-o", small);
-  expect(built.status, built.err).toBe(0);
+  expect(await buildSmallGuest(dir)).toBe(small);
 });
 
 describe("previrt matrix --json", () => {
@@ -109,7 +100,7 @@ describe("previrt matrix --json", () => {
     expect(r.status).toBe(1);
     expect(r.err).toBe("previrt: error: trap diverged from bare: diverged at line 3\n");
     expect(r.out).toMatch(/^back end +verdict/); // the table stays on stdout when the document goes to a file
-    const doc = JSON.parse((await import("node:fs")).readFileSync(out, "utf8"));
+    const doc = JSON.parse(readFileSync(out, "utf8"));
     expect(doc.status).toBe(1);
     expect(doc.runs[1]).toMatchObject({ backend: "trap", verdict: { kind: "diverged" }, allowedToDiverge: false });
   });
