@@ -18,6 +18,7 @@
 
 import { EXIT_STATUS } from "../machine/diagnosis.js";
 import type { BetweenSlices } from "../machine/run-image.js";
+import type { CliIO } from "./io.js";
 
 /** The words every interrupted ending starts with (`previrt: error: interrupted (SIGINT) after …`). */
 export const INTERRUPTED = "interrupted (SIGINT)";
@@ -60,5 +61,22 @@ export async function drainInterruptible<T>(steps: Generator<unknown, T>, betwee
     if (next.done) return { result: next.value };
     const why = await between();
     if (why !== undefined) return { interrupted: why, done: done + 1 };
+  }
+}
+
+/**
+ * A campaign command's runs with Ctrl-C: the campaign's result, or — after
+ * one line `previrt: error: interrupted (SIGINT) after N of M runs (no
+ * table)` — undefined, and the command ends with EXIT_STATUS.interrupted.
+ */
+export async function campaignOrInterrupt<T>(steps: Generator<unknown, T>, total: number, io: CliIO): Promise<T | undefined> {
+  const sigint = stopOnSigint();
+  try {
+    const outcome = await drainInterruptible(steps, sigint.between);
+    if ("result" in outcome) return outcome.result;
+    io.err(`${io.stderrIsTTY ? "\n" : ""}previrt: error: ${outcome.interrupted} after ${outcome.done} of ${total} runs (no table)\n`);
+    return undefined;
+  } finally {
+    sigint.dispose();
   }
 }

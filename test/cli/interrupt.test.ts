@@ -1,4 +1,4 @@
-// Ctrl-C during `previrt run`, `resume`, `migrate`, `matrix`, `matrix --migrate` or `bench` (cli/interrupt.ts): a guest that would run for
+// Ctrl-C during `previrt run`, `resume`, `migrate`, `matrix`, `matrix --migrate`, `bench`, `inject` or `drivers` (cli/interrupt.ts): a guest that would run for
 // ever — here one that prints a line and then spins, and one whose trap
 // handler faults again at every entry, walking its stack down, which no
 // fault-loop rule catches — ends with `previrt: error: interrupted (SIGINT)
@@ -132,6 +132,23 @@ describe("Ctrl-C during previrt run", () => {
     expect(io.stdout).toBe("");
     // After the progress so far (serially none yet: the signal comes before the first cell).
     expect(io.stderr).toMatch(/(^|\n)previrt: error: interrupted \(SIGINT\) after \d+ of \d+ cells \(no report\)\n$/);
+    expect(process.listenerCount("SIGINT")).toBe(before);
+  }, 60_000);
+
+  it.each([
+    ["inject", "--runs", "1000"],
+    ["drivers", "--crashes", "200"],
+  ])("previrt %s (in process): one line after the runs done so far, no table, status 130", async (...args) => {
+    // Their runs are in this thread, which lets the signal in after each run.
+    const before = process.listenerCount("SIGINT");
+    const io = bufferIO();
+    let settled = false;
+    const status = main(args, io).finally(() => (settled = true));
+    while (!settled && process.listenerCount("SIGINT") === before) await new Promise((r) => setImmediate(r));
+    process.emit("SIGINT");
+    expect(await status).toBe(130);
+    expect(io.stdout).toBe("");
+    expect(io.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ of (2000|200) runs \(no table\)\n$/);
     expect(process.listenerCount("SIGINT")).toBe(before);
   }, 60_000);
 

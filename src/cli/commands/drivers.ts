@@ -5,12 +5,14 @@
 // Exit status 0 when the client completed with its self-check in every run, 1 otherwise.
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { WORKLOADS, type Workload } from "../bundled-kernel.js";
-import { CRASH_KINDS, formatCampaign, runRestartCampaign } from "../drivers/restart-campaign.js";
+import { CRASH_KINDS, formatCampaign, restartCampaignSteps } from "../drivers/restart-campaign.js";
+import { campaignOrInterrupt } from "../interrupt.js";
+import { EXIT_STATUS } from "../../machine/diagnosis.js";
 import { checkOutputs, writeOutput } from "../files.js";
 import { jsonTarget } from "../json-option.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (_args, options, io) => {
+export const run: CommandRunner = async (_args, options, io) => {
   const json = jsonTarget(options.json); // bare --json: stdout, as `-` (json-option.ts)
   const runs = (options.crashes as number | undefined) ?? 10;
   const firstSeed = (options.seed as number | undefined) ?? 1;
@@ -22,7 +24,7 @@ export const run: CommandRunner = (_args, options, io) => {
   if (kind !== undefined && !(CRASH_KINDS as readonly string[]).includes(kind)) throw new UserError(`--kind must be ${CRASH_KINDS.join(" or ")}, not '${kind}'`);
   checkOutputs([["--json", json]]);
   const progress = io.stderrIsTTY ? (d: number, t: number) => io.err(`\r\x1b[K[${d}/${t}]${d === t ? "\n" : ""}`) : undefined;
-  const result = runRestartCampaign({
+  const steps = restartCampaignSteps({
     runs,
     firstSeed,
     backend: hv,
@@ -32,6 +34,8 @@ export const run: CommandRunner = (_args, options, io) => {
     watchdog: options.watchdog as number | undefined,
     onRun: progress,
   });
+  const result = await campaignOrInterrupt(steps, runs, io);
+  if (result === undefined) return EXIT_STATUS.interrupted;
   const text = formatCampaign(result);
   if (json === "-") io.err(text);
   else io.out(text);

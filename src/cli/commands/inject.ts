@@ -9,10 +9,12 @@ import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { checkOutputs, writeOutput } from "../files.js";
 import { jsonTarget } from "../json-option.js";
-import { formatCampaign, runCampaign } from "../inject/fault-injection.js";
+import { campaignSteps, formatCampaign } from "../inject/fault-injection.js";
+import { campaignOrInterrupt } from "../interrupt.js";
+import { EXIT_STATUS } from "../../machine/diagnosis.js";
 import type { CommandRunner } from "../main.js";
 
-export const run: CommandRunner = (_args, options, io) => {
+export const run: CommandRunner = async (_args, options, io) => {
   const json = jsonTarget(options.json); // bare --json: stdout, as `-` (json-option.ts)
   const runs = (options.runs as number | undefined) ?? 30;
   const firstSeed = (options.seed as number | undefined) ?? 1;
@@ -22,7 +24,8 @@ export const run: CommandRunner = (_args, options, io) => {
   checkOutputs([["--json", json]]);
   const arms = options.protect === false ? [false] : [true, false];
   const progress = io.stderrIsTTY ? (d: number, t: number) => io.err(`\r\x1b[K[${d}/${t}]${d === t ? "\n" : ""}`) : undefined;
-  const result = runCampaign({ runs, firstSeed, arms, hv, onRun: progress });
+  const result = await campaignOrInterrupt(campaignSteps({ runs, firstSeed, arms, hv, onRun: progress }), runs * arms.length, io);
+  if (result === undefined) return EXIT_STATUS.interrupted;
   const text = formatCampaign(result);
   if (json === "-") io.err(text);
   else io.out(text);
