@@ -67,14 +67,15 @@ export async function drainInterruptible<T>(steps: Generator<unknown, T>, betwee
 /**
  * A campaign command's runs with Ctrl-C: the campaign's result, or — after
  * one line `previrt: error: interrupted (SIGINT) after N of M runs (no
- * table)` — undefined, and the command ends with EXIT_STATUS.interrupted.
+ * table)` (`unit`: "cells (no report)" for a bench's) — undefined, and the
+ * command ends with EXIT_STATUS.interrupted.
  */
-export async function campaignOrInterrupt<T>(steps: Generator<unknown, T>, total: number, io: CliIO): Promise<T | undefined> {
+export async function campaignOrInterrupt<T>(steps: Generator<unknown, T>, total: () => number, io: CliIO, unit = "runs (no table)"): Promise<T | undefined> {
   const sigint = stopOnSigint();
   try {
     const outcome = await drainInterruptible(steps, sigint.between);
     if ("result" in outcome) return outcome.result;
-    io.err(`${io.stderrIsTTY ? "\n" : ""}previrt: error: ${outcome.interrupted} after ${outcome.done} of ${total} runs (no table)\n`);
+    io.err(`${io.stderrIsTTY ? "\n" : ""}previrt: error: ${outcome.interrupted} after ${outcome.done} of ${total()} ${unit}\n`);
     return undefined;
   } finally {
     sigint.dispose();

@@ -138,7 +138,9 @@ describe("Ctrl-C during previrt run", () => {
   it.each([
     ["inject", "--runs", "1000"],
     ["drivers", "--crashes", "200"],
-  ])("previrt %s (in process): one line after the runs done so far, no table, status 130", async (...args) => {
+    ["bench", "--smp"],
+    ["bench", "--drivers", "--scale", "20"],
+  ])("previrt %s %s (in process): one line after the runs done so far, no table, status 130", async (...args) => {
     // Their runs are in this thread, which lets the signal in after each run.
     const before = process.listenerCount("SIGINT");
     const io = bufferIO();
@@ -148,7 +150,7 @@ describe("Ctrl-C during previrt run", () => {
     process.emit("SIGINT");
     expect(await status).toBe(130);
     expect(io.stdout).toBe("");
-    expect(io.stderr).toMatch(/^previrt: error: interrupted \(SIGINT\) after \d+ of (2000|200) runs \(no table\)\n$/);
+    expect(io.stderr).toMatch(/(^|\n)previrt: error: interrupted \(SIGINT\) after \d+ of (2000|200|100|28) (runs|cells) \(no (table|report)\)\n$/);
     expect(process.listenerCount("SIGINT")).toBe(before);
   }, 60_000);
 

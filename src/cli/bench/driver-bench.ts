@@ -21,6 +21,7 @@ import { DomainHost, type HostOutcome } from "../../hypervisors/domains/host.js"
 import { backends, countVmmEntries, getBackend, hostingBackends, runElf, type RunElfOutcome } from "../../hypervisors/index.js";
 import type { MachineStats } from "../../machine/stats.js";
 import { buildKernel, kernelDisk, kernelDiskBytes } from "../bundled-kernel.js";
+import { drain } from "../interrupt.js";
 
 const MAX_CYCLES = 4_000_000_000;
 
@@ -172,7 +173,18 @@ export interface DriverBenchReport {
 }
 
 /** Runs the bench: bare (port disk, nvdisk), then per back end in `hv` the local driver, the driver VM, the nvdisk emulated and passed through, at each of `scales`. */
-export function runDriverBench(options: { hv?: readonly string[]; scales?: readonly number[]; progress?: (done: number, total: number, label: string) => void }): DriverBenchReport {
+export interface DriverBenchOptions {
+  hv?: readonly string[];
+  scales?: readonly number[];
+  progress?: (done: number, total: number, label: string) => void;
+}
+
+export function runDriverBench(options: DriverBenchOptions): DriverBenchReport {
+  return drain(driverBenchSteps(options));
+}
+
+/** runDriverBench one run at a time (a step each: cli/interrupt.ts drain, drainInterruptible). */
+export function* driverBenchSteps(options: DriverBenchOptions): Generator<void, DriverBenchReport> {
   const can = driverBenchBackends();
   const hv = options.hv ?? can;
   for (const h of hv) {
@@ -217,6 +229,7 @@ export function runDriverBench(options: { hv?: readonly string[]; scales?: reado
         consoleMatchesLocal: ok && console === localConsole.get(key),
       });
       done++;
+      yield;
     }
     const lo = runs[0];
     const hi = runs[runs.length - 1];

@@ -14,6 +14,7 @@ import { backends, countVmmEntries, runElf } from "../../hypervisors/index.js";
 import type { MachineStats } from "../../machine/stats.js";
 import { DEFAULT_QUANTUM } from "../../machine/machine.js";
 import { buildKernel, kernelDiskBytes, WORKLOADS, type Workload } from "../bundled-kernel.js";
+import { drain } from "../interrupt.js";
 
 export const SMP_BENCH_WORKLOADS: readonly Workload[] = ["spinlock", "ticketlock", "smp", "ctxsw"];
 /**
@@ -68,7 +69,19 @@ export function smpBenchBackends(): string[] {
 }
 
 /** Runs the SMP bench: `workloads` × back ends (`hv`, default smpBenchBackends) × their cures × --pcpus 4, 2, 1. */
-export function runSmpBench(options: { workloads?: readonly string[]; hv?: readonly string[]; scale?: number; progress?: (done: number, total: number, label: string) => void }): SmpBenchReport {
+export interface SmpBenchOptions {
+  workloads?: readonly string[];
+  hv?: readonly string[];
+  scale?: number;
+  progress?: (done: number, total: number, label: string) => void;
+}
+
+export function runSmpBench(options: SmpBenchOptions): SmpBenchReport {
+  return drain(smpBenchSteps(options));
+}
+
+/** runSmpBench one cell at a time (a step each: cli/interrupt.ts drain, drainInterruptible). */
+export function* smpBenchSteps(options: SmpBenchOptions): Generator<void, SmpBenchReport> {
   const workloads = options.workloads ?? SMP_BENCH_WORKLOADS;
   for (const w of workloads) if (!(WORKLOADS as readonly string[]).includes(w)) throw new UserError(`unknown workload '${w}' (known: ${WORKLOADS.join(", ")})`);
   const hv = options.hv ?? smpBenchBackends();
@@ -125,6 +138,7 @@ export function runSmpBench(options: { workloads?: readonly string[]; hv?: reado
       matchesBare: ok && out.console === bareConsole.get(c.w),
     });
     done++;
+    yield;
   }
   options.progress?.(done, cells.length, "");
   return { cpus: CPUS, rows };

@@ -26,7 +26,7 @@ import { checkOutputs, readCostModel, writeOutput } from "../files.js";
 import { jobsOption } from "../jobs-option.js";
 import { jsonTarget } from "../json-option.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
-import { stopOnSigint } from "../interrupt.js";
+import { campaignOrInterrupt, stopOnSigint } from "../interrupt.js";
 import type { CommandRunner } from "../main.js";
 import type { CliIO } from "../io.js";
 
@@ -52,26 +52,33 @@ function emitReports(options: Record<string, unknown>, io: CliIO, toStdout: bool
 
 /** `bench --smp` (src/cli/bench/smp-bench.ts): the lock-holder preemption bench; --workloads, --hv, --scale, --json, --html apply. */
 async function runSmp(options: Record<string, unknown>, io: CliIO): Promise<number> {
-  const { renderSmpHtml, renderSmpText, runSmpBench } = await import("../bench/smp-bench.js");
+  const { renderSmpHtml, renderSmpText, smpBenchSteps } = await import("../bench/smp-bench.js");
   const toStdout = reportsToStdout(options);
   for (const k of ["cpus", "pcpus", "quantum", "repeats", "costModel"]) {
     if (options[k] !== undefined) throw new UserError(`bench --smp chooses its own CPUs (--cpus 4, --pcpus 4/2/1); ${flag(k)} does not apply`);
   }
   const scale = (options.scale as number | undefined) ?? 1;
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
-  const report = runSmpBench({
-    workloads: options.workloads as string[] | undefined,
-    hv: options.hv as string[] | undefined,
-    scale,
-    progress: (done, total, label) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`),
-  });
+  let cells = 0;
+  const report = await campaignOrInterrupt(
+    smpBenchSteps({
+      workloads: options.workloads as string[] | undefined,
+      hv: options.hv as string[] | undefined,
+      scale,
+      progress: (done, total, label) => io.err(`[${done}/${(cells = total)}] ${done < total ? label : "done"}\n`),
+    }),
+    () => cells,
+    io,
+    "cells (no report)",
+  );
+  if (report === undefined) return EXIT_STATUS.interrupted;
   emitReports(options, io, toStdout, renderSmpText(report), report, () => renderSmpHtml(report));
   return report.rows.every((r) => r.matchesBare) ? 0 : 1;
 }
 
 /** `bench --drivers` (src/cli/bench/driver-bench.ts): local driver, driver VM, nvdisk emulated and passed through; --hv, --scale, --json, --html apply. */
 async function runDrivers(options: Record<string, unknown>, io: CliIO): Promise<number> {
-  const { renderDriverHtml, renderDriverText, runDriverBench } = await import("../bench/driver-bench.js");
+  const { renderDriverHtml, renderDriverText, driverBenchSteps } = await import("../bench/driver-bench.js");
   const toStdout = reportsToStdout(options);
   if (options.smp) throw new UserError("--drivers and --smp are separate benches: give one");
   if (options.protect === false) throw new UserError("bench --drivers measures the default configuration; --no-protect does not apply");
@@ -81,11 +88,18 @@ async function runDrivers(options: Record<string, unknown>, io: CliIO): Promise<
   // --scale N: the two scales are 1 and N (the cost per request is their difference).
   const top = (options.scale as number | undefined) ?? 4;
   if (!Number.isInteger(top) || top < 2 || top > 1000) throw new UserError(`--scale must be an integer from 2 to 1000 with --drivers (the scales are 1 and N), not ${top}`);
-  const report = runDriverBench({
-    hv: options.hv as string[] | undefined,
-    scales: [1, top],
-    progress: (done, total, label) => io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`),
-  });
+  let runs = 0;
+  const report = await campaignOrInterrupt(
+    driverBenchSteps({
+      hv: options.hv as string[] | undefined,
+      scales: [1, top],
+      progress: (done, total, label) => io.err(`[${done}/${(runs = total)}] ${done < total ? label : "done"}\n`),
+    }),
+    () => runs,
+    io,
+    "runs (no report)",
+  );
+  if (report === undefined) return EXIT_STATUS.interrupted;
   emitReports(options, io, toStdout, renderDriverText(report), report, () => renderDriverHtml(report));
   // A missed goal is a result; a client that failed or printed something else is not.
   return report.allMatch ? 0 : 1;
