@@ -8,11 +8,18 @@
 // closed; status 130. A second Ctrl-C before that ends the process at once
 // (the disk images are written through, so nothing the guest wrote is lost).
 //
+// A campaign of many runs in this thread — bench --jobs 1, bench --smp and
+// --drivers, inject, drivers — is a generator that yields after each run:
+// `drainInterruptible` asks `between` after each run and ends the campaign
+// there, and `campaignOrInterrupt` prints its one line (`… after N of M runs
+// (no table)`); `drain` runs one through without asking.
+//
 // Consumes process signals; produces a BetweenSlices for the run, a promise
-// settled at the first Ctrl-C (for a matrix whose cells run in worker
-// threads, where nothing runs between slices here), and the handler's removal;
-// and `drain`/`drainInterruptible` for campaigns of runs in this thread. Used by cli/commands/run.ts, resume.ts, migrate.ts,
-// matrix.ts and migration-matrix.ts (which end with one line and no table), and by
+// settled at the first Ctrl-C (for a matrix or bench whose cells run in
+// worker threads, where nothing runs between slices here), and the handler's
+// removal. Used by cli/commands/run.ts, resume.ts, migrate.ts, matrix.ts and
+// migration-matrix.ts (which end with one line and no table), bench.ts,
+// inject.ts and drivers.ts (one line, no report or table), and
 // run-domains.ts, whose host (DomainHost.runSliced) awaits `between` every
 // slice of global time and stops every guest still running.
 
@@ -41,13 +48,7 @@ export function stopOnSigint(): { between: BetweenSlices; signalled: Promise<str
   };
 }
 
-/**
- * A campaign of many runs in this thread (bench --jobs 1, inject, drivers)
- * as a generator that yields after each run and returns its result: `drain`
- * runs it through; `drainInterruptible` lets the event loop in after each
- * run (`between`: the user's Ctrl-C) and ends after the run under way when
- * asked, with the number of runs done.
- */
+/** A campaign's generator run through (no Ctrl-C asked): its result. */
 export function drain<T>(steps: Generator<unknown, T>): T {
   for (;;) {
     const next = steps.next();
@@ -55,6 +56,7 @@ export function drain<T>(steps: Generator<unknown, T>): T {
   }
 }
 
+/** A campaign's generator with `between` asked after each run: its result, or the reason and the runs done. */
 export async function drainInterruptible<T>(steps: Generator<unknown, T>, between: BetweenSlices): Promise<{ result: T } | { interrupted: string; done: number }> {
   for (let done = 0; ; done++) {
     const next = steps.next();
@@ -64,18 +66,34 @@ export async function drainInterruptible<T>(steps: Generator<unknown, T>, betwee
   }
 }
 
+/** A campaign stopped by `between` (drainInterruptible's answer as an exception, where a promise of the result is awaited). */
+export class Interrupted extends Error {
+  constructor(
+    readonly reason: string,
+    readonly done: number,
+  ) {
+    super(`${reason} after ${done} runs`);
+  }
+}
+
 /**
  * A campaign command's runs with Ctrl-C: the campaign's result, or — after
  * one line `previrt: error: interrupted (SIGINT) after N of M runs (no
- * table)` (`unit`: "cells (no report)" for a bench's) — undefined, and the
- * command ends with EXIT_STATUS.interrupted.
+ * table)` (`unit`: "cells (no report)" for a bench's; `openLine`: its
+ * progress on a terminal leaves a line open, ended first) — undefined, and
+ * the command ends with EXIT_STATUS.interrupted.
  */
-export async function campaignOrInterrupt<T>(steps: Generator<unknown, T>, total: () => number, io: CliIO, unit = "runs (no table)"): Promise<T | undefined> {
+export async function campaignOrInterrupt<T>(
+  steps: Generator<unknown, T>,
+  total: () => number,
+  io: CliIO,
+  { unit = "runs (no table)", openLine = false }: { unit?: string; openLine?: boolean } = {},
+): Promise<T | undefined> {
   const sigint = stopOnSigint();
   try {
     const outcome = await drainInterruptible(steps, sigint.between);
     if ("result" in outcome) return outcome.result;
-    io.err(`${io.stderrIsTTY ? "\n" : ""}previrt: error: ${outcome.interrupted} after ${outcome.done} of ${total()} ${unit}\n`);
+    io.err(`${openLine && io.stderrIsTTY ? "\n" : ""}previrt: error: ${outcome.interrupted} after ${outcome.done} of ${total()} ${unit}\n`);
     return undefined;
   } finally {
     sigint.dispose();

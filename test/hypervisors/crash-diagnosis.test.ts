@@ -86,7 +86,8 @@ describe("a hlt that nothing can wake", () => {
     it(`after ${ie}: every back end says "${message}" and lists the instruction it halted at`, () => {
       const image = build(halting(ie));
       for (const backend of BACKENDS) {
-        const r = runElf(image, { backend, maxCycles: 1_000_000 }).result;
+        const out = runElf(image, { backend, maxCycles: 1_000_000 });
+        const r = out.result;
         expect(r.kind, backend).toBe("stopped");
         if (r.kind !== "stopped") continue;
         expect(r.reason, backend).toBe("hlt-deadlock");
@@ -98,6 +99,8 @@ describe("a hlt that nothing can wake", () => {
         // The last instruction listed is the one at pc, and it is what halted the CPU.
         const last = shown[shown.length - 1];
         expect(last.pc, backend).toBe(pc);
+        // And the machine stopped there (a hypercall that halted for good does not move past itself).
+        expect(out.machine.pc >>> 0, backend).toBe(pc);
         expect(last.text, backend).toMatch(/\b(hlt|hcall)\b/);
       }
     });

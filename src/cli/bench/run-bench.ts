@@ -35,7 +35,7 @@ import { runnableModule, WorkerPool, workersAvailable } from "../../hypervisors/
 import { cycleBreakdown, defaultCostModel, type CostEvent, type CostModel } from "../../machine/cost-model.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { BetweenSlices } from "../../machine/run-image.js";
-import { drain, drainInterruptible } from "../interrupt.js";
+import { drain, drainInterruptible, Interrupted } from "../interrupt.js";
 import type { Strategy } from "../../rewriter/index.js";
 import { BASELINE, type BenchConfiguration, type KernelBinary } from "./configurations.js";
 
@@ -258,13 +258,16 @@ export function runBench(options: RunBenchOptions): BenchCell[] {
 }
 
 /**
- * runBench in this thread with the event loop let in between cells: each
- * cell is followed by `between` (the user's Ctrl-C, cli/interrupt.ts), and a
- * reason from it ends the bench there, rejecting with it (no report).
+ * runBench in this thread with the event loop let in between cells: before
+ * the first (a Ctrl-C while the bench was loading) and after each, `between`
+ * (the user's Ctrl-C, cli/interrupt.ts); a reason from it ends the bench
+ * there, rejecting with Interrupted (no report).
  */
 async function runBenchInterruptible(options: RunBenchOptions, between: BetweenSlices): Promise<BenchCell[]> {
+  const early = await between();
+  if (early !== undefined) throw new Interrupted(early, 0);
   const outcome = await drainInterruptible(benchSteps(options), between);
-  if ("interrupted" in outcome) throw new Error(outcome.interrupted);
+  if ("interrupted" in outcome) throw new Interrupted(outcome.interrupted, outcome.done);
   return outcome.result;
 }
 

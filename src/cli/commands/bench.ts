@@ -8,8 +8,9 @@
 // stderr: one line redrawn in place when stderr is a terminal, plain lines
 // otherwise (a log gets no escape codes). `--jobs N` (default: the number of
 // cores) runs the cells in N worker threads; `--jobs 1` runs them serially
-// here. The simulated figures do not depend on it. With worker threads,
-// Ctrl-C ends it with one line (the cells done, no report), status 130.
+// here. The simulated figures do not depend on it. Ctrl-C ends it with one
+// line (the cells done, no report), status 130: with worker threads at once,
+// serially (and `--smp`, `--drivers`) after the run under way.
 
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { defaultCostModel } from "../../machine/cost-model.js";
@@ -26,7 +27,7 @@ import { checkOutputs, readCostModel, writeOutput } from "../files.js";
 import { jobsOption } from "../jobs-option.js";
 import { jsonTarget } from "../json-option.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
-import { campaignOrInterrupt, stopOnSigint } from "../interrupt.js";
+import { campaignOrInterrupt, Interrupted, stopOnSigint } from "../interrupt.js";
 import type { CommandRunner } from "../main.js";
 import type { CliIO } from "../io.js";
 
@@ -65,11 +66,14 @@ async function runSmp(options: Record<string, unknown>, io: CliIO): Promise<numb
       workloads: options.workloads as string[] | undefined,
       hv: options.hv as string[] | undefined,
       scale,
-      progress: (done, total, label) => io.err(`[${done}/${(cells = total)}] ${done < total ? label : "done"}\n`),
+      progress: (done, total, label) => {
+        cells = total;
+        io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
+      },
     }),
     () => cells,
     io,
-    "cells (no report)",
+    { unit: "cells (no report)" },
   );
   if (report === undefined) return EXIT_STATUS.interrupted;
   emitReports(options, io, toStdout, renderSmpText(report), report, () => renderSmpHtml(report));
@@ -93,11 +97,14 @@ async function runDrivers(options: Record<string, unknown>, io: CliIO): Promise<
     driverBenchSteps({
       hv: options.hv as string[] | undefined,
       scales: [1, top],
-      progress: (done, total, label) => io.err(`[${done}/${(runs = total)}] ${done < total ? label : "done"}\n`),
+      progress: (done, total, label) => {
+        runs = total;
+        io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
+      },
     }),
     () => runs,
     io,
-    "runs (no report)",
+    { unit: "runs (no report)" },
   );
   if (report === undefined) return EXIT_STATUS.interrupted;
   emitReports(options, io, toStdout, renderDriverText(report), report, () => renderDriverHtml(report));
@@ -174,7 +181,17 @@ export const run: CommandRunner = async (_args, options, io) => {
         progress(done, total, label);
       },
     });
-    const first = await Promise.race([running, sigint.signalled]);
+    let first: BenchCell[] | string;
+    if (pool) first = await Promise.race([running, sigint.signalled]);
+    else {
+      // Serially the cells run in this thread, which lets the signal in before each (runBenchJobs' between).
+      try {
+        first = await running;
+      } catch (e) {
+        if (!(e instanceof Interrupted)) throw e;
+        [first, finished] = [e.reason, e.done];
+      }
+    }
     if (typeof first === "string") {
       running.catch(() => undefined); // rejected as the pool closes: nobody waits for it now
       await pool?.close();

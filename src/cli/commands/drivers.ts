@@ -34,7 +34,7 @@ export const run: CommandRunner = async (_args, options, io) => {
     watchdog: options.watchdog as number | undefined,
     onRun: progress,
   });
-  const result = await campaignOrInterrupt(steps, () => runs, io);
+  const result = await campaignOrInterrupt(steps, () => runs, io, { openLine: true });
   if (result === undefined) return EXIT_STATUS.interrupted;
   const text = formatCampaign(result);
   if (json === "-") io.err(text);

@@ -24,7 +24,7 @@ export const run: CommandRunner = async (_args, options, io) => {
   checkOutputs([["--json", json]]);
   const arms = options.protect === false ? [false] : [true, false];
   const progress = io.stderrIsTTY ? (d: number, t: number) => io.err(`\r\x1b[K[${d}/${t}]${d === t ? "\n" : ""}`) : undefined;
-  const result = await campaignOrInterrupt(campaignSteps({ runs, firstSeed, arms, hv, onRun: progress }), () => runs * arms.length, io);
+  const result = await campaignOrInterrupt(campaignSteps({ runs, firstSeed, arms, hv, onRun: progress }), () => runs * arms.length, io, { openLine: true });
   if (result === undefined) return EXIT_STATUS.interrupted;
   const text = formatCampaign(result);
   if (json === "-") io.err(text);

@@ -267,6 +267,8 @@ export abstract class WedgeMonitor extends WedgeEvents {
     this.hcallAt = pc;
     const r = this.hypercall(n, m.regs[REG.a0], m.regs[REG.a1], m.regs[REG.a2]);
     this.hcallAt = -1;
+    // A hypercall that ended the run (a halt nothing can wake, a shutdown) leaves pc where it stopped: at the hcall.
+    if (m.stopped) return "resume";
     this.dropStaleHold();
     if (n === HC.EVENTS || n === HC.IRET) this.noteUpcallDue();
     if (r === "resume") return "resume";
