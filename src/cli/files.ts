@@ -10,7 +10,7 @@
 // written to a temporary next to it and renamed over it, so a command that
 // fails leaves a file that existed as it was, never truncated or half-written.
 
-import { accessSync, closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "../guest-isa/diagnostics.js";
 import { hasElfMagic, readElf } from "../guest-isa/elf.js";
@@ -168,13 +168,40 @@ export function checkDistinctFiles(files: readonly (readonly [flag: string, path
   }
 }
 
+/** Outputs that are text reports: never written over one of the binaries a user has at hand. */
+const REPORTS = new Set(["--json", "--html"]);
+
+/**
+ * "an ELF file" or "a previrt snapshot" when the file begins like one (read
+ * from its first bytes), else undefined. A report written over one is a
+ * slip (`previrt bench --json k.elf`, `run --json k.elf --guest a.elf`),
+ * never what was meant.
+ */
+function binaryKind(path: string): string | undefined {
+  const head = new Uint8Array(8);
+  let n = 0;
+  try {
+    const fd = openSync(path, "r");
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined; // unreadable: the write's own check says why
+  }
+  const bytes = head.subarray(0, n);
+  return hasElfMagic(bytes) ? "an ELF file" : isSnapshotFile(bytes) ? "a previrt snapshot" : undefined;
+}
+
 /**
  * Checks a command's outputs before it does any work, so that a refused
  * output costs nothing (no run whose result cannot be written, no disk image
  * changed for it): each output, `[flag, path]` (`-` and undefined skipped),
  * must be writable in an existing folder, must not be a directory, must not
  * be one of `inputs` (ELF files, sources, disk images, snapshots: an input is
- * never overwritten) and must not be another output's file.
+ * never overwritten), must not be another output's file, and a report
+ * (`--json`, `--html`) must not be an existing ELF file or snapshot.
  */
 export function checkOutputs(outputs: readonly (readonly [flag: string, path: unknown])[], inputs: readonly unknown[] = []): void {
   const inputIds = new Map<string, string>();
@@ -194,6 +221,8 @@ export function checkOutputs(outputs: readonly (readonly [flag: string, path: un
     if (st?.isDirectory()) throw new UserError(`${path}: is a directory`);
     const input = st && inputIds.get(fileId(st));
     if (input !== undefined) throw new UserError(`${path}: ${flag} would overwrite ${input === path ? "an input" : `the input ${input}`}`);
+    const binary = st?.isFile() && REPORTS.has(flag) ? binaryKind(path) : undefined;
+    if (binary) throw new UserError(`${path}: ${binary}; ${flag} would overwrite it with a report (give the report another name)`);
     if (st && !st.isFile()) {
       // A device or a pipe (/dev/null): written in place, and may take several outputs.
       try {

@@ -4,7 +4,7 @@
 // stderr; right before a command's positional argument it is the flag, not a
 // file name; a file that cannot be written is one `previrt: error:` line
 // before anything runs. Real guests on the real machine, in process.
-import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -85,6 +85,19 @@ describe("--json FILE that cannot be written: one error line, nothing run", () =
       }
     });
   }
+
+  it.each(COMMANDS.map((c) => [c.name, c] as const))("%s: an existing ELF file or snapshot is not written over", async (_name, c) => {
+    // Copies, not the command's inputs (an input is refused as such): a report over a binary is a slip.
+    for (const [from, kind] of [[elf, "an ELF file"], [snap, "a previrt snapshot"]]) {
+      const other = join(dir, `other-${c.name.replace(/ /g, "")}${from === elf ? ".elf" : ".snap"}`);
+      copyFileSync(from, other);
+      const r = await cli(...c.argv, "--json", other);
+      expect(r.status).toBe(1);
+      expect(r.err).toBe(`previrt: error: ${other}: ${kind}; --json would overwrite it with a report (give the report another name)\n`);
+      expect(r.out).toBe("");
+      expect(readFileSync(other).equals(readFileSync(from))).toBe(true);
+    }
+  });
 
   it.skipIf(process.getuid?.() === 0)("a folder that cannot be written: permission denied (not testable as root)", async () => {
     const locked = join(dir, "locked");
