@@ -14,7 +14,7 @@ import type { MachineStats } from "../machine/stats.js";
 export type ResultSummary =
   | { kind: "poweroff"; exitCode: number }
   | { kind: "stopped"; reason: string; message: string; exitCode: number }
-  | { kind: string; exitCode: number; [key: string]: unknown };
+  | { kind: "snapshot"; cycle: number; snapshot: string; exitCode: 0 };
 
 export function resultSummary(r: RunResult): ResultSummary {
   return r.kind === "poweroff" ? { kind: "poweroff", exitCode: r.exitCode } : { kind: "stopped", reason: r.reason, message: r.message, exitCode: r.exitCode };

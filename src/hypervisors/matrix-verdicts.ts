@@ -17,6 +17,11 @@ import { BACKEND_NAMES, unknownBackend } from "./registry.js";
 
 export { MATRIX_MAX_CYCLES } from "./matrix-limits.js";
 
+/** A run's cycles over the reference run's: the matrix's "vs bare" column (a reference of 0 cycles counts as 1). */
+export function cyclesOverReference(cycles: number, reference: number): number {
+  return cycles / Math.max(1, reference);
+}
+
 export interface MatrixOptions extends Omit<RunElfOptions, "backend" | "onOutput" | "disk"> {
   /** Back ends to run, in order; the first is the reference. */
   backends: readonly string[];

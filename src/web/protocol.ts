@@ -163,7 +163,7 @@ export interface StepState {
   cr: number[];
   cycles: number;
   instructions: number;
-  /** The virtual CPU (deprivileged back ends): the psr and control registers the guest believes it has. */
+  /** The virtual CPU where the monitor keeps it apart (trap, xen, l4; hvm once paging is on): the psr and control registers the guest believes it has. */
   virtual?: { psr: number; cr: number[] };
   /** The soft-layer window's data words (xen, l4). */
   window?: { name: string; addr: number; value: number }[];

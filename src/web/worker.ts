@@ -19,7 +19,7 @@ import { parseSoftlayerTable, SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } 
 import type { GuestView } from "../hypervisors/common/guest-memory.js";
 import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../hypervisors/common/window.js";
 import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
-import { compareRuns, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
+import { compareRuns, cyclesOverReference, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
 import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
 import { guestRegistersApart, recentInstructions } from "../machine/diagnosis.js";
 import { Machine } from "../machine/machine.js";
@@ -222,7 +222,7 @@ function runRow(run: MatrixRun, reference: MatrixRun | undefined): RunRow {
     console: run.console,
     cycles: run.stats.cycles,
     instructions: run.stats.instructions,
-    overhead: reference ? run.stats.cycles / Math.max(1, reference.stats.cycles) : 1,
+    overhead: reference ? cyclesOverReference(run.stats.cycles, reference.stats.cycles) : 1,
     exits: e.vmExit ?? 0,
     hypercalls: e.hypercall ?? 0,
     ipcs: e.ipc ?? 0,

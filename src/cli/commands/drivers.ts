@@ -2,7 +2,8 @@
 //  [--window C] [--watchdog C] [--json [FILE]]`: N seeded crashes of a driver domain during a client's
 // disk workload (cli/drivers/restart-campaign.ts, docs/driver-vms.md "Driver restart"); prints the
 // summary (completed, self-check, retried/lost requests, restart time) and --json writes every run.
-// Exit status 0 when the client completed with its self-check in every run, 1 otherwise.
+// Exit status 0 when the client completed with its self-check in every run, 1 otherwise;
+// Ctrl-C ends it after the run under way, one line and no table, 130 (cli/interrupt.ts).
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { WORKLOADS, type Workload } from "../bundled-kernel.js";
 import { CRASH_KINDS, formatCampaign, restartCampaignSteps } from "../drivers/restart-campaign.js";

@@ -5,6 +5,7 @@
 // corruptions with the driver's protection domain and N without (only
 // without under --no-protect) and prints the outcome table; --json writes
 // every run's record. The ≥ 1,000-run campaign is scripts/inject-campaign.sh.
+// Ctrl-C ends it after the run under way, one line and no table (cli/interrupt.ts).
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { checkOutputs, writeOutput } from "../files.js";

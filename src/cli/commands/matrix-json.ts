@@ -8,7 +8,7 @@
 // engine or number of threads ran it.
 
 import { defaultEngine, type Engine } from "../../machine/machine-options.js";
-import { describeVerdict, type MatrixRow, type Verdict } from "../../hypervisors/matrix-verdicts.js";
+import { cyclesOverReference, describeVerdict, type MatrixRow, type Verdict } from "../../hypervisors/matrix-verdicts.js";
 import type { MigrationMatrix } from "../../migration/matrix.js";
 import { resultSummary, runDocument } from "../run-document.js";
 
@@ -55,7 +55,7 @@ export function matrixDocument(file: string, rows: readonly MatrixRow[], options
       backend: r.backend,
       verdict: verdictRecord(r.verdict),
       allowedToDiverge: allow.has(r.backend),
-      vsReference: r.stats.cycles / Math.max(1, ref.stats.cycles), // the table's "vs bare", unrounded
+      vsReference: cyclesOverReference(r.stats.cycles, ref.stats.cycles), // the table's "vs bare", unrounded
       sites: r.sites,
       ...runDocument({ backend: r.backend, file, result: resultSummary(r.result), stats: r.stats, host: { ...r.host, seconds: r.seconds } }),
     })),

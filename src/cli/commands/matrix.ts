@@ -15,7 +15,7 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 // Only the named back ends, loaded by name (registry.ts), not hypervisors/index.ts (all five; issue 16).
 import { checkCpuOptions, checkCpuValues, type CpuOptions } from "../../hypervisors/backend.js";
-import { cellOptions, describeProblem, describeVerdict, isDivergence, MATRIX_MAX_CYCLES, type MatrixRow } from "../../hypervisors/matrix-verdicts.js";
+import { cellOptions, cyclesOverReference, describeProblem, describeVerdict, isDivergence, MATRIX_MAX_CYCLES, type MatrixRow } from "../../hypervisors/matrix-verdicts.js";
 import { BACKEND_NAMES, loadBackend, unknownBackend } from "../../hypervisors/registry.js";
 import { runMatrixJobsInterruptible } from "../../hypervisors/parallel/matrix-jobs.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
@@ -111,7 +111,7 @@ export function formatMatrix(rows: readonly MatrixRow[]): string {
   const header = ["back end", "verdict", "ending", "cycles", "vs " + ref.backend, "exits", "hcalls", "IPCs", "traps", "sites i/c/s", "host MIPS"];
   const body = rows.map((r) => {
     const e = r.stats.events;
-    const overhead = r === ref ? "1.00×" : `${(r.stats.cycles / Math.max(1, ref.stats.cycles)).toFixed(2)}×`;
+    const overhead = r === ref ? "1.00×" : `${cyclesOverReference(r.stats.cycles, ref.stats.cycles).toFixed(2)}×`;
     return [
       r.backend,
       describeVerdict(r.verdict),
