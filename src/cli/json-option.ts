@@ -8,10 +8,16 @@
 // guest console: to stderr) is each command's. README.md "Outputs, for scripts".
 
 import { UserError } from "../guest-isa/diagnostics.js";
+import type { CliIO } from "./io.js";
 
 /** Where `--json`'s document goes: "-" (standard output) for a bare `--json` or `--json -`, else its file; undefined when not asked. */
 export function jsonTarget(value: unknown): string | undefined {
   return value === true || value === "-" ? "-" : typeof value === "string" ? value : undefined;
+}
+
+/** Where the text a command prints goes: stdout, or stderr when the --json document takes stdout (`json` from jsonTarget). */
+export function textOutput(io: CliIO, json: string | undefined): (text: string) => void {
+  return json === "-" ? (t) => io.err(t) : (t) => io.out(t);
 }
 
 /**

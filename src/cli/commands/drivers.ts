@@ -10,7 +10,7 @@ import { CRASH_KINDS, formatCampaign, restartCampaignSteps } from "../drivers/re
 import { campaignOrInterrupt } from "../interrupt.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
 import { checkOutputs, writeOutput } from "../files.js";
-import { jsonTarget } from "../json-option.js";
+import { jsonTarget, textOutput } from "../json-option.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (_args, options, io) => {
@@ -38,8 +38,7 @@ export const run: CommandRunner = async (_args, options, io) => {
   const result = await campaignOrInterrupt(steps, () => runs, io, { openLine: true });
   if (result === undefined) return EXIT_STATUS.interrupted;
   const text = formatCampaign(result);
-  if (json === "-") io.err(text);
-  else io.out(text);
+  textOutput(io, json)(text);
   if (json !== undefined) writeOutput(json, JSON.stringify(result, null, 2) + "\n", io);
   const s = result.summary;
   return s.completed === s.runs && s.selfCheck === s.runs ? 0 : 1;

@@ -9,7 +9,7 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { getBackend } from "../../hypervisors/index.js";
 import { checkOutputs, writeOutput } from "../files.js";
-import { jsonTarget } from "../json-option.js";
+import { jsonTarget, textOutput } from "../json-option.js";
 import { campaignSteps, formatCampaign } from "../inject/fault-injection.js";
 import { campaignOrInterrupt } from "../interrupt.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
@@ -28,8 +28,7 @@ export const run: CommandRunner = async (_args, options, io) => {
   const result = await campaignOrInterrupt(campaignSteps({ runs, firstSeed, arms, hv, onRun: progress }), () => runs * arms.length, io, { openLine: true });
   if (result === undefined) return EXIT_STATUS.interrupted;
   const text = formatCampaign(result);
-  if (json === "-") io.err(text);
-  else io.out(text);
+  textOutput(io, json)(text);
   if (json !== undefined) writeOutput(json, JSON.stringify(result, null, 2) + "\n", io);
   return 0;
 };

@@ -23,7 +23,7 @@ import { INTERRUPTED, stopOnSigint } from "../interrupt.js";
 import { jobsOption } from "../jobs-option.js";
 import type { Engine } from "../../machine/machine.js";
 import { checkOutputs, readCostModel, readElfInput, readInput, writeOutput } from "../files.js";
-import { withPositional } from "../json-option.js";
+import { textOutput, withPositional } from "../json-option.js";
 import { matrixDocument } from "./matrix-json.js";
 import type { CommandRunner } from "../main.js";
 import { describeSmp } from "../bench/report-data.js";
@@ -77,8 +77,7 @@ export const run: CommandRunner = async (args, options, io) => {
     return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
   }
   const rows = outcome.rows;
-  // `--json -` (or bare --json): the document takes stdout, the table goes to stderr (as bench's).
-  const table = json === "-" ? (t: string) => io.err(t) : (t: string) => io.out(t);
+  const table = textOutput(io, json);
   if (smp.cpus !== undefined || smp.pcpus !== undefined) table(`${describeSmp(smp)}${smp.pcpus !== undefined && ordered.includes("bare") ? "; bare, one physical CPU per CPU" : ""}\n`);
   table(formatMatrix(rows));
   const bad = rows.filter((r) => isDivergence(r.verdict) && !allow.has(r.backend));

@@ -18,6 +18,7 @@ import { migrationMatrixDocument, verdictText } from "./matrix-json.js";
 import { point } from "./migrate.js";
 import { checkSnapshotSpinlocks, engineOptionsOf } from "./resume.js";
 import type { CliIO } from "../io.js";
+import { textOutput } from "../json-option.js";
 import { describeProblem, isDivergence, smpOptions } from "./matrix.js";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -68,8 +69,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  // `--json -` (or bare --json): the document takes stdout, the table goes to stderr (as matrix's).
-  const table = json === "-" ? (t: string) => io.err(t) : (t: string) => io.out(t);
+  const table = textOutput(io, json);
   table(`migration matrix: reference bare (${describeEnding(m.reference.result)}, ${fmt(m.reference.cycles)} cycles); stop-and-copy at each point\n`);
   table([line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n") + "\n");
   const moved = (c: MigrationCell): c is MigrationCell & { verdict: Verdict } => c.verdict.kind !== "not-migrated";
