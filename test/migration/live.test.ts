@@ -11,6 +11,30 @@ import { PAGE_SIZE } from "../../src/machine/memory.js";
 import { liveMigrate } from "../../src/migration/live.js";
 import { boot, kernel, MAX_CYCLES } from "./helpers.js";
 
+/**
+ * The frames of `now` whose bytes differ from `before`, which is then brought
+ * up to date (the reference the next round compares with). Runs of
+ * CHUNK frames are compared whole first and split only where they differ:
+ * the same frames as comparing each, at a fraction of the cost — the guest
+ * has 64 MiB and a round changes a few pages, and a fresh copy of all of it
+ * per round was most of this file's time (l4 -> bare: 33 rounds).
+ */
+function changedFrames(before: Uint8Array, now: Uint8Array, frames: number): number[] {
+  const CHUNK = 64;
+  const page = (m: Uint8Array, f: number, n = 1) => m.subarray(f * PAGE_SIZE, (f + n) * PAGE_SIZE);
+  const changed: number[] = [];
+  for (let c = 0; c < frames; c += CHUNK) {
+    const n = Math.min(CHUNK, frames - c);
+    if (Buffer.compare(page(before, c, n), page(now, c, n)) === 0) continue;
+    for (let f = c; f < c + n; f++) {
+      if (Buffer.compare(page(before, f), page(now, f)) === 0) continue;
+      changed.push(f);
+      before.set(page(now, f), f * PAGE_SIZE);
+    }
+  }
+  return changed;
+}
+
 describe("live migration (pre-copy) on mixed", () => {
   it.each([
     ["xen", "l4", true],
@@ -27,16 +51,9 @@ describe("live migration (pre-copy) on mixed", () => {
       deltas,
       onStart: (src) => (before = src.machine.memory.u8.slice(0, src.machine.memory.guestLimit)),
       onRound: (_round, dirty, src) => {
-        const now = src.machine.memory.u8;
         const logged = new Set(dirty);
-        const changed: number[] = [];
-        for (let f = 0; f < frames(); f++) {
-          const a = before!.subarray(f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
-          const b = now.subarray(f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
-          if (Buffer.compare(a, b) !== 0) changed.push(f);
-        }
+        const changed = changedFrames(before!, src.machine.memory.u8, frames());
         perRound.push({ dirty: dirty.length, changed: changed.length, missed: changed.filter((f) => !logged.has(f)) });
-        before = now.slice(0, src.machine.memory.guestLimit);
       },
     });
     const r = moved.report;
