@@ -252,22 +252,40 @@ describe("pv spinlocks: the lost-wakeup race", () => {
   // a waiter going to sleep and the holder's unlock), swept over the interleaving quantum and the time slice
   // so that unlock and block cross at every distance. A lost wakeup leaves a vCPU asleep for ever: the machine
   // stops with hlt-deadlock (or the cycle limit) and the failure carries its diagnosis.
+  // Each configuration once: a slice is at least 2,001 cycles, so at quanta of 200 and 331 cycles 2 and 7
+  // quanta give the same slice (2,200 and 2,317) — the same run twice, runs being deterministic.
+  const SWEEP = (() => {
+    const points = new Map<string, { quantum: number; timeslice: number; pcpus: number }>();
+    for (const quantum of [200, 331, 1000, 2003, 7919]) {
+      for (const quanta of [2, 7]) {
+        const timeslice = Math.max(quanta * quantum, Math.ceil(2001 / quantum) * quantum);
+        for (const pcpus of [1, 2, 3]) points.set(`${quantum} ${timeslice} ${pcpus}`, { quantum, timeslice, pcpus });
+      }
+    }
+    return [...points.values()];
+  })();
+  /** Runs `image` with the pv cure at every point of the sweep; `check` asserts one run; returns the blocks counted. */
+  const sweep = (image: ElfImage, backend: string, check: (out: RunElfOutcome, what: string) => void) => {
+    let blocks = 0;
+    for (const { quantum, timeslice, pcpus } of SWEEP) {
+      const what = `${backend} --quantum ${quantum} --timeslice ${timeslice} --pcpus ${pcpus}`;
+      const out = runElf(image, { backend, spinlocks: "pv", cpus: 4, pcpus, quantum, timeslice, maxCycles: 400_000_000 });
+      if (out.result.kind !== "poweroff") throw new Error(`${what}: ${out.result.message}\n${out.result.diagnosis}`);
+      check(out, what);
+      blocks += out.stats.counts[`${backend}:pv.block`] ?? 0;
+    }
+    return blocks;
+  };
+
+  it("the sweep: 8 distinct slices of 2–7 quanta, each at --pcpus 1–3", () => {
+    expect(SWEEP).toHaveLength(24);
+    expect(new Set(SWEEP.map((p) => p.quantum))).toEqual(new Set([200, 331, 1000, 2003, 7919]));
+  });
+
   const image = buildSources(programFiles(join(PROGRAMS, "smp/counter.ts"))).image;
   for (const backend of ["xen", "l4"]) {
     it(`${backend}: quanta 200…7,919 cycles, slices 2–7 quanta, --pcpus 1–3: never deadlocks, totals exact`, () => {
-      let blocks = 0;
-      for (const quantum of [200, 331, 1000, 2003, 7919]) {
-        for (const quanta of [2, 7]) {
-          for (const pcpus of [1, 2, 3]) {
-            const timeslice = Math.max(quanta * quantum, Math.ceil(2001 / quantum) * quantum);
-            const what = `${backend} --quantum ${quantum} --timeslice ${timeslice} --pcpus ${pcpus}`;
-            const out = runElf(image, { backend, spinlocks: "pv", cpus: 4, pcpus, quantum, timeslice, maxCycles: 400_000_000 });
-            if (out.result.kind !== "poweroff") throw new Error(`${what}: ${out.result.message}\n${out.result.diagnosis}`);
-            expect(out.console, what).toBe("cpus x increments 40000\natomic 40000\nlocked 40000\n");
-            blocks += out.stats.counts[`${backend}:pv.block`] ?? 0;
-          }
-        }
-      }
+      const blocks = sweep(image, backend, (out, what) => expect(out.console, what).toBe("cpus x increments 40000\natomic 40000\nlocked 40000\n"));
       expect(blocks).toBeGreaterThan(100); // the race was really run: waiters did sleep
     }, 600_000);
   }
@@ -280,20 +298,10 @@ describe("pv spinlocks: the lost-wakeup race", () => {
   ]).image;
   for (const backend of ["xen", "l4"]) {
     it(`${backend}, ticket lock: quanta 200…7,919 cycles, slices 2–7 quanta, --pcpus 1–3: never deadlocks, total exact`, () => {
-      let blocks = 0;
-      for (const quantum of [200, 331, 1000, 2003, 7919]) {
-        for (const quanta of [2, 7]) {
-          for (const pcpus of [1, 2, 3]) {
-            const timeslice = Math.max(quanta * quantum, Math.ceil(2001 / quantum) * quantum);
-            const what = `${backend} ticket --quantum ${quantum} --timeslice ${timeslice} --pcpus ${pcpus}`;
-            const out = runElf(ticketImage, { backend, spinlocks: "pv", cpus: 4, pcpus, quantum, timeslice, maxCycles: 400_000_000 });
-            if (out.result.kind !== "poweroff") throw new Error(`${what}: ${out.result.message}\n${out.result.diagnosis}`);
-            expect(out.console, what).toBe("cpus x ticket increments 4000\nlocked 4000\n");
-            expect(out.stats.counts.ticketTakes, what).toBe(4000);
-            blocks += out.stats.counts[`${backend}:pv.block`] ?? 0;
-          }
-        }
-      }
+      const blocks = sweep(ticketImage, backend, (out, what) => {
+        expect(out.console, `ticket ${what}`).toBe("cpus x ticket increments 4000\nlocked 4000\n");
+        expect(out.stats.counts.ticketTakes, `ticket ${what}`).toBe(4000);
+      });
       expect(blocks).toBeGreaterThan(100); // the race was really run: waiters did sleep
     }, 600_000);
   }
