@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { backends, runElf } from "../../src/hypervisors/index.js";
 import { randomAnnotatedGuest, randomDeterministicGuest, randomGuest } from "../../scripts/fuzz/generators/guests.js";
+import { released } from "../recycle.js";
 
 /** Seeds from `first`: `count` of them, or PREVIRT_FUZZ_SEEDS for a longer campaign (opt-in). */
 function seeds(first: number, count: number): number[] {
@@ -13,7 +14,7 @@ function seeds(first: number, count: number): number[] {
 }
 
 /** The host survived: the run powered off or stopped with a diagnosis. */
-function expectEnded(out: ReturnType<typeof runElf>, seed: number): void {
+function expectEnded(out: Pick<ReturnType<typeof runElf>, "result">, seed: number): void {
   const r = out.result;
   expect(r.kind === "poweroff" || (r.kind === "stopped" && r.diagnosis.length > 0), `seed ${seed}`).toBe(true);
 }
@@ -22,7 +23,7 @@ describe("random guests on every back end", () => {
   const SEEDS = seeds(1000, 150);
   it.each([...backends.keys()])("%s: every run ends in a result, never a host exception", (backend) => {
     for (const seed of SEEDS) {
-      const out = runElf(randomGuest(seed), { backend, maxCycles: 300_000, ramSize: 4 * 1024 * 1024 });
+      const out = released(runElf(randomGuest(seed), { backend, maxCycles: 300_000, ramSize: 4 * 1024 * 1024 }));
       expectEnded(out, seed);
     }
   });
@@ -36,7 +37,7 @@ describe("random annotated guests on every back end", () => {
   const SEEDS = seeds(5000, 60);
   it.each([...backends.keys()])("%s: rewritten sites and the in-place VMM never crash the host", (backend) => {
     for (const seed of SEEDS) {
-      const out = runElf(randomAnnotatedGuest(seed), { backend, maxCycles: 300_000, ramSize: 4 * 1024 * 1024 });
+      const out = released(runElf(randomAnnotatedGuest(seed), { backend, maxCycles: 300_000, ramSize: 4 * 1024 * 1024 }));
       expectEnded(out, seed);
       if (backend === "xen" || backend === "l4") expect(out.rewrite.sites.length, `seed ${seed}`).toBeGreaterThan(0);
     }
@@ -53,7 +54,7 @@ describe("random annotated guests agree on bare, hvm, xen and l4", () => {
     let poweredOff = 0;
     for (const seed of SEEDS) {
       const image = randomDeterministicGuest(seed);
-      const runs = ["bare", "hvm", "xen", "l4"].map((backend) => runElf(image, { backend, maxCycles: 2_000_000, ramSize: 4 * 1024 * 1024 }));
+      const runs = ["bare", "hvm", "xen", "l4"].map((backend) => released(runElf(image, { backend, maxCycles: 2_000_000, ramSize: 4 * 1024 * 1024 })));
       const [bare, ...others] = runs;
       if (bare.result.kind === "poweroff") poweredOff++;
       for (const [i, o] of others.entries()) {

@@ -7,6 +7,7 @@ import { buildSources } from "../../src/cli/build-pipeline.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
+import { released } from "../recycle.js";
 
 export const ROOT = new URL("../../", import.meta.url);
 export const ISA_TESTS = readdirSync(new URL("fixtures/isa-tests/", ROOT)).filter((f) => f.endsWith(".s")).sort();
@@ -35,14 +36,15 @@ export function buildTs(rels: string[], options: { paravirt?: string } = {}): Bu
   return { bytes: writeElf(buildSources(sources, options).image), input: "", sectors: 0 };
 }
 
-export function runBytes(built: Built, backend: string, maxCycles = 50_000_000, protect = true): RunElfOutcome & { verdict: string } {
-  const out = runElf(readElf(built.bytes), {
+/** Runs `built` on `backend`; its machine's RAM is recycled (test/recycle.ts): the outcome has no machine. */
+export function runBytes(built: Built, backend: string, maxCycles = 50_000_000, protect = true): Omit<RunElfOutcome, "machine"> & { verdict: string } {
+  const out = released(runElf(readElf(built.bytes), {
     backend,
     maxCycles,
     protect,
     stdin: built.input,
     disk: built.sectors ? new Uint8Array(built.sectors * 512) : undefined,
-  });
+  }));
   const r = out.result;
   return { ...out, verdict: r.kind === "poweroff" ? `exit ${r.exitCode}` : `${r.reason}: ${r.message}` };
 }

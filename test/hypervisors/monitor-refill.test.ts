@@ -15,13 +15,16 @@ import { buildKernel, kernelDisk, WORKLOADS } from "../../src/cli/bundled-kernel
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { mmuOptions } from "../../src/machine/mmu/mmu.js";
+import { released } from "../recycle.js";
 
 const MAX_CYCLES = 400_000_000;
 
 function observe(image: ElfImage, backend: string, refill: boolean) {
   mmuOptions.refill = refill;
   const out = runElf(image, { backend, maxCycles: MAX_CYCLES, disk: kernelDisk() });
-  return { result: out.result, console: out.console, stats: out.stats, regs: Array.from(out.machine.regs), pc: out.machine.pc, psr: out.machine.psr };
+  const seen = { result: out.result, console: out.console, stats: out.stats, regs: Array.from(out.machine.regs), pc: out.machine.pc, psr: out.machine.psr };
+  released(out);
+  return seen;
 }
 
 afterEach(() => {

@@ -21,6 +21,7 @@ import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { xenHostOptions } from "../../src/hypervisors/xen/xen-monitor.js";
 import { wedgeHostOptions } from "../../src/hypervisors/common/wedge-monitor.js";
+import { released } from "../recycle.js";
 
 const MAX_CYCLES = 400_000_000;
 
@@ -29,7 +30,7 @@ function observe(image: ElfImage, cpus: number, engine: "interp" | "jit", shortc
   wedgeHostOptions.dropBeforeRootChange = shortcuts;
   const out = runElf(image, { backend: "xen", cpus, engine, maxCycles: MAX_CYCLES, disk: kernelDisk() });
   const monitor = out.machine.monitor as unknown as { saveExact(): Record<string, unknown> };
-  return {
+  const seen = {
     result: out.result,
     console: out.console,
     stats: out.stats,
@@ -38,6 +39,8 @@ function observe(image: ElfImage, cpus: number, engine: "interp" | "jit", shortc
     // The write-protected frames (with their vCPUs), the directories, the unhooked page tables.
     monitor: monitor.saveExact(),
   };
+  released(out); // saveExact copies: nothing above is a view of the machine's RAM
+  return seen;
 }
 
 afterEach(() => {
@@ -202,7 +205,9 @@ describe("xen's refill shortcuts on the paths the kernel does not take", () => {
   const runGuest = (text: string, cpus: number, shortcuts: boolean) => {
     xenHostOptions.shortcuts = shortcuts;
     const out = runElf(assemble([{ file: "guest.s", text }]), { backend: "xen", cpus, maxCycles: 20_000_000 });
-    return { result: out.result, stats: out.stats, monitor: (out.machine.monitor as unknown as { saveExact(): Record<string, unknown> }).saveExact() };
+    const seen = { result: out.result, stats: out.stats, monitor: (out.machine.monitor as unknown as { saveExact(): Record<string, unknown> }).saveExact() };
+    released(out);
+    return seen;
   };
 
   it("the same root written again: the refills after it claim the page tables again", () => {

@@ -12,6 +12,7 @@ import { main } from "../../src/cli/main.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "../../src/cli/bundled-kernel.js";
 import { backends, runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
+import { released } from "../recycle.js";
 
 const MAX_CYCLES = 400_000_000;
 const built = new Map<Workload, ElfImage>();
@@ -19,8 +20,9 @@ const kernel = (workload: Workload) => {
   if (!built.has(workload)) built.set(workload, buildKernel({ workload }).image);
   return built.get(workload)!;
 };
+/** A run whose machine is not read: its RAM goes back for the next run (test/recycle.ts). */
 const run = (workload: Workload, backend: string, cpus: number, image = kernel(workload)) =>
-  runElf(image, { backend, cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+  released(runElf(image, { backend, cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() }));
 
 /** A kernel word (the kernel is identity-mapped: its symbol's value is the physical address). */
 const kernelWord = (image: ElfImage, out: RunElfOutcome, name: string) => {
@@ -42,8 +44,9 @@ const bare = (workload: Workload, cpus: number): BareRun => {
   const key = `${workload} ${cpus}`;
   let kept = bareRuns.get(key);
   if (kept === undefined) {
-    const out = run(workload, "bare", cpus);
+    const out = runElf(kernel(workload), { backend: "bare", cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() });
     const words = Object.fromEntries(WORDS.map((name) => [name, kernelWord(kernel(workload), out, name)])) as BareRun["words"];
+    released(out);
     bareRuns.set(key, (kept = { result: out.result, console: out.console, stats: out.stats, words }));
   }
   return kept;
@@ -139,7 +142,7 @@ describe("the SMP kernel on bare metal", () => {
   it("the 4-CPU results are the same with the JIT and with one-instruction slices (a function of the binary, not the engine)", () => {
     for (const workload of ["mixed", "smp"] as const) {
       const go = (extra: { engine?: "interp" | "jit"; referenceSlicing?: boolean }) =>
-        runElf(kernel(workload), { backend: "bare", cpus: 4, maxCycles: MAX_CYCLES, disk: kernelDisk(), ...extra });
+        released(runElf(kernel(workload), { backend: "bare", cpus: 4, maxCycles: MAX_CYCLES, disk: kernelDisk(), ...extra }));
       const interp = go({ engine: "interp" });
       for (const other of [go({ engine: "jit" }), go({ referenceSlicing: true })]) {
         expect(other.console, workload).toBe(interp.console);
@@ -210,8 +213,8 @@ describe.runIf(MULTI.length > 0)("the SMP kernel on every back end that runs N C
   // pagetable on 2 vCPUs stops one there); applied anyway, an entry is applied twice (2,155 of 2,154).
   it.runIf(MULTI.includes("xen")).each(WORKLOADS)("the para-virtualized kernel (--paravirt xen), %s: 2 vCPUs print what bare prints", (workload) => {
     const image = buildKernel({ workload, paravirt: "xen" }).image;
-    const go = (cpus: number) => runElf(image, { backend: "xen", cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() });
-    const entries = (out: RunElfOutcome) => out.stats.counts["xen:mmu_update.entries"];
+    const go = (cpus: number) => released(runElf(image, { backend: "xen", cpus, maxCycles: MAX_CYCLES, disk: kernelDisk() }));
+    const entries = (out: ReturnType<typeof go>) => out.stats.counts["xen:mmu_update.entries"];
     const single = entries(go(1));
     expect(single).toBeGreaterThan(0);
     for (const cpus of workload === "mixed" || workload === "smp" ? [2, 4] : [2]) {
@@ -234,7 +237,7 @@ describe.runIf(MULTI.length > 0)("the SMP kernel on every back end that runs N C
       ["l4", 4, undefined, 9_000],
     ];
     for (const [backend, cpus, pcpus, quantum] of cases.filter(([b]) => MULTI.includes(b))) {
-      const out = runElf(kernel("mixed"), { backend, cpus, pcpus, quantum, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+      const out = released(runElf(kernel("mixed"), { backend, cpus, pcpus, quantum, maxCycles: MAX_CYCLES, disk: kernelDisk() }));
       const what = `${backend} --cpus ${cpus} --pcpus ${pcpus ?? "-"} --quantum ${quantum}`;
       expect(out.console, what).toBe(one("mixed"));
       expect(out.result, what).toEqual({ kind: "poweroff", exitCode: 0 });
@@ -243,7 +246,7 @@ describe.runIf(MULTI.length > 0)("the SMP kernel on every back end that runs N C
 
   it("--pcpus below --cpus: the same output, and the same run twice", () => {
     for (const backend of MULTI.filter((b) => b !== "trap")) {
-      const go = () => runElf(kernel("smp"), { backend, cpus: 4, pcpus: 2, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+      const go = () => released(runElf(kernel("smp"), { backend, cpus: 4, pcpus: 2, maxCycles: MAX_CYCLES, disk: kernelDisk() }));
       const a = go();
       const b = go();
       expect(a.console, backend).toBe(one("smp"));

@@ -13,15 +13,18 @@ import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { backends, runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
 import { buildAsm, buildTs, ISA_TESTS, PROGRAMS, type Built } from "../hypervisors/helpers.js";
 import { randomAnnotatedGuest, randomGuest } from "../../scripts/fuzz/generators/guests.js";
+import { released } from "../recycle.js";
 
 const BACKENDS = [...backends.keys()];
 
 function observe(image: ElfImage, options: RunElfOptions, engine: "interp" | "jit", jitThreshold: number | undefined = 1) {
   const out = runElf(image, { ...options, engine, jitThreshold });
-  return {
+  const seen = {
     observed: { result: out.result, console: out.console, stats: out.stats, regs: Array.from(out.machine.regs), pc: out.machine.pc, psr: out.machine.psr },
     host: out.host,
   };
+  released(out);
+  return seen;
 }
 
 /** Both engines on one image and back end: identical observations; returns the JIT's dispatches. */

@@ -7,13 +7,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "../../src/cli/bundled-kernel.js";
-import { runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
+import { runElf } from "../../src/hypervisors/index.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { bufferIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { programFiles, PROGRAMS } from "../compiler/helpers.js";
+import { released } from "../recycle.js";
 
 const MAX = 400_000_000;
 const CURES: ReadonlyArray<[string, string]> = [
@@ -28,10 +29,12 @@ const kernel = (w: Workload) => {
   if (!built.has(w)) built.set(w, buildKernel({ workload: w }).image);
   return built.get(w)!;
 };
+/** A run of the kernel; its machine's RAM goes back for the next run (test/recycle.ts). */
 const run = (w: Workload, backend: string, spinlocks: string | undefined, pcpus?: number, extra: object = {}) =>
-  runElf(kernel(w), { backend, spinlocks, cpus: 4, pcpus, maxCycles: MAX, disk: kernelDisk(), ...extra });
+  released(runElf(kernel(w), { backend, spinlocks, cpus: 4, pcpus, maxCycles: MAX, disk: kernelDisk(), ...extra }));
+type Run = ReturnType<typeof run>;
 /** A run that did not power off is a failure with the machine's own diagnosis (a deadlock names its CPU). */
-const ok = (out: RunElfOutcome, what: string) => {
+const ok = (out: Run, what: string) => {
   if (out.result.kind !== "poweroff") throw new Error(`${what}: ${out.result.message}\n${out.result.diagnosis}`);
   expect(out.result.exitCode, what).toBe(0);
 };
@@ -64,7 +67,7 @@ describe("each cure prints what bare prints", () => {
 describe("the cures act", () => {
   // Ticketlock at --pcpus 2 and smp-bench's 1,000-cycle quantum, by back end, cure and time slice. Runs are
   // deterministic (asserted below, on fresh runs), so the tests that compare the same configurations share them.
-  const ticketRuns = new Map<string, RunElfOutcome>();
+  const ticketRuns = new Map<string, Run>();
   const ticketRun = (backend: string, cure: string, timeslice: number) => {
     const key = `${backend} ${cure} ${timeslice}`;
     let out = ticketRuns.get(key);
@@ -73,7 +76,7 @@ describe("the cures act", () => {
   };
 
   it("pv blocks and kicks, delayed postpones and yields, ple exits; pv and ple cut spin cycles against native", () => {
-    const spin = (o: RunElfOutcome) => o.stats.counts.spinCycles;
+    const spin = (o: Run) => o.stats.counts.spinCycles;
     const xenNative = run("spinlock", "xen", "native", 2);
     const xenPv = run("spinlock", "xen", "pv", 2);
     const xenDelayed = run("spinlock", "xen", "delayed", 2);
@@ -89,7 +92,7 @@ describe("the cures act", () => {
     // that often — 6 of xen's 47 slice ends at --pcpus 2. Before the bursts (one acquisition per system call,
     // turns ending holding it 1–5 % of the time) native xen spun 4.6 % of its executed cycles with one lock-holder
     // preemption; now 23 % with 6.
-    const executed = (o: RunElfOutcome) => (o.stats.perCpu ?? []).reduce((t, c) => t + c.cycles - c.idleCycles - c.descheduledCycles, 0);
+    const executed = (o: Run) => (o.stats.perCpu ?? []).reduce((t, c) => t + c.cycles - c.idleCycles - c.descheduledCycles, 0);
     expect(spin(xenNative) / executed(xenNative)).toBeGreaterThan(0.15);
     expect(xenNative.stats.counts.lockHolderPreemptions).toBeGreaterThanOrEqual(4);
     expect(hvmNative.stats.counts.lockHolderPreemptions).toBeGreaterThanOrEqual(4);
@@ -135,7 +138,7 @@ describe("the cures act", () => {
   it("ticket locks: pv sleeps the waiters and kicks the next in line, delayed and ple act; each cuts spin cycles against native", () => {
     // At a 1,000-cycle quantum (smp-bench.ts SMP_BENCH_INTERLEAVING): a hand-off reaches its waiter at the waiter's next turn.
     const t = (backend: string, cure: string) => ticketRun(backend, cure, 100_000);
-    const spin = (o: RunElfOutcome) => o.stats.counts.spinCycles;
+    const spin = (o: Run) => o.stats.counts.spinCycles;
     const bare = run("ticketlock", "bare", "native", undefined, { quantum: 1000 });
     const xenNative = t("xen", "native");
     const xenPv = t("xen", "pv");
@@ -201,8 +204,8 @@ describe("ple: a pause-loop exit is a directed yield", () => {
     { file: "fixtures/kernel/ticketlock.s", text: readFileSync(join(PROGRAMS, "../kernel/ticketlock.s"), "utf8") },
   ]).image;
   const tc = (pcpus: number, extra: object = {}) =>
-    runElf(image, { backend: "hvm", spinlocks: "ple", cpus: 4, pcpus, quantum: 1000, timeslice: 10_000, maxCycles: 200_000_000, ...extra });
-  const expectDone = (out: RunElfOutcome, what: string) => {
+    released(runElf(image, { backend: "hvm", spinlocks: "ple", cpus: 4, pcpus, quantum: 1000, timeslice: 10_000, maxCycles: 200_000_000, ...extra }));
+  const expectDone = (out: Run, what: string) => {
     if (out.result.kind !== "poweroff") throw new Error(`${what}: ${out.result.message}\n${out.result.diagnosis ?? ""}`);
     expect(out.console, what).toBe("cpus x ticket increments 4000\nlocked 4000\n");
   };
@@ -218,7 +221,7 @@ describe("ple: a pause-loop exit is a directed yield", () => {
     expect(out.stats.cycles).toBeLessThan(60_000_000);
     expect(c["ple.directedYields"]).toBeGreaterThan(0.9 * c["exit:ple"]);
     // Against native (measured 29.9 M spin cycles, 37.7 M cycles): ple spins less (14.0 M).
-    const native = runElf(image, { backend: "hvm", spinlocks: "native", cpus: 4, pcpus: 1, quantum: 1000, timeslice: 10_000, maxCycles: 200_000_000 });
+    const native = released(runElf(image, { backend: "hvm", spinlocks: "native", cpus: 4, pcpus: 1, quantum: 1000, timeslice: 10_000, maxCycles: 200_000_000 }));
     expectDone(native, "ticket-counter, hvm native, --pcpus 1");
     expect(c.spinCycles).toBeLessThan(native.stats.counts.spinCycles / 1.5);
   }, 120_000);
@@ -265,11 +268,11 @@ describe("pv spinlocks: the lost-wakeup race", () => {
     return [...points.values()];
   })();
   /** Runs `image` with the pv cure at every point of the sweep; `check` asserts one run; returns the blocks counted. */
-  const sweep = (image: ElfImage, backend: string, check: (out: RunElfOutcome, what: string) => void) => {
+  const sweep = (image: ElfImage, backend: string, check: (out: Run, what: string) => void) => {
     let blocks = 0;
     for (const { quantum, timeslice, pcpus } of SWEEP) {
       const what = `${backend} --quantum ${quantum} --timeslice ${timeslice} --pcpus ${pcpus}`;
-      const out = runElf(image, { backend, spinlocks: "pv", cpus: 4, pcpus, quantum, timeslice, maxCycles: 400_000_000 });
+      const out = released(runElf(image, { backend, spinlocks: "pv", cpus: 4, pcpus, quantum, timeslice, maxCycles: 400_000_000 }));
       if (out.result.kind !== "poweroff") throw new Error(`${what}: ${out.result.message}\n${out.result.diagnosis}`);
       check(out, what);
       blocks += out.stats.counts[`${backend}:pv.block`] ?? 0;
