@@ -34,6 +34,7 @@ export function kernel(workload: Workload, options: { annotate?: boolean } = {})
     const g = boot({ elf, image } as Kernel, "bare");
     const r = g.finish(MAX_CYCLES);
     k = { elf, image, bare: { console: g.console, exitCode: r.exitCode, cycles: g.cycles } };
+    g.machine.memory.recycle(); // its RAM for the next machine (test/recycle.ts)
     kernels.set(key, k);
   }
   return k;
@@ -43,11 +44,16 @@ export function boot(k: Pick<Kernel, "elf" | "image">, backend: string): Guest {
   return bootGuest(k.elf, k.image, backend, { disk: memoryDisk(kernelDisk()) });
 }
 
-/** Restores a snapshot on `backend` and runs it to the end: console of the whole run and how it ended. */
+/**
+ * Restores a snapshot on `backend` and runs it to the end: console of the whole run, how it ended, its
+ * counters; the machine's RAM then goes back for the next machine (test/recycle.ts).
+ */
 export function finishOn(snap: Snapshot, backend: string, image?: ElfImage) {
   const { guest, info } = restoreGuest(snap, backend, { image });
   const result = guest.finish(MAX_CYCLES);
-  return { console: guest.console, result, guest, info };
+  const finished = { console: guest.console, result, stats: guest.machine.stats(), info };
+  guest.machine.memory.recycle();
+  return finished;
 }
 
 export interface ScanPoint {
@@ -81,6 +87,7 @@ export function scan(k: Kernel, source: string, conditions: Record<string, (g: G
       todo.delete(kind);
     }
   }
+  m.memory.recycle(); // snapshots are copies
   return out;
 }
 
@@ -93,5 +100,6 @@ export function snapshotsAt(k: Kernel, source: string, cycles: readonly number[]
     if (!sp.reached) break;
     out.push(captureSnapshot(g));
   }
+  g.machine.memory.recycle(); // snapshots are copies
   return out;
 }

@@ -74,7 +74,7 @@ describe("an interrupt taken right after a native site (io: the idle loop's sti)
     expect(p).toBeDefined();
     for (const to of ["xen", "l4"]) {
       const out = finishOn(p.snapshot, to, io.image);
-      expect(out.guest.machine.stats().counts[`${to}:migration.resumeFixup`] ?? 0).toBeGreaterThan(0);
+      expect(out.stats.counts[`${to}:migration.resumeFixup`] ?? 0).toBeGreaterThan(0);
       expect(out.console).toBe(io.bare.console);
       expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
     }

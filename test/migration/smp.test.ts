@@ -44,6 +44,7 @@ function smpKernel(workload: Workload): SmpKernel {
     const g = boot({ elf, image }, "bare");
     const r = g.finish(MAX_CYCLES);
     k = { elf, image, bare: { console: g.console, exitCode: r.exitCode, cycles: g.cycles } };
+    g.machine.memory.recycle(); // its RAM for the next machine (test/recycle.ts)
     kernels.set(workload, k);
   }
   return k;
@@ -71,7 +72,9 @@ describe("a 2-CPU guest migrated between back ends", () => {
         const r = guest.finish(MAX_CYCLES);
         expect({ from, to, at: snap.cycle, console: guest.console }).toEqual({ from, to, at: snap.cycle, console: k.bare.console });
         expect(r).toEqual({ kind: "poweroff", exitCode: k.bare.exitCode });
+        guest.machine.memory.recycle(); // its RAM for the next machine (test/recycle.ts)
       }
+      g.machine.memory.recycle();
     }
   });
 
@@ -208,7 +211,9 @@ describe("a CPU at the in-place VMM's return from an emulated site is at a safe 
         const r = guest.finish(MAX_CYCLES);
         expect({ from, to, at, console: guest.console }).toEqual({ from, to, at, console: bare.console });
         expect(r).toEqual({ kind: "poweroff", exitCode: 5 });
+        guest.machine.memory.recycle(); // its RAM for the next machine (test/recycle.ts)
       }
+      g.machine.memory.recycle();
     }
     // Not vacuous: some of those points are at the VMM's return (every one, with 2 CPUs).
     expect(atReturn).toBeGreaterThan(0);
