@@ -16,6 +16,7 @@ import { buildVmm } from "../../src/hypervisors/common/window.js";
 import { HC, HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
 import { ACCESS } from "../../src/machine/monitor.js";
 import { buildAsm, ROOT, type Built } from "./helpers.js";
+import { released } from "../recycle.js";
 
 const FIXTURES = readdirSync(new URL("fixtures/smp/", ROOT)).filter((f) => f.endsWith(".s") && f !== "counter-racy.s").sort();
 const HYPERVISORS = ["hvm", "trap", "xen", "l4"] as const;
@@ -40,7 +41,7 @@ function build(file: string, annotate: boolean): Built {
 }
 
 function run(b: Built, backend: string, cpus: number, pcpus?: number, timeslice?: number) {
-  const out = runElf(readElf(b.bytes), { backend, cpus, pcpus, timeslice, maxCycles: MAX_CYCLES, engine: "interp" });
+  const out = released(runElf(readElf(b.bytes), { backend, cpus, pcpus, timeslice, maxCycles: MAX_CYCLES, engine: "interp" }));
   const r = out.result;
   return { verdict: r.kind === "poweroff" ? `exit ${r.exitCode}` : `${r.reason}: ${r.message}`, console: out.console, stats: out.stats };
 }

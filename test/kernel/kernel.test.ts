@@ -10,6 +10,7 @@ import { findSection } from "../../src/guest-isa/elf-types.js";
 import { disassembleInstruction } from "../../src/guest-isa/disassembler.js";
 import { INSTRUCTIONS } from "../../src/guest-isa/isa-table.js";
 import { backends, runElf } from "../../src/hypervisors/index.js";
+import { released } from "../recycle.js";
 
 const MAX_CYCLES = 400_000_000;
 /** Back ends that cannot run this kernel correctly, by design (docs/design.md §4). */
@@ -20,7 +21,8 @@ const kernel = (workload: Workload) => {
   if (!built.has(workload)) built.set(workload, buildKernel({ workload }));
   return built.get(workload)!.image;
 };
-const run = (workload: Workload, backend: string) => runElf(kernel(workload), { backend, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+/** A run whose machine is not read: its RAM goes back for the next run (test/recycle.ts). */
+const run = (workload: Workload, backend: string) => released(runElf(kernel(workload), { backend, maxCycles: MAX_CYCLES, disk: kernelDisk() }));
 
 describe("the bundled kernel on bare metal", () => {
   it.each(WORKLOADS)("%s: boots, runs its programs, checks itself, powers off with 0", (workload) => {
@@ -45,7 +47,7 @@ describe("the bundled kernel on bare metal", () => {
 
   it("prints the same whatever the timer period (preemption points differ)", () => {
     const consoles = [30_000, 123_457, 2_000_000].map((timerPeriod) => {
-      const out = runElf(buildKernel({ workload: "mixed", timerPeriod }).image, { backend: "bare", maxCycles: MAX_CYCLES, disk: kernelDisk() });
+      const out = released(runElf(buildKernel({ workload: "mixed", timerPeriod }).image, { backend: "bare", maxCycles: MAX_CYCLES, disk: kernelDisk() }));
       expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
       return out.console;
     });
@@ -71,7 +73,7 @@ describe("the bundled kernel on bare metal", () => {
     expect(findSection(plain, ".softlayer")).toBeUndefined();
     const reference = run("mixed", "bare").console;
     for (const backend of ["bare", "hvm"]) {
-      const out = runElf(plain, { backend, maxCycles: MAX_CYCLES, disk: kernelDisk() });
+      const out = released(runElf(plain, { backend, maxCycles: MAX_CYCLES, disk: kernelDisk() }));
       expect(out.console, backend).toBe(reference);
       expect(out.result, backend).toEqual({ kind: "poweroff", exitCode: 0 });
     }
@@ -127,7 +129,7 @@ const paravirtBuild = (() => {
 
 describe.skipIf(!paravirtBuild)("the bundled kernel, para-virtualized for xen", () => {
   it("prints exactly what the annotated kernel prints on bare metal, exit 0", () => {
-    const out = runElf(paravirtBuild!, { backend: "xen", maxCycles: MAX_CYCLES, disk: kernelDisk() });
+    const out = released(runElf(paravirtBuild!, { backend: "xen", maxCycles: MAX_CYCLES, disk: kernelDisk() }));
     expect(out.console).toBe(run("mixed", "bare").console);
     expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
   });
