@@ -26,6 +26,7 @@ import { MONDRIX_DISK_BYTES } from "../../src/cli/inject/fault-injection.js";
 import { CAUSE } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { MODULE_HYPERCALLS, PUT_SMALL, supervisorCall } from "./guest-snippets.js";
+import { released } from "../recycle.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
@@ -34,8 +35,13 @@ const fixture = (name: string) => ({ file: `fixtures/mondrix/${name}`, text: rea
 /** The variant as `previrt build entry.s kernel.ts driver.ts` builds it. */
 const mondrix = buildSources(["entry.s", "kernel.ts", "driver.ts"].map(fixture)).image;
 
-const run = (image: typeof mondrix, backend: string, protect: boolean, engine: "interp" | "jit" = "interp") =>
-  runElf(image, { backend, protect, engine, jitThreshold: 1, disk: new Uint8Array(MONDRIX_DISK_BYTES), maxCycles: 100_000_000 });
+/** A run, with the names of its protection domains; its machine's RAM goes back for the next run (test/recycle.ts). */
+const run = (image: typeof mondrix, backend: string, protect: boolean, engine: "interp" | "jit" = "interp") => {
+  const out = runElf(image, { backend, protect, engine, jitThreshold: 1, disk: new Uint8Array(MONDRIX_DISK_BYTES), maxCycles: 100_000_000 });
+  const p = out.machine.protection;
+  const domainNames = Array.from({ length: p.domainCount }, (_, i) => p.domainName(i));
+  return { ...released(out), domainNames };
+};
 
 describe("the Mondrix kernel variant on every back end", () => {
   const bare = run(mondrix, "bare", true);
@@ -51,8 +57,7 @@ describe("the Mondrix kernel variant on every back end", () => {
         expect(out.result).toEqual(bare.result);
         if (protect) {
           // The driver's domain: one guest domain besides the kernel's (and the VMM's on xen and l4) ...
-          const names = Array.from({ length: out.machine.protection.domainCount }, (_, i) => out.machine.protection.domainName(i));
-          expect(names.filter((n) => n?.startsWith("guest-"))).toHaveLength(1);
+          expect(out.domainNames.filter((n) => n?.startsWith("guest-"))).toHaveLength(1);
           // ... whose restricted words are checked as on bare metal (xen and l4 check their sites' too).
           expect(out.stats.counts["protection.checks"]).toBeGreaterThanOrEqual(bare.stats.counts["protection.checks"]);
           expect(out.stats.exceptions["protection-fault"]).toBeUndefined();
@@ -146,7 +151,7 @@ describe("a hostile module on every back end", () => {
         expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
         // define ok, two GRANTs naming other domains: −4 each, the module's read-only grant: 0, its own call: −1, the words untouched.
         expect(out.console).toBe("1 -4 -4 0 -1 5 3 \n");
-        if (hv === "xen" || hv === "l4") expect(out.machine.protection.domainName(1)).toBe("vmm");
+        if (hv === "xen" || hv === "l4") expect(out.domainNames[1]).toBe("vmm");
       }
     });
   }
