@@ -51,6 +51,9 @@ describe("differential: normal run = stepped reference", () => {
         const b = machineFor(items, paging);
         runStepped(b);
         expect(snapshot(b), `seed ${seed}`).toEqual(snapshot(a));
+        // Both RAMs back for the next seed's machines (test/recycle.ts): 400 machines otherwise wait for the collector.
+        a.memory.recycle();
+        b.memory.recycle();
       }
     });
   }

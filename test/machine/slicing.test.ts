@@ -10,6 +10,7 @@
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
 import { BACKEND_NAMES, runElf } from "../../src/hypervisors/index.js";
+import { released } from "../recycle.js";
 
 // A short timer period: many interrupts, landing at many different instructions.
 const WORKLOADS = ["syscall", "io", "mixed"] as const;
@@ -20,7 +21,7 @@ describe("normal run = one-instruction slices", () => {
   it.each(cases)("on %s, the kernel's %s workload", (backend, workload) => {
     const image = images[workload];
     const run = (referenceSlicing: boolean) => {
-      const out = runElf(image, { backend, maxCycles: 400_000_000, disk: new Uint8Array(kernelDiskBytes(1)), referenceSlicing });
+      const out = released(runElf(image, { backend, maxCycles: 400_000_000, disk: new Uint8Array(kernelDiskBytes(1)), referenceSlicing }));
       return { result: out.result.kind === "poweroff" ? out.result : out.result.reason, console: out.console, stats: out.stats };
     };
     const normal = run(false);
