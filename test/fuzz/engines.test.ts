@@ -15,8 +15,9 @@ import { engineProblem } from "../../scripts/fuzz/generators/engines.js";
 import { Rng } from "../../scripts/fuzz/generators/rng.js";
 import { SELFMOD_KINDS, selfmodSmpUnit, type SelfmodKind } from "../../scripts/fuzz/generators/selfmod.js";
 import { configOf, guestImage, guestsCampaign, PD, PT_LOW } from "../../scripts/fuzz/guests.js";
-import { configOf as smpConfig, smpCampaign, type SmpConfig } from "../../scripts/fuzz/smp.js";
+import { smpCampaign, type SmpConfig } from "../../scripts/fuzz/smp.js";
 import { BACKEND_NAMES, runElf } from "../../src/hypervisors/index.js";
+import { smpAuxes } from "./smp-aux.js";
 
 /** The campaign's back ends: every registered one, in registry order (guests.ts, smp.ts). */
 const BACKENDS = BACKEND_NAMES;
@@ -41,17 +42,14 @@ describe("guests campaign: selfmod units agree under both engines", () => {
   });
 });
 
-/** The smp campaign's aux of a configuration (its first match). */
-function smpAux(want: Partial<SmpConfig>): number {
-  for (let a = 0; ; a++) {
-    const c = smpConfig(a);
-    if (Object.entries(want).every(([k, v]) => c[k as keyof SmpConfig] === v) && c.pcpus === undefined && c.timeslice === undefined && c.spinlocks === undefined) return a;
-  }
-}
-
 describe("smp campaign: code one CPU rewrites while another runs it agrees under both engines", () => {
+  const RUNS = [[2, 10_000], [4, 7], [2, 7]] as const;
+  const wants = BACKENDS.flatMap((backend) => RUNS.map(([cpus, quantum]) => ({ backend, cpus, quantum, nvdisk: false, annotated: true, engines: true })));
+  const auxes = smpAuxes(wants);
+  const smpAux = (want: Partial<SmpConfig>) => auxes[wants.findIndex((w) => w.backend === want.backend && w.cpus === want.cpus && w.quantum === want.quantum)];
+
   it.each(BACKENDS)("%s, 2 and 4 CPUs, quanta of 10,000 and 7 cycles", { timeout: 120_000 }, (backend) => {
-    for (const [cpus, quantum] of [[2, 10_000], [4, 7], [2, 7]]) {
+    for (const [cpus, quantum] of RUNS) {
       const r = new Rng(2035, cpus * quantum);
       const units = [...Array.from({ length: cpus - 1 }, (_, k) => ({ cpu: 0, lines: ["    li   t1, " + (k + 1), "    out  0x42, t1"] }))];
       for (let k = 0; k < cpus; k++) units.push({ cpu: k, lines: selfmodSmpUnit(r).map((w) => `    .word 0x${w.toString(16)}`) });
