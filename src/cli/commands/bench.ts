@@ -51,6 +51,18 @@ function emitReports(options: Record<string, unknown>, io: CliIO, toStdout: bool
   if (typeof options.html === "string") writeOutput(options.html, html(), io);
 }
 
+/** The progress of `bench --smp` and `--drivers`, a line per run; `total` keeps the count for an interrupted ending. */
+function progressLines(io: CliIO): { progress: (done: number, total: number, label: string) => void; total: () => number } {
+  let seen = 0;
+  return {
+    progress: (done, total, label) => {
+      seen = total;
+      io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
+    },
+    total: () => seen,
+  };
+}
+
 /** `bench --smp` (src/cli/bench/smp-bench.ts): the lock-holder preemption bench; --workloads, --hv, --scale, --json, --html apply. */
 async function runSmp(options: Record<string, unknown>, io: CliIO): Promise<number> {
   const { renderSmpHtml, renderSmpText, smpBenchSteps } = await import("../bench/smp-bench.js");
@@ -60,21 +72,9 @@ async function runSmp(options: Record<string, unknown>, io: CliIO): Promise<numb
   }
   const scale = (options.scale as number | undefined) ?? 1;
   if (!Number.isInteger(scale) || scale < 1 || scale > 1000) throw new UserError(`--scale must be an integer from 1 to 1000, not ${scale}`);
-  let cells = 0;
-  const report = await campaignOrInterrupt(
-    smpBenchSteps({
-      workloads: options.workloads as string[] | undefined,
-      hv: options.hv as string[] | undefined,
-      scale,
-      progress: (done, total, label) => {
-        cells = total;
-        io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
-      },
-    }),
-    () => cells,
-    io,
-    { unit: "cells (no report)" },
-  );
+  const lines = progressLines(io);
+  const steps = smpBenchSteps({ workloads: options.workloads as string[] | undefined, hv: options.hv as string[] | undefined, scale, progress: lines.progress });
+  const report = await campaignOrInterrupt(steps, lines.total, io, { unit: "cells (no report)" });
   if (report === undefined) return EXIT_STATUS.interrupted;
   emitReports(options, io, toStdout, renderSmpText(report), report, () => renderSmpHtml(report));
   return report.rows.every((r) => r.matchesBare) ? 0 : 1;
@@ -92,20 +92,9 @@ async function runDrivers(options: Record<string, unknown>, io: CliIO): Promise<
   // --scale N: the two scales are 1 and N (the cost per request is their difference).
   const top = (options.scale as number | undefined) ?? 4;
   if (!Number.isInteger(top) || top < 2 || top > 1000) throw new UserError(`--scale must be an integer from 2 to 1000 with --drivers (the scales are 1 and N), not ${top}`);
-  let runs = 0;
-  const report = await campaignOrInterrupt(
-    driverBenchSteps({
-      hv: options.hv as string[] | undefined,
-      scales: [1, top],
-      progress: (done, total, label) => {
-        runs = total;
-        io.err(`[${done}/${total}] ${done < total ? label : "done"}\n`);
-      },
-    }),
-    () => runs,
-    io,
-    { unit: "runs (no report)" },
-  );
+  const lines = progressLines(io);
+  const steps = driverBenchSteps({ hv: options.hv as string[] | undefined, scales: [1, top], progress: lines.progress });
+  const report = await campaignOrInterrupt(steps, lines.total, io, { unit: "runs (no report)" });
   if (report === undefined) return EXIT_STATUS.interrupted;
   emitReports(options, io, toStdout, renderDriverText(report), report, () => renderDriverHtml(report));
   // A missed goal is a result; a client that failed or printed something else is not.
