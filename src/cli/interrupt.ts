@@ -48,6 +48,16 @@ export function stopOnSigint(): { between: BetweenSlices; signalled: Promise<str
   };
 }
 
+/**
+ * The one line a command of many runs ends with when Ctrl-C stopped it:
+ * `previrt: error: interrupted (SIGINT) after N of M <what>` (`what`: "back
+ * ends (no table)", "cells (no report)", …); `openLine`: its progress on a
+ * terminal left a line open, ended first.
+ */
+export function reportInterrupted(io: CliIO, done: number, total: number, what: string, openLine = false): void {
+  io.err(`${openLine && io.stderrIsTTY ? "\n" : ""}previrt: error: ${INTERRUPTED} after ${done} of ${total} ${what}\n`);
+}
+
 /** A campaign's generator run through (no Ctrl-C asked): its result. */
 export function drain<T>(steps: Generator<unknown, T>): T {
   for (;;) {
@@ -93,7 +103,7 @@ export async function campaignOrInterrupt<T>(
   try {
     const outcome = await drainInterruptible(steps, sigint.between);
     if ("result" in outcome) return outcome.result;
-    io.err(`${openLine && io.stderrIsTTY ? "\n" : ""}previrt: error: ${outcome.interrupted} after ${outcome.done} of ${total()} ${unit}\n`);
+    reportInterrupted(io, outcome.done, total(), unit, openLine);
     return undefined;
   } finally {
     sigint.dispose();

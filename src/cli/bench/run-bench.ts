@@ -338,10 +338,11 @@ export interface RunBenchJobsOptions extends Omit<RunBenchOptions, "build" | "di
    */
   cost?: (workload: string, config: BenchConfiguration) => number;
   /**
-   * Serially (one job), awaited after each cell: a reason ends the bench
-   * there (the user's Ctrl-C: the cells run in this thread, where nothing
-   * else could take the signal). With worker threads this thread waits on
-   * them and the caller races its own signal.
+   * Serially (one job), awaited before the first cell and after each: a
+   * reason ends the bench there, rejecting with Interrupted (the user's
+   * Ctrl-C: the cells run in this thread, where nothing else could take the
+   * signal). With worker threads this thread waits on them and the caller
+   * races its own signal.
    */
   between?: BetweenSlices;
 }

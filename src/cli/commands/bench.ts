@@ -27,7 +27,7 @@ import { checkOutputs, readCostModel, writeOutput } from "../files.js";
 import { jobsOption } from "../jobs-option.js";
 import { jsonTarget } from "../json-option.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
-import { campaignOrInterrupt, Interrupted, stopOnSigint } from "../interrupt.js";
+import { campaignOrInterrupt, Interrupted, reportInterrupted, stopOnSigint } from "../interrupt.js";
 import type { CommandRunner } from "../main.js";
 import type { CliIO } from "../io.js";
 
@@ -184,7 +184,7 @@ export const run: CommandRunner = async (_args, options, io) => {
     if (typeof first === "string") {
       running.catch(() => undefined); // rejected as the pool closes: nobody waits for it now
       await pool?.close();
-      io.err(`${io.stderrIsTTY ? "\n" : ""}previrt: error: ${first} after ${finished} of ${workloads.length * configurations.length} cells (no report)\n`);
+      reportInterrupted(io, finished, workloads.length * configurations.length, "cells (no report)", true);
       return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
     }
     cells = first;

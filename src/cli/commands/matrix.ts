@@ -19,7 +19,7 @@ import { cellOptions, cyclesOverReference, describeProblem, describeVerdict, isD
 import { BACKEND_NAMES, loadBackend, unknownBackend } from "../../hypervisors/registry.js";
 import { runMatrixJobsInterruptible } from "../../hypervisors/parallel/matrix-jobs.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
-import { INTERRUPTED, stopOnSigint } from "../interrupt.js";
+import { reportInterrupted, stopOnSigint } from "../interrupt.js";
 import { jobsOption } from "../jobs-option.js";
 import type { Engine } from "../../machine/machine.js";
 import { checkOutputs, readCostModel, readElfInput, readInput, writeOutput } from "../files.js";
@@ -73,7 +73,7 @@ export const run: CommandRunner = async (args, options, io) => {
     protect: options.protect !== false,
   }, sigint).finally(sigint.dispose);
   if (outcome.kind === "interrupted") {
-    io.err(`previrt: error: ${INTERRUPTED} after ${outcome.done} of ${ordered.length} back ends (no table)\n`);
+    reportInterrupted(io, outcome.done, ordered.length, "back ends (no table)");
     return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
   }
   const rows = outcome.rows;

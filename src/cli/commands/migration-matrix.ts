@@ -12,7 +12,7 @@ import { BACKEND_NAMES, unknownBackend } from "../../hypervisors/registry.js";
 import { MATRIX_MAX_CYCLES, type Verdict } from "../../hypervisors/matrix-verdicts.js";
 import { migrationMatrixSliced, type MigrationCell } from "../../migration/matrix.js";
 import { EXIT_STATUS } from "../../machine/diagnosis.js";
-import { INTERRUPTED, stopOnSigint } from "../interrupt.js";
+import { reportInterrupted, stopOnSigint } from "../interrupt.js";
 import { checkOutputs, readCostModel, readElfInputWithBytes, readInput, writeOutput } from "../files.js";
 import { migrationMatrixDocument, verdictText } from "./matrix-json.js";
 import { point } from "./migrate.js";
@@ -54,7 +54,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   }, sigint.between).finally(sigint.dispose);
   if (m.interrupted) {
     const runs = m.backends.length * (m.backends.length - 1) * m.points.length;
-    io.err(`previrt: error: ${INTERRUPTED} after ${m.cells.length} of ${runs} migrated runs (no table)\n`);
+    reportInterrupted(io, m.cells.length, runs, "migrated runs (no table)");
     return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)
   }
   const verdict = (c: MigrationCell) => verdictText(c.verdict);
