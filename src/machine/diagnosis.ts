@@ -135,9 +135,8 @@ export function recentInstructions(m: Machine, end: number, inclusive: boolean, 
  * before its mapping changed may then be `<not mapped now>`).
  */
 function readCode(m: Machine, va: number): number | undefined {
-  const tlb = m.mmu.tlb;
-  const slot = tlb.lookup(va);
-  const pa = slot >= 0 ? (tlb.frame[slot] + (va & 0xfff)) >>> 0 : m.translate(va, ACCESS.FETCH, false);
+  const held = m.mmu.tlb.hit(va, false, false);
+  const pa = held >= 0 ? held : m.translate(va, ACCESS.FETCH, false);
   if (typeof pa !== "number" || !m.memory.contains(pa, 4) || (pa & 3) !== 0) return undefined;
   return m.memory.i32[pa >>> 2];
 }
