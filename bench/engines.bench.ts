@@ -31,6 +31,12 @@
 //   PREVIRT_ENGINES_BENCH_ROUNDS   `previrt bench` pairs (default 3; 0 skips it)
 //   PREVIRT_ENGINES_BENCH_ARGS     extra arguments for `previrt bench` (the 5.3 s goal applies only without them)
 //   PREVIRT_ENGINES_JSON           a file to write every run's figures to (JSON)
+//   PREVIRT_ENGINES_FILING_TREE    a built checkout of the tree at the issue's filing (949819e):
+//                                  its `previrt bench` alternates with this tree's, and the ratio
+//                                  against the JIT is the goal measured on this machine (≥ 4×)
+//                                  instead of against the 21 s quoted from another one (with
+//                                  PREVIRT_ENGINES_BENCH_ARGS, only those it knows: no --jobs). Build it with
+//                                  `git archive 949819e | tar -x -C DIR && cd DIR && npm install && npx tsc -p tsconfig.json`
 // CPU times (user + system of the child) come from GNU time (/usr/bin/time
 // -o), when the machine has it.
 
@@ -51,7 +57,8 @@ type Engine = (typeof ENGINES)[number];
 
 /** Issue 16's `previrt bench` wall time at filing, and its goal (4× faster). */
 const BENCH_AT_FILING = 21;
-const BENCH_GOAL = BENCH_AT_FILING / 4;
+const BENCH_SPEED_UP = 4;
+const BENCH_GOAL = BENCH_AT_FILING / BENCH_SPEED_UP;
 
 const GNU_TIME = "/usr/bin/time";
 
@@ -80,6 +87,8 @@ export interface EnginesSettings {
   benchRounds: number;
   benchArgs: string[];
   jsonFile?: string;
+  /** A built tree at the issue's filing whose `previrt bench` runs beside this tree's (PREVIRT_ENGINES_FILING_TREE). */
+  filingTree?: string;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): EnginesSettings {
@@ -91,6 +100,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): EnginesSe
     return n;
   };
   const args = env.PREVIRT_ENGINES_BENCH_ARGS?.trim();
+  const filingTree = env.PREVIRT_ENGINES_FILING_TREE || undefined;
+  if (filingTree && !existsSync(join(filingTree, "bin", "previrt.js"))) throw new Error(`PREVIRT_ENGINES_FILING_TREE: no bin/previrt.js in '${filingTree}'`);
   return {
     rounds: int("PREVIRT_ENGINES_ROUNDS", 5, 1, 100),
     computeScale: int("PREVIRT_ENGINES_COMPUTE_SCALE", 1000, 1, 1000),
@@ -98,6 +109,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): EnginesSe
     benchRounds: int("PREVIRT_ENGINES_BENCH_ROUNDS", 3, 0, 100),
     benchArgs: args ? args.split(/\s+/) : [],
     jsonFile: env.PREVIRT_ENGINES_JSON || undefined,
+    filingTree,
   };
 }
 
@@ -158,15 +170,18 @@ function firstDifference(a: unknown, b: unknown, path = ""): string {
 
 const bin = fileURLToPath(new URL("../../bin/previrt.js", import.meta.url));
 
-/** Runs bin/previrt.js in a fresh process (the engine left to the arguments: PREVIRT_ENGINE unset; `nodeArgs` for Node itself); wall and CPU time. */
-function previrt(args: string[], cwd: string, nodeArgs: string[] = []): { status: number; stdout: string; stderr: string; wall: number; cpu?: number } {
+/**
+ * Runs bin/previrt.js (or `script`, another tree's) in a fresh process (the engine left to the arguments:
+ * PREVIRT_ENGINE unset; `nodeArgs` for Node itself); wall and CPU time.
+ */
+function previrt(args: string[], cwd: string, nodeArgs: string[] = [], script = bin): { status: number; stdout: string; stderr: string; wall: number; cpu?: number } {
   const env = { ...process.env };
   delete env.PREVIRT_ENGINE;
   const timeFile = join(cwd, "time.txt");
   const timed = existsSync(GNU_TIME);
   const [cmd, argv] = timed
-    ? [GNU_TIME, ["-o", timeFile, "-f", "%U %S", process.execPath, ...nodeArgs, bin, ...args]]
-    : [process.execPath, [...nodeArgs, bin, ...args]];
+    ? [GNU_TIME, ["-o", timeFile, "-f", "%U %S", process.execPath, ...nodeArgs, script, ...args]]
+    : [process.execPath, [...nodeArgs, script, ...args]];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, argv, { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -279,6 +294,16 @@ function benchOnce(name: string, args: string[], engine: Engine, round: number, 
   return { case: name, engine, round, wallSeconds: r.wall, cpuSeconds: r.cpu, status: r.status, simulated: benchSimulatedOf(r.status, report) };
 }
 
+/**
+ * One `previrt bench` (with the settings' extra arguments) of the tree at the issue's filing (interpreter only,
+ * no --engine then): wall and CPU time. Its report is not compared with this tree's: the kernel has changed since.
+ */
+function filingBenchOnce(name: string, args: string[], tree: string, round: number, dir: string): RunRecord {
+  const r = previrt(["bench", ...args], dir, [], join(tree, "bin", "previrt.js"));
+  if (r.status !== 0) fail(`previrt bench of ${tree}`, r);
+  return { case: name, engine: "interp", round, wallSeconds: r.wall, cpuSeconds: r.cpu, status: r.status, simulated: "null" };
+}
+
 /** Alternating A/B (ABBA): round i runs interp then jit when i is even, jit then interp when odd. */
 function order(round: number): readonly Engine[] {
   return round % 2 ? ["jit", "interp"] : ENGINES;
@@ -351,6 +376,32 @@ function engineRows(
 }
 
 /**
+ * The tree at the issue's filing against this one: its `previrt bench`'s
+ * median wall time, and that divided by the JIT's (the goal: ≥ 4×, measured
+ * here rather than against the 21 s quoted from the machine of the filing).
+ */
+function filingRows(filingRecords: RunRecord[], benchRecords: RunRecord[], filingName: string, benchName: string, tree: string, defaults: boolean): BenchResult[] {
+  const mf = medians(filingRecords, filingName, "interp");
+  const mj = medians(benchRecords, benchName, "jit");
+  return [
+    {
+      metric: `${filingName}, wall`,
+      value: mf.wall,
+      unit: "s",
+      better: "lower",
+      detail: `${tree}; ${mf.cpu === undefined ? "CPU not measured (no GNU time)" : `CPU ${secs(mf.cpu)}`}; runs ${list(mf.walls)} s; alternating with this tree's runs`,
+    },
+    {
+      metric: `${benchName}, at the issue's filing ÷ JIT, wall`,
+      value: mf.wall / mj.wall,
+      unit: "×",
+      target: defaults ? BENCH_SPEED_UP : undefined,
+      detail: `${mf.cpu !== undefined && mj.cpu !== undefined ? `in CPU time ${(mf.cpu / mj.cpu).toFixed(2)}×; ` : ""}the goal of a ${BENCH_SPEED_UP}× faster bench, both trees on this machine`,
+    },
+  ];
+}
+
+/**
  * A case's start-up alone (median wall time of its `--max-cycles 1` runs)
  * and the ceiling it puts on interpreter ÷ JIT: the interpreter's median
  * divided by it.
@@ -416,8 +467,18 @@ export async function runEngines(settings = settingsFromEnv()): Promise<BenchRes
     const benchArgs = settings.benchArgs;
     const benchName = `previrt bench${benchArgs.length ? ` ${benchArgs.join(" ")}` : " (defaults)"}`;
     const benchRecords: RunRecord[] = [];
+    const filingName = `${benchName} at the issue's filing`;
+    const filingRecords: RunRecord[] = [];
+    const filing = (i: number) => {
+      if (!settings.filingTree) return;
+      progress(`engines: round ${i + 1}/${settings.benchRounds}: ${filingName}`);
+      filingRecords.push(filingBenchOnce(filingName, benchArgs, settings.filingTree, i, dir));
+    };
     for (let i = 0; i < settings.benchRounds; i++) {
+      // The filing tree's run first in even rounds, last in odd ones: ABBA against the pair.
+      if (i % 2 === 0) filing(i);
       pair(benchName, i, settings.benchRounds, (engine) => benchOnce(benchName, benchArgs, engine, i, dir), benchRecords);
+      if (i % 2 === 1) filing(i);
       loads.push(loadavg()[0]);
     }
 
@@ -447,13 +508,14 @@ export async function runEngines(settings = settingsFromEnv()): Promise<BenchRes
           same: `JSON reports identical but for host times in all ${2 * settings.benchRounds} runs; ${load}`,
         }),
       );
+      if (settings.filingTree) results.push(...filingRows(filingRecords, benchRecords, filingName, benchName, settings.filingTree, benchArgs.length === 0));
     }
     if (settings.jsonFile) {
       const out = {
         settings,
         loadBefore,
         loadAfter,
-        runs: [...records, ...benchRecords].map(({ simulated, ...r }) => ({ ...r, simulated: JSON.parse(simulated) as unknown })),
+        runs: [...records, ...benchRecords, ...filingRecords].map(({ simulated, ...r }) => ({ ...r, simulated: JSON.parse(simulated) as unknown })),
         startUps: startUps.map(({ simulated: _, ...r }) => r),
         profiles: Object.fromEntries(profiles),
       };
