@@ -1,8 +1,9 @@
 // The lock-holder preemption cures (--spinlocks, src/hypervisors/common/
 // spinlock-cures.ts): each prints exactly what bare prints; each cuts spin
 // cycles where it should; the pv spinlock's lost-wakeup race never
-// deadlocks across a sweep of interleavings; a back end refuses a cure it
-// does not offer; results do not depend on the engine.
+// deadlocks across a sweep of interleavings, nor when a release lands
+// between a waiter's last attempt and its hypercall; a back end refuses a
+// cure it does not offer; results do not depend on the engine.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
@@ -307,6 +308,33 @@ describe("pv spinlocks: the lost-wakeup race", () => {
       });
       expect(blocks).toBeGreaterThan(100); // the race was really run: waiters did sleep
     }, 600_000);
+  }
+
+  // The other side of the race: the release lands after the waiter's last failed attempt but before its
+  // hypercall, so the releaser saw no sleeper and kicked nobody. The monitor must then not put the waiter to
+  // sleep on a lock that is free (a test-and-set lock: it takes it for the waiter; a ticket lock: the waiter's
+  // turn has come). The sweeps above reach this only by chance (0–2 times a run, and a sleeper there is
+  // woken by the next hand-off of the same hot lock); late-release.ts makes it deterministic: one hand-off
+  // per lock, whose release CPU 1 makes at its next turn while CPU 0's delay moves the end of CPU 0's turn
+  // across every instruction of the stub. A vCPU asleep on a free lock is never kicked — nobody takes that lock
+  // again — and the run never ends (measured: without either branch, every run here stops at the cycle limit;
+  // with them each ends within 1 M cycles).
+  const lateImage = buildSources([
+    ...programFiles(join(PROGRAMS, "smp/late-release.ts")),
+    { file: "fixtures/kernel/ticketlock.s", text: readFileSync(join(PROGRAMS, "../kernel/ticketlock.s"), "utf8") },
+  ]).image;
+  for (const backend of ["xen", "l4"]) {
+    it(`${backend}: a release between the last attempt and the hypercall — the waiter takes the lock, or sees its turn, instead of sleeping`, () => {
+      for (const quantum of [200, 331]) {
+        const what = `${backend} --cpus 2 --quantum ${quantum}`;
+        const out = released(runElf(lateImage, { backend, spinlocks: "pv", cpus: 2, quantum, maxCycles: 5_000_000 }));
+        if (out.result.kind !== "poweroff") throw new Error(`${what}: ${out.result.message}\n${out.result.diagnosis}`);
+        expect(out.console, what).toBe("rounds 480\n");
+        // The interleaving was really reached, for both kinds of lock (else the run proves nothing).
+        expect(out.stats.counts[`${backend}:pv.tookFree`], what).toBeGreaterThan(0);
+        expect(out.stats.counts[`${backend}:pv.ticketServed`], what).toBeGreaterThan(0);
+      }
+    }, 120_000);
   }
 });
 
