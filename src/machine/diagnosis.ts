@@ -12,7 +12,9 @@
 //
 // The recent instructions are rebuilt from the transfer ring: between two
 // recorded transfers (taken branch, jump, trap entry, iret) execution is
-// straight-line, so the addresses follow.
+// straight-line, so the addresses follow. How an executed instruction is
+// read and printed (`readCode`, `codeLine`) is the playground's Step view's
+// too (src/web/worker.ts), so both list the same for the same state.
 
 import { disassembleInstruction } from "../guest-isa/disassembler.js";
 import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
@@ -80,10 +82,8 @@ export function formatDiagnosis(m: Machine, ctx: DiagnosisContext): string {
   if (recent.length) {
     out.push("  last instructions:");
     recent.forEach((pc, i) => {
-      const word = readCode(m, pc);
-      const text = word === undefined ? "<not mapped now>" : `${hex(word).slice(2)}  ${disassembleInstruction(word, pc)}`;
       const mark = i === recent.length - 1 && pc === ctx.faultPc ? "   <-- faulted here" : "";
-      out.push(`    ${hex(pc)}:  ${text}${mark}`);
+      out.push(`    ${codeLine(pc, readCode(m, pc))}${mark}`);
     });
   }
   return out.join("\n") + "\n";
@@ -132,11 +132,17 @@ export function recentInstructions(m: Machine, end: number, inclusive: boolean, 
  * it holds for the page when it still has one (a monitor's translation —
  * the in-place VMM's window, say — which the guest's own page tables do not
  * have), else as the hardware's walk finds it now (an instruction that ran
- * before its mapping changed may then be `<not mapped now>`).
+ * before its mapping changed may then be `<not mapped now>`). Changes
+ * nothing (no TLB fill, no counter).
  */
-function readCode(m: Machine, va: number): number | undefined {
+export function readCode(m: Machine, va: number): number | undefined {
   const held = m.mmu.tlb.hit(va, false, false);
   const pa = held >= 0 ? held : m.translate(va, ACCESS.FETCH, false);
   if (typeof pa !== "number" || !m.memory.contains(pa, 4) || (pa & 3) !== 0) return undefined;
   return m.memory.i32[pa >>> 2];
+}
+
+/** A listing's line for the instruction at `va`: its address, word and disassembly, or `<not mapped now>` (readCode). */
+export function codeLine(va: number, word: number | undefined): string {
+  return `${hex(va)}:  ${word === undefined ? "<not mapped now>" : `${hex(word).slice(2)}  ${disassembleInstruction(word, va)}`}`;
 }

@@ -21,7 +21,7 @@ import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../hypervisors/com
 import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
 import { compareRuns, cyclesOverReference, describeVerdict, describeEnding, isDivergence, matrixCell, type MatrixRun } from "../hypervisors/matrix.js";
 import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
-import { guestRegistersApart, recentInstructions } from "../machine/diagnosis.js";
+import { codeLine, guestRegistersApart, readCode, recentInstructions } from "../machine/diagnosis.js";
 import { Machine } from "../machine/machine.js";
 import { ACCESS, type Monitor } from "../machine/monitor.js";
 import { BACKENDS, linkStart, programOf } from "./link.js";
@@ -401,17 +401,21 @@ function cpuAt(m: Machine, addr: number): number {
 }
 
 /**
- * The word at `va` as the CPU would fetch it. The soft-layer window (xen, l4)
- * is mapped by the monitor, not the page tables: there through the monitor's
- * view (wedge-paging.ts guestPhysical, which changes nothing; elsewhere
- * a monitor's view may fill its shadow, which would change the run).
+ * A line of the listing around pc: the word as the CPU would fetch it. Read
+ * as the diagnosis reads an executed instruction (diagnosis.ts readCode:
+ * the TLB entry the CPU holds, else the page tables); an address of the
+ * soft-layer window (xen, l4) that neither maps — the monitor maps it on the
+ * fetch — through the monitor's view (wedge-paging.ts guestPhysical, which
+ * changes nothing; elsewhere a monitor's view may fill its shadow, which
+ * would change the run).
  */
-function codeAt(m: Machine, va: number, windowView?: GuestView): string {
-  let pa = m.translate(va, ACCESS.FETCH, false);
-  if (typeof pa !== "number" && windowView && va >>> 0 >= WINDOW_BACKED && va >>> 0 < WINDOW_BACKED + WINDOW_BACKED_BYTES) pa = windowView.guestPhysical(va, ACCESS.FETCH, 4, false);
-  if (typeof pa !== "number" || (pa & 3) !== 0 || !m.memory.contains(pa, 4)) return `${hex(va)}:  <unmapped>`;
-  const w = m.memory.i32[pa >>> 2];
-  return `${hex(va)}:  ${hex(w).slice(2)}  ${disassembleInstruction(w, va)}`;
+function codeAround(m: Machine, va: number, windowView?: GuestView): string {
+  let word = readCode(m, va);
+  if (word === undefined && windowView && va >>> 0 >= WINDOW_BACKED && va >>> 0 < WINDOW_BACKED + WINDOW_BACKED_BYTES) {
+    const pa = windowView.guestPhysical(va, ACCESS.FETCH, 4, false);
+    if (typeof pa === "number" && (pa & 3) === 0 && m.memory.contains(pa, 4)) word = m.memory.i32[pa >>> 2];
+  }
+  return codeLine(va, word);
 }
 
 function stepState(note?: string): StepState {
@@ -434,8 +438,9 @@ function stepState(note?: string): StepState {
       cr: Array.from(m.cr),
       cycles: m.cycles,
       instructions: m.cpu.instret,
-      last: recentInstructions(m, m.pc, false).map((pc) => codeAt(m, pc, windowView)),
-      around: [-2, -1, 0, 1, 2, 3, 4].map((k) => (k === 0 ? "▶ " : "  ") + codeAt(m, m.pc + 4 * k, windowView)),
+      // The last instructions exactly as the CLI's diagnosis lists them (the same reading and text).
+      last: recentInstructions(m, m.pc, false).map((pc) => codeLine(pc, readCode(m, pc))),
+      around: [-2, -1, 0, 1, 2, 3, 4].map((k) => (k === 0 ? "▶ " : "  ") + codeAround(m, m.pc + 4 * k, windowView)),
       console: s.console,
       ended: m.outcome ? describeEnding(m.outcome) : undefined,
       atLimit: m.outcome?.kind === "stopped" && m.outcome.reason === "max-cycles",

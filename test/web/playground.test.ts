@@ -491,4 +491,29 @@ describe.skipIf(!chromium)("the playground in headless Chromium", () => {
     }
     expect(await scrollsSideways(page)).toBe(false);
   });
+
+  it("the Step view lists the last instructions as the CLI's diagnosis does: through the TLB entry the CPU holds, else <not mapped now>", async () => {
+    // unmapped-code.s ran code at two addresses it unmapped before it halted for good: one also dropped from
+    // the TLB, one still held there (the worker used to walk the page tables alone and said <unmapped> for both).
+    const file = "fixtures/guests/unmapped-code.s";
+    const text = readFileSync(join(root, file), "utf8");
+    const { image } = buildSources([{ file, text }]);
+    for (const backend of ["bare", "xen"]) {
+      const [run] = runMatrix(image, { backends: [backend], maxCycles: 400_000_000 });
+      if (run.result.kind !== "stopped") throw new Error(`${backend}: the guest did not stop`);
+      const lines = run.result.diagnosis.split("\n");
+      const cli = lines.slice(lines.indexOf("  last instructions:") + 1).filter((l) => l.startsWith("    0x")).map((l) => l.slice(4));
+      expect(cli, backend).toContain("0x00480000:  <not mapped now>");
+      expect(cli.find((l) => l.startsWith("0x00481000:")), backend).toMatch(/^0x00481000: {2}[0-9a-f]{8} {2}addi/);
+      await page.goto(`${url}?sample=hello&tab=step&step=${backend}#code=${Buffer.from(text).toString("base64url")}`);
+      await page.waitForSelector("body[data-ready='1']", { timeout: 20_000 });
+      await page.click("#step-start");
+      await page.waitForSelector("#step-run");
+      await page.click("#step-run");
+      await page.waitForFunction(`document.querySelector("#step-where")?.textContent.includes("ended")`, { timeout: 30_000 });
+      const shown = (await page.$eval("#step-last", (e) => e.textContent!)).split("\n");
+      // The diagnosis lists the instruction the CPU halted at (it ran); the Step view stops before pc.
+      expect(shown.slice(-(cli.length - 1)), backend).toEqual(cli.slice(0, -1));
+    }
+  });
 });
