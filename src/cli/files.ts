@@ -12,7 +12,7 @@
 
 import { accessSync, closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { UserError } from "../guest-isa/diagnostics.js";
+import { DiagnosticError, UserError } from "../guest-isa/diagnostics.js";
 import { hasElfMagic, readElf } from "../guest-isa/elf.js";
 import type { ElfImage } from "../guest-isa/elf-types.js";
 import { parseCostModel, type CostModel } from "../machine/cost-model.js";
@@ -46,13 +46,56 @@ export function readInput(path: string): Uint8Array {
 /**
  * Reads an input file as UTF-8 text: `what` it should be (a source file, a
  * JSON file). An ELF or a snapshot, the binaries a user has at hand, is
- * named as such rather than parsed as text (its bytes echoed in errors).
+ * named as such rather than parsed as text (its bytes echoed in errors); a
+ * file that is not UTF-8 is refused at its first bad byte.
  */
 export function readInputText(path: string, what = "a source file"): string {
   const bytes = readInput(path);
   if (hasElfMagic(bytes)) throw new UserError(`${path}: an ELF file, not ${what}`);
   if (isSnapshotFile(bytes)) throw new UserError(`${path}: a previrt snapshot, not ${what}`);
-  return new TextDecoder().decode(bytes);
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw notUtf8(path, bytes);
+  }
+}
+
+/** Refuses what is not UTF-8: a lenient decoder would turn a Latin-1 `é` into U+FFFD and assemble those three bytes. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** `FILE:LINE:COL: error: not UTF-8 text: byte 0xE9 …` at the first byte that does not begin a valid UTF-8 sequence. */
+function notUtf8(path: string, bytes: Uint8Array): DiagnosticError {
+  const at = firstNonUtf8(bytes);
+  const lineStart = bytes.lastIndexOf(0x0a, at - 1) + 1;
+  const lineEnd = bytes.indexOf(0x0a, at);
+  const lenient = new TextDecoder();
+  return new DiagnosticError([
+    {
+      file: path,
+      line: bytes.subarray(0, lineStart).filter((b) => b === 0x0a).length + 1,
+      col: strictUtf8.decode(bytes.subarray(lineStart, at)).length + 1,
+      message: `not UTF-8 text: byte 0x${bytes[at].toString(16).toUpperCase().padStart(2, "0")} (save the file as UTF-8)`,
+      sourceLine: lenient.decode(bytes.subarray(lineStart, lineEnd < 0 ? bytes.length : lineEnd)),
+    },
+  ]);
+}
+
+/** The offset of the first byte that does not begin a well-formed UTF-8 sequence (the Encoding Standard's ranges). */
+function firstNonUtf8(bytes: Uint8Array): number {
+  const cont = (i: number, lo = 0x80, hi = 0xbf) => i < bytes.length && bytes[i] >= lo && bytes[i] <= hi;
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    let n: number;
+    if (b < 0x80) n = 1;
+    else if (b >= 0xc2 && b <= 0xdf) n = cont(i + 1) ? 2 : 0;
+    else if (b >= 0xe0 && b <= 0xef) n = cont(i + 1, b === 0xe0 ? 0xa0 : 0x80, b === 0xed ? 0x9f : 0xbf) && cont(i + 2) ? 3 : 0;
+    else if (b >= 0xf0 && b <= 0xf4) n = cont(i + 1, b === 0xf0 ? 0x90 : 0x80, b === 0xf4 ? 0x8f : 0xbf) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    else n = 0;
+    if (n === 0) return i;
+    i += n;
+  }
+  return bytes.length;
 }
 
 /** Reads and parses an ELF file; a malformed one is `PATH: what is wrong`. */

@@ -88,6 +88,31 @@ describe("files a command is given", () => {
     }
   });
 
+  it("a source or JSON file that is not UTF-8 is refused at its first bad byte, not assembled as U+FFFD's bytes", async () => {
+    // Latin-1 `é` (0xE9) in a string: a lenient decoder stored EF BF BD in .rodata and the build succeeded.
+    writeFileSync(p("latin1.s"), Buffer.concat([Buffer.from("    .global _start\n_start:\n    out 0xF0, zero\n\t.ascii \"caf"), Buffer.from([0xe9]), Buffer.from("\"\n")]));
+    writeFileSync(p("latin1.ts"), Buffer.concat([Buffer.from('const s = "\u00e9t'), Buffer.from([0xe9]), Buffer.from('";\nexport function main(): number { return 3; }\n')]));
+    // A surrogate's encoding (ED A0 80) and a sequence cut short by the end of the file: invalid too.
+    writeFileSync(p("surrogate.json"), Buffer.concat([Buffer.from('{"alu": 1,\n "x'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('": 2}')]));
+    writeFileSync(p("cut.s"), Buffer.concat([Buffer.from("\ufeff    .word 1 # "), Buffer.from([0xc3])]));
+    const cases: [string[], string, string][] = [
+      [["as", p("latin1.s"), "-o", p("x.elf")], `${p("latin1.s")}:4:13: error: not UTF-8 text: byte 0xE9 (save the file as UTF-8)`, '> 4 | \t.ascii "caf\ufffd"'],
+      [["build", p("latin1.s"), "-o", p("x.elf")], `${p("latin1.s")}:4:13: error: not UTF-8 text: byte 0xE9 (save the file as UTF-8)`, '> 4 | \t.ascii "caf\ufffd"'],
+      [["annotate", p("latin1.s"), "-o", p("x.s")], `${p("latin1.s")}:4:13: error: not UTF-8 text: byte 0xE9 (save the file as UTF-8)`, '> 4 | \t.ascii "caf\ufffd"'],
+      [["cc", p("latin1.ts"), "-o", p("x.s")], `${p("latin1.ts")}:1:14: error: not UTF-8 text: byte 0xE9 (save the file as UTF-8)`, '> 1 | const s = "\u00e9t\ufffd";'],
+      [["run", p("hello.elf"), "--hv", "bare", "--cost-model", p("surrogate.json")], `${p("surrogate.json")}:2:4: error: not UTF-8 text: byte 0xED (save the file as UTF-8)`, '> 2 |  "x\ufffd\ufffd\ufffd": 2}'],
+      [["as", p("cut.s"), "-o", p("x.elf")], `${p("cut.s")}:1:15: error: not UTF-8 text: byte 0xC3 (save the file as UTF-8)`, "> 1 |     .word 1 # \ufffd"],
+    ];
+    for (const [argv, head, frame] of cases) {
+      const r = await cli(argv);
+      expect(r.stderr.split("\n").slice(0, 2), argv.join(" ")).toEqual([head, frame]);
+      expect(r.status).toBe(1);
+    }
+    // UTF-8 itself, with a BOM and CRLF line endings, still assembles.
+    writeFileSync(p("bom.s"), "\ufeff    .global _start\r\n_start:\r\n    out 0xF0, zero\r\n\t.ascii \"caf\u00e9\"\r\n");
+    expect((await cli(["as", p("bom.s"), "-o", p("bom.elf")])).status).toBe(0);
+  });
+
   it.skipIf(process.getuid?.() === 0)("an unreadable file: permission denied (not testable as root)", async () => {
     writeFileSync(p("locked.elf"), readFileSync(p("hello.elf")));
     chmodSync(p("locked.elf"), 0);
