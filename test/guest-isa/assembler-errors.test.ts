@@ -362,6 +362,25 @@ describe("more habits: a label as a memory operand, 'AB', a main that is not .gl
       "a.s:1:1: error: undefined entry symbol '_start' (m.s defines 'main' but not '.global main', which the start-up needs)",
     ]);
   });
+
+  it("a .global main is not said to lack .global; -D _start is named as what took the entry's name", () => {
+    expect(errorsOf({ "a.s": "nop\n", "m.s": ".global main\nmain: ret\n" })).toEqual(["a.s:1:1: error: undefined entry symbol '_start'"]);
+    // `previrt build m.s -D _start=5`: the start-up's `_start:` collides with the define (reported there), and the entry is not "main's missing .global".
+    const sources = [
+      { file: "m.s", text: ".global main\nmain: ret\n" },
+      { file: "<startup>.s", text: ".global _start\n_start: call main\n" },
+    ];
+    let messages: string[] = [];
+    try {
+      assemble(sources, { defines: { _start: 5 } });
+    } catch (e) {
+      if (!(e instanceof DiagnosticError)) throw e;
+      messages = e.diagnostics.map((d) => formatDiagnostic(d, false));
+    }
+    expect(messages).toContain("<startup>.s:2:1: error: symbol '_start' is already defined on the command line (-D _start)");
+    expect(messages).toContain("m.s:1:1: error: undefined entry symbol '_start' (-D _start gives it a number; the entry must be a label)");
+    expect(messages.filter((m) => m.includes("'.global main'"))).toEqual([]);
+  });
 });
 
 describe("every hint reads whole", () => {

@@ -89,8 +89,13 @@ export class SymbolResolver implements EvalContext, OperandValues {
       const s = u.symbols.get("_start");
       if (s) return { value: s.value >>> 0, loc: s.loc };
     }
+    // `-D _start=N`: a number, which took the name from the start-up's label (reported there).
+    if (this.defines.has("_start")) return { error: "undefined entry symbol '_start' (-D _start gives it a number; the entry must be a label)" };
     // A `main` that is not `.global`: the start-up that calls main is linked in only for an exported one.
-    const main = this.units.find((u) => u.symbols.get("main")?.kind === SymKind.Label);
+    const main = this.units.find((u) => {
+      const s = u.symbols.get("main");
+      return s?.kind === SymKind.Label && !s.global;
+    });
     if (main !== undefined) return { error: `undefined entry symbol '_start' (${main.file} defines 'main' but not '.global main', which the start-up needs)` };
     return { error: "undefined entry symbol '_start'" };
   }
