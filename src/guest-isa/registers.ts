@@ -23,7 +23,8 @@ export function parseRegister(name: string): number | undefined {
     const n = Number(m[1]);
     return n <= 15 && String(n) === m[1] ? n : undefined;
   }
-  return (REG as Record<string, number>)[lower];
+  // Own keys only: `constructor` and `__proto__` are not registers (REG's prototype has them).
+  return Object.hasOwn(REG, lower) ? (REG as Record<string, number>)[lower] : undefined;
 }
 
 /** The name the disassembler prints for a register. */

@@ -135,6 +135,15 @@ describe("names", () => {
     expect(run.exitCode).toBe(3);
   });
 
+  it("an exported function named constructor keeps its symbol (it was taken for a register and became constructor.g, which assembly could not call)", () => {
+    const run = runSources([
+      { file: "p.ts", text: "declare function viaAsm(): number;\nexport function constructor(): number {\n  return 5;\n}\nexport function main(): number {\n  return viaAsm() + 1;\n}\n" },
+      { file: "q.s", text: "    .global viaAsm\nviaAsm:\n    j constructor\n" },
+    ]);
+    expect(run.stopped).toBeUndefined();
+    expect(run.exitCode).toBe(6);
+  });
+
   it("a switch with many empty case labels does not count as nesting", () => {
     const cases = Array.from({ length: 1000 }, (_, i) => `    case ${i * 3}:`).join("\n");
     expect(messages(`export function f(x: number): number {\n  switch (x) {\n${cases}\n      return 1;\n    default:\n      return 0;\n  }\n}\n`)).toEqual([]);

@@ -28,6 +28,8 @@ describe("parseAssembly", () => {
       ...ABI_NAMES,
       ...Array.from({ length: 18 }, (_, i) => `r${i}`),
       "r01", "r001", "R15", "SP", "Zero", "a4", "t5", "s3", "k1", "sq", "lr2", "ra", "zer", "zeros", "x1",
+      // Names an object has without being given them: parseRegister once read them off REG's prototype (constructor was a register).
+      "constructor", "__proto__", "toString", "hasOwnProperty",
     ];
     for (const name of names) {
       const st = parseAssembly("p.s", `mv ${name}, a0`).source.statements[0] as Extract<Statement, { kind: "instruction" }>;
