@@ -1,6 +1,8 @@
 // Register and control-register names of G32 (docs/design.md §2). The assembler,
 // disassembler, compiler and emulator all read these tables.
 
+import { ownValue } from "./own-value.js";
+
 /** ABI names by register number; index = register number. */
 export const ABI_NAMES = [
   "zero", "a0", "a1", "a2", "a3", "t0", "t1", "t2",
@@ -23,8 +25,7 @@ export function parseRegister(name: string): number | undefined {
     const n = Number(m[1]);
     return n <= 15 && String(n) === m[1] ? n : undefined;
   }
-  // Own keys only: `constructor` and `__proto__` are not registers (REG's prototype has them).
-  return Object.hasOwn(REG, lower) ? (REG as Record<string, number>)[lower] : undefined;
+  return ownValue(REG, lower);
 }
 
 /** The name the disassembler prints for a register. */
@@ -41,7 +42,7 @@ export const CR = {
 } as const satisfies Record<ControlRegister, number>;
 
 export function parseControlRegister(name: string): number | undefined {
-  return (CR as Record<string, number>)[name.toLowerCase()];
+  return ownValue(CR, name.toLowerCase());
 }
 
 /** Processor status register bits. */

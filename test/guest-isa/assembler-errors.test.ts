@@ -465,3 +465,17 @@ describe("the list of directives (directive-names.ts) reaches pass 1 and matches
     expect(documented.filter((d) => !KNOWN_DIRECTIVES.has(d))).toEqual([]);
   });
 });
+
+describe("names every object inherits are not in the assembler's tables", () => {
+  // The tables were read with table[word]: `mtcr constructor, a0` assembled (as control register 0, tvec), and the hints quoted Object's source.
+  it("constructor, __proto__ are no control register, register, mnemonic or directive, and have no hint", () => {
+    expect(errors("  mtcr constructor, a0\n  mfcr a0, __proto__\n  mv constructor, a0\n  constructor a0\n  __proto__\n  .constructor\n")).toEqual([
+      "t.s:2:8: error: unknown control register 'constructor'",
+      "t.s:3:12: error: unknown control register '__proto__'",
+      "t.s:4:6: error: operand 1 of 'mv' must be a register ('constructor' is not a register: write r0–r15 or zero a0–a3 t0–t4 s0–s2 k0 sp lr)",
+      "t.s:5:3: error: unknown instruction 'constructor'",
+      "t.s:6:3: error: unknown instruction '__proto__'",
+      "t.s:7:3: error: unknown directive '.constructor'",
+    ]);
+  });
+});

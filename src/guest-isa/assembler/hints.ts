@@ -6,6 +6,8 @@
 // knowledge; the functions only look them up. Used by parser.ts (comments,
 // numeric labels), pass1.ts (registers, mnemonics) and directives.ts.
 
+import { ownValue } from "../own-value.js";
+
 /** Directives of other assemblers → what to write in G32 assembly. */
 export const DIRECTIVE_HINTS: Readonly<Record<string, string>> = {
   ".asciiz": "did you mean '.asciz'?",
@@ -83,18 +85,18 @@ export function withHint(message: string, hint: string | undefined): string {
 }
 
 export function directiveHint(name: string): string | undefined {
-  return DIRECTIVE_HINTS[name];
+  return ownValue(DIRECTIVE_HINTS, name);
 }
 
 export function mnemonicHint(mnemonic: string): string | undefined {
-  return MNEMONIC_HINTS[mnemonic];
+  return ownValue(MNEMONIC_HINTS, mnemonic);
 }
 
 /** For a name written where a register belongs: why it is not one, and what to write. */
 export function registerHint(name: string): string {
   const lower = name.toLowerCase();
   const bare = lower.startsWith("$") || lower.startsWith("%") ? lower.slice(1) : lower;
-  const known = REGISTER_HINTS[bare];
+  const known = ownValue(REGISTER_HINTS, bare);
   if (known !== undefined) return `'${name}' is not a register: ${known}`;
   if (bare !== lower && /^(r\d+|zero|a[0-3]|t[0-4]|s[0-2]|k0|sp|lr)$/.test(bare)) return `'${name}' is not a register: write '${bare}' without the '${lower[0]}'`;
   const numbered = /^([tasrx])(\d+)$/.exec(bare);
@@ -141,7 +143,7 @@ export function preprocessorLine(text: string, at: number, end: number): string 
   while (e < end && text.charCodeAt(e) >= 0x61 && text.charCodeAt(e) <= 0x7a) e++;
   const word = text.slice(at + 1, e);
   if (e < end && text.charCodeAt(e) !== 0x20 && text.charCodeAt(e) !== 0x09) return undefined;
-  const hint = Object.hasOwn(PREPROCESSOR_HINTS, word) ? PREPROCESSOR_HINTS[word] : undefined;
+  const hint = ownValue(PREPROCESSOR_HINTS, word);
   return hint === undefined ? undefined : `'#${word}' would be a comment here (there is no preprocessor): ${hint}`;
 }
 
