@@ -350,6 +350,22 @@ describe("values the option parsers let through", () => {
     }
   });
 
+  it("-D: a name given two values, or a register's name, is refused (the last value won; a0 could never be used); __proto__ is a name like any other", async () => {
+    writeFileSync(p("d2.s"), "    .text\n    .global _start\n_start:\n    li a0, X\n    out 0xF0, a0\n");
+    writeFileSync(p("proto.s"), "    .text\n    .global _start\n_start:\n    li a0, __proto__\n    out 0xF0, a0\n");
+    for (const command of ["build", "as"]) {
+      refused(await cli(command, p("d2.s"), "-o", p("d2.elf"), "-D", "X=1", "-D", "X=2"), "-D X given two values ('X=1' and 'X=2')");
+      refused(await cli(command, p("d2.s"), "-o", p("d2.elf"), "-D", "X", "-D", "X=2"), "-D X given two values ('X' and 'X=2')");
+      refused(await cli(command, p("d2.s"), "-o", p("d2.elf"), "-D", "X=1", "-D", "A0=2"), "bad -D name 'A0' (a register name cannot be a symbol)");
+      // The same value twice is no conflict (-1 and 0xffffffff are one 32-bit value).
+      expect((await cli(command, p("d2.s"), "-o", p("d2.elf"), "-D", "X=-1", "-D", "X=0xffffffff")).status).toBe(0);
+      expect((await cli("run", p("d2.elf"), "--hv", "bare")).status).toBe(255);
+      // It was assigned to the options object's prototype and lost: 'undefined symbol __proto__'.
+      expect((await cli(command, p("proto.s"), "-o", p("proto.elf"), "-D", "__proto__=5")).status).toBe(0);
+      expect((await cli("run", p("proto.elf"), "--hv", "bare")).status).toBe(5);
+    }
+  });
+
   it("kernel --timer-period: 32 bits (a larger period wrapped in the kernel's .word)", async () => {
     refused(await cli("kernel", "-o", p("kt.elf"), "--timer-period", "4294967296"), "--timer-period must be an integer from 0 to 4294967295 cycles, not 4294967296");
     refused(await cli("kernel", "--disk", p("kt.img"), "--scale", "0"), "--scale must be an integer from 1 to 1000, not 0");
