@@ -11,7 +11,7 @@
 import { dirname, resolve } from "node:path";
 import { quotedName, UserError } from "../guest-isa/diagnostics.js";
 import { BACKEND_NAMES } from "../hypervisors/backend-names.js";
-import { DEVICE_KIND, type DeviceKindName } from "../hypervisors/domains/abi.js";
+import { DEVICE_KIND, isDeviceKind, type DeviceKindName } from "../hypervisors/domains/abi.js";
 import { GUEST_NAME, GUEST_NAME_RULE, type DomainSpec } from "../hypervisors/domains/host.js";
 import type { DiskBacking } from "../machine/devices/disk.js";
 import { buildKernel, kernelDisk, WORKLOADS, type Workload } from "./bundled-kernel.js";
@@ -120,7 +120,7 @@ function parseGuest(g: unknown, i: number, base: string, opened: DiskBacking[], 
     if (!isObject(o.uses)) bad("\"uses\" must be an object: { \"block\": \"<guest name>\" }");
     uses = {};
     for (const [k, v] of Object.entries(o.uses as Record<string, unknown>)) {
-      if (!(k in DEVICE_KIND)) bad(`"uses": unknown device kind '${k}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+      if (!isDeviceKind(k)) bad(`"uses": unknown device kind '${k}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
       if (typeof v !== "string") bad(`"uses": "${k}" must name a guest`);
       uses[k as DeviceKindName] = v as string;
     }
@@ -175,7 +175,7 @@ function parseMemory(v: unknown, bad: (m: string) => never): number | undefined 
 
 function kinds(v: unknown, bad: (m: string) => never): DeviceKindName[] {
   if (!Array.isArray(v)) bad("\"serves\" must be an array of device kinds, e.g. [\"block\"]");
-  for (const k of v as unknown[]) if (typeof k !== "string" || !(k in DEVICE_KIND)) bad(`"serves": unknown device kind '${String(k)}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+  for (const k of v as unknown[]) if (typeof k !== "string" || !isDeviceKind(k)) bad(`"serves": unknown device kind '${String(k)}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
   return v as DeviceKindName[];
 }
 

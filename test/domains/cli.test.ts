@@ -99,6 +99,9 @@ describe("previrt run with several guests", () => {
     ["a kernel that does not fit its memory", { guests: [{ kernel: "io", name: "k", memory: "256K" }] }, /^previrt: error: guest 'k': section \.bss at 0x[0-9a-f]+ \(\d+ bytes\) does not fit/],
     ["bad memory", { guests: [{ elf: "a.elf", memory: "3K" }] }, /"memory" must be bytes/],
     ["bad role", { guests: [{ elf: "a.elf", role: "king" }] }, /"role" must be/],
+    // A name every object has was a device kind ("constructor" in DEVICE_KIND): the guest ran, serving nothing.
+    ["serves a name every object has", { guests: [{ elf: "a.elf", serves: ["constructor"] }] }, /bad\.json: guests\[0\]: "serves": unknown device kind 'constructor' \(valid: block, nvdisk\)/],
+    ["uses a name every object has", { guests: [{ elf: "a.elf", uses: { toString: "b" } }, { elf: "b.elf", serves: ["block"] }] }, /bad\.json: guests\[0\]: "uses": unknown device kind 'toString'/],
     ["bare from the file", { hv: "bare", guests: [{ elf: "a.elf" }] }, /^previrt: error: several guests need a hypervisor: bare has none to share/],
     ["an unknown back end", { hv: "qemu", guests: [{ elf: "a.elf" }] }, /bad\.json: "hv" must be a back-end name \(bare, hvm, trap, xen, l4\)/],
     ["an empty file name", { guests: [{ elf: "" }] }, /bad\.json: guests\[0\]: "elf" must be a file name/],

@@ -111,5 +111,8 @@ describe("checkSpecs: a refusal quotes what it names, on one line", () => {
     expect(refused([{ name: "a", image, uses: { ["blk\n" as "block"]: "b" } }])).toMatch(/^guest 'a' uses unknown device kind "blk\\n" \(valid: /);
     expect(refused([{ name: "a", image, uses: { block: "x\ny" } }])).toBe(`guest 'a' uses block from "x\\ny", which is not a guest`);
     expect(refused([{ name: "a", image, serves: ["n\r" as "block"] }])).toBe(`guest 'a' serves unknown device kind "n\\r"`);
+    // Names every object has: `"constructor" in DEVICE_KIND` took them for kinds (serves: ["constructor"] ran).
+    expect(refused([{ name: "a", image, serves: ["constructor" as "block"] }])).toBe(`guest 'a' serves unknown device kind 'constructor'`);
+    expect(refused([{ name: "a", image, uses: { ["toString" as "block"]: "b" } }])).toMatch(/^guest 'a' uses unknown device kind 'toString' \(valid: /);
   });
 });

@@ -30,6 +30,8 @@ export const DOM_FEATURE = { EDGE_EVENTS: 1 } as const;
 /** Device kinds a domain can serve to others. */
 export const DEVICE_KIND = { block: 1, nvdisk: 2 } as const;
 export type DeviceKindName = keyof typeof DEVICE_KIND;
+/** Whether a name from a configuration is a device kind (own keys: `"constructor" in DEVICE_KIND` is true). */
+export const isDeviceKind = (name: string): name is DeviceKindName => Object.hasOwn(DEVICE_KIND, name);
 
 /** Event ports per domain: 0 is the host's control port, 1..31 are allocated by EVT_ALLOC/EVT_BIND. */
 export const EVENT_PORTS = 32;

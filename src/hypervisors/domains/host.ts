@@ -54,7 +54,7 @@ import { backendFrom, backends, hostingBackends, prepareGuest, type Backend } fr
 import { HC } from "../common/hypercalls.js";
 import { isMigratable } from "../common/neutral-state.js";
 import type { WedgeMonitor } from "../common/wedge-monitor.js";
-import { DEVICE_KIND, type DeviceKindName } from "./abi.js";
+import { DEVICE_KIND, isDeviceKind, type DeviceKindName } from "./abi.js";
 import { DomainDevice } from "./domain-device.js";
 import { copyPage, DomainServices, samePage, type ServedDomain } from "./services.js";
 
@@ -252,13 +252,13 @@ export function checkSpecs(specs: readonly DomainSpec[]): void {
   }
   for (const s of specs) {
     for (const [kind, from] of Object.entries(s.uses ?? {})) {
-      if (!(kind in DEVICE_KIND)) throw new UserError(`guest '${s.name}' uses unknown device kind ${quotedName(kind)} (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+      if (!isDeviceKind(kind)) throw new UserError(`guest '${s.name}' uses unknown device kind ${quotedName(kind)} (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
       const server = specs.find((x) => x.name === from);
       if (!server) throw new UserError(`guest '${s.name}' uses ${kind} from ${quotedName(from)}, which is not a guest`);
       if (server === s) throw new UserError(`guest '${s.name}' cannot use ${kind} from itself`);
       if (!(server.serves ?? []).includes(kind as DeviceKindName)) throw new UserError(`guest '${s.name}' uses ${kind} from '${from}', which does not serve ${kind}`);
     }
-    for (const kind of s.serves ?? []) if (!(kind in DEVICE_KIND)) throw new UserError(`guest '${s.name}' serves unknown device kind ${quotedName(kind)}`);
+    for (const kind of s.serves ?? []) if (!isDeviceKind(kind)) throw new UserError(`guest '${s.name}' serves unknown device kind ${quotedName(kind)}`);
   }
 }
 
