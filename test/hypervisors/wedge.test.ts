@@ -110,6 +110,19 @@ describe("the CLI", () => {
     expect(rows.find((l) => /\bout\b/.test(l))).toMatch(/\bcall\b/);
   });
 
+  it("previrt load --show-sites of a binary without sites: the summary alone (the table's header ran into it, no newline between)", async () => {
+    const plain = join(dir, "plain.elf");
+    const noSites = join(dir, "no-sites.elf");
+    const source = "\t.global _start\n_start:\n\tli a0, 3\n\thlt\n";
+    writeFileSync(plain, writeElf(assemble([{ file: "p.s", text: source }])));
+    writeFileSync(noSites, writeElf(assemble([{ file: "n.s", text: annotate("n.s", "\t.global _start\n_start:\n\tli a0, 3\n\tj _start\n").text }])));
+    for (const [file, summary] of [[plain, "xen: plain binary (no .softlayer table): nothing to rewrite\n"], [noSites, "xen: 0 sites rewritten: 0 native, 0 inline, 0 call, 0 stub\n"]]) {
+      const io = bufferIO();
+      expect(await main(["load", file, "--hv", "xen", "--show-sites"], io)).toBe(0);
+      expect(io.stdout).toBe(summary);
+    }
+  });
+
   it.each(["bare", "xen", "l4"])("runs the stubbed binary correctly on %s", (hv) => {
     const out = runBytes({ bytes: new Uint8Array(readFileSync(oldElf)), input: "", sectors: 0 }, hv, 1_000_000);
     expect(out.verdict).toBe("exit 3"); // SU|IE after sti

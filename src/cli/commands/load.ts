@@ -33,7 +33,9 @@ function words(ws: Uint32Array, addr: number): string {
   return [...ws].map((w, i) => disassembleInstruction(w, addr + 4 * i).replace(/\s+/g, " ")).join("; ");
 }
 
+/** The site table, a line per site; nothing when there is no site (the summary line says why), rather than a header run into it. */
 export function formatSiteOutcomes(result: RewriteResult): string {
+  if (result.sites.length === 0) return "";
   const rows = result.sites.map((s: SiteOutcome) => [
     hex8(s.record.addr),
     s.kindName,
@@ -45,7 +47,7 @@ export function formatSiteOutcomes(result: RewriteResult): string {
   const header = ["address", "kind", "source", "strategy", "before", "after"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n") + (rows.length ? "\n" : "");
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 
 export function formatRewriteSummary(result: RewriteResult): string {
