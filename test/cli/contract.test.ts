@@ -245,6 +245,11 @@ describe("a file given where another kind is wanted, an empty nvdisk, options th
     oneLine(await previrt("bench", "--repeats", "0"), /^previrt: error: --repeats must be an integer from 1 to 1000, not 0\n$/);
     oneLine(await previrt("playground", "--port", "0", "--export", f("site")), /^previrt: error: --port is for serving; --export writes the files instead: give one\n$/);
   });
+
+  it("playground --export '' and --export - are refused as every output option refuses them ('': no such file or directory; -: a folder named '-')", async () => {
+    oneLine(await previrt("playground", "--export", ""), /^previrt: error: --export: '' is not a folder name\n$/);
+    oneLine(await previrt("playground", "--export", "-"), /^previrt: error: --export: the playground is several files, which standard output cannot hold: give a folder\n$/);
+  });
 });
 
 describe("standard input", () => {

@@ -6,11 +6,11 @@
 // only serves or copies it — the toolchain runs in the browser, in a Web
 // Worker, and the server does no work but sending files.
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { fileError } from "../files.js";
+import { fileError, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 import { packageRoot } from "../package-info.js";
 
@@ -40,17 +40,20 @@ function appFiles(dir: string): Map<string, Uint8Array> {
 }
 
 function exportApp(target: string, io: Parameters<CommandRunner>[2]): number {
-  const dir = webDir();
+  // As every output option takes them (files.ts checkOutputs): '' was ': no such file or directory', and `-` made a folder named '-'.
+  if (target === "") throw new UserError("--export: '' is not a folder name");
+  if (target === "-") throw new UserError("--export: the playground is several files, which standard output cannot hold: give a folder");
+  const files = appFiles(webDir());
   try {
     if (existsSync(target) && !statSync(target).isDirectory()) throw new UserError(`${target}: not a directory`);
     mkdirSync(target, { recursive: true });
-    const names = [...appFiles(dir).keys()];
-    for (const name of names) copyFileSync(join(dir, name), join(target, name));
-    io.out(`previrt playground: wrote ${names.length} files to ${target} (open index.html through any static web server)\n`);
-    return 0;
   } catch (e) {
     throw fileError(target, e);
   }
+  // Each written to a temporary beside it and renamed, as every output is: a failed export leaves the files that were there whole.
+  for (const [name, bytes] of files) writeOutput(join(target, name), bytes, io);
+  io.out(`previrt playground: wrote ${files.size} files to ${target} (open index.html through any static web server)\n`);
+  return 0;
 }
 
 export const run: CommandRunner = async (_args, options, io) => {
