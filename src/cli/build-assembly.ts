@@ -27,7 +27,14 @@ export interface AssemblyBuildOptions {
 }
 
 export function isTypeScript(file: string): boolean {
-  return /\.(ts|mts)$/.test(file) && !file.endsWith(".d.ts");
+  return /\.(ts|mts)$/.test(file) && !isDeclarationFile(file);
+}
+
+const isDeclarationFile = (file: string) => /\.d\.m?ts$/.test(file);
+
+/** `cc` and `build` refuse a declaration file: it defines nothing (`build` assembled it as assembly, `cc` compiled it to an empty file). */
+export function checkNotDeclarationFile(file: string): void {
+  if (isDeclarationFile(file)) throw new UserError(`${file}: a declaration file, which defines nothing to compile (give the .ts or .s that defines its names)`);
 }
 
 /** The error for `--paravirt` with no TypeScript input (nothing to lower the intrinsics of). */

@@ -57,6 +57,18 @@ describe("previrt build", () => {
     expect(run.result).toEqual({ kind: "poweroff", exitCode: 43 });
   });
 
+  it("a declaration file (.d.ts) is refused by build and cc: build assembled it as assembly ('expected , or end of line'), cc compiled it to nothing", async () => {
+    const decl = join(dir, "answer.d.ts");
+    writeFileSync(decl, "declare function answer(): number;\n");
+    const t = join(dir, "main3.ts");
+    writeFileSync(t, "export function main(): number { return 3; }\n");
+    for (const argv of [["build", t, decl, "-o", join(dir, "d.elf")], ["cc", decl, "-o", join(dir, "d.s")]]) {
+      const io = bufferIO();
+      expect(await main(argv, io)).toBe(1);
+      expect(io.stderr).toBe(`previrt: error: ${decl}: a declaration file, which defines nothing to compile (give the .ts or .s that defines its names)\n`);
+    }
+  });
+
   it("passes -D defines to the assembler", async () => {
     const s = join(dir, "value.s");
     writeFileSync(s, "    .text\n    .global value\nvalue:\n    li a0, VALUE\n    ret\n");

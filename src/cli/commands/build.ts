@@ -5,14 +5,17 @@
 // TypeScript parser are imported when a .ts input is there to compile.
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { writeElf } from "../../guest-isa/elf.js";
-import { isTypeScript } from "../build-assembly.js";
+import { checkNotDeclarationFile, isTypeScript } from "../build-assembly.js";
 import { definesOption } from "../defines-option.js";
 import { checkDistinctInputs, checkOutputs, readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   const output = options.output as string;
-  for (const f of args) if (!/\.(ts|mts|s|S|asm)$/.test(f)) throw new UserError(`${f}: unknown input type (expected .ts or .s)`);
+  for (const f of args) {
+    if (!/\.(ts|mts|s|S|asm)$/.test(f)) throw new UserError(`${f}: unknown input type (expected .ts or .s)`);
+    checkNotDeclarationFile(f);
+  }
   checkDistinctInputs(args);
   checkOutputs([["-o", output]], args);
   const inputs = args.map((file) => ({ file, text: readInputText(file) }));

@@ -5,12 +5,16 @@
 import { UserError } from "../../guest-isa/diagnostics.js";
 import { compile } from "../../compiler/index.js";
 import { paravirtTarget } from "../../hypervisors/paravirt.js";
+import { checkNotDeclarationFile } from "../build-assembly.js";
 import { checkDistinctInputs, checkOutputs, readInputText, writeOutput } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (args, options, io) => {
   const output = options.output as string;
-  for (const f of args) if (!/\.(ts|mts)$/.test(f)) throw new UserError(`${f}: not a TypeScript file (cc compiles .ts)`);
+  for (const f of args) {
+    if (!/\.(ts|mts)$/.test(f)) throw new UserError(`${f}: not a TypeScript file (cc compiles .ts)`);
+    checkNotDeclarationFile(f);
+  }
   checkDistinctInputs(args);
   checkOutputs([["-o", output]], args);
   const sources = args.map((file) => ({ file, text: readInputText(file) }));
