@@ -77,7 +77,9 @@ function parseFresh(source: SourceFile, diagnostics: Diagnostic[]): ParsedFile |
     ast = parse(source.text, {
       sourceType: "module",
       sourceFilename: source.file,
-      plugins: ["typescript"],
+      // Decorators are TypeScript (5.0's standard ones): parsed, so that the class they decorate is refused as
+      // guest code refuses a class, rather than as Babel's "requires enabling … parser plugin(s)".
+      plugins: ["typescript", ["decorators", {}]],
       errorRecovery: false,
     });
   } catch (e) {
@@ -91,7 +93,11 @@ function parseFresh(source: SourceFile, diagnostics: Diagnostic[]): ParsedFile |
     if (!err.loc) throw e;
     const { line, column } = err.loc;
     // Babel appends the position, and some messages carry a hint on a second line ("- Did you mean …"): one line.
-    const message = err.message.replace(/\s*\(\d+:\d+\)\s*$/, "").replace(/\s*\n[\s-]*/g, " ");
+    // Babel's advice to enable a parser plugin (`do` expressions, `|>`, records) is not the user's to follow: TypeScript has no such syntax.
+    const message = err.message
+      .replace(/\s*\(\d+:\d+\)\s*$/, "")
+      .replace(/\s*\n[\s-]*/g, " ")
+      .replace(/^This experimental syntax requires enabling (?:the parser plugin|one of the following parser plugin\(s\)): (.*?)\.?$/, "experimental JavaScript syntax (Babel's $1) that TypeScript does not have");
     at(line, column + 1, `syntax error: ${message}`);
     return undefined;
   }

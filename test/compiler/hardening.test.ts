@@ -312,6 +312,12 @@ describe("hostile input never raises a host exception", () => {
     ["an import attribute", 'import { cli } from "previrt/guest" with { type: "json" };\n' + fn(""), "an import attribute is not supported in guest code"],
     ["a class with a static block", "class A { static { } }\n" + fn(""), "a class declaration is not supported in guest code"],
     ["`using`", fn("using x = 1;"), "a `using` declaration is not supported in guest code"],
+    // TypeScript has decorators: Babel, without its plugin, said "This experimental syntax requires enabling one of the following parser plugin(s)".
+    ["a decorated class", "declare function dec(c: unknown): void;\n@dec class K {}\n" + fn(""), "a class declaration is not supported in guest code"],
+    ["a decorated exported class", "declare function dec(c: unknown): void;\nexport @dec class K {}\n" + fn(""), "a class declaration is not supported in guest code"],
+    // Syntax that is not TypeScript at all: a syntax error, without Babel's advice to enable a plugin.
+    ["a `do` expression", fn("let x = do { 1 };"), "syntax error: experimental JavaScript syntax (Babel's \"doExpressions\") that TypeScript does not have"],
+    ["the pipeline operator", fn("let x = 1 |> main;"), "syntax error: experimental JavaScript syntax (Babel's \"pipelineOperator\") that TypeScript does not have"],
     ["an empty file", "", ""],
     ["a byte-order mark", "\uFEFF" + fn(""), ""],
     ["a hashbang", "#!/usr/bin/env node\n" + fn(""), ""],
