@@ -34,7 +34,8 @@ const LONG_QUOTE = new RegExp(`'[^'\\n]{${QUOTE_WIDTH + 1},}'`, "g");
 
 export function formatDiagnostic(d: Diagnostic, withSource = true): string {
   const message = visible(d.message.replace(LONG_QUOTE, (q) => `${q.slice(0, QUOTE_WIDTH + 1)}…'`));
-  const head = `${d.file}:${d.line}:${d.col}: ${d.severity ?? "error"}: ${message}`;
+  // The file name as the user's shell gave it, but on the one line: `$'a\nb.s'` is "a\nb.s" (shownName).
+  const head = `${shownName(d.file)}:${d.line}:${d.col}: ${d.severity ?? "error"}: ${message}`;
   if (!withSource || d.sourceLine === undefined) return head;
   return `${head}\n${sourceFrame(d.sourceLine, d.line, d.col)}`;
 }

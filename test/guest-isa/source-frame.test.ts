@@ -49,4 +49,10 @@ describe("sourceFrame", () => {
     expect(sourceFrame("\x7fELF\x01\x1b[2J\tx", 1, 11)).toBe("> 1 | \u2421ELF\u2401\u241b[2J\tx\n    |          \t^");
     expect(formatDiagnostic({ file: "e.s", line: 1, col: 1, message: "unexpected character '\x7f'" }, false)).toBe("e.s:1:1: error: unexpected character '\u2421'");
   });
+
+  it("keeps a file name with a line break or an escape on the head's one line (it split the head in two)", () => {
+    expect(formatDiagnostic({ file: "we\nird.s", line: 3, col: 2, message: "unknown instruction 'bogus'" }, false)).toBe(`"we\\nird.s":3:2: error: unknown instruction 'bogus'`);
+    expect(formatDiagnostic({ file: "\x1b[2Jk.s", line: 1, col: 1, message: "m" }, false)).toBe(`"\\u001b[2Jk.s":1:1: error: m`);
+    expect(formatDiagnostic({ file: "plain name.s", line: 1, col: 1, message: "m" }, false)).toBe("plain name.s:1:1: error: m");
+  });
 });
