@@ -144,6 +144,14 @@ describe("names", () => {
     expect(run.exitCode).toBe(6);
   });
 
+  it("an exported main that is not a function is refused at its declaration (it built, and the start-up's call jumped into data)", () => {
+    for (const [text, col] of [["export let main = 3;\n", 12], ["export const main = new Int32Array(4);\n", 14], ['const main = "x";\nexport { main };\n', 7]] as const) {
+      expect(messages(text)).toEqual([`1:${col}: an exported 'main' must be a function: the start-up calls it (export function main(): number { … })`]);
+    }
+    // A main that is not exported is a name like any other.
+    expect(messages("let main = 3;\nexport function f(): number {\n  return main;\n}\n")).toEqual([]);
+  });
+
   it("a switch with many empty case labels does not count as nesting", () => {
     const cases = Array.from({ length: 1000 }, (_, i) => `    case ${i * 3}:`).join("\n");
     expect(messages(`export function f(x: number): number {\n  switch (x) {\n${cases}\n      return 1;\n    default:\n      return 0;\n  }\n}\n`)).toEqual([]);

@@ -183,6 +183,10 @@ export function collectSymbols(files: ParsedFile[], diagnostics: Diagnostic[]): 
   for (const s of scopes) {
     for (const d of s.defined) {
       if (!s.globals.has(d.name)) continue;
+      // The start-up calls an exported main (compiler/startup.ts): a global of that name built, and the call jumped into data.
+      if (d.name === "main" && d.symbol.kind !== "function") {
+        diagnostics.push(diagnosticAt(s.file, d.node, "an exported 'main' must be a function: the start-up calls it (export function main(): number { … })"));
+      }
       const first = exporter.get(d.name);
       if (first === undefined) exporter.set(d.name, s.file.file);
       else diagnostics.push(diagnosticAt(s.file, d.node, `'${d.name}' is already exported by ${first} (an exported name is one symbol of the program)`));
