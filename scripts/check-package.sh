@@ -5,7 +5,9 @@
 # that project's), and the commands run from there with npx: --version, the
 # demo, a kernel on xen and l4, the matrix, a small bench, the playground
 # (served on a free port: the page, the app and its worker answer; and
-# exported as static files). Also checks what the tarball holds: no compiled
+# exported as static files), and the build side (a TypeScript guest built
+# and run; cc, annotate, as; verify, load; objdump's round trip; a snapshot
+# resumed elsewhere). Also checks what the tarball holds: no compiled
 # tests, no source maps, a LICENSE, the playground's bundle (dist/web).
 # Run by .ci/run after `npm test`; needs the npm registry for the package's
 # dependencies.
@@ -41,6 +43,34 @@ npx previrt kernel -o k.elf --disk disk.img
 npx previrt run k.elf --hv xen --disk disk.img > xen.out
 npx previrt run k.elf --hv l4 --disk disk.img > l4.out
 cmp xen.out l4.out
+# The build side as the README and docs/guest-language.md show it: a guest in
+# TypeScript importing previrt/guest, built and run; the same program through
+# cc, annotate and as one by one (the same ELF); verify, load; objdump -d
+# turned back into the same kernel; a snapshot resumed on another back end.
+cat > prog.ts <<'PROG'
+import { outPort, PORT } from "previrt/guest";
+const squares = new Int32Array(10);
+export function main(): number {
+  for (let i = 0; i < squares.length; i++) squares[i] = i * i;
+  outPort(PORT.console, 79);
+  return squares[9];
+}
+PROG
+npx previrt build prog.ts -o prog.elf
+status=0; npx previrt run prog.elf --hv xen > prog.out || status=$?
+[ "$status" = 81 ] && [ "$(cat prog.out)" = "O" ] || fail "the guest-language example printed '$(cat prog.out)' and exited $status on xen, not 'O' and 81"
+npx previrt cc prog.ts -o prog.s
+npx previrt annotate prog.s -o prog.annotated.s --map
+npx previrt as prog.annotated.s -o prog-steps.elf
+cmp prog.elf prog-steps.elf || fail "cc + annotate + as did not give the ELF build gives"
+npx previrt verify prog.elf
+npx previrt load prog.elf --hv l4 --show-sites
+npx previrt objdump -d k.elf > k.s
+npx previrt as k.s -o k-again.elf
+npx previrt objdump -d k-again.elf | cmp - k.s || fail "objdump -d of the re-assembled kernel differs from the kernel's"
+npx previrt run k.elf --hv xen --disk disk.img --snapshot-at 1000000 --snapshot k.snap > /dev/null
+npx previrt resume k.snap --hv l4 --disk disk.img > resumed.out
+grep -q 'selfcheck: ok' resumed.out || fail "the kernel snapshotted on xen did not finish its self-check on l4"
 npx previrt matrix k.elf --disk disk.img --allow-diverge trap
 npx previrt bench --workloads compute --hv bare-plain,xen-pre,xen-para,l4-pre --scale 1 --repeats 1 --json report.json
 npx previrt playground --export site
