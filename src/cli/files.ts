@@ -137,7 +137,15 @@ function jsonProblem(e: unknown): string {
 
 /** A JSON input file's value (a cost model, a --domains configuration), or its refusal on one line. */
 export function readJsonFile(path: string): unknown {
-  const text = readInputText(path, "a JSON file");
+  let text: string;
+  try {
+    text = readInputText(path, "a JSON file");
+  } catch (e) {
+    // Not UTF-8: the position in the one line, as a configuration's other refusals are.
+    if (!(e instanceof DiagnosticError)) throw e;
+    const [d] = e.diagnostics;
+    throw new UserError(`${path}: line ${d.line}, column ${d.col}: ${d.message}`);
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
