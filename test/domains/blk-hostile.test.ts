@@ -5,7 +5,13 @@
 // well-formed ones around it are served; a device error comes back as -2; a
 // ring that is not of this protocol is refused with a console line — and the
 // driver goes on serving a well-behaved client next to it, which prints
-// exactly what it prints with its local disk.
+// exactly what it prints with its local disk. A refusal keeps nothing: the
+// client can revoke its grants, and one that publishes bad rings again and
+// again leaves the driver's count of free frames (mm.ts, read from its
+// memory) where one refusal left it — so it cannot exhaust the driver's
+// memory and make it refuse everyone else. (Exhausting it outright would take
+// ~1,800 refusals of ~90,000 cycles each on xen — the refusal's console line
+// is a port write per byte: too slow for a test; the count shows the leak.)
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
@@ -15,6 +21,29 @@ import { guest, prelude } from "./guests.js";
 const MAX_CYCLES = 400_000_000;
 const blkback = buildKernel({ workload: "blkback" }).image;
 const io = buildKernel({ workload: "io" }).image;
+
+/** The client's opening: its block server's domid into s0. */
+const lookupServer = `    li   a0, 1
+    li   a3, HC_DEV_LOOKUP
+    call domop
+    blt  a0, zero, fail
+    mv   s0, a0`;
+
+/** Grants page `page` writable to the server (s0): the ref in a0. */
+const grant = (page: number): string => `    mv   a0, s0
+    li   a1, ${page}
+    li   a2, 0
+    li   a3, HC_GNT_GRANT
+    call domop
+    blt  a0, zero, fail`;
+
+/** A ring header of this protocol (magic, 16 slots, 2 data pages) in the ring page at t0. */
+const ringHeader = `    li   t1, 0x314b4c42
+    sw   t1, 0(t0)
+    li   t1, 16
+    sw   t1, 4(t0)
+    li   t1, 2
+    sw   t1, 8(t0)`;
 
 /**
  * A client that builds a correct ring (header, two granted data pages) but
@@ -26,32 +55,14 @@ const io = buildKernel({ workload: "io" }).image;
  */
 const malformed = `${prelude}
 main:
-    li   a0, 1
-    li   a3, HC_DEV_LOOKUP
-    call domop
-    blt  a0, zero, fail
-    mv   s0, a0
-    li   a1, 0x31000
-    li   a2, 0
-    li   a3, HC_GNT_GRANT
-    call domop
-    blt  a0, zero, fail
+${lookupServer}
+${grant(0x31000)}
     li   t0, 0x30000
     sw   a0, 16(t0)
-    mv   a0, s0
-    li   a1, 0x32000
-    li   a2, 0
-    li   a3, HC_GNT_GRANT
-    call domop
-    blt  a0, zero, fail
+${grant(0x32000)}
     li   t0, 0x30000
     sw   a0, 20(t0)
-    li   t1, 0x314b4c42
-    sw   t1, 0(t0)
-    li   t1, 16
-    sw   t1, 4(t0)
-    li   t1, 2
-    sw   t1, 8(t0)
+${ringHeader}
     li   t1, 1
     sw   t1, 72(t0)
     li   t1, 99
@@ -74,12 +85,7 @@ main:
     sw   t1, 184(t0)
     li   t1, 4
     sw   t1, 64(t0)
-    mv   a0, s0
-    li   a1, 0x30000
-    li   a2, 0
-    li   a3, HC_GNT_GRANT
-    call domop
-    blt  a0, zero, fail
+${grant(0x30000)}
     mv   s1, a0
     mv   a0, s0
     li   a3, HC_EVT_ALLOC
@@ -147,41 +153,66 @@ fail:
     out  0xF0, a0
 `;
 
-/** A client whose ring page is not a ring of this protocol (no magic); it then idles a few million cycles and powers off. */
-const badRing = `${prelude}
+/**
+ * A client that publishes a bad ring `times` times: each time it grants its
+ * ring page 0x30000 afresh, publishes, waits ~1,200,000 cycles (the driver
+ * boots, maps the ring, refuses it and prints why; publishing again sooner
+ * would keep it in its accept loop), then revokes its grants. The ring is
+ * all zeros (not of this protocol) unless `dataPage`: then it has the
+ * right header, data page 0 granted (0x31000, the driver maps it) and data
+ * page 1 a forged ref (which it cannot). Powers off with 0, or 16 when a
+ * revoke found its page still mapped (EBUSY).
+ */
+const badRing = (times: number, dataPage: boolean): string => `${prelude}
 main:
-    li   a0, 1
-    li   a3, HC_DEV_LOOKUP
-    call domop
-    blt  a0, zero, fail
-    mv   s0, a0
-    li   a1, 0x30000
-    li   a2, 0
-    li   a3, HC_GNT_GRANT
-    call domop
-    blt  a0, zero, fail
-    mv   s1, a0
-    mv   a0, s0
+${lookupServer}
     li   a3, HC_EVT_ALLOC
     call domop
     blt  a0, zero, fail
     mv   s2, a0
+    li   t3, ${times}
+.Lagain:${dataPage ? `
+${grant(0x31000)}
+    li   t0, 0x30000
+    sw   a0, 16(t0)
+    li   t1, 999
+    sw   t1, 20(t0)
+${ringHeader}` : ""}
+${grant(0x30000)}
+    mv   s1, a0
     li   a0, 1
     mv   a1, s1
     mv   a2, s2
     li   a3, HC_DEV_PUBLISH
     call domop
     bnez a0, fail
-    li   t0, 1500000
-.Ldelay:
+    li   t0, 600000
+.Lpause:
     addi t0, t0, -1
-    bnez t0, .Ldelay
+    bnez t0, .Lpause
+    mv   a0, s1
+    li   a3, HC_GNT_REVOKE
+    call domop
+    bnez a0, .Lheld${dataPage ? `
+    li   t0, 0x30000
+    lw   a0, 16(t0)
+    li   a3, HC_GNT_REVOKE
+    call domop
+    bnez a0, .Lheld` : ""}
+    addi t3, t3, -1
+    bnez t3, .Lagain
     li   a0, 0
+    out  0xF0, a0
+.Lheld:
+    li   a0, 16
     out  0xF0, a0
 fail:
     li   a0, 99
     out  0xF0, a0
 `;
+
+/** Where the driver kernel keeps its count of free frames (mm.ts freeCount; the kernel is identity-mapped). */
+const FREE_COUNT = blkback.symbols.find((s) => s.name === "freeCount")!.value;
 
 describe.each(["xen", "l4"])("the block back end against hostile clients on %s", (hv) => {
   it("answers malformed requests with -22 and serves the good ones around them; a device error is -2", () => {
@@ -200,20 +231,44 @@ describe.each(["xen", "l4"])("the block back end against hostile clients on %s",
     expect(domains[0].restarts).toEqual([]); // nothing it was sent made it crash
   });
 
-  it("refuses a ring that is not of this protocol and goes on serving a well-behaved client", () => {
+  it("refuses a ring that is not of this protocol, lets go of its page (the client can revoke its grant) and goes on serving a well-behaved client", () => {
     const host = new DomainHost(
       [
         { name: "driver", image: blkback, role: "driver", serves: ["block"], disk: new Uint8Array(kernelDiskBytes()) },
-        { name: "hostile", image: guest("badring", badRing), uses: { block: "driver" } },
+        { name: "hostile", image: guest("badring", badRing(1, false)), uses: { block: "driver" } },
         { name: "client", image: io, uses: { block: "driver" } },
       ],
       { backend: hv, maxCycles: MAX_CYCLES },
     );
     const { domains } = host.run();
-    expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 }); // its GNT_REVOKE of the ring page: 0, not EBUSY
     expect(domains[0].console).toContain("blkback: domain 1: refused, not a ring of this protocol\n");
     expect(domains[0].console).toContain("blkback: domain 2 connected\n");
     expect(domains[2].result).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(domains[2].console).toBe(runElf(io, { backend: hv, maxCycles: MAX_CYCLES, disk: kernelDisk() }).console);
+  });
+
+  it.each([
+    ["not a ring of this protocol", false],
+    ["cannot map its data pages", true],
+  ])("keeps no frame of a client it refused (%s): one that publishes bad rings over and over cannot exhaust the driver", (why, dataPage) => {
+    const run = (times: number) => {
+      const host = new DomainHost(
+        [
+          { name: "driver", image: blkback, role: "driver", serves: ["block"], disk: new Uint8Array(kernelDiskBytes()) },
+          { name: "hostile", image: guest("badring", badRing(times, dataPage)), uses: { block: "driver" } },
+        ],
+        { backend: hv, maxCycles: MAX_CYCLES },
+      );
+      const { domains } = host.run();
+      expect(domains[0].restarts).toEqual([]); // one driver instance throughout: its frames were never reset
+      expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 }); // the driver let go of every page it mapped
+      // Every publish was taken, its ring mapped (before the revoke: else "cannot map its ring") and refused.
+      expect(domains[0].console.split(`blkback: domain 1: refused, ${why}\n`)).toHaveLength(times + 1);
+      return host.machineOf(0).memory.read32(FREE_COUNT);
+    };
+    const once = run(1);
+    expect(once).toBeGreaterThan(1000); // the allocator's count (the symbol is right)
+    expect(run(6)).toBe(once);
   });
 });
