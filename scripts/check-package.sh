@@ -92,4 +92,4 @@ node -e '
   const bad = r.cells.filter((c) => c.status !== "ok");
   if (bad.length) throw new Error("cells not ok: " + bad.map((c) => c.config + " " + c.status + " " + (c.note ?? "")).join("; "));
 '
-echo "check-package: $tgz installs and runs (demo, xen, l4, matrix, bench, playground)"
+echo "check-package: $tgz installs and runs (demo, xen, l4, matrix, bench, playground, the build side, a snapshot resumed)"
