@@ -12,6 +12,10 @@
 // memory and make it refuse everyone else. (Exhausting it outright would take
 // ~1,800 refusals of ~90,000 cycles each on xen — the refusal's console line
 // is a port write per byte: too slow for a test; the count shows the leak.)
+// A client that publishes again and again, faster than the driver refuses
+// it, does not keep the driver in its accept loop with its control port
+// unacknowledged until the host's watchdog restarts it (every restart makes
+// every client reconnect): no restart, and a client next to it is served.
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDisk, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
@@ -211,6 +215,64 @@ fail:
     out  0xF0, a0
 `;
 
+/**
+ * A client that floods the driver with publishes: its ring page 0x30000
+ * (all zeros: not of this protocol), granted once, published `times` times
+ * ~`gap` cycles apart — far sooner than the driver refuses it (a refusal's
+ * console line takes ~90,000 cycles on xen), so the driver finds it
+ * published again after nearly every refusal. Then one last publish of
+ * another ring, 0x33000, with the right header but a forged ref for data
+ * page 1 (refused "cannot map its data pages": the line shows it was taken
+ * — a publish is never lost), and a pause (~2,000,000 cycles) for the driver
+ * to take it before it powers off with 0.
+ */
+const flood = (times: number, gap: number): string => `${prelude}
+main:
+${lookupServer}
+    li   a3, HC_EVT_ALLOC
+    call domop
+    blt  a0, zero, fail
+    mv   s2, a0
+${grant(0x30000)}
+    mv   s1, a0
+    li   t3, ${times}
+.Lagain:
+    li   a0, 1
+    mv   a1, s1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    bnez a0, fail
+    li   t0, ${gap / 2}
+.Lpause:
+    addi t0, t0, -1
+    bnez t0, .Lpause
+    addi t3, t3, -1
+    bnez t3, .Lagain
+${grant(0x31000)}
+    li   t0, 0x33000
+    sw   a0, 16(t0)
+    li   t1, 999
+    sw   t1, 20(t0)
+${ringHeader}
+${grant(0x33000)}
+    mv   a1, a0
+    li   a0, 1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    bnez a0, fail
+    li   t0, 1000000
+.Llinger:
+    addi t0, t0, -1
+    bnez t0, .Llinger
+    li   a0, 0
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
 /** Where the driver kernel keeps its count of free frames (mm.ts freeCount; the kernel is identity-mapped). */
 const FREE_COUNT = blkback.symbols.find((s) => s.name === "freeCount")!.value;
 
@@ -244,6 +306,29 @@ describe.each(["xen", "l4"])("the block back end against hostile clients on %s",
     expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 }); // its GNT_REVOKE of the ring page: 0, not EBUSY
     expect(domains[0].console).toContain("blkback: domain 1: refused, not a ring of this protocol\n");
     expect(domains[0].console).toContain("blkback: domain 2 connected\n");
+    expect(domains[2].result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(domains[2].console).toBe(runElf(io, { backend: hv, maxCycles: MAX_CYCLES, disk: kernelDisk() }).console);
+  });
+
+  it("is not kept in its accept loop by a client that publishes again and again faster than it refuses: no restart, and a well-behaved client is served", () => {
+    const times = 750;
+    const host = new DomainHost(
+      [
+        { name: "driver", image: blkback, role: "driver", serves: ["block"], disk: new Uint8Array(kernelDiskBytes()) },
+        { name: "hostile", image: guest("flood", flood(times, 4000)), uses: { block: "driver" } },
+        { name: "client", image: io, uses: { block: "driver" } },
+      ],
+      { backend: hv, maxCycles: MAX_CYCLES },
+    );
+    const { domains } = host.run();
+    const drv = domains[0].console;
+    expect(domains[0].restarts).toEqual([]); // the control port was acknowledged between refusals: the watchdog saw progress
+    expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 });
+    const refusals = drv.split("blkback: domain 1: refused, not a ring of this protocol\n").length - 1;
+    expect(refusals).toBeGreaterThan(10); // ~90,000 cycles each: it was kept busy for longer than the watchdog, twice over
+    expect(refusals).toBeLessThanOrEqual(times);
+    expect(drv.split("blkback: domain 1: refused, cannot map its data pages\n")).toHaveLength(2); // the last publish was taken
+    expect(drv).toContain("blkback: domain 2 connected\n"); // its whole run (~2,000,000 cycles on xen) falls within the flood
     expect(domains[2].result).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(domains[2].console).toBe(runElf(io, { backend: hv, maxCycles: MAX_CYCLES, disk: kernelDisk() }).console);
   });
