@@ -49,6 +49,26 @@ const ringHeader = `    li   t1, 0x314b4c42
     li   t1, 2
     sw   t1, 8(t0)`;
 
+/** An event port for the server in a0 (as lookupServer leaves it) into s2. */
+const allocPort = `    li   a3, HC_EVT_ALLOC
+    call domop
+    blt  a0, zero, fail
+    mv   s2, a0`;
+
+/** Publishes the ring whose ref is in s1 with event port s2 (DEV_PUBLISH(block, s1, s2)). */
+const publish = `    li   a0, 1
+    mv   a1, s1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    bnez a0, fail`;
+
+/** Spins ~2 × `iterations` cycles (t0). */
+const pause = (label: string, iterations: number): string => `    li   t0, ${iterations}
+${label}:
+    addi t0, t0, -1
+    bnez t0, ${label}`;
+
 /**
  * A client that builds a correct ring (header, two granted data pages) but
  * queues four requests: slot 99, an operation 7, a read of sector 0 into
@@ -92,16 +112,8 @@ ${ringHeader}
 ${grant(0x30000)}
     mv   s1, a0
     mv   a0, s0
-    li   a3, HC_EVT_ALLOC
-    call domop
-    blt  a0, zero, fail
-    mv   s2, a0
-    li   a0, 1
-    mv   a1, s1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    bnez a0, fail
+${allocPort}
+${publish}
 .Lresponses:
     li   t0, 1
     sll  a0, t0, s2
@@ -170,10 +182,7 @@ fail:
 const badRing = (times: number, dataPage: boolean): string => `${prelude}
 main:
 ${lookupServer}
-    li   a3, HC_EVT_ALLOC
-    call domop
-    blt  a0, zero, fail
-    mv   s2, a0
+${allocPort}
     li   t3, ${times}
 .Lagain:${dataPage ? `
 ${grant(0x31000)}
@@ -184,16 +193,8 @@ ${grant(0x31000)}
 ${ringHeader}` : ""}
 ${grant(0x30000)}
     mv   s1, a0
-    li   a0, 1
-    mv   a1, s1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    bnez a0, fail
-    li   t0, 600000
-.Lpause:
-    addi t0, t0, -1
-    bnez t0, .Lpause
+${publish}
+${pause(".Lpause", 600000)}
     mv   a0, s1
     li   a3, HC_GNT_REVOKE
     call domop
@@ -229,24 +230,13 @@ fail:
 const flood = (times: number, gap: number): string => `${prelude}
 main:
 ${lookupServer}
-    li   a3, HC_EVT_ALLOC
-    call domop
-    blt  a0, zero, fail
-    mv   s2, a0
+${allocPort}
 ${grant(0x30000)}
     mv   s1, a0
     li   t3, ${times}
 .Lagain:
-    li   a0, 1
-    mv   a1, s1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    bnez a0, fail
-    li   t0, ${gap / 2}
-.Lpause:
-    addi t0, t0, -1
-    bnez t0, .Lpause
+${publish}
+${pause(".Lpause", gap / 2)}
     addi t3, t3, -1
     bnez t3, .Lagain
 ${grant(0x31000)}
@@ -256,16 +246,9 @@ ${grant(0x31000)}
     sw   t1, 20(t0)
 ${ringHeader}
 ${grant(0x33000)}
-    mv   a1, a0
-    li   a0, 1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    bnez a0, fail
-    li   t0, 1000000
-.Llinger:
-    addi t0, t0, -1
-    bnez t0, .Llinger
+    mv   s1, a0
+${publish}
+${pause(".Llinger", 1_000_000)}
     li   a0, 0
     out  0xF0, a0
 fail:
