@@ -44,7 +44,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildKernel, kernelDisk } from "../src/cli/bundled-kernel.js";
 import { BENCH_SCALE } from "../src/cli/commands/bench.js";
@@ -100,7 +100,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): EnginesSe
     return n;
   };
   const args = env.PREVIRT_ENGINES_BENCH_ARGS?.trim();
-  const filingTree = env.PREVIRT_ENGINES_FILING_TREE || undefined;
+  // Absolute: the runs start in a temporary folder.
+  const filingTree = env.PREVIRT_ENGINES_FILING_TREE ? resolve(env.PREVIRT_ENGINES_FILING_TREE) : undefined;
   if (filingTree && !existsSync(join(filingTree, "bin", "previrt.js"))) throw new Error(`PREVIRT_ENGINES_FILING_TREE: no bin/previrt.js in '${filingTree}'`);
   return {
     rounds: int("PREVIRT_ENGINES_ROUNDS", 5, 1, 100),

@@ -66,7 +66,8 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 /** `FILE:LINE:COL: error: not UTF-8 text: byte 0xE9 …` at the first byte that does not begin a valid UTF-8 sequence. */
 function notUtf8(path: string, bytes: Uint8Array): DiagnosticError {
   const at = firstNonUtf8(bytes);
-  const lineStart = bytes.lastIndexOf(0x0a, at - 1) + 1;
+  // lastIndexOf(x, -1) would search from the end: a bad first byte is on line 1.
+  const lineStart = at === 0 ? 0 : bytes.lastIndexOf(0x0a, at - 1) + 1;
   const lineEnd = bytes.indexOf(0x0a, at);
   const lenient = new TextDecoder();
   return new DiagnosticError([

@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { checkSameSimulated, settingsFromEnv, type RunRecord } from "../../bench/engines.bench.js";
@@ -118,7 +118,8 @@ describe("npm run bench -- engines", () => {
     expect(settingsFromEnv({ PREVIRT_ENGINES_BENCH_ARGS: " --scale 2  --jobs 1 " }).benchArgs).toEqual(["--scale", "2", "--jobs", "1"]);
     expect(() => settingsFromEnv({ PREVIRT_ENGINES_ROUNDS: "0" })).toThrow(/^PREVIRT_ENGINES_ROUNDS must be an integer from 1 to 100, not '0'$/);
     expect(() => settingsFromEnv({ PREVIRT_ENGINES_MIXED_SCALE: "2x" })).toThrow(/^PREVIRT_ENGINES_MIXED_SCALE must be/);
-    expect(settingsFromEnv({ PREVIRT_ENGINES_FILING_TREE: ROOT }).filingTree).toBe(ROOT);
+    // Made absolute: the bench's runs start in a temporary folder, where a relative path would name nothing.
+    expect(settingsFromEnv({ PREVIRT_ENGINES_FILING_TREE: relative(process.cwd(), ROOT) || "." }).filingTree).toBe(resolve(ROOT));
     expect(() => settingsFromEnv({ PREVIRT_ENGINES_FILING_TREE: tmpdir() })).toThrow(/^PREVIRT_ENGINES_FILING_TREE: no bin\/previrt\.js in /);
   });
 });

@@ -95,12 +95,15 @@ describe("files a command is given", () => {
     // A surrogate's encoding (ED A0 80) and a sequence cut short by the end of the file: invalid too.
     writeFileSync(p("surrogate.json"), Buffer.concat([Buffer.from('{"alu": 1,\n "x'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('": 2}')]));
     writeFileSync(p("cut.s"), Buffer.concat([Buffer.from("\ufeff    .word 1 # "), Buffer.from([0xc3])]));
+    // The very first byte bad (a UTF-16 file starts FF FE), with lines after it: line 1, not the last line.
+    writeFileSync(p("utf16.s"), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("nop\nnop\nnop\n")]));
     const cases: [string[], string, string][] = [
       [["as", p("latin1.s"), "-o", p("x.elf")], `${p("latin1.s")}:4:13: error: not UTF-8 text: byte 0xE9 (save the file as UTF-8)`, '> 4 | \t.ascii "caf\ufffd"'],
       [["build", p("latin1.s"), "-o", p("x.elf")], `${p("latin1.s")}:4:13: error: not UTF-8 text: byte 0xE9 (save the file as UTF-8)`, '> 4 | \t.ascii "caf\ufffd"'],
       [["annotate", p("latin1.s"), "-o", p("x.s")], `${p("latin1.s")}:4:13: error: not UTF-8 text: byte 0xE9 (save the file as UTF-8)`, '> 4 | \t.ascii "caf\ufffd"'],
       [["cc", p("latin1.ts"), "-o", p("x.s")], `${p("latin1.ts")}:1:14: error: not UTF-8 text: byte 0xE9 (save the file as UTF-8)`, '> 1 | const s = "\u00e9t\ufffd";'],
       [["as", p("cut.s"), "-o", p("x.elf")], `${p("cut.s")}:1:15: error: not UTF-8 text: byte 0xC3 (save the file as UTF-8)`, "> 1 |     .word 1 # \ufffd"],
+      [["as", p("utf16.s"), "-o", p("x.elf")], `${p("utf16.s")}:1:1: error: not UTF-8 text: byte 0xFF (save the file as UTF-8)`, "> 1 | \ufffd\ufffdnop"],
     ];
     for (const [argv, head, frame] of cases) {
       const r = await cli(argv);

@@ -5,6 +5,7 @@
 // (common/hypercalls.ts HC.GNT_GRANT … HC.DEV_STATUS).
 
 import { HC } from "../common/hypercalls.js";
+import { ownValue } from "../../guest-isa/own-value.js";
 
 /** The domain device's ports (only under the multi-guest host; elsewhere open bus). */
 export const DOM_PORT = {
@@ -31,7 +32,7 @@ export const DOM_FEATURE = { EDGE_EVENTS: 1 } as const;
 export const DEVICE_KIND = { block: 1, nvdisk: 2 } as const;
 export type DeviceKindName = keyof typeof DEVICE_KIND;
 /** Whether a name from a configuration is a device kind (own keys: `"constructor" in DEVICE_KIND` is true). */
-export const isDeviceKind = (name: string): name is DeviceKindName => Object.hasOwn(DEVICE_KIND, name);
+export const isDeviceKind = (name: string): name is DeviceKindName => ownValue(DEVICE_KIND, name) !== undefined;
 
 /** Event ports per domain: 0 is the host's control port, 1..31 are allocated by EVT_ALLOC/EVT_BIND. */
 export const EVENT_PORTS = 32;
