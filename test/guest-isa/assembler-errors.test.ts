@@ -436,6 +436,12 @@ describe("separators and assignments of other assemblers", () => {
       "t.s:5:6: error: 'SIZE = …' is not G32 syntax: write '.equ SIZE, …'",
     ]);
   });
+
+  it("a carriage return alone (classic Mac OS line endings) is named: the file reads as one line", () => {
+    expect(errors("  .equ N, 4\r  nop\r")).toEqual([
+      "t.s:2:12: error: expected ',' or end of line, found '␍' (a carriage return alone does not end a line: save the file with LF or CRLF line endings)",
+    ]);
+  });
 });
 
 describe("C preprocessor lines (a .S habit) are refused, not silently comments", () => {

@@ -114,6 +114,8 @@ export function memoryHint(mnemonic: string, name: string): string {
 export function separatorHint(text: string, at: number): string | undefined {
   const c = text.charCodeAt(at);
   if (c === 0x3d /* = */) return "G32 has no '=': write '.equ NAME, value'";
+  // CRLF ends a line; a CR alone (classic Mac OS) does not, so the whole file reads as one line.
+  if (c === 0x0d) return "a carriage return alone does not end a line: save the file with LF or CRLF line endings";
   const identOrNumber = (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x24 || c === 0x22 || c === 0x27 || c === 0x25;
   return identOrNumber ? "operands are separated by commas" : undefined;
 }
