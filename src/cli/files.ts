@@ -51,8 +51,8 @@ export function readInput(path: string): Uint8Array {
  */
 export function readInputText(path: string, what = "a source file"): string {
   const bytes = readInput(path);
-  if (hasElfMagic(bytes)) throw new UserError(`${path}: an ELF file, not ${what}`);
-  if (isSnapshotFile(bytes)) throw new UserError(`${path}: a previrt snapshot, not ${what}`);
+  const binary = binaryKindOf(bytes);
+  if (binary) throw new UserError(`${path}: ${binary}, not ${what}`);
   try {
     return strictUtf8.decode(bytes);
   } catch {
@@ -223,11 +223,15 @@ export function checkDistinctFiles(files: readonly (readonly [flag: string, path
 /** Outputs that are text reports: never written over one of the binaries a user has at hand. */
 const REPORTS = new Set(["--json", "--html"]);
 
+/** "an ELF file" or "a previrt snapshot" when `bytes` begin like one: the binaries a user has at hand, never text. */
+function binaryKindOf(bytes: Uint8Array): string | undefined {
+  return hasElfMagic(bytes) ? "an ELF file" : isSnapshotFile(bytes) ? "a previrt snapshot" : undefined;
+}
+
 /**
- * "an ELF file" or "a previrt snapshot" when the file begins like one (read
- * from its first bytes), else undefined. A report written over one is a
- * slip (`previrt bench --json k.elf`, `run --json k.elf --guest a.elf`),
- * never what was meant.
+ * binaryKindOf the file's first bytes. A report written over one is a slip
+ * (`previrt bench --json k.elf`, `run --json k.elf --guest a.elf`), never
+ * what was meant.
  */
 function binaryKind(path: string): string | undefined {
   const head = new Uint8Array(8);
@@ -242,8 +246,7 @@ function binaryKind(path: string): string | undefined {
   } catch {
     return undefined; // unreadable: the write's own check says why
   }
-  const bytes = head.subarray(0, n);
-  return hasElfMagic(bytes) ? "an ELF file" : isSnapshotFile(bytes) ? "a previrt snapshot" : undefined;
+  return binaryKindOf(head.subarray(0, n));
 }
 
 /**
