@@ -243,8 +243,10 @@ function checkNode(v: Visit, report: (node: Node, construct: string) => void): b
       return true;
     }
     case "ExportNamedDeclaration":
-      if (node.source) report(node, "a re-export");
-      return true;
+      if (!node.source) return true;
+      // Its specifiers are the re-export: one error, not a second for `* as ns` or `a as b`.
+      report(node, "a re-export");
+      return false;
     case "ExportSpecifier":
       if (node.exported.type !== "Identifier" || node.exported.name !== node.local.name) report(node, "a renamed export");
       return true;

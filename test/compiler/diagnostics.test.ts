@@ -71,6 +71,11 @@ describe("unsupported constructs", () => {
     ]);
   });
 
+  it("reports a re-export once, whatever its specifiers", () => {
+    expect(errors('export * as ns from "./d";\n')).toEqual(["g.ts:1:1: error: a re-export is not supported in guest code"]);
+    expect(errors('export { a as b } from "./d";\n')).toEqual(["g.ts:1:1: error: a re-export is not supported in guest code"]);
+  });
+
   it("reports syntax errors with their position", () => {
     expect(errors("let x = ;\n")[0]).toBe("g.ts:1:9: error: syntax error: Unexpected token");
   });
@@ -109,6 +114,8 @@ describe("intrinsic misuse and names", () => {
     [wrap("addressOf(1);"), "g.ts:3:13: error: the argument of 'addressOf' must be a function, a global or a string literal"],
     [wrap("return nope;"), "g.ts:3:10: error: unknown name 'nope'"],
     [wrap("let x = CR.nope;"), "g.ts:3:14: error: 'nope' is not a member of CR"],
+    // A missing member is what is wrong, not that the argument is not constant.
+    [wrap("readCr(CR.nope);"), "g.ts:3:13: error: 'nope' is not a member of CR"],
   ];
   for (const [text, message] of cases) {
     it(message.replace(/^g\.ts:\d+:\d+: error: /, ""), () => {

@@ -21,6 +21,15 @@ import { unwrap, type GlobalSymbol } from "./symbols.js";
 import { ZERO, fitsImm, FunctionCompilerBase, type Operand, type Held, type LValue } from "./codegen-base.js";
 
 export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
+  /** `e` when it names a member a constant namespace (PORT, CR, …) does not have: `PORT.nosuch`. */
+  private missingNamespaceMember(e0: t.Expression): { property: t.Node; prop: string; namespace: string } | undefined {
+    const e = unwrap(e0);
+    if (e.type !== "MemberExpression" || e.computed || e.object.type !== "Identifier" || e.property.type !== "Identifier") return undefined;
+    const b = this.lookup(e.object.name);
+    if (b?.kind !== "namespace" || Object.hasOwn(b.members, e.property.name)) return undefined;
+    return { property: e.property, prop: e.property.name, namespace: b.name };
+  }
+
   // ---- assignment --------------------------------------------------------
 
   protected lvalue(e0: t.Expression | t.LVal): LValue | undefined {
@@ -56,7 +65,7 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       if (!e.computed) {
         const prop = e.property.type === "Identifier" ? e.property.name : "";
         if (b?.kind === "namespace") {
-          this.fc.report(e.property, Object.hasOwn(b.members, prop) ? `'${b.name}.${prop}' is a constant` : `'${prop}' is not a member of ${b.name}`);
+          this.fc.report(e.property, Object.hasOwn(b.members, prop) ? `'${b.name}.${prop}' is a constant` : notAMember(prop, b.name));
         } else if (obj.type === "Identifier" && !b) {
           this.unknownName(obj, "name"); // silent for a refused name
         } else if (obj.type === "Identifier" && b?.kind === "function" && b.from !== undefined) {
@@ -347,7 +356,12 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       const kind = spec.args[i];
       if (kind.kind !== "const") return undefined;
       const v = this.constant(a);
-      if (v === undefined) this.fc.report(a, `the ${kind.what} of '${name}' must be a compile-time constant`);
+      if (v === undefined) {
+        // `PORT.nosuch` is not constant because PORT has no such member: say that.
+        const miss = this.missingNamespaceMember(a);
+        if (miss) this.fc.report(miss.property, notAMember(miss.prop, miss.namespace));
+        else this.fc.report(a, `the ${kind.what} of '${name}' must be a compile-time constant`);
+      }
       else if (v < kind.range.min || v > kind.range.max) this.fc.report(a, `the ${kind.what} of '${name}' must be between ${kind.range.min} and ${kind.range.max}, got ${v}`);
       return v ?? kind.range.min;
     });
@@ -520,6 +534,11 @@ function methodCallConstruct(callee: t.MemberExpression): string {
  * A name imported from a module that is not among the inputs is taken for a
  * function linked later (symbols.ts); used any other way, say so.
  */
+/** "'nosuch' is not a member of PORT". */
+function notAMember(prop: string, namespace: string): string {
+  return `'${prop}' is not a member of ${namespace}`;
+}
+
 export function notAmongInputs(name: string, from: string): string {
   return `'${name}' comes from '${from}', which is not among the inputs: only a call to it can be linked later (compile the two files together)`;
 }
