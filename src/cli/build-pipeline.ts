@@ -111,12 +111,16 @@ export function toTypeScriptPositions(inputs: readonly AsmSource[], compiled: re
   return new DiagnosticError(
     e.diagnostics.map((d) => {
       // A position the message names (the linker's "first defined at b.s:5:1") too.
-      const message = d.message.replace(/([^\s(]+):(\d+):(\d+)/g, (whole, file: string, l: string, c: string) => {
+      let message = d.message.replace(/([^\s(]+):(\d+):(\d+)/g, (whole, file: string, l: string, c: string) => {
         const p = toSource(file, Number(l), Number(c));
         return p ? `${p.c.source}:${p.line}:${p.col}` : whole;
       });
       const p = toSource(d.file, d.line, d.col);
       if (!p) return { ...d, message };
+      // A call to a function imported from a module that no input defines: name the module.
+      const undefinedName = /^undefined symbol '([^']*)'$/.exec(message)?.[1];
+      const from = undefinedName === undefined ? undefined : p.c.externals.get(undefinedName);
+      if (from !== undefined) message += ` (imported from '${from}', which is not among the inputs: give its file to build)`;
       const text = inputs.find((s) => s.file === p.c.source)?.text.split("\n")[p.line - 1];
       return { ...d, message, file: p.c.source, line: p.line, col: p.col, sourceLine: text?.replace(/\r$/, "") };
     }),

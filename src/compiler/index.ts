@@ -49,6 +49,8 @@ export interface CompiledFile {
   sourceMap: SourceMapping[];
   /** Symbols this file defines (functions and globals, by assembly name). */
   defines: string[];
+  /** Functions imported from a module not among the inputs (linked later), by assembly name: the module named. */
+  externals: Map<string, string>;
 }
 
 export function compile(sources: readonly SourceFile[], options: CompileOptions = {}): CompiledFile[] {

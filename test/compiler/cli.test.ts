@@ -112,6 +112,19 @@ describe("previrt build", () => {
     expect(io.stderr.split("\n")[0]).toBe(`${t}:6:10: error: undefined symbol 'nowhere'`);
   });
 
+  // The link error said only "undefined symbol 'helper'": the import that promised it, and the file missing from the build, went unnamed.
+  it("names the module an undefined imported function comes from", async () => {
+    const t = join(dir, "imports-missing.ts");
+    writeFileSync(t, 'import { helper } from "./missing";\nexport function main(): number {\n  return helper();\n}\n');
+    const io = bufferIO();
+    expect(await main(["build", t, "-o", join(dir, "imports-missing.elf")], io)).toBe(1);
+    expect(io.stderr.split("\n")[0]).toBe(`${t}:3:3: error: undefined symbol 'helper' (imported from './missing', which is not among the inputs: give its file to build)`);
+    // Given the file, it links.
+    const m = join(dir, "missing.ts");
+    writeFileSync(m, "export function helper(): number {\n  return 7;\n}\n");
+    expect(await main(["build", t, m, "-o", join(dir, "imports-missing.elf")], bufferIO())).toBe(0);
+  });
+
   // A symbol of a .ts input clashing with one of a .s input was reported at the generated file's label ("b.s:5:1"), a file the build never writes.
   it("reports a clash with an assembly input's symbol at the TypeScript declaration, in either order", async () => {
     const s = join(dir, "clash-asm.s"); // not clash.s: the name the build gives clash.ts compiled

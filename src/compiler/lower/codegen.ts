@@ -57,6 +57,8 @@ export interface FileOutput {
   sourceMap: SourceMapping[];
   /** Symbols defined (for the start-up decision). */
   defines: string[];
+  /** Functions imported from a module not among the inputs (linked later), by assembly name: the module named. */
+  externals: Map<string, string>;
 }
 
 /** Internal labels are unique over one compile() call, so outputs can be concatenated. */
@@ -186,7 +188,9 @@ export class FileCompiler {
     this.mapDataLabels(out, map);
 
     const defines = scope.defined.filter((d) => "asmName" in d.symbol && !(d.symbol as { external?: boolean }).external).map((d) => (d.symbol as { asmName: string }).asmName);
-    return { asm: out.join("\n") + "\n", sourceMap: map, defines };
+    const externals = new Map<string, string>();
+    for (const symbol of scope.names.values()) if (symbol.kind === "function" && symbol.from !== undefined) externals.set(symbol.asmName, symbol.from);
+    return { asm: out.join("\n") + "\n", sourceMap: map, defines, externals };
   }
 
   /**
