@@ -220,7 +220,13 @@ export function checkDistinctFiles(files: readonly (readonly [flag: string, path
   }
 }
 
-/** Outputs that are text reports: never written over one of the binaries a user has at hand. */
+/**
+ * What an output holds, for checkOutputs: `binary` (an ELF file or a
+ * snapshot) replaces only a binary or an empty file; `text` (a report,
+ * assembly, a map) never replaces a binary. `--json` and `--html` are text
+ * without saying so; an output of another kind (a disk image) is not checked.
+ */
+export type OutputKind = "binary" | "text";
 const REPORTS = new Set(["--json", "--html"]);
 
 /** "an ELF file" or "a previrt snapshot" when `bytes` begin like one: the binaries a user has at hand, never text. */
@@ -252,13 +258,15 @@ function binaryKind(path: string): string | undefined {
 /**
  * Checks a command's outputs before it does any work, so that a refused
  * output costs nothing (no run whose result cannot be written, no disk image
- * changed for it): each output, `[flag, path]` (`-` and undefined skipped),
- * must be writable in an existing folder, must not be a directory, must not
- * be one of `inputs` (ELF files, sources, disk images, snapshots: an input is
- * never overwritten), must not be another output's file, and a report
- * (`--json`, `--html`) must not be an existing ELF file or snapshot.
+ * changed for it): each output, `[flag, path, kind]` (`-` and undefined
+ * skipped), must be writable in an existing folder, must not be a directory,
+ * must not be one of `inputs` (ELF files, sources, disk images, snapshots: an
+ * input is never overwritten), must not be another output's file; a text
+ * output (a report: `--json`, `--html`) must not be an existing ELF file or
+ * snapshot, and a binary output must not be an existing file that is neither
+ * (`build p.ts -o main.ts`, a slip for main.elf, would lose a source).
  */
-export function checkOutputs(outputs: readonly (readonly [flag: string, path: unknown])[], inputs: readonly unknown[] = []): void {
+export function checkOutputs(outputs: readonly (readonly [flag: string, path: unknown, kind?: OutputKind])[], inputs: readonly unknown[] = []): void {
   const inputIds = new Map<string, string>();
   for (const input of inputs) {
     if (typeof input !== "string" || input === "-") continue;
@@ -269,15 +277,19 @@ export function checkOutputs(outputs: readonly (readonly [flag: string, path: un
   const toStdout = outputs.filter(([, path]) => path === "-").map(([flag]) => flag);
   if (toStdout.length > 1) throw new UserError(`only one of ${toStdout.join(" and ")} can be - (standard output)`);
   const seen = new Map<string, string>();
-  for (const [flag, path] of outputs) {
+  for (const [flag, path, declared] of outputs) {
     if (typeof path !== "string" || path === "-") continue;
     if (path === "") throw new UserError(`${flag}: '' is not a file name`);
     const st = statOrUndefined(path);
     if (st?.isDirectory()) throw new UserError(`${path}: is a directory`);
     const input = st && inputIds.get(fileId(st));
     if (input !== undefined) throw new UserError(`${path}: ${flag} would overwrite ${input === path ? "an input" : `the input ${input}`}`);
-    const binary = st?.isFile() && REPORTS.has(flag) ? binaryKind(path) : undefined;
-    if (binary) throw new UserError(`${path}: ${binary}; ${flag} would overwrite it with a report (give the report another name)`);
+    const kind = declared ?? (REPORTS.has(flag) ? "text" : undefined);
+    if (st?.isFile() && kind !== undefined) {
+      const binary = binaryKind(path);
+      if (kind === "text" && binary) throw new UserError(`${path}: ${binary}; ${flag} would overwrite it with ${REPORTS.has(flag) ? "a report (give the report another name)" : "text (give the output another name)"}`);
+      if (kind === "binary" && !binary && st.size > 0) throw new UserError(`${path}: not an ELF file or previrt snapshot; ${flag} would overwrite it (give the output another name, or remove the file first)`);
+    }
     if (st && !st.isFile()) {
       // A device or a pipe (/dev/null): written in place, and may take several outputs.
       try {

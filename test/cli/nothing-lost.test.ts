@@ -114,6 +114,30 @@ describe("an output never overwrites an input", () => {
     expect(bytes(p("c.json")).toString()).toBe(config);
   });
 
+  // `build p.ts -o main.ts` (a slip for main.elf) replaced the source main.ts with an ELF; `cc -o` over an ELF replaced it with assembly.
+  it("a binary output over a file that is no ELF or snapshot, and a text output over one, are refused", async () => {
+    const source = "export function f(): number {\n  return 1;\n}\n";
+    writeFileSync(p("kept.ts"), source);
+    const elf = bytes(p("hello.elf"));
+    const notBinary = (flag: string) => `${p("kept.ts")}: not an ELF file or previrt snapshot; ${flag} would overwrite it (give the output another name, or remove the file first)`;
+    refused(await cli("as", p("hello.s"), "-o", p("kept.ts")), notBinary("-o"));
+    refused(await cli("build", p("hello.s"), "-o", p("kept.ts")), notBinary("-o"));
+    refused(await cli("kernel", "-o", p("kept.ts")), notBinary("-o"));
+    refused(await cli("run", p("hello.elf"), "--hv", "bare", "--snapshot-at", "1", "--snapshot", p("kept.ts")), notBinary("--snapshot"));
+    expect(bytes(p("kept.ts")).toString()).toBe(source);
+    const overElf = (flag: string) => `${p("hello.elf")}: an ELF file; ${flag} would overwrite it with text (give the output another name)`;
+    writeFileSync(p("prog.ts"), "export function main(): number {\n  return 0;\n}\n");
+    refused(await cli("cc", p("prog.ts"), "-o", p("hello.elf")), overElf("-o"));
+    refused(await cli("annotate", p("hello.s"), "-o", p("hello.elf")), overElf("-o"));
+    refused(await cli("kernel", "-o", p("k2.elf"), "--user-programs", p("hello.elf")), overElf("--user-programs"));
+    expect(bytes(p("hello.elf"))).toEqual(elf);
+    // A binary over a binary (a rebuild) and over an empty file is written.
+    writeFileSync(p("empty.elf"), "");
+    expect((await cli("as", p("hello.s"), "-o", p("empty.elf"))).status).toBe(0);
+    expect((await cli("as", p("hello.s"), "-o", p("empty.elf"))).status).toBe(0);
+    expect(bytes(p("empty.elf")).subarray(0, 4)).toEqual(Buffer.from("\x7fELF", "latin1"));
+  });
+
   it("two outputs naming one file", async () => {
     refused(await cli("annotate", p("hello.s"), "-o", p("a.s"), "--map", p("a.s")), `${p("a.s")}: given to both -o and --map`);
     refused(await cli("kernel", "-o", p("k.elf"), "--disk", p("k.elf")), `${p("k.elf")}: given to both -o and --disk`);
@@ -300,7 +324,7 @@ describe("a write that fails half way leaves the file that was there", () => {
   });
 
   it("an output that is a symbolic link is written through it (the link stays a link)", async () => {
-    writeFileSync(p("target.elf"), "old");
+    writeFileSync(p("target.elf"), ""); // empty: a binary output replaces only a binary or an empty file
     symlinkSync(p("target.elf"), p("link.elf"));
     expect((await cli("as", p("hello.s"), "-o", p("link.elf"))).status).toBe(0);
     expect(lstatSync(p("link.elf")).isSymbolicLink()).toBe(true);

@@ -18,7 +18,7 @@ export const run: CommandRunner = (args, options, io) => {
   // `--map` alone names the map after the output; standard output has no name to give it.
   if (options.map === true && output === "-") throw new UserError("--map needs a file name when -o is - (standard output)");
   const mapPath = options.map === undefined || options.map === false ? undefined : typeof options.map === "string" ? options.map : `${output}.map`;
-  checkOutputs([["-o", output], ["--map", mapPath]], [input]);
+  checkOutputs([["-o", output, "text"], ["--map", mapPath, "text"]], [input]);
   const result = annotate(input, readInputText(input));
   // Chunk by chunk: the annotated text of a million-line kernel is never held whole, nor its map.
   writeOutputChunks(output, (write) => result.writeText(write), io);

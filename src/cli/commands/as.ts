@@ -45,7 +45,7 @@ export async function linkedRuntime(sources: readonly AsmSource[]): Promise<AsmS
 
 export const run: CommandRunner = async (files, options, io) => {
   checkDistinctInputs(files);
-  checkOutputs([["-o", options.output]], files);
+  checkOutputs([["-o", options.output, "binary"]], files);
   // Assembled as G32, TypeScript gave errors about its own syntax ("operands are separated by commas").
   const ts = files.find((f) => /\.[cm]?tsx?$/.test(f));
   if (ts !== undefined) throw new UserError(`${ts}: previrt as takes G32 assembly; build TypeScript with previrt build (or previrt cc, then as)`);

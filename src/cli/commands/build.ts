@@ -17,7 +17,7 @@ export const run: CommandRunner = async (args, options, io) => {
     checkNotDeclarationFile(f);
   }
   checkDistinctInputs(args);
-  checkOutputs([["-o", output]], args);
+  checkOutputs([["-o", output, "binary"]], args);
   const inputs = args.map((file) => ({ file, text: readInputText(file) }));
   const build = args.some(isTypeScript) ? (await import("../build-pipeline.js")).buildSources : (await import("../build-assembly.js")).buildAssembly;
   const { image } = build(inputs, {

@@ -16,7 +16,7 @@ export const run: CommandRunner = (args, options, io) => {
     checkNotDeclarationFile(f);
   }
   checkDistinctInputs(args);
-  checkOutputs([["-o", output]], args);
+  checkOutputs([["-o", output, "text"]], args);
   const sources = args.map((file) => ({ file, text: readInputText(file) }));
   const paravirt = typeof options.paravirt === "string" ? paravirtTarget(options.paravirt) : undefined;
   const compiled = compile(sources, { paravirt });

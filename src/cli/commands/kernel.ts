@@ -20,7 +20,7 @@ export const run: CommandRunner = (_args, options, io) => {
   if (options.output === undefined && options.userPrograms === undefined && options.disk === undefined) {
     throw new UserError("nothing to do: give -o OUT.elf (or --user-programs FILE.s, --disk FILE)");
   }
-  checkOutputs([["-o", options.output], ["--user-programs", options.userPrograms], ["--disk", options.disk]]);
+  checkOutputs([["-o", options.output, "binary"], ["--user-programs", options.userPrograms, "text"], ["--disk", options.disk]]);
   // Everything is made before anything is written: a refused option leaves no output behind.
   const built =
     typeof options.output === "string"

@@ -42,7 +42,7 @@ export const run: CommandRunner = async (args, options, io) => {
   if (file === "-") throw new UserError("-: resume reads a snapshot from a file, not standard input (the resumed guest's console input): save it with --snapshot FILE");
   checkInputFile(file);
   if (options.snapshotAt !== undefined || options.snapshot !== undefined) snapshotOptions(options);
-  checkOutputs([["--json", options.json], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
+  checkOutputs([["--json", options.json], ["--snapshot", options.snapshot, "binary"]], [file, options.disk, options.nvdisk, options.costModel]);
   checkDistinctFiles([["--disk", options.disk], ["--nvdisk", options.nvdisk]], [file, options.costModel]);
   const snap = readSnapshotFile(file);
   // --max-cycles counts from the guest's reset: one not past the snapshot's clock would stop the guest before it ran.

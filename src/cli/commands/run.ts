@@ -42,7 +42,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const { file, json: jsonTo } = withPositional(args, options.json, "elf");
   if (options.passthrough && options.nvdisk === undefined) throw new UserError("--passthrough needs --nvdisk (the device to pass through)");
   // Before the guest runs: a result that cannot be written is refused while the disk images are untouched.
-  checkOutputs([["--json", jsonTo], ["--snapshot", options.snapshot]], [file, options.disk, options.nvdisk, options.costModel]);
+  checkOutputs([["--json", jsonTo], ["--snapshot", options.snapshot, "binary"]], [file, options.disk, options.nvdisk, options.costModel]);
   checkDistinctFiles([["--disk", options.disk], ["--nvdisk", options.nvdisk]], [file, options.costModel]);
   // Loaded only to snapshot: it brings in the migration code.
   if (options.snapshotAt !== undefined || options.snapshot !== undefined) return (await import("./resume.js")).runWithSnapshot(file, { ...options, json: jsonTo }, io);
