@@ -289,6 +289,8 @@ export function checkOutputs(outputs: readonly (readonly [flag: string, path: un
       const binary = binaryKind(path);
       if (kind === "text" && binary) throw new UserError(`${path}: ${binary}; ${flag} would overwrite it with ${REPORTS.has(flag) ? "a report (give the report another name)" : "text (give the output another name)"}`);
       if (kind === "binary" && !binary && st.size > 0) throw new UserError(`${path}: not an ELF file or previrt snapshot; ${flag} would overwrite it (give the output another name, or remove the file first)`);
+      // No output of previrt is TypeScript: `cc a.ts -o b.ts` is a slip for b.s.
+      if (kind === "text" && st.size > 0 && /\.[cm]?tsx?$/i.test(path)) throw new UserError(`${path}: a TypeScript source; ${flag} would overwrite it (give the output another name)`);
     }
     if (st && !st.isFile()) {
       // A device or a pipe (/dev/null): written in place, and may take several outputs.

@@ -131,6 +131,10 @@ describe("an output never overwrites an input", () => {
     refused(await cli("annotate", p("hello.s"), "-o", p("hello.elf")), overElf("-o"));
     refused(await cli("kernel", "-o", p("k2.elf"), "--user-programs", p("hello.elf")), overElf("--user-programs"));
     expect(bytes(p("hello.elf"))).toEqual(elf);
+    // Nor is text written over a TypeScript source that is no input (`cc a.ts -o b.ts`, a slip for b.s).
+    refused(await cli("cc", p("prog.ts"), "-o", p("kept.ts")), `${p("kept.ts")}: a TypeScript source; -o would overwrite it (give the output another name)`);
+    refused(await cli("bench", "--json", p("kept.ts")), `${p("kept.ts")}: a TypeScript source; --json would overwrite it (give the output another name)`);
+    expect(bytes(p("kept.ts")).toString()).toBe(source);
     // A binary over a binary (a rebuild) and over an empty file is written.
     writeFileSync(p("empty.elf"), "");
     expect((await cli("as", p("hello.s"), "-o", p("empty.elf"))).status).toBe(0);
