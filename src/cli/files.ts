@@ -223,7 +223,8 @@ export function checkDistinctFiles(files: readonly (readonly [flag: string, path
 /**
  * What an output holds, for checkOutputs: `binary` (an ELF file or a
  * snapshot) replaces only a binary or an empty file; `text` (a report,
- * assembly, a map) never replaces a binary. `--json` and `--html` are text
+ * assembly, a map) never replaces a binary or a TypeScript source (previrt
+ * writes none). `--json` and `--html` are text
  * without saying so; an output of another kind (a disk image) is not checked.
  */
 export type OutputKind = "binary" | "text";
@@ -261,10 +262,9 @@ function binaryKind(path: string): string | undefined {
  * changed for it): each output, `[flag, path, kind]` (`-` and undefined
  * skipped), must be writable in an existing folder, must not be a directory,
  * must not be one of `inputs` (ELF files, sources, disk images, snapshots: an
- * input is never overwritten), must not be another output's file; a text
- * output (a report: `--json`, `--html`) must not be an existing ELF file or
- * snapshot, and a binary output must not be an existing file that is neither
- * (`build p.ts -o main.ts`, a slip for main.elf, would lose a source).
+ * input is never overwritten), must not be another output's file, and must
+ * not replace an existing file of another kind (OutputKind: `build p.ts -o
+ * main.ts`, a slip for main.elf, would lose a source).
  */
 export function checkOutputs(outputs: readonly (readonly [flag: string, path: unknown, kind?: OutputKind])[], inputs: readonly unknown[] = []): void {
   const inputIds = new Map<string, string>();
