@@ -387,4 +387,31 @@ describe.each(["xen", "l4", "hvm"])("the block back end against hostile clients 
     expect(once).toBeGreaterThan(1000); // the allocator's count (the symbol is right)
     expect(run(6)).toBe(once);
   });
+
+  it("refuses a client it has no memory for (its data pages' page table) and keeps nothing of it: the frames come back, the client can revoke its grants", () => {
+    // No client can bring this about (refusals keep nothing; at most 4 clients of 3 frames; only the first data page
+    // ever mapped needs a page-table frame), so the test takes the driver's frames away itself when it starts serving:
+    // the count (mm.ts's stack of free frames) left at 2 — the ring's frame and data page 0's, none for the table.
+    let atRefusal = -1;
+    const host: DomainHost = new DomainHost(
+      [
+        { name: "driver", image: blkback, role: "driver", serves: ["block"], disk: new Uint8Array(kernelDiskBytes()) },
+        { name: "hostile", image: guest("badring", badRing(1, true)), uses: { block: "driver" } },
+      ],
+      {
+        backend: hv,
+        maxCycles: MAX_CYCLES,
+        onOutput: (d, text) => {
+          const memory = host.machineOf(0).memory;
+          if (d === 0 && text.endsWith(" serves block requests\n")) memory.write32(FREE_COUNT, 2);
+          if (d === 0 && text.endsWith(": refused, out of memory\n")) atRefusal = memory.read32(FREE_COUNT);
+        },
+      },
+    );
+    const { domains } = host.run();
+    expect(domains[0].console).toContain("blkback: domain 1: refused, out of memory\n");
+    expect(atRefusal).toBe(2); // the ring's frame and the data page's, freed
+    expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 }); // its GNT_REVOKEs of the ring and data page 0: 0, not EBUSY
+    expect(domains[0].restarts).toEqual([]);
+  });
 });
