@@ -4,7 +4,8 @@
 // it writes to the domain device's ports. Real assembly guests on the real
 // emulator, on xen, l4 and hvm (through the ports, as the bundled kernel does).
 import { describe, expect, it } from "vitest";
-import { HC } from "../../src/hypervisors/common/hypercalls.js";
+import { HC, HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
+import { MAX_GRANTS } from "../../src/hypervisors/domains/abi.js";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
 import { guest, prelude, printer } from "./guests.js";
 
@@ -32,6 +33,51 @@ fail:
     out  0xF0, a0
 `;
 
+/**
+ * Grants its page 0x30000 read-only to domain 1 until the host says EAGAIN (MAX_GRANTS of them, none ever
+ * mapped), then spins ~2 × 1,000,000 cycles and powers off with 0 (99: the refusal was not EAGAIN).
+ */
+const grantHog = `${prelude}
+main:
+    li   s0, 0
+.Lgrant:
+    li   a0, 1
+    li   a1, 0x30000
+    li   a2, 1
+    li   a3, HC_GNT_GRANT
+    call domop
+    blt  a0, zero, .Lfull
+    addi s0, s0, 1
+    j    .Lgrant
+.Lfull:
+    li   t0, ${HC_ERROR.AGAIN}
+    bne  a0, t0, fail
+    li   t0, 1000000
+.Lspin:
+    addi t0, t0, -1
+    bnez t0, .Lspin
+    li   a0, 0
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
+/** Prints "other", spins ~2 × 10,000,000 cycles (alive while the hostile guest holds its grants), and powers off with 0. */
+const lingering = `${prelude}
+main:
+    la   a0, msg
+    call puts
+    li   t0, 10000000
+.Lspin:
+    addi t0, t0, -1
+    bnez t0, .Lspin
+    li   a0, 0
+    out  0xF0, a0
+    .data
+msg: .asciz "other\\n"
+`;
+
 describe.each(["xen", "l4", "hvm"])("the host's bookkeeping against a hostile guest on %s", (hv) => {
   it("counts op numbers it does not know under one name: a guest cycling through them cannot grow the host's refusal counts without bound", () => {
     const count = 2000;
@@ -49,5 +95,30 @@ describe.each(["xen", "l4", "hvm"])("the host's bookkeeping against a hostile gu
     expect(out.refused).toEqual({ "UNKNOWN_OP.ENOSYS": count });
     expect(out.domains[0].refused).toEqual({ "UNKNOWN_OP.ENOSYS": count });
     expect(out.domains[1].refused).toEqual({});
+  });
+
+  it("does not walk the grants a guest holds, none mapped, after every domain's turn: its MAX_GRANTS cost the host nothing per window", () => {
+    const host = new DomainHost(
+      [
+        { name: "hostile", image: guest("grants", grantHog) },
+        { name: "other", image: guest("other", lingering) },
+      ],
+      { backend: hv, maxCycles: MAX_CYCLES },
+    );
+    // How often the host walks the hostile guest's grant table (its values, or the table itself).
+    const table = host.services.grants[0];
+    let walks = 0;
+    const values = table.values.bind(table);
+    const entries = table[Symbol.iterator].bind(table);
+    table.values = () => (walks++, values());
+    table[Symbol.iterator] = () => (walks++, entries());
+    const out = host.run();
+    expect(out.domains[0].result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(table.size).toBe(MAX_GRANTS); // held to the end
+    expect(out.cycles).toBeGreaterThan(2_000_000); // ~2,000 windows: ~4,000 turns, each followed by the coherence step
+    // Nothing maps them, so nothing needs them walked: the coherence step walks the grants mapped, not the grants held.
+    expect(walks).toBe(0);
+    expect(out.domains[1].console).toBe("other\n");
+    expect(out.domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 });
   });
 });

@@ -79,6 +79,13 @@ export class DomainServices {
   private readonly nextRef: number[];
   /** Per domain: its pages backed by a foreign grant, by guest-physical page address. */
   readonly mappings: Map<number, Mapping>[];
+  /**
+   * The grants mapped now (mappedAt not empty), in the order they were mapped: what the host's
+   * coherence step walks after every domain's turn (sharedPairs). Walking every domain's grants
+   * instead made a guest holding its 1,024 grants, none mapped, cost the host that many steps per
+   * domain per window — for every guest's run, not only its own.
+   */
+  private readonly shared = new Set<Grant>();
   private readonly ports: EventPort[][];
   /** Per domain: pending event bits (visible through port 0x65), and bits sent this window (delivered at its end). */
   readonly pending: Int32Array;
@@ -223,6 +230,7 @@ export class DomainServices {
     if (g.mappedAt.size > 0 || this.mappings[self].has(page) || this.isGranted(self, page) || this.isGranted(granter, g.page)) return HC_ERROR.BUSY;
     this.mappings[self].set(page, { granter, ref, readOnly: g.readOnly });
     g.mappedAt.add(page);
+    this.shared.add(g);
     // The page now shows the granter's contents (the host keeps the copies coherent from here on).
     copyPage(this.domains[granter].machine, g.page, this.domains[self].machine, page);
     return 0;
@@ -252,8 +260,16 @@ export class DomainServices {
     const mp = this.mappings[self].get(page);
     if (!mp) return HC_ERROR.NOENT;
     this.mappings[self].delete(page);
-    this.grants[mp.granter].get(mp.ref)?.mappedAt.delete(page);
+    this.unmapped(mp, page);
     return 0;
+  }
+
+  /** Mapping `mp` at `page` has ended: its grant (if still live) is mapped there no more. */
+  private unmapped(mp: Mapping, page: number): void {
+    const g = this.grants[mp.granter].get(mp.ref);
+    if (g === undefined) return;
+    g.mappedAt.delete(page);
+    if (g.mappedAt.size === 0) this.shared.delete(g);
   }
 
   private revoke(self: number, ref: number): number {
@@ -394,10 +410,13 @@ export class DomainServices {
    */
   tearDown(d: number): void {
     this.acknowledged[d] = 0;
-    for (const g of this.grants[d].values()) for (const page of g.mappedAt) this.mappings[g.grantee].delete(page);
+    for (const g of this.grants[d].values()) {
+      for (const page of g.mappedAt) this.mappings[g.grantee].delete(page);
+      this.shared.delete(g);
+    }
     this.grants[d].clear();
     this.nextRef[d] = 0;
-    for (const [page, mp] of this.mappings[d]) this.grants[mp.granter].get(mp.ref)?.mappedAt.delete(page);
+    for (const [page, mp] of this.mappings[d]) this.unmapped(mp, page);
     this.mappings[d].clear();
     for (let p = 0; p < EVENT_PORTS; p++) {
       const port = this.ports[d][p];
@@ -417,7 +436,7 @@ export class DomainServices {
 
   /** The live shared pages as (granter page, grantee page) pairs, for the coherence step. */
   *sharedPairs(): Generator<{ grant: Grant; page: number }> {
-    for (const table of this.grants) for (const g of table.values()) for (const page of g.mappedAt) yield { grant: g, page };
+    for (const g of this.shared) for (const page of g.mappedAt) yield { grant: g, page };
   }
 }
 
