@@ -1,8 +1,11 @@
 // The multi-guest host's own bookkeeping against a hostile guest
 // (docs/driver-vms.md, "Domain device and hypercall ABI"): what a guest can
 // make the host keep must be bounded by the ABI's limits, whatever numbers
-// it writes to the domain device's ports. Real assembly guests on the real
-// emulator, on xen, l4 and hvm (through the ports, as the bundled kernel does).
+// it writes to the domain device's ports (op numbers it does not know are
+// counted under one name), and what it holds within those limits must not
+// cost the host work per window unless it is in use (grants held, none
+// mapped, are not walked by the coherence step). Real assembly guests on the
+// real emulator, on xen, l4 and hvm (through the ports, as the bundled kernel does).
 import { describe, expect, it } from "vitest";
 import { HC, HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
 import { MAX_GRANTS } from "../../src/hypervisors/domains/abi.js";
