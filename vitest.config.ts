@@ -12,7 +12,8 @@
 //   what src keeps per process by design (the bundled kernel's compile and
 //   assembly, compiled translations, recycled RAM), which never changes a
 //   simulated result. Those that measure per-process state run isolated.
-//   test/host-switches.ts fails a file that leaves a host switch changed.
+//   test/host-switches.ts fails a file that leaves a host switch changed;
+//   test/written-record.ts checks physical memory's written-chunk record.
 // - Scratch files go under one temporary directory per run, removed at its
 //   end (test/temp-root.ts).
 import { availableParallelism } from "node:os";
@@ -26,7 +27,7 @@ export default defineConfig({
     testTimeout: 60_000,
     pool: "forks",
     maxWorkers: availableParallelism(),
-    setupFiles: ["test/host-switches.ts"],
+    setupFiles: ["test/written-record.ts", "test/host-switches.ts"],
     globalSetup: ["test/temp-root.ts"],
     projects: [
       { extends: true, test: { name: "fresh-process", include: FRESH_PROCESS, isolate: true } },

@@ -23,8 +23,10 @@ export function loadImage(machine: Machine, image: ElfImage, file?: string): voi
         `${file ? `${file}: ` : ""}section ${s.name} at 0x${(s.addr >>> 0).toString(16)} (${size} bytes) does not fit in ${mem.guestLimit} bytes of guest RAM`,
       );
     }
-    if (s.type === SHT_NOBITS) mem.u8.fill(0, s.addr, s.addr + size);
-    else mem.writeBytes(s.addr, s.data);
+    if (s.type === SHT_NOBITS) {
+      mem.u8.fill(0, s.addr, s.addr + size);
+      if (size > 0) mem.markWritten(s.addr, size);
+    } else mem.writeBytes(s.addr, s.data);
   }
   machine.reset(image.entry);
 }

@@ -1067,7 +1067,7 @@ export function warmUpInterpreter(): void {
   // while, so the first round's start may record nothing.
   for (let round = 0; round < 2; round++) {
     const m = new Machine({ ramSize: t.ramSize, engine: "interp", lockSites: t.lockSites, residentBytes: () => 0 });
-    for (const [pa, w] of t.words) m.memory.i32[pa >>> 2] = w;
+    for (const [pa, w] of t.words) m.memory.write32(pa, w);
     m.reset(t.entry);
     for (const [r, v] of t.cr) m.cpu.cr[r] = v;
     // In short steps, so the loop also leaves at its cycle limit (a device event's place) many times.

@@ -23,6 +23,10 @@
 // own translations (paging off, or its page tables) then see `guestLimit`
 // bytes and get a bus error above; only translations a monitor supplies may
 // point into the reserved part.
+//
+// Beside the buffer, a host-only record of the 64 KiB chunks of RAM that may
+// have been written (`written`), so that recycling a buffer for the next
+// machine (`recycle`) compares and clears those alone.
 
 export const DEFAULT_RAM_SIZE = 64 * 1024 * 1024;
 export const PAGE_SIZE = 4096;
@@ -63,8 +67,16 @@ const wasmMemories = new WeakMap<ArrayBuffer, WasmMemory>();
 export function wasmMemoryOf(buffer: ArrayBufferLike): WasmMemory | undefined {
   return wasmMemories.get(buffer as ArrayBuffer);
 }
-/** Host switch, for tests: allocate new memories as plain ArrayBuffers (no compiled loops on them). */
-export const memoryOptions = { wasm: true };
+/**
+ * Host switches, for tests. `wasm`: allocate new memories as WebAssembly
+ * memories where the host has them (off: plain ArrayBuffers, no compiled loops
+ * on them). `verifyWritten`: `recycle` checks the written-chunk record
+ * (`PhysicalMemory.written`) against the bytes — every nonzero byte of RAM
+ * must lie in a recorded chunk or the reserved top — and throws where one
+ * does not (a write path that does not mark); new memories are listed for
+ * `takeLiveMemories`.
+ */
+export const memoryOptions = { wasm: true, verifyWritten: false };
 
 /** A zeroed buffer of at least `bytes` bytes: a WebAssembly.Memory's (whole 64 KiB pages) where possible. */
 function allocate(bytes: number): { buffer: ArrayBuffer; wasm: WasmMemory | undefined } {
@@ -85,8 +97,43 @@ function allocate(bytes: number): { buffer: ArrayBuffer; wasm: WasmMemory | unde
 const SPARE_BUFFERS_KEPT = 2;
 /** The host's native byte compare (Node's Buffer.compare), when there is one. */
 const nativeCompare = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } }).Buffer?.compare;
-/** Recycling compares and clears the buffer in chunks of this many zero bytes (few calls; clearing a chunk is cheap). */
-const ZERO_CHUNK = new Uint8Array(64 * 1024);
+/**
+ * log2 of the bytes of RAM one entry of `PhysicalMemory.written` stands for
+ * (64 KiB): also the piece recycling compares with zero at a time (few calls;
+ * clearing a piece is cheap).
+ */
+export const WRITTEN_SHIFT = 16;
+const ZERO_CHUNK = new Uint8Array(1 << WRITTEN_SHIFT);
+/** Memories made while `memoryOptions.verifyWritten` was on and not yet taken (`takeLiveMemories`); weak, so none outlives its machine. */
+let liveMemories: WeakRef<PhysicalMemory>[] = [];
+
+/** Whether every byte of `bytes` is zero (natively where the host compares natively). */
+function isZero(bytes: Uint8Array): boolean {
+  for (let o = 0; o < bytes.length; o += ZERO_CHUNK.length) {
+    const piece = bytes.subarray(o, o + ZERO_CHUNK.length);
+    if (nativeCompare ? nativeCompare(piece, ZERO_CHUNK.subarray(0, piece.length)) !== 0 : piece.some((b) => b !== 0)) return false;
+  }
+  return true;
+}
+
+/** Zeroes `bytes` piece by piece, writing only the pieces that are not zero already (untouched pages stay uncommitted). */
+function clearNonzero(bytes: Uint8Array): void {
+  for (let o = 0; o < bytes.length; o += ZERO_CHUNK.length) {
+    const piece = bytes.subarray(o, o + ZERO_CHUNK.length);
+    if (!isZero(piece)) piece.fill(0);
+  }
+}
+
+/**
+ * With `memoryOptions.verifyWritten`: the memories made since the last call
+ * that are still alive, for the caller to verify (`verifyWritten`); forgotten
+ * here. The test suite takes them after each test.
+ */
+export function takeLiveMemories(): PhysicalMemory[] {
+  const list = liveMemories;
+  liveMemories = [];
+  return list.map((ref) => ref.deref()).filter((m) => m !== undefined);
+}
 
 export class PhysicalMemory {
   readonly buffer: ArrayBuffer;
@@ -118,6 +165,23 @@ export class PhysicalMemory {
    */
   dirty: Uint8Array | undefined;
   /**
+   * Per 64 KiB chunk of RAM (`WRITTEN_SHIFT`): 1 once anything may have
+   * written it since the buffer was zeroed — host-only, never reset while
+   * the memory lives, read only by `recycle` (which then compares and clears
+   * just these chunks, not all of RAM). Every path that writes RAM marks it
+   * or writes where recycling always looks: the memory API (`write*`,
+   * `writeBytes`, `markWritten` for direct view writes) and the TLB when it
+   * fills an entry with write permission (mmu/tlb.ts fill): every CPU store
+   * goes through such an entry — the fast tags of the interpreter, the
+   * translations and the WebAssembly loops, cpu.ts checkedAccess, and the
+   * store slow path (`Tlb.hit`, or Mmu.translate's fill and permission check;
+   * a watched frame's hook then writes at that address). Always compared instead: the state region before RAM, the
+   * code-page marks after it and a monitor's reserved top (`reserveTop`: the
+   * in-place VMM's window, which its monitor writes through views).
+   * `memoryOptions.verifyWritten` checks the record (the tests turn it on).
+   */
+  readonly written: Uint8Array;
+  /**
    * The memory-mapped device window, [base, end) physical, above RAM (the
    * machine sets it when a device is attached: devices/nvdisk.ts); empty
    * otherwise. Page walks and translations may name its frames; nothing
@@ -148,26 +212,60 @@ export class PhysicalMemory {
     this.allocState(8); // SCRATCH
 
     this.guestLimit = size;
+    this.written = new Uint8Array(Math.ceil(size / ZERO_CHUNK.length));
+    if (memoryOptions.verifyWritten) liveMemories.push(new WeakRef(this));
+  }
+
+  /** Records that [pa, pa+len) may have been written (a direct write through a view; the memory API records its own). */
+  markWritten(pa: number, len = 1): void {
+    const last = (pa + len - 1) >>> WRITTEN_SHIFT;
+    for (let c = pa >>> WRITTEN_SHIFT; c <= last; c++) this.written[c] = 1;
+  }
+
+  /**
+   * The first RAM address holding a nonzero byte outside every recorded chunk
+   * and the reserved top — a write no path recorded — or -1 (none).
+   */
+  unrecordedWrite(): number {
+    const top = this.guestLimit >>> WRITTEN_SHIFT; // chunks from here on are compared anyway (they hold the reserved top)
+    for (let c = 0; c < top; c++) {
+      if (this.written[c] === 1) continue;
+      const at = c << WRITTEN_SHIFT;
+      const chunk = this.u8.subarray(at, Math.min(at + ZERO_CHUNK.length, this.size));
+      if (!isZero(chunk)) return at + chunk.findIndex((b) => b !== 0);
+    }
+    return -1;
+  }
+
+  /** Throws where `unrecordedWrite` finds a write the record missed. */
+  verifyWritten(): void {
+    const pa = this.unrecordedWrite();
+    if (pa >= 0) throw new Error(`memory: nonzero byte at physical 0x${pa.toString(16)} in a chunk no write path recorded (PhysicalMemory.written)`);
   }
 
   /**
    * Hands the buffer back for the next PhysicalMemory of the same size, with
-   * every byte zeroed (64 KiB chunks compared with zero natively, the nonzero
-   * ones cleared): a fresh memory is all zero either way. The caller promises that
+   * every byte zeroed (what `written` says may be nonzero compared with zero
+   * natively in 64 KiB pieces, the nonzero ones cleared): a fresh memory is all zero either way. The caller promises that
    * nothing uses this memory, its machine or its views again. Only where the
    * host compares bytes natively (Node); elsewhere a no-op.
    */
   recycle(): void {
+    if (memoryOptions.verifyWritten) this.verifyWritten();
     if (!nativeCompare) return;
     const key = this.heap8.length;
     let list = spareBuffers.get(key);
     if (!list) spareBuffers.set(key, (list = []));
     if (list.length >= SPARE_BUFFERS_KEPT || list.some((b) => b.buffer === this.buffer)) return;
     const all = new Uint8Array(this.buffer);
-    for (let o = 0; o < all.length; o += ZERO_CHUNK.length) {
-      const chunk = all.subarray(o, o + ZERO_CHUNK.length);
-      if (nativeCompare(chunk, chunk.length === ZERO_CHUNK.length ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, chunk.length)) !== 0) chunk.fill(0);
+    // Only what may be nonzero (`written`): the state region, the recorded chunks, from the reserved top on
+    // (its chunk included) to the buffer's end (the code-page marks). Untouched RAM is zero already.
+    clearNonzero(all.subarray(0, RAM_BASE));
+    const top = this.guestLimit >>> WRITTEN_SHIFT;
+    for (let c = 0; c < top; c++) {
+      if (this.written[c] === 1) clearNonzero(all.subarray(RAM_BASE + (c << WRITTEN_SHIFT), RAM_BASE + ((c + 1) << WRITTEN_SHIFT)));
     }
+    clearNonzero(all.subarray(RAM_BASE + (top << WRITTEN_SHIFT)));
     list.push({ buffer: this.buffer, wasm: this.wasm });
   }
 
@@ -212,24 +310,28 @@ export class PhysicalMemory {
   }
   write32(pa: number, v: number): void {
     this.check(pa, 4);
+    this.markWritten(pa, 4);
     if (this.dirty) this.markDirty(pa, 4);
     if (pa & 3) new DataView(this.buffer).setInt32(RAM_BASE + pa, v, true);
     else this.i32[pa >>> 2] = v;
   }
   write16(pa: number, v: number): void {
     this.check(pa, 2);
+    this.markWritten(pa, 2);
     if (this.dirty) this.markDirty(pa, 2);
     this.u8[pa] = v;
     this.u8[pa + 1] = v >>> 8;
   }
   write8(pa: number, v: number): void {
     this.check(pa, 1);
+    this.markWritten(pa, 1);
     if (this.dirty) this.markDirty(pa, 1);
     this.u8[pa] = v;
   }
   /** Copies bytes in (the loader, the disk's DMA, monitors). */
   writeBytes(pa: number, bytes: Uint8Array): void {
     this.check(pa, bytes.length);
+    if (bytes.length > 0) this.markWritten(pa, bytes.length);
     if (this.dirty) this.markDirty(pa, bytes.length);
     this.u8.set(bytes, pa);
   }

@@ -34,7 +34,7 @@ describe("bench: work done once per process", () => {
     const a = new PhysicalMemory(1 << 20);
     a.heap8[5] = 1; // the state region (registers)
     a.write32(0x1234, -1);
-    a.u8[(1 << 20) - 1] = 7;
+    a.write8((1 << 20) - 1, 7);
     a.recycle();
     const b = new PhysicalMemory(1 << 20);
     expect(b.buffer).toBe(a.buffer);

@@ -41,7 +41,7 @@ function setup(hv: string) {
   const toB = s.call(0, HC.GNT_GRANT, 1, P, 0);
   const toA = s.call(2, HC.GNT_GRANT, 0, Q, 0);
   expect([toB, toA].every((r) => r >= 0)).toBe(true);
-  host.machineOf(2).memory.i32[Q >>> 2] = 0x5ec7e7; // C's secret, for A's eyes
+  host.machineOf(2).memory.write32(Q, 0x5ec7e7); // C's secret, for A's eyes
   expect(s.call(0, HC.GNT_MAP, 2, toA, P)).toBe(0); // allowed: P is granted, not yet shared
   expect(host.machineOf(0).memory.i32[P >>> 2]).toBe(0x5ec7e7); // A maps it: A sees it
   return { host, s, toB };

@@ -83,7 +83,7 @@ describe("the engine oracle reports a difference", () => {
 
   it("in the default run's RAM alone", () => {
     const out = runElf(image, options);
-    out.machine.memory.u8[0x3f001] ^= 0x80; // a page no unit writes
+    out.machine.memory.write8(0x3f001, 0x80); // a page no unit writes
     expect(engineProblem((choice) => runElf(image, { ...options, ...choice }), out)).toBe("the default engine differs from the interpreter in RAM at 0x3f000: 0x0 vs 0x8000");
   });
 });

@@ -29,7 +29,7 @@ describe("the warm-up's training program", () => {
 
   it("runs to its cycle budget through every kind of exit: faults, traps, both modes, the spin hook", () => {
     const m = new Machine({ ramSize: t.ramSize, engine: "interp", lockSites: t.lockSites, residentBytes: () => 0 });
-    for (const [pa, w] of t.words) m.memory.i32[pa >>> 2] = w;
+    for (const [pa, w] of t.words) m.memory.write32(pa, w);
     m.reset(t.entry);
     for (const [r, v] of t.cr) m.cpu.cr[r] = v;
     let limitExits = 0;
@@ -52,7 +52,7 @@ describe("the warm-up's training program", () => {
 
   it("takes timer interrupts, and changes code page on TLB hits (no fetch exit) after the first visit", () => {
     const m = new Machine({ ramSize: t.ramSize, engine: "interp", lockSites: t.lockSites, residentBytes: () => 0 });
-    for (const [pa, w] of t.words) m.memory.i32[pa >>> 2] = w;
+    for (const [pa, w] of t.words) m.memory.write32(pa, w);
     m.reset(t.entry);
     for (const [r, v] of t.cr) m.cpu.cr[r] = v;
     // The fetch slow path (a fetch exit of the interpreter loop) on the second code page.

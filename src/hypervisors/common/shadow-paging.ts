@@ -205,6 +205,7 @@ export class ShadowPager {
   /** A guest store to a write-protected page-table frame: perform it, charge it. */
   emulateStore(pa: number, value: number, size: 1 | 2 | 4): void {
     const mem = this.machine.memory;
+    mem.markWritten(pa, size);
     if (size === 4) mem.i32[pa >>> 2] = value;
     else if (size === 2) mem.u16[pa >>> 1] = value;
     else mem.u8[pa] = value;

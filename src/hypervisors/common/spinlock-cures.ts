@@ -265,6 +265,7 @@ export class WedgeSpinlockCure {
       if (mem[pa >>> 2] === 0) {
         // Released since the template's last attempt: take it here (never sleep on a free lock).
         mem[pa >>> 2] = m.regs[rec.regA] === 0 ? 1 : m.regs[rec.regA];
+        m.memory.markWritten(pa, 4); // guest RAM (the shared-info words above are in the monitor's reserved top)
         m.regs[rec.regA] = 0;
         m.spin.attempt(cpu, (pa + RAM_BASE) >> 2, true, m.executedCycles());
         m.count(`${this.host.name}:pv.tookFree`);

@@ -618,15 +618,20 @@ export function injectCrash(m: Machine, c: CrashInjection): boolean {
     const addr = (m.memory.size + Math.floor(rnd() * span)) & ~3;
     m.regs[REG.t0] = addr;
     m.memory.i32[pa >>> 2] = encodeInstruction("sw", { a: REG.t0, b: REG.t0, imm: 0 });
+    m.memory.markWritten(pa, 4);
     m.count("host:inject.wildStore");
     return true;
   }
   const loop = encodeInstruction("beq", { a: 0, b: 0, imm: 0 });
   m.memory.i32[pa >>> 2] = loop;
+  m.memory.markWritten(pa, 4);
   const mon = m.monitor;
   const tvec = isMigratable(mon) ? mon.exportNeutral().cr[CR.tvec] : m.cr[CR.tvec];
   const tpa = m.translate(tvec, ACCESS.FETCH, false);
-  if (typeof tpa === "number" && tpa + 4 <= m.memory.size) m.memory.i32[tpa >>> 2] = loop;
+  if (typeof tpa === "number" && tpa + 4 <= m.memory.size) {
+    m.memory.i32[tpa >>> 2] = loop;
+    m.memory.markWritten(tpa, 4);
+  }
   m.count("host:inject.hang");
   return true;
 }

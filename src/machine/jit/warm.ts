@@ -51,7 +51,7 @@ let scratch: Scratch | undefined;
 
 function makeScratch(): Scratch {
   const mem = new PhysicalMemory(4096);
-  const tlb = new Tlb(() => false, (words) => mem.allocState(words), RAM_BASE);
+  const tlb = new Tlb(() => false, (words) => mem.allocState(words), RAM_BASE, undefined, undefined, mem.written);
   // A real Cpu, so that the translation's feedback for its CPU argument is the machines' map. It
   // never reaches its host: a translation calls none of it.
   const cpu = new Cpu(mem, tlb, {} as CpuHost, new Float64Array(64));

@@ -76,7 +76,7 @@ export class Mmu {
 
   /** A CPU's TLB: its fast arrays in the state region, tags derived from this MMU's watched, checked and RAM frames. */
   private newTlb(): Tlb {
-    return new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam);
+    return new Tlb((frame) => this.watched[frame >>> 12] === 1, (words) => this.host.memory.allocState(words), RAM_BASE, this.noFastTag, this.isRam, this.host.memory.written);
   }
 
   /** Frames [first, last] changed protection state: re-derive the fast tags of entries mapping them, in every CPU's TLB. */

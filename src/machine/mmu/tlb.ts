@@ -20,6 +20,8 @@
 // that a protection domain restricts (protection/protection.ts) get no tag
 // at all: their loads and stores take the slow path, which checks them.
 
+import { WRITTEN_SHIFT } from "../memory.js";
+
 export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
@@ -81,6 +83,11 @@ export class Tlb {
     private readonly isChecked: (frame: number) => boolean = () => false,
     /** Whether a frame is RAM (code can be fetched from it: no fetch tag for the device window). */
     private readonly isRam: (frame: number) => boolean = () => true,
+    /**
+     * Physical memory's written-chunk record (memory.ts `written`), marked for every entry filled with
+     * write permission: every store that does not take the CPU's slow path goes through such an entry.
+     */
+    private readonly written?: Uint8Array,
   ) {
     this.tagReadSup = alloc(TLB_SIZE).fill(TAG_INVALID);
     this.tagWriteSup = alloc(TLB_SIZE).fill(TAG_INVALID);
@@ -130,6 +137,9 @@ export class Tlb {
     this.frame[s] = frame;
     this.perm[s] = perm;
     this.addend[s] = (frame + this.base - page) | 0;
+    // Whether or not the entry gets a write tag now (a watched or checked frame: refreshFrame may give it one
+    // later; cpu.ts checkedAccess stores through the entry's permission), its frame may be written from now on.
+    if ((perm & PERM.W) !== 0 && this.written !== undefined && (frame >>> 0) >>> WRITTEN_SHIFT < this.written.length) this.written[(frame >>> 0) >>> WRITTEN_SHIFT] = 1;
     this.setTags(s);
     if (this.isFilled[s] === 0) {
       this.isFilled[s] = 1;

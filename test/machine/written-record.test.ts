@@ -1,0 +1,93 @@
+// Physical memory's written-chunk record (src/machine/memory.ts `written`):
+// recycling compares and clears only the 64 KiB chunks some write path
+// recorded (plus the state region, the reserved top and the code-page marks),
+// so every path that writes RAM must record. Here: the check that finds a
+// write nothing recorded (the suite runs it after every test and at every
+// recycle: test/written-record.ts), what recycling clears and what it trusts
+// the record for, and the two CPU paths — the TLB's fill for the fast stores
+// and the store slow path — on real guest code under both engines.
+import { describe, expect, it } from "vitest";
+import { memoryOptions, PhysicalMemory, RAM_BASE, WRITTEN_SHIFT } from "../../src/machine/memory.js";
+import { PERM, Tlb } from "../../src/machine/mmu/tlb.js";
+import { li, R } from "./program.js";
+import { run } from "./helpers.js";
+
+/** A size no other test recycles (its spare buffers are this test's alone), with a partial last chunk. */
+const SIZE = (1 << 20) + 3 * 4096;
+
+/** Chunk numbers the record holds. */
+const recorded = (m: PhysicalMemory) => [...m.written.keys()].filter((c) => m.written[c] === 1);
+
+describe("physical memory's written-chunk record", () => {
+  it("finds a nonzero byte written through a view with no record, and none once it is recorded", () => {
+    const m = new PhysicalMemory(SIZE);
+    expect(m.unrecordedWrite()).toBe(-1);
+    m.u8[0x23456] = 1;
+    expect(m.unrecordedWrite()).toBe(0x23456);
+    expect(() => m.verifyWritten()).toThrow(/nonzero byte at physical 0x23456 in a chunk no write path recorded/);
+    m.markWritten(0x23456);
+    expect(m.unrecordedWrite()).toBe(-1);
+    expect(recorded(m)).toEqual([0x2]);
+    // The memory API records its own writes, a range across a chunk boundary in both chunks.
+    m.writeBytes(0x4fffe, new Uint8Array([1, 2, 3, 4]));
+    m.write16(0x7fff0, 5);
+    expect(recorded(m)).toEqual([0x2, 0x4, 0x5, 0x7]);
+    expect(m.unrecordedWrite()).toBe(-1);
+  });
+
+  it("does not ask for a record of the reserved top, the state region or the code-page marks: recycling clears them all", () => {
+    const a = new PhysicalMemory(SIZE);
+    const top = a.reserveTop(8192);
+    a.u8[top + 4] = 9; // a monitor's write through a view into its reserved top
+    a.u8[SIZE - 1] = 8; // the partial last chunk (reserved too)
+    a.heap8[5] = 1; // a register
+    a.codePages[3] = 1;
+    a.write32(0x12344, -1);
+    expect(a.unrecordedWrite()).toBe(-1);
+    a.recycle();
+    const b = new PhysicalMemory(SIZE);
+    expect(b.buffer).toBe(a.buffer);
+    expect(new Uint8Array(b.buffer).every((x) => x === 0)).toBe(true);
+    expect(recorded(b)).toEqual([]); // a new memory's record starts empty
+  });
+
+  it("trusts the record: a write no path recorded survives recycling (what the check exists to catch)", () => {
+    memoryOptions.verifyWritten = false;
+    try {
+      const a = new PhysicalMemory(SIZE);
+      a.u8[0x30000] = 7; // no record
+      a.write8(0x50000, 6);
+      a.recycle();
+      const b = new PhysicalMemory(SIZE);
+      expect(b.buffer).toBe(a.buffer);
+      expect([b.u8[0x30000], b.u8[0x50000]]).toEqual([7, 0]);
+      b.u8[0x30000] = 0; // leave the spare buffer clean for the next memory of this size
+    } finally {
+      memoryOptions.verifyWritten = true;
+    }
+  });
+
+  it("is marked by a TLB fill that grants write permission, for RAM frames only", () => {
+    const m = new PhysicalMemory(SIZE);
+    const t = new Tlb(() => false, undefined, 0, undefined, undefined, m.written);
+    t.fill(0x1000, 0x30000, PERM.V | PERM.U); // read-only: no store can reach the frame through it
+    t.fill(0x2000, 0x70000, PERM.V | PERM.W);
+    t.fill(0x3000, 0x8000_0000, PERM.V | PERM.W); // a device frame: not RAM, nothing to record
+    expect(recorded(m)).toEqual([0x7]);
+  });
+
+  it.each(["interp", "jit"] as const)("records the chunks a guest stores to and no other (%s)", (engine) => {
+    // A loop of word stores into 0x250000's chunk (the first a TLB miss, the rest fast), then a byte
+    // store into 0x370000's; the program itself sits in chunk 0 (the loader's record).
+    const out = run([...li(R.t0, 0x250000), ...li(R.t1, 64), "loop", ["sw", { a: R.t1, b: R.t0, imm: 0 }], ["addi", { a: R.t0, b: R.t0, imm: 4 }], ["addi", { a: R.t1, b: R.t1, imm: -1 }], ["bne", { a: R.t1, b: R.zero, to: "loop" }], ...li(R.t0, 0x370001), ["sb", { a: R.t0, b: R.t0, imm: 0 }], ["out", { imm: 0xf0, b: R.zero }]], { engine });
+    expect(out.result.kind).toBe("poweroff");
+    const mem = out.machine.memory;
+    expect(mem.u8[0x370001]).toBe(1);
+    expect(recorded(mem)).toEqual([0, 0x25, 0x37]);
+    expect(mem.unrecordedWrite()).toBe(-1);
+  });
+
+  it("keeps RAM_BASE a whole number of chunks (recycling compares the state region apart)", () => {
+    expect(RAM_BASE % (1 << WRITTEN_SHIFT)).toBe(0);
+  });
+});
