@@ -132,7 +132,8 @@ function clearNonzero(bytes: Uint8Array): void {
 export function takeLiveMemories(): PhysicalMemory[] {
   const list = liveMemories;
   liveMemories = [];
-  return list.map((ref) => ref.deref()).filter((m) => m !== undefined);
+  // A recycled memory was checked then; its buffer may be another machine's now.
+  return list.map((ref) => ref.deref()).filter((m): m is PhysicalMemory => m !== undefined && !m.isRecycled);
 }
 
 export class PhysicalMemory {
@@ -152,6 +153,11 @@ export class PhysicalMemory {
   readonly heap16: Uint16Array;
   readonly heap8: Uint8Array;
   readonly size: number;
+  /** Whether `recycle` was called: the buffer may be another memory's now. */
+  private recycled = false;
+  get isRecycled(): boolean {
+    return this.recycled;
+  }
   /** The CPU's r0–r15, at heap32[0..15]. */
   readonly regs: Int32Array;
   /** Next free byte of the state region. */
@@ -252,6 +258,7 @@ export class PhysicalMemory {
    */
   recycle(): void {
     if (memoryOptions.verifyWritten) this.verifyWritten();
+    this.recycled = true;
     if (!nativeCompare) return;
     const key = this.heap8.length;
     let list = spareBuffers.get(key);
