@@ -228,6 +228,12 @@ export class PhysicalMemory {
     for (let c = pa >>> WRITTEN_SHIFT; c <= last; c++) this.written[c] = 1;
   }
 
+  /** Whether page frame `frame` may hold a nonzero byte: its chunk is recorded, or it holds (part of) the reserved top. */
+  mayHoldData(frame: number): boolean {
+    const c = frame >>> (WRITTEN_SHIFT - 12);
+    return this.written[c] === 1 || c >= this.guestLimit >>> WRITTEN_SHIFT;
+  }
+
   /**
    * The first RAM address holding a nonzero byte outside every recorded chunk
    * and the reserved top — a write no path recorded — or -1 (none).

@@ -25,7 +25,7 @@ import { COST_KEYS, type CostModel } from "../machine/cost-model.js";
 import { memoryDisk, readWholeDisk, type DiskBacking } from "../machine/devices/disk.js";
 import { inNvdiskWindow, nvdiskStateProblem } from "../machine/devices/nvdisk.js";
 import type { MachineState } from "../machine/machine-state.js";
-import { PAGE_SIZE } from "../machine/memory.js";
+import { memoryOptions, PAGE_SIZE, type PhysicalMemory } from "../machine/memory.js";
 import { MAX_CPUS } from "../machine/machine.js";
 import { MAX_DOMAINS, ProtectionError } from "../machine/protection/protection.js";
 import { backendFrom, prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
@@ -72,12 +72,20 @@ export interface Snapshot {
 const hostBuffer = (globalThis as { Buffer?: { alloc(n: number): { compare(t: Uint8Array, start: number, end: number): number }; from(b: ArrayBufferLike, offset: number, length: number): Uint8Array } }).Buffer;
 const ZERO_PAGE = hostBuffer?.alloc(PAGE_SIZE);
 
-/** Frame numbers of the non-zero pages among frames [from, to). */
-export function nonZeroPages(mem: Uint8Array, from: number, to: number): number[] {
+/**
+ * Frame numbers of the non-zero pages among frames [from, to) of `memory`.
+ * Only frames its written-chunk record says may hold data are compared
+ * (memory.ts `mayHoldData`): the rest are zero, and comparing all 64 MiB at
+ * every snapshot read mostly untouched memory. Under the record's check
+ * (`memoryOptions.verifyWritten`, the tests) the record is verified first.
+ */
+export function nonZeroPages(memory: PhysicalMemory, from: number, to: number): number[] {
+  if (memoryOptions.verifyWritten) memory.verifyWritten();
+  const mem = memory.u8;
   const out: number[] = [];
   if (hostBuffer && ZERO_PAGE) {
     const buf = hostBuffer.from(mem.buffer, mem.byteOffset, mem.byteLength);
-    for (let f = from; f < to; f++) if (ZERO_PAGE.compare(buf, f * PAGE_SIZE, (f + 1) * PAGE_SIZE) !== 0) out.push(f);
+    for (let f = from; f < to; f++) if (memory.mayHoldData(f) && ZERO_PAGE.compare(buf, f * PAGE_SIZE, (f + 1) * PAGE_SIZE) !== 0) out.push(f);
     return out;
   }
   // Word by word where the bytes are word-aligned (RAM always is), stopping at a page's first non-zero word.
@@ -85,6 +93,7 @@ export function nonZeroPages(mem: Uint8Array, from: number, to: number): number[
   const words = aligned ? new Int32Array(mem.buffer, mem.byteOffset, mem.byteLength >>> 2) : mem;
   const per = aligned ? PAGE_SIZE >>> 2 : PAGE_SIZE;
   for (let f = from; f < to; f++) {
+    if (!memory.mayHoldData(f)) continue;
     const end = (f + 1) * per;
     for (let i = f * per; i < end; i++) {
       if (words[i] !== 0) {
@@ -147,7 +156,7 @@ export function captureSnapshot(guest: Guest, withMemory = true, withDisk = true
   const m = guest.machine;
   const state = m.saveState();
   const mem = m.memory;
-  const pages = withMemory ? nonZeroPages(mem.u8, 0, mem.size >>> 12) : [];
+  const pages = withMemory ? nonZeroPages(mem, 0, mem.size >>> 12) : [];
   const pageData = new Uint8Array(pages.length * PAGE_SIZE);
   pages.forEach((f, i) => pageData.set(mem.u8.subarray(f * PAGE_SIZE, (f + 1) * PAGE_SIZE), i * PAGE_SIZE));
   return {

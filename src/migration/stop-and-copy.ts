@@ -17,7 +17,7 @@ export const STATE_PAGES = 1;
 /** Non-zero pages of guest RAM (the monitor's reserved pages are the monitor's business). */
 export function guestPages(guest: Guest): number[] {
   const mem = guest.machine.memory;
-  return nonZeroPages(mem.u8, 0, mem.guestLimit / PAGE_SIZE);
+  return nonZeroPages(mem, 0, mem.guestLimit / PAGE_SIZE);
 }
 
 export interface MoveResult {

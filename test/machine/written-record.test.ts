@@ -4,11 +4,12 @@
 // so every path that writes RAM must record. Here: the check that finds a
 // write nothing recorded (the suite runs it after every test and at every
 // recycle: test/written-record.ts), what recycling clears and what it trusts
-// the record for, and the two CPU paths — the TLB's fill for the fast stores
-// and the store slow path — on real guest code under both engines.
+// the record for (a snapshot's non-zero pages too), the TLB's fill, and
+// guest stores on real guest code under both engines.
 import { describe, expect, it } from "vitest";
 import { memoryOptions, PhysicalMemory, RAM_BASE, takeLiveMemories, WRITTEN_SHIFT } from "../../src/machine/memory.js";
 import { PERM, Tlb } from "../../src/machine/mmu/tlb.js";
+import { nonZeroPages } from "../../src/migration/snapshot.js";
 import { li, R } from "./program.js";
 import { run } from "./helpers.js";
 
@@ -78,6 +79,18 @@ describe("physical memory's written-chunk record", () => {
     expect(live.length).toBe(1);
     expect(live[0]).toBe(b);
     b.write8(0x60000, 0);
+  });
+
+  it("gives a snapshot's non-zero pages from the recorded chunks and the reserved top, checked first", () => {
+    const m = new PhysicalMemory(SIZE);
+    const top = m.reserveTop(4096);
+    m.write32(0x21000, 1);
+    m.writeBytes(0x3fffc, new Uint8Array(8)); // recorded, but zero: not a non-zero page
+    m.u8[top + 9] = 1; // the reserved top needs no record
+    expect(nonZeroPages(m, 0, SIZE >>> 12)).toEqual([0x21, top >>> 12]);
+    m.u8[0x90000] = 1; // no record: the check refuses to answer
+    expect(() => nonZeroPages(m, 0, SIZE >>> 12)).toThrow(/0x90000/);
+    m.u8[0x90000] = 0;
   });
 
   it("is marked by a TLB fill that grants write permission, for RAM frames only", () => {

@@ -84,7 +84,7 @@ describe("XBZRLE deltas", () => {
       let deltas = 0;
       let small = 0;
       for (let t = 200_000; t < k.bare.cycles && !m.runUntil(t); t += 20_000) {
-        for (const f of nonZeroPages(m.memory.u8, 0, m.memory.guestLimit / PAGE_SIZE)) {
+        for (const f of nonZeroPages(m.memory, 0, m.memory.guestLimit / PAGE_SIZE)) {
           const cur = m.memory.u8.subarray(f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
           const old = last.get(f);
           if (old && Buffer.compare(old, cur) !== 0) {
