@@ -264,8 +264,9 @@ export class WedgeSpinlockCure {
       m.memory.i32[this.host.sharedWord("SPINS", cpu)] = 0;
       if (mem[pa >>> 2] === 0) {
         // Released since the template's last attempt: take it here (never sleep on a free lock).
-        mem[pa >>> 2] = m.regs[rec.regA] === 0 ? 1 : m.regs[rec.regA];
-        m.memory.markWritten(pa, 4); // guest RAM (the shared-info words above are in the monitor's reserved top)
+        // Guest RAM, so through the memory API as monitors write it (recorded for recycling, and in a
+        // dirty log); the shared-info words above are in the monitor's reserved top.
+        m.memory.write32(pa, m.regs[rec.regA] === 0 ? 1 : m.regs[rec.regA]);
         m.regs[rec.regA] = 0;
         m.spin.attempt(cpu, (pa + RAM_BASE) >> 2, true, m.executedCycles());
         m.count(`${this.host.name}:pv.tookFree`);
