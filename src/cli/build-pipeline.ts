@@ -120,11 +120,18 @@ export function toTypeScriptPositions(inputs: readonly AsmSource[], compiled: re
       // A call to a function imported from a module that no input defines: name the module.
       const undefinedName = /^undefined symbol '([^']*)'$/.exec(message)?.[1];
       const from = undefinedName === undefined ? undefined : p.c.externals.get(undefinedName);
-      if (from !== undefined) message += ` (imported from '${from}', which is not among the inputs: give its file to build)`;
+      if (from !== undefined) message += ` (imported from '${from}', ${moduleInput(inputs, from) ?? "which is not among the inputs: give its file to build"})`;
       const text = inputs.find((s) => s.file === p.c.source)?.text.split("\n")[p.line - 1];
       return { ...d, message, file: p.c.source, line: p.line, col: p.col, sourceLine: text?.replace(/\r$/, "") };
     }),
   );
+}
+
+/** "which missing.s does not define" when an input is named as module `from` is (any extension): it was given, and lacks the name. */
+function moduleInput(inputs: readonly AsmSource[], from: string): string | undefined {
+  const stem = (name: string) => name.replace(/\\/g, "/").replace(/^.*\//, "").replace(/\.[^.]*$/, "");
+  const input = inputs.find((s) => stem(s.file) === stem(from));
+  return input === undefined ? undefined : `which ${input.file} does not define`;
 }
 
 /**

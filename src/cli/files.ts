@@ -236,11 +236,11 @@ function binaryKindOf(bytes: Uint8Array): string | undefined {
 }
 
 /**
- * binaryKindOf the file's first bytes. A report written over one is a slip
+ * binaryKindOf the file's first bytes (null: the file cannot be read). A report written over one is a slip
  * (`previrt bench --json k.elf`, `run --json k.elf --guest a.elf`), never
  * what was meant.
  */
-function binaryKind(path: string): string | undefined {
+function binaryKind(path: string): string | undefined | null {
   const head = new Uint8Array(8);
   let n = 0;
   try {
@@ -251,7 +251,7 @@ function binaryKind(path: string): string | undefined {
       closeSync(fd);
     }
   } catch {
-    return undefined; // unreadable: the write's own check says why
+    return null; // unreadable: neither kind can be told (the write's own check says why it fails, if it does)
   }
   return binaryKindOf(head.subarray(0, n));
 }
@@ -288,7 +288,7 @@ export function checkOutputs(outputs: readonly (readonly [flag: string, path: un
     if (st?.isFile() && kind !== undefined) {
       const binary = binaryKind(path);
       if (kind === "text" && binary) throw new UserError(`${path}: ${binary}; ${flag} would overwrite it with ${REPORTS.has(flag) ? "a report (give the report another name)" : "text (give the output another name)"}`);
-      if (kind === "binary" && !binary && st.size > 0) throw new UserError(`${path}: not an ELF file or previrt snapshot; ${flag} would overwrite it (give the output another name, or remove the file first)`);
+      if (kind === "binary" && binary === undefined && st.size > 0) throw new UserError(`${path}: not an ELF file or previrt snapshot; ${flag} would overwrite it (give the output another name, or remove the file first)`);
       // No output of previrt is TypeScript: `cc a.ts -o b.ts` is a slip for b.s.
       if (kind === "text" && st.size > 0 && /\.[cm]?tsx?$/i.test(path)) throw new UserError(`${path}: a TypeScript source; ${flag} would overwrite it (give the output another name)`);
     }

@@ -263,6 +263,8 @@ export class PhysicalMemory {
    * host compares bytes natively (Node); elsewhere a no-op.
    */
   recycle(): void {
+    // Once only: a second call would check (and hand back) a buffer that may be another machine's by then.
+    if (this.recycled) return;
     if (memoryOptions.verifyWritten) this.verifyWritten();
     this.recycled = true;
     if (!nativeCompare) return;

@@ -119,6 +119,12 @@ describe("previrt build", () => {
     const io = bufferIO();
     expect(await main(["build", t, "-o", join(dir, "imports-missing.elf")], io)).toBe(1);
     expect(io.stderr.split("\n")[0]).toBe(`${t}:3:3: error: undefined symbol 'helper' (imported from './missing', which is not among the inputs: give its file to build)`);
+    // Given a file of that name that lacks it (a typo in its label), the message says so instead.
+    const s = join(dir, "missing.s");
+    writeFileSync(s, "    .text\n    .global nothelper\nnothelper:\n    ret\n");
+    const io2 = bufferIO();
+    expect(await main(["build", t, s, "-o", join(dir, "imports-missing.elf")], io2)).toBe(1);
+    expect(io2.stderr.split("\n")[0]).toBe(`${t}:3:3: error: undefined symbol 'helper' (imported from './missing', which ${s} does not define)`);
     // Given the file, it links.
     const m = join(dir, "missing.ts");
     writeFileSync(m, "export function helper(): number {\n  return 7;\n}\n");

@@ -530,15 +530,15 @@ function methodCallConstruct(callee: t.MemberExpression): string {
   return `a method call (\`${obj.name}.${prop}\`)`;
 }
 
-/**
- * A name imported from a module that is not among the inputs is taken for a
- * function linked later (symbols.ts); used any other way, say so.
- */
 /** "'nosuch' is not a member of PORT". */
 function notAMember(prop: string, namespace: string): string {
   return `'${prop}' is not a member of ${namespace}`;
 }
 
+/**
+ * A name imported from a module that is not among the inputs is taken for a
+ * function linked later (symbols.ts); used any other way, say so.
+ */
 export function notAmongInputs(name: string, from: string): string {
   return `'${name}' comes from '${from}', which is not among the inputs: only a call to it can be linked later (compile the two files together)`;
 }
