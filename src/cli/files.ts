@@ -224,8 +224,8 @@ export function checkDistinctFiles(files: readonly (readonly [flag: string, path
  * What an output holds, for checkOutputs: `binary` (an ELF file or a
  * snapshot) replaces only a binary or an empty file; `text` (a report,
  * assembly, a map) never replaces a binary or a TypeScript source (previrt
- * writes none). `--json` and `--html` are text
- * without saying so; an output of another kind (a disk image) is not checked.
+ * writes none). `--json` and `--html` are text without saying so; an output
+ * of another kind (a disk image) is not checked.
  */
 export type OutputKind = "binary" | "text";
 const REPORTS = new Set(["--json", "--html"]);

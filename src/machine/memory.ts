@@ -228,10 +228,19 @@ export class PhysicalMemory {
     for (let c = pa >>> WRITTEN_SHIFT; c <= last; c++) this.written[c] = 1;
   }
 
-  /** Whether page frame `frame` may hold a nonzero byte: its chunk is recorded, or it holds (part of) the reserved top. */
-  mayHoldData(frame: number): boolean {
-    const c = frame >>> (WRITTEN_SHIFT - 12);
+  /** Whether chunk `c` of RAM may hold a nonzero byte: it is recorded, or it holds (part of) the reserved top, which its monitor writes through views. */
+  private chunkMayHoldData(c: number): boolean {
     return this.written[c] === 1 || c >= this.guestLimit >>> WRITTEN_SHIFT;
+  }
+
+  /** Chunk `c` of RAM (the last one may be short). */
+  private chunk(c: number): Uint8Array {
+    return this.u8.subarray(c << WRITTEN_SHIFT, (c + 1) << WRITTEN_SHIFT);
+  }
+
+  /** Whether page frame `frame` may hold a nonzero byte (chunkMayHoldData of its chunk). */
+  mayHoldData(frame: number): boolean {
+    return this.chunkMayHoldData(frame >>> (WRITTEN_SHIFT - 12));
   }
 
   /**
@@ -239,12 +248,10 @@ export class PhysicalMemory {
    * and the reserved top — a write no path recorded — or -1 (none).
    */
   unrecordedWrite(): number {
-    const top = this.guestLimit >>> WRITTEN_SHIFT; // chunks from here on are compared anyway (they hold the reserved top)
-    for (let c = 0; c < top; c++) {
-      if (this.written[c] === 1) continue;
-      const at = c << WRITTEN_SHIFT;
-      const chunk = this.u8.subarray(at, Math.min(at + ZERO_CHUNK.length, this.size));
-      if (!isZero(chunk)) return at + chunk.findIndex((b) => b !== 0);
+    for (let c = 0; c < this.written.length; c++) {
+      if (this.chunkMayHoldData(c)) continue;
+      const chunk = this.chunk(c);
+      if (!isZero(chunk)) return (c << WRITTEN_SHIFT) + chunk.findIndex((b) => b !== 0);
     }
     return -1;
   }
@@ -272,15 +279,12 @@ export class PhysicalMemory {
     let list = spareBuffers.get(key);
     if (!list) spareBuffers.set(key, (list = []));
     if (list.length >= SPARE_BUFFERS_KEPT || list.some((b) => b.buffer === this.buffer)) return;
+    // Only what may be nonzero: the state region, the chunks of RAM that may hold data (chunkMayHoldData),
+    // and after RAM the code-page marks. Untouched RAM is zero already.
     const all = new Uint8Array(this.buffer);
-    // Only what may be nonzero (`written`): the state region, the recorded chunks, from the reserved top on
-    // (its chunk included) to the buffer's end (the code-page marks). Untouched RAM is zero already.
     clearNonzero(all.subarray(0, RAM_BASE));
-    const top = this.guestLimit >>> WRITTEN_SHIFT;
-    for (let c = 0; c < top; c++) {
-      if (this.written[c] === 1) clearNonzero(all.subarray(RAM_BASE + (c << WRITTEN_SHIFT), RAM_BASE + ((c + 1) << WRITTEN_SHIFT)));
-    }
-    clearNonzero(all.subarray(RAM_BASE + (top << WRITTEN_SHIFT)));
+    for (let c = 0; c < this.written.length; c++) if (this.chunkMayHoldData(c)) clearNonzero(this.chunk(c));
+    clearNonzero(all.subarray(RAM_BASE + this.size));
     list.push({ buffer: this.buffer, wasm: this.wasm });
   }
 

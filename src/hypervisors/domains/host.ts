@@ -617,21 +617,16 @@ export function injectCrash(m: Machine, c: CrashInjection): boolean {
     const span = 0x8000_0000 - m.memory.size;
     const addr = (m.memory.size + Math.floor(rnd() * span)) & ~3;
     m.regs[REG.t0] = addr;
-    m.memory.i32[pa >>> 2] = encodeInstruction("sw", { a: REG.t0, b: REG.t0, imm: 0 });
-    m.memory.markWritten(pa, 4);
+    m.memory.write32(pa, encodeInstruction("sw", { a: REG.t0, b: REG.t0, imm: 0 }));
     m.count("host:inject.wildStore");
     return true;
   }
   const loop = encodeInstruction("beq", { a: 0, b: 0, imm: 0 });
-  m.memory.i32[pa >>> 2] = loop;
-  m.memory.markWritten(pa, 4);
+  m.memory.write32(pa, loop);
   const mon = m.monitor;
   const tvec = isMigratable(mon) ? mon.exportNeutral().cr[CR.tvec] : m.cr[CR.tvec];
   const tpa = m.translate(tvec, ACCESS.FETCH, false);
-  if (typeof tpa === "number" && tpa + 4 <= m.memory.size) {
-    m.memory.i32[tpa >>> 2] = loop;
-    m.memory.markWritten(tpa, 4);
-  }
+  if (typeof tpa === "number" && tpa + 4 <= m.memory.size) m.memory.write32(tpa, loop);
   m.count("host:inject.hang");
   return true;
 }

@@ -442,8 +442,7 @@ export class DomainServices {
 
 /** Copies a 4 KiB page between two machines' RAM (guest-physical addresses, already checked). */
 export function copyPage(from: Machine, fromPage: number, to: Machine, toPage: number): void {
-  to.memory.u8.set(from.memory.u8.subarray(fromPage, fromPage + PAGE_SIZE), toPage);
-  to.memory.markWritten(toPage, PAGE_SIZE);
+  to.memory.writeBytes(toPage, from.memory.u8.subarray(fromPage, fromPage + PAGE_SIZE));
 }
 
 /** Whether two machines' pages hold the same bytes. */
