@@ -143,7 +143,7 @@ export function takeDirty(memory: PhysicalMemory, mmu: Mmu): number[] {
   return out;
 }
 
-/** machine.stopDirtyLog: no more logging; only the monitor's watches remain. */
+/** machine.stopDirtyLog: no more logging; the monitor's watches remain (and a host's write tracking). */
 export function stopDirtyLog(memory: PhysicalMemory, mmu: Mmu): void {
   memory.dirty = undefined;
   mmu.stopLogging();

@@ -23,7 +23,8 @@
 //
 // Its other parts have files of their own: machine-options.ts (what it is
 // built with), machine-devices.ts (its devices and their buses) and
-// machine-snapshot.ts (saving and restoring its state, the dirty log).
+// machine-snapshot.ts (saving and restoring its state, the dirty log) and
+// write-tracking.ts (a host's own record of which frames were written).
 
 import { BY_OPCODE, OP, type Mnemonic } from "../guest-isa/isa-table.js";
 import { CAUSE, CR, IRQ, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
@@ -48,6 +49,7 @@ import { DEFAULT_RAM_SIZE, PhysicalMemory } from "./memory.js";
 import { Mmu, type MmuHost } from "./mmu/mmu.js";
 import type { MachineState } from "./machine-state.js";
 import { restoreMachineState, saveMachineState, startDirtyLog, stopDirtyLog, takeDirty, type MachineInternals } from "./machine-snapshot.js";
+import { takeTrackedWrites, trackWrites } from "./write-tracking.js";
 import { Protection } from "./protection/protection.js";
 import type { SupervisorDevice } from "./protection/supervisor.js";
 import { ACCESS, Fault, type Access, type Monitor } from "./monitor.js";
@@ -829,6 +831,22 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
     stopDirtyLog(this.memory, this.mmu);
   }
 
+  /**
+   * Host-only write tracking (write-tracking.ts): starts (`on`) or stops
+   * noting writes to the physical frame holding `pa` — its CPU stores and
+   * the memory API's writes — without charging or counting anything. Read
+   * with `takeTrackedWrites`. Coexists with a monitor's watches and with the
+   * dirty log.
+   */
+  trackWrites(pa: number, on: boolean): void {
+    trackWrites(this.memory, this.mmu, pa >>> 12, on);
+  }
+
+  /** The tracked frames (numbers) written since the last call, each once; tracking goes on for the next round. */
+  takeTrackedWrites(): number[] {
+    return takeTrackedWrites(this.memory, this.mmu);
+  }
+
   // ---------------------------------------------------------------- CpuHost (slow paths)
 
   raise(cause: number, epc: number, badva?: number): void {
@@ -868,13 +886,20 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
 
   watchedStore(pa: number, value: number, size: 1 | 2 | 4, va: number, pc: number): void {
     const f = pa >>> 12;
-    if (this.mmu.logProtected?.[f] === 1) {
-      // The frame's first store since the dirty log was (re)started: log it, let later stores run fast.
-      this.memory.dirty![f] = 1;
-      this.mmu.unprotect(f);
-      this.count("dirtyFaults");
-      this.charge("dirtyFault");
-      if (this.mmu.monitorWatched[f] === 0) {
+    const mmu = this.mmu;
+    const logged = mmu.logProtected?.[f] === 1;
+    const tracked = mmu.trackProtected?.[f] === 1;
+    if (logged || tracked) {
+      // The frame's first store since the dirty log was (re)started: log it, charged as a trap. Or
+      // since a host last took its tracked writes (write-tracking.ts): noted, nothing charged or counted.
+      if (logged) {
+        this.memory.dirty![f] = 1;
+        this.count("dirtyFaults");
+        this.charge("dirtyFault");
+      }
+      if (tracked) this.memory.markTracked(pa, 1);
+      mmu.unprotect(f); // later stores run fast, until the next round
+      if (mmu.monitorWatched[f] === 0) {
         // Through the memory API, so anything caching the frame's contents (decoded code) hears of it.
         if (size === 4) this.memory.write32(pa, value);
         else if (size === 2) this.memory.write16(pa, value);

@@ -26,10 +26,14 @@
 //
 // Beside the buffer, a host-only record of the 64 KiB chunks of RAM that may
 // have been written (`written`), so that recycling a buffer for the next
-// machine (`recycle`) compares and clears those alone.
+// machine (`recycle`) compares and clears those alone; and, for a host that
+// tracks writes to some frames (write-tracking.ts), which of them the memory
+// API wrote (`track`).
 
 export const DEFAULT_RAM_SIZE = 64 * 1024 * 1024;
 export const PAGE_SIZE = 4096;
+/** A frame's state in PhysicalMemory.track (host-only write tracking). */
+export const TRACK = { OFF: 0, CLEAN: 1, WRITTEN: 2 } as const;
 /**
  * Bytes of CPU state before RAM in the buffer (registers, tlb.ts tags, cpu.ts tables, and the
  * fast arrays of one TLB per further CPU of a multiprocessor, 20 KiB each): `allocState` checks it suffices.
@@ -170,6 +174,15 @@ export class PhysicalMemory {
    * caught by write protection instead (machine-snapshot.ts startDirtyLog).
    */
   dirty: Uint8Array | undefined;
+  /**
+   * Once a host tracks writes to some frames (machine.trackWrites, write-tracking.ts): per
+   * frame, TRACK.OFF, TRACK.CLEAN (tracked, not written since the host last took its writes) or
+   * TRACK.WRITTEN; a frame going CLEAN → WRITTEN is appended to `trackedWritten`. Set by every
+   * write through this API, and by the machine for a CPU store (caught by write protection).
+   * Host-only: nothing simulated reads it.
+   */
+  track: Uint8Array | undefined;
+  readonly trackedWritten: number[] = [];
   /**
    * Per 64 KiB chunk of RAM (`WRITTEN_SHIFT`): 1 once anything may have
    * written it since the buffer was zeroed — host-only, never reset while
@@ -331,6 +344,7 @@ export class PhysicalMemory {
     this.check(pa, 4);
     this.markWritten(pa, 4);
     if (this.dirty) this.markDirty(pa, 4);
+    if (this.track) this.markTracked(pa, 4);
     if (pa & 3) new DataView(this.buffer).setInt32(RAM_BASE + pa, v, true);
     else this.i32[pa >>> 2] = v;
   }
@@ -338,6 +352,7 @@ export class PhysicalMemory {
     this.check(pa, 2);
     this.markWritten(pa, 2);
     if (this.dirty) this.markDirty(pa, 2);
+    if (this.track) this.markTracked(pa, 2);
     this.u8[pa] = v;
     this.u8[pa + 1] = v >>> 8;
   }
@@ -345,6 +360,7 @@ export class PhysicalMemory {
     this.check(pa, 1);
     this.markWritten(pa, 1);
     if (this.dirty) this.markDirty(pa, 1);
+    if (this.track) this.markTracked(pa, 1);
     this.u8[pa] = v;
   }
   /** Copies bytes in (the loader, the disk's DMA, monitors). */
@@ -352,7 +368,18 @@ export class PhysicalMemory {
     this.check(pa, bytes.length);
     if (bytes.length > 0) this.markWritten(pa, bytes.length);
     if (this.dirty) this.markDirty(pa, bytes.length);
+    if (this.track && bytes.length > 0) this.markTracked(pa, bytes.length);
     this.u8.set(bytes, pa);
+  }
+
+  /** Marks the tracked frames among those [pa, pa+len) touches written (see `track`). */
+  markTracked(pa: number, len: number): void {
+    const track = this.track!;
+    for (let f = pa >>> 12; f <= (pa + len - 1) >>> 12; f++) {
+      if (track[f] !== TRACK.CLEAN) continue;
+      track[f] = TRACK.WRITTEN;
+      this.trackedWritten.push(f);
+    }
   }
 
   private markDirty(pa: number, len: number): void {

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { writeElf, readElf } from "../../src/guest-isa/elf.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
+import { HC, HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
 import { bootGuest } from "../../src/migration/guest.js";
 
 const SOURCE = `
@@ -63,5 +64,30 @@ describe("the dirty log", () => {
     m.stopDirtyLog();
     expect(m.memory.dirty).toBeUndefined();
     expect([...m.watched].every((w, f) => w === m.mmu.monitorWatched[f])).toBe(true);
+  });
+});
+
+// A paravirtual monitor's writes for the guest (a multicall's results) go where the guest's own store
+// would: a frame the log protects is written (and logged), not refused as a page table xen validates is.
+describe("the dirty log beside xen's multicall", () => {
+  const text = `
+    .text
+    .global _start
+_start:
+    li   a0, 0x20000            # one entry: an op xen does not know (ENOSYS); its result slot at 0x20004
+    li   a1, 1
+    hcall HC_MULTICALL
+    out  0xF0, a0
+`;
+  const defines = Object.fromEntries(Object.entries(HC).map(([k, v]) => [`HC_${k}`, v]));
+  const elf = writeElf(assemble([{ file: "mc.s", text }], { defines }));
+  it("writes the result into a frame the log protects, and logs it", () => {
+    const g = bootGuest(elf, readElf(elf), "xen", {});
+    const m = g.machine;
+    m.memory.write32(0x20000, 0x7777);
+    m.startDirtyLog();
+    expect(m.run()).toEqual({ kind: "poweroff", exitCode: 1 }); // one entry done
+    expect(m.memory.i32[0x20004 >> 2]).toBe(HC_ERROR.NOSYS);
+    expect(m.takeDirty()).toContain(0x20);
   });
 });

@@ -159,9 +159,13 @@ export class GuestMemory {
     return undefined;
   }
 
-  /** Whether a write of `size` at `va` for `caller`'s domain would be let through now (checked before a call whose result goes there). */
+  /**
+   * Whether a write of `size` at `va` for `caller`'s domain would be let through now (checked before a
+   * call whose result goes there): as `write` decides, a frame a monitor write-protects is refused, one
+   * only the dirty log or a host's write tracking protects is not.
+   */
   canWrite(caller: number, va: number, size: AccessSize): boolean {
     const pa = this.physical(caller, va, ACCESS.STORE, size);
-    return !(pa instanceof Fault) && this.machine.watched[pa >>> 12] !== 1;
+    return !(pa instanceof Fault) && this.machine.mmu.monitorWatched[pa >>> 12] !== 1;
   }
 }

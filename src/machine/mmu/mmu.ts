@@ -46,13 +46,19 @@ export class Mmu {
   readonly tlbs: Tlb[];
   /**
    * Per physical frame: 1 when stores to it take the slow path — a monitor
-   * watches it (`monitorWatched`) or the dirty log protects it (`logProtected`).
+   * watches it (`monitorWatched`), the dirty log protects it (`logProtected`)
+   * or a host tracks writes to it (`trackProtected`).
    */
   readonly watched: Uint8Array;
   /** Per frame: 1 when a monitor watches stores to it (machine.watchFrame). */
   readonly monitorWatched: Uint8Array;
   /** Per frame, while dirty logging (machine.startDirtyLog): 1 until the frame's first store of the round. */
   logProtected: Uint8Array | undefined;
+  /**
+   * Per frame, once a host tracks writes (machine.trackWrites, write-tracking.ts): 1 until the
+   * frame's first store since the host last took its writes. Host-only: nothing is charged or counted.
+   */
+  trackProtected: Uint8Array | undefined;
 
   constructor(
     private readonly host: MmuHost,
@@ -176,10 +182,15 @@ export class Mmu {
   setWatched(pa: number, on: boolean): void {
     const f = pa >>> 12;
     this.monitorWatched[f] = on ? 1 : 0;
-    const w = this.monitorWatched[f] | (this.logProtected?.[f] ?? 0);
+    this.rederive(f);
+  }
+
+  /** Frame `f`'s `watched` from its three sources, and the fast tags of the entries mapping it when that changed. */
+  private rederive(f: number): void {
+    const w = this.monitorWatched[f] | (this.logProtected?.[f] ?? 0) | (this.trackProtected?.[f] ?? 0);
     if (this.watched[f] === w) return; // the fast tags derive from `watched`: nothing to re-derive
     this.watched[f] = w;
-    for (const t of this.tlbs) t.refreshFrame((pa & PAGE_MASK) >>> 0);
+    for (const t of this.tlbs) t.refreshFrame(f << 12);
   }
 
   /** Dirty logging: write-protects every frame below `limit` (their first store each round takes the slow path). */
@@ -191,17 +202,30 @@ export class Mmu {
     for (const t of this.tlbs) t.refreshAll();
   }
 
-  /** Dirty logging: a logged frame was written: stores to it go fast again (unless a monitor watches it). */
+  /**
+   * A frame the dirty log or a host's write tracking protects was written: stores to it go fast
+   * again (unless a monitor watches it) until the next round of either protects it again.
+   */
   unprotect(frame: number): void {
-    this.logProtected![frame] = 0;
-    this.watched[frame] = this.monitorWatched[frame];
-    for (const t of this.tlbs) t.refreshFrame(frame << 12);
+    if (this.logProtected !== undefined) this.logProtected[frame] = 0;
+    if (this.trackProtected !== undefined) this.trackProtected[frame] = 0;
+    this.rederive(frame);
   }
 
-  /** Ends dirty logging: only the monitor's watches remain. */
+  /** Ends dirty logging: the monitor's watches remain, and a host's write tracking. */
   stopLogging(): void {
     this.logProtected = undefined;
-    this.watched.set(this.monitorWatched);
+    const tracked = this.trackProtected;
+    if (tracked === undefined) this.watched.set(this.monitorWatched);
+    else for (let f = 0; f < this.watched.length; f++) this.watched[f] = this.monitorWatched[f] | tracked[f];
     for (const t of this.tlbs) t.refreshAll();
+  }
+
+  /** Write tracking: frame `frame`'s next store takes the slow path (`on`), or no longer for tracking's sake. */
+  protectTracked(frame: number, on: boolean): void {
+    if (!on && this.trackProtected === undefined) return;
+    this.trackProtected ??= new Uint8Array(this.watched.length);
+    this.trackProtected[frame] = on ? 1 : 0;
+    this.rederive(frame);
   }
 }
