@@ -15,8 +15,9 @@ import { mmuOptions } from "../src/machine/mmu/mmu.js";
 import { translateOptions } from "../src/machine/jit/translate.js";
 import { xenHostOptions } from "../src/hypervisors/xen/xen-monitor.js";
 import { wedgeHostOptions } from "../src/hypervisors/common/wedge-monitor.js";
+import { sharedPageOptions } from "../src/hypervisors/domains/services.js";
 
-const SWITCHES: Record<string, object> = { memoryOptions, mmuOptions, translateOptions, xenHostOptions, wedgeHostOptions };
+const SWITCHES: Record<string, object> = { memoryOptions, mmuOptions, translateOptions, xenHostOptions, wedgeHostOptions, sharedPageOptions };
 const atStart = JSON.stringify(SWITCHES);
 const cwdAtStart = process.cwd();
 const engineAtStart = process.env.PREVIRT_ENGINE;

@@ -375,3 +375,78 @@ fail:
     out  0xF0, a0
 `;
 }
+
+/**
+ * Cooperating guests that share many pages (the coherence step's cost:
+ * test/domains/shared-window.test.ts). `sharer` (domid 0) grants `pages`
+ * pages from `base` read-write to domid 1 (refs 0 up); `mapper` (domid 1)
+ * maps ref i over its own page base + i × 4 KiB (again while the grant is
+ * not there yet: ENOENT). With `marker`, the mapper then stores MARKER once
+ * into word 0 of its last page, and the sharer waits until its own last page
+ * holds it. Then each spins `spin` × 2 cycles and powers off with 0; a
+ * refusal powers off with 99.
+ */
+export function sharer(pages: number, base: number, spin: number, marker: boolean): string {
+  return `${prelude}
+main:
+    li   s0, 0
+    li   s1, ${base}
+.Lgrant:
+    li   a0, 1
+    mv   a1, s1
+    li   a2, 0
+    li   a3, HC_GNT_GRANT
+    call domop
+    bne  a0, s0, fail           # refs come in order: 0, 1, ...
+    addi s0, s0, 1
+    li   t0, 4096
+    add  s1, s1, t0
+    li   t0, ${pages}
+    bne  s0, t0, .Lgrant
+${marker ? `    li   t0, ${base + (pages - 1) * 4096}
+    li   t1, ${MARKER}
+.Lpoll:
+    lw   t2, 0(t0)
+    bne  t2, t1, .Lpoll` : ""}
+${spinThenOff(spin)}`;
+}
+
+export function mapper(pages: number, base: number, spin: number, marker: boolean): string {
+  return `${prelude}
+main:
+    li   s0, 0
+    li   s1, ${base}
+.Lmap:
+    li   a0, 0
+    mv   a1, s0
+    mv   a2, s1
+    li   a3, HC_GNT_MAP
+    call domop
+    li   t0, -2                 # ENOENT: not granted yet
+    beq  a0, t0, .Lmap
+    bnez a0, fail
+    addi s0, s0, 1
+    li   t0, 4096
+    add  s1, s1, t0
+    li   t0, ${pages}
+    bne  s0, t0, .Lmap
+${marker ? `    li   t0, ${base + (pages - 1) * 4096}
+    li   t1, ${MARKER}
+    sw   t1, 0(t0)` : ""}
+${spinThenOff(spin)}`;
+}
+
+const MARKER = 0x600d;
+
+function spinThenOff(spin: number): string {
+  return `    li   t0, ${spin}
+.Lspin:
+    addi t0, t0, -1
+    bnez t0, .Lspin
+    li   a0, 0
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+}

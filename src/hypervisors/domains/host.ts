@@ -23,8 +23,11 @@
 //   copied to the other side where they differ (only one domain runs at a
 //   time, so this is shared memory at switch granularity); a read-only
 //   mapping's page is restored from the granter's instead, and the attempt
-//   counted: the granter's page never changes through it. The next
-//   runUntil tells the JIT that memory may have changed.
+//   counted: the granter's page never changes through it. Only the pages
+//   one side may have written since the two were last the same are
+//   compared: the machines track writes to the shared frames, host-only
+//   (services.mayDifferFor), so pages nobody writes cost the host nothing.
+//   The next runUntil tells the JIT that memory may have changed.
 // - A halted domain waiting for another is idle, not deadlocked
 //   (machine.externalEvents); when every live domain waits for ever with no
 //   event in flight, they all stop with hlt-deadlock.
@@ -274,6 +277,7 @@ export class DomainHost {
   private now = 0;
   private pageCopies = 0;
   private readOnlyWrites = 0;
+  private compared = 0;
 
   constructor(
     specs: readonly DomainSpec[],
@@ -324,6 +328,15 @@ export class DomainHost {
       this.domains.push(d);
     });
     for (const d of this.domains) forGuest(d.name, d.spec.file, d.spec.ramSize, () => this.boot(d, 0));
+  }
+
+  /**
+   * Shared pages the coherence step has compared (both sides) so far: host
+   * work, not a simulated figure (not in the outcome). Pages nobody wrote
+   * are not compared (services.mayDifferFor).
+   */
+  get pagesCompared(): number {
+    return this.compared;
   }
 
   /** Domain `id`'s machine now (for onRestart's inspection). */
@@ -516,28 +529,29 @@ export class DomainHost {
    * never written: that sharing ends (the page keeps its contents).
    */
   private syncShared(d: Domain): void {
-    for (const { grant, page } of [...this.services.sharedPairs()]) {
+    // Only the pages one side may have written since the two were last the same: the others are.
+    const pairs = this.services.mayDifferFor(d.id);
+    for (const { grant, page } of pairs) {
       const granter = this.domains[grant.granter].machine;
       const grantee = this.domains[grant.grantee].machine;
+      this.compared++;
+      if (samePage(granter, grant.page, grantee, page)) continue;
       if (grant.granter === d.id) {
-        if (samePage(granter, grant.page, grantee, page)) continue;
-        if (grantee.watched[page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
+        if (grantee.mmu.monitorWatched[page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
         else {
           copyPage(granter, grant.page, grantee, page);
           this.pageCopies++;
         }
-      } else if (grant.grantee === d.id) {
-        if (samePage(granter, grant.page, grantee, page)) continue;
-        if (grant.readOnly) {
-          this.readOnlyWrites++;
-          copyPage(granter, grant.page, grantee, page);
-        } else if (granter.watched[grant.page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
-        else {
-          copyPage(grantee, page, granter, grant.page);
-          this.pageCopies++;
-        }
+      } else if (grant.readOnly) {
+        this.readOnlyWrites++;
+        copyPage(granter, grant.page, grantee, page);
+      } else if (granter.mmu.monitorWatched[grant.page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
+      else {
+        copyPage(grantee, page, granter, grant.page);
+        this.pageCopies++;
       }
     }
+    this.services.settled(pairs);
   }
 
   private outcome(): HostOutcome {

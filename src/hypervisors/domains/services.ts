@@ -26,6 +26,13 @@ import { IRQ } from "../../guest-isa/registers.js";
 import { HC, HC_ERROR } from "../common/hypercalls.js";
 import { CONTROL_PORT, EVENT_PORTS, MAX_GRANTS, PAGE_SIZE } from "./abi.js";
 
+/**
+ * Host switch, for the differential test (test/domains/shared-window.test.ts):
+ * false makes the coherence step compare every shared page after every turn,
+ * tracking no writes, which must give the same results.
+ */
+export const sharedPageOptions = { tracked: true };
+
 /** What the services see of a domain (the host's Domain). */
 export interface ServedDomain {
   readonly id: number;
@@ -81,11 +88,26 @@ export class DomainServices {
   readonly mappings: Map<number, Mapping>[];
   /**
    * The grants mapped now (mappedAt not empty), in the order they were mapped: what the host's
-   * coherence step walks after every domain's turn (sharedPairs). Walking every domain's grants
-   * instead made a guest holding its 1,024 grants, none mapped, cost the host that many steps per
-   * domain per window — for every guest's run, not only its own.
+   * coherence step walks after every domain's turn when it tracks no writes (sharedPairs; else it
+   * walks `mayDiffer`). Walking every domain's grants instead made a guest holding its 1,024
+   * grants, none mapped, cost the host that many steps per domain per window — for every guest's
+   * run, not only its own.
    */
   private readonly shared = new Set<Grant>();
+  /**
+   * Per domain: its frames (page >>> 12) shared now, granted or mapped, and the grant each
+   * belongs to (one sharing per page: at most one). The host's write tracking
+   * (machine.trackWrites) watches exactly these frames.
+   */
+  private readonly sharedFrames: Map<number, Grant>[];
+  /**
+   * The grants mapped now one side of which may have been written since the two were last the
+   * same (made so by GNT_MAP's copy, or found or made so by the coherence step): every other
+   * shared page holds the same bytes on both sides, so the coherence step compares only these.
+   */
+  private readonly mayDiffer = new Set<Grant>();
+  /** sharedPageOptions.tracked when made: whether the machines track writes to the shared frames (else `mayDifferFor` is every shared page). */
+  readonly tracked = sharedPageOptions.tracked;
   private readonly ports: EventPort[][];
   /** Per domain: pending event bits (visible through port 0x65), and bits sent this window (delivered at its end). */
   readonly pending: Int32Array;
@@ -118,6 +140,7 @@ export class DomainServices {
     this.grants = Array.from({ length: n }, () => new Map());
     this.nextRef = new Array<number>(n).fill(0);
     this.mappings = Array.from({ length: n }, () => new Map());
+    this.sharedFrames = Array.from({ length: n }, () => new Map());
     this.ports = Array.from({ length: n }, () => Array.from({ length: EVENT_PORTS }, () => ({ state: "free" as const, remote: -1, remotePort: -1 })));
     this.pending = new Int32Array(n);
     this.incoming = new Int32Array(n);
@@ -198,7 +221,7 @@ export class DomainServices {
   private ownPage(d: number, page: number): boolean {
     const m = this.domains[d].machine;
     if ((page & (PAGE_SIZE - 1)) !== 0 || page < 0 || page + PAGE_SIZE > m.memory.guestLimit) return false;
-    return m.watched[page >>> 12] === 0;
+    return m.mmu.monitorWatched[page >>> 12] === 0;
   }
 
   // ---------------------------------------------------------------- grants
@@ -233,7 +256,19 @@ export class DomainServices {
     this.shared.add(g);
     // The page now shows the granter's contents (the host keeps the copies coherent from here on).
     copyPage(this.domains[granter].machine, g.page, this.domains[self].machine, page);
+    this.track(g, page, true);
     return 0;
+  }
+
+  /** Grant `g`'s sharing at the grantee's `page` begins (`on`; both sides the same now) or ends: its two frames tracked or no longer. */
+  private track(g: Grant, page: number, on: boolean): void {
+    if (!this.tracked) return;
+    for (const [d, at] of [[g.granter, g.page], [g.grantee, page]]) {
+      if (on) this.sharedFrames[d].set(at >>> 12, g);
+      else this.sharedFrames[d].delete(at >>> 12);
+      this.domains[d].machine.trackWrites(at, on);
+    }
+    this.mayDiffer.delete(g);
   }
 
   /**
@@ -270,6 +305,7 @@ export class DomainServices {
     if (g === undefined) return;
     g.mappedAt.delete(page);
     if (g.mappedAt.size === 0) this.shared.delete(g);
+    this.track(g, page, false);
   }
 
   private revoke(self: number, ref: number): number {
@@ -411,7 +447,10 @@ export class DomainServices {
   tearDown(d: number): void {
     this.acknowledged[d] = 0;
     for (const g of this.grants[d].values()) {
-      for (const page of g.mappedAt) this.mappings[g.grantee].delete(page);
+      for (const page of g.mappedAt) {
+        this.mappings[g.grantee].delete(page);
+        this.track(g, page, false);
+      }
       this.shared.delete(g);
     }
     this.grants[d].clear();
@@ -434,9 +473,50 @@ export class DomainServices {
     for (let s = 0; s < this.waiting.length; s++) this.waiting[s] = this.waiting[s].filter((w) => w.client !== d);
   }
 
-  /** The live shared pages as (granter page, grantee page) pairs, for the coherence step. */
-  *sharedPairs(): Generator<{ grant: Grant; page: number }> {
+  /** The live shared pages as (granter page, grantee page) pairs (all of them may differ, untracked). */
+  private *sharedPairs(): Generator<{ grant: Grant; page: number }> {
     for (const g of this.shared) for (const page of g.mappedAt) yield { grant: g, page };
+  }
+
+  /**
+   * For the coherence step after domain `d`'s turn: the shared pages `d`
+   * takes part in that may differ between their two sides (see
+   * `mayDiffer`) as (granter page, grantee page) pairs. Every other page `d`
+   * shares is the same on both sides. Hand them back to `settled` once
+   * the host has made them the same (or ended their sharing).
+   */
+  mayDifferFor(d: number): { grant: Grant; page: number }[] {
+    if (!this.tracked) return [...this.sharedPairs()].filter(({ grant }) => grant.granter === d || grant.grantee === d);
+    this.noteWrites();
+    const out: { grant: Grant; page: number }[] = [];
+    for (const g of this.mayDiffer) {
+      if (g.granter === d || g.grantee === d) for (const page of g.mappedAt) out.push({ grant: g, page });
+    }
+    return out;
+  }
+
+  /** The pairs of `mayDifferFor` are the same on both sides now (the host's copies included), or no longer shared. */
+  settled(pairs: readonly { grant: Grant }[]): void {
+    if (!this.tracked) return;
+    this.noteWrites(); // the host's own copies: written, but to make the two the same
+    for (const { grant } of pairs) this.mayDiffer.delete(grant);
+  }
+
+  /**
+   * Every domain's shared frames written since last asked (by anything: its
+   * CPUs, its devices, the host) make their grants `mayDiffer`. Every
+   * domain's, not only the one whose turn it was: the host writes others'
+   * between turns (its copies, a crash injection).
+   */
+  private noteWrites(): void {
+    for (let d = 0; d < this.domains.length; d++) {
+      const frames = this.sharedFrames[d];
+      if (frames.size === 0) continue;
+      for (const f of this.domains[d].machine.takeTrackedWrites()) {
+        const g = frames.get(f);
+        if (g !== undefined) this.mayDiffer.add(g);
+      }
+    }
   }
 }
 
