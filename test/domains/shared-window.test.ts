@@ -9,13 +9,16 @@
 // comparing every shared page after every turn, tracking nothing
 // (sharedPageOptions.tracked false), give the same outcome — consoles,
 // cycles, every counter, copies, restores — under the interpreter and the
-// JIT, on xen, l4 and hvm. Real guests on the real emulator.
+// JIT, on xen, l4 and hvm. And a read-only mapped page its grantee wrote and
+// made a page table (hvm's shadow paging write-protects it) is not restored
+// into it: like a writable one, that sharing ends. Real guests on the real
+// emulator.
 import { afterEach, describe, expect, it } from "vitest";
 import { buildKernel, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
 import { DomainHost, type DomainSpec, type HostOptions } from "../../src/hypervisors/domains/host.js";
 import { sharedPageOptions } from "../../src/hypervisors/domains/services.js";
 import type { Engine } from "../../src/machine/machine.js";
-import { guest, mapper, peer, sharer, victim } from "./guests.js";
+import { guest, mapper, peer, prelude, sharer, victim } from "./guests.js";
 import { HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
 
 const PAGES = 1024;
@@ -118,3 +121,97 @@ describe.each(["xen", "l4", "hvm"])("tracking writes changes nothing simulated, 
   });
 });
 
+/** Grants page 0x30000 (word 0 SECRET) read-only to domid 1, spins ~2 × 3,000,000 cycles, powers off with 0. */
+const roGranter = `${prelude}
+main:
+    li   t0, 0x30000
+    li   t1, 0x5EC2E700
+    sw   t1, 0(t0)
+    li   a0, 1
+    li   a1, 0x30000
+    li   a2, 1
+    li   a3, HC_GNT_GRANT
+    call domop
+    bnez a0, fail
+    li   t0, 3000000
+.Lspin:
+    addi t0, t0, -1
+    bnez t0, .Lspin
+    li   a0, 0
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
+/**
+ * Maps the read-only grant at 0x40000 and makes that page its page table:
+ * identity for the first 4 MiB (PTE i = i << 12 | U|W|V), the directory at
+ * 0x50000 (PDE 0 → 0x40000); paging on, so the monitor's shadow paging
+ * write-protects the page. All in one window (the host's is large), so the
+ * page first differs from the granter's when it already is a page table.
+ * Spins past the window's end, then powers off with 0 when its page table
+ * is still its own (PTE 0 and 1 as it wrote them), 98 otherwise.
+ */
+const roPageTable = `${prelude}
+main:
+    li   a0, 0
+    li   a1, 0
+    li   a2, 0x40000
+    li   a3, HC_GNT_MAP
+    call domop
+    li   t0, -2                 # ENOENT: not granted yet
+    beq  a0, t0, main
+    bnez a0, fail
+    li   s1, 0x40000
+    li   t1, 0
+.Lfill:
+    slli t2, t1, 12
+    ori  t2, t2, 7
+    slli t3, t1, 2
+    add  t3, t3, s1
+    sw   t2, 0(t3)
+    addi t1, t1, 1
+    li   t4, 1024
+    bne  t1, t4, .Lfill
+    li   s0, 0x50000
+    ori  t0, s1, 1
+    sw   t0, 0(s0)
+    mtcr ptbr, s0
+    li   t0, 1
+    mtcr pgctl, t0
+    li   t0, 1000000
+.Lspin:
+    addi t0, t0, -1
+    bnez t0, .Lspin
+    lw   t1, 0(s1)
+    li   t2, 7
+    bne  t1, t2, broken
+    lw   t1, 4(s1)
+    li   t2, 0x1007
+    bne  t1, t2, broken
+    li   a0, 0
+    out  0xF0, a0
+broken:
+    li   a0, 98
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
+describe("a read-only mapped page its grantee made a page table the monitor write-protects (hvm: shadow paging)", () => {
+  it.each(["interp", "jit"] as const)("is not restored into the page table: the sharing ends, the guest's page table stays its own (%s)", (engine) => {
+    const out = new DomainHost(
+      [
+        { name: "granter", image: guest("granter", roGranter) },
+        { name: "grantee", image: guest("grantee", roPageTable) },
+      ],
+      { backend: "hvm", engine, window: 1_000_000, maxCycles: 50_000_000 },
+    ).run();
+    expect(out.domains.map((d) => d.result)).toEqual([{ kind: "poweroff", exitCode: 0 }, { kind: "poweroff", exitCode: 0 }]);
+    expect(out.ops).toEqual({ GNT_GRANT: 1, GNT_MAP: 1, GNT_UNMAP: 1 }); // the host's, for the grantee
+    expect(out.readOnlyWrites).toBe(0);
+    expect(out.pageCopies).toBe(0);
+  });
+});

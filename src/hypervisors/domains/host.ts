@@ -536,20 +536,19 @@ export class DomainHost {
       const grantee = this.domains[grant.grantee].machine;
       this.compared++;
       if (samePage(granter, grant.page, grantee, page)) continue;
-      if (grant.granter === d.id) {
-        if (grantee.mmu.monitorWatched[page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
-        else {
-          copyPage(granter, grant.page, grantee, page);
-          this.pageCopies++;
-        }
-      } else if (grant.readOnly) {
-        this.readOnlyWrites++;
-        copyPage(granter, grant.page, grantee, page);
-      } else if (granter.mmu.monitorWatched[grant.page >>> 12] !== 0) this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
-      else {
-        copyPage(grantee, page, granter, grant.page);
-        this.pageCopies++;
+      // The side whose turn it was wins, except that a read-only mapping's page is restored from the granter's.
+      const restore = grant.grantee === d.id && grant.readOnly;
+      const toGrantee = grant.granter === d.id || restore;
+      const [to, toPage] = toGrantee ? [grantee, page] : [granter, grant.page];
+      // A destination that has become a page table the monitor write-protects is never written: that sharing ends.
+      if (to.mmu.monitorWatched[toPage >>> 12] !== 0) {
+        this.services.call(grant.grantee, HC.GNT_UNMAP, page, 0, 0);
+        continue;
       }
+      if (toGrantee) copyPage(granter, grant.page, grantee, page);
+      else copyPage(grantee, page, granter, grant.page);
+      if (restore) this.readOnlyWrites++;
+      else this.pageCopies++;
     }
     this.services.settled(pairs);
   }
