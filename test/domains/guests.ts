@@ -438,7 +438,8 @@ ${spinThenOff(spin)}`;
 
 const MARKER = 0x600d;
 
-function spinThenOff(spin: number): string {
+/** Spins `spin` × 2 cycles and powers off with 0; `fail:` powers off with 99. */
+export function spinThenOff(spin: number): string {
   return `    li   t0, ${spin}
 .Lspin:
     addi t0, t0, -1

@@ -18,7 +18,7 @@ import { buildKernel, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
 import { DomainHost, type DomainSpec, type HostOptions } from "../../src/hypervisors/domains/host.js";
 import { sharedPageOptions } from "../../src/hypervisors/domains/services.js";
 import type { Engine } from "../../src/machine/machine.js";
-import { guest, mapper, peer, prelude, sharer, victim } from "./guests.js";
+import { guest, mapper, peer, prelude, sharer, spinThenOff, victim } from "./guests.js";
 import { HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
 
 const PAGES = 1024;
@@ -47,16 +47,22 @@ function bothWays(specs: () => DomainSpec[], options: HostOptions) {
   }
 }
 
+/** The cooperating guests (guests.ts sharer, mapper) on `hv`: both must power off with 0. */
+function cooperating(hv: string, engine: Engine, marker: boolean) {
+  const r = run(
+    [
+      { name: "sharer", image: guest("sharer", sharer(PAGES, BASE, SPIN, marker)) },
+      { name: "mapper", image: guest("mapper", mapper(PAGES, BASE, SPIN, marker)) },
+    ],
+    { backend: hv, engine },
+  );
+  expect(r.outcome.domains.map((d) => d.result)).toEqual([{ kind: "poweroff", exitCode: 0 }, { kind: "poweroff", exitCode: 0 }]);
+  return r;
+}
+
 describe.each(["xen", "l4", "hvm"])("cooperating guests sharing 1,024 pages on %s", (hv) => {
   it.each(["interp", "jit"] as const)("nobody writes them: the host compares none, ever (%s)", (engine) => {
-    const { outcome, compared } = run(
-      [
-        { name: "sharer", image: guest("sharer", sharer(PAGES, BASE, SPIN, false)) },
-        { name: "mapper", image: guest("mapper", mapper(PAGES, BASE, SPIN, false)) },
-      ],
-      { backend: hv, engine },
-    );
-    expect(outcome.domains.map((d) => d.result)).toEqual([{ kind: "poweroff", exitCode: 0 }, { kind: "poweroff", exitCode: 0 }]);
+    const { outcome, compared } = cooperating(hv, engine, false);
     expect(outcome.ops).toEqual({ GNT_GRANT: PAGES, GNT_MAP: PAGES }); // all shared, to the end
     expect(outcome.cycles).toBeGreaterThan(2 * SPIN); // thousands of windows with 1,024 pages shared
     expect(compared).toBe(0);
@@ -64,15 +70,8 @@ describe.each(["xen", "l4", "hvm"])("cooperating guests sharing 1,024 pages on %
   });
 
   it.each(["interp", "jit"] as const)("the mapper writes one of them once: that page alone is compared, once, and reaches the sharer (%s)", (engine) => {
-    const { outcome, compared } = run(
-      [
-        { name: "sharer", image: guest("sharer", sharer(PAGES, BASE, SPIN, true)) },
-        { name: "mapper", image: guest("mapper", mapper(PAGES, BASE, SPIN, true)) },
-      ],
-      { backend: hv, engine },
-    );
     // The sharer powers off with 0 only once the mapper's marker is in its own last page.
-    expect(outcome.domains.map((d) => d.result)).toEqual([{ kind: "poweroff", exitCode: 0 }, { kind: "poweroff", exitCode: 0 }]);
+    const { outcome, compared } = cooperating(hv, engine, true);
     expect(compared).toBe(1);
     expect(outcome.pageCopies).toBe(1);
   });
@@ -133,16 +132,7 @@ main:
     li   a3, HC_GNT_GRANT
     call domop
     bnez a0, fail
-    li   t0, 3000000
-.Lspin:
-    addi t0, t0, -1
-    bnez t0, .Lspin
-    li   a0, 0
-    out  0xF0, a0
-fail:
-    li   a0, 99
-    out  0xF0, a0
-`;
+${spinThenOff(3_000_000)}`;
 
 /**
  * Maps the read-only grant at 0x40000 and makes that page its page table:
