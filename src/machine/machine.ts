@@ -843,7 +843,7 @@ export class Machine implements CpuHost, MmuHost, MultiprocessorHost {
   }
 
   /** The tracked frames (numbers) written since the last call, each once; tracking goes on for the next round. */
-  takeTrackedWrites(): number[] {
+  takeTrackedWrites(): readonly number[] {
     return takeTrackedWrites(this.memory, this.mmu);
   }
 

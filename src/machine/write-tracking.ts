@@ -22,6 +22,8 @@
 import { TRACK, type PhysicalMemory } from "./memory.js";
 import type { Mmu } from "./mmu/mmu.js";
 
+const NONE: readonly number[] = Object.freeze([]);
+
 /** machine.trackWrites: starts (clean: not written yet) or stops tracking frame `frame`. */
 export function trackWrites(memory: PhysicalMemory, mmu: Mmu, frame: number, on: boolean): void {
   if (!on && memory.track === undefined) return;
@@ -36,9 +38,9 @@ export function trackWrites(memory: PhysicalMemory, mmu: Mmu, frame: number, on:
  * last taken (or began to be tracked), each once, in the order they were
  * first written; each is clean and write-protected again.
  */
-export function takeTrackedWrites(memory: PhysicalMemory, mmu: Mmu): number[] {
+export function takeTrackedWrites(memory: PhysicalMemory, mmu: Mmu): readonly number[] {
   const list = memory.trackedWritten;
-  if (list.length === 0) return [];
+  if (list.length === 0) return NONE;
   const track = memory.track!;
   const out: number[] = [];
   // A frame no longer tracked (or tracked again since) is in the list but not WRITTEN: skipped.

@@ -506,12 +506,13 @@ export class DomainServices {
    * Every domain's shared frames written since last asked (by anything: its
    * CPUs, its devices, the host) make their grants `mayDiffer`. Every
    * domain's, not only the one whose turn it was: the host writes others'
-   * between turns (its copies, a crash injection).
+   * between turns (its copies, a crash injection). Asked even when it shares
+   * nothing now: a guest that maps, writes and unmaps within its turn, over
+   * and over, leaves frames in its machine's list, which would otherwise grow.
    */
   private noteWrites(): void {
     for (let d = 0; d < this.domains.length; d++) {
       const frames = this.sharedFrames[d];
-      if (frames.size === 0) continue;
       for (const f of this.domains[d].machine.takeTrackedWrites()) {
         const g = frames.get(f);
         if (g !== undefined) this.mayDiffer.add(g);
