@@ -11,8 +11,9 @@
 // cycles, every counter, copies, restores — under the interpreter and the
 // JIT, on xen, l4 and hvm. And a read-only mapped page its grantee wrote and
 // made a page table (hvm's shadow paging write-protects it) is not restored
-// into it: like a writable one, that sharing ends. Real guests on the real
-// emulator.
+// into it: like a writable one, that sharing ends. A guest that maps, writes
+// and unmaps a page over and over leaves nothing behind in its machine's
+// list of written frames. Real guests on the real emulator.
 import { afterEach, describe, expect, it } from "vitest";
 import { buildKernel, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
 import { DomainHost, type DomainSpec, type HostOptions } from "../../src/hypervisors/domains/host.js";
@@ -128,19 +129,30 @@ describe.each(["xen", "l4", "hvm"])("tracking writes changes nothing simulated, 
   });
 });
 
-/** Grants page 0x30000 (word 0 SECRET) read-only to domid 1, spins ~2 × 3,000,000 cycles, powers off with 0. */
-const roGranter = `${prelude}
+/** Grants page 0x30000 (word 0: 0x5EC2E700) to domid 1 as ref 0, read-only (`ro`) or not; spins ~2 × `spin` cycles and powers off with 0. */
+const granting = (ro: boolean, spin: number) => `${prelude}
 main:
     li   t0, 0x30000
     li   t1, 0x5EC2E700
     sw   t1, 0(t0)
     li   a0, 1
     li   a1, 0x30000
-    li   a2, 1
+    li   a2, ${ro ? 1 : 0}
     li   a3, HC_GNT_GRANT
     call domop
     bnez a0, fail
-${spinThenOff(3_000_000)}`;
+${spinThenOff(spin)}`;
+
+/** From `label`: maps domid 0's ref 0 at `page`, again while it is not granted yet (ENOENT); another refusal goes to `fail`. */
+const mapRef0 = (label: string, page: number) => `${label}:
+    li   a0, 0
+    li   a1, 0
+    li   a2, ${page}
+    li   a3, HC_GNT_MAP
+    call domop
+    li   t0, -2                 # ENOENT: not granted yet
+    beq  a0, t0, ${label}
+    bnez a0, fail`;
 
 /**
  * Maps the read-only grant at 0x40000 and makes that page its page table:
@@ -152,15 +164,7 @@ ${spinThenOff(3_000_000)}`;
  * is still its own (PTE 0 and 1 as it wrote them), 98 otherwise.
  */
 const roPageTable = `${prelude}
-main:
-    li   a0, 0
-    li   a1, 0
-    li   a2, 0x40000
-    li   a3, HC_GNT_MAP
-    call domop
-    li   t0, -2                 # ENOENT: not granted yet
-    beq  a0, t0, main
-    bnez a0, fail
+${mapRef0("main", 0x40000)}
     li   s1, 0x40000
     li   t1, 0
 .Lfill:
@@ -202,7 +206,7 @@ describe("a read-only mapped page its grantee made a page table the monitor writ
   it.each(["interp", "jit"] as const)("is not restored into the page table: the sharing ends, the guest's page table stays its own (%s)", (engine) => {
     const out = new DomainHost(
       [
-        { name: "granter", image: guest("granter", roGranter) },
+        { name: "granter", image: guest("granter", granting(true, 3_000_000)) },
         { name: "grantee", image: guest("grantee", roPageTable) },
       ],
       { backend: "hvm", engine, window: 1_000_000, maxCycles: 50_000_000 },
@@ -214,30 +218,11 @@ describe("a read-only mapped page its grantee made a page table the monitor writ
   });
 });
 
-/** Grants page 0x30000 read-write to domid 1 (ref 0), spins ~2 × 4,000,000 cycles (past the churner's end), powers off with 0. */
-const oneGrant = `${prelude}
-main:
-    li   a0, 1
-    li   a1, 0x30000
-    li   a2, 0
-    li   a3, HC_GNT_GRANT
-    call domop
-    bnez a0, fail
-${spinThenOff(4_000_000)}`;
-
 /** Maps ref 0 at 0x40000, stores to it and unmaps it, 100 times as fast as it can; then powers off with 0. */
 const churner = `${prelude}
 main:
     li   s0, 100
-.Lagain:
-    li   a0, 0
-    li   a1, 0
-    li   a2, 0x40000
-    li   a3, HC_GNT_MAP
-    call domop
-    li   t0, -2                 # ENOENT: not granted yet
-    beq  a0, t0, .Lagain
-    bnez a0, fail
+${mapRef0(".Lagain", 0x40000)}
     li   t0, 0x40000
     sw   s0, 0(t0)
     li   a0, 0x40000
@@ -252,7 +237,7 @@ describe("a guest that maps, writes and unmaps a page over and over", () => {
   it.each(["xen", "l4", "hvm"])("leaves nothing in its machine's list of written frames after any window (%s)", async (hv) => {
     const host = new DomainHost(
       [
-        { name: "granter", image: guest("granter", oneGrant) },
+        { name: "granter", image: guest("granter", granting(false, 4_000_000)) }, // past the churner's end
         { name: "churner", image: guest("churner", churner) },
       ],
       // Windows long enough for several rounds each: many end with nothing mapped after a store.
