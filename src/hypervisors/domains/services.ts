@@ -401,12 +401,14 @@ export class DomainServices {
   // ---------------------------------------------------------------- restart
 
   /**
-   * Domain `d` is restarted (or gone): everything it held is torn down. Its
+   * Domain `d` is restarted, or has ended for good (the host's `over`):
+   * everything it held is torn down, as a hypervisor destroys a domain. Its
    * grants disappear (whoever mapped them keeps a private copy of the last
-   * contents), its own mappings end, its event ports are freed and every
-   * peer port bound to it goes back to "unbound, for d" (the peer can
-   * publish it again), its pending events and the clients waiting on it are
-   * dropped, and so is every request it published elsewhere.
+   * contents), its own mappings end (its granters may revoke), its event
+   * ports are freed and every peer port bound to it goes back to "unbound,
+   * for d" (EVT_SEND on it refused; a restarted d's client publishes it
+   * again), its pending events and the clients waiting on it are dropped,
+   * and so is every request it published elsewhere.
    */
   tearDown(d: number): void {
     this.acknowledged[d] = 0;
