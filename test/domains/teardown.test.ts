@@ -7,20 +7,16 @@
 // into nothing; a publication it left waiting at a server is dropped, so the
 // server's DEV_ACCEPT does not hand it a client that is gone. Whether it
 // powered off, crashed, or was a driver that crashed after its last allowed
-// restart. Real assembly guests (the host tests' prelude, through the
-// domain device's ports) on the real emulator, on xen, l4 and hvm.
+// restart. A server that had accepted it and bound a port to it is told:
+// DEV_ACCEPT hands it a departure (ring ref -1, its port, free again). Real
+// assembly guests (the host tests' prelude, through the domain device's
+// ports) on the real emulator, on xen, l4 and hvm.
 import { describe, expect, it } from "vitest";
 import { HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
 import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
-import { acceptClient, bindClientPort, guest, prelude } from "./guests.js";
+import { acceptClient, bindClientPort, guest, lookupServer, pause, prelude, publishRing } from "./guests.js";
 
 const MAX_CYCLES = 100_000_000;
-
-/** Spins ~2 × `iterations` cycles (t0). */
-const spin = (label: string, iterations: number): string => `    li   t0, ${iterations}
-${label}:
-    addi t0, t0, -1
-    bnez t0, ${label}`;
 
 type Ending = "powers off" | "crashes" | "stays down";
 
@@ -46,28 +42,8 @@ const end = (how: Ending): string =>
  */
 const owner = `${prelude}
 main:
-    li   a0, 1
-    li   a3, HC_DEV_LOOKUP
-    call domop
-    blt  a0, zero, fail
-    mv   s0, a0
-    li   a1, 0x30000
-    li   a2, 0
-    li   a3, HC_GNT_GRANT
-    call domop
-    blt  a0, zero, fail
-    mv   s1, a0
-    mv   a0, s0
-    li   a3, HC_EVT_ALLOC
-    call domop
-    blt  a0, zero, fail
-    mv   s2, a0
-    li   a0, 1
-    mv   a1, s1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    bnez a0, fail
+${lookupServer}
+${publishRing}
     li   t0, 1
     sll  a0, t0, s2
     call wait
@@ -89,7 +65,7 @@ main:
     bnez a0, fail
     addi t4, t4, -1
     beqz t4, .Lnever
-${spin(".Lpause", 5000)}
+${pause(".Lpause", 5000)}
     j    .Lsend
 .Lnever:
     ori  s0, s0, 1
@@ -107,10 +83,8 @@ fail:
     out  0xF0, a0
 `;
 
-/** The server (domid 1): accepts its client, binds its port, maps its page at 0x40000, notifies it, lives ~200,000 cycles more and ends `how`. */
-const mapper = (how: Ending): string => `${prelude}
-main:
-${acceptClient}
+/** A server's first steps: accepts its client (s0), binds its port (its own end in t3), maps its page at 0x40000, and notifies it. */
+const serveClient = `${acceptClient}
 ${bindClientPort}
     li   a2, 0x40000
     li   a3, HC_GNT_MAP
@@ -119,39 +93,31 @@ ${bindClientPort}
     mv   a0, t3
     li   a3, HC_EVT_SEND
     call domop
-    bnez a0, fail
-${spin(".Llive", 100000)}
+    bnez a0, fail`;
+
+/** The server (domid 1): accepts its client, binds its port, maps its page at 0x40000, notifies it, lives ~200,000 cycles more and ends `how`. */
+const mapper = (how: Ending): string => `${prelude}
+main:
+${serveClient}
+${pause(".Llive", 100000)}
 ${end(how)}
 fail:
     li   a0, 99
     out  0xF0, a0
 `;
 
-/** A client (domid 0, uses block from domid 1) that grants its page 0x30000 to its server, publishes it with a fresh port, and ends `how` at once. */
-const publisher = (how: Ending): string => `${prelude}
+/**
+ * A client (domid 0, uses block from domid 1) that grants its page 0x30000
+ * to its server, publishes it with a fresh port, and ends `how` — at once,
+ * or once the server has notified it (`served`).
+ */
+const publisher = (how: Ending, served = false): string => `${prelude}
 main:
-    li   a0, 1
-    li   a3, HC_DEV_LOOKUP
-    call domop
-    blt  a0, zero, fail
-    mv   s0, a0
-    li   a1, 0x30000
-    li   a2, 0
-    li   a3, HC_GNT_GRANT
-    call domop
-    blt  a0, zero, fail
-    mv   s1, a0
-    mv   a0, s0
-    li   a3, HC_EVT_ALLOC
-    call domop
-    blt  a0, zero, fail
-    mv   s2, a0
-    li   a0, 1
-    mv   a1, s1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    bnez a0, fail
+${lookupServer}
+${publishRing}
+${served ? `    li   t0, 1
+    sll  a0, t0, s2
+    call wait` : ""}
 ${end(how)}
 fail:
     li   a0, 99
@@ -161,7 +127,7 @@ fail:
 /** A server (domid 1) that lets its client's publication wait ~2,000,000 cycles, then accepts: powers off with 0 for EAGAIN (nobody waits), 1 when handed a client. */
 const lateServer = `${prelude}
 main:
-${spin(".Llet", 1000000)}
+${pause(".Llet", 1000000)}
     li   a0, 1
     li   a3, HC_DEV_ACCEPT
     call domop
@@ -177,8 +143,48 @@ ${spin(".Llet", 1000000)}
 /** Keeps the run going (~10,000,000 cycles) while the service above decides: the run ends with the guests that are not services. */
 const lingerer = `${prelude}
 main:
-${spin(".Lspin", 5000000)}
+${pause(".Lspin", 5000000)}
     li   a0, 0
+    out  0xF0, a0
+`;
+
+/**
+ * A server (domid 1) told of its client's end: accepts it, binds its port
+ * (t3), maps its page, notifies it (it ends then `how`), and waits for its
+ * control port. DEV_ACCEPT must then hand it the departure — the client's
+ * domid (else bit 1), ring ref -1 (else 2), its own port that was bound to
+ * the client (else 4) — and that port must be free again: the next
+ * EVT_ALLOC, for domid 2, returns it (else 8). Powers off with the bits.
+ */
+const toldServer = `${prelude}
+main:
+${serveClient}
+    li   a0, 1
+    call wait
+    li   a0, 1
+    li   a3, HC_DEV_ACCEPT
+    call domop
+    li   t4, 0
+    beq  a0, s0, .Lwho
+    ori  t4, t4, 1
+.Lwho:
+    li   t0, -1
+    beq  a1, t0, .Lring
+    ori  t4, t4, 2
+.Lring:
+    beq  a2, t3, .Lport
+    ori  t4, t4, 4
+.Lport:
+    li   a0, 2
+    li   a3, HC_EVT_ALLOC
+    call domop
+    beq  a0, t3, .Lfree
+    ori  t4, t4, 8
+.Lfree:
+    mv   a0, t4
+    out  0xF0, a0
+fail:
+    li   a0, 99
     out  0xF0, a0
 `;
 
@@ -227,5 +233,20 @@ describe.each(["xen", "l4", "hvm"])("a guest that ends is torn down on %s", (hv)
     expect(server.result).toEqual({ kind: "poweroff", exitCode: 0 }); // EAGAIN (1: handed the dead client)
     expect(server.refused).toEqual({ "DEV_ACCEPT.EAGAIN": 1 });
     expect(other.result).toEqual({ kind: "poweroff", exitCode: 0 });
+  });
+
+  it.each(ENDINGS.slice(0, 2))("a client the server had accepted and bound a port to %s: the server's DEV_ACCEPT hands it the departure, and its port is free again", (how) => {
+    const out = new DomainHost(
+      [
+        { name: "client", image: guest("client", publisher(how, true)), uses: { block: "server" } },
+        { name: "server", image: guest("server", toldServer), serves: ["block"] },
+        { name: "lingerer", image: guest("lingerer", lingerer) },
+      ],
+      { backend: hv, maxCycles: MAX_CYCLES },
+    ).run();
+    const [client, server] = out.domains;
+    expect(client.result).toMatchObject({ kind: how === "powers off" ? "poweroff" : "stopped" });
+    expect(server.result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(server.refused).toEqual({});
   });
 });
