@@ -31,54 +31,11 @@ import { buildKernel, kernelDisk, kernelDiskBytes } from "../../src/cli/bundled-
 import { HC } from "../../src/hypervisors/common/hypercalls.js";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
 import { runElf } from "../../src/hypervisors/index.js";
-import { guest, prelude } from "./guests.js";
+import { allocPort, grant, guest, lookupServer, pause, prelude, publish, ringHeader, ringWithDataPages } from "./guests.js";
 
 const MAX_CYCLES = 400_000_000;
 const blkback = buildKernel({ workload: "blkback" }).image;
 const io = buildKernel({ workload: "io" }).image;
-
-/** The client's opening: its block server's domid into s0. */
-const lookupServer = `    li   a0, 1
-    li   a3, HC_DEV_LOOKUP
-    call domop
-    blt  a0, zero, fail
-    mv   s0, a0`;
-
-/** Grants page `page` writable to the server (s0): the ref in a0. */
-const grant = (page: number): string => `    mv   a0, s0
-    li   a1, ${page}
-    li   a2, 0
-    li   a3, HC_GNT_GRANT
-    call domop
-    blt  a0, zero, fail`;
-
-/** A ring header of this protocol (magic, 16 slots, 2 data pages) in the ring page at t0. */
-const ringHeader = `    li   t1, 0x314b4c42
-    sw   t1, 0(t0)
-    li   t1, 16
-    sw   t1, 4(t0)
-    li   t1, 2
-    sw   t1, 8(t0)`;
-
-/** An event port for the server in a0 (as lookupServer leaves it) into s2. */
-const allocPort = `    li   a3, HC_EVT_ALLOC
-    call domop
-    blt  a0, zero, fail
-    mv   s2, a0`;
-
-/** Publishes the ring whose ref is in s1 with event port s2 (DEV_PUBLISH(block, s1, s2)). */
-const publish = `    li   a0, 1
-    mv   a1, s1
-    mv   a2, s2
-    li   a3, HC_DEV_PUBLISH
-    call domop
-    bnez a0, fail`;
-
-/** Spins ~2 × `iterations` cycles (t0). */
-const pause = (label: string, iterations: number): string => `    li   t0, ${iterations}
-${label}:
-    addi t0, t0, -1
-    bnez t0, ${label}`;
 
 /**
  * A client that builds a correct ring (header, two granted data pages) but
@@ -91,15 +48,7 @@ ${label}:
 const malformed = `${prelude}
 main:
 ${lookupServer}
-${grant(0x31000)}
-    li   t0, 0x30000
-    sw   a0, 16(t0)
-${grant(0x32000)}
-    li   t0, 0x30000
-    sw   a0, 20(t0)
-${ringHeader}
-    li   t1, 1
-    sw   t1, 72(t0)
+${ringWithDataPages}
     li   t1, 99
     sw   t1, 128(t0)
     li   t1, 1
@@ -455,9 +404,9 @@ describe.each(["xen", "l4", "hvm"])("the block back end against hostile clients 
     expect(domains[0].console).toContain("blkback: domain 2: refused, cannot bind its event port\n");
     expect(connectedFree).toBeGreaterThan(1000);
     expect(refusedFree).toBe(connectedFree); // the ring's frame and both data pages' came back
-    const grants = [...host.services.grants[2].values()];
-    expect(grants).toHaveLength(3); // its ring and two data pages, granted still (it did not revoke them: it is gone)
-    for (const g of grants) expect(g.mappedAt.size).toBe(0); // none of them is still mapped
+    // It is gone: the host tore it down (its grants ended, the driver's mappings of them too, docs/driver-vms.md "When a guest ends").
+    expect(host.services.grants[2].size).toBe(0);
+    expect([...host.services.mappings[0].values()].filter((m) => m.granter === 2)).toEqual([]);
     expect(domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(domains[1].console).toBe(runElf(io, { backend: hv, maxCycles: MAX_CYCLES, disk: kernelDisk() }).console);
   });

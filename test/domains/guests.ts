@@ -1,7 +1,9 @@
 // Small real guests for the multi-guest host's tests, in G32 assembly:
 // a server and a client that meet through DEV_PUBLISH/DEV_ACCEPT, share a
 // page through a grant and notify each other through event channels, all
-// through the domain device's ports (0x60-0x65), as the bundled kernel does.
+// through the domain device's ports (0x60-0x65), as the bundled kernel does;
+// and the steps of the block protocol's client side, for guests that talk to
+// the bundled kernel's blkback (docs/driver-vms.md, "Block protocol").
 // Built annotated (so xen and l4 rewrite their in/out sites) by default.
 import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
@@ -375,6 +377,73 @@ fail:
     out  0xF0, a0
 `;
 }
+
+// ---- the block protocol's client side (docs/driver-vms.md, "Block protocol"), for guests that talk to blkback
+
+/** The client's opening: its block server's domid into s0. */
+export const lookupServer = `    li   a0, 1
+    li   a3, HC_DEV_LOOKUP
+    call domop
+    blt  a0, zero, fail
+    mv   s0, a0`;
+
+/** Grants page `page` writable to the server (s0): the ref in a0. */
+export const grant = (page: number): string => `    mv   a0, s0
+    li   a1, ${page}
+    li   a2, 0
+    li   a3, HC_GNT_GRANT
+    call domop
+    blt  a0, zero, fail`;
+
+/** A ring header of this protocol (magic, 16 slots, 2 data pages) in the ring page at t0. */
+export const ringHeader = `    li   t1, 0x314b4c42
+    sw   t1, 0(t0)
+    li   t1, 16
+    sw   t1, 4(t0)
+    li   t1, 2
+    sw   t1, 8(t0)`;
+
+/** An event port for the server in a0 (as lookupServer leaves it) into s2. */
+export const allocPort = `    li   a3, HC_EVT_ALLOC
+    call domop
+    blt  a0, zero, fail
+    mv   s2, a0`;
+
+/**
+ * A ring of this protocol in page 0x30000 (t0 left at it): its data pages
+ * 0x31000 and 0x32000 granted to the server (s0), their refs and the header
+ * written; req_event 1.
+ */
+export const ringWithDataPages = `${grant(0x31000)}
+    li   t0, 0x30000
+    sw   a0, 16(t0)
+${grant(0x32000)}
+    li   t0, 0x30000
+    sw   a0, 20(t0)
+${ringHeader}
+    li   t1, 1
+    sw   t1, 72(t0)`;
+
+/** Publishes the ring whose ref is in s1 with event port s2 (DEV_PUBLISH(block, s1, s2)). */
+export const publish = `    li   a0, 1
+    mv   a1, s1
+    mv   a2, s2
+    li   a3, HC_DEV_PUBLISH
+    call domop
+    bnez a0, fail`;
+
+/** After lookupServer: page 0x30000 granted to the server (ref in s1), an event port for it (s2), published as the client's ring. */
+export const publishRing = `${grant(0x30000)}
+    mv   s1, a0
+    mv   a0, s0
+${allocPort}
+${publish}`;
+
+/** Spins ~2 × `iterations` cycles (t0). */
+export const pause = (label: string, iterations: number): string => `    li   t0, ${iterations}
+${label}:
+    addi t0, t0, -1
+    bnez t0, ${label}`;
 
 /**
  * Cooperating guests that share many pages (the coherence step's cost:

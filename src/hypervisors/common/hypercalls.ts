@@ -61,7 +61,10 @@ export const HC = {
   DEV_LOOKUP: 25,
   /** a0 = kind, a1 = ring grant ref, a2 = my event port → 0; raises the server's control port 0. */
   DEV_PUBLISH: 26,
-  /** a0 = kind → client domid, a1 ← its ring grant ref, a2 ← its event port; EAGAIN when none waits. */
+  /**
+   * a0 = kind → client domid, a1 ← its ring grant ref, a2 ← its event port; EAGAIN when none waits.
+   * A departure (a client I accepted and bound a port to has ended): a1 ← -1, a2 ← my port that was bound to it, free again.
+   */
   DEV_ACCEPT: 27,
   /** a0 = kind → the serving domain's generation (+1 per restart). */
   DEV_STATUS: 28,

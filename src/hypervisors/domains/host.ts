@@ -35,7 +35,8 @@
 //   end other than by a clean power-off (code 0), or when the watchdog sees
 //   one of their events pending unacknowledged for `watchdog` cycles: a
 //   fresh machine, same domid and disk, generation + 1, everything it held
-//   torn down (services.tearDown), its clients' control port raised.
+//   torn down (services.tearDown), its clients' control port raised. A
+//   domain that ends for good (any role) is torn down the same way (over).
 // - The CLI runs it with runSliced, which awaits between windows every 2^24
 //   cycles of global time (the user's Ctrl-C: every live domain stops
 //   there, "interrupted"); pausing there changes nothing.
@@ -393,6 +394,7 @@ export class DomainHost {
         if (!d.alive) continue;
         stopInterrupted(d.machine, why, d.clock);
         d.result = d.machine.outcome;
+        this.over(d);
       }
       break;
     }
@@ -428,6 +430,7 @@ export class DomainHost {
         if (!d.alive) continue;
         d.machine.stop("hlt-deadlock", "every guest is halted waiting for another, and no event can come");
         d.result = d.machine.outcome;
+        this.over(d);
       }
       return true;
     }
@@ -447,7 +450,7 @@ export class DomainHost {
     if (d.role === "driver" && !clean && !budget) {
       if (d.restarts.length < this.maxRestarts) this.restart(d, at, r.kind === "poweroff" ? `powered off with code ${r.exitCode}` : r.message);
       else this.staysDown(d);
-    }
+    } else this.over(d);
   }
 
   /** A driver that ended once more after its last allowed restart: its ending says why it is not restarted. */
@@ -455,6 +458,19 @@ export class DomainHost {
     d.staysDown = true;
     const r = d.result;
     if (r?.kind === "stopped") d.result = { ...r, message: `${r.message}; restarted ${d.restarts.length} times already, it stays down` };
+    this.over(d);
+  }
+
+  /**
+   * `d` has ended for good (any role: a guest, a service, a driver that stays
+   * down): it is torn down as a restarted driver is, as a hypervisor destroys a
+   * dead domain — its mappings of peers' grants end (they can revoke them), its
+   * grants end (whoever mapped one keeps a private copy), its event ports are
+   * freed (a peer's port bound to it is unbound: EVT_SEND refused), the
+   * publications it left waiting are dropped (docs/driver-vms.md, "When a guest ends").
+   */
+  private over(d: Domain): void {
+    this.services.tearDown(d.id);
   }
 
   private restart(d: Domain, at: number, reason: string): void {

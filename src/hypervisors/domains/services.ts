@@ -70,10 +70,26 @@ interface EventPort {
   remotePort: number;
 }
 
+/**
+ * What waits at a server for DEV_ACCEPT: a client's publication (its ring
+ * grant ref and its event port), or a departure (ring DEPARTED): a client it
+ * had accepted and bound a port to has ended, and `port` is the server's own
+ * port that was bound to it (freed when the server accepts the departure).
+ */
 interface WaitingClient {
   client: number;
   kind: number;
   ring: number;
+  port: number;
+}
+
+/** The ring ref of a departure (grant refs are ≥ 0): DEV_ACCEPT's ARG0 then says the client has ended. */
+const DEPARTED = -1;
+
+/** A publication a server accepted: the client, the kind and the client's port (what a departure names). */
+interface Accepted {
+  client: number;
+  kind: number;
   port: number;
 }
 
@@ -115,6 +131,8 @@ export class DomainServices {
   /** Per domain: the global cycle each pending bit became pending (the watchdog). */
   readonly pendingSince: Float64Array[];
   private readonly waiting: WaitingClient[][];
+  /** Per server: the publications it accepted, one per client and kind (the latest). */
+  private readonly accepted: Accepted[][];
   /** Per domain: events sent (EVT_SEND), for the host's record of when a domain talked. */
   readonly sent: Float64Array;
   /** Per domain: clients accepted (DEV_ACCEPT) since its last (re)start: the host's restart time. */
@@ -146,6 +164,7 @@ export class DomainServices {
     this.incoming = new Int32Array(n);
     this.pendingSince = Array.from({ length: n }, () => new Float64Array(EVENT_PORTS));
     this.waiting = Array.from({ length: n }, () => []);
+    this.accepted = Array.from({ length: n }, () => []);
     this.accepts = new Int32Array(n);
     this.acknowledged = new Uint8Array(n);
     this.sent = new Float64Array(n);
@@ -410,7 +429,7 @@ export class DomainServices {
     if (!Number.isInteger(port) || port < 1 || port >= EVENT_PORTS) return HC_ERROR.INVAL;
     const p = this.ports[self][port];
     if (p.state === "free" || p.remote !== server) return HC_ERROR.NOENT;
-    const q = this.waiting[server].filter((w) => !(w.client === self && w.kind === kind));
+    const q = this.waiting[server].filter((w) => !(w.client === self && w.kind === kind && w.ring !== DEPARTED));
     // A publication that replaces one still waiting is not announced again: that one's control event
     // was raised, so the server accepts (DEV_ACCEPT until EAGAIN) once more and takes this one then. A
     // client that publishes again and again therefore raises the server's line 4 once per acceptance,
@@ -428,24 +447,59 @@ export class DomainServices {
     const i = q.findIndex((w) => w.kind === kind);
     if (i < 0) return HC_ERROR.AGAIN;
     const [w] = q.splice(i, 1);
-    this.accepts[self]++;
     this.out[0] = w.ring;
     this.out[1] = w.port;
+    if (w.ring === DEPARTED) {
+      // The server has heard of it: its port that was bound to the client is its own to reuse (no op frees a port).
+      const p = this.ports[self][w.port];
+      if (p.state === "unbound" && p.remote === w.client) Object.assign(p, { state: "free", remote: -1, remotePort: -1 });
+      return w.client;
+    }
+    this.accepts[self]++;
+    this.accepted[self] = this.accepted[self].filter((a) => !(a.client === w.client && a.kind === kind));
+    this.accepted[self].push({ client: w.client, kind, port: w.port });
     return w.client;
+  }
+
+  /**
+   * Client `d` is being torn down: every server that accepted it and still
+   * has a port bound to its port gets a departure waiting (after anything
+   * waiting already) and its control port raised, as a new publication does:
+   * it learns of the end through DEV_ACCEPT, and may let go of what it kept
+   * for the client. A server that refused it (bound nothing) hears nothing.
+   */
+  private depart(d: number): void {
+    for (let s = 0; s < this.accepted.length; s++) {
+      const mine = this.accepted[s].filter((a) => a.client === d);
+      if (mine.length === 0) continue;
+      this.accepted[s] = this.accepted[s].filter((a) => a.client !== d);
+      for (const a of mine) {
+        const port = this.ports[s].findIndex((p) => p.state === "bound" && p.remote === d && p.remotePort === a.port);
+        if (port < 0) continue;
+        this.waiting[s].push({ client: d, kind: a.kind, ring: DEPARTED, port });
+        this.raiseControl(s);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- restart
 
   /**
-   * Domain `d` is restarted (or gone): everything it held is torn down. Its
+   * Domain `d` is restarted, or has ended for good (the host's `over`):
+   * everything it held is torn down, as a hypervisor destroys a domain. Its
    * grants disappear (whoever mapped them keeps a private copy of the last
-   * contents), its own mappings end, its event ports are freed and every
-   * peer port bound to it goes back to "unbound, for d" (the peer can
-   * publish it again), its pending events and the clients waiting on it are
-   * dropped, and so is every request it published elsewhere.
+   * contents), its own mappings end (its granters may revoke), its event
+   * ports are freed and every peer port bound to it goes back to "unbound,
+   * for d" (EVT_SEND on it refused; a restarted d's client publishes it
+   * again), its pending events and the clients waiting on it are dropped,
+   * and so is every request it published elsewhere; each server that had
+   * accepted it and bound a port to it gets a departure (depart).
    */
   tearDown(d: number): void {
     this.acknowledged[d] = 0;
+    // Its publications waiting elsewhere are dropped (not a departure not yet taken), then its servers are told (before its ports are unbound).
+    for (let s = 0; s < this.waiting.length; s++) this.waiting[s] = this.waiting[s].filter((w) => w.client !== d || w.ring === DEPARTED);
+    this.depart(d);
     for (const g of this.grants[d].values()) {
       for (const page of g.mappedAt) {
         this.mappings[g.grantee].delete(page);
@@ -470,7 +524,7 @@ export class DomainServices {
     this.incoming[d] = 0;
     this.accepts[d] = 0;
     this.waiting[d] = [];
-    for (let s = 0; s < this.waiting.length; s++) this.waiting[s] = this.waiting[s].filter((w) => w.client !== d);
+    this.accepted[d] = [];
   }
 
   /** The live shared pages as (granter page, grantee page) pairs (all of them may differ, untracked). */

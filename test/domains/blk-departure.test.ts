@@ -1,0 +1,122 @@
+// The block back end lets go of a client that has ended (docs/driver-vms.md,
+// "When a guest ends", "Connect"): the host tears the client down and hands
+// the driver a departure through DEV_ACCEPT (ring ref -1), and blkback frees
+// the client's two data frames — at once, or, while the disk holds requests
+// (a completion writes the client's ring and data pages), when a later
+// client finds every slot taken with the disk idle — and gives its slot to
+// the next client that finds every slot taken, freeing the ring frame it
+// kept until then. Before, a slot was never given back: the 5th client ever
+// was refused ("too many clients") for good, even with the first four gone.
+// Small assembly clients (the host tests' prelude, the block protocol's
+// ring) against the real `blkback` kernel, on xen, l4 and hvm.
+import { describe, expect, it } from "vitest";
+import { buildKernel, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
+import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
+import { guest, lookupServer, pause, prelude, publishRing, ringWithDataPages } from "./guests.js";
+
+const MAX_CYCLES = 400_000_000;
+const blkback = buildKernel({ workload: "blkback" }).image;
+/** Where the driver kernel keeps its count of free frames (mm.ts freeCount; the kernel is identity-mapped). */
+const FREE_COUNT = blkback.symbols.find((s) => s.name === "freeCount")!.value;
+/** What sector 0 of the driver's disk holds (the clients check their read). */
+const SECTOR0 = 0x12345678;
+
+/**
+ * A client that waits ~2 × `delay` cycles, then connects with a correct
+ * ring (two data pages granted) holding `requests` reads (sector i into slot
+ * i), publishes, and waits for the first response. Then it powers off at
+ * once — with 0 when that response is slot 0's, status 0, and its data is
+ * sector 0's (else 1) — leaving any other request in the driver's disk.
+ */
+const reader = (delay: number, requests: number): string => `${prelude}
+main:
+${delay > 0 ? pause(".Ldelay", delay) : ""}
+${lookupServer}
+${ringWithDataPages}
+${Array.from({ length: requests }, (_, i) => `    li   t1, ${i}
+    sw   t1, ${128 + 16 * i}(t0)
+    li   t1, 1
+    sw   t1, ${132 + 16 * i}(t0)
+    li   t1, ${i}
+    sw   t1, ${136 + 16 * i}(t0)`).join("\n")}
+    li   t1, ${requests}
+    sw   t1, 64(t0)
+${publishRing}
+.Lresponse:
+    li   t0, 1
+    sll  a0, t0, s2
+    call wait
+    li   t0, 0x30000
+    lw   t1, 68(t0)
+    beqz t1, .Lresponse
+    lw   t1, 512(t0)
+    bnez t1, .Lbad
+    lw   t1, 516(t0)
+    bnez t1, .Lbad
+    li   t0, 0x31000
+    lw   t1, 0(t0)
+    li   t2, ${SECTOR0}
+    bne  t1, t2, .Lbad
+    li   a0, 0
+    out  0xF0, a0
+.Lbad:
+    li   a0, 1
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
+/** Runs the driver and clients of the given delays and requests; the outcome and the driver's free frames at the end. */
+function run(hv: string, clients: readonly (readonly [delay: number, requests: number])[]) {
+  const disk = new Uint8Array(kernelDiskBytes());
+  new DataView(disk.buffer).setInt32(0, SECTOR0, true);
+  const specs: DomainSpec[] = [
+    { name: "driver", image: blkback, role: "driver", serves: ["block"], disk },
+    ...clients.map(([delay, requests], i): DomainSpec => ({ name: `c${i + 1}`, image: guest("reader", reader(delay, requests)), uses: { block: "driver" } })),
+  ];
+  const host = new DomainHost(specs, { backend: hv, maxCycles: MAX_CYCLES });
+  const out = host.run();
+  return { out, free: host.machineOf(0).memory.read32(FREE_COUNT) };
+}
+
+/** ~2,000,000 cycles between clients: the one before has connected, been answered and powered off (hvm's boot included). */
+const GAP = 1_000_000;
+
+/** Every client powered off with 0, each was connected, none refused, the driver never restarted. */
+function expectAllServed(out: ReturnType<typeof run>["out"]): void {
+  const drv = out.domains[0];
+  for (const c of out.domains.slice(1)) expect(c.result, c.name).toEqual({ kind: "poweroff", exitCode: 0 });
+  for (let d = 1; d < out.domains.length; d++) expect(drv.console).toContain(`blkback: domain ${d} connected\n`);
+  expect(drv.console).not.toContain("refused");
+  expect(drv.restarts).toEqual([]);
+}
+
+/**
+ * The driver's free frames at the end, against one client's run: that client
+ * (the last, the run ends with it) still holds its three; three more slots are
+ * FREE, each keeping its ring frame until it is taken again.
+ */
+const KEPT = 3;
+
+describe.each(["xen", "l4", "hvm"])("the block back end lets go of a client that ended on %s", (hv) => {
+  it("serves ten clients one after the other with its four slots: the frames it keeps do not grow with the clients", () => {
+    const one = run(hv, [[0, 1]]);
+    expect(one.out.domains[1].result).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(one.free).toBeGreaterThan(1000); // the allocator's count (the symbol is right)
+    const six = run(hv, Array.from({ length: 6 }, (_, i) => [i * GAP, 1] as const));
+    expectAllServed(six.out);
+    expect(six.free).toBe(one.free - KEPT);
+    const ten = run(hv, Array.from({ length: 10 }, (_, i) => [i * GAP, 1] as const));
+    expectAllServed(ten.out);
+    expect(ten.free).toBe(six.free);
+  });
+
+  it("frees the frames of clients that ended with a request still in its disk once the disk is idle: a 5th and 6th client are served", () => {
+    const one = run(hv, [[0, 1]]);
+    // Four clients end with their second read still in the driver's disk (its completion writes their ring and data page).
+    const { out, free } = run(hv, [[0, 2], [0, 2], [0, 2], [0, 2], [4 * GAP, 1], [5 * GAP, 1]]);
+    expectAllServed(out);
+    expect(free).toBe(one.free - KEPT);
+  });
+});
