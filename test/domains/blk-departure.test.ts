@@ -12,7 +12,7 @@
 import { describe, expect, it } from "vitest";
 import { buildKernel, kernelDiskBytes } from "../../src/cli/bundled-kernel.js";
 import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
-import { guest, lookupServer, pause, prelude, publishRing, ringWithDataPages } from "./guests.js";
+import { allocPort, guest, lookupServer, pause, prelude, publish, publishRing, ringWithDataPages } from "./guests.js";
 
 const MAX_CYCLES = 400_000_000;
 const blkback = buildKernel({ workload: "blkback" }).image;
@@ -28,7 +28,7 @@ const SECTOR0 = 0x12345678;
  * once — with 0 when that response is slot 0's, status 0, and its data is
  * sector 0's (else 1) — leaving any other request in the driver's disk.
  */
-const reader = (delay: number, requests: number): string => `${prelude}
+const reader = (delay: number, requests: number, again = false): string => `${prelude}
 main:
 ${delay > 0 ? pause(".Ldelay", delay) : ""}
 ${lookupServer}
@@ -57,6 +57,10 @@ ${publishRing}
     lw   t1, 0(t0)
     li   t2, ${SECTOR0}
     bne  t1, t2, .Lbad
+${again ? `    mv   a0, s0
+${allocPort}
+${publish}
+${pause(".Lagain", 200_000)}` : ""}
     li   a0, 0
     out  0xF0, a0
 .Lbad:
@@ -68,12 +72,13 @@ fail:
 `;
 
 /** Runs the driver and clients of the given delays and requests; the outcome and the driver's free frames at the end. */
-function run(hv: string, clients: readonly (readonly [delay: number, requests: number])[]) {
+function run(hv: string, clients: readonly (readonly [delay: number, requests: number, again?: boolean])[], extra: readonly DomainSpec[] = []) {
   const disk = new Uint8Array(kernelDiskBytes());
   new DataView(disk.buffer).setInt32(0, SECTOR0, true);
   const specs: DomainSpec[] = [
     { name: "driver", image: blkback, role: "driver", serves: ["block"], disk },
-    ...clients.map(([delay, requests], i): DomainSpec => ({ name: `c${i + 1}`, image: guest("reader", reader(delay, requests)), uses: { block: "driver" } })),
+    ...clients.map(([delay, requests, again], i): DomainSpec => ({ name: `c${i + 1}`, image: guest("reader", reader(delay, requests, again)), uses: { block: "driver" } })),
+    ...extra,
   ];
   const host = new DomainHost(specs, { backend: hv, maxCycles: MAX_CYCLES });
   const out = host.run();
@@ -99,6 +104,39 @@ function expectAllServed(out: ReturnType<typeof run>["out"]): void {
  */
 const KEPT = 3;
 
+/**
+ * A client that waits ~2 × `delay` cycles, connects with no request and
+ * polls its port's pending bit for ~20,000 turns: any event there is not its
+ * own (exit 70 + the port), else 0.
+ */
+const idle = (delay: number): string => `${prelude}
+main:
+${pause(".Ldelay", delay)}
+${lookupServer}
+${ringWithDataPages}
+${publishRing}
+    li   t2, 20000
+.Lpoll:
+    in   t0, 0x65
+    li   t1, 1
+    sll  t1, t1, s2
+    and  t0, t0, t1
+    bnez t0, .Lspurious
+    addi t2, t2, -1
+    bnez t2, .Lpoll
+    li   a0, 0
+    out  0xF0, a0
+.Lspurious:
+    mv   a0, s2
+    addi a0, a0, 70
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+/** Delays of the idle client that land its connection while c1's requests are still in the disk (per back end: the boot and the disk differ). */
+const IDLE_DELAYS: Record<string, number[]> = { xen: [300_000, 600_000], l4: [300_000, 600_000], hvm: [800_000, 1_000_000] };
+
 describe.each(["xen", "l4", "hvm"])("the block back end lets go of a client that ended on %s", (hv) => {
   it("serves ten clients one after the other with its four slots: the frames it keeps do not grow with the clients", () => {
     const one = run(hv, [[0, 1]]);
@@ -118,5 +156,23 @@ describe.each(["xen", "l4", "hvm"])("the block back end lets go of a client that
     const { out, free } = run(hv, [[0, 2], [0, 2], [0, 2], [0, 2], [4 * GAP, 1], [5 * GAP, 1]]);
     expectAllServed(out);
     expect(free).toBe(one.free - KEPT);
+  });
+
+  it("hears of a client that published twice (its second port refused) when it ends: a 5th client is served", () => {
+    // Each of four publishes again with a new port after its answer (refused: published twice), then ends.
+    const { out } = run(hv, [...Array.from({ length: 4 }, (_, i) => [i * GAP, 1, true] as const), [4 * GAP + 500_000, 1]]);
+    for (const c of out.domains.slice(1)) expect(c.result, c.name).toEqual({ kind: "poweroff", exitCode: 0 });
+    expect(out.domains[0].console).toContain("blkback: domain 5 connected\n");
+    expect(out.domains[0].console).not.toContain("too many clients");
+  });
+
+  it("sends the completions of a departed client's requests to nobody: a client bound to its old port gets no event", () => {
+    // c1 leaves 7 reads in the disk; c2 connects meanwhile (the driver binds it to the lowest free port: c1's).
+    for (const delay of IDLE_DELAYS[hv]) {
+      const { out } = run(hv, [[0, 8]], [{ name: "c2", image: guest("idle", idle(delay)), uses: { block: "driver" } }]);
+      expect(out.domains[1].result, `c1 (${delay})`).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(out.domains[2].result, `c2 connected after ${delay}`).toEqual({ kind: "poweroff", exitCode: 0 });
+      expect(out.domains[0].console).toContain("blkback: domain 2 connected\n");
+    }
   });
 });

@@ -131,7 +131,7 @@ export class DomainServices {
   /** Per domain: the global cycle each pending bit became pending (the watchdog). */
   readonly pendingSince: Float64Array[];
   private readonly waiting: WaitingClient[][];
-  /** Per server: the publications it accepted, one per client and kind (the latest). */
+  /** Per server: the publications it accepted, each (client, kind, port) once: where a departure is told (depart). */
   private readonly accepted: Accepted[][];
   /** Per domain: events sent (EVT_SEND), for the host's record of when a domain talked. */
   readonly sent: Float64Array;
@@ -456,8 +456,11 @@ export class DomainServices {
       return w.client;
     }
     this.accepts[self]++;
-    this.accepted[self] = this.accepted[self].filter((a) => !(a.client === w.client && a.kind === kind));
-    this.accepted[self].push({ client: w.client, kind, port: w.port });
+    // Every (client, kind, port) accepted is kept, not only the latest: a publication the server refuses
+    // (published twice, with another port) binds nothing, and the port it did bind must still be found
+    // when the client ends (depart). At most one entry per client port (31), so a client cannot grow it.
+    const seen = this.accepted[self].some((a) => a.client === w.client && a.kind === kind && a.port === w.port);
+    if (!seen) this.accepted[self].push({ client: w.client, kind, port: w.port });
     return w.client;
   }
 
@@ -475,7 +478,8 @@ export class DomainServices {
       this.accepted[s] = this.accepted[s].filter((a) => a.client !== d);
       for (const a of mine) {
         const port = this.ports[s].findIndex((p) => p.state === "bound" && p.remote === d && p.remotePort === a.port);
-        if (port < 0) continue;
+        // Not bound (a refused publication), or bound and told already (the same client port under two kinds).
+        if (port < 0 || this.waiting[s].some((w) => w.ring === DEPARTED && w.client === d && w.port === port)) continue;
         this.waiting[s].push({ client: d, kind: a.kind, ring: DEPARTED, port });
         this.raiseControl(s);
       }
