@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { HC, HC_ERROR } from "../../src/hypervisors/common/hypercalls.js";
 import { MAX_GRANTS } from "../../src/hypervisors/domains/abi.js";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
-import { guest, prelude, printer } from "./guests.js";
+import { guest, prelude, printer, spinThenOff } from "./guests.js";
 
 const MAX_CYCLES = 200_000_000;
 
@@ -55,16 +55,7 @@ main:
 .Lfull:
     li   t0, ${HC_ERROR.AGAIN}
     bne  a0, t0, fail
-    li   t0, 1000000
-.Lspin:
-    addi t0, t0, -1
-    bnez t0, .Lspin
-    li   a0, 0
-    out  0xF0, a0
-fail:
-    li   a0, 99
-    out  0xF0, a0
-`;
+${spinThenOff(1_000_000)}`;
 
 /** Prints "other", spins ~2 × 10,000,000 cycles (alive while the hostile guest holds its grants), and powers off with 0. */
 const lingering = `${prelude}
