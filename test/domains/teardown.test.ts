@@ -8,7 +8,9 @@
 // server's DEV_ACCEPT does not hand it a client that is gone. Whether it
 // powered off, crashed, or was a driver that crashed after its last allowed
 // restart. A server that had accepted it and bound a port to it is told:
-// DEV_ACCEPT hands it a departure (ring ref -1, its port, free again). Real
+// DEV_ACCEPT hands it a departure (ring ref -1, its port, free again) —
+// free indeed: a client-driver restarted before the server took it cannot
+// bind that port (it did, and the departure named a port bound). Real
 // assembly guests (the host tests' prelude, through the domain device's
 // ports) on the real emulator, on xen, l4 and hvm.
 import { describe, expect, it } from "vitest";
@@ -188,6 +190,79 @@ fail:
     out  0xF0, a0
 `;
 
+/**
+ * A client that is a driver (domid 0, restarted when it crashes): first
+ * tries to bind its server's port 1 — the port the server binds to it, in
+ * its first life not yet bound (ENOENT) — and prints "b" when that worked,
+ * else "n"; then publishes and waits for the server's event, and crashes (a
+ * power-off with 7: the host restarts it, with the server's departure still
+ * waiting).
+ */
+const rebinder = `${prelude}
+main:
+    li   a0, 1
+    li   a1, 1
+    li   a3, HC_EVT_BIND
+    call domop
+    li   t0, 110
+    blt  a0, zero, .Lsay
+    li   t0, 98
+.Lsay:
+    out  0x10, t0
+${lookupServer}
+${publishRing}
+    li   t0, 1
+    sll  a0, t0, s2
+    call wait
+    li   a0, 7
+    out  0xF0, a0
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
+/**
+ * Its server (domid 1): accepts it, binds its port (t3, port 1), notifies it
+ * (it crashes), lets ~2,000,000 cycles pass (its restarted instance runs),
+ * and takes the departure: its port must be free then, as DEV_ACCEPT says —
+ * EVT_SEND on it refused. Prints "0", or "1" when the send went through (the
+ * port was bound still), "2" when what it took was not the departure on t3;
+ * then waits for ever (powering off would end the client's service: its
+ * control port raised, never taken — the watchdog would restart it again
+ * and again).
+ */
+const slowToldServer = `${prelude}
+main:
+${acceptClient}
+${bindClientPort}
+    mv   a0, t3
+    li   a3, HC_EVT_SEND
+    call domop
+${pause(".Llet", 1000000)}
+    li   a0, 1
+    li   a3, HC_DEV_ACCEPT
+    call domop
+    li   t0, -1
+    bne  a1, t0, .Lnot
+    bne  a2, t3, .Lnot
+    mv   a0, t3
+    li   a3, HC_EVT_SEND
+    call domop
+    li   t0, 48
+    blt  a0, zero, .Lsay
+    li   t0, 49
+    j    .Lsay
+.Lnot:
+    li   t0, 50
+.Lsay:
+    out  0x10, t0
+    li   a0, 0
+    call wait
+fail:
+    li   a0, 99
+    out  0xF0, a0
+`;
+
 /** The server's spec: a plain service, or a driver allowed no restart (it stays down). */
 const serverSpec = (name: string, text: string, how: Ending): DomainSpec => ({
   name,
@@ -248,5 +323,21 @@ describe.each(["xen", "l4", "hvm"])("a guest that ends is torn down on %s", (hv)
     expect(client.result).toMatchObject({ kind: how === "powers off" ? "poweroff" : "stopped" });
     expect(server.result).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(server.refused).toEqual({});
+  });
+
+  it("a client-driver restarted before its server took its departure cannot bind the server's port that was bound to it: the departure says that port is free, and it is", () => {
+    const out = new DomainHost(
+      [
+        { name: "client", image: guest("rebinder", rebinder), role: "driver", uses: { block: "server" } },
+        { name: "server", image: guest("server", slowToldServer), serves: ["block"] },
+        { name: "lingerer", image: guest("lingerer", lingerer) },
+      ],
+      { backend: hv, maxCycles: MAX_CYCLES },
+    ).run();
+    const [client, server] = out.domains;
+    expect(client.console).toBe("nn"); // its second life's EVT_BIND of the server's port 1 refused, as its first's
+    expect(server.console).toBe("0"); // the departure it took named port 1, and port 1 was free: its EVT_SEND refused
+    // Once: before, the server's send reached its second life on the port it had bound, pending for ever (the watchdog).
+    expect(client.restarts.map((r) => r.reason)).toEqual(["powered off with code 7"]);
   });
 });

@@ -355,6 +355,9 @@ export class DomainServices {
     if (!this.peer(self, remote) || !Number.isInteger(remotePort) || remotePort < 1 || remotePort >= EVENT_PORTS) return HC_ERROR.INVAL;
     const rp = this.ports[remote][remotePort];
     if (rp.state !== "unbound" || rp.remote !== self) return HC_ERROR.NOENT;
+    // The port `remote` had bound to self's previous life, waiting for `remote` to take self's departure (a restarted
+    // client-driver): not one `remote` allocated for self to bind. The departure tells `remote` it is free, and so it must be.
+    if (this.waiting[remote].some((w) => w.ring === DEPARTED && w.client === self && w.port === remotePort)) return HC_ERROR.NOENT;
     const p = this.freePort(self);
     if (p < 0) return HC_ERROR.AGAIN;
     Object.assign(this.ports[self][p], { state: "bound", remote, remotePort });
