@@ -526,7 +526,8 @@ export class DomainServices {
       }
       Object.assign(port, { state: "free", remote: -1, remotePort: -1 });
     }
-    // Peers' ports allocated for d to bind stay allocated for it (the restarted d may bind them again).
+    // Peers' ports allocated for d to bind stay allocated for it (the restarted d may bind them again) — but for a port that
+    // was bound to d, whose departure the peer has not taken yet: evtBind refuses it until then (the departure says it is free).
     this.pending[d] = 0;
     this.incoming[d] = 0;
     this.accepts[d] = 0;
