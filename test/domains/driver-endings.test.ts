@@ -53,7 +53,10 @@ describe("a driver domain's last ending", () => {
     expect(drv.restarts.map((r) => r.reason)).toEqual(["powered off with code 3", "powered off with code 3"]);
     expect(drv.result).toEqual({ kind: "poweroff", exitCode: 3 });
     expect(drv.staysDown).toBe(true);
-    // A driver that is still restartable does not stay down.
-    expect(new DomainHost(specs(PANIC), { backend: "xen", maxCycles: 200_000, maxRestarts: 1_000 }).run().domains[0].staysDown).toBe(false);
+    // A driver that is still restartable does not stay down: restarted 14 times by --max-cycles, far from its
+    // 1,000 (a machine per restart: 200,000 cycles made 140 of them, 9 s of the suite, for the same question).
+    const restartable = new DomainHost(specs(PANIC), { backend: "xen", maxCycles: 20_000, maxRestarts: 1_000 }).run().domains[0];
+    expect(restartable.restarts.length).toBeGreaterThan(2);
+    expect(restartable.staysDown).toBe(false);
   });
 });
