@@ -22,7 +22,10 @@ import { fuzz, inputsOf as inputs, smokeCampaigns } from "./smoke-run.js";
 
 describe("the fuzzer finds what was planted", () => {
   it("classifies a hang, a host exception, a refusal and a wrong result, and shrinks each to its culprit", { timeout: 120_000 }, () => {
-    const r = fuzz(["selftest", "--inputs", "40", "--hang-seconds", "2"]);
+    // A 1 s watchdog: the planted hang costs it at every step of its shrinking (about 6 s in all; 2 s made it
+    // 13), while the other inputs take microseconds and a new worker under 100 ms (right three times in a row
+    // beside five busy loops on two cores).
+    const r = fuzz(["selftest", "--inputs", "40", "--hang-seconds", "1"]);
     expect(r.summary, r.stderr).toHaveLength(1);
     const s = r.summary[0];
     expect(s.inputs).toBe(40);
