@@ -82,6 +82,19 @@ export function wasmMemoryOf(buffer: ArrayBufferLike): WasmMemory | undefined {
  */
 export const memoryOptions = { wasm: true, verifyWritten: false };
 
+/**
+ * A recycled buffer for a heap of `heapBytes`, or undefined. With
+ * `memoryOptions.wasm` off, only a plain one: a WebAssembly.Memory's buffer
+ * would give the machine compiled loops the switch is there to keep out.
+ */
+function takeSpare(heapBytes: number): { buffer: ArrayBuffer; wasm: WasmMemory | undefined } | undefined {
+  const list = spareBuffers.get(heapBytes);
+  if (!list) return undefined;
+  let i = list.length - 1;
+  if (!memoryOptions.wasm) while (i >= 0 && list[i].wasm !== undefined) i--;
+  return i < 0 ? undefined : list.splice(i, 1)[0];
+}
+
 /** A zeroed buffer of at least `bytes` bytes: a WebAssembly.Memory's (whole 64 KiB pages) where possible. */
 function allocate(bytes: number): { buffer: ArrayBuffer; wasm: WasmMemory | undefined } {
   const W = wasmHost;
@@ -216,7 +229,7 @@ export class PhysicalMemory {
     // Lazily committed by the OS: untouched pages cost no resident memory. Or a recycled buffer, all zero again.
     const heapBytes = RAM_BASE + size;
     const marks = heapBytes / PAGE_SIZE;
-    const got = spareBuffers.get(heapBytes)?.pop() ?? allocate(heapBytes + marks);
+    const got = takeSpare(heapBytes) ?? allocate(heapBytes + marks);
     this.buffer = got.buffer;
     this.wasm = got.wasm;
     this.u8 = new Uint8Array(this.buffer, RAM_BASE, size);

@@ -113,6 +113,25 @@ describe("physical memory's written-chunk record", () => {
     expect(mem.unrecordedWrite()).toBe(-1);
   });
 
+  it("hands a recycled WebAssembly memory's buffer only to a memory allowed one (memoryOptions.wasm), a plain one to any", () => {
+    const size = SIZE + 2 * 4096; // sizes of their own: these spare buffers are this test's alone
+    const a = new PhysicalMemory(size);
+    expect(a.wasm).toBeDefined(); // Node has WebAssembly: memories are allocated as its memories
+    a.recycle();
+    memoryOptions.wasm = false;
+    try {
+      const b = new PhysicalMemory(size);
+      expect(b.wasm).toBeUndefined(); // not a's buffer, kept for a memory that may have compiled loops
+      expect(b.buffer).not.toBe(a.buffer);
+      b.recycle();
+      const c = new PhysicalMemory(size);
+      expect(c.buffer).toBe(b.buffer); // a plain spare is taken with the switch off
+      c.recycle();
+    } finally {
+      memoryOptions.wasm = true;
+    }
+  });
+
   it("keeps RAM_BASE a whole number of chunks (recycling compares the state region apart)", () => {
     expect(RAM_BASE % (1 << WRITTEN_SHIFT)).toBe(0);
   });
