@@ -17,10 +17,8 @@
 // too (src/web/worker.ts), so both list the same for the same state.
 
 import { disassembleInstruction } from "../guest-isa/disassembler.js";
-import { ABI_NAMES, CR, CR_NAMES, PGCTL_ENABLE, PSR } from "../guest-isa/registers.js";
-import { ACCESS, Fault, type GuestRegisters } from "./monitor.js";
-import { PAGE_MASK } from "./mmu/tlb.js";
-import { walkPageTable } from "./mmu/walk.js";
+import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
+import { ACCESS, type GuestRegisters } from "./monitor.js";
 import { TRACE_PAIRS } from "./cpu.js";
 import type { Machine } from "./machine.js";
 import { causeName } from "./stats.js";
@@ -139,24 +137,9 @@ export function recentInstructions(m: Machine, end: number, inclusive: boolean, 
  */
 export function readCode(m: Machine, va: number): number | undefined {
   const held = m.mmu.tlb.hit(va, false, false);
-  const pa = held >= 0 ? held : guestWalk(m, va);
+  const pa = held >= 0 ? held : m.mmu.probeGuest(va, ACCESS.FETCH, false);
   if (typeof pa !== "number" || !m.memory.contains(pa, 4) || (pa & 3) !== 0) return undefined;
   return m.memory.i32[pa >>> 2];
-}
-
-/**
- * `va` through the guest's own paging registers. The hardware's walk uses
- * the real ones, which a shadow pager (hvm, trap) keeps to itself — the
- * real pgctl is 0 there, so the walk would read physical address `va`, an
- * instruction the guest never ran; the guest's tables are in the same
- * physical memory (the shadow pager walks them there too).
- */
-function guestWalk(m: Machine, va: number): number | Fault {
-  const guest = guestRegistersApart(m);
-  if (!guest) return m.translate(va, ACCESS.FETCH, false);
-  if ((guest.cr[CR.pgctl] & PGCTL_ENABLE) === 0) return va >>> 0;
-  const w = walkPageTable(m.memory, guest.cr[CR.ptbr], va, ACCESS.FETCH);
-  return w instanceof Fault ? w : (w.frame + (va & ~PAGE_MASK)) >>> 0;
 }
 
 /** A listing's line for the instruction at `va`: its address, word and disassembly, or `<not mapped now>` (readCode). */

@@ -69,7 +69,8 @@ export function makeDevices(host: DevicesHost, options: MachineOptions, lines0: 
       return memory.guestLimit;
     },
     translate: (va) => {
-      const r = host.mmu.probe(va, ACCESS.LOAD, false);
+      // The guest's own translation (its virtual ptbr/pgctl under a shadow pager), not the real MMU's.
+      const r = host.mmu.probeGuest(va, ACCESS.LOAD, false);
       return typeof r === "number" ? r : undefined;
     },
   });

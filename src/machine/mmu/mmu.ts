@@ -126,13 +126,26 @@ export class Mmu {
    * The translation the hardware would find, without touching the TLB or the
    * counters (for monitors, the loader, diagnoses). Ignores the monitor.
    */
-  probe(va: number, access: Access, user: boolean): number | Fault {
-    const w = this.pagingEnabled() ? this.walk(va, access) : this.identity(va);
+  probe(va: number, access: Access, user: boolean, cr: ArrayLike<number> = this.host.cr): number | Fault {
+    const w = (cr[this.pgctlIndex] & PGCTL_ENABLE) !== 0 ? walkPageTable(this.host.memory, cr[this.ptbrIndex], va, access) : this.identity(va);
     if (w instanceof Fault) return w;
     if ((user && (w.perm & PERM.U) === 0) || (access === ACCESS.STORE && (w.perm & PERM.W) === 0)) {
       return new Fault(pageFaultCause(access), va);
     }
     return (w.frame + (va & ~PAGE_MASK)) >>> 0;
+  }
+
+  /**
+   * `probe` through the guest's own paging registers: a shadow pager (hvm,
+   * trap) keeps the guest's ptbr and pgctl virtual (Monitor.guestRegisters)
+   * and the real ones to itself — the real pgctl is 0 there, so `probe`
+   * would answer physical address `va`, a frame the guest never named. The
+   * guest's tables are in the same physical memory (the shadow pager walks
+   * them there too). What the guest means by an address it hands the
+   * machine (the memory supervisor's GRANT) or ran at (a diagnosis).
+   */
+  probeGuest(va: number, access: Access, user: boolean): number | Fault {
+    return this.probe(va, access, user, this.host.monitor?.guestRegisters?.().cr);
   }
 
   private fill(va: number, access: Access, user: boolean): number | Fault {

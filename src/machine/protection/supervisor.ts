@@ -20,7 +20,9 @@
 // trapped `out`, or one at a rewritten site, whose caller is the guest
 // domain around the site — Protection.callerDomain) and the guest's current
 // translation (virtual ranges are translated page by page when the call is
-// made; permissions are physical, protection.ts says why). Produces domains
+// made, through the guest's own paging registers — also under a shadow
+// pager, hvm and trap, whose real ones are the monitor's; permissions are
+// physical, protection.ts says why). Produces domains
 // and grants, or a refusal:
 // a call from code outside domain 0 (a module may not change the tables), a
 // range outside guest memory or unmapped, a domain the monitor owns (the
@@ -53,7 +55,7 @@ export interface SupervisorHost {
   readonly ioPc: number;
   /** First physical byte the guest cannot address. */
   readonly guestLimit: number;
-  /** The guest's current translation of `va` (supervisor, load), or undefined where it has none. */
+  /** The guest's current translation of `va` (supervisor, load; its own page tables, Mmu.probeGuest), or undefined where it has none. */
   translate(va: number): number | undefined;
 }
 

@@ -1,0 +1,99 @@
+// The memory supervisor's GRANT names virtual addresses (docs/protection.md,
+// "Guest-visible domains"): it must protect the frame the guest's own page
+// tables map there, on every back end. A kernel with paging on maps virtual
+// 0x300000 to physical 0x200000, takes every word of it from a module's
+// domain, and calls the module, which stores there: a protection fault
+// (the handler powers off with 100 + cause) on bare, hvm, trap, xen and l4,
+// in the interpreter and the JIT. Under a shadow pager (hvm, trap) the
+// real ptbr and pgctl are the monitor's, not the guest's: translated
+// through them, the GRANT protected physical 0x300000 — a frame the guest
+// never named — and the module's store went through.
+import { describe, expect, it } from "vitest";
+import { annotate } from "../../src/annotator/index.js";
+import { assemble } from "../../src/guest-isa/assembler/index.js";
+import { CAUSE } from "../../src/guest-isa/registers.js";
+import { runElf } from "../../src/hypervisors/index.js";
+import { PERM } from "../../src/machine/protection/protection.js";
+
+const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
+const VA = 0x300000;
+const PA = 0x200000;
+
+const KERNEL = `
+    .text
+    .global _start
+_start:
+    li   sp, 0x80000
+    la   t0, handler
+    mtcr tvec, t0
+    li   t0, 0x10000            # page directory: PDE 0 -> the page table at 0x11000
+    li   t1, 0x11001
+    sw   t1, 0(t0)
+    li   t0, 0x11000            # the first 4 MiB identity-mapped, V|W|U
+    li   t1, 7
+    li   t2, 1024
+.Lmap:
+    sw   t1, 0(t0)
+    addi t0, t0, 4
+    addi t1, t1, 0x1000
+    addi t2, t2, -1
+    bnez t2, .Lmap
+    li   t0, ${0x11000 + (VA >>> 12) * 4}
+    li   t1, ${PA | 7}              # but virtual ${VA} -> physical ${PA}
+    sw   t1, 0(t0)
+    li   t0, 0x10000
+    mtcr ptbr, t0
+    li   t0, 1
+    mtcr pgctl, t0
+    la   t0, mod                # DEFINE the module's domain
+    out  0x50, t0
+    la   t0, modEnd
+    out  0x51, t0
+    li   t0, 1
+    out  0x54, t0
+    in   s1, 0x54
+    out  0x50, s1               # GRANT it no access to the page at virtual ${VA}
+    li   t0, ${VA}
+    out  0x51, t0
+    li   t0, 4096
+    out  0x52, t0
+    out  0x53, zero
+    li   t0, 2
+    out  0x54, t0
+    in   s2, 0x54
+    bnez s2, .Lrefused
+    jal  lr, mod
+    li   a0, 7                  # the module's store went through
+    out  0xF0, a0
+.Lrefused:
+    addi a0, s2, 60
+    out  0xF0, a0
+mod:
+    li   t0, ${VA}
+    li   t1, 0x55
+    sw   t1, 0(t0)
+    jr   lr
+modEnd:
+    nop
+handler:
+    mfcr t0, cause
+    addi a0, t0, 100
+    out  0xF0, a0
+`;
+
+const image = assemble([{ file: "kernel.s", text: annotate("kernel.s", KERNEL).text }]);
+
+describe("GRANT protects the frame the guest's own page tables map", () => {
+  it.each(BACKENDS)("%s: the module's store through its mapping is a protection fault, in both engines", (backend) => {
+    const [a, b] = (["interp", "jit"] as const).map((engine) => runElf(image, { backend, engine, jitThreshold: 1, maxCycles: 20_000_000 }));
+    expect([b.console, b.result, b.stats]).toEqual([a.console, a.result, a.stats]);
+    expect(a.result).toEqual({ kind: "poweroff", exitCode: 100 + CAUSE.PROTECTION_FAULT });
+    const { memory, protection } = a.machine;
+    expect(memory.i32[PA >>> 2]).toBe(0);
+    // The module's domain (the guest's only one): the mapped frame is closed to it, the frame at the virtual address's number is not.
+    const mod = [...Array(protection.domainCount).keys()].filter((d) => protection.domainOwner(d) === "guest");
+    expect(mod).toHaveLength(1);
+    expect(protection.permission(mod[0], PA)).toBe(PERM.NONE);
+    expect(protection.permission(mod[0], VA)).toBe(PERM.RW);
+  });
+});
