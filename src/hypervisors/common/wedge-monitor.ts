@@ -211,8 +211,8 @@ export abstract class WedgeMonitor extends WedgeEvents {
    * The original load/store of a memory-sensitive site; false when it faulted
    * (reflected with epc = the site). An mmio site's access that translates
    * into the device window is performed on the device — the VMM's device
-   * model (docs/driver-vms.md "VMM-bypass I/O"): word-sized only, else the
-   * bus error the hardware would raise.
+   * model (docs/driver-vms.md "VMM-bypass I/O"): word-sized and from virtual
+   * supervisor mode only, else the bus error the hardware would raise.
    */
   private emulateMemory(insn: DecodedInstruction, siteAddr: number, asUser: boolean, device = false): boolean {
     const m = this.machine;
@@ -224,7 +224,9 @@ export abstract class WedgeMonitor extends WedgeEvents {
       const pa = this.guestPhysical(va, store ? ACCESS.STORE : ACCESS.LOAD, size, asUser);
       if (typeof pa === "number" && m.memory.isDevice(pa)) {
         this.tick("mmio.emulated");
-        const ok = size === 4 && checkBypassAccess(m, pa, store, m.regs[insn.a], false);
+        // From virtual user mode, refused as a native access is (onDeviceAccess) and as bare metal refuses it: a
+        // process the kernel mapped the registers for must not aim the device's DMA at the kernel.
+        const ok = !asUser && size === 4 && checkBypassAccess(m, pa, store, m.regs[insn.a], false);
         const v = !ok ? undefined : store ? (m.mmioWrite(pa, m.regs[insn.a]) ? 0 : undefined) : m.mmioRead(pa);
         if (v === undefined) {
           this.reflect(CAUSE.BUS_ERROR, siteAddr, va);

@@ -211,6 +211,19 @@ export class TrapMonitor extends VirtualCpu implements GuestView, MigratableMoni
     this.shadow.emulateStore(pa, value, size);
   }
 
+  /**
+   * Monitor.onDeviceAccess: a load or store reached a device register (the
+   * nvdisk's, through a mapping the guest made). The CPU runs the guest
+   * kernel and its user processes alike in user mode, so the machine cannot
+   * refuse a user process's access as bare metal does: the virtual mode
+   * decides — from virtual user mode, a bus error (else a process the
+   * kernel mapped the registers for could aim the device's DMA at the
+   * kernel); the kernel's access goes to the device, uncharged, as before.
+   */
+  onDeviceAccess(): boolean {
+    return !this.guestIsUser;
+  }
+
   // ---------------------------------------------------------------- migration (common/neutral-state.ts)
 
   exportNeutral(): NeutralState {
