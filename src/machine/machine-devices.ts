@@ -68,10 +68,13 @@ export function makeDevices(host: DevicesHost, options: MachineOptions, lines0: 
     get guestLimit() {
       return memory.guestLimit;
     },
-    translate: (va) => {
+    translator: () => {
       // The guest's own translation (its virtual ptbr/pgctl under a shadow pager), not the real MMU's.
-      const r = host.mmu.probeGuest(va, ACCESS.LOAD, false);
-      return typeof r === "number" ? r : undefined;
+      const cr = host.mmu.guestPaging();
+      return (va) => {
+        const r = host.mmu.probeGuest(va, ACCESS.LOAD, false, cr);
+        return typeof r === "number" ? r : undefined;
+      };
     },
   });
   supervisor.enabled = options.protection ?? true;

@@ -8,12 +8,18 @@
 // real ptbr and pgctl are the monitor's, not the guest's: translated
 // through them, the GRANT protected physical 0x300000 — a frame the guest
 // never named — and the module's store went through.
-import { describe, expect, it } from "vitest";
+//
+// And a GRANT over a range whose pages a guest mapped all to one frame (2^19
+// of them in one call) makes one grant per distinct physical range, not one
+// per page: each is a PLB flush and a TLB refresh, and the call cost the
+// host most of a second.
+import { describe, expect, it, vi } from "vitest";
 import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { CAUSE } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
-import { PERM } from "../../src/machine/protection/protection.js";
+import { PERM, Protection } from "../../src/machine/protection/protection.js";
+import { SUPERVISOR_CALL, SUPERVISOR_PORT, SupervisorDevice } from "../../src/machine/protection/supervisor.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
 const VA = 0x300000;
@@ -95,5 +101,38 @@ describe("GRANT protects the frame the guest's own page tables map", () => {
     expect(mod).toHaveLength(1);
     expect(protection.permission(mod[0], PA)).toBe(PERM.NONE);
     expect(protection.permission(mod[0], VA)).toBe(PERM.RW);
+  });
+});
+
+describe("GRANT over many virtual pages", () => {
+  const MEMORY = 1 << 20;
+  /** A supervisor over a real protection unit, whose guest maps virtual pages by `map` (page → physical page); grant calls counted. */
+  const supervisor = (map: (page: number) => number) => {
+    const protection = new Protection({ memorySize: MEMORY, guestLimit: MEMORY, framesChanged: () => {}, chargeRefs: () => {} });
+    const grant = vi.spyOn(protection, "grant");
+    const device = new SupervisorDevice({ protection, ioPc: 0, guestLimit: MEMORY, translator: () => (va) => map(va >>> 12) * 4096 + (va & 0xfff) });
+    const call = (va: number, bytes: number, perm: number) => {
+      [0, va, bytes, perm].forEach((v, i) => device.write(SUPERVISOR_PORT.ARG0 + i, v));
+      device.write(SUPERVISOR_PORT.CALL, SUPERVISOR_CALL.GRANT);
+      return device.read(SUPERVISOR_PORT.CALL);
+    };
+    return { protection, grant, call };
+  };
+
+  it("every page of 2 GiB on one frame: one grant, the frame's permission set", () => {
+    const s = supervisor(() => 0x20);
+    expect(s.call(0x4000_0000, 0x7fff_f000, PERM.R)).toBe(0);
+    expect(s.grant).toHaveBeenCalledTimes(1);
+    expect(s.protection.permission(0, 0x20000)).toBe(PERM.R);
+    expect(s.protection.permission(0, 0x20ffc)).toBe(PERM.R);
+    expect(s.protection.permission(0, 0x21000)).toBe(PERM.RW);
+  });
+
+  it("contiguous pages: one grant; a partial first and last page keep their bounds", () => {
+    const s = supervisor((page) => page & 0xff);
+    expect(s.call(0x1010, 0x3000, PERM.NONE)).toBe(0);
+    expect(s.grant).toHaveBeenCalledTimes(1);
+    expect(s.grant.mock.calls[0].slice(0, 4)).toEqual([0, 0x1010, 0x3000, PERM.NONE]);
+    expect([0x100c, 0x1010, 0x400c, 0x4010].map((pa) => s.protection.permission(0, pa))).toEqual([PERM.RW, PERM.NONE, PERM.NONE, PERM.RW]);
   });
 });

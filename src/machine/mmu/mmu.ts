@@ -144,8 +144,13 @@ export class Mmu {
    * them there too). What the guest means by an address it hands the
    * machine (the memory supervisor's GRANT) or ran at (a diagnosis).
    */
-  probeGuest(va: number, access: Access, user: boolean): number | Fault {
-    return this.probe(va, access, user, this.host.monitor?.guestRegisters?.().cr);
+  probeGuest(va: number, access: Access, user: boolean, cr = this.guestPaging()): number | Fault {
+    return this.probe(va, access, user, cr);
+  }
+
+  /** The control registers as the guest sees them now (probeGuest's; read once for many translations). */
+  guestPaging(): ArrayLike<number> {
+    return this.host.monitor?.guestRegisters?.().cr ?? this.host.cr;
   }
 
   private fill(va: number, access: Access, user: boolean): number | Fault {

@@ -55,8 +55,12 @@ export interface SupervisorHost {
   readonly ioPc: number;
   /** First physical byte the guest cannot address. */
   readonly guestLimit: number;
-  /** The guest's current translation of `va` (supervisor, load; its own page tables, Mmu.probeGuest), or undefined where it has none. */
-  translate(va: number): number | undefined;
+  /**
+   * The guest's current translation (supervisor, load; its own page tables, Mmu.probeGuest): of `va`, or
+   * undefined where it has none. Its paging registers are read once, when it is made (one call translates
+   * up to 2^19 pages).
+   */
+  translator(): (va: number) => number | undefined;
 }
 
 export class SupervisorDevice implements Device {
@@ -132,14 +136,26 @@ export class SupervisorDevice implements Device {
     const va = a1 >>> 0;
     const bytes = a2;
     if (bytes <= 0 || (va & 3) !== 0 || (bytes & 3) !== 0 || a3 < 0 || a3 > 3 || va + bytes > 0x1_0000_0000) return SUPERVISOR_ERROR.BAD_REQUEST;
-    // Translate every page first: a refused range changes nothing.
+    // Translate every page first: a refused range changes nothing. A piece that continues the last one is merged
+    // into it, and a whole page granted already is not granted again (the same permission: nothing changes) — a
+    // guest may map one frame at every virtual page, and one call of 2^19 grants (each a PLB flush and a TLB
+    // refresh) cost the host most of a second; the grants now cost what the distinct physical ranges do.
     const pieces: [number, number][] = [];
+    const pages = new Set<number>();
+    const translate = this.host.translator();
     for (let at = va; at < va + bytes; ) {
       const pageEnd = Math.min(va + bytes, (Math.floor(at / 4096) + 1) * 4096);
-      const pa = this.host.translate(at);
-      if (pa === undefined || pa + (pageEnd - at) > this.host.guestLimit) return SUPERVISOR_ERROR.OUTSIDE_MEMORY;
-      pieces.push([pa, pageEnd - at]);
+      const pa = translate(at);
+      const n = pageEnd - at;
+      if (pa === undefined || pa + n > this.host.guestLimit) return SUPERVISOR_ERROR.OUTSIDE_MEMORY;
       at = pageEnd;
+      if (n === 4096) {
+        if (pages.has(pa)) continue;
+        pages.add(pa);
+      }
+      const last = pieces[pieces.length - 1];
+      if (last !== undefined && last[0] + last[1] === pa) last[1] += n;
+      else pieces.push([pa, n]);
     }
     for (const [pa, n] of pieces) p.grant(domain, pa, n, a3 as Perm, this.host.guestLimit);
     return 0;
