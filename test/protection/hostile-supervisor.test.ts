@@ -13,13 +13,18 @@
 // of them in one call) makes one grant per distinct physical range, not one
 // per page: each is a PLB flush and a TLB refresh, and the call cost the
 // host most of a second.
+//
+// And the tables the guest's grants make are bounded (host memory): a
+// kernel that defines three domains and gives each a leaf in every frame
+// gets one leaf per frame of guest memory, all domains together, and then
+// TABLES_FULL (−6) — not 4× its RAM in leaves with 63 domains.
 import { describe, expect, it, vi } from "vitest";
 import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
-import { CAUSE } from "../../src/guest-isa/registers.js";
+import { CAUSE, REG } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { PERM, Protection } from "../../src/machine/protection/protection.js";
-import { SUPERVISOR_CALL, SUPERVISOR_PORT, SupervisorDevice } from "../../src/machine/protection/supervisor.js";
+import { MAX_LEAVES_PER_FRAME, SUPERVISOR_CALL, SUPERVISOR_ERROR, SUPERVISOR_PORT, SupervisorDevice } from "../../src/machine/protection/supervisor.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
 const VA = 0x300000;
@@ -134,5 +139,76 @@ describe("GRANT over many virtual pages", () => {
     expect(s.grant).toHaveBeenCalledTimes(1);
     expect(s.grant.mock.calls[0].slice(0, 4)).toEqual([0, 0x1010, 0x3000, PERM.NONE]);
     expect([0x100c, 0x1010, 0x400c, 0x4010].map((pa) => s.protection.permission(0, pa))).toEqual([PERM.RW, PERM.NONE, PERM.NONE, PERM.RW]);
+  });
+});
+
+describe("the guest's permission tables are bounded", () => {
+  const DOMAINS = 3;
+  // For each of three domains (over bytes of a table), a 4-byte grant at the start of every frame until
+  // -3 (outside memory): each would be a leaf. s1 counts the grants made, s2 those refused TABLES_FULL.
+  const LEAVES = `
+    .text
+    .global _start
+_start:
+    li   sp, 0x8000
+    li   s0, 0
+    li   s1, 0
+    li   s2, 0
+.Ldomain:
+    la   t0, codes
+    slli t1, s0, 3
+    add  t0, t0, t1
+    out  0x50, t0
+    addi t0, t0, 8
+    out  0x51, t0
+    li   t0, 1
+    out  0x54, t0
+    in   a3, 0x54
+    li   t4, 0
+.Lframe:
+    out  0x50, a3
+    out  0x51, t4
+    li   t0, 4
+    out  0x52, t0
+    out  0x53, zero
+    li   t0, 2
+    out  0x54, t0
+    in   t0, 0x54
+    li   t1, ${SUPERVISOR_ERROR.OUTSIDE_MEMORY}
+    beq  t0, t1, .Lnext
+    li   t1, ${SUPERVISOR_ERROR.TABLES_FULL}
+    bne  t0, t1, .Lmade
+    addi s2, s2, 1
+    j    .Lstep
+.Lmade:
+    bnez t0, .Lfail
+    addi s1, s1, 1
+.Lstep:
+    li   t0, 0x1000
+    add  t4, t4, t0
+    j    .Lframe
+.Lnext:
+    addi s0, s0, 1
+    li   t0, ${DOMAINS}
+    bne  s0, t0, .Ldomain
+    li   a0, 0
+    out  0xF0, a0
+.Lfail:
+    li   a0, 1
+    out  0xF0, a0
+    .align 8
+codes:
+    .space ${8 * DOMAINS}
+`;
+  const leaves = assemble([{ file: "leaves.s", text: annotate("leaves.s", LEAVES).text }]);
+
+  it.each(BACKENDS)("%s: one leaf per frame of guest memory, then TABLES_FULL", (backend) => {
+    const out = runElf(leaves, { backend, ramSize: 1 << 20, maxCycles: 50_000_000 });
+    expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
+    const frames = out.machine.memory.guestLimit / 4096;
+    const budget = MAX_LEAVES_PER_FRAME * frames;
+    expect(out.machine.protection.mixedFrames()).toBe(budget);
+    expect(out.machine.regs[REG.s1]).toBe(budget);
+    expect(out.machine.regs[REG.s2]).toBe(DOMAINS * frames - budget);
   });
 });

@@ -26,7 +26,8 @@
 // and grants, or a refusal:
 // a call from code outside domain 0 (a module may not change the tables), a
 // range outside guest memory or unmapped, a domain the monitor owns (the
-// in-place VMM's), an overlapping code range. The arguments and the result
+// in-place VMM's), an overlapping code range, a grant that could take the
+// tables past their bound (MAX_LEAVES_PER_FRAME). The arguments and the result
 // are domain 0's too: another domain reads −1 and cannot write them. With protection off
 // (`enabled` false: `previrt inject --no-protect`, `run --no-protect`) every
 // call succeeds and does nothing, so a kernel runs unchanged either way.
@@ -47,7 +48,20 @@ export const SUPERVISOR_ERROR = {
   NOT_YOURS: -4,
   /** The code range overlaps another domain's. */
   OVERLAP: -5,
+  /** The permission tables hold their most mixed frames already (MAX_LEAVES_PER_FRAME). */
+  TABLES_FULL: -6,
 } as const;
+
+/**
+ * Mixed frames (a 256-byte leaf each, table.ts) the guest's grants may keep
+ * in all domains together, per frame of guest memory: 1/16 of guest memory,
+ * which with the top levels stays within Mondrian's goal for table memory
+ * (docs/protection.md "Goals", ≤ 9 %). The tables are host memory: without
+ * a bound a guest defining 63 domains and a leaf in every frame of each made
+ * the host hold 4× its RAM in leaves (172 MB for 64 MiB in a few seconds of
+ * GRANTs; 2 GiB of RAM would have cost the host its memory).
+ */
+export const MAX_LEAVES_PER_FRAME = 1;
 
 export interface SupervisorHost {
   readonly protection: Protection;
@@ -157,6 +171,11 @@ export class SupervisorDevice implements Device {
       if (last !== undefined && last[0] + last[1] === pa) last[1] += n;
       else pieces.push([pa, n]);
     }
+    // Only a piece's partial first or last frame can become mixed (whole frames fold into their top-level
+    // entry): a grant that could take the tables past their bound is refused; whole pages always go through.
+    let partial = 0;
+    for (const [pa, n] of pieces) partial += (pa & 0xfff ? 1 : 0) + ((pa + n) & 0xfff ? 1 : 0);
+    if (partial > 0 && p.mixedFrames() + partial > MAX_LEAVES_PER_FRAME * Math.floor(this.host.guestLimit / 4096)) return SUPERVISOR_ERROR.TABLES_FULL;
     for (const [pa, n] of pieces) p.grant(domain, pa, n, a3 as Perm, this.host.guestLimit);
     return 0;
   }
