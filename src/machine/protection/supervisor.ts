@@ -54,9 +54,10 @@ export const SUPERVISOR_ERROR = {
 
 /**
  * Mixed frames (a 256-byte leaf each, table.ts) the guest's grants may keep
- * in all domains together, per frame of guest memory: 1/16 of guest memory,
- * which with the top levels stays within Mondrian's goal for table memory
- * (docs/protection.md "Goals", ≤ 9 %). The tables are host memory: without
+ * in all domains together, per frame of guest memory: 1/16 of guest memory
+ * (the top levels add 4 bytes per frame per domain that has a table; a
+ * legitimate kernel needs far fewer: the Mondrix variant keeps one leaf,
+ * docs/protection.md "Goals"). The tables are host memory: without
  * a bound a guest defining 63 domains and a leaf in every frame of each made
  * the host hold 4× its RAM in leaves (172 MB for 64 MiB in a few seconds of
  * GRANTs; 2 GiB of RAM would have cost the host its memory).
