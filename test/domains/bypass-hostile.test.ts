@@ -19,6 +19,7 @@ import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { CAUSE, REG } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE, NVDISK_ID, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
+import { identityPaging } from "../protection/guest-snippets.js";
 
 /** The last page of the first 4 MiB: mapped to the nvdisk's setup page, user-accessible. */
 const REGS_VA = 0x3ff000;
@@ -33,24 +34,8 @@ _start:
     li   sp, 0x80000
     la   t0, handler
     mtcr tvec, t0
-    li   t0, 0x10000            # page directory: PDE 0 -> the page table at 0x11000
-    li   t1, 0x11001
-    sw   t1, 0(t0)
-    li   t0, 0x11000            # 4 MiB identity-mapped V|W|U, but for the last page
-    li   t1, 7
-    li   t2, 1023
-.Lmap:
-    sw   t1, 0(t0)
-    addi t0, t0, 4
-    addi t1, t1, 0x1000
-    addi t2, t2, -1
-    bnez t2, .Lmap
-    li   t1, ${NVDISK_BASE | 7}  # the last page: the nvdisk's setup registers, V|W|U
-    sw   t1, 0(t0)
-    li   t0, 0x10000
-    mtcr ptbr, t0
-    li   t0, 1
-    mtcr pgctl, t0
+    # paging on; the last page of 4 MiB: the nvdisk's setup registers, V|W|U
+${identityPaging([[REGS_VA, NVDISK_BASE | 7]])}
     li   t0, ${REGS_VA}
     .sensitive mmio
     lw   s1, ${NVDISK_REG.ID}(t0)   # the kernel's own access: the device's ID

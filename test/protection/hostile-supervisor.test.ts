@@ -25,6 +25,7 @@ import { CAUSE, REG } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { PERM, Protection } from "../../src/machine/protection/protection.js";
 import { MAX_LEAVES_PER_FRAME, SUPERVISOR_CALL, SUPERVISOR_ERROR, SUPERVISOR_PORT, SupervisorDevice } from "../../src/machine/protection/supervisor.js";
+import { identityPaging } from "./guest-snippets.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
 const VA = 0x300000;
@@ -37,25 +38,8 @@ _start:
     li   sp, 0x80000
     la   t0, handler
     mtcr tvec, t0
-    li   t0, 0x10000            # page directory: PDE 0 -> the page table at 0x11000
-    li   t1, 0x11001
-    sw   t1, 0(t0)
-    li   t0, 0x11000            # the first 4 MiB identity-mapped, V|W|U
-    li   t1, 7
-    li   t2, 1024
-.Lmap:
-    sw   t1, 0(t0)
-    addi t0, t0, 4
-    addi t1, t1, 0x1000
-    addi t2, t2, -1
-    bnez t2, .Lmap
-    li   t0, ${0x11000 + (VA >>> 12) * 4}
-    li   t1, ${PA | 7}              # but virtual ${VA} -> physical ${PA}
-    sw   t1, 0(t0)
-    li   t0, 0x10000
-    mtcr ptbr, t0
-    li   t0, 1
-    mtcr pgctl, t0
+    # paging on, virtual ${VA} -> physical ${PA}
+${identityPaging([[VA, PA | 7]])}
     la   t0, mod                # DEFINE the module's domain
     out  0x50, t0
     la   t0, modEnd

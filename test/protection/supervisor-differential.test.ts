@@ -16,6 +16,8 @@ import { describe, expect, it } from "vitest";
 import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { runElf } from "../../src/hypervisors/index.js";
+import { rng } from "../machine/random-program.js";
+import { identityPaging } from "./guest-snippets.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
 /** Where the kernel records each operation's outcome; the handler's last cause; the DEFINEs' answers. */
@@ -25,17 +27,6 @@ const HANDLES = 0x17f00;
 /** The page paging maps at two more virtual pages (0x300000, 0x301000), and a data area. */
 const SHARED = 0x200000;
 const DATA = 0x50000;
-
-/** A small deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const ACCESSES = ["lw", "sw", "amo", "sb", "lbu", "sh"] as const;
 /** One function per access kind, labelled `${prefix}_${kind}`: address in a1, value in a2, result in a0. */
@@ -60,7 +51,8 @@ ${prefix}_sh:
     jr   lr`;
 
 function kernel(seed: number): string {
-  const r = rng(seed);
+  const next = rng(seed);
+  const r = () => next() / 2 ** 32;
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
   const paging = r() < 0.6;
   const address = () => pick([0x300000, 0x301000, SHARED, SHARED + 0xffc, SHARED + 0x1000, DATA + 4 * Math.floor(r() * 64), DATA + 0x1000, RESULTS, LAST, 0x7fff0, 0x3ff000, 0x400000, 0x1000, 0x1ffc]);
@@ -91,26 +83,8 @@ function kernel(seed: number): string {
       record("t0");
     }
   }
-  const pagingOn = `
-    li   t0, 0x11000            # the first 4 MiB identity-mapped V|W|U
-    li   t1, 7
-    li   t2, 1024
-.Lmap:
-    sw   t1, 0(t0)
-    addi t0, t0, 4
-    addi t1, t1, 0x1000
-    addi t2, t2, -1
-    bnez t2, .Lmap
-    li   t0, ${0x11000 + 0x300 * 4}
-    li   t1, ${SHARED | 7}              # but 0x300000 and 0x301000 -> ${SHARED}
-    sw   t1, 0(t0)
-    sw   t1, 4(t0)
-    li   t0, 0x10000
-    li   t1, 0x11001
-    sw   t1, 0(t0)
-    mtcr ptbr, t0
-    li   t0, 1
-    mtcr pgctl, t0`;
+  // 0x300000 and 0x301000 -> SHARED.
+  const pagingOn = identityPaging([[0x300000, SHARED | 7], [0x301000, SHARED | 7]]);
   return `
     .text
     .global _start
