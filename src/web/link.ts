@@ -33,11 +33,18 @@ export function decodeText(s: string): string {
   return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
 }
 
-/** The options from the URL: cpus one of 1, 2, 4; pcpus fewer than cpus (else one per CPU); protect=0 turns protection off. */
+/**
+ * The options from the URL: cpus one of 1, 2, 4; pcpus fewer than cpus (else
+ * one per CPU); protect=0 turns protection off; max-cycles a positive whole
+ * number in decimal digits, as the CLI's --max-cycles reads it (else the
+ * page's limit).
+ */
 export function runOptionsFrom(params: URLSearchParams): RunOptions {
   const cpus = CPU_CHOICES.includes(Number(params.get("cpus"))) ? Number(params.get("cpus")) : 1;
   const pcpus = Number(params.get("pcpus"));
-  return { cpus, pcpus: CPU_CHOICES.includes(pcpus) && pcpus < cpus ? pcpus : undefined, protect: params.get("protect") !== "0" };
+  const limit = params.get("max-cycles") ?? "";
+  const maxCycles = /^[0-9]+$/.test(limit) && Number.isSafeInteger(Number(limit)) && Number(limit) > 0 ? Number(limit) : undefined;
+  return { cpus, pcpus: CPU_CHOICES.includes(pcpus) && pcpus < cpus ? pcpus : undefined, protect: params.get("protect") !== "0", ...(maxCycles !== undefined ? { maxCycles } : {}) };
 }
 
 /** What the worker builds for a sample's editor text: the guest file, or the bundled kernel with that kernel.ts. */

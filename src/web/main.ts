@@ -18,7 +18,7 @@ import type { Diagnostic } from "../guest-isa/diagnostics.js";
 import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
 import { g32Assembly, g32Highlight, tokenizeLine } from "./asm-language.js";
 import { breakdownChart, overheadChart, roundsChart } from "./chart.js";
-import { LIMITS } from "./protocol.js";
+import { cycleLimit, LIMITS } from "./protocol.js";
 import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
 import { BACKENDS, CPU_CHOICES, encodeText, linkStart, programOf } from "./link.js";
 import { SAMPLES, findSample, sampleText, type Sample } from "./samples.js";
@@ -137,6 +137,7 @@ function currentUrl(): string {
   if (runOptions.cpus !== 1) p.set("cpus", String(runOptions.cpus));
   if (runOptions.pcpus !== undefined) p.set("pcpus", String(runOptions.pcpus));
   if (!runOptions.protect) p.set("protect", "0");
+  if (runOptions.maxCycles !== undefined) p.set("max-cycles", String(runOptions.maxCycles));
   if (stepQuantum !== DEFAULT_QUANTUM) p.set("quantum", String(stepQuantum));
   const mo = migrateOptions;
   if (mo.from !== MIGRATE_DEFAULT.from || mo.to !== MIGRATE_DEFAULT.to) p.set("migrate", `${mo.from},${mo.to}`);
@@ -354,7 +355,9 @@ function showRunOptions(): void {
 function changeRunOptions(): void {
   const cpus = Number(($("cpus") as HTMLSelectElement).value);
   const pcpus = Number(($("pcpus") as HTMLSelectElement).value) || undefined;
-  runOptions = { cpus, pcpus: pcpus !== undefined && pcpus < cpus ? pcpus : undefined, protect: ($("protect") as HTMLInputElement).checked };
+  // The cycle limit has no control in the header: it stays the link's.
+  const limit = runOptions.maxCycles !== undefined ? { maxCycles: runOptions.maxCycles } : {};
+  runOptions = { cpus, pcpus: pcpus !== undefined && pcpus < cpus ? pcpus : undefined, protect: ($("protect") as HTMLInputElement).checked, ...limit };
   showRunOptions();
   scheduleUrl();
   // Results of other options are stale.
@@ -371,7 +374,17 @@ function changeRunOptions(): void {
 
 /** The run options in words (the Run and Migrate views). */
 function runOptionsText(o: RunOptions): string {
-  return `${o.cpus} CPU${o.cpus > 1 ? "s" : ""}${o.pcpus !== undefined ? `, time-sliced on ${o.pcpus} physical CPU${o.pcpus > 1 ? "s" : ""} by the hypervisors` : ""}; the in-place VMM ${o.protect ? "in its protection domain" : "unprotected"}`;
+  return `${o.cpus} CPU${o.cpus > 1 ? "s" : ""}${o.pcpus !== undefined ? `, time-sliced on ${o.pcpus} physical CPU${o.pcpus > 1 ? "s" : ""} by the hypervisors` : ""}; the in-place VMM ${o.protect ? "in its protection domain" : "unprotected"}; a run stops at ${fmt(cycleLimit(o))} simulated cycles${o.maxCycles !== undefined ? " (the link's max-cycles)" : ""}`;
+}
+
+/** The cycle limit a run, step-run or move with these options stopped at, in words: the page's, or the link's (max-cycles=N). */
+function limitText(o: { maxCycles?: number }): string {
+  return `${o.maxCycles !== undefined ? "the link's limit (max-cycles)" : "the playground's limit"} of ${fmt(cycleLimit(o))} simulated cycles`;
+}
+
+/** The CLI's --max-cycles for a command line that reproduces a run: when the limit stopped one, or the link set it. */
+function maxCyclesFlag(o: { maxCycles?: number }, atLimit: boolean): string {
+  return atLimit || o.maxCycles !== undefined ? ` --max-cycles ${cycleLimit(o)}` : "";
 }
 
 async function runMatrix(): Promise<void> {
@@ -424,7 +437,7 @@ function explainStops(rows: readonly RunRow[]): string {
   if (!stopped.length) return "";
   const limited = stopped.filter((r) => r.atLimit).map((r) => r.backend);
   const limit = limited.length
-    ? `<p class="explain" id="limit-note"><strong>${esc(limited.join(", "))} stopped at the playground's limit of ${fmt(LIMITS.maxCycles)} simulated cycles</strong> (previrt matrix runs to ${fmt(LIMITS.cliMaxCycles)} unless given --max-cycles): the guest had not powered off by then. A loop that never ends, or a guest waiting for an event that never comes? The diagnosis below shows where it was; the Step view runs it one instruction at a time.</p>`
+    ? `<p class="explain" id="limit-note"><strong>${esc(limited.join(", "))} stopped at ${limitText(runOptions)}</strong> (previrt matrix runs to ${fmt(LIMITS.cliMaxCycles)} unless given --max-cycles): the guest had not powered off by then. A loop that never ends, or a guest waiting for an event that never comes? The diagnosis below shows where it was; the Step view runs it one instruction at a time.</p>`
     : "";
   return `<h2>Why the runs stopped</h2>${limit}${stopped
     .map((r, i) => `<details${i === 0 ? " open" : ""}><summary>${esc(r.backend)}: ${esc(r.ending)}</summary><pre class="listing" data-diagnosis="${esc(r.backend)}">${esc(r.diagnosis!)}</pre></details>`)
@@ -467,7 +480,7 @@ function renderRun(): void {
     .join("")}</tbody></table></div>`;
   const { svg, legend } = breakdownChart(rows);
   const o = runOptions;
-  const options = `<p class="note" id="run-options">${esc(runOptionsText(o))} (previrt matrix${o.cpus !== 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}${rows.some((r) => r.atLimit) ? ` --max-cycles ${LIMITS.maxCycles}` : ""}).</p>${rows
+  const options = `<p class="note" id="run-options">${esc(runOptionsText(o))} (previrt matrix${o.cpus !== 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}${maxCyclesFlag(o, rows.some((r) => r.atLimit))}).</p>${rows
     .filter((r) => r.note)
     .map((r) => `<p class="note" data-note="${esc(r.backend)}">${esc(r.note!)}</p>`)
     .join("")}`;
@@ -502,7 +515,13 @@ const DEFAULT_QUANTUM = QUANTUM_CHOICES[0];
 /** The stepping machine's options: the header's, pcpus left out on bare (which refuses it, as in the Run view). */
 function stepOptions(): StepOptions {
   const pcpus = stepBackend === "bare" ? undefined : runOptions.pcpus;
-  return { cpus: runOptions.cpus, ...(pcpus !== undefined ? { pcpus } : {}), protect: runOptions.protect, ...(runOptions.cpus > 1 && stepQuantum !== DEFAULT_QUANTUM ? { quantum: stepQuantum } : {}) };
+  return {
+    cpus: runOptions.cpus,
+    ...(pcpus !== undefined ? { pcpus } : {}),
+    protect: runOptions.protect,
+    ...(runOptions.maxCycles !== undefined ? { maxCycles: runOptions.maxCycles } : {}),
+    ...(runOptions.cpus > 1 && stepQuantum !== DEFAULT_QUANTUM ? { quantum: stepQuantum } : {}),
+  };
 }
 
 function stepOptionsNote(): string {
@@ -580,7 +599,7 @@ function renderStep(s: StepState): void {
   panel.innerHTML = `<div class="controls"><label>back end <select id="step-hv">${BACKENDS.map((b) => `<option${b === s.backend ? " selected" : ""}>${b}</option>`).join("")}</select></label>
 ${quantumControl()}<button id="step-start">Restart</button><button id="step-1" title="one ${unit}${smp ? " (every CPU up to the next multiple of the quantum)" : " (or exception entry)"}">Step</button><button id="step-100" title="100 ${unit}s">Step 100</button>
 ${s.sites.length ? `<label>site <select id="step-site">${siteOptions}</select></label><button id="step-to">Run to site</button>` : ""}<button id="step-run">Run to end</button></div>
-${stepOptionsNote()}${s.note ? `<p class="note" id="step-note">${esc(s.note)}</p>` : ""}${s.atLimit ? `<p class="explain" id="step-limit">Stopped at the playground's limit of ${fmt(LIMITS.maxCycles)} simulated cycles: the guest had not powered off by then (previrt run has no limit unless given --max-cycles). The last instructions below show where it was.</p>` : ""}
+${stepOptionsNote()}${s.note ? `<p class="note" id="step-note">${esc(s.note)}</p>` : ""}${s.atLimit ? `<p class="explain" id="step-limit">Stopped at ${limitText(runOptions)}: the guest had not powered off by then (previrt run has no limit unless given --max-cycles). The last instructions below show where it was.</p>` : ""}
 ${cpuTable}
 <p class="mono" id="step-where">${esc(s.backend)}${smp ? ` · cpu ${s.cpu} (${esc(s.cpus[s.cpu].state)})` : ""} · pc ${hex(s.pc)} · psr ${hex(s.psr)} (${PSR_BITS(s.psr)}) · cycles ${fmt(s.cycles)} · instructions ${fmt(s.instructions)}${s.ended ? ` · <strong>ended: ${esc(s.ended)}</strong>` : ""}</p>
 <div class="grid2"><div><h3>at pc${smp ? ` (cpu ${s.cpu})` : ""}</h3><pre class="listing" id="step-around">${s.around.map(esc).join("\n")}</pre></div>
@@ -612,13 +631,13 @@ ${s.window ? `<h3>soft-layer window (data the in-place VMM shares)</h3><div clas
 
 /** xen → hvm by default: every site changes (calls into the in-place VMM back to the native instructions). */
 const MIGRATE_DEFAULT = { from: "xen", to: "hvm" };
-/** The view's own choices; the run options (CPUs, physical CPUs, protection) are the header's, added at each move (moveOptions). */
-type MigrateChoice = Omit<MigrateOptions, "cpus" | "pcpus" | "protect">;
+/** The view's own choices; the run options (CPUs, physical CPUs, protection, cycle limit) are the header's and the link's, added at each move (moveOptions). */
+type MigrateChoice = Omit<MigrateOptions, "cpus" | "pcpus" | "protect" | "maxCycles">;
 let migrateOptions: MigrateChoice = { ...MIGRATE_DEFAULT, live: true };
 
-/** The move's options: the view's choices with the header's run options, as `migrate --cpus N --pcpus M --no-protect` takes them. */
+/** The move's options: the view's choices with the header's run options, as `migrate --cpus N --pcpus M --no-protect --max-cycles N` takes them. */
 function moveOptions(): MigrateOptions {
-  return { ...migrateOptions, cpus: runOptions.cpus, ...(runOptions.pcpus !== undefined ? { pcpus: runOptions.pcpus } : {}), protect: runOptions.protect };
+  return { ...migrateOptions, cpus: runOptions.cpus, ...(runOptions.pcpus !== undefined ? { pcpus: runOptions.pcpus } : {}), protect: runOptions.protect, ...(runOptions.maxCycles !== undefined ? { maxCycles: runOptions.maxCycles } : {}) };
 }
 let migrated: MigrateReply | undefined;
 
@@ -697,7 +716,7 @@ function renderMigrate(): void {
   if (m) {
     const r = m.report;
     const o = m.options;
-    const cli = `previrt migrate prog.elf --from ${o.from} --to ${o.to} --at ${o.at}${o.live ? " --live" : ""}${o.cpus > 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}${m.atLimit ? ` --max-cycles ${LIMITS.maxCycles}` : ""}`;
+    const cli = `previrt migrate prog.elf --from ${o.from} --to ${o.to} --at ${o.at}${o.live ? " --live" : ""}${o.cpus > 1 ? ` --cpus ${o.cpus}` : ""}${o.pcpus !== undefined ? ` --pcpus ${o.pcpus}` : ""}${o.protect ? "" : " --no-protect"}${maxCyclesFlag(o, m.atLimit)}`;
     const facts: [string, string][] = r.migrated
       ? [
           ["moved at cycle", `${fmt(r.stoppedAt)}${r.deferredSteps ? ` (${r.deferredSteps} ${r.deferredUnit ?? "instruction"}${r.deferredSteps === 1 ? "" : "s"} past ${fmt(o.at)}: ${r.deferredBecause ?? ""})` : ""}`],
@@ -713,7 +732,7 @@ function renderMigrate(): void {
         ]
       : [["not moved", notMoved(r)]];
     facts.push(["console and ending against bare's unmigrated run", `<span id="mig-verdict" class="${m.divergent ? "diverged" : "same"}">${esc(m.verdict)}</span>${m.divergent ? "" : m.atLimit ? " — the same output as far as the runs went: the playground's cycle limit stopped one (below)" : " — the moved guest printed what bare printed and ended as bare did"}`]);
-    facts.push(["cycles", `${fmt(m.cycles)} (bare: ${fmt(m.bare.cycles)}); ended ${esc(m.ending)} (bare: ${esc(m.bare.ending)})${m.atLimit ? ` — stopped at the playground's limit of ${fmt(LIMITS.maxCycles)} simulated cycles: the guest had not powered off by then (previrt migrate has no limit unless given --max-cycles)` : ""}`]);
+    facts.push(["cycles", `${fmt(m.cycles)} (bare: ${fmt(m.bare.cycles)}); ended ${esc(m.ending)} (bare: ${esc(m.bare.ending)})${m.atLimit ? ` — stopped at ${limitText(o)}: the guest had not powered off by then (previrt migrate has no limit unless given --max-cycles)` : ""}`]);
     const factTable = `<div class="table-wrap"><table id="mig-facts"><tbody>${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${k.startsWith("console") || k === "cycles" ? v : esc(v)}</td></tr>`).join("")}</tbody></table></div>`;
     const rounds = r.mode === "live" && r.rounds.length
       ? `<h2>Pre-copy rounds</h2>${roundsChart(r.rounds.map((x) => x.pages), r.downtimePages, r.stopAndCopy.pages)}<div class="table-wrap"><table id="mig-rounds"><thead><tr><th>round</th><th class="num">pages sent</th><th class="num">cycles</th><th class="num">dirtied</th><th>dirty set (pages written during the round)</th></tr></thead><tbody>${r.rounds

@@ -44,15 +44,19 @@ export interface MigrateOptions {
   pcpus?: number;
   /** The in-place VMM's protection domain (RunOptions.protect). */
   protect: boolean;
+  /** Where the move and bare's reference stop (RunOptions.maxCycles). */
+  maxCycles?: number;
 }
 
-/** The run options of the matrix, as the CLI's `matrix --cpus N --pcpus M --no-protect` (docs/vcpus.md, docs/protection.md). */
+/** The run options of the matrix, as the CLI's `matrix --cpus N --pcpus M --no-protect --max-cycles N` (docs/vcpus.md, docs/protection.md). */
 export interface RunOptions {
   cpus: number;
   /** Physical CPUs the hypervisors time-slice the vCPUs on; undefined: one per CPU. Bare has one per CPU (the library refuses pcpus there). */
   pcpus?: number;
   /** The in-place VMM's protection domain on xen and l4 (default on). */
   protect: boolean;
+  /** Where a run stops (the link's `max-cycles=N`); undefined: the page's limit, LIMITS.maxCycles (cycleLimit). */
+  maxCycles?: number;
 }
 
 /** One site of the annotated assembly: where it is, its `.softlayer` record, its source line. */
@@ -116,7 +120,7 @@ export interface RunRow {
   endingShort: string;
   /** A run that did not power off (a crash, a deadlock, the cycle limit): where and why, as `previrt run` prints it (registers, last instructions). */
   diagnosis?: string;
-  /** It was stopped at the playground's cycle limit (MAX_CYCLES): the guest had not ended by then. */
+  /** It was stopped at the playground's cycle limit (cycleLimit): the guest had not ended by then. */
   atLimit?: boolean;
   console: string;
   cycles: number;
@@ -218,6 +222,11 @@ export const LIMITS = {
   /** The CLI's matrix default, to say how the page differs. */
   cliMaxCycles: MATRIX_MAX_CYCLES,
 } as const;
+
+/** Where a run, a step-run or a move with these options stops: the link's `max-cycles=N`, else the page's limit. */
+export function cycleLimit(o: { maxCycles?: number }): number {
+  return o.maxCycles ?? LIMITS.maxCycles;
+}
 
 export type Reply =
   | { id: number; op: "build"; build: BuildReply }

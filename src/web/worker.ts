@@ -27,11 +27,9 @@ import { ACCESS, type Monitor } from "../machine/monitor.js";
 import { BACKENDS, linkStart, programOf } from "./link.js";
 import { migrateGuest } from "./migrate-guest.js";
 import { stepMachine } from "./step-machine.js";
-import { LIMITS } from "./protocol.js";
+import { cycleLimit } from "./protocol.js";
 import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
 
-/** A runaway guest stops here (protocol.ts LIMITS). */
-const MAX_CYCLES = LIMITS.maxCycles;
 /** Single steps "run to site" takes at most before it gives up. */
 const MAX_STEPS_TO = 5_000_000;
 
@@ -55,6 +53,8 @@ interface Stepping {
   window?: { name: string; addr: number }[];
   /** The CPU the page shows. */
   view: number;
+  /** Where the machine stops (cycleLimit of the step's options). */
+  maxCycles: number;
 }
 
 let stepping: Stepping | undefined;
@@ -263,7 +263,7 @@ function runMatrixRows(names: readonly string[], o: RunOptions, onRow: (row: Run
       pcpus = undefined;
     }
     // Only what differs from the defaults, as the CLI passes only the options given.
-    const options = { maxCycles: MAX_CYCLES, ...(o.cpus !== 1 ? { cpus: o.cpus } : {}), ...(pcpus !== undefined ? { pcpus } : {}), ...(o.protect ? {} : { protect: false }) };
+    const options = { maxCycles: cycleLimit(o), ...(o.cpus !== 1 ? { cpus: o.cpus } : {}), ...(pcpus !== undefined ? { pcpus } : {}), ...(o.protect ? {} : { protect: false }) };
     const run = matrixCell({ image: b.image, backend: name, options, disk: b.disk?.() });
     runs.push(run);
     const row = { ...runRow(run, runs.length > 1 ? runs[0] : undefined), ...(note ? { note } : {}) };
@@ -323,7 +323,7 @@ function runOrEarly(id: number, names: readonly string[], o: RunOptions): void {
 function stepStart(name: string, o: StepOptions): void {
   const b = requireBuilt();
   const backend = getBackend(name);
-  const session: Stepping = { backend: name, machine: undefined!, console: "", sites: [], view: 0 };
+  const session: Stepping = { backend: name, machine: undefined!, console: "", sites: [], view: 0, maxCycles: cycleLimit(o) };
   // The machine and monitor runElf builds for the matrix, on the interpreter (step-machine.ts): a step-run ends where the Run view's run does.
   const { machine, monitor, rewrite } = stepMachine(backend, b.image, o, b.disk?.(), (t) => (session.console += t));
   session.machine = machine;
@@ -379,16 +379,17 @@ function moved(m: Machine, seen: number[]): boolean {
  * halted or stopped only moves clocks, and a step that shows nothing would
  * be no step.
  */
-function stepOnce(m: Machine): boolean {
+function stepOnce(s: Stepping): boolean {
+  const m = s.machine;
   if (m.outcome) return false;
   if (m.cpuCount === 1) {
-    m.runUntil(Math.floor(m.cycles) + 1, MAX_CYCLES);
+    m.runUntil(Math.floor(m.cycles) + 1, s.maxCycles);
     return !m.outcome;
   }
   const seen: number[] = [];
   moved(m, seen);
   for (let i = 0; i < MAX_IDLE_EPOCHS && !m.outcome; i++) {
-    m.runUntil(Math.floor(lowestClock(m) / m.quantum) * m.quantum + m.quantum, MAX_CYCLES);
+    m.runUntil(Math.floor(lowestClock(m) / m.quantum) * m.quantum + m.quantum, s.maxCycles);
     if (moved(m, seen)) break;
   }
   return !m.outcome;
@@ -465,7 +466,7 @@ function stepState(note?: string): StepState {
 function migrate(o: MigrateOptions): MigrateReply {
   const b = requireBuilt();
   const started = performance.now();
-  return { ...migrateGuest(b.image, o, MAX_CYCLES, b.disk), ms: performance.now() - started };
+  return { ...migrateGuest(b.image, o, cycleLimit(o), b.disk), ms: performance.now() - started };
 }
 
 function handle(req: Request): void {
@@ -487,15 +488,15 @@ function handle(req: Request): void {
       requireStepping().view = req.cpu;
       return post({ id: req.id, op: "step", state: stepState() });
     case "step": {
-      const m = requireStepping().machine;
-      for (let i = 0; i < req.count && stepOnce(m); i++);
+      const s = requireStepping();
+      for (let i = 0; i < req.count && stepOnce(s); i++);
       return post({ id: req.id, op: "step", state: stepState() });
     }
     case "step-to": {
       const s = requireStepping();
       const m = s.machine;
       let i = 0;
-      for (; i < MAX_STEPS_TO && stepOnce(m) && cpuAt(m, req.addr) < 0; i++);
+      for (; i < MAX_STEPS_TO && stepOnce(s) && cpuAt(m, req.addr) < 0; i++);
       const cpu = cpuAt(m, req.addr);
       if (cpu >= 0) s.view = cpu; // show the CPU that got there
       const unit = m.cpuCount > 1 ? "epoch" : "instruction";
@@ -503,8 +504,8 @@ function handle(req: Request): void {
       return post({ id: req.id, op: "step", state: stepState(note) });
     }
     case "step-run": {
-      const m = requireStepping().machine;
-      if (!m.outcome) m.run(MAX_CYCLES);
+      const s = requireStepping();
+      if (!s.machine.outcome) s.machine.run(s.maxCycles);
       return post({ id: req.id, op: "step", state: stepState() });
     }
   }
