@@ -11,8 +11,9 @@
 // - after each test, every memory made during it that is still alive, in
 //   the few files below whose machines are neither recycled nor snapshotted
 //   and write RAM by paths of their own (pages copied between guests, DMA
-//   through a passed-through device; the differential and SMP machine
-//   tests). Only there: a machine's first scan
+//   through a passed-through device; the differential machine tests; the
+//   SMP machine tests recycle their runs, checked there, and any machine
+//   they leave is checked here). Only there: a machine's first scan
 //   maps each of its 16,384 untouched pages (~0.2 s, mostly the kernel's
 //   time); checking every machine of test/kernel, domains, migration, fuzz
 //   and bench so made the suite 130 s (30%) slower.

@@ -9,12 +9,20 @@ import { readElf } from "../../src/guest-isa/elf.js";
 import { runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
 import { Machine } from "../../src/machine/machine.js";
 import { buildAsm } from "../hypervisors/helpers.js";
+import { released } from "../recycle.js";
 
 const image = (name: string) => readElf(buildAsm(`fixtures/smp/${name}.s`, { annotate: false }).bytes);
 
+/**
+ * A run and what the tests compare of its machine; the machine's RAM then goes back for the next run
+ * (test/recycle.ts). Recycling checks the memory's written-chunk record as the check after each test did
+ * (test/written-record.ts), and a fresh 64 MiB buffer per run cost that check ~0.2 s of page mapping each.
+ */
 function run(name: string, options: RunElfOptions = {}) {
   const out = runElf(image(name), { backend: "bare", maxCycles: 50_000_000, ...options });
-  return { result: out.result, console: out.console, stats: out.stats, regs: Array.from(out.machine.regs), pc: out.machine.pc, cpu: out.machine.cpuId };
+  const taken = { result: out.result, console: out.console, stats: out.stats, regs: Array.from(out.machine.regs), pc: out.machine.pc, cpu: out.machine.cpuId };
+  released(out);
+  return taken;
 }
 
 describe("the shared counter, 10,000 increments per CPU", () => {
@@ -78,9 +86,12 @@ describe("determinism", () => {
 
 describe("machine options", () => {
   it("refuses 0 or more than 8 CPUs and a quantum below 1 (UserErrors)", () => {
-    for (const cpus of [0, 9, 1.5, -1]) expect(() => new Machine({ cpus })).toThrow(/number of CPUs must be a whole number from 1 to 8/);
-    expect(() => new Machine({ cpus: 2, quantum: 0 })).toThrow(/quantum/);
-    expect(new Machine({ cpus: 8 }).cpuCount).toBe(8);
+    // 64 KiB of RAM, not 64 MiB: the machine allocates RAM before it checks the CPU options, and each refused
+    // machine's RAM (no handle to recycle it) was scanned after the test (test/written-record.ts), ~0.5 s apiece.
+    const ramSize = 1 << 16;
+    for (const cpus of [0, 9, 1.5, -1]) expect(() => new Machine({ cpus, ramSize })).toThrow(/number of CPUs must be a whole number from 1 to 8/);
+    expect(() => new Machine({ cpus: 2, quantum: 0, ramSize })).toThrow(/quantum/);
+    expect(new Machine({ cpus: 8, ramSize }).cpuCount).toBe(8);
   });
 
   it("runElf: --cpus 0/9, --pcpus on bare, --pcpus above --cpus are one-line errors", () => {
