@@ -13,25 +13,34 @@ import { boot, kernel, MAX_CYCLES, refusal, snapshotsAt } from "./helpers.js";
 
 const BACKENDS = ["bare", "hvm", "xen", "l4", "trap"];
 
+// Each machine's RAM goes back once the test is done with it (PhysicalMemory.recycle, test/recycle.ts), so the
+// next one — the restored guest — takes a buffer whose pages are mapped: every snapshot checks the written-chunk
+// record over all of RAM (test/written-record.ts), which on a fresh 64 MiB buffer maps 16,384 pages.
 describe("snapshot → resume on the same back end", () => {
   it.each(BACKENDS)("%s: the same cycles, counters, console and ending as the uninterrupted run", (hv) => {
     const k = kernel("mixed");
     const ref = boot(k, hv);
     const refResult = ref.finish(MAX_CYCLES);
     const refStats = ref.machine.stats();
+    const refConsole = ref.console;
+    ref.machine.memory.recycle();
     // Two snapshots in a row (the second of the first's resume), at points spread over the run.
     const g = boot(k, hv);
     const first = runToSafePoint(g, Math.floor(refStats.cycles * 0.3));
     expect(first.reached).toBe(true);
     const bytes1 = encodeSnapshot(captureSnapshot(g), nodeZlib);
+    g.machine.memory.recycle();
     const { guest: r1, info } = restoreGuest(parseSnapshot(bytes1, "s1", nodeZlib), hv);
     expect(info.exact).toBe(true);
     expect(runToSafePoint(r1, Math.floor(refStats.cycles * 0.7)).reached).toBe(true);
-    const { guest: r2 } = restoreGuest(parseSnapshot(encodeSnapshot(captureSnapshot(r1), nodeZlib), "s2", nodeZlib), hv);
+    const bytes2 = encodeSnapshot(captureSnapshot(r1), nodeZlib);
+    r1.machine.memory.recycle();
+    const { guest: r2 } = restoreGuest(parseSnapshot(bytes2, "s2", nodeZlib), hv);
     const result = r2.finish(MAX_CYCLES);
     expect(result).toEqual(refResult);
     expect(r2.machine.stats()).toEqual(refStats);
-    expect(r2.console).toBe(ref.console);
+    expect(r2.console).toBe(refConsole);
+    r2.machine.memory.recycle();
   });
 });
 
@@ -44,6 +53,7 @@ describe("snapshot → resume on another back end", () => {
       const { guest } = restoreGuest(decoded, to);
       expect(guest.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
       expect(guest.console).toBe(k.bare.console);
+      guest.machine.memory.recycle();
     }
   });
 });
