@@ -65,18 +65,26 @@ describe("the Mondrix variant snapshotted after it defined its driver's domain",
     it(`${hv}: resumed on ${hv}, the uninterrupted run's console, ending, cycles and counters; interpreter = JIT`, () => {
       const stats: unknown[] = [];
       for (const engine of ["interp", "jit"] as const) {
+        // Each machine's RAM goes back once read (PhysicalMemory.recycle), so the next one takes a buffer whose pages
+        // are mapped: every snapshot checks the written-chunk record over all of RAM (test/written-record.ts), which
+        // on a fresh 64 MiB buffer maps 16,384 pages.
         const ref = boot(mondrix, hv, engine);
         const refResult = ref.finish(MAX);
+        const [refConsole, refStats] = [ref.console, ref.machine.stats()];
+        ref.machine.memory.recycle();
         const g = boot(mondrix, hv, engine);
         expect(runToSafePoint(g, half).reached).toBe(true);
         expect(guestDomains(g)).toBe(1);
-        const { guest, info } = restoreGuest(roundTrip(captureSnapshot(g)), hv, { engine, jitThreshold: 1 });
+        const snap = roundTrip(captureSnapshot(g));
+        g.machine.memory.recycle();
+        const { guest, info } = restoreGuest(snap, hv, { engine, jitThreshold: 1 });
         expect(info.exact).toBe(true);
         expect(guestDomains(guest)).toBe(1);
         expect(guest.finish(MAX)).toEqual(refResult);
-        expect(guest.console).toBe(ref.console);
-        expect(guest.machine.stats()).toEqual(ref.machine.stats());
+        expect(guest.console).toBe(refConsole);
+        expect(guest.machine.stats()).toEqual(refStats);
         stats.push(guest.machine.stats());
+        guest.machine.memory.recycle();
       }
       expect(stats[1]).toEqual(stats[0]);
     });
@@ -86,13 +94,16 @@ describe("the Mondrix variant snapshotted after it defined its driver's domain",
     it(`${from}→${to} (stop-and-copy): bare's console and ending, the driver's domain on ${to}; interpreter = JIT`, () => {
       const stats: unknown[] = [];
       for (const engine of ["interp", "jit"] as const) {
-        const moved = stopAndCopy(boot(mondrix, from, engine), to, half);
+        const source = boot(mondrix, from, engine);
+        const moved = stopAndCopy(source, to, half);
+        source.machine.memory.recycle(); // the moved guest is another machine (recycled as above)
         const g = moved.guest!;
         expect(guestDomains(g)).toBe(1);
         expect(g.finish(MAX)).toEqual(bareResult);
         expect(g.console).toBe(bare.console);
         expect(g.machine.stats().exceptions["protection-fault"]).toBeUndefined();
         stats.push(g.machine.stats());
+        g.machine.memory.recycle();
       }
       expect(stats[1]).toEqual(stats[0]);
     });
@@ -106,17 +117,22 @@ describe("the Mondrix variant snapshotted before it defined its driver's domain"
     it(`${from} → ${to}: the domain is defined after the move, bare's console and ending; interpreter = JIT`, () => {
       const ref = boot(mondrix, "bare");
       const refResult = ref.finish(MAX);
+      const refConsole = ref.console;
+      ref.machine.memory.recycle(); // each machine's RAM back once read, as above
       const stats: unknown[] = [];
       for (const engine of ["interp", "jit"] as const) {
         const g = boot(mondrix, from, engine);
         expect(runToSafePoint(g, 5_000).reached).toBe(true);
         expect(guestDomains(g)).toBe(0);
-        const { guest } = restoreGuest(roundTrip(captureSnapshot(g)), to, { engine, jitThreshold: 1 });
+        const snap = roundTrip(captureSnapshot(g));
+        g.machine.memory.recycle();
+        const { guest } = restoreGuest(snap, to, { engine, jitThreshold: 1 });
         expect(guest.finish(MAX)).toEqual(refResult);
-        expect(guest.console).toBe(ref.console);
+        expect(guest.console).toBe(refConsole);
         expect(guestDomains(guest)).toBe(1);
         expect(guest.machine.stats().counts["protection.checks"]).toBeGreaterThan(0);
         stats.push(guest.machine.stats());
+        guest.machine.memory.recycle();
       }
       expect(stats[1]).toEqual(stats[0]);
     });
@@ -216,9 +232,11 @@ describe("a hostile module moved after its domain was defined", () => {
       for (const engine of ["interp", "jit"] as const) {
         const g = boot(hostile, from, engine);
         const moved = from === to ? { guest: (expect(runToSafePoint(g, mid).reached).toBe(true), restoreGuest(roundTrip(captureSnapshot(g)), to, { engine, jitThreshold: 1 }).guest) } : stopAndCopy(g, to, mid);
+        g.machine.memory.recycle(); // each machine's RAM back once read, as above
         const r = moved.guest!;
         expect(r.finish(MAX)).toEqual(bareResult);
         expect(r.console).toBe(bare.console);
+        r.machine.memory.recycle();
       }
     });
   }
