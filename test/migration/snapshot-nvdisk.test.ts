@@ -42,10 +42,15 @@ function snapshotInFlight(g: Guest, from: number): Snapshot {
 
 const roundTrip = (s: Snapshot) => parseSnapshot(encodeSnapshot(s, nodeZlib), "s.snap", nodeZlib);
 
+// Each machine's RAM goes back once the test has read it (PhysicalMemory.recycle, test/recycle.ts), so the next
+// one takes a buffer whose pages are mapped: every snapshot checks the written-chunk record over all of RAM
+// (test/written-record.ts), which on a fresh 64 MiB buffer maps 16,384 pages.
 const bare = (() => {
   const g = boot("bare", false);
   const result = g.finish(MAX_CYCLES);
-  return { console: g.console, result };
+  const console = g.console;
+  g.machine.memory.recycle();
+  return { console, result };
 })();
 
 describe("snapshot → resume with the nvdisk, on the same back end", () => {
@@ -58,18 +63,21 @@ describe("snapshot → resume with the nvdisk, on the same back end", () => {
       const refStats = ref.machine.stats();
       expect(ref.machine.nvdisk!.transfers).toBe(16);
       expect(ref.console).toBe(bare.console);
+      ref.machine.memory.recycle();
 
       const g = boot(hv, passthrough);
       const snap = snapshotInFlight(g, Math.floor(refStats.cycles * 0.4));
+      g.machine.memory.recycle();
       expect(snap.machine.nvdisk!.op).not.toBe(0); // mid-transfer: the completion comes after the resume
       expect(snap.passthrough).toBe(passthrough);
       const { guest, info } = restoreGuest(roundTrip(snap), hv);
       expect(info.exact).toBe(true);
       expect(guest.finish(MAX_CYCLES)).toEqual(refResult);
       expect(guest.machine.stats()).toEqual(refStats);
-      expect(guest.console).toBe(ref.console);
+      expect(guest.console).toBe(ref.console); // the guest's, not its recycled machine's
       expect(guest.machine.nvdisk!.transfers).toBe(16);
       expect(Buffer.compare(Buffer.from(readWholeDisk(guest.machine.nvdisk!.backing)), Buffer.from(readWholeDisk(refDisk)))).toBe(0);
+      guest.machine.memory.recycle();
     },
   );
 });
@@ -78,11 +86,13 @@ describe("snapshot → resume with the nvdisk, on another back end", () => {
   it.each([["xen", true], ["xen", false], ["l4", true], ["hvm", false]] as const)("from %s (passthrough: %s): bare's console and exit status everywhere else", (hv, passthrough) => {
     const g = boot(hv, passthrough);
     const snap = roundTrip(snapshotInFlight(g, 1_000_000));
+    g.machine.memory.recycle();
     for (const to of ["bare", "hvm", "xen", "l4"].filter((b) => b !== hv)) {
       const { guest, info } = restoreGuest(snap, to);
       expect(info.exact).toBe(false);
       expect(guest.finish(MAX_CYCLES)).toEqual(bare.result);
       expect(guest.console).toBe(bare.console);
+      guest.machine.memory.recycle();
     }
   });
 });
