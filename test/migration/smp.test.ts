@@ -100,24 +100,35 @@ describe("a 2-CPU guest migrated between back ends", () => {
       const r = guest.finish(MAX_CYCLES);
       expect({ to, console: guest.console }).toEqual({ to, console: k.bare.console });
       expect(r).toEqual({ kind: "poweroff", exitCode: 0 });
+      guest.machine.memory.recycle(); // its RAM for the next machine (test/recycle.ts)
     }
+    g.machine.memory.recycle();
   });
 
   it("stop-and-copy, live pre-copy and a chain: bare's console", () => {
     const k = smpKernel("mixed");
     const at = Math.floor(k.bare.cycles * 0.4);
-    const sc = stopAndCopy(boot(k, "hvm"), "xen", at, MAX_CYCLES);
+    // Each machine's RAM back once read (test/recycle.ts): every snapshot checks the written-chunk record over all
+    // of RAM (test/written-record.ts), which on a fresh buffer maps its 16,384 pages; a recycled one's are mapped.
+    const hvm = boot(k, "hvm");
+    const sc = stopAndCopy(hvm, "xen", at, MAX_CYCLES);
+    hvm.machine.memory.recycle();
     expect(sc.report.migrated).toBe(true);
     expect(sc.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(sc.guest!.console).toBe(k.bare.console);
-    const live = liveMigrate(boot(k, "xen"), "l4", at, { maxCycles: MAX_CYCLES });
+    sc.guest!.machine.memory.recycle();
+    const xen = boot(k, "xen");
+    const live = liveMigrate(xen, "l4", at, { maxCycles: MAX_CYCLES });
+    xen.machine.memory.recycle();
     expect(live.report.migrated).toBe(true);
     expect(live.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(live.guest!.console).toBe(k.bare.console);
+    live.guest!.machine.memory.recycle();
     const chain = migrateRoute(k.elf, k.image, ["l4", "bare", "hvm", "xen"], [Math.floor(k.bare.cycles / 4)], { disk: memoryDisk(kernelDisk()), cpus: CPUS, maxCycles: MAX_CYCLES });
     expect(chain.reports.every((r) => r.migrated)).toBe(true);
     expect(chain.result).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(chain.guest.console).toBe(k.bare.console);
+    chain.guest.machine.memory.recycle();
   });
 
   it("a snapshot taken with --pcpus 1 resumes on the same back end with other --pcpus (a fresh schedule) and prints what bare prints", () => {
@@ -125,11 +136,13 @@ describe("a 2-CPU guest migrated between back ends", () => {
     const g = boot(k, "xen", 1);
     expect(runToSafePoint(g, Math.floor(k.bare.cycles / 3), MAX_CYCLES).reached).toBe(true);
     const snap = captureSnapshot(g);
+    g.machine.memory.recycle(); // its RAM for the next machine (test/recycle.ts)
     for (const pcpus of [undefined, 2]) {
       const { guest, info } = restoreGuest(snap, "xen", { image: k.image, pcpus });
       expect(info.exact).toBe(true);
       expect(guest.finish(MAX_CYCLES), `--pcpus ${pcpus}`).toEqual({ kind: "poweroff", exitCode: 0 });
       expect(guest.console).toBe(k.bare.console);
+      guest.machine.memory.recycle();
     }
   });
 
@@ -138,16 +151,21 @@ describe("a 2-CPU guest migrated between back ends", () => {
     for (const pcpus of [undefined, 1]) {
       const whole = boot(k, hv, pcpus);
       const wr = whole.finish(MAX_CYCLES);
+      const wholeCycles = whole.machine.stats().cycles;
+      const half = Math.floor(wr.kind === "poweroff" ? whole.cycles / 2 : 0);
+      whole.machine.memory.recycle(); // its RAM for the next machine (test/recycle.ts)
       const g = boot(k, hv, pcpus);
-      const sp = runToSafePoint(g, Math.floor(wr.kind === "poweroff" ? whole.cycles / 2 : 0), MAX_CYCLES);
+      const sp = runToSafePoint(g, half, MAX_CYCLES);
       expect(sp.reached).toBe(true);
       const snap = parseSnapshot(encodeSnapshot(captureSnapshot(g), nodeZlib), "snapshot", nodeZlib);
+      g.machine.memory.recycle();
       const { guest, info } = restoreGuest(snap, hv, { image: k.image, pcpus });
       expect(info.exact).toBe(true);
       const r = guest.finish(MAX_CYCLES);
       expect(r, `${hv} --pcpus ${pcpus}`).toEqual(wr);
       expect(guest.console).toBe(whole.console);
-      expect(guest.machine.stats().cycles, `${hv} --pcpus ${pcpus}`).toBe(whole.machine.stats().cycles);
+      expect(guest.machine.stats().cycles, `${hv} --pcpus ${pcpus}`).toBe(wholeCycles);
+      guest.machine.memory.recycle();
     }
   });
 });
@@ -173,9 +191,11 @@ describe("port 0x43 moves with the CPU that wrote it", () => {
   it.each(ORDERED_PAIRS)("%s -> %s between the write and the start: CPU 1 starts where the guest said", (from, to) => {
     const g = bootGuest(elf, image, from, { cpus: CPUS, quantum: 1000 });
     const moved = stopAndCopy(g, to, 2000, MAX_CYCLES);
+    g.machine.memory.recycle(); // its RAM for the next machine (test/recycle.ts)
     expect(moved.report.migrated).toBe(true);
     expect(moved.guest!.machine.cpuState(1)).toBe("stopped");
     expect(moved.guest!.finish(MAX_CYCLES)).toEqual({ kind: "poweroff", exitCode: 7 });
+    moved.guest!.machine.memory.recycle();
   });
 });
 
