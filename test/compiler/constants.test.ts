@@ -127,3 +127,30 @@ describe("enums, constant objects and imported constants", () => {
     ]);
   });
 });
+
+describe("constant folding", () => {
+  // Found by `npm run fuzz -- cc --seed 2302` (input 2933): a folded unary minus kept JavaScript's 2147483648
+  // where the emitted `neg` wraps to -2147483648, so a constant expression printed another value than the same
+  // expression computed at run time.
+  it("a unary minus wraps as at run time: the folded value is the computed one", () => {
+    const text = `
+import { outPort, PORT } from "previrt/guest";
+function hex(v: number): void {
+  for (let s = 28; s >= 0; s -= 4) { const d = (v >>> s) & 15; outPort(PORT.console, d < 10 ? 48 + d : 87 + d); }
+  outPort(PORT.console, 10);
+}
+let min = -2147483648;
+export function main(): number {
+  hex((-min) % -22404);
+  hex((-(-2147483648)) % -22404);
+  hex(((-min) / 2) | 0);
+  hex(((-(-2147483648)) / 2) | 0);
+  hex((-min) < 0 ? 1 : 0);
+  hex((-(-2147483648)) < 0 ? 1 : 0);
+  return 0;
+}
+`;
+    const { console: out } = runSources([{ file: "fold.ts", text }]);
+    expect(out).toBe("ffffc3b0\nffffc3b0\nc0000000\nc0000000\n00000001\n00000001\n");
+  });
+});

@@ -561,7 +561,7 @@ function evalJs(e0: t.Expression, lookup: (name: string) => GlobalSymbol | { kin
       if (a === undefined) return undefined;
       switch (e.operator) {
         case "-":
-          return -a;
+          return -a | 0; // wraps as the `neg` the compiler emits: -(-2147483648) is -2147483648
         case "+":
           return a;
         case "~":
