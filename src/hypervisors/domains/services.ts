@@ -357,7 +357,7 @@ export class DomainServices {
     if (rp.state !== "unbound" || rp.remote !== self) return HC_ERROR.NOENT;
     // The port `remote` had bound to self's previous life, waiting for `remote` to take self's departure (a restarted
     // client-driver): not one `remote` allocated for self to bind. The departure tells `remote` it is free, and so it must be.
-    if (this.waiting[remote].some((w) => w.ring === DEPARTED && w.client === self && w.port === remotePort)) return HC_ERROR.NOENT;
+    if (this.departureWaiting(remote, self, remotePort)) return HC_ERROR.NOENT;
     const p = this.freePort(self);
     if (p < 0) return HC_ERROR.AGAIN;
     Object.assign(this.ports[self][p], { state: "bound", remote, remotePort });
@@ -482,11 +482,16 @@ export class DomainServices {
       for (const a of mine) {
         const port = this.ports[s].findIndex((p) => p.state === "bound" && p.remote === d && p.remotePort === a.port);
         // Not bound (a refused publication), or bound and told already (the same client port under two kinds).
-        if (port < 0 || this.waiting[s].some((w) => w.ring === DEPARTED && w.client === d && w.port === port)) continue;
+        if (port < 0 || this.departureWaiting(s, d, port)) continue;
         this.waiting[s].push({ client: d, kind: a.kind, ring: DEPARTED, port });
         this.raiseControl(s);
       }
     }
+  }
+
+  /** Whether server `s` has client `d`'s departure waiting for its port `port` (one that was bound to `d`). */
+  private departureWaiting(s: number, d: number, port: number): boolean {
+    return this.waiting[s].some((w) => w.ring === DEPARTED && w.client === d && w.port === port);
   }
 
   // ---------------------------------------------------------------- restart
