@@ -29,10 +29,8 @@ const io = (scale = 1) => {
   return kernels.get(scale)!;
 };
 /**
- * A run; its RAM then goes back for the next run (PhysicalMemory.recycle, as test/recycle.ts's released), which
- * checks the written-chunk record as the after-each check of test/written-record.ts did — on a fresh 64 MiB
- * buffer per run that check mapped 16,384 pages, most of this file's time. What the tests read of the machine
- * afterwards is its nvdisk (a device, not RAM).
+ * A run; its RAM then goes back for the next run (PhysicalMemory.recycle, as test/recycle.ts's released; that
+ * file says why). What the tests read of the machine afterwards is its nvdisk (a device, not RAM).
  */
 const run = (backend: string, o: Partial<RunElfOptions> = {}, scale = 1) => {
   const out = runElf(io(scale), { backend, maxCycles: MAX_CYCLES, disk: kernelDisk(scale), ...o });

@@ -15,8 +15,8 @@ const image = (name: string) => readElf(buildAsm(`fixtures/smp/${name}.s`, { ann
 
 /**
  * A run and what the tests compare of its machine; the machine's RAM then goes back for the next run
- * (test/recycle.ts). Recycling checks the memory's written-chunk record as the check after each test did
- * (test/written-record.ts), and a fresh 64 MiB buffer per run cost that check ~0.2 s of page mapping each.
+ * (test/recycle.ts says why). Recycling checks the memory's written-chunk record as the check after each test
+ * did (test/written-record.ts).
  */
 function run(name: string, options: RunElfOptions = {}) {
   const out = runElf(image(name), { backend: "bare", maxCycles: 50_000_000, ...options });

@@ -16,9 +16,7 @@ import { boot, kernel, MAX_CYCLES } from "./helpers.js";
 
 /**
  * liveMigrate from a freshly booted guest; with `finish`, the moved guest run to its end (its ending and console).
- * Both machines' RAM then goes back for the next (PhysicalMemory.recycle, test/recycle.ts), so the next guest takes
- * a buffer whose pages are mapped: every round's snapshot checks the written-chunk record over all of RAM
- * (test/written-record.ts), which on a fresh 64 MiB buffer maps 16,384 pages.
+ * Both machines' RAM then goes back for the next (PhysicalMemory.recycle; test/recycle.ts says why).
  */
 function move(k: ReturnType<typeof kernel>, from: string, to: string, at: number, options?: Parameters<typeof liveMigrate>[3], finish = false) {
   const source = boot(k, from);

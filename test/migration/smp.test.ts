@@ -108,8 +108,7 @@ describe("a 2-CPU guest migrated between back ends", () => {
   it("stop-and-copy, live pre-copy and a chain: bare's console", () => {
     const k = smpKernel("mixed");
     const at = Math.floor(k.bare.cycles * 0.4);
-    // Each machine's RAM back once read (test/recycle.ts): every snapshot checks the written-chunk record over all
-    // of RAM (test/written-record.ts), which on a fresh buffer maps its 16,384 pages; a recycled one's are mapped.
+    // Each machine's RAM back once read (test/recycle.ts says why).
     const hvm = boot(k, "hvm");
     const sc = stopAndCopy(hvm, "xen", at, MAX_CYCLES);
     hvm.machine.memory.recycle();

@@ -42,9 +42,7 @@ function snapshotInFlight(g: Guest, from: number): Snapshot {
 
 const roundTrip = (s: Snapshot) => parseSnapshot(encodeSnapshot(s, nodeZlib), "s.snap", nodeZlib);
 
-// Each machine's RAM goes back once the test has read it (PhysicalMemory.recycle, test/recycle.ts), so the next
-// one takes a buffer whose pages are mapped: every snapshot checks the written-chunk record over all of RAM
-// (test/written-record.ts), which on a fresh 64 MiB buffer maps 16,384 pages.
+// Each machine's RAM goes back once the test has read it (PhysicalMemory.recycle; test/recycle.ts says why).
 const bare = (() => {
   const g = boot("bare", false);
   const result = g.finish(MAX_CYCLES);

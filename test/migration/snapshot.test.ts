@@ -13,9 +13,8 @@ import { boot, kernel, MAX_CYCLES, refusal, snapshotsAt } from "./helpers.js";
 
 const BACKENDS = ["bare", "hvm", "xen", "l4", "trap"];
 
-// Each machine's RAM goes back once the test is done with it (PhysicalMemory.recycle, test/recycle.ts), so the
-// next one — the restored guest — takes a buffer whose pages are mapped: every snapshot checks the written-chunk
-// record over all of RAM (test/written-record.ts), which on a fresh 64 MiB buffer maps 16,384 pages.
+// Each machine's RAM goes back once the test is done with it (PhysicalMemory.recycle; test/recycle.ts says why),
+// the restored guest's too.
 describe("snapshot → resume on the same back end", () => {
   it.each(BACKENDS)("%s: the same cycles, counters, console and ending as the uninterrupted run", (hv) => {
     const k = kernel("mixed");

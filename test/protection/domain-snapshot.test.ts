@@ -65,9 +65,7 @@ describe("the Mondrix variant snapshotted after it defined its driver's domain",
     it(`${hv}: resumed on ${hv}, the uninterrupted run's console, ending, cycles and counters; interpreter = JIT`, () => {
       const stats: unknown[] = [];
       for (const engine of ["interp", "jit"] as const) {
-        // Each machine's RAM goes back once read (PhysicalMemory.recycle), so the next one takes a buffer whose pages
-        // are mapped: every snapshot checks the written-chunk record over all of RAM (test/written-record.ts), which
-        // on a fresh 64 MiB buffer maps 16,384 pages.
+        // Each machine's RAM goes back once read (PhysicalMemory.recycle; test/recycle.ts says why).
         const ref = boot(mondrix, hv, engine);
         const refResult = ref.finish(MAX);
         const [refConsole, refStats] = [ref.console, ref.machine.stats()];
