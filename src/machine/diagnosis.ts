@@ -18,7 +18,7 @@
 
 import { disassembleInstruction } from "../guest-isa/disassembler.js";
 import { ABI_NAMES, CR_NAMES, PSR } from "../guest-isa/registers.js";
-import { ACCESS, type GuestRegisters } from "./monitor.js";
+import type { GuestRegisters } from "./monitor.js";
 import { TRACE_PAIRS } from "./cpu.js";
 import type { Machine } from "./machine.js";
 import { causeName } from "./stats.js";
@@ -128,16 +128,13 @@ export function recentInstructions(m: Machine, end: number, inclusive: boolean, 
 }
 
 /**
- * The instruction word at `va` as the CPU fetched it: through the TLB entry
- * it holds for the page when it still has one (a monitor's translation —
- * the in-place VMM's window, say — which the guest's own page tables do not
- * have), else through the guest's page tables as they are now (an
- * instruction that ran before its mapping changed may then be `<not mapped
- * now>`). Changes nothing (no TLB fill, no counter).
+ * The instruction word at `va` as the CPU fetched it (Mmu.probeFetch: the
+ * TLB's entry for the page, else the guest's page tables as they are now —
+ * an instruction that ran before its mapping changed may then be `<not
+ * mapped now>`). Changes nothing (no TLB fill, no counter).
  */
 export function readCode(m: Machine, va: number): number | undefined {
-  const held = m.mmu.tlb.hit(va, false, false);
-  const pa = held >= 0 ? held : m.mmu.probeGuest(va, ACCESS.FETCH, false);
+  const pa = m.mmu.probeFetch(va);
   if (typeof pa !== "number" || !m.memory.contains(pa, 4) || (pa & 3) !== 0) return undefined;
   return m.memory.i32[pa >>> 2];
 }

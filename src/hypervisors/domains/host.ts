@@ -49,7 +49,6 @@ import { memoryDisk, type DiskBacking } from "../../machine/devices/disk.js";
 import { DEFAULT_RAM_SIZE } from "../../machine/memory.js";
 import type { RunResult } from "../../machine/diagnosis.js";
 import type { Engine, Machine } from "../../machine/machine.js";
-import { ACCESS } from "../../machine/monitor.js";
 import { buildMachine, SLICE_CYCLES, stopInterrupted, type BetweenSlices, type RunImageOptions } from "../../machine/run-image.js";
 import type { MachineStats } from "../../machine/stats.js";
 import type { RewriteResult } from "../../rewriter/index.js";
@@ -637,9 +636,12 @@ export function seededRandom(seed: number): () => number {
  * translated now (the caller tries again later).
  */
 export function injectCrash(m: Machine, c: CrashInjection): boolean {
-  // With supervisor rights (the host is not the guest: a deprivileged kernel's pc is in supervisor-only pages,
-  // or in the in-place VMM's window while it blocks, where the wild store or the loop is just as fatal).
-  const pa = m.translate(m.pc, ACCESS.FETCH, false);
+  // The frame the CPU fetches the pc from (Mmu.probeFetch), with supervisor rights (the host is not the guest: a
+  // deprivileged kernel's pc is in supervisor-only pages, or in the in-place VMM's window while it blocks — a
+  // mapping only the TLB has — where the wild store or the loop is just as fatal). Not the real paging registers:
+  // under a shadow pager (hvm, trap) they are not the guest's, and a pc that is not identity-mapped names
+  // another frame there.
+  const pa = m.mmu.probeFetch(m.pc);
   if (typeof pa !== "number" || pa + 4 > m.memory.size) return false;
   if (c.kind === "wild-store") {
     const rnd = seededRandom(c.seed);
@@ -654,7 +656,7 @@ export function injectCrash(m: Machine, c: CrashInjection): boolean {
   m.memory.write32(pa, loop);
   const mon = m.monitor;
   const tvec = isMigratable(mon) ? mon.exportNeutral().cr[CR.tvec] : m.cr[CR.tvec];
-  const tpa = m.translate(tvec, ACCESS.FETCH, false);
+  const tpa = m.mmu.probeFetch(tvec);
   if (typeof tpa === "number" && tpa + 4 <= m.memory.size) m.memory.write32(tpa, loop);
   m.count("host:inject.hang");
   return true;

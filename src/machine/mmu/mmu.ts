@@ -148,6 +148,21 @@ export class Mmu {
     return this.probe(va, access, user, cr);
   }
 
+  /**
+   * Where the CPU fetches `va` from now, with supervisor rights: through the
+   * TLB entry it holds for the page while it has one (a monitor's
+   * translation — the in-place VMM's window, say — which the guest's own
+   * page tables do not have), else through the guest's page tables as they
+   * are now (probeGuest; not the real registers, which a shadow pager keeps
+   * to itself). The frame an instruction the guest is executing was read
+   * from: what a diagnosis prints and what the host patches to inject a
+   * crash. Changes nothing (no TLB fill, no counter).
+   */
+  probeFetch(va: number): number | Fault {
+    const held = this.tlb.hit(va, false, false);
+    return held >= 0 ? held : this.probeGuest(va, ACCESS.FETCH, false);
+  }
+
   /** The control registers as the guest sees them now (probeGuest's; read once for many translations). */
   guestPaging(): ArrayLike<number> {
     return this.host.monitor?.guestRegisters?.().cr ?? this.host.cr;
