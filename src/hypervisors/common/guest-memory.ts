@@ -140,8 +140,7 @@ export class GuestMemory {
     const frame = pa >>> 12;
     const v = size === 4 ? value : size === 2 ? value & 0xffff : value & 0xff;
     if (m.watched[frame] === 1) {
-      const monitorWatched = m.mmu.monitorWatched[frame] === 1;
-      if (monitorWatched && !asGuestStore) return protectedFault(va);
+      if (!asGuestStore && !this.monitorMayWrite(pa)) return protectedFault(va);
       // The guest's own store takes the machine's store slow path, as a direct
       // store would: the dirty log first (live migration), then the monitor.
       if (asGuestStore) {
@@ -166,6 +165,16 @@ export class GuestMemory {
    */
   canWrite(caller: number, va: number, size: AccessSize): boolean {
     const pa = this.physical(caller, va, ACCESS.STORE, size);
-    return !(pa instanceof Fault) && this.machine.mmu.monitorWatched[pa >>> 12] !== 1;
+    return !(pa instanceof Fault) && this.monitorMayWrite(pa);
+  }
+
+  /**
+   * Whether the monitor may write physical `pa` itself (a write of its own, not the guest's store being
+   * emulated): not in a frame a monitor write-protects (a page table xen validates, a shadowed one under
+   * trap), where only the guest's own store goes, by the hypervisor's path; in one only the dirty log or a
+   * host's write tracking protects, yes (the memory API records it).
+   */
+  monitorMayWrite(pa: number): boolean {
+    return this.machine.mmu.monitorWatched[pa >>> 12] !== 1;
   }
 }

@@ -184,6 +184,13 @@ export interface WedgeCureHost {
    * domain that may.
    */
   physicalWord(va: number, caller: number): number;
+  /**
+   * Whether the monitor may write the word at physical `pa` itself
+   * (GuestMemory.monitorMayWrite): not in a frame the hypervisor
+   * write-protects — a page table xen validates — where only the guest's own
+   * store goes, by the hypervisor's path.
+   */
+  monitorMayWrite(pa: number): boolean;
   scheduler(): VcpuScheduler | undefined;
   /** Halts the running vCPU (the hypervisor blocks it). */
   block(): void;
@@ -263,9 +270,15 @@ export class WedgeSpinlockCure {
     if (site.kindName === "lock") {
       m.memory.i32[this.host.sharedWord("SPINS", cpu)] = 0;
       if (mem[pa >>> 2] === 0) {
-        // Released since the template's last attempt: take it here (never sleep on a free lock).
-        // Guest RAM, so through the memory API as monitors write it (recorded for recycling, and in a
-        // dirty log); the shared-info words above are in the monitor's reserved top.
+        // Released since the template's last attempt: take it here (never sleep on a free lock) — a write of
+        // the monitor's own, so not in a frame the hypervisor write-protects (a lock word in a page table xen
+        // validates): that word is left alone, and the guest's loop retries with its own amoswap, which takes
+        // the hypervisor's path. Guest RAM, so through the memory API as monitors write it (recorded for
+        // recycling, and in a dirty log); the shared-info words above are in the monitor's reserved top.
+        if (!this.host.monitorMayWrite(pa)) {
+          m.count(`${this.host.name}:pv.badLock`);
+          return;
+        }
         m.memory.write32(pa, m.regs[rec.regA] === 0 ? 1 : m.regs[rec.regA]);
         m.regs[rec.regA] = 0;
         m.spin.attempt(cpu, (pa + RAM_BASE) >> 2, true, m.executedCycles());

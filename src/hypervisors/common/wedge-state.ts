@@ -297,6 +297,7 @@ export abstract class WedgeState extends VirtualCpu implements GuestView {
           const pa = this.guest.physical(caller, va, ACCESS.STORE, 4);
           return typeof pa === "number" && machine.protection.allowsFor(caller, pa, false) ? pa : -1;
         },
+        monitorMayWrite: (pa) => this.guest.monitorMayWrite(pa),
         scheduler: () => this.scheduler,
         // Events masked: sleep until the kick (a held line must not wake it — it would spin again at once).
         block: () => (this.vie ? this.halt() : machine.sleep()),
