@@ -30,7 +30,8 @@
 //
 // Requests run one at a time in queue order: starting one reads its entry,
 // the transfer and its completion happen DISK_LATENCY_CYCLES later, then
-// the next starts. Every DMA — the entry read, the data transfer, the
+// the next starts — an error completion too (a bad op, or an entry the
+// device could not read), so an error costs what a request does. Every DMA — the entry read, the data transfer, the
 // completion write — is checked as the access it performs, against guest
 // RAM (`memory.guestLimit`: never a monitor's reserved top, never outside
 // this machine's memory): a bad data address is an error completion; a
@@ -83,7 +84,11 @@ export interface NvdiskState {
   cqTail: number;
   status: number;
   completesAt: number;
-  /** The request in flight: op, sector, data address, tag (op 0: none). */
+  /**
+   * The request in flight: op, sector, data address, tag (op 0: none; a request that fails at its
+   * completion has its status as op: NVDISK_ERR.REQUEST for a bad op, ENTRY for an entry the device
+   * could not read, tag -1).
+   */
   op: number;
   sector: number;
   dma: number;
@@ -209,24 +214,27 @@ export class NvdiskDevice implements Device {
     if ((this.cqTail + 1) % this.qsize === this.cqHead) return; // no room for the completion yet
     const at = this.sqBase + this.sqHead * NVDISK_SQ_ENTRY;
     this.sqHead = (this.sqHead + 1) % this.qsize;
+    // A request that will fail still takes its slot in time — a bad op, and an entry the device cannot read
+    // (an error completion with no tag to name) — so errors cost what requests do (no fast path to probe with).
     if (!this.inRam(at, NVDISK_SQ_ENTRY)) {
-      // The entry itself is out of reach: an error completion, with no tag to name.
-      this.complete(-1, NVDISK_ERR.ENTRY);
-      this.startNext(now);
-      return;
+      this.op = NVDISK_ERR.ENTRY;
+      this.sector = 0;
+      this.dma = 0;
+      this.tag = -1;
+    } else {
+      const i = at >>> 2;
+      const op = this.memory.i32[i];
+      this.sector = this.memory.i32[i + 1] >>> 0;
+      this.dma = this.memory.i32[i + 2] >>> 0;
+      this.tag = this.memory.i32[i + 3];
+      this.op = op === NVDISK_OP.READ || op === NVDISK_OP.WRITE ? op : NVDISK_ERR.REQUEST;
     }
-    const i = at >>> 2;
-    const op = this.memory.i32[i];
-    this.sector = this.memory.i32[i + 1] >>> 0;
-    this.dma = this.memory.i32[i + 2] >>> 0;
-    this.tag = this.memory.i32[i + 3];
-    // A bad op still takes its slot in time, so errors cost what requests do (no fast path to probe with).
-    this.op = op === NVDISK_OP.READ || op === NVDISK_OP.WRITE ? op : -1;
     this.completesAt = now + this.latency;
   }
 
   /** The request's transfer at its completion: 0 or an NVDISK_ERR. */
   private transfer(): number {
+    if (this.op === NVDISK_ERR.ENTRY) return NVDISK_ERR.ENTRY;
     if (this.op < 0 || this.sector >= this.backing.sectors) return NVDISK_ERR.REQUEST;
     if (!this.inRam(this.dma, SECTOR_SIZE)) return NVDISK_ERR.DMA;
     try {
@@ -289,8 +297,9 @@ export function nvdiskStateProblem(v: unknown): string | undefined {
   const bad =
     int("sqBase", 0, u32) ?? int("cqBase", 0, u32) ?? int("sector", 0, u32) ?? int("dma", 0, u32) ?? int("tag", -0x8000_0000, 0x7fff_ffff) ??
     int("qsize", 0, NVDISK_MAX_QSIZE) ?? int("control", 0, NVDISK_CONTROL.ENABLE | NVDISK_CONTROL.IRQ) ?? int("status", 0, NVDISK_STATUS.PENDING | NVDISK_STATUS.HALTED) ??
-    int("op", -1, NVDISK_OP.WRITE) ?? int("transfers", 0, Number.MAX_SAFE_INTEGER) ?? int("errors", 0, Number.MAX_SAFE_INTEGER);
+    int("op", NVDISK_ERR.ENTRY, NVDISK_OP.WRITE) ?? int("transfers", 0, Number.MAX_SAFE_INTEGER) ?? int("errors", 0, Number.MAX_SAFE_INTEGER);
   if (bad) return bad;
+  if (s.op === NVDISK_ERR.DMA) return "op"; // a data address is checked at the transfer, never at the start
   const qsize = s.qsize as number;
   if (qsize === 1) return "qsize";
   if ((s.status as number) & NVDISK_STATUS.BUSY) return "status"; // busy is derived from the request in flight, never stored
