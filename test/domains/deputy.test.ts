@@ -13,7 +13,7 @@
 // shows each hole.
 import { describe, expect, it } from "vitest";
 import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
-import { acceptClient, bindClientPort, guest, prelude, publishAndWait, viaHcall } from "./guests.js";
+import { acceptClient, bindClientPort, guest, pageForModule, prelude, publishAndWait, SAY_AND_IDLE, secretReader, viaHcall } from "./guests.js";
 
 /** The module's GNT_GRANT(peer 1, the secret page, read-only): through the domain device's ports, or xen's hypercall. */
 const MODULE_PORTS = `
@@ -38,32 +38,6 @@ const MODULE_HCALL = `
 const MODULE_NONE = `
     li   a0, -1
     ret`;
-
-/**
- * A kernel's start: \`word\` into the first word of its page \`page\`, a
- * domain for the module [modBegin, modEnd) (the memory supervisor's
- * DEFINE), and permission \`perm\` (0 none, 1 read) for it on that page.
- */
-const pageForModule = (page: number, word: number, perm: number) => `
-    li   t0, ${page}
-    li   t1, ${word}
-    sw   t1, 0(t0)
-    la   t0, modBegin
-    out  0x50, t0
-    la   t0, modEnd
-    out  0x51, t0
-    li   t0, 1
-    out  0x54, t0
-    in   t3, 0x54
-    out  0x50, t3
-    li   t0, ${page}
-    out  0x51, t0
-    li   t0, 4096
-    out  0x52, t0
-    li   t0, ${perm}
-    out  0x53, t0
-    li   t0, 2
-    out  0x54, t0`;
 
 /** The granter: its secret at 0x30000, hidden from the module; prints what the module's grant got; publishes a ring to the peer. */
 const granter = (module: string) => `${prelude}
@@ -97,37 +71,6 @@ refused: .asciz "refused\\n"
 const ACCEPT = `
 ${acceptClient}
 ${bindClientPort}`;
-
-/** A server's end: prints the string at a0 (at .Lsay), notifies its client on port t3, and idles. */
-const SAY_AND_IDLE = `
-.Lsay:
-    call puts
-    mv   a0, t3
-    li   a3, HC_EVT_SEND
-    call domop
-.Lidle:
-    li   a0, -1
-    call wait
-    j    .Lidle`;
-
-/** The peer: accepts, maps the published page, says whether it holds the secret, notifies. */
-const peer = `${prelude}
-main:
-${ACCEPT}
-    li   a2, 0x40000
-    li   a3, HC_GNT_MAP
-    call domop
-    li   t0, 0x40000
-    lw   t1, 0(t0)
-    li   t2, 0x5EC2E700
-    la   a0, hidden
-    bne  t1, t2, .Lsay
-    la   a0, seen
-${SAY_AND_IDLE}
-    .data
-seen: .asciz "peer: the secret\\n"
-hidden: .asciz "peer: no secret\\n"
-`;
 
 /**
  * The peer whose module maps the published page itself, over the peer's page
@@ -197,7 +140,7 @@ function specs(variant: Variant): DomainSpec[] {
   const mapping = variant === "mapping";
   const source = variant === "meddling" ? meddledGranter : granter(mapping ? MODULE_NONE : MODULE_PORTS);
   const g = hcall ? guest("granter", viaHcall(granter(MODULE_HCALL)), { annotate: false }) : guest("granter", source);
-  const p = hcall ? guest("peer", viaHcall(peer), { annotate: false }) : guest("peer", mapping ? mappingPeer : peer);
+  const p = hcall ? guest("peer", viaHcall(secretReader), { annotate: false }) : guest("peer", mapping ? mappingPeer : secretReader);
   return [
     { name: "granter", image: g, uses: { block: "peer" } },
     { name: "peer", image: p, serves: ["block"], disk: new Uint8Array(4096) },

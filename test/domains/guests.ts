@@ -520,3 +520,62 @@ fail:
     out  0xF0, a0
 `;
 }
+
+/**
+ * A kernel's start: \`word\` into the first word of its page \`page\`, a
+ * domain for the module [modBegin, modEnd) (the memory supervisor's
+ * DEFINE; its number left in t3), and permission \`perm\` (0 none, 1 read)
+ * for it on that page.
+ */
+export const pageForModule = (page: number, word: number, perm: number) => `
+    li   t0, ${page}
+    li   t1, ${word}
+    sw   t1, 0(t0)
+    la   t0, modBegin
+    out  0x50, t0
+    la   t0, modEnd
+    out  0x51, t0
+    li   t0, 1
+    out  0x54, t0
+    in   t3, 0x54
+    out  0x50, t3
+    li   t0, ${page}
+    out  0x51, t0
+    li   t0, 4096
+    out  0x52, t0
+    li   t0, ${perm}
+    out  0x53, t0
+    li   t0, 2
+    out  0x54, t0`;
+
+/** A server's end: prints the string at a0 (at .Lsay), notifies its client on port t3, and idles. */
+export const SAY_AND_IDLE = `
+.Lsay:
+    call puts
+    mv   a0, t3
+    li   a3, HC_EVT_SEND
+    call domop
+.Lidle:
+    li   a0, -1
+    call wait
+    j    .Lidle`;
+
+/** A server that accepts its client, maps the published page at 0x40000, says whether it holds the secret 0x5EC2E700, notifies. */
+export const secretReader = `${prelude}
+main:
+${acceptClient}
+${bindClientPort}
+    li   a2, 0x40000
+    li   a3, HC_GNT_MAP
+    call domop
+    li   t0, 0x40000
+    lw   t1, 0(t0)
+    li   t2, 0x5EC2E700
+    la   a0, hidden
+    bne  t1, t2, .Lsay
+    la   a0, seen
+${SAY_AND_IDLE}
+    .data
+seen: .asciz "peer: the secret\\n"
+hidden: .asciz "peer: no secret\\n"
+`;
