@@ -13,20 +13,9 @@
 // shows each hole.
 import { describe, expect, it } from "vitest";
 import { DomainHost, type DomainSpec } from "../../src/hypervisors/domains/host.js";
-import { acceptClient, bindClientPort, guest, pageForModule, prelude, publishAndWait, SAY_AND_IDLE, secretReader, viaHcall } from "./guests.js";
+import { acceptClient, bindClientPort, guest, MODULE_GRANT_PORTS, pageForModule, prelude, publishAndWait, SAY_AND_IDLE, secretReader, viaHcall } from "./guests.js";
 
-/** The module's GNT_GRANT(peer 1, the secret page, read-only): through the domain device's ports, or xen's hypercall. */
-const MODULE_PORTS = `
-    li   t0, 1
-    out  0x61, t0
-    li   t0, 0x30000
-    out  0x62, t0
-    li   t0, 1
-    out  0x63, t0
-    li   t0, HC_GNT_GRANT
-    out  0x64, t0
-    in   a0, 0x64
-    ret`;
+/** The module's GNT_GRANT(peer 1, the secret page, read-only): through the domain device's ports (guests.ts), or xen's hypercall. */
 const MODULE_HCALL = `
     li   a0, 1
     li   a1, 0x30000
@@ -138,7 +127,7 @@ type Variant = "ports" | "hcall" | "mapping" | "meddling";
 function specs(variant: Variant): DomainSpec[] {
   const hcall = variant === "hcall";
   const mapping = variant === "mapping";
-  const source = variant === "meddling" ? meddledGranter : granter(mapping ? MODULE_NONE : MODULE_PORTS);
+  const source = variant === "meddling" ? meddledGranter : granter(mapping ? MODULE_NONE : MODULE_GRANT_PORTS);
   const g = hcall ? guest("granter", viaHcall(granter(MODULE_HCALL)), { annotate: false }) : guest("granter", source);
   const p = hcall ? guest("peer", viaHcall(secretReader), { annotate: false }) : guest("peer", mapping ? mappingPeer : secretReader);
   return [

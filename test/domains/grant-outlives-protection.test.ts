@@ -12,7 +12,7 @@
 // them; it then publishes a harmless page of its own). Real guests on the real emulator; interpreter = JIT.
 import { describe, expect, it } from "vitest";
 import { DomainHost } from "../../src/hypervisors/domains/host.js";
-import { guest, pageForModule, prelude, publishAndWait, secretReader } from "./guests.js";
+import { guest, MODULE_GRANT_PORTS, pageForModule, prelude, publishAndWait, secretReader, supervisorGrantPage } from "./guests.js";
 
 /** The granter: the module (read permission on 0x30000) grants the page; the kernel hides it from the module, writes its secret, and publishes the grant — or revokes it and publishes a harmless page. */
 const granter = (revoke: boolean) => `${prelude}
@@ -22,14 +22,8 @@ ${pageForModule(0x30000, 0, 1)}
     call modGrant
     blt  a0, zero, fail
     mv   s1, a0                 # its grant ref
-    out  0x50, s2               # the kernel hides the page from the module (the supervisor's GRANT, permission 0)
-    li   t0, 0x30000
-    out  0x51, t0
-    li   t0, 4096
-    out  0x52, t0
-    out  0x53, zero
-    li   t0, 2
-    out  0x54, t0
+    # the kernel hides the page from the module (the supervisor's GRANT, permission 0)
+${supervisorGrantPage("s2", 0x30000, 0)}
     in   t0, 0x54
     bnez t0, fail
     li   t0, 0x30000            # and keeps its secret there from now on
@@ -58,17 +52,7 @@ fail:
     out  0xF0, a0
 # the module: GNT_GRANT(peer 1, 0x30000, read-only) through the domain device's ports, itself
 modBegin:
-modGrant:
-    li   t0, 1
-    out  0x61, t0
-    li   t0, 0x30000
-    out  0x62, t0
-    li   t0, 1
-    out  0x63, t0
-    li   t0, HC_GNT_GRANT
-    out  0x64, t0
-    in   a0, 0x64
-    ret
+modGrant:${MODULE_GRANT_PORTS}
 modEnd:
 `;
 

@@ -538,7 +538,10 @@ export const pageForModule = (page: number, word: number, perm: number) => `
     li   t0, 1
     out  0x54, t0
     in   t3, 0x54
-    out  0x50, t3
+${supervisorGrantPage("t3", page, perm)}`;
+
+/** The memory supervisor's GRANT (ports 0x50–0x54) of permission `perm` on the page at `page` to the domain in register `dom`; clobbers t0. */
+export const supervisorGrantPage = (dom: string, page: number, perm: number) => `    out  0x50, ${dom}
     li   t0, ${page}
     out  0x51, t0
     li   t0, 4096
@@ -547,6 +550,19 @@ export const pageForModule = (page: number, word: number, perm: number) => `
     out  0x53, t0
     li   t0, 2
     out  0x54, t0`;
+
+/** A module's GNT_GRANT(peer 1, page 0x30000, read-only) through the domain device's ports, itself (a0: the result). */
+export const MODULE_GRANT_PORTS = `
+    li   t0, 1
+    out  0x61, t0
+    li   t0, 0x30000
+    out  0x62, t0
+    li   t0, 1
+    out  0x63, t0
+    li   t0, HC_GNT_GRANT
+    out  0x64, t0
+    in   a0, 0x64
+    ret`;
 
 /** A server's end: prints the string at a0 (at .Lsay), notifies its client on port t3, and idles. */
 export const SAY_AND_IDLE = `
