@@ -31,8 +31,9 @@
 // Requests run one at a time in queue order: starting one reads its entry,
 // the transfer and its completion happen DISK_LATENCY_CYCLES later, then
 // the next starts — an error completion too (a bad op, or an entry the
-// device could not read), so an error costs what a request does. Every DMA — the entry read, the data transfer, the
-// completion write — is checked as the access it performs, against guest
+// device could not read), so an error costs what a request does. Every
+// DMA — the entry read, the data transfer, the completion write — is
+// checked as the access it performs, against guest
 // RAM (`memory.guestLimit`: never a monitor's reserved top, never outside
 // this machine's memory): a bad data address is an error completion; a
 // completion queue that cannot be written halts the device (STATUS bit 2,
