@@ -1,6 +1,7 @@
 // How the compiler walks a Babel tree: which keys of a node hold code, which
 // nodes are type-only (TypeScript syntax that never produces code and is
-// skipped wherever it appears), and an iterative depth-first walk.
+// skipped wherever it appears), an iterative depth-first walk, and unwrap
+// (an expression without its type-only wrappers).
 //
 // Consumes Babel nodes (parse.ts); used by check.ts (the dialect check),
 // parse.ts (the nesting limit) and lower/codegen.ts (its pre-pass). The walk
@@ -8,7 +9,7 @@
 // that do recurse (code generation, constant folding) only ever see trees
 // within the nesting limit of nesting.ts.
 
-import type { Node, TSEnumDeclaration, TSEnumMember } from "@babel/types";
+import type { Expression, Node, TSEnumDeclaration, TSEnumMember } from "@babel/types";
 
 /**
  * Keys that never hold code: positions, comments, and every place a type
@@ -120,4 +121,15 @@ function isFunction(n: Node): boolean {
 /** An enum's members: under `body` in newer Babel (a TSEnumBody), directly on the declaration in older. */
 export function enumMemberList(decl: TSEnumDeclaration): TSEnumMember[] {
   return "body" in decl && decl.body ? decl.body.members : (decl as unknown as { members: TSEnumMember[] }).members;
+}
+
+/** Strips what only the type checker sees (`x as T`, `x satisfies T`, `<T>x`, `x!`, `f<T>`) and parentheses. */
+export function unwrap(e: Expression): Expression {
+  while (
+    e.type === "TSAsExpression" || e.type === "TSNonNullExpression" || e.type === "TSSatisfiesExpression" || e.type === "TSTypeAssertion" ||
+    e.type === "TSInstantiationExpression" || e.type === "ParenthesizedExpression"
+  ) {
+    e = e.expression;
+  }
+  return e;
 }

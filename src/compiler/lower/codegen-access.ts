@@ -2,7 +2,7 @@
 // chain): assignment and calls. FunctionCompilerAccess extends
 // FunctionCompilerBase (codegen-base.ts) and is extended by
 // FunctionCompilerExpressions (codegen-expressions.ts), whose gen, binop and
-// checkUnsignedMix it calls through the abstract declarations at its end.
+// unsignedDivision it calls through the abstract declarations at its end.
 //
 // Consumes expressions that are assignments, updates or calls, and their
 // operands. Produces:
@@ -15,9 +15,9 @@
 
 import type * as t from "@babel/types";
 import type { ImmRange } from "../../guest-isa/isa-table.js";
-import { someNode } from "../ast.js";
+import { someNode, unwrap } from "../ast.js";
 import { GUEST_CONSTANTS, isIntrinsicName, type EmittedArg, type IntrinsicName } from "../intrinsics.js";
-import { unwrap, type GlobalSymbol } from "./symbols.js";
+import type { GlobalSymbol } from "./symbols.js";
 import { ZERO, fitsImm, FunctionCompilerBase, type Operand, type Held, type LValue } from "./codegen-base.js";
 
 export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
@@ -177,12 +177,13 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       return ZERO;
     }
     const op = e.operator.slice(0, -1);
+    // `x /= y` divides as `x / y` does (x is no `>>>` value: y written as one is a refused mix).
+    const unsigned = (op === "/" || op === "%") && this.unsignedDivision(e, op, e.left as t.Expression, e.right);
     if (lv.kind === "reg") {
       if (op === "") this.gen(e.right, lv.reg);
       else {
-        if (op === "/" || op === "%") this.checkUnsignedMix({ ...e, type: "BinaryExpression", operator: op as t.BinaryExpression["operator"], left: e.left } as unknown as t.BinaryExpression);
         // `x op= e` reads x before e runs (JavaScript): a copy when e may assign (`x += x++`, `x -= (x = 1)`).
-        this.binop(op, this.stabilize({ reg: lv.reg, temp: false }, [e.right]), e.right, lv.reg, false);
+        this.binop(op, this.stabilize({ reg: lv.reg, temp: false }, [e.right]), e.right, lv.reg, unsigned);
       }
       return want ? this.into({ reg: lv.reg, temp: false }, dest) : ZERO;
     }
@@ -195,7 +196,7 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
       if (held) this.reclaimBase(held, lv);
       const cur = this.readLValue(lv, undefined, false);
       const h2 = lv.kind === "elem" ? this.hold(lv.base) : undefined;
-      v = this.binop(op, cur, e.right, undefined, false);
+      v = this.binop(op, cur, e.right, undefined, unsigned);
       if (h2) this.reclaimBase(h2, lv);
     }
     this.writeLValue(lv, v);
@@ -517,7 +518,7 @@ export abstract class FunctionCompilerAccess extends FunctionCompilerBase {
   }
 
   protected abstract gen(e0: t.Expression, dest?: string): Operand;
-  protected abstract checkUnsignedMix(e: t.BinaryExpression): void;
+  protected abstract unsignedDivision(node: t.Node, operator: string, left: t.Expression, right: t.Expression): boolean;
   protected abstract binop(op: string, l: Operand, right: t.Expression, dest: string | undefined, unsigned: boolean): Operand;
 }
 

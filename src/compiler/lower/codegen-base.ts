@@ -55,7 +55,6 @@ export const ZERO: Operand = { reg: "zero", temp: false };
 export const fitsImm = (v: number) => v >= S18.min && v <= S18.max;
 export const isPow2 = (v: number) => v > 0 && (v & (v - 1)) === 0;
 
-export const COMPARISONS = new Set(["<", ">", "<=", ">=", "==", "===", "!=", "!=="]);
 export const NEGATE: Record<string, string> = { "<": ">=", ">=": "<", ">": "<=", "<=": ">", "==": "!=", "!=": "==" };
 
 export interface Line {
@@ -181,7 +180,7 @@ export abstract class FunctionCompilerBase {
     return this.fc.scope.names.get(name);
   }
 
-  private constLookup = (name: string) => {
+  protected constLookup = (name: string) => {
     const b = this.lookup(name);
     if (b?.kind === "local") {
       if (b.local.constValue !== undefined) return { kind: "const" as const, value: b.local.constValue };

@@ -8,14 +8,16 @@
 // - gen: an expression's value in a register (a temporary, or the
 //   destination asked for), with immediate forms and strength reduction for
 //   constants; genEffect for side effects only;
-// - comparisons as values (slt/sltu and friends) and genCond, a condition
+// - comparisons as values (slt/sltu and friends; signed or unsigned, and
+//   `/` and `%` too, by the rule of signedness.ts) and genCond, a condition
 //   compiled to branches to a label (`blt a0, t0, .L3`), with `&&`, `||`
 //   and `!` as control flow.
 
 import type * as t from "@babel/types";
 import { isSupportedBinary, operatorName } from "../check.js";
-import { unwrap } from "./symbols.js";
-import { ZERO, fitsImm, isPow2, COMPARISONS, NEGATE, describe, type Operand } from "./codegen-base.js";
+import { unwrap } from "../ast.js";
+import { ZERO, fitsImm, isPow2, NEGATE, describe, type Operand } from "./codegen-base.js";
+import { COMPARISONS, comparisonSignedness, divisionSignedness, type Signedness } from "./signedness.js";
 import { FunctionCompilerAccess, notAmongInputs } from "./codegen-access.js";
 
 export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess {
@@ -72,8 +74,7 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
         if (e.left.type === "PrivateName" || !isSupportedBinary(e.operator)) return ZERO; // reported by check.ts
         if (COMPARISONS.has(e.operator)) return this.genCompareValue(e, dest);
         if ((e.operator === "|" || e.operator === ">>>") && this.constant(e.right) === 0) return this.gen(e.left, dest); // x|0, x>>>0: same bits
-        if (e.operator === "/" || e.operator === "%") this.checkUnsignedMix(e);
-        const unsigned = this.unsignedOperands(e.left, e.right);
+        const unsigned = (e.operator === "/" || e.operator === "%") && this.unsignedDivision(e, e.operator, e.left, e.right);
         const l = this.stabilize(this.gen(e.left), [e.right]);
         return this.binop(e.operator, l, e.right, dest, unsigned);
       }
@@ -208,35 +209,18 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
     return ZERO;
   }
 
-  /** Whether an operand is written as an unsigned (`>>>`) value, which changes comparisons, / and %. */
-  private isUnsigned(e0: t.Expression | t.PrivateName): boolean {
-    if (e0.type === "PrivateName") return false;
-    const e = unwrap(e0);
-    if (e.type !== "BinaryExpression" || e.operator !== ">>>") return false;
-    const c = this.constant(e.right);
-    return c === undefined || (c & 31) === 0;
+  /** Whether `left op right` (`/`, `%`; `node` may be `left op= right`) divides unsigned; reports a refused mix. */
+  protected unsignedDivision(node: t.Node, operator: string, left: t.Expression, right: t.Expression): boolean {
+    return this.signedness(divisionSignedness(node, operator, left, right, this.constantOf));
   }
 
-  /** Unsigned division/remainder: both operands `>>>` values, or one of them with a non-negative constant. */
-  private unsignedOperands(left: t.Expression | t.PrivateName, right: t.Expression): boolean {
-    if (left.type === "PrivateName") return false;
-    const lu = this.isUnsigned(left);
-    const ru = this.isUnsigned(right);
-    if (lu && ru) return true;
-    if (lu) return this.constant(right) !== undefined && this.literalValue(right) >= 0;
-    if (ru) return this.constant(left) !== undefined && this.literalValue(left) >= 0;
-    return false;
+  /** The unsigned rule's verdict (signedness.ts, which the constant folder follows too), its refusals reported. */
+  private signedness(s: Signedness): boolean {
+    for (const r of s.refusals) this.fc.report(r.node, r.message);
+    return s.unsigned;
   }
 
-  protected checkUnsignedMix(e: t.BinaryExpression): void {
-    const l = this.isUnsigned(e.left);
-    const r = this.isUnsigned(e.right);
-    if (l === r) return;
-    const other = l ? e.right : (e.left as t.Expression);
-    const c = this.constant(other);
-    if (c !== undefined && c >= 0) return;
-    this.fc.report(e, `mixing an unsigned (>>> 0) and a signed operand in '${e.operator}' is not supported in guest code; write >>> 0 on both sides`);
-  }
+  private readonly constantOf = (e: t.Expression): number | undefined => this.constant(e);
 
   /** `l op right` into dest; l is already evaluated (and owned). */
   protected binop(op: string, l: Operand, right: t.Expression, dest: string | undefined, unsigned: boolean): Operand {
@@ -310,45 +294,22 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
 
   // ---- comparisons and conditions ---------------------------------------
 
-  /** Operands of a comparison, with the signedness checks of the dialect. */
-  private compareOperands(e: t.BinaryExpression): { l: Operand; r: Operand; unsigned: boolean } {
+  /** A comparison's operands in registers (a constant 0 as `zero`); its signedness is decided apart (comparisonSignedness). */
+  private compareOperands(e: t.BinaryExpression): { l: Operand; r: Operand } {
     const left = e.left as t.Expression;
-    const lu = this.isUnsigned(left);
-    const ru = this.isUnsigned(e.right);
-    const lc = this.constant(left);
-    const rc = this.constant(e.right);
-    let unsigned = lu && ru;
-    if (lu !== ru) {
-      const c = lu ? rc : lc;
-      if (c !== undefined && this.literalValue(lu ? e.right : left) >= 0) unsigned = true;
-      else this.fc.report(e, `comparing an unsigned (>>> 0) value with a signed one is not supported in guest code; write >>> 0 on both sides`);
-    } else if (!unsigned) {
-      for (const side of [left, e.right]) {
-        if (this.constant(side) !== undefined && this.literalValue(side) > 0x7fffffff) {
-          this.fc.report(side, `this constant is outside the int32 range, so a signed comparison would differ from JavaScript; compare (x >>> 0) instead`);
-        }
-      }
-    }
-    const l = this.stabilize(rcIsZero(lc) ? ZERO : this.gen(left), [e.right]);
+    const l = this.stabilize(this.constant(left) === 0 ? ZERO : this.gen(left), [e.right]);
     const h = this.hold(l);
-    const r = rcIsZero(rc) ? ZERO : this.gen(e.right);
-    return { l: this.reclaim(h), r, unsigned };
-  }
-
-  /** The value of a constant as JavaScript sees it (0xFFFFFFFF stays 4294967295). */
-  private literalValue(e0: t.Expression): number {
-    const e = unwrap(e0);
-    if (e.type === "NumericLiteral") return e.value;
-    if (e.type === "BinaryExpression" && e.operator === ">>>") return (this.constant(e) ?? 0) >>> 0;
-    return this.constant(e) ?? 0;
+    const r = this.constant(e.right) === 0 ? ZERO : this.gen(e.right);
+    return { l: this.reclaim(h), r };
   }
 
   private genCompareValue(e: t.BinaryExpression, dest?: string): Operand {
     const op = e.operator === "===" ? "==" : e.operator === "!==" ? "!=" : e.operator;
     const rc = this.constant(e.right);
     const left = e.left as t.Expression;
-    // Immediate forms: x < c, x == c, x != c.
-    if (rc !== undefined && !this.isUnsigned(left) && (op === "<" || op === ">=") && fitsImm(rc) && this.literalValue(e.right) <= 0x7fffffff) {
+    const unsigned = this.signedness(comparisonSignedness(e, this.constantOf));
+    // Immediate forms: x < c, x >= c.
+    if (rc !== undefined && !unsigned && (op === "<" || op === ">=") && fitsImm(rc)) {
       const l = this.gen(left);
       this.free(l);
       const r = this.target(dest);
@@ -356,7 +317,7 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
       if (op === ">=") this.emit(`xori ${r}, ${r}, 1`);
       return { reg: r, temp: dest === undefined };
     }
-    const { l, r: rr, unsigned } = this.compareOperands(e);
+    const { l, r: rr } = this.compareOperands(e);
     this.free(l);
     this.free(rr);
     const r = this.target(dest);
@@ -416,7 +377,8 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
     if (e.type === "BinaryExpression" && COMPARISONS.has(e.operator)) {
       let op: string = e.operator === "===" ? "==" : e.operator === "!==" ? "!=" : e.operator;
       if (!when) op = NEGATE[op];
-      const { l, r, unsigned } = this.compareOperands(e);
+      const unsigned = this.signedness(comparisonSignedness(e, this.constantOf));
+      const { l, r } = this.compareOperands(e);
       this.free(l);
       this.free(r);
       const u = unsigned ? "u" : "";
@@ -446,8 +408,4 @@ export abstract class FunctionCompilerExpressions extends FunctionCompilerAccess
     this.free(v);
     this.emit(`${when ? "bnez" : "beqz"} ${v.reg}, ${label}`);
   }
-}
-
-function rcIsZero(c: number | undefined): boolean {
-  return c === 0;
 }

@@ -8,7 +8,8 @@
 // break/continue with labels, return, and switch (a jump table when dense).
 
 import type * as t from "@babel/types";
-import { unwrap } from "./symbols.js";
+import { unwrap } from "../ast.js";
+import { requiredConst } from "./symbols.js";
 import { ZERO, fitsImm, describe } from "./codegen-base.js";
 import { FunctionCompilerExpressions } from "./codegen-expressions.js";
 
@@ -202,9 +203,7 @@ export abstract class FunctionCompilerStatements extends FunctionCompilerExpress
     const caseLabels = s.cases.map(() => this.fc.label("case"));
     const values: (number | undefined)[] = s.cases.map((c) => {
       if (!c.test) return undefined;
-      const v = this.constant(c.test);
-      if (v === undefined) this.fc.report(c.test, "case labels must be constant integers in guest code");
-      return v;
+      return requiredConst(c.test, this.constLookup, (node, message) => this.fc.report(node, message), "case labels must be constant integers in guest code");
     });
     const defaultIndex = s.cases.findIndex((c) => !c.test);
     const otherwise = defaultIndex >= 0 ? caseLabels[defaultIndex] : brk;

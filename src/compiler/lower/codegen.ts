@@ -22,11 +22,11 @@
 
 import type * as t from "@babel/types";
 import type { Diagnostic } from "../../guest-isa/diagnostics.js";
-import { codeChildren, isTypeOnly, walk as walkTree } from "../ast.js";
+import { codeChildren, isTypeOnly, unwrap, walk as walkTree } from "../ast.js";
 import { diagnosticAt, operatorName, unsupportedMessage } from "../check.js";
 import { NATIVE_INTRINSICS, type IntrinsicName, type IntrinsicSpec } from "../intrinsics.js";
 import { assignHomes, TempPool } from "../regalloc.js";
-import { asciiLength, evalConst, foldBinary, isStringLiteral, isStringTyped, stringLiteralText, typedArrayElem, TYPED_ARRAYS, unwrap, type FileScope, type GlobalSymbol } from "./symbols.js";
+import { asciiLength, evalConst, isStringLiteral, requiredConst, isStringTyped, stringLiteralText, typedArrayElem, TYPED_ARRAYS, type FileScope, type GlobalSymbol } from "./symbols.js";
 import type { Local, Line } from "./codegen-base.js";
 import { FunctionCompilerStatements } from "./codegen-statements.js";
 
@@ -427,13 +427,16 @@ class FunctionCompiler extends FunctionCompilerStatements {
   private placeFrameArrays(decls: { id: t.Identifier; init: t.NewExpression }[], firstSlot: number, lookup: (name: string) => GlobalSymbol | { kind: "const"; value: number } | undefined): number {
     let bytes = 0;
     for (const { id, init } of decls) {
-      const elem = typedArrayElem(init, (node, message) => this.fc.report(node, message)); // reports any other `new`
-      const arg = init.arguments.length === 1 ? init.arguments[0] : undefined;
-      const length = arg && arg.type !== "SpreadElement" && arg.type !== "ArgumentPlaceholder" ? evalConst(arg, lookup) : undefined;
+      const report = (node: t.Node, message: string) => this.fc.report(node, message);
+      const elem = typedArrayElem(init, report); // reports any other `new`
+      const arg = init.arguments.length === 1 ? (init.arguments[0] as t.Expression) : undefined;
+      const message = "the length of a local typed array must be a constant (a global typed array also takes a list of constants)";
+      if (elem && !arg) report(init, message);
+      const length = elem && arg ? requiredConst(arg, lookup, report, message) : undefined;
       let size = 0;
-      if (elem) {
-        if (length === undefined || length < 0) this.fc.report(arg ?? init, "the length of a local typed array must be a constant (a global typed array also takes a list of constants)");
-        else if (bytes + length * elem.size > FRAME_ARRAY_BYTES) this.fc.report(arg!, `local typed arrays of more than ${FRAME_ARRAY_BYTES} bytes in one function (the stack is small: use a global)`);
+      if (elem && arg && length !== undefined) {
+        if (length < 0) report(arg, message);
+        else if (bytes + length * elem.size > FRAME_ARRAY_BYTES) report(arg, `local typed arrays of more than ${FRAME_ARRAY_BYTES} bytes in one function (the stack is small: use a global)`);
         else size = (length * elem.size + 3) & ~3;
       }
       // A refused one is still bound (length 0), so its uses are not reported again.
@@ -521,4 +524,3 @@ export function asmString(text: string): string {
   return out + '"';
 }
 
-export { foldBinary };

@@ -3,7 +3,8 @@
 // function, a scalar global, a folded constant, a typed-array global, an
 // intrinsic, a constant namespace: CR, PORT, PSR or the program's own enums
 // and `const` objects), the assembly symbol each one
-// gets, and constant evaluation with JavaScript `|0` semantics.
+// gets, and constant evaluation (evalConst: the value the compiled code
+// would compute, so folding never changes a result).
 //
 // Consumes the checked ParsedFiles (check.ts); produces one FileScope per
 // file for lower/codegen.ts. Imports between input files resolve here:
@@ -13,10 +14,11 @@
 import type * as t from "@babel/types";
 import type { Diagnostic } from "../../guest-isa/diagnostics.js";
 import { parseRegister } from "../../guest-isa/registers.js";
-import { enumMemberList, walk } from "../ast.js";
+import { enumMemberList, unwrap, walk } from "../ast.js";
 import { diagnosticAt, unsupportedMessage } from "../check.js";
 import { GUEST_CONSTANTS, isIntrinsicName, type IntrinsicName } from "../intrinsics.js";
 import type { ParsedFile } from "../parse.js";
+import { binarySignedness, type ConstantOf, type Refusal } from "./signedness.js";
 
 /** A typed-array element type: how indexing loads and stores. */
 export interface ElemType {
@@ -298,19 +300,22 @@ function declareGlobal(
     const arg = init.arguments[0];
     if (arg.type === "ArrayExpression") {
       const values: number[] = [];
+      const message = "typed-array initializers must be constant integers";
       for (const el of arg.elements) {
-        const v = el && el.type !== "SpreadElement" ? evalConst(el as t.Expression, lookup) : undefined;
+        const v = el && el.type !== "SpreadElement" ? requiredConst(el, lookup, report, message) : undefined;
         if (v === undefined) {
-          report(el ?? arg, "typed-array initializers must be constant integers");
+          if (!el || el.type === "SpreadElement") report(el ?? arg, message);
           return undefined;
         }
         values.push(elementValue(elem, v));
       }
       return { kind: "array", asmName, elem, length: values.length, init: values, exported, external: false };
     }
-    const length = evalConst(arg as t.Expression, lookup);
-    if (length === undefined || length < 0 || length > 1 << 26) {
-      report(arg, `the length of a typed array must be a constant between 0 and ${1 << 26}`);
+    const message = `the length of a typed array must be a constant between 0 and ${1 << 26}`;
+    const length = requiredConst(arg as t.Expression, lookup, report, message);
+    if (length === undefined) return undefined;
+    if (length < 0 || length > 1 << 26) {
+      report(arg, message);
       return undefined;
     }
     return { kind: "array", asmName, elem, length, exported, external: false };
@@ -320,19 +325,16 @@ function declareGlobal(
   if (init.type === "StringLiteral" || (init.type === "TemplateLiteral" && init.expressions.length === 0)) {
     return { kind: "scalar", asmName, init: { kind: "string", text: stringLiteralText(init) }, external: false, exported, constant, string: true };
   }
-  const value = evalConst(init, lookup);
-  if (value !== undefined) {
-    if (constant) return { kind: "const", value, asmName: exported ? asmName : undefined, exported };
-    return { kind: "scalar", asmName, init: { kind: "word", value }, external: false, exported, constant };
-  }
   if (init.type === "CallExpression" && init.callee.type === "Identifier" && init.arguments.length === 1 && init.arguments[0].type === "Identifier") {
     const callee = lookup(init.callee.name);
     if (callee?.kind === "intrinsic" && callee.name === "addressOf") {
       return { kind: "scalar", asmName, init: { kind: "symbol", name: init.arguments[0].name }, external: false, exported, constant };
     }
   }
-  report(init, unsupportedMessage("a non-constant global initializer"));
-  return undefined;
+  const value = requiredConst(init, lookup, report, unsupportedMessage("a non-constant global initializer"));
+  if (value === undefined) return undefined;
+  if (constant) return { kind: "const", value, asmName: exported ? asmName : undefined, exported };
+  return { kind: "scalar", asmName, init: { kind: "word", value }, external: false, exported, constant };
 }
 
 /** The element type of `new Int32Array(…)` and its kin; any other `new` is reported and gives undefined (globals here, local arrays in codegen.ts). */
@@ -362,9 +364,10 @@ function constantObject(
       continue;
     }
     const key = p.key.type === "Identifier" ? p.key.name : p.key.value;
-    const value = p.value.type === "AssignmentPattern" ? undefined : evalConst(p.value as t.Expression, lookup);
+    const message = `the members of a constant object must be constant integers ('${name}.${key}')`;
+    const value = p.value.type === "AssignmentPattern" ? undefined : requiredConst(p.value as t.Expression, lookup, report, message);
     if (value === undefined) {
-      report(p.value, `the members of a constant object must be constant integers ('${name}.${key}')`);
+      if (p.value.type === "AssignmentPattern") report(p.value, message);
       ok = false;
     } else if (Object.hasOwn(members, key)) {
       report(p.key, `'${key}' is already a member of ${name}`);
@@ -395,10 +398,10 @@ function enumMembers(
     let value: number | undefined = next;
     if (m.initializer) {
       const init = unwrap(m.initializer);
-      value = isStringLiteral(init) ? undefined : evalConst(init, inner);
-      if (value === undefined) {
-        report(m.initializer, isStringLiteral(init) ? unsupportedMessage("a string enum member") : `enum members must be constant integers ('${decl.id.name}.${key}')`);
-      }
+      if (isStringLiteral(init)) {
+        value = undefined;
+        report(m.initializer, unsupportedMessage("a string enum member"));
+      } else value = requiredConst(m.initializer, inner, report, `enum members must be constant integers ('${decl.id.name}.${key}')`);
     } else if (value === undefined) {
       report(m, `enum member '${decl.id.name}.${key}' needs an initializer (the one before it has no constant value)`);
     }
@@ -510,34 +513,54 @@ export function asciiLength(text: string): number | undefined {
   return /^[\x00-\x7f]*$/.test(text) ? text.length : undefined;
 }
 
-/** Strips what only the type checker sees (`x as T`, `x satisfies T`, `<T>x`, `x!`, `f<T>`) and parentheses. */
-export function unwrap(e: t.Expression): t.Expression {
-  while (
-    e.type === "TSAsExpression" || e.type === "TSNonNullExpression" || e.type === "TSSatisfiesExpression" || e.type === "TSTypeAssertion" ||
-    e.type === "TSInstantiationExpression" || e.type === "ParenthesizedExpression"
-  ) {
-    e = e.expression;
-  }
-  return e;
+type ConstLookup = (name: string) => GlobalSymbol | { kind: "const"; value: number } | undefined;
+
+/**
+ * Evaluates a constant expression with the dialect's semantics: the value
+ * the compiled code computes (every result an int32, like `(expr) | 0`);
+ * undefined when not constant. A literal at or above 2^31 is its int32
+ * pattern, as in a register (`0xFFFFF000 % 7` is -1, as `x % 7` computes
+ * with x = 0xFFFFF000); comparisons, `/` and `%` are signed or unsigned by
+ * the rule code generation follows (signedness.ts), so
+ * `(x >>> 0) < 0x80000000` folds as the `sltu` it would emit. What that rule
+ * refuses is not a constant: `refusals`, when given, receives its errors
+ * (code generation reports them itself when it compiles the expression).
+ */
+export function evalConst(e: t.Expression, lookup: ConstLookup, refusals?: Refusal[]): number | undefined {
+  // Each node once: the signedness rule asks again for the operands' values.
+  const memo = new Map<t.Expression, number | undefined>();
+  const constant: ConstantOf = (x) => {
+    if (memo.has(x)) return memo.get(x);
+    const v = evalNode(x, constant, lookup, refusals);
+    memo.set(x, v);
+    return v;
+  };
+  return constant(e);
 }
 
 /**
- * Evaluates a constant expression with the dialect's semantics (every
- * result is an int32, like `(expr) | 0`); undefined when not constant.
- * Comparisons follow JavaScript on the values as written, so a literal
- * 0xFFFFFFFF compares as 4294967295, exactly as Node would.
+ * evalConst where a constant is required (a global's initializer, a typed
+ * array's length or elements, an enum or constant-object member, a case
+ * label, a local typed array's length): when `e` is not one, reports why at
+ * it — what the unsigned rule refused, with the error code generation gives
+ * the same expression, else `message`.
  */
-export function evalConst(e: t.Expression, lookup: (name: string) => GlobalSymbol | { kind: "const"; value: number } | undefined): number | undefined {
-  const v = evalJs(e, lookup);
-  return v === undefined ? undefined : v | 0;
+export function requiredConst(e: t.Expression, lookup: ConstLookup, report: (node: t.Node, message: string) => void, message: string): number | undefined {
+  const refusals: Refusal[] = [];
+  const v = evalConst(e, lookup, refusals);
+  if (v === undefined) {
+    if (refusals.length) for (const r of refusals) report(r.node, r.message);
+    else report(e, message);
+  }
+  return v;
 }
 
-function evalJs(e0: t.Expression, lookup: (name: string) => GlobalSymbol | { kind: "const"; value: number } | undefined): number | undefined {
+function evalNode(e0: t.Expression, constant: ConstantOf, lookup: ConstLookup, refusals: Refusal[] | undefined): number | undefined {
   const e = unwrap(e0);
-  const ev = (x: t.Expression | t.PrivateName) => (x.type === "PrivateName" ? undefined : evalJs(x, lookup));
+  const ev = (x: t.Expression | t.PrivateName) => (x.type === "PrivateName" ? undefined : constant(x));
   switch (e.type) {
     case "NumericLiteral":
-      return Number.isInteger(e.value) && e.value >= -(2 ** 31) && e.value < 2 ** 32 ? e.value : undefined;
+      return Number.isInteger(e.value) && e.value >= -(2 ** 31) && e.value < 2 ** 32 ? e.value | 0 : undefined;
     case "BooleanLiteral":
       return e.value ? 1 : 0;
     case "Identifier": {
@@ -577,7 +600,12 @@ function evalJs(e0: t.Expression, lookup: (name: string) => GlobalSymbol | { kin
       const a = ev(e.left);
       const b = ev(e.right);
       if (a === undefined || b === undefined) return undefined;
-      return foldBinary(e.operator, a, b);
+      const sign = binarySignedness(e, constant);
+      if (sign.refusals.length) {
+        refusals?.push(...sign.refusals);
+        return undefined;
+      }
+      return foldBinary(e.operator, a, b, sign.unsigned);
     }
     case "LogicalExpression": {
       const a = ev(e.left);
@@ -596,7 +624,10 @@ function evalJs(e0: t.Expression, lookup: (name: string) => GlobalSymbol | { kin
   }
 }
 
-export function foldBinary(op: string, a: number, b: number): number | undefined {
+/** `a op b` on int32 operands, as the emitted instruction computes it (`unsigned`: sltu, divu, remu). */
+function foldBinary(op: string, a: number, b: number, unsigned: boolean): number | undefined {
+  const x = unsigned ? a >>> 0 : a;
+  const y = unsigned ? b >>> 0 : b;
   switch (op) {
     case "+":
       return (a + b) | 0;
@@ -605,9 +636,9 @@ export function foldBinary(op: string, a: number, b: number): number | undefined
     case "*":
       return Math.imul(a, b);
     case "/":
-      return b === 0 ? 0 : (a / b) | 0;
+      return b === 0 ? 0 : (x / y) | 0;
     case "%":
-      return b === 0 ? 0 : (a % b) | 0;
+      return b === 0 ? 0 : (x % y) | 0;
     case "&":
       return a & b;
     case "|":
@@ -619,15 +650,15 @@ export function foldBinary(op: string, a: number, b: number): number | undefined
     case ">>":
       return a >> b;
     case ">>>":
-      return a >>> b;
+      return (a >>> b) | 0;
     case "<":
-      return a < b ? 1 : 0;
+      return x < y ? 1 : 0;
     case ">":
-      return a > b ? 1 : 0;
+      return x > y ? 1 : 0;
     case "<=":
-      return a <= b ? 1 : 0;
+      return x <= y ? 1 : 0;
     case ">=":
-      return a >= b ? 1 : 0;
+      return x >= y ? 1 : 0;
     case "==":
     case "===":
       return a === b ? 1 : 0;
