@@ -18,7 +18,7 @@ import { runElf } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput, Outcome } from "./campaign.js";
 import { importsOf, typescriptSources, type SourceText } from "./generators/fixtures.js";
 import { ENGINES_NOTE, runElfEnginesProblem } from "./generators/engines.js";
-import { intProgram, intProgramExpected, intProgramSource, type Code, type IntProgram } from "./generators/int-programs.js";
+import { intProgram, intProgramExpected, intProgramSource, UNSIGNED_CONSTANTS, type Code, type IntProgram } from "./generators/int-programs.js";
 import { HUGE_NUMBERS, mutateLines } from "./generators/mutate.js";
 import type { Rng } from "./generators/rng.js";
 
@@ -54,6 +54,8 @@ function expr(r: Rng, depth: number, loopVar?: string): string {
     () => `(${a()} >> ${a()})`,
     () => `((${a()} >>> ${a()}) | 0)`,
     () => `((${a()} ${r.pick(["<", "<=", ">", ">=", "===", "!==", "==", "!="])} ${a()}) | 0)`,
+    // Unsigned against a constant as JavaScript reads it (0x80000000 is 2147483648 here too): sltu, divu, remu.
+    () => `(((${a()} >>> 0) ${r.pick(["<", ">=", "/", "%"])} ${r.pick(UNSIGNED_CONSTANTS)}) | 0)`,
     () => `((!${a()}) | 0)`,
     () => `(${a()} ${r.pick(["&&", "||"])} ${a()})`,
     () => `(${a()} ? ${a()} : ${a()})`,

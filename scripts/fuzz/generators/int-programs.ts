@@ -6,8 +6,10 @@
 // other and recurse, `op=` on variables and array elements, `++`/`--` as
 // expressions, assignments inside expressions, short-circuits and `?:` with
 // side effects, `while`/`do`/`for` with `break`/`continue` and labels,
-// `switch` with fallthrough, unsigned comparisons (`>>> 0` on both sides), an
-// enum and a const object (constants that fold), and a local typed array.
+// `switch` with fallthrough, unsigned comparisons (`>>> 0` on both sides, or
+// on one with a constant up to 0xFFFFFFFF on the other), literals at and
+// above 2^31 (their int32 pattern in the dialect), an enum and a const object
+// (constants that fold), and a local typed array.
 //
 // Every construct is generated twice: as the dialect text the compiler gets,
 // and as JavaScript that computes the dialect's meaning (docs/guest-language.md:
@@ -24,6 +26,8 @@ import type { Rng } from "./rng.js";
 export interface Code {
   ts: string;
   js: string;
+  /** A literal >= 2^31: a signed comparison refuses it as an operand (docs/guest-language.md), so one is given `| 0` there. */
+  big?: boolean;
 }
 
 const both = (s: string): Code => ({ ts: s, js: s });
@@ -51,6 +55,14 @@ interface Scope {
 
 const int32 = (r: Rng) => r.pick([() => r.range(-9, 9), () => r.range(-70000, 70000), () => r.u32() | 0, () => r.pick([0x7fffffff, -0x80000000, -1, 31, 32])])();
 const lit = (v: number) => (v < 0 ? `(${v})` : String(v));
+/** A literal at or above 2^31: the dialect reads its int32 pattern (`0xFFFFF000` is -4096), JavaScript needs the `| 0` written. */
+function bigLiteral(r: Rng): Code {
+  const v = r.pick([0x80000000, 0x80000001, 0xfffff000, 0xffffffff, (r.u32() | 0x80000000) >>> 0]);
+  const hex = `0x${v.toString(16).toUpperCase()}`;
+  return { ts: hex, js: `(${hex} | 0)`, big: true };
+}
+/** Non-negative constants, as JavaScript reads them, for the constant side of an unsigned comparison, `/` or `%`. */
+export const UNSIGNED_CONSTANTS = ["0", "1", "7", "0x7FFFFFFF", "0x80000000", "0xFFFFF000", "0xFFFFFFFF"];
 
 /** An lvalue: a variable, or an array element at a masked index. */
 function lvalue(r: Rng, s: Scope): { ts: string; js: string; wraps: boolean } {
@@ -85,6 +97,7 @@ function expr(r: Rng, s: Scope, depth: number): Code {
   if (depth <= 0 || r.chance(0.2)) {
     return r.weighted<() => Code>([
       [4, () => both(lit(int32(r)))],
+      [1, () => bigLiteral(r)],
       [5, () => both(r.pick(s.vars))],
       [s.counters.length ? 2 : 0, () => both(r.pick(s.counters))],
       [2, () => { const [a, , n] = r.pick(s.arrays); return both(`${a}[${r.range(0, n - 1)}]`); }],
@@ -103,8 +116,9 @@ function expr(r: Rng, s: Scope, depth: number): Code {
     [2, () => { const x = a(); return { ts: `(-${x.ts})`, js: `((-${x.js}) | 0)` }; }],
     [3, () => {
       const op = r.pick(["<", "<=", ">", ">=", "===", "!==", "==", "!="]);
+      const signed = (c: Code) => (c.big ? `(${c.ts} | 0)` : c.ts);
       const x = a(), y = a();
-      return { ts: `(${x.ts} ${op} ${y.ts})`, js: `((${x.js} ${op} ${y.js}) | 0)` };
+      return { ts: `(${signed(x)} ${op} ${signed(y)})`, js: `((${x.js} ${op} ${y.js}) | 0)` };
     }],
     // Unsigned: `>>> 0` on both sides (a comparison, `/` or `%` then uses the unsigned instruction).
     [2, () => {
@@ -112,6 +126,15 @@ function expr(r: Rng, s: Scope, depth: number): Code {
       const x = a(), y = a();
       const u = (c: string) => `((${c}) >>> 0)`;
       return { ts: `(${u(x.ts)} ${op} ${u(y.ts)})`, js: `((${u(x.js)} ${op} ${u(y.js)}) | 0)` };
+    }],
+    // `>>> 0` on one side and a non-negative constant on the other: unsigned too, the constant as written (0xFFFFFFFF is 4294967295).
+    [1, () => {
+      const op = r.pick(["<", "<=", ">", ">=", "===", "!==", "/", "%"]);
+      const x = a(), c = r.pick(UNSIGNED_CONSTANTS);
+      const u = (e: string) => `((${e}) >>> 0)`;
+      return r.chance(0.5)
+        ? { ts: `(${u(x.ts)} ${op} ${c})`, js: `((${u(x.js)} ${op} ${c}) | 0)` }
+        : { ts: `(${c} ${op} ${u(x.ts)})`, js: `((${c} ${op} ${u(x.js)}) | 0)` };
     }],
     [1, () => { const x = a(); return { ts: `(!${x.ts})`, js: `((!${x.js}) | 0)` }; }],
     [3, () => {
