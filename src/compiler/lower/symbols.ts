@@ -302,11 +302,12 @@ function declareGlobal(
       const values: number[] = [];
       const message = "typed-array initializers must be constant integers";
       for (const el of arg.elements) {
-        const v = el && el.type !== "SpreadElement" ? requiredConst(el, lookup, report, message) : undefined;
-        if (v === undefined) {
-          if (!el || el.type === "SpreadElement") report(el ?? arg, message);
+        if (!el || el.type === "SpreadElement") {
+          report(el ?? arg, message);
           return undefined;
         }
+        const v = requiredConst(el, lookup, report, message);
+        if (v === undefined) return undefined;
         values.push(elementValue(elem, v));
       }
       return { kind: "array", asmName, elem, length: values.length, init: values, exported, external: false };
@@ -527,14 +528,11 @@ type ConstLookup = (name: string) => GlobalSymbol | { kind: "const"; value: numb
  * (code generation reports them itself when it compiles the expression).
  */
 export function evalConst(e: t.Expression, lookup: ConstLookup, refusals?: Refusal[]): number | undefined {
-  // Each node once: the signedness rule asks again for the operands' values.
-  const memo = new Map<t.Expression, number | undefined>();
-  const constant: ConstantOf = (x) => {
-    if (memo.has(x)) return memo.get(x);
-    const v = evalNode(x, constant, lookup, refusals);
-    memo.set(x, v);
-    return v;
-  };
+  // The signedness rule asks again for values evaluated already: its operands'
+  // (answered in evalNode) and a `>>>` operand's count (kept here). Evaluating
+  // them again would cost time exponential in the nesting of such counts.
+  const counts = new Map<t.Expression, number | undefined>();
+  const constant: ConstantOf = (x) => (counts.has(x) ? counts.get(x) : evalNode(x, constant, counts, lookup, refusals));
   return constant(e);
 }
 
@@ -555,7 +553,13 @@ export function requiredConst(e: t.Expression, lookup: ConstLookup, report: (nod
   return v;
 }
 
-function evalNode(e0: t.Expression, constant: ConstantOf, lookup: ConstLookup, refusals: Refusal[] | undefined): number | undefined {
+function evalNode(
+  e0: t.Expression,
+  constant: ConstantOf,
+  counts: Map<t.Expression, number | undefined>,
+  lookup: ConstLookup,
+  refusals: Refusal[] | undefined,
+): number | undefined {
   const e = unwrap(e0);
   const ev = (x: t.Expression | t.PrivateName) => (x.type === "PrivateName" ? undefined : constant(x));
   switch (e.type) {
@@ -600,7 +604,8 @@ function evalNode(e0: t.Expression, constant: ConstantOf, lookup: ConstLookup, r
       const a = ev(e.left);
       const b = ev(e.right);
       if (a === undefined || b === undefined) return undefined;
-      const sign = binarySignedness(e, constant);
+      if (e.operator === ">>>") counts.set(e.right, b);
+      const sign = binarySignedness(e, (x) => (x === e.left ? a : x === e.right ? b : constant(x)));
       if (sign.refusals.length) {
         refusals?.push(...sign.refusals);
         return undefined;
