@@ -73,6 +73,13 @@ function* routeSteps(elf: Uint8Array, image: ElfImage, route: readonly string[],
     reports.push(moved.report);
     options.onHop?.(moved.report);
     if (!moved.guest) return { reports, result: guest.machine.outcome!, guest };
+    // The source is dropped here, so its RAM goes back for the next machine of the process (PhysicalMemory.recycle;
+    // no simulated result changes: a recycled buffer is zeroed). Ownership: routeSteps booted it (or made it as the
+    // target of the hop before), and nothing else holds it — the caller gets only the guest the route ends on,
+    // onHop and the result only the report (plain numbers), and the target has copies of its pages and state (the
+    // snapshot's page data, live.ts's received pages) and its disks, which are not RAM. A move that did not happen
+    // (above) keeps the source: the run ends there and the caller reads it.
+    guest.machine.memory.recycle();
     guest = moved.guest;
   }
   yield { machine: guest.machine, until: Infinity };

@@ -26,12 +26,15 @@ const MAX = 100_000_000;
 function bare(cpus: number) {
   const g = bootGuest(elf, image, "bare", { cpus });
   const r = g.finish(MAX);
+  g.machine.memory.recycle(); // read: its RAM goes back for the next machine (test/recycle.ts)
   return { console: g.console, exitCode: r.exitCode };
 }
 
 function move(route: string[], at: number[], o: { cpus: number; live?: boolean; engine?: "interp" | "jit" }) {
   let console = "";
   const r = migrateRoute(elf, image, route, at, { cpus: o.cpus, live: o.live, engine: o.engine, maxCycles: MAX, onOutput: (t) => (console += t) });
+  // The route gave back the RAM of each machine it moved from; the one it ended on goes back here (test/recycle.ts).
+  r.guest.machine.memory.recycle();
   return { console, exitCode: r.result.exitCode, reports: r.reports };
 }
 
@@ -72,7 +75,9 @@ describe("smc-smp.s: self-modifying code on every CPU, moved", () => {
   it("2 CPUs on xen, stopped where one CPU holds the lock and the shared instruction is not the binary's: every other back end ends as bare", () => {
     const reference = bare(2);
     const addr = (name: string) => image.symbols.find((x) => x.name === name)!.value;
-    const original = bootGuest(elf, image, "bare", {}).machine.memory.read32(addr("slot"));
+    const unrun = bootGuest(elf, image, "bare", {}).machine.memory;
+    const original = unrun.read32(addr("slot"));
+    unrun.recycle();
     const g = bootGuest(elf, image, "xen", { cpus: 2 });
     let snap: Snapshot | undefined;
     for (let at = 20_000; at < 400_000 && !snap; at += 10_000) {
@@ -81,9 +86,11 @@ describe("smc-smp.s: self-modifying code on every CPU, moved", () => {
       if (m.memory.read32(addr("lock")) === 1 && m.memory.read32(addr("slot")) !== original) snap = captureSnapshot(g);
     }
     expect(snap, "no point with the lock held and the code rewritten").toBeDefined();
+    g.machine.memory.recycle(); // the snapshot holds copies of its pages and state
     for (const to of ["bare", "hvm", "l4", "trap"]) {
       const { guest } = restoreGuest(snap!, to, { image });
       const r = guest.finish(MAX);
+      guest.machine.memory.recycle();
       expect({ console: guest.console, exitCode: r.exitCode }, to).toEqual(reference);
     }
   });
