@@ -90,6 +90,11 @@ function* matrixSteps(elf: Uint8Array, image: ElfImage, options: MigrationMatrix
   const bare = bootGuest(elf, image, "bare", fresh());
   const stopped = yield { machine: bare.machine, until: Infinity };
   const reference = { console: bare.console, result: bare.machine.outcome!, cycles: bare.cycles, ...counters(bare.machine) };
+  // Each machine's RAM goes back for the next run once the matrix has taken what it keeps of it (PhysicalMemory.recycle:
+  // a recycled buffer is zeroed, no simulated result changes; fewer 64 MiB buffers for the garbage collector, and the
+  // tests' written-record check maps none afresh). Ownership: matrixSteps makes every machine here and hands none out —
+  // a cell keeps the run's result and counters (plain data, taken first), a snapshot copies its source's pages.
+  bare.machine.memory.recycle();
   const points = [...(options.points ?? [0.25, 0.5, 0.75].map((f) => Math.floor(reference.cycles * f)))];
   const cells: MigrationCell[] = [];
   const matrix = { reference, backends: names, points, cells };
@@ -110,8 +115,10 @@ function* matrixSteps(elf: Uint8Array, image: ElfImage, options: MigrationMatrix
         if (yield { machine: guest.machine, until: Infinity }) return { ...matrix, interrupted: true };
         const result = guest.machine.outcome!;
         cells.push({ from, to, at, movedAt: sp.cycle, verdict: compareRuns(reference, { console: guest.console, result }), result, ...counters(guest.machine) });
+        guest.machine.memory.recycle();
       }
     }
+    g.machine.memory.recycle();
   }
   return matrix;
 }
