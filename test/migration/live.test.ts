@@ -91,7 +91,9 @@ describe("live migration (pre-copy) on mixed", () => {
       expect(r.totalBytes).toBe(r.totalPages * PAGE_SIZE);
     }
     expect(g.machine.stats().events.dirtyFault ?? 0).toBeGreaterThan(0); // tracking was charged to the guest
+    g.machine.memory.recycle(); // read: both machines' RAM goes back for the next test's (test/recycle.ts)
     const result = moved.guest!.finish(MAX_CYCLES);
+    moved.guest!.machine.memory.recycle();
     expect(moved.guest!.console).toBe(k.bare.console);
     expect(result).toEqual({ kind: "poweroff", exitCode: 0 });
   });
@@ -100,6 +102,7 @@ describe("live migration (pre-copy) on mixed", () => {
     const k = kernel("syscall");
     const ref = boot(k, "xen");
     ref.finish(MAX_CYCLES);
+    ref.machine.memory.recycle(); // its cycles read: its RAM for the next machine (test/recycle.ts)
     const g = boot(k, "xen");
     const moved = liveMigrate(g, "l4", ref.cycles - 10_000); // round 1 outlasts the guest
     expect(moved.report.rounds.length).toBe(1);
@@ -107,5 +110,6 @@ describe("live migration (pre-copy) on mixed", () => {
     expect(moved.guest).toBeUndefined();
     expect(g.machine.outcome).toEqual({ kind: "poweroff", exitCode: 0 });
     expect(g.console).toBe(k.bare.console);
+    g.machine.memory.recycle();
   });
 });
