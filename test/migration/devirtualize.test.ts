@@ -5,7 +5,7 @@
 // re-patched to bare's form, no monitor remains), with bare's console.
 import { describe, expect, it } from "vitest";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
-import { stopAndCopy } from "../../src/migration/stop-and-copy.js";
+import { guestPages, STATE_PAGES, stopAndCopy } from "../../src/migration/stop-and-copy.js";
 import { boot, kernel, MAX_CYCLES } from "./helpers.js";
 
 describe("devirtualization costs nothing after the move", () => {
@@ -17,7 +17,10 @@ describe("devirtualization costs nothing after the move", () => {
     bare.finish(MAX_CYCLES);
     const bareEnd = bare.machine.stats();
 
-    const moved = stopAndCopy(boot(k, from), "bare", 1);
+    const source = boot(k, from);
+    const moved = stopAndCopy(source, "bare", 1);
+    // What the stop sent: every non-zero page of the source's guest RAM (its monitor's reserved pages stay), and the state.
+    expect(moved.report.totalPages).toBe(guestPages(source).length + STATE_PAGES);
     const g = moved.guest!;
     const at = g.machine.stats();
     expect(at.instructions).toBe(bareAt.instructions); // the same guest progress
