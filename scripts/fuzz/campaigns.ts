@@ -14,6 +14,7 @@ export const CAMPAIGNS: Readonly<Record<string, () => Promise<Campaign<any>>>> =
   differential: async () => (await import("./differential.js")).differentialCampaign,
   snapshot: async () => (await import("./snapshot.js")).snapshotCampaign,
   migration: async () => (await import("./migration.js")).migrationCampaign,
+  protection: async () => (await import("./protection.js")).protectionCampaign,
   selftest: async () => (await import("./selftest.js")).selftestCampaign,
 };
 

@@ -49,28 +49,5 @@ function call(op: number, a0: number, a1: number, a2: number): number {
 }
 `;
 
-/**
- * Assembly: paging on over the first 4 MiB identity-mapped V|W|U (page
- * directory 0x10000, page table 0x11000), but for `remap`'s pages —
- * [virtual address, PTE] pairs. Clobbers t0–t2.
- */
-export function identityPaging(remap: readonly (readonly [number, number])[] = []): string {
-  return `
-    li   t0, 0x10000            # page directory: PDE 0 -> the page table at 0x11000
-    li   t1, 0x11001
-    sw   t1, 0(t0)
-    li   t0, 0x11000
-    li   t1, 7
-    li   t2, 1024
-.Lidentity:
-    sw   t1, 0(t0)
-    addi t0, t0, 4
-    addi t1, t1, 0x1000
-    addi t2, t2, -1
-    bnez t2, .Lidentity
-${remap.map(([va, pte]) => `    li   t0, ${0x11000 + (va >>> 12) * 4}\n    li   t1, ${pte}\n    sw   t1, 0(t0)`).join("\n")}
-    li   t0, 0x10000
-    mtcr ptbr, t0
-    li   t0, 1
-    mtcr pgctl, t0`;
-}
+/** Paging on over an identity map with some pages remapped (written once, with the supervisor kernels that need it too). */
+export { identityPaging } from "../../scripts/fuzz/generators/supervisor.js";

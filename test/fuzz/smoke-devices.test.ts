@@ -1,0 +1,33 @@
+// The smoke of the campaigns on the machine's own devices (docs/reliability.md):
+// `protection` (the memory supervisor's ports) with a fixed seed and a handful
+// of inputs, run in this process through the driver's own entry
+// (campaign.ts's runInput, as a worker and `--replay` run an input): every
+// input must be accepted or cleanly refused — no host exception, no wrong
+// result. Few inputs, because each runs its kernel ten times (five back ends,
+// two engines); seed 1's first inputs include paged kernels whose GRANTs
+// name remapped pages, which a supervisor translating through the real MMU
+// under hvm's and trap's shadow pagers gets wrong.
+
+import { describe, expect, it } from "vitest";
+import { FAILURES, runInput } from "../../scripts/fuzz/campaign.js";
+import { loadCampaign } from "../../scripts/fuzz/campaigns.js";
+import { Rng } from "../../scripts/fuzz/generators/rng.js";
+
+const SEED = 1;
+const SMOKE: [string, number][] = [["protection", 3]];
+
+describe("smoke of the device campaigns (seed 1): no host exception, no wrong result", () => {
+  it.each(SMOKE)("%s: %i inputs", async (name, inputs) => {
+    const campaign = await loadCampaign(name);
+    const failures: string[] = [];
+    let paged = 0;
+    for (let i = 0; i < inputs; i++) {
+      const input = campaign.generate(new Rng(SEED, i), i);
+      if (input.base === "paged") paged++;
+      const o = runInput(campaign, input, { maxCycles: 200_000 });
+      if (FAILURES.has(o.class)) failures.push(`input ${i}: ${o.class}: ${o.message}`);
+    }
+    expect(failures).toEqual([]);
+    if (name === "protection") expect(paged).toBeGreaterThan(0);
+  });
+});
