@@ -15,6 +15,7 @@ export const CAMPAIGNS: Readonly<Record<string, () => Promise<Campaign<any>>>> =
   snapshot: async () => (await import("./snapshot.js")).snapshotCampaign,
   migration: async () => (await import("./migration.js")).migrationCampaign,
   protection: async () => (await import("./protection.js")).protectionCampaign,
+  nvdisk: async () => (await import("./nvdisk.js")).nvdiskCampaign,
   selftest: async () => (await import("./selftest.js")).selftestCampaign,
 };
 
