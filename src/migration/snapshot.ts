@@ -257,6 +257,20 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
     // Taken with --no-protect: resumed there without the VMM's domain too (a resume cannot ask for it back).
     ...(backendName === snap.backend && snap.exact?.protect === false ? { protect: false } : {}),
   });
+  try {
+    return restoreInto(guest, snap, backend, image, options);
+  } catch (e) {
+    // Refused (the snapshot does not fit this back end, or is malformed past its validator): the machine made
+    // above goes back for the next of the process (PhysicalMemory.recycle; a recycled buffer is zeroed).
+    // Ownership: made here and not handed out yet — the caller gets only the error.
+    guest.machine.memory.recycle();
+    throw e;
+  }
+}
+
+/** restoreGuest's second half: the snapshot's pages and state into `guest`, just made for it. */
+function restoreInto(guest: Guest, snap: Snapshot, backend: Backend, image: ElfImage, options: RestoreOptions): { guest: Guest; info: RestoreInfo } {
+  const backendName = backend.name;
   guest.console = snap.console;
   const m = guest.machine;
   const mem = m.memory;
