@@ -26,6 +26,7 @@ import { openDisk, openNvdisk } from "../host-devices.js";
 import type { DiskBacking } from "../../machine/devices/disk.js";
 import { stopOnSigint } from "../interrupt.js";
 import { withPositional } from "../json-option.js";
+import { endThenGiveBack } from "../give-back.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   // `migrate --json k.elf …`: --json is the flag, k.elf the ELF, as run's (json-option.ts).
@@ -62,8 +63,12 @@ export const run: CommandRunner = async (args, options, io) => {
       onOutput: options.json === "-" ? consoleToStderr(io) : (t) => io.out(t),
       onHop: (report) => errorOut(io, formatReport(report)),
     }, sigint.between);
-    if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(r.reports.length === 1 ? r.reports[0] : r.reports, null, 2) + "\n", io);
-    return finishRun(r.guest, r.result, { ...options, json: undefined }, io);
+    // Ownership: the route made the guest it ends on (its earlier machines went back as it left them: route.ts) and
+    // hands out nothing else that refers to it; the reports are plain data. Its RAM goes back after the last report.
+    return await endThenGiveBack(r.guest.machine, () => {
+      if (typeof options.json === "string") writeOutput(options.json, JSON.stringify(r.reports.length === 1 ? r.reports[0] : r.reports, null, 2) + "\n", io);
+      return finishRun(r.guest, r.result, { ...options, json: undefined }, io);
+    });
   } finally {
     sigint.dispose();
     disk?.close?.();

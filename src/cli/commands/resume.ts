@@ -32,6 +32,7 @@ import type { CommandRunner } from "../main.js";
 import { stopOnSigint } from "../interrupt.js";
 import { withPositional } from "../json-option.js";
 import { resultSummary, runDocument, type ResultSummary } from "../run-document.js";
+import { endThenGiveBack } from "../give-back.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   // `resume --json F.snap`: --json is the flag, F.snap the snapshot, as run's (json-option.ts).
@@ -59,16 +60,20 @@ export const run: CommandRunner = async (args, options, io) => {
   try {
     nvdisk = openSnapshotDisk(options.nvdisk, snap.nvdisk);
     const { guest } = restoreNamed(file, () => restoreGuest(snap, backend.name, { costModel, disk, nvdisk, quantum: options.quantum as number | undefined, pcpus: options.pcpus as number | undefined, timeslice: options.timeslice as number | undefined, ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file: `${file} (its binary)` }));
-    // Restored: only now do the files get the snapshot's images.
-    disk?.commit();
-    nvdisk?.commit();
-    if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io, file);
-    const sigint = stopOnSigint();
-    try {
-      return finishRun(guest, await runSliced(guest.machine, maxCycles, sigint.between), options, io, file);
-    } finally {
-      sigint.dispose();
-    }
+    // Ownership: restoreGuest made this machine for this command, which hands out only its exit status; the disks
+    // are files or the snapshot's images, not RAM. Its RAM goes back after the last report (even a failed commit).
+    return await endThenGiveBack(guest.machine, async () => {
+      // Restored: only now do the files get the snapshot's images.
+      disk?.commit();
+      nvdisk?.commit();
+      if (options.snapshotAt !== undefined || options.snapshot !== undefined) return snapshotAndExit(guest, options, io, file);
+      const sigint = stopOnSigint();
+      try {
+        return finishRun(guest, await runSliced(guest.machine, maxCycles, sigint.between), options, io, file);
+      } finally {
+        sigint.dispose();
+      }
+    });
   } finally {
     disk?.close?.();
     nvdisk?.close?.();
@@ -211,7 +216,9 @@ export async function runWithSnapshot(file: string, options: Record<string, unkn
   try {
     nvdisk = openNvdisk(options.nvdisk);
     const guest = bootGuest(elf, image, backend.name, { costModel, disk, nvdisk, passthrough: options.passthrough === true, ...cpuOptionsOf(options), ...engineOptionsOf(options), stdin: io.stdin ? bytesInput(io.stdin) : stdinInput(), onOutput: consoleSink(options, io), file });
-    return snapshotAndExit(guest, options, io, file);
+    // Ownership: booted here for this command alone; the snapshot written copies its pages and state, and the
+    // report's counters are read before the end, so its RAM goes back after them.
+    return await endThenGiveBack(guest.machine, () => snapshotAndExit(guest, options, io, file));
   } finally {
     disk?.close?.();
     nvdisk?.close?.();

@@ -32,6 +32,7 @@ import { consoleToStderr, errorOut } from "../io.js";
 import { stopOnSigint } from "../interrupt.js";
 import { withPositional } from "../json-option.js";
 import { resultSummary, runDocument } from "../run-document.js";
+import { endThenGiveBack } from "../give-back.js";
 
 export const run: CommandRunner = async (args, options, io) => {
   // Loaded only for a multi-guest run: its configuration file may name bundled-kernel guests, which brings in the compiler.
@@ -72,16 +73,15 @@ export const run: CommandRunner = async (args, options, io) => {
       spinlocks: options.spinlocks as string | undefined,
       onOutput: jsonTo === "-" ? consoleToStderr(io) : (t) => io.out(t),
     }, sigint.between);
-    const { result, stats, host } = outcome;
-    let status: number;
-    if (result.kind === "poweroff") status = result.exitCode;
-    else {
-      errorOut(io, `previrt: error: ${result.message}\n${result.diagnosis}`);
-      status = result.exitCode;
-    }
-    if (options.stats) errorOut(io, formatStats(stats) + formatHostStats(host));
-    if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify(runDocument({ backend: backend.name, file, result: resultSummary(result), stats, host })) + "\n", io);
-    return status;
+    // Ownership: runElfOnSliced built this machine for this run alone and hands it out only in `outcome`, whose
+    // other fields are plain data; nothing here reads the machine, so its RAM goes back once the run is reported.
+    return await endThenGiveBack(outcome.machine, () => {
+      const { result, stats, host } = outcome;
+      if (result.kind !== "poweroff") errorOut(io, `previrt: error: ${result.message}\n${result.diagnosis}`);
+      if (options.stats) errorOut(io, formatStats(stats) + formatHostStats(host));
+      if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify(runDocument({ backend: backend.name, file, result: resultSummary(result), stats, host })) + "\n", io);
+      return result.exitCode;
+    });
   } finally {
     sigint.dispose();
     disk?.close?.();
