@@ -17,7 +17,8 @@
 //   +0x08 SQ_BASE   rw  guest-physical address of the submission queue (16-byte entries)
 //   +0x0C CQ_BASE   rw  guest-physical address of the completion queue (8-byte entries)
 //   +0x10 QSIZE     rw  entries per queue, 2–256 (the same for both)
-//   +0x14 CONTROL   rw  bit 0 enable (0 → 1 resets the queue indexes), bit 1 interrupt enable
+//   +0x14 CONTROL   rw  bit 0 enable (0 → 1 resets the queue indexes; 1 → 0 drops the request in flight),
+//                       bit 1 interrupt enable
 // Page 1, per request (what a passed-through guest touches directly):
 //   +0x1000 SQ_TAIL  rw  doorbell: the index after the last submitted entry
 //   +0x1004 CQ_HEAD  rw  the index after the last completion the driver consumed
@@ -169,6 +170,7 @@ export class NvdiskDevice implements Device {
       case NVDISK_REG.CONTROL: {
         const was = this.control & NVDISK_CONTROL.ENABLE;
         this.control = value & (NVDISK_CONTROL.ENABLE | NVDISK_CONTROL.IRQ);
+        if (was && (this.control & NVDISK_CONTROL.ENABLE) === 0) this.drop();
         if (!was && this.control & NVDISK_CONTROL.ENABLE) {
           this.sqHead = this.sqTail = this.cqHead = this.cqTail = 0;
           this.status &= ~NVDISK_STATUS.HALTED;
@@ -206,6 +208,19 @@ export class NvdiskDevice implements Device {
     this.op = 0;
     this.complete(tag, status);
     this.startNext(now);
+  }
+
+  /**
+   * A disable (CONTROL bit 0, 1 → 0) resets the device as clearing NVMe's CC.EN resets a controller: the
+   * request in flight is aborted — no transfer, no completion, no interrupt, counted neither a transfer nor
+   * an error — so a driver that resets the device to recover never gets a completion it did not submit to
+   * the queues it sets up next, nor a transfer into a buffer it may have reused (before 2 Dec 2026 the
+   * request still completed, into the new queue's first slot). Pending and halted stay until acknowledged
+   * and re-enabled, as before; the entries not yet started stay in memory, unread.
+   */
+  private drop(): void {
+    this.op = 0;
+    this.completesAt = Infinity;
   }
 
   /** Starts the next submitted request if the device is idle, enabled and has room for its completion. */
@@ -305,9 +320,10 @@ export function nvdiskStateProblem(v: unknown): string | undefined {
   if (qsize === 1) return "qsize";
   if ((s.status as number) & NVDISK_STATUS.BUSY) return "status"; // busy is derived from the request in flight, never stored
   for (const k of ["sqHead", "sqTail", "cqHead", "cqTail"]) if (int(k, 0, Math.max(qsize - 1, 0))) return k;
-  // A request in flight completes at a cycle; none in flight: never.
+  // A request in flight completes at a cycle; none in flight: never. A disable drops it, so only an enabled device has one.
   const at = s.completesAt;
   if (typeof at !== "number" || Number.isNaN(at) || at < 0 || (s.op === 0) !== (at === Infinity)) return "completesAt";
+  if (s.op !== 0 && ((s.control as number) & NVDISK_CONTROL.ENABLE) === 0) return "op";
   return undefined;
 }
 
