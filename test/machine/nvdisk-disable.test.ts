@@ -17,7 +17,7 @@ import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { CAUSE, IRQ } from "../../src/guest-isa/registers.js";
 import { runElf } from "../../src/hypervisors/index.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
-import { NVDISK_BASE, NVDISK_OP, NVDISK_REG as R } from "../../src/machine/devices/nvdisk.js";
+import { NVDISK_BASE, NVDISK_OP, NVDISK_REG as R, nvdiskStateProblem } from "../../src/machine/devices/nvdisk.js";
 import { encodeSnapshot } from "../../src/migration/codec.js";
 import { bootGuest } from "../../src/migration/guest.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
@@ -172,6 +172,9 @@ describe("nvdisk: a disable drops the request in flight", () => {
     g.machine.memory.recycle();
     expect(snap.machine.nvdisk!.control & 1).toBe(0);
     expect(snap.machine.nvdisk!.op).toBe(0); // request 3 was dropped, not left to complete later
+    // The check a snapshot's device state must pass takes this state and refuses a request in flight on it.
+    expect(nvdiskStateProblem(snap.machine.nvdisk)).toBeUndefined();
+    expect(nvdiskStateProblem({ ...snap.machine.nvdisk!, op: NVDISK_OP.READ, completesAt: n + 1 })).toBe("op");
     const { guest } = restoreGuest(parseSnapshot(encodeSnapshot(snap, nodeZlib), "s.snap", nodeZlib), backend);
     expect(guest.finish(MAX_CYCLES)).toEqual(refResult);
     expect(guest.machine.stats()).toEqual(refStats);
