@@ -6,14 +6,14 @@
 // file, screenshots and timings under out/web-test/ (git-ignored). Where no Chromium can be found, the files
 // skip with a message, as the HTML report's test does.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll } from "vitest";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { BACKEND_NAMES } from "../../src/hypervisors/index.js";
 import { describeVerdict, runMatrix } from "../../src/hypervisors/matrix.js";
+import { rebuildWeb } from "./rebuild-web.js";
 
 export const root = new URL("../../", import.meta.url).pathname;
 export const outDir = join(root, "out", "web-test");
@@ -63,32 +63,6 @@ export async function replaceProgram(page: Page, text: string): Promise<void> {
   await page.keyboard.press("Backspace");
   // insertText, not typing: the editor's auto-indent and bracket closing would change typed text.
   await page.evaluate(`document.execCommand("insertText", false, ${JSON.stringify(text)})`);
-}
-
-/**
- * Rebuilds dist/web from src/web without rewriting a file whose bytes are already there: the browser test files
- * (and playground-cli) run in parallel on the suite's workers, and one rewriting app.js while another's server
- * reads it could serve half a file. The bundle is built into a scratch folder; only what differs is copied.
- */
-function rebuildWeb(): void {
-  const scratch = mkdtempSync(join(tmpdir(), "previrt-web-"));
-  try {
-    execFileSync("node", [join(root, "scripts/build-web.mjs"), scratch], { stdio: "ignore" });
-    const dist = join(root, "dist", "web");
-    mkdirSync(dist, { recursive: true });
-    for (const f of readdirSync(scratch)) {
-      const fresh = readFileSync(join(scratch, f));
-      let old: Buffer | undefined;
-      try {
-        old = readFileSync(join(dist, f));
-      } catch {
-        // not built yet
-      }
-      if (!old?.equals(fresh)) writeFileSync(join(dist, f), fresh);
-    }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
 }
 
 /** The page a test file drives, and the timings it records (written to out/web-test/timings.json if any). */

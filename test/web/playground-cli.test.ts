@@ -4,12 +4,13 @@
 // SIGTERM, refuses a port in use with one error line, and `--export DIR`
 // writes the same files. Needs dist/ (tsc) and dist/web (scripts/build-web.mjs),
 // which `npm test` builds first.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { rebuildWeb } from "./rebuild-web.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = join(root, "bin", "previrt.js");
@@ -17,7 +18,7 @@ const previrt = (...args: string[]) => spawnSync(process.execPath, [bin, ...args
 
 describe("previrt playground", () => {
   beforeAll(() => {
-    execFileSync("node", [join(root, "scripts/build-web.mjs")], { stdio: "ignore" });
+    rebuildWeb();
   }, 60_000);
 
   it("serves the app on 127.0.0.1 and stops on SIGTERM with status 0", async () => {
