@@ -34,5 +34,11 @@ export async function loadedMatrixCellSliced(arg: MatrixCellArg, between: Betwee
 
 function cellRun(arg: MatrixCellArg, out: RunElfOutcome, started: number): MatrixRun {
   const seconds = (performance.now() - started) / 1e3;
-  return { backend: arg.backend, result: out.result, console: out.console, stats: out.stats, sites: { ...out.rewrite.counts }, host: out.host, seconds };
+  const run = { backend: arg.backend, result: out.result, console: out.console, stats: out.stats, sites: { ...out.rewrite.counts }, host: out.host, seconds };
+  // Only the outcome's data is kept (as the bench's runCell keeps it): the run's RAM goes back for the next cell or
+  // the next machine of the process (PhysicalMemory.recycle; a recycled buffer is zeroed, no simulated result
+  // changes). Ownership: the cell made the machine (runElfOn) and hands out no reference to it; the verdicts,
+  // counters and diagnosis are made from the row above (result, console, stats: plain data), not from RAM.
+  out.machine.memory.recycle();
+  return run;
 }
