@@ -24,6 +24,7 @@ import type { Engine } from "../../machine/machine.js";
 import { formatStats } from "../../machine/stats.js";
 import { readDomainsConfig } from "../domains-config.js";
 import { checkOutputs, readCostModel, readElfInput, writeOutput } from "../files.js";
+import { endThenGiveBack } from "../give-back.js";
 import type { CliIO } from "../io.js";
 import { stopOnSigint } from "../interrupt.js";
 import { jsonTarget } from "../json-option.js";
@@ -109,19 +110,25 @@ export async function runDomains(args: string[], options: Record<string, unknown
       },
     });
     const out = await host.runSliced(sigint.between);
-    for (const [d, rest] of partial) if (rest !== "") write(`[${specs[d].name}] ${rest}\n`);
-    for (const d of out.domains) {
-      if (d.result?.kind === "stopped") io.err(`previrt: error: [${d.name}] ${d.result.message}\n${d.result.diagnosis}`);
-      for (const r of d.restarts) io.err(`previrt: [${d.name}] restarted (generation ${r.generation}) at cycle ${r.at}: ${r.reason}\n`);
-      // A crash's message says it stays down; a power-off with a code has no message of its own.
-      if (d.staysDown && d.result?.kind === "poweroff") io.err(`previrt: [${d.name}] powered off with code ${d.result.exitCode}; restarted ${d.restarts.length} times already, it stays down\n`);
-    }
-    if (options.stats) {
-      for (const d of out.domains) io.err(`[${d.name}] ${summaryLine(d)}\n${formatStats(d.stats)}`);
-      io.err(`host: window=${out.window} cycles=${out.cycles} pageCopies=${out.pageCopies} readOnlyWrites=${out.readOnlyWrites} ops=${JSON.stringify(out.ops)} refused=${JSON.stringify(out.refused)}\n`);
-    }
-    if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify(jsonDocument(out)) + "\n", io);
-    return out.exitCode;
+    // Each guest's last machine goes back once the ending below has read the outcome (endThenGiveBack). Ownership:
+    // the DomainHost made them for this command alone and nothing else holds them; the outcome is plain data (results,
+    // consoles, counters copied out of the machines), so the diagnosis, --stats and --json read no RAM.
+    const machines = out.domains.map((_, id) => host.machineOf(id));
+    return await endThenGiveBack(machines, () => {
+      for (const [d, rest] of partial) if (rest !== "") write(`[${specs[d].name}] ${rest}\n`);
+      for (const d of out.domains) {
+        if (d.result?.kind === "stopped") io.err(`previrt: error: [${d.name}] ${d.result.message}\n${d.result.diagnosis}`);
+        for (const r of d.restarts) io.err(`previrt: [${d.name}] restarted (generation ${r.generation}) at cycle ${r.at}: ${r.reason}\n`);
+        // A crash's message says it stays down; a power-off with a code has no message of its own.
+        if (d.staysDown && d.result?.kind === "poweroff") io.err(`previrt: [${d.name}] powered off with code ${d.result.exitCode}; restarted ${d.restarts.length} times already, it stays down\n`);
+      }
+      if (options.stats) {
+        for (const d of out.domains) io.err(`[${d.name}] ${summaryLine(d)}\n${formatStats(d.stats)}`);
+        io.err(`host: window=${out.window} cycles=${out.cycles} pageCopies=${out.pageCopies} readOnlyWrites=${out.readOnlyWrites} ops=${JSON.stringify(out.ops)} refused=${JSON.stringify(out.refused)}\n`);
+      }
+      if (jsonTo !== undefined) writeOutput(jsonTo, JSON.stringify(jsonDocument(out)) + "\n", io);
+      return out.exitCode;
+    });
   } finally {
     sigint.dispose();
     for (const d of opened) d.close?.();
