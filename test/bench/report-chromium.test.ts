@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { findChromium } from "../chromium.js";
 import { annotate } from "../../src/annotator/index.js";
 import { CONFIGURATIONS, type KernelBinary } from "../../src/cli/bench/configurations.js";
 import { makeReport, type BenchReport } from "../../src/cli/bench/report-data.js";
@@ -18,17 +19,6 @@ import { renderHtmlReport } from "../../src/cli/bench/report-html.js";
 import { runBench } from "../../src/cli/bench/run-bench.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { defaultCostModel } from "../../src/machine/cost-model.js";
-
-function findChromium(): string | undefined {
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim() || undefined;
-    } catch {
-      // try the next name
-    }
-  }
-  return undefined;
-}
 
 const chromium = findChromium();
 if (!chromium) console.warn("report-chromium.test: no chromium on PATH — skipping the rendering test (.ci/run installs Debian's chromium)");

@@ -5,11 +5,12 @@
 // Consumes the built CLI (bin/previrt.js, dist/) and scripts/build-web.mjs; produces one browser page per test
 // file, screenshots and timings under out/web-test/ (git-ignored). Where no Chromium can be found, the files
 // skip with a message, as the HTML report's test does.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll } from "vitest";
+import { findChromium } from "../chromium.js";
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { BACKEND_NAMES } from "../../src/hypervisors/index.js";
 import { describeVerdict, runMatrix } from "../../src/hypervisors/matrix.js";
@@ -19,17 +20,6 @@ export const root = new URL("../../", import.meta.url).pathname;
 export const outDir = join(root, "out", "web-test");
 /** The page's matrix: every registered back end (src/web/link.ts takes the registry's list). */
 export const BACKENDS = BACKEND_NAMES;
-
-function findChromium(): string | undefined {
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim() || undefined;
-    } catch {
-      // try the next name
-    }
-  }
-  return undefined;
-}
 
 export const chromium = findChromium();
 if (!chromium) console.warn("playground tests: no chromium on PATH — skipping the browser tests (.ci/run installs Debian's chromium)");
