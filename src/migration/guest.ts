@@ -144,3 +144,19 @@ export function bootGuest(elf: Uint8Array, image: ElfImage, on: string | Backend
   loadImage(g.machine, g.rewrite.image, options.file);
   return g;
 }
+
+/**
+ * `f()`; when it throws (a move or a restore refused), `guest`'s RAM goes back
+ * for the next machine of the process (PhysicalMemory.recycle: a recycled
+ * buffer is zeroed, no simulated result changes) before the error leaves.
+ * The caller promises that it made `guest` and hands it out only in what
+ * `f` returns, so after a throw nothing reads that RAM again.
+ */
+export function giveBackIfThrows<T>(guest: Guest, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    guest.machine.memory.recycle();
+    throw e;
+  }
+}

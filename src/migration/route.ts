@@ -12,7 +12,7 @@ import { checkCpuOptions, getBackend, prepareImage, type CpuOptions } from "../h
 import type { RunResult } from "../machine/diagnosis.js";
 import type { BetweenSlices } from "../machine/run-image.js";
 import { driveAtOnce, driveSliced, type RunSteps } from "./drive.js";
-import { bootGuest, checkMigratable, type Guest, type GuestOptions } from "./guest.js";
+import { bootGuest, checkMigratable, giveBackIfThrows, type Guest, type GuestOptions } from "./guest.js";
 import { liveMigrate } from "./live.js";
 import type { MigrationReport } from "./report.js";
 import { stopAndCopy } from "./stop-and-copy.js";
@@ -69,7 +69,9 @@ function* routeSteps(elf: Uint8Array, image: ElfImage, route: readonly string[],
   for (let hop = 0; hop + 1 < route.length; hop++) {
     // Interrupted on the way: no move, and no report of one (the run's diagnosis says where it stopped).
     if (yield { machine: guest.machine, until: at[hop] }) return { reports, result: guest.machine.outcome!, guest };
-    const moved = moveOrGiveBack(guest, () => (options.live ? liveMigrate(guest, route[hop + 1], at[hop], { maxCycles: options.maxCycles }) : stopAndCopy(guest, route[hop + 1], at[hop], options.maxCycles)));
+    // A move the target refuses (a page it reserves, a site the guest rewrote, a state it cannot restore) throws: the
+    // source goes back first (routeSteps made it — booted, or the hop before's target — and the caller gets only the error).
+    const moved = giveBackIfThrows(guest, () => (options.live ? liveMigrate(guest, route[hop + 1], at[hop], { maxCycles: options.maxCycles }) : stopAndCopy(guest, route[hop + 1], at[hop], options.maxCycles)));
     reports.push(moved.report);
     options.onHop?.(moved.report);
     if (!moved.guest) return { reports, result: guest.machine.outcome!, guest };
@@ -84,21 +86,6 @@ function* routeSteps(elf: Uint8Array, image: ElfImage, route: readonly string[],
   }
   yield { machine: guest.machine, until: Infinity };
   return { reports, result: guest.machine.outcome!, guest };
-}
-
-/**
- * `move()`, the hop from `source`; a move the target refuses (a UserError: a page it reserves, a site the guest
- * rewrote, a state it cannot restore) throws, and then `source`'s RAM goes back before the error leaves, as
- * restoreGuest's refusal gives back the machine it made (snapshot.ts). Ownership: routeSteps made the source (booted
- * it, or it was the hop before's target) and the caller gets only the error, so nothing reads that RAM again.
- */
-function moveOrGiveBack<T>(source: Guest, move: () => T): T {
-  try {
-    return move();
-  } catch (e) {
-    source.machine.memory.recycle();
-    throw e;
-  }
 }
 
 export function migrateRoute(elf: Uint8Array, image: ElfImage, route: readonly string[], points: readonly number[], options: RouteOptions = {}): RouteResult {

@@ -30,7 +30,7 @@ import { MAX_CPUS } from "../machine/machine.js";
 import { MAX_DOMAINS, ProtectionError } from "../machine/protection/protection.js";
 import { backendFrom, prepareImage, getBackend, type Backend } from "../hypervisors/index.js";
 import { decodeSnapshot, type Zlib } from "./codec.js";
-import { newGuest, type Guest, type GuestOptions } from "./guest.js";
+import { giveBackIfThrows, newGuest, type Guest, type GuestOptions } from "./guest.js";
 import { resumeAfterSite, SiteMap } from "./safe-point.js";
 
 export interface Snapshot {
@@ -257,15 +257,9 @@ export function restoreGuest(snap: Snapshot, on: string | Backend, options: Rest
     // Taken with --no-protect: resumed there without the VMM's domain too (a resume cannot ask for it back).
     ...(backendName === snap.backend && snap.exact?.protect === false ? { protect: false } : {}),
   });
-  try {
-    return restoreInto(guest, snap, backend, image, options);
-  } catch (e) {
-    // Refused (the snapshot does not fit this back end, or is malformed past its validator): the machine made
-    // above goes back for the next of the process (PhysicalMemory.recycle; a recycled buffer is zeroed).
-    // Ownership: made here and not handed out yet — the caller gets only the error.
-    guest.machine.memory.recycle();
-    throw e;
-  }
+  // Refused (the snapshot does not fit this back end, or is malformed past its validator): the machine made above
+  // goes back first (made here and not handed out yet — the caller gets only the error).
+  return giveBackIfThrows(guest, () => restoreInto(guest, snap, backend, image, options));
 }
 
 /** restoreGuest's second half: the snapshot's pages and state into `guest`, just made for it. */
