@@ -15,16 +15,17 @@ import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import { CAUSE, IRQ } from "../../src/guest-isa/registers.js";
-import { runElf } from "../../src/hypervisors/index.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
 import { NVDISK_BASE, NVDISK_OP, NVDISK_REG as R, nvdiskStateProblem } from "../../src/machine/devices/nvdisk.js";
 import { encodeSnapshot } from "../../src/migration/codec.js";
 import { bootGuest } from "../../src/migration/guest.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
+import {
+  NVDISK_CONFIGS as CONFIGS, NVDISK_TEST_MAX_CYCLES as MAX_CYCLES, NVDISK_TEST_RAM as RAM, bufferContents, mmioStore as mmio, nvdiskTestImage as disk,
+  onEveryConfig, readEntries, settle,
+} from "./nvdisk-guest.js";
 
-const RAM = 1024 * 1024;
-const MAX_CYCLES = 50_000_000;
 /** Three pairs of queues (the first setup, and the fresh ones after each reset), four data buffers, results. */
 const SQ = [0x10000, 0x12000, 0x14000];
 const CQ = [0x11000, 0x13000, 0x15000];
@@ -35,23 +36,6 @@ const IRQS = OUT + 0x40;
 const DISABLED = OUT + 0x44;
 /** The requests: [submission queue, slot, sector, buffer, tag]; 1 and 3 are dropped, 2 and 4 complete. */
 const REQUESTS = [[0, 0, 1, 1, 0x111], [1, 0, 2, 2, 0x222], [1, 1, 3, 3, 0x333], [2, 0, 4, 4, 0x444]] as const;
-const SECTORS = 8;
-const disk = () => Uint8Array.from({ length: SECTORS * 512 }, (_, i) => ((i * 7 + (i >>> 9)) & 0xff) | 1);
-
-const mmio = (off: number, value: number) => [`    li   t0, ${value}`, "    .sensitive mmio", `    sw   t0, ${off}(s0)`].join("\n");
-/** Polls CQ_TAIL until a completion came, then spins well past three of the device's latencies. */
-const settle = (label: string, out: number) => `
-${label}:
-    .sensitive mmio
-    lw   t0, ${R.CQ_TAIL}(s0)
-    beqz t0, ${label}
-    li   t1, 200000
-${label}s:
-    addi t1, t1, -1
-    bnez t1, ${label}s
-    .sensitive mmio
-    lw   t0, ${R.CQ_TAIL}(s0)
-    sw   t0, ${out}(zero)`;
 
 const source = `
     .text
@@ -60,7 +44,7 @@ _start:
     la   t0, handler
     mtcr tvec, t0
     li   s0, ${NVDISK_BASE}
-${REQUESTS.flatMap(([q, slot, sector, buf, tag]) => [NVDISK_OP.READ, sector, BUF(buf), tag].map((v, w) => `    li   t0, ${v}\n    sw   t0, ${SQ[q] + 16 * slot + 4 * w}(zero)`)).join("\n")}
+${readEntries(REQUESTS.map(([q, slot, sector, buf, tag]) => [SQ[q], slot, sector, BUF(buf), tag]))}
 ${mmio(R.SQ_BASE, SQ[0])}
 ${mmio(R.CQ_BASE, CQ[0])}
 ${mmio(R.QSIZE, 4)}
@@ -74,7 +58,7 @@ ${mmio(R.SQ_BASE, SQ[1])}
 ${mmio(R.CQ_BASE, CQ[1])}
 ${mmio(R.CONTROL, 3)}
 ${mmio(R.SQ_TAIL, 1)}
-${settle(".La", OUT)}
+${settle(".La", 1, OUT)}
 ${mmio(R.CQ_HEAD, 1)}
 # Request 3, then the device left disabled for a while (where the test takes its snapshot); request 4 on fresh queues.
 ${mmio(R.SQ_TAIL, 2)}
@@ -90,7 +74,7 @@ ${mmio(R.SQ_BASE, SQ[2])}
 ${mmio(R.CQ_BASE, CQ[2])}
 ${mmio(R.CONTROL, 3)}
 ${mmio(R.SQ_TAIL, 1)}
-${settle(".Lb", OUT + 4)}
+${settle(".Lb", 1, OUT + 4)}
     li   a0, 0
     out  0xF0, a0
 handler:
@@ -111,20 +95,12 @@ handler:
 const image = assemble([{ file: "disable.s", text: annotate("disable.s", source).text }]);
 const elf = writeElf(image);
 
-/** A buffer's contents, named: untouched (zeros), a sector of the image, or something else. */
-function contents(b: Uint8Array): string {
-  if (b.every((x) => x === 0)) return "untouched";
-  const image = disk();
-  for (let s = 0; s < SECTORS; s++) if (Buffer.compare(b, image.subarray(512 * s, 512 * s + 512)) === 0) return `sector ${s}`;
-  return "other";
-}
-
 /** What the guest leaves: the completion queues' first slots, the buffers, CQ_TAIL after each phase, its interrupts. */
 function observed(i32: Int32Array, nvdisk: { transfers: number; errors: number }) {
   const w = (pa: number) => i32[pa >>> 2];
   return {
     completions: CQ.map((cq) => [w(cq), w(cq + 4), w(cq + 8), w(cq + 12)]),
-    buffers: [1, 2, 3, 4].map((k) => contents(new Uint8Array(i32.buffer, i32.byteOffset + BUF(k), 512))),
+    buffers: [1, 2, 3, 4].map((k) => bufferContents(i32, BUF(k))),
     cqTails: [w(OUT), w(OUT + 4)],
     interrupts: w(IRQS),
     transfers: nvdisk.transfers,
@@ -142,19 +118,10 @@ const expected = {
   errors: 0,
 };
 
-const CONFIGS = [["bare", false], ["hvm", false], ["hvm", true], ["xen", true], ["l4", true]] as const;
-
 describe("nvdisk: a disable drops the request in flight", () => {
-  for (const [backend, passthrough] of CONFIGS) {
-    for (const engine of ["interp", "jit"] as const) {
-      it(`${backend}${passthrough ? " (passed through)" : ""}, ${engine}: the dropped requests never complete, the next ones complete with their own tags`, () => {
-        const out = runElf(image, { backend, passthrough, ramSize: RAM, maxCycles: MAX_CYCLES, nvdisk: disk(), engine, jitThreshold: 1 });
-        expect(out.result).toEqual({ kind: "poweroff", exitCode: 0 });
-        expect(observed(out.machine.memory.i32, out.machine.nvdisk!)).toEqual(expected);
-        out.machine.memory.recycle();
-      });
-    }
-  }
+  onEveryConfig("the dropped requests never complete, the next ones complete with their own tags", image, (m) => {
+    expect(observed(m.memory.i32, m.nvdisk!)).toEqual(expected);
+  });
 
   it.each(CONFIGS)("%s (passthrough: %s): a snapshot while disabled after a drop restores and ends as the uninterrupted run", (backend, passthrough) => {
     const boot = () => bootGuest(elf, readElf(elf), backend, { nvdisk: memoryDisk(disk()), passthrough, ramSize: RAM });

@@ -17,6 +17,7 @@
 //   +0x08 SQ_BASE   rw  guest-physical address of the submission queue (16-byte entries)
 //   +0x0C CQ_BASE   rw  guest-physical address of the completion queue (8-byte entries)
 //   +0x10 QSIZE     rw  entries per queue, 2–256 (the same for both)
+//                       (the three: the queues' geometry, written only while disabled, else ignored)
 //   +0x14 CONTROL   rw  bit 0 enable (0 → 1 resets the queue indexes; 1 → 0 drops the request in flight),
 //                       bit 1 interrupt enable
 // Page 1, per request (what a passed-through guest touches directly):
@@ -156,6 +157,7 @@ export class NvdiskDevice implements Device {
 
   /** A 32-bit write of the register at `offset`; `now` is the cycle of the access. */
   mmioWrite(offset: number, value: number, now: number): void {
+    if (isNvdiskGeometry(offset) && this.control & NVDISK_CONTROL.ENABLE) return; // a live queue keeps its geometry
     switch (offset) {
       case NVDISK_REG.SQ_BASE:
         this.sqBase = value >>> 0;
@@ -164,8 +166,7 @@ export class NvdiskDevice implements Device {
         this.cqBase = value >>> 0;
         return;
       case NVDISK_REG.QSIZE:
-        // Only while disabled (a live queue keeps its geometry); out of range: ignored.
-        if ((this.control & NVDISK_CONTROL.ENABLE) === 0 && value >= 2 && value <= NVDISK_MAX_QSIZE) this.qsize = value;
+        if (value >= 2 && value <= NVDISK_MAX_QSIZE) this.qsize = value; // out of range: ignored
         return;
       case NVDISK_REG.CONTROL: {
         const was = this.control & NVDISK_CONTROL.ENABLE;
@@ -325,6 +326,17 @@ export function nvdiskStateProblem(v: unknown): string | undefined {
   if (typeof at !== "number" || Number.isNaN(at) || at < 0 || (s.op === 0) !== (at === Infinity)) return "completesAt";
   if (s.op !== 0 && ((s.control as number) & NVDISK_CONTROL.ENABLE) === 0) return "op";
   return undefined;
+}
+
+/**
+ * Whether the register at `offset` is one of the queues' geometry — SQ_BASE, CQ_BASE, QSIZE — which take
+ * writes only while the device is disabled (CONTROL bit 0 clear) and ignore them while it is enabled, as
+ * NVMe defines ASQ, ACQ and AQA only while CC.EN = 0: a request in flight keeps the completion slot and
+ * the next entries it was submitted with (until 2 Dec 2026 the bases could move under it — the completion
+ * was written at the new CQ_BASE, the next entries read from the new SQ_BASE; QSIZE was always so).
+ */
+function isNvdiskGeometry(offset: number): boolean {
+  return offset === NVDISK_REG.SQ_BASE || offset === NVDISK_REG.CQ_BASE || offset === NVDISK_REG.QSIZE;
 }
 
 /** Whether physical `pa` lies in the nvdisk's register window. */
