@@ -478,6 +478,11 @@ export class DomainHost {
     const rec: RestartRecord = { at, reason, generation: d.generation + 1 };
     this.options.onRestart?.(d.id, rec, this);
     this.services.tearDown(d.id);
+    // The old machine's RAM goes back here, so the new one below takes its buffer (PhysicalMemory.recycle; zeroed: no
+    // simulated result changes). Ownership: boot made it for this domain and nothing else holds it — its ending,
+    // diagnosis and restart record are strings and numbers taken above, onRestart read its memory before this, and
+    // tearDown, the last to touch it (the tracked frames' TLB tags, in the buffer's state region), is done.
+    d.machine.memory.recycle();
     d.generation++;
     d.restarts.push(rec);
     d.awaitingAccept = rec;
