@@ -227,6 +227,10 @@ export function liveMigrate(source: Guest, to: string, at: number, options: Live
     if (page.some((b) => b !== 0)) received.set(f, page.slice());
   }
   const frames = [...received.keys()].sort((a, b) => a - b);
+  // The target. Ownership: restoreGuest makes it and gives its RAM back itself when it refuses the state (a site the
+  // guest rewrote, a page the target reserves: giveBackIfThrows); past it only the report is built, of plain numbers,
+  // which cannot throw, so the target leaves only in the result, whose caller owns it (route.ts recycles it once it has
+  // moved on from it; test/migration/live-give-back.test.ts). A throw before this point leaves the source alone.
   const { guest, info } = restoreGuest(snap, to, {
     ...source.options,
     disk: source.disk,
