@@ -18,7 +18,7 @@
 import { buildKernel, kernelDiskBytes, kernelDisk, type Workload } from "../bundled-kernel.js";
 import { UserError } from "../../guest-isa/diagnostics.js";
 import type { ElfImage } from "../../guest-isa/elf-types.js";
-import { DomainHost, seededRandom, type CrashInjection, type DomainSpec } from "../../hypervisors/domains/host.js";
+import { DomainHost, seededRandom, type CrashInjection, type DomainSpec, type HostOutcome } from "../../hypervisors/domains/host.js";
 import { runElf } from "../../hypervisors/index.js";
 import { drain } from "../interrupt.js";
 
@@ -105,8 +105,13 @@ export function* restartCampaignSteps(o: CampaignOptions): Generator<void, Campa
   const driver = buildKernel({ workload: "blkback" as Workload }).image;
   const client = buildKernel({ workload }).image;
   const local = runElf(client, { backend: o.backend, maxCycles, disk: kernelDisk() });
+  // Every machine the campaign makes goes back once what it keeps of it is taken (PhysicalMemory.recycle; zeroed:
+  // no result changes), so each run's two take buffers whose pages are mapped instead of two fresh 64 MiB. Ownership:
+  // the campaign makes them (this run, each DomainHost) and hands out only records — the console, results and cycles
+  // below are strings and numbers copied out of the outcomes, and `unanswered` reads a driver's RAM during its run.
+  local.machine.memory.recycle();
   const base = { backend: o.backend, maxCycles, window: o.window, watchdog: o.watchdog };
-  const calm = new DomainHost(specs(driver, client), base).run();
+  const calm = runHost(new DomainHost(specs(driver, client), base));
   const ref = calm.domains[1];
   if (ref.result?.kind !== "poweroff" || ref.console !== local.console || calm.domains[0].restarts.length > 0) {
     throw new UserError(`the client's ${workload} through the driver domain does not match its local run (or the driver restarted) even without crashes`);
@@ -126,13 +131,15 @@ export function* restartCampaignSteps(o: CampaignOptions): Generator<void, Campa
     const at = Math.floor(lo + (hi - lo) * rnd());
     const crash: CrashInjection = { domain: "driver", at, kind, seed: Math.floor(rnd() * 2 ** 31) };
     let inFlight = 0;
-    const out = new DomainHost(specs(driver, client), {
-      ...base,
-      crashes: [crash],
-      onRestart: (d, _rec, host) => {
-        inFlight += unanswered(host, d);
-      },
-    }).run();
+    const out = runHost(
+      new DomainHost(specs(driver, client), {
+        ...base,
+        crashes: [crash],
+        onRestart: (d, _rec, host) => {
+          inFlight += unanswered(host, d);
+        },
+      }),
+    );
     const c = out.domains[1];
     const drv = out.domains[0];
     const completed = c.result?.kind === "poweroff" && c.result.exitCode === 0;
@@ -174,6 +181,13 @@ export function* restartCampaignSteps(o: CampaignOptions): Generator<void, Campa
       restartCyclesMax: rc.length ? rc[rc.length - 1] : -1,
     },
   };
+}
+
+/** `host` run to its end; then its domains' last machines go back (a restarted driver's earlier ones went at each restart). */
+function runHost(host: DomainHost): HostOutcome {
+  const out = host.run();
+  for (const d of out.domains) host.machineOf(d.id).memory.recycle();
+  return out;
 }
 
 /**
