@@ -73,16 +73,20 @@ function* routeSteps(elf: Uint8Array, image: ElfImage, route: readonly string[],
     // source goes back first (routeSteps made it — booted, or the hop before's target — and the caller gets only the error).
     const moved = giveBackIfThrows(guest, () => (options.live ? liveMigrate(guest, route[hop + 1], at[hop], { maxCycles: options.maxCycles }) : stopAndCopy(guest, route[hop + 1], at[hop], options.maxCycles)));
     reports.push(moved.report);
-    options.onHop?.(moved.report);
+    if (moved.guest) {
+      // The source is dropped here, so its RAM goes back for the next machine of the process (PhysicalMemory.recycle;
+      // no simulated result changes: a recycled buffer is zeroed). Ownership: routeSteps booted it (or made it as the
+      // target of the hop before), and nothing else holds it — the caller gets only the guest the route ends on,
+      // onHop and the result only the report (plain numbers), and the target has copies of its pages and state (the
+      // snapshot's page data, live.ts's received pages) and its disks, which are not RAM. A move that did not happen
+      // keeps the source: the run ends there (below) and the caller reads it.
+      guest.machine.memory.recycle();
+      guest = moved.guest;
+    }
+    // An onHop that throws (the caller's) ends the route with its error alone: the guest held now — the target, or
+    // the source a move did not happen from — goes back first, as after a refused move.
+    giveBackIfThrows(guest, () => options.onHop?.(moved.report));
     if (!moved.guest) return { reports, result: guest.machine.outcome!, guest };
-    // The source is dropped here, so its RAM goes back for the next machine of the process (PhysicalMemory.recycle;
-    // no simulated result changes: a recycled buffer is zeroed). Ownership: routeSteps booted it (or made it as the
-    // target of the hop before), and nothing else holds it — the caller gets only the guest the route ends on,
-    // onHop and the result only the report (plain numbers), and the target has copies of its pages and state (the
-    // snapshot's page data, live.ts's received pages) and its disks, which are not RAM. A move that did not happen
-    // (above) keeps the source: the run ends there and the caller reads it.
-    guest.machine.memory.recycle();
-    guest = moved.guest;
   }
   yield { machine: guest.machine, until: Infinity };
   return { reports, result: guest.machine.outcome!, guest };

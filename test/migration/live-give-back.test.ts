@@ -3,7 +3,8 @@
 // rewrote: restoreInto refuses the state) leaves no machine behind — the
 // target goes back in restoreGuest (giveBackIfThrows), the source in the
 // route — and a move that happens leaves exactly one, the guest the route
-// ends on, which the caller owns. The machines are the ones
+// ends on, which the caller owns; a caller's onHop that throws after the
+// move leaves none either. The machines are the ones
 // takeLiveMemories lists (test/written-record.ts turns the list on): made
 // since the last call and not recycled. Taken in the same synchronous run as
 // the move, so none has been collected (a WeakRef's target is kept alive
@@ -44,5 +45,14 @@ describe("a live move's machines", () => {
     expect(left.length).toBe(1);
     expect(left[0]).toBe(r.guest.machine.memory);
     r.guest.machine.memory.recycle();
+  });
+
+  it("whose report's onHop throws (the caller's callback): that error, and the target given back with the source", () => {
+    takeLiveMemories();
+    const onHop = () => {
+      throw new Error("the caller's onHop");
+    };
+    expect(() => migrateRoute(elf, image, ["xen", "l4"], [1_000], { live: true, maxCycles: MAX_CYCLES, onHop })).toThrow("the caller's onHop");
+    expect(leftOver().length).toBe(0);
   });
 });
