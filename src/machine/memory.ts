@@ -92,7 +92,27 @@ function takeSpare(heapBytes: number): { buffer: ArrayBuffer; wasm: WasmMemory |
   if (!list) return undefined;
   let i = list.length - 1;
   if (!memoryOptions.wasm) while (i >= 0 && list[i].wasm !== undefined) i--;
-  return i < 0 ? undefined : list.splice(i, 1)[0];
+  if (i < 0) return undefined;
+  const spare = list.splice(i, 1)[0];
+  if (memoryOptions.verifyWritten) verifyStillZero(spare.buffer, heapBytes);
+  return spare;
+}
+
+/**
+ * Throws if a spare buffer's state region or code-page marks (zeroed by its recycle) are no longer zero: a machine
+ * wrote through a memory after it was recycled — its registers, TLB tags, translations' marks — which the next
+ * machine would inherit. Cheap (~200 KiB natively compared), so it runs at every take while the tests verify; RAM
+ * itself is not scanned here (64 MiB a take), `verifyWritten` covers writes that bypass the record.
+ */
+function verifyStillZero(buffer: ArrayBuffer, heapBytes: number): void {
+  const all = new Uint8Array(buffer);
+  for (const [from, to] of [[0, RAM_BASE], [heapBytes, all.length]]) {
+    const region = all.subarray(from, to);
+    if (!isZero(region)) {
+      const at = from + region.findIndex((b) => b !== 0);
+      throw new Error(`memory: a recycled buffer was written after its recycle (byte 0x${at.toString(16)} of the ${from === 0 ? "state region" : "code-page marks"}): something still used a machine it had given back`);
+    }
+  }
 }
 
 /** A zeroed buffer of at least `bytes` bytes: a WebAssembly.Memory's (whole 64 KiB pages) where possible. */

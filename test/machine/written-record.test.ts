@@ -81,6 +81,23 @@ describe("physical memory's written-chunk record", () => {
     b.write8(0x60000, 0);
   });
 
+  it("refuses to hand out a spare buffer written after its recycle: a machine used after it was given back", () => {
+    for (const [what, write] of [
+      ["state region", (m: PhysicalMemory) => (m.regs[3] = 1)], // a stale machine's register write
+      ["code-page marks", (m: PhysicalMemory) => (m.codePages[7] = 1)], // a stale translation's mark
+    ] as const) {
+      const a = new PhysicalMemory(SIZE);
+      a.recycle();
+      write(a);
+      expect(() => new PhysicalMemory(SIZE), what).toThrow(new RegExp(`written after its recycle \\(byte 0x[0-9a-f]+ of the ${what}\\)`));
+    }
+    // Untouched after its recycle, the buffer is handed out again.
+    const c = new PhysicalMemory(SIZE);
+    c.regs[3] = 5;
+    c.recycle();
+    expect(new PhysicalMemory(SIZE).buffer).toBe(c.buffer);
+  });
+
   it("gives a snapshot's non-zero pages from the recorded chunks and the reserved top, checked first", () => {
     const m = new PhysicalMemory(SIZE);
     const top = m.reserveTop(4096);
