@@ -101,8 +101,8 @@ function takeSpare(heapBytes: number): { buffer: ArrayBuffer; wasm: WasmMemory |
 /**
  * Throws if a spare buffer's state region or code-page marks (zeroed by its recycle) are no longer zero: a machine
  * wrote through a memory after it was recycled — its registers, TLB tags, translations' marks — which the next
- * machine would inherit. Cheap (~200 KiB natively compared), so it runs at every take while the tests verify; RAM
- * itself is not scanned here (64 MiB a take), `verifyWritten` covers writes that bypass the record.
+ * machine would inherit. Cheap (~200 KiB natively compared), so while the tests verify it runs on every spare
+ * buffer as it is handed out or dropped from the spares (recycle); RAM itself is not scanned (64 MiB a buffer).
  */
 function verifyStillZero(buffer: ArrayBuffer, heapBytes: number): void {
   const all = new Uint8Array(buffer);
@@ -324,7 +324,13 @@ export class PhysicalMemory {
     const key = this.heap8.length;
     let list = spareBuffers.get(key);
     if (!list) spareBuffers.set(key, (list = []));
-    if (list.length >= SPARE_BUFFERS_KEPT || list.some((b) => b.buffer === this.buffer)) return;
+    if (list.some((b) => b.buffer === this.buffer)) return;
+    if (list.length >= SPARE_BUFFERS_KEPT) {
+      if (!memoryOptions.verifyWritten) return;
+      // While verifying, the newest is kept and the oldest checked as it goes, so that every recycled buffer is
+      // checked for writes after its recycle (verifyStillZero) — when it is handed out again or when it leaves.
+      verifyStillZero(list.shift()!.buffer, key);
+    }
     // Only what may be nonzero: the state region, the chunks of RAM that may hold data (chunkMayHoldData),
     // and after RAM the code-page marks. Untouched RAM is zero already.
     const all = new Uint8Array(this.buffer);

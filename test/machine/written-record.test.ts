@@ -91,6 +91,13 @@ describe("physical memory's written-chunk record", () => {
       write(a);
       expect(() => new PhysicalMemory(SIZE), what).toThrow(new RegExp(`written after its recycle \\(byte 0x[0-9a-f]+ of the ${what}\\)`));
     }
+    // One not handed out again is checked as it leaves the spares (two are kept: the third recycle drops the oldest).
+    const [x, y, z] = [new PhysicalMemory(SIZE), new PhysicalMemory(SIZE), new PhysicalMemory(SIZE)];
+    x.recycle();
+    x.regs[0] = 1;
+    y.recycle();
+    expect(() => z.recycle()).toThrow(/written after its recycle \(byte 0x0 of the state region\)/);
+    new PhysicalMemory(SIZE); // y's buffer, still zero (z's recycle ended at the throw: not a spare)
     // Untouched after its recycle, the buffer is handed out again.
     const c = new PhysicalMemory(SIZE);
     c.regs[3] = 5;
