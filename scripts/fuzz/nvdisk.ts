@@ -40,7 +40,7 @@ import { runElf, type RunElfOptions, type RunElfOutcome } from "../../src/hyperv
 import { NVDISK_BASE, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
 import { runDifference } from "./generators/engines.js";
-import { endingProblem, windowProblem } from "./generators/oracles.js";
+import { difference, endingProblem, windowProblem, type DifferenceStyle } from "./generators/oracles.js";
 import type { Rng } from "./generators/rng.js";
 
 const RAM = 1024 * 1024;
@@ -210,20 +210,16 @@ function observed(run: Run): string {
   return JSON.stringify({ ending, console: out.console, errors: out.stats.counts["nvdisk.errors"] ?? 0, disk: Array.from(run.disk), words });
 }
 
-function difference(a: string, b: string): string {
-  const x = JSON.parse(a) as Record<string, unknown>, y = JSON.parse(b) as Record<string, unknown>;
-  for (const k of Object.keys(x)) {
-    if (JSON.stringify(x[k]) === JSON.stringify(y[k])) continue;
-    if (k === "words" || k === "disk") {
-      const xs = x[k] as number[], ys = y[k] as number[];
-      const i = xs.findIndex((v, j) => v !== ys[j]);
-      const where = k === "words" ? `the word at 0x${(SQ + 4 * i).toString(16)}` : `the disk's byte ${i}`;
-      return `${where}: 0x${(ys[i] >>> 0).toString(16)} instead of 0x${(xs[i] >>> 0).toString(16)}`;
-    }
-    return `${k}: ${JSON.stringify(y[k]).slice(0, 60)} instead of ${JSON.stringify(x[k]).slice(0, 60)}`;
-  }
-  return "the same";
-}
+/** How a difference is worded: a word named by its address, a disk byte by its offset (test/fuzz/difference.test.ts). */
+export const STYLE: DifferenceStyle = {
+  separator: ": ",
+  width: 60,
+  element(k, i, want, got) {
+    if (k !== "words" && k !== "disk") return undefined;
+    const where = k === "words" ? `the word at 0x${(SQ + 4 * i).toString(16)}` : `the disk's byte ${i}`;
+    return `${where}: 0x${(got >>> 0).toString(16)} instead of 0x${(want >>> 0).toString(16)}`;
+  },
+};
 
 export const nvdiskCampaign: Campaign<string[]> = {
   name: "nvdisk",
@@ -260,7 +256,7 @@ export const nvdiskCampaign: Campaign<string[]> = {
       const key = `${run.out.machine.memory.guestLimit}${refusing && !run.name.startsWith("bare") ? " monitor" : ""}`;
       const ref = reference.get(key);
       if (!ref) reference.set(key, run);
-      else if (observed(run) !== observed(ref)) return { class: "wrong", message: `${run.name} differs from ${ref.name}: ${difference(observed(ref), observed(run))}` };
+      else if (observed(run) !== observed(ref)) return { class: "wrong", message: `${run.name} differs from ${ref.name}: ${difference(observed(ref), observed(run), STYLE)}` };
     }
     return "accepted";
   },

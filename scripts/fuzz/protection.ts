@@ -25,7 +25,7 @@ import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
 import { runElf, type RunElfOutcome } from "../../src/hypervisors/index.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
-import { endingProblem, windowProblem } from "./generators/oracles.js";
+import { difference, endingProblem, windowProblem } from "./generators/oracles.js";
 import { DATA, RESULTS, SHARED, supervisorKernel, supervisorKernelSource } from "./generators/supervisor.js";
 
 const BACKENDS = ["bare", "hvm", "trap", "xen", "l4"] as const;
@@ -40,21 +40,6 @@ function observed(o: RunElfOutcome): string {
   const words = (at: number, count: number) => Array.from(o.machine.memory.i32.subarray(at >>> 2, (at >>> 2) + count));
   const ending = o.result.kind === "poweroff" ? o.result : { kind: o.result.kind, reason: o.result.reason };
   return JSON.stringify({ ending, console: o.console, results: words(RESULTS, 256), shared: words(SHARED, 1024), data: words(DATA, 64) });
-}
-
-/** The first field where two observations differ, briefly. */
-function difference(want: string, got: string): string {
-  const a = JSON.parse(want) as Record<string, unknown>, b = JSON.parse(got) as Record<string, unknown>;
-  for (const k of Object.keys(a)) {
-    const x = a[k], y = b[k];
-    if (JSON.stringify(x) === JSON.stringify(y)) continue;
-    if (Array.isArray(x) && Array.isArray(y)) {
-      const i = x.findIndex((v, j) => v !== y[j]);
-      return `${k}[${i}] ${y[i]} instead of ${x[i]}`;
-    }
-    return `${k} ${JSON.stringify(y).slice(0, 80)} instead of ${JSON.stringify(x).slice(0, 80)}`;
-  }
-  return "the same";
 }
 
 export const protectionCampaign: Campaign<string[]> = {

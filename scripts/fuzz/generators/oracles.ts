@@ -1,7 +1,9 @@
 // Checks shared by the campaigns that decide "wrong" (a front door accepted
 // something and then behaved incorrectly): an image must survive writeElf →
 // readElf unchanged; a run must end in a result; the in-place VMM's read-only
-// part of the soft-layer window must hold after a run exactly what was loaded.
+// part of the soft-layer window must hold after a run exactly what was loaded;
+// and the words of the first field where two of a campaign's observations
+// differ (protection, nvdisk).
 
 import { readElf, writeElf } from "../../../src/guest-isa/elf.js";
 import { SHF_WRITE, type ElfImage } from "../../../src/guest-isa/elf-types.js";
@@ -93,4 +95,32 @@ export function windowBytesProblem(mem: PhysicalMemory, stubs: RewriteResult["st
     if (!sameBytes(mem.u8.subarray(at, at + bytes.length), bytes)) return `${backend}: the stub at 0x${stub.addr.toString(16)} changed (window escape)`;
   }
   return undefined;
+}
+
+/** How `difference` words what differs (protection's defaults; nvdisk names a word's address and a disk byte). */
+export interface DifferenceStyle {
+  /** The message for element `i` of array field `key` (the first that differs), or undefined for `${key}[${i}] ${got} instead of ${want}`. */
+  element?: (key: string, i: number, want: number, got: number) => string | undefined;
+  /** After a field's name in the message for any other field (default " "), and the characters of each value shown (default 80). */
+  separator?: string;
+  width?: number;
+}
+
+/**
+ * The first field where two observations (JSON objects with the same keys, in
+ * the order worth reporting) differ, briefly; "the same" when none does.
+ */
+export function difference(want: string, got: string, style: DifferenceStyle = {}): string {
+  const a = JSON.parse(want) as Record<string, unknown>, b = JSON.parse(got) as Record<string, unknown>;
+  const { separator = " ", width = 80 } = style;
+  for (const k of Object.keys(a)) {
+    const x = a[k], y = b[k];
+    if (JSON.stringify(x) === JSON.stringify(y)) continue;
+    if (Array.isArray(x) && Array.isArray(y)) {
+      const i = x.findIndex((v, j) => v !== y[j]);
+      return style.element?.(k, i, x[i] as number, y[i] as number) ?? `${k}[${i}] ${y[i]} instead of ${x[i]}`;
+    }
+    return `${k}${separator}${JSON.stringify(y).slice(0, width)} instead of ${JSON.stringify(x).slice(0, width)}`;
+  }
+  return "the same";
 }
