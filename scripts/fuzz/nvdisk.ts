@@ -31,17 +31,32 @@
 // exit status, console, the queues and buffers, the registers it read, the
 // disk image and `nvdisk.errors`. The interrupt count and the registers
 // read mid-flight are kept apart (a monitor delivers the line later).
+// And the snapshot oracle (generators/snapshots.ts), whether or not a wait
+// timed out: one of the fourteen configurations (back end, passed through or
+// not, engine), drawn into the input's aux, is run again to a pseudo-random
+// cycle (0.1–99.9 % of its run), snapshotted — a request in flight, held
+// back, halted or refused, the device disabled, an interrupt pending —
+// encoded to bytes, parsed back, restored on the same back end (for one
+// input in four under the other engine) and finished: it must end exactly as
+// that configuration's uninterrupted run — what is compared above, the disk
+// image, cycles and every counter, every register, all of RAM; a refusal of
+// the file is wrong too.
 
 import { annotate } from "../../src/annotator/index.js";
 import { assemble } from "../../src/guest-isa/assembler/index.js";
+import { writeElf } from "../../src/guest-isa/elf.js";
+import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { CAUSE, IRQ } from "../../src/guest-isa/registers.js";
 import { WINDOW_BACKED_BYTES } from "../../src/hypervisors/common/window.js";
-import { runElf, type RunElfOptions, type RunElfOutcome } from "../../src/hypervisors/index.js";
+import { runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
+import { memoryDisk, readWholeDisk } from "../../src/machine/devices/disk.js";
 import { NVDISK_BASE, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
+import { bootGuest } from "../../src/migration/guest.js";
 import type { Campaign, FuzzInput } from "./campaign.js";
-import { runDifference } from "./generators/engines.js";
+import { runDifference, type SimulatedRun } from "./generators/engines.js";
 import { difference, endingProblem, windowProblem, type DifferenceStyle } from "./generators/oracles.js";
 import type { Rng } from "./generators/rng.js";
+import { snapshotAuxRange, snapshotDraw, snapshotNote, snapshotProblem, type SnapshotDraw } from "./generators/snapshots.js";
 
 const RAM = 1024 * 1024;
 /** The first byte of the monitor's reserved top on xen and l4. */
@@ -62,6 +77,9 @@ const SPIN = 1000;
 
 const CONFIGS: readonly (readonly [string, boolean])[] = [["bare", false], ["hvm", false], ["hvm", true], ["xen", false], ["xen", true], ["l4", false], ["l4", true]];
 const ENGINES = [{ engine: "interp" }, { engine: "jit", jitThreshold: 1 }] as const;
+/** The snapshot oracle's configuration: a back end of CONFIGS and an engine, in the loop's order. */
+const SNAPSHOT_CONFIGS = CONFIGS.length * ENGINES.length;
+const configName = ([backend, passthrough]: readonly [string, boolean], engine: (typeof ENGINES)[number]) => `${backend}${passthrough ? " (passed through)" : ""} ${engine.engine}`;
 
 const R = NVDISK_REG;
 const mmioStore = (off: number, value: number) => [`    li   t0, ${value | 0}`, "    .sensitive mmio", `    sw   t0, ${off}(s0)`];
@@ -198,7 +216,7 @@ const freshDisk = () => Uint8Array.from({ length: SECTORS * 512 }, (_, i) => (i 
 
 interface Run {
   name: string;
-  out: RunElfOutcome;
+  out: SimulatedRun;
   disk: Uint8Array;
 }
 
@@ -221,22 +239,46 @@ export const STYLE: DifferenceStyle = {
   },
 };
 
+/** The snapshot oracle on the drawn configuration, whose uninterrupted run is `drawn`: the first difference, or undefined. */
+function snapshotOracle(elf: ElfImage, draw: SnapshotDraw, drawn: Run, maxCycles: number): string | undefined {
+  const [backend, passthrough] = CONFIGS[Math.floor(draw.config / ENGINES.length)];
+  const engine = ENGINES[draw.config % ENGINES.length];
+  const want = observed(drawn);
+  return snapshotProblem({
+    name: drawn.name,
+    guest: bootGuest(writeElf(elf), elf, backend, { ramSize: RAM, nvdisk: memoryDisk(freshDisk()), passthrough, ...engine }),
+    engine,
+    reference: drawn.out,
+    maxCycles,
+    draw,
+    observed: (g, result) => {
+      const got = observed({ name: "resumed", out: { result, console: g.console, stats: g.machine.stats(), machine: g.machine }, disk: readWholeDisk(g.machine.nvdisk!.backing) });
+      return got === want ? undefined : `differs from the uninterrupted run: ${difference(want, got, STYLE)}`;
+    },
+  });
+}
+
 export const nvdiskCampaign: Campaign<string[]> = {
   name: "nvdisk",
   description: "hostile nvdisk drivers (queue bases, sizes, indices, entries, DMA addresses, doorbell storms, rewrites in flight, interrupts) on bare, hvm, xen and l4, emulated and passed through, under both engines",
   generate(r: Rng) {
-    return { base: "driver", units: Array.from({ length: r.range(4, 30) }, (_, i) => unit(r, i)), aux: 0 };
+    const units = Array.from({ length: r.range(4, 30) }, (_, i) => unit(r, i));
+    // The snapshot oracle's draw after the units, so a seed's kernels stay what they were.
+    return { base: "driver", units, aux: r.int(snapshotAuxRange(SNAPSHOT_CONFIGS)) };
   },
   execute(input, limits) {
     const elf = image(input);
     const maxCycles = Math.max(limits.maxCycles, 60_000_000);
+    const draw = snapshotDraw(input.aux, SNAPSHOT_CONFIGS);
     const runs: Run[] = [];
-    for (const [backend, passthrough] of CONFIGS) {
+    let drawn: Run | undefined;
+    for (const [c, config] of CONFIGS.entries()) {
+      const [backend, passthrough] = config;
       const per: Run[] = [];
       for (const engine of ENGINES) {
         const disk = freshDisk();
         const options: RunElfOptions = { backend, passthrough, ramSize: RAM, maxCycles, nvdisk: disk, ...engine };
-        const name = `${backend}${passthrough ? " (passed through)" : ""} ${engine.engine}`;
+        const name = configName(config, engine);
         const out = runElf(elf, options);
         const problem = endingProblem(out) ?? windowProblem(out, backend);
         if (problem) return { class: "wrong", message: `${name}: ${problem}` };
@@ -246,7 +288,10 @@ export const nvdiskCampaign: Campaign<string[]> = {
       const engines = runDifference(jit.name, interp.out, jit.out) ?? (Buffer.compare(interp.disk, jit.disk) !== 0 ? `${jit.name}: the disk image differs from the interpreter's` : undefined);
       if (engines) return { class: "wrong", message: engines };
       runs.push(interp);
+      if (Math.floor(draw.config / ENGINES.length) === c) drawn = per[draw.config % ENGINES.length];
     }
+    const snapshot = snapshotOracle(elf, draw, drawn!, maxCycles);
+    if (snapshot) return { class: "wrong", message: snapshot };
     if (runs.some((run) => run.out.machine.memory.i32[TIMEOUT >>> 2] !== 0)) return "accepted";
     // A monitor refuses a queue base outside guest RAM or unaligned (a bus error, `bypass.refused`) which
     // bare metal's device takes (and then fails its DMA): after such a refusal bare is compared with no monitor.
@@ -261,6 +306,9 @@ export const nvdiskCampaign: Campaign<string[]> = {
     return "accepted";
   },
   materialize(input) {
-    return { ext: ".s", data: source(input), note: `unannotated kernel; build with previrt build FILE -o x.elf, then previrt run x.elf --nvdisk IMG (${SECTORS} sectors) --hv bare|hvm|xen|l4 [--passthrough] with 1 MiB of RAM, under --engine interp and jit` };
+    const draw = snapshotDraw(input.aux, SNAPSHOT_CONFIGS);
+    const engine = ENGINES[draw.config % ENGINES.length];
+    const snapshot = snapshotNote(configName(CONFIGS[Math.floor(draw.config / ENGINES.length)], engine), draw, engine);
+    return { ext: ".s", data: source(input), note: `unannotated kernel; build with previrt build FILE -o x.elf, then previrt run x.elf --nvdisk IMG (${SECTORS} sectors) --hv bare|hvm|xen|l4 [--passthrough] with 1 MiB of RAM, under --engine interp and jit; ${snapshot}` };
   },
 };

@@ -54,7 +54,6 @@ import { buildKernel, kernelDisk, type Workload } from "../../src/cli/bundled-ke
 import { buildSources } from "../../src/cli/build-pipeline.js";
 import { MONDRIX_DISK_BYTES } from "../../src/cli/inject/fault-injection.js";
 import { nodeZlib } from "../../src/cli/snapshot-files.js";
-import { UserError } from "../../src/guest-isa/diagnostics.js";
 import { readElf, writeElf } from "../../src/guest-isa/elf.js";
 import type { ElfImage } from "../../src/guest-isa/elf-types.js";
 import { bytesInput } from "../../src/machine/devices/console.js";
@@ -64,14 +63,13 @@ import type { RunResult } from "../../src/machine/diagnosis.js";
 import type { Engine } from "../../src/machine/machine.js";
 import { crc32, decodeSnapshot, encodeSnapshot, HEADER_BYTES } from "../../src/migration/codec.js";
 import { bootGuest, type Guest } from "../../src/migration/guest.js";
-import { runToSafePoint } from "../../src/migration/safe-point.js";
-import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
 import type { Campaign, FuzzInput, Outcome } from "./campaign.js";
 import { ENGINE_RADIX, enginesDrawn, ENGINES_NOTE, firstEngineDifference, refusedUnder, runDifference, type EngineChoice, type SimulatedRun } from "./generators/engines.js";
 import { fixtureElfs, ROOT } from "./generators/fixtures.js";
 import { applyByteEdits, elfLayout, interestingValue, type ByteEdit } from "./generators/mutate.js";
 import { endingOf, windowBytesProblem } from "./generators/oracles.js";
 import { auxDigits, type Rng } from "./generators/rng.js";
+import { resumeFile, snapshotFileAt } from "./generators/snapshots.js";
 
 /**
  * The source and target back ends: named here, not taken from the registry,
@@ -195,8 +193,7 @@ function snapshotOf(c: SnapConfig): Uint8Array | null {
     const ref = referenceOf(c);
     const p = programs()[c.program];
     const g = boot(p, c);
-    const sp = runToSafePoint(g, Math.floor((ref.cycles * c.at) / 1000), referenceCycles(p));
-    bytes = sp.reached ? encodeSnapshot(captureSnapshot(g), nodeZlib) : null;
+    bytes = snapshotFileAt(g, Math.floor((ref.cycles * c.at) / 1000), referenceCycles(p));
     snapshots.set(key, bytes);
     if (snapshots.size > 12) snapshots.delete(snapshots.keys().next().value!);
   }
@@ -572,37 +569,10 @@ export function mutatedFile(base: Uint8Array, units: readonly SnapUnit[]): Uint8
 
 // ---------------------------------------------------------------- running and judging
 
-/**
- * Resumes a snapshot file as `previrt resume FILE --hv target` does, bounded
- * by `budget` cycles past the point; a refusal from parsing or restoring is
- * thrown (the clean refusal), anything thrown by the run is a failure.
- */
-export function resumeFile(bytes: Uint8Array, c: SnapConfig, budget: number | { until: number }, engine: { engine: Engine; jitThreshold?: number } = { engine: c.engine }): { guest: Guest; result: RunResult } | Outcome {
-  const snap = parseSnapshot(bytes, "fuzz.snap", nodeZlib);
-  const { guest } = restoreGuest(snap, c.target, { ...engine, stdin: bytesInput(""), file: "fuzz.snap (its binary)" });
-  // From the slowest CPU's clock (a CPU whose clock was pushed ahead stops the run at once; the others
-  // must not run to catch up with it), capped where the clock still counts.
-  const start = Math.min(...snap.machine.cpus.map((cpu) => cpu.cycles));
-  const bound = typeof budget === "number" ? Math.min(start + budget, Number.MAX_SAFE_INTEGER) : budget.until;
-  try {
-    // A snapshot of the resumed guest, a quarter of the way: what the machine holds after taking an accepted
-    // snapshot must be a snapshot the reader accepts (`resume --snapshot-at`); taking it changes nothing.
-    const sp = runToSafePoint(guest, start + (bound - start) / 4, bound);
-    if (sp.reached) {
-      const again = encodeSnapshot(captureSnapshot(guest), nodeZlib);
-      try {
-        parseSnapshot(again, "again.snap", nodeZlib);
-      } catch (e) {
-        if (e instanceof UserError) return { class: "wrong", message: `a snapshot of the resumed guest is refused: ${e.message}` };
-        throw e;
-      }
-    }
-    return { guest, result: guest.finish(bound) };
-  } catch (e) {
-    // A refusal after the guest ran is too late: the snapshot must be refused before anything runs.
-    if (e instanceof UserError) return { class: "wrong", message: `refused while the guest ran, not before: ${e.message}` };
-    throw e;
-  }
+/** resumeFile (generators/snapshots.ts) on the input's target back end, its wrong result as an Outcome. */
+function resume(bytes: Uint8Array, c: SnapConfig, budget: number | { until: number }, engine: { engine: Engine; jitThreshold?: number } = { engine: c.engine }): { guest: Guest; result: RunResult } | Outcome {
+  const out = resumeFile(bytes, c.target, budget, engine);
+  return typeof out === "string" ? { class: "wrong", message: out } : out;
 }
 
 const sameBackendOnly = (c: SnapConfig) => c.source === c.target;
@@ -617,7 +587,7 @@ function enginesProblem(file: Uint8Array, c: SnapConfig, budget: number | { unti
   const of = (o: { guest: Guest; result: RunResult }): SimulatedRun => ({ result: o.result, console: o.guest.console, stats: o.guest.machine.stats(), machine: o.guest.machine });
   const again = (choice: EngineChoice, name: string): SimulatedRun | string =>
     refusedUnder(name, () => {
-      const out = resumeFile(file, c, budget, choice);
+      const out = resume(file, c, budget, choice);
       return "class" in out ? `under ${name} only: ${out.message}` : of(out);
     });
   return firstEngineDifference(again, of(byDefault), (name, interp, other) => runDifference(`the resume under ${name}`, interp, other), c.engine);
@@ -645,7 +615,7 @@ export const snapshotCampaign: Campaign<SnapUnit> = {
     const exact = input.units.length === 0 && sameBackendOnly(c);
     const budget = input.units.length === 0 ? { until: referenceCycles(p) } : ref.result.kind === "poweroff" ? Math.max(limits.maxCycles, 2 * ref.cycles + 100_000) : limits.maxCycles;
     const file = mutatedFile(base, input.units);
-    const out = resumeFile(file, c, budget);
+    const out = resume(file, c, budget);
     if ("class" in out) return out;
     const { guest, result } = out;
     const ending = endingOf(result);

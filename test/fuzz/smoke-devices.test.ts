@@ -10,7 +10,11 @@
 // MMU under hvm's and trap's shadow pagers gets wrong (inputs 0 and 1), and
 // nvdisk requests whose data address is the monitor's reserved top, which a
 // device checking DMA against the machine's RAM rather than the guest's lets
-// into the in-place VMM (input 0; 5 as well, past the smoke).
+// into the in-place VMM (input 0; 5 as well, past the smoke). Each input
+// also goes through the snapshot oracle (generators/snapshots.ts): the
+// protection inputs are snapshotted after their kernels defined domains and
+// granted them pages, so a snapshot that lost the guest's protection domains
+// (tried: the codec dropping machine.protection.guest) fails both.
 
 import { describe, expect, it } from "vitest";
 import { FAILURES, runInput } from "../../scripts/fuzz/campaign.js";

@@ -35,7 +35,7 @@ export const ENGINES_NOTE = "(and --engine interp)";
 export type SimulatedRun = Pick<RunOutcome, "result" | "console" | "stats" | "machine">;
 
 /** Where two machines' RAM first differs (a memcmp first: the whole of RAM, in well under a millisecond). */
-function ramDifference(name: string, interp: SimulatedRun["machine"], other: SimulatedRun["machine"]): string | undefined {
+function ramDifference(name: string, interp: SimulatedRun["machine"], other: SimulatedRun["machine"], against: string): string | undefined {
   const a = interp.memory.u8, b = other.memory.u8;
   if (a.length !== b.length) return `${name}: RAM of ${b.length} bytes instead of ${a.length}`;
   if (Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0) return undefined;
@@ -43,7 +43,7 @@ function ramDifference(name: string, interp: SimulatedRun["machine"], other: Sim
   while (a[i] === b[i]) i++;
   const at = i & ~3;
   const word = (m: Uint8Array) => `0x${((m[at] | (m[at + 1] << 8) | (m[at + 2] << 16) | (m[at + 3] << 24)) >>> 0).toString(16)}`;
-  return `${name} differs from the interpreter in RAM at 0x${at.toString(16)}: ${word(a)} vs ${word(b)}`;
+  return `${name} differs from ${against} in RAM at 0x${at.toString(16)}: ${word(a)} vs ${word(b)}`;
 }
 
 /**
@@ -112,13 +112,16 @@ export function refusedUnder<T>(name: string, make: () => T): T | string {
   }
 }
 
-/** `name`'s run against the interpreter's: where they first differ (simulated(), then RAM), or undefined. */
-export function runDifference(name: string, interp: SimulatedRun, other: SimulatedRun): string | undefined {
+/**
+ * `name`'s run against the interpreter's (or another reference, `against`: a run resumed from a snapshot
+ * against the uninterrupted one): where they first differ (simulated(), then RAM), or undefined.
+ */
+export function runDifference(name: string, interp: SimulatedRun, other: SimulatedRun, against = "the interpreter"): string | undefined {
   const a = simulated(interp), b = simulated(other);
   if (a !== b) {
     let i = 0;
     while (a[i] === b[i]) i++;
-    return `${name} differs from the interpreter at …${a.slice(Math.max(0, i - 60), i + 40)}… vs …${b.slice(Math.max(0, i - 60), i + 40)}…`;
+    return `${name} differs from ${against} at …${a.slice(Math.max(0, i - 60), i + 40)}… vs …${b.slice(Math.max(0, i - 60), i + 40)}…`;
   }
-  return ramDifference(name, interp.machine, other.machine);
+  return ramDifference(name, interp.machine, other.machine, against);
 }
