@@ -107,10 +107,13 @@ export function supervisorKernel(r: () => number, options: { wide?: boolean } = 
       lines.push(`    blt  t0, zero, .Ldef${i}`, "    li   t0, 1", `.Ldef${i}:`);
       record("t0");
     } else if (k < 0.55) {
-      const domain = r() < 0.7 ? `lw   t0, ${HANDLES + 4 * Math.floor(r() * 3)}(zero)` : `li   t0, ${pick([0, 0, 99, -1, 0x7fffffff])}`;
+      // A handle the kernel may no longer read (an earlier GRANT took domain 0's read of its page away: the
+      // load faults and is skipped) is -1, not what t0 held — a DEFINE's answer as its sign, 1, which names
+      // the VMM's domain on xen and l4 and the first module's elsewhere.
+      const domain = r() < 0.7 ? ["    li   t0, -1", `    lw   t0, ${HANDLES + 4 * Math.floor(r() * 3)}(zero)`] : [`    li   t0, ${pick([0, 0, 99, -1, 0x7fffffff])}`];
       const va = grantTarget();
       const bytes = pick([4, 8, 4096, 8192, 4092, 0x10000, 0, -4, 3, 0x7ffffffc, 12]);
-      lines.push(`    ${domain}`, "    out  0x50, t0", `    li   t0, ${va | 0}`, "    out  0x51, t0", `    li   t0, ${bytes}`, "    out  0x52, t0", `    li   t0, ${pick([0, 1, 2, 3, 0, 1, 5])}`, "    out  0x53, t0", "    li   t0, 2", "    out  0x54, t0", "    in   t0, 0x54");
+      lines.push(...domain, "    out  0x50, t0", `    li   t0, ${va | 0}`, "    out  0x51, t0", `    li   t0, ${bytes}`, "    out  0x52, t0", `    li   t0, ${pick([0, 1, 2, 3, 0, 1, 5])}`, "    out  0x53, t0", "    li   t0, 2", "    out  0x54, t0", "    in   t0, 0x54");
       record("t0");
     } else {
       const fn = `${pick(["mod0", "mod1", "mod2", "body"])}_${pick(ACCESSES)}`;
