@@ -320,7 +320,10 @@ export function nvdiskStateProblem(v: unknown): string | undefined {
   const qsize = s.qsize as number;
   if (qsize === 1) return "qsize";
   if ((s.status as number) & NVDISK_STATUS.BUSY) return "status"; // busy is derived from the request in flight, never stored
-  for (const k of ["sqHead", "sqTail", "cqHead", "cqTail"]) if (int(k, 0, Math.max(qsize - 1, 0))) return k;
+  // A disabled device keeps its indices across a QSIZE write (the enable resets them): below the largest size then.
+  const enabled = ((s.control as number) & NVDISK_CONTROL.ENABLE) !== 0;
+  const last = qsize === 0 ? 0 : enabled ? qsize - 1 : NVDISK_MAX_QSIZE - 1;
+  for (const k of ["sqHead", "sqTail", "cqHead", "cqTail"]) if (int(k, 0, last)) return k;
   // A request in flight completes at a cycle; none in flight: never. A disable drops it, so only an enabled device has one.
   const at = s.completesAt;
   if (typeof at !== "number" || Number.isNaN(at) || at < 0 || (s.op === 0) !== (at === Infinity)) return "completesAt";
