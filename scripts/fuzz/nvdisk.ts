@@ -4,7 +4,8 @@
 // (paging off, supervisor mode, every register access an `.sensitive mmio`
 // site) built from units: setup registers written with hostile values
 // (queue bases unaligned, at RAM's end, in a monitor's reserved top, over
-// 2^32, at the register window itself; queue sizes 0, 1, 257, 2^32-1;
+// 2^32, at the register window itself; queue sizes 0, 1, 257, 2^32-1 —
+// while enabled, and after disabling the device, when the geometry takes them;
 // CONTROL with interrupts on and off), submission entries (bad ops, sectors
 // past the disk, data addresses unaligned, over RAM's end, in the reserved
 // top, wrapping 2^32, at the window), doorbells with any tail — alone, in
@@ -126,15 +127,13 @@ function unit(r: Rng, i: number): string[] {
   return r.weighted<() => string[]>([
     [10, () => {
       const [off, value] = r.weighted<() => [number, number]>([
-        [3, () => [R.SQ_BASE, r.chance(0.6) ? SQ : r.chance(0.5) ? SQ + r.pick([2, 8, 4]) : hostileAddress(r, 16)]],
-        [3, () => [R.CQ_BASE, r.chance(0.6) ? CQ : r.chance(0.5) ? CQ + r.pick([1, 4]) : hostileAddress(r, 8)]],
-        [3, () => [R.QSIZE, r.pick([2, 4, 8, 16, 256, 0, 1, 3, 257, 0xffffffff])]],
+        [9, () => geometry(r)],
         [4, () => [R.CONTROL, r.pick([1, 3, 0, 2, 1, 3, 0xffffffff])]],
       ])();
       return mmioStore(off, value);
     }],
-    // QSIZE takes a write only while the device is disabled: disable, write hostile setup, enable again.
-    [6, () => [...mmioStore(R.CONTROL, 0), ...mmioStore(R.QSIZE, r.pick([2, 4, 8, 16, 256, 0, 1, 3, 257, 0xffffffff])), ...mmioStore(R.CONTROL, r.pick([1, 3]))]],
+    // The queues' geometry takes writes only while the device is disabled: disable, write hostile setup, enable again.
+    [6, () => [...mmioStore(R.CONTROL, 0), ...Array.from({ length: r.range(1, 3) }, () => mmioStore(...geometry(r))).flat(), ...mmioStore(R.CONTROL, r.pick([1, 3]))]],
     [20, () => entry(r, slot(r))],
     [20, () => [...mmioStore(R.SQ_TAIL, tail(r)), ...wait(L, r.chance(0.8))]],
     // A storm: its first write may start a request, the rest must land before that one completes (on every
@@ -152,6 +151,15 @@ function unit(r: Rng, i: number): string[] {
     }],
     // Registers read mid-flight (what they say depends on when: kept in scratch).
     [4, () => ["    .sensitive mmio", `    lw   t0, ${r.pick(Object.values(R))}(s0)`, `    sw   t0, ${PEEK + 4 * r.int(8)}(zero)`]],
+  ])();
+}
+
+/** A write of the queues' geometry (SQ_BASE, CQ_BASE, QSIZE): mostly a driver's values, else misaligned, hostile or out of range. */
+function geometry(r: Rng): [number, number] {
+  return r.weighted<() => [number, number]>([
+    [1, () => [R.SQ_BASE, r.chance(0.6) ? SQ : r.chance(0.5) ? SQ + r.pick([2, 8, 4]) : hostileAddress(r, 16)]],
+    [1, () => [R.CQ_BASE, r.chance(0.6) ? CQ : r.chance(0.5) ? CQ + r.pick([1, 4]) : hostileAddress(r, 8)]],
+    [1, () => [R.QSIZE, r.pick([2, 4, 8, 16, 256, 0, 1, 3, 257, 0xffffffff])]],
   ])();
 }
 
