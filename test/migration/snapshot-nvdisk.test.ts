@@ -106,6 +106,10 @@ describe("a damaged nvdisk in a snapshot is refused before anything is restored"
     ["qsize", { qsize: 1 }], ["qsize", { qsize: 257 }], ["sqHead", { sqHead: nv.qsize }], ["cqTail", { cqTail: -1 }],
     ["op", { op: 7 }], ["control", { control: 8 }], ["status", { status: 2 }], ["sqBase", { sqBase: 2 ** 32 }],
     ["completesAt", { completesAt: Infinity }], ["completesAt", { op: 0 }], ["tag", { tag: "x" }], ["dma", { dma: undefined }],
+    // States the device cannot reach: a request in flight on a disabled device, without queues, or halted.
+    ["op", { control: 0 }], ["op", { qsize: 0, sqHead: 0, sqTail: 0, cqHead: 0, cqTail: 0 }], ["op", { status: 4 }],
+    // A disabled device's indexes may exceed its QSIZE (a QSIZE write keeps them), but not the largest queue.
+    ["sqHead", { control: 0, op: 0, completesAt: Infinity, sqHead: 256 }],
   ])("machine.nvdisk.%s: %j", (field, patch) => {
     expect(refuse(withState(patch))).toBe(`x.snap: malformed snapshot: machine.nvdisk.${field}`);
   });

@@ -327,7 +327,9 @@ export function nvdiskStateProblem(v: unknown): string | undefined {
   // A request in flight completes at a cycle; none in flight: never. A disable drops it, so only an enabled device has one.
   const at = s.completesAt;
   if (typeof at !== "number" || Number.isNaN(at) || at < 0 || (s.op === 0) !== (at === Infinity)) return "completesAt";
-  if (s.op !== 0 && ((s.control as number) & NVDISK_CONTROL.ENABLE) === 0) return "op";
+  // A request starts only on an enabled device with queues that is not halted (startNext), and a halt or a
+  // disable ends it: none in flight otherwise (a completion into a queue of size 0 would compute NaN indexes).
+  if (s.op !== 0 && (!enabled || qsize === 0 || (s.status as number) & NVDISK_STATUS.HALTED)) return "op";
   return undefined;
 }
 
