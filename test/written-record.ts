@@ -17,8 +17,12 @@
 //   maps each of its 16,384 untouched pages (~0.2 s, mostly the kernel's
 //   time); checking every machine of test/kernel, domains, migration, fuzz
 //   and bench so made the suite 130 s (30%) slower.
-import { afterEach, expect } from "vitest";
-import { memoryOptions, takeLiveMemories } from "../src/machine/memory.js";
+//
+// And nothing may write through a memory after its recycle: a spare buffer's
+// state region and code-page marks must still be zero when it is handed out
+// again, dropped from the spares, or at the end of each file (verifySpares).
+import { afterAll, afterEach, expect } from "vitest";
+import { memoryOptions, takeLiveMemories, verifySpares } from "../src/machine/memory.js";
 
 memoryOptions.verifyWritten = true;
 
@@ -29,3 +33,5 @@ afterEach(() => {
   const live = takeLiveMemories();
   if (CHECKED_AFTER_EACH.test(expect.getState().testPath ?? "")) for (const m of live) m.verifyWritten();
 }, 300_000);
+
+afterAll(() => verifySpares());

@@ -78,7 +78,9 @@ export function wasmMemoryOf(buffer: ArrayBufferLike): WasmMemory | undefined {
  * (`PhysicalMemory.written`) against the bytes — every nonzero byte of RAM
  * must lie in a recorded chunk or the reserved top — and throws where one
  * does not (a write path that does not mark); new memories are listed for
- * `takeLiveMemories`.
+ * `takeLiveMemories`; and a spare buffer must still be zero where its recycle
+ * zeroed it (verifyStillZero) when it is handed out, dropped from the spares,
+ * or checked with `verifySpares`: nothing wrote through a recycled memory.
  */
 export const memoryOptions = { wasm: true, verifyWritten: false };
 
@@ -98,11 +100,17 @@ function takeSpare(heapBytes: number): { buffer: ArrayBuffer; wasm: WasmMemory |
   return spare;
 }
 
+/** With `memoryOptions.verifyWritten`: checks every spare buffer kept now (verifyStillZero); the tests call it after each file. */
+export function verifySpares(): void {
+  for (const [heapBytes, list] of spareBuffers) for (const spare of list) verifyStillZero(spare.buffer, heapBytes);
+}
+
 /**
  * Throws if a spare buffer's state region or code-page marks (zeroed by its recycle) are no longer zero: a machine
  * wrote through a memory after it was recycled — its registers, TLB tags, translations' marks — which the next
  * machine would inherit. Cheap (~200 KiB natively compared), so while the tests verify it runs on every spare
- * buffer as it is handed out or dropped from the spares (recycle); RAM itself is not scanned (64 MiB a buffer).
+ * buffer as it is handed out, dropped from the spares (recycle) or left at the end of a test file (verifySpares);
+ * RAM itself is not scanned (64 MiB a buffer).
  */
 function verifyStillZero(buffer: ArrayBuffer, heapBytes: number): void {
   const all = new Uint8Array(buffer);

@@ -7,7 +7,7 @@
 // the record for (a snapshot's non-zero pages too), the TLB's fill, and
 // guest stores on real guest code under both engines.
 import { describe, expect, it } from "vitest";
-import { memoryOptions, PhysicalMemory, RAM_BASE, takeLiveMemories, WRITTEN_SHIFT } from "../../src/machine/memory.js";
+import { memoryOptions, PhysicalMemory, RAM_BASE, takeLiveMemories, verifySpares, WRITTEN_SHIFT } from "../../src/machine/memory.js";
 import { PERM, Tlb } from "../../src/machine/mmu/tlb.js";
 import { nonZeroPages } from "../../src/migration/snapshot.js";
 import { li, R } from "./program.js";
@@ -98,6 +98,12 @@ describe("physical memory's written-chunk record", () => {
     y.recycle();
     expect(() => z.recycle()).toThrow(/written after its recycle \(byte 0x0 of the state region\)/);
     new PhysicalMemory(SIZE); // y's buffer, still zero (z's recycle ended at the throw: not a spare)
+    // One still a spare at the end of a file is checked then (test/written-record.ts: verifySpares).
+    const d = new PhysicalMemory(SIZE);
+    d.recycle();
+    d.regs[1] = 1;
+    expect(() => verifySpares()).toThrow(/written after its recycle \(byte 0x4 of the state region\)/);
+    expect(() => new PhysicalMemory(SIZE)).toThrow(/written after its recycle/); // taken out, so the file's own check passes
     // Untouched after its recycle, the buffer is handed out again.
     const c = new PhysicalMemory(SIZE);
     c.regs[3] = 5;
