@@ -68,7 +68,7 @@ describe("a restarted driver's old machine goes back", () => {
     expect(domains[1].console).toBe(runElf(io, { backend: "xen", maxCycles: MAX_CYCLES, disk: kernelDisk() }).console);
   });
 
-  it.each(["xen", "l4"])("%s, a driver that crashes at once, three restarts: every generation's machine but the last, each crash's diagnosis whole", (backend) => {
+  it.each(["xen", "l4"])("%s, a driver that crashes at once, three restarts: every generation's machine but the last given back", (backend) => {
     const CRASH = `    .text\n    .global _start\n_start:\n    li   t0, 0x7ffff000\n    lw   t1, 0(t0)\n    out  0xF0, zero\n`;
     const SPIN = `    .text\n    .global _start\n_start:\n    addi t2, t2, 1\n    j    _start\n`;
     const specs: DomainSpec[] = [

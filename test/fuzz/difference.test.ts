@@ -15,6 +15,7 @@ describe("difference", () => {
     expect(difference(obs(base), obs({ ...base, words: [1, -5, 4] }))).toBe("words[1] -5 instead of 2");
     expect(difference(obs(base), obs({ ...base, ending: { kind: "stopped", reason: "fault-loop" }, words: [0] }))).toBe('ending {"kind":"stopped","reason":"fault-loop"} instead of {"kind":"poweroff","exitCode":0}');
     expect(difference(obs(base), obs({ ...base, console: "x".repeat(100) }))).toBe(`console "${"x".repeat(79)} instead of "ok"`);
+    expect(difference(obs(base), obs({ ...base, words: [1, 2, 3, 4] }))).toBe("words[3] 4 instead of undefined"); // longer, the same start
   });
   it("in nvdisk's style: a word by its address (the queues start at 0x10000), a disk byte by its offset, its separator and width elsewhere", () => {
     expect(difference(obs(base), obs({ ...base, words: [1, 2, -1] }), NVDISK)).toBe("the word at 0x10008: 0xffffffff instead of 0x3");

@@ -117,7 +117,8 @@ export function difference(want: string, got: string, style: DifferenceStyle = {
     const x = a[k], y = b[k];
     if (JSON.stringify(x) === JSON.stringify(y)) continue;
     if (Array.isArray(x) && Array.isArray(y)) {
-      const i = x.findIndex((v, j) => v !== y[j]);
+      const found = x.findIndex((v, j) => v !== y[j]);
+      const i = found >= 0 ? found : x.length; // the same start, `got` longer: its first extra element
       return style.element?.(k, i, x[i] as number, y[i] as number) ?? `${k}[${i}] ${y[i]} instead of ${x[i]}`;
     }
     return `${k}${separator}${JSON.stringify(y).slice(0, width)} instead of ${JSON.stringify(x).slice(0, width)}`;
