@@ -176,7 +176,6 @@ function runBatch(req: Omit<BatchRequest, "type">, hangMs: number, onFailure: (i
 }
 
 export async function runCampaign(name: string, options: RunOptions): Promise<CampaignSummary> {
-  const campaign = await loadCampaign(name);
   const log = options.log ?? (() => {});
   const started = Date.now();
   const deadline = started + options.seconds * 1000;
@@ -208,18 +207,29 @@ export async function runCampaign(name: string, options: RunOptions): Promise<Ca
 
   // Shrink and write each distinct failure.
   const failures: FailureReport[] = [];
-  if (found.size) mkdirSync(options.out, { recursive: true });
+  if (!found.size) return { campaign: name, seed: options.seed, inputs: hb[HB.done], counts, seconds, slowestMs: hb[HB.slowestMs], slowestIndex: hb[HB.slowestIndex], failures };
+  // The driver needs the campaign itself only here (its inputs run in workers): a run without failures never imports it.
+  const campaign = await loadCampaign(name);
+  mkdirSync(options.out, { recursive: true });
   const executor = new Executor(name, options.limits);
   try {
     let n = 0;
     for (const [sig, { index, outcome }] of found) {
       const input = campaign.generate(new Rng(options.seed, index), index);
       const timeout = outcome.class === "hang" ? hangMs : Math.max(hangMs, 10_000);
-      const fails = async (units: unknown[]) => signature(await executor.run({ ...input, units }, timeout)) === sig;
+      // The outcome of the candidate the shrinker last kept: that of the smallest input (runs are deterministic), so
+      // it is not run again — a hang's would cost the watchdog's whole time once more.
+      let kept: { units: unknown[]; outcome: Outcome } | undefined;
+      const fails = async (units: unknown[]) => {
+        const o = await executor.run({ ...input, units }, timeout);
+        if (signature(o) !== sig) return false;
+        kept = { units, outcome: o };
+        return true;
+      };
       const shrunk = await shrinkUnits(input.units, fails, Date.now() + options.shrinkSeconds * 1000);
       const small = { ...input, units: shrunk };
       // The smallest input's own outcome (same signature; its message names what it does).
-      const final = shrunk === input.units ? outcome : await executor.run(small, timeout);
+      const final = shrunk === input.units ? outcome : kept?.units === shrunk ? kept.outcome : await executor.run(small, timeout);
       const m = campaign.materialize(small);
       const stem = join(options.out, `${name}-${outcome.class}-${++n}`);
       writeFileSync(stem + m.ext, m.data);
