@@ -7,8 +7,11 @@
 // `npm run build`, `npm test` and `prepare` (so the published package ships
 // the bundle); `previrt playground` only serves or copies dist/web.
 //
-// Usage: node scripts/build-web.mjs [OUTDIR]   (default dist/web)
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+// Usage: node scripts/build-web.mjs [OUTDIR] [--inputs FILE]   (default dist/web; FILE default dist/web-inputs.json
+// with the default OUTDIR, none otherwise): FILE records what the build read and wrote (the tests' rebuild,
+// test/web/rebuild-web.ts, skips a build whose inputs have not changed since). Outside dist/web: the playground
+// serves and exports every file there.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -17,9 +20,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const web = join(root, "src", "web");
 
 /** The fixture files the page bundles, by their path in the repository. */
-function fixtureFiles() {
+function fixtureFiles(dirs = []) {
   const out = ["fixtures/guests/hello.s", "fixtures/guests/psr-hole.s", "fixtures/guests/pv-kernel.ts"];
   const walk = (dir) => {
+    dirs.push(dir);
     for (const name of readdirSync(join(root, dir)).sort()) {
       const rel = `${dir}/${name}`;
       if (statSync(join(root, rel)).isDirectory()) walk(rel);
@@ -44,6 +48,8 @@ const fixturesPlugin = {
 
 export async function buildWeb(outDir = join(root, "dist", "web")) {
   mkdirSync(outDir, { recursive: true });
+  // Before anything is read: an input changed during the build is newer than this.
+  const startedMs = Date.now();
   const result = await build({
     entryPoints: { app: join(web, "main.ts"), worker: join(web, "worker.ts") },
     outdir: outDir,
@@ -59,11 +65,28 @@ export async function buildWeb(outDir = join(root, "dist", "web")) {
   });
   for (const f of ["index.html", "style.css"]) copyFileSync(join(web, f), join(outDir, f));
   const bytes = Object.fromEntries(Object.entries(result.metafile.outputs).map(([f, o]) => [relative(outDir, resolve(root, f)), o.bytes]));
-  return { outDir, bytes };
+  // What the bundle was made from: every module esbuild read (node_modules' too), the fixtures and the folders
+  // listed for them (a fixture added changes its folder), the pages copied, this script and package.json (its
+  // "browser" field steers resolution).
+  const dirs = [];
+  const files = [
+    // esbuild names them from the working folder; recorded from the repository's root.
+    ...Object.keys(result.metafile.inputs).filter((f) => !f.includes(":")).map((f) => relative(root, resolve(f))),
+    ...fixtureFiles(dirs),
+    ...["index.html", "style.css"].map((f) => `src/web/${f}`),
+    "scripts/build-web.mjs",
+    "package.json",
+  ];
+  const outputs = { ...bytes, ...Object.fromEntries(["index.html", "style.css"].map((f) => [f, statSync(join(outDir, f)).size])) };
+  return { outDir, bytes, inputs: { startedMs, files: [...new Set(files)].sort(), dirs, outputs } };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { outDir, bytes } = await buildWeb(process.argv[2] ? resolve(process.argv[2]) : undefined);
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--inputs");
+  const inputsFile = at >= 0 ? resolve(args.splice(at, 2)[1]) : args[0] ? undefined : join(root, "dist", "web-inputs.json");
+  const { outDir, bytes, inputs } = await buildWeb(args[0] ? resolve(args[0]) : undefined);
+  if (inputsFile) writeFileSync(inputsFile, JSON.stringify(inputs, null, 1) + "\n");
   const total = Object.values(bytes).reduce((a, b) => a + b, 0);
   console.log(`build-web: ${relative(process.cwd(), outDir) || "."}: ${Object.entries(bytes).map(([f, n]) => `${f} ${(n / 1024).toFixed(0)} KiB`).join(", ")} (${(total / 1024).toFixed(0)} KiB)`);
 }
