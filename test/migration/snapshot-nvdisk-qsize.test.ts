@@ -20,11 +20,11 @@ import { encodeSnapshot } from "../../src/migration/codec.js";
 import { bootGuest, type Guest } from "../../src/migration/guest.js";
 import { runToSafePoint } from "../../src/migration/safe-point.js";
 import { captureSnapshot, parseSnapshot, restoreGuest } from "../../src/migration/snapshot.js";
+import { mmioStore as mmio } from "../machine/nvdisk-guest.js";
 
 const RAM = 1024 * 1024;
 const MAX_CYCLES = 20_000_000;
 const SQ = 0x10000, CQ = 0x11000, BUF = 0x12000, OUT = 0x18000;
-const mmio = (off: number, value: number) => [`    li   t0, ${value}`, "    .sensitive mmio", `    sw   t0, ${off}(s0)`].join("\n");
 /** Five reads of sectors 0-4 into five buffers, through a queue of 8; then disabled, QSIZE 2, a long spin; the indices read back. */
 const source = `
     .text
