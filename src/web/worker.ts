@@ -8,14 +8,8 @@
 // only turns their results into plain data for the page.
 
 import { FIXTURES } from "previrt-web:fixtures";
-import { annotate, formatRecordOperands } from "../annotator/index.js";
-import { buildSources, compileSources, isTypeScript } from "../cli/build-pipeline.js";
-import { buildKernelFrom, KERNEL_FILES, kernelDisk, WORKLOADS, type KernelSources, type Workload } from "../cli/kernel-recipe.js";
-import type { AsmSource } from "../compiler/startup.js";
+import { UserError } from "../guest-isa/diagnostics.js";
 import { disassembleInstruction } from "../guest-isa/disassembler.js";
-import { DiagnosticError, UserError, type Diagnostic } from "../guest-isa/diagnostics.js";
-import { findSection, SOFTLAYER_SECTION, type ElfImage } from "../guest-isa/elf-types.js";
-import { parseSoftlayerTable, SITE_FLAG_EXEMPT, siteKindName, type SiteRecord } from "../guest-isa/softlayer.js";
 import type { GuestView } from "../hypervisors/common/guest-memory.js";
 import { buildVmm, WINDOW_BACKED, WINDOW_BACKED_BYTES } from "../hypervisors/common/window.js";
 import { backends, checkCpuOptions, checkCpuValues, getBackend, prepareImage } from "../hypervisors/index.js";
@@ -24,23 +18,15 @@ import { cycleBreakdown, defaultCostModel } from "../machine/cost-model.js";
 import { codeLine, guestRegistersApart, readCode, recentInstructions } from "../machine/diagnosis.js";
 import { Machine } from "../machine/machine.js";
 import { ACCESS, type Monitor } from "../machine/monitor.js";
+import { programBuilder, sourceLine, type Built } from "./build-program.js";
 import { BACKENDS, linkStart, programOf } from "./link.js";
 import { migrateGuest } from "./migrate-guest.js";
 import { stepMachine } from "./step-machine.js";
 import { cycleLimit } from "./protocol.js";
-import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, SiteMark, StepOptions, StepState } from "./protocol.js";
+import type { BackendSites, BuildReply, MigrateOptions, MigrateReply, Program, Reply, Request, RunOptions, RunRow, StepOptions, StepState } from "./protocol.js";
 
 /** Single steps "run to site" takes at most before it gives up. */
 const MAX_STEPS_TO = 5_000_000;
-
-interface Built {
-  program: Program;
-  image: ElfImage;
-  /** A fresh disk per run (the bundled kernel's io workload), else none. */
-  disk?: () => Uint8Array;
-  /** Source text by file name, for "source line" in hovers and tables. */
-  texts: Map<string, string>;
-}
 
 let built: Built | undefined;
 
@@ -62,116 +48,14 @@ let stepping: Stepping | undefined;
 const post = (r: Reply) => (self as unknown as { postMessage(m: unknown): void }).postMessage(r);
 const hex = (n: number) => "0x" + (n >>> 0).toString(16).padStart(8, "0");
 
-/** The bundled kernel's sources (fixtures/kernel, bundled as strings); one function, so its user programs are built once. */
-const bundledKernel: KernelSources = (path) => {
-  const text = FIXTURES[`fixtures/kernel/${path}`];
-  if (text === undefined) throw new UserError(`the playground bundles no fixtures/kernel/${path}`);
-  return text;
-};
-
-function kernelSources(kernelTs: string): KernelSources {
-  if (kernelTs === bundledKernel("kernel.ts")) return bundledKernel;
-  return (path) => (path === "kernel.ts" ? kernelTs : bundledKernel(path));
-}
-
-function sourceLine(texts: Map<string, string>, file: string, line: number): string {
-  const text = texts.get(file);
-  return text?.split("\n")[line - 1]?.trim() ?? "";
-}
-
-function records(image: ElfImage): SiteRecord[] {
-  const s = findSection(image, SOFTLAYER_SECTION);
-  return s ? parseSoftlayerTable(s.data.subarray(0, s.size)).records.filter((r) => (r.flags & SITE_FLAG_EXEMPT) === 0) : [];
-}
-
-/** Marks every site in the annotated text: its lines, its record in the image's table, its source line. */
-function markSites(annotated: ReturnType<typeof annotate>, image: ElfImage, texts: Map<string, string>): SiteMark[] {
-  const lines = annotated.text.split("\n");
-  const labelLine = new Map<string, number>();
-  lines.forEach((l, i) => {
-    const m = /^\s*(\.L__sl_\d+):/.exec(l);
-    if (m) labelLine.set(m[1], i + 1);
-  });
-  // Records by source position, consumed in order (several sites may share a line).
-  const byOrigin = new Map<string, SiteRecord[]>();
-  for (const r of records(image)) {
-    const key = `${r.file}:${r.line}`;
-    byOrigin.set(key, [...(byOrigin.get(key) ?? []), r]);
-  }
-  return annotated.sites.map((s) => {
-    const at = labelLine.get(s.label) ?? 0;
-    // The instruction is the first line after the label that is not blank or a comment.
-    let first = at;
-    while (first < lines.length && (first === at || /^\s*(#.*)?$/.test(lines[first - 1]))) first++;
-    if (first === at) first = at + 1;
-    const rec = byOrigin.get(`${s.origin.file}:${s.origin.line}`)?.shift();
-    const record = rec
-      ? `.softlayer record: ${hex(rec.addr)}  ${siteKindName(rec.kind)}  ${rec.length} bytes  ${formatRecordOperands(rec)}  (${rec.file}:${rec.line})`
-      : `.softlayer record: ${s.kindName}, ${s.length} bytes (not in the image)`;
-    return {
-      line: first,
-      lines: Math.max(1, s.length >>> 2),
-      kind: s.kindName,
-      addr: rec?.addr,
-      length: s.length,
-      record,
-      source: `${s.origin.file}:${s.origin.line}: ${sourceLine(texts, s.origin.file, s.origin.line)}`,
-    };
-  });
-}
-
-function diagnosticsOf(e: unknown): Diagnostic[] | undefined {
-  return e instanceof DiagnosticError ? [...e.diagnostics] : undefined;
-}
+/** The build (build-program.ts), from the fixtures bundled as strings. */
+const buildProgram = programBuilder(FIXTURES);
 
 function build(program: Program): BuildReply {
-  const started = performance.now();
-  built = undefined;
   stepping = undefined;
-  try {
-    let image: ElfImage;
-    let disk: (() => Uint8Array) | undefined;
-    let edited: AsmSource;
-    let inputs: AsmSource[];
-    if (program.kind === "guest") {
-      edited = { file: program.file, text: program.text };
-      inputs = [edited];
-      image = buildSources(inputs).image;
-    } else {
-      if (!(WORKLOADS as readonly string[]).includes(program.workload)) throw new UserError(`unknown workload '${program.workload}'`);
-      const sources = kernelSources(program.text);
-      image = buildKernelFrom(sources, { workload: program.workload as Workload }).image;
-      disk = () => kernelDisk();
-      // The kernel's TypeScript files compiled together (as the recipe does), for the compiled view of kernel.ts.
-      inputs = KERNEL_FILES.filter((f) => f.endsWith(".ts")).map((f) => ({ file: `fixtures/kernel/${f}`, text: sources(f) }));
-      edited = inputs[0];
-    }
-    // Every file a site can come from: the inputs, and for the kernel its other bundled sources (entry.s, user programs).
-    const texts = new Map(program.kind === "kernel" ? Object.entries(FIXTURES).filter(([f]) => f.startsWith("fixtures/kernel/")) : []);
-    for (const s of inputs) texts.set(s.file, s.text);
-    // compileSources keeps the inputs' order (the name of a compiled file depends on its neighbours: build-pipeline.ts namedApart).
-    const compiled = isTypeScript(edited.file) ? compileSources(inputs).assembly[inputs.indexOf(edited)] : edited;
-    const annotated = annotate(compiled.file, compiled.text);
-    built = { program, image, disk, texts };
-    const sections = image.sections
-      .filter((s) => s.addr || s.name === ".softlayer")
-      .map((s) => `${s.name} ${s.addr ? hex(s.addr) : ""} ${s.type === 8 ? s.size : s.data.length} bytes`.replace("  ", " "))
-      .join(" · ");
-    return {
-      ok: true,
-      diagnostics: [],
-      compiled: compiled.text,
-      annotated: annotated.text,
-      marks: markSites(annotated, image, texts),
-      siteCount: records(image).length,
-      sections,
-      ms: performance.now() - started,
-    };
-  } catch (e) {
-    const diagnostics = diagnosticsOf(e);
-    if (diagnostics) return { ok: false, diagnostics, ms: performance.now() - started };
-    return { ok: false, diagnostics: [], error: e instanceof UserError ? e.message : `internal error: ${(e as Error)?.stack ?? e}`, ms: performance.now() - started };
-  }
+  const result = buildProgram(program);
+  built = result.built;
+  return result.reply;
 }
 
 function requireBuilt(): Built {
