@@ -113,8 +113,7 @@ export async function runDomains(args: string[], options: Record<string, unknown
     // Each guest's last machine goes back once the ending below has read the outcome (endThenGiveBack). Ownership:
     // the DomainHost made them for this command alone and nothing else holds them; the outcome is plain data (results,
     // consoles, counters copied out of the machines), so the diagnosis, --stats and --json read no RAM.
-    const machines = out.domains.map((_, id) => host.machineOf(id));
-    return await endThenGiveBack(machines, () => {
+    return await endThenGiveBack(host.machines(), () => {
       for (const [d, rest] of partial) if (rest !== "") write(`[${specs[d].name}] ${rest}\n`);
       for (const d of out.domains) {
         if (d.result?.kind === "stopped") io.err(`previrt: error: [${d.name}] ${d.result.message}\n${d.result.diagnosis}`);

@@ -186,7 +186,7 @@ export function* restartCampaignSteps(o: CampaignOptions): Generator<void, Campa
 /** `host` run to its end; then its domains' last machines go back (a restarted driver's earlier ones went at each restart). */
 function runHost(host: DomainHost): HostOutcome {
   const out = host.run();
-  for (const d of out.domains) host.machineOf(d.id).memory.recycle();
+  for (const m of host.machines()) m.memory.recycle();
   return out;
 }
 
