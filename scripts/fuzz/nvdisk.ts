@@ -80,6 +80,8 @@ const CONFIGS: readonly (readonly [string, boolean])[] = [["bare", false], ["hvm
 const ENGINES = [{ engine: "interp" }, { engine: "jit", jitThreshold: 1 }] as const;
 /** The snapshot oracle's configuration: a back end of CONFIGS and an engine, in the loop's order. */
 const SNAPSHOT_CONFIGS = CONFIGS.length * ENGINES.length;
+/** The configuration and engine a draw names. */
+const drawnConfig = (d: SnapshotDraw) => ({ config: CONFIGS[Math.floor(d.config / ENGINES.length)], engine: ENGINES[d.config % ENGINES.length] });
 const configName = ([backend, passthrough]: readonly [string, boolean], engine: (typeof ENGINES)[number]) => `${backend}${passthrough ? " (passed through)" : ""} ${engine.engine}`;
 
 const R = NVDISK_REG;
@@ -249,8 +251,7 @@ export const STYLE: DifferenceStyle = {
 
 /** The snapshot oracle on the drawn configuration, whose uninterrupted run is `drawn`: the first difference, or undefined. */
 function snapshotOracle(elf: ElfImage, draw: SnapshotDraw, drawn: Run, maxCycles: number): string | undefined {
-  const [backend, passthrough] = CONFIGS[Math.floor(draw.config / ENGINES.length)];
-  const engine = ENGINES[draw.config % ENGINES.length];
+  const { config: [backend, passthrough], engine } = drawnConfig(draw);
   const want = observed(drawn);
   return snapshotProblem({
     name: drawn.name,
@@ -259,8 +260,8 @@ function snapshotOracle(elf: ElfImage, draw: SnapshotDraw, drawn: Run, maxCycles
     reference: drawn.out,
     maxCycles,
     draw,
-    observed: (g, result) => {
-      const got = observed({ name: "resumed", out: { result, console: g.console, stats: g.machine.stats(), machine: g.machine }, disk: readWholeDisk(g.machine.nvdisk!.backing) });
+    observed: (resumed, g) => {
+      const got = observed({ name: "resumed", out: resumed, disk: readWholeDisk(g.machine.nvdisk!.backing) });
       return got === want ? undefined : `differs from the uninterrupted run: ${difference(want, got, STYLE)}`;
     },
   });
@@ -280,7 +281,8 @@ export const nvdiskCampaign: Campaign<string[]> = {
     const draw = snapshotDraw(input.aux, SNAPSHOT_CONFIGS);
     const runs: Run[] = [];
     let drawn: Run | undefined;
-    for (const [c, config] of CONFIGS.entries()) {
+    const chosen = drawnConfig(draw);
+    for (const config of CONFIGS) {
       const [backend, passthrough] = config;
       const per: Run[] = [];
       for (const engine of ENGINES) {
@@ -296,7 +298,7 @@ export const nvdiskCampaign: Campaign<string[]> = {
       const engines = runDifference(jit.name, interp.out, jit.out) ?? (Buffer.compare(interp.disk, jit.disk) !== 0 ? `${jit.name}: the disk image differs from the interpreter's` : undefined);
       if (engines) return { class: "wrong", message: engines };
       runs.push(interp);
-      if (Math.floor(draw.config / ENGINES.length) === c) drawn = per[draw.config % ENGINES.length];
+      if (config === chosen.config) drawn = per[ENGINES.indexOf(chosen.engine)];
     }
     const snapshot = snapshotOracle(elf, draw, drawn!, maxCycles);
     if (snapshot) return { class: "wrong", message: snapshot };
@@ -315,8 +317,8 @@ export const nvdiskCampaign: Campaign<string[]> = {
   },
   materialize(input) {
     const draw = snapshotDraw(input.aux, SNAPSHOT_CONFIGS);
-    const engine = ENGINES[draw.config % ENGINES.length];
-    const snapshot = snapshotNote(configName(CONFIGS[Math.floor(draw.config / ENGINES.length)], engine), draw, engine);
+    const { config, engine } = drawnConfig(draw);
+    const snapshot = snapshotNote(configName(config, engine), draw, engine);
     return { ext: ".s", data: source(input), note: `unannotated kernel; build with previrt build FILE -o x.elf, then previrt run x.elf --nvdisk IMG (${SECTORS} sectors) --hv bare|hvm|xen|l4 [--passthrough] with 1 MiB of RAM, under --engine interp and jit; ${snapshot}` };
   },
 };

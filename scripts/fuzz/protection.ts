@@ -89,8 +89,8 @@ export const protectionCampaign: Campaign<string[]> = {
       reference: drawn!,
       maxCycles,
       draw,
-      observed: (g, result) => {
-        const got = observed({ result, console: g.console, stats: g.machine.stats(), machine: g.machine });
+      observed: (resumed) => {
+        const got = observed(resumed);
         return got === want ? undefined : `differs from the uninterrupted run: ${difference(want, got)}`;
       },
     });

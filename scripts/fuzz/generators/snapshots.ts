@@ -107,7 +107,7 @@ export interface SnapshotCheck {
    * What the campaign observes besides (its words, the disk): the first difference, or undefined. Called
    * before the machine-wide comparison, whose messages name less.
    */
-  observed?: (resumed: Guest, result: RunResult) => string | undefined;
+  observed?: (resumed: SimulatedRun, guest: Guest) => string | undefined;
 }
 
 /**
@@ -145,7 +145,7 @@ export function snapshotProblem(c: SnapshotCheck): string | undefined {
   if (typeof out === "string") return `${what}: ${out}`;
   try {
     const resumed: SimulatedRun = { result: out.result, console: out.guest.console, stats: out.guest.machine.stats(), machine: out.guest.machine };
-    const problem = c.observed?.(out.guest, out.result) ?? runDifference("the resumed run", c.reference, resumed, "the uninterrupted run");
+    const problem = c.observed?.(resumed, out.guest) ?? runDifference("the resumed run", c.reference, resumed, "the uninterrupted run");
     return problem && `${what}: ${problem}`;
   } finally {
     out.guest.machine.memory.recycle();
