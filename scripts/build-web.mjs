@@ -19,37 +19,43 @@ import { build } from "esbuild";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const web = join(root, "src", "web");
 
-/** The fixture files the page bundles, by their path in the repository. */
-function fixtureFiles(dirs = []) {
-  const out = ["fixtures/guests/hello.s", "fixtures/guests/psr-hole.s", "fixtures/guests/pv-kernel.ts"];
+/** The fixture files the page bundles, by their path in the repository, and the folders walked for them. */
+function fixtureFiles() {
+  const files = ["fixtures/guests/hello.s", "fixtures/guests/psr-hole.s", "fixtures/guests/pv-kernel.ts"];
+  const dirs = [];
   const walk = (dir) => {
     dirs.push(dir);
     for (const name of readdirSync(join(root, dir)).sort()) {
       const rel = `${dir}/${name}`;
       if (statSync(join(root, rel)).isDirectory()) walk(rel);
-      else if (/\.(s|ts)$/.test(name)) out.push(rel);
+      else if (/\.(s|ts)$/.test(name)) files.push(rel);
     }
   };
   walk("fixtures/kernel");
-  return out;
+  return { files, dirs };
 }
 
-const fixturesPlugin = {
-  name: "previrt-fixtures",
-  setup(b) {
-    b.onResolve({ filter: /^previrt-web:fixtures$/ }, (args) => ({ path: args.path, namespace: "previrt-fixtures" }));
-    b.onLoad({ filter: /.*/, namespace: "previrt-fixtures" }, () => {
-      const files = fixtureFiles();
-      const entries = files.map((f) => `  ${JSON.stringify(f)}: ${JSON.stringify(readFileSync(join(root, f), "utf8"))},`);
-      return { contents: `export const FIXTURES = {\n${entries.join("\n")}\n};\n`, loader: "js", watchFiles: files.map((f) => join(root, f)) };
-    });
-  },
-};
+/** The plugin that bundles the fixtures as strings (`previrt-web:fixtures`); `bundled` gets what it read. */
+function fixturesPlugin(bundled) {
+  return {
+    name: "previrt-fixtures",
+    setup(b) {
+      b.onResolve({ filter: /^previrt-web:fixtures$/ }, (args) => ({ path: args.path, namespace: "previrt-fixtures" }));
+      b.onLoad({ filter: /.*/, namespace: "previrt-fixtures" }, () => {
+        const { files, dirs } = fixtureFiles();
+        Object.assign(bundled, { files, dirs });
+        const entries = files.map((f) => `  ${JSON.stringify(f)}: ${JSON.stringify(readFileSync(join(root, f), "utf8"))},`);
+        return { contents: `export const FIXTURES = {\n${entries.join("\n")}\n};\n`, loader: "js", watchFiles: files.map((f) => join(root, f)) };
+      });
+    },
+  };
+}
 
 export async function buildWeb(outDir = join(root, "dist", "web")) {
   mkdirSync(outDir, { recursive: true });
   // Before anything is read: an input changed during the build is newer than this.
   const startedMs = Date.now();
+  const fixtures = { files: [], dirs: [] };
   const result = await build({
     entryPoints: { app: join(web, "main.ts"), worker: join(web, "worker.ts") },
     outdir: outDir,
@@ -61,24 +67,23 @@ export async function buildWeb(outDir = join(root, "dist", "web")) {
     legalComments: "none",
     metafile: true,
     logLevel: "warning",
-    plugins: [fixturesPlugin],
+    plugins: [fixturesPlugin(fixtures)],
   });
   for (const f of ["index.html", "style.css"]) copyFileSync(join(web, f), join(outDir, f));
   const bytes = Object.fromEntries(Object.entries(result.metafile.outputs).map(([f, o]) => [relative(outDir, resolve(root, f)), o.bytes]));
-  // What the bundle was made from: every module esbuild read (node_modules' too), the fixtures and the folders
-  // listed for them (a fixture added changes its folder), the pages copied, this script and package.json (its
-  // "browser" field steers resolution).
-  const dirs = [];
+  // What the bundle was made from: every module esbuild read (node_modules' too), the fixtures the plugin bundled
+  // and the folders it listed for them (a fixture added changes its folder), the pages copied, this script and
+  // package.json (its "browser" field steers resolution).
   const files = [
     // esbuild names them from the working folder; recorded from the repository's root.
     ...Object.keys(result.metafile.inputs).filter((f) => !f.includes(":")).map((f) => relative(root, resolve(f))),
-    ...fixtureFiles(dirs),
+    ...fixtures.files,
     ...["index.html", "style.css"].map((f) => `src/web/${f}`),
     "scripts/build-web.mjs",
     "package.json",
   ];
   const outputs = { ...bytes, ...Object.fromEntries(["index.html", "style.css"].map((f) => [f, statSync(join(outDir, f)).size])) };
-  return { outDir, bytes, inputs: { startedMs, files: [...new Set(files)].sort(), dirs, outputs } };
+  return { outDir, bytes, inputs: { startedMs, files: [...new Set(files)].sort(), dirs: fixtures.dirs, outputs } };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
