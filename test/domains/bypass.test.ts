@@ -132,6 +132,12 @@ describe("the hypervisor's check of the setup registers", () => {
     expect(checkBypassAccess(m, cq, false, -4096, false)).toBe(true); // a read names nothing
     expect(checkBypassAccess(m, NVDISK_BASE + NVDISK_REG.CONTROL, true, 3, true)).toBe(true);
     expect(m.stats().counts["bypass.refused"]).toBe(3);
+    // Enabled, the device ignores a queue base (a live queue keeps its geometry): the write names nothing, and
+    // the hypervisor passes it on to be ignored, as bare metal does, instead of refusing it.
+    m.mmioWrite(NVDISK_BASE + NVDISK_REG.CONTROL, 1);
+    expect(checkBypassAccess(m, sq, true, (1 << 20) - 32 * 1024, true)).toBe(true);
+    expect(checkBypassAccess(m, cq, true, 0x8002, false)).toBe(true);
+    expect(m.stats().counts["bypass.refused"]).toBe(3);
   });
 });
 
@@ -167,6 +173,11 @@ _start:
     li   t0, 1
     .sensitive mmio
     sw   t0, 20(s0)
+    li   t0, ${top}
+    .sensitive mmio
+    sw   t0, 8(s0)           # the queue bases again, now that the device is enabled: the device ignores
+    .sensitive mmio
+    sw   t0, 12(s0)          # them (a live queue keeps its geometry), so the hypervisor lets them through
     li   t0, 0x8000          # a read of sector 0 into the VMM's memory
     li   t1, 1
     sw   t1, 0(t0)

@@ -48,11 +48,15 @@ export function isSetupRegister(pa: number): boolean {
  * The hypervisor's check of a guest's register access before it reaches the
  * device: a queue base must name guest RAM (the hypervisor would program the
  * IOMMU with it; the device checks every DMA again). False: refused, a bus
- * error for the guest, counted `bypass.refused`.
+ * error for the guest, counted `bypass.refused`. A write the device ignores
+ * (a queue base while the device is enabled: NvdiskDevice.ignoresWrite) names
+ * nothing and is passed on, to be ignored as on bare metal: the monitor
+ * checks the access the device actually performs.
  */
 export function checkBypassAccess(m: Machine, pa: number, store: boolean, value: number, _passthrough: boolean): boolean {
   if (!store) return true;
   const off = (pa >>> 0) - NVDISK_BASE;
+  if (m.nvdisk?.ignoresWrite(off)) return true;
   const entry = off === NVDISK_REG.SQ_BASE ? NVDISK_SQ_ENTRY : off === NVDISK_REG.CQ_BASE ? NVDISK_CQ_ENTRY : 0;
   if (entry !== 0 && ((value >>> 0) % 4 !== 0 || (value >>> 0) + entry > m.memory.guestLimit)) {
     m.count("bypass.refused");

@@ -155,9 +155,20 @@ export class NvdiskDevice implements Device {
     }
   }
 
+  /**
+   * Whether a write to the register at `offset` would be ignored now: a queue
+   * geometry register (SQ_BASE, CQ_BASE, QSIZE) while the device is enabled —
+   * a live queue keeps its geometry, as NVMe's ASQ/ACQ/AQA take writes only
+   * while CC.EN = 0. A monitor that checks what a write names asks this first:
+   * a write the device ignores names nothing.
+   */
+  ignoresWrite(offset: number): boolean {
+    return isNvdiskGeometry(offset) && (this.control & NVDISK_CONTROL.ENABLE) !== 0;
+  }
+
   /** A 32-bit write of the register at `offset`; `now` is the cycle of the access. */
   mmioWrite(offset: number, value: number, now: number): void {
-    if (isNvdiskGeometry(offset) && this.control & NVDISK_CONTROL.ENABLE) return; // a live queue keeps its geometry
+    if (this.ignoresWrite(offset)) return;
     switch (offset) {
       case NVDISK_REG.SQ_BASE:
         this.sqBase = value >>> 0;
