@@ -34,7 +34,8 @@ export function snapshotFileAt(g: Guest, n: number, maxCycles: number): Uint8Arr
  * Resumes a snapshot file as `previrt resume FILE --hv target` does, bounded
  * by `budget` cycles past the point; a refusal from parsing or restoring is
  * thrown (the clean refusal), a wrong result is returned as its message,
- * anything else thrown by the run is a failure.
+ * anything else thrown by the run is a failure. The finished guest is the
+ * caller's to give back; on a message or a throw its RAM is given back here.
  */
 export function resumeFile(bytes: Uint8Array, target: string, budget: number | { until: number }, engine: { engine: Engine; jitThreshold?: number }): { guest: Guest; result: RunResult } | string {
   const snap = parseSnapshot(bytes, "fuzz.snap", nodeZlib);
@@ -43,6 +44,8 @@ export function resumeFile(bytes: Uint8Array, target: string, budget: number | {
   // must not run to catch up with it), capped where the clock still counts.
   const start = Math.min(...snap.machine.cpus.map((cpu) => cpu.cycles));
   const bound = typeof budget === "number" ? Math.min(start + budget, Number.MAX_SAFE_INTEGER) : budget.until;
+  // The guest goes back to the caller only on success; on every other path its RAM is given back here.
+  let handedOver = false;
   try {
     // A snapshot of the resumed guest, a quarter of the way: what the machine holds after taking an accepted
     // snapshot must be a snapshot the reader accepts (`resume --snapshot-at`); taking it changes nothing.
@@ -56,11 +59,15 @@ export function resumeFile(bytes: Uint8Array, target: string, budget: number | {
         throw e;
       }
     }
-    return { guest, result: guest.finish(bound) };
+    const result = guest.finish(bound);
+    handedOver = true;
+    return { guest, result };
   } catch (e) {
     // A refusal after the guest ran is too late: the snapshot must be refused before anything runs.
     if (e instanceof UserError) return `refused while the guest ran, not before: ${e.message}`;
     throw e;
+  } finally {
+    if (!handedOver) guest.machine.memory.recycle();
   }
 }
 
