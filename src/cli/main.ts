@@ -43,16 +43,47 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   playground: () => import("./commands/playground.js"),
 };
 
+/** The parsers of the options that may be given more than once (their values join); every other option may not. */
+const repeatableParsers = new WeakSet<(...a: never[]) => unknown>();
+const repeatable = <F extends (...a: never[]) => unknown>(parser: F): F => (repeatableParsers.add(parser), parser);
+
 /**
  * A comma-separated list option's parser (repeatable: the lists join). A value
  * with no item in it (`--hv ,`, `--hv ""`) is refused, naming the flag: an
  * empty list would otherwise mean "none" (a matrix of no back end).
  */
-const list = (flag: string) => (value: string, previous: string[] = []) => {
-  const items = value.split(",").filter(Boolean);
-  if (items.length === 0) throw new UserError(`${flag}: no value in '${value}'`);
-  return previous.concat(items);
-};
+const list = (flag: string) =>
+  repeatable((value: string, previous: string[] = []) => {
+    const items = value.split(",").filter(Boolean);
+    if (items.length === 0) throw new UserError(`${flag}: no value in '${value}'`);
+    return previous.concat(items);
+  });
+/** A repeatable option's parser that keeps each value whole (`--guest A.elf --guest B.elf`). */
+const each = () => repeatable((value: string, previous: string[] = []) => previous.concat(value));
+
+/**
+ * Refuses an option given twice that takes one value: commander keeps the
+ * last silently, and `run --hv xen --hv bare k.elf` ran on bare alone with no
+ * word. A usage error (status 2, as an unknown option), naming both values.
+ * Repeatable options (list, each) join their values instead; a flag that
+ * takes no value (`--stats`) says the same thing twice and loses nothing.
+ */
+function refuseRepeats(command: Command): void {
+  for (const option of command.options) {
+    if (!option.required && !option.optional) continue;
+    if (option.parseArg && repeatableParsers.has(option.parseArg as never)) continue;
+    const flag = option.long ?? option.short ?? option.flags;
+    let first: { value: unknown } | undefined;
+    command.on(`option:${option.name()}`, (value: unknown) => {
+      if (!first) {
+        first = { value };
+        return;
+      }
+      const shown = (v: unknown) => (typeof v === "string" ? `'${v}'` : "no value");
+      throw new UserError(`${flag} given twice (${shown(first.value)}, then ${shown(value)}): it takes one value`, 2);
+    });
+  }
+}
 /**
  * A whole-number option's parser, naming its flag in the one-line error.
  * Decimal digits only: Number() would also read "" as 0 (`--max-cycles ""`,
@@ -182,7 +213,7 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .argument("[elf]")
     .usage("[options] <elf>  |  --guest A.elf --guest B.elf [options]  |  --domains FILE [options]")
     .addOption(new Option("--hv <backend>", `back end: ${names} (listed in previrt --help; several guests: any but bare and trap, default xen)`))
-    .option("--guest <elf>", "run this ELF as one more guest on the same hypervisor (repeatable; docs/driver-vms.md)", (v: string, prev: string[] = []) => prev.concat(v))
+    .option("--guest <elf>", "run this ELF as one more guest on the same hypervisor (repeatable; docs/driver-vms.md)", each())
     .option("--domains <file>", "several guests described by a JSON configuration file (docs/driver-vms.md)")
     .option("--window <n>", "several guests: the scheduling window in cycles, the bound on a cross-guest event's latency (default 1000)", integer("--window"))
     .option("--watchdog <n>", "several guests: restart a driver guest whose event stays unacknowledged N cycles (default 500000; 0 = off)", integer("--watchdog"))
@@ -330,6 +361,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     });
   const facts = mayShowHelp(argv) ? await helpFacts() : NO_HELP;
   declareCommands(program, facts, (name, args, opts) => (selected = { name, args, opts }));
+  for (const command of program.commands) refuseRepeats(command);
   if (facts.backendList) program.addHelpText("after", facts.backendList);
   // `help X` for no command X: commander prints the whole help and no error; `X` alone says
   // `unknown command 'X'` (with a suggestion when one is near), as a mistyped command does.
