@@ -81,8 +81,8 @@ describe("previrt matrix --json", () => {
     writeFileSync(loop, writeElf(aluLoop(1_000_000)));
     noteInterpreted(START_INSNS);
     const docs = [];
-    for (const args of [["--engine", "interp"], ["--engine", "jit"], ["--jobs", "2"]]) {
-      const r = await cli("matrix", loop, "--json", "-", "--jobs", "1", ...args);
+    for (const args of [["--engine", "interp", "--jobs", "1"], ["--engine", "jit", "--jobs", "1"], ["--jobs", "2"]]) {
+      const r = await cli("matrix", loop, "--json", "-", ...args);
       expect(r.status).toBe(0);
       docs.push(JSON.parse(r.out));
     }
