@@ -21,10 +21,19 @@ const REASONS: Record<string, string> = {
   ERR_FS_FILE_TOO_LARGE: "too large to read whole (2 GiB at most)",
 };
 
+/**
+ * Node decodes the command line as UTF-8 and puts U+FFFD for each byte that
+ * is not: a file whose name is not UTF-8 (`f\xe9.ts`, Latin-1) can never be
+ * named to it, and "no such file" alone would leave the user looking for a
+ * typo in a name that looks right in their shell.
+ */
+const NOT_UTF8_NAME = " (a name that is not UTF-8 reaches previrt with U+FFFD in place of its bad bytes, as Node reads the command line: rename such a file)";
+
 /** A file-system error as the one-line UserError the CLI prints; anything else is rethrown as is. */
 export function fileError(path: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code !== "string" || !code.startsWith("E")) return e as Error;
-  return new UserError(`${path}: ${REASONS[code] ?? code.toLowerCase()}`);
+  const why = code === "ENOENT" && path.includes("\uFFFD") ? NOT_UTF8_NAME : "";
+  return new UserError(`${path}: ${REASONS[code] ?? code.toLowerCase()}${why}`);
 }
 

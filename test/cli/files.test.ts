@@ -48,6 +48,17 @@ describe("files a command is given", () => {
     ["bench --cost-model", (f) => ["bench", "--cost-model", f]],
   ];
 
+  it("a name that is not UTF-8 (Node reads it with U+FFFD) is named, with why it cannot be found", async () => {
+    // Latin-1 `é` (0xE9) in a name: what the shell passes reaches the command as U+FFFD, so a real file of that
+    // name is never found; the error says why rather than leaving the user to look for a typo.
+    const hint = " (a name that is not UTF-8 reaches previrt with U+FFFD in place of its bad bytes, as Node reads the command line: rename such a file)";
+    for (const argv of [["run", p("f\uFFFD.elf"), "--hv", "bare"], ["cc", p("f\uFFFD.ts"), "-o", p("x.s")], ["as", p("g\uFFFD.s"), "-o", p("x.elf")]]) {
+      const r = await cli(argv);
+      expect(r.stderr).toBe(`previrt: error: ${argv[1]}: no such file or directory${hint}\n`);
+      expect(r.status).toBe(1);
+    }
+  });
+
   for (const [what, argv] of reads) {
     it(`${what}: a directory, a missing file`, async () => {
       for (const [bad, reason] of [[adir, "is a directory"], [p("nosuch"), "no such file or directory"]]) {
