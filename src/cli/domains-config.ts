@@ -175,7 +175,13 @@ function parseMemory(v: unknown, bad: (m: string) => never): number | undefined 
 
 function kinds(v: unknown, bad: (m: string) => never): DeviceKindName[] {
   if (!Array.isArray(v)) bad("\"serves\" must be an array of device kinds, e.g. [\"block\"]");
-  for (const k of v as unknown[]) if (typeof k !== "string" || !isDeviceKind(k)) bad(`"serves": unknown device kind '${String(k)}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+  const seen = new Set<string>();
+  for (const k of v as unknown[]) {
+    if (typeof k !== "string" || !isDeviceKind(k)) bad(`"serves": unknown device kind '${String(k)}' (valid: ${Object.keys(DEVICE_KIND).join(", ")})`);
+    // A kind named twice is a slip in the file (a kind is served once), refused as the CLI refuses an option given twice.
+    if (seen.has(k)) bad(`"serves": '${k}' named twice`);
+    seen.add(k);
+  }
   return v as DeviceKindName[];
 }
 

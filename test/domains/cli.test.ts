@@ -101,6 +101,7 @@ describe("previrt run with several guests", () => {
     ["bad role", { guests: [{ elf: "a.elf", role: "king" }] }, /"role" must be/],
     // A name every object has was a device kind ("constructor" in DEVICE_KIND): the guest ran, serving nothing.
     ["serves a name every object has", { guests: [{ elf: "a.elf", serves: ["constructor"] }] }, /bad\.json: guests\[0\]: "serves": unknown device kind 'constructor' \(valid: block, nvdisk\)/],
+    ["serves a kind twice", { guests: [{ elf: "a.elf", serves: ["block", "nvdisk", "block"] }] }, /bad\.json: guests\[0\]: "serves": 'block' named twice/],
     ["uses a name every object has", { guests: [{ elf: "a.elf", uses: { toString: "b" } }, { elf: "b.elf", serves: ["block"] }] }, /bad\.json: guests\[0\]: "uses": unknown device kind 'toString'/],
     ["bare from the file", { hv: "bare", guests: [{ elf: "a.elf" }] }, /^previrt: error: several guests need a hypervisor: bare has none to share/],
     ["an unknown back end", { hv: "qemu", guests: [{ elf: "a.elf" }] }, /bad\.json: "hv" must be a back-end name \(bare, hvm, trap, xen, l4\)/],
