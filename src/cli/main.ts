@@ -84,6 +84,7 @@ function refuseRepeats(command: Command): void {
     });
   }
 }
+
 /**
  * A whole-number option's parser, naming its flag in the one-line error.
  * Decimal digits only: Number() would also read "" as 0 (`--max-cycles ""`,
