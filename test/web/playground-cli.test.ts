@@ -6,6 +6,7 @@
 // which `npm test` builds first.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +43,13 @@ describe("previrt playground", () => {
     }
     for (const bad of ["../package.json", "%2e%2e/package.json", "nothing.js", "src/web/main.ts"]) expect((await fetch(url + bad)).status, bad).toBe(404);
     expect((await fetch(url, { method: "POST" })).status).toBe(405);
+    // Request targets `new URL` cannot parse (`//`, a protocol-relative URL with no host) ended the server with a
+    // stack trace; they are 404s, a query is dropped, and the server goes on serving.
+    const raw = (path: string) =>
+      new Promise<number>((resolve, reject) => request(url, { path }, (r) => (r.resume(), resolve(r.statusCode!))).on("error", reject).end());
+    for (const bad of ["//", "//[", "//x/index.html", "/[", "/%"]) expect(await raw(bad), bad).toBe(404);
+    expect(await raw("/index.html?x=1")).toBe(200);
+    expect(await raw("/?//[")).toBe(200);
     const code = await new Promise<number | null>((resolve) => {
       child.once("exit", (c) => resolve(c));
       child.kill("SIGTERM");

@@ -56,6 +56,19 @@ function exportApp(target: string, io: Parameters<CommandRunner>[2]): number {
   return 0;
 }
 
+/**
+ * The path of a request's target, its query and fragment dropped: the name
+ * looked up among the app's files (anything else is a 404). Not `new URL`:
+ * it throws on a target such as `//` or `//[` (a protocol-relative URL with
+ * no host), and a throw in the request handler ended the server with a stack
+ * trace — any page in the user's browser could do that with one fetch.
+ */
+function requestPath(target: string | undefined): string {
+  const t = target ?? "/";
+  const end = t.search(/[?#]/);
+  return end < 0 ? t : t.slice(0, end);
+}
+
 export const run: CommandRunner = async (_args, options, io) => {
   if (typeof options.export === "string") {
     if (options.port !== undefined) throw new UserError("--port is for serving; --export writes the files instead: give one");
@@ -65,7 +78,7 @@ export const run: CommandRunner = async (_args, options, io) => {
   if (port > 65535) throw new UserError(`--port must be from 0 to 65535, not ${port}`);
   const files = appFiles(webDir());
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const path = requestPath(req.url);
     const name = path === "/" ? "index.html" : path.slice(1);
     const body = files.get(name);
     if ((req.method !== "GET" && req.method !== "HEAD") || !body) {
