@@ -5,7 +5,7 @@
 // writes the same files. Needs dist/ (tsc) and dist/web (scripts/build-web.mjs),
 // which `npm test` builds first.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -72,6 +72,17 @@ describe("previrt playground", () => {
     const r = previrt("playground", "--export", join(dir, "site"));
     expect(r.status).toBe(0);
     for (const f of ["index.html", "style.css", "app.js", "worker.js"]) expect(readFileSync(join(dir, "site", f)).equals(readFileSync(join(root, "dist/web", f))), f).toBe(true);
+    // Exported again into an exported folder: updated. Into a folder with the user's own index.html: refused, nothing written.
+    writeFileSync(join(dir, "site", "app.js"), "stale");
+    expect(previrt("playground", "--export", join(dir, "site")).status).toBe(0);
+    expect(readFileSync(join(dir, "site", "app.js")).equals(readFileSync(join(root, "dist/web/app.js")))).toBe(true);
+    mkdirSync(join(dir, "mine"));
+    writeFileSync(join(dir, "mine", "index.html"), "<p>my own page</p>");
+    const mine = previrt("playground", "--export", join(dir, "mine"));
+    expect(mine.stderr).toBe(`previrt: error: ${join(dir, "mine", "index.html")}: exists and is not from a playground export: --export would replace it (give a new or empty folder)\n`);
+    expect(mine.status).toBe(1);
+    expect(readdirSync(join(dir, "mine"))).toEqual(["index.html"]);
+    expect(readFileSync(join(dir, "mine", "index.html"), "utf8")).toBe("<p>my own page</p>");
     writeFileSync(join(dir, "file"), "x");
     const bad = previrt("playground", "--export", join(dir, "file"));
     expect(bad.stderr).toBe(`previrt: error: ${join(dir, "file")}: not a directory\n`);

@@ -39,6 +39,28 @@ function appFiles(dir: string): Map<string, Uint8Array> {
   return files;
 }
 
+/** What every playground page holds (src/web/index.html starts its worker so): a folder whose index.html has it was exported. */
+const EXPORT_MARK = "window.previrtWorker";
+
+/**
+ * Refuses, before anything is written, to replace a file in `target` that an
+ * earlier export did not write: `--export .` in the user's own site would
+ * otherwise replace its index.html and style.css without a word. Exporting
+ * again into an exported folder (its index.html is a playground page)
+ * updates it; a file that already holds the bytes to write is no loss either.
+ */
+function refuseForeignFiles(target: string, files: ReadonlyMap<string, Uint8Array>): void {
+  const existing = (name: string) => {
+    const path = join(target, name);
+    return existsSync(path) ? readFileSync(path) : undefined;
+  };
+  if (existing("index.html")?.includes(EXPORT_MARK)) return;
+  for (const [name, bytes] of files) {
+    const there = existing(name);
+    if (there && !there.equals(bytes)) throw new UserError(`${join(target, name)}: exists and is not from a playground export: --export would replace it (give a new or empty folder)`);
+  }
+}
+
 function exportApp(target: string, io: Parameters<CommandRunner>[2]): number {
   // As every output option takes them (files.ts checkOutputs): '' was ': no such file or directory', and `-` made a folder named '-'.
   if (target === "") throw new UserError("--export: '' is not a folder name");
@@ -50,6 +72,7 @@ function exportApp(target: string, io: Parameters<CommandRunner>[2]): number {
   } catch (e) {
     throw fileError(target, e);
   }
+  refuseForeignFiles(target, files);
   // Each written to a temporary beside it and renamed, as every output is: a failed export leaves the files that were there whole.
   for (const [name, bytes] of files) writeOutput(join(target, name), bytes, io);
   io.out(`previrt playground: wrote ${files.size} files to ${target} (open index.html through any static web server)\n`);
