@@ -273,12 +273,19 @@ export function checkOutputs(outputs: readonly (readonly [flag: string, path: un
     const st = statOrUndefined(input);
     if (st?.isFile()) inputIds.set(fileId(st), input);
   }
-  // Standard output takes one of them: two would interleave (`kernel -o - --disk -`).
-  const toStdout = outputs.filter(([, path]) => path === "-").map(([flag]) => flag);
-  if (toStdout.length > 1) throw new UserError(`only one of ${toStdout.join(" and ")} can be - (standard output)`);
+  // Standard output takes one of them: two would interleave (`kernel -o - --disk -`). A path naming it
+  // (`-o /dev/stdout`, writeOutput writes it as -) counts too, unless standard output is a device (a
+  // terminal, /dev/null), which takes several outputs as any device does (below).
+  const stdout = outputs.filter(([, path]) => path === "-" || (typeof path === "string" && isStandardOutput(path) && !standardOutputIsDevice()));
+  if (stdout.length > 1) {
+    const flags = stdout.map(([flag]) => flag).join(" and ");
+    throw new UserError(stdout.every(([, path]) => path === "-") ? `only one of ${flags} can be - (standard output)` : `only one of ${flags} can write to standard output (${stdout.map(([flag, path]) => `${flag} ${path}`).join(", ")})`);
+  }
   const seen = new Map<string, string>();
   for (const [flag, path, declared] of outputs) {
-    if (typeof path !== "string" || path === "-") continue;
+    // Standard output, as - or by a name (`-o /dev/stdout >> log`): written through, never replaced
+    // (writeOutput), so what a file there holds is appended to, and none of the checks below apply.
+    if (typeof path !== "string" || path === "-" || isStandardOutput(path)) continue;
     if (path === "") throw new UserError(`${flag}: '' is not a file name`);
     const st = statOrUndefined(path);
     if (st?.isDirectory()) throw new UserError(`${path}: is a directory`);
@@ -377,6 +384,15 @@ function isStandardOutput(path: string): boolean {
     const a = statSync(path);
     const b = fstatSync(1);
     return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this process's standard output is a device (a terminal, /dev/null) rather than a file or a pipe. */
+function standardOutputIsDevice(): boolean {
+  try {
+    return fstatSync(1).isCharacterDevice();
   } catch {
     return false;
   }
