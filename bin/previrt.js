@@ -6,8 +6,11 @@ import module from "node:module";
 // Node 20 has no such API and loads as before (docs/machine.md "Ninth round: start-up").
 module.enableCompileCache?.();
 const { main } = await import("../dist/src/cli/main.js");
+const { commandLineBytes, processIO } = await import("../dist/src/cli/io.js");
 
-const status = await main(process.argv.slice(2));
+// The arguments' bytes too: one that is not UTF-8 is refused by name (Node's process.argv has lost its bytes).
+const args = process.argv.slice(2);
+const status = await main(args, processIO, commandLineBytes(args.length));
 process.exitCode = status;
 // Left to itself, Node ends the process only once V8's background compiler threads have finished
 // the compiles in flight (code nothing will run now): ~20 ms of a short `previrt run`. So exit at

@@ -9,7 +9,7 @@
 // by a closed pipe). A failing stderr is dropped: there is nowhere left to
 // report it.
 
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { isatty } from "node:tty";
 
 export interface CliIO {
@@ -95,6 +95,29 @@ export const processIO: CliIO = {
   },
   stderrIsTTY: isatty(2),
 };
+
+/**
+ * The last `count` arguments of this process's command line as the system
+ * gave them, bytes not yet decoded (Linux's /proc/self/cmdline); undefined
+ * where there is no such file. Node decodes process.argv as UTF-8 and puts
+ * U+FFFD for a byte that is not, and these bytes tell such an argument
+ * (main's notUtf8Argument) from one that holds U+FFFD itself.
+ */
+export function commandLineBytes(count: number): Uint8Array[] | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync("/proc/self/cmdline");
+  } catch {
+    return undefined;
+  }
+  const args: Uint8Array[] = [];
+  for (let start = 0; start < bytes.length; ) {
+    const end = bytes.indexOf(0, start);
+    args.push(bytes.subarray(start, end < 0 ? bytes.length : end));
+    start = end < 0 ? bytes.length : end + 1;
+  }
+  return args.length >= count ? args.slice(args.length - count) : undefined;
+}
 
 /** An IO that records everything, for tests (bytes written to stdout are kept as latin1 text and in stdoutBytes). */
 export function bufferIO(stdin?: Uint8Array): CliIO & { stdout: string; stderr: string; stdoutBytes(): Uint8Array } {

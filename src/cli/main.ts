@@ -348,8 +348,51 @@ function declareCommands(program: Command, facts: HelpFacts, dispatch: (name: st
     .action(act("playground"));
 }
 
-/** Runs the CLI; returns the exit status. Never throws for bad input. */
-export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+/**
+ * The first argument whose bytes (`raw`, commandLineBytes) are not UTF-8, as
+ * the error names it: its bad bytes as `\xE9`. Node hands previrt such an
+ * argument with U+FFFD in place of its bad bytes, and no way back to them: a
+ * file it names would be "not found", an output written under another name.
+ * An argument whose bytes do not decode to what `argv` holds (the two lists
+ * do not match) is not judged.
+ */
+function notUtf8Argument(argv: readonly string[], raw: readonly Uint8Array[]): string | undefined {
+  if (raw.length !== argv.length) return undefined;
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  const decodes = (bytes: Uint8Array) => {
+    try {
+      strict.decode(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < raw.length; i++) {
+    if (decodes(raw[i]) || new TextDecoder().decode(raw[i]) !== argv[i]) continue;
+    // Each valid UTF-8 sequence as text, a byte that begins none as \xHH.
+    const bytes = raw[i];
+    let shown = "";
+    for (let at = 0; at < bytes.length; ) {
+      const n = [1, 2, 3, 4].find((len) => at + len <= bytes.length && decodes(bytes.subarray(at, at + len)));
+      shown += n === undefined ? `\\x${bytes[at].toString(16).toUpperCase().padStart(2, "0")}` : strict.decode(bytes.subarray(at, at + n));
+      at += n ?? 1;
+    }
+    return shown;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the CLI; returns the exit status. Never throws for bad input.
+ * `commandLine`: the arguments' bytes as the system gave them (bin/previrt.js
+ * passes commandLineBytes), to refuse one that is not UTF-8.
+ */
+export async function main(argv: string[], io: CliIO = processIO, commandLine?: readonly Uint8Array[]): Promise<number> {
+  const bad = commandLine && notUtf8Argument(argv, commandLine);
+  if (bad !== undefined) {
+    io.err(`previrt: error: ${oneLine(`'${bad}': not UTF-8; Node reads the command line as UTF-8 and would give previrt another name (rename the file)`)}\n`);
+    return 2;
+  }
   let selected: { name: string; args: string[]; opts: Record<string, unknown> } | undefined;
   const program = new Command("previrt")
     .description("pre-virtualization toolchain for the G32 guest machine")

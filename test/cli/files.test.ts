@@ -3,6 +3,7 @@
 // `previrt: error: PATH: …` with status 1 for every command and option that
 // takes a file; `-o -` (and every other output option given `-`) writes to
 // standard output. In-process, through main(), on real guests.
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,6 +58,34 @@ describe("files a command is given", () => {
       expect(r.stderr).toBe(`previrt: error: ${argv[1]}: no such file or directory${hint}\n`);
       expect(r.status).toBe(1);
     }
+  });
+
+  it("an argument whose bytes are not UTF-8 is refused by name, \\xE9 for the bad byte: input or output, any command (it was 'no such file' for an input, an output written under another name)", () => {
+    // A real process: only its command line has the bytes (bin/previrt.js reads them; process.argv has U+FFFD).
+    const bin = new URL("../../bin/previrt.js", import.meta.url).pathname;
+    writeFileSync(Buffer.concat([Buffer.from(p("h")), Buffer.from([0xe9]), Buffer.from(".s")]), readFileSync(join(import.meta.dirname, "../../fixtures/guests/hello.s")));
+    writeFileSync(p("hello.s"), readFileSync(join(import.meta.dirname, "../../fixtures/guests/hello.s")));
+    // sh passes printf's bytes on as they are: `\351` is 0xE9.
+    const shell = (args: string) => spawnSync("sh", ["-c", `exec "${process.execPath}" "${bin}" ${args}`], { encoding: "utf8" });
+    const bad = (name: string) => `"$(printf '${p(name)}')"`;
+    for (const [args, named] of [
+      [`as ${bad("h\\351.s")} -o ${p("x.elf")}`, "h\\xE9.s"],
+      [`as ${p("hello.s")} -o ${bad("out\\351.elf")}`, "out\\xE9.elf"],
+      [`build ${p("hello.s")} -o ${bad("out\\351\\342\\202.elf")}`, "out\\xE9\\xE2\\x82.elf"],
+      [`objdump ${bad("h\\351.elf")}`, "h\\xE9.elf"],
+      [`run --hv bare ${bad("h\\351.elf")}`, "h\\xE9.elf"],
+    ]) {
+      const r = shell(args);
+      expect(r.stderr, args).toBe(`previrt: error: '${p(named)}': not UTF-8; Node reads the command line as UTF-8 and would give previrt another name (rename the file)\n`);
+      expect(r.status).toBe(2);
+    }
+    expect(existsSync(p("out\uFFFD.elf"))).toBe(false);
+    expect(existsSync(p("x.elf"))).toBe(false);
+    // A name that holds U+FFFD itself, in UTF-8, is a name like any other.
+    writeFileSync(p("r\uFFFD.s"), readFileSync(p("hello.s")));
+    const r = shell(`as ${p("r\uFFFD.s")} -o ${p("r\uFFFD.elf")}`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(p("r\uFFFD.elf"))).toBe(true);
   });
 
   for (const [what, argv] of reads) {
