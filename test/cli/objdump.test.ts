@@ -170,6 +170,30 @@ describe("objdump -d → previrt as: the same program", () => {
     expectSameProgram(before, after, new Uint8Array(readFileSync(disk)));
   }, 60_000);
 
+  it("an empty .data, written or the one the linker adds for .bss, aligned or not: the same file again, and objdump shows both alike", async () => {
+    const table = (img: ElfImage) => img.sections.map((s) => ({ name: s.name, addr: s.addr, size: s.size, align: s.align, type: s.type, flags: s.flags }));
+    const aligns: Record<string, string> = {};
+    for (const [name, tail] of [
+      ["bss-only", "\t.bss\nbuf: .space 8\n"],
+      ["bss-aligned", "\t.bss\n\t.align 64\nbuf: .space 8\n"],
+      ["data-empty", "\t.data\n\t.bss\nbuf: .space 8\n"],
+      ["data-empty-aligned", "\t.data\n\t.align 64\nd:\n\t.bss\nbuf: .space 8\n"],
+    ]) {
+      const src = file(`${name}.s`, new TextEncoder().encode(HELLO + tail));
+      const elf = join(dir, `${name}.elf`);
+      await cli(["as", src, "-o", elf]);
+      const { before, after } = await roundTrip(elf);
+      expect(table(after), name).toEqual(table(before));
+      // The whole file: headers and all.
+      expect(readFileSync(`${join(dir, `${name}.elf.dis.s`)}.elf`), name).toEqual(readFileSync(elf));
+      aligns[name] = (await cli(["objdump", elf])).split("\n").find((l) => l.includes(" .data "))!.replace(/\s+/g, " ").trim();
+    }
+    // The .data the linker adds has the alignment a written empty one has.
+    expect(aligns["bss-only"]).toBe(aligns["data-empty"]);
+    expect(aligns["bss-only"]).toBe("[ 3] .data 0x00003000 0x00000000 4 WA");
+    expect(aligns["data-empty-aligned"]).toBe("[ 3] .data 0x00003000 0x00000000 64 WA");
+  });
+
   it("labels at section boundaries, a custom section, unnamed branch targets in data, odd sizes", async () => {
     const src = file("odd.s", new TextEncoder().encode(
       [

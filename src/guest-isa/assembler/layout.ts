@@ -16,7 +16,7 @@
 
 import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_PROGBITS, SOFTLAYER_SECTION } from "../elf-types.js";
 import { ADDRESS_SPACE } from "../image-check.js";
-import type { Contribution, FileUnit, Reporter } from "./units.js";
+import { DEFAULT_ALIGN, type Contribution, type FileUnit, type Reporter } from "./units.js";
 
 export const TEXT_BASE = 0x1000;
 export const PAGE_SIZE = 0x1000;
@@ -89,7 +89,10 @@ export function layoutSections(units: readonly FileUnit[], textBase = TEXT_BASE,
   // segment, since a writable segment with no writable contents is one eu-elflint rejects (elf.ts).
   const bss = byName.get(".bss");
   const dataForBss = bss !== undefined && bss.contributions.some((c) => c.size > 0 || c.hasLabels);
-  if (dataForBss && !byName.has(".data")) byName.set(".data", { name: ".data", ...sectionFlags(".data"), addr: 0, size: 0, align: 1, contributions: [] });
+  // Its alignment is the least any section has (DEFAULT_ALIGN), as a `.data` with nothing in it written by
+  // the program gets: with 1, objdump showed the two differently, and objdump -d's listing, re-assembled,
+  // was not the same file (its `.data` then had 4).
+  if (dataForBss && !byName.has(".data")) byName.set(".data", { name: ".data", ...sectionFlags(".data"), addr: 0, size: 0, align: DEFAULT_ALIGN, contributions: [] });
 
   const sections: OutputSection[] = [];
   let cursor = textBase;
