@@ -8,6 +8,9 @@
 // with status 141 (128 + SIGPIPE, what a shell reports for a Unix tool killed
 // by a closed pipe). A failing stderr is dropped: there is nowhere left to
 // report it.
+//
+// Also the command line's own bytes (commandLineBytes), which bin/previrt.js
+// hands main() beside process.argv, to refuse an argument that is not UTF-8.
 
 import { readFileSync, writeSync } from "node:fs";
 import { isatty } from "node:tty";
