@@ -389,6 +389,20 @@ function isStandardOutput(path: string): boolean {
   }
 }
 
+/**
+ * Whether an output path names no file to put a name beside (`annotate -o X
+ * --map` writes X.map): `-`, standard output by a name (`/dev/stdout`), or
+ * a device or a pipe (`/dev/null`, whose X.map would be a file in /dev).
+ */
+export function namesNoFile(path: string): boolean {
+  if (path === "-" || isStandardOutput(path)) return true;
+  try {
+    return !statSync(path).isFile();
+  } catch {
+    return false; // a new file
+  }
+}
+
 /** Whether this process's standard output is a device (a terminal, /dev/null) rather than a file or a pipe. */
 function standardOutputIsDevice(): boolean {
   try {

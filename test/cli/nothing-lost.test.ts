@@ -13,7 +13,7 @@
 // becomes, an empty file name. In-process through main(), on real guests; a
 // real process where its stdout matters.
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -240,6 +240,13 @@ describe("- is standard output for every output, and only one output may take it
     try {
       refused(await cli("annotate", p("hello.s"), "-o", "-", "--map"), "--map needs a file name when -o is - (standard output)");
       expect(existsSync(p("-.map"))).toBe(false);
+      // Nor has a device: `-o /dev/null --map` wrote /dev/null.map (as root; else 'permission denied').
+      try {
+        refused(await cli("annotate", p("hello.s"), "-o", "/dev/null", "--map"), "--map needs a file name when -o is /dev/null (not a file)");
+        expect(existsSync("/dev/null.map")).toBe(false);
+      } finally {
+        rmSync("/dev/null.map", { force: true });
+      }
     } finally {
       process.chdir(cwd);
     }

@@ -9,14 +9,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { annotate } from "../../annotator/annotate.js";
 import { UserError } from "../../guest-isa/diagnostics.js";
-import { checkOutputs, readInputText, writeOutputChunks } from "../files.js";
+import { checkOutputs, namesNoFile, readInputText, writeOutputChunks } from "../files.js";
 import type { CommandRunner } from "../main.js";
 
 export const run: CommandRunner = (args, options, io) => {
   const input = args[0];
   const output = String(options.output);
-  // `--map` alone names the map after the output; standard output has no name to give it.
-  if (options.map === true && output === "-") throw new UserError("--map needs a file name when -o is - (standard output)");
+  // `--map` alone names the map after the output; standard output has no name to give it, nor has a
+  // device (`-o /dev/stdout --map` wrote /dev/stdout.map, a file in /dev).
+  if (options.map === true && namesNoFile(output)) throw new UserError(`--map needs a file name when -o is ${output === "-" ? "- (standard output)" : `${output} (not a file)`}`);
   const mapPath = options.map === undefined || options.map === false ? undefined : typeof options.map === "string" ? options.map : `${output}.map`;
   checkOutputs([["-o", output, "text"], ["--map", mapPath, "text"]], [input]);
   const result = annotate(input, readInputText(input));
