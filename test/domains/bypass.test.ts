@@ -21,6 +21,7 @@ import { runElf, type RunElfOptions } from "../../src/hypervisors/index.js";
 import { NVDISK_BASE, NVDISK_REG } from "../../src/machine/devices/nvdisk.js";
 import { Machine } from "../../src/machine/machine.js";
 import { memoryDisk } from "../../src/machine/devices/disk.js";
+import { COUNT_AND_SKIP_HANDLER } from "../machine/nvdisk-guest.js";
 
 const MAX_CYCLES = 400_000_000;
 const kernels = new Map<number, ReturnType<typeof buildKernel>["image"]>();
@@ -196,12 +197,7 @@ _start:
     .sensitive mmio
     lh   t0, 8(s1)           # a halfword access: a bus error
     out  0xF0, s2
-handler:
-    addi s2, s2, 1
-    mfcr t3, epc
-    addi t3, t3, 4
-    mtcr epc, t3
-    iret
+${COUNT_AND_SKIP_HANDLER}
 `;
   const build = (top: number) => assemble([{ file: "hostile.s", text: annotate("hostile.s", hostile(top)).text }]);
   const image = new Uint8Array(4 * 512).fill(0xee);

@@ -1,8 +1,9 @@
 // Shared pieces of the nvdisk tests whose guest is a hand-written annotated
 // kernel run on every back end that can reach the device
-// (nvdisk-disable.test.ts, nvdisk-queue-bases.test.ts): the disk image,
-// the assembly for register accesses, submission entries and the wait for
-// completions, the name of what a data buffer holds, and one test per
+// (nvdisk-disable.test.ts, nvdisk-queue-bases.test.ts, and test/domains'
+// bypass tests): the disk image, the assembly for register accesses,
+// submission entries and the wait for completions, a handler that counts and
+// skips faults, the name of what a data buffer holds, and one test per
 // configuration and engine. Consumes the device's register layout
 // (src/machine/devices/nvdisk.ts); produces assembly text and vitest cases.
 import { expect, it } from "vitest";
@@ -24,6 +25,18 @@ export const mmioStore = (off: number, value: number) => [`    li   t0, ${value}
 /** Stores writing read requests [queue base, slot, sector, buffer address, tag] into their submission queues. */
 export const readEntries = (entries: readonly (readonly [number, number, number, number, number])[]) =>
   entries.flatMap(([sq, slot, sector, buf, tag]) => [NVDISK_OP.READ, sector, buf, tag].map((v, w) => `    li   t0, ${v}\n    sw   t0, ${sq + 16 * slot + 4 * w}(zero)`)).join("\n");
+
+/**
+ * The trap handler of a guest that counts refused accesses: each fault (a bus
+ * error from a monitor's check) adds 1 to s2 and resumes after the faulting
+ * instruction; the guest then exits with s2.
+ */
+export const COUNT_AND_SKIP_HANDLER = `handler:
+    addi s2, s2, 1
+    mfcr t3, epc
+    addi t3, t3, 4
+    mtcr epc, t3
+    iret`;
 
 /** Polls CQ_TAIL until it reads `tail`, then spins well past three of the device's latencies and stores CQ_TAIL at `out`. */
 export const settle = (label: string, tail: number, out: number) => `
