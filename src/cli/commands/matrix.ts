@@ -59,8 +59,7 @@ export const run: CommandRunner = async (args, options, io) => {
   const spinlocks = options.spinlocks as string | undefined;
   for (const b of loaded) if (b.name !== "bare") checkSpinlockCure(b.name, b.spinlocks, spinlocks);
   const maxCycles = (options.maxCycles as number | undefined) ?? MATRIX_MAX_CYCLES;
-  const sigint = stopOnSigint();
-  const outcome = await runMatrixJobsInterruptible(image, {
+  const matrixOptions = {
     file, // errors about the binary name it, as run's do
     ...smp,
     spinlocks,
@@ -71,7 +70,10 @@ export const run: CommandRunner = async (args, options, io) => {
     disk: diskBytes ? () => diskBytes.slice() : undefined,
     engine: options.engine as Engine | undefined,
     protect: options.protect !== false,
-  }, sigint).finally(sigint.dispose);
+  };
+  // The Ctrl-C handler once everything that can refuse (the cost model) has been read: a refusal after it left it installed.
+  const sigint = stopOnSigint();
+  const outcome = await runMatrixJobsInterruptible(image, matrixOptions, sigint).finally(sigint.dispose);
   if (outcome.kind === "interrupted") {
     reportInterrupted(io, outcome.done, ordered.length, "back ends (no table)");
     return EXIT_STATUS.interrupted; // as run's (128 + SIGINT)

@@ -40,8 +40,7 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
   const { bytes: elf, image } = readElfInputWithBytes(file);
   const diskBytes = typeof options.disk === "string" ? readInput(options.disk) : undefined;
   const maxCycles = (options.maxCycles as number | undefined) ?? MATRIX_MAX_CYCLES;
-  const sigint = stopOnSigint();
-  const m = await migrationMatrixSliced(elf, image, {
+  const matrixOptions = {
     file,
     backends: names,
     points,
@@ -51,7 +50,10 @@ export async function runMigrationMatrix(file: string, options: Record<string, u
     cpus: smpOptions(options).cpus,
     quantum: options.quantum as number | undefined,
     ...engineOptionsOf(options),
-  }, sigint.between).finally(sigint.dispose);
+  };
+  // The Ctrl-C handler once everything that can refuse (cost model, CPU and engine options) has been read.
+  const sigint = stopOnSigint();
+  const m = await migrationMatrixSliced(elf, image, matrixOptions, sigint.between).finally(sigint.dispose);
   if (m.interrupted) {
     const runs = m.backends.length * (m.backends.length - 1) * m.points.length;
     reportInterrupted(io, m.cells.length, runs, "migrated runs (no table)");
